@@ -1,0 +1,58 @@
+import type { Task } from '../ir/types.ts'
+
+/** Integer widths ml2sc can store weights / pack inputs in. */
+export type IntWidth = 'int8' | 'int16' | 'int24' | 'int32' | 'int48' | 'int64' | 'int128' | 'int256'
+export type Layout = 'auto' | 'datacontract' | 'code' | 'storage' | 'ml2sc'
+
+/** The resolved config: every default filled in, every path absolute. Defaults live in the schema only. */
+export type Config = {
+  /** Absolute path of the config file, and its folder (paths in the file are relative to it). */
+  file: string
+  dir: string
+  /** sha256 of the file's text (hex), recorded in reports and deployment.json. */
+  hash: string
+  model: {
+    path: string
+    source?: string
+    class?: string
+    layers?: string[]
+    task?: Task
+  }
+  data: {
+    test: string
+    label: string
+    drop: string[]
+    limit?: number
+  }
+  weights: { layout: Layout }
+  precision: {
+    /** Activation scale: 2^fraction (binary, default) or 10^decimals (PRBMath / ML2SC style). */
+    fraction?: number
+    decimals?: number
+    /** Storage width of the weights; `auto` picks by layout and model size. */
+    weights: IntWidth | 'auto'
+    /** Calldata width of each input feature. */
+    inputs: IntWidth
+  }
+  batch: {
+    /** Rows per evaluation transaction; `auto` lets the gas model fill the per-transaction cap. */
+    rows: number | 'auto'
+    /** Bytes of weights per upload transaction; `auto` lets the gas model choose. */
+    upload: number | 'auto'
+  }
+  chain: {
+    /** Any EVM JSON-RPC. Absent: ml2sc starts its own anvil. */
+    rpcUrl?: string
+    /** anvil forks this RPC. */
+    fork?: string
+    /** Expected chain id; checked before anything is spent. */
+    chainId?: number
+    hardfork: string
+    /** Per-transaction gas cap to respect (EIP-7825). */
+    txGasCap: number
+    /** Block gas limit of the embedded anvil. */
+    blockGasLimit: number
+  }
+  /** Absolute output folder (default `out/` beside the config). */
+  output: string
+}

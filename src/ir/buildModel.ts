@@ -1,0 +1,100 @@
+import { ModelError } from '../errors/base.ts'
+import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } from './types.ts'
+
+/**
+ * Attach a state_dict's tensors to an architecture and check every shape. BatchNorm1d is folded into
+ * the Linear before it (or, when it comes first, into the Linear after it); Dropout/Identity/Flatten vanish.
+ */
+export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string, file = 'model'): ModelIR {
+  const layers: DenseLayer[] = []
+  let pendingBn: { scale: number[]; shift: number[]; name: string } | undefined
+  const used = new Set<string>()
+  const take = (key: string, what: string): Tensor => {
+    const t = tensors.get(key)
+    if (!t) {
+      const have = [...tensors.keys()].slice(0, 8).join(', ')
+      throw new ModelError(`missing tensor '${key}' for ${what}`, {
+        where: file,
+        hint: `the state_dict has: ${have}${tensors.size > 8 ? ', …' : ''}; check model.layers or model.source`,
+      })
+    }
+    used.add(key)
+    return t
+  }
+
+  for (const step of steps) {
+    if (step.op === 'skip') continue
+    if (step.op === 'linear') {
+      const w = take(`${step.name}.weight`, `Linear '${step.name}'`)
+      if (w.shape.length !== 2) throw new ModelError(`'${step.name}.weight' has shape [${w.shape}], expected 2-D`, { where: file })
+      const [out, inp] = w.shape as [number, number]
+      const weight = Array.from({ length: out }, (_, o) => Array.from(w.data.subarray(o * inp, (o + 1) * inp)))
+      const b = tensors.get(`${step.name}.bias`)
+      if (b) used.add(`${step.name}.bias`)
+      if (b && (b.shape.length !== 1 || b.shape[0] !== out))
+        throw new ModelError(`'${step.name}.bias' has shape [${b.shape}], expected [${out}]`, { where: file })
+      let bias = b ? Array.from(b.data) : new Array<number>(out).fill(0)
+      if (pendingBn) {
+        // BN before this Linear: W·(s⊙x + t) + b = (W·diag(s))x + (W·t + b)
+        const { scale, shift } = pendingBn
+        if (scale.length !== inp) throw new ModelError(`BatchNorm '${pendingBn.name}' has ${scale.length} features but Linear '${step.name}' takes ${inp}`, { where: file })
+        bias = bias.map((bj, j) => bj + weight[j]!.reduce((s, wji, i) => s + wji * shift[i]!, 0))
+        for (const row of weight) for (let i = 0; i < inp; i++) row[i]! *= scale[i]!
+        pendingBn = undefined
+      }
+      layers.push({ name: step.name, weight, bias, activation: { kind: 'identity' } })
+      continue
+    }
+    if (step.op === 'batchnorm') {
+      const g = take(`${step.name}.running_mean`, `BatchNorm '${step.name}'`)
+      const v = take(`${step.name}.running_var`, `BatchNorm '${step.name}'`)
+      const n = g.shape[0]!
+      const gamma = tensors.get(`${step.name}.weight`)?.data ?? new Float64Array(n).fill(1)
+      const beta = tensors.get(`${step.name}.bias`)?.data ?? new Float64Array(n)
+      for (const k of ['weight', 'bias', 'num_batches_tracked']) used.add(`${step.name}.${k}`)
+      const eps = step.eps ?? 1e-5
+      const scale = Array.from(gamma, (gm, i) => gm / Math.sqrt(v.data[i]! + eps))
+      const shift = Array.from(beta, (bt, i) => bt - g.data[i]! * scale[i]!)
+      const last = layers[layers.length - 1]
+      if (last && last.activation.kind === 'identity') {
+        if (last.weight.length !== n) throw new ModelError(`BatchNorm '${step.name}' has ${n} features but Linear '${last.name}' gives ${last.weight.length}`, { where: file })
+        last.weight = last.weight.map((row, j) => row.map((w) => w * scale[j]!))
+        last.bias = last.bias.map((b, j) => b * scale[j]! + shift[j]!)
+      } else if (!pendingBn) {
+        pendingBn = { scale, shift, name: step.name }
+      } else {
+        throw new ModelError(`BatchNorm '${step.name}' cannot be folded: it follows a non-linear activation`, { where: file, hint: 'only BatchNorm1d next to a Linear is supported' })
+      }
+      continue
+    }
+    // activation
+    const last = layers[layers.length - 1]
+    if (!last) throw new ModelError(`activation ${describeActivation(step.activation)} comes before any Linear layer`, { where: file })
+    if (last.activation.kind !== 'identity') {
+      if (step.activation.kind === 'identity') continue
+      throw new ModelError(`two activations in a row after '${last.name}' (${describeActivation(last.activation)}, then ${describeActivation(step.activation)})`, { where: file, hint: 'insert a Linear between them' })
+    }
+    last.activation = step.activation
+  }
+  if (pendingBn) throw new ModelError(`BatchNorm '${pendingBn.name}' is not next to a Linear layer`, { where: file })
+  if (layers.length === 0) throw new ModelError('the model has no Linear layers', { where: file, hint: 'ml2sc handles multi-layer perceptrons: Linear layers with activations' })
+
+  for (let l = 1; l < layers.length; l++) {
+    const prevOut = layers[l - 1]!.weight.length
+    const inp = layers[l]!.weight[0]!.length
+    if (prevOut !== inp)
+      throw new ModelError(`layer '${layers[l]!.name}' takes ${inp} inputs but '${layers[l - 1]!.name}' gives ${prevOut}`, { where: file, hint: 'the declared layers do not match the state_dict shapes' })
+  }
+  layers.forEach((layer, l) => {
+    if (layer.activation.kind === 'softmax' && l !== layers.length - 1)
+      throw new ModelError(`softmax is only supported on the last layer (found after '${layer.name}')`, { where: file })
+  })
+  const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)$/.test(k))
+  if (unused.length)
+    throw new ModelError(`the state_dict has weights no declared layer uses: ${unused.slice(0, 5).join(', ')}`, { where: file, hint: 'declare every Linear in model.layers / model.source' })
+  return { format, inputSize: layers[0]!.weight[0]!.length, layers }
+}
+
+export function describeActivation(a: Activation): string {
+  return a.kind === 'leaky_relu' ? `leaky_relu(${a.slope})` : a.kind
+}

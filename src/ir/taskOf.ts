@@ -1,0 +1,17 @@
+import type { ModelIR, Task } from './types.ts'
+
+/** What the outputs mean: one sigmoid output is a binary class, several outputs are classes, else a value. */
+export function taskOf(model: ModelIR, override?: Task): Task {
+  if (override) return override
+  const last = model.layers[model.layers.length - 1]!
+  if (last.weight.length > 1) return 'multiclass'
+  return last.activation.kind === 'sigmoid' ? 'binary' : 'regression'
+}
+
+export function parameterCount(model: ModelIR): number {
+  return model.layers.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
+}
+
+export function shapeOf(model: ModelIR): number[] {
+  return [model.inputSize, ...model.layers.map((l) => l.weight.length)]
+}

@@ -1,0 +1,43 @@
+/**
+ * The model IR every loader produces: a chain of dense layers, each followed by one activation.
+ * Weights are float64 as PyTorch stored them (float16/bfloat16/float32 widened exactly).
+ */
+export type Activation =
+  | { kind: 'identity' }
+  | { kind: 'relu' }
+  | { kind: 'leaky_relu'; slope: number }
+  | { kind: 'sigmoid' }
+  | { kind: 'tanh' }
+  | { kind: 'softmax' }
+
+export type DenseLayer = {
+  /** A readable name: the PyTorch module path (`fc1`, `0`, `net.2`) or ONNX node name. */
+  name: string
+  /** weight[out][in], as nn.Linear stores it. */
+  weight: number[][]
+  bias: number[]
+  activation: Activation
+}
+
+export type Task = 'binary' | 'multiclass' | 'regression'
+
+export type ModelIR = {
+  /** The format the loader detected, e.g. `onnx`, `state_dict-json`, `state_dict-pt`, `torchscript`. */
+  format: string
+  inputSize: number
+  layers: DenseLayer[]
+}
+
+/**
+ * An architecture step before weights are attached: what `model.layers`, `model.source` or a pickled
+ * module tree describes. `linear` steps name the state_dict prefix that holds their weights.
+ */
+export type ArchStep =
+  | { op: 'linear'; name: string }
+  | { op: 'activation'; activation: Activation; name?: string }
+  | { op: 'batchnorm'; name: string; eps?: number }
+  | { op: 'skip'; name?: string } // Dropout, Identity, Flatten: nothing at inference
+
+/** A flat tensor map, as a state_dict: name → { shape, data (row-major float64) }. */
+export type Tensor = { shape: number[]; data: Float64Array }
+export type TensorMap = Map<string, Tensor>
