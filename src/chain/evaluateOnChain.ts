@@ -1,0 +1,42 @@
+import { decodeAbiParameters, encodeFunctionData, keccak256, toBytes, type Abi, type Hex } from 'viem'
+import { packRows, unpackOutputs } from '../fixed/encodeRows.ts'
+import type { Plan } from '../fixed/types.ts'
+import { ChainError } from '../errors/base.ts'
+import type { ChainSession } from './connectChain.ts'
+import { sendTx, type TxRecord } from './sendTx.ts'
+
+const PREDICTIONS_TOPIC = keccak256(toBytes('Predictions(bytes)'))
+
+export type BatchResult = { tx: TxRecord; rows: number; outputs: bigint[][] }
+
+/** Send one predictBatch transaction and read the outputs back from its Predictions event. */
+export async function predictBatchTx(s: ChainSession, address: Hex, abi: Abi, plan: Plan, rows: bigint[][], label: string): Promise<BatchResult> {
+  const data = encodeFunctionData({ abi, functionName: 'predictBatch', args: [packRows(plan, rows)] })
+  const tx = await sendTx(s, label, { to: address, data }, abi)
+  const log = tx.logs.find((l) => l.topics[0] === PREDICTIONS_TOPIC)
+  if (!log) throw new ChainError(`${label}: the transaction emitted no Predictions event`, { hint: `transaction ${tx.hash}` })
+  const [payload] = decodeAbiParameters([{ type: 'bytes' }], log.data)
+  const outputs = unpackOutputs(plan, payload)
+  if (outputs.length !== rows.length) throw new ChainError(`${label}: ${outputs.length} outputs for ${rows.length} rows`)
+  const { logs: _logs, ...record } = tx
+  return { tx: record, rows: rows.length, outputs }
+}
+
+/** One row, as a real transaction to `predict` (gas from the receipt) and as a call (the returned outputs). */
+export async function predictSingle(s: ChainSession, address: Hex, abi: Abi, plan: Plan, row: bigint[]): Promise<{ tx: TxRecord; outputs: bigint[] }> {
+  const data = encodeFunctionData({ abi, functionName: 'predict', args: [packRows(plan, [row])] })
+  const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data })
+  const [outputs] = decodeAbiParameters([{ type: 'int256[]' }], ret!)
+  const { logs: _logs, ...tx } = await sendTx(s, 'predict (one row)', { to: address, data }, abi)
+  return { tx, outputs: [...outputs] }
+}
+
+/** Gas of a batch as fixed + perRow·rows, measured with eth_estimateGas on 1 and 2 rows. */
+export async function measureBatchGas(s: ChainSession, address: Hex, abi: Abi, plan: Plan, sample: bigint[][]): Promise<{ fixed: number; perRow: number }> {
+  const est = async (rows: bigint[][]) =>
+    Number(await s.publicClient.estimateGas({ account: s.account, to: address, data: encodeFunctionData({ abi, functionName: 'predictBatch', args: [packRows(plan, rows)] }) }))
+  const one = await est(sample.slice(0, 1))
+  const two = await est([sample[0]!, sample[1] ?? sample[0]!])
+  const perRow = Math.max(two - one, 1)
+  return { fixed: one - perRow, perRow }
+}

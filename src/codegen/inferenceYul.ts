@@ -1,0 +1,95 @@
+import type { Plan } from '../fixed/types.ts'
+import { activationExpr } from './activationYul.ts'
+import type { MemoryMap } from './memoryMap.ts'
+
+const h = (n: number) => '0x' + n.toString(16)
+/** Layers with at most this many (group, input) products are fully unrolled; bigger ones loop, 8 per turn. */
+export const UNROLL_LIMIT = 48
+const UNROLL_BY = 8
+
+/** Pack the lanes of one MLOADed blob entry `m` (lanes × `bytes` big-endian ints) into one SIMD word. */
+function packExpr(m: string, lanes: number, bytes: number, laneBits: number): string {
+  const sh = 256 - 8 * bytes
+  let expr = `sar(${sh}, ${m})`
+  for (let k = 1; k < lanes; k++) expr = `add(${expr}, shl(${k * laneBits}, sar(${sh}, shl(${8 * bytes * k}, ${m}))))`
+  return expr
+}
+
+/**
+ * Yul, run once per transaction: turn the blob's compact weights and biases into SIMD words in memory.
+ * One word per (lane group, input) holds that input's weight for every output in the group.
+ */
+export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
+  const lines: string[] = []
+  plan.layers.forEach((layer, l) => {
+    const lb = mem.blobLayout.layers[l]!
+    const lm = mem.layers[l]!
+    const wb = plan.weightBytes
+    const bb = plan.biasBytes
+    const full = lb.groups.filter((g) => g.lanes === layer.lanes).length
+    const emit = (count: number, src: number, stride: number, dst: number, lanes: number, bytes: number) => {
+      if (count === 0) return
+      const word = packExpr('m', lanes, bytes, layer.laneBits)
+      if (count === 1) lines.push(`{ let m := mload(${h(src)}) mstore(${h(dst)}, ${word}) }`)
+      else
+        lines.push(`for { let t := 0 } lt(t, ${count}) { t := add(t, 1) } { let m := mload(add(${h(src)}, mul(t, ${stride}))) mstore(add(${h(dst)}, shl(5, t)), ${word}) }`)
+    }
+    lines.push(`// layer ${l} '${layer.name}': ${layer.nIn}→${layer.nOut}, ${layer.lanes} lanes of ${layer.laneBits} bits`)
+    emit(full * layer.nIn, mem.blob + lb.weightsAt, layer.lanes * wb, lm.packedWeights, layer.lanes, wb)
+    emit(full, mem.blob + lb.biasesAt, layer.lanes * bb, lm.packedBiases, layer.lanes, bb)
+    const last = lb.groups[lb.groups.length - 1]!
+    if (last.lanes !== layer.lanes) {
+      emit(layer.nIn, mem.blob + lb.weightsAt + full * layer.lanes * layer.nIn * wb, last.lanes * wb, lm.packedWeights + full * layer.nIn * 32, last.lanes, wb)
+      emit(1, mem.blob + lb.biasesAt + full * layer.lanes * bb, 0, lm.packedBiases + full * 32, last.lanes, bb)
+    }
+  })
+  return lines.join('\n                ')
+}
+
+/**
+ * Yul for one row: reads the row at calldata offset `rp`, leaves the outputs at the last layer's
+ * activation buffer. Each lane group accumulates with one MUL per input, then the lanes are split with
+ * SIGNEXTEND/SAR, shifted back to scale 2^F (the bias carries the rounding half) and activated.
+ */
+export function rowYul(plan: Plan, mem: MemoryMap): string {
+  const lines: string[] = []
+  const inB = plan.inputBytes
+  const inSh = 256 - 8 * inB
+  const firstGroups = Math.ceil(plan.layers[0]!.nOut / plan.layers[0]!.lanes)
+  const decodeToMemory = firstGroups > 1 || plan.inputSize * firstGroups > UNROLL_LIMIT
+  if (decodeToMemory)
+    lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), sar(${inSh}, calldataload(add(rp, mul(i, ${inB}))))) }`)
+  plan.layers.forEach((layer, l) => {
+    const lm = mem.layers[l]!
+    const src = l === 0 ? (decodeToMemory ? mem.inputs : -1) : mem.layers[l - 1]!.activations
+    const x = (i: number) => (src < 0 ? `sar(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
+    const groups = Math.ceil(layer.nOut / layer.lanes)
+    const unroll = layer.nIn * groups <= UNROLL_LIMIT || src < 0
+    lines.push(`// layer ${l} '${layer.name}'`)
+    for (let g = 0; g < groups; g++) {
+      const lanes = Math.min(layer.lanes, layer.nOut - g * layer.lanes)
+      const pw = lm.packedWeights + g * layer.nIn * 32
+      const body: string[] = [`let acc := mload(${h(lm.packedBiases + 32 * g)})`]
+      if (unroll) for (let i = 0; i < layer.nIn; i++) body.push(`acc := add(acc, mul(mload(${h(pw + 32 * i)}), ${x(i)}))`)
+      else {
+        const turns = Math.floor(layer.nIn / UNROLL_BY)
+        const step: string[] = []
+        for (let u = 0; u < UNROLL_BY; u++) step.push(`acc := add(acc, mul(mload(add(w, ${32 * u})), mload(add(q, ${32 * u}))))`)
+        body.push(`for { let w := ${h(pw)} let q := ${h(src)} let e := ${h(pw + turns * UNROLL_BY * 32)} } lt(w, e) { w := add(w, ${32 * UNROLL_BY}) q := add(q, ${32 * UNROLL_BY}) } { ${step.join(' ')} }`)
+        for (let i = turns * UNROLL_BY; i < layer.nIn; i++) body.push(`acc := add(acc, mul(mload(${h(pw + 32 * i)}), ${x(i)}))`)
+      }
+      const byteIdx = layer.laneBits / 8 - 1
+      for (let k = 0; k < lanes; k++) {
+        const out = h(lm.activations + 32 * (g * layer.lanes + k))
+        const last = k === lanes - 1
+        const act = activationExpr(layer.activation.kind, 'v', plan, layer.slopeQ)
+        if (!last) body.push(`{ let lane := signextend(${byteIdx}, acc) let v := sar(${layer.wShift}, lane) mstore(${out}, ${act}) acc := sar(${layer.laneBits}, sub(acc, lane)) }`)
+        else if (lanes > 1) body.push(`{ let v := sar(${layer.wShift}, signextend(${byteIdx}, acc)) mstore(${out}, ${act}) }`)
+        else body.push(`{ let v := sar(${layer.wShift}, acc) mstore(${out}, ${act}) }`)
+      }
+      lines.push(`{ ${body.join('\n                    ')} }`)
+    }
+    if (layer.activation.kind === 'softmax') lines.push(`softmax(${h(lm.activations)}, ${layer.nOut})`)
+  })
+  return lines.join('\n                ')
+}

@@ -1,0 +1,31 @@
+import type { Plan } from '../fixed/types.ts'
+import { blobLayout, groupsOf, type BlobLayout } from './weightBlob.ts'
+
+export type LayerMemory = { packedWeights: number; packedBiases: number; activations: number }
+export type MemoryMap = {
+  blob: number
+  blobLayout: BlobLayout
+  layers: LayerMemory[]
+  /** Decoded inputs of the current row (used when the first layer has several lane groups). */
+  inputs: number
+  /** Start of the output buffer (ABI `bytes`: offset word, length word, data). */
+  out: number
+}
+
+const words = (bytes: number) => Math.ceil(bytes / 32) * 32
+
+/** Fixed memory addresses for everything inference touches; the contract never hands memory back to Solidity. */
+export function memoryMap(plan: Plan): MemoryMap {
+  const layout = blobLayout(plan)
+  const blob = 0x80
+  let at = blob + words(layout.length) + 32 // slack: the last MLOAD may read past the blob
+  const layers = plan.layers.map((layer) => {
+    const g = groupsOf(layer).length
+    const m = { packedWeights: at, packedBiases: at + g * layer.nIn * 32, activations: at + g * (layer.nIn + 1) * 32 }
+    at = m.activations + layer.nOut * 32
+    return m
+  })
+  const inputs = at
+  at += plan.inputSize * 32
+  return { blob, blobLayout: layout, layers, inputs, out: at }
+}

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto'
+import { createRequire } from 'node:module'
+import type { Abi, Hex } from 'viem'
+import { CompileError } from '../errors/base.ts'
+
+export type CompiledContract = {
+  contractName: string
+  abi: Abi
+  bytecode: Hex
+  deployedBytecode: Hex
+  solcVersion: string
+  evmVersion: string
+  sourceHash: string
+  warnings: string[]
+}
+
+/** solc's EVM version for a chain hardfork (solc knows hardforks up to its release). */
+export function evmVersionFor(hardfork: string): string {
+  const h = hardfork.toLowerCase()
+  return ['cancun', 'shanghai', 'paris', 'london', 'berlin', 'osaka', 'prague'].includes(h) ? h : 'prague'
+}
+
+let solcModule: { compile(input: string): string; version(): string } | undefined
+function solc() {
+  // solc-js ships soljson.js inside the package: no download, same process
+  solcModule ??= createRequire(import.meta.url)('solc')
+  return solcModule!
+}
+
+const cache = new Map<string, CompiledContract>()
+
+/** Compile in-process with the legacy pipeline (viaIR off: it is slow or crashes on unrolled code), optimizer on. */
+export function compileSolidity(source: string, contractName: string, opts: { hardfork?: string; file?: string } = {}): CompiledContract {
+  const evmVersion = evmVersionFor(opts.hardfork ?? 'prague')
+  const sourceHash = createHash('sha256').update(source).update(evmVersion).digest('hex')
+  const hit = cache.get(sourceHash)
+  if (hit) return hit
+  const file = opts.file ?? `${contractName}.sol`
+  const input = {
+    language: 'Solidity',
+    sources: { [file]: { content: source } },
+    settings: {
+      viaIR: false,
+      evmVersion,
+      optimizer: { enabled: true, runs: Number(process.env.ML2SC_RUNS ?? 200) },
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
+    },
+  }
+  const output = JSON.parse(solc().compile(JSON.stringify(input))) as {
+    errors?: { severity: string; formattedMessage: string; message: string; sourceLocation?: { start: number } }[]
+    contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>
+  }
+  const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
+  if (errors.length) {
+    const first = errors[0]!
+    const line = first.sourceLocation ? source.slice(0, first.sourceLocation.start).split('\n').length : undefined
+    throw new CompileError(`solc rejected the generated contract: ${first.message}`, {
+      where: line ? `${file}:${line}` : file,
+      hint: 'this is a bug in ml2sc\'s code generator; please report it with the .sol file',
+      details: errors.map((e) => e.formattedMessage).join('\n'),
+    })
+  }
+  const c = output.contracts?.[file]?.[contractName]
+  if (!c) throw new CompileError(`solc produced no contract named ${contractName}`, { where: file })
+  const result: CompiledContract = {
+    contractName,
+    abi: c.abi,
+    bytecode: `0x${c.evm.bytecode.object}`,
+    deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
+    solcVersion: solc().version(),
+    evmVersion,
+    sourceHash,
+    warnings: (output.errors ?? []).filter((e) => e.severity === 'warning').map((e) => e.message),
+  }
+  cache.set(sourceHash, result)
+  return result
+}

@@ -1,0 +1,77 @@
+/**
+ * Turns a validated, default-filled config document into the resolved `Config`: absolute paths (relative
+ * ones are taken from the config file's folder) and the file's identity (path, folder, sha256).
+ */
+import { createHash } from 'node:crypto'
+import { statSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { isAbsolute, resolve } from 'node:path'
+import type { Config } from './types.ts'
+import { schemaAt } from './schema.ts'
+import type { Problem } from './validateConfig.ts'
+
+/** The document as the schema guarantees it after validation with defaults filled in. */
+type Validated = Omit<Config, 'file' | 'dir' | 'hash' | 'data'> & { data?: Config['data'] }
+
+export type ResolveInput = {
+  /** Absolute path of the config file. */
+  file: string
+  /** The file's text (hashed). */
+  text: string
+  /** The validated document. */
+  doc: unknown
+  /** `--out`, relative to the current directory. */
+  output?: string
+}
+
+/** `~/x` → home folder; relative → from `base`; absolute stays. */
+export function resolvePath(base: string, p: string): string {
+  if (p === '~' || p.startsWith('~/')) return resolve(homedir(), p.slice(2))
+  return isAbsolute(p) ? p : resolve(base, p)
+}
+
+export function resolveConfig({ file, text, doc, output }: ResolveInput): Config {
+  const v = doc as Validated
+  const dir = resolve(file, '..')
+  const at = (p: string) => resolvePath(dir, p)
+  const model: Config['model'] = { ...v.model, path: at(v.model.path) }
+  if (v.model.source !== undefined) model.source = at(v.model.source)
+  // Without a `data` section (a config used only for `compile` or `predict --input`), `data.test` is ''
+  // and label/drop take the schema's defaults; commands that evaluate the test set must check it.
+  const data: Config['data'] = v.data
+    ? { ...v.data, test: at(v.data.test) }
+    : {
+        test: '',
+        label: schemaAt(['data', 'label'])?.default as string,
+        drop: [...(schemaAt(['data', 'drop'])?.default as string[])],
+      }
+  return {
+    file,
+    dir,
+    hash: createHash('sha256').update(text).digest('hex'),
+    model,
+    data,
+    weights: v.weights,
+    precision: v.precision,
+    batch: v.batch,
+    chain: v.chain,
+    output: output !== undefined ? resolve(process.cwd(), output) : at(v.output),
+  }
+}
+
+/** Problems with the files a resolved config names: each must exist and be a file. */
+export function checkFiles(config: Config): Problem[] {
+  const problems: Problem[] = []
+  const files: [string[], string | undefined][] = [
+    [['model', 'path'], config.model.path],
+    [['model', 'source'], config.model.source],
+    [['data', 'test'], config.data.test || undefined],
+  ]
+  for (const [segments, p] of files) {
+    if (p === undefined) continue
+    const stat = statSync(p, { throwIfNoEntry: false })
+    const message = !stat ? `${p} does not exist` : stat.isDirectory() ? `${p} is a folder, not a file` : undefined
+    if (message) problems.push({ path: segments.join('.'), segments, message })
+  }
+  return problems
+}

@@ -1,0 +1,311 @@
+/**
+ * Streaming CSV reader for test sets: memory stays flat however many rows the file has.
+ *
+ * RFC 4180, leniently: a header row, comma separators, optional double-quoted fields (`""` is a quote
+ * inside one, and they may span lines), LF or CRLF line ends, a UTF-8 BOM and blank lines ignored.
+ * Features are every column except the label and the `drop` columns, in header order.
+ */
+import { createReadStream } from 'node:fs'
+import { DataError } from '../errors/base.ts'
+
+export type ReadOptions = {
+  /** Target column (default `label`). */
+  label?: string
+  /** Columns that are not features. */
+  drop?: string[]
+  /** Stop after this many data rows. */
+  limit?: number
+  /** Expected feature count (the model's input size); checked against the header before any row. */
+  features?: number
+  /** Whether the label column must exist (default true). When false and absent, `label` is undefined. */
+  requireLabel?: boolean
+  /** Read-chunk size in bytes (default 64 KiB); small values let tests cross every chunk boundary. */
+  chunkBytes?: number
+}
+
+export type Row = {
+  /** 0-based index of the data row (the header is not a row). */
+  row: number
+  features: number[]
+  label: number | undefined
+}
+
+/** Which columns are what, worked out from the header. */
+export type Columns = {
+  header: string[]
+  /** Index of the label column in the header, or -1. */
+  labelIndex: number
+  /** Header indices of the features, in header order. */
+  featureIndices: number[]
+  featureNames: string[]
+}
+
+type CsvRecord = { cells: string[]; line: number }
+
+const QUOTE = 34
+const COMMA = 44
+const LF = 10
+const CR = 13
+
+/** Splits a CSV file into records, streaming. `line` is the 1-based line each record starts on. */
+async function* records(file: string, chunkBytes = 1 << 16): AsyncGenerator<CsvRecord> {
+  let stream: ReturnType<typeof createReadStream>
+  try {
+    stream = createReadStream(file, { encoding: 'utf8', highWaterMark: chunkBytes })
+  } catch (cause) {
+    throw new DataError('cannot open the CSV file', { where: file, cause })
+  }
+  // Parser state, carried across chunks.
+  const START = 0 // at the start of a field
+  const PLAIN = 1 // inside an unquoted field
+  const QUOTED = 2 // inside a quoted field
+  const CLOSED = 3 // just after a quote inside a quoted field: `""`, or the field's end
+  let state = START
+  let cells: string[] = []
+  let field = ''
+  let line = 1
+  let recordLine = 1
+  let skipLF = false
+  let first = true
+  const iterator = stream[Symbol.asyncIterator]()
+  try {
+    while (true) {
+      let next: IteratorResult<string>
+      try {
+        next = await iterator.next()
+      } catch (cause) {
+        const code = (cause as NodeJS.ErrnoException).code
+        throw new DataError(code === 'ENOENT' ? 'CSV file not found' : 'cannot read the CSV file', {
+          where: file,
+          hint: code === 'ENOENT' ? 'paths in the config are relative to the config file' : undefined,
+          cause,
+        })
+      }
+      if (next.done) break
+      let s = next.value
+      if (first && s.length > 0) {
+        first = false
+        if (s.charCodeAt(0) === 0xfeff) s = s.slice(1)
+      }
+      const out: CsvRecord[] = []
+      let start = 0
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i)
+        if (skipLF) {
+          skipLF = false
+          if (c === LF) {
+            start = i + 1
+            continue
+          }
+        }
+        switch (state) {
+          case START:
+            if (c === QUOTE) {
+              state = QUOTED
+              start = i + 1
+            } else if (c === COMMA) cells.push('')
+            else if (c === LF || c === CR) {
+              if (cells.length > 0) {
+                cells.push('')
+                out.push({ cells, line: recordLine })
+                cells = []
+              }
+              skipLF = c === CR
+              line++
+              recordLine = line
+            } else {
+              state = PLAIN
+              start = i
+            }
+            break
+          case PLAIN:
+            if (c === COMMA) {
+              cells.push(field + s.slice(start, i))
+              field = ''
+              state = START
+            } else if (c === LF || c === CR) {
+              cells.push(field + s.slice(start, i))
+              field = ''
+              out.push({ cells, line: recordLine })
+              cells = []
+              state = START
+              skipLF = c === CR
+              line++
+              recordLine = line
+            }
+            break
+          case QUOTED:
+            if (c === QUOTE) {
+              field += s.slice(start, i)
+              state = CLOSED
+            } else if (c === LF) line++
+            break
+          case CLOSED:
+            if (c === QUOTE) {
+              field += '"'
+              state = QUOTED
+              start = i + 1
+            } else if (c === COMMA) {
+              cells.push(field)
+              field = ''
+              state = START
+            } else if (c === LF || c === CR) {
+              cells.push(field)
+              field = ''
+              out.push({ cells, line: recordLine })
+              cells = []
+              state = START
+              skipLF = c === CR
+              line++
+              recordLine = line
+            } else if (c !== 32 && c !== 9) {
+              throw new DataError('text after the closing quote of a quoted field', {
+                where: `${file}:${line}`,
+                hint: 'write a quote inside a quoted field as ""',
+              })
+            }
+            break
+        }
+      }
+      if (state === PLAIN || state === QUOTED) field += s.slice(start)
+      for (const r of out) yield r
+    }
+    if (state === QUOTED)
+      throw new DataError('unterminated quoted field', {
+        where: `${file}:${recordLine}`,
+        hint: 'a field that starts with " must end with "',
+      })
+    if (state !== START || cells.length > 0) {
+      cells.push(field)
+      yield { cells, line: recordLine }
+    }
+  } finally {
+    stream.destroy()
+  }
+}
+
+/** The header row's column names. */
+export async function readHeader(file: string): Promise<string[]> {
+  for await (const r of records(file)) return r.cells.map((c) => c.trim())
+  throw new DataError('the CSV file is empty', { where: file, hint: 'the first line must name the columns' })
+}
+
+/** Works out the label and feature columns of a header; throws the DataErrors for a mismatched config. */
+export function columnsOf(header: string[], file: string, opts: ReadOptions = {}): Columns {
+  const label = opts.label ?? 'label'
+  const drop = opts.drop ?? []
+  const where = `${file}:1`
+  const list = header.map((h) => `'${h}'`).join(', ')
+  const seen = new Set<string>()
+  for (const name of header) {
+    if (seen.has(name))
+      throw new DataError(`column '${name}' appears twice in the header`, { where, hint: 'rename one of them' })
+    seen.add(name)
+  }
+  const labelIndex = header.indexOf(label)
+  if (labelIndex < 0 && (opts.requireLabel ?? true))
+    throw new DataError(`no label column '${label}'; the columns are ${list}`, {
+      where,
+      hint: 'set data.label to the name of the target column',
+    })
+  for (const name of drop)
+    if (!header.includes(name))
+      throw new DataError(`data.drop names '${name}', which is not a column; the columns are ${list}`, {
+        where,
+        hint: 'remove it from data.drop or fix its spelling',
+      })
+  const featureIndices: number[] = []
+  header.forEach((name, i) => {
+    if (i !== labelIndex && !drop.includes(name)) featureIndices.push(i)
+  })
+  const featureNames = featureIndices.map((i) => header[i])
+  if (opts.features !== undefined && featureIndices.length !== opts.features) {
+    const more = featureIndices.length > opts.features
+    throw new DataError(
+      `${featureIndices.length} feature columns, but the model takes ${opts.features} inputs`,
+      {
+        where,
+        hint: more
+          ? `the model's input size is ${opts.features}: list the ${featureIndices.length - opts.features} extra columns in data.drop, or set data.label`
+          : `the model's input size is ${opts.features}: check data.drop and data.label (features: ${featureNames.join(', ')})`,
+      },
+    )
+  }
+  if (featureIndices.length === 0)
+    throw new DataError('no feature columns left after the label and data.drop', { where, hint: 'check data.drop' })
+  return { header, labelIndex, featureIndices, featureNames }
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+
+function parseCell(text: string, row: number, column: string, where: string, isLabel: boolean): number {
+  const t = text.trim()
+  if (NUMBER.test(t)) return Number(t)
+  if (isLabel) {
+    const lower = t.toLowerCase()
+    if (lower === 'true') return 1
+    if (lower === 'false') return 0
+  }
+  throw new DataError(t === '' ? `row ${row}, column '${column}' is empty` : `row ${row}, column '${column}': '${t}' is not a number`, {
+    where,
+    hint: isLabel ? 'labels must be numbers (class indices or regression targets)' : 'features must be numbers; list text columns in data.drop',
+  })
+}
+
+/** Streams the data rows of a CSV file as numbers. */
+export async function* readRows(file: string, opts: ReadOptions = {}): AsyncGenerator<Row> {
+  let columns: Columns | undefined
+  let row = 0
+  const limit = opts.limit ?? Infinity
+  if (limit <= 0) return
+  for await (const r of records(file, opts.chunkBytes)) {
+    if (!columns) {
+      columns = columnsOf(
+        r.cells.map((c) => c.trim()),
+        file,
+        opts,
+      )
+      continue
+    }
+    const where = `${file}:${r.line}`
+    if (r.cells.length !== columns.header.length)
+      throw new DataError(`row ${row} has ${r.cells.length} cells, but the header has ${columns.header.length} columns`, {
+        where,
+        hint: 'every row needs one value per column; quote values that contain commas',
+      })
+    const features = new Array<number>(columns.featureIndices.length)
+    for (let k = 0; k < features.length; k++) {
+      const i = columns.featureIndices[k]
+      features[k] = parseCell(r.cells[i], row, columns.header[i], where, false)
+    }
+    let label: number | undefined
+    if (columns.labelIndex >= 0) {
+      const cell = r.cells[columns.labelIndex]
+      label =
+        cell.trim() === '' && opts.requireLabel === false
+          ? undefined
+          : parseCell(cell, row, columns.header[columns.labelIndex], where, true)
+    }
+    yield { row, features, label }
+    row++
+    if (row >= limit) return
+  }
+  if (!columns) throw new DataError('the CSV file is empty', { where: file, hint: 'the first line must name the columns' })
+  if (row === 0) throw new DataError('the CSV file has a header but no rows', { where: `${file}:1` })
+}
+
+/** Reads every row into arrays; for small files. */
+export async function readAllRows(
+  file: string,
+  opts: ReadOptions = {},
+): Promise<{ features: number[][]; labels: (number | undefined)[]; rows: number[] }> {
+  const features: number[][] = []
+  const labels: (number | undefined)[] = []
+  const rows: number[] = []
+  for await (const r of readRows(file, opts)) {
+    features.push(r.features)
+    labels.push(r.label)
+    rows.push(r.row)
+  }
+  return { features, labels, rows }
+}

@@ -1,0 +1,56 @@
+import { quantize } from './makePlan.ts'
+import type { Plan } from './types.ts'
+
+export type EncodedRow = { ok: true; values: bigint[] } | { ok: false; error: string }
+
+/** Quantise one row of float features to the input scale; out-of-range features are refused, never wrapped. */
+export function encodeRow(plan: Plan, features: number[]): EncodedRow {
+  const values: bigint[] = []
+  for (let i = 0; i < features.length; i++) {
+    const x = features[i]!
+    if (!Number.isFinite(x)) return { ok: false, error: `feature ${i} is ${x}` }
+    const q = quantize(x, plan.F)
+    if (q > plan.inputMax || q < plan.inputMin) {
+      const lo = Number(plan.inputMin) / 2 ** plan.F
+      const hi = Number(plan.inputMax) / 2 ** plan.F
+      return { ok: false, error: `feature ${i} = ${x} is outside the safe input range [${lo}, ${hi}]` }
+    }
+    values.push(q)
+  }
+  return { ok: true, values }
+}
+
+/** Pack rows as the contract reads them: `inputBytes` per feature, big-endian two's complement. */
+export function packRows(plan: Plan, rows: bigint[][]): `0x${string}` {
+  const w = plan.inputBytes * 2
+  let hex = '0x'
+  for (const row of rows) for (const v of row) hex += BigInt.asUintN(8 * plan.inputBytes, v).toString(16).padStart(w, '0')
+  return hex as `0x${string}`
+}
+
+/** Unpack the Predictions event payload: `outputBytes` per output, signed. */
+export function unpackOutputs(plan: Plan, data: `0x${string}`): bigint[][] {
+  const w = plan.outputBytes * 2
+  const per = plan.outputSize * w
+  const hex = data.slice(2)
+  const rows: bigint[][] = []
+  for (let at = 0; at + per <= hex.length; at += per) {
+    const row: bigint[] = []
+    for (let j = 0; j < plan.outputSize; j++)
+      row.push(BigInt.asIntN(8 * plan.outputBytes, BigInt('0x' + hex.slice(at + j * w, at + (j + 1) * w))))
+    rows.push(row)
+  }
+  return rows
+}
+
+/** The class or value a raw output means: argmax for several outputs, > 0.5 for one sigmoid, else the value. */
+export function interpret(plan: Plan, task: 'binary' | 'multiclass' | 'regression', raw: bigint[]): number {
+  if (task === 'multiclass') {
+    let best = 0
+    for (let j = 1; j < raw.length; j++) if (raw[j]! > raw[best]!) best = j
+    return best
+  }
+  const half = 1n << BigInt(plan.F - 1)
+  if (task === 'binary') return plan.layers[plan.layers.length - 1]!.activation.kind === 'sigmoid' ? (raw[0]! > half ? 1 : 0) : raw[0]! > 0n ? 1 : 0
+  return Number(raw[0]!) / 2 ** plan.F
+}

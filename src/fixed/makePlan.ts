@@ -1,0 +1,67 @@
+import { NumericsError } from '../errors/base.ts'
+import type { ModelIR } from '../ir/types.ts'
+import type { LayerPlan, Plan, PrecisionSpec } from './types.ts'
+
+const abs = (v: bigint) => (v < 0n ? -v : v)
+const bitLength = (v: bigint) => abs(v).toString(2).length
+const bytesFor = (maxAbs: bigint) => Math.ceil((bitLength(maxAbs) + 1) / 8)
+
+/** Round half away from zero, exactly, for a float times 2^e. */
+export function quantize(x: number, e: number): bigint {
+  if (!Number.isFinite(x)) throw new NumericsError(`non-finite value ${x}`)
+  const scaled = x * 2 ** e
+  if (Math.abs(scaled) < 2 ** 52) return BigInt(Math.round(Math.abs(scaled))) * (scaled < 0 ? -1n : 1n)
+  return BigInt(Math.round(scaled)) // integral already at this magnitude
+}
+
+/**
+ * The fixed-point plan: per-layer weight scales calibrated from the weights' range so that every weight
+ * fits its storage width, rounding folded into the bias, SIMD lane widths and the safe input range from
+ * interval analysis (so no accumulator can ever overflow its lane).
+ */
+export function makePlan(model: ModelIR, p: PrecisionSpec): Plan {
+  const F = p.fraction
+  const wMaxQ = (1n << BigInt(8 * p.weightBytes - 1)) - 1n
+  const inputMax = (1n << BigInt(8 * p.inputBytes - 1)) - 1n
+  const inputMin = -inputMax - 1n
+  let xMax: bigint[] = new Array(model.inputSize).fill(-inputMin)
+  const layers: LayerPlan[] = model.layers.map((layer) => {
+    const nOut = layer.weight.length
+    const nIn = layer.weight[0]!.length
+    const wAbsMax = Math.max(...layer.weight.flat().map(Math.abs))
+    // largest s with round(wAbsMax · 2^s) ≤ wMaxQ; capped so tiny weights don't ask for absurd shifts
+    let s = wAbsMax === 0 ? 0 : Math.floor(Math.log2(Number(wMaxQ) / wAbsMax))
+    while (s > 0 && abs(quantize(wAbsMax, s)) > wMaxQ) s--
+    s = Math.min(s, 64)
+    if (s < 1) throw new NumericsError(`weights of layer '${layer.name}' reach ${wAbsMax}, too large for int${8 * p.weightBytes}`, { hint: 'choose a wider precision.weights' })
+    const weights = layer.weight.map((row) => row.map((w) => quantize(w, s)))
+    const half = 1n << BigInt(s - 1)
+    const biases = layer.bias.map((b) => quantize(b, s + F) + half)
+    const accs = weights.map((row, j) => row.reduce((acc, w, i) => acc + abs(w) * xMax[i]!, abs(biases[j]!)))
+    const accMax = accs.reduce((a, b) => (a > b ? a : b), 0n)
+    const act = layer.activation
+    const bounded = act.kind === 'sigmoid' || act.kind === 'tanh' || act.kind === 'softmax'
+    const outMax = accs.map((a) => (bounded ? 1n << BigInt(F) : (a >> BigInt(s)) + 1n))
+    const laneBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
+    if (laneBits > 256) throw new NumericsError(`layer '${layer.name}' could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
+    const lanes = Math.max(1, Math.min(Math.floor(256 / laneBits), nOut))
+    xMax = outMax
+    const slopeQ = act.kind === 'leaky_relu' ? quantize(act.slope, F) : 0n
+    return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }
+  })
+  const biasMax = layers.flatMap((l) => l.biases).reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
+  const outMax = layers[layers.length - 1]!.outMax.reduce((a, b) => (a > b ? a : b), 0n)
+  // a negative output is at most as far from zero as outMax, so the same width holds it
+  return {
+    F,
+    weightBytes: p.weightBytes,
+    biasBytes: bytesFor(biasMax),
+    inputBytes: p.inputBytes,
+    outputBytes: bytesFor(outMax),
+    inputMin,
+    inputMax,
+    layers,
+    inputSize: model.inputSize,
+    outputSize: layers[layers.length - 1]!.nOut,
+  }
+}

@@ -1,0 +1,35 @@
+import { leakyReluFixed, reluFixed, sigmoidFixed, softmaxFixed, tanhFixed } from './activations.ts'
+import type { Plan } from './types.ts'
+
+/**
+ * The bit-exact off-chain twin of the contract: integer accumulation (exact: interval analysis proves no
+ * lane overflows), an arithmetic right shift (floor) by the layer's weight scale, then the activation.
+ * Returns each layer's outputs; the last entry is what the contract returns.
+ */
+export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
+  const F = plan.F
+  const trace: bigint[][] = []
+  let x = input
+  for (const layer of plan.layers) {
+    const s = BigInt(layer.wShift)
+    let y = layer.weights.map((row, j) => {
+      let acc = layer.biases[j]!
+      for (let i = 0; i < row.length; i++) acc += row[i]! * x[i]!
+      return acc >> s
+    })
+    const a = layer.activation
+    if (a.kind === 'relu') y = y.map(reluFixed)
+    else if (a.kind === 'leaky_relu') y = y.map((v) => leakyReluFixed(v, layer.slopeQ, F))
+    else if (a.kind === 'sigmoid') y = y.map((v) => sigmoidFixed(v, F))
+    else if (a.kind === 'tanh') y = y.map((v) => tanhFixed(v, F))
+    else if (a.kind === 'softmax') y = softmaxFixed(y, F)
+    trace.push(y)
+    x = y
+  }
+  return trace
+}
+
+export function simulate(plan: Plan, input: bigint[]): bigint[] {
+  const t = simulateLayers(plan, input)
+  return t[t.length - 1]!
+}

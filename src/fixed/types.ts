@@ -1,0 +1,45 @@
+import type { Activation } from '../ir/types.ts'
+
+/** How one dense layer is laid out and computed in fixed point. */
+export type LayerPlan = {
+  name: string
+  nIn: number
+  nOut: number
+  /** Weight scale exponent: wq = round(w · 2^wShift). Also the SAR applied to the accumulator. */
+  wShift: number
+  /** wq[out][in] */
+  weights: bigint[][]
+  /** bq = round(b · 2^(wShift+F)) + 2^(wShift-1): the half-ulp makes the SAR round to nearest. */
+  biases: bigint[]
+  activation: Activation
+  /** round(slope · 2^F) for leaky_relu, else 0. */
+  slopeQ: bigint
+  /** SIMD: bits per lane and lanes per 256-bit word (one MUL does `lanes` multiply-accumulates). */
+  laneBits: number
+  lanes: number
+  /** Largest |accumulator| and largest |output| over the safe input range (interval analysis). */
+  accMax: bigint
+  outMax: bigint[]
+}
+
+export type Plan = {
+  /** Activation scale 2^F. */
+  F: number
+  /** Bytes per stored weight, per stored bias, per input in calldata, per output in the Predictions event. */
+  weightBytes: number
+  biasBytes: number
+  inputBytes: number
+  outputBytes: number
+  /** Inputs must lie in [inputMin, inputMax] (fixed-point units); proven safe by interval analysis. */
+  inputMin: bigint
+  inputMax: bigint
+  layers: LayerPlan[]
+  inputSize: number
+  outputSize: number
+}
+
+export type PrecisionSpec = {
+  fraction: number
+  weightBytes: number
+  inputBytes: number
+}
