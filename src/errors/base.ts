@@ -33,7 +33,7 @@ export class Ml2scError extends Error {
   }
 
   /** The single line the CLI prints. */
-  line(): string {
+  oneLine(): string {
     const head = this.where ? `${this.where}: ${this.shortMessage}` : this.shortMessage
     return this.hint ? `${head} (hint: ${this.hint})` : head
   }

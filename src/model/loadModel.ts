@@ -1,0 +1,65 @@
+import { readFile, stat } from 'node:fs/promises'
+import { extname } from 'node:path'
+import { ModelError } from '../errors/base.ts'
+import { buildModel } from '../ir/buildModel.ts'
+import type { ArchStep, ModelIR } from '../ir/types.ts'
+import { parseLayersSpec } from './parseLayersSpec.ts'
+import { parseModuleSource } from './parseModuleSource.ts'
+import { readOnnx } from './readOnnx.ts'
+import { readStateDictJson } from './readStateDictJson.ts'
+import type { LoadedFile, ModelSpec } from './types.ts'
+
+const FORMATS = '.onnx, .pt / .pth (state_dict, whole model or TorchScript), .safetensors, .json (state_dict as JSON)'
+
+/** Read a model file, settle its architecture (model.source > model.layers > the file's own), build the IR. */
+export async function loadModel(spec: ModelSpec): Promise<ModelIR> {
+  const file = spec.path
+  await mustBeFile(file, 'model.path')
+  const loaded = await readByExtension(file)
+
+  let steps: ArchStep[] | undefined
+  if (spec.source) {
+    await mustBeFile(spec.source, 'model.source')
+    steps = parseModuleSource(await readFile(spec.source, 'utf8'), spec.class, spec.source)
+  } else if (loaded.orderUnknown) {
+    throw new ModelError(loaded.orderUnknown, { where: file, hint: 'add model.source (the nn.Module\'s .py file) and model.class' })
+  } else if (spec.layers) {
+    steps = parseLayersSpec(spec.layers, loaded.tensors, file)
+  } else {
+    steps = loaded.steps
+  }
+  if (!steps)
+    throw new ModelError(`${file} holds only weights (a state_dict); say how they connect`, {
+      where: file,
+      hint: 'set model.layers, e.g. [linear, relu, linear, sigmoid], or model.source + model.class',
+    })
+  return buildModel(steps, loaded.tensors, loaded.format, file)
+}
+
+async function mustBeFile(file: string, key: string): Promise<void> {
+  const st = await stat(file).catch(() => undefined)
+  if (!st) throw new ModelError(`${key}: file not found: ${file}`, { where: file, hint: `check ${key} in the config (relative paths are resolved from the config file's folder)` })
+  if (!st.isFile()) throw new ModelError(`${key}: ${file} is not a file`, { where: file, hint: `${key} must name a file` })
+}
+
+async function readByExtension(file: string): Promise<LoadedFile> {
+  const ext = extname(file).toLowerCase()
+  switch (ext) {
+    case '.onnx':
+      return readOnnx(file)
+    case '.json':
+      return readStateDictJson(file)
+    case '.pt':
+    case '.pth':
+    case '.bin': {
+      const { readPt } = await import('./readPt.ts')
+      return readPt(file)
+    }
+    case '.safetensors': {
+      const { readSafetensors } = await import('./readSafetensors.ts')
+      return readSafetensors(file)
+    }
+    default:
+      throw new ModelError(`unknown model file type '${ext || '(none)'}'`, { where: file, hint: `supported: ${FORMATS}` })
+  }
+}

@@ -1,0 +1,152 @@
+import { describeActivation } from '../ir/buildModel.ts'
+import { parameterCount, shapeOf } from '../ir/taskOf.ts'
+import type { ModelIR, Task } from '../ir/types.ts'
+import { interpret } from '../fixed/encodeRows.ts'
+import { referenceForward, referenceLayers } from '../fixed/referenceForward.ts'
+import { simulate, simulateLayers } from '../fixed/simulate.ts'
+import type { Plan } from '../fixed/types.ts'
+import type { RowResult } from '../pipeline/evaluateRows.ts'
+import type { TxRecord } from '../chain/sendTx.ts'
+import { ML2SC_VERSION } from '../version.ts'
+
+/** ML2SC's re-measured gas per row for its 30-4-1 model (../shared/anchors/ml2sc/README.md). */
+export const ML2SC_GAS_PER_ROW_30_4_1 = 262_243
+
+export type PredictionRow = { row: number; label: number | string; onchain: number | string; reference: number; raw: string[]; error?: string }
+
+export type ReportInput = {
+  model: ModelIR
+  modelFile: string
+  plan: Plan
+  task: Task
+  layout: string
+  contract: { name: string; runtimeBytes: number; solcVersion: string; evmVersion: string }
+  chain: { chainId: number; hardfork: string; anvilVersion?: string; local: boolean }
+  config: { file: string; hash: string }
+  gas: { deploy: TxRecord; upload: TxRecord[]; batches: TxRecord[]; single?: TxRecord }
+  rows: RowResult[]
+  batchRows: number
+}
+
+const round = (x: number, d = 6) => Number(x.toFixed(d))
+
+/** Everything the run measured, as report.json (the acceptance fields plus detail for charts). */
+export function buildReport(inp: ReportInput) {
+  const { plan, model, task } = inp
+  const scale = 2 ** plan.F
+  const predictions: PredictionRow[] = []
+  const errors: number[] = []
+  const layerErr = plan.layers.map(() => 0)
+  let mismatches = 0
+  let correctOn = 0
+  let correctRef = 0
+  let agree = 0
+  let absOn = 0
+  let absRef = 0
+  let labelled = 0
+  let answered = 0
+  for (const r of inp.rows) {
+    const ref = referenceForward(model, r.features)
+    const refValue = task === 'multiclass' ? ref.indexOf(Math.max(...ref)) : task === 'binary' ? (ref[0]! > 0.5 ? 1 : 0) : ref[0]!
+    if (!r.raw) {
+      predictions.push({ row: r.row, label: r.label ?? '', onchain: '', reference: refValue, raw: [], error: r.error })
+      continue
+    }
+    answered++
+    const on = interpret(plan, task, r.raw)
+    predictions.push({ row: r.row, label: r.label ?? '', onchain: task === 'regression' ? round(on, 8) : on, reference: task === 'regression' ? round(refValue, 8) : refValue, raw: r.raw.map(String) })
+    r.raw.forEach((v, j) => errors.push(Math.abs(Number(v) / scale - ref[j]!)))
+    // the simulator must agree with the chain bit for bit; per-layer error against the float pass
+    const xq = r.input!
+    const sim = simulate(plan, xq)
+    if (sim.some((v, j) => v !== r.raw![j])) mismatches++
+    const simL = simulateLayers(plan, xq)
+    const refL = referenceLayers(model, r.features)
+    simL.forEach((ys, l) => ys.forEach((y, j) => (layerErr[l] = Math.max(layerErr[l]!, Math.abs(Number(y) / scale - refL[l]![j]!)))))
+    if (task === 'regression') {
+      if (Math.abs(on - refValue) <= 1e-3) agree++
+      if (r.label !== undefined) {
+        labelled++
+        absOn += Math.abs(on - r.label)
+        absRef += Math.abs(refValue - r.label)
+      }
+    } else {
+      if (on === refValue) agree++
+      if (r.label !== undefined) {
+        labelled++
+        if (on === r.label) correctOn++
+        if (refValue === r.label) correctRef++
+      }
+    }
+  }
+  const sum = (t: TxRecord[]) => t.reduce((a, b) => a + b.gasUsed, 0)
+  const inference = sum(inp.gas.batches)
+  const params = parameterCount(model)
+  const uploadGas = sum(inp.gas.upload)
+  const perRow = answered ? Math.round(inference / answered) : 0
+  const accuracy =
+    task === 'regression'
+      ? { mae: { onchain: labelled ? round(absOn / labelled, 8) : null, reference: labelled ? round(absRef / labelled, 8) : null }, agreement: answered ? round(agree / answered) : null }
+      : { onchain: labelled ? round(correctOn / labelled) : null, reference: labelled ? round(correctRef / labelled) : null, agreement: answered ? round(agree / answered) : null }
+  const maxAbs = errors.length ? Math.max(...errors) : 0
+  return {
+    ml2sc: ML2SC_VERSION,
+    createdAt: new Date().toISOString(),
+    config: inp.config,
+    tools: { solc: inp.contract.solcVersion, evmVersion: inp.contract.evmVersion, anvil: inp.chain.anvilVersion ?? null, hardfork: inp.chain.hardfork },
+    chain: { chainId: inp.chain.chainId, local: inp.chain.local },
+    model: {
+      file: inp.modelFile,
+      format: model.format,
+      task,
+      shape: shapeOf(model),
+      architecture: model.layers.map((l) => ({ name: l.name, in: l.weight[0]!.length, out: l.weight.length, activation: describeActivation(l.activation) })),
+      parameters: params,
+    },
+    precision: {
+      fraction: plan.F,
+      weightBits: 8 * plan.weightBytes,
+      biasBits: 8 * plan.biasBytes,
+      inputBits: 8 * plan.inputBytes,
+      outputBits: 8 * plan.outputBytes,
+      safeInputRange: [Number(plan.inputMin) / scale, Number(plan.inputMax) / scale],
+      layers: plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, laneBits: l.laneBits, lanes: l.lanes })),
+    },
+    layout: inp.layout,
+    contract: { name: inp.contract.name, runtimeBytes: inp.contract.runtimeBytes },
+    gas: {
+      deploy: inp.gas.deploy.gasUsed,
+      upload: uploadGas,
+      uploadTransactions: inp.gas.upload.length,
+      perParameter: { upload: round(uploadGas / params, 1), deployAndUpload: round((uploadGas + inp.gas.deploy.gasUsed) / params, 1) },
+      inference: { perRow, rows: answered, total: inference, transactions: inp.gas.batches.length, batchRows: inp.batchRows },
+      predictSingle: inp.gas.single?.gasUsed ?? null,
+      ml2scRatio: perRow ? round(ML2SC_GAS_PER_ROW_30_4_1 / perRow, 1) : null,
+    },
+    accuracy,
+    error: {
+      maxAbs: round(maxAbs, 9),
+      meanAbs: errors.length ? round(errors.reduce((a, b) => a + b, 0) / errors.length, 9) : 0,
+      perLayer: plan.layers.map((l, i) => ({ name: l.name, maxAbs: round(layerErr[i]!, 9) })),
+      histogram: histogram(errors),
+    },
+    simulator: { mismatches, rows: answered },
+    rows: { total: inp.rows.length, answered, refused: inp.rows.length - answered },
+    transactions: [inp.gas.deploy, ...inp.gas.upload, ...inp.gas.batches, ...(inp.gas.single ? [inp.gas.single] : [])].map((t) => ({ label: t.label, hash: t.hash, gasUsed: t.gasUsed })),
+    predictions,
+  }
+}
+
+/** Counts of |error| per decade, from ≤1e-9 to >1e-2. */
+function histogram(errors: number[]) {
+  const edges = [1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
+  const counts = new Array(edges.length + 1).fill(0)
+  for (const e of errors) {
+    let b = edges.findIndex((x) => e <= x)
+    if (b < 0) b = edges.length
+    counts[b]++
+  }
+  return { edges, counts }
+}
+
+export type Report = ReturnType<typeof buildReport>

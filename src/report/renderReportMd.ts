@@ -1,0 +1,46 @@
+import type { Report } from './buildReport.ts'
+
+const n = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toLocaleString('en-US'))
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`)
+
+/** The human summary: accuracy on chain vs reference, agreement, and gas per step, per row, per parameter. */
+export function renderReportMd(r: Report): string {
+  const acc = r.accuracy as Record<string, unknown>
+  const isReg = r.model.task === 'regression'
+  const mae = acc.mae as { onchain: number | null; reference: number | null } | undefined
+  const lines = [
+    `# ml2sc report: ${r.contract.name}`,
+    '',
+    `Model \`${r.model.file}\` (${r.model.format}), ${r.model.shape.join('-')}, ${n(r.model.parameters)} parameters, task: ${r.model.task}.`,
+    `Layout \`${r.layout}\`; activations at 2^${r.precision.fraction}, weights int${r.precision.weightBits}, inputs int${r.precision.inputBits}; safe input range [${r.precision.safeInputRange.join(', ')}].`,
+    `Chain ${r.chain.chainId}${r.chain.local ? ' (embedded anvil)' : ''}, hardfork ${r.tools.hardfork}; ${r.tools.solc}; ml2sc ${r.ml2sc}.`,
+    '',
+    '## Accuracy',
+    '',
+    '| | on chain | reference (float) |',
+    '|---|---|---|',
+    isReg ? `| MAE vs label | ${mae?.onchain ?? '–'} | ${mae?.reference ?? '–'} |` : `| accuracy vs label | ${pct(acc.onchain as number)} | ${pct(acc.reference as number)} |`,
+    '',
+    `Agreement with the reference: ${pct(acc.agreement as number)} of ${r.rows.answered} rows${isReg ? ' (within 1e-3)' : ' (same class)'}. ` +
+      `Largest output error ${r.error.maxAbs}, mean ${r.error.meanAbs}. Simulator vs chain: ${r.simulator.mismatches} mismatches.` +
+      (r.rows.refused ? ` ${r.rows.refused} rows refused (outside the safe input range).` : ''),
+    '',
+    '## Gas',
+    '',
+    '| step | gas | note |',
+    '|---|---|---|',
+    `| deploy | ${n(r.gas.deploy)} | ${n(r.contract.runtimeBytes)} bytes of runtime code |`,
+    `| upload weights | ${n(r.gas.upload)} | ${r.gas.uploadTransactions} transaction(s), ${n(r.gas.perParameter.upload)} gas per parameter |`,
+    `| inference, ${n(r.gas.inference.rows)} rows | ${n(r.gas.inference.total)} | ${r.gas.inference.transactions} batch transaction(s) of up to ${r.gas.inference.batchRows} rows |`,
+    `| **per row** | **${n(r.gas.inference.perRow)}** | base cost and calldata included; ML2SC's 30-4-1 pays 262,243 (${r.gas.ml2scRatio ?? '–'}× more) |`,
+    `| one predict transaction | ${n(r.gas.predictSingle)} | all-in |`,
+    '',
+    '## Error per layer',
+    '',
+    '| layer | max abs error vs float |',
+    '|---|---|',
+    ...r.error.perLayer.map((l) => `| ${l.name} | ${l.maxAbs} |`),
+    '',
+  ]
+  return lines.join('\n')
+}
