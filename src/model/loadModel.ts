@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises'
-import { extname } from 'node:path'
+import { basename, extname } from 'node:path'
 import { ModelError } from '../errors/base.ts'
 import { buildModel } from '../ir/buildModel.ts'
 import type { ArchStep, ModelIR } from '../ir/types.ts'
@@ -29,7 +29,7 @@ export async function loadModel(spec: ModelSpec): Promise<ModelIR> {
     steps = loaded.steps
   }
   if (!steps)
-    throw new ModelError(`${file} holds only weights (a state_dict); say how they connect`, {
+    throw new ModelError(`${basename(file)} holds only weights (a state_dict); say how they connect`, {
       where: file,
       hint: 'set model.layers, e.g. [linear, relu, linear, sigmoid], or model.source + model.class',
     })

@@ -1,3 +1,4 @@
+import { basename } from 'node:path'
 import { ModelError } from '../errors/base.ts'
 import type { Activation, ArchStep } from '../ir/types.ts'
 
@@ -7,9 +8,11 @@ import type { Activation, ArchStep } from '../ir/types.ts'
  * Only a small, MLP-shaped subset of Python is understood; anything else is reported with its line.
  */
 export function parseModuleSource(sourceText: string, className: string | undefined, file: string): ArchStep[] {
-  const tokens = tokenize(sourceText, file)
+  // messages name `models.py:12`; `where` carries the full path
+  const short = basename(file)
+  const tokens = tokenize(sourceText, file, short)
   const stmts = parseBlock(new Cursor(tokens, file), 0)
-  const ctx: Ctx = { file, src: sourceText }
+  const ctx: Ctx = { file: short, where: file, src: sourceText }
 
   const classes = findClasses(stmts)
   const isModule = (c: ClassDef) => c.bases.some((b) => /^(torch\.)?(nn\.)?Module$/.test(b))
@@ -17,14 +20,14 @@ export function parseModuleSource(sourceText: string, className: string | undefi
   if (className) {
     cls = classes.find((c) => c.name === className)
     if (!cls)
-      throw new ModelError(`no class '${className}' in ${file}`, {
+      throw new ModelError(`no class '${className}' in ${short}`, {
         where: file,
         hint: classes.length ? `classes found: ${classes.map((c) => c.name).join(', ')}` : 'the file defines no classes',
       })
   } else {
     const mods = classes.filter(isModule)
     if (mods.length !== 1)
-      throw new ModelError(mods.length ? `${file} defines ${mods.length} nn.Module classes; which one is the model?` : `${file} defines no nn.Module class`, {
+      throw new ModelError(mods.length ? `${short} defines ${mods.length} nn.Module classes; which one is the model?` : `${short} defines no nn.Module class`, {
         where: file,
         hint: mods.length ? `set model.class to one of: ${mods.map((c) => c.name).join(', ')}` : 'model.source must be the .py file with the model\'s `class X(nn.Module)`',
       })
@@ -35,7 +38,7 @@ export function parseModuleSource(sourceText: string, className: string | undefi
   const init = method('__init__')
   const forward = method('forward')
   if (!forward)
-    throw new ModelError(`class '${cls.name}' has no forward() method at ${file}:${cls.line}`, {
+    throw new ModelError(`class '${cls.name}' has no forward() method at ${short}:${cls.line}`, {
       where: file,
       hint: 'ml2sc reads forward() from the class itself; inherited forward() methods are not followed',
     })
@@ -49,7 +52,7 @@ export function parseModuleSource(sourceText: string, className: string | undefi
 type TokType = 'name' | 'number' | 'string' | 'op' | 'newline' | 'indent' | 'dedent' | 'eof'
 type Tok = { type: TokType; value: string; line: number; start: number; end: number }
 
-function tokenize(src: string, file: string): Tok[] {
+function tokenize(src: string, where: string, file: string): Tok[] {
   const toks: Tok[] = []
   const indents = [0]
   let i = 0
@@ -89,7 +92,7 @@ function tokenize(src: string, file: string): Tok[] {
           push('dedent', '', j, j)
         }
         if (col !== indents[indents.length - 1])
-          throw new ModelError(`inconsistent indentation at ${file}:${line}`, { where: file, hint: 'the file must be valid Python' })
+          throw new ModelError(`inconsistent indentation at ${file}:${line}`, { where, hint: 'the file must be valid Python' })
       }
       i = j
       atLineStart = false
@@ -126,7 +129,7 @@ function tokenize(src: string, file: string): Tok[] {
       const raw = /[rR]/.test(sm[1]!)
       i += sm[0].length
       while (true) {
-        if (i >= n) throw new ModelError(`unterminated string starting at ${file}:${startLine}`, { where: file, hint: 'the file must be valid Python' })
+        if (i >= n) throw new ModelError(`unterminated string starting at ${file}:${startLine}`, { where, hint: 'the file must be valid Python' })
         const ch = src[i]!
         if (ch === '\\' && !raw) {
           if (src[i + 1] === '\n') line++
@@ -142,7 +145,7 @@ function tokenize(src: string, file: string): Tok[] {
           break
         }
         if (ch === '\n') {
-          if (quote.length === 1) throw new ModelError(`unterminated string at ${file}:${line}`, { where: file, hint: 'the file must be valid Python' })
+          if (quote.length === 1) throw new ModelError(`unterminated string at ${file}:${line}`, { where, hint: 'the file must be valid Python' })
           line++
         }
         i++
@@ -271,7 +274,7 @@ type Node =
   | { k: 'tuple' | 'list'; items: Node[]; a: number; b: number; line: number }
   | { k: 'other'; what: string; a: number; b: number; line: number } // operators, subscripts, lambdas, ...
 
-type Ctx = { file: string; src: string }
+type Ctx = { file: string; where: string; src: string }
 
 function text(ctx: Ctx, node: { a: number; b: number }): string {
   const s = ctx.src.slice(node.a, node.b).replace(/\s*\n\s*/g, ' ').trim()
@@ -280,7 +283,7 @@ function text(ctx: Ctx, node: { a: number; b: number }): string {
 
 function unsupported(ctx: Ctx, what: string, line: number): never {
   throw new ModelError(`unsupported construct '${what}' at ${ctx.file}:${line}`, {
-    where: ctx.file,
+    where: ctx.where,
     hint:
       'ml2sc reads this subset: in __init__, self.x = nn.Linear / ReLU / LeakyReLU / Sigmoid / Tanh / Softmax / Dropout / Identity / Flatten / BatchNorm1d / Sequential(...); ' +
       'in forward, calls of those submodules and of F.relu, F.leaky_relu, torch.sigmoid, torch.tanh, F.softmax, F.dropout, torch.flatten, x.view(x.size(0), -1), ' +
@@ -679,7 +682,7 @@ function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): ArchStep[]
     }
   }
   const input = params[1]
-  if (!input) throw new ModelError(`forward() at ${ctx.file}:${fwd.line} takes no input`, { where: ctx.file, hint: 'expected def forward(self, x)' })
+  if (!input) throw new ModelError(`forward() at ${ctx.file}:${fwd.line} takes no input`, { where: ctx.where, hint: 'expected def forward(self, x)' })
   if (!fwd.body) unsupported(ctx, headerText(ctx, fwd), fwd.line)
 
   const env = new Map<string, Binding>([[input, { value: { steps: [] } }]])
@@ -689,7 +692,7 @@ function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): ArchStep[]
       case 'name': {
         const b = env.get(node.id)
         if (!b) unsupported(ctx, node.id, node.line)
-        if ('error' in b) b.error()
+        if ('error' in b) return b.error()
         return b.value
       }
       case 'call': {
@@ -770,5 +773,5 @@ function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): ArchStep[]
     }
     unsupported(ctx, headerText(ctx, s), s.line)
   }
-  throw new ModelError(`forward() at ${ctx.file}:${fwd.line} has no return statement`, { where: ctx.file, hint: 'forward must end with `return <output>`' })
+  throw new ModelError(`forward() at ${ctx.file}:${fwd.line} has no return statement`, { where: ctx.where, hint: 'forward must end with `return <output>`' })
 }

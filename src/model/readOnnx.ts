@@ -255,7 +255,20 @@ export async function readOnnx(file: string): Promise<LoadedFile> {
 }
 
 function attrs(node: ONode): Map<string, OAttr> {
-  return new Map((node.attribute ?? []).map((a) => [a.name ?? '', a]))
+  return new Map((node.attribute ?? []).map((a) => [a.name ?? '', a.f === undefined ? a : { ...a, f: shortestFloat32(a.f) }]))
+}
+
+/**
+ * Float attributes are stored as float32: `0.1` arrives as 0.10000000149011612. Give back the shortest
+ * decimal that rounds to the same float32 (what the exporting code wrote, e.g. LeakyReLU(0.1), eps=1e-5).
+ */
+export function shortestFloat32(x: number): number {
+  const f = Math.fround(x)
+  for (let p = 1; p <= 9; p++) {
+    const d = Number(f.toPrecision(p))
+    if (Math.fround(d) === f) return d
+  }
+  return f
 }
 
 function convertGraph(graph: OGraph, file: string): LoadedFile {
@@ -394,10 +407,11 @@ function convertGraph(graph: OGraph, file: string): LoadedFile {
         break
       }
       case 'Add': {
-        if (!pendingMatMul) unsupportedNode(n, 'Add is only supported as the bias of a MatMul')
+        const mm = pendingMatMul
+        if (!mm) return unsupportedNode(n, 'Add is only supported as the bias of a MatMul')
         const c = ins.find((i) => i !== x)
-        if (!c || !consts.has(c)) unsupportedNode(n, 'its bias must be an initializer')
-        tensors.set(`${pendingMatMul.name}.bias`, { shape: [pendingMatMul.out], data: broadcastBias(constTensor(c), pendingMatMul.out, 1, n, file) })
+        if (!c || !consts.has(c)) return unsupportedNode(n, 'its bias must be an initializer')
+        tensors.set(`${mm.name}.bias`, { shape: [mm.out], data: broadcastBias(constTensor(c), mm.out, 1, n, file) })
         pendingMatMul = undefined
         break
       }

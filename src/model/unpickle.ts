@@ -156,6 +156,7 @@ export function resolveGlobal(rawModule: string, name: string, file: string): Py
     module === 'torch.nn.modules' ||
     module.startsWith('torch.nn.modules.') ||
     module === 'torch.nn.parameter' ||
+    module.startsWith('torch.nn.parallel.') ||
     module === 'torch.nn'
   if (classLike && (torchOk || (!DENIED_ROOTS.has(root) && root !== 'torch'))) return new PyGlobal(module, name, 'class')
   throw new ModelError(`refused pickle global '${qualname}'`, {
@@ -168,7 +169,8 @@ export function resolveGlobal(rawModule: string, name: string, file: string): Py
 /** Unpickle one pickle from `bytes`. Returns the value and the offset just after its STOP. */
 export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): { value: unknown; end: number } {
   const file = opts.file
-  const where = opts.member ? `${file} (${opts.member})` : file
+  const where = file
+  const inMember = opts.member ? `in ${opts.member}` : undefined
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const utf8 = new TextDecoder('utf-8', { fatal: false })
   let pos = opts.offset ?? 0
@@ -177,7 +179,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): { value: unk
   const memo = new Map<number, unknown>()
 
   const corrupt = (what: string) =>
-    new ModelError(`the pickle is truncated or corrupt: ${what}`, { where, hint: 'the file is incomplete or damaged; save it again' })
+    new ModelError(`the pickle is truncated or corrupt: ${what}`, { where, hint: 'the file is incomplete or damaged; save it again', details: inMember })
   const need = (n: number) => {
     if (n < 0 || pos + n > bytes.length) throw corrupt(`it ends early (at byte ${bytes.length}, needed ${pos + n})`)
   }
