@@ -113,7 +113,10 @@ function cleanClass(raw: string): string {
     .join('.')
 }
 
-function toNode(obj: PyObject, path: string, script: boolean, file: string): Node {
+function toNode(obj: PyObject, path: string, script: boolean, file: string, seen = new Set<PyObject>()): Node {
+  if (seen.has(obj) || seen.size > 200)
+    throw new ModelError(`the module tree is cyclic or nested more than 200 deep (at '${path}')`, { where: file, hint: 'the file is corrupt or was crafted' })
+  seen = new Set(seen).add(obj)
   const cls = cleanClass(obj.cls)
   const short = cls.split('.').pop()!
   const attrs = obj.state instanceof PyDict ? obj.state : new PyDict()
@@ -124,7 +127,7 @@ function toNode(obj: PyObject, path: string, script: boolean, file: string): Nod
     for (const [k, v] of attrs.map) {
       if (typeof k !== 'string') continue
       if (v instanceof TensorRef) tensors.push([k, v])
-      else if (isScriptModule(v)) children.push(toNode(v, join(k), true, file))
+      else if (isScriptModule(v)) children.push(toNode(v, join(k), true, file, seen))
     }
   } else {
     const params = attrs.get('_parameters')
@@ -140,7 +143,7 @@ function toNode(obj: PyObject, path: string, script: boolean, file: string): Nod
       for (const [k, v] of mods.map) {
         if (typeof k !== 'string' || v === null) continue
         if (!isPyModule(v)) throw new ModelError(`submodule '${join(k)}' is ${describe(v)}, not an nn.Module`, { where: file })
-        children.push(toNode(v, join(k), false, file))
+        children.push(toNode(v, join(k), false, file, seen))
       }
   }
   return { path, rawClass: obj.cls, cls, short, attrs, children, tensors, script, obj }
