@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { ModelError } from '../../src/errors/base.ts'
-import { readPt } from '../../src/model/readPt.ts'
+import { readPt, readPtBytes } from '../../src/model/readPt.ts'
 import { PyDict, PyObject, StorageRef, TensorRef, unpickle } from '../../src/model/unpickle.ts'
 
 const FIX = join(import.meta.dir, '..', 'fixtures')
@@ -159,5 +159,37 @@ describe('the restricted unpickler reads what torch.save writes', () => {
     for (let cut = 1; cut < good.length; cut++) expect(() => unpickle(good.subarray(0, cut), { file: 'x' })).toThrow(ModelError)
     expect(() => unpickle(new Uint8Array([0x80, 2, 0xff]), { file: 'x' })).toThrow(/unknown opcode 0xff/)
     expect(() => unpickle(new Uint8Array([0x80, 2, 0x68, 9, 0x2e]), { file: 'x' })).toThrow(/memo key 9/)
+  })
+})
+
+/** A legacy (non-zip) torch.save stream around one main pickle: magic, version, sys_info, main, keys. */
+function legacy(main: Uint8Array): Uint8Array {
+  const magic = pk([0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19])
+  const parts = [magic, pk('M', [0xe9, 0x03]), pk('}'), main, pk(']')]
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let o = 0
+  for (const p of parts) out.set(p, o), (o += p.length)
+  return out
+}
+
+describe('hostile files through readPt', () => {
+  test('a refused global inside a legacy-format .pt', () => {
+    rmSync(PWNED, { force: true })
+    expect(() => readPtBytes(legacy(pk(global('posix', 'system'), ustr('touch /tmp/ml2sc_pwned'), tuple1, REDUCE)), 'old.pt')).toThrow(
+      "refused pickle global 'posix.system'",
+    )
+    expect(existsSync(PWNED)).toBe(false)
+  })
+
+  test('a module that contains itself is refused, not a stack overflow', () => {
+    const main = pk(
+      global('torch.nn.modules.container', 'Sequential'), ')', [0x81], 'q', [0],
+      '}', ustr('_modules'), global('collections', 'OrderedDict'), ')', 'R', ustr('0'), 'h', [0], 's', 's', 'b',
+    )
+    expect(() => readPtBytes(legacy(main), 'cycle.pt')).toThrow(/cyclic/)
+  })
+
+  test('the legacy container itself is checked (magic number)', () => {
+    expect(() => readPtBytes(pk('}'), 'plain.pkl')).toThrow(/magic number/)
   })
 })
