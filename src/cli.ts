@@ -2,19 +2,13 @@
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { Ml2scError } from './errors/base.ts'
-import { createLogger } from './ui/logger.ts'
+import { commands } from './commands/index.ts'
+import { loggerFor } from './commands/context.ts'
 import { ML2SC_VERSION } from './version.ts'
-import { runCommand } from './commands/run.ts'
-
-type Globals = { verbose: boolean; quiet: boolean; json: boolean; out?: string }
 
 /** Wiring only: parse, dispatch, and turn any failure into one line and a non-zero exit. */
 async function main(argv: string[]) {
-  let verbose = argv.includes('--verbose') || argv.includes('-v')
-  const logger = (g: Globals) => createLogger({ quiet: g.quiet || g.json, verbose: g.verbose })
-  const emit = (g: Globals, value: unknown) => {
-    if (g.json) process.stdout.write(JSON.stringify(value) + '\n')
-  }
+  const verbose = argv.includes('--verbose') || argv.includes('-v')
   try {
     await yargs(argv)
       .scriptName('ml2sc')
@@ -25,17 +19,17 @@ async function main(argv: string[]) {
       .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output on stdout' })
       .option('out', { type: 'string', describe: 'Output folder (default: `output` from the config, `out/` beside it)' })
       .command(
-        'run <config>',
-        'Run the whole pipeline: compile, deploy (embedded anvil by default), upload, evaluate, report',
-        (y) =>
-          y
-            .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml' })
-            .example('$0 run ml2sc.yaml', 'everything, on a fresh embedded anvil')
-            .example('$0 run examples/iris/ml2sc.yaml --out /tmp/iris', 'write the reports elsewhere'),
-        async (a) => {
-          const report = await runCommand({ config: a.config!, out: a.out }, logger(a as Globals))
-          emit(a as Globals, { ...report, predictions: undefined })
-        },
+        commands.map((c) => ({
+          command: c.command,
+          describe: c.describe,
+          builder: c.builder as never,
+          handler: async (a: any) => {
+            const value = await c.handler(a, loggerFor(a))
+            const code = (value as { exitCode?: number } | undefined)?.exitCode
+            if (a.json && value !== undefined) process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n')
+            if (code) process.exitCode = code
+          },
+        })),
       )
       .demandCommand(1, 'Say which command to run: see `ml2sc --help`.')
       .strict()

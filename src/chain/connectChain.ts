@@ -44,7 +44,7 @@ export async function connectChain(chainCfg: Config['chain'], env = process.env)
     let account: Account
     if (anvil) {
       // an anvil ml2sc started itself: use its first unlocked development account (anvil signs)
-      const [address] = await probe.request({ method: 'eth_accounts' })
+      const [address] = await createWalletClient({ transport: http(rpcUrl) }).getAddresses()
       account = { address: address as Hex, type: 'json-rpc' } as Account
     } else {
       const key = env.ML2SC_PRIVATE_KEY as Hex | undefined
