@@ -15,7 +15,8 @@ export function activationFunctionsYul(plan: Plan): string {
   const out: string[] = []
   if (needExp) {
     const horner: string[] = []
-    for (let j = EXP_DEGREE; j >= 1; j--) horner.push(`t := sub(${hex(ONE64)}, div(mul(r, t), ${hex(BigInt(j) * ONE64)}))`)
+    // floor(floor(r·t / 2^64) / j) = floor(r·t / (j·2^64)): same result as the simulator, 1-byte constants
+    for (let j = EXP_DEGREE; j >= 1; j--) horner.push(j === 1 ? `t := sub(${hex(ONE64)}, shr(64, mul(r, t)))` : `t := sub(${hex(ONE64)}, div(shr(64, mul(r, t)), ${j}))`)
     out.push(`function expNeg64(x) -> e {
                 let k := div(x, ${hex(LN2_64)})
                 if lt(k, 64) {

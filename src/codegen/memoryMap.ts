@@ -17,7 +17,8 @@ const words = (bytes: number) => Math.ceil(bytes / 32) * 32
 /** Fixed memory addresses for everything inference touches; the contract never hands memory back to Solidity. */
 export function memoryMap(plan: Plan): MemoryMap {
   const layout = blobLayout(plan)
-  const blob = 0x80
+  // 0x80 holds the length word of the embedded `bytes constant WEIGHTS` when Solidity copies it; data follows
+  const blob = 0xa0
   let at = blob + words(layout.length) + 32 // slack: the last MLOAD may read past the blob
   const layers = plan.layers.map((layer) => {
     const g = groupsOf(layer).length

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { createRequire } from 'node:module'
 import type { Abi, Hex } from 'viem'
 import { CompileError } from '../errors/base.ts'
 
@@ -22,8 +21,9 @@ export function evmVersionFor(hardfork: string): string {
 
 let solcModule: { compile(input: string): string; version(): string } | undefined
 function solc() {
-  // solc-js ships soljson.js inside the package: no download, same process
-  solcModule ??= createRequire(import.meta.url)('solc')
+  // solc-js ships soljson.js inside the package: no download, same process. A literal `require` (not
+  // createRequire) so that `bun build --compile` bundles it into the binary, still loaded only when used.
+  solcModule ??= require('solc')
   return solcModule!
 }
 
@@ -62,9 +62,11 @@ export function compileSolidity(source: string, contractName: string, opts: { ha
   }
   const c = output.contracts?.[file]?.[contractName]
   if (!c) throw new CompileError(`solc produced no contract named ${contractName}`, { where: file })
+  // the ABI comes from the contract's interface (I<Name>) when it has one: the contract itself dispatches in assembly
+  const iface = output.contracts?.[file]?.[`I${contractName}`]
   const result: CompiledContract = {
     contractName,
-    abi: c.abi,
+    abi: iface ? [...iface.abi, ...c.abi.filter((x) => x.type === 'constructor')] : c.abi,
     bytecode: `0x${c.evm.bytecode.object}`,
     deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
     solcVersion: solc().version(),
