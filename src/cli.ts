@@ -5,6 +5,7 @@ import { Ml2scError } from './errors/base.ts'
 import { commands } from './commands/index.ts'
 import { loggerFor } from './commands/context.ts'
 import { ML2SC_VERSION } from './version.ts'
+import { approveSpending } from './chain/spendGuard.ts'
 
 /** Wiring only: parse, dispatch, and turn any failure into one line and a non-zero exit. */
 async function main(argv: string[]) {
@@ -18,12 +19,14 @@ async function main(argv: string[]) {
       .option('quiet', { type: 'boolean', default: false, describe: 'Only errors' })
       .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output on stdout' })
       .option('out', { type: 'string', describe: 'Output folder (default: `output` from the config, `out/` beside it)' })
+      .option('yes', { type: 'boolean', default: false, describe: 'Allow spending real money on a non-local chain (chain.rpcUrl); the estimated cost is printed first' })
       .command(
         commands.map((c) => ({
           command: c.command,
           describe: c.describe,
           builder: c.builder as never,
           handler: async (a: any) => {
+            approveSpending(Boolean(a.yes))
             const value = await c.handler(a, loggerFor(a))
             const code = (value as { exitCode?: number } | undefined)?.exitCode
             if (a.json && value !== undefined) process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n')

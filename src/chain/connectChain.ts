@@ -1,8 +1,16 @@
-import { createPublicClient, createWalletClient, defineChain, http, type Hex, type PublicClient, type WalletClient, type Account, type Chain } from 'viem'
+import { createPublicClient, createWalletClient, defineChain, type Hex, type PublicClient, type WalletClient, type Account, type Chain } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Config } from '../config/types.ts'
 import { ChainError } from '../errors/base.ts'
 import { startAnvil, type AnvilHandle } from './startAnvil.ts'
+import { retryOptionsFrom, rpcTransport } from './rpcTransport.ts'
+
+/**
+ * The key of anvil's first development account (from its default mnemonic; anvil prints it at startup).
+ * Deriving it from the mnemonic costs ~200 ms of PBKDF2, so it is written here and checked against the
+ * node's first account before use.
+ */
+const ANVIL_DEV_KEY_0 = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
 
 
 export type ChainSession = {
@@ -12,26 +20,35 @@ export type ChainSession = {
   chain: Chain
   chainId: number
   rpcUrl: string
-  /** True when ml2sc started this chain itself (nothing real is spent). */
+  /** True when ml2sc started this chain itself (nothing real is spent; a fork included). */
   local: boolean
+  /** 'embedded' (anvil of our own), 'fork' (our anvil forking chain.fork) or 'rpc' (chain.rpcUrl). */
+  kind: 'embedded' | 'fork' | 'rpc'
+  /** Per-transaction gas cap to respect (chain.txGasCap). */
+  txGasCap: number
   anvil?: AnvilHandle
   close: () => Promise<void>
 }
 
-export async function connectChain(chainCfg: Config['chain'], env = process.env): Promise<ChainSession> {
+/** `stateFile` (embedded anvil only): load the chain from that file if it exists and dump it there on close. */
+export async function connectChain(chainCfg: Config['chain'] & { stateFile?: string }, env = process.env): Promise<ChainSession> {
   let anvil: AnvilHandle | undefined
   let rpcUrl = chainCfg.rpcUrl
   if (!rpcUrl) {
-    anvil = await startAnvil({ hardfork: chainCfg.hardfork, blockGasLimit: chainCfg.blockGasLimit, fork: chainCfg.fork, chainId: chainCfg.chainId })
+    // a fork keeps the forked chain's id, so that chain.chainId checks the endpoint it forks
+    anvil = await startAnvil({ hardfork: chainCfg.hardfork, blockGasLimit: chainCfg.blockGasLimit, fork: chainCfg.fork, chainId: chainCfg.fork ? undefined : chainCfg.chainId, stateFile: chainCfg.stateFile })
     rpcUrl = anvil.rpcUrl
   }
   try {
-    const probe = createPublicClient({ transport: http(rpcUrl, { retryCount: 2, timeout: 15_000 }) })
+    const retry = retryOptionsFrom(env)
+    // a short leash for the first contact: a wrong URL should fail in seconds, not after every backoff
+    const probe = createPublicClient({ transport: rpcTransport(rpcUrl, { ...retry, retries: Math.min(retry.retries, 2), timeoutMs: Math.min(retry.timeoutMs, 10_000) }) })
     let chainId: number
     try {
       chainId = await probe.getChainId()
     } catch (e) {
-      throw new ChainError(`cannot reach the RPC at ${rpcUrl}`, { where: 'chain.rpcUrl', hint: 'check the URL and that the node is running', cause: e })
+      const key = chainCfg.fork && anvil ? 'chain.fork' : 'chain.rpcUrl'
+      throw new ChainError(`cannot reach the RPC at ${redactUrl(rpcUrl)}`, { where: key, hint: 'check the URL and that the node is running', cause: e })
     }
     if (chainCfg.chainId !== undefined && chainCfg.chainId !== chainId)
       throw new ChainError(`the RPC reports chain id ${chainId}, but the config expects ${chainCfg.chainId}`, { where: 'chain.chainId', hint: 'point chain.rpcUrl at the right network or fix chain.chainId' })
@@ -42,10 +59,13 @@ export async function connectChain(chainCfg: Config['chain'], env = process.env)
       rpcUrls: { default: { http: [rpcUrl] } },
     })
     let account: Account
+    const transport = rpcTransport(rpcUrl, retry)
     if (anvil) {
-      // an anvil ml2sc started itself: use its first unlocked development account (anvil signs)
-      const [address] = await createWalletClient({ transport: http(rpcUrl) }).getAddresses()
-      account = { address: address as Hex, type: 'json-rpc' } as Account
+      // an anvil ml2sc started itself: its first development account, signed here like any other key so
+      // that every chain takes the same path (anvil signing for us is the fallback)
+      const [address] = await createWalletClient({ transport }).getAddresses()
+      const dev = privateKeyToAccount(ANVIL_DEV_KEY_0)
+      account = address && dev.address.toLowerCase() === address.toLowerCase() ? dev : ({ address: address as Hex, type: 'json-rpc' } as Account)
     } else {
       const key = env.ML2SC_PRIVATE_KEY as Hex | undefined
       if (!key) throw new ChainError('no signing key for a non-embedded chain', { where: 'ML2SC_PRIVATE_KEY', hint: 'export ML2SC_PRIVATE_KEY=0x… (keys never go in the config file)' })
@@ -55,8 +75,7 @@ export async function connectChain(chainCfg: Config['chain'], env = process.env)
         throw new ChainError('ML2SC_PRIVATE_KEY is not a valid private key', { where: 'ML2SC_PRIVATE_KEY', hint: 'it must be 32 bytes of hex', cause: e })
       }
     }
-    const transport = http(rpcUrl, { retryCount: 3, retryDelay: 250, timeout: 60_000 })
-    const publicClient = createPublicClient({ chain, transport }) as PublicClient
+    const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 }) as PublicClient
     const walletClient = createWalletClient({ chain, transport, account })
     return {
       publicClient,
@@ -66,6 +85,8 @@ export async function connectChain(chainCfg: Config['chain'], env = process.env)
       chainId,
       rpcUrl,
       local: Boolean(anvil),
+      kind: anvil ? (chainCfg.fork ? 'fork' : 'embedded') : 'rpc',
+      txGasCap: chainCfg.txGasCap ?? 16_777_216,
       anvil,
       close: async () => {
         await anvil?.stop()
@@ -77,3 +98,13 @@ export async function connectChain(chainCfg: Config['chain'], env = process.env)
   }
 }
 
+/** An RPC URL for messages: providers put API keys in the path or query, so keep only scheme and host. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    const hidden = (u.pathname && u.pathname !== '/') || u.search || u.username ? '/…' : ''
+    return `${u.protocol}//${u.host}${hidden}`
+  } catch {
+    return 'the configured URL'
+  }
+}

@@ -37,7 +37,7 @@ function hookExit() {
  * Start anvil on a free loopback port with a pinned hardfork and the EIP-7825 per-transaction gas cap
  * enforced (anvil does not enforce it by default, mainnet does).
  */
-export async function startAnvil(opts: { hardfork: string; blockGasLimit: number; fork?: string; chainId?: number }): Promise<AnvilHandle> {
+export async function startAnvil(opts: { hardfork: string; blockGasLimit: number; fork?: string; chainId?: number; stateFile?: string }): Promise<AnvilHandle> {
   const binary = findAnvil()
   const port = await freePort()
   const args: Record<string, unknown> = {
@@ -49,6 +49,9 @@ export async function startAnvil(opts: { hardfork: string; blockGasLimit: number
     enableTxGasLimit: true,
     forkUrl: opts.fork,
     chainId: opts.chainId,
+    // `--state FILE`: load the chain from FILE if it exists, dump it there on exit (SIGTERM); lets the
+    // separate stage commands (deploy, upload, evaluate…) resume the same embedded chain.
+    state: opts.stateFile,
   }
   const instance = Instance.anvil(args as Parameters<typeof Instance.anvil>[0])
   try {
@@ -61,6 +64,16 @@ export async function startAnvil(opts: { hardfork: string; blockGasLimit: number
     port,
     stop: async () => {
       running.delete(handle)
+      // SIGTERM it ourselves and wait: anvil dumps its --state on SIGTERM, and when execa's own kill()
+      // sends the signal it arms a 5 s force-kill timer that keeps the process alive after we are done.
+      const child = (instance as unknown as { _internal?: { process?: { pid?: number; exitCode: number | null; signalCode: string | null; once: (e: 'exit', f: () => void) => void } } })._internal?.process
+      if (child?.pid && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+        try {
+          process.kill(child.pid, 'SIGTERM')
+          await exited
+        } catch {}
+      }
       await instance.stop().catch(() => {})
     },
   }

@@ -6,15 +6,23 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
 import { activationFunctionsYul, leakyFunctionYul } from './activationYul.ts'
 import { packWeightsYul, rowYul } from './inferenceYul.ts'
 import { memoryMap } from './memoryMap.ts'
-import { chunkSizes, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
+import { blobLayout, chunkSizes, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
 
 export type GenerateOptions = {
   contractName: string
   /** Bytes per data-contract chunk for uploads and updates (≤ 24,575). */
   chunkSize?: number
   modelFile?: string
-  /** Put the initial weights in the contract's own code: no upload transaction, CODECOPY instead of EXTCODECOPY. */
+  /** Put the initial weights in the contract's own code: no upload transaction, CODECOPY instead of EXTCODECOPY. Default: when they fit. */
   embedWeights?: boolean
+}
+
+/** Weights up to this size are embedded in the model contract (its code must stay under EIP-170's 24,576 bytes). */
+export const EMBED_LIMIT = 12_288
+
+/** Whether the contract carries its initial weights in its own code (then deploying is uploading). */
+export function embedsWeights(plan: Plan, opts: Pick<GenerateOptions, 'embedWeights'> = {}): boolean {
+  return opts.embedWeights ?? blobLayout(plan).length <= EMBED_LIMIT
 }
 
 const h = (n: number | bigint) => '0x' + n.toString(16)
@@ -40,10 +48,13 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   const lo = Number(plan.inputMin) / 2 ** plan.F
   const hi = Number(plan.inputMax) / 2 ** plan.F
   const lastAct = mem.layers[mem.layers.length - 1]!.activations
-  const embed = opts.embedWeights ?? false
+  const embed = embedsWeights(plan, opts)
   const blobHex = embed ? toHex(encodeWeights(plan)).slice(2) : ''
   const name = opts.contractName
-  const chunkLenExpr = chunks.length === 1 ? String(chunks[0]) : `add(${chunkSize}, mul(eq(index, ${chunks.length - 1}), ${chunks[chunks.length - 1]! - chunkSize}))`
+  // the last chunk may be shorter: chunkSize - eq(i, last)·(chunkSize - lastLength)
+  const lastShort = chunkSize - chunks[chunks.length - 1]!
+  const chunkLen = (i: string) => (chunks.length === 1 ? String(chunks[0]) : `sub(${chunkSize}, mul(eq(${i}, ${chunks.length - 1}), ${lastShort}))`)
+  const chunkLenExpr = chunkLen('index')
   const writeOutputs = Array.from({ length: plan.outputSize }, (_, j) => `mstore(add(o, ${j * plan.outputBytes}), shl(${256 - 8 * plan.outputBytes}, mload(${h(lastAct + 32 * j)})))`).join(' ')
   const err = (k: keyof typeof ERRORS) => sel(ERRORS[k])
   const fn = (k: keyof typeof FUNCTIONS) => sel(FUNCTIONS[k])
@@ -134,7 +145,7 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 if and(st, 0xffffffffffffffffffffffffffffffffffffffff) {
                     let p := ${h(mem.blob)}
                     for { let i := 0 } lt(i, ${chunks.length}) { i := add(i, 1) } {
-                        let len := ${chunks.length === 1 ? chunks[0] : `add(${chunkSize}, mul(eq(i, ${chunks.length - 1}), ${chunks[chunks.length - 1]! - chunkSize}))`}
+                        let len := ${chunkLen('i')}
                         extcodecopy(chunk(i, st), p, 1, len)
                         p := add(p, len)
                     }
@@ -184,8 +195,8 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 if iszero(eq(len, expected)) {
                     mstore(0, shl(224, ${err('BadChunkLength')})) mstore(4, index) mstore(36, len) mstore(68, expected) revert(0, 100)
                 }
-                // SSTORE2 creation code: returns STOP ++ data as the new contract's code
-                let p := ${h(mem.out)}
+                // SSTORE2 creation code: returns STOP ++ data as the new contract's code (low memory: no inference buffers here)
+                let p := 0x80
                 mstore(p, or(0x61000080600a3d393df300, shl(0x40, add(len, 1))))
                 calldatacopy(add(p, 0x20), off, len)
                 let a := create(0, add(p, 0x15), add(len, 0x0b))
@@ -198,7 +209,7 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 if eq(add(index, 1), ${chunks.length}) {
                     version := add(version, 1)
                     st := or(or(and(st, 0xffffffffffffffffffffffffffffffffffffffff), shl(160, version)), or(shl(224, ${chunks.length}), shl(248, 1)))
-                    let c := weightsHash(st, ${h(mem.out)})
+                    let c := weightsHash(st, 0x80)
                     mstore(0, version)
                     mstore(32, c)
                     log1(0, 64, ${ev('ModelUpdated')})
@@ -206,7 +217,7 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 sstore(2, st)
                 return(0, 0)
             }
-            case ${fn('commitment')} { ret(weightsHash(sload(2), ${h(mem.out)})) }
+            case ${fn('commitment')} { ret(weightsHash(sload(2), 0x80)) }
             case ${fn('version')} { ret(and(shr(160, sload(2)), 0xffffffffffffffff)) }
             case ${fn('ready')} { ret(shr(248, sload(2))) }
             case ${fn('chunksWritten')} { ret(and(shr(224, sload(2)), 0xffffff)) }

@@ -6,6 +6,8 @@ const h = (n: number) => '0x' + n.toString(16)
 /** Layers with at most this many (group, input) products are fully unrolled; bigger ones loop, 8 per turn. */
 export const UNROLL_LIMIT = Number(process.env.ML2SC_UNROLL ?? 48)
 const UNROLL_BY = 8
+/** Rows of at most this many features are decoded from calldata without a loop. */
+const UNROLL_DECODE = 64
 
 /** Pack the lanes of one MLOADed blob entry `m` (lanes × `bytes` big-endian ints) into one SIMD word. */
 function packExpr(m: string, lanes: number, bytes: number, laneBits: number): string {
@@ -57,7 +59,9 @@ export function rowYul(plan: Plan, mem: MemoryMap): string {
   const inSh = 256 - 8 * inB
   const firstGroups = Math.ceil(plan.layers[0]!.nOut / plan.layers[0]!.lanes)
   const decodeToMemory = firstGroups > 1 || plan.inputSize * firstGroups > UNROLL_LIMIT
-  if (decodeToMemory)
+  if (decodeToMemory && plan.inputSize <= UNROLL_DECODE)
+    for (let i = 0; i < plan.inputSize; i++) lines.push(`mstore(${h(mem.inputs + 32 * i)}, sar(${inSh}, calldataload(add(rp, ${h(i * inB)}))))`)
+  else if (decodeToMemory)
     lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), sar(${inSh}, calldataload(add(rp, mul(i, ${inB}))))) }`)
   plan.layers.forEach((layer, l) => {
     const lm = mem.layers[l]!

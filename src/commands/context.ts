@@ -2,7 +2,7 @@ import type { Argv, ArgumentsCamelCase } from 'yargs'
 import { createLogger, type Logger } from '../ui/logger.ts'
 
 /** Flags every command takes. */
-export type Globals = { verbose: boolean; quiet: boolean; json: boolean; out?: string }
+export type Globals = { verbose: boolean; quiet: boolean; json: boolean; out?: string; /** Allow spending on a non-local chain. */ yes?: boolean }
 
 /**
  * One subcommand: its yargs wiring and its handler. The handler returns the value `--json` prints on

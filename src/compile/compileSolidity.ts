@@ -19,7 +19,7 @@ export function evmVersionFor(hardfork: string): string {
   return ['cancun', 'shanghai', 'paris', 'london', 'berlin', 'osaka', 'prague'].includes(h) ? h : 'prague'
 }
 
-let solcModule: { compile(input: string): string; version(): string } | undefined
+let solcModule: { compile(input: string, callbacks?: { import: (p: string) => unknown }): string; version(): string } | undefined
 function solc() {
   // solc-js ships soljson.js inside the package: no download, same process. A literal `require` (not
   // createRequire) so that `bun build --compile` bundles it into the binary, still loaded only when used.
@@ -30,7 +30,11 @@ function solc() {
 const cache = new Map<string, CompiledContract>()
 
 /** Compile in-process with the legacy pipeline (viaIR off: it is slow or crashes on unrolled code), optimizer on. */
-export function compileSolidity(source: string, contractName: string, opts: { hardfork?: string; file?: string } = {}): CompiledContract {
+export function compileSolidity(
+  source: string,
+  contractName: string,
+  opts: { hardfork?: string; file?: string; findImports?: (p: string) => { contents: string } | { error: string } } = {},
+): CompiledContract {
   const evmVersion = evmVersionFor(opts.hardfork ?? 'prague')
   const sourceHash = createHash('sha256').update(source).update(evmVersion).digest('hex')
   const hit = cache.get(sourceHash)
@@ -42,11 +46,12 @@ export function compileSolidity(source: string, contractName: string, opts: { ha
     settings: {
       viaIR: false,
       evmVersion,
-      optimizer: { enabled: true, runs: Number(process.env.ML2SC_RUNS ?? 200) },
+      // the Yul optimizer hoists repeated subexpressions of unrolled kernels into stack slots (stack too deep)
+      optimizer: { enabled: true, runs: 200, details: { yul: process.env.ML2SC_YUL === '1' } },
       outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
     },
   }
-  const output = JSON.parse(solc().compile(JSON.stringify(input))) as {
+  const output = JSON.parse(solc().compile(JSON.stringify(input), opts.findImports ? { import: opts.findImports } : undefined)) as {
     errors?: { severity: string; formattedMessage: string; message: string; sourceLocation?: { start: number } }[]
     contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>
   }

@@ -9,8 +9,10 @@ export function encodeRow(plan: Plan, features: number[]): EncodedRow {
   for (let i = 0; i < features.length; i++) {
     const x = features[i]!
     if (!Number.isFinite(x)) return { ok: false, error: `feature ${i} is ${x}` }
-    const q = quantize(x, plan.F)
-    if (q > plan.inputMax || q < plan.inputMin) {
+    // far outside any calldata width (x·2^F may even overflow a double): refuse before quantising
+    const far = Math.abs(x) * 2 ** plan.F > 2 ** (8 * plan.inputBytes)
+    const q = far ? 0n : quantize(x, plan.F)
+    if (far || q > plan.inputMax || q < plan.inputMin) {
       const lo = Number(plan.inputMin) / 2 ** plan.F
       const hi = Number(plan.inputMax) / 2 ** plan.F
       return { ok: false, error: `feature ${i} = ${x} is outside the safe input range [${lo}, ${hi}]` }

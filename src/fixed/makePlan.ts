@@ -30,7 +30,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec): Plan {
     const nIn = layer.weight[0]!.length
     const wAbsMax = Math.max(...layer.weight.flat().map(Math.abs))
     // largest s with round(wAbsMax · 2^s) ≤ wMaxQ; capped so tiny weights don't ask for absurd shifts
-    let s = wAbsMax === 0 ? 0 : Math.floor(Math.log2(Number(wMaxQ) / wAbsMax))
+    // (an all-zero layer is just its biases: any shift ≥ 1 will do)
+    let s = wAbsMax === 0 ? 1 : Math.floor(Math.log2(Number(wMaxQ) / wAbsMax))
     while (s > 0 && abs(quantize(wAbsMax, s)) > wMaxQ) s--
     s = Math.min(s, 64)
     if (s < 1) throw new NumericsError(`weights of layer '${layer.name}' reach ${wAbsMax}, too large for int${8 * p.weightBytes}`, { hint: 'choose a wider precision.weights' })
@@ -41,12 +42,21 @@ export function makePlan(model: ModelIR, p: PrecisionSpec): Plan {
     const accMax = accs.reduce((a, b) => (a > b ? a : b), 0n)
     const act = layer.activation
     const bounded = act.kind === 'sigmoid' || act.kind === 'tanh' || act.kind === 'softmax'
-    const outMax = accs.map((a) => (bounded ? 1n << BigInt(F) : (a >> BigInt(s)) + 1n))
+    const slopeQ = act.kind === 'leaky_relu' ? quantize(act.slope, F) : 0n
+    // |acc >> s| ≤ (a >> s) + 1; leaky's negative side is floor(v·slopeQ / 2^F), larger when |slope| > 1
+    const outMax = accs.map((a) => {
+      if (bounded) return 1n << BigInt(F)
+      const lin = (a >> BigInt(s)) + 1n
+      const neg = ((lin * abs(slopeQ)) >> BigInt(F)) + 1n
+      return act.kind === 'leaky_relu' && neg > lin ? neg : lin
+    })
     const laneBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
     if (laneBits > 256) throw new NumericsError(`layer '${layer.name}' could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
+    // the contract's leaky computes v·slopeQ in one 256-bit MUL before the shift
+    if (act.kind === 'leaky_relu' && bitLength(((accMax >> BigInt(s)) + 1n) * abs(slopeQ)) > 255)
+      throw new NumericsError(`layer '${layer.name}': leaky_relu(${act.slope}) could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
     const lanes = Math.max(1, Math.min(Math.floor(256 / laneBits), nOut))
     xMax = outMax
-    const slopeQ = act.kind === 'leaky_relu' ? quantize(act.slope, F) : 0n
     return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }
   })
   const biasMax = layers.flatMap((l) => l.biases).reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)

@@ -1,0 +1,133 @@
+// Measures every step's gas for one model and one layout on a real anvil (the cap enforced).
+import { encodeFunctionData, toHex, type Hex } from 'viem'
+import type { ChainSession } from '../src/chain/connectChain.ts'
+import { deployModel } from '../src/chain/deployModel.ts'
+import { predictBatchTx, predictSingle } from '../src/chain/evaluateOnChain.ts'
+import { sendTx } from '../src/chain/sendTx.ts'
+import { uploadWeights } from '../src/chain/uploadWeights.ts'
+import { embedsWeights, generateSolidity } from '../src/codegen/generateSolidity.ts'
+import { ml2scBaselineSolidity, prbImports } from '../src/codegen/layouts/ml2scBaseline.ts'
+import { chunkSizes, encodeWeights } from '../src/codegen/weightBlob.ts'
+import { compileSolidity } from '../src/compile/compileSolidity.ts'
+import { makePlan } from '../src/fixed/makePlan.ts'
+import { simulate } from '../src/fixed/simulate.ts'
+import { gasFeatures, type GasFeatures } from '../src/gas/features.ts'
+import type { ModelIR } from '../src/ir/types.ts'
+
+export type Measurement = {
+  name: string
+  layout: string
+  shape: number[]
+  parameters: number
+  runtimeBytes: number
+  deploy: number
+  upload: number
+  uploadTxs: number
+  update: number | null
+  predictSingle: number
+  batchRows: number
+  batchTx: number
+  gasPerRow: number
+  mismatches: number | null
+  features?: GasFeatures
+}
+
+const shape = (m: ModelIR) => [m.inputSize, ...m.layers.map((l) => l.weight.length)]
+
+export async function measureOurs(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number): Promise<Measurement> {
+  const plan = makePlan(model, { fraction: 20, weightBytes: 2, inputBytes: 4 })
+  const c = compileSolidity(generateSolidity(plan, { contractName: 'Bench' }), 'Bench')
+  const { address, tx } = await deployModel(s, c.bytecode, c.abi)
+  const blob = encodeWeights(plan)
+  const sizes = chunkSizes(blob.length)
+  const up = embedsWeights(plan) ? [] : await uploadWeights(s, address, c.abi, blob, sizes)
+  const q = rows.map((r) => r.map((x) => BigInt(Math.round(x * 2 ** 20))))
+  const single = await predictSingle(s, address, c.abi, plan, q[0]!)
+  const batch = await predictBatchTx(s, address, c.abi, plan, q.slice(0, batchRows), 'batch')
+  const mismatches = batch.outputs.filter((o, i) => o.some((v, j) => v !== simulate(plan, q[i]!)[j])).length
+  // a later weight update: rewrite every chunk (new data contracts, pointers swapped)
+  const upd = await uploadWeights(s, address, c.abi, blob, sizes)
+  return {
+    name,
+    layout: 'datacontract',
+    shape: shape(model),
+    parameters: gasFeatures(plan).parameters,
+    runtimeBytes: (c.deployedBytecode.length - 2) / 2,
+    deploy: tx.gasUsed,
+    upload: up.reduce((a, t) => a + t.gasUsed, 0),
+    uploadTxs: up.length,
+    update: upd.reduce((a, t) => a + t.gasUsed, 0),
+    predictSingle: single.tx.gasUsed,
+    batchRows: batch.rows,
+    batchTx: batch.tx.gasUsed,
+    gasPerRow: Math.round(batch.tx.gasUsed / batch.rows),
+    mismatches,
+    features: gasFeatures(plan),
+  }
+}
+
+export async function measureMl2sc(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number): Promise<Measurement> {
+  const c = compileSolidity(ml2scBaselineSolidity(model, 'Baseline'), 'Baseline', { findImports: prbImports })
+  const { address, tx } = await deployModel(s, c.bytecode, c.abi)
+  const e18 = (x: number) => BigInt(Math.round(x * 1e9)) * 10n ** 9n
+  let upload = 0
+  let uploadTxs = 0
+  for (const [l, layer] of model.layers.entries()) {
+    // as ML2SC does: int256 per weight; split rows so each transaction stays under the cap
+    const per = Math.max(1, Math.floor(500 / layer.weight[0]!.length))
+    for (let r = 0; r < layer.weight.length; r += per) {
+      const rowsW = layer.weight.slice(r, r + per).map((row) => row.map(e18))
+      upload += (await sendTx(s, 'weights', { to: address, data: encodeFunctionData({ abi: c.abi, functionName: 'setWeights', args: [BigInt(l), rowsW] }) })).gasUsed
+      uploadTxs++
+    }
+    upload += (await sendTx(s, 'biases', { to: address, data: encodeFunctionData({ abi: c.abi, functionName: 'setBiases', args: [BigInt(l), layer.bias.map(e18)] }) })).gasUsed
+    uploadTxs++
+  }
+  const one = await sendTx(s, 'predict', { to: address, data: encodeFunctionData({ abi: c.abi, functionName: 'predictBatch', args: [[rows[0]!.map(e18)]] }) })
+  const batch = await sendTx(s, 'batch', { to: address, data: encodeFunctionData({ abi: c.abi, functionName: 'predictBatch', args: [rows.slice(0, batchRows).map((r) => r.map(e18))] }) })
+  return {
+    name,
+    layout: 'ml2sc',
+    shape: shape(model),
+    parameters: model.layers.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0),
+    runtimeBytes: (c.deployedBytecode.length - 2) / 2,
+    deploy: tx.gasUsed,
+    upload,
+    uploadTxs,
+    update: null,
+    predictSingle: one.gasUsed,
+    batchRows: Math.min(batchRows, rows.length),
+    batchTx: batch.gasUsed,
+    gasPerRow: Math.round(batch.gasUsed / Math.min(batchRows, rows.length)),
+    mismatches: null,
+  }
+}
+
+/** A deterministic random MLP (xorshift), for sweeps where only the shape matters for gas. */
+export function randomModel(sizes: number[], last: 'sigmoid' | 'identity' = 'sigmoid', seed = 1): ModelIR {
+  let x = seed >>> 0 || 1
+  const rnd = () => {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    return ((x >>> 0) / 2 ** 32) * 2 - 1
+  }
+  const layers = sizes.slice(1).map((out, l) => ({
+    name: `fc${l + 1}`,
+    weight: Array.from({ length: out }, () => Array.from({ length: sizes[l]! }, () => rnd() / Math.sqrt(sizes[l]!))),
+    bias: Array.from({ length: out }, () => rnd() * 0.1),
+    activation: { kind: l === sizes.length - 2 ? last : 'relu' } as ModelIR['layers'][number]['activation'],
+  }))
+  return { format: 'synthetic', inputSize: sizes[0]!, layers }
+}
+
+export function randomRows(n: number, width: number, seed = 7): number[][] {
+  let x = seed
+  const rnd = () => {
+    x = (x * 1103515245 + 12345) % 2 ** 31
+    return x / 2 ** 31
+  }
+  return Array.from({ length: n }, () => Array.from({ length: width }, rnd))
+}
+
+export const hexOf = (b: Uint8Array): Hex => toHex(b)

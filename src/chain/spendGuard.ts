@@ -1,0 +1,128 @@
+import { encodeFunctionData, formatEther, formatGwei, toHex, type Abi, type Hex } from 'viem'
+import { ChainError } from '../errors/base.ts'
+import type { Plan } from '../fixed/types.ts'
+import type { Logger } from '../ui/logger.ts'
+import { redactUrl, type ChainSession } from './connectChain.ts'
+import { estimateTxGas } from './sendTx.ts'
+
+/**
+ * Money guard. A chain ml2sc started itself (the embedded anvil, or a fork of a real chain) costs nothing;
+ * anything else (`chain.rpcUrl`) costs real money, so:
+ *   - `guardSpend` prints the estimated cost (gas estimate × the node's current gas price) before the first
+ *     transaction, refuses without `--yes`, and refuses when the account cannot pay;
+ *   - `sendTx` refuses any transaction on a non-local chain unless `--yes` was given (a safety net for code
+ *     paths that send without estimating first).
+ * The CLI calls `approveSpending(argv.yes)` once per command.
+ */
+let approved = false
+export function approveSpending(yes: boolean): void {
+  approved = yes
+}
+export const spendingApproved = () => approved
+
+function refusal(s: ChainSession, what: string): ChainError {
+  return new ChainError(`chain ${s.chainId} at ${redactUrl(s.rpcUrl)} is not a local chain: ${what} needs --yes`, {
+    where: 'chain.rpcUrl',
+    hint: 'check the estimated cost, then re-run with --yes to spend it',
+  })
+}
+
+export function assertSpendingAllowed(s: ChainSession, label: string): void {
+  if (s.local || approved) return
+  throw refusal(s, `sending a transaction (${label})`)
+}
+
+export type CostItem = { label: string; gas: bigint; transactions: number; exact: boolean }
+export type CostEstimate = { items: CostItem[]; gas: bigint; gasPrice: bigint; wei: bigint; balance: bigint; account: Hex }
+
+export async function estimateCost(s: ChainSession, items: CostItem[]): Promise<CostEstimate> {
+  const [gasPrice, balance] = await Promise.all([s.publicClient.getGasPrice(), s.publicClient.getBalance({ address: s.account.address })])
+  const gas = items.reduce((a, b) => a + b.gas, 0n)
+  return { items, gas, gasPrice, wei: gas * gasPrice, balance, account: s.account.address }
+}
+
+const fmtGas = (g: bigint) => g.toLocaleString('en-US')
+/** "≈ 0.0123 ETH: 1,234,567 gas at 10 gwei (deploy 300,000; upload ≈ 200,000 in 2 tx; …)" */
+export function describeCost(e: CostEstimate): string {
+  const eth = Number(formatEther(e.wei))
+  const ethText = eth === 0 ? '0' : eth < 1e-6 ? eth.toExponential(2) : eth.toPrecision(4).replace(/\.?0+$/, '')
+  const parts = e.items.map((i) => `${i.label} ${i.exact ? '' : '≈ '}${fmtGas(i.gas)}${i.transactions > 1 ? ` in ${i.transactions} tx` : ''}`)
+  return `≈ ${ethText} ETH: ${fmtGas(e.gas)} gas at ${Number(formatGwei(e.gasPrice)).toPrecision(4).replace(/\.?0+$/, '')} gwei (${parts.join('; ')})`
+}
+
+/** Print the estimate, then refuse unless the chain is local or --yes was given, and unless the account can pay. */
+export async function guardSpend(s: ChainSession, log: Logger, items: CostItem[]): Promise<CostEstimate> {
+  const est = await estimateCost(s, items)
+  const line = `estimated cost ${describeCost(est)}`
+  if (s.local) log.detail(line)
+  else log.step(line)
+  if (!s.local && !approved) throw refusal(s, `spending ${describeCost(est).split(':')[0]}`)
+  if (est.balance < est.wei)
+    throw new ChainError(`insufficient funds: ${est.account} holds ${formatEther(est.balance)} ETH, the estimated cost is ${formatEther(est.wei)} ETH`, {
+      where: s.local ? undefined : 'ML2SC_PRIVATE_KEY',
+      hint: 'fund the account of ML2SC_PRIVATE_KEY (nothing was spent)',
+    })
+  return est
+}
+
+/** eth_estimateGas of the deploy transaction (exact; a constructor revert shows here). */
+export async function estimateDeployGas(s: ChainSession, bytecode: Hex): Promise<CostItem> {
+  const padded = await estimateTxGas(s, 'deploy', { data: bytecode })
+  return { label: 'deploy', gas: (padded * 10n) / 11n, transactions: 1, exact: true }
+}
+
+/** Calldata gas of a transaction's data: 16 per non-zero byte, 4 per zero byte. */
+export function calldataGas(data: Hex): number {
+  let g = 0
+  for (let i = 2; i < data.length; i += 2) g += data[i] === '0' && data[i + 1] === '0' ? 4 : 16
+  return g
+}
+
+/**
+ * Gas of the `writeChunk` transactions, from the datacontract write path: base and calldata (exact, from
+ * the bytes), CREATE of the data contract (32,000 + 200 per code byte), the pointer and state slots, and
+ * on the last chunk the on-chain keccak256 of the whole blob read back from every data contract.
+ * Calibrated against receipts on anvil (within a few percent).
+ */
+export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi): CostItem {
+  let gas = 0
+  let at = 0
+  const words = (n: number) => Math.ceil(n / 32)
+  sizes.forEach((n, i) => {
+    const chunk = blob.subarray(at, at + n)
+    at += n
+    const data = abi
+      ? encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk)] })
+      : (('0x' + '00'.repeat(100)) as Hex)
+    const mem = 3 * words(n + 64) + Math.floor(words(n + 64) ** 2 / 512)
+    gas += 21_000 + calldataGas(data) + 32_000 + 200 * (n + 1) + 6 * words(n) + mem + 8_000 + (i > 0 ? 22_100 : 5_000)
+    if (i === sizes.length - 1) {
+      const all = blob.length
+      gas += sizes.length * 2_700 + 9 * words(all) + 3 * words(all) + Math.floor(words(all) ** 2 / 512) + 3_000
+    }
+  })
+  return { label: 'upload', gas: BigInt(Math.round(gas * 1.05)), transactions: sizes.length, exact: false }
+}
+
+/**
+ * Gas of evaluating `rows` rows in batches of `batchRows`: per row the calldata and the SIMD
+ * multiply-accumulates (one MUL+ADD per input per lane group) plus activations; per batch the transaction
+ * base, reading the weights back and packing them into lane words. A rough model (the measured figure
+ * replaces it once the contract is on chain); it errs high.
+ */
+export function estimateEvaluateGas(plan: Plan, rows: number, batchRows: number): CostItem {
+  if (rows <= 0) return { label: 'evaluate', gas: 0n, transactions: 0, exact: false }
+  let perRow = 16 * plan.inputSize * plan.inputBytes + 60 + plan.inputSize * 12
+  let blobBytes = 0
+  for (const l of plan.layers) {
+    const groups = Math.ceil(l.nOut / l.lanes)
+    perRow += l.nIn * groups * 28 + l.nOut * 40
+    const act = l.activation.kind
+    perRow += act === 'sigmoid' || act === 'tanh' ? l.nOut * 450 : act === 'softmax' ? l.nOut * 500 : l.nOut * 20
+    blobBytes += l.nOut * l.nIn * plan.weightBytes + l.nOut * plan.biasBytes
+  }
+  perRow += plan.outputSize * plan.outputBytes * 16
+  const batches = Math.ceil(rows / Math.max(1, batchRows))
+  const perBatch = 21_000 + 2_600 * Math.ceil(blobBytes / 24_575) + Math.ceil(blobBytes / 32) * 12 + (blobBytes / plan.weightBytes) * 14 + 5_000
+  return { label: 'evaluate', gas: BigInt(Math.round(perRow * rows + perBatch * batches)), transactions: batches, exact: false }
+}

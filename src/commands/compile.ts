@@ -1,0 +1,28 @@
+import { loadConfig } from '../config/loadConfig.ts'
+import { compileStage } from '../pipeline/stages/compile.ts'
+import type { Ml2scCommand } from './context.ts'
+
+export const compileModule: Ml2scCommand = {
+  command: 'compile <config>',
+  describe: 'Stage 2: the generated .sol → <Contract>.json (abi, bytecode, solc and EVM versions); needs `generate`',
+  builder: (y) =>
+    y
+      .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })
+      .example('$0 compile ml2sc.yaml', 'compile out/<Contract>.sol with the bundled solc')
+      .example('$0 generate ml2sc.yaml && $0 compile ml2sc.yaml --json', 'both stages; the artifact summary as JSON'),
+  handler: async (a, log) => {
+    const config = await loadConfig(a.config, { output: a.out })
+    const { artifact, file } = await compileStage(config, log)
+    const runtime = (artifact.deployedBytecode.length - 2) / 2
+    log.info(`  ${artifact.contractName}: ${runtime.toLocaleString('en-US')} bytes of runtime code, solc ${artifact.solcVersion}, evm ${artifact.evmVersion}`)
+    return {
+      contract: artifact.contractName,
+      file,
+      solc: artifact.solcVersion,
+      evmVersion: artifact.evmVersion,
+      bytecodeBytes: (artifact.bytecode.length - 2) / 2,
+      runtimeBytes: runtime,
+      warnings: artifact.warnings,
+    }
+  },
+}

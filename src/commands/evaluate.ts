@@ -1,0 +1,20 @@
+import { loadConfig } from '../config/loadConfig.ts'
+import { evaluateStage } from '../pipeline/stages/evaluate.ts'
+import type { Ml2scCommand } from './context.ts'
+
+export const evaluateModule: Ml2scCommand = {
+  command: 'evaluate <config>',
+  describe: 'Stage 5: answer every row of data.test on chain in batch transactions → evaluation.json; needs `upload`',
+  builder: (y) =>
+    y
+      .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })
+      .example('$0 evaluate ml2sc.yaml', 'raw on-chain outputs, transactions and gas in out/evaluation.json')
+      .example('$0 evaluate ml2sc.yaml && $0 report ml2sc.yaml', 'then the report'),
+  handler: async (a, log) => {
+    const config = await loadConfig(a.config, { output: a.out })
+    const { evaluation: e, file } = await evaluateStage(config, log)
+    const refused = e.rows.filter((r) => r.error).length
+    log.info(`  ${e.gas.rows} rows answered${refused ? `, ${refused} refused` : ''} in ${e.transactions.length} transaction(s), ${e.gas.perRow.toLocaleString('en-US')} gas per row`)
+    return { file, rows: e.rows.length, answered: e.gas.rows, refused, transactions: e.transactions.length, batchRows: e.batchRows, gas: e.gas, predictSingle: e.predictSingle?.gasUsed ?? null }
+  },
+}

@@ -1,0 +1,38 @@
+import path from 'node:path'
+import { loadConfig } from '../config/loadConfig.ts'
+import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
+import { MAX_CHUNK } from '../codegen/weightBlob.ts'
+import { compileSolidity } from '../compile/compileSolidity.ts'
+import { estimateGas } from '../gas/estimateGas.ts'
+import { parameterCount } from '../ir/taskOf.ts'
+import { prepareModel } from '../pipeline/prepareModel.ts'
+import type { Ml2scCommand } from './context.ts'
+
+export const gasModule: Ml2scCommand = {
+  command: 'gas <config>',
+  describe: 'Estimate the gas of every step from the fitted gas model, without a chain',
+  builder: (y) =>
+    y
+      .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml' })
+      .option('rows', { type: 'number', describe: 'rows per batch transaction (default: batch.rows, or the most that fit)' })
+      .example('$0 gas ml2sc.yaml', 'deploy, upload, predict and per-row gas, and the batch size that fits the cap')
+      .example('$0 gas ml2sc.yaml --json', 'the same as JSON'),
+  handler: async (a, log) => {
+    const config = await loadConfig(a.config, { output: a.out })
+    const prep = await prepareModel(config)
+    const chunkSize = config.batch.upload === 'auto' ? MAX_CHUNK : Math.min(config.batch.upload, MAX_CHUNK)
+    const compiled = compileSolidity(generateSolidity(prep.plan, { contractName: prep.contractName, chunkSize }), prep.contractName, { hardfork: config.chain.hardfork })
+    const cap = Math.min(config.chain.txGasCap, config.chain.blockGasLimit)
+    const rows = a.rows ?? (config.batch.rows === 'auto' ? undefined : config.batch.rows)
+    const est = estimateGas(prep.plan, { runtimeBytes: (compiled.deployedBytecode.length - 2) / 2, embedded: embedsWeights(prep.plan), cap, rows, chunkSize })
+    const n = (x: number) => x.toLocaleString('en-US')
+    const params = parameterCount(prep.model)
+    log.info(`${path.basename(config.model.path)}: ${params} parameters, layout ${prep.layout}${est.embedded ? ' (weights embedded at deploy)' : ''}`)
+    log.info(`  deploy          ${n(est.deploy)}`)
+    log.info(`  upload          ${n(est.upload)}`)
+    log.info(`  later update    ${n(est.update)}`)
+    log.info(`  one predict     ${n(est.predictSingle)}`)
+    log.info(`  batch           ${est.batchRows} rows in ${n(est.batchTx)} gas (cap ${n(cap)}): ${n(est.perRow)} per row`)
+    return { parameters: params, ...est }
+  },
+}

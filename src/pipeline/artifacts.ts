@@ -1,0 +1,180 @@
+/**
+ * The files the pipeline stages hand to each other through the output folder (ezkl style): each stage
+ * reads the previous stage's artifact, checks its stamp (the ml2sc version and the config's hash), and
+ * writes its own. A missing or stale artifact is one clear error naming the command that makes it.
+ */
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { keccak256, type Abi, type Hex } from 'viem'
+import type { CompiledContract } from '../compile/compileSolidity.ts'
+import type { Config } from '../config/types.ts'
+import { Ml2scError } from '../errors/base.ts'
+import type { Task } from '../ir/types.ts'
+import { writeAtomic } from '../report/writeReports.ts'
+import { ML2SC_VERSION } from '../version.ts'
+import type { Plan } from '../fixed/types.ts'
+import { planFromJson, type PlanJson } from './planJson.ts'
+
+export const PLAN_FILE = 'plan.json'
+export const DEPLOYMENT_FILE = 'deployment.json'
+export const EVALUATION_FILE = 'evaluation.json'
+/** The embedded anvil's chain, dumped on exit and loaded by the next command (anvil `--state`). */
+export const ANVIL_STATE_FILE = 'anvil-state.json'
+export const artifactFileOf = (contractName: string) => `${contractName}.json`
+
+/** Which command writes which artifact (named in the "run … first" errors). */
+export type Stage = 'generate' | 'compile' | 'deploy' | 'upload' | 'evaluate' | 'report'
+
+/** Every artifact carries the version of ml2sc that wrote it and the sha256 of the config it came from. */
+export type Stamp = { ml2sc: string; configHash: string }
+
+/** plan.json, written by `generate`: the fixed-point plan and everything later stages need to know. */
+export type PlanArtifact = Stamp & {
+  kind: 'ml2sc/plan'
+  contractName: string
+  layout: 'datacontract'
+  task: Task
+  /** The model file (and `model.source`) relative to the config, with sha256s: `report` re-reads them. */
+  model: { file: string; sha256: string; source?: { file: string; sha256: string }; format: string; shape: number[]; parameters: number }
+  /** The generated Solidity file (in the output folder) and the sha256 of its text. */
+  source: { file: string; sha256: string }
+  /** The canonical weight encoding: its length, the data-contract chunks and its keccak256 (the commitment). */
+  weights: { bytes: number; chunkSize: number; chunks: number[]; commitment: Hex }
+  plan: PlanJson
+}
+
+/** `<Contract>.json`, written by `compile`: solc's output for the generated source. */
+export type CompiledArtifact = Stamp & CompiledContract & { kind: 'ml2sc/artifact'; source: { file: string; sha256: string } }
+
+/** deployment.json, written by `deploy` and updated by `upload`. */
+export type DeploymentArtifact = Stamp & {
+  kind: 'ml2sc/deployment'
+  chainId: number
+  address: Hex
+  contractName: string
+  abi: Abi
+  /** The model commitment: keccak256 of the canonical weight encoding (on chain once the upload is done). */
+  commitment: Hex
+  layout: string
+  /** keccak256 of the runtime code: checked against the chain before each later stage. */
+  codeHash: Hex
+  chain: { local: boolean; hardfork: string; anvil: string | null; state: string | null }
+  upload: { chunks: number; written: number; done: boolean }
+  transactions: { deploy: Hex; upload: Hex[] }
+  gas: { deploy: number; upload: number[] }
+}
+
+export type TxJson = { label: string; hash: Hex; gasUsed: number }
+export type EvaluatedRow = { row: number; label?: number; raw?: string[]; error?: string }
+
+/** evaluation.json, written by `evaluate`: each row's raw outputs (decimal strings), the transactions and gas. */
+export type EvaluationArtifact = Stamp & {
+  kind: 'ml2sc/evaluation'
+  chainId: number
+  address: Hex
+  commitment: Hex
+  data: { file: string; sha256: string; rows: number }
+  batchRows: number
+  gas: { total: number; perRow: number; rows: number }
+  transactions: TxJson[]
+  predictSingle: TxJson | null
+  rows: EvaluatedRow[]
+}
+
+/** The output folder as the user sees it, e.g. `out/`. */
+export function outLabel(config: Config): string {
+  const rel = path.relative(process.cwd(), config.output)
+  return (rel === '' ? '.' : rel.startsWith('../../..') ? config.output : rel) + '/'
+}
+
+/** The config file as the user would type it. */
+export function configLabel(config: Config): string {
+  const rel = path.relative(process.cwd(), config.file)
+  return rel === '' || rel.startsWith('../../..') ? config.file : rel
+}
+
+export const runFirst = (config: Config, stage: Stage) => `run \`ml2sc ${stage} ${configLabel(config)}\``
+
+export const stamp = (config: Config): Stamp => ({ ml2sc: ML2SC_VERSION, configHash: config.hash })
+
+export function artifactPath(config: Config, name: string): string {
+  return path.join(config.output, name)
+}
+
+/** Write an artifact (stable JSON, atomically). Returns its path. */
+export async function writeArtifact(config: Config, name: string, value: unknown): Promise<string> {
+  const file = artifactPath(config, name)
+  await writeAtomic(file, JSON.stringify(value, null, 2) + '\n')
+  return file
+}
+
+/**
+ * Read an artifact and check its stamp. `producer` is the command that makes it: the error says to run
+ * it (first, when the file is missing; again, when it is stale).
+ */
+export async function readArtifact<T extends Stamp>(config: Config, name: string, producer: Stage): Promise<T> {
+  const file = artifactPath(config, name)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Ml2scError(`no ${name} in ${outLabel(config)}: ${runFirst(config, producer)} first`)
+    throw new Ml2scError(`cannot read ${outLabel(config)}${name}`, { hint: `${runFirst(config, producer)} again`, cause: e })
+  }
+  let value: T
+  try {
+    value = JSON.parse(text) as T
+  } catch (e) {
+    throw new Ml2scError(`${outLabel(config)}${name} is not valid JSON: ${runFirst(config, producer)} again`, { cause: e })
+  }
+  checkStamp(config, name, producer, value)
+  return value
+}
+
+export function checkStamp(config: Config, name: string, producer: Stage, value: Partial<Stamp> | null): void {
+  const at = `${outLabel(config)}${name}`
+  if (!value || typeof value !== 'object' || typeof value.ml2sc !== 'string' || typeof value.configHash !== 'string')
+    throw new Ml2scError(`${at} has no ml2sc stamp (not written by ml2sc ${ML2SC_VERSION}): ${runFirst(config, producer)} again`)
+  if (value.ml2sc !== ML2SC_VERSION)
+    throw new Ml2scError(`${at} is stale: it was made by ml2sc ${value.ml2sc}, this is ml2sc ${ML2SC_VERSION}: ${runFirst(config, producer)} again`)
+  if (value.configHash !== config.hash)
+    throw new Ml2scError(
+      `${at} is stale: ${configLabel(config)} changed since it was made (config hash ${value.configHash.slice(0, 8)}, now ${config.hash.slice(0, 8)}): ${runFirst(config, producer)} again`,
+    )
+}
+
+/** sha256 (hex) of a file, streamed. */
+export async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer)
+  return h.digest('hex')
+}
+
+export const sha256Text = (text: string) => createHash('sha256').update(text).digest('hex')
+
+/** plan.json (from `generate`), with its plan revived. */
+export async function readPlanArtifact(config: Config): Promise<{ artifact: PlanArtifact; plan: Plan }> {
+  const artifact = await readArtifact<PlanArtifact>(config, PLAN_FILE, 'generate')
+  return { artifact, plan: planFromJson(artifact.plan) }
+}
+
+/** `<Contract>.json` (from `compile`), checked to come from the `.sol` that plan.json describes. */
+export async function readCompiledArtifact(config: Config, plan: PlanArtifact): Promise<CompiledArtifact> {
+  const name = artifactFileOf(plan.contractName)
+  const compiled = await readArtifact<CompiledArtifact>(config, name, 'compile')
+  if (compiled.source?.sha256 !== plan.source.sha256)
+    throw new Ml2scError(`${outLabel(config)}${name} was compiled from another ${plan.source.file} than the one plan.json describes: ${runFirst(config, 'compile')} again`)
+  return compiled
+}
+
+/** deployment.json (from `deploy`), checked to deploy the artifact `compile` made. */
+export async function readDeploymentArtifact(config: Config, compiled?: CompiledArtifact): Promise<DeploymentArtifact> {
+  const dep = await readArtifact<DeploymentArtifact>(config, DEPLOYMENT_FILE, 'deploy')
+  if (dep.kind !== 'ml2sc/deployment' || !dep.address || !dep.codeHash)
+    throw new Ml2scError(`${outLabel(config)}${DEPLOYMENT_FILE} is incomplete: ${runFirst(config, 'deploy')} again`)
+  if (compiled && keccak256(compiled.deployedBytecode) !== dep.codeHash)
+    throw new Ml2scError(`${outLabel(config)}${DEPLOYMENT_FILE} deployed other code than ${artifactFileOf(compiled.contractName)}: ${runFirst(config, 'deploy')} again`)
+  return dep
+}

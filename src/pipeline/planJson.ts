@@ -1,0 +1,48 @@
+import type { LayerPlan, Plan } from '../fixed/types.ts'
+
+/** A Plan as JSON: every bigint as a decimal string (JSON has no 256-bit integers). */
+export type PlanJson = Omit<Plan, 'inputMin' | 'inputMax' | 'layers'> & {
+  inputMin: string
+  inputMax: string
+  layers: (Omit<LayerPlan, 'weights' | 'biases' | 'slopeQ' | 'accMax' | 'outMax'> & {
+    weights: string[][]
+    biases: string[]
+    slopeQ: string
+    accMax: string
+    outMax: string[]
+  })[]
+}
+
+const s = (v: bigint) => v.toString()
+
+export function planToJson(plan: Plan): PlanJson {
+  return {
+    ...plan,
+    inputMin: s(plan.inputMin),
+    inputMax: s(plan.inputMax),
+    layers: plan.layers.map((l) => ({
+      ...l,
+      weights: l.weights.map((row) => row.map(s)),
+      biases: l.biases.map(s),
+      slopeQ: s(l.slopeQ),
+      accMax: s(l.accMax),
+      outMax: l.outMax.map(s),
+    })),
+  }
+}
+
+export function planFromJson(j: PlanJson): Plan {
+  return {
+    ...j,
+    inputMin: BigInt(j.inputMin),
+    inputMax: BigInt(j.inputMax),
+    layers: j.layers.map((l) => ({
+      ...l,
+      weights: l.weights.map((row) => row.map((v) => BigInt(v))),
+      biases: l.biases.map((v) => BigInt(v)),
+      slopeQ: BigInt(l.slopeQ),
+      accMax: BigInt(l.accMax),
+      outMax: l.outMax.map((v) => BigInt(v)),
+    })),
+  }
+}

@@ -1,0 +1,58 @@
+import { keccak256 } from 'viem'
+import { anvilVersion } from '../../chain/anvilVersion.ts'
+import type { ChainSession } from '../../chain/connectChain.ts'
+import { deployModel } from '../../chain/deployModel.ts'
+import type { Config } from '../../config/types.ts'
+import type { Logger } from '../../ui/logger.ts'
+import {
+  ANVIL_STATE_FILE,
+  DEPLOYMENT_FILE,
+  readCompiledArtifact,
+  readPlanArtifact,
+  stamp,
+  writeArtifact,
+  type DeploymentArtifact,
+} from '../artifacts.ts'
+import { openChain } from '../openChain.ts'
+
+export type DeployResult = { deployment: DeploymentArtifact; file: string }
+
+/**
+ * Stage 3: the compiled artifact → a contract on chain → `deployment.json` (chain id, address, abi, the
+ * commitment the upload will establish, the deploy transaction and its gas). Without `session`, it opens
+ * the chain itself: on the embedded anvil that is a fresh chain, kept in `<out>/anvil-state.json`.
+ */
+export async function deployStage(config: Config, log: Logger, opts: { session?: ChainSession } = {}): Promise<DeployResult> {
+  const { artifact: plan } = await readPlanArtifact(config)
+  const compiled = await readCompiledArtifact(config, plan)
+  const s = opts.session ?? (await openChain(config, log, 'fresh'))
+  try {
+    const runtimeBytes = (compiled.deployedBytecode.length - 2) / 2
+    const { address, tx } = await log.task(`deploy ${compiled.contractName} (${runtimeBytes} bytes)`, () => deployModel(s, compiled.bytecode, compiled.abi))
+    log.detail(`at ${address} on chain ${s.chainId}, ${tx.gasUsed.toLocaleString('en-US')} gas`)
+    const deployment: DeploymentArtifact = {
+      kind: 'ml2sc/deployment',
+      ...stamp(config),
+      chainId: s.chainId,
+      address,
+      contractName: compiled.contractName,
+      abi: compiled.abi,
+      commitment: plan.weights.commitment,
+      layout: plan.layout,
+      codeHash: keccak256(compiled.deployedBytecode),
+      chain: {
+        local: s.local,
+        hardfork: config.chain.hardfork,
+        anvil: s.local ? anvilVersion() : null,
+        state: s.local && !config.chain.fork ? ANVIL_STATE_FILE : null,
+      },
+      upload: { chunks: plan.weights.chunks.length, written: 0, done: false },
+      transactions: { deploy: tx.hash, upload: [] },
+      gas: { deploy: tx.gasUsed, upload: [] },
+    }
+    const file = await writeArtifact(config, DEPLOYMENT_FILE, deployment)
+    return { deployment, file }
+  } finally {
+    if (!opts.session) await s.close()
+  }
+}

@@ -1,0 +1,53 @@
+import path from 'node:path'
+import { generateSolidity } from '../../codegen/generateSolidity.ts'
+import { chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from '../../codegen/weightBlob.ts'
+import type { Config } from '../../config/types.ts'
+import { parameterCount, shapeOf } from '../../ir/taskOf.ts'
+import { writeAtomic } from '../../report/writeReports.ts'
+import type { Logger } from '../../ui/logger.ts'
+import { artifactPath, PLAN_FILE, sha256File, sha256Text, stamp, writeArtifact, type PlanArtifact } from '../artifacts.ts'
+import { planToJson } from '../planJson.ts'
+import { prepareModel, type Prepared } from '../prepareModel.ts'
+
+export type GenerateResult = { prepared: Prepared; artifact: PlanArtifact; source: string; files: { sol: string; plan: string } }
+
+/**
+ * Stage 1, no chain and no compiler: config → model IR → fixed-point plan → `<Contract>.sol` and
+ * `plan.json` (the plan, the weight chunks and commitment, stamped with the ml2sc version and config hash).
+ * Deterministic: the same config and model give byte-identical files.
+ */
+export async function generateStage(config: Config, log: Logger): Promise<GenerateResult> {
+  log.step(`model ${path.relative(process.cwd(), config.model.path) || config.model.path}`)
+  const prepared = await prepareModel(config)
+  const { plan, model } = prepared
+  log.detail(`${prepared.task}, ${shapeOf(model).join('-')}, scale 2^${plan.F}, weights int${8 * plan.weightBytes}`)
+
+  const chunkSize = config.batch.upload === 'auto' ? MAX_CHUNK : Math.min(config.batch.upload, MAX_CHUNK)
+  const source = generateSolidity(plan, { contractName: prepared.contractName, chunkSize, modelFile: path.basename(config.model.path) })
+  const solName = `${prepared.contractName}.sol`
+  const sol = artifactPath(config, solName)
+  await writeAtomic(sol, source)
+
+  const blob = encodeWeights(plan)
+  const artifact: PlanArtifact = {
+    kind: 'ml2sc/plan',
+    ...stamp(config),
+    contractName: prepared.contractName,
+    layout: prepared.layout,
+    task: prepared.task,
+    model: {
+      file: path.relative(config.dir, config.model.path),
+      sha256: await sha256File(config.model.path),
+      ...(config.model.source ? { source: { file: path.relative(config.dir, config.model.source), sha256: await sha256File(config.model.source) } } : {}),
+      format: model.format,
+      shape: shapeOf(model),
+      parameters: parameterCount(model),
+    },
+    source: { file: solName, sha256: sha256Text(source) },
+    weights: { bytes: blob.length, chunkSize, chunks: chunkSizes(blob.length, chunkSize), commitment: commitmentOf(blob) },
+    plan: planToJson(plan),
+  }
+  const planFile = await writeArtifact(config, PLAN_FILE, artifact)
+  log.step(`generate ${solName} (${source.split('\n').length} lines) and ${PLAN_FILE}`)
+  return { prepared, artifact, source, files: { sol, plan: planFile } }
+}

@@ -1,0 +1,109 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { ModelError, Ml2scError } from '../errors/base.ts'
+import { buildModel } from '../ir/buildModel.ts'
+import type { ModelIR, TensorMap } from '../ir/types.ts'
+import { parseLayersSpec } from '../model/parseLayersSpec.ts'
+import { parseModuleSource } from '../model/parseModuleSource.ts'
+import type { LoadedFile } from '../model/types.ts'
+import { readModelFile } from './readModelFile.ts'
+
+export type ArchitectureGuess = {
+  ir: ModelIR
+  format: string
+  /**
+   * Where the architecture comes from: the file itself (ONNX graph, pickled module tree, TorchScript),
+   * an `nn.Module` source found beside it, or `model.layers` guessed from the tensor shapes.
+   */
+  how: 'file' | 'source' | 'layers'
+  /** What the config needs: nothing, `source` (absolute) + `class`, or `layers`. */
+  source?: string
+  class?: string
+  layers?: string[]
+  /** One line saying how the architecture was found, for the user. */
+  note: string
+}
+
+/**
+ * Settle a model file's architecture with no config: the file's own when it has one; else an ML2SC-style
+ * `nn.Module` source (`.py`) beside the file whose layers fit the tensors; else a guess from the tensor
+ * shapes: the Linear layers in state_dict order (BatchNorm folded where it sits), ReLU between them, and
+ * for a single output a sigmoid (unless `binary` is false: then a regression, no final activation).
+ */
+export async function guessArchitecture(file: string, opts: { binary?: boolean } = {}): Promise<ArchitectureGuess> {
+  const st = await stat(file).catch(() => undefined)
+  if (!st?.isFile()) throw new ModelError(st ? `${file} is not a file` : `model file not found: ${file}`, { where: file })
+  const loaded = await readModelFile(file)
+  if (loaded.steps && !loaded.orderUnknown) {
+    const ir = buildModel(loaded.steps, loaded.tensors, loaded.format, file)
+    return { ir, format: loaded.format, how: 'file', note: `architecture from the file (${loaded.format})` }
+  }
+  const fromSource = await trySources(file, loaded)
+  if (fromSource) return fromSource
+  if (loaded.orderUnknown) throw new ModelError(loaded.orderUnknown, { where: file, hint: "set model.source (the nn.Module's .py file) and model.class" })
+  const layers = guessLayers(loaded.tensors, opts)
+  try {
+    const ir = buildModel(parseLayersSpec(layers, loaded.tensors, file), loaded.tensors, loaded.format, file)
+    return { ir, format: loaded.format, how: 'layers', layers, note: `layers guessed from the tensor shapes: ${layers.join(', ')}` }
+  } catch (e) {
+    throw new ModelError(`cannot guess how the layers of ${path.basename(file)} connect (${(e as Ml2scError).shortMessage ?? String(e)})`, {
+      where: file,
+      hint: 'write model.layers (e.g. [linear, relu, linear, sigmoid]) or model.source + model.class yourself',
+      cause: e,
+    })
+  }
+}
+
+/** ML2SC-style sources beside the model: model.py first, then the other .py files; the first class that fits wins. */
+async function trySources(file: string, loaded: LoadedFile): Promise<ArchitectureGuess | undefined> {
+  const dir = path.dirname(file)
+  if (!existsSync(dir)) return undefined
+  const pys = readdirSync(dir)
+    .filter((f) => f.endsWith('.py'))
+    .sort((a, b) => (a === 'model.py' ? -1 : b === 'model.py' ? 1 : a.localeCompare(b)))
+  for (const py of pys) {
+    const full = path.join(dir, py)
+    const text = await readFile(full, 'utf8').catch(() => '')
+    const classes = [...text.matchAll(/^class\s+(\w+)\s*\(([^)]*)\)\s*:/gm)].filter((m) => /(^|\.)Module\b/.test(m[2]!)).map((m) => m[1]!)
+    for (const cls of classes) {
+      try {
+        const ir = buildModel(parseModuleSource(text, cls, full), loaded.tensors, loaded.format, file)
+        return { ir, format: loaded.format, how: 'source', source: full, class: cls, note: `architecture from ${py}, class ${cls}` }
+      } catch {}
+    }
+  }
+  return undefined
+}
+
+/** `model.layers` from a state_dict's tensors alone. */
+export function guessLayers(tensors: TensorMap, opts: { binary?: boolean } = {}): string[] {
+  const bn = new Set<string>()
+  for (const key of tensors.keys()) if (key.endsWith('.running_mean')) bn.add(key.slice(0, -'.running_mean'.length))
+  const items: { kind: 'linear' | 'batchnorm'; prefix: string }[] = []
+  const seen = new Set<string>()
+  for (const [key, t] of tensors) {
+    const prefix = key.replace(/\.(weight|bias|running_mean|running_var|num_batches_tracked)$/, '')
+    if (seen.has(prefix)) continue
+    if (bn.has(prefix)) {
+      seen.add(prefix)
+      items.push({ kind: 'batchnorm', prefix })
+    } else if (key.endsWith('.weight') && t.shape.length === 2) {
+      seen.add(prefix)
+      items.push({ kind: 'linear', prefix })
+    }
+  }
+  const layers: string[] = []
+  let linears = 0
+  let lastOut = 0
+  items.forEach((it, i) => {
+    layers.push(it.kind)
+    if (it.kind === 'linear') {
+      linears++
+      lastOut = tensors.get(`${it.prefix}.weight`)!.shape[0]!
+    }
+    if (linears > 0 && items[i + 1]?.kind === 'linear') layers.push('relu')
+  })
+  if (lastOut === 1 && opts.binary !== false) layers.push('sigmoid')
+  return layers
+}

@@ -1,0 +1,100 @@
+import { existsSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { parse } from 'yaml'
+import { DEFAULT_CONFIG_NAME } from '../config/loadConfig.ts'
+import { validateConfig } from '../config/validateConfig.ts'
+import { ConfigError, DataError, Ml2scError } from '../errors/base.ts'
+import { parameterCount, shapeOf } from '../ir/taskOf.ts'
+import { writeAtomic } from '../report/writeReports.ts'
+import { ML2SC_VERSION } from '../version.ts'
+import { guessArchitecture, type ArchitectureGuess } from './guessArchitecture.ts'
+import { guessData, type DataGuess } from './guessData.ts'
+
+export type InitOptions = {
+  /** The model file. */
+  model: string
+  /** The test CSV; default: `test.csv` beside the model, when there is one. */
+  data?: string
+  /** The config to write (a folder means `<folder>/ml2sc.yaml`); default `ml2sc.yaml` here. */
+  config?: string
+  /** The output folder to put in the config (relative to the current folder, like `--out`). */
+  out?: string
+  /** Overwrite an existing config. */
+  force?: boolean
+}
+
+export type InitResult = { file: string; text: string; architecture: ArchitectureGuess; data?: DataGuess & { file: string }; warnings: string[] }
+
+/**
+ * `ml2sc init`: scaffold a config from a model file (and a CSV), guessing what a config needs: the
+ * architecture of a weights-only file and the label column. The file is validated before it is written,
+ * and an existing config is never overwritten without `force`.
+ */
+export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promise<InitResult> {
+  let target = path.resolve(cwd, opts.config ?? DEFAULT_CONFIG_NAME)
+  if (existsSync(target) && statSync(target).isDirectory()) target = path.join(target, DEFAULT_CONFIG_NAME)
+  const shown = path.relative(cwd, target) || target
+  if (existsSync(target) && !opts.force)
+    throw new ConfigError(`${shown} already exists`, { hint: 'pass --force to overwrite it, or --config to write another file' })
+  const dir = path.dirname(target)
+  const model = path.resolve(cwd, opts.model)
+  if (!existsSync(model)) throw new ConfigError(`model file not found: ${opts.model}`, { hint: 'give the path of a .onnx, .pt/.pth, .safetensors or .json model' })
+
+  let dataFile: string | undefined
+  if (opts.data) {
+    dataFile = path.resolve(cwd, opts.data)
+    if (!existsSync(dataFile)) throw new DataError(`test CSV not found: ${opts.data}`, { hint: 'give the test set with --data test.csv' })
+  } else {
+    const beside = path.join(path.dirname(model), 'test.csv')
+    if (existsSync(beside)) dataFile = beside
+  }
+  const data = dataFile ? { ...(await guessData(dataFile)), file: dataFile } : undefined
+  const binary = data?.task === undefined ? undefined : data.task === 'binary'
+  const arch = await guessArchitecture(model, { binary })
+
+  const warnings: string[] = []
+  if (data && data.features !== arch.ir.inputSize)
+    warnings.push(
+      `${path.basename(data.file)} has ${data.features} feature columns after the label '${data.label}'${data.drop.length ? ` and ${data.drop.join(', ')}` : ''}, but the model takes ${arch.ir.inputSize} inputs: fix data.label / data.drop`,
+    )
+  const text = render({ name: shown, dir, model, arch, data, out: opts.out === undefined ? undefined : path.resolve(cwd, opts.out), warnings })
+
+  const problems = validateConfig(parse(text))
+  if (problems.length) throw new Ml2scError(`ml2sc init wrote an invalid config: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, { hint: 'this is a bug in ml2sc; please report it' })
+  await writeAtomic(target, text)
+  return { file: target, text, architecture: arch, data, warnings }
+}
+
+const rel = (dir: string, p: string) => path.relative(dir, p).split(path.sep).join('/') || '.'
+/** A YAML scalar: plain when safe, else double-quoted (JSON strings are valid YAML). */
+const q = (s: string) => (/^[A-Za-z0-9_./()-][A-Za-z0-9_./() -]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) && !/ $/.test(s) ? s : JSON.stringify(s))
+const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`
+const pad = (s: string, n = 44) => (s.length >= n ? `${s}  ` : s.padEnd(n))
+
+function render(a: { name: string; dir: string; model: string; arch: ArchitectureGuess; data?: DataGuess & { file: string }; out?: string; warnings: string[] }): string {
+  const { arch, data } = a
+  const shape = shapeOf(arch.ir).join(' → ')
+  const lines = [
+    `# ml2sc.yaml, scaffolded by \`ml2sc init\` (ml2sc ${ML2SC_VERSION}). Check the lines marked GUESSED, then run:`,
+    `#   ml2sc run ${a.name}`,
+    '# Paths are relative to this file. Every key, its default and its meaning: README.md, "Config reference".',
+    ...a.warnings.map((w) => `# WARNING: ${w}`),
+    'model:',
+    pad(`  path: ${q(rel(a.dir, a.model))}`) + `# ${arch.format}, ${shape}, ${parameterCount(arch.ir).toLocaleString('en-US')} parameters`,
+  ]
+  if (arch.how === 'source') {
+    lines.push(pad(`  source: ${q(rel(a.dir, arch.source!))}`) + '# GUESSED: an nn.Module source beside the model that fits its tensors')
+    lines.push(`  class: ${q(arch.class!)}`)
+  } else if (arch.how === 'layers') {
+    lines.push(pad(`  layers: ${list(arch.layers!)}`) + '# GUESSED from the tensor shapes: check the activations')
+  }
+  if (data) {
+    lines.push('data:', `  test: ${q(rel(a.dir, data.file))}`)
+    lines.push(pad(`  label: ${q(data.label)}`) + `# GUESSED: ${data.labelHow === 'name' ? 'a label-like column name' : 'the last column'}${data.task ? ` (values look ${data.task})` : ''}`)
+    if (data.drop.length) lines.push(pad(`  drop: ${list(data.drop)}`) + '# GUESSED: id-like or non-numeric columns')
+  } else {
+    lines.push('# data:', '#   test: test.csv                           # the test set evaluated on chain (needed by run / evaluate)', '#   label: label')
+  }
+  if (a.out !== undefined) lines.push(`output: ${q(rel(a.dir, a.out))}`)
+  return lines.join('\n') + '\n'
+}

@@ -1,0 +1,202 @@
+// The fixed-point activations against the float functions: sweeps over the whole input range at the default
+// scale (2^20) assert the documented bound (≤ 1e-6; measured: half an ulp, 4.77e-7), plus property tests.
+// The contract computes exactly these functions (test/fuzz/differential.test.ts checks that on chain).
+import { describe, expect, test } from 'bun:test'
+import {
+  EXP_CLAMP_UNITS,
+  LN2_64,
+  ONE64,
+  expNeg64,
+  leakyReluFixed,
+  reluFixed,
+  sigmoidFixed,
+  softmaxFixed,
+  tanhFixed,
+} from '../../src/fixed/activations.ts'
+import { quantize } from '../../src/fixed/makePlan.ts'
+
+const F = 20
+const S = 2 ** F
+const ULP = 1 / S
+const BOUND = 1e-6
+/** Rounding to nearest at the end: half an ulp, plus exp's own (≈1.3e-12) error and float noise. */
+const HALF_ULP = ULP / 2 + 1e-11
+
+/** Deterministic PRNG (mulberry32), so a failure reproduces. */
+function rng(seed: number) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Activation inputs (fixed point at 2^F) covering the whole range, in increasing order: every ulp in
+ * [-1/16, 1/16], every 61st ulp in [-8, 8], every 1021st in [-60, 60], then the clamp region (around the
+ * 50·2^F clamp, powers of two up to 2^254, and the int256 extremes).
+ */
+function sweepPoints(): bigint[] {
+  const pts = new Set<bigint>()
+  for (let y = -(S >> 4); y <= S >> 4; y++) pts.add(BigInt(y))
+  for (let y = -8 * S; y <= 8 * S; y += 61) pts.add(BigInt(y))
+  for (let y = -60 * S; y <= 60 * S; y += 1021) pts.add(BigInt(y))
+  const clamp = EXP_CLAMP_UNITS << BigInt(F)
+  for (let k = -100n; k <= 100n; k++) for (const c of [clamp, clamp / 2n]) (pts.add(c + k), pts.add(-c - k))
+  for (let e = 26n; e <= 254n; e++) for (const d of [-1n, 0n, 1n]) (pts.add((1n << e) + d), pts.add(-(1n << e) - d))
+  pts.add((1n << 255n) - 1n)
+  pts.add(-(1n << 255n))
+  return [...pts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+}
+const POINTS = sweepPoints()
+const real = (y: bigint, f = F) => Number(y) / 2 ** f
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x))
+
+describe('sweeps at the default scale 2^20 (max abs error ≤ 1e-6)', () => {
+  test('sigmoid: ≤ half an ulp everywhere, monotone, saturates cleanly', () => {
+    let max = 0
+    let prev = -1n
+    for (const y of POINTS) {
+      const s = sigmoidFixed(y, F)
+      max = Math.max(max, Math.abs(real(s) - sigmoid(real(y))))
+      expect(s >= prev).toBe(true) // non-decreasing (POINTS is sorted)
+      prev = s
+    }
+    expect(max).toBeLessThanOrEqual(BOUND)
+    expect(max).toBeLessThanOrEqual(HALF_ULP)
+    expect(sigmoidFixed(0n, F)).toBe(1n << BigInt(F - 1))
+    expect(sigmoidFixed(-(1n << 255n), F)).toBe(0n)
+    expect(sigmoidFixed((1n << 255n) - 1n, F)).toBe(1n << BigInt(F))
+  })
+
+  test('tanh: ≤ half an ulp everywhere, monotone, odd', () => {
+    let max = 0
+    let prev = -(2n << BigInt(F))
+    for (const y of POINTS) {
+      const t = tanhFixed(y, F)
+      max = Math.max(max, Math.abs(real(t) - Math.tanh(real(y))))
+      expect(t >= prev).toBe(true)
+      expect(tanhFixed(-y, F)).toBe(-t)
+      prev = t
+    }
+    expect(max).toBeLessThanOrEqual(BOUND)
+    expect(max).toBeLessThanOrEqual(HALF_ULP)
+    expect(tanhFixed(0n, F)).toBe(0n)
+  })
+
+  test('softmax of two: ≤ half an ulp over [-60, 60] and the clamp region', () => {
+    let max = 0
+    const pts = POINTS.filter((_, i) => i % 3 === 0)
+    for (const y of pts) {
+      const [a, b] = softmaxFixed([y, 0n], F)
+      const z = real(y)
+      // softmax([z, 0]) = [sigmoid(z), sigmoid(-z)]
+      max = Math.max(max, Math.abs(real(a!) - sigmoid(z)), Math.abs(real(b!) - sigmoid(-z)))
+    }
+    expect(max).toBeLessThanOrEqual(BOUND)
+    expect(max).toBeLessThanOrEqual(HALF_ULP)
+  })
+
+  test('exp (expNeg64 at 2^64): ≤ 2e-12 on the 2^20 grid over [0, 60] and around every ln2 multiple', () => {
+    let max = 0
+    const check = (x: bigint) => {
+      const e = expNeg64(x)
+      expect(e >= 0n && e <= ONE64).toBe(true)
+      max = Math.max(max, Math.abs(Number(e) / 2 ** 64 - Math.exp(-Number(x) / 2 ** 64)))
+    }
+    for (let y = 0n; y <= 60n * BigInt(S); y += 257n) check(y << BigInt(64 - F))
+    for (let k = 0n; k <= 66n; k++) for (let d = -3n; d <= 3n; d++) if (k * LN2_64 + d >= 0n) check(k * LN2_64 + (d << 40n))
+    const r = rng(7)
+    for (let i = 0; i < 50_000; i++) check(BigInt(Math.floor(r() * 2 ** 53)) * BigInt(Math.floor(r() * 2 ** 20)))
+    expect(expNeg64(0n)).toBe(ONE64)
+    expect(expNeg64(64n * LN2_64)).toBe(0n)
+    expect(expNeg64(1n << 200n)).toBe(0n)
+    expect(max).toBeLessThanOrEqual(BOUND)
+    expect(max).toBeLessThanOrEqual(2e-12)
+  })
+})
+
+describe('properties', () => {
+  const r = rng(2024)
+  /** Random fixed-point values: mostly within ±64, some anywhere in int64. */
+  const randomY = () => (r() < 0.9 ? BigInt(Math.round((r() * 2 - 1) * 64 * S)) : BigInt(Math.round((r() * 2 - 1) * 2 ** 52)) << BigInt(Math.floor(r() * 12)))
+
+  test('sigmoid(x) + sigmoid(-x) = 2^F within 1 ulp', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const y = randomY()
+      const d = sigmoidFixed(y, F) + sigmoidFixed(-y, F) - (1n << BigInt(F))
+      expect(d >= -1n && d <= 1n).toBe(true)
+    }
+  })
+
+  test('sigmoid and tanh are monotone on random sorted inputs', () => {
+    const ys = Array.from({ length: 20_000 }, randomY).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    for (let i = 1; i < ys.length; i++) {
+      expect(sigmoidFixed(ys[i]!, F) >= sigmoidFixed(ys[i - 1]!, F)).toBe(true)
+      expect(tanhFixed(ys[i]!, F) >= tanhFixed(ys[i - 1]!, F)).toBe(true)
+    }
+  })
+
+  test('softmax: sums to 2^F within n/2 ulps, ≤ half an ulp per entry, shift invariant, argmax kept', () => {
+    let max = 0
+    for (let i = 0; i < 3_000; i++) {
+      const n = 2 + Math.floor(r() * 12)
+      const spread = [1, 8, 40, 100][i % 4]!
+      const z = Array.from({ length: n }, () => BigInt(Math.round((r() * 2 - 1) * spread * S)))
+      const p = softmaxFixed(z, F)
+      const sum = p.reduce((a, b) => a + b, 0n)
+      const dev = Number(sum - (1n << BigInt(F)))
+      expect(Math.abs(dev)).toBeLessThanOrEqual(n / 2)
+      const zf = z.map((v) => real(v))
+      const m = Math.max(...zf)
+      const e = zf.map((v) => Math.exp(v - m))
+      const s = e.reduce((a, b) => a + b, 0)
+      p.forEach((v, j) => (max = Math.max(max, Math.abs(real(v) - e[j]! / s))))
+      // adding a constant to every logit changes nothing: only differences reach exp
+      const shift = BigInt(Math.round((r() * 2 - 1) * 1000 * S))
+      expect(softmaxFixed(z.map((v) => v + shift), F)).toEqual(p)
+      // the largest logit gets the largest probability
+      const top = z.indexOf(z.reduce((a, b) => (b > a ? b : a)))
+      expect(p.every((v) => v <= p[top]!)).toBe(true)
+    }
+    expect(max).toBeLessThanOrEqual(HALF_ULP)
+  })
+
+  test('other scales: sigmoid, tanh and softmax stay within half an ulp (+2e-12) from 2^8 to 2^64', () => {
+    for (const f of [8, 12, 16, 24, 32, 40, 48, 56, 64]) {
+      const half = 2 ** -(f + 1) + 2e-12
+      let max = 0
+      for (let i = 0; i < 2_000; i++) {
+        const x = (r() * 2 - 1) * 40
+        const y = quantize(x, f)
+        const xf = real(y, f)
+        max = Math.max(max, Math.abs(real(sigmoidFixed(y, f), f) - sigmoid(xf)), Math.abs(real(tanhFixed(y, f), f) - Math.tanh(xf)))
+        const [a] = softmaxFixed([y, 0n, -y], f)
+        const den = Math.exp(xf - Math.max(xf, 0, -xf)) + Math.exp(-Math.max(xf, 0, -xf)) + Math.exp(-xf - Math.max(xf, 0, -xf))
+        max = Math.max(max, Math.abs(real(a!, f) - Math.exp(xf - Math.max(xf, 0, -xf)) / den))
+      }
+      expect(max).toBeLessThanOrEqual(half)
+    }
+  })
+
+  test('relu and leaky relu are exact: relu = max(0, y); leaky = floor(y · round(slope·2^F) / 2^F)', () => {
+    for (let i = 0; i < 5_000; i++) {
+      const y = randomY()
+      expect(reluFixed(y)).toBe(y < 0n ? 0n : y)
+      const slope = [0.01, 0.1, 0.2, 0.5][i % 4]!
+      const q = quantize(slope, F)
+      const l = leakyReluFixed(y, q, F)
+      if (y >= 0n) expect(l).toBe(y)
+      else {
+        // floor: l ≤ y·q/2^F < l + 1, exactly
+        expect(l * (1n << BigInt(F)) <= y * q).toBe(true)
+        expect((l + 1n) * (1n << BigInt(F)) > y * q).toBe(true)
+        // and within an ulp (+ the slope's own rounding) of the float function
+        expect(Math.abs(real(l) - slope * real(y))).toBeLessThanOrEqual(ULP + Math.abs(real(y)) * 2 ** -(F + 1))
+      }
+    }
+  })
+})

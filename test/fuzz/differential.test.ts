@@ -1,0 +1,295 @@
+// Differential fuzzing: the contract (real solc, real anvil, predictBatch transactions of many rows each)
+// against the BigInt simulator, bit for bit. Thousands of random rows (uniform, wide, extreme, near the
+// safe-range boundary, zeros, negatives, tiny) over the PyTorch fixtures and synthetic models that reach
+// every activation, several lane groups, the looped kernel (> 48 products), several data contracts, and
+// weight/input widths from int8 to int64. Rows outside the safe input range must be refused by encodeRow
+// and are never sent.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import path from 'node:path'
+import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import { deployModel } from '../../src/chain/deployModel.ts'
+import { measureBatchGas, predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
+import { uploadWeights } from '../../src/chain/uploadWeights.ts'
+import { UNROLL_LIMIT } from '../../src/codegen/inferenceYul.ts'
+import { generateSolidity } from '../../src/codegen/generateSolidity.ts'
+import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { readAllRows } from '../../src/evaluate/readCsv.ts'
+import { encodeRow } from '../../src/fixed/encodeRows.ts'
+import { makePlan, quantize } from '../../src/fixed/makePlan.ts'
+import { simulate } from '../../src/fixed/simulate.ts'
+import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
+import type { Activation, DenseLayer, ModelIR } from '../../src/ir/types.ts'
+import { loadModel } from '../../src/model/loadModel.ts'
+import { FIXTURES } from '../helpers/paths.ts'
+
+const TX_GAS_CAP = 16_777_216
+const MAX_CALLDATA = 96_000
+
+/** Deterministic PRNG (mulberry32), so a failing row reproduces. */
+function rng(seed: number) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+type Rng = () => number
+
+// ---- synthetic models --------------------------------------------------------------------------------
+
+const A = {
+  identity: { kind: 'identity' } as Activation,
+  relu: { kind: 'relu' } as Activation,
+  sigmoid: { kind: 'sigmoid' } as Activation,
+  tanh: { kind: 'tanh' } as Activation,
+  softmax: { kind: 'softmax' } as Activation,
+  leaky: (slope: number) => ({ kind: 'leaky_relu', slope }) as Activation,
+}
+
+function dense(r: Rng, nIn: number, nOut: number, activation: Activation, o: { scale?: number; bias?: number; name?: string } = {}): DenseLayer {
+  const scale = o.scale ?? 1 / Math.sqrt(nIn)
+  const u = () => (r() * 2 - 1) * scale
+  return {
+    name: o.name ?? `fc${nIn}x${nOut}`,
+    weight: Array.from({ length: nOut }, () => Array.from({ length: nIn }, u)),
+    bias: Array.from({ length: nOut }, () => (r() * 2 - 1) * (o.bias ?? scale)),
+    activation,
+  }
+}
+/** W = identity: the layer's activation sees the input itself (exact: the bias carries only the rounding half). */
+function probe(n: number, activation: Activation): ModelIR {
+  return {
+    format: 'synthetic',
+    inputSize: n,
+    layers: [{ name: 'probe', weight: Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, i) => (i === j ? 1 : 0))), bias: new Array(n).fill(0), activation }],
+  }
+}
+function chain(r: Rng, sizes: number[], acts: Activation[], o: { scale?: number; bias?: number } = {}): ModelIR {
+  return { format: 'synthetic', inputSize: sizes[0]!, layers: acts.map((a, l) => dense(r, sizes[l]!, sizes[l + 1]!, a, { ...o, name: `l${l}` })) }
+}
+
+type Case = { name: string; model: ModelIR | (() => Promise<ModelIR>); precision: PrecisionSpec; rows: number; chunkSize?: number; csv?: string; spread?: number }
+const P = (fraction: number, weightBytes: number, inputBytes: number): PrecisionSpec => ({ fraction, weightBytes, inputBytes })
+const DEFAULT = P(20, 2, 4)
+const r0 = rng(1)
+
+const fixture = (name: string): Case => ({
+  name: `fixture ${name}`,
+  model: () => loadModel({ path: path.join(FIXTURES, name, 'model.onnx') }),
+  precision: DEFAULT,
+  rows: 450,
+  csv: path.join(FIXTURES, name, 'test.csv'),
+})
+
+const CASES: Case[] = [
+  fixture('bc_sigmoid'), // relu, sigmoid
+  fixture('diabetes_reg'), // relu, identity (regression)
+  fixture('digits_bn'), // 64 inputs: looped kernel; BatchNorm folded
+  fixture('iris_logits'),
+  fixture('iris_softmax'), // softmax
+  fixture('wine_tanh_leaky'), // tanh, leaky_relu(0.1)
+  // the activations on their own, fed the inputs themselves: sweeps them on chain over the whole safe range
+  { name: 'probe sigmoid (8 lanes-wide, 2 groups)', model: probe(8, A.sigmoid), precision: DEFAULT, rows: 500, spread: 60 },
+  { name: 'probe tanh', model: probe(8, A.tanh), precision: DEFAULT, rows: 500, spread: 30 },
+  { name: 'probe softmax', model: probe(8, A.softmax), precision: DEFAULT, rows: 500, spread: 60 },
+  { name: 'probe leaky_relu(0.01)', model: probe(8, A.leaky(0.01)), precision: DEFAULT, rows: 300 },
+  { name: 'probe relu', model: probe(8, A.relu), precision: DEFAULT, rows: 300 },
+  { name: 'probe identity, int64 inputs at 2^40', model: probe(6, A.identity), precision: P(40, 2, 8), rows: 300 },
+  {
+    name: 'deep narrow 3×10, every activation',
+    model: chain(r0, [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3], [A.tanh, A.leaky(0.2), A.relu, A.sigmoid, A.identity, A.tanh, A.relu, A.leaky(0.05), A.sigmoid, A.softmax], { scale: 1.5 }),
+    precision: DEFAULT,
+    rows: 700,
+  },
+  {
+    name: 'wide 12-64-32-10, int8 weights, int16 inputs, 300-byte data contracts',
+    model: chain(r0, [12, 64, 32, 10], [A.relu, A.tanh, A.softmax]),
+    precision: P(12, 1, 2),
+    rows: 700,
+    chunkSize: 300,
+  },
+  {
+    name: 'looped 61-24-53-7, int32 weights',
+    model: chain(r0, [61, 24, 53, 7], [A.leaky(0.1), A.sigmoid, A.identity]),
+    precision: P(20, 4, 4),
+    rows: 700,
+  },
+  { name: 'looped first layer 100-1 sigmoid', model: chain(r0, [100, 1], [A.sigmoid]), precision: DEFAULT, rows: 500 },
+  { name: 'wide single layer 9-40 relu (10 groups) then 40-3', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: DEFAULT, rows: 500 },
+  { name: 'int64 weights and inputs at 2^32', model: chain(r0, [5, 6, 2], [A.tanh, A.identity]), precision: P(32, 8, 8), rows: 500 },
+  { name: 'int8 everything at 2^8', model: chain(r0, [6, 4, 3], [A.relu, A.softmax]), precision: P(8, 1, 1), rows: 500 },
+  { name: 'binary sigmoid head at 2^40, int24 weights', model: chain(r0, [4, 4, 1], [A.sigmoid, A.sigmoid]), precision: P(40, 3, 8), rows: 500 },
+  { name: 'leaky slopes 100 and -20 (negative side grows)', model: chain(r0, [2, 2, 2, 3], [A.leaky(100), A.leaky(-20), A.identity], { scale: 1 }), precision: DEFAULT, rows: 300 },
+  { name: 'leaky slopes 1.5 and -0.3', model: chain(r0, [4, 6, 6, 2], [A.leaky(1.5), A.leaky(-0.3), A.identity]), precision: DEFAULT, rows: 500 },
+  { name: 'large weights (±300) and biases (±1000)', model: chain(r0, [5, 5, 2], [A.tanh, A.identity], { scale: 300, bias: 1000 }), precision: DEFAULT, rows: 400 },
+  {
+    name: 'an all-zero layer (only its biases)',
+    model: (() => {
+      const m = chain(r0, [4, 3, 2], [A.tanh, A.sigmoid])
+      m.layers[0]!.weight = m.layers[0]!.weight.map((row) => row.map(() => 0))
+      return m
+    })(),
+    precision: DEFAULT,
+    rows: 100,
+  },
+  { name: 'tiny weights (±1e-6)', model: chain(r0, [5, 5, 2], [A.relu, A.sigmoid], { scale: 1e-6 }), precision: DEFAULT, rows: 300 },
+]
+
+// ---- rows ----------------------------------------------------------------------------------------------
+
+type Kind = 'csv' | 'uniform' | 'wide' | 'extreme' | 'boundary' | 'zero' | 'negative' | 'tiny' | 'outside'
+const KINDS: Kind[] = ['uniform', 'uniform', 'wide', 'extreme', 'boundary', 'zero', 'negative', 'tiny', 'outside']
+
+/** Float features of one row of the given kind (the safe range is [lo, hi] at scale 2^F). */
+function makeRow(r: Rng, plan: Plan, kind: Kind, spread: number): number[] {
+  const n = plan.inputSize
+  const ulp = 2 ** -plan.F
+  const { lo, hi } = edges(plan)
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!
+  const f = (): number => {
+    switch (kind) {
+      case 'uniform':
+        return (r() * 2 - 1) * Math.min(spread, hi)
+      case 'wide':
+        return lo + r() * (hi - lo)
+      case 'extreme':
+        return pick([lo, hi, 0, lo / 2, hi / 2, -hi, hi * 0.999])
+      case 'boundary': // within a few ulps of the edges (a double may round them outward: then refused)
+        return r() < 0.5 ? hi - Math.floor(r() * 4) * ulp : lo + Math.floor(r() * 4) * ulp
+      case 'zero':
+        return 0
+      case 'negative':
+        return -r() * (r() < 0.7 ? Math.min(spread, hi) : hi)
+      case 'tiny':
+        return (Math.floor(r() * 9) - 4) * ulp
+      default:
+        return (r() * 2 - 1) * Math.min(spread, hi)
+    }
+  }
+  const row = Array.from({ length: n }, f)
+  if (kind === 'outside') {
+    const i = Math.floor(r() * n)
+    // just past either edge (when a double can say so), far past, or not a number at all
+    const x = pick([hi + ulp, lo - ulp, hi + ulp / 2, hi * 2 + 1, lo * 2 - 1, Infinity, -Infinity, NaN, 1e300, -1e300])
+    row[i] = inRange(plan, x) ? hi * 2 + 1 : x
+  }
+  return row
+}
+
+/** The widest float features encodeRow accepts (for int64 inputs, ±2^63/2^F as doubles round outward). */
+function edges(plan: Plan): { lo: number; hi: number } {
+  const ulp = 2 ** -plan.F
+  let lo = Number(plan.inputMin) * ulp
+  let hi = Number(plan.inputMax) * ulp
+  while (!inRange(plan, hi)) hi -= Math.max(ulp, Math.abs(hi) * 2 ** -52)
+  while (!inRange(plan, lo)) lo += Math.max(ulp, Math.abs(lo) * 2 ** -52)
+  return { lo, hi }
+}
+
+/** Rows of fixed-point inputs at the exact edges of the safe range (no float can name them all). */
+function edgeRows(r: Rng, plan: Plan): bigint[][] {
+  const n = plan.inputSize
+  const vals = [plan.inputMin, plan.inputMax, plan.inputMin + 1n, plan.inputMax - 1n, 0n, -1n, 1n]
+  const rows = [new Array(n).fill(plan.inputMax), new Array(n).fill(plan.inputMin), Array.from({ length: n }, (_, i) => (i % 2 ? plan.inputMax : plan.inputMin))]
+  while (rows.length < 24) rows.push(Array.from({ length: n }, () => vals[Math.floor(r() * vals.length)]!))
+  return rows
+}
+
+/** The oracle for encodeRow: a finite feature that rounds (half away from zero) into [inputMin, inputMax]. */
+function inRange(plan: Plan, x: number): boolean {
+  if (!Number.isFinite(x) || !Number.isFinite(x * 2 ** plan.F)) return false
+  const q = quantize(x, plan.F)
+  return q >= plan.inputMin && q <= plan.inputMax
+}
+
+// ---- the run -------------------------------------------------------------------------------------------
+
+let s: ChainSession
+const totals = { rows: 0, refused: 0, mismatches: 0, transactions: 0, models: 0 }
+beforeAll(async () => {
+  s = await connectChain({ hardfork: 'prague', txGasCap: TX_GAS_CAP, blockGasLimit: 30_000_000 })
+})
+afterAll(async () => await s?.close())
+
+describe('differential fuzzing: chain vs simulator, bit for bit', () => {
+  CASES.forEach((c, ci) => {
+    test(c.name, async () => {
+      const model = typeof c.model === 'function' ? await c.model() : c.model
+      const plan = makePlan(model, c.precision)
+      const name = `Fuzz${ci}`
+      const compiled = compileSolidity(generateSolidity(plan, { contractName: name, chunkSize: c.chunkSize }), name)
+      const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
+      const blob = encodeWeights(plan)
+      await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, c.chunkSize))
+
+      const r = rng(1000 + ci)
+      const features: number[][] = []
+      const kinds: Kind[] = []
+      if (c.csv) for (const f of (await readAllRows(c.csv, { label: 'label' })).features) (features.push(f), kinds.push('csv'))
+      while (features.length < c.rows) {
+        const kind = KINDS[features.length % KINDS.length]!
+        features.push(makeRow(r, plan, kind, c.spread ?? 4))
+        kinds.push(kind)
+      }
+      // encodeRow accepts exactly the rows whose every feature rounds into the safe range; others are refused
+      const good: bigint[][] = []
+      features.forEach((f, i) => {
+        const enc = encodeRow(plan, f)
+        const expected = f.every((x) => inRange(plan, x))
+        expect(enc.ok).toBe(expected)
+        if (kinds[i] === 'outside') expect(enc.ok).toBe(false)
+        if (enc.ok) {
+          expect(enc.values.every((v) => v >= plan.inputMin && v <= plan.inputMax)).toBe(true)
+          good.push(enc.values)
+        } else totals.refused++
+      })
+      expect(good.length).toBeGreaterThan(c.rows * 0.8)
+      good.push(...edgeRows(r, plan))
+
+      // as many rows per transaction as the gas cap (with a margin) and calldata allow
+      const m = await measureBatchGas(s, address, compiled.abi, plan, [good[good.length - 1]!, good[good.length - 2]!])
+      const perTx = Math.max(1, Math.min(Math.floor((TX_GAS_CAP * 0.7 - m.fixed) / m.perRow), Math.floor(MAX_CALLDATA / (plan.inputSize * plan.inputBytes))))
+      let mismatches = 0
+      let first = ''
+      for (let at = 0; at < good.length; at += perTx) {
+        const batch = good.slice(at, at + perTx)
+        const res = await predictBatchTx(s, address, compiled.abi, plan, batch, `fuzz ${c.name}`)
+        expect(res.tx.gasUsed).toBeLessThan(TX_GAS_CAP)
+        totals.transactions++
+        res.outputs.forEach((onchain, k) => {
+          const sim = simulate(plan, batch[k]!)
+          if (sim.length !== onchain.length || sim.some((v, j) => v !== onchain[j])) {
+            mismatches++
+            first ||= `row [${batch[k]!.join(', ')}]: chain [${onchain.join(', ')}] vs simulator [${sim.join(', ')}]`
+          }
+        })
+      }
+      totals.rows += good.length
+      totals.mismatches += mismatches
+      totals.models++
+      expect(first).toBe('')
+      expect(mismatches).toBe(0)
+    })
+  })
+
+  test('coverage: ≥ 10,000 rows on chain, 0 mismatches, every activation, lane groups and the looped kernel', async () => {
+    expect(totals.models).toBe(CASES.length)
+    expect(totals.rows).toBeGreaterThanOrEqual(10_000)
+    expect(totals.mismatches).toBe(0)
+    expect(totals.refused).toBeGreaterThan(0)
+    const models = await Promise.all(CASES.map(async (c) => (typeof c.model === 'function' ? await c.model() : c.model)))
+    const plans = models.map((m, i) => makePlan(m, CASES[i]!.precision))
+    const kinds = new Set(models.flatMap((m) => m.layers.map((l) => l.activation.kind)))
+    expect([...kinds].sort()).toEqual(['identity', 'leaky_relu', 'relu', 'sigmoid', 'softmax', 'tanh'])
+    const layers = plans.flatMap((p) => p.layers)
+    expect(layers.some((l) => Math.ceil(l.nOut / l.lanes) > 1)).toBe(true) // several lane groups
+    expect(layers.some((l) => l.lanes > 1)).toBe(true) // SIMD lanes
+    expect(layers.some((l) => l.nIn * Math.ceil(l.nOut / l.lanes) > UNROLL_LIMIT)).toBe(true) // looped kernel
+    expect(new Set(plans.map((p) => p.weightBytes))).toEqual(new Set([1, 2, 3, 4, 8]))
+    expect(new Set(plans.map((p) => p.inputBytes))).toEqual(new Set([1, 2, 4, 8]))
+  })
+})
