@@ -44,7 +44,9 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
   const q = rows.map((r) => r.map((x) => BigInt(Math.round(x * 2 ** 20))))
   const single = await predictSingle(s, address, c.abi, plan, q[0]!)
   const batch = await predictBatchTx(s, address, c.abi, plan, q.slice(0, batchRows), 'batch')
-  const mismatches = batch.outputs.filter((o, i) => o.some((v, j) => v !== simulate(plan, q[i]!)[j])).length
+  const mismatches =
+    batch.outputs.filter((o, i) => o.some((v, j) => v !== simulate(plan, q[i]!)[j])).length +
+    (single.outputs.some((v, j) => v !== simulate(plan, q[0]!)[j]) ? 1 : 0)
   // a later weight update: rewrite every chunk (new data contracts, pointers swapped)
   const upd = await uploadWeights(s, address, c.abi, blob, sizes)
   return {

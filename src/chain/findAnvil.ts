@@ -52,9 +52,10 @@ export function findAnvil(env: NodeJS.ProcessEnv = process.env): string {
     const bin = path.join(dir, exeName)
     if (isFile(bin)) return bin
   }
+  const get = 'get it with Foundry (https://getfoundry.sh: `foundryup`)'
   throw new ChainError('anvil was not found', {
-    hint:
-      'install Foundry (curl -L https://foundry.paradigm.xyz | bash && foundryup) or run `npm install` in the ml2sc checkout, ' +
-      'then put anvil on PATH, next to the ml2sc binary, or set ANVIL_BIN=/path/to/anvil; or set chain.rpcUrl to use an existing node',
+    hint: isCompiledBinary()
+      ? `put ${exeName} next to ${process.execPath} or on PATH, or set ANVIL_BIN=/path/to/${exeName}; ${get}; or set chain.rpcUrl to use a running node`
+      : `run \`npm install\` (it installs @foundry-rs/anvil), or put ${exeName} on PATH, or set ANVIL_BIN=/path/to/${exeName} (${get}); or set chain.rpcUrl to use a running node`,
   })
 }

@@ -48,17 +48,28 @@ export function isTransient(e: unknown): boolean {
   return /fetch failed|socket|econnreset|econnrefused|connection (was )?closed|timed out|took too long|http 5\d\d|status: 5\d\d/.test(errorText(e))
 }
 
+/** What to do about each of the model contract's custom errors. */
+const REVERT_HINTS: Record<string, string> = {
+  NotOwner: "only the contract's owner may do this: set ML2SC_PRIVATE_KEY to the owner's key",
+  NotPendingOwner: 'only the account named by transferOwnership may accept the ownership',
+  NotReady: 'the weights are not all on chain (an upload is incomplete): finish it with `ml2sc upload` or `ml2sc update`',
+  ChunkOutOfOrder: 'weight chunks go in order from 0: re-run to resume the upload',
+  BadChunkLength: 'the contract was generated for another chunk size (batch.upload) or another model',
+  BadInputLength: "the rows do not match the contract's input size",
+  DataDeployFailed: 'creating the data contract failed: the gas limit may be too low',
+}
+
 /** Turn a viem failure into one line, decoding the model contract's custom errors. */
 export function chainErrorFrom(e: unknown, what: string, abi?: Abi): ChainError {
   if (e instanceof ChainError) return e
   if (e instanceof BaseError) {
     const reverted = e.walk((x) => x instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null
-    if (reverted?.data) return new ChainError(`${what} reverted: ${reverted.data.errorName}(${(reverted.data.args ?? []).join(', ')})`, { cause: e })
+    if (reverted?.data) return new ChainError(`${what} reverted: ${reverted.data.errorName}(${(reverted.data.args ?? []).join(', ')})`, { hint: REVERT_HINTS[reverted.data.errorName], cause: e })
     const raw = (e.walk((x) => typeof (x as { data?: unknown }).data === 'string' && /^0x[0-9a-f]{8}/i.test((x as { data: string }).data)) as { data?: Hex } | null)?.data
     if (raw && abi) {
       try {
         const d = decodeErrorResult({ abi, data: raw })
-        return new ChainError(`${what} reverted: ${d.errorName}(${(d.args ?? []).join(', ')})`, { cause: e })
+        return new ChainError(`${what} reverted: ${d.errorName}(${(d.args ?? []).join(', ')})`, { hint: REVERT_HINTS[d.errorName], cause: e })
       } catch {}
     }
     const msg = e.shortMessage.split('\n')[0]!

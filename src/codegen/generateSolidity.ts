@@ -4,7 +4,7 @@ import type { Plan } from '../fixed/types.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
 import { activationFunctionsYul, leakyFunctionYul } from './activationYul.ts'
-import { packWeightsYul, rowYul } from './inferenceYul.ts'
+import { directRowYul, packWeightsYul, rowYul } from './inferenceYul.ts'
 import { memoryMap } from './memoryMap.ts'
 import { blobLayout, chunkSizes, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
 
@@ -137,7 +137,7 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
             }
             ${activationFunctionsYul(plan)}
             ${leakyFunctionYul(plan)}
-            /// Runs n rows packed in calldata; the packed outputs go to ${h(mem.out + 0x40)}.
+            /// Runs n rows packed in calldata; a batch's packed outputs go to ${h(mem.end + 0x40)}.
             function infer(offset, length, n) {
                 if or(iszero(n), iszero(eq(length, mul(n, ${rowBytes})))) { fail2(${err('BadInputLength')}, length, ${rowBytes}) }
                 let st := sload(2)
@@ -150,8 +150,14 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                         p := add(p, len)
                     }
                 }
-                ${packWeightsYul(plan, mem)}
-                let o := ${h(mem.out + 0x40)}
+${embed ? '' : `                if eq(n, 1) {
+                    // one row of a large model: straight from the compact weights, no packing
+                    let rp := offset
+                    ${directRowYul(plan, mem)}
+                    leave
+                }
+`}                ${packWeightsYul(plan, mem)}
+                let o := ${h(mem.end + 0x40)}
                 for { let rp := offset let end := add(offset, length) } lt(rp, end) { rp := add(rp, ${rowBytes}) } {
                     ${rowYul(plan, mem)}
                     ${writeOutputs}
@@ -173,7 +179,7 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                     for { let j := 0 } lt(j, ${plan.outputSize}) { j := add(j, 1) } { mstore(add(o, add(0x40, shl(5, j))), mload(add(${h(lastAct)}, shl(5, j)))) }
                     return(o, ${0x40 + 32 * plan.outputSize})
                 }
-                let base := ${h(mem.out)}
+                let base := ${h(mem.end)}
                 let size := mul(n, ${outRowBytes})
                 mstore(base, 0x20)
                 mstore(add(base, 0x20), size)

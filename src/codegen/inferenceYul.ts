@@ -97,3 +97,57 @@ export function rowYul(plan: Plan, mem: MemoryMap): string {
   })
   return lines.join('\n                ')
 }
+
+/**
+ * Yul for ONE row without the packing pass: each lane word is built from one MLOAD of the group-major
+ * blob and multiplied at once, never stored. Packing once pays off only when a batch reuses the lane
+ * words; for a single predict on a large model this fused kernel is cheaper. Same exact integer sums,
+ * so the outputs are bit-identical to rowYul's.
+ */
+export function directRowYul(plan: Plan, mem: MemoryMap): string {
+  const lines: string[] = []
+  const inB = plan.inputBytes
+  const wb = plan.weightBytes
+  lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), sar(${256 - 8 * inB}, calldataload(add(rp, mul(i, ${inB}))))) }`)
+  plan.layers.forEach((layer, l) => {
+    const lb = mem.blobLayout.layers[l]!
+    const lm = mem.layers[l]!
+    const src = l === 0 ? mem.inputs : mem.layers[l - 1]!.activations
+    const turns = Math.floor(layer.nIn / UNROLL_BY)
+    const byteIdx = layer.laneBits / 8 - 1
+    lines.push(`// layer ${l} '${layer.name}' (fused)`)
+    // groups [g0, g1) all with `lanes` lanes; group g's entry for input i is at weightsAt + g·K·nIn·wb + i·lanes·wb
+    const span = (g0: number, g1: number, lanes: number) => {
+      if (g1 <= g0) return
+      const entry = lanes * wb
+      const word = (m: string) => packExpr(m, lanes, wb, layer.laneBits)
+      const step: string[] = []
+      for (let u = 0; u < UNROLL_BY; u++) step.push(`acc := add(acc, mul(${word(`mload(add(w, ${u * entry}))`)}, mload(add(q, ${32 * u}))))`)
+      const rest: string[] = []
+      for (let i = turns * UNROLL_BY; i < layer.nIn; i++) rest.push(`acc := add(acc, mul(${word(`mload(add(w, ${(i - turns * UNROLL_BY) * entry}))`)}, mload(${h(src + 32 * i)})))`)
+      const unpack: string[] = []
+      for (let k = 0; k < lanes; k++) {
+        const act = activationExpr(layer.activation.kind, 'v', plan, layer.slopeQ)
+        const out = `add(y, ${32 * k})`
+        if (k < lanes - 1) unpack.push(`{ let lane := signextend(${byteIdx}, acc) let v := sar(${layer.wShift}, lane) mstore(${out}, ${act}) acc := sar(${layer.laneBits}, sub(acc, lane)) }`)
+        else unpack.push(`{ let v := sar(${layer.wShift}, ${lanes > 1 ? `signextend(${byteIdx}, acc)` : 'acc'}) mstore(${out}, ${act}) }`)
+      }
+      lines.push(`for { let g := ${g0} } lt(g, ${g1}) { g := add(g, 1) } {
+                    let acc := ${biasWord(lanes)}
+                    let w := add(${h(mem.blob + lb.weightsAt)}, mul(g, ${layer.lanes * layer.nIn * wb}))
+                    let q := ${h(src)}
+                    for { let e := add(q, ${turns * UNROLL_BY * 32}) } lt(q, e) { q := add(q, ${32 * UNROLL_BY}) w := add(w, ${UNROLL_BY * entry}) } { ${step.join(' ')} }
+                    ${rest.join(' ')}
+                    let y := add(${h(lm.activations)}, mul(g, ${32 * layer.lanes}))
+                    ${unpack.join('\n                    ')}
+                }`)
+    }
+    const biasWord = (lanes: number) => packExpr(`mload(add(${h(mem.blob + lb.biasesAt)}, mul(g, ${layer.lanes * plan.biasBytes})))`, lanes, plan.biasBytes, layer.laneBits)
+    const last = lb.groups[lb.groups.length - 1]!
+    const full = last.lanes === layer.lanes ? lb.groups.length : lb.groups.length - 1
+    span(0, full, layer.lanes)
+    span(full, lb.groups.length, last.lanes)
+    if (layer.activation.kind === 'softmax') lines.push(`softmax(${h(lm.activations)}, ${layer.nOut})`)
+  })
+  return lines.join('\n                ')
+}

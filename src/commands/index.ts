@@ -10,6 +10,8 @@ import { evaluateModule } from './evaluate.ts'
 import { reportModule } from './report.ts'
 import { gasModule } from './gas.ts'
 import { predictModule } from './predict.ts'
+import { updateModule } from './update.ts'
+import { verifyModule } from './verify.ts'
 
 /** Every subcommand, in the order `--help` lists them. Add a command: write its module, list it here. */
-export const commands: Ml2scCommand[] = [initModule, inspectModule, runModule, generateModule, compileModule, deployModule, uploadModule, evaluateModule, reportModule, predictModule, gasModule]
+export const commands: Ml2scCommand[] = [initModule, inspectModule, runModule, generateModule, compileModule, deployModule, uploadModule, evaluateModule, reportModule, predictModule, verifyModule, updateModule, gasModule]

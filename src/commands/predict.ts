@@ -12,7 +12,7 @@ import { compileSolidity, type CompiledContract } from '../compile/compileSolidi
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, DataError, Ml2scError } from '../errors/base.ts'
-import { readHeader, readRows } from '../evaluate/readCsv.ts'
+import { columnsOf, readHeader, readRows } from '../evaluate/readCsv.ts'
 import { encodeRow, interpret } from '../fixed/encodeRows.ts'
 import { simulate } from '../fixed/simulate.ts'
 import type { Plan } from '../fixed/types.ts'
@@ -72,10 +72,12 @@ async function readInput(file: string, config: Config, plan: Plan): Promise<Inpu
   if (!existsSync(input)) throw new DataError('input CSV not found', { where: file, hint: 'give the rows to answer with --input rows.csv' })
   const header = await readHeader(input)
   const drop = [...config.data.drop, config.data.label].filter((c) => header.includes(c))
-  const rows: InputRow[] = []
   // the label column (if any) is dropped unread: predict never needs it, and it may hold anything
-  for await (const r of readRows(input, { label: '\u0000no label', drop, features: plan.inputSize, requireLabel: false })) {
-    const enc = encodeRow(plan, r.features)
+  const opts = { label: '\u0000no label', drop, features: plan.inputSize, requireLabel: false }
+  const names = columnsOf(header, input, opts).featureNames
+  const rows: InputRow[] = []
+  for await (const r of readRows(input, opts)) {
+    const enc = encodeRow(plan, r.features, names)
     rows.push({ row: r.row, features: r.features, ...(enc.ok ? { input: enc.values } : { error: `row ${r.row}: ${enc.error}` }) })
   }
   return rows

@@ -3,19 +3,23 @@ import type { Plan } from './types.ts'
 
 export type EncodedRow = { ok: true; values: bigint[] } | { ok: false; error: string }
 
-/** Quantise one row of float features to the input scale; out-of-range features are refused, never wrapped. */
-export function encodeRow(plan: Plan, features: number[]): EncodedRow {
+/**
+ * Quantise one row of float features to the input scale; out-of-range features are refused, never wrapped.
+ * `names` (the CSV's feature columns) only make the error message clearer.
+ */
+export function encodeRow(plan: Plan, features: number[], names?: string[]): EncodedRow {
   const values: bigint[] = []
   for (let i = 0; i < features.length; i++) {
     const x = features[i]!
-    if (!Number.isFinite(x)) return { ok: false, error: `feature ${i} is ${x}` }
+    const feature = names?.[i] ? `feature ${i} ('${names[i]}')` : `feature ${i}`
+    if (!Number.isFinite(x)) return { ok: false, error: `${feature} is ${x}` }
     // far outside any calldata width (x·2^F may even overflow a double): refuse before quantising
     const far = Math.abs(x) * 2 ** plan.F > 2 ** (8 * plan.inputBytes)
     const q = far ? 0n : quantize(x, plan.F)
     if (far || q > plan.inputMax || q < plan.inputMin) {
       const lo = Number(plan.inputMin) / 2 ** plan.F
       const hi = Number(plan.inputMax) / 2 ** plan.F
-      return { ok: false, error: `feature ${i} = ${x} is outside the safe input range [${lo}, ${hi}]` }
+      return { ok: false, error: `${feature} = ${x} is outside the safe input range [${lo}, ${hi}]` }
     }
     values.push(q)
   }

@@ -4,7 +4,7 @@ import { ConfigError } from '../errors/base.ts'
 import { measureBatchGas, predictBatchTx } from '../chain/evaluateOnChain.ts'
 import type { ChainSession } from '../chain/connectChain.ts'
 import type { TxRecord } from '../chain/sendTx.ts'
-import { readRows } from '../evaluate/readCsv.ts'
+import { readRows, type ReadOptions } from '../evaluate/readCsv.ts'
 import { encodeRow } from '../fixed/encodeRows.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Logger } from '../ui/logger.ts'
@@ -12,51 +12,103 @@ import type { Logger } from '../ui/logger.ts'
 export type RowResult = { row: number; label: number | undefined; features: number[]; input?: bigint[]; raw?: bigint[]; error?: string }
 export type Evaluation = { rows: RowResult[]; txs: TxRecord[]; batchRows: number; inferenceGas: number; evaluatedRows: number }
 
+export type EvaluateOptions = {
+  /** Keep every row (features, inputs, outputs) in the result, as the report needs. Default true; false keeps memory flat. */
+  keepRows?: boolean
+  /** Called after each batch is answered with its rows in CSV order (refused rows included, with `error`). */
+  onBatch?: (rows: RowResult[]) => void | Promise<void>
+  /** Rows the CSV holds that can be answered (from scanTestData): the progress total and the batch count. */
+  total?: number
+}
+
 /** Largest calldata per evaluation transaction (nodes refuse transactions over ~128 KB). */
 const MAX_BATCH_CALLDATA = 96_000
 
+/** The CSV reader's options for the test set: the label column is required (accuracy needs it). */
+export function testReadOptions(config: Config, plan: Plan): ReadOptions {
+  return { label: config.data.label, drop: config.data.drop, limit: config.data.limit, features: plan.inputSize, requireLabel: true }
+}
+
+/**
+ * Read the whole test CSV once, before anything is spent: every cell is checked (a bad one is an error
+ * naming its row and column) and the rows are counted. Memory stays flat: nothing is kept.
+ */
+export async function scanTestData(config: Config, plan: Plan): Promise<{ rows: number; answerable: number; refused: number }> {
+  if (!config.data.test) throw new ConfigError('no test data to evaluate', { where: 'data.test', hint: 'add data.test: test.csv to the config' })
+  let rows = 0
+  let refused = 0
+  for await (const r of readRows(config.data.test, testReadOptions(config, plan))) {
+    rows++
+    if (!encodeRow(plan, r.features).ok) refused++
+  }
+  return { rows, answerable: rows - refused, refused }
+}
+
+/** Rows per transaction for `batch.rows: auto`: fill 90% of the gas cap, within the calldata limit. */
+async function autoBatchRows(s: ChainSession, address: Hex, abi: Abi, plan: Plan, config: Config, sample: bigint[][], log: Logger): Promise<number> {
+  const cap = Math.min(config.chain.txGasCap, config.chain.blockGasLimit)
+  const m = await measureBatchGas(s, address, abi, plan, sample)
+  const byGas = Math.floor((cap * 0.9 - m.fixed) / m.perRow)
+  const byBytes = Math.floor(MAX_BATCH_CALLDATA / (plan.inputSize * plan.inputBytes))
+  const rows = Math.max(1, Math.min(byGas, byBytes))
+  log.detail(`batch size ${rows} rows (≈${m.perRow} gas/row + ${m.fixed} fixed, cap ${cap})`)
+  return rows
+}
+
 /**
  * Stream the test CSV, encode each row (rows outside the safe input range get an error entry, never a
- * wrapped number), and answer them on chain in batch transactions sized to stay under the gas cap.
+ * wrapped number), and answer them on chain in batch transactions sized to stay under the gas cap. Only
+ * one batch of rows is in flight; with `keepRows: false` nothing else is kept, so memory stays flat
+ * whatever the size of the CSV.
  */
-export async function evaluateRows(
-  s: ChainSession,
-  address: Hex,
-  abi: Abi,
-  plan: Plan,
-  config: Config,
-  log: Logger,
-): Promise<Evaluation> {
+export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan: Plan, config: Config, log: Logger, opts: EvaluateOptions = {}): Promise<Evaluation> {
   if (!config.data.test) throw new ConfigError('no test data to evaluate', { where: 'data.test', hint: 'add data.test: test.csv to the config' })
+  const keep = opts.keepRows ?? true
+  const rowBytes = plan.inputSize * plan.inputBytes
+  let batchRows = config.batch.rows === 'auto' ? 0 : config.batch.rows
+  if (batchRows * rowBytes > MAX_BATCH_CALLDATA) {
+    const most = Math.max(1, Math.floor(MAX_BATCH_CALLDATA / rowBytes))
+    throw new ConfigError(`batch.rows ${batchRows} makes ${(batchRows * rowBytes).toLocaleString('en-US')} bytes of calldata per transaction, over the ${MAX_BATCH_CALLDATA.toLocaleString('en-US')} that nodes reliably accept`, {
+      where: 'batch.rows',
+      hint: `at most ${most} rows of this model fit in one transaction; lower batch.rows or use auto`,
+    })
+  }
   const rows: RowResult[] = []
-  for await (const r of readRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: config.data.limit, features: plan.inputSize, requireLabel: false })) {
-    const enc = encodeRow(plan, r.features)
-    rows.push({ row: r.row, label: r.label, features: r.features, ...(enc.ok ? { input: enc.values } : { error: enc.error }) })
-  }
-  const good = rows.filter((r) => !r.error)
-  const encoded = good.map((r) => r.input!)
-  let batchRows: number
-  if (config.batch.rows === 'auto') {
-    const cap = Math.min(config.chain.txGasCap, config.chain.blockGasLimit)
-    const m = encoded.length ? await measureBatchGas(s, address, abi, plan, encoded) : { fixed: 0, perRow: 1 }
-    const byGas = Math.floor((cap * 0.9 - m.fixed) / m.perRow)
-    const byBytes = Math.floor(MAX_BATCH_CALLDATA / (plan.inputSize * plan.inputBytes))
-    batchRows = Math.max(1, Math.min(byGas, byBytes))
-    log.detail(`batch size ${batchRows} rows (≈${m.perRow} gas/row + ${m.fixed} fixed, cap ${cap})`)
-  } else batchRows = config.batch.rows
   const txs: TxRecord[] = []
+  let window: RowResult[] = [] // rows read since the last batch, in CSV order
+  let pending: RowResult[] = [] // the answerable ones among them
   let gas = 0
-  const batches = Math.ceil(encoded.length / batchRows)
+  let evaluated = 0
+  let batch = 0
   const t0 = Date.now()
-  for (let b = 0; b < batches; b++) {
-    const slice = encoded.slice(b * batchRows, (b + 1) * batchRows)
-    const res = await predictBatchTx(s, address, abi, plan, slice, `evaluate batch ${b + 1}/${batches}`)
-    res.outputs.forEach((o, k) => (good[b * batchRows + k]!.raw = o))
-    txs.push(res.tx)
-    gas += res.tx.gasUsed
-    const done = Math.min((b + 1) * batchRows, encoded.length)
-    const rate = Math.round(done / Math.max((Date.now() - t0) / 1000, 1e-3))
-    log.progress('evaluate', done, encoded.length, `${rate} rows/s, ${gas.toLocaleString('en-US')} gas`)
+  const batches = () => (opts.total !== undefined && batchRows ? `/${Math.max(1, Math.ceil(opts.total / batchRows))}` : '')
+
+  const flush = async () => {
+    if (pending.length) {
+      batch++
+      const res = await predictBatchTx(s, address, abi, plan, pending.map((r) => r.input!), `evaluate batch ${batch}${batches()}`)
+      res.outputs.forEach((o, k) => (pending[k]!.raw = o))
+      txs.push(res.tx)
+      gas += res.tx.gasUsed
+      evaluated += pending.length
+      const rate = Math.round(evaluated / Math.max((Date.now() - t0) / 1000, 1e-3))
+      log.progress('evaluate', evaluated, Math.max(opts.total ?? evaluated, evaluated), `${rate} rows/s, ${gas.toLocaleString('en-US')} gas`)
+    }
+    if (window.length) await opts.onBatch?.(window)
+    window = []
+    pending = []
   }
-  return { rows, txs, batchRows, inferenceGas: gas, evaluatedRows: encoded.length }
+
+  for await (const r of readRows(config.data.test, testReadOptions(config, plan))) {
+    const enc = encodeRow(plan, r.features)
+    const result: RowResult = { row: r.row, label: r.label, features: r.features, ...(enc.ok ? { input: enc.values } : { error: enc.error }) }
+    if (keep) rows.push(result)
+    window.push(result)
+    if (enc.ok) pending.push(result)
+    if (!batchRows && pending.length >= 2) batchRows = await autoBatchRows(s, address, abi, plan, config, pending.map((x) => x.input!), log)
+    if ((batchRows && pending.length >= batchRows) || (!pending.length && window.length >= 1_000)) await flush()
+  }
+  if (!batchRows && pending.length) batchRows = await autoBatchRows(s, address, abi, plan, config, pending.map((x) => x.input!), log)
+  await flush()
+  return { rows, txs, batchRows: batchRows || 1, inferenceGas: gas, evaluatedRows: evaluated }
 }

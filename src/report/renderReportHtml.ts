@@ -177,7 +177,7 @@ function ml2scChart(r: Report): string {
 function sizeChart(r: Report, bench: BenchRow[]): string {
   const layouts = [...new Set(bench.map((b) => b.layout))]
   const series: Series[] = layouts.map((layout, i) => ({
-    name: `bench: ${layout}`,
+    name: layout === 'ml2sc' ? 'bench: ML2SC-style baseline' : `bench: ${layout}`,
     color: layout === 'ml2sc' ? '#f87171' : COLORS.series[(i + 2) % COLORS.series.length]!,
     shape: layout === 'ml2sc' ? 'square' : 'circle',
     size: 4,

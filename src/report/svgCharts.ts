@@ -206,8 +206,24 @@ export type ScatterOpts = {
 
 /** Scatter plot with a legend; one mark per point, a <title> tooltip on each. */
 export function scatterChart(id: string, title: string, series: Series[], o: ScatterOpts): string {
-  const legendRows = Math.ceil(series.length / 3)
-  const f: Frame = { width: o.width ?? 560, height: o.height ?? 320, left: 64, right: 20, top: 14 + 18 * legendRows, bottom: 46 }
+  const width = o.width ?? 560
+  // legend: items flow left to right and wrap (text width estimated at 6.8 px per character)
+  const legend: { s: Series; x: number; row: number }[] = []
+  {
+    let lx = 64
+    let row = 0
+    for (const s of series) {
+      const w = 16 + 6.8 * `${s.name} (${s.points.length})`.length + 18
+      if (lx + w > width - 10 && lx > 64) {
+        lx = 64
+        row++
+      }
+      legend.push({ s, x: lx, row })
+      lx += w
+    }
+  }
+  const legendRows = legend.length ? legend[legend.length - 1]!.row + 1 : 0
+  const f: Frame = { width, height: (o.height ?? 320) + 18 * Math.max(legendRows - 1, 0), left: 64, right: 20, top: 14 + 18 * legendRows, bottom: 46 }
   const pts = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!o.xLog || p.x > 0) && (!o.yLog || p.y > 0))
   const parts = [svgOpen(id, f, pts.length, title)]
   if (!pts.length) return parts.join('') + noData(f, 'no measured points') + '</svg>'
@@ -234,15 +250,16 @@ export function scatterChart(id: string, title: string, series: Series[], o: Sca
   }
   if (!o.xLog && !o.xDomain) [xmin, xmax] = pad(xmin, xmax)
   if (!o.yLog && !o.yDomain) [ymin, ymax] = pad(ymin, ymax)
-  const x = o.xLog ? logScale(xmin, xmax, x0, x1, { label: o.xTickLabel }) : linearScale(xmin, xmax, x0, x1, { label: o.xTickLabel, nice: false })
+  const x = o.xLog ? logScale(xmin, xmax, x0, x1, { label: o.xTickLabel }) : linearScale(xmin, xmax, x0, x1, { label: o.xTickLabel, nice: false, ticks: Math.max(4, Math.round((x1 - x0) / 110)) })
   const y = o.yLog ? logScale(ymin, ymax, y0, y1, { label: o.yTickLabel }) : linearScale(ymin, ymax, y0, y1, { label: o.yTickLabel, nice: false })
   parts.push(axes(f, x, y, o.xLabel, o.yLabel))
   parts.push(`<clipPath id="${esc(id)}-clip"><rect x="${x0}" y="${y1}" width="${x1 - x0}" height="${y0 - y1}"/></clipPath>`)
   if (o.diagonal) {
     const lo = Math.max(xmin, ymin)
     const hi = Math.min(xmax, ymax)
-    parts.push(`<line x1="${r2(x.map(lo))}" y1="${r2(y.map(lo))}" x2="${r2(x.map(hi))}" y2="${r2(y.map(hi))}" stroke="#94a3b8" stroke-dasharray="5 4"/>`)
-    parts.push(`<text x="${r2(x.map(hi)) - 4}" y="${r2(y.map(hi)) + 14}" text-anchor="end" fill="#64748b" font-size="11">on chain = reference</text>`)
+    parts.push(`<line x1="${r2(x.map(lo))}" y1="${r2(y.map(lo))}" x2="${r2(x.map(hi))}" y2="${r2(y.map(hi))}" stroke="#94a3b8" stroke-dasharray="5 4" clip-path="url(#${esc(id)}-clip)"/>`)
+    const at = lo + (hi - lo) * 0.1
+    parts.push(`<text x="${r2(x.map(at)) + 10}" y="${r2(y.map(at)) + 16}" fill="#64748b" font-size="11">on chain = reference</text>`)
   }
   if (o.hline) {
     const py = r2(y.map(o.hline.y))
@@ -262,15 +279,14 @@ export function scatterChart(id: string, title: string, series: Series[], o: Sca
       {
         const px = r2(x.map(p.x))
         const left = px > x0 + (x1 - x0) * 0.65
-        parts.push(`<text x="${left ? px - 12 : px + 12}" y="${r2(y.map(p.y)) + 4}" text-anchor="${left ? 'end' : 'start'}" fill="#0f172a" font-size="11" font-weight="600">${esc(p.label)}</text>`)
+        parts.push(`<text x="${left ? px - 12 : px + 12}" y="${r2(y.map(p.y)) + 4}" text-anchor="${left ? 'end' : 'start'}" fill="#0f172a" font-size="11" font-weight="600" stroke="#fff" stroke-width="3" paint-order="stroke">${esc(p.label)}</text>`)
       }
   // legend (swatches are not marks)
-  series.forEach((s, i) => {
-    const lx = f.left + ((i % 3) * (x1 - x0)) / 3
-    const ly = 12 + 18 * Math.floor(i / 3)
+  for (const { s, x: lx, row } of legend) {
+    const ly = 12 + 18 * row
     const sw = markAt(s.shape ?? 'circle', lx + 6, ly, 4.5, s.color, s.name).replace('class="mark" ', '')
     parts.push(`${sw}<text x="${lx + 16}" y="${ly + 4}" fill="#334155">${esc(s.name)} (${s.points.length})</text>`)
-  })
+  }
   parts.push('</svg>')
   return parts.join('')
 }

@@ -93,9 +93,9 @@ const CASES: Case[] = [
   fixture('iris_softmax'), // softmax
   fixture('wine_tanh_leaky'), // tanh, leaky_relu(0.1)
   // the activations on their own, fed the inputs themselves: sweeps them on chain over the whole safe range
-  { name: 'probe sigmoid (8 lanes-wide, 2 groups)', model: probe(8, A.sigmoid), precision: DEFAULT, rows: 500, spread: 60 },
-  { name: 'probe tanh', model: probe(8, A.tanh), precision: DEFAULT, rows: 500, spread: 30 },
-  { name: 'probe softmax', model: probe(8, A.softmax), precision: DEFAULT, rows: 500, spread: 60 },
+  { name: 'probe sigmoid (8 lanes-wide, 2 groups)', model: probe(8, A.sigmoid), precision: DEFAULT, rows: 700, spread: 60 },
+  { name: 'probe tanh', model: probe(8, A.tanh), precision: DEFAULT, rows: 700, spread: 30 },
+  { name: 'probe softmax', model: probe(8, A.softmax), precision: DEFAULT, rows: 700, spread: 60 },
   { name: 'probe leaky_relu(0.01)', model: probe(8, A.leaky(0.01)), precision: DEFAULT, rows: 300 },
   { name: 'probe relu', model: probe(8, A.relu), precision: DEFAULT, rows: 300 },
   { name: 'probe identity, int64 inputs at 2^40', model: probe(6, A.identity), precision: P(40, 2, 8), rows: 300 },
@@ -277,6 +277,7 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
   })
 
   test('coverage: ≥ 10,000 rows on chain, 0 mismatches, every activation, lane groups and the looped kernel', async () => {
+    console.log(`differential fuzzing: ${totals.rows} rows on chain in ${totals.transactions} predictBatch transactions over ${totals.models} models, ${totals.mismatches} mismatches, ${totals.refused} rows refused by encodeRow`)
     expect(totals.models).toBe(CASES.length)
     expect(totals.rows).toBeGreaterThanOrEqual(10_000)
     expect(totals.mismatches).toBe(0)

@@ -1,7 +1,8 @@
-import { keccak256 } from 'viem'
+import { keccak256, type Hex } from 'viem'
 import { anvilVersion } from '../../chain/anvilVersion.ts'
 import type { ChainSession } from '../../chain/connectChain.ts'
 import { deployModel } from '../../chain/deployModel.ts'
+import { estimateDeployGas, guardSpend } from '../../chain/spendGuard.ts'
 import type { Config } from '../../config/types.ts'
 import type { Logger } from '../../ui/logger.ts'
 import {
@@ -28,8 +29,14 @@ export async function deployStage(config: Config, log: Logger, opts: { session?:
   const s = opts.session ?? (await openChain(config, log, 'fresh'))
   try {
     const runtimeBytes = (compiled.deployedBytecode.length - 2) / 2
+    // real money: print the estimate, refuse without --yes (nothing is spent on a local chain)
+    if (!s.local) await guardSpend(s, log, [await estimateDeployGas(s, compiled.bytecode)])
     const { address, tx } = await log.task(`deploy ${compiled.contractName} (${runtimeBytes} bytes)`, () => deployModel(s, compiled.bytecode, compiled.abi))
     log.detail(`at ${address} on chain ${s.chainId}, ${tx.gasUsed.toLocaleString('en-US')} gas`)
+    // a contract that carries its initial weights in its own code is ready at once: nothing to upload
+    const read = async <T>(functionName: string) => (await s.publicClient.readContract({ address, abi: compiled.abi, functionName, args: [] })) as T
+    const embedded = (await read<boolean>('ready')) && (await read<Hex>('commitment')) === plan.weights.commitment
+    const chunks = plan.weights.chunks.length
     const deployment: DeploymentArtifact = {
       kind: 'ml2sc/deployment',
       ...stamp(config),
@@ -46,7 +53,7 @@ export async function deployStage(config: Config, log: Logger, opts: { session?:
         anvil: s.local ? anvilVersion() : null,
         state: s.local && !config.chain.fork ? ANVIL_STATE_FILE : null,
       },
-      upload: { chunks: plan.weights.chunks.length, written: 0, done: false },
+      upload: { chunks, written: embedded ? chunks : 0, done: embedded },
       transactions: { deploy: tx.hash, upload: [] },
       gas: { deploy: tx.gasUsed, upload: [] },
     }

@@ -2,8 +2,10 @@ import path from 'node:path'
 import type { Hex } from 'viem'
 import type { ChainSession } from '../../chain/connectChain.ts'
 import { predictSingle } from '../../chain/evaluateOnChain.ts'
+import { estimateEvaluateGas, guardSpend } from '../../chain/spendGuard.ts'
 import type { Config } from '../../config/types.ts'
 import { ChainError, ConfigError, Ml2scError } from '../../errors/base.ts'
+import { readRows } from '../../evaluate/readCsv.ts'
 import type { Logger } from '../../ui/logger.ts'
 import {
   EVALUATION_FILE,
@@ -41,10 +43,17 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
     await checkDeployment(s, config, dep)
     const read = async <T>(functionName: string) =>
       (await s.publicClient.readContract({ address: dep.address, abi: dep.abi, functionName, args: [] })) as T
-    const [ready, commitment] = await Promise.all([read<boolean>('ready'), read<Hex>('commitment')])
-    if (!ready) throw new ChainError(`the contract at ${dep.address} is not ready (an upload is incomplete): ${runFirst(config, 'upload')} first`)
+    if (!(await read<boolean>('ready'))) throw new ChainError(`the contract at ${dep.address} is not ready (an upload is incomplete): ${runFirst(config, 'upload')} first`)
+    const commitment = await read<Hex>('commitment')
     if (commitment !== planA.weights.commitment)
       throw new ChainError(`the contract holds other weights (commitment ${commitment.slice(0, 10)}…, plan.json says ${planA.weights.commitment.slice(0, 10)}…): ${runFirst(config, 'upload')} again`)
+    if (!s.local) {
+      let rows = 0
+      for await (const _ of readRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: config.data.limit, features: plan.inputSize, requireLabel: false })) rows++
+      const batch = config.batch.rows === 'auto' ? rows : config.batch.rows
+      const single = { label: 'predict (one row)', gas: estimateEvaluateGas(plan, 1, 1).gas, transactions: 1, exact: false }
+      await guardSpend(s, log, [estimateEvaluateGas(plan, rows, batch), single])
+    }
     log.step('evaluate on chain')
     const ev = await evaluateRows(s, dep.address, dep.abi, plan, config, log)
     const first = ev.rows.find((r) => r.input)

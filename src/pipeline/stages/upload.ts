@@ -1,5 +1,6 @@
 import type { Hex } from 'viem'
 import type { ChainSession } from '../../chain/connectChain.ts'
+import { estimateUploadGas, guardSpend } from '../../chain/spendGuard.ts'
 import { uploadWeights } from '../../chain/uploadWeights.ts'
 import { commitmentOf, encodeWeights } from '../../codegen/weightBlob.ts'
 import type { Config } from '../../config/types.ts'
@@ -44,7 +45,9 @@ export async function uploadStage(config: Config, log: Logger, opts: { session?:
     await checkDeployment(s, config, dep)
     const read = async <T>(functionName: string) =>
       (await s.publicClient.readContract({ address: dep.address, abi: dep.abi, functionName, args: [] })) as T
-    const [written, ready, onChain] = await Promise.all([read<bigint>('chunksWritten'), read<boolean>('ready'), read<Hex>('commitment')])
+    const [written, ready] = await Promise.all([read<bigint>('chunksWritten'), read<boolean>('ready')])
+    // (the commitment is only defined once every chunk is there)
+    const onChain = ready ? await read<Hex>('commitment') : undefined
     if (ready && onChain === planA.weights.commitment) {
       log.step(`weights already on chain (${dep.transactions.upload.length ? 'uploaded' : "in the contract's code"}; commitment ${onChain.slice(0, 10)}…)`)
       const done: DeploymentArtifact = { ...dep, upload: { chunks: chunks.length, written: chunks.length, done: true } }
@@ -60,6 +63,10 @@ export async function uploadStage(config: Config, log: Logger, opts: { session?:
       gas: { ...dep.gas, upload: dep.gas.upload.slice(0, from) },
     }
     if (from > 0) log.step(`resume the upload at chunk ${from + 1}/${chunks.length}`)
+    if (!s.local) {
+      const start = chunks.slice(0, from).reduce((a, b) => a + b, 0)
+      await guardSpend(s, log, [estimateUploadGas(blob.subarray(start), chunks.slice(from), dep.abi)])
+    }
     log.step(`upload ${blob.length} bytes of weights (${chunks.length} transaction${chunks.length === 1 ? '' : 's'})`)
     let gas = 0
     const txs = await uploadWeights(s, dep.address, dep.abi, blob, chunks, {

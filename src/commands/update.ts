@@ -1,0 +1,143 @@
+import path from 'node:path'
+import { parseEventLogs, toHex, type Hex } from 'viem'
+import type { ChainSession } from '../chain/connectChain.ts'
+import { readDeployment, writeDeployment, withChainState, type Deployment } from '../chain/deploymentFile.ts'
+import { readModelState } from '../chain/modelState.ts'
+import { estimateUploadGas, guardSpend } from '../chain/spendGuard.ts'
+import { uploadWeights, uploadRecords } from '../chain/uploadWeights.ts'
+import { uploadStatePath } from '../chain/uploadState.ts'
+import { generateSolidity } from '../codegen/generateSolidity.ts'
+import { chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from '../codegen/weightBlob.ts'
+import { compileSolidity } from '../compile/compileSolidity.ts'
+import { loadConfig } from '../config/loadConfig.ts'
+import type { Config } from '../config/types.ts'
+import { ChainError } from '../errors/base.ts'
+import { openChain } from '../pipeline/openChain.ts'
+import { prepareModel, type Prepared } from '../pipeline/prepareModel.ts'
+import { generateStage } from '../pipeline/stages/generate.ts'
+import { createLogger, type Logger } from '../ui/logger.ts'
+import type { Ml2scCommand } from './context.ts'
+
+/** Runtime code without solc's trailing CBOR metadata (which hashes the source, comments included). */
+export function stripMetadata(code: Hex): string {
+  const hex = code.slice(2).toLowerCase()
+  if (hex.length < 4) return hex
+  const len = parseInt(hex.slice(-4), 16)
+  return 2 * (len + 2) <= hex.length ? hex.slice(0, hex.length - 2 * (len + 2)) : hex
+}
+
+/** The local model as the deployed contract would hold it: plan, canonical weights, chunks, commitment. */
+export async function localModel(config: Config) {
+  const prep = await prepareModel(config)
+  const chunkSize = config.batch.upload === 'auto' ? MAX_CHUNK : Math.min(config.batch.upload, MAX_CHUNK)
+  const blob = encodeWeights(prep.plan)
+  return { prep, chunkSize, blob, sizes: chunkSizes(blob.length, chunkSize), commitment: commitmentOf(blob) }
+}
+
+/** Open the deployment's chain and check that the contract deployment.json names is there. */
+export async function openDeployment(config: Config, dep: Deployment, log: Logger): Promise<ChainSession> {
+  const s = await openChain(config, log, 'resume')
+  try {
+    if (s.chainId !== dep.chainId)
+      throw new ChainError(`deployment.json is for chain ${dep.chainId}, but the configured chain is ${s.chainId}`, {
+        where: 'chain',
+        hint: 'point chain.rpcUrl at the chain of the deployment (or use the output folder of this chain with --out)',
+      })
+    const code = await s.publicClient.getCode({ address: dep.address })
+    if (!code || code === '0x')
+      throw new ChainError(`no contract at ${dep.address} on chain ${s.chainId}`, { hint: 'the chain was reset, or deployment.json belongs to another chain: deploy again with `ml2sc run`' })
+    return s
+  } catch (e) {
+    await s.close()
+    throw e
+  }
+}
+
+/** The new model must fit the deployed contract: same code (layer sizes, scales, lane widths, chunking). */
+async function checkCompatible(s: ChainSession, config: Config, dep: Deployment, prep: Prepared, chunkSize: number) {
+  const name = dep.contractName ?? prep.contractName
+  const source = generateSolidity(prep.plan, { contractName: name, chunkSize, modelFile: path.basename(config.model.path) })
+  const compiled = compileSolidity(source, name, { hardfork: config.chain.hardfork })
+  let onChain = stripMetadata((await s.publicClient.getCode({ address: dep.address }))!)
+  const wanted = stripMetadata(compiled.deployedBytecode)
+  // a contract deployed with its initial weights in its own code: that blob is allowed to differ
+  const blobHex = toHex(encodeWeights(prep.plan)).slice(2)
+  const at = wanted.indexOf(blobHex)
+  if (at >= 0 && onChain.length === wanted.length) onChain = onChain.slice(0, at) + blobHex + onChain.slice(at + blobHex.length)
+  if (onChain !== wanted)
+    throw new ChainError(`the new weights need a different contract than the one at ${dep.address}: the layer sizes, weight scales or lane widths changed`, {
+      where: path.relative(process.cwd(), config.model.path) || config.model.path,
+      hint: 'an update keeps the architecture and the fixed-point plan; deploy the new model with `ml2sc run` (or keep batch.upload as it was)',
+    })
+}
+
+export type UpdateResult = { address: Hex; chainId: number; version: number; previousVersion: number; commitment: Hex; transactions: Hex[]; gas: number; unchanged: boolean }
+
+/**
+ * Upload the config's current model file to the contract in deployment.json (owner only). Chunk 0 stops
+ * inference (NotReady) until the last chunk lands; then the contract recomputes the commitment, bumps its
+ * version and emits ModelUpdated(version, commitment). Resumable like any upload (upload-state.json).
+ */
+export async function updateCommand(args: { config: string; out?: string }, log: Logger): Promise<UpdateResult> {
+  const config = await loadConfig(args.config, { output: args.out })
+  const dep = await readDeployment(config.output)
+  log.step(`model ${path.relative(process.cwd(), config.model.path) || config.model.path}`)
+  const { prep, chunkSize, blob, sizes, commitment } = await localModel(config)
+  const s = await openDeployment(config, dep, log)
+  try {
+    await checkCompatible(s, config, dep, prep, chunkSize)
+    const before = await readModelState(s, dep.address, dep.abi, { chunks: sizes.length })
+    if (before.ready && before.commitment === commitment) {
+      log.step(`the contract already holds these weights (version ${before.version}, commitment ${commitment.slice(0, 10)}…): nothing to send`)
+      return { address: dep.address, chainId: s.chainId, version: before.version, previousVersion: before.version, commitment, transactions: [], gas: 0, unchanged: true }
+    }
+    await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi)])
+    log.step(`update ${dep.address}: ${blob.length} bytes of weights in ${sizes.length} transaction${sizes.length === 1 ? '' : 's'} (version ${before.version} → ${before.version + 1})`)
+    const stateFile = uploadStatePath(config.output)
+    const sent = await uploadWeights(s, dep.address, dep.abi, blob, sizes, {
+      stateFile,
+      onResume: (from, note) => log.step(`resume the upload at chunk ${Math.min(from + 1, sizes.length)}/${sizes.length}: ${note}`),
+      onProgress: (d, t, g) => log.progress('upload', d, t, `${g.toLocaleString('en-US')} gas`),
+    })
+    const records = uploadRecords(stateFile)
+    const last = records.find((r) => r.label.startsWith(`upload chunk ${sizes.length}/`)) ?? sent[sent.length - 1]
+    let version: number | undefined
+    if (last && /^0x[0-9a-f]{64}$/i.test(last.hash)) {
+      const receipt = await s.publicClient.getTransactionReceipt({ hash: last.hash })
+      const [ev] = parseEventLogs({ abi: dep.abi, logs: receipt.logs, eventName: 'ModelUpdated' }) as unknown as { args: { version: bigint; commitment: Hex } }[]
+      if (ev && ev.args.commitment !== commitment)
+        throw new ChainError(`ModelUpdated reports commitment ${ev.args.commitment}, expected ${commitment}`, { hint: 'another process wrote to the contract at the same time: run `ml2sc verify`' })
+      version = ev ? Number(ev.args.version) : undefined
+    }
+    const recorded = await withChainState(s, { ...dep, commitment }, { chunks: sizes.length })
+    version ??= recorded.modelVersion ?? before.version + 1
+    const gas = records.reduce((a, r) => a + r.gasUsed, 0)
+    const updated: Deployment = {
+      ...recorded,
+      ...(typeof dep.upload === 'object' && dep.upload ? { upload: { ...(dep.upload as object), chunks: sizes.length, written: sizes.length, done: true } } : {}),
+      transactions: {
+        ...dep.transactions,
+        updates: [...(dep.transactions.updates ?? []), { version, commitment, transactions: records.map((r) => r.hash), gas, at: new Date().toISOString() }],
+      },
+    }
+    await writeDeployment(config.output, updated)
+    // plan.json (if the stage commands made one) now describes the new weights, so that a later
+    // `ml2sc upload` or `evaluate` works with them and does not put the old ones back
+    if (typeof dep.kind === 'string') await generateStage(config, createLogger({ quiet: true }))
+    log.info(`  model version ${version} on chain ${s.chainId} at ${dep.address}, commitment ${commitment}, ${gas.toLocaleString('en-US')} gas`)
+    return { address: dep.address, chainId: s.chainId, version, previousVersion: before.version, commitment, transactions: records.map((r) => r.hash), gas, unchanged: false }
+  } finally {
+    await s.close()
+  }
+}
+
+export const updateModule: Ml2scCommand = {
+  command: 'update <config>',
+  describe: "Upload the config's current model weights to the deployed contract (owner only): the version bumps and ModelUpdated is emitted",
+  builder: (y) =>
+    y
+      .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })
+      .example('ML2SC_PRIVATE_KEY=0x… $0 update ml2sc.yaml --yes', 'new weights for the contract in out/deployment.json')
+      .example('$0 update ml2sc.yaml --out out/sepolia --yes', 'the deployment recorded in another output folder'),
+  handler: async (a, log) => await updateCommand({ config: a.config, out: a.out }, log),
+}
