@@ -48,6 +48,12 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
   return lines.join('\n                ')
 }
 
+/** Whether a batch row's features are first decoded into memory (else read straight from calldata). */
+export function decodesInputs(plan: Plan): boolean {
+  const firstGroups = Math.ceil(plan.layers[0]!.nOut / plan.layers[0]!.lanes)
+  return firstGroups > 1 || plan.inputSize * firstGroups > UNROLL_LIMIT
+}
+
 /**
  * Yul for one row: reads the row at calldata offset `rp`, leaves the outputs at the last layer's
  * activation buffer. Each lane group accumulates with one MUL per input, then the lanes are split with
@@ -57,8 +63,7 @@ export function rowYul(plan: Plan, mem: MemoryMap): string {
   const lines: string[] = []
   const inB = plan.inputBytes
   const inSh = 256 - 8 * inB
-  const firstGroups = Math.ceil(plan.layers[0]!.nOut / plan.layers[0]!.lanes)
-  const decodeToMemory = firstGroups > 1 || plan.inputSize * firstGroups > UNROLL_LIMIT
+  const decodeToMemory = decodesInputs(plan)
   if (decodeToMemory && plan.inputSize <= UNROLL_DECODE)
     for (let i = 0; i < plan.inputSize; i++) lines.push(`mstore(${h(mem.inputs + 32 * i)}, sar(${inSh}, calldataload(add(rp, ${h(i * inB)}))))`)
   else if (decodeToMemory)

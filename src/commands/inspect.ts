@@ -92,7 +92,7 @@ export function renderInspect(s: InspectSummary): string {
     'model.source': 'from model.source',
     'model.layers': 'from model.layers',
     'guessed: source': `guessed: ${s.guess?.source} class ${s.guess?.class} fits the tensors`,
-    'guessed: layers': 'guessed from the tensor shapes (set model.layers to be sure)',
+    'guessed: layers': `guessed from the tensor shapes: [${s.guess?.layers?.join(', ')}] (set model.layers to be sure)`,
   }[s.architecture]
   const lines = [
     `model        ${s.file}`,

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseEventLogs, toHex, type Hex } from 'viem'
 import type { ChainSession } from '../chain/connectChain.ts'
@@ -14,8 +15,10 @@ import type { Config } from '../config/types.ts'
 import { ChainError } from '../errors/base.ts'
 import { openChain } from '../pipeline/openChain.ts'
 import { prepareModel, type Prepared } from '../pipeline/prepareModel.ts'
-import { generateStage } from '../pipeline/stages/generate.ts'
-import { createLogger, type Logger } from '../ui/logger.ts'
+import { PLAN_FILE, artifactPath, sha256File, type PlanArtifact } from '../pipeline/artifacts.ts'
+import { planToJson } from '../pipeline/planJson.ts'
+import { writeAtomic } from '../report/writeReports.ts'
+import type { Logger } from '../ui/logger.ts'
 import type { Ml2scCommand } from './context.ts'
 
 /** Runtime code without solc's trailing CBOR metadata (which hashes the source, comments included). */
@@ -71,6 +74,29 @@ async function checkCompatible(s: ChainSession, config: Config, dep: Deployment,
     })
 }
 
+/**
+ * plan.json (when the stage commands made one) now describes the new weights, so that a later `evaluate`
+ * or `report` uses them and `upload` does not put the old ones back. The .sol and the compiled artifact
+ * stay as they are: they describe the deployed code.
+ */
+async function refreshPlanArtifact(config: Config, prep: Prepared, blob: Uint8Array, chunkSize: number, sizes: number[], commitment: Hex) {
+  const file = artifactPath(config, PLAN_FILE)
+  let plan: PlanArtifact
+  try {
+    plan = JSON.parse(await readFile(file, 'utf8')) as PlanArtifact
+  } catch {
+    return
+  }
+  if (plan?.kind !== 'ml2sc/plan') return
+  const updated: PlanArtifact = {
+    ...plan,
+    model: { ...plan.model, sha256: await sha256File(config.model.path) },
+    weights: { bytes: blob.length, chunkSize, chunks: sizes, commitment },
+    plan: planToJson(prep.plan),
+  }
+  await writeAtomic(file, JSON.stringify(updated, null, 2) + '\n')
+}
+
 export type UpdateResult = { address: Hex; chainId: number; version: number; previousVersion: number; commitment: Hex; transactions: Hex[]; gas: number; unchanged: boolean }
 
 /**
@@ -121,9 +147,7 @@ export async function updateCommand(args: { config: string; out?: string }, log:
       },
     }
     await writeDeployment(config.output, updated)
-    // plan.json (if the stage commands made one) now describes the new weights, so that a later
-    // `ml2sc upload` or `evaluate` works with them and does not put the old ones back
-    if (typeof dep.kind === 'string') await generateStage(config, createLogger({ quiet: true }))
+    await refreshPlanArtifact(config, prep, blob, chunkSize, sizes, commitment)
     log.info(`  model version ${version} on chain ${s.chainId} at ${dep.address}, commitment ${commitment}, ${gas.toLocaleString('en-US')} gas`)
     return { address: dep.address, chainId: s.chainId, version, previousVersion: before.version, commitment, transactions: records.map((r) => r.hash), gas, unchanged: false }
   } finally {

@@ -1,5 +1,6 @@
 import type { Plan } from '../fixed/types.ts'
 import { blobLayout, chunkSizes } from '../codegen/weightBlob.ts'
+import { decodesInputs } from '../codegen/inferenceYul.ts'
 
 /** What drives gas, per model: the terms of the analytic gas model (see gasModel.ts). */
 export type GasFeatures = {
@@ -11,6 +12,8 @@ export type GasFeatures = {
   /** exp evaluations per row (sigmoid, tanh, softmax outputs). */
   exps: number
   rowBytes: number
+  /** Features decoded from calldata into memory per row (when the first layer has several lane groups). */
+  decodes: number
   outRowBytes: number
   blobBytes: number
   chunks: number
@@ -24,6 +27,7 @@ export function gasFeatures(plan: Plan, chunkSize?: number): GasFeatures {
     outputs: plan.layers.reduce((n, l) => n + l.nOut, 0),
     exps: plan.layers.reduce((n, l) => n + (['sigmoid', 'tanh', 'softmax'].includes(l.activation.kind) ? l.nOut : 0), 0),
     rowBytes: plan.inputSize * plan.inputBytes,
+    decodes: decodesInputs(plan) ? plan.inputSize : 0,
     outRowBytes: plan.outputSize * plan.outputBytes,
     blobBytes: blob,
     chunks: chunkSizes(blob, chunkSize).length,

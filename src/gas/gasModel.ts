@@ -2,7 +2,7 @@ import type { GasFeatures } from './features.ts'
 
 /**
  * The analytic gas model of the `datacontract` layout, linear in its coefficients:
- *   batch(B)  = a0 + a1·blobBytes + a2·chunks + a3·memQuad + B·(r0 + r1·rowBytes + r2·macWords + r3·outputs + r4·exps)
+ *   batch(B)  = a0 + a1·blobBytes + a2·chunks + a3·memQuad + B·(r0 + r1·rowBytes + r2·macWords + r3·outputs + r4·exps + r5·decodes)
  *   predict   = batch(1)
  *   deploy    = d0 + d1·runtimeBytes            (code deposit 200/byte + initcode calldata)
  *   upload    = chunks·u0 + u1·blobBytes         (per chunk: tx base, CREATE, SSTORE; per byte: deposit + calldata)
@@ -13,7 +13,7 @@ import type { GasFeatures } from './features.ts'
 export type Coefficients = { batch: number[]; deploy: number[]; upload: number[] }
 
 export function batchTerms(f: GasFeatures & { memWords: number }, rows: number): number[] {
-  return [1, f.blobBytes, f.chunks, f.memWords ** 2 / 512, rows, rows * f.rowBytes, rows * f.macWords, rows * f.outputs, rows * f.exps]
+  return [1, f.blobBytes, f.chunks, f.memWords ** 2 / 512, rows, rows * f.rowBytes, rows * f.macWords, rows * f.outputs, rows * f.exps, rows * f.decodes]
 }
 
 export const dot = (c: number[], x: number[]) => c.reduce((s, ci, i) => s + ci * x[i]!, 0)

@@ -116,7 +116,7 @@ export function createLogger(opts: { quiet?: boolean; verbose?: boolean; stream?
       },
       succeed: (t) => {
         stop()
-        write(`• ${t ?? label} (${seconds(Date.now() - t0)})`)
+        write(`• ${t ?? label} · ${seconds(Date.now() - t0)}`)
       },
       fail: stop,
     }

@@ -10,7 +10,10 @@ import { runCli } from '../helpers/paths.ts'
 
 const CHARTS = ['chart-gas-steps', 'chart-ml2sc-ratio', 'chart-gas-size', 'chart-error-hist', 'chart-outputs']
 
-const CHROMIUM = ['/usr/bin/chromium', Bun.which('chromium'), Bun.which('chromium-browser')].find((p): p is string => !!p && existsSync(p))
+// ML2SC_CHROMIUM=/path overrides the lookup (and lets the skip path be checked with a path that does not exist)
+const CHROMIUM = (process.env.ML2SC_CHROMIUM ? [process.env.ML2SC_CHROMIUM] : ['/usr/bin/chromium', Bun.which('chromium'), Bun.which('chromium-browser')]).find(
+  (p): p is string => !!p && existsSync(p),
+)
 if (!CHROMIUM)
   console.warn(
     process.env.ML2SC_REQUIRE_CHROMIUM

@@ -1,0 +1,139 @@
+// `ml2sc predict` as a user runs it: on chain (a deployment made on the fly, or the chain the last `run`
+// left) and --offchain (the simulator) must print the same `rows`, byte for byte; rows outside the safe
+// input range get the same error entry on both sides and are never sent.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { readCsv } from '../model/helpers.ts'
+
+let dir: string
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-predict-'))
+})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+function setup(name: string, extra = '') {
+  const cfg = path.join(dir, `${name}.yaml`)
+  writeFileSync(cfg, `model:\n  path: ${path.join(FIXTURES, name, 'model.onnx')}\ndata:\n  test: ${path.join(FIXTURES, name, 'test.csv')}\n  label: label\noutput: ${path.join(dir, `${name}-out`)}\n${extra}`)
+  const lines = readFileSync(path.join(FIXTURES, name, 'test.csv'), 'utf8').trim().split('\n')
+  return { cfg, header: lines[0]!, rows: lines.slice(1) }
+}
+
+/** Replace feature 0 of a CSV line (features come first, the label last). */
+const withFirst = (line: string, v: string) => [v, ...line.split(',').slice(1)].join(',')
+
+type Rows = { rows: ({ prediction: number; raw: string[] } | { error: string })[] }
+
+describe('ml2sc predict', () => {
+  test('wine (tanh, leaky_relu): on chain (deployed on the fly) = --offchain, byte for byte; refused rows are errors on both sides', async () => {
+    const { cfg, header, rows } = setup('wine_tanh_leaky')
+    // test rows, then: just inside the safe range, just outside, far outside, -inf (1e400 overflows)
+    const extra = [withFirst(rows[0]!, '2047.9999990463257'), withFirst(rows[1]!, '2048'), withFirst(rows[2]!, '-5000'), withFirst(rows[3]!, '-1e400')]
+    const input = path.join(dir, 'wine-rows.csv')
+    writeFileSync(input, [header, ...rows, ...extra].join('\n') + '\n')
+
+    const off = await runCli(['predict', cfg, '--input', input, '--offchain', '--json'])
+    expect(off.stderr).toBe('')
+    expect(off.code).toBe(0)
+    const on = await runCli(['predict', cfg, '--input', input, '--json'])
+    expect(on.code).toBe(0)
+    expect(on.stderr).toContain('on the fly')
+    expect(on.stdout).toBe(off.stdout)
+    expect(on.stdout.trim().split('\n').length).toBe(1) // exactly one JSON object
+
+    const res = JSON.parse(on.stdout) as Rows
+    expect(Object.keys(res)).toEqual(['rows'])
+    expect(res.rows.length).toBe(rows.length + 4)
+    const torch = readCsv(path.join(FIXTURES, 'wine_tanh_leaky', 'reference.csv')).rows.map((r) => r.slice(1))
+    rows.forEach((_, i) => {
+      const r = res.rows[i] as { prediction: number; raw: string[] }
+      expect(r.prediction).toBe(torch[i]!.indexOf(Math.max(...torch[i]!)))
+      expect(r.raw.length).toBe(3)
+      r.raw.forEach((v) => expect(v).toMatch(/^-?\d+$/))
+    })
+    const n = rows.length
+    expect('prediction' in res.rows[n]!).toBe(true)
+    for (const k of [1, 2, 3]) expect((res.rows[n + k] as { error: string }).error).toMatch(new RegExp(`^row ${n + k}: feature 0 \\('alcohol'\\)`))
+    expect((res.rows[n + 1] as { error: string }).error).toContain('outside the safe input range')
+    expect((res.rows[n + 3] as { error: string }).error).toContain('-Infinity')
+
+    // without the label column: the same answers
+    const noLabel = path.join(dir, 'wine-nolabel.csv')
+    const strip = (l: string) => l.split(',').slice(0, -1).join(',')
+    writeFileSync(noLabel, [strip(header), ...rows.map(strip), ...extra.map(strip)].join('\n') + '\n')
+    const off2 = await runCli(['predict', cfg, '--input', noLabel, '--offchain', '--json'])
+    expect(off2.code).toBe(0)
+    expect(off2.stdout).toBe(off.stdout)
+
+    // the readable table: one line per row, refused rows say why
+    const table = await runCli(['predict', cfg, '--input', input, '--offchain'])
+    expect(table.code).toBe(0)
+    const lines = table.stdout.trim().split('\n')
+    expect(lines[0]).toMatch(/^row\s+prediction\s+outputs/)
+    expect(lines.length).toBe(rows.length + 5)
+    expect(lines[n + 2]).toContain('refused')
+  })
+
+  test('after `ml2sc run`: predict uses that deployment (the chain it left) and still equals --offchain', async () => {
+    const { cfg, header, rows } = setup('bc_sigmoid')
+    const input = path.join(dir, 'bc-rows.csv')
+    writeFileSync(input, [header, ...rows.slice(0, 20), withFirst(rows[20]!, '1e6')].join('\n') + '\n')
+    const run = await runCli(['run', cfg, '--quiet'])
+    expect(run.code).toBe(0)
+    const dep = JSON.parse(readFileSync(path.join(dir, 'bc_sigmoid-out', 'deployment.json'), 'utf8'))
+    const on = await runCli(['predict', cfg, '--input', input, '--json'])
+    expect(on.code).toBe(0)
+    expect(on.stderr).not.toContain('on the fly')
+    const off = await runCli(['predict', cfg, '--input', input, '--json', '--offchain'])
+    expect(on.stdout).toBe(off.stdout)
+    const res = JSON.parse(on.stdout) as Rows
+    expect(res.rows.length).toBe(21)
+    expect('error' in res.rows[20]!).toBe(true)
+    // the answers match the run's own predictions.csv
+    const preds = readFileSync(path.join(dir, 'bc_sigmoid-out', 'predictions.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]))
+    res.rows.slice(0, 20).forEach((r, i) => expect((r as { prediction: number }).prediction).toBe(preds[i]!))
+    expect(dep.address).toMatch(/^0x[0-9a-fA-F]{40}$/)
+  })
+
+  test('regression (diabetes): the value is raw / 2^F, identical on and off chain', async () => {
+    const { cfg, header, rows } = setup('diabetes_reg')
+    const input = path.join(dir, 'diab-rows.csv')
+    writeFileSync(input, [header, ...rows.slice(0, 15)].join('\n') + '\n')
+    const [on, off] = [await runCli(['predict', cfg, '--input', input, '--json']), await runCli(['predict', cfg, '--input', input, '--json', '--offchain'])]
+    expect(on.code).toBe(0)
+    expect(on.stdout).toBe(off.stdout)
+    for (const r of (JSON.parse(off.stdout) as Rows).rows) {
+      const x = r as { prediction: number; raw: string[] }
+      expect(x.prediction).toBe(Number(x.raw[0]) / 2 ** 20)
+    }
+  })
+
+  test('errors are one line with a hint: missing input, wrong columns, an RPC chain with nothing deployed', async () => {
+    const { cfg, header, rows } = setup('iris_softmax')
+    const missing = await runCli(['predict', cfg, '--input', path.join(dir, 'nope.csv'), '--offchain'])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('input CSV not found')
+    expect(missing.stderr.trim().split('\n').length).toBe(1)
+
+    const bad = path.join(dir, 'iris-bad.csv')
+    writeFileSync(bad, ['a,b,label', '1,2,0'].join('\n') + '\n')
+    const cols = await runCli(['predict', cfg, '--input', bad, '--offchain'])
+    expect(cols.code).toBe(1)
+    expect(cols.stderr).toContain('feature columns, but the model takes 4 inputs')
+
+    const rpc = setup('iris_logits', 'chain:\n  rpcUrl: http://127.0.0.1:9\n')
+    const input = path.join(dir, 'iris-rows.csv')
+    writeFileSync(input, [header, ...rows.slice(0, 3)].join('\n') + '\n')
+    const none = await runCli(['predict', rpc.cfg, '--input', input, '--json'])
+    expect(none.code).toBe(1)
+    expect(none.stdout).toBe('')
+    expect(none.stderr).toContain('no deployment.json')
+    expect(none.stderr).toContain('--offchain')
+    // --offchain needs no chain at all
+    const off = await runCli(['predict', rpc.cfg, '--input', input, '--json', '--offchain'])
+    expect(off.code).toBe(0)
+    expect((JSON.parse(off.stdout) as Rows).rows.length).toBe(3)
+  })
+})
