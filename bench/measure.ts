@@ -5,7 +5,7 @@ import { deployModel } from '../src/chain/deployModel.ts'
 import { predictBatchTx, predictSingle } from '../src/chain/evaluateOnChain.ts'
 import { sendTx } from '../src/chain/sendTx.ts'
 import { uploadWeights } from '../src/chain/uploadWeights.ts'
-import { embedsWeights, generateSolidity } from '../src/codegen/generateSolidity.ts'
+import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../src/codegen/generateSolidity.ts'
 import { ml2scBaselineSolidity, prbImports } from '../src/codegen/layouts/ml2scBaseline.ts'
 import { chunkSizes, encodeWeights } from '../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../src/compile/compileSolidity.ts'
@@ -34,31 +34,31 @@ export type Measurement = {
 
 const shape = (m: ModelIR) => [m.inputSize, ...m.layers.map((l) => l.weight.length)]
 
-export async function measureOurs(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number): Promise<Measurement> {
+export async function measureOurs(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number, layout: WeightLayout = 'datacontract'): Promise<Measurement> {
   const plan = makePlan(model, { fraction: 20, weightBytes: 2, inputBytes: 4 })
-  const c = compileSolidity(generateSolidity(plan, { contractName: 'Bench' }), 'Bench')
+  const c = compileSolidity(generateSolidity(plan, { contractName: 'Bench', layout }), 'Bench')
   const { address, tx } = await deployModel(s, c.bytecode, c.abi)
   const blob = encodeWeights(plan)
-  const sizes = chunkSizes(blob.length)
-  const up = embedsWeights(plan) ? [] : await uploadWeights(s, address, c.abi, blob, sizes)
+  const sizes = chunkSizes(blob.length, chunkSizeFor(layout))
+  const up = embedsWeights(plan, { layout }) ? [] : await uploadWeights(s, address, c.abi, blob, sizes)
   const q = rows.map((r) => r.map((x) => BigInt(Math.round(x * 2 ** 20))))
   const single = await predictSingle(s, address, c.abi, plan, q[0]!)
   const batch = await predictBatchTx(s, address, c.abi, plan, q.slice(0, batchRows), 'batch')
   const mismatches =
     batch.outputs.filter((o, i) => o.some((v, j) => v !== simulate(plan, q[i]!)[j])).length +
     (single.outputs.some((v, j) => v !== simulate(plan, q[0]!)[j]) ? 1 : 0)
-  // a later weight update: rewrite every chunk (new data contracts, pointers swapped)
-  const upd = await uploadWeights(s, address, c.abi, blob, sizes)
+  // a later weight update: rewrite every chunk (new data contracts and pointers swapped, or slots rewritten); `code` is immutable
+  const upd = layout === 'code' ? null : await uploadWeights(s, address, c.abi, blob, sizes)
   return {
     name,
-    layout: 'datacontract',
+    layout,
     shape: shape(model),
     parameters: gasFeatures(plan).parameters,
     runtimeBytes: (c.deployedBytecode.length - 2) / 2,
     deploy: tx.gasUsed,
     upload: up.reduce((a, t) => a + t.gasUsed, 0),
     uploadTxs: up.length,
-    update: upd.reduce((a, t) => a + t.gasUsed, 0),
+    update: upd ? upd.reduce((a, t) => a + t.gasUsed, 0) : null,
     predictSingle: single.tx.gasUsed,
     batchRows: batch.rows,
     batchTx: batch.tx.gasUsed,

@@ -27,6 +27,8 @@ try {
   const anchor = await loadModel({ path: path.join(ANCHORS, 'weights/MLP_2L4.json'), source: path.join(ANCHORS, 'models.py'), class: 'MLP_2L4' })
   log(await measureMl2sc(s, 'ML2SC MLP_2L4 30-4-1', anchor, data.features, 50))
   log(await measureOurs(s, 'ML2SC MLP_2L4 30-4-1', anchor, data.features, 50))
+  log(await measureOurs(s, 'ML2SC MLP_2L4 30-4-1', anchor, data.features, 50, 'code'))
+  log(await measureOurs(s, 'ML2SC MLP_2L4 30-4-1', anchor, data.features, 50, 'storage'))
   // 2. the sweep: widths and depths (random weights, 50 random rows in [0,1])
   const rows30 = randomRows(50, 30)
   for (const n of [1, 2, 4, 8, 16, 32, 64]) {
@@ -97,6 +99,9 @@ const md = [
   `| ML2SC published (Hardhat) | 2,215,285 | 3,178,624 | 5,393,909 | – | 344,319 | – |`,
   `| ML2SC re-measured (solc 0.8.37, optimizer on) | 1,500,509 | 3,259,367 | 4,759,876 | – | 262,243 | – |`,
   `| ml2sc \`ml2sc\` baseline layout (same run) | ${n(base.deploy)} | ${n(base.upload)} | ${n(base.deploy + base.upload)} | ${n(base.predictSingle)} | ${n(base.gasPerRow)} | – |`,
+  ...results
+    .filter((r) => r.name.startsWith('ML2SC') && (r.layout === 'code' || r.layout === 'storage'))
+    .map((r) => `| ml2sc \`${r.layout}\` | ${n(r.deploy)} | ${n(r.upload)} | ${n(r.deploy + r.upload)} | ${n(r.predictSingle)} | ${n(r.gasPerRow)} | ${r.layout === 'code' ? 'immutable' : n(r.update)} |`),
   `| **ml2sc \`datacontract\` (default)** | **${n(ourAnchor.deploy)}** | **${n(ourAnchor.upload)}** | **${n(ourAnchor.deploy + ourAnchor.upload)}** | **${n(ourAnchor.predictSingle)}** | **${n(ourAnchor.gasPerRow)}** | **${n(ourAnchor.update)}** |`,
   `| ratio to the baseline in this run | ${ratio(base.deploy, ourAnchor.deploy)} | – | ${ratio(base.deploy + base.upload, ourAnchor.deploy + ourAnchor.upload)} | ${ratio(base.predictSingle, ourAnchor.predictSingle)} | ${ratio(base.gasPerRow, ourAnchor.gasPerRow)} | – |`,
   `| ratio to ML2SC re-measured | | | ${ratio(4_759_876, ourAnchor.deploy + ourAnchor.upload)} | | ${ratio(262_243, ourAnchor.gasPerRow)} | |`,

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { isAddress, type Abi, type Hex } from 'viem'
+import { isAddress, keccak256, type Abi, type Hex } from 'viem'
 import { Ml2scError } from '../errors/base.ts'
 import { writeAtomic } from '../report/writeReports.ts'
 import { ML2SC_VERSION } from '../version.ts'
@@ -94,4 +94,24 @@ export async function writeDeployment(fileOrDir: string, d: Deployment): Promise
 export async function withChainState(s: ChainSession, d: Deployment, opts: { chunks?: number } = {}): Promise<Deployment> {
   const st = await readModelState(s, d.address, d.abi, opts)
   return { ...d, owner: st.owner, modelVersion: st.version, commitment: st.ready ? st.commitment : d.commitment, chunks: st.chunks }
+}
+
+/**
+ * The deployment recorded in `outDir` when it can be picked up again on this chain: same chain id, and at
+ * its address the very code about to be deployed. Used by `ml2sc run` on an RPC chain so that a re-run
+ * (after a kill, a network failure or a finished run) resumes the upload instead of paying for a new
+ * contract. Undefined otherwise (no record, another chain, other code, or nothing at the address).
+ */
+export async function findReusableDeployment(s: ChainSession, outDir: string, deployedBytecode: Hex): Promise<Deployment | undefined> {
+  if (s.kind !== 'rpc') return undefined
+  let d: Deployment
+  try {
+    d = await readDeployment(outDir)
+  } catch {
+    return undefined
+  }
+  if (d.chainId !== s.chainId) return undefined
+  const code = await s.publicClient.getCode({ address: d.address }).catch(() => undefined)
+  if (!code || code === '0x') return undefined
+  return keccak256(code) === keccak256(deployedBytecode) ? d : undefined
 }

@@ -126,3 +126,22 @@ export function estimateEvaluateGas(plan: Plan, rows: number, batchRows: number)
   const perBatch = 21_000 + 2_600 * Math.ceil(blobBytes / 24_575) + Math.ceil(blobBytes / 32) * 12 + (blobBytes / plan.weightBytes) * 14 + 5_000
   return { label: 'evaluate', gas: BigInt(Math.round(perRow * rows + perBatch * batches)), transactions: batches, exact: false }
 }
+
+/**
+ * The cost items of a pipeline run before anything is sent: deploy (eth_estimateGas, exact; left out when
+ * an existing deployment is reused), the weight upload (none when the weights are embedded in the
+ * contract's code), and the evaluation of `rows` rows.
+ */
+export async function estimatePipeline(
+  s: ChainSession,
+  o: { bytecode?: Hex; abi: Abi; plan: Plan; blob: Uint8Array; chunkSizes: number[]; embedded: boolean; rows: number; batchRows: number | 'auto' },
+): Promise<CostItem[]> {
+  const items: CostItem[] = []
+  if (o.bytecode) items.push(await estimateDeployGas(s, o.bytecode))
+  if (!o.embedded) items.push(estimateUploadGas(o.blob, o.chunkSizes, o.abi))
+  const one = estimateEvaluateGas(o.plan, 1, 1)
+  const rowBytes = o.plan.inputSize * o.plan.inputBytes
+  const batch = o.batchRows === 'auto' ? Math.max(1, Math.min(Math.floor(96_000 / rowBytes), Math.floor((s.txGasCap * 0.9) / Number(one.gas)))) : o.batchRows
+  if (o.rows > 0) items.push(estimateEvaluateGas(o.plan, o.rows, batch))
+  return items
+}

@@ -27,6 +27,7 @@ export const ERRORS = {
   BadInputLength: 'error BadInputLength(uint256 length, uint256 rowBytes)',
   BadCalldata: 'error BadCalldata()',
   UnknownFunction: 'error UnknownFunction(bytes4 selector)',
+  Immutable: 'error Immutable()',
 } as const
 
 export const EVENTS = {

@@ -6,7 +6,7 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
 import { activationFunctionsYul, leakyFunctionYul } from './activationYul.ts'
 import { directRowYul, packWeightsYul, rowYul } from './inferenceYul.ts'
 import { memoryMap } from './memoryMap.ts'
-import { blobLayout, chunkSizes, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
+import { blobLayout, chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
 
 export type GenerateOptions = {
   contractName: string
@@ -15,14 +15,35 @@ export type GenerateOptions = {
   modelFile?: string
   /** Put the initial weights in the contract's own code: no upload transaction, CODECOPY instead of EXTCODECOPY. Default: when they fit. */
   embedWeights?: boolean
+  /**
+   * Where the weights live: `datacontract` (SSTORE2 chunks, or embedded; updates swap pointers), `code`
+   * (the SIMD lane words are PUSH32 constants: cheapest inference, immutable), `storage` (packed slots,
+   * updated in place).
+   */
+  layout?: WeightLayout
 }
+
+export type WeightLayout = 'datacontract' | 'code' | 'storage'
+
+/** First storage slot of the `storage` layout's weight words (far from the fixed slots 0–2 and chunk pointers). */
+export const STORAGE_BASE = 0x10000
+/** Bytes per `writeChunk` of the storage layout: 512 new slots ≈ 11.3M gas, under the per-transaction cap. */
+export const STORAGE_CHUNK = 16_384
 
 /** Weights up to this size are embedded in the model contract (its code must stay under EIP-170's 24,576 bytes). */
 export const EMBED_LIMIT = 12_288
 
 /** Whether the contract carries its initial weights in its own code (then deploying is uploading). */
-export function embedsWeights(plan: Plan, opts: Pick<GenerateOptions, 'embedWeights'> = {}): boolean {
+export function embedsWeights(plan: Plan, opts: Pick<GenerateOptions, 'embedWeights' | 'layout'> = {}): boolean {
+  if (opts.layout === 'storage') return false
+  if (opts.layout === 'code') return true
   return opts.embedWeights ?? blobLayout(plan).length <= EMBED_LIMIT
+}
+
+/** Bytes per upload chunk for a layout. */
+export function chunkSizeFor(layout: WeightLayout, requested?: number): number {
+  if (layout === 'storage') return Math.max(32, Math.floor(Math.min(requested ?? STORAGE_CHUNK, STORAGE_CHUNK) / 32) * 32)
+  return Math.min(requested ?? MAX_CHUNK, MAX_CHUNK)
 }
 
 const h = (n: number | bigint) => '0x' + n.toString(16)
@@ -40,7 +61,8 @@ const topic = (s: string) => topicOf(s)
  */
 export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   const mem = memoryMap(plan)
-  const chunkSize = Math.min(opts.chunkSize ?? MAX_CHUNK, MAX_CHUNK)
+  const layout = opts.layout ?? 'datacontract'
+  const chunkSize = chunkSizeFor(layout, opts.chunkSize)
   const chunks = chunkSizes(mem.blobLayout.length, chunkSize)
   const rowBytes = plan.inputSize * plan.inputBytes
   const outRowBytes = plan.outputSize * plan.outputBytes
@@ -48,8 +70,9 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   const lo = Number(plan.inputMin) / 2 ** plan.F
   const hi = Number(plan.inputMax) / 2 ** plan.F
   const lastAct = mem.layers[mem.layers.length - 1]!.activations
-  const embed = embedsWeights(plan, opts)
+  const embed = layout === 'datacontract' && embedsWeights(plan, opts)
   const blobHex = embed ? toHex(encodeWeights(plan)).slice(2) : ''
+  const blobWords = Math.ceil(mem.blobLayout.length / 32)
   const name = opts.contractName
   // the last chunk may be shorter: chunkSize - eq(i, last)·(chunkSize - lastLength)
   const lastShort = chunkSize - chunks[chunks.length - 1]!
@@ -70,7 +93,7 @@ pragma solidity ^0.8.24;
 //                biases int${8 * plan.biasBytes}; inputs int${8 * plan.inputBytes} in calldata (${rowBytes} bytes per row); outputs int${8 * plan.outputBytes}.
 // Safe inputs    [${lo}, ${hi}] per feature: interval analysis proves that no accumulator lane can overflow.
 // SIMD lanes     ${plan.layers.map((l) => `${l.name}: ${l.lanes} × ${l.laneBits} bits`).join('; ')}
-// Weights        ${mem.blobLayout.length} bytes${embed ? ', embedded in this contract\'s code' : ''}; updates go to ${chunks.length} data contract(s) of ≤ ${chunkSize} bytes.
+// Weights        ${mem.blobLayout.length} bytes, layout ${layout}: ${layout === 'code' ? 'SIMD lane words as PUSH32 constants, immutable' : layout === 'storage' ? `packed storage slots from ${h(STORAGE_BASE)}, written in ${chunks.length} chunk(s) of ≤ ${chunkSize} bytes` : `${embed ? 'embedded in this contract\'s code; ' : ''}updates go to ${chunks.length} data contract(s) of ≤ ${chunkSize} bytes`}.
 
 /// @notice The interface of every ml2sc model contract.
 interface I${name} {
@@ -93,6 +116,12 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
             sstore(2, or(shl(160, 1), or(shl(224, ${chunks.length}), shl(248, 1)))) // version 1, ready
             mstore(0, 1)
             mstore(32, c)
+            log1(0, 64, ${ev('ModelUpdated')})
+        }` : ''}${layout === 'code' ? `
+        assembly {
+            sstore(2, or(shl(160, 1), shl(248, 1))) // version 1, ready: the weights are part of the code
+            mstore(0, 1)
+            mstore(32, ${commitmentOf(encodeWeights(plan))})
             log1(0, 64, ${ev('ModelUpdated')})
         }` : ''}
     }
@@ -121,7 +150,12 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 if i { a := sload(add(2, i)) }
             }
             /// keccak256 of the canonical weight encoding, read back from wherever it lives
-            function weightsHash(st, p) -> c {
+            function weightsHash(st, p) -> c {${layout === 'code' ? `
+                c := ${commitmentOf(encodeWeights(plan))}
+                leave` : ''}${layout === 'storage' ? `
+                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(p, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
+                c := keccak256(p, ${mem.blobLayout.length})
+                leave` : ''}
                 if iszero(and(st, 0xffffffffffffffffffffffffffffffffffffffff)) {${embed ? `
                     c := keccak256(${h(mem.blob)}, ${mem.blobLayout.length})
                     leave` : ''}
@@ -142,7 +176,8 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 if or(iszero(n), iszero(eq(length, mul(n, ${rowBytes})))) { fail2(${err('BadInputLength')}, length, ${rowBytes}) }
                 let st := sload(2)
                 if iszero(shr(248, st)) { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
-                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) {
+${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(mem.blob)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
+` : ''}${layout === 'datacontract' ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) {
                     let p := ${h(mem.blob)}
                     for { let i := 0 } lt(i, ${chunks.length}) { i := add(i, 1) } {
                         let len := ${chunkLen('i')}
@@ -150,16 +185,19 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                         p := add(p, len)
                     }
                 }
-${embed ? '' : `                if eq(n, 1) {
+` : ''}${embed || layout === 'code' ? '' : `                if eq(n, 1) {
                     // one row of a large model: straight from the compact weights, no packing
                     let rp := offset
                     ${directRowYul(plan, mem)}
+                    // predictBatch of one row emits the packed outputs too
+                    let o := ${h(mem.end + 0x40)}
+                    ${writeOutputs}
                     leave
                 }
-`}                ${packWeightsYul(plan, mem)}
+`}                ${layout === 'code' ? '' : packWeightsYul(plan, mem)}
                 let o := ${h(mem.end + 0x40)}
                 for { let rp := offset let end := add(offset, length) } lt(rp, end) { rp := add(rp, ${rowBytes}) } {
-                    ${rowYul(plan, mem)}
+                    ${rowYul(plan, mem, layout === 'code')}
                     ${writeOutputs}
                     o := add(o, ${outRowBytes})
                 }
@@ -201,16 +239,20 @@ ${embed ? '' : `                if eq(n, 1) {
                 if iszero(eq(len, expected)) {
                     mstore(0, shl(224, ${err('BadChunkLength')})) mstore(4, index) mstore(36, len) mstore(68, expected) revert(0, 100)
                 }
-                // SSTORE2 creation code: returns STOP ++ data as the new contract's code (low memory: no inference buffers here)
+${layout === 'code' ? `                mstore(0, shl(224, ${err('Immutable')})) revert(0, 4)
+                let a := 0` : ''}${layout === 'storage' ? `                // packed storage: chunk i fills words [i·${chunkSize / 32}, …) from slot ${h(STORAGE_BASE)}, updated in place
+                let slot := add(${h(STORAGE_BASE)}, mul(index, ${chunkSize / 32}))
+                for { let w := 0 } lt(shl(5, w), len) { w := add(w, 1) } { sstore(add(slot, w), calldataload(add(off, shl(5, w)))) }
+                let a := 0` : ''}${layout === 'datacontract' ? `                // SSTORE2 creation code: returns STOP ++ data as the new contract's code (low memory: no inference buffers here)
                 let p := 0x80
                 mstore(p, or(0x61000080600a3d393df300, shl(0x40, add(len, 1))))
                 calldatacopy(add(p, 0x20), off, len)
                 let a := create(0, add(p, 0x15), add(len, 0x0b))
-                if iszero(a) { fail1(${err('DataDeployFailed')}, index) }
+                if iszero(a) { fail1(${err('DataDeployFailed')}, index) }` : ''}
                 let version := and(shr(160, st), 0xffffffffffffffff)
                 switch index
                 case 0 { st := or(a, shl(160, version)) }
-                default { sstore(add(2, index), a) st := and(st, not(shl(248, 1))) }
+                default { ${layout === 'datacontract' ? 'sstore(add(2, index), a) ' : ''}st := and(st, not(shl(248, 1))) }
                 st := or(and(st, not(shl(224, 0xffffff))), shl(224, add(index, 1)))
                 if eq(add(index, 1), ${chunks.length}) {
                     version := add(version, 1)

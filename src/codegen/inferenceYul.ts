@@ -48,6 +48,13 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
   return lines.join('\n                ')
 }
 
+/** The SIMD word of lane group g: Σ_k v[g·lanes + k] · 2^(laneBits·k), in two's complement, as packing computes it. */
+export function laneWord(v: bigint[], g: number, layer: { lanes: number; laneBits: number; nOut: number }): string {
+  let w = 0n
+  for (let k = 0; k < layer.lanes && g * layer.lanes + k < layer.nOut; k++) w += v[g * layer.lanes + k]! << BigInt(layer.laneBits * k)
+  return '0x' + BigInt.asUintN(256, w).toString(16)
+}
+
 /** Whether a batch row's features are first decoded into memory (else read straight from calldata). */
 export function decodesInputs(plan: Plan): boolean {
   const firstGroups = Math.ceil(plan.layers[0]!.nOut / plan.layers[0]!.lanes)
@@ -59,7 +66,7 @@ export function decodesInputs(plan: Plan): boolean {
  * activation buffer. Each lane group accumulates with one MUL per input, then the lanes are split with
  * SIGNEXTEND/SAR, shifted back to scale 2^F (the bias carries the rounding half) and activated.
  */
-export function rowYul(plan: Plan, mem: MemoryMap): string {
+export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
   const lines: string[] = []
   const inB = plan.inputBytes
   const inSh = 256 - 8 * inB
@@ -73,13 +80,16 @@ export function rowYul(plan: Plan, mem: MemoryMap): string {
     const src = l === 0 ? (decodeToMemory ? mem.inputs : -1) : mem.layers[l - 1]!.activations
     const x = (i: number) => (src < 0 ? `sar(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
     const groups = Math.ceil(layer.nOut / layer.lanes)
-    const unroll = layer.nIn * groups <= UNROLL_LIMIT || src < 0
+    const unroll = constants || layer.nIn * groups <= UNROLL_LIMIT || src < 0
     lines.push(`// layer ${l} '${layer.name}'`)
     for (let g = 0; g < groups; g++) {
       const lanes = Math.min(layer.lanes, layer.nOut - g * layer.lanes)
       const pw = lm.packedWeights + g * layer.nIn * 32
-      const body: string[] = [`let acc := mload(${h(lm.packedBiases + 32 * g)})`]
-      if (unroll) for (let i = 0; i < layer.nIn; i++) body.push(`acc := add(acc, mul(mload(${h(pw + 32 * i)}), ${x(i)}))`)
+      // \`code\` layout: the lane words are PUSH32 constants; otherwise they were packed into memory once per transaction
+      const wordAt = (i: number) => (constants ? laneWord(layer.weights.map((r) => r[i]!), g, layer) : `mload(${h(pw + 32 * i)})`)
+      const body: string[] = [`let acc := ${constants ? laneWord(layer.biases, g, layer) : `mload(${h(lm.packedBiases + 32 * g)})`}`]
+      if (constants && !unroll) throw new Error('the code layout needs fully unrolled layers')
+      if (unroll) for (let i = 0; i < layer.nIn; i++) body.push(`acc := add(acc, mul(${wordAt(i)}, ${x(i)}))`)
       else {
         const turns = Math.floor(layer.nIn / UNROLL_BY)
         const step: string[] = []

@@ -1,7 +1,6 @@
 import path from 'node:path'
 import { loadConfig } from '../config/loadConfig.ts'
 import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
-import { MAX_CHUNK } from '../codegen/weightBlob.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
 import { estimateGas } from '../gas/estimateGas.ts'
 import { parameterCount } from '../ir/taskOf.ts'
@@ -20,11 +19,11 @@ export const gasModule: Ml2scCommand = {
   handler: async (a, log) => {
     const config = await loadConfig(a.config, { output: a.out })
     const prep = await prepareModel(config)
-    const chunkSize = config.batch.upload === 'auto' ? MAX_CHUNK : Math.min(config.batch.upload, MAX_CHUNK)
-    const compiled = compileSolidity(generateSolidity(prep.plan, { contractName: prep.contractName, chunkSize }), prep.contractName, { hardfork: config.chain.hardfork })
+    const chunkSize = prep.chunkSize
+    const compiled = compileSolidity(generateSolidity(prep.plan, prep.generate), prep.contractName, { hardfork: config.chain.hardfork })
     const cap = Math.min(config.chain.txGasCap, config.chain.blockGasLimit)
     const rows = a.rows ?? (config.batch.rows === 'auto' ? undefined : config.batch.rows)
-    const est = estimateGas(prep.plan, { runtimeBytes: (compiled.deployedBytecode.length - 2) / 2, embedded: embedsWeights(prep.plan), cap, rows, chunkSize })
+    const est = estimateGas(prep.plan, { runtimeBytes: (compiled.deployedBytecode.length - 2) / 2, embedded: embedsWeights(prep.plan, prep.generate), cap, rows, chunkSize })
     const n = (x: number) => x.toLocaleString('en-US')
     const params = parameterCount(prep.model)
     log.info(`${path.basename(config.model.path)}: ${params} parameters, layout ${prep.layout}${est.embedded ? ' (weights embedded at deploy)' : ''}`)

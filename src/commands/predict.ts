@@ -7,7 +7,7 @@ import { deployModel } from '../chain/deployModel.ts'
 import { measureBatchGas, predictBatchTx } from '../chain/evaluateOnChain.ts'
 import { uploadWeights } from '../chain/uploadWeights.ts'
 import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
-import { chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from '../codegen/weightBlob.ts'
+import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
 import { compileSolidity, type CompiledContract } from '../compile/compileSolidity.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
@@ -115,12 +115,9 @@ async function predictOnChain(config: Config, prep: Prepared, rows: bigint[][], 
 
 /** The contract this config generates (solc caches by source, so this is cheap when nothing changed). */
 function compile(config: Config, prep: Prepared): CompiledContract {
-  const chunk = chunkSizeOf(config)
-  const source = generateSolidity(prep.plan, { contractName: prep.contractName, chunkSize: chunk, modelFile: path.basename(config.model.path) })
+  const source = generateSolidity(prep.plan, prep.generate)
   return compileSolidity(source, prep.contractName, { hardfork: config.chain.hardfork })
 }
-
-const chunkSizeOf = (config: Config) => (config.batch.upload === 'auto' ? MAX_CHUNK : Math.min(config.batch.upload, MAX_CHUNK))
 
 type DeploymentFile = { chainId: number; address: Hex; abi?: Abi }
 
@@ -172,9 +169,9 @@ async function openTarget(config: Config, prep: Prepared, compiled: CompiledCont
   const s = await connectChain(config.chain)
   try {
     const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
-    if (!embedsWeights(prep.plan)) {
+    if (!embedsWeights(prep.plan, prep.generate)) {
       const blob = encodeWeights(prep.plan)
-      await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, chunkSizeOf(config)))
+      await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, prep.chunkSize))
     }
     return { s, address, abi: compiled.abi }
   } catch (e) {

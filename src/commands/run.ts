@@ -7,6 +7,11 @@ import { generateStage } from '../pipeline/stages/generate.ts'
 import { reportStage } from '../pipeline/stages/report.ts'
 import { uploadStage } from '../pipeline/stages/upload.ts'
 import type { Logger } from '../ui/logger.ts'
+import { findReusableDeployment } from '../chain/deploymentFile.ts'
+import { estimatePipeline, guardSpend } from '../chain/spendGuard.ts'
+import { embedsWeights } from '../codegen/generateSolidity.ts'
+import { encodeWeights } from '../codegen/weightBlob.ts'
+import { scanTestData } from '../pipeline/evaluateRows.ts'
 
 export type RunArgs = { config: string; out?: string }
 
@@ -17,11 +22,32 @@ export type RunArgs = { config: string; out?: string }
  */
 export async function runCommand(args: RunArgs, log: Logger) {
   const config = await loadConfig(args.config, { output: args.out })
-  await generateStage(config, log)
-  await compileStage(config, log)
+  const gen = await generateStage(config, log)
+  const { artifact: compiled } = await compileStage(config, log)
+  // every CSV cell checked and the rows counted before anything is spent
+  const data = await scanTestData(config, gen.prepared.plan)
   const session = await openChain(config, log, 'fresh')
   try {
-    await deployStage(config, log, { session })
+    // on an RPC chain, a deployment of this very contract recorded in the output folder is picked up
+    // again (an interrupted upload resumes) instead of paying for a new one
+    const reuse = await findReusableDeployment(session, config.output, compiled.deployedBytecode)
+    const blob = encodeWeights(gen.prepared.plan)
+    await guardSpend(
+      session,
+      log,
+      await estimatePipeline(session, {
+        bytecode: reuse ? undefined : compiled.bytecode,
+        abi: compiled.abi,
+        plan: gen.prepared.plan,
+        blob,
+        chunkSizes: gen.artifact.weights.chunks,
+        embedded: embedsWeights(gen.prepared.plan, gen.prepared.generate),
+        rows: data.answerable,
+        batchRows: config.batch.rows,
+      }),
+    )
+    if (reuse) log.step(`reuse the contract at ${reuse.address} recorded in deployment.json (same code, chain ${session.chainId})`)
+    else await deployStage(config, log, { session })
     await uploadStage(config, log, { session })
     await evaluateStage(config, log, { session })
   } finally {

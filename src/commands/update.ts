@@ -8,7 +8,7 @@ import { estimateUploadGas, guardSpend } from '../chain/spendGuard.ts'
 import { uploadWeights, uploadRecords } from '../chain/uploadWeights.ts'
 import { uploadStatePath } from '../chain/uploadState.ts'
 import { generateSolidity } from '../codegen/generateSolidity.ts'
-import { chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from '../codegen/weightBlob.ts'
+import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
@@ -32,7 +32,7 @@ export function stripMetadata(code: Hex): string {
 /** The local model as the deployed contract would hold it: plan, canonical weights, chunks, commitment. */
 export async function localModel(config: Config) {
   const prep = await prepareModel(config)
-  const chunkSize = config.batch.upload === 'auto' ? MAX_CHUNK : Math.min(config.batch.upload, MAX_CHUNK)
+  const chunkSize = prep.chunkSize
   const blob = encodeWeights(prep.plan)
   return { prep, chunkSize, blob, sizes: chunkSizes(blob.length, chunkSize), commitment: commitmentOf(blob) }
 }
@@ -59,7 +59,7 @@ export async function openDeployment(config: Config, dep: Deployment, log: Logge
 /** The new model must fit the deployed contract: same code (layer sizes, scales, lane widths, chunking). */
 async function checkCompatible(s: ChainSession, config: Config, dep: Deployment, prep: Prepared, chunkSize: number) {
   const name = dep.contractName ?? prep.contractName
-  const source = generateSolidity(prep.plan, { contractName: name, chunkSize, modelFile: path.basename(config.model.path) })
+  const source = generateSolidity(prep.plan, { ...prep.generate, contractName: name })
   const compiled = compileSolidity(source, name, { hardfork: config.chain.hardfork })
   let onChain = stripMetadata((await s.publicClient.getCode({ address: dep.address }))!)
   const wanted = stripMetadata(compiled.deployedBytecode)

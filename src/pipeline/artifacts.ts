@@ -1,3 +1,4 @@
+import type { WeightLayout } from '../codegen/generateSolidity.ts'
 /**
  * The files the pipeline stages hand to each other through the output folder (ezkl style): each stage
  * reads the previous stage's artifact, checks its stamp (the ml2sc version and the config's hash), and
@@ -34,7 +35,7 @@ export type Stamp = { ml2sc: string; configHash: string }
 export type PlanArtifact = Stamp & {
   kind: 'ml2sc/plan'
   contractName: string
-  layout: 'datacontract'
+  layout: WeightLayout
   task: Task
   /** The model file (and `model.source`) relative to the config, with sha256s: `report` re-reads them. */
   model: { file: string; sha256: string; source?: { file: string; sha256: string }; format: string; shape: number[]; parameters: number }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { keccak256, type Hex } from 'viem'
-import { connectChain, type ChainSession } from '../chain/connectChain.ts'
+import { connectChain, redactUrl, type ChainSession } from '../chain/connectChain.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
 import type { Logger } from '../ui/logger.ts'
@@ -17,7 +17,7 @@ import { ANVIL_STATE_FILE, artifactPath, configLabel, outLabel, runFirst, type D
  */
 export async function openChain(config: Config, log: Logger, mode: 'fresh' | 'resume'): Promise<ChainSession> {
   if (config.chain.rpcUrl) {
-    log.step(`connect ${config.chain.rpcUrl}`)
+    log.step(`connect ${redactUrl(config.chain.rpcUrl)}`)
     return await connectChain(config.chain)
   }
   if (config.chain.fork) {
@@ -25,7 +25,7 @@ export async function openChain(config: Config, log: Logger, mode: 'fresh' | 're
       throw new Ml2scError('chain.fork: a forked embedded anvil does not last from one command to the next', {
         hint: `use \`ml2sc run ${configLabel(config)}\`, or run your own node and set chain.rpcUrl`,
       })
-    log.step(`start anvil (fork of ${config.chain.fork})`)
+    log.step(`start anvil (fork of ${redactUrl(config.chain.fork)})`)
     return await connectChain(config.chain)
   }
   const stateFile = artifactPath(config, ANVIL_STATE_FILE)

@@ -65,7 +65,11 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
   return { file: target, text, architecture: arch, data, warnings }
 }
 
-const rel = (dir: string, p: string) => path.relative(dir, p).split(path.sep).join('/') || '.'
+/** Relative to the config's folder, unless that climbs more than one level: then absolute. */
+const rel = (dir: string, p: string) => {
+  const r = path.relative(dir, p).split(path.sep).join('/') || '.'
+  return r.startsWith('../../') ? p : r
+}
 /** A YAML scalar: plain when safe, else double-quoted (JSON strings are valid YAML). */
 const q = (s: string) => (/^[A-Za-z0-9_./()-][A-Za-z0-9_./() -]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) && !/ $/.test(s) ? s : JSON.stringify(s))
 const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`

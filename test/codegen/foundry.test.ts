@@ -77,6 +77,31 @@ describe('Foundry export (examples/iris)', () => {
     await s?.close()
   })
 
+  /** Deploy the test contract and run its setUp as a transaction (forge deploys, then calls setUp). */
+  async function deployAndSetUp(c: Compiled): Promise<Hex> {
+    s ??= await connectChain({ hardfork: 'prague', blockGasLimit: 30_000_000, txGasCap: 16_777_216 })
+    // anvil mines each transaction at once: poll fast rather than at viem's default 4 s
+    const receipt = (hash: Hex) => s!.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
+    const rc = await receipt(await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, data: c.bytecode }))
+    expect(rc.status).toBe('success')
+    const setUp = await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, to: rc.contractAddress!, data: encodeFunctionData({ abi: c.abi, functionName: 'setUp' }) })
+    expect((await receipt(setUp)).status).toBe('success')
+    return rc.contractAddress! as Hex
+  }
+
+  /** Call every test* function on the set-up contract; returns the failures (name: reason). */
+  async function runTests(c: Compiled, at: Hex): Promise<string[]> {
+    const failures: string[] = []
+    for (const name of testFunctions(c.abi)) {
+      try {
+        await s!.publicClient.call({ account: s!.account, to: at, data: encodeFunctionData({ abi: c.abi, functionName: name }) })
+      } catch (e) {
+        failures.push(`${name}: ${String((e as Error).message).split('\n')[0]}`)
+      }
+    }
+    return failures
+  }
+
   test('writes foundry.toml, src/, test/ with simulator vectors, and a README', () => {
     for (const f of ['foundry.toml', `src/${C}.sol`, `test/${C}.t.sol`, 'README.md']) expect(existsSync(path.join(dir, f))).toBe(true)
     const toml = readFileSync(path.join(dir, 'foundry.toml'), 'utf8')
@@ -104,26 +129,8 @@ describe('Foundry export (examples/iris)', () => {
     expect(names).toContain('test_rejectsBadRowLength')
     expect(names.filter((n) => n.startsWith('test_vector_')).length).toBe(nVectors)
 
-    s = await connectChain({ hardfork: 'prague', blockGasLimit: 30_000_000, txGasCap: 16_777_216 })
-    // anvil mines each transaction at once: poll fast rather than at viem's default 4 s
-    const receipt = (hash: Hex) => s!.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
-    const deployAndSetUp = async (c: Compiled) => {
-      const rc = await receipt(await s!.walletClient.sendTransaction({ account: s!.account, chain: s!.chain, data: c.bytecode }))
-      expect(rc.status).toBe('success')
-      const setUp = await s!.walletClient.sendTransaction({ account: s!.account, chain: s!.chain, to: rc.contractAddress!, data: encodeFunctionData({ abi: c.abi, functionName: 'setUp' }) })
-      expect((await receipt(setUp)).status).toBe('success')
-      return rc.contractAddress! as Hex
-    }
     const at = await deployAndSetUp(tc)
-    const failures: string[] = []
-    for (const name of names) {
-      try {
-        await s.publicClient.call({ account: s.account, to: at, data: encodeFunctionData({ abi: tc.abi, functionName: name }) })
-      } catch (e) {
-        failures.push(`${name}: ${String((e as Error).message).split('\n')[0]}`)
-      }
-    }
-    expect(failures).toEqual([])
+    expect(await runTests(tc, at)).toEqual([])
 
     // negative control: the checks have teeth. Change one expected output; that vector must revert with OutputMismatch.
     const file = `test/${C}.t.sol`
@@ -145,5 +152,21 @@ describe('Foundry export (examples/iris)', () => {
     expect(decoded.errorName).toBe('OutputMismatch')
     expect(decoded.args![0]).toBe(0n)
     expect(decoded.args![3]).toBe(BigInt(m[1]!) + 1n)
+  })
+
+  test('weights in several chunks: writeChunk(i, …) in order, with the chunk size the contract was generated with', async () => {
+    const chunkSize = 100
+    const multi = mkdtempSync(path.join(tmpdir(), 'ml2sc-foundry-chunks-'))
+    const sol = generateSolidity(plan, { contractName: C, chunkSize })
+    const t = readFileSync(path.join(dir, 'test', `${C}.t.sol`), 'utf8')
+    const vectors = foundryVectors(plan, [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
+    await exportFoundry({ dir: multi, solidity: sol, contractName: C, plan, vectors, blob, chunkSize })
+    const mt = readFileSync(path.join(multi, 'test', `${C}.t.sol`), 'utf8')
+    const chunks = Math.ceil(blob.length / chunkSize)
+    expect(chunks).toBeGreaterThan(1)
+    expect(mt.match(/model\.writeChunk\(\d+, hex"/g)?.length).toBe(chunks)
+    expect(mt).not.toBe(t)
+    const tc = compileProject(multi)[`test/${C}.t.sol:${C}Test`]!
+    expect(await runTests(tc, await deployAndSetUp(tc))).toEqual([])
   })
 })

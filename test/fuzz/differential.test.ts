@@ -6,16 +6,17 @@
 // and are never sent.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import path from 'node:path'
+import { decodeAbiParameters, encodeFunctionData } from 'viem'
 import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
 import { deployModel } from '../../src/chain/deployModel.ts'
 import { measureBatchGas, predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
 import { UNROLL_LIMIT } from '../../src/codegen/inferenceYul.ts'
-import { generateSolidity } from '../../src/codegen/generateSolidity.ts'
+import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
 import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { readAllRows } from '../../src/evaluate/readCsv.ts'
-import { encodeRow } from '../../src/fixed/encodeRows.ts'
+import { encodeRow, packRows } from '../../src/fixed/encodeRows.ts'
 import { makePlan, quantize } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
@@ -72,7 +73,8 @@ function chain(r: Rng, sizes: number[], acts: Activation[], o: { scale?: number;
   return { format: 'synthetic', inputSize: sizes[0]!, layers: acts.map((a, l) => dense(r, sizes[l]!, sizes[l + 1]!, a, { ...o, name: `l${l}` })) }
 }
 
-type Case = { name: string; model: ModelIR | (() => Promise<ModelIR>); precision: PrecisionSpec; rows: number; chunkSize?: number; csv?: string; spread?: number }
+/** `embed: false` forces the weights into data contracts (uploaded); by default small models embed them in code. */
+type Case = { name: string; model: ModelIR | (() => Promise<ModelIR>); precision: PrecisionSpec; rows: number; chunkSize?: number; csv?: string; spread?: number; embed?: boolean; layout?: WeightLayout }
 const P = (fraction: number, weightBytes: number, inputBytes: number): PrecisionSpec => ({ fraction, weightBytes, inputBytes })
 const DEFAULT = P(20, 2, 4)
 const r0 = rng(1)
@@ -93,9 +95,9 @@ const CASES: Case[] = [
   fixture('iris_softmax'), // softmax
   fixture('wine_tanh_leaky'), // tanh, leaky_relu(0.1)
   // the activations on their own, fed the inputs themselves: sweeps them on chain over the whole safe range
-  { name: 'probe sigmoid (8 lanes-wide, 2 groups)', model: probe(8, A.sigmoid), precision: DEFAULT, rows: 700, spread: 60 },
-  { name: 'probe tanh', model: probe(8, A.tanh), precision: DEFAULT, rows: 700, spread: 30 },
-  { name: 'probe softmax', model: probe(8, A.softmax), precision: DEFAULT, rows: 700, spread: 60 },
+  { name: 'probe sigmoid (8 lanes-wide, 2 groups)', model: probe(8, A.sigmoid), precision: DEFAULT, rows: 700, spread: 60, embed: false },
+  { name: 'probe tanh, layout code', model: probe(8, A.tanh), precision: DEFAULT, rows: 700, spread: 30, layout: 'code' },
+  { name: 'probe softmax, layout storage', model: probe(8, A.softmax), precision: DEFAULT, rows: 700, spread: 60, layout: 'storage' },
   { name: 'probe leaky_relu(0.01)', model: probe(8, A.leaky(0.01)), precision: DEFAULT, rows: 300 },
   { name: 'probe relu', model: probe(8, A.relu), precision: DEFAULT, rows: 300 },
   { name: 'probe identity, int64 inputs at 2^40', model: probe(6, A.identity), precision: P(40, 2, 8), rows: 300 },
@@ -104,6 +106,7 @@ const CASES: Case[] = [
     model: chain(r0, [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3], [A.tanh, A.leaky(0.2), A.relu, A.sigmoid, A.identity, A.tanh, A.relu, A.leaky(0.05), A.sigmoid, A.softmax], { scale: 1.5 }),
     precision: DEFAULT,
     rows: 700,
+    embed: false,
   },
   {
     name: 'wide 12-64-32-10, int8 weights, int16 inputs, 300-byte data contracts',
@@ -111,17 +114,19 @@ const CASES: Case[] = [
     precision: P(12, 1, 2),
     rows: 700,
     chunkSize: 300,
+    embed: false,
   },
   {
     name: 'looped 61-24-53-7, int32 weights',
     model: chain(r0, [61, 24, 53, 7], [A.leaky(0.1), A.sigmoid, A.identity]),
     precision: P(20, 4, 4),
     rows: 700,
+    embed: false,
   },
-  { name: 'looped first layer 100-1 sigmoid', model: chain(r0, [100, 1], [A.sigmoid]), precision: DEFAULT, rows: 500 },
+  { name: 'looped first layer 100-1 sigmoid, layout code', model: chain(r0, [100, 1], [A.sigmoid]), precision: DEFAULT, rows: 500, layout: 'code' },
   { name: 'wide single layer 9-40 relu (10 groups) then 40-3', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: DEFAULT, rows: 500 },
-  { name: 'int64 weights and inputs at 2^32', model: chain(r0, [5, 6, 2], [A.tanh, A.identity]), precision: P(32, 8, 8), rows: 500 },
-  { name: 'int8 everything at 2^8', model: chain(r0, [6, 4, 3], [A.relu, A.softmax]), precision: P(8, 1, 1), rows: 500 },
+  { name: 'int64 weights and inputs at 2^32', model: chain(r0, [5, 6, 2], [A.tanh, A.identity]), precision: P(32, 8, 8), rows: 500, embed: false },
+  { name: 'int8 everything at 2^8, layout storage', model: chain(r0, [6, 4, 3], [A.relu, A.softmax]), precision: P(8, 1, 1), rows: 500, layout: 'storage' },
   { name: 'binary sigmoid head at 2^40, int24 weights', model: chain(r0, [4, 4, 1], [A.sigmoid, A.sigmoid]), precision: P(40, 3, 8), rows: 500 },
   { name: 'leaky slopes 100 and -20 (negative side grows)', model: chain(r0, [2, 2, 2, 3], [A.leaky(100), A.leaky(-20), A.identity], { scale: 1 }), precision: DEFAULT, rows: 300 },
   { name: 'leaky slopes 1.5 and -0.3', model: chain(r0, [4, 6, 6, 2], [A.leaky(1.5), A.leaky(-0.3), A.identity]), precision: DEFAULT, rows: 500 },
@@ -209,7 +214,7 @@ function inRange(plan: Plan, x: number): boolean {
 // ---- the run -------------------------------------------------------------------------------------------
 
 let s: ChainSession
-const totals = { rows: 0, refused: 0, mismatches: 0, transactions: 0, models: 0 }
+const totals = { rows: 0, singles: 0, refused: 0, mismatches: 0, transactions: 0, models: 0, layouts: new Set<string>() }
 beforeAll(async () => {
   s = await connectChain({ hardfork: 'prague', txGasCap: TX_GAS_CAP, blockGasLimit: 30_000_000 })
 })
@@ -221,10 +226,15 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
       const model = typeof c.model === 'function' ? await c.model() : c.model
       const plan = makePlan(model, c.precision)
       const name = `Fuzz${ci}`
-      const compiled = compileSolidity(generateSolidity(plan, { contractName: name, chunkSize: c.chunkSize }), name)
+      const layout = c.layout ?? 'datacontract'
+      const chunkSize = chunkSizeFor(layout, c.chunkSize)
+      const opts = { contractName: name, chunkSize, embedWeights: c.embed, layout }
+      const compiled = compileSolidity(generateSolidity(plan, opts), name)
       const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
       const blob = encodeWeights(plan)
-      await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, c.chunkSize))
+      const embedded = embedsWeights(plan, opts)
+      if (!embedded) await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, chunkSize))
+      totals.layouts.add(layout === 'datacontract' && embedded ? 'datacontract (embedded)' : layout)
 
       const r = rng(1000 + ci)
       const features: number[][] = []
@@ -268,6 +278,20 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
           }
         })
       }
+      // one row at a time takes other code paths (a large model's single row skips the packing pass)
+      for (const row of [...good.slice(0, 20), ...good.slice(-24)]) {
+        const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRows(plan, [row])] })
+        const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data })
+        const [out] = decodeAbiParameters([{ type: 'int256[]' }], ret!)
+        const sim = simulate(plan, row)
+        if (out.length !== sim.length || out.some((v, j) => v !== sim[j])) {
+          mismatches++
+          first ||= `predict(row [${row.join(', ')}]): chain [${out.join(', ')}] vs simulator [${sim.join(', ')}]`
+        }
+        totals.singles++
+      }
+      const one = await predictBatchTx(s, address, compiled.abi, plan, [good[0]!], `fuzz ${c.name} (1 row)`)
+      if (one.outputs[0]!.some((v, j) => v !== simulate(plan, good[0]!)[j])) (mismatches++, (first ||= 'predictBatch of one row differs'))
       totals.rows += good.length
       totals.mismatches += mismatches
       totals.models++
@@ -277,11 +301,12 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
   })
 
   test('coverage: ≥ 10,000 rows on chain, 0 mismatches, every activation, lane groups and the looped kernel', async () => {
-    console.log(`differential fuzzing: ${totals.rows} rows on chain in ${totals.transactions} predictBatch transactions over ${totals.models} models, ${totals.mismatches} mismatches, ${totals.refused} rows refused by encodeRow`)
+    console.log(`differential fuzzing: ${totals.rows} rows on chain in ${totals.transactions} predictBatch transactions and ${totals.singles} predict calls over ${totals.models} models, ${totals.mismatches} mismatches, ${totals.refused} rows refused by encodeRow`)
     expect(totals.models).toBe(CASES.length)
     expect(totals.rows).toBeGreaterThanOrEqual(10_000)
     expect(totals.mismatches).toBe(0)
     expect(totals.refused).toBeGreaterThan(0)
+    expect([...totals.layouts].sort()).toEqual(['code', 'datacontract', 'datacontract (embedded)', 'storage'])
     const models = await Promise.all(CASES.map(async (c) => (typeof c.model === 'function' ? await c.model() : c.model)))
     const plans = models.map((m, i) => makePlan(m, CASES[i]!.precision))
     const kinds = new Set(models.flatMap((m) => m.layers.map((l) => l.activation.kind)))

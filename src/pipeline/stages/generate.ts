@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { generateSolidity } from '../../codegen/generateSolidity.ts'
-import { chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from '../../codegen/weightBlob.ts'
+import { chunkSizes, commitmentOf, encodeWeights } from '../../codegen/weightBlob.ts'
 import type { Config } from '../../config/types.ts'
 import { parameterCount, shapeOf } from '../../ir/taskOf.ts'
 import { writeAtomic } from '../../report/writeReports.ts'
@@ -22,8 +22,8 @@ export async function generateStage(config: Config, log: Logger): Promise<Genera
   const { plan, model } = prepared
   log.detail(`${prepared.task}, ${shapeOf(model).join('-')}, scale 2^${plan.F}, weights int${8 * plan.weightBytes}`)
 
-  const chunkSize = config.batch.upload === 'auto' ? MAX_CHUNK : Math.min(config.batch.upload, MAX_CHUNK)
-  const source = generateSolidity(plan, { contractName: prepared.contractName, chunkSize, modelFile: path.basename(config.model.path) })
+  const chunkSize = prepared.chunkSize
+  const source = generateSolidity(plan, prepared.generate)
   const solName = `${prepared.contractName}.sol`
   const sol = artifactPath(config, solName)
   await writeAtomic(sol, source)

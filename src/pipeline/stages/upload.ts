@@ -2,6 +2,8 @@ import type { Hex } from 'viem'
 import type { ChainSession } from '../../chain/connectChain.ts'
 import { estimateUploadGas, guardSpend } from '../../chain/spendGuard.ts'
 import { uploadWeights } from '../../chain/uploadWeights.ts'
+import { uploadStatePath } from '../../chain/uploadState.ts'
+import { withChainState, type Deployment } from '../../chain/deploymentFile.ts'
 import { commitmentOf, encodeWeights } from '../../codegen/weightBlob.ts'
 import type { Config } from '../../config/types.ts'
 import { ChainError, Ml2scError } from '../../errors/base.ts'
@@ -50,7 +52,7 @@ export async function uploadStage(config: Config, log: Logger, opts: { session?:
     const onChain = ready ? await read<Hex>('commitment') : undefined
     if (ready && onChain === planA.weights.commitment) {
       log.step(`weights already on chain (${dep.transactions.upload.length ? 'uploaded' : "in the contract's code"}; commitment ${onChain.slice(0, 10)}…)`)
-      const done: DeploymentArtifact = { ...dep, upload: { chunks: chunks.length, written: chunks.length, done: true } }
+      const done = (await withChainState(s, { ...dep, upload: { chunks: chunks.length, written: chunks.length, done: true } } as unknown as Deployment, { chunks: chunks.length })) as unknown as DeploymentArtifact
       await writeArtifact(config, DEPLOYMENT_FILE, done)
       return { deployment: done, sent: 0, from: chunks.length, gas: 0 }
     }
@@ -71,6 +73,7 @@ export async function uploadStage(config: Config, log: Logger, opts: { session?:
     let gas = 0
     const txs = await uploadWeights(s, dep.address, dep.abi, blob, chunks, {
       from,
+      stateFile: uploadStatePath(config.output),
       onChunk: async (i, tx) => {
         gas += tx.gasUsed
         current = {
@@ -89,6 +92,9 @@ export async function uploadStage(config: Config, log: Logger, opts: { session?:
         hint: 'the chain holds other weights than plan.json: this is a bug in ml2sc, please report it',
       })
     log.detail(`commitment ${commitment}, ${gas.toLocaleString('en-US')} gas`)
+    // the data contracts' addresses, the owner and the model version, read back from the chain
+    current = (await withChainState(s, current as unknown as Deployment, { chunks: chunks.length })) as unknown as DeploymentArtifact
+    await writeArtifact(config, DEPLOYMENT_FILE, current)
     return { deployment: current, sent: txs.length, from, gas }
   } finally {
     if (!opts.session) await s.close()
