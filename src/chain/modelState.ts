@@ -67,3 +67,14 @@ export async function chunkMatches(s: ChainSession, address: Hex, chunk: Uint8Ar
   if (!code || code.length !== 4 + 2 * chunk.length || !code.startsWith('0x00')) return false
   return Buffer.from(code.slice(4), 'hex').equals(Buffer.from(chunk))
 }
+
+/** The first chunk an upload of `commitment` still has to send to the contract (chunk count when none). */
+export async function uploadStart(s: ChainSession, address: Hex, abi: Abi, commitment: Hex, chunks: number): Promise<number> {
+  const [ready, written, onChain] = await Promise.all([
+    readView<boolean>(s, address, abi, 'ready'),
+    readView<bigint>(s, address, abi, 'chunksWritten'),
+    readView<Hex>(s, address, abi, 'commitment'),
+  ])
+  if (ready && onChain === commitment) return chunks
+  return ready ? 0 : Math.min(Number(written), chunks)
+}

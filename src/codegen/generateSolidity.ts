@@ -171,8 +171,8 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
             }
             ${activationFunctionsYul(plan)}
             ${leakyFunctionYul(plan)}
-            /// Runs n rows packed in calldata; a batch's packed outputs go to ${h(mem.end + 0x40)}.
-            function infer(offset, length, n) {
+            /// Runs n rows packed in calldata; returns where the packed outputs were written (ABI bytes at base).
+            function infer(offset, length, n) -> base {
                 if or(iszero(n), iszero(eq(length, mul(n, ${rowBytes})))) { fail2(${err('BadInputLength')}, length, ${rowBytes}) }
                 let st := sload(2)
                 if iszero(shr(248, st)) { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
@@ -189,12 +189,15 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
                     // one row of a large model: straight from the compact weights, no packing
                     let rp := offset
                     ${directRowYul(plan, mem)}
-                    // predictBatch of one row emits the packed outputs too
-                    let o := ${h(mem.end + 0x40)}
+                    // predictBatch of one row emits the packed outputs too: kept in the small buffer at
+                    // ${h(mem.out)}, so a single row never pays for the lane-word regions' memory
+                    base := ${h(mem.out)}
+                    let o := ${h(mem.out + 0x40)}
                     ${writeOutputs}
                     leave
                 }
 `}                ${layout === 'code' ? '' : packWeightsYul(plan, mem)}
+                base := ${h(mem.end)}
                 let o := ${h(mem.end + 0x40)}
                 for { let rp := offset let end := add(offset, length) } lt(rp, end) { rp := add(rp, ${rowBytes}) } {
                     ${rowYul(plan, mem, layout === 'code')}
@@ -209,7 +212,7 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
                 let off, len := bytesArg(4)
                 let n := div(len, ${rowBytes})
                 if single { n := 1 }
-                infer(off, len, n)
+                let base := infer(off, len, n)
                 if single {
                     let o := ${h(mem.out)}
                     mstore(o, 0x20)
@@ -217,7 +220,6 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
                     for { let j := 0 } lt(j, ${plan.outputSize}) { j := add(j, 1) } { mstore(add(o, add(0x40, shl(5, j))), mload(add(${h(lastAct)}, shl(5, j)))) }
                     return(o, ${0x40 + 32 * plan.outputSize})
                 }
-                let base := ${h(mem.end)}
                 let size := mul(n, ${outRowBytes})
                 mstore(base, 0x20)
                 mstore(add(base, 0x20), size)

@@ -8,6 +8,7 @@ import { reportStage } from '../pipeline/stages/report.ts'
 import { uploadStage } from '../pipeline/stages/upload.ts'
 import type { Logger } from '../ui/logger.ts'
 import { findReusableDeployment } from '../chain/deploymentFile.ts'
+import { uploadStart } from '../chain/modelState.ts'
 import { estimatePipeline, guardSpend } from '../chain/spendGuard.ts'
 import { embedsWeights } from '../codegen/generateSolidity.ts'
 import { encodeWeights } from '../codegen/weightBlob.ts'
@@ -37,6 +38,9 @@ export async function runCommand(args: RunArgs, log: Logger) {
       log,
       await estimatePipeline(session, {
         bytecode: reuse ? undefined : compiled.bytecode,
+        runtimeBytes: (compiled.deployedBytecode.length - 2) / 2,
+        uploadFrom: reuse ? await uploadStart(session, reuse.address, reuse.abi, gen.artifact.weights.commitment, gen.artifact.weights.chunks.length) : 0,
+        layout: gen.prepared.layout,
         abi: compiled.abi,
         plan: gen.prepared.plan,
         blob,

@@ -117,7 +117,7 @@ export async function updateCommand(args: { config: string; out?: string }, log:
       log.step(`the contract already holds these weights (version ${before.version}, commitment ${commitment.slice(0, 10)}…): nothing to send`)
       return { address: dep.address, chainId: s.chainId, version: before.version, previousVersion: before.version, commitment, transactions: [], gas: 0, unchanged: true }
     }
-    await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi)])
+    await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout })])
     log.step(`update ${dep.address}: ${blob.length} bytes of weights in ${sizes.length} transaction${sizes.length === 1 ? '' : 's'} (version ${before.version} → ${before.version + 1})`)
     const stateFile = uploadStatePath(config.output)
     const sent = await uploadWeights(s, dep.address, dep.abi, blob, sizes, {

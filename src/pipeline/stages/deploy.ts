@@ -22,6 +22,8 @@ export type DeployResult = { deployment: DeploymentArtifact; file: string }
  * Stage 3: the compiled artifact → a contract on chain → `deployment.json` (chain id, address, abi, the
  * commitment the upload will establish, the deploy transaction and its gas). Without `session`, it opens
  * the chain itself: on the embedded anvil that is a fresh chain, kept in `<out>/anvil-state.json`.
+ * Spending: a stage that opens a non-local chain itself prints its estimated cost and needs `--yes`; a
+ * caller that passes `session` (like `run`) guards the whole plan's spending before calling it.
  */
 export async function deployStage(config: Config, log: Logger, opts: { session?: ChainSession } = {}): Promise<DeployResult> {
   const { artifact: plan } = await readPlanArtifact(config)
@@ -30,7 +32,7 @@ export async function deployStage(config: Config, log: Logger, opts: { session?:
   try {
     const runtimeBytes = (compiled.deployedBytecode.length - 2) / 2
     // real money: print the estimate, refuse without --yes (nothing is spent on a local chain)
-    if (!s.local) await guardSpend(s, log, [await estimateDeployGas(s, compiled.bytecode)])
+    if (!s.local && !opts.session) await guardSpend(s, log, [await estimateDeployGas(s, compiled.bytecode)])
     const { address, tx } = await log.task(`deploy ${compiled.contractName} (${runtimeBytes} bytes)`, () => deployModel(s, compiled.bytecode, compiled.abi))
     log.detail(`at ${address} on chain ${s.chainId}, ${tx.gasUsed.toLocaleString('en-US')} gas`)
     // a contract that carries its initial weights in its own code is ready at once: nothing to upload

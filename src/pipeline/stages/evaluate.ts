@@ -47,7 +47,7 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
     const commitment = await read<Hex>('commitment')
     if (commitment !== planA.weights.commitment)
       throw new ChainError(`the contract holds other weights (commitment ${commitment.slice(0, 10)}…, plan.json says ${planA.weights.commitment.slice(0, 10)}…): ${runFirst(config, 'upload')} again`)
-    if (!s.local) {
+    if (!s.local && !opts.session) {
       let rows = 0
       for await (const _ of readRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: config.data.limit, features: plan.inputSize, requireLabel: false })) rows++
       const batch = config.batch.rows === 'auto' ? rows : config.batch.rows

@@ -65,7 +65,7 @@ export async function uploadStage(config: Config, log: Logger, opts: { session?:
       gas: { ...dep.gas, upload: dep.gas.upload.slice(0, from) },
     }
     if (from > 0) log.step(`resume the upload at chunk ${from + 1}/${chunks.length}`)
-    if (!s.local) {
+    if (!s.local && !opts.session) {
       const start = chunks.slice(0, from).reduce((a, b) => a + b, 0)
       await guardSpend(s, log, [estimateUploadGas(blob.subarray(start), chunks.slice(from), dep.abi)])
     }
