@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { ModelError } from '../../src/errors/base.ts'
 import { buildModel } from '../../src/ir/buildModel.ts'
 import type { ArchStep, ModelIR, TensorMap } from '../../src/ir/types.ts'
+import { parseLayersSpec } from '../../src/model/parseLayersSpec.ts'
+import { forward, readCsv } from './helpers.ts'
 import { readPt, readPtBytes } from '../../src/model/readPt.ts'
 import { halfToFloat } from '../../src/model/readTorchZip.ts'
 
@@ -12,67 +14,18 @@ const MODELS = ['bc_sigmoid', 'iris_logits', 'iris_softmax', 'wine_tanh_leaky', 
 
 type Meta = { layers: string[]; class: string; task: string; inputSize: number; outputs: number }
 
-// --- small local helpers: meta.json layers → steps, a float64 forward pass, CSV reading -------------
 
-/** Map "linear","relu","leaky_relu(0.1)","batchnorm","dropout",… onto steps, naming layers in state_dict order. */
-function stepsFromLayers(layers: string[], tensors: TensorMap): ArchStep[] {
-  const keys = [...tensors.keys()]
-  const linears = keys.filter((k) => k.endsWith('.weight') && tensors.get(k)!.shape.length === 2).map((k) => k.slice(0, -7))
-  const bns = keys.filter((k) => k.endsWith('.running_mean')).map((k) => k.slice(0, -13))
-  return layers.map((l): ArchStep => {
-    const leaky = l.match(/^leaky_relu\(([^)]+)\)$/)
-    if (leaky) return { op: 'activation', activation: { kind: 'leaky_relu', slope: Number(leaky[1]) } }
-    switch (l) {
-      case 'linear':
-        return { op: 'linear', name: linears.shift()! }
-      case 'batchnorm':
-        return { op: 'batchnorm', name: bns.shift()! }
-      case 'dropout':
-        return { op: 'skip' }
-      case 'relu':
-      case 'sigmoid':
-      case 'tanh':
-      case 'softmax':
-      case 'identity':
-        return { op: 'activation', activation: { kind: l } }
-    }
-    throw new Error(`unknown layer ${l}`)
-  })
-}
 
-function forward(ir: ModelIR, x: number[]): number[] {
-  let h = x
-  for (const layer of ir.layers) {
-    let z = layer.weight.map((row, j) => row.reduce((s, w, i) => s + w * h[i]!, layer.bias[j]!))
-    const a = layer.activation
-    if (a.kind === 'relu') z = z.map((v) => Math.max(0, v))
-    else if (a.kind === 'leaky_relu') z = z.map((v) => (v >= 0 ? v : a.slope * v))
-    else if (a.kind === 'sigmoid') z = z.map((v) => 1 / (1 + Math.exp(-v)))
-    else if (a.kind === 'tanh') z = z.map(Math.tanh)
-    else if (a.kind === 'softmax') {
-      const m = Math.max(...z)
-      const e = z.map((v) => Math.exp(v - m))
-      const s = e.reduce((p, q) => p + q, 0)
-      z = e.map((v) => v / s)
-    }
-    h = z
-  }
-  return h
-}
 
-function csv(path: string): { header: string[]; rows: number[][] } {
-  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n')
-  return { header: head!.split(','), rows: lines.map((l) => l.split(',').map(Number)) }
-}
 
 function testInputs(model: string): number[][] {
-  const { header, rows } = csv(join(FIX, model, 'test.csv'))
+  const { header, rows } = readCsv(join(FIX, model, 'test.csv'))
   const li = header.indexOf('label')
   return rows.map((r) => r.filter((_, i) => i !== li))
 }
 
 function expectMatchesReference(ir: ModelIR, inputs: number[][], refPath: string, tol = 1e-5) {
-  const ref = csv(refPath).rows.map((r) => r.slice(1))
+  const ref = readCsv(refPath).rows.map((r) => r.slice(1))
   expect(ref.length).toBe(inputs.length)
   let worst = 0
   inputs.forEach((x, i) => {
@@ -103,7 +56,7 @@ const meta = (m: string): Meta => JSON.parse(readFileSync(join(FIX, m, 'meta.jso
 
 async function baseIR(model: string): Promise<ModelIR> {
   const f = await readPt(join(FIX, model, 'model.state_dict.pt'))
-  return buildModel(stepsFromLayers(meta(model).layers, f.tensors), f.tensors, f.format)
+  return buildModel(parseLayersSpec(meta(model).layers, f.tensors, 'meta.json'), f.tensors, f.format)
 }
 
 async function expectModelError(p: Promise<unknown> | (() => unknown), ...parts: (string | RegExp)[]): Promise<ModelError> {
@@ -128,7 +81,7 @@ describe.each(MODELS)('%s', (model) => {
     const f = await readPt(join(dir, 'model.state_dict.pt'))
     expect(f.format).toBe('state_dict-pt')
     expect(f.steps).toBeUndefined()
-    const ir = buildModel(stepsFromLayers(meta(model).layers, f.tensors), f.tensors, f.format)
+    const ir = buildModel(parseLayersSpec(meta(model).layers, f.tensors, 'meta.json'), f.tensors, f.format)
     expect(ir.inputSize).toBe(meta(model).inputSize)
     expect(ir.layers.at(-1)!.weight.length).toBe(meta(model).outputs)
     expectMatchesReference(ir, testInputs(model), join(dir, 'reference.csv'))
@@ -144,7 +97,7 @@ describe.each(MODELS)('%s', (model) => {
       expect(f.steps).toBeUndefined()
       expect(f.orderUnknown).toMatch(/BCNet/)
       expect(f.orderUnknown).toMatch(/fc1: Linear, fc2: Linear/)
-      steps = stepsFromLayers(meta(model).layers, f.tensors)
+      steps = parseLayersSpec(meta(model).layers, f.tensors, 'meta.json')
     } else {
       expect(f.orderUnknown).toBeUndefined()
       expect(steps).toBeDefined()
@@ -205,7 +158,7 @@ describe('special .pt files', () => {
 
   test.each(['f64', 'f16', 'bf16'])('iris state_dict saved as %s', async (tag) => {
     const f = await readPt(join(S, `iris_${tag}.pt`))
-    const ir = buildModel(stepsFromLayers(iris, f.tensors), f.tensors, f.format)
+    const ir = buildModel(parseLayersSpec(iris, f.tensors, 'meta.json'), f.tensors, f.format)
     expectMatchesReference(ir, testInputs('iris_logits'), join(S, `iris_${tag}.reference.csv`))
   })
 
@@ -236,7 +189,7 @@ describe('special .pt files', () => {
     const base = await baseIR('iris_logits')
     const sd = await readPt(join(S, 'legacy.pt'))
     expect(sd.format).toBe('state_dict-pt')
-    expectSameIR(buildModel(stepsFromLayers(iris, sd.tensors), sd.tensors, sd.format), base, { tol: 0 })
+    expectSameIR(buildModel(parseLayersSpec(iris, sd.tensors, 'meta.json'), sd.tensors, sd.format), base, { tol: 0 })
     const whole = await readPt(join(S, 'legacy.whole.pt'))
     expect(whole.format).toBe('whole-model-pt')
     expectSameIR(buildModel(whole.steps!, whole.tensors, whole.format), base, { tol: 0 })
@@ -245,7 +198,7 @@ describe('special .pt files', () => {
   test('a training checkpoint: the state_dict under model_state_dict', async () => {
     const f = await readPt(join(S, 'checkpoint.pt'))
     expect(f.format).toBe('state_dict-pt')
-    expectSameIR(buildModel(stepsFromLayers(iris, f.tensors), f.tensors, f.format), await baseIR('iris_logits'), { tol: 0 })
+    expectSameIR(buildModel(parseLayersSpec(iris, f.tensors, 'meta.json'), f.tensors, f.format), await baseIR('iris_logits'), { tol: 0 })
   })
 
   test('plain and nested Sequentials name steps by their state_dict prefixes', async () => {

@@ -4,56 +4,21 @@ import { join } from 'node:path'
 import { ModelError } from '../../src/errors/base.ts'
 import { buildModel } from '../../src/ir/buildModel.ts'
 import type { ArchStep, ModelIR, TensorMap } from '../../src/ir/types.ts'
+import { parseLayersSpec } from '../../src/model/parseLayersSpec.ts'
+import { forward, readCsv } from './helpers.ts'
 import { readPt } from '../../src/model/readPt.ts'
 import { readSafetensors, readSafetensorsBytes } from '../../src/model/readSafetensors.ts'
 
 const FIX = join(import.meta.dir, '..', 'fixtures')
 const MODELS = ['bc_sigmoid', 'iris_logits', 'iris_softmax', 'wine_tanh_leaky', 'diabetes_reg', 'digits_bn']
 
-// small local helpers (the same as in pt.test.ts, kept here so each test file stands alone)
-function stepsFromLayers(layers: string[], tensors: TensorMap): ArchStep[] {
-  const keys = [...tensors.keys()]
-  const linears = keys.filter((k) => k.endsWith('.weight') && tensors.get(k)!.shape.length === 2).map((k) => k.slice(0, -7))
-  const bns = keys.filter((k) => k.endsWith('.running_mean')).map((k) => k.slice(0, -13))
-  return layers.map((l): ArchStep => {
-    const leaky = l.match(/^leaky_relu\(([^)]+)\)$/)
-    if (leaky) return { op: 'activation', activation: { kind: 'leaky_relu', slope: Number(leaky[1]) } }
-    if (l === 'linear') return { op: 'linear', name: linears.shift()! }
-    if (l === 'batchnorm') return { op: 'batchnorm', name: bns.shift()! }
-    if (l === 'dropout') return { op: 'skip' }
-    return { op: 'activation', activation: { kind: l as 'relu' | 'sigmoid' | 'tanh' | 'softmax' } }
-  })
-}
 
-function forward(ir: ModelIR, x: number[]): number[] {
-  let h = x
-  for (const layer of ir.layers) {
-    let z = layer.weight.map((row, j) => row.reduce((s, w, i) => s + w * h[i]!, layer.bias[j]!))
-    const a = layer.activation
-    if (a.kind === 'relu') z = z.map((v) => Math.max(0, v))
-    else if (a.kind === 'leaky_relu') z = z.map((v) => (v >= 0 ? v : a.slope * v))
-    else if (a.kind === 'sigmoid') z = z.map((v) => 1 / (1 + Math.exp(-v)))
-    else if (a.kind === 'tanh') z = z.map(Math.tanh)
-    else if (a.kind === 'softmax') {
-      const m = Math.max(...z)
-      const e = z.map((v) => Math.exp(v - m))
-      const s = e.reduce((p, q) => p + q, 0)
-      z = e.map((v) => v / s)
-    }
-    h = z
-  }
-  return h
-}
 
-function csvRows(path: string): { header: string[]; rows: number[][] } {
-  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n')
-  return { header: head!.split(','), rows: lines.map((l) => l.split(',').map(Number)) }
-}
 
 function maxErrorVsReference(ir: ModelIR, model: string, refPath: string): number {
-  const { header, rows } = csvRows(join(FIX, model, 'test.csv'))
+  const { header, rows } = readCsv(join(FIX, model, 'test.csv'))
   const li = header.indexOf('label')
-  const ref = csvRows(refPath).rows
+  const ref = readCsv(refPath).rows
   let worst = 0
   rows.forEach((r, i) => {
     const y = forward(ir, r.filter((_, c) => c !== li))
@@ -75,7 +40,7 @@ describe.each(MODELS)('%s', (model) => {
       expect(st.tensors.get(k)!.shape).toEqual(t.shape)
       expect(Array.from(st.tensors.get(k)!.data)).toEqual(Array.from(t.data))
     }
-    const ir = buildModel(stepsFromLayers(layersOf(model), st.tensors), st.tensors, st.format)
+    const ir = buildModel(parseLayersSpec(layersOf(model), st.tensors, 'meta.json'), st.tensors, st.format)
     expect(maxErrorVsReference(ir, model, join(FIX, model, 'reference.csv'))).toBeLessThanOrEqual(1e-5)
   })
 })
@@ -85,7 +50,7 @@ describe('safetensors dtypes', () => {
     const st = await readSafetensors(join(FIX, 'special', `iris_${tag}.safetensors`))
     const pt = await readPt(join(FIX, 'special', `iris_${tag}.pt`))
     for (const [k, t] of pt.tensors) expect(Array.from(st.tensors.get(k)!.data)).toEqual(Array.from(t.data))
-    const ir = buildModel(stepsFromLayers(['linear', 'relu', 'linear'], st.tensors), st.tensors, st.format)
+    const ir = buildModel(parseLayersSpec(['linear', 'relu', 'linear'], st.tensors, 'meta.json'), st.tensors, st.format)
     expect(maxErrorVsReference(ir, 'iris_logits', join(FIX, 'special', `iris_${tag}.reference.csv`))).toBeLessThanOrEqual(1e-5)
   })
 })
