@@ -1,4 +1,4 @@
-import { zeroAddress, type Abi, type Hex } from 'viem'
+import { zeroAddress, zeroHash, type Abi, type Hex } from 'viem'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { chainErrorFrom } from './sendTx.ts'
@@ -9,7 +9,7 @@ export type ModelOnChain = {
   pendingOwner: Hex
   /** Bumped by every completed upload (ModelUpdated). */
   version: number
-  /** keccak256 of the weights the contract holds, recomputed on chain from its data contracts. */
+  /** keccak256 of the weights the contract holds, recomputed on chain from its data contracts (zero while not ready). */
   commitment: Hex
   /** False while an upload is incomplete: inference then reverts NotReady. */
   ready: boolean
@@ -44,15 +44,16 @@ export async function readModelState(s: ChainSession, address: Hex, abi: Abi, op
     throw chainErrorFrom(e, `reading the code at ${address}`)
   })
   if (!code || code === '0x') throw new ChainError(`no contract at ${address} on chain ${s.chainId}`, { hint: 'the chain was reset, or deployment.json belongs to another chain' })
-  const [owner, pendingOwner, version, commitment, ready, written, n] = await Promise.all([
+  const [owner, pendingOwner, version, ready, written, n] = await Promise.all([
     readView<Hex>(s, address, abi, 'owner'),
     readView<Hex>(s, address, abi, 'pendingOwner'),
     readView<bigint>(s, address, abi, 'version'),
-    readView<Hex>(s, address, abi, 'commitment'),
     readView<boolean>(s, address, abi, 'ready'),
     readView<bigint>(s, address, abi, 'chunksWritten'),
     chunkCount(s, address, abi, opts.chunks),
   ])
+  // mid-upload the contract cannot hash its weights (some chunks are missing): commitment() reverts
+  const commitment = ready ? await readView<Hex>(s, address, abi, 'commitment') : (zeroHash as Hex)
   let chunks: Hex[] = []
   if (n && hasFunction(abi, 'chunkAddress')) {
     chunks = await Promise.all(Array.from({ length: n }, (_, i) => readView<Hex>(s, address, abi, 'chunkAddress', [BigInt(i)])))
@@ -70,11 +71,7 @@ export async function chunkMatches(s: ChainSession, address: Hex, chunk: Uint8Ar
 
 /** The first chunk an upload of `commitment` still has to send to the contract (chunk count when none). */
 export async function uploadStart(s: ChainSession, address: Hex, abi: Abi, commitment: Hex, chunks: number): Promise<number> {
-  const [ready, written, onChain] = await Promise.all([
-    readView<boolean>(s, address, abi, 'ready'),
-    readView<bigint>(s, address, abi, 'chunksWritten'),
-    readView<Hex>(s, address, abi, 'commitment'),
-  ])
-  if (ready && onChain === commitment) return chunks
+  const [ready, written] = await Promise.all([readView<boolean>(s, address, abi, 'ready'), readView<bigint>(s, address, abi, 'chunksWritten')])
+  if (ready && (await readView<Hex>(s, address, abi, 'commitment')) === commitment) return chunks
   return ready ? 0 : Math.min(Number(written), chunks)
 }

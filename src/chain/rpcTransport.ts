@@ -3,7 +3,8 @@ import { http, type HttpTransport } from 'viem'
 /**
  * Retries for a flaky JSON-RPC endpoint, done at the HTTP level so that every call (reads, estimates,
  * raw transaction sends) gets them and JSON-RPC errors pass through untouched:
- *   - a connection refused, reset or closed before the whole response arrived,
+ *   - a connection refused, reset or closed before the whole response arrived (a 200 whose body is not
+ *     complete JSON included),
  *   - no complete response within the per-attempt timeout,
  *   - HTTP 408, 429 and 5xx,
  * each retried with exponential backoff and jitter. Re-sending `eth_sendRawTransaction` is safe: the same
@@ -32,6 +33,16 @@ export function backoff(attempt: number, base: number): number {
   return Math.round(d / 2 + Math.random() * (d / 2))
 }
 
+const decoder = new TextDecoder()
+function isJson(body: ArrayBuffer): boolean {
+  try {
+    JSON.parse(decoder.decode(body))
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** A fetch that retries transient failures; the body is read inside the attempt so a stalled body retries too. */
 export function retryingFetch(opts: RetryOptions): typeof fetch {
   const f = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -45,7 +56,11 @@ export function retryingFetch(opts: RetryOptions): typeof fetch {
       try {
         const res = await fetch(input, { ...init, signal })
         const body = await res.arrayBuffer()
-        if (!RETRY_STATUS.has(res.status)) return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers })
+        if (!RETRY_STATUS.has(res.status)) {
+          if (!res.ok || isJson(body)) return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers })
+          // a 200 whose body is cut short: the connection broke mid-answer
+          throw new Error('truncated response body')
+        }
         why = `HTTP ${res.status}`
         last = new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers })
         const after = Number(res.headers.get('retry-after'))

@@ -1,4 +1,4 @@
-import { encodeFunctionData, toHex, type Abi, type Hex } from 'viem'
+import { encodeFunctionData, toHex, zeroHash, type Abi, type Hex } from 'viem'
 import { commitmentOf } from '../codegen/weightBlob.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
@@ -25,15 +25,25 @@ const testDelay = () => Number(process.env.ML2SC_TEST_UPLOAD_DELAY_MS ?? 0)
 
 type Progress = { ready: boolean; written: number; commitment: Hex }
 async function progressOf(s: ChainSession, address: Hex, abi: Abi): Promise<Progress> {
-  const [ready, written, commitment] = await Promise.all([
-    readView<boolean>(s, address, abi, 'ready'),
-    readView<bigint>(s, address, abi, 'chunksWritten'),
-    readView<Hex>(s, address, abi, 'commitment'),
-  ])
+  const [ready, written] = await Promise.all([readView<boolean>(s, address, abi, 'ready'), readView<bigint>(s, address, abi, 'chunksWritten')])
+  // mid-upload commitment() cannot hash the missing chunks (it reverts): only ask a ready contract
+  const commitment = ready ? await readView<Hex>(s, address, abi, 'commitment') : zeroHash
   return { ready, written: Number(written), commitment }
 }
 
 const sameSizes = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i])
+
+/** The state's confirmations below `from`, plus its pending transaction if the chain has confirmed it since. */
+async function reconcile(s: ChainSession, st: UploadState, from: number): Promise<UploadState> {
+  const chunks = st.chunks.filter((c) => c.index < from)
+  if (st.pending && st.pending.index < from && !chunks.some((c) => c.index === st.pending!.index)) {
+    // broadcast before the kill, confirmed on chain since: take its receipt
+    const r = await s.publicClient.getTransactionReceipt({ hash: st.pending.hash }).catch(() => undefined)
+    if (r?.status === 'success') chunks.push({ index: st.pending.index, hash: st.pending.hash, gasUsed: Number(r.gasUsed) })
+  }
+  chunks.sort((a, b) => a.index - b.index)
+  return { ...st, chunks, pending: null, complete: false }
+}
 
 /**
  * Where to start, from the chain (the truth) and the state file (what we confirmed): the weights already
@@ -50,16 +60,9 @@ async function resumePoint(s: ChainSession, address: Hex, abi: Abi, target: Hex,
   if (!ours || chain.ready || chain.written === 0) return { from: 0, state: freshUploadState(s.chainId, address, target, sizes), note: '' }
   // our interrupted upload: trust the chain's count, keep the confirmations we have below it
   const from = Math.min(chain.written, sizes.length)
-  const chunks = st!.chunks.filter((c) => c.index < from)
-  if (st!.pending && st!.pending.index < from && !chunks.some((c) => c.index === st!.pending!.index)) {
-    // broadcast before the kill, confirmed on chain since: take its receipt
-    const r = await s.publicClient.getTransactionReceipt({ hash: st!.pending.hash }).catch(() => undefined)
-    if (r?.status === 'success') chunks.push({ index: st!.pending.index, hash: st!.pending.hash, gasUsed: Number(r.gasUsed) })
-  }
-  chunks.sort((a, b) => a.index - b.index)
-  const state: UploadState = { ...st!, chunks, pending: null, complete: false }
+  const state = await reconcile(s, st!, from)
   await writeUploadState(file, state)
-  const missing = from - chunks.length
+  const missing = from - state.chunks.length
   return { from, state, note: `${from} of ${sizes.length} chunks already on chain${missing > 0 ? ` (${missing} confirmed on chain but not in ${file.split('/').pop()})` : ''}` }
 }
 
@@ -79,7 +82,7 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
       from = r.from
       state = r.state
       if (r.note) opts.onResume?.(from, r.note)
-    } else state = previous && previous.address.toLowerCase() === address.toLowerCase() && previous.commitment === target ? { ...previous, chunks: previous.chunks.filter((c) => c.index < from) } : freshUploadState(s.chainId, address, target, chunkSizes)
+    } else state = previous && previous.chainId === s.chainId && previous.address.toLowerCase() === address.toLowerCase() && previous.commitment === target ? await reconcile(s, previous, from) : freshUploadState(s.chainId, address, target, chunkSizes)
     await writeUploadState(opts.stateFile, state)
   }
   const txs: TxRecord[] = []

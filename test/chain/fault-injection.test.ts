@@ -1,0 +1,89 @@
+// Transient faults: `bin/ml2sc run` through a proxy that throws 503s, timeouts, dropped and truncated
+// responses, a swallowed (never mined) transaction and a spurious nonce error at a "remote" anvil. The run
+// must still succeed with correct results, and the chain must show each weight chunk written exactly once.
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { decodeFunctionData, type Abi, type Hex } from 'viem'
+import { commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { loadConfig } from '../../src/config/loadConfig.ts'
+import { prepareModel } from '../../src/pipeline/prepareModel.ts'
+import { runCli } from '../helpers/paths.ts'
+import { startFaultProxy } from './faultProxy.ts'
+import { allTransactions, publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
+
+let remote: RemoteAnvil
+beforeAll(async () => {
+  remote = await startRemoteAnvil()
+})
+afterAll(async () => await remote?.stop())
+
+test('503s, timeouts, dropped and truncated responses, a dropped transaction and a nonce error: the run still succeeds', async () => {
+  const proxy = await startFaultProxy(remote.url, {
+    warmup: 3,
+    every503: 5,
+    everyHang: 17,
+    everyDrop: 7,
+    everyTruncate: 11,
+    max503: 40,
+    maxHang: 4,
+    maxDrop: 30,
+    maxTruncate: 15,
+    swallowTx: [3, 9],
+    nonceErrorTx: [6],
+    hangMs: 2_000,
+  })
+  try {
+    // 64-128-10 in 2 KB chunks: a deploy, 10 chunk transactions, then the evaluation batches
+    const p = randomProject({ sizes: [64, 128, 10], rows: 40, seed: 21, yaml: `batch:\n  upload: 2048\n  rows: 8\nchain:\n  rpcUrl: ${proxy.url}\n` })
+    const r = await runCli(['run', p.config, '--yes'], {
+      env: { ML2SC_PRIVATE_KEY: remote.keys[0]!, ML2SC_RPC_TIMEOUT_MS: '600', ML2SC_RPC_BACKOFF_MS: '20', ML2SC_RPC_RETRIES: '8' },
+    })
+    expect(r.stderr).not.toContain('ml2sc: error')
+    expect(r.code).toBe(0)
+    const s = proxy.stats
+    expect(s.e503).toBeGreaterThan(5)
+    expect(s.hangs).toBeGreaterThan(0)
+    expect(s.drops).toBeGreaterThan(5)
+    expect(s.truncated).toBeGreaterThan(3)
+    expect(s.swallowed).toBe(2)
+    expect(s.nonceErrors).toBe(1)
+
+    // correct results
+    const report = JSON.parse(readFileSync(path.join(p.out, 'report.json'), 'utf8'))
+    expect(report.rows.answered).toBe(40)
+    expect(report.simulator.mismatches).toBe(0)
+    expect(report.accuracy.agreement).toBe(1)
+
+    // on chain: one deploy, each chunk exactly once, the local commitment
+    const dep = JSON.parse(readFileSync(path.join(p.out, 'deployment.json'), 'utf8'))
+    const abi = dep.abi as Abi
+    const txs = await allTransactions(remote.url)
+    expect(txs.filter((t) => t.to === null)).toHaveLength(1)
+    const chunks = txs
+      .filter((t) => t.to?.toLowerCase() === dep.address.toLowerCase())
+      .map((t) => decodeFunctionData({ abi, data: t.input }))
+      .filter((d) => d.functionName === 'writeChunk')
+      .map((d) => Number(d.args![0]))
+    expect(chunks).toEqual(Array.from({ length: 10 }, (_, i) => i))
+    const batches = txs.filter((t) => t.to?.toLowerCase() === dep.address.toLowerCase() && decodeFunctionData({ abi, data: t.input }).functionName === 'predictBatch')
+    expect(batches).toHaveLength(5)
+    const plan = (await prepareModel(await loadConfig(p.config))).plan
+    const onChain = await publicClientFor(remote.url).readContract({ address: dep.address as Hex, abi, functionName: 'commitment', args: [] })
+    expect(onChain).toBe(commitmentOf(encodeWeights(plan)))
+  } finally {
+    await proxy.stop()
+  }
+}, 120_000)
+
+test('insufficient funds: one clear error before anything is sent', async () => {
+  const p = randomProject({ sizes: [8, 12, 2], rows: 4, seed: 2, yaml: `chain:\n  rpcUrl: ${remote.url}\n` })
+  const before = (await allTransactions(remote.url)).length
+  // a valid key of an account that holds nothing
+  const r = await runCli(['run', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: '0x' + '42'.repeat(32) } })
+  expect(r.code).not.toBe(0)
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('ml2sc: error'))
+  expect(errors).toHaveLength(1)
+  expect(errors[0]).toMatch(/insufficient funds: 0x[0-9a-fA-F]{40} holds 0 ETH, the estimated cost is .* ETH.*hint: fund the account of ML2SC_PRIVATE_KEY/)
+  expect((await allTransactions(remote.url)).length).toBe(before)
+})

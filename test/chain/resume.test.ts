@@ -1,0 +1,94 @@
+// Kill and resume: a real `bin/ml2sc run` is SIGKILLed in the middle of its weight upload to a "remote"
+// node (a second anvil), then run again. The re-run must pick up the same contract, send only the chunks
+// the chain does not have (every writeChunk index exactly once on chain, one deploy), and end with the
+// local commitment on chain.
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { decodeFunctionData, type Abi, type Hex } from 'viem'
+import { commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { loadConfig } from '../../src/config/loadConfig.ts'
+import { prepareModel } from '../../src/pipeline/prepareModel.ts'
+import { CLI, runCli } from '../helpers/paths.ts'
+import { allTransactions, publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
+
+let remote: RemoteAnvil
+beforeAll(async () => {
+  remote = await startRemoteAnvil()
+})
+afterAll(async () => await remote?.stop())
+
+const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'))
+
+test('SIGKILL mid-upload, re-run: resumes without re-sending a confirmed chunk; the commitment matches', async () => {
+  // 64-128-10: 19.6 KB of int16 weights, in 256-byte chunks: 77 upload transactions
+  const p = randomProject({ sizes: [64, 128, 10], rows: 12, seed: 3, yaml: `batch:\n  upload: 256\nchain:\n  rpcUrl: ${remote.url}\n` })
+  const env = { CI: '1', ML2SC_PRIVATE_KEY: remote.keys[0]! }
+  const stateFile = path.join(p.out, 'upload-state.json')
+
+  const proc = Bun.spawn([CLI, 'run', p.config, '--yes'], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, ...env, ML2SC_TEST_UPLOAD_DELAY_MS: '40' } })
+  const stderr = new Response(proc.stderr).text()
+  let confirmed = 0
+  const t0 = Date.now()
+  while (Date.now() - t0 < 60_000) {
+    await Bun.sleep(25)
+    if (existsSync(stateFile)) {
+      try {
+        confirmed = readJson(stateFile).chunks.length
+      } catch {}
+      if (confirmed >= 12) break
+    }
+    if (proc.exitCode !== null) break
+  }
+  proc.kill('SIGKILL')
+  await proc.exited
+  expect(proc.signalCode).toBe('SIGKILL')
+  expect(confirmed).toBeGreaterThanOrEqual(12)
+
+  const dep = readJson(path.join(p.out, 'deployment.json'))
+  const abi = dep.abi as Abi
+  const client = publicClientFor(remote.url)
+  const read = async <T>(functionName: string) => (await client.readContract({ address: dep.address, abi, functionName, args: [] })) as T
+  const writtenAtKill = Number(await read<bigint>('chunksWritten'))
+  expect(await read<boolean>('ready')).toBe(false)
+  expect(writtenAtKill).toBeGreaterThanOrEqual(confirmed)
+  expect(writtenAtKill).toBeLessThan(77)
+  const sentBefore = (await allTransactions(remote.url)).length
+  expect(sentBefore).toBe(1 + writtenAtKill) // the deploy and the chunks: nothing else
+
+  const r = await runCli(['run', p.config, '--yes'], { env })
+  expect(r.stderr).not.toContain('ml2sc: error')
+  expect(r.code).toBe(0)
+  expect(r.stderr).toContain(`reuse the contract at ${dep.address}`)
+  expect(r.stderr).toMatch(new RegExp(`resume the upload at chunk ${writtenAtKill + 1}/77`))
+
+  // every transaction on the chain: one deploy, each chunk exactly once, then the evaluation
+  const txs = await allTransactions(remote.url)
+  const creates = txs.filter((t) => t.to === null)
+  expect(creates.length).toBe(1)
+  const chunkIndices = txs
+    .filter((t) => t.to?.toLowerCase() === dep.address.toLowerCase())
+    .map((t) => decodeFunctionData({ abi, data: t.input }))
+    .filter((d) => d.functionName === 'writeChunk')
+    .map((d) => Number(d.args![0]))
+  expect(chunkIndices.length).toBe(77)
+  expect(chunkIndices).toEqual(Array.from({ length: 77 }, (_, i) => i))
+
+  // the state file has one confirmed transaction per chunk, and they are the chain's
+  const st = readJson(stateFile)
+  expect(st.complete).toBe(true)
+  expect(st.address.toLowerCase()).toBe(dep.address.toLowerCase())
+  expect(st.chunks.map((c: { index: number }) => c.index)).toEqual(Array.from({ length: 77 }, (_, i) => i))
+  const hashes = new Set(txs.map((t) => t.hash))
+  for (const c of st.chunks as { hash: Hex }[]) expect(hashes.has(c.hash)).toBe(true)
+
+  // on chain: the local model's commitment, ready, version 1 (one completed upload)
+  const plan = (await prepareModel(await loadConfig(p.config))).plan
+  expect(await read<Hex>('commitment')).toBe(commitmentOf(encodeWeights(plan)))
+  expect(await read<boolean>('ready')).toBe(true)
+  expect(Number(await read<bigint>('version'))).toBe(1)
+  const report = readJson(path.join(p.out, 'report.json'))
+  expect(report.simulator.mismatches).toBe(0)
+  expect(report.accuracy.agreement).toBe(1)
+  void stderr
+}, 120_000)
