@@ -42,7 +42,8 @@ export type Deployment = {
 /** A folder means `<folder>/deployment.json`. */
 async function fileOf(fileOrDir: string): Promise<string> {
   const info = await stat(fileOrDir).catch(() => undefined)
-  return info?.isDirectory() ? path.join(fileOrDir, DEPLOYMENT_FILE_NAME) : fileOrDir
+  if (info?.isDirectory()) return path.join(fileOrDir, DEPLOYMENT_FILE_NAME)
+  return info || fileOrDir.endsWith('.json') ? fileOrDir : path.join(fileOrDir, DEPLOYMENT_FILE_NAME)
 }
 
 const shown = (file: string) => {

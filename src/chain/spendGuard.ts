@@ -150,6 +150,15 @@ export async function estimatePipeline(
   const one = estimateEvaluateGas(o.plan, 1, 1)
   const rowBytes = o.plan.inputSize * o.plan.inputBytes
   const batch = o.batchRows === 'auto' ? Math.max(1, Math.min(Math.floor(96_000 / rowBytes), Math.floor((s.txGasCap * 0.9) / Number(one.gas)))) : o.batchRows
+  if (o.batchRows !== 'auto') {
+    // an explicit batch that clearly cannot fit under the per-transaction cap is refused before deploying
+    const perBatch = estimateEvaluateGas(o.plan, batch, batch).gas
+    if (perBatch > (BigInt(s.txGasCap) * 13n) / 10n)
+      throw new ChainError(`batch.rows ${batch} needs about ${perBatch.toLocaleString('en-US')} gas per evaluation transaction, over the per-transaction cap of ${s.txGasCap.toLocaleString('en-US')}`, {
+        where: 'batch.rows',
+        hint: `lower batch.rows (about ${Math.max(1, Math.floor((s.txGasCap * 0.9) / Number(one.gas)))} rows fit) or use auto`,
+      })
+  }
   if (o.rows > 0) {
     const mine = estimateEvaluateGas(o.plan, o.rows, batch)
     const fitted = fittedEvaluateGas(o.plan, o.rows, batch, o.embedded, o.runtimeBytes ?? 0, s.txGasCap)

@@ -83,7 +83,8 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
       state = r.state
       if (r.note) opts.onResume?.(from, r.note)
     } else state = previous && previous.chainId === s.chainId && previous.address.toLowerCase() === address.toLowerCase() && previous.commitment === target ? await reconcile(s, previous, from) : freshUploadState(s.chainId, address, target, chunkSizes)
-    await writeUploadState(opts.stateFile, state)
+    // otherwise written from the first broadcast on: a failure before it leaves no state behind
+    if (from >= chunkSizes.length) await writeUploadState(opts.stateFile, state)
   }
   const txs: TxRecord[] = []
   let gas = 0

@@ -34,7 +34,8 @@ export type InspectSummary = {
   }
 }
 
-const isConfig = (p: string) => /\.ya?ml$/i.test(p) || (existsSync(p) && statSync(p).isDirectory())
+/** A config: `*.yaml`/`*.yml` (also `ml2sc.yaml.example`-style names) or a folder holding ml2sc.yaml. */
+const isConfig = (p: string) => /\.ya?ml(\.[a-z]+)?$/i.test(p) || (existsSync(p) && statSync(p).isDirectory())
 
 /** The IR summary of a model file (architecture guessed if the file has none) or of a config's model. */
 export async function inspectTarget(target: string): Promise<InspectSummary> {

@@ -24,9 +24,9 @@ export type RunArgs = { config: string; out?: string }
 export async function runCommand(args: RunArgs, log: Logger) {
   const config = await loadConfig(args.config, { output: args.out })
   const gen = await generateStage(config, log)
-  const { artifact: compiled } = await compileStage(config, log)
-  // every CSV cell checked and the rows counted before anything is spent
+  // every CSV cell checked and the rows counted before compiling, let alone spending
   const data = await scanTestData(config, gen.prepared.plan)
+  const { artifact: compiled } = await compileStage(config, log)
   const session = await openChain(config, log, 'fresh')
   try {
     // on an RPC chain, a deployment of this very contract recorded in the output folder is picked up

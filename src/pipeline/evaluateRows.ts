@@ -13,8 +13,12 @@ export type RowResult = { row: number; label: number | undefined; features: numb
 export type Evaluation = { rows: RowResult[]; txs: TxRecord[]; batchRows: number; inferenceGas: number; evaluatedRows: number }
 
 export type EvaluateOptions = {
-  /** Keep every row (features, inputs, outputs) in the result, as the report needs. Default true; false keeps memory flat. */
-  keepRows?: boolean
+  /**
+   * What the result keeps of each row: `true` (default) everything (features, inputs, outputs); `'outputs'`
+   * the row number, label, outputs or error (and the first answerable row's inputs) — a few dozen bytes a
+   * row; `false` nothing (use onBatch): memory stays flat whatever the size of the CSV.
+   */
+  keepRows?: boolean | 'outputs'
   /** Called after each batch is answered with its rows in CSV order (refused rows included, with `error`). */
   onBatch?: (rows: RowResult[]) => void | Promise<void>
   /** Rows the CSV holds that can be answered (from scanTestData): the progress total and the batch count. */
@@ -29,12 +33,26 @@ export function testReadOptions(config: Config, plan: Plan): ReadOptions {
   return { label: config.data.label, drop: config.data.drop, limit: config.data.limit, features: plan.inputSize, requireLabel: true }
 }
 
+/** An explicit batch.rows whose calldata no node would accept is refused before anything is sent. */
+export function checkBatchRows(config: Config, plan: Plan): void {
+  if (config.batch.rows === 'auto') return
+  const rowBytes = plan.inputSize * plan.inputBytes
+  const batchRows = config.batch.rows
+  if (batchRows * rowBytes <= MAX_BATCH_CALLDATA) return
+  const most = Math.max(1, Math.floor(MAX_BATCH_CALLDATA / rowBytes))
+  throw new ConfigError(`batch.rows ${batchRows} makes ${(batchRows * rowBytes).toLocaleString('en-US')} bytes of calldata per transaction, over the ${MAX_BATCH_CALLDATA.toLocaleString('en-US')} that nodes reliably accept`, {
+    where: 'batch.rows',
+    hint: `at most ${most} rows of this model fit in one transaction; lower batch.rows or use auto`,
+  })
+}
+
 /**
  * Read the whole test CSV once, before anything is spent: every cell is checked (a bad one is an error
  * naming its row and column) and the rows are counted. Memory stays flat: nothing is kept.
  */
 export async function scanTestData(config: Config, plan: Plan): Promise<{ rows: number; answerable: number; refused: number }> {
   if (!config.data.test) throw new ConfigError('no test data to evaluate', { where: 'data.test', hint: 'add data.test: test.csv to the config' })
+  checkBatchRows(config, plan)
   let rows = 0
   let refused = 0
   for await (const r of readRows(config.data.test, testReadOptions(config, plan))) {
@@ -64,15 +82,8 @@ async function autoBatchRows(s: ChainSession, address: Hex, abi: Abi, plan: Plan
 export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan: Plan, config: Config, log: Logger, opts: EvaluateOptions = {}): Promise<Evaluation> {
   if (!config.data.test) throw new ConfigError('no test data to evaluate', { where: 'data.test', hint: 'add data.test: test.csv to the config' })
   const keep = opts.keepRows ?? true
-  const rowBytes = plan.inputSize * plan.inputBytes
+  checkBatchRows(config, plan)
   let batchRows = config.batch.rows === 'auto' ? 0 : config.batch.rows
-  if (batchRows * rowBytes > MAX_BATCH_CALLDATA) {
-    const most = Math.max(1, Math.floor(MAX_BATCH_CALLDATA / rowBytes))
-    throw new ConfigError(`batch.rows ${batchRows} makes ${(batchRows * rowBytes).toLocaleString('en-US')} bytes of calldata per transaction, over the ${MAX_BATCH_CALLDATA.toLocaleString('en-US')} that nodes reliably accept`, {
-      where: 'batch.rows',
-      hint: `at most ${most} rows of this model fit in one transaction; lower batch.rows or use auto`,
-    })
-  }
   const rows: RowResult[] = []
   const txs: TxRecord[] = []
   let window: RowResult[] = [] // rows read since the last batch, in CSV order
@@ -80,8 +91,11 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
   let gas = 0
   let evaluated = 0
   let batch = 0
+  let firstAnswerable: RowResult | undefined
+  // the progress total (and a check of every cell before the first batch is sent)
+  const total = opts.total ?? (await scanTestData(config, plan)).answerable
   const t0 = Date.now()
-  const batches = () => (opts.total !== undefined && batchRows ? `/${Math.max(1, Math.ceil(opts.total / batchRows))}` : '')
+  const batches = () => (batchRows ? `/${Math.max(1, Math.ceil(total / batchRows))}` : '')
 
   const flush = async () => {
     if (pending.length) {
@@ -92,9 +106,14 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
       gas += res.tx.gasUsed
       evaluated += pending.length
       const rate = Math.round(evaluated / Math.max((Date.now() - t0) / 1000, 1e-3))
-      log.progress('evaluate', evaluated, Math.max(opts.total ?? evaluated, evaluated), `${rate} rows/s, ${gas.toLocaleString('en-US')} gas`)
+      log.progress('evaluate', evaluated, Math.max(total, evaluated), `${rate} rows/s, ${gas.toLocaleString('en-US')} gas`)
     }
     if (window.length) await opts.onBatch?.(window)
+    if (keep === 'outputs')
+      for (const r of window) {
+        r.features = []
+        if (r !== firstAnswerable) delete r.input
+      }
     window = []
     pending = []
   }
@@ -105,6 +124,7 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
     if (keep) rows.push(result)
     window.push(result)
     if (enc.ok) pending.push(result)
+    if (enc.ok && !firstAnswerable) firstAnswerable = result
     if (!batchRows && pending.length >= 2) batchRows = await autoBatchRows(s, address, abi, plan, config, pending.map((x) => x.input!), log)
     if ((batchRows && pending.length >= batchRows) || (!pending.length && window.length >= 1_000)) await flush()
   }

@@ -7,6 +7,8 @@ import type { Plan } from '../fixed/types.ts'
 import { taskOf } from '../ir/taskOf.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { loadModel } from '../model/loadModel.ts'
+import { readAllRows } from '../evaluate/readCsv.ts'
+import { estimatePrecision } from '../fixed/precisionWarnings.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 
 export type Prepared = {
@@ -35,10 +37,29 @@ export function resolveLayout(layout: Config['weights']['layout']): WeightLayout
   return layout === 'auto' ? 'datacontract' : layout
 }
 
+/** `weights: auto` keeps int16 while the simulator stays this close to the float model (half the 1e-4 bound). */
+export const AUTO_ERROR_TARGET = 5e-5
+
+/**
+ * `precision.weights: auto`: int16 halves upload and storage gas against int32, so it is used whenever it
+ * is accurate enough, measured with the bit-exact simulator against the float forward pass on the test
+ * rows (or random rows when the config has none); otherwise int32.
+ */
+async function calibratedPlan(config: Config, model: ModelIR): Promise<Plan> {
+  const spec = resolvePrecision(config.precision)
+  const plan = makePlan(model, spec)
+  if (config.precision.weights !== 'auto') return plan
+  const rows = config.data.test
+    ? (await readAllRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: 256, requireLabel: false, features: model.inputSize })).features
+    : undefined
+  const est = estimatePrecision(model, plan, { task: taskOf(model, config.model.task), rows, suggest: false, threshold: AUTO_ERROR_TARGET })
+  return est.maxAbs > AUTO_ERROR_TARGET || est.flips > 0 ? makePlan(model, { ...spec, weightBytes: 4 }) : plan
+}
+
 /** Config → IR → fixed-point plan: everything that needs no chain and no compiler. */
 export async function prepareModel(config: Config): Promise<Prepared> {
   const model = await loadModel(config.model)
-  const plan = makePlan(model, resolvePrecision(config.precision))
+  const plan = await calibratedPlan(config, model)
   const layout = resolveLayout(config.weights.layout)
   const base = path.basename(config.model.class ?? config.model.path).replace(/\.[^.]*$/, '')
   const contractName = 'Ml2sc_' + base.replace(/[^A-Za-z0-9_]/g, '_')

@@ -5,8 +5,8 @@ import type { PrecisionSpec } from '../fixed/types.ts'
 export const widthBytes = (w: IntWidth) => Number(w.slice(3)) / 8
 
 /**
- * Turn the precision config into the plan's inputs. `weights: auto` is int16: it keeps PyTorch's classes on
- * every fixture with output errors around 1e-5, and halves upload gas against int32.
+ * Turn the precision config into the plan's inputs. `weights: auto` starts at int16; prepareModel widens it
+ * to int32 when the simulator shows int16 is not accurate enough for this model.
  */
 export function resolvePrecision(p: Config['precision']): PrecisionSpec {
   if (p.decimals !== undefined)

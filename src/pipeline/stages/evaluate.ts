@@ -55,7 +55,7 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
       await guardSpend(s, log, [estimateEvaluateGas(plan, rows, batch), single])
     }
     log.step('evaluate on chain')
-    const ev = await evaluateRows(s, dep.address, dep.abi, plan, config, log)
+    const ev = await evaluateRows(s, dep.address, dep.abi, plan, config, log, { keepRows: 'outputs' })
     const first = ev.rows.find((r) => r.input)
     const single = first ? await predictSingle(s, dep.address, dep.abi, plan, first.input!) : undefined
     const evaluation: EvaluationArtifact = {

@@ -1,0 +1,36 @@
+// Load: 10,000 rows on ML2SC's 30-4-1 model, end to end on anvil, every answer equal to the bit-exact
+// simulator (and to the float reference's class). Throughput is measured by bench/load.ts, not asserted here.
+import { expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { loadProject, streaming } from '../../bench/load.ts'
+import { runCli } from '../helpers/paths.ts'
+
+test('10,000 rows through `ml2sc run` on the 30-4-1 model: all answered, simulator and chain agree', async () => {
+  const p = loadProject(10_000)
+  const r = await runCli(['run', p.config, '--out', p.out])
+  expect(r.stderr).not.toContain('ml2sc: error')
+  expect(r.code).toBe(0)
+  const report = JSON.parse(readFileSync(path.join(p.out, 'report.json'), 'utf8'))
+  expect(report.rows.total).toBe(10_000)
+  expect(report.rows.answered).toBe(10_000)
+  expect(report.simulator.rows).toBe(10_000)
+  expect(report.simulator.mismatches).toBe(0)
+  expect(report.accuracy.agreement).toBe(1)
+  expect(report.gas.inference.rows).toBe(10_000)
+  expect(report.gas.inference.transactions).toBeGreaterThan(1) // streamed in several batches
+  expect(report.gas.inference.transactions).toBeLessThan(40)
+  const predictions = readFileSync(path.join(p.out, 'predictions.csv'), 'utf8').trim().split('\n')
+  expect(predictions.length).toBe(10_001)
+  // the rows repeat ML2SC's 569: row i and row i + 569 get the same answer
+  const onchain = predictions.slice(1).map((l) => l.split(',')[2])
+  for (let i = 0; i + 569 < onchain.length; i += 97) expect(onchain[i + 569]).toBe(onchain[i])
+}, 60_000)
+
+test('streamed evaluation keeps memory flat: the heap after the last of 13 batches is that after the first', async () => {
+  const r = await streaming(10_000)
+  expect(r.rows).toBe(10_000)
+  expect(r.batches).toBeGreaterThan(10)
+  expect(r.simulatorMismatches).toBe(0)
+  expect(r.heapMB.afterLastBatch - r.heapMB.afterFirstBatch).toBeLessThan(16)
+}, 60_000)
