@@ -3,16 +3,29 @@ import { packRows, unpackOutputs } from '../fixed/encodeRows.ts'
 import type { Plan } from '../fixed/types.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
-import { sendTx, type TxRecord } from './sendTx.ts'
+import { sendTx, TxReplacedError, type TxRecord } from './sendTx.ts'
 
 const PREDICTIONS_TOPIC = keccak256(toBytes('Predictions(bytes)'))
+
+/**
+ * Inference changes nothing on chain, so a transaction whose nonce another transaction took (it never
+ * ran) is simply sent again, once.
+ */
+async function sendStateless(s: ChainSession, label: string, req: { to: Hex; data: Hex }, abi: Abi) {
+  try {
+    return await sendTx(s, label, req, abi)
+  } catch (e) {
+    if (!(e instanceof TxReplacedError)) throw e
+    return await sendTx(s, label, req, abi)
+  }
+}
 
 export type BatchResult = { tx: TxRecord; rows: number; outputs: bigint[][] }
 
 /** Send one predictBatch transaction and read the outputs back from its Predictions event. */
 export async function predictBatchTx(s: ChainSession, address: Hex, abi: Abi, plan: Plan, rows: bigint[][], label: string): Promise<BatchResult> {
   const data = encodeFunctionData({ abi, functionName: 'predictBatch', args: [packRows(plan, rows)] })
-  const tx = await sendTx(s, label, { to: address, data }, abi)
+  const tx = await sendStateless(s, label, { to: address, data }, abi)
   const log = tx.logs.find((l) => l.topics[0] === PREDICTIONS_TOPIC)
   if (!log) throw new ChainError(`${label}: the transaction emitted no Predictions event`, { hint: `transaction ${tx.hash}` })
   const [payload] = decodeAbiParameters([{ type: 'bytes' }], log.data)
@@ -27,7 +40,7 @@ export async function predictSingle(s: ChainSession, address: Hex, abi: Abi, pla
   const data = encodeFunctionData({ abi, functionName: 'predict', args: [packRows(plan, [row])] })
   const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data })
   const [outputs] = decodeAbiParameters([{ type: 'int256[]' }], ret!)
-  const { logs: _logs, ...tx } = await sendTx(s, 'predict (one row)', { to: address, data }, abi)
+  const { logs: _logs, ...tx } = await sendStateless(s, 'predict (one row)', { to: address, data }, abi)
   return { tx, outputs: [...outputs] }
 }
 

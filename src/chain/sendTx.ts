@@ -171,10 +171,12 @@ async function waitForReceipt(s: ChainSession, label: string, hash: Hex, sent?: 
       const mined = await s.publicClient.getTransactionCount({ address: s.account.address, blockTag: 'latest' }).catch(() => undefined)
       const again = await receiptOf(s, hash)
       if (again) return again
-      if (mined !== undefined && mined > sent.nonce)
+      if (mined !== undefined && mined > sent.nonce) {
+        nonces.delete(s)
         throw new TxReplacedError(`${label}: transaction ${hash} was replaced by another transaction of ${s.account.address} (nonce ${sent.nonce})`, {
           hint: 'another program is sending from the same account; re-run when it is done (confirmed work is not sent again)',
         })
+      }
       // dropped from the node's pool: broadcast the same signed bytes again
       await s.walletClient.sendRawTransaction({ serializedTransaction: sent.raw }).catch(() => {})
     }

@@ -221,11 +221,15 @@ export function columnsOf(header: string[], file: string, opts: ReadOptions = {}
   const featureNames = featureIndices.map((i) => header[i])
   if (opts.features !== undefined && featureIndices.length !== opts.features) {
     const more = featureIndices.length > opts.features
+    // one column too many and no label column: the label is most likely that column under another name
+    const noLabel = labelIndex < 0 && featureIndices.length === opts.features + 1
     throw new DataError(
-      `${featureIndices.length} feature columns, but the model takes ${opts.features} inputs`,
+      `${featureIndices.length} feature columns${noLabel ? ` and no label column '${label}'` : ''}, but the model takes ${opts.features} inputs`,
       {
         where,
-        hint: more
+        hint: noLabel
+          ? `set data.label to the name of the target column (the columns are ${list})`
+          : more
           ? `the model's input size is ${opts.features}: list the ${featureIndices.length - opts.features} extra columns in data.drop, or set data.label`
           : `the model's input size is ${opts.features}: check data.drop and data.label (features: ${featureNames.join(', ')})`,
       },

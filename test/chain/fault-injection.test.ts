@@ -1,10 +1,11 @@
 // Transient faults: `bin/ml2sc run` through a proxy that throws 503s, timeouts, dropped and truncated
-// responses, a swallowed (never mined) transaction and a spurious nonce error at a "remote" anvil. The run
+// responses, swallowed (never mined) transactions, a spurious nonce error and transactions replaced by
+// another of the same account at a "remote" anvil. The run
 // must still succeed with correct results, and the chain must show each weight chunk written exactly once.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { decodeFunctionData, type Abi, type Hex } from 'viem'
+import { decodeFunctionData, toFunctionSelector, type Abi, type Hex } from 'viem'
 import { commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
@@ -18,7 +19,7 @@ beforeAll(async () => {
 })
 afterAll(async () => await remote?.stop())
 
-test('503s, timeouts, dropped and truncated responses, a dropped transaction and a nonce error: the run still succeeds', async () => {
+test('503s, timeouts, dropped and truncated responses, dropped and replaced transactions, a nonce error: the run still succeeds', async () => {
   const proxy = await startFaultProxy(remote.url, {
     warmup: 3,
     every503: 5,
@@ -31,6 +32,12 @@ test('503s, timeouts, dropped and truncated responses, a dropped transaction and
     maxTruncate: 15,
     swallowTx: [3, 9],
     nonceErrorTx: [6],
+    // a chunk write and an evaluation batch lose their nonce to another transaction
+    replace: [
+      { selector: toFunctionSelector('writeChunk(uint256,bytes)'), nth: 4 },
+      { selector: toFunctionSelector('predictBatch(bytes)'), nth: 2 },
+    ],
+    key: remote.keys[0]!,
     hangMs: 2_000,
   })
   try {
@@ -48,6 +55,7 @@ test('503s, timeouts, dropped and truncated responses, a dropped transaction and
     expect(s.truncated).toBeGreaterThan(3)
     expect(s.swallowed).toBe(2)
     expect(s.nonceErrors).toBe(1)
+    expect(s.replaced).toBe(2)
 
     // correct results
     const report = JSON.parse(readFileSync(path.join(p.out, 'report.json'), 'utf8'))
@@ -60,6 +68,12 @@ test('503s, timeouts, dropped and truncated responses, a dropped transaction and
     const abi = dep.abi as Abi
     const txs = await allTransactions(remote.url)
     expect(txs.filter((t) => t.to === null)).toHaveLength(1)
+    // the two replacements (0-value self-transfers that took ml2sc's nonces) did land
+    const kinds = txs.map((t) => (t.to === null ? 'deploy' : t.to.toLowerCase() === t.from.toLowerCase() ? 'other' : decodeFunctionData({ abi, data: t.input }).functionName))
+    const others = kinds.flatMap((k, i) => (k === 'other' ? [i] : []))
+    expect(others).toHaveLength(2)
+    // ml2sc sent the replaced chunk write and the replaced batch again, right after
+    expect(others.map((i) => kinds[i + 1])).toEqual(['writeChunk', 'predictBatch'])
     const chunks = txs
       .filter((t) => t.to?.toLowerCase() === dep.address.toLowerCase())
       .map((t) => decodeFunctionData({ abi, data: t.input }))

@@ -1,10 +1,12 @@
 // A JSON-RPC proxy in front of anvil that injects the faults of a bad network and a flaky provider:
 // HTTP 503s, requests that never get an answer (timeouts), responses dropped after the node has acted
 // on the request (the connection closes with no reply), truncated bodies, raw transactions the "node"
-// acknowledges but never mines (dropped from its pool), and spurious nonce errors.
+// acknowledges but never mines (dropped from its pool), spurious nonce errors, and transactions replaced
+// by another one with the same nonce (as when a second program sends from the same account).
 // Plain TCP (node:net) so that a dropped response really is a closed socket.
 import { createServer, type Server, type Socket } from 'node:net'
-import { keccak256, type Hex } from 'viem'
+import { keccak256, parseTransaction, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 
 export type FaultPlan = {
   /** Faults start after this many requests (the probe and first reads go through). */
@@ -22,14 +24,23 @@ export type FaultPlan = {
   swallowTx: number[]
   /** Answer "nonce too low" (without forwarding) to these eth_sendRawTransaction (1-based). */
   nonceErrorTx: number[]
+  /**
+   * Send, in place of the nth transaction calling `selector` (or the next one with a fresh nonce), another
+   * transaction with the same nonce: ml2sc's never runs.
+   */
+  replace?: { selector: Hex; nth: number }[]
+  /** The key of the sending account (to sign the replacements). */
+  key?: Hex
   hangMs: number
 }
 
-export type FaultStats = { requests: number; forwarded: number; e503: number; hangs: number; drops: number; truncated: number; swallowed: number; nonceErrors: number; sendRaw: number; methods: Record<string, number> }
+export type FaultStats = { requests: number; forwarded: number; e503: number; hangs: number; drops: number; truncated: number; swallowed: number; nonceErrors: number; replaced: number; sendRaw: number; methods: Record<string, number> }
 
 export async function startFaultProxy(upstream: string, plan: FaultPlan): Promise<{ url: string; stats: FaultStats; stop: () => Promise<void> }> {
-  const stats: FaultStats = { requests: 0, forwarded: 0, e503: 0, hangs: 0, drops: 0, truncated: 0, swallowed: 0, nonceErrors: 0, sendRaw: 0, methods: {} }
+  const stats: FaultStats = { requests: 0, forwarded: 0, e503: 0, hangs: 0, drops: 0, truncated: 0, swallowed: 0, nonceErrors: 0, replaced: 0, sendRaw: 0, methods: {} }
   const sockets = new Set<Socket>()
+  const seen: Record<string, number> = {}
+  const done = new Set<number>()
   const reply = (sock: Socket, status: number, body: string, length = Buffer.byteLength(body)) => {
     sock.end(`HTTP/1.1 ${status} ${status === 200 ? 'OK' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n${body}`)
   }
@@ -54,6 +65,22 @@ export async function startFaultProxy(upstream: string, plan: FaultPlan): Promis
       if (plan.nonceErrorTx.includes(k)) {
         stats.nonceErrors++
         return reply(sock, 200, JSON.stringify({ jsonrpc: '2.0', id: msg.id, error: { code: -32003, message: 'nonce too low' } }))
+      }
+      const tx = parseTransaction(raw)
+      const selector = (tx.data ?? '0x').slice(0, 10)
+      seen[selector] = (seen[selector] ?? 0) + 1
+      const target = (plan.replace ?? []).find((r, i) => !done.has(i) && r.selector === selector && seen[selector]! >= r.nth)
+      if (target && plan.key) {
+        // someone else with the same key gets in first: a 0-value self-transfer with our nonce (only for
+        // a fresh nonce: a re-send of a transaction already mined is left alone, and the next send tried)
+        const account = privateKeyToAccount(plan.key)
+        const other = await account.signTransaction({ chainId: tx.chainId!, nonce: tx.nonce!, to: account.address, value: 0n, gas: 21_000n, maxFeePerGas: tx.maxFeePerGas! * 2n, maxPriorityFeePerGas: tx.maxPriorityFeePerGas! * 2n, type: 'eip1559' })
+        const res = await fetch(upstream, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [other] }), headers: { 'content-type': 'application/json' } })
+        if (!(await res.json()).error) {
+          done.add(plan.replace!.indexOf(target))
+          stats.replaced++
+          return reply(sock, 200, JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: keccak256(raw) }))
+        }
       }
     }
     if (faulty && n % plan.every503 === 0 && stats.e503 < plan.max503) {
