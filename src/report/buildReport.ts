@@ -45,9 +45,11 @@ export function buildReport(inp: ReportInput) {
   let absRef = 0
   let labelled = 0
   let answered = 0
+  const binaryThreshold = model.layers[model.layers.length - 1]!.activation.kind === 'sigmoid' ? 0.5 : 0
   for (const r of inp.rows) {
     const ref = referenceForward(model, r.features)
-    const refValue = task === 'multiclass' ? ref.indexOf(Math.max(...ref)) : task === 'binary' ? (ref[0]! > 0.5 ? 1 : 0) : ref[0]!
+    // the same rule as interpret(): a sigmoid output is class 1 above 0.5, a raw logit above 0
+    const refValue = task === 'multiclass' ? ref.indexOf(Math.max(...ref)) : task === 'binary' ? (ref[0]! > binaryThreshold ? 1 : 0) : ref[0]!
     if (!r.raw) {
       predictions.push({ row: r.row, label: r.label ?? '', onchain: '', reference: refValue, raw: [], error: r.error })
       continue
