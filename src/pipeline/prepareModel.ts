@@ -8,7 +8,7 @@ import { taskOf } from '../ir/taskOf.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { loadModel } from '../model/loadModel.ts'
 import { readAllRows } from '../evaluate/readCsv.ts'
-import { estimatePrecision } from '../fixed/precisionWarnings.ts'
+import { estimatePrecision, OUTPUT_ERROR_THRESHOLD, type PrecisionWarning } from '../fixed/precisionWarnings.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 
 export type Prepared = {
@@ -21,6 +21,8 @@ export type Prepared = {
   chunkSize: number
   /** What generateSolidity needs, written once: `generateSolidity(plan, prep.generate)`. */
   generate: GenerateOptions
+  /** Quantisation error worth knowing about (figure, and the width that would fix it). */
+  warnings: PrecisionWarning[]
 }
 
 /**
@@ -45,29 +47,33 @@ export const AUTO_ERROR_TARGET = 5e-5
  * is accurate enough, measured with the bit-exact simulator against the float forward pass on the test
  * rows (or random rows when the config has none); else int24, else int32.
  */
-async function calibratedPlan(config: Config, model: ModelIR): Promise<Plan> {
+async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: Plan; warnings: PrecisionWarning[] }> {
   const spec = resolvePrecision(config.precision)
-  if (config.precision.weights !== 'auto') return makePlan(model, spec)
+  const task = taskOf(model, config.model.task)
   const rows = config.data.test
     ? (await readAllRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: 256, requireLabel: false, features: model.inputSize })).features
     : undefined
-  // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
-  for (const weightBytes of [2, 3]) {
-    const plan = makePlan(model, { ...spec, weightBytes })
-    const est = estimatePrecision(model, plan, { task: taskOf(model, config.model.task), rows, suggest: false, threshold: AUTO_ERROR_TARGET })
-    if (est.maxAbs <= AUTO_ERROR_TARGET && est.flips === 0) return plan
+  const check = (plan: Plan, threshold: number) => estimatePrecision(model, plan, { task, rows, threshold, suggest: threshold === OUTPUT_ERROR_THRESHOLD })
+  let plan = makePlan(model, spec)
+  if (config.precision.weights === 'auto') {
+    // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
+    const fits = (p: Plan) => {
+      const e = check(p, AUTO_ERROR_TARGET)
+      return e.maxAbs <= AUTO_ERROR_TARGET && e.flips === 0
+    }
+    plan = [2, 3].map((weightBytes) => makePlan(model, { ...spec, weightBytes })).find(fits) ?? makePlan(model, { ...spec, weightBytes: 4 })
   }
-  return makePlan(model, { ...spec, weightBytes: 4 })
+  return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
 }
 
 /** Config → IR → fixed-point plan: everything that needs no chain and no compiler. */
 export async function prepareModel(config: Config): Promise<Prepared> {
   const model = await loadModel(config.model)
-  const plan = await calibratedPlan(config, model)
+  const { plan, warnings } = await calibratedPlan(config, model)
   const layout = resolveLayout(config.weights.layout)
   const base = path.basename(config.model.class ?? config.model.path).replace(/\.[^.]*$/, '')
   const contractName = 'Ml2sc_' + base.replace(/[^A-Za-z0-9_]/g, '_')
   const chunkSize = chunkSizeFor(layout, config.batch.upload === 'auto' ? undefined : config.batch.upload)
   const generate: GenerateOptions = { contractName, layout, chunkSize, modelFile: path.basename(config.model.path) }
-  return { model, plan, task: taskOf(model, config.model.task), layout, contractName, chunkSize, generate }
+  return { model, plan, task: taskOf(model, config.model.task), layout, contractName, chunkSize, generate, warnings }
 }

@@ -19,6 +19,7 @@ export type GenerateResult = { prepared: Prepared; artifact: PlanArtifact; sourc
 export async function generateStage(config: Config, log: Logger): Promise<GenerateResult> {
   log.step(`model ${path.relative(process.cwd(), config.model.path) || config.model.path}`)
   const prepared = await prepareModel(config)
+  for (const w of prepared.warnings) log.info(`  warning: ${w.message}${w.hint ? ` (hint: ${w.hint})` : ''}`)
   const { plan, model } = prepared
   log.detail(`${prepared.task}, ${shapeOf(model).join('-')}, scale 2^${plan.F}, weights int${8 * plan.weightBytes}`)
 
