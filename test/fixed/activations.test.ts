@@ -14,6 +14,7 @@ import {
   tanhFixed,
 } from '../../src/fixed/activations.ts'
 import { quantize } from '../../src/fixed/makePlan.ts'
+import { rng } from '../helpers/rng.ts'
 
 const F = 20
 const S = 2 ** F
@@ -22,17 +23,6 @@ const BOUND = 1e-6
 /** Rounding to nearest at the end: half an ulp, plus exp's own (≈1.3e-12) error and float noise. */
 const HALF_ULP = ULP / 2 + 1e-11
 
-/** Deterministic PRNG (mulberry32), so a failure reproduces. */
-function rng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * Activation inputs (fixed point at 2^F) covering the whole range, in increasing order: every ulp in

@@ -23,21 +23,11 @@ import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
 import type { Activation, DenseLayer, ModelIR } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { FIXTURES } from '../helpers/paths.ts'
+import { rng } from '../helpers/rng.ts'
 
 const TX_GAS_CAP = 16_777_216
 const MAX_CALLDATA = 96_000
 
-/** Deterministic PRNG (mulberry32), so a failing row reproduces. */
-function rng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 type Rng = () => number
 
 // ---- synthetic models --------------------------------------------------------------------------------
