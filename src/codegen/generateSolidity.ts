@@ -267,7 +267,12 @@ ${layout === 'code' ? `                mstore(0, shl(224, ${err('Immutable')})) 
                 sstore(2, st)
                 return(0, 0)
             }
-            case ${fn('commitment')} { ret(weightsHash(sload(2), 0x80)) }
+            case ${fn('commitment')} {
+                // zero while an upload is incomplete (the chunks are not all there to hash)
+                let st := sload(2)
+                if iszero(shr(248, st)) { ret(0) }
+                ret(weightsHash(st, 0x80))
+            }
             case ${fn('version')} { ret(and(shr(160, sload(2)), 0xffffffffffffffff)) }
             case ${fn('ready')} { ret(shr(248, sload(2))) }
             case ${fn('chunksWritten')} { ret(and(shr(224, sload(2)), 0xffffff)) }
