@@ -168,6 +168,11 @@ evm_version = "${evm}"
 optimizer = true
 optimizer_runs = 200
 via_ir = false
+
+# as ml2sc compiles: the Yul optimizer hoists the unrolled kernels' repeated subexpressions into stack
+# slots ("stack too deep"), so it stays off for the inline assembly
+[profile.default.optimizer_details]
+yul = false
 `
 
   const readme = `# ${C}: Foundry project
@@ -186,7 +191,7 @@ forge test
   - \`test_vector_N\` (${vectors.length}): \`predict(row)\` returns exactly the outputs of ml2sc's bit-exact simulator;
   - \`test_predictBatch\`: all vectors in one \`predictBatch\` call, same outputs;
   - \`test_rejectsBadRowLength\`: a row of the wrong length reverts.
-- \`foundry.toml\`: solc ${solc}, evm ${evm}, optimizer on (200 runs), legacy pipeline (no via-IR), as ml2sc compiles.
+- \`foundry.toml\`: solc ${solc}, evm ${evm}, optimizer on (200 runs) with the Yul optimizer off, legacy pipeline (no via-IR), as ml2sc compiles.
 
 The tests use no forge-std: a failed check reverts with a custom error (\`OutputMismatch(vector, output, got, expected)\`).
 Outputs are raw fixed-point integers: divide by 2^${plan.F} for the model's values.

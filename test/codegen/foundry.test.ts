@@ -34,7 +34,7 @@ function compileProject(dir: string, overrides: Record<string, string> = {}): Re
     settings: {
       evmVersion: get('evm_version'),
       viaIR: get('via_ir') === 'true',
-      optimizer: { enabled: get('optimizer') === 'true', runs: Number(get('optimizer_runs')) },
+      optimizer: { enabled: get('optimizer') === 'true', runs: Number(get('optimizer_runs')), details: { yul: get('yul') === 'true' } },
       outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
     },
   }
