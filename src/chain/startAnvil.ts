@@ -5,7 +5,8 @@ import { findAnvil } from './findAnvil.ts'
 
 export type AnvilHandle = { rpcUrl: string; port: number; stop: () => Promise<void> }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on loopback (the OS picks it; we release it for anvil). */
+export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const srv = createServer()
     srv.once('error', reject)

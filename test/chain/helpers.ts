@@ -1,24 +1,17 @@
 // A second anvil standing in for a remote node, plus small project builders for the chain tests.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createPublicClient, http, type Hex } from 'viem'
 import { findAnvil } from '../../src/chain/findAnvil.ts'
+import { freePort } from '../../src/chain/startAnvil.ts'
+import { rng } from '../helpers/rng.ts'
+
+export { freePort, rng }
 
 export type RemoteAnvil = { url: string; port: number; chainId: number; keys: Hex[]; accounts: Hex[]; stop: () => Promise<void>; proc: ChildProcess }
 
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 /**
  * Start anvil as a test's "remote" node (the per-transaction gas cap enforced, like mainnet). Its funded
@@ -80,17 +73,6 @@ export async function allTransactions(url: string): Promise<{ hash: Hex; from: H
   return out
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function rng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * A project folder with a random MLP as a JSON state_dict (`model.layers` gives the architecture) and a
