@@ -4,7 +4,7 @@ import path from 'node:path'
 import { keccak256, type Abi, type Hex } from 'viem'
 import { connectChain, type ChainSession } from '../chain/connectChain.ts'
 import { deployModel } from '../chain/deployModel.ts'
-import { measureBatchGas, predictBatchTx } from '../chain/evaluateOnChain.ts'
+import { predictBatchTx } from '../chain/evaluateOnChain.ts'
 import { uploadWeights } from '../chain/uploadWeights.ts'
 import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
@@ -21,6 +21,7 @@ import { openChain } from '../pipeline/openChain.ts'
 import { prepareModel, type Prepared } from '../pipeline/prepareModel.ts'
 import type { Logger } from '../ui/logger.ts'
 import type { Ml2scCommand } from './context.ts'
+import { autoBatchRows } from '../pipeline/evaluateRows.ts'
 
 export type PredictArgs = { config: string; input: string; offchain?: boolean; out?: string; quiet?: boolean }
 
@@ -29,7 +30,6 @@ export type PredictEntry = { prediction: number; raw: string[] } | { error: stri
 export type PredictResult = { rows: PredictEntry[] }
 
 /** Largest calldata per predictBatch transaction (nodes refuse transactions over ~128 KB). */
-const MAX_BATCH_CALLDATA = 96_000
 
 type InputRow = { row: number; features: number[]; input?: bigint[]; error?: string }
 
@@ -92,14 +92,7 @@ async function predictOnChain(config: Config, prep: Prepared, rows: bigint[][], 
   try {
     const { s, address, abi } = t
     const plan = prep.plan
-    let perTx: number
-    if (config.batch.rows === 'auto') {
-      const cap = Math.min(config.chain.txGasCap, config.chain.blockGasLimit)
-      const m = await measureBatchGas(s, address, abi, plan, rows.slice(0, 2))
-      const byGas = Math.floor((cap * 0.85 - m.fixed) / m.perRow)
-      const byBytes = Math.floor(MAX_BATCH_CALLDATA / (plan.inputSize * plan.inputBytes))
-      perTx = Math.max(1, Math.min(byGas, byBytes))
-    } else perTx = config.batch.rows
+    const perTx = config.batch.rows === 'auto' ? await autoBatchRows(s, address, abi, plan, config, rows.slice(0, 2), log) : config.batch.rows
     const outputs: bigint[][] = []
     const batches = Math.ceil(rows.length / perTx)
     for (let b = 0; b < batches; b++) {

@@ -26,7 +26,7 @@ export type EvaluateOptions = {
 }
 
 /** Largest calldata per evaluation transaction (nodes refuse transactions over ~128 KB). */
-const MAX_BATCH_CALLDATA = 96_000
+export const MAX_BATCH_CALLDATA = 96_000
 
 /** The CSV reader's options for the test set: the label column is required (accuracy needs it). */
 export function testReadOptions(config: Config, plan: Plan): ReadOptions {
@@ -63,7 +63,7 @@ export async function scanTestData(config: Config, plan: Plan): Promise<{ rows: 
 }
 
 /** Rows per transaction for `batch.rows: auto`: fill 90% of the gas cap, within the calldata limit. */
-async function autoBatchRows(s: ChainSession, address: Hex, abi: Abi, plan: Plan, config: Config, sample: bigint[][], log: Logger): Promise<number> {
+export async function autoBatchRows(s: ChainSession, address: Hex, abi: Abi, plan: Plan, config: Config, sample: bigint[][], log: Logger): Promise<number> {
   const cap = Math.min(config.chain.txGasCap, config.chain.blockGasLimit)
   const m = await measureBatchGas(s, address, abi, plan, sample)
   const byGas = Math.floor((cap * 0.9 - m.fixed) / m.perRow)
