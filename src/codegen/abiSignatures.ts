@@ -10,7 +10,7 @@ export const FUNCTIONS = {
   ready: 'function ready() external view returns (bool)',
   chunksWritten: 'function chunksWritten() external view returns (uint256)',
   chunkAddress: 'function chunkAddress(uint256 index) external view returns (address)',
-  info: 'function info() external view returns (uint256 inputs, uint256 outputs, uint256 fractionBits, uint256 rowBytes, uint256 outputBytes, uint256 chunks)',
+  info: 'function info() external view returns (uint256 inputs, uint256 outputs, uint256 scale, uint256 rowBytes, uint256 outputBytes, uint256 chunks)',
   owner: 'function owner() external view returns (address)',
   pendingOwner: 'function pendingOwner() external view returns (address)',
   transferOwnership: 'function transferOwnership(address newOwner) external',

@@ -10,8 +10,12 @@ const hex = (v: bigint) => '0x' + v.toString(16)
 export function activationFunctionsYul(plan: Plan): string {
   const kinds = new Set(plan.layers.map((l) => l.activation.kind))
   const needExp = kinds.has('sigmoid') || kinds.has('tanh') || kinds.has('softmax')
-  const F = BigInt(plan.F)
-  const clamp = hex(EXP_CLAMP_UNITS << F)
+  const binary = plan.decimals === undefined
+  const F = BigInt(binary ? plan.F : 0)
+  const SCALE = hex(plan.scale)
+  // x·scale: a shift for a binary scale (what the simulator's multiplication equals exactly), else a MUL
+  const up = (x: string) => (binary ? `shl(${F}, ${x})` : `mul(${x}, ${SCALE})`)
+  const clamp = hex(EXP_CLAMP_UNITS * plan.scale)
   const out: string[] = []
   if (needExp) {
     const horner: string[] = []
@@ -28,7 +32,7 @@ export function activationFunctionsYul(plan: Plan): string {
             }
             function toP64(a, extra) -> x {
                 if gt(a, ${clamp}) { a := ${clamp} }
-                x := shl(add(${64n - F}, extra), a)
+                x := ${binary ? `shl(add(${64n - F}, extra), a)` : `div(shl(add(64, extra), a), ${SCALE})`}
             }`)
   }
   if (kinds.has('sigmoid'))
@@ -38,8 +42,8 @@ export function activationFunctionsYul(plan: Plan): string {
                 if neg { a := sub(0, y) }
                 let e := expNeg64(toP64(a, 0))
                 let den := add(${hex(ONE64)}, e)
-                let num := ${hex(ONE64 << F)}
-                if neg { num := shl(${F}, e) }
+                let num := ${hex(ONE64 * plan.scale)}
+                if neg { num := ${up('e')} }
                 s := div(add(num, shr(1, den)), den)
             }`)
   if (kinds.has('tanh'))
@@ -49,7 +53,7 @@ export function activationFunctionsYul(plan: Plan): string {
                 if neg { a := sub(0, y) }
                 let e := expNeg64(toP64(a, 1))
                 let den := add(${hex(ONE64)}, e)
-                s := div(add(shl(${F}, sub(${hex(ONE64)}, e)), shr(1, den)), den)
+                s := div(add(${up(`sub(${hex(ONE64)}, e)`)}, shr(1, den)), den)
                 if neg { s := sub(0, s) }
             }`)
   if (kinds.has('softmax'))
@@ -64,7 +68,7 @@ export function activationFunctionsYul(plan: Plan): string {
                     sum := add(sum, e)
                 }
                 let half := shr(1, sum)
-                for { let q := p } lt(q, end) { q := add(q, 32) } { mstore(q, div(add(shl(${F}, mload(q)), half), sum)) }
+                for { let q := p } lt(q, end) { q := add(q, 32) } { mstore(q, div(add(${up('mload(q)')}, half), sum)) }
             }`)
   return out.join('\n            ')
 }
@@ -89,6 +93,6 @@ export function leakyFunctionYul(plan: Plan): string {
   if (!plan.layers.some((l) => l.activation.kind === 'leaky_relu')) return ''
   return `function leaky(v, slope) -> r {
                 r := v
-                if slt(v, 0) { r := sar(${plan.F}, mul(v, slope)) }
+                if slt(v, 0) { r := sar(${plan.slopeBits}, mul(v, slope)) }
             }`
 }

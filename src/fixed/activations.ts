@@ -36,42 +36,45 @@ export function expNeg64(x: bigint): bigint {
   return t >> k
 }
 
-/** |y| clamped and moved from scale 2^F to 2^64 (times `mul`, 1 or 2). */
-function toP64(a: bigint, F: number, twice = false): bigint {
-  const clamp = EXP_CLAMP_UNITS << BigInt(F)
+/**
+ * |y| clamped and moved from the activation scale to 2^64 (times 2 for tanh): (c · 2^64) / scale, which
+ * for a binary scale 2^F is exactly c << (64 − F), the form the contract uses there.
+ */
+function toP64(a: bigint, scale: bigint, twice = false): bigint {
+  const clamp = EXP_CLAMP_UNITS * scale
   const c = a > clamp ? clamp : a
-  return c << BigInt(64 - F + (twice ? 1 : 0))
+  return (c << (twice ? 65n : 64n)) / scale
 }
 
-export function sigmoidFixed(y: bigint, F: number): bigint {
+export function sigmoidFixed(y: bigint, scale: bigint): bigint {
   const a = y < 0n ? -y : y
-  const e = expNeg64(toP64(a, F))
+  const e = expNeg64(toP64(a, scale))
   const den = ONE64 + e
-  const num = y < 0n ? e << BigInt(F) : ONE64 << BigInt(F)
+  const num = (y < 0n ? e : ONE64) * scale
   return (num + (den >> 1n)) / den
 }
 
-export function tanhFixed(y: bigint, F: number): bigint {
+export function tanhFixed(y: bigint, scale: bigint): bigint {
   const a = y < 0n ? -y : y
-  const e = expNeg64(toP64(a, F, true))
+  const e = expNeg64(toP64(a, scale, true))
   const den = ONE64 + e
-  const t = (((ONE64 - e) << BigInt(F)) + (den >> 1n)) / den
+  const t = ((ONE64 - e) * scale + (den >> 1n)) / den
   return y < 0n ? -t : t
 }
 
-export function softmaxFixed(z: bigint[], F: number): bigint[] {
+export function softmaxFixed(z: bigint[], scale: bigint): bigint[] {
   let m = z[0]!
   for (const v of z) if (v > m) m = v
-  const e = z.map((v) => expNeg64(toP64(m - v, F)))
+  const e = z.map((v) => expNeg64(toP64(m - v, scale)))
   const s = e.reduce((acc, v) => acc + v, 0n)
-  return e.map((v) => ((v << BigInt(F)) + (s >> 1n)) / s)
+  return e.map((v) => (v * scale + (s >> 1n)) / s)
 }
 
 export function reluFixed(y: bigint): bigint {
   return y < 0n ? 0n : y
 }
 
-/** Negative side: floor(y · slopeQ / 2^F), slopeQ = round(slope · 2^F). The EVM's SAR floors too. */
-export function leakyReluFixed(y: bigint, slopeQ: bigint, F: number): bigint {
-  return y < 0n ? (y * slopeQ) >> BigInt(F) : y
+/** Negative side: floor(y · slopeQ / 2^slopeBits), slopeQ = round(slope · 2^slopeBits). The EVM's SAR floors too. */
+export function leakyReluFixed(y: bigint, slopeQ: bigint, slopeBits: number): bigint {
+  return y < 0n ? (y * slopeQ) >> BigInt(slopeBits) : y
 }

@@ -15,10 +15,10 @@ export function encodeRow(plan: Plan, features: number[], names?: string[]): Enc
     if (!Number.isFinite(x)) return { ok: false, error: `${feature} is ${x}` }
     // far outside any calldata width (x·2^F may even overflow a double): refuse before quantising
     const far = Math.abs(x) * 2 ** plan.F > 2 ** (8 * plan.inputBytes)
-    const q = far ? 0n : quantize(x, plan.F)
+    const q = far ? 0n : plan.decimals === undefined ? quantize(x, plan.F) : quantize(x * 10 ** plan.decimals, 0)
     if (far || q > plan.inputMax || q < plan.inputMin) {
-      const lo = Number(plan.inputMin) / 2 ** plan.F
-      const hi = Number(plan.inputMax) / 2 ** plan.F
+      const lo = Number(plan.inputMin) / Number(plan.scale)
+      const hi = Number(plan.inputMax) / Number(plan.scale)
       return { ok: false, error: `${feature} = ${x} is outside the safe input range [${lo}, ${hi}]` }
     }
     values.push(q)
@@ -56,7 +56,7 @@ export function interpret(plan: Plan, task: 'binary' | 'multiclass' | 'regressio
     for (let j = 1; j < raw.length; j++) if (raw[j]! > raw[best]!) best = j
     return best
   }
-  const half = 1n << BigInt(plan.F - 1)
+  const half = plan.scale / 2n
   if (task === 'binary') return plan.layers[plan.layers.length - 1]!.activation.kind === 'sigmoid' ? (raw[0]! > half ? 1 : 0) : raw[0]! > 0n ? 1 : 0
-  return Number(raw[0]!) / 2 ** plan.F
+  return Number(raw[0]!) / Number(plan.scale)
 }

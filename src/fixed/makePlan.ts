@@ -14,13 +14,25 @@ export function quantize(x: number, e: number): bigint {
   return BigInt(Math.round(scaled)) // integral already at this magnitude
 }
 
+/** round(x · 2^e · scale): the binary path is exact; a decimal scale multiplies in float first. */
+function quantizeAt(x: number, e: number, scale: { F: number; decimals?: number }): bigint {
+  return scale.decimals === undefined ? quantize(x, e + scale.F) : quantize(x * 10 ** scale.decimals, e)
+}
+
+/** Human form of the activation scale: `2^20` or `10^18`. */
+export const scaleText = (p: { F: number; decimals?: number }) => (p.decimals === undefined ? `2^${p.F}` : `10^${p.decimals}`)
+
 /**
  * The fixed-point plan: per-layer weight scales calibrated from the weights' range so that every weight
  * fits its storage width, rounding folded into the bias, SIMD lane widths and the safe input range from
  * interval analysis (so no accumulator can ever overflow its lane).
  */
 export function makePlan(model: ModelIR, p: PrecisionSpec): Plan {
-  const F = p.fraction
+  const decimals = p.decimals
+  const F = decimals === undefined ? p.fraction : decimals * Math.log2(10)
+  const scale = decimals === undefined ? 1n << BigInt(F) : 10n ** BigInt(decimals)
+  const slopeBits = decimals === undefined ? F : 32
+  const at = { F, decimals }
   const wMaxQ = (1n << BigInt(8 * p.weightBytes - 1)) - 1n
   const inputMax = (1n << BigInt(8 * p.inputBytes - 1)) - 1n
   const inputMin = -inputMax - 1n
@@ -37,17 +49,17 @@ export function makePlan(model: ModelIR, p: PrecisionSpec): Plan {
     if (s < 1) throw new NumericsError(`weights of layer '${layer.name}' reach ${wAbsMax}, too large for int${8 * p.weightBytes}`, { hint: 'choose a wider precision.weights' })
     const weights = layer.weight.map((row) => row.map((w) => quantize(w, s)))
     const half = 1n << BigInt(s - 1)
-    const biases = layer.bias.map((b) => quantize(b, s + F) + half)
+    const biases = layer.bias.map((b) => quantizeAt(b, s, at) + half)
     const accs = weights.map((row, j) => row.reduce((acc, w, i) => acc + abs(w) * xMax[i]!, abs(biases[j]!)))
     const accMax = accs.reduce((a, b) => (a > b ? a : b), 0n)
     const act = layer.activation
     const bounded = act.kind === 'sigmoid' || act.kind === 'tanh' || act.kind === 'softmax'
-    const slopeQ = act.kind === 'leaky_relu' ? quantize(act.slope, F) : 0n
-    // |acc >> s| ≤ (a >> s) + 1; leaky's negative side is floor(v·slopeQ / 2^F), larger when |slope| > 1
+    const slopeQ = act.kind === 'leaky_relu' ? quantize(act.slope, slopeBits) : 0n
+    // |acc >> s| ≤ (a >> s) + 1; leaky's negative side is floor(v·slopeQ / 2^slopeBits), larger when |slope| > 1
     const outMax = accs.map((a) => {
-      if (bounded) return 1n << BigInt(F)
+      if (bounded) return scale
       const lin = (a >> BigInt(s)) + 1n
-      const neg = ((lin * abs(slopeQ)) >> BigInt(F)) + 1n
+      const neg = ((lin * abs(slopeQ)) >> BigInt(slopeBits)) + 1n
       return act.kind === 'leaky_relu' && neg > lin ? neg : lin
     })
     const laneBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
@@ -64,6 +76,9 @@ export function makePlan(model: ModelIR, p: PrecisionSpec): Plan {
   // a negative output is at most as far from zero as outMax, so the same width holds it
   return {
     F,
+    scale,
+    ...(decimals === undefined ? {} : { decimals }),
+    slopeBits,
     weightBytes: p.weightBytes,
     biasBytes: bytesFor(biasMax),
     inputBytes: p.inputBytes,

@@ -79,7 +79,7 @@ function margin(plan: Plan, task: Task, y: number[]): number {
 }
 
 function measure(model: ModelIR, plan: Plan, task: Task, rows: number[][]): Measure {
-  const scale = 2 ** plan.F
+  const scale = Number(plan.scale)
   let maxAbs = 0
   let sum = 0
   let count = 0

@@ -7,7 +7,7 @@ import type { Plan } from './types.ts'
  * Returns each layer's outputs; the last entry is what the contract returns.
  */
 export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
-  const F = plan.F
+  const scale = plan.scale
   const trace: bigint[][] = []
   let x = input
   for (const layer of plan.layers) {
@@ -19,10 +19,10 @@ export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
     })
     const a = layer.activation
     if (a.kind === 'relu') y = y.map(reluFixed)
-    else if (a.kind === 'leaky_relu') y = y.map((v) => leakyReluFixed(v, layer.slopeQ, F))
-    else if (a.kind === 'sigmoid') y = y.map((v) => sigmoidFixed(v, F))
-    else if (a.kind === 'tanh') y = y.map((v) => tanhFixed(v, F))
-    else if (a.kind === 'softmax') y = softmaxFixed(y, F)
+    else if (a.kind === 'leaky_relu') y = y.map((v) => leakyReluFixed(v, layer.slopeQ, plan.slopeBits))
+    else if (a.kind === 'sigmoid') y = y.map((v) => sigmoidFixed(v, scale))
+    else if (a.kind === 'tanh') y = y.map((v) => tanhFixed(v, scale))
+    else if (a.kind === 'softmax') y = softmaxFixed(y, scale)
     trace.push(y)
     x = y
   }

@@ -23,8 +23,16 @@ export type LayerPlan = {
 }
 
 export type Plan = {
-  /** Activation scale 2^F. */
+  /**
+   * log2 of the activation scale: the exponent of 2^F for a binary scale; for a decimal scale 10^d it is
+   * d·log2(10), good for display and float conversion only. Exact arithmetic uses `scale`.
+   */
   F: number
+  /** The activation scale as an integer: 2^F, or 10^d when `decimals` is set. */
+  scale: bigint
+  decimals?: number
+  /** Leaky-ReLU slopes are quantised at 2^slopeBits (F for a binary scale, 32 for a decimal one). */
+  slopeBits: number
   /** Bytes per stored weight, per stored bias, per input in calldata, per output in the Predictions event. */
   weightBytes: number
   biasBytes: number
@@ -39,7 +47,10 @@ export type Plan = {
 }
 
 export type PrecisionSpec = {
+  /** Binary activation scale 2^fraction (ignored when `decimals` is set). */
   fraction: number
+  /** Decimal activation scale 10^decimals (PRBMath / ML2SC compatible). */
+  decimals?: number
   weightBytes: number
   inputBytes: number
 }

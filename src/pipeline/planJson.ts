@@ -1,7 +1,8 @@
 import type { LayerPlan, Plan } from '../fixed/types.ts'
 
 /** A Plan as JSON: every bigint as a decimal string (JSON has no 256-bit integers). */
-export type PlanJson = Omit<Plan, 'inputMin' | 'inputMax' | 'layers'> & {
+export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers'> & {
+  scale: string
   inputMin: string
   inputMax: string
   layers: (Omit<LayerPlan, 'weights' | 'biases' | 'slopeQ' | 'accMax' | 'outMax'> & {
@@ -18,6 +19,7 @@ const s = (v: bigint) => v.toString()
 export function planToJson(plan: Plan): PlanJson {
   return {
     ...plan,
+    scale: s(plan.scale),
     inputMin: s(plan.inputMin),
     inputMax: s(plan.inputMax),
     layers: plan.layers.map((l) => ({
@@ -34,6 +36,7 @@ export function planToJson(plan: Plan): PlanJson {
 export function planFromJson(j: PlanJson): Plan {
   return {
     ...j,
+    scale: BigInt(j.scale),
     inputMin: BigInt(j.inputMin),
     inputMax: BigInt(j.inputMax),
     layers: j.layers.map((l) => ({

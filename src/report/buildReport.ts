@@ -5,6 +5,7 @@ import { interpret } from '../fixed/encodeRows.ts'
 import { referenceForward, referenceLayers } from '../fixed/referenceForward.ts'
 import { simulate, simulateLayers } from '../fixed/simulate.ts'
 import type { Plan } from '../fixed/types.ts'
+import { scaleText } from '../fixed/makePlan.ts'
 import type { RowResult } from '../pipeline/evaluateRows.ts'
 import type { TxRecord } from '../chain/sendTx.ts'
 import { ML2SC_VERSION } from '../version.ts'
@@ -33,7 +34,7 @@ const round = (x: number, d = 6) => Number(x.toFixed(d))
 /** Everything the run measured, as report.json (the acceptance fields plus detail for charts). */
 export function buildReport(inp: ReportInput) {
   const { plan, model, task } = inp
-  const scale = 2 ** plan.F
+  const scale = Number(plan.scale)
   const predictions: PredictionRow[] = []
   const errors: number[] = []
   const layerErr = plan.layers.map(() => 0)
@@ -106,7 +107,11 @@ export function buildReport(inp: ReportInput) {
       parameters: params,
     },
     precision: {
-      fraction: plan.F,
+      fraction: plan.decimals === undefined ? plan.F : null,
+      decimals: plan.decimals ?? null,
+      /** the activation scale, as text (`2^20`, `10^18`) and as a number to divide raw outputs by */
+      scale: scaleText(plan),
+      unit: Number(plan.scale),
       weightBits: 8 * plan.weightBytes,
       biasBits: 8 * plan.biasBytes,
       inputBits: 8 * plan.inputBytes,

@@ -53,7 +53,7 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
     figure('Gas per step', gasStepsChart(r), `All gas from transaction receipts. Inference: ${num(r.gas.inference.rows)} rows in ${r.gas.inference.transactions} batch transaction(s) of up to ${num(r.gas.inference.batchRows)} rows, ${num(r.gas.inference.perRow)} gas per row.`),
     figure('ML2SC ratio: gas per inference row', ml2scChart(r), `ML2SC's figure is its own 30-4-1 model, re-measured with its contracts (solc 0.8.37, PRBMath 4.1, anvil 1.7.1). This run's model is ${esc(shape)} (${num(r.model.parameters)} parameters against ML2SC's ${ML2SC_PARAMETERS_30_4_1}).`),
     figure('Gas per row against model size', sizeChart(r, bench), sizeCaption(r, bench, opts.benchFile)),
-    figure('Error histogram: |on chain − float reference| per output', errorChart(r), `${r.simulator.rows} rows × ${r.model.shape[r.model.shape.length - 1]} output(s). Largest error ${r.error.maxAbs}, mean ${r.error.meanAbs}; the contract's raw outputs are at scale 2^${r.precision.fraction}.`),
+    figure('Error histogram: |on chain − float reference| per output', errorChart(r), `${r.simulator.rows} rows × ${r.model.shape[r.model.shape.length - 1]} output(s). Largest error ${r.error.maxAbs}, mean ${r.error.meanAbs}; the contract's raw outputs are at scale ${r.precision.scale}.`),
     figure('On-chain vs reference outputs', outputsChart(r), outputsCaption(r), true),
   ]
 
@@ -88,7 +88,7 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
 <body>
 <header>
   <h1>ml2sc report <span class="muted">·</span> ${esc(r.contract.name)}</h1>
-  <p class="sub"><code>${esc(r.model.file)}</code> (${esc(r.model.format)}) · ${esc(shape)} · ${num(r.model.parameters)} parameters · ${esc(r.model.task)} · layout <code>${esc(r.layout)}</code> · activations 2^${r.precision.fraction}, weights int${r.precision.weightBits}, inputs int${r.precision.inputBits} · chain ${r.chain.chainId}${r.chain.local ? ' (embedded anvil)' : ''}</p>
+  <p class="sub"><code>${esc(r.model.file)}</code> (${esc(r.model.format)}) · ${esc(shape)} · ${num(r.model.parameters)} parameters · ${esc(r.model.task)} · layout <code>${esc(r.layout)}</code> · activations ${r.precision.scale}, weights int${r.precision.weightBits}, inputs int${r.precision.inputBits} · chain ${r.chain.chainId}${r.chain.local ? ' (embedded anvil)' : ''}</p>
 </header>
 <section class="cards">${cards.join('')}</section>
 <section class="grid">${charts.join('\n')}</section>
@@ -120,7 +120,7 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
   ${r.transactions.map((t) => `<tr><td>${esc(t.label)}</td><td class="r">${fmtInt(t.gasUsed)}</td><td><code class="hash">${esc(t.hash)}</code></td></tr>`).join('')}
   </tbody></table></details>
   <details><summary>Predictions (${r.predictions.length}${r.predictions.length > preds.length ? `, first ${preds.length} shown; all in predictions.csv` : ''})</summary>
-  <table><thead><tr><th class="r">row</th><th>label</th><th>on chain</th><th>reference</th><th>raw outputs (2^${r.precision.fraction})</th></tr></thead><tbody>
+  <table><thead><tr><th class="r">row</th><th>label</th><th>on chain</th><th>reference</th><th>raw outputs (${r.precision.scale})</th></tr></thead><tbody>
   ${preds.map((p) => `<tr${p.error || String(p.onchain) !== String(p.reference) ? ' class="diff"' : ''}><td class="r">${p.row}</td><td>${esc(p.label)}</td><td>${p.error ? `<span class="err">${esc(p.error)}</span>` : esc(p.onchain)}</td><td>${esc(p.reference)}</td><td><code>${esc(p.raw.join(', '))}</code></td></tr>`).join('')}
   </tbody></table></details>
 </section>
@@ -229,7 +229,7 @@ function sample<T>(xs: T[], max: number): T[] {
 }
 
 function outputsChart(r: Report): string {
-  const scale = 2 ** r.precision.fraction
+  const scale = r.precision.unit
   const answered = (r.predictions as Pred[]).filter((p) => !p.error && p.raw.length)
   const preds = sample(answered, MAX_SCATTER_ROWS)
   const opts = { width: 1140, height: 360 }
@@ -246,7 +246,7 @@ function outputsChart(r: Report): string {
       color: COLORS.series[j % COLORS.series.length]!,
       points: preds.map((p) => ({ x: p.referenceOutputs![j]!, y: rawOf(p, j), title: `row ${p.row}, output ${j}: on chain ${rawOf(p, j)}, reference ${p.referenceOutputs![j]}` })),
     }))
-    return scatterChart('chart-outputs', 'On-chain vs reference outputs', series, { ...opts, xLabel: 'reference output (float)', yLabel: `on-chain output (raw / 2^${r.precision.fraction})`, diagonal: true })
+    return scatterChart('chart-outputs', 'On-chain vs reference outputs', series, { ...opts, xLabel: 'reference output (float)', yLabel: `on-chain output (raw / ${r.precision.scale})`, diagonal: true })
   }
   const lastAct = r.model.architecture[r.model.architecture.length - 1]?.activation ?? ''
   if (r.model.task === 'binary') {
@@ -263,7 +263,7 @@ function outputsChart(r: Report): string {
     return scatterChart('chart-outputs', 'On-chain vs reference outputs', series, {
       ...opts,
       xLabel: 'test row',
-      yLabel: `on-chain output (raw / 2^${r.precision.fraction})`,
+      yLabel: `on-chain output (raw / ${r.precision.scale})`,
       hline: { y: thr, label: `class threshold ${thr}` },
       xTickLabel: (v) => String(v),
     })
@@ -283,7 +283,7 @@ function outputsChart(r: Report): string {
     size: 7,
     points: preds.map((p) => ({ x: p.row, y: rawOf(p, Number(p.reference)), title: `row ${p.row}: reference class ${p.reference}, on-chain class ${p.onchain}` })),
   })
-  return scatterChart('chart-outputs', 'On-chain vs reference outputs', series, { ...opts, xLabel: 'test row', yLabel: `on-chain output (raw / 2^${r.precision.fraction})`, xTickLabel: (v) => String(v) })
+  return scatterChart('chart-outputs', 'On-chain vs reference outputs', series, { ...opts, xLabel: 'test row', yLabel: `on-chain output (raw / ${r.precision.scale})`, xTickLabel: (v) => String(v) })
 }
 
 function outputsCaption(r: Report): string {
@@ -298,7 +298,7 @@ function outputsCaption(r: Report): string {
     : r.model.task === 'binary'
       ? "Each mark is one row's on-chain output (what the contract returned, at full precision), coloured by the float reference's class; a row where the classes disagree would be drawn as a red diamond."
       : "Each mark is one on-chain output of one row; the ring marks the output of the float reference's class, which should be the top mark of its column."
-  return `${what} Same class as the reference: ${pct(acc.agreement)}; largest |on chain − reference| over all outputs ${r.error.maxAbs} (${fmtCompact(r.error.maxAbs * 2 ** r.precision.fraction)} units of 2^−${r.precision.fraction}).${sampled}${refused}`
+  return `${what} Same class as the reference: ${pct(acc.agreement)}; largest |on chain − reference| over all outputs ${r.error.maxAbs} (${fmtCompact(r.error.maxAbs * r.precision.unit)} units of 1/${r.precision.scale}).${sampled}${refused}`
 }
 
 const CSS = `

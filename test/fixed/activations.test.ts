@@ -17,6 +17,7 @@ import { quantize } from '../../src/fixed/makePlan.ts'
 import { rng } from '../helpers/rng.ts'
 
 const F = 20
+const SCALE = 1n << BigInt(F)
 const S = 2 ** F
 const ULP = 1 / S
 const BOUND = 1e-6
@@ -50,38 +51,38 @@ describe('sweeps at the default scale 2^20 (max abs error ≤ 1e-6)', () => {
     let max = 0
     let prev = -1n
     for (const y of POINTS) {
-      const s = sigmoidFixed(y, F)
+      const s = sigmoidFixed(y, SCALE)
       max = Math.max(max, Math.abs(real(s) - sigmoid(real(y))))
       expect(s >= prev).toBe(true) // non-decreasing (POINTS is sorted)
       prev = s
     }
     expect(max).toBeLessThanOrEqual(BOUND)
     expect(max).toBeLessThanOrEqual(HALF_ULP)
-    expect(sigmoidFixed(0n, F)).toBe(1n << BigInt(F - 1))
-    expect(sigmoidFixed(-(1n << 255n), F)).toBe(0n)
-    expect(sigmoidFixed((1n << 255n) - 1n, F)).toBe(1n << BigInt(F))
+    expect(sigmoidFixed(0n, SCALE)).toBe(1n << BigInt(F - 1))
+    expect(sigmoidFixed(-(1n << 255n), SCALE)).toBe(0n)
+    expect(sigmoidFixed((1n << 255n) - 1n, SCALE)).toBe(1n << BigInt(F))
   })
 
   test('tanh: ≤ half an ulp everywhere, monotone, odd', () => {
     let max = 0
     let prev = -(2n << BigInt(F))
     for (const y of POINTS) {
-      const t = tanhFixed(y, F)
+      const t = tanhFixed(y, SCALE)
       max = Math.max(max, Math.abs(real(t) - Math.tanh(real(y))))
       expect(t >= prev).toBe(true)
-      expect(tanhFixed(-y, F)).toBe(-t)
+      expect(tanhFixed(-y, SCALE)).toBe(-t)
       prev = t
     }
     expect(max).toBeLessThanOrEqual(BOUND)
     expect(max).toBeLessThanOrEqual(HALF_ULP)
-    expect(tanhFixed(0n, F)).toBe(0n)
+    expect(tanhFixed(0n, SCALE)).toBe(0n)
   })
 
   test('softmax of two: ≤ half an ulp over [-60, 60] and the clamp region', () => {
     let max = 0
     const pts = POINTS.filter((_, i) => i % 3 === 0)
     for (const y of pts) {
-      const [a, b] = softmaxFixed([y, 0n], F)
+      const [a, b] = softmaxFixed([y, 0n], SCALE)
       const z = real(y)
       // softmax([z, 0]) = [sigmoid(z), sigmoid(-z)]
       max = Math.max(max, Math.abs(real(a!) - sigmoid(z)), Math.abs(real(b!) - sigmoid(-z)))
@@ -117,7 +118,7 @@ describe('properties', () => {
   test('sigmoid(x) + sigmoid(-x) = 2^F within 1 ulp', () => {
     for (let i = 0; i < 20_000; i++) {
       const y = randomY()
-      const d = sigmoidFixed(y, F) + sigmoidFixed(-y, F) - (1n << BigInt(F))
+      const d = sigmoidFixed(y, SCALE) + sigmoidFixed(-y, SCALE) - (1n << BigInt(F))
       expect(d >= -1n && d <= 1n).toBe(true)
     }
   })
@@ -125,8 +126,8 @@ describe('properties', () => {
   test('sigmoid and tanh are monotone on random sorted inputs', () => {
     const ys = Array.from({ length: 20_000 }, randomY).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     for (let i = 1; i < ys.length; i++) {
-      expect(sigmoidFixed(ys[i]!, F) >= sigmoidFixed(ys[i - 1]!, F)).toBe(true)
-      expect(tanhFixed(ys[i]!, F) >= tanhFixed(ys[i - 1]!, F)).toBe(true)
+      expect(sigmoidFixed(ys[i]!, SCALE) >= sigmoidFixed(ys[i - 1]!, SCALE)).toBe(true)
+      expect(tanhFixed(ys[i]!, SCALE) >= tanhFixed(ys[i - 1]!, SCALE)).toBe(true)
     }
   })
 
@@ -136,7 +137,7 @@ describe('properties', () => {
       const n = 2 + Math.floor(r() * 12)
       const spread = [1, 8, 40, 100][i % 4]!
       const z = Array.from({ length: n }, () => BigInt(Math.round((r() * 2 - 1) * spread * S)))
-      const p = softmaxFixed(z, F)
+      const p = softmaxFixed(z, SCALE)
       const sum = p.reduce((a, b) => a + b, 0n)
       const dev = Number(sum - (1n << BigInt(F)))
       expect(Math.abs(dev)).toBeLessThanOrEqual(n / 2)
@@ -147,7 +148,7 @@ describe('properties', () => {
       p.forEach((v, j) => (max = Math.max(max, Math.abs(real(v) - e[j]! / s))))
       // adding a constant to every logit changes nothing: only differences reach exp
       const shift = BigInt(Math.round((r() * 2 - 1) * 1000 * S))
-      expect(softmaxFixed(z.map((v) => v + shift), F)).toEqual(p)
+      expect(softmaxFixed(z.map((v) => v + shift), SCALE)).toEqual(p)
       // the largest logit gets the largest probability
       const top = z.indexOf(z.reduce((a, b) => (b > a ? b : a)))
       expect(p.every((v) => v <= p[top]!)).toBe(true)
@@ -163,8 +164,8 @@ describe('properties', () => {
         const x = (r() * 2 - 1) * 40
         const y = quantize(x, f)
         const xf = real(y, f)
-        max = Math.max(max, Math.abs(real(sigmoidFixed(y, f), f) - sigmoid(xf)), Math.abs(real(tanhFixed(y, f), f) - Math.tanh(xf)))
-        const [a] = softmaxFixed([y, 0n, -y], f)
+        max = Math.max(max, Math.abs(real(sigmoidFixed(y, 1n << BigInt(f)), f) - sigmoid(xf)), Math.abs(real(tanhFixed(y, 1n << BigInt(f)), f) - Math.tanh(xf)))
+        const [a] = softmaxFixed([y, 0n, -y], 1n << BigInt(f))
         const den = Math.exp(xf - Math.max(xf, 0, -xf)) + Math.exp(-Math.max(xf, 0, -xf)) + Math.exp(-xf - Math.max(xf, 0, -xf))
         max = Math.max(max, Math.abs(real(a!, f) - Math.exp(xf - Math.max(xf, 0, -xf)) / den))
       }
