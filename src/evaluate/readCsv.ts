@@ -89,6 +89,17 @@ async function* records(file: string, chunkBytes = 1 << 16): AsyncGenerator<CsvR
       }
       const out: CsvRecord[] = []
       let start = 0
+      /** A line break ends the record: its last cell is `last`; a CR may be followed by the LF of a CRLF. */
+      const endRecord = (last: string, c: number) => {
+        cells.push(last)
+        field = ''
+        out.push({ cells, line: recordLine })
+        cells = []
+        state = START
+        skipLF = c === CR
+        line++
+        recordLine = line
+      }
       for (let i = 0; i < s.length; i++) {
         const c = s.charCodeAt(i)
         if (skipLF) {
@@ -123,16 +134,7 @@ async function* records(file: string, chunkBytes = 1 << 16): AsyncGenerator<CsvR
               cells.push(field + s.slice(start, i))
               field = ''
               state = START
-            } else if (c === LF || c === CR) {
-              cells.push(field + s.slice(start, i))
-              field = ''
-              out.push({ cells, line: recordLine })
-              cells = []
-              state = START
-              skipLF = c === CR
-              line++
-              recordLine = line
-            }
+            } else if (c === LF || c === CR) endRecord(field + s.slice(start, i), c)
             break
           case QUOTED:
             if (c === QUOTE) {
@@ -149,16 +151,8 @@ async function* records(file: string, chunkBytes = 1 << 16): AsyncGenerator<CsvR
               cells.push(field)
               field = ''
               state = START
-            } else if (c === LF || c === CR) {
-              cells.push(field)
-              field = ''
-              out.push({ cells, line: recordLine })
-              cells = []
-              state = START
-              skipLF = c === CR
-              line++
-              recordLine = line
-            } else if (c !== 32 && c !== 9) {
+            } else if (c === LF || c === CR) endRecord(field, c)
+            else if (c !== 32 && c !== 9) {
               throw new DataError('text after the closing quote of a quoted field', {
                 where: `${file}:${line}`,
                 hint: 'write a quote inside a quoted field as ""',
