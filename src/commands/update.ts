@@ -16,7 +16,7 @@ import { ChainError } from '../errors/base.ts'
 import { openChain } from '../pipeline/openChain.ts'
 import { prepareModel, type Prepared } from '../pipeline/prepareModel.ts'
 import { PLAN_FILE, artifactPath, sha256File, type PlanArtifact } from '../pipeline/artifacts.ts'
-import { planToJson } from '../pipeline/planJson.ts'
+import { planFromJson, planToJson } from '../pipeline/planJson.ts'
 import { writeAtomic } from '../report/writeReports.ts'
 import type { Logger } from '../ui/logger.ts'
 import type { Ml2scCommand } from './context.ts'
@@ -29,9 +29,23 @@ export function stripMetadata(code: Hex): string {
   return 2 * (len + 2) <= hex.length ? hex.slice(0, hex.length - 2 * (len + 2)) : hex
 }
 
-/** The local model as the deployed contract would hold it: plan, canonical weights, chunks, commitment. */
+/** The plan the deployed contract was generated from (plan.json in the output folder), if there is one. */
+async function deployedPlan(config: Config) {
+  try {
+    const a = JSON.parse(await readFile(artifactPath(config, PLAN_FILE), 'utf8')) as PlanArtifact
+    return a?.kind === 'ml2sc/plan' && a.plan ? planFromJson(a.plan) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The local model as the deployed contract would hold it: plan, canonical weights, chunks, commitment.
+ * The weights are quantised at the deployed plan's scales and lane widths (compiled into its code), so a
+ * retrained model can be uploaded to it as long as its weights fit them.
+ */
 export async function localModel(config: Config) {
-  const prep = await prepareModel(config)
+  const prep = await prepareModel(config, { deployed: await deployedPlan(config) })
   const chunkSize = prep.chunkSize
   const blob = encodeWeights(prep.plan)
   return { prep, chunkSize, blob, sizes: chunkSizes(blob.length, chunkSize), commitment: commitmentOf(blob) }

@@ -1,6 +1,6 @@
 import { NumericsError } from '../errors/base.ts'
 import type { ModelIR } from '../ir/types.ts'
-import type { LayerPlan, Plan, PrecisionSpec } from './types.ts'
+import type { LayerPlan, Plan, PlanPin, PrecisionSpec } from './types.ts'
 
 const abs = (v: bigint) => (v < 0n ? -v : v)
 const bitLength = (v: bigint) => abs(v).toString(2).length
@@ -19,6 +19,13 @@ function quantizeAt(x: number, e: number, scale: { F: number; decimals?: number 
   return scale.decimals === undefined ? quantize(x, e + scale.F) : quantize(x * 10 ** scale.decimals, e)
 }
 
+/** A width the deployed contract fixed: the new value must fit it. */
+function pinned(what: string, need: number, have?: number): number {
+  if (have === undefined) return need
+  if (need > have) throw new NumericsError(`the new weights need ${need}-byte ${what}s; the deployed contract has ${have}`, { hint: 'deploy the new model with `ml2sc run`' })
+  return have
+}
+
 /** Human form of the activation scale: `2^20` or `10^18`. */
 export const scaleText = (p: { F: number; decimals?: number }) => (p.decimals === undefined ? `2^${p.F}` : `10^${p.decimals}`)
 
@@ -27,7 +34,7 @@ export const scaleText = (p: { F: number; decimals?: number }) => (p.decimals ==
  * fits its storage width, rounding folded into the bias, SIMD lane widths and the safe input range from
  * interval analysis (so no accumulator can ever overflow its lane).
  */
-export function makePlan(model: ModelIR, p: PrecisionSpec): Plan {
+export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan {
   const decimals = p.decimals
   const F = decimals === undefined ? p.fraction : decimals * Math.log2(10)
   const scale = decimals === undefined ? 1n << BigInt(F) : 10n ** BigInt(decimals)
@@ -46,6 +53,15 @@ export function makePlan(model: ModelIR, p: PrecisionSpec): Plan {
     let s = wAbsMax === 0 ? 1 : Math.floor(Math.log2(Number(wMaxQ) / wAbsMax))
     while (s > 0 && abs(quantize(wAbsMax, s)) > wMaxQ) s--
     s = Math.min(s, 64)
+    const l = model.layers.indexOf(layer)
+    if (pin) {
+      // an update: the deployed contract shifts by its own scale; the new weights must fit at it
+      s = pin.wShift[l]!
+      if (abs(quantize(wAbsMax, s)) > wMaxQ)
+        throw new NumericsError(`the new weights of layer '${layer.name}' reach ${wAbsMax}, beyond what the deployed contract holds (int${8 * p.weightBytes} at scale 2^${s})`, {
+          hint: 'deploy the new model with `ml2sc run`',
+        })
+    }
     if (s < 1) throw new NumericsError(`weights of layer '${layer.name}' reach ${wAbsMax}, too large for int${8 * p.weightBytes}`, { hint: 'choose a wider precision.weights' })
     const weights = layer.weight.map((row) => row.map((w) => quantize(w, s)))
     const half = 1n << BigInt(s - 1)
@@ -62,12 +78,15 @@ export function makePlan(model: ModelIR, p: PrecisionSpec): Plan {
       const neg = ((lin * abs(slopeQ)) >> BigInt(slopeBits)) + 1n
       return act.kind === 'leaky_relu' && neg > lin ? neg : lin
     })
-    const laneBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
+    const needBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
+    if (pin && needBits > pin.laneBits[l]!)
+      throw new NumericsError(`the new weights of layer '${layer.name}' need ${needBits}-bit lanes; the deployed contract has ${pin.laneBits[l]}`, { hint: 'deploy the new model with `ml2sc run`' })
+    const laneBits = pin ? pin.laneBits[l]! : needBits
     if (laneBits > 256) throw new NumericsError(`layer '${layer.name}' could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
     // the contract's leaky computes v·slopeQ in one 256-bit MUL before the shift
     if (act.kind === 'leaky_relu' && bitLength(((accMax >> BigInt(s)) + 1n) * abs(slopeQ)) > 255)
       throw new NumericsError(`layer '${layer.name}': leaky_relu(${act.slope}) could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
-    const lanes = Math.max(1, Math.min(Math.floor(256 / laneBits), nOut))
+    const lanes = pin ? pin.lanes[l]! : Math.max(1, Math.min(Math.floor(256 / laneBits), nOut))
     xMax = outMax
     return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }
   })
@@ -80,9 +99,9 @@ export function makePlan(model: ModelIR, p: PrecisionSpec): Plan {
     ...(decimals === undefined ? {} : { decimals }),
     slopeBits,
     weightBytes: p.weightBytes,
-    biasBytes: bytesFor(biasMax),
+    biasBytes: pinned('bias', bytesFor(biasMax), pin?.biasBytes),
     inputBytes: p.inputBytes,
-    outputBytes: bytesFor(outMax),
+    outputBytes: pinned('output', bytesFor(outMax), pin?.outputBytes),
     inputMin,
     inputMax,
     layers,

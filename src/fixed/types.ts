@@ -46,6 +46,20 @@ export type Plan = {
   outputSize: number
 }
 
+/**
+ * The parts of a deployed plan that its contract's code depends on. New weights for that contract (an
+ * update) are quantised at these, and refused if they do not fit.
+ */
+export type PlanPin = { wShift: number[]; laneBits: number[]; lanes: number[]; biasBytes: number; outputBytes: number }
+
+export const pinOf = (plan: Plan): PlanPin => ({
+  wShift: plan.layers.map((l) => l.wShift),
+  laneBits: plan.layers.map((l) => l.laneBits),
+  lanes: plan.layers.map((l) => l.lanes),
+  biasBytes: plan.biasBytes,
+  outputBytes: plan.outputBytes,
+})
+
 export type PrecisionSpec = {
   /** Binary activation scale 2^fraction (ignored when `decimals` is set). */
   fraction: number

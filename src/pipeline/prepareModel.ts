@@ -3,7 +3,7 @@ import type { Config } from '../config/types.ts'
 import { chunkSizeFor, type GenerateOptions, type WeightLayout } from '../codegen/generateSolidity.ts'
 import { ConfigError } from '../errors/base.ts'
 import { makePlan } from '../fixed/makePlan.ts'
-import type { Plan } from '../fixed/types.ts'
+import { pinOf, type Plan } from '../fixed/types.ts'
 import { taskOf } from '../ir/taskOf.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { loadModel } from '../model/loadModel.ts'
@@ -67,9 +67,13 @@ async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: P
 }
 
 /** Config → IR → fixed-point plan: everything that needs no chain and no compiler. */
-export async function prepareModel(config: Config): Promise<Prepared> {
+export async function prepareModel(config: Config, opts: { deployed?: Plan } = {}): Promise<Prepared> {
   const model = await loadModel(config.model)
-  const { plan, warnings } = await calibratedPlan(config, model)
+  const d = opts.deployed
+  // new weights for a deployed contract are quantised at its scales, widths and lanes (or refused)
+  const { plan, warnings } = d
+    ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, inputBytes: d.inputBytes }, pinOf(d)), warnings: [] }
+    : await calibratedPlan(config, model)
   const layout = resolveLayout(config.weights.layout)
   const base = path.basename(config.model.class ?? config.model.path).replace(/\.[^.]*$/, '')
   const contractName = 'Ml2sc_' + base.replace(/[^A-Za-z0-9_]/g, '_')
