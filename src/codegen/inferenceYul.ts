@@ -4,7 +4,7 @@ import type { MemoryMap } from './memoryMap.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
 /** Layers with at most this many (group, input) products are fully unrolled; bigger ones loop, 8 per turn. */
-export const UNROLL_LIMIT = Number(process.env.ML2SC_UNROLL ?? 48)
+export const UNROLL_LIMIT = 48
 const UNROLL_BY = 8
 /** Rows of at most this many features are decoded from calldata without a loop. */
 const UNROLL_DECODE = 64

@@ -47,7 +47,7 @@ export function compileSolidity(
       viaIR: false,
       evmVersion,
       // the Yul optimizer hoists repeated subexpressions of unrolled kernels into stack slots (stack too deep)
-      optimizer: { enabled: true, runs: 200, details: { yul: process.env.ML2SC_YUL === '1' } },
+      optimizer: { enabled: true, runs: 200, details: { yul: false } },
       outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
     },
   }
