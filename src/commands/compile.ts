@@ -13,15 +13,14 @@ export const compileModule: Ml2scCommand = {
   handler: async (a, log) => {
     const config = await loadConfig(a.config, { output: a.out })
     const { artifact, file } = await compileStage(config, log)
-    const runtime = (artifact.deployedBytecode.length - 2) / 2
-    log.info(`  ${artifact.contractName}: ${runtime.toLocaleString('en-US')} bytes of runtime code, solc ${artifact.solcVersion}, evm ${artifact.evmVersion}`)
+    log.info(`  ${artifact.contractName}: ${artifact.runtimeBytes.toLocaleString('en-US')} bytes of runtime code, solc ${artifact.solcVersion}, evm ${artifact.evmVersion}`)
     return {
       contract: artifact.contractName,
       file,
       solc: artifact.solcVersion,
       evmVersion: artifact.evmVersion,
       bytecodeBytes: (artifact.bytecode.length - 2) / 2,
-      runtimeBytes: runtime,
+      runtimeBytes: artifact.runtimeBytes,
       warnings: artifact.warnings,
     }
   },

@@ -23,7 +23,7 @@ export const gasModule: Ml2scCommand = {
     const compiled = compileSolidity(generateSolidity(prep.plan, prep.generate), prep.contractName, { hardfork: config.chain.hardfork })
     const cap = Math.min(config.chain.txGasCap, config.chain.blockGasLimit)
     const rows = a.rows ?? (config.batch.rows === 'auto' ? undefined : config.batch.rows)
-    const est = estimateGas(prep.plan, { runtimeBytes: (compiled.deployedBytecode.length - 2) / 2, embedded: embedsWeights(prep.plan, prep.generate), cap, rows, chunkSize })
+    const est = estimateGas(prep.plan, { runtimeBytes: compiled.runtimeBytes, embedded: embedsWeights(prep.plan, prep.generate), cap, rows, chunkSize })
     const n = (x: number) => x.toLocaleString('en-US')
     const params = parameterCount(prep.model)
     log.info(`${path.basename(config.model.path)}: ${params} parameters, layout ${prep.layout}${est.embedded ? ' (weights embedded at deploy)' : ''}`)

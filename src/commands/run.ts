@@ -38,7 +38,7 @@ export async function runCommand(args: RunArgs, log: Logger) {
       log,
       await estimatePipeline(session, {
         bytecode: reuse ? undefined : compiled.bytecode,
-        runtimeBytes: (compiled.deployedBytecode.length - 2) / 2,
+        runtimeBytes: compiled.runtimeBytes,
         uploadFrom: reuse ? await uploadStart(session, reuse.address, reuse.abi, gen.artifact.weights.commitment, gen.artifact.weights.chunks.length) : 0,
         layout: gen.prepared.layout,
         abi: compiled.abi,

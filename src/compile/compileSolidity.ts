@@ -7,6 +7,8 @@ export type CompiledContract = {
   abi: Abi
   bytecode: Hex
   deployedBytecode: Hex
+  /** Size of the deployed code (EIP-170 caps it at 24,576; deploying costs 200 gas per byte). */
+  runtimeBytes: number
   solcVersion: string
   evmVersion: string
   sourceHash: string
@@ -74,6 +76,7 @@ export function compileSolidity(
     abi: iface ? [...iface.abi, ...c.abi.filter((x) => x.type === 'constructor')] : c.abi,
     bytecode: `0x${c.evm.bytecode.object}`,
     deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
+    runtimeBytes: c.evm.deployedBytecode.object.length / 2,
     solcVersion: solc().version(),
     evmVersion,
     sourceHash,

@@ -33,7 +33,7 @@ export async function compileStage(config: Config, log: Logger): Promise<Compile
   if (sha256Text(source) !== plan.source.sha256)
     throw new Ml2scError(`${outLabel(config)}${plan.source.file} is not the file plan.json describes (edited since \`generate\`?): ${runFirst(config, 'generate')} again`)
   const compiled = await log.task(`compile ${plan.source.file}`, () => compileSolidity(source, plan.contractName, { hardfork: config.chain.hardfork }))
-  log.detail(`${compiled.solcVersion}, evm ${compiled.evmVersion}, ${(compiled.deployedBytecode.length - 2) / 2} bytes of runtime code`)
+  log.detail(`${compiled.solcVersion}, evm ${compiled.evmVersion}, ${compiled.runtimeBytes} bytes of runtime code`)
   for (const w of compiled.warnings) log.detail(`solc warning: ${w}`)
   const artifact: CompiledArtifact = { kind: 'ml2sc/artifact', ...stamp(config), ...compiled, source: { file: plan.source.file, sha256: plan.source.sha256 } }
   const file = await writeArtifact(config, artifactFileOf(plan.contractName), artifact)

@@ -30,7 +30,7 @@ export async function deployStage(config: Config, log: Logger, opts: { session?:
   const compiled = await readCompiledArtifact(config, plan)
   const s = opts.session ?? (await openChain(config, log, 'fresh'))
   try {
-    const runtimeBytes = (compiled.deployedBytecode.length - 2) / 2
+    const runtimeBytes = compiled.runtimeBytes
     // real money: print the estimate, refuse without --yes (nothing is spent on a local chain)
     if (!s.local && !opts.session) await guardSpend(s, log, [await estimateDeployGas(s, compiled.bytecode)])
     const { address, tx } = await log.task(`deploy ${compiled.contractName} (${runtimeBytes} bytes)`, () => deployModel(s, compiled.bytecode, compiled.abi))

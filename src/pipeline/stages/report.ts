@@ -61,7 +61,7 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
     plan,
     task: planA.task,
     layout: planA.layout,
-    contract: { name: compiled.contractName, runtimeBytes: (compiled.deployedBytecode.length - 2) / 2, solcVersion: compiled.solcVersion, evmVersion: compiled.evmVersion },
+    contract: { name: compiled.contractName, runtimeBytes: compiled.runtimeBytes, solcVersion: compiled.solcVersion, evmVersion: compiled.evmVersion },
     chain: { chainId: dep.chainId, hardfork: dep.chain.hardfork, local: dep.chain.local, anvilVersion: dep.chain.anvil ?? undefined },
     config: { file: path.basename(config.file), hash: config.hash },
     gas: {
