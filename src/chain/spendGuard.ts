@@ -20,7 +20,6 @@ let approved = false
 export function approveSpending(yes: boolean): void {
   approved = yes
 }
-export const spendingApproved = () => approved
 
 function refusal(s: ChainSession, what: string): ChainError {
   return new ChainError(`chain ${s.chainId} at ${redactUrl(s.rpcUrl)} is not a local chain: ${what} needs --yes`, {
