@@ -5,7 +5,6 @@ import { predictSingle } from '../../chain/evaluateOnChain.ts'
 import { estimateEvaluateGas, guardSpend } from '../../chain/spendGuard.ts'
 import type { Config } from '../../config/types.ts'
 import { ChainError, ConfigError, Ml2scError } from '../../errors/base.ts'
-import { readRows } from '../../evaluate/readCsv.ts'
 import type { Logger } from '../../ui/logger.ts'
 import {
   EVALUATION_FILE,
@@ -19,7 +18,7 @@ import {
   type EvaluationArtifact,
   type TxJson,
 } from '../artifacts.ts'
-import { evaluateRows } from '../evaluateRows.ts'
+import { evaluateRows, scanTestData } from '../evaluateRows.ts'
 import { checkDeployment, openChain } from '../openChain.ts'
 
 export type EvaluateResult = { evaluation: EvaluationArtifact; file: string }
@@ -48,8 +47,8 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
     if (commitment !== planA.weights.commitment)
       throw new ChainError(`the contract holds other weights (commitment ${commitment.slice(0, 10)}…, plan.json says ${planA.weights.commitment.slice(0, 10)}…): ${runFirst(config, 'upload')} again`)
     if (!s.local && !opts.session) {
-      let rows = 0
-      for await (const _ of readRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: config.data.limit, features: plan.inputSize, requireLabel: false })) rows++
+      // every cell checked and the answerable rows counted before anything is spent
+      const { answerable: rows } = await scanTestData(config, plan)
       const batch = config.batch.rows === 'auto' ? rows : config.batch.rows
       const single = { label: 'predict (one row)', gas: estimateEvaluateGas(plan, 1, 1).gas, transactions: 1, exact: false }
       await guardSpend(s, log, [estimateEvaluateGas(plan, rows, batch), single])
