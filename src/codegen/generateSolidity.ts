@@ -151,6 +151,15 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 a := and(st, 0xffffffffffffffffffffffffffffffffffffffff)
                 if i { a := sload(add(2, i)) }
             }
+            /// copy every data contract's chunk (its code after the STOP byte) to memory at p; returns the end
+            function copyChunks(st, p) -> end {
+                end := p
+                for { let i := 0 } lt(i, ${chunks.length}) { i := add(i, 1) } {
+                    let len := ${chunkLen('i')}
+                    extcodecopy(chunk(i, st), end, 1, len)
+                    end := add(end, len)
+                }
+            }
             /// keccak256 of the canonical weight encoding, read back from wherever it lives
             function weightsHash(st, p) -> c {${layout === 'code' ? `
                 c := ${commitmentOf(encodeWeights(plan))}
@@ -162,14 +171,7 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                     c := keccak256(${h(mem.blob)}, ${mem.blobLayout.length})
                     leave` : ''}
                 }
-                let off := 0
-                for { let i := 0 } lt(i, ${chunks.length}) { i := add(i, 1) } {
-                    let a := chunk(i, st)
-                    let len := sub(extcodesize(a), 1)
-                    extcodecopy(a, add(p, off), 1, len)
-                    off := add(off, len)
-                }
-                c := keccak256(p, off)
+                c := keccak256(p, sub(copyChunks(st, p), p))
             }
             ${activationFunctionsYul(plan)}
             ${leakyFunctionYul(plan)}
@@ -179,14 +181,7 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 let st := sload(2)
                 if iszero(shr(248, st)) { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
 ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(mem.blob)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
-` : ''}${layout === 'datacontract' ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) {
-                    let p := ${h(mem.blob)}
-                    for { let i := 0 } lt(i, ${chunks.length}) { i := add(i, 1) } {
-                        let len := ${chunkLen('i')}
-                        extcodecopy(chunk(i, st), p, 1, len)
-                        p := add(p, len)
-                    }
-                }
+` : ''}${layout === 'datacontract' ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { pop(copyChunks(st, ${h(mem.blob)})) }
 ` : ''}${embed || layout === 'code' ? '' : `                if eq(n, 1) {
                     // one row of a large model: straight from the compact weights, no packing
                     let rp := offset
