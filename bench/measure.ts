@@ -70,7 +70,7 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
 
 export async function measureMl2sc(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number): Promise<Measurement> {
   const c = compileSolidity(ml2scBaselineSolidity(model, 'Baseline'), 'Baseline', { findImports: prbImports })
-  const { address, tx } = await deployModel(s, c.bytecode, c.abi)
+  const { address, tx } = await deployModel(s, c.bytecode, c.abi, { admin: false })
   const e18 = (x: number) => BigInt(Math.round(x * 1e9)) * 10n ** 9n
   let upload = 0
   let uploadTxs = 0

@@ -1,6 +1,8 @@
 import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { isAddress, keccak256, type Abi, type Hex } from 'viem'
+import type { CompiledContract } from '../compile/compileSolidity.ts'
+import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
 import { Ml2scError } from '../errors/base.ts'
 import { writeAtomic } from '../report/writeReports.ts'
 import { ML2SC_VERSION } from '../version.ts'
@@ -103,7 +105,7 @@ export async function withChainState(s: ChainSession, d: Deployment, opts: { chu
  * (after a kill, a network failure or a finished run) resumes the upload instead of paying for a new
  * contract. Undefined otherwise (no record, another chain, other code, or nothing at the address).
  */
-export async function findReusableDeployment(s: ChainSession, outDir: string, deployedBytecode: Hex): Promise<Deployment | undefined> {
+export async function findReusableDeployment(s: ChainSession, outDir: string, compiled: Pick<CompiledContract, 'deployedBytecode' | 'immutables'>): Promise<Deployment | undefined> {
   if (s.kind !== 'rpc') return undefined
   let d: Deployment
   try {
@@ -114,5 +116,5 @@ export async function findReusableDeployment(s: ChainSession, outDir: string, de
   if (d.chainId !== s.chainId) return undefined
   const code = await s.publicClient.getCode({ address: d.address }).catch(() => undefined)
   if (!code || code === '0x') return undefined
-  return keccak256(code) === keccak256(deployedBytecode) ? d : undefined
+  return runtimeCodeHash(code, compiled.immutables) === keccak256(compiled.deployedBytecode) ? d : undefined
 }

@@ -108,7 +108,9 @@ export async function estimateTxGas(s: ChainSession, label: string, req: { to?: 
   if (est > cap)
     throw new ChainError(`${label} needs ${est.toLocaleString('en-US')} gas, over the per-transaction cap of ${cap.toLocaleString('en-US')}`, {
       where: 'chain.txGasCap',
-      hint: 'lower batch.rows (evaluation) or batch.upload (weights); mainnet refuses transactions over 16,777,216 gas (EIP-7825)',
+      hint: label.startsWith('deploy')
+        ? 'raise chain.txGasCap: a deployment cannot be split (mainnet allows up to 16,777,216 gas per transaction, EIP-7825)'
+        : 'lower batch.rows (evaluation) or batch.upload (weights); mainnet refuses transactions over 16,777,216 gas (EIP-7825)',
     })
   const padded = est + est / 10n
   return padded > cap ? cap : padded

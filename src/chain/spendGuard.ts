@@ -1,4 +1,5 @@
 import { encodeFunctionData, formatEther, formatGwei, toHex, type Abi, type Hex } from 'viem'
+import { adminDeployData, adminLibrary, CREATE2_FACTORY } from '../codegen/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
 import type { Plan } from '../fixed/types.ts'
 import { UNROLL_LIMIT } from '../codegen/inferenceYul.ts'
@@ -72,6 +73,14 @@ export async function estimateDeployGas(s: ChainSession, bytecode: Hex): Promise
   return { label: 'deploy', gas: (padded * 10n) / 11n, transactions: 1, exact: true }
 }
 
+/** The shared admin library's deployment (once per chain), when it is not on the chain yet. */
+export async function estimateAdminLibraryGas(s: ChainSession): Promise<CostItem[]> {
+  const lib = adminLibrary()
+  if (((await s.publicClient.getCode({ address: lib.address })) ?? '0x') !== '0x') return []
+  const padded = await estimateTxGas(s, 'deploy the ml2sc admin library', { to: CREATE2_FACTORY, data: adminDeployData(lib) })
+  return [{ label: 'admin library (once per chain)', gas: (padded * 10n) / 11n, transactions: 1, exact: true }]
+}
+
 /** Calldata gas of a transaction's data: 16 per non-zero byte, 4 per zero byte. */
 export function calldataGas(data: Hex): number {
   let g = 0
@@ -143,7 +152,7 @@ export async function estimatePipeline(
   o: { bytecode?: Hex; runtimeBytes?: number; abi: Abi; plan: Plan; blob: Uint8Array; chunkSizes: number[]; embedded: boolean; rows: number; batchRows: number | 'auto'; layout?: string; uploadFrom?: number },
 ): Promise<CostItem[]> {
   const items: CostItem[] = []
-  if (o.bytecode) items.push(await estimateDeployGas(s, o.bytecode))
+  if (o.bytecode) items.push(...(await estimateAdminLibraryGas(s)), await estimateDeployGas(s, o.bytecode))
   const from = o.uploadFrom ?? 0
   if (!o.embedded && from < o.chunkSizes.length) items.push(estimateUploadGas(o.blob, o.chunkSizes, o.abi, { layout: o.layout, from }))
   const one = estimateEvaluateGas(o.plan, 1, 1)

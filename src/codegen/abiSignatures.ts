@@ -28,6 +28,7 @@ export const ERRORS = {
   BadCalldata: 'error BadCalldata()',
   UnknownFunction: 'error UnknownFunction(bytes4 selector)',
   Immutable: 'error Immutable()',
+  AdminLibraryMissing: 'error AdminLibraryMissing(address admin)',
 } as const
 
 export const EVENTS = {

@@ -4,6 +4,7 @@ import type { Plan } from '../fixed/types.ts'
 import { scaleText } from '../fixed/makePlan.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
+import { adminLibrary, adminParams, stateMask, STORAGE_BASE, type LayoutKind } from './adminLibrary.ts'
 import { activationFunctionsYul, leakyFunctionYul } from './activationYul.ts'
 import { directRowYul, packWeightsYul, rowYul } from './inferenceYul.ts'
 import { memoryMap } from './memoryMap.ts'
@@ -26,8 +27,7 @@ export type GenerateOptions = {
 
 export type WeightLayout = 'datacontract' | 'code' | 'storage'
 
-/** First storage slot of the `storage` layout's weight words (far from the fixed slots 0–2 and chunk pointers). */
-export const STORAGE_BASE = 0x10000
+export { STORAGE_BASE }
 /** Bytes per `writeChunk` of the storage layout: 512 new slots ≈ 11.3M gas, under the per-transaction cap. */
 export const STORAGE_CHUNK = 16_384
 
@@ -52,13 +52,12 @@ const sel = (s: string) => selectorOf(s)
 const topic = (s: string) => topicOf(s)
 
 /**
- * The model contract (layout `datacontract`). The interface declares the ABI; the contract dispatches in
- * one assembly fallback, which keeps the code small (deploy gas is 200 per byte). Weights are the
- * canonical blob, either embedded as a constant or in SSTORE2-style data contracts (code = STOP ++ chunk)
- * written by `writeChunk`; they are read once per transaction and packed into SIMD lane words.
- *
- * Storage: slot 0 owner, slot 1 pending owner, slot 2 = chunk0 | version << 160 | written << 224 | ready << 248,
- * slot 2 + i the address of chunk i ≥ 1.
+ * The model contract. The interface declares the whole ABI; the contract itself holds only inference
+ * (predict, predictBatch) in one assembly fallback, which keeps the code small (deploy gas is 200 per
+ * byte), and DELEGATECALLs ml2sc's shared admin library for everything else (see adminLibrary.ts, which
+ * also documents the storage). Weights are the canonical blob: embedded as a constant, in SSTORE2-style
+ * data contracts (code = STOP ++ chunk), in storage, or PUSH32 lane words (`code`); they are read once
+ * per transaction and packed into SIMD lane words.
  */
 export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   const mem = memoryMap(plan)
@@ -79,11 +78,28 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   // the last chunk may be shorter: chunkSize - eq(i, last)·(chunkSize - lastLength)
   const lastShort = chunkSize - chunks[chunks.length - 1]!
   const chunkLen = (i: string) => (chunks.length === 1 ? String(chunks[0]) : `sub(${chunkSize}, mul(eq(${i}, ${chunks.length - 1}), ${lastShort}))`)
-  const chunkLenExpr = chunkLen('index')
   const writeOutputs = Array.from({ length: plan.outputSize }, (_, j) => `mstore(add(o, ${j * plan.outputBytes}), shl(${256 - 8 * plan.outputBytes}, mload(${h(lastAct + 32 * j)})))`).join(' ')
   const err = (k: keyof typeof ERRORS) => sel(ERRORS[k])
   const fn = (k: keyof typeof FUNCTIONS) => sel(FUNCTIONS[k])
   const ev = (k: keyof typeof EVENTS) => topic(EVENTS[k])
+  // weights in the contract's own code: ready at deploy, with a commitment known now
+  const inCode = embed || layout === 'code'
+  const commitment = inCode ? commitmentOf(encodeWeights(plan)) : '0x0'
+  const kind = ({ datacontract: 0, code: 1, storage: 2 } as const)[layout] satisfies LayoutKind
+  const adminInfo = { kind, embedded: embed, chunks: chunks.length }
+  const mask = stateMask(adminInfo)
+  const params = adminParams({
+    ...adminInfo,
+    chunkSize,
+    lastChunk: chunks[chunks.length - 1]!,
+    blobLength: mem.blobLayout.length,
+    inputs: plan.inputSize,
+    outputs: plan.outputSize,
+    rowBytes,
+    outputBytes: plan.outputBytes,
+    ...(plan.decimals !== undefined ? { scaleBase: 10, scaleExp: plan.decimals } : { scaleBase: 2, scaleExp: plan.F }),
+  })
+  const lib = adminLibrary()
 
   return `// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
@@ -108,80 +124,50 @@ interface I${name} {
 }
 
 contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's canonical encoding (keccak256 = the model commitment).\n    bytes internal constant WEIGHTS = hex"${blobHex}";\n` : ''}
+    /// @notice The owner until the first ownership transfer (slot 0 is empty until then).
+    address private immutable DEPLOYER = msg.sender;
+
     constructor() {
         assembly {
-            sstore(0, caller())
-            log3(0, 0, ${ev('OwnershipTransferred')}, 0, caller())
-        }${embed ? `
-        bytes32 c = keccak256(WEIGHTS);
-        assembly {
-            sstore(2, or(shl(160, 1), or(shl(224, ${chunks.length}), shl(248, 1)))) // version 1, ready
+            log3(0, 0, ${ev('OwnershipTransferred')}, 0, caller())${inCode ? `
+            // version 1, ready: a zero state word means exactly that here (see the admin library's state mask)
             mstore(0, 1)
-            mstore(32, c)
-            log1(0, 64, ${ev('ModelUpdated')})
-        }` : ''}${layout === 'code' ? `
-        assembly {
-            sstore(2, or(shl(160, 1), shl(248, 1))) // version 1, ready: the weights are part of the code
-            mstore(0, 1)
-            mstore(32, ${commitmentOf(encodeWeights(plan))})
-            log1(0, 64, ${ev('ModelUpdated')})
-        }` : ''}
+            mstore(32, ${commitment})
+            log1(0, 64, ${ev('ModelUpdated')})` : ''}
+        }
     }
 
     fallback() external {${embed ? `
-        uint256 slot2;
-        assembly { slot2 := sload(2) }
-        if (uint160(slot2) == 0) {
-            bytes memory w = WEIGHTS; // the blob lands at 0x80 (length) / 0xa0 (data), where inference expects it
-            assembly { if iszero(eq(w, 0x80)) { invalid() } }
-        }` : ''}
+        // the blob lands at 0x80 (length) / 0xa0 (data), where inference expects it (updated weights replace it)
+        bytes memory initialWeights = WEIGHTS;
+        assembly { if iszero(eq(initialWeights, 0x80)) { invalid() } }` : ''}
         assembly {
-            function fail1(s, a) { mstore(0, shl(224, s)) mstore(4, a) revert(0, 36) }
-            function fail2(s, a, b) { mstore(0, shl(224, s)) mstore(4, a) mstore(36, b) revert(0, 68) }
-            function onlyOwner() { if iszero(eq(caller(), sload(0))) { fail1(${err('NotOwner')}, caller()) } }
-            function ret(v) { mstore(0, v) return(0, 32) }
             /// a \`bytes\` argument whose offset word sits at calldata position \`at\`
             function bytesArg(at) -> off, len {
                 off := add(4, calldataload(at))
                 len := calldataload(off)
                 off := add(off, 32)
                 if gt(add(off, len), calldatasize()) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
-            }
-            function chunk(i, st) -> a {
-                a := and(st, 0xffffffffffffffffffffffffffffffffffffffff)
-                if i { a := sload(add(2, i)) }
-            }
-            /// copy every data contract's chunk (its code after the STOP byte) to memory at p; returns the end
-            function copyChunks(st, p) -> end {
-                end := p
+            }${layout === 'datacontract' ? `
+            /// copy every data contract's chunk (its code after the STOP byte) to memory at p
+            function copyChunks(st, p) {
                 for { let i := 0 } lt(i, ${chunks.length}) { i := add(i, 1) } {
+                    let a := and(st, 0xffffffffffffffffffffffffffffffffffffffff)
+                    if i { a := sload(add(2, i)) }
                     let len := ${chunkLen('i')}
-                    extcodecopy(chunk(i, st), end, 1, len)
-                    end := add(end, len)
+                    extcodecopy(a, p, 1, len)
+                    p := add(p, len)
                 }
-            }
-            /// keccak256 of the canonical weight encoding, read back from wherever it lives
-            function weightsHash(st, p) -> c {${layout === 'code' ? `
-                c := ${commitmentOf(encodeWeights(plan))}
-                leave` : ''}${layout === 'storage' ? `
-                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(p, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
-                c := keccak256(p, ${mem.blobLayout.length})
-                leave` : ''}
-                if iszero(and(st, 0xffffffffffffffffffffffffffffffffffffffff)) {${embed ? `
-                    c := keccak256(${h(mem.blob)}, ${mem.blobLayout.length})
-                    leave` : ''}
-                }
-                c := keccak256(p, sub(copyChunks(st, p), p))
-            }
+            }` : ''}
             ${activationFunctionsYul(plan)}
             ${leakyFunctionYul(plan)}
             /// Runs n rows packed in calldata; returns where the packed outputs were written (ABI bytes at base).
             function infer(offset, length, n) -> base {
-                if or(iszero(n), iszero(eq(length, mul(n, ${rowBytes})))) { fail2(${err('BadInputLength')}, length, ${rowBytes}) }
+                if or(iszero(n), iszero(eq(length, mul(n, ${rowBytes})))) { mstore(0, shl(224, ${err('BadInputLength')})) mstore(4, length) mstore(36, ${rowBytes}) revert(0, 68) }
                 let st := sload(2)
-                if iszero(shr(248, st)) { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
+                if ${mask >> 248n ? 'shr(248, st)' : 'iszero(shr(248, st))'} { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
 ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(mem.blob)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
-` : ''}${layout === 'datacontract' ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { pop(copyChunks(st, ${h(mem.blob)})) }
+` : ''}${layout === 'datacontract' ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(mem.blob)}) }
 ` : ''}${embed || layout === 'code' ? '' : `                if eq(n, 1) {
                     // one row of a large model: straight from the compact weights, no packing
                     let rp := offset
@@ -211,11 +197,10 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
                 if single { n := 1 }
                 let base := infer(off, len, n)
                 if single {
-                    let o := ${h(mem.out)}
-                    mstore(o, 0x20)
-                    mstore(add(o, 0x20), ${plan.outputSize})
-                    for { let j := 0 } lt(j, ${plan.outputSize}) { j := add(j, 1) } { mstore(add(o, add(0x40, shl(5, j))), mload(add(${h(lastAct)}, shl(5, j)))) }
-                    return(o, ${0x40 + 32 * plan.outputSize})
+                    // the outputs become an ABI int256[] where they are: offset and length go in the two words before them
+                    mstore(${h(lastAct - 0x40)}, 0x20)
+                    mstore(${h(lastAct - 0x20)}, ${plan.outputSize})
+                    return(${h(lastAct - 0x40)}, ${0x40 + 32 * plan.outputSize})
                 }
                 let size := mul(n, ${outRowBytes})
                 mstore(base, 0x20)
@@ -225,78 +210,22 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
                 log1(base, total, ${ev('Predictions')})
                 return(base, total)
             }
-            switch selector
-            case ${fn('writeChunk')} {
-                // chunk 0 starts an update: inference stops (NotReady) until the last chunk lands
-                onlyOwner()
-                let index := calldataload(4)
-                let off, len := bytesArg(36)
-                let st := sload(2)
-                let written := and(shr(224, st), 0xffffff)
-                if or(iszero(lt(index, ${chunks.length})), and(iszero(iszero(index)), iszero(eq(index, written)))) { fail2(${err('ChunkOutOfOrder')}, index, written) }
-                let expected := ${chunkLenExpr}
-                if iszero(eq(len, expected)) {
-                    mstore(0, shl(224, ${err('BadChunkLength')})) mstore(4, index) mstore(36, len) mstore(68, expected) revert(0, 100)
-                }
-${layout === 'code' ? `                mstore(0, shl(224, ${err('Immutable')})) revert(0, 4)
-                let a := 0` : ''}${layout === 'storage' ? `                // packed storage: chunk i fills words [i·${chunkSize / 32}, …) from slot ${h(STORAGE_BASE)}, updated in place
-                let slot := add(${h(STORAGE_BASE)}, mul(index, ${chunkSize / 32}))
-                for { let w := 0 } lt(shl(5, w), len) { w := add(w, 1) } { sstore(add(slot, w), calldataload(add(off, shl(5, w)))) }
-                let a := 0` : ''}${layout === 'datacontract' ? `                // SSTORE2 creation code: returns STOP ++ data as the new contract's code (low memory: no inference buffers here)
-                let p := 0x80
-                mstore(p, or(0x61000080600a3d393df300, shl(0x40, add(len, 1))))
-                calldatacopy(add(p, 0x20), off, len)
-                let a := create(0, add(p, 0x15), add(len, 0x0b))
-                if iszero(a) { fail1(${err('DataDeployFailed')}, index) }` : ''}
-                let version := and(shr(160, st), 0xffffffffffffffff)
-                switch index
-                case 0 { st := or(a, shl(160, version)) }
-                default { ${layout === 'datacontract' ? 'sstore(add(2, index), a) ' : ''}st := and(st, not(shl(248, 1))) }
-                st := or(and(st, not(shl(224, 0xffffff))), shl(224, add(index, 1)))
-                if eq(add(index, 1), ${chunks.length}) {
-                    version := add(version, 1)
-                    st := or(or(and(st, 0xffffffffffffffffffffffffffffffffffffffff), shl(160, version)), or(shl(224, ${chunks.length}), shl(248, 1)))
-                    let c := weightsHash(st, 0x80)
-                    mstore(0, version)
-                    mstore(32, c)
-                    log1(0, 64, ${ev('ModelUpdated')})
-                }
-                sstore(2, st)
-                return(0, 0)
-            }
-            case ${fn('commitment')} {
-                // zero while an upload is incomplete (the chunks are not all there to hash)
-                let st := sload(2)
-                if iszero(shr(248, st)) { ret(0) }
-                ret(weightsHash(st, 0x80))
-            }
-            case ${fn('version')} { ret(and(shr(160, sload(2)), 0xffffffffffffffff)) }
-            case ${fn('ready')} { ret(shr(248, sload(2))) }
-            case ${fn('chunksWritten')} { ret(and(shr(224, sload(2)), 0xffffff)) }
-            case ${fn('chunkAddress')} { ret(chunk(calldataload(4), sload(2))) }
-            case ${fn('info')} {
-                mstore(0, ${plan.inputSize}) mstore(32, ${plan.outputSize}) mstore(64, ${h(plan.scale)})
-                mstore(96, ${rowBytes}) mstore(128, ${plan.outputBytes}) mstore(160, ${chunks.length})
-                return(0, 192)
-            }
-            case ${fn('owner')} { ret(sload(0)) }
-            case ${fn('pendingOwner')} { ret(sload(1)) }
-            case ${fn('transferOwnership')} {
-                onlyOwner()
-                let to := calldataload(4)
-                if shr(160, to) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
-                sstore(1, to)
-                log3(0, 0, ${ev('OwnershipTransferStarted')}, caller(), to)
-                return(0, 0)
-            }
-            case ${fn('acceptOwnership')} {
-                if iszero(eq(caller(), sload(1))) { fail1(${err('NotPendingOwner')}, caller()) }
-                log3(0, 0, ${ev('OwnershipTransferred')}, sload(0), caller())
-                sstore(0, caller())
-                sstore(1, 0)
-                return(0, 0)
-            }
-            default { fail1(${err('UnknownFunction')}, shl(224, shr(224, calldataload(0)))) }
+        }
+        // everything else (ownership, uploads and updates, the commitment, the getters) is the same code for
+        // every model: ml2sc's shared admin library, deployed once per chain at a CREATE2 address fixed by its code
+        address deployerAddress = DEPLOYER;
+        assembly {
+            let admin := ${lib.address}
+            if iszero(extcodesize(admin)) { mstore(0, shl(224, ${err('AdminLibraryMissing')})) mstore(4, admin) revert(0, 36) }
+            let n := calldatasize()
+            calldatacopy(0, 0, n)
+            mstore(n, ${h(params)})
+            mstore(add(n, 32), ${inCode ? commitment : '0'})
+            mstore(add(n, 64), deployerAddress)
+            let ok := delegatecall(gas(), admin, 0, add(n, 96), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
         }
     }
 }

@@ -55,6 +55,19 @@ export function laneWord(v: bigint[], g: number, layer: { lanes: number; laneBit
   return '0x' + BigInt.asUintN(256, w).toString(16)
 }
 
+/** Terms folded into the accumulator per statement: right-nested ADDs need no stack juggling between products. */
+const CHAIN = 16
+
+/**
+ * \`acc := add(t0, add(t1, … add(tk, acc)))\` statements: Yul evaluates arguments right to left, so the
+ * innermost term goes first and the stack stays flat; the sum is the same as one ADD per statement.
+ */
+export function macChain(terms: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < terms.length; i += CHAIN) out.push(`acc := ${terms.slice(i, i + CHAIN).reduceRight((rest, t) => `add(${t}, ${rest})`, 'acc')}`)
+  return out
+}
+
 /** Whether a batch row's features are first decoded into memory (else read straight from calldata). */
 export function decodesInputs(plan: Plan): boolean {
   const firstGroups = Math.ceil(plan.layers[0]!.nOut / plan.layers[0]!.lanes)
@@ -89,7 +102,7 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
       const wordAt = (i: number) => (constants ? laneWord(layer.weights.map((r) => r[i]!), g, layer) : `mload(${h(pw + 32 * i)})`)
       const body: string[] = [`let acc := ${constants ? laneWord(layer.biases, g, layer) : `mload(${h(lm.packedBiases + 32 * g)})`}`]
       if (constants && !unroll) throw new Error('the code layout needs fully unrolled layers')
-      if (unroll) for (let i = 0; i < layer.nIn; i++) body.push(`acc := add(acc, mul(${wordAt(i)}, ${x(i)}))`)
+      if (unroll) body.push(...macChain(Array.from({ length: layer.nIn }, (_, i) => `mul(${wordAt(i)}, ${x(i)})`)))
       else {
         const turns = Math.floor(layer.nIn / UNROLL_BY)
         const step: string[] = []

@@ -26,7 +26,9 @@ export function memoryMap(plan: Plan): MemoryMap {
   // predict never touches the lane words, so it never pays for their memory expansion
   const inputs = at
   at += plan.inputSize * 32
-  const activations = plan.layers.map((layer) => {
+  const activations = plan.layers.map((layer, l) => {
+    // the last layer's outputs get two words in front: predict returns them in place as an int256[]
+    if (l === plan.layers.length - 1) at += 0x40
     const a = at
     at += layer.nOut * 32
     return a

@@ -31,7 +31,7 @@ export async function runCommand(args: RunArgs, log: Logger) {
   try {
     // on an RPC chain, a deployment of this very contract recorded in the output folder is picked up
     // again (an interrupted upload resumes) instead of paying for a new one
-    const reuse = await findReusableDeployment(session, config.output, compiled.deployedBytecode)
+    const reuse = await findReusableDeployment(session, config.output, compiled)
     const blob = encodeWeights(gen.prepared.plan)
     await guardSpend(
       session,

@@ -10,6 +10,7 @@ import { uploadStatePath } from '../chain/uploadState.ts'
 import { generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
+import { zeroImmutables } from '../compile/runtimeCodeHash.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError } from '../errors/base.ts'
@@ -20,14 +21,6 @@ import { planFromJson, planToJson } from '../pipeline/planJson.ts'
 import { writeAtomic } from '../report/writeReports.ts'
 import type { Logger } from '../ui/logger.ts'
 import type { Ml2scCommand } from './context.ts'
-
-/** Runtime code without solc's trailing CBOR metadata (which hashes the source, comments included). */
-export function stripMetadata(code: Hex): string {
-  const hex = code.slice(2).toLowerCase()
-  if (hex.length < 4) return hex
-  const len = parseInt(hex.slice(-4), 16)
-  return 2 * (len + 2) <= hex.length ? hex.slice(0, hex.length - 2 * (len + 2)) : hex
-}
 
 /** The plan the deployed contract was generated from (plan.json in the output folder), if there is one. */
 async function deployedPlan(config: Config) {
@@ -75,12 +68,16 @@ async function checkCompatible(s: ChainSession, config: Config, dep: Deployment,
   const name = dep.contractName ?? prep.contractName
   const source = generateSolidity(prep.plan, { ...prep.generate, contractName: name })
   const compiled = compileSolidity(source, name, { hardfork: config.chain.hardfork })
-  let onChain = stripMetadata((await s.publicClient.getCode({ address: dep.address }))!)
-  const wanted = stripMetadata(compiled.deployedBytecode)
-  // a contract deployed with its initial weights in its own code: that blob is allowed to differ
-  const blobHex = toHex(encodeWeights(prep.plan)).slice(2)
-  const at = wanted.indexOf(blobHex)
-  if (at >= 0 && onChain.length === wanted.length) onChain = onChain.slice(0, at) + blobHex + onChain.slice(at + blobHex.length)
+  // solc appends no metadata (compileSolidity), so the code compares whole, immutables (the deployer) zeroed
+  let onChain = zeroImmutables((await s.publicClient.getCode({ address: dep.address }))!, compiled.immutables).slice(2).toLowerCase()
+  const wanted = compiled.deployedBytecode.slice(2).toLowerCase()
+  // a contract deployed with its initial weights in its own code: that blob and its commitment (a constant
+  // the contract hands to the admin library) are allowed to differ
+  const blob = encodeWeights(prep.plan)
+  for (const part of [toHex(blob).slice(2), commitmentOf(blob).slice(2)]) {
+    const at = wanted.indexOf(part)
+    if (at >= 0 && onChain.length === wanted.length) onChain = onChain.slice(0, at) + part + onChain.slice(at + part.length)
+  }
   if (onChain !== wanted)
     throw new ChainError(`the new weights need a different contract than the one at ${dep.address}: the layer sizes, weight scales or lane widths changed`, {
       where: path.relative(process.cwd(), config.model.path) || config.model.path,

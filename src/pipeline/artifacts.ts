@@ -59,12 +59,17 @@ export type DeploymentArtifact = Stamp & {
   /** The model commitment: keccak256 of the canonical weight encoding (on chain once the upload is done). */
   commitment: Hex
   layout: string
-  /** keccak256 of the runtime code: checked against the chain before each later stage. */
+  /** keccak256 of the runtime code, immutables zeroed (runtimeCodeHash): checked against the chain before each later stage. */
   codeHash: Hex
+  /** Where the runtime code holds immutables (the deployer), zeroed before hashing. */
+  immutables?: { start: number; length: number }[]
   chain: { local: boolean; hardfork: string; anvil: string | null; state: string | null }
   upload: { chunks: number; written: number; done: boolean }
-  transactions: { deploy: Hex; upload: Hex[] }
-  gas: { deploy: number; upload: number[] }
+  /** ml2sc's shared admin library, which the model DELEGATECALLs for everything but inference. */
+  adminLibrary?: { address: Hex; codeHash: Hex }
+  /** `adminLibrary`: the library's deployment when this deploy had to make it (once per chain), else absent. */
+  transactions: { deploy: Hex; upload: Hex[]; adminLibrary?: Hex }
+  gas: { deploy: number; upload: number[]; adminLibrary?: number }
 }
 
 export type TxJson = { label: string; hash: Hex; gasUsed: number }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { keccak256, type Hex } from 'viem'
+import type { Hex } from 'viem'
+import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
 import { connectChain, redactUrl, type ChainSession } from '../chain/connectChain.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
@@ -55,6 +56,6 @@ export async function checkDeployment(s: ChainSession, config: Config, dep: Depl
   }
   if (!code || code === '0x')
     throw new ChainError(`no contract at ${dep.address} on chain ${s.chainId} (the chain was reset?): ${runFirst(config, 'deploy')} again`)
-  if (keccak256(code) !== dep.codeHash)
+  if (runtimeCodeHash(code, dep.immutables) !== dep.codeHash)
     throw new ChainError(`the code at ${dep.address} is not the contract in deployment.json: ${runFirst(config, 'deploy')} again`)
 }

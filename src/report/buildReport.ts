@@ -24,7 +24,7 @@ export type ReportInput = {
   contract: { name: string; runtimeBytes: number; solcVersion: string; evmVersion: string }
   chain: { chainId: number; hardfork: string; anvilVersion?: string; local: boolean }
   config: { file: string; hash: string }
-  gas: { deploy: TxRecord; upload: TxRecord[]; batches: TxRecord[]; single?: TxRecord }
+  gas: { deploy: TxRecord; upload: TxRecord[]; batches: TxRecord[]; single?: TxRecord; adminLibrary?: TxRecord }
   rows: RowResult[]
   batchRows: number
 }
@@ -123,6 +123,8 @@ export function buildReport(inp: ReportInput) {
     contract: { name: inp.contract.name, runtimeBytes: inp.contract.runtimeBytes },
     gas: {
       deploy: inp.gas.deploy.gasUsed,
+      /** ml2sc's shared admin library, deployed in this run because the chain did not have it yet (once per chain); else 0 */
+      adminLibrary: inp.gas.adminLibrary?.gasUsed ?? 0,
       upload: uploadGas,
       uploadTransactions: inp.gas.upload.length,
       perParameter: { upload: round(uploadGas / params, 1), deployAndUpload: round((uploadGas + inp.gas.deploy.gasUsed) / params, 1) },
@@ -139,7 +141,7 @@ export function buildReport(inp: ReportInput) {
     },
     simulator: { mismatches, rows: answered },
     rows: { total: inp.rows.length, answered, refused: inp.rows.length - answered },
-    transactions: [inp.gas.deploy, ...inp.gas.upload, ...inp.gas.batches, ...(inp.gas.single ? [inp.gas.single] : [])].map((t) => ({ label: t.label, hash: t.hash, gasUsed: t.gasUsed })),
+    transactions: [...(inp.gas.adminLibrary ? [inp.gas.adminLibrary] : []), inp.gas.deploy, ...inp.gas.upload, ...inp.gas.batches, ...(inp.gas.single ? [inp.gas.single] : [])].map((t) => ({ label: t.label, hash: t.hash, gasUsed: t.gasUsed })),
     predictions,
   }
 }

@@ -30,6 +30,7 @@ export function renderReportMd(r: Report): string {
     '| step | gas | note |',
     '|---|---|---|',
     `| deploy | ${n(r.gas.deploy)} | ${n(r.contract.runtimeBytes)} bytes of runtime code |`,
+    ...(r.gas.adminLibrary ? [`| shared admin library | ${n(r.gas.adminLibrary)} | once per chain: ownership, uploads and getters for every ml2sc model (this chain did not have it yet) |`] : []),
     `| upload weights | ${n(r.gas.upload)} | ${r.gas.uploadTransactions} transaction(s), ${n(r.gas.perParameter.upload)} gas per parameter |`,
     `| inference, ${n(r.gas.inference.rows)} rows | ${n(r.gas.inference.total)} | ${r.gas.inference.transactions} batch transaction(s) of up to ${r.gas.inference.batchRows} rows |`,
     `| **per row** | **${n(r.gas.inference.perRow)}** | base cost and calldata included; ML2SC's 30-4-1 pays 262,243 (${r.gas.ml2scRatio ?? '–'}× more) |`,

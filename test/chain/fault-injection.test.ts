@@ -3,6 +3,7 @@
 // another of the same account at a "remote" anvil. The run
 // must still succeed with correct results, and the chain must show each weight chunk written exactly once.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { CREATE2_FACTORY } from '../../src/codegen/adminLibrary.ts'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { decodeFunctionData, toFunctionSelector, type Abi, type Hex } from 'viem'
@@ -68,8 +69,10 @@ test('503s, timeouts, dropped and truncated responses, dropped and replaced tran
     const abi = dep.abi as Abi
     const txs = await allTransactions(remote.url)
     expect(txs.filter((t) => t.to === null)).toHaveLength(1)
+    // and the shared admin library, once, through the CREATE2 deployment proxy
+    expect(txs.filter((t) => t.to?.toLowerCase() === CREATE2_FACTORY)).toHaveLength(1)
     // the two replacements (0-value self-transfers that took ml2sc's nonces) did land
-    const kinds = txs.map((t) => (t.to === null ? 'deploy' : t.to.toLowerCase() === t.from.toLowerCase() ? 'other' : decodeFunctionData({ abi, data: t.input }).functionName))
+    const kinds = txs.map((t) => (t.to === null ? 'deploy' : t.to.toLowerCase() === CREATE2_FACTORY ? 'admin library' : t.to.toLowerCase() === t.from.toLowerCase() ? 'other' : decodeFunctionData({ abi, data: t.input }).functionName))
     const others = kinds.flatMap((k, i) => (k === 'other' ? [i] : []))
     expect(others).toHaveLength(2)
     // ml2sc sent the replaced chunk write and the replaced batch again, right after

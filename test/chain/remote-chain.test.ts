@@ -3,6 +3,8 @@
 // ModelUpdated), and chain.fork (an embedded anvil forking the remote: local, so no --yes; nothing reaches
 // the remote).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { adminLibrary } from '../../src/codegen/adminLibrary.ts'
+import { runtimeCodeHash } from '../../src/compile/runtimeCodeHash.ts'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { keccak256, parseEventLogs, type Abi, type Hex } from 'viem'
@@ -31,7 +33,7 @@ describe('a non-local chain (chain.rpcUrl)', () => {
   test('without --yes: the estimated cost is printed, nothing is sent, one clear error', async () => {
     const r = await runCli(['run', p.config], { env })
     expect(r.code).not.toBe(0)
-    expect(r.stderr).toMatch(/estimated cost ≈ [\d.e-]+ ETH: [\d,]+ gas at [\d.]+ gwei \(deploy [\d,]+; (upload ≈ [\d,]+ in \d+ tx; )?evaluate ≈ [\d,]+\)/)
+    expect(r.stderr).toMatch(/estimated cost ≈ [\d.e-]+ ETH: [\d,]+ gas at [\d.]+ gwei \((admin library \(once per chain\) [\d,]+; )?deploy [\d,]+; (upload ≈ [\d,]+ in \d+ tx; )?evaluate ≈ [\d,]+\)/)
     expect(errorLines(r.stderr)).toHaveLength(1)
     expect(errorLines(r.stderr)[0]).toMatch(/chain 4242 .* not a local chain: spending ≈ .* ETH needs --yes/)
     expect((await allTransactions(remote.url)).length).toBe(0)
@@ -55,7 +57,10 @@ describe('a non-local chain (chain.rpcUrl)', () => {
     const client = publicClientFor(remote.url)
     const receipt = await client.getTransactionReceipt({ hash: dep.transactions.deploy })
     expect(receipt.contractAddress?.toLowerCase()).toBe(dep.address.toLowerCase())
-    expect(keccak256((await client.getCode({ address: dep.address }))!)).toBe(dep.codeHash)
+    // the code's identity: its hash with the immutable deployer zeroed
+    expect(runtimeCodeHash((await client.getCode({ address: dep.address }))!, dep.immutables)).toBe(dep.codeHash)
+    expect(dep.immutables).toHaveLength(1)
+    expect(dep.adminLibrary.address).toBe(adminLibrary().address)
     const onChain = await client.readContract({ address: dep.address, abi: dep.abi as Abi, functionName: 'commitment', args: [] })
     expect(onChain).toBe(dep.commitment)
   })

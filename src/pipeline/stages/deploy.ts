@@ -1,8 +1,9 @@
-import { keccak256, type Hex } from 'viem'
+import type { Hex } from 'viem'
 import { anvilVersion } from '../../chain/anvilVersion.ts'
 import type { ChainSession } from '../../chain/connectChain.ts'
 import { deployModel } from '../../chain/deployModel.ts'
-import { estimateDeployGas, guardSpend } from '../../chain/spendGuard.ts'
+import { runtimeCodeHash } from '../../compile/runtimeCodeHash.ts'
+import { estimateAdminLibraryGas, estimateDeployGas, guardSpend } from '../../chain/spendGuard.ts'
 import type { Config } from '../../config/types.ts'
 import type { Logger } from '../../ui/logger.ts'
 import {
@@ -32,8 +33,9 @@ export async function deployStage(config: Config, log: Logger, opts: { session?:
   try {
     const runtimeBytes = compiled.runtimeBytes
     // real money: print the estimate, refuse without --yes (nothing is spent on a local chain)
-    if (!s.local && !opts.session) await guardSpend(s, log, [await estimateDeployGas(s, compiled.bytecode)])
-    const { address, tx } = await log.task(`deploy ${compiled.contractName} (${runtimeBytes} bytes)`, () => deployModel(s, compiled.bytecode, compiled.abi))
+    if (!s.local && !opts.session) await guardSpend(s, log, [...(await estimateAdminLibraryGas(s)), await estimateDeployGas(s, compiled.bytecode)])
+    const { address, tx, admin } = await log.task(`deploy ${compiled.contractName} (${runtimeBytes} bytes)`, () => deployModel(s, compiled.bytecode, compiled.abi))
+    if (admin?.tx) log.detail(`ml2sc's shared admin library was not on chain ${s.chainId}: deployed once at ${admin.address}, ${admin.tx.gasUsed.toLocaleString('en-US')} gas`)
     log.detail(`at ${address} on chain ${s.chainId}, ${tx.gasUsed.toLocaleString('en-US')} gas`)
     // a contract that carries its initial weights in its own code is ready at once: nothing to upload
     const read = async <T>(functionName: string) => (await s.publicClient.readContract({ address, abi: compiled.abi, functionName, args: [] })) as T
@@ -48,7 +50,8 @@ export async function deployStage(config: Config, log: Logger, opts: { session?:
       abi: compiled.abi,
       commitment: plan.weights.commitment,
       layout: plan.layout,
-      codeHash: keccak256(compiled.deployedBytecode),
+      codeHash: runtimeCodeHash(compiled.deployedBytecode, compiled.immutables),
+      immutables: compiled.immutables,
       chain: {
         local: s.local,
         hardfork: config.chain.hardfork,
@@ -56,8 +59,9 @@ export async function deployStage(config: Config, log: Logger, opts: { session?:
         state: s.local && !config.chain.fork ? ANVIL_STATE_FILE : null,
       },
       upload: { chunks, written: embedded ? chunks : 0, done: embedded },
-      transactions: { deploy: tx.hash, upload: [] },
-      gas: { deploy: tx.gasUsed, upload: [] },
+      ...(admin ? { adminLibrary: { address: admin.address, codeHash: admin.codeHash } } : {}),
+      transactions: { deploy: tx.hash, upload: [], ...(admin?.tx ? { adminLibrary: admin.tx.hash } : {}) },
+      gas: { deploy: tx.gasUsed, upload: [], ...(admin?.tx ? { adminLibrary: admin.tx.gasUsed } : {}) },
     }
     const file = await writeArtifact(config, DEPLOYMENT_FILE, deployment)
     return { deployment, file }

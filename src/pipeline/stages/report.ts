@@ -66,6 +66,7 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
     config: { file: path.basename(config.file), hash: config.hash },
     gas: {
       deploy: { label: 'deploy', hash: dep.transactions.deploy, gasUsed: dep.gas.deploy },
+      adminLibrary: dep.transactions.adminLibrary ? { label: 'admin library (once per chain)', hash: dep.transactions.adminLibrary, gasUsed: dep.gas.adminLibrary ?? 0 } : undefined,
       upload: dep.transactions.upload.map((hash, i) => ({ label: `upload chunk ${i + 1}/${n}`, hash, gasUsed: dep.gas.upload[i] ?? 0 })),
       batches: ev.transactions,
       single: ev.predictSingle ?? undefined,
@@ -86,6 +87,6 @@ function summarize(r: Report, config: Config, log: Logger) {
   if (acc.mae) log.info(`  MAE          on chain ${acc.mae.onchain}   reference ${acc.mae.reference}   agreement ${f(acc.agreement)}`)
   else log.info(`  accuracy     on chain ${f(acc.onchain)}   reference ${f(acc.reference)}   agreement ${f(acc.agreement)}`)
   log.info(`  max error    ${r.error.maxAbs} vs the float reference; simulator mismatches ${r.simulator.mismatches}`)
-  log.info(`  gas          deploy ${g(r.gas.deploy)}   upload ${g(r.gas.upload)}   per row ${g(r.gas.inference.perRow)}   one predict ${g(r.gas.predictSingle)}`)
+  log.info(`  gas          deploy ${g(r.gas.deploy)}${r.gas.adminLibrary ? ` (+ ${g(r.gas.adminLibrary)} once per chain: the shared admin library)` : ''}   upload ${g(r.gas.upload)}   per row ${g(r.gas.inference.perRow)}   one predict ${g(r.gas.predictSingle)}`)
   log.info(`  report       ${outLabel(config)}report.md`)
 }

@@ -1,0 +1,248 @@
+import { concat, getContractAddress, keccak256, pad, type Hex } from 'viem'
+import { compileSolidity } from '../compile/compileSolidity.ts'
+import { ML2SC_VERSION } from '../version.ts'
+import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
+
+/**
+ * ml2sc's shared admin library. Every model contract keeps only its inference code (predict and
+ * predictBatch) and DELEGATECALLs here for everything else: ownership, weight uploads and updates,
+ * the commitment and the getters. That code is the same for every model, so it is deployed once per
+ * chain, at a CREATE2 address fixed by its code (through the deterministic deployment proxy that
+ * anvil, Foundry and most chains carry), and each model saves ~1 KB of code: ~200k gas of deploy.
+ *
+ * The model appends three words to the call data: PARAMS (its shape, layout and chunking, packed; see
+ * `adminParams`), the commitment of the weights in its own code (0 if none) and its deployer, the owner
+ * until the first ownership transfer (an immutable: no SSTORE at deploy).
+ *
+ * Storage (the model's): slot 0 owner (empty until a transfer: the deployer), slot 1 pending owner, slot 2 the state word = chunk0 address |
+ * version << 160 | chunks written << 224 | ready << 248, stored XOR a mask that makes a contract with
+ * weights in its code start as "version 1, ready, all chunks written" with no constructor SSTORE;
+ * slot 2 + i the address of chunk i ≥ 1; the storage layout's weight words from STORAGE_BASE.
+ */
+
+/** CREATE2 deployment proxy (Arachnid's), present on anvil, in Foundry and on most EVM chains. */
+export const CREATE2_FACTORY: Hex = '0x4e59b44847b379578588920ca78fbf26c0b4956c'
+const SALT: Hex = pad('0x6d6c327363', { size: 32 }) // "ml2sc"
+/** First storage slot of the `storage` layout's weight words (far from the fixed slots 0–2 and chunk pointers). */
+export const STORAGE_BASE = 0x10000
+/** The library is compiled for the oldest EVM any supported chain runs, so one address serves them all. */
+const LIBRARY_EVM = 'paris'
+
+export type LayoutKind = 0 | 1 | 2 // datacontract | code | storage
+
+export type AdminParams = {
+  kind: LayoutKind
+  /** Initial weights in the model's own code (datacontract layout); `code` always has them there. */
+  embedded: boolean
+  chunks: number
+  chunkSize: number
+  lastChunk: number
+  blobLength: number
+  inputs: number
+  outputs: number
+  rowBytes: number
+  outputBytes: number
+  /** The activation scale as base^exponent (2^F or 10^d), for `info()`. */
+  scaleBase: 2 | 10
+  scaleExp: number
+}
+
+const FIELDS: [keyof AdminParams, number][] = [
+  ['kind', 8], ['embedded', 8], ['chunks', 24], ['chunkSize', 24], ['lastChunk', 24], ['blobLength', 32],
+  ['inputs', 32], ['outputs', 32], ['rowBytes', 32], ['outputBytes', 8], ['scaleBase', 8], ['scaleExp', 8],
+]
+const OFFSET = Object.fromEntries(FIELDS.reduce<[string, number, number][]>((acc, [k, bits]) => {
+  const at = acc.length ? acc[acc.length - 1]![1] + acc[acc.length - 1]![2] : 0
+  return [...acc, [k, at, bits]]
+}, []).map(([k, at, bits]) => [k, { at, bits }])) as Record<keyof AdminParams, { at: number; bits: number }>
+
+/** The PARAMS word a model appends to every call it forwards to the library. */
+export function adminParams(p: AdminParams): bigint {
+  let w = 0n
+  for (const [k, bits] of FIELDS) {
+    const v = BigInt(typeof p[k] === 'boolean' ? Number(p[k]) : (p[k] as number))
+    if (v < 0n || v >= 1n << BigInt(bits)) throw new Error(`admin parameter ${k} = ${v} does not fit in ${bits} bits`)
+    w |= v << BigInt(OFFSET[k].at)
+  }
+  return w
+}
+
+/** The XOR mask of the state word: what a fresh (all-zero) slot 2 means for this contract. */
+export function stateMask(p: Pick<AdminParams, 'kind' | 'embedded' | 'chunks'>): bigint {
+  if (p.kind !== 1 && !p.embedded) return 0n
+  return (1n << 160n) | (1n << 248n) | (p.embedded ? BigInt(p.chunks) << 224n : 0n)
+}
+
+const sel = (k: keyof typeof FUNCTIONS) => selectorOf(FUNCTIONS[k])
+const err = (k: keyof typeof ERRORS) => selectorOf(ERRORS[k])
+const ev = (k: keyof typeof EVENTS) => topicOf(EVENTS[k])
+const ADDR = '0xffffffffffffffffffffffffffffffffffffffff'
+
+/** Yul: PARAMS field `k` of the call (the word sits 96 bytes before the end of the call data). */
+const param = (k: keyof AdminParams) => `and(shr(${OFFSET[k].at}, calldataload(sub(calldatasize(), 96))), ${'0x' + ((1n << BigInt(OFFSET[k].bits)) - 1n).toString(16)})`
+
+export function adminLibrarySolidity(): string {
+  return `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+// ml2sc ${ML2SC_VERSION} shared admin library. Model contracts DELEGATECALL it for everything but inference,
+// with PARAMS, the embedded-weights commitment and the deployer appended to the call data. It keeps no state of its own.
+contract Ml2scAdmin {
+    fallback() external {
+        assembly {
+            if lt(calldatasize(), 100) { revert(0, 0) }
+            function fail1(s, a) { mstore(0, shl(224, s)) mstore(4, a) revert(0, 36) }
+            function fail2(s, a, b) { mstore(0, shl(224, s)) mstore(4, a) mstore(36, b) revert(0, 68) }
+            /// slot 0 stays empty until the first ownership transfer: until then the owner is the deployer (appended by the model)
+            function owner() -> o {
+                o := sload(0)
+                if iszero(o) { o := calldataload(sub(calldatasize(), 32)) }
+            }
+            function onlyOwner() { if iszero(eq(caller(), owner())) { fail1(${err('NotOwner')}, caller()) } }
+            function ret(v) { mstore(0, v) return(0, 32) }
+            function mask() -> m {
+                if or(${param('embedded')}, eq(${param('kind')}, 1)) {
+                    m := or(shl(160, 1), shl(248, 1))
+                    if ${param('embedded')} { m := or(m, shl(224, ${param('chunks')})) }
+                }
+            }
+            function state() -> st { st := xor(sload(2), mask()) }
+            /// a \`bytes\` argument whose offset word sits at calldata position \`at\` (the two appended words are not arguments)
+            function bytesArg(at) -> off, len {
+                off := add(4, calldataload(at))
+                len := calldataload(off)
+                off := add(off, 32)
+                if gt(add(off, len), sub(calldatasize(), 96)) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
+            }
+            function chunkLen(i) -> len {
+                len := ${param('chunkSize')}
+                if eq(i, sub(${param('chunks')}, 1)) { len := ${param('lastChunk')} }
+            }
+            function chunk(i, st) -> a {
+                a := and(st, ${ADDR})
+                if i { a := sload(add(2, i)) }
+            }
+            /// keccak256 of the canonical weight encoding, read back from wherever it lives (p: scratch memory)
+            function weightsHash(st, p) -> c {
+                let n := ${param('blobLength')}
+                switch ${param('kind')}
+                case 1 { c := calldataload(sub(calldatasize(), 64)) }
+                case 2 {
+                    for { let w := 0 } lt(shl(5, w), n) { w := add(w, 1) } { mstore(add(p, shl(5, w)), sload(add(${STORAGE_BASE}, w))) }
+                    c := keccak256(p, n)
+                }
+                default {
+                    switch and(st, ${ADDR})
+                    case 0 { c := calldataload(sub(calldatasize(), 64)) }
+                    default {
+                        let end := p
+                        for { let i := 0 } lt(i, ${param('chunks')}) { i := add(i, 1) } {
+                            let len := chunkLen(i)
+                            extcodecopy(chunk(i, st), end, 1, len)
+                            end := add(end, len)
+                        }
+                        c := keccak256(p, n)
+                    }
+                }
+            }
+
+            switch shr(224, calldataload(0))
+            case ${sel('writeChunk')} {
+                // chunk 0 starts an update: inference stops (NotReady) until the last chunk lands
+                onlyOwner()
+                let index := calldataload(4)
+                let off, len := bytesArg(36)
+                let st := state()
+                let chunks := ${param('chunks')}
+                let written := and(shr(224, st), 0xffffff)
+                if or(iszero(lt(index, chunks)), and(iszero(iszero(index)), iszero(eq(index, written)))) { fail2(${err('ChunkOutOfOrder')}, index, written) }
+                let expected := chunkLen(index)
+                if iszero(eq(len, expected)) {
+                    mstore(0, shl(224, ${err('BadChunkLength')})) mstore(4, index) mstore(36, len) mstore(68, expected) revert(0, 100)
+                }
+                let a := 0
+                switch ${param('kind')}
+                case 1 { mstore(0, shl(224, ${err('Immutable')})) revert(0, 4) }
+                case 2 {
+                    // packed storage: chunk i fills words [i·chunkSize/32, …) from STORAGE_BASE, updated in place
+                    let slot := add(${STORAGE_BASE}, mul(index, shr(5, ${param('chunkSize')})))
+                    for { let w := 0 } lt(shl(5, w), len) { w := add(w, 1) } { sstore(add(slot, w), calldataload(add(off, shl(5, w)))) }
+                }
+                default {
+                    // SSTORE2 creation code: returns STOP ++ data as the new contract's code
+                    mstore(0x80, or(0x61000080600a3d393df300, shl(0x40, add(len, 1))))
+                    calldatacopy(0xa0, off, len)
+                    a := create(0, 0x95, add(len, 0x0b))
+                    if iszero(a) { fail1(${err('DataDeployFailed')}, index) }
+                    if index { sstore(add(2, index), a) }
+                }
+                let version := and(shr(160, st), 0xffffffffffffffff)
+                switch index
+                case 0 { st := or(a, shl(160, version)) }
+                default { st := and(st, not(shl(248, 1))) }
+                st := or(and(st, not(shl(224, 0xffffff))), shl(224, add(index, 1)))
+                if eq(add(index, 1), chunks) {
+                    version := add(version, 1)
+                    st := or(or(and(st, ${ADDR}), shl(160, version)), or(shl(224, chunks), shl(248, 1)))
+                    mstore(0, version)
+                    mstore(32, weightsHash(st, 0x80))
+                    log1(0, 64, ${ev('ModelUpdated')})
+                }
+                sstore(2, xor(st, mask()))
+                return(0, 0)
+            }
+            case ${sel('commitment')} {
+                // zero while an upload is incomplete (the chunks are not all there to hash)
+                let st := state()
+                if iszero(shr(248, st)) { ret(0) }
+                ret(weightsHash(st, 0x80))
+            }
+            case ${sel('version')} { ret(and(shr(160, state()), 0xffffffffffffffff)) }
+            case ${sel('ready')} { ret(shr(248, state())) }
+            case ${sel('chunksWritten')} { ret(and(shr(224, state()), 0xffffff)) }
+            case ${sel('chunkAddress')} { ret(chunk(calldataload(4), state())) }
+            case ${sel('info')} {
+                mstore(0, ${param('inputs')}) mstore(32, ${param('outputs')}) mstore(64, exp(${param('scaleBase')}, ${param('scaleExp')}))
+                mstore(96, ${param('rowBytes')}) mstore(128, ${param('outputBytes')}) mstore(160, ${param('chunks')})
+                return(0, 192)
+            }
+            case ${sel('owner')} { ret(owner()) }
+            case ${sel('pendingOwner')} { ret(sload(1)) }
+            case ${sel('transferOwnership')} {
+                onlyOwner()
+                let to := calldataload(4)
+                if shr(160, to) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
+                sstore(1, to)
+                log3(0, 0, ${ev('OwnershipTransferStarted')}, caller(), to)
+                return(0, 0)
+            }
+            case ${sel('acceptOwnership')} {
+                if iszero(eq(caller(), sload(1))) { fail1(${err('NotPendingOwner')}, caller()) }
+                log3(0, 0, ${ev('OwnershipTransferred')}, owner(), caller())
+                sstore(0, caller())
+                sstore(1, 0)
+                return(0, 0)
+            }
+            default { fail1(${err('UnknownFunction')}, shl(224, shr(224, calldataload(0)))) }
+        }
+    }
+}
+`
+}
+
+export type AdminLibrary = { source: string; initcode: Hex; runtime: Hex; codeHash: Hex; address: Hex; salt: Hex }
+
+let cached: AdminLibrary | undefined
+
+/** The library compiled with solc-js (deterministic: fixed compiler, settings and EVM) and its CREATE2 address. */
+export function adminLibrary(): AdminLibrary {
+  if (cached) return cached
+  const source = adminLibrarySolidity()
+  const c = compileSolidity(source, 'Ml2scAdmin', { evmVersion: LIBRARY_EVM })
+  const address = getContractAddress({ opcode: 'CREATE2', from: CREATE2_FACTORY, salt: SALT, bytecode: c.bytecode })
+  cached = { source, initcode: c.bytecode, runtime: c.deployedBytecode, codeHash: keccak256(c.deployedBytecode), address, salt: SALT }
+  return cached
+}
+
+/** Call data for the deployment proxy: salt ++ initcode. */
+export const adminDeployData = (lib: AdminLibrary): Hex => concat([lib.salt, lib.initcode])
