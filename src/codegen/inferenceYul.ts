@@ -6,15 +6,36 @@ const h = (n: number) => '0x' + n.toString(16)
 /** Layers with at most this many (group, input) products are fully unrolled; bigger ones loop, 8 per turn. */
 export const UNROLL_LIMIT = 48
 const UNROLL_BY = 8
+/** Inputs per turn of the fused single-row kernel's loop (a big model's predict: code size matters less there). */
+const FUSED_BY = 8
 /** Rows of at most this many features are decoded from calldata without a loop. */
 const UNROLL_DECODE = 64
 
-/** Pack the lanes of one MLOADed blob entry `m` (lanes × `bytes` big-endian ints) into one SIMD word. */
-function packExpr(m: string, lanes: number, bytes: number, laneBits: number): string {
+/**
+ * Pack the lanes of one blob entry (lanes × `bytes` big-endian ints) starting `at` bytes into the MLOADed
+ * word `m` into one SIMD word.
+ */
+function packExpr(m: string, lanes: number, bytes: number, laneBits: number, at = 0): string {
   const sh = 256 - 8 * bytes
-  let expr = `sar(${sh}, ${m})`
-  for (let k = 1; k < lanes; k++) expr = `add(${expr}, shl(${k * laneBits}, sar(${sh}, shl(${8 * bytes * k}, ${m}))))`
+  const field = (k: number) => (at + bytes * k ? `sar(${sh}, shl(${8 * (at + bytes * k)}, ${m}))` : `sar(${sh}, ${m})`)
+  let expr = field(0)
+  for (let k = 1; k < lanes; k++) expr = `add(${expr}, shl(${k * laneBits}, ${field(k)}))`
   return expr
+}
+
+/**
+ * MAC statements for inputs [0, count) of a fused kernel: entry u (its weights for every lane) sits at
+ * byte u·entry from the pointer \`w\`, and one MLOAD (into \`m\`) serves every entry that fits in its 32 bytes.
+ */
+function fusedMacs(count: number, entry: number, word: (m: string, at: number) => string, input: (u: number) => string): string[] {
+  const out: string[] = []
+  for (let u = 0; u < count; ) {
+    const base = u * entry
+    const terms: string[] = []
+    for (; u < count && (u + 1) * entry - base <= 32; u++) terms.push(`mul(${word('m', u * entry - base)}, ${input(u)})`)
+    out.push(`m := mload(${base ? `add(w, ${base})` : 'w'})`, ...macChain(terms))
+  }
+  return out
 }
 
 /**
@@ -105,10 +126,9 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
       if (unroll) body.push(...macChain(Array.from({ length: layer.nIn }, (_, i) => `mul(${wordAt(i)}, ${x(i)})`)))
       else {
         const turns = Math.floor(layer.nIn / UNROLL_BY)
-        const step: string[] = []
-        for (let u = 0; u < UNROLL_BY; u++) step.push(`acc := add(acc, mul(mload(add(w, ${32 * u})), mload(add(q, ${32 * u}))))`)
+        const step = macChain(Array.from({ length: UNROLL_BY }, (_, u) => `mul(mload(add(w, ${32 * u})), mload(add(q, ${32 * u})))`))
         body.push(`for { let w := ${h(pw)} let q := ${h(src)} let e := ${h(pw + turns * UNROLL_BY * 32)} } lt(w, e) { w := add(w, ${32 * UNROLL_BY}) q := add(q, ${32 * UNROLL_BY}) } { ${step.join(' ')} }`)
-        for (let i = turns * UNROLL_BY; i < layer.nIn; i++) body.push(`acc := add(acc, mul(mload(${h(pw + 32 * i)}), ${x(i)}))`)
+        body.push(...macChain(Array.from({ length: layer.nIn - turns * UNROLL_BY }, (_, k) => `mul(mload(${h(pw + 32 * (turns * UNROLL_BY + k))}), ${x(turns * UNROLL_BY + k)})`)))
       }
       const byteIdx = layer.laneBits / 8 - 1
       for (let k = 0; k < lanes; k++) {
@@ -141,18 +161,16 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
     const lb = mem.blobLayout.layers[l]!
     const lm = mem.layers[l]!
     const src = l === 0 ? mem.inputs : mem.layers[l - 1]!.activations
-    const turns = Math.floor(layer.nIn / UNROLL_BY)
+    const turns = Math.floor(layer.nIn / FUSED_BY)
     const byteIdx = layer.laneBits / 8 - 1
     lines.push(`// layer ${l} '${layer.name}' (fused)`)
     // groups [g0, g1) all with `lanes` lanes; group g's entry for input i is at weightsAt + g·K·nIn·wb + i·lanes·wb
     const span = (g0: number, g1: number, lanes: number) => {
       if (g1 <= g0) return
       const entry = lanes * wb
-      const word = (m: string) => packExpr(m, lanes, wb, layer.laneBits)
-      const step: string[] = []
-      for (let u = 0; u < UNROLL_BY; u++) step.push(`acc := add(acc, mul(${word(`mload(add(w, ${u * entry}))`)}, mload(add(q, ${32 * u}))))`)
-      const rest: string[] = []
-      for (let i = turns * UNROLL_BY; i < layer.nIn; i++) rest.push(`acc := add(acc, mul(${word(`mload(add(w, ${(i - turns * UNROLL_BY) * entry}))`)}, mload(${h(src + 32 * i)})))`)
+      const word = (m: string, at: number) => packExpr(m, lanes, wb, layer.laneBits, at)
+      const step = fusedMacs(FUSED_BY, entry, word, (u) => `mload(add(q, ${32 * u}))`)
+      const rest = fusedMacs(layer.nIn - turns * FUSED_BY, entry, word, (k) => `mload(${h(src + 32 * (turns * FUSED_BY + k))})`)
       const unpack: string[] = []
       for (let k = 0; k < lanes; k++) {
         const act = activationExpr(layer.activation.kind, 'v', plan, layer.slopeQ)
@@ -164,7 +182,8 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
                     let acc := ${biasWord(lanes)}
                     let w := add(${h(mem.blob + lb.weightsAt)}, mul(g, ${layer.lanes * layer.nIn * wb}))
                     let q := ${h(src)}
-                    for { let e := add(q, ${turns * UNROLL_BY * 32}) } lt(q, e) { q := add(q, ${32 * UNROLL_BY}) w := add(w, ${UNROLL_BY * entry}) } { ${step.join(' ')} }
+                    let m := 0
+                    for { let e := add(q, ${turns * FUSED_BY * 32}) } lt(q, e) { q := add(q, ${32 * FUSED_BY}) w := add(w, ${FUSED_BY * entry}) } { ${step.join(' ')} }
                     ${rest.join(' ')}
                     let y := add(${h(lm.activations)}, mul(g, ${32 * layer.lanes}))
                     ${unpack.join('\n                    ')}
