@@ -5,6 +5,8 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { connectChain } from '../src/chain/connectChain.ts'
 import { anvilVersion } from '../src/chain/anvilVersion.ts'
+import { ensureAdminLibrary } from '../src/chain/ensureAdminLibrary.ts'
+import { adminLibrary } from '../src/codegen/adminLibrary.ts'
 import { memoryMap } from '../src/codegen/memoryMap.ts'
 import { readAllRows } from '../src/evaluate/readCsv.ts'
 import { makePlan } from '../src/fixed/makePlan.ts'
@@ -17,11 +19,15 @@ const ANCHORS = path.resolve(import.meta.dir, '../../shared/anchors/ml2sc')
 const CAP = 16_777_216
 const s = await connectChain({ hardfork: 'prague', txGasCap: CAP, blockGasLimit: 30_000_000 })
 const results: Measurement[] = []
+let adminGas = 0
 const log = (m: Measurement) => {
   results.push(m)
   console.error(`${m.name.padEnd(22)} ${m.layout.padEnd(12)} deploy ${m.deploy} upload ${m.upload} predict ${m.predictSingle} per row ${m.gasPerRow}`)
 }
 try {
+  // 0. ml2sc's shared admin library: once per chain, before any model (which DELEGATECALLs it)
+  adminGas = (await ensureAdminLibrary(s)).tx?.gasUsed ?? 0
+  console.error(`admin library          deploy ${adminGas} (once per chain)`)
   // 1. ML2SC's own 30-4-1 and its first 50 rows, both layouts
   const data = await readAllRows(path.join(ANCHORS, 'processed_data.csv'), { label: 'diagnosis', drop: ['id'], limit: 50 })
   const anchor = await loadModel({ path: path.join(ANCHORS, 'weights/MLP_2L4.json'), source: path.join(ANCHORS, 'models.py'), class: 'MLP_2L4' })
@@ -77,12 +83,13 @@ const fitted = ours.map((r) => {
   const p = model(r)
   return { name: r.name, predicted: p, error: { predictSingle: errPct(p.predictSingle, r.predictSingle), batchTx: errPct(p.batchTx, r.batchTx), deploy: errPct(p.deploy, r.deploy), update: errPct(p.update, r.update!) } }
 })
-const coefficients = { batch: batchC, deploy: deployC, upload: uploadC }
+const coefficients = { batch: batchC, deploy: deployC, upload: uploadC, adminLibrary: adminGas }
 writeFileSync(path.join(import.meta.dir, '../src/gas/coefficients.json'), JSON.stringify(coefficients, null, 2) + '\n')
 
 const base = results.find((r) => r.layout === 'ml2sc' && r.name.startsWith('ML2SC'))!
 const ourAnchor = results.find((r) => r.layout === 'datacontract' && r.name.startsWith('ML2SC'))!
-const out = { ml2sc: ML2SC_VERSION, anvil: anvilVersion(), hardfork: 'prague', txGasCap: CAP, createdAt: new Date().toISOString(), rows: results, gasModel: { coefficients, fitted } }
+const lib = adminLibrary()
+const out = { ml2sc: ML2SC_VERSION, anvil: anvilVersion(), hardfork: 'prague', txGasCap: CAP, createdAt: new Date().toISOString(), adminLibrary: { address: lib.address, runtimeBytes: (lib.runtime.length - 2) / 2, deploy: adminGas }, rows: results, gasModel: { coefficients, fitted } }
 writeFileSync(path.join(import.meta.dir, 'results.json'), JSON.stringify(out, null, 2) + '\n')
 
 const n = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toLocaleString('en-US'))
@@ -105,6 +112,11 @@ const md = [
   `| **ml2sc \`datacontract\` (default)** | **${n(ourAnchor.deploy)}** | **${n(ourAnchor.upload)}** | **${n(ourAnchor.deploy + ourAnchor.upload)}** | **${n(ourAnchor.predictSingle)}** | **${n(ourAnchor.gasPerRow)}** | **${n(ourAnchor.update)}** |`,
   `| ratio to the baseline in this run | ${ratio(base.deploy, ourAnchor.deploy)} | – | ${ratio(base.deploy + base.upload, ourAnchor.deploy + ourAnchor.upload)} | ${ratio(base.predictSingle, ourAnchor.predictSingle)} | ${ratio(base.gasPerRow, ourAnchor.gasPerRow)} | – |`,
   `| ratio to ML2SC re-measured | | | ${ratio(4_759_876, ourAnchor.deploy + ourAnchor.upload)} | | ${ratio(262_243, ourAnchor.gasPerRow)} | |`,
+  `| ml2sc \`datacontract\`, first model on a chain without the admin library | ${n(ourAnchor.deploy + adminGas)} | ${n(ourAnchor.upload)} | ${n(ourAnchor.deploy + ourAnchor.upload + adminGas)} | | | |`,
+  '',
+  `Model contracts hold only inference; ownership, uploads, updates and getters are ml2sc's shared admin library`,
+  `(${n(out.adminLibrary.runtimeBytes)} bytes at ${lib.address}), which every model DELEGATECALLs. It is deployed once per chain,`,
+  `through the CREATE2 deployment proxy, for ${n(adminGas)} gas; the deploy figures above do not include it, the last row does.`,
   '',
   `On-chain outputs equal the bit-exact simulator on every row (mismatches: ${ourAnchor.mismatches}).`,
   '',

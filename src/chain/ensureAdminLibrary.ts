@@ -1,4 +1,5 @@
-import { keccak256, type Hex } from 'viem'
+import type { Hex } from 'viem'
+import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
 import { adminDeployData, adminLibrary, CREATE2_FACTORY } from '../codegen/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
@@ -28,7 +29,7 @@ export async function ensureAdminLibrary(s: ChainSession): Promise<AdminLibraryS
     tx = await sendTx(s, 'deploy the ml2sc admin library', { to: CREATE2_FACTORY, data: adminDeployData(lib) })
     onChain = await code(lib.address)
   }
-  if (keccak256(onChain) !== lib.codeHash)
+  if (runtimeCodeHash(onChain, lib.immutables) !== lib.codeHash)
     throw new ChainError(`the code at ${lib.address} is not ml2sc's admin library`, { hint: 'this should be impossible for a CREATE2 address; check the chain and the RPC endpoint' })
   const status = { address: lib.address, codeHash: lib.codeHash, tx }
   known.set(s, status)

@@ -57,6 +57,7 @@ const REVERT_HINTS: Record<string, string> = {
   BadChunkLength: 'the contract was generated for another chunk size (batch.upload) or another model',
   BadInputLength: "the rows do not match the contract's input size",
   DataDeployFailed: 'creating the data contract failed: the gas limit may be too low',
+  AdminLibraryMissing: "ml2sc's shared admin library is not on this chain: `ml2sc deploy` puts it there (once per chain, through the CREATE2 deployment proxy)",
 }
 
 /** Turn a viem failure into one line, decoding the model contract's custom errors. */

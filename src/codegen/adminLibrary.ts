@@ -1,5 +1,6 @@
-import { concat, getContractAddress, keccak256, pad, type Hex } from 'viem'
+import { concat, getContractAddress, pad, type Hex } from 'viem'
 import { compileSolidity } from '../compile/compileSolidity.ts'
+import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
 
@@ -88,9 +89,14 @@ pragma solidity ^0.8.24;
 // ml2sc ${ML2SC_VERSION} shared admin library. Model contracts DELEGATECALL it for everything but inference,
 // with PARAMS, the embedded-weights commitment and the deployer appended to the call data. It keeps no state of its own.
 contract Ml2scAdmin {
+    /// @notice The library's own address: it only ever runs in a model's context (DELEGATECALL).
+    address private immutable SELF = address(this);
+
     fallback() external {
+        address libraryAddress = SELF;
         assembly {
-            if lt(calldatasize(), 100) { revert(0, 0) }
+            // called directly (not through a model's DELEGATECALL), or without the appended words: refused
+            if or(eq(address(), libraryAddress), lt(calldatasize(), 100)) { revert(0, 0) }
             function fail1(s, a) { mstore(0, shl(224, s)) mstore(4, a) revert(0, 36) }
             function fail2(s, a, b) { mstore(0, shl(224, s)) mstore(4, a) mstore(36, b) revert(0, 68) }
             /// slot 0 stays empty until the first ownership transfer: until then the owner is the deployer (appended by the model)
@@ -230,7 +236,8 @@ contract Ml2scAdmin {
 `
 }
 
-export type AdminLibrary = { source: string; initcode: Hex; runtime: Hex; codeHash: Hex; address: Hex; salt: Hex }
+/** `runtime` has its immutable (its own address) zeroed, as solc emits it; `codeHash` is runtimeCodeHash of it. */
+export type AdminLibrary = { source: string; initcode: Hex; runtime: Hex; immutables: { start: number; length: number }[]; codeHash: Hex; address: Hex; salt: Hex }
 
 let cached: AdminLibrary | undefined
 
@@ -240,7 +247,7 @@ export function adminLibrary(): AdminLibrary {
   const source = adminLibrarySolidity()
   const c = compileSolidity(source, 'Ml2scAdmin', { evmVersion: LIBRARY_EVM })
   const address = getContractAddress({ opcode: 'CREATE2', from: CREATE2_FACTORY, salt: SALT, bytecode: c.bytecode })
-  cached = { source, initcode: c.bytecode, runtime: c.deployedBytecode, codeHash: keccak256(c.deployedBytecode), address, salt: SALT }
+  cached = { source, initcode: c.bytecode, runtime: c.deployedBytecode, immutables: c.immutables, codeHash: runtimeCodeHash(c.deployedBytecode, c.immutables), address, salt: SALT }
   return cached
 }
 

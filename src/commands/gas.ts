@@ -27,7 +27,7 @@ export const gasModule: Ml2scCommand = {
     const n = (x: number) => x.toLocaleString('en-US')
     const params = parameterCount(prep.model)
     log.info(`${path.basename(config.model.path)}: ${params} parameters, layout ${prep.layout}${est.embedded ? ' (weights embedded at deploy)' : ''}`)
-    log.info(`  deploy          ${n(est.deploy)}`)
+    log.info(`  deploy          ${n(est.deploy)}   (+ ${n(est.adminLibrary)} once per chain for ml2sc's shared admin library, if the chain lacks it)`)
     log.info(`  upload          ${n(est.upload)}`)
     log.info(`  later update    ${n(est.update)}`)
     log.info(`  one predict     ${n(est.predictSingle)}`)

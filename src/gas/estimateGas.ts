@@ -7,6 +7,8 @@ import { MAX_BATCH_CALLDATA } from '../pipeline/evaluateRows.ts'
 
 export type GasEstimate = {
   deploy: number
+  /** ml2sc's shared admin library, once per chain (0 where it is already deployed): not part of `deploy`. */
+  adminLibrary: number
   upload: number
   update: number
   predictSingle: number
@@ -41,5 +43,5 @@ export function estimateGas(plan: Plan, opts: { runtimeBytes: number; embedded: 
       { where: 'batch.rows', hint: `at most ${fit} rows fit in one transaction; set batch.rows: auto` },
     )
   }
-  return { deploy: g.deploy, upload: g.upload, update: g.update, predictSingle: g.predictSingle, batchRows: rows, batchTx: g.batch(rows), perRow: g.perRow(rows), embedded: opts.embedded }
+  return { deploy: g.deploy, adminLibrary: (coefficients as Coefficients).adminLibrary ?? 0, upload: g.upload, update: g.update, predictSingle: g.predictSingle, batchRows: rows, batchTx: g.batch(rows), perRow: g.perRow(rows), embedded: opts.embedded }
 }

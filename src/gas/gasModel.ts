@@ -10,7 +10,8 @@ import type { GasFeatures } from './features.ts'
  * The coefficients are fitted by least squares to measured gas (bench/run.ts writes them to
  * src/gas/coefficients.json); `ml2sc gas` applies them with no chain.
  */
-export type Coefficients = { batch: number[]; deploy: number[]; upload: number[] }
+/** `adminLibrary`: the shared admin library's deployment as measured (once per chain, not per model). */
+export type Coefficients = { batch: number[]; deploy: number[]; upload: number[]; adminLibrary?: number }
 
 export function batchTerms(f: GasFeatures & { memWords: number }, rows: number): number[] {
   return [1, f.blobBytes, f.chunks, f.memWords ** 2 / 512, rows, rows * f.rowBytes, rows * f.macWords, rows * f.outputs, rows * f.exps, rows * f.decodes]
