@@ -27,7 +27,6 @@ export type GenerateOptions = {
 
 export type WeightLayout = 'datacontract' | 'code' | 'storage'
 
-export { STORAGE_BASE }
 /** Bytes per `writeChunk` of the storage layout: 512 new slots ≈ 11.3M gas, under the per-transaction cap. */
 export const STORAGE_CHUNK = 16_384
 
