@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { isAddress, keccak256, type Abi, type Hex } from 'viem'
+import { isAddress, type Abi, type Hex } from 'viem'
 import type { CompiledContract } from '../compile/compileSolidity.ts'
-import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
+import { isCompiledCode } from '../compile/runtimeCodeHash.ts'
 import { Ml2scError } from '../errors/base.ts'
 import { writeAtomic } from '../report/writeReports.ts'
 import { ML2SC_VERSION } from '../version.ts'
@@ -31,7 +31,7 @@ export type Deployment = {
   /** keccak256 of the canonical quantised weight encoding the contract holds (or is being given). */
   commitment: Hex
   layout?: string
-  /** keccak256 of the runtime code. */
+  /** keccak256 of the runtime code, immutables zeroed (runtimeCodeHash). */
   codeHash?: Hex
   /** Read back from the chain: the data contracts holding the weight chunks, the owner, the model version. */
   chunks?: Hex[]
@@ -116,5 +116,5 @@ export async function findReusableDeployment(s: ChainSession, outDir: string, co
   if (d.chainId !== s.chainId) return undefined
   const code = await s.publicClient.getCode({ address: d.address }).catch(() => undefined)
   if (!code || code === '0x') return undefined
-  return runtimeCodeHash(code, compiled.immutables) === keccak256(compiled.deployedBytecode) ? d : undefined
+  return isCompiledCode(code, compiled) ? d : undefined
 }

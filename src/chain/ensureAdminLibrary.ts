@@ -1,6 +1,6 @@
 import type { Hex } from 'viem'
 import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
-import { adminDeployData, adminLibrary, CREATE2_FACTORY } from '../codegen/adminLibrary.ts'
+import { ADMIN_DEPLOY_LABEL, adminDeployTx, adminLibrary, CREATE2_FACTORY } from '../codegen/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { sendTx, type TxRecord } from './sendTx.ts'
@@ -26,7 +26,7 @@ export async function ensureAdminLibrary(s: ChainSession): Promise<AdminLibraryS
       throw new ChainError(`chain ${s.chainId} has no CREATE2 deployment proxy at ${CREATE2_FACTORY}`, {
         hint: 'ml2sc deploys its shared admin library through it (anvil, Foundry and most chains have it); deploy it first (github.com/Arachnid/deterministic-deployment-proxy)',
       })
-    tx = await sendTx(s, 'deploy the ml2sc admin library', { to: CREATE2_FACTORY, data: adminDeployData(lib) })
+    tx = await sendTx(s, ADMIN_DEPLOY_LABEL, adminDeployTx(lib))
     onChain = await code(lib.address)
   }
   if (runtimeCodeHash(onChain, lib.immutables) !== lib.codeHash)

@@ -1,5 +1,5 @@
 import { encodeFunctionData, formatEther, formatGwei, toHex, type Abi, type Hex } from 'viem'
-import { adminDeployData, adminLibrary, CREATE2_FACTORY } from '../codegen/adminLibrary.ts'
+import { ADMIN_DEPLOY_LABEL, adminDeployTx, adminLibrary } from '../codegen/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
 import type { Plan } from '../fixed/types.ts'
 import { UNROLL_LIMIT } from '../codegen/inferenceYul.ts'
@@ -77,7 +77,7 @@ export async function estimateDeployGas(s: ChainSession, bytecode: Hex): Promise
 export async function estimateAdminLibraryGas(s: ChainSession): Promise<CostItem[]> {
   const lib = adminLibrary()
   if (((await s.publicClient.getCode({ address: lib.address })) ?? '0x') !== '0x') return []
-  const padded = await estimateTxGas(s, 'deploy the ml2sc admin library', { to: CREATE2_FACTORY, data: adminDeployData(lib) })
+  const padded = await estimateTxGas(s, ADMIN_DEPLOY_LABEL, adminDeployTx(lib))
   return [{ label: 'admin library (once per chain)', gas: (padded * 10n) / 11n, transactions: 1, exact: true }]
 }
 

@@ -52,10 +52,9 @@ const FIELDS: [keyof AdminParams, number][] = [
   ['kind', 8], ['embedded', 8], ['chunks', 24], ['chunkSize', 24], ['lastChunk', 24], ['blobLength', 32],
   ['inputs', 32], ['outputs', 32], ['rowBytes', 32], ['outputBytes', 8], ['scaleBase', 8], ['scaleExp', 8],
 ]
-const OFFSET = Object.fromEntries(FIELDS.reduce<[string, number, number][]>((acc, [k, bits]) => {
-  const at = acc.length ? acc[acc.length - 1]![1] + acc[acc.length - 1]![2] : 0
-  return [...acc, [k, at, bits]]
-}, []).map(([k, at, bits]) => [k, { at, bits }])) as Record<keyof AdminParams, { at: number; bits: number }>
+/** Each field's bit offset in the PARAMS word: the fields in FIELDS order, from bit 0 up. */
+const OFFSET = {} as Record<keyof AdminParams, { at: number; bits: number }>
+for (let i = 0, at = 0; i < FIELDS.length; at += FIELDS[i]![1], i++) OFFSET[FIELDS[i]![0]] = { at, bits: FIELDS[i]![1] }
 
 /** The PARAMS word a model appends to every call it forwards to the library. */
 export function adminParams(p: AdminParams): bigint {
@@ -251,5 +250,6 @@ export function adminLibrary(): AdminLibrary {
   return cached
 }
 
-/** Call data for the deployment proxy: salt ++ initcode. */
-export const adminDeployData = (lib: AdminLibrary): Hex => concat([lib.salt, lib.initcode])
+/** The transaction that deploys the library: salt ++ initcode, to the CREATE2 deployment proxy. */
+export const ADMIN_DEPLOY_LABEL = 'deploy the ml2sc admin library'
+export const adminDeployTx = (lib: AdminLibrary): { to: Hex; data: Hex } => ({ to: CREATE2_FACTORY, data: concat([lib.salt, lib.initcode]) })

@@ -34,7 +34,7 @@ export function memoryMap(plan: Plan): MemoryMap {
     return a
   })
   const out = at
-  at += 0x40 + 32 * plan.outputSize // predict's int256[] return
+  at += 0x40 + 32 * plan.outputSize // a one-row predictBatch's packed outputs (ABI bytes), clear of the lane words
   const layers = plan.layers.map((layer, l) => {
     const g = groupsOf(layer).length
     const m = { packedWeights: at, packedBiases: at + g * layer.nIn * 32, activations: activations[l]! }

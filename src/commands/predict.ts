@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { keccak256, type Abi, type Hex } from 'viem'
+import type { Abi, Hex } from 'viem'
 import { connectChain, type ChainSession } from '../chain/connectChain.ts'
 import { deployModel } from '../chain/deployModel.ts'
 import { predictBatchTx } from '../chain/evaluateOnChain.ts'
@@ -9,7 +9,7 @@ import { uploadWeights } from '../chain/uploadWeights.ts'
 import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
 import { compileSolidity, type CompiledContract } from '../compile/compileSolidity.ts'
-import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
+import { isCompiledCode } from '../compile/runtimeCodeHash.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, DataError, Ml2scError } from '../errors/base.ts'
@@ -178,7 +178,7 @@ async function openTarget(config: Config, prep: Prepared, compiled: CompiledCont
 async function checkContract(s: ChainSession, address: Hex, compiled: CompiledContract, commitment: Hex): Promise<string | undefined> {
   const code = await s.publicClient.getCode({ address })
   if (!code || code === '0x') return `no contract at ${address} on chain ${s.chainId}`
-  if (runtimeCodeHash(code, compiled.immutables) !== keccak256(compiled.deployedBytecode)) return `the contract at ${address} is not the one this config generates (the model, precision or ml2sc changed since the last run)`
+  if (!isCompiledCode(code, compiled)) return `the contract at ${address} is not the one this config generates (the model, precision or ml2sc changed since the last run)`
   const has = (name: string) => compiled.abi.some((x) => x.type === 'function' && x.name === name)
   if (has('ready') && !(await s.publicClient.readContract({ address, abi: compiled.abi, functionName: 'ready' })))
     return `the weights upload to ${address} is not complete`

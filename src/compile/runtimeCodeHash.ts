@@ -12,3 +12,7 @@ export function zeroImmutables(code: Hex, immutables: Ranges = []): Hex {
 
 /** The identity of compiled code: equal for the code on chain and for solc's deployedBytecode, whoever deployed it. */
 export const runtimeCodeHash = (code: Hex, immutables: Ranges = []): Hex => keccak256(zeroImmutables(code, immutables))
+
+/** Whether `code` (read from a chain) is this compiled contract, whoever deployed it. */
+export const isCompiledCode = (code: Hex, compiled: { deployedBytecode: Hex; immutables: Ranges }): boolean =>
+  runtimeCodeHash(code, compiled.immutables) === keccak256(compiled.deployedBytecode)
