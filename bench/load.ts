@@ -24,7 +24,7 @@ import { prepareModel } from '../src/pipeline/prepareModel.ts'
 import { createLogger } from '../src/ui/logger.ts'
 
 const ROOT = path.resolve(import.meta.dir, '..')
-const ANCHORS = path.resolve(ROOT, '../shared/anchors/ml2sc')
+const ANCHORS = path.join(ROOT, 'test/fixtures/ml2sc')
 const ROWS = Number(process.argv[2] ?? 10_000)
 
 /** A project: MLP_2L4 and `rows` rows of ML2SC's processed breast-cancer data, repeated. */

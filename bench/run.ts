@@ -8,14 +8,14 @@ import { anvilVersion } from '../src/chain/anvilVersion.ts'
 import { ensureAdminLibrary } from '../src/chain/ensureAdminLibrary.ts'
 import { adminLibrary } from '../src/codegen/adminLibrary.ts'
 import { memoryMap } from '../src/codegen/memoryMap.ts'
-import { readAllRows } from '../src/evaluate/readCsv.ts'
+import { readAllRows } from '../src/data/readCsv.ts'
 import { makePlan } from '../src/fixed/makePlan.ts'
 import { batchTerms, dot, leastSquares } from '../src/gas/gasModel.ts'
 import { loadModel } from '../src/model/loadModel.ts'
 import { ML2SC_VERSION } from '../src/version.ts'
 import { measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } from './measure.ts'
 
-const ANCHORS = path.resolve(import.meta.dir, '../../shared/anchors/ml2sc')
+const ANCHORS = path.resolve(import.meta.dir, '../test/fixtures/ml2sc')
 const CAP = 16_777_216
 const s = await connectChain({ hardfork: 'prague', txGasCap: CAP, blockGasLimit: 30_000_000 })
 const results: Measurement[] = []

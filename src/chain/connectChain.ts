@@ -1,3 +1,4 @@
+import { TX_GAS_CAP } from './limits.ts'
 import { createPublicClient, createWalletClient, defineChain, type Hex, type PublicClient, type WalletClient, type Account, type Chain } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Config } from '../config/types.ts'
@@ -86,7 +87,7 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
       rpcUrl,
       local: Boolean(anvil),
       kind: anvil ? (chainCfg.fork ? 'fork' : 'embedded') : 'rpc',
-      txGasCap: chainCfg.txGasCap ?? 16_777_216,
+      txGasCap: chainCfg.txGasCap ?? TX_GAS_CAP,
       anvil,
       close: async () => {
         await anvil?.stop()

@@ -6,7 +6,7 @@ import { UNROLL_LIMIT } from '../codegen/inferenceYul.ts'
 import { estimateGas as gasModel } from '../gas/estimateGas.ts'
 import type { Logger } from '../ui/logger.ts'
 import { redactUrl, type ChainSession } from './connectChain.ts'
-import { estimateTxGas } from './sendTx.ts'
+import { estimateTxGas } from './txErrors.ts'
 
 /**
  * Money guard. A chain ml2sc started itself (the embedded anvil, or a fork of a real chain) costs nothing;

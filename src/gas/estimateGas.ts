@@ -3,7 +3,7 @@ import type { Plan } from '../fixed/types.ts'
 import { NumericsError } from '../errors/base.ts'
 import { gasFeatures } from './features.ts'
 import { predictGas, type Coefficients } from './gasModel.ts'
-import { MAX_BATCH_CALLDATA } from '../pipeline/evaluateRows.ts'
+import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
 
 export type GasEstimate = {
   deploy: number

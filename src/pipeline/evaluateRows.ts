@@ -1,10 +1,11 @@
+import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
 import type { Abi, Hex } from 'viem'
 import type { Config } from '../config/types.ts'
 import { ConfigError } from '../errors/base.ts'
 import { measureBatchGas, predictBatchTx } from '../chain/evaluateOnChain.ts'
 import type { ChainSession } from '../chain/connectChain.ts'
 import type { TxRecord } from '../chain/sendTx.ts'
-import { readRows, type ReadOptions } from '../evaluate/readCsv.ts'
+import { readRows, type ReadOptions } from '../data/readCsv.ts'
 import { encodeRow } from '../fixed/encodeRows.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Logger } from '../ui/logger.ts'
@@ -25,8 +26,6 @@ export type EvaluateOptions = {
   total?: number
 }
 
-/** Largest calldata per evaluation transaction (nodes refuse transactions over ~128 KB). */
-export const MAX_BATCH_CALLDATA = 96_000
 
 /** The CSV reader's options for the test set: the label column is required (accuracy needs it). */
 export function testReadOptions(config: Config, plan: Plan): ReadOptions {

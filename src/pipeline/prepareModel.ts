@@ -7,7 +7,7 @@ import { pinOf, type Plan } from '../fixed/types.ts'
 import { taskOf } from '../ir/taskOf.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { loadModel } from '../model/loadModel.ts'
-import { readAllRows } from '../evaluate/readCsv.ts'
+import { readAllRows } from '../data/readCsv.ts'
 import { estimatePrecision, OUTPUT_ERROR_THRESHOLD, type PrecisionWarning } from '../fixed/precisionWarnings.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 

@@ -10,7 +10,7 @@ import type { RowResult } from '../pipeline/evaluateRows.ts'
 import type { TxRecord } from '../chain/sendTx.ts'
 import { ML2SC_VERSION } from '../version.ts'
 
-/** ML2SC's re-measured gas per row for its 30-4-1 model (../shared/anchors/ml2sc/README.md). */
+/** ML2SC's re-measured gas per row for its 30-4-1 model (test/fixtures/ml2sc/PROVENANCE.md). */
 export const ML2SC_GAS_PER_ROW_30_4_1 = 262_243
 
 export type PredictionRow = { row: number; label: number | string; onchain: number | string; reference: number; raw: string[]; error?: string }

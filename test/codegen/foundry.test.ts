@@ -12,7 +12,7 @@ import { exportFoundry, foundryVectors } from '../../src/codegen/exportFoundry.t
 import { generateSolidity } from '../../src/codegen/generateSolidity.ts'
 import { encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
-import { readAllRows } from '../../src/evaluate/readCsv.ts'
+import { readAllRows } from '../../src/data/readCsv.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
 import { ROOT } from '../helpers/paths.ts'

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import path from 'node:path'
-import { readAllRows } from '../../src/evaluate/readCsv.ts'
+import { readAllRows } from '../../src/data/readCsv.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { estimatePrecision, precisionWarnings } from '../../src/fixed/precisionWarnings.ts'
 import type { ModelIR } from '../../src/ir/types.ts'

@@ -1,7 +1,7 @@
 import path from 'node:path'
 
 export const ROOT = path.resolve(import.meta.dir, '../..')
-export const ANCHORS = path.resolve(ROOT, '../shared/anchors/ml2sc')
+export const ANCHORS = path.join(ROOT, 'test/fixtures/ml2sc')
 export const FIXTURES = path.join(ROOT, 'test/fixtures')
 export const CLI = path.join(ROOT, 'bin/ml2sc')
 

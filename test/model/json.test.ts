@@ -65,7 +65,7 @@ describe('readStateDictJson', () => {
   })
 
   test('reads an ML2SC weights file', async () => {
-    const r = await readStateDictJson(path.resolve(import.meta.dir, '../../../shared/anchors/ml2sc/weights/MLP_3L2.json'))
+    const r = await readStateDictJson(path.resolve(import.meta.dir, '../fixtures/ml2sc/weights/MLP_3L2.json'))
     expect([...r.tensors].map(([k, v]) => `${k}[${v.shape}]`)).toEqual(['fc1.weight[2,30]', 'fc1.bias[2]', 'fc2.weight[2,2]', 'fc2.bias[2]', 'fc3.weight[1,2]', 'fc3.bias[1]'])
   })
 })

@@ -4,8 +4,8 @@ import path from 'node:path'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { forward } from './helpers.ts'
 
-// ML2SC's nine reference models (read from ../shared, never copied into the repo).
-const ML2SC = path.resolve(import.meta.dir, '../../../shared/anchors/ml2sc')
+// ML2SC's nine reference models (copied into test/fixtures/ml2sc, see PROVENANCE.md).
+const ML2SC = path.resolve(import.meta.dir, '../fixtures/ml2sc')
 const MODELS = ['MLP_1L1', 'MLP_2L1', 'MLP_2L2', 'MLP_2L3', 'MLP_2L4', 'MLP_3L1', 'MLP_3L2', 'MLP_3L3', 'MLP_3L4']
 
 const lines = readFileSync(path.join(ML2SC, 'processed_data.csv'), 'utf8').trim().split(/\r?\n/)

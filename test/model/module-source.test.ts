@@ -4,7 +4,7 @@ import path from 'node:path'
 import { ModelError } from '../../src/errors/base.ts'
 import { parseModuleSource } from '../../src/model/parseModuleSource.ts'
 
-const ML2SC = path.resolve(import.meta.dir, '../../../shared/anchors/ml2sc')
+const ML2SC = path.resolve(import.meta.dir, '../fixtures/ml2sc')
 const relu = { op: 'activation', activation: { kind: 'relu' } }
 const sigmoid = { op: 'activation', activation: { kind: 'sigmoid' } }
 

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import type { Config } from '../../config/types.ts'
 import { Ml2scError } from '../../errors/base.ts'
-import { readRows } from '../../evaluate/readCsv.ts'
+import { readRows } from '../../data/readCsv.ts'
 import { encodeRow } from '../../fixed/encodeRows.ts'
 import { loadModel } from '../../model/loadModel.ts'
 import { buildReport, type Report } from '../../report/buildReport.ts'

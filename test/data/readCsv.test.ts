@@ -3,7 +3,7 @@ import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DataError } from '../../src/errors/base.ts'
-import { readAllRows, readHeader, readRows, type ReadOptions } from '../../src/evaluate/readCsv.ts'
+import { readAllRows, readHeader, readRows, type ReadOptions } from '../../src/data/readCsv.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'ml2sc-csv-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))

@@ -1,0 +1,105 @@
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  formatEther,
+  HttpRequestError,
+  TimeoutError,
+  type Abi,
+  type Hex,
+} from 'viem'
+import { ChainError } from '../errors/base.ts'
+import type { ChainSession } from './connectChain.ts'
+
+// How node failures are classified and turned into one line, and the gas estimate every send starts from.
+// Kept apart from sendTx so that the spend guard can estimate without importing the sender (which imports it).
+
+/** Every message in a viem error's cause chain, lowercased, for classifying node errors. */
+export function errorText(e: unknown): string {
+  const parts: string[] = []
+  let x = e as { shortMessage?: string; details?: string; message?: string; cause?: unknown } | undefined
+  for (let i = 0; x && i < 8; i++) {
+    parts.push(String(x.shortMessage ?? ''), String(x.details ?? ''), String(x.message ?? ''))
+    x = x.cause as typeof x
+  }
+  return parts.join(' | ').toLowerCase()
+}
+
+export const KNOWN = /already known|known transaction|already imported|transaction already exists/
+export const NONCE = /nonce too low|nonce too high|invalid nonce|nonce has already been used|replacement transaction underpriced|replacement fee too low|nonce is too low/
+export const FUNDS = /insufficient funds|insufficient balance/
+
+/** A failure worth retrying: the RPC did not answer (after the transport's own retries). */
+export function isTransient(e: unknown): boolean {
+  if (e instanceof BaseError && e.walk((x) => x instanceof HttpRequestError || x instanceof TimeoutError)) return true
+  return /fetch failed|socket|econnreset|econnrefused|connection (was )?closed|timed out|took too long|http 5\d\d|status: 5\d\d/.test(errorText(e))
+}
+
+/** What to do about each of the model contract's custom errors. */
+const REVERT_HINTS: Record<string, string> = {
+  NotOwner: "only the contract's owner may do this: set ML2SC_PRIVATE_KEY to the owner's key",
+  NotPendingOwner: 'only the account named by transferOwnership may accept the ownership',
+  NotReady: 'the weights are not all on chain (an upload is incomplete): finish it with `ml2sc upload` or `ml2sc update`',
+  ChunkOutOfOrder: 'weight chunks go in order from 0: re-run to resume the upload',
+  BadChunkLength: 'the contract was generated for another chunk size (batch.upload) or another model',
+  BadInputLength: "the rows do not match the contract's input size",
+  DataDeployFailed: 'creating the data contract failed: the gas limit may be too low',
+  AdminLibraryMissing: "ml2sc's shared admin library is not on this chain: `ml2sc deploy` puts it there (once per chain, through the CREATE2 deployment proxy)",
+}
+
+/** Turn a viem failure into one line, decoding the model contract's custom errors. */
+export function chainErrorFrom(e: unknown, what: string, abi?: Abi): ChainError {
+  if (e instanceof ChainError) return e
+  if (e instanceof BaseError) {
+    const reverted = e.walk((x) => x instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null
+    if (reverted?.data) return new ChainError(`${what} reverted: ${reverted.data.errorName}(${(reverted.data.args ?? []).join(', ')})`, { hint: REVERT_HINTS[reverted.data.errorName], cause: e })
+    const raw = (e.walk((x) => typeof (x as { data?: unknown }).data === 'string' && /^0x[0-9a-f]{8}/i.test((x as { data: string }).data)) as { data?: Hex } | null)?.data
+    if (raw && abi) {
+      try {
+        const d = decodeErrorResult({ abi, data: raw })
+        return new ChainError(`${what} reverted: ${d.errorName}(${(d.args ?? []).join(', ')})`, { hint: REVERT_HINTS[d.errorName], cause: e })
+      } catch {}
+    }
+    const msg = e.shortMessage.split('\n')[0]!
+    const text = errorText(e)
+    const hint = FUNDS.test(text)
+      ? 'fund the account of ML2SC_PRIVATE_KEY'
+      : /gas limit|exceeds.*(cap|allowance)|intrinsic gas|gas required exceeds/.test(text)
+        ? 'the transaction is over the per-transaction gas cap: lower batch.rows or batch.upload'
+        : isTransient(e)
+          ? 'the RPC did not answer after several retries; check the node, then re-run (confirmed uploads are not sent again)'
+          : undefined
+    return new ChainError(`${what} failed: ${msg}`, { hint, details: e.details, cause: e })
+  }
+  return new ChainError(`${what} failed: ${String((e as Error)?.message ?? e).split('\n')[0]}`, { cause: e })
+}
+
+export async function fundsError(s: ChainSession, what: string, cause: unknown): Promise<ChainError> {
+  const balance = await s.publicClient.getBalance({ address: s.account.address }).catch(() => undefined)
+  return new ChainError(`${what}: insufficient funds in ${s.account.address}${balance === undefined ? '' : ` (balance ${formatEther(balance)} ETH)`}`, {
+    where: s.local ? undefined : 'ML2SC_PRIVATE_KEY',
+    hint: 'fund the account of ML2SC_PRIVATE_KEY; the estimated cost is printed before anything is spent',
+    cause,
+  })
+}
+
+/** Gas for a transaction: eth_estimateGas (which also surfaces reverts) checked against the per-transaction cap. */
+export async function estimateTxGas(s: ChainSession, label: string, req: { to?: Hex; data: Hex }, abi?: Abi): Promise<bigint> {
+  let est: bigint
+  try {
+    est = await s.publicClient.estimateGas({ account: s.account, to: req.to, data: req.data })
+  } catch (e) {
+    if (FUNDS.test(errorText(e))) throw await fundsError(s, label, e)
+    throw chainErrorFrom(e, label, abi)
+  }
+  const cap = BigInt(s.txGasCap)
+  if (est > cap)
+    throw new ChainError(`${label} needs ${est.toLocaleString('en-US')} gas, over the per-transaction cap of ${cap.toLocaleString('en-US')}`, {
+      where: 'chain.txGasCap',
+      hint: label.startsWith('deploy')
+        ? 'raise chain.txGasCap: a deployment cannot be split (mainnet allows up to 16,777,216 gas per transaction, EIP-7825)'
+        : 'lower batch.rows (evaluation) or batch.upload (weights); mainnet refuses transactions over 16,777,216 gas (EIP-7825)',
+    })
+  const padded = est + est / 10n
+  return padded > cap ? cap : padded
+}
