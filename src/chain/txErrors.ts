@@ -85,10 +85,10 @@ export async function fundsError(s: ChainSession, what: string, cause: unknown):
 }
 
 /** Gas for a transaction: eth_estimateGas (which also surfaces reverts) checked against the per-transaction cap. */
-export async function estimateTxGas(s: ChainSession, label: string, req: { to?: Hex; data: Hex }, abi?: Abi): Promise<bigint> {
+export async function estimateTxGas(s: ChainSession, label: string, req: { to?: Hex; data: Hex; value?: bigint }, abi?: Abi): Promise<bigint> {
   let est: bigint
   try {
-    est = await s.publicClient.estimateGas({ account: s.account, to: req.to, data: req.data })
+    est = await s.publicClient.estimateGas({ account: s.account, to: req.to, data: req.data, value: req.value })
   } catch (e) {
     if (FUNDS.test(errorText(e))) throw await fundsError(s, label, e)
     throw chainErrorFrom(e, label, abi)

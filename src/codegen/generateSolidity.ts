@@ -8,6 +8,7 @@ import { adminLibrary, adminParams, stateMask, STORAGE_BASE, type LayoutKind } f
 import { activationFunctionsYul, leakyFunctionYul } from './activationYul.ts'
 import { directRowYul, packWeightsYul, rowYul } from './inferenceYul.ts'
 import { memoryMap } from './memoryMap.ts'
+import { refuseTensorLayers } from './refuseTensorLayers.ts'
 import { blobLayout, chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
 
 export type GenerateOptions = {
@@ -61,6 +62,7 @@ const topic = (s: string) => topicOf(s)
  * per transaction and packed into SIMD lane words.
  */
 export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
+  refuseTensorLayers(plan)
   const mem = memoryMap(plan)
   const layout = opts.layout ?? 'datacontract'
   const chunkSize = chunkSizeFor(layout, opts.chunkSize)

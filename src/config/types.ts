@@ -16,6 +16,8 @@ export type Config = {
     source?: string
     class?: string
     layers?: string[]
+    /** Convolutional models: the input tensor's shape [C, H, W] or [C, L] when the file does not carry it. */
+    inputShape?: number[]
     task?: Task
   }
   data: {
