@@ -229,8 +229,8 @@ contract Impostor {
 
   test('a genuine contract with half its upload: upload incomplete', async () => {
     const address = await deployAs(attackerKey, B.bytecode)
-    const { blob, sizes } = await localModel(await loadConfig(B.config))
-    await sendAs(attackerKey, address, B.abi, 'writeChunk', [0n, toHex(blob.subarray(0, sizes[0]!))])
+    const { blob, sizes, commitment } = await localModel(await loadConfig(B.config))
+    await sendAs(attackerKey, address, B.abi, 'writeChunk', [0n, toHex(blob.subarray(0, sizes[0]!)), commitment])
     const r = await verify(B.config, '--address', address)
     expect(r.code).toBe(1)
     expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: upload incomplete: 1 of ${B.chunks} chunk\\(s\\) written to ${address}`))])
