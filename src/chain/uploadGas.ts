@@ -1,4 +1,5 @@
 import { encodeFunctionData, toHex, type Abi, type Hex } from 'viem'
+import { commitmentOf } from '../codegen/weightBlob.ts'
 import type { CostItem } from './spendGuard.ts'
 
 /** Calldata gas of a transaction's data: 16 per non-zero byte, 4 per zero byte. */
@@ -19,13 +20,14 @@ export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, 
   let at = 0
   const words = (n: number) => Math.ceil(n / 32)
   const from = opts.from ?? 0
+  const target = commitmentOf(blob)
   sizes.forEach((n, i) => {
     const chunk = blob.subarray(at, at + n)
     at += n
     if (i < from) return
     const data = abi
-      ? encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk)] })
-      : (('0x' + '00'.repeat(100)) as Hex)
+      ? encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk), target] })
+      : (('0x' + '00'.repeat(132)) as Hex)
     const mem = 3 * words(n + 64) + Math.floor(words(n + 64) ** 2 / 512)
     // datacontract: CREATE + 200 per code byte; storage: a new slot (22,100) per 32 bytes
     const store = opts.layout === 'storage' ? 22_100 * words(n) : 32_000 + 200 * (n + 1)

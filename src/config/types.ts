@@ -49,6 +49,8 @@ export type Config = {
     fork?: string
     /** Expected chain id; checked before anything is spent. */
     chainId?: number
+    /** The model's owner, fixed in its creation code (default: the deploying account). */
+    owner?: `0x${string}`
     hardfork: string
     /** Per-transaction gas cap to respect (EIP-7825). */
     txGasCap: number
