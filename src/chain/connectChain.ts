@@ -23,6 +23,11 @@ export type ChainSession = {
   rpcUrl: string
   /** True when ml2sc started this chain itself (nothing real is spent; a fork included). */
   local: boolean
+  /**
+   * Nothing real is spent: a chain ml2sc started, or a development node on this machine (a loopback
+   * chain.rpcUrl whose chain id is 31337 or 1337: anvil's, Hardhat's and ganache's defaults). No --yes.
+   */
+  free: boolean
   /** 'embedded' (anvil of our own), 'fork' (our anvil forking chain.fork) or 'rpc' (chain.rpcUrl). */
   kind: 'embedded' | 'fork' | 'rpc'
   /** Per-transaction gas cap to respect (chain.txGasCap). */
@@ -86,6 +91,7 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
       chainId,
       rpcUrl,
       local: Boolean(anvil),
+      free: Boolean(anvil) || isLocalDevChain(rpcUrl, chainId),
       kind: anvil ? (chainCfg.fork ? 'fork' : 'embedded') : 'rpc',
       txGasCap: chainCfg.txGasCap ?? TX_GAS_CAP,
       anvil,
@@ -96,6 +102,20 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
   } catch (e) {
     await anvil?.stop()
     throw e
+  }
+}
+
+/** Chain ids that development nodes use by default (anvil and Hardhat 31337, ganache 1337). */
+export const DEV_CHAIN_IDS = [31_337, 1_337]
+
+/** A node on this machine (loopback address) with a development chain id: no real money there. */
+export function isLocalDevChain(rpcUrl: string, chainId: number): boolean {
+  if (!DEV_CHAIN_IDS.includes(chainId)) return false
+  try {
+    const host = new URL(rpcUrl).hostname.replace(/^\[|\]$/g, '')
+    return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+  } catch {
+    return false
   }
 }
 

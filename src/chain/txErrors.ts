@@ -41,6 +41,7 @@ const REVERT_HINTS: Record<string, string> = {
   NotPendingOwner: 'only the account named by transferOwnership may accept the ownership',
   NotReady: 'the weights are not all on chain (an upload is incomplete): finish it with `ml2sc upload` or `ml2sc update`',
   ChunkOutOfOrder: 'weight chunks go in order from 0: re-run to resume the upload',
+  CommitmentMismatch: 'the chunks on chain are not all from this upload (another upload wrote in between): run again, it restarts from chunk 1',
   BadChunkLength: 'the contract was generated for another chunk size (batch.upload) or another model',
   BadInputLength: "the rows do not match the contract's input size",
   DataDeployFailed: 'creating the data contract failed: the gas limit may be too low',
@@ -84,10 +85,10 @@ export async function fundsError(s: ChainSession, what: string, cause: unknown):
 }
 
 /** Gas for a transaction: eth_estimateGas (which also surfaces reverts) checked against the per-transaction cap. */
-export async function estimateTxGas(s: ChainSession, label: string, req: { to?: Hex; data: Hex }, abi?: Abi): Promise<bigint> {
+export async function estimateTxGas(s: ChainSession, label: string, req: { to?: Hex; data: Hex; value?: bigint }, abi?: Abi): Promise<bigint> {
   let est: bigint
   try {
-    est = await s.publicClient.estimateGas({ account: s.account, to: req.to, data: req.data })
+    est = await s.publicClient.estimateGas({ account: s.account, to: req.to, data: req.data, value: req.value })
   } catch (e) {
     if (FUNDS.test(errorText(e))) throw await fundsError(s, label, e)
     throw chainErrorFrom(e, label, abi)

@@ -16,6 +16,8 @@ export type Config = {
     source?: string
     class?: string
     layers?: string[]
+    /** Convolutional models: the input tensor's shape [C, H, W] or [C, L] when the file does not carry it. */
+    inputShape?: number[]
     task?: Task
   }
   data: {
@@ -51,6 +53,8 @@ export type Config = {
     fork?: string
     /** Expected chain id; checked before anything is spent. */
     chainId?: number
+    /** The model's owner, fixed in its creation code (default: the deploying account). */
+    owner?: `0x${string}`
     hardfork: string
     /** Per-transaction gas cap to respect (EIP-7825). */
     txGasCap: number

@@ -18,7 +18,8 @@ const DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2f
 let anvil: AnvilHandle
 const savedKey = process.env.ML2SC_PRIVATE_KEY
 beforeAll(async () => {
-  anvil = await startAnvil({ hardfork: 'prague', blockGasLimit: 30_000_000 })
+  // chain id 31338: a loopback node with 31337 or 1337 counts as a free development chain (no --yes)
+  anvil = await startAnvil({ hardfork: 'prague', blockGasLimit: 30_000_000, chainId: 31_338 })
   process.env.ML2SC_PRIVATE_KEY = DEV_KEY
 })
 afterAll(async () => {
@@ -61,9 +62,9 @@ describe('stages on chain.rpcUrl', () => {
     const depFile = path.join(c.output, 'deployment.json')
     const dep = JSON.parse(readFileSync(depFile, 'utf8'))
     writeFileSync(depFile, JSON.stringify({ ...dep, address: '0x000000000000000000000000000000000000dEaD' }))
-    await expectMl2scError(evaluateStage(c, quiet), /no contract at 0x000000000000000000000000000000000000dEaD on chain 31337 .*: run `ml2sc deploy .*` again/)
+    await expectMl2scError(evaluateStage(c, quiet), /no contract at 0x000000000000000000000000000000000000dEaD on chain 31338 .*: run `ml2sc deploy .*` again/)
     // …or on another chain
     writeFileSync(depFile, JSON.stringify({ ...dep, chainId: 1 }))
-    await expectMl2scError(uploadStage(c, quiet), /deployment\.json is for chain 1, but the chain is 31337: run `ml2sc deploy/)
+    await expectMl2scError(uploadStage(c, quiet), /deployment\.json is for chain 1, but the chain is 31338: run `ml2sc deploy/)
   })
 })
