@@ -325,7 +325,7 @@ function parseClass(body: string[]): ClassCode {
   let forward: ClassCode['forward']
   for (let i = 0; i < body.length; i++) {
     const line = body[i]!
-    const f = line.match(/^ {2}(\w+) : Final\[[^\]]+\] = (.+)$/)
+    const f = line.match(/^ {2}(\w+) : Final\[.+?\]\]* = (.+)$/) // Final[int], Final[Tuple[int, int]]
     if (f) finals.set(f[1]!, f[2]!.trim())
     if (/^ {2}def forward\(/.test(line)) {
       // the signature may span lines; it ends at the line ending in ':' once the parentheses balance

@@ -188,7 +188,7 @@ describe('readOnnx on hand-built graphs', () => {
   test('unsupported ops name the op type and node, and list the supported ops', async () => {
     const f = write(model([{ op: 'Attention', inputs: ['x'], outputs: ['y'], name: 'attn_0' }], []))
     const e = await errorOf(readOnnx(f))
-    expect(e.shortMessage).toBe("unsupported ONNX Attention node 'attn_0'")
+    expect(e.shortMessage).toBe("unsupported ONNX Attention node 'attn_0': attention layers are not supported")
     expect(e.hint).toContain('Gemm')
     expect(e.hint).toContain('BatchNormalization')
     expect(e.hint).toContain('Conv')

@@ -8,6 +8,13 @@ import { graphInputShape } from './inputShape.ts'
 import { attrs, type OGraph, type ONode, type OTensor } from './proto.ts'
 import { onnxTensorData } from './tensorData.ts'
 
+/** ONNX ops of layers ml2sc refuses outright, with what they are. */
+const REFUSED_LAYERS: Record<string, string> = {
+  LSTM: 'recurrent layers', GRU: 'recurrent layers', RNN: 'recurrent layers',
+  Attention: 'attention layers', MultiHeadAttention: 'attention layers',
+  ConvTranspose: 'transposed convolutions', LayerNormalization: 'layer normalizations', Einsum: 'einsum contractions',
+}
+
 /**
  * Walk an ONNX graph as a chain from its one input to its one output: constant-only nodes (shape
  * arithmetic, transposed weights) are set aside, every data node must take the previous node's output,
@@ -77,6 +84,10 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     unsupportedNode,
     activation: (activation: Activation, n: ONode) => steps.push({ op: 'activation', activation, name: n.name || undefined }),
   }
+
+  // a layer ml2sc does not handle is named before anything around it (an LSTM's Transposes, Slices, …)
+  const refused = nodes.find((n) => REFUSED_LAYERS[n.op_type ?? ''])
+  if (refused) unsupportedNode(refused, `${REFUSED_LAYERS[refused.op_type!]} are not supported`)
 
   for (const n of nodes) {
     const op = n.op_type ?? ''

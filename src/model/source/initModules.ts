@@ -1,4 +1,5 @@
 import type { Activation, ArchStep } from '../../ir/types.ts'
+import { convModuleSteps, isConvModule } from './convModules.ts'
 import { dotted, parseExpr, text, unsupported, type Ctx, type Node } from './expressions.ts'
 import type { Stmt } from './statements.ts'
 
@@ -8,7 +9,10 @@ import type { Stmt } from './statements.ts'
 /** A submodule: the steps it stands for (names are state_dict prefixes). */
 export type Mod = { steps: ArchStep[]; line: number }
 
-export const MODULE_CLASSES = ['Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Dropout', 'Identity', 'Flatten', 'BatchNorm1d', 'Sequential']
+export const MODULE_CLASSES = [
+  'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Dropout', 'Identity', 'Flatten', 'BatchNorm1d', 'Sequential',
+  'Conv1d', 'Conv2d', 'MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'BatchNorm2d',
+]
 
 export function moduleClass(name: string | undefined): string | undefined {
   if (!name) return undefined
@@ -29,6 +33,7 @@ export function moduleSteps(ctx: Ctx, node: Node, prefix: string, imports: Impor
   const full = dotted(node.fn)
   const cls = full && (full.startsWith('nn.') || full.startsWith('torch.nn.') || imports.nnNames.has(full)) ? moduleClass(full) : undefined
   if (!cls) return undefined
+  if (isConvModule(cls)) return convModuleSteps(ctx, cls, node, prefix)
   switch (cls) {
     case 'Linear':
       return [{ op: 'linear', name: prefix }]
@@ -44,9 +49,10 @@ export function moduleSteps(ctx: Ctx, node: Node, prefix: string, imports: Impor
       return [{ op: 'activation', activation: { kind: 'tanh' }, name: prefix }]
     case 'Softmax':
       return [{ op: 'activation', activation: { kind: 'softmax' }, name: prefix }]
+    case 'Flatten':
+      return [{ op: 'flatten', name: prefix }]
     case 'Dropout':
     case 'Identity':
-    case 'Flatten':
       return [{ op: 'skip', name: prefix }]
     case 'BatchNorm1d': {
       const eps = numArg(ctx, node.kwargs.get('eps') ?? node.args[1], 'eps') ?? 1e-5
@@ -79,14 +85,14 @@ export function moduleSteps(ctx: Ctx, node: Node, prefix: string, imports: Impor
 
 export type Imports = { nnNames: Set<string> }
 
-export const FUNCTIONAL_ACTS: Record<string, Activation['kind'] | 'leaky_relu' | 'skip'> = {
+export const FUNCTIONAL_ACTS: Record<string, Activation['kind'] | 'leaky_relu' | 'skip' | 'flatten'> = {
   relu: 'relu',
   leaky_relu: 'leaky_relu',
   sigmoid: 'sigmoid',
   tanh: 'tanh',
   softmax: 'softmax',
   dropout: 'skip',
-  flatten: 'skip',
+  flatten: 'flatten',
 }
 
 /** `F.relu`, `torch.relu`, `nn.functional.relu`, `torch.nn.functional.relu` → `relu`. */
@@ -156,6 +162,7 @@ export function headerText(ctx: Ctx, s: Stmt): string {
 export function functionalStep(fn: string, slope: number | undefined): ArchStep {
   const kind = FUNCTIONAL_ACTS[fn]!
   if (kind === 'skip') return { op: 'skip', name: fn }
+  if (kind === 'flatten') return { op: 'flatten', name: fn }
   if (kind === 'leaky_relu') return { op: 'activation', activation: { kind: 'leaky_relu', slope: slope ?? 0.01 } }
   return { op: 'activation', activation: { kind } as Activation }
 }

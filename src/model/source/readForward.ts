@@ -1,6 +1,7 @@
 import { ModelError } from '../../errors/base.ts'
 import type { ArchStep } from '../../ir/types.ts'
 import { dotted, parseExpr, text, unsupported, type Ctx, type Node } from './expressions.ts'
+import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
 import type { Stmt } from './statements.ts'
 
@@ -73,10 +74,23 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           }
           return { steps: [...v.steps, functionalStep(fname, slope)] }
         }
-        // x.view(x.size(0), -1), x.reshape(...), x.flatten(1), x.relu(), x.sigmoid(), x.float()
+        // F.max_pool2d(x, 2), F.avg_pool1d(x, kernel_size=2), F.adaptive_avg_pool2d(x, 1), torch.max_pool2d(…)
+        const pool = /^(?:F|functional|nn\.functional|torch\.nn\.functional|torch)\.([a-z_0-9]+)$/.exec(full ?? '')?.[1]
+        if (pool && pool in FUNCTIONAL_POOLS) {
+          const arg = node.args[0] ?? node.kwargs.get('input')
+          if (!arg) unsupported(ctx, text(ctx, node), node.line)
+          const v = evaluate(arg)
+          return { steps: [...v.steps, functionalPoolStep(ctx, pool, node)] }
+        }
+        // x.view(x.size(0), -1), x.reshape(x.shape[0], -1), x.flatten(1), x.squeeze(): to [batch, features];
+        // x.relu(), x.sigmoid(); x.float(), x.contiguous(): nothing
         if (fn.k === 'attr') {
           const method = fn.attr
-          if (/^(view|reshape|flatten|float|double|contiguous|squeeze)$/.test(method)) {
+          if (/^(view|reshape|flatten|squeeze)$/.test(method)) {
+            const v = evaluate(fn.obj)
+            return { steps: [...v.steps, { op: 'flatten', name: method }] }
+          }
+          if (/^(float|double|contiguous)$/.test(method)) {
             const v = evaluate(fn.obj)
             return { steps: [...v.steps, { op: 'skip', name: method }] }
           }
