@@ -10,6 +10,7 @@ import { approveSpending } from './chain/spendGuard.ts'
 /** Wiring only: parse, dispatch, and turn any failure into one line and a non-zero exit. */
 async function main(argv: string[]) {
   const verbose = argv.includes('--verbose') || argv.includes('-v')
+  const json = argv.includes('--json')
   try {
     await yargs(argv)
       .scriptName('ml2sc')
@@ -34,22 +35,34 @@ async function main(argv: string[]) {
           },
         })),
       )
-      .demandCommand(1, 'Say which command to run: see `ml2sc --help`.')
+      .demandCommand(1, 'no command given')
       .strict()
       .recommendCommands()
       .fail((msg, err) => {
         if (err) throw err
+        if (msg === 'no command given') throw new Ml2scError(msg, { hint: 'start with `ml2sc init model.pt`, then `ml2sc run ml2sc.yaml`; `ml2sc --help` lists every command' })
         throw new Ml2scError(msg ?? 'invalid command line', { hint: 'see `ml2sc --help`' })
       })
       .help()
       .wrap(Math.min(110, process.stdout.columns ?? 100))
       .parseAsync()
   } catch (e) {
-    process.exitCode = report(e, verbose)
+    process.exitCode = report(e, verbose, json)
   }
 }
 
-function report(e: unknown, verbose: boolean): number {
+/**
+ * A failure: one line on stderr (what, where, hint), or with --json the same as one JSON object on stdout,
+ * `{"error", "where", "hint"}` (where and hint null when there are none) as well, so that a script reading
+ * stdout always gets JSON. Exit code 1 for an Ml2scError, 2 for a bug.
+ */
+function report(e: unknown, verbose: boolean, json: boolean): number {
+  if (json) {
+    const known = e instanceof Ml2scError
+    const error = known ? e.shortMessage : `internal error: ${(e as Error)?.message ?? String(e)}`
+    const hint = known ? (e.hint ?? null) : 'this is a bug in ml2sc; rerun with --verbose and report it'
+    process.stdout.write(JSON.stringify({ error, where: known ? (e.where ?? null) : null, hint }) + '\n')
+  }
   if (e instanceof Ml2scError) {
     process.stderr.write(`ml2sc: error: ${e.oneLine()}\n`)
     if (verbose) {

@@ -4,6 +4,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import type { Config } from '../config/types.ts'
 import { ChainError } from '../errors/base.ts'
 import { startAnvil, type AnvilHandle } from './startAnvil.ts'
+import { checkNodeRunsHardfork, readNodeProfile, type NodeProfile } from './nodeProfile.ts'
 import { retryOptionsFrom, rpcTransport } from './rpcTransport.ts'
 
 /**
@@ -23,10 +24,19 @@ export type ChainSession = {
   rpcUrl: string
   /** True when ml2sc started this chain itself (nothing real is spent; a fork included). */
   local: boolean
+  /**
+   * Nothing real is spent: a chain ml2sc started, or a development node on this machine (a loopback
+   * chain.rpcUrl whose chain id is 31337 or 1337: anvil's, Hardhat's and ganache's defaults). No --yes.
+   */
+  free: boolean
   /** 'embedded' (anvil of our own), 'fork' (our anvil forking chain.fork) or 'rpc' (chain.rpcUrl). */
   kind: 'embedded' | 'fork' | 'rpc'
-  /** Per-transaction gas cap to respect (chain.txGasCap). */
+  /** Per-transaction gas to stay under: the smaller of chain.txGasCap and the node's block gas limit. */
   txGasCap: number
+  /** Which of the two sets txGasCap (for error messages that name the right cause). */
+  gasCapFrom: 'chain.txGasCap' | 'block gas limit'
+  /** What the node said about itself at connection: client version, block gas limit, PUSH0. */
+  node: NodeProfile
   anvil?: AnvilHandle
   close: () => Promise<void>
 }
@@ -77,6 +87,10 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
       }
     }
     const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 }) as PublicClient
+    // the node's own limits and EVM, before anything is planned or spent
+    const node = await readNodeProfile(publicClient)
+    checkNodeRunsHardfork(node, chainCfg.hardfork, redactUrl(rpcUrl))
+    const configCap = chainCfg.txGasCap ?? TX_GAS_CAP
     const walletClient = createWalletClient({ chain, transport, account })
     return {
       publicClient,
@@ -86,8 +100,11 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
       chainId,
       rpcUrl,
       local: Boolean(anvil),
+      free: Boolean(anvil) || isLocalDevChain(rpcUrl, chainId),
       kind: anvil ? (chainCfg.fork ? 'fork' : 'embedded') : 'rpc',
-      txGasCap: chainCfg.txGasCap ?? TX_GAS_CAP,
+      txGasCap: Math.min(configCap, node.blockGasLimit),
+      gasCapFrom: node.blockGasLimit < configCap ? 'block gas limit' : 'chain.txGasCap',
+      node,
       anvil,
       close: async () => {
         await anvil?.stop()
@@ -96,6 +113,20 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
   } catch (e) {
     await anvil?.stop()
     throw e
+  }
+}
+
+/** Chain ids that development nodes use by default (anvil and Hardhat 31337, ganache 1337). */
+export const DEV_CHAIN_IDS = [31_337, 1_337]
+
+/** A node on this machine (loopback address) with a development chain id: no real money there. */
+export function isLocalDevChain(rpcUrl: string, chainId: number): boolean {
+  if (!DEV_CHAIN_IDS.includes(chainId)) return false
+  try {
+    const host = new URL(rpcUrl).hostname.replace(/^\[|\]$/g, '')
+    return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+  } catch {
+    return false
   }
 }
 

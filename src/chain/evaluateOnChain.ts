@@ -53,3 +53,14 @@ export async function measureBatchGas(s: ChainSession, address: Hex, abi: Abi, p
   const perRow = Math.max(two - one, 1)
   return { fixed: one - perRow, perRow }
 }
+
+/** Answer a batch through eth_call: no transaction, nothing spent, the chain unchanged; the same outputs as predictBatchTx. */
+export async function predictBatchCall(s: ChainSession, address: Hex, abi: Abi, plan: Plan, rows: bigint[][]): Promise<bigint[][]> {
+  const data = encodeFunctionData({ abi, functionName: 'predictBatch', args: [packRows(plan, rows)] })
+  const { data: ret } = await s.publicClient.call({ account: s.account.address, to: address, data })
+  if (!ret) throw new ChainError(`predictBatch at ${address} returned nothing`, { hint: 'is this an ml2sc model contract? run `ml2sc verify`' })
+  const [payload] = decodeAbiParameters([{ type: 'bytes' }], ret)
+  const outputs = unpackOutputs(plan, payload)
+  if (outputs.length !== rows.length) throw new ChainError(`predictBatch at ${address}: ${outputs.length} outputs for ${rows.length} rows`)
+  return outputs
+}

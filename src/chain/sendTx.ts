@@ -104,12 +104,12 @@ export type SendHooks = {
 }
 
 /** Sign locally and broadcast, surviving dropped responses, nonce races and flaky RPCs. */
-async function sendSigned(s: ChainSession, label: string, req: { to?: Hex; data: Hex }, gas: bigint, abi?: Abi, hooks?: SendHooks): Promise<{ hash: Hex; raw: Hex; nonce: number }> {
+async function sendSigned(s: ChainSession, label: string, req: { to?: Hex; data: Hex; value?: bigint }, gas: bigint, abi?: Abi, hooks?: SendHooks): Promise<{ hash: Hex; raw: Hex; nonce: number }> {
   const account = s.account as Extract<ChainSession['account'], { type: 'local' }>
   let nonce = await nonceFor(s)
   let fees = await feesFor(s)
   const sign = async () => {
-    const raw = await account.signTransaction({ chainId: s.chainId, to: req.to ?? null, data: req.data, gas, nonce, ...fees } as Parameters<typeof account.signTransaction>[0])
+    const raw = await account.signTransaction({ chainId: s.chainId, to: req.to ?? null, data: req.data, value: req.value, gas, nonce, ...fees } as Parameters<typeof account.signTransaction>[0])
     return { raw, hash: keccak256(raw) }
   }
   let { raw, hash } = await sign()
@@ -141,7 +141,7 @@ async function sendSigned(s: ChainSession, label: string, req: { to?: Hex; data:
 }
 
 /** Send one transaction, wait for its receipt, and fail clearly if it reverted. */
-export async function sendTx(s: ChainSession, label: string, req: { to?: Hex; data: Hex; gas?: bigint }, abi?: Abi, hooks?: SendHooks): Promise<SentTx> {
+export async function sendTx(s: ChainSession, label: string, req: { to?: Hex; data: Hex; value?: bigint; gas?: bigint }, abi?: Abi, hooks?: SendHooks): Promise<SentTx> {
   assertSpendingAllowed(s, label)
   const gas = req.gas ?? (await estimateTxGas(s, label, req, abi))
   let hash: Hex
@@ -152,7 +152,7 @@ export async function sendTx(s: ChainSession, label: string, req: { to?: Hex; da
     sent = r
   } else {
     try {
-      hash = await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, to: req.to, data: req.data, gas })
+      hash = await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, to: req.to, data: req.data, value: req.value, gas })
       await hooks?.beforeSend?.(hash)
     } catch (e) {
       if (FUNDS.test(errorText(e))) throw await fundsError(s, label, e)
@@ -163,7 +163,7 @@ export async function sendTx(s: ChainSession, label: string, req: { to?: Hex; da
   if (receipt.status !== 'success') {
     // replay as a call to recover the revert reason
     try {
-      await s.publicClient.call({ account: s.account, to: req.to, data: req.data, gas, blockNumber: receipt.blockNumber - 1n })
+      await s.publicClient.call({ account: s.account, to: req.to, data: req.data, value: req.value, gas, blockNumber: receipt.blockNumber - 1n })
     } catch (e) {
       throw chainErrorFrom(e, label, abi)
     }

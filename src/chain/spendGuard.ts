@@ -1,4 +1,4 @@
-import { encodeFunctionData, formatEther, formatGwei, toHex, type Abi, type Hex } from 'viem'
+import { formatEther, formatGwei, type Abi, type Hex } from 'viem'
 import { ADMIN_DEPLOY_LABEL, adminDeployTx, adminLibrary } from '../codegen/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
 import type { Plan } from '../fixed/types.ts'
@@ -6,11 +6,17 @@ import { UNROLL_LIMIT } from '../codegen/inferenceYul.ts'
 import { estimateGas as gasModel } from '../gas/estimateGas.ts'
 import type { Logger } from '../ui/logger.ts'
 import { redactUrl, type ChainSession } from './connectChain.ts'
+import { checkChunksFit } from './checkChunksFit.ts'
+import { calldataGas, estimateUploadGas } from './uploadGas.ts'
+
+export { calldataGas, estimateUploadGas }
+import { proxyPlan } from './create2ProxyTx.ts'
 import { estimateTxGas } from './txErrors.ts'
 
 /**
- * Money guard. A chain ml2sc started itself (the embedded anvil, or a fork of a real chain) costs nothing;
- * anything else (`chain.rpcUrl`) costs real money, so:
+ * Money guard. A chain ml2sc started itself (the embedded anvil, or a fork of a real chain) costs nothing,
+ * and so does a development node on this machine (a loopback `chain.rpcUrl` with chain id 31337 or 1337);
+ * anything else costs real money, so:
  *   - `guardSpend` prints the estimated cost (gas estimate × the node's current gas price) before the first
  *     transaction, refuses without `--yes`, and refuses when the account cannot pay;
  *   - `sendTx` refuses any transaction on a non-local chain unless `--yes` was given (a safety net for code
@@ -30,17 +36,19 @@ function refusal(s: ChainSession, what: string): ChainError {
 }
 
 export function assertSpendingAllowed(s: ChainSession, label: string): void {
-  if (s.local || approved) return
+  if (s.free || approved) return
   throw refusal(s, `sending a transaction (${label})`)
 }
 
-export type CostItem = { label: string; gas: bigint; transactions: number; exact: boolean }
+/** `value`: ETH the item transfers besides its gas (funding the CREATE2 proxy's one-time signer). */
+export type CostItem = { label: string; gas: bigint; transactions: number; exact: boolean; value?: bigint }
 export type CostEstimate = { items: CostItem[]; gas: bigint; gasPrice: bigint; wei: bigint; balance: bigint; account: Hex }
 
 export async function estimateCost(s: ChainSession, items: CostItem[]): Promise<CostEstimate> {
   const [gasPrice, balance] = await Promise.all([s.publicClient.getGasPrice(), s.publicClient.getBalance({ address: s.account.address })])
   const gas = items.reduce((a, b) => a + b.gas, 0n)
-  return { items, gas, gasPrice, wei: gas * gasPrice, balance, account: s.account.address }
+  const value = items.reduce((a, b) => a + (b.value ?? 0n), 0n)
+  return { items, gas, gasPrice, wei: gas * gasPrice + value, balance, account: s.account.address }
 }
 
 const fmtGas = (g: bigint) => g.toLocaleString('en-US')
@@ -48,7 +56,7 @@ const fmtGas = (g: bigint) => g.toLocaleString('en-US')
 export function describeCost(e: CostEstimate): string {
   const eth = Number(formatEther(e.wei))
   const ethText = eth === 0 ? '0' : eth < 1e-6 ? eth.toExponential(2) : eth.toPrecision(4).replace(/\.?0+$/, '')
-  const parts = e.items.map((i) => `${i.label} ${i.exact ? '' : '≈ '}${fmtGas(i.gas)}${i.transactions > 1 ? ` in ${i.transactions} tx` : ''}`)
+  const parts = e.items.map((i) => `${i.label} ${i.exact ? '' : '≈ '}${fmtGas(i.gas)}${i.transactions > 1 ? ` in ${i.transactions} tx` : ''}${i.value ? ` + ${formatEther(i.value)} ETH` : ''}`)
   return `≈ ${ethText} ETH: ${fmtGas(e.gas)} gas at ${Number(formatGwei(e.gasPrice)).toPrecision(4).replace(/\.?0+$/, '')} gwei (${parts.join('; ')})`
 }
 
@@ -56,9 +64,9 @@ export function describeCost(e: CostEstimate): string {
 export async function guardSpend(s: ChainSession, log: Logger, items: CostItem[]): Promise<CostEstimate> {
   const est = await estimateCost(s, items)
   const line = `estimated cost ${describeCost(est)}`
-  if (s.local) log.detail(line)
+  if (s.free) log.detail(line)
   else log.step(line)
-  if (!s.local && !approved) throw refusal(s, `spending ${describeCost(est).split(':')[0]}`)
+  if (!s.free && !approved) throw refusal(s, `spending ${describeCost(est).split(':')[0]}`)
   if (est.balance < est.wei)
     throw new ChainError(`insufficient funds: ${est.account} holds ${formatEther(est.balance)} ETH, the estimated cost is ${formatEther(est.wei)} ETH`, {
       where: s.local ? undefined : 'ML2SC_PRIVATE_KEY',
@@ -73,49 +81,26 @@ export async function estimateDeployGas(s: ChainSession, bytecode: Hex): Promise
   return { label: 'deploy', gas: (padded * 10n) / 11n, transactions: 1, exact: true }
 }
 
-/** The shared admin library's deployment (once per chain), when it is not on the chain yet. */
+/**
+ * The shared admin library's deployment (once per chain), when it is not on the chain yet; on a chain
+ * without the CREATE2 deployment proxy, also the proxy (our funding of its signer: 21,000 gas plus the
+ * ETH it needs) and the library estimated as a plain creation plus the proxy's overhead (not exact).
+ */
 export async function estimateAdminLibraryGas(s: ChainSession): Promise<CostItem[]> {
   const lib = adminLibrary()
   if (((await s.publicClient.getCode({ address: lib.address })) ?? '0x') !== '0x') return []
-  const padded = await estimateTxGas(s, ADMIN_DEPLOY_LABEL, adminDeployTx(lib))
-  return [{ label: 'admin library (once per chain)', gas: (padded * 10n) / 11n, transactions: 1, exact: true }]
-}
-
-/** Calldata gas of a transaction's data: 16 per non-zero byte, 4 per zero byte. */
-export function calldataGas(data: Hex): number {
-  let g = 0
-  for (let i = 2; i < data.length; i += 2) g += data[i] === '0' && data[i + 1] === '0' ? 4 : 16
-  return g
-}
-
-/**
- * Gas of the `writeChunk` transactions, from the datacontract write path: base and calldata (exact, from
- * the bytes), CREATE of the data contract (32,000 + 200 per code byte), the pointer and state slots, and
- * on the last chunk the on-chain keccak256 of the whole blob read back from every data contract.
- * Calibrated against receipts on anvil (within a few percent).
- */
-export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, opts: { layout?: string; from?: number } = {}): CostItem {
-  let gas = 0
-  let at = 0
-  const words = (n: number) => Math.ceil(n / 32)
-  const from = opts.from ?? 0
-  sizes.forEach((n, i) => {
-    const chunk = blob.subarray(at, at + n)
-    at += n
-    if (i < from) return
-    const data = abi
-      ? encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk)] })
-      : (('0x' + '00'.repeat(100)) as Hex)
-    const mem = 3 * words(n + 64) + Math.floor(words(n + 64) ** 2 / 512)
-    // datacontract: CREATE + 200 per code byte; storage: a new slot (22,100) per 32 bytes
-    const store = opts.layout === 'storage' ? 22_100 * words(n) : 32_000 + 200 * (n + 1)
-    gas += 21_000 + calldataGas(data) + store + 6 * words(n) + mem + 8_000 + (i > 0 ? 22_100 : 5_000)
-    if (i === sizes.length - 1) {
-      const all = blob.length
-      gas += sizes.length * 2_700 + 9 * words(all) + 3 * words(all) + Math.floor(words(all) ** 2 / 512) + 3_000
-    }
-  })
-  return { label: 'upload', gas: BigInt(Math.round(gas * 1.05)), transactions: sizes.length - from, exact: false }
+  const proxy = await proxyPlan(s)
+  if (!proxy.needed) {
+    const padded = await estimateTxGas(s, ADMIN_DEPLOY_LABEL, adminDeployTx(lib))
+    return [{ label: 'admin library (once per chain)', gas: (padded * 10n) / 11n, transactions: 1, exact: true }]
+  }
+  const created = (await estimateTxGas(s, ADMIN_DEPLOY_LABEL, { data: lib.initcode })) * 10n / 11n
+  // through the proxy: the salt's calldata, copying and hashing the initcode (9 gas a word), the call's overhead
+  const viaProxy = created + BigInt(calldataGas(lib.salt) + 9 * Math.ceil((lib.initcode.length - 2) / 64) + 3_000)
+  return [
+    ...(proxy.fund > 0n ? [{ label: 'CREATE2 deployment proxy (once per chain)', gas: 21_000n, transactions: 1, exact: true, value: proxy.fund }] : []),
+    { label: 'admin library (once per chain)', gas: viaProxy, transactions: 1, exact: false },
+  ]
 }
 
 /**
@@ -154,7 +139,10 @@ export async function estimatePipeline(
   const items: CostItem[] = []
   if (o.bytecode) items.push(...(await estimateAdminLibraryGas(s)), await estimateDeployGas(s, o.bytecode))
   const from = o.uploadFrom ?? 0
-  if (!o.embedded && from < o.chunkSizes.length) items.push(estimateUploadGas(o.blob, o.chunkSizes, o.abi, { layout: o.layout, from }))
+  if (!o.embedded && from < o.chunkSizes.length) {
+    checkChunksFit(s, o.blob, o.chunkSizes, o.abi, o.layout, from)
+    items.push(estimateUploadGas(o.blob, o.chunkSizes, o.abi, { layout: o.layout, from }))
+  }
   const one = estimateEvaluateGas(o.plan, 1, 1)
   const rowBytes = o.plan.inputSize * o.plan.inputBytes
   const batch = o.batchRows === 'auto' ? Math.max(1, Math.min(Math.floor(96_000 / rowBytes), Math.floor((s.txGasCap * 0.9) / Number(one.gas)))) : o.batchRows

@@ -89,10 +89,11 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
   const txs: TxRecord[] = []
   let gas = 0
   let replaced = 0
+  let restarted = false
   const offsets = chunkSizes.map((_, i) => chunkSizes.slice(0, i).reduce((a, b) => a + b, 0))
   for (let i = from; i < chunkSizes.length; i++) {
     const chunk = blob.subarray(offsets[i]!, offsets[i]! + chunkSizes[i]!)
-    const data = encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk)] })
+    const data = encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk), target] })
     if (testDelay() > 0) await sleep(testDelay())
     const label = `upload chunk ${i + 1}/${chunkSizes.length}`
     let tx: TxRecord
@@ -102,6 +103,15 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
       })
       tx = sent
     } catch (e) {
+      // the last chunk is refused when the chain holds chunks of another upload (interleaved, or left by
+      // one that was interrupted): start again from chunk 0, once
+      if (i === chunkSizes.length - 1 && i > 0 && /CommitmentMismatch/.test(String((e as Error).message)) && !restarted) {
+        restarted = true
+        opts.onResume?.(0, 'the chain holds chunks of another upload: starting again from chunk 1')
+        if (state) state = { ...state, chunks: [], pending: null, complete: false }
+        i = -1
+        continue
+      }
       if (!(e instanceof TxReplacedError)) throw e
       // another transaction took our nonce: the chain says whether chunk i landed anyway
       const p = await progressOf(s, address, abi)

@@ -4,7 +4,7 @@ import { keccak256, toBytes } from 'viem'
 export const FUNCTIONS = {
   predictBatch: 'function predictBatch(bytes calldata rows) external returns (bytes memory outputs)',
   predict: 'function predict(bytes calldata row) external view returns (int256[] memory outputs)',
-  writeChunk: 'function writeChunk(uint256 index, bytes calldata data) external',
+  writeChunk: 'function writeChunk(uint256 index, bytes calldata data, bytes32 commitment) external',
   commitment: 'function commitment() external view returns (bytes32)',
   version: 'function version() external view returns (uint64)',
   ready: 'function ready() external view returns (bool)',
@@ -28,6 +28,7 @@ export const ERRORS = {
   BadCalldata: 'error BadCalldata()',
   UnknownFunction: 'error UnknownFunction(bytes4 selector)',
   Immutable: 'error Immutable()',
+  CommitmentMismatch: 'error CommitmentMismatch(bytes32 expected, bytes32 actual)',
   AdminLibraryMissing: 'error AdminLibraryMissing(address admin)',
 } as const
 

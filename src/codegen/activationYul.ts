@@ -1,61 +1,82 @@
-import { EXP_CLAMP_UNITS, EXP_DEGREE, LN2_64, ONE64 } from '../fixed/activations.ts'
+import { EXP2_C1, EXP2_C2, EXP2_C3, EXP2_TABLE, EXP_CLAMP_UNITS, ONE64, expBase } from '../fixed/activations.ts'
 import type { Plan } from '../fixed/types.ts'
 
 const hex = (v: bigint) => '0x' + v.toString(16)
 
 /**
+ * Whether exp's argument can never overflow the base-change MUL on this plan, so that the clamp to 50 units
+ * can be left out of the contract: each layer's pre-activation is bounded by its lane width (interval
+ * analysis: no accumulator leaves its lane), and beyond 50 units both forms give e^-x = 0 at 2^64, so the
+ * simulator's clamped exp computes the same numbers. tanh and softmax pass up to twice that bound.
+ */
+function clampFree(plan: Plan, mul: bigint): boolean {
+  return plan.layers.every((l) => {
+    const k = l.activation.kind
+    if (k !== 'sigmoid' && k !== 'tanh' && k !== 'softmax') return true
+    const v = ((1n << BigInt(l.laneBits - 1)) >> BigInt(l.wShift)) + 1n
+    return (k === 'sigmoid' ? v : 2n * v) * mul < 1n << 255n
+  })
+}
+
+/**
  * Yul helper functions for the activations the plan uses: the exact twins of fixed/activations.ts.
- * exp(-x) at 2^64: range reduction by ln2, degree-12 Taylor in Horner form, then a shift.
+ * exp(-x) at 2^64 with no DIV: base change by one MUL+SHR, 2^-(j/8) from a packed 8-entry table,
+ * 2^-g by a degree-3 Horner polynomial, 2^-k as a shift; written inline in sigmoid and tanh (no nested
+ * call). Sigmoid and tanh divide once, for the reciprocal; signs are handled without branches.
  */
 export function activationFunctionsYul(plan: Plan): string {
   const kinds = new Set(plan.layers.map((l) => l.activation.kind))
-  const needExp = kinds.has('sigmoid') || kinds.has('tanh') || kinds.has('softmax')
   const binary = plan.decimals === undefined
-  const F = BigInt(binary ? plan.F : 0)
   const SCALE = hex(plan.scale)
   // x·scale: a shift for a binary scale (what the simulator's multiplication equals exactly), else a MUL
-  const up = (x: string) => (binary ? `shl(${F}, ${x})` : `mul(${x}, ${SCALE})`)
+  const up = (x: string) => (binary ? `shl(${plan.F}, ${x})` : `mul(${x}, ${SCALE})`)
   const clamp = hex(EXP_CLAMP_UNITS * plan.scale)
+  const base = expBase(plan.scale)
+  const free = clampFree(plan, base.mul)
+  const ONE = hex(ONE64)
+  /**
+   * e^-x at 2^64 (x ≥ 0 in activation units, an expression used once): statements binding t and g, and
+   * the expression of the result. Nested expressions, few variables: the legacy code generator turns every
+   * variable and reassignment into stack shuffling.
+   */
+  const expNeg = (x: string): { lets: string; e: string } => ({
+    lets: `let t := shr(${base.shift}, mul(${free ? x : `clampX(${x})`}, ${hex(base.mul)}))
+                let g := and(t, 0x1fffffffffffffff)`,
+    e: `shr(add(31, shr(64, t)), mul(sub(${ONE}, shr(64, mul(g, sub(${hex(EXP2_C1)}, shr(64, mul(g, sub(${hex(EXP2_C2)}, shr(64, mul(g, ${hex(EXP2_C3)}))))))))), and(shr(and(shr(56, t), 0xe0), ${hex(EXP2_TABLE)}), 0xffffffff)))`,
+  })
   const out: string[] = []
-  if (needExp) {
-    const horner: string[] = []
-    // floor(floor(r·t / 2^64) / j) = floor(r·t / (j·2^64)): same result as the simulator, 1-byte constants
-    for (let j = EXP_DEGREE; j >= 1; j--) horner.push(j === 1 ? `t := sub(${hex(ONE64)}, shr(64, mul(r, t)))` : `t := sub(${hex(ONE64)}, div(shr(64, mul(r, t)), ${j}))`)
-    out.push(`function expNeg64(x) -> e {
-                let k := div(x, ${hex(LN2_64)})
-                if lt(k, 64) {
-                    let r := sub(x, mul(k, ${hex(LN2_64)}))
-                    let t := ${hex(ONE64)}
-                    ${horner.join('\n                    ')}
-                    e := shr(k, t)
-                }
-            }
-            function toP64(a, extra) -> x {
-                if gt(a, ${clamp}) { a := ${clamp} }
-                x := ${binary ? `shl(add(${64n - F}, extra), a)` : `div(shl(add(64, extra), a), ${SCALE})`}
+  if (!free)
+    out.push(`function clampX(x) -> c {
+                c := x
+                if gt(x, ${clamp}) { c := ${clamp} }
+            }`)
+  if (kinds.has('softmax')) {
+    const x = expNeg('x')
+    out.push(`function expNeg(x) -> e {
+                ${x.lets}
+                e := ${x.e}
             }`)
   }
-  if (kinds.has('sigmoid'))
+  // m = 0 or all ones (y < 0): |y| = (y xor m) - m; and sign restored as (s xor m) - m, or scale - s as (s xor m) + (m and (scale+1))
+  if (kinds.has('sigmoid')) {
+    const x = expNeg('sub(xor(y, m), m)')
     out.push(`function sigmoid(y) -> s {
-                let neg := slt(y, 0)
-                let a := y
-                if neg { a := sub(0, y) }
-                let e := expNeg64(toP64(a, 0))
-                let den := add(${hex(ONE64)}, e)
-                let num := ${hex(ONE64 * plan.scale)}
-                if neg { num := ${up('e')} }
-                s := div(add(num, shr(1, den)), den)
+                let m := sar(255, y)
+                ${x.lets}
+                let den := add(${ONE}, ${x.e})
+                s := add(xor(div(add(${hex(ONE64 * plan.scale)}, shr(1, den)), den), m), and(m, ${hex(plan.scale + 1n)}))
             }`)
-  if (kinds.has('tanh'))
+  }
+  if (kinds.has('tanh')) {
+    const x = expNeg(`shl(1, ${free ? 'sub(xor(y, m), m)' : 'clampX(sub(xor(y, m), m))'})`)
     out.push(`function tanh_(y) -> s {
-                let neg := slt(y, 0)
-                let a := y
-                if neg { a := sub(0, y) }
-                let e := expNeg64(toP64(a, 1))
-                let den := add(${hex(ONE64)}, e)
-                s := div(add(${up(`sub(${hex(ONE64)}, e)`)}, shr(1, den)), den)
-                if neg { s := sub(0, s) }
+                let m := sar(255, y)
+                ${x.lets}
+                let e := ${x.e}
+                let den := add(${ONE}, e)
+                s := sub(xor(div(add(${up(`sub(${ONE}, e)`)}, shr(1, den)), den), m), m)
             }`)
+  }
   if (kinds.has('softmax'))
     out.push(`function softmax(p, n) {
                 let end := add(p, shl(5, n))
@@ -63,7 +84,7 @@ export function activationFunctionsYul(plan: Plan): string {
                 for { let q := add(p, 32) } lt(q, end) { q := add(q, 32) } { let v := mload(q) if sgt(v, m) { m := v } }
                 let sum := 0
                 for { let q := p } lt(q, end) { q := add(q, 32) } {
-                    let e := expNeg64(toP64(sub(m, mload(q)), 0))
+                    let e := expNeg(sub(m, mload(q)))
                     mstore(q, e)
                     sum := add(sum, e)
                 }

@@ -12,10 +12,10 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
  * anvil, Foundry and most chains carry), and each model saves ~1 KB of code: ~200k gas of deploy.
  *
  * The model appends three words to the call data: PARAMS (its shape, layout and chunking, packed; see
- * `adminParams`), the commitment of the weights in its own code (0 if none) and its deployer, the owner
+ * `adminParams`), the commitment of the weights in its own code (0 if none) and its initial owner (`chain.owner`, or its deployer), the owner
  * until the first ownership transfer (an immutable: no SSTORE at deploy).
  *
- * Storage (the model's): slot 0 owner (empty until a transfer: the deployer), slot 1 pending owner, slot 2 the state word = chunk0 address |
+ * Storage (the model's): slot 0 owner (empty until a transfer: the initial owner), slot 1 pending owner, slot 2 the state word = chunk0 address |
  * version << 160 | chunks written << 224 | ready << 248, stored XOR a mask that makes a contract with
  * weights in its code start as "version 1, ready, all chunks written" with no constructor SSTORE;
  * slot 2 + i the address of chunk i ≥ 1; the storage layout's weight words from STORAGE_BASE.
@@ -86,7 +86,7 @@ export function adminLibrarySolidity(): string {
 pragma solidity ^0.8.24;
 
 // ml2sc ${ML2SC_VERSION} shared admin library. Model contracts DELEGATECALL it for everything but inference,
-// with PARAMS, the embedded-weights commitment and the deployer appended to the call data. It keeps no state of its own.
+// with PARAMS, the embedded-weights commitment and the initial owner appended to the call data. It keeps no state of its own.
 contract Ml2scAdmin {
     /// @notice The library's own address: it only ever runs in a model's context (DELEGATECALL).
     address private immutable SELF = address(this);
@@ -98,7 +98,7 @@ contract Ml2scAdmin {
             if or(eq(address(), libraryAddress), lt(calldatasize(), 100)) { revert(0, 0) }
             function fail1(s, a) { mstore(0, shl(224, s)) mstore(4, a) revert(0, 36) }
             function fail2(s, a, b) { mstore(0, shl(224, s)) mstore(4, a) mstore(36, b) revert(0, 68) }
-            /// slot 0 stays empty until the first ownership transfer: until then the owner is the deployer (appended by the model)
+            /// slot 0 stays empty until the first ownership transfer: until then the owner is the initial owner (appended by the model)
             function owner() -> o {
                 o := sload(0)
                 if iszero(o) { o := calldataload(sub(calldatasize(), 32)) }
@@ -117,7 +117,9 @@ contract Ml2scAdmin {
                 off := add(4, calldataload(at))
                 len := calldataload(off)
                 off := add(off, 32)
-                if gt(add(off, len), sub(calldatasize(), 96)) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
+                // len is bounded first, so add(off, len) cannot wrap around 2^256
+                let end := sub(calldatasize(), 96)
+                if or(gt(len, end), gt(add(off, len), end)) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
             }
             function chunkLen(i) -> len {
                 len := ${param('chunkSize')}
@@ -153,10 +155,13 @@ contract Ml2scAdmin {
 
             switch shr(224, calldataload(0))
             case ${sel('writeChunk')} {
-                // chunk 0 starts an update: inference stops (NotReady) until the last chunk lands
+                // chunk 0 starts an update: inference stops (NotReady) until the last chunk lands. Every chunk
+                // names the commitment of the whole upload it belongs to; the last one is refused unless the
+                // weights on chain then hash to it, so chunks of two interleaved uploads can never go live.
                 onlyOwner()
                 let index := calldataload(4)
                 let off, len := bytesArg(36)
+                let expectedCommitment := calldataload(68)
                 let st := state()
                 let chunks := ${param('chunks')}
                 let written := and(shr(224, st), 0xffffff)
@@ -189,8 +194,10 @@ contract Ml2scAdmin {
                 if eq(add(index, 1), chunks) {
                     version := add(version, 1)
                     st := or(or(and(st, ${ADDR}), shl(160, version)), or(shl(224, chunks), shl(248, 1)))
+                    let c := weightsHash(st, 0x80)
+                    if iszero(eq(c, expectedCommitment)) { fail2(${err('CommitmentMismatch')}, expectedCommitment, c) }
                     mstore(0, version)
-                    mstore(32, weightsHash(st, 0x80))
+                    mstore(32, c)
                     log1(0, 64, ${ev('ModelUpdated')})
                 }
                 sstore(2, xor(st, mask()))

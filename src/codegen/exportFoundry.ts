@@ -57,7 +57,7 @@ const intLit = (v: bigint) => (v === -(1n << 255n) ? 'type(int256).min' : v.toSt
 
 /**
  * Write a Foundry project that tests the generated contract against ml2sc's simulator: `forge test`
- * deploys the model, writes the weights chunk by chunk with `writeChunk(i, bytes)`, checks the on-chain
+ * deploys the model, writes the weights chunk by chunk with `writeChunk(i, bytes, commitment)`, checks the on-chain
  * commitment, and asserts that `predict(row)` returns exactly the simulator's outputs for every vector.
  * The test needs no forge-std (plain `require` and custom errors), so `forge test` runs with no install.
  */
@@ -76,7 +76,7 @@ export async function exportFoundry(opts: ExportFoundryOptions): Promise<void> {
   const writes = sizes.map((len, i) => {
     const chunk = blob.subarray(at, at + len)
     at += len
-    return `        model.writeChunk(${i}, hex"${hexBody(chunk)}");`
+    return `        model.writeChunk(${i}, hex"${hexBody(chunk)}", COMMITMENT);`
   })
 
   const vectorTests = vectors.map((v, i) => {
@@ -114,7 +114,7 @@ import {${C}} from "../src/${C}.sol";
 
 /// The part of the model's interface these tests use.
 interface ${I} {
-    function writeChunk(uint256 index, bytes calldata data) external;
+    function writeChunk(uint256 index, bytes calldata data, bytes32 commitment) external;
     function predict(bytes calldata row) external view returns (int256[] memory outputs);
     function predictBatch(bytes calldata rows) external returns (bytes memory outputs);
     function ready() external view returns (bool);

@@ -1,4 +1,4 @@
-import { toHex } from 'viem'
+import { getAddress, toHex, type Hex } from 'viem'
 import { describeActivation } from '../ir/buildModel.ts'
 import type { Plan } from '../fixed/types.ts'
 import { scaleText } from '../fixed/makePlan.ts'
@@ -8,6 +8,7 @@ import { adminLibrary, adminParams, stateMask, STORAGE_BASE, type LayoutKind } f
 import { activationFunctionsYul, leakyFunctionYul } from './activationYul.ts'
 import { directRowYul, packWeightsYul, rowYul } from './inferenceYul.ts'
 import { kernelOf, memoryMap } from './memoryMap.ts'
+import { refuseTensorLayers } from './refuseTensorLayers.ts'
 import { blobLayout, chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
 
 export type GenerateOptions = {
@@ -23,6 +24,8 @@ export type GenerateOptions = {
    * updated in place).
    */
   layout?: WeightLayout
+  /** The owner until the first ownership transfer (`chain.owner`); default: whoever sends the creation (the deployer). */
+  owner?: Hex
 }
 
 export type WeightLayout = 'datacontract' | 'code' | 'storage'
@@ -59,6 +62,7 @@ const topic = (s: string) => topicOf(s)
  * per transaction and packed into SIMD lane words.
  */
 export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
+  refuseTensorLayers(plan)
   const layout = opts.layout ?? 'datacontract'
   const chunkSize = chunkSizeFor(layout, opts.chunkSize)
   const chunks = chunkSizes(blobLayout(plan).length, chunkSize)
@@ -100,6 +104,9 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
     ...(plan.decimals !== undefined ? { scaleBase: 10, scaleExp: plan.decimals } : { scaleBase: 2, scaleExp: plan.F }),
   })
   const lib = adminLibrary()
+  // a fixed owner is a checksummed literal in the source (so the creation code commits to it: a CREATE2
+  // factory or a Safe can deploy it for that owner); without one, the account that sends the creation
+  const initialOwner = opts.owner ? getAddress(opts.owner) : undefined
 
   return `// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
@@ -124,12 +131,12 @@ interface I${name} {
 }
 
 contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's canonical encoding (keccak256 = the model commitment).\n    bytes internal constant WEIGHTS = hex"${blobHex}";\n` : ''}
-    /// @notice The owner until the first ownership transfer (slot 0 is empty until then).
-    address private immutable DEPLOYER = msg.sender;
+    /// @notice The owner until the first ownership transfer (slot 0 is empty until then): ${initialOwner ? 'chain.owner' : 'the deployer'}.
+    address private immutable INITIAL_OWNER = ${initialOwner ?? 'msg.sender'};
 
     constructor() {
         assembly {
-            log3(0, 0, ${ev('OwnershipTransferred')}, 0, caller())${inCode ? `
+            log3(0, 0, ${ev('OwnershipTransferred')}, 0, ${initialOwner ?? 'caller()'})${inCode ? `
             // version 1, ready: a zero state word means exactly that here (see the admin library's state mask)
             mstore(0, 1)
             mstore(32, ${commitment})
@@ -147,7 +154,8 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 off := add(4, calldataload(at))
                 len := calldataload(off)
                 off := add(off, 32)
-                if gt(add(off, len), calldatasize()) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
+                // len is bounded first, so add(off, len) cannot wrap around 2^256
+                if or(gt(len, calldatasize()), gt(add(off, len), calldatasize())) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
             }${layout === 'datacontract' && !kernel.streams ? `
             /// copy every data contract's chunk (its code after the STOP byte) to memory at p
             function copyChunks(st, p) {
@@ -218,7 +226,7 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
         }
         // everything else (ownership, uploads and updates, the commitment, the getters) is the same code for
         // every model: ml2sc's shared admin library, deployed once per chain at a CREATE2 address fixed by its code
-        address deployerAddress = DEPLOYER;
+        address initialOwner = INITIAL_OWNER;
         assembly {
             let admin := ${lib.address}
             if iszero(extcodesize(admin)) { mstore(0, shl(224, ${err('AdminLibraryMissing')})) mstore(4, admin) revert(0, 36) }
@@ -226,7 +234,7 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
             calldatacopy(0, 0, n)
             mstore(n, ${h(params)})
             mstore(add(n, 32), ${inCode ? commitment : '0'})
-            mstore(add(n, 64), deployerAddress)
+            mstore(add(n, 64), initialOwner)
             let ok := delegatecall(gas(), admin, 0, add(n, 96), 0, 0)
             returndatacopy(0, 0, returndatasize())
             if iszero(ok) { revert(0, returndatasize()) }

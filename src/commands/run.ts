@@ -9,6 +9,7 @@ import { uploadStage } from '../pipeline/stages/upload.ts'
 import type { Logger } from '../ui/logger.ts'
 import { findReusableDeployment } from '../chain/deploymentFile.ts'
 import { uploadStart } from '../chain/modelState.ts'
+import { requireOwnerKey } from '../chain/requireOwnerKey.ts'
 import { estimatePipeline, guardSpend } from '../chain/spendGuard.ts'
 import { embedsWeights } from '../codegen/generateSolidity.ts'
 import { encodeWeights } from '../codegen/weightBlob.ts'
@@ -33,6 +34,9 @@ export async function runCommand(args: RunArgs, log: Logger) {
     // again (an interrupted upload resumes) instead of paying for a new one
     const reuse = await findReusableDeployment(session, config.output, compiled)
     const blob = encodeWeights(gen.prepared.plan)
+    const embedded = embedsWeights(gen.prepared.plan, gen.prepared.generate)
+    // a contract owned by another account (chain.owner) can be deployed from here, but not uploaded to
+    if (config.chain.owner && !embedded && !reuse) requireOwnerKey(session, config.chain.owner, 'the weight upload')
     await guardSpend(
       session,
       log,
@@ -45,7 +49,7 @@ export async function runCommand(args: RunArgs, log: Logger) {
         plan: gen.prepared.plan,
         blob,
         chunkSizes: gen.artifact.weights.chunks,
-        embedded: embedsWeights(gen.prepared.plan, gen.prepared.generate),
+        embedded,
         rows: data.answerable,
         batchRows: config.batch.rows,
       }),

@@ -9,13 +9,17 @@ export type Config = {
   /** Absolute path of the config file, and its folder (paths in the file are relative to it). */
   file: string
   dir: string
-  /** sha256 of the file's text (hex), recorded in reports and deployment.json. */
+  /** sha256 of what determines the contract and its weights (configHash.ts), stamped in plan.json, the compiled artifact, deployment.json and the report. */
   hash: string
+  /** sha256 of `hash` plus what decides an evaluation (test set keys, batch.rows, gas caps), stamped in evaluation.json. */
+  evaluationHash: string
   model: {
     path: string
     source?: string
     class?: string
     layers?: string[]
+    /** Convolutional models: the input tensor's shape [C, H, W] or [C, L] when the file does not carry it. */
+    inputShape?: number[]
     task?: Task
   }
   data: {
@@ -47,6 +51,8 @@ export type Config = {
     fork?: string
     /** Expected chain id; checked before anything is spent. */
     chainId?: number
+    /** The model's owner, fixed in its creation code (default: the deploying account). */
+    owner?: `0x${string}`
     hardfork: string
     /** Per-transaction gas cap to respect (EIP-7825). */
     txGasCap: number

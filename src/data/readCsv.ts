@@ -9,8 +9,10 @@ import { createReadStream } from 'node:fs'
 import { DataError } from '../errors/base.ts'
 
 export type ReadOptions = {
-  /** Target column (default `label`). */
-  label?: string
+  /** Target column (default `label`); `null`: the file has no label column to read (every column is a feature or dropped). */
+  label?: string | null
+  /** Class names in output order (`data.classes`): a label cell holding one of them reads as its index. */
+  classes?: string[]
   /** Columns that are not features. */
   drop?: string[]
   /** Stop after this many data rows. */
@@ -186,9 +188,10 @@ export async function readHeader(file: string): Promise<string[]> {
 
 /** Works out the label and feature columns of a header; throws the DataErrors for a mismatched config. */
 export function columnsOf(header: string[], file: string, opts: ReadOptions = {}): Columns {
-  const label = opts.label ?? 'label'
+  const label = opts.label === null ? undefined : (opts.label ?? 'label')
   const drop = opts.drop ?? []
   const where = `${file}:1`
+  checkSeparator(header, where)
   const list = header.map((h) => `'${h}'`).join(', ')
   const seen = new Set<string>()
   for (const name of header) {
@@ -196,8 +199,8 @@ export function columnsOf(header: string[], file: string, opts: ReadOptions = {}
       throw new DataError(`column '${name}' appears twice in the header`, { where, hint: 'rename one of them' })
     seen.add(name)
   }
-  const labelIndex = header.indexOf(label)
-  if (labelIndex < 0 && (opts.requireLabel ?? true))
+  const labelIndex = label === undefined ? -1 : header.indexOf(label)
+  if (label !== undefined && labelIndex < 0 && (opts.requireLabel ?? true))
     throw new DataError(`no label column '${label}'; the columns are ${list}`, {
       where,
       hint: 'set data.label to the name of the target column',
@@ -216,7 +219,7 @@ export function columnsOf(header: string[], file: string, opts: ReadOptions = {}
   if (opts.features !== undefined && featureIndices.length !== opts.features) {
     const more = featureIndices.length > opts.features
     // one column too many and no label column: the label is most likely that column under another name
-    const noLabel = labelIndex < 0 && featureIndices.length === opts.features + 1
+    const noLabel = label !== undefined && labelIndex < 0 && featureIndices.length === opts.features + 1
     throw new DataError(
       `${featureIndices.length} feature columns${noLabel ? ` and no label column '${label}'` : ''}, but the model takes ${opts.features} inputs`,
       {
@@ -234,19 +237,45 @@ export function columnsOf(header: string[], file: string, opts: ReadOptions = {}
   return { header, labelIndex, featureIndices, featureNames }
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+const SEPARATORS: [string, string][] = [
+  [';', 'semicolons (;)'],
+  ['\t', 'tabs'],
+]
 
-function parseCell(text: string, row: number, column: string, where: string, isLabel: boolean): number {
+/** A header read as one column that holds `;` or tabs: the file is separated by those, not by commas. */
+function checkSeparator(header: string[], where: string): void {
+  if (header.length !== 1) return
+  for (const [sep, name] of SEPARATORS)
+    if (header[0]!.includes(sep))
+      throw new DataError(`the CSV is separated by ${name}, not commas (its header reads as one column '${header[0]!.slice(0, 40)}${header[0]!.length > 40 ? '…' : ''}')`, {
+        where,
+        hint: `save it with commas, e.g. \`python3 -c "import pandas as p; p.read_csv('in.csv', sep='${sep === '\t' ? '\\t' : sep}').to_csv('out.csv', index=False)"\``,
+      })
+}
+
+export const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+
+function parseCell(text: string, row: number, column: string, where: string, isLabel: boolean, classes?: string[]): number {
   const t = text.trim()
+  if (isLabel && classes) {
+    const k = classes.indexOf(t)
+    if (k >= 0) return k
+  }
   if (NUMBER.test(t)) return Number(t)
   if (isLabel) {
     const lower = t.toLowerCase()
     if (lower === 'true') return 1
     if (lower === 'false') return 0
   }
-  throw new DataError(t === '' ? `row ${row}, column '${column}' is empty` : `row ${row}, column '${column}': '${t}' is not a number`, {
+  throw new DataError(t === '' ? `row ${row}, column '${column}' is empty` : `row ${row}, column '${column}': '${t}' is not a number${isLabel && classes ? ` nor one of data.classes (${classes.join(', ')})` : ''}`, {
     where,
-    hint: isLabel ? 'labels must be numbers (class indices or regression targets)' : 'features must be numbers; list text columns in data.drop',
+    hint: isLabel
+      ? classes
+        ? `add '${t}' to data.classes (class names in output order)`
+        : t === ''
+        ? 'every test row needs a label'
+        : 'labels must be numbers (class indices or regression targets); for text labels list the class names in output order in data.classes'
+      : 'features must be numbers; list text columns in data.drop',
   })
 }
 
@@ -282,7 +311,7 @@ export async function* readRows(file: string, opts: ReadOptions = {}): AsyncGene
       label =
         cell.trim() === '' && opts.requireLabel === false
           ? undefined
-          : parseCell(cell, row, columns.header[columns.labelIndex], where, true)
+          : parseCell(cell, row, columns.header[columns.labelIndex], where, true, opts.classes)
     }
     yield { row, features, label }
     row++

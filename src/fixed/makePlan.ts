@@ -1,5 +1,6 @@
 import { NumericsError } from '../errors/base.ts'
 import type { ModelIR } from '../ir/types.ts'
+import { makeTensorPlan } from './makeTensorPlan.ts'
 import type { LayerPlan, Plan, PlanPin, PrecisionSpec } from './types.ts'
 
 const abs = (v: bigint) => (v < 0n ? -v : v)
@@ -43,7 +44,9 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const wMaxQ = (1n << BigInt(8 * p.weightBytes - 1)) - 1n
   const inputMax = (1n << BigInt(8 * p.inputBytes - 1)) - 1n
   const inputMin = -inputMax - 1n
-  let xMax: bigint[] = new Array(model.inputSize).fill(-inputMin)
+  // a convolutional model's conv/pool stack first (makeTensorPlan.ts): its output bounds start the dense analysis
+  const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: -inputMin }, pin !== undefined)
+  let xMax: bigint[] = front.xMax
   const layers: LayerPlan[] = model.layers.map((layer) => {
     const nOut = layer.weight.length
     const nIn = layer.weight[0]!.length
@@ -106,6 +109,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     outputBytes: pinned('output', bytesFor(outMax), pin?.outputBytes),
     inputMin,
     inputMax,
+    ...(front.tensorLayers.length ? { inputShape: model.inputShape, tensorLayers: front.tensorLayers } : {}),
     layers,
     inputSize: model.inputSize,
     outputSize: layers[layers.length - 1]!.nOut,

@@ -1,9 +1,13 @@
 import type { ModelIR } from '../ir/types.ts'
+import { floatTensorLayers } from './tensorForward.ts'
 
-/** The float64 forward pass: what PyTorch computes (up to float32 rounding). Returns every layer's outputs. */
+/**
+ * The float64 forward pass: what PyTorch computes (up to float32 rounding). Returns every dense layer's
+ * outputs (a convolutional model's conv/pool stack runs first: floatTensorLayers).
+ */
 export function referenceLayers(model: ModelIR, input: number[]): number[][] {
   const trace: number[][] = []
-  let x = input
+  let x = floatTensorLayers(model, input).at(-1) ?? input
   for (const layer of model.layers) {
     let y = layer.weight.map((row, j) => row.reduce((acc, w, i) => acc + w * x[i]!, layer.bias[j]!))
     const a = layer.activation

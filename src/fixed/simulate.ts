@@ -1,15 +1,17 @@
 import { leakyReluFixed, reluFixed, sigmoidFixed, softmaxFixed, tanhFixed } from './activations.ts'
+import { fixedTensorLayers } from './tensorForward.ts'
 import type { Plan } from './types.ts'
 
 /**
  * The bit-exact off-chain twin of the contract: integer accumulation (exact: interval analysis proves no
  * lane overflows), an arithmetic right shift (floor) by the layer's weight scale, then the activation.
- * Returns each layer's outputs; the last entry is what the contract returns.
+ * Returns each dense layer's outputs; the last entry is what the contract returns. A convolutional
+ * model's conv/pool stack runs first (fixedTensorLayers).
  */
 export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
   const scale = plan.scale
   const trace: bigint[][] = []
-  let x = input
+  let x = fixedTensorLayers(plan, input).at(-1) ?? input
   for (const layer of plan.layers) {
     const s = BigInt(layer.wShift)
     let y = layer.weights.map((row, j) => {

@@ -1,4 +1,5 @@
 import type { Activation } from '../ir/types.ts'
+import type { TensorLayerPlan } from './tensorPlanTypes.ts'
 
 /** How one dense layer is laid out and computed in fixed point. */
 export type LayerPlan = {
@@ -41,6 +42,9 @@ export type Plan = {
   /** Inputs must lie in [inputMin, inputMax] (fixed-point units); proven safe by interval analysis. */
   inputMin: bigint
   inputMax: bigint
+  /** Convolutional models: the input tensor's shape and the conv/pool layers before the flatten (tensorPlanTypes.ts). */
+  inputShape?: number[]
+  tensorLayers?: TensorLayerPlan[]
   layers: LayerPlan[]
   inputSize: number
   outputSize: number

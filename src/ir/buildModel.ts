@@ -1,11 +1,14 @@
 import { ModelError } from '../errors/base.ts'
+import { buildTensorLayers } from './buildTensorLayers.ts'
 import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } from './types.ts'
 
 /**
  * Attach a state_dict's tensors to an architecture and check every shape. BatchNorm1d is folded into
  * the Linear before it (or, when it comes first, into the Linear after it); Dropout/Identity/Flatten vanish.
+ * Convolution/pooling steps before the flatten become `tensorLayers` (see buildTensorLayers); they need
+ * `inputShape` ([C, H, W] or [C, L]).
  */
-export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string, file = 'model'): ModelIR {
+export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string, file = 'model', inputShape?: number[]): ModelIR {
   const layers: DenseLayer[] = []
   let pendingBn: { scale: number[]; shift: number[]; name: string } | undefined
   const used = new Set<string>()
@@ -22,8 +25,9 @@ export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string
     return t
   }
 
-  for (const step of steps) {
-    if (step.op === 'skip') continue
+  const front = buildTensorLayers(steps, inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
+  for (const step of front.rest) {
+    if (step.op === 'skip' || step.op === 'flatten') continue
     if (step.op === 'linear') {
       const w = take(`${step.name}.weight`, `Linear '${step.name}'`)
       if (w.shape.length !== 2) throw new ModelError(`'${step.name}.weight' has shape [${w.shape}], expected 2-D`, { where: file })
@@ -67,7 +71,7 @@ export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string
       }
       continue
     }
-    // activation
+    if (step.op !== 'activation') continue // conv/pool steps here were refused by buildTensorLayers
     const last = layers[layers.length - 1]
     if (!last) throw new ModelError(`activation ${describeActivation(step.activation)} comes before any Linear layer`, { where: file })
     if (last.activation.kind !== 'identity') {
@@ -77,7 +81,11 @@ export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string
     last.activation = step.activation
   }
   if (pendingBn) throw new ModelError(`BatchNorm '${pendingBn.name}' is not next to a Linear layer`, { where: file })
-  if (layers.length === 0) throw new ModelError('the model has no Linear layers', { where: file, hint: 'ml2sc handles multi-layer perceptrons: Linear layers with activations' })
+  if (layers.length === 0) throw new ModelError('the model has no Linear layers', { where: file, hint: front.tensorLayers.length ? 'a convolutional model must end in a flatten and Linear layers' : 'ml2sc handles multi-layer perceptrons: Linear layers with activations' })
+  if (front.flatSize !== undefined && layers[0]!.weight[0]!.length !== front.flatSize) {
+    const last = front.tensorLayers[front.tensorLayers.length - 1]!
+    throw new ModelError(`Linear '${layers[0]!.name}' takes ${layers[0]!.weight[0]!.length} inputs but '${last.name}' gives ${last.outShape.join('×')} = ${front.flatSize}`, { where: file, hint: 'check model.inputShape' })
+  }
 
   for (let l = 1; l < layers.length; l++) {
     const prevOut = layers[l - 1]!.weight.length
@@ -92,6 +100,7 @@ export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string
   const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)$/.test(k))
   if (unused.length)
     throw new ModelError(`the state_dict has weights no declared layer uses: ${unused.slice(0, 5).join(', ')}`, { where: file, hint: 'declare every Linear in model.layers / model.source' })
+  if (front.tensorLayers.length) return { format, inputSize: front.tensorLayers[0]!.inShape.reduce((a, b) => a * b, 1), inputShape: [...inputShape!], tensorLayers: front.tensorLayers, layers }
   return { format, inputSize: layers[0]!.weight[0]!.length, layers }
 }
 

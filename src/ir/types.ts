@@ -1,3 +1,5 @@
+import type { TensorLayer, TensorStep } from './tensorTypes.ts'
+
 /**
  * The model IR every loader produces: a chain of dense layers, each followed by one activation.
  * Weights are float64 as PyTorch stored them (float16/bfloat16/float32 widened exactly).
@@ -21,10 +23,19 @@ export type DenseLayer = {
 
 export type Task = 'binary' | 'multiclass' | 'regression'
 
+/**
+ * Convolutional models: a stack of tensor layers on [C, ...spatial] tensors (spatial = [L] for 1-D,
+ * [H, W] for 2-D), then an implicit flatten in C order, then the dense `layers`. Types in ./tensorTypes.ts.
+ */
 export type ModelIR = {
   /** The format the loader detected, e.g. `onnx`, `state_dict-json`, `state_dict-pt`, `torchscript`. */
   format: string
+  /** The flattened input size (C·H·W for a convolutional model): the CSV's feature columns. */
   inputSize: number
+  /** Convolutional models only: the input tensor's shape [C, H, W] or [C, L]. */
+  inputShape?: number[]
+  /** Convolutional models only: conv/pool layers before the flatten (empty or absent for an MLP). */
+  tensorLayers?: TensorLayer[]
   layers: DenseLayer[]
 }
 
@@ -34,9 +45,11 @@ export type ModelIR = {
  */
 export type ArchStep =
   | { op: 'linear'; name: string }
+  | TensorStep
   | { op: 'activation'; activation: Activation; name?: string }
   | { op: 'batchnorm'; name: string; eps?: number }
-  | { op: 'skip'; name?: string } // Dropout, Identity, Flatten: nothing at inference
+  | { op: 'skip'; name?: string } // Dropout, Identity: nothing at inference
+  | { op: 'flatten'; name?: string } // Flatten, torch.flatten, x.view(N, -1): the tensor → vector boundary
 
 /** A flat tensor map, as a state_dict: name → { shape, data (row-major float64) }. */
 export type Tensor = { shape: number[]; data: Float64Array }

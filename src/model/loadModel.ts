@@ -33,7 +33,7 @@ export async function loadModel(spec: ModelSpec): Promise<ModelIR> {
       where: file,
       hint: 'set model.layers, e.g. [linear, relu, linear, sigmoid], or model.source + model.class',
     })
-  return buildModel(steps, loaded.tensors, loaded.format, file)
+  return buildModel(steps, loaded.tensors, loaded.format, file, inputShapeOf(spec, loaded))
 }
 
 async function mustBeFile(file: string, key: string): Promise<void> {
@@ -62,4 +62,13 @@ async function readByExtension(file: string): Promise<LoadedFile> {
     default:
       throw new ModelError(`unknown model file type '${ext || '(none)'}'`, { where: file, hint: `supported: ${FORMATS}` })
   }
+}
+
+/** The input tensor's shape: model.inputShape, or the one the file records; both must agree. */
+function inputShapeOf(spec: ModelSpec, loaded: LoadedFile): number[] | undefined {
+  const a = spec.inputShape
+  const b = loaded.inputShape
+  if (a && b && a.join() !== b.join())
+    throw new ModelError(`model.inputShape is [${a}] but ${basename(spec.path)} records [${b}]`, { where: 'model.inputShape', hint: 'remove model.inputShape or make it match the file' })
+  return a ?? b
 }

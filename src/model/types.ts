@@ -10,6 +10,8 @@ export type LoadedFile = {
   format: string
   tensors: TensorMap
   steps?: ArchStep[]
+  /** The input tensor's shape [C, H, W] / [C, L] when the file records it (ONNX). */
+  inputShape?: number[]
   /**
    * Set when the file's module tree gives submodules but not the order forward() uses them
    * (a custom nn.Module): loadModel then requires model.source and says why.
@@ -23,4 +25,6 @@ export type ModelSpec = {
   source?: string
   class?: string
   layers?: string[]
+  /** Convolutional models: the input tensor's shape when the file does not carry it. */
+  inputShape?: number[]
 }

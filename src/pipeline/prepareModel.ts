@@ -78,6 +78,6 @@ export async function prepareModel(config: Config, opts: { deployed?: Plan } = {
   const base = path.basename(config.model.class ?? config.model.path).replace(/\.[^.]*$/, '')
   const contractName = 'Ml2sc_' + base.replace(/[^A-Za-z0-9_]/g, '_')
   const chunkSize = chunkSizeFor(layout, config.batch.upload === 'auto' ? undefined : config.batch.upload)
-  const generate: GenerateOptions = { contractName, layout, chunkSize, modelFile: path.basename(config.model.path) }
+  const generate: GenerateOptions = { contractName, layout, chunkSize, modelFile: path.basename(config.model.path), ...(config.chain.owner ? { owner: config.chain.owner } : {}) }
   return { model, plan, task: taskOf(model, config.model.task), layout, contractName, chunkSize, generate, warnings }
 }

@@ -92,9 +92,9 @@ describe('access control (stranger account)', () => {
   })
 
   const strangerCalls = () => [
-    { what: 'writeChunk(0)', data: call('writeChunk', [0n, toHex(chunkOf(blob2, 0))]), error: /NotOwner\(0x[0-9a-fA-F]{40}\)/ },
-    { what: 'writeChunk(1)', data: call('writeChunk', [1n, toHex(chunkOf(blob2, 1))]), error: /NotOwner/ },
-    { what: `writeChunk(last)`, data: call('writeChunk', [BigInt(sizes.length - 1), toHex(chunkOf(blob2, sizes.length - 1))]), error: /NotOwner/ },
+    { what: 'writeChunk(0)', data: call('writeChunk', [0n, toHex(chunkOf(blob2, 0)), commitmentOf(blob2)]), error: /NotOwner\(0x[0-9a-fA-F]{40}\)/ },
+    { what: 'writeChunk(1)', data: call('writeChunk', [1n, toHex(chunkOf(blob2, 1)), commitmentOf(blob2)]), error: /NotOwner/ },
+    { what: `writeChunk(last)`, data: call('writeChunk', [BigInt(sizes.length - 1), toHex(chunkOf(blob2, sizes.length - 1)), commitmentOf(blob2)]), error: /NotOwner/ },
     { what: 'transferOwnership(stranger)', data: call('transferOwnership', [stranger.account.address]), error: /NotOwner/ },
     { what: 'acceptOwnership()', data: call('acceptOwnership'), error: /NotPendingOwner\(0x[0-9a-fA-F]{40}\)/ },
   ]
@@ -153,7 +153,7 @@ describe('two-step ownership and updates', () => {
 
   test('the previous owner is now a stranger', async () => {
     const before = await snapshot()
-    await expectRevert(sendTx(owner, 'writeChunk', { to: address, data: call('writeChunk', [0n, toHex(chunkOf(blob2, 0))]) }, abi), /NotOwner/)
+    await expectRevert(sendTx(owner, 'writeChunk', { to: address, data: call('writeChunk', [0n, toHex(chunkOf(blob2, 0)), commitmentOf(blob2)]) }, abi), /NotOwner/)
     await expectRevert(sendTx(owner, 'transferOwnership', { to: address, data: call('transferOwnership', [owner.account.address]) }, abi), /NotOwner/)
     expect(await snapshot()).toEqual(before)
   })
@@ -161,7 +161,7 @@ describe('two-step ownership and updates', () => {
   test('an update: chunk 0 stops inference (NotReady) until the last chunk; then version 2 and ModelUpdated', async () => {
     const before = await readModelState(heir, address, abi, { chunks: sizes.length })
     const row = (encodeRow(plan2, new Array(plan2.inputSize).fill(0.25)) as { values: bigint[] }).values
-    await sendTx(heir, 'update chunk 1', { to: address, data: call('writeChunk', [0n, toHex(chunkOf(blob2, 0))]) }, abi)
+    await sendTx(heir, 'update chunk 1', { to: address, data: call('writeChunk', [0n, toHex(chunkOf(blob2, 0)), commitmentOf(blob2)]) }, abi)
     const mid = await readModelState(heir, address, abi, { chunks: sizes.length })
     expect(mid.ready).toBe(false)
     expect(mid.chunksWritten).toBe(1)
@@ -169,9 +169,9 @@ describe('two-step ownership and updates', () => {
     await expectRevert(predictBatchTx(stranger, address, abi, plan2, [row], 'batch mid-update'), /NotReady/)
     await expectRevert(heir.publicClient.call({ to: address, data: call('predict', [toHex(new Uint8Array(plan2.inputSize * plan2.inputBytes))]) }), /NotReady|revert/i)
     // out of order is refused too
-    if (sizes.length > 2) await expectRevert(sendTx(heir, 'chunk 3 early', { to: address, data: call('writeChunk', [2n, toHex(chunkOf(blob2, 2))]) }, abi), /ChunkOutOfOrder/)
+    if (sizes.length > 2) await expectRevert(sendTx(heir, 'chunk 3 early', { to: address, data: call('writeChunk', [2n, toHex(chunkOf(blob2, 2)), commitmentOf(blob2)]) }, abi), /ChunkOutOfOrder/)
     let last: Awaited<ReturnType<typeof sendTx>> | undefined
-    for (let i = 1; i < sizes.length; i++) last = await sendTx(heir, `update chunk ${i + 1}`, { to: address, data: call('writeChunk', [BigInt(i), toHex(chunkOf(blob2, i))]) }, abi)
+    for (let i = 1; i < sizes.length; i++) last = await sendTx(heir, `update chunk ${i + 1}`, { to: address, data: call('writeChunk', [BigInt(i), toHex(chunkOf(blob2, i)), commitmentOf(blob2)]) }, abi)
     const events = parseEventLogs({ abi, logs: last!.logs as never, eventName: 'ModelUpdated' }) as unknown as { args: { version: bigint; commitment: Hex } }[]
     expect(events.length).toBe(1)
     expect(events[0]!.args.version).toBe(2n)

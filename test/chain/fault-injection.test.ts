@@ -35,7 +35,7 @@ test('503s, timeouts, dropped and truncated responses, dropped and replaced tran
     nonceErrorTx: [6],
     // a chunk write and an evaluation batch lose their nonce to another transaction
     replace: [
-      { selector: toFunctionSelector('writeChunk(uint256,bytes)'), nth: 4 },
+      { selector: toFunctionSelector('writeChunk(uint256,bytes,bytes32)'), nth: 4 },
       { selector: toFunctionSelector('predictBatch(bytes)'), nth: 2 },
     ],
     key: remote.keys[0]!,

@@ -113,7 +113,7 @@ describe('Foundry export (examples/iris)', () => {
     const t = readFileSync(path.join(dir, 'test', `${C}.t.sol`), 'utf8')
     expect(nVectors).toBe(30)
     expect(t.match(/function test_vector_\d+\(\)/g)?.length).toBe(nVectors)
-    expect(t).toContain(`model.writeChunk(0, hex"${Buffer.from(blob).toString('hex')}")`)
+    expect(t).toContain(`model.writeChunk(0, hex"${Buffer.from(blob).toString('hex')}", COMMITMENT)`)
     expect(t).toContain('function setUp() public')
     expect(t).not.toMatch(/import[^;]*forge-std/)
     expect(readFileSync(path.join(dir, 'README.md'), 'utf8')).toContain('forge test')

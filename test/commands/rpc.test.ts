@@ -18,7 +18,8 @@ const DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2f
 let anvil: AnvilHandle
 const savedKey = process.env.ML2SC_PRIVATE_KEY
 beforeAll(async () => {
-  anvil = await startAnvil({ hardfork: 'prague', blockGasLimit: 30_000_000 })
+  // chain id 31338: a loopback node with 31337 or 1337 counts as a free development chain (no --yes)
+  anvil = await startAnvil({ hardfork: 'prague', blockGasLimit: 30_000_000, chainId: 31_338 })
   process.env.ML2SC_PRIVATE_KEY = DEV_KEY
 })
 afterAll(async () => {
@@ -44,7 +45,7 @@ describe('stages on chain.rpcUrl', () => {
     await generateStage(c, quiet)
     await compileStage(c, quiet)
     const d = await deployStage(c, quiet)
-    expect(d.deployment.chain).toEqual({ local: false, hardfork: 'prague', anvil: null, state: null })
+    expect(d.deployment.chain).toEqual({ local: false, hardfork: 'prague', anvil: null, state: null, node: expect.stringMatching(/^anvil\/v\d/), push0: true, blockGasLimit: 30_000_000 })
     expect(existsSync(path.join(c.output, 'anvil-state.json'))).toBe(false)
     const u = await uploadStage(c, quiet)
     expect(u.sent).toBe(5)
@@ -60,9 +61,9 @@ describe('stages on chain.rpcUrl', () => {
     const depFile = path.join(c.output, 'deployment.json')
     const dep = JSON.parse(readFileSync(depFile, 'utf8'))
     writeFileSync(depFile, JSON.stringify({ ...dep, address: '0x000000000000000000000000000000000000dEaD' }))
-    await expectMl2scError(evaluateStage(c, quiet), /no contract at 0x000000000000000000000000000000000000dEaD on chain 31337 .*: run `ml2sc deploy .*` again/)
+    await expectMl2scError(evaluateStage(c, quiet), /no contract at 0x000000000000000000000000000000000000dEaD on chain 31338 .*: run `ml2sc deploy .*` again/)
     // …or on another chain
     writeFileSync(depFile, JSON.stringify({ ...dep, chainId: 1 }))
-    await expectMl2scError(uploadStage(c, quiet), /deployment\.json is for chain 1, but the chain is 31337: run `ml2sc deploy/)
+    await expectMl2scError(uploadStage(c, quiet), /deployment\.json is for chain 1, but the chain is 31338: run `ml2sc deploy/)
   })
 })

@@ -121,14 +121,48 @@ describe('ml2sc predict', () => {
     writeFileSync(bad, ['a,b,label', '1,2,0'].join('\n') + '\n')
     const cols = await runCli(['predict', cfg, '--input', bad, '--offchain'])
     expect(cols.code).toBe(1)
-    expect(cols.stderr).toContain('feature columns, but the model takes 4 inputs')
+    expect(cols.stderr).toContain("the input's columns do not match the model's features: missing 'sepal_length_cm'")
+    expect(cols.stderr).toContain("unknown 'a', 'b'")
+    expect(cols.stderr.trim().split('\n').length).toBe(1)
+
+    // an extra column: named, and no internal placeholder leaks into the message
+    const extra = path.join(dir, 'iris-extra.csv')
+    writeFileSync(extra, [`${header},extra`, `${rows[0]},7`].join('\n') + '\n')
+    const ex = await runCli(['predict', cfg, '--input', extra, '--offchain'])
+    expect(ex.code).toBe(1)
+    expect(ex.stderr).toContain("unknown 'extra'")
+    expect(ex.stderr).not.toContain('no label')
+    expect(ex.stderr).not.toContain('\u0000')
+
+    // a missing column
+    const short = path.join(dir, 'iris-short.csv')
+    writeFileSync(short, [header.split(',').slice(1).join(','), rows[0]!.split(',').slice(1).join(',')].join('\n') + '\n')
+    const sh = await runCli(['predict', cfg, '--input', short, '--offchain'])
+    expect(sh.code).toBe(1)
+    expect(sh.stderr).toMatch(/missing '\w+'/)
+
+    // no header: the first line is numbers, never read as column names
+    const bare = path.join(dir, 'iris-bare.csv')
+    writeFileSync(bare, rows.slice(0, 3).join('\n') + '\n')
+    const nh = await runCli(['predict', cfg, '--input', bare, '--offchain'])
+    expect(nh.code).toBe(1)
+    expect(nh.stderr).toContain('no header row')
+    expect(nh.stderr).toContain('sepal_length_cm')
+
+    // --json: the error is JSON on stdout too
+    const js = await runCli(['predict', cfg, '--input', bare, '--offchain', '--json'])
+    expect(js.code).toBe(1)
+    const err = JSON.parse(js.stdout) as { error: string; where: string; hint: string }
+    expect(err.error).toContain('no header row')
+    expect(err.where).toBe(`${bare}:1`)
+    expect(err.hint).toContain('sepal_length_cm')
 
     const rpc = setup('iris_logits', 'chain:\n  rpcUrl: http://127.0.0.1:9\n')
     const input = path.join(dir, 'iris-rows.csv')
     writeFileSync(input, [header, ...rows.slice(0, 3)].join('\n') + '\n')
     const none = await runCli(['predict', rpc.cfg, '--input', input, '--json'])
     expect(none.code).toBe(1)
-    expect(none.stdout).toBe('')
+    expect(JSON.parse(none.stdout).error).toContain('no deployment.json')
     expect(none.stderr).toContain('no deployment.json')
     expect(none.stderr).toContain('--offchain')
     // --offchain needs no chain at all

@@ -1,0 +1,109 @@
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import type { Abi, Hex } from 'viem'
+import { generatePrivateKey } from 'viem/accounts'
+import { embedsWeights } from '../codegen/generateSolidity.ts'
+import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
+import type { CompiledContract } from '../compile/compileSolidity.ts'
+import { matchesModelCode } from '../compile/matchesModelCode.ts'
+import type { Config } from '../config/types.ts'
+import { ChainError, Ml2scError } from '../errors/base.ts'
+import { ANVIL_STATE_FILE, configLabel, DEPLOYMENT_FILE } from '../pipeline/artifacts.ts'
+import { openChain } from '../pipeline/openChain.ts'
+import type { Prepared } from '../pipeline/prepareModel.ts'
+import type { Logger } from '../ui/logger.ts'
+import { connectChain, type ChainSession } from './connectChain.ts'
+import { deployModel } from './deployModel.ts'
+import { uploadWeights } from './uploadWeights.ts'
+
+/** What answers on chain: a session, the contract and its ABI. */
+export type Target = { s: ChainSession; address: Hex; abi: Abi }
+
+type DeploymentFile = { chainId: number; address: Hex; abi?: Abi }
+
+async function readDeployment(config: Config): Promise<DeploymentFile | undefined> {
+  const file = path.join(config.output, DEPLOYMENT_FILE)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  try {
+    const d = JSON.parse(text) as DeploymentFile
+    if (typeof d.chainId === 'number' && typeof d.address === 'string' && /^0x[0-9a-fA-F]{40}$/.test(d.address)) return d
+  } catch {}
+  throw new Ml2scError(`${file} is not a deployment ml2sc wrote`, { where: file, hint: `run \`ml2sc run ${configLabel(config)}\` again` })
+}
+
+/**
+ * Connect to `chain.rpcUrl`. Only transactions need the key: calls are sent from a throwaway address when
+ * ML2SC_PRIVATE_KEY is not set (it signs nothing and holds nothing), so anyone can ask a deployed model.
+ */
+async function connectForPredict(config: Config, sendsTx: boolean): Promise<ChainSession> {
+  if (sendsTx || process.env.ML2SC_PRIVATE_KEY) return await connectChain(config.chain)
+  return await connectChain(config.chain, { ...process.env, ML2SC_PRIVATE_KEY: generatePrivateKey() })
+}
+
+/**
+ * The deployment to ask. On an RPC chain: the one in deployment.json, checked to be this config's contract
+ * with this config's weights. On the embedded anvil: the chain the last run left (anvil-state.json), when
+ * it is there and still holds that contract; otherwise a fresh anvil, deploying and uploading on the fly.
+ */
+export async function openPredictTarget(config: Config, prep: Prepared, compiled: CompiledContract, log: Logger, opts: { tx: boolean; notice: (m: string) => void }): Promise<Target> {
+  const blob = encodeWeights(prep.plan)
+  const rerun = `run \`ml2sc run ${configLabel(config)}\``
+  const dep = await readDeployment(config)
+  if (config.chain.rpcUrl) {
+    if (!dep)
+      throw new ChainError(`no ${DEPLOYMENT_FILE} in ${config.output}: nothing is deployed for this config on ${config.chain.rpcUrl}`, { hint: `${rerun} first (or predict with --offchain)` })
+    const s = await connectForPredict(config, opts.tx)
+    try {
+      if (dep.chainId !== s.chainId) throw new ChainError(`${DEPLOYMENT_FILE} is for chain ${dep.chainId}, but the RPC is chain ${s.chainId}`, { hint: rerun })
+      const problem = await checkModelContract(s, dep.address, compiled, blob)
+      if (problem) throw new ChainError(problem, { where: dep.address, hint: `${rerun} again (or predict with --offchain)` })
+      return { s, address: dep.address, abi: compiled.abi }
+    } catch (e) {
+      await s.close()
+      throw e
+    }
+  }
+  if (!config.chain.fork && dep && existsSync(path.join(config.output, ANVIL_STATE_FILE))) {
+    const s = await openChain(config, log, 'resume')
+    const problem = await checkModelContract(s, dep.address, compiled, blob).catch((e) => String((e as Error).message ?? e))
+    if (!problem) return { s, address: dep.address, abi: compiled.abi }
+    await s.close()
+    opts.notice(`the saved chain does not hold this config's model (${problem}); deploying on a fresh anvil instead`)
+  } else opts.notice(`the embedded anvil of the last run is gone: starting anvil, deploying and uploading the model on the fly`)
+  const s = await connectChain(config.chain)
+  try {
+    const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
+    if (!embedsWeights(prep.plan, prep.generate)) await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, prep.chunkSize))
+    return { s, address, abi: compiled.abi }
+  } catch (e) {
+    await s.close()
+    throw e
+  }
+}
+
+/**
+ * Why the contract at `address` would not answer as this config's model does, or undefined when it would:
+ * its code is what this config compiles to (a contract updated since it was deployed with its weights in
+ * its code included), its upload is complete, and its commitment is these weights'.
+ */
+export async function checkModelContract(s: ChainSession, address: Hex, compiled: CompiledContract, blob: Uint8Array): Promise<string | undefined> {
+  const code = await s.publicClient.getCode({ address })
+  if (!code || code === '0x') return `no contract at ${address} on chain ${s.chainId}`
+  if (!matchesModelCode(code, compiled, blob)) return `the contract at ${address} is not the one this config generates (the model, precision or ml2sc changed since the last run)`
+  const has = (name: string) => compiled.abi.some((x) => x.type === 'function' && x.name === name)
+  if (has('ready') && !(await s.publicClient.readContract({ address, abi: compiled.abi, functionName: 'ready' })))
+    return `the weights upload to ${address} is not complete`
+  if (has('commitment')) {
+    const commitment = commitmentOf(blob)
+    const onChain = (await s.publicClient.readContract({ address, abi: compiled.abi, functionName: 'commitment' })) as Hex
+    if (onChain.toLowerCase() !== commitment.toLowerCase())
+      return `the weights at ${address} (commitment ${onChain.slice(0, 10)}…) are not this config's (${commitment.slice(0, 10)}…): the model file changed since the last run or update`
+  }
+  return undefined
+}

@@ -1,0 +1,73 @@
+import { leakyReluFixed, reluFixed, sigmoidFixed, softmaxFixed, tanhFixed } from '../fixed/activations.ts'
+import type { Plan } from '../fixed/types.ts'
+import type { ConvStep, PoolStep, TensorStep } from './convTypes.ts'
+import { avgDivide } from './poolYul.ts'
+
+/**
+ * What the tensor kernels compute, in BigInt, straight from the definitions (no lanes): the kernels'
+ * own check. Tensors are C-order flat arrays.
+ */
+export function convNetReference(steps: TensorStep[], plan: Pick<Plan, 'scale' | 'slopeBits'>, input: bigint[]): bigint[] {
+  let x = input
+  for (const s of steps) x = s.kind === 'conv' ? convRef(s, plan, x) : poolRef(s, plan, x)
+  return x
+}
+
+function convRef(s: ConvStep, plan: Pick<Plan, 'scale' | 'slopeBits'>, x: bigint[]): bigint[] {
+  const { c: C, h: H, w: W } = s.inShape
+  const { c: OC, h: OH, w: OW } = s.outShape
+  const cinPer = C / s.groups
+  const coutPer = OC / s.groups
+  const y: bigint[] = []
+  for (let oc = 0; oc < OC; oc++)
+    for (let oy = 0; oy < OH; oy++)
+      for (let ox = 0; ox < OW; ox++) {
+        let acc = s.biases[oc]!
+        const g = Math.floor(oc / coutPer)
+        for (let ci = 0; ci < cinPer; ci++)
+          for (let ky = 0; ky < s.kh; ky++)
+            for (let kx = 0; kx < s.kw; kx++) {
+              const iy = oy * s.sh + ky * s.dh - s.pad.top
+              const ix = ox * s.sw + kx * s.dw - s.pad.left
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue
+              acc += s.weights[oc]![ci]![ky]![kx]! * x[((g * cinPer + ci) * H + iy) * W + ix]!
+            }
+        y.push(acc >> BigInt(s.wShift))
+      }
+  return activate(y, s, plan)
+}
+
+function activate(y: bigint[], s: { activation: ConvStep['activation']; slopeQ: bigint }, plan: Pick<Plan, 'scale' | 'slopeBits'>): bigint[] {
+  const a = s.activation
+  if (a.kind === 'relu') return y.map(reluFixed)
+  if (a.kind === 'leaky_relu') return y.map((v) => leakyReluFixed(v, s.slopeQ, plan.slopeBits))
+  if (a.kind === 'sigmoid') return y.map((v) => sigmoidFixed(v, plan.scale))
+  if (a.kind === 'tanh') return y.map((v) => tanhFixed(v, plan.scale))
+  if (a.kind === 'softmax') return softmaxFixed(y, plan.scale)
+  return y
+}
+
+function poolRef(s: PoolStep, plan: Pick<Plan, 'scale' | 'slopeBits'>, x: bigint[]): bigint[] {
+  const { c: C, h: H, w: W } = s.inShape
+  const { h: OH, w: OW } = s.outShape
+  const y: bigint[] = []
+  for (let c = 0; c < C; c++)
+    for (let oy = 0; oy < OH; oy++)
+      for (let ox = 0; ox < OW; ox++) {
+        let m: bigint | undefined
+        let sum = 0n
+        let n = 0
+        for (let ky = 0; ky < s.kh; ky++)
+          for (let kx = 0; kx < s.kw; kx++) {
+            const iy = oy * s.sh + ky * s.dh - s.pad.top
+            const ix = ox * s.sw + kx * s.dw - s.pad.left
+            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue
+            const v = x[(c * H + iy) * W + ix]!
+            if (m === undefined || v > m) m = v
+            sum += v
+            n++
+          }
+        y.push(s.kind === 'maxpool' ? m! : avgDivide(sum, s.countIncludePad ? s.kh * s.kw : n))
+      }
+  return activate(y, s, plan)
+}

@@ -1,0 +1,109 @@
+import type { Activation } from '../ir/types.ts'
+
+/**
+ * What the on-chain tensor kernels need to know about a convolutional network, in fixed point. A dense
+ * layer is a 1×1 convolution over a [nIn, 1, 1] tensor; flattening a C-order tensor is free.
+ */
+export type Shape3 = { c: number; h: number; w: number }
+export type Pad4 = { top: number; bottom: number; left: number; right: number }
+
+export type ConvStep = {
+  kind: 'conv'
+  name: string
+  inShape: Shape3
+  outShape: Shape3
+  kh: number
+  kw: number
+  sh: number
+  sw: number
+  dh: number
+  dw: number
+  pad: Pad4
+  /** 1, or inShape.c for a depthwise convolution. */
+  groups: number
+  /** wq[cout][cin / groups][kh][kw] */
+  weights: bigint[][][][]
+  /** Biases with the rounding half-ulp folded in, as the dense plan does. */
+  biases: bigint[]
+  wShift: number
+  laneBits: number
+  lanes: number
+  activation: Activation
+  slopeQ: bigint
+  /** Largest |accumulator| (interval analysis); lets a fused max pool use one SWAR compare per word. */
+  accMax?: bigint
+}
+
+export type PoolStep = {
+  kind: 'maxpool' | 'avgpool'
+  name: string
+  inShape: Shape3
+  outShape: Shape3
+  kh: number
+  kw: number
+  sh: number
+  sw: number
+  dh: number
+  dw: number
+  pad: Pad4
+  /** Average pooling: divide by kh·kw even where the window covers padding (PyTorch's default), else by the in-range count. */
+  countIncludePad: boolean
+  activation: Activation
+  slopeQ: bigint
+}
+
+export type TensorStep = ConvStep | PoolStep
+
+export const NO_PAD: Pad4 = { top: 0, bottom: 0, left: 0, right: 0 }
+
+/** A dense layer (weights[out][in]) as the 1×1 convolution the kernel runs. */
+export function denseAsConv(d: {
+  name: string
+  weights: bigint[][]
+  biases: bigint[]
+  wShift: number
+  laneBits: number
+  lanes: number
+  activation: Activation
+  slopeQ: bigint
+}): ConvStep {
+  const nOut = d.weights.length
+  const nIn = d.weights[0]!.length
+  return {
+    kind: 'conv',
+    name: d.name,
+    inShape: { c: nIn, h: 1, w: 1 },
+    outShape: { c: nOut, h: 1, w: 1 },
+    kh: 1,
+    kw: 1,
+    sh: 1,
+    sw: 1,
+    dh: 1,
+    dw: 1,
+    pad: NO_PAD,
+    groups: 1,
+    weights: d.weights.map((row) => row.map((w) => [[w]])),
+    biases: d.biases,
+    wShift: d.wShift,
+    laneBits: d.laneBits,
+    lanes: d.lanes,
+    activation: d.activation,
+    slopeQ: d.slopeQ,
+  }
+}
+
+/** Output channels of conv step s that share one lane word: consecutive channels of one convolution group. */
+export type LaneGroup = { first: number; lanes: number; cinFirst: number }
+
+export function laneGroupsOf(s: ConvStep): LaneGroup[] {
+  const coutPer = s.outShape.c / s.groups
+  const cinPer = s.inShape.c / s.groups
+  const L = Math.max(1, Math.min(s.lanes, coutPer))
+  const out: LaneGroup[] = []
+  for (let g = 0; g < s.groups; g++)
+    for (let j = 0; j < coutPer; j += L) out.push({ first: g * coutPer + j, lanes: Math.min(L, coutPer - j), cinFirst: g * cinPer })
+  return out
+}
+
+/** Taps per lane word: (cin of the group) × kh × kw. */
+export const tapsOf = (s: ConvStep) => (s.inShape.c / s.groups) * s.kh * s.kw

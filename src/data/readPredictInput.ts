@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import type { Config } from '../config/types.ts'
+import { DataError } from '../errors/base.ts'
+import { encodeRow } from '../fixed/encodeRows.ts'
+import type { Plan } from '../fixed/types.ts'
+import { columnsOf, NUMBER, readHeader, readRows } from './readCsv.ts'
+
+/** One input row: its features in the model's order, and either the encoded input or why it is refused. */
+export type InputRow = { row: number; features: number[]; input?: bigint[]; error?: string }
+
+const quoted = (names: string[], max = 8) => names.slice(0, max).map((n) => `'${n}'`).join(', ') + (names.length > max ? `, … (${names.length} in all)` : '')
+
+/**
+ * The model's feature names, in input order: the header of the config's test CSV without the label and
+ * `data.drop` columns (what `run` fed the model). Undefined when the config has no test CSV.
+ */
+export async function featureNamesOf(config: Config, plan: Plan): Promise<string[] | undefined> {
+  const test = config.data.test
+  if (!test || !existsSync(test)) return undefined
+  const header = await readHeader(test)
+  return columnsOf(header, test, { label: config.data.label, drop: config.data.drop, features: plan.inputSize, requireLabel: false }).featureNames
+}
+
+/**
+ * Which column of the input holds each feature, matched by header name against the config's features:
+ * the same names in another order give the same answers; the label and `data.drop` columns are ignored;
+ * a missing or unknown column, or a file without a header, is one error naming the columns.
+ */
+export function matchColumns(header: string[], expected: string[] | undefined, config: Config, plan: Plan, where: string): { ignore: string[]; order: string[] } {
+  const ignorable = new Set([config.data.label, ...config.data.drop])
+  const featureHint = expected ? `the header must name the model's ${expected.length} features: ${quoted(expected)}` : undefined
+  if (header.length > 0 && header.every((h) => NUMBER.test(h)))
+    throw new DataError(`the input has no header row (its first line is numbers)`, {
+      where,
+      hint: featureHint ? `add a header line: ${featureHint}` : `add a header line naming the ${plan.inputSize} feature columns`,
+    })
+  const ignore = header.filter((h) => ignorable.has(h) && !expected?.includes(h))
+  const given = header.filter((h) => !ignore.includes(h))
+  if (!expected) {
+    // no test CSV in the config to name the features: the columns are taken in the order the file has them
+    if (given.length !== plan.inputSize)
+      throw new DataError(`${given.length} feature columns (${quoted(given)}), but the model takes ${plan.inputSize} inputs`, {
+        where,
+        hint: `give exactly ${plan.inputSize} feature columns; a column named '${config.data.label}' (data.label) and the data.drop columns are ignored`,
+      })
+    return { ignore, order: given }
+  }
+  const missing = expected.filter((n) => !given.includes(n))
+  const unknown = given.filter((n) => !expected.includes(n))
+  if (missing.length || unknown.length) {
+    const parts = [missing.length ? `missing ${quoted(missing)}` : '', unknown.length ? `unknown ${quoted(unknown)}` : ''].filter(Boolean)
+    throw new DataError(`the input's columns do not match the model's features: ${parts.join('; ')}`, {
+      where,
+      hint: `name the model's ${expected.length} features in the header, in any order: they are the columns of ${path.basename(config.data.test!)} without '${config.data.label}' and data.drop (such columns here are ignored)`,
+    })
+  }
+  return { ignore, order: given }
+}
+
+/** Read the rows of the input CSV, features put in the model's order and encoded at the plan's scale. */
+export async function readPredictInput(file: string, config: Config, plan: Plan): Promise<InputRow[]> {
+  const input = path.resolve(file)
+  if (!existsSync(input)) throw new DataError('input CSV not found', { where: file, hint: 'give the rows to answer with --input rows.csv' })
+  const header = await readHeader(input)
+  const expected = await featureNamesOf(config, plan)
+  const { ignore, order } = matchColumns(header, expected, config, plan, `${file}:1`)
+  const names = expected ?? order
+  const perm = names.map((n) => order.indexOf(n))
+  // the label column (if any) is dropped unread: predict never needs it, and it may hold anything
+  const opts = { label: null, drop: ignore, features: plan.inputSize }
+  const rows: InputRow[] = []
+  for await (const r of readRows(input, opts)) {
+    const features = perm.map((k) => r.features[k]!)
+    const enc = encodeRow(plan, features, names)
+    rows.push({ row: r.row, features, ...(enc.ok ? { input: enc.values } : { error: `row ${r.row}: ${enc.error}` }) })
+  }
+  return rows
+}

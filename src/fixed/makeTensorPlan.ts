@@ -1,0 +1,93 @@
+import { NumericsError } from '../errors/base.ts'
+import type { ConvLayer, PoolLayer } from '../ir/tensorTypes.ts'
+import type { Activation, ModelIR } from '../ir/types.ts'
+import { quantize } from './makePlan.ts'
+import { AVG_SHIFT, type ConvPlan, type PoolPlan, type TensorLayerPlan } from './tensorPlanTypes.ts'
+import { gridOf } from './window.ts'
+
+const abs = (v: bigint) => (v < 0n ? -v : v)
+const bitLength = (v: bigint) => abs(v).toString(2).length
+const maxOf = (xs: bigint[]) => xs.reduce((a, b) => (a > b ? a : b), 0n)
+
+export type TensorPlanArgs = {
+  /** Largest stored weight, 2^(8·weightBytes−1) − 1. */
+  wMaxQ: bigint
+  F: number
+  decimals?: number
+  scale: bigint
+  slopeBits: number
+  /** Largest |input| in fixed-point units. */
+  inputAbsMax: bigint
+}
+
+/**
+ * The fixed-point plan of a convolutional model's conv/pool stack: weights quantised per conv at the
+ * largest scale that fits the storage width (as dense layers), the rounding half-ulp folded into the
+ * biases, and interval analysis per channel (every tap of every window counted, padding included, so the
+ * bound holds at every position). Returns the layer plans and the per-element bound on the flattened
+ * output, where the dense layers' analysis (makePlan) continues. An MLP gives no layers and the input bound.
+ */
+export function makeTensorPlan(model: ModelIR, a: TensorPlanArgs, pinned = false): { tensorLayers: TensorLayerPlan[]; xMax: bigint[] } {
+  const stack = model.tensorLayers ?? []
+  if (!stack.length) return { tensorLayers: [], xMax: new Array<bigint>(model.inputSize).fill(a.inputAbsMax) }
+  if (pinned) throw new NumericsError('updating the weights of a convolutional model in place is not supported', { hint: 'deploy the new model with `ml2sc run`' })
+  let chMax: bigint[] = new Array<bigint>(model.inputShape![0]!).fill(a.inputAbsMax)
+  const tensorLayers = stack.map((layer): TensorLayerPlan => {
+    const plan = layer.kind === 'conv' ? planConv(layer, chMax, a) : planPool(layer, chMax, a)
+    chMax = plan.outMax
+    return plan
+  })
+  const last = stack[stack.length - 1]!.outShape
+  const per = last.slice(1).reduce((x, y) => x * y, 1)
+  return { tensorLayers, xMax: chMax.flatMap((m) => new Array<bigint>(per).fill(m)) }
+}
+
+function activationBound(pre: bigint, act: Activation, slopeQ: bigint, a: TensorPlanArgs): bigint {
+  if (act.kind === 'sigmoid' || act.kind === 'tanh' || act.kind === 'softmax') return a.scale
+  if (act.kind !== 'leaky_relu') return pre
+  const neg = ((pre * abs(slopeQ)) >> BigInt(a.slopeBits)) + 1n
+  return neg > pre ? neg : pre
+}
+
+function planConv(layer: ConvLayer, chMax: bigint[], a: TensorPlanArgs): ConvPlan {
+  const wAbsMax = Math.max(...layer.weight.map(Math.abs))
+  let s = wAbsMax === 0 ? 1 : Math.floor(Math.log2(Number(a.wMaxQ) / wAbsMax))
+  while (s > 0 && abs(quantize(wAbsMax, s)) > a.wMaxQ) s--
+  s = Math.min(s, 64)
+  if (s < 1) throw new NumericsError(`weights of conv '${layer.name}' reach ${wAbsMax}, too large for the weight width`, { hint: 'choose a wider precision.weights' })
+  const weights = layer.weight.map((w) => quantize(w, s))
+  const half = 1n << BigInt(s - 1)
+  const biases = layer.bias.map((b) => (a.decimals === undefined ? quantize(b, s + a.F) : quantize(b * 10 ** a.decimals, s)) + half)
+  const g = gridOf(layer)
+  const inPer = g.inC / layer.groups
+  const outPer = g.outC / layer.groups
+  const kArea = g.kH * g.kW
+  const accs = biases.map((bq, o) => {
+    let acc = abs(bq)
+    const c0 = Math.floor(o / outPer) * inPer
+    for (let c = 0; c < inPer; c++) for (let t = 0; t < kArea; t++) acc += abs(weights[(o * inPer + c) * kArea + t]!) * chMax[c0 + c]!
+    return acc
+  })
+  const accMax = maxOf(accs)
+  const act = layer.activation
+  const slopeQ = act.kind === 'leaky_relu' ? quantize(act.slope, a.slopeBits) : 0n
+  const outMax = accs.map((acc) => activationBound((acc >> BigInt(s)) + 1n, act, slopeQ, a))
+  const laneBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
+  if (laneBits > 256) throw new NumericsError(`conv '${layer.name}' could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
+  if (act.kind === 'leaky_relu' && bitLength(((accMax >> BigInt(s)) + 1n) * abs(slopeQ)) > 255)
+    throw new NumericsError(`conv '${layer.name}': leaky_relu(${act.slope}) could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
+  const lanes = Math.max(1, Math.min(Math.floor(256 / laneBits), g.outC))
+  const { kind: _k, weight: _w, bias: _b, ...geo } = layer
+  return { ...geo, kind: 'conv', wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }
+}
+
+function planPool(layer: PoolLayer, chMax: bigint[], a: TensorPlanArgs): PoolPlan {
+  const act = layer.activation
+  const slopeQ = act.kind === 'leaky_relu' ? quantize(act.slope, a.slopeBits) : 0n
+  // max: one of the inputs; average: |sum·R| ≤ |x|max·2^AVG_SHIFT·(1 + 2^-AVG_SHIFT·n), +1 for the rounding
+  if (layer.kind === 'avgpool' && bitLength(maxOf(chMax)) + Number(AVG_SHIFT) + 2 > 255)
+    throw new NumericsError(`average pool '${layer.name}' could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
+  const outMax = chMax.map((m) => activationBound(layer.kind === 'avgpool' ? m + 1n : m, act, slopeQ, a))
+  const { activation: _a, ...rest } = layer
+  return { ...rest, activation: act, slopeQ, outMax }
+}

@@ -1,0 +1,124 @@
+import { ModelError } from '../errors/base.ts'
+import type { ArchStep, Tensor } from './types.ts'
+import type { ConvLayer, PoolLayer, TensorLayer, TensorStep } from './tensorTypes.ts'
+import { shapeText, sizeOf, windowGeometry } from './tensorShapes.ts'
+
+const isTensorStep = (s: ArchStep): s is TensorStep => s.op === 'conv' || s.op === 'maxpool' || s.op === 'avgpool' || s.op === 'globalavgpool'
+
+type Take = (key: string, what: string) => Tensor
+type Lookup = (key: string) => Tensor | undefined
+
+/**
+ * The convolutional front of a model: the steps up to the flatten (or the first Linear) become tensor
+ * layers on [C, ...spatial] tensors, BatchNorm after a conv is folded into it, activations attach to the
+ * layer before them. Returns the layers, the steps left for the dense part, and the flattened size.
+ * A model without conv/pool steps comes back unchanged (its flatten is then a no-op).
+ */
+export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | undefined, take: Take, lookup: Lookup, markUsed: (k: string) => void, file: string): { tensorLayers: TensorLayer[]; rest: ArchStep[]; flatSize?: number } {
+  const firstDense = steps.findIndex((s) => s.op === 'linear' || s.op === 'flatten')
+  const front = firstDense < 0 ? steps : steps.slice(0, firstDense)
+  if (!front.some(isTensorStep)) {
+    const late = steps.find(isTensorStep)
+    if (late) throw new ModelError(`${describeStep(late)} comes after a Linear layer or a flatten`, { where: file, hint: 'ml2sc handles convolution/pooling layers first, then a flatten, then Linear layers' })
+    return { tensorLayers: [], rest: steps.filter((s) => s.op !== 'flatten') }
+  }
+  if (!inputShape)
+    throw new ModelError('the model has convolution/pooling layers but its input shape is not known', { where: file, hint: 'set model.inputShape: [C, H, W] (2-D) or [C, L] (1-D)' })
+  if (inputShape.length < 2 || inputShape.length > 3 || inputShape.some((n) => !Number.isInteger(n) || n < 1))
+    throw new ModelError(`input shape [${inputShape}] is not [C, H, W] or [C, L]`, { where: file })
+
+  const layers: TensorLayer[] = []
+  let shape = [...inputShape]
+  for (const step of front) {
+    const at = (what: string) => `${file}: ${what}`
+    if (step.op === 'skip') continue
+    if (step.op === 'conv') {
+      const conv = buildConv(step, shape, take, lookup, markUsed, at(`Conv '${step.name}'`))
+      layers.push(conv)
+      shape = conv.outShape
+      continue
+    }
+    if (step.op === 'maxpool' || step.op === 'avgpool' || step.op === 'globalavgpool') {
+      const pool = buildPool(step, shape, at(describeStep(step)))
+      layers.push(pool)
+      shape = pool.outShape
+      continue
+    }
+    const last = layers[layers.length - 1]
+    if (step.op === 'batchnorm') {
+      if (!last || last.kind !== 'conv' || last.activation.kind !== 'identity')
+        throw new ModelError(`BatchNorm '${step.name}' cannot be folded: it does not follow a convolution directly`, { where: file, hint: 'put BatchNorm right after a Conv (before its activation)' })
+      foldBatchNorm(last, step.name, step.eps ?? 1e-5, take, lookup, markUsed, file)
+      continue
+    }
+    if (step.op === 'activation') {
+      if (!last) throw new ModelError(`activation ${step.activation.kind} comes before any layer`, { where: file })
+      if (step.activation.kind === 'identity') continue
+      if (step.activation.kind === 'softmax') throw new ModelError(`softmax after '${last.name}': softmax is only supported on the last Linear layer`, { where: file })
+      if (last.activation.kind !== 'identity')
+        throw new ModelError(`two activations in a row after '${last.name}' (${last.activation.kind}, then ${step.activation.kind})`, { where: file })
+      last.activation = step.activation
+      continue
+    }
+    throw new ModelError(`unexpected step ${step.op} among the convolution layers`, { where: file })
+  }
+  const rest = firstDense < 0 ? [] : steps.slice(firstDense).filter((s) => s.op !== 'flatten')
+  const late = rest.find(isTensorStep)
+  if (late) throw new ModelError(`${describeStep(late)} comes after a Linear layer or a flatten`, { where: file, hint: 'ml2sc handles convolution/pooling layers first, then a flatten, then Linear layers' })
+  return { tensorLayers: layers, rest, flatSize: sizeOf(shape) }
+}
+
+function describeStep(s: TensorStep): string {
+  if (s.op === 'conv') return `Conv${s.dims}d '${s.name}'`
+  if (s.op === 'globalavgpool') return `global average pooling${s.name ? ` '${s.name}'` : ''}`
+  return `${s.op === 'maxpool' ? 'MaxPool' : 'AvgPool'}${s.dims}d${s.name ? ` '${s.name}'` : ''}`
+}
+
+function buildConv(step: Extract<TensorStep, { op: 'conv' }>, shape: number[], take: Take, lookup: Lookup, markUsed: (k: string) => void, where: string): ConvLayer {
+  const w = take(`${step.name}.weight`, `Conv '${step.name}'`)
+  const dims = shape.length - 1
+  if (w.shape.length !== step.dims + 2 || step.dims !== dims)
+    throw new ModelError(`'${step.name}.weight' has shape [${w.shape}]: a Conv${step.dims}d cannot take the ${shapeText(shape)} input`, { where, hint: 'check model.inputShape ([C, H, W] for Conv2d, [C, L] for Conv1d)' })
+  const [outC, inPerGroup, ...kernel] = w.shape as [number, number, ...number[]]
+  const groups = step.groups ?? 1
+  if (inPerGroup * groups !== shape[0] || outC % groups !== 0)
+    throw new ModelError(`takes ${inPerGroup * groups} input channels (groups=${groups}) but its input is ${shapeText(shape)}`, { where, hint: 'check model.inputShape and the layer order' })
+  const b = lookup(`${step.name}.bias`)
+  if (b) markUsed(`${step.name}.bias`)
+  if (b && (b.shape.length !== 1 || b.shape[0] !== outC)) throw new ModelError(`'${step.name}.bias' has shape [${b.shape}], expected [${outC}]`, { where })
+  const geo = windowGeometry(where, shape, outC, { kernel, stride: step.stride, dilation: step.dilation, padding: step.padding })
+  return { kind: 'conv', name: step.name, ...geo, weight: Array.from(w.data), bias: b ? Array.from(b.data) : new Array<number>(outC).fill(0), groups, activation: { kind: 'identity' } }
+}
+
+function buildPool(step: Exclude<TensorStep, { op: 'conv' }>, shape: number[], where: string): PoolLayer {
+  const name = step.name ?? step.op
+  if (step.op === 'globalavgpool') {
+    const geo = windowGeometry(where, shape, shape[0]!, { kernel: shape.slice(1) })
+    return { kind: 'avgpool', name, ...geo, countIncludePad: true, global: true, activation: { kind: 'identity' } }
+  }
+  if (step.ceilMode) throw new ModelError('ceil_mode=True is not supported', { where, hint: 'export with ceil_mode=False (the default)' })
+  if (step.dims !== shape.length - 1) throw new ModelError(`a ${step.dims}-D pool cannot take the ${shapeText(shape)} input`, { where, hint: 'check model.inputShape' })
+  if (step.op === 'avgpool' && step.dilation?.some((d) => d !== 1)) throw new ModelError('dilated average pooling is not supported', { where })
+  const geo = windowGeometry(where, shape, shape[0]!, { kernel: step.kernel, stride: step.stride ?? step.kernel, dilation: step.dilation, padding: step.padding })
+  if (geo.padBegin.some((p, a) => p > Math.floor(geo.kernel[a]! / 2)) || geo.padEnd.some((p, a) => p > Math.floor(geo.kernel[a]! / 2)))
+    throw new ModelError(`padding [${geo.padBegin}] is more than half the ${geo.kernel.join('×')} window`, { where, hint: 'PyTorch refuses this too' })
+  return { kind: step.op, name, ...geo, countIncludePad: step.countIncludePad ?? true, activation: { kind: 'identity' } }
+}
+
+/** conv then BN: y = s·(W∗x + b) + t, per output channel. */
+function foldBatchNorm(conv: ConvLayer, name: string, eps: number, take: Take, lookup: Lookup, markUsed: (k: string) => void, file: string): void {
+  const mean = take(`${name}.running_mean`, `BatchNorm '${name}'`).data
+  const v = take(`${name}.running_var`, `BatchNorm '${name}'`).data
+  const n = mean.length
+  const outC = conv.outShape[0]!
+  if (n !== outC) throw new ModelError(`BatchNorm '${name}' has ${n} channels but Conv '${conv.name}' gives ${outC}`, { where: file })
+  const gamma = lookup(`${name}.weight`)?.data ?? new Float64Array(n).fill(1)
+  const beta = lookup(`${name}.bias`)?.data ?? new Float64Array(n)
+  for (const k of ['weight', 'bias', 'num_batches_tracked']) markUsed(`${name}.${k}`)
+  const per = conv.weight.length / outC
+  for (let o = 0; o < outC; o++) {
+    const s = gamma[o]! / Math.sqrt(v[o]! + eps)
+    for (let i = o * per; i < (o + 1) * per; i++) conv.weight[i]! *= s
+    conv.bias[o] = conv.bias[o]! * s + (beta[o]! - mean[o]! * s)
+  }
+}

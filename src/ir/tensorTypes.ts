@@ -1,0 +1,89 @@
+import type { Activation } from './types.ts'
+
+/**
+ * Tensor layers of a convolutional model. Tensors are [C, ...spatial]: spatial is [L] for 1-D layers and
+ * [H, W] for 2-D layers, stored flat in C order (channel-major, then rows, then columns), which is also
+ * how the CSV's feature columns and PyTorch's flatten order them. Every per-axis array below (kernel,
+ * stride, dilation, padBegin, padEnd) has one entry per spatial axis.
+ */
+export type Geometry = {
+  /** Input and output shapes [C, ...spatial]. */
+  inShape: number[]
+  outShape: number[]
+  kernel: number[]
+  stride: number[]
+  dilation: number[]
+  /** Zero padding (conv, avgpool) or -∞ padding (maxpool) before and after each spatial axis. */
+  padBegin: number[]
+  padEnd: number[]
+}
+
+/**
+ * Conv1d/Conv2d, cross-correlation as PyTorch computes it:
+ * out[o][p] = bias[o] + Σ_{c<inC/groups} Σ_{taps t} weight[o][c][t] · in[g·(inC/groups)+c][p·stride − padBegin + t·dilation]
+ * with g = floor(o / (outC/groups)); out-of-range input positions are 0. groups = 1 or inC (depthwise)
+ * or any common divisor of inC and outC. BatchNorm after the conv is already folded into weight/bias.
+ */
+export type ConvLayer = Geometry & {
+  kind: 'conv'
+  /** PyTorch module path or ONNX node name. */
+  name: string
+  /** Flat, in PyTorch's order [outC][inC/groups][...kernel]. */
+  weight: number[]
+  /** One per output channel (zeros when the conv has no bias). */
+  bias: number[]
+  groups: number
+  activation: Activation
+}
+
+/**
+ * MaxPool / AvgPool per channel. Max pooling ignores padded positions (-∞ padding). Average pooling
+ * divides the window sum by the window size including padding when `countIncludePad` (PyTorch's default),
+ * else by the number of in-range positions (ONNX's default). Global average pooling (AdaptiveAvgPool(1),
+ * ONNX GlobalAveragePool) is an avgpool whose kernel is the whole spatial extent, with `global` set.
+ */
+export type PoolLayer = Geometry & {
+  kind: 'maxpool' | 'avgpool'
+  name: string
+  countIncludePad: boolean
+  global?: boolean
+  activation: Activation
+}
+
+export type TensorLayer = ConvLayer | PoolLayer
+
+/** Padding as a loader sees it, resolved against the input shape by buildModel. */
+export type PaddingSpec =
+  | { begin: number[]; end: number[] }
+  /** 'same' (PyTorch, stride 1) / ONNX SAME_UPPER: the odd pad goes at the end; SAME_LOWER at the beginning. */
+  | 'same_upper'
+  | 'same_lower'
+
+/** Architecture steps of convolutional models (the weights come from the state_dict by `name`). */
+export type TensorStep =
+  | {
+      op: 'conv'
+      /** state_dict prefix: `<name>.weight`, `<name>.bias`. Kernel size and channels come from the weight's shape. */
+      name: string
+      /** 1 for Conv1d, 2 for Conv2d (also checked against the weight's rank). */
+      dims: number
+      stride?: number[]
+      dilation?: number[]
+      padding?: PaddingSpec
+      groups?: number
+    }
+  | {
+      op: 'maxpool' | 'avgpool'
+      name?: string
+      dims: number
+      kernel: number[]
+      /** Defaults to the kernel (PyTorch's default). */
+      stride?: number[]
+      dilation?: number[]
+      padding?: PaddingSpec
+      /** Average pooling only; PyTorch's default is true, ONNX's false. */
+      countIncludePad?: boolean
+      /** ceil_mode=True is refused. */
+      ceilMode?: boolean
+    }
+  | { op: 'globalavgpool'; name?: string }

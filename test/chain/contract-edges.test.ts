@@ -1,0 +1,148 @@
+// Edges of the contract found by review, each sent as raw calldata / raw transactions:
+// - predictBatch with a `bytes` length near 2^256, where `offset + length` wraps around: it must revert
+//   BadCalldata, not "succeed" over zero rows and emit a Predictions event whose length word is absurd;
+// - two owner-side uploads interleaved chunk by chunk: the contract must refuse to finish with mixed
+//   chunks (CommitmentMismatch), stay not-ready, and accept a clean upload afterwards.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { concat, encodeFunctionData, toHex, type Abi, type Hex } from 'viem'
+import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import { deployModel } from '../../src/chain/deployModel.ts'
+import { readModelState } from '../../src/chain/modelState.ts'
+import { sendTx } from '../../src/chain/sendTx.ts'
+import { uploadWeights } from '../../src/chain/uploadWeights.ts'
+import { ERRORS, FUNCTIONS, selectorOf } from '../../src/codegen/abiSignatures.ts'
+import { generateSolidity } from '../../src/codegen/generateSolidity.ts'
+import { chunkSizes, commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { loadConfig } from '../../src/config/loadConfig.ts'
+import type { Plan } from '../../src/fixed/types.ts'
+import { prepareModel } from '../../src/pipeline/prepareModel.ts'
+import { randomProject } from './helpers.ts'
+
+const M = 1n << 256n
+let s: ChainSession
+
+async function errorOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+  } catch (e) {
+    return String((e as Error).message)
+  }
+  return 'no error'
+}
+
+async function planOf(sizes: number[], yaml = '', nudge = 0): Promise<Plan> {
+  const p = randomProject({ sizes, seed: 5, yaml })
+  if (nudge) {
+    const w = JSON.parse(await Bun.file(p.weights).text())
+    // one weight near each end of the blob, so that several chunks differ
+    w['fc1.weight'][0][0] += nudge
+    w['fc1.weight'].at(-1)[0] -= nudge
+    w['fc2.weight'].at(-1).splice(-1, 1, w['fc2.weight'].at(-1).at(-1) + nudge)
+    w['fc2.bias'][0] += nudge
+    await Bun.write(p.weights, JSON.stringify(w))
+  }
+  return (await prepareModel(await loadConfig(p.config))).plan
+}
+
+beforeAll(async () => {
+  s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
+})
+afterAll(async () => await s?.close())
+
+describe('predictBatch: a length that wraps offset + length around 2^256', () => {
+  let address: Hex
+  let abi: Abi
+  let wrapping: Hex
+  let plan: Plan
+
+  beforeAll(async () => {
+    // 3 int8 inputs and one 3-byte output: rowBytes = output bytes per row, so the wrapped length also
+    // wraps the output size to a few bytes short of 2^256, and nothing ran out of gas before the fix
+    plan = await planOf([3, 4, 1], 'precision:\n  inputs: int8\n')
+    const c = compileSolidity(generateSolidity(plan, { contractName: 'Edge', embedWeights: true }), 'Edge')
+    abi = c.abi
+    ;({ address } = await deployModel(s, c.bytecode, abi))
+    const rowBytes = BigInt(plan.inputSize * plan.inputBytes)
+    const outBytes = BigInt(plan.outputSize * plan.outputBytes)
+    expect([rowBytes, outBytes]).toEqual([3n, 3n])
+    // a length L = 2^256 - a that is a whole number of rows, with 0x44 + L wrapping to 0x44 - a ≤ calldatasize
+    const a = [...Array(68).keys()].map((i) => BigInt(i + 1)).find((k) => (M - k) % rowBytes === 0n)!
+    expect(a).toBeDefined()
+    const row = toHex(new Uint8Array(Number(rowBytes)))
+    wrapping = concat([selectorOf(FUNCTIONS.predictBatch) as Hex, toHex(32n, { size: 32 }), toHex(M - a, { size: 32 }), row])
+  })
+
+  test('as a call: reverts BadCalldata', async () => {
+    expect(await errorOf(s.publicClient.call({ to: address, data: wrapping }))).toContain(selectorOf(ERRORS.BadCalldata))
+  })
+
+  test('as a mined transaction: reverts on chain with BadCalldata and emits no Predictions event', async () => {
+    const err = await errorOf(sendTx(s, 'wrapping batch', { to: address, data: wrapping, gas: 1_000_000n }, abi))
+    expect(err).toMatch(/BadCalldata/)
+  })
+
+  test('an honest one-row batch still answers', async () => {
+    const ok = encodeFunctionData({ abi, functionName: 'predictBatch', args: [toHex(new Uint8Array(plan.inputSize * plan.inputBytes))] })
+    const tx = await sendTx(s, 'honest batch', { to: address, data: ok }, abi)
+    expect(tx.logs.length).toBe(1)
+  })
+})
+
+describe('two uploads interleaved chunk by chunk', () => {
+  const CHUNK = 64
+  let address: Hex
+  let abi: Abi
+  let blobA: Uint8Array, blobB: Uint8Array
+  let sizes: number[]
+  let differs: boolean[]
+  const chunk = (b: Uint8Array, i: number) => toHex(b.subarray(i * CHUNK, i * CHUNK + sizes[i]!))
+  const write = (b: Uint8Array, i: number, label: string) =>
+    sendTx(s, label, { to: address, data: encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), chunk(b, i), commitmentOf(b)] }), gas: 3_000_000n }, abi)
+  const state = () => readModelState(s, address, abi, { chunks: sizes.length })
+
+  beforeAll(async () => {
+    const planA = await planOf([8, 16, 3])
+    const planB = await planOf([8, 16, 3], '', 0.02)
+    blobA = encodeWeights(planA)
+    blobB = encodeWeights(planB)
+    expect(commitmentOf(blobA)).not.toBe(commitmentOf(blobB))
+    sizes = chunkSizes(blobA.length, CHUNK)
+    expect(sizes.length).toBeGreaterThanOrEqual(3)
+    const c = compileSolidity(generateSolidity(planA, { contractName: 'Interleaved', chunkSize: CHUNK, embedWeights: false }), 'Interleaved')
+    abi = c.abi
+    ;({ address } = await deployModel(s, c.bytecode, abi))
+    // chunks that differ between A and B, so that a mix is neither A nor B
+    differs = sizes.map((_, i) => chunk(blobA, i) !== chunk(blobB, i))
+    expect(differs[sizes.length - 1]).toBe(true)
+    expect(differs.slice(1, -1)).toContain(true)
+  })
+
+  test('A0 A1 … then B’s last chunk: the last write reverts CommitmentMismatch; the contract stays not ready', async () => {
+    const last = sizes.length - 1
+    for (let i = 0; i < last; i++) await write(blobA, i, `A chunk ${i}`)
+    expect(await errorOf(write(blobB, last, 'B last chunk'))).toMatch(/CommitmentMismatch/)
+    const st = await state()
+    expect(st.ready).toBe(false)
+    expect(st.chunksWritten).toBe(last)
+  })
+
+  test('A’s chunks with one of B’s in the middle: A’s last chunk is refused too (it would put a mix live)', async () => {
+    const mid = differs.indexOf(true, 1)
+    for (let i = 0; i < sizes.length - 1; i++) await write(i === mid ? blobB : blobA, i, `${i === mid ? 'B' : 'A'} chunk ${i}`)
+    expect(await errorOf(write(blobA, sizes.length - 1, 'A last chunk'))).toMatch(/CommitmentMismatch/)
+    expect((await state()).ready).toBe(false)
+  })
+
+  test('an upload that resumes onto the mixed chunks starts again from chunk 0 and goes live with its own commitment', async () => {
+    const notes: string[] = []
+    // as a resumed upload would: only the last chunk is missing, but the chunks before it are a mix
+    const txs = await uploadWeights(s, address, abi, blobB, sizes, { from: sizes.length - 1, onResume: (_, note) => notes.push(note) })
+    expect(notes).toEqual([expect.stringMatching(/another upload: starting again from chunk 1/)])
+    expect(txs.length).toBe(sizes.length)
+    const st = await state()
+    expect(st.ready).toBe(true)
+    expect(st.version).toBe(1)
+    expect(st.commitment).toBe(commitmentOf(blobB))
+  })
+})

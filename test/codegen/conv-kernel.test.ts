@@ -1,0 +1,84 @@
+// The tensor kernels (conv, pooling, dense-as-1×1-conv) on a real anvil with the EIP-7825 cap, checked
+// exactly against the BigInt reference; the MNIST-shaped network's gas is asserted.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import { convNetReference } from '../../src/codegen/convReference.ts'
+import type { Shape3 } from '../../src/codegen/convTypes.ts'
+import { rng } from '../helpers/rng.ts'
+import { probeNet, probePlan, runProbe, type ProbeLayer } from './convProbe.ts'
+
+let s: ChainSession
+beforeAll(async () => {
+  s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
+})
+afterAll(async () => await s?.close())
+
+const randomRow = (n: number, max: number, seed: number) => {
+  const r = rng(seed)
+  return Array.from({ length: n }, () => BigInt(Math.round((2 * r() - 1) * max)))
+}
+
+async function check(input: Shape3, layers: ProbeLayer[], o: { wBits: number; xBits: number; seed: number; inputBytes: number; budget?: number }) {
+  const steps = probeNet(input, layers, { wBits: o.wBits, xMax: 1n << BigInt(o.xBits), seed: o.seed })
+  const plan = probePlan(o.inputBytes, Math.ceil(o.wBits / 8), 8)
+  const row = randomRow(input.c * input.h * input.w, 2 ** o.xBits, o.seed + 1)
+  const got = await runProbe(s, steps, plan, row, o.budget)
+  expect(got.outputs).toEqual(convNetReference(steps, plan, row))
+  return { ...got, steps }
+}
+
+describe('tensor kernels on chain', () => {
+  test('MNIST-shaped CNN (conv 1→8 5×5, max-pool 2, conv 8→16 5×5, avg-pool 2, linear 256→10): exact, one predict ≤ 4,000,000 gas', async () => {
+    const layers: ProbeLayer[] = [
+      { kind: 'conv', cout: 8, k: 5, act: 'relu' },
+      { kind: 'maxpool', k: 2 },
+      { kind: 'conv', cout: 16, k: 5, act: 'relu' },
+      { kind: 'avgpool', k: 2 },
+      { kind: 'dense', nOut: 10 },
+    ]
+    // narrow (8-bit inputs and weights), int16 weights and inputs, and ml2sc's default (int16 weights, int32 inputs)
+    const narrow = await check({ c: 1, h: 28, w: 28 }, layers, { wBits: 8, xBits: 7, seed: 3, inputBytes: 2, budget: 1000 })
+    console.log(`MNIST-shaped narrow: ${narrow.gas} gas, lanes ${narrow.steps.map((x) => (x.kind === 'conv' ? `${x.lanes}×${x.laneBits}` : x.kind)).join(' ')}, ${narrow.runtimeBytes} B code`)
+    const mid = await check({ c: 1, h: 28, w: 28 }, layers, { wBits: 16, xBits: 15, seed: 4, inputBytes: 2, budget: 1000 })
+    console.log(`MNIST-shaped int16: ${mid.gas} gas, lanes ${mid.steps.map((x) => (x.kind === 'conv' ? `${x.lanes}×${x.laneBits}` : x.kind)).join(' ')}, ${mid.runtimeBytes} B code`)
+    const wide = await check({ c: 1, h: 28, w: 28 }, layers, { wBits: 16, xBits: 31, seed: 5, inputBytes: 4, budget: 1000 })
+    console.log(`MNIST-shaped default: ${wide.gas} gas, lanes ${wide.steps.map((x) => (x.kind === 'conv' ? `${x.lanes}×${x.laneBits}` : x.kind)).join(' ')}, ${wide.runtimeBytes} B code`)
+    expect(wide.gas).toBeLessThanOrEqual(3_200_000)
+    expect(mid.gas).toBeLessThanOrEqual(3_200_000)
+    expect(narrow.gas).toBeLessThanOrEqual(1_800_000)
+  }, 120_000)
+
+  test('padding, stride, dilation, depthwise, padded max-pool, global average pool, 1-D', async () => {
+    await check({ c: 3, h: 9, w: 7 }, [
+      { kind: 'conv', cout: 5, k: 3, pad: 1, act: 'relu' },
+      { kind: 'maxpool', k: 3, stride: 2, pad: 1 },
+      { kind: 'conv', cout: 5, k: 3, depthwise: true, pad: 1 },
+      { kind: 'conv', cout: 12, k: 2, stride: 2, dil: 1 },
+      { kind: 'avgpool', k: 3, stride: 1 },
+      { kind: 'avgpool', k: 3, stride: 2, pad: 1, exclusive: true, act: 'relu' },
+      { kind: 'dense', nOut: 3 },
+    ], { wBits: 16, xBits: 15, seed: 11, inputBytes: 2 })
+    await check({ c: 2, h: 10, w: 10 }, [
+      { kind: 'conv', cout: 9, k: 3, dil: 2, act: 'relu' },
+      { kind: 'avgpool', k: 6 },
+      { kind: 'dense', nOut: 4, act: 'relu' },
+      { kind: 'dense', nOut: 2 },
+    ], { wBits: 8, xBits: 12, seed: 12, inputBytes: 2, budget: 0 })
+    // fused max pools: one lane (depthwise), a free top bit (SWAR in one word) or not (even/odd split), looped and unrolled windows
+    for (const [wBits, xBits, budget] of [[16, 15, 1000], [8, 5, 1000], [16, 20, 0], [12, 9, 0]] as const)
+      await check({ c: 2, h: 9, w: 8 }, [
+        { kind: 'conv', cout: 2, k: 3, depthwise: true, act: 'relu' },
+        { kind: 'maxpool', k: 2 },
+        { kind: 'conv', cout: 7, k: 2, act: 'relu' },
+        { kind: 'maxpool', k: 3 },
+        { kind: 'dense', nOut: 2 },
+      ], { wBits, xBits, seed: 20 + xBits, inputBytes: 4, budget })
+    // 1-D: H = 1
+    await check({ c: 2, h: 1, w: 40 }, [
+      { kind: 'conv', cout: 6, k: 1, act: 'relu' },
+      { kind: 'conv', cout: 5, k: 3, act: 'relu' },
+      { kind: 'maxpool', k: 2, act: 'relu' },
+      { kind: 'dense', nOut: 3 },
+    ], { wBits: 16, xBits: 15, seed: 13, inputBytes: 2 })
+  }, 120_000)
+})

@@ -1,0 +1,147 @@
+// Conv/pool numerics: a hand-computed case, shape inference, and a differential test of the fixed-point
+// simulator against the float forward pass over random conv/pool configurations (stride, padding incl.
+// 'same', dilation, depthwise/grouped, BatchNorm folding, every activation, 1-D and 2-D).
+import { describe, expect, test } from 'bun:test'
+import { makePlan } from '../../src/fixed/makePlan.ts'
+import { referenceForward } from '../../src/fixed/referenceForward.ts'
+import { simulate } from '../../src/fixed/simulate.ts'
+import { avgFixed } from '../../src/fixed/tensorPlanTypes.ts'
+import { fixedTensorLayers, floatTensorLayers } from '../../src/fixed/tensorForward.ts'
+import { buildModel } from '../../src/ir/buildModel.ts'
+import { buildTensorLayers } from '../../src/ir/buildTensorLayers.ts'
+import type { Activation, ArchStep, ModelIR, TensorMap } from '../../src/ir/types.ts'
+import { macsOf } from '../../src/ir/tensorShapes.ts'
+import { rng } from '../helpers/rng.ts'
+
+const tensor = (shape: number[], data: number[]) => ({ shape, data: Float64Array.from(data) })
+
+describe('hand-computed', () => {
+  test('2×2 conv, stride 1, padding 1 on a 1×2×2 input, then max pool 2, then linear', () => {
+    const tensors: TensorMap = new Map([
+      ['c.weight', tensor([1, 1, 2, 2], [1, 2, 3, 4])],
+      ['c.bias', tensor([1], [0.5])],
+      ['fc.weight', tensor([1, 1], [1])],
+      ['fc.bias', tensor([1], [0])],
+    ])
+    const steps: ArchStep[] = [
+      { op: 'conv', name: 'c', dims: 2, padding: { begin: [1, 1], end: [1, 1] } },
+      { op: 'maxpool', dims: 2, kernel: [3, 3] },
+      { op: 'flatten' },
+      { op: 'linear', name: 'fc' },
+    ]
+    const m = buildModel(steps, tensors, 'test', 'test', [1, 2, 2])
+    expect(m.tensorLayers!.map((l) => l.outShape)).toEqual([[1, 3, 3], [1, 1, 1]])
+    // x = [[1,2],[3,4]]; out[0][0] = 4·1 + 0.5; the centre sees all four: 1·1+2·2+3·3+4·4 = 30 + 0.5
+    expect(floatTensorLayers(m, [1, 2, 3, 4])[0]).toEqual([4.5, 11.5, 6.5, 14.5, 30.5, 14.5, 6.5, 11.5, 4.5])
+    expect(referenceForward(m, [1, 2, 3, 4])).toEqual([30.5])
+    const plan = makePlan(m, { fraction: 16, weightBytes: 2, inputBytes: 4 })
+    expect(Number(simulate(plan, [1n, 2n, 3n, 4n].map((v) => v << 16n))[0]!) / 2 ** 16).toBeCloseTo(30.5, 3)
+    expect(macsOf(m.tensorLayers![0]!)).toBe(9 * 4)
+  })
+
+  test("'same' padding keeps the length; average pooling rounds half up, also at negative values", () => {
+    const tensors: TensorMap = new Map([['c.weight', tensor([2, 1, 4], [1, 1, 1, 1, 0, 1, 0, 0])], ['fc.weight', tensor([1, 10], new Array(10).fill(1))]])
+    const m = buildModel([{ op: 'conv', name: 'c', dims: 1, padding: 'same_upper' }, { op: 'flatten' }, { op: 'linear', name: 'fc' }], tensors, 't', 't', [1, 5])
+    expect(m.tensorLayers![0]!.outShape).toEqual([2, 5])
+    expect(m.tensorLayers![0]!.padBegin).toEqual([1])
+    expect(m.tensorLayers![0]!.padEnd).toEqual([2])
+    expect([avgFixed(6n, 4), avgFixed(-6n, 4), avgFixed(-5n, 4), avgFixed(7n, 3), avgFixed(-7n, 3)]).toEqual([2n, -1n, -1n, 2n, -2n])
+  })
+
+  test('refusals are one line naming the layer', () => {
+    const tensors: TensorMap = new Map([['c.weight', tensor([2, 3, 3, 3], new Array(54).fill(0.1))], ['fc.weight', tensor([1, 2], [1, 1])]])
+    const steps: ArchStep[] = [{ op: 'conv', name: 'c', dims: 2 }, { op: 'globalavgpool' }, { op: 'flatten' }, { op: 'linear', name: 'fc' }]
+    expect(() => buildModel(steps, tensors, 't', 't')).toThrow(/input shape is not known/)
+    expect(() => buildModel(steps, tensors, 't', 't', [1, 8, 8])).toThrow(/Conv 'c'.*3 input channels/)
+    expect(() => buildModel(steps, tensors, 't', 't', [3, 2, 2])).toThrow(/window does not fit/)
+    expect(buildModel(steps, tensors, 't', 't', [3, 5, 5]).tensorLayers![1]!.outShape).toEqual([2, 1, 1])
+  })
+})
+
+const ACTS: Activation[] = [{ kind: 'identity' }, { kind: 'relu' }, { kind: 'leaky_relu', slope: 0.1 }, { kind: 'sigmoid' }, { kind: 'tanh' }]
+
+/** A random small CNN: conv (+BN) (+act), a pool, maybe a second conv, then a Linear head. */
+function randomModel(seed: number): { model: ModelIR; describe: string } {
+  const r = rng(seed)
+  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1))
+  const dims = r() < 0.5 ? 1 : 2
+  const inC = int(1, 3)
+  const size = int(6, 10)
+  const inputShape = dims === 2 ? [inC, size, int(6, 10)] : [inC, int(8, 20)]
+  const tensors: TensorMap = new Map()
+  const steps: ArchStep[] = []
+  const rand = (n: number, s = 0.5) => Array.from({ length: n }, () => (r() * 2 - 1) * s)
+  let c = inC
+  for (let k = 0; k < int(1, 2); k++) {
+    const depthwise = r() < 0.3
+    const outC = depthwise ? c * int(1, 2) : int(1, 4)
+    const groups = depthwise ? c : 1
+    const kernel = Array.from({ length: dims }, () => int(1, 3))
+    const name = `conv${k}`
+    tensors.set(`${name}.weight`, tensor([outC, c / groups, ...kernel], rand((outC * c * kernel.reduce((a, b) => a * b, 1)) / groups)))
+    if (r() < 0.7) tensors.set(`${name}.bias`, tensor([outC], rand(outC, 0.2)))
+    const stride = Array.from({ length: dims }, () => int(1, 2))
+    const same = stride.every((s) => s === 1) && r() < 0.4
+    const pad = Array.from({ length: dims }, () => int(0, 1))
+    const dilation = Array.from({ length: dims }, () => int(1, 2))
+    steps.push({ op: 'conv', name, dims, stride, dilation, groups, padding: same ? 'same_upper' : { begin: pad, end: pad } })
+    if (r() < 0.3) {
+      const bn = `bn${k}`
+      tensors.set(`${bn}.weight`, tensor([outC], rand(outC).map((v) => 1 + v)))
+      tensors.set(`${bn}.bias`, tensor([outC], rand(outC, 0.3)))
+      tensors.set(`${bn}.running_mean`, tensor([outC], rand(outC, 0.3)))
+      tensors.set(`${bn}.running_var`, tensor([outC], rand(outC).map((v) => 1 + v)))
+      steps.push({ op: 'batchnorm', name: bn })
+    }
+    steps.push({ op: 'activation', activation: ACTS[int(0, ACTS.length - 1)]! })
+    c = outC
+  }
+  const pool = int(0, 3)
+  if (pool === 1) steps.push({ op: 'maxpool', dims, kernel: new Array(dims).fill(2), padding: { begin: new Array(dims).fill(int(0, 1)), end: new Array(dims).fill(0) } })
+  if (pool === 2) steps.push({ op: 'avgpool', dims, kernel: new Array(dims).fill(2), stride: new Array(dims).fill(1), countIncludePad: r() < 0.5, padding: { begin: new Array(dims).fill(1), end: new Array(dims).fill(1) } })
+  if (pool === 3) steps.push({ op: 'globalavgpool' })
+  if (pool > 0 && r() < 0.3) steps.push({ op: 'activation', activation: { kind: 'relu' } })
+  steps.push({ op: 'flatten' })
+  // the head's input size comes from a first build without it
+  const flat = buildTensorLayers(steps, inputShape, (k) => tensors.get(k)!, (k) => tensors.get(k), () => {}, 't').flatSize!
+  tensors.set('fc.weight', tensor([3, flat], rand(3 * flat, 0.3)))
+  tensors.set('fc.bias', tensor([3], rand(3, 0.1)))
+  steps.push({ op: 'linear', name: 'fc' })
+  const model = buildModel(steps, tensors, 't', 't', inputShape)
+  return { model, describe: `seed ${seed}: ${JSON.stringify(inputShape)} ${model.tensorLayers!.map((l) => `${l.kind}${l.kind === 'conv' ? `(k${l.kernel} s${l.stride} d${l.dilation} p${l.padBegin}/${l.padEnd} g${l.groups})` : ''} ${l.activation.kind}`).join(' → ')}` }
+}
+
+describe('fixed point = float within the rounding, over random conv/pool configurations', () => {
+  test('120 random CNNs × 4 rows at 2^20', () => {
+    let worst = 0
+    let built = 0
+    for (let seed = 1; built < 120; seed++) {
+      let made: ReturnType<typeof randomModel>
+      try {
+        made = randomModel(seed)
+      } catch (e) {
+        if (/does not fit/.test(String(e))) continue // a window larger than its input: draw again
+        throw e
+      }
+      built++
+      const { model, describe } = made
+      const plan = makePlan(model, { fraction: 20, weightBytes: 2, inputBytes: 4 })
+      const r = rng(seed * 7919)
+      for (let row = 0; row < 4; row++) {
+        const x = Array.from({ length: model.inputSize }, () => r() * 4 - 2)
+        const xq = x.map((v) => BigInt(Math.round(v * 2 ** 20)))
+        const xr = xq.map((v) => Number(v) / 2 ** 20)
+        // the tensor stack: every element of every layer, then the outputs
+        const fl = floatTensorLayers(model, xr)
+        const fx = fixedTensorLayers(plan, xq)
+        for (let l = 0; l < fl.length; l++) expect(fx[l]!.length, describe).toBe(fl[l]!.length)
+        const want = referenceForward(model, xr)
+        const got = simulate(plan, xq).map((v) => Number(v) / 2 ** 20)
+        const err = Math.max(...want.map((w, i) => Math.abs(w - got[i]!)))
+        worst = Math.max(worst, err)
+        expect(err, describe).toBeLessThan(5e-3)
+      }
+    }
+    expect(worst).toBeGreaterThan(0) // quantisation really happened
+  })
+})
