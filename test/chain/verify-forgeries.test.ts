@@ -101,8 +101,16 @@ describe('the genuine deployment', () => {
     // the human form names the owner, so that a third party sees who can re-weight it
     const h = await runCli(['verify', config, '--address', A.address, '--rpc', remote.url])
     expect(h.code).toBe(0)
-    expect(h.stderr).toMatch(new RegExp(`verified: the contract at ${A.address} on chain ${CHAIN_ID} holds .*model\\.onnx`))
+    expect(h.stderr).toMatch(new RegExp(`verified: the contract at ${A.address} on chain ${CHAIN_ID} holds .*model\\.onnx`, 'i'))
     expect(h.stderr).toContain(`owner ${publisher}`)
+  })
+
+  test('the model file and the config alone (no test CSV, no reference: `weights: auto` is matched among the widths it may pick)', async () => {
+    const config = thirdParty(A.config, ['model.onnx'])
+    const r = await verify(config, '--address', A.address, '--rpc', remote.url, '--owner', publisher)
+    expect(r.lines).toEqual([])
+    expect(r.code).toBe(0)
+    expect(r.json).toMatchObject({ verified: true, onchain: A.commitment, owner: publisher, weights: `int${8 * readJson(path.join(A.out, 'plan.json')).plan.weightBytes}` })
   })
 
   test('data contracts: the genuine B passes, --owner the publisher included', async () => {
@@ -151,7 +159,7 @@ contract Impostor {
     const r = await verify(A.config, '--address', address)
     expect(r.code).toBe(1)
     expect(r.lines).toHaveLength(1)
-    expect(r.lines[0]).toMatch(new RegExp(`^ml2sc: verify failed: code differs at byte \\d+: the contract at ${address} is not what .*ml2sc\\.yaml compiles to \\(\\d+ bytes on chain, \\d+ compiled\\)`))
+    expect(r.lines[0]).toMatch(new RegExp(`^ml2sc: verify failed: code differs at byte \\d+: the contract at ${address} is not what .*ml2sc\\.yaml compiles to \\(\\d+ bytes on chain, \\d+ compiled\\)`, 'i'))
     expect(r.json.check).toBe('code')
   })
 
@@ -233,7 +241,7 @@ contract Impostor {
     await sendAs(attackerKey, address, B.abi, 'writeChunk', [0n, toHex(blob.subarray(0, sizes[0]!)), commitment])
     const r = await verify(B.config, '--address', address)
     expect(r.code).toBe(1)
-    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: upload incomplete: 1 of ${B.chunks} chunk\\(s\\) written to ${address}`))])
+    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: upload incomplete: 1 of ${B.chunks} chunk\\(s\\) written to ${address}`, 'i'))])
     expect(r.json).toMatchObject({ check: 'upload', ready: false })
   })
 })
