@@ -7,7 +7,7 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
 import { adminLibrary, adminParams, stateMask, STORAGE_BASE, type LayoutKind } from './adminLibrary.ts'
 import { activationFunctionsYul, leakyFunctionYul } from './activationYul.ts'
 import { directRowYul, packWeightsYul, rowYul } from './inferenceYul.ts'
-import { memoryMap } from './memoryMap.ts'
+import { kernelOf, memoryMap } from './memoryMap.ts'
 import { refuseTensorLayers } from './refuseTensorLayers.ts'
 import { blobLayout, chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
 
@@ -63,10 +63,12 @@ const topic = (s: string) => topicOf(s)
  */
 export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   refuseTensorLayers(plan)
-  const mem = memoryMap(plan)
   const layout = opts.layout ?? 'datacontract'
   const chunkSize = chunkSizeFor(layout, opts.chunkSize)
-  const chunks = chunkSizes(mem.blobLayout.length, chunkSize)
+  const chunks = chunkSizes(blobLayout(plan).length, chunkSize)
+  const embed = layout === 'datacontract' && embedsWeights(plan, opts)
+  const mem = memoryMap(plan, kernelOf(plan, { layout, embedded: embed }), chunks.length)
+  const kernel = mem.kernel
   const rowBytes = plan.inputSize * plan.inputBytes
   const outRowBytes = plan.outputSize * plan.outputBytes
   const arch = [String(plan.inputSize), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
@@ -74,7 +76,6 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   const hi = Number(plan.inputMax) / Number(plan.scale)
   const scale = scaleText(plan)
   const lastAct = mem.layers[mem.layers.length - 1]!.activations
-  const embed = layout === 'datacontract' && embedsWeights(plan, opts)
   const blobHex = embed ? toHex(encodeWeights(plan)).slice(2) : ''
   const blobWords = Math.ceil(mem.blobLayout.length / 32)
   const name = opts.contractName
@@ -155,7 +156,7 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 off := add(off, 32)
                 // len is bounded first, so add(off, len) cannot wrap around 2^256
                 if or(gt(len, calldatasize()), gt(add(off, len), calldatasize())) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
-            }${layout === 'datacontract' ? `
+            }${layout === 'datacontract' && !kernel.streams ? `
             /// copy every data contract's chunk (its code after the STOP byte) to memory at p
             function copyChunks(st, p) {
                 for { let i := 0 } lt(i, ${chunks.length}) { i := add(i, 1) } {
@@ -164,6 +165,19 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                     let len := ${chunkLen('i')}
                     extcodecopy(a, p, 1, len)
                     p := add(p, len)
+                }
+            }` : ''}${kernel.streams ? `
+            /// copy blob bytes [from, from + len) from the data contracts (addresses in the chunk table) to memory at dst
+            function copyRange(from, len, dst) {
+                for {} len {} {
+                    let i := div(from, ${chunkSize})
+                    let off := sub(from, mul(i, ${chunkSize}))
+                    let k := sub(${chunkSize}, off)
+                    if gt(k, len) { k := len }
+                    extcodecopy(mload(add(${h(mem.chunkTable)}, shl(5, i))), dst, add(off, 1), k)
+                    from := add(from, k)
+                    dst := add(dst, k)
+                    len := sub(len, k)
                 }
             }` : ''}
             ${activationFunctionsYul(plan)}
@@ -174,23 +188,15 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 let st := sload(2)
                 if ${mask >> 248n ? 'shr(248, st)' : 'iszero(shr(248, st))'} { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
 ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(mem.blob)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
-` : ''}${layout === 'datacontract' ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(mem.blob)}) }
-` : ''}${embed || layout === 'code' ? '' : `                if eq(n, 1) {
-                    // one row of a large model: straight from the compact weights, no packing
-                    let rp := offset
-                    ${directRowYul(plan, mem)}
-                    // predictBatch of one row emits the packed outputs too: kept in the small buffer at
-                    // ${h(mem.out)}, so a single row never pays for the lane-word regions' memory
-                    base := ${h(mem.out)}
-                    let o := ${h(mem.out + 0x40)}
-                    ${writeOutputs}
-                    leave
-                }
-`}                ${layout === 'code' ? '' : packWeightsYul(plan, mem)}
-                base := ${h(mem.end)}
+` : ''}${layout === 'datacontract' && !kernel.streams ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(mem.blob)}) }
+` : ''}${kernel.streams ? `                // the data contracts' addresses, read once: lane groups are then copied one at a time
+                mstore(${h(mem.chunkTable)}, and(st, 0xffffffffffffffffffffffffffffffffffffffff))
+                for { let i := 1 } lt(i, ${chunks.length}) { i := add(i, 1) } { mstore(add(${h(mem.chunkTable)}, shl(5, i)), sload(add(2, i))) }
+` : ''}${kernel.mode === 'packed' ? `                ${packWeightsYul(plan, mem)}
+` : ''}                base := ${h(mem.end)}
                 let o := ${h(mem.end + 0x40)}
                 for { let rp := offset let end := add(offset, length) } lt(rp, end) { rp := add(rp, ${rowBytes}) } {
-                    ${rowYul(plan, mem, layout === 'code')}
+                    ${kernel.mode === 'fused' ? directRowYul(plan, mem) : rowYul(plan, mem, kernel.mode === 'code')}
                     ${writeOutputs}
                     o := add(o, ${outRowBytes})
                 }

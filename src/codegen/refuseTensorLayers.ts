@@ -6,7 +6,6 @@ export function refuseTensorLayers(plan: Plan): void {
   const first = plan.tensorLayers?.[0]
   if (first)
     throw new ModelError(`convolutional layers are not compiled yet (first: ${first.kind} '${first.name}')`, {
-      where: first.name,
       hint: '`ml2sc inspect` and `ml2sc predict --offchain` handle this model; the contract does not yet',
     })
 }
