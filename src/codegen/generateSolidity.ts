@@ -8,7 +8,8 @@ import { adminLibrary, adminParams, stateMask, STORAGE_BASE, type LayoutKind } f
 import { activationFunctionsYul, leakyFunctionYul } from './activationYul.ts'
 import { directRowYul, packWeightsYul, rowYul } from './inferenceYul.ts'
 import { memoryMap } from './memoryMap.ts'
-import { refuseTensorLayers } from './refuseTensorLayers.ts'
+import { activationPlanOf, CONV_EMBED_LIMIT, convInference } from './convInference.ts'
+import { isTensorPlan } from './tensorStepsOf.ts'
 import { blobLayout, chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
 
 export type GenerateOptions = {
@@ -40,7 +41,7 @@ export const EMBED_LIMIT = 12_288
 export function embedsWeights(plan: Plan, opts: Pick<GenerateOptions, 'embedWeights' | 'layout'> = {}): boolean {
   if (opts.layout === 'storage') return false
   if (opts.layout === 'code') return true
-  return opts.embedWeights ?? blobLayout(plan).length <= EMBED_LIMIT
+  return opts.embedWeights ?? blobLayout(plan).length <= (isTensorPlan(plan) ? CONV_EMBED_LIMIT : EMBED_LIMIT)
 }
 
 /** Bytes per upload chunk for a layout. */
@@ -62,18 +63,20 @@ const topic = (s: string) => topicOf(s)
  * per transaction and packed into SIMD lane words.
  */
 export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
-  refuseTensorLayers(plan)
-  const mem = memoryMap(plan)
   const layout = opts.layout ?? 'datacontract'
+  const tensor = isTensorPlan(plan)
+  // a convolutional model runs the tensor kernels (convInference.ts); an MLP the dense ones
+  const conv = tensor ? convInference(plan, { layout, embeddedBytes: layout === 'datacontract' && embedsWeights(plan, opts) ? blobLayout(plan).length : 0 }) : undefined
+  const mem = conv ? { blob: conv.blob, blobLayout: { length: conv.blobLength }, out: 0, end: conv.end } : memoryMap(plan)
   const chunkSize = chunkSizeFor(layout, opts.chunkSize)
   const chunks = chunkSizes(mem.blobLayout.length, chunkSize)
   const rowBytes = plan.inputSize * plan.inputBytes
   const outRowBytes = plan.outputSize * plan.outputBytes
-  const arch = [String(plan.inputSize), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
+  const arch = [plan.inputShape ? plan.inputShape.join('×') : String(plan.inputSize), ...(plan.tensorLayers ?? []).map((l) => `${l.kind} ${l.outShape.join('×')}`), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
   const lo = Number(plan.inputMin) / Number(plan.scale)
   const hi = Number(plan.inputMax) / Number(plan.scale)
   const scale = scaleText(plan)
-  const lastAct = mem.layers[mem.layers.length - 1]!.activations
+  const lastAct = conv ? conv.outputsAt : memoryMap(plan).layers[plan.layers.length - 1]!.activations
   const embed = layout === 'datacontract' && embedsWeights(plan, opts)
   const blobHex = embed ? toHex(encodeWeights(plan)).slice(2) : ''
   const blobWords = Math.ceil(mem.blobLayout.length / 32)
@@ -116,7 +119,7 @@ pragma solidity ^0.8.24;
 // Fixed point    activations at scale ${scale}; weights int${8 * plan.weightBytes} with per-layer scales 2^[${plan.layers.map((l) => l.wShift).join(', ')}];
 //                biases int${8 * plan.biasBytes}; inputs int${8 * plan.inputBytes} in calldata (${rowBytes} bytes per row); outputs int${8 * plan.outputBytes}.
 // Safe inputs    [${lo}, ${hi}] per feature: interval analysis proves that no accumulator lane can overflow.
-// SIMD lanes     ${plan.layers.map((l) => `${l.name}: ${l.lanes} × ${l.laneBits} bits`).join('; ')}
+// SIMD lanes     ${[...(plan.tensorLayers ?? []).flatMap((l) => (l.kind === 'conv' ? [l] : [])), ...plan.layers].map((l) => `${l.name}: ${l.lanes} × ${l.laneBits} bits`).join('; ')}
 // Weights        ${mem.blobLayout.length} bytes, layout ${layout}: ${layout === 'code' ? 'SIMD lane words as PUSH32 constants, immutable' : layout === 'storage' ? `packed storage slots from ${h(STORAGE_BASE)}, written in ${chunks.length} chunk(s) of ≤ ${chunkSize} bytes` : `${embed ? 'embedded in this contract\'s code; ' : ''}updates go to ${chunks.length} data contract(s) of ≤ ${chunkSize} bytes`}.
 
 /// @notice The interface of every ml2sc model contract.
@@ -166,8 +169,8 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                     p := add(p, len)
                 }
             }` : ''}
-            ${activationFunctionsYul(plan)}
-            ${leakyFunctionYul(plan)}
+            ${activationFunctionsYul(tensor ? activationPlanOf(plan) : plan)}
+            ${leakyFunctionYul(tensor ? activationPlanOf(plan) : plan)}
             /// Runs n rows packed in calldata; returns where the packed outputs were written (ABI bytes at base).
             function infer(offset, length, n) -> base {
                 if or(iszero(n), iszero(eq(length, mul(n, ${rowBytes})))) { mstore(0, shl(224, ${err('BadInputLength')})) mstore(4, length) mstore(36, ${rowBytes}) revert(0, 68) }
@@ -175,10 +178,10 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 if ${mask >> 248n ? 'shr(248, st)' : 'iszero(shr(248, st))'} { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
 ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(mem.blob)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
 ` : ''}${layout === 'datacontract' ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(mem.blob)}) }
-` : ''}${embed || layout === 'code' ? '' : `                if eq(n, 1) {
+` : ''}${embed || layout === 'code' || conv ? '' : `                if eq(n, 1) {
                     // one row of a large model: straight from the compact weights, no packing
                     let rp := offset
-                    ${directRowYul(plan, mem)}
+                    ${directRowYul(plan, memoryMap(plan))}
                     // predictBatch of one row emits the packed outputs too: kept in the small buffer at
                     // ${h(mem.out)}, so a single row never pays for the lane-word regions' memory
                     base := ${h(mem.out)}
@@ -186,11 +189,11 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
                     ${writeOutputs}
                     leave
                 }
-`}                ${layout === 'code' ? '' : packWeightsYul(plan, mem)}
+`}                ${conv ? conv.perTx : layout === 'code' ? '' : packWeightsYul(plan, memoryMap(plan))}
                 base := ${h(mem.end)}
                 let o := ${h(mem.end + 0x40)}
                 for { let rp := offset let end := add(offset, length) } lt(rp, end) { rp := add(rp, ${rowBytes}) } {
-                    ${rowYul(plan, mem, layout === 'code')}
+                    ${conv ? conv.perRow : rowYul(plan, memoryMap(plan), layout === 'code')}
                     ${writeOutputs}
                     o := add(o, ${outRowBytes})
                 }

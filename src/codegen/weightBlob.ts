@@ -1,5 +1,7 @@
 import { keccak256, toHex } from 'viem'
 import type { LayerPlan, Plan } from '../fixed/types.ts'
+import { convBlobLayout, encodeConvBlob } from './convBlob.ts'
+import { isTensorPlan, tensorStepsOf } from './tensorStepsOf.ts'
 
 /** EIP-170 caps code at 24,576 bytes; a data contract spends one byte on its leading STOP. */
 export const MAX_CHUNK = 24_575
@@ -27,6 +29,8 @@ export function groupsOf(layer: LayerPlan): GroupLayout[] {
  * that one MLOAD fetches everything a SIMD word needs; then the layer's biases in output order.
  */
 export function blobLayout(plan: Plan): BlobLayout {
+  // a convolutional model's blob is laid out per conv lane group (convBlob.ts)
+  if (isTensorPlan(plan)) return { layers: [], length: convBlobLayout(tensorStepsOf(plan), plan.weightBytes, plan.biasBytes).length }
   let at = 0
   const layers = plan.layers.map((layer) => {
     const weightsAt = at
@@ -47,6 +51,7 @@ function writeInt(out: Uint8Array, at: number, v: bigint, bytes: number) {
 }
 
 export function encodeWeights(plan: Plan): Uint8Array {
+  if (isTensorPlan(plan)) return encodeConvBlob(tensorStepsOf(plan), plan.weightBytes, plan.biasBytes)
   const layout = blobLayout(plan)
   const out = new Uint8Array(layout.length)
   plan.layers.forEach((layer, l) => {
