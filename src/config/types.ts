@@ -27,6 +27,10 @@ export type Config = {
     label: string
     drop: string[]
     limit?: number
+    /** Absolute path of a CSV of PyTorch's outputs for the test rows (what agreement is measured against). */
+    reference?: string
+    /** Class names in output order, for text labels. */
+    classes?: string[]
   }
   weights: { layout: Layout }
   precision: {

@@ -51,7 +51,7 @@ async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: P
   const spec = resolvePrecision(config.precision)
   const task = taskOf(model, config.model.task)
   const rows = config.data.test
-    ? (await readAllRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: 256, requireLabel: false, features: model.inputSize })).features
+    ? (await readAllRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: 256, requireLabel: false, features: model.inputSize, classes: config.data.classes })).features
     : undefined
   const check = (plan: Plan, threshold: number) => estimatePrecision(model, plan, { task, rows, threshold, suggest: threshold === OUTPUT_ERROR_THRESHOLD })
   let plan = makePlan(model, spec)

@@ -57,6 +57,7 @@ describe('stages on the embedded anvil, one command each', () => {
     expect(ev.predictSingle.gasUsed).toBeGreaterThan(21_000)
 
     const r = await reportStage(c, quiet) // no chain
+    expect(r.report.reference.source).toBe('pytorch-csv') // agreement is with PyTorch's own outputs (data.reference)
     expect(r.report.accuracy.agreement).toBe(1)
     expect(r.report.simulator.mismatches).toBe(0)
     expect(r.report.gas.deploy).toBe(d.deployment.gas.deploy)
@@ -95,6 +96,7 @@ describe('stages on the embedded anvil, one command each', () => {
 
     await evaluateStage(c, quiet)
     const r = await reportStage(c, quiet)
+    expect(r.report.reference.source).toBe('pytorch-csv') // agreement is with PyTorch's own outputs (data.reference)
     expect(r.report.accuracy.agreement).toBe(1)
     expect(r.report.simulator.mismatches).toBe(0)
     expect(r.report.gas.upload).toBeGreaterThan(1_000_000)
