@@ -6,6 +6,7 @@ import { describeActivation } from '../ir/buildModel.ts'
 import { parameterCount, shapeOf, taskOf } from '../ir/taskOf.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import type { Plan } from '../fixed/types.ts'
+import { inputScaleText, safeInputRange } from '../fixed/encodeRows.ts'
 import { prepareModel } from '../pipeline/prepareModel.ts'
 import { guessArchitecture } from '../scaffold/guessArchitecture.ts'
 import type { Ml2scCommand } from './context.ts'
@@ -28,6 +29,7 @@ export type InspectSummary = {
     fraction: number
     weightBits: number
     inputBits: number
+    inputScale: string
     safeInputRange: [number, number]
     weightBytes: number
     layers: { name: string; weightScaleBits: number; lanes: number; laneBits: number }[]
@@ -80,7 +82,8 @@ function planSummary(plan: Plan, contract: string): NonNullable<InspectSummary['
     fraction: plan.F,
     weightBits: 8 * plan.weightBytes,
     inputBits: 8 * plan.inputBytes,
-    safeInputRange: [Number(plan.inputMin) / scale, Number(plan.inputMax) / scale],
+    inputScale: inputScaleText(plan),
+    safeInputRange: safeInputRange(plan),
     weightBytes: blobLayout(plan).length,
     layers: plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, lanes: l.lanes, laneBits: l.laneBits })),
   }
