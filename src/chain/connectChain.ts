@@ -4,6 +4,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import type { Config } from '../config/types.ts'
 import { ChainError } from '../errors/base.ts'
 import { startAnvil, type AnvilHandle } from './startAnvil.ts'
+import { checkNodeRunsHardfork, readNodeProfile, type NodeProfile } from './nodeProfile.ts'
 import { retryOptionsFrom, rpcTransport } from './rpcTransport.ts'
 
 /**
@@ -30,8 +31,12 @@ export type ChainSession = {
   free: boolean
   /** 'embedded' (anvil of our own), 'fork' (our anvil forking chain.fork) or 'rpc' (chain.rpcUrl). */
   kind: 'embedded' | 'fork' | 'rpc'
-  /** Per-transaction gas cap to respect (chain.txGasCap). */
+  /** Per-transaction gas to stay under: the smaller of chain.txGasCap and the node's block gas limit. */
   txGasCap: number
+  /** Which of the two sets txGasCap (for error messages that name the right cause). */
+  gasCapFrom: 'chain.txGasCap' | 'block gas limit'
+  /** What the node said about itself at connection: client version, block gas limit, PUSH0. */
+  node: NodeProfile
   anvil?: AnvilHandle
   close: () => Promise<void>
 }
@@ -82,6 +87,10 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
       }
     }
     const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 }) as PublicClient
+    // the node's own limits and EVM, before anything is planned or spent
+    const node = await readNodeProfile(publicClient)
+    checkNodeRunsHardfork(node, chainCfg.hardfork, redactUrl(rpcUrl))
+    const configCap = chainCfg.txGasCap ?? TX_GAS_CAP
     const walletClient = createWalletClient({ chain, transport, account })
     return {
       publicClient,
@@ -93,7 +102,9 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
       local: Boolean(anvil),
       free: Boolean(anvil) || isLocalDevChain(rpcUrl, chainId),
       kind: anvil ? (chainCfg.fork ? 'fork' : 'embedded') : 'rpc',
-      txGasCap: chainCfg.txGasCap ?? TX_GAS_CAP,
+      txGasCap: Math.min(configCap, node.blockGasLimit),
+      gasCapFrom: node.blockGasLimit < configCap ? 'block gas limit' : 'chain.txGasCap',
+      node,
       anvil,
       close: async () => {
         await anvil?.stop()

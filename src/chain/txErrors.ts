@@ -28,6 +28,8 @@ export function errorText(e: unknown): string {
 export const KNOWN = /already known|known transaction|already imported|transaction already exists/
 export const NONCE = /nonce too low|nonce too high|invalid nonce|nonce has already been used|replacement transaction underpriced|replacement fee too low|nonce is too low/
 export const FUNDS = /insufficient funds|insufficient balance/
+/** A node's "this needs more gas than a block holds" (geth, anvil, Hardhat wordings). */
+export const OVER_LIMIT = /gas required exceeds|exceeds (the )?block gas limit|out of gas|gas limit reached|exceeds allowance/
 
 /** A failure worth retrying: the RPC did not answer (after the transport's own retries). */
 export function isTransient(e: unknown): boolean {
@@ -84,23 +86,40 @@ export async function fundsError(s: ChainSession, what: string, cause: unknown):
   })
 }
 
+/** A transaction needs more gas than the session's cap: the message names which limit binds, the node's or the config's. */
+export function overCapError(s: ChainSession, label: string, gas: bigint | number | undefined): ChainError {
+  const cap = s.txGasCap.toLocaleString('en-US')
+  const needs = gas === undefined ? 'more gas than' : `${gas.toLocaleString('en-US')} gas, over`
+  const deploy = /^deploy/.test(label)
+  if (s.gasCapFrom === 'block gas limit')
+    return new ChainError(`${label} needs ${needs} the node's block gas limit of ${cap}`, {
+      where: 'chain.rpcUrl',
+      hint: deploy
+        ? "a deployment cannot be split: raise the node's block gas limit (anvil --gas-limit, Hardhat blockGasLimit) or use another node"
+        : "lower batch.rows (evaluation) or batch.upload (weights), or raise the node's block gas limit",
+    })
+  return new ChainError(`${label} needs ${needs} the per-transaction cap of ${cap}`, {
+    where: 'chain.txGasCap',
+    hint: deploy
+      ? 'raise chain.txGasCap: a deployment cannot be split (mainnet allows up to 16,777,216 gas per transaction, EIP-7825)'
+      : 'lower batch.rows (evaluation) or batch.upload (weights); mainnet refuses transactions over 16,777,216 gas (EIP-7825)',
+  })
+}
+
 /** Gas for a transaction: eth_estimateGas (which also surfaces reverts) checked against the per-transaction cap. */
 export async function estimateTxGas(s: ChainSession, label: string, req: { to?: Hex; data: Hex; value?: bigint }, abi?: Abi): Promise<bigint> {
   let est: bigint
   try {
     est = await s.publicClient.estimateGas({ account: s.account, to: req.to, data: req.data, value: req.value })
   } catch (e) {
-    if (FUNDS.test(errorText(e))) throw await fundsError(s, label, e)
+    const text = errorText(e)
+    if (FUNDS.test(text)) throw await fundsError(s, label, e)
+    // the node could not fit it in a block (its estimate runs up to the block gas limit)
+    if (OVER_LIMIT.test(text) && !/revert/.test(text)) throw overCapError(s, label, undefined)
     throw chainErrorFrom(e, label, abi)
   }
   const cap = BigInt(s.txGasCap)
-  if (est > cap)
-    throw new ChainError(`${label} needs ${est.toLocaleString('en-US')} gas, over the per-transaction cap of ${cap.toLocaleString('en-US')}`, {
-      where: 'chain.txGasCap',
-      hint: label.startsWith('deploy')
-        ? 'raise chain.txGasCap: a deployment cannot be split (mainnet allows up to 16,777,216 gas per transaction, EIP-7825)'
-        : 'lower batch.rows (evaluation) or batch.upload (weights); mainnet refuses transactions over 16,777,216 gas (EIP-7825)',
-    })
+  if (est > cap) throw overCapError(s, label, est)
   const padded = est + est / 10n
   return padded > cap ? cap : padded
 }

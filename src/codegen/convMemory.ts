@@ -33,7 +33,7 @@ export type ConvMemory = {
 const words = (bytes: number) => Math.ceil(bytes / 32) * 32
 
 /** Fixed memory addresses for a tensor network: blob, then the tensors, then the packed lane words. */
-export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: number, outputBytes: number): ConvMemory {
+export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: number, outputBytes: number, fused: boolean[] = []): ConvMemory {
   const blobLayout = convBlobLayout(steps, weightBytes, biasBytes)
   const blob = 0xa0
   let at = blob + words(blobLayout.length) + 32
@@ -44,7 +44,8 @@ export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: 
     const fillMin = consumer?.kind === 'maxpool' && pad.top + pad.bottom + pad.left + pad.right > 0
     if (i === shapes.length - 1) at += 0x40
     const b: TensorBuffer = { at, shape, pad, hp: shape.h + pad.top + pad.bottom, wp: shape.w + pad.left + pad.right, fillMin }
-    at += 32 * bufferWords(b)
+    // the output of a conv with its max pool fused in is never stored
+    if (!fused[i - 1]) at += 32 * bufferWords(b)
     return b
   })
   const outputs = shapes[shapes.length - 1]!

@@ -1,7 +1,7 @@
 import type { Plan } from '../fixed/types.ts'
 import type { ConvMemory } from './convMemory.ts'
-import { tapsOf, laneGroupsOf, type ConvStep, type TensorStep } from './convTypes.ts'
-import { convPackYul, convStepYul, decodeInputYul } from './convYul.ts'
+import { tapsOf, laneGroupsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
+import { convPackYul, convStepYul, decodeInputYul, fusesPool, WINDOW_UNROLL } from './convYul.ts'
 import { fillHalosYul, poolStepYul } from './poolYul.ts'
 
 /** Lane-word taps (summed over conv steps) that get their own code with constant weight addresses. */
@@ -13,6 +13,7 @@ export const DEFAULT_TAP_BUDGET = 640
  * (each ≈ 12 bytes; EIP-170 caps the contract at 24,576 bytes).
  */
 export function unrolledSteps(steps: TensorStep[], budget = DEFAULT_TAP_BUDGET): boolean[] {
+  const fused = fusedPools(steps)
   const order = steps
     .map((s, i) => ({ s, i }))
     .filter((x): x is { s: ConvStep; i: number } => x.s.kind === 'conv')
@@ -20,7 +21,9 @@ export function unrolledSteps(steps: TensorStep[], budget = DEFAULT_TAP_BUDGET):
   const out = steps.map(() => false)
   let left = budget
   for (const { s, i } of order) {
-    const cost = laneGroupsOf(s).length * tapsOf(s)
+    const p = steps[i + 1]
+    const window = fused[i] && p && p.kind !== 'conv' && p.kh * p.kw <= WINDOW_UNROLL ? p.kh * p.kw : 1
+    const cost = laneGroupsOf(s).length * tapsOf(s) * window
     if (cost <= left && s.outShape.h * s.outShape.w > 1) {
       out[i] = true
       left -= cost
@@ -36,10 +39,17 @@ export type ConvNetYul = {
   perRow: string
 }
 
+/** Per step: whether it is a conv that absorbs the max pool after it (convMemory and convNetYul must agree). */
+export const fusedPools = (steps: TensorStep[]) => steps.map((_, i) => fusesPool(steps, i))
+
 export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, budget = DEFAULT_TAP_BUDGET): ConvNetYul {
   const unrolled = unrolledSteps(steps, budget)
-  const perTx = [fillHalosYul(mem), convPackYul(steps, mem, plan.weightBytes, plan.biasBytes)].filter(Boolean).join('\n                ')
+  const fused = fusedPools(steps)
+  const perTx = [fillHalosYul(mem), convPackYul(steps, mem, plan.weightBytes, plan.biasBytes, fused)].filter(Boolean).join('\n                ')
   const rows = [decodeInputYul(mem.tensors[0]!, plan.inputBytes)]
-  steps.forEach((s, i) => rows.push(s.kind === 'conv' ? convStepYul(s, i, plan, mem, unrolled[i]!) : poolStepYul(s, i, plan, mem)))
+  steps.forEach((s, i) => {
+    if (i > 0 && fused[i - 1]) return
+    rows.push(s.kind === 'conv' ? convStepYul(s, i, plan, mem, unrolled[i]!, fused[i] ? (steps[i + 1] as PoolStep) : undefined) : poolStepYul(s, i, plan, mem))
+  })
   return { perTx, perRow: rows.join('\n                ') }
 }

@@ -30,6 +30,8 @@ export type ConvStep = {
   lanes: number
   activation: Activation
   slopeQ: bigint
+  /** Largest |accumulator| (interval analysis); lets a fused max pool use one SWAR compare per word. */
+  accMax?: bigint
 }
 
 export type PoolStep = {

@@ -1,7 +1,7 @@
 import type { Plan } from '../fixed/types.ts'
 import { activationExpr } from './activationYul.ts'
 import { addrOf, planeBytes, type ConvMemory, type TensorBuffer } from './convMemory.ts'
-import { laneGroupsOf, tapsOf, type ConvStep, type LaneGroup } from './convTypes.ts'
+import { laneGroupsOf, tapsOf, type ConvStep, type LaneGroup, type PoolStep } from './convTypes.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
 
@@ -9,6 +9,8 @@ const h = (n: number) => '0x' + n.toString(16)
 const CHAIN = 16
 /** Taps of one lane word unrolled inline when its lane groups loop at run time; more taps loop over input channels. */
 const TAPS_INLINE = 64
+/** Fused max-pool windows of at most this many positions are unrolled (when the conv's taps are). */
+export const WINDOW_UNROLL = 4
 /** Taps per turn of an input-channel loop. */
 const TAPS_PER_TURN = 32
 
@@ -53,7 +55,7 @@ export function runsOf(groups: LaneGroup[]): Run[] {
  * Yul, once per transaction: each conv step's lane words (one per lane group and tap: that tap's weight
  * for every output channel of the group) and lane-group bias words, from the blob into memory.
  */
-export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMemory, weightBytes: number, biasBytes: number): string {
+export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMemory, weightBytes: number, biasBytes: number, fused: boolean[] = []): string {
   const lines: string[] = []
   ;(steps as ConvStep[]).forEach((s, i) => {
     if (s.kind !== 'conv') return
@@ -72,6 +74,12 @@ export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMem
       // biases may be wider than a lane's share of one word: one MLOAD per lane (once per transaction)
       let bias = `sar(${256 - 8 * biasBytes}, mload(m))`
       for (let k = 1; k < r.lanes; k++) bias = `add(${bias}, shl(${k * s.laneBits}, sar(${256 - 8 * biasBytes}, mload(add(m, ${k * biasBytes})))))`
+      // a fused max pool compares lanes as unsigned: +2^(b−1) in every lane (|acc| < 2^(b−1) by interval analysis)
+      if (fused[i] && r.lanes > 1) {
+        let half = 0n
+        for (let k = 0; k < r.lanes; k++) half |= biasedLaneHalf(s) << BigInt(k * s.laneBits)
+        bias = `add(${bias}, 0x${half.toString(16)})`
+      }
       const bsrc = mem.blob + lb.biasesAt + groups[r.from]!.first * biasBytes
       lines.push(`for { let t := 0 } lt(t, ${r.count}) { t := add(t, 1) } { let m := add(${h(bsrc)}, mul(t, ${r.firstStep * biasBytes})) mstore(add(${h(pk.biases + r.from * 32)}, shl(5, t)), ${bias}) }`)
     }
@@ -99,12 +107,13 @@ const at = (base: string, off: number) => (off ? `add(${base}, ${h(off)})` : bas
  * code budget (`unrolled`) get their own code with constant weight addresses; the others loop over lane
  * groups with a weight pointer. Positions always loop; taps are unrolled (or loop over input channels).
  */
-export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory, unrolled: boolean): string {
+export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory, unrolled: boolean, pool?: PoolStep): string {
   const buf = mem.tensors[i]!
   // a dense layer after a flatten views its producer's (unpadded) [c][h][w] tensor as [c·h·w][1][1]
   const same = buf.shape.c === s.inShape.c && buf.shape.h === s.inShape.h && buf.shape.w === s.inShape.w
   const inB = same ? buf : { ...buf, shape: s.inShape, hp: s.inShape.h, wp: s.inShape.w }
-  const outB = mem.tensors[i + 1]!
+  // a max pool fused into the conv writes the pooled tensor; the conv's own output never reaches memory
+  const outB = mem.tensors[pool ? i + 2 : i + 1]!
   const pk = mem.packed[i]!
   const taps = tapsOf(s)
   const kk = s.kh * s.kw
@@ -117,8 +126,11 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
     const r = t % kk
     return ci * inPlane + 32 * (Math.floor(r / s.kw) * s.dh * inB.wp + (r % s.kw) * s.dw)
   }
-  const { h: OH, w: OW } = s.outShape
+  const { h: OH, w: OW } = pool ? pool.outShape : s.outShape
   const single = OH === 1 && OW === 1
+  // fused pooling: a position is a pool window of ph × pw conv positions
+  const ph = pool ? pool.sh : 1
+  const pw = pool ? pool.sw : 1
   // the body for one position: p = window top-left address, o = output address of the group's first channel
   const body = (lanes: number, wAt: (t: number) => string, biasAt: string): string[] => {
     const lines = [`let acc := mload(${biasAt})`]
@@ -130,16 +142,19 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
       const step = macChain(Array.from({ length: U * kk }, (_, t) => `mul(mload(${at('q', tapOff(t))}), mload(${at('v', 32 * t)}))`))
       lines.push(`for { let q := p let v := ${wAt(0)} let ce := add(p, ${h(cinPer * inPlane)}) } lt(q, ce) { q := add(q, ${h(U * inPlane)}) v := add(v, ${h(U * kk * 32)}) } { ${step.join(' ')} }`)
     }
-    lines.push(...unpackLanes(s, plan, lanes, (k) => at('o', k * outPlane)))
-    return lines
+    if (!pool) {
+      lines.push(...unpackLanes(s, plan, lanes, (k) => at('o', k * outPlane)))
+      return lines
+    }
+    return fusedMaxBody(s, pool, plan, lanes, lines, (j) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw), (k) => at('o', k * outPlane), unrolled && ph * pw <= WINDOW_UNROLL)
   }
   const positions = (p0: string, o0: string, inner: string[]) =>
     single
-      ? `{ let p := ${p0} let o := ${o0}\n                    ${inner.join('\n                    ')} }`
+      ? `{ let ${pool ? 'pp' : 'p'} := ${p0} let o := ${o0}\n                    ${inner.join('\n                    ')} }`
       : `for { let oy := 0 } lt(oy, ${OH}) { oy := add(oy, 1) } {
-                    let p := add(${p0}, mul(oy, ${h(32 * s.sh * inB.wp)}))
+                    let ${pool ? 'pp' : 'p'} := add(${p0}, mul(oy, ${h(32 * ph * s.sh * inB.wp)}))
                     let o := add(${o0}, mul(oy, ${h(32 * outB.wp)}))
-                    for { let e := add(p, ${h(32 * s.sw * OW)}) } lt(p, e) { p := add(p, ${h(32 * s.sw)}) o := add(o, 32) } {
+                    for { let e := add(${pool ? 'pp' : 'p'}, ${h(32 * pw * s.sw * OW)}) } lt(${pool ? 'pp' : 'p'}, e) { ${pool ? 'pp' : 'p'} := add(${pool ? 'pp' : 'p'}, ${h(32 * pw * s.sw)}) o := add(o, 32) } {
                     ${inner.join('\n                    ')}
                     }
                 }`
@@ -179,4 +194,74 @@ export function decodeInputYul(buf: TensorBuffer, inputBytes: number): string {
                     let dst := add(${h(addrOf(buf, 0, 0, 0))}, mul(add(r, mul(div(r, ${H}), ${p.top + p.bottom})), ${h(32 * buf.wp)}))
                     for { let x := 0 } lt(x, ${W}) { x := add(x, 1) } { mstore(add(dst, shl(5, x)), sar(${sh}, calldataload(add(src, mul(x, ${inputBytes}))))) }
                 }`
+}
+
+/** Activations that commute with max (non-decreasing): max pooling may then run on the accumulators. */
+export function commutesWithMax(s: ConvStep): boolean {
+  const a = s.activation
+  return a.kind === 'identity' || a.kind === 'relu' || (a.kind === 'leaky_relu' && s.slopeQ >= 0n)
+}
+
+/** Whether step i (a conv) absorbs the max pool after it: non-overlapping windows, no padding, no dilation. */
+export function fusesPool(steps: readonly { kind: string }[], i: number): boolean {
+  const s = steps[i] as ConvStep
+  const p = steps[i + 1] as PoolStep | undefined
+  if (s.kind !== 'conv' || !p || p.kind !== 'maxpool') return false
+  const noPad = p.pad.top + p.pad.bottom + p.pad.left + p.pad.right === 0
+  return noPad && p.dh === 1 && p.dw === 1 && p.kh === p.sh && p.kw === p.sw && commutesWithMax(s) && (s.outShape.h > 1 || s.outShape.w > 1)
+}
+
+/**
+ * Lanes biased to unsigned (the bias word carries +2^(b−1) per lane), the max over the window is taken
+ * on the packed words: even and odd lanes apart so each has a free lane above it for the guard bit of a
+ * SWAR compare (a − b + 2^b keeps bit b iff a ≥ b). Then max commutes with the SAR and the activation
+ * (non-decreasing), so one unpack per pooled value. One lane: a plain signed max.
+ */
+function fusedMaxBody(s: ConvStep, pool: PoolStep, plan: Plan, lanes: number, macs: string[], winOff: (j: number) => number, outAt: (k: number) => string, unrollWindow: boolean): string[] {
+  const b = s.laneBits
+  const n = pool.kh * pool.kw
+  const convAct = activationExpr(s.activation.kind, 'v', plan, s.slopeQ)
+  const poolAct = activationExpr(pool.activation.kind, 'u', plan, pool.slopeQ)
+  const store = (k: number, value: string) => `{ let v := ${value} let u := ${convAct} mstore(${outAt(k)}, ${poolAct}) }`
+  const hex = (v: bigint) => '0x' + v.toString(16)
+  // window position j: its accumulator from the MACs, then `merge` (j = 0: `first`)
+  const windowCode = (first: string, merge: string): string[] => {
+    if (unrollWindow) return Array.from({ length: n }, (_, j) => `{ let p := ${winOff(j) ? `add(pp, ${h(winOff(j))})` : 'pp'} ${macs.join(' ')} ${j ? merge : first} }`)
+    const offExpr = pool.kw === 1 ? `mul(wj, ${h(winOff(1))})` : `add(mul(div(wj, ${pool.kw}), ${h(winOff(pool.kw))}), mul(mod(wj, ${pool.kw}), ${h(winOff(1))}))`
+    return [`for { let wj := 0 } lt(wj, ${n}) { wj := add(wj, 1) } { let p := add(pp, ${offExpr}) ${macs.join(' ')} switch wj case 0 { ${first} } default { ${merge} } }`]
+  }
+  if (lanes === 1) return [`let M := 0`, ...windowCode('M := acc', 'if sgt(acc, M) { M := acc }'), store(0, `sar(${s.wShift}, M)`)]
+  const half = biasedLaneHalf(s)
+  const LM = hex((1n << BigInt(b)) - 1n)
+  const unbias = (k: number, r: string) => store(k, `sar(${s.wShift}, sub(and(${k ? `shr(${k * b}, ${r})` : r}, ${LM}), ${hex(half)}))`)
+  if (half < 1n << BigInt(b - 1)) {
+    // a free top bit in every lane: one SWAR compare per word (bit b−1 of A − B + 2^(b−1) is set iff A ≥ B)
+    let g = 0n
+    for (let k = 0; k < lanes; k++) g |= 1n << BigInt(k * b + b - 1)
+    const merge = `{ let m := mul(shr(${b - 1}, and(sub(or(A, G), acc), G)), ${hex((1n << BigInt(b - 1)) - 1n)}) A := xor(acc, and(xor(A, acc), m)) }`
+    return [`let G := ${hex(g)} let A := 0`, ...windowCode('A := acc', merge), ...Array.from({ length: lanes }, (_, k) => unbias(k, 'A'))]
+  }
+  // no free bit: even and odd lanes apart, each with an empty lane above it for the guard bit
+  let me = 0n
+  let g = 0n
+  for (let k = 0; 2 * k < lanes; k++) {
+    me |= ((1n << BigInt(b)) - 1n) << BigInt(2 * k * b)
+    g |= 1n << BigInt(2 * k * b + b)
+  }
+  const merge2 = (W: string, x: string) => `{ let x := ${x} let m := mul(shr(${b}, and(sub(or(${W}, G), x), G)), ${LM}) ${W} := xor(x, and(xor(${W}, x), m)) }`
+  return [
+    `let ME := ${hex(me)} let G := ${hex(g)} let E := 0 let O := 0`,
+    ...windowCode(`E := and(acc, ME) O := and(shr(${b}, acc), ME)`, `${merge2('E', 'and(acc, ME)')} ${merge2('O', `and(shr(${b}, acc), ME)`)}`),
+    `let r := or(E, shl(${b}, O))`,
+    ...Array.from({ length: lanes }, (_, k) => unbias(k, 'r')),
+  ]
+}
+
+/**
+ * The offset added to every lane of a fused conv's accumulator so that lanes are unsigned: 2^(b−2) when
+ * interval analysis leaves the top bit of every lane free (|acc| < 2^(b−2)), else 2^(b−1).
+ */
+export function biasedLaneHalf(s: ConvStep): bigint {
+  const b = BigInt(s.laneBits)
+  return s.accMax !== undefined && s.accMax < 1n << (b - 2n) ? 1n << (b - 2n) : 1n << (b - 1n)
 }

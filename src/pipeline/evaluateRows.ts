@@ -63,7 +63,8 @@ export async function scanTestData(config: Config, plan: Plan): Promise<{ rows: 
 
 /** Rows per transaction for `batch.rows: auto`: fill 90% of the gas cap, within the calldata limit. */
 export async function autoBatchRows(s: ChainSession, address: Hex, abi: Abi, plan: Plan, config: Config, sample: bigint[][], log: Logger): Promise<number> {
-  const cap = Math.min(config.chain.txGasCap, config.chain.blockGasLimit)
+  // the session's cap: chain.txGasCap or, when smaller, the node's block gas limit
+  const cap = Math.min(s.txGasCap, s.kind === 'rpc' ? Infinity : config.chain.blockGasLimit)
   const m = await measureBatchGas(s, address, abi, plan, sample)
   const byGas = Math.floor((cap * 0.9 - m.fixed) / m.perRow)
   const byBytes = Math.floor(MAX_BATCH_CALLDATA / (plan.inputSize * plan.inputBytes))

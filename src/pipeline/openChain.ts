@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises'
 import type { Hex } from 'viem'
 import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
 import { connectChain, redactUrl, type ChainSession } from '../chain/connectChain.ts'
+import { describeNode } from '../chain/nodeProfile.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
 import type { Logger } from '../ui/logger.ts'
@@ -19,7 +20,10 @@ import { ANVIL_STATE_FILE, artifactPath, configLabel, outLabel, runFirst, type D
 export async function openChain(config: Config, log: Logger, mode: 'fresh' | 'resume'): Promise<ChainSession> {
   if (config.chain.rpcUrl) {
     log.step(`connect ${redactUrl(config.chain.rpcUrl)}`)
-    return await connectChain(config.chain)
+    const s = await connectChain(config.chain)
+    // what the node is, before anything is spent (connectChain refused a node that cannot run the code)
+    log.detail(`chain ${s.chainId}: ${describeNode(s.node)}${s.free ? ' (a local development chain: nothing real is spent)' : ''}`)
+    return s
   }
   if (config.chain.fork) {
     if (mode === 'resume')

@@ -22,7 +22,8 @@ export type ReportInput = {
   task: Task
   layout: string
   contract: { name: string; runtimeBytes: number; solcVersion: string; evmVersion: string }
-  chain: { chainId: number; hardfork: string; anvilVersion?: string; local: boolean }
+  /** `hardfork` from the config; `node`, `push0`, `blockGasLimit`: what the node showed (see DeploymentArtifact.chain). */
+  chain: { chainId: number; hardfork: string; anvilVersion?: string; local: boolean; node?: string | null; push0?: boolean; blockGasLimit?: number }
   config: { file: string; hash: string }
   gas: { deploy: TxRecord; upload: TxRecord[]; batches: TxRecord[]; single?: TxRecord; adminLibrary?: TxRecord }
   rows: RowResult[]
@@ -97,7 +98,7 @@ export function buildReport(inp: ReportInput) {
     createdAt: new Date().toISOString(),
     config: inp.config,
     tools: { solc: inp.contract.solcVersion, evmVersion: inp.contract.evmVersion, anvil: inp.chain.anvilVersion ?? null, hardfork: inp.chain.hardfork },
-    chain: { chainId: inp.chain.chainId, local: inp.chain.local },
+    chain: { chainId: inp.chain.chainId, local: inp.chain.local, hardfork: inp.chain.hardfork, node: inp.chain.node ?? null, push0: inp.chain.push0 ?? null, blockGasLimit: inp.chain.blockGasLimit ?? null },
     model: {
       file: inp.modelFile,
       format: model.format,

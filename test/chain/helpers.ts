@@ -17,10 +17,10 @@ export type RemoteAnvil = { url: string; port: number; chainId: number; keys: He
  * Start anvil as a test's "remote" node (the per-transaction gas cap enforced, like mainnet). Its funded
  * development keys are read from what anvil prints at startup, not assumed.
  */
-export async function startRemoteAnvil(opts: { chainId?: number; args?: string[] } = {}): Promise<RemoteAnvil> {
+export async function startRemoteAnvil(opts: { chainId?: number; args?: string[]; hardfork?: string } = {}): Promise<RemoteAnvil> {
   const port = await freePort()
   const chainId = opts.chainId ?? 31_338
-  const proc = spawn(findAnvil(), ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--hardfork', 'prague', '--enable-tx-gas-limit', ...(opts.args ?? [])], {
+  const proc = spawn(findAnvil(), ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--hardfork', opts.hardfork ?? 'prague', '--enable-tx-gas-limit', ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

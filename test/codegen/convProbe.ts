@@ -6,7 +6,7 @@ import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { encodeConvBlob } from '../../src/codegen/convBlob.ts'
 import { convMemory } from '../../src/codegen/convMemory.ts'
-import { convNetYul } from '../../src/codegen/convNetYul.ts'
+import { convNetYul, fusedPools } from '../../src/codegen/convNetYul.ts'
 import { laneGroupsOf, tapsOf, type ConvStep, type Pad4, type Shape3, type TensorStep } from '../../src/codegen/convTypes.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 import type { Activation } from '../../src/ir/types.ts'
@@ -69,7 +69,7 @@ export function probeNet(input: Shape3, layers: ProbeLayer[], o: { wBits: number
     const step: ConvStep = {
       kind: 'conv', name, inShape: inS, outShape, kh, kw: k, sh: oneD ? 1 : st, sw: st, dh: oneD ? 1 : dil, dw: dil,
       pad: pad ? { top: padH, bottom: padH, left: pad, right: pad } : NOPAD,
-      groups, weights, biases, wShift, laneBits, lanes: Math.max(1, Math.floor(256 / laneBits)), activation: act, slopeQ: 0n,
+      groups, weights, biases, wShift, accMax, laneBits, lanes: Math.max(1, Math.floor(256 / laneBits)), activation: act, slopeQ: 0n,
     }
     return step
   })
@@ -79,7 +79,7 @@ export const probePlan = (inputBytes: number, weightBytes: number, biasBytes: nu
   ({ F: 16, scale: 1n << 16n, slopeBits: 16, weightBytes, biasBytes, inputBytes, outputBytes: 8, inputMin: 0n, inputMax: 0n, layers: [], inputSize: 0, outputSize: 0 }) as Plan
 
 export function probeSource(steps: TensorStep[], plan: Plan, budget?: number): { source: string; blob: Uint8Array; outputs: number } {
-  const mem = convMemory(steps, plan.weightBytes, plan.biasBytes, plan.outputBytes)
+  const mem = convMemory(steps, plan.weightBytes, plan.biasBytes, plan.outputBytes, fusedPools(steps))
   const yul = convNetYul(steps, plan, mem, budget)
   const last = mem.tensors[mem.tensors.length - 1]!
   const outputs = last.shape.c * last.shape.h * last.shape.w
