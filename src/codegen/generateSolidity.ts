@@ -2,7 +2,7 @@ import { getAddress, toHex, type Hex } from 'viem'
 import { describeActivation } from '../ir/buildModel.ts'
 import type { Plan } from '../fixed/types.ts'
 import { scaleText } from '../fixed/makePlan.ts'
-import { inputScaleText, safeInputRange } from '../fixed/encodeRows.ts'
+import { inputScaleText, inputTypeText, safeInputRange } from '../fixed/encodeRows.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
 import { adminLibrary, adminParams, stateMask, STORAGE_BASE, type LayoutKind } from './adminLibrary.ts'
@@ -114,7 +114,7 @@ pragma solidity ^0.8.24;
 //
 // Architecture   ${arch}${opts.modelFile ? `   (from ${opts.modelFile})` : ''}
 // Fixed point    activations at scale ${scale}; weights int${8 * plan.weightBytes} with per-layer scales 2^[${plan.layers.map((l) => l.wShift).join(', ')}];
-//                biases int${8 * plan.biasBytes}; inputs int${8 * plan.inputBytes} at ${inputScaleText(plan)} in calldata (${rowBytes} bytes per row); outputs int${8 * plan.outputBytes}.
+//                biases int${8 * plan.biasBytes}; inputs ${inputTypeText(plan)} at ${inputScaleText(plan)} in calldata (${rowBytes} bytes per row); outputs int${8 * plan.outputBytes}.
 // Safe inputs    [${lo}, ${hi}] per feature: interval analysis proves that no accumulator lane can overflow.
 // SIMD lanes     ${plan.layers.map((l) => `${l.name}: ${l.lanes} × ${l.laneBits} bits`).join('; ')}
 // Weights        ${mem.blobLayout.length} bytes, layout ${layout}: ${layout === 'code' ? 'SIMD lane words as PUSH32 constants, immutable' : layout === 'storage' ? `packed storage slots from ${h(STORAGE_BASE)}, written in ${chunks.length} chunk(s) of ≤ ${chunkSize} bytes` : `${embed ? 'embedded in this contract\'s code; ' : ''}updates go to ${chunks.length} data contract(s) of ≤ ${chunkSize} bytes`}.
@@ -125,7 +125,7 @@ interface I${name} {
 
     ${Object.values(EVENTS).join(';\n    ')};
 
-    /// @notice Many rows (ROW_BYTES each, int${8 * plan.inputBytes} features at ${inputScaleText(plan)}); emits Predictions with OUTPUTS values of ${plan.outputBytes} bytes per row.
+    /// @notice Many rows (ROW_BYTES each, ${inputTypeText(plan)} features at ${inputScaleText(plan)}); emits Predictions with OUTPUTS values of ${plan.outputBytes} bytes per row.
     ${Object.values(FUNCTIONS).join(';\n    ')};
 }
 

@@ -2,6 +2,9 @@ import type { Plan } from '../fixed/types.ts'
 import { activationExpr } from './activationYul.ts'
 import type { MemoryMap } from './memoryMap.ts'
 
+/** How a calldata feature is widened to a word: sign-extended (SAR), or zero-extended (SHR) for unsigned inputs. */
+export const inputDecodeOp = (plan: Plan) => (plan.inputUnsigned ? 'shr' : 'sar')
+
 const h = (n: number) => '0x' + n.toString(16)
 /** Layers with at most this many (group, input) products are fully unrolled; bigger ones loop, 8 per turn. */
 export const UNROLL_LIMIT = 48
@@ -106,13 +109,13 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
   const inSh = 256 - 8 * inB
   const decodeToMemory = decodesInputs(plan)
   if (decodeToMemory && plan.inputSize <= UNROLL_DECODE)
-    for (let i = 0; i < plan.inputSize; i++) lines.push(`mstore(${h(mem.inputs + 32 * i)}, sar(${inSh}, calldataload(add(rp, ${h(i * inB)}))))`)
+    for (let i = 0; i < plan.inputSize; i++) lines.push(`mstore(${h(mem.inputs + 32 * i)}, ${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)}))))`)
   else if (decodeToMemory)
-    lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), sar(${inSh}, calldataload(add(rp, mul(i, ${inB}))))) }`)
+    lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), ${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, mul(i, ${inB}))))) }`)
   plan.layers.forEach((layer, l) => {
     const lm = mem.layers[l]!
     const src = l === 0 ? (decodeToMemory ? mem.inputs : -1) : mem.layers[l - 1]!.activations
-    const x = (i: number) => (src < 0 ? `sar(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
+    const x = (i: number) => (src < 0 ? `${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
     const groups = Math.ceil(layer.nOut / layer.lanes)
     const unroll = constants || layer.nIn * groups <= UNROLL_LIMIT || src < 0
     lines.push(`// layer ${l} '${layer.name}'`)
@@ -156,7 +159,7 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
   const lines: string[] = []
   const inB = plan.inputBytes
   const wb = plan.weightBytes
-  lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), sar(${256 - 8 * inB}, calldataload(add(rp, mul(i, ${inB}))))) }`)
+  lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), ${inputDecodeOp(plan)}(${256 - 8 * inB}, calldataload(add(rp, mul(i, ${inB}))))) }`)
   plan.layers.forEach((layer, l) => {
     const lb = mem.blobLayout.layers[l]!
     const lm = mem.layers[l]!

@@ -10,6 +10,9 @@ export function safeInputRange(plan: Plan): [number, number] {
 /** The input scale as text: `2^14`, or the activation scale's (`2^20`, `10^18`). */
 export const inputScaleText = (plan: Plan) => (plan.decimals === undefined ? `2^${plan.inputFraction ?? plan.F}` : `10^${plan.decimals}`)
 
+/** The calldata type of one feature: `int32`, or `uint16` for unsigned inputs. */
+export const inputTypeText = (plan: Plan) => `${plan.inputUnsigned ? 'uint' : 'int'}${8 * plan.inputBytes}`
+
 export type EncodedRow = { ok: true; values: bigint[] } | { ok: false; error: string }
 
 /**

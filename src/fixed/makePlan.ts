@@ -42,13 +42,16 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const slopeBits = decimals === undefined ? F : 32
   const at = { F, decimals }
   // inputs at their own binary scale 2^Fin: the first layer accumulates at 2^(s+Fin) and shifts back to 2^F
-  const inputFraction = decimals === undefined && p.inputFraction !== undefined && p.inputFraction !== F ? p.inputFraction : undefined
+  // (a convolutional model's inputs stay at the activation scale, signed: the conv stack reads them)
+  const dense = !model.tensorLayers?.length
+  const inputFraction = dense && decimals === undefined && p.inputFraction !== undefined && p.inputFraction !== F ? p.inputFraction : undefined
+  const unsigned = dense && p.inputUnsigned === true
   const lift = (l: number) => weightExponent({ F, decimals, inputFraction }, l, 0)
   const wMaxQ = (1n << BigInt(8 * p.weightBytes - 1)) - 1n
-  const inputMax = (1n << BigInt(8 * p.inputBytes - 1)) - 1n
-  const inputMin = -inputMax - 1n
+  const inputMax = (1n << BigInt(8 * p.inputBytes - (unsigned ? 0 : 1))) - 1n
+  const inputMin = unsigned ? 0n : -inputMax - 1n
   // a convolutional model's conv/pool stack first (makeTensorPlan.ts): its output bounds start the dense analysis
-  const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: -inputMin }, pin !== undefined)
+  const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: unsigned ? inputMax : -inputMin }, pin !== undefined)
   let xMax: bigint[] = front.xMax
   const layers: LayerPlan[] = model.layers.map((layer) => {
     const nOut = layer.weight.length
@@ -103,6 +106,10 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }
   })
   const biasMax = layers.flatMap((l) => l.biases).reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
+  const biasBytes = pinned('bias', bytesFor(biasMax), pin?.biasBytes)
+  // one lane group's biases are read with one 32-byte MLOAD: a layer with narrow lanes (e.g. the first one,
+  // with narrow inputs) next to wide biases elsewhere gets fewer lanes
+  if (!pin) for (const layer of layers) layer.lanes = Math.max(1, Math.min(layer.lanes, Math.floor(32 / biasBytes)))
   const outMax = layers[layers.length - 1]!.outMax.reduce((a, b) => (a > b ? a : b), 0n)
   // a negative output is at most as far from zero as outMax, so the same width holds it
   return {
@@ -111,9 +118,10 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     ...(decimals === undefined ? {} : { decimals }),
     slopeBits,
     weightBytes: p.weightBytes,
-    biasBytes: pinned('bias', bytesFor(biasMax), pin?.biasBytes),
+    biasBytes,
     inputBytes: p.inputBytes,
     ...(inputFraction === undefined ? {} : { inputFraction }),
+    ...(unsigned ? { inputUnsigned: true as const } : {}),
     outputBytes: pinned('output', bytesFor(outMax), pin?.outputBytes),
     inputMin,
     inputMax,

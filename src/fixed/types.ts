@@ -48,6 +48,8 @@ export type Plan = {
    * (narrower calldata). Absent: inputs are at the activation scale (2^F or 10^d).
    */
   inputFraction?: number
+  /** Inputs are unsigned in calldata (every test feature ≥ 0): one more bit of precision; the safe range starts at 0. */
+  inputUnsigned?: true
   /** Inputs must lie in [inputMin, inputMax] (fixed-point units at the input scale); proven safe by interval analysis. */
   inputMin: bigint
   inputMax: bigint
@@ -82,6 +84,8 @@ export type PrecisionSpec = {
   inputBytes: number
   /** Binary input scale 2^inputFraction (default: the activation scale); ignored when `decimals` is set. */
   inputFraction?: number
+  /** Unsigned calldata inputs (MLPs only). */
+  inputUnsigned?: boolean
 }
 
 /** The scale of the inputs in calldata: 2^inputFraction, else the activation scale. */

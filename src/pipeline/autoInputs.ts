@@ -11,26 +11,36 @@ const WIDTHS = [1, 2, 3, 4, 6, 8, 16, 32]
 /** Every test feature must fit this many times over: room for rows a little beyond the test set's. */
 export const INPUT_HEADROOM = 2
 
-export type InputChoice = { inputBytes: number; inputFraction?: number }
+export type InputChoice = { inputBytes: number; inputFraction?: number; inputUnsigned?: boolean }
+/** The smallest and largest feature over every test row. */
+export type FeatureRange = { min: number; max: number }
 
 /**
- * Candidate (width, input scale) pairs, narrowest first. Binary scale: the finest 2^Fin (Fin ≤ F) at which
- * every |feature| × INPUT_HEADROOM fits the width; Fin = F is today's plan (inputs at the activation
- * scale). Decimal scale 10^d: inputs stay at 10^d, only the width is chosen.
+ * Candidate calldata encodings, narrowest first. Binary scale: the finest 2^Fin (Fin ≤ F) at which every
+ * feature × INPUT_HEADROOM fits the width, unsigned when no feature is negative (one more bit: [0, 1]
+ * features get 2^15 in 16 bits); Fin = F is today's plan (inputs at the activation scale). Decimal scale
+ * 10^d: inputs stay at 10^d, only the width is chosen.
  */
-export function inputCandidates(spec: PrecisionSpec, maxAbs: number): InputChoice[] {
-  const need = Math.max(maxAbs, 2 ** -8) * INPUT_HEADROOM
+export function inputCandidates(spec: PrecisionSpec, range: FeatureRange): InputChoice[] {
+  const unsigned = spec.decimals === undefined && range.min >= 0
+  const big = Math.max(Math.abs(range.min), Math.abs(range.max), 2 ** -8)
   const out: InputChoice[] = []
   for (const w of WIDTHS) {
-    const top = 2 ** (8 * w - 1) - 1
+    // the half-open range the width holds at scale 1: [0, 2^8w) or [-2^(8w-1), 2^(8w-1))
+    const span = 2 ** (8 * w - (unsigned ? 0 : 1))
     if (spec.decimals !== undefined) {
-      if (need * 10 ** spec.decimals <= top) out.push({ inputBytes: w })
+      if (big * INPUT_HEADROOM * 10 ** spec.decimals < span) out.push({ inputBytes: w })
       continue
     }
-    const fin = Math.min(spec.fraction, Math.floor(Math.log2(top / need)))
+    // the finest 2^Fin whose range reaches HEADROOM × the largest feature (e.g. [0, 2) for [0, 1] features)
+    const fin = Math.min(spec.fraction, Math.floor(Math.log2(span / (big * INPUT_HEADROOM))))
     if (fin < 0) continue
-    out.push(fin === spec.fraction ? { inputBytes: w } : { inputBytes: w, inputFraction: fin })
-    if (fin === spec.fraction) break // wider widths add nothing
+    if (fin === spec.fraction) {
+      // inputs at the activation scale: signed, as without auto (wider widths add nothing)
+      out.push({ inputBytes: w })
+      break
+    }
+    out.push({ inputBytes: w, inputFraction: fin, ...(unsigned ? { inputUnsigned: true } : {}) })
   }
   return out
 }
@@ -43,7 +53,7 @@ function floatClass(plan: Plan, task: Task, y: number[]): number {
 }
 
 /** The simulator (= the chain) on every row: its classes, and its largest error against the float model. */
-function outcome(model: ModelIR, plan: Plan, task: Task, rows: number[][], refs: number[][]): Outcome {
+function outcome(plan: Plan, task: Task, rows: number[][], refs: number[][]): Outcome {
   const classes: number[] = []
   let maxAbs = 0
   let refused = 0
@@ -61,19 +71,23 @@ function outcome(model: ModelIR, plan: Plan, task: Task, rows: number[][], refs:
   return { classes, maxAbs, refused }
 }
 
+const rangeOf = (rows: number[][]): FeatureRange =>
+  rows.reduce((r, row) => row.reduce((q, x) => ({ min: Math.min(q.min, x), max: Math.max(q.max, x) }), r), { min: Infinity, max: -Infinity })
+
 /**
- * `precision.inputs: auto`: the narrowest calldata width (and its input scale) that gives up nothing on the
- * test rows against the plan with inputs at the activation scale: no row refused, no row whose class
- * matches the float model (PyTorch's forward pass) there but not here, and the output error no larger
- * than max(1e-4, twice that plan's). Without test rows: int32 at the activation scale, as before. A decimal
- * scale keeps inputs at 10^d and takes the narrowest width that holds the rows (±16 without rows).
+ * `precision.inputs: auto`: the narrowest calldata encoding (width, input scale, sign) that gives up
+ * nothing on the test rows against the plan with int32 inputs at the activation scale: no row refused, no
+ * row whose class matches the float model (PyTorch's forward pass) there but not here, and the output error
+ * no larger than max(1e-4, twice that plan's). Without test rows, and for convolutional models: int32 at
+ * the activation scale, as before. A decimal scale keeps inputs at 10^d and takes the narrowest width that
+ * holds the rows (±16 without rows).
  */
-export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, rows: number[][] | undefined, allMaxAbs?: number): { plan: Plan; tried: number } {
-  // the largest |feature| of every test row (not only the rows checked here), else of these rows, else ±16
-  const maxAbs = allMaxAbs ?? (rows?.length ? rows.reduce((m, r) => r.reduce((a, x) => Math.max(a, Math.abs(x)), m), 0) : 16)
+export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, rows: number[][] | undefined, allRange?: FeatureRange): { plan: Plan; tried: number } {
+  // the range of every test row (not only the rows checked here), else of these rows, else ±16
+  const range = allRange ?? (rows?.length ? rangeOf(rows) : { min: -16, max: 16 })
   if (spec.decimals !== undefined) {
     // inputs stay at 10^d: the width changes no number, only which rows fit; the narrowest that holds them
-    for (const c of inputCandidates(spec, maxAbs))
+    for (const c of inputCandidates(spec, range))
       try {
         return { plan: makePlan(model, { ...spec, ...c }), tried: 1 }
       } catch {
@@ -81,14 +95,14 @@ export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, ro
       }
     return { plan: makePlan(model, spec), tried: 0 }
   }
-  const baseline = makePlan(model, { ...spec, inputBytes: 4, inputFraction: undefined })
-  if (!rows?.length) return { plan: baseline, tried: 0 }
+  const baseline = makePlan(model, { ...spec, inputBytes: 4, inputFraction: undefined, inputUnsigned: undefined })
+  if (!rows?.length || model.tensorLayers?.length || !Number.isFinite(range.min)) return { plan: baseline, tried: 0 }
   const refs = rows.map((f) => referenceForward(model, f))
   const want = refs.map((y) => floatClass(baseline, task, y))
-  const base = outcome(model, baseline, task, rows, refs)
+  const base = outcome(baseline, task, rows, refs)
   const errBound = Math.max(OUTPUT_ERROR_THRESHOLD, 2 * base.maxAbs)
   let tried = 0
-  for (const c of inputCandidates(spec, maxAbs)) {
+  for (const c of inputCandidates(spec, range)) {
     let plan: Plan
     try {
       plan = makePlan(model, { ...spec, ...c })
@@ -96,7 +110,7 @@ export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, ro
       continue // e.g. the first layer's weights too large for this input scale
     }
     tried++
-    const o = outcome(model, plan, task, rows, refs)
+    const o = outcome(plan, task, rows, refs)
     const keepsClasses = o.classes.every((k, i) => k === want[i] || base.classes[i] !== want[i])
     if (o.refused <= base.refused && keepsClasses && o.maxAbs <= errBound) return { plan, tried }
   }
