@@ -20,7 +20,7 @@ export type UpdateRecord = { version: number; commitment: Hex; transactions: Hex
  * progress: they are kept as they are).
  */
 export type Deployment = {
-  /** ml2sc version that wrote it, and the sha256 of the config. */
+  /** ml2sc version that wrote it, and the config hash (configHash.ts). */
   ml2sc: string
   configHash: string
   chainId: number

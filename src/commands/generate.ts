@@ -30,7 +30,7 @@ export const generateModule: Ml2scCommand = {
       foundry = path.resolve(a.foundry)
       // test vectors: the first rows of the test CSV (or a few synthetic rows), answered by the simulator
       const rows = config.data.test
-        ? (await readAllRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: 20, requireLabel: false })).features
+        ? (await readAllRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: 20, requireLabel: false, classes: config.data.classes })).features
         : Array.from({ length: 8 }, (_, r) => Array.from({ length: prepared.plan.inputSize }, (_, i) => Math.sin(r * 7 + i)))
       await exportFoundry({
         dir: foundry,

@@ -96,13 +96,13 @@ async function predictOnChain(config: Config, prep: Prepared, rows: bigint[][], 
 
 /**
  * Rows per call (or transaction): batch.rows, or for `auto` as many as fill 90% of the gas cap, within
- * the calldata limit. The cap is the smallest of chain.txGasCap, the node's block gas limit and (on the
- * embedded anvil) chain.blockGasLimit; an explicit batch.rows over it is lowered with a notice, so that
+ * the calldata limit. The cap is the smaller of chain.txGasCap and the node's block gas limit (and, on
+ * the embedded anvil, chain.blockGasLimit); an explicit batch.rows over it is lowered with a notice, so that
  * the node never answers with an opaque refusal.
  */
 async function rowsPerCall(t: Target, plan: Plan, config: Config, sample: bigint[][], mode: Mode): Promise<{ perCall: number; cap: number }> {
-  const block = await t.s.publicClient.getBlock().catch(() => undefined)
-  const cap = Math.min(config.chain.txGasCap, block ? Number(block.gasLimit) : Infinity, t.s.kind === 'rpc' ? Infinity : config.chain.blockGasLimit)
+  // the session's cap is chain.txGasCap or, when smaller, the node's block gas limit
+  const cap = Math.min(t.s.txGasCap, t.s.kind === 'rpc' ? Infinity : config.chain.blockGasLimit)
   let m: { fixed: number; perRow: number }
   try {
     m = await measureBatchGas(t.s, t.address, t.abi, plan, sample)

@@ -11,12 +11,13 @@ import { generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
 import { zeroImmutables } from '../compile/runtimeCodeHash.ts'
+import { configHashes } from '../config/configHash.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError } from '../errors/base.ts'
 import { openChain } from '../pipeline/openChain.ts'
 import { prepareModel, type Prepared } from '../pipeline/prepareModel.ts'
-import { PLAN_FILE, artifactPath, sha256File, type PlanArtifact } from '../pipeline/artifacts.ts'
+import { DEPLOYMENT_FILE, PLAN_FILE, artifactFileOf, artifactPath, sha256File, type PlanArtifact } from '../pipeline/artifacts.ts'
 import { planFromJson, planToJson } from '../pipeline/planJson.ts'
 import { writeAtomic } from '../report/writeReports.ts'
 import type { Logger } from '../ui/logger.ts'
@@ -88,7 +89,7 @@ async function checkCompatible(s: ChainSession, config: Config, dep: Deployment,
 /**
  * plan.json (when the stage commands made one) now describes the new weights, so that a later `evaluate`
  * or `report` uses them and `upload` does not put the old ones back. The .sol and the compiled artifact
- * stay as they are: they describe the deployed code.
+ * stay as they are: they describe the deployed code (re-stamped, like deployment.json, for the new model).
  */
 async function refreshPlanArtifact(config: Config, prep: Prepared, blob: Uint8Array, chunkSize: number, sizes: number[], commitment: Hex) {
   const file = artifactPath(config, PLAN_FILE)
@@ -99,13 +100,22 @@ async function refreshPlanArtifact(config: Config, prep: Prepared, blob: Uint8Ar
     return
   }
   if (plan?.kind !== 'ml2sc/plan') return
-  const updated: PlanArtifact = {
+  // the artifacts' stamp covers the model file's content: when only the model changed (the config as it was,
+  // with the previous model's sha256, hashes to their stamp), they stay current for the new weights
+  const previous = configHashes(config, { modelSha256: plan.model?.sha256 }).hash
+  const stamped = <T extends { configHash?: string }>(a: T): T => (a.configHash === previous ? { ...a, configHash: config.hash } : a)
+  const updated: PlanArtifact = stamped({
     ...plan,
     model: { ...plan.model, sha256: await sha256File(config.model.path) },
     weights: { bytes: blob.length, chunkSize, chunks: sizes, commitment },
     plan: planToJson(prep.plan),
-  }
+  })
   await writeAtomic(file, JSON.stringify(updated, null, 2) + '\n')
+  for (const name of [artifactFileOf(plan.contractName), DEPLOYMENT_FILE]) {
+    const other = artifactPath(config, name)
+    const a = await readFile(other, 'utf8').then((t) => JSON.parse(t) as { configHash?: string }, () => undefined)
+    if (a && a.configHash === previous) await writeAtomic(other, JSON.stringify(stamped(a), null, 2) + '\n')
+  }
 }
 
 export type UpdateResult = { address: Hex; chainId: number; version: number; previousVersion: number; commitment: Hex; transactions: Hex[]; gas: number; unchanged: boolean }

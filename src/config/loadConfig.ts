@@ -57,7 +57,7 @@ export async function loadConfig(file: string, overrides: LoadOverrides = {}): P
   const problems = validateConfig(data)
   if (problems.length > 0) throw problemsError(where, problems, doc, lineCounter)
 
-  const config = resolveConfig({ file: absolute, text, doc: data, output: overrides.output })
+  const config = resolveConfig({ file: absolute, doc: data, output: overrides.output })
   const missing = checkFiles(config)
   if (missing.length > 0)
     throw problemsError(where, missing, doc, lineCounter, `paths are relative to the config file (${config.dir})`)

@@ -1,23 +1,21 @@
 /**
  * Turns a validated, default-filled config document into the resolved `Config`: absolute paths (relative
- * ones are taken from the config file's folder) and the file's identity (path, folder, sha256).
+ * ones are taken from the config file's folder), the file's path and folder, and its hashes (configHash.ts).
  */
-import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { isAbsolute, resolve } from 'node:path'
+import { configHashes } from './configHash.ts'
 import type { Config } from './types.ts'
 import { schemaAt } from './schema.ts'
 import type { Problem } from './validateConfig.ts'
 
 /** The document as the schema guarantees it after validation with defaults filled in. */
-type Validated = Omit<Config, 'file' | 'dir' | 'hash' | 'data'> & { data?: Config['data'] }
+type Validated = Omit<Config, 'file' | 'dir' | 'hash' | 'evaluationHash' | 'data'> & { data?: Config['data'] }
 
 export type ResolveInput = {
   /** Absolute path of the config file. */
   file: string
-  /** The file's text (hashed). */
-  text: string
   /** The validated document. */
   doc: unknown
   /** `--out`, relative to the current directory. */
@@ -30,7 +28,7 @@ export function resolvePath(base: string, p: string): string {
   return isAbsolute(p) ? p : resolve(base, p)
 }
 
-export function resolveConfig({ file, text, doc, output }: ResolveInput): Config {
+export function resolveConfig({ file, doc, output }: ResolveInput): Config {
   const v = doc as Validated
   const dir = resolve(file, '..')
   const at = (p: string) => resolvePath(dir, p)
@@ -39,16 +37,15 @@ export function resolveConfig({ file, text, doc, output }: ResolveInput): Config
   // Without a `data` section (a config used only for `compile` or `predict --input`), `data.test` is ''
   // and label/drop take the schema's defaults; commands that evaluate the test set must check it.
   const data: Config['data'] = v.data
-    ? { ...v.data, test: at(v.data.test) }
+    ? { ...v.data, test: at(v.data.test), ...(v.data.reference !== undefined ? { reference: at(v.data.reference) } : {}) }
     : {
         test: '',
         label: schemaAt(['data', 'label'])?.default as string,
         drop: [...(schemaAt(['data', 'drop'])?.default as string[])],
       }
-  return {
+  const config = {
     file,
     dir,
-    hash: createHash('sha256').update(text).digest('hex'),
     model,
     data,
     weights: v.weights,
@@ -57,6 +54,7 @@ export function resolveConfig({ file, text, doc, output }: ResolveInput): Config
     chain: v.chain,
     output: output !== undefined ? resolve(process.cwd(), output) : at(v.output),
   }
+  return { ...config, ...configHashes(config) }
 }
 
 /** Problems with the files a resolved config names: each must exist and be a file. */
@@ -66,6 +64,7 @@ export function checkFiles(config: Config): Problem[] {
     [['model', 'path'], config.model.path],
     [['model', 'source'], config.model.source],
     [['data', 'test'], config.data.test || undefined],
+    [['data', 'reference'], config.data.reference],
   ]
   for (const [segments, p] of files) {
     if (p === undefined) continue

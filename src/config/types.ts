@@ -9,8 +9,10 @@ export type Config = {
   /** Absolute path of the config file, and its folder (paths in the file are relative to it). */
   file: string
   dir: string
-  /** sha256 of the file's text (hex), recorded in reports and deployment.json. */
+  /** sha256 of what determines the contract and its weights (configHash.ts), stamped in plan.json, the compiled artifact, deployment.json and the report. */
   hash: string
+  /** sha256 of `hash` plus what decides an evaluation (test set keys, batch.rows, gas caps), stamped in evaluation.json. */
+  evaluationHash: string
   model: {
     path: string
     source?: string
@@ -25,6 +27,10 @@ export type Config = {
     label: string
     drop: string[]
     limit?: number
+    /** Absolute path of a CSV of PyTorch's outputs for the test rows (what agreement is measured against). */
+    reference?: string
+    /** Class names in output order, for text labels. */
+    classes?: string[]
   }
   weights: { layout: Layout }
   precision: {

@@ -93,7 +93,9 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
       const neg = ((lin * abs(slopeQ)) >> BigInt(slopeBits)) + 1n
       return act.kind === 'leaky_relu' && neg > lin ? neg : lin
     })
-    const needBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
+    // lanes sit a whole number of weight fields apart (the kernel's interleaved blob: see weightBlob.ts)
+    const field = 8 * p.weightBytes
+    const needBits = field * Math.ceil((bitLength(accMax) + 1) / field)
     if (pin && needBits > pin.laneBits[l]!)
       throw new NumericsError(`the new weights of layer '${layer.name}' need ${needBits}-bit lanes; the deployed contract has ${pin.laneBits[l]}`, { hint: 'deploy the new model with `ml2sc run`' })
     const laneBits = pin ? pin.laneBits[l]! : needBits
@@ -107,9 +109,6 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   })
   const biasMax = layers.flatMap((l) => l.biases).reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
   const biasBytes = pinned('bias', bytesFor(biasMax), pin?.biasBytes)
-  // one lane group's biases are read with one 32-byte MLOAD: a layer with narrow lanes (e.g. the first one,
-  // with narrow inputs) next to wide biases elsewhere gets fewer lanes
-  if (!pin) for (const layer of layers) layer.lanes = Math.max(1, Math.min(layer.lanes, Math.floor(32 / biasBytes)))
   const outMax = layers[layers.length - 1]!.outMax.reduce((a, b) => (a > b ? a : b), 0n)
   // a negative output is at most as far from zero as outMax, so the same width holds it
   return {

@@ -28,7 +28,7 @@ export const artifactFileOf = (contractName: string) => `${contractName}.json`
 /** Which command writes which artifact (named in the "run … first" errors). */
 export type Stage = 'generate' | 'compile' | 'deploy' | 'upload' | 'evaluate' | 'report'
 
-/** Every artifact carries the version of ml2sc that wrote it and the sha256 of the config it came from. */
+/** Every artifact carries the version of ml2sc that wrote it and the config hash it came from (configHash.ts). */
 export type Stamp = { ml2sc: string; configHash: string }
 
 /** plan.json, written by `generate`: the fixed-point plan and everything later stages need to know. */
@@ -47,7 +47,15 @@ export type PlanArtifact = Stamp & {
 }
 
 /** `<Contract>.json`, written by `compile`: solc's output for the generated source. */
-export type CompiledArtifact = Stamp & CompiledContract & { kind: 'ml2sc/artifact'; source: { file: string; sha256: string } }
+export type CompiledArtifact = Stamp &
+  CompiledContract & {
+    kind: 'ml2sc/artifact'
+    source: { file: string; sha256: string }
+    /** The solc standard-JSON input beside the artifact (rebuild or verify the source with `solcVersion`), and the contract in it. */
+    standardJson?: { file: string; contract: string }
+    /** The shared admin library the model DELEGATECALLs: its CREATE2 address and its standard-JSON input. */
+    adminLibrary?: { address: Hex; standardJson: { file: string; contract: string } }
+  }
 
 /** deployment.json, written by `deploy` and updated by `upload`. */
 export type DeploymentArtifact = Stamp & {
@@ -107,7 +115,9 @@ export function configLabel(config: Config): string {
 
 export const runFirst = (config: Config, stage: Stage) => `run \`ml2sc ${stage} ${configLabel(config)}\``
 
-export const stamp = (config: Config): Stamp => ({ ml2sc: ML2SC_VERSION, configHash: config.hash })
+/** The stamp of an artifact: evaluation.json carries the evaluation hash, every other one the contract's (configHash.ts). */
+export const stamp = (config: Config, name?: string): Stamp => ({ ml2sc: ML2SC_VERSION, configHash: expectedHash(config, name) })
+const expectedHash = (config: Config, name?: string) => (name === EVALUATION_FILE ? config.evaluationHash : config.hash)
 
 export function artifactPath(config: Config, name: string): string {
   return path.join(config.output, name)
@@ -149,9 +159,10 @@ export function checkStamp(config: Config, name: string, producer: Stage, value:
     throw new Ml2scError(`${at} has no ml2sc stamp (not written by ml2sc ${ML2SC_VERSION}): ${runFirst(config, producer)} again`)
   if (value.ml2sc !== ML2SC_VERSION)
     throw new Ml2scError(`${at} is stale: it was made by ml2sc ${value.ml2sc}, this is ml2sc ${ML2SC_VERSION}: ${runFirst(config, producer)} again`)
-  if (value.configHash !== config.hash)
+  const expected = expectedHash(config, name)
+  if (value.configHash !== expected)
     throw new Ml2scError(
-      `${at} is stale: ${configLabel(config)} changed since it was made (config hash ${value.configHash.slice(0, 8)}, now ${config.hash.slice(0, 8)}): ${runFirst(config, producer)} again`,
+      `${at} is stale: ${configLabel(config)} (or the model file) changed since it was made (config hash ${value.configHash.slice(0, 8)}, now ${expected.slice(0, 8)}): ${runFirst(config, producer)} again`,
     )
 }
 

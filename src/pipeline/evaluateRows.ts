@@ -7,6 +7,7 @@ import type { ChainSession } from '../chain/connectChain.ts'
 import type { TxRecord } from '../chain/sendTx.ts'
 import { readRows, type ReadOptions } from '../data/readCsv.ts'
 import { encodeRow } from '../fixed/encodeRows.ts'
+import { readReference, referenceFor } from '../data/readReference.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Logger } from '../ui/logger.ts'
 
@@ -29,7 +30,20 @@ export type EvaluateOptions = {
 
 /** The CSV reader's options for the test set: the label column is required (accuracy needs it). */
 export function testReadOptions(config: Config, plan: Plan): ReadOptions {
-  return { label: config.data.label, drop: config.data.drop, limit: config.data.limit, features: plan.inputSize, requireLabel: true }
+  checkClasses(config, plan)
+  return { label: config.data.label, drop: config.data.drop, limit: config.data.limit, features: plan.inputSize, requireLabel: true, classes: config.data.classes }
+}
+
+/** data.classes names every class of the model, in output order: a binary model has 2, a multiclass one one per output. */
+export function checkClasses(config: Config, plan: Plan): void {
+  const names = config.data.classes
+  if (!names) return
+  const n = plan.outputSize === 1 ? 2 : plan.outputSize
+  if (names.length !== n)
+    throw new ConfigError(`data.classes names ${names.length} classes, but the model has ${n}${plan.outputSize === 1 ? ' (one output: classes 0 and 1)' : ' outputs'}`, {
+      where: 'data.classes',
+      hint: 'list every class name in the order of the model\'s outputs',
+    })
 }
 
 /** An explicit batch.rows whose calldata no node would accept is refused before anything is sent. */
@@ -47,7 +61,7 @@ export function checkBatchRows(config: Config, plan: Plan): void {
 
 /**
  * Read the whole test CSV once, before anything is spent: every cell is checked (a bad one is an error
- * naming its row and column) and the rows are counted. Memory stays flat: nothing is kept.
+ * naming its row and column), the rows are counted, and data.reference (if any) has one row per test row. Memory stays flat: nothing is kept.
  */
 export async function scanTestData(config: Config, plan: Plan): Promise<{ rows: number; answerable: number; refused: number }> {
   if (!config.data.test) throw new ConfigError('no test data to evaluate', { where: 'data.test', hint: 'add data.test: test.csv to the config' })
@@ -58,6 +72,8 @@ export async function scanTestData(config: Config, plan: Plan): Promise<{ rows: 
     rows++
     if (!encodeRow(plan, r.features).ok) refused++
   }
+  // data.reference must hold one row of outputs per test row: checked here, before anything is spent
+  if (config.data.reference) referenceFor(await readReference(config.data.reference, plan.outputSize), rows, config.data.limit !== undefined, config.data.reference)
   return { rows, answerable: rows - refused, refused }
 }
 

@@ -72,7 +72,7 @@ async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: P
 async function sampleRows(config: Config, features: number): Promise<{ rows: number[][]; range: FeatureRange }> {
   const rows: number[][] = []
   const range = { min: Infinity, max: -Infinity }
-  for await (const r of readRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: config.data.limit, requireLabel: false, features })) {
+  for await (const r of readRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: config.data.limit, requireLabel: false, features, classes: config.data.classes })) {
     for (const x of r.features) (range.min = Math.min(range.min, x)), (range.max = Math.max(range.max, x))
     if (rows.length < 1_000) rows.push(r.features)
   }

@@ -9,9 +9,11 @@ import { scaleText } from '../fixed/makePlan.ts'
 import type { RowResult } from '../pipeline/evaluateRows.ts'
 import type { TxRecord } from '../chain/sendTx.ts'
 import { ML2SC_VERSION } from '../version.ts'
+import { labelWarnings } from './labelWarnings.ts'
+import { ML2SC_GAS_PER_ROW_30_4_1, ml2scComparable } from './ml2scComparable.ts'
+import type { ReferenceSource } from './referenceSource.ts'
 
-/** ML2SC's re-measured gas per row for its 30-4-1 model (test/fixtures/ml2sc/PROVENANCE.md). */
-export const ML2SC_GAS_PER_ROW_30_4_1 = 262_243
+export { ML2SC_GAS_PER_ROW_30_4_1 }
 
 export type PredictionRow = { row: number; label: number | string; onchain: number | string; reference: number; raw: string[]; error?: string }
 
@@ -28,6 +30,10 @@ export type ReportInput = {
   gas: { deploy: TxRecord; upload: TxRecord[]; batches: TxRecord[]; single?: TxRecord; adminLibrary?: TxRecord }
   rows: RowResult[]
   batchRows: number
+  /** What the reference is; with `outputs` (data.reference: PyTorch's outputs, one per row of `rows`), measured against those. */
+  reference?: ReferenceSource & { outputs?: number[][] }
+  /** data.classes, for the label warnings. */
+  classes?: string[]
 }
 
 const round = (x: number, d = 6) => Number(x.toFixed(d))
@@ -48,8 +54,9 @@ export function buildReport(inp: ReportInput) {
   let labelled = 0
   let answered = 0
   const binaryThreshold = model.layers[model.layers.length - 1]!.activation.kind === 'sigmoid' ? 0.5 : 0
-  for (const r of inp.rows) {
-    const ref = referenceForward(model, r.features)
+  const torch = inp.reference?.outputs
+  for (const [i, r] of inp.rows.entries()) {
+    const ref = torch ? torch[i]! : referenceForward(model, r.features)
     // the same rule as interpret(): a sigmoid output is class 1 above 0.5, a raw logit above 0
     const refValue = task === 'multiclass' ? ref.indexOf(Math.max(...ref)) : task === 'binary' ? (ref[0]! > binaryThreshold ? 1 : 0) : ref[0]!
     if (!r.raw) {
@@ -93,12 +100,18 @@ export function buildReport(inp: ReportInput) {
       ? { mae: { onchain: labelled ? round(absOn / labelled, 8) : null, reference: labelled ? round(absRef / labelled, 8) : null }, agreement: answered ? round(agree / answered) : null }
       : { onchain: labelled ? round(correctOn / labelled) : null, reference: labelled ? round(correctRef / labelled) : null, agreement: answered ? round(agree / answered) : null }
   const maxAbs = errors.length ? Math.max(...errors) : 0
+  const comparable = ml2scComparable(model, task)
+  const classCount = task === 'binary' ? 2 : model.layers[model.layers.length - 1]!.weight.length
+  const warnings = labelWarnings(task, classCount, inp.rows.map((r) => r.label), (accuracy as { onchain?: number | null }).onchain ?? null, { classNames: inp.classes })
+  const { outputs: _outputs, ...reference } = inp.reference ?? { source: 'ml2sc-float' as const, architecture: 'file' as const, description: 'ml2sc float forward pass' }
   return {
     ml2sc: ML2SC_VERSION,
     createdAt: new Date().toISOString(),
     config: inp.config,
     tools: { solc: inp.contract.solcVersion, evmVersion: inp.contract.evmVersion, anvil: inp.chain.anvilVersion ?? null, hardfork: inp.chain.hardfork },
     chain: { chainId: inp.chain.chainId, local: inp.chain.local, hardfork: inp.chain.hardfork, node: inp.chain.node ?? null, push0: inp.chain.push0 ?? null, blockGasLimit: inp.chain.blockGasLimit ?? null },
+    /** What accuracy.reference, accuracy.agreement, error.maxAbs and predictions.csv's reference are measured against. */
+    reference,
     model: {
       file: inp.modelFile,
       format: model.format,
@@ -130,10 +143,12 @@ export function buildReport(inp: ReportInput) {
       adminLibrary: inp.gas.adminLibrary?.gasUsed ?? 0,
       upload: uploadGas,
       uploadTransactions: inp.gas.upload.length,
-      perParameter: { upload: round(uploadGas / params, 1), deployAndUpload: round((uploadGas + inp.gas.deploy.gasUsed) / params, 1) },
+      perParameter: { upload: round(uploadGas / params, 1), deployAndUpload: round((uploadGas + inp.gas.deploy.gasUsed) / params, 1), inference: round(perRow / params, 1) },
       inference: { perRow, rows: answered, total: inference, transactions: inp.gas.batches.length, batchRows: inp.batchRows },
       predictSingle: inp.gas.single?.gasUsed ?? null,
-      ml2scRatio: perRow ? round(ML2SC_GAS_PER_ROW_30_4_1 / perRow, 1) : null,
+      /** ML2SC's 30-4-1 gas per row over this run's, only for a comparable model (ml2scComparable); else null */
+      ml2scRatio: perRow && comparable ? round(ML2SC_GAS_PER_ROW_30_4_1 / perRow, 1) : null,
+      ml2scComparable: comparable,
     },
     accuracy,
     error: {
@@ -143,6 +158,8 @@ export function buildReport(inp: ReportInput) {
       histogram: histogram(errors),
     },
     simulator: { mismatches, rows: answered },
+    /** Label problems that point at a wrong config (labels outside 0…n−1, accuracy at or below chance). */
+    warnings,
     rows: { total: inp.rows.length, answered, refused: inp.rows.length - answered },
     transactions: [...(inp.gas.adminLibrary ? [inp.gas.adminLibrary] : []), inp.gas.deploy, ...inp.gas.upload, ...inp.gas.batches, ...(inp.gas.single ? [inp.gas.single] : [])].map((t) => ({ label: t.label, hash: t.hash, gasUsed: t.gasUsed })),
     predictions,

@@ -51,19 +51,22 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
 
   const charts = [
     figure('Gas per step', gasStepsChart(r), `All gas from transaction receipts. Inference: ${num(r.gas.inference.rows)} rows in ${r.gas.inference.transactions} batch transaction(s) of up to ${num(r.gas.inference.batchRows)} rows, ${num(r.gas.inference.perRow)} gas per row.`),
-    figure('ML2SC ratio: gas per inference row', ml2scChart(r), `ML2SC's figure is its own 30-4-1 model, re-measured with its contracts (solc 0.8.37, PRBMath 4.1, anvil 1.7.1). This run's model is ${esc(shape)} (${num(r.model.parameters)} parameters against ML2SC's ${ML2SC_PARAMETERS_30_4_1}).`),
+    // only for a model comparable with ML2SC's 30-4-1 (ml2scComparable); any other is shown in gas per parameter
+    ...(r.gas.ml2scComparable ? [figure('ML2SC ratio: gas per inference row', ml2scChart(r), `ML2SC's figure is its own 30-4-1 model, re-measured with its contracts (solc 0.8.37, PRBMath 4.1, anvil 1.7.1). This run's model is ${esc(shape)} (${num(r.model.parameters)} parameters against ML2SC's ${ML2SC_PARAMETERS_30_4_1}).`)] : []),
     figure('Gas per row against model size', sizeChart(r, bench), sizeCaption(r, bench, opts.benchFile)),
-    figure('Error histogram: |on chain − float reference| per output', errorChart(r), `${r.simulator.rows} rows × ${r.model.shape[r.model.shape.length - 1]} output(s). Largest error ${r.error.maxAbs}, mean ${r.error.meanAbs}; the contract's raw outputs are at scale ${r.precision.scale}.`),
+    figure('Error histogram: |on chain − reference| per output', errorChart(r), `${r.simulator.rows} rows × ${r.model.shape[r.model.shape.length - 1]} output(s). Largest error ${r.error.maxAbs}, mean ${r.error.meanAbs}; the contract's raw outputs are at scale ${r.precision.scale}.`),
     figure('On-chain vs reference outputs', outputsChart(r), outputsCaption(r), true),
   ]
 
   const cards = [
     isReg
       ? card('MAE on chain', String(acc.mae?.onchain ?? '–'), `reference ${acc.mae?.reference ?? '–'}`)
-      : card('Accuracy on chain', pct(acc.onchain), `reference (float) ${pct(acc.reference)}`),
-    card('Agreement', pct(acc.agreement), isReg ? 'within 1e-3 of the reference' : 'same class as the reference'),
+      : card('Accuracy on chain', pct(acc.onchain), `reference ${pct(acc.reference)}`),
+    card('Agreement', pct(acc.agreement), `${isReg ? 'within 1e-3 of' : 'same class as'} the reference: ${r.reference.description}`),
     card('Gas per row', num(r.gas.inference.perRow), `one predict tx ${num(r.gas.predictSingle)}`),
-    card('vs ML2SC', r.gas.ml2scRatio ? `${r.gas.ml2scRatio}×` : '–', `less gas per row than ${fmtInt(ML2SC_GAS_PER_ROW_30_4_1)}`),
+    r.gas.ml2scComparable
+      ? card('vs ML2SC', r.gas.ml2scRatio ? `${r.gas.ml2scRatio}×` : '–', `less gas per row than ${fmtInt(ML2SC_GAS_PER_ROW_30_4_1)}`)
+      : card('Gas per parameter', String(r.gas.perParameter.inference), `per row (${shape}: not compared with ML2SC's 30-4-1)`),
     card('Max error', String(r.error.maxAbs), `simulator mismatches: ${r.simulator.mismatches}`),
   ]
 
@@ -91,6 +94,7 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
   <p class="sub"><code>${esc(r.model.file)}</code> (${esc(r.model.format)}) · ${esc(shape)} · ${num(r.model.parameters)} parameters · ${esc(r.model.task)} · layout <code>${esc(r.layout)}</code> · activations ${r.precision.scale}, weights int${r.precision.weightBits}, inputs int${r.precision.inputBits} · chain ${r.chain.chainId}${r.chain.local ? ' (embedded anvil)' : ''}</p>
 </header>
 <section class="cards">${cards.join('')}</section>
+${r.warnings.length ? `<section class="panel">${r.warnings.map((w) => `<p class="err">warning: ${esc(w)}</p>`).join('')}</section>` : ''}
 <section class="grid">${charts.join('\n')}</section>
 <section class="tables">
   <div class="panel">

@@ -17,7 +17,9 @@ export function renderReportMd(r: Report): string {
     '',
     '## Accuracy',
     '',
-    '| | on chain | reference (float) |',
+    `Reference: ${r.reference.description}.`,
+    '',
+    `| | on chain | reference (${r.reference.source === 'pytorch-csv' ? 'PyTorch' : 'ml2sc float'}) |`,
     '|---|---|---|',
     isReg ? `| MAE vs label | ${mae?.onchain ?? '–'} | ${mae?.reference ?? '–'} |` : `| accuracy vs label | ${pct(acc.onchain as number)} | ${pct(acc.reference as number)} |`,
     '',
@@ -33,12 +35,17 @@ export function renderReportMd(r: Report): string {
     ...(r.gas.adminLibrary ? [`| shared admin library | ${n(r.gas.adminLibrary)} | once per chain: ownership, uploads and getters for every ml2sc model (this chain did not have it yet) |`] : []),
     `| upload weights | ${n(r.gas.upload)} | ${r.gas.uploadTransactions} transaction(s), ${n(r.gas.perParameter.upload)} gas per parameter |`,
     `| inference, ${n(r.gas.inference.rows)} rows | ${n(r.gas.inference.total)} | ${r.gas.inference.transactions} batch transaction(s) of up to ${r.gas.inference.batchRows} rows |`,
-    `| **per row** | **${n(r.gas.inference.perRow)}** | base cost and calldata included; ML2SC's 30-4-1 pays 262,243 (${r.gas.ml2scRatio ?? '–'}× more) |`,
+    `| **per row** | **${n(r.gas.inference.perRow)}** | base cost and calldata included; ${
+      r.gas.ml2scComparable
+        ? `ML2SC's 30-4-1 pays 262,243 (${r.gas.ml2scRatio ?? '–'}× more)`
+        : `${n(r.gas.perParameter.inference)} gas per parameter (a ${r.model.shape.join('-')} model is not compared with ML2SC's 30-4-1)`
+    } |`,
     `| one predict transaction | ${n(r.gas.predictSingle)} | all-in |`,
     '',
+    ...(r.warnings.length ? ['## Warnings', '', ...r.warnings.map((w) => `- ${w}`), ''] : []),
     '## Error per layer',
     '',
-    '| layer | max abs error vs float |',
+    '| layer | max abs error vs ml2sc float |',
     '|---|---|',
     ...r.error.perLayer.map((l) => `| ${l.name} | ${l.maxAbs} |`),
     '',

@@ -16,6 +16,8 @@ test('10,000 rows through `ml2sc run` on the 30-4-1 model: all answered, simulat
   expect(report.rows.answered).toBe(10_000)
   expect(report.simulator.rows).toBe(10_000)
   expect(report.simulator.mismatches).toBe(0)
+  // a random model has no PyTorch outputs: agreement here is with ml2sc's own float pass, and the report says so
+  expect(report.reference.source).toBe('ml2sc-float')
   expect(report.accuracy.agreement).toBe(1)
   expect(report.gas.inference.rows).toBe(10_000)
   expect(report.gas.inference.transactions).toBeGreaterThan(1) // streamed in several batches

@@ -27,6 +27,7 @@ describe('stage subcommands', () => {
     const e = await step('evaluate')
     expect(e).toMatchObject({ rows: 50, answered: 50, refused: 0 })
     const r = await step('report')
+    expect(r.reference.source).toBe('pytorch-csv') // agreement is with PyTorch's own outputs (data.reference)
     expect(r.accuracy.agreement).toBe(1)
     expect(r.simulator.mismatches).toBe(0)
     expect(r.gas.inference.perRow).toBe(e.gas.perRow)

@@ -14,8 +14,10 @@ export function bcProject(extraYaml = '', files: Record<string, string> = {}): s
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-cmd-'))
   copyFileSync(path.join(ROOT, 'examples/breast-cancer/model.onnx'), path.join(dir, 'model.onnx'))
   copyFileSync(path.join(ROOT, 'examples/breast-cancer/test.csv'), path.join(dir, 'test.csv'))
+  copyFileSync(path.join(ROOT, 'examples/breast-cancer/reference.csv'), path.join(dir, 'reference.csv'))
   for (const [f, t] of Object.entries(files)) writeFileSync(path.join(dir, f), t)
-  writeFileSync(path.join(dir, 'ml2sc.yaml'), `model:\n  path: model.onnx\ndata:\n  test: test.csv\n${extraYaml}`)
+  // agreement is measured against PyTorch's own outputs (data.reference)
+  writeFileSync(path.join(dir, 'ml2sc.yaml'), `model:\n  path: model.onnx\ndata:\n  test: test.csv\n  reference: reference.csv\n${extraYaml}`)
   return path.join(dir, 'ml2sc.yaml')
 }
 
@@ -24,7 +26,8 @@ export function digitsProject(extraYaml = ''): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-cmd-'))
   copyFileSync(path.join(ROOT, 'test/fixtures/digits_bn/model.onnx'), path.join(dir, 'model.onnx'))
   copyFileSync(path.join(ROOT, 'test/fixtures/digits_bn/test.csv'), path.join(dir, 'test.csv'))
-  writeFileSync(path.join(dir, 'ml2sc.yaml'), `model:\n  path: model.onnx\ndata:\n  test: test.csv\n  limit: 20\nprecision:\n  weights: int64\nbatch:\n  upload: 4096\n${extraYaml}`)
+  copyFileSync(path.join(ROOT, 'test/fixtures/digits_bn/reference.csv'), path.join(dir, 'reference.csv'))
+  writeFileSync(path.join(dir, 'ml2sc.yaml'), `model:\n  path: model.onnx\ndata:\n  test: test.csv\n  reference: reference.csv\n  limit: 20\nprecision:\n  weights: int64\nbatch:\n  upload: 4096\n${extraYaml}`)
   return path.join(dir, 'ml2sc.yaml')
 }
 

@@ -51,6 +51,7 @@ describe('stages on chain.rpcUrl', () => {
     expect(u.sent).toBe(5)
     await evaluateStage(c, quiet)
     const r = await reportStage(c, quiet)
+    expect(r.report.reference.source).toBe('pytorch-csv') // agreement is with PyTorch's own outputs (data.reference)
     expect(r.report.accuracy.agreement).toBe(1)
     expect(r.report.simulator.mismatches).toBe(0)
     expect(r.report.chain.local).toBe(false)

@@ -57,6 +57,7 @@ describe('stages on the embedded anvil, one command each', () => {
     expect(ev.predictSingle.gasUsed).toBeGreaterThan(21_000)
 
     const r = await reportStage(c, quiet) // no chain
+    expect(r.report.reference.source).toBe('pytorch-csv') // agreement is with PyTorch's own outputs (data.reference)
     expect(r.report.accuracy.agreement).toBe(1)
     expect(r.report.simulator.mismatches).toBe(0)
     expect(r.report.gas.deploy).toBe(d.deployment.gas.deploy)
@@ -95,6 +96,7 @@ describe('stages on the embedded anvil, one command each', () => {
 
     await evaluateStage(c, quiet)
     const r = await reportStage(c, quiet)
+    expect(r.report.reference.source).toBe('pytorch-csv') // agreement is with PyTorch's own outputs (data.reference)
     expect(r.report.accuracy.agreement).toBe(1)
     expect(r.report.simulator.mismatches).toBe(0)
     expect(r.report.gas.upload).toBeGreaterThan(1_000_000)
@@ -154,10 +156,23 @@ describe('missing and stale artifacts', () => {
     await expectMl2scError(compileStage(c, quiet), /Ml2sc_model\.sol is not the file plan\.json describes .*: run `ml2sc generate .*` again/)
     writeFileSync(sol, source)
 
-    // the config changed: every stage refuses the old artifacts
+    // a comment, reordered keys, a default written out: nothing is stale (no paid redeploy for a comment)
+    const text = readFileSync(file, 'utf8')
+    const [modelPart, dataPart] = [text.slice(0, text.indexOf('data:')), text.slice(text.indexOf('data:'))]
+    writeFileSync(file, `# tuned on Tuesday\n${dataPart}${modelPart}weights:\n  layout: auto # the default\n`)
+    c = await config(file)
+    await uploadStage(c, quiet)
+    await reportStage(c, quiet)
+    // an evaluation setting: the contract is still current, the evaluation is not
     appendFileSync(file, 'batch:\n  rows: 10\n')
     c = await config(file)
-    const stale = /plan\.json is stale: .*ml2sc\.yaml changed since it was made \(config hash [0-9a-f]{8}, now [0-9a-f]{8}\): run `ml2sc generate .*ml2sc\.yaml` again/
+    await expectMl2scError(reportStage(c, quiet), /evaluation\.json is stale: .*run `ml2sc evaluate/)
+    await evaluateStage(c, quiet)
+    await reportStage(c, quiet)
+    // what the contract is made of changed: every stage refuses the old artifacts
+    appendFileSync(file, 'precision:\n  fraction: 16\n')
+    c = await config(file)
+    const stale = /plan\.json is stale: .*ml2sc\.yaml \(or the model file\) changed since it was made \(config hash [0-9a-f]{8}, now [0-9a-f]{8}\): run `ml2sc generate .*ml2sc\.yaml` again/
     for (const stage of [compileStage, deployStage, uploadStage, evaluateStage]) await expectMl2scError(stage(c, quiet), stale)
     await expectMl2scError(reportStage(c, quiet), /evaluation\.json is stale: .*run `ml2sc evaluate/)
     // regenerating fixes plan.json; the next stale artifact is the compiled one

@@ -23,7 +23,7 @@ function bareFolder(binary: string, withAnvil: boolean): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-bare-'))
   copyFileSync(binary, path.join(dir, 'ml2sc'))
   if (withAnvil) copyFileSync(ANVIL, path.join(dir, 'anvil'))
-  for (const f of ['ml2sc.yaml', 'model.onnx', 'test.csv']) copyFileSync(path.join(ROOT, 'examples/breast-cancer', f), path.join(dir, f))
+  for (const f of ['ml2sc.yaml', 'model.onnx', 'test.csv', 'reference.csv']) copyFileSync(path.join(ROOT, 'examples/breast-cancer', f), path.join(dir, f))
   return dir
 }
 
@@ -62,6 +62,7 @@ describe('release binary', () => {
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'))
     expect(report.tools.solc).toMatch(/^0\.8\.\d+/) // solc-js compiled inside the binary
     expect(report.tools.anvil).toMatch(/^anvil /)
+    expect(report.reference.source).toBe('pytorch-csv') // agreement is with PyTorch's own outputs (data.reference)
     expect(report.accuracy.agreement).toBe(1)
     expect(report.simulator.mismatches).toBe(0)
     expect(report.gas.inference.perRow).toBeGreaterThan(0)

@@ -59,7 +59,7 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
     const single = first ? await predictSingle(s, dep.address, dep.abi, plan, first.input!) : undefined
     const evaluation: EvaluationArtifact = {
       kind: 'ml2sc/evaluation',
-      ...stamp(config),
+      ...stamp(config, EVALUATION_FILE),
       chainId: s.chainId,
       address: dep.address,
       commitment,

@@ -6,6 +6,8 @@ import { encodeRow } from '../../fixed/encodeRows.ts'
 import { loadModel } from '../../model/loadModel.ts'
 import { buildReport, type Report } from '../../report/buildReport.ts'
 import { writeReports } from '../../report/writeReports.ts'
+import { referenceSourceOf } from '../../report/referenceSource.ts'
+import { readReference, referenceFor } from '../../data/readReference.ts'
 import type { Logger } from '../../ui/logger.ts'
 import {
   EVALUATION_FILE,
@@ -46,13 +48,17 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
   // the rows again, in the order evaluate answered them, with their features and fixed-point inputs
   const rows: RowResult[] = []
   let k = 0
-  for await (const r of readRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: config.data.limit, features: plan.inputSize, requireLabel: false })) {
+  for await (const r of readRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: config.data.limit, features: plan.inputSize, requireLabel: false, classes: config.data.classes })) {
     const e = ev.rows[k++]
     if (!e || e.row !== r.row) break
     const enc = encodeRow(plan, r.features)
     rows.push({ row: r.row, label: r.label, features: r.features, ...(enc.ok ? { input: enc.values } : {}), ...(e.raw ? { raw: e.raw.map((v) => BigInt(v)) } : { error: e.error ?? (enc.ok ? 'no answer' : enc.error) }) })
   }
   if (rows.length !== ev.rows.length) throw changed('the test rows', 'evaluate')
+  const source = referenceSourceOf(config)
+  const outputs = config.data.reference
+    ? referenceFor(await readReference(config.data.reference, plan.outputSize), rows.length, config.data.limit !== undefined, config.data.reference)
+    : undefined
 
   const n = dep.transactions.upload.length
   const report = buildReport({
@@ -73,6 +79,8 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
     },
     rows,
     batchRows: ev.batchRows,
+    reference: { ...source, outputs },
+    classes: config.data.classes,
   })
   const files = await writeReports(config.output, report)
   summarize(report, config, log)
@@ -86,7 +94,9 @@ function summarize(r: Report, config: Config, log: Logger) {
   log.info('')
   if (acc.mae) log.info(`  MAE          on chain ${acc.mae.onchain}   reference ${acc.mae.reference}   agreement ${f(acc.agreement)}`)
   else log.info(`  accuracy     on chain ${f(acc.onchain)}   reference ${f(acc.reference)}   agreement ${f(acc.agreement)}`)
-  log.info(`  max error    ${r.error.maxAbs} vs the float reference; simulator mismatches ${r.simulator.mismatches}`)
+  log.info(`  reference    ${r.reference.description}`)
+  log.info(`  max error    ${r.error.maxAbs} vs the reference; simulator mismatches ${r.simulator.mismatches}`)
   log.info(`  gas          deploy ${g(r.gas.deploy)}${r.gas.adminLibrary ? ` (+ ${g(r.gas.adminLibrary)} once per chain: the shared admin library)` : ''}   upload ${g(r.gas.upload)}   per row ${g(r.gas.inference.perRow)}   one predict ${g(r.gas.predictSingle)}`)
   log.info(`  report       ${outLabel(config)}report.md`)
+  for (const w of r.warnings) log.info(`ml2sc: warning: ${w}`)
 }
