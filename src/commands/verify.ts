@@ -2,10 +2,9 @@ import path from 'node:path'
 import { getAddress, isAddress, type Hex } from 'viem'
 import { connectChain, type ChainSession } from '../chain/connectChain.ts'
 import { readDeployment } from '../chain/deploymentFile.ts'
-import { embeddedWeightRanges, verifyModel, type LocalModel, type VerifyFindings } from '../chain/verifyModel.ts'
+import { verifyModel, type LocalModel, type VerifyFindings } from '../chain/verifyModel.ts'
 import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
-import { codeDifference } from '../compile/runtimeCodeHash.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
@@ -62,21 +61,10 @@ async function localOf(config: Config, file: string): Promise<LocalModel & { wei
   return { compiled, blob, sizes, commitment, embedded, layout: prep.layout, file, weightBytes: prep.plan.weightBytes }
 }
 
-/**
- * The local model to compare with `code`. \`precision.weights: auto\` picks the width from the test rows,
- * which a third party may not have: then each width auto can pick (int16, int24, int32) is a faithful
- * quantisation of this model, and the one whose code is on chain is taken. Otherwise (or when none
- * matches) the config's own.
- */
-async function pickLocalModel(config: Config, file: string, code: Hex): Promise<LocalModel & { weightBytes: number }> {
-  const first = await localOf(config, file)
-  const matches = (m: LocalModel) => codeDifference(code, m.compiled, { ignore: m.embedded ? embeddedWeightRanges(m.compiled.deployedBytecode, m.blob, m.commitment) : [] }) === undefined
-  if (config.precision.weights !== 'auto' || matches(first)) return first
-  for (const weights of ['int16', 'int24', 'int32'] as const) {
-    const other = await localOf({ ...config, precision: { ...config.precision, weights } }, file)
-    if (other.weightBytes !== first.weightBytes && matches(other)) return other
-  }
-  return first
+/** `precision: auto` without test rows (none configured, or the file is missing here): the widths may not be the publisher's. */
+function autoWithoutRows(config: Config): string | undefined {
+  if (config.data.test || (config.precision.weights !== 'auto' && config.precision.inputs !== 'auto')) return undefined
+  return "precision auto picks its widths from the test rows, and there are none here (data.test): verify with the publisher's test CSV, or with a config that pins precision.weights and precision.inputs"
 }
 
 /**
@@ -98,10 +86,10 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
   try {
     if (dep && dep.chainId !== s.chainId)
       throw new ChainError(`deployment.json is for chain ${dep.chainId}, but the chain is ${s.chainId}`, { where: 'chain', hint: 'point --rpc (or chain.rpcUrl) at the chain of the deployment, or give --address' })
-    const local = await pickLocalModel(config, file, (await s.publicClient.getCode({ address })) ?? '0x')
+    const local = await localOf(config, file)
     const commitment = local.commitment
     log.step(`verify ${address} on chain ${s.chainId} against ${file}`)
-    const found: VerifyFindings = await verifyModel(s, address, local, { expectedOwner, configLabel })
+    const found: VerifyFindings = await verifyModel(s, address, local, { expectedOwner, configLabel, codeHint: autoWithoutRows(config) })
     const result: VerifyResult = {
       verified: !found.problem,
       ...(found.problem ? { reason: found.problem.line, check: found.problem.check } : {}),

@@ -57,7 +57,7 @@ async function sendAs(key: Hex, to: Hex, abi: Abi, functionName: string, args: u
 const setCode = async (address: Hex, code: Hex) => await client().request({ method: 'anvil_setCode' as 'eth_chainId', params: [address, code] as never })
 const read = async <T,>(address: Hex, abi: Abi, functionName: string, args: unknown[] = []) => (await client().readContract({ address, abi, functionName, args })) as T
 
-/** A third party's folder: the model file, the data files and the config (no chain key), no output folder. */
+/** A third party's folder: the config (no chain key) and `files` from the publisher's folder, no output folder. */
 function thirdParty(from: string, files: string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-third-'))
   for (const f of files) copyFileSync(path.join(path.dirname(from), f), path.join(dir, f))
@@ -91,7 +91,8 @@ afterAll(async () => await remote?.stop())
 describe('the genuine deployment', () => {
   test('passes by --address and --rpc from the model file and config alone: no deployment.json, no key, no transaction', async () => {
     expect(process.env.ML2SC_PRIVATE_KEY).toBeUndefined()
-    const config = thirdParty(A.config, ['model.onnx', 'test.csv', 'reference.csv'])
+    // data.reference is missing here: verify does not need it
+    const config = thirdParty(A.config, ['model.onnx', 'test.csv'])
     const block = await client().getBlockNumber()
     const r = await verify(config, '--address', A.address, '--rpc', remote.url)
     expect(r.lines).toEqual([])
@@ -105,12 +106,11 @@ describe('the genuine deployment', () => {
     expect(h.stderr).toContain(`owner ${publisher}`)
   })
 
-  test('the model file and the config alone (no test CSV, no reference: `weights: auto` is matched among the widths it may pick)', async () => {
+  test('without the test rows that precision auto chose its widths from: the hint says so', async () => {
     const config = thirdParty(A.config, ['model.onnx'])
-    const r = await verify(config, '--address', A.address, '--rpc', remote.url, '--owner', publisher)
-    expect(r.lines).toEqual([])
-    expect(r.code).toBe(0)
-    expect(r.json).toMatchObject({ verified: true, onchain: A.commitment, owner: publisher, weights: `int${8 * readJson(path.join(A.out, 'plan.json')).plan.weightBytes}` })
+    const r = await verify(config, '--address', A.address, '--rpc', remote.url)
+    expect(r.code).toBe(1)
+    expect(r.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: code differs at byte \d+: .*\(hint: precision auto picks its widths from the test rows, and there are none here \(data\.test\)/)])
   })
 
   test('data contracts: the genuine B passes, --owner the publisher included', async () => {
