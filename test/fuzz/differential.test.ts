@@ -24,6 +24,7 @@ import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
 import type { Activation, DenseLayer, ModelIR } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { FIXTURES } from '../helpers/paths.ts'
+import { randomCnns } from '../helpers/randomCnn.ts'
 import { rng } from '../helpers/rng.ts'
 
 const TX_GAS_CAP = 16_777_216
@@ -143,6 +144,14 @@ const CASES: Case[] = [
     rows: 100,
   },
   { name: 'tiny weights (±1e-6)', model: chain(r0, [5, 5, 2], [A.relu, A.sigmoid], { scale: 1e-6 }), precision: DEFAULT, rows: 300 },
+  // convolutional models (random conv/pool stacks: 1-D and 2-D, stride, padding, dilation, depthwise, BN, pools)
+  ...randomCnns(6, 300).map(({ model, describe }, i): Case => ({
+    name: `CNN ${describe}`,
+    model,
+    precision: [DEFAULT, P(16, 1, 2), P(20, 3, 4), DEFAULT, P(24, 2, 8), DEFAULT][i]!,
+    rows: 150,
+    ...(i === 3 ? { layout: 'storage' as const } : i % 2 ? { embed: false } : {}),
+  })),
 ]
 
 // ---- rows ----------------------------------------------------------------------------------------------
@@ -328,5 +337,8 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
     expect([...kernels].sort()).toEqual(['code', 'fused', 'fused streamed', 'packed'])
     expect(new Set(plans.map((p) => p.weightBytes))).toEqual(new Set([1, 2, 3, 4, 8]))
     expect(new Set(plans.map((p) => p.inputBytes))).toEqual(new Set([1, 2, 4, 8]))
+    // convolutions and both poolings
+    const tensor = new Set(plans.flatMap((p) => (p.tensorLayers ?? []).map((l) => l.kind)))
+    expect([...tensor].sort()).toEqual(['avgpool', 'conv', 'maxpool'])
   })
 })
