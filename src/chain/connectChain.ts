@@ -1,5 +1,5 @@
 import { TX_GAS_CAP } from './limits.ts'
-import { createPublicClient, createWalletClient, defineChain, type Hex, type PublicClient, type WalletClient, type Account, type Chain } from 'viem'
+import { createPublicClient, createWalletClient, custom, defineChain, zeroAddress, type Hex, type PublicClient, type WalletClient, type Account, type Chain } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Config } from '../config/types.ts'
 import { ChainError } from '../errors/base.ts'
@@ -41,8 +41,12 @@ export type ChainSession = {
   close: () => Promise<void>
 }
 
-/** `stateFile` (embedded anvil only): load the chain from that file if it exists and dump it there on close. */
-export async function connectChain(chainCfg: Config['chain'] & { stateFile?: string }, env = process.env): Promise<ChainSession> {
+/**
+ * `stateFile` (embedded anvil only): load the chain from that file if it exists and dump it there on close.
+ * `readOnly`: no signing key is read (none is needed) and the wallet client refuses every request, so
+ * nothing can be sent (`verify`).
+ */
+export async function connectChain(chainCfg: Config['chain'] & { stateFile?: string; readOnly?: boolean }, env = process.env): Promise<ChainSession> {
   let anvil: AnvilHandle | undefined
   let rpcUrl = chainCfg.rpcUrl
   if (!rpcUrl) {
@@ -71,7 +75,9 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
     })
     let account: Account
     const transport = rpcTransport(rpcUrl, retry)
-    if (anvil) {
+    if (chainCfg.readOnly) {
+      account = { address: zeroAddress, type: 'json-rpc' } as Account
+    } else if (anvil) {
       // an anvil ml2sc started itself: its first development account, signed here like any other key so
       // that every chain takes the same path (anvil signing for us is the fallback)
       const [address] = await createWalletClient({ transport }).getAddresses()
@@ -91,7 +97,7 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
     const node = await readNodeProfile(publicClient)
     checkNodeRunsHardfork(node, chainCfg.hardfork, redactUrl(rpcUrl))
     const configCap = chainCfg.txGasCap ?? TX_GAS_CAP
-    const walletClient = createWalletClient({ chain, transport, account })
+    const walletClient = chainCfg.readOnly ? createWalletClient({ chain, account, transport: custom({ request: refuseToSign }) }) : createWalletClient({ chain, transport, account })
     return {
       publicClient,
       walletClient,
@@ -114,6 +120,10 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
     await anvil?.stop()
     throw e
   }
+}
+
+async function refuseToSign({ method }: { method: string }): Promise<never> {
+  throw new ChainError(`${method}: this command only reads the chain`, { hint: 'this is a bug in ml2sc: a read-only command tried to send a transaction' })
 }
 
 /** Chain ids that development nodes use by default (anvil and Hardhat 31337, ganache 1337). */

@@ -27,7 +27,7 @@ const SALT: Hex = pad('0x6d6c327363', { size: 32 }) // "ml2sc"
 /** First storage slot of the `storage` layout's weight words (far from the fixed slots 0–2 and chunk pointers). */
 export const STORAGE_BASE = 0x10000
 /** The library is compiled for the oldest EVM any supported chain runs, so one address serves them all. */
-const LIBRARY_EVM = 'paris'
+export const ADMIN_LIBRARY_EVM = 'paris'
 
 export type LayoutKind = 0 | 1 | 2 // datacontract | code | storage
 
@@ -251,7 +251,7 @@ let cached: AdminLibrary | undefined
 export function adminLibrary(): AdminLibrary {
   if (cached) return cached
   const source = adminLibrarySolidity()
-  const c = compileSolidity(source, 'Ml2scAdmin', { evmVersion: LIBRARY_EVM })
+  const c = compileSolidity(source, 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM })
   const address = getContractAddress({ opcode: 'CREATE2', from: CREATE2_FACTORY, salt: SALT, bytecode: c.bytecode })
   cached = { source, initcode: c.bytecode, runtime: c.deployedBytecode, immutables: c.immutables, codeHash: runtimeCodeHash(c.deployedBytecode, c.immutables), address, salt: SALT }
   return cached

@@ -1,53 +1,103 @@
 import path from 'node:path'
-import type { Hex } from 'viem'
+import { isAddress, type Hex } from 'viem'
+import { connectChain, type ChainSession } from '../chain/connectChain.ts'
 import { readDeployment } from '../chain/deploymentFile.ts'
-import { readModelState } from '../chain/modelState.ts'
+import { verifyModel, type VerifyFindings } from '../chain/verifyModel.ts'
+import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
+import { compileSolidity } from '../compile/compileSolidity.ts'
 import { loadConfig } from '../config/loadConfig.ts'
+import type { Config } from '../config/types.ts'
+import { ChainError, Ml2scError } from '../errors/base.ts'
+import { openChain } from '../pipeline/openChain.ts'
 import type { Logger } from '../ui/logger.ts'
 import type { Ml2scCommand } from './context.ts'
-import { localModel, openDeployment } from './update.ts'
+import { localModel } from './update.ts'
+
+export type VerifyArgs = { config: string; out?: string; address?: string; rpc?: string; owner?: string }
 
 export type VerifyResult = {
   verified: boolean
+  /** The line that says what differs (absent when verified). */
   reason?: string
+  /** Which check failed: code, adminLibrary, upload, chunk, commitment or owner. */
+  check?: string
   chainId: number
   address: Hex
-  version: number
-  ready: boolean
+  version?: number
+  ready?: boolean
   local: Hex
-  onchain: Hex
+  /** The chain's own commitment() (absent when an earlier check failed). */
+  onchain?: Hex
+  owner?: Hex
+  pendingOwner?: Hex
+  expectedOwner?: Hex
+  /** First byte where the runtime code differs from the compiled contract (immutables zeroed). */
+  codeDifference?: number
+  adminLibrary: Hex
+  chunks?: Hex[]
   exitCode?: number
 }
 
+function addressArg(value: string | undefined, flag: string): Hex | undefined {
+  if (value === undefined) return undefined
+  if (!isAddress(value, { strict: false })) throw new Ml2scError(`${flag} ${value} is not an address`, { where: flag, hint: 'give 0x followed by 40 hex digits' })
+  return value as Hex
+}
+
+/** The chain to read: --rpc (or chain.rpcUrl) read-only with no key, else the embedded chain the last run left. */
+async function openForReading(config: Config, rpc: string | undefined, log: Logger): Promise<ChainSession> {
+  const url = rpc ?? config.chain.rpcUrl
+  if (url) return await connectChain({ ...config.chain, rpcUrl: url, fork: undefined, readOnly: true })
+  return await openChain(config, log, 'resume', { readOnly: true })
+}
+
 /**
- * Compare the local model's commitment (keccak256 of its canonical quantised weight encoding) with the
- * contract's `commitment()`, which the contract recomputes from its data contracts. Verified only when
- * they are equal and the contract is ready (no upload half done).
+ * `ml2sc verify`: whether the contract at an address (--address, else deployment.json's) is this config's
+ * model, judged from the chain alone (deployment.json's own claims are never used): its code is what the
+ * config compiles to, the admin library is ml2sc's, the upload is complete, the data contracts hold the
+ * chunks and the chain's commitment() is the local one; the owner is --owner when given. Read-only: no
+ * key, no transaction. Exit 1 with one line saying what differs.
  */
-export async function verifyCommand(args: { config: string; out?: string }, log: Logger): Promise<VerifyResult> {
+export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<VerifyResult> {
+  const explicit = addressArg(args.address, '--address')
+  const expectedOwner = addressArg(args.owner, '--owner')
   const config = await loadConfig(args.config, { output: args.out })
-  const dep = await readDeployment(config.output)
-  const { commitment: local, sizes } = await localModel(config)
-  const s = await openDeployment(config, dep, log)
+  const dep = explicit ? undefined : await readDeployment(config.output)
+  const address = explicit ?? dep!.address
+  const { prep, blob, sizes, commitment } = await localModel(config)
+  const compiled = compileSolidity(generateSolidity(prep.plan, prep.generate), prep.contractName, { hardfork: config.chain.hardfork })
+  const file = path.relative(process.cwd(), config.model.path) || config.model.path
+  const configLabel = path.relative(process.cwd(), config.file) || config.file
+  const s = await openForReading(config, args.rpc, log)
   try {
-    const st = await readModelState(s, dep.address, dep.abi, { chunks: sizes.length })
-    const file = path.relative(process.cwd(), config.model.path) || config.model.path
-    const base = { chainId: s.chainId, address: dep.address, version: st.version, ready: st.ready, local, onchain: st.commitment }
-    let reason: string | undefined
-    let hint: string | undefined
-    if (!st.ready) {
-      reason = `the contract at ${dep.address} is in the middle of an upload (${st.chunksWritten} chunk(s) written): it refuses inference until the upload completes`
-      hint = `finish it with \`ml2sc update ${path.relative(process.cwd(), config.file)}\``
-    } else if (st.commitment !== local) {
-      reason = `the chain's model differs from ${file}: on chain ${st.commitment} (version ${st.version}), local ${local}`
-      hint = `upload the local weights with \`ml2sc update ${path.relative(process.cwd(), config.file)}\`, or restore the model file`
+    if (dep && dep.chainId !== s.chainId)
+      throw new ChainError(`deployment.json is for chain ${dep.chainId}, but the chain is ${s.chainId}`, { where: 'chain', hint: 'point --rpc (or chain.rpcUrl) at the chain of the deployment, or give --address' })
+    log.step(`verify ${address} on chain ${s.chainId} against ${file}`)
+    const found: VerifyFindings = await verifyModel(s, address, { compiled, blob, sizes, commitment, embedded: prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate), layout: prep.layout, file }, { expectedOwner, configLabel })
+    const result: VerifyResult = {
+      verified: !found.problem,
+      ...(found.problem ? { reason: found.problem.line, check: found.problem.check } : {}),
+      chainId: s.chainId,
+      address,
+      version: found.version,
+      ready: found.ready,
+      local: commitment,
+      onchain: found.onchain,
+      owner: found.owner,
+      pendingOwner: found.pendingOwner,
+      ...(expectedOwner ? { expectedOwner } : {}),
+      ...(found.codeDifference !== undefined ? { codeDifference: found.codeDifference } : {}),
+      adminLibrary: found.adminLibrary,
+      chunks: found.chunks,
     }
-    if (reason) {
-      process.stderr.write(`ml2sc: verify failed: ${reason} (hint: ${hint})\n`)
-      return { verified: false, reason, ...base, exitCode: 1 }
+    if (found.problem) {
+      process.stderr.write(`ml2sc: verify failed: ${found.problem.line} (hint: ${found.problem.hint})\n`)
+      return { ...result, exitCode: 1 }
     }
-    log.info(`verified: the contract at ${dep.address} on chain ${s.chainId} holds ${file} (version ${st.version}, commitment ${local})`)
-    return { verified: true, ...base }
+    const pending = found.pendingOwner && BigInt(found.pendingOwner) !== 0n ? `, pending owner ${found.pendingOwner}` : ''
+    log.info(`verified: the contract at ${address} on chain ${s.chainId} holds ${file} (version ${found.version}, commitment ${commitment})`)
+    log.info(`  owner ${found.owner}${pending}${expectedOwner ? ' (as expected)' : ': the owner can replace the weights; check it with --owner 0x…'}`)
+    return result
   } finally {
     await s.close()
   }
@@ -55,11 +105,15 @@ export async function verifyCommand(args: { config: string; out?: string }, log:
 
 export const verifyModule: Ml2scCommand = {
   command: 'verify <config>',
-  describe: "Check that the deployed contract holds the config's model: its on-chain commitment equals the local one (exit 0), or not (exit 1)",
+  describe: "Check that a deployed contract is this config's model: its code, its admin library, its data contracts and the chain's commitment (exit 0), or say what differs (exit 1). Read-only: no key, no transaction",
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })
+      .option('address', { type: 'string', describe: 'The model contract to check (default: the one in deployment.json); needs no deployment.json' })
+      .option('rpc', { type: 'string', describe: 'The chain to read (default: chain.rpcUrl, else the embedded chain of the last run)' })
+      .option('owner', { type: 'string', describe: 'Fail unless this address owns the contract' })
       .example('$0 verify ml2sc.yaml', 'the contract in out/deployment.json against the model file')
-      .example('$0 verify ml2sc.yaml --json', '{"verified": true, "onchain": "0x…", "local": "0x…", …}'),
-  handler: async (a, log) => await verifyCommand({ config: a.config, out: a.out }, log),
+      .example('$0 verify ml2sc.yaml --address 0x… --rpc https://… --owner 0x…', "anyone's deployment, from the model file and config alone")
+      .example('$0 verify ml2sc.yaml --json', '{"verified": true, "onchain": "0x…", "local": "0x…", "owner": "0x…", …}'),
+  handler: async (a, log) => await verifyCommand({ config: a.config, out: a.out, address: a.address, rpc: a.rpc, owner: a.owner }, log),
 }

@@ -33,18 +33,12 @@ function solc() {
 
 const cache = new Map<string, CompiledContract>()
 
-/** Compile in-process with the legacy pipeline (viaIR off: it is slow or crashes on unrolled code), optimizer on. */
-export function compileSolidity(
-  source: string,
-  contractName: string,
-  opts: { hardfork?: string; evmVersion?: string; file?: string; findImports?: (p: string) => { contents: string } | { error: string } } = {},
-): CompiledContract {
-  const evmVersion = opts.evmVersion ?? evmVersionFor(opts.hardfork ?? 'prague')
-  const sourceHash = createHash('sha256').update(source).update(evmVersion).digest('hex')
-  const hit = cache.get(sourceHash)
-  if (hit) return hit
-  const file = opts.file ?? `${contractName}.sol`
-  const input = {
+/**
+ * The solc standard-JSON input ml2sc compiles: with it alone (and the compiler version the artifact
+ * records) anyone rebuilds the exact bytecode, or verifies the source on Etherscan or Sourcify.
+ */
+export function solcStandardInput(source: string, file: string, evmVersion: string) {
+  return {
     language: 'Solidity',
     sources: { [file]: { content: source } },
     settings: {
@@ -57,6 +51,20 @@ export function compileSolidity(
       outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object', 'evm.deployedBytecode.immutableReferences'] } },
     },
   }
+}
+
+/** Compile in-process with the legacy pipeline (viaIR off: it is slow or crashes on unrolled code), optimizer on. */
+export function compileSolidity(
+  source: string,
+  contractName: string,
+  opts: { hardfork?: string; evmVersion?: string; file?: string; findImports?: (p: string) => { contents: string } | { error: string } } = {},
+): CompiledContract {
+  const evmVersion = opts.evmVersion ?? evmVersionFor(opts.hardfork ?? 'prague')
+  const sourceHash = createHash('sha256').update(source).update(evmVersion).digest('hex')
+  const hit = cache.get(sourceHash)
+  if (hit) return hit
+  const file = opts.file ?? `${contractName}.sol`
+  const input = solcStandardInput(source, file, evmVersion)
   const output = JSON.parse(solc().compile(JSON.stringify(input), opts.findImports ? { import: opts.findImports } : undefined)) as {
     errors?: { severity: string; formattedMessage: string; message: string; sourceLocation?: { start: number } }[]
     contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string }; deployedBytecode: { object: string; immutableReferences?: Record<string, { start: number; length: number }[]> } } }>>

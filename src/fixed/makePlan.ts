@@ -81,7 +81,9 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
       const neg = ((lin * abs(slopeQ)) >> BigInt(slopeBits)) + 1n
       return act.kind === 'leaky_relu' && neg > lin ? neg : lin
     })
-    const needBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
+    // lanes sit a whole number of weight fields apart (the kernel's interleaved blob: see weightBlob.ts)
+    const field = 8 * p.weightBytes
+    const needBits = field * Math.ceil((bitLength(accMax) + 1) / field)
     if (pin && needBits > pin.laneBits[l]!)
       throw new NumericsError(`the new weights of layer '${layer.name}' need ${needBits}-bit lanes; the deployed contract has ${pin.laneBits[l]}`, { hint: 'deploy the new model with `ml2sc run`' })
     const laneBits = pin ? pin.laneBits[l]! : needBits

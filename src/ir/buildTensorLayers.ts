@@ -102,7 +102,9 @@ function buildPool(step: Exclude<TensorStep, { op: 'conv' }>, shape: number[], w
   const geo = windowGeometry(where, shape, shape[0]!, { kernel: step.kernel, stride: step.stride ?? step.kernel, dilation: step.dilation, padding: step.padding })
   if (geo.padBegin.some((p, a) => p > Math.floor(geo.kernel[a]! / 2)) || geo.padEnd.some((p, a) => p > Math.floor(geo.kernel[a]! / 2)))
     throw new ModelError(`padding [${geo.padBegin}] is more than half the ${geo.kernel.join('×')} window`, { where, hint: 'PyTorch refuses this too' })
-  return { kind: step.op, name, ...geo, countIncludePad: step.countIncludePad ?? true, activation: { kind: 'identity' } }
+  // without padding, counting it or not is the same: one canonical form (PyTorch's default)
+  const padded = [...geo.padBegin, ...geo.padEnd].some((p) => p > 0)
+  return { kind: step.op, name, ...geo, countIncludePad: padded ? (step.countIncludePad ?? true) : true, activation: { kind: 'identity' } }
 }
 
 /** conv then BN: y = s·(W∗x + b) + t, per output channel. */

@@ -47,7 +47,15 @@ export type PlanArtifact = Stamp & {
 }
 
 /** `<Contract>.json`, written by `compile`: solc's output for the generated source. */
-export type CompiledArtifact = Stamp & CompiledContract & { kind: 'ml2sc/artifact'; source: { file: string; sha256: string } }
+export type CompiledArtifact = Stamp &
+  CompiledContract & {
+    kind: 'ml2sc/artifact'
+    source: { file: string; sha256: string }
+    /** The solc standard-JSON input beside the artifact (rebuild or verify the source with `solcVersion`), and the contract in it. */
+    standardJson?: { file: string; contract: string }
+    /** The shared admin library the model DELEGATECALLs: its CREATE2 address and its standard-JSON input. */
+    adminLibrary?: { address: Hex; standardJson: { file: string; contract: string } }
+  }
 
 /** deployment.json, written by `deploy` and updated by `upload`. */
 export type DeploymentArtifact = Stamp & {

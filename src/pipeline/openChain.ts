@@ -16,11 +16,12 @@ import { ANVIL_STATE_FILE, artifactPath, configLabel, outLabel, runFirst, type D
  * - `fresh` (deploy, run): a new chain; any previous state file is removed first;
  * - `resume` (upload, evaluate, and the commands that use a deployment): the chain `deploy` left.
  * A forked anvil (`chain.fork`) has no resumable state: it is only for `ml2sc run`.
+ * `readOnly`: no signing key needed, nothing can be sent (see connectChain).
  */
-export async function openChain(config: Config, log: Logger, mode: 'fresh' | 'resume'): Promise<ChainSession> {
+export async function openChain(config: Config, log: Logger, mode: 'fresh' | 'resume', opts: { readOnly?: boolean } = {}): Promise<ChainSession> {
   if (config.chain.rpcUrl) {
     log.step(`connect ${redactUrl(config.chain.rpcUrl)}`)
-    const s = await connectChain(config.chain)
+    const s = await connectChain({ ...config.chain, readOnly: opts.readOnly })
     // what the node is, before anything is spent (connectChain refused a node that cannot run the code)
     log.detail(`chain ${s.chainId}: ${describeNode(s.node)}${s.free ? ' (a local development chain: nothing real is spent)' : ''}`)
     return s
@@ -42,7 +43,7 @@ export async function openChain(config: Config, log: Logger, mode: 'fresh' | 're
       throw new Ml2scError(`no ${ANVIL_STATE_FILE} in ${outLabel(config)}: the embedded chain is gone; ${runFirst(config, 'deploy')} first`)
     log.step(`resume anvil from ${outLabel(config)}${ANVIL_STATE_FILE}`)
   }
-  return await connectChain({ ...config.chain, stateFile })
+  return await connectChain({ ...config.chain, stateFile, readOnly: opts.readOnly })
 }
 
 /**

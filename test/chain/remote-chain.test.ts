@@ -77,7 +77,7 @@ describe('a non-local chain (chain.rpcUrl)', () => {
     await Bun.write(p.weights, JSON.stringify(w))
     const r = await runCli(['verify', p.config, '--json'], { env })
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/verify failed: the chain's model differs from .*weights\.json: on chain 0x[0-9a-f]{64} \(version 1\), local 0x[0-9a-f]{64}/)
+    expect(r.stderr).toMatch(/verify failed: commitment differs: on chain 0x[0-9a-f]{64} \(version 1\), local 0x[0-9a-f]{64} \(.*weights\.json\)/)
     expect(r.stderr).not.toMatch(/\n\s+at .*\.ts:\d+/)
     const out = JSON.parse(r.stdout)
     expect(out.verified).toBe(false)

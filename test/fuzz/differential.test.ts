@@ -12,6 +12,7 @@ import { deployModel } from '../../src/chain/deployModel.ts'
 import { measureBatchGas, predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
 import { UNROLL_LIMIT } from '../../src/codegen/inferenceYul.ts'
+import { kernelOf } from '../../src/codegen/memoryMap.ts'
 import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
 import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
@@ -113,6 +114,16 @@ const CASES: Case[] = [
     rows: 700,
     embed: false,
   },
+  {
+    // fused kernel (too many lane words to pack), streamed group by group from 4 data contracts; the full
+    // groups' MACs unrolled, the short last group's looped (over the unroll budget)
+    name: 'fused and streamed 600-9-3, 4 data contracts',
+    model: chain(r0, [600, 9, 3], [A.tanh, A.identity]),
+    precision: DEFAULT,
+    rows: 120,
+    chunkSize: 3000,
+  },
+  { name: 'fused 40-30-20-5, int8 weights, int16 inputs, whole blob', model: chain(r0, [40, 30, 20, 5], [A.relu, A.leaky(0.1), A.softmax]), precision: P(12, 1, 2), rows: 300, embed: false },
   { name: 'looped first layer 100-1 sigmoid, layout code', model: chain(r0, [100, 1], [A.sigmoid]), precision: DEFAULT, rows: 500, layout: 'code' },
   { name: 'wide single layer 9-40 relu (10 groups) then 40-3', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: DEFAULT, rows: 500 },
   { name: 'int64 weights and inputs at 2^32', model: chain(r0, [5, 6, 2], [A.tanh, A.identity]), precision: P(32, 8, 8), rows: 500, embed: false },
@@ -305,6 +316,16 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
     expect(layers.some((l) => Math.ceil(l.nOut / l.lanes) > 1)).toBe(true) // several lane groups
     expect(layers.some((l) => l.lanes > 1)).toBe(true) // SIMD lanes
     expect(layers.some((l) => l.nIn * Math.ceil(l.nOut / l.lanes) > UNROLL_LIMIT)).toBe(true) // looped kernel
+    // every kernel: packed once per transaction, fused per row (whole blob and streamed), PUSH32 constants
+    const kernels = new Set(
+      plans.map((p, i) => {
+        const c = CASES[i]!
+        const layout = c.layout ?? 'datacontract'
+        const k = kernelOf(p, { layout, embedded: layout === 'datacontract' && embedsWeights(p, { embedWeights: c.embed, layout }) })
+        return k.mode + (k.streams ? ' streamed' : '')
+      }),
+    )
+    expect([...kernels].sort()).toEqual(['code', 'fused', 'fused streamed', 'packed'])
     expect(new Set(plans.map((p) => p.weightBytes))).toEqual(new Set([1, 2, 3, 4, 8]))
     expect(new Set(plans.map((p) => p.inputBytes))).toEqual(new Set([1, 2, 4, 8]))
   })

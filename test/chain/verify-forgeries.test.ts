@@ -1,0 +1,297 @@
+// `ml2sc verify` as an outside party runs it, against forgeries deployed on a "remote" anvil: each must
+// end with exit 1 and one line saying what differs; the genuine deployment passes by --address alone,
+// with no deployment.json, no key, and no transaction.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createWalletClient, defineChain, http, toHex, type Abi, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { adminLibrary, adminLibrarySolidity, ADMIN_LIBRARY_EVM } from '../../src/codegen/adminLibrary.ts'
+import { compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { zeroImmutables } from '../../src/compile/runtimeCodeHash.ts'
+import { loadConfig } from '../../src/config/loadConfig.ts'
+import { localModel } from '../../src/commands/update.ts'
+import { runCli } from '../helpers/paths.ts'
+import { bcProject } from '../commands/helpers.ts'
+import { publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
+
+const CHAIN_ID = 4243
+setDefaultTimeout(90_000)
+let remote: RemoteAnvil
+let publisher: Hex
+let attacker: Hex
+let attackerKey: Hex
+// A: breast cancer 30-8-1, weights embedded in the contract's code; B: 32-160-4 in data contracts of 4 KB
+let A: { config: string; out: string; address: Hex; abi: Abi; sol: string; bytecode: Hex; commitment: Hex }
+let B: ReturnType<typeof randomProject> & { address: Hex; abi: Abi; bytecode: Hex; chunks: number }
+
+const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'))
+const client = () => publicClientFor(remote.url)
+const chainYaml = () => `chain:\n  rpcUrl: ${remote.url}\n  chainId: ${CHAIN_ID}\n`
+
+/** `ml2sc verify … --json` with no signing key in the environment. */
+async function verify(config: string, ...args: string[]) {
+  const r = await runCli(['verify', config, '--json', ...args])
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('ml2sc:'))
+  return { ...r, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined, lines }
+}
+
+/** Deploy creation code from the attacker's account; returns the new contract. */
+async function deployAs(key: Hex, data: Hex): Promise<Hex> {
+  const chain = defineChain({ id: CHAIN_ID, name: 'remote', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [remote.url] } } })
+  const wallet = createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(remote.url) })
+  const hash = await wallet.sendTransaction({ data, gas: 15_000_000n })
+  const receipt = await client().waitForTransactionReceipt({ hash })
+  expect(receipt.status).toBe('success')
+  return receipt.contractAddress!
+}
+
+async function sendAs(key: Hex, to: Hex, abi: Abi, functionName: string, args: unknown[]) {
+  const chain = defineChain({ id: CHAIN_ID, name: 'remote', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [remote.url] } } })
+  const wallet = createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(remote.url) })
+  const hash = await wallet.writeContract({ address: to, abi, functionName, args, gas: 15_000_000n })
+  expect((await client().waitForTransactionReceipt({ hash })).status).toBe('success')
+}
+
+const setCode = async (address: Hex, code: Hex) => await client().request({ method: 'anvil_setCode' as 'eth_chainId', params: [address, code] as never })
+const read = async <T,>(address: Hex, abi: Abi, functionName: string, args: unknown[] = []) => (await client().readContract({ address, abi, functionName, args })) as T
+
+/** A third party's folder: the model file, the data files and the config (no chain key), no output folder. */
+function thirdParty(from: string, files: string[]): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-third-'))
+  for (const f of files) copyFileSync(path.join(path.dirname(from), f), path.join(dir, f))
+  writeFileSync(path.join(dir, 'ml2sc.yaml'), readFileSync(from, 'utf8').replace(/chain:\n(  .*\n)+/, ''))
+  return path.join(dir, 'ml2sc.yaml')
+}
+
+beforeAll(async () => {
+  delete process.env.ML2SC_PRIVATE_KEY
+  remote = await startRemoteAnvil({ chainId: CHAIN_ID })
+  publisher = remote.accounts[0]!
+  attacker = remote.accounts[1]!
+  attackerKey = remote.keys[1]!
+  const env = { ML2SC_PRIVATE_KEY: remote.keys[0]! }
+  const a = bcProject(chainYaml())
+  const b = randomProject({ sizes: [32, 160, 4], rows: 6, seed: 7, yaml: `batch:\n  upload: 4096\n${chainYaml()}` })
+  for (const config of [a, b.config]) {
+    const r = await runCli(['run', config, '--yes'], { env })
+    if (r.code !== 0) throw new Error(`ml2sc run failed: ${r.stderr}`)
+  }
+  const outA = path.join(path.dirname(a), 'out')
+  const depA = readJson(path.join(outA, 'deployment.json'))
+  const artA = readJson(path.join(outA, `${depA.contractName}.json`))
+  A = { config: a, out: outA, address: depA.address, abi: depA.abi, sol: readFileSync(path.join(outA, `${depA.contractName}.sol`), 'utf8'), bytecode: artA.bytecode, commitment: depA.commitment }
+  const depB = readJson(path.join(b.out, 'deployment.json'))
+  const artB = readJson(path.join(b.out, `${depB.contractName}.json`))
+  B = { ...b, address: depB.address, abi: depB.abi, bytecode: artB.bytecode, chunks: readJson(path.join(b.out, 'plan.json')).weights.chunks.length }
+}, 240_000)
+afterAll(async () => await remote?.stop())
+
+describe('the genuine deployment', () => {
+  test('passes by --address and --rpc from the model file and config alone: no deployment.json, no key, no transaction', async () => {
+    expect(process.env.ML2SC_PRIVATE_KEY).toBeUndefined()
+    const config = thirdParty(A.config, ['model.onnx', 'test.csv', 'reference.csv'])
+    const block = await client().getBlockNumber()
+    const r = await verify(config, '--address', A.address, '--rpc', remote.url)
+    expect(r.lines).toEqual([])
+    expect(r.code).toBe(0)
+    expect(r.json).toMatchObject({ verified: true, chainId: CHAIN_ID, version: 1, ready: true, local: A.commitment, onchain: A.commitment, owner: publisher })
+    expect(await client().getBlockNumber()).toBe(block)
+    // the human form names the owner, so that a third party sees who can re-weight it
+    const h = await runCli(['verify', config, '--address', A.address, '--rpc', remote.url])
+    expect(h.code).toBe(0)
+    expect(h.stderr).toMatch(new RegExp(`verified: the contract at ${A.address} on chain ${CHAIN_ID} holds .*model\\.onnx`))
+    expect(h.stderr).toContain(`owner ${publisher}`)
+  })
+
+  test('data contracts: the genuine B passes, --owner the publisher included', async () => {
+    const r = await verify(B.config, '--owner', publisher)
+    expect(r.lines).toEqual([])
+    expect(r.code).toBe(0)
+    expect(r.json.chunks).toHaveLength(B.chunks)
+    expect(B.chunks).toBeGreaterThanOrEqual(3)
+  })
+})
+
+describe('forgeries: exit 1, one line saying what differs', () => {
+  test("ml2sc's own .sol with one byte of the embedded weights changed: its commitment() still says the genuine one, verify refuses it", async () => {
+    const at = A.sol.indexOf('hex"') + 4 + 40
+    const forged = A.sol.slice(0, at) + (A.sol[at] === 'f' ? '0' : 'f') + A.sol.slice(at + 1)
+    const c = compileSolidity(forged, 'Ml2sc_model', { hardfork: (await loadConfig(A.config)).chain.hardfork })
+    const address = await deployAs(attackerKey, c.bytecode)
+    // what the old verify compared: it matches
+    expect(await read<Hex>(address, A.abi, 'commitment')).toBe(A.commitment)
+    const r = await verify(A.config, '--address', address)
+    expect(r.code).toBe(1)
+    expect(r.lines).toHaveLength(1)
+    expect(r.lines[0]).toMatch(/^ml2sc: verify failed: code differs at byte \d+ \(in the embedded weights\): the contract at 0x[0-9a-fA-F]{40} does not hold .*model\.onnx's weights/)
+    expect(r.json).toMatchObject({ verified: false, check: 'code' })
+  })
+
+  test('a contract that is not ml2sc code but answers every getter verify reads as the genuine one does', async () => {
+    const info = await read<readonly bigint[]>(A.address, A.abi, 'info')
+    const impostor = `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+contract Impostor {
+    function commitment() external pure returns (bytes32) { return ${A.commitment}; }
+    function version() external pure returns (uint64) { return 1; }
+    function ready() external pure returns (bool) { return true; }
+    function chunksWritten() external pure returns (uint256) { return ${await read<bigint>(A.address, A.abi, 'chunksWritten')}; }
+    function chunkAddress(uint256) external pure returns (address) { return address(0); }
+    function info() external pure returns (uint256, uint256, uint256, uint256, uint256, uint256) { return (${info.join(', ')}); }
+    function owner() external pure returns (address) { return ${publisher}; }
+    function pendingOwner() external pure returns (address) { return address(0); }
+    function predict(bytes calldata) external pure returns (int256[] memory o) { o = new int256[](1); o[0] = 1; }
+}
+`
+    const c = compileSolidity(impostor, 'Impostor')
+    const address = await deployAs(attackerKey, c.bytecode)
+    for (const f of ['commitment', 'version', 'ready', 'chunksWritten', 'info', 'owner', 'pendingOwner']) expect(await read(address, A.abi, f)).toEqual(await read(A.address, A.abi, f))
+    const r = await verify(A.config, '--address', address)
+    expect(r.code).toBe(1)
+    expect(r.lines).toHaveLength(1)
+    expect(r.lines[0]).toMatch(new RegExp(`^ml2sc: verify failed: code differs at byte \\d+: the contract at ${address} is not what .*ml2sc\\.yaml compiles to \\(\\d+ bytes on chain, \\d+ compiled\\)`))
+    expect(r.json.check).toBe('code')
+  })
+
+  test("a genuine contract owned by the attacker: verify shows the owner; --owner <expected> refuses it", async () => {
+    const address = await deployAs(attackerKey, A.bytecode)
+    const open = await verify(A.config, '--address', address)
+    expect(open.code).toBe(0)
+    expect(open.json.owner).toBe(attacker)
+    const r = await verify(A.config, '--address', address, '--owner', publisher)
+    expect(r.code).toBe(1)
+    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: owner is ${attacker}, expected ${publisher} \\(hint: `))])
+    expect(r.json).toMatchObject({ verified: false, check: 'owner', owner: attacker, expectedOwner: publisher })
+  })
+
+  test('a genuine model whose admin-library address points at a forged library (owner check removed): code differs', async () => {
+    const lib = adminLibrary()
+    const forgedLib = compileSolidity(adminLibrarySolidity().replace(/function onlyOwner\(\) \{[^\n]*\}/, 'function onlyOwner() { }'), 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM })
+    expect(forgedLib.deployedBytecode).not.toBe(lib.runtime)
+    const libAddress = await deployAs(attackerKey, forgedLib.bytecode)
+    const sol = A.sol.split(lib.address).join(libAddress.toLowerCase())
+    expect(sol).not.toBe(A.sol)
+    const address = await deployAs(attackerKey, compileSolidity(sol, 'Ml2sc_model', { hardfork: (await loadConfig(A.config)).chain.hardfork }).bytecode)
+    expect(await read<Hex>(address, A.abi, 'commitment')).toBe(A.commitment)
+    const r = await verify(A.config, '--address', address)
+    expect(r.code).toBe(1)
+    expect(r.lines[0]).toMatch(/^ml2sc: verify failed: code differs at byte \d+: /)
+  })
+
+  test('the genuine model, but the code at the admin library address is not ml2sc\'s library', async () => {
+    const lib = adminLibrary()
+    const original = (await client().getCode({ address: lib.address }))!
+    const forgedLib = compileSolidity(adminLibrarySolidity().replace(/function onlyOwner\(\) \{[^\n]*\}/, 'function onlyOwner() { }'), 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM })
+    await setCode(lib.address, forgedLib.deployedBytecode)
+    try {
+      // the forgery is real: anyone can now re-weight the genuine model
+      expect(await read<Hex>(A.address, A.abi, 'commitment')).toBe(A.commitment)
+      const r = await verify(A.config, '--address', A.address)
+      expect(r.code).toBe(1)
+      expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: admin library differs at byte \\d+: the code at ${lib.address} is not ml2sc's admin library`))])
+      expect(r.json.check).toBe('adminLibrary')
+    } finally {
+      await setCode(lib.address, original)
+    }
+    expect((await verify(A.config, '--address', A.address)).code).toBe(0)
+  })
+
+  test('a data contract whose code can run (0xff, SELFDESTRUCT, instead of the STOP byte): the commitment still matches, the chunk does not', async () => {
+    const chunk = await read<Hex>(B.address, B.abi, 'chunkAddress', [1n])
+    const original = (await client().getCode({ address: chunk }))!
+    await setCode(chunk, `0xff${original.slice(4)}`)
+    try {
+      const r = await verify(B.config)
+      expect(r.json.onchain).toBe(r.json.local)
+      expect(r.code).toBe(1)
+      expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: chunk 2 of ${B.chunks} differs: the code of the data contract at ${chunk} is not STOP \\+\\+ bytes 4096…8192 of`))])
+    } finally {
+      await setCode(chunk, original)
+    }
+  })
+
+  test('a data contract swapped for other weights: commitment differs, and which chunk', async () => {
+    const chunk = await read<Hex>(B.address, B.abi, 'chunkAddress', [2n])
+    const original = (await client().getCode({ address: chunk }))!
+    const bytes = Buffer.from(original.slice(2), 'hex')
+    bytes[10] = bytes[10]! ^ 0x40
+    await setCode(chunk, toHex(bytes))
+    try {
+      const r = await verify(B.config)
+      expect(r.code).toBe(1)
+      expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: commitment differs: on chain 0x[0-9a-f]{64} \\(version 1\\), local 0x[0-9a-f]{64} \\(.*weights\\.json\\); chunk 3 of ${B.chunks} differs first`))])
+    } finally {
+      await setCode(chunk, original)
+    }
+  })
+
+  test('a genuine contract with half its upload: upload incomplete', async () => {
+    const address = await deployAs(attackerKey, B.bytecode)
+    const { blob, sizes, commitment } = await localModel(await loadConfig(B.config))
+    await sendAs(attackerKey, address, B.abi, 'writeChunk', [0n, toHex(blob.subarray(0, sizes[0]!)), commitment])
+    const r = await verify(B.config, '--address', address)
+    expect(r.code).toBe(1)
+    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: upload incomplete: 1 of ${B.chunks} chunk\\(s\\) written to ${address}`))])
+    expect(r.json).toMatchObject({ check: 'upload', ready: false })
+  })
+})
+
+describe('source verification the ecosystem way', () => {
+  /** solc-js on a standard-JSON input file, nothing else: the runtime code with its immutables zeroed. */
+  function rebuild(file: string, contract: string) {
+    const solc = require('solc') as { compile(input: string): string; version(): string }
+    const out = JSON.parse(solc.compile(readFileSync(file, 'utf8')))
+    const [source, name] = contract.split(':') as [string, string]
+    const c = out.contracts[source][name].evm.deployedBytecode
+    return { runtime: `0x${c.object}` as Hex, immutables: Object.values(c.immutableReferences ?? {}).flat() as { start: number; length: number }[], version: solc.version() }
+  }
+
+  test('compile writes the solc standard-JSON input; solc-js rebuilds the deployed code from it alone', async () => {
+    const artifact = readJson(path.join(A.out, 'Ml2sc_model.json'))
+    expect(artifact.solcVersion).toMatch(/^0\.8\.\d+\+commit\.[0-9a-f]{8}/)
+    expect(artifact.standardJson).toEqual({ file: 'Ml2sc_model.input.json', contract: 'Ml2sc_model.sol:Ml2sc_model' })
+    const model = rebuild(path.join(A.out, artifact.standardJson.file), artifact.standardJson.contract)
+    expect(model.version).toBe(artifact.solcVersion)
+    expect(model.immutables.length).toBeGreaterThan(0)
+    expect(zeroImmutables((await client().getCode({ address: A.address }))!, model.immutables)).toBe(model.runtime)
+    // the admin library the model DELEGATECALLs, the same way
+    expect(artifact.adminLibrary.address).toBe(adminLibrary().address)
+    const lib = rebuild(path.join(A.out, artifact.adminLibrary.standardJson.file), artifact.adminLibrary.standardJson.contract)
+    expect(zeroImmutables((await client().getCode({ address: artifact.adminLibrary.address }))!, lib.immutables)).toBe(lib.runtime)
+  })
+})
+
+describe("the chain's word, never deployment.json's", () => {
+  test("deployment.json's commitment edited: verify still reads the chain's (exit 0 for the genuine weights)", async () => {
+    const file = path.join(B.out, 'deployment.json')
+    const dep = readJson(file)
+    writeFileSync(file, JSON.stringify({ ...dep, commitment: `0x${'11'.repeat(32)}` }))
+    const r = await verify(B.config)
+    expect(r.code).toBe(0)
+    expect(r.json.onchain).toBe(dep.commitment)
+  })
+
+  test("a changed model file and deployment.json's commitment set to match it: commitment differs", async () => {
+    const w = readJson(B.weights)
+    w['fc1.weight'][3][5] += 0.05
+    writeFileSync(B.weights, JSON.stringify(w))
+    const { commitment } = await localModel(await loadConfig(B.config))
+    const file = path.join(B.out, 'deployment.json')
+    writeFileSync(file, JSON.stringify({ ...readJson(file), commitment }))
+    const r = await verify(B.config)
+    expect(r.code).toBe(1)
+    expect(r.json.local).toBe(commitment)
+    expect(r.lines[0]).toMatch(/^ml2sc: verify failed: commitment differs: on chain 0x[0-9a-f]{64} \(version 1\), local 0x[0-9a-f]{64}/)
+  })
+
+  test('a pending ownership transfer is reported (the owner is still the publisher)', async () => {
+    await sendAs(remote.keys[0]!, A.address, A.abi, 'transferOwnership', [attacker])
+    const r = await verify(A.config, '--owner', publisher)
+    expect(r.code).toBe(0)
+    expect(r.json).toMatchObject({ owner: publisher, pendingOwner: attacker })
+    const h = await runCli(['verify', A.config])
+    expect(h.stderr).toContain(`pending owner ${attacker}`)
+  })
+})
