@@ -1,7 +1,9 @@
 import type { LayerPlan, Plan } from '../fixed/types.ts'
+import { tensorLayersFromJson, tensorLayersToJson, type TensorLayerPlanJson } from './tensorPlanJson.ts'
 
 /** A Plan as JSON: every bigint as a decimal string (JSON has no 256-bit integers). */
-export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers'> & {
+export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers' | 'tensorLayers'> & {
+  tensorLayers?: TensorLayerPlanJson[]
   scale: string
   inputMin: string
   inputMax: string
@@ -17,11 +19,13 @@ export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers'> 
 const s = (v: bigint) => v.toString()
 
 export function planToJson(plan: Plan): PlanJson {
+  const { tensorLayers: _t, ...rest } = plan
   return {
-    ...plan,
+    ...rest,
     scale: s(plan.scale),
     inputMin: s(plan.inputMin),
     inputMax: s(plan.inputMax),
+    ...(plan.tensorLayers ? { tensorLayers: tensorLayersToJson(plan.tensorLayers) } : {}),
     layers: plan.layers.map((l) => ({
       ...l,
       weights: l.weights.map((row) => row.map(s)),
@@ -34,11 +38,13 @@ export function planToJson(plan: Plan): PlanJson {
 }
 
 export function planFromJson(j: PlanJson): Plan {
+  const { tensorLayers: _t, ...rest } = j
   return {
-    ...j,
+    ...rest,
     scale: BigInt(j.scale),
     inputMin: BigInt(j.inputMin),
     inputMax: BigInt(j.inputMax),
+    ...(j.tensorLayers ? { tensorLayers: tensorLayersFromJson(j.tensorLayers) } : {}),
     layers: j.layers.map((l) => ({
       ...l,
       weights: l.weights.map((row) => row.map((v) => BigInt(v))),

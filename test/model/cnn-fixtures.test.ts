@@ -11,6 +11,7 @@ import { simulate } from '../../src/fixed/simulate.ts'
 import type { ModelIR } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
+import { planFromJson, planToJson } from '../../src/pipeline/planJson.ts'
 import { FIXTURES } from '../helpers/paths.ts'
 import { readCsv } from './helpers.ts'
 
@@ -77,6 +78,8 @@ for (const name of NAMES) {
     test("the simulator gives PyTorch's class on every test row (default precision, 2^20, int16 weights)", async () => {
       const ir = await loadModel(cnnSpec(name, 'model.onnx'))
       const plan = makePlan(ir, { fraction: 20, weightBytes: 2, inputBytes: 4 })
+      // plan.json keeps the conv/pool plans (bigints as strings) and gives the same plan back
+      expect(planFromJson(JSON.parse(JSON.stringify(planToJson(plan))))).toEqual(plan)
       rows.forEach((x, r) => {
         const enc = encodeRow(plan, x)
         if (!enc.ok) throw new Error(enc.error)
