@@ -12,7 +12,7 @@ import type { ModelIR } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
 import { planFromJson, planToJson } from '../../src/pipeline/planJson.ts'
-import { FIXTURES } from '../helpers/paths.ts'
+import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
 import { readCsv } from './helpers.ts'
 
 const NAMES = ['cnn_digits8', 'cnn_mnist28', 'cnn_depthwise', 'cnn_signal1d']
@@ -91,3 +91,12 @@ for (const name of NAMES) {
     })
   })
 }
+
+test("examples/digits-cnn: `predict --offchain` gives PyTorch's class on every test row", async () => {
+  const dir = path.join(ROOT, 'examples/digits-cnn')
+  const r = await runCli(['predict', path.join(dir, 'ml2sc.yaml'), '--input', path.join(dir, 'test.csv'), '--offchain', '--json'])
+  expect(r.stderr).toBe('')
+  const rows = JSON.parse(r.stdout).rows as { prediction: number }[]
+  const ref = readCsv(path.join(dir, 'reference.csv')).rows.map((row) => row.slice(1))
+  expect(rows.map((x) => x.prediction)).toEqual(ref.map((y) => y.indexOf(Math.max(...y))))
+})
