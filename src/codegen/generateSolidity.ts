@@ -2,13 +2,15 @@ import { getAddress, toHex, type Hex } from 'viem'
 import { describeActivation } from '../ir/buildModel.ts'
 import type { Plan } from '../fixed/types.ts'
 import { scaleText } from '../fixed/makePlan.ts'
+import { inputScaleText, inputTypeText, safeInputRange } from '../fixed/encodeRows.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
 import { adminLibrary, adminParams, stateMask, STORAGE_BASE, type LayoutKind } from './adminLibrary.ts'
 import { activationFunctionsYul, leakyFunctionYul } from './activationYul.ts'
 import { directRowYul, packWeightsYul, rowYul } from './inferenceYul.ts'
-import { memoryMap } from './memoryMap.ts'
-import { refuseTensorLayers } from './refuseTensorLayers.ts'
+import { kernelOf, memoryMap } from './memoryMap.ts'
+import { activationPlanOf, CONV_EMBED_LIMIT, convInference } from './convInference.ts'
+import { isTensorPlan } from './tensorStepsOf.ts'
 import { blobLayout, chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
 
 export type GenerateOptions = {
@@ -40,7 +42,7 @@ export const EMBED_LIMIT = 12_288
 export function embedsWeights(plan: Plan, opts: Pick<GenerateOptions, 'embedWeights' | 'layout'> = {}): boolean {
   if (opts.layout === 'storage') return false
   if (opts.layout === 'code') return true
-  return opts.embedWeights ?? blobLayout(plan).length <= EMBED_LIMIT
+  return opts.embedWeights ?? blobLayout(plan).length <= (isTensorPlan(plan) ? CONV_EMBED_LIMIT : EMBED_LIMIT)
 }
 
 /** Bytes per upload chunk for a layout. */
@@ -62,21 +64,25 @@ const topic = (s: string) => topicOf(s)
  * per transaction and packed into SIMD lane words.
  */
 export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
-  refuseTensorLayers(plan)
-  const mem = memoryMap(plan)
   const layout = opts.layout ?? 'datacontract'
   const chunkSize = chunkSizeFor(layout, opts.chunkSize)
-  const chunks = chunkSizes(mem.blobLayout.length, chunkSize)
+  const chunks = chunkSizes(blobLayout(plan).length, chunkSize)
+  const embed = layout === 'datacontract' && embedsWeights(plan, opts)
+  // a convolutional model runs the tensor kernels (convInference.ts); an MLP the dense ones
+  const conv = isTensorPlan(plan) ? convInference(plan, { layout, embeddedBytes: embed ? blobLayout(plan).length : 0 }) : undefined
+  const mem = conv ? undefined : memoryMap(plan, kernelOf(plan, { layout, embedded: embed }), chunks.length)
+  const kernel = mem ? mem.kernel : { mode: 'conv' as const, streams: false }
+  const blobAt = conv ? conv.blob : mem!.blob
+  const blobLength = conv ? conv.blobLength : mem!.blobLayout.length
+  const end = conv ? conv.end : mem!.end
   const rowBytes = plan.inputSize * plan.inputBytes
   const outRowBytes = plan.outputSize * plan.outputBytes
-  const arch = [String(plan.inputSize), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
-  const lo = Number(plan.inputMin) / Number(plan.scale)
-  const hi = Number(plan.inputMax) / Number(plan.scale)
+  const arch = [plan.inputShape ? plan.inputShape.join('×') : String(plan.inputSize), ...(plan.tensorLayers ?? []).map((l) => `${l.kind} ${l.outShape.join('×')}`), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
+  const [lo, hi] = safeInputRange(plan)
   const scale = scaleText(plan)
-  const lastAct = mem.layers[mem.layers.length - 1]!.activations
-  const embed = layout === 'datacontract' && embedsWeights(plan, opts)
+  const lastAct = conv ? conv.outputsAt : mem!.layers[mem!.layers.length - 1]!.activations
   const blobHex = embed ? toHex(encodeWeights(plan)).slice(2) : ''
-  const blobWords = Math.ceil(mem.blobLayout.length / 32)
+  const blobWords = Math.ceil(blobLength / 32)
   const name = opts.contractName
   // the last chunk may be shorter: chunkSize - eq(i, last)·(chunkSize - lastLength)
   const lastShort = chunkSize - chunks[chunks.length - 1]!
@@ -95,7 +101,7 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
     ...adminInfo,
     chunkSize,
     lastChunk: chunks[chunks.length - 1]!,
-    blobLength: mem.blobLayout.length,
+    blobLength: blobLength,
     inputs: plan.inputSize,
     outputs: plan.outputSize,
     rowBytes,
@@ -114,10 +120,10 @@ pragma solidity ^0.8.24;
 //
 // Architecture   ${arch}${opts.modelFile ? `   (from ${opts.modelFile})` : ''}
 // Fixed point    activations at scale ${scale}; weights int${8 * plan.weightBytes} with per-layer scales 2^[${plan.layers.map((l) => l.wShift).join(', ')}];
-//                biases int${8 * plan.biasBytes}; inputs int${8 * plan.inputBytes} in calldata (${rowBytes} bytes per row); outputs int${8 * plan.outputBytes}.
+//                biases int${8 * plan.biasBytes}; inputs ${inputTypeText(plan)} at ${inputScaleText(plan)} in calldata (${rowBytes} bytes per row); outputs int${8 * plan.outputBytes}.
 // Safe inputs    [${lo}, ${hi}] per feature: interval analysis proves that no accumulator lane can overflow.
-// SIMD lanes     ${plan.layers.map((l) => `${l.name}: ${l.lanes} × ${l.laneBits} bits`).join('; ')}
-// Weights        ${mem.blobLayout.length} bytes, layout ${layout}: ${layout === 'code' ? 'SIMD lane words as PUSH32 constants, immutable' : layout === 'storage' ? `packed storage slots from ${h(STORAGE_BASE)}, written in ${chunks.length} chunk(s) of ≤ ${chunkSize} bytes` : `${embed ? 'embedded in this contract\'s code; ' : ''}updates go to ${chunks.length} data contract(s) of ≤ ${chunkSize} bytes`}.
+// SIMD lanes     ${[...(plan.tensorLayers ?? []).flatMap((l) => (l.kind === 'conv' ? [l] : [])), ...plan.layers].map((l) => `${l.name}: ${l.lanes} × ${l.laneBits} bits`).join('; ')}
+// Weights        ${blobLength} bytes, layout ${layout}: ${layout === 'code' ? 'SIMD lane words as PUSH32 constants, immutable' : layout === 'storage' ? `packed storage slots from ${h(STORAGE_BASE)}, written in ${chunks.length} chunk(s) of ≤ ${chunkSize} bytes` : `${embed ? 'embedded in this contract\'s code; ' : ''}updates go to ${chunks.length} data contract(s) of ≤ ${chunkSize} bytes`}.
 
 /// @notice The interface of every ml2sc model contract.
 interface I${name} {
@@ -125,7 +131,7 @@ interface I${name} {
 
     ${Object.values(EVENTS).join(';\n    ')};
 
-    /// @notice Many rows (ROW_BYTES each, int${8 * plan.inputBytes} features at ${scale}); emits Predictions with OUTPUTS values of ${plan.outputBytes} bytes per row.
+    /// @notice Many rows (ROW_BYTES each, ${inputTypeText(plan)} features at ${inputScaleText(plan)}); emits Predictions with OUTPUTS values of ${plan.outputBytes} bytes per row.
     ${Object.values(FUNCTIONS).join(';\n    ')};
 }
 
@@ -155,7 +161,7 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 off := add(off, 32)
                 // len is bounded first, so add(off, len) cannot wrap around 2^256
                 if or(gt(len, calldatasize()), gt(add(off, len), calldatasize())) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
-            }${layout === 'datacontract' ? `
+            }${layout === 'datacontract' && !kernel.streams ? `
             /// copy every data contract's chunk (its code after the STOP byte) to memory at p
             function copyChunks(st, p) {
                 for { let i := 0 } lt(i, ${chunks.length}) { i := add(i, 1) } {
@@ -165,32 +171,38 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                     extcodecopy(a, p, 1, len)
                     p := add(p, len)
                 }
+            }` : ''}${kernel.streams ? `
+            /// copy blob bytes [from, from + len) from the data contracts (addresses in the chunk table) to memory at dst
+            function copyRange(from, len, dst) {
+                for {} len {} {
+                    let i := div(from, ${chunkSize})
+                    let off := sub(from, mul(i, ${chunkSize}))
+                    let k := sub(${chunkSize}, off)
+                    if gt(k, len) { k := len }
+                    extcodecopy(mload(add(${h(mem!.chunkTable)}, shl(5, i))), dst, add(off, 1), k)
+                    from := add(from, k)
+                    dst := add(dst, k)
+                    len := sub(len, k)
+                }
             }` : ''}
-            ${activationFunctionsYul(plan)}
-            ${leakyFunctionYul(plan)}
+            ${activationFunctionsYul(conv ? activationPlanOf(plan) : plan)}
+            ${leakyFunctionYul(conv ? activationPlanOf(plan) : plan)}
             /// Runs n rows packed in calldata; returns where the packed outputs were written (ABI bytes at base).
             function infer(offset, length, n) -> base {
                 if or(iszero(n), iszero(eq(length, mul(n, ${rowBytes})))) { mstore(0, shl(224, ${err('BadInputLength')})) mstore(4, length) mstore(36, ${rowBytes}) revert(0, 68) }
                 let st := sload(2)
                 if ${mask >> 248n ? 'shr(248, st)' : 'iszero(shr(248, st))'} { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
-${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(mem.blob)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
-` : ''}${layout === 'datacontract' ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(mem.blob)}) }
-` : ''}${embed || layout === 'code' ? '' : `                if eq(n, 1) {
-                    // one row of a large model: straight from the compact weights, no packing
-                    let rp := offset
-                    ${directRowYul(plan, mem)}
-                    // predictBatch of one row emits the packed outputs too: kept in the small buffer at
-                    // ${h(mem.out)}, so a single row never pays for the lane-word regions' memory
-                    base := ${h(mem.out)}
-                    let o := ${h(mem.out + 0x40)}
-                    ${writeOutputs}
-                    leave
-                }
-`}                ${layout === 'code' ? '' : packWeightsYul(plan, mem)}
-                base := ${h(mem.end)}
-                let o := ${h(mem.end + 0x40)}
+${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(blobAt)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
+` : ''}${layout === 'datacontract' && !kernel.streams ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(blobAt)}) }
+` : ''}${kernel.streams ? `                // the data contracts' addresses, read once: lane groups are then copied one at a time
+                mstore(${h(mem!.chunkTable)}, and(st, 0xffffffffffffffffffffffffffffffffffffffff))
+                for { let i := 1 } lt(i, ${chunks.length}) { i := add(i, 1) } { mstore(add(${h(mem!.chunkTable)}, shl(5, i)), sload(add(2, i))) }
+` : ''}${kernel.mode === 'packed' ? `                ${packWeightsYul(plan, mem!)}
+` : ''}${conv ? `                ${conv.perTx}
+` : ''}                base := ${h(end)}
+                let o := ${h(end + 0x40)}
                 for { let rp := offset let end := add(offset, length) } lt(rp, end) { rp := add(rp, ${rowBytes}) } {
-                    ${rowYul(plan, mem, layout === 'code')}
+                    ${conv ? conv.perRow : kernel.mode === 'fused' ? directRowYul(plan, mem!) : rowYul(plan, mem!, kernel.mode === 'code')}
                     ${writeOutputs}
                     o := add(o, ${outRowBytes})
                 }

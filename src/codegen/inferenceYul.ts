@@ -1,104 +1,89 @@
-import type { Plan } from '../fixed/types.ts'
-import { activationExpr } from './activationYul.ts'
+import type { LayerPlan, Plan } from '../fixed/types.ts'
+import { biasedAccInit, biasWordExpr, biasWordLiteral, hex as h, laneWordOf, macChain, maskLiteral, packetMacs, sumWords, unpackLanes } from './laneKernel.ts'
 import type { MemoryMap } from './memoryMap.ts'
+import { packetAt, type GroupLayout } from './weightBlob.ts'
 
-const h = (n: number) => '0x' + n.toString(16)
+export { macChain } from './laneKernel.ts'
+
+/** How a calldata feature is widened to a word: sign-extended (SAR), or zero-extended (SHR) for unsigned inputs. */
+export const inputDecodeOp = (plan: Plan) => (plan.inputUnsigned ? 'shr' : 'sar')
+
 /** Layers with at most this many (group, input) products are fully unrolled; bigger ones loop, 8 per turn. */
 export const UNROLL_LIMIT = 48
 const UNROLL_BY = 8
-/** Inputs per turn of the fused single-row kernel's loop (a big model's predict: code size matters less there). */
+/** Packets per turn of the fused kernel's loop, for layers too wide to unroll. */
 const FUSED_BY = 8
+/** Inputs the fused kernel unrolls in all (about 14 bytes of code each); wider layers loop. */
+const FUSED_UNROLL_INPUTS = 1100
 /** Rows of at most this many features are decoded from calldata without a loop. */
 const UNROLL_DECODE = 64
 
-/**
- * Pack the lanes of one blob entry (lanes × `bytes` big-endian ints) starting `at` bytes into the MLOADed
- * word `m` into one SIMD word.
- */
-function packExpr(m: string, lanes: number, bytes: number, laneBits: number, at = 0): string {
-  const sh = 256 - 8 * bytes
-  const field = (k: number) => (at + bytes * k ? `sar(${sh}, shl(${8 * (at + bytes * k)}, ${m}))` : `sar(${sh}, ${m})`)
-  let expr = field(0)
-  for (let k = 1; k < lanes; k++) expr = `add(${expr}, shl(${k * laneBits}, ${field(k)}))`
-  return expr
-}
-
-/**
- * MAC statements for inputs [0, count) of a fused kernel: entry u (its weights for every lane) sits at
- * byte u·entry from the pointer \`w\`, and one MLOAD (into \`m\`) serves every entry that fits in its 32 bytes.
- */
-function fusedMacs(count: number, entry: number, word: (m: string, at: number) => string, input: (u: number) => string): string[] {
-  const out: string[] = []
-  for (let u = 0; u < count; ) {
-    const base = u * entry
-    const terms: string[] = []
-    for (; u < count && (u + 1) * entry - base <= 32; u++) terms.push(`mul(${word('m', u * entry - base)}, ${input(u)})`)
-    out.push(`m := mload(${base ? `add(w, ${base})` : 'w'})`, ...macChain(terms))
-  }
-  return out
-}
-
-/**
- * Yul, run once per transaction: turn the blob's compact weights and biases into SIMD words in memory.
- * One word per (lane group, input) holds that input's weight for every output in the group.
- */
-export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
-  const lines: string[] = []
-  plan.layers.forEach((layer, l) => {
-    const lb = mem.blobLayout.layers[l]!
-    const lm = mem.layers[l]!
-    const wb = plan.weightBytes
-    const bb = plan.biasBytes
-    const full = lb.groups.filter((g) => g.lanes === layer.lanes).length
-    const emit = (count: number, src: number, stride: number, dst: number, lanes: number, bytes: number) => {
-      if (count === 0) return
-      const word = packExpr('m', lanes, bytes, layer.laneBits)
-      if (count === 1) lines.push(`{ let m := mload(${h(src)}) mstore(${h(dst)}, ${word}) }`)
-      else
-        lines.push(`for { let t := 0 } lt(t, ${count}) { t := add(t, 1) } { let m := mload(add(${h(src)}, mul(t, ${stride}))) mstore(add(${h(dst)}, shl(5, t)), ${word}) }`)
-    }
-    lines.push(`// layer ${l} '${layer.name}': ${layer.nIn}→${layer.nOut}, ${layer.lanes} lanes of ${layer.laneBits} bits`)
-    emit(full * layer.nIn, mem.blob + lb.weightsAt, layer.lanes * wb, lm.packedWeights, layer.lanes, wb)
-    emit(full, mem.blob + lb.biasesAt, layer.lanes * bb, lm.packedBiases, layer.lanes, bb)
-    const last = lb.groups[lb.groups.length - 1]!
-    if (last.lanes !== layer.lanes) {
-      emit(layer.nIn, mem.blob + lb.weightsAt + full * layer.lanes * layer.nIn * wb, last.lanes * wb, lm.packedWeights + full * layer.nIn * 32, last.lanes, wb)
-      emit(1, mem.blob + lb.biasesAt + full * layer.lanes * bb, 0, lm.packedBiases + full * 32, last.lanes, bb)
-    }
-  })
-  return lines.join('\n                ')
-}
-
-/** The SIMD word of lane group g: Σ_k v[g·lanes + k] · 2^(laneBits·k), in two's complement, as packing computes it. */
-export function laneWord(v: bigint[], g: number, layer: { lanes: number; laneBits: number; nOut: number }): string {
-  let w = 0n
-  for (let k = 0; k < layer.lanes && g * layer.lanes + k < layer.nOut; k++) w += v[g * layer.lanes + k]! << BigInt(layer.laneBits * k)
-  return '0x' + BigInt.asUintN(256, w).toString(16)
-}
-
-/** Terms folded into the accumulator per statement: right-nested ADDs need no stack juggling between products. */
-const CHAIN = 16
-
-/**
- * \`acc := add(t0, add(t1, … add(tk, acc)))\` statements: Yul evaluates arguments right to left, so the
- * innermost term goes first and the stack stays flat; the sum is the same as one ADD per statement.
- */
-export function macChain(terms: string[]): string[] {
-  const out: string[] = []
-  for (let i = 0; i < terms.length; i += CHAIN) out.push(`acc := ${terms.slice(i, i + CHAIN).reduceRight((rest, t) => `add(${t}, ${rest})`, 'acc')}`)
-  return out
-}
-
-/** Whether a batch row's features are first decoded into memory (else read straight from calldata). */
+/** Whether a packed-kernel row's features are first decoded into memory (else read straight from calldata). */
 export function decodesInputs(plan: Plan): boolean {
   const firstGroups = Math.ceil(plan.layers[0]!.nOut / plan.layers[0]!.lanes)
   return firstGroups > 1 || plan.inputSize * firstGroups > UNROLL_LIMIT
 }
 
+/** \`base\` + n in Yul (n may be negative: a trimmed last packet is MLOADed before it starts). */
+const plus = (base: string, n: number) => (n > 0 ? `add(${base}, ${n})` : n < 0 ? `sub(${base}, ${-n})` : base)
+
+/** The full groups of a layer (all alike, `stride` bytes apart) and the short last one, if any. */
+function shapes(groups: GroupLayout[]): { g0: GroupLayout; count: number; index: number }[] {
+  const full = groups.filter((g) => g.lanes === groups[0]!.lanes).length
+  const out = [{ g0: groups[0]!, count: full, index: 0 }]
+  if (full < groups.length) out.push({ g0: groups[full]!, count: 1, index: full })
+  return out
+}
+
+/** `body` (which reads `g`) for groups index … index+count−1: a loop, or a block when there is one. */
+const forGroups = (index: number, count: number, prelude: string, body: string[]) =>
+  count === 1
+    ? `{ ${prelude}\n                    ${body.join('\n                    ')} }`
+    : `{ ${prelude}\n                for { let g := ${index} } lt(g, ${index + count}) { g := add(g, 1) } {\n                    ${body.join('\n                    ')}\n                } }`
+
 /**
- * Yul for one row: reads the row at calldata offset `rp`, leaves the outputs at the last layer's
- * activation buffer. Each lane group accumulates with one MUL per input, then the lanes are split with
- * SIGNEXTEND/SAR, shifted back to scale 2^F (the bias carries the rounding half) and activated.
+ * Yul, run once per transaction (`packed` kernel): the blob's packets become signed lane words in memory,
+ * each `and(shr(s, m), mask) − 2^(8·wb−1)·lanes`: four operations per lane word, none per weight.
+ */
+export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
+  const lines: string[] = []
+  const wb = plan.weightBytes
+  plan.layers.forEach((layer, l) => {
+    const lm = mem.layers[l]!
+    lines.push(`// layer ${l} '${layer.name}': ${layer.nIn}→${layer.nOut}, ${layer.lanes} lanes`)
+    for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
+      const words = g0.packets * g0.perWord * 32
+      const stores = (n: number) => Array.from({ length: n }, (_, j) => `mstore(${j ? `add(d, ${32 * j})` : 'd'}, sub(${laneWordOf(g0, j, wb)}, bw))`).join(' ')
+      // the full packets in a loop, the last one (only the inputs left; MLOADed \`lead\` bytes early) on its own
+      const last = g0.packets - 1
+      const left = layer.nIn - last * g0.perWord
+      const at = (base: number, stride: number) => (count === 1 ? h(base) : `add(${h(base)}, mul(sub(g, ${index}), ${stride}))`)
+      const dst = at(lm.packedWeights[index]!, words)
+      lines.push(
+        forGroups(index, count, `let mask := ${maskLiteral(g0, wb)} let bw := ${biasWordLiteral(g0, wb)}`, [
+          `let src := ${at(mem.blob + g0.at, g0.bytes)}`,
+          `mstore(${at(lm.packedBiases + 32 * index, 32)}, ${biasWordExpr(g0, plan.biasBytes, 'src')})`,
+          `let d := ${dst}`,
+          ...(last > 0 ? [`for { let p := add(src, ${g0.biasBytes}) let e := add(d, ${last * 32 * g0.perWord}) } lt(d, e) { p := add(p, ${g0.packetBytes}) d := add(d, ${32 * g0.perWord}) } { let m := mload(p) ${stores(g0.perWord)} }`] : []),
+          `{ let m := mload(${plus('src', packetAt(g0, last))}) ${stores(left)} }`,
+        ]),
+      )
+    }
+  })
+  return lines.join('\n                ')
+}
+
+/** The signed lane word of input column `col` (or the biases) for a group, as a constant (`code` layout). */
+export function laneWord(v: bigint[], g: Pick<GroupLayout, 'first' | 'lanes' | 'spacing'>): string {
+  let w = 0n
+  for (let k = 0; k < g.lanes; k++) w += v[g.first + k]! << BigInt(g.spacing * k)
+  return '0x' + BigInt.asUintN(256, w).toString(16)
+}
+
+/**
+ * Yul for one row with ready lane words (`packed` kernel: in memory; `code` layout: PUSH32 constants):
+ * reads the row at calldata offset `rp`, leaves the outputs at the last layer's activation buffer. Each
+ * lane group accumulates with one MUL per input, then the lanes are split and activated.
  */
 export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
   const lines: string[] = []
@@ -106,22 +91,20 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
   const inSh = 256 - 8 * inB
   const decodeToMemory = decodesInputs(plan)
   if (decodeToMemory && plan.inputSize <= UNROLL_DECODE)
-    for (let i = 0; i < plan.inputSize; i++) lines.push(`mstore(${h(mem.inputs + 32 * i)}, sar(${inSh}, calldataload(add(rp, ${h(i * inB)}))))`)
+    for (let i = 0; i < plan.inputSize; i++) lines.push(`mstore(${h(mem.inputs + 32 * i)}, ${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)}))))`)
   else if (decodeToMemory)
-    lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), sar(${inSh}, calldataload(add(rp, mul(i, ${inB}))))) }`)
+    lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), ${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, mul(i, ${inB}))))) }`)
   plan.layers.forEach((layer, l) => {
     const lm = mem.layers[l]!
     const src = l === 0 ? (decodeToMemory ? mem.inputs : -1) : mem.layers[l - 1]!.activations
-    const x = (i: number) => (src < 0 ? `sar(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
-    const groups = Math.ceil(layer.nOut / layer.lanes)
-    const unroll = constants || layer.nIn * groups <= UNROLL_LIMIT || src < 0
+    const x = (i: number) => (src < 0 ? `${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
+    const groups = mem.blobLayout.layers[l]!.groups
+    const unroll = constants || layer.nIn * groups.length <= UNROLL_LIMIT || src < 0
     lines.push(`// layer ${l} '${layer.name}'`)
-    for (let g = 0; g < groups; g++) {
-      const lanes = Math.min(layer.lanes, layer.nOut - g * layer.lanes)
-      const pw = lm.packedWeights + g * layer.nIn * 32
-      // \`code\` layout: the lane words are PUSH32 constants; otherwise they were packed into memory once per transaction
-      const wordAt = (i: number) => (constants ? laneWord(layer.weights.map((r) => r[i]!), g, layer) : `mload(${h(pw + 32 * i)})`)
-      const body: string[] = [`let acc := ${constants ? laneWord(layer.biases, g, layer) : `mload(${h(lm.packedBiases + 32 * g)})`}`]
+    groups.forEach((g, gi) => {
+      const pw = constants ? 0 : lm.packedWeights[gi]!
+      const wordAt = (i: number) => (constants ? laneWord(layer.weights.map((r) => r[i]!), g) : `mload(${h(pw + 32 * i)})`)
+      const body: string[] = [`let acc := ${constants ? laneWord(layer.biases, g) : `mload(${h(lm.packedBiases + 32 * gi)})`}`]
       if (constants && !unroll) throw new Error('the code layout needs fully unrolled layers')
       if (unroll) body.push(...macChain(Array.from({ length: layer.nIn }, (_, i) => `mul(${wordAt(i)}, ${x(i)})`)))
       else {
@@ -130,71 +113,72 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
         body.push(`for { let w := ${h(pw)} let q := ${h(src)} let e := ${h(pw + turns * UNROLL_BY * 32)} } lt(w, e) { w := add(w, ${32 * UNROLL_BY}) q := add(q, ${32 * UNROLL_BY}) } { ${step.join(' ')} }`)
         body.push(...macChain(Array.from({ length: layer.nIn - turns * UNROLL_BY }, (_, k) => `mul(mload(${h(pw + 32 * (turns * UNROLL_BY + k))}), ${x(turns * UNROLL_BY + k)})`)))
       }
-      const byteIdx = layer.laneBits / 8 - 1
-      for (let k = 0; k < lanes; k++) {
-        const out = h(lm.activations + 32 * (g * layer.lanes + k))
-        const last = k === lanes - 1
-        const act = activationExpr(layer.activation.kind, 'v', plan, layer.slopeQ)
-        if (!last) body.push(`{ let lane := signextend(${byteIdx}, acc) let v := sar(${layer.wShift}, lane) mstore(${out}, ${act}) acc := sar(${layer.laneBits}, sub(acc, lane)) }`)
-        else if (lanes > 1) body.push(`{ let v := sar(${layer.wShift}, signextend(${byteIdx}, acc)) mstore(${out}, ${act}) }`)
-        else body.push(`{ let v := sar(${layer.wShift}, acc) mstore(${out}, ${act}) }`)
-      }
+      body.push(...unpackLanes(plan, layer, g.lanes, g.spacing, (k) => h(lm.activations + 32 * (g.first + k))))
       lines.push(`{ ${body.join('\n                    ')} }`)
-    }
+    })
     if (layer.activation.kind === 'softmax') lines.push(`softmax(${h(lm.activations)}, ${layer.nOut})`)
   })
   return lines.join('\n                ')
 }
 
+/** Yul: decode the row at `rp` into memory once, summing it into `sx` (unrolled by 8). */
+function decodeWithSum(plan: Plan, mem: MemoryMap): string {
+  const inB = plan.inputBytes
+  const sh = 256 - 8 * plan.inputBytes
+  const n = plan.inputSize
+  const one = (p: string, d: string) => `{ let v := ${inputDecodeOp(plan)}(${sh}, calldataload(${p})) mstore(${d}, v) sx := add(sx, v) }`
+  if (n <= UNROLL_DECODE) return ['let sx := 0', ...Array.from({ length: n }, (_, i) => one(i ? `add(rp, ${i * inB})` : 'rp', h(mem.inputs + 32 * i)))].join(' ')
+  const turns = Math.floor(n / UNROLL_BY)
+  const body = Array.from({ length: UNROLL_BY }, (_, u) => one(u ? `add(p, ${u * inB})` : 'p', u ? `add(d, ${32 * u})` : 'd')).join(' ')
+  const rest = Array.from({ length: n - turns * UNROLL_BY }, (_, k) => one(`add(rp, ${(turns * UNROLL_BY + k) * inB})`, h(mem.inputs + 32 * (turns * UNROLL_BY + k)))).join(' ')
+  return `let sx := 0 for { let p := rp let d := ${h(mem.inputs)} } lt(d, ${h(mem.inputs + 32 * turns * UNROLL_BY)}) { p := add(p, ${UNROLL_BY * inB}) d := add(d, ${32 * UNROLL_BY}) } { ${body} } ${rest}`
+}
+
+/** MACs of one group of a fused layer: its packets from `w` (after the bias packet), inputs at `x0`. */
+function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled: boolean): string[] {
+  const at = (t: number) => plus('w', packetAt(g, t))
+  const x = (i: number) => `mload(${h(x0 + 32 * i)})`
+  if (unrolled) return packetMacs(g, wb, nIn, 0, g.packets, at, x)
+  const turns = Math.floor(Math.floor(nIn / g.perWord) / FUSED_BY)
+  const step = packetMacs(g, wb, Infinity, 0, FUSED_BY, (t) => (t ? `add(p, ${t * g.packetBytes})` : 'p'), (i) => (i ? `mload(add(q, ${32 * i}))` : 'mload(q)'))
+  return [
+    `for { let p := add(w, ${g.biasBytes}) let q := ${h(x0)} let e := add(p, ${turns * FUSED_BY * g.packetBytes}) } lt(p, e) { p := add(p, ${FUSED_BY * g.packetBytes}) q := add(q, ${32 * FUSED_BY * g.perWord}) } { ${step.join(' ')} }`,
+    ...packetMacs(g, wb, nIn, turns * FUSED_BY, g.packets, at, x),
+  ]
+}
+
 /**
- * Yul for ONE row without the packing pass: each lane word is built from one MLOAD of the group-major
- * blob and multiplied at once, never stored. Packing once pays off only when a batch reuses the lane
- * words; for a single predict on a large model this fused kernel is cheaper. Same exact integer sums,
- * so the outputs are bit-identical to rowYul's.
+ * Yul for ONE row (`fused` kernel): inputs decoded once; each lane group's packets are read from the
+ * blob (or, streaming, copied group by group into the small buffer at mem.blob by `copyRange`) and each
+ * lane word is `and(shr(s, m), mask)` times its input; one MUL per group takes the weights' unsigned
+ * bias out. Same exact integer sums as the packed kernel and the simulator.
  */
 export function directRowYul(plan: Plan, mem: MemoryMap): string {
-  const lines: string[] = []
-  const inB = plan.inputBytes
   const wb = plan.weightBytes
-  lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), sar(${256 - 8 * inB}, calldataload(add(rp, mul(i, ${inB}))))) }`)
-  plan.layers.forEach((layer, l) => {
-    const lb = mem.blobLayout.layers[l]!
+  let budget = FUSED_UNROLL_INPUTS
+  const blocks = plan.layers.map((layer: LayerPlan, l) => {
     const lm = mem.layers[l]!
-    const src = l === 0 ? mem.inputs : mem.layers[l - 1]!.activations
-    const turns = Math.floor(layer.nIn / FUSED_BY)
-    const byteIdx = layer.laneBits / 8 - 1
-    lines.push(`// layer ${l} '${layer.name}' (fused)`)
-    // groups [g0, g1) all with `lanes` lanes; group g's entry for input i is at weightsAt + g·K·nIn·wb + i·lanes·wb
-    const span = (g0: number, g1: number, lanes: number) => {
-      if (g1 <= g0) return
-      const entry = lanes * wb
-      const word = (m: string, at: number) => packExpr(m, lanes, wb, layer.laneBits, at)
-      const step = fusedMacs(FUSED_BY, entry, word, (u) => `mload(add(q, ${32 * u}))`)
-      const rest = fusedMacs(layer.nIn - turns * FUSED_BY, entry, word, (k) => `mload(${h(src + 32 * (turns * FUSED_BY + k))})`)
-      const unpack: string[] = []
-      for (let k = 0; k < lanes; k++) {
-        const act = activationExpr(layer.activation.kind, 'v', plan, layer.slopeQ)
-        const out = `add(y, ${32 * k})`
-        if (k < lanes - 1) unpack.push(`{ let lane := signextend(${byteIdx}, acc) let v := sar(${layer.wShift}, lane) mstore(${out}, ${act}) acc := sar(${layer.laneBits}, sub(acc, lane)) }`)
-        else unpack.push(`{ let v := sar(${layer.wShift}, ${lanes > 1 ? `signextend(${byteIdx}, acc)` : 'acc'}) mstore(${out}, ${act}) }`)
-      }
-      lines.push(`for { let g := ${g0} } lt(g, ${g1}) { g := add(g, 1) } {
-                    let acc := ${biasWord(lanes)}
-                    let w := add(${h(mem.blob + lb.weightsAt)}, mul(g, ${layer.lanes * layer.nIn * wb}))
-                    let q := ${h(src)}
-                    let m := 0
-                    for { let e := add(q, ${turns * FUSED_BY * 32}) } lt(q, e) { q := add(q, ${32 * FUSED_BY}) w := add(w, ${FUSED_BY * entry}) } { ${step.join(' ')} }
-                    ${rest.join(' ')}
-                    let y := add(${h(lm.activations)}, mul(g, ${32 * layer.lanes}))
-                    ${unpack.join('\n                    ')}
-                }`)
+    const x0 = l === 0 ? mem.inputs : mem.layers[l - 1]!.activations
+    const lines: string[] = [l === 0 ? decodeWithSum(plan, mem) : sumWords('sx', x0, layer.nIn), `// layer ${l} '${layer.name}' (fused)`]
+    for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
+      const unrolled = layer.nIn <= budget
+      if (unrolled) budget -= layer.nIn
+      const at = (base: number, stride: number) => (count === 1 ? h(base) : `add(${h(base)}, mul(sub(g, ${index}), ${stride}))`)
+      const from = at(g0.at, g0.bytes)
+      lines.push(
+        forGroups(index, count, `let mask := ${maskLiteral(g0, wb)} let bw := ${biasWordLiteral(g0, wb)}`, [
+          mem.kernel.streams ? `copyRange(${from}, ${g0.bytes}, ${h(mem.blob)}) let w := ${h(mem.blob)}` : `let w := ${at(mem.blob + g0.at, g0.bytes)}`,
+          `let acc := ${biasedAccInit(g0, plan, 'w')}`,
+          'let m := 0',
+          ...fusedMacs(g0, wb, layer.nIn, x0, unrolled),
+          `let y := ${at(lm.activations + 32 * g0.first, 32 * g0.lanes)}`,
+          ...unpackLanes(plan, layer, g0.lanes, g0.spacing, (k) => (k ? `add(y, ${32 * k})` : 'y')),
+        ]),
+      )
     }
-    const biasWord = (lanes: number) => packExpr(`mload(add(${h(mem.blob + lb.biasesAt)}, mul(g, ${layer.lanes * plan.biasBytes})))`, lanes, plan.biasBytes, layer.laneBits)
-    const last = lb.groups[lb.groups.length - 1]!
-    const full = last.lanes === layer.lanes ? lb.groups.length : lb.groups.length - 1
-    span(0, full, layer.lanes)
-    span(full, lb.groups.length, last.lanes)
     if (layer.activation.kind === 'softmax') lines.push(`softmax(${h(lm.activations)}, ${layer.nOut})`)
+    return `{\n                ${lines.join('\n                ')}\n                }`
   })
-  return lines.join('\n                ')
+  return blocks.join('\n                ')
 }
+

@@ -1,29 +1,63 @@
 import type { Plan } from '../fixed/types.ts'
-import { blobLayout, groupsOf, type BlobLayout } from './weightBlob.ts'
+import { blobLayout, type BlobLayout } from './weightBlob.ts'
 
-export type LayerMemory = { packedWeights: number; packedBiases: number; activations: number }
+/**
+ * How a contract runs its rows:
+ * - `code`: the signed lane words are PUSH32 constants (the `code` layout);
+ * - `packed`: small models: the lane words are extracted from the blob once per transaction into memory,
+ *   then every row does one MLOAD + MUL per lane word;
+ * - `fused`: larger models: every row takes its lane words straight from the blob's packets (no lane-word
+ *   memory, whose expansion would cost more than it saves), so a batch costs per row what one predict does.
+ * `streams`: the weights come from data contracts one lane group at a time into a small buffer, never
+ * the whole blob at once (memory expansion grows with its square).
+ */
+export type Kernel = { mode: 'code' | 'packed' | 'fused'; streams: boolean }
+
+/** Lane words at most this many (32 bytes each in memory) are packed once per transaction. */
+export const PACK_WORDS = 512
+/** Blobs from data contracts larger than this are streamed group by group. */
+export const STREAM_MIN = 8192
+
+/** Lane words per row: Σ over layers of lane groups × inputs. */
+export const laneWordsOf = (plan: Plan) => plan.layers.reduce((n, l) => n + Math.ceil(l.nOut / l.lanes) * l.nIn, 0)
+
+export function kernelOf(plan: Plan, o: { layout: 'datacontract' | 'code' | 'storage'; embedded: boolean }): Kernel {
+  if (o.layout === 'code') return { mode: 'code', streams: false }
+  const mode = laneWordsOf(plan) <= PACK_WORDS ? 'packed' : 'fused'
+  return { mode, streams: mode === 'fused' && o.layout === 'datacontract' && !o.embedded && blobLayout(plan).length > STREAM_MIN }
+}
+
+export type LayerMemory = {
+  /** Per lane group: where its signed lane words start (`packed`: input i's word at +32·i). */
+  packedWeights: number[]
+  packedBiases: number
+  activations: number
+}
 export type MemoryMap = {
+  kernel: Kernel
+  /** The weights: the whole blob, or (streaming) a buffer for the largest lane group. */
   blob: number
   blobLayout: BlobLayout
+  /** Streaming: the data contracts' addresses, one word each. */
+  chunkTable: number
   layers: LayerMemory[]
-  /** Decoded inputs of the current row (used when the first layer has several lane groups). */
+  /** Decoded inputs of the current row. */
   inputs: number
-  /** Start of the output buffer (ABI `bytes`: offset word, length word, data); a batch's outputs grow past `end`. */
-  out: number
-  /** First free byte after every fixed region; batch outputs are written from here. */
+  /** First free byte after every fixed region; a call's outputs (ABI bytes) are written from here. */
   end: number
 }
 
 const words = (bytes: number) => Math.ceil(bytes / 32) * 32
 
 /** Fixed memory addresses for everything inference touches; the contract never hands memory back to Solidity. */
-export function memoryMap(plan: Plan): MemoryMap {
+export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams: false }, chunks = 1): MemoryMap {
   const layout = blobLayout(plan)
   // 0x80 holds the length word of the embedded `bytes constant WEIGHTS` when Solidity copies it; data follows
   const blob = 0xa0
-  let at = blob + words(layout.length) + 32 // slack: the last MLOAD may read past the blob
-  // small buffers first (inputs, activations, outputs), the big lane-word regions last: a single-row
-  // predict never touches the lane words, so it never pays for their memory expansion
+  const region = kernel.streams ? Math.max(...layout.layers.flatMap((l) => l.groups.map((g) => g.bytes))) : kernel.mode === 'code' ? 0 : layout.length
+  let at = blob + words(region) + 32 // slack: the last MLOAD may read past the end
+  const chunkTable = at
+  if (kernel.streams) at += 32 * chunks
   const inputs = at
   at += plan.inputSize * 32
   const activations = plan.layers.map((layer, l) => {
@@ -33,13 +67,17 @@ export function memoryMap(plan: Plan): MemoryMap {
     at += layer.nOut * 32
     return a
   })
-  const out = at
-  at += 0x40 + 32 * plan.outputSize // a one-row predictBatch's packed outputs (ABI bytes), clear of the lane words
   const layers = plan.layers.map((layer, l) => {
-    const g = groupsOf(layer).length
-    const m = { packedWeights: at, packedBiases: at + g * layer.nIn * 32, activations: activations[l]! }
-    at = m.packedBiases + g * 32
-    return m
+    const groups = layout.layers[l]!.groups
+    const packedWeights: number[] = []
+    if (kernel.mode === 'packed')
+      for (const g of groups) {
+        packedWeights.push(at)
+        at += g.packets * g.perWord * 32
+      }
+    const packedBiases = at
+    if (kernel.mode === 'packed') at += groups.length * 32
+    return { packedWeights, packedBiases, activations: activations[l]! }
   })
-  return { blob, blobLayout: layout, layers, inputs, out, end: at }
+  return { kernel, blob, blobLayout: layout, chunkTable, layers, inputs, end: at }
 }

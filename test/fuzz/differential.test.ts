@@ -12,6 +12,7 @@ import { deployModel } from '../../src/chain/deployModel.ts'
 import { measureBatchGas, predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
 import { UNROLL_LIMIT } from '../../src/codegen/inferenceYul.ts'
+import { kernelOf } from '../../src/codegen/memoryMap.ts'
 import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
 import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
@@ -113,6 +114,16 @@ const CASES: Case[] = [
     rows: 700,
     embed: false,
   },
+  {
+    // fused kernel (too many lane words to pack), streamed group by group from 4 data contracts; the full
+    // groups' MACs unrolled, the short last group's looped (over the unroll budget)
+    name: 'fused and streamed 600-9-3, 4 data contracts',
+    model: chain(r0, [600, 9, 3], [A.tanh, A.identity]),
+    precision: DEFAULT,
+    rows: 120,
+    chunkSize: 3000,
+  },
+  { name: 'fused 40-30-20-5, int8 weights, int16 inputs, whole blob', model: chain(r0, [40, 30, 20, 5], [A.relu, A.leaky(0.1), A.softmax]), precision: P(12, 1, 2), rows: 300, embed: false },
   { name: 'looped first layer 100-1 sigmoid, layout code', model: chain(r0, [100, 1], [A.sigmoid]), precision: DEFAULT, rows: 500, layout: 'code' },
   { name: 'wide single layer 9-40 relu (10 groups) then 40-3', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: DEFAULT, rows: 500 },
   { name: 'int64 weights and inputs at 2^32', model: chain(r0, [5, 6, 2], [A.tanh, A.identity]), precision: P(32, 8, 8), rows: 500, embed: false },
@@ -132,7 +143,16 @@ const CASES: Case[] = [
     rows: 100,
   },
   { name: 'tiny weights (±1e-6)', model: chain(r0, [5, 5, 2], [A.relu, A.sigmoid], { scale: 1e-6 }), precision: DEFAULT, rows: 300 },
+  // inputs at their own scale (precision.inputs: auto): the first layer shifts back from 2^(s+Fin) to 2^F
+  { name: 'uint16 inputs at 2^15 (ML2SC-like [0, 1] features), 30-4-1 sigmoid', model: chain(r0, [30, 4, 1], [A.relu, A.sigmoid]), precision: { ...DEFAULT, inputBytes: 2, inputFraction: 15, inputUnsigned: true }, rows: 500, spread: 1 },
+  { name: 'int16 inputs at 2^12, looped first layer 64-12-5 tanh/softmax', model: chain(r0, [64, 12, 5], [A.tanh, A.softmax]), precision: { ...DEFAULT, inputBytes: 2, inputFraction: 12 }, rows: 400, embed: false },
+  // narrow first-layer lanes beside 5-byte biases of the next layer: fewer lanes, so a group's biases fit one MLOAD
+  { name: 'int8 inputs at 2^5, 9-40-3 (lanes capped by the bias width)', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 5 }, rows: 400, embed: false },
+  { name: 'uint8 inputs at 2^7, 9-40-3 (10 groups, inputs decoded once)', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 7, inputUnsigned: true }, rows: 400, embed: false },
 ]
+
+/** One input ulp: inputs may have their own scale 2^inputFraction. */
+const inputUlp = (plan: Plan) => 2 ** -(plan.inputFraction ?? plan.F)
 
 // ---- rows ----------------------------------------------------------------------------------------------
 
@@ -142,10 +162,12 @@ const KINDS: Kind[] = ['uniform', 'uniform', 'wide', 'extreme', 'boundary', 'zer
 /** Float features of one row of the given kind (the safe range is [lo, hi] at scale 2^F). */
 function makeRow(r: Rng, plan: Plan, kind: Kind, spread: number): number[] {
   const n = plan.inputSize
-  const ulp = 2 ** -plan.F
+  const ulp = inputUlp(plan)
   const { lo, hi } = edges(plan)
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!
-  const f = (): number => {
+  // unsigned inputs: every kind but 'outside' stays ≥ 0
+  const f = (): number => (plan.inputUnsigned ? Math.abs(g()) : g())
+  const g = (): number => {
     switch (kind) {
       case 'uniform':
         return (r() * 2 - 1) * Math.min(spread, hi)
@@ -177,7 +199,7 @@ function makeRow(r: Rng, plan: Plan, kind: Kind, spread: number): number[] {
 
 /** The widest float features encodeRow accepts (for int64 inputs, ±2^63/2^F as doubles round outward). */
 function edges(plan: Plan): { lo: number; hi: number } {
-  const ulp = 2 ** -plan.F
+  const ulp = inputUlp(plan)
   let lo = Number(plan.inputMin) * ulp
   let hi = Number(plan.inputMax) * ulp
   while (!inRange(plan, hi)) hi -= Math.max(ulp, Math.abs(hi) * 2 ** -52)
@@ -188,7 +210,7 @@ function edges(plan: Plan): { lo: number; hi: number } {
 /** Rows of fixed-point inputs at the exact edges of the safe range (no float can name them all). */
 function edgeRows(r: Rng, plan: Plan): bigint[][] {
   const n = plan.inputSize
-  const vals = [plan.inputMin, plan.inputMax, plan.inputMin + 1n, plan.inputMax - 1n, 0n, -1n, 1n]
+  const vals = [plan.inputMin, plan.inputMax, plan.inputMin + 1n, plan.inputMax - 1n, 0n, -1n, 1n].filter((v) => v >= plan.inputMin)
   const rows = [new Array(n).fill(plan.inputMax), new Array(n).fill(plan.inputMin), Array.from({ length: n }, (_, i) => (i % 2 ? plan.inputMax : plan.inputMin))]
   while (rows.length < 24) rows.push(Array.from({ length: n }, () => vals[Math.floor(r() * vals.length)]!))
   return rows
@@ -196,8 +218,9 @@ function edgeRows(r: Rng, plan: Plan): bigint[][] {
 
 /** The oracle for encodeRow: a finite feature that rounds (half away from zero) into [inputMin, inputMax]. */
 function inRange(plan: Plan, x: number): boolean {
-  if (!Number.isFinite(x) || !Number.isFinite(x * 2 ** plan.F)) return false
-  const q = quantize(x, plan.F)
+  const fin = plan.inputFraction ?? plan.F
+  if (!Number.isFinite(x) || !Number.isFinite(x * 2 ** fin)) return false
+  const q = quantize(x, fin)
   return q >= plan.inputMin && q <= plan.inputMax
 }
 
@@ -305,6 +328,16 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
     expect(layers.some((l) => Math.ceil(l.nOut / l.lanes) > 1)).toBe(true) // several lane groups
     expect(layers.some((l) => l.lanes > 1)).toBe(true) // SIMD lanes
     expect(layers.some((l) => l.nIn * Math.ceil(l.nOut / l.lanes) > UNROLL_LIMIT)).toBe(true) // looped kernel
+    // every kernel: packed once per transaction, fused per row (whole blob and streamed), PUSH32 constants
+    const kernels = new Set(
+      plans.map((p, i) => {
+        const c = CASES[i]!
+        const layout = c.layout ?? 'datacontract'
+        const k = kernelOf(p, { layout, embedded: layout === 'datacontract' && embedsWeights(p, { embedWeights: c.embed, layout }) })
+        return k.mode + (k.streams ? ' streamed' : '')
+      }),
+    )
+    expect([...kernels].sort()).toEqual(['code', 'fused', 'fused streamed', 'packed'])
     expect(new Set(plans.map((p) => p.weightBytes))).toEqual(new Set([1, 2, 3, 4, 8]))
     expect(new Set(plans.map((p) => p.inputBytes))).toEqual(new Set([1, 2, 4, 8]))
   })

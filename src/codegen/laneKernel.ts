@@ -1,0 +1,96 @@
+import type { LayerPlan, Plan } from '../fixed/types.ts'
+import { activationExpr } from './activationYul.ts'
+import { laneMask, packetShift, weightBiasWord, type GroupLayout } from './weightBlob.ts'
+
+/**
+ * The lane kernel, reusable by every layer kind: a group's lane words come straight from its interleaved
+ * packets (one MLOAD serves `perWord` lane words, each `and(shr(s, m), mask)`), are multiplied by their
+ * input and added, with no per-weight sign handling; the weights' bias 2^(8·wb−1)·Σx leaves every lane in
+ * one MUL at the end (`biasedAccInit`). Yul evaluates arguments right to left, so chains stay flat.
+ */
+
+export const hex = (n: number | bigint) => '0x' + n.toString(16)
+
+/** Terms folded into the accumulator per statement: right-nested ADDs need no stack juggling between products. */
+const CHAIN = 16
+
+/**
+ * `acc := add(t0, add(t1, … add(tk, acc)))` statements: Yul evaluates arguments right to left, so the
+ * innermost term goes first and the stack stays flat; the sum is the same as one ADD per statement.
+ */
+export function macChain(terms: string[], acc = 'acc'): string[] {
+  const out: string[] = []
+  for (let i = 0; i < terms.length; i += CHAIN) out.push(`${acc} := ${terms.slice(i, i + CHAIN).reduceRight((rest, t) => `add(${t}, ${rest})`, acc)}`)
+  return out
+}
+
+/** Lane word j of the packet held in `m`: the biased weights of input t·perWord + j, one per lane. */
+export function laneWordOf(g: GroupLayout, j: number, weightBytes: number, m = 'm', mask = 'mask'): string {
+  const s = packetShift(g, j, weightBytes)
+  return `and(${s ? `shr(${s}, ${m})` : m}, ${mask})`
+}
+
+/** Σ_k 2^(k·spacing) over the group's lanes: computed when its literal would be long (code is 200 gas a byte). */
+function onesExpr(g: Pick<GroupLayout, 'lanes' | 'spacing'>): string {
+  if (g.lanes === 1) return '1'
+  const bits = g.lanes * g.spacing
+  return `div(${bits === 256 ? 'not(0)' : `sub(shl(${bits}, 1), 1)`}, sub(shl(${g.spacing}, 1), 1))`
+}
+const short = (v: bigint, alt: () => string) => (v < 1n << 96n ? hex(v) : alt())
+
+/** The group's lane mask (bind it to a stack variable: repeated PUSH32s become CODECOPYs). */
+export const maskLiteral = (g: GroupLayout, weightBytes: number) => short(laneMask(g, weightBytes), () => `mul(${onesExpr(g)}, ${hex((1n << BigInt(8 * weightBytes)) - 1n)})`)
+
+/** 2^(8·wb−1) in every lane of the group. */
+export const biasWordLiteral = (g: GroupLayout, weightBytes: number) => short(weightBiasWord(g, weightBytes), () => `shl(${8 * weightBytes - 1}, ${onesExpr(g)})`)
+
+/** The group's biases as a signed lane word, read from its bias packet at address expression `at`. */
+export function biasWordExpr(g: GroupLayout, biasBytes: number, at: string): string {
+  if (g.lanes === 1) return `sar(${256 - 8 * biasBytes}, mload(${at}))`
+  const bits = g.lanes * g.spacing
+  return bits === 256 ? `mload(${at})` : `shr(${256 - bits}, mload(${at}))`
+}
+
+/** The accumulator's start: the biases minus the weights' unsigned bias (`bw`, see biasWordLiteral) times Σx (`sx`), in every lane at once. */
+export function biasedAccInit(g: GroupLayout, plan: Plan, biasAt: string, sx = 'sx'): string {
+  return `sub(${biasWordExpr(g, plan.biasBytes, biasAt)}, mul(${sx}, bw))`
+}
+
+/**
+ * MAC statements for packets [t0, t1) of a group, into `acc`: packet t at address `packetAt(t)`, input i
+ * read by `x(i)`. Fields past the layer's nIn in the last packet are skipped. Needs `m` and `mask` declared.
+ */
+export function packetMacs(g: GroupLayout, weightBytes: number, nIn: number, t0: number, t1: number, packetAt: (t: number) => string, x: (i: number) => string): string[] {
+  const out: string[] = []
+  for (let t = t0; t < t1; t++) {
+    const terms: string[] = []
+    for (let j = 0; j < g.perWord && t * g.perWord + j < nIn; j++) terms.push(`mul(${laneWordOf(g, j, weightBytes)}, ${x(t * g.perWord + j)})`)
+    out.push(`m := mload(${packetAt(t)})`, ...macChain(terms))
+  }
+  return out
+}
+
+/**
+ * Split `acc` (lanes `spacing` bits apart) into the group's outputs: each lane comes out with SIGNEXTEND,
+ * is shifted back to the activation scale (the bias carried the rounding half) and activated into
+ * `outAt(k)`.
+ */
+export function unpackLanes(plan: Plan, layer: LayerPlan, lanes: number, spacing: number, outAt: (k: number) => string): string[] {
+  const byteIdx = spacing / 8 - 1
+  const out: string[] = []
+  const act = activationExpr(layer.activation.kind, 'v', plan, layer.slopeQ)
+  for (let k = 0; k < lanes; k++) {
+    if (k < lanes - 1) out.push(`{ let lane := signextend(${byteIdx}, acc) let v := sar(${layer.wShift}, lane) mstore(${outAt(k)}, ${act}) acc := sar(${spacing}, sub(acc, lane)) }`)
+    else out.push(`{ let v := sar(${layer.wShift}, ${lanes > 1 ? `signextend(${byteIdx}, acc)` : 'acc'}) mstore(${outAt(k)}, ${act}) }`)
+  }
+  return out
+}
+
+/** Σ of `n` words in memory from `at` into a new variable `name` (a flat chain for short vectors, else a loop). */
+export function sumWords(name: string, at: number, n: number): string {
+  if (n <= 64) return `let ${name} := ${Array.from({ length: n }, (_, i) => `mload(${hex(at + 32 * i)})`).reduceRight((rest, t) => `add(${t}, ${rest})`, '0')}`
+  const turns = Math.floor(n / 8)
+  const body = Array.from({ length: 8 }, (_, u) => `mload(add(q, ${32 * u}))`).reduceRight((rest, t) => `add(${t}, ${rest})`, name)
+  const rest = Array.from({ length: n - 8 * turns }, (_, u) => `mload(${hex(at + 32 * (8 * turns + u))})`).reduceRight((r, t) => `add(${t}, ${r})`, name)
+  return `let ${name} := 0 for { let q := ${hex(at)} } lt(q, ${hex(at + 256 * turns)}) { q := add(q, 256) } { ${name} := ${body} } ${name} := ${rest}`
+}
