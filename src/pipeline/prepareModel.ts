@@ -9,6 +9,8 @@ import type { ModelIR, Task } from '../ir/types.ts'
 import { loadModel } from '../model/loadModel.ts'
 import { readAllRows } from '../data/readCsv.ts'
 import { estimatePrecision, OUTPUT_ERROR_THRESHOLD, type PrecisionWarning } from '../fixed/precisionWarnings.ts'
+import { readReference } from '../data/readReference.ts'
+import { int8Eligible, keepsClasses } from './keepsClasses.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 
 export type Prepared = {
@@ -45,7 +47,9 @@ export const AUTO_ERROR_TARGET = 5e-5
 /**
  * `precision.weights: auto`: int16 halves upload and storage gas against int32, so it is used whenever it
  * is accurate enough, measured with the bit-exact simulator against the float forward pass on the test
- * rows (or random rows when the config has none); else int24, else int32.
+ * rows (or random rows when the config has none); else int24, else int32. A classifier of relu/identity
+ * layers with test rows gets int8 when no row's class changes (against data.reference, PyTorch's
+ * outputs, when given).
  */
 async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: Plan; warnings: PrecisionWarning[] }> {
   const spec = resolvePrecision(config.precision)
@@ -62,8 +66,21 @@ async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: P
       return e.maxAbs <= AUTO_ERROR_TARGET && e.flips === 0
     }
     plan = [2, 3].map((weightBytes) => makePlan(model, { ...spec, weightBytes })).find(fits) ?? makePlan(model, { ...spec, weightBytes: 4 })
+    // int8 halves the blob again and narrows the lanes: for a classifier of relu/identity layers (logits),
+    // used when the test rows keep every class
+    const int8 = rows && int8Eligible(model, task) ? tryPlan(() => makePlan(model, { ...spec, weightBytes: 1 })) : undefined
+    const reference = int8 && config.data.reference ? await readReference(config.data.reference, int8.outputSize) : undefined
+    if (int8 && keepsClasses(model, task, int8, plan, rows!, reference)) plan = int8
   }
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
+}
+
+const tryPlan = (make: () => Plan): Plan | undefined => {
+  try {
+    return make()
+  } catch {
+    return undefined
+  }
 }
 
 /** Config → IR → fixed-point plan: everything that needs no chain and no compiler. */
