@@ -434,6 +434,12 @@ def make_special(iris_model, iris_X, softmax_model):
 
 
 def main():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from cnn_fixtures import make_cnn_fixtures
+
+    if sys.argv[1:] == ["cnn"]:  # only the convolutional fixtures
+        make_cnn_fixtures(sys.modules[__name__])
+        return
     if os.path.isdir(ROOT):
         for name in list(SPECS) + ["special"]:
             shutil.rmtree(os.path.join(ROOT, name), ignore_errors=True)
@@ -442,6 +448,7 @@ def main():
     for name in SPECS:
         models[name] = make_model(name)
     make_special(models["iris_logits"][0], models["iris_logits"][1], models["iris_softmax"][0])
+    make_cnn_fixtures(sys.modules[__name__])
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(ROOT) for f in fs)
     print(f"fixtures: {total / 1024:.0f} KiB in {os.path.relpath(ROOT)}")
 

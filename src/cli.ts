@@ -7,6 +7,10 @@ import { loggerFor } from './commands/context.ts'
 import { ML2SC_VERSION } from './version.ts'
 import { approveSpending } from './chain/spendGuard.ts'
 
+/** The commands that can send transactions, so spend money on a non-local chain: they take --yes. */
+const SPENDING_COMMANDS = new Set(['run', 'deploy', 'upload', 'evaluate', 'update', 'predict'])
+const YES = 'Allow spending real money on a non-local chain (chain.rpcUrl); the estimated cost is printed first'
+
 /** Wiring only: parse, dispatch, and turn any failure into one line and a non-zero exit. */
 async function main(argv: string[]) {
   const verbose = argv.includes('--verbose') || argv.includes('-v')
@@ -20,12 +24,15 @@ async function main(argv: string[]) {
       .option('quiet', { type: 'boolean', default: false, describe: 'Only errors' })
       .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output on stdout' })
       .option('out', { type: 'string', describe: 'Output folder (default: `output` from the config, `out/` beside it)' })
-      .option('yes', { type: 'boolean', default: false, describe: 'Allow spending real money on a non-local chain (chain.rpcUrl); the estimated cost is printed first' })
       .command(
         commands.map((c) => ({
           command: c.command,
           describe: c.describe,
-          builder: c.builder as never,
+          // --yes only where a command can send paid transactions (elsewhere it is an unknown argument)
+          builder: ((y: never) => {
+            const b = c.builder(y)
+            return SPENDING_COMMANDS.has(c.command.split(' ')[0]!) ? b.option('yes', { type: 'boolean', default: false, describe: YES }) : b
+          }) as never,
           handler: async (a: any) => {
             approveSpending(Boolean(a.yes))
             const value = await c.handler(a, loggerFor(a))

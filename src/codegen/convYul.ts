@@ -131,7 +131,7 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
   // fused pooling: a position is a pool window of ph × pw conv positions
   const ph = pool ? pool.sh : 1
   const pw = pool ? pool.sw : 1
-  // the body for one position: p = window top-left address, o = output address of the group's first channel
+  // the body for one position: p = window top-left address, yo = output address of the group's first channel
   const body = (lanes: number, wAt: (t: number) => string, biasAt: string): string[] => {
     const lines = [`let acc := mload(${biasAt})`]
     if (unrolled || taps <= TAPS_INLINE) lines.push(...macChain(Array.from({ length: taps }, (_, t) => `mul(mload(${at('p', tapOff(t))}), mload(${wAt(t)}))`)))
@@ -143,18 +143,18 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
       lines.push(`for { let q := p let v := ${wAt(0)} let ce := add(p, ${h(cinPer * inPlane)}) } lt(q, ce) { q := add(q, ${h(U * inPlane)}) v := add(v, ${h(U * kk * 32)}) } { ${step.join(' ')} }`)
     }
     if (!pool) {
-      lines.push(...unpackLanes(s, plan, lanes, (k) => at('o', k * outPlane)))
+      lines.push(...unpackLanes(s, plan, lanes, (k) => at('yo', k * outPlane)))
       return lines
     }
-    return fusedMaxBody(s, pool, plan, lanes, lines, (j) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw), (k) => at('o', k * outPlane), unrolled && ph * pw <= WINDOW_UNROLL)
+    return fusedMaxBody(s, pool, plan, lanes, lines, (j) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw), (k) => at('yo', k * outPlane), unrolled && ph * pw <= WINDOW_UNROLL)
   }
   const positions = (p0: string, o0: string, inner: string[]) =>
     single
-      ? `{ let ${pool ? 'pp' : 'p'} := ${p0} let o := ${o0}\n                    ${inner.join('\n                    ')} }`
+      ? `{ let ${pool ? 'pp' : 'p'} := ${p0} let yo := ${o0}\n                    ${inner.join('\n                    ')} }`
       : `for { let oy := 0 } lt(oy, ${OH}) { oy := add(oy, 1) } {
                     let ${pool ? 'pp' : 'p'} := add(${p0}, mul(oy, ${h(32 * ph * s.sh * inB.wp)}))
-                    let o := add(${o0}, mul(oy, ${h(32 * outB.wp)}))
-                    for { let e := add(${pool ? 'pp' : 'p'}, ${h(32 * pw * s.sw * OW)}) } lt(${pool ? 'pp' : 'p'}, e) { ${pool ? 'pp' : 'p'} := add(${pool ? 'pp' : 'p'}, ${h(32 * pw * s.sw)}) o := add(o, 32) } {
+                    let yo := add(${o0}, mul(oy, ${h(32 * outB.wp)}))
+                    for { let e := add(${pool ? 'pp' : 'p'}, ${h(32 * pw * s.sw * OW)}) } lt(${pool ? 'pp' : 'p'}, e) { ${pool ? 'pp' : 'p'} := add(${pool ? 'pp' : 'p'}, ${h(32 * pw * s.sw)}) yo := add(yo, 32) } {
                     ${inner.join('\n                    ')}
                     }
                 }`
@@ -173,8 +173,8 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
                     let w := add(${h(pk.weights + r.from * taps * 32)}, mul(j, ${h(taps * 32)}))
                     let b := add(${h(pk.biases + r.from * 32)}, shl(5, j))
                     let p0 := add(${h(windowAt(g0.cinFirst))}, mul(j, ${h(r.cinStep * inPlane)}))
-                    let o0 := add(${h(addrOf(outB, g0.first, 0, 0))}, mul(j, ${h(r.firstStep * outPlane)}))
-                    ${positions('p0', 'o0', inner)}
+                    let yo0 := add(${h(addrOf(outB, g0.first, 0, 0))}, mul(j, ${h(r.firstStep * outPlane)}))
+                    ${positions('p0', 'yo0', inner)}
                 }`)
     }
   if (s.activation.kind === 'softmax') lines.push(`softmax(${h(addrOf(outB, 0, 0, 0))}, ${s.outShape.c})`)

@@ -8,7 +8,8 @@ import { adminLibrary, adminParams, stateMask, STORAGE_BASE, type LayoutKind } f
 import { activationFunctionsYul, leakyFunctionYul } from './activationYul.ts'
 import { directRowYul, packWeightsYul, rowYul } from './inferenceYul.ts'
 import { kernelOf, memoryMap } from './memoryMap.ts'
-import { refuseTensorLayers } from './refuseTensorLayers.ts'
+import { activationPlanOf, CONV_EMBED_LIMIT, convInference } from './convInference.ts'
+import { isTensorPlan } from './tensorStepsOf.ts'
 import { blobLayout, chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
 
 export type GenerateOptions = {
@@ -40,7 +41,7 @@ export const EMBED_LIMIT = 12_288
 export function embedsWeights(plan: Plan, opts: Pick<GenerateOptions, 'embedWeights' | 'layout'> = {}): boolean {
   if (opts.layout === 'storage') return false
   if (opts.layout === 'code') return true
-  return opts.embedWeights ?? blobLayout(plan).length <= EMBED_LIMIT
+  return opts.embedWeights ?? blobLayout(plan).length <= (isTensorPlan(plan) ? CONV_EMBED_LIMIT : EMBED_LIMIT)
 }
 
 /** Bytes per upload chunk for a layout. */
@@ -62,22 +63,26 @@ const topic = (s: string) => topicOf(s)
  * per transaction and packed into SIMD lane words.
  */
 export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
-  refuseTensorLayers(plan)
   const layout = opts.layout ?? 'datacontract'
   const chunkSize = chunkSizeFor(layout, opts.chunkSize)
   const chunks = chunkSizes(blobLayout(plan).length, chunkSize)
   const embed = layout === 'datacontract' && embedsWeights(plan, opts)
-  const mem = memoryMap(plan, kernelOf(plan, { layout, embedded: embed }), chunks.length)
-  const kernel = mem.kernel
+  // a convolutional model runs the tensor kernels (convInference.ts); an MLP the dense ones
+  const conv = isTensorPlan(plan) ? convInference(plan, { layout, embeddedBytes: embed ? blobLayout(plan).length : 0 }) : undefined
+  const mem = conv ? undefined : memoryMap(plan, kernelOf(plan, { layout, embedded: embed }), chunks.length)
+  const kernel = mem ? mem.kernel : { mode: 'conv' as const, streams: false }
+  const blobAt = conv ? conv.blob : mem!.blob
+  const blobLength = conv ? conv.blobLength : mem!.blobLayout.length
+  const end = conv ? conv.end : mem!.end
   const rowBytes = plan.inputSize * plan.inputBytes
   const outRowBytes = plan.outputSize * plan.outputBytes
-  const arch = [String(plan.inputSize), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
+  const arch = [plan.inputShape ? plan.inputShape.join('×') : String(plan.inputSize), ...(plan.tensorLayers ?? []).map((l) => `${l.kind} ${l.outShape.join('×')}`), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
   const lo = Number(plan.inputMin) / Number(plan.scale)
   const hi = Number(plan.inputMax) / Number(plan.scale)
   const scale = scaleText(plan)
-  const lastAct = mem.layers[mem.layers.length - 1]!.activations
+  const lastAct = conv ? conv.outputsAt : mem!.layers[mem!.layers.length - 1]!.activations
   const blobHex = embed ? toHex(encodeWeights(plan)).slice(2) : ''
-  const blobWords = Math.ceil(mem.blobLayout.length / 32)
+  const blobWords = Math.ceil(blobLength / 32)
   const name = opts.contractName
   // the last chunk may be shorter: chunkSize - eq(i, last)·(chunkSize - lastLength)
   const lastShort = chunkSize - chunks[chunks.length - 1]!
@@ -96,7 +101,7 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
     ...adminInfo,
     chunkSize,
     lastChunk: chunks[chunks.length - 1]!,
-    blobLength: mem.blobLayout.length,
+    blobLength: blobLength,
     inputs: plan.inputSize,
     outputs: plan.outputSize,
     rowBytes,
@@ -117,8 +122,8 @@ pragma solidity ^0.8.24;
 // Fixed point    activations at scale ${scale}; weights int${8 * plan.weightBytes} with per-layer scales 2^[${plan.layers.map((l) => l.wShift).join(', ')}];
 //                biases int${8 * plan.biasBytes}; inputs int${8 * plan.inputBytes} in calldata (${rowBytes} bytes per row); outputs int${8 * plan.outputBytes}.
 // Safe inputs    [${lo}, ${hi}] per feature: interval analysis proves that no accumulator lane can overflow.
-// SIMD lanes     ${plan.layers.map((l) => `${l.name}: ${l.lanes} × ${l.laneBits} bits`).join('; ')}
-// Weights        ${mem.blobLayout.length} bytes, layout ${layout}: ${layout === 'code' ? 'SIMD lane words as PUSH32 constants, immutable' : layout === 'storage' ? `packed storage slots from ${h(STORAGE_BASE)}, written in ${chunks.length} chunk(s) of ≤ ${chunkSize} bytes` : `${embed ? 'embedded in this contract\'s code; ' : ''}updates go to ${chunks.length} data contract(s) of ≤ ${chunkSize} bytes`}.
+// SIMD lanes     ${[...(plan.tensorLayers ?? []).flatMap((l) => (l.kind === 'conv' ? [l] : [])), ...plan.layers].map((l) => `${l.name}: ${l.lanes} × ${l.laneBits} bits`).join('; ')}
+// Weights        ${blobLength} bytes, layout ${layout}: ${layout === 'code' ? 'SIMD lane words as PUSH32 constants, immutable' : layout === 'storage' ? `packed storage slots from ${h(STORAGE_BASE)}, written in ${chunks.length} chunk(s) of ≤ ${chunkSize} bytes` : `${embed ? 'embedded in this contract\'s code; ' : ''}updates go to ${chunks.length} data contract(s) of ≤ ${chunkSize} bytes`}.
 
 /// @notice The interface of every ml2sc model contract.
 interface I${name} {
@@ -174,29 +179,30 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                     let off := sub(from, mul(i, ${chunkSize}))
                     let k := sub(${chunkSize}, off)
                     if gt(k, len) { k := len }
-                    extcodecopy(mload(add(${h(mem.chunkTable)}, shl(5, i))), dst, add(off, 1), k)
+                    extcodecopy(mload(add(${h(mem!.chunkTable)}, shl(5, i))), dst, add(off, 1), k)
                     from := add(from, k)
                     dst := add(dst, k)
                     len := sub(len, k)
                 }
             }` : ''}
-            ${activationFunctionsYul(plan)}
-            ${leakyFunctionYul(plan)}
+            ${activationFunctionsYul(conv ? activationPlanOf(plan) : plan)}
+            ${leakyFunctionYul(conv ? activationPlanOf(plan) : plan)}
             /// Runs n rows packed in calldata; returns where the packed outputs were written (ABI bytes at base).
             function infer(offset, length, n) -> base {
                 if or(iszero(n), iszero(eq(length, mul(n, ${rowBytes})))) { mstore(0, shl(224, ${err('BadInputLength')})) mstore(4, length) mstore(36, ${rowBytes}) revert(0, 68) }
                 let st := sload(2)
                 if ${mask >> 248n ? 'shr(248, st)' : 'iszero(shr(248, st))'} { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
-${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(mem.blob)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
-` : ''}${layout === 'datacontract' && !kernel.streams ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(mem.blob)}) }
+${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(blobAt)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
+` : ''}${layout === 'datacontract' && !kernel.streams ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(blobAt)}) }
 ` : ''}${kernel.streams ? `                // the data contracts' addresses, read once: lane groups are then copied one at a time
-                mstore(${h(mem.chunkTable)}, and(st, 0xffffffffffffffffffffffffffffffffffffffff))
-                for { let i := 1 } lt(i, ${chunks.length}) { i := add(i, 1) } { mstore(add(${h(mem.chunkTable)}, shl(5, i)), sload(add(2, i))) }
-` : ''}${kernel.mode === 'packed' ? `                ${packWeightsYul(plan, mem)}
-` : ''}                base := ${h(mem.end)}
-                let o := ${h(mem.end + 0x40)}
+                mstore(${h(mem!.chunkTable)}, and(st, 0xffffffffffffffffffffffffffffffffffffffff))
+                for { let i := 1 } lt(i, ${chunks.length}) { i := add(i, 1) } { mstore(add(${h(mem!.chunkTable)}, shl(5, i)), sload(add(2, i))) }
+` : ''}${kernel.mode === 'packed' ? `                ${packWeightsYul(plan, mem!)}
+` : ''}${conv ? `                ${conv.perTx}
+` : ''}                base := ${h(end)}
+                let o := ${h(end + 0x40)}
                 for { let rp := offset let end := add(offset, length) } lt(rp, end) { rp := add(rp, ${rowBytes}) } {
-                    ${kernel.mode === 'fused' ? directRowYul(plan, mem) : rowYul(plan, mem, kernel.mode === 'code')}
+                    ${conv ? conv.perRow : kernel.mode === 'fused' ? directRowYul(plan, mem!) : rowYul(plan, mem!, kernel.mode === 'code')}
                     ${writeOutputs}
                     o := add(o, ${outRowBytes})
                 }

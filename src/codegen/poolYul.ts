@@ -45,7 +45,7 @@ export function poolStepYul(s: PoolStep, i: number, plan: Plan, mem: ConvMemory)
     } else {
       const terms = Array.from({ length: n }, (_, r) => `mload(${at('p', off(r))})`)
       lines.push(`let m := ${terms.reduceRight((rest, t) => `add(${t}, ${rest})`)}`)
-      result = avgDivideYul('m', inRangeOnly ? 'n' : n)
+      result = avgDivideYul('m', inRangeOnly ? 'cnt' : n)
     }
   } else {
     if (s.dh !== 1 || s.dw !== 1) throw new ModelError(`layer '${s.name}': a dilated pooling window of ${n} values is too large to compile`, { where: s.name, hint: 'use a smaller window' })
@@ -57,23 +57,23 @@ export function poolStepYul(s: PoolStep, i: number, plan: Plan, mem: ConvMemory)
     } else {
       lines.push('let m := 0')
       lines.push(`for { let q := p let e := add(p, ${h(32 * s.kh * inB.wp)}) } lt(q, e) { q := add(q, ${h(32 * inB.wp)}) } { m := ${row.reduceRight((rest, t) => `add(${t}, ${rest})`, 'm')} }`)
-      result = avgDivideYul('m', inRangeOnly ? 'n' : n)
+      result = avgDivideYul('m', inRangeOnly ? 'cnt' : n)
     }
   }
   if (inRangeOnly) {
     const count = (pos: string, st: number, pad: number, k: number, d: number, size: number) =>
       `{ let a := sub(mul(${pos}, ${st}), ${pad}) let b := add(a, ${(k - 1) * d + 1}) if slt(a, 0) { a := add(a, mul(${d}, div(add(sub(0, a), ${d - 1}), ${d}))) } if sgt(b, ${size}) { b := ${size} } c${pos} := add(div(sub(sub(b, a), 1), ${d}), 1) }`
-    lines.unshift(`let coy := 0 let cox := 0 ${count('oy', s.sh, s.pad.top, s.kh, s.dh, s.inShape.h)} ${count('ox', s.sw, s.pad.left, s.kw, s.dw, s.inShape.w)} let n := mul(coy, cox)`)
+    lines.unshift(`let coy := 0 let cox := 0 ${count('oy', s.sh, s.pad.top, s.kh, s.dh, s.inShape.h)} ${count('ox', s.sw, s.pad.left, s.kw, s.dw, s.inShape.w)} let cnt := mul(coy, cox)`)
   }
   const act = activationExpr(s.activation.kind, 'v', plan, s.slopeQ)
-  lines.push(act === 'v' ? `mstore(o, ${result})` : `{ let v := ${result} mstore(o, ${act}) }`)
+  lines.push(act === 'v' ? `mstore(yo, ${result})` : `{ let v := ${result} mstore(yo, ${act}) }`)
   const { c: C, h: OH, w: OW } = s.outShape
   return `// ${s.name}: ${s.kind} ${s.kh}×${s.kw} stride ${s.sh}×${s.sw}, ${s.inShape.c}×${s.inShape.h}×${s.inShape.w} → ${C}×${OH}×${OW}
                 for { let c := 0 } lt(c, ${C}) { c := add(c, 1) } {
                     for { let oy := 0 } lt(oy, ${OH}) { oy := add(oy, 1) } {
                         let p := add(add(${h(inB.at)}, mul(c, ${h(inPlane)})), mul(oy, ${h(32 * s.sh * inB.wp)}))
-                        let o := add(add(${h(addrOf(outB, 0, 0, 0))}, mul(c, ${h(outPlane)})), mul(oy, ${h(32 * outB.wp)}))
-                        for { let e := add(p, ${h(32 * s.sw * OW)})${inRangeOnly ? ' let ox := 0' : ''} } lt(p, e) { p := add(p, ${h(32 * s.sw)}) o := add(o, 32)${inRangeOnly ? ' ox := add(ox, 1)' : ''} } {
+                        let yo := add(add(${h(addrOf(outB, 0, 0, 0))}, mul(c, ${h(outPlane)})), mul(oy, ${h(32 * outB.wp)}))
+                        for { let e := add(p, ${h(32 * s.sw * OW)})${inRangeOnly ? ' let ox := 0' : ''} } lt(p, e) { p := add(p, ${h(32 * s.sw)}) yo := add(yo, 32)${inRangeOnly ? ' ox := add(ox, 1)' : ''} } {
                             ${lines.join('\n                            ')}
                         }
                     }

@@ -1,5 +1,7 @@
 import { keccak256, toHex } from 'viem'
 import type { LayerPlan, Plan } from '../fixed/types.ts'
+import { convBlobLayout, encodeConvBlob } from './convBlob.ts'
+import { isTensorPlan, tensorStepsOf } from './tensorStepsOf.ts'
 
 /** EIP-170 caps code at 24,576 bytes; a data contract spends one byte on its leading STOP. */
 export const MAX_CHUNK = 24_575
@@ -66,6 +68,8 @@ export const weightBiasWord = (g: Pick<GroupLayout, 'lanes' | 'spacing'>, weight
  * group's last packet may hold unused fields (in its lower lanes).
  */
 export function blobLayout(plan: Plan): BlobLayout {
+  // a convolutional model's blob is laid out per conv lane group (convBlob.ts)
+  if (isTensorPlan(plan)) return { layers: [], length: convBlobLayout(tensorStepsOf(plan), plan.weightBytes, plan.biasBytes).length }
   let at = 0
   const wb = plan.weightBytes
   const layers = plan.layers.map((layer) => {
@@ -102,6 +106,7 @@ export function biasLaneWord(layer: LayerPlan, g: Pick<GroupLayout, 'first' | 'l
 }
 
 export function encodeWeights(plan: Plan): Uint8Array {
+  if (isTensorPlan(plan)) return encodeConvBlob(tensorStepsOf(plan), plan.weightBytes, plan.biasBytes)
   const layout = blobLayout(plan)
   const wb = plan.weightBytes
   const half = 1n << BigInt(8 * wb - 1)

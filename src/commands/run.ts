@@ -8,6 +8,7 @@ import { reportStage } from '../pipeline/stages/report.ts'
 import { uploadStage } from '../pipeline/stages/upload.ts'
 import type { Logger } from '../ui/logger.ts'
 import { findReusableDeployment } from '../chain/deploymentFile.ts'
+import { findAnvil } from '../chain/findAnvil.ts'
 import { uploadStart } from '../chain/modelState.ts'
 import { requireOwnerKey } from '../chain/requireOwnerKey.ts'
 import { estimatePipeline, guardSpend } from '../chain/spendGuard.ts'
@@ -24,6 +25,8 @@ export type RunArgs = { config: string; out?: string }
  */
 export async function runCommand(args: RunArgs, log: Logger) {
   const config = await loadConfig(args.config, { output: args.out })
+  // the embedded anvil (or a fork) is needed at the end: say it is missing before compiling anything
+  if (!config.chain.rpcUrl) findAnvil()
   const gen = await generateStage(config, log)
   // every CSV cell checked and the rows counted before compiling, let alone spending
   const data = await scanTestData(config, gen.prepared.plan)

@@ -23,7 +23,7 @@ export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | unde
     return { tensorLayers: [], rest: steps.filter((s) => s.op !== 'flatten') }
   }
   if (!inputShape)
-    throw new ModelError('the model has convolution/pooling layers but its input shape is not known', { where: file, hint: 'set model.inputShape: [C, H, W] (2-D) or [C, L] (1-D)' })
+    throw new ModelError('the model has convolution/pooling layers but its input shape is not known', { where: file, hint: 'set model.inputShape: [C, H, W] (2-D) or [C, L] (1-D); for `ml2sc inspect`, --input-shape C,H,W' })
   if (inputShape.length < 2 || inputShape.length > 3 || inputShape.some((n) => !Number.isInteger(n) || n < 1))
     throw new ModelError(`input shape [${inputShape}] is not [C, H, W] or [C, L]`, { where: file })
 
@@ -102,7 +102,9 @@ function buildPool(step: Exclude<TensorStep, { op: 'conv' }>, shape: number[], w
   const geo = windowGeometry(where, shape, shape[0]!, { kernel: step.kernel, stride: step.stride ?? step.kernel, dilation: step.dilation, padding: step.padding })
   if (geo.padBegin.some((p, a) => p > Math.floor(geo.kernel[a]! / 2)) || geo.padEnd.some((p, a) => p > Math.floor(geo.kernel[a]! / 2)))
     throw new ModelError(`padding [${geo.padBegin}] is more than half the ${geo.kernel.join('×')} window`, { where, hint: 'PyTorch refuses this too' })
-  return { kind: step.op, name, ...geo, countIncludePad: step.countIncludePad ?? true, activation: { kind: 'identity' } }
+  // without padding, counting it or not is the same: one canonical form (PyTorch's default)
+  const padded = [...geo.padBegin, ...geo.padEnd].some((p) => p > 0)
+  return { kind: step.op, name, ...geo, countIncludePad: padded ? (step.countIncludePad ?? true) : true, activation: { kind: 'identity' } }
 }
 
 /** conv then BN: y = s·(W∗x + b) + t, per output channel. */

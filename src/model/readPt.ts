@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { ModelError } from '../errors/base.ts'
 import type { Activation, ArchStep, TensorMap } from '../ir/types.ts'
 import { readTorchFile, type TorchArchive } from './readTorchZip.ts'
+import { finalValue, TENSOR_MODULES, tensorModuleSteps } from './ptTensorModules.ts'
 import type { LoadedFile } from './types.ts'
 import { describe, PyDict, PyObject, TensorRef } from './unpickle.ts'
 
@@ -157,10 +158,10 @@ function collectTensors(archive: TorchArchive, node: Node, out: TensorMap) {
   for (const c of node.children) collectTensors(archive, c, out)
 }
 
-const LEAVES = new Set(['Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', 'BatchNorm1d'])
+const LEAVES = new Set(['Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', 'BatchNorm1d', ...TENSOR_MODULES])
 const SUPPORTED_TEXT =
-  'ml2sc handles multi-layer perceptrons: Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax (last layer), ' +
-  'BatchNorm1d, Dropout, Identity and Flatten, in an nn.Sequential or a custom nn.Module'
+  'ml2sc handles Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax (last layer), BatchNorm1d/2d, Dropout, ' +
+  'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), in an nn.Sequential or a custom nn.Module'
 
 function isTorchNn(cls: string) {
   return cls.startsWith('torch.nn.')
@@ -207,6 +208,21 @@ type Ctx = { archive: TorchArchive; file: string; classes: Map<string, ClassCode
 function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
   const name = node.path
   if (isTorchNn(node.cls)) {
+    const tensorSteps = tensorModuleSteps(
+      {
+        short: node.short,
+        path: name,
+        attr: (key) => {
+          const v = node.attrs.get(key)
+          if (v !== undefined && !(v instanceof TensorRef)) return v
+          const f = node.script ? classCode(node, ctx)?.finals.get(key) : undefined
+          return f === undefined ? undefined : finalValue(f)
+        },
+        forwardText: node.script ? classCode(node, ctx)?.forward?.body.join('\n') : undefined,
+      },
+      ctx.file,
+    )
+    if (tensorSteps) return tensorSteps
     switch (node.short) {
       case 'Linear':
         return [{ op: 'linear', name }]
@@ -225,8 +241,9 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
         checkSoftmaxDim(dim, name, ctx.file)
         return [{ op: 'activation', activation: { kind: 'softmax' }, name }]
       }
-      case 'Identity':
       case 'Flatten':
+        return [{ op: 'flatten', name }]
+      case 'Identity':
       case 'Dropout':
         return [{ op: 'skip', name }]
       case 'BatchNorm1d': {
@@ -308,7 +325,7 @@ function parseClass(body: string[]): ClassCode {
   let forward: ClassCode['forward']
   for (let i = 0; i < body.length; i++) {
     const line = body[i]!
-    const f = line.match(/^ {2}(\w+) : Final\[[^\]]+\] = (.+)$/)
+    const f = line.match(/^ {2}(\w+) : Final\[.+?\]\]* = (.+)$/) // Final[int], Final[Tuple[int, int]]
     if (f) finals.set(f[1]!, f[2]!.trim())
     if (/^ {2}def forward\(/.test(line)) {
       // the signature may span lines; it ends at the line ending in ':' once the parentheses balance

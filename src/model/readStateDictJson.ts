@@ -50,8 +50,7 @@ function toTensor(value: unknown, key: string, file: string): Tensor {
     throw new ModelError(`'${key}' is ${describe(value)}, expected a number array`, { where: file, hint: 'every value must be a number or a (nested) array of numbers' })
   if (value.length > 0 && Array.isArray(value[0])) {
     const cols = (value[0] as unknown[]).length
-    if (cols > 0 && Array.isArray((value[0] as unknown[])[0]))
-      throw new ModelError(`'${key}' has more than 2 dimensions`, { where: file, hint: 'ml2sc handles Linear and BatchNorm1d tensors (at most 2-D); convolutions and the like are not supported' })
+    if (cols > 0 && Array.isArray((value[0] as unknown[])[0])) return nestedTensor(value, key, file)
     const data = new Float64Array(value.length * cols)
     value.forEach((row, r) => {
       if (!Array.isArray(row)) throw new ModelError(`'${key}'[${r}] is ${describe(row)}, expected a row of ${cols} numbers`, { where: file })
@@ -69,6 +68,26 @@ function toTensor(value: unknown, key: string, file: string): Tensor {
     data[i] = v
   })
   return { shape: [value.length], data }
+}
+
+/** A 3-D or 4-D tensor (a Conv1d/Conv2d weight) as nested arrays; every level must be rectangular. */
+function nestedTensor(value: unknown[], key: string, file: string): Tensor {
+  const shape: number[] = []
+  for (let v: unknown = value; Array.isArray(v); v = v[0]) shape.push(v.length)
+  if (shape.length > 4) throw new ModelError(`'${key}' has ${shape.length} dimensions`, { where: file, hint: 'ml2sc reads tensors of at most 4 dimensions (a Conv2d weight)' })
+  const data = new Float64Array(shape.reduce((a, b) => a * b, 1))
+  let at = 0
+  const walk = (v: unknown, depth: number, index: string) => {
+    if (depth === shape.length) {
+      if (typeof v !== 'number') throw new ModelError(`'${key}'${index} is ${describe(v)}, expected a number`, { where: file, hint: 'every entry must be a number' })
+      data[at++] = v
+      return
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) throw new ModelError(`'${key}' is ragged at ${index || 'the top'}: expected ${shape[depth]} entries`, { where: file, hint: 'a tensor needs rows of equal length' })
+    v.forEach((w, i) => walk(w, depth + 1, `${index}[${i}]`))
+  }
+  walk(value, 0, '')
+  return { shape, data }
 }
 
 function describe(v: unknown): string {

@@ -112,6 +112,9 @@ const FUNCTIONS = new Set([
   'builtins.bytearray',
   'torch.device',
   'torch.Size',
+  'torch.jit._pickle.build_intlist',
+  'torch.jit._pickle.build_doublelist',
+  'torch.jit._pickle.build_boollist',
   '_codecs.encode',
   'copyreg._reconstructor',
 ])
@@ -574,6 +577,9 @@ function callFunction(name: string, a: unknown[], where: string): unknown {
     case 'torch.device':
       return String(a[0]) + (a.length > 1 && a[1] !== null ? `:${a[1]}` : '')
     case 'torch.Size':
+    case 'torch.jit._pickle.build_intlist': // TorchScript's typed lists (e.g. a Conv's _reversed_padding_repeated_twice)
+    case 'torch.jit._pickle.build_doublelist':
+    case 'torch.jit._pickle.build_boollist':
       return Array.isArray(a[0]) ? [...a[0]] : []
     case '_codecs.encode': {
       if (typeof a[0] !== 'string') throw bad('expected a string')

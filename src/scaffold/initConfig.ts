@@ -92,6 +92,7 @@ function render(a: { name: string; dir: string; model: string; arch: Architectur
   } else if (arch.how === 'layers') {
     lines.push(pad(`  layers: ${list(arch.layers!)}`) + '# GUESSED from the tensor shapes: check the activations')
   }
+  if (arch.inputShape) lines.push(pad(`  inputShape: [${arch.inputShape.join(', ')}]`) + '# GUESSED from the layer sizes: check it ([C, H, W] or [C, L])')
   if (data) {
     lines.push('data:', `  test: ${q(rel(a.dir, data.file))}`)
     lines.push(pad(`  label: ${q(data.label)}`) + `# GUESSED: ${data.labelHow === 'name' ? 'a label-like column name' : 'the last column'}${data.task ? ` (values look ${data.task})` : ''}`)

@@ -57,7 +57,7 @@ async function sendAs(key: Hex, to: Hex, abi: Abi, functionName: string, args: u
 const setCode = async (address: Hex, code: Hex) => await client().request({ method: 'anvil_setCode' as 'eth_chainId', params: [address, code] as never })
 const read = async <T,>(address: Hex, abi: Abi, functionName: string, args: unknown[] = []) => (await client().readContract({ address, abi, functionName, args })) as T
 
-/** A third party's folder: the model file, the test CSV and the config, no chain key, no output folder. */
+/** A third party's folder: the model file, the data files and the config (no chain key), no output folder. */
 function thirdParty(from: string, files: string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-third-'))
   for (const f of files) copyFileSync(path.join(path.dirname(from), f), path.join(dir, f))
@@ -91,7 +91,7 @@ afterAll(async () => await remote?.stop())
 describe('the genuine deployment', () => {
   test('passes by --address and --rpc from the model file and config alone: no deployment.json, no key, no transaction', async () => {
     expect(process.env.ML2SC_PRIVATE_KEY).toBeUndefined()
-    const config = thirdParty(A.config, ['model.onnx', 'test.csv'])
+    const config = thirdParty(A.config, ['model.onnx', 'test.csv', 'reference.csv'])
     const block = await client().getBlockNumber()
     const r = await verify(config, '--address', A.address, '--rpc', remote.url)
     expect(r.lines).toEqual([])

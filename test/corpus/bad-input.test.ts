@@ -74,7 +74,8 @@ const cases: Case[] = [
   { name: 'model: a truncated ONNX file', beforeChain: true, error: /cut\.onnx.*(truncated|corrupt)/i, setup: () => run('model:\n  path: cut.onnx\ndata:\n  test: test.csv\n', { 'cut.onnx': readFileSync(path.join(BC, 'model.onnx')).subarray(0, 700) }) },
   { name: 'model: a truncated .pt file', beforeChain: true, error: /truncated\.pt.*(truncated|corrupt|zip)/i, setup: () => run('model:\n  path: truncated.pt\n  layers: [linear, relu, linear]\ndata:\n  test: test.csv\n', {}, { 'truncated.pt': path.join(FIXTURES, 'special/truncated.pt') }) },
   { name: 'model: a malicious pickle is refused, naming the global', beforeChain: true, error: /malicious\.pt.*(refus|not allowed|allowlist).*(posix|os|system)/i, setup: () => run('model:\n  path: malicious.pt\n  layers: [linear]\ndata:\n  test: test.csv\n', {}, { 'malicious.pt': path.join(FIXTURES, 'special/malicious.pt') }) },
-  { name: 'model: an unsupported layer (Conv in ONNX)', beforeChain: true, error: /conv\.onnx.*Conv/, setup: () => run('model:\n  path: conv.onnx\ndata:\n  test: test.csv\n', {}, { 'conv.onnx': path.join(FIXTURES, 'special/conv.onnx') }) },
+  { name: 'model: an unsupported layer (LSTM in ONNX)', beforeChain: true, error: /lstm\.onnx.*LSTM node.*recurrent layers are not supported/, setup: () => run('model:\n  path: lstm.onnx\ndata:\n  test: test.csv\n', {}, { 'lstm.onnx': path.join(FIXTURES, 'special/lstm.onnx') }) },
+  { name: 'model: a convolutional model (not compiled yet)', beforeChain: true, error: /convolutional layers are not compiled yet/, setup: () => run('model:\n  path: conv.onnx\ndata:\n  test: test.csv\n', {}, { 'conv.onnx': path.join(FIXTURES, 'cnn_signal1d/model.onnx'), 'test.csv': path.join(FIXTURES, 'cnn_signal1d/test.csv') }) },
   { name: 'model: an unknown layer name in model.layers', beforeChain: true, error: /model\.layers.*conv2d/, setup: () => run('model:\n  path: w.json\n  layers: [linear, conv2d, linear]\ndata:\n  test: test.csv\n', {}, { 'w.json': iris('weights.json') }) },
   { name: 'model: model.layers does not match the weights (3 linear layers for 2)', beforeChain: true, error: /(layer|linear).*(2|two|3|three)/i, setup: () => run('model:\n  path: w.json\n  layers: [linear, relu, linear, relu, linear]\ndata:\n  test: test.csv\n', {}, { 'w.json': iris('weights.json') }) },
   { name: 'model: shapes that do not chain (fc2 takes 5 inputs, fc1 gives 16)', beforeChain: true, error: /(shape|input|5|16)/i, setup: () => {
@@ -83,9 +84,9 @@ const cases: Case[] = [
       return run('model:\n  path: w.json\n  layers: [linear, relu, linear]\ndata:\n  test: test.csv\n', { 'w.json': JSON.stringify(w) })
     } },
   { name: 'model: a weights JSON that is not JSON', beforeChain: true, error: /w\.json.*(JSON|parse)/i, setup: () => run('model:\n  path: w.json\n  layers: [linear]\ndata:\n  test: test.csv\n', { 'w.json': '{"fc1.weight": [[1, 2], [3' }) },
-  { name: 'model: an nn.Module source with an unsupported construct', beforeChain: true, error: /net\.py: unsupported construct 'nn\.Conv1d\(1, 4, 3\)' at net\.py:5/, setup: () =>
+  { name: 'model: an nn.Module source with an unsupported construct', beforeChain: true, error: /net\.py: unsupported construct 'nn\.LSTM\(1, 4\)' at net\.py:5/, setup: () =>
       run('model:\n  path: w.json\n  source: net.py\ndata:\n  test: test.csv\n', {
-        'net.py': 'import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv1d(1, 4, 3)\n    def forward(self, x):\n        return self.conv(x)\n',
+        'net.py': 'import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.rnn = nn.LSTM(1, 4)\n    def forward(self, x):\n        return self.rnn(x)\n',
       }, { 'w.json': iris('weights.json') }) },
 
   // ── the test CSV ───────────────────────────────────────────────────────────────────────────────────

@@ -57,11 +57,14 @@ describe('readStateDictJson', () => {
     expect((await errorOf(readStateDictJson(file('[1, 2]')))).shortMessage).toContain('found an array')
   })
 
-  test('ragged and >2-D arrays', async () => {
+  test('ragged arrays; 3-D and 4-D conv weights', async () => {
     expect((await errorOf(readStateDictJson(file('{"fc.weight": [[1, 2], [3]]}')))).shortMessage).toBe("'fc.weight' is ragged: row 1 has 1 entries, row 0 has 2")
     expect((await errorOf(readStateDictJson(file('{"fc.weight": [[1, 2], 3]}')))).shortMessage).toContain("'fc.weight'[1] is number 3")
     expect((await errorOf(readStateDictJson(file('{"fc.weight": [1, [2]]}')))).hint).toContain('ragged')
-    expect((await errorOf(readStateDictJson(file('{"conv.weight": [[[1]]]}')))).shortMessage).toContain('more than 2 dimensions')
+    const conv = (await readStateDictJson(file('{"conv.weight": [[[[1, 2], [3, 4]]], [[[5, 6], [7, 8]]]]}'))).tensors.get('conv.weight')!
+    expect([conv.shape, Array.from(conv.data)]).toEqual([[2, 1, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]])
+    expect((await errorOf(readStateDictJson(file('{"conv.weight": [[[1, 2]], [[3]]]}')))).shortMessage).toContain("'conv.weight' is ragged at [1][0]")
+    expect((await errorOf(readStateDictJson(file('{"x": [[[[[1]]]]]}')))).shortMessage).toContain('5 dimensions')
   })
 
   test('reads an ML2SC weights file', async () => {

@@ -68,7 +68,7 @@ class Net(nn.Module):
         return self.out_act(out)
 `
     expect(parseModuleSource(src, undefined, 'net.py')).toEqual([
-      { op: 'skip', name: 'view' },
+      { op: 'flatten', name: 'view' },
       { op: 'linear', name: 'fc1' },
       { op: 'activation', activation: { kind: 'leaky_relu', slope: 0.2 }, name: 'act' },
       { op: 'skip', name: 'drop' },
@@ -150,9 +150,9 @@ class Seq(nn.Module):
 
   const unsupportedCases: [string, string, string, number][] = [
     [
-      'conv in __init__',
-      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv1d(1, 4, 3)\n    def forward(self, x):\n        return self.conv(x)\n`,
-      'nn.Conv1d(1, 4, 3)',
+      'transposed conv in __init__',
+      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.ConvTranspose1d(1, 4, 3)\n    def forward(self, x):\n        return self.conv(x)\n`,
+      'nn.ConvTranspose1d(1, 4, 3)',
       4,
     ],
     [
@@ -203,7 +203,7 @@ class Seq(nn.Module):
 
   test('unused helper variables are fine; undefined submodules are not', () => {
     const ok = `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 1)\n    def forward(self, x):\n        n = x.shape[0]\n        x = x.reshape(n, -1)\n        return torch.sigmoid(self.fc(x)).squeeze(1)\n`
-    expect(parseModuleSource(ok, 'C', 'c.py').filter((s) => s.op !== 'skip')).toEqual([{ op: 'linear', name: 'fc' }, sigmoid] as never)
+    expect(parseModuleSource(ok, 'C', 'c.py').filter((s) => s.op !== 'skip' && s.op !== 'flatten')).toEqual([{ op: 'linear', name: 'fc' }, sigmoid] as never)
     const bad = `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 1)\n    def forward(self, x):\n        return self.fc2(x)\n`
     expect(errorOf(() => parseModuleSource(bad, 'C', 'c.py')).shortMessage).toBe("unsupported construct 'self.fc2(x)' at c.py:6")
   })

@@ -218,10 +218,20 @@ describe('special .pt files', () => {
     }
   })
 
-  test.each(['conv.whole.pt', 'conv.trace.pt'])('%s: unsupported layer named with its module path', async (name) => {
-    const e = await expectModelError(readPt(join(S, name)), /Conv1d/, /'0\.0'/)
+  test.each([
+    ['gru.whole.pt', /GRU/, /'rnn'/],
+    ['lstm.trace.pt', /LSTM/, /'lstm'/],
+  ] as const)('%s: unsupported layer named with its module path', async (name, layer, path) => {
+    const e = await expectModelError(readPt(join(S, name)), layer, path)
     expect(e.where).toBe(join(S, name))
     expect(e.hint).toMatch(/Linear/)
+  })
+
+  test.each(['conv.whole.pt', 'conv.trace.pt'])('%s: a Conv1d nested at module path 0.0 is read (with the input shape)', async (name) => {
+    const f = await readPt(join(S, name))
+    const ir = buildModel(f.steps!, f.tensors, f.format, name, [1, 8])
+    expect(ir.tensorLayers!.map((l) => [l.name, l.kind, l.outShape, l.activation.kind])).toEqual([['0.0', 'conv', [2, 6], 'relu']])
+    expect(() => buildModel(f.steps!, f.tensors, f.format, name)).toThrow(/input shape is not known/)
   })
 
   test('truncated archive → ModelError', async () => {

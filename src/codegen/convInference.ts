@@ -1,0 +1,49 @@
+import { ConfigError } from '../errors/base.ts'
+import type { LayerPlan, Plan } from '../fixed/types.ts'
+import { convMemory } from './convMemory.ts'
+import { convNetYul, fusedPools } from './convNetYul.ts'
+import { tensorStepsOf } from './tensorStepsOf.ts'
+
+/** EIP-170's code limit, less what the rest of the contract (dispatch, admin call, activations) takes. */
+const CODE_FOR_TAPS = 24_576 - 6_500
+/** Bytes of code per unrolled tap (PUSH offset, DUP, ADD, MLOAD, PUSH weight, MLOAD, MUL, ADD). */
+const BYTES_PER_TAP = 14
+/** A convolutional model embeds its weights only up to this size: the unrolled taps need the room. */
+export const CONV_EMBED_LIMIT = 4_096
+
+/** What generateSolidity needs from the inference kernel of a plan (dense or convolutional). */
+export type InferenceParts = {
+  blob: number
+  blobLength: number
+  /** Where one row's outputs are (one word each), with two free words before them. */
+  outputsAt: number
+  /** Where a batch's packed outputs go (ABI bytes). */
+  end: number
+  /** Yul, once per transaction after the blob is in memory. */
+  perTx: string
+  /** Yul for one row at calldata `rp`. */
+  perRow: string
+}
+
+/** The conv kernel's parts for a convolutional plan: tensors and packed lane words at fixed addresses. */
+export function convInference(plan: Plan, opts: { layout: string; embeddedBytes: number }): InferenceParts {
+  if (opts.layout === 'code')
+    throw new ConfigError('weights.layout `code` is not available for convolutional models', { where: 'weights.layout', hint: 'use `datacontract` (the default) or `storage`' })
+  const steps = tensorStepsOf(plan)
+  const mem = convMemory(steps, plan.weightBytes, plan.biasBytes, plan.outputBytes, fusedPools(steps))
+  const budget = Math.max(0, Math.floor((CODE_FOR_TAPS - opts.embeddedBytes) / BYTES_PER_TAP))
+  const yul = convNetYul(steps, plan, mem, budget)
+  return { blob: mem.blob, blobLength: mem.blobLayout.length, outputsAt: mem.tensors[mem.tensors.length - 1]!.at, end: mem.end, perTx: yul.perTx, perRow: yul.perRow }
+}
+
+/**
+ * The plan seen by the activation helpers (activationYul.ts): its dense layers plus one entry per
+ * conv/pool layer, so that every activation the tensor layers use gets its Yul function. A pool's value
+ * is not bounded by a lane, so it claims a 256-bit one (exp keeps its clamp).
+ */
+export function activationPlanOf(plan: Plan): Plan {
+  const extra = (plan.tensorLayers ?? []).map(
+    (l) => ({ name: l.name, activation: l.activation, slopeQ: l.slopeQ, laneBits: l.kind === 'conv' ? l.laneBits : 256, wShift: l.kind === 'conv' ? l.wShift : 0 }) as unknown as LayerPlan,
+  )
+  return { ...plan, layers: [...plan.layers, ...extra] }
+}

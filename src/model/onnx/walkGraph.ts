@@ -1,0 +1,153 @@
+import { ModelError } from '../../errors/base.ts'
+import type { Activation, ArchStep, Tensor, TensorMap } from '../../ir/types.ts'
+import type { LoadedFile } from '../types.ts'
+import type { OnnxContext } from './context.ts'
+import { CONV_OPS, mapConvOp } from './convOps.ts'
+import { mapDenseOp, SUPPORTED_ONNX_OPS } from './denseOps.ts'
+import { graphInputShape } from './inputShape.ts'
+import { attrs, type OGraph, type ONode, type OTensor } from './proto.ts'
+import { onnxTensorData } from './tensorData.ts'
+
+/** ONNX ops of layers ml2sc refuses outright, with what they are. */
+const REFUSED_LAYERS: Record<string, string> = {
+  LSTM: 'recurrent layers', GRU: 'recurrent layers', RNN: 'recurrent layers',
+  Attention: 'attention layers', MultiHeadAttention: 'attention layers',
+  ConvTranspose: 'transposed convolutions', LayerNormalization: 'layer normalizations', Einsum: 'einsum contractions',
+}
+
+/**
+ * Walk an ONNX graph as a chain from its one input to its one output: constant-only nodes (shape
+ * arithmetic, transposed weights) are set aside, every data node must take the previous node's output,
+ * and each is mapped to architecture steps by denseOps.ts (Gemm, MatMul+Add, activations, BatchNorm,
+ * Flatten/Reshape, ...) or convOps.ts (Conv, MaxPool, AveragePool, GlobalAveragePool).
+ */
+export function walkGraph(graph: OGraph, file: string): LoadedFile {
+  const nodes = graph.node ?? []
+  const consts = new Map<string, OTensor>()
+  for (const t of graph.initializer ?? []) if (t.name) consts.set(t.name, t)
+  const decoded = new Map<string, Tensor>()
+  const constTensor = (name: string): Tensor => {
+    let t = decoded.get(name)
+    if (!t) {
+      t = onnxTensorData(consts.get(name)!, file)
+      decoded.set(name, t)
+    }
+    return t
+  }
+
+  const inputInfos = (graph.input ?? []).filter((v) => v.name && !consts.has(v.name))
+  const inputs = inputInfos.map((v) => v.name!)
+  if (inputs.length !== 1)
+    throw new ModelError(`the ONNX graph has ${inputs.length} data inputs${inputs.length ? ` (${inputs.join(', ')})` : ''}; ml2sc needs exactly one`, {
+      where: file,
+      hint: 'export a model that takes a single [batch, features] (or [batch, C, H, W]) tensor',
+    })
+  const outputs = (graph.output ?? []).map((v) => v.name ?? '')
+  if (outputs.length !== 1)
+    throw new ModelError(`the ONNX graph has ${outputs.length} outputs; ml2sc needs exactly one`, { where: file, hint: 'export a model with a single output tensor' })
+
+  const tensors: TensorMap = new Map()
+  const steps: ArchStep[] = []
+  const usedNames = new Set<string>()
+  let current = inputs[0]!
+  /** Tensors computed from shapes and constants only (the Shape→Gather→Concat→Reshape of x.view). */
+  const side = new Set<string>()
+
+  const nodeLabel = (n: ONode) => `${n.op_type ?? '?'} node '${n.name || (n.output ?? [])[0] || '?'}'`
+  const unsupportedNode = (n: ONode, why?: string): never => {
+    throw new ModelError(`unsupported ONNX ${nodeLabel(n)}${why ? `: ${why}` : ''}`, {
+      where: file,
+      hint: `ml2sc converts chains of ${[...SUPPORTED_ONNX_OPS, ...CONV_OPS].join(', ')}; recurrent layers, attention and branching graphs are not supported`,
+    })
+  }
+  const uniqueName = (base: string): string => {
+    let name = base || `layer${steps.length}`
+    for (let k = 1; usedNames.has(name); k++) name = `${base}_${k}`
+    usedNames.add(name)
+    return name
+  }
+  /** `fc1` from `fc1.weight`, else a name from the node (`/net/net.0/Gemm` → `net.0`). */
+  const stepName = (n: ONode, weightName: string | undefined): string => {
+    if (weightName && /\.weight$/.test(weightName)) return uniqueName(weightName.slice(0, -'.weight'.length))
+    const parts = (n.name ?? '').split('/').filter(Boolean)
+    if (parts.length > 1 && new RegExp(`^${n.op_type}(_\\d+)?$`).test(parts[parts.length - 1]!)) parts.pop()
+    return uniqueName(parts.length ? parts[parts.length - 1]! : (n.output ?? [])[0] ?? '')
+  }
+  const isConst = (name: string | undefined) => !!name && (consts.has(name) || side.has(name))
+  const ctx: OnnxContext = {
+    file,
+    tensors,
+    steps,
+    consts,
+    constTensor,
+    stepName,
+    unsupportedNode,
+    activation: (activation: Activation, n: ONode) => steps.push({ op: 'activation', activation, name: n.name || undefined }),
+  }
+
+  // a layer ml2sc does not handle is named before anything around it (an LSTM's Transposes, Slices, …)
+  const refused = nodes.find((n) => REFUSED_LAYERS[n.op_type ?? ''])
+  if (refused) unsupportedNode(refused, `${REFUSED_LAYERS[refused.op_type!]} are not supported`)
+
+  for (const n of nodes) {
+    const op = n.op_type ?? ''
+    if (n.domain && n.domain !== 'ai.onnx') unsupportedNode(n, `operator domain '${n.domain}'`)
+    const ins = n.input ?? []
+    const outs = n.output ?? []
+    const a = attrs(n)
+    const dataIns = ins.filter((i) => i && !isConst(i))
+
+    if (op === 'Constant') {
+      const t = a.get('value')?.t
+      if (t && outs[0]) consts.set(outs[0], { ...t, name: outs[0] })
+      else if (outs[0]) side.add(outs[0])
+      continue
+    }
+    // A node computed from constants only (shape arithmetic, a transposed weight, ...)
+    if (dataIns.length === 0) {
+      if (op === 'Transpose' && consts.has(ins[0]!) && outs[0]) {
+        const t = constTensor(ins[0]!)
+        if (t.shape.length !== 2) unsupportedNode(n, 'only 2-D constants can be transposed')
+        const [r, c] = t.shape as [number, number]
+        const d = new Float64Array(r * c)
+        for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) d[j * r + i] = t.data[i * c + j]!
+        decoded.set(outs[0], { shape: [c, r], data: d })
+        consts.set(outs[0], { name: consts.get(ins[0]!)?.name ?? outs[0] })
+        continue
+      }
+      if (/^(Shape|Gather|Unsqueeze|Squeeze|Concat|Slice|Cast|Mul|Div|Add|Sub|Reshape|ConstantOfShape|Identity)$/.test(op)) {
+        for (const o of outs) side.add(o)
+        continue
+      }
+      unsupportedNode(n)
+    }
+    if (dataIns.length > 1) unsupportedNode(n, `it combines ${dataIns.length} computed tensors (${dataIns.join(', ')}); only a chain of layers is supported`)
+    const x = dataIns[0]!
+    if (op === 'Shape') {
+      if (x !== current) unsupportedNode(n, 'the graph branches')
+      for (const o of outs) side.add(o)
+      continue
+    }
+    if (x !== current) unsupportedNode(n, `its input '${x}' is not the output of the previous layer; only a chain of layers is supported`)
+    if (ctx.pendingMatMul && op !== 'Add') unsupportedNode(n, `MatMul '${ctx.pendingMatMul.name}' must be followed by Add (a bias) or be the last node`)
+    const out = outs[0]
+    if (!out) unsupportedNode(n, 'it has no output')
+    if (outs.slice(1).some(Boolean)) {
+      // MaxPool's optional Indices output: fine only if nothing reads it
+      const extra = outs.slice(1).filter(Boolean)
+      if (nodes.some((m) => (m.input ?? []).some((i) => extra.includes(i)))) unsupportedNode(n, 'a second output is used')
+    }
+    if (ctx.pendingPad && op !== 'Conv' && op !== 'AveragePool') unsupportedNode(n, `Pad '${ctx.pendingPad.node}' must be followed by Conv or AveragePool`)
+    const node = { n, op, ins, x, a }
+    if (op === 'Pad' || CONV_OPS.includes(op)) mapConvOp(ctx, node)
+    else mapDenseOp(ctx, node, out!)
+    current = out!
+  }
+  if (current !== outputs[0])
+    throw new ModelError(`the ONNX graph output '${outputs[0]}' is not the end of the layer chain (which ends at '${current}')`, {
+      where: file,
+      hint: 'ml2sc converts models whose nodes form a single chain from input to output',
+    })
+  const inputShape = graphInputShape(inputInfos[0]!)
+  return { format: 'onnx', tensors, steps, ...(inputShape ? { inputShape } : {}) }
+}

@@ -1,0 +1,235 @@
+import { ModelError } from '../../errors/base.ts'
+import type { Tok } from './tokenize.ts'
+
+// ---------------------------------------------------------------------------------------------------
+// Expressions: a recursive-descent parser for the Python expression subset a forward() needs.
+
+export type Node =
+  | { k: 'name'; id: string; a: number; b: number; line: number }
+  | { k: 'num'; v: number; a: number; b: number; line: number }
+  | { k: 'str'; v: string; a: number; b: number; line: number }
+  | { k: 'attr'; obj: Node; attr: string; a: number; b: number; line: number }
+  | { k: 'call'; fn: Node; args: Node[]; kwargs: Map<string, Node>; star: boolean; a: number; b: number; line: number }
+  | { k: 'tuple' | 'list'; items: Node[]; a: number; b: number; line: number }
+  | { k: 'other'; what: string; a: number; b: number; line: number } // operators, subscripts, lambdas, ...
+
+export type Ctx = { file: string; where: string; src: string }
+
+export function text(ctx: Ctx, node: { a: number; b: number }): string {
+  const s = ctx.src.slice(node.a, node.b).replace(/\s*\n\s*/g, ' ').trim()
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s
+}
+
+export function unsupported(ctx: Ctx, what: string, line: number): never {
+  throw new ModelError(`unsupported construct '${what}' at ${ctx.file}:${line}`, {
+    where: ctx.where,
+    hint:
+      'ml2sc reads this subset: in __init__, self.x = nn.Linear / ReLU / LeakyReLU / Sigmoid / Tanh / Softmax / Dropout / Identity / Flatten / BatchNorm1d / Sequential(...); ' +
+      'in forward, calls of those submodules and of F.relu, F.leaky_relu, torch.sigmoid, torch.tanh, F.softmax, F.dropout, torch.flatten, x.view(x.size(0), -1), ' +
+      'nested or as `x = ...` assignments, then `return ...`',
+  })
+}
+
+export class ExprParser {
+  i = 0
+  constructor(
+    readonly toks: Tok[],
+    readonly ctx: Ctx,
+    readonly line: number,
+  ) {}
+  peek(): Tok | undefined {
+    return this.toks[this.i]
+  }
+  isOp(v: string): boolean {
+    const t = this.peek()
+    return !!t && t.type === 'op' && t.value === v
+  }
+  expect(v: string): Tok {
+    const t = this.peek()
+    if (!t || t.value !== v) {
+      const at = t ?? this.toks[this.toks.length - 1]
+      unsupported(this.ctx, at ? this.ctx.src.slice(this.toks[0]!.start, at.end).trim() : v, at?.line ?? this.line)
+    }
+    this.i++
+    return t
+  }
+  /** Parse one full expression; binary/unary operators, conditionals, lambdas become `other` nodes. */
+  expr(): Node {
+    const first = this.peek()
+    if (!first) unsupported(this.ctx, '(empty expression)', this.line)
+    if (first.type === 'name' && (first.value === 'lambda' || first.value === 'not' || first.value === 'yield' || first.value === 'await')) {
+      const a = first.start
+      this.skipToEndOfExpr()
+      return { k: 'other', what: first.value, a, b: this.toks[this.i - 1]!.end, line: first.line }
+    }
+    let left = this.unary()
+    while (true) {
+      const t = this.peek()
+      if (!t) break
+      const binop = t.type === 'op' && /^(\+|-|\*|\/|\/\/|%|@|\*\*|<<|>>|&|\||\^|<|>|==|!=|<=|>=)$/.test(t.value)
+      const kwop = t.type === 'name' && /^(and|or|if|in|is|not)$/.test(t.value)
+      if (!binop && !kwop) break
+      this.i++
+      if (t.value === 'if') {
+        this.skipToEndOfExpr()
+      } else {
+        this.unary()
+      }
+      left = { k: 'other', what: t.value, a: left.a, b: this.toks[this.i - 1]!.end, line: left.line }
+    }
+    return left
+  }
+  private skipToEndOfExpr() {
+    let d = 0
+    while (this.i < this.toks.length) {
+      const v = this.toks[this.i]!
+      if (v.type === 'op' && '([{'.includes(v.value)) d++
+      else if (v.type === 'op' && ')]}'.includes(v.value)) {
+        if (d === 0) return
+        d--
+      } else if (v.type === 'op' && v.value === ',' && d === 0) return
+      this.i++
+    }
+  }
+  private unary(): Node {
+    const t = this.peek()
+    if (t && t.type === 'op' && (t.value === '-' || t.value === '+' || t.value === '~')) {
+      this.i++
+      const inner = this.unary()
+      if (t.value !== '~' && inner.k === 'num') return { k: 'num', v: t.value === '-' ? -inner.v : inner.v, a: t.start, b: inner.b, line: t.line }
+      return { k: 'other', what: t.value, a: t.start, b: inner.b, line: t.line }
+    }
+    return this.postfix()
+  }
+  private postfix(): Node {
+    let node = this.atom()
+    while (true) {
+      if (this.isOp('.')) {
+        this.i++
+        const nameTok = this.peek()
+        if (!nameTok || nameTok.type !== 'name') unsupported(this.ctx, text(this.ctx, node) + '.', node.line)
+        this.i++
+        node = { k: 'attr', obj: node, attr: nameTok.value, a: node.a, b: nameTok.end, line: node.line }
+      } else if (this.isOp('(')) {
+        this.i++
+        const args: Node[] = []
+        const kwargs = new Map<string, Node>()
+        let star = false
+        while (!this.isOp(')')) {
+          if (this.isOp('*') || this.isOp('**')) {
+            star = true
+            this.i++
+          }
+          const t = this.peek()
+          const t2 = this.toks[this.i + 1]
+          if (t?.type === 'name' && t2?.type === 'op' && t2.value === '=') {
+            this.i += 2
+            kwargs.set(t.value, this.expr())
+          } else args.push(this.expr())
+          if (this.isOp(',')) this.i++
+          else if (!this.isOp(')')) this.expect(')')
+        }
+        const close = this.expect(')')
+        node = { k: 'call', fn: node, args, kwargs, star, a: node.a, b: close.end, line: node.line }
+      } else if (this.isOp('[')) {
+        this.i++
+        let d = 1
+        while (this.i < this.toks.length && d > 0) {
+          const v = this.toks[this.i]!
+          if (v.type === 'op' && '([{'.includes(v.value)) d++
+          if (v.type === 'op' && ')]}'.includes(v.value)) d--
+          this.i++
+        }
+        node = { k: 'other', what: 'subscript', a: node.a, b: this.toks[this.i - 1]!.end, line: node.line }
+      } else break
+    }
+    return node
+  }
+  private atom(): Node {
+    const t = this.peek()
+    if (!t) unsupported(this.ctx, this.toks.length ? this.ctx.src.slice(this.toks[0]!.start, this.toks[this.toks.length - 1]!.end) : '', this.line)
+    this.i++
+    if (t.type === 'name') return { k: 'name', id: t.value, a: t.start, b: t.end, line: t.line }
+    if (t.type === 'number') {
+      const v = Number(t.value.replace(/_/g, ''))
+      return { k: 'num', v, a: t.start, b: t.end, line: t.line }
+    }
+    if (t.type === 'string') {
+      let end = t
+      while (this.peek()?.type === 'string') end = this.toks[this.i++]! // implicit concatenation
+      const body = /^[A-Za-z]*('''|"""|'|")([\s\S]*)\1$/.exec(t.value)
+      return { k: 'str', v: body ? body[2]! : t.value, a: t.start, b: end.end, line: t.line }
+    }
+    if (t.type === 'op' && (t.value === '(' || t.value === '[' || t.value === '{')) {
+      const close = t.value === '(' ? ')' : t.value === '[' ? ']' : '}'
+      const items: Node[] = []
+      let comma = false
+      if (t.value === '{') {
+        this.i--
+        this.skipBalanced()
+        return { k: 'other', what: 'dict', a: t.start, b: this.toks[this.i - 1]!.end, line: t.line }
+      }
+      while (!this.isOp(close)) {
+        items.push(this.expr())
+        const nt = this.peek()
+        if (nt?.type === 'name' && nt.value === 'for') {
+          this.i = this.findClose(close)
+          return { k: 'other', what: 'comprehension', a: t.start, b: this.toks[this.i - 1]!.end, line: t.line }
+        }
+        if (this.isOp(',')) {
+          comma = true
+          this.i++
+        } else if (!this.isOp(close)) this.expect(close)
+      }
+      const end = this.expect(close)
+      if (t.value === '(' && !comma && items.length === 1) {
+        const inner = items[0]!
+        return { ...inner, a: t.start, b: end.end } as Node
+      }
+      return { k: t.value === '(' ? 'tuple' : 'list', items, a: t.start, b: end.end, line: t.line }
+    }
+    unsupported(this.ctx, t.value, t.line)
+  }
+  private skipBalanced() {
+    let d = 0
+    do {
+      const v = this.toks[this.i++]!
+      if (v.type === 'op' && '([{'.includes(v.value)) d++
+      if (v.type === 'op' && ')]}'.includes(v.value)) d--
+    } while (d > 0 && this.i < this.toks.length)
+  }
+  private findClose(close: string): number {
+    let d = 1
+    let k = this.i
+    while (k < this.toks.length && d > 0) {
+      const v = this.toks[k]!
+      if (v.type === 'op' && '([{'.includes(v.value)) d++
+      if (v.type === 'op' && ')]}'.includes(v.value)) d--
+      k++
+    }
+    void close
+    return k
+  }
+}
+
+export function parseExpr(toks: Tok[], ctx: Ctx, line: number): Node {
+  const p = new ExprParser(toks, ctx, line)
+  const node = p.expr()
+  if (p.i < toks.length) {
+    // a trailing `, y` makes it a tuple; anything else is outside the subset
+    const rest = toks[p.i]!
+    if (rest.type === 'op' && rest.value === ',') return { k: 'tuple', items: [node], a: node.a, b: toks[toks.length - 1]!.end, line: node.line }
+    unsupported(ctx, ctx.src.slice(toks[0]!.start, toks[toks.length - 1]!.end), rest.line)
+  }
+  return node
+}
+
+/** `nn.Linear`, `torch.nn.Linear`, `Linear` → `Linear`; `F.relu`, `torch.nn.functional.relu` → `F.relu`. */
+export function dotted(node: Node): string | undefined {
+  if (node.k === 'name') return node.id
+  if (node.k === 'attr') {
+    const base = dotted(node.obj)
+    return base === undefined ? undefined : `${base}.${node.attr}`
+  }
+  return undefined
+}

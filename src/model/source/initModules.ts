@@ -1,0 +1,168 @@
+import type { Activation, ArchStep } from '../../ir/types.ts'
+import { convModuleSteps, isConvModule } from './convModules.ts'
+import { dotted, parseExpr, text, unsupported, type Ctx, type Node } from './expressions.ts'
+import type { Stmt } from './statements.ts'
+
+// ---------------------------------------------------------------------------------------------------
+// __init__: the submodules.
+
+/** A submodule: the steps it stands for (names are state_dict prefixes). */
+export type Mod = { steps: ArchStep[]; line: number }
+
+export const MODULE_CLASSES = [
+  'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Dropout', 'Identity', 'Flatten', 'BatchNorm1d', 'Sequential',
+  'Conv1d', 'Conv2d', 'MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'BatchNorm2d',
+]
+
+export function moduleClass(name: string | undefined): string | undefined {
+  if (!name) return undefined
+  const m = /^(?:torch\.)?(?:nn\.)?(?:modules\.)?([A-Za-z_]\w*)$/.exec(name)
+  return m ? m[1] : undefined
+}
+
+export function numArg(ctx: Ctx, node: Node | undefined, what: string): number | undefined {
+  if (node === undefined) return undefined
+  if (node.k === 'num') return node.v
+  if (node.k === 'name' && (node.id === 'True' || node.id === 'False')) return undefined
+  unsupported(ctx, `${what} = ${text(ctx, node)}`, node.line)
+}
+
+/** Steps for a module constructor expression (`nn.Linear(4, 2)`, `nn.Sequential(...)`), named `prefix`. */
+export function moduleSteps(ctx: Ctx, node: Node, prefix: string, imports: Imports): ArchStep[] | undefined {
+  if (node.k !== 'call') return undefined
+  const full = dotted(node.fn)
+  const cls = full && (full.startsWith('nn.') || full.startsWith('torch.nn.') || imports.nnNames.has(full)) ? moduleClass(full) : undefined
+  if (!cls) return undefined
+  if (isConvModule(cls)) return convModuleSteps(ctx, cls, node, prefix)
+  switch (cls) {
+    case 'Linear':
+      return [{ op: 'linear', name: prefix }]
+    case 'ReLU':
+      return [{ op: 'activation', activation: { kind: 'relu' }, name: prefix }]
+    case 'LeakyReLU': {
+      const slope = numArg(ctx, node.kwargs.get('negative_slope') ?? node.args[0], 'negative_slope') ?? 0.01
+      return [{ op: 'activation', activation: { kind: 'leaky_relu', slope }, name: prefix }]
+    }
+    case 'Sigmoid':
+      return [{ op: 'activation', activation: { kind: 'sigmoid' }, name: prefix }]
+    case 'Tanh':
+      return [{ op: 'activation', activation: { kind: 'tanh' }, name: prefix }]
+    case 'Softmax':
+      return [{ op: 'activation', activation: { kind: 'softmax' }, name: prefix }]
+    case 'Flatten':
+      return [{ op: 'flatten', name: prefix }]
+    case 'Dropout':
+    case 'Identity':
+      return [{ op: 'skip', name: prefix }]
+    case 'BatchNorm1d': {
+      const eps = numArg(ctx, node.kwargs.get('eps') ?? node.args[1], 'eps') ?? 1e-5
+      return [{ op: 'batchnorm', name: prefix, eps }]
+    }
+    case 'Sequential': {
+      let items: { key: string; node: Node }[] = node.args.map((n, i) => ({ key: String(i), node: n }))
+      // nn.Sequential(OrderedDict([('fc1', nn.Linear(...)), ...]))
+      const only = node.args[0]
+      if (node.args.length === 1 && only?.k === 'call' && /(^|\.)OrderedDict$/.test(dotted(only.fn) ?? '')) {
+        const list = only.args[0]
+        if (!list || (list.k !== 'list' && list.k !== 'tuple')) unsupported(ctx, text(ctx, only), only.line)
+        items = list.items.map((it) => {
+          if (it.k !== 'tuple' || it.items.length !== 2 || it.items[0]!.k !== 'str') unsupported(ctx, text(ctx, it), it.line)
+          return { key: (it.items[0] as { v: string }).v, node: it.items[1]! }
+        })
+      }
+      if (node.star || node.kwargs.size) unsupported(ctx, text(ctx, node), node.line)
+      const steps: ArchStep[] = []
+      for (const { key, node: item } of items) {
+        const s = moduleSteps(ctx, item, `${prefix}.${key}`, imports)
+        if (!s) unsupported(ctx, text(ctx, item), item.line)
+        steps.push(...s)
+      }
+      return steps
+    }
+  }
+  unsupported(ctx, text(ctx, node), node.line)
+}
+
+export type Imports = { nnNames: Set<string> }
+
+export const FUNCTIONAL_ACTS: Record<string, Activation['kind'] | 'leaky_relu' | 'skip' | 'flatten'> = {
+  relu: 'relu',
+  leaky_relu: 'leaky_relu',
+  sigmoid: 'sigmoid',
+  tanh: 'tanh',
+  softmax: 'softmax',
+  dropout: 'skip',
+  flatten: 'flatten',
+}
+
+/** `F.relu`, `torch.relu`, `nn.functional.relu`, `torch.nn.functional.relu` → `relu`. */
+export function functionalName(full: string | undefined): string | undefined {
+  if (!full) return undefined
+  const m = /^(?:F|functional|nn\.functional|torch\.nn\.functional|torch)\.([a-z_]+)$/.exec(full)
+  if (!m) return undefined
+  const name = m[1]!
+  if (full.startsWith('torch.') && !full.includes('functional') && name === 'leaky_relu') return undefined
+  return name in FUNCTIONAL_ACTS ? name : undefined
+}
+
+export function readInit(init: Stmt, ctx: Ctx): Map<string, Mod> {
+  const modules = new Map<string, Mod>()
+  const imports: Imports = { nnNames: new Set(MODULE_CLASSES) }
+  for (const s of init.body ?? []) {
+    const t = s.tokens
+    const first = t[0]!
+    if (s.body || /^(for|while|if|with|try|def|class)$/.test(first.value)) unsupported(ctx, headerText(ctx, s), s.line)
+    if (first.type === 'string' || (first.type === 'name' && /^(pass|return)$/.test(first.value) && t.length === 1)) continue
+    if (t.length === 1 && first.value === '...') continue
+    if (/^(super\s*\([^)]*\)|(torch\.)?nn\.Module)\s*\.\s*__init__\s*\(/.test(headerText(ctx, s))) continue
+    // self.x = <expr>   or   self.x: T = <expr>
+    const eq = t.findIndex((tk) => tk.type === 'op' && tk.value === '=')
+    if (first.value === 'self' && t[1]?.value === '.' && t[2]?.type === 'name' && eq > 2) {
+      const attr = t[2].value
+      if (eq !== 3 && t[3]?.value !== ':') unsupported(ctx, headerText(ctx, s), s.line)
+      const rhsToks = t.slice(eq + 1)
+      if (!rhsToks.length) unsupported(ctx, headerText(ctx, s), s.line)
+      const rhs = parseExpr(rhsToks, ctx, s.line)
+      const steps = moduleSteps(ctx, rhs, attr, imports)
+      if (steps) {
+        modules.set(attr, { steps, line: s.line })
+        continue
+      }
+      // self.act = F.relu / torch.sigmoid: a function stored as an attribute
+      const fn = functionalName(dotted(rhs))
+      if (fn) {
+        modules.set(attr, { steps: [functionalStep(fn, undefined)], line: s.line })
+        continue
+      }
+      // a plain attribute (self.input_dim = input_dim, self.hidden = 4): fine unless it builds modules
+      if (mentionsTorch(rhs, ctx)) unsupported(ctx, text(ctx, rhs), rhs.line)
+      modules.delete(attr)
+      continue
+    }
+    // a local variable (hidden = 4): fine unless it builds modules
+    if (first.type === 'name' && eq > 0 && t.slice(0, eq).every((tk) => tk.type === 'name' || tk.value === ',' || tk.value === ':' || tk.value === '.')) {
+      const rhs = parseExpr(t.slice(eq + 1), ctx, s.line)
+      if (mentionsTorch(rhs, ctx)) unsupported(ctx, text(ctx, rhs), rhs.line)
+      continue
+    }
+    unsupported(ctx, headerText(ctx, s), s.line)
+  }
+  return modules
+}
+
+export function mentionsTorch(node: Node, ctx: Ctx): boolean {
+  return /\b(nn|torch|F)\s*\./.test(ctx.src.slice(node.a, node.b))
+}
+
+export function headerText(ctx: Ctx, s: Stmt): string {
+  const t = s.tokens
+  return text(ctx, { a: t[0]!.start, b: t[t.length - 1]!.end })
+}
+
+export function functionalStep(fn: string, slope: number | undefined): ArchStep {
+  const kind = FUNCTIONAL_ACTS[fn]!
+  if (kind === 'skip') return { op: 'skip', name: fn }
+  if (kind === 'flatten') return { op: 'flatten', name: fn }
+  if (kind === 'leaky_relu') return { op: 'activation', activation: { kind: 'leaky_relu', slope: slope ?? 0.01 } }
+  return { op: 'activation', activation: { kind } as Activation }
+}

@@ -1,0 +1,142 @@
+import { ModelError } from '../../errors/base.ts'
+import type { ArchStep } from '../../ir/types.ts'
+import { dotted, parseExpr, text, unsupported, type Ctx, type Node } from './expressions.ts'
+import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
+import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
+import type { Stmt } from './statements.ts'
+
+// ---------------------------------------------------------------------------------------------------
+// forward: follow the data from the input to the returned value.
+
+/** A tensor value in forward(): the steps applied to the input so far. */
+export type Value = { steps: ArchStep[] }
+export type Binding = { value: Value } | { error: () => never }
+
+export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): ArchStep[] {
+  const header = fwd.tokens
+  const open = header.findIndex((t) => t.value === '(')
+  // parameters: self, then the input (type hints and defaults allowed)
+  const params: string[] = []
+  let d = 0
+  let expectName = true
+  for (let k = open + 1; k < header.length; k++) {
+    const t = header[k]!
+    if (t.value === '(' || t.value === '[') d++
+    else if (t.value === ')' || t.value === ']') {
+      if (d === 0) break
+      d--
+    } else if (d === 0 && t.value === ',') expectName = true
+    else if (d === 0 && expectName && t.type === 'name') {
+      params.push(t.value)
+      expectName = false
+    } else if (d === 0 && expectName && (t.value === '*' || t.value === '**')) {
+      unsupported(ctx, headerText(ctx, fwd), fwd.line)
+    }
+  }
+  const input = params[1]
+  if (!input) throw new ModelError(`forward() at ${ctx.file}:${fwd.line} takes no input`, { where: ctx.where, hint: 'expected def forward(self, x)' })
+  if (!fwd.body) unsupported(ctx, headerText(ctx, fwd), fwd.line)
+
+  const env = new Map<string, Binding>([[input, { value: { steps: [] } }]])
+
+  const evaluate = (node: Node): Value => {
+    switch (node.k) {
+      case 'name': {
+        const b = env.get(node.id)
+        if (!b) unsupported(ctx, node.id, node.line)
+        if ('error' in b) return b.error()
+        return b.value
+      }
+      case 'call': {
+        if (node.star) unsupported(ctx, text(ctx, node), node.line)
+        const fn = node.fn
+        // self.<module>(x)
+        if (fn.k === 'attr' && fn.obj.k === 'name' && fn.obj.id === 'self') {
+          const mod = modules.get(fn.attr)
+          if (!mod) unsupported(ctx, text(ctx, node), node.line)
+          if (node.args.length !== 1 || node.kwargs.size) unsupported(ctx, text(ctx, node), node.line)
+          const v = evaluate(node.args[0]!)
+          return { steps: [...v.steps, ...mod.steps] }
+        }
+        const full = dotted(fn)
+        // F.relu(x), torch.sigmoid(x), F.leaky_relu(x, 0.2), F.softmax(x, dim=1), torch.flatten(x, 1), F.dropout(x, p, training)
+        const fname = functionalName(full)
+        if (fname) {
+          const arg = node.args[0] ?? node.kwargs.get('input')
+          if (!arg) unsupported(ctx, text(ctx, node), node.line)
+          const v = evaluate(arg)
+          let slope: number | undefined
+          if (fname === 'leaky_relu') slope = numArg(ctx, node.kwargs.get('negative_slope') ?? node.args[1], 'negative_slope')
+          if (fname === 'flatten') {
+            const start = numArg(ctx, node.kwargs.get('start_dim') ?? node.args[1], 'start_dim') ?? 0
+            if (full!.startsWith('torch.') && start !== 1 && start !== -1 && node.args.length + node.kwargs.size > 1)
+              unsupported(ctx, text(ctx, node), node.line)
+          }
+          return { steps: [...v.steps, functionalStep(fname, slope)] }
+        }
+        // F.max_pool2d(x, 2), F.avg_pool1d(x, kernel_size=2), F.adaptive_avg_pool2d(x, 1), torch.max_pool2d(…)
+        const pool = /^(?:F|functional|nn\.functional|torch\.nn\.functional|torch)\.([a-z_0-9]+)$/.exec(full ?? '')?.[1]
+        if (pool && pool in FUNCTIONAL_POOLS) {
+          const arg = node.args[0] ?? node.kwargs.get('input')
+          if (!arg) unsupported(ctx, text(ctx, node), node.line)
+          const v = evaluate(arg)
+          return { steps: [...v.steps, functionalPoolStep(ctx, pool, node)] }
+        }
+        // x.view(x.size(0), -1), x.reshape(x.shape[0], -1), x.flatten(1), x.squeeze(): to [batch, features];
+        // x.relu(), x.sigmoid(); x.float(), x.contiguous(): nothing
+        if (fn.k === 'attr') {
+          const method = fn.attr
+          if (/^(view|reshape|flatten|squeeze)$/.test(method)) {
+            const v = evaluate(fn.obj)
+            return { steps: [...v.steps, { op: 'flatten', name: method }] }
+          }
+          if (/^(float|double|contiguous)$/.test(method)) {
+            const v = evaluate(fn.obj)
+            return { steps: [...v.steps, { op: 'skip', name: method }] }
+          }
+          if (/^(relu|sigmoid|tanh|softmax)$/.test(method)) {
+            const v = evaluate(fn.obj)
+            return { steps: [...v.steps, functionalStep(method, undefined)] }
+          }
+        }
+        unsupported(ctx, text(ctx, node), node.line)
+      }
+      default:
+        unsupported(ctx, text(ctx, node), node.line)
+    }
+  }
+
+  for (const s of fwd.body) {
+    const t = s.tokens
+    const first = t[0]!
+    if (s.body || /^(for|while|if|elif|else|with|try|def|class|del|global|nonlocal|assert|raise|import|from)$/.test(first.value))
+      unsupported(ctx, headerText(ctx, s), s.line)
+    if (first.type === 'string' && t.length === 1) continue // docstring
+    if (first.value === 'pass' && t.length === 1) continue
+    if (first.value === 'return') {
+      if (t.length === 1) unsupported(ctx, 'return', s.line)
+      const node = parseExpr(t.slice(1), ctx, s.line)
+      const v = evaluate(node)
+      return v.steps
+    }
+    // x = <expr>  /  x: Tensor = <expr>
+    const eq = t.findIndex((tk) => tk.type === 'op' && tk.value === '=')
+    if (first.type === 'name' && eq > 0 && (eq === 1 || t[1]!.value === ':')) {
+      const name = first.value
+      const rhs = parseExpr(t.slice(eq + 1), ctx, s.line)
+      try {
+        env.set(name, { value: evaluate(rhs) })
+      } catch (err) {
+        // only an error if the value is used later (helper variables like `n = x.size(0)` are fine)
+        env.set(name, {
+          error: () => {
+            throw err
+          },
+        })
+      }
+      continue
+    }
+    unsupported(ctx, headerText(ctx, s), s.line)
+  }
+  throw new ModelError(`forward() at ${ctx.file}:${fwd.line} has no return statement`, { where: ctx.where, hint: 'forward must end with `return <output>`' })
+}

@@ -1,0 +1,68 @@
+// Convolutional models through the real contract (generateSolidity, solc, anvil with the EIP-7825 cap,
+// data-contract upload or embedded weights): predict and predictBatch equal the simulator bit for bit.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { decodeAbiParameters, encodeFunctionData } from 'viem'
+import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import { deployModel } from '../../src/chain/deployModel.ts'
+import { predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
+import { uploadWeights } from '../../src/chain/uploadWeights.ts'
+import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
+import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { encodeRow, packRows } from '../../src/fixed/encodeRows.ts'
+import { makePlan } from '../../src/fixed/makePlan.ts'
+import { simulate } from '../../src/fixed/simulate.ts'
+import type { Plan } from '../../src/fixed/types.ts'
+import type { ModelIR } from '../../src/ir/types.ts'
+import { randomCnns } from '../helpers/randomCnn.ts'
+import { rng } from '../helpers/rng.ts'
+
+let s: ChainSession
+beforeAll(async () => {
+  s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
+})
+afterAll(async () => await s?.close())
+
+/** Deploy (and upload) a model's contract; returns a function giving the chain's outputs for rows. */
+export async function deployCnn(s: ChainSession, plan: Plan, name: string, layout: WeightLayout = 'datacontract', embed?: boolean) {
+  const opts = { contractName: name, layout, embedWeights: embed, chunkSize: chunkSizeFor(layout) }
+  const compiled = compileSolidity(generateSolidity(plan, opts), name)
+  const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
+  const blob = encodeWeights(plan)
+  if (!embedsWeights(plan, opts)) await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, chunkSizeFor(layout)))
+  const predict = async (row: bigint[]) => {
+    const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRows(plan, [row])] })
+    const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data, gas: 16_000_000n })
+    return decodeAbiParameters([{ type: 'int256[]' }], ret!)[0] as readonly bigint[]
+  }
+  const batch = async (rows: bigint[][]) => await predictBatchTx(s, address, compiled.abi, plan, rows, name)
+  return { compiled, address, predict, batch }
+}
+
+const rowsFor = (plan: Plan, n: number, seed: number) => {
+  const r = rng(seed)
+  return Array.from({ length: n }, () => {
+    const e = encodeRow(plan, Array.from({ length: plan.inputSize }, () => r() * 4 - 2))
+    if (!e.ok) throw new Error('row refused')
+    return e.values
+  })
+}
+
+async function checkModel(model: ModelIR, what: string, i: number, layout: WeightLayout, embed?: boolean) {
+  const plan = makePlan(model, { fraction: 20, weightBytes: 2, inputBytes: 4 })
+  const c = await deployCnn(s, plan, `Cnn${i}`, layout, embed)
+  const rows = rowsFor(plan, 6, 100 + i)
+  for (const row of rows.slice(0, 3)) expect((await c.predict(row)).map(String), `${what}: predict`).toEqual(simulate(plan, row).map(String))
+  const res = await c.batch(rows)
+  res.outputs.forEach((o, k) => expect(o.map(String), `${what}: predictBatch row ${k}`).toEqual(simulate(plan, rows[k]!).map(String)))
+}
+
+describe('convolutional models on chain = simulator', () => {
+  const models = randomCnns(24, 1)
+  test('24 random CNNs (1-D and 2-D, stride, padding incl. same, dilation, depthwise, BN, pools, every activation)', async () => {
+    for (let i = 0; i < models.length; i++) {
+      const layout: WeightLayout = i % 5 === 4 ? 'storage' : 'datacontract'
+      await checkModel(models[i]!.model, models[i]!.describe, i, layout, i % 3 === 0 ? false : undefined)
+    }
+  }, 300_000)
+})
