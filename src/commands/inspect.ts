@@ -7,6 +7,7 @@ import { parameterCount, shapeOf, taskOf } from '../ir/taskOf.ts'
 import { macsOf, shapeText, sizeOf } from '../ir/tensorShapes.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import type { Plan } from '../fixed/types.ts'
+import { inputScaleText, safeInputRange } from '../fixed/encodeRows.ts'
 import { prepareModel } from '../pipeline/prepareModel.ts'
 import { guessArchitecture } from '../scaffold/guessArchitecture.ts'
 import { ConfigError } from '../errors/base.ts'
@@ -38,6 +39,7 @@ export type InspectSummary = {
     fraction: number
     weightBits: number
     inputBits: number
+    inputScale: string
     safeInputRange: [number, number]
     weightBytes: number
     /** One per layer of `layers` (pooling layers have no weights: name only). */
@@ -114,7 +116,8 @@ function planSummary(plan: Plan, contract: string): NonNullable<InspectSummary['
     fraction: plan.F,
     weightBits: 8 * plan.weightBytes,
     inputBits: 8 * plan.inputBytes,
-    safeInputRange: [Number(plan.inputMin) / scale, Number(plan.inputMax) / scale],
+    inputScale: inputScaleText(plan),
+    safeInputRange: safeInputRange(plan),
     weightBytes: blobLayout(plan).length,
     layers: [
       ...(plan.tensorLayers ?? []).map((l) => (l.kind === 'conv' ? { name: l.name, weightScaleBits: l.wShift, lanes: l.lanes, laneBits: l.laneBits } : { name: l.name })),

@@ -55,7 +55,8 @@ describe('inspect a model file', () => {
     const s = await inspectTarget(path.join(ROOT, 'examples/iris/ml2sc.yaml'))
     expect(s.architecture).toBe('model.source')
     // weights: auto calibrates on the test rows: iris's logits (relu, identity) keep PyTorch's class on every row with int8
-    expect(s.plan).toMatchObject({ contract: 'Ml2sc_IrisNet', fraction: 20, weightBits: 8, inputBits: 32 })
+    // inputs: auto holds every test feature with 2× headroom in 24 bits at 2^20
+    expect(s.plan).toMatchObject({ contract: 'Ml2sc_IrisNet', fraction: 20, weightBits: 8, inputBits: 24, inputScale: '2^20' })
     expect(s.plan!.layers.length).toBe(2)
     expect(renderInspect(s)).toMatch(/fixed point  activations at 2\^20, weights int8/)
   })
