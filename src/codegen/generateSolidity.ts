@@ -2,6 +2,7 @@ import { getAddress, toHex, type Hex } from 'viem'
 import { describeActivation } from '../ir/buildModel.ts'
 import type { Plan } from '../fixed/types.ts'
 import { scaleText } from '../fixed/makePlan.ts'
+import { inputScaleText, inputTypeText, safeInputRange } from '../fixed/encodeRows.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
 import { adminLibrary, adminParams, stateMask, STORAGE_BASE, type LayoutKind } from './adminLibrary.ts'
@@ -77,8 +78,7 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   const rowBytes = plan.inputSize * plan.inputBytes
   const outRowBytes = plan.outputSize * plan.outputBytes
   const arch = [plan.inputShape ? plan.inputShape.join('×') : String(plan.inputSize), ...(plan.tensorLayers ?? []).map((l) => `${l.kind} ${l.outShape.join('×')}`), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
-  const lo = Number(plan.inputMin) / Number(plan.scale)
-  const hi = Number(plan.inputMax) / Number(plan.scale)
+  const [lo, hi] = safeInputRange(plan)
   const scale = scaleText(plan)
   const lastAct = conv ? conv.outputsAt : mem!.layers[mem!.layers.length - 1]!.activations
   const blobHex = embed ? toHex(encodeWeights(plan)).slice(2) : ''
@@ -120,7 +120,7 @@ pragma solidity ^0.8.24;
 //
 // Architecture   ${arch}${opts.modelFile ? `   (from ${opts.modelFile})` : ''}
 // Fixed point    activations at scale ${scale}; weights int${8 * plan.weightBytes} with per-layer scales 2^[${plan.layers.map((l) => l.wShift).join(', ')}];
-//                biases int${8 * plan.biasBytes}; inputs int${8 * plan.inputBytes} in calldata (${rowBytes} bytes per row); outputs int${8 * plan.outputBytes}.
+//                biases int${8 * plan.biasBytes}; inputs ${inputTypeText(plan)} at ${inputScaleText(plan)} in calldata (${rowBytes} bytes per row); outputs int${8 * plan.outputBytes}.
 // Safe inputs    [${lo}, ${hi}] per feature: interval analysis proves that no accumulator lane can overflow.
 // SIMD lanes     ${[...(plan.tensorLayers ?? []).flatMap((l) => (l.kind === 'conv' ? [l] : [])), ...plan.layers].map((l) => `${l.name}: ${l.lanes} × ${l.laneBits} bits`).join('; ')}
 // Weights        ${blobLength} bytes, layout ${layout}: ${layout === 'code' ? 'SIMD lane words as PUSH32 constants, immutable' : layout === 'storage' ? `packed storage slots from ${h(STORAGE_BASE)}, written in ${chunks.length} chunk(s) of ≤ ${chunkSize} bytes` : `${embed ? 'embedded in this contract\'s code; ' : ''}updates go to ${chunks.length} data contract(s) of ≤ ${chunkSize} bytes`}.
@@ -131,7 +131,7 @@ interface I${name} {
 
     ${Object.values(EVENTS).join(';\n    ')};
 
-    /// @notice Many rows (ROW_BYTES each, int${8 * plan.inputBytes} features at ${scale}); emits Predictions with OUTPUTS values of ${plan.outputBytes} bytes per row.
+    /// @notice Many rows (ROW_BYTES each, ${inputTypeText(plan)} features at ${inputScaleText(plan)}); emits Predictions with OUTPUTS values of ${plan.outputBytes} bytes per row.
     ${Object.values(FUNCTIONS).join(';\n    ')};
 }
 

@@ -5,6 +5,9 @@ import { packetAt, type GroupLayout } from './weightBlob.ts'
 
 export { macChain } from './laneKernel.ts'
 
+/** How a calldata feature is widened to a word: sign-extended (SAR), or zero-extended (SHR) for unsigned inputs. */
+export const inputDecodeOp = (plan: Plan) => (plan.inputUnsigned ? 'shr' : 'sar')
+
 /** Layers with at most this many (group, input) products are fully unrolled; bigger ones loop, 8 per turn. */
 export const UNROLL_LIMIT = 48
 const UNROLL_BY = 8
@@ -88,13 +91,13 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
   const inSh = 256 - 8 * inB
   const decodeToMemory = decodesInputs(plan)
   if (decodeToMemory && plan.inputSize <= UNROLL_DECODE)
-    for (let i = 0; i < plan.inputSize; i++) lines.push(`mstore(${h(mem.inputs + 32 * i)}, sar(${inSh}, calldataload(add(rp, ${h(i * inB)}))))`)
+    for (let i = 0; i < plan.inputSize; i++) lines.push(`mstore(${h(mem.inputs + 32 * i)}, ${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)}))))`)
   else if (decodeToMemory)
-    lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), sar(${inSh}, calldataload(add(rp, mul(i, ${inB}))))) }`)
+    lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), ${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, mul(i, ${inB}))))) }`)
   plan.layers.forEach((layer, l) => {
     const lm = mem.layers[l]!
     const src = l === 0 ? (decodeToMemory ? mem.inputs : -1) : mem.layers[l - 1]!.activations
-    const x = (i: number) => (src < 0 ? `sar(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
+    const x = (i: number) => (src < 0 ? `${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
     const groups = mem.blobLayout.layers[l]!.groups
     const unroll = constants || layer.nIn * groups.length <= UNROLL_LIMIT || src < 0
     lines.push(`// layer ${l} '${layer.name}'`)
@@ -123,7 +126,7 @@ function decodeWithSum(plan: Plan, mem: MemoryMap): string {
   const inB = plan.inputBytes
   const sh = 256 - 8 * plan.inputBytes
   const n = plan.inputSize
-  const one = (p: string, d: string) => `{ let v := sar(${sh}, calldataload(${p})) mstore(${d}, v) sx := add(sx, v) }`
+  const one = (p: string, d: string) => `{ let v := ${inputDecodeOp(plan)}(${sh}, calldataload(${p})) mstore(${d}, v) sx := add(sx, v) }`
   if (n <= UNROLL_DECODE) return ['let sx := 0', ...Array.from({ length: n }, (_, i) => one(i ? `add(rp, ${i * inB})` : 'rp', h(mem.inputs + 32 * i)))].join(' ')
   const turns = Math.floor(n / UNROLL_BY)
   const body = Array.from({ length: UNROLL_BY }, (_, u) => one(u ? `add(p, ${u * inB})` : 'p', u ? `add(d, ${32 * u})` : 'd')).join(' ')

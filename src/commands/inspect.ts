@@ -4,10 +4,13 @@ import { blobLayout } from '../codegen/weightBlob.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import { describeActivation } from '../ir/buildModel.ts'
 import { parameterCount, shapeOf, taskOf } from '../ir/taskOf.ts'
+import { macsOf, shapeText, sizeOf } from '../ir/tensorShapes.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import type { Plan } from '../fixed/types.ts'
+import { inputScaleText, safeInputRange } from '../fixed/encodeRows.ts'
 import { prepareModel } from '../pipeline/prepareModel.ts'
 import { guessArchitecture } from '../scaffold/guessArchitecture.ts'
+import { ConfigError } from '../errors/base.ts'
 import type { Ml2scCommand } from './context.ts'
 
 export type InspectSummary = {
@@ -15,22 +18,32 @@ export type InspectSummary = {
   format: string
   /** Where the architecture came from. */
   architecture: 'file' | 'model.source' | 'model.layers' | 'guessed: source' | 'guessed: layers'
-  guess?: { layers?: string[]; source?: string; class?: string }
+  guess?: { layers?: string[]; source?: string; class?: string; inputShape?: number[] }
   task: Task
   inputSize: number
   outputSize: number
   shape: number[]
   parameters: number
-  layers: { index: number; name: string; in: number; out: number; activation: string; parameters: number }[]
+  /** Convolutional models: the input tensor's shape [C, H, W] or [C, L]. */
+  inputShape?: number[]
+  /**
+   * Every layer: conv/pool layers first (kind, outShape), then the dense layers. `in`/`out` are flattened
+   * sizes; `macs` counts multiply-accumulates per row (0 for pooling).
+   */
+  layers: { index: number; name: string; kind: string; in: number; out: number; outShape: number[]; activation: string; parameters: number; macs: number }[]
+  /** Multiply-accumulates per row, all layers. */
+  macs: number
   /** With a config: the fixed-point plan. */
   plan?: {
     contract: string
     fraction: number
     weightBits: number
     inputBits: number
+    inputScale: string
     safeInputRange: [number, number]
     weightBytes: number
-    layers: { name: string; weightScaleBits: number; lanes: number; laneBits: number }[]
+    /** One per layer of `layers` (pooling layers have no weights: name only). */
+    layers: { name: string; weightScaleBits?: number; lanes?: number; laneBits?: number }[]
   }
 }
 
@@ -38,21 +51,23 @@ export type InspectSummary = {
 const isConfig = (p: string) => /\.ya?ml(\.[a-z]+)?$/i.test(p) || (existsSync(p) && statSync(p).isDirectory())
 
 /** The IR summary of a model file (architecture guessed if the file has none) or of a config's model. */
-export async function inspectTarget(target: string): Promise<InspectSummary> {
+export async function inspectTarget(target: string, opts: { inputShape?: number[] } = {}): Promise<InspectSummary> {
   if (isConfig(target)) {
     const config = await loadConfig(target)
     const prep = await prepareModel(config)
     const how = config.model.source ? 'model.source' : config.model.layers ? 'model.layers' : 'file'
     return { ...summarize(prep.model, path.relative(process.cwd(), config.model.path), how, prep.task), plan: planSummary(prep.plan, prep.contractName) }
   }
-  const g = await guessArchitecture(target)
+  const g = await guessArchitecture(target, { inputShape: opts.inputShape })
   const how = g.how === 'file' ? 'file' : g.how === 'source' ? 'guessed: source' : 'guessed: layers'
   const s = summarize(g.ir, target, how, taskOf(g.ir))
-  if (g.how !== 'file') s.guess = { ...(g.layers ? { layers: g.layers } : {}), ...(g.source ? { source: path.relative(process.cwd(), g.source), class: g.class } : {}) }
+  if (g.inputShape) s.guess = { inputShape: g.inputShape }
+  if (g.how !== 'file') s.guess = { ...s.guess, ...(g.layers ? { layers: g.layers } : {}), ...(g.source ? { source: path.relative(process.cwd(), g.source), class: g.class } : {}) }
   return s
 }
 
 function summarize(ir: ModelIR, file: string, architecture: InspectSummary['architecture'], task: Task): InspectSummary {
+  const layers = layerRows(ir)
   return {
     file,
     format: ir.format,
@@ -62,15 +77,36 @@ function summarize(ir: ModelIR, file: string, architecture: InspectSummary['arch
     outputSize: ir.layers[ir.layers.length - 1]!.weight.length,
     shape: shapeOf(ir),
     parameters: parameterCount(ir),
-    layers: ir.layers.map((l, i) => ({
-      index: i + 1,
-      name: l.name,
-      in: l.weight[0]!.length,
-      out: l.weight.length,
-      activation: describeActivation(l.activation),
-      parameters: l.weight.length * (l.weight[0]!.length + 1),
-    })),
+    ...(ir.inputShape && ir.tensorLayers?.length ? { inputShape: ir.inputShape } : {}),
+    layers,
+    macs: layers.reduce((n, l) => n + l.macs, 0),
   }
+}
+
+function layerRows(ir: ModelIR): InspectSummary['layers'] {
+  const tensor = (ir.tensorLayers ?? []).map((l, i) => ({
+    index: i + 1,
+    name: l.name,
+    kind: l.kind === 'conv' ? `conv${l.inShape.length - 1}d${l.groups > 1 ? (l.groups === l.inShape[0] ? ' depthwise' : ` groups=${l.groups}`) : ''}` : l.kind === 'avgpool' && l.global ? 'global avgpool' : l.kind,
+    in: sizeOf(l.inShape),
+    out: sizeOf(l.outShape),
+    outShape: l.outShape,
+    activation: describeActivation(l.activation),
+    parameters: l.kind === 'conv' ? l.weight.length + l.bias.length : 0,
+    macs: macsOf(l),
+  }))
+  const dense = ir.layers.map((l, i) => ({
+    index: tensor.length + i + 1,
+    name: l.name,
+    kind: 'linear',
+    in: l.weight[0]!.length,
+    out: l.weight.length,
+    outShape: [l.weight.length],
+    activation: describeActivation(l.activation),
+    parameters: l.weight.length * (l.weight[0]!.length + 1),
+    macs: l.weight.length * l.weight[0]!.length,
+  }))
+  return [...tensor, ...dense]
 }
 
 function planSummary(plan: Plan, contract: string): NonNullable<InspectSummary['plan']> {
@@ -80,9 +116,13 @@ function planSummary(plan: Plan, contract: string): NonNullable<InspectSummary['
     fraction: plan.F,
     weightBits: 8 * plan.weightBytes,
     inputBits: 8 * plan.inputBytes,
-    safeInputRange: [Number(plan.inputMin) / scale, Number(plan.inputMax) / scale],
+    inputScale: inputScaleText(plan),
+    safeInputRange: safeInputRange(plan),
     weightBytes: blobLayout(plan).length,
-    layers: plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, lanes: l.lanes, laneBits: l.laneBits })),
+    layers: [
+      ...(plan.tensorLayers ?? []).map((l) => (l.kind === 'conv' ? { name: l.name, weightScaleBits: l.wShift, lanes: l.lanes, laneBits: l.laneBits } : { name: l.name })),
+      ...plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, lanes: l.lanes, laneBits: l.laneBits })),
+    ],
   }
 }
 
@@ -105,22 +145,33 @@ export function renderInspect(s: InspectSummary): string {
     lines.push(
       `fixed point  activations at 2^${s.plan.fraction}, weights int${s.plan.weightBits} (${s.plan.weightBytes.toLocaleString('en-US')} bytes), inputs int${s.plan.inputBits}; safe inputs [${s.plan.safeInputRange.join(', ')}]`,
     )
+  if (s.inputShape)
+    lines.push(
+      `input        ${shapeText(s.inputShape)} tensor${s.guess?.inputShape ? ' (GUESSED from the layer sizes; set model.inputShape)' : ''}, CSV columns in C order; ${s.macs.toLocaleString('en-US')} multiply-accumulates per row`,
+    )
   lines.push('')
-  const head = ['#', 'layer', 'in', 'out', 'activation', 'parameters', ...(s.plan ? ['lanes'] : [])]
+  const lanes = (i: number) => {
+    const p = s.plan?.layers[i]
+    return p?.lanes === undefined ? '' : `${p.lanes} × ${p.laneBits} bit`
+  }
+  // an MLP: in → out per layer; a convolutional model: each layer's output shape and MACs
+  const conv = s.inputShape !== undefined
+  const head = conv ? ['#', 'layer', 'kind', 'output', 'activation', 'parameters', 'MACs'] : ['#', 'layer', 'in', 'out', 'activation', 'parameters']
+  if (s.plan) head.push('lanes')
   const rows = s.layers.map((l, i) => [
     String(l.index),
     l.name,
-    String(l.in),
-    String(l.out),
+    ...(conv ? [l.kind, shapeText(l.outShape)] : [String(l.in), String(l.out)]),
     l.activation,
     l.parameters.toLocaleString('en-US'),
-    ...(s.plan ? [`${s.plan.layers[i]!.lanes} × ${s.plan.layers[i]!.laneBits} bit`] : []),
+    ...(conv ? [l.macs.toLocaleString('en-US')] : []),
+    ...(s.plan ? [lanes(i)] : []),
   ])
-  const right = new Set([0, 2, 3, 5])
+  const right = new Set(conv ? [0, 5, 6] : [0, 2, 3, 5])
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)))
   const fmt = (r: string[]) => '  ' + r.map((x, c) => (right.has(c) ? x.padStart(widths[c]!) : x.padEnd(widths[c]!))).join('  ').trimEnd()
   lines.push(fmt(head), ...rows.map(fmt))
-  const total = [' ', 'total', '', '', '', s.parameters.toLocaleString('en-US'), ...(s.plan ? [''] : [])]
+  const total = [' ', 'total', '', '', '', s.parameters.toLocaleString('en-US'), ...(conv ? [s.macs.toLocaleString('en-US')] : []), ...(s.plan ? [''] : [])]
   lines.push(fmt(total))
   return lines.join('\n') + '\n'
 }
@@ -131,12 +182,23 @@ export const inspectModule: Ml2scCommand = {
   builder: (y) =>
     y
       .positional('target', { type: 'string', demandOption: true, describe: 'a model file, or an ml2sc.yaml' })
+      .option('input-shape', { type: 'string', describe: 'a convolutional model file without its input shape: C,H,W or C,L (a config sets model.inputShape)' })
       .example('$0 inspect model.onnx', 'the layers of an ONNX export')
       .example('$0 inspect weights.safetensors', 'a weights-only file: the architecture is guessed from the tensor shapes')
-      .example('$0 inspect ml2sc.yaml --json', "the config's model and fixed-point plan as JSON"),
+      .example('$0 inspect ml2sc.yaml --json', "the config's model and fixed-point plan as JSON")
+      .example('$0 inspect cnn.pt --input-shape 1,28,28', "a CNN's layers: output shapes and multiply-accumulates"),
   handler: async (a) => {
-    const s = await inspectTarget(a.target)
+    const s = await inspectTarget(a.target, { inputShape: parseInputShape(a['input-shape']) })
     if (!a.json) process.stdout.write(renderInspect(s))
     return s
   },
+}
+
+/** `--input-shape 1,28,28` → [1, 28, 28]. */
+function parseInputShape(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined
+  const dims = v.split(/[,x×\s]+/).filter(Boolean).map(Number)
+  if (dims.length < 2 || dims.length > 3 || dims.some((d) => !Number.isInteger(d) || d < 1))
+    throw new ConfigError(`--input-shape ${v}: expected C,H,W or C,L (positive integers)`)
+  return dims
 }

@@ -39,8 +39,8 @@ export type Config = {
     decimals?: number
     /** Storage width of the weights; `auto` picks by layout and model size. */
     weights: IntWidth | 'auto'
-    /** Calldata width of each input feature. */
-    inputs: IntWidth
+    /** Calldata width of each input feature; `auto` picks the narrowest (and its input scale) from the test rows. */
+    inputs: IntWidth | 'auto'
   }
   batch: {
     /** Rows per evaluation transaction; `auto` lets the gas model fill the per-transaction cap. */

@@ -1,5 +1,17 @@
 import { quantize } from './makePlan.ts'
-import type { Plan } from './types.ts'
+import { inputScaleOf, type Plan } from './types.ts'
+
+/** The safe input range in feature units: [inputMin, inputMax] at the input scale. */
+export function safeInputRange(plan: Plan): [number, number] {
+  const unit = Number(inputScaleOf(plan))
+  return [Number(plan.inputMin) / unit, Number(plan.inputMax) / unit]
+}
+
+/** The input scale as text: `2^14`, or the activation scale's (`2^20`, `10^18`). */
+export const inputScaleText = (plan: Plan) => (plan.decimals === undefined ? `2^${plan.inputFraction ?? plan.F}` : `10^${plan.decimals}`)
+
+/** The calldata type of one feature: `int32`, or `uint16` for unsigned inputs. */
+export const inputTypeText = (plan: Plan) => `${plan.inputUnsigned ? 'uint' : 'int'}${8 * plan.inputBytes}`
 
 export type EncodedRow = { ok: true; values: bigint[] } | { ok: false; error: string }
 
@@ -13,12 +25,12 @@ export function encodeRow(plan: Plan, features: number[], names?: string[]): Enc
     const x = features[i]!
     const feature = names?.[i] ? `feature ${i} ('${names[i]}')` : `feature ${i}`
     if (!Number.isFinite(x)) return { ok: false, error: `${feature} is ${x}` }
-    // far outside any calldata width (x·2^F may even overflow a double): refuse before quantising
-    const far = Math.abs(x) * 2 ** plan.F > 2 ** (8 * plan.inputBytes)
-    const q = far ? 0n : plan.decimals === undefined ? quantize(x, plan.F) : quantize(x * 10 ** plan.decimals, 0)
+    // far outside any calldata width (x·2^Fin may even overflow a double): refuse before quantising
+    const fin = plan.inputFraction ?? plan.F
+    const far = Math.abs(x) * 2 ** fin > 2 ** (8 * plan.inputBytes)
+    const q = far ? 0n : plan.decimals === undefined ? quantize(x, fin) : quantize(x * 10 ** plan.decimals, 0)
     if (far || q > plan.inputMax || q < plan.inputMin) {
-      const lo = Number(plan.inputMin) / Number(plan.scale)
-      const hi = Number(plan.inputMax) / Number(plan.scale)
+      const [lo, hi] = safeInputRange(plan)
       return { ok: false, error: `${feature} = ${x} is outside the safe input range [${lo}, ${hi}]` }
     }
     values.push(q)

@@ -1,7 +1,7 @@
 import { NumericsError } from '../errors/base.ts'
 import type { ModelIR } from '../ir/types.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
-import type { LayerPlan, Plan, PlanPin, PrecisionSpec } from './types.ts'
+import { weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
 
 const abs = (v: bigint) => (v < 0n ? -v : v)
 const bitLength = (v: bigint) => abs(v).toString(2).length
@@ -41,11 +41,17 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const scale = decimals === undefined ? 1n << BigInt(F) : 10n ** BigInt(decimals)
   const slopeBits = decimals === undefined ? F : 32
   const at = { F, decimals }
+  // inputs at their own binary scale 2^Fin: the first layer accumulates at 2^(s+Fin) and shifts back to 2^F
+  // (a convolutional model's inputs stay at the activation scale, signed: the conv stack reads them)
+  const dense = !model.tensorLayers?.length
+  const inputFraction = dense && decimals === undefined && p.inputFraction !== undefined && p.inputFraction !== F ? p.inputFraction : undefined
+  const unsigned = dense && p.inputUnsigned === true
+  const lift = (l: number) => weightExponent({ F, decimals, inputFraction }, l, 0)
   const wMaxQ = (1n << BigInt(8 * p.weightBytes - 1)) - 1n
-  const inputMax = (1n << BigInt(8 * p.inputBytes - 1)) - 1n
-  const inputMin = -inputMax - 1n
+  const inputMax = (1n << BigInt(8 * p.inputBytes - (unsigned ? 0 : 1))) - 1n
+  const inputMin = unsigned ? 0n : -inputMax - 1n
   // a convolutional model's conv/pool stack first (makeTensorPlan.ts): its output bounds start the dense analysis
-  const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: -inputMin }, pin !== undefined)
+  const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: unsigned ? inputMax : -inputMin }, pin !== undefined)
   let xMax: bigint[] = front.xMax
   const layers: LayerPlan[] = model.layers.map((layer) => {
     const nOut = layer.weight.length
@@ -53,20 +59,26 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     const wAbsMax = Math.max(...layer.weight.flat().map(Math.abs))
     // largest s with round(wAbsMax · 2^s) ≤ wMaxQ; capped so tiny weights don't ask for absurd shifts
     // (an all-zero layer is just its biases: any shift ≥ 1 will do)
-    let s = wAbsMax === 0 ? 1 : Math.floor(Math.log2(Number(wMaxQ) / wAbsMax))
-    while (s > 0 && abs(quantize(wAbsMax, s)) > wMaxQ) s--
-    s = Math.min(s, 64)
+    // e: the weights' scale exponent; s: the accumulator's shift back to 2^F (they differ by `lift` in layer 0)
+    let e = wAbsMax === 0 ? 1 : Math.floor(Math.log2(Number(wMaxQ) / wAbsMax))
+    while (e > 0 && abs(quantize(wAbsMax, e)) > wMaxQ) e--
     const l = model.layers.indexOf(layer)
+    e = Math.min(e, 64 + lift(l))
+    let s = e - lift(l)
     if (pin) {
       // an update: the deployed contract shifts by its own scale; the new weights must fit at it
       s = pin.wShift[l]!
-      if (abs(quantize(wAbsMax, s)) > wMaxQ)
-        throw new NumericsError(`the new weights of layer '${layer.name}' reach ${wAbsMax}, beyond what the deployed contract holds (int${8 * p.weightBytes} at scale 2^${s})`, {
+      e = s + lift(l)
+      if (abs(quantize(wAbsMax, e)) > wMaxQ)
+        throw new NumericsError(`the new weights of layer '${layer.name}' reach ${wAbsMax}, beyond what the deployed contract holds (int${8 * p.weightBytes} at scale 2^${e})`, {
           hint: 'deploy the new model with `ml2sc run`',
         })
     }
-    if (s < 1) throw new NumericsError(`weights of layer '${layer.name}' reach ${wAbsMax}, too large for int${8 * p.weightBytes}`, { hint: 'choose a wider precision.weights' })
-    const weights = layer.weight.map((row) => row.map((w) => quantize(w, s)))
+    if (s < 1)
+      throw new NumericsError(`weights of layer '${layer.name}' reach ${wAbsMax}, too large for int${8 * p.weightBytes}${lift(l) ? ` with inputs at 2^${p.inputFraction}` : ''}`, {
+        hint: lift(l) ? 'choose a wider precision.weights or precision.inputs: auto' : 'choose a wider precision.weights',
+      })
+    const weights = layer.weight.map((row) => row.map((w) => quantize(w, e)))
     const half = 1n << BigInt(s - 1)
     const biases = layer.bias.map((b) => quantizeAt(b, s, at) + half)
     const accs = weights.map((row, j) => row.reduce((acc, w, i) => acc + abs(w) * xMax[i]!, abs(biases[j]!)))
@@ -96,6 +108,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }
   })
   const biasMax = layers.flatMap((l) => l.biases).reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
+  const biasBytes = pinned('bias', bytesFor(biasMax), pin?.biasBytes)
   const outMax = layers[layers.length - 1]!.outMax.reduce((a, b) => (a > b ? a : b), 0n)
   // a negative output is at most as far from zero as outMax, so the same width holds it
   return {
@@ -104,8 +117,10 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     ...(decimals === undefined ? {} : { decimals }),
     slopeBits,
     weightBytes: p.weightBytes,
-    biasBytes: pinned('bias', bytesFor(biasMax), pin?.biasBytes),
+    biasBytes,
     inputBytes: p.inputBytes,
+    ...(inputFraction === undefined ? {} : { inputFraction }),
+    ...(unsigned ? { inputUnsigned: true as const } : {}),
     outputBytes: pinned('output', bytesFor(outMax), pin?.outputBytes),
     inputMin,
     inputMax,

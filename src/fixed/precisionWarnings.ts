@@ -135,7 +135,7 @@ export function estimatePrecision(model: ModelIR, plan: Plan, opts: EstimateOpti
     for (const wb of [2, 3, 4, 6, 8].filter((b) => b > plan.weightBytes)) {
       let wider: Plan
       try {
-        wider = makePlan(model, { fraction: plan.F, weightBytes: wb, inputBytes: plan.inputBytes })
+        wider = makePlan(model, { fraction: plan.F, decimals: plan.decimals, weightBytes: wb, inputBytes: plan.inputBytes, inputFraction: plan.inputFraction, inputUnsigned: plan.inputUnsigned })
       } catch {
         continue
       }

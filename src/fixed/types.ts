@@ -6,7 +6,11 @@ export type LayerPlan = {
   name: string
   nIn: number
   nOut: number
-  /** Weight scale exponent: wq = round(w · 2^wShift). Also the SAR applied to the accumulator. */
+  /**
+   * The SAR applied to the accumulator, back to the activation scale. Also the weight scale exponent,
+   * wq = round(w · 2^wShift), except in the first layer when inputs have their own scale 2^Fin: there
+   * wq = round(w · 2^(wShift + F − Fin)) (see `weightExponent`).
+   */
   wShift: number
   /** wq[out][in] */
   weights: bigint[][]
@@ -39,7 +43,14 @@ export type Plan = {
   biasBytes: number
   inputBytes: number
   outputBytes: number
-  /** Inputs must lie in [inputMin, inputMax] (fixed-point units); proven safe by interval analysis. */
+  /**
+   * Binary scales only: inputs in calldata are at 2^inputFraction, apart from the activation scale 2^F
+   * (narrower calldata). Absent: inputs are at the activation scale (2^F or 10^d).
+   */
+  inputFraction?: number
+  /** Inputs are unsigned in calldata (every test feature ≥ 0): one more bit of precision; the safe range starts at 0. */
+  inputUnsigned?: true
+  /** Inputs must lie in [inputMin, inputMax] (fixed-point units at the input scale); proven safe by interval analysis. */
   inputMin: bigint
   inputMax: bigint
   /** Convolutional models: the input tensor's shape and the conv/pool layers before the flatten (tensorPlanTypes.ts). */
@@ -71,4 +82,16 @@ export type PrecisionSpec = {
   decimals?: number
   weightBytes: number
   inputBytes: number
+  /** Binary input scale 2^inputFraction (default: the activation scale); ignored when `decimals` is set. */
+  inputFraction?: number
+  /** Unsigned calldata inputs (MLPs only). */
+  inputUnsigned?: boolean
 }
+
+/** The scale of the inputs in calldata: 2^inputFraction, else the activation scale. */
+export const inputScaleOf = (p: Pick<Plan, 'scale' | 'decimals' | 'inputFraction'>): bigint =>
+  p.decimals === undefined && p.inputFraction !== undefined ? 1n << BigInt(p.inputFraction) : p.scale
+
+/** The exponent the weights of layer `l` are quantised at (the first layer's differs when inputs have their own scale). */
+export const weightExponent = (p: Pick<Plan, 'F' | 'decimals' | 'inputFraction'>, l: number, wShift: number): number =>
+  l === 0 && p.decimals === undefined && p.inputFraction !== undefined ? wShift + p.F - p.inputFraction : wShift

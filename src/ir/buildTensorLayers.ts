@@ -23,7 +23,7 @@ export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | unde
     return { tensorLayers: [], rest: steps.filter((s) => s.op !== 'flatten') }
   }
   if (!inputShape)
-    throw new ModelError('the model has convolution/pooling layers but its input shape is not known', { where: file, hint: 'set model.inputShape: [C, H, W] (2-D) or [C, L] (1-D)' })
+    throw new ModelError('the model has convolution/pooling layers but its input shape is not known', { where: file, hint: 'set model.inputShape: [C, H, W] (2-D) or [C, L] (1-D); for `ml2sc inspect`, --input-shape C,H,W' })
   if (inputShape.length < 2 || inputShape.length > 3 || inputShape.some((n) => !Number.isInteger(n) || n < 1))
     throw new ModelError(`input shape [${inputShape}] is not [C, H, W] or [C, L]`, { where: file })
 

@@ -9,7 +9,8 @@ export function taskOf(model: ModelIR, override?: Task): Task {
 }
 
 export function parameterCount(model: ModelIR): number {
-  return model.layers.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
+  const conv = (model.tensorLayers ?? []).reduce((n, l) => n + (l.kind === 'conv' ? l.weight.length + l.bias.length : 0), 0)
+  return conv + model.layers.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
 }
 
 export function shapeOf(model: ModelIR): number[] {

@@ -1,7 +1,9 @@
 import type { LayerPlan, Plan } from '../fixed/types.ts'
 
 /** A Plan as JSON: every bigint as a decimal string (JSON has no 256-bit integers). */
-export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers'> & {
+export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers' | 'tensorLayers'> & {
+  /** Conv/pool layers with their bigint fields (weights, biases, slopeQ, accMax, outMax) as decimal strings. */
+  tensorLayers?: Record<string, unknown>[]
   scale: string
   inputMin: string
   inputMax: string
@@ -16,12 +18,18 @@ export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers'> 
 
 const s = (v: bigint) => v.toString()
 
+/** The bigint fields of a conv/pool layer plan (tensorPlanTypes.ts), each a bigint or a bigint[]. */
+const TENSOR_BIG = ['weights', 'biases', 'slopeQ', 'accMax', 'outMax']
+const mapTensor = (l: object, f: (v: never) => unknown) =>
+  Object.fromEntries(Object.entries(l).map(([k, v]) => [k, TENSOR_BIG.includes(k) ? (Array.isArray(v) ? v.map((x) => f(x as never)) : f(v as never)) : v]))
+
 export function planToJson(plan: Plan): PlanJson {
   return {
     ...plan,
     scale: s(plan.scale),
     inputMin: s(plan.inputMin),
     inputMax: s(plan.inputMax),
+    ...(plan.tensorLayers ? { tensorLayers: plan.tensorLayers.map((l) => mapTensor(l, (v: bigint) => s(v))) } : {}),
     layers: plan.layers.map((l) => ({
       ...l,
       weights: l.weights.map((row) => row.map(s)),
@@ -34,11 +42,12 @@ export function planToJson(plan: Plan): PlanJson {
 }
 
 export function planFromJson(j: PlanJson): Plan {
-  return {
+  return <Plan>{
     ...j,
     scale: BigInt(j.scale),
     inputMin: BigInt(j.inputMin),
     inputMax: BigInt(j.inputMax),
+    ...(j.tensorLayers ? { tensorLayers: j.tensorLayers.map((l) => mapTensor(l, (v: string) => BigInt(v))) as unknown as Plan['tensorLayers'] } : {}),
     layers: j.layers.map((l) => ({
       ...l,
       weights: l.weights.map((row) => row.map((v) => BigInt(v))),

@@ -7,7 +7,8 @@ import { pinOf, type Plan } from '../fixed/types.ts'
 import { taskOf } from '../ir/taskOf.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { loadModel } from '../model/loadModel.ts'
-import { readAllRows } from '../data/readCsv.ts'
+import { readRows } from '../data/readCsv.ts'
+import { chooseInputs, type FeatureRange } from './autoInputs.ts'
 import { estimatePrecision, OUTPUT_ERROR_THRESHOLD, type PrecisionWarning } from '../fixed/precisionWarnings.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 
@@ -50,9 +51,8 @@ export const AUTO_ERROR_TARGET = 5e-5
 async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: Plan; warnings: PrecisionWarning[] }> {
   const spec = resolvePrecision(config.precision)
   const task = taskOf(model, config.model.task)
-  const rows = config.data.test
-    ? (await readAllRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: 256, requireLabel: false, features: model.inputSize, classes: config.data.classes })).features
-    : undefined
+  const sample = config.data.test ? await sampleRows(config, model.inputSize) : undefined
+  const rows = sample?.rows.slice(0, 256)
   const check = (plan: Plan, threshold: number) => estimatePrecision(model, plan, { task, rows, threshold, suggest: threshold === OUTPUT_ERROR_THRESHOLD })
   let plan = makePlan(model, spec)
   if (config.precision.weights === 'auto') {
@@ -63,7 +63,20 @@ async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: P
     }
     plan = [2, 3].map((weightBytes) => makePlan(model, { ...spec, weightBytes })).find(fits) ?? makePlan(model, { ...spec, weightBytes: 4 })
   }
+  // inputs after weights: the weights are judged with inputs at the activation scale, as before
+  if (config.precision.inputs === 'auto') plan = chooseInputs(model, { ...spec, weightBytes: plan.weightBytes }, task, sample?.rows, sample?.range).plan
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
+}
+
+/** Rows `precision.inputs: auto` checks the classes on (the first 1,000), and the largest |feature| of every test row. */
+async function sampleRows(config: Config, features: number): Promise<{ rows: number[][]; range: FeatureRange }> {
+  const rows: number[][] = []
+  const range = { min: Infinity, max: -Infinity }
+  for await (const r of readRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: config.data.limit, requireLabel: false, features, classes: config.data.classes })) {
+    for (const x of r.features) (range.min = Math.min(range.min, x)), (range.max = Math.max(range.max, x))
+    if (rows.length < 1_000) rows.push(r.features)
+  }
+  return { rows, range }
 }
 
 /** Config → IR → fixed-point plan: everything that needs no chain and no compiler. */
@@ -72,7 +85,7 @@ export async function prepareModel(config: Config, opts: { deployed?: Plan } = {
   const d = opts.deployed
   // new weights for a deployed contract are quantised at its scales, widths and lanes (or refused)
   const { plan, warnings } = d
-    ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, inputBytes: d.inputBytes }, pinOf(d)), warnings: [] }
+    ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, inputBytes: d.inputBytes, inputFraction: d.inputFraction, inputUnsigned: d.inputUnsigned }, pinOf(d)), warnings: [] }
     : await calibratedPlan(config, model)
   const layout = resolveLayout(config.weights.layout)
   const base = path.basename(config.model.class ?? config.model.path).replace(/\.[^.]*$/, '')

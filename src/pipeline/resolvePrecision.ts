@@ -12,9 +12,10 @@ export const widthBytes = (w: IntWidth) => Number(w.slice(3)) / 8
 export function resolvePrecision(p: Config['precision']): PrecisionSpec {
   const weightBytes = p.weights === 'auto' ? 2 : widthBytes(p.weights)
   if (weightBytes > 8) throw new NumericsError(`precision.weights ${p.weights} is wider than the lanes can hold`, { where: 'precision.weights', hint: 'use int8 … int64' })
-  const inputBytes = widthBytes(p.inputs)
+ // `inputs: auto` is chosen from the test rows (prepareModel → chooseInputs); int32 until then
+  const inputBytes = p.inputs === 'auto' ? 4 : widthBytes(p.inputs)
   // a decimal scale needs room: inputs up to ±16 at 10^decimals must fit the calldata width
-  if (p.decimals !== undefined && 2n ** BigInt(8 * inputBytes - 1) < 16n * 10n ** BigInt(p.decimals)) {
+  if (p.decimals !== undefined && p.inputs !== 'auto' && 2n ** BigInt(8 * inputBytes - 1) < 16n * 10n ** BigInt(p.decimals)) {
     const need = (['int32', 'int64', 'int128', 'int256'] as const).find((w) => 2n ** BigInt(widthBytes(w) * 8 - 1) >= 16n * 10n ** BigInt(p.decimals!))
     throw new NumericsError(`${p.inputs} cannot hold inputs of ±16 at scale 10^${p.decimals}`, { where: 'precision.inputs', hint: `use precision.inputs: ${need ?? 'int256'} with decimals: ${p.decimals}` })
   }

@@ -1,7 +1,7 @@
 import { describeActivation } from '../ir/buildModel.ts'
 import { parameterCount, shapeOf } from '../ir/taskOf.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
-import { interpret } from '../fixed/encodeRows.ts'
+import { inputScaleText, inputTypeText, interpret, safeInputRange } from '../fixed/encodeRows.ts'
 import { referenceForward, referenceLayers } from '../fixed/referenceForward.ts'
 import { simulate, simulateLayers } from '../fixed/simulate.ts'
 import type { Plan } from '../fixed/types.ts'
@@ -129,8 +129,10 @@ export function buildReport(inp: ReportInput) {
       weightBits: 8 * plan.weightBytes,
       biasBits: 8 * plan.biasBytes,
       inputBits: 8 * plan.inputBytes,
+      inputScale: inputScaleText(plan),
+      inputType: inputTypeText(plan),
       outputBits: 8 * plan.outputBytes,
-      safeInputRange: [Number(plan.inputMin) / scale, Number(plan.inputMax) / scale],
+      safeInputRange: safeInputRange(plan),
       layers: plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, laneBits: l.laneBits, lanes: l.lanes })),
     },
     layout: inp.layout,

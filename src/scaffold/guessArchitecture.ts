@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { ModelError, Ml2scError } from '../errors/base.ts'
 import { buildModel } from '../ir/buildModel.ts'
+import { inferInputShape } from '../ir/inferInputShape.ts'
 import type { ModelIR, TensorMap } from '../ir/types.ts'
 import { parseLayersSpec } from '../model/parseLayersSpec.ts'
 import { parseModuleSource } from '../model/parseModuleSource.ts'
@@ -23,6 +24,8 @@ export type ArchitectureGuess = {
   layers?: string[]
   /** One line saying how the architecture was found, for the user. */
   note: string
+  /** A convolutional model whose file does not record its input shape: the guessed shape (inferInputShape). */
+  inputShape?: number[]
 }
 
 /**
@@ -31,13 +34,15 @@ export type ArchitectureGuess = {
  * shapes: the Linear layers in state_dict order (BatchNorm folded where it sits), ReLU between them, and
  * for a single output a sigmoid (unless `binary` is false: then a regression, no final activation).
  */
-export async function guessArchitecture(file: string, opts: { binary?: boolean } = {}): Promise<ArchitectureGuess> {
+export async function guessArchitecture(file: string, opts: { binary?: boolean; inputShape?: number[] } = {}): Promise<ArchitectureGuess> {
   const st = await stat(file).catch(() => undefined)
   if (!st?.isFile()) throw new ModelError(st ? `${file} is not a file` : `model file not found: ${file}`, { where: file })
   const loaded = await readModelFile(file)
+  if (opts.inputShape) loaded.inputShape = opts.inputShape
   if (loaded.steps && !loaded.orderUnknown) {
-    const ir = buildModel(loaded.steps, loaded.tensors, loaded.format, file)
-    return { ir, format: loaded.format, how: 'file', note: `architecture from the file (${loaded.format})` }
+    const guessed = loaded.inputShape ? undefined : inferInputShape(loaded.steps, loaded.tensors)
+    const ir = buildModel(loaded.steps, loaded.tensors, loaded.format, file, loaded.inputShape ?? guessed)
+    return { ir, format: loaded.format, how: 'file', note: `architecture from the file (${loaded.format})`, ...(guessed ? { inputShape: guessed } : {}) }
   }
   const fromSource = await trySources(file, loaded)
   if (fromSource) return fromSource
@@ -68,8 +73,10 @@ async function trySources(file: string, loaded: LoadedFile): Promise<Architectur
     const classes = [...text.matchAll(/^class\s+(\w+)\s*\(([^)]*)\)\s*:/gm)].filter((m) => /(^|\.)Module\b/.test(m[2]!)).map((m) => m[1]!)
     for (const cls of classes) {
       try {
-        const ir = buildModel(parseModuleSource(text, cls, full), loaded.tensors, loaded.format, file)
-        return { ir, format: loaded.format, how: 'source', source: full, class: cls, note: `architecture from ${py}, class ${cls}` }
+        const steps = parseModuleSource(text, cls, full)
+        const guessed = loaded.inputShape ? undefined : inferInputShape(steps, loaded.tensors)
+        const ir = buildModel(steps, loaded.tensors, loaded.format, file, loaded.inputShape ?? guessed)
+        return { ir, format: loaded.format, how: 'source', source: full, class: cls, note: `architecture from ${py}, class ${cls}`, ...(guessed ? { inputShape: guessed } : {}) }
       } catch {}
     }
   }

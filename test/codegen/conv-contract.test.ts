@@ -1,19 +1,14 @@
 // Convolutional models through the real contract (generateSolidity, solc, anvil with the EIP-7825 cap,
 // data-contract upload or embedded weights): predict and predictBatch equal the simulator bit for bit.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { decodeAbiParameters, encodeFunctionData } from 'viem'
 import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
-import { deployModel } from '../../src/chain/deployModel.ts'
-import { predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
-import { uploadWeights } from '../../src/chain/uploadWeights.ts'
-import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
-import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
-import { compileSolidity } from '../../src/compile/compileSolidity.ts'
-import { encodeRow, packRows } from '../../src/fixed/encodeRows.ts'
+import { encodeRow } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import type { Plan } from '../../src/fixed/types.ts'
+import type { WeightLayout } from '../../src/codegen/generateSolidity.ts'
 import type { ModelIR } from '../../src/ir/types.ts'
+import { deployCnn } from '../helpers/deployCnn.ts'
 import { randomCnns } from '../helpers/randomCnn.ts'
 import { rng } from '../helpers/rng.ts'
 
@@ -22,22 +17,6 @@ beforeAll(async () => {
   s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
 })
 afterAll(async () => await s?.close())
-
-/** Deploy (and upload) a model's contract; returns a function giving the chain's outputs for rows. */
-export async function deployCnn(s: ChainSession, plan: Plan, name: string, layout: WeightLayout = 'datacontract', embed?: boolean) {
-  const opts = { contractName: name, layout, embedWeights: embed, chunkSize: chunkSizeFor(layout) }
-  const compiled = compileSolidity(generateSolidity(plan, opts), name)
-  const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
-  const blob = encodeWeights(plan)
-  if (!embedsWeights(plan, opts)) await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, chunkSizeFor(layout)))
-  const predict = async (row: bigint[]) => {
-    const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRows(plan, [row])] })
-    const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data, gas: 16_000_000n })
-    return decodeAbiParameters([{ type: 'int256[]' }], ret!)[0] as readonly bigint[]
-  }
-  const batch = async (rows: bigint[][]) => await predictBatchTx(s, address, compiled.abi, plan, rows, name)
-  return { compiled, address, predict, batch }
-}
 
 const rowsFor = (plan: Plan, n: number, seed: number) => {
   const r = rng(seed)

@@ -55,7 +55,8 @@ describe('inspect a model file', () => {
     const s = await inspectTarget(path.join(ROOT, 'examples/iris/ml2sc.yaml'))
     expect(s.architecture).toBe('model.source')
     // weights: auto calibrates on the test rows: int16 leaves iris's logits 2.9e-4 off, int24 does not
-    expect(s.plan).toMatchObject({ contract: 'Ml2sc_IrisNet', fraction: 20, weightBits: 24, inputBits: 32 })
+    // inputs: auto holds every test feature with 2× headroom in 24 bits at 2^20
+    expect(s.plan).toMatchObject({ contract: 'Ml2sc_IrisNet', fraction: 20, weightBits: 24, inputBits: 24, inputScale: '2^20' })
     expect(s.plan!.layers.length).toBe(2)
     expect(renderInspect(s)).toMatch(/fixed point  activations at 2\^20, weights int24/)
   })
@@ -70,5 +71,37 @@ describe('inspect a model file', () => {
     const bad = await runCli(['inspect', 'test/fixtures/special/malicious.pt'])
     expect(bad.code).not.toBe(0)
     expect(bad.stderr).toMatch(/^ml2sc: error: /)
+  })
+})
+
+describe('inspect a convolutional model: each layer\'s output shape and multiply-accumulates', () => {
+  test('the MNIST-shaped CNN (ONNX records its input shape): 5,994 parameters, 322,560 MACs', async () => {
+    const s = await inspectTarget(path.join(FIXTURES, 'cnn_mnist28/model.onnx'))
+    expect(s.inputShape).toEqual([1, 28, 28])
+    expect(s.layers.map((l) => [l.kind, l.outShape, l.macs])).toEqual([
+      ['conv2d', [8, 24, 24], 8 * 24 * 24 * 25],
+      ['maxpool', [8, 12, 12], 0],
+      ['conv2d', [16, 8, 8], 16 * 8 * 8 * 8 * 25],
+      ['avgpool', [16, 4, 4], 0],
+      ['linear', [10], 2560],
+    ])
+    expect([s.parameters, s.macs]).toEqual([5994, 322560])
+    const table = renderInspect(s)
+    expect(table).toContain('input        1×28×28 tensor, CSV columns in C order; 322,560 multiply-accumulates per row')
+    expect(table).toMatch(/\n\s+3\s+conv2\s+conv2d\s+16×8×8\s+relu\s+3,216\s+204,800\n/)
+    expect(table).toMatch(/total\s+5,994\s+322,560\n$/)
+  })
+
+  test('a TorchScript file without its input shape: guessed from the layer sizes, or given by --input-shape', async () => {
+    const s = await inspectTarget(path.join(FIXTURES, 'cnn_signal1d/model.trace.pt'))
+    expect([s.inputShape, s.guess?.inputShape]).toEqual([[1, 64], [1, 64]])
+    expect(renderInspect(s)).toContain('1×64 tensor (GUESSED from the layer sizes; set model.inputShape)')
+    // global average pooling: every size fits, so nothing is guessed
+    const trace = path.join(FIXTURES, 'cnn_depthwise/model.trace.pt')
+    await expect(inspectTarget(trace)).rejects.toThrow(/input shape is not known/)
+    const d = await inspectTarget(trace, { inputShape: [1, 8, 8] })
+    expect(d.layers.map((l) => l.kind)).toEqual(['conv2d', 'conv2d depthwise', 'conv2d', 'maxpool', 'global avgpool', 'linear'])
+    const cli = await runCli(['inspect', trace, '--input-shape', '1,8,8', '--json'])
+    expect(JSON.parse(cli.stdout)).toMatchObject({ inputShape: [1, 8, 8], macs: 4608 + 4608 + 8192 + 160 })
   })
 })

@@ -45,7 +45,7 @@ describe('loadConfig', () => {
       model: { path: join(dir, 'models/model.onnx') },
       data: { test: join(dir, 'test.csv'), label: 'label', drop: [] },
       weights: { layout: 'auto' },
-      precision: { fraction: 20, weights: 'auto', inputs: 'int32' },
+      precision: { fraction: 20, weights: 'auto', inputs: 'auto' },
       batch: { rows: 'auto', upload: 'auto' },
       chain: { hardfork: 'prague', txGasCap: 16777216, blockGasLimit: 30000000 },
       output: join(dir, 'out'),

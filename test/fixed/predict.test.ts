@@ -29,8 +29,9 @@ type Rows = { rows: ({ prediction: number; raw: string[] } | { error: string })[
 describe('ml2sc predict', () => {
   test('wine (tanh, leaky_relu): on chain (deployed on the fly) = --offchain, byte for byte; refused rows are errors on both sides', async () => {
     const { cfg, header, rows } = setup('wine_tanh_leaky')
-    // test rows, then: just inside the safe range, just outside, far outside, -inf (1e400 overflows)
-    const extra = [withFirst(rows[0]!, '2047.9999990463257'), withFirst(rows[1]!, '2048'), withFirst(rows[2]!, '-5000'), withFirst(rows[3]!, '-1e400')]
+    // test rows, then: just inside the safe range (precision.inputs: auto gives int24 at 2^19 here: [-16, 16)),
+    // just outside, far outside, -inf (1e400 overflows)
+    const extra = [withFirst(rows[0]!, '15.999998092651367'), withFirst(rows[1]!, '16'), withFirst(rows[2]!, '-5000'), withFirst(rows[3]!, '-1e400')]
     const input = path.join(dir, 'wine-rows.csv')
     writeFileSync(input, [header, ...rows, ...extra].join('\n') + '\n')
 

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/loadConfig.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
 import { encodeRow } from '../../src/fixed/encodeRows.ts'
 import { quantize } from '../../src/fixed/makePlan.ts'
+import { weightExponent } from '../../src/fixed/types.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
 import { FIXTURES } from '../helpers/paths.ts'
 
@@ -35,7 +36,9 @@ describe('weights: auto — every quantised number is within half a unit of the 
       let worstB = 0
       plan.layers.forEach((l, k) => {
         const layer = model.layers[k]!
-        l.weights.forEach((row, j) => row.forEach((q, i) => (worstW = Math.max(worstW, Math.abs(Number(q) - layer.weight[j]![i]! * 2 ** l.wShift)))))
+        // the first layer's weights sit at 2^(wShift + F − Fin) when inputs have their own scale 2^Fin
+        const e = weightExponent(plan, k, l.wShift)
+        l.weights.forEach((row, j) => row.forEach((q, i) => (worstW = Math.max(worstW, Math.abs(Number(q) - layer.weight[j]![i]! * 2 ** e)))))
         // the bias carries the accumulator's rounding half-ulp on top of its own rounding
         const half = l.wShift > 0 ? 2 ** (l.wShift - 1) : 0
         l.biases.forEach((q, j) => (worstB = Math.max(worstB, Math.abs(Number(q) - half - layer.bias[j]! * 2 ** (l.wShift + plan.F)))))
@@ -46,7 +49,7 @@ describe('weights: auto — every quantised number is within half a unit of the 
       const { features } = await readAllRows(path.join(FIXTURES, name, 'test.csv'), { label: 'label' })
       for (const x of features) {
         const enc = encodeRow(plan, x)
-        if (enc.ok) enc.values.forEach((q, i) => (worstX = Math.max(worstX, Math.abs(Number(q) - x[i]! * 2 ** plan.F))))
+        if (enc.ok) enc.values.forEach((q, i) => (worstX = Math.max(worstX, Math.abs(Number(q) - x[i]! * 2 ** (plan.inputFraction ?? plan.F)))))
       }
       expect(worstX).toBeLessThanOrEqual(HALF)
     })

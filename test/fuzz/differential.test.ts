@@ -24,6 +24,7 @@ import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
 import type { Activation, DenseLayer, ModelIR } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { FIXTURES } from '../helpers/paths.ts'
+import { randomCnns } from '../helpers/randomCnn.ts'
 import { rng } from '../helpers/rng.ts'
 
 const TX_GAS_CAP = 16_777_216
@@ -143,7 +144,24 @@ const CASES: Case[] = [
     rows: 100,
   },
   { name: 'tiny weights (±1e-6)', model: chain(r0, [5, 5, 2], [A.relu, A.sigmoid], { scale: 1e-6 }), precision: DEFAULT, rows: 300 },
+  // convolutional models (random conv/pool stacks: 1-D and 2-D, stride, padding, dilation, depthwise, BN, pools)
+  ...randomCnns(6, 300).map(({ model, describe }, i): Case => ({
+    name: `CNN ${describe}`,
+    model,
+    precision: [DEFAULT, P(16, 1, 2), P(20, 3, 4), DEFAULT, P(24, 2, 8), DEFAULT][i]!,
+    rows: 150,
+    ...(i === 3 ? { layout: 'storage' as const } : i % 2 ? { embed: false } : {}),
+  })),
+  // inputs at their own scale (precision.inputs: auto): the first layer shifts back from 2^(s+Fin) to 2^F
+  { name: 'uint16 inputs at 2^15 (ML2SC-like [0, 1] features), 30-4-1 sigmoid', model: chain(r0, [30, 4, 1], [A.relu, A.sigmoid]), precision: { ...DEFAULT, inputBytes: 2, inputFraction: 15, inputUnsigned: true }, rows: 500, spread: 1 },
+  { name: 'int16 inputs at 2^12, looped first layer 64-12-5 tanh/softmax', model: chain(r0, [64, 12, 5], [A.tanh, A.softmax]), precision: { ...DEFAULT, inputBytes: 2, inputFraction: 12 }, rows: 400, embed: false },
+  // narrow first-layer lanes beside 5-byte biases of the next layer: fewer lanes, so a group's biases fit one MLOAD
+  { name: 'int8 inputs at 2^5, 9-40-3 (lanes capped by the bias width)', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 5 }, rows: 400, embed: false },
+  { name: 'uint8 inputs at 2^7, 9-40-3 (10 groups, inputs decoded once)', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 7, inputUnsigned: true }, rows: 400, embed: false },
 ]
+
+/** One input ulp: inputs may have their own scale 2^inputFraction. */
+const inputUlp = (plan: Plan) => 2 ** -(plan.inputFraction ?? plan.F)
 
 // ---- rows ----------------------------------------------------------------------------------------------
 
@@ -153,10 +171,12 @@ const KINDS: Kind[] = ['uniform', 'uniform', 'wide', 'extreme', 'boundary', 'zer
 /** Float features of one row of the given kind (the safe range is [lo, hi] at scale 2^F). */
 function makeRow(r: Rng, plan: Plan, kind: Kind, spread: number): number[] {
   const n = plan.inputSize
-  const ulp = 2 ** -plan.F
+  const ulp = inputUlp(plan)
   const { lo, hi } = edges(plan)
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!
-  const f = (): number => {
+  // unsigned inputs: every kind but 'outside' stays ≥ 0
+  const f = (): number => (plan.inputUnsigned ? Math.abs(g()) : g())
+  const g = (): number => {
     switch (kind) {
       case 'uniform':
         return (r() * 2 - 1) * Math.min(spread, hi)
@@ -188,7 +208,7 @@ function makeRow(r: Rng, plan: Plan, kind: Kind, spread: number): number[] {
 
 /** The widest float features encodeRow accepts (for int64 inputs, ±2^63/2^F as doubles round outward). */
 function edges(plan: Plan): { lo: number; hi: number } {
-  const ulp = 2 ** -plan.F
+  const ulp = inputUlp(plan)
   let lo = Number(plan.inputMin) * ulp
   let hi = Number(plan.inputMax) * ulp
   while (!inRange(plan, hi)) hi -= Math.max(ulp, Math.abs(hi) * 2 ** -52)
@@ -199,7 +219,7 @@ function edges(plan: Plan): { lo: number; hi: number } {
 /** Rows of fixed-point inputs at the exact edges of the safe range (no float can name them all). */
 function edgeRows(r: Rng, plan: Plan): bigint[][] {
   const n = plan.inputSize
-  const vals = [plan.inputMin, plan.inputMax, plan.inputMin + 1n, plan.inputMax - 1n, 0n, -1n, 1n]
+  const vals = [plan.inputMin, plan.inputMax, plan.inputMin + 1n, plan.inputMax - 1n, 0n, -1n, 1n].filter((v) => v >= plan.inputMin)
   const rows = [new Array(n).fill(plan.inputMax), new Array(n).fill(plan.inputMin), Array.from({ length: n }, (_, i) => (i % 2 ? plan.inputMax : plan.inputMin))]
   while (rows.length < 24) rows.push(Array.from({ length: n }, () => vals[Math.floor(r() * vals.length)]!))
   return rows
@@ -207,8 +227,9 @@ function edgeRows(r: Rng, plan: Plan): bigint[][] {
 
 /** The oracle for encodeRow: a finite feature that rounds (half away from zero) into [inputMin, inputMax]. */
 function inRange(plan: Plan, x: number): boolean {
-  if (!Number.isFinite(x) || !Number.isFinite(x * 2 ** plan.F)) return false
-  const q = quantize(x, plan.F)
+  const fin = plan.inputFraction ?? plan.F
+  if (!Number.isFinite(x) || !Number.isFinite(x * 2 ** fin)) return false
+  const q = quantize(x, fin)
   return q >= plan.inputMin && q <= plan.inputMax
 }
 
@@ -328,5 +349,8 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
     expect([...kernels].sort()).toEqual(['code', 'fused', 'fused streamed', 'packed'])
     expect(new Set(plans.map((p) => p.weightBytes))).toEqual(new Set([1, 2, 3, 4, 8]))
     expect(new Set(plans.map((p) => p.inputBytes))).toEqual(new Set([1, 2, 4, 8]))
+    // convolutions and both poolings
+    const tensor = new Set(plans.flatMap((p) => (p.tensorLayers ?? []).map((l) => l.kind)))
+    expect([...tensor].sort()).toEqual(['avgpool', 'conv', 'maxpool'])
   })
 })

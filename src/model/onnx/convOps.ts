@@ -48,7 +48,7 @@ export function mapConvOp(ctx: OnnxContext, node: OnnxNode): void {
   const { consts, constTensor, tensors, steps, unsupportedNode } = ctx
   if (op === 'Pad') return mapPad(ctx, node)
   if (op === 'GlobalAveragePool') {
-    steps.push({ op: 'globalavgpool', name: n.name || op })
+    steps.push({ op: 'globalavgpool', name: ctx.stepName(n, undefined) })
     return
   }
   if (op === 'Conv') {
@@ -78,7 +78,7 @@ export function mapConvOp(ctx: OnnxContext, node: OnnxNode): void {
   if (padded && ints(a, 'pads')?.some((p) => p !== 0) && num(a.get('count_include_pad')?.i) === 0) unsupportedNode(n, 'a Pad node and its own pads with count_include_pad=0')
   steps.push({
     op: op === 'MaxPool' ? 'maxpool' : 'avgpool',
-    name: n.name || op,
+    name: ctx.stepName(n, undefined),
     dims,
     kernel,
     stride: ints(a, 'strides') ?? new Array<number>(dims).fill(1), // ONNX's default stride is 1, not the kernel

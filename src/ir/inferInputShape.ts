@@ -1,0 +1,34 @@
+import { buildTensorLayers } from './buildTensorLayers.ts'
+import type { ArchStep, TensorMap } from './types.ts'
+
+/**
+ * A guess at a convolutional model's input shape when its file does not record it (for `ml2sc inspect`
+ * and `ml2sc init` only; runs take model.inputShape): the channels and rank from the first conv, and a
+ * square image (or length) whose conv/pool stack flattens to what the first Linear takes: a power of two
+ * when one fits, else the smallest that fits (pooling floors, so a few sizes fit: 28 and 29 for a
+ * 28×28 LeNet). undefined for an MLP, or when no size or too many sizes fit (global pooling).
+ */
+export function inferInputShape(steps: ArchStep[], tensors: TensorMap): number[] | undefined {
+  const firstTensor = steps.find((s) => s.op === 'conv' || s.op === 'maxpool' || s.op === 'avgpool' || s.op === 'globalavgpool')
+  if (firstTensor?.op !== 'conv') return undefined
+  const w = tensors.get(`${firstTensor.name}.weight`)
+  const linear = steps.find((s) => s.op === 'linear')
+  const target = linear?.op === 'linear' ? tensors.get(`${linear.name}.weight`)?.shape[1] : undefined
+  if (!w || target === undefined) return undefined
+  const channels = w.shape[1]! * (firstTensor.groups ?? 1)
+  const dims = firstTensor.dims
+  const noop = () => {}
+  const fits: number[] = []
+  for (let n = 1; n <= (dims === 2 ? 512 : 65536); n++) {
+    const shape = dims === 2 ? [channels, n, n] : [channels, n]
+    try {
+      const flat = buildTensorLayers(steps, shape, (k) => tensors.get(k)!, (k) => tensors.get(k), noop, 'guess').flatSize
+      if (flat === target) fits.push(n)
+      if (flat !== undefined && flat > target * 4 + 64) break // growing past it
+    } catch {}
+    if (fits.length > 16) return undefined // the size does not matter to the shapes (global pooling)
+  }
+  const n = fits.find((k) => (k & (k - 1)) === 0) ?? fits[0]
+  if (n !== undefined) return dims === 2 ? [channels, n, n] : [channels, n]
+  return undefined
+}

@@ -1,0 +1,28 @@
+// Deploy a model's contract on a test chain (generateSolidity, solc, upload when not embedded) and call it.
+import { decodeAbiParameters, encodeFunctionData } from 'viem'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
+import { deployModel } from '../../src/chain/deployModel.ts'
+import { predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
+import { uploadWeights } from '../../src/chain/uploadWeights.ts'
+import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
+import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { packRows } from '../../src/fixed/encodeRows.ts'
+import type { Plan } from '../../src/fixed/types.ts'
+
+/** Deploy (and upload) a model's contract; returns a function giving the chain's outputs for rows. */
+export async function deployCnn(s: ChainSession, plan: Plan, name: string, layout: WeightLayout = 'datacontract', embed?: boolean) {
+  const opts = { contractName: name, layout, embedWeights: embed, chunkSize: chunkSizeFor(layout) }
+  const compiled = compileSolidity(generateSolidity(plan, opts), name)
+  const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
+  const blob = encodeWeights(plan)
+  if (!embedsWeights(plan, opts)) await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, chunkSizeFor(layout)))
+  const predict = async (row: bigint[]) => {
+    const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRows(plan, [row])] })
+    const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data, gas: 16_000_000n })
+    return decodeAbiParameters([{ type: 'int256[]' }], ret!)[0] as readonly bigint[]
+  }
+  const batch = async (rows: bigint[][]) => await predictBatchTx(s, address, compiled.abi, plan, rows, name)
+  return { compiled, address, predict, batch }
+}
+
