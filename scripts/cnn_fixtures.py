@@ -301,7 +301,36 @@ def make_refusals(mf):
     mf.export_onnx(m, os.path.join(d, "lstm.onnx"), None, shape=(2, 5, 4))
 
 
+EXAMPLE_YAML = """# A small CNN (conv 3x3, max-pool, conv 3x3 padding='same', avg-pool, linear; 666 parameters) trained by
+# PyTorch on scikit-learn's 8x8 digits. The weights are a state_dict; the architecture comes from the
+# nn.Module source and the input shape from model.inputShape. The CSV's 64 feature columns are the 1x8x8
+# image flattened in C order (row by row).
+model:
+  path: model.state_dict.pt
+  source: model.py
+  class: DigitsCNN
+  inputShape: [1, 8, 8]
+data:
+  test: test.csv
+  label: label
+  # PyTorch's own outputs for the test rows: agreement and error are measured against these
+  reference: reference.csv
+"""
+
+
+def make_example(mf):
+    """examples/digits-cnn: the cnn_digits8 fixture as a project (state_dict + model.py + inputShape)."""
+    src = os.path.join(mf.ROOT, "cnn_digits8")
+    d = os.path.join(mf.ROOT, "..", "..", "examples", "digits-cnn")
+    os.makedirs(d, exist_ok=True)
+    for f in ("model.state_dict.pt", "model.py", "test.csv", "reference.csv"):
+        shutil.copyfile(os.path.join(src, f), os.path.join(d, f))
+    with open(os.path.join(d, "ml2sc.yaml"), "w") as f:
+        f.write(EXAMPLE_YAML)
+
+
 def make_cnn_fixtures(mf):
     for name in SPECS:
         make(name, mf)
     make_refusals(mf)
+    make_example(mf)

@@ -11,7 +11,8 @@ import { simulate } from '../../src/fixed/simulate.ts'
 import type { ModelIR } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
-import { FIXTURES } from '../helpers/paths.ts'
+import { planFromJson, planToJson } from '../../src/pipeline/planJson.ts'
+import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
 import { readCsv } from './helpers.ts'
 
 const NAMES = ['cnn_digits8', 'cnn_mnist28', 'cnn_depthwise', 'cnn_signal1d']
@@ -77,6 +78,8 @@ for (const name of NAMES) {
     test("the simulator gives PyTorch's class on every test row (default precision, 2^20, int16 weights)", async () => {
       const ir = await loadModel(cnnSpec(name, 'model.onnx'))
       const plan = makePlan(ir, { fraction: 20, weightBytes: 2, inputBytes: 4 })
+      // plan.json keeps the conv/pool plans (bigints as strings) and gives the same plan back
+      expect(planFromJson(JSON.parse(JSON.stringify(planToJson(plan))))).toEqual(plan)
       rows.forEach((x, r) => {
         const enc = encodeRow(plan, x)
         if (!enc.ok) throw new Error(enc.error)
@@ -88,3 +91,12 @@ for (const name of NAMES) {
     })
   })
 }
+
+test("examples/digits-cnn: `predict --offchain` gives PyTorch's class on every test row", async () => {
+  const dir = path.join(ROOT, 'examples/digits-cnn')
+  const r = await runCli(['predict', path.join(dir, 'ml2sc.yaml'), '--input', path.join(dir, 'test.csv'), '--offchain', '--json'])
+  expect(r.stderr).toBe('')
+  const rows = JSON.parse(r.stdout).rows as { prediction: number }[]
+  const ref = readCsv(path.join(dir, 'reference.csv')).rows.map((row) => row.slice(1))
+  expect(rows.map((x) => x.prediction)).toEqual(ref.map((y) => y.indexOf(Math.max(...y))))
+})
