@@ -36,11 +36,11 @@ export async function runCommand(args: RunArgs, log: Logger) {
   try {
     // on an RPC chain, a deployment of this very contract recorded in the output folder is picked up
     // again (an interrupted upload resumes) instead of paying for a new one
-    const reuse = await findReusableDeployment(session, config.output, compiled)
+    const reuse = await findReusableDeployment(session, config.output, compiled, { owner: config.chain.owner })
     const blob = encodeWeights(gen.prepared.plan)
     const embedded = embedsWeights(gen.prepared.plan, gen.prepared.generate)
     // a contract owned by another account (chain.owner) can be deployed from here, but not uploaded to
-    if (config.chain.owner && !embedded && !reuse) requireOwnerKey(session, config.chain.owner, 'the weight upload')
+    if (config.chain.owner && !embedded && !reuse) await requireOwnerKey(session, config.chain.owner, 'the weight upload')
     await guardSpend(
       session,
       log,
