@@ -22,7 +22,7 @@ let remote: RemoteAnvil
 let publisher: Hex
 let attacker: Hex
 let attackerKey: Hex
-// A: breast cancer 30-8-1, weights embedded in the contract's code; B: 32-160-4 in data contracts of 4 KB
+// A: breast cancer 30-8-1, weights embedded in the contract's code; B: 32-160-4, int24 weights (too big to embed) in data contracts of 4 KB
 let A: { config: string; out: string; address: Hex; abi: Abi; sol: string; bytecode: Hex; commitment: Hex }
 let B: ReturnType<typeof randomProject> & { address: Hex; abi: Abi; bytecode: Hex; chunks: number }
 
@@ -73,7 +73,7 @@ beforeAll(async () => {
   attackerKey = remote.keys[1]!
   const env = { ML2SC_PRIVATE_KEY: remote.keys[0]! }
   const a = bcProject(chainYaml())
-  const b = randomProject({ sizes: [32, 160, 4], rows: 6, seed: 7, yaml: `batch:\n  upload: 4096\n${chainYaml()}` })
+  const b = randomProject({ sizes: [32, 160, 4], rows: 6, seed: 7, yaml: `precision:\n  weights: int24\nbatch:\n  upload: 4096\n${chainYaml()}` })
   for (const config of [a, b.config]) {
     const r = await runCli(['run', config, '--yes'], { env })
     if (r.code !== 0) throw new Error(`ml2sc run failed: ${r.stderr}`)
