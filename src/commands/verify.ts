@@ -61,10 +61,10 @@ async function localOf(config: Config, file: string): Promise<LocalModel & { wei
   return { compiled, blob, sizes, commitment, embedded, layout: prep.layout, file, weightBytes: prep.plan.weightBytes }
 }
 
-/** `precision: auto` without test rows (none configured, or the file is missing here): the widths may not be the publisher's. */
+/** `precision: auto` without the data it is chosen from (not configured, or missing here): the widths may not be the publisher's. */
 function autoWithoutRows(config: Config): string | undefined {
-  if (config.data.test || (config.precision.weights !== 'auto' && config.precision.inputs !== 'auto')) return undefined
-  return "precision auto picks its widths from the test rows, and there are none here (data.test): verify with the publisher's test CSV, or with a config that pins precision.weights and precision.inputs"
+  if ((config.data.test && config.data.reference) || (config.precision.weights !== 'auto' && config.precision.inputs !== 'auto')) return undefined
+  return "precision auto picks its widths from the test rows and PyTorch's outputs (data.test, data.reference), and some are missing here: verify with the publisher's files, or with a config that pins precision.weights and precision.inputs"
 }
 
 /**

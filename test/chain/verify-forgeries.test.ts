@@ -91,8 +91,7 @@ afterAll(async () => await remote?.stop())
 describe('the genuine deployment', () => {
   test('passes by --address and --rpc from the model file and config alone: no deployment.json, no key, no transaction', async () => {
     expect(process.env.ML2SC_PRIVATE_KEY).toBeUndefined()
-    // data.reference is missing here: verify does not need it
-    const config = thirdParty(A.config, ['model.onnx', 'test.csv'])
+    const config = thirdParty(A.config, ['model.onnx', 'test.csv', 'reference.csv'])
     const block = await client().getBlockNumber()
     const r = await verify(config, '--address', A.address, '--rpc', remote.url)
     expect(r.lines).toEqual([])
@@ -106,11 +105,11 @@ describe('the genuine deployment', () => {
     expect(h.stderr).toContain(`owner ${publisher}`)
   })
 
-  test('without the test rows that precision auto chose its widths from: the hint says so', async () => {
+  test('without the data files that precision auto chose its widths from: the hint says so', async () => {
     const config = thirdParty(A.config, ['model.onnx'])
     const r = await verify(config, '--address', A.address, '--rpc', remote.url)
     expect(r.code).toBe(1)
-    expect(r.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: code differs at byte \d+: .*\(hint: precision auto picks its widths from the test rows, and there are none here \(data\.test\)/)])
+    expect(r.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: code differs at byte \d+: .*\(hint: precision auto picks its widths from the test rows and PyTorch's outputs \(data\.test, data\.reference\), and some are missing here/)])
   })
 
   test('data contracts: the genuine B passes, --owner the publisher included', async () => {
