@@ -154,9 +154,20 @@ def sequential(name):
 
 
 def source_class(name):
-    scope = {}
-    exec(SOURCES[name], scope)
-    return scope[CLASS_NAMES[name]]()
+    """model.py's class, imported as the module `model` (as a user's model.py would be), so that
+    torch.jit.script can read its source and pickles name it `model.<Class>`."""
+    import importlib.util
+    import sys
+    import tempfile
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "model.py")
+    with open(path, "w") as f:
+        f.write(SOURCES[name])
+    spec = importlib.util.spec_from_file_location("model", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["model"] = mod
+    spec.loader.exec_module(mod)
+    return getattr(mod, CLASS_NAMES[name])()
 
 
 def digits(shape, n_test):
@@ -241,6 +252,11 @@ def make(name, mf):
     src.load_state_dict(sd)
     src.eval()
 
+    # model.py's own class, traced and scripted (its forward() calls F.max_pool2d, x.view, … in code/),
+    # and pickled whole (then ml2sc needs model.source for the call order)
+    torch.jit.trace(src, torch.from_numpy(Xte[:2])).save(os.path.join(d, "model.class.trace.pt"))
+    torch.jit.script(src).save(os.path.join(d, "model.class.script.pt"))
+    torch.save(src, os.path.join(d, "model.class.whole.pt"))
     torch.save(sd, os.path.join(d, "model.state_dict.pt"))
     torch.save(model, os.path.join(d, "model.whole.pt"))
     ex = torch.from_numpy(Xte[:2])

@@ -53,13 +53,21 @@ export const AUTO_ERROR_TARGET = 5e-5
  * outputs, when given).
  */
 async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: Plan; warnings: PrecisionWarning[] }> {
-  const spec = resolvePrecision(config.precision)
-  const task = taskOf(model, config.model.task)
   const sample = config.data.test ? await sampleRows(config, model.inputSize) : undefined
+  const int8Reference = config.precision.weights === 'auto' && config.data.reference ? await readReference(config.data.reference, model.layers[model.layers.length - 1]!.weight.length) : undefined
+  return autoPlan(model, taskOf(model, config.model.task), config.precision, sample, int8Reference)
+}
+
+/**
+ * The plan for a precision config (its `auto` keys resolved on the sampled test rows, as `run` does),
+ * with its precision warnings. `reference`: PyTorch's outputs for the sampled rows, in order.
+ */
+export function autoPlan(model: ModelIR, task: Task, precision: Config['precision'], sample?: { rows: number[][]; range: FeatureRange }, reference?: number[][]): { plan: Plan; warnings: PrecisionWarning[] } {
+  const spec = resolvePrecision(precision)
   const rows = sample?.rows.slice(0, 256)
   const check = (plan: Plan, threshold: number) => estimatePrecision(model, plan, { task, rows, threshold, suggest: threshold === OUTPUT_ERROR_THRESHOLD })
   let plan = makePlan(model, spec)
-  if (config.precision.weights === 'auto') {
+  if (precision.weights === 'auto') {
     // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
     const fits = (p: Plan) => {
       const e = check(p, AUTO_ERROR_TARGET)
@@ -69,11 +77,10 @@ async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: P
     // int8 halves the blob again and narrows the lanes: for a classifier of relu/identity layers (logits),
     // used when the test rows keep every class
     const int8 = rows && int8Eligible(model, task) ? tryPlan(() => makePlan(model, { ...spec, weightBytes: 1 })) : undefined
-    const reference = int8 && config.data.reference ? await readReference(config.data.reference, int8.outputSize) : undefined
     if (int8 && keepsClasses(model, task, int8, plan, rows!, reference)) plan = int8
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
-  if (config.precision.inputs === 'auto') plan = chooseInputs(model, { ...spec, weightBytes: plan.weightBytes }, task, sample?.rows, sample?.range).plan
+  if (precision.inputs === 'auto') plan = chooseInputs(model, { ...spec, weightBytes: plan.weightBytes }, task, sample?.rows, sample?.range).plan
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
 }
 

@@ -4,10 +4,9 @@ import path from 'node:path'
 import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
 import { embedsWeights } from '../../src/codegen/generateSolidity.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
-import { makePlan } from '../../src/fixed/makePlan.ts'
 import { estimateGas } from '../../src/gas/estimateGas.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
-import { measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } from '../../bench/measure.ts'
+import { benchPlan, measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } from '../../bench/measure.ts'
 import { ANCHORS } from '../helpers/paths.ts'
 
 const CAP = 16_777_216
@@ -24,16 +23,15 @@ describe('gas bounds', () => {
     const model = await loadModel({ path: path.join(ANCHORS, 'weights/MLP_2L4.json'), source: path.join(ANCHORS, 'models.py'), class: 'MLP_2L4' })
     ours = await measureOurs(s, '30-4-1', model, data.features, 50)
     // the lane kernel (issue 13): lane words straight from the interleaved blob, no per-weight rebuilding
-    expect(ours.gasPerRow).toBeLessThanOrEqual(4_300)
-    expect(ours.predictSingle).toBeLessThanOrEqual(30_000)
+    expect(ours.gasPerRow).toBeLessThanOrEqual(3_300)
+    expect(ours.predictSingle).toBeLessThanOrEqual(29_000)
     expect(ours.update!).toBeLessThanOrEqual(150_000)
-    expect(ours.deploy + ours.upload).toBeLessThanOrEqual(515_000)
+    expect(ours.deploy + ours.upload).toBeLessThanOrEqual(490_000)
     expect(ours.mismatches).toBe(0)
-    // the gas model predicts within 5% (one predict: 20% until \`npm run bench\` refits it to the lane kernel)
-    const plan = makePlan(model, { fraction: 20, weightBytes: 2, inputBytes: 4 })
+    // deploy and update from the gas model within 5% (its per-row terms are refitted by \`npm run bench\` and
+    // checked on held-out models by test/gas/gas-command.test.ts)
+    const plan = benchPlan(model, data.features)
     const est = estimateGas(plan, { runtimeBytes: ours.runtimeBytes, embedded: embedsWeights(plan), cap: CAP, rows: 50 })
-    expect(Math.abs(est.predictSingle - ours.predictSingle) / ours.predictSingle).toBeLessThan(0.2)
-    expect(Math.abs(est.batchTx - ours.batchTx) / ours.batchTx).toBeLessThan(0.05)
     expect(Math.abs(est.deploy - ours.deploy) / ours.deploy).toBeLessThan(0.05)
     expect(Math.abs(est.update - ours.update!) / ours.update!).toBeLessThan(0.05)
   })
@@ -60,7 +58,7 @@ describe('gas bounds', () => {
     expect(m.parameters).toBe(101_770)
     expect(m.uploadTxs).toBeGreaterThan(1)
     expect(m.predictSingle).toBeLessThan(CAP)
-    expect(m.predictSingle).toBeLessThanOrEqual(1_060_000)
+    expect(m.predictSingle).toBeLessThanOrEqual(1_000_000)
     // a batch costs per row no more than one predict (the fused kernel per row, weights streamed per group)
     expect(m.gasPerRow).toBeLessThanOrEqual(m.predictSingle)
     expect(m.mismatches).toBe(0)

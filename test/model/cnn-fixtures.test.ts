@@ -17,8 +17,10 @@ import { readCsv } from './helpers.ts'
 
 const NAMES = ['cnn_digits8', 'cnn_mnist28', 'cnn_depthwise', 'cnn_signal1d']
 /** Formats that carry the architecture, and weights-only ones read with model.source + model.class. */
-const WITH_ARCH = ['model.onnx', 'model.whole.pt', 'model.trace.pt', 'model.script.pt']
-const WEIGHTS_ONLY = ['model.state_dict.pt', 'model.safetensors', 'weights.json']
+// model.class.*: model.py's own class (forward() with F.max_pool2d, x.view, … in TorchScript's code/); its
+// whole-model pickle holds no call order, so it takes model.source like the weights-only files
+const WITH_ARCH = ['model.onnx', 'model.whole.pt', 'model.trace.pt', 'model.script.pt', 'model.class.trace.pt', 'model.class.script.pt']
+const WEIGHTS_ONLY = ['model.state_dict.pt', 'model.safetensors', 'weights.json', 'model.class.whole.pt']
 export const CNN_FILES = [...WITH_ARCH, ...WEIGHTS_ONLY]
 
 type Meta = { class: string; inputShape: number[]; testRows: number; outputs: number }
@@ -91,6 +93,11 @@ for (const name of NAMES) {
     })
   })
 }
+
+test('a custom nn.Module pickled whole: one line asking for model.source', async () => {
+  const spec = { path: path.join(FIXTURES, 'cnn_mnist28/model.class.whole.pt'), inputShape: [1, 28, 28] }
+  await expect(loadModel(spec)).rejects.toThrow(/'MnistCNN' is a custom nn.Module: the pickle holds its submodules \(conv1: Conv2d, conv2: Conv2d, fc: Linear\) but not the order/)
+})
 
 test("examples/digits-cnn: `predict --offchain` gives PyTorch's class on every test row", async () => {
   const dir = path.join(ROOT, 'examples/digits-cnn')
