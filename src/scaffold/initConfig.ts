@@ -10,7 +10,7 @@ import { ML2SC_VERSION } from '../version.ts'
 import { guessArchitecture, type ArchitectureGuess } from './guessArchitecture.ts'
 import { guessData, type DataGuess } from './guessData.ts'
 import { findReference } from './findReference.ts'
-import { findLabelColumn, labelMismatch } from './matchLabel.ts'
+import { findLabelColumn, labelMismatch, textClasses } from './matchLabel.ts'
 
 export type InitOptions = {
   /** The model file. */
@@ -69,6 +69,9 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
     )
   const mismatch = data && labelMismatch(data, outputs)
   if (mismatch) warnings.push(`${mismatch}: check data.label`)
+  const classes = data && textClasses(data, outputs)
+  if (classes)
+    warnings.push(`label '${data!.label}' holds text: data.classes ${list(classes)} is sorted, a guess of the order of the model's outputs (marked CHECK in the config)`)
   const ref = data ? await findReference(model, outputs, data.file) : { file: undefined, skipped: [] }
   for (const why of ref.skipped) warnings.push(`not used as data.reference: ${why}`)
   if (arch.how === 'layers')
@@ -76,7 +79,7 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
       `${path.basename(model)} holds weights only: its activations are not in the file; model.layers ${list(arch.layers!)} is a guess (marked CHECK in the config): ` +
         (ref.file ? `data.reference (${path.basename(ref.file)}) will show a wrong guess as disagreement` : "check it against the model's code, or add PyTorch's outputs as data.reference to measure it"),
     )
-  const text = render({ name: shown, dir, model, arch, data, reference: ref.file, out: opts.out === undefined ? undefined : path.resolve(cwd, opts.out), warnings })
+  const text = render({ name: shown, dir, model, arch, data, classes, reference: ref.file, out: opts.out === undefined ? undefined : path.resolve(cwd, opts.out), warnings })
 
   const problems = validateConfig(parse(text))
   if (problems.length) throw new Ml2scError(`ml2sc init wrote an invalid config: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, { hint: 'this is a bug in ml2sc; please report it' })
@@ -94,7 +97,7 @@ const q = (s: string) => (/^[A-Za-z0-9_./()-][A-Za-z0-9_./() -]*$/.test(s) && !/
 const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`
 const pad = (s: string, n = 44) => (s.length >= n ? `${s}  ` : s.padEnd(n))
 
-function render(a: { name: string; dir: string; model: string; arch: ArchitectureGuess; data?: DataGuess & { file: string }; reference?: string; out?: string; warnings: string[] }): string {
+function render(a: { name: string; dir: string; model: string; arch: ArchitectureGuess; data?: DataGuess & { file: string }; classes?: string[]; reference?: string; out?: string; warnings: string[] }): string {
   const { arch, data } = a
   const shape = shapeOf(arch.ir).join(' → ')
   const lines = [
@@ -116,6 +119,7 @@ function render(a: { name: string; dir: string; model: string; arch: Architectur
     lines.push('data:', `  test: ${q(rel(a.dir, data.file))}`)
     lines.push(pad(`  label: ${q(data.label)}`) + `# GUESSED: ${data.labelHow === 'name' ? 'a label-like column name' : data.labelHow === 'values' ? "its values are the model's classes" : 'the last column'}${data.task ? ` (values look ${data.task})` : ''}`)
     if (data.drop.length) lines.push(pad(`  drop: ${list(data.drop)}`) + '# GUESSED: id-like or non-numeric columns')
+    if (a.classes) lines.push(pad(`  classes: ${list(a.classes)}`) + "# CHECK: class names in the order of the model's outputs (guessed: sorted)")
     if (a.reference) lines.push(pad(`  reference: ${q(rel(a.dir, a.reference))}`) + "# PyTorch's outputs for the test rows: agreement is measured against them")
   } else {
     lines.push('# data:', '#   test: test.csv                           # the test set evaluated on chain (needed by run / evaluate)', '#   label: label')

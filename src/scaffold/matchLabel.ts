@@ -41,3 +41,15 @@ export function labelMismatch(data: DataGuess, outputs: number): string | undefi
   }
   return undefined
 }
+
+/**
+ * Text labels (`benign`/`malignant`): their distinct values, sorted (the order scikit-learn's LabelEncoder
+ * gives them), when there are as many as the model has classes. The order of the model's outputs is not
+ * in any file: the caller marks it for checking.
+ */
+export function textClasses(data: DataGuess, outputs: number): string[] | undefined {
+  const i = data.header.indexOf(data.label)
+  if (i < 0 || data.task !== undefined || data.sample.length === 0) return undefined
+  const values = [...new Set(data.sample.map((r) => r[i]!))].filter((v) => v !== '').sort()
+  return values.length === classCount(outputs) ? values : undefined
+}

@@ -209,3 +209,17 @@ describe('init never guesses silently', () => {
     expect(none.stderr.match(/--help/g)).toHaveLength(1)
   })
 })
+
+test('text labels: init writes data.classes (sorted, marked CHECK); a wrong order shows as accuracy below chance with the likely cause', async () => {
+  const dir = copy('bc_sigmoid', ['model.onnx', 'reference.csv'])
+  const [header, ...rows] = readFileSync(path.join(FIXTURES, 'bc_sigmoid', 'test.csv'), 'utf8').trim().split('\n')
+  // scikit-learn's breast-cancer target: 0 = malignant, 1 = benign; sorted, the names come the other way round
+  writeFileSync(path.join(dir, 'test.csv'), [header, ...rows.map((l) => l.replace(/,([01])$/, (_, c) => (c === '1' ? ',benign' : ',malignant')))].join('\n') + '\n')
+  const r = await initConfig({ model: 'model.onnx' }, dir)
+  expect(r.text).toMatch(/classes: \[benign, malignant\]\s+# CHECK: class names in the order of the model's outputs/)
+  expect(r.warnings.join('\n')).toContain("label 'label' holds text")
+  const report = await runCommand({ config: r.file }, quiet)
+  expect(report.accuracy.agreement).toBe(1) // the chain still agrees with PyTorch
+  expect(report.accuracy.onchain).toBe(0.04) // but the names are the wrong way round
+  expect(report.warnings.join('\n')).toMatch(/at or below chance.*another order than the outputs \(data\.classes\)/)
+})

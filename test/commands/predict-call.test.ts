@@ -5,9 +5,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createPublicClient, http } from 'viem'
+import { createPublicClient, createWalletClient, defineChain, http, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { startAnvil, type AnvilHandle } from '../../src/chain/startAnvil.ts'
 import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { startRemoteAnvil, type RemoteAnvil } from '../chain/helpers.ts'
 
 /** anvil's first development account (public knowledge: its default mnemonic). */
 const DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
@@ -81,6 +84,53 @@ describe('predict on chain.rpcUrl', () => {
     const big = await runCli(['predict', cfg, '--input', input, '--json'], { env: noKey })
     expect(big.code).toBe(0)
     expect(big.stdout).toBe(off.stdout)
+  })
+
+  test("a forgery in deployment.json's place (one byte of the embedded weights changed, commitment() unchanged) is refused: predict never answers with other weights", async () => {
+    const cfg = path.join(dir, 'ml2sc.yaml')
+    const out = path.join(dir, 'out')
+    const sol = readFileSync(path.join(out, 'Ml2sc_model.sol'), 'utf8')
+    const at = sol.indexOf('hex"') + 4 + 40
+    const forged = compileSolidity(sol.slice(0, at) + (sol[at] === 'f' ? '0' : 'f') + sol.slice(at + 1), 'Ml2sc_model', { hardfork: 'prague' })
+    const chain = defineChain({ id: 4242, name: 'remote', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.rpcUrl] } } })
+    const wallet = createWalletClient({ account: privateKeyToAccount(DEV_KEY), chain, transport: http(anvil.rpcUrl) })
+    const hash = await wallet.sendTransaction({ data: forged.bytecode, gas: 15_000_000n })
+    const address = (await createPublicClient({ transport: http(anvil.rpcUrl) }).waitForTransactionReceipt({ hash })).contractAddress as Hex
+    const depFile = path.join(out, 'deployment.json')
+    const genuine = readFileSync(depFile, 'utf8')
+    writeFileSync(depFile, genuine.replace(JSON.parse(genuine).address, address))
+    const input = path.join(dir, 'rows.csv')
+    const r = await runCli(['predict', cfg, '--input', input, '--json'], { env: noKey })
+    writeFileSync(depFile, genuine)
+    expect(r.code).toBe(1)
+    expect(JSON.parse(r.stdout).error).toMatch(/code differs at byte \d+ \(in the embedded weights\)/)
+  })
+})
+
+describe("predict on a node with a small block gas limit (1,500,000)", () => {
+  let node: RemoteAnvil | undefined
+  afterAll(async () => await node?.stop())
+  test('a batch.rows over what one call can take is lowered with a notice instead of an opaque refusal by the node', async () => {
+    node = await startRemoteAnvil({ chainId: 4246, args: ['--gas-limit', '1500000'] })
+    const d = mkdtempSync(path.join(dir, 'cap-'))
+    const fx = path.join(FIXTURES, 'bc_sigmoid')
+    for (const f of ['model.onnx', 'test.csv']) copyFileSync(path.join(fx, f), path.join(d, f))
+    const cfg = path.join(d, 'ml2sc.yaml')
+    writeFileSync(cfg, `model:\n  path: model.onnx\ndata:\n  test: test.csv\n  label: label\nchain:\n  rpcUrl: ${node.url}\n  chainId: 4246\n`)
+    const run = await runCli(['run', cfg, '--yes', '--quiet'], { env: { ML2SC_PRIVATE_KEY: node.keys[0]! } })
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    // 1,000 rows at ~7,000 gas each: 7M gas in one call, far over the node's 1.5M
+    writeFileSync(cfg, readFileSync(cfg, 'utf8') + 'batch:\n  rows: 1000\n')
+    const [header, ...rows] = readFileSync(path.join(fx, 'test.csv'), 'utf8').trim().split('\n')
+    const input = path.join(d, 'many.csv')
+    writeFileSync(input, [header, ...Array.from({ length: 1000 }, (_, i) => rows[i % rows.length])].join('\n') + '\n')
+    const on = await runCli(['predict', cfg, '--input', input, '--json'], { env: noKey })
+    expect(on.code).toBe(0)
+    expect(on.stderr).toMatch(/batch\.rows 1000 is over what one call can take here \(\d+ rows under the gas cap of 1,500,000\)/)
+    const off = await runCli(['predict', cfg, '--input', input, '--json', '--offchain'])
+    expect(on.stdout).toBe(off.stdout)
+    expect(JSON.parse(on.stdout).rows.length).toBe(1000)
   })
 })
 
