@@ -9,9 +9,10 @@ import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from
 import { ml2scBaselineSolidity, prbImports } from '../src/codegen/layouts/ml2scBaseline.ts'
 import { chunkSizes, encodeWeights } from '../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../src/compile/compileSolidity.ts'
-import { makePlan } from '../src/fixed/makePlan.ts'
 import { simulate } from '../src/fixed/simulate.ts'
-import { gasFeatures, type GasFeatures } from '../src/gas/features.ts'
+import { encodeRow } from '../src/fixed/encodeRows.ts'
+import { chooseInputs } from '../src/pipeline/autoInputs.ts'
+import { taskOf } from '../src/ir/taskOf.ts'
 import type { ModelIR } from '../src/ir/types.ts'
 
 export type Measurement = {
@@ -29,19 +30,19 @@ export type Measurement = {
   batchTx: number
   gasPerRow: number
   mismatches: number | null
-  features?: GasFeatures
 }
 
 const shape = (m: ModelIR) => [m.inputSize, ...m.layers.map((l) => l.weight.length)]
 
 export async function measureOurs(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number, layout: WeightLayout = 'datacontract'): Promise<Measurement> {
-  const plan = makePlan(model, { fraction: 20, weightBytes: 2, inputBytes: 4 })
+  // the default precision.inputs (auto): the narrowest calldata encoding that keeps every row's class
+  const plan = chooseInputs(model, { fraction: 20, weightBytes: 2, inputBytes: 4 }, taskOf(model), rows).plan
   const c = compileSolidity(generateSolidity(plan, { contractName: 'Bench', layout }), 'Bench')
   const { address, tx } = await deployModel(s, c.bytecode, c.abi)
   const blob = encodeWeights(plan)
   const sizes = chunkSizes(blob.length, chunkSizeFor(layout))
   const up = embedsWeights(plan, { layout }) ? [] : await uploadWeights(s, address, c.abi, blob, sizes)
-  const q = rows.map((r) => r.map((x) => BigInt(Math.round(x * 2 ** 20))))
+  const q = rows.map((r) => (encodeRow(plan, r) as { values: bigint[] }).values)
   const single = await predictSingle(s, address, c.abi, plan, q[0]!)
   const batch = await predictBatchTx(s, address, c.abi, plan, q.slice(0, batchRows), 'batch')
   const mismatches =
@@ -53,7 +54,7 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
     name,
     layout,
     shape: shape(model),
-    parameters: gasFeatures(plan).parameters,
+    parameters: plan.layers.reduce((n, l) => n + l.nOut * (l.nIn + 1), 0),
     runtimeBytes: c.runtimeBytes,
     deploy: tx.gasUsed,
     upload: up.reduce((a, t) => a + t.gasUsed, 0),
@@ -64,7 +65,6 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
     batchTx: batch.tx.gasUsed,
     gasPerRow: Math.round(batch.tx.gasUsed / batch.rows),
     mismatches,
-    features: gasFeatures(plan),
   }
 }
 
