@@ -9,15 +9,19 @@ import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from
 import { ml2scBaselineSolidity, prbImports } from '../src/codegen/layouts/ml2scBaseline.ts'
 import { chunkSizes, encodeWeights } from '../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../src/compile/compileSolidity.ts'
-import { simulate } from '../src/fixed/simulate.ts'
 import { encodeRow } from '../src/fixed/encodeRows.ts'
-import { chooseInputs } from '../src/pipeline/autoInputs.ts'
+import type { Plan } from '../src/fixed/types.ts'
 import { taskOf } from '../src/ir/taskOf.ts'
+import { autoPlan } from '../src/pipeline/prepareModel.ts'
+import type { Config } from '../src/config/types.ts'
+import { simulate } from '../src/fixed/simulate.ts'
 import type { ModelIR } from '../src/ir/types.ts'
 
 export type Measurement = {
   name: string
   layout: string
+  /** Weight and input widths of the plan measured (ml2sc's layouts: the default config's `auto`). */
+  precision?: string
   shape: number[]
   parameters: number
   runtimeBytes: number
@@ -34,15 +38,27 @@ export type Measurement = {
 
 const shape = (m: ModelIR) => [m.inputSize, ...m.layers.map((l) => l.weight.length)]
 
-export async function measureOurs(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number, layout: WeightLayout = 'datacontract'): Promise<Measurement> {
-  // the default precision.inputs (auto): the narrowest calldata encoding that keeps every row's class
-  const plan = chooseInputs(model, { fraction: 20, weightBytes: 2, inputBytes: 4 }, taskOf(model), rows).plan
+/** A config with no precision keys: what `ml2sc run` resolves by default. */
+export const DEFAULT_PRECISION: Config['precision'] = { weights: 'auto', inputs: 'auto' }
+
+/** The plan `ml2sc run` would deploy for this model with these test rows and no precision keys. */
+export function benchPlan(model: ModelIR, rows: number[][], precision = DEFAULT_PRECISION): Plan {
+  const range = { min: Math.min(...rows.flat()), max: Math.max(...rows.flat()) }
+  return autoPlan(model, taskOf(model), precision, { rows, range }).plan
+}
+
+export async function measureOurs(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number, layout: WeightLayout = 'datacontract', precision = DEFAULT_PRECISION): Promise<Measurement> {
+  const plan = benchPlan(model, rows, precision)
   const c = compileSolidity(generateSolidity(plan, { contractName: 'Bench', layout }), 'Bench')
   const { address, tx } = await deployModel(s, c.bytecode, c.abi)
   const blob = encodeWeights(plan)
   const sizes = chunkSizes(blob.length, chunkSizeFor(layout))
   const up = embedsWeights(plan, { layout }) ? [] : await uploadWeights(s, address, c.abi, blob, sizes)
-  const q = rows.map((r) => (encodeRow(plan, r) as { values: bigint[] }).values)
+  const q = rows.map((r, i) => {
+    const e = encodeRow(plan, r)
+    if (!e.ok) throw new Error(`${name}: row ${i} is outside the plan's safe inputs: ${e.error}`)
+    return e.values
+  })
   const single = await predictSingle(s, address, c.abi, plan, q[0]!)
   const batch = await predictBatchTx(s, address, c.abi, plan, q.slice(0, batchRows), 'batch')
   const mismatches =
@@ -53,6 +69,7 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
   return {
     name,
     layout,
+    precision: `int${8 * plan.weightBytes} weights, ${plan.inputUnsigned ? 'uint' : 'int'}${8 * plan.inputBytes} inputs at 2^${plan.inputFraction ?? plan.F}`,
     shape: shape(model),
     parameters: plan.layers.reduce((n, l) => n + l.nOut * (l.nIn + 1), 0),
     runtimeBytes: c.runtimeBytes,

@@ -12,6 +12,7 @@ import { readAllRows } from '../src/data/readCsv.ts'
 import { makePlan } from '../src/fixed/makePlan.ts'
 import { loadModel } from '../src/model/loadModel.ts'
 import { ML2SC_VERSION } from '../src/version.ts'
+import { cnnSection, measureCnns, type CnnRow } from './cnn.ts'
 import { measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } from './measure.ts'
 
 const ANCHORS = path.resolve(import.meta.dir, '../test/fixtures/ml2sc')
@@ -19,6 +20,7 @@ const CAP = 16_777_216
 const s = await connectChain({ hardfork: 'prague', txGasCap: CAP, blockGasLimit: 30_000_000 })
 const results: Measurement[] = []
 let adminGas = 0
+let cnnRows: CnnRow[] = []
 const log = (m: Measurement) => {
   results.push(m)
   console.error(`${m.name.padEnd(22)} ${m.layout.padEnd(12)} deploy ${m.deploy} upload ${m.upload} predict ${m.predictSingle} per row ${m.gasPerRow}`)
@@ -48,6 +50,8 @@ try {
   // 3. bigger models: 64-128-64-32-10 and 784-128-10, one predict in one transaction under the cap
   log(await measureOurs(s, '64-128-64-32-10', randomModel([64, 128, 64, 32, 10], 'identity', 3), randomRows(20, 64), 20))
   log(await measureOurs(s, '784-128-10', randomModel([784, 128, 10], 'identity', 5), randomRows(4, 784), 4))
+  // 4. the fixture CNNs (bench/cnn.ts): reported in their own section
+  cnnRows = await measureCnns(s)
 } finally {
   await s.close()
 }
@@ -92,6 +96,7 @@ const md = [
   '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.map((r) => `| ${r.name} | ${r.layout} | ${n(r.parameters)} | ${n(r.runtimeBytes)} | ${n(r.deploy)} | ${n(r.upload)} (${r.uploadTxs}) | ${n(r.update)} | ${n(r.predictSingle)} | ${r.batchRows} | ${n(r.gasPerRow)} | ${n(Math.round((r.deploy + r.upload) / r.parameters))} | ${r.mismatches ?? '–'} |`),
   '',
+  ...cnnSection(cnnRows),
   '`ml2sc gas` needs no fitted model: it runs these same transactions on a private anvil and reads their receipts.',
   '',
 ]

@@ -154,9 +154,20 @@ def sequential(name):
 
 
 def source_class(name):
-    scope = {}
-    exec(SOURCES[name], scope)
-    return scope[CLASS_NAMES[name]]()
+    """model.py's class, imported as the module `model` (as a user's model.py would be), so that
+    torch.jit.script can read its source and pickles name it `model.<Class>`."""
+    import importlib.util
+    import sys
+    import tempfile
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "model.py")
+    with open(path, "w") as f:
+        f.write(SOURCES[name])
+    spec = importlib.util.spec_from_file_location("model", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["model"] = mod
+    spec.loader.exec_module(mod)
+    return getattr(mod, CLASS_NAMES[name])()
 
 
 def digits(shape, n_test):
@@ -241,6 +252,11 @@ def make(name, mf):
     src.load_state_dict(sd)
     src.eval()
 
+    # model.py's own class, traced and scripted (its forward() calls F.max_pool2d, x.view, … in code/),
+    # and pickled whole (then ml2sc needs model.source for the call order)
+    torch.jit.trace(src, torch.from_numpy(Xte[:2])).save(os.path.join(d, "model.class.trace.pt"))
+    torch.jit.script(src).save(os.path.join(d, "model.class.script.pt"))
+    torch.save(src, os.path.join(d, "model.class.whole.pt"))
     torch.save(sd, os.path.join(d, "model.state_dict.pt"))
     torch.save(model, os.path.join(d, "model.whole.pt"))
     ex = torch.from_numpy(Xte[:2])
@@ -301,7 +317,36 @@ def make_refusals(mf):
     mf.export_onnx(m, os.path.join(d, "lstm.onnx"), None, shape=(2, 5, 4))
 
 
+EXAMPLE_YAML = """# A small CNN (conv 3x3, max-pool, conv 3x3 padding='same', avg-pool, linear; 666 parameters) trained by
+# PyTorch on scikit-learn's 8x8 digits. The weights are a state_dict; the architecture comes from the
+# nn.Module source and the input shape from model.inputShape. The CSV's 64 feature columns are the 1x8x8
+# image flattened in C order (row by row).
+model:
+  path: model.state_dict.pt
+  source: model.py
+  class: DigitsCNN
+  inputShape: [1, 8, 8]
+data:
+  test: test.csv
+  label: label
+  # PyTorch's own outputs for the test rows: agreement and error are measured against these
+  reference: reference.csv
+"""
+
+
+def make_example(mf):
+    """examples/digits-cnn: the cnn_digits8 fixture as a project (state_dict + model.py + inputShape)."""
+    src = os.path.join(mf.ROOT, "cnn_digits8")
+    d = os.path.join(mf.ROOT, "..", "..", "examples", "digits-cnn")
+    os.makedirs(d, exist_ok=True)
+    for f in ("model.state_dict.pt", "model.py", "test.csv", "reference.csv"):
+        shutil.copyfile(os.path.join(src, f), os.path.join(d, f))
+    with open(os.path.join(d, "ml2sc.yaml"), "w") as f:
+        f.write(EXAMPLE_YAML)
+
+
 def make_cnn_fixtures(mf):
     for name in SPECS:
         make(name, mf)
     make_refusals(mf)
+    make_example(mf)

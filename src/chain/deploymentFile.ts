@@ -101,11 +101,11 @@ export async function withChainState(s: ChainSession, d: Deployment, opts: { chu
 
 /**
  * The deployment recorded in `outDir` when it can be picked up again on this chain: same chain id, and at
- * its address the very code about to be deployed. Used by `ml2sc run` on an RPC chain so that a re-run
+ * its address the very code about to be deployed (and, when `owner` is given, owned by it). Used by `ml2sc run` on an RPC chain so that a re-run
  * (after a kill, a network failure or a finished run) resumes the upload instead of paying for a new
  * contract. Undefined otherwise (no record, another chain, other code, or nothing at the address).
  */
-export async function findReusableDeployment(s: ChainSession, outDir: string, compiled: Pick<CompiledContract, 'deployedBytecode' | 'immutables'>): Promise<Deployment | undefined> {
+export async function findReusableDeployment(s: ChainSession, outDir: string, compiled: Pick<CompiledContract, 'deployedBytecode' | 'immutables'>, opts: { owner?: Hex } = {}): Promise<Deployment | undefined> {
   if (s.kind !== 'rpc') return undefined
   let d: Deployment
   try {
@@ -116,5 +116,12 @@ export async function findReusableDeployment(s: ChainSession, outDir: string, co
   if (d.chainId !== s.chainId) return undefined
   const code = await s.publicClient.getCode({ address: d.address }).catch(() => undefined)
   if (!code || code === '0x') return undefined
-  return isCompiledCode(code, compiled) ? d : undefined
+  if (!isCompiledCode(code, compiled)) return undefined
+  // the initial owner is an immutable, zeroed in the comparison: a contract owned by another account than
+  // the one asked for (chain.owner changed) is not this deployment
+  if (opts.owner) {
+    const owner = (await s.publicClient.readContract({ address: d.address, abi: d.abi, functionName: 'owner' }).catch(() => undefined)) as Hex | undefined
+    if (owner?.toLowerCase() !== opts.owner.toLowerCase()) return undefined
+  }
+  return d
 }

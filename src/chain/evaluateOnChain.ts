@@ -3,7 +3,7 @@ import { packRows, unpackOutputs } from '../fixed/encodeRows.ts'
 import type { Plan } from '../fixed/types.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
-import { sendTx, TxReplacedError, type TxRecord } from './sendTx.ts'
+import { chainErrorFrom, sendTx, TxReplacedError, type TxRecord } from './sendTx.ts'
 
 const PREDICTIONS_TOPIC = keccak256(toBytes('Predictions(bytes)'))
 
@@ -22,6 +22,25 @@ async function sendStateless(s: ChainSession, label: string, req: { to: Hex; dat
 
 export type BatchResult = { tx: TxRecord; rows: number; outputs: bigint[][] }
 
+/** Gas of one evaluation step: a transaction's (hash, gas from its receipt) or a call's (no hash, gas from eth_estimateGas). */
+export type GasRecord = { label: string; hash: Hex | null; gasUsed: number }
+
+/** eth_estimateGas of a request from our account: for this code it is the gas the transaction would use. */
+async function estimateOf(s: ChainSession, label: string, req: { to: Hex; data: Hex }, abi: Abi): Promise<number> {
+  try {
+    return Number(await s.publicClient.estimateGas({ account: s.account, to: req.to, data: req.data }))
+  } catch (e) {
+    throw chainErrorFrom(e, label, abi)
+  }
+}
+
+/** One predictBatch answered through eth_call, its gas from eth_estimateGas: nothing is sent. */
+export async function predictBatchEstimate(s: ChainSession, address: Hex, abi: Abi, plan: Plan, rows: bigint[][], label: string): Promise<{ tx: GasRecord; rows: number; outputs: bigint[][] }> {
+  const data = encodeFunctionData({ abi, functionName: 'predictBatch', args: [packRows(plan, rows)] })
+  const [outputs, gasUsed] = await Promise.all([predictBatchCall(s, address, abi, plan, rows), estimateOf(s, label, { to: address, data }, abi)])
+  return { tx: { label, hash: null, gasUsed }, rows: rows.length, outputs }
+}
+
 /** Send one predictBatch transaction and read the outputs back from its Predictions event. */
 export async function predictBatchTx(s: ChainSession, address: Hex, abi: Abi, plan: Plan, rows: bigint[][], label: string): Promise<BatchResult> {
   const data = encodeFunctionData({ abi, functionName: 'predictBatch', args: [packRows(plan, rows)] })
@@ -35,11 +54,15 @@ export async function predictBatchTx(s: ChainSession, address: Hex, abi: Abi, pl
   return { tx: record, rows: rows.length, outputs }
 }
 
-/** One row, as a real transaction to `predict` (gas from the receipt) and as a call (the returned outputs). */
-export async function predictSingle(s: ChainSession, address: Hex, abi: Abi, plan: Plan, row: bigint[]): Promise<{ tx: TxRecord; outputs: bigint[] }> {
+/**
+ * One row through `predict`: the outputs from a call, and its all-in gas from a real transaction's receipt
+ * (`tx`, the default) or from eth_estimateGas (`tx: false`: nothing sent, for a chain that costs money).
+ */
+export async function predictSingle(s: ChainSession, address: Hex, abi: Abi, plan: Plan, row: bigint[], opts: { tx?: boolean } = {}): Promise<{ tx: GasRecord; outputs: bigint[] }> {
   const data = encodeFunctionData({ abi, functionName: 'predict', args: [packRows(plan, [row])] })
   const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data })
   const [outputs] = decodeAbiParameters([{ type: 'int256[]' }], ret!)
+  if (opts.tx === false) return { tx: { label: 'predict (one row)', hash: null, gasUsed: await estimateOf(s, 'predict (one row)', { to: address, data }, abi) }, outputs: [...outputs] }
   const { logs: _logs, ...tx } = await sendStateless(s, 'predict (one row)', { to: address, data }, abi)
   return { tx, outputs: [...outputs] }
 }

@@ -46,7 +46,7 @@ export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, bud
   const unrolled = unrolledSteps(steps, budget)
   const fused = fusedPools(steps)
   const perTx = [fillHalosYul(mem), convPackYul(steps, mem, plan.weightBytes, plan.biasBytes, fused)].filter(Boolean).join('\n                ')
-  const rows = [decodeInputYul(mem.tensors[0]!, plan.inputBytes)]
+  const rows = [decodeInputYul(mem.tensors[0]!, plan.inputBytes, plan.inputUnsigned === true)]
   steps.forEach((s, i) => {
     if (i > 0 && fused[i - 1]) return
     rows.push(s.kind === 'conv' ? convStepYul(s, i, plan, mem, unrolled[i]!, fused[i] ? (steps[i + 1] as PoolStep) : undefined) : poolStepYul(s, i, plan, mem))

@@ -182,17 +182,18 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
 }
 
 /** Yul decoding one row (C-order int features at calldata `rp`) into the input tensor's interior. */
-export function decodeInputYul(buf: TensorBuffer, inputBytes: number): string {
+export function decodeInputYul(buf: TensorBuffer, inputBytes: number, unsigned = false): string {
   const { c, h: H, w: W } = buf.shape
   const sh = 256 - 8 * inputBytes
+  const op = unsigned ? 'shr' : 'sar'
   const n = c * H * W
   const p = buf.pad
   if (p.top + p.bottom + p.left + p.right === 0)
-    return `for { let i := 0 } lt(i, ${n}) { i := add(i, 1) } { mstore(add(${h(buf.at)}, shl(5, i)), sar(${sh}, calldataload(add(rp, mul(i, ${inputBytes}))))) }`
+    return `for { let i := 0 } lt(i, ${n}) { i := add(i, 1) } { mstore(add(${h(buf.at)}, shl(5, i)), ${op}(${sh}, calldataload(add(rp, mul(i, ${inputBytes}))))) }`
   return `for { let r := 0 } lt(r, ${c * H}) { r := add(r, 1) } {
                     let src := add(rp, mul(r, ${W * inputBytes}))
                     let dst := add(${h(addrOf(buf, 0, 0, 0))}, mul(add(r, mul(div(r, ${H}), ${p.top + p.bottom})), ${h(32 * buf.wp)}))
-                    for { let x := 0 } lt(x, ${W}) { x := add(x, 1) } { mstore(add(dst, shl(5, x)), sar(${sh}, calldataload(add(src, mul(x, ${inputBytes}))))) }
+                    for { let x := 0 } lt(x, ${W}) { x := add(x, 1) } { mstore(add(dst, shl(5, x)), ${op}(${sh}, calldataload(add(src, mul(x, ${inputBytes}))))) }
                 }`
 }
 

@@ -22,15 +22,17 @@ export const initModule: Ml2scCommand = {
     log.step(`model ${a.model}: ${r.architecture.format}, ${shapeOf(ir).join(' → ')}, ${parameterCount(ir).toLocaleString('en-US')} parameters; ${r.architecture.note}`)
     if (r.data)
       log.step(
-        `data ${path.relative(process.cwd(), r.data.file)}: label '${r.data.label}' (${r.data.labelHow === 'name' ? 'by its name' : 'the last column'})${r.data.drop.length ? `, drop ${r.data.drop.join(', ')}` : ''}, ${r.data.features} features${r.data.task ? `, looks ${r.data.task}` : ''}`,
+        `data ${path.relative(process.cwd(), r.data.file)}: label '${r.data.label}' (${r.data.labelHow === 'name' ? 'by its name' : r.data.labelHow === 'values' ? "its values are the model's classes" : 'the last column'})${r.data.drop.length ? `, drop ${r.data.drop.join(', ')}` : ''}, ${r.data.features} features${r.data.task ? `, looks ${r.data.task}` : ''}`,
       )
     else log.step('no test CSV found: add data.test to the config before `ml2sc run`')
+    if (r.reference) log.step(`reference ${path.relative(process.cwd(), r.reference)}: PyTorch's outputs, written as data.reference`)
     for (const w of r.warnings) log.info(`  warning: ${w}`)
     log.step(`wrote ${shown}: check the GUESSED lines, then \`ml2sc run ${shown}\``)
     return {
       file: r.file,
       architecture: { how: r.architecture.how, format: r.architecture.format, layers: r.architecture.layers, source: r.architecture.source, class: r.architecture.class, shape: shapeOf(ir) },
       data: r.data ? { file: r.data.file, label: r.data.label, labelHow: r.data.labelHow, drop: r.data.drop, features: r.data.features, task: r.data.task } : null,
+      reference: r.reference ?? null,
       warnings: r.warnings,
     }
   },

@@ -2,7 +2,7 @@ import { loadConfig } from '../config/loadConfig.ts'
 import { openChain } from '../pipeline/openChain.ts'
 import { compileStage } from '../pipeline/stages/compile.ts'
 import { deployStage } from '../pipeline/stages/deploy.ts'
-import { evaluateStage } from '../pipeline/stages/evaluate.ts'
+import { evaluateStage, sendsEvaluationTx } from '../pipeline/stages/evaluate.ts'
 import { generateStage } from '../pipeline/stages/generate.ts'
 import { reportStage } from '../pipeline/stages/report.ts'
 import { uploadStage } from '../pipeline/stages/upload.ts'
@@ -16,7 +16,8 @@ import { embedsWeights } from '../codegen/generateSolidity.ts'
 import { encodeWeights } from '../codegen/weightBlob.ts'
 import { scanTestData } from '../pipeline/evaluateRows.ts'
 
-export type RunArgs = { config: string; out?: string }
+/** `tx`: evaluate with transactions on a paid chain too (see evaluateStage). */
+export type RunArgs = { config: string; out?: string; tx?: boolean }
 
 /**
  * The whole pipeline in one process: generate → compile → deploy → upload → evaluate → report. The same
@@ -35,11 +36,11 @@ export async function runCommand(args: RunArgs, log: Logger) {
   try {
     // on an RPC chain, a deployment of this very contract recorded in the output folder is picked up
     // again (an interrupted upload resumes) instead of paying for a new one
-    const reuse = await findReusableDeployment(session, config.output, compiled)
+    const reuse = await findReusableDeployment(session, config.output, compiled, { owner: config.chain.owner })
     const blob = encodeWeights(gen.prepared.plan)
     const embedded = embedsWeights(gen.prepared.plan, gen.prepared.generate)
     // a contract owned by another account (chain.owner) can be deployed from here, but not uploaded to
-    if (config.chain.owner && !embedded && !reuse) requireOwnerKey(session, config.chain.owner, 'the weight upload')
+    if (config.chain.owner && !embedded && !reuse) await requireOwnerKey(session, config.chain.owner, 'the weight upload')
     await guardSpend(
       session,
       log,
@@ -53,14 +54,15 @@ export async function runCommand(args: RunArgs, log: Logger) {
         blob,
         chunkSizes: gen.artifact.weights.chunks,
         embedded,
-        rows: data.answerable,
+        // on a paid chain the evaluation is calls unless --tx: nothing to pay for it
+        rows: sendsEvaluationTx(session, args.tx) ? data.answerable : 0,
         batchRows: config.batch.rows,
       }),
     )
     if (reuse) log.step(`reuse the contract at ${reuse.address} recorded in deployment.json (same code, chain ${session.chainId})`)
     else await deployStage(config, log, { session })
     await uploadStage(config, log, { session })
-    await evaluateStage(config, log, { session })
+    await evaluateStage(config, log, { session, tx: args.tx })
   } finally {
     await session.close()
   }

@@ -12,6 +12,8 @@ import type { Config } from './types.ts'
 import { PRIVATE_KEY_MESSAGE, validateConfig, type Problem } from './validateConfig.ts'
 
 export const DEFAULT_CONFIG_NAME = 'ml2sc.yaml'
+/** Model files, given where a config goes (`ml2sc run model.onnx`). */
+const MODEL_FILE = /\.(onnx|pt|pth|safetensors|pkl|bin|ckpt)$/i
 
 export type LoadOverrides = {
   /** `--out`: output folder, relative to the current directory. */
@@ -25,6 +27,11 @@ export async function loadConfig(file: string, overrides: LoadOverrides = {}): P
   if (info?.isDirectory()) absolute = join(absolute, DEFAULT_CONFIG_NAME)
   // Errors name the file as the user wrote it.
   const where = absolute === resolve(file) ? file : absolute
+  if (MODEL_FILE.test(absolute))
+    throw new ConfigError('this is a model file, not a config', {
+      where,
+      hint: `scaffold a config from it with \`ml2sc init ${file}\`, then \`ml2sc run ml2sc.yaml\``,
+    })
   let text: string
   try {
     text = await readFile(absolute, 'utf8')

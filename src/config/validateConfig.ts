@@ -3,6 +3,7 @@
  * the schema's defaults in place. Each ajv error becomes one `Problem`: a key path plus a short sentence.
  */
 import Ajv, { type ErrorObject } from 'ajv'
+import { checkOwnerAddress } from './checkOwnerAddress.ts'
 import { mustBe, schema, schemaAt, type SchemaNode } from './schema.ts'
 
 export type Problem = {
@@ -26,7 +27,7 @@ export function validateConfig(data: unknown): Problem[] {
   if (data === null || data === undefined) return [{ path: '', segments: [], message: 'the config is empty' }]
   if (typeof data !== 'object' || Array.isArray(data))
     return [{ path: '', segments: [], message: 'the config must be a mapping of keys (model:, data:, …)' }]
-  if (validate(data)) return []
+  if (validate(data)) return checkOwnerAddress(data)
   return toProblems(validate.errors ?? [])
 }
 

@@ -400,6 +400,8 @@ type Expr =
   | { t: 'str'; v: string }
   | { t: 'attr'; obj: Expr; name: string }
   | { t: 'call'; fn: Expr; args: Expr[]; kwargs: Map<string, Expr> }
+  | { t: 'list'; items: Expr[] }
+  | { t: 'subscript'; obj: Expr }
 
 function followForward(node: Node, ctx: Ctx): ArchStep[] {
   const cc = classCode(node, ctx)
@@ -439,7 +441,7 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: Ctx, line: st
       if (v) return v
       if (e.v === 'None') return { k: 'const', v: null }
       if (e.v === 'True' || e.v === 'False') return { k: 'const', v: e.v === 'True' }
-      if (['torch', '__torch__', 'ops', 'getattr', 'unchecked_cast'].includes(e.v)) return { k: 'fn', name: e.v }
+      if (['torch', '__torch__', 'ops', 'getattr', 'unchecked_cast', 'annotate', 'int', 'List'].includes(e.v)) return { k: 'fn', name: e.v }
       throw fail(`unknown name '${e.v}'`)
     }
     case 'attr': {
@@ -449,6 +451,13 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: Ctx, line: st
       if (base.k === 'module') return { k: 'method', node: base.node, method: e.name }
       throw fail(`attribute '${e.name}' of a ${base.k}`)
     }
+    case 'list': {
+      // [2, 2] is a constant; [int(_0), -1] (a view's shape) is shape arithmetic: opaque
+      const items = e.items.map((it) => evaluate(it, env, node, ctx, line))
+      return { k: 'const', v: items.every((it) => it.k === 'const' && it.v !== OPAQUE) ? items.map((it) => (it as { v: unknown }).v) : OPAQUE }
+    }
+    case 'subscript':
+      return { k: 'const', v: OPAQUE } // (torch.size(x))[0], List[int]: shapes and types
     case 'call': {
       const fn = evaluate(e.fn, env, node, ctx, line)
       const args = e.args.map((a) => evaluate(a, env, node, ctx, line))
@@ -488,11 +497,47 @@ const FN_ALIASES: Record<string, string> = {
   'torch.leaky_relu': 'leaky_relu', 'torch.leaky_relu_': 'leaky_relu', 'torch.nn.functional.leaky_relu': 'leaky_relu',
   'torch.nn.functional.leaky_relu_': 'leaky_relu',
   'torch.softmax': 'softmax', 'torch.nn.functional.softmax': 'softmax',
-  'torch.dropout': 'skip', 'torch.nn.functional.dropout': 'skip', 'torch.feature_dropout': 'skip', 'torch.flatten': 'skip',
+  'torch.dropout': 'skip', 'torch.nn.functional.dropout': 'skip', 'torch.feature_dropout': 'skip',
+  'torch.flatten': 'flatten', 'torch.view': 'flatten', 'torch.reshape': 'flatten',
   'torch.contiguous': 'skip',
 }
 
+/** Calls that compute shapes or types (torch.size, int, annotate, …): their values stay opaque. */
+const SHAPE_FNS = new Set(['torch.size', 'ops.prim.NumToTensor', 'int', 'annotate', 'torch.len', 'unchecked_cast'])
+const OPAQUE = Symbol('shape arithmetic')
+
+/** Functional pooling in TorchScript code → the module it stands for, and its arguments after the input. */
+const POOL_FNS: Record<string, { cls: string; params: string[] }> = (() => {
+  const out: Record<string, { cls: string; params: string[] }> = {}
+  for (const d of ['1d', '2d']) {
+    const max = { cls: `MaxPool${d}`, params: ['kernel_size', 'stride', 'padding', 'dilation', 'ceil_mode', 'return_indices'] }
+    const avg = { cls: `AvgPool${d}`, params: ['kernel_size', 'stride', 'padding', 'ceil_mode', 'count_include_pad', 'divisor_override'] }
+    const ada = { cls: `AdaptiveAvgPool${d}`, params: ['output_size'] }
+    for (const pre of ['torch.', 'torch.nn.functional.', 'torch.nn.functional._']) {
+      out[`${pre}max_pool${d}`] = max
+      out[`${pre}avg_pool${d}`] = avg
+      out[`${pre}adaptive_avg_pool${d}`] = ada
+    }
+  }
+  return out
+})()
+
 function applyFunction(name: string, args: Val[], kwargs: Map<string, Val>, fail: (w: string) => Error): Val {
+  if (SHAPE_FNS.has(name)) return name === 'annotate' && args[1] ? args[1] : { k: 'const', v: OPAQUE }
+  const pool = POOL_FNS[name]
+  if (pool) {
+    const x = args[0]
+    if (x?.k !== 'tensor') throw fail(`'${name}' not applied to the input chain`)
+    const value = (i: number, kw: string) => {
+      const v = args[i + 1] ?? kwargs.get(kw)
+      if (v === undefined) return undefined
+      if (v.k !== 'const' || v.v === OPAQUE) throw fail(`non-constant argument ${kw} of '${name}'`)
+      return v.v
+    }
+    const attrs = new Map(pool.params.map((p, i) => [p, value(i, p)] as const))
+    const steps = tensorModuleSteps({ short: pool.cls, path: name.split('.').pop()!.replace(/^_/, ''), attr: (k) => attrs.get(k) }, 'TorchScript code')!
+    return { k: 'tensor', steps: [...x.steps, ...steps] }
+  }
   const kind = FN_ALIASES[name]
   if (!kind) throw fail(`unsupported call '${name}'`)
   const x = args[0]
@@ -522,8 +567,10 @@ function applyFunction(name: string, args: Val[], kwargs: Map<string, Val>, fail
       break
     }
     case 'skip':
-      if (name === 'torch.flatten' && typeof arg(1, 'start_dim') === 'number' && arg(1, 'start_dim') !== 1) throw fail('flatten over the batch dimension')
       return x
+    case 'flatten':
+      if (name === 'torch.flatten' && typeof arg(1, 'start_dim') === 'number' && arg(1, 'start_dim') !== 1) throw fail('flatten over the batch dimension')
+      return { k: 'tensor', steps: [...x.steps, { op: 'flatten', name: name.slice('torch.'.length) }] }
   }
   return { k: 'tensor', steps: [...x.steps, { op: 'activation', activation: activation! }] }
 }
@@ -554,6 +601,16 @@ function parseExpr(src: string, line: string): Expr {
       if (e.t !== 'num') throw fail('unary minus on a non-number')
       return { t: 'num', v: -e.v }
     }
+    if (t === '[') {
+      const items: Expr[] = []
+      while (peek() !== ']') {
+        items.push(expr())
+        if (peek() === ',') next()
+        else if (peek() !== ']') throw fail(`unexpected '${peek() ?? 'end'}'`)
+      }
+      next()
+      return { t: 'list', items }
+    }
     if (/^[0-9.]/.test(t)) return { t: 'num', v: Number(t) }
     if (t[0] === '"' || t[0] === "'") return { t: 'str', v: t.slice(1, -1) }
     if (/^\w+$/.test(t)) return { t: 'name', v: t }
@@ -567,6 +624,16 @@ function parseExpr(src: string, line: string): Expr {
         const n = next()
         if (!n || !/^\w+$/.test(n)) throw fail('bad attribute')
         e = { t: 'attr', obj: e, name: n }
+      } else if (peek() === '[') {
+        // x[0], List[int]: an index or a type
+        next()
+        let depth = 1
+        while (depth > 0) {
+          const t = next()
+          if (t === undefined) throw fail('unclosed [')
+          depth += t === '[' ? 1 : t === ']' ? -1 : 0
+        }
+        e = { t: 'subscript', obj: e }
       } else if (peek() === '(') {
         next()
         const args: Expr[] = []
@@ -588,7 +655,7 @@ function parseExpr(src: string, line: string): Expr {
   const expr = (): Expr => {
     const e = postfix()
     const t = peek()
-    if (t !== undefined && ![')', ','].includes(t)) throw fail(`operator '${t}' is not supported`)
+    if (t !== undefined && ![')', ',', ']'].includes(t)) throw fail(`operator '${t}' is not supported`)
     return e
   }
   const e = expr()

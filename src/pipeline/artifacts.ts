@@ -84,7 +84,8 @@ export type DeploymentArtifact = Stamp & {
   gas: { deploy: number; upload: number[]; adminLibrary?: number }
 }
 
-export type TxJson = { label: string; hash: Hex; gasUsed: number }
+/** A transaction (hash, gas from its receipt), or a call (hash null, gas from eth_estimateGas). */
+export type TxJson = { label: string; hash: Hex | null; gasUsed: number }
 export type EvaluatedRow = { row: number; label?: number; raw?: string[]; error?: string }
 
 /** evaluation.json, written by `evaluate`: each row's raw outputs (decimal strings), the transactions and gas. */
@@ -96,6 +97,13 @@ export type EvaluationArtifact = Stamp & {
   data: { file: string; sha256: string; rows: number }
   batchRows: number
   gas: { total: number; perRow: number; rows: number }
+  /**
+   * `receipt`: the rows were answered by transactions (a free chain, or --tx) and the gas is theirs;
+   * `estimate`: by eth_call, with each batch's (and the one-row predict's) gas from eth_estimateGas,
+   * which is the gas the transaction would use for this code: nothing was sent (a paid chain without --tx).
+   */
+  gasSource?: 'receipt' | 'estimate'
+  /** The batches (hash null for calls). */
   transactions: TxJson[]
   predictSingle: TxJson | null
   rows: EvaluatedRow[]

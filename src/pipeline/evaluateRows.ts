@@ -2,9 +2,8 @@ import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
 import type { Abi, Hex } from 'viem'
 import type { Config } from '../config/types.ts'
 import { ConfigError } from '../errors/base.ts'
-import { measureBatchGas, predictBatchTx } from '../chain/evaluateOnChain.ts'
+import { measureBatchGas, predictBatchEstimate, predictBatchTx, type GasRecord } from '../chain/evaluateOnChain.ts'
 import type { ChainSession } from '../chain/connectChain.ts'
-import type { TxRecord } from '../chain/sendTx.ts'
 import { readRows, type ReadOptions } from '../data/readCsv.ts'
 import { encodeRow } from '../fixed/encodeRows.ts'
 import { readReference, referenceFor } from '../data/readReference.ts'
@@ -12,7 +11,7 @@ import type { Plan } from '../fixed/types.ts'
 import type { Logger } from '../ui/logger.ts'
 
 export type RowResult = { row: number; label: number | undefined; features: number[]; input?: bigint[]; raw?: bigint[]; error?: string }
-export type Evaluation = { rows: RowResult[]; txs: TxRecord[]; batchRows: number; inferenceGas: number; evaluatedRows: number }
+export type Evaluation = { rows: RowResult[]; txs: GasRecord[]; batchRows: number; inferenceGas: number; evaluatedRows: number }
 
 export type EvaluateOptions = {
   /**
@@ -25,6 +24,11 @@ export type EvaluateOptions = {
   onBatch?: (rows: RowResult[]) => void | Promise<void>
   /** Rows the CSV holds that can be answered (from scanTestData): the progress total and the batch count. */
   total?: number
+  /**
+   * `true` (default): each batch is a predictBatch transaction (gas from its receipt). `false`: an eth_call
+   * with its gas from eth_estimateGas, the same outputs and gas, nothing sent (for a chain that costs money).
+   */
+  tx?: boolean
 }
 
 
@@ -101,7 +105,7 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
   checkBatchRows(config, plan)
   let batchRows = config.batch.rows === 'auto' ? 0 : config.batch.rows
   const rows: RowResult[] = []
-  const txs: TxRecord[] = []
+  const txs: GasRecord[] = []
   let window: RowResult[] = [] // rows read since the last batch, in CSV order
   let pending: RowResult[] = [] // the answerable ones among them
   let gas = 0
@@ -116,7 +120,8 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
   const flush = async () => {
     if (pending.length) {
       batch++
-      const res = await predictBatchTx(s, address, abi, plan, pending.map((r) => r.input!), `evaluate batch ${batch}${batches()}`)
+      const answer = opts.tx === false ? predictBatchEstimate : predictBatchTx
+      const res = await answer(s, address, abi, plan, pending.map((r) => r.input!), `evaluate batch ${batch}${batches()}`)
       res.outputs.forEach((o, k) => (pending[k]!.raw = o))
       txs.push(res.tx)
       gas += res.tx.gasUsed

@@ -1,9 +1,9 @@
 import type { LayerPlan, Plan } from '../fixed/types.ts'
+import { tensorLayersFromJson, tensorLayersToJson, type TensorLayerPlanJson } from './tensorPlanJson.ts'
 
 /** A Plan as JSON: every bigint as a decimal string (JSON has no 256-bit integers). */
 export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers' | 'tensorLayers'> & {
-  /** Conv/pool layers with their bigint fields (weights, biases, slopeQ, accMax, outMax) as decimal strings. */
-  tensorLayers?: Record<string, unknown>[]
+  tensorLayers?: TensorLayerPlanJson[]
   scale: string
   inputMin: string
   inputMax: string
@@ -18,18 +18,14 @@ export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers' |
 
 const s = (v: bigint) => v.toString()
 
-/** The bigint fields of a conv/pool layer plan (tensorPlanTypes.ts), each a bigint or a bigint[]. */
-const TENSOR_BIG = ['weights', 'biases', 'slopeQ', 'accMax', 'outMax']
-const mapTensor = (l: object, f: (v: never) => unknown) =>
-  Object.fromEntries(Object.entries(l).map(([k, v]) => [k, TENSOR_BIG.includes(k) ? (Array.isArray(v) ? v.map((x) => f(x as never)) : f(v as never)) : v]))
-
 export function planToJson(plan: Plan): PlanJson {
+  const { tensorLayers: _t, ...rest } = plan
   return {
-    ...plan,
+    ...rest,
     scale: s(plan.scale),
     inputMin: s(plan.inputMin),
     inputMax: s(plan.inputMax),
-    ...(plan.tensorLayers ? { tensorLayers: plan.tensorLayers.map((l) => mapTensor(l, (v: bigint) => s(v))) } : {}),
+    ...(plan.tensorLayers ? { tensorLayers: tensorLayersToJson(plan.tensorLayers) } : {}),
     layers: plan.layers.map((l) => ({
       ...l,
       weights: l.weights.map((row) => row.map(s)),
@@ -42,12 +38,13 @@ export function planToJson(plan: Plan): PlanJson {
 }
 
 export function planFromJson(j: PlanJson): Plan {
-  return <Plan>{
-    ...j,
+  const { tensorLayers: _t, ...rest } = j
+  return {
+    ...rest,
     scale: BigInt(j.scale),
     inputMin: BigInt(j.inputMin),
     inputMax: BigInt(j.inputMax),
-    ...(j.tensorLayers ? { tensorLayers: j.tensorLayers.map((l) => mapTensor(l, (v: string) => BigInt(v))) as unknown as Plan['tensorLayers'] } : {}),
+    ...(j.tensorLayers ? { tensorLayers: tensorLayersFromJson(j.tensorLayers) } : {}),
     layers: j.layers.map((l) => ({
       ...l,
       weights: l.weights.map((row) => row.map((v) => BigInt(v))),

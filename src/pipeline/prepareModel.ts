@@ -10,6 +10,8 @@ import { loadModel } from '../model/loadModel.ts'
 import { readRows } from '../data/readCsv.ts'
 import { chooseInputs, type FeatureRange } from './autoInputs.ts'
 import { estimatePrecision, OUTPUT_ERROR_THRESHOLD, type PrecisionWarning } from '../fixed/precisionWarnings.ts'
+import { readReference } from '../data/readReference.ts'
+import { int8Eligible, keepsClasses } from './keepsClasses.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 
 export type Prepared = {
@@ -46,26 +48,48 @@ export const AUTO_ERROR_TARGET = 5e-5
 /**
  * `precision.weights: auto`: int16 halves upload and storage gas against int32, so it is used whenever it
  * is accurate enough, measured with the bit-exact simulator against the float forward pass on the test
- * rows (or random rows when the config has none); else int24, else int32.
+ * rows (or random rows when the config has none); else int24, else int32. A classifier of relu/identity
+ * layers with test rows gets int8 when no row's class changes (against data.reference, PyTorch's
+ * outputs, when given).
  */
 async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: Plan; warnings: PrecisionWarning[] }> {
-  const spec = resolvePrecision(config.precision)
-  const task = taskOf(model, config.model.task)
   const sample = config.data.test ? await sampleRows(config, model.inputSize) : undefined
+  const int8Reference = config.precision.weights === 'auto' && config.data.reference ? await readReference(config.data.reference, model.layers[model.layers.length - 1]!.weight.length) : undefined
+  return autoPlan(model, taskOf(model, config.model.task), config.precision, sample, int8Reference)
+}
+
+/**
+ * The plan for a precision config (its `auto` keys resolved on the sampled test rows, as `run` does),
+ * with its precision warnings. `reference`: PyTorch's outputs for the sampled rows, in order.
+ */
+export function autoPlan(model: ModelIR, task: Task, precision: Config['precision'], sample?: { rows: number[][]; range: FeatureRange }, reference?: number[][]): { plan: Plan; warnings: PrecisionWarning[] } {
+  const spec = resolvePrecision(precision)
   const rows = sample?.rows.slice(0, 256)
   const check = (plan: Plan, threshold: number) => estimatePrecision(model, plan, { task, rows, threshold, suggest: threshold === OUTPUT_ERROR_THRESHOLD })
   let plan = makePlan(model, spec)
-  if (config.precision.weights === 'auto') {
+  if (precision.weights === 'auto') {
     // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
     const fits = (p: Plan) => {
       const e = check(p, AUTO_ERROR_TARGET)
       return e.maxAbs <= AUTO_ERROR_TARGET && e.flips === 0
     }
     plan = [2, 3].map((weightBytes) => makePlan(model, { ...spec, weightBytes })).find(fits) ?? makePlan(model, { ...spec, weightBytes: 4 })
+    // int8 halves the blob again and narrows the lanes: for a classifier of relu/identity layers (logits),
+    // used when the test rows keep every class
+    const int8 = rows && int8Eligible(model, task) ? tryPlan(() => makePlan(model, { ...spec, weightBytes: 1 })) : undefined
+    if (int8 && keepsClasses(model, task, int8, plan, rows!, reference)) plan = int8
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
-  if (config.precision.inputs === 'auto') plan = chooseInputs(model, { ...spec, weightBytes: plan.weightBytes }, task, sample?.rows, sample?.range).plan
+  if (precision.inputs === 'auto') plan = chooseInputs(model, { ...spec, weightBytes: plan.weightBytes }, task, sample?.rows, sample?.range).plan
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
+}
+
+const tryPlan = (make: () => Plan): Plan | undefined => {
+  try {
+    return make()
+  } catch {
+    return undefined
+  }
 }
 
 /** Rows `precision.inputs: auto` checks the classes on (the first 1,000), and the largest |feature| of every test row. */

@@ -7,6 +7,7 @@ import { simulate, simulateLayers } from '../fixed/simulate.ts'
 import type { Plan } from '../fixed/types.ts'
 import { scaleText } from '../fixed/makePlan.ts'
 import type { RowResult } from '../pipeline/evaluateRows.ts'
+import type { GasRecord } from '../chain/evaluateOnChain.ts'
 import type { TxRecord } from '../chain/sendTx.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { labelWarnings } from './labelWarnings.ts'
@@ -27,7 +28,8 @@ export type ReportInput = {
   /** `hardfork` from the config; `node`, `push0`, `blockGasLimit`: what the node showed (see DeploymentArtifact.chain). */
   chain: { chainId: number; hardfork: string; anvilVersion?: string; local: boolean; node?: string | null; push0?: boolean; blockGasLimit?: number }
   config: { file: string; hash: string }
-  gas: { deploy: TxRecord; upload: TxRecord[]; batches: TxRecord[]; single?: TxRecord; adminLibrary?: TxRecord }
+  /** `batches` and `single` are calls (hash null, gas from eth_estimateGas) when `gasSource` is `estimate`. */
+  gas: { deploy: TxRecord; upload: TxRecord[]; batches: GasRecord[]; single?: GasRecord; adminLibrary?: TxRecord; gasSource?: 'receipt' | 'estimate' }
   rows: RowResult[]
   batchRows: number
   /** What the reference is; with `outputs` (data.reference: PyTorch's outputs, one per row of `rows`), measured against those. */
@@ -90,7 +92,7 @@ export function buildReport(inp: ReportInput) {
       }
     }
   }
-  const sum = (t: TxRecord[]) => t.reduce((a, b) => a + b.gasUsed, 0)
+  const sum = (t: { gasUsed: number }[]) => t.reduce((a, b) => a + b.gasUsed, 0)
   const inference = sum(inp.gas.batches)
   const params = parameterCount(model)
   const uploadGas = sum(inp.gas.upload)
@@ -146,6 +148,9 @@ export function buildReport(inp: ReportInput) {
       perParameter: { upload: round(uploadGas / params, 1), deployAndUpload: round((uploadGas + inp.gas.deploy.gasUsed) / params, 1), inference: round(perRow / params, 1) },
       inference: { perRow, rows: answered, total: inference, transactions: inp.gas.batches.length, batchRows: inp.batchRows },
       predictSingle: inp.gas.single?.gasUsed ?? null,
+      /** where the inference and one-predict figures come from: transaction receipts, or eth_estimateGas of calls (nothing sent) */
+      predictSingleSource: inp.gas.single ? (inp.gas.gasSource ?? 'receipt') : null,
+      inferenceSource: inp.gas.gasSource ?? 'receipt',
       /** ML2SC's 30-4-1 gas per row over this run's, only for a comparable model (ml2scComparable); else null */
       ml2scRatio: perRow && comparable ? round(ML2SC_GAS_PER_ROW_30_4_1 / perRow, 1) : null,
       ml2scComparable: comparable,
@@ -161,7 +166,8 @@ export function buildReport(inp: ReportInput) {
     /** Label problems that point at a wrong config (labels outside 0…n−1, accuracy at or below chance). */
     warnings,
     rows: { total: inp.rows.length, answered, refused: inp.rows.length - answered },
-    transactions: [...(inp.gas.adminLibrary ? [inp.gas.adminLibrary] : []), inp.gas.deploy, ...inp.gas.upload, ...inp.gas.batches, ...(inp.gas.single ? [inp.gas.single] : [])].map((t) => ({ label: t.label, hash: t.hash, gasUsed: t.gasUsed })),
+    // what was sent (calls answered with estimates have no hash and are not transactions)
+    transactions: [...(inp.gas.adminLibrary ? [inp.gas.adminLibrary] : []), inp.gas.deploy, ...inp.gas.upload, ...inp.gas.batches, ...(inp.gas.single ? [inp.gas.single] : [])].flatMap((t) => (t.hash ? [{ label: t.label, hash: t.hash, gasUsed: t.gasUsed }] : [])),
     predictions,
   }
 }

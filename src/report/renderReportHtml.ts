@@ -50,7 +50,7 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
   const bench = opts.bench ?? []
 
   const charts = [
-    figure('Gas per step', gasStepsChart(r), `All gas from transaction receipts. Inference: ${num(r.gas.inference.rows)} rows in ${r.gas.inference.transactions} batch transaction(s) of up to ${num(r.gas.inference.batchRows)} rows, ${num(r.gas.inference.perRow)} gas per row.`),
+    figure('Gas per step', gasStepsChart(r), `All gas from transaction receipts${r.gas.inferenceSource === 'estimate' ? ', except inference and one predict: eth_estimateGas of calls, nothing sent on this paid chain' : ''}. Inference: ${num(r.gas.inference.rows)} rows in ${r.gas.inference.transactions} batch transaction(s) of up to ${num(r.gas.inference.batchRows)} rows, ${num(r.gas.inference.perRow)} gas per row.`),
     // only for a model comparable with ML2SC's 30-4-1 (ml2scComparable); any other is shown in gas per parameter
     ...(r.gas.ml2scComparable ? [figure('ML2SC ratio: gas per inference row', ml2scChart(r), `ML2SC's figure is its own 30-4-1 model, re-measured with its contracts (solc 0.8.37, PRBMath 4.1, anvil 1.7.1). This run's model is ${esc(shape)} (${num(r.model.parameters)} parameters against ML2SC's ${ML2SC_PARAMETERS_30_4_1}).`)] : []),
     figure('Gas per row against model size', sizeChart(r, bench), sizeCaption(r, bench, opts.benchFile)),

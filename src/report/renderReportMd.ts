@@ -34,13 +34,13 @@ export function renderReportMd(r: Report): string {
     `| deploy | ${n(r.gas.deploy)} | ${n(r.contract.runtimeBytes)} bytes of runtime code |`,
     ...(r.gas.adminLibrary ? [`| shared admin library | ${n(r.gas.adminLibrary)} | once per chain: ownership, uploads and getters for every ml2sc model (this chain did not have it yet) |`] : []),
     `| upload weights | ${n(r.gas.upload)} | ${r.gas.uploadTransactions} transaction(s), ${n(r.gas.perParameter.upload)} gas per parameter |`,
-    `| inference, ${n(r.gas.inference.rows)} rows | ${n(r.gas.inference.total)} | ${r.gas.inference.transactions} batch transaction(s) of up to ${r.gas.inference.batchRows} rows |`,
+    `| inference, ${n(r.gas.inference.rows)} rows | ${n(r.gas.inference.total)} | ${r.gas.inference.transactions} batch ${r.gas.inferenceSource === 'estimate' ? 'call(s) (gas from eth_estimateGas: nothing was sent on this paid chain; `--tx` sends them)' : 'transaction(s)'} of up to ${r.gas.inference.batchRows} rows |`,
     `| **per row** | **${n(r.gas.inference.perRow)}** | base cost and calldata included; ${
       r.gas.ml2scComparable
         ? `ML2SC's 30-4-1 pays 262,243 (${r.gas.ml2scRatio ?? '–'}× more)`
         : `${n(r.gas.perParameter.inference)} gas per parameter (a ${r.model.shape.join('-')} model is not compared with ML2SC's 30-4-1)`
     } |`,
-    `| one predict transaction | ${n(r.gas.predictSingle)} | all-in |`,
+    `| one predict transaction | ${n(r.gas.predictSingle)} | all-in${r.gas.predictSingleSource === 'estimate' ? ', from eth_estimateGas (not sent)' : ''} |`,
     '',
     ...(r.warnings.length ? ['## Warnings', '', ...r.warnings.map((w) => `- ${w}`), ''] : []),
     '## Error per layer',

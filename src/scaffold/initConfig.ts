@@ -9,6 +9,8 @@ import { writeAtomic } from '../report/writeReports.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { guessArchitecture, type ArchitectureGuess } from './guessArchitecture.ts'
 import { guessData, type DataGuess } from './guessData.ts'
+import { findReference } from './findReference.ts'
+import { findLabelColumn, labelMismatch, textClasses } from './matchLabel.ts'
 
 export type InitOptions = {
   /** The model file. */
@@ -23,7 +25,7 @@ export type InitOptions = {
   force?: boolean
 }
 
-export type InitResult = { file: string; text: string; architecture: ArchitectureGuess; data?: DataGuess & { file: string }; warnings: string[] }
+export type InitResult = { file: string; text: string; architecture: ArchitectureGuess; data?: DataGuess & { file: string }; reference?: string; warnings: string[] }
 
 /**
  * `ml2sc init`: scaffold a config from a model file (and a CSV), guessing what a config needs: the
@@ -34,11 +36,12 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
   let target = path.resolve(cwd, opts.config ?? DEFAULT_CONFIG_NAME)
   if (existsSync(target) && statSync(target).isDirectory()) target = path.join(target, DEFAULT_CONFIG_NAME)
   const shown = path.relative(cwd, target) || target
+  const model = path.resolve(cwd, opts.model)
+  // the model first: a wrong model path is the problem to report, even beside an existing config
+  if (!existsSync(model)) throw new ConfigError(`model file not found: ${opts.model}`, { hint: 'give the path of a .onnx, .pt/.pth, .safetensors or .json model' })
   if (existsSync(target) && !opts.force)
     throw new ConfigError(`${shown} already exists`, { hint: 'pass --force to overwrite it, or --config to write another file' })
   const dir = path.dirname(target)
-  const model = path.resolve(cwd, opts.model)
-  if (!existsSync(model)) throw new ConfigError(`model file not found: ${opts.model}`, { hint: 'give the path of a .onnx, .pt/.pth, .safetensors or .json model' })
 
   let dataFile: string | undefined
   if (opts.data) {
@@ -48,21 +51,40 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
     const beside = path.join(path.dirname(model), 'test.csv')
     if (existsSync(beside)) dataFile = beside
   }
-  const data = dataFile ? { ...(await guessData(dataFile)), file: dataFile } : undefined
+  let data = dataFile ? { ...(await guessData(dataFile)), file: dataFile } : undefined
   const binary = data?.task === undefined ? undefined : data.task === 'binary'
-  const arch = await guessArchitecture(model, { binary })
+  let arch = await guessArchitecture(model, { binary })
+  const outputs = arch.ir.layers[arch.ir.layers.length - 1]!.weight.length
+  // the label may sit anywhere: once the model is known, the column whose values are its classes
+  const labelAt = data && findLabelColumn(data, arch.ir.inputSize, outputs)
+  if (data && labelAt) {
+    data = { ...(await guessData(data.file, { label: labelAt })), file: data.file }
+    if (arch.how === 'layers' && (data.task === 'binary') !== binary) arch = await guessArchitecture(model, { binary: data.task === 'binary' })
+  }
 
   const warnings: string[] = []
   if (data && data.features !== arch.ir.inputSize)
     warnings.push(
       `${path.basename(data.file)} has ${data.features} feature columns after the label '${data.label}'${data.drop.length ? ` and ${data.drop.join(', ')}` : ''}, but the model takes ${arch.ir.inputSize} inputs: fix data.label / data.drop`,
     )
-  const text = render({ name: shown, dir, model, arch, data, out: opts.out === undefined ? undefined : path.resolve(cwd, opts.out), warnings })
+  const mismatch = data && labelMismatch(data, outputs)
+  if (mismatch) warnings.push(`${mismatch}: check data.label`)
+  const classes = data && textClasses(data, outputs)
+  if (classes)
+    warnings.push(`label '${data!.label}' holds text: data.classes ${list(classes)} is sorted, a guess of the order of the model's outputs (marked CHECK in the config)`)
+  const ref = data ? await findReference(model, outputs, data.file) : { file: undefined, skipped: [] }
+  for (const why of ref.skipped) warnings.push(`not used as data.reference: ${why}`)
+  if (arch.how === 'layers')
+    warnings.push(
+      `${path.basename(model)} holds weights only: its activations are not in the file; model.layers ${list(arch.layers!)} is a guess (marked CHECK in the config): ` +
+        (ref.file ? `data.reference (${path.basename(ref.file)}) will show a wrong guess as disagreement` : "check it against the model's code, or add PyTorch's outputs as data.reference to measure it"),
+    )
+  const text = render({ name: shown, dir, model, arch, data, classes, reference: ref.file, out: opts.out === undefined ? undefined : path.resolve(cwd, opts.out), warnings })
 
   const problems = validateConfig(parse(text))
   if (problems.length) throw new Ml2scError(`ml2sc init wrote an invalid config: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, { hint: 'this is a bug in ml2sc; please report it' })
   await writeAtomic(target, text)
-  return { file: target, text, architecture: arch, data, warnings }
+  return { file: target, text, architecture: arch, data, reference: ref.file, warnings }
 }
 
 /** Relative to the config's folder, unless that climbs more than one level: then absolute. */
@@ -75,7 +97,7 @@ const q = (s: string) => (/^[A-Za-z0-9_./()-][A-Za-z0-9_./() -]*$/.test(s) && !/
 const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`
 const pad = (s: string, n = 44) => (s.length >= n ? `${s}  ` : s.padEnd(n))
 
-function render(a: { name: string; dir: string; model: string; arch: ArchitectureGuess; data?: DataGuess & { file: string }; out?: string; warnings: string[] }): string {
+function render(a: { name: string; dir: string; model: string; arch: ArchitectureGuess; data?: DataGuess & { file: string }; classes?: string[]; reference?: string; out?: string; warnings: string[] }): string {
   const { arch, data } = a
   const shape = shapeOf(arch.ir).join(' → ')
   const lines = [
@@ -90,13 +112,15 @@ function render(a: { name: string; dir: string; model: string; arch: Architectur
     lines.push(pad(`  source: ${q(rel(a.dir, arch.source!))}`) + '# GUESSED: an nn.Module source beside the model that fits its tensors')
     lines.push(`  class: ${q(arch.class!)}`)
   } else if (arch.how === 'layers') {
-    lines.push(pad(`  layers: ${list(arch.layers!)}`) + '# GUESSED from the tensor shapes: check the activations')
+    lines.push(pad(`  layers: ${list(arch.layers!)}`) + '# CHECK: activations not in the file (guessed from the tensor shapes)')
   }
   if (arch.inputShape) lines.push(pad(`  inputShape: [${arch.inputShape.join(', ')}]`) + '# GUESSED from the layer sizes: check it ([C, H, W] or [C, L])')
   if (data) {
     lines.push('data:', `  test: ${q(rel(a.dir, data.file))}`)
-    lines.push(pad(`  label: ${q(data.label)}`) + `# GUESSED: ${data.labelHow === 'name' ? 'a label-like column name' : 'the last column'}${data.task ? ` (values look ${data.task})` : ''}`)
+    lines.push(pad(`  label: ${q(data.label)}`) + `# GUESSED: ${data.labelHow === 'name' ? 'a label-like column name' : data.labelHow === 'values' ? "its values are the model's classes" : 'the last column'}${data.task ? ` (values look ${data.task})` : ''}`)
     if (data.drop.length) lines.push(pad(`  drop: ${list(data.drop)}`) + '# GUESSED: id-like or non-numeric columns')
+    if (a.classes) lines.push(pad(`  classes: ${list(a.classes)}`) + "# CHECK: class names in the order of the model's outputs (guessed: sorted)")
+    if (a.reference) lines.push(pad(`  reference: ${q(rel(a.dir, a.reference))}`) + "# PyTorch's outputs for the test rows: agreement is measured against them")
   } else {
     lines.push('# data:', '#   test: test.csv                           # the test set evaluated on chain (needed by run / evaluate)', '#   label: label')
   }

@@ -49,7 +49,7 @@ describe('calldata per transaction', () => {
     expect(ev.evaluatedRows).toBe(1_000)
     expect(ev.txs.length).toBeGreaterThan(1)
     for (const t of ev.txs) {
-      const tx = await s.publicClient.getTransaction({ hash: t.hash })
+      const tx = await s.publicClient.getTransaction({ hash: t.hash! })
       expect((tx.input.length - 2) / 2).toBeLessThan(100_000)
     }
     expect(ev.batchRows * rowBytes).toBeLessThanOrEqual(96_000)

@@ -31,17 +31,8 @@ async function errorOf(p: Promise<unknown>): Promise<string> {
   return 'no error'
 }
 
-async function planOf(sizes: number[], yaml = '', nudge = 0): Promise<Plan> {
+async function planOf(sizes: number[], yaml = ''): Promise<Plan> {
   const p = randomProject({ sizes, seed: 5, yaml })
-  if (nudge) {
-    const w = JSON.parse(await Bun.file(p.weights).text())
-    // one weight near each end of the blob, so that several chunks differ
-    w['fc1.weight'][0][0] += nudge
-    w['fc1.weight'].at(-1)[0] -= nudge
-    w['fc2.weight'].at(-1).splice(-1, 1, w['fc2.weight'].at(-1).at(-1) + nudge)
-    w['fc2.bias'][0] += nudge
-    await Bun.write(p.weights, JSON.stringify(w))
-  }
   return (await prepareModel(await loadConfig(p.config))).plan
 }
 
@@ -103,9 +94,9 @@ describe('two uploads interleaved chunk by chunk', () => {
 
   beforeAll(async () => {
     const planA = await planOf([8, 16, 3])
-    const planB = await planOf([8, 16, 3], '', 0.02)
     blobA = encodeWeights(planA)
-    blobB = encodeWeights(planB)
+    // another upload: the contract does not read the bytes it is given, so B is A with every byte changed
+    blobB = blobA.map((b) => b ^ 0x5a)
     expect(commitmentOf(blobA)).not.toBe(commitmentOf(blobB))
     sizes = chunkSizes(blobA.length, CHUNK)
     expect(sizes.length).toBeGreaterThanOrEqual(3)
@@ -114,8 +105,7 @@ describe('two uploads interleaved chunk by chunk', () => {
     ;({ address } = await deployModel(s, c.bytecode, abi))
     // chunks that differ between A and B, so that a mix is neither A nor B
     differs = sizes.map((_, i) => chunk(blobA, i) !== chunk(blobB, i))
-    expect(differs[sizes.length - 1]).toBe(true)
-    expect(differs.slice(1, -1)).toContain(true)
+    expect(differs.every(Boolean)).toBe(true)
   })
 
   test('A0 A1 … then B’s last chunk: the last write reverts CommitmentMismatch; the contract stays not ready', async () => {

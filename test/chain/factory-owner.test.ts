@@ -9,6 +9,7 @@ import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts
 import { writeDeployment } from '../../src/chain/deploymentFile.ts'
 import { ensureAdminLibrary } from '../../src/chain/ensureAdminLibrary.ts'
 import { readModelState } from '../../src/chain/modelState.ts'
+import { requireOwnerKey } from '../../src/chain/requireOwnerKey.ts'
 import { sendTx } from '../../src/chain/sendTx.ts'
 import { approveSpending } from '../../src/chain/spendGuard.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
@@ -24,7 +25,7 @@ import { compileStage } from '../../src/pipeline/stages/compile.ts'
 import { deployStage } from '../../src/pipeline/stages/deploy.ts'
 import { generateStage } from '../../src/pipeline/stages/generate.ts'
 import { uploadStage } from '../../src/pipeline/stages/upload.ts'
-import { quiet } from '../commands/helpers.ts'
+import { bcProject, quiet } from '../commands/helpers.ts'
 import { randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 /** A minimal CREATE2 factory; `relay` lets a test make the factory itself the caller of the model. */
@@ -110,6 +111,10 @@ describe('a model deployed through a CREATE2 factory with chain.owner', () => {
     const other = await deployThroughFactory(c.bytecode, keccak256(toHex('no owner')))
     const st = await readModelState(deployer, other, c.abi, { chunks: sizes.length })
     expect(st.owner.toLowerCase()).toBe(factory.toLowerCase())
+    // ml2sc cannot sign for a contract owner, and says so before sending anything
+    const err = (await requireOwnerKey(deployer, st.owner, 'the weight upload').catch((e: unknown) => e)) as { shortMessage?: string; hint?: string }
+    expect(err.shortMessage).toMatch(/the weight upload must be sent by the model's owner/)
+    expect(err.hint).toMatch(/the owner is a contract \(a Safe\?\)/)
   })
 
   test('owner() is chain.owner from creation on, and the creation logs the transfer to it', async () => {
@@ -180,6 +185,31 @@ describe('a model deployed through a CREATE2 factory with chain.owner', () => {
     }
   })
 
+  test('a re-run after chain.owner changed deploys a new contract instead of reusing the one the old owner holds', async () => {
+    const saved = process.env.ML2SC_PRIVATE_KEY
+    const cfg = bcProject(`chain:\n  rpcUrl: ${remote.url}\n  owner: '${remote.accounts[0]}'\n`)
+    const ownerOf = async () => {
+      const d = JSON.parse(readFileSync(path.join(path.dirname(cfg), 'out', 'deployment.json'), 'utf8'))
+      return [d.address as Hex, ((await deployer.publicClient.readContract({ address: d.address, abi: d.abi, functionName: 'owner' })) as Hex).toLowerCase()]
+    }
+    try {
+      process.env.ML2SC_PRIVATE_KEY = remote.keys[0]
+      await runCommand({ config: cfg }, quiet) // small model: weights in the code, no upload needed
+      const [first, firstOwner] = await ownerOf()
+      expect(firstOwner).toBe(remote.accounts[0]!.toLowerCase())
+      await runCommand({ config: cfg }, quiet) // unchanged: the same contract is reused
+      expect((await ownerOf())[0]).toBe(first!)
+      writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(remote.accounts[0]!, remote.accounts[1]!))
+      await runCommand({ config: cfg }, quiet)
+      const [second, secondOwner] = await ownerOf()
+      expect(second).not.toBe(first!)
+      expect(secondOwner).toBe(remote.accounts[1]!.toLowerCase())
+    } finally {
+      if (saved === undefined) delete process.env.ML2SC_PRIVATE_KEY
+      else process.env.ML2SC_PRIVATE_KEY = saved
+    }
+  })
+
   test('the stage commands: anyone deploys, `ml2sc upload` is refused up front for a non-owner and works with the owner key', async () => {
     const saved = process.env.ML2SC_PRIVATE_KEY
     const c = await loadConfig(project.config, { output: path.join(project.dir, 'out-stages') })
@@ -203,11 +233,20 @@ describe('a model deployed through a CREATE2 factory with chain.owner', () => {
     }
   })
 
-  test('chain.owner must be an address, not the zero address', async () => {
+  test('chain.owner must be an address, not the zero address, and a checksummed one must pass its checksum', async () => {
     for (const bad of ['0x1234', '0x0000000000000000000000000000000000000000']) {
       const file = path.join(project.dir, 'bad.yaml')
       writeFileSync(file, readFileSync(project.config, 'utf8').replace(/owner: '[^']*'/, `owner: '${bad}'`))
       expect(await loadConfig(file).then(() => '', (e: Error) => e.message)).toMatch(/chain\.owner: must be an address/)
     }
+    // one character mistyped in a checksummed address: the EIP-55 checksum catches it (the model would be unownable)
+    const good = remote.accounts[1]!
+    const at = good.slice(2).search(/[a-f]/) + 2
+    const typo = good.slice(0, at) + good[at]!.toUpperCase() + good.slice(at + 1)
+    const file = path.join(project.dir, 'typo.yaml')
+    writeFileSync(file, readFileSync(project.config, 'utf8').replace(/owner: '[^']*'/, `owner: '${typo}'`))
+    expect(await loadConfig(file).then(() => '', (e: Error) => e.message)).toMatch(/chain\.owner: 0x[0-9a-fA-F]{40} fails its EIP-55 checksum/)
+    writeFileSync(file, readFileSync(project.config, 'utf8').replace(/owner: '[^']*'/, `owner: '${good.toLowerCase()}'`))
+    expect((await loadConfig(file)).chain.owner).toBe(good.toLowerCase() as never)
   })
 })

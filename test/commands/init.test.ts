@@ -148,3 +148,78 @@ describe('architecture guess and the config written', () => {
     report.predictions.forEach((p, i) => expect(p.onchain).toBe(torch[i]!.indexOf(Math.max(...torch[i]!))))
   })
 })
+
+describe('init never guesses silently', () => {
+  test('weights only: the activations are marked CHECK and said on stderr; PyTorch outputs beside the model become data.reference', async () => {
+    const dir = copy('bc_sigmoid', ['model.safetensors', 'test.csv', 'reference.csv'])
+    const r = await runCli(['init', 'model.safetensors'], { cwd: dir })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('activations are not in the file')
+    const text = readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')
+    expect(text).toMatch(/layers: \[linear, relu, linear, sigmoid\]\s+# CHECK: activations not in the file/)
+    expect(parse(text).data.reference).toBe('reference.csv')
+    const c = await loadConfig(path.join(dir, 'ml2sc.yaml'))
+    expect(c.data.reference).toBe(path.join(dir, 'reference.csv'))
+    // an ONNX file carries its activations: nothing to check, nothing said
+    const onnx = copy('bc_sigmoid', ['model.onnx', 'test.csv'])
+    const o = await initConfig({ model: 'model.onnx' }, onnx)
+    expect(o.text).not.toContain('CHECK')
+    expect(o.warnings).toEqual([])
+    expect(o.reference).toBeUndefined()
+  })
+
+  test('a reference with another row count is not used, and init says why', async () => {
+    const dir = copy('bc_sigmoid', ['model.onnx', 'test.csv'])
+    const lines = readFileSync(path.join(FIXTURES, 'bc_sigmoid', 'reference.csv'), 'utf8').trim().split('\n')
+    writeFileSync(path.join(dir, 'model.outputs.csv'), lines.slice(0, 11).join('\n') + '\n')
+    const r = await initConfig({ model: 'model.onnx' }, dir)
+    expect(r.reference).toBeUndefined()
+    expect(r.warnings.join('\n')).toContain('not used as data.reference: model.outputs.csv has 10 rows, the test CSV 50')
+  })
+
+  test('the label column is found anywhere by its values, and checked against the outputs', async () => {
+    const dir = copy('iris_softmax', ['model.onnx'])
+    const [header, ...rows] = readFileSync(path.join(FIXTURES, 'iris_softmax', 'test.csv'), 'utf8').trim().split('\n')
+    const first = (l: string) => { const c = l.split(','); return [c[c.length - 1], ...c.slice(0, -1)].join(',') }
+    writeFileSync(path.join(dir, 'test.csv'), [first(header!.replace(/label$/, 'kind')), ...rows.map(first)].join('\n') + '\n')
+    const r = await initConfig({ model: 'model.onnx' }, dir)
+    expect(r.data).toMatchObject({ label: 'kind', labelHow: 'values', features: 4, task: 'multiclass' })
+    expect(r.warnings).toEqual([])
+    expect(r.text).toContain("# GUESSED: its values are the model's classes")
+
+    // a label by name whose values are not the model's 3 classes
+    writeFileSync(path.join(dir, 'test.csv'), [header, ...rows.map((l, i) => l.replace(/,\d+$/, `,${i % 7}`))].join('\n') + '\n')
+    const bad = await initConfig({ model: 'model.onnx', force: true }, dir)
+    expect(bad.warnings.join('\n')).toMatch(/label 'label' holds 0, 1, 2, 3, 4, 5, …, but the model's 3 outputs are classes 0…2/)
+  })
+
+  test('CLI: a missing model beside an existing config is "model not found"; `run model.onnx` points to init; no command, one hint', async () => {
+    const dir = copy('bc_sigmoid', ['model.onnx'])
+    writeFileSync(path.join(dir, 'ml2sc.yaml'), 'model:\n  path: model.onnx\n')
+    const missing = await runCli(['init', 'nosuch.pt'], { cwd: dir })
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/^ml2sc: error: model file not found: nosuch\.pt/)
+    const run = await runCli(['run', 'model.onnx'], { cwd: dir })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('this is a model file, not a config')
+    expect(run.stderr).toContain('`ml2sc init model.onnx`')
+    const none = await runCli([], { cwd: dir })
+    expect(none.code).toBe(1)
+    expect(none.stderr.trim().split('\n')).toHaveLength(1)
+    expect(none.stderr.match(/--help/g)).toHaveLength(1)
+  })
+})
+
+test('text labels: init writes data.classes (sorted, marked CHECK); a wrong order shows as accuracy below chance with the likely cause', async () => {
+  const dir = copy('bc_sigmoid', ['model.onnx', 'reference.csv'])
+  const [header, ...rows] = readFileSync(path.join(FIXTURES, 'bc_sigmoid', 'test.csv'), 'utf8').trim().split('\n')
+  // scikit-learn's breast-cancer target: 0 = malignant, 1 = benign; sorted, the names come the other way round
+  writeFileSync(path.join(dir, 'test.csv'), [header, ...rows.map((l) => l.replace(/,([01])$/, (_, c) => (c === '1' ? ',benign' : ',malignant')))].join('\n') + '\n')
+  const r = await initConfig({ model: 'model.onnx' }, dir)
+  expect(r.text).toMatch(/classes: \[benign, malignant\]\s+# CHECK: class names in the order of the model's outputs/)
+  expect(r.warnings.join('\n')).toContain("label 'label' holds text")
+  const report = await runCommand({ config: r.file }, quiet)
+  expect(report.accuracy.agreement).toBe(1) // the chain still agrees with PyTorch
+  expect(report.accuracy.onchain).toBe(0.04) // but the names are the wrong way round
+  expect(report.warnings.join('\n')).toMatch(/at or below chance.*another order than the outputs \(data\.classes\)/)
+})

@@ -54,11 +54,11 @@ describe('inspect a model file', () => {
   test('a config: its model and the fixed-point plan', async () => {
     const s = await inspectTarget(path.join(ROOT, 'examples/iris/ml2sc.yaml'))
     expect(s.architecture).toBe('model.source')
-    // weights: auto calibrates on the test rows: int16 leaves iris's logits 2.9e-4 off, int24 does not
+    // weights: auto calibrates on the test rows: iris's logits (relu, identity) keep PyTorch's class on every row with int8
     // inputs: auto holds every test feature with 2× headroom in 24 bits at 2^20
-    expect(s.plan).toMatchObject({ contract: 'Ml2sc_IrisNet', fraction: 20, weightBits: 24, inputBits: 24, inputScale: '2^20' })
+    expect(s.plan).toMatchObject({ contract: 'Ml2sc_IrisNet', fraction: 20, weightBits: 8, inputBits: 24, inputScale: '2^20' })
     expect(s.plan!.layers.length).toBe(2)
-    expect(renderInspect(s)).toMatch(/fixed point  activations at 2\^20, weights int24/)
+    expect(renderInspect(s)).toMatch(/fixed point  activations at 2\^20, weights int8/)
   })
 
   test('CLI: a table on stdout, or --json', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path'
 import { createPublicClient, http } from 'viem'
 import { startAnvil, type AnvilHandle } from '../../src/chain/startAnvil.ts'
 import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { startRemoteAnvil, type RemoteAnvil } from '../chain/helpers.ts'
 
 /** anvil's first development account (public knowledge: its default mnemonic). */
 const DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
@@ -81,6 +82,33 @@ describe('predict on chain.rpcUrl', () => {
     const big = await runCli(['predict', cfg, '--input', input, '--json'], { env: noKey })
     expect(big.code).toBe(0)
     expect(big.stdout).toBe(off.stdout)
+  })
+})
+
+describe("predict on a node with a small block gas limit (1,500,000)", () => {
+  let node: RemoteAnvil | undefined
+  afterAll(async () => await node?.stop())
+  test('a batch.rows over what one call can take is lowered with a notice instead of an opaque refusal by the node', async () => {
+    node = await startRemoteAnvil({ chainId: 4246, args: ['--gas-limit', '1500000'] })
+    const d = mkdtempSync(path.join(dir, 'cap-'))
+    const fx = path.join(FIXTURES, 'bc_sigmoid')
+    for (const f of ['model.onnx', 'test.csv']) copyFileSync(path.join(fx, f), path.join(d, f))
+    const cfg = path.join(d, 'ml2sc.yaml')
+    writeFileSync(cfg, `model:\n  path: model.onnx\ndata:\n  test: test.csv\n  label: label\nchain:\n  rpcUrl: ${node.url}\n  chainId: 4246\n`)
+    const run = await runCli(['run', cfg, '--yes', '--quiet'], { env: { ML2SC_PRIVATE_KEY: node.keys[0]! } })
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    // 1,000 rows at ~7,000 gas each: 7M gas in one call, far over the node's 1.5M
+    writeFileSync(cfg, readFileSync(cfg, 'utf8') + 'batch:\n  rows: 1000\n')
+    const [header, ...rows] = readFileSync(path.join(fx, 'test.csv'), 'utf8').trim().split('\n')
+    const input = path.join(d, 'many.csv')
+    writeFileSync(input, [header, ...Array.from({ length: 1000 }, (_, i) => rows[i % rows.length])].join('\n') + '\n')
+    const on = await runCli(['predict', cfg, '--input', input, '--json'], { env: noKey })
+    expect(on.code).toBe(0)
+    expect(on.stderr).toMatch(/batch\.rows 1000 is over what one call can take here \(\d+ rows under the gas cap of 1,500,000\)/)
+    const off = await runCli(['predict', cfg, '--input', input, '--json', '--offchain'])
+    expect(on.stdout).toBe(off.stdout)
+    expect(JSON.parse(on.stdout).rows.length).toBe(1000)
   })
 })
 

@@ -160,4 +160,35 @@ describe('readRows', () => {
     for await (const _ of readRows(file, { drop: ['id'], limit: 10 })) limited++
     expect(limited).toBe(10)
   }, 60_000)
+
+  // deliberate bugs that must not survive: the duplicate-header check switched off; an optional label throwing on an empty cell
+  test('a column named twice in the header is an error naming it (never two features under one name)', async () => {
+    const err = await dataError(csv('x,y,x,label\n1,2,3,0\n'))
+    expect(err.shortMessage).toBe("column 'x' appears twice in the header")
+    expect(err.hint).toContain('rename')
+    // the duplicate may be the label itself
+    expect((await dataError(csv('label,x,label\n0,1,0\n'))).shortMessage).toBe("column 'label' appears twice in the header")
+  })
+
+  test('an empty label cell reads as no label when the label is optional, and is an error when it is required', async () => {
+    const file = csv('x,label\n1,0\n2,\n3, \n')
+    expect(await readAllRows(file, { requireLabel: false })).toEqual({ features: [[1], [2], [3]], labels: [0, undefined, undefined], rows: [0, 1, 2] })
+    const err = await dataError(file)
+    expect(err.shortMessage).toBe("row 1, column 'label' is empty")
+  })
+
+  test("a ';'- or tab-separated file is recognised and named", async () => {
+    const semi = await dataError(csv('a;b;label\n1;2;0\n'))
+    expect(semi.shortMessage).toMatch(/^the CSV is separated by semicolons \(;\), not commas/)
+    expect(semi.hint).toContain('commas')
+    const tab = await dataError(csv('a\tb\tlabel\n1\t2\t0\n'))
+    expect(tab.shortMessage).toMatch(/^the CSV is separated by tabs, not commas/)
+  })
+
+  test('text labels read as class indices through data.classes', async () => {
+    const file = csv('x,label\n1,benign\n2,malignant\n')
+    expect((await readAllRows(file, { classes: ['malignant', 'benign'] })).labels).toEqual([1, 0])
+    expect((await dataError(file)).hint).toContain('data.classes')
+    expect((await dataError(file, { classes: ['a', 'b'] })).shortMessage).toContain("nor one of data.classes (a, b)")
+  })
 })

@@ -2,7 +2,8 @@
 // depthwise+BatchNorm), in EVERY format PyTorch wrote it in, gives PyTorch's class on every test row, and
 // the contract equals the simulator on every row (predictBatch and predict).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
 import { encodeWeights } from '../../src/codegen/weightBlob.ts'
@@ -14,7 +15,7 @@ import { taskOf } from '../../src/ir/taskOf.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
-import { FIXTURES } from '../helpers/paths.ts'
+import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
 
 const MODELS = ['cnn_digits8', 'cnn_mnist28', 'cnn_signal1d', 'cnn_depthwise']
 type Meta = { class: string; task: 'multiclass'; inputShape: number[] }
@@ -79,4 +80,22 @@ describe('every fixture CNN, every format, on chain: PyTorch\'s class and the si
       }
     }, 300_000)
   }
+})
+
+describe('ml2sc run on a CNN', () => {
+  test('examples/digits-cnn: exit 0, every on-chain class equals PyTorch, chain = simulator', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'ml2sc-cnn-'))
+    const r = await runCli(['run', 'examples/digits-cnn/ml2sc.yaml', '--out', out, '--quiet'])
+    expect(r.code, r.stderr).toBe(0)
+    const csv = (f: string) => readFileSync(f, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','))
+    const torch = csv(path.join(ROOT, 'examples/digits-cnn/reference.csv')).map((row) => row.slice(1).map(Number))
+    const preds = csv(path.join(out, 'predictions.csv'))
+    expect(preds.length).toBe(torch.length)
+    preds.forEach((p, i) => expect(Number(p[2])).toBe(torch[i]!.indexOf(Math.max(...torch[i]!))))
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'))
+    expect(report.accuracy.agreement).toBe(1)
+    expect(report.simulator.mismatches).toBe(0)
+    expect(report.simulator.rows).toBe(torch.length)
+    expect(report.gas.predictSingle).toBeLessThan(400_000)
+  }, 300_000)
 })

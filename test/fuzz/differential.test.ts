@@ -24,6 +24,7 @@ import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
 import type { Activation, DenseLayer, ModelIR } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { FIXTURES } from '../helpers/paths.ts'
+import { randomCnns } from '../helpers/randomCnn.ts'
 import { rng } from '../helpers/rng.ts'
 
 const TX_GAS_CAP = 16_777_216
@@ -143,6 +144,14 @@ const CASES: Case[] = [
     rows: 100,
   },
   { name: 'tiny weights (±1e-6)', model: chain(r0, [5, 5, 2], [A.relu, A.sigmoid], { scale: 1e-6 }), precision: DEFAULT, rows: 300 },
+  // convolutional models (random conv/pool stacks: 1-D and 2-D, stride, padding, dilation, depthwise, BN, pools)
+  ...randomCnns(6, 300).map(({ model, describe }, i): Case => ({
+    name: `CNN ${describe}`,
+    model,
+    precision: [DEFAULT, P(16, 1, 2), P(20, 3, 4), DEFAULT, P(24, 2, 8), DEFAULT][i]!,
+    rows: 150,
+    ...(i === 3 ? { layout: 'storage' as const } : i % 2 ? { embed: false } : {}),
+  })),
   // inputs at their own scale (precision.inputs: auto): the first layer shifts back from 2^(s+Fin) to 2^F
   { name: 'uint16 inputs at 2^15 (ML2SC-like [0, 1] features), 30-4-1 sigmoid', model: chain(r0, [30, 4, 1], [A.relu, A.sigmoid]), precision: { ...DEFAULT, inputBytes: 2, inputFraction: 15, inputUnsigned: true }, rows: 500, spread: 1 },
   { name: 'int16 inputs at 2^12, looped first layer 64-12-5 tanh/softmax', model: chain(r0, [64, 12, 5], [A.tanh, A.softmax]), precision: { ...DEFAULT, inputBytes: 2, inputFraction: 12 }, rows: 400, embed: false },
@@ -340,5 +349,8 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
     expect([...kernels].sort()).toEqual(['code', 'fused', 'fused streamed', 'packed'])
     expect(new Set(plans.map((p) => p.weightBytes))).toEqual(new Set([1, 2, 3, 4, 8]))
     expect(new Set(plans.map((p) => p.inputBytes))).toEqual(new Set([1, 2, 4, 8]))
+    // convolutions and both poolings
+    const tensor = new Set(plans.flatMap((p) => (p.tensorLayers ?? []).map((l) => l.kind)))
+    expect([...tensor].sort()).toEqual(['avgpool', 'conv', 'maxpool'])
   })
 })

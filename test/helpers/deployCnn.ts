@@ -16,13 +16,21 @@ export async function deployCnn(s: ChainSession, plan: Plan, name: string, layou
   const compiled = compileSolidity(generateSolidity(plan, opts), name)
   const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
   const blob = encodeWeights(plan)
-  if (!embedsWeights(plan, opts)) await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, chunkSizeFor(layout)))
+  const uploads = embedsWeights(plan, opts) ? [] : await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, chunkSizeFor(layout)))
   const predict = async (row: bigint[]) => {
     const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRows(plan, [row])] })
     const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data, gas: 16_000_000n })
     return decodeAbiParameters([{ type: 'int256[]' }], ret!)[0] as readonly bigint[]
   }
   const batch = async (rows: bigint[][]) => await predictBatchTx(s, address, compiled.abi, plan, rows, name)
-  return { compiled, address, predict, batch }
+  /** Gas of one `predict` transaction (sent, not estimated). */
+  const predictTxGas = async (row: bigint[]) => {
+    const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRows(plan, [row])] })
+    const hash = await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, to: address, data, gas: 16_000_000n })
+    const rc = await s.publicClient.waitForTransactionReceipt({ hash })
+    if (rc.status !== 'success') throw new Error('predict reverted')
+    return Number(rc.gasUsed)
+  }
+  return { compiled, address, predict, batch, predictTxGas, uploads }
 }
 

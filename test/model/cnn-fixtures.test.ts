@@ -11,13 +11,16 @@ import { simulate } from '../../src/fixed/simulate.ts'
 import type { ModelIR } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
-import { FIXTURES } from '../helpers/paths.ts'
+import { planFromJson, planToJson } from '../../src/pipeline/planJson.ts'
+import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
 import { readCsv } from './helpers.ts'
 
 const NAMES = ['cnn_digits8', 'cnn_mnist28', 'cnn_depthwise', 'cnn_signal1d']
 /** Formats that carry the architecture, and weights-only ones read with model.source + model.class. */
-const WITH_ARCH = ['model.onnx', 'model.whole.pt', 'model.trace.pt', 'model.script.pt']
-const WEIGHTS_ONLY = ['model.state_dict.pt', 'model.safetensors', 'weights.json']
+// model.class.*: model.py's own class (forward() with F.max_pool2d, x.view, … in TorchScript's code/); its
+// whole-model pickle holds no call order, so it takes model.source like the weights-only files
+const WITH_ARCH = ['model.onnx', 'model.whole.pt', 'model.trace.pt', 'model.script.pt', 'model.class.trace.pt', 'model.class.script.pt']
+const WEIGHTS_ONLY = ['model.state_dict.pt', 'model.safetensors', 'weights.json', 'model.class.whole.pt']
 export const CNN_FILES = [...WITH_ARCH, ...WEIGHTS_ONLY]
 
 type Meta = { class: string; inputShape: number[]; testRows: number; outputs: number }
@@ -77,6 +80,8 @@ for (const name of NAMES) {
     test("the simulator gives PyTorch's class on every test row (default precision, 2^20, int16 weights)", async () => {
       const ir = await loadModel(cnnSpec(name, 'model.onnx'))
       const plan = makePlan(ir, { fraction: 20, weightBytes: 2, inputBytes: 4 })
+      // plan.json keeps the conv/pool plans (bigints as strings) and gives the same plan back
+      expect(planFromJson(JSON.parse(JSON.stringify(planToJson(plan))))).toEqual(plan)
       rows.forEach((x, r) => {
         const enc = encodeRow(plan, x)
         if (!enc.ok) throw new Error(enc.error)
@@ -88,3 +93,17 @@ for (const name of NAMES) {
     })
   })
 }
+
+test('a custom nn.Module pickled whole: one line asking for model.source', async () => {
+  const spec = { path: path.join(FIXTURES, 'cnn_mnist28/model.class.whole.pt'), inputShape: [1, 28, 28] }
+  await expect(loadModel(spec)).rejects.toThrow(/'MnistCNN' is a custom nn.Module: the pickle holds its submodules \(conv1: Conv2d, conv2: Conv2d, fc: Linear\) but not the order/)
+})
+
+test("examples/digits-cnn: `predict --offchain` gives PyTorch's class on every test row", async () => {
+  const dir = path.join(ROOT, 'examples/digits-cnn')
+  const r = await runCli(['predict', path.join(dir, 'ml2sc.yaml'), '--input', path.join(dir, 'test.csv'), '--offchain', '--json'])
+  expect(r.stderr).toBe('')
+  const rows = JSON.parse(r.stdout).rows as { prediction: number }[]
+  const ref = readCsv(path.join(dir, 'reference.csv')).rows.map((row) => row.slice(1))
+  expect(rows.map((x) => x.prediction)).toEqual(ref.map((y) => y.indexOf(Math.max(...y))))
+})

@@ -21,16 +21,28 @@ import {
 import { evaluateRows, scanTestData } from '../evaluateRows.ts'
 import { checkDeployment, openChain } from '../openChain.ts'
 
+/** Whether the evaluation sends transactions: on a free chain, or when asked (`--tx`); calls on a paid chain. */
+export function sendsEvaluationTx(s: Pick<ChainSession, 'free'>, tx?: boolean): boolean {
+  return tx ?? s.free
+}
+
 export type EvaluateResult = { evaluation: EvaluationArtifact; file: string }
 
-const txJson = (t: { label: string; hash: Hex; gasUsed: number }): TxJson => ({ label: t.label, hash: t.hash, gasUsed: t.gasUsed })
+const txJson = (t: { label: string; hash: Hex | null; gasUsed: number }): TxJson => ({ label: t.label, hash: t.hash, gasUsed: t.gasUsed })
 
 /**
- * Stage 5: deployment.json + the test CSV → every row answered on chain in batch transactions (plus one
- * single-row `predict` transaction for its all-in gas) → `evaluation.json`: each row's raw outputs as
- * decimal strings (or why it was refused), the transactions and their gas.
+ * Stage 5: deployment.json + the test CSV → every row answered on chain in batches (plus one single-row
+ * `predict` for its all-in gas) → `evaluation.json`: each row's raw outputs as decimal strings (or why it
+ * was refused), the batches and their gas.
+ *
+ * How, decided per chain: on a free chain (the embedded anvil, a fork, a local development node) the
+ * batches are real transactions and the gas comes from their receipts. On a chain that costs money they
+ * are eth_calls and the gas comes from eth_estimateGas, which for this code is exactly what the
+ * transaction would use (no refunds, no gas-dependent branches): the same outputs and figures, nothing
+ * spent (report.json says `gas.inferenceSource: "estimate"`). `tx: true` (`--tx`) sends transactions
+ * anyway, for a run recorded on chain.
  */
-export async function evaluateStage(config: Config, log: Logger, opts: { session?: ChainSession } = {}): Promise<EvaluateResult> {
+export async function evaluateStage(config: Config, log: Logger, opts: { session?: ChainSession; tx?: boolean } = {}): Promise<EvaluateResult> {
   const { artifact: planA, plan } = await readPlanArtifact(config)
   const compiled = await readCompiledArtifact(config, planA)
   const dep = await readDeploymentArtifact(config, compiled)
@@ -46,17 +58,18 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
     const commitment = await read<Hex>('commitment')
     if (commitment !== planA.weights.commitment)
       throw new ChainError(`the contract holds other weights (commitment ${commitment.slice(0, 10)}…, plan.json says ${planA.weights.commitment.slice(0, 10)}…): ${runFirst(config, 'upload')} again`)
-    if (!s.local && !opts.session) {
+    const tx = sendsEvaluationTx(s, opts.tx)
+    if (tx && !s.local && !opts.session) {
       // every cell checked and the answerable rows counted before anything is spent
       const { answerable: rows } = await scanTestData(config, plan)
       const batch = config.batch.rows === 'auto' ? rows : config.batch.rows
       const single = { label: 'predict (one row)', gas: estimateEvaluateGas(plan, 1, 1).gas, transactions: 1, exact: false }
       await guardSpend(s, log, [estimateEvaluateGas(plan, rows, batch), single])
     }
-    log.step('evaluate on chain')
-    const ev = await evaluateRows(s, dep.address, dep.abi, plan, config, log, { keepRows: 'outputs' })
+    log.step(tx ? 'evaluate on chain' : 'evaluate on chain through eth_call (gas from eth_estimateGas; --tx to send transactions)')
+    const ev = await evaluateRows(s, dep.address, dep.abi, plan, config, log, { keepRows: 'outputs', tx })
     const first = ev.rows.find((r) => r.input)
-    const single = first ? await predictSingle(s, dep.address, dep.abi, plan, first.input!) : undefined
+    const single = first ? await predictSingle(s, dep.address, dep.abi, plan, first.input!, { tx }) : undefined
     const evaluation: EvaluationArtifact = {
       kind: 'ml2sc/evaluation',
       ...stamp(config, EVALUATION_FILE),
@@ -65,6 +78,7 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
       commitment,
       data: { file: path.relative(config.dir, config.data.test), sha256: await sha256File(config.data.test), rows: ev.rows.length },
       batchRows: ev.batchRows,
+      gasSource: tx ? 'receipt' : 'estimate',
       gas: { total: ev.inferenceGas, rows: ev.evaluatedRows, perRow: ev.evaluatedRows ? Math.round(ev.inferenceGas / ev.evaluatedRows) : 0 },
       transactions: ev.txs.map(txJson),
       predictSingle: single ? txJson(single.tx) : null,

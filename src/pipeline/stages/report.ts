@@ -76,6 +76,7 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
       upload: dep.transactions.upload.map((hash, i) => ({ label: `upload chunk ${i + 1}/${n}`, hash, gasUsed: dep.gas.upload[i] ?? 0 })),
       batches: ev.transactions,
       single: ev.predictSingle ?? undefined,
+      gasSource: ev.gasSource,
     },
     rows,
     batchRows: ev.batchRows,

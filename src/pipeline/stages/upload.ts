@@ -65,7 +65,7 @@ export async function uploadStage(config: Config, log: Logger, opts: { session?:
       transactions: { ...dep.transactions, upload: dep.transactions.upload.slice(0, from) },
       gas: { ...dep.gas, upload: dep.gas.upload.slice(0, from) },
     }
-    requireOwnerKey(s, await read<Hex>('owner'), 'the weight upload')
+    await requireOwnerKey(s, await read<Hex>('owner'), 'the weight upload')
     if (from > 0) log.step(`resume the upload at chunk ${from + 1}/${chunks.length}`)
     if (!s.local && !opts.session) {
       const start = chunks.slice(0, from).reduce((a, b) => a + b, 0)
