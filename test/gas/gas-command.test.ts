@@ -33,11 +33,11 @@ test('a batch.rows over the calldata limit is refused as run refuses it, before 
 
 test('a batch.rows within the calldata limit but over the gas cap is refused with its gas', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-gas-'))
-  writeFileSync(path.join(dir, 'ml2sc.yaml'), `model:\n  path: ${path.join(FIXTURES, 'digits_bn/model.onnx')}\ndata:\n  test: ${path.join(FIXTURES, 'digits_bn/test.csv')}\n  label: label\nbatch:\n  rows: 1400\n`)
+  writeFileSync(path.join(dir, 'ml2sc.yaml'), `model:\n  path: ${path.join(FIXTURES, 'digits_bn/model.onnx')}\ndata:\n  test: ${path.join(FIXTURES, 'digits_bn/test.csv')}\n  label: label\nbatch:\n  rows: 400\n`)
   // the test set has fewer rows than that, and run would send them all in one transaction: fine
   const ok = await runCli(['gas', path.join(dir, 'ml2sc.yaml'), '--json'])
   expect(ok.code).toBe(0)
-  expect(JSON.parse(ok.stdout).batchRows).toBe(1400)
+  expect(JSON.parse(ok.stdout).batchRows).toBe(400)
   // with as many rows as the batch (no test data: random rows), 20 rows of an MNIST CNN do not fit the cap
   writeFileSync(path.join(dir, 'nodata.yaml'), `model:\n  path: ${path.join(FIXTURES, 'cnn_mnist28/model.onnx')}\nbatch:\n  rows: 20\n`)
   const r = await runCli(['gas', path.join(dir, 'nodata.yaml')])
