@@ -28,6 +28,8 @@ export type ExportFoundryOptions = {
   solcVersion?: string
   /** EVM version; default prague. */
   evmVersion?: string
+  /** The model's fixed owner (`chain.owner`), if it has one: setUp then writes the chunks as that account (forge's vm.startPrank). */
+  owner?: string
 }
 
 /** Up to `max` test vectors from rows of float features: rows outside the safe input range are skipped. */
@@ -147,8 +149,12 @@ contract ${C}Test {
             }
             require(ADMIN.code.length != 0, "could not place ml2sc's admin library");
         }
-        model = ${I}(address(new ${C}()));
-${writes.join('\n')}
+        model = ${I}(address(new ${C}()));${opts.owner ? `
+        // the model belongs to chain.owner (${getAddress(opts.owner)}), not to this contract: write as that account
+        (bool pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("startPrank(address)", ${getAddress(opts.owner)}));
+        require(pranked, "vm.startPrank failed: run this test with forge");` : ''}
+${writes.join('\n')}${opts.owner ? `
+        (pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("stopPrank()"));` : ''}
         require(model.ready(), "the model is not ready after its last chunk");
     }
 

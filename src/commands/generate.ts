@@ -41,6 +41,7 @@ export const generateModule: Ml2scCommand = {
         blob: encodeWeights(prepared.plan),
         chunkSize: prepared.chunkSize,
         evmVersion: evmVersionFor(config.chain.hardfork),
+        owner: prepared.generate.owner,
       })
       log.info(`  wrote a Foundry project to ${path.relative(process.cwd(), foundry) || '.'}: run \`forge test\` there`)
     }

@@ -169,4 +169,20 @@ describe('Foundry export (examples/iris)', () => {
     const tc = compileProject(multi)[`test/${C}.t.sol:${C}Test`]!
     expect(await runTests(tc, await deployAndSetUp(tc))).toEqual([])
   })
+
+  test('a model with chain.owner: setUp writes the chunks as that owner (vm.startPrank), and the project compiles', async () => {
+    const owner = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+    const owned = mkdtempSync(path.join(tmpdir(), 'ml2sc-foundry-owner-'))
+    const sol = generateSolidity(plan, { contractName: C, owner })
+    expect(sol).toContain(`INITIAL_OWNER = ${owner};`)
+    await exportFoundry({ dir: owned, solidity: sol, contractName: C, plan, vectors: foundryVectors(plan, [[5.1, 3.5, 1.4, 0.2]]), blob, owner })
+    const t = readFileSync(path.join(owned, 'test', `${C}.t.sol`), 'utf8')
+    const prank = t.indexOf(`abi.encodeWithSignature("startPrank(address)", ${owner})`)
+    expect(prank).toBeGreaterThan(t.indexOf(`new ${C}()`))
+    expect(prank).toBeLessThan(t.indexOf('model.writeChunk(0,'))
+    expect(t.indexOf('stopPrank()')).toBeGreaterThan(t.lastIndexOf('model.writeChunk('))
+    expect(compileProject(owned)[`test/${C}.t.sol:${C}Test`]).toBeDefined()
+    // without an owner the export has no cheatcode calls beyond placing the admin library
+    expect(readFileSync(path.join(dir, 'test', `${C}.t.sol`), 'utf8')).not.toContain('startPrank')
+  })
 })
