@@ -405,9 +405,44 @@ def make_random_layers(mf, n_cases=36):
         f.write("\n")
 
 
+def make_ops(mf):
+    """cnn_ops: an untrained network of the less common pieces, as PyTorch exports them: grouped and
+    depthwise convs with dilation and stride, average pools with padding counted and not counted (ONNX:
+    Pad + AveragePool, AveragePool count_include_pad=0), a padded max pool, Dropout2d, sigmoid after a
+    conv, a ReLU after the flatten. onnx, whole .pt and TorchScript trace, 12 random rows, PyTorch's
+    float64 outputs."""
+    mf.seed(5)
+    m = nn.Sequential(OrderedDict([
+        ("c1", nn.Conv2d(2, 4, 3, padding=1, groups=2)), ("r1", nn.ReLU()),
+        ("p1", nn.AvgPool2d(3, stride=1, padding=1)),
+        ("c2", nn.Conv2d(4, 8, 3, stride=2, padding=2, dilation=2, groups=4)), ("s2", nn.Sigmoid()),
+        ("d2", nn.Dropout2d(0.1)),
+        ("p2", nn.MaxPool2d(3, stride=2, padding=1)),
+        ("p3", nn.AvgPool2d(2, stride=1, padding=1, count_include_pad=False)),
+        ("flat", nn.Flatten()), ("r3", nn.ReLU()), ("fc", nn.Linear(8 * 4 * 4, 3)),
+    ])).eval()
+    d = os.path.join(mf.ROOT, "cnn_ops")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    X = np.round(np.random.RandomState(5).uniform(-1, 1, size=(12, 2, 9, 9)), 3).astype(np.float32)
+    torch.save(m, os.path.join(d, "model.whole.pt"))
+    torch.jit.trace(m, torch.from_numpy(X[:2])).save(os.path.join(d, "model.trace.pt"))
+    mf.export_onnx(m, os.path.join(d, "model.onnx"), None, shape=(2, 2, 9, 9))
+    flat = X.reshape(len(X), -1)
+    mf.write_csv(os.path.join(d, "test.csv"), [f"x{i}" for i in range(flat.shape[1])], [[cell(v) for v in row] for row in flat])
+    import copy
+    with torch.no_grad():
+        out = copy.deepcopy(m).double()(torch.from_numpy(X).double()).numpy()
+    mf.write_reference(os.path.join(d, "reference.csv"), out)
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump({"inputShape": [2, 9, 9], "outputs": 3, "testRows": len(X), "reference": "PyTorch float64 forward of the float32 weights"}, f, indent=2)
+        f.write("\n")
+
+
 def make_cnn_fixtures(mf):
     for name in SPECS:
         make(name, mf)
     make_refusals(mf)
     make_example(mf)
     make_random_layers(mf)
+    make_ops(mf)
