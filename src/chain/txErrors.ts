@@ -29,7 +29,7 @@ export const KNOWN = /already known|known transaction|already imported|transacti
 export const NONCE = /nonce too low|nonce too high|invalid nonce|nonce has already been used|replacement transaction underpriced|replacement fee too low|nonce is too low/
 export const FUNDS = /insufficient funds|insufficient balance/
 /** A node's "this needs more gas than a block holds" (geth, anvil, Hardhat wordings). */
-export const OVER_LIMIT = /gas required exceeds|exceeds (the )?block gas limit|out of gas|gas limit reached|exceeds allowance/
+export const OVER_LIMIT = /gas required exceeds|exceeds (the )?block gas limit|exceeds allowance/
 
 /** A failure worth retrying: the RPC did not answer (after the transport's own retries). */
 export function isTransient(e: unknown): boolean {
@@ -116,7 +116,7 @@ export async function estimateTxGas(s: ChainSession, label: string, req: { to?: 
     const text = errorText(e)
     if (FUNDS.test(text)) throw await fundsError(s, label, e)
     // the node could not fit it in a block (its estimate runs up to the block gas limit)
-    if (OVER_LIMIT.test(text) && !/revert/.test(text)) throw overCapError(s, label, undefined)
+    if (OVER_LIMIT.test(text)) throw overCapError(s, label, undefined)
     throw chainErrorFrom(e, label, abi)
   }
   const cap = BigInt(s.txGasCap)

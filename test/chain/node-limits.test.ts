@@ -16,17 +16,17 @@ afterAll(async () => {
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('ml2sc: error'))
 
 describe("the node's limits", () => {
-  test('block gas limit 3,000,000: an upload chunk over it is refused before the deploy, naming batch.upload; the suggested size runs', async () => {
-    const node = await startRemoteAnvil({ chainId: 4245, args: ['--gas-limit', '3000000'] })
+  test('block gas limit 4,000,000: an upload chunk over it is refused before the deploy, naming batch.upload; the suggested size runs', async () => {
+    const node = await startRemoteAnvil({ chainId: 4245, args: ['--gas-limit', '4000000'] })
     nodes.push(node)
     const env = { ML2SC_PRIVATE_KEY: node.keys[0]! }
-    // 64-128-10: 19 KB of weights, one data contract of ~4M gas under the default chunk size
-    const p = randomProject({ sizes: [64, 128, 10], rows: 8, seed: 4, yaml: `chain:\n  rpcUrl: ${node.url}\n  chainId: 4245\n` })
+    // 64-128-10: 19 KB of int16 weights, one data contract of ~4.5M gas under the default chunk size
+    const p = randomProject({ sizes: [64, 128, 10], rows: 8, seed: 4, yaml: `precision:\n  weights: int16\nchain:\n  rpcUrl: ${node.url}\n  chainId: 4245\n` })
     const r = await runCli(['run', p.config, '--yes'], { env })
     expect(r.code).not.toBe(0)
     expect(errorLines(r.stderr)).toHaveLength(1)
     const line = errorLines(r.stderr)[0]!
-    expect(line).toMatch(/batch\.upload.*upload chunk 1\/\d+ \([\d,]+ bytes\) needs about [\d,]+ gas, over the node's block gas limit of 3,000,000/)
+    expect(line).toMatch(/batch\.upload.*upload chunk 1\/\d+ \([\d,]+ bytes\) needs about [\d,]+ gas, over the node's block gas limit of 4,000,000/)
     expect((await allTransactions(node.url)).length).toBe(0)
     const fits = Number(/set batch\.upload: (\d+)/.exec(r.stderr)?.[1])
     expect(fits).toBeGreaterThan(1000)
@@ -35,12 +35,23 @@ describe("the node's limits", () => {
     expect(ok.stderr).not.toContain('ml2sc: error')
     expect(ok.code).toBe(0)
     const report = JSON.parse(readFileSync(path.join(p.out, 'report.json'), 'utf8'))
-    expect(report.chain).toMatchObject({ chainId: 4245, local: false, hardfork: 'prague', push0: true, blockGasLimit: 3_000_000 })
+    expect(report.chain).toMatchObject({ chainId: 4245, local: false, hardfork: 'prague', push0: true, blockGasLimit: 4_000_000 })
     expect(report.chain.node).toMatch(/^anvil\//)
     expect(report.accuracy.agreement).toBe(1)
     // every transaction fitted in the node's blocks
     const client = (await import('./helpers.ts')).publicClientFor(node.url)
-    for (const t of await allTransactions(node.url)) expect(Number((await client.getTransactionReceipt({ hash: t.hash })).gasUsed)).toBeLessThanOrEqual(3_000_000)
+    for (const t of await allTransactions(node.url)) expect(Number((await client.getTransactionReceipt({ hash: t.hash })).gasUsed)).toBeLessThanOrEqual(4_000_000)
+  })
+
+  test("block gas limit 1,500,000: a deploy over it is refused naming the node's limit, not chain.txGasCap", async () => {
+    const node = await startRemoteAnvil({ chainId: 4249, args: ['--gas-limit', '1500000'] })
+    nodes.push(node)
+    const p = randomProject({ sizes: [64, 128, 10], rows: 4, seed: 4, yaml: `chain:\n  rpcUrl: ${node.url}\n  chainId: 4249\n` })
+    const r = await runCli(['run', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: node.keys[0]! } })
+    expect(r.code).not.toBe(0)
+    expect(errorLines(r.stderr)).toHaveLength(1)
+    expect(errorLines(r.stderr)[0]).toMatch(/chain\.rpcUrl: deploy needs (more gas than|[\d,]+ gas, over) the node's block gas limit of 1,500,000 \(hint: a deployment cannot be split: raise the node's block gas limit/)
+    expect((await allTransactions(node.url)).length).toBe(0)
   })
 
   test('a pre-Shanghai node (no PUSH0) with the default hardfork: one line naming chain.hardfork, nothing sent; chain.hardfork: paris runs', async () => {
