@@ -6,8 +6,10 @@ import { encodeRow } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import type { Plan } from '../../src/fixed/types.ts'
-import type { WeightLayout } from '../../src/codegen/generateSolidity.ts'
-import type { ModelIR } from '../../src/ir/types.ts'
+import { generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
+import { compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { buildModel } from '../../src/ir/buildModel.ts'
+import type { ArchStep, ModelIR, TensorMap } from '../../src/ir/types.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { randomCnns } from '../helpers/randomCnn.ts'
 import { rng } from '../helpers/rng.ts'
@@ -44,4 +46,35 @@ describe('convolutional models on chain = simulator', () => {
       await checkModel(models[i]!.model, models[i]!.describe, i, layout, i % 3 === 0 ? false : undefined)
     }
   }, 300_000)
+})
+
+describe('code size', () => {
+  test('wide and deep CNNs stay under EIP-170 (the tap budget counts each lane group\'s own code)', () => {
+    const r = rng(3)
+    const t = (shape: number[]) => ({ shape, data: Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() * 2 - 1) * 0.3) })
+    const shapes: [number[], number, number][] = [
+      [[3, 16, 32, 64], 16, 3],
+      [[1, 8, 8, 8, 8, 8, 8], 20, 3],
+      [[2, 64, 64], 8, 1],
+      [[1, 24, 48], 12, 5],
+    ]
+    for (const [chs, size, k] of shapes) {
+      const tensors: TensorMap = new Map()
+      const steps: ArchStep[] = []
+      let side = size
+      for (let i = 1; i < chs.length; i++) {
+        tensors.set(`c${i}.weight`, t([chs[i]!, chs[i - 1]!, k, k]))
+        tensors.set(`c${i}.bias`, t([chs[i]!]))
+        const p = (k - 1) / 2
+        steps.push({ op: 'conv', name: `c${i}`, dims: 2, padding: { begin: [p, p], end: [p, p] } }, { op: 'activation', activation: { kind: 'relu' } })
+        if (side >= 4 && side % 2 === 0 && i % 2 === 1) (steps.push({ op: 'maxpool', dims: 2, kernel: [2, 2] }), (side /= 2))
+      }
+      tensors.set('fc.weight', t([10, chs[chs.length - 1]! * side * side]))
+      tensors.set('fc.bias', t([10]))
+      steps.push({ op: 'flatten' }, { op: 'linear', name: 'fc' })
+      const plan = makePlan(buildModel(steps, tensors, 't', 't', [chs[0]!, size, size]), { fraction: 20, weightBytes: 2, inputBytes: 4 })
+      const c = compileSolidity(generateSolidity(plan, { contractName: 'Size' }), 'Size')
+      expect(c.runtimeBytes, JSON.stringify(chs)).toBeLessThanOrEqual(24_576)
+    }
+  }, 120_000)
 })
