@@ -345,8 +345,104 @@ def make_example(mf):
         f.write(EXAMPLE_YAML)
 
 
+def make_random_layers(mf, n_cases=36):
+    """cnn_random.json: single conv / pool layers with random geometry (1-D and 2-D; stride, padding incl.
+    'same' with even kernels and asymmetric zero pads, dilation, groups incl. depthwise; max pool with
+    padding and dilation; average pool with padding and count_include_pad on and off; adaptive average
+    pooling), each with its weights, an input and PyTorch's float64 output. Numbers are rounded to 3
+    decimals, so they are exact in the JSON."""
+    rs = np.random.RandomState(11)
+    r3 = lambda a: np.round(a, 3)
+    cases = []
+    while len(cases) < n_cases:
+        dims = 1 + rs.randint(2)
+        c_in = 1 + rs.randint(3)
+        spatial = [5 + rs.randint(6) for _ in range(dims)]
+        x = torch.tensor(r3(rs.uniform(-2, 2, size=[1, c_in] + spatial)), dtype=torch.float64)
+        kind = ["conv", "conv", "maxpool", "avgpool", "gap"][rs.randint(5)]
+        k = [1 + rs.randint(4) for _ in range(dims)]
+        step, tensors = {}, {}
+        try:
+            if kind == "conv":
+                groups = [1, c_in][rs.randint(2)]
+                c_out = groups * (1 + rs.randint(3))
+                same = rs.rand() < 0.35  # 'same' needs stride 1; even kernels pad asymmetrically
+                stride = [1 if same else 1 + rs.randint(2) for _ in range(dims)]
+                dil = [1 + rs.randint(2) for _ in range(dims)]
+                pad = "same" if same else [rs.randint(3) for _ in range(dims)]
+                Conv = nn.Conv1d if dims == 1 else nn.Conv2d
+                m = Conv(c_in, c_out, k, stride=stride, padding=pad, dilation=dil, groups=groups, bias=bool(rs.rand() < 0.7)).double()
+                with torch.no_grad():
+                    m.weight.copy_(torch.tensor(r3(rs.uniform(-1, 1, size=m.weight.shape))))
+                    if m.bias is not None:
+                        m.bias.copy_(torch.tensor(r3(rs.uniform(-1, 1, size=m.bias.shape))))
+                tensors["c.weight"] = {"shape": list(m.weight.shape), "data": m.weight.detach().reshape(-1).tolist()}
+                if m.bias is not None:
+                    tensors["c.bias"] = {"shape": list(m.bias.shape), "data": m.bias.detach().tolist()}
+                step = {"op": "conv", "name": "c", "dims": dims, "stride": stride, "dilation": dil, "groups": groups,
+                        "padding": "same_upper" if same else {"begin": pad, "end": pad}}
+            elif kind == "gap":
+                m = (nn.AdaptiveAvgPool1d if dims == 1 else nn.AdaptiveAvgPool2d)(1)
+                step = {"op": "globalavgpool"}
+            else:
+                stride = [1 + rs.randint(3) for _ in range(dims)]
+                pad = [rs.randint(k_ // 2 + 1) for k_ in k]
+                if kind == "maxpool":
+                    dil = [1 + rs.randint(2) for _ in range(dims)]
+                    m = (nn.MaxPool1d if dims == 1 else nn.MaxPool2d)(k, stride=stride, padding=pad, dilation=dil)
+                    step = {"op": "maxpool", "dims": dims, "kernel": k, "stride": stride, "dilation": dil, "padding": {"begin": pad, "end": pad}}
+                else:
+                    cip = bool(rs.rand() < 0.5)
+                    m = (nn.AvgPool1d if dims == 1 else nn.AvgPool2d)(k, stride=stride, padding=pad, count_include_pad=cip)
+                    step = {"op": "avgpool", "dims": dims, "kernel": k, "stride": stride, "padding": {"begin": pad, "end": pad}, "countIncludePad": cip}
+            y = m(x)
+        except RuntimeError:
+            continue  # a window larger than its input: draw again
+        cases.append({"inputShape": [c_in] + spatial, "step": step, "tensors": tensors,
+                      "input": x.reshape(-1).tolist(), "outShape": list(y.shape[1:]), "output": y.detach().reshape(-1).tolist()})
+    with open(os.path.join(mf.ROOT, "cnn_random.json"), "w") as f:
+        json.dump(cases, f, separators=(",", ":"))
+        f.write("\n")
+
+
+def make_ops(mf):
+    """cnn_ops: an untrained network of the less common pieces, as PyTorch exports them: grouped and
+    depthwise convs with dilation and stride, average pools with padding counted and not counted (ONNX:
+    Pad + AveragePool, AveragePool count_include_pad=0), a padded max pool, Dropout2d, sigmoid after a
+    conv, a ReLU after the flatten. onnx, whole .pt and TorchScript trace, 12 random rows, PyTorch's
+    float64 outputs."""
+    mf.seed(5)
+    m = nn.Sequential(OrderedDict([
+        ("c1", nn.Conv2d(2, 4, 3, padding=1, groups=2)), ("r1", nn.ReLU()),
+        ("p1", nn.AvgPool2d(3, stride=1, padding=1)),
+        ("c2", nn.Conv2d(4, 8, 3, stride=2, padding=2, dilation=2, groups=4)), ("s2", nn.Sigmoid()),
+        ("d2", nn.Dropout2d(0.1)),
+        ("p2", nn.MaxPool2d(3, stride=2, padding=1)),
+        ("p3", nn.AvgPool2d(2, stride=1, padding=1, count_include_pad=False)),
+        ("flat", nn.Flatten()), ("r3", nn.ReLU()), ("fc", nn.Linear(8 * 4 * 4, 3)),
+    ])).eval()
+    d = os.path.join(mf.ROOT, "cnn_ops")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    X = np.round(np.random.RandomState(5).uniform(-1, 1, size=(12, 2, 9, 9)), 3).astype(np.float32)
+    torch.save(m, os.path.join(d, "model.whole.pt"))
+    torch.jit.trace(m, torch.from_numpy(X[:2])).save(os.path.join(d, "model.trace.pt"))
+    mf.export_onnx(m, os.path.join(d, "model.onnx"), None, shape=(2, 2, 9, 9))
+    flat = X.reshape(len(X), -1)
+    mf.write_csv(os.path.join(d, "test.csv"), [f"x{i}" for i in range(flat.shape[1])], [[cell(v) for v in row] for row in flat])
+    import copy
+    with torch.no_grad():
+        out = copy.deepcopy(m).double()(torch.from_numpy(X).double()).numpy()
+    mf.write_reference(os.path.join(d, "reference.csv"), out)
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump({"inputShape": [2, 9, 9], "outputs": 3, "testRows": len(X), "reference": "PyTorch float64 forward of the float32 weights"}, f, indent=2)
+        f.write("\n")
+
+
 def make_cnn_fixtures(mf):
     for name in SPECS:
         make(name, mf)
     make_refusals(mf)
     make_example(mf)
+    make_random_layers(mf)
+    make_ops(mf)

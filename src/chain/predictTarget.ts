@@ -2,11 +2,9 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Abi, Hex } from 'viem'
-import { generatePrivateKey } from 'viem/accounts'
 import { embedsWeights } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
 import type { CompiledContract } from '../compile/compileSolidity.ts'
-import { matchesModelCode } from '../compile/matchesModelCode.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
 import { ANVIL_STATE_FILE, configLabel, DEPLOYMENT_FILE } from '../pipeline/artifacts.ts'
@@ -16,6 +14,7 @@ import type { Logger } from '../ui/logger.ts'
 import { connectChain, type ChainSession } from './connectChain.ts'
 import { deployModel } from './deployModel.ts'
 import { uploadWeights } from './uploadWeights.ts'
+import { verifyModel } from './verifyModel.ts'
 
 /** What answers on chain: a session, the contract and its ABI. */
 export type Target = { s: ChainSession; address: Hex; abi: Abi }
@@ -37,14 +36,6 @@ async function readDeployment(config: Config): Promise<DeploymentFile | undefine
   throw new Ml2scError(`${file} is not a deployment ml2sc wrote`, { where: file, hint: `run \`ml2sc run ${configLabel(config)}\` again` })
 }
 
-/**
- * Connect to `chain.rpcUrl`. Only transactions need the key: calls are sent from a throwaway address when
- * ML2SC_PRIVATE_KEY is not set (it signs nothing and holds nothing), so anyone can ask a deployed model.
- */
-async function connectForPredict(config: Config, sendsTx: boolean): Promise<ChainSession> {
-  if (sendsTx || process.env.ML2SC_PRIVATE_KEY) return await connectChain(config.chain)
-  return await connectChain(config.chain, { ...process.env, ML2SC_PRIVATE_KEY: generatePrivateKey() })
-}
 
 /**
  * The deployment to ask. On an RPC chain: the one in deployment.json, checked to be this config's contract
@@ -58,10 +49,11 @@ export async function openPredictTarget(config: Config, prep: Prepared, compiled
   if (config.chain.rpcUrl) {
     if (!dep)
       throw new ChainError(`no ${DEPLOYMENT_FILE} in ${config.output}: nothing is deployed for this config on ${config.chain.rpcUrl}`, { hint: `${rerun} first (or predict with --offchain)` })
-    const s = await connectForPredict(config, opts.tx)
+    // calls need no key and can send nothing; only --tx signs
+    const s = await connectChain({ ...config.chain, readOnly: !opts.tx })
     try {
       if (dep.chainId !== s.chainId) throw new ChainError(`${DEPLOYMENT_FILE} is for chain ${dep.chainId}, but the RPC is chain ${s.chainId}`, { hint: rerun })
-      const problem = await checkModelContract(s, dep.address, compiled, blob)
+      const problem = await checkModelContract(s, dep.address, config, prep, compiled)
       if (problem) throw new ChainError(problem, { where: dep.address, hint: `${rerun} again (or predict with --offchain)` })
       return { s, address: dep.address, abi: compiled.abi }
     } catch (e) {
@@ -70,8 +62,8 @@ export async function openPredictTarget(config: Config, prep: Prepared, compiled
     }
   }
   if (!config.chain.fork && dep && existsSync(path.join(config.output, ANVIL_STATE_FILE))) {
-    const s = await openChain(config, log, 'resume')
-    const problem = await checkModelContract(s, dep.address, compiled, blob).catch((e) => String((e as Error).message ?? e))
+    const s = await openChain(config, log, 'resume', { readOnly: !opts.tx })
+    const problem = await checkModelContract(s, dep.address, config, prep, compiled).catch((e) => String((e as Error).message ?? e))
     if (!problem) return { s, address: dep.address, abi: compiled.abi }
     await s.close()
     opts.notice(`the saved chain does not hold this config's model (${problem}); deploying on a fresh anvil instead`)
@@ -89,21 +81,22 @@ export async function openPredictTarget(config: Config, prep: Prepared, compiled
 
 /**
  * Why the contract at `address` would not answer as this config's model does, or undefined when it would:
- * its code is what this config compiles to (a contract updated since it was deployed with its weights in
- * its code included), its upload is complete, and its commitment is these weights'.
+ * `ml2sc verify`'s checks (src/chain/verifyModel.ts): its code is what this config compiles to (embedded
+ * initial weights may differ only once an update moved the weights to data contracts), the admin library
+ * is ml2sc's, the upload is complete, the data contracts hold the chunks, and the chain's commitment is
+ * these weights'.
  */
-export async function checkModelContract(s: ChainSession, address: Hex, compiled: CompiledContract, blob: Uint8Array): Promise<string | undefined> {
-  const code = await s.publicClient.getCode({ address })
-  if (!code || code === '0x') return `no contract at ${address} on chain ${s.chainId}`
-  if (!matchesModelCode(code, compiled, blob)) return `the contract at ${address} is not the one this config generates (the model, precision or ml2sc changed since the last run)`
-  const has = (name: string) => compiled.abi.some((x) => x.type === 'function' && x.name === name)
-  if (has('ready') && !(await s.publicClient.readContract({ address, abi: compiled.abi, functionName: 'ready' })))
-    return `the weights upload to ${address} is not complete`
-  if (has('commitment')) {
-    const commitment = commitmentOf(blob)
-    const onChain = (await s.publicClient.readContract({ address, abi: compiled.abi, functionName: 'commitment' })) as Hex
-    if (onChain.toLowerCase() !== commitment.toLowerCase())
-      return `the weights at ${address} (commitment ${onChain.slice(0, 10)}…) are not this config's (${commitment.slice(0, 10)}…): the model file changed since the last run or update`
+export async function checkModelContract(s: ChainSession, address: Hex, config: Config, prep: Prepared, compiled: CompiledContract): Promise<string | undefined> {
+  const blob = encodeWeights(prep.plan)
+  const local = {
+    compiled,
+    blob,
+    sizes: chunkSizes(blob.length, prep.chunkSize),
+    commitment: commitmentOf(blob),
+    embedded: prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate),
+    layout: prep.layout,
+    file: path.relative(process.cwd(), config.model.path) || config.model.path,
   }
-  return undefined
+  const found = await verifyModel(s, address, local, { configLabel: configLabel(config) })
+  return found.problem?.line
 }

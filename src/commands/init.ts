@@ -27,7 +27,7 @@ export const initModule: Ml2scCommand = {
     else log.step('no test CSV found: add data.test to the config before `ml2sc run`')
     if (r.reference) log.step(`reference ${path.relative(process.cwd(), r.reference)}: PyTorch's outputs, written as data.reference`)
     for (const w of r.warnings) log.info(`  warning: ${w}`)
-    log.step(`wrote ${shown}: check the GUESSED lines, then \`ml2sc run ${shown}\``)
+    log.step(`wrote ${shown}: check the GUESSED and CHECK lines, then \`ml2sc run ${shown}\``)
     return {
       file: r.file,
       architecture: { how: r.architecture.how, format: r.architecture.format, layers: r.architecture.layers, source: r.architecture.source, class: r.architecture.class, shape: shapeOf(ir) },

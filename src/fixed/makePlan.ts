@@ -1,7 +1,7 @@
 import { NumericsError } from '../errors/base.ts'
 import type { ModelIR } from '../ir/types.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
-import { weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
+import { tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
 
 const abs = (v: bigint) => (v < 0n ? -v : v)
 const bitLength = (v: bigint) => abs(v).toString(2).length
@@ -51,7 +51,10 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const inputMax = (1n << BigInt(8 * p.inputBytes - (unsigned ? 0 : 1))) - 1n
   const inputMin = unsigned ? 0n : -inputMax - 1n
   // a convolutional model's conv/pool stack first (makeTensorPlan.ts): its output bounds start the dense analysis
-  const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: unsigned ? inputMax : -inputMin }, pin !== undefined)
+  const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: unsigned ? inputMax : -inputMin })
+  // a deployed CNN (predict, verify, an update): its conv scales and lanes are in the contract's code
+  if (pin && front.tensorLayers.length && tensorPinOf(front.tensorLayers) !== pin.tensor)
+    throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
   let xMax: bigint[] = front.xMax
   const layers: LayerPlan[] = model.layers.map((layer) => {
     const nOut = layer.weight.length

@@ -65,9 +65,21 @@ export type Plan = {
  * The parts of a deployed plan that its contract's code depends on. New weights for that contract (an
  * update) are quantised at these, and refused if they do not fit.
  */
-export type PlanPin = { wShift: number[]; laneBits: number[]; lanes: number[]; biasBytes: number; outputBytes: number }
+export type PlanPin = {
+  wShift: number[]
+  laneBits: number[]
+  lanes: number[]
+  biasBytes: number
+  outputBytes: number
+  /** A convolutional model: its conv layers' scales and lanes (tensorPinOf), which the contract's code fixes too. */
+  tensor?: string
+}
+
+/** What a contract's code fixes of a conv/pool stack: each conv's weight scale and lanes. */
+export const tensorPinOf = (layers: TensorLayerPlan[]): string => JSON.stringify(layers.map((l) => (l.kind === 'conv' ? [l.wShift, l.laneBits, l.lanes] : l.kind)))
 
 export const pinOf = (plan: Plan): PlanPin => ({
+  ...(plan.tensorLayers?.length ? { tensor: tensorPinOf(plan.tensorLayers) } : {}),
   wShift: plan.layers.map((l) => l.wShift),
   laneBits: plan.layers.map((l) => l.laneBits),
   lanes: plan.layers.map((l) => l.lanes),

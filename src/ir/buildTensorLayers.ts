@@ -62,7 +62,19 @@ export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | unde
     }
     throw new ModelError(`unexpected step ${step.op} among the convolution layers`, { where: file })
   }
-  const rest = firstDense < 0 ? [] : steps.slice(firstDense).filter((s) => s.op !== 'flatten')
+  let rest = firstDense < 0 ? [] : steps.slice(firstDense).filter((s) => s.op !== 'flatten')
+  // an activation between the flatten and the first Linear (conv → flatten → relu → linear) is element-wise:
+  // it belongs to the last tensor layer
+  while (rest[0]?.op === 'activation' || rest[0]?.op === 'skip') {
+    const step = rest[0]
+    const last = layers[layers.length - 1]!
+    if (step.op === 'activation' && step.activation.kind !== 'identity') {
+      if (step.activation.kind === 'softmax') break
+      if (last.activation.kind !== 'identity') throw new ModelError(`two activations in a row after '${last.name}' (${last.activation.kind}, then ${step.activation.kind})`, { where: file })
+      last.activation = step.activation
+    }
+    rest = rest.slice(1)
+  }
   const late = rest.find(isTensorStep)
   if (late) throw new ModelError(`${describeStep(late)} comes after a Linear layer or a flatten`, { where: file, hint: 'ml2sc handles convolution/pooling layers first, then a flatten, then Linear layers' })
   return { tensorLayers: layers, rest, flatSize: sizeOf(shape) }

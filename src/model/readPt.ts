@@ -158,7 +158,8 @@ function collectTensors(archive: TorchArchive, node: Node, out: TensorMap) {
   for (const c of node.children) collectTensors(archive, c, out)
 }
 
-const LEAVES = new Set(['Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', 'BatchNorm1d', ...TENSOR_MODULES])
+const DROPOUTS = ['Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'FeatureAlphaDropout']
+const LEAVES = new Set(['Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES])
 const SUPPORTED_TEXT =
   'ml2sc handles Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax (last layer), BatchNorm1d/2d, Dropout, ' +
   'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), in an nn.Sequential or a custom nn.Module'
@@ -245,6 +246,11 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
         return [{ op: 'flatten', name }]
       case 'Identity':
       case 'Dropout':
+      case 'Dropout1d':
+      case 'Dropout2d':
+      case 'Dropout3d':
+      case 'AlphaDropout':
+      case 'FeatureAlphaDropout':
         return [{ op: 'skip', name }]
       case 'BatchNorm1d': {
         const eps = numberAttr(node, 'eps', ctx) ?? codeArg(node, ctx, /batch_norm\((?:[^,()]+,){7}\s*([^,)\s]+)/)

@@ -1,5 +1,6 @@
 import { describeActivation } from '../ir/buildModel.ts'
 import { parameterCount, shapeOf } from '../ir/taskOf.ts'
+import { tensorLayerSummary } from './tensorLayerSummary.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { inputScaleText, inputTypeText, interpret, safeInputRange } from '../fixed/encodeRows.ts'
 import { referenceForward, referenceLayers } from '../fixed/referenceForward.ts'
@@ -120,6 +121,8 @@ export function buildReport(inp: ReportInput) {
       task,
       shape: shapeOf(model),
       architecture: model.layers.map((l) => ({ name: l.name, in: l.weight[0]!.length, out: l.weight.length, activation: describeActivation(l.activation) })),
+      // a convolutional model: its input tensor and the conv/pool layers before the dense ones above
+      ...(model.inputShape && model.tensorLayers?.length ? { inputShape: model.inputShape, tensorLayers: tensorLayerSummary(model.tensorLayers) } : {}),
       parameters: params,
     },
     precision: {

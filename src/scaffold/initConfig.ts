@@ -101,7 +101,7 @@ function render(a: { name: string; dir: string; model: string; arch: Architectur
   const { arch, data } = a
   const shape = shapeOf(arch.ir).join(' → ')
   const lines = [
-    `# ml2sc.yaml, scaffolded by \`ml2sc init\` (ml2sc ${ML2SC_VERSION}). Check the lines marked GUESSED, then run:`,
+    `# ml2sc.yaml, scaffolded by \`ml2sc init\` (ml2sc ${ML2SC_VERSION}). Check the lines marked GUESSED and CHECK, then run:`,
     `#   ml2sc run ${a.name}`,
     '# Paths are relative to this file. Every key, its default and its meaning: README.md, "Config reference".',
     ...a.warnings.map((w) => `# WARNING: ${w}`),

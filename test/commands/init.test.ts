@@ -163,7 +163,7 @@ describe('init never guesses silently', () => {
     // an ONNX file carries its activations: nothing to check, nothing said
     const onnx = copy('bc_sigmoid', ['model.onnx', 'test.csv'])
     const o = await initConfig({ model: 'model.onnx' }, onnx)
-    expect(o.text).not.toContain('CHECK')
+    expect(o.text).not.toContain('# CHECK:')
     expect(o.warnings).toEqual([])
     expect(o.reference).toBeUndefined()
   })

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createPublicClient, http } from 'viem'
+import { createPublicClient, createWalletClient, defineChain, http, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { startAnvil, type AnvilHandle } from '../../src/chain/startAnvil.ts'
 import { FIXTURES, runCli } from '../helpers/paths.ts'
 import { startRemoteAnvil, type RemoteAnvil } from '../chain/helpers.ts'
@@ -82,6 +84,26 @@ describe('predict on chain.rpcUrl', () => {
     const big = await runCli(['predict', cfg, '--input', input, '--json'], { env: noKey })
     expect(big.code).toBe(0)
     expect(big.stdout).toBe(off.stdout)
+  })
+
+  test("a forgery in deployment.json's place (one byte of the embedded weights changed, commitment() unchanged) is refused: predict never answers with other weights", async () => {
+    const cfg = path.join(dir, 'ml2sc.yaml')
+    const out = path.join(dir, 'out')
+    const sol = readFileSync(path.join(out, 'Ml2sc_model.sol'), 'utf8')
+    const at = sol.indexOf('hex"') + 4 + 40
+    const forged = compileSolidity(sol.slice(0, at) + (sol[at] === 'f' ? '0' : 'f') + sol.slice(at + 1), 'Ml2sc_model', { hardfork: 'prague' })
+    const chain = defineChain({ id: 4242, name: 'remote', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.rpcUrl] } } })
+    const wallet = createWalletClient({ account: privateKeyToAccount(DEV_KEY), chain, transport: http(anvil.rpcUrl) })
+    const hash = await wallet.sendTransaction({ data: forged.bytecode, gas: 15_000_000n })
+    const address = (await createPublicClient({ transport: http(anvil.rpcUrl) }).waitForTransactionReceipt({ hash })).contractAddress as Hex
+    const depFile = path.join(out, 'deployment.json')
+    const genuine = readFileSync(depFile, 'utf8')
+    writeFileSync(depFile, genuine.replace(JSON.parse(genuine).address, address))
+    const input = path.join(dir, 'rows.csv')
+    const r = await runCli(['predict', cfg, '--input', input, '--json'], { env: noKey })
+    writeFileSync(depFile, genuine)
+    expect(r.code).toBe(1)
+    expect(JSON.parse(r.stdout).error).toMatch(/code differs at byte \d+ \(in the embedded weights\)/)
   })
 })
 

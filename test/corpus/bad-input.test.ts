@@ -154,7 +154,7 @@ beforeAll(async () => {
     }
   }
   await Promise.all([worker(), worker(), worker(), worker()])
-}, 120_000)
+}, 400_000) // dozens of CLI runs: generous on a loaded 2-core machine
 afterAll(async () => await remote?.stop())
 
 const REPORTS = ['report.json', 'report.md', 'report.html', 'predictions.csv', 'evaluation.json']

@@ -10,7 +10,7 @@ import type { Stmt } from './statements.ts'
 export type Mod = { steps: ArchStep[]; line: number }
 
 export const MODULE_CLASSES = [
-  'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Dropout', 'Identity', 'Flatten', 'BatchNorm1d', 'Sequential',
+  'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Dropout', 'Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'Identity', 'Flatten', 'BatchNorm1d', 'Sequential',
   'Conv1d', 'Conv2d', 'MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'BatchNorm2d',
 ]
 
@@ -52,6 +52,10 @@ export function moduleSteps(ctx: Ctx, node: Node, prefix: string, imports: Impor
     case 'Flatten':
       return [{ op: 'flatten', name: prefix }]
     case 'Dropout':
+    case 'Dropout1d':
+    case 'Dropout2d':
+    case 'Dropout3d':
+    case 'AlphaDropout':
     case 'Identity':
       return [{ op: 'skip', name: prefix }]
     case 'BatchNorm1d': {
@@ -92,13 +96,16 @@ export const FUNCTIONAL_ACTS: Record<string, Activation['kind'] | 'leaky_relu' |
   tanh: 'tanh',
   softmax: 'softmax',
   dropout: 'skip',
+  dropout1d: 'skip',
+  dropout2d: 'skip',
+  alpha_dropout: 'skip',
   flatten: 'flatten',
 }
 
 /** `F.relu`, `torch.relu`, `nn.functional.relu`, `torch.nn.functional.relu` → `relu`. */
 export function functionalName(full: string | undefined): string | undefined {
   if (!full) return undefined
-  const m = /^(?:F|functional|nn\.functional|torch\.nn\.functional|torch)\.([a-z_]+)$/.exec(full)
+  const m = /^(?:F|functional|nn\.functional|torch\.nn\.functional|torch)\.([a-z_0-9]+)$/.exec(full)
   if (!m) return undefined
   const name = m[1]!
   if (full.startsWith('torch.') && !full.includes('functional') && name === 'leaky_relu') return undefined
