@@ -127,7 +127,9 @@ async function sendSigned(s: ChainSession, label: string, req: { to?: Hex; data:
         if (await txKnown(s, hash)) break
         if (attempt >= 6) throw chainErrorFrom(e, label, abi)
         if (isTransient(e)) await sleep(backoff(attempt, 250))
-        nonce = await nonceFor(s, true)
+        // never below the nonce just tried: with transactions in flight, a node that lost an earlier one
+        // (dropped from its pool) reports a lower count, and reusing it would replace our own transaction
+        nonce = Math.max(nonce, await nonceFor(s, true))
         if (/underpriced|fee too low/.test(text)) fees = await feesFor(s)
         ;({ raw, hash } = await sign())
         continue

@@ -137,7 +137,10 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
   /** Wait for everything in flight; the first failure, if any (later ones follow from it). */
   const drain = async (): Promise<unknown> => {
     let first: unknown
-    while (flights.length) first ??= await settle()
+    while (flights.length) {
+      const failed = await settle()
+      first ??= failed
+    }
     return first
   }
   /** After a failure in flight: go on from what the chain holds (a replaced nonce, or chunks that reverted behind it). */
