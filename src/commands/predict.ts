@@ -82,9 +82,14 @@ async function predictOnChain(config: Config, prep: Prepared, rows: bigint[][], 
         }
       } catch (e) {
         if (e instanceof ChainError && /^predict batch/.test(e.message)) throw e
-        throw new ChainError(`${label} (${batch.length} rows) failed: ${errorText(e)}`, {
+        const text = errorText(e)
+        // nodes refuse an oversized call or transaction in their own words ("Missing or invalid parameters.")
+        const size = /gas|invalid param|exceed|too large|oversized|limit|payload/i.test(text)
+        throw new ChainError(`${label} (${batch.length} rows) failed: ${text}`, {
           where: config.chain.rpcUrl ? 'chain.rpcUrl' : 'chain',
-          hint: `the node may refuse a ${mode.tx ? 'transaction' : 'call'} this large (gas cap ${cap.toLocaleString('en-US')}): set batch.rows lower (e.g. ${Math.max(1, Math.floor(batch.length / 2))})`,
+          hint: size
+            ? `the node may refuse a ${mode.tx ? 'transaction' : 'call'} this large (gas cap ${cap.toLocaleString('en-US')}): set batch.rows lower (e.g. ${Math.max(1, Math.floor(batch.length / 2))})`
+            : `check the deployment with \`ml2sc verify\`, or answer with --offchain`,
           cause: e,
         })
       }
