@@ -3,7 +3,6 @@ import { ADMIN_DEPLOY_LABEL, adminDeployTx, adminLibrary } from '../codegen/admi
 import { ChainError } from '../errors/base.ts'
 import type { Plan } from '../fixed/types.ts'
 import { UNROLL_LIMIT } from '../codegen/inferenceYul.ts'
-import { estimateGas as gasModel } from '../gas/estimateGas.ts'
 import type { Logger } from '../ui/logger.ts'
 import { redactUrl, type ChainSession } from './connectChain.ts'
 import { checkChunksFit } from './checkChunksFit.ts'
@@ -157,23 +156,7 @@ export async function estimatePipeline(
   }
   if (o.rows > 0) {
     const mine = estimateEvaluateGas(o.plan, o.rows, batch)
-    const fitted = fittedEvaluateGas(o.plan, o.rows, batch, o.embedded, o.runtimeBytes ?? 0, s.txGasCap)
-    // the fitted gas model (src/gas) when it gives a sane figure; the larger of the two: a guard errs high
-    if (fitted !== undefined && fitted > mine.gas && fitted < mine.gas * 10n) mine.gas = fitted
     items.push(mine)
   }
   return items
-}
-
-/** Evaluation gas from the fitted gas model: full batches plus the remainder. Undefined when it cannot say. */
-function fittedEvaluateGas(plan: Plan, rows: number, batch: number, embedded: boolean, runtimeBytes: number, cap: number): bigint | undefined {
-  try {
-    const full = Math.floor(rows / batch)
-    const rest = rows % batch
-    const tx = (n: number) => gasModel(plan, { runtimeBytes, embedded, cap: Number.MAX_SAFE_INTEGER, rows: n }).batchTx
-    const total = (full ? full * tx(batch) : 0) + (rest ? tx(rest) : 0)
-    return Number.isFinite(total) && total > 0 ? BigInt(Math.round(total)) : undefined
-  } catch {
-    return undefined
-  }
 }

@@ -59,11 +59,11 @@ export function embeddedWeightRanges(deployedBytecode: Hex, blob: Uint8Array, co
  * commitment (recomputed by that verified code) equals the local one; the owner is `expectedOwner` when
  * given. Only reads: nothing is sent.
  */
-export async function verifyModel(s: ChainSession, address: Hex, local: LocalModel, opts: { expectedOwner?: Hex; configLabel: string }): Promise<VerifyFindings> {
+export async function verifyModel(s: ChainSession, address: Hex, local: LocalModel, opts: { expectedOwner?: Hex; configLabel: string; /** Replaces the hint when the code differs. */ codeHint?: string }): Promise<VerifyFindings> {
   const lib = adminLibrary()
   const found: VerifyFindings = { adminLibrary: lib.address }
   const fail = (check: VerifyProblem['check'], line: string, hint: string): VerifyFindings => ({ ...found, problem: { check, line, hint } })
-  const notOurs = `it was not made by ml2sc from ${local.file} and ${opts.configLabel} (another model, precision, layout, hardfork or ml2sc version), or it is a forgery`
+  const notOurs = opts.codeHint ?? `it was not made by ml2sc from ${local.file} and ${opts.configLabel} (another model, precision, layout, hardfork or ml2sc version), or it is a forgery`
 
   const code = await s.publicClient.getCode({ address })
   if (!code || code === '0x') return fail('code', `no contract at ${address} on chain ${s.chainId}`, 'check the address and that --rpc (or chain.rpcUrl) is the chain it was deployed on')

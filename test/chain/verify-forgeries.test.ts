@@ -22,7 +22,7 @@ let remote: RemoteAnvil
 let publisher: Hex
 let attacker: Hex
 let attackerKey: Hex
-// A: breast cancer 30-8-1, weights embedded in the contract's code; B: 32-160-4 in data contracts of 4 KB
+// A: breast cancer 30-8-1, weights embedded in the contract's code; B: 32-160-4, int24 weights (too big to embed) in data contracts of 4 KB
 let A: { config: string; out: string; address: Hex; abi: Abi; sol: string; bytecode: Hex; commitment: Hex }
 let B: ReturnType<typeof randomProject> & { address: Hex; abi: Abi; bytecode: Hex; chunks: number }
 
@@ -57,7 +57,7 @@ async function sendAs(key: Hex, to: Hex, abi: Abi, functionName: string, args: u
 const setCode = async (address: Hex, code: Hex) => await client().request({ method: 'anvil_setCode' as 'eth_chainId', params: [address, code] as never })
 const read = async <T,>(address: Hex, abi: Abi, functionName: string, args: unknown[] = []) => (await client().readContract({ address, abi, functionName, args })) as T
 
-/** A third party's folder: the model file, the data files and the config (no chain key), no output folder. */
+/** A third party's folder: the config (no chain key) and `files` from the publisher's folder, no output folder. */
 function thirdParty(from: string, files: string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-third-'))
   for (const f of files) copyFileSync(path.join(path.dirname(from), f), path.join(dir, f))
@@ -73,7 +73,7 @@ beforeAll(async () => {
   attackerKey = remote.keys[1]!
   const env = { ML2SC_PRIVATE_KEY: remote.keys[0]! }
   const a = bcProject(chainYaml())
-  const b = randomProject({ sizes: [32, 160, 4], rows: 6, seed: 7, yaml: `batch:\n  upload: 4096\n${chainYaml()}` })
+  const b = randomProject({ sizes: [32, 160, 4], rows: 6, seed: 7, yaml: `precision:\n  weights: int24\nbatch:\n  upload: 4096\n${chainYaml()}` })
   for (const config of [a, b.config]) {
     const r = await runCli(['run', config, '--yes'], { env })
     if (r.code !== 0) throw new Error(`ml2sc run failed: ${r.stderr}`)
@@ -101,8 +101,15 @@ describe('the genuine deployment', () => {
     // the human form names the owner, so that a third party sees who can re-weight it
     const h = await runCli(['verify', config, '--address', A.address, '--rpc', remote.url])
     expect(h.code).toBe(0)
-    expect(h.stderr).toMatch(new RegExp(`verified: the contract at ${A.address} on chain ${CHAIN_ID} holds .*model\\.onnx`))
+    expect(h.stderr).toMatch(new RegExp(`verified: the contract at ${A.address} on chain ${CHAIN_ID} holds .*model\\.onnx`, 'i'))
     expect(h.stderr).toContain(`owner ${publisher}`)
+  })
+
+  test('without the data files that precision auto chose its widths from: the hint says so', async () => {
+    const config = thirdParty(A.config, ['model.onnx'])
+    const r = await verify(config, '--address', A.address, '--rpc', remote.url)
+    expect(r.code).toBe(1)
+    expect(r.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: code differs at byte \d+: .*\(hint: precision auto picks its widths from the test rows and PyTorch's outputs \(data\.test, data\.reference\), and some are missing here/)])
   })
 
   test('data contracts: the genuine B passes, --owner the publisher included', async () => {
@@ -151,7 +158,7 @@ contract Impostor {
     const r = await verify(A.config, '--address', address)
     expect(r.code).toBe(1)
     expect(r.lines).toHaveLength(1)
-    expect(r.lines[0]).toMatch(new RegExp(`^ml2sc: verify failed: code differs at byte \\d+: the contract at ${address} is not what .*ml2sc\\.yaml compiles to \\(\\d+ bytes on chain, \\d+ compiled\\)`))
+    expect(r.lines[0]).toMatch(new RegExp(`^ml2sc: verify failed: code differs at byte \\d+: the contract at ${address} is not what .*ml2sc\\.yaml compiles to \\(\\d+ bytes on chain, \\d+ compiled\\)`, 'i'))
     expect(r.json.check).toBe('code')
   })
 
@@ -233,7 +240,7 @@ contract Impostor {
     await sendAs(attackerKey, address, B.abi, 'writeChunk', [0n, toHex(blob.subarray(0, sizes[0]!)), commitment])
     const r = await verify(B.config, '--address', address)
     expect(r.code).toBe(1)
-    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: upload incomplete: 1 of ${B.chunks} chunk\\(s\\) written to ${address}`))])
+    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: upload incomplete: 1 of ${B.chunks} chunk\\(s\\) written to ${address}`, 'i'))])
     expect(r.json).toMatchObject({ check: 'upload', ready: false })
   })
 })
