@@ -103,9 +103,10 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
       })
       tx = sent
     } catch (e) {
-      // the last chunk is refused when the chain holds chunks of another upload (interleaved, or left by
-      // one that was interrupted): start again from chunk 0, once
-      if (i === chunkSizes.length - 1 && i > 0 && /CommitmentMismatch/.test(String((e as Error).message)) && !restarted) {
+      // a chunk is refused when the chain holds chunks of another upload (interleaved, or left by one that
+      // was interrupted): UploadInterleaved on the way, CommitmentMismatch at the last chunk. Start again
+      // from chunk 0, once
+      if (i > 0 && /UploadInterleaved|CommitmentMismatch/.test(String((e as Error).message)) && !restarted) {
         restarted = true
         opts.onResume?.(0, 'the chain holds chunks of another upload: starting again from chunk 1')
         if (state) state = { ...state, chunks: [], pending: null, complete: false }

@@ -11,6 +11,8 @@ const CHAIN = 16
 const TAPS_INLINE = 64
 /** Fused max-pool windows of at most this many positions are unrolled (when the conv's taps are). */
 export const WINDOW_UNROLL = 4
+/** Taps per turn when lane words are built from the blob as they are used (one-position steps). */
+const DIRECT_PER_TURN = 8
 /** Taps per turn of an input-channel loop. */
 const TAPS_PER_TURN = 32
 
@@ -159,10 +161,11 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
     for (let k = 1; k < lanes; k++) bias = `add(${bias}, shl(${k * s.laneBits}, sar(${sh}, mload(add(b, ${k * plan.biasBytes})))))`
     const mac = (base: string, t: number, x: string) => `{ let m := mload(${at(base, t * E)}) acc := add(acc, mul(mload(${x}), ${laneWordExpr('m', lanes, wb, s.laneBits)})) }`
     const lines = [`let acc := ${bias}`]
-    if (taps <= TAPS_INLINE) for (let t = 0; t < taps; t++) lines.push(mac('w', t, at('p', tapOff(t))))
+    // each inline lane word is ~50 bytes of code: short turns keep the deploy small (a loop turn costs ~30 gas)
+    if (taps <= DIRECT_PER_TURN) for (let t = 0; t < taps; t++) lines.push(mac('w', t, at('p', tapOff(t))))
     else {
       const cinPer = s.inShape.c / s.groups
-      let U = Math.max(1, Math.floor(TAPS_PER_TURN / kk))
+      let U = Math.max(1, Math.floor(DIRECT_PER_TURN / kk))
       while (cinPer % U) U--
       const step = Array.from({ length: U * kk }, (_, t) => mac('v', t, at('q', tapOff(t))))
       lines.push(`for { let q := p let v := w let ce := add(p, ${h(cinPer * inPlane)}) } lt(q, ce) { q := add(q, ${h(U * inPlane)}) v := add(v, ${h(U * kk * E)}) } { ${step.join(' ')} }`)
