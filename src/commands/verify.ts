@@ -89,7 +89,7 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
     const local = await localOf(config, file)
     const commitment = local.commitment
     log.step(`verify ${address} on chain ${s.chainId} against ${file}`)
-    const found: VerifyFindings = await verifyModel(s, address, local, { expectedOwner, configLabel, codeHint: autoWithoutRows(config) })
+    const found: VerifyFindings = await verifyModel(s, address, local, { expectedOwner, initialOwner: config.chain.owner ? getAddress(config.chain.owner) : undefined, configLabel, codeHint: autoWithoutRows(config) })
     const result: VerifyResult = {
       verified: !found.problem,
       ...(found.problem ? { reason: found.problem.line, check: found.problem.check } : {}),

@@ -173,6 +173,18 @@ contract Impostor {
     expect(r.json).toMatchObject({ verified: false, check: 'owner', owner: attacker, expectedOwner: publisher })
   })
 
+  test("chain.owner in the config: a genuine copy deployed for another owner fails on its initial-owner immutable, without --owner", async () => {
+    const address = await deployAs(attackerKey, A.bytecode)
+    const config = thirdParty(A.config, ['model.onnx', 'test.csv', 'reference.csv'])
+    writeFileSync(config, readFileSync(config, 'utf8') + `chain:\n  owner: '${publisher}'\n`)
+    const genuine = await verify(config, "--address", A.address, "--rpc", remote.url)
+    expect(genuine.stderr).toBe("")
+    expect(genuine.code).toBe(0)
+    const r = await verify(config, '--address', address, '--rpc', remote.url)
+    expect(r.code).toBe(1)
+    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: initial owner is ${attacker}, expected ${publisher} \\(chain\\.owner\\)`))])
+  })
+
   test('a genuine model whose admin-library address points at a forged library (owner check removed): code differs', async () => {
     const lib = adminLibrary()
     const forgedLib = compileSolidity(adminLibrarySolidity().replace(/function onlyOwner\(\) \{[^\n]*\}/, 'function onlyOwner() { }'), 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM })
