@@ -15,7 +15,6 @@ import { taskOf } from '../src/ir/taskOf.ts'
 import { autoPlan } from '../src/pipeline/prepareModel.ts'
 import type { Config } from '../src/config/types.ts'
 import { simulate } from '../src/fixed/simulate.ts'
-import { gasFeatures, type GasFeatures } from '../src/gas/features.ts'
 import type { ModelIR } from '../src/ir/types.ts'
 
 export type Measurement = {
@@ -35,7 +34,6 @@ export type Measurement = {
   batchTx: number
   gasPerRow: number
   mismatches: number | null
-  features?: GasFeatures
 }
 
 const shape = (m: ModelIR) => [m.inputSize, ...m.layers.map((l) => l.weight.length)]
@@ -73,7 +71,7 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
     layout,
     precision: `int${8 * plan.weightBytes} weights, ${plan.inputUnsigned ? 'uint' : 'int'}${8 * plan.inputBytes} inputs at 2^${plan.inputFraction ?? plan.F}`,
     shape: shape(model),
-    parameters: gasFeatures(plan).parameters,
+    parameters: plan.layers.reduce((n, l) => n + l.nOut * (l.nIn + 1), 0),
     runtimeBytes: c.runtimeBytes,
     deploy: tx.gasUsed,
     upload: up.reduce((a, t) => a + t.gasUsed, 0),
@@ -84,7 +82,6 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
     batchTx: batch.tx.gasUsed,
     gasPerRow: Math.round(batch.tx.gasUsed / batch.rows),
     mismatches,
-    features: gasFeatures(plan),
   }
 }
 

@@ -1,6 +1,6 @@
 // npm run bench: ML2SC's 30-4-1 in the ML2SC baseline layout and in ml2sc's layout side by side, a sweep
 // of widths and depths (the paper's linear scaling), 64-128-64-32-10 and 784-128-10, on a real anvil
-// with the EIP-7825 cap enforced. Fits the gas model and writes bench/results.json and bench/RESULTS.md.
+// with the EIP-7825 cap enforced. Writes bench/results.json and bench/RESULTS.md.
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { connectChain } from '../src/chain/connectChain.ts'
@@ -10,7 +10,6 @@ import { adminLibrary } from '../src/codegen/adminLibrary.ts'
 import { memoryMap } from '../src/codegen/memoryMap.ts'
 import { readAllRows } from '../src/data/readCsv.ts'
 import { makePlan } from '../src/fixed/makePlan.ts'
-import { batchTerms, dot, leastSquares } from '../src/gas/gasModel.ts'
 import { loadModel } from '../src/model/loadModel.ts'
 import { ML2SC_VERSION } from '../src/version.ts'
 import { cnnSection, measureCnns, type CnnRow } from './cnn.ts'
@@ -51,49 +50,16 @@ try {
   // 3. bigger models: 64-128-64-32-10 and 784-128-10, one predict in one transaction under the cap
   log(await measureOurs(s, '64-128-64-32-10', randomModel([64, 128, 64, 32, 10], 'identity', 3), randomRows(20, 64), 20))
   log(await measureOurs(s, '784-128-10', randomModel([784, 128, 10], 'identity', 5), randomRows(4, 784), 4))
-  // 4. the fixture CNNs (bench/cnn.ts): reported in their own section, not fitted by the dense gas model
+  // 4. the fixture CNNs (bench/cnn.ts): reported in their own section
   cnnRows = await measureCnns(s)
 } finally {
   await s.close()
 }
 
-// fit the gas model on our layout's measurements (single predict and batch, as functions of the features)
-const ours = results.filter((r) => r.layout === 'datacontract')
-const feat = (r: Measurement) => {
-  const m = ours.find((o) => o === r)!
-  return { ...m.features!, memWords: memWordsOf(r) }
-}
-function memWordsOf(r: Measurement) {
-  return r.features!.blobBytes / 32 + (r.features!.macWords + r.features!.outputs) // lane words + activations
-}
-const X: number[][] = []
-const y: number[] = []
-for (const r of ours) {
-  X.push(batchTerms(feat(r), 1)), y.push(r.predictSingle)
-  X.push(batchTerms(feat(r), r.batchRows)), y.push(r.batchTx)
-}
-const batchC = leastSquares(X, y)
-const deployC = leastSquares(ours.map((r) => [1, r.runtimeBytes]), ours.map((r) => r.deploy))
-const upl = ours.filter((r) => r.update)
-const uploadC = leastSquares(upl.map((r) => [r.features!.chunks, r.features!.blobBytes]), upl.map((r) => r.update!))
-const model = (r: Measurement) => ({
-  predictSingle: Math.round(dot(batchC, batchTerms(feat(r), 1))),
-  batchTx: Math.round(dot(batchC, batchTerms(feat(r), r.batchRows))),
-  deploy: Math.round(dot(deployC, [1, r.runtimeBytes])),
-  update: Math.round(dot(uploadC, [r.features!.chunks, r.features!.blobBytes])),
-})
-const errPct = (p: number, m: number) => Math.round((Math.abs(p - m) / m) * 1000) / 10
-const fitted = ours.map((r) => {
-  const p = model(r)
-  return { name: r.name, predicted: p, error: { predictSingle: errPct(p.predictSingle, r.predictSingle), batchTx: errPct(p.batchTx, r.batchTx), deploy: errPct(p.deploy, r.deploy), update: errPct(p.update, r.update!) } }
-})
-const coefficients = { batch: batchC, deploy: deployC, upload: uploadC, adminLibrary: adminGas }
-writeFileSync(path.join(import.meta.dir, '../src/gas/coefficients.json'), JSON.stringify(coefficients, null, 2) + '\n')
-
 const base = results.find((r) => r.layout === 'ml2sc' && r.name.startsWith('ML2SC'))!
 const ourAnchor = results.find((r) => r.layout === 'datacontract' && r.name.startsWith('ML2SC'))!
 const lib = adminLibrary()
-const out = { ml2sc: ML2SC_VERSION, anvil: anvilVersion(), hardfork: 'prague', txGasCap: CAP, createdAt: new Date().toISOString(), adminLibrary: { address: lib.address, runtimeBytes: (lib.runtime.length - 2) / 2, deploy: adminGas }, rows: results, gasModel: { coefficients, fitted } }
+const out = { ml2sc: ML2SC_VERSION, anvil: anvilVersion(), hardfork: 'prague', txGasCap: CAP, createdAt: new Date().toISOString(), adminLibrary: { address: lib.address, runtimeBytes: (lib.runtime.length - 2) / 2, deploy: adminGas }, rows: results }
 writeFileSync(path.join(import.meta.dir, 'results.json'), JSON.stringify(out, null, 2) + '\n')
 
 const n = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toLocaleString('en-US'))
@@ -131,19 +97,8 @@ const md = [
   ...results.map((r) => `| ${r.name} | ${r.layout} | ${n(r.parameters)} | ${n(r.runtimeBytes)} | ${n(r.deploy)} | ${n(r.upload)} (${r.uploadTxs}) | ${n(r.update)} | ${n(r.predictSingle)} | ${r.batchRows} | ${n(r.gasPerRow)} | ${n(Math.round((r.deploy + r.upload) / r.parameters))} | ${r.mismatches ?? '–'} |`),
   '',
   ...cnnSection(cnnRows),
-  '## Gas model vs measurement (datacontract layout)',
-  '',
-  'Fitted by least squares on the rows above (see src/gas/gasModel.ts for the equations); error in %.',
-  '',
-  '| model | predict: measured / model (err) | batch tx: measured / model (err) | deploy: measured / model (err) | update: measured / model (err) |',
-  '|---|---|---|---|---|',
-  ...fitted.map((f) => {
-    const r = ours.find((o) => o.name === f.name)!
-    return `| ${f.name} | ${n(r.predictSingle)} / ${n(f.predicted.predictSingle)} (${f.error.predictSingle}%) | ${n(r.batchTx)} / ${n(f.predicted.batchTx)} (${f.error.batchTx}%) | ${n(r.deploy)} / ${n(f.predicted.deploy)} (${f.error.deploy}%) | ${n(r.update)} / ${n(f.predicted.update)} (${f.error.update}%) |`
-  }),
-  '',
-  `Largest model error: ${Math.max(...fitted.flatMap((f) => Object.values(f.error)))}%.`,
+  '`ml2sc gas` needs no fitted model: it runs these same transactions on a private anvil and reads their receipts.',
   '',
 ]
 writeFileSync(path.join(import.meta.dir, 'RESULTS.md'), md.join('\n'))
-console.error('wrote bench/RESULTS.md, bench/results.json, src/gas/coefficients.json')
+console.error('wrote bench/RESULTS.md, bench/results.json')

@@ -43,6 +43,7 @@ const REVERT_HINTS: Record<string, string> = {
   NotPendingOwner: 'only the account named by transferOwnership may accept the ownership',
   NotReady: 'the weights are not all on chain (an upload is incomplete): finish it with `ml2sc upload` or `ml2sc update`',
   ChunkOutOfOrder: 'weight chunks go in order from 0: re-run to resume the upload',
+  UploadInterleaved: 'another upload (other weights) is in progress on this contract: run again, it restarts from chunk 1',
   CommitmentMismatch: 'the chunks on chain are not all from this upload (another upload wrote in between): run again, it restarts from chunk 1',
   BadChunkLength: 'the contract was generated for another chunk size (batch.upload) or another model',
   BadInputLength: "the rows do not match the contract's input size",

@@ -157,6 +157,17 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
     }
     return Math.min(p.written, n)
   }
+  // a chunk is refused when the chain holds chunks of another upload (interleaved, or left by one that was
+  // interrupted): UploadInterleaved on the way, CommitmentMismatch at the last chunk. Start again from
+  // chunk 0, once
+  const anotherUpload = (e: unknown) => n > 1 && !restarted && /UploadInterleaved|CommitmentMismatch/.test(String((e as Error)?.message))
+  const restart = () => {
+    restarted = true
+    opts.onResume?.(0, 'the chain holds chunks of another upload: starting again from chunk 1')
+    if (state) state = { ...state, chunks: [], pending: null, inFlight: [], complete: false }
+    calibration = undefined
+    return 0
+  }
   for (let i = from; i < n; ) {
     const last = i === n - 1
     if (last && flights.length) {
@@ -184,14 +195,8 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
       })
     } catch (e) {
       const failed = await drain()
-      // the last chunk is refused when the chain holds chunks of another upload (interleaved, or left by
-      // one that was interrupted): start again from chunk 0, once
-      if (last && i > 0 && /CommitmentMismatch/.test(String((e as Error).message)) && !restarted) {
-        restarted = true
-        opts.onResume?.(0, 'the chain holds chunks of another upload: starting again from chunk 1')
-        if (state) state = { ...state, chunks: [], pending: null, inFlight: [], complete: false }
-        calibration = undefined
-        i = 0
+      if (i > 0 && anotherUpload(e)) {
+        i = restart()
         continue
       }
       if (failed) {
@@ -208,16 +213,8 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
     if (flights.length >= UPLOAD_IN_FLIGHT || last) {
       const failed = last ? await drain() : await settle()
       if (failed) {
-        if (last && /CommitmentMismatch/.test(String((failed as Error).message)) && !restarted && n > 1) {
-          restarted = true
-          opts.onResume?.(0, 'the chain holds chunks of another upload: starting again from chunk 1')
-          if (state) state = { ...state, chunks: [], pending: null, inFlight: [], complete: false }
-          calibration = undefined
-          i = 0
-          continue
-        }
         await drain()
-        i = await recover(failed, from)
+        i = anotherUpload(failed) ? restart() : await recover(failed, from)
       }
     }
   }

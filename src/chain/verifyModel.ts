@@ -1,4 +1,4 @@
-import { toHex, zeroAddress, type Hex } from 'viem'
+import { getAddress, toHex, zeroAddress, type Hex } from 'viem'
 import { adminLibrary } from '../codegen/adminLibrary.ts'
 import type { CompiledContract } from '../compile/compileSolidity.ts'
 import { codeDifference, immutableValue } from '../compile/runtimeCodeHash.ts'
@@ -56,14 +56,21 @@ export function embeddedWeightRanges(deployedBytecode: Hex, blob: Uint8Array, co
  * trustworthy: its code is this config's compiled contract (immutables zeroed); the admin library it
  * DELEGATECALLs (for ownership, uploads and the commitment) is ml2sc's; the upload is complete; each data
  * contract holds its chunk (code = STOP ++ chunk: it can never run, so never change); the chain's own
- * commitment (recomputed by that verified code) equals the local one; the owner is `expectedOwner` when
- * given. Only reads: nothing is sent.
+ * commitment (recomputed by that verified code) equals the local one; the initial owner (the immutable)
+ * is `initialOwner` and the owner is `expectedOwner`, when given. Only reads: nothing is sent.
  */
-export async function verifyModel(s: ChainSession, address: Hex, local: LocalModel, opts: { expectedOwner?: Hex; configLabel: string }): Promise<VerifyFindings> {
+export async function verifyModel(s: ChainSession, address: Hex, local: LocalModel, opts: {
+    expectedOwner?: Hex
+    /** `chain.owner`: the initial owner the creation code must have put in the contract's immutable. */
+    initialOwner?: Hex
+    configLabel: string
+    /** Replaces the hint when the code differs. */
+    codeHint?: string
+  }): Promise<VerifyFindings> {
   const lib = adminLibrary()
   const found: VerifyFindings = { adminLibrary: lib.address }
   const fail = (check: VerifyProblem['check'], line: string, hint: string): VerifyFindings => ({ ...found, problem: { check, line, hint } })
-  const notOurs = `it was not made by ml2sc from ${local.file} and ${opts.configLabel} (another model, precision, layout, hardfork or ml2sc version), or it is a forgery`
+  const notOurs = opts.codeHint ?? `it was not made by ml2sc from ${local.file} and ${opts.configLabel} (another model, precision, layout, hardfork or ml2sc version), or it is a forgery`
 
   const code = await s.publicClient.getCode({ address })
   if (!code || code === '0x') return fail('code', `no contract at ${address} on chain ${s.chainId}`, 'check the address and that --rpc (or chain.rpcUrl) is the chain it was deployed on')
@@ -113,6 +120,10 @@ export async function verifyModel(s: ChainSession, address: Hex, local: LocalMod
     return fail('commitment', `commitment differs: on chain ${st.commitment} (version ${st.version}), local ${local.commitment} (${local.file})${chunkLine ? `; ${chunkLine} first` : ''}`, 'the contract holds other weights: the owner uploads these with `ml2sc update`, or the model file is not the one deployed')
   if (badChunk)
     return fail('chunk', `${chunkLine}: the code of the data contract at ${badChunk.address} is not STOP ++ bytes ${badChunk.from}…${badChunk.to} of ${local.file}'s weights`, 'the contract reads its weights from a contract that is not a plain ml2sc data contract: it could change after this check')
+  // the model's only immutable is its initial owner (the owner until the first transfer): chain.owner, when the config names one
+  const initial = compiled.immutables.map((r) => immutableValue(code, r))
+  if (opts.initialOwner && initial.some((v) => BigInt(v) !== BigInt(opts.initialOwner!)))
+    return fail('owner', `initial owner is ${getAddress(`0x${initial.find((v) => BigInt(v) !== BigInt(opts.initialOwner!))!.slice(-40)}`)}, expected ${opts.initialOwner} (chain.owner)`, 'this copy of the contract was deployed for another owner than the config names')
   if (opts.expectedOwner && st.owner.toLowerCase() !== opts.expectedOwner.toLowerCase())
     return fail('owner', `owner is ${st.owner}, expected ${opts.expectedOwner}`, 'the owner can replace the weights at any time: do not trust this deployment unless you trust that owner')
   return found

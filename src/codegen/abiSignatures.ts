@@ -29,6 +29,7 @@ export const ERRORS = {
   UnknownFunction: 'error UnknownFunction(bytes4 selector)',
   Immutable: 'error Immutable()',
   CommitmentMismatch: 'error CommitmentMismatch(bytes32 expected, bytes32 actual)',
+  UploadInterleaved: 'error UploadInterleaved(bytes4 started, bytes4 given)',
   AdminLibraryMissing: 'error AdminLibraryMissing(address admin)',
 } as const
 

@@ -16,7 +16,8 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
  * until the first ownership transfer (an immutable: no SSTORE at deploy).
  *
  * Storage (the model's): slot 0 owner (empty until a transfer: the initial owner), slot 1 pending owner, slot 2 the state word = chunk0 address |
- * version << 160 | chunks written << 224 | ready << 248, stored XOR a mask that makes a contract with
+ * version << 160 (32 bits) | upload tag << 192 (the first 4 bytes of the commitment the upload in progress
+ * named) | chunks written << 224 | ready << 248, stored XOR a mask that makes a contract with
  * weights in its code start as "version 1, ready, all chunks written" with no constructor SSTORE;
  * slot 2 + i the address of chunk i ≥ 1; the storage layout's weight words from STORAGE_BASE.
  */
@@ -156,8 +157,10 @@ contract Ml2scAdmin {
             switch shr(224, calldataload(0))
             case ${sel('writeChunk')} {
                 // chunk 0 starts an update: inference stops (NotReady) until the last chunk lands. Every chunk
-                // names the commitment of the whole upload it belongs to; the last one is refused unless the
-                // weights on chain then hash to it, so chunks of two interleaved uploads can never go live.
+                // names the commitment of the whole upload it belongs to: chunk 0 records its first 4 bytes (the
+                // upload tag, in the state word: no extra SSTORE) and a later chunk with another tag is refused
+                // (UploadInterleaved); the last chunk is refused unless the weights on chain then hash to the
+                // full commitment (CommitmentMismatch), so chunks of two interleaved uploads never go live.
                 onlyOwner()
                 let index := calldataload(4)
                 let off, len := bytesArg(36)
@@ -166,6 +169,9 @@ contract Ml2scAdmin {
                 let chunks := ${param('chunks')}
                 let written := and(shr(224, st), 0xffffff)
                 if or(iszero(lt(index, chunks)), and(iszero(iszero(index)), iszero(eq(index, written)))) { fail2(${err('ChunkOutOfOrder')}, index, written) }
+                let tag := shr(224, expectedCommitment)
+                let started := and(shr(192, st), 0xffffffff)
+                if and(iszero(iszero(index)), iszero(eq(tag, started))) { fail2(${err('UploadInterleaved')}, shl(224, started), shl(224, tag)) }
                 let expected := chunkLen(index)
                 if iszero(eq(len, expected)) {
                     mstore(0, shl(224, ${err('BadChunkLength')})) mstore(4, index) mstore(36, len) mstore(68, expected) revert(0, 100)
@@ -186,14 +192,14 @@ contract Ml2scAdmin {
                     if iszero(a) { fail1(${err('DataDeployFailed')}, index) }
                     if index { sstore(add(2, index), a) }
                 }
-                let version := and(shr(160, st), 0xffffffffffffffff)
+                let version := and(shr(160, st), 0xffffffff)
                 switch index
-                case 0 { st := or(a, shl(160, version)) }
+                case 0 { st := or(or(a, shl(160, version)), shl(192, tag)) }
                 default { st := and(st, not(shl(248, 1))) }
                 st := or(and(st, not(shl(224, 0xffffff))), shl(224, add(index, 1)))
                 if eq(add(index, 1), chunks) {
                     version := add(version, 1)
-                    st := or(or(and(st, ${ADDR}), shl(160, version)), or(shl(224, chunks), shl(248, 1)))
+                    st := or(or(and(st, ${ADDR}), or(shl(160, version), shl(192, tag))), or(shl(224, chunks), shl(248, 1)))
                     let c := weightsHash(st, 0x80)
                     if iszero(eq(c, expectedCommitment)) { fail2(${err('CommitmentMismatch')}, expectedCommitment, c) }
                     mstore(0, version)
@@ -209,7 +215,7 @@ contract Ml2scAdmin {
                 if iszero(shr(248, st)) { ret(0) }
                 ret(weightsHash(st, 0x80))
             }
-            case ${sel('version')} { ret(and(shr(160, state()), 0xffffffffffffffff)) }
+            case ${sel('version')} { ret(and(shr(160, state()), 0xffffffff)) }
             case ${sel('ready')} { ret(shr(248, state())) }
             case ${sel('chunksWritten')} { ret(and(shr(224, state()), 0xffffff)) }
             case ${sel('chunkAddress')} { ret(chunk(calldataload(4), state())) }

@@ -4,6 +4,9 @@ import { tapsOf, laneGroupsOf, type ConvStep, type PoolStep, type TensorStep } f
 import { convPackYul, convStepYul, decodeInputYul, fusesPool, WINDOW_UNROLL } from './convYul.ts'
 import { fillHalosYul, poolStepYul } from './poolYul.ts'
 
+const GROUP_CODE_TAPS = 16
+const FUSED_CODE_TAPS = 24
+
 /** Lane-word taps (summed over conv steps) that get their own code with constant weight addresses. */
 export const DEFAULT_TAP_BUDGET = 640
 
@@ -23,7 +26,8 @@ export function unrolledSteps(steps: TensorStep[], budget = DEFAULT_TAP_BUDGET):
   for (const { s, i } of order) {
     const p = steps[i + 1]
     const window = fused[i] && p && p.kind !== 'conv' && p.kh * p.kw <= WINDOW_UNROLL ? p.kh * p.kw : 1
-    const cost = laneGroupsOf(s).length * tapsOf(s) * window
+    // each lane group with its own code also repeats its position loops and lane unpacking (≈ 16 taps' worth; a fused pool's compare and unbias ≈ 24 more)
+    const cost = laneGroupsOf(s).length * (tapsOf(s) * window + GROUP_CODE_TAPS + (fused[i] ? FUSED_CODE_TAPS : 0))
     if (cost <= left && s.outShape.h * s.outShape.w > 1) {
       out[i] = true
       left -= cost

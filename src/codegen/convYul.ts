@@ -11,6 +11,8 @@ const CHAIN = 16
 const TAPS_INLINE = 64
 /** Fused max-pool windows of at most this many positions are unrolled (when the conv's taps are). */
 export const WINDOW_UNROLL = 4
+/** Taps per turn when lane words are built from the blob as they are used (one-position steps). */
+const DIRECT_PER_TURN = 8
 /** Taps per turn of an input-channel loop. */
 const TAPS_PER_TURN = 32
 
@@ -58,7 +60,7 @@ export function runsOf(groups: LaneGroup[]): Run[] {
 export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMemory, weightBytes: number, biasBytes: number, fused: boolean[] = []): string {
   const lines: string[] = []
   ;(steps as ConvStep[]).forEach((s, i) => {
-    if (s.kind !== 'conv') return
+    if (s.kind !== 'conv' || readsBlobDirectly(s)) return
     const lb = mem.blobLayout.layers[i]!
     const pk = mem.packed[i]!
     const taps = tapsOf(s)
@@ -132,7 +134,10 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
   const ph = pool ? pool.sh : 1
   const pw = pool ? pool.sw : 1
   // the body for one position: p = window top-left address, yo = output address of the group's first channel
+  const direct = readsBlobDirectly(s)
+  const wb = plan.weightBytes
   const body = (lanes: number, wAt: (t: number) => string, biasAt: string): string[] => {
+    if (direct) return [...directMacs(lanes), ...unpackLanes(s, plan, lanes, (k) => at('yo', k * outPlane))]
     const lines = [`let acc := mload(${biasAt})`]
     if (unrolled || taps <= TAPS_INLINE) lines.push(...macChain(Array.from({ length: taps }, (_, t) => `mul(mload(${at('p', tapOff(t))}), mload(${wAt(t)}))`)))
     else {
@@ -147,6 +152,25 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
       return lines
     }
     return fusedMaxBody(s, pool, plan, lanes, lines, (j) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw), (k) => at('yo', k * outPlane), unrolled && ph * pw <= WINDOW_UNROLL)
+  }
+  // one position (a dense layer): each lane word is used once, so it is built from the blob as it is multiplied
+  const directMacs = (lanes: number): string[] => {
+    const E = lanes * wb
+    const sh = 256 - 8 * plan.biasBytes
+    let bias = `sar(${sh}, mload(b))`
+    for (let k = 1; k < lanes; k++) bias = `add(${bias}, shl(${k * s.laneBits}, sar(${sh}, mload(add(b, ${k * plan.biasBytes})))))`
+    const mac = (base: string, t: number, x: string) => `{ let m := mload(${at(base, t * E)}) acc := add(acc, mul(mload(${x}), ${laneWordExpr('m', lanes, wb, s.laneBits)})) }`
+    const lines = [`let acc := ${bias}`]
+    // each inline lane word is ~50 bytes of code: short turns keep the deploy small (a loop turn costs ~30 gas)
+    if (taps <= DIRECT_PER_TURN) for (let t = 0; t < taps; t++) lines.push(mac('w', t, at('p', tapOff(t))))
+    else {
+      const cinPer = s.inShape.c / s.groups
+      let U = Math.max(1, Math.floor(DIRECT_PER_TURN / kk))
+      while (cinPer % U) U--
+      const step = Array.from({ length: U * kk }, (_, t) => mac('v', t, at('q', tapOff(t))))
+      lines.push(`for { let q := p let v := w let ce := add(p, ${h(cinPer * inPlane)}) } lt(q, ce) { q := add(q, ${h(U * inPlane)}) v := add(v, ${h(U * kk * E)}) } { ${step.join(' ')} }`)
+    }
+    return lines
   }
   const positions = (p0: string, o0: string, inner: string[]) =>
     single
@@ -169,9 +193,12 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
     for (const r of runsOf(groups)) {
       const g0 = groups[r.from]!
       const inner = body(r.lanes, (t) => at('w', 32 * t), 'b')
+      // direct: w and b point into the blob (group-major weights, then the biases in channel order)
+      const lb = mem.blobLayout.layers[i]!
+      const blobW = mem.blob + lb.weightsAt + groups.slice(0, r.from).reduce((a, g) => a + g.lanes, 0) * taps * wb
       lines.push(`for { let j := 0 } lt(j, ${r.count}) { j := add(j, 1) } {
-                    let w := add(${h(pk.weights + r.from * taps * 32)}, mul(j, ${h(taps * 32)}))
-                    let b := add(${h(pk.biases + r.from * 32)}, shl(5, j))
+                    let w := ${direct ? `add(${h(blobW)}, mul(j, ${h(r.lanes * taps * wb)}))` : `add(${h(pk.weights + r.from * taps * 32)}, mul(j, ${h(taps * 32)}))`}
+                    let b := ${direct ? `add(${h(mem.blob + lb.biasesAt + g0.first * plan.biasBytes)}, mul(j, ${r.firstStep * plan.biasBytes}))` : `add(${h(pk.biases + r.from * 32)}, shl(5, j))`}
                     let p0 := add(${h(windowAt(g0.cinFirst))}, mul(j, ${h(r.cinStep * inPlane)}))
                     let yo0 := add(${h(addrOf(outB, g0.first, 0, 0))}, mul(j, ${h(r.firstStep * outPlane)}))
                     ${positions('p0', 'yo0', inner)}
@@ -266,3 +293,6 @@ export function biasedLaneHalf(s: ConvStep): bigint {
   const b = BigInt(s.laneBits)
   return s.accMax !== undefined && s.accMax < 1n << (b - 2n) ? 1n << (b - 2n) : 1n << (b - 1n)
 }
+
+/** A conv step with one output position (a dense layer) uses each lane word once: no packing pass, read from the blob. */
+export const readsBlobDirectly = (s: ConvStep) => s.outShape.h * s.outShape.w === 1

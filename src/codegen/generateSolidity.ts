@@ -163,14 +163,15 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 if or(gt(len, calldatasize()), gt(add(off, len), calldatasize())) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
             }${layout === 'datacontract' && !kernel.streams ? `
             /// copy every data contract's chunk (its code after the STOP byte) to memory at p
-            function copyChunks(st, p) {
+            function copyChunks(st, p) {${chunks.length === 1 ? `
+                extcodecopy(and(st, 0xffffffffffffffffffffffffffffffffffffffff), p, 1, ${chunks[0]})` : `
                 for { let i := 0 } lt(i, ${chunks.length}) { i := add(i, 1) } {
                     let a := and(st, 0xffffffffffffffffffffffffffffffffffffffff)
                     if i { a := sload(add(2, i)) }
                     let len := ${chunkLen('i')}
                     extcodecopy(a, p, 1, len)
                     p := add(p, len)
-                }
+                }`}
             }` : ''}${kernel.streams ? `
             /// copy blob bytes [from, from + len) from the data contracts (addresses in the chunk table) to memory at dst
             function copyRange(from, len, dst) {

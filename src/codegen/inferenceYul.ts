@@ -1,5 +1,5 @@
 import type { LayerPlan, Plan } from '../fixed/types.ts'
-import { biasedAccInit, biasWordExpr, biasWordLiteral, hex as h, laneWordOf, macChain, maskLiteral, packetMacs, sumWords, unpackLanes } from './laneKernel.ts'
+import { biasedAccInit, biasWordExpr, hex as h, laneWordOf, macChain, maskAndBiasDecl, packetMacs, sumWords, unpackLanes } from './laneKernel.ts'
 import type { MemoryMap } from './memoryMap.ts'
 import { packetAt, type GroupLayout } from './weightBlob.ts'
 
@@ -54,18 +54,17 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
     for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
       const words = g0.packets * g0.perWord * 32
       const stores = (n: number) => Array.from({ length: n }, (_, j) => `mstore(${j ? `add(d, ${32 * j})` : 'd'}, sub(${laneWordOf(g0, j, wb)}, bw))`).join(' ')
-      // the full packets in a loop, the last one (only the inputs left; MLOADed \`lead\` bytes early) on its own
-      const last = g0.packets - 1
-      const left = layer.nIn - last * g0.perWord
+      // every packet in a loop (the last one's spare words are never read), or the lone (trimmed) packet
       const at = (base: number, stride: number) => (count === 1 ? h(base) : `add(${h(base)}, mul(sub(g, ${index}), ${stride}))`)
       const dst = at(lm.packedWeights[index]!, words)
       lines.push(
-        forGroups(index, count, `let mask := ${maskLiteral(g0, wb)} let bw := ${biasWordLiteral(g0, wb)}`, [
+        forGroups(index, count, maskAndBiasDecl(g0, wb), [
           `let src := ${at(mem.blob + g0.at, g0.bytes)}`,
           `mstore(${at(lm.packedBiases + 32 * index, 32)}, ${biasWordExpr(g0, plan.biasBytes, 'src')})`,
           `let d := ${dst}`,
-          ...(last > 0 ? [`for { let p := add(src, ${g0.biasBytes}) let e := add(d, ${last * 32 * g0.perWord}) } lt(d, e) { p := add(p, ${g0.packetBytes}) d := add(d, ${32 * g0.perWord}) } { let m := mload(p) ${stores(g0.perWord)} }`] : []),
-          `{ let m := mload(${plus('src', packetAt(g0, last))}) ${stores(left)} }`,
+          g0.packets > 1
+            ? `for { let p := add(src, ${g0.biasBytes}) let e := add(d, ${words}) } lt(d, e) { p := add(p, ${g0.packetBytes}) d := add(d, ${32 * g0.perWord}) } { let m := mload(p) ${stores(g0.perWord)} }`
+            : `{ let m := mload(${plus('src', packetAt(g0, 0))}) ${stores(layer.nIn)} }`,
         ]),
       )
     }
@@ -106,7 +105,8 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
       const wordAt = (i: number) => (constants ? laneWord(layer.weights.map((r) => r[i]!), g) : `mload(${h(pw + 32 * i)})`)
       const body: string[] = [`let acc := ${constants ? laneWord(layer.biases, g) : `mload(${h(lm.packedBiases + 32 * gi)})`}`]
       if (constants && !unroll) throw new Error('the code layout needs fully unrolled layers')
-      if (unroll) body.push(...macChain(Array.from({ length: layer.nIn }, (_, i) => `mul(${wordAt(i)}, ${x(i)})`)))
+      if (src < 0) body.push(...calldataMacs(plan, layer.nIn, wordAt))
+      else if (unroll) body.push(...macChain(Array.from({ length: layer.nIn }, (_, i) => `mul(${wordAt(i)}, ${x(i)})`)))
       else {
         const turns = Math.floor(layer.nIn / UNROLL_BY)
         const step = macChain(Array.from({ length: UNROLL_BY }, (_, u) => `mul(mload(add(w, ${32 * u})), mload(add(q, ${32 * u})))`))
@@ -119,6 +119,28 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
     if (layer.activation.kind === 'softmax') lines.push(`softmax(${h(lm.activations)}, ${layer.nOut})`)
   })
   return lines.join('\n                ')
+}
+
+/**
+ * MACs of a one-group first layer reading its inputs straight from the row at \`rp\`: one CALLDATALOAD
+ * per word of inputs (into \`c\`), each input then shifted out of it (masked, or sign-extended).
+ */
+function calldataMacs(plan: Plan, nIn: number, wordAt: (i: number) => string): string[] {
+  const inB = plan.inputBytes
+  const per = Math.floor(32 / inB)
+  const mask = h((1n << BigInt(8 * inB)) - 1n)
+  const out: string[] = per > 1 && plan.inputUnsigned ? [`let xm := ${mask}`] : []
+  for (let i0 = 0; i0 < nIn; i0 += per) {
+    const x = (j: number) => {
+      const sh = 256 - 8 * inB * (j + 1)
+      const word = sh ? `shr(${sh}, c)` : 'c'
+      if (j === 0) return `${inputDecodeOp(plan)}(${sh}, c)`
+      return plan.inputUnsigned ? `and(${word}, xm)` : `signextend(${inB - 1}, ${word})`
+    }
+    const terms = Array.from({ length: Math.min(per, nIn - i0) }, (_, j) => `mul(${wordAt(i0 + j)}, ${x(j)})`)
+    out.push(`{ let c := calldataload(${i0 ? `add(rp, ${h(i0 * inB)})` : 'rp'}) ${macChain(terms).join(' ')} }`)
+  }
+  return out
 }
 
 /** Yul: decode the row at `rp` into memory once, summing it into `sx` (unrolled by 8). */
@@ -166,7 +188,7 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
       const at = (base: number, stride: number) => (count === 1 ? h(base) : `add(${h(base)}, mul(sub(g, ${index}), ${stride}))`)
       const from = at(g0.at, g0.bytes)
       lines.push(
-        forGroups(index, count, `let mask := ${maskLiteral(g0, wb)} let bw := ${biasWordLiteral(g0, wb)}`, [
+        forGroups(index, count, maskAndBiasDecl(g0, wb), [
           mem.kernel.streams ? `copyRange(${from}, ${g0.bytes}, ${h(mem.blob)}) let w := ${h(mem.blob)}` : `let w := ${at(mem.blob + g0.at, g0.bytes)}`,
           `let acc := ${biasedAccInit(g0, plan, 'w')}`,
           'let m := 0',

@@ -30,19 +30,13 @@ export function laneWordOf(g: GroupLayout, j: number, weightBytes: number, m = '
   return `and(${s ? `shr(${s}, ${m})` : m}, ${mask})`
 }
 
-/** Σ_k 2^(k·spacing) over the group's lanes: computed when its literal would be long (code is 200 gas a byte). */
-function onesExpr(g: Pick<GroupLayout, 'lanes' | 'spacing'>): string {
-  if (g.lanes === 1) return '1'
-  const bits = g.lanes * g.spacing
-  return `div(${bits === 256 ? 'not(0)' : `sub(shl(${bits}, 1), 1)`}, sub(shl(${g.spacing}, 1), 1))`
+/**
+ * `let mask := … let bw := …` for a group: its lane mask and 2^(8·wb−1) in every lane, as stack variables
+ * (repeated PUSH32s become CODECOPYs; solc's optimizer picks the cheapest form of each literal).
+ */
+export function maskAndBiasDecl(g: GroupLayout, weightBytes: number): string {
+  return `let mask := ${hex(laneMask(g, weightBytes))} let bw := ${hex(weightBiasWord(g, weightBytes))}`
 }
-const short = (v: bigint, alt: () => string) => (v < 1n << 96n ? hex(v) : alt())
-
-/** The group's lane mask (bind it to a stack variable: repeated PUSH32s become CODECOPYs). */
-export const maskLiteral = (g: GroupLayout, weightBytes: number) => short(laneMask(g, weightBytes), () => `mul(${onesExpr(g)}, ${hex((1n << BigInt(8 * weightBytes)) - 1n)})`)
-
-/** 2^(8·wb−1) in every lane of the group. */
-export const biasWordLiteral = (g: GroupLayout, weightBytes: number) => short(weightBiasWord(g, weightBytes), () => `shl(${8 * weightBytes - 1}, ${onesExpr(g)})`)
 
 /** The group's biases as a signed lane word, read from its bias packet at address expression `at`. */
 export function biasWordExpr(g: GroupLayout, biasBytes: number, at: string): string {
@@ -51,7 +45,7 @@ export function biasWordExpr(g: GroupLayout, biasBytes: number, at: string): str
   return bits === 256 ? `mload(${at})` : `shr(${256 - bits}, mload(${at}))`
 }
 
-/** The accumulator's start: the biases minus the weights' unsigned bias (`bw`, see biasWordLiteral) times Σx (`sx`), in every lane at once. */
+/** The accumulator's start: the biases minus the weights' unsigned bias (`bw`, see maskAndBiasDecl) times Σx (`sx`), in every lane at once. */
 export function biasedAccInit(g: GroupLayout, plan: Plan, biasAt: string, sx = 'sx'): string {
   return `sub(${biasWordExpr(g, plan.biasBytes, biasAt)}, mul(${sx}, bw))`
 }

@@ -26,8 +26,8 @@ export type GroupLayout = {
   packetBytes: number
   packets: number
   /**
-   * The last packet holds only the inputs left (nIn − (packets−1)·perWord); its unused leading bytes are
-   * not stored, so it is MLOADed `lead` bytes before where it starts (those bytes are shifted out).
+   * A group's only packet (nIn ≤ perWord) holds just nIn inputs; its unused leading bytes are not stored,
+   * so it is MLOADed `lead` bytes before where it starts (those bytes are shifted out).
    */
   lead: number
   /** Bytes of the whole group (bias packet and weight packets). */
@@ -80,7 +80,8 @@ export function blobLayout(plan: Plan): BlobLayout {
       const packetBytes = (lanes * spacing) / 8
       const packets = Math.ceil(layer.nIn / perWord)
       const biasBytes = lanes === 1 ? plan.biasBytes : packetBytes
-      const lead = spacing / 8 - wb * (layer.nIn - (packets - 1) * perWord)
+      // only a lone packet is trimmed: a group's packets then stay evenly spaced for the packing loop
+      const lead = packets === 1 ? spacing / 8 - wb * layer.nIn : 0
       const g = { first, lanes, spacing, perWord, at, biasBytes, packetBytes, packets, lead, bytes: biasBytes + packets * packetBytes - lead }
       at += g.bytes
       return g

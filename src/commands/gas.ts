@@ -1,7 +1,5 @@
 import path from 'node:path'
 import { loadConfig } from '../config/loadConfig.ts'
-import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
-import { compileSolidity } from '../compile/compileSolidity.ts'
 import { estimateGas } from '../gas/estimateGas.ts'
 import { parameterCount } from '../ir/taskOf.ts'
 import { prepareModel } from '../pipeline/prepareModel.ts'
@@ -9,29 +7,25 @@ import type { Ml2scCommand } from './context.ts'
 
 export const gasModule: Ml2scCommand = {
   command: 'gas <config>',
-  describe: 'Estimate the gas of every step from the fitted gas model, without a chain',
+  describe: "The gas of every step, from the receipts of run's own transactions on a private throwaway anvil (no RPC, no key)",
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml' })
-      .option('rows', { type: 'number', describe: 'rows per batch transaction (default: batch.rows, or the most that fit)' })
+      .option('rows', { type: 'number', describe: 'rows per batch transaction (default: batch.rows, or the most that fit, as run sizes them)' })
       .example('$0 gas ml2sc.yaml', 'deploy, upload, predict and per-row gas, and the batch size that fits the cap')
       .example('$0 gas ml2sc.yaml --json', 'the same as JSON'),
   handler: async (a, log) => {
     const config = await loadConfig(a.config, { output: a.out })
     const prep = await prepareModel(config)
-    const chunkSize = prep.chunkSize
-    const compiled = compileSolidity(generateSolidity(prep.plan, prep.generate), prep.contractName, { hardfork: config.chain.hardfork })
-    const cap = Math.min(config.chain.txGasCap, config.chain.blockGasLimit)
-    const rows = a.rows ?? (config.batch.rows === 'auto' ? undefined : config.batch.rows)
-    const est = estimateGas(prep.plan, { runtimeBytes: compiled.runtimeBytes, embedded: embedsWeights(prep.plan, prep.generate), cap, rows, chunkSize })
+    const est = await log.task('run every step on a private anvil', () => estimateGas(config, prep, { rows: a.rows, log }))
     const n = (x: number) => x.toLocaleString('en-US')
     const params = parameterCount(prep.model)
     log.info(`${path.basename(config.model.path)}: ${params} parameters, layout ${prep.layout}${est.embedded ? ' (weights embedded at deploy)' : ''}`)
     log.info(`  deploy          ${n(est.deploy)}   (+ ${n(est.adminLibrary)} once per chain for ml2sc's shared admin library, if the chain lacks it)`)
     log.info(`  upload          ${n(est.upload)}`)
-    log.info(`  later update    ${n(est.update)}`)
+    log.info(`  later update    ${est.update === null ? '– (immutable layout)' : n(est.update)}`)
     log.info(`  one predict     ${n(est.predictSingle)}`)
-    log.info(`  batch           ${est.batchRows} rows in ${n(est.batchTx)} gas (cap ${n(cap)}): ${n(est.perRow)} per row`)
+    log.info(`  batch           ${est.measuredRows} rows in ${n(est.batchTx)} gas (up to ${est.batchRows} rows per transaction): ${n(est.perRow)} per row`)
     return { parameters: params, ...est }
   },
 }

@@ -31,7 +31,7 @@ export type PredictResult = { rows: PredictEntry[] }
  * for byte: an entry per input row, `{prediction, raw}` or `{error}` for a row outside the safe input
  * range (refused before anything is sent, never wrapped). Input columns are matched by header name.
  */
-export async function predictCommand(args: PredictArgs, log: Logger): Promise<PredictResult & { fraction: number }> {
+export async function predictCommand(args: PredictArgs, log: Logger): Promise<PredictResult & { fraction: number; classes?: string[] }> {
   const config = await loadConfig(args.config, { output: args.out })
   const prep = await predictPrep(config)
   const rows = await readPredictInput(args.input, config, prep.plan)
@@ -48,6 +48,7 @@ export async function predictCommand(args: PredictArgs, log: Logger): Promise<Pr
   }
   return {
     fraction: prep.plan.F,
+    classes: prep.task === 'regression' ? undefined : config.data.classes,
     rows: rows.map((r): PredictEntry => {
       const out = raw.get(r)
       if (!out) return { error: r.error ?? 'not answered' }
@@ -81,9 +82,14 @@ async function predictOnChain(config: Config, prep: Prepared, rows: bigint[][], 
         }
       } catch (e) {
         if (e instanceof ChainError && /^predict batch/.test(e.message)) throw e
-        throw new ChainError(`${label} (${batch.length} rows) failed: ${errorText(e)}`, {
+        const text = errorText(e)
+        // nodes refuse an oversized call or transaction in their own words ("Missing or invalid parameters.")
+        const size = /gas|invalid param|exceed|too large|oversized|limit|payload/i.test(text)
+        throw new ChainError(`${label} (${batch.length} rows) failed: ${text}`, {
           where: config.chain.rpcUrl ? 'chain.rpcUrl' : 'chain',
-          hint: `the node may refuse a ${mode.tx ? 'transaction' : 'call'} this large (gas cap ${cap.toLocaleString('en-US')}): set batch.rows lower (e.g. ${Math.max(1, Math.floor(batch.length / 2))})`,
+          hint: size
+            ? `the node may refuse a ${mode.tx ? 'transaction' : 'call'} this large (gas cap ${cap.toLocaleString('en-US')}): set batch.rows lower (e.g. ${Math.max(1, Math.floor(batch.length / 2))})`
+            : `check the deployment with \`ml2sc verify\`, or answer with --offchain`,
           cause: e,
         })
       }
@@ -130,11 +136,11 @@ function compile(config: Config, prep: Prepared): CompiledContract {
 }
 
 /** The readable form: one line per row, the prediction and the outputs as numbers. */
-export function predictTable(result: PredictResult, F: number): string {
+export function predictTable(result: PredictResult, F: number, classes?: string[]): string {
   const lines = ['row  prediction  outputs']
   result.rows.forEach((r, i) => {
     if ('error' in r) lines.push(`${String(i).padEnd(4)} refused     ${r.error}`)
-    else lines.push(`${String(i).padEnd(4)} ${String(r.prediction).padEnd(11)} ${r.raw.map((v) => (Number(v) / 2 ** F).toFixed(6)).join('  ')}`)
+    else lines.push(`${String(i).padEnd(4)} ${(classes?.[r.prediction] ? `${r.prediction} ${classes[r.prediction]}` : String(r.prediction)).padEnd(11)} ${r.raw.map((v) => (Number(v) / 2 ** F).toFixed(6)).join('  ')}`)
   })
   return lines.join('\n') + '\n'
 }
@@ -156,7 +162,7 @@ export const predictModule: Ml2scCommand = {
     const result = await predictCommand({ config: a.config, input: a.input, offchain: a.offchain, tx: a.tx, out: a.out, quiet: a.quiet }, log)
     if (a.json) return { rows: result.rows }
     // the table is the command's output: stdout (progress and notices are on stderr)
-    process.stdout.write(predictTable(result, result.fraction))
+    process.stdout.write(predictTable(result, result.fraction, result.classes))
     return undefined
   },
 }

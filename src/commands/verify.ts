@@ -1,8 +1,8 @@
 import path from 'node:path'
-import { isAddress, type Hex } from 'viem'
+import { getAddress, isAddress, type Hex } from 'viem'
 import { connectChain, type ChainSession } from '../chain/connectChain.ts'
 import { readDeployment } from '../chain/deploymentFile.ts'
-import { verifyModel, type VerifyFindings } from '../chain/verifyModel.ts'
+import { verifyModel, type LocalModel, type VerifyFindings } from '../chain/verifyModel.ts'
 import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
 import { loadConfig } from '../config/loadConfig.ts'
@@ -26,6 +26,8 @@ export type VerifyResult = {
   version?: number
   ready?: boolean
   local: Hex
+  /** The weight width of the local model compared (\`precision.weights: auto\` may pick any of int16, int24, int32). */
+  weights: string
   /** The chain's own commitment() (absent when an earlier check failed). */
   onchain?: Hex
   owner?: Hex
@@ -41,7 +43,7 @@ export type VerifyResult = {
 function addressArg(value: string | undefined, flag: string): Hex | undefined {
   if (value === undefined) return undefined
   if (!isAddress(value, { strict: false })) throw new Ml2scError(`${flag} ${value} is not an address`, { where: flag, hint: 'give 0x followed by 40 hex digits' })
-  return value as Hex
+  return getAddress(value)
 }
 
 /** The chain to read: --rpc (or chain.rpcUrl) read-only with no key, else the embedded chain the last run left. */
@@ -49,6 +51,20 @@ async function openForReading(config: Config, rpc: string | undefined, log: Logg
   const url = rpc ?? config.chain.rpcUrl
   if (url) return await connectChain({ ...config.chain, rpcUrl: url, fork: undefined, readOnly: true })
   return await openChain(config, log, 'resume', { readOnly: true })
+}
+
+/** The contract and weights this config makes (the plan of the deployment in the output folder, if any). */
+async function localOf(config: Config, file: string): Promise<LocalModel & { weightBytes: number }> {
+  const { prep, blob, sizes, commitment } = await localModel(config)
+  const compiled = compileSolidity(generateSolidity(prep.plan, prep.generate), prep.contractName, { hardfork: config.chain.hardfork })
+  const embedded = prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate)
+  return { compiled, blob, sizes, commitment, embedded, layout: prep.layout, file, weightBytes: prep.plan.weightBytes }
+}
+
+/** `precision: auto` without the data it is chosen from (not configured, or missing here): the widths may not be the publisher's. */
+function autoWithoutRows(config: Config): string | undefined {
+  if ((config.data.test && config.data.reference) || (config.precision.weights !== 'auto' && config.precision.inputs !== 'auto')) return undefined
+  return "precision auto picks its widths from the test rows and PyTorch's outputs (data.test, data.reference), and some are missing here: verify with the publisher's files, or with a config that pins precision.weights and precision.inputs"
 }
 
 /**
@@ -61,19 +77,19 @@ async function openForReading(config: Config, rpc: string | undefined, log: Logg
 export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<VerifyResult> {
   const explicit = addressArg(args.address, '--address')
   const expectedOwner = addressArg(args.owner, '--owner')
-  const config = await loadConfig(args.config, { output: args.out })
+  const config = await loadConfig(args.config, { output: args.out, dataOptional: true })
   const dep = explicit ? undefined : await readDeployment(config.output)
   const address = explicit ?? dep!.address
-  const { prep, blob, sizes, commitment } = await localModel(config)
-  const compiled = compileSolidity(generateSolidity(prep.plan, prep.generate), prep.contractName, { hardfork: config.chain.hardfork })
   const file = path.relative(process.cwd(), config.model.path) || config.model.path
   const configLabel = path.relative(process.cwd(), config.file) || config.file
   const s = await openForReading(config, args.rpc, log)
   try {
     if (dep && dep.chainId !== s.chainId)
       throw new ChainError(`deployment.json is for chain ${dep.chainId}, but the chain is ${s.chainId}`, { where: 'chain', hint: 'point --rpc (or chain.rpcUrl) at the chain of the deployment, or give --address' })
+    const local = await localOf(config, file)
+    const commitment = local.commitment
     log.step(`verify ${address} on chain ${s.chainId} against ${file}`)
-    const found: VerifyFindings = await verifyModel(s, address, { compiled, blob, sizes, commitment, embedded: prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate), layout: prep.layout, file }, { expectedOwner, configLabel })
+    const found: VerifyFindings = await verifyModel(s, address, local, { expectedOwner, initialOwner: config.chain.owner ? getAddress(config.chain.owner) : undefined, configLabel, codeHint: autoWithoutRows(config) })
     const result: VerifyResult = {
       verified: !found.problem,
       ...(found.problem ? { reason: found.problem.line, check: found.problem.check } : {}),
@@ -82,6 +98,7 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
       version: found.version,
       ready: found.ready,
       local: commitment,
+      weights: `int${8 * local.weightBytes}`,
       onchain: found.onchain,
       owner: found.owner,
       pendingOwner: found.pendingOwner,

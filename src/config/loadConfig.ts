@@ -18,6 +18,11 @@ const MODEL_FILE = /\.(onnx|pt|pth|safetensors|pkl|bin|ckpt)$/i
 export type LoadOverrides = {
   /** `--out`: output folder, relative to the current directory. */
   output?: string
+  /**
+   * The data files (data.test, data.reference) may be missing: they are dropped from the config then
+   * (`verify`: a third party may hold only the model file and the config).
+   */
+  dataOptional?: boolean
 }
 
 /** Reads, validates and resolves a config file. A folder means `<folder>/ml2sc.yaml`. */
@@ -65,7 +70,11 @@ export async function loadConfig(file: string, overrides: LoadOverrides = {}): P
   if (problems.length > 0) throw problemsError(where, problems, doc, lineCounter)
 
   const config = resolveConfig({ file: absolute, doc: data, output: overrides.output })
-  const missing = checkFiles(config)
+  let missing = checkFiles(config)
+  if (overrides.dataOptional && missing.some((p) => p.segments[0] === 'data')) {
+    for (const p of missing) if (p.segments[0] === 'data') Object.assign(config.data, { [p.segments[1]!]: p.segments[1] === 'test' ? '' : undefined })
+    missing = missing.filter((p) => p.segments[0] !== 'data')
+  }
   if (missing.length > 0)
     throw problemsError(where, missing, doc, lineCounter, `paths are relative to the config file (${config.dir})`)
   return config

@@ -7,6 +7,9 @@
  */
 import { createReadStream } from 'node:fs'
 import { DataError } from '../errors/base.ts'
+import { checkSeparator, parseCell } from './parseCell.ts'
+
+export { NUMBER } from './parseCell.ts'
 
 export type ReadOptions = {
   /** Target column (default `label`); `null`: the file has no label column to read (every column is a feature or dropped). */
@@ -235,48 +238,6 @@ export function columnsOf(header: string[], file: string, opts: ReadOptions = {}
   if (featureIndices.length === 0)
     throw new DataError('no feature columns left after the label and data.drop', { where, hint: 'check data.drop' })
   return { header, labelIndex, featureIndices, featureNames }
-}
-
-const SEPARATORS: [string, string][] = [
-  [';', 'semicolons (;)'],
-  ['\t', 'tabs'],
-]
-
-/** A header read as one column that holds `;` or tabs: the file is separated by those, not by commas. */
-function checkSeparator(header: string[], where: string): void {
-  if (header.length !== 1) return
-  for (const [sep, name] of SEPARATORS)
-    if (header[0]!.includes(sep))
-      throw new DataError(`the CSV is separated by ${name}, not commas (its header reads as one column '${header[0]!.slice(0, 40)}${header[0]!.length > 40 ? '…' : ''}')`, {
-        where,
-        hint: `save it with commas, e.g. \`python3 -c "import pandas as p; p.read_csv('in.csv', sep='${sep === '\t' ? '\\t' : sep}').to_csv('out.csv', index=False)"\``,
-      })
-}
-
-export const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
-
-function parseCell(text: string, row: number, column: string, where: string, isLabel: boolean, classes?: string[]): number {
-  const t = text.trim()
-  if (isLabel && classes) {
-    const k = classes.indexOf(t)
-    if (k >= 0) return k
-  }
-  if (NUMBER.test(t)) return Number(t)
-  if (isLabel) {
-    const lower = t.toLowerCase()
-    if (lower === 'true') return 1
-    if (lower === 'false') return 0
-  }
-  throw new DataError(t === '' ? `row ${row}, column '${column}' is empty` : `row ${row}, column '${column}': '${t}' is not a number${isLabel && classes ? ` nor one of data.classes (${classes.join(', ')})` : ''}`, {
-    where,
-    hint: isLabel
-      ? classes
-        ? `add '${t}' to data.classes (class names in output order)`
-        : t === ''
-        ? 'every test row needs a label'
-        : 'labels must be numbers (class indices or regression targets); for text labels list the class names in output order in data.classes'
-      : 'features must be numbers; list text columns in data.drop',
-  })
 }
 
 /** Streams the data rows of a CSV file as numbers. */

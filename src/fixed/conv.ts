@@ -1,55 +1,100 @@
 import type { ConvLayer } from '../ir/tensorTypes.ts'
 import { activateFixed, activateFloat } from './tensorActivation.ts'
 import type { ConvPlan } from './tensorPlanTypes.ts'
-import { gridOf, windowTaps } from './window.ts'
+import { allWindowTaps, gridOf } from './window.ts'
 
 /**
- * Convolution, float and fixed point side by side: the same loops over output channel o, output row oh,
- * output column ow, then input channel c of o's group, then the window's in-range taps.
+ * Convolution, float and fixed point side by side: the same loops over output channel o, output
+ * position (row-major), then input channel c of o's group, then the window's in-range taps.
  */
 export function floatConv(layer: ConvLayer, x: number[]): number[] {
   const g = gridOf(layer)
   const inPer = g.inC / layer.groups
   const outPer = g.outC / layer.groups
   const kArea = g.kH * g.kW
-  const y = new Array<number>(g.outC * g.outH * g.outW)
+  const positions = allWindowTaps(g)
+  const y = new Array<number>(g.outC * positions.length)
   for (let o = 0; o < g.outC; o++) {
     const c0 = Math.floor(o / outPer) * inPer
-    for (let oh = 0; oh < g.outH; oh++)
-      for (let ow = 0; ow < g.outW; ow++) {
-        const { offsets, taps } = windowTaps(g, oh, ow)
-        let acc = layer.bias[o]!
-        for (let c = 0; c < inPer; c++) {
-          const wBase = (o * inPer + c) * kArea
-          const xBase = (c0 + c) * g.inH * g.inW
-          for (let t = 0; t < taps.length; t++) acc += layer.weight[wBase + taps[t]!]! * x[xBase + offsets[t]!]!
-        }
-        y[(o * g.outH + oh) * g.outW + ow] = acc
+    positions.forEach(({ offsets, taps }, p) => {
+      let acc = layer.bias[o]!
+      for (let c = 0; c < inPer; c++) {
+        const wBase = (o * inPer + c) * kArea
+        const xBase = (c0 + c) * g.inH * g.inW
+        for (let t = 0; t < taps.length; t++) acc += layer.weight[wBase + taps[t]!]! * x[xBase + offsets[t]!]!
       }
+      y[o * positions.length + p] = acc
+    })
   }
   return activateFloat(y, layer.activation)
 }
 
-export function fixedConv(layer: ConvPlan, x: bigint[], slopeBits: number, scale: bigint): bigint[] {
+/** Integers below 2^53 are exact in a double: a sum whose every partial sum stays below is computed exactly. */
+const EXACT = 2n ** 53n
+
+/**
+ * Whether every partial sum of every accumulator stays below 2^53 for this input: |bq[o]| + Σ|wq[o]|·max|x|
+ * bounds them all (checked on the actual input, not only the plan's safe range).
+ */
+function fitsDoubles(layer: ConvPlan, x: bigint[], perOut: number): boolean {
+  let xMax = 0n
+  for (const v of x) {
+    const a = v < 0n ? -v : v
+    if (a > xMax) xMax = a
+  }
+  if (xMax >= EXACT) return false
+  for (let o = 0; o < layer.biases.length; o++) {
+    let sum = 0n
+    for (let i = o * perOut; i < (o + 1) * perOut; i++) sum += layer.weights[i]! < 0n ? -layer.weights[i]! : layer.weights[i]!
+    const b = layer.biases[o]! < 0n ? -layer.biases[o]! : layer.biases[o]!
+    if (b + sum * xMax >= EXACT) return false
+  }
+  return true
+}
+
+/**
+ * The fixed-point conv, exactly as the contract: acc = bq[o] + Σ wq·x over in-range taps, then acc >> wShift
+ * (floor). When fitsDoubles proves every partial sum below 2^53, the sums run in doubles, exactly, and
+ * the floor shift is an exact division by 2^wShift (`exact: 'bigint'` forces BigInt, for tests).
+ */
+export function fixedConv(layer: ConvPlan, x: bigint[], slopeBits: number, scale: bigint, exact: 'auto' | 'bigint' = 'auto'): bigint[] {
   const g = gridOf(layer)
   const inPer = g.inC / layer.groups
   const outPer = g.outC / layer.groups
   const kArea = g.kH * g.kW
   const s = BigInt(layer.wShift)
-  const y = new Array<bigint>(g.outC * g.outH * g.outW)
-  for (let o = 0; o < g.outC; o++) {
-    const c0 = Math.floor(o / outPer) * inPer
-    for (let oh = 0; oh < g.outH; oh++)
-      for (let ow = 0; ow < g.outW; ow++) {
-        const { offsets, taps } = windowTaps(g, oh, ow)
-        let acc = layer.biases[o]!
+  const positions = allWindowTaps(g)
+  const y = new Array<bigint>(g.outC * positions.length)
+  if (exact === 'auto' && fitsDoubles(layer, x, kArea * inPer)) {
+    const xn = x.map(Number)
+    const wn = layer.weights.map(Number)
+    const div = 2 ** layer.wShift
+    for (let o = 0; o < g.outC; o++) {
+      const c0 = Math.floor(o / outPer) * inPer
+      const bias = Number(layer.biases[o]!)
+      positions.forEach(({ offsets, taps }, p) => {
+        let acc = bias
         for (let c = 0; c < inPer; c++) {
           const wBase = (o * inPer + c) * kArea
           const xBase = (c0 + c) * g.inH * g.inW
-          for (let t = 0; t < taps.length; t++) acc += layer.weights[wBase + taps[t]!]! * x[xBase + offsets[t]!]!
+          for (let t = 0; t < taps.length; t++) acc += wn[wBase + taps[t]!]! * xn[xBase + offsets[t]!]!
         }
-        y[(o * g.outH + oh) * g.outW + ow] = acc >> s
+        y[o * positions.length + p] = BigInt(Math.floor(acc / div))
+      })
+    }
+    return activateFixed(y, layer.activation, layer.slopeQ, slopeBits, scale)
+  }
+  for (let o = 0; o < g.outC; o++) {
+    const c0 = Math.floor(o / outPer) * inPer
+    positions.forEach(({ offsets, taps }, p) => {
+      let acc = layer.biases[o]!
+      for (let c = 0; c < inPer; c++) {
+        const wBase = (o * inPer + c) * kArea
+        const xBase = (c0 + c) * g.inH * g.inW
+        for (let t = 0; t < taps.length; t++) acc += layer.weights[wBase + taps[t]!]! * x[xBase + offsets[t]!]!
       }
+      y[o * positions.length + p] = acc >> s
+    })
   }
   return activateFixed(y, layer.activation, layer.slopeQ, slopeBits, scale)
 }

@@ -1,7 +1,7 @@
 import type { PoolLayer } from '../ir/tensorTypes.ts'
 import { activateFixed, activateFloat } from './tensorActivation.ts'
 import { avgFixed, type PoolPlan } from './tensorPlanTypes.ts'
-import { gridOf, windowTaps } from './window.ts'
+import { allWindowTaps, gridOf } from './window.ts'
 
 /** The divisor of an average window: the whole window (countIncludePad) or its in-range positions. */
 const divisorOf = (layer: { countIncludePad: boolean; kernel: number[] }, inRange: number) =>
@@ -11,10 +11,11 @@ const divisorOf = (layer: { countIncludePad: boolean; kernel: number[] }, inRang
 export function floatPool(layer: PoolLayer, x: number[]): number[] {
   const g = gridOf(layer)
   const y = new Array<number>(g.outC * g.outH * g.outW)
+  const windows = allWindowTaps(g)
   for (let c = 0; c < g.outC; c++)
     for (let oh = 0; oh < g.outH; oh++)
       for (let ow = 0; ow < g.outW; ow++) {
-        const { offsets } = windowTaps(g, oh, ow)
+        const { offsets } = windows[oh * g.outW + ow]!
         const base = c * g.inH * g.inW
         let v: number
         if (layer.kind === 'maxpool') {
@@ -33,10 +34,11 @@ export function floatPool(layer: PoolLayer, x: number[]): number[] {
 export function fixedPool(layer: PoolPlan, x: bigint[], slopeBits: number, scale: bigint): bigint[] {
   const g = gridOf(layer)
   const y = new Array<bigint>(g.outC * g.outH * g.outW)
+  const windows = allWindowTaps(g)
   for (let c = 0; c < g.outC; c++)
     for (let oh = 0; oh < g.outH; oh++)
       for (let ow = 0; ow < g.outW; ow++) {
-        const { offsets } = windowTaps(g, oh, ow)
+        const { offsets } = windows[oh * g.outW + ow]!
         const base = c * g.inH * g.inW
         let v: bigint
         if (layer.kind === 'maxpool') {

@@ -52,3 +52,10 @@ export function windowTaps(g: Grid, oh: number, ow: number): { offsets: number[]
   }
   return { offsets, taps }
 }
+
+/** windowTaps for every output position, row-major (computed once per layer call, not per channel). */
+export function allWindowTaps(g: Grid): { offsets: number[]; taps: number[] }[] {
+  const out: { offsets: number[]; taps: number[] }[] = []
+  for (let oh = 0; oh < g.outH; oh++) for (let ow = 0; ow < g.outW; ow++) out.push(windowTaps(g, oh, ow))
+  return out
+}

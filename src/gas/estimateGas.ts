@@ -1,47 +1,119 @@
-import coefficients from './coefficients.json' with { type: 'json' }
-import type { Plan } from '../fixed/types.ts'
-import { NumericsError } from '../errors/base.ts'
-import { gasFeatures } from './features.ts'
-import { predictGas, type Coefficients } from './gasModel.ts'
+import type { Hex } from 'viem'
+import { connectChain, type ChainSession } from '../chain/connectChain.ts'
+import { deployModel } from '../chain/deployModel.ts'
+import { measureBatchGas, predictBatchTx, predictSingle } from '../chain/evaluateOnChain.ts'
 import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
+import { checkBatchFitsCap } from '../chain/spendGuard.ts'
+import { uploadWeights } from '../chain/uploadWeights.ts'
+import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
+import { chunkSizes, encodeWeights } from '../codegen/weightBlob.ts'
+import { compileSolidity } from '../compile/compileSolidity.ts'
+import type { Config } from '../config/types.ts'
+import { readRows } from '../data/readCsv.ts'
+import { NumericsError } from '../errors/base.ts'
+import { encodeRow } from '../fixed/encodeRows.ts'
+import type { Plan } from '../fixed/types.ts'
+import { autoBatchRows, checkBatchRows, testReadOptions } from '../pipeline/evaluateRows.ts'
+import type { Prepared } from '../pipeline/prepareModel.ts'
+import type { Logger } from '../ui/logger.ts'
 
 export type GasEstimate = {
   deploy: number
   /** ml2sc's shared admin library, once per chain (0 where it is already deployed): not part of `deploy`. */
   adminLibrary: number
   upload: number
-  update: number
+  /** A later weight update (every chunk written again); null for the immutable `code` layout. */
+  update: number | null
   predictSingle: number
+  /** Rows per evaluation transaction, as `run` sizes them (batch.rows, or the most that fit the cap). */
   batchRows: number
+  /** The first evaluation transaction `run` would send: its rows (at most batchRows; fewer when the test set is smaller) and gas. */
+  measuredRows: number
   batchTx: number
   perRow: number
   embedded: boolean
 }
 
-/**
- * The gas model applied to one plan: deploy, upload, a later update, one predict, and the largest batch
- * that fits under the per-transaction cap and the block gas limit. No chain is touched.
- */
-export function estimateGas(plan: Plan, opts: { runtimeBytes: number; embedded: boolean; cap: number; rows?: number; chunkSize?: number }): GasEstimate {
-  const f = gasFeatures(plan, opts.chunkSize)
-  const memWords = f.blobBytes / 32 + f.macWords + f.outputs
-  const g = predictGas(coefficients as Coefficients, { ...f, memWords, runtimeBytes: opts.runtimeBytes }, opts.embedded)
-  // the gas cap, and the calldata a node reliably accepts per transaction (as `run` sizes its batches)
-  const fit = Math.min(g.maxRows(opts.cap), Math.max(1, Math.floor(MAX_BATCH_CALLDATA / f.rowBytes)))
-  if (g.maxRows(opts.cap) === 0)
-    throw new NumericsError(`one row needs about ${g.predictSingle.toLocaleString('en-US')} gas, over the per-transaction cap of ${opts.cap.toLocaleString('en-US')}`, {
-      where: 'chain.txGasCap',
-      hint: 'the model is too large for one transaction: use fewer or narrower layers',
-    })
-  const rows = opts.rows ?? fit
-  if (rows > fit) {
-    const overGas = g.batch(rows) > opts.cap
-    throw new NumericsError(
-      overGas
-        ? `a batch of ${rows} rows needs about ${g.batch(rows).toLocaleString('en-US')} gas, over the cap of ${opts.cap.toLocaleString('en-US')}`
-        : `a batch of ${rows} rows is ${(rows * f.rowBytes).toLocaleString('en-US')} bytes of calldata, over the ${MAX_BATCH_CALLDATA.toLocaleString('en-US')} that nodes reliably accept`,
-      { where: 'batch.rows', hint: `at most ${fit} rows fit in one transaction; set batch.rows: auto` },
-    )
+/** Up to `n` answerable test rows (in CSV order, as `run` sends them), or random rows in the safe range without test data. */
+async function sampleInputs(config: Config, plan: Plan, n: number): Promise<{ rows: bigint[][]; fromTest: boolean }> {
+  const rows: bigint[][] = []
+  if (config.data.test) {
+    for await (const r of readRows(config.data.test, { ...testReadOptions(config, plan), requireLabel: false })) {
+      const enc = encodeRow(plan, r.features)
+      if (enc.ok) rows.push(enc.values)
+      if (rows.length >= n) break
+    }
+    if (rows.length) return { rows, fromTest: true }
   }
-  return { deploy: g.deploy, adminLibrary: (coefficients as Coefficients).adminLibrary ?? 0, upload: g.upload, update: g.update, predictSingle: g.predictSingle, batchRows: rows, batchTx: g.batch(rows), perRow: g.perRow(rows), embedded: opts.embedded }
+  // deterministic values across the middle of the safe range (mostly non-zero bytes: calldata errs high)
+  let seed = 12345
+  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const span = plan.inputMax - plan.inputMin
+  for (let i = 0; i < n; i++) rows.push(Array.from({ length: plan.inputSize }, () => plan.inputMin + span / 4n + BigInt(Math.floor(next() * Number(span / 2n)))))
+  return { rows, fromTest: false }
+}
+
+/** `count` rows for one batch: the sample, repeated if it is shorter (only without test data). */
+const take = (rows: bigint[][], count: number) => Array.from({ length: count }, (_, i) => rows[i % rows.length]!)
+
+/**
+ * The gas of every step, by running them: the contract `run` would deploy (same plan, same code) is
+ * deployed on a private, throwaway anvil (the embedded node `run` uses by default, at the config's hardfork
+ * and caps; never the configured chain), its weights uploaded and updated, one row predicted and the first
+ * evaluation batch sent, sized as `run` sizes it. The figures are those transactions' receipts, so they
+ * hold for any model, layer type, layout and width. Rows come from data.test (else random rows in the
+ * safe range). An explicit batch is checked as `run` checks it (calldata, and the cap by the same rough
+ * guard), then refused if the measured gas of the rows `run` would send does not fit the cap.
+ */
+export async function estimateGas(config: Config, prep: Prepared, opts: { rows?: number; log: Logger }): Promise<GasEstimate> {
+  const plan = prep.plan
+  // the deploying account owns the contract here, so that it may upload (chain.owner only moves ownership)
+  const gen = { ...prep.generate, owner: undefined }
+  const compiled = compileSolidity(generateSolidity(plan, gen), prep.contractName, { hardfork: config.chain.hardfork })
+  const embedded = embedsWeights(plan, gen)
+  const rowBytes = plan.inputSize * plan.inputBytes
+  // the checks `run` makes before it deploys: calldata per transaction, and a batch that clearly cannot fit the cap
+  const explicit = opts.rows ?? (config.batch.rows === 'auto' ? undefined : config.batch.rows)
+  checkBatchRows({ ...config, batch: { ...config.batch, rows: explicit ?? 'auto' } }, plan)
+  if (explicit !== undefined) checkBatchFitsCap(plan, explicit, Math.min(config.chain.txGasCap, config.chain.blockGasLimit))
+  let s: ChainSession | undefined
+  try {
+    s = await connectChain({ hardfork: config.chain.hardfork, txGasCap: config.chain.txGasCap, blockGasLimit: config.chain.blockGasLimit })
+    const { address, tx, admin } = await deployModel(s, compiled.bytecode as Hex, compiled.abi)
+    const blob = encodeWeights(plan)
+    const sizes = chunkSizes(blob.length, prep.chunkSize)
+    const sum = (txs: { gasUsed: number }[]) => txs.reduce((a, t) => a + t.gasUsed, 0)
+    const upload = embedded ? 0 : sum(await uploadWeights(s, address, compiled.abi, blob, sizes))
+    const want = explicit ?? Math.max(2, Math.floor(MAX_BATCH_CALLDATA / rowBytes))
+    const sample = await sampleInputs(config, plan, want)
+    const single = await predictSingle(s, address, compiled.abi, plan, sample.rows[0]!)
+    const two = take(sample.rows, 2)
+    const batchRows = explicit ?? (await autoBatchRows(s, address, compiled.abi, plan, config, two, opts.log))
+    const measuredRows = sample.fromTest ? Math.min(batchRows, sample.rows.length) : batchRows
+    const cap = s.txGasCap
+    const m = await measureBatchGas(s, address, compiled.abi, plan, two)
+    const guess = m.fixed + m.perRow * measuredRows
+    if (guess > cap)
+      throw new NumericsError(`a batch of ${measuredRows} rows needs about ${guess.toLocaleString('en-US')} gas, over the cap of ${cap.toLocaleString('en-US')}`, {
+        where: 'batch.rows',
+        hint: `about ${Math.max(1, Math.floor((cap * 0.9 - m.fixed) / m.perRow))} rows fit in one transaction; set batch.rows: auto`,
+      })
+    const batch = await predictBatchTx(s, address, compiled.abi, plan, take(sample.rows, measuredRows), 'gas estimate batch')
+    // a later update rewrites every chunk (data contracts swapped, or slots rewritten); `code` is immutable
+    const update = prep.layout === 'code' ? null : sum(await uploadWeights(s, address, compiled.abi, blob, sizes))
+    return {
+      deploy: tx.gasUsed,
+      adminLibrary: admin?.tx?.gasUsed ?? 0,
+      upload,
+      update,
+      predictSingle: single.tx.gasUsed,
+      batchRows,
+      measuredRows,
+      batchTx: batch.tx.gasUsed,
+      perRow: Math.round(batch.tx.gasUsed / measuredRows),
+      embedded,
+    }
+  } finally {
+    await s?.close()
+  }
 }

@@ -1,6 +1,7 @@
 import { ModelError } from '../errors/base.ts'
 import type { ArchStep, Tensor } from './types.ts'
 import type { ConvLayer, PoolLayer, TensorLayer, TensorStep } from './tensorTypes.ts'
+import { allWindowTaps, gridOf } from '../fixed/window.ts'
 import { shapeText, sizeOf, windowGeometry } from './tensorShapes.ts'
 
 const isTensorStep = (s: ArchStep): s is TensorStep => s.op === 'conv' || s.op === 'maxpool' || s.op === 'avgpool' || s.op === 'globalavgpool'
@@ -114,6 +115,8 @@ function buildPool(step: Exclude<TensorStep, { op: 'conv' }>, shape: number[], w
   const geo = windowGeometry(where, shape, shape[0]!, { kernel: step.kernel, stride: step.stride ?? step.kernel, dilation: step.dilation, padding: step.padding })
   if (geo.padBegin.some((p, a) => p > Math.floor(geo.kernel[a]! / 2)) || geo.padEnd.some((p, a) => p > Math.floor(geo.kernel[a]! / 2)))
     throw new ModelError(`padding [${geo.padBegin}] is more than half the ${geo.kernel.join('×')} window`, { where, hint: 'PyTorch refuses this too' })
+  if (allWindowTaps(gridOf(geo)).some((w) => w.offsets.length === 0))
+    throw new ModelError(`a ${geo.kernel.join('×')} window (dilation ${geo.dilation.join('×')}) falls entirely in the padding`, { where, hint: 'use less padding' })
   // without padding, counting it or not is the same: one canonical form (PyTorch's default)
   const padded = [...geo.padBegin, ...geo.padEnd].some((p) => p > 0)
   return { kind: step.op, name, ...geo, countIncludePad: padded ? (step.countIncludePad ?? true) : true, activation: { kind: 'identity' } }

@@ -6,9 +6,10 @@ import type { ArchStep, TensorMap } from './types.ts'
  * and `ml2sc init` only; runs take model.inputShape): the channels and rank from the first conv, and a
  * square image (or length) whose conv/pool stack flattens to what the first Linear takes: a power of two
  * when one fits, else the smallest that fits (pooling floors, so a few sizes fit: 28 and 29 for a
- * 28×28 LeNet). undefined for an MLP, or when no size or too many sizes fit (global pooling).
+ * 28×28 LeNet). With `features` (the test CSV's column count), the size whose tensor has that many
+ * elements wins. undefined for an MLP, or when no size or too many sizes fit (global pooling).
  */
-export function inferInputShape(steps: ArchStep[], tensors: TensorMap): number[] | undefined {
+export function inferInputShape(steps: ArchStep[], tensors: TensorMap, features?: number): number[] | undefined {
   const firstTensor = steps.find((s) => s.op === 'conv' || s.op === 'maxpool' || s.op === 'avgpool' || s.op === 'globalavgpool')
   if (firstTensor?.op !== 'conv') return undefined
   const w = tensors.get(`${firstTensor.name}.weight`)
@@ -19,6 +20,14 @@ export function inferInputShape(steps: ArchStep[], tensors: TensorMap): number[]
   const dims = firstTensor.dims
   const noop = () => {}
   const fits: number[] = []
+  // the CSV's column count names the size directly (C·n·n or C·n elements), when it fits the layers
+  const fromCsv = features === undefined ? undefined : dims === 2 ? Math.round(Math.sqrt(features / channels)) : Math.round(features / channels)
+  if (fromCsv && fromCsv > 0 && (dims === 2 ? channels * fromCsv * fromCsv : channels * fromCsv) === features) {
+    const shape = dims === 2 ? [channels, fromCsv, fromCsv] : [channels, fromCsv]
+    try {
+      if (buildTensorLayers(steps, shape, (k) => tensors.get(k)!, (k) => tensors.get(k), () => {}, 'guess').flatSize === target) return shape
+    } catch {}
+  }
   for (let n = 1; n <= (dims === 2 ? 512 : 65536); n++) {
     const shape = dims === 2 ? [channels, n, n] : [channels, n]
     try {

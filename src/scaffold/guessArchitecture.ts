@@ -34,17 +34,17 @@ export type ArchitectureGuess = {
  * shapes: the Linear layers in state_dict order (BatchNorm folded where it sits), ReLU between them, and
  * for a single output a sigmoid (unless `binary` is false: then a regression, no final activation).
  */
-export async function guessArchitecture(file: string, opts: { binary?: boolean; inputShape?: number[] } = {}): Promise<ArchitectureGuess> {
+export async function guessArchitecture(file: string, opts: { binary?: boolean; inputShape?: number[]; features?: number } = {}): Promise<ArchitectureGuess> {
   const st = await stat(file).catch(() => undefined)
   if (!st?.isFile()) throw new ModelError(st ? `${file} is not a file` : `model file not found: ${file}`, { where: file })
   const loaded = await readModelFile(file)
   if (opts.inputShape) loaded.inputShape = opts.inputShape
   if (loaded.steps && !loaded.orderUnknown) {
-    const guessed = loaded.inputShape ? undefined : inferInputShape(loaded.steps, loaded.tensors)
+    const guessed = loaded.inputShape ? undefined : inferInputShape(loaded.steps, loaded.tensors, opts.features)
     const ir = buildModel(loaded.steps, loaded.tensors, loaded.format, file, loaded.inputShape ?? guessed)
     return { ir, format: loaded.format, how: 'file', note: `architecture from the file (${loaded.format})`, ...(guessed ? { inputShape: guessed } : {}) }
   }
-  const fromSource = await trySources(file, loaded)
+  const fromSource = await trySources(file, loaded, opts.features)
   if (fromSource) return fromSource
   if (loaded.orderUnknown) throw new ModelError(loaded.orderUnknown, { where: file, hint: "set model.source (the nn.Module's .py file) and model.class" })
   const layers = guessLayers(loaded.tensors, opts)
@@ -61,7 +61,7 @@ export async function guessArchitecture(file: string, opts: { binary?: boolean; 
 }
 
 /** ML2SC-style sources beside the model: model.py first, then the other .py files; the first class that fits wins. */
-async function trySources(file: string, loaded: LoadedFile): Promise<ArchitectureGuess | undefined> {
+async function trySources(file: string, loaded: LoadedFile, features?: number): Promise<ArchitectureGuess | undefined> {
   const dir = path.dirname(file)
   if (!existsSync(dir)) return undefined
   const pys = readdirSync(dir)
@@ -74,7 +74,7 @@ async function trySources(file: string, loaded: LoadedFile): Promise<Architectur
     for (const cls of classes) {
       try {
         const steps = parseModuleSource(text, cls, full)
-        const guessed = loaded.inputShape ? undefined : inferInputShape(steps, loaded.tensors)
+        const guessed = loaded.inputShape ? undefined : inferInputShape(steps, loaded.tensors, features)
         const ir = buildModel(steps, loaded.tensors, loaded.format, file, loaded.inputShape ?? guessed)
         return { ir, format: loaded.format, how: 'source', source: full, class: cls, note: `architecture from ${py}, class ${cls}`, ...(guessed ? { inputShape: guessed } : {}) }
       } catch {}

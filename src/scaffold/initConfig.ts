@@ -53,13 +53,13 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
   }
   let data = dataFile ? { ...(await guessData(dataFile)), file: dataFile } : undefined
   const binary = data?.task === undefined ? undefined : data.task === 'binary'
-  let arch = await guessArchitecture(model, { binary })
+  let arch = await guessArchitecture(model, { binary, features: data?.features })
   const outputs = arch.ir.layers[arch.ir.layers.length - 1]!.weight.length
   // the label may sit anywhere: once the model is known, the column whose values are its classes
   const labelAt = data && findLabelColumn(data, arch.ir.inputSize, outputs)
   if (data && labelAt) {
     data = { ...(await guessData(data.file, { label: labelAt })), file: data.file }
-    if (arch.how === 'layers' && (data.task === 'binary') !== binary) arch = await guessArchitecture(model, { binary: data.task === 'binary' })
+    if (arch.how === 'layers' && (data.task === 'binary') !== binary) arch = await guessArchitecture(model, { binary: data.task === 'binary', features: data.features })
   }
 
   const warnings: string[] = []

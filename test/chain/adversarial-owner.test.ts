@@ -108,8 +108,11 @@ describe('uploads', () => {
     await send(owner, 'transfer', call('transferOwnership', [remote.accounts[2]]))
     await send(heir, 'accept', call('acceptOwnership'))
     expect(await errorOf(write(owner, blobA, k))).toMatch(/NotOwner/)
-    for (let i = k; i < sizes.length - 1; i++) await write(heir, blobB, i)
-    expect(await errorOf(write(heir, blobB, sizes.length - 1))).toMatch(/CommitmentMismatch/)
+    // the heir's own weights cannot continue the old owner's upload: refused at the first chunk
+    expect(await errorOf(write(heir, blobB, k))).toMatch(/UploadInterleaved/)
+    // and chunks that claim the old upload's commitment but carry other bytes cannot go live either
+    for (let i = k; i < sizes.length - 1; i++) await write(heir, blobB, i, commitmentOf(blobA))
+    expect(await errorOf(write(heir, blobB, sizes.length - 1, commitmentOf(blobA)))).toMatch(/CommitmentMismatch/)
     expect((await state()).ready).toBe(false)
     await uploadWeights(heir, address, abi, blobB, sizes)
     const st = await state()

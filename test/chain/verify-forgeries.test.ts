@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createWalletClient, defineChain, http, toHex, type Abi, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { adminLibrary, adminLibrarySolidity, ADMIN_LIBRARY_EVM } from '../../src/codegen/adminLibrary.ts'
+import { adminLibrary, adminLibrarySolidity, ADMIN_LIBRARY_EVM, STORAGE_BASE } from '../../src/codegen/adminLibrary.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { zeroImmutables } from '../../src/compile/runtimeCodeHash.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
@@ -22,7 +22,7 @@ let remote: RemoteAnvil
 let publisher: Hex
 let attacker: Hex
 let attackerKey: Hex
-// A: breast cancer 30-8-1, weights embedded in the contract's code; B: 32-160-4 in data contracts of 4 KB
+// A: breast cancer 30-8-1, weights embedded in the contract's code; B: 32-160-4, int24 weights (too big to embed) in data contracts of 4 KB
 let A: { config: string; out: string; address: Hex; abi: Abi; sol: string; bytecode: Hex; commitment: Hex }
 let B: ReturnType<typeof randomProject> & { address: Hex; abi: Abi; bytecode: Hex; chunks: number }
 
@@ -57,7 +57,7 @@ async function sendAs(key: Hex, to: Hex, abi: Abi, functionName: string, args: u
 const setCode = async (address: Hex, code: Hex) => await client().request({ method: 'anvil_setCode' as 'eth_chainId', params: [address, code] as never })
 const read = async <T,>(address: Hex, abi: Abi, functionName: string, args: unknown[] = []) => (await client().readContract({ address, abi, functionName, args })) as T
 
-/** A third party's folder: the model file, the data files and the config (no chain key), no output folder. */
+/** A third party's folder: the config (no chain key) and `files` from the publisher's folder, no output folder. */
 function thirdParty(from: string, files: string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-third-'))
   for (const f of files) copyFileSync(path.join(path.dirname(from), f), path.join(dir, f))
@@ -73,7 +73,7 @@ beforeAll(async () => {
   attackerKey = remote.keys[1]!
   const env = { ML2SC_PRIVATE_KEY: remote.keys[0]! }
   const a = bcProject(chainYaml())
-  const b = randomProject({ sizes: [32, 160, 4], rows: 6, seed: 7, yaml: `batch:\n  upload: 4096\n${chainYaml()}` })
+  const b = randomProject({ sizes: [32, 160, 4], rows: 6, seed: 7, yaml: `precision:\n  weights: int24\nbatch:\n  upload: 4096\n${chainYaml()}` })
   for (const config of [a, b.config]) {
     const r = await runCli(['run', config, '--yes'], { env })
     if (r.code !== 0) throw new Error(`ml2sc run failed: ${r.stderr}`)
@@ -101,8 +101,15 @@ describe('the genuine deployment', () => {
     // the human form names the owner, so that a third party sees who can re-weight it
     const h = await runCli(['verify', config, '--address', A.address, '--rpc', remote.url])
     expect(h.code).toBe(0)
-    expect(h.stderr).toMatch(new RegExp(`verified: the contract at ${A.address} on chain ${CHAIN_ID} holds .*model\\.onnx`))
+    expect(h.stderr).toMatch(new RegExp(`verified: the contract at ${A.address} on chain ${CHAIN_ID} holds .*model\\.onnx`, 'i'))
     expect(h.stderr).toContain(`owner ${publisher}`)
+  })
+
+  test('without the data files that precision auto chose its widths from: the hint says so', async () => {
+    const config = thirdParty(A.config, ['model.onnx'])
+    const r = await verify(config, '--address', A.address, '--rpc', remote.url)
+    expect(r.code).toBe(1)
+    expect(r.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: code differs at byte \d+: .*\(hint: precision auto picks its widths from the test rows and PyTorch's outputs \(data\.test, data\.reference\), and some are missing here/)])
   })
 
   test('data contracts: the genuine B passes, --owner the publisher included', async () => {
@@ -151,7 +158,7 @@ contract Impostor {
     const r = await verify(A.config, '--address', address)
     expect(r.code).toBe(1)
     expect(r.lines).toHaveLength(1)
-    expect(r.lines[0]).toMatch(new RegExp(`^ml2sc: verify failed: code differs at byte \\d+: the contract at ${address} is not what .*ml2sc\\.yaml compiles to \\(\\d+ bytes on chain, \\d+ compiled\\)`))
+    expect(r.lines[0]).toMatch(new RegExp(`^ml2sc: verify failed: code differs at byte \\d+: the contract at ${address} is not what .*ml2sc\\.yaml compiles to \\(\\d+ bytes on chain, \\d+ compiled\\)`, 'i'))
     expect(r.json.check).toBe('code')
   })
 
@@ -164,6 +171,18 @@ contract Impostor {
     expect(r.code).toBe(1)
     expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: owner is ${attacker}, expected ${publisher} \\(hint: `))])
     expect(r.json).toMatchObject({ verified: false, check: 'owner', owner: attacker, expectedOwner: publisher })
+  })
+
+  test("chain.owner in the config: a genuine copy deployed for another owner fails on its initial-owner immutable, without --owner", async () => {
+    const address = await deployAs(attackerKey, A.bytecode)
+    const config = thirdParty(A.config, ['model.onnx', 'test.csv', 'reference.csv'])
+    writeFileSync(config, readFileSync(config, 'utf8') + `chain:\n  owner: '${publisher}'\n`)
+    const genuine = await verify(config, "--address", A.address, "--rpc", remote.url)
+    expect(genuine.stderr).toBe("")
+    expect(genuine.code).toBe(0)
+    const r = await verify(config, '--address', address, '--rpc', remote.url)
+    expect(r.code).toBe(1)
+    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: initial owner is ${attacker}, expected ${publisher} \\(chain\\.owner\\)`))])
   })
 
   test('a genuine model whose admin-library address points at a forged library (owner check removed): code differs', async () => {
@@ -233,7 +252,7 @@ contract Impostor {
     await sendAs(attackerKey, address, B.abi, 'writeChunk', [0n, toHex(blob.subarray(0, sizes[0]!)), commitment])
     const r = await verify(B.config, '--address', address)
     expect(r.code).toBe(1)
-    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: upload incomplete: 1 of ${B.chunks} chunk\\(s\\) written to ${address}`))])
+    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: upload incomplete: 1 of ${B.chunks} chunk\\(s\\) written to ${address}`, 'i'))])
     expect(r.json).toMatchObject({ check: 'upload', ready: false })
   })
 })
@@ -293,5 +312,79 @@ describe("the chain's word, never deployment.json's", () => {
     expect(r.json).toMatchObject({ owner: publisher, pendingOwner: attacker })
     const h = await runCli(['verify', A.config])
     expect(h.stderr).toContain(`pending owner ${attacker}`)
+  })
+})
+
+describe('every layout', () => {
+  // code: the weights are PUSH32 constants (no chunks, chunksWritten stays 0); storage: packed slots; small:
+  // weights embedded in the code, then updated (the embedded bytes are dead, the data contracts count)
+  let code: ReturnType<typeof randomProject>
+  let storage: ReturnType<typeof randomProject>
+  let small: ReturnType<typeof randomProject>
+  beforeAll(async () => {
+    code = randomProject({ sizes: [8, 12, 2], rows: 4, seed: 21, yaml: `weights:\n  layout: code\n${chainYaml()}` })
+    storage = randomProject({ sizes: [8, 12, 2], rows: 4, seed: 22, yaml: `weights:\n  layout: storage\n${chainYaml()}` })
+    small = randomProject({ sizes: [8, 12, 2], rows: 4, seed: 23, yaml: chainYaml() })
+    for (const p of [code, storage, small]) {
+      const r = await runCli(['run', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
+      if (r.code !== 0) throw new Error(`ml2sc run failed: ${r.stderr}`)
+    }
+  }, 240_000)
+
+  test('code layout (the weights are PUSH32 constants in the code): the genuine contract passes; one byte changed in its code does not', async () => {
+    const ok = await verify(code.config, '--owner', publisher)
+    expect(ok.lines).toEqual([])
+    expect(ok.code).toBe(0)
+    expect(ok.json.chunks).toEqual([])
+    const dep = readJson(path.join(code.out, 'deployment.json'))
+    const original = (await client().getCode({ address: dep.address }))!
+    const at = Math.floor((original.length - 2) / 4)
+    const bytes = Buffer.from(original.slice(2), 'hex')
+    bytes[at] = bytes[at]! ^ 0x01
+    await setCode(dep.address, toHex(bytes))
+    try {
+      const r = await verify(code.config)
+      expect(r.code).toBe(1)
+      expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: code differs at byte ${at}: `))])
+    } finally {
+      await setCode(dep.address, original)
+    }
+  })
+
+  test('storage layout: the genuine contract passes; a weight slot written behind its back: commitment differs', async () => {
+    const ok = await verify(storage.config, '--owner', publisher)
+    expect(ok.lines).toEqual([])
+    expect(ok.code).toBe(0)
+    const dep = readJson(path.join(storage.out, 'deployment.json'))
+    const slot = toHex(STORAGE_BASE + 1, { size: 32 })
+    const before = await client().getStorageAt({ address: dep.address, slot })
+    await client().request({ method: 'anvil_setStorageAt' as 'eth_chainId', params: [dep.address, slot, toHex(BigInt(before!) ^ 1n, { size: 32 })] as never })
+    try {
+      const r = await verify(storage.config)
+      expect(r.code).toBe(1)
+      expect(r.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: commitment differs: on chain 0x[0-9a-f]{64} \(version 1\), local /)])
+    } finally {
+      await client().request({ method: 'anvil_setStorageAt' as 'eth_chainId', params: [dep.address, slot, before] as never })
+    }
+  })
+
+  test('embedded weights, then `ml2sc update`: the dead embedded bytes may differ, the data contracts must hold the new weights', async () => {
+    expect(readJson(path.join(small.out, 'deployment.json')).chunks ?? []).toEqual([])
+    const w = readJson(small.weights)
+    w['fc1.weight'][1][2] += 0.05
+    writeFileSync(small.weights, JSON.stringify(w))
+    const u = await runCli(['update', small.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
+    expect(u.code).toBe(0)
+    const r = await verify(small.config, '--owner', publisher)
+    expect(r.lines).toEqual([])
+    expect(r.code).toBe(0)
+    expect(r.json.version).toBe(2)
+    expect(r.json.chunks.length).toBeGreaterThan(0)
+    // the model file of version 1 again: its weights are only in the dead embedded bytes now
+    w['fc1.weight'][1][2] -= 0.05
+    writeFileSync(small.weights, JSON.stringify(w))
+    const old = await verify(small.config)
+    expect(old.code).toBe(1)
+    expect(old.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: commitment differs: on chain 0x[0-9a-f]{64} \(version 2\), local /)])
   })
 })

@@ -6,8 +6,13 @@ import { encodeRow } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import type { Plan } from '../../src/fixed/types.ts'
-import type { WeightLayout } from '../../src/codegen/generateSolidity.ts'
-import type { ModelIR } from '../../src/ir/types.ts'
+import { chunkSizeFor, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
+import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { uploadWeights } from '../../src/chain/uploadWeights.ts'
+import { pinOf } from '../../src/fixed/types.ts'
+import { compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { buildModel } from '../../src/ir/buildModel.ts'
+import type { ArchStep, ModelIR, TensorMap } from '../../src/ir/types.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { randomCnns } from '../helpers/randomCnn.ts'
 import { rng } from '../helpers/rng.ts'
@@ -44,4 +49,58 @@ describe('convolutional models on chain = simulator', () => {
       await checkModel(models[i]!.model, models[i]!.describe, i, layout, i % 3 === 0 ? false : undefined)
     }
   }, 300_000)
+})
+
+describe('code size', () => {
+  test('wide and deep CNNs stay under EIP-170 (the tap budget counts each lane group\'s own code)', () => {
+    const r = rng(3)
+    const t = (shape: number[]) => ({ shape, data: Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() * 2 - 1) * 0.3) })
+    const shapes: [number[], number, number][] = [
+      [[3, 16, 32, 64], 16, 3],
+      [[1, 8, 8, 8, 8, 8, 8], 20, 3],
+      [[2, 64, 64], 8, 1],
+      [[1, 24, 48], 12, 5],
+    ]
+    for (const [chs, size, k] of shapes) {
+      const tensors: TensorMap = new Map()
+      const steps: ArchStep[] = []
+      let side = size
+      for (let i = 1; i < chs.length; i++) {
+        tensors.set(`c${i}.weight`, t([chs[i]!, chs[i - 1]!, k, k]))
+        tensors.set(`c${i}.bias`, t([chs[i]!]))
+        const p = (k - 1) / 2
+        steps.push({ op: 'conv', name: `c${i}`, dims: 2, padding: { begin: [p, p], end: [p, p] } }, { op: 'activation', activation: { kind: 'relu' } })
+        if (side >= 4 && side % 2 === 0 && i % 2 === 1) (steps.push({ op: 'maxpool', dims: 2, kernel: [2, 2] }), (side /= 2))
+      }
+      tensors.set('fc.weight', t([10, chs[chs.length - 1]! * side * side]))
+      tensors.set('fc.bias', t([10]))
+      steps.push({ op: 'flatten' }, { op: 'linear', name: 'fc' })
+      const plan = makePlan(buildModel(steps, tensors, 't', 't', [chs[0]!, size, size]), { fraction: 20, weightBytes: 2, inputBytes: 4 })
+      const c = compileSolidity(generateSolidity(plan, { contractName: 'Size' }), 'Size')
+      expect(c.runtimeBytes, JSON.stringify(chs)).toBeLessThanOrEqual(24_576)
+    }
+  }, 120_000)
+})
+
+describe('updates and layouts', () => {
+  test('new weights at the deployed scales go live by an upload (the contract then equals the new plan); other scales are refused; layout code is refused', async () => {
+    const { model } = randomCnns(1, 40)[0]!
+    const precision = { fraction: 20, weightBytes: 2, inputBytes: 4 }
+    const plan = makePlan(model, precision)
+    const c = await deployCnn(s, plan, 'Upd', 'datacontract', false)
+    // retrained weights: nudged so every layer keeps its scale
+    const nudged: ModelIR = structuredClone(model)
+    for (const l of nudged.tensorLayers ?? []) if (l.kind === 'conv') l.weight = l.weight.map((w, i) => (i % 3 ? w * 0.999 : w))
+    for (const l of nudged.layers) l.weight = l.weight.map((row) => row.map((w, i) => (i % 2 ? w * 0.999 : w)))
+    const plan2 = makePlan(nudged, precision, pinOf(plan))
+    const blob2 = encodeWeights(plan2)
+    expect(Buffer.from(blob2).equals(Buffer.from(encodeWeights(plan)))).toBe(false)
+    await uploadWeights(s, c.address, c.compiled.abi, blob2, chunkSizes(blob2.length, chunkSizeFor('datacontract')))
+    for (const row of rowsFor(plan2, 4, 7)) expect((await c.predict(row)).map(String)).toEqual(simulate(plan2, row).map(String))
+    // weights twice as large need another conv scale: refused in one line
+    const doubled: ModelIR = structuredClone(model)
+    for (const l of doubled.tensorLayers ?? []) if (l.kind === 'conv') l.weight = l.weight.map((w) => w * 2)
+    expect(() => makePlan(doubled, precision, pinOf(plan))).toThrow(/conv scales or lanes/)
+    expect(() => generateSolidity(plan, { contractName: 'X', layout: 'code' })).toThrow(/layout `code` is not available for convolutional models/)
+  }, 120_000)
 })

@@ -223,3 +223,23 @@ test('text labels: init writes data.classes (sorted, marked CHECK); a wrong orde
   expect(report.accuracy.onchain).toBe(0.04) // but the names are the wrong way round
   expect(report.warnings.join('\n')).toMatch(/at or below chance.*another order than the outputs \(data\.classes\)/)
 })
+
+describe('a convolutional model without its input shape', () => {
+  // [fixture, file, expected shape]: the CSV's column count names the size (global pooling fits any size)
+  const cases: [string, string, number[]][] = [
+    ['cnn_signal1d', 'model.trace.pt', [1, 64]],
+    ['cnn_depthwise', 'model.trace.pt', [1, 8, 8]],
+    ['cnn_mnist28', 'model.whole.pt', [1, 28, 28]],
+  ]
+  for (const [fixture, file, shape] of cases)
+    test(`${fixture}/${file}: model.inputShape ${JSON.stringify(shape)} is written, marked GUESSED, and the config loads`, async () => {
+      const dir = copy(fixture, [file, 'test.csv'])
+      const r = await initConfig({ model: path.join(dir, file) }, dir)
+      const text = readFileSync(r.file, 'utf8')
+      expect(text).toContain(`  inputShape: [${shape.join(', ')}]`)
+      expect(text).toMatch(/inputShape: .*# GUESSED from the layer sizes/)
+      const config = await loadConfig(r.file)
+      expect(config.model.inputShape).toEqual(shape)
+      expect((await loadModel(config.model)).inputShape).toEqual(shape)
+    })
+})

@@ -3,9 +3,11 @@
 // 'same', dilation, depthwise/grouped, BatchNorm folding, every activation, 1-D and 2-D).
 import { describe, expect, test } from 'bun:test'
 import { makePlan } from '../../src/fixed/makePlan.ts'
+import { pinOf } from '../../src/fixed/types.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { avgFixed } from '../../src/fixed/tensorPlanTypes.ts'
+import { fixedConv } from '../../src/fixed/conv.ts'
 import { fixedTensorLayers, floatTensorLayers } from '../../src/fixed/tensorForward.ts'
 import { buildModel } from '../../src/ir/buildModel.ts'
 import { buildTensorLayers } from '../../src/ir/buildTensorLayers.ts'
@@ -112,6 +114,19 @@ function randomModel(seed: number): { model: ModelIR; describe: string } {
 }
 
 describe('fixed point = float within the rounding, over random conv/pool configurations', () => {
+  test('the fast path and BigInt agree at the 2^53 edge: large inputs fall back to BigInt', () => {
+    const { model } = randomModel(2)
+    const plan = makePlan(model, { fraction: 20, weightBytes: 2, inputBytes: 4 })
+    const conv = plan.tensorLayers!.find((l) => l.kind === 'conv')!
+    const i0 = plan.tensorLayers!.indexOf(conv)
+    const r = rng(99)
+    for (const mag of [2 ** 20, 2 ** 40, 2 ** 52, 2 ** 60]) {
+      const x = Array.from({ length: conv.inShape.reduce((a, b) => a * b, 1) }, () => BigInt(Math.round((r() * 2 - 1) * mag)))
+      expect(fixedConv(conv, x, plan.slopeBits, plan.scale)).toEqual(fixedConv(conv, x, plan.slopeBits, plan.scale, 'bigint'))
+    }
+    expect(i0).toBeGreaterThanOrEqual(0)
+  })
+
   test('120 random CNNs × 4 rows at 2^20', () => {
     let worst = 0
     let built = 0
@@ -134,6 +149,12 @@ describe('fixed point = float within the rounding, over random conv/pool configu
         // the tensor stack: every element of every layer, then the outputs
         const fl = floatTensorLayers(model, xr)
         const fx = fixedTensorLayers(plan, xq)
+        // the double-precision fast path of fixedConv is exact: the same integers as BigInt all the way
+        let xin = xq
+        for (const [l, layer] of plan.tensorLayers!.entries()) {
+          if (layer.kind === 'conv') expect(fixedConv(layer, xin, plan.slopeBits, plan.scale, 'bigint'), describe).toEqual(fx[l]!)
+          xin = fx[l]!
+        }
         for (let l = 0; l < fl.length; l++) expect(fx[l]!.length, describe).toBe(fl[l]!.length)
         const want = referenceForward(model, xr)
         const got = simulate(plan, xq).map((v) => Number(v) / 2 ** 20)
@@ -143,5 +164,24 @@ describe('fixed point = float within the rounding, over random conv/pool configu
       }
     }
     expect(worst).toBeGreaterThan(0) // quantisation really happened
+  })
+})
+
+describe('an update of a deployed CNN: new weights at the contract\'s conv scales and lanes', () => {
+  const scaled = (m: ModelIR, k: number): ModelIR => ({
+    ...m,
+    tensorLayers: m.tensorLayers!.map((l) => (l.kind === 'conv' ? { ...l, weight: l.weight.map((w) => w * k), bias: l.bias.map((b) => b * k) } : l)),
+  })
+  test('smaller weights are quantised at the pinned scale; larger ones are refused in one line', () => {
+    const { model } = randomModel(2)
+    const spec = { fraction: 20, weightBytes: 2, inputBytes: 4 }
+    const plan = makePlan(model, spec)
+    const pin = pinOf(plan)
+    const next = makePlan(scaled(model, 0.4), spec, pin)
+    const convs = (p: typeof plan) => p.tensorLayers!.flatMap((l) => (l.kind === 'conv' ? [[l.wShift, l.laneBits, l.lanes]] : []))
+    expect(convs(next)).toEqual(convs(plan))
+    // without the pin, 0.4× weights would take a finer scale
+    expect(convs(makePlan(scaled(model, 0.4), spec))).not.toEqual(convs(plan))
+    expect(() => makePlan(scaled(model, 3), spec, pin)).toThrow(/the new weights of conv '.*' reach .*, beyond what the deployed contract holds at scale 2\^\d+/)
   })
 })

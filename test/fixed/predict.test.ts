@@ -171,4 +171,16 @@ describe('ml2sc predict', () => {
     expect(off.code).toBe(0)
     expect((JSON.parse(off.stdout) as Rows).rows.length).toBe(3)
   })
+
+  test('data.classes: the table names the class; the JSON keeps the class index; a text label column in the input is ignored', async () => {
+    const { cfg, header, rows } = setup('bc_sigmoid', '')
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('  label: label\n', '  label: label\n  classes: [malignant, benign]\n'))
+    const input = path.join(dir, 'bc-named.csv')
+    writeFileSync(input, [header, ...rows.slice(0, 5).map((l) => l.replace(/,([01])$/, (_, c) => (c === '1' ? ',benign' : ',malignant')))].join('\n') + '\n')
+    const table = await runCli(['predict', cfg, '--input', input, '--offchain'])
+    expect(table.code).toBe(0)
+    expect(table.stdout.split('\n')[1]).toMatch(/^0\s+1 benign\s/)
+    const json = await runCli(['predict', cfg, '--input', input, '--offchain', '--json'])
+    expect((JSON.parse(json.stdout) as Rows).rows[0]).toMatchObject({ prediction: 1 })
+  })
 })

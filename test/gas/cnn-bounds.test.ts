@@ -2,10 +2,11 @@
 // max-pool 2, conv 8→16 5×5, avg-pool 2, linear 256→10; 5,994 parameters, 322,560 MACs) answers one
 // `predict` in ONE transaction for ≤ 4,000,000 gas, and its weights upload under the cap.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
-import { encodeRow } from '../../src/fixed/encodeRows.ts'
+import { encodeRow, interpret } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { macsOf } from '../../src/ir/tensorShapes.ts'
@@ -38,5 +39,26 @@ describe('CNN gas bounds', () => {
       expect(gas).toBeLessThanOrEqual(4_000_000)
       expect((await c.predict(row)).map(String)).toEqual(simulate(plan, row).map(String))
     }
+  }, 300_000)
+
+  test('MNIST-shaped CNN at int8 weights, int16 inputs at 2^12: one predict ≤ 2,000,000 gas, PyTorch\'s class on every test row', async () => {
+    const dir = path.join(FIXTURES, 'cnn_mnist28')
+    const model = await loadModel({ path: path.join(dir, 'model.onnx') })
+    const data = await readAllRows(path.join(dir, 'test.csv'), { label: 'label' })
+    const torch = readFileSync(path.join(dir, 'reference.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1).map(Number))
+    // narrower lanes: 8 × 32 bits in both convolutions (interval analysis over the int16 input range)
+    const plan = makePlan(model, { fraction: 12, weightBytes: 1, inputBytes: 2 })
+    expect(plan.tensorLayers!.flatMap((l) => (l.kind === 'conv' ? [l.lanes] : []))).toEqual([8, 8])
+    const c = await deployCnn(s, plan, 'Mnist8')
+    const rows = data.features.map((f) => (encodeRow(plan, f) as { values: bigint[] }).values)
+    const gas = await c.predictTxGas(rows[0]!)
+    console.log(`MNIST-shaped CNN, int8 weights, int16 inputs at 2^12: one predict ${gas.toLocaleString('en-US')} gas`)
+    expect(gas).toBeLessThanOrEqual(2_000_000)
+    const outputs: (readonly bigint[])[] = []
+    for (let at = 0; at < rows.length; at += 4) outputs.push(...(await c.batch(rows.slice(at, at + 4))).outputs)
+    outputs.forEach((raw, i) => {
+      expect(raw.map(String)).toEqual(simulate(plan, rows[i]!).map(String))
+      expect(interpret(plan, 'multiclass', [...raw])).toBe(torch[i]!.indexOf(Math.max(...torch[i]!)))
+    })
   }, 300_000)
 })

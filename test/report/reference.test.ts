@@ -127,3 +127,23 @@ describe('labels', () => {
     expect(readFileSync(path.join(flipped.out, 'report.md'), 'utf8')).toContain('## Warnings')
   })
 })
+
+describe('the ML2SC ratio only for a model comparable with its 30-4-1', () => {
+  test('iris (4-16-3): no ratio, gas per parameter instead; breast cancer (30-8-1 binary): the ratio', async () => {
+    const out = path.join(dir, 'out-iris')
+    const r = await runCli(['run', 'examples/iris/ml2sc.yaml', '--out', out, '--quiet'])
+    expect(r.code).toBe(0)
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'))
+    expect(report.gas.ml2scComparable).toBe(false)
+    expect(report.gas.ml2scRatio).toBeNull()
+    expect(report.gas.perParameter.inference).toBeCloseTo(report.gas.inference.perRow / report.model.parameters, 1)
+    expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toContain("gas per parameter (a 4-16-3 model is not compared with ML2SC's 30-4-1)")
+    const html = readFileSync(path.join(out, 'report.html'), 'utf8')
+    expect(html).not.toContain('chart-ml2sc-ratio')
+    expect(html).toContain('Gas per parameter')
+    // the right architecture's model: the report on it (right.yaml above) has the ratio
+    const bc = JSON.parse(readFileSync(path.join(dir, 'out-right', 'report.json'), 'utf8'))
+    expect(bc.gas.ml2scComparable).toBe(true)
+    expect(bc.gas.ml2scRatio).toBeGreaterThan(1)
+  })
+})

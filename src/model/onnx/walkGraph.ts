@@ -13,6 +13,7 @@ const REFUSED_LAYERS: Record<string, string> = {
   LSTM: 'recurrent layers', GRU: 'recurrent layers', RNN: 'recurrent layers',
   Attention: 'attention layers', MultiHeadAttention: 'attention layers',
   ConvTranspose: 'transposed convolutions', LayerNormalization: 'layer normalizations', Einsum: 'einsum contractions',
+  LogSoftmax: 'log-softmax outputs (no logarithm on chain: export the logits, same argmax, or Softmax)',
 }
 
 /**

@@ -99,6 +99,11 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
             return { steps: [...v.steps, functionalStep(method, undefined)] }
           }
         }
+        if (/(^|\.)log_softmax$/.test(full ?? '') || (fn.k === 'attr' && fn.attr === 'log_softmax'))
+          throw new ModelError(`log_softmax at ${ctx.file}:${node.line} is not supported: the contract computes no logarithm`, {
+            where: ctx.where,
+            hint: 'return the logits (the argmax, the class, is the same) or F.softmax(x, dim=1)',
+          })
         unsupported(ctx, text(ctx, node), node.line)
       }
       default:
