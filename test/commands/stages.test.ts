@@ -79,9 +79,14 @@ describe('stages on the embedded anvil, one command each', () => {
     const { plan, artifact } = await readPlanArtifact(c)
     const s = await connectChain({ ...c.chain, stateFile: path.join(c.output, 'anvil-state.json') })
     try {
-      const blob = encodeWeights(plan)
-      const first = artifact.weights.chunks.slice(0, 2)
-      await uploadWeights(s, d.deployment.address, d.deployment.abi, blob.subarray(0, first[0]! + first[1]!), first)
+      // the whole blob and its chunk list (each chunk names the full upload's commitment), stopped after chunk 2
+      const stop = new Error('interrupted after 2 chunks')
+      const upload = uploadWeights(s, d.deployment.address, d.deployment.abi, encodeWeights(plan), artifact.weights.chunks, {
+        onChunk: (i) => {
+          if (i === 1) throw stop
+        },
+      })
+      await expect(upload).rejects.toBe(stop)
     } finally {
       await s.close()
     }
