@@ -127,6 +127,20 @@ export function estimateEvaluateGas(plan: Plan, rows: number, batchRows: number)
 }
 
 /**
+ * An explicit batch size that clearly cannot fit under the per-transaction cap is refused before anything
+ * is deployed (`run`), and `ml2sc gas` refuses exactly the same sizes.
+ */
+export function checkBatchFitsCap(plan: Plan, batchRows: number, cap: number): void {
+  const perBatch = estimateEvaluateGas(plan, batchRows, batchRows).gas
+  if (perBatch <= (BigInt(cap) * 13n) / 10n) return
+  const one = estimateEvaluateGas(plan, 1, 1)
+  throw new ChainError(`batch.rows ${batchRows} needs about ${perBatch.toLocaleString('en-US')} gas per evaluation transaction, over the per-transaction cap of ${cap.toLocaleString('en-US')}`, {
+    where: 'batch.rows',
+    hint: `lower batch.rows (about ${Math.max(1, Math.floor((cap * 0.9) / Number(one.gas)))} rows fit) or use auto`,
+  })
+}
+
+/**
  * The cost items of a pipeline run before anything is sent: deploy (eth_estimateGas, exact; left out when
  * an existing deployment is reused), the weight upload (none when the weights are embedded in the
  * contract's code), and the evaluation of `rows` rows.
@@ -145,15 +159,7 @@ export async function estimatePipeline(
   const one = estimateEvaluateGas(o.plan, 1, 1)
   const rowBytes = o.plan.inputSize * o.plan.inputBytes
   const batch = o.batchRows === 'auto' ? Math.max(1, Math.min(Math.floor(96_000 / rowBytes), Math.floor((s.txGasCap * 0.9) / Number(one.gas)))) : o.batchRows
-  if (o.batchRows !== 'auto') {
-    // an explicit batch that clearly cannot fit under the per-transaction cap is refused before deploying
-    const perBatch = estimateEvaluateGas(o.plan, batch, batch).gas
-    if (perBatch > (BigInt(s.txGasCap) * 13n) / 10n)
-      throw new ChainError(`batch.rows ${batch} needs about ${perBatch.toLocaleString('en-US')} gas per evaluation transaction, over the per-transaction cap of ${s.txGasCap.toLocaleString('en-US')}`, {
-        where: 'batch.rows',
-        hint: `lower batch.rows (about ${Math.max(1, Math.floor((s.txGasCap * 0.9) / Number(one.gas)))} rows fit) or use auto`,
-      })
-  }
+  if (o.batchRows !== 'auto') checkBatchFitsCap(o.plan, batch, s.txGasCap)
   if (o.rows > 0) {
     const mine = estimateEvaluateGas(o.plan, o.rows, batch)
     items.push(mine)

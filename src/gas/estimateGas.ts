@@ -3,6 +3,7 @@ import { connectChain, type ChainSession } from '../chain/connectChain.ts'
 import { deployModel } from '../chain/deployModel.ts'
 import { measureBatchGas, predictBatchTx, predictSingle } from '../chain/evaluateOnChain.ts'
 import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
+import { checkBatchFitsCap } from '../chain/spendGuard.ts'
 import { uploadWeights } from '../chain/uploadWeights.ts'
 import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, encodeWeights } from '../codegen/weightBlob.ts'
@@ -61,7 +62,8 @@ const take = (rows: bigint[][], count: number) => Array.from({ length: count }, 
  * and caps; never the configured chain), its weights uploaded and updated, one row predicted and the first
  * evaluation batch sent, sized as `run` sizes it. The figures are those transactions' receipts, so they
  * hold for any model, layer type, layout and width. Rows come from data.test (else random rows in the
- * safe range). An explicit batch that cannot fit the cap is refused, with its extrapolated gas.
+ * safe range). An explicit batch is checked as `run` checks it (calldata, and the cap by the same rough
+ * guard), then refused if the measured gas of the rows `run` would send does not fit the cap.
  */
 export async function estimateGas(config: Config, prep: Prepared, opts: { rows?: number; log: Logger }): Promise<GasEstimate> {
   const plan = prep.plan
@@ -70,8 +72,10 @@ export async function estimateGas(config: Config, prep: Prepared, opts: { rows?:
   const compiled = compileSolidity(generateSolidity(plan, gen), prep.contractName, { hardfork: config.chain.hardfork })
   const embedded = embedsWeights(plan, gen)
   const rowBytes = plan.inputSize * plan.inputBytes
-  if (opts.rows !== undefined) checkBatchRows({ ...config, batch: { ...config.batch, rows: opts.rows } }, plan)
-  else checkBatchRows(config, plan)
+  // the checks `run` makes before it deploys: calldata per transaction, and a batch that clearly cannot fit the cap
+  const explicit = opts.rows ?? (config.batch.rows === 'auto' ? undefined : config.batch.rows)
+  checkBatchRows({ ...config, batch: { ...config.batch, rows: explicit ?? 'auto' } }, plan)
+  if (explicit !== undefined) checkBatchFitsCap(plan, explicit, Math.min(config.chain.txGasCap, config.chain.blockGasLimit))
   let s: ChainSession | undefined
   try {
     s = await connectChain({ hardfork: config.chain.hardfork, txGasCap: config.chain.txGasCap, blockGasLimit: config.chain.blockGasLimit })
@@ -80,7 +84,6 @@ export async function estimateGas(config: Config, prep: Prepared, opts: { rows?:
     const sizes = chunkSizes(blob.length, prep.chunkSize)
     const sum = (txs: { gasUsed: number }[]) => txs.reduce((a, t) => a + t.gasUsed, 0)
     const upload = embedded ? 0 : sum(await uploadWeights(s, address, compiled.abi, blob, sizes))
-    const explicit = opts.rows ?? (config.batch.rows === 'auto' ? undefined : config.batch.rows)
     const want = explicit ?? Math.max(2, Math.floor(MAX_BATCH_CALLDATA / rowBytes))
     const sample = await sampleInputs(config, plan, want)
     const single = await predictSingle(s, address, compiled.abi, plan, sample.rows[0]!)
