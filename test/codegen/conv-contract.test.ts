@@ -6,7 +6,10 @@ import { encodeRow } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import type { Plan } from '../../src/fixed/types.ts'
-import { generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
+import { chunkSizeFor, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
+import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { uploadWeights } from '../../src/chain/uploadWeights.ts'
+import { pinOf } from '../../src/fixed/types.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { buildModel } from '../../src/ir/buildModel.ts'
 import type { ArchStep, ModelIR, TensorMap } from '../../src/ir/types.ts'
@@ -76,5 +79,28 @@ describe('code size', () => {
       const c = compileSolidity(generateSolidity(plan, { contractName: 'Size' }), 'Size')
       expect(c.runtimeBytes, JSON.stringify(chs)).toBeLessThanOrEqual(24_576)
     }
+  }, 120_000)
+})
+
+describe('updates and layouts', () => {
+  test('new weights at the deployed scales go live by an upload (the contract then equals the new plan); other scales are refused; layout code is refused', async () => {
+    const { model } = randomCnns(1, 40)[0]!
+    const precision = { fraction: 20, weightBytes: 2, inputBytes: 4 }
+    const plan = makePlan(model, precision)
+    const c = await deployCnn(s, plan, 'Upd', 'datacontract', false)
+    // retrained weights: nudged so every layer keeps its scale
+    const nudged: ModelIR = structuredClone(model)
+    for (const l of nudged.tensorLayers ?? []) if (l.kind === 'conv') l.weight = l.weight.map((w, i) => (i % 3 ? w * 0.999 : w))
+    for (const l of nudged.layers) l.weight = l.weight.map((row) => row.map((w, i) => (i % 2 ? w * 0.999 : w)))
+    const plan2 = makePlan(nudged, precision, pinOf(plan))
+    const blob2 = encodeWeights(plan2)
+    expect(Buffer.from(blob2).equals(Buffer.from(encodeWeights(plan)))).toBe(false)
+    await uploadWeights(s, c.address, c.compiled.abi, blob2, chunkSizes(blob2.length, chunkSizeFor('datacontract')))
+    for (const row of rowsFor(plan2, 4, 7)) expect((await c.predict(row)).map(String)).toEqual(simulate(plan2, row).map(String))
+    // weights twice as large need another conv scale: refused in one line
+    const doubled: ModelIR = structuredClone(model)
+    for (const l of doubled.tensorLayers ?? []) if (l.kind === 'conv') l.weight = l.weight.map((w) => w * 2)
+    expect(() => makePlan(doubled, precision, pinOf(plan))).toThrow(/conv scales or lanes/)
+    expect(() => generateSolidity(plan, { contractName: 'X', layout: 'code' })).toThrow(/layout `code` is not available for convolutional models/)
   }, 120_000)
 })
