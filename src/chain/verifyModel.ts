@@ -1,8 +1,9 @@
-import { getAddress, toHex, zeroAddress, type Hex } from 'viem'
+import { getAddress, zeroAddress, type Hex } from 'viem'
 import { adminLibrary } from '../codegen/adminLibrary.ts'
 import type { CompiledContract } from '../compile/compileSolidity.ts'
 import { codeDifference, immutableValue } from '../compile/runtimeCodeHash.ts'
 import type { ChainSession } from './connectChain.ts'
+import { modelCodeDifference } from './modelCodeDifference.ts'
 import { chunkMatches, readModelState } from './modelState.ts'
 
 /** What this model file and config make: the compiled contract and the canonical weights. */
@@ -38,20 +39,6 @@ export type VerifyFindings = {
 }
 
 /**
- * Every place in the compiled code where the embedded weights or their commitment sit (datacontract
- * layout with weights in the code): once an update has moved the weights to data contracts, those bytes
- * are dead and may be another model's.
- */
-export function embeddedWeightRanges(deployedBytecode: Hex, blob: Uint8Array, commitment: Hex): { start: number; length: number; what: string }[] {
-  const code = deployedBytecode.slice(2).toLowerCase()
-  const ranges: { start: number; length: number; what: string }[] = []
-  for (const [part, what] of [[toHex(blob).slice(2), 'the embedded weights'], [commitment.slice(2).toLowerCase(), 'the embedded commitment']] as const) {
-    for (let at = code.indexOf(part); at >= 0; at = code.indexOf(part, at + 1)) if (at % 2 === 0) ranges.push({ start: at / 2, length: part.length / 2, what })
-  }
-  return ranges
-}
-
-/**
  * Check the contract at `address` against the local model, in the order that makes each later answer
  * trustworthy: its code is this config's compiled contract (immutables zeroed); the admin library it
  * DELEGATECALLs (for ownership, uploads and the commitment) is ml2sc's; the upload is complete; each data
@@ -77,13 +64,11 @@ export async function verifyModel(s: ChainSession, address: Hex, local: LocalMod
   const { compiled } = local
   const wanted = (compiled.deployedBytecode.length - 2) / 2
   const size = `${(code.length - 2) / 2} bytes on chain, ${wanted} compiled`
-  const weightRanges = local.embedded ? embeddedWeightRanges(compiled.deployedBytecode, local.blob, local.commitment) : []
-  const outside = codeDifference(code, compiled, { ignore: weightRanges })
+  const { outside, inWeights, ranges: weightRanges } = modelCodeDifference(code, compiled, local.embedded ? local : undefined)
   if (outside !== undefined) {
     found.codeDifference = outside
     return fail('code', `code differs at byte ${outside}: the contract at ${address} is not what ${opts.configLabel} compiles to (${size})`, notOurs)
   }
-  const inWeights = weightRanges.length ? codeDifference(code, compiled) : undefined
 
   const libCode = await s.publicClient.getCode({ address: lib.address })
   if (!libCode || libCode === '0x')
