@@ -1,9 +1,9 @@
 import { getAddress, zeroAddress, type Hex } from 'viem'
 import { adminLibrary } from '../codegen/adminLibrary.ts'
+import { embeddedWeightRanges } from '../codegen/embeddedWeightRanges.ts'
 import type { CompiledContract } from '../compile/compileSolidity.ts'
 import { codeDifference, immutableValue } from '../compile/runtimeCodeHash.ts'
 import type { ChainSession } from './connectChain.ts'
-import { modelCodeDifference } from './modelCodeDifference.ts'
 import { chunkMatches, readModelState } from './modelState.ts'
 
 /** What this model file and config make: the compiled contract and the canonical weights. */
@@ -64,11 +64,13 @@ export async function verifyModel(s: ChainSession, address: Hex, local: LocalMod
   const { compiled } = local
   const wanted = (compiled.deployedBytecode.length - 2) / 2
   const size = `${(code.length - 2) / 2} bytes on chain, ${wanted} compiled`
-  const { outside, inWeights, ranges: weightRanges } = modelCodeDifference(code, compiled, local.embedded ? local : undefined)
+  const weightRanges = local.embedded ? embeddedWeightRanges(compiled.deployedBytecode, local.blob, local.commitment) : []
+  const outside = codeDifference(code, compiled, { ignore: weightRanges })
   if (outside !== undefined) {
     found.codeDifference = outside
     return fail('code', `code differs at byte ${outside}: the contract at ${address} is not what ${opts.configLabel} compiles to (${size})`, notOurs)
   }
+  const inWeights = weightRanges.length ? codeDifference(code, compiled) : undefined
 
   const libCode = await s.publicClient.getCode({ address: lib.address })
   if (!libCode || libCode === '0x')

@@ -3,14 +3,15 @@ import path from 'node:path'
 import { parseEventLogs, type Hex } from 'viem'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readDeployment, writeDeployment, withChainState, type Deployment } from '../chain/deploymentFile.ts'
-import { modelCodeDifference } from '../chain/modelCodeDifference.ts'
 import { readModelState } from '../chain/modelState.ts'
 import { estimateUploadGas, guardSpend } from '../chain/spendGuard.ts'
 import { uploadWeights, uploadRecords } from '../chain/uploadWeights.ts'
 import { uploadStatePath } from '../chain/uploadState.ts'
-import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
+import { generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
+import { codeDifference } from '../compile/runtimeCodeHash.ts'
+import { embeddedWeightRanges } from '../codegen/embeddedWeightRanges.ts'
 import { configHashes } from '../config/configHash.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
@@ -64,14 +65,17 @@ export async function openDeployment(config: Config, dep: Deployment, log: Logge
   }
 }
 
-/** The new model must fit the deployed contract: same code (layer sizes, scales, lane widths, chunking); only weights embedded in its code may differ. */
-async function checkCompatible(s: ChainSession, config: Config, dep: Deployment, prep: Prepared, blob: Uint8Array, commitment: Hex) {
+/** The new model must fit the deployed contract: same code (layer sizes, scales, lane widths, chunking). */
+async function checkCompatible(s: ChainSession, config: Config, dep: Deployment, prep: Prepared, chunkSize: number) {
   const name = dep.contractName ?? prep.contractName
   const source = generateSolidity(prep.plan, { ...prep.generate, contractName: name })
   const compiled = compileSolidity(source, name, { hardfork: config.chain.hardfork })
-  const embedded = prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate)
-  const code = await s.publicClient.getCode({ address: dep.address })
-  if (modelCodeDifference(code, compiled, embedded ? { blob, commitment } : undefined).outside !== undefined)
+  // solc appends no metadata (compileSolidity), so the code compares whole, immutables (the initial owner)
+  // zeroed; a contract deployed with its initial weights in its own code: that blob and its commitment (a
+  // constant the contract hands to the admin library) are allowed to differ
+  const blob = encodeWeights(prep.plan)
+  const onChain = (await s.publicClient.getCode({ address: dep.address })) ?? '0x'
+  if (codeDifference(onChain, compiled, { ignore: embeddedWeightRanges(compiled.deployedBytecode, blob, commitmentOf(blob)) }) !== undefined)
     throw new ChainError(`the new weights need a different contract than the one at ${dep.address}: the layer sizes, weight scales or lane widths changed`, {
       where: path.relative(process.cwd(), config.model.path) || config.model.path,
       hint: 'an update keeps the architecture and the fixed-point plan; deploy the new model with `ml2sc run` (or keep batch.upload as it was)',
@@ -124,7 +128,7 @@ export async function updateCommand(args: { config: string; out?: string }, log:
   const { prep, chunkSize, blob, sizes, commitment } = await localModel(config)
   const s = await openDeployment(config, dep, log)
   try {
-    await checkCompatible(s, config, dep, prep, blob, commitment)
+    await checkCompatible(s, config, dep, prep, chunkSize)
     const before = await readModelState(s, dep.address, dep.abi, { chunks: sizes.length })
     if (before.ready && before.commitment === commitment) {
       log.step(`the contract already holds these weights (version ${before.version}, commitment ${commitment.slice(0, 10)}…): nothing to send`)
