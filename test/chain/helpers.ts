@@ -43,6 +43,11 @@ export async function startRemoteAnvil(opts: { chainId?: number; args?: string[]
   const keys = section('Private Keys')
   const accounts = section('Available Accounts')
   if (keys.length < 3) throw new Error(`could not read anvil's development keys from:\n${out}`)
+  return nodeOf(proc, port, chainId, keys, accounts)
+}
+
+/** A started test node (anvil or Hardhat's) on a loopback port; `stop` ends it with SIGTERM and waits. */
+export function nodeOf(proc: ChildProcess, port: number, chainId: number, keys: Hex[], accounts: Hex[]): RemoteAnvil {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
