@@ -64,6 +64,16 @@ export function nodeOf(proc: ChildProcess, port: number, chainId: number, keys: 
   }
 }
 
+/** The message a promise is rejected with (a revert's names the error), or 'no error'. */
+export async function errorOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+  } catch (e) {
+    return String((e as Error).message)
+  }
+  return 'no error'
+}
+
 export const publicClientFor = (url: string) => createPublicClient({ transport: http(url) })
 
 /** Transactions of every block: [from, to, input] (to check what ml2sc actually sent). */
