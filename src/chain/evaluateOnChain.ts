@@ -3,7 +3,7 @@ import { packRows, unpackOutputs } from '../fixed/encodeRows.ts'
 import type { Plan } from '../fixed/types.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
-import { chainErrorFrom, sendTx, TxReplacedError, type TxRecord } from './sendTx.ts'
+import { chainErrorFrom, sendTx, submitTx, TxReplacedError, type SentTx, type TxRecord } from './sendTx.ts'
 
 const PREDICTIONS_TOPIC = keccak256(toBytes('Predictions(bytes)'))
 
@@ -43,8 +43,31 @@ export async function predictBatchEstimate(s: ChainSession, address: Hex, abi: A
 
 /** Send one predictBatch transaction and read the outputs back from its Predictions event. */
 export async function predictBatchTx(s: ChainSession, address: Hex, abi: Abi, plan: Plan, rows: bigint[][], label: string): Promise<BatchResult> {
-  const data = encodeFunctionData({ abi, functionName: 'predictBatch', args: [packRows(plan, rows)] })
-  const tx = await sendStateless(s, label, { to: address, data }, abi)
+  return await (await submitPredictBatch(s, address, abi, plan, rows, label)).wait()
+}
+
+/**
+ * Broadcast one predictBatch transaction without waiting for it (the next one takes the next nonce and
+ * can share its block); `wait()` reads the outputs from its Predictions event. Inference changes nothing,
+ * so batches are independent, and one whose nonce another transaction took is simply sent again.
+ */
+export async function submitPredictBatch(s: ChainSession, address: Hex, abi: Abi, plan: Plan, rows: bigint[][], label: string): Promise<{ wait: () => Promise<BatchResult> }> {
+  const req = { to: address, data: encodeFunctionData({ abi, functionName: 'predictBatch', args: [packRows(plan, rows)] }) }
+  const pending = await submitTx(s, label, req, abi)
+  const wait = async () => {
+    let tx: SentTx
+    try {
+      tx = await pending.wait()
+    } catch (e) {
+      if (!(e instanceof TxReplacedError)) throw e
+      tx = await sendTx(s, label, req, abi)
+    }
+    return batchResult(tx, plan, rows, label)
+  }
+  return { wait }
+}
+
+function batchResult(tx: SentTx, plan: Plan, rows: bigint[][], label: string): BatchResult {
   const log = tx.logs.find((l) => l.topics[0] === PREDICTIONS_TOPIC)
   if (!log) throw new ChainError(`${label}: the transaction emitted no Predictions event`, { hint: `transaction ${tx.hash}` })
   const [payload] = decodeAbiParameters([{ type: 'bytes' }], log.data)

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Abi, Hex } from 'viem'
-import { embedsWeights } from '../codegen/generateSolidity.ts'
+import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
-import type { CompiledContract } from '../compile/compileSolidity.ts'
+import { compileSolidity, type CompiledContract } from '../compile/compileSolidity.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
 import { ANVIL_STATE_FILE, configLabel, DEPLOYMENT_FILE } from '../pipeline/artifacts.ts'
@@ -70,8 +70,12 @@ export async function openPredictTarget(config: Config, prep: Prepared, compiled
   } else opts.notice(`the embedded anvil of the last run is gone: starting anvil, deploying and uploading the model on the fly`)
   const s = await connectChain(config.chain)
   try {
-    const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
-    if (!embedsWeights(prep.plan, prep.generate)) await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, prep.chunkSize))
+    const upload = !embedsWeights(prep.plan, prep.generate)
+    // a scratch chain whose only account uploads: a model owned by chain.owner is deployed as its own (the
+    // same runtime code apart from that immutable, so the same answers)
+    const code = upload && prep.generate.owner ? compileSolidity(generateSolidity(prep.plan, { ...prep.generate, owner: undefined }), prep.contractName, { hardfork: config.chain.hardfork }) : compiled
+    const { address } = await deployModel(s, code.bytecode, code.abi)
+    if (upload) await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, prep.chunkSize))
     return { s, address, abi: compiled.abi }
   } catch (e) {
     await s.close()

@@ -127,7 +127,9 @@ async function sendSigned(s: ChainSession, label: string, req: { to?: Hex; data:
         if (await txKnown(s, hash)) break
         if (attempt >= 6) throw chainErrorFrom(e, label, abi)
         if (isTransient(e)) await sleep(backoff(attempt, 250))
-        nonce = await nonceFor(s, true)
+        // never below the nonce just tried: with transactions in flight, a node that lost an earlier one
+        // (dropped from its pool) reports a lower count, and reusing it would replace our own transaction
+        nonce = Math.max(nonce, await nonceFor(s, true))
         if (/underpriced|fee too low/.test(text)) fees = await feesFor(s)
         ;({ raw, hash } = await sign())
         continue
@@ -140,8 +142,15 @@ async function sendSigned(s: ChainSession, label: string, req: { to?: Hex; data:
   return { hash, raw, nonce }
 }
 
-/** Send one transaction, wait for its receipt, and fail clearly if it reverted. */
-export async function sendTx(s: ChainSession, label: string, req: { to?: Hex; data: Hex; value?: bigint; gas?: bigint }, abi?: Abi, hooks?: SendHooks): Promise<SentTx> {
+/** A transaction broadcast and not yet confirmed: `wait()` gives its receipt's record (or fails clearly if it reverted). */
+export type PendingTx = { label: string; hash: Hex; nonce?: number; wait: () => Promise<SentTx> }
+
+/**
+ * Sign and broadcast one transaction without waiting for it: the next call gets the next nonce, so
+ * independent transactions (upload chunks, evaluation batches) go out back to back and share blocks.
+ * `req.gas` skips eth_estimateGas (needed when the call only succeeds after an earlier pending one).
+ */
+export async function submitTx(s: ChainSession, label: string, req: { to?: Hex; data: Hex; value?: bigint; gas?: bigint }, abi?: Abi, hooks?: SendHooks): Promise<PendingTx> {
   assertSpendingAllowed(s, label)
   const gas = req.gas ?? (await estimateTxGas(s, label, req, abi))
   let hash: Hex
@@ -159,22 +168,30 @@ export async function sendTx(s: ChainSession, label: string, req: { to?: Hex; da
       throw chainErrorFrom(e, label, abi)
     }
   }
-  const receipt = await waitForReceipt(s, label, hash, sent)
-  if (receipt.status !== 'success') {
-    // replay as a call to recover the revert reason
-    try {
-      await s.publicClient.call({ account: s.account, to: req.to, data: req.data, value: req.value, gas, blockNumber: receipt.blockNumber - 1n })
-    } catch (e) {
-      throw chainErrorFrom(e, label, abi)
+  const wait = async (): Promise<SentTx> => {
+    const receipt = await waitForReceipt(s, label, hash, sent)
+    if (receipt.status !== 'success') {
+      // replay as a call to recover the revert reason
+      try {
+        await s.publicClient.call({ account: s.account, to: req.to, data: req.data, value: req.value, gas, blockNumber: receipt.blockNumber - 1n })
+      } catch (e) {
+        throw chainErrorFrom(e, label, abi)
+      }
+      throw new ChainError(`${label} reverted (transaction ${hash})`, { hint: 'the gas limit may be too low' })
     }
-    throw new ChainError(`${label} reverted (transaction ${hash})`, { hint: 'the gas limit may be too low' })
+    return {
+      label,
+      hash,
+      gasUsed: Number(receipt.gasUsed),
+      to: req.to,
+      contractAddress: receipt.contractAddress ?? undefined,
+      logs: receipt.logs.map((l) => ({ topics: l.topics as Hex[], data: l.data })),
+    }
   }
-  return {
-    label,
-    hash,
-    gasUsed: Number(receipt.gasUsed),
-    to: req.to,
-    contractAddress: receipt.contractAddress ?? undefined,
-    logs: receipt.logs.map((l) => ({ topics: l.topics as Hex[], data: l.data })),
-  }
+  return { label, hash, nonce: sent?.nonce, wait }
+}
+
+/** Send one transaction, wait for its receipt, and fail clearly if it reverted. */
+export async function sendTx(s: ChainSession, label: string, req: { to?: Hex; data: Hex; value?: bigint; gas?: bigint }, abi?: Abi, hooks?: SendHooks): Promise<SentTx> {
+  return await (await submitTx(s, label, req, abi, hooks)).wait()
 }

@@ -147,14 +147,30 @@ export function checkBatchFitsCap(plan: Plan, batchRows: number, cap: number): v
  */
 export async function estimatePipeline(
   s: ChainSession,
-  o: { bytecode?: Hex; runtimeBytes?: number; abi: Abi; plan: Plan; blob: Uint8Array; chunkSizes: number[]; embedded: boolean; rows: number; batchRows: number | 'auto'; layout?: string; uploadFrom?: number },
+  o: {
+    bytecode?: Hex
+    runtimeBytes?: number
+    abi: Abi
+    plan: Plan
+    blob: Uint8Array
+    chunkSizes: number[]
+    embedded: boolean
+    rows: number
+    batchRows: number | 'auto'
+    layout?: string
+    uploadFrom?: number
+    /** `ml2sc gas`'s figures (the same transactions run on a private anvil): they replace the formulas below. */
+    measured?: { upload: number; batchTx: number; measuredRows: number; batchRows: number }
+  },
 ): Promise<CostItem[]> {
   const items: CostItem[] = []
   if (o.bytecode) items.push(...(await estimateAdminLibraryGas(s)), await estimateDeployGas(s, o.bytecode))
   const from = o.uploadFrom ?? 0
   if (!o.embedded && from < o.chunkSizes.length) {
     checkChunksFit(s, o.blob, o.chunkSizes, o.abi, o.layout, from)
-    items.push(estimateUploadGas(o.blob, o.chunkSizes, o.abi, { layout: o.layout, from }))
+    const upload = estimateUploadGas(o.blob, o.chunkSizes, o.abi, { layout: o.layout, from })
+    if (o.measured && from === 0) upload.gas = BigInt(o.measured.upload)
+    items.push(upload)
   }
   const one = estimateEvaluateGas(o.plan, 1, 1)
   const rowBytes = o.plan.inputSize * o.plan.inputBytes
@@ -162,6 +178,11 @@ export async function estimatePipeline(
   if (o.batchRows !== 'auto') checkBatchFitsCap(o.plan, batch, s.txGasCap)
   if (o.rows > 0) {
     const mine = estimateEvaluateGas(o.plan, o.rows, batch)
+    if (o.measured) {
+      const m = o.measured
+      mine.gas = BigInt(Math.round((m.batchTx / m.measuredRows) * o.rows))
+      mine.transactions = Math.ceil(o.rows / m.batchRows)
+    }
     items.push(mine)
   }
   return items

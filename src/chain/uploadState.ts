@@ -27,6 +27,8 @@ export type UploadState = {
   chunks: ChunkTx[]
   /** A chunk transaction signed and broadcast (or about to be) but not yet confirmed. */
   pending: { index: number; hash: Hex } | null
+  /** Every chunk transaction broadcast and not yet confirmed (uploads are pipelined: several at once). */
+  inFlight?: { index: number; hash: Hex }[]
   complete: boolean
   updatedAt: string
 }

@@ -3,7 +3,8 @@ import { commitmentOf } from '../codegen/weightBlob.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { chunkMatches, hasFunction, readView } from './modelState.ts'
-import { sendTx, TxReplacedError, type TxRecord } from './sendTx.ts'
+import { estimateTxGas, submitTx, TxReplacedError, type PendingTx, type TxRecord } from './sendTx.ts'
+import { estimateUploadGas } from './uploadGas.ts'
 import { freshUploadState, readUploadState, writeUploadState, type UploadState } from './uploadState.ts'
 
 export type UploadProgress = (done: number, total: number, gasSoFar: number) => void
@@ -20,6 +21,9 @@ export type UploadOptions = {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const bigMin = (a: bigint, b: bigint) => (a < b ? a : b)
+/** Upload transactions sent before the oldest one's receipt is awaited. */
+export const UPLOAD_IN_FLIGHT = 8
 /** Test hook: ML2SC_TEST_UPLOAD_DELAY_MS pauses before each chunk so that a test can kill a run mid-upload. */
 const testDelay = () => Number(process.env.ML2SC_TEST_UPLOAD_DELAY_MS ?? 0)
 
@@ -36,13 +40,14 @@ const sameSizes = (a: number[], b: number[]) => a.length === b.length && a.every
 /** The state's confirmations below `from`, plus its pending transaction if the chain has confirmed it since. */
 async function reconcile(s: ChainSession, st: UploadState, from: number): Promise<UploadState> {
   const chunks = st.chunks.filter((c) => c.index < from)
-  if (st.pending && st.pending.index < from && !chunks.some((c) => c.index === st.pending!.index)) {
+  for (const sent of [...(st.pending ? [st.pending] : []), ...(st.inFlight ?? [])]) {
+    if (sent.index >= from || chunks.some((c) => c.index === sent.index)) continue
     // broadcast before the kill, confirmed on chain since: take its receipt
-    const r = await s.publicClient.getTransactionReceipt({ hash: st.pending.hash }).catch(() => undefined)
-    if (r?.status === 'success') chunks.push({ index: st.pending.index, hash: st.pending.hash, gasUsed: Number(r.gasUsed) })
+    const r = await s.publicClient.getTransactionReceipt({ hash: sent.hash }).catch(() => undefined)
+    if (r?.status === 'success') chunks.push({ index: sent.index, hash: sent.hash, gasUsed: Number(r.gasUsed) })
   }
   chunks.sort((a, b) => a.index - b.index)
-  return { ...st, chunks, pending: null, complete: false }
+  return { ...st, chunks, pending: null, inFlight: [], complete: false }
 }
 
 /**
@@ -90,48 +95,128 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
   let gas = 0
   let replaced = 0
   let restarted = false
-  const offsets = chunkSizes.map((_, i) => chunkSizes.slice(0, i).reduce((a, b) => a + b, 0))
-  for (let i = from; i < chunkSizes.length; i++) {
-    const chunk = blob.subarray(offsets[i]!, offsets[i]! + chunkSizes[i]!)
-    const data = encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk), target] })
-    if (testDelay() > 0) await sleep(testDelay())
-    const label = `upload chunk ${i + 1}/${chunkSizes.length}`
-    let tx: TxRecord
-    try {
-      const { logs: _logs, ...sent } = await sendTx(s, label, { to: address, data }, abi, {
-        beforeSend: state && opts.stateFile ? (hash) => writeUploadState(opts.stateFile!, (state = { ...state!, pending: { index: i, hash } })) : undefined,
-      })
-      tx = sent
-    } catch (e) {
-      // a chunk is refused when the chain holds chunks of another upload (interleaved, or left by one that
-      // was interrupted): UploadInterleaved on the way, CommitmentMismatch at the last chunk. Start again
-      // from chunk 0, once
-      if (i > 0 && /UploadInterleaved|CommitmentMismatch/.test(String((e as Error).message)) && !restarted) {
-        restarted = true
-        opts.onResume?.(0, 'the chain holds chunks of another upload: starting again from chunk 1')
-        if (state) state = { ...state, chunks: [], pending: null, complete: false }
-        i = -1
-        continue
-      }
-      if (!(e instanceof TxReplacedError)) throw e
-      // another transaction took our nonce: the chain says whether chunk i landed anyway
-      const p = await progressOf(s, address, abi)
-      if (p.written === i && ++replaced <= 3) {
-        i--
-        continue
-      }
-      const landed = p.written === i + 1 && hasFunction(abi, 'chunkAddress') && (await chunkMatches(s, await readView<Hex>(s, address, abi, 'chunkAddress', [BigInt(i)]), chunk))
-      if (!landed) throw e
-      tx = { label, hash: '0x' as Hex, gasUsed: 0, to: address }
-    }
+  const n = chunkSizes.length
+  const offsets = chunkSizes.map((_, k) => chunkSizes.slice(0, k).reduce((a, b) => a + b, 0))
+  const chunkOf = (k: number) => blob.subarray(offsets[k]!, offsets[k]! + chunkSizes[k]!)
+  const labelOf = (k: number) => `upload chunk ${k + 1}/${n}`
+  const save = async (next: UploadState) => {
+    state = next
+    if (opts.stateFile) await writeUploadState(opts.stateFile, next)
+  }
+  const record = async (k: number, tx: TxRecord) => {
     txs.push(tx)
     gas += tx.gasUsed
-    if (state && opts.stateFile) {
-      state = { ...state, chunks: [...state.chunks.filter((c) => c.index !== i), { index: i, hash: tx.hash, gasUsed: tx.gasUsed }], pending: null, complete: i + 1 === chunkSizes.length }
-      await writeUploadState(opts.stateFile, state)
+    if (state) {
+      const inFlight = (state.inFlight ?? []).filter((f) => f.index !== k)
+      await save({ ...state, chunks: [...state.chunks.filter((c) => c.index !== k), { index: k, hash: tx.hash, gasUsed: tx.gasUsed }], pending: inFlight[0] ?? null, inFlight, complete: k + 1 === n })
     }
-    await opts.onChunk?.(i, tx)
-    opts.onProgress?.(i + 1, chunkSizes.length, gas)
+    await opts.onChunk?.(k, tx)
+    opts.onProgress?.(k + 1, n, gas)
+  }
+  // Pipelining: chunks after the first of a window are sent without waiting for the one before (consecutive
+  // nonces: they share blocks). Their gas cannot be estimated on a chain that does not hold the previous
+  // chunk yet (writeChunk would revert ChunkOutOfOrder), so it is the first chunk's estimate scaled by the
+  // upload gas model, with room to spare (unused gas is not charged). The last chunk hashes every chunk
+  // and checks the commitment: it waits for the others and is estimated on the chain that holds them.
+  type Flight = { index: number; wait: () => Promise<TxRecord> }
+  const flights: Flight[] = []
+  let calibration: { gas: bigint; model: bigint } | undefined
+  // the model's gas of chunk k as a middle chunk: the upload from k less the upload from k + 1
+  const fromK = new Map<number, bigint>()
+  const uploadFrom = (k: number) => fromK.get(k) ?? fromK.set(k, k >= n ? 0n : estimateUploadGas(blob, chunkSizes, abi, { from: k }).gas).get(k)!
+  const modelGas = (k: number) => uploadFrom(k) - uploadFrom(k + 1)
+  const settle = async (): Promise<unknown> => {
+    const f = flights.shift()!
+    try {
+      await record(f.index, await f.wait())
+      return undefined
+    } catch (e) {
+      return e
+    }
+  }
+  /** Wait for everything in flight; the first failure, if any (later ones follow from it). */
+  const drain = async (): Promise<unknown> => {
+    let first: unknown
+    while (flights.length) {
+      const failed = await settle()
+      first ??= failed
+    }
+    return first
+  }
+  /** After a failure in flight: go on from what the chain holds (a replaced nonce, or chunks that reverted behind it). */
+  const recover = async (e: unknown, at: number): Promise<number> => {
+    if (!(e instanceof TxReplacedError || (e instanceof ChainError && /ChunkOutOfOrder|gas limit may be too low/.test(e.message + (e.hint ?? ''))))) throw e
+    const p = await progressOf(s, address, abi)
+    if (++replaced > 3 || p.ready) throw e
+    // a chunk whose transaction was replaced may have landed anyway (its data contract is there): keep it
+    for (let k = at; k < p.written; k++) {
+      if (txs.some((t) => t.label === labelOf(k)) || state?.chunks.some((c) => c.index === k)) continue
+      const landed = hasFunction(abi, 'chunkAddress') && (await chunkMatches(s, await readView<Hex>(s, address, abi, 'chunkAddress', [BigInt(k)]), chunkOf(k)))
+      if (!landed) return k
+      await record(k, { label: labelOf(k), hash: '0x' as Hex, gasUsed: 0, to: address })
+    }
+    return Math.min(p.written, n)
+  }
+  // a chunk is refused when the chain holds chunks of another upload (interleaved, or left by one that was
+  // interrupted): UploadInterleaved on the way, CommitmentMismatch at the last chunk. Start again from
+  // chunk 0, once
+  const anotherUpload = (e: unknown) => n > 1 && !restarted && /UploadInterleaved|CommitmentMismatch/.test(String((e as Error)?.message))
+  const restart = () => {
+    restarted = true
+    opts.onResume?.(0, 'the chain holds chunks of another upload: starting again from chunk 1')
+    if (state) state = { ...state, chunks: [], pending: null, inFlight: [], complete: false }
+    calibration = undefined
+    return 0
+  }
+  for (let i = from; i < n; ) {
+    const last = i === n - 1
+    if (last && flights.length) {
+      const failed = await drain()
+      if (failed) {
+        i = await recover(failed, from)
+        continue
+      }
+    }
+    const chunk = chunkOf(i)
+    const req = { to: address, data: encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk), target] }) }
+    if (testDelay() > 0) await sleep(testDelay())
+    const label = labelOf(i)
+    const index = i
+    let sent: PendingTx
+    try {
+      let gasLimit: bigint
+      if (flights.length && calibration) gasLimit = bigMin(BigInt(s.txGasCap), (calibration.gas * modelGas(i)) / calibration.model + 30_000n)
+      else {
+        gasLimit = await estimateTxGas(s, label, req, abi)
+        if (!last) calibration = { gas: gasLimit, model: modelGas(i) }
+      }
+      sent = await submitTx(s, label, { ...req, gas: gasLimit }, abi, {
+        beforeSend: state && opts.stateFile ? (hash) => save({ ...state!, pending: { index, hash }, inFlight: [...(state!.inFlight ?? []).filter((f) => f.index !== index), { index, hash }] }) : undefined,
+      })
+    } catch (e) {
+      const failed = await drain()
+      if (i > 0 && anotherUpload(e)) {
+        i = restart()
+        continue
+      }
+      if (failed) {
+        i = await recover(failed, from)
+        continue
+      }
+      throw e
+    }
+    flights.push({ index, wait: async () => {
+      const { logs: _logs, ...tx } = await sent.wait()
+      return tx
+    } })
+    i++
+    if (flights.length >= UPLOAD_IN_FLIGHT || last) {
+      const failed = last ? await drain() : await settle()
+      if (failed) {
+        await drain()
+        i = anotherUpload(failed) ? restart() : await recover(failed, from)
+      }
+    }
   }
   if (opts.stateFile && from < chunkSizes.length) {
     const p = await progressOf(s, address, abi)

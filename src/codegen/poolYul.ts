@@ -52,11 +52,11 @@ export function poolStepYul(s: PoolStep, i: number, plan: Plan, mem: ConvMemory)
     const row = Array.from({ length: s.kw }, (_, r) => `mload(${at('q', 32 * r)})`)
     if (s.kind === 'maxpool') {
       lines.push('let m := mload(p)')
-      lines.push(`for { let q := p let e := add(p, ${h(32 * s.kh * inB.wp)}) } lt(q, e) { q := add(q, ${h(32 * inB.wp)}) } { ${row.map((r) => `{ let v := ${r} if sgt(v, m) { m := v } }`).join(' ')} }`)
+      lines.push(`for { let q := p let qe := add(p, ${h(32 * s.kh * inB.wp)}) } lt(q, qe) { q := add(q, ${h(32 * inB.wp)}) } { ${row.map((r) => `{ let v := ${r} if sgt(v, m) { m := v } }`).join(' ')} }`)
       result = 'm'
     } else {
       lines.push('let m := 0')
-      lines.push(`for { let q := p let e := add(p, ${h(32 * s.kh * inB.wp)}) } lt(q, e) { q := add(q, ${h(32 * inB.wp)}) } { m := ${row.reduceRight((rest, t) => `add(${t}, ${rest})`, 'm')} }`)
+      lines.push(`for { let q := p let qe := add(p, ${h(32 * s.kh * inB.wp)}) } lt(q, qe) { q := add(q, ${h(32 * inB.wp)}) } { m := ${row.reduceRight((rest, t) => `add(${t}, ${rest})`, 'm')} }`)
       result = avgDivideYul('m', inRangeOnly ? 'cnt' : n)
     }
   }

@@ -1,4 +1,7 @@
 import { loadConfig } from '../config/loadConfig.ts'
+import type { Config } from '../config/types.ts'
+import { estimateGas, type GasEstimate } from '../gas/estimateGas.ts'
+import type { Prepared } from '../pipeline/prepareModel.ts'
 import { openChain } from '../pipeline/openChain.ts'
 import { compileStage } from '../pipeline/stages/compile.ts'
 import { deployStage } from '../pipeline/stages/deploy.ts'
@@ -15,6 +18,16 @@ import { estimatePipeline, guardSpend } from '../chain/spendGuard.ts'
 import { embedsWeights } from '../codegen/generateSolidity.ts'
 import { encodeWeights } from '../codegen/weightBlob.ts'
 import { scanTestData } from '../pipeline/evaluateRows.ts'
+
+/** `ml2sc gas`'s figures for the spend guard; undefined (the guard's formulas) when they cannot be had, e.g. no anvil binary. */
+async function measuredGas(config: Config, prep: Prepared, log: Logger): Promise<GasEstimate | undefined> {
+  try {
+    return await log.task('estimate the gas on a private anvil', () => estimateGas(config, prep, { log }))
+  } catch (e) {
+    log.detail(`no gas figures from a private anvil (${(e as Error).message.split('\n')[0]}): the spend guard's formulas instead`)
+    return undefined
+  }
+}
 
 /** `tx`: evaluate with transactions on a paid chain too (see evaluateStage). */
 export type RunArgs = { config: string; out?: string; tx?: boolean }
@@ -41,10 +54,13 @@ export async function runCommand(args: RunArgs, log: Logger) {
     const embedded = embedsWeights(gen.prepared.plan, gen.prepared.generate)
     // a contract owned by another account (chain.owner) can be deployed from here, but not uploaded to
     if (config.chain.owner && !embedded && !reuse) await requireOwnerKey(session, config.chain.owner, 'the weight upload')
+    // on a chain that costs money: the figures of `ml2sc gas` (run's own transactions on a private anvil)
+    const measured = session.free ? undefined : await measuredGas(config, gen.prepared, log)
     await guardSpend(
       session,
       log,
       await estimatePipeline(session, {
+        measured,
         bytecode: reuse ? undefined : compiled.bytecode,
         runtimeBytes: compiled.runtimeBytes,
         uploadFrom: reuse ? await uploadStart(session, reuse.address, reuse.abi, gen.artifact.weights.commitment, gen.artifact.weights.chunks.length) : 0,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { parseEventLogs, toHex, type Hex } from 'viem'
+import { parseEventLogs, type Hex } from 'viem'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readDeployment, writeDeployment, withChainState, type Deployment } from '../chain/deploymentFile.ts'
 import { readModelState } from '../chain/modelState.ts'
@@ -10,7 +10,8 @@ import { uploadStatePath } from '../chain/uploadState.ts'
 import { generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
-import { zeroImmutables } from '../compile/runtimeCodeHash.ts'
+import { codeDifference } from '../compile/runtimeCodeHash.ts'
+import { embeddedWeightRanges } from '../codegen/embeddedWeightRanges.ts'
 import { configHashes } from '../config/configHash.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
@@ -69,17 +70,12 @@ async function checkCompatible(s: ChainSession, config: Config, dep: Deployment,
   const name = dep.contractName ?? prep.contractName
   const source = generateSolidity(prep.plan, { ...prep.generate, contractName: name })
   const compiled = compileSolidity(source, name, { hardfork: config.chain.hardfork })
-  // solc appends no metadata (compileSolidity), so the code compares whole, immutables (the deployer) zeroed
-  let onChain = zeroImmutables((await s.publicClient.getCode({ address: dep.address }))!, compiled.immutables).slice(2).toLowerCase()
-  const wanted = compiled.deployedBytecode.slice(2).toLowerCase()
-  // a contract deployed with its initial weights in its own code: that blob and its commitment (a constant
-  // the contract hands to the admin library) are allowed to differ
+  // solc appends no metadata (compileSolidity), so the code compares whole, immutables (the initial owner)
+  // zeroed; a contract deployed with its initial weights in its own code: that blob and its commitment (a
+  // constant the contract hands to the admin library) are allowed to differ
   const blob = encodeWeights(prep.plan)
-  for (const part of [toHex(blob).slice(2), commitmentOf(blob).slice(2)]) {
-    const at = wanted.indexOf(part)
-    if (at >= 0 && onChain.length === wanted.length) onChain = onChain.slice(0, at) + part + onChain.slice(at + part.length)
-  }
-  if (onChain !== wanted)
+  const onChain = (await s.publicClient.getCode({ address: dep.address })) ?? '0x'
+  if (codeDifference(onChain, compiled, { ignore: embeddedWeightRanges(compiled.deployedBytecode, blob, commitmentOf(blob)) }) !== undefined)
     throw new ChainError(`the new weights need a different contract than the one at ${dep.address}: the layer sizes, weight scales or lane widths changed`, {
       where: path.relative(process.cwd(), config.model.path) || config.model.path,
       hint: 'an update keeps the architecture and the fixed-point plan; deploy the new model with `ml2sc run` (or keep batch.upload as it was)',

@@ -30,25 +30,19 @@ export type ConfigHashes = { hash: string; evaluationHash: string }
  * What the stage artifacts are stamped with, from the resolved config (not the file's text: a comment, a
  * reordered key or a default written out changes nothing):
  * - `hash`: what determines the contract and its weights: the model file's content (and `model.source`'s),
- *   its name (the contract's), the layer spec and task, `weights`, `precision`, `batch.upload` (the chunk
+ *   its name (the contract's), every other `model` key, `weights`, `precision`, `batch.upload` (the chunk
  *   size is compiled in), `chain.hardfork` (solc's EVM) and `chain.owner` (in the creation code). plan.json,
  *   the compiled artifact and deployment.json carry it: changing anything else never forces a redeploy.
- * - `evaluationHash`: `hash` plus what decides an evaluation: the test CSV's path, label, dropped columns and
- *   row limit, `batch.rows` and the gas caps. evaluation.json carries it (the CSV's content is checked by
+ * - `evaluationHash`: `hash` plus what decides an evaluation: every `data` key (the test CSV's path, label,
+ *   dropped columns, row limit, reference, classes), `batch.rows` and the gas caps. evaluation.json carries it (the CSV's content is checked by
  *   `report` against the sha256 evaluation.json records).
  * `modelSha256` stands in for the model file's content hash (what the hash was before `ml2sc update`).
  */
 export function configHashes(config: Omit<Config, 'hash' | 'evaluationHash'>, opts: { modelSha256?: string } = {}): ConfigHashes {
-  const m = config.model
+  const { path: modelPath, source, ...modelKeys } = config.model
   const contract = {
-    model: {
-      name: path.basename(m.path),
-      sha256: opts.modelSha256 ?? fileHash(m.path),
-      source: m.source ? fileHash(m.source) : undefined,
-      class: m.class,
-      layers: m.layers,
-      task: m.task,
-    },
+    // every model key (class, layers, inputShape, task, …), the files by their content
+    model: { ...modelKeys, name: path.basename(modelPath), sha256: opts.modelSha256 ?? fileHash(modelPath), source: source ? fileHash(source) : undefined },
     weights: config.weights,
     precision: config.precision,
     upload: config.batch.upload,
@@ -56,10 +50,11 @@ export function configHashes(config: Omit<Config, 'hash' | 'evaluationHash'>, op
     owner: config.chain.owner?.toLowerCase(),
   }
   const hash = sha256(canonical(contract))
-  const d = config.data
+  // every data key (test, label, drop, limit, reference, classes, …), paths relative to the config
+  const data = Object.fromEntries(Object.entries(config.data).map(([k, v]) => [k, typeof v === 'string' && path.isAbsolute(v) ? path.relative(config.dir, v) : v]))
   const evaluation = {
     hash,
-    data: { test: d.test ? path.relative(config.dir, d.test) : '', label: d.label, drop: d.drop, limit: d.limit },
+    data,
     rows: config.batch.rows,
     txGasCap: config.chain.txGasCap,
     blockGasLimit: config.chain.blockGasLimit,

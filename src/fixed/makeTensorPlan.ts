@@ -27,13 +27,19 @@ export type TensorPlanArgs = {
  * bound holds at every position). Returns the layer plans and the per-element bound on the flattened
  * output, where the dense layers' analysis (makePlan) continues. An MLP gives no layers and the input bound.
  */
-export function makeTensorPlan(model: ModelIR, a: TensorPlanArgs, pinned = false): { tensorLayers: TensorLayerPlan[]; xMax: bigint[] } {
+export function makeTensorPlan(model: ModelIR, a: TensorPlanArgs, pin?: string): { tensorLayers: TensorLayerPlan[]; xMax: bigint[] } {
   const stack = model.tensorLayers ?? []
   if (!stack.length) return { tensorLayers: [], xMax: new Array<bigint>(model.inputSize).fill(a.inputAbsMax) }
-  if (pinned) throw new NumericsError('updating the weights of a convolutional model in place is not supported', { hint: 'deploy the new model with `ml2sc run`' })
+  // an update of a deployed CNN: each conv keeps the contract's scale and lanes (PlanPin.tensor, tensorPinOf)
+  const pins = pin === undefined ? undefined : (JSON.parse(pin) as (ConvPin | string)[])
+  if (pins && pins.length !== stack.length)
+    throw new NumericsError(`the new model has ${stack.length} conv/pool layers; the deployed contract has ${pins.length}`, { hint: 'deploy the new model with `ml2sc run`' })
   let chMax: bigint[] = new Array<bigint>(model.inputShape![0]!).fill(a.inputAbsMax)
-  const tensorLayers = stack.map((layer): TensorLayerPlan => {
-    const plan = layer.kind === 'conv' ? planConv(layer, chMax, a) : planPool(layer, chMax, a)
+  const tensorLayers = stack.map((layer, l): TensorLayerPlan => {
+    const p = pins?.[l]
+    if (pins && (layer.kind === 'conv') !== Array.isArray(p))
+      throw new NumericsError(`layer ${l + 1} of the new model is a ${layer.kind}; the deployed contract has a ${Array.isArray(p) ? 'conv' : p}`, { hint: 'deploy the new model with `ml2sc run`' })
+    const plan = layer.kind === 'conv' ? planConv(layer, chMax, a, p as ConvPin | undefined) : planPool(layer, chMax, a)
     chMax = plan.outMax
     return plan
   })
@@ -49,11 +55,20 @@ function activationBound(pre: bigint, act: Activation, slopeQ: bigint, a: Tensor
   return neg > pre ? neg : pre
 }
 
-function planConv(layer: ConvLayer, chMax: bigint[], a: TensorPlanArgs): ConvPlan {
+/** A deployed conv's [wShift, laneBits, lanes] (tensorPinOf in types.ts). */
+type ConvPin = [number, number, number]
+
+function planConv(layer: ConvLayer, chMax: bigint[], a: TensorPlanArgs, pin?: ConvPin): ConvPlan {
   const wAbsMax = Math.max(...layer.weight.map(Math.abs))
   let s = wAbsMax === 0 ? 1 : Math.floor(Math.log2(Number(a.wMaxQ) / wAbsMax))
   while (s > 0 && abs(quantize(wAbsMax, s)) > a.wMaxQ) s--
   s = Math.min(s, 64)
+  if (pin) {
+    // the deployed contract shifts by its own scale: the new weights must fit at it
+    s = pin[0]
+    if (abs(quantize(wAbsMax, s)) > a.wMaxQ)
+      throw new NumericsError(`the new weights of conv '${layer.name}' reach ${wAbsMax}, beyond what the deployed contract holds at scale 2^${s}`, { hint: 'deploy the new model with `ml2sc run`' })
+  }
   if (s < 1) throw new NumericsError(`weights of conv '${layer.name}' reach ${wAbsMax}, too large for the weight width`, { hint: 'choose a wider precision.weights' })
   const weights = layer.weight.map((w) => quantize(w, s))
   const half = 1n << BigInt(s - 1)
@@ -72,11 +87,14 @@ function planConv(layer: ConvLayer, chMax: bigint[], a: TensorPlanArgs): ConvPla
   const act = layer.activation
   const slopeQ = act.kind === 'leaky_relu' ? quantize(act.slope, a.slopeBits) : 0n
   const outMax = accs.map((acc) => activationBound((acc >> BigInt(s)) + 1n, act, slopeQ, a))
-  const laneBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
+  const needBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
+  if (pin && needBits > pin[1])
+    throw new NumericsError(`the new weights of conv '${layer.name}' need ${needBits}-bit lanes; the deployed contract has ${pin[1]}`, { hint: 'deploy the new model with `ml2sc run`' })
+  const laneBits = pin ? pin[1] : needBits
   if (laneBits > 256) throw new NumericsError(`conv '${layer.name}' could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
   if (act.kind === 'leaky_relu' && bitLength(((accMax >> BigInt(s)) + 1n) * abs(slopeQ)) > 255)
     throw new NumericsError(`conv '${layer.name}': leaky_relu(${act.slope}) could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
-  const lanes = Math.max(1, Math.min(Math.floor(256 / laneBits), g.outC))
+  const lanes = pin ? pin[2] : Math.max(1, Math.min(Math.floor(256 / laneBits), g.outC))
   const { kind: _k, weight: _w, bias: _b, ...geo } = layer
   return { ...geo, kind: 'conv', wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }
 }

@@ -2,13 +2,16 @@ import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
 import type { Abi, Hex } from 'viem'
 import type { Config } from '../config/types.ts'
 import { ConfigError } from '../errors/base.ts'
-import { measureBatchGas, predictBatchEstimate, predictBatchTx, type GasRecord } from '../chain/evaluateOnChain.ts'
+import { measureBatchGas, predictBatchEstimate, submitPredictBatch, type GasRecord } from '../chain/evaluateOnChain.ts'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readRows, type ReadOptions } from '../data/readCsv.ts'
 import { encodeRow } from '../fixed/encodeRows.ts'
 import { readReference, referenceFor } from '../data/readReference.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Logger } from '../ui/logger.ts'
+
+/** Evaluation batches sent (or called) before the oldest one's answer is awaited. */
+export const IN_FLIGHT = 8
 
 export type RowResult = { row: number; label: number | undefined; features: number[]; input?: bigint[]; raw?: bigint[]; error?: string }
 export type Evaluation = { rows: RowResult[]; txs: GasRecord[]; batchRows: number; inferenceGas: number; evaluatedRows: number }
@@ -117,26 +120,49 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
   const t0 = Date.now()
   const batches = () => (batchRows ? `/${Math.max(1, Math.ceil(total / batchRows))}` : '')
 
-  const flush = async () => {
-    if (pending.length) {
-      batch++
-      const answer = opts.tx === false ? predictBatchEstimate : predictBatchTx
-      const res = await answer(s, address, abi, plan, pending.map((r) => r.input!), `evaluate batch ${batch}${batches()}`)
-      res.outputs.forEach((o, k) => (pending[k]!.raw = o))
+  // batches in flight: sent (or called) but not yet confirmed, oldest first; settled in CSV order
+  type InFlight = { result?: () => Promise<{ tx: GasRecord; outputs: bigint[][] }>; pending: RowResult[]; window: RowResult[] }
+  const inFlight: InFlight[] = []
+  const settle = async () => {
+    const f = inFlight.shift()!
+    if (f.result) {
+      const res = await f.result()
+      res.outputs.forEach((o, k) => (f.pending[k]!.raw = o))
       txs.push(res.tx)
       gas += res.tx.gasUsed
-      evaluated += pending.length
+      evaluated += f.pending.length
       const rate = Math.round(evaluated / Math.max((Date.now() - t0) / 1000, 1e-3))
       log.progress('evaluate', evaluated, Math.max(total, evaluated), `${rate} rows/s, ${gas.toLocaleString('en-US')} gas`)
     }
-    if (window.length) await opts.onBatch?.(window)
+    if (f.window.length) await opts.onBatch?.(f.window)
     if (keep === 'outputs')
-      for (const r of window) {
+      for (const r of f.window) {
         r.features = []
         if (r !== firstAnswerable) delete r.input
       }
+  }
+  /**
+   * Hand the rows read so far to the chain. Batches are independent (inference changes nothing), so they
+   * are pipelined: up to IN_FLIGHT transactions go out with consecutive nonces before the oldest receipt
+   * is awaited, and share blocks on a chain with real block times (calls run concurrently the same way).
+   */
+  const flush = async (drain = false) => {
+    if (pending.length) {
+      batch++
+      const label = `evaluate batch ${batch}${batches()}`
+      const input = pending.map((r) => r.input!)
+      if (opts.tx === false) {
+        const answer = predictBatchEstimate(s, address, abi, plan, input, label)
+        answer.catch(() => {}) // awaited in settle(); kept from being reported as unhandled meanwhile
+        inFlight.push({ result: () => answer, pending, window })
+      } else {
+        const sent = await submitPredictBatch(s, address, abi, plan, input, label)
+        inFlight.push({ result: sent.wait, pending, window })
+      }
+    } else if (window.length) inFlight.push({ pending, window })
     window = []
     pending = []
+    while (inFlight.length > (drain ? 0 : IN_FLIGHT - 1)) await settle()
   }
 
   for await (const r of readRows(config.data.test, testReadOptions(config, plan))) {
@@ -150,6 +176,6 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
     if ((batchRows && pending.length >= batchRows) || (!pending.length && window.length >= 1_000)) await flush()
   }
   if (!batchRows && pending.length) batchRows = await autoBatchRows(s, address, abi, plan, config, pending.map((x) => x.input!), log)
-  await flush()
+  await flush(true)
   return { rows, txs, batchRows: batchRows || 1, inferenceGas: gas, evaluatedRows: evaluated }
 }

@@ -13,6 +13,7 @@ import { prepareModel } from '../../src/pipeline/prepareModel.ts'
 import { runCli } from '../helpers/paths.ts'
 import { startFaultProxy } from './faultProxy.ts'
 import { allTransactions, publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
+import { UPLOAD_IN_FLIGHT } from '../../src/chain/uploadWeights.ts'
 
 let remote: RemoteAnvil
 beforeAll(async () => {
@@ -44,7 +45,7 @@ test('503s, timeouts, dropped and truncated responses, dropped and replaced tran
   try {
     // 64-128-10 in 2 KB chunks: a deploy, 10 chunk transactions, then the evaluation batches (--tx: as transactions,
     // which a paid chain otherwise answers with calls)
-    const p = randomProject({ sizes: [64, 128, 10], rows: 40, seed: 21, yaml: `batch:\n  upload: 2048\n  rows: 8\nchain:\n  rpcUrl: ${proxy.url}\n` })
+    const p = randomProject({ sizes: [64, 128, 10], rows: 40, seed: 21, yaml: `precision:\n  weights: int16\nbatch:\n  upload: 2048\n  rows: 8\nchain:\n  rpcUrl: ${proxy.url}\n` })
     const r = await runCli(['run', p.config, '--yes', '--tx'], {
       env: { ML2SC_PRIVATE_KEY: remote.keys[0]!, ML2SC_RPC_TIMEOUT_MS: '600', ML2SC_RPC_BACKOFF_MS: '20', ML2SC_RPC_RETRIES: '8' },
     })
@@ -80,12 +81,16 @@ test('503s, timeouts, dropped and truncated responses, dropped and replaced tran
     expect(others).toHaveLength(2)
     // ml2sc sent the replaced chunk write and the replaced batch again, right after
     expect(others.map((i) => kinds[i + 1])).toEqual(['writeChunk', 'predictBatch'])
-    const chunks = txs
-      .filter((t) => t.to?.toLowerCase() === dep.address.toLowerCase())
-      .map((t) => decodeFunctionData({ abi, data: t.input }))
-      .filter((d) => d.functionName === 'writeChunk')
-      .map((d) => Number(d.args![0]))
-    expect(chunks).toEqual(Array.from({ length: 10 }, (_, i) => i))
+    // each chunk written once. Uploads are pipelined: the chunks already in flight behind the replaced one
+    // ran without it and reverted (ChunkOutOfOrder, nothing written), then were sent again in order
+    const client = publicClientFor(remote.url)
+    const writes = await Promise.all(
+      txs
+        .filter((t) => t.to?.toLowerCase() === dep.address.toLowerCase() && decodeFunctionData({ abi, data: t.input }).functionName === 'writeChunk')
+        .map(async (t) => ({ index: Number(decodeFunctionData({ abi, data: t.input }).args![0]), ok: (await client.getTransactionReceipt({ hash: t.hash })).status === 'success' })),
+    )
+    expect(writes.filter((w) => w.ok).map((w) => w.index)).toEqual(Array.from({ length: 10 }, (_, i) => i))
+    expect(writes.filter((w) => !w.ok).length).toBeLessThan(UPLOAD_IN_FLIGHT)
     const batches = txs.filter((t) => t.to?.toLowerCase() === dep.address.toLowerCase() && decodeFunctionData({ abi, data: t.input }).functionName === 'predictBatch')
     expect(batches).toHaveLength(5)
     const plan = (await prepareModel(await loadConfig(p.config))).plan

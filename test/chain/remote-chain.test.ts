@@ -37,6 +37,11 @@ describe('a non-local chain (chain.rpcUrl)', () => {
     expect(errorLines(r.stderr)).toHaveLength(1)
     expect(errorLines(r.stderr)[0]).toMatch(/chain 4242 .* not a local chain: spending ≈ .* ETH needs --yes/)
     expect((await allTransactions(remote.url)).length).toBe(0)
+    // the guard's upload figure is `ml2sc gas`'s: the same transactions run on a private anvil
+    const g = await runCli(['gas', p.config, '--json'], { env })
+    expect(g.code).toBe(0)
+    const upload = Number(r.stderr.match(/upload ≈ ([\d,]+) in/)![1]!.replace(/,/g, ''))
+    expect(upload).toBe(JSON.parse(g.stdout).upload)
   })
 
   test('with --yes: deployed; deployment.json has chain id, addresses, ABI, transactions, commitment, config hash, version', async () => {

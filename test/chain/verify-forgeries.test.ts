@@ -351,6 +351,17 @@ describe('every layout', () => {
     }
   })
 
+  test('update refuses new weights the deployed code cannot take (code layout: the weights are the code); nothing sent', async () => {
+    const w = readJson(code.weights)
+    w['fc1.weight'][0][0] += 0.1
+    writeFileSync(code.weights, JSON.stringify(w))
+    const block = await client().getBlockNumber()
+    const r = await runCli(['update', code.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(/the new weights need a different contract than the one at 0x[0-9a-fA-F]{40}/)
+    expect(await client().getBlockNumber()).toBe(block)
+  })
+
   test('storage layout: the genuine contract passes; a weight slot written behind its back: commitment differs', async () => {
     const ok = await verify(storage.config, '--owner', publisher)
     expect(ok.lines).toEqual([])

@@ -104,3 +104,23 @@ describe('updates and layouts', () => {
     expect(() => generateSolidity(plan, { contractName: 'X', layout: 'code' })).toThrow(/layout `code` is not available for convolutional models/)
   }, 120_000)
 })
+
+describe('larger windows', () => {
+  test('global average pooling over a 14×14 map (196 values, a looped window) after a 16-channel conv equals the simulator', async () => {
+    const r = rng(9)
+    const t = (shape: number[]) => ({ shape, data: Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() * 2 - 1) * 0.3) })
+    const tensors: TensorMap = new Map([['c1.weight', t([16, 1, 3, 3])], ['c1.bias', t([16])], ['c2.weight', t([6, 16, 3, 3])], ['c2.bias', t([6])], ['fc.weight', t([3, 6])], ['fc.bias', t([3])]])
+    const steps: ArchStep[] = [
+      { op: 'conv', name: 'c1', dims: 2, padding: { begin: [1, 1], end: [1, 1] } },
+      { op: 'activation', activation: { kind: 'relu' } },
+      { op: 'conv', name: 'c2', dims: 2 },
+      { op: 'activation', activation: { kind: 'tanh' } },
+      { op: 'globalavgpool' },
+      { op: 'flatten' },
+      { op: 'linear', name: 'fc' },
+    ]
+    const plan = makePlan(buildModel(steps, tensors, 't', 't', [1, 16, 16]), { fraction: 20, weightBytes: 2, inputBytes: 4 })
+    const c = await deployCnn(s, plan, 'Gap')
+    for (const row of rowsFor(plan, 3, 11)) expect((await c.predict(row)).map(String)).toEqual(simulate(plan, row).map(String))
+  }, 120_000)
+})

@@ -64,6 +64,13 @@ describe('tensor kernels on chain', () => {
       { kind: 'dense', nOut: 4, act: 'relu' },
       { kind: 'dense', nOut: 2 },
     ], { wBits: 8, xBits: 12, seed: 12, inputBytes: 2, budget: 0 })
+    // more than 64 taps without the code budget: the taps loop over input channels (1 and 2 per turn), plain and with a fused pool
+    await check({ c: 8, h: 7, w: 7 }, [{ kind: 'conv', cout: 5, k: 5, act: 'relu' }, { kind: 'dense', nOut: 2 }], { wBits: 16, xBits: 15, seed: 34, inputBytes: 2, budget: 0 })
+    await check({ c: 16, h: 6, w: 6 }, [{ kind: 'conv', cout: 6, k: 3, act: 'relu' }, { kind: 'maxpool', k: 2 }, { kind: 'dense', nOut: 2 }], { wBits: 16, xBits: 15, seed: 35, inputBytes: 2, budget: 0 })
+    // windows of more than 64 values loop over their rows: global average pooling, a padded (unfused) max pool, a fused one
+    await check({ c: 2, h: 9, w: 9 }, [{ kind: 'conv', cout: 3, k: 1, act: 'relu' }, { kind: 'avgpool', k: 9 }, { kind: 'dense', nOut: 2 }], { wBits: 16, xBits: 15, seed: 31, inputBytes: 2 })
+    await check({ c: 2, h: 9, w: 9 }, [{ kind: 'conv', cout: 3, k: 1 }, { kind: 'maxpool', k: 9, stride: 9, pad: 1 }, { kind: 'dense', nOut: 2 }], { wBits: 16, xBits: 15, seed: 32, inputBytes: 2 })
+    await check({ c: 2, h: 9, w: 9 }, [{ kind: 'conv', cout: 3, k: 1, act: 'relu' }, { kind: 'maxpool', k: 9 }, { kind: 'dense', nOut: 2 }], { wBits: 16, xBits: 15, seed: 33, inputBytes: 2 })
     // fused max pools: one lane (depthwise), a free top bit (SWAR in one word) or not (even/odd split), looped and unrolled windows
     for (const [wBits, xBits, budget] of [[16, 15, 1184], [8, 5, 1184], [16, 20, 0], [12, 9, 0]] as const)
       await check({ c: 2, h: 9, w: 8 }, [

@@ -105,3 +105,9 @@ describe('inspect a convolutional model: each layer\'s output shape and multiply
     expect(JSON.parse(cli.stdout)).toMatchObject({ inputShape: [1, 8, 8], macs: 4608 + 4608 + 8192 + 160 })
   })
 })
+
+test('a convolutional state_dict alone: one line asking for the source and the input shape', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-inspect-'))
+  copyFileSync(path.join(FIXTURES, 'cnn_mnist28/model.safetensors'), path.join(dir, 'model.safetensors'))
+  await expect(inspectTarget(path.join(dir, 'model.safetensors'))).rejects.toThrow(/holds convolution weights \('conv1\.weight' is 8×1×5×5\)/)
+})

@@ -10,8 +10,9 @@ import { generateStage } from '../../src/pipeline/stages/generate.ts'
 import { reportStage } from '../../src/pipeline/stages/report.ts'
 import { uploadStage } from '../../src/pipeline/stages/upload.ts'
 import { connectChain } from '../../src/chain/connectChain.ts'
-import { uploadWeights } from '../../src/chain/uploadWeights.ts'
-import { encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { encodeFunctionData, toHex } from 'viem'
+import { sendTx } from '../../src/chain/sendTx.ts'
+import { commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { readPlanArtifact } from '../../src/pipeline/artifacts.ts'
 import { ROOT } from '../helpers/paths.ts'
 import { bcProject, config, digitsProject, expectMl2scError, quiet } from './helpers.ts'
@@ -79,9 +80,13 @@ describe('stages on the embedded anvil, one command each', () => {
     const { plan, artifact } = await readPlanArtifact(c)
     const s = await connectChain({ ...c.chain, stateFile: path.join(c.output, 'anvil-state.json') })
     try {
+      // chunks 0 and 1 of the full upload, naming its commitment, as an interrupted upload leaves them
       const blob = encodeWeights(plan)
-      const first = artifact.weights.chunks.slice(0, 2)
-      await uploadWeights(s, d.deployment.address, d.deployment.abi, blob.subarray(0, first[0]! + first[1]!), first)
+      const sizes = artifact.weights.chunks
+      for (let i = 0, at = 0; i < 2; at += sizes[i]!, i++) {
+        const data = encodeFunctionData({ abi: d.deployment.abi, functionName: 'writeChunk', args: [BigInt(i), toHex(blob.subarray(at, at + sizes[i]!)), commitmentOf(blob)] })
+        await sendTx(s, `chunk ${i}`, { to: d.deployment.address, data }, d.deployment.abi)
+      }
     } finally {
       await s.close()
     }

@@ -42,6 +42,7 @@ describe('config hash', () => {
       `${BASE}batch:\n  upload: 4096\n`,
       BASE.replace('hardfork: prague', 'hardfork: cancun'),
       `${BASE}  owner: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'\n`,
+      BASE.replace('path: model.onnx', 'path: model.onnx\n  task: regression'),
     ]
     const hashes = await Promise.all(changed.map(async (v) => (await hashesOf(v)).hash))
     for (const h of hashes) expect(h).not.toBe(base)
@@ -63,7 +64,12 @@ describe('config hash', () => {
 
   test('evaluation settings change only the evaluation hash; the RPC endpoint changes neither', async () => {
     const base = await hashesOf(BASE)
-    for (const v of [`${BASE}batch:\n  rows: 10\n`, BASE.replace('test: test.csv', 'test: test.csv\n  limit: 5'), `${BASE}  txGasCap: 30000000\n`]) {
+    for (const v of [
+      `${BASE}batch:\n  rows: 10\n`,
+      BASE.replace('test: test.csv', 'test: test.csv\n  limit: 5'),
+      BASE.replace('test: test.csv', 'test: test.csv\n  drop: [mean_radius]'),
+      `${BASE}  txGasCap: 30000000\n`,
+    ]) {
       const h = await hashesOf(v)
       expect(h.hash).toBe(base.hash)
       expect(h.evaluationHash).not.toBe(base.evaluationHash)

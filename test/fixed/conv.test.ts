@@ -3,6 +3,7 @@
 // 'same', dilation, depthwise/grouped, BatchNorm folding, every activation, 1-D and 2-D).
 import { describe, expect, test } from 'bun:test'
 import { makePlan } from '../../src/fixed/makePlan.ts'
+import { pinOf } from '../../src/fixed/types.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { avgFixed } from '../../src/fixed/tensorPlanTypes.ts'
@@ -163,5 +164,24 @@ describe('fixed point = float within the rounding, over random conv/pool configu
       }
     }
     expect(worst).toBeGreaterThan(0) // quantisation really happened
+  })
+})
+
+describe('an update of a deployed CNN: new weights at the contract\'s conv scales and lanes', () => {
+  const scaled = (m: ModelIR, k: number): ModelIR => ({
+    ...m,
+    tensorLayers: m.tensorLayers!.map((l) => (l.kind === 'conv' ? { ...l, weight: l.weight.map((w) => w * k), bias: l.bias.map((b) => b * k) } : l)),
+  })
+  test('smaller weights are quantised at the pinned scale; larger ones are refused in one line', () => {
+    const { model } = randomModel(2)
+    const spec = { fraction: 20, weightBytes: 2, inputBytes: 4 }
+    const plan = makePlan(model, spec)
+    const pin = pinOf(plan)
+    const next = makePlan(scaled(model, 0.4), spec, pin)
+    const convs = (p: typeof plan) => p.tensorLayers!.flatMap((l) => (l.kind === 'conv' ? [[l.wShift, l.laneBits, l.lanes]] : []))
+    expect(convs(next)).toEqual(convs(plan))
+    // without the pin, 0.4× weights would take a finer scale
+    expect(convs(makePlan(scaled(model, 0.4), spec))).not.toEqual(convs(plan))
+    expect(() => makePlan(scaled(model, 3), spec, pin)).toThrow(/the new weights of conv '.*' reach .*, beyond what the deployed contract holds at scale 2\^\d+/)
   })
 })
