@@ -79,9 +79,12 @@ export type DeploymentArtifact = Stamp & {
   upload: { chunks: number; written: number; done: boolean }
   /** ml2sc's shared admin library, which the model DELEGATECALLs for everything but inference. */
   adminLibrary?: { address: Hex; codeHash: Hex }
-  /** `adminLibrary`: the library's deployment when this deploy had to make it (once per chain), else absent. */
-  transactions: { deploy: Hex; upload: Hex[]; adminLibrary?: Hex }
-  gas: { deploy: number; upload: number[]; adminLibrary?: number }
+  /**
+   * `adminLibrary`: the library's deployment when this deploy had to make it (once per chain), else absent;
+   * `create2ProxyFund`: our funding of the CREATE2 deployment proxy's one-time signer, on a chain that lacked the proxy.
+   */
+  transactions: { deploy: Hex; upload: Hex[]; adminLibrary?: Hex; create2ProxyFund?: Hex }
+  gas: { deploy: number; upload: number[]; adminLibrary?: number; create2ProxyFund?: number }
 }
 
 /** A transaction (hash, gas from its receipt), or a call (hash null, gas from eth_estimateGas). */

@@ -1,5 +1,6 @@
 import { describeActivation } from '../ir/buildModel.ts'
 import { parameterCount, shapeOf } from '../ir/taskOf.ts'
+import { fixedTensorLayers, floatTensorLayers } from '../fixed/tensorForward.ts'
 import { tensorLayerSummary } from './tensorLayerSummary.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { inputScaleText, inputTypeText, interpret, safeInputRange } from '../fixed/encodeRows.ts'
@@ -48,6 +49,7 @@ export function buildReport(inp: ReportInput) {
   const predictions: PredictionRow[] = []
   const errors: number[] = []
   const layerErr = plan.layers.map(() => 0)
+  const tensorErr = (plan.tensorLayers ?? []).map(() => 0)
   let mismatches = 0
   let correctOn = 0
   let correctRef = 0
@@ -77,6 +79,10 @@ export function buildReport(inp: ReportInput) {
     const simL = simulateLayers(plan, xq)
     const refL = referenceLayers(model, r.features)
     simL.forEach((ys, l) => ys.forEach((y, j) => (layerErr[l] = Math.max(layerErr[l]!, Math.abs(Number(y) / scale - refL[l]![j]!)))))
+    if (tensorErr.length) {
+      const refT = floatTensorLayers(model, r.features)
+      fixedTensorLayers(plan, xq).forEach((ys, l) => ys.forEach((y, j) => (tensorErr[l] = Math.max(tensorErr[l]!, Math.abs(Number(y) / scale - refT[l]![j]!)))))
+    }
     if (task === 'regression') {
       if (Math.abs(on - refValue) <= 1e-3) agree++
       if (r.label !== undefined) {
@@ -163,6 +169,8 @@ export function buildReport(inp: ReportInput) {
       maxAbs: round(maxAbs, 9),
       meanAbs: errors.length ? round(errors.reduce((a, b) => a + b, 0) / errors.length, 9) : 0,
       perLayer: plan.layers.map((l, i) => ({ name: l.name, maxAbs: round(layerErr[i]!, 9) })),
+      // a convolutional model: the same for each conv/pool layer (fixed point vs the float pass, before the dense layers)
+      ...(tensorErr.length ? { perTensorLayer: plan.tensorLayers!.map((l, i) => ({ name: l.name, maxAbs: round(tensorErr[i]!, 9) })) } : {}),
       histogram: histogram(errors),
     },
     simulator: { mismatches, rows: answered },

@@ -106,6 +106,7 @@ ${r.warnings.length ? `<section class="panel">${r.warnings.map((w) => `<p class=
   <div class="panel">
     <h2>Error per layer</h2>
     <table><thead><tr><th>layer</th><th>shape</th><th>activation</th><th class="r">max |error| vs float</th></tr></thead><tbody>
+    ${(r.model.tensorLayers ?? []).map((l, i) => `<tr><td>${esc(l.name)}</td><td>${i === 0 ? `${r.model.inputShape!.join('×')} → ` : ''}${l.kind} ${l.outShape.join('×')}${l.macs ? ` <span class="muted">(${l.macs.toLocaleString('en-US')} MACs)</span>` : ''}</td><td>${esc(l.activation)}</td><td class="r">${r.error.perTensorLayer?.[i]?.maxAbs ?? ''}</td></tr>`).join('')}
     ${r.error.perLayer.map((l, i) => { const a = r.model.architecture[i]; return `<tr><td>${esc(l.name)}</td><td>${a ? `${a.in} → ${a.out}` : ''}</td><td>${esc(a?.activation ?? '')}</td><td class="r">${l.maxAbs}</td></tr>` }).join('')}
     </tbody></table>
     <h2>Provenance</h2>

@@ -47,6 +47,7 @@ export function renderReportMd(r: Report): string {
     '',
     '| layer | max abs error vs ml2sc float |',
     '|---|---|',
+    ...(r.error.perTensorLayer ?? []).map((l) => `| ${l.name} | ${l.maxAbs} |`),
     ...r.error.perLayer.map((l) => `| ${l.name} | ${l.maxAbs} |`),
     '',
   ]

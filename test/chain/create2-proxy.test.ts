@@ -10,6 +10,7 @@ import { PROXY_DEPLOY_COST, PROXY_DEPLOY_TX, PROXY_RUNTIME, PROXY_SIGNER } from 
 import { sendTx } from '../../src/chain/sendTx.ts'
 import { approveSpending, estimateAdminLibraryGas } from '../../src/chain/spendGuard.ts'
 import { adminDeployTx, adminLibrary, CREATE2_FACTORY } from '../../src/codegen/adminLibrary.ts'
+import { ChainError } from '../../src/errors/base.ts'
 import { startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 const chainCfg = (url: string, chainId: number) => ({ rpcUrl: url, chainId, hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
@@ -55,6 +56,38 @@ describe('the CREATE2 deployment proxy', () => {
     expect(Math.abs(Number(items[1]!.gas) - st.tx!.gasUsed) / st.tx!.gasUsed).toBeLessThan(0.03)
     // once there, nothing more to pay
     expect(await estimateAdminLibraryGas(s)).toEqual([])
+  })
+
+  test('a node that refuses pre-EIP-155 transactions (as geth does by default): one line saying so and how to allow it', async () => {
+    const { node } = await proxylessChain(4251)
+    // in front of the node, an RPC that answers the presigned deployment as geth does
+    const server = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: async (req) => {
+        const body = await req.text()
+        const msg = JSON.parse(body) as { id: number; method: string; params?: unknown[] }
+        if (msg.method === 'eth_sendRawTransaction' && String(msg.params?.[0]).toLowerCase() === PROXY_DEPLOY_TX)
+          return Response.json({ jsonrpc: '2.0', id: msg.id, error: { code: -32000, message: 'only replay-protected (EIP-155) transactions allowed over RPC' } })
+        return new Response(await (await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).text(), { headers: { 'content-type': 'application/json' } })
+      },
+    })
+    try {
+      const s = await connectChain(chainCfg(`http://127.0.0.1:${server.port}`, 4251), { ML2SC_PRIVATE_KEY: node.keys[0]! })
+      opened.push(s)
+      const err = await ensureAdminLibrary(s).then(
+        () => undefined,
+        (e: unknown) => e as ChainError,
+      )
+      expect(err).toBeInstanceOf(ChainError)
+      expect(err!.message.split('\n')[0]).toMatch(/chain 4251 refuses the presigned pre-EIP-155 transaction that deploys the CREATE2 deployment proxy/)
+      expect(err!.hint).toMatch(/--rpc\.allow-unprotected-txs/)
+      // nothing else was sent: the signer holds its 0.01 ETH for a later attempt (which will not fund it again)
+      expect(await s.publicClient.getBalance({ address: PROXY_SIGNER })).toBe(PROXY_DEPLOY_COST)
+      expect(await s.publicClient.getCode({ address: adminLibrary().address })).toBeUndefined()
+    } finally {
+      server.stop(true)
+    }
   })
 
   test('front-run: another account deploys the library between our check and our send; ours goes on with the genuine code', async () => {

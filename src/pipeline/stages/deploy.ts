@@ -35,6 +35,7 @@ export async function deployStage(config: Config, log: Logger, opts: { session?:
     // real money: print the estimate, refuse without --yes (nothing is spent on a local chain)
     if (!s.local && !opts.session) await guardSpend(s, log, [...(await estimateAdminLibraryGas(s)), await estimateDeployGas(s, compiled.bytecode)])
     const { address, tx, admin } = await log.task(`deploy ${compiled.contractName} (${runtimeBytes} bytes)`, () => deployModel(s, compiled.bytecode, compiled.abi))
+    if (admin?.proxyFund) log.detail(`chain ${s.chainId} had no CREATE2 deployment proxy: deployed by its presigned transaction after funding its one-time signer (${admin.proxyFund.hash})`)
     if (admin?.tx) log.detail(`ml2sc's shared admin library was not on chain ${s.chainId}: deployed once at ${admin.address}, ${admin.tx.gasUsed.toLocaleString('en-US')} gas`)
     log.detail(`at ${address} on chain ${s.chainId}, ${tx.gasUsed.toLocaleString('en-US')} gas`)
     // a contract that carries its initial weights in its own code is ready at once: nothing to upload
@@ -63,8 +64,8 @@ export async function deployStage(config: Config, log: Logger, opts: { session?:
       },
       upload: { chunks, written: embedded ? chunks : 0, done: embedded },
       ...(admin ? { adminLibrary: { address: admin.address, codeHash: admin.codeHash } } : {}),
-      transactions: { deploy: tx.hash, upload: [], ...(admin?.tx ? { adminLibrary: admin.tx.hash } : {}) },
-      gas: { deploy: tx.gasUsed, upload: [], ...(admin?.tx ? { adminLibrary: admin.tx.gasUsed } : {}) },
+      transactions: { deploy: tx.hash, upload: [], ...(admin?.tx ? { adminLibrary: admin.tx.hash } : {}), ...(admin?.proxyFund ? { create2ProxyFund: admin.proxyFund.hash } : {}) },
+      gas: { deploy: tx.gasUsed, upload: [], ...(admin?.tx ? { adminLibrary: admin.tx.gasUsed } : {}), ...(admin?.proxyFund ? { create2ProxyFund: admin.proxyFund.gasUsed } : {}) },
     }
     const file = await writeArtifact(config, DEPLOYMENT_FILE, deployment)
     return { deployment, file }
