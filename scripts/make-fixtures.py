@@ -8,7 +8,9 @@ Run once with Debian's python3-torch (torch 1.13) and python3-sklearn (scikit-le
 Every model is small, trained in seconds on a scikit-learn bundled dataset with fixed seeds, and written
 in every format a PyTorch user saves (state_dict .pt, whole-model .pt, TorchScript trace/script, ONNX,
 safetensors, ML2SC-style weights.json), beside its held-out test rows and PyTorch's own outputs.
-The outputs are committed, so the tests never need torch.
+The outputs are committed, so the tests never need torch. The convolutional fixtures (cnn_*, the random
+single-layer cases, examples/digits-cnn) come from scripts/cnn_fixtures.py: `make-fixtures.py cnn` remakes
+only those.
 """
 import json
 import os
