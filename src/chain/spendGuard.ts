@@ -183,7 +183,8 @@ export async function estimatePipeline(
       mine.gas = BigInt(Math.round((m.batchTx / m.measuredRows) * o.rows))
       mine.transactions = Math.ceil(o.rows / m.batchRows)
     }
-    items.push(mine)
+    // and the one-row predict transaction the evaluation sends for its all-in gas
+    items.push(mine, { label: 'predict (one row)', gas: estimateEvaluateGas(o.plan, 1, 1).gas, transactions: 1, exact: false })
   }
   return items
 }

@@ -26,6 +26,8 @@ describe('pipelined transactions', () => {
     const seconds = (Date.now() - t0) / 1000
     expect(r.stderr).not.toContain('ml2sc: error')
     expect(r.code).toBe(0)
+    // --tx on a paid chain: the estimate covers the evaluation batches and the one-row predict transaction
+    expect(r.stderr).toMatch(/estimated cost [^\n]*evaluate ≈ [\d,]+ in 5 tx; predict \(one row\) ≈ [\d,]+\)/)
     const client = publicClientFor(node.url)
     const blocksOf = async (hashes: Hex[]) => new Set(await Promise.all(hashes.map(async (h) => (await client.getTransactionReceipt({ hash: h })).blockNumber)))
     const dep = readJson(path.join(p.out, 'deployment.json'))

@@ -40,3 +40,15 @@ test('new model weights: stale artifacts until `ml2sc update`, then evaluate and
   expect(dep.configHash).toBe(c.hash)
   expect(dep.address).toBe(deployment.address)
 })
+
+test('an update refuses a contract whose code is not what the config now compiles to (outside the weights), in one line', async () => {
+  const p = randomProject({ sizes: [6, 8, 2], seed: 5, yaml: 'weights:\n  layout: storage\n' })
+  const c = await loadConfig(p.config)
+  await generateStage(c, quiet)
+  await compileStage(c, quiet)
+  await deployStage(c, quiet)
+  await uploadStage(c, quiet)
+  // same plan and weights, another contract: compiled for another EVM version
+  writeFileSync(p.config, readFileSync(p.config, 'utf8') + 'chain:\n  hardfork: paris\n')
+  await expectMl2scError(updateCommand({ config: p.config }, quiet), /weights\.json: the new weights need a different contract than the one at 0x[0-9a-fA-F]{40}: /)
+})
