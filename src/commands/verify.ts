@@ -21,6 +21,8 @@ export type VerifyResult = {
   reason?: string
   /** Which check failed: code, adminLibrary, upload, chunk, commitment or owner. */
   check?: string
+  /** What to do about it. */
+  hint?: string
   chainId: number
   address: Hex
   version?: number
@@ -79,7 +81,7 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
   const expectedOwner = addressArg(args.owner, '--owner')
   const config = await loadConfig(args.config, { output: args.out, dataOptional: true })
   const dep = explicit ? undefined : await readDeployment(config.output)
-  const address = explicit ?? dep!.address
+  const address = explicit ?? getAddress(dep!.address)
   const file = path.relative(process.cwd(), config.model.path) || config.model.path
   const configLabel = path.relative(process.cwd(), config.file) || config.file
   const s = await openForReading(config, args.rpc, log)
@@ -92,7 +94,7 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
     const found: VerifyFindings = await verifyModel(s, address, local, { expectedOwner, initialOwner: config.chain.owner ? getAddress(config.chain.owner) : undefined, configLabel, codeHint: autoWithoutRows(config) })
     const result: VerifyResult = {
       verified: !found.problem,
-      ...(found.problem ? { reason: found.problem.line, check: found.problem.check } : {}),
+      ...(found.problem ? { reason: found.problem.line, check: found.problem.check, hint: found.problem.hint } : {}),
       chainId: s.chainId,
       address,
       version: found.version,
