@@ -113,5 +113,7 @@ export async function verifyModel(s: ChainSession, address: Hex, local: LocalMod
     return fail('owner', `initial owner is ${getAddress(`0x${initial.find((v) => BigInt(v) !== BigInt(opts.initialOwner!))!.slice(-40)}`)}, expected ${opts.initialOwner} (chain.owner)`, 'this copy of the contract was deployed for another owner than the config names')
   if (opts.expectedOwner && st.owner.toLowerCase() !== opts.expectedOwner.toLowerCase())
     return fail('owner', `owner is ${st.owner}, expected ${opts.expectedOwner}`, 'the owner can replace the weights at any time: do not trust this deployment unless you trust that owner')
+  if (opts.expectedOwner && BigInt(st.pendingOwner) !== 0n && BigInt(st.pendingOwner) !== BigInt(opts.expectedOwner))
+    return fail('owner', `pending owner is ${st.pendingOwner}, expected none or ${opts.expectedOwner}`, 'the pending owner can take the contract (acceptOwnership) at any time, then replace the weights')
   return found
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { getAddress, isAddress, type Hex } from 'viem'
 import { connectChain, type ChainSession } from '../chain/connectChain.ts'
@@ -8,6 +9,7 @@ import { compileSolidity } from '../compile/compileSolidity.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
+import { ANVIL_STATE_FILE, artifactPath } from '../pipeline/artifacts.ts'
 import { openChain } from '../pipeline/openChain.ts'
 import type { Logger } from '../ui/logger.ts'
 import type { Ml2scCommand } from './context.ts'
@@ -21,6 +23,8 @@ export type VerifyResult = {
   reason?: string
   /** Which check failed: code, adminLibrary, upload, chunk, commitment or owner. */
   check?: string
+  /** What to do about it. */
+  hint?: string
   chainId: number
   address: Hex
   version?: number
@@ -50,6 +54,11 @@ function addressArg(value: string | undefined, flag: string): Hex | undefined {
 async function openForReading(config: Config, rpc: string | undefined, log: Logger): Promise<ChainSession> {
   const url = rpc ?? config.chain.rpcUrl
   if (url) return await connectChain({ ...config.chain, rpcUrl: url, fork: undefined, readOnly: true })
+  if (!existsSync(artifactPath(config, ANVIL_STATE_FILE)))
+    throw new ChainError('no chain to read: the config has no chain.rpcUrl, and no embedded chain of a last run is saved here', {
+      where: config.chain.fork ? 'chain.fork' : 'chain.rpcUrl',
+      hint: 'give the chain with --rpc URL (verify only reads it: no key needed)',
+    })
   return await openChain(config, log, 'resume', { readOnly: true })
 }
 
@@ -79,7 +88,7 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
   const expectedOwner = addressArg(args.owner, '--owner')
   const config = await loadConfig(args.config, { output: args.out, dataOptional: true })
   const dep = explicit ? undefined : await readDeployment(config.output)
-  const address = explicit ?? dep!.address
+  const address = explicit ?? getAddress(dep!.address)
   const file = path.relative(process.cwd(), config.model.path) || config.model.path
   const configLabel = path.relative(process.cwd(), config.file) || config.file
   const s = await openForReading(config, args.rpc, log)
@@ -92,7 +101,7 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
     const found: VerifyFindings = await verifyModel(s, address, local, { expectedOwner, initialOwner: config.chain.owner ? getAddress(config.chain.owner) : undefined, configLabel, codeHint: autoWithoutRows(config) })
     const result: VerifyResult = {
       verified: !found.problem,
-      ...(found.problem ? { reason: found.problem.line, check: found.problem.check } : {}),
+      ...(found.problem ? { reason: found.problem.line, check: found.problem.check, hint: found.problem.hint } : {}),
       chainId: s.chainId,
       address,
       version: found.version,

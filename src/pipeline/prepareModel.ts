@@ -54,8 +54,9 @@ export const AUTO_ERROR_TARGET = 5e-5
  */
 async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: Plan; warnings: PrecisionWarning[] }> {
   const sample = config.data.test ? await sampleRows(config, model.inputSize) : undefined
-  const int8Reference = config.precision.weights === 'auto' && config.data.reference ? await readReference(config.data.reference, model.layers[model.layers.length - 1]!.weight.length) : undefined
-  return autoPlan(model, taskOf(model, config.model.task), config.precision, sample, int8Reference)
+  const auto = config.precision.weights === 'auto' || config.precision.inputs === 'auto'
+  const reference = auto && config.data.reference ? await readReference(config.data.reference, model.layers[model.layers.length - 1]!.weight.length) : undefined
+  return autoPlan(model, taskOf(model, config.model.task), config.precision, sample, reference)
 }
 
 /**
@@ -80,7 +81,7 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
     if (int8 && keepsClasses(model, task, int8, plan, rows!, reference)) plan = int8
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
-  if (precision.inputs === 'auto') plan = chooseInputs(model, { ...spec, weightBytes: plan.weightBytes }, task, sample?.rows, sample?.range).plan
+  if (precision.inputs === 'auto') plan = chooseInputs(model, { ...spec, weightBytes: plan.weightBytes }, task, sample?.rows, sample?.range, reference).plan
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
 }
 

@@ -173,6 +173,23 @@ contract Impostor {
     expect(r.json).toMatchObject({ verified: false, check: 'owner', owner: attacker, expectedOwner: publisher })
   })
 
+  test('the genuine runtime code put there by a forged creation code that also wrote the owner slot', async () => {
+    const runtime = (await client().getCode({ address: A.address }))!.slice(2)
+    const len = runtime.length / 2
+    // PUSH20 attacker PUSH1 0 SSTORE; PUSH2 len DUP1 PUSH1 36 PUSH1 0 CODECOPY PUSH1 0 RETURN; runtime
+    const initcode = `0x73${attacker.slice(2).toLowerCase()}60005561${len.toString(16).padStart(4, '0')}8060246000396000f3${runtime}`
+    expect((initcode.length - 2) / 2 - len).toBe(36)
+    const address = await deployAs(attackerKey, initcode as Hex)
+    expect(await client().getCode({ address })).toBe(`0x${runtime}`)
+    // the code, the library, the weights: all genuine, so only the owner tells
+    const open = await verify(A.config, '--address', address)
+    expect(open.code).toBe(0)
+    expect(open.json.owner).toBe(attacker)
+    const r = await verify(A.config, '--address', address, '--owner', publisher)
+    expect(r.code).toBe(1)
+    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: owner is ${attacker}, expected ${publisher}`))])
+  })
+
   test("chain.owner in the config: a genuine copy deployed for another owner fails on its initial-owner immutable, without --owner", async () => {
     const address = await deployAs(attackerKey, A.bytecode)
     const config = thirdParty(A.config, ['model.onnx', 'test.csv', 'reference.csv'])
@@ -305,13 +322,15 @@ describe("the chain's word, never deployment.json's", () => {
     expect(r.lines[0]).toMatch(/^ml2sc: verify failed: commitment differs: on chain 0x[0-9a-f]{64} \(version 1\), local 0x[0-9a-f]{64}/)
   })
 
-  test('a pending ownership transfer is reported (the owner is still the publisher)', async () => {
+  test('a pending ownership transfer: reported; with --owner, a pending owner that is someone else fails', async () => {
     await sendAs(remote.keys[0]!, A.address, A.abi, 'transferOwnership', [attacker])
-    const r = await verify(A.config, '--owner', publisher)
-    expect(r.code).toBe(0)
-    expect(r.json).toMatchObject({ owner: publisher, pendingOwner: attacker })
     const h = await runCli(['verify', A.config])
-    expect(h.stderr).toContain(`pending owner ${attacker}`)
+    expect(h.code).toBe(0)
+    expect(h.stderr).toContain(`owner ${publisher}, pending owner ${attacker}`)
+    const r = await verify(A.config, '--owner', publisher)
+    expect(r.code).toBe(1)
+    expect(r.json).toMatchObject({ owner: publisher, pendingOwner: attacker, check: 'owner' })
+    expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: pending owner is ${attacker}, expected none or ${publisher} \\(hint: `))])
   })
 })
 
@@ -397,5 +416,17 @@ describe('every layout', () => {
     const old = await verify(small.config)
     expect(old.code).toBe(1)
     expect(old.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: commitment differs: on chain 0x[0-9a-f]{64} \(version 2\), local /)])
+  })
+})
+
+describe('arguments', () => {
+  test('a bad --address, and no chain to read: one clear line each', async () => {
+    const config = thirdParty(A.config, ['model.onnx', 'test.csv', 'reference.csv'])
+    const bad = await runCli(['verify', config, '--address', '0x1234'])
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr.trim()).toBe('ml2sc: error: --address: --address 0x1234 is not an address (hint: give 0x followed by 40 hex digits)')
+    const none = await runCli(['verify', config, '--address', A.address])
+    expect(none.code).not.toBe(0)
+    expect(none.stderr.trim()).toMatch(/^ml2sc: error: chain\.rpcUrl: no chain to read: .*\(hint: give the chain with --rpc URL/)
   })
 })

@@ -54,6 +54,12 @@ describe('never trades away a class', () => {
     const chosen = encodeRow(plan, rows[0]!) as { values: bigint[] }
     expect(interpret(plan, 'binary', simulate(plan, chosen.values))).toBe(1)
   })
+  test("PyTorch's outputs (data.reference) decide which classes there are to keep", () => {
+    // had PyTorch put the knife-edge row on the other side, int32 inputs would not match it either: nothing to keep, uint8 will do
+    const reference = [[-1e-7], [-0.002], [-0.001]]
+    expect(chooseInputs(model, SPEC, 'binary', rows, undefined, reference).plan.inputBytes).toBe(1)
+    expect(chooseInputs(model, SPEC, 'binary', rows, undefined, [[1e-7], [-0.002], [-0.001]]).plan.inputBytes).toBe(2)
+  })
 })
 
 describe('PyTorch fixtures at the default precision (inputs: auto)', () => {

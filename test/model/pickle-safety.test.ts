@@ -129,6 +129,24 @@ describe('the restricted unpickler reads what torch.save writes', () => {
     expect(v.get('f')).toBe(v)
   })
 
+  test('the text (protocol 0) and binary forms of plain data', () => {
+    const u32 = (n: number) => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24]
+    const bytes = pk(
+      '(',
+      'I42\n', 'I01\n', 'I00\n', 'L-7L\n', 'F0.25\n', // INT, INT as booleans, LONG, FLOAT
+      "S'a\\x41\\n'\n", 'Vh\\u00e9\n', // STRING (quoted, escaped), UNICODE (raw-unicode-escape)
+      'T', u32(2), 'hi', 'U', [2], 'yo', // BINSTRING, SHORT_BINSTRING
+      'B', u32(2), [1, 2], 'C', [1], [3], [0x8e, ...u32(1), 0, 0, 0, 0], [9], // BINBYTES, SHORT_BINBYTES, BINBYTES8
+      'X', u32(2), 'ok', [0x8d, ...u32(2), 0, 0, 0, 0], 'no', // BINUNICODE, BINUNICODE8
+      'M', [0x34, 0x12], // BININT2
+      [0x8b], u32(1), [0xff], // LONG4 -1
+      't',
+    )
+    expect(unpickle(bytes, { file: 'x' }).value).toEqual([
+      42, true, false, -7, 0.25, 'aA\n', 'hé', 'hi', 'yo', new Uint8Array([1, 2]), new Uint8Array([3]), new Uint8Array([9]), 'ok', 'no', 0x1234, -1,
+    ])
+  })
+
   test('tensors are rebuilt from persistent storages without touching torch', () => {
     const bytes = pk(
       global('torch._utils', '_rebuild_tensor_v2'),
