@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { getAddress, isAddress, type Hex } from 'viem'
 import { connectChain, type ChainSession } from '../chain/connectChain.ts'
@@ -8,6 +9,7 @@ import { compileSolidity } from '../compile/compileSolidity.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
+import { ANVIL_STATE_FILE, artifactPath } from '../pipeline/artifacts.ts'
 import { openChain } from '../pipeline/openChain.ts'
 import type { Logger } from '../ui/logger.ts'
 import type { Ml2scCommand } from './context.ts'
@@ -52,6 +54,11 @@ function addressArg(value: string | undefined, flag: string): Hex | undefined {
 async function openForReading(config: Config, rpc: string | undefined, log: Logger): Promise<ChainSession> {
   const url = rpc ?? config.chain.rpcUrl
   if (url) return await connectChain({ ...config.chain, rpcUrl: url, fork: undefined, readOnly: true })
+  if (!existsSync(artifactPath(config, ANVIL_STATE_FILE)))
+    throw new ChainError('no chain to read: the config has no chain.rpcUrl, and no embedded chain of a last run is saved here', {
+      where: config.chain.fork ? 'chain.fork' : 'chain.rpcUrl',
+      hint: 'give the chain with --rpc URL (verify only reads it: no key needed)',
+    })
   return await openChain(config, log, 'resume', { readOnly: true })
 }
 

@@ -418,3 +418,15 @@ describe('every layout', () => {
     expect(old.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: commitment differs: on chain 0x[0-9a-f]{64} \(version 2\), local /)])
   })
 })
+
+describe('arguments', () => {
+  test('a bad --address, and no chain to read: one clear line each', async () => {
+    const config = thirdParty(A.config, ['model.onnx', 'test.csv', 'reference.csv'])
+    const bad = await runCli(['verify', config, '--address', '0x1234'])
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr.trim()).toBe('ml2sc: error: --address: --address 0x1234 is not an address (hint: give 0x followed by 40 hex digits)')
+    const none = await runCli(['verify', config, '--address', A.address])
+    expect(none.code).not.toBe(0)
+    expect(none.stderr.trim()).toMatch(/^ml2sc: error: chain\.rpcUrl: no chain to read: .*\(hint: give the chain with --rpc URL/)
+  })
+})
