@@ -4,6 +4,7 @@ import { parseEventLogs, type Hex } from 'viem'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readDeployment, writeDeployment, withChainState, type Deployment } from '../chain/deploymentFile.ts'
 import { readModelState } from '../chain/modelState.ts'
+import { checkChunksFit } from '../chain/checkChunksFit.ts'
 import { estimateUploadGas, guardSpend } from '../chain/spendGuard.ts'
 import { uploadWeights, uploadRecords } from '../chain/uploadWeights.ts'
 import { uploadStatePath } from '../chain/uploadState.ts'
@@ -134,6 +135,7 @@ export async function updateCommand(args: { config: string; out?: string }, log:
       log.step(`the contract already holds these weights (version ${before.version}, commitment ${commitment.slice(0, 10)}…): nothing to send`)
       return { address: dep.address, chainId: s.chainId, version: before.version, previousVersion: before.version, commitment, transactions: [], gas: 0, unchanged: true }
     }
+    checkChunksFit(s, blob, sizes, dep.abi, prep.layout, 0, { deployed: true })
     await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout })])
     log.step(`update ${dep.address}: ${blob.length} bytes of weights in ${sizes.length} transaction${sizes.length === 1 ? '' : 's'} (version ${before.version} → ${before.version + 1})`)
     const stateFile = uploadStatePath(config.output)

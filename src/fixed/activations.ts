@@ -25,6 +25,19 @@
  *   is shift invariant. ReLU and LeakyReLU are exact (leaky: floor(y · round(slope·2^F) / 2^F), the SAR's floor).
  */
 export const ONE64 = 1n << 64n
+/**
+ * The approximation's own largest abs error against the float function (measured at 2^64, where rounding
+ * is negligible; asserted by test/fixed/activations.test.ts). At scale S an output is within this plus
+ * half an ulp (1/(2S)) of the float function.
+ */
+export const APPROXIMATION_ERROR = { sigmoid: 6.6e-9, tanh: 1.32e-8, softmax: 6.6e-9 } as const
+
+/** The largest abs error of each exp-based activation the plan uses, at its scale: half an ulp + the approximation's. */
+export function activationErrors(kinds: string[], scale: bigint): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const k of kinds) if (k in APPROXIMATION_ERROR) out[k] = 0.5 / Number(scale) + APPROXIMATION_ERROR[k as keyof typeof APPROXIMATION_ERROR]
+  return out
+}
 /** |x| beyond this many activation units is saturated before exp: e^-50 is 0 at 2^64. */
 export const EXP_CLAMP_UNITS = 50n
 /** round(log2(e) · 2^192): the base change, precise enough for any scale up to 10^36. */

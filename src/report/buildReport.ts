@@ -4,6 +4,7 @@ import { fixedTensorLayers, floatTensorLayers } from '../fixed/tensorForward.ts'
 import { tensorLayerSummary } from './tensorLayerSummary.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { inputScaleText, inputTypeText, interpret, safeInputRange } from '../fixed/encodeRows.ts'
+import { activationErrors } from '../fixed/activations.ts'
 import { referenceForward, referenceLayers } from '../fixed/referenceForward.ts'
 import { simulate, simulateLayers } from '../fixed/simulate.ts'
 import type { Plan } from '../fixed/types.ts'
@@ -144,6 +145,8 @@ export function buildReport(inp: ReportInput) {
       inputType: inputTypeText(plan),
       outputBits: 8 * plan.outputBytes,
       safeInputRange: safeInputRange(plan),
+      /** largest abs error of each sigmoid/tanh/softmax against the float function at this scale (half an ulp + the approximation's) */
+      activationMaxError: activationErrors([...new Set(plan.layers.map((l) => l.activation.kind))], plan.scale),
       layers: plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, laneBits: l.laneBits, lanes: l.lanes })),
     },
     layout: inp.layout,

@@ -16,7 +16,7 @@ afterAll(async () => {
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('ml2sc: error'))
 
 describe("the node's limits", () => {
-  test('block gas limit 4,000,000: an upload chunk over it is refused before the deploy, naming batch.upload; the suggested size runs', async () => {
+  test('block gas limit 4,000,000: an upload chunk over it is refused before the deploy, naming batch.upload; the suggested size runs; update under a lower limit is refused before sending', async () => {
     const node = await startRemoteAnvil({ chainId: 4245, args: ['--gas-limit', '4000000'] })
     nodes.push(node)
     const env = { ML2SC_PRIVATE_KEY: node.keys[0]! }
@@ -41,6 +41,19 @@ describe("the node's limits", () => {
     // every transaction fitted in the node's blocks
     const client = (await import('./helpers.ts')).publicClientFor(node.url)
     for (const t of await allTransactions(node.url)) expect(Number((await client.getTransactionReceipt({ hash: t.hash })).gasUsed)).toBeLessThanOrEqual(4_000_000)
+
+    // the node's limit drops under the deployed contract's chunks: update refuses before sending anything
+    await client.request({ method: 'evm_setBlockGasLimit' as never, params: ['0x' + (1_500_000).toString(16)] as never })
+    await client.request({ method: 'evm_mine' as never, params: [] as never })
+    const w = JSON.parse(readFileSync(p.weights, 'utf8'))
+    w['fc1.weight'][0][0] *= 0.5
+    writeFileSync(p.weights, JSON.stringify(w))
+    const before = (await allTransactions(node.url)).length
+    const u = await runCli(['update', p.config, '--yes'], { env })
+    expect(u.code).not.toBe(0)
+    expect(errorLines(u.stderr)).toHaveLength(1)
+    expect(errorLines(u.stderr)[0]).toMatch(/chain\.rpcUrl: upload chunk \d+\/\d+ .* over the node's block gas limit of 1,500,000 \(hint: the deployed contract's chunk size cannot change/)
+    expect((await allTransactions(node.url)).length).toBe(before)
   })
 
   test("block gas limit 1,500,000: a deploy over it is refused naming the node's limit, not chain.txGasCap", async () => {

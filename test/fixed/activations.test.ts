@@ -4,6 +4,8 @@
 // The contract computes exactly these functions (test/fuzz/differential.test.ts checks that on chain).
 import { describe, expect, test } from 'bun:test'
 import {
+  APPROXIMATION_ERROR,
+  activationErrors,
   EXP_CLAMP_UNITS,
   ONE64,
   expNeg,
@@ -122,6 +124,24 @@ describe('sweeps at the default scale 2^20 (max abs error ≤ 1e-6)', () => {
     expect(expNeg(1n << 200n, SCALE)).toBe(0n)
     expect(max, `worst at x = ${maxAt}`).toBeLessThanOrEqual(EXP_REL)
   }, 30_000)
+})
+
+describe('the approximation alone (at 2^64, where rounding is negligible): APPROXIMATION_ERROR', () => {
+  test('sigmoid, tanh and softmax over [-40, 40] stay within the figures the report prints', () => {
+    const F64 = 64
+    const SC = 1n << 64n
+    const worst = { sigmoid: 0, tanh: 0, softmax: 0 }
+    for (let x = -40; x <= 40; x += 0.000913) {
+      const y = BigInt(Math.round(x * 2 ** 20)) << BigInt(F64 - 20)
+      const xf = Number(y) / 2 ** F64
+      worst.sigmoid = Math.max(worst.sigmoid, Math.abs(Number(sigmoidFixed(y, SC)) / 2 ** F64 - sigmoid(xf)))
+      worst.tanh = Math.max(worst.tanh, Math.abs(Number(tanhFixed(y, SC)) / 2 ** F64 - Math.tanh(xf)))
+      worst.softmax = Math.max(worst.softmax, Math.abs(Number(softmaxFixed([y, 0n], SC)[0]!) / 2 ** F64 - sigmoid(xf)))
+    }
+    console.log(`approximation error: sigmoid ${worst.sigmoid.toExponential(3)}, tanh ${worst.tanh.toExponential(3)}, softmax ${worst.softmax.toExponential(3)}`)
+    for (const k of ['sigmoid', 'tanh', 'softmax'] as const) expect(worst[k]).toBeLessThanOrEqual(APPROXIMATION_ERROR[k])
+    expect(activationErrors(['relu', 'sigmoid'], SCALE)).toEqual({ sigmoid: 0.5 / S + APPROXIMATION_ERROR.sigmoid })
+  }, 60_000)
 })
 
 describe('properties', () => {

@@ -1,6 +1,7 @@
 import type { Hex } from 'viem'
 import type { ChainSession } from '../../chain/connectChain.ts'
 import { requireOwnerKey } from '../../chain/requireOwnerKey.ts'
+import { checkChunksFit } from '../../chain/checkChunksFit.ts'
 import { estimateUploadGas, guardSpend } from '../../chain/spendGuard.ts'
 import { uploadWeights } from '../../chain/uploadWeights.ts'
 import { uploadStatePath } from '../../chain/uploadState.ts'
@@ -67,6 +68,8 @@ export async function uploadStage(config: Config, log: Logger, opts: { session?:
     }
     await requireOwnerKey(s, await read<Hex>('owner'), 'the weight upload')
     if (from > 0) log.step(`resume the upload at chunk ${from + 1}/${chunks.length}`)
+    // every chunk under the node's block gas limit and chain.txGasCap, before anything is sent
+    checkChunksFit(s, blob, chunks, dep.abi, planA.layout, from, { deployed: true })
     if (!s.local && !opts.session) {
       const start = chunks.slice(0, from).reduce((a, b) => a + b, 0)
       await guardSpend(s, log, [estimateUploadGas(blob.subarray(start), chunks.slice(from), dep.abi)])
