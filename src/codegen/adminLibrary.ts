@@ -15,7 +15,8 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
  * `adminParams`), the commitment of the weights in its own code (0 if none) and its initial owner (`chain.owner`, or its deployer), the owner
  * until the first ownership transfer (an immutable: no SSTORE at deploy).
  *
- * Storage (the model's): slot 0 owner (empty until a transfer: the initial owner), slot 1 pending owner, slot 2 the state word = chunk0 address |
+ * Storage (the model's): slot 0 owner (empty until a transfer: the initial owner), slot 1 pending owner, slot 2 the state word = chunk0 address
+ * (once an upload of several chunks is complete: its address table, a data contract of every chunk's address) |
  * version << 160 (32 bits) | upload tag << 192 (the first 4 bytes of the commitment the upload in progress
  * named) | chunks written << 224 | ready << 248, stored XOR a mask that makes a contract with
  * weights in its code start as "version 1, ready, all chunks written" with no constructor SSTORE;
@@ -126,8 +127,15 @@ contract Ml2scAdmin {
                 len := ${param('chunkSize')}
                 if eq(i, sub(${param('chunks')}, 1)) { len := ${param('lastChunk')} }
             }
+            /// once an upload of several chunks is complete, the state word holds the address of its table
+            /// (a data contract of every chunk's address, 20 bytes each): inference finds them with one SLOAD
             function chunk(i, st) -> a {
                 a := and(st, ${ADDR})
+                if and(iszero(i), and(shr(248, st), gt(${param('chunks')}, 1))) {
+                    mstore(0, 0)
+                    extcodecopy(a, 12, 1, 20)
+                    a := mload(0)
+                }
                 if i { a := sload(add(2, i)) }
             }
             /// keccak256 of the canonical weight encoding, read back from wherever it lives (p: scratch memory)
@@ -199,6 +207,16 @@ contract Ml2scAdmin {
                 st := or(and(st, not(shl(224, 0xffffff))), shl(224, add(index, 1)))
                 if eq(add(index, 1), chunks) {
                     version := add(version, 1)
+                    if and(gt(chunks, 1), iszero(eq(${param('kind')}, 2))) {
+                        // the address table: STOP ++ the addresses of chunk 0 … chunk n−1, 20 bytes each
+                        mstore(0xa0, shl(96, and(st, ${ADDR})))
+                        for { let i := 1 } lt(i, chunks) { i := add(i, 1) } { mstore(add(0xa0, mul(i, 20)), shl(96, sload(add(2, i)))) }
+                        let tlen := mul(chunks, 20)
+                        mstore(0x80, or(0x61000080600a3d393df300, shl(0x40, add(tlen, 1))))
+                        let table := create(0, 0x95, add(tlen, 0x0b))
+                        if iszero(table) { fail1(${err('DataDeployFailed')}, chunks) }
+                        st := or(and(st, not(${ADDR})), table)
+                    }
                     st := or(or(and(st, ${ADDR}), or(shl(160, version), shl(192, tag))), or(shl(224, chunks), shl(248, 1)))
                     let c := weightsHash(st, 0x80)
                     if iszero(eq(c, expectedCommitment)) { fail2(${err('CommitmentMismatch')}, expectedCommitment, c) }

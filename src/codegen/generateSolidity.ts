@@ -165,9 +165,11 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
             /// copy every data contract's chunk (its code after the STOP byte) to memory at p
             function copyChunks(st, p) {${chunks.length === 1 ? `
                 extcodecopy(and(st, 0xffffffffffffffffffffffffffffffffffffffff), p, 1, ${chunks[0]})` : `
+                // st names the upload's address table (STOP ++ 20 bytes per chunk): no SLOAD per chunk
+                let t := and(st, 0xffffffffffffffffffffffffffffffffffffffff)
                 for { let i := 0 } lt(i, ${chunks.length}) { i := add(i, 1) } {
-                    let a := and(st, 0xffffffffffffffffffffffffffffffffffffffff)
-                    if i { a := sload(add(2, i)) }
+                    extcodecopy(t, 12, add(1, mul(i, 20)), 20)
+                    let a := and(mload(0), 0xffffffffffffffffffffffffffffffffffffffff)
                     let len := ${chunkLen('i')}
                     extcodecopy(a, p, 1, len)
                     p := add(p, len)
@@ -180,7 +182,7 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                     let off := sub(from, mul(i, ${chunkSize}))
                     let k := sub(${chunkSize}, off)
                     if gt(k, len) { k := len }
-                    extcodecopy(mload(add(${h(mem!.chunkTable)}, shl(5, i))), dst, add(off, 1), k)
+                    extcodecopy(shr(96, mload(add(${h(mem!.chunkTable)}, mul(i, 20)))), dst, add(off, 1), k)
                     from := add(from, k)
                     dst := add(dst, k)
                     len := sub(len, k)
@@ -195,9 +197,9 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                 if ${mask >> 248n ? 'shr(248, st)' : 'iszero(shr(248, st))'} { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
 ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(blobAt)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
 ` : ''}${layout === 'datacontract' && !kernel.streams ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(blobAt)}) }
-` : ''}${kernel.streams ? `                // the data contracts' addresses, read once: lane groups are then copied one at a time
-                mstore(${h(mem!.chunkTable)}, and(st, 0xffffffffffffffffffffffffffffffffffffffff))
-                for { let i := 1 } lt(i, ${chunks.length}) { i := add(i, 1) } { mstore(add(${h(mem!.chunkTable)}, shl(5, i)), sload(add(2, i))) }
+` : ''}${kernel.streams ? `                // the data contracts' addresses, 20 bytes each, from the upload's address table (the one SLOAD
+                // of the state word finds them all): lane groups are then copied one at a time
+                ${chunks.length === 1 ? `mstore(${h(mem!.chunkTable)}, shl(96, st))` : `extcodecopy(and(st, 0xffffffffffffffffffffffffffffffffffffffff), ${h(mem!.chunkTable)}, 1, ${20 * chunks.length})`}
 ` : ''}${kernel.mode === 'packed' ? `                ${packWeightsYul(plan, mem!)}
 ` : ''}${conv ? `                ${conv.perTx}
 ` : ''}                base := ${h(end)}
