@@ -4,7 +4,7 @@ import type { Ml2scCommand } from './context.ts'
 
 export const compileModule: Ml2scCommand = {
   command: 'compile <config>',
-  describe: 'Stage 2: the generated .sol → <Contract>.json (abi, bytecode, solc and EVM versions); needs `generate`',
+  describe: 'Stage 2: the generated .sol → <Contract>.json (abi, bytecode, solc and EVM versions) and <Contract>.input.json (solc standard JSON, for block explorers); needs `generate`',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })
@@ -22,6 +22,7 @@ export const compileModule: Ml2scCommand = {
       bytecodeBytes: (artifact.bytecode.length - 2) / 2,
       runtimeBytes: artifact.runtimeBytes,
       warnings: artifact.warnings,
+      standardJson: artifact.standardJson?.file,
     }
   },
 }

@@ -16,7 +16,7 @@ import { chunkSizes, commitmentOf, encodeWeights } from '../../src/codegen/weigh
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
-import { randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
+import { errorOf, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 const CHUNK = 64
 let remote: RemoteAnvil
@@ -34,15 +34,6 @@ const send = (s: ChainSession, label: string, data: Hex) => sendTx(s, label, { t
 const write = (s: ChainSession, b: Uint8Array, i: number, commitment: Hex = commitmentOf(b)) => send(s, `chunk ${i}`, call('writeChunk', [BigInt(i), chunkOf(b, i), commitment]))
 const state = () => readModelState(deployer, address, abi, { chunks: sizes.length })
 const same = (a: string, b: string) => expect(a.toLowerCase()).toBe(b.toLowerCase())
-
-async function errorOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-  } catch (e) {
-    return String((e as Error).message)
-  }
-  return 'no error'
-}
 
 /** The views and the raw slots 0-2: what an attacker must not be able to change. */
 async function snapshot() {

@@ -17,19 +17,10 @@ import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
-import { randomProject } from './helpers.ts'
+import { errorOf, randomProject } from './helpers.ts'
 
 const M = 1n << 256n
 let s: ChainSession
-
-async function errorOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-  } catch (e) {
-    return String((e as Error).message)
-  }
-  return 'no error'
-}
 
 async function planOf(sizes: number[], yaml = ''): Promise<Plan> {
   const p = randomProject({ sizes, seed: 5, yaml })

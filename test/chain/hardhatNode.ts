@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { Hex } from 'viem'
 import { freePort } from '../../src/chain/startAnvil.ts'
-import type { RemoteAnvil } from './helpers.ts'
+import { nodeOf, type RemoteAnvil } from './helpers.ts'
 
 const ROOT = path.resolve(import.meta.dir, '../..')
 const CLI = path.join(ROOT, 'node_modules/hardhat/internal/cli/cli.js')
@@ -46,18 +46,5 @@ export async function startHardhatNode(opts: { chainId?: number } = {}): Promise
   proc.stdout!.resume()
   const accounts = [...out.matchAll(/Account #\d+: (0x[0-9a-fA-F]{40})/g)].map((m) => m[1] as Hex)
   const keys = [...out.matchAll(/Private Key: (0x[0-9a-fA-F]{64})/g)].map((m) => m[1] as Hex)
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    chainId,
-    keys,
-    accounts,
-    proc,
-    stop: async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()))
-      proc.kill('SIGTERM')
-      await exited
-    },
-  }
+  return nodeOf(proc, port, chainId, keys, accounts)
 }

@@ -43,6 +43,11 @@ export async function startRemoteAnvil(opts: { chainId?: number; args?: string[]
   const keys = section('Private Keys')
   const accounts = section('Available Accounts')
   if (keys.length < 3) throw new Error(`could not read anvil's development keys from:\n${out}`)
+  return nodeOf(proc, port, chainId, keys, accounts)
+}
+
+/** A started test node (anvil or Hardhat's) on a loopback port; `stop` ends it with SIGTERM and waits. */
+export function nodeOf(proc: ChildProcess, port: number, chainId: number, keys: Hex[], accounts: Hex[]): RemoteAnvil {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -57,6 +62,16 @@ export async function startRemoteAnvil(opts: { chainId?: number; args?: string[]
       await exited
     },
   }
+}
+
+/** The message a promise is rejected with (a revert's names the error), or 'no error'. */
+export async function errorOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+  } catch (e) {
+    return String((e as Error).message)
+  }
+  return 'no error'
 }
 
 export const publicClientFor = (url: string) => createPublicClient({ transport: http(url) })

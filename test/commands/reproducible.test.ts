@@ -31,7 +31,7 @@ describe('reproducibility', () => {
       expect(r.stderr).toBe('')
       expect(r.code).toBe(0)
     }
-    for (const f of ['Ml2sc_model.sol', 'plan.json', 'Ml2sc_model.json']) expect(read(a, f)).toBe(read(b, f))
+    for (const f of ['Ml2sc_model.sol', 'plan.json', 'Ml2sc_model.json', 'Ml2sc_model.input.json', 'Ml2scAdmin.input.json']) expect(read(a, f)).toBe(read(b, f))
     const art = JSON.parse(read(a, 'Ml2sc_model.json'))
     expect(art.bytecode.length).toBeGreaterThan(100)
   })

@@ -10,9 +10,9 @@ import { avgFixed } from '../../src/fixed/tensorPlanTypes.ts'
 import { fixedConv } from '../../src/fixed/conv.ts'
 import { fixedTensorLayers, floatTensorLayers } from '../../src/fixed/tensorForward.ts'
 import { buildModel } from '../../src/ir/buildModel.ts'
-import { buildTensorLayers } from '../../src/ir/buildTensorLayers.ts'
-import type { Activation, ArchStep, ModelIR, TensorMap } from '../../src/ir/types.ts'
+import type { ArchStep, ModelIR, TensorMap } from '../../src/ir/types.ts'
 import { macsOf } from '../../src/ir/tensorShapes.ts'
+import { randomCnn } from '../helpers/randomCnn.ts'
 import { rng } from '../helpers/rng.ts'
 
 const tensor = (shape: number[], data: number[]) => ({ shape, data: Float64Array.from(data) })
@@ -60,62 +60,9 @@ describe('hand-computed', () => {
   })
 })
 
-const ACTS: Activation[] = [{ kind: 'identity' }, { kind: 'relu' }, { kind: 'leaky_relu', slope: 0.1 }, { kind: 'sigmoid' }, { kind: 'tanh' }]
-
-/** A random small CNN: conv (+BN) (+act), a pool, maybe a second conv, then a Linear head. */
-function randomModel(seed: number): { model: ModelIR; describe: string } {
-  const r = rng(seed)
-  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1))
-  const dims = r() < 0.5 ? 1 : 2
-  const inC = int(1, 3)
-  const size = int(6, 10)
-  const inputShape = dims === 2 ? [inC, size, int(6, 10)] : [inC, int(8, 20)]
-  const tensors: TensorMap = new Map()
-  const steps: ArchStep[] = []
-  const rand = (n: number, s = 0.5) => Array.from({ length: n }, () => (r() * 2 - 1) * s)
-  let c = inC
-  for (let k = 0; k < int(1, 2); k++) {
-    const depthwise = r() < 0.3
-    const outC = depthwise ? c * int(1, 2) : int(1, 4)
-    const groups = depthwise ? c : 1
-    const kernel = Array.from({ length: dims }, () => int(1, 3))
-    const name = `conv${k}`
-    tensors.set(`${name}.weight`, tensor([outC, c / groups, ...kernel], rand((outC * c * kernel.reduce((a, b) => a * b, 1)) / groups)))
-    if (r() < 0.7) tensors.set(`${name}.bias`, tensor([outC], rand(outC, 0.2)))
-    const stride = Array.from({ length: dims }, () => int(1, 2))
-    const same = stride.every((s) => s === 1) && r() < 0.4
-    const pad = Array.from({ length: dims }, () => int(0, 1))
-    const dilation = Array.from({ length: dims }, () => int(1, 2))
-    steps.push({ op: 'conv', name, dims, stride, dilation, groups, padding: same ? 'same_upper' : { begin: pad, end: pad } })
-    if (r() < 0.3) {
-      const bn = `bn${k}`
-      tensors.set(`${bn}.weight`, tensor([outC], rand(outC).map((v) => 1 + v)))
-      tensors.set(`${bn}.bias`, tensor([outC], rand(outC, 0.3)))
-      tensors.set(`${bn}.running_mean`, tensor([outC], rand(outC, 0.3)))
-      tensors.set(`${bn}.running_var`, tensor([outC], rand(outC).map((v) => 1 + v)))
-      steps.push({ op: 'batchnorm', name: bn })
-    }
-    steps.push({ op: 'activation', activation: ACTS[int(0, ACTS.length - 1)]! })
-    c = outC
-  }
-  const pool = int(0, 3)
-  if (pool === 1) steps.push({ op: 'maxpool', dims, kernel: new Array(dims).fill(2), padding: { begin: new Array(dims).fill(int(0, 1)), end: new Array(dims).fill(0) } })
-  if (pool === 2) steps.push({ op: 'avgpool', dims, kernel: new Array(dims).fill(2), stride: new Array(dims).fill(1), countIncludePad: r() < 0.5, padding: { begin: new Array(dims).fill(1), end: new Array(dims).fill(1) } })
-  if (pool === 3) steps.push({ op: 'globalavgpool' })
-  if (pool > 0 && r() < 0.3) steps.push({ op: 'activation', activation: { kind: 'relu' } })
-  steps.push({ op: 'flatten' })
-  // the head's input size comes from a first build without it
-  const flat = buildTensorLayers(steps, inputShape, (k) => tensors.get(k)!, (k) => tensors.get(k), () => {}, 't').flatSize!
-  tensors.set('fc.weight', tensor([3, flat], rand(3 * flat, 0.3)))
-  tensors.set('fc.bias', tensor([3], rand(3, 0.1)))
-  steps.push({ op: 'linear', name: 'fc' })
-  const model = buildModel(steps, tensors, 't', 't', inputShape)
-  return { model, describe: `seed ${seed}: ${JSON.stringify(inputShape)} ${model.tensorLayers!.map((l) => `${l.kind}${l.kind === 'conv' ? `(k${l.kernel} s${l.stride} d${l.dilation} p${l.padBegin}/${l.padEnd} g${l.groups})` : ''} ${l.activation.kind}`).join(' → ')}` }
-}
-
 describe('fixed point = float within the rounding, over random conv/pool configurations', () => {
   test('the fast path and BigInt agree at the 2^53 edge: large inputs fall back to BigInt', () => {
-    const { model } = randomModel(2)
+    const { model } = randomCnn(2)
     const plan = makePlan(model, { fraction: 20, weightBytes: 2, inputBytes: 4 })
     const conv = plan.tensorLayers!.find((l) => l.kind === 'conv')!
     const i0 = plan.tensorLayers!.indexOf(conv)
@@ -131,9 +78,9 @@ describe('fixed point = float within the rounding, over random conv/pool configu
     let worst = 0
     let built = 0
     for (let seed = 1; built < 120; seed++) {
-      let made: ReturnType<typeof randomModel>
+      let made: ReturnType<typeof randomCnn>
       try {
-        made = randomModel(seed)
+        made = randomCnn(seed)
       } catch (e) {
         if (/does not fit/.test(String(e))) continue // a window larger than its input: draw again
         throw e
@@ -173,7 +120,7 @@ describe('an update of a deployed CNN: new weights at the contract\'s conv scale
     tensorLayers: m.tensorLayers!.map((l) => (l.kind === 'conv' ? { ...l, weight: l.weight.map((w) => w * k), bias: l.bias.map((b) => b * k) } : l)),
   })
   test('smaller weights are quantised at the pinned scale; larger ones are refused in one line', () => {
-    const { model } = randomModel(2)
+    const { model } = randomCnn(2)
     const spec = { fraction: 20, weightBytes: 2, inputBytes: 4 }
     const plan = makePlan(model, spec)
     const pin = pinOf(plan)

@@ -1,5 +1,5 @@
 // Random small CNNs (conv (+BN) (+act), a pool, maybe a second conv, a Linear head) for the on-chain
-// tests; the same generator as test/fixed/conv.test.ts uses for the simulator.
+// tests and the simulator tests (test/fixed/conv.test.ts).
 import { buildModel } from '../../src/ir/buildModel.ts'
 import { buildTensorLayers } from '../../src/ir/buildTensorLayers.ts'
 import type { Activation, ArchStep, ModelIR, TensorMap } from '../../src/ir/types.ts'

@@ -1,0 +1,92 @@
+// The interleaved weight blob (weightBlob.ts) read back the way the lane kernel reads it (laneKernel.ts):
+// one 32-byte word per packet, lane word j = and(shr(shift(j), m), mask) minus 2^(8·wb−1) in every lane,
+// must hold, lane by lane, the signed weights of the group's outputs for input t·perWord + j; the bias
+// packet must hold the biases as a signed lane word. And the blob stays about one storage width per
+// weight (the upload gas of the compact encoding).
+import { describe, expect, test } from 'bun:test'
+import { blobLayout, encodeWeights, laneMask, packetAt, packetShift, weightBiasWord } from '../../src/codegen/weightBlob.ts'
+import { makePlan } from '../../src/fixed/makePlan.ts'
+import type { Plan } from '../../src/fixed/types.ts'
+import type { ModelIR } from '../../src/ir/types.ts'
+import { rng } from '../helpers/rng.ts'
+
+const word = (blob: Uint8Array, at: number) => {
+  let v = 0n
+  for (let b = 0; b < 32; b++) v = (v << 8n) | BigInt(at + b >= 0 && at + b < blob.length ? blob[at + b]! : 0)
+  return v
+}
+const lanesOf = (w: bigint, lanes: number, spacing: number) => {
+  // split a signed-sum word as the contract does: SIGNEXTEND the low lane, subtract it, shift
+  const out: bigint[] = []
+  let acc = BigInt.asIntN(256, w)
+  for (let k = 0; k < lanes; k++) {
+    const lane = BigInt.asIntN(spacing, acc)
+    out.push(lane)
+    acc = (acc - lane) >> BigInt(spacing)
+  }
+  return out
+}
+
+function model(sizes: number[], seed: number): ModelIR {
+  const r = rng(seed)
+  return {
+    format: 'synthetic',
+    inputSize: sizes[0]!,
+    layers: sizes.slice(1).map((n, l) => ({
+      name: `l${l}`,
+      weight: Array.from({ length: n }, () => Array.from({ length: sizes[l]! }, () => (r() * 2 - 1) / Math.sqrt(sizes[l]!))),
+      bias: Array.from({ length: n }, () => r() * 2 - 1),
+      activation: { kind: l === sizes.length - 2 ? 'identity' : 'relu' },
+    })),
+  }
+}
+
+function readBack(plan: Plan) {
+  const blob = encodeWeights(plan)
+  const wb = plan.weightBytes
+  blobLayout(plan).layers.forEach((lb, l) => {
+    const layer = plan.layers[l]!
+    for (const g of lb.groups) {
+      expect(g.spacing).toBeGreaterThanOrEqual(layer.laneBits)
+      expect(g.lanes * g.spacing).toBeLessThanOrEqual(256)
+      const bias = g.lanes === 1 ? BigInt.asIntN(8 * plan.biasBytes, word(blob, g.at) >> BigInt(256 - 8 * plan.biasBytes)) : undefined
+      if (bias !== undefined) expect(bias).toBe(layer.biases[g.first]!)
+      else expect(lanesOf(word(blob, g.at) >> BigInt(256 - g.lanes * g.spacing), g.lanes, g.spacing)).toEqual(layer.biases.slice(g.first, g.first + g.lanes))
+      for (let t = 0; t < g.packets; t++) {
+        const m = word(blob, g.at + packetAt(g, t))
+        for (let j = 0; j < g.perWord && t * g.perWord + j < layer.nIn; j++) {
+          const lw = ((m >> BigInt(packetShift(g, j, wb))) & laneMask(g, wb)) - weightBiasWord(g, wb)
+          const expected = Array.from({ length: g.lanes }, (_, k) => layer.weights[g.first + k]![t * g.perWord + j]!)
+          expect(lanesOf(lw, g.lanes, g.spacing)).toEqual(expected)
+        }
+      }
+    }
+  })
+}
+
+describe('interleaved blob: lane words read back as the kernel reads them', () => {
+  for (const [sizes, wb, inB] of [
+    [[30, 4, 1], 2, 2],
+    [[13, 7, 3], 1, 2],
+    [[9, 40, 3], 2, 4],
+    [[17, 11, 5, 2], 3, 4],
+    [[5, 6, 2], 4, 4],
+    [[6, 5, 2], 8, 8],
+    [[100, 1], 2, 4],
+  ] as [number[], number, number][])
+    test(`${sizes.join('-')}, int${8 * wb} weights`, () => readBack(makePlan(model(sizes, sizes.length * 7 + wb), { fraction: 20, weightBytes: wb, inputBytes: inB })))
+})
+
+test('the blob stays about one storage width per weight: upload gas is per weight byte', () => {
+  for (const [sizes, wb] of [
+    [[784, 128, 10], 2],
+    [[784, 128, 10], 1],
+    [[64, 128, 64, 32, 10], 2],
+  ] as [number[], number][]) {
+    const plan = makePlan(model(sizes, 1), { fraction: 20, weightBytes: wb, inputBytes: 2 })
+    const weights = plan.layers.reduce((n, l) => n + l.nIn * l.nOut, 0)
+    const length = blobLayout(plan).length
+    expect(length).toBeGreaterThanOrEqual(weights * wb)
+    expect(length / (weights * wb)).toBeLessThan(1.06)
+  }
+})
