@@ -1,4 +1,4 @@
-import { formatEther, type Hex } from 'viem'
+import { formatEther, keccak256, type Hex } from 'viem'
 import { CREATE2_FACTORY } from '../codegen/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
@@ -25,9 +25,10 @@ export async function ensureCreate2Proxy(s: ChainSession): Promise<{ fund: TxRec
     const { logs: _logs, ...sent } = await sendTx(s, `fund the CREATE2 proxy's signer (${formatEther(plan.fund)} ETH)`, { to: PROXY_SIGNER, data: '0x', value: plan.fund, gas: 21_000n })
     fund = sent
   }
-  let hash: Hex | undefined
+  // the same bytes everywhere, so the same hash: "already known" or "nonce too low" mean it is (being) mined
+  const hash: Hex = keccak256(PROXY_DEPLOY_TX)
   try {
-    hash = await s.walletClient.sendRawTransaction({ serializedTransaction: PROXY_DEPLOY_TX })
+    await s.walletClient.sendRawTransaction({ serializedTransaction: PROXY_DEPLOY_TX })
   } catch (e) {
     const text = errorText(e)
     if (!(KNOWN.test(text) || NONCE.test(text))) {
@@ -44,7 +45,7 @@ export async function ensureCreate2Proxy(s: ChainSession): Promise<{ fund: TxRec
       )
     }
   }
-  if (hash) await s.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 250, timeout: Number(process.env.ML2SC_TX_TIMEOUT_MS ?? 600_000) }).catch(() => undefined)
+  if (!(await hasProxy(s))) await s.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 250, timeout: Number(process.env.ML2SC_TX_TIMEOUT_MS ?? 600_000) }).catch(() => undefined)
   if (!(await hasProxy(s)))
     throw new ChainError(`after broadcasting its presigned deployment, chain ${s.chainId} still has no CREATE2 deployment proxy at ${CREATE2_FACTORY}`, {
       hint: "the node may price gas above the presigned 100 gwei, or have dropped the transaction; deploy the proxy another way (github.com/Arachnid/deterministic-deployment-proxy)",

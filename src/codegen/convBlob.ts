@@ -1,4 +1,5 @@
 import { laneGroupsOf, tapsOf, type ConvStep, type TensorStep } from './convTypes.ts'
+import { writeInt } from './writeInt.ts'
 
 export type ConvBlobLayer = { weightsAt: number; biasesAt: number }
 export type ConvBlobLayout = { layers: (ConvBlobLayer | undefined)[]; length: number }
@@ -20,14 +21,6 @@ export function convBlobLayout(steps: TensorStep[], weightBytes: number, biasByt
     return { weightsAt, biasesAt }
   })
   return { layers, length: at }
-}
-
-function writeInt(out: Uint8Array, at: number, v: bigint, bytes: number) {
-  let x = BigInt.asUintN(8 * bytes, v)
-  for (let b = bytes - 1; b >= 0; b--) {
-    out[at + b] = Number(x & 0xffn)
-    x >>= 8n
-  }
 }
 
 /** The weights of lane group members for tap t = (ci, ky, kx) in (ci, ky, kx) order. */

@@ -2,6 +2,7 @@ import { keccak256, toHex } from 'viem'
 import type { LayerPlan, Plan } from '../fixed/types.ts'
 import { convBlobLayout, encodeConvBlob } from './convBlob.ts'
 import { isTensorPlan, tensorStepsOf } from './tensorStepsOf.ts'
+import { writeInt } from './writeInt.ts'
 
 /** EIP-170 caps code at 24,576 bytes; a data contract spends one byte on its leading STOP. */
 export const MAX_CHUNK = 24_575
@@ -89,14 +90,6 @@ export function blobLayout(plan: Plan): BlobLayout {
     return { at: start, groups, end: at }
   })
   return { layers, length: at }
-}
-
-function writeInt(out: Uint8Array, at: number, v: bigint, bytes: number) {
-  let x = BigInt.asUintN(8 * bytes, v)
-  for (let b = bytes - 1; b >= 0; b--) {
-    out[at + b] = Number(x & 0xffn)
-    x >>= 8n
-  }
 }
 
 /** The group's biases as one signed lane word Σ b_k·2^(k·spacing), in lanes·spacing bits. */

@@ -70,9 +70,14 @@ async function localOf(config: Config, file: string): Promise<LocalModel & { wei
   return { compiled, blob, sizes, commitment, embedded, layout: prep.layout, file, weightBytes: prep.plan.weightBytes }
 }
 
-/** `precision: auto` without the data it is chosen from (not configured, or missing here): the widths may not be the publisher's. */
-function autoWithoutRows(config: Config): string | undefined {
-  if ((config.data.test && config.data.reference) || (config.precision.weights !== 'auto' && config.precision.inputs !== 'auto')) return undefined
+/**
+ * When the config's data files are missing here and `precision: auto` chose its widths from them, the
+ * hint for a code difference: the widths may not be the publisher's.
+ */
+async function autoWithoutData(config: Config, args: VerifyArgs): Promise<string | undefined> {
+  if (config.precision.weights !== 'auto' && config.precision.inputs !== 'auto') return undefined
+  const complete = await loadConfig(args.config, { output: args.out }).then(() => true, () => false)
+  if (complete) return undefined
   return "precision auto picks its widths from the test rows and PyTorch's outputs (data.test, data.reference), and some are missing here: verify with the publisher's files, or with a config that pins precision.weights and precision.inputs"
 }
 
@@ -98,7 +103,7 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
     const local = await localOf(config, file)
     const commitment = local.commitment
     log.step(`verify ${address} on chain ${s.chainId} against ${file}`)
-    const found: VerifyFindings = await verifyModel(s, address, local, { expectedOwner, initialOwner: config.chain.owner ? getAddress(config.chain.owner) : undefined, configLabel, codeHint: autoWithoutRows(config) })
+    const found: VerifyFindings = await verifyModel(s, address, local, { expectedOwner, initialOwner: config.chain.owner ? getAddress(config.chain.owner) : undefined, configLabel, codeHint: await autoWithoutData(config, args) })
     const result: VerifyResult = {
       verified: !found.problem,
       ...(found.problem ? { reason: found.problem.line, check: found.problem.check, hint: found.problem.hint } : {}),

@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml'
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml'
 import { ConfigError } from '../errors/base.ts'
 import { checkFiles, resolveConfig } from './resolveConfig.ts'
 import type { Config } from './types.ts'
@@ -50,7 +50,8 @@ export async function loadConfig(file: string, overrides: LoadOverrides = {}): P
   }
 
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true })
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, keepSourceTokens: true })
+  keepAddressesText(doc)
   if (doc.errors.length > 0) {
     const first = doc.errors[0].linePos?.[0]
     const messages = doc.errors.map((e) => e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''))
@@ -125,4 +126,17 @@ function lineOf(doc: Document, lineCounter: LineCounter, segments: (string | num
     } else break
   }
   return offset === undefined ? undefined : lineCounter.linePos(offset).line
+}
+
+/**
+ * YAML reads an unquoted `0x…` as a hexadecimal integer: an address (`chain.owner: 0x7099…79C8`) would
+ * become 6.4e47 and lose its checksum. A scalar written as 40 hex digits after 0x stays the text it was.
+ */
+function keepAddressesText(doc: Document): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      const source = (node as { srcToken?: { source?: string } }).srcToken?.source
+      if (typeof node.value === 'number' && source && /^0x[0-9a-fA-F]{40}$/.test(source)) node.value = source
+    },
+  })
 }

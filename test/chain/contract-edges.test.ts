@@ -3,9 +3,9 @@
 //   BadCalldata, not "succeed" over zero rows and emit a Predictions event whose length word is absurd;
 // - two owner-side uploads interleaved chunk by chunk: the contract must refuse to finish with mixed
 //   chunks (CommitmentMismatch), stay not-ready, and accept a clean upload afterwards.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { beforeAll, describe, expect, test } from 'bun:test'
 import { concat, encodeFunctionData, toHex, type Abi, type Hex } from 'viem'
-import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { deployModel } from '../../src/chain/deployModel.ts'
 import { readModelState } from '../../src/chain/modelState.ts'
 import { sendTx } from '../../src/chain/sendTx.ts'
@@ -17,6 +17,7 @@ import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
+import { fileChain } from '../helpers/fileChain.ts'
 import { errorOf, randomProject } from './helpers.ts'
 
 const M = 1n << 256n
@@ -27,10 +28,7 @@ async function planOf(sizes: number[], yaml = ''): Promise<Plan> {
   return (await prepareModel(await loadConfig(p.config))).plan
 }
 
-beforeAll(async () => {
-  s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
-})
-afterAll(async () => await s?.close())
+fileChain((c) => (s = c))
 
 describe('predictBatch: a length that wraps offset + length around 2^256', () => {
   let address: Hex

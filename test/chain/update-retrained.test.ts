@@ -1,7 +1,7 @@
 // An update with retrained weights: quantised at the deployed contract's scales and lanes (compiled into its
 // code), so new weights of a different magnitude still go into the same contract; too-large ones are refused.
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import { expect, test } from 'bun:test'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { deployModel } from '../../src/chain/deployModel.ts'
 import { predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
@@ -15,15 +15,13 @@ import { simulate } from '../../src/fixed/simulate.ts'
 import { pinOf } from '../../src/fixed/types.ts'
 import type { ModelIR } from '../../src/ir/types.ts'
 import { randomModel, randomRows } from '../../bench/measure.ts'
+import { fileChain } from '../helpers/fileChain.ts'
 
 const P = { fraction: 20, weightBytes: 2, inputBytes: 4 }
 const scaled = (m: ModelIR, k: number): ModelIR => ({ ...m, layers: m.layers.map((l) => ({ ...l, weight: l.weight.map((r) => r.map((w) => w * k)), bias: l.bias.map((b) => b * k) })) })
 
 let s: ChainSession
-beforeAll(async () => {
-  s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
-})
-afterAll(async () => await s?.close())
+fileChain((c) => (s = c))
 
 test('retrained weights (60% of the size) update the deployed contract; the chain equals the simulator', async () => {
   const before = randomModel([30, 4, 1], 'sigmoid', 21)

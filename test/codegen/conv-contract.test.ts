@@ -1,7 +1,7 @@
 // Convolutional models through the real contract (generateSolidity, solc, anvil with the EIP-7825 cap,
 // data-contract upload or embedded weights): predict and predictBatch equal the simulator bit for bit.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import { describe, expect, test } from 'bun:test'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { encodeRow } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
@@ -16,12 +16,10 @@ import type { ArchStep, ModelIR, TensorMap } from '../../src/ir/types.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { randomCnns } from '../helpers/randomCnn.ts'
 import { rng } from '../helpers/rng.ts'
+import { fileChain } from '../helpers/fileChain.ts'
 
 let s: ChainSession
-beforeAll(async () => {
-  s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
-})
-afterAll(async () => await s?.close())
+fileChain((c) => (s = c))
 
 const rowsFor = (plan: Plan, n: number, seed: number) => {
   const r = rng(seed)

@@ -1,17 +1,15 @@
 // The tensor kernels (conv, pooling, dense-as-1×1-conv) on a real anvil with the EIP-7825 cap, checked
 // exactly against the BigInt reference; the MNIST-shaped network's gas is asserted.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import { describe, expect, test } from 'bun:test'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { convNetReference } from '../../src/codegen/convReference.ts'
 import type { Shape3 } from '../../src/codegen/convTypes.ts'
 import { rng } from '../helpers/rng.ts'
 import { probeNet, probePlan, runProbe, type ProbeLayer } from './convProbe.ts'
+import { fileChain } from '../helpers/fileChain.ts'
 
 let s: ChainSession
-beforeAll(async () => {
-  s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
-})
-afterAll(async () => await s?.close())
+fileChain((c) => (s = c))
 
 const randomRow = (n: number, max: number, seed: number) => {
   const r = rng(seed)

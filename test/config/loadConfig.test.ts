@@ -33,6 +33,13 @@ async function configError(file: string): Promise<ConfigError> {
 const minimal = 'model:\n  path: models/model.onnx\ndata:\n  test: test.csv\n'
 
 describe('loadConfig', () => {
+  test('an unquoted chain.owner address stays the address (YAML would read 0x… as a number)', async () => {
+    const config = await loadConfig(project(minimal + 'chain:\n  owner: 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\n'))
+    expect(config.chain.owner).toBe('0x70997970C51812dc3A010C7d01b50e0d17dc79C8')
+    // other hexadecimal numbers are still numbers: only a 20-byte address keeps its text
+    expect((await loadConfig(project(minimal + 'batch:\n  rows: 0x10\n'))).batch.rows).toBe(16)
+  })
+
   test('fills every default from the schema', async () => {
     const file = project(minimal)
     const config = await loadConfig(file)

@@ -1,11 +1,11 @@
 // Issue 14's acceptance, on chain: every fixture CNN (2-D digits 8×8, the MNIST-shaped 28×28, 1-D signal,
 // depthwise+BatchNorm), in EVERY format PyTorch wrote it in, gives PyTorch's class on every test row, and
 // the contract equals the simulator on every row (predictBatch and predict).
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
 import { encodeRow, interpret } from '../../src/fixed/encodeRows.ts'
@@ -16,6 +16,7 @@ import { loadModel } from '../../src/model/loadModel.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
+import { fileChain } from '../helpers/fileChain.ts'
 
 const MODELS = ['cnn_digits8', 'cnn_mnist28', 'cnn_signal1d', 'cnn_depthwise']
 type Meta = { class: string; task: 'multiclass'; inputShape: number[] }
@@ -36,10 +37,7 @@ function specs(dir: string, meta: Meta): [string, ModelSpec][] {
 }
 
 let s: ChainSession
-beforeAll(async () => {
-  s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
-})
-afterAll(async () => await s?.close())
+fileChain((c) => (s = c))
 
 describe('every fixture CNN, every format, on chain: PyTorch\'s class and the simulator on every row', () => {
   for (const name of MODELS) {

@@ -1,10 +1,10 @@
 // Issue 3's acceptance, on chain: for every fixture (multi-class with softmax and with raw logits, binary
 // sigmoid, regression, tanh/leaky-relu, BatchNorm+Dropout) and EVERY format PyTorch wrote it in, the
 // contract's answers equal PyTorch's own outputs (class on every row; regression within 1e-3).
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { deployModel } from '../../src/chain/deployModel.ts'
 import { predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
@@ -18,6 +18,7 @@ import { taskOf } from '../../src/ir/taskOf.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
 import { FIXTURES } from '../helpers/paths.ts'
+import { fileChain } from '../helpers/fileChain.ts'
 
 const MODELS = ['bc_sigmoid', 'iris_logits', 'iris_softmax', 'wine_tanh_leaky', 'diabetes_reg', 'digits_bn']
 type Meta = { layers: string[]; class: string; task: 'binary' | 'multiclass' | 'regression' }
@@ -39,10 +40,7 @@ function specs(dir: string, meta: Meta): [string, ModelSpec][] {
 }
 
 let s: ChainSession
-beforeAll(async () => {
-  s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
-})
-afterAll(async () => await s?.close())
+fileChain((c) => (s = c))
 
 describe('every format, on chain, equals PyTorch', () => {
   for (const name of MODELS) {

@@ -1,8 +1,8 @@
 // Acceptance: ML2SC's nine reference models (source models.py + weights JSON, first 50 rows) give exactly
 // PyTorch's class on every row, on a real anvil with real solc, through the same stages `ml2sc run` uses.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import path from 'node:path'
-import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { deployModel } from '../../src/chain/deployModel.ts'
 import { predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
@@ -15,13 +15,11 @@ import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { ANCHORS } from '../helpers/paths.ts'
+import { fileChain } from '../helpers/fileChain.ts'
 
 const NAMES = ['MLP_1L1', 'MLP_2L1', 'MLP_2L2', 'MLP_2L3', 'MLP_2L4', 'MLP_3L1', 'MLP_3L2', 'MLP_3L3', 'MLP_3L4']
 let s: ChainSession
-beforeAll(async () => {
-  s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
-})
-afterAll(async () => await s?.close())
+fileChain((c) => (s = c))
 
 describe('ML2SC reference models on chain', async () => {
   const data = await readAllRows(path.join(ANCHORS, 'processed_data.csv'), { label: 'diagnosis', drop: ['id'], limit: 50 })

@@ -1,8 +1,8 @@
 // precision.decimals: a 10^d activation scale (PRBMath / ML2SC style). The contract and the simulator agree
 // bit for bit on every activation, the activations stay within 1e-6, and PyTorch's classes are kept.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import path from 'node:path'
-import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { deployModel } from '../../src/chain/deployModel.ts'
 import { predictBatchTx, predictSingle } from '../../src/chain/evaluateOnChain.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
@@ -18,13 +18,11 @@ import { loadModel } from '../../src/model/loadModel.ts'
 import { randomModel } from '../../bench/measure.ts'
 import { ANCHORS } from '../helpers/paths.ts'
 import { rng } from '../helpers/rng.ts'
+import { fileChain } from '../helpers/fileChain.ts'
 
 const D18 = { fraction: 20, decimals: 18, weightBytes: 4, inputBytes: 16 }
 let s: ChainSession
-beforeAll(async () => {
-  s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
-})
-afterAll(async () => await s?.close())
+fileChain((c) => (s = c))
 
 test('sigmoid, tanh and softmax at 10^18 stay within 1.5e-8 of the float functions (exp: table + degree-3 polynomial)', () => {
   const scale = 10n ** 18n

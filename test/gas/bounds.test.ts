@@ -1,18 +1,16 @@
 // Gas is deterministic: the targets, measured on a real anvil (EIP-7825 cap enforced) and asserted.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import path from 'node:path'
-import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } from '../../bench/measure.ts'
 import { ANCHORS } from '../helpers/paths.ts'
+import { fileChain, TX_GAS_CAP } from '../helpers/fileChain.ts'
 
-const CAP = 16_777_216
+const CAP = TX_GAS_CAP
 let s: ChainSession
-beforeAll(async () => {
-  s = await connectChain({ hardfork: 'prague', txGasCap: CAP, blockGasLimit: 30_000_000 })
-})
-afterAll(async () => await s?.close())
+fileChain((c) => (s = c))
 
 describe('gas bounds', () => {
   let ours: Measurement

@@ -1,10 +1,10 @@
 // Issue 14's gas target, measured on a real anvil with the EIP-7825 cap: the MNIST-shaped CNN (conv 1→8 5×5,
 // max-pool 2, conv 8→16 5×5, avg-pool 2, linear 256→10; 5,994 parameters, 322,560 MACs) answers one
 // `predict` in ONE transaction for ≤ 4,000,000 gas, and its weights upload under the cap.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
 import { encodeRow, interpret } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
@@ -13,13 +13,11 @@ import { macsOf } from '../../src/ir/tensorShapes.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { FIXTURES } from '../helpers/paths.ts'
+import { fileChain, TX_GAS_CAP } from '../helpers/fileChain.ts'
 
-const CAP = 16_777_216
+const CAP = TX_GAS_CAP
 let s: ChainSession
-beforeAll(async () => {
-  s = await connectChain({ hardfork: 'prague', txGasCap: CAP, blockGasLimit: 30_000_000 })
-})
-afterAll(async () => await s?.close())
+fileChain((c) => (s = c))
 
 describe('CNN gas bounds', () => {
   test('MNIST-shaped CNN: one predict ≤ 4,000,000 gas (int16 and int24 weights), upload under the cap, exact', async () => {
