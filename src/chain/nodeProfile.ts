@@ -1,6 +1,6 @@
 import type { Hex, PublicClient } from 'viem'
 import { ChainError } from '../errors/base.ts'
-import { isTransient } from './txErrors.ts'
+import { isTransient } from './isTransient.ts'
 
 /** What a node says about itself, read once when ml2sc connects (before anything is spent). */
 export type NodeProfile = {

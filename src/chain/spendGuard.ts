@@ -1,3 +1,4 @@
+import type { CostItem } from './costItem.ts'
 import { formatEther, formatGwei, type Abi, type Hex } from 'viem'
 import { ADMIN_DEPLOY_LABEL, adminDeployTx, adminLibrary } from '../codegen/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
@@ -40,7 +41,7 @@ export function assertSpendingAllowed(s: ChainSession, label: string): void {
 }
 
 /** `value`: ETH the item transfers besides its gas (funding the CREATE2 proxy's one-time signer). */
-export type CostItem = { label: string; gas: bigint; transactions: number; exact: boolean; value?: bigint }
+export type { CostItem }
 export type CostEstimate = { items: CostItem[]; gas: bigint; gasPrice: bigint; wei: bigint; balance: bigint; account: Hex }
 
 export async function estimateCost(s: ChainSession, items: CostItem[]): Promise<CostEstimate> {

@@ -3,27 +3,18 @@ import {
   ContractFunctionRevertedError,
   decodeErrorResult,
   formatEther,
-  HttpRequestError,
-  TimeoutError,
   type Abi,
   type Hex,
 } from 'viem'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
+import { errorText, isTransient } from './isTransient.ts'
+
+export { errorText, isTransient }
 
 // How node failures are classified and turned into one line, and the gas estimate every send starts from.
 // Kept apart from sendTx so that the spend guard can estimate without importing the sender (which imports it).
 
-/** Every message in a viem error's cause chain, lowercased, for classifying node errors. */
-export function errorText(e: unknown): string {
-  const parts: string[] = []
-  let x = e as { shortMessage?: string; details?: string; message?: string; cause?: unknown } | undefined
-  for (let i = 0; x && i < 8; i++) {
-    parts.push(String(x.shortMessage ?? ''), String(x.details ?? ''), String(x.message ?? ''))
-    x = x.cause as typeof x
-  }
-  return parts.join(' | ').toLowerCase()
-}
 
 export const KNOWN = /already known|known transaction|already imported|transaction already exists/
 export const NONCE = /nonce too low|nonce too high|invalid nonce|nonce has already been used|replacement transaction underpriced|replacement fee too low|nonce is too low/
@@ -31,11 +22,6 @@ export const FUNDS = /insufficient funds|insufficient balance/
 /** A node's "this needs more gas than a block holds" (geth, anvil, Hardhat wordings). */
 export const OVER_LIMIT = /gas required exceeds|exceeds (the )?block gas limit|exceeds allowance/
 
-/** A failure worth retrying: the RPC did not answer (after the transport's own retries). */
-export function isTransient(e: unknown): boolean {
-  if (e instanceof BaseError && e.walk((x) => x instanceof HttpRequestError || x instanceof TimeoutError)) return true
-  return /fetch failed|socket|econnreset|econnrefused|connection (was )?closed|timed out|took too long|http 5\d\d|status: 5\d\d/.test(errorText(e))
-}
 
 /** What to do about each of the model contract's custom errors. */
 const REVERT_HINTS: Record<string, string> = {

@@ -1,6 +1,6 @@
 import { encodeFunctionData, toHex, type Abi, type Hex } from 'viem'
 import { commitmentOf } from '../codegen/weightBlob.ts'
-import type { CostItem } from './spendGuard.ts'
+import type { CostItem } from './costItem.ts'
 
 /** Calldata gas of a transaction's data: 16 per non-zero byte, 4 per zero byte. */
 export function calldataGas(data: Hex): number {

@@ -1,5 +1,5 @@
 import { isAddress } from 'viem'
-import type { Problem } from './validateConfig.ts'
+import type { Problem } from './problem.ts'
 
 /**
  * `chain.owner` is written into the model's creation code: a mistyped address makes a model nobody can

@@ -4,15 +4,10 @@
  */
 import Ajv, { type ErrorObject } from 'ajv'
 import { checkOwnerAddress } from './checkOwnerAddress.ts'
+import type { Problem } from './problem.ts'
 import { mustBe, schema, schemaAt, type SchemaNode } from './schema.ts'
 
-export type Problem = {
-  /** Key path such as `model.path` or `model.layers[0]` (empty for the whole document). */
-  path: string
-  /** The raw path segments, used to find the YAML line. */
-  segments: (string | number)[]
-  message: string
-}
+export type { Problem }
 
 export const PRIVATE_KEY_MESSAGE =
   'private keys must not be written in the config (configs get committed); set ML2SC_PRIVATE_KEY in the environment instead'

@@ -1,19 +1,15 @@
 import { NumericsError } from '../errors/base.ts'
 import type { ModelIR } from '../ir/types.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
+import { quantize } from './quantize.ts'
 import { tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
+
+export { quantize }
 
 const abs = (v: bigint) => (v < 0n ? -v : v)
 const bitLength = (v: bigint) => abs(v).toString(2).length
 const bytesFor = (maxAbs: bigint) => Math.ceil((bitLength(maxAbs) + 1) / 8)
 
-/** Round half away from zero, exactly, for a float times 2^e. */
-export function quantize(x: number, e: number): bigint {
-  if (!Number.isFinite(x)) throw new NumericsError(`non-finite value ${x}`)
-  const scaled = x * 2 ** e
-  if (Math.abs(scaled) < 2 ** 52) return BigInt(Math.round(Math.abs(scaled))) * (scaled < 0 ? -1n : 1n)
-  return BigInt(Math.round(scaled)) // integral already at this magnitude
-}
 
 /** round(x · 2^e · scale): the binary path is exact; a decimal scale multiplies in float first. */
 function quantizeAt(x: number, e: number, scale: { F: number; decimals?: number }): bigint {

@@ -1,7 +1,7 @@
 import { NumericsError } from '../errors/base.ts'
 import type { ConvLayer, PoolLayer } from '../ir/tensorTypes.ts'
 import type { Activation, ModelIR } from '../ir/types.ts'
-import { quantize } from './makePlan.ts'
+import { quantize } from './quantize.ts'
 import { AVG_SHIFT, type ConvPlan, type PoolPlan, type TensorLayerPlan } from './tensorPlanTypes.ts'
 import { gridOf } from './window.ts'
 

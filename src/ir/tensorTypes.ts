@@ -1,4 +1,4 @@
-import type { Activation } from './types.ts'
+import type { Activation } from './activation.ts'
 
 /**
  * Tensor layers of a convolutional model. Tensors are [C, ...spatial]: spatial is [L] for 1-D layers and

@@ -1,16 +1,12 @@
+import type { Activation } from './activation.ts'
 import type { TensorLayer, TensorStep } from './tensorTypes.ts'
+
+export type { Activation }
 
 /**
  * The model IR every loader produces: a chain of dense layers, each followed by one activation.
  * Weights are float64 as PyTorch stored them (float16/bfloat16/float32 widened exactly).
  */
-export type Activation =
-  | { kind: 'identity' }
-  | { kind: 'relu' }
-  | { kind: 'leaky_relu'; slope: number }
-  | { kind: 'sigmoid' }
-  | { kind: 'tanh' }
-  | { kind: 'softmax' }
 
 export type DenseLayer = {
   /** A readable name: the PyTorch module path (`fc1`, `0`, `net.2`) or ONNX node name. */
