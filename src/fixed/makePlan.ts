@@ -37,17 +37,19 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const scale = decimals === undefined ? 1n << BigInt(F) : 10n ** BigInt(decimals)
   const slopeBits = decimals === undefined ? F : 32
   const at = { F, decimals }
-  // inputs at their own binary scale 2^Fin: the first layer accumulates at 2^(s+Fin) and shifts back to 2^F
-  // (a convolutional model's inputs stay at the activation scale, signed: the conv stack reads them)
-  const dense = !model.tensorLayers?.length
-  const inputFraction = dense && decimals === undefined && p.inputFraction !== undefined && p.inputFraction !== F ? p.inputFraction : undefined
-  const unsigned = dense && p.inputUnsigned === true
-  const lift = (l: number) => weightExponent({ F, decimals, inputFraction }, l, 0)
+  // inputs at their own binary scale 2^Fin: the first layer (a CNN's first conv) accumulates at 2^(s+Fin)
+  // and shifts back to 2^F (a CNN whose stack starts with a pool keeps its inputs at the activation scale)
+  const cnn = (model.tensorLayers?.length ?? 0) > 0
+  const ownScale = !cnn || model.tensorLayers![0]!.kind === 'conv'
+  const inputFraction = ownScale && decimals === undefined && p.inputFraction !== undefined && p.inputFraction !== F ? p.inputFraction : undefined
+  const unsigned = ownScale && p.inputUnsigned === true
+  const inputLift = weightExponent({ F, decimals, inputFraction }, 0, 0)
+  const lift = (l: number) => (cnn ? 0 : weightExponent({ F, decimals, inputFraction }, l, 0))
   const wMaxQ = (1n << BigInt(8 * p.weightBytes - 1)) - 1n
   const inputMax = (1n << BigInt(8 * p.inputBytes - (unsigned ? 0 : 1))) - 1n
   const inputMin = unsigned ? 0n : -inputMax - 1n
   // a convolutional model's conv/pool stack first (makeTensorPlan.ts): its output bounds start the dense analysis
-  const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: unsigned ? inputMax : -inputMin }, pin?.tensor)
+  const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: unsigned ? inputMax : -inputMin, inputLift, inputFraction }, pin?.tensor)
   // a deployed CNN (predict, verify, an update): its conv scales and lanes are in the contract's code
   if (pin && front.tensorLayers.length && tensorPinOf(front.tensorLayers) !== pin.tensor)
     throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })

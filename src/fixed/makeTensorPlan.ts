@@ -18,6 +18,9 @@ export type TensorPlanArgs = {
   slopeBits: number
   /** Largest |input| in fixed-point units. */
   inputAbsMax: bigint
+  /** F − Fin when inputs have their own scale 2^Fin: the first conv's weights sit at 2^(wShift + inputLift). */
+  inputLift?: number
+  inputFraction?: number
 }
 
 /**
@@ -39,7 +42,7 @@ export function makeTensorPlan(model: ModelIR, a: TensorPlanArgs, pin?: string):
     const p = pins?.[l]
     if (pins && (layer.kind === 'conv') !== Array.isArray(p))
       throw new NumericsError(`layer ${l + 1} of the new model is a ${layer.kind}; the deployed contract has a ${Array.isArray(p) ? 'conv' : p}`, { hint: 'deploy the new model with `ml2sc run`' })
-    const plan = layer.kind === 'conv' ? planConv(layer, chMax, a, p as ConvPin | undefined) : planPool(layer, chMax, a)
+    const plan = layer.kind === 'conv' ? planConv(layer, chMax, a, p as ConvPin | undefined, l === 0 ? (a.inputLift ?? 0) : 0) : planPool(layer, chMax, a)
     chMax = plan.outMax
     return plan
   })
@@ -58,19 +61,28 @@ function activationBound(pre: bigint, act: Activation, slopeQ: bigint, a: Tensor
 /** A deployed conv's [wShift, laneBits, lanes] (tensorPinOf in types.ts). */
 type ConvPin = [number, number, number]
 
-function planConv(layer: ConvLayer, chMax: bigint[], a: TensorPlanArgs, pin?: ConvPin): ConvPlan {
+/**
+ * `lift` (the first conv, inputs at their own scale 2^Fin): F − Fin. The weights are quantised at
+ * e = wShift + lift, so wq·xq is at 2^(wShift+F) as in every other conv and the same SAR by wShift lands at 2^F.
+ */
+function planConv(layer: ConvLayer, chMax: bigint[], a: TensorPlanArgs, pin: ConvPin | undefined, lift: number): ConvPlan {
   const wAbsMax = Math.max(...layer.weight.map(Math.abs))
-  let s = wAbsMax === 0 ? 1 : Math.floor(Math.log2(Number(a.wMaxQ) / wAbsMax))
-  while (s > 0 && abs(quantize(wAbsMax, s)) > a.wMaxQ) s--
-  s = Math.min(s, 64)
+  let e = wAbsMax === 0 ? 1 : Math.floor(Math.log2(Number(a.wMaxQ) / wAbsMax))
+  while (e > 0 && abs(quantize(wAbsMax, e)) > a.wMaxQ) e--
+  e = Math.min(e, 64 + lift)
+  let s = e - lift
   if (pin) {
     // the deployed contract shifts by its own scale: the new weights must fit at it
     s = pin[0]
-    if (abs(quantize(wAbsMax, s)) > a.wMaxQ)
-      throw new NumericsError(`the new weights of conv '${layer.name}' reach ${wAbsMax}, beyond what the deployed contract holds at scale 2^${s}`, { hint: 'deploy the new model with `ml2sc run`' })
+    e = s + lift
+    if (abs(quantize(wAbsMax, e)) > a.wMaxQ)
+      throw new NumericsError(`the new weights of conv '${layer.name}' reach ${wAbsMax}, beyond what the deployed contract holds at scale 2^${e}`, { hint: 'deploy the new model with `ml2sc run`' })
   }
-  if (s < 1) throw new NumericsError(`weights of conv '${layer.name}' reach ${wAbsMax}, too large for the weight width`, { hint: 'choose a wider precision.weights' })
-  const weights = layer.weight.map((w) => quantize(w, s))
+  if (s < 1)
+    throw new NumericsError(`weights of conv '${layer.name}' reach ${wAbsMax}, too large for the weight width${lift ? ` with inputs at 2^${a.inputFraction}` : ''}`, {
+      hint: lift ? 'choose a wider precision.weights or precision.inputs: auto' : 'choose a wider precision.weights',
+    })
+  const weights = layer.weight.map((w) => quantize(w, e))
   const half = 1n << BigInt(s - 1)
   const biases = layer.bias.map((b) => (a.decimals === undefined ? quantize(b, s + a.F) : quantize(b * 10 ** a.decimals, s)) + half)
   const g = gridOf(layer)

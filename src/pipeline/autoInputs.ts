@@ -78,8 +78,8 @@ const rangeOf = (rows: number[][]): FeatureRange =>
  * `precision.inputs: auto`: the narrowest calldata encoding (width, input scale, sign) that gives up
  * nothing on the test rows against the plan with int32 inputs at the activation scale: no row refused, no
  * row whose class matches PyTorch's (data.reference, else the float forward pass) there but not here, and the output error
- * no larger than max(1e-4, twice that plan's). Without test rows, and for convolutional models: int32 at
- * the activation scale, as before. A decimal scale keeps inputs at 10^d and takes the narrowest width that
+ * no larger than max(1e-4, twice that plan's); the same for convolutional models (their first conv reads
+ * the inputs at 2^Fin). Without test rows: int32 at the activation scale, as before. A decimal scale keeps inputs at 10^d and takes the narrowest width that
  * holds the rows (±16 without rows).
  */
 export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, rows: number[][] | undefined, allRange?: FeatureRange, reference?: number[][]): { plan: Plan; tried: number } {
@@ -96,7 +96,7 @@ export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, ro
     return { plan: makePlan(model, spec), tried: 0 }
   }
   const baseline = makePlan(model, { ...spec, inputBytes: 4, inputFraction: undefined, inputUnsigned: undefined })
-  if (!rows?.length || model.tensorLayers?.length || !Number.isFinite(range.min)) return { plan: baseline, tried: 0 }
+  if (!rows?.length || !Number.isFinite(range.min)) return { plan: baseline, tried: 0 }
   const refs = rows.map((f) => referenceForward(model, f))
   // the classes to keep: PyTorch's own (data.reference) where given, else the float forward pass's
   const want = refs.map((y, i) => floatClass(baseline, task, reference?.[i] ?? y))

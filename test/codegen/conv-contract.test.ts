@@ -47,6 +47,20 @@ describe('convolutional models on chain = simulator', () => {
       await checkModel(models[i]!.model, models[i]!.describe, i, layout, i % 3 === 0 ? false : undefined)
     }
   }, 300_000)
+
+  test('8 random CNNs with inputs at their own scale (int16 at 2^12, uint16 at 2^15): the first conv shifts from 2^(s+Fin) to 2^F', async () => {
+    const ms = randomCnns(8, 500)
+    for (let i = 0; i < ms.length; i++) {
+      const unsigned = i % 2 === 1
+      const plan = makePlan(ms[i]!.model, { fraction: 20, weightBytes: 2, inputBytes: 2, inputFraction: unsigned ? 15 : 12, ...(unsigned ? { inputUnsigned: true } : {}) })
+      expect(plan.inputFraction).toBe(unsigned ? 15 : 12)
+      const c = await deployCnn(s, plan, `CnnIn${i}`, i % 4 === 3 ? 'storage' : 'datacontract')
+      const r = rng(700 + i)
+      const rows = Array.from({ length: 5 }, () => (encodeRow(plan, Array.from({ length: plan.inputSize }, () => (unsigned ? r() * 1.99 : r() * 4 - 2))) as { values: bigint[] }).values)
+      const res = await c.batch(rows)
+      res.outputs.forEach((o, k) => expect(o.map(String), `${ms[i]!.describe}: row ${k}`).toEqual(simulate(plan, rows[k]!).map(String)))
+    }
+  }, 300_000)
 })
 
 describe('code size', () => {

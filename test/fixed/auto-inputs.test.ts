@@ -63,7 +63,8 @@ describe('never trades away a class', () => {
 })
 
 describe('PyTorch fixtures at the default precision (inputs: auto)', () => {
-  for (const name of ['bc_sigmoid', 'diabetes_reg', 'digits_bn', 'iris_logits', 'iris_softmax', 'wine_tanh_leaky']) {
+  // CNNs too: their first conv reads the inputs at 2^Fin
+  for (const name of ['bc_sigmoid', 'diabetes_reg', 'digits_bn', 'iris_logits', 'iris_softmax', 'wine_tanh_leaky', 'cnn_mnist28', 'cnn_digits8', 'cnn_depthwise', 'cnn_signal1d']) {
     test(`${name}: narrower than int32, no row refused, PyTorch's class on every row`, async () => {
       const file = path.join(dir, `${name}.yaml`)
       writeFileSync(file, `model:\n  path: ${path.join(FIXTURES, name, 'model.onnx')}\ndata:\n  test: ${path.join(FIXTURES, name, 'test.csv')}\n  label: label\n`)

@@ -157,6 +157,14 @@ const CASES: Case[] = [
   { name: 'int16 inputs at 2^12, looped first layer 64-12-5 tanh/softmax', model: chain(r0, [64, 12, 5], [A.tanh, A.softmax]), precision: { ...DEFAULT, inputBytes: 2, inputFraction: 12 }, rows: 400, embed: false },
   // narrow first-layer lanes beside 5-byte biases of the next layer: fewer lanes, so a group's biases fit one MLOAD
   { name: 'int8 inputs at 2^5, 9-40-3 (lanes capped by the bias width)', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 5 }, rows: 400, embed: false },
+  // a CNN's inputs at their own scale: its first conv's weights sit at 2^(s + F − Fin), the same SAR by s lands at 2^F
+  ...randomCnns(3, 500).map(({ model, describe }, i): Case => ({
+    name: `CNN, ${['int16 inputs at 2^12', 'uint16 inputs at 2^15', 'int16 inputs at 2^12, layout storage'][i]}: ${describe}`,
+    model,
+    precision: [{ ...DEFAULT, inputBytes: 2, inputFraction: 12 }, { ...DEFAULT, inputBytes: 2, inputFraction: 15, inputUnsigned: true }, { ...DEFAULT, inputBytes: 2, inputFraction: 12 }][i]!,
+    rows: 150,
+    ...(i === 1 ? { spread: 1 } : i === 2 ? { layout: 'storage' as const } : { embed: false }),
+  })),
   { name: 'uint8 inputs at 2^7, 9-40-3 (10 groups, inputs decoded once)', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 7, inputUnsigned: true }, rows: 400, embed: false },
 ]
 

@@ -2,7 +2,8 @@
 // max-pool 2, conv 8→16 5×5, avg-pool 2, linear 256→10; 5,994 parameters, 322,560 MACs) answers one
 // `predict` in ONE transaction for ≤ 4,000,000 gas, and its weights upload under the cap.
 import { describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
@@ -10,7 +11,9 @@ import { encodeRow, interpret } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { macsOf } from '../../src/ir/tensorShapes.ts'
+import { loadConfig } from '../../src/config/loadConfig.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
+import { prepareModel } from '../../src/pipeline/prepareModel.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { FIXTURES } from '../helpers/paths.ts'
 import { fileChain, TX_GAS_CAP } from '../helpers/fileChain.ts'
@@ -58,5 +61,30 @@ describe('CNN gas bounds', () => {
       expect(raw.map(String)).toEqual(simulate(plan, rows[i]!).map(String))
       expect(interpret(plan, 'multiclass', [...raw])).toBe(torch[i]!.indexOf(Math.max(...torch[i]!)))
     })
+  }, 300_000)
+
+  test('MNIST-shaped CNN at the DEFAULT precision (as `ml2sc run` resolves it): one predict ≤ 2,100,000 gas (2.86M before), exact, PyTorch\'s class kept', async () => {
+    const dir = path.join(FIXTURES, 'cnn_mnist28')
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ml2sc-cnn-default-')), 'ml2sc.yaml')
+    writeFileSync(file, `model:\n  path: ${dir}/model.onnx\ndata:\n  test: ${dir}/test.csv\n  label: label\n  reference: ${dir}/reference.csv\n`)
+    const { plan, task } = await prepareModel(await loadConfig(file))
+    // inputs: auto applies to CNNs: [0, 1] pixels as uint16 at 2^15, read by the first conv
+    expect([plan.inputBytes, plan.inputFraction, plan.inputUnsigned]).toEqual([2, 15, true])
+    const data = await readAllRows(path.join(dir, 'test.csv'), { label: 'label' })
+    const torch = readFileSync(path.join(dir, 'reference.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1).map(Number))
+    const c = await deployCnn(s, plan, 'MnistDefault')
+    const rows = data.features.map((f) => (encodeRow(plan, f) as { values: bigint[] }).values)
+    const gas = await c.predictTxGas(rows[0]!)
+    console.log(`MNIST-shaped CNN, default precision (int${8 * plan.weightBytes} weights, ${plan.inputUnsigned ? 'u' : ''}int${8 * plan.inputBytes} inputs at 2^${plan.inputFraction ?? plan.F}): one predict ${gas.toLocaleString('en-US')} gas`)
+    // conv2 reads activations at 2^20: 40-bit lanes (6 per word) bound it above the 2^12 plan's 1.67M
+    expect(gas).toBeLessThanOrEqual(2_100_000)
+    const outputs: (readonly bigint[])[] = []
+    for (let at = 0; at < rows.length; at += 4) outputs.push(...(await c.batch(rows.slice(at, at + 4))).outputs)
+    let kept = 0
+    outputs.forEach((raw, i) => {
+      expect(raw.map(String)).toEqual(simulate(plan, rows[i]!).map(String))
+      if (interpret(plan, task, [...raw]) === torch[i]!.indexOf(Math.max(...torch[i]!))) kept++
+    })
+    expect(kept).toBe(rows.length)
   }, 300_000)
 })
