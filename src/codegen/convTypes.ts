@@ -7,8 +7,8 @@ import type { Activation } from '../ir/types.ts'
 export type Shape3 = { c: number; h: number; w: number }
 export type Pad4 = { top: number; bottom: number; left: number; right: number }
 
-export type ConvStep = {
-  kind: 'conv'
+/** Where a conv or pool window reads: shapes, kernel, stride, dilation and padding (both steps share it). */
+export type WindowStep = {
   name: string
   inShape: Shape3
   outShape: Shape3
@@ -19,6 +19,10 @@ export type ConvStep = {
   dh: number
   dw: number
   pad: Pad4
+}
+
+export type ConvStep = WindowStep & {
+  kind: 'conv'
   /** 1, or inShape.c for a depthwise convolution. */
   groups: number
   /** wq[cout][cin / groups][kh][kw] */
@@ -34,18 +38,8 @@ export type ConvStep = {
   accMax?: bigint
 }
 
-export type PoolStep = {
+export type PoolStep = WindowStep & {
   kind: 'maxpool' | 'avgpool'
-  name: string
-  inShape: Shape3
-  outShape: Shape3
-  kh: number
-  kw: number
-  sh: number
-  sw: number
-  dh: number
-  dw: number
-  pad: Pad4
   /** Average pooling: divide by kh·kw even where the window covers padding (PyTorch's default), else by the in-range count. */
   countIncludePad: boolean
   activation: Activation

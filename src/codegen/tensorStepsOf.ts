@@ -1,7 +1,7 @@
 import type { Plan } from '../fixed/types.ts'
 import type { ConvPlan, PoolPlan } from '../fixed/tensorPlanTypes.ts'
 import { gridOf } from '../fixed/window.ts'
-import { denseAsConv, type ConvStep, type Pad4, type PoolStep, type TensorStep } from './convTypes.ts'
+import { denseAsConv, type ConvStep, type Pad4, type PoolStep, type TensorStep, type WindowStep } from './convTypes.ts'
 
 /** Whether the plan is a convolutional model's (its contract runs the tensor kernels). */
 export const isTensorPlan = (plan: Plan): boolean => (plan.tensorLayers?.length ?? 0) > 0
@@ -12,14 +12,10 @@ function padOf(p: { inShape: number[]; padBegin: number[]; padEnd: number[] }): 
   return { top: 0, bottom: 0, left: p.padBegin[0]!, right: p.padEnd[0]! }
 }
 
-function convStep(l: ConvPlan): ConvStep {
+/** The window geometry of a conv or pool layer, as the kernels read it. */
+function windowOf(l: ConvPlan | PoolPlan): WindowStep {
   const g = gridOf(l)
-  const cinPer = g.inC / l.groups
-  const weights = Array.from({ length: g.outC }, (_, o) =>
-    Array.from({ length: cinPer }, (_, c) => Array.from({ length: g.kH }, (_, y) => Array.from({ length: g.kW }, (_, x) => l.weights[((o * cinPer + c) * g.kH + y) * g.kW + x]!))),
-  )
   return {
-    kind: 'conv',
     name: l.name,
     inShape: { c: g.inC, h: g.inH, w: g.inW },
     outShape: { c: g.outC, h: g.outH, w: g.outW },
@@ -30,6 +26,18 @@ function convStep(l: ConvPlan): ConvStep {
     dh: g.dH,
     dw: g.dW,
     pad: padOf(l),
+  }
+}
+
+function convStep(l: ConvPlan): ConvStep {
+  const g = gridOf(l)
+  const cinPer = g.inC / l.groups
+  const weights = Array.from({ length: g.outC }, (_, o) =>
+    Array.from({ length: cinPer }, (_, c) => Array.from({ length: g.kH }, (_, y) => Array.from({ length: g.kW }, (_, x) => l.weights[((o * cinPer + c) * g.kH + y) * g.kW + x]!))),
+  )
+  return {
+    kind: 'conv',
+    ...windowOf(l),
     groups: l.groups,
     weights,
     biases: l.biases,
@@ -43,19 +51,9 @@ function convStep(l: ConvPlan): ConvStep {
 }
 
 function poolStep(l: PoolPlan): PoolStep {
-  const g = gridOf(l)
   return {
     kind: l.kind,
-    name: l.name,
-    inShape: { c: g.inC, h: g.inH, w: g.inW },
-    outShape: { c: g.outC, h: g.outH, w: g.outW },
-    kh: g.kH,
-    kw: g.kW,
-    sh: g.sH,
-    sw: g.sW,
-    dh: g.dH,
-    dw: g.dW,
-    pad: padOf(l),
+    ...windowOf(l),
     countIncludePad: l.countIncludePad,
     activation: l.activation,
     slopeQ: l.slopeQ,
