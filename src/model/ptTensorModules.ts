@@ -1,6 +1,7 @@
 import { ModelError } from '../errors/base.ts'
 import type { ArchStep } from '../ir/types.ts'
 import type { PaddingSpec } from '../ir/tensorTypes.ts'
+import { matchParen, splitTop } from './pt/torchscriptCode.ts'
 
 /** nn modules of convolutional models that whole-model .pt and TorchScript files may hold. */
 export const TENSOR_MODULES = new Set([
@@ -37,23 +38,7 @@ function tracedArgs(text: string | undefined, fn: RegExp): unknown[] | undefined
   const m = text?.match(fn)
   if (!m) return undefined
   const open = m.index! + m[0].length
-  let depth = 1
-  let i = open
-  for (; i < text!.length && depth > 0; i++) depth += text![i] === '(' ? 1 : text![i] === ')' ? -1 : 0
-  const inner = text!.slice(open, i - 1)
-  const parts: string[] = []
-  let d = 0
-  let cur = ''
-  for (const c of inner) {
-    if (c === '[' || c === '(') d++
-    if (c === ']' || c === ')') d--
-    if (c === ',' && d === 0) {
-      parts.push(cur.trim())
-      cur = ''
-    } else cur += c
-  }
-  if (cur.trim()) parts.push(cur.trim())
-  return parts.map(finalValue)
+  return splitTop(text!.slice(open, matchParen(text!, open - 1))).map((p) => finalValue(p.trim()))
 }
 
 const perAxis = (v: unknown, dims: number, what: string, where: string): number[] | undefined => {
