@@ -12,6 +12,7 @@ import { initConfig } from '../../src/scaffold/initConfig.ts'
 import { ANCHORS, FIXTURES, runCli } from '../helpers/paths.ts'
 import { runCommand } from '../../src/commands/run.ts'
 import { expectMl2scError, quiet } from './helpers.ts'
+import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'ml2sc-init-'))
 /** Copy a fixture's files into a fresh folder (without its model.py unless asked). */
@@ -144,7 +145,7 @@ describe('architecture guess and the config written', () => {
     const report = await runCommand({ config: r.file }, quiet)
     expect(report.accuracy.agreement).toBe(1)
     expect(report.simulator.mismatches).toBe(0)
-    const torch = readFileSync(path.join(dir, 'reference.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1).map(Number))
+    const torch = pytorchOutputs(dir)
     report.predictions.forEach((p, i) => expect(p.onchain).toBe(torch[i]!.indexOf(Math.max(...torch[i]!))))
   })
 })

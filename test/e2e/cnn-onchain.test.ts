@@ -17,6 +17,7 @@ import type { ModelSpec } from '../../src/model/types.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
 import { fileChain } from '../helpers/fileChain.ts'
+import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
 
 const MODELS = ['cnn_digits8', 'cnn_mnist28', 'cnn_signal1d', 'cnn_depthwise']
 type Meta = { class: string; task: 'multiclass'; inputShape: number[] }
@@ -44,7 +45,7 @@ describe('every fixture CNN, every format, on chain: PyTorch\'s class and the si
     test(name, async () => {
       const dir = path.join(FIXTURES, name)
       const meta: Meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8'))
-      const torch = readFileSync(path.join(dir, 'reference.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1).map(Number))
+      const torch = pytorchOutputs(dir)
       const data = await readAllRows(path.join(dir, 'test.csv'), { label: 'label' })
       // int24 weights: what precision `auto` picks for these models (int16 loses classes on the MNIST-shaped one)
       const precision = { fraction: 20, weightBytes: 3, inputBytes: 4 }

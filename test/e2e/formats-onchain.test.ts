@@ -19,6 +19,7 @@ import { loadModel } from '../../src/model/loadModel.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
 import { FIXTURES } from '../helpers/paths.ts'
 import { fileChain } from '../helpers/fileChain.ts'
+import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
 
 const MODELS = ['bc_sigmoid', 'iris_logits', 'iris_softmax', 'wine_tanh_leaky', 'diabetes_reg', 'digits_bn']
 type Meta = { layers: string[]; class: string; task: 'binary' | 'multiclass' | 'regression' }
@@ -47,7 +48,7 @@ describe('every format, on chain, equals PyTorch', () => {
     test(name, async () => {
       const dir = path.join(FIXTURES, name)
       const meta: Meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8'))
-      const torch = readFileSync(path.join(dir, 'reference.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1).map(Number))
+      const torch = pytorchOutputs(dir)
       const data = await readAllRows(path.join(dir, 'test.csv'), { label: 'label' })
       // int32 weights: the precision `auto` picks for the models where int16 is not accurate enough
       const precision = { fraction: 20, weightBytes: 4, inputBytes: 4 }

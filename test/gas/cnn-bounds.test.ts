@@ -2,7 +2,7 @@
 // max-pool 2, conv 8→16 5×5, avg-pool 2, linear 256→10; 5,994 parameters, 322,560 MACs) answers one
 // `predict` in ONE transaction for ≤ 4,000,000 gas, and its weights upload under the cap.
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
@@ -17,6 +17,7 @@ import { prepareModel } from '../../src/pipeline/prepareModel.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { FIXTURES } from '../helpers/paths.ts'
 import { fileChain, TX_GAS_CAP } from '../helpers/fileChain.ts'
+import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
 
 const CAP = TX_GAS_CAP
 let s: ChainSession
@@ -46,7 +47,7 @@ describe('CNN gas bounds', () => {
     const dir = path.join(FIXTURES, 'cnn_mnist28')
     const model = await loadModel({ path: path.join(dir, 'model.onnx') })
     const data = await readAllRows(path.join(dir, 'test.csv'), { label: 'label' })
-    const torch = readFileSync(path.join(dir, 'reference.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1).map(Number))
+    const torch = pytorchOutputs(dir)
     // narrower lanes: 8 × 32 bits in both convolutions (interval analysis over the int16 input range)
     const plan = makePlan(model, { fraction: 12, weightBytes: 1, inputBytes: 2 })
     expect(plan.tensorLayers!.flatMap((l) => (l.kind === 'conv' ? [l.lanes] : []))).toEqual([8, 8])
@@ -71,7 +72,7 @@ describe('CNN gas bounds', () => {
     // inputs: auto applies to CNNs: [0, 1] pixels as uint16 at 2^15, read by the first conv
     expect([plan.inputBytes, plan.inputFraction, plan.inputUnsigned]).toEqual([2, 15, true])
     const data = await readAllRows(path.join(dir, 'test.csv'), { label: 'label' })
-    const torch = readFileSync(path.join(dir, 'reference.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1).map(Number))
+    const torch = pytorchOutputs(dir)
     const c = await deployCnn(s, plan, 'MnistDefault')
     const rows = data.features.map((f) => (encodeRow(plan, f) as { values: bigint[] }).values)
     const gas = await c.predictTxGas(rows[0]!)
