@@ -67,7 +67,7 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
     at += layer.nOut * 32
     return a
   })
-  const layers = plan.layers.map((layer, l) => {
+  const layers = plan.layers.map((_, l) => {
     const groups = layout.layers[l]!.groups
     const packedWeights: number[] = []
     if (kernel.mode === 'packed')

@@ -110,7 +110,6 @@ function layerRows(ir: ModelIR): InspectSummary['layers'] {
 }
 
 function planSummary(plan: Plan, contract: string): NonNullable<InspectSummary['plan']> {
-  const scale = 2 ** plan.F
   return {
     contract,
     fraction: plan.F,

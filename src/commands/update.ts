@@ -67,7 +67,7 @@ export async function openDeployment(config: Config, dep: Deployment, log: Logge
 }
 
 /** The new model must fit the deployed contract: same code (layer sizes, scales, lane widths, chunking). */
-async function checkCompatible(s: ChainSession, config: Config, dep: Deployment, prep: Prepared, chunkSize: number) {
+async function checkCompatible(s: ChainSession, config: Config, dep: Deployment, prep: Prepared) {
   const name = dep.contractName ?? prep.contractName
   const source = generateSolidity(prep.plan, { ...prep.generate, contractName: name })
   const compiled = compileSolidity(source, name, { hardfork: config.chain.hardfork })
@@ -129,7 +129,7 @@ export async function updateCommand(args: { config: string; out?: string }, log:
   const { prep, chunkSize, blob, sizes, commitment } = await localModel(config)
   const s = await openDeployment(config, dep, log)
   try {
-    await checkCompatible(s, config, dep, prep, chunkSize)
+    await checkCompatible(s, config, dep, prep)
     const before = await readModelState(s, dep.address, dep.abi, { chunks: sizes.length })
     if (before.ready && before.commitment === commitment) {
       log.step(`the contract already holds these weights (version ${before.version}, commitment ${commitment.slice(0, 10)}…): nothing to send`)

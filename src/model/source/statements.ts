@@ -1,4 +1,3 @@
-import { ModelError } from '../../errors/base.ts'
 import type { Tok } from './tokenize.ts'
 
 // ---------------------------------------------------------------------------------------------------
