@@ -1,11 +1,10 @@
-import { decodeAbiParameters, encodeFunctionData, keccak256, toBytes, type Abi, type Hex } from 'viem'
+import { decodeAbiParameters, encodeFunctionData, type Abi, type Hex } from 'viem'
 import { packRows, unpackOutputs } from '../fixed/encodeRows.ts'
 import type { Plan } from '../fixed/types.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { chainErrorFrom, sendTx, submitTx, TxReplacedError, type SentTx, type TxRecord } from './sendTx.ts'
 
-const PREDICTIONS_TOPIC = keccak256(toBytes('Predictions(bytes)'))
 
 /**
  * Inference changes nothing on chain, so a transaction whose nonce another transaction took (it never
@@ -62,13 +61,14 @@ export async function submitPredictBatch(s: ChainSession, address: Hex, abi: Abi
       if (!(e instanceof TxReplacedError)) throw e
       tx = await sendTx(s, label, req, abi)
     }
-    return batchResult(tx, plan, rows, label)
+    return batchResult(tx, address, plan, rows, label)
   }
   return { wait }
 }
 
-function batchResult(tx: SentTx, plan: Plan, rows: bigint[][], label: string): BatchResult {
-  const log = tx.logs.find((l) => l.topics[0] === PREDICTIONS_TOPIC)
+/** The outputs are the model's anonymous Predictions event: the one topicless log the model itself emits. */
+function batchResult(tx: SentTx, address: Hex, plan: Plan, rows: bigint[][], label: string): BatchResult {
+  const log = tx.logs.find((l) => l.topics.length === 0 && l.address.toLowerCase() === address.toLowerCase())
   if (!log) throw new ChainError(`${label}: the transaction emitted no Predictions event`, { hint: `transaction ${tx.hash}` })
   const [payload] = decodeAbiParameters([{ type: 'bytes' }], log.data)
   const outputs = unpackOutputs(plan, payload)

@@ -16,7 +16,7 @@ import { chainErrorFrom, errorText, estimateTxGas, fundsError, isTransient, KNOW
 export { chainErrorFrom, errorText, estimateTxGas, isTransient }
 
 export type TxRecord = { label: string; hash: Hex; gasUsed: number; to?: Hex; contractAddress?: Hex }
-export type SentTx = TxRecord & { logs: { topics: Hex[]; data: Hex }[] }
+export type SentTx = TxRecord & { logs: { address: Hex; topics: Hex[]; data: Hex }[] }
 
 /** The nonce our transaction had was taken by another transaction of the same account: ours never ran. */
 export class TxReplacedError extends ChainError {
@@ -185,7 +185,7 @@ export async function submitTx(s: ChainSession, label: string, req: { to?: Hex; 
       gasUsed: Number(receipt.gasUsed),
       to: req.to,
       contractAddress: receipt.contractAddress ?? undefined,
-      logs: receipt.logs.map((l) => ({ topics: l.topics as Hex[], data: l.data })),
+      logs: receipt.logs.map((l) => ({ address: l.address, topics: l.topics as Hex[], data: l.data })),
     }
   }
   return { label, hash, nonce: sent?.nonce, wait }

@@ -94,6 +94,9 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   // weights in the contract's own code: ready at deploy, with a commitment known now
   const inCode = embed || layout === 'code'
   const commitment = inCode ? commitmentOf(encodeWeights(plan)) : '0x0'
+  // the library hashes embedded weights from the tail of the code; solc inlines a constant of ≤ 32 bytes
+  // (no data at the tail), and the code layout holds lane words: those two hand the commitment over
+  const passesCommitment = layout === 'code' || (embed && blobLength <= 32)
   const kind = ({ datacontract: 0, code: 1, storage: 2 } as const)[layout] satisfies LayoutKind
   const adminInfo = { kind, embedded: embed, chunks: chunks.length }
   const mask = stateMask(adminInfo)
@@ -150,9 +153,10 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
     }
 
     fallback() external {${embed ? `
-        // the blob lands at 0x80 (length) / 0xa0 (data), where inference expects it (updated weights replace it)
+        // the first allocation: the blob lands at 0x80 (length) / 0xa0 (data), where inference expects it
+        // (updated weights replace it); WEIGHTS is the last thing in the code, where the admin library hashes it
         bytes memory initialWeights = WEIGHTS;
-        assembly { if iszero(eq(initialWeights, 0x80)) { invalid() } }` : ''}
+        initialWeights;` : ''}
         assembly {
             /// a \`bytes\` argument whose offset word sits at calldata position \`at\`
             function bytesArg(at) -> off, len {
@@ -193,9 +197,10 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
             /// Runs n rows packed in calldata; returns where the packed outputs were written (ABI bytes at base).
             function infer(offset, length, n) -> base {
                 if or(iszero(n), iszero(eq(length, mul(n, ${rowBytes})))) { mstore(0, shl(224, ${err('BadInputLength')})) mstore(4, length) mstore(36, ${rowBytes}) revert(0, 68) }
-                let st := sload(2)
+${layout === 'code' ? `                // weights in the code: always ready, never updated (writeChunk reverts Immutable), so no state to read
+` : `                let st := sload(2)
                 if ${mask >> 248n ? 'shr(248, st)' : 'iszero(shr(248, st))'} { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
-${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(blobAt)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
+`}${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(blobAt)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
 ` : ''}${layout === 'datacontract' && !kernel.streams ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(blobAt)}) }
 ` : ''}${kernel.streams ? `                // the data contracts' addresses, 20 bytes each, from the upload's address table (the one SLOAD
                 // of the state word finds them all): lane groups are then copied one at a time
@@ -229,7 +234,7 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
                 mstore(add(base, 0x20), size)
                 mstore(add(add(base, 0x40), size), 0)
                 let total := add(0x40, and(add(size, 31), not(31)))
-                log1(base, total, ${ev('Predictions')})
+                log0(base, total)
                 return(base, total)
             }
         }
@@ -242,7 +247,7 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
             let n := calldatasize()
             calldatacopy(0, 0, n)
             mstore(n, ${h(params)})
-            mstore(add(n, 32), ${inCode ? commitment : '0'})
+            mstore(add(n, 32), ${passesCommitment ? commitment : '0'})
             mstore(add(n, 64), initialOwner)
             let ok := delegatecall(gas(), admin, 0, add(n, 96), 0, 0)
             returndatacopy(0, 0, returndatasize())

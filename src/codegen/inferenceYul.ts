@@ -1,6 +1,6 @@
 import type { LayerPlan, Plan } from '../fixed/types.ts'
 import { biasedAccInit, biasWordExpr, hex as h, laneWordOf, macChain, maskAndBiasDecl, packetMacs, sumWords, unpackLanes } from './laneKernel.ts'
-import type { MemoryMap } from './memoryMap.ts'
+import { decodesInputs, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
 import { packetAt, type GroupLayout } from './weightBlob.ts'
 
 export { macChain } from './laneKernel.ts'
@@ -8,8 +8,6 @@ export { macChain } from './laneKernel.ts'
 /** How a calldata feature is widened to a word: sign-extended (SAR), or zero-extended (SHR) for unsigned inputs. */
 export const inputDecodeOp = (plan: Plan) => (plan.inputUnsigned ? 'shr' : 'sar')
 
-/** Layers with at most this many (group, input) products are fully unrolled; bigger ones loop, 8 per turn. */
-export const UNROLL_LIMIT = 48
 const UNROLL_BY = 8
 /** Packets per turn of the fused kernel's loop, for layers too wide to unroll. */
 const FUSED_BY = 8
@@ -17,12 +15,6 @@ const FUSED_BY = 8
 const FUSED_UNROLL_INPUTS = 1100
 /** Rows of at most this many features are decoded from calldata without a loop. */
 const UNROLL_DECODE = 64
-
-/** Whether a packed-kernel row's features are first decoded into memory (else read straight from calldata). */
-export function decodesInputs(plan: Plan): boolean {
-  const firstGroups = Math.ceil(plan.layers[0]!.nOut / plan.layers[0]!.lanes)
-  return firstGroups > 1 || plan.inputSize * firstGroups > UNROLL_LIMIT
-}
 
 /** \`base\` + n in Yul (n may be negative: a trimmed last packet is MLOADed before it starts). */
 const plus = (base: string, n: number) => (n > 0 ? `add(${base}, ${n})` : n < 0 ? `sub(${base}, ${-n})` : base)

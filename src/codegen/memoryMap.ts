@@ -47,6 +47,15 @@ export type MemoryMap = {
   end: number
 }
 
+/** Layers with at most this many (group, input) products are fully unrolled; bigger ones loop, 8 per turn. */
+export const UNROLL_LIMIT = 48
+
+/** Whether a packed-kernel row's features are first decoded into memory (else read straight from calldata). */
+export function decodesInputs(plan: Plan): boolean {
+  const firstGroups = Math.ceil(plan.layers[0]!.nOut / plan.layers[0]!.lanes)
+  return firstGroups > 1 || plan.inputSize * firstGroups > UNROLL_LIMIT
+}
+
 const words = (bytes: number) => Math.ceil(bytes / 32) * 32
 
 /** Fixed memory addresses for everything inference touches; the contract never hands memory back to Solidity. */
@@ -59,7 +68,8 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
   const chunkTable = at
   if (kernel.streams) at += 32 * chunks
   const inputs = at
-  at += plan.inputSize * 32
+  // a row read straight from calldata needs no input words (memory expansion is paid per word touched)
+  if (kernel.mode === 'fused' || decodesInputs(plan)) at += plan.inputSize * 32
   const activations = plan.layers.map((layer, l) => {
     // the last layer's outputs get two words in front: predict returns them in place as an int256[]
     if (l === plan.layers.length - 1) at += 0x40

@@ -11,7 +11,7 @@ import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts
 import { deployModel } from '../../src/chain/deployModel.ts'
 import { measureBatchGas, predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
-import { UNROLL_LIMIT } from '../../src/codegen/inferenceYul.ts'
+import { UNROLL_LIMIT } from '../../src/codegen/memoryMap.ts'
 import { kernelOf } from '../../src/codegen/memoryMap.ts'
 import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
 import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
