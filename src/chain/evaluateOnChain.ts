@@ -3,6 +3,7 @@ import { packRows, unpackOutputs } from '../fixed/encodeRows.ts'
 import type { Plan } from '../fixed/types.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
+import type { CostItem } from './costItem.ts'
 import { chainErrorFrom, sendTx, submitTx, TxReplacedError, type SentTx, type TxRecord } from './sendTx.ts'
 
 
@@ -109,4 +110,21 @@ export async function predictBatchCall(s: ChainSession, address: Hex, abi: Abi, 
   const outputs = unpackOutputs(plan, payload)
   if (outputs.length !== rows.length) throw new ChainError(`predictBatch at ${address}: ${outputs.length} outputs for ${rows.length} rows`)
   return outputs
+}
+
+/**
+ * What evaluating `rows` rows in batches of `batchRows` will spend on a deployed contract, measured with
+ * eth_estimateGas on its own code (nothing sent): per batch the fixed part plus per row (measureBatchGas on
+ * `sample`, the first answerable rows), and the one-row predict transaction an evaluation also sends.
+ * Rows differ only in their calldata bytes, so this is the receipts' figure to within a few gas per row.
+ */
+export async function measuredEvaluationCost(s: ChainSession, address: Hex, abi: Abi, plan: Plan, sample: bigint[][], rows: number, batchRows: number): Promise<CostItem[]> {
+  if (rows <= 0 || !sample.length) return []
+  const m = await measureBatchGas(s, address, abi, plan, sample)
+  const batches = Math.ceil(rows / Math.max(1, batchRows))
+  const single = await estimateOf(s, 'predict (one row)', { to: address, data: encodeFunctionData({ abi, functionName: 'predict', args: [packRows(plan, [sample[0]!])] }) }, abi)
+  return [
+    { label: 'evaluate', gas: BigInt(m.fixed * batches + m.perRow * rows), transactions: batches, exact: false },
+    { label: 'predict (one row)', gas: BigInt(single), transactions: 1, exact: false },
+  ]
 }

@@ -1,6 +1,6 @@
 import { predictBatchCall, predictBatchTx, measureBatchGas } from '../chain/evaluateOnChain.ts'
 import { openPredictTarget, type Target } from '../chain/predictTarget.ts'
-import { estimateEvaluateGas, guardSpend } from '../chain/spendGuard.ts'
+import { guardSpend } from '../chain/spendGuard.ts'
 import { errorText } from '../chain/txErrors.ts'
 import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
 import { generateSolidity } from '../codegen/generateSolidity.ts'
@@ -64,9 +64,10 @@ async function predictOnChain(config: Config, prep: Prepared, rows: bigint[][], 
   const t = await openPredictTarget(config, prep, compiled, log, mode)
   try {
     const plan = prep.plan
-    const { perCall, cap } = await rowsPerCall(t, plan, config, rows.slice(0, 2), mode)
+    const { perCall, cap, gas } = await rowsPerCall(t, plan, config, rows.slice(0, 2), mode)
     const batches = Math.ceil(rows.length / perCall)
-    if (mode.tx && !t.s.local) await guardSpend(t.s, log, [estimateEvaluateGas(plan, rows.length, perCall)])
+    // priced from the contract's own gas (eth_estimateGas on these rows: nothing sent)
+    if (mode.tx && !t.s.local) await guardSpend(t.s, log, [{ label: 'predict', gas: BigInt(gas.fixed * batches + gas.perRow * rows.length), transactions: batches, exact: false }])
     const outputs: bigint[][] = []
     for (let b = 0; b < batches; b++) {
       const batch = rows.slice(b * perCall, (b + 1) * perCall)
@@ -106,7 +107,7 @@ async function predictOnChain(config: Config, prep: Prepared, rows: bigint[][], 
  * the embedded anvil, chain.blockGasLimit); an explicit batch.rows over it is lowered with a notice, so that
  * the node never answers with an opaque refusal.
  */
-async function rowsPerCall(t: Target, plan: Plan, config: Config, sample: bigint[][], mode: Mode): Promise<{ perCall: number; cap: number }> {
+async function rowsPerCall(t: Target, plan: Plan, config: Config, sample: bigint[][], mode: Mode): Promise<{ perCall: number; cap: number; gas: { fixed: number; perRow: number } }> {
   // the session's cap is chain.txGasCap or, when smaller, the node's block gas limit
   const cap = Math.min(t.s.txGasCap, t.s.kind === 'rpc' ? Infinity : config.chain.blockGasLimit)
   let m: { fixed: number; perRow: number }
@@ -121,12 +122,12 @@ async function rowsPerCall(t: Target, plan: Plan, config: Config, sample: bigint
   const byGas = Math.floor((cap * 0.9 - m.fixed) / m.perRow)
   const byBytes = Math.floor(MAX_BATCH_CALLDATA / (plan.inputSize * plan.inputBytes))
   const most = Math.max(1, Math.min(byGas, byBytes))
-  if (config.batch.rows === 'auto') return { perCall: most, cap }
+  if (config.batch.rows === 'auto') return { perCall: most, cap, gas: m }
   if (config.batch.rows > most) {
     mode.notice(`batch.rows ${config.batch.rows} is over what one ${mode.tx ? 'transaction' : 'call'} can take here (${most} rows under the gas cap of ${cap.toLocaleString('en-US')}): sending ${most} rows at a time`)
-    return { perCall: most, cap }
+    return { perCall: most, cap, gas: m }
   }
-  return { perCall: config.batch.rows, cap }
+  return { perCall: config.batch.rows, cap, gas: m }
 }
 
 /** The contract this config generates (solc caches by source, so this is cheap when nothing changed). */

@@ -70,18 +70,22 @@ export function checkBatchRows(config: Config, plan: Plan): void {
  * Read the whole test CSV once, before anything is spent: every cell is checked (a bad one is an error
  * naming its row and column), the rows are counted, and data.reference (if any) has one row per test row. Memory stays flat: nothing is kept.
  */
-export async function scanTestData(config: Config, plan: Plan): Promise<{ rows: number; answerable: number; refused: number }> {
+export async function scanTestData(config: Config, plan: Plan): Promise<{ rows: number; answerable: number; refused: number; sample: bigint[][] }> {
   if (!config.data.test) throw new ConfigError('no test data to evaluate', { where: 'data.test', hint: 'add data.test: test.csv to the config' })
   checkBatchRows(config, plan)
   let rows = 0
   let refused = 0
+  // the first two answerable rows, encoded: what a deployed contract's batch gas is measured on
+  const sample: bigint[][] = []
   for await (const r of readRows(config.data.test, testReadOptions(config, plan))) {
     rows++
-    if (!encodeRow(plan, r.features).ok) refused++
+    const e = encodeRow(plan, r.features)
+    if (!e.ok) refused++
+    else if (sample.length < 2) sample.push(e.values)
   }
   // data.reference must hold one row of outputs per test row: checked here, before anything is spent
   if (config.data.reference) referenceFor(await readReference(config.data.reference, plan.outputSize), rows, config.data.limit !== undefined, config.data.reference)
-  return { rows, answerable: rows - refused, refused }
+  return { rows, answerable: rows - refused, refused, sample }
 }
 
 /** Rows per transaction for `batch.rows: auto`: fill 90% of the gas cap, within the calldata limit. */

@@ -86,7 +86,7 @@ describe('predict on chain.rpcUrl', () => {
     expect(big.stdout).toBe(off.stdout)
   })
 
-  test("a forgery in deployment.json's place (one byte of the embedded weights changed, commitment() unchanged) is refused: predict never answers with other weights", async () => {
+  test("a forgery in deployment.json's place (one byte of the embedded weights changed) is refused: predict never answers with other weights", async () => {
     const cfg = path.join(dir, 'ml2sc.yaml')
     const out = path.join(dir, 'out')
     const sol = readFileSync(path.join(out, 'Ml2sc_model.sol'), 'utf8')

@@ -1,8 +1,8 @@
 import path from 'node:path'
 import type { Hex } from 'viem'
 import type { ChainSession } from '../../chain/connectChain.ts'
-import { predictSingle } from '../../chain/evaluateOnChain.ts'
-import { estimateEvaluateGas, guardSpend } from '../../chain/spendGuard.ts'
+import { measuredEvaluationCost, predictSingle } from '../../chain/evaluateOnChain.ts'
+import { guardSpend } from '../../chain/spendGuard.ts'
 import type { Config } from '../../config/types.ts'
 import { ChainError, ConfigError, Ml2scError } from '../../errors/base.ts'
 import type { Logger } from '../../ui/logger.ts'
@@ -18,7 +18,7 @@ import {
   type EvaluationArtifact,
   type TxJson,
 } from '../artifacts.ts'
-import { evaluateRows, scanTestData } from '../evaluateRows.ts'
+import { autoBatchRows, evaluateRows, scanTestData } from '../evaluateRows.ts'
 import { checkDeployment, openChain } from '../openChain.ts'
 
 /** Whether the evaluation sends transactions: on a free chain, or when asked (`--tx`); calls on a paid chain. */
@@ -61,10 +61,12 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
     const tx = sendsEvaluationTx(s, opts.tx)
     if (tx && !s.local && !opts.session) {
       // every cell checked and the answerable rows counted before anything is spent
-      const { answerable: rows } = await scanTestData(config, plan)
-      const batch = config.batch.rows === 'auto' ? rows : config.batch.rows
-      const single = { label: 'predict (one row)', gas: estimateEvaluateGas(plan, 1, 1).gas, transactions: 1, exact: false }
-      await guardSpend(s, log, [estimateEvaluateGas(plan, rows, batch), single])
+      const { answerable: rows, sample } = await scanTestData(config, plan)
+      // measured on the deployed contract (eth_estimateGas: free), batches sized as evaluateRows sizes them
+      if (sample.length) {
+        const batch = config.batch.rows === 'auto' ? await autoBatchRows(s, dep.address, dep.abi, plan, config, sample, log) : config.batch.rows
+        await guardSpend(s, log, await measuredEvaluationCost(s, dep.address, dep.abi, plan, sample, rows, batch))
+      }
     }
     log.step(tx ? 'evaluate on chain' : 'evaluate on chain through eth_call (gas from eth_estimateGas; --tx to send transactions)')
     const ev = await evaluateRows(s, dep.address, dep.abi, plan, config, log, { keepRows: 'outputs', tx })
