@@ -13,7 +13,7 @@ import { embedsWeights, generateSolidity } from '../src/codegen/generateSolidity
 import { chunkSizes, encodeWeights } from '../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../src/compile/compileSolidity.ts'
 import { readAllRows } from '../src/data/readCsv.ts'
-import { encodeRow, interpret, packRows } from '../src/fixed/encodeRows.ts'
+import { encodeRow, interpret, packRowWords, packRows } from '../src/fixed/encodeRows.ts'
 import { makePlan } from '../src/fixed/makePlan.ts'
 import { simulate } from '../src/fixed/simulate.ts'
 import { macsOf } from '../src/ir/tensorShapes.ts'
@@ -71,7 +71,7 @@ export async function measureCnns(s: ChainSession): Promise<CnnRow[]> {
       // a row outside the narrower input range would be refused: that precision is not for this model
       if (encoded.some((e) => !e.ok)) continue
       const rows = encoded.map((e) => (e as { values: bigint[] }).values)
-      const data1 = encodeFunctionData({ abi: c.abi, functionName: 'predict', args: [packRows(plan, [rows[0]!])] })
+      const data1 = encodeFunctionData({ abi: c.abi, functionName: 'predict', args: [packRowWords(plan, rows[0]!)] })
       const hash = await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, to: address, data: data1, gas: 16_000_000n })
       const single = Number((await s.publicClient.waitForTransactionReceipt({ hash })).gasUsed)
       const batchRows = Math.max(1, Math.min(rows.length, Math.floor((s.txGasCap * 0.8) / single)))

@@ -1,5 +1,5 @@
 import { decodeAbiParameters, encodeFunctionData, type Abi, type Hex } from 'viem'
-import { packRows, unpackOutputs } from '../fixed/encodeRows.ts'
+import { packRowWords, packRows, unpackOutputs } from '../fixed/encodeRows.ts'
 import type { Plan } from '../fixed/types.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
@@ -83,7 +83,7 @@ function batchResult(tx: SentTx, address: Hex, plan: Plan, rows: bigint[][], lab
  * (`tx`, the default) or from eth_estimateGas (`tx: false`: nothing sent, for a chain that costs money).
  */
 export async function predictSingle(s: ChainSession, address: Hex, abi: Abi, plan: Plan, row: bigint[], opts: { tx?: boolean } = {}): Promise<{ tx: GasRecord; outputs: bigint[] }> {
-  const data = encodeFunctionData({ abi, functionName: 'predict', args: [packRows(plan, [row])] })
+  const data = encodeFunctionData({ abi, functionName: 'predict', args: [packRowWords(plan, row)] })
   const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data })
   const [outputs] = decodeAbiParameters([{ type: 'int256[]' }], ret!)
   if (opts.tx === false) return { tx: { label: 'predict (one row)', hash: null, gasUsed: await estimateOf(s, 'predict (one row)', { to: address, data }, abi) }, outputs: [...outputs] }
@@ -122,7 +122,7 @@ export async function measuredEvaluationCost(s: ChainSession, address: Hex, abi:
   if (rows <= 0 || !sample.length) return []
   const m = await measureBatchGas(s, address, abi, plan, sample)
   const batches = Math.ceil(rows / Math.max(1, batchRows))
-  const single = await estimateOf(s, 'predict (one row)', { to: address, data: encodeFunctionData({ abi, functionName: 'predict', args: [packRows(plan, [sample[0]!])] }) }, abi)
+  const single = await estimateOf(s, 'predict (one row)', { to: address, data: encodeFunctionData({ abi, functionName: 'predict', args: [packRowWords(plan, sample[0]!)] }) }, abi)
   return [
     { label: 'evaluate', gas: BigInt(m.fixed * batches + m.perRow * rows), transactions: batches, exact: false },
     { label: 'predict (one row)', gas: BigInt(single), transactions: 1, exact: false },

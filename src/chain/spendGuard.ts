@@ -40,7 +40,7 @@ export function assertSpendingAllowed(s: ChainSession, label: string): void {
   throw refusal(s, `sending a transaction (${label})`)
 }
 
-/** `value`: ETH the item transfers besides its gas (funding the CREATE2 proxy's one-time signer). */
+/** `value`: ETH the item transfers besides its gas (funding the CREATE2 proxy's one-time signer; an upload's 1-wei update mark). */
 export type { CostItem }
 export type CostEstimate = { items: CostItem[]; gas: bigint; gasPrice: bigint; wei: bigint; balance: bigint; account: Hex }
 
@@ -56,7 +56,7 @@ const fmtGas = (g: bigint) => g.toLocaleString('en-US')
 export function describeCost(e: CostEstimate): string {
   const eth = Number(formatEther(e.wei))
   const ethText = eth === 0 ? '0' : eth < 1e-6 ? eth.toExponential(2) : eth.toPrecision(4).replace(/\.?0+$/, '')
-  const parts = e.items.map((i) => `${i.label} ${i.exact ? '' : '≈ '}${fmtGas(i.gas)}${i.transactions > 1 ? ` in ${i.transactions} tx` : ''}${i.value ? ` + ${formatEther(i.value)} ETH` : ''}`)
+  const parts = e.items.map((i) => `${i.label} ${i.exact ? '' : '≈ '}${fmtGas(i.gas)}${i.transactions > 1 ? ` in ${i.transactions} tx` : ''}${i.value ? ` + ${i.value < 1_000_000_000n ? `${i.value} wei` : `${formatEther(i.value)} ETH`}` : ''}`)
   return `≈ ${ethText} ETH: ${fmtGas(e.gas)} gas at ${Number(formatGwei(e.gasPrice)).toPrecision(4).replace(/\.?0+$/, '')} gwei (${parts.join('; ')})`
 }
 

@@ -37,5 +37,6 @@ export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, 
       gas += sizes.length * 2_700 + 9 * words(all) + 3 * words(all) + Math.floor(words(all) ** 2 / 512) + 3_000
     }
   })
-  return { label: 'upload', gas: BigInt(Math.round(gas * 1.05)), transactions: sizes.length - from, exact: false }
+  // an upload from chunk 0 may carry the update mark: 1 wei, said here (uploadWeights.ts)
+  return { label: 'upload', gas: BigInt(Math.round(gas * 1.05)), transactions: sizes.length - from, exact: false, ...(from === 0 ? { value: 1n } : {}) }
 }

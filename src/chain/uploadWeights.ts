@@ -22,6 +22,8 @@ export type UploadOptions = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const bigMin = (a: bigint, b: bigint) => (a < b ? a : b)
+/** Wei sent with an upload's first chunk when the model holds none (see adminLibrary.ts, "the update mark"). */
+export const UPDATE_MARK = 1n
 /** Upload transactions sent before the oldest one's receipt is awaited. */
 export const UPLOAD_IN_FLIGHT = 8
 /** Test hook: ML2SC_TEST_UPLOAD_DELAY_MS pauses before each chunk so that a test can kill a run mid-upload. */
@@ -178,7 +180,10 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
       }
     }
     const chunk = chunkOf(i)
-    const req = { to: address, data: encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk), target] }) }
+    // chunk 0 of a model whose balance is 0 carries 1 wei: the mark that tells its predict that the
+    // weights may have left its code (a model that never held any wei skips the state read; adminLibrary.ts)
+    const mark = i === 0 && (await s.publicClient.getBalance({ address })) === 0n
+    const req = { to: address, data: encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk), target] }), ...(mark ? { value: UPDATE_MARK } : {}) }
     if (testDelay() > 0) await sleep(testDelay())
     const label = labelOf(i)
     const index = i

@@ -1,9 +1,15 @@
 import { keccak256, toBytes } from 'viem'
 
-/** The model contract's interface: written once, used for the Solidity interface, the selectors and viem's ABI. */
+/**
+ * One row for `predict`: its packed features in ⌈rowBytes/32⌉ words, zero-padded at the end. A fixed-size
+ * array sits in the call data without an offset or a length word (64 bytes, ~280 gas, less than `bytes`),
+ * so the signature (and selector) follows the model's row size.
+ */
+export const predictSignature = (rowBytes: number) => `function predict(bytes32[${Math.ceil(rowBytes / 32)}] calldata row) external view returns (int256[] memory outputs)`
+
+/** The model contract's interface (with predictSignature): written once, used for the Solidity interface, the selectors and viem's ABI. */
 export const FUNCTIONS = {
   predictBatch: 'function predictBatch(bytes calldata rows) external returns (bytes memory outputs)',
-  predict: 'function predict(bytes calldata row) external view returns (int256[] memory outputs)',
   writeChunk: 'function writeChunk(uint256 index, bytes calldata data, bytes32 commitment) external',
   commitment: 'function commitment() external view returns (bytes32)',
   version: 'function version() external view returns (uint64)',
@@ -31,6 +37,8 @@ export const ERRORS = {
   CommitmentMismatch: 'error CommitmentMismatch(bytes32 expected, bytes32 actual)',
   UploadInterleaved: 'error UploadInterleaved(bytes4 started, bytes4 given)',
   AdminLibraryMissing: 'error AdminLibraryMissing(address admin)',
+  UnexpectedValue: 'error UnexpectedValue(uint256 value)',
+  UpdateNotMarked: 'error UpdateNotMarked()',
 } as const
 
 export const EVENTS = {

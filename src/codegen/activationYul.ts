@@ -19,6 +19,53 @@ function clampFree(plan: Plan, mul: bigint): boolean {
 }
 
 /**
+ * e^-x at 2^64 (x ≥ 0 in activation units, an expression used once): statements binding `${p}t` and
+ * `${p}g`, and the expression of the result. Nested expressions, few variables: the legacy code generator
+ * turns every variable and reassignment into stack shuffling. `p` prefixes the names (written inline,
+ * they must not meet the kernel's own).
+ */
+function expNegYul(plan: Plan, x: string, p = ''): { lets: string; e: string } {
+  const base = expBase(plan.scale)
+  const free = clampFree(plan, base.mul)
+  const t = `${p}t`
+  const g = `${p}g`
+  return {
+    lets: `let ${t} := shr(${base.shift}, mul(${free ? x : `clampX(${x})`}, ${hex(base.mul)}))
+                let ${g} := and(${t}, 0x1fffffffffffffff)`,
+    e: `shr(add(31, shr(64, ${t})), mul(sub(${hex(ONE64)}, shr(64, mul(${g}, sub(${hex(EXP2_C1)}, shr(64, mul(${g}, sub(${hex(EXP2_C2)}, shr(64, mul(${g}, ${hex(EXP2_C3)}))))))))), and(shr(and(shr(56, ${t}), 0xe0), ${hex(EXP2_TABLE)}), 0xffffffff)))`,
+  }
+}
+
+/** sigmoid(y) (y an expression read more than once: a variable): statements, and the expression of the result. */
+function sigmoidYul(plan: Plan, y: string, p = ''): { lets: string; s: string } {
+  // m = 0 or all ones (y < 0): |y| = (y xor m) - m; the sign restored as scale - s = (s xor m) + (m and (scale+1))
+  const m = `${p}m`
+  const den = `${p}den`
+  const x = expNegYul(plan, `sub(xor(${y}, ${m}), ${m})`, p)
+  return {
+    lets: `let ${m} := sar(255, ${y})
+                ${x.lets}
+                let ${den} := add(${hex(ONE64)}, ${x.e})`,
+    s: `add(xor(div(add(${hex(ONE64 * plan.scale)}, shr(1, ${den})), ${den}), ${m}), and(${m}, ${hex(plan.scale + 1n)}))`,
+  }
+}
+
+/**
+ * A sigmoid computed at exactly one place in the contract (a dense model with one sigmoid output, as
+ * ML2SC's) is written there instead of as a function: a Yul call costs ~40 gas and its own code.
+ */
+export function sigmoidInline(plan: Plan): boolean {
+  return !plan.tensorLayers?.length && plan.layers.reduce((n, l) => n + (l.activation.kind === 'sigmoid' ? l.nOut : 0), 0) === 1
+}
+
+/** The statement storing `act(v)` at `out`: an inline sigmoid's statements, or one MSTORE of activationExpr. */
+export function storeActivation(kind: string, v: string, out: string, plan: Plan, slopeQ: bigint): string {
+  if (kind !== 'sigmoid' || !sigmoidInline(plan)) return `mstore(${out}, ${activationExpr(kind, v, plan, slopeQ)})`
+  const x = sigmoidYul(plan, v, 'sg_')
+  return `${x.lets.replace(/\n\s*/g, ' ')} mstore(${out}, ${x.s})`
+}
+
+/**
  * Yul helper functions for the activations the plan uses: the exact twins of fixed/activations.ts.
  * exp(-x) at 2^64 with no DIV: base change by one MUL+SHR, 2^-(j/8) from a packed 8-entry table,
  * 2^-g by a degree-3 Horner polynomial, 2^-k as a shift; written inline in sigmoid and tanh (no nested
@@ -39,11 +86,7 @@ export function activationFunctionsYul(plan: Plan): string {
    * the expression of the result. Nested expressions, few variables: the legacy code generator turns every
    * variable and reassignment into stack shuffling.
    */
-  const expNeg = (x: string): { lets: string; e: string } => ({
-    lets: `let t := shr(${base.shift}, mul(${free ? x : `clampX(${x})`}, ${hex(base.mul)}))
-                let g := and(t, 0x1fffffffffffffff)`,
-    e: `shr(add(31, shr(64, t)), mul(sub(${ONE}, shr(64, mul(g, sub(${hex(EXP2_C1)}, shr(64, mul(g, sub(${hex(EXP2_C2)}, shr(64, mul(g, ${hex(EXP2_C3)}))))))))), and(shr(and(shr(56, t), 0xe0), ${hex(EXP2_TABLE)}), 0xffffffff)))`,
-  })
+  const expNeg = (x: string) => expNegYul(plan, x)
   const out: string[] = []
   if (!free)
     out.push(`function clampX(x) -> c {
@@ -57,14 +100,12 @@ export function activationFunctionsYul(plan: Plan): string {
                 e := ${x.e}
             }`)
   }
-  // m = 0 or all ones (y < 0): |y| = (y xor m) - m; and sign restored as (s xor m) - m, or scale - s as (s xor m) + (m and (scale+1))
-  if (kinds.has('sigmoid')) {
-    const x = expNeg('sub(xor(y, m), m)')
+  // tanh: m = 0 or all ones (y < 0): |y| = (y xor m) - m, the sign restored as (s xor m) - m
+  if (kinds.has('sigmoid') && !sigmoidInline(plan)) {
+    const x = sigmoidYul(plan, 'y')
     out.push(`function sigmoid(y) -> s {
-                let m := sar(255, y)
                 ${x.lets}
-                let den := add(${ONE}, ${x.e})
-                s := add(xor(div(add(${hex(ONE64 * plan.scale)}, shr(1, den)), den), m), and(m, ${hex(plan.scale + 1n)}))
+                s := ${x.s}
             }`)
   }
   if (kinds.has('tanh')) {

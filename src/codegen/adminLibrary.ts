@@ -93,11 +93,14 @@ contract Ml2scAdmin {
     /// @notice The library's own address: it only ever runs in a model's context (DELEGATECALL).
     address private immutable SELF = address(this);
 
-    fallback() external {
+    // payable: a model forwards its msg.value (DELEGATECALL keeps it); only writeChunk accepts wei (the update mark)
+    fallback() external payable {
         address libraryAddress = SELF;
         assembly {
             // called directly (not through a model's DELEGATECALL), or without the appended words: refused
             if or(eq(address(), libraryAddress), lt(calldatasize(), 100)) { revert(0, 0) }
+            // wei is taken only with writeChunk (the update mark below); nothing ever sends it out again
+            if and(iszero(iszero(callvalue())), iszero(eq(shr(224, calldataload(0)), ${sel('writeChunk')}))) { mstore(0, shl(224, ${err('UnexpectedValue')})) mstore(4, callvalue()) revert(0, 36) }
             function fail1(s, a) { mstore(0, shl(224, s)) mstore(4, a) revert(0, 36) }
             function fail2(s, a, b) { mstore(0, shl(224, s)) mstore(4, a) mstore(36, b) revert(0, 68) }
             /// slot 0 stays empty until the first ownership transfer: until then the owner is the initial owner (appended by the model)
@@ -179,6 +182,12 @@ contract Ml2scAdmin {
                 // (UploadInterleaved); the last chunk is refused unless the weights on chain then hash to the
                 // full commitment (CommitmentMismatch), so chunks of two interleaved uploads never go live.
                 onlyOwner()
+                // the update mark: a model with embedded weights skips reading its state word while its balance
+                // is 0 (then it has never been updated). So no chunk lands while the balance is 0: the first
+                // chunk of the first update carries the wei (ml2sc sends 1), and no code here or in the
+                // model ever sends wei out (no CALL with value, no SELFDESTRUCT): the mark cannot be undone.
+                // Wei forced in by others only sends predict down the (always correct) state-reading path.
+                if and(${param('embedded')}, iszero(selfbalance())) { mstore(0, shl(224, ${err('UpdateNotMarked')})) revert(0, 4) }
                 let index := calldataload(4)
                 let off, len := bytesArg(36)
                 let expectedCommitment := calldataload(68)

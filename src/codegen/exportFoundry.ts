@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { getAddress, keccak256, toHex } from 'viem'
-import { encodeRow, packRows } from '../fixed/encodeRows.ts'
+import { encodeRow, packRowWords, packRows } from '../fixed/encodeRows.ts'
 import { simulate } from '../fixed/simulate.ts'
 import type { Plan } from '../fixed/types.ts'
 import { writeAtomic } from '../report/writeReports.ts'
 import { ML2SC_VERSION } from '../version.ts'
+import { predictSignature } from './abiSignatures.ts'
 import { adminLibrary, CREATE2_FACTORY } from './adminLibrary.ts'
 import { chunkSizes, MAX_CHUNK } from './weightBlob.ts'
 
@@ -72,13 +73,17 @@ export async function exportFoundry(opts: ExportFoundryOptions): Promise<void> {
   const evm = opts.evmVersion ?? 'prague'
   const commitment = keccak256(toHex(blob))
   const I = `I${C}UnderTest`
+  const rowWords = Math.ceil((plan.inputSize * plan.inputBytes) / 32)
   const lib = adminLibrary()
 
   let at = 0
   const writes = sizes.map((len, i) => {
     const chunk = blob.subarray(at, at + len)
     at += len
-    return `        model.writeChunk(${i}, hex"${hexBody(chunk)}", COMMITMENT);`
+    // chunk 0 carries the update mark (1 wei) while the model holds none, as `ml2sc upload` sends it
+    return i === 0
+      ? `        model.writeChunk{value: address(model).balance == 0 ? 1 : 0}(0, hex"${hexBody(chunk)}", COMMITMENT);`
+      : `        model.writeChunk(${i}, hex"${hexBody(chunk)}", COMMITMENT);`
   })
 
   const vectorTests = vectors.map((v, i) => {
@@ -88,7 +93,7 @@ export async function exportFoundry(opts: ExportFoundryOptions): Promise<void> {
     function test_vector_${i}() public view {
         int256[] memory want = new int256[](${v.output.length});
 ${v.output.map((o, j) => `        want[${j}] = ${intLit(o)};`).join('\n')}
-        _check(${i}, hex"${packRows(plan, [v.input]).slice(2)}", want);
+        _check(${i}, [${packRowWords(plan, v.input).map((w) => `bytes32(${w})`).join(', ')}], want);
     }`
   })
 
@@ -116,8 +121,8 @@ import {${C}} from "../src/${C}.sol";
 
 /// The part of the model's interface these tests use.
 interface ${I} {
-    function writeChunk(uint256 index, bytes calldata data, bytes32 commitment) external;
-    function predict(bytes calldata row) external view returns (int256[] memory outputs);
+    function writeChunk(uint256 index, bytes calldata data, bytes32 commitment) external payable;
+    ${predictSignature(plan.inputSize * plan.inputBytes)};
     function predictBatch(bytes calldata rows) external returns (bytes memory outputs);
     function ready() external view returns (bool);
     function commitment() external view returns (bytes32);
@@ -152,7 +157,9 @@ contract ${C}Test {
         model = ${I}(address(new ${C}()));${opts.owner ? `
         // the model belongs to chain.owner (${getAddress(opts.owner)}), not to this contract: write as that account
         (bool pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("startPrank(address)", ${getAddress(opts.owner)}));
-        require(pranked, "vm.startPrank failed: run this test with forge");` : ''}
+        require(pranked, "vm.startPrank failed: run this test with forge");
+        // and give it the wei of the update mark (vm.deal)
+        (pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("deal(address,uint256)", ${getAddress(opts.owner)}, 1));` : ''}
 ${writes.join('\n')}${opts.owner ? `
         (pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("stopPrank()"));` : ''}
         require(model.ready(), "the model is not ready after its last chunk");
@@ -163,14 +170,14 @@ ${writes.join('\n')}${opts.owner ? `
     }
 
     function test_rejectsBadRowLength() public view {
-        try model.predict(hex"${'00'.repeat(plan.inputSize * plan.inputBytes + 1)}") returns (int256[] memory) {
-            revert("a row of the wrong length was accepted");
-        } catch {}
+        // predict takes exactly ${rowWords} word(s): one more byte of call data is refused (BadCalldata)
+        (bool ok, ) = address(model).staticcall(abi.encodePacked(model.predict.selector, new bytes(${32 * rowWords + 1})));
+        require(!ok, "a row of the wrong length was accepted");
     }
 ${batch}
 ${vectorTests.join('\n\n')}
 
-    function _check(uint256 vector, bytes memory row, int256[] memory want) internal view {
+    function _check(uint256 vector, bytes32[${rowWords}] memory row, int256[] memory want) internal view {
         int256[] memory got = model.predict(row);
         if (got.length != want.length) revert OutputCount(vector, got.length, want.length);
         for (uint256 j = 0; j < want.length; j++) {

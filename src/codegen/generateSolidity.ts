@@ -4,7 +4,7 @@ import type { Plan } from '../fixed/types.ts'
 import { scaleText } from '../fixed/makePlan.ts'
 import { inputScaleText, inputTypeText, safeInputRange } from '../fixed/encodeRows.ts'
 import { ML2SC_VERSION } from '../version.ts'
-import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
+import { ERRORS, EVENTS, FUNCTIONS, predictSignature, selectorOf, topicOf } from './abiSignatures.ts'
 import { adminLibrary, adminParams, stateMask, STORAGE_BASE, type LayoutKind } from './adminLibrary.ts'
 import { activationFunctionsYul, leakyFunctionYul } from './activationYul.ts'
 import { directRowYul, packWeightsYul, rowYul } from './inferenceYul.ts'
@@ -76,6 +76,8 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   const blobLength = conv ? conv.blobLength : mem!.blobLayout.length
   const end = conv ? conv.end : mem!.end
   const rowBytes = plan.inputSize * plan.inputBytes
+  const rowWords = Math.ceil(rowBytes / 32)
+  const predictSelector = sel(predictSignature(rowBytes))
   const outRowBytes = plan.outputSize * plan.outputBytes
   const arch = [plan.inputShape ? plan.inputShape.join('×') : String(plan.inputSize), ...(plan.tensorLayers ?? []).map((l) => `${l.kind} ${l.outShape.join('×')}`), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
   const [lo, hi] = safeInputRange(plan)
@@ -134,8 +136,8 @@ interface I${name} {
 
     ${Object.values(EVENTS).join(';\n    ')};
 
-    /// @notice Many rows (ROW_BYTES each, ${inputTypeText(plan)} features at ${inputScaleText(plan)}); emits Predictions with OUTPUTS values of ${plan.outputBytes} bytes per row.
-    ${Object.values(FUNCTIONS).join(';\n    ')};
+    /// @notice Many rows (${rowBytes} bytes each, ${inputTypeText(plan)} features at ${inputScaleText(plan)}); emits Predictions with ${plan.outputSize} value(s) of ${plan.outputBytes} bytes per row. predict takes one row, zero-padded to ${rowWords} word(s).
+    ${[FUNCTIONS.predictBatch, predictSignature(rowBytes), ...Object.entries(FUNCTIONS).filter(([k]) => k !== 'predictBatch').map(([, v]) => v)].join(';\n    ')};
 }
 
 contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's canonical encoding (keccak256 = the model commitment).\n    bytes internal constant WEIGHTS = hex"${blobHex}";\n` : ''}
@@ -152,20 +154,14 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
         }
     }
 
-    fallback() external {${embed ? `
+    // payable only for the update mark (1 wei with an upload's first chunk); everything else refuses value
+    fallback() external payable {${embed ? `
         // the first allocation: the blob lands at 0x80 (length) / 0xa0 (data), where inference expects it
         // (updated weights replace it); WEIGHTS is the last thing in the code, where the admin library hashes it
         bytes memory initialWeights = WEIGHTS;
         initialWeights;` : ''}
         assembly {
-            /// a \`bytes\` argument whose offset word sits at calldata position \`at\`
-            function bytesArg(at) -> off, len {
-                off := add(4, calldataload(at))
-                len := calldataload(off)
-                off := add(off, 32)
-                // len is bounded first, so add(off, len) cannot wrap around 2^256
-                if or(gt(len, calldatasize()), gt(add(off, len), calldatasize())) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
-            }${layout === 'datacontract' && !kernel.streams ? `
+           ${layout === 'datacontract' && !kernel.streams ? `
             /// copy every data contract's chunk (its code after the STOP byte) to memory at p
             function copyChunks(st, p) {${chunks.length === 1 ? `
                 extcodecopy(and(st, 0xffffffffffffffffffffffffffffffffffffffff), p, 1, ${chunks[0]})` : `
@@ -194,35 +190,47 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
             }` : ''}
             ${activationFunctionsYul(conv ? activationPlanOf(plan) : plan)}
             ${leakyFunctionYul(conv ? activationPlanOf(plan) : plan)}
-            /// Runs n rows packed in calldata; returns where the packed outputs were written (ABI bytes at base).
-            function infer(offset, length, n) -> base {
-                if or(iszero(n), iszero(eq(length, mul(n, ${rowBytes})))) { mstore(0, shl(224, ${err('BadInputLength')})) mstore(4, length) mstore(36, ${rowBytes}) revert(0, 68) }
+            // inference, inline (no Yul function calls: each costs ~40 gas and bytes of code)
+            let selector := shr(224, calldataload(0))
+            let single := eq(selector, ${predictSelector})
+            if or(single, eq(selector, ${fn('predictBatch')})) {
+                if callvalue() { mstore(0, shl(224, ${err('UnexpectedValue')})) mstore(4, callvalue()) revert(0, 36) }
+                // predict(bytes32[${rowWords}]): one row, the ${rowWords} word(s) after the selector, the call data exactly that
+                // long. predictBatch(bytes): n rows of ${rowBytes} bytes, the length bounded first so add(off, len) cannot wrap
+                let off := 4
+                let len := ${rowBytes}
+                let n := 1
+                if iszero(single) {
+                    off := add(4, calldataload(4))
+                    len := calldataload(off)
+                    off := add(off, 32)
+                    if or(gt(len, calldatasize()), gt(add(off, len), calldatasize())) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
+                    n := div(len, ${rowBytes})
+                    if or(iszero(n), iszero(eq(len, mul(n, ${rowBytes})))) { mstore(0, shl(224, ${err('BadInputLength')})) mstore(4, len) mstore(36, ${rowBytes}) revert(0, 68) }
+                }
+                if and(single, iszero(eq(calldatasize(), ${4 + 32 * rowWords}))) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
 ${layout === 'code' ? `                // weights in the code: always ready, never updated (writeChunk reverts Immutable), so no state to read
-` : `                let st := sload(2)
+` : `${embed ? `                // a model that has never held wei has never been updated (every update's first chunk carries 1 wei,
+                // and nothing here ever sends wei out): its weights are the embedded ones, no state read needed
+                if selfbalance() {
+` : `                {
+`}                let st := sload(2)
                 if ${mask >> 248n ? 'shr(248, st)' : 'iszero(shr(248, st))'} { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
-`}${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(blobAt)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
+${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(blobAt)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
 ` : ''}${layout === 'datacontract' && !kernel.streams ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(blobAt)}) }
 ` : ''}${kernel.streams ? `                // the data contracts' addresses, 20 bytes each, from the upload's address table (the one SLOAD
                 // of the state word finds them all): lane groups are then copied one at a time
                 ${chunks.length === 1 ? `mstore(${h(mem!.chunkTable)}, shl(96, st))` : `extcodecopy(and(st, 0xffffffffffffffffffffffffffffffffffffffff), ${h(mem!.chunkTable)}, 1, ${20 * chunks.length})`}
-` : ''}${kernel.mode === 'packed' ? `                ${packWeightsYul(plan, mem!)}
+` : ''}                }
+`}${kernel.mode === 'packed' ? `                ${packWeightsYul(plan, mem!)}
 ` : ''}${conv ? `                ${conv.perTx}
-` : ''}                base := ${h(end)}
+` : ''}                let base := ${h(end)}
                 let o := ${h(end + 0x40)}
-                for { let rp := offset let end := add(offset, length) } lt(rp, end) { rp := add(rp, ${rowBytes}) } {
+                for { let rp := off let rowsEnd := add(off, len) } lt(rp, rowsEnd) { rp := add(rp, ${rowBytes}) } {
                     ${conv ? conv.perRow : kernel.mode === 'fused' ? directRowYul(plan, mem!) : rowYul(plan, mem!, kernel.mode === 'code')}
                     ${writeOutputs}
                     o := add(o, ${outRowBytes})
                 }
-            }
-
-            let selector := shr(224, calldataload(0))
-            if or(eq(selector, ${fn('predictBatch')}), eq(selector, ${fn('predict')})) {
-                let single := eq(selector, ${fn('predict')})
-                let off, len := bytesArg(4)
-                let n := div(len, ${rowBytes})
-                if single { n := 1 }
-                let base := infer(off, len, n)
                 if single {
                     // the outputs become an ABI int256[] where they are: offset and length go in the two words before them
                     mstore(${h(lastAct - 0x40)}, 0x20)

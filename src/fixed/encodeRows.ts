@@ -46,6 +46,13 @@ export function packRows(plan: Plan, rows: bigint[][]): `0x${string}` {
   return hex as `0x${string}`
 }
 
+/** One row as `predict`'s bytes32[⌈rowBytes/32⌉] argument: the packed row, zero-padded to whole words. */
+export function packRowWords(plan: Plan, row: bigint[]): `0x${string}`[] {
+  const hex = packRows(plan, [row]).slice(2)
+  const words = Math.ceil(hex.length / 64)
+  return Array.from({ length: words }, (_, k) => `0x${hex.slice(64 * k, 64 * k + 64).padEnd(64, '0')}` as `0x${string}`)
+}
+
 /** Unpack the Predictions event payload: `outputBytes` per output, signed. */
 export function unpackOutputs(plan: Plan, data: `0x${string}`): bigint[][] {
   const w = plan.outputBytes * 2

@@ -15,7 +15,7 @@ import { generateSolidity } from '../../src/codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
-import { encodeRow } from '../../src/fixed/encodeRows.ts'
+import { encodeRow, packRowWords } from '../../src/fixed/encodeRows.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
 import { randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
@@ -167,7 +167,7 @@ describe('two-step ownership and updates', () => {
     expect(mid.chunksWritten).toBe(1)
     expect(mid.version).toBe(1)
     await expectRevert(predictBatchTx(stranger, address, abi, plan2, [row], 'batch mid-update'), /NotReady/)
-    await expectRevert(heir.publicClient.call({ to: address, data: call('predict', [toHex(new Uint8Array(plan2.inputSize * plan2.inputBytes))]) }), /NotReady|revert/i)
+    await expectRevert(heir.publicClient.call({ to: address, data: call('predict', [packRowWords(plan2, row)]) }), /NotReady|revert/i)
     // out of order is refused too
     if (sizes.length > 2) await expectRevert(sendTx(heir, 'chunk 3 early', { to: address, data: call('writeChunk', [2n, toHex(chunkOf(blob2, 2)), commitmentOf(blob2)]) }, abi), /ChunkOutOfOrder/)
     let last: Awaited<ReturnType<typeof sendTx>> | undefined

@@ -84,6 +84,8 @@ describe('Foundry export (examples/iris)', () => {
     const receipt = (hash: Hex) => s!.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
     const rc = await receipt(await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, data: c.bytecode }))
     expect(rc.status).toBe('success')
+    // forge funds every test contract (2^96 wei): setUp sends the update mark (1 wei) with chunk 0
+    await s.publicClient.request({ method: 'anvil_setBalance' as never, params: [rc.contractAddress!, '0x1000000000000000000000000'] as never })
     const setUp = await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, to: rc.contractAddress!, data: encodeFunctionData({ abi: c.abi, functionName: 'setUp' }) })
     expect((await receipt(setUp)).status).toBe('success')
     return rc.contractAddress! as Hex
@@ -113,7 +115,8 @@ describe('Foundry export (examples/iris)', () => {
     const t = readFileSync(path.join(dir, 'test', `${C}.t.sol`), 'utf8')
     expect(nVectors).toBe(30)
     expect(t.match(/function test_vector_\d+\(\)/g)?.length).toBe(nVectors)
-    expect(t).toContain(`model.writeChunk(0, hex"${Buffer.from(blob).toString('hex')}", COMMITMENT)`)
+    // chunk 0 carries the update mark (1 wei) while the model holds none
+    expect(t).toContain(`model.writeChunk{value: address(model).balance == 0 ? 1 : 0}(0, hex"${Buffer.from(blob).toString('hex')}", COMMITMENT)`)
     expect(t).toContain('function setUp() public')
     expect(t).not.toMatch(/import[^;]*forge-std/)
     expect(readFileSync(path.join(dir, 'README.md'), 'utf8')).toContain('forge test')
@@ -164,7 +167,7 @@ describe('Foundry export (examples/iris)', () => {
     const mt = readFileSync(path.join(multi, 'test', `${C}.t.sol`), 'utf8')
     const chunks = Math.ceil(blob.length / chunkSize)
     expect(chunks).toBeGreaterThan(1)
-    expect(mt.match(/model\.writeChunk\(\d+, hex"/g)?.length).toBe(chunks)
+    expect(mt.match(/model\.writeChunk(\{value: [^}]+\})?\(\d+, hex"/g)?.length).toBe(chunks)
     expect(mt).not.toBe(t)
     const tc = compileProject(multi)[`test/${C}.t.sol:${C}Test`]!
     expect(await runTests(tc, await deployAndSetUp(tc))).toEqual([])
@@ -179,7 +182,8 @@ describe('Foundry export (examples/iris)', () => {
     const t = readFileSync(path.join(owned, 'test', `${C}.t.sol`), 'utf8')
     const prank = t.indexOf(`abi.encodeWithSignature("startPrank(address)", ${owner})`)
     expect(prank).toBeGreaterThan(t.indexOf(`new ${C}()`))
-    expect(prank).toBeLessThan(t.indexOf('model.writeChunk(0,'))
+    expect(prank).toBeLessThan(t.indexOf('model.writeChunk{value: address(model).balance == 0 ? 1 : 0}(0,'))
+    expect(t.indexOf('"deal(address,uint256)"')).toBeLessThan(t.indexOf('model.writeChunk{value'))
     expect(t.indexOf('stopPrank()')).toBeGreaterThan(t.lastIndexOf('model.writeChunk('))
     expect(compileProject(owned)[`test/${C}.t.sol:${C}Test`]).toBeDefined()
     // without an owner the export has no cheatcode calls beyond placing the admin library

@@ -17,7 +17,7 @@ import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from
 import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
-import { encodeRow, packRows } from '../../src/fixed/encodeRows.ts'
+import { encodeRow, packRowWords, packRows } from '../../src/fixed/encodeRows.ts'
 import { makePlan, quantize } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
@@ -310,7 +310,7 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
       }
       // one row at a time takes other code paths (a large model's single row skips the packing pass)
       for (const row of [...good.slice(0, 20), ...good.slice(-24)]) {
-        const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRows(plan, [row])] })
+        const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRowWords(plan, row)] })
         const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data })
         const [out] = decodeAbiParameters([{ type: 'int256[]' }], ret!)
         const sim = simulate(plan, row)

@@ -7,7 +7,7 @@ import { uploadWeights } from '../../src/chain/uploadWeights.ts'
 import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
 import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
-import { packRows } from '../../src/fixed/encodeRows.ts'
+import { packRowWords, packRows } from '../../src/fixed/encodeRows.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 
 /** Deploy (and upload) a model's contract; returns a function giving the chain's outputs for rows. */
@@ -18,14 +18,14 @@ export async function deployCnn(s: ChainSession, plan: Plan, name: string, layou
   const blob = encodeWeights(plan)
   const uploads = embedsWeights(plan, opts) ? [] : await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, chunkSizeFor(layout)))
   const predict = async (row: bigint[]) => {
-    const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRows(plan, [row])] })
+    const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRowWords(plan, row)] })
     const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data, gas: 16_000_000n })
     return decodeAbiParameters([{ type: 'int256[]' }], ret!)[0] as readonly bigint[]
   }
   const batch = async (rows: bigint[][]) => await predictBatchTx(s, address, compiled.abi, plan, rows, name)
   /** Gas of one `predict` transaction (sent, not estimated). */
   const predictTxGas = async (row: bigint[]) => {
-    const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRows(plan, [row])] })
+    const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRowWords(plan, row)] })
     const hash = await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, to: address, data, gas: 16_000_000n })
     const rc = await s.publicClient.waitForTransactionReceipt({ hash })
     if (rc.status !== 'success') throw new Error('predict reverted')
