@@ -1,7 +1,7 @@
 // npm run bench: ML2SC's 30-4-1 in the ML2SC baseline layout and in ml2sc's layout side by side, a sweep
 // of widths and depths (the paper's linear scaling), 64-128-64-32-10 and 784-128-10, on a real anvil
 // with the EIP-7825 cap enforced. Writes bench/results.json and bench/RESULTS.md.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { connectChain } from '../src/chain/connectChain.ts'
 import { anvilVersion } from '../src/chain/anvilVersion.ts'
@@ -14,6 +14,7 @@ import { loadModel } from '../src/model/loadModel.ts'
 import { ML2SC_VERSION } from '../src/version.ts'
 import { cnnSection, measureCnns, type CnnRow } from './cnn.ts'
 import { measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } from './measure.ts'
+import { readmeBlock, withReadmeBlock } from './readmeBlock.ts'
 
 const ANCHORS = path.resolve(import.meta.dir, '../test/fixtures/ml2sc')
 const CAP = 16_777_216
@@ -101,4 +102,6 @@ const md = [
   '',
 ]
 writeFileSync(path.join(import.meta.dir, 'RESULTS.md'), md.join('\n'))
-console.error('wrote bench/RESULTS.md, bench/results.json')
+const readme = path.join(import.meta.dir, '../README.md')
+writeFileSync(readme, withReadmeBlock(readFileSync(readme, 'utf8'), readmeBlock(results, adminGas, CAP)))
+console.error('wrote bench/RESULTS.md, bench/results.json and the README\'s benchmark block')
