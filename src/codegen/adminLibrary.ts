@@ -99,8 +99,9 @@ contract Ml2scAdmin {
         assembly {
             // called directly (not through a model's DELEGATECALL), or without the appended words: refused
             if or(eq(address(), libraryAddress), lt(calldatasize(), 100)) { revert(0, 0) }
-            // wei is taken only with writeChunk (the update mark below); nothing ever sends it out again
-            if and(iszero(iszero(callvalue())), iszero(eq(shr(224, calldataload(0)), ${sel('writeChunk')}))) { mstore(0, shl(224, ${err('UnexpectedValue')})) mstore(4, callvalue()) revert(0, 36) }
+            // wei is taken only as the update mark: exactly 1 wei, with writeChunk (any other amount would stay
+            // here for good: nothing ever sends it out again)
+            if and(iszero(iszero(callvalue())), iszero(and(eq(callvalue(), 1), eq(shr(224, calldataload(0)), ${sel('writeChunk')})))) { mstore(0, shl(224, ${err('UnexpectedValue')})) mstore(4, callvalue()) revert(0, 36) }
             function fail1(s, a) { mstore(0, shl(224, s)) mstore(4, a) revert(0, 36) }
             function fail2(s, a, b) { mstore(0, shl(224, s)) mstore(4, a) mstore(36, b) revert(0, 68) }
             /// slot 0 stays empty until the first ownership transfer: until then the owner is the initial owner (appended by the model)
