@@ -77,6 +77,8 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   const end = conv ? conv.end : mem!.end
   const rowBytes = plan.inputSize * plan.inputBytes
   const rowWords = Math.ceil(rowBytes / 32)
+  // bits of zero padding after the row in predict's last word
+  const padBits = 8 * (32 * rowWords - rowBytes)
   const predictSelector = sel(predictSignature(rowBytes))
   const outRowBytes = plan.outputSize * plan.outputBytes
   const arch = [plan.inputShape ? plan.inputShape.join('×') : String(plan.inputSize), ...(plan.tensorLayers ?? []).map((l) => `${l.kind} ${l.outShape.join('×')}`), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
@@ -208,7 +210,9 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                     n := div(len, ${rowBytes})
                     if or(iszero(n), iszero(eq(len, mul(n, ${rowBytes})))) { mstore(0, shl(224, ${err('BadInputLength')})) mstore(4, len) mstore(36, ${rowBytes}) revert(0, 68) }
                 }
-                if and(single, iszero(eq(calldatasize(), ${4 + 32 * rowWords}))) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
+                // and its padding after the row must be zero: a row packed too long is refused, never read in part
+                // (and() is bitwise: the padding test is made 0 or 1 before it meets \`single\`)
+                if and(single, ${padBits ? `gt(or(iszero(eq(calldatasize(), ${4 + 32 * rowWords})), shl(${256 - padBits}, calldataload(${4 + 32 * rowWords - 32}))), 0)` : `iszero(eq(calldatasize(), ${4 + 32 * rowWords}))`}) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
 ${layout === 'code' ? `                // weights in the code: always ready, never updated (writeChunk reverts Immutable), so no state to read
 ` : `${embed ? `                // a model that has never held wei has never been updated (every update's first chunk carries 1 wei,
                 // and nothing here ever sends wei out): its weights are the embedded ones, no state read needed

@@ -6,7 +6,7 @@
 //   after they were replaced; ml2sc's uploader sends the mark (1 wei) with chunk 0, and then the new
 //   weights are what predict answers with;
 // - wei is refused everywhere else (UnexpectedValue): predict, predictBatch, the admin functions;
-// - predict's argument is exactly bytes32[⌈rowBytes/32⌉]: call data of any other length is BadCalldata.
+// - predict's argument is exactly bytes32[⌈rowBytes/32⌉], zero-padded: any other call data is BadCalldata.
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { concat, encodeFunctionData, parseEther, toHex, type Abi, type Hex } from 'viem'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
@@ -115,10 +115,12 @@ describe('the update mark', () => {
     expect(await s.publicClient.getBalance({ address })).toBe(0n)
   })
 
-  test('predict takes exactly bytes32[⌈rowBytes/32⌉]: one byte more or less is BadCalldata', async () => {
+  test('predict takes exactly bytes32[⌈rowBytes/32⌉], zero-padded: one byte more or less, or a byte in the padding, is BadCalldata', async () => {
     const { address } = await deployModel(s, bytecode, abi)
     const data = predictData(rows[0]!)
     expect((data.length - 2) / 2).toBe(4 + 32 * Math.ceil((30 * plan.inputBytes) / 32))
-    for (const bad of [data.slice(0, -2) as Hex, `${data}00` as Hex]) expect(await errorOf(s.publicClient.call({ to: address, data: bad }))).toContain(selectorOf(ERRORS.BadCalldata).slice(2))
+    // one byte short, one byte long, and a byte in the zero padding after the row (a row packed too long)
+    const padded = `${data.slice(0, -2)}01` as Hex
+    for (const bad of [data.slice(0, -2) as Hex, `${data}00` as Hex, padded]) expect(await errorOf(s.publicClient.call({ to: address, data: bad }))).toContain(selectorOf(ERRORS.BadCalldata).slice(2))
   })
 })
