@@ -60,7 +60,7 @@ export function sigmoidInline(plan: Plan): boolean {
 
 /** The statement storing `act(v)` at `out`: an inline sigmoid's statements, or one MSTORE of activationExpr. */
 export function storeActivation(kind: string, v: string, out: string, plan: Plan, slopeQ: bigint): string {
-  if (kind !== 'sigmoid' || !sigmoidInline(plan)) return `mstore(${out}, ${activationExpr(kind, v, plan, slopeQ)})`
+  if (kind !== 'sigmoid' || !sigmoidInline(plan)) return `mstore(${out}, ${activationExpr(kind, v, slopeQ)})`
   const x = sigmoidYul(plan, v, 'sg_')
   return `${x.lets.replace(/\n\s*/g, ' ')} mstore(${out}, ${x.s})`
 }
@@ -136,7 +136,7 @@ export function activationFunctionsYul(plan: Plan): string {
 }
 
 /** The Yul expression applying an element-wise activation to `v` (softmax is applied to the whole vector later). */
-export function activationExpr(kind: string, v: string, plan: Plan, slopeQ: bigint): string {
+export function activationExpr(kind: string, v: string, slopeQ: bigint): string {
   switch (kind) {
     case 'relu':
       return `mul(${v}, sgt(${v}, 0))`

@@ -53,7 +53,7 @@ export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, bud
   const rows = [decodeInputYul(mem.tensors[0]!, plan.inputBytes, plan.inputUnsigned === true)]
   steps.forEach((s, i) => {
     if (i > 0 && fused[i - 1]) return
-    rows.push(s.kind === 'conv' ? convStepYul(s, i, plan, mem, unrolled[i]!, fused[i] ? (steps[i + 1] as PoolStep) : undefined) : poolStepYul(s, i, plan, mem))
+    rows.push(s.kind === 'conv' ? convStepYul(s, i, plan, mem, unrolled[i]!, fused[i] ? (steps[i + 1] as PoolStep) : undefined) : poolStepYul(s, i, mem))
   })
   return { perTx, perRow: rows.join('\n                ') }
 }

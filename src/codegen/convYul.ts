@@ -90,9 +90,9 @@ export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMem
 }
 
 /** Lane k of `acc` (laneBits each, two's complement, lanes carried) to the output, rescaled and activated. */
-function unpackLanes(s: ConvStep, plan: Plan, lanes: number, outAt: (k: number) => string): string[] {
+function unpackLanes(s: ConvStep, lanes: number, outAt: (k: number) => string): string[] {
   const byteIdx = s.laneBits / 8 - 1
-  const act = activationExpr(s.activation.kind, 'v', plan, s.slopeQ)
+  const act = activationExpr(s.activation.kind, 'v', s.slopeQ)
   const out: string[] = []
   for (let k = 0; k < lanes; k++) {
     if (k < lanes - 1) out.push(`{ let lane := signextend(${byteIdx}, acc) let v := sar(${s.wShift}, lane) mstore(${outAt(k)}, ${act}) acc := sar(${s.laneBits}, sub(acc, lane)) }`)
@@ -137,7 +137,7 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
   const direct = readsBlobDirectly(s)
   const wb = plan.weightBytes
   const body = (lanes: number, wAt: (t: number) => string, biasAt: string): string[] => {
-    if (direct) return [...directMacs(lanes), ...unpackLanes(s, plan, lanes, (k) => at('yo', k * outPlane))]
+    if (direct) return [...directMacs(lanes), ...unpackLanes(s, lanes, (k) => at('yo', k * outPlane))]
     const lines = [`let acc := mload(${biasAt})`]
     if (unrolled || taps <= TAPS_INLINE) lines.push(...macChain(Array.from({ length: taps }, (_, t) => `mul(mload(${at('p', tapOff(t))}), mload(${wAt(t)}))`)))
     else {
@@ -148,10 +148,10 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
       lines.push(`for { let q := p let v := ${wAt(0)} let ce := add(p, ${h(cinPer * inPlane)}) } lt(q, ce) { q := add(q, ${h(U * inPlane)}) v := add(v, ${h(U * kk * 32)}) } { ${step.join(' ')} }`)
     }
     if (!pool) {
-      lines.push(...unpackLanes(s, plan, lanes, (k) => at('yo', k * outPlane)))
+      lines.push(...unpackLanes(s, lanes, (k) => at('yo', k * outPlane)))
       return lines
     }
-    return fusedMaxBody(s, pool, plan, lanes, lines, (j) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw), (k) => at('yo', k * outPlane), unrolled && ph * pw <= WINDOW_UNROLL)
+    return fusedMaxBody(s, pool, lanes, lines, (j) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw), (k) => at('yo', k * outPlane), unrolled && ph * pw <= WINDOW_UNROLL)
   }
   // one position (a dense layer): each lane word is used once, so it is built from the blob as it is multiplied
   const directMacs = (lanes: number): string[] => {
@@ -245,11 +245,11 @@ export function fusesPool(steps: readonly { kind: string }[], i: number): boolea
  * SWAR compare (a − b + 2^b keeps bit b iff a ≥ b). Then max commutes with the SAR and the activation
  * (non-decreasing), so one unpack per pooled value. One lane: a plain signed max.
  */
-function fusedMaxBody(s: ConvStep, pool: PoolStep, plan: Plan, lanes: number, macs: string[], winOff: (j: number) => number, outAt: (k: number) => string, unrollWindow: boolean): string[] {
+function fusedMaxBody(s: ConvStep, pool: PoolStep, lanes: number, macs: string[], winOff: (j: number) => number, outAt: (k: number) => string, unrollWindow: boolean): string[] {
   const b = s.laneBits
   const n = pool.kh * pool.kw
-  const convAct = activationExpr(s.activation.kind, 'v', plan, s.slopeQ)
-  const poolAct = activationExpr(pool.activation.kind, 'u', plan, pool.slopeQ)
+  const convAct = activationExpr(s.activation.kind, 'v', s.slopeQ)
+  const poolAct = activationExpr(pool.activation.kind, 'u', pool.slopeQ)
   const store = (k: number, value: string) => `{ let v := ${value} let u := ${convAct} mstore(${outAt(k)}, ${poolAct}) }`
   const hex = (v: bigint) => '0x' + v.toString(16)
   // window position j: its accumulator from the MACs, then `merge` (j = 0: `first`)

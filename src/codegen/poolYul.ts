@@ -1,6 +1,5 @@
 import { ModelError } from '../errors/base.ts'
 import { addrOf, bufferWords, planeBytes, type ConvMemory, type TensorBuffer } from './convMemory.ts'
-import type { Plan } from '../fixed/types.ts'
 import { activationExpr } from './activationYul.ts'
 import type { PoolStep } from './convTypes.ts'
 
@@ -25,7 +24,7 @@ export function avgDivideYul(sum: string, n: number | string): string {
 }
 
 /** Yul for one pooling step of one row: max (signed) or average over each window, per channel. */
-export function poolStepYul(s: PoolStep, i: number, plan: Plan, mem: ConvMemory): string {
+export function poolStepYul(s: PoolStep, i: number, mem: ConvMemory): string {
   const inB = mem.tensors[i]!
   const outB = mem.tensors[i + 1]!
   const padded = s.pad.top + s.pad.bottom + s.pad.left + s.pad.right > 0
@@ -65,7 +64,7 @@ export function poolStepYul(s: PoolStep, i: number, plan: Plan, mem: ConvMemory)
       `{ let a := sub(mul(${pos}, ${st}), ${pad}) let b := add(a, ${(k - 1) * d + 1}) if slt(a, 0) { a := add(a, mul(${d}, div(add(sub(0, a), ${d - 1}), ${d}))) } if sgt(b, ${size}) { b := ${size} } c${pos} := add(div(sub(sub(b, a), 1), ${d}), 1) }`
     lines.unshift(`let coy := 0 let cox := 0 ${count('oy', s.sh, s.pad.top, s.kh, s.dh, s.inShape.h)} ${count('ox', s.sw, s.pad.left, s.kw, s.dw, s.inShape.w)} let cnt := mul(coy, cox)`)
   }
-  const act = activationExpr(s.activation.kind, 'v', plan, s.slopeQ)
+  const act = activationExpr(s.activation.kind, 'v', s.slopeQ)
   lines.push(act === 'v' ? `mstore(yo, ${result})` : `{ let v := ${result} mstore(yo, ${act}) }`)
   const { c: C, h: OH, w: OW } = s.outShape
   return `// ${s.name}: ${s.kind} ${s.kh}×${s.kw} stride ${s.sh}×${s.sw}, ${s.inShape.c}×${s.inShape.h}×${s.inShape.w} → ${C}×${OH}×${OW}
