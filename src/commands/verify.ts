@@ -78,7 +78,7 @@ async function autoWithoutData(config: Config, args: VerifyArgs): Promise<string
   if (config.precision.weights !== 'auto' && config.precision.inputs !== 'auto') return undefined
   const complete = await loadConfig(args.config, { output: args.out }).then(() => true, () => false)
   if (complete) return undefined
-  return "precision auto picks its widths from the test rows and PyTorch's outputs (data.test, data.reference), and some are missing here: verify with the publisher's files, or with a config that pins precision.weights and precision.inputs"
+  return "precision auto picks its widths from the test rows and PyTorch's outputs (data.test, data.reference), and some are missing here: verify with the publisher's files, with the publisher's plan.json in the output folder (--out DIR; its widths are proven by the code comparison, its weights never read), or with a config that pins precision.weights and precision.inputs"
 }
 
 /**

@@ -2,7 +2,7 @@
 // end with exit 1 and one line saying what differs; the genuine deployment passes by --address alone,
 // with no deployment.json, no key, and no transaction.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createWalletClient, defineChain, http, toHex, type Abi, type Hex } from 'viem'
@@ -110,6 +110,25 @@ describe('the genuine deployment', () => {
     const r = await verify(config, '--address', A.address, '--rpc', remote.url)
     expect(r.code).toBe(1)
     expect(r.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: code differs at byte \d+: .*\(hint: precision auto picks its widths from the test rows and PyTorch's outputs \(data\.test, data\.reference\), and some are missing here/)])
+  })
+
+  test("without the data files but with the publisher's plan.json: verified; plan.json's widths are proven by the code, its weights never read", async () => {
+    const config = thirdParty(A.config, ['model.onnx'])
+    const out = path.join(path.dirname(config), 'out')
+    mkdirSync(out)
+    const plan = readJson(path.join(A.out, 'plan.json'))
+    // a plan.json whose weights were tampered with: verify quantises the model file's own weights at its scales
+    plan.plan.layers[0].weights[0][0] = String(BigInt(plan.plan.layers[0].weights[0][0]) + 7n)
+    writeFileSync(path.join(out, 'plan.json'), JSON.stringify(plan))
+    const r = await verify(config, '--address', A.address, '--rpc', remote.url)
+    expect(r.lines).toEqual([])
+    expect(r.json).toMatchObject({ verified: true, local: A.commitment, onchain: A.commitment })
+    // its widths are only a claim: other ones compile to other code, and verify says so
+    plan.plan.outputBytes += 1
+    writeFileSync(path.join(out, 'plan.json'), JSON.stringify(plan))
+    const w = await verify(config, '--address', A.address, '--rpc', remote.url)
+    expect(w.code).toBe(1)
+    expect(w.json).toMatchObject({ verified: false, check: 'code' })
   })
 
   test('data contracts: the genuine B passes, --owner the publisher included', async () => {
