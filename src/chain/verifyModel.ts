@@ -64,7 +64,7 @@ export async function verifyModel(s: ChainSession, address: Hex, local: LocalMod
   const { compiled } = local
   const wanted = (compiled.deployedBytecode.length - 2) / 2
   const size = `${(code.length - 2) / 2} bytes on chain, ${wanted} compiled`
-  const weightRanges = local.embedded ? embeddedWeightRanges(compiled.deployedBytecode, local.blob, local.commitment) : []
+  const weightRanges = local.embedded ? embeddedWeightRanges(compiled.deployedBytecode, local.blob) : []
   const outside = codeDifference(code, compiled, { ignore: weightRanges })
   if (outside !== undefined) {
     found.codeDifference = outside

@@ -12,7 +12,7 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
  * anvil, Foundry and most chains carry), and each model saves ~1 KB of code: ~200k gas of deploy.
  *
  * The model appends three words to the call data: PARAMS (its shape, layout and chunking, packed; see
- * `adminParams`), the commitment of the weights in its code (`code` layout, or a blob of ≤ 32 bytes; otherwise 0: embedded weights are the last bytes of the model's code, hashed here) and its initial owner (`chain.owner`, or its deployer), the owner
+ * `adminParams`), the commitment of the weights in its code (`code` layout; otherwise 0: embedded weights are the last bytes of the model's code, hashed here) and its initial owner (`chain.owner`, or its deployer), the owner
  * until the first ownership transfer (an immutable: no SSTORE at deploy).
  *
  * Storage (the model's): slot 0 owner (empty until a transfer: the initial owner), slot 1 pending owner, slot 2 the state word = chunk0 address
@@ -155,8 +155,8 @@ contract Ml2scAdmin {
                     switch and(st, ${ADDR})
                     case 0 {
                         // not updated yet: the weights embedded in the model's own code, its last blobLength bytes
-                        // (no commitment constant in every model: 33 bytes of code, ~7k gas of deploy); a model
-                        // whose blob solc inlined (≤ 32 bytes) hands its commitment over instead
+                        // (no commitment constant in every model: 33 bytes of code, ~7k gas of deploy; a genuine
+                        // model passes 0 here, and embeds only blobs of more than 32 bytes, which solc puts there)
                         c := calldataload(sub(calldatasize(), 64))
                         if iszero(c) {
                             extcodecopy(address(), p, sub(extcodesize(address()), n), n)

@@ -42,7 +42,11 @@ export const EMBED_LIMIT = 12_288
 export function embedsWeights(plan: Plan, opts: Pick<GenerateOptions, 'embedWeights' | 'layout'> = {}): boolean {
   if (opts.layout === 'storage') return false
   if (opts.layout === 'code') return true
-  return opts.embedWeights ?? blobLayout(plan).length <= (isTensorPlan(plan) ? CONV_EMBED_LIMIT : EMBED_LIMIT)
+  const bytes = blobLayout(plan).length
+  // never a blob of ≤ 32 bytes: solc would inline it as PUSH data, not put it at the code's tail, where the
+  // admin library hashes the embedded weights and where verify lets an update's dead weights differ
+  if (bytes <= 32) return false
+  return opts.embedWeights ?? bytes <= (isTensorPlan(plan) ? CONV_EMBED_LIMIT : EMBED_LIMIT)
 }
 
 /** Bytes per upload chunk for a layout. */
@@ -98,9 +102,9 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   // weights in the contract's own code: ready at deploy, with a commitment known now
   const inCode = embed || layout === 'code'
   const commitment = inCode ? commitmentOf(encodeWeights(plan)) : '0x0'
-  // the library hashes embedded weights from the tail of the code; solc inlines a constant of ≤ 32 bytes
-  // (no data at the tail), and the code layout holds lane words: those two hand the commitment over
-  const passesCommitment = layout === 'code' || (embed && blobLength <= 32)
+  // the library hashes embedded weights from the tail of the code (embedsWeights: always more than 32
+  // bytes); the code layout holds lane words, not the blob, and hands its commitment over
+  const passesCommitment = layout === 'code'
   const kind = ({ datacontract: 0, code: 1, storage: 2 } as const)[layout] satisfies LayoutKind
   const adminInfo = { kind, embedded: embed, chunks: chunks.length }
   const mask = stateMask(adminInfo)

@@ -76,7 +76,7 @@ async function checkCompatible(s: ChainSession, config: Config, dep: Deployment,
   // constant the contract hands to the admin library) are allowed to differ
   const blob = encodeWeights(prep.plan)
   const onChain = (await s.publicClient.getCode({ address: dep.address })) ?? '0x'
-  if (codeDifference(onChain, compiled, { ignore: embeddedWeightRanges(compiled.deployedBytecode, blob, commitmentOf(blob)) }) !== undefined)
+  if (codeDifference(onChain, compiled, { ignore: embeddedWeightRanges(compiled.deployedBytecode, blob) }) !== undefined)
     throw new ChainError(`the new weights need a different contract than the one at ${dep.address}: the layer sizes, weight scales or lane widths changed`, {
       where: path.relative(process.cwd(), config.model.path) || config.model.path,
       hint: 'an update keeps the architecture and the fixed-point plan; deploy the new model with `ml2sc run` (or keep batch.upload as it was)',
