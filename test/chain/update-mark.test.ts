@@ -21,27 +21,16 @@ import { encodeRow, packRowWords, packRows } from '../../src/fixed/encodeRows.ts
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import type { Plan } from '../../src/fixed/types.ts'
-import type { ModelIR } from '../../src/ir/types.ts'
 import { fileChain } from '../helpers/fileChain.ts'
+import { randomMlp } from '../helpers/randomMlp.ts'
 import { rng } from '../helpers/rng.ts'
 import { errorOf } from './helpers.ts'
 
 let s: ChainSession
 fileChain((c) => (s = c))
 
-/** An ML2SC-shaped 30-4-1 (ReLU, then one sigmoid output: the inline sigmoid) with random weights. */
-function model(seed: number): ModelIR {
-  const r = rng(seed)
-  const layer = (nIn: number, nOut: number, kind: 'relu' | 'sigmoid', name: string) => ({
-    name,
-    weight: Array.from({ length: nOut }, () => Array.from({ length: nIn }, () => (r() * 2 - 1) / Math.sqrt(nIn))),
-    bias: Array.from({ length: nOut }, () => r() * 0.2 - 0.1),
-    activation: { kind },
-  })
-  return { format: 'synthetic', inputSize: 30, layers: [layer(30, 4, 'relu', 'fc1'), layer(4, 1, 'sigmoid', 'fc2')] }
-}
-
-const plan: Plan = makePlan(model(7), { fraction: 20, weightBytes: 2, inputBytes: 4 })
+// an ML2SC-shaped 30-4-1 (ReLU, then one sigmoid output: the inline sigmoid) with random weights
+const plan: Plan = makePlan(randomMlp([30, 4, 1], 7, { last: 'sigmoid' }), { fraction: 20, weightBytes: 2, inputBytes: 4 })
 const r = rng(99)
 const rows = Array.from({ length: 3 }, () => (encodeRow(plan, Array.from({ length: 30 }, () => r())) as { values: bigint[] }).values)
 let abi: Abi

@@ -10,25 +10,14 @@ import { generateSolidity } from '../../src/codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
-import type { ModelIR } from '../../src/ir/types.ts'
 import { fileChain } from '../helpers/fileChain.ts'
-import { rng } from '../helpers/rng.ts'
+import { randomMlp } from '../helpers/randomMlp.ts'
 import { errorOf } from './helpers.ts'
 
 let s: ChainSession
 fileChain((c) => (s = c))
 
-function model(seed: number): ModelIR {
-  const r = rng(seed)
-  const layer = (nIn: number, nOut: number, name: string) => ({
-    name,
-    weight: Array.from({ length: nOut }, () => Array.from({ length: nIn }, () => (r() * 2 - 1) / Math.sqrt(nIn))),
-    bias: Array.from({ length: nOut }, () => r() * 0.2 - 0.1),
-    activation: { kind: 'relu' as const },
-  })
-  return { format: 'synthetic', inputSize: 8, layers: [layer(8, 4, 'fc1'), layer(4, 2, 'fc2')] }
-}
-const plan = makePlan(model(3), { fraction: 16, weightBytes: 2, inputBytes: 4 })
+const plan = makePlan(randomMlp([8, 4, 2], 3, { last: 'relu' }), { fraction: 16, weightBytes: 2, inputBytes: 4 })
 const blob = encodeWeights(plan)
 const unexpected = selectorOf(ERRORS.UnexpectedValue).slice(2)
 let embedded: { bytecode: Hex; abi: Abi }

@@ -16,24 +16,13 @@ import { compileSolidity, type CompiledContract } from '../../src/compile/compil
 import { encodeRow, packRowWords } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import type { Plan } from '../../src/fixed/types.ts'
-import type { ModelIR } from '../../src/ir/types.ts'
 import { fileChain } from '../helpers/fileChain.ts'
-import { rng } from '../helpers/rng.ts'
+import { randomMlp } from '../helpers/randomMlp.ts'
 
 let s: ChainSession
 fileChain((c) => (s = c))
 
-function model(seed: number): ModelIR {
-  const r = rng(seed)
-  const layer = (nIn: number, nOut: number, kind: 'relu' | 'sigmoid', name: string) => ({
-    name,
-    weight: Array.from({ length: nOut }, () => Array.from({ length: nIn }, () => (r() * 2 - 1) / Math.sqrt(nIn))),
-    bias: Array.from({ length: nOut }, () => r() * 0.2 - 0.1),
-    activation: { kind },
-  })
-  return { format: 'synthetic', inputSize: 30, layers: [layer(30, 4, 'relu', 'fc1'), layer(4, 1, 'sigmoid', 'fc2')] }
-}
-const plan: Plan = makePlan(model(7), { fraction: 20, weightBytes: 2, inputBytes: 4 })
+const plan: Plan = makePlan(randomMlp([30, 4, 1], 7, { last: 'sigmoid' }), { fraction: 20, weightBytes: 2, inputBytes: 4 })
 const row = (encodeRow(plan, Array.from({ length: 30 }, (_, i) => (i % 7) / 7)) as { values: bigint[] }).values
 
 const bytesOf = (h: Hex) => Uint8Array.from(Buffer.from(h.slice(2), 'hex'))

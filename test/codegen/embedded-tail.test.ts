@@ -10,23 +10,8 @@ import { commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import type { Plan } from '../../src/fixed/types.ts'
-import type { ModelIR } from '../../src/ir/types.ts'
 import { randomCnn } from '../helpers/randomCnn.ts'
-import { rng } from '../helpers/rng.ts'
-
-function mlp(sizes: number[], seed: number, last: 'sigmoid' | 'identity' | 'softmax'): ModelIR {
-  const r = rng(seed)
-  return {
-    format: 'synthetic',
-    inputSize: sizes[0]!,
-    layers: sizes.slice(1).map((n, l) => ({
-      name: `l${l}`,
-      weight: Array.from({ length: n }, () => Array.from({ length: sizes[l]! }, () => (r() * 2 - 1) / Math.sqrt(sizes[l]!))),
-      bias: Array.from({ length: n }, () => r() * 0.2 - 0.1),
-      activation: { kind: l === sizes.length - 2 ? last : 'relu' },
-    })),
-  }
-}
+import { randomMlp } from '../helpers/randomMlp.ts'
 
 function expectTail(plan: Plan, name: string) {
   const blob = toHex(encodeWeights(plan)).slice(2)
@@ -56,12 +41,12 @@ describe('embedded weights are the last bytes of the runtime code (what the admi
   ]
   for (const [sizes, wb, last] of cases)
     test(`${sizes.join('-')} int${8 * wb} ${last}`, () => {
-      expectTail(makePlan(mlp(sizes, sizes.length + wb, last), { fraction: 20, weightBytes: wb, inputBytes: 4 }), 'Tail')
+      expectTail(makePlan(randomMlp(sizes, sizes.length + wb, { last }), { fraction: 20, weightBytes: wb, inputBytes: 4 }), 'Tail')
     })
   // solc inlines a bytes constant of ≤ 32 bytes (never embedded): the blobs either side of that line
   for (const [k, bytes] of [[13, 31], [14, 33]] as const)
     test(`a ${bytes}-byte blob (${k}-1 int16)`, () => {
-      const plan = makePlan(mlp([k, 1], k, 'sigmoid'), { fraction: 20, weightBytes: 2, inputBytes: 4 })
+      const plan = makePlan(randomMlp([k, 1], k, { last: 'sigmoid' }), { fraction: 20, weightBytes: 2, inputBytes: 4 })
       expect(encodeWeights(plan).length).toBe(bytes)
       expectTail(plan, 'Edge')
     })

@@ -7,8 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import { blobLayout, encodeWeights, laneMask, packetAt, packetShift, weightBiasWord } from '../../src/codegen/weightBlob.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import type { Plan } from '../../src/fixed/types.ts'
-import type { ModelIR } from '../../src/ir/types.ts'
-import { rng } from '../helpers/rng.ts'
+import { randomMlp } from '../helpers/randomMlp.ts'
 
 const word = (blob: Uint8Array, at: number) => {
   let v = 0n
@@ -25,20 +24,6 @@ const lanesOf = (w: bigint, lanes: number, spacing: number) => {
     acc = (acc - lane) >> BigInt(spacing)
   }
   return out
-}
-
-function model(sizes: number[], seed: number): ModelIR {
-  const r = rng(seed)
-  return {
-    format: 'synthetic',
-    inputSize: sizes[0]!,
-    layers: sizes.slice(1).map((n, l) => ({
-      name: `l${l}`,
-      weight: Array.from({ length: n }, () => Array.from({ length: sizes[l]! }, () => (r() * 2 - 1) / Math.sqrt(sizes[l]!))),
-      bias: Array.from({ length: n }, () => r() * 2 - 1),
-      activation: { kind: l === sizes.length - 2 ? 'identity' : 'relu' },
-    })),
-  }
 }
 
 function readBack(plan: Plan) {
@@ -74,7 +59,7 @@ describe('interleaved blob: lane words read back as the kernel reads them', () =
     [[6, 5, 2], 8, 8],
     [[100, 1], 2, 4],
   ] as [number[], number, number][])
-    test(`${sizes.join('-')}, int${8 * wb} weights`, () => readBack(makePlan(model(sizes, sizes.length * 7 + wb), { fraction: 20, weightBytes: wb, inputBytes: inB })))
+    test(`${sizes.join('-')}, int${8 * wb} weights`, () => readBack(makePlan(randomMlp(sizes, sizes.length * 7 + wb, { bias: 1 }), { fraction: 20, weightBytes: wb, inputBytes: inB })))
 })
 
 test('the blob stays about one storage width per weight: upload gas is per weight byte', () => {
@@ -83,7 +68,7 @@ test('the blob stays about one storage width per weight: upload gas is per weigh
     [[784, 128, 10], 1],
     [[64, 128, 64, 32, 10], 2],
   ] as [number[], number][]) {
-    const plan = makePlan(model(sizes, 1), { fraction: 20, weightBytes: wb, inputBytes: 2 })
+    const plan = makePlan(randomMlp(sizes, 1, { bias: 1 }), { fraction: 20, weightBytes: wb, inputBytes: 2 })
     const weights = plan.layers.reduce((n, l) => n + l.nIn * l.nOut, 0)
     const length = blobLayout(plan).length
     expect(length).toBeGreaterThanOrEqual(weights * wb)
