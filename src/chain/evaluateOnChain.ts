@@ -91,8 +91,11 @@ export async function predictSingle(s: ChainSession, address: Hex, abi: Abi, pla
   return { tx, outputs: [...outputs] }
 }
 
+/** A batch's gas as fixed + perRow·rows. */
+export type BatchGas = { fixed: number; perRow: number }
+
 /** Gas of a batch as fixed + perRow·rows, measured with eth_estimateGas on 1 and 2 rows. */
-export async function measureBatchGas(s: ChainSession, address: Hex, abi: Abi, plan: Plan, sample: bigint[][]): Promise<{ fixed: number; perRow: number }> {
+export async function measureBatchGas(s: ChainSession, address: Hex, abi: Abi, plan: Plan, sample: bigint[][]): Promise<BatchGas> {
   const est = async (rows: bigint[][]) =>
     Number(await s.publicClient.estimateGas({ account: s.account, to: address, data: encodeFunctionData({ abi, functionName: 'predictBatch', args: [packRows(plan, rows)] }) }))
   const one = await est(sample.slice(0, 1))
@@ -113,16 +116,14 @@ export async function predictBatchCall(s: ChainSession, address: Hex, abi: Abi, 
 }
 
 /**
- * What evaluating `rows` rows in batches of `batchRows` will spend on a deployed contract, measured with
- * eth_estimateGas on its own code (nothing sent): per batch the fixed part plus per row (measureBatchGas on
- * `sample`, the first answerable rows), and the one-row predict transaction an evaluation also sends.
- * Rows differ only in their calldata bytes, so this is the receipts' figure to within a few gas per row.
+ * What evaluating `rows` rows in batches of `batchRows` will spend on a deployed contract, from its own
+ * gas (nothing sent): per batch the fixed part plus per row (`m`, measureBatchGas), and the one-row predict
+ * transaction an evaluation also sends (eth_estimateGas on `row`). Rows differ only in their calldata
+ * bytes, so this is the receipts' figure to within a few gas per row.
  */
-export async function measuredEvaluationCost(s: ChainSession, address: Hex, abi: Abi, plan: Plan, sample: bigint[][], rows: number, batchRows: number): Promise<CostItem[]> {
-  if (rows <= 0 || !sample.length) return []
-  const m = await measureBatchGas(s, address, abi, plan, sample)
+export async function measuredEvaluationCost(s: ChainSession, address: Hex, abi: Abi, plan: Plan, m: BatchGas, row: bigint[], rows: number, batchRows: number): Promise<CostItem[]> {
   const batches = Math.ceil(rows / Math.max(1, batchRows))
-  const single = await estimateOf(s, 'predict (one row)', { to: address, data: encodeFunctionData({ abi, functionName: 'predict', args: [packRowWords(plan, sample[0]!)] }) }, abi)
+  const single = await estimateOf(s, 'predict (one row)', { to: address, data: encodeFunctionData({ abi, functionName: 'predict', args: [packRowWords(plan, row)] }) }, abi)
   return [
     { label: 'evaluate', gas: BigInt(m.fixed * batches + m.perRow * rows), transactions: batches, exact: false },
     { label: 'predict (one row)', gas: BigInt(single), transactions: 1, exact: false },

@@ -1,8 +1,8 @@
-import { predictBatchCall, predictBatchTx, measureBatchGas } from '../chain/evaluateOnChain.ts'
+import { predictBatchCall, predictBatchTx, measureBatchGas, type BatchGas } from '../chain/evaluateOnChain.ts'
 import { openPredictTarget, type Target } from '../chain/predictTarget.ts'
 import { guardSpend } from '../chain/spendGuard.ts'
 import { errorText } from '../chain/txErrors.ts'
-import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
+import { rowsThatFit, sessionGasCap } from '../pipeline/evaluateRows.ts'
 import { generateSolidity } from '../codegen/generateSolidity.ts'
 import { compileSolidity, type CompiledContract } from '../compile/compileSolidity.ts'
 import { loadConfig } from '../config/loadConfig.ts'
@@ -107,10 +107,9 @@ async function predictOnChain(config: Config, prep: Prepared, rows: bigint[][], 
  * the embedded anvil, chain.blockGasLimit); an explicit batch.rows over it is lowered with a notice, so that
  * the node never answers with an opaque refusal.
  */
-async function rowsPerCall(t: Target, plan: Plan, config: Config, sample: bigint[][], mode: Mode): Promise<{ perCall: number; cap: number; gas: { fixed: number; perRow: number } }> {
-  // the session's cap is chain.txGasCap or, when smaller, the node's block gas limit
-  const cap = Math.min(t.s.txGasCap, t.s.kind === 'rpc' ? Infinity : config.chain.blockGasLimit)
-  let m: { fixed: number; perRow: number }
+async function rowsPerCall(t: Target, plan: Plan, config: Config, sample: bigint[][], mode: Mode): Promise<{ perCall: number; cap: number; gas: BatchGas }> {
+  const cap = sessionGasCap(t.s, config)
+  let m: BatchGas
   try {
     m = await measureBatchGas(t.s, t.address, t.abi, plan, sample)
   } catch (e) {
@@ -119,9 +118,7 @@ async function rowsPerCall(t: Target, plan: Plan, config: Config, sample: bigint
       cause: e,
     })
   }
-  const byGas = Math.floor((cap * 0.9 - m.fixed) / m.perRow)
-  const byBytes = Math.floor(MAX_BATCH_CALLDATA / (plan.inputSize * plan.inputBytes))
-  const most = Math.max(1, Math.min(byGas, byBytes))
+  const most = rowsThatFit(m, cap, plan)
   if (config.batch.rows === 'auto') return { perCall: most, cap, gas: m }
   if (config.batch.rows > most) {
     mode.notice(`batch.rows ${config.batch.rows} is over what one ${mode.tx ? 'transaction' : 'call'} can take here (${most} rows under the gas cap of ${cap.toLocaleString('en-US')}): sending ${most} rows at a time`)

@@ -2,7 +2,7 @@ import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
 import type { Abi, Hex } from 'viem'
 import type { Config } from '../config/types.ts'
 import { ConfigError } from '../errors/base.ts'
-import { measureBatchGas, predictBatchEstimate, submitPredictBatch, type GasRecord } from '../chain/evaluateOnChain.ts'
+import { measureBatchGas, predictBatchEstimate, submitPredictBatch, type BatchGas, type GasRecord } from '../chain/evaluateOnChain.ts'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readRows, type ReadOptions } from '../data/readCsv.ts'
 import { encodeRow } from '../fixed/encodeRows.ts'
@@ -32,6 +32,8 @@ export type EvaluateOptions = {
    * with its gas from eth_estimateGas, the same outputs and gas, nothing sent (for a chain that costs money).
    */
   tx?: boolean
+  /** Rows per transaction, when the caller has already chosen them (else batch.rows, or measured for auto). */
+  batchRows?: number
 }
 
 
@@ -88,16 +90,29 @@ export async function scanTestData(config: Config, plan: Plan): Promise<{ rows: 
   return { rows, answerable: rows - refused, refused, sample }
 }
 
-/** Rows per transaction for `batch.rows: auto`: fill 90% of the gas cap, within the calldata limit. */
-export async function autoBatchRows(s: ChainSession, address: Hex, abi: Abi, plan: Plan, config: Config, sample: bigint[][], log: Logger): Promise<number> {
-  // the session's cap: chain.txGasCap or, when smaller, the node's block gas limit
-  const cap = Math.min(s.txGasCap, s.kind === 'rpc' ? Infinity : config.chain.blockGasLimit)
-  const m = await measureBatchGas(s, address, abi, plan, sample)
+/** The session's per-transaction gas cap: chain.txGasCap or, when smaller, the node's block gas limit. */
+export function sessionGasCap(s: ChainSession, config: Config): number {
+  return Math.min(s.txGasCap, s.kind === 'rpc' ? Infinity : config.chain.blockGasLimit)
+}
+
+/** Rows per transaction that fit: 90% of `cap` at the measured gas (measureBatchGas), within the calldata limit; at least 1. */
+export function rowsThatFit(m: BatchGas, cap: number, plan: Plan): number {
   const byGas = Math.floor((cap * 0.9 - m.fixed) / m.perRow)
   const byBytes = Math.floor(MAX_BATCH_CALLDATA / (plan.inputSize * plan.inputBytes))
-  const rows = Math.max(1, Math.min(byGas, byBytes))
+  return Math.max(1, Math.min(byGas, byBytes))
+}
+
+/** Rows per transaction for `batch.rows: auto` from a measurement of the deployed contract's batch gas. */
+export function autoRowsFrom(m: BatchGas, s: ChainSession, config: Config, plan: Plan, log: Logger): number {
+  const cap = sessionGasCap(s, config)
+  const rows = rowsThatFit(m, cap, plan)
   log.detail(`batch size ${rows} rows (≈${m.perRow} gas/row + ${m.fixed} fixed, cap ${cap})`)
   return rows
+}
+
+/** Rows per transaction for `batch.rows: auto`: fill 90% of the gas cap, within the calldata limit. */
+export async function autoBatchRows(s: ChainSession, address: Hex, abi: Abi, plan: Plan, config: Config, sample: bigint[][], log: Logger): Promise<number> {
+  return autoRowsFrom(await measureBatchGas(s, address, abi, plan, sample), s, config, plan, log)
 }
 
 /**
@@ -110,7 +125,7 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
   if (!config.data.test) throw new ConfigError('no test data to evaluate', { where: 'data.test', hint: 'add data.test: test.csv to the config' })
   const keep = opts.keepRows ?? true
   checkBatchRows(config, plan)
-  let batchRows = config.batch.rows === 'auto' ? 0 : config.batch.rows
+  let batchRows = opts.batchRows ?? (config.batch.rows === 'auto' ? 0 : config.batch.rows)
   const rows: RowResult[] = []
   const txs: GasRecord[] = []
   let window: RowResult[] = [] // rows read since the last batch, in CSV order

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import type { Hex } from 'viem'
 import type { ChainSession } from '../../chain/connectChain.ts'
-import { measuredEvaluationCost, predictSingle } from '../../chain/evaluateOnChain.ts'
+import { measureBatchGas, measuredEvaluationCost, predictSingle } from '../../chain/evaluateOnChain.ts'
 import { guardSpend } from '../../chain/spendGuard.ts'
 import type { Config } from '../../config/types.ts'
 import { ChainError, ConfigError, Ml2scError } from '../../errors/base.ts'
@@ -18,7 +18,7 @@ import {
   type EvaluationArtifact,
   type TxJson,
 } from '../artifacts.ts'
-import { autoBatchRows, evaluateRows, scanTestData } from '../evaluateRows.ts'
+import { autoRowsFrom, evaluateRows, scanTestData } from '../evaluateRows.ts'
 import { checkDeployment, openChain } from '../openChain.ts'
 
 /** Whether the evaluation sends transactions: on a free chain, or when asked (`--tx`); calls on a paid chain. */
@@ -59,17 +59,20 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
     if (commitment !== planA.weights.commitment)
       throw new ChainError(`the contract holds other weights (commitment ${commitment.slice(0, 10)}…, plan.json says ${planA.weights.commitment.slice(0, 10)}…): ${runFirst(config, 'upload')} again`)
     const tx = sendsEvaluationTx(s, opts.tx)
+    let priced: { total: number; batchRows: number } | undefined
     if (tx && !s.local && !opts.session) {
       // every cell checked and the answerable rows counted before anything is spent
       const { answerable: rows, sample } = await scanTestData(config, plan)
-      // measured on the deployed contract (eth_estimateGas: free), batches sized as evaluateRows sizes them
+      // measured once on the deployed contract (eth_estimateGas: free); the evaluation sends these batches
       if (sample.length) {
-        const batch = config.batch.rows === 'auto' ? await autoBatchRows(s, dep.address, dep.abi, plan, config, sample, log) : config.batch.rows
-        await guardSpend(s, log, await measuredEvaluationCost(s, dep.address, dep.abi, plan, sample, rows, batch))
+        const m = await measureBatchGas(s, dep.address, dep.abi, plan, sample)
+        const batchRows = config.batch.rows === 'auto' ? autoRowsFrom(m, s, config, plan, log) : config.batch.rows
+        await guardSpend(s, log, await measuredEvaluationCost(s, dep.address, dep.abi, plan, m, sample[0]!, rows, batchRows))
+        priced = { total: rows, batchRows }
       }
     }
     log.step(tx ? 'evaluate on chain' : 'evaluate on chain through eth_call (gas from eth_estimateGas; --tx to send transactions)')
-    const ev = await evaluateRows(s, dep.address, dep.abi, plan, config, log, { keepRows: 'outputs', tx })
+    const ev = await evaluateRows(s, dep.address, dep.abi, plan, config, log, { keepRows: 'outputs', tx, ...priced })
     const first = ev.rows.find((r) => r.input)
     const single = first ? await predictSingle(s, dep.address, dep.abi, plan, first.input!, { tx }) : undefined
     const evaluation: EvaluationArtifact = {
