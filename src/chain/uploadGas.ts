@@ -1,4 +1,5 @@
 import { encodeFunctionData, toHex, type Abi, type Hex } from 'viem'
+import { UPDATE_MARK } from '../codegen/adminLibrary.ts'
 import { commitmentOf } from '../codegen/weightBlob.ts'
 import type { CostItem } from './costItem.ts'
 
@@ -38,5 +39,5 @@ export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, 
     }
   })
   // an upload from chunk 0 may carry the update mark: 1 wei, said here (uploadWeights.ts)
-  return { label: 'upload', gas: BigInt(Math.round(gas * 1.05)), transactions: sizes.length - from, exact: false, ...(from === 0 ? { value: 1n } : {}) }
+  return { label: 'upload', gas: BigInt(Math.round(gas * 1.05)), transactions: sizes.length - from, exact: false, ...(from === 0 ? { value: UPDATE_MARK } : {}) }
 }

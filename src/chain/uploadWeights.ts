@@ -1,4 +1,5 @@
 import { encodeFunctionData, toHex, zeroHash, type Abi, type Hex } from 'viem'
+import { UPDATE_MARK } from '../codegen/adminLibrary.ts'
 import { commitmentOf } from '../codegen/weightBlob.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
@@ -22,8 +23,6 @@ export type UploadOptions = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const bigMin = (a: bigint, b: bigint) => (a < b ? a : b)
-/** Wei sent with an upload's first chunk when the model holds none (see adminLibrary.ts, "the update mark"). */
-export const UPDATE_MARK = 1n
 /** Upload transactions sent before the oldest one's receipt is awaited. */
 export const UPLOAD_IN_FLIGHT = 8
 /** Test hook: ML2SC_TEST_UPLOAD_DELAY_MS pauses before each chunk so that a test can kill a run mid-upload. */

@@ -26,6 +26,8 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
 /** CREATE2 deployment proxy (Arachnid's), present on anvil, in Foundry and on most EVM chains. */
 export const CREATE2_FACTORY: Hex = '0x4e59b44847b379578588920ca78fbf26c0b4956c'
 const SALT: Hex = pad('0x6d6c327363', { size: 32 }) // "ml2sc"
+/** Wei that an upload's first chunk carries to a model holding none: the update mark (writeChunk takes exactly this). */
+export const UPDATE_MARK = 1n
 /** First storage slot of the `storage` layout's weight words (far from the fixed slots 0–2 and chunk pointers). */
 export const STORAGE_BASE = 0x10000
 /** The library is compiled for the oldest EVM any supported chain runs, so one address serves them all. */
@@ -101,7 +103,7 @@ contract Ml2scAdmin {
             if or(eq(address(), libraryAddress), lt(calldatasize(), 100)) { revert(0, 0) }
             // wei is taken only as the update mark: exactly 1 wei, with writeChunk (any other amount would stay
             // here for good: nothing ever sends it out again)
-            if and(iszero(iszero(callvalue())), iszero(and(eq(callvalue(), 1), eq(shr(224, calldataload(0)), ${sel('writeChunk')})))) { mstore(0, shl(224, ${err('UnexpectedValue')})) mstore(4, callvalue()) revert(0, 36) }
+            if and(iszero(iszero(callvalue())), iszero(and(eq(callvalue(), ${UPDATE_MARK}), eq(shr(224, calldataload(0)), ${sel('writeChunk')})))) { mstore(0, shl(224, ${err('UnexpectedValue')})) mstore(4, callvalue()) revert(0, 36) }
             function fail1(s, a) { mstore(0, shl(224, s)) mstore(4, a) revert(0, 36) }
             function fail2(s, a, b) { mstore(0, shl(224, s)) mstore(4, a) mstore(36, b) revert(0, 68) }
             /// slot 0 stays empty until the first ownership transfer: until then the owner is the initial owner (appended by the model)
