@@ -81,11 +81,6 @@ export function activationFunctionsYul(plan: Plan): string {
   const base = expBase(plan.scale)
   const free = clampFree(plan, base.mul)
   const ONE = hex(ONE64)
-  /**
-   * e^-x at 2^64 (x ≥ 0 in activation units, an expression used once): statements binding t and g, and
-   * the expression of the result. Nested expressions, few variables: the legacy code generator turns every
-   * variable and reassignment into stack shuffling.
-   */
   const expNeg = (x: string) => expNegYul(plan, x)
   const out: string[] = []
   if (!free)
@@ -100,7 +95,6 @@ export function activationFunctionsYul(plan: Plan): string {
                 e := ${x.e}
             }`)
   }
-  // tanh: m = 0 or all ones (y < 0): |y| = (y xor m) - m, the sign restored as (s xor m) - m
   if (kinds.has('sigmoid') && !sigmoidInline(plan)) {
     const x = sigmoidYul(plan, 'y')
     out.push(`function sigmoid(y) -> s {
@@ -108,6 +102,7 @@ export function activationFunctionsYul(plan: Plan): string {
                 s := ${x.s}
             }`)
   }
+  // tanh: m = 0 or all ones (y < 0): |y| = (y xor m) - m, the sign restored as (s xor m) - m
   if (kinds.has('tanh')) {
     const x = expNeg(`shl(1, ${free ? 'sub(xor(y, m), m)' : 'clampX(sub(xor(y, m), m))'})`)
     out.push(`function tanh_(y) -> s {

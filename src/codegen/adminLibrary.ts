@@ -157,13 +157,10 @@ contract Ml2scAdmin {
                     switch and(st, ${ADDR})
                     case 0 {
                         // not updated yet: the weights embedded in the model's own code, its last blobLength bytes
-                        // (no commitment constant in every model: 33 bytes of code, ~7k gas of deploy; a genuine
-                        // model passes 0 here, and embeds only blobs of more than 32 bytes, which solc puts there)
-                        c := calldataload(sub(calldatasize(), 64))
-                        if iszero(c) {
-                            extcodecopy(address(), p, sub(extcodesize(address()), n), n)
-                            c := keccak256(p, n)
-                        }
+                        // (no commitment constant in every model: 33 bytes of code, ~7k gas of deploy; a model
+                        // embeds only blobs of more than 32 bytes, which solc puts there)
+                        extcodecopy(address(), p, sub(extcodesize(address()), n), n)
+                        c := keccak256(p, n)
                     }
                     default {
                         let end := p

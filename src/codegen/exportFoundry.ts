@@ -7,7 +7,7 @@ import type { Plan } from '../fixed/types.ts'
 import { writeAtomic } from '../report/writeReports.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { predictSignature } from './abiSignatures.ts'
-import { adminLibrary, CREATE2_FACTORY } from './adminLibrary.ts'
+import { adminLibrary, CREATE2_FACTORY, UPDATE_MARK } from './adminLibrary.ts'
 import { chunkSizes, MAX_CHUNK } from './weightBlob.ts'
 
 export type FoundryVector = { input: bigint[]; output: bigint[] }
@@ -82,7 +82,7 @@ export async function exportFoundry(opts: ExportFoundryOptions): Promise<void> {
     at += len
     // chunk 0 carries the update mark (1 wei) while the model holds none, as `ml2sc upload` sends it
     return i === 0
-      ? `        model.writeChunk{value: address(model).balance == 0 ? 1 : 0}(0, hex"${hexBody(chunk)}", COMMITMENT);`
+      ? `        model.writeChunk{value: address(model).balance == 0 ? ${UPDATE_MARK} : 0}(0, hex"${hexBody(chunk)}", COMMITMENT);`
       : `        model.writeChunk(${i}, hex"${hexBody(chunk)}", COMMITMENT);`
   })
 
@@ -159,7 +159,7 @@ contract ${C}Test {
         (bool pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("startPrank(address)", ${getAddress(opts.owner)}));
         require(pranked, "vm.startPrank failed: run this test with forge");
         // and give it the wei of the update mark (vm.deal)
-        (pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("deal(address,uint256)", ${getAddress(opts.owner)}, 1));` : ''}
+        (pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("deal(address,uint256)", ${getAddress(opts.owner)}, ${UPDATE_MARK}));` : ''}
 ${writes.join('\n')}${opts.owner ? `
         (pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("stopPrank()"));` : ''}
         require(model.ready(), "the model is not ready after its last chunk");
