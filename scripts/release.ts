@@ -43,7 +43,14 @@ export type TargetResult = {
   note?: string
 }
 
-export type ReleaseOptions = { outDir?: string; cacheDir?: string; timeoutMs?: number; log?: (line: string) => void }
+export type ReleaseOptions = {
+  outDir?: string
+  cacheDir?: string
+  timeoutMs?: number
+  log?: (line: string) => void
+  /** The environment of `bun build` and `npm pack` (default: this process's); the tests use it to go offline. */
+  env?: Record<string, string | undefined>
+}
 
 async function sha256(file: string): Promise<string> {
   const h = createHash('sha256')
@@ -52,8 +59,8 @@ async function sha256(file: string): Promise<string> {
 }
 
 /** Run `bun build` with a deadline; returns its exit code and the tail of its output. */
-async function bunBuild(args: string[], timeoutMs: number): Promise<{ code: number; out: string; timedOut: boolean }> {
-  const proc = Bun.spawn([process.execPath, 'build', ...args], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
+async function bunBuild(args: string[], timeoutMs: number, env?: ReleaseOptions['env']): Promise<{ code: number; out: string; timedOut: boolean }> {
+  const proc = Bun.spawn([process.execPath, 'build', ...args], { cwd: ROOT, env, stdout: 'pipe', stderr: 'pipe' })
   let timedOut = false
   const timer = setTimeout(() => {
     timedOut = true
@@ -72,10 +79,10 @@ function why(out: string): string {
 }
 
 /** Compile ml2sc for `t` to `outfile`; the host is retried without --target (it needs no download). Throws why not. */
-async function compileBinary(t: Target, outfile: string, timeoutMs: number): Promise<string | undefined> {
-  let r = await bunBuild([...BUILD_FLAGS, `--target=${t.bunTarget}`, 'src/cli.ts', '--outfile', outfile], timeoutMs)
+async function compileBinary(t: Target, outfile: string, timeoutMs: number, env?: ReleaseOptions['env']): Promise<string | undefined> {
+  let r = await bunBuild([...BUILD_FLAGS, `--target=${t.bunTarget}`, 'src/cli.ts', '--outfile', outfile], timeoutMs, env)
   if ((r.code !== 0 || !existsSync(outfile)) && t.name === HOST) {
-    const retry = await bunBuild([...BUILD_FLAGS, 'src/cli.ts', '--outfile', outfile], timeoutMs)
+    const retry = await bunBuild([...BUILD_FLAGS, 'src/cli.ts', '--outfile', outfile], timeoutMs, env)
     if (retry.code === 0 && existsSync(outfile)) return `--target=${t.bunTarget} failed (${why(r.out)}); built for the host without --target`
     r = retry
   }
@@ -98,8 +105,8 @@ export async function buildTarget(t: Target, opts: ReleaseOptions = {}): Promise
   try {
     const dir = stageFolder(stageRoot, ML2SC_VERSION, t)
     mkdirSync(dir, { recursive: true })
-    res.note = await compileBinary(t, path.join(dir, `ml2sc${t.exe}`), opts.timeoutMs ?? 300_000)
-    const anvil = await anvilBinary(t, cacheDir)
+    res.note = await compileBinary(t, path.join(dir, `ml2sc${t.exe}`), opts.timeoutMs ?? 300_000, opts.env)
+    const anvil = await anvilBinary(t, cacheDir, opts.env)
     res.anvil = { package: anvil.package, version: anvil.version, from: anvil.from, integrity: anvil.integrity }
     fillStage(dir, t, anvil.path, archiveReadme(ML2SC_VERSION, t, anvil, solcPackage.version))
     const archive = await packArchive(stageRoot, outDir, ML2SC_VERSION, t)
