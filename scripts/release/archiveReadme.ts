@@ -20,8 +20,8 @@ Node, no bun, no Foundry.
 
 Try it:
 
-    ${run} --version                 # ml2sc, solc and anvil versions
-    ${run} run ${cfg}      # writes ${win ? 'example\\out\\' : 'example/out/'}: report.html, report.json, predictions.csv, …
+    ${`${run} --version`.padEnd(36)} # ml2sc, solc and anvil versions
+    ${`${run} run ${cfg}`.padEnd(36)} # writes ${win ? 'example\\out\\' : 'example/out/'}: report.html, report.json, predictions.csv, …
 
 Your own model: \`${run} init model.onnx --data test.csv\`, then \`${run} run ml2sc.yaml\`.
 \`${run} --help\` lists every command, \`${run} <command> --help\` its options.
