@@ -64,7 +64,7 @@ describe('release archive of the host target', () => {
     // the build flags are the ones `npm run build` uses
     const build = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.build as string
     for (const f of BUILD_FLAGS) expect(build.split(/\s+/)).toContain(f)
-  })
+  }, LIMIT)
 
   test('download, check the sum, unpack: the folder holds ml2sc, anvil, the example and a README', async () => {
     copyFileSync(path.join(outDir, result.archive!), path.join(home, result.archive!))
@@ -80,7 +80,7 @@ describe('release archive of the host target', () => {
     const readme = readFileSync(path.join(folder, 'README.md'), 'utf8')
     expect(readme).toContain('./ml2sc run example/ml2sc.yaml')
     expect(readme).toContain(`anvil ${ANVIL}`)
-  })
+  }, LIMIT)
 
   test('./ml2sc --version: ml2sc, solc and the anvil beside it', async () => {
     const v = await run(['./ml2sc', '--version'], folder)
@@ -91,7 +91,7 @@ describe('release archive of the host target', () => {
     expect(lines[0]).toBe(`ml2sc ${VERSION}`)
     expect(lines[1]).toMatch(new RegExp(`^solc ${SOLC.replaceAll('.', '\\.')}\\+commit\\.[0-9a-f]{8}`))
     expect(lines[2]).toMatch(new RegExp(`^anvil ${ANVIL.replaceAll('.', '\\.')} \\([0-9a-f]{7}\\) ${folder}/anvil$`))
-  })
+  }, LIMIT)
 
   test('./ml2sc run example/ml2sc.yaml: the whole pipeline on the anvil beside it, agreeing with PyTorch', async () => {
     const r = await run(['./ml2sc', 'run', 'example/ml2sc.yaml'], folder)
