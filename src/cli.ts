@@ -4,7 +4,6 @@ import { hideBin } from 'yargs/helpers'
 import { Ml2scError } from './errors/base.ts'
 import { commands } from './commands/index.ts'
 import { loggerFor } from './commands/context.ts'
-import { ML2SC_VERSION } from './version.ts'
 import { approveSpending } from './chain/spendGuard.ts'
 
 /** The commands that can send transactions, so spend money on a non-local chain: they take --yes. */
@@ -15,10 +14,16 @@ const YES = 'Allow spending real money on a non-local chain (chain.rpcUrl); the 
 async function main(argv: string[]) {
   const verbose = argv.includes('--verbose') || argv.includes('-v')
   const json = argv.includes('--json')
+  if (argv.includes('--version')) {
+    const { versionLines } = await import('./commands/versions.ts')
+    process.stdout.write(versionLines().join('\n') + '\n')
+    return
+  }
   try {
     await yargs(argv)
       .scriptName('ml2sc')
-      .version(ML2SC_VERSION)
+      .version(false)
+      .option('version', { type: 'boolean', describe: 'Print the ml2sc, solc and anvil versions (anvil: the one a run would start)' })
       .usage('ml2sc — PyTorch MLP → gas-efficient Solidity, deployed and checked against PyTorch on chain\n\nUsage: $0 <command> [options]')
       .option('verbose', { type: 'boolean', default: false, describe: 'More detail; full error causes and stack traces' })
       .option('quiet', { type: 'boolean', default: false, describe: 'Only errors' })

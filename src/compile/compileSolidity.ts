@@ -31,6 +31,9 @@ function solc() {
   return solcModule!
 }
 
+/** The bundled compiler's full version, e.g. "0.8.37+commit.f401782d.Emscripten.clang" (loads solc-js). */
+export const solcVersion = (): string => solc().version()
+
 const cache = new Map<string, CompiledContract>()
 
 /**
