@@ -71,7 +71,7 @@ describe('architecture guess and the config written', () => {
       expect(r.file).toBe(path.join(dir, 'ml2sc.yaml'))
       expect(r.architecture.how).toBe('layers')
       const doc = parse(readFileSync(r.file, 'utf8'))
-      expect(doc.model).toEqual({ path: file, layers })
+      expect(doc.model).toEqual({ path: file, layers, guessed: true }) // and marked GUESSED for the reports
       expect(doc.data).toEqual({ test: 'test.csv', label: 'label' }) // test.csv beside the model is found
       const config = await loadConfig(r.file)
       const ours = await loadModel(config.model)
