@@ -88,7 +88,7 @@ const rangeOf = (rows: number[][]): FeatureRange =>
  * the inputs at 2^Fin). Without test rows: int32 at the activation scale, as before. A decimal scale keeps inputs at 10^d and takes the narrowest width that
  * holds the rows (±16 without rows).
  */
-export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, rows: number[][] | undefined, allRange?: FeatureRange, reference?: number[][], tolerance?: number[]): { plan: Plan; tried: number } {
+export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, rows: number[][] | undefined, allRange?: FeatureRange, reference?: number[][], tolerance?: number[], errorScale = 1): { plan: Plan; tried: number } {
   // the range of every test row (not only the rows checked here), else of these rows, else ±16
   const range = allRange ?? (rows?.length ? rangeOf(rows) : { min: -16, max: 16 })
   if (spec.decimals !== undefined) {
@@ -106,7 +106,9 @@ export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, ro
   const refs = rows.map((f) => referenceForward(model, f))
   // the classes to keep: PyTorch's own (data.reference) where given, else the float forward pass's
   const want = refs.map((y, i) => floatClass(baseline, task, reference?.[i] ?? y))
-  const base = outcome(baseline, task, rows, refs)
+  // errorScale: the model is a logit view (logitView.ts), its errors times the last activation's Lipschitz bound
+  const scaled = (o: Outcome): Outcome => ({ ...o, maxAbs: o.maxAbs * errorScale, worst: o.worst.map((e) => e * errorScale) })
+  const base = scaled(outcome(baseline, task, rows, refs))
   const errBound = Math.max(OUTPUT_ERROR_THRESHOLD, 2 * base.maxAbs)
   let tried = 0
   for (const c of inputCandidates(spec, range)) {
@@ -117,7 +119,7 @@ export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, ro
       continue // e.g. the first layer's weights too large for this input scale
     }
     tried++
-    const o = outcome(plan, task, rows, refs)
+    const o = scaled(outcome(plan, task, rows, refs))
     const keepsClasses = o.classes.every((k, i) => k === want[i] || base.classes[i] !== want[i])
     const withinTolerance = !tolerance || o.worst.every((e, j) => e <= tolerance[j]!)
     if (o.refused <= base.refused && keepsClasses && o.maxAbs <= errBound && withinTolerance) return { plan, tried }

@@ -18,7 +18,13 @@ const SAMPLE_ROWS = 1_000
  * the first `count` rows of data.test (0-based row numbers `first`…`last`, as predictions.csv numbers
  * them), whose accuracy and agreement are then not reported; `data.calibration`: rows of that file.
  */
-export type Calibration = { source: 'data.calibration' | 'test rows'; file?: string; first: number; last: number; count: number }
+export type Calibration = {
+  source: 'data.calibration' | 'test rows'
+  file?: string
+  first: number
+  last: number
+  count: number
+}
 
 export type CalibrationSample = {
   /** The feature rows auto chooses on (at most SAMPLE_ROWS). */
@@ -74,3 +80,4 @@ export async function calibrationSample(config: Config, features: number, output
     calibration: { source: 'test rows', first: held[0]!.row, last: held[k - 1]!.row, count: k },
   }
 }
+

@@ -14,6 +14,7 @@ import { estimatePrecision, OUTPUT_ERROR_THRESHOLD, type PrecisionWarning } from
 import { referenceForward } from '../fixed/referenceForward.ts'
 import { simulate } from '../fixed/simulate.ts'
 import { DEFAULT_TOLERANCE, tolerancePerOutput } from '../fixed/tolerance.ts'
+import { logitView } from './logitView.ts'
 import { int8Eligible, keepsClasses } from './keepsClasses.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 
@@ -77,12 +78,14 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   const refs = rows?.map((_, i) => reference?.[i] ?? floats![i]!)
   const tolerance = refs ? tolerancePerOutput(precision.tolerance ?? DEFAULT_TOLERANCE, refs, model.layers[model.layers.length - 1]!.weight.length) : undefined
   const within = (p: Plan, against: number[][] | undefined) => !rows || !tolerance || withinTolerance(p, rows, against!, tolerance)
+  const view = rows ? logitView(model) : undefined
   let plan = makePlan(model, spec)
   if (precision.weights === 'auto') {
     // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
+    // the logits' error × the last activation's Lipschitz bound (logitView.ts): a saturated sigmoid hides nothing
     const fits = (p: Plan) => {
-      const e = check(p, AUTO_ERROR_TARGET)
-      return e.maxAbs <= AUTO_ERROR_TARGET && e.flips === 0 && within(p, floats)
+      const e = view ? estimatePrecision(view.model, view.plan(p), { task, rows, threshold: AUTO_ERROR_TARGET, suggest: false }) : check(p, AUTO_ERROR_TARGET)
+      return e.maxAbs * (view?.lipschitz ?? 1) <= AUTO_ERROR_TARGET && e.flips === 0 && within(p, floats)
     }
     plan = [2, 3].map((weightBytes) => makePlan(model, { ...spec, weightBytes })).find(fits) ?? makePlan(model, { ...spec, weightBytes: 4 })
     // int8 halves the blob again and narrows the lanes: for a classifier of relu/identity layers (logits),
@@ -91,7 +94,14 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
     if (int8 && keepsClasses(model, task, int8, plan, rows!, reference) && within(int8, refs)) plan = int8
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
-  if (precision.inputs === 'auto') plan = chooseInputs(model, { ...spec, weightBytes: plan.weightBytes }, task, rows, sample?.range, reference, tolerance).plan
+  if (precision.inputs === 'auto') {
+    const inSpec = { ...spec, weightBytes: plan.weightBytes }
+    if (!view) plan = chooseInputs(model, inSpec, task, rows, sample?.range, reference, tolerance).plan
+    else {
+      const c = chooseInputs(view.model, inSpec, task, rows, sample?.range, reference?.map(view.toLogits), tolerance, view.lipschitz).plan
+      plan = tryPlan(() => makePlan(model, { ...inSpec, inputBytes: c.inputBytes, inputFraction: c.inputFraction, inputUnsigned: c.inputUnsigned })) ?? makePlan(model, { ...inSpec, inputBytes: 4 })
+    }
+  }
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
 }
 
@@ -127,3 +137,4 @@ export async function prepareModel(config: Config, opts: { deployed?: Plan } = {
   const generate: GenerateOptions = { contractName, layout, chunkSize, modelFile: path.basename(config.model.path), ...(config.chain.owner ? { owner: config.chain.owner } : {}) }
   return { model, plan, task: taskOf(model, config.model.task), layout, contractName, chunkSize, generate, warnings, ...(calibration ? { calibration } : {}) }
 }
+

@@ -48,10 +48,13 @@ describe('data.reference: measured against PyTorch', () => {
   })
 
   test('a wrongly declared architecture: disagreement with PyTorch shows; without data.reference the report says the architecture is unverified', async () => {
+    // the fidelity gate (issue 18): the run fails, one line naming the worst row and output, the report still written
     const wrong = await run('wrong', config(WRONG))
-    expect(wrong.code).toBe(0)
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toMatch(/ml2sc: error: fidelity gate \(data\.reference\): row \d+, output 0: .* beyond the tolerance/)
     expect(wrong.report.accuracy.agreement).toBeLessThan(1)
     expect(wrong.report.error.maxAbs).toBeGreaterThan(0.01)
+    expect(wrong.report.fidelity).toMatchObject({ enforced: true, within: false })
 
     const blind = await run('blind', config(WRONG, ''))
     expect(blind.code).toBe(0)
