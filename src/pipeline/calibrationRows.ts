@@ -2,6 +2,7 @@ import path from 'node:path'
 import type { Config } from '../config/types.ts'
 import { readRows } from '../data/readCsv.ts'
 import { readReference } from '../data/readReference.ts'
+import { DataError } from '../errors/base.ts'
 import type { FeatureRange } from './autoInputs.ts'
 
 /** Without data.calibration, `precision: auto` chooses on this share of the test rows (the first ones)… */
@@ -64,7 +65,7 @@ export async function calibrationSample(config: Config, features: number, output
   if (config.precision.weights !== 'auto' && config.precision.inputs !== 'auto') return { rows: test.rows.map((r) => r.features), range: test.range }
   if (config.data.calibration) {
     const cal = await read(config, config.data.calibration, features)
-    if (!cal.count) return undefined
+    if (!cal.count) throw new DataError('data.calibration has no rows', { where: `data.calibration (${path.relative(process.cwd(), config.data.calibration) || config.data.calibration})`, hint: 'give rows with the columns of data.test, or remove data.calibration to calibrate on the first 20% of the test rows' })
     const range = { min: Math.min(test.range.min, cal.range.min), max: Math.max(test.range.max, cal.range.max) }
     const file = path.relative(config.dir, config.data.calibration) || path.basename(config.data.calibration)
     return { rows: cal.rows.map((r) => r.features), range, calibration: { source: 'data.calibration', file, first: cal.rows[0]!.row, last: cal.rows[0]!.row + cal.count - 1, count: cal.count } }

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../../src/config/loadConfig.ts'
+import { DataError } from '../../src/errors/base.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
 import { readReference } from '../../src/data/readReference.ts'
 import { encodeRow } from '../../src/fixed/encodeRows.ts'
@@ -80,6 +81,14 @@ describe('precision: auto on calibration rows', () => {
     writeFileSync(cal, [lines[0], ...lines.slice(31)].join('\n') + '\n')
     const { calibration } = await prepareModel(await loadConfig(config('bn-cal', '', `  reference: ${BN}/reference.csv\n  calibration: ${cal}\n`)))
     expect(calibration).toEqual({ source: 'data.calibration', file: 'calibration.csv', first: 0, last: 29, count: 30 })
+  })
+
+  test('an empty data.calibration is one error naming the key, never a silent fallback', async () => {
+    const empty = path.join(dir, 'empty.csv')
+    writeFileSync(empty, readFileSync(path.join(BN, 'test.csv'), 'utf8').split('\n')[0] + '\n')
+    const err = await prepareModel(await loadConfig(config('bn-empty', '', `  calibration: ${empty}\n`))).catch((e) => e)
+    expect(err).toBeInstanceOf(DataError)
+    expect(err.oneLine()).toMatch(/empty\.csv.*no rows/)
   })
 
   test('pinned widths choose nothing on rows: no calibration rows', async () => {
