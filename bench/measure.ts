@@ -13,6 +13,7 @@ import { encodeRow } from '../src/fixed/encodeRows.ts'
 import type { Plan } from '../src/fixed/types.ts'
 import { taskOf } from '../src/ir/taskOf.ts'
 import { autoPlan } from '../src/pipeline/prepareModel.ts'
+import { heldOutCount } from '../src/pipeline/calibrationRows.ts'
 import type { Config } from '../src/config/types.ts'
 import { simulate } from '../src/fixed/simulate.ts'
 import type { ModelIR } from '../src/ir/types.ts'
@@ -44,7 +45,8 @@ export const DEFAULT_PRECISION: Config['precision'] = { weights: 'auto', inputs:
 /** The plan `ml2sc run` would deploy for this model with these test rows and no precision keys. */
 export function benchPlan(model: ModelIR, rows: number[][], precision = DEFAULT_PRECISION): Plan {
   const range = { min: Math.min(...rows.flat()), max: Math.max(...rows.flat()) }
-  return autoPlan(model, taskOf(model), precision, { rows, range }).plan
+  // as `run` does: auto chooses on the calibration rows (the first 20% of the test rows), the range spans them all
+  return autoPlan(model, taskOf(model), precision, { rows: rows.slice(0, heldOutCount(rows.length)), range }).plan
 }
 
 export async function measureOurs(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number, layout: WeightLayout = 'datacontract', precision = DEFAULT_PRECISION): Promise<Measurement> {

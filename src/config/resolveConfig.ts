@@ -37,7 +37,12 @@ export function resolveConfig({ file, doc, output }: ResolveInput): Config {
   // Without a `data` section (a config used only for `compile` or `predict --input`), `data.test` is ''
   // and label/drop take the schema's defaults; commands that evaluate the test set must check it.
   const data: Config['data'] = v.data
-    ? { ...v.data, test: at(v.data.test), ...(v.data.reference !== undefined ? { reference: at(v.data.reference) } : {}) }
+    ? {
+        ...v.data,
+        test: at(v.data.test),
+        ...(v.data.reference !== undefined ? { reference: at(v.data.reference) } : {}),
+        ...(v.data.calibration !== undefined ? { calibration: at(v.data.calibration) } : {}),
+      }
     : {
         test: '',
         label: schemaAt(['data', 'label'])?.default as string,
@@ -65,6 +70,7 @@ export function checkFiles(config: Config): Problem[] {
     [['model', 'source'], config.model.source],
     [['data', 'test'], config.data.test || undefined],
     [['data', 'reference'], config.data.reference],
+    [['data', 'calibration'], config.data.calibration],
   ]
   for (const [segments, p] of files) {
     if (p === undefined) continue

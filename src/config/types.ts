@@ -21,6 +21,8 @@ export type Config = {
     /** Convolutional models: the input tensor's shape [C, H, W] or [C, L] when the file does not carry it. */
     inputShape?: number[]
     task?: Task
+    /** Set by `ml2sc init` when it guessed `layers` from the tensor shapes: the reports say GUESSED. */
+    guessed?: boolean
   }
   data: {
     test: string
@@ -31,6 +33,8 @@ export type Config = {
     reference?: string
     /** Class names in output order, for text labels. */
     classes?: string[]
+    /** Absolute path of a CSV of rows `precision: auto` chooses on (else a held-out share of the test rows). */
+    calibration?: string
   }
   weights: { layout: Layout }
   precision: {
@@ -41,6 +45,8 @@ export type Config = {
     weights: IntWidth | 'auto'
     /** Calldata width of each input feature; `auto` picks the narrowest (and its input scale) from the test rows. */
     inputs: IntWidth | 'auto'
+    /** How far outputs may be from PyTorch's (data.reference) before `run` fails: output units, or `"N%"` of each output's range. */
+    tolerance?: number | string
   }
   batch: {
     /** Rows per evaluation transaction; `auto` lets the gas model fill the per-transaction cap. */

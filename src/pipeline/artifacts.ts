@@ -1,4 +1,5 @@
 import type { WeightLayout } from '../codegen/generateSolidity.ts'
+import type { Calibration } from './calibrationRows.ts'
 /**
  * The files the pipeline stages hand to each other through the output folder (ezkl style): each stage
  * reads the previous stage's artifact, checks its stamp (the ml2sc version and the config's hash), and
@@ -44,6 +45,8 @@ export type PlanArtifact = Stamp & {
   /** The canonical weight encoding: its length, the data-contract chunks and its keccak256 (the commitment). */
   weights: { bytes: number; chunkSize: number; chunks: number[]; commitment: Hex }
   plan: PlanJson
+  /** The rows `precision: auto` chose the widths on (absent when none were: pinned widths, or too few test rows). */
+  calibration?: Calibration
 }
 
 /** `<Contract>.json`, written by `compile`: solc's output for the generated source. */

@@ -45,7 +45,8 @@ export function inputCandidates(spec: PrecisionSpec, range: FeatureRange): Input
   return out
 }
 
-type Outcome = { classes: number[]; maxAbs: number; refused: number }
+/** `worst`: the largest error of each output. */
+type Outcome = { classes: number[]; maxAbs: number; refused: number; worst: number[] }
 
 function floatClass(plan: Plan, task: Task, y: number[]): number {
   if (task === 'multiclass') return y.indexOf(Math.max(...y))
@@ -57,6 +58,7 @@ function outcome(plan: Plan, task: Task, rows: number[][], refs: number[][]): Ou
   const classes: number[] = []
   let maxAbs = 0
   let refused = 0
+  const worst = refs[0]?.map(() => 0) ?? []
   rows.forEach((f, i) => {
     const enc = encodeRow(plan, f)
     if (!enc.ok) {
@@ -65,10 +67,14 @@ function outcome(plan: Plan, task: Task, rows: number[][], refs: number[][]): Ou
       return
     }
     const raw = simulate(plan, enc.values)
-    raw.forEach((v, j) => (maxAbs = Math.max(maxAbs, Math.abs(Number(v) / Number(plan.scale) - refs[i]![j]!))))
+    raw.forEach((v, j) => {
+      const e = Math.abs(Number(v) / Number(plan.scale) - refs[i]![j]!)
+      maxAbs = Math.max(maxAbs, e)
+      worst[j] = Math.max(worst[j]!, e)
+    })
     classes.push(task === 'regression' ? 0 : interpret(plan, task, raw))
   })
-  return { classes, maxAbs, refused }
+  return { classes, maxAbs, refused, worst }
 }
 
 const rangeOf = (rows: number[][]): FeatureRange =>
@@ -78,11 +84,11 @@ const rangeOf = (rows: number[][]): FeatureRange =>
  * `precision.inputs: auto`: the narrowest calldata encoding (width, input scale, sign) that gives up
  * nothing on the test rows against the plan with int32 inputs at the activation scale: no row refused, no
  * row whose class matches PyTorch's (data.reference, else the float forward pass) there but not here, and the output error
- * no larger than max(1e-4, twice that plan's); the same for convolutional models (their first conv reads
+ * no larger than max(1e-4, twice that plan's) nor than `tolerance` (precision.tolerance, per output); the same for convolutional models (their first conv reads
  * the inputs at 2^Fin). Without test rows: int32 at the activation scale, as before. A decimal scale keeps inputs at 10^d and takes the narrowest width that
  * holds the rows (±16 without rows).
  */
-export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, rows: number[][] | undefined, allRange?: FeatureRange, reference?: number[][]): { plan: Plan; tried: number } {
+export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, rows: number[][] | undefined, allRange?: FeatureRange, reference?: number[][], tolerance?: number[], errorScale = 1): { plan: Plan; tried: number } {
   // the range of every test row (not only the rows checked here), else of these rows, else ±16
   const range = allRange ?? (rows?.length ? rangeOf(rows) : { min: -16, max: 16 })
   if (spec.decimals !== undefined) {
@@ -100,7 +106,9 @@ export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, ro
   const refs = rows.map((f) => referenceForward(model, f))
   // the classes to keep: PyTorch's own (data.reference) where given, else the float forward pass's
   const want = refs.map((y, i) => floatClass(baseline, task, reference?.[i] ?? y))
-  const base = outcome(baseline, task, rows, refs)
+  // errorScale: the model is a logit view (logitView.ts), its errors times the last activation's Lipschitz bound
+  const scaled = (o: Outcome): Outcome => ({ ...o, maxAbs: o.maxAbs * errorScale, worst: o.worst.map((e) => e * errorScale) })
+  const base = scaled(outcome(baseline, task, rows, refs))
   const errBound = Math.max(OUTPUT_ERROR_THRESHOLD, 2 * base.maxAbs)
   let tried = 0
   for (const c of inputCandidates(spec, range)) {
@@ -111,9 +119,10 @@ export function chooseInputs(model: ModelIR, spec: PrecisionSpec, task: Task, ro
       continue // e.g. the first layer's weights too large for this input scale
     }
     tried++
-    const o = outcome(plan, task, rows, refs)
+    const o = scaled(outcome(plan, task, rows, refs))
     const keepsClasses = o.classes.every((k, i) => k === want[i] || base.classes[i] !== want[i])
-    if (o.refused <= base.refused && keepsClasses && o.maxAbs <= errBound) return { plan, tried }
+    const withinTolerance = !tolerance || o.worst.every((e, j) => e <= tolerance[j]!)
+    if (o.refused <= base.refused && keepsClasses && o.maxAbs <= errBound && withinTolerance) return { plan, tried }
   }
   return { plan: baseline, tried }
 }

@@ -7,10 +7,14 @@ import { pinOf, type Plan } from '../fixed/types.ts'
 import { taskOf } from '../ir/taskOf.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { loadModel } from '../model/loadModel.ts'
-import { readRows } from '../data/readCsv.ts'
 import { chooseInputs, type FeatureRange } from './autoInputs.ts'
+import { calibrationSample, type Calibration } from './calibrationRows.ts'
+import { encodeRow } from '../fixed/encodeRows.ts'
 import { estimatePrecision, OUTPUT_ERROR_THRESHOLD, type PrecisionWarning } from '../fixed/precisionWarnings.ts'
-import { readReference } from '../data/readReference.ts'
+import { referenceForward } from '../fixed/referenceForward.ts'
+import { simulate } from '../fixed/simulate.ts'
+import { DEFAULT_TOLERANCE, tolerancePerOutput } from '../fixed/tolerance.ts'
+import { logitView } from './logitView.ts'
 import { int8Eligible, keepsClasses } from './keepsClasses.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 
@@ -26,6 +30,8 @@ export type Prepared = {
   generate: GenerateOptions
   /** Quantisation error worth knowing about (figure, and the width that would fix it). */
   warnings: PrecisionWarning[]
+  /** The rows `precision: auto` chose on (plan.json and report.json name them); undefined when nothing was chosen on rows. */
+  calibration?: Calibration
 }
 
 /**
@@ -47,42 +53,65 @@ export const AUTO_ERROR_TARGET = 5e-5
 
 /**
  * `precision.weights: auto`: int16 halves upload and storage gas against int32, so it is used whenever it
- * is accurate enough, measured with the bit-exact simulator against the float forward pass on the test
- * rows (or random rows when the config has none); else int24, else int32. A classifier of relu/identity
- * layers with test rows gets int8 when no row's class changes (against data.reference, PyTorch's
- * outputs, when given).
+ * is accurate enough, measured with the bit-exact simulator against the float forward pass on the
+ * calibration rows (calibrationRows.ts: data.calibration, else the first 20% of the test rows; random rows
+ * when there are none); else int24, else int32. A classifier of relu/identity layers gets int8 when no
+ * calibration row changes class and every output stays within `precision.tolerance` (against PyTorch's
+ * outputs, data.reference, when the calibration rows are test rows).
  */
-async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: Plan; warnings: PrecisionWarning[] }> {
-  const sample = config.data.test ? await sampleRows(config, model.inputSize) : undefined
-  const auto = config.precision.weights === 'auto' || config.precision.inputs === 'auto'
-  const reference = auto && config.data.reference ? await readReference(config.data.reference, model.layers[model.layers.length - 1]!.weight.length) : undefined
-  return autoPlan(model, taskOf(model, config.model.task), config.precision, sample, reference)
+async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: Plan; warnings: PrecisionWarning[]; calibration?: Calibration }> {
+  const sample = await calibrationSample(config, model.inputSize, model.layers[model.layers.length - 1]!.weight.length)
+  const { plan, warnings } = autoPlan(model, taskOf(model, config.model.task), config.precision, sample, sample?.reference)
+  return { plan, warnings, ...(sample?.calibration ? { calibration: sample.calibration } : {}) }
 }
 
 /**
- * The plan for a precision config (its `auto` keys resolved on the sampled test rows, as `run` does),
- * with its precision warnings. `reference`: PyTorch's outputs for the sampled rows, in order.
+ * The plan for a precision config (its `auto` keys resolved on the sample rows, as `run` does), with its
+ * precision warnings. `reference`: PyTorch's outputs for the sample rows, in order.
  */
 export function autoPlan(model: ModelIR, task: Task, precision: Config['precision'], sample?: { rows: number[][]; range: FeatureRange }, reference?: number[][]): { plan: Plan; warnings: PrecisionWarning[] } {
   const spec = resolvePrecision(precision)
-  const rows = sample?.rows.slice(0, 256)
+  const rows = sample?.rows.length ? sample.rows.slice(0, 256) : undefined
   const check = (plan: Plan, threshold: number) => estimatePrecision(model, plan, { task, rows, threshold, suggest: threshold === OUTPUT_ERROR_THRESHOLD })
+  // the float pass on the rows, and each output's tolerance there (PyTorch's outputs set the range when given)
+  const floats = rows?.map((f) => referenceForward(model, f))
+  const refs = rows?.map((_, i) => reference?.[i] ?? floats![i]!)
+  const tolerance = refs ? tolerancePerOutput(precision.tolerance ?? DEFAULT_TOLERANCE, refs, model.layers[model.layers.length - 1]!.weight.length) : undefined
+  const within = (p: Plan, against: number[][] | undefined) => !rows || !tolerance || withinTolerance(p, rows, against!, tolerance)
+  const view = rows ? logitView(model) : undefined
   let plan = makePlan(model, spec)
   if (precision.weights === 'auto') {
     // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
+    // the logits' error × the last activation's Lipschitz bound (logitView.ts): a saturated sigmoid hides nothing
     const fits = (p: Plan) => {
-      const e = check(p, AUTO_ERROR_TARGET)
-      return e.maxAbs <= AUTO_ERROR_TARGET && e.flips === 0
+      const e = view ? estimatePrecision(view.model, view.plan(p), { task, rows, threshold: AUTO_ERROR_TARGET, suggest: false }) : check(p, AUTO_ERROR_TARGET)
+      return e.maxAbs * (view?.lipschitz ?? 1) <= AUTO_ERROR_TARGET && e.flips === 0 && within(p, floats)
     }
     plan = [2, 3].map((weightBytes) => makePlan(model, { ...spec, weightBytes })).find(fits) ?? makePlan(model, { ...spec, weightBytes: 4 })
     // int8 halves the blob again and narrows the lanes: for a classifier of relu/identity layers (logits),
-    // used when the test rows keep every class
+    // used when the calibration rows keep every class and every output stays within the tolerance
     const int8 = rows && int8Eligible(model, task) ? tryPlan(() => makePlan(model, { ...spec, weightBytes: 1 })) : undefined
-    if (int8 && keepsClasses(model, task, int8, plan, rows!, reference)) plan = int8
+    if (int8 && keepsClasses(model, task, int8, plan, rows!, reference) && within(int8, refs)) plan = int8
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
-  if (precision.inputs === 'auto') plan = chooseInputs(model, { ...spec, weightBytes: plan.weightBytes }, task, sample?.rows, sample?.range, reference).plan
+  if (precision.inputs === 'auto') {
+    const inSpec = { ...spec, weightBytes: plan.weightBytes }
+    if (!view) plan = chooseInputs(model, inSpec, task, rows, sample?.range, reference, tolerance).plan
+    else {
+      const c = chooseInputs(view.model, inSpec, task, rows, sample?.range, reference?.map(view.toLogits), tolerance, view.lipschitz).plan
+      plan = tryPlan(() => makePlan(model, { ...inSpec, inputBytes: c.inputBytes, inputFraction: c.inputFraction, inputUnsigned: c.inputUnsigned })) ?? makePlan(model, { ...inSpec, inputBytes: 4 })
+    }
+  }
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
+}
+
+/** Whether every output of the simulator (= the chain) on every row is within its tolerance of `against` (rows outside the safe range skipped). */
+function withinTolerance(plan: Plan, rows: number[][], against: number[][], tolerance: number[]): boolean {
+  const scale = Number(plan.scale)
+  return rows.every((f, i) => {
+    const enc = encodeRow(plan, f)
+    return !enc.ok || simulate(plan, enc.values).every((v, j) => Math.abs(Number(v) / scale - against[i]![j]!) <= tolerance[j]!)
+  })
 }
 
 const tryPlan = (make: () => Plan): Plan | undefined => {
@@ -93,29 +122,19 @@ const tryPlan = (make: () => Plan): Plan | undefined => {
   }
 }
 
-/** Rows `precision.inputs: auto` checks the classes on (the first 1,000), and the largest |feature| of every test row. */
-async function sampleRows(config: Config, features: number): Promise<{ rows: number[][]; range: FeatureRange }> {
-  const rows: number[][] = []
-  const range = { min: Infinity, max: -Infinity }
-  for await (const r of readRows(config.data.test, { label: config.data.label, drop: config.data.drop, limit: config.data.limit, requireLabel: false, features, classes: config.data.classes })) {
-    for (const x of r.features) (range.min = Math.min(range.min, x)), (range.max = Math.max(range.max, x))
-    if (rows.length < 1_000) rows.push(r.features)
-  }
-  return { rows, range }
-}
-
 /** Config → IR → fixed-point plan: everything that needs no chain and no compiler. */
 export async function prepareModel(config: Config, opts: { deployed?: Plan } = {}): Promise<Prepared> {
   const model = await loadModel(config.model)
   const d = opts.deployed
   // new weights for a deployed contract are quantised at its scales, widths and lanes (or refused)
-  const { plan, warnings } = d
-    ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, inputBytes: d.inputBytes, inputFraction: d.inputFraction, inputUnsigned: d.inputUnsigned }, pinOf(d)), warnings: [] }
+  const { plan, warnings, calibration } = d
+    ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, inputBytes: d.inputBytes, inputFraction: d.inputFraction, inputUnsigned: d.inputUnsigned }, pinOf(d)), warnings: [], calibration: undefined }
     : await calibratedPlan(config, model)
   const layout = resolveLayout(config.weights.layout)
   const base = path.basename(config.model.class ?? config.model.path).replace(/\.[^.]*$/, '')
   const contractName = 'Ml2sc_' + base.replace(/[^A-Za-z0-9_]/g, '_')
   const chunkSize = chunkSizeFor(layout, config.batch.upload === 'auto' ? undefined : config.batch.upload)
   const generate: GenerateOptions = { contractName, layout, chunkSize, modelFile: path.basename(config.model.path), ...(config.chain.owner ? { owner: config.chain.owner } : {}) }
-  return { model, plan, task: taskOf(model, config.model.task), layout, contractName, chunkSize, generate, warnings }
+  return { model, plan, task: taskOf(model, config.model.task), layout, contractName, chunkSize, generate, warnings, ...(calibration ? { calibration } : {}) }
 }
+

@@ -16,6 +16,9 @@ import { ML2SC_VERSION } from '../version.ts'
 import { labelWarnings } from './labelWarnings.ts'
 import { ML2SC_GAS_PER_ROW_30_4_1, ml2scComparable } from './ml2scComparable.ts'
 import type { ReferenceSource } from './referenceSource.ts'
+import type { Calibration } from '../pipeline/calibrationRows.ts'
+import type { ToleranceSetting } from '../fixed/tolerance.ts'
+import { measureFidelity } from './fidelity.ts'
 
 export { ML2SC_GAS_PER_ROW_30_4_1 }
 
@@ -39,6 +42,12 @@ export type ReportInput = {
   reference?: ReferenceSource & { outputs?: number[][] }
   /** data.classes, for the label warnings. */
   classes?: string[]
+  /** precision.tolerance: the fidelity gate's bound (fidelity.ts). */
+  tolerance?: ToleranceSetting
+  /** The rows `precision: auto` chose on (plan.json): test rows among them are left out of accuracy and error. */
+  calibration?: Calibration
+  /** model.guessed: the architecture is init's guess from the tensor shapes. */
+  guessed?: boolean
 }
 
 const round = (x: number, d = 6) => Number(x.toFixed(d))
@@ -61,8 +70,15 @@ export function buildReport(inp: ReportInput) {
   let answered = 0
   const binaryThreshold = model.layers[model.layers.length - 1]!.activation.kind === 'sigmoid' ? 0.5 : 0
   const torch = inp.reference?.outputs
+  const cal = inp.calibration
+  const heldOut = (row: number) => cal?.source === 'test rows' && row >= cal.first && row <= cal.last
+  let evaluated = 0
+  const refs: number[][] = []
+  const outs: (number[] | undefined)[] = []
   for (const [i, r] of inp.rows.entries()) {
     const ref = torch ? torch[i]! : referenceForward(model, r.features)
+    refs.push(ref)
+    outs.push(r.raw?.map((v) => Number(v) / scale))
     // the same rule as interpret(): a sigmoid output is class 1 above 0.5, a raw logit above 0
     const refValue = task === 'multiclass' ? ref.indexOf(Math.max(...ref)) : task === 'binary' ? (ref[0]! > binaryThreshold ? 1 : 0) : ref[0]!
     if (!r.raw) {
@@ -72,7 +88,12 @@ export function buildReport(inp: ReportInput) {
     answered++
     const on = interpret(plan, task, r.raw)
     predictions.push({ row: r.row, label: r.label ?? '', onchain: task === 'regression' ? round(on, 8) : on, reference: task === 'regression' ? round(refValue, 8) : refValue, raw: r.raw.map(String) })
-    r.raw.forEach((v, j) => errors.push(Math.abs(Number(v) / scale - ref[j]!)))
+    // accuracy, agreement and error: not on the rows auto chose on (per-layer error and the simulator: every row)
+    const counted = !heldOut(r.row)
+    if (counted) {
+      evaluated++
+      r.raw.forEach((v, j) => errors.push(Math.abs(Number(v) / scale - ref[j]!)))
+    }
     // the simulator must agree with the chain bit for bit; per-layer error against the float pass
     const xq = r.input!
     const sim = simulate(plan, xq)
@@ -84,6 +105,7 @@ export function buildReport(inp: ReportInput) {
       const refT = floatTensorLayers(model, r.features)
       fixedTensorLayers(plan, xq).forEach((ys, l) => ys.forEach((y, j) => (tensorErr[l] = Math.max(tensorErr[l]!, Math.abs(Number(y) / scale - refT[l]![j]!)))))
     }
+    if (!counted) continue
     if (task === 'regression') {
       if (Math.abs(on - refValue) <= 1e-3) agree++
       if (r.label !== undefined) {
@@ -107,12 +129,22 @@ export function buildReport(inp: ReportInput) {
   const perRow = answered ? Math.round(inference / answered) : 0
   const accuracy =
     task === 'regression'
-      ? { mae: { onchain: labelled ? round(absOn / labelled, 8) : null, reference: labelled ? round(absRef / labelled, 8) : null }, agreement: answered ? round(agree / answered) : null }
-      : { onchain: labelled ? round(correctOn / labelled) : null, reference: labelled ? round(correctRef / labelled) : null, agreement: answered ? round(agree / answered) : null }
+      ? { mae: { onchain: labelled ? round(absOn / labelled, 8) : null, reference: labelled ? round(absRef / labelled, 8) : null }, agreement: evaluated ? round(agree / evaluated) : null }
+      : { onchain: labelled ? round(correctOn / labelled) : null, reference: labelled ? round(correctRef / labelled) : null, agreement: evaluated ? round(agree / evaluated) : null }
+  const rowsCounted = {
+    /** answered rows that accuracy, agreement and error are measured on */
+    count: evaluated,
+    /** the calibration rows left out (the test rows `precision: auto` chose on), or null */
+    excluded: cal?.source === 'test rows' ? { first: cal.first, last: cal.last, count: cal.count } : null,
+  }
+  const fidelity = measureFidelity(outs, refs, inp.rows.map((r) => r.row), inp.tolerance, torch ? 'pytorch-csv' : 'ml2sc-float')
   const maxAbs = errors.length ? Math.max(...errors) : 0
   const comparable = ml2scComparable(model, task)
   const classCount = task === 'binary' ? 2 : model.layers[model.layers.length - 1]!.weight.length
   const warnings = labelWarnings(task, classCount, inp.rows.map((r) => r.label), (accuracy as { onchain?: number | null }).onchain ?? null, { classNames: inp.classes })
+  if (inp.guessed) warnings.unshift('architecture GUESSED: `ml2sc init` guessed model.layers from the tensor shapes (no nn.Module source beside the model); only data.reference (PyTorch\'s outputs) can show it is right')
+  if (!fidelity.enforced && !fidelity.within && fidelity.worst)
+    warnings.push(`row ${fidelity.worst.row}, output ${fidelity.worst.output} is ${fidelity.worst.deviation} from ml2sc's float pass, beyond the tolerance ${fidelity.worst.tolerance} (precision.tolerance ${fidelity.tolerance}); add data.reference to hold the run to PyTorch`)
   const { outputs: _outputs, ...reference } = inp.reference ?? { source: 'ml2sc-float' as const, architecture: 'file' as const, description: 'ml2sc float forward pass' }
   return {
     ml2sc: ML2SC_VERSION,
@@ -131,6 +163,8 @@ export function buildReport(inp: ReportInput) {
       // a convolutional model: its input tensor and the conv/pool layers before the dense ones above
       ...(model.inputShape && model.tensorLayers?.length ? { inputShape: model.inputShape, tensorLayers: tensorLayerSummary(model.tensorLayers) } : {}),
       parameters: params,
+      /** the architecture is `ml2sc init`'s guess from the tensor shapes (model.guessed) */
+      guessed: inp.guessed ?? false,
     },
     precision: {
       fraction: plan.decimals === undefined ? plan.F : null,
@@ -148,6 +182,10 @@ export function buildReport(inp: ReportInput) {
       /** largest abs error of each sigmoid/tanh/softmax against the float function at this scale (half an ulp + the approximation's) */
       activationMaxError: activationErrors([...new Set(plan.layers.map((l) => l.activation.kind))], plan.scale),
       layers: plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, laneBits: l.laneBits, lanes: l.lanes })),
+      /** precision.tolerance: how far an output may be from PyTorch's (see fidelity) */
+      tolerance: fidelity.tolerance,
+      /** the rows `precision: auto` chose the widths on (test rows first…last, or data.calibration's), or null when nothing was chosen on rows */
+      calibration: cal ?? null,
     },
     layout: inp.layout,
     contract: { name: inp.contract.name, runtimeBytes: inp.contract.runtimeBytes },
@@ -167,7 +205,9 @@ export function buildReport(inp: ReportInput) {
       ml2scRatio: perRow && comparable ? round(ML2SC_GAS_PER_ROW_30_4_1 / perRow, 1) : null,
       ml2scComparable: comparable,
     },
-    accuracy,
+    accuracy: { ...accuracy, rows: rowsCounted },
+    /** the fidelity gate: every answered row's outputs against the reference, within precision.tolerance */
+    fidelity,
     error: {
       maxAbs: round(maxAbs, 9),
       meanAbs: errors.length ? round(errors.reduce((a, b) => a + b, 0) / errors.length, 9) : 0,

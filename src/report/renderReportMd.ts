@@ -24,9 +24,14 @@ export function renderReportMd(r: Report): string {
     '|---|---|---|',
     isReg ? `| MAE vs label | ${mae?.onchain ?? '–'} | ${mae?.reference ?? '–'} |` : `| accuracy vs label | ${pct(acc.onchain as number)} | ${pct(acc.reference as number)} |`,
     '',
-    `Agreement with the reference: ${pct(acc.agreement as number)} of ${r.rows.answered} rows${isReg ? ' (within 1e-3)' : ' (same class)'}. ` +
+    ...(r.model.guessed ? ['**Architecture GUESSED**: `ml2sc init` guessed `model.layers` from the tensor shapes (no `nn.Module` source beside the model); `model.guessed: true` in the config.', ''] : []),
+    calibrationLine(r),
+    '',
+    `Agreement with the reference: ${pct(acc.agreement as number)} of ${r.accuracy.rows.count} rows${isReg ? ' (within 1e-3)' : ' (same class)'}. ` +
       `Largest output error ${r.error.maxAbs}, mean ${r.error.meanAbs}. Simulator vs chain: ${r.simulator.mismatches} mismatches.` +
       (r.rows.refused ? ` ${r.rows.refused} rows refused (outside the safe input range).` : ''),
+    '',
+    fidelityLine(r),
     '',
     '## Gas',
     '',
@@ -53,4 +58,20 @@ export function renderReportMd(r: Report): string {
     '',
   ]
   return lines.join('\n')
+}
+
+/** Which rows `precision: auto` chose on, and which rows the accuracy figures are over. */
+function calibrationLine(r: Report): string {
+  const c = r.precision.calibration
+  if (!c) return `Precision: no width was chosen on rows (${r.precision.weightBits}-bit weights); accuracy, agreement and error are over all ${r.accuracy.rows.count} answered rows.`
+  if (c.source === 'data.calibration') return `Precision: \`auto\` chose the widths on ${n(c.count)} rows of \`data.calibration\` (${c.file}); accuracy, agreement and error are over all ${r.accuracy.rows.count} answered test rows.`
+  return `Precision: \`auto\` chose the widths on calibration rows ${c.first}–${c.last} (the first ${n(c.count)} test rows); accuracy, agreement and error are over the other ${r.accuracy.rows.count} answered rows.`
+}
+
+/** The fidelity gate: the worst output against its tolerance. */
+function fidelityLine(r: Report): string {
+  const f = r.fidelity
+  if (!f.worst) return 'Fidelity: no row answered.'
+  const against = f.enforced ? "PyTorch's outputs" : "ml2sc's float pass (not enforced: no data.reference)"
+  return `Fidelity (every answered row vs ${against}, precision.tolerance ${f.tolerance}): **${f.within ? 'within' : 'BEYOND'}**; worst row ${f.worst.row}, output ${f.worst.output}: ${f.worst.onchain} on chain vs ${f.worst.reference}, off by ${f.worst.deviation} (tolerance ${f.worst.tolerance}).`
 }

@@ -30,7 +30,8 @@ export type ArchitectureGuess = {
 
 /**
  * Settle a model file's architecture with no config: the file's own when it has one; else an ML2SC-style
- * `nn.Module` source (`.py`) beside the file whose layers fit the tensors; else a guess from the tensor
+ * `nn.Module` source (`.py`) beside the file whose layers fit the tensors; a source there that cannot be
+ * read (or does not fit) is an error naming it, never skipped; only with no source at all, a guess from the tensor
  * shapes: the Linear layers in state_dict order (BatchNorm folded where it sits), ReLU between them, and
  * for a single output a sigmoid (unless `binary` is false: then a regression, no final activation).
  */
@@ -45,7 +46,9 @@ export async function guessArchitecture(file: string, opts: { binary?: boolean; 
     return { ir, format: loaded.format, how: 'file', note: `architecture from the file (${loaded.format})`, ...(guessed ? { inputShape: guessed } : {}) }
   }
   const fromSource = await trySources(file, loaded, opts.features)
-  if (fromSource) return fromSource
+  if (fromSource.guess) return fromSource.guess
+  // a source beside the model that cannot be read is never skipped: no guess from the tensors past it
+  if (fromSource.failures.length) throw unreadableSource(file, fromSource.failures[0]!)
   if (loaded.orderUnknown) throw new ModelError(loaded.orderUnknown, { where: file, hint: "set model.source (the nn.Module's .py file) and model.class" })
   const conv = [...loaded.tensors].find(([k, t]) => k.endsWith('.weight') && t.shape.length >= 3)
   if (conv)
@@ -66,27 +69,54 @@ export async function guessArchitecture(file: string, opts: { binary?: boolean; 
   }
 }
 
-/** ML2SC-style sources beside the model: model.py first, then the other .py files; the first class that fits wins. */
-async function trySources(file: string, loaded: LoadedFile, features?: number): Promise<ArchitectureGuess | undefined> {
+/** A source beside the model that could not be used, and why (the reader's one line: file, line, construct). */
+type SourceFailure = { file: string; error: Ml2scError | Error }
+
+/**
+ * ML2SC-style sources beside the model: model.py first, then the other .py files; the first class that
+ * fits wins. Every source that was tried and could not be used is returned too: init does not guess
+ * past it. A .py file with no nn.Module class is not a model source (model.py excepted: it always is).
+ */
+async function trySources(file: string, loaded: LoadedFile, features?: number): Promise<{ guess?: ArchitectureGuess; failures: SourceFailure[] }> {
   const dir = path.dirname(file)
-  if (!existsSync(dir)) return undefined
+  const failures: SourceFailure[] = []
+  if (!existsSync(dir)) return { failures }
   const pys = readdirSync(dir)
     .filter((f) => f.endsWith('.py'))
     .sort((a, b) => (a === 'model.py' ? -1 : b === 'model.py' ? 1 : a.localeCompare(b)))
   for (const py of pys) {
     const full = path.join(dir, py)
-    const text = await readFile(full, 'utf8').catch(() => '')
+    let text: string
+    try {
+      text = await readFile(full, 'utf8')
+    } catch (e) {
+      failures.push({ file: full, error: e as Error })
+      continue
+    }
     const classes = [...text.matchAll(/^class\s+(\w+)\s*\(([^)]*)\)\s*:/gm)].filter((m) => /(^|\.)Module\b/.test(m[2]!)).map((m) => m[1]!)
+    if (!classes.length && py === 'model.py') failures.push({ file: full, error: new ModelError(`${py} defines no class X(nn.Module)`, { where: full }) })
     for (const cls of classes) {
       try {
         const steps = parseModuleSource(text, cls, full)
         const guessed = loaded.inputShape ? undefined : inferInputShape(steps, loaded.tensors, features)
         const ir = buildModel(steps, loaded.tensors, loaded.format, file, loaded.inputShape ?? guessed)
-        return { ir, format: loaded.format, how: 'source', source: full, class: cls, note: `architecture from ${py}, class ${cls}`, ...(guessed ? { inputShape: guessed } : {}) }
-      } catch {}
+        return { guess: { ir, format: loaded.format, how: 'source', source: full, class: cls, note: `architecture from ${py}, class ${cls}`, ...(guessed ? { inputShape: guessed } : {}) }, failures }
+      } catch (e) {
+        failures.push({ file: full, error: e as Error })
+      }
     }
   }
-  return undefined
+  return { failures }
+}
+
+/** init refuses to guess past a source it could not read: one line naming the file, line and construct. */
+function unreadableSource(model: string, f: SourceFailure): ModelError {
+  const why = f.error instanceof Ml2scError ? f.error.shortMessage : f.error.message
+  return new ModelError(`${path.basename(f.file)} lies beside ${path.basename(model)} but ml2sc cannot read it (${why}); init does not guess the layers when a source exists`, {
+    where: f.file,
+    hint: 'write the config yourself with model.path and model.layers (e.g. [linear, relu, linear]) if forward() is a plain chain, or rewrite forward() in the subset ml2sc reads (README, Model formats) and set model.source + model.class',
+    cause: f.error,
+  })
 }
 
 /** `model.layers` from a state_dict's tensors alone. */

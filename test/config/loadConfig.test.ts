@@ -52,7 +52,7 @@ describe('loadConfig', () => {
       model: { path: join(dir, 'models/model.onnx') },
       data: { test: join(dir, 'test.csv'), label: 'label', drop: [] },
       weights: { layout: 'auto' },
-      precision: { fraction: 20, weights: 'auto', inputs: 'auto' },
+      precision: { fraction: 20, weights: 'auto', inputs: 'auto', tolerance: '1%' },
       batch: { rows: 'auto', upload: 'auto' },
       chain: { hardfork: 'prague', txGasCap: 16777216, blockGasLimit: 30000000 },
       output: join(dir, 'out'),
@@ -84,7 +84,7 @@ describe('loadConfig', () => {
         'batch: { rows: 50, upload: 4096 }\nchain: { rpcUrl: "https://rpc.example.org", chainId: 8453 }\n',
     )
     const config = await loadConfig(file)
-    expect(config.precision).toEqual({ decimals: 18, weights: 'int256', inputs: 'int64' })
+    expect(config.precision).toEqual({ decimals: 18, weights: 'int256', inputs: 'int64', tolerance: '1%' })
     expect(config.weights.layout).toBe('storage')
     expect(config.batch).toEqual({ rows: 50, upload: 4096 })
     expect(config.chain).toEqual({

@@ -99,12 +99,17 @@ describe('report.json figures on a real run', () => {
 
     // error.* against PyTorch's own outputs (data.reference)
     expect(report.reference).toMatchObject({ source: 'pytorch-csv', architecture: 'file' })
+    // accuracy, agreement and error.* are over the rows precision: auto did not choose on (issue 18)
+    const ex = report.accuracy.rows.excluded as { first: number; last: number; count: number } | null
+    expect(ex).toEqual(report.precision.calibration && { first: report.precision.calibration.first, last: report.precision.calibration.last, count: report.precision.calibration.count })
+    const counted = (row: number) => !ex || row < ex.first || row > ex.last
+    expect(report.accuracy.rows.count).toBe(preds.filter((p) => counted(p.row)).length)
     const errs: number[] = []
     let floatMax = 0
     preds.forEach((p, i) => {
       const ref = forward(m.model, m.features[i]!)
       p.raw.forEach((v, j) => {
-        errs.push(Math.abs(Number(v) / 2 ** F - m.torch[i]![j]!))
+        if (counted(p.row)) errs.push(Math.abs(Number(v) / 2 ** F - m.torch[i]![j]!))
         floatMax = Math.max(floatMax, Math.abs(Number(v) / 2 ** F - ref[j]!))
       })
     })
@@ -141,10 +146,13 @@ describe('report.json figures on a real run', () => {
 
     // agreement with PyTorch's classes, and accuracy against the labels
     const refClass = m.torch.map((y) => torchClass(m.task, m.plan, y))
-    const agree = preds.filter((p, i) => p.onchain === refClass[i]).length / preds.length
+    const n = report.accuracy.rows.count
+    const agree = preds.filter((p, i) => counted(p.row) && p.onchain === refClass[i]).length / n
     expect(report.accuracy.agreement).toBeCloseTo(agree, 6)
     expect(report.accuracy.agreement).toBe(1)
-    expect(report.accuracy.onchain).toBeCloseTo(preds.filter((p, i) => p.onchain === m.labels[i]).length / preds.length, 6)
-    expect(report.accuracy.reference).toBeCloseTo(refClass.filter((c, i) => c === m.labels[i]).length / preds.length, 6)
+    expect(report.accuracy.onchain).toBeCloseTo(preds.filter((p, i) => counted(p.row) && p.onchain === m.labels[i]).length / n, 6)
+    expect(report.accuracy.reference).toBeCloseTo(refClass.filter((c, i) => counted(preds[i]!.row) && c === m.labels[i]).length / n, 6)
+    // the fidelity gate over every row: within 1% of each output's range
+    expect(report.fidelity).toMatchObject({ enforced: true, within: true, rows: preds.length })
   })
 })

@@ -64,11 +64,16 @@ describe('CNN gas bounds', () => {
     })
   }, 300_000)
 
-  test('MNIST-shaped CNN at the DEFAULT precision (as `ml2sc run` resolves it): one predict ≤ 2,100,000 gas (2.86M before), exact, PyTorch\'s class kept', async () => {
+  // Issue 18: auto takes int8 only when every output stays within precision.tolerance on its calibration rows.
+  // int8 moves this CNN's logits by 1.2% of their range (more on its 6 calibration rows' range), beyond the
+  // default 1%: the default is now int24 weights (≤ 4,000,000, the first test). With the tolerance at 3%,
+  // auto chooses int8 and uint16 inputs again, the plan issue 14's ≤ 2,100,000 target was set for.
+  test('MNIST-shaped CNN, auto precision at precision.tolerance 3% (int8): one predict ≤ 2,100,000 gas (2.86M before), exact, PyTorch\'s class kept', async () => {
     const dir = path.join(FIXTURES, 'cnn_mnist28')
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'ml2sc-cnn-default-')), 'ml2sc.yaml')
-    writeFileSync(file, `model:\n  path: ${dir}/model.onnx\ndata:\n  test: ${dir}/test.csv\n  label: label\n  reference: ${dir}/reference.csv\n`)
+    writeFileSync(file, `model:\n  path: ${dir}/model.onnx\ndata:\n  test: ${dir}/test.csv\n  label: label\n  reference: ${dir}/reference.csv\nprecision:\n  tolerance: 3%\n`)
     const { plan, task } = await prepareModel(await loadConfig(file))
+    expect(plan.weightBytes).toBe(1)
     // inputs: auto applies to CNNs: [0, 1] pixels as uint16 at 2^15, read by the first conv
     expect([plan.inputBytes, plan.inputFraction, plan.inputUnsigned]).toEqual([2, 15, true])
     const data = await readAllRows(path.join(dir, 'test.csv'), { label: 'label' })

@@ -48,10 +48,13 @@ describe('data.reference: measured against PyTorch', () => {
   })
 
   test('a wrongly declared architecture: disagreement with PyTorch shows; without data.reference the report says the architecture is unverified', async () => {
+    // the fidelity gate (issue 18): the run fails, one line naming the worst row and output, the report still written
     const wrong = await run('wrong', config(WRONG))
-    expect(wrong.code).toBe(0)
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toMatch(/ml2sc: error: fidelity gate \(data\.reference\): row \d+, output 0: .* beyond the tolerance/)
     expect(wrong.report.accuracy.agreement).toBeLessThan(1)
     expect(wrong.report.error.maxAbs).toBeGreaterThan(0.01)
+    expect(wrong.report.fidelity).toMatchObject({ enforced: true, within: false })
 
     const blind = await run('blind', config(WRONG, ''))
     expect(blind.code).toBe(0)
@@ -106,7 +109,7 @@ describe('labels', () => {
     const csv = relabel('named.csv', (l) => (l === '1' ? 'benign' : 'malignant'))
     const r = await run('named', config(RIGHT, '  reference: reference.csv\n  classes: [malignant, benign]\n', csv))
     expect(r.code).toBe(0)
-    expect(r.report.accuracy.onchain).toBe(0.96)
+    expect(r.report.accuracy.onchain).toBe(0.95) // over rows 10–49: the first 10 are precision: auto's calibration rows
     expect(r.report.warnings).toEqual([])
     const bare = await run('named-bare', config(RIGHT, '', csv))
     expect(bare.code).toBe(1)
@@ -122,8 +125,8 @@ describe('labels', () => {
 
     const flipped = await run('flipped', config(RIGHT, '', relabel('flipped.csv', (l) => String(1 - Number(l)))))
     expect(flipped.code).toBe(0)
-    expect(flipped.report.accuracy.onchain).toBe(0.04)
-    expect(flipped.report.warnings[0]).toMatch(/accuracy 4\.0% is at or below chance \(50\.0% for 2 classes\)/)
+    expect(flipped.report.accuracy.onchain).toBe(0.05) // over rows 10–49 (rows 0–9: calibration)
+    expect(flipped.report.warnings[0]).toMatch(/accuracy 5\.0% is at or below chance \(50\.0% for 2 classes\)/)
     expect(readFileSync(path.join(flipped.out, 'report.md'), 'utf8')).toContain('## Warnings')
   })
 })

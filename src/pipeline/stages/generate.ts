@@ -22,6 +22,9 @@ export async function generateStage(config: Config, log: Logger): Promise<Genera
   for (const w of prepared.warnings) log.info(`  warning: ${w.message}${w.hint ? ` (hint: ${w.hint})` : ''}`)
   const { plan, model } = prepared
   log.detail(`${prepared.task}, ${shapeOf(model).join('-')}, scale 2^${plan.F}, weights int${8 * plan.weightBytes}`)
+  const cal = prepared.calibration
+  if (cal)
+    log.detail(`precision: auto chose on ${cal.count} calibration row(s): ${cal.source === 'test rows' ? `test rows ${cal.first}–${cal.last}, left out of accuracy and agreement` : `data.calibration (${cal.file})`}`)
 
   const chunkSize = prepared.chunkSize
   const source = generateSolidity(plan, prepared.generate)
@@ -47,6 +50,7 @@ export async function generateStage(config: Config, log: Logger): Promise<Genera
     source: { file: solName, sha256: sha256Text(source) },
     weights: { bytes: blob.length, chunkSize, chunks: chunkSizes(blob.length, chunkSize), commitment: commitmentOf(blob) },
     plan: planToJson(plan),
+    ...(prepared.calibration ? { calibration: prepared.calibration } : {}),
   }
   const planFile = await writeArtifact(config, PLAN_FILE, artifact)
   log.step(`generate ${solName} (${source.split('\n').length} lines) and ${PLAN_FILE}`)

@@ -5,6 +5,7 @@ import { readRows } from '../../data/readCsv.ts'
 import { encodeRow } from '../../fixed/encodeRows.ts'
 import { loadModel } from '../../model/loadModel.ts'
 import { buildReport, type Report } from '../../report/buildReport.ts'
+import { checkFidelity } from '../../report/fidelity.ts'
 import { writeReports } from '../../report/writeReports.ts'
 import { referenceSourceOf } from '../../report/referenceSource.ts'
 import { readReference, referenceFor } from '../../data/readReference.ts'
@@ -82,9 +83,14 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
     batchRows: ev.batchRows,
     reference: { ...source, outputs },
     classes: config.data.classes,
+    tolerance: config.precision.tolerance,
+    ...(planA.calibration ? { calibration: planA.calibration } : {}),
+    ...(config.model.guessed ? { guessed: true } : {}),
   })
   const files = await writeReports(config.output, report)
   summarize(report, config, log)
+  // the fidelity gate, once everything is written: PyTorch's outputs at hand and an output beyond the tolerance fail the run
+  checkFidelity(report.fidelity, { guessed: config.model.guessed, reportFile: `${outLabel(config)}report.json` })
   return { report, files }
 }
 
@@ -95,8 +101,14 @@ function summarize(r: Report, config: Config, log: Logger) {
   log.info('')
   if (acc.mae) log.info(`  MAE          on chain ${acc.mae.onchain}   reference ${acc.mae.reference}   agreement ${f(acc.agreement)}`)
   else log.info(`  accuracy     on chain ${f(acc.onchain)}   reference ${f(acc.reference)}   agreement ${f(acc.agreement)}`)
-  log.info(`  reference    ${r.reference.description}`)
+  log.info(`  reference    ${r.reference.description}${r.model.guessed ? '; architecture GUESSED by ml2sc init (model.guessed)' : ''}`)
+  const cal = r.precision.calibration
+  if (cal)
+    log.info(`  calibration  precision: auto chose on ${cal.source === 'test rows' ? `test rows ${cal.first}–${cal.last} (${cal.count}); accuracy and agreement are over the other ${r.accuracy.rows.count}` : `${cal.count} rows of data.calibration (${cal.file})`}`)
   log.info(`  max error    ${r.error.maxAbs} vs the reference; simulator mismatches ${r.simulator.mismatches}`)
+  const fid = r.fidelity
+  if (fid.worst)
+    log.info(`  fidelity     ${fid.within ? 'within' : 'BEYOND'} precision.tolerance ${fid.tolerance}${fid.enforced ? '' : ' (vs ml2sc float: not enforced)'}: worst row ${fid.worst.row} output ${fid.worst.output}, off by ${fid.worst.deviation} (tolerance ${fid.worst.tolerance})`)
   log.info(`  gas          deploy ${g(r.gas.deploy)}${r.gas.adminLibrary ? ` (+ ${g(r.gas.adminLibrary)} once per chain: the shared admin library)` : ''}   upload ${g(r.gas.upload)}   per row ${g(r.gas.inference.perRow)}   one predict ${g(r.gas.predictSingle)}`)
   log.info(`  report       ${outLabel(config)}report.md`)
   for (const w of r.warnings) log.info(`ml2sc: warning: ${w}`)
