@@ -42,6 +42,7 @@ export const generateModule: Ml2scCommand = {
         chunkSize: prepared.chunkSize,
         evmVersion: evmVersionFor(config.chain.hardfork),
         owner: prepared.generate.owner,
+        task: prepared.task,
       })
       log.info(`  wrote a Foundry project to ${path.relative(process.cwd(), foundry) || '.'}: run \`forge test\` there`)
     }
