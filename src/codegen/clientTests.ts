@@ -1,12 +1,13 @@
-import { decodeOutputsE18 } from '../fixed/e18.ts'
+import { decodeOutputsE18, encodeRowE18 } from '../fixed/e18.ts'
+import { simulate } from '../fixed/simulate.ts'
 import { interpret } from '../fixed/encodeRows.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Task } from '../ir/types.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { clientName } from './generateClient.ts'
 
-/** One row for the client's tests: features in 1e18, and the simulator's raw outputs on ml2sc's own encoding of them. */
-export type ClientVector = { features: bigint[]; output: bigint[] }
+/** One row for the client's tests: features in 1e18 (the simulator's outputs on their encoding are computed here). */
+export type ClientVector = { features: bigint[] }
 
 /** The client's tests run on at most this many vectors (each inlines its features: test-contract code). */
 export const CLIENT_VECTORS = 8
@@ -16,8 +17,8 @@ const intLit = (v: bigint) => (v === -(1n << 255n) ? 'type(int256).min' : v.toSt
 /**
  * `test/<Contract>Client.t.sol`: the client library against ml2sc's simulator, in 1e18 units. It inherits the
  * model test's setUp (deploy, upload), so the model is the one the vectors were computed for. Checks:
- * predict and predictClass on each vector equal the simulator's outputs on ml2sc's own encoding of the same
- * features (converted to 1e18 with the client's rounding); the fixed-size overload agrees; a feature just
+ * predict and predictClass on each vector equal the simulator's outputs on ml2sc's encoding of the same 1e18
+ * features (encodeRowE18), converted to 1e18 with the client's rounding; the fixed-size overload agrees; a feature just
  * outside the safe range reverts FeatureOutOfRange with its index, one on the boundary passes; requireModel
  * accepts the model.
  */
@@ -26,11 +27,17 @@ export function clientTest(plan: Plan, opts: { contractName: string; task: Task;
   const L = clientName(C)
   const N = plan.inputSize
   const classifier = opts.task !== 'regression'
-  const vectors = opts.vectors.slice(0, CLIENT_VECTORS)
+  // the simulator on the client's encoding of each row (encodeRowE18: exact round-to-nearest of the 1e18 value)
+  const vectors = opts.vectors
+    .flatMap((v) => {
+      const e = encodeRowE18(plan, v.features)
+      return e.ok ? [{ features: v.features, output: simulate(plan, e.values) }] : []
+    })
+    .slice(0, CLIENT_VECTORS)
   const arr = (name: string, vs: bigint[]) => `        int256[] memory ${name} = new int256[](${vs.length});\n${vs.map((v, j) => `        ${name}[${j}] = ${intLit(v)};`).join('\n')}`
 
   const tests = vectors.map((v, i) => {
-    if (v.features.length !== N || v.output.length !== plan.outputSize) throw new Error(`client vector ${i}: ${v.features.length} features and ${v.output.length} outputs, the model has ${N} and ${plan.outputSize}`)
+    if (v.features.length !== N) throw new Error(`client vector ${i}: ${v.features.length} features, the model has ${N}`)
     const want = decodeOutputsE18(plan, v.output)
     return `    function test_client_vector_${i}() public view {
 ${arr('f', v.features)}

@@ -150,7 +150,7 @@ abstract contract ${C}Deploy {
     bytes internal constant ADMIN_RUNTIME = hex"${lib.runtime.slice(2)}";
 
     /// Deploy the admin library (once per chain) and the model, then upload the weights chunk by chunk, as \`ml2sc upload\` does.
-    function setUp() public {
+    function setUp() public virtual {
         if (ADMIN.code.length == 0) {
             (bool ok, ) = CREATE2_FACTORY.call(abi.encodePacked(bytes32(${lib.salt}), ADMIN_INITCODE));
             // no deployment proxy on this test chain: place the code with forge's vm.etch cheatcode instead
@@ -252,7 +252,7 @@ Outputs are raw fixed-point integers: divide by 2^${plan.F} for the model's valu
   await writeAtomic(path.join(dir, 'test', `${C}.t.sol`), test)
   if (opts.task) {
     const L = clientName(C)
-    const clientVectors = vectors.flatMap((v) => (v.features ? [{ features: v.features, output: v.output }] : []))
+    const clientVectors = vectors.flatMap((v) => (v.features ? [{ features: v.features }] : []))
     await writeAtomic(path.join(dir, 'src', `${L}.sol`), generateClient(plan, { contractName: C, task: opts.task, commitment }))
     await writeAtomic(path.join(dir, 'test', `${L}.t.sol`), clientTest(plan, { contractName: C, task: opts.task, vectors: clientVectors }))
   }

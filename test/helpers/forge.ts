@@ -39,6 +39,7 @@ export async function forgeTest(dir: string, args: string[] = []): Promise<Forge
   const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   const code = await proc.exited
   const m = /(\d+) tests passed, (\d+) failed/.exec(stdout)
-  const failures = [...stdout.matchAll(/^\[FAIL[^\]]*\] (\w+)\(/gm)].map((x) => x[1]!)
+  // forge lists each failure twice (in its suite, and again under "Failing tests")
+  const failures = [...new Set([...stdout.matchAll(/^\[FAIL.*\] (\w+)\(\) \(/gm)].map((x) => x[1]!))]
   return { code, stdout, stderr, passed: Number(m?.[1] ?? 0), failed: Number(m?.[2] ?? 0), failures }
 }
