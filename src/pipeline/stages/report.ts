@@ -76,6 +76,7 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
       upload: dep.transactions.upload.map((hash, i) => ({ label: `upload chunk ${i + 1}/${n}`, hash, gasUsed: dep.gas.upload[i] ?? 0 })),
       batches: ev.transactions,
       single: ev.predictSingle ?? undefined,
+      internal: ev.predictInternal ?? undefined,
       gasSource: ev.gasSource,
     },
     rows,
@@ -97,7 +98,7 @@ function summarize(r: Report, config: Config, log: Logger) {
   else log.info(`  accuracy     on chain ${f(acc.onchain)}   reference ${f(acc.reference)}   agreement ${f(acc.agreement)}`)
   log.info(`  reference    ${r.reference.description}`)
   log.info(`  max error    ${r.error.maxAbs} vs the reference; simulator mismatches ${r.simulator.mismatches}`)
-  log.info(`  gas          deploy ${g(r.gas.deploy)}${r.gas.adminLibrary ? ` (+ ${g(r.gas.adminLibrary)} once per chain: the shared admin library)` : ''}   upload ${g(r.gas.upload)}   per row ${g(r.gas.inference.perRow)}   one predict ${g(r.gas.predictSingle)}`)
+  log.info(`  gas          deploy ${g(r.gas.deploy)}${r.gas.adminLibrary ? ` (+ ${g(r.gas.adminLibrary)} once per chain: the shared admin library)` : ''}   upload ${g(r.gas.upload)}   per row ${g(r.gas.inference.perRow)}   one predict ${g(r.gas.predictSingle)}${r.gas.predictInternal === null ? '' : ` (${g(r.gas.predictInternal)} from a contract)`}`)
   log.info(`  report       ${outLabel(config)}report.md`)
   for (const w of r.warnings) log.info(`ml2sc: warning: ${w}`)
 }
