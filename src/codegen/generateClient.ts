@@ -30,6 +30,44 @@ function roundYul(r: Ratio, v: string, sg: string): string {
   return `sdiv(add(${scaled}, sub(xor(${r.H}, ${sg}), ${sg})), ${r.B})`
 }
 
+/** Features per pass of the conversion loop; a model with at most FULL_UNROLL features has no loop at all. */
+const UNROLL = 8
+const FULL_UNROLL = 32
+
+/**
+ * Range-check, round and pack the N words at `src` into the call data at buf + 4 + i·inputBytes, in order
+ * (each MSTORE zeroes the bytes after its feature, which the next one overwrites). Unrolled: small models
+ * entirely, larger ones UNROLL features per loop pass plus a tail, so the loop's bookkeeping is paid once per
+ * UNROLL features. Out of range: FeatureOutOfRange(index, value, FEATURE_MIN, FEATURE_MAX).
+ */
+function featuresYul(plan: Plan, min: bigint, max: bigint): string {
+  const N = plan.inputSize
+  const ib = plan.inputBytes
+  const r = inputRatio(plan)
+  // one feature: `at` its source word, `to` its place in the call data, `index` its index (all Yul expressions)
+  const one = (at: string, to: string, index: string) =>
+    `{ let v := mload(${at}) if gt(sub(v, lo), span) { outOfRange(buf, ${index}, v) } let sg := sar(255, v) mstore(${to}, shl(${256 - 8 * ib}, ${roundYul(r, 'v', 'sg')})) }`
+  const hx = (n: number) => '0x' + n.toString(16)
+  const lines = [
+    `            function outOfRange(b, i, v) {`,
+    `                mstore(b, ${sel224(FEATURE_OUT_OF_RANGE)}) mstore(add(b, 4), i) mstore(add(b, 36), v) mstore(add(b, 68), ${yulInt(min)}) mstore(add(b, 100), ${max}) revert(b, 132)`,
+    `            }`,
+    `            // each feature: one unsigned compare for the range (v - FEATURE_MIN wraps above the span outside it), then`,
+    `            // round(v · ${r.A}/${r.B}) to nearest, half away from zero, in the top ${8 * ib} bits of its MSTORE`,
+    `            let lo := ${yulInt(min)}`,
+    `            let span := ${max - min}`,
+  ]
+  const loops = N > FULL_UNROLL ? Math.floor(N / UNROLL) : 0
+  if (loops) {
+    lines.push(`            for { let s := src let d := add(buf, 4) let end := add(src, ${hx(32 * UNROLL * loops)}) } lt(s, end) { s := add(s, ${hx(32 * UNROLL)}) d := add(d, ${hx(ib * UNROLL)}) } {`)
+    // the index is computed only on the way to the revert
+    for (let k = 0; k < UNROLL; k++) lines.push(`                ${one(k ? `add(s, ${hx(32 * k)})` : 's', k ? `add(d, ${hx(ib * k)})` : 'd', k ? `add(shr(5, sub(s, src)), ${k})` : 'shr(5, sub(s, src))')}`)
+    lines.push(`            }`)
+  }
+  for (let i = loops * UNROLL; i < N; i++) lines.push(`            ${one(i ? `add(src, ${hx(32 * i)})` : 'src', `add(buf, ${hx(4 + ib * i)})`, String(i))}`)
+  return lines.join('\n')
+}
+
 /**
  * `<Contract>Client.sol`: a Solidity library through which another contract calls the model in the
  * ecosystem's units, 1e18-scaled int256 (PRBMath's SD59x18). It checks each feature against the safe
@@ -45,7 +83,6 @@ export function generateClient(plan: Plan, opts: GenerateClientOptions): string 
   const ib = plan.inputBytes
   const K = Math.ceil((N * ib) / 32)
   const { min, max } = featureRangeE18(plan)
-  const rin = inputRatio(plan)
   const rout = outputRatio(plan)
   // a returned output beyond ±LIMIT would overflow the conversion to 1e18: refused, never wrapped
   const limit = ((1n << 255n) - 1n - rout.H) / rout.A
@@ -153,26 +190,10 @@ ${classFns}
     function _predictRaw(address model, uint256 src) private view returns (int256[] memory raw) {
         assembly ("memory-safe") {
             let buf := mload(0x40)
-            // the row's last word first (its padding must be zero), then the selector; each feature's MSTORE
-            // zeroes the bytes after it, which the next feature then overwrites
+            // the row's last word first (its padding must be zero), then the selector, then the features
             mstore(add(buf, ${4 + 32 * (K - 1)}), 0)
             mstore(buf, ${'shl(224, ' + predictSel + ')'})
-            let d := add(buf, 4)
-            for { let s := src let end := add(src, ${32 * N}) } lt(s, end) { s := add(s, 0x20) d := add(d, ${ib}) } {
-                let v := mload(s)
-                // one unsigned compare: v - FEATURE_MIN wraps above the span for anything outside the range
-                if gt(sub(v, ${yulInt(min)}), ${max - min}) {
-                    mstore(buf, ${sel224(FEATURE_OUT_OF_RANGE)})
-                    mstore(add(buf, 4), shr(5, sub(s, src)))
-                    mstore(add(buf, 36), v)
-                    mstore(add(buf, 68), ${yulInt(min)})
-                    mstore(add(buf, 100), ${max})
-                    revert(buf, 132)
-                }
-                let sg := sar(255, v)
-                // round(v · ${rin.A}/${rin.B}) to nearest, half away from zero; the top ${8 * ib} bits carry it
-                mstore(d, shl(${256 - 8 * ib}, ${roundYul(rin, 'v', 'sg')}))
-            }
+${featuresYul(plan, min, max)}
             if iszero(staticcall(gas(), model, buf, ${4 + 32 * K}, 0, 0)) {
                 returndatacopy(buf, 0, returndatasize())
                 revert(buf, returndatasize())

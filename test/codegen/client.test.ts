@@ -3,7 +3,8 @@
 // equal the simulator's on ml2sc's own encoding of the same features, and the direct call's raw outputs
 // equal the simulator's; a feature just outside the safe range reverts FeatureOutOfRange naming its index;
 // the conversion costs at most 150 gas per feature. Three models: the breast-cancer example (int24 inputs
-// at 2^19, straddling words), a multiclass model at 10^6 with int64 inputs, a regression at 2^20 with int32.
+// at 2^19, straddling words), a multiclass model at 10^6 with int64 inputs, a regression at 2^20 with int32,
+// and a 45-input model whose conversion runs in the client's loop and tail.
 import { describe, expect, test } from 'bun:test'
 import { decodeErrorResult, parseAbi, type Hex } from 'viem'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
@@ -39,6 +40,8 @@ async function cases(): Promise<Case[]> {
     { name: 'breast-cancer (int24 at 2^19)', plan: bc.plan, task: bc.task, C: bc.contractName, spread: 3 },
     { name: 'multiclass at 10^6, int64 inputs', plan: makePlan(randomMlp([13, 6, 3], 5), { fraction: 0, decimals: 6, weightBytes: 4, inputBytes: 8 }), task: 'multiclass', C: 'Multi', spread: 50 },
     { name: 'regression at 2^20, int32 inputs', plan: makePlan(randomMlp([9, 5, 1], 8), { fraction: 20, weightBytes: 2, inputBytes: 4 }), task: 'regression', C: 'Reg', spread: 100 },
+    // 45 features: the conversion loop (8 per pass, 5 passes) and a 5-feature tail; int24 at 2^14 straddles words
+    { name: '45 inputs, int24 at 2^14 (the loop and its tail)', plan: makePlan(randomMlp([45, 6, 2], 3), { fraction: 18, weightBytes: 2, inputBytes: 3, inputFraction: 14 }), task: 'multiclass', C: 'Wide', spread: 200 },
   ]
 }
 

@@ -81,26 +81,46 @@ library Ml2sc_modelClient {
     function _predictRaw(address model, uint256 src) private view returns (int256[] memory raw) {
         assembly ("memory-safe") {
             let buf := mload(0x40)
-            // the row's last word first (its padding must be zero), then the selector; each feature's MSTORE
-            // zeroes the bytes after it, which the next feature then overwrites
+            // the row's last word first (its padding must be zero), then the selector, then the features
             mstore(add(buf, 68), 0)
             mstore(buf, shl(224, 0x20d4803b))
-            let d := add(buf, 4)
-            for { let s := src let end := add(src, 960) } lt(s, end) { s := add(s, 0x20) d := add(d, 3) } {
-                let v := mload(s)
-                // one unsigned compare: v - FEATURE_MIN wraps above the span for anything outside the range
-                if gt(sub(v, 0xffffffffffffffffffffffffffffffffffffffffffffffff21f493e77e54c58a), 31999999999999999999) {
-                    mstore(buf, shl(224, 0xacb7783d))
-                    mstore(add(buf, 4), shr(5, sub(s, src)))
-                    mstore(add(buf, 36), v)
-                    mstore(add(buf, 68), 0xffffffffffffffffffffffffffffffffffffffffffffffff21f493e77e54c58a)
-                    mstore(add(buf, 100), 15999999046325683593)
-                    revert(buf, 132)
-                }
-                let sg := sar(255, v)
-                // round(v · 2/3814697265625) to nearest, half away from zero; the top 24 bits carry it
-                mstore(d, shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625)))
+            function outOfRange(b, i, v) {
+                mstore(b, shl(224, 0xacb7783d)) mstore(add(b, 4), i) mstore(add(b, 36), v) mstore(add(b, 68), 0xffffffffffffffffffffffffffffffffffffffffffffffff21f493e77e54c58a) mstore(add(b, 100), 15999999046325683593) revert(b, 132)
             }
+            // each feature: one unsigned compare for the range (v - FEATURE_MIN wraps above the span outside it), then
+            // round(v · 2/3814697265625) to nearest, half away from zero, in the top 24 bits of its MSTORE
+            let lo := 0xffffffffffffffffffffffffffffffffffffffffffffffff21f493e77e54c58a
+            let span := 31999999999999999999
+            { let v := mload(src) if gt(sub(v, lo), span) { outOfRange(buf, 0, v) } let sg := sar(255, v) mstore(add(buf, 0x4), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x20)) if gt(sub(v, lo), span) { outOfRange(buf, 1, v) } let sg := sar(255, v) mstore(add(buf, 0x7), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x40)) if gt(sub(v, lo), span) { outOfRange(buf, 2, v) } let sg := sar(255, v) mstore(add(buf, 0xa), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x60)) if gt(sub(v, lo), span) { outOfRange(buf, 3, v) } let sg := sar(255, v) mstore(add(buf, 0xd), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x80)) if gt(sub(v, lo), span) { outOfRange(buf, 4, v) } let sg := sar(255, v) mstore(add(buf, 0x10), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0xa0)) if gt(sub(v, lo), span) { outOfRange(buf, 5, v) } let sg := sar(255, v) mstore(add(buf, 0x13), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0xc0)) if gt(sub(v, lo), span) { outOfRange(buf, 6, v) } let sg := sar(255, v) mstore(add(buf, 0x16), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0xe0)) if gt(sub(v, lo), span) { outOfRange(buf, 7, v) } let sg := sar(255, v) mstore(add(buf, 0x19), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x100)) if gt(sub(v, lo), span) { outOfRange(buf, 8, v) } let sg := sar(255, v) mstore(add(buf, 0x1c), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x120)) if gt(sub(v, lo), span) { outOfRange(buf, 9, v) } let sg := sar(255, v) mstore(add(buf, 0x1f), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x140)) if gt(sub(v, lo), span) { outOfRange(buf, 10, v) } let sg := sar(255, v) mstore(add(buf, 0x22), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x160)) if gt(sub(v, lo), span) { outOfRange(buf, 11, v) } let sg := sar(255, v) mstore(add(buf, 0x25), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x180)) if gt(sub(v, lo), span) { outOfRange(buf, 12, v) } let sg := sar(255, v) mstore(add(buf, 0x28), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x1a0)) if gt(sub(v, lo), span) { outOfRange(buf, 13, v) } let sg := sar(255, v) mstore(add(buf, 0x2b), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x1c0)) if gt(sub(v, lo), span) { outOfRange(buf, 14, v) } let sg := sar(255, v) mstore(add(buf, 0x2e), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x1e0)) if gt(sub(v, lo), span) { outOfRange(buf, 15, v) } let sg := sar(255, v) mstore(add(buf, 0x31), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x200)) if gt(sub(v, lo), span) { outOfRange(buf, 16, v) } let sg := sar(255, v) mstore(add(buf, 0x34), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x220)) if gt(sub(v, lo), span) { outOfRange(buf, 17, v) } let sg := sar(255, v) mstore(add(buf, 0x37), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x240)) if gt(sub(v, lo), span) { outOfRange(buf, 18, v) } let sg := sar(255, v) mstore(add(buf, 0x3a), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x260)) if gt(sub(v, lo), span) { outOfRange(buf, 19, v) } let sg := sar(255, v) mstore(add(buf, 0x3d), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x280)) if gt(sub(v, lo), span) { outOfRange(buf, 20, v) } let sg := sar(255, v) mstore(add(buf, 0x40), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x2a0)) if gt(sub(v, lo), span) { outOfRange(buf, 21, v) } let sg := sar(255, v) mstore(add(buf, 0x43), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x2c0)) if gt(sub(v, lo), span) { outOfRange(buf, 22, v) } let sg := sar(255, v) mstore(add(buf, 0x46), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x2e0)) if gt(sub(v, lo), span) { outOfRange(buf, 23, v) } let sg := sar(255, v) mstore(add(buf, 0x49), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x300)) if gt(sub(v, lo), span) { outOfRange(buf, 24, v) } let sg := sar(255, v) mstore(add(buf, 0x4c), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x320)) if gt(sub(v, lo), span) { outOfRange(buf, 25, v) } let sg := sar(255, v) mstore(add(buf, 0x4f), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x340)) if gt(sub(v, lo), span) { outOfRange(buf, 26, v) } let sg := sar(255, v) mstore(add(buf, 0x52), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x360)) if gt(sub(v, lo), span) { outOfRange(buf, 27, v) } let sg := sar(255, v) mstore(add(buf, 0x55), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x380)) if gt(sub(v, lo), span) { outOfRange(buf, 28, v) } let sg := sar(255, v) mstore(add(buf, 0x58), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
+            { let v := mload(add(src, 0x3a0)) if gt(sub(v, lo), span) { outOfRange(buf, 29, v) } let sg := sar(255, v) mstore(add(buf, 0x5b), shl(232, sdiv(add(mul(v, 2), sub(xor(1907348632812, sg), sg)), 3814697265625))) }
             if iszero(staticcall(gas(), model, buf, 100, 0, 0)) {
                 returndatacopy(buf, 0, returndatasize())
                 revert(buf, returndatasize())
