@@ -30,12 +30,19 @@ function probeSource(plan: Plan, C: string, client: string): string {
   // one source (the client, then the probe): the compile cache is keyed by it
   return `${client}
 contract Ml2scInternalGasProbe {
-    constructor(address model, bool viaClient, bytes32[${K}] memory row, int256[] memory features) {
+    constructor(address model, uint8 mode, bytes32[${K}] memory row, int256[] memory features) {
         int256[] memory out;
         uint256 used;
-        if (viaClient) {
+        if (mode == 1) {
             uint256 g = gasleft();
             out = ${L}.predict(model, features);
+            used = g - gasleft();
+        } else if (mode == 2) {
+            // the fixed-size overload (the copy into int256[${plan.inputSize}] is not measured)
+            int256[${plan.inputSize}] memory fixedRow;
+            for (uint256 i = 0; i < ${plan.inputSize}; i++) fixedRow[i] = features[i];
+            uint256 g = gasleft();
+            out = ${L}.predict(model, fixedRow);
             used = g - gasleft();
         } else {
             uint256 g = gasleft();
@@ -59,10 +66,14 @@ export function internalGasProbe(plan: Plan, opts: ProbeOptions): Probe {
   return { bytecode: probe.bytecode, plan }
 }
 
+/** How the probe calls the model: predict(bytes32[K]) directly, or the client's predict with int256[] or int256[N]. */
+export type ProbeMode = 'direct' | 'client' | 'clientFixed'
+const MODES: Record<ProbeMode, number> = { direct: 0, client: 1, clientFixed: 2 }
+
 /** One probe run through eth_call: the gas the call used and the outputs (raw directly, 1e18 through the client). Reverts surface as viem errors. */
-export async function runProbe(s: ChainSession, probe: Probe, model: Hex, viaClient: boolean, row: bigint[], features: bigint[]): Promise<{ used: number; out: bigint[] }> {
+export async function runProbe(s: ChainSession, probe: Probe, model: Hex, mode: ProbeMode, row: bigint[], features: bigint[]): Promise<{ used: number; out: bigint[] }> {
   const words = packRowWords(probe.plan, row)
-  const args = encodeAbiParameters([{ type: 'address' }, { type: 'bool' }, { type: `bytes32[${words.length}]` }, { type: 'int256[]' }], [model, viaClient, words, features])
+  const args = encodeAbiParameters([{ type: 'address' }, { type: 'uint8' }, { type: `bytes32[${words.length}]` }, { type: 'int256[]' }], [model, MODES[mode], words, features])
   const { data } = await s.publicClient.call({ account: s.account, data: `${probe.bytecode}${args.slice(2)}` as Hex })
   const [used, out] = decodeAbiParameters([{ type: 'uint256' }, { type: 'int256[]' }], data!)
   return { used: Number(used), out: [...out] }
@@ -80,8 +91,8 @@ export async function measureInternalGas(
   opts: ProbeOptions & { row: bigint[]; features: bigint[] },
 ): Promise<InternalGas> {
   const probe = internalGasProbe(plan, opts)
-  const direct = await runProbe(s, probe, model, false, opts.row, opts.features)
-  const viaClient = await runProbe(s, probe, model, true, opts.row, opts.features)
+  const direct = await runProbe(s, probe, model, 'direct', opts.row, opts.features)
+  const viaClient = await runProbe(s, probe, model, 'client', opts.row, opts.features)
   return {
     predictInternal: direct.used,
     viaClient: viaClient.used,

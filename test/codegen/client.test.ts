@@ -77,10 +77,17 @@ describe('the client library, called from a contract', async () => {
         if (!own.ok || !mine.ok) continue
         expect(mine.values).toEqual(own.values)
         const want = simulate(c.plan, own.values)
-        const direct = await runProbe(s, probe, address, false, own.values, features)
-        const viaClient = await runProbe(s, probe, address, true, own.values, features)
+        const direct = await runProbe(s, probe, address, 'direct', own.values, features)
+        const viaClient = await runProbe(s, probe, address, 'client', own.values, features)
         expect(direct.out).toEqual(want)
         expect(viaClient.out).toEqual(decodeOutputsE18(c.plan, want))
+        if (k < 3) {
+          // the fixed-size overload: the same outputs; its gas against the dynamic one's, printed for the README
+          const fixed = await runProbe(s, probe, address, 'clientFixed', own.values, features)
+          expect(fixed.out).toEqual(viaClient.out)
+          expect(fixed.used).toBeLessThan(viaClient.used) // no length check
+          if (k === 0) console.log(`${c.name}: client int256[] ${viaClient.used} gas, int256[${c.plan.inputSize}] ${fixed.used}`)
+        }
         checked++
       }
       expect(checked).toBeGreaterThan(12)
@@ -102,7 +109,7 @@ describe('the client library, called from a contract', async () => {
         const features = base.map((x, i) => (i === k ? v : x))
         let data: Hex | undefined
         try {
-          await runProbe(s, probe, address, true, zeros, features)
+          await runProbe(s, probe, address, 'client', zeros, features)
         } catch (e) {
           data = revertData(e)
         }
@@ -115,7 +122,7 @@ describe('the client library, called from a contract', async () => {
       const edge = base.map((x, i) => (i === 0 ? min : i === c.plan.inputSize - 1 ? max : x))
       const enc = encodeRowE18(c.plan, edge)
       expect(enc.ok).toBe(true)
-      const got = await runProbe(s, probe, address, true, zeros, edge)
+      const got = await runProbe(s, probe, address, 'client', zeros, edge)
       expect(got.out).toEqual(decodeOutputsE18(c.plan, simulate(c.plan, (enc as { values: bigint[] }).values)))
     })
   }
