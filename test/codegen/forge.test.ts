@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from 'bun:test'
 import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { forgeTest } from '../helpers/forge.ts'
+import { FORGE_TIMEOUT, forgeTest } from '../helpers/forge.ts'
 import { ROOT, runCli } from '../helpers/paths.ts'
 
 const C = 'Ml2sc_model'
@@ -20,7 +20,7 @@ describe('forge test on the Foundry export (ml2sc.yaml.example)', () => {
     dir = path.join(tmp, 'forge')
     const r = await runCli(['generate', 'ml2sc.yaml.example', '--out', path.join(tmp, 'out'), '--foundry', dir])
     expect(r.code).toBe(0)
-  })
+  }, FORGE_TIMEOUT)
 
   test('every generated test passes under forge, the client tests included', async () => {
     const model = readFileSync(path.join(dir, `test/${C}.t.sol`), 'utf8')
@@ -34,7 +34,7 @@ describe('forge test on the Foundry export (ml2sc.yaml.example)', () => {
     expect(run.passed).toBe(expected)
     expect(run.stdout).toContain('[PASS] test_client_rangeCheck()')
     expect(run.stdout).toContain('[PASS] test_client_vector_0()')
-  })
+  }, FORGE_TIMEOUT)
 
   test('negative control: a changed expected output fails forge, in the model test and in the client test', async () => {
     const bad = mkdtempSync(path.join(tmpdir(), 'ml2sc-forge-bad-'))
@@ -51,7 +51,7 @@ describe('forge test on the Foundry export (ml2sc.yaml.example)', () => {
     expect(run.failures.sort()).toEqual(['test_client_vector_0', 'test_vector_0'])
     expect(run.stdout).toMatch(/OutputMismatch\(0, 0, /)
     expect(run.stdout).toMatch(/OutputMismatchE18\(0, 0, /)
-  })
+  }, FORGE_TIMEOUT)
 })
 
 describe('the example consumer (examples/consumer)', () => {
@@ -62,7 +62,7 @@ describe('the example consumer (examples/consumer)', () => {
     for (const sub of ['src', 'test'])
       for (const f of readdirSync(path.join(fresh, sub)))
         expect(readFileSync(path.join(ROOT, 'examples/consumer/model', sub, f), 'utf8')).toBe(readFileSync(path.join(fresh, sub, f), 'utf8'))
-  })
+  }, FORGE_TIMEOUT)
 
   let work = ''
   test('forge test passes: accepts above the threshold, rejects below, refuses out-of-range features and a forged model', async () => {
@@ -74,7 +74,7 @@ describe('the example consumer (examples/consumer)', () => {
     for (const t of ['test_acceptsAboveThreshold', 'test_rejectsBelowThreshold', 'test_rejectsOutOfRangeFeature', 'test_refusesAForgedModel'])
       expect(run.stdout).toContain(`[PASS] ${t}()`)
     expect(run.failed).toBe(0)
-  })
+  }, FORGE_TIMEOUT)
 
   test('negative control: a threshold above the benign score fails exactly the acceptance test', async () => {
     expect(work).not.toBe('')
@@ -83,5 +83,5 @@ describe('the example consumer (examples/consumer)', () => {
     const bad = await forgeTest(work)
     expect(bad.code).not.toBe(0)
     expect(bad.failures).toEqual(['test_acceptsAboveThreshold'])
-  })
+  }, FORGE_TIMEOUT)
 })

@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config/loadConfig.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
-import { forgeTest, type ForgeRun } from '../helpers/forge.ts'
+import { FORGE_TIMEOUT, forgeTest, type ForgeRun } from '../helpers/forge.ts'
 import { ROOT } from '../helpers/paths.ts'
 
 const OWNER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
@@ -47,7 +47,7 @@ describe('Foundry export (examples/iris) under forge', () => {
     await exportFoundry({ dir, solidity: generateSolidity(plan, { contractName: `${C}_chunks`, chunkSize }), contractName: `${C}_chunks`, plan, vectors: few, blob, chunkSize })
     await exportFoundry({ dir, solidity: generateSolidity(plan, { contractName: `${C}_owned`, owner: OWNER }), contractName: `${C}_owned`, plan, vectors: few, blob, owner: OWNER })
     run = await forgeTest(dir)
-  })
+  }, FORGE_TIMEOUT)
 
   test('writes foundry.toml, src/, test/ with simulator vectors, the client, and a README', () => {
     for (const f of ['foundry.toml', `src/${C}.sol`, `src/${C}Client.sol`, `test/${C}.t.sol`, `test/${C}Client.t.sol`, 'README.md']) expect(existsSync(path.join(dir, f))).toBe(true)
@@ -109,5 +109,5 @@ describe('Foundry export (examples/iris) under forge', () => {
     expect(r.code).not.toBe(0)
     expect(r.failures).toEqual(['test_vector_1'])
     expect(r.stdout).toContain(`OutputMismatch(1, 2, ${m[1]}`)
-  })
+  }, FORGE_TIMEOUT)
 })

@@ -7,6 +7,12 @@ import { ROOT } from './paths.ts'
 
 export const SOLC_SHIM = path.join(ROOT, 'scripts/solc-js-shim')
 
+/**
+ * The time a test that runs forge may take: a build compiles every contract with solc-js (about 10 s here,
+ * more on a busy or slower machine). Generous on purpose: it only stops a hung forge.
+ */
+export const FORGE_TIMEOUT = 600_000
+
 /** The forge binary of @foundry-rs/forge's platform package (FORGE_BIN overrides), or undefined. */
 export function findForge(): string | undefined {
   if (process.env.FORGE_BIN) return process.env.FORGE_BIN
