@@ -4,7 +4,7 @@
 //   output changed in each test file, and forge fails exactly those two tests;
 // - the example consumer (examples/consumer), whose model/ folder must be what ml2sc generates today.
 import { beforeAll, describe, expect, test } from 'bun:test'
-import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { FORGE_TIMEOUT, forgeTest } from '../helpers/forge.ts'
@@ -59,9 +59,15 @@ describe('the example consumer (examples/consumer)', () => {
     const fresh = path.join(mkdtempSync(path.join(tmpdir(), 'ml2sc-consumer-')), 'model')
     const r = await runCli(['generate', 'ml2sc.yaml.example', '--out', path.join(fresh, '..', 'out'), '--foundry', fresh])
     expect(r.code).toBe(0)
-    for (const sub of ['src', 'test'])
-      for (const f of readdirSync(path.join(fresh, sub)))
-        expect(readFileSync(path.join(ROOT, 'examples/consumer/model', sub, f), 'utf8')).toBe(readFileSync(path.join(fresh, sub, f), 'utf8'))
+    // stale after a change to the code generator, the admin library or the version: regenerate with
+    // ./bin/ml2sc generate ml2sc.yaml.example --foundry examples/consumer/model
+    const stale = ['src', 'test'].flatMap((sub) =>
+      readdirSync(path.join(fresh, sub)).filter((f) => {
+        const committed = path.join(ROOT, 'examples/consumer/model', sub, f)
+        return !existsSync(committed) || readFileSync(committed, 'utf8') !== readFileSync(path.join(fresh, sub, f), 'utf8')
+      }).map((f) => `${sub}/${f}`),
+    )
+    expect(stale).toEqual([])
   }, FORGE_TIMEOUT)
 
   let work = ''
