@@ -7,7 +7,10 @@ import { sendTx } from '../src/chain/sendTx.ts'
 import { uploadWeights } from '../src/chain/uploadWeights.ts'
 import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../src/codegen/generateSolidity.ts'
 import { ml2scBaselineSolidity, prbImports } from '../src/codegen/layouts/ml2scBaseline.ts'
-import { chunkSizes, encodeWeights } from '../src/codegen/weightBlob.ts'
+import { chunkSizes, commitmentOf, encodeWeights } from '../src/codegen/weightBlob.ts'
+import { measureInternalGas } from '../src/chain/measureInternalGas.ts'
+import { applyRatio, E18, ratio } from '../src/fixed/e18.ts'
+import { inputScaleOf } from '../src/fixed/types.ts'
 import { compileSolidity } from '../src/compile/compileSolidity.ts'
 import { encodeRow } from '../src/fixed/encodeRows.ts'
 import type { Plan } from '../src/fixed/types.ts'
@@ -31,6 +34,11 @@ export type Measurement = {
   uploadTxs: number
   update: number | null
   predictSingle: number
+  /** predict called from another contract (cold account access, no 21,000 base, no calldata), and through the 1e18 client; ml2sc's layouts only. */
+  predictInternal?: number
+  predictClient?: number
+  /** The client library's range check and conversion, per feature. */
+  clientPerFeature?: number
   batchRows: number
   batchTx: number
   gasPerRow: number
@@ -62,6 +70,13 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
     return e.values
   })
   const single = await predictSingle(s, address, c.abi, plan, q[0]!)
+  const internal = await measureInternalGas(s, address, plan, {
+    contractName: 'Bench',
+    task: taskOf(model),
+    commitment: commitmentOf(blob),
+    row: q[0]!,
+    features: q[0]!.map((v) => applyRatio(ratio(E18, inputScaleOf(plan)), v)),
+  })
   const batch = await predictBatchTx(s, address, c.abi, plan, q.slice(0, batchRows), 'batch')
   const mismatches =
     batch.outputs.filter((o, i) => o.some((v, j) => v !== simulate(plan, q[i]!)[j])).length +
@@ -80,6 +95,9 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
     uploadTxs: up.length,
     update: upd ? upd.reduce((a, t) => a + t.gasUsed, 0) : null,
     predictSingle: single.tx.gasUsed,
+    predictInternal: internal.predictInternal,
+    predictClient: internal.viaClient,
+    clientPerFeature: internal.clientPerFeature,
     batchRows: batch.rows,
     batchTx: batch.tx.gasUsed,
     gasPerRow: Math.round(batch.tx.gasUsed / batch.rows),

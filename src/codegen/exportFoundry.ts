@@ -9,8 +9,13 @@ import { ML2SC_VERSION } from '../version.ts'
 import { predictSignature } from './abiSignatures.ts'
 import { adminLibrary, CREATE2_FACTORY, UPDATE_MARK } from './adminLibrary.ts'
 import { chunkSizes, MAX_CHUNK } from './weightBlob.ts'
+import { clientTest } from './clientTests.ts'
+import { clientName, generateClient } from './generateClient.ts'
+import { toE18 } from '../fixed/e18.ts'
+import type { Task } from '../ir/types.ts'
 
-export type FoundryVector = { input: bigint[]; output: bigint[] }
+/** A test vector: quantised inputs (ml2sc's own encoding), the simulator's outputs, and the features in 1e18 (for the client). */
+export type FoundryVector = { input: bigint[]; output: bigint[]; features?: bigint[] }
 
 export type ExportFoundryOptions = {
   /** The Foundry project folder (created if needed; the files below are overwritten). */
@@ -31,6 +36,8 @@ export type ExportFoundryOptions = {
   evmVersion?: string
   /** The model's fixed owner (`chain.owner`), if it has one: setUp then writes the chunks as that account (forge's vm.startPrank). */
   owner?: string
+  /** What the outputs mean: when given, the project also has the client library (src/<Contract>Client.sol) and its tests. */
+  task?: Task
 }
 
 /** Up to `max` test vectors from rows of float features: rows outside the safe input range are skipped. */
@@ -39,7 +46,7 @@ export function foundryVectors(plan: Plan, rows: number[][], max = 20): FoundryV
   for (const features of rows) {
     if (out.length >= max) break
     const e = encodeRow(plan, features)
-    if (e.ok) out.push({ input: e.values, output: simulate(plan, e.values) })
+    if (e.ok) out.push({ input: e.values, output: simulate(plan, e.values), features: features.map(toE18) })
   }
   return out
 }
@@ -128,10 +135,8 @@ interface ${I} {
     function commitment() external view returns (bytes32);
 }
 
-contract ${C}Test {
-    error OutputMismatch(uint256 vector, uint256 output, int256 got, int256 expected);
-    error OutputCount(uint256 vector, uint256 got, uint256 expected);
-
+/// Deploys the model and uploads its weights (setUp): the base of this file's tests and of the client's.
+abstract contract ${C}Deploy {
     /// keccak256 of the canonical weight encoding (${blob.length} bytes in ${sizes.length} chunk(s)).
     bytes32 internal constant COMMITMENT = ${commitment};
 
@@ -145,7 +150,7 @@ contract ${C}Test {
     bytes internal constant ADMIN_RUNTIME = hex"${lib.runtime.slice(2)}";
 
     /// Deploy the admin library (once per chain) and the model, then upload the weights chunk by chunk, as \`ml2sc upload\` does.
-    function setUp() public {
+    function setUp() public virtual {
         if (ADMIN.code.length == 0) {
             (bool ok, ) = CREATE2_FACTORY.call(abi.encodePacked(bytes32(${lib.salt}), ADMIN_INITCODE));
             // no deployment proxy on this test chain: place the code with forge's vm.etch cheatcode instead
@@ -164,6 +169,11 @@ ${writes.join('\n')}${opts.owner ? `
         (pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("stopPrank()"));` : ''}
         require(model.ready(), "the model is not ready after its last chunk");
     }
+}
+
+contract ${C}Test is ${C}Deploy {
+    error OutputMismatch(uint256 vector, uint256 output, int256 got, int256 expected);
+    error OutputCount(uint256 vector, uint256 got, uint256 expected);
 
     function test_commitment() public view {
         require(model.commitment() == COMMITMENT, "the on-chain commitment differs from keccak256 of the weights");
@@ -226,6 +236,8 @@ forge test
   - \`test_vector_N\` (${vectors.length}): \`predict(row)\` returns exactly the outputs of ml2sc's bit-exact simulator;
   - \`test_predictBatch\`: all vectors in one \`predictBatch\` call, same outputs;
   - \`test_rejectsBadRowLength\`: a row of the wrong length reverts.
+- \`src/${C}Client.sol\` and \`test/${C}Client.t.sol\` (when written): the library another contract calls the model through, in
+  1e18 units (\`predict\`, \`predictClass\`, \`requireModel\`), and its tests against the simulator, the range check included.
 - \`foundry.toml\`: solc ${solc}, evm ${evm}, optimizer on (200 runs) with the Yul optimizer off, legacy pipeline (no via-IR), as ml2sc compiles.
 
 The tests use no forge-std: a failed check reverts with a custom error (\`OutputMismatch(vector, output, got, expected)\`).
@@ -238,6 +250,12 @@ Outputs are raw fixed-point integers: divide by 2^${plan.F} for the model's valu
   await writeAtomic(path.join(dir, 'src', `${C}.sol`), opts.solidity)
   await writeAtomic(path.join(dir, 'src', 'Ml2scAdmin.sol'), lib.source)
   await writeAtomic(path.join(dir, 'test', `${C}.t.sol`), test)
+  if (opts.task) {
+    const L = clientName(C)
+    const clientVectors = vectors.flatMap((v) => (v.features ? [{ features: v.features }] : []))
+    await writeAtomic(path.join(dir, 'src', `${L}.sol`), generateClient(plan, { contractName: C, task: opts.task, commitment }))
+    await writeAtomic(path.join(dir, 'test', `${L}.t.sol`), clientTest(plan, { contractName: C, task: opts.task, vectors: clientVectors }))
+  }
   await writeAtomic(path.join(dir, 'README.md'), readme)
   await writeAtomic(path.join(dir, '.gitignore'), 'out/\ncache/\n')
 }

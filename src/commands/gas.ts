@@ -24,7 +24,7 @@ export const gasModule: Ml2scCommand = {
     log.info(`  deploy          ${n(est.deploy)}   (+ ${n(est.adminLibrary)} once per chain for ml2sc's shared admin library, if the chain lacks it)`)
     log.info(`  upload          ${n(est.upload)}`)
     log.info(`  later update    ${est.update === null ? '– (immutable layout)' : n(est.update)}`)
-    log.info(`  one predict     ${n(est.predictSingle)}`)
+    log.info(`  one predict     ${n(est.predictSingle)}   (${n(est.predictInternal)} from another contract; ${n(est.predictInternalClient)} through the 1e18 client, ${est.clientPerFeature} per feature)`)
     log.info(`  batch           ${est.measuredRows} rows in ${n(est.batchTx)} gas (up to ${est.batchRows} rows per transaction): ${n(est.perRow)} per row`)
     return { parameters: params, ...est }
   },

@@ -11,18 +11,18 @@ import type { Ml2scCommand } from './context.ts'
 
 export const generateModule: Ml2scCommand = {
   command: 'generate <config>',
-  describe: 'Stage 1: model → fixed-point plan → <Contract>.sol and plan.json (no chain, no compiler)',
+  describe: 'Stage 1: model → fixed-point plan → <Contract>.sol, <Contract>Client.sol (call it from a contract in 1e18 units) and plan.json (no chain, no compiler)',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })
-      .option('foundry', { type: 'string', describe: 'also write a Foundry project (foundry.toml, src/, test/ with simulator vectors) to this folder' })
+      .option('foundry', { type: 'string', describe: 'also write a Foundry project (foundry.toml, src/ with the model and its client library, test/ with simulator vectors) to this folder' })
       .example('$0 generate ml2sc.yaml', 'write out/<Contract>.sol and out/plan.json')
       .example('$0 generate ml2sc.yaml --foundry model-forge && (cd model-forge && forge test)', 'a Foundry project whose tests check the contract against the simulator')
       .example('$0 generate ml2sc.yaml --out build --json', 'elsewhere; print a summary as JSON'),
   handler: async (a, log) => {
     const config = await loadConfig(a.config, { output: a.out })
     const { artifact, files, prepared, source } = await generateStage(config, log)
-    log.info(`  wrote ${outLabel(config)}${artifact.source.file} and ${outLabel(config)}plan.json`)
+    log.info(`  wrote ${outLabel(config)}${artifact.source.file}, ${outLabel(config)}${path.basename(files.client)} and ${outLabel(config)}plan.json`)
     let foundry: string | undefined
     if (a.foundry) {
       if (prepared.layout === 'code')
@@ -42,6 +42,7 @@ export const generateModule: Ml2scCommand = {
         chunkSize: prepared.chunkSize,
         evmVersion: evmVersionFor(config.chain.hardfork),
         owner: prepared.generate.owner,
+        task: prepared.task,
       })
       log.info(`  wrote a Foundry project to ${path.relative(process.cwd(), foundry) || '.'}: run \`forge test\` there`)
     }

@@ -6,13 +6,15 @@ import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
 import { checkBatchFitsCap } from '../chain/spendGuard.ts'
 import { uploadWeights } from '../chain/uploadWeights.ts'
 import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
-import { chunkSizes, encodeWeights } from '../codegen/weightBlob.ts'
+import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
+import { measureInternalGas } from '../chain/measureInternalGas.ts'
+import { applyRatio, E18, ratio } from '../fixed/e18.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
 import type { Config } from '../config/types.ts'
 import { readRows } from '../data/readCsv.ts'
 import { NumericsError } from '../errors/base.ts'
 import { encodeRow } from '../fixed/encodeRows.ts'
-import type { Plan } from '../fixed/types.ts'
+import { inputScaleOf, type Plan } from '../fixed/types.ts'
 import { autoBatchRows, checkBatchRows, testReadOptions } from '../pipeline/evaluateRows.ts'
 import type { Prepared } from '../pipeline/prepareModel.ts'
 import type { Logger } from '../ui/logger.ts'
@@ -25,6 +27,11 @@ export type GasEstimate = {
   /** A later weight update (every chunk written again); null for the immutable `code` layout. */
   update: number | null
   predictSingle: number
+  /** predict called from another contract (cold account access, no base, no calldata), as report.json's gas.predictInternal. */
+  predictInternal: number
+  /** The same call through the 1e18 client library, and the client's cost per feature. */
+  predictInternalClient: number
+  clientPerFeature: number
   /** Rows per evaluation transaction, as `run` sizes them (batch.rows, or the most that fit the cap). */
   batchRows: number
   /** The first evaluation transaction `run` would send: its rows (at most batchRows; fewer when the test set is smaller) and gas. */
@@ -87,6 +94,15 @@ export async function estimateGas(config: Config, prep: Prepared, opts: { rows?:
     const want = explicit ?? Math.max(2, Math.floor(MAX_BATCH_CALLDATA / rowBytes))
     const sample = await sampleInputs(config, plan, want)
     const single = await predictSingle(s, address, compiled.abi, plan, sample.rows[0]!)
+    const row = sample.rows[0]!
+    const internal = await measureInternalGas(s, address, plan, {
+      contractName: prep.contractName,
+      task: prep.task,
+      commitment: commitmentOf(blob),
+      hardfork: config.chain.hardfork,
+      row,
+      features: row.map((q) => applyRatio(ratio(E18, inputScaleOf(plan)), q)),
+    })
     const two = take(sample.rows, 2)
     const batchRows = explicit ?? (await autoBatchRows(s, address, compiled.abi, plan, config, two, opts.log))
     const measuredRows = sample.fromTest ? Math.min(batchRows, sample.rows.length) : batchRows
@@ -107,6 +123,9 @@ export async function estimateGas(config: Config, prep: Prepared, opts: { rows?:
       upload,
       update,
       predictSingle: single.tx.gasUsed,
+      predictInternal: internal.predictInternal,
+      predictInternalClient: internal.viaClient,
+      clientPerFeature: internal.clientPerFeature,
       batchRows,
       measuredRows,
       batchTx: batch.tx.gasUsed,

@@ -112,6 +112,12 @@ export type EvaluationArtifact = Stamp & {
   /** The batches (hash null for calls). */
   transactions: TxJson[]
   predictSingle: TxJson | null
+  /**
+   * predict called from another contract (measured on chain: gasleft() around the call in a probe run by
+   * eth_call; the cold account access included, no 21,000 base, no calldata), directly and through the 1e18
+   * client library, and the client's cost per feature. Null when no row was answered or the node refused.
+   */
+  predictInternal?: { gas: number; viaClient: number; clientPerFeature: number } | null
   rows: EvaluatedRow[]
 }
 

@@ -35,7 +35,8 @@ export type ReportInput = {
   chain: { chainId: number; hardfork: string; anvilVersion?: string; local: boolean; node?: string | null; push0?: boolean; blockGasLimit?: number }
   config: { file: string; hash: string }
   /** `batches` and `single` are calls (hash null, gas from eth_estimateGas) when `gasSource` is `estimate`. */
-  gas: { deploy: TxRecord; upload: TxRecord[]; batches: GasRecord[]; single?: GasRecord; adminLibrary?: TxRecord; gasSource?: 'receipt' | 'estimate' }
+  /** `internal`: predict called from another contract (EvaluationArtifact.predictInternal). */
+  gas: { deploy: TxRecord; upload: TxRecord[]; batches: GasRecord[]; single?: GasRecord; internal?: { gas: number; viaClient: number; clientPerFeature: number }; adminLibrary?: TxRecord; gasSource?: 'receipt' | 'estimate' }
   rows: RowResult[]
   batchRows: number
   /** What the reference is; with `outputs` (data.reference: PyTorch's outputs, one per row of `rows`), measured against those. */
@@ -200,6 +201,11 @@ export function buildReport(inp: ReportInput) {
       predictSingle: inp.gas.single?.gasUsed ?? null,
       /** where the inference and one-predict figures come from: transaction receipts, or eth_estimateGas of calls (nothing sent) */
       predictSingleSource: inp.gas.single ? (inp.gas.gasSource ?? 'receipt') : null,
+      /** predict called from another contract: the cold account access and the call, no 21,000 base, no calldata (measured on chain, gasleft() around the call) */
+      predictInternal: inp.gas.internal?.gas ?? null,
+      /** the same call through the generated 1e18 client library (<Contract>Client.sol), and its conversion cost per feature */
+      predictInternalClient: inp.gas.internal?.viaClient ?? null,
+      clientPerFeature: inp.gas.internal?.clientPerFeature ?? null,
       inferenceSource: inp.gas.gasSource ?? 'receipt',
       /** ML2SC's 30-4-1 gas per row over this run's, only for a comparable model (ml2scComparable); else null */
       ml2scRatio: perRow && comparable ? round(ML2SC_GAS_PER_ROW_30_4_1 / perRow, 1) : null,

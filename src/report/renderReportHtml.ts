@@ -76,6 +76,7 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
     [`inference, ${num(r.gas.inference.rows)} rows`, num(r.gas.inference.total), `${r.gas.inference.transactions} batch transaction(s)`],
     ['per row', num(r.gas.inference.perRow), 'base cost and calldata included'],
     ['one predict transaction', num(r.gas.predictSingle), 'all-in'],
+    ...(r.gas.predictInternal === null ? [] : [<[string, string, string]>['predict from another contract', num(r.gas.predictInternal), `cold account access included, no base or calldata; ${num(r.gas.predictInternalClient)} through the 1e18 client`]]),
   ]
 
   const preds = r.predictions.slice(0, 500)

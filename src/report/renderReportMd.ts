@@ -47,6 +47,12 @@ export function renderReportMd(r: Report): string {
         : `${n(r.gas.perParameter.inference)} gas per parameter (a ${r.model.shape.join('-')} model is not compared with ML2SC's 30-4-1)`
     } |`,
     `| one predict transaction | ${n(r.gas.predictSingle)} | all-in${r.gas.predictSingleSource === 'estimate' ? ', from eth_estimateGas (not sent)' : ''} |`,
+    ...(r.gas.predictInternal === null
+      ? []
+      : [
+          `| predict from another contract | ${n(r.gas.predictInternal)} | the call, cold account access included; no 21,000 base, no calldata (measured on chain) |`,
+          `| … through ${r.contract.name}Client (1e18) | ${n(r.gas.predictInternalClient)} | range check and conversion: ${r.gas.clientPerFeature} gas per feature |`,
+        ]),
     '',
     ...(r.warnings.length ? ['## Warnings', '', ...r.warnings.map((w) => `- ${w}`), ''] : []),
     '## Error per layer',

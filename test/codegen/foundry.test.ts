@@ -1,13 +1,12 @@
-// `ml2sc generate --foundry DIR`'s project for examples/iris: the files, then proof that `forge test` would
-// pass without forge being installed here: solc-js compiles the generated test contract with the settings
-// of its foundry.toml, and every `test*` function runs on a real anvil after `setUp` (as forge runs them),
-// without reverting. A negative control (one expected output changed) must revert.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
+// `ml2sc generate --foundry DIR`'s project for examples/iris (a multiclass model: the client's predictClass is
+// an argmax), run by real forge (test/helpers/forge.ts: forge 1.7.1 from npm, offline, solc-js through
+// scripts/solc-js-shim). Three exports share one Foundry project, so that forge builds once: the default
+// (one chunk), the weights in several 100-byte chunks, and a model with chain.owner (setUp writes the
+// chunks as that owner through vm.startPrank). A negative control (one expected output changed) must fail.
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { decodeErrorResult, encodeFunctionData, type Abi, type Hex } from 'viem'
-import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
 import { exportFoundry, foundryVectors } from '../../src/codegen/exportFoundry.ts'
 import { generateSolidity } from '../../src/codegen/generateSolidity.ts'
 import { encodeWeights } from '../../src/codegen/weightBlob.ts'
@@ -15,50 +14,22 @@ import { loadConfig } from '../../src/config/loadConfig.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
+import { FORGE_TIMEOUT, forgeTest, type ForgeRun } from '../helpers/forge.ts'
 import { ROOT } from '../helpers/paths.ts'
 
-const solc = require('solc') as { compile(input: string): string }
+const OWNER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+const count = (src: string, re: RegExp) => src.match(re)?.length ?? 0
 
-type Compiled = { abi: Abi; bytecode: Hex }
-
-/** Compile the project as forge would: sources under src/ and test/, settings from foundry.toml. */
-function compileProject(dir: string, overrides: Record<string, string> = {}): Record<string, Compiled> {
-  const toml = readFileSync(path.join(dir, 'foundry.toml'), 'utf8')
-  const get = (k: string) => new RegExp(`^${k}\\s*=\\s*"?([^"\\n]+)"?`, 'm').exec(toml)?.[1]
-  const sources: Record<string, { content: string }> = {}
-  for (const sub of ['src', 'test'])
-    for (const f of readdirSync(path.join(dir, sub))) sources[`${sub}/${f}`] = { content: overrides[`${sub}/${f}`] ?? readFileSync(path.join(dir, sub, f), 'utf8') }
-  const input = {
-    language: 'Solidity',
-    sources,
-    settings: {
-      evmVersion: get('evm_version'),
-      viaIR: get('via_ir') === 'true',
-      optimizer: { enabled: get('optimizer') === 'true', runs: Number(get('optimizer_runs')), details: { yul: get('yul') === 'true' } },
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
-    },
-  }
-  const out = JSON.parse(solc.compile(JSON.stringify(input))) as {
-    errors?: { severity: string; formattedMessage: string }[]
-    contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>
-  }
-  const errors = (out.errors ?? []).filter((e) => e.severity === 'error')
-  if (errors.length) throw new Error(errors.map((e) => e.formattedMessage).join('\n'))
-  const res: Record<string, Compiled> = {}
-  for (const [file, cs] of Object.entries(out.contracts)) for (const [name, c] of Object.entries(cs)) res[`${file}:${name}`] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` }
-  return res
-}
-
-const testFunctions = (abi: Abi) => abi.filter((x): x is Extract<Abi[number], { type: 'function' }> => x.type === 'function' && /^test/.test(x.name)).map((f) => f.name)
-
-describe('Foundry export (examples/iris)', () => {
+describe('Foundry export (examples/iris) under forge', () => {
   let dir = ''
   let C = ''
   let plan: Plan
   let solidity = ''
   let blob: Uint8Array
   let nVectors = 0
-  let s: ChainSession | undefined
+  let run: ForgeRun
+  const chunkSize = 100
+  const read = (f: string) => readFileSync(path.join(dir, f), 'utf8')
 
   beforeAll(async () => {
     const config = await loadConfig(path.join(ROOT, 'examples/iris/ml2sc.yaml'))
@@ -71,122 +42,72 @@ describe('Foundry export (examples/iris)', () => {
     const vectors = foundryVectors(plan, features, 30)
     nVectors = vectors.length
     dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-foundry-'))
-    await exportFoundry({ dir, solidity, contractName: C, plan, vectors, blob })
-  })
-  afterAll(async () => {
-    await s?.close()
-  })
+    await exportFoundry({ dir, solidity, contractName: C, plan, vectors, blob, task: prep.task })
+    const few = foundryVectors(plan, [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
+    await exportFoundry({ dir, solidity: generateSolidity(plan, { contractName: `${C}_chunks`, chunkSize }), contractName: `${C}_chunks`, plan, vectors: few, blob, chunkSize })
+    await exportFoundry({ dir, solidity: generateSolidity(plan, { contractName: `${C}_owned`, owner: OWNER }), contractName: `${C}_owned`, plan, vectors: few, blob, owner: OWNER })
+    run = await forgeTest(dir)
+  }, FORGE_TIMEOUT)
 
-  /** Deploy the test contract and run its setUp as a transaction (forge deploys, then calls setUp). */
-  async function deployAndSetUp(c: Compiled): Promise<Hex> {
-    s ??= await connectChain({ hardfork: 'prague', blockGasLimit: 30_000_000, txGasCap: 16_777_216 })
-    // anvil mines each transaction at once: poll fast rather than at viem's default 4 s
-    const receipt = (hash: Hex) => s!.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
-    const rc = await receipt(await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, data: c.bytecode }))
-    expect(rc.status).toBe('success')
-    // forge funds every test contract (2^96 wei): setUp sends the update mark (1 wei) with chunk 0
-    await s.publicClient.request({ method: 'anvil_setBalance' as never, params: [rc.contractAddress!, '0x1000000000000000000000000'] as never })
-    const setUp = await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, to: rc.contractAddress!, data: encodeFunctionData({ abi: c.abi, functionName: 'setUp' }) })
-    expect((await receipt(setUp)).status).toBe('success')
-    return rc.contractAddress! as Hex
-  }
-
-  /** Call every test* function on the set-up contract; returns the failures (name: reason). */
-  async function runTests(c: Compiled, at: Hex): Promise<string[]> {
-    const failures: string[] = []
-    for (const name of testFunctions(c.abi)) {
-      try {
-        await s!.publicClient.call({ account: s!.account, to: at, data: encodeFunctionData({ abi: c.abi, functionName: name }) })
-      } catch (e) {
-        failures.push(`${name}: ${String((e as Error).message).split('\n')[0]}`)
-      }
-    }
-    return failures
-  }
-
-  test('writes foundry.toml, src/, test/ with simulator vectors, and a README', () => {
-    for (const f of ['foundry.toml', `src/${C}.sol`, `test/${C}.t.sol`, 'README.md']) expect(existsSync(path.join(dir, f))).toBe(true)
-    const toml = readFileSync(path.join(dir, 'foundry.toml'), 'utf8')
+  test('writes foundry.toml, src/, test/ with simulator vectors, the client, and a README', () => {
+    for (const f of ['foundry.toml', `src/${C}.sol`, `src/${C}Client.sol`, `test/${C}.t.sol`, `test/${C}Client.t.sol`, 'README.md']) expect(existsSync(path.join(dir, f))).toBe(true)
+    const toml = read('foundry.toml')
     expect(toml).toMatch(/^src = "src"$/m)
     expect(toml).toMatch(/^solc_version = "0\.8\.\d+"$/m)
     expect(toml).toMatch(/^optimizer = true$/m)
     expect(toml).toMatch(/^evm_version = "prague"$/m)
-    expect(readFileSync(path.join(dir, 'src', `${C}.sol`), 'utf8')).toBe(solidity)
-    const t = readFileSync(path.join(dir, 'test', `${C}.t.sol`), 'utf8')
+    expect(read(`src/${C}.sol`)).toBe(solidity)
+    const t = read(`test/${C}.t.sol`)
     expect(nVectors).toBe(30)
-    expect(t.match(/function test_vector_\d+\(\)/g)?.length).toBe(nVectors)
+    expect(count(t, /function test_vector_\d+\(\)/g)).toBe(nVectors)
     // chunk 0 carries the update mark (1 wei) while the model holds none
     expect(t).toContain(`model.writeChunk{value: address(model).balance == 0 ? 1 : 0}(0, hex"${Buffer.from(blob).toString('hex')}", COMMITMENT)`)
     expect(t).toContain('function setUp() public')
     expect(t).not.toMatch(/import[^;]*forge-std/)
-    expect(readFileSync(path.join(dir, 'README.md'), 'utf8')).toContain('forge test')
+    // multiclass: the client's predictClass is checked on every client vector
+    expect(count(read(`test/${C}Client.t.sol`), /predictClass\(address\(model\), f\) == \d/g)).toBeGreaterThanOrEqual(4)
   })
 
-  test('the test contract compiles with solc-js and every test function passes on anvil after setUp', async () => {
-    const compiled = compileProject(dir)
-    const tc = compiled[`test/${C}.t.sol:${C}Test`]!
-    expect(tc).toBeDefined()
-    const names = testFunctions(tc.abi)
-    expect(names).toContain('test_commitment')
-    expect(names).toContain('test_predictBatch')
-    expect(names).toContain('test_rejectsBadRowLength')
-    expect(names.filter((n) => n.startsWith('test_vector_')).length).toBe(nVectors)
-
-    const at = await deployAndSetUp(tc)
-    expect(await runTests(tc, at)).toEqual([])
-
-    // negative control: the checks have teeth. Change one expected output; that vector must revert with OutputMismatch.
-    const file = `test/${C}.t.sol`
-    const src = readFileSync(path.join(dir, file), 'utf8')
-    const m = /function test_vector_0\(\)[\s\S]*?want\[0\] = (-?\d+);/.exec(src)!
-    const broken = src.replace(m[0], m[0].replace(`want[0] = ${m[1]};`, `want[0] = ${BigInt(m[1]!) + 1n};`))
-    const bad = compileProject(dir, { [file]: broken })[`${file}:${C}Test`]!
-    const badAt = await deployAndSetUp(bad)
-    const call = (fn: string) => s!.publicClient.call({ account: s!.account, to: badAt, data: encodeFunctionData({ abi: bad.abi, functionName: fn }) })
-    await call('test_vector_1') // untouched vectors still pass
-    let revertData: Hex | undefined
-    try {
-      await call('test_vector_0')
-    } catch (e) {
-      revertData = (e as { walk: (f: (x: unknown) => boolean) => { data?: Hex } | null }).walk((x) => typeof (x as { data?: unknown }).data === 'string')?.data
-    }
-    expect(revertData).toBeDefined()
-    const decoded = decodeErrorResult({ abi: bad.abi, data: revertData! })
-    expect(decoded.errorName).toBe('OutputMismatch')
-    expect(decoded.args![0]).toBe(0n)
-    expect(decoded.args![3]).toBe(BigInt(m[1]!) + 1n)
+  test('forge runs every test of the three exports, and all pass', () => {
+    const tests = [`${C}`, `${C}Client`, `${C}_chunks`, `${C}_owned`].reduce((n, f) => n + count(read(`test/${f}.t.sol`), /function test_\w+\(\)/g), 0)
+    expect(run.code).toBe(0)
+    expect(run.failed).toBe(0)
+    expect(run.passed).toBe(tests)
+    for (const suite of [`${C}Test`, `${C}ClientTest`, `${C}_chunksTest`, `${C}_ownedTest`]) expect(run.stdout).toMatch(new RegExp(`Ran \\d+ tests for test/\\w+\\.t\\.sol:${suite}\\n`))
   })
 
-  test('weights in several chunks: writeChunk(i, …) in order, with the chunk size the contract was generated with', async () => {
-    const chunkSize = 100
-    const multi = mkdtempSync(path.join(tmpdir(), 'ml2sc-foundry-chunks-'))
-    const sol = generateSolidity(plan, { contractName: C, chunkSize })
-    const t = readFileSync(path.join(dir, 'test', `${C}.t.sol`), 'utf8')
-    const vectors = foundryVectors(plan, [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
-    await exportFoundry({ dir: multi, solidity: sol, contractName: C, plan, vectors, blob, chunkSize })
-    const mt = readFileSync(path.join(multi, 'test', `${C}.t.sol`), 'utf8')
+  test('weights in several chunks: writeChunk(i, …) in order, with the chunk size the contract was generated with', () => {
+    const mt = read(`test/${C}_chunks.t.sol`)
     const chunks = Math.ceil(blob.length / chunkSize)
     expect(chunks).toBeGreaterThan(1)
     expect(mt.match(/model\.writeChunk(\{value: [^}]+\})?\(\d+, hex"/g)?.length).toBe(chunks)
-    expect(mt).not.toBe(t)
-    const tc = compileProject(multi)[`test/${C}.t.sol:${C}Test`]!
-    expect(await runTests(tc, await deployAndSetUp(tc))).toEqual([])
+    // forge ran that suite's every test after the multi-chunk setUp, and none failed
+    expect(run.stdout).toContain(`Ran ${count(mt, /function test_\w+\(\)/g)} tests for test/${C}_chunks.t.sol:${C}_chunksTest`)
+    expect(run.failures).toEqual([])
   })
 
-  test('a model with chain.owner: setUp writes the chunks as that owner (vm.startPrank), and the project compiles', async () => {
-    const owner = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
-    const owned = mkdtempSync(path.join(tmpdir(), 'ml2sc-foundry-owner-'))
-    const sol = generateSolidity(plan, { contractName: C, owner })
-    expect(sol).toContain(`INITIAL_OWNER = ${owner};`)
-    await exportFoundry({ dir: owned, solidity: sol, contractName: C, plan, vectors: foundryVectors(plan, [[5.1, 3.5, 1.4, 0.2]]), blob, owner })
-    const t = readFileSync(path.join(owned, 'test', `${C}.t.sol`), 'utf8')
-    const prank = t.indexOf(`abi.encodeWithSignature("startPrank(address)", ${owner})`)
-    expect(prank).toBeGreaterThan(t.indexOf(`new ${C}()`))
+  test('a model with chain.owner: setUp writes the chunks as that owner (vm.startPrank)', () => {
+    const t = read(`test/${C}_owned.t.sol`)
+    const prank = t.indexOf(`abi.encodeWithSignature("startPrank(address)", ${OWNER})`)
+    expect(prank).toBeGreaterThan(t.indexOf(`new ${C}_owned()`))
     expect(prank).toBeLessThan(t.indexOf('model.writeChunk{value: address(model).balance == 0 ? 1 : 0}(0,'))
     expect(t.indexOf('"deal(address,uint256)"')).toBeLessThan(t.indexOf('model.writeChunk{value'))
     expect(t.indexOf('stopPrank()')).toBeGreaterThan(t.lastIndexOf('model.writeChunk('))
-    expect(compileProject(owned)[`test/${C}.t.sol:${C}Test`]).toBeDefined()
+    expect(read(`src/${C}_owned.sol`)).toContain(`INITIAL_OWNER = ${OWNER};`)
     // without an owner the export has no cheatcode calls beyond placing the admin library
-    expect(readFileSync(path.join(dir, 'test', `${C}.t.sol`), 'utf8')).not.toContain('startPrank')
+    expect(read(`test/${C}.t.sol`)).not.toContain('startPrank')
   })
+
+  test('negative control: one expected output changed fails exactly that vector, with OutputMismatch', async () => {
+    const bad = mkdtempSync(path.join(tmpdir(), 'ml2sc-foundry-bad-'))
+    cpSync(dir, bad, { recursive: true }) // forge's cache comes along: only the changed file is rebuilt
+    const file = path.join(bad, `test/${C}_owned.t.sol`)
+    const src = readFileSync(file, 'utf8')
+    const m = /function test_vector_1\(\)[\s\S]*?want\[2\] = (-?\d+);/.exec(src)!
+    writeFileSync(file, src.replace(m[0], m[0].replace(`want[2] = ${m[1]};`, `want[2] = ${BigInt(m[1]!) - 1n};`)))
+    const r = await forgeTest(bad)
+    expect(r.code).not.toBe(0)
+    expect(r.failures).toEqual(['test_vector_1'])
+    expect(r.stdout).toContain(`OutputMismatch(1, 2, ${m[1]}`)
+  }, FORGE_TIMEOUT)
 })

@@ -32,6 +32,13 @@ describe('ml2sc run', () => {
     expect(report.gas.inference.rows).toBe(torch.length)
     expect(report.gas.inference.perRow).toBeGreaterThan(0)
     expect(report.gas.predictSingle).toBeGreaterThan(21_000)
+    // predict from another contract: measured on chain; no 21,000 base or calldata, but a cold account access
+    expect(report.gas.predictInternal).toBeGreaterThan(2_600)
+    expect(report.gas.predictInternal).toBeLessThan(report.gas.predictSingle - 21_000 + 2_600)
+    expect(report.gas.predictInternalClient).toBeGreaterThan(report.gas.predictInternal)
+    expect(report.gas.clientPerFeature).toBeLessThanOrEqual(150)
+    expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toContain('| predict from another contract |')
+    expect(existsSync(path.join(out, 'Ml2sc_modelClient.sol'))).toBe(true)
     expect(report.error.maxAbs).toBeLessThan(1e-4)
     const dep = JSON.parse(readFileSync(path.join(out, 'deployment.json'), 'utf8'))
     expect(dep.chainId).toBe(31337)

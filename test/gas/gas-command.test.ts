@@ -16,6 +16,11 @@ test('ml2sc gas --json estimates every step and the batch that fits the cap', as
   expect(est.upload).toBe(0)
   expect(est.deploy).toBeGreaterThan(300_000)
   expect(est.predictSingle).toBeGreaterThan(21_000)
+  // predict from another contract: no 21,000 base, no calldata, a cold account access; the client's conversion on top
+  expect(est.predictInternal).toBeGreaterThan(2_600)
+  expect(est.predictInternal).toBeLessThan(est.predictSingle - 21_000 + 2_600)
+  expect(est.predictInternalClient).toBeGreaterThan(est.predictInternal)
+  expect(est.clientPerFeature).toBeLessThanOrEqual(150)
   expect(est.update).toBeGreaterThan(0)
   expect(est.batchTx).toBeLessThanOrEqual(16_777_216 * 0.9)
   expect(est.batchRows).toBeGreaterThan(100)

@@ -2,7 +2,10 @@ import path from 'node:path'
 import type { Hex } from 'viem'
 import type { ChainSession } from '../../chain/connectChain.ts'
 import { measureBatchGas, measuredEvaluationCost, predictSingle } from '../../chain/evaluateOnChain.ts'
+import { measureInternalGas } from '../../chain/measureInternalGas.ts'
 import { guardSpend } from '../../chain/spendGuard.ts'
+import { applyRatio, E18, ratio } from '../../fixed/e18.ts'
+import { inputScaleOf, type Plan } from '../../fixed/types.ts'
 import type { Config } from '../../config/types.ts'
 import { ChainError, ConfigError, Ml2scError } from '../../errors/base.ts'
 import type { Logger } from '../../ui/logger.ts'
@@ -16,6 +19,7 @@ import {
   stamp,
   writeArtifact,
   type EvaluationArtifact,
+  type PlanArtifact,
   type TxJson,
 } from '../artifacts.ts'
 import { autoRowsFrom, evaluateRows, scanTestData } from '../evaluateRows.ts'
@@ -24,6 +28,22 @@ import { checkDeployment, openChain } from '../openChain.ts'
 /** Whether the evaluation sends transactions: on a free chain, or when asked (`--tx`); calls on a paid chain. */
 export function sendsEvaluationTx(s: Pick<ChainSession, 'free'>, tx?: boolean): boolean {
   return tx ?? s.free
+}
+
+/**
+ * The gas of predict called from another contract, for the first answered row (its quantised input; the
+ * same row in 1e18 for the client, which re-encodes it to exactly that input). A node that cannot run the
+ * probe leaves it null, with a note: it is a figure of the report, not a reason to fail the evaluation.
+ */
+async function internalGasOf(s: ChainSession, address: Hex, plan: Plan, planA: PlanArtifact, row: bigint[], hardfork: string, log: Logger): Promise<EvaluationArtifact['predictInternal']> {
+  try {
+    const features = row.map((q) => applyRatio(ratio(E18, inputScaleOf(plan)), q))
+    const g = await measureInternalGas(s, address, plan, { contractName: planA.contractName, task: planA.task, commitment: planA.weights.commitment as Hex, hardfork, row, features })
+    return { gas: g.predictInternal, viaClient: g.viaClient, clientPerFeature: g.clientPerFeature }
+  } catch (e) {
+    log.info(`  note: predict from another contract not measured (${String((e as Error).message).split('\n')[0]})`)
+    return null
+  }
 }
 
 export type EvaluateResult = { evaluation: EvaluationArtifact; file: string }
@@ -75,6 +95,7 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
     const ev = await evaluateRows(s, dep.address, dep.abi, plan, config, log, { keepRows: 'outputs', tx, ...priced })
     const first = ev.rows.find((r) => r.input)
     const single = first ? await predictSingle(s, dep.address, dep.abi, plan, first.input!, { tx }) : undefined
+    const internal = first ? await internalGasOf(s, dep.address, plan, planA, first.input!, config.chain.hardfork, log) : null
     const evaluation: EvaluationArtifact = {
       kind: 'ml2sc/evaluation',
       ...stamp(config, EVALUATION_FILE),
@@ -87,6 +108,7 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
       gas: { total: ev.inferenceGas, rows: ev.evaluatedRows, perRow: ev.evaluatedRows ? Math.round(ev.inferenceGas / ev.evaluatedRows) : 0 },
       transactions: ev.txs.map(txJson),
       predictSingle: single ? txJson(single.tx) : null,
+      predictInternal: internal,
       rows: ev.rows.map((r) => ({ row: r.row, ...(r.label === undefined ? {} : { label: r.label }), ...(r.raw ? { raw: r.raw.map(String) } : { error: r.error }) })),
     }
     const file = await writeArtifact(config, EVALUATION_FILE, evaluation)

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { clientName, generateClient } from '../../codegen/generateClient.ts'
 import { generateSolidity } from '../../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../../codegen/weightBlob.ts'
 import type { Config } from '../../config/types.ts'
@@ -9,7 +10,7 @@ import { artifactPath, PLAN_FILE, sha256File, sha256Text, stamp, writeArtifact, 
 import { planToJson } from '../planJson.ts'
 import { prepareModel, type Prepared } from '../prepareModel.ts'
 
-export type GenerateResult = { prepared: Prepared; artifact: PlanArtifact; source: string; files: { sol: string; plan: string } }
+export type GenerateResult = { prepared: Prepared; artifact: PlanArtifact; source: string; files: { sol: string; plan: string; client: string } }
 
 /**
  * Stage 1, no chain and no compiler: config → model IR → fixed-point plan → `<Contract>.sol` and
@@ -33,6 +34,9 @@ export async function generateStage(config: Config, log: Logger): Promise<Genera
   await writeAtomic(sol, source)
 
   const blob = encodeWeights(plan)
+  // the library other contracts call the model through, in 1e18 units
+  const client = artifactPath(config, `${clientName(prepared.contractName)}.sol`)
+  await writeAtomic(client, generateClient(plan, { contractName: prepared.contractName, task: prepared.task, commitment: commitmentOf(blob) }))
   const artifact: PlanArtifact = {
     kind: 'ml2sc/plan',
     ...stamp(config),
@@ -53,6 +57,6 @@ export async function generateStage(config: Config, log: Logger): Promise<Genera
     ...(prepared.calibration ? { calibration: prepared.calibration } : {}),
   }
   const planFile = await writeArtifact(config, PLAN_FILE, artifact)
-  log.step(`generate ${solName} (${source.split('\n').length} lines) and ${PLAN_FILE}`)
-  return { prepared, artifact, source, files: { sol, plan: planFile } }
+  log.step(`generate ${solName} (${source.split('\n').length} lines), ${path.basename(client)} and ${PLAN_FILE}`)
+  return { prepared, artifact, source, files: { sol, plan: planFile, client } }
 }

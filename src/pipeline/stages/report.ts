@@ -77,6 +77,7 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
       upload: dep.transactions.upload.map((hash, i) => ({ label: `upload chunk ${i + 1}/${n}`, hash, gasUsed: dep.gas.upload[i] ?? 0 })),
       batches: ev.transactions,
       single: ev.predictSingle ?? undefined,
+      internal: ev.predictInternal ?? undefined,
       gasSource: ev.gasSource,
     },
     rows,
@@ -109,7 +110,7 @@ function summarize(r: Report, config: Config, log: Logger) {
   const fid = r.fidelity
   if (fid.worst)
     log.info(`  fidelity     ${fid.within ? 'within' : 'BEYOND'} precision.tolerance ${fid.tolerance}${fid.enforced ? '' : ' (vs ml2sc float: not enforced)'}: worst row ${fid.worst.row} output ${fid.worst.output}, off by ${fid.worst.deviation} (tolerance ${fid.worst.tolerance})`)
-  log.info(`  gas          deploy ${g(r.gas.deploy)}${r.gas.adminLibrary ? ` (+ ${g(r.gas.adminLibrary)} once per chain: the shared admin library)` : ''}   upload ${g(r.gas.upload)}   per row ${g(r.gas.inference.perRow)}   one predict ${g(r.gas.predictSingle)}`)
+  log.info(`  gas          deploy ${g(r.gas.deploy)}${r.gas.adminLibrary ? ` (+ ${g(r.gas.adminLibrary)} once per chain: the shared admin library)` : ''}   upload ${g(r.gas.upload)}   per row ${g(r.gas.inference.perRow)}   one predict ${g(r.gas.predictSingle)}${r.gas.predictInternal === null ? '' : ` (${g(r.gas.predictInternal)} from a contract)`}`)
   log.info(`  report       ${outLabel(config)}report.md`)
   for (const w of r.warnings) log.info(`ml2sc: warning: ${w}`)
 }
