@@ -4,7 +4,7 @@ import { commitmentOf } from '../codegen/weightBlob.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { chunkMatches, hasFunction, readView } from './modelState.ts'
-import { estimateTxGas, submitTx, TxReplacedError, type PendingTx, type TxRecord } from './sendTx.ts'
+import { estimateTxGas, receiptOfBroadcast, submitTx, TxReplacedError, type PendingTx, type TxRecord } from './sendTx.ts'
 import { estimateUploadGas } from './uploadGas.ts'
 import { freshUploadState, readUploadState, writeUploadState, type UploadState } from './uploadState.ts'
 
@@ -57,6 +57,8 @@ async function reconcile(s: ChainSession, st: UploadState, from: number): Promis
  * `chunksWritten()`; anything else → chunk 0 (which starts a new upload and stops inference).
  */
 async function resumePoint(s: ChainSession, address: Hex, abi: Abi, target: Hex, sizes: number[], st: UploadState | undefined, file: string): Promise<{ from: number; state: UploadState; note: string }> {
+  // a chunk the interrupted run broadcast may still be in the node's pool: it lands (late) before the chain is read
+  if (st?.chainId === s.chainId) for (const t of [...(st.pending ? [st.pending] : []), ...(st.inFlight ?? [])]) await receiptOfBroadcast(s, t.hash)
   const chain = await progressOf(s, address, abi)
   const ours = st && st.chainId === s.chainId && st.address.toLowerCase() === address.toLowerCase() && st.commitment === target && sameSizes(st.chunkSizes, sizes)
   if (chain.ready && chain.commitment === target) {

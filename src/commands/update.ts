@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { parseEventLogs, type Hex } from 'viem'
+import { parseEventLogs, toHex, type Hex } from 'viem'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readDeployment, writeDeployment, withChainState, type Deployment } from '../chain/deploymentFile.ts'
 import { readModelState } from '../chain/modelState.ts'
@@ -136,7 +136,10 @@ export async function updateCommand(args: { config: string; out?: string }, log:
       return { address: dep.address, chainId: s.chainId, version: before.version, previousVersion: before.version, commitment, transactions: [], gas: 0, unchanged: true }
     }
     checkChunksFit(s, blob, sizes, dep.abi, prep.layout, 0, { deployed: true })
-    await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout })])
+    // slots an earlier upload wrote (storage words; data-contract addresses past chunk 0) are rewritten
+    // (the last data contract's address slot, 2 + n − 1, is set once an upload of these n chunks completed)
+    const rewrite = before.version > 0 && (prep.layout === 'storage' || BigInt((await s.publicClient.getStorageAt({ address: dep.address, slot: toHex(1 + sizes.length) })) ?? 0) !== 0n)
+    await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout, rewrite })])
     log.step(`update ${dep.address}: ${blob.length} bytes of weights in ${sizes.length} transaction${sizes.length === 1 ? '' : 's'} (version ${before.version} → ${before.version + 1})`)
     const stateFile = uploadStatePath(config.output)
     const sent = await uploadWeights(s, dep.address, dep.abi, blob, sizes, {
