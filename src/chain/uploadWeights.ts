@@ -62,7 +62,8 @@ async function resumePoint(s: ChainSession, address: Hex, abi: Abi, target: Hex,
   const chain = await progressOf(s, address, abi)
   const ours = st && st.chainId === s.chainId && st.address.toLowerCase() === address.toLowerCase() && st.commitment === target && sameSizes(st.chunkSizes, sizes)
   if (chain.ready && chain.commitment === target) {
-    const state = ours ? st! : freshUploadState(s.chainId, address, target, sizes)
+    // (a last chunk of ours that landed late is in the state's pending transactions: take its receipt)
+    const state = ours ? await reconcile(s, st!, sizes.length) : freshUploadState(s.chainId, address, target, sizes)
     return { from: sizes.length, state: { ...state, pending: null, complete: true }, note: 'the weights are already on chain' }
   }
   if (!ours || chain.ready || chain.written === 0) return { from: 0, state: freshUploadState(s.chainId, address, target, sizes), note: '' }

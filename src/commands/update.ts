@@ -131,7 +131,8 @@ export async function updateCommand(args: { config: string; out?: string }, log:
   try {
     await checkCompatible(s, config, dep, prep)
     const before = await readModelState(s, dep.address, dep.abi, { chunks: sizes.length })
-    if (before.ready && before.commitment === commitment) {
+    // (on chain but not in deployment.json: a run killed after its last chunk landed; the rerun records it)
+    if (before.ready && before.commitment === commitment && dep.commitment === commitment) {
       log.step(`the contract already holds these weights (version ${before.version}, commitment ${commitment.slice(0, 10)}…): nothing to send`)
       return { address: dep.address, chainId: s.chainId, version: before.version, previousVersion: before.version, commitment, transactions: [], gas: 0, unchanged: true }
     }

@@ -5,7 +5,7 @@
 // the chain must hold exactly B (commitment and the simulator's answers), each chunk must have been sent
 // once, and the gas recorded must be the clean update's. Mid-update, predict is refused with NotReady.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { approveSpending } from '../../src/chain/spendGuard.ts'
 import { localModel, updateCommand } from '../../src/commands/update.ts'
@@ -62,6 +62,7 @@ for (const layout of LAYOUTS) {
 
     test('a clean update: exactly B on chain, each chunk once (the reference gas)', async () => {
       const p = await deployedProject(remote, layout, { seed: SEED, chunk: CHUNK })
+      const before = readJson(path.join(p.out, 'deployment.json'))
       useWeights(p, 'b')
       const after = await blockNow(remote)
       const log = recordingLogger()
@@ -69,6 +70,14 @@ for (const layout of LAYOUTS) {
       expect(r.version).toBe(2)
       reference = await expectUpdated(remote, p, log, after)
       expect(r.gas).toBe(reference)
+      // killed after the last chunk landed, before deployment.json was written: the rerun sends nothing and
+      // records the update (its version, transactions and gas)
+      const dep = readJson(path.join(p.out, 'deployment.json'))
+      writeFileSync(path.join(p.out, 'deployment.json'), JSON.stringify({ ...dep, commitment: before.commitment, modelVersion: 1, transactions: { ...dep.transactions, updates: [] } }))
+      const again = await updateCommand({ config: p.config }, log)
+      expect([again.version, again.gas, again.unchanged, again.transactions]).toEqual([2, reference, false, r.transactions])
+      expect(await expectUpdated(remote, p, log, after, reference)).toBe(reference)
+      expect(readJson(path.join(p.out, 'deployment.json')).transactions.updates).toHaveLength(1)
     }, 300_000)
 
     test('SIGKILL after chunk k: predict is refused (NotReady) until the rerun sends the missing chunks only', async () => {
@@ -151,8 +160,9 @@ for (const layout of LAYOUTS) {
       const proxy = await startFaultProxy(remote.url, { warmup: 1e9, every503: 1, everyHang: 1, everyDrop: 1, everyTruncate: 1, max503: 0, maxHang: 0, maxDrop: 0, maxTruncate: 0, swallowTx: [], nonceErrorTx: [], hangMs: 0 })
       Object.assign(process.env, { ML2SC_TX_TIMEOUT_MS: '2000', ML2SC_TEST_UPLOAD_DELAY_MS: '150' })
       try {
-        // after chunk 2 the node stops mining: the chunks sent next sit in its pool, and ml2sc gives up on them
-        const stall = until(async () => (await midUpdate(p)) >= 2).then(() => rpc('evm_setAutomine', [false]))
+        // three chunks before the end the node stops mining: the chunks sent next sit in its pool (the last
+        // one at least, which is sent once the others landed), and ml2sc gives up on them
+        const stall = until(async () => (await midUpdate(p)) >= sizes.length - 3).then(() => rpc('evm_setAutomine', [false]))
         const first = await errorOf(updateCommand({ config: p.config }, recordingLogger()))
         await stall
         expect(first).toMatch(/was not mined within 2 s/)
