@@ -92,16 +92,20 @@ export async function expectAnswersOf(p: UpdateProject): Promise<void> {
 /**
  * After an update to the weights of the model file (whatever faults it met): the contract holds exactly them
  * (commitment, ready, and the simulator's answers), each chunk was written by exactly one transaction
- * since block `after` (none sent twice, none reverted), and deployment.json's record of the update names
+ * since block `after` (none sent twice, none reverted; `others`: of its own commitment), and deployment.json's record of the update names
  * those transactions and their gas, which is `reference` (a clean update's) when given and close to the
  * estimate the update printed (in `log`). Returns the gas.
  */
-export async function expectUpdated(remote: RemoteAnvil, p: UpdateProject, log: { lines: string[] }, after: bigint, reference?: number): Promise<number> {
+export async function expectUpdated(remote: RemoteAnvil, p: UpdateProject, log: { lines: string[] }, after: bigint, reference?: number, opts: { others?: boolean } = {}): Promise<number> {
   const local = await localModel(await loadConfig(p.config))
   expect(await readModel(remote, p, 'ready')).toBe(true)
   expect(await readModel(remote, p, 'commitment')).toBe(local.commitment)
   await expectAnswersOf(p)
-  const writes = await chunkWrites(remote, p, after)
+  const all = await chunkWrites(remote, p, after)
+  // `others`: another upload (other weights) wrote chunks too; none of them landed after this one's chunk 0
+  const writes = all.filter((w) => w.tag === local.commitment)
+  if (!opts.others) expect(all).toEqual(writes)
+  expect(all.slice(all.indexOf(writes[0]!)).filter((w) => w.tag !== local.commitment && w.ok)).toEqual([])
   const n = local.sizes.length
   expect(n).toBeGreaterThan(3)
   expect(writes.map((w) => w.index)).toEqual(Array.from({ length: n }, (_, i) => i))
