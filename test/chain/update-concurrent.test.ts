@@ -40,7 +40,7 @@ function secondOperator(p: UpdateProject): UpdateProject {
 }
 
 test('two updates at once (B, then C from another process): C wins whole, B fails with one clear line', async () => {
-  // 680 bytes in 64-byte chunks: 11 transactions each
+  // 827 bytes of weights in 64-byte chunks: 13 transactions each
   const p = await deployedProject(remote, 'datacontract', { seed: 51, chunk: 64 })
   const q = secondOperator(p)
   useWeights(p, 'b')

@@ -36,7 +36,7 @@ export function useWeights(p: { dir: string }, w: Weights): void {
 const scaled = (v: unknown, k: number): unknown => (Array.isArray(v) ? v.map((x) => scaled(x, k)) : typeof v === 'number' ? v * k : v)
 
 /**
- * A 16-16-4 ReLU MLP (340 int16 weights, 680 bytes) with weights A, deployed and uploaded in-process in
+ * A 16-16-4 ReLU MLP (340 int16 weights, an 827-byte blob) with weights A, deployed and uploaded in-process in
  * `chunk`-byte chunks (several upload transactions), plus weights-{a,b,c}.json: A, B (A × 0.9, a retrained
  * model) and C (A × 0.8), for `useWeights`.
  */
