@@ -118,7 +118,7 @@ for (const layout of LAYOUTS) {
       const { sizes } = await localModel(await loadConfig(p.config))
       const after = await blockNow(remote)
       let down = false
-      const proxy = await startFaultProxy(remote.url, { warmup: 6, every503: 5, everyHang: 1e9, everyDrop: 4, everyTruncate: 7, max503: 20, maxHang: 0, maxDrop: 20, maxTruncate: 10, swallowTx: [], nonceErrorTx: [], hangMs: 0, down: () => down })
+      const proxy = await startFaultProxy(remote.url, { warmup: 6, every503: 5, everyHang: 1e9, everyDrop: 4, everyTruncate: 7, max503: 8, maxHang: 0, maxDrop: 8, maxTruncate: 4, swallowTx: [], nonceErrorTx: [], hangMs: 0, down: () => down })
       const yaml = readFileSync(p.config, 'utf8')
       // how long ml2sc waits for a receipt before giving up (the node is gone for good in the first run)
       Object.assign(process.env, { ML2SC_RPC_TIMEOUT_MS: '2000', ML2SC_RPC_BACKOFF_MS: '10', ML2SC_RPC_RETRIES: '6', ML2SC_TX_TIMEOUT_MS: '2000', ML2SC_TEST_UPLOAD_DELAY_MS: '150' })
