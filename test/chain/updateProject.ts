@@ -117,11 +117,12 @@ export async function expectUpdated(remote: RemoteAnvil, p: UpdateProject, log: 
   expect(record.gas).toBe(gas)
   expect([...record.transactions].sort()).toEqual(writes.map((w) => w.hash).sort())
   if (reference !== undefined) expect(gas).toBe(reference)
-  // the estimate `update` printed before spending (the gas model: within 10% of the receipts here)
+  // the estimate `update` printed before spending: the gas model errs high, by under 5% (1–2% here)
   const printed = log.lines.map((l) => /estimated cost .*upload ≈ ([\d,]+) in (\d+) tx/.exec(l)).find(Boolean)
   expect(printed).toBeTruthy()
   expect(Number(printed![2])).toBe(n)
   const estimate = Number(printed![1]!.replaceAll(',', ''))
-  expect(Math.abs(gas - estimate) / estimate).toBeLessThan(0.1)
+  expect(estimate).toBeGreaterThanOrEqual(gas)
+  expect(estimate).toBeLessThan(gas * 1.05)
   return gas
 }
