@@ -98,6 +98,25 @@ async function waitForReceipt(s: ChainSession, label: string, hash: Hex, sent?: 
   }
 }
 
+/**
+ * The receipt of a transaction broadcast earlier (by a run that was killed or gave up waiting): at once when
+ * it is mined, waited for while the node still holds it in its pool (it lands late), and undefined when the
+ * node knows nothing of it (dropped: it will never land).
+ */
+export async function receiptOfBroadcast(s: ChainSession, hash: Hex): Promise<TransactionReceipt | undefined> {
+  const t0 = Date.now()
+  for (let delay = 25; ; delay = Math.min(delay * 2, 2_000)) {
+    const r = await receiptOf(s, hash)
+    if (r) return r
+    if (!(await txKnown(s, hash))) return await receiptOf(s, hash)
+    if (Date.now() - t0 > txTimeoutMs())
+      throw new ChainError(`transaction ${hash} of the interrupted run is still in the node's pool after ${Math.round(txTimeoutMs() / 1000)} s`, {
+        hint: 'it may land later: re-run then (confirmed work is not sent again)',
+      })
+    await sleep(delay)
+  }
+}
+
 export type SendHooks = {
   /** Called with the transaction hash before it is broadcast (locally signed) or right after (node-signed). */
   beforeSend?: (hash: Hex) => void | Promise<void>

@@ -16,7 +16,7 @@ export function calldataGas(data: Hex): number {
  * on the last chunk the on-chain keccak256 of the whole blob read back from every data contract.
  * Calibrated against receipts on anvil (within a few percent).
  */
-export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, opts: { layout?: string; from?: number } = {}): CostItem {
+export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, opts: { layout?: string; from?: number; rewrite?: boolean } = {}): CostItem {
   let gas = 0
   let at = 0
   const words = (n: number) => Math.ceil(n / 32)
@@ -30,12 +30,17 @@ export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, 
       ? encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk), target] })
       : (('0x' + '00'.repeat(132)) as Hex)
     const mem = 3 * words(n + 64) + Math.floor(words(n + 64) ** 2 / 512)
-    // datacontract: CREATE + 200 per code byte; storage: a new slot (22,100) per 32 bytes
-    const store = opts.layout === 'storage' ? 22_100 * words(n) : 32_000 + 200 * (n + 1)
-    gas += 21_000 + calldataGas(data) + store + 6 * words(n) + mem + 8_000 + (i > 0 ? 22_100 : 5_000)
+    // datacontract: CREATE + 200 per code byte, and past chunk 0 its address in a slot; storage: a slot per
+    // 32 bytes, in place. `rewrite`: an update of slots an earlier upload wrote (5,000 each, not 22,100)
+    const slot = opts.rewrite ? 5_000 : 22_100
+    const storage = opts.layout === 'storage'
+    const store = storage ? slot * words(n) : 32_000 + 200 * (n + 1)
+    gas += 21_000 + calldataGas(data) + store + 6 * words(n) + mem + 8_000 + (i > 0 && !storage ? slot : 5_000)
     if (i === sizes.length - 1) {
       const all = blob.length
       gas += sizes.length * 2_700 + 9 * words(all) + 3 * words(all) + Math.floor(words(all) ** 2 / 512) + 3_000
+      // several data contracts: the last chunk also creates the table of their addresses (20 bytes each)
+      if (!storage && sizes.length > 1) gas += 32_000 + 200 * (20 * sizes.length + 1) + 2_100 * sizes.length
     }
   })
   // an upload from chunk 0 may carry the update mark: 1 wei, said here (uploadWeights.ts)

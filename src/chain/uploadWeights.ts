@@ -4,8 +4,9 @@ import { commitmentOf } from '../codegen/weightBlob.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { chunkMatches, hasFunction, readView } from './modelState.ts'
-import { estimateTxGas, submitTx, TxReplacedError, type PendingTx, type TxRecord } from './sendTx.ts'
+import { estimateTxGas, receiptOfBroadcast, submitTx, TxReplacedError, type PendingTx, type TxRecord } from './sendTx.ts'
 import { estimateUploadGas } from './uploadGas.ts'
+import { takeoverError } from './uploadTakeover.ts'
 import { freshUploadState, readUploadState, writeUploadState, type UploadState } from './uploadState.ts'
 
 export type UploadProgress = (done: number, total: number, gasSoFar: number) => void
@@ -57,10 +58,13 @@ async function reconcile(s: ChainSession, st: UploadState, from: number): Promis
  * `chunksWritten()`; anything else → chunk 0 (which starts a new upload and stops inference).
  */
 async function resumePoint(s: ChainSession, address: Hex, abi: Abi, target: Hex, sizes: number[], st: UploadState | undefined, file: string): Promise<{ from: number; state: UploadState; note: string }> {
+  // a chunk the interrupted run broadcast may still be in the node's pool: it lands (late) before the chain is read
+  if (st?.chainId === s.chainId) for (const t of [...(st.pending ? [st.pending] : []), ...(st.inFlight ?? [])]) await receiptOfBroadcast(s, t.hash)
   const chain = await progressOf(s, address, abi)
   const ours = st && st.chainId === s.chainId && st.address.toLowerCase() === address.toLowerCase() && st.commitment === target && sameSizes(st.chunkSizes, sizes)
   if (chain.ready && chain.commitment === target) {
-    const state = ours ? st! : freshUploadState(s.chainId, address, target, sizes)
+    // (a last chunk of ours that landed late is in the state's pending transactions: take its receipt)
+    const state = ours ? await reconcile(s, st!, sizes.length) : freshUploadState(s.chainId, address, target, sizes)
     return { from: sizes.length, state: { ...state, pending: null, complete: true }, note: 'the weights are already on chain' }
   }
   if (!ours || chain.ready || chain.written === 0) return { from: 0, state: freshUploadState(s.chainId, address, target, sizes), note: '' }
@@ -75,9 +79,18 @@ async function resumePoint(s: ChainSession, address: Hex, abi: Abi, target: Hex,
 /**
  * Write the weight blob chunk by chunk (one data contract per transaction, each well under the
  * per-transaction cap). Returns the transactions this call sent (not the ones a resumed upload had
- * confirmed before: those are in the state file).
+ * confirmed before: those are in the state file). An upload taken over by another one (other weights,
+ * started later) fails with one clear line (uploadTakeover.ts).
  */
 export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blob: Uint8Array, chunkSizes: number[], opts: UploadOptions = {}): Promise<TxRecord[]> {
+  try {
+    return await writeChunks(s, address, abi, blob, chunkSizes, opts)
+  } catch (e) {
+    throw await takeoverError(s, address, abi, blob, chunkSizes, e)
+  }
+}
+
+async function writeChunks(s: ChainSession, address: Hex, abi: Abi, blob: Uint8Array, chunkSizes: number[], opts: UploadOptions): Promise<TxRecord[]> {
   const target = commitmentOf(blob)
   let state: UploadState | undefined
   let from = opts.from ?? 0
@@ -159,9 +172,9 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
     return Math.min(p.written, n)
   }
   // a chunk is refused when the chain holds chunks of another upload (interleaved, or left by one that was
-  // interrupted): UploadInterleaved on the way, CommitmentMismatch at the last chunk. Start again from
-  // chunk 0, once
-  const anotherUpload = (e: unknown) => n > 1 && !restarted && /UploadInterleaved|CommitmentMismatch/.test(String((e as Error)?.message))
+  // interrupted): UploadInterleaved on the way, CommitmentMismatch at the last chunk. A resumed upload starts
+  // again from chunk 0, once; one that sent its own chunk 0 was taken over by a later upload, which wins
+  const anotherUpload = (e: unknown) => n > 1 && !restarted && from > 0 && /UploadInterleaved|CommitmentMismatch/.test(String((e as Error)?.message))
   const restart = () => {
     restarted = true
     opts.onResume?.(0, 'the chain holds chunks of another upload: starting again from chunk 1')

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { parseEventLogs, type Hex } from 'viem'
+import { parseEventLogs, toHex, type Hex } from 'viem'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readDeployment, writeDeployment, withChainState, type Deployment } from '../chain/deploymentFile.ts'
 import { readModelState } from '../chain/modelState.ts'
@@ -131,13 +131,22 @@ export async function updateCommand(args: { config: string; out?: string }, log:
   try {
     await checkCompatible(s, config, dep, prep)
     const before = await readModelState(s, dep.address, dep.abi, { chunks: sizes.length })
-    if (before.ready && before.commitment === commitment) {
+    const onChain = before.ready && before.commitment === commitment
+    if (onChain && dep.commitment === commitment) {
       log.step(`the contract already holds these weights (version ${before.version}, commitment ${commitment.slice(0, 10)}…): nothing to send`)
       return { address: dep.address, chainId: s.chainId, version: before.version, previousVersion: before.version, commitment, transactions: [], gas: 0, unchanged: true }
     }
-    checkChunksFit(s, blob, sizes, dep.abi, prep.layout, 0, { deployed: true })
-    await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout })])
-    log.step(`update ${dep.address}: ${blob.length} bytes of weights in ${sizes.length} transaction${sizes.length === 1 ? '' : 's'} (version ${before.version} → ${before.version + 1})`)
+    if (onChain) {
+      // on chain but not in deployment.json: a run killed after its last chunk landed; nothing to send, the update is recorded
+      log.step(`the contract already holds these weights (version ${before.version}): recording the update that put them there`)
+    } else {
+      checkChunksFit(s, blob, sizes, dep.abi, prep.layout, 0, { deployed: true })
+      // slots an earlier upload wrote (storage words; data-contract addresses past chunk 0) are rewritten
+      // (the last data contract's address slot, 2 + n − 1, is set once an upload of these n chunks completed)
+      const rewrite = before.version > 0 && (prep.layout === 'storage' || BigInt((await s.publicClient.getStorageAt({ address: dep.address, slot: toHex(1 + sizes.length) })) ?? 0) !== 0n)
+      await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout, rewrite })])
+      log.step(`update ${dep.address}: ${blob.length} bytes of weights in ${sizes.length} transaction${sizes.length === 1 ? '' : 's'} (version ${before.version} → ${before.version + 1})`)
+    }
     const stateFile = uploadStatePath(config.output)
     const sent = await uploadWeights(s, dep.address, dep.abi, blob, sizes, {
       stateFile,

@@ -189,6 +189,20 @@ export async function readHeader(file: string): Promise<string[]> {
   throw new DataError('the CSV file is empty', { where: file, hint: 'the first line must name the columns' })
 }
 
+/**
+ * Column names (`data.label`, `data.drop`, predict's input header) match exactly, case included: 'Age' and
+ * 'age' are two columns. For a name not found, the column that differs from it only in case, if any, so
+ * that the error can say so (`exactCaseHint`).
+ */
+export function caseTwin(name: string, names: string[]): string | undefined {
+  return names.find((n) => n !== name && n.toLowerCase() === name.toLowerCase())
+}
+export const exactCaseHint = (name: string, twin: string) => `column names match exactly, case included: the header has '${twin}', not '${name}'`
+const twinHint = (name: string, header: string[]) => {
+  const twin = caseTwin(name, header)
+  return twin === undefined ? undefined : `${exactCaseHint(name, twin)} (write it as the header does)`
+}
+
 /** Works out the label and feature columns of a header; throws the DataErrors for a mismatched config. */
 export function columnsOf(header: string[], file: string, opts: ReadOptions = {}): Columns {
   const label = opts.label === null ? undefined : (opts.label ?? 'label')
@@ -206,13 +220,13 @@ export function columnsOf(header: string[], file: string, opts: ReadOptions = {}
   if (label !== undefined && labelIndex < 0 && (opts.requireLabel ?? true))
     throw new DataError(`no label column '${label}'; the columns are ${list}`, {
       where,
-      hint: 'set data.label to the name of the target column',
+      hint: twinHint(label, header) ?? 'set data.label to the name of the target column',
     })
   for (const name of drop)
     if (!header.includes(name))
       throw new DataError(`data.drop names '${name}', which is not a column; the columns are ${list}`, {
         where,
-        hint: 'remove it from data.drop or fix its spelling',
+        hint: twinHint(name, header) ?? 'remove it from data.drop or fix its spelling',
       })
   const featureIndices: number[] = []
   header.forEach((name, i) => {
@@ -228,7 +242,7 @@ export function columnsOf(header: string[], file: string, opts: ReadOptions = {}
       {
         where,
         hint: noLabel
-          ? `set data.label to the name of the target column (the columns are ${list})`
+          ? (twinHint(label!, header) ?? `set data.label to the name of the target column (the columns are ${list})`)
           : more
           ? `the model's input size is ${opts.features}: list the ${featureIndices.length - opts.features} extra columns in data.drop, or set data.label`
           : `the model's input size is ${opts.features}: check data.drop and data.label (features: ${featureNames.join(', ')})`,

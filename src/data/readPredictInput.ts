@@ -4,7 +4,7 @@ import type { Config } from '../config/types.ts'
 import { DataError } from '../errors/base.ts'
 import { encodeRow } from '../fixed/encodeRows.ts'
 import type { Plan } from '../fixed/types.ts'
-import { columnsOf, NUMBER, readHeader, readRows } from './readCsv.ts'
+import { caseTwin, columnsOf, exactCaseHint, NUMBER, readHeader, readRows } from './readCsv.ts'
 
 /** One input row: its features in the model's order, and either the encoded input or why it is refused. */
 export type InputRow = { row: number; features: number[]; input?: bigint[]; error?: string }
@@ -50,9 +50,12 @@ export function matchColumns(header: string[], expected: string[] | undefined, c
   const unknown = given.filter((n) => !expected.includes(n))
   if (missing.length || unknown.length) {
     const parts = [missing.length ? `missing ${quoted(missing)}` : '', unknown.length ? `unknown ${quoted(unknown)}` : ''].filter(Boolean)
+    // names match exactly, case included (as data.label and data.drop do: readCsv.ts)
+    // (a feature, or the label / a data.drop column, which are ignored only when spelt exactly)
+    const twin = [...missing, ...ignorable].map((n) => [n, caseTwin(n, unknown)] as const).find(([, t]) => t !== undefined)
     throw new DataError(`the input's columns do not match the model's features: ${parts.join('; ')}`, {
       where,
-      hint: `name the model's ${expected.length} features in the header, in any order: they are the columns of ${path.basename(config.data.test!)} without '${config.data.label}' and data.drop (such columns here are ignored)`,
+      hint: twin ? `${exactCaseHint(twin[0], twin[1]!)}: name the model's features as ${path.basename(config.data.test!)} does` : `name the model's ${expected.length} features in the header, in any order: they are the columns of ${path.basename(config.data.test!)} without '${config.data.label}' and data.drop (such columns here are ignored)`,
     })
   }
   return { ignore, order: given }

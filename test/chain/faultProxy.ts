@@ -32,6 +32,8 @@ export type FaultPlan = {
   /** The key of the sending account (to sign the replacements). */
   key?: Hex
   hangMs: number
+  /** While this says true, the node is unreachable: every connection is closed unanswered. */
+  down?: () => boolean
 }
 
 export type FaultStats = { requests: number; forwarded: number; e503: number; hangs: number; drops: number; truncated: number; swallowed: number; nonceErrors: number; replaced: number; sendRaw: number; methods: Record<string, number> }
@@ -46,6 +48,7 @@ export async function startFaultProxy(upstream: string, plan: FaultPlan): Promis
   }
   const handle = async (sock: Socket, body: string) => {
     const n = ++stats.requests
+    if (plan.down?.()) return sock.destroy()
     let msg: { id?: unknown; method?: string; params?: unknown[] } | { id?: unknown; method?: string }[]
     try {
       msg = JSON.parse(body)
