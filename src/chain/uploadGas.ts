@@ -16,7 +16,7 @@ export function calldataGas(data: Hex): number {
  * on the last chunk the on-chain keccak256 of the whole blob read back from every data contract.
  * Calibrated against receipts on anvil (within a few percent).
  */
-export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, opts: { layout?: string; from?: number } = {}): CostItem {
+export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, opts: { layout?: string; from?: number; mark?: boolean } = {}): CostItem {
   let gas = 0
   let at = 0
   const words = (n: number) => Math.ceil(n / 32)
@@ -38,6 +38,6 @@ export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, 
       gas += sizes.length * 2_700 + 9 * words(all) + 3 * words(all) + Math.floor(words(all) ** 2 / 512) + 3_000
     }
   })
-  // an upload from chunk 0 may carry the update mark: 1 wei, said here (uploadWeights.ts)
-  return { label: 'upload', gas: BigInt(Math.round(gas * 1.05)), transactions: sizes.length - from, exact: false, ...(from === 0 ? { value: UPDATE_MARK } : {}) }
+  // the first update of a model with embedded weights carries the update mark (`mark`): 1 wei, said here (uploadWeights.ts)
+  return { label: 'upload', gas: BigInt(Math.round(gas * 1.05)), transactions: sizes.length - from, exact: false, ...(from === 0 && opts.mark ? { value: UPDATE_MARK } : {}) }
 }

@@ -1,4 +1,5 @@
 import { encodeFunctionData, toHex, zeroHash, type Abi, type Hex } from 'viem'
+import { ERRORS, selectorOf } from '../codegen/abiSignatures.ts'
 import { UPDATE_MARK } from '../codegen/adminLibrary.ts'
 import { commitmentOf } from '../codegen/weightBlob.ts'
 import { ChainError } from '../errors/base.ts'
@@ -70,6 +71,20 @@ async function resumePoint(s: ChainSession, address: Hex, abi: Abi, target: Hex,
   await writeUploadState(file, state)
   const missing = from - state.chunks.length
   return { from, state, note: `${from} of ${sizes.length} chunks already on chain${missing > 0 ? ` (${missing} confirmed on chain but not in ${file.split('/').pop()})` : ''}` }
+}
+
+/**
+ * Whether chunk 0 (`data`) must carry the update mark: the model holds no wei and refuses the chunk without
+ * it (UpdateNotMarked: its weights are embedded in its code). The contract says so itself, by an eth_call.
+ */
+export async function needsMark(s: ChainSession, address: Hex, data: Hex): Promise<boolean> {
+  if ((await s.publicClient.getBalance({ address })) !== 0n) return false
+  try {
+    await s.publicClient.call({ account: s.account, to: address, data })
+    return false
+  } catch (e) {
+    return String((e as Error)?.message).includes(selectorOf(ERRORS.UpdateNotMarked).slice(2))
+  }
 }
 
 /**
@@ -179,10 +194,11 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
       }
     }
     const chunk = chunkOf(i)
-    // chunk 0 of a model whose balance is 0 carries 1 wei: the mark that tells its predict that the
-    // weights may have left its code (a model that never held any wei skips the state read; adminLibrary.ts)
-    const mark = i === 0 && (await s.publicClient.getBalance({ address })) === 0n
-    const req = { to: address, data: encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk), target] }), ...(mark ? { value: UPDATE_MARK } : {}) }
+    const data = encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk), target] })
+    // chunk 0 of the first update of a model with embedded weights carries the update mark (1 wei): it tells
+    // its predict that the weights may have left its code (adminLibrary.ts); every other chunk carries none
+    const mark = i === 0 && (await needsMark(s, address, data))
+    const req = { to: address, data, ...(mark ? { value: UPDATE_MARK } : {}) }
     if (testDelay() > 0) await sleep(testDelay())
     const label = labelOf(i)
     const index = i

@@ -29,6 +29,8 @@ export type ExportFoundryOptions = {
   solcVersion?: string
   /** EVM version; default prague. */
   evmVersion?: string
+  /** The contract embeds its initial weights (datacontract layout): its first update's chunk 0 carries the 1-wei update mark. */
+  embedded?: boolean
   /** The model's fixed owner (`chain.owner`), if it has one: setUp then writes the chunks as that account (forge's vm.startPrank). */
   owner?: string
 }
@@ -80,8 +82,9 @@ export async function exportFoundry(opts: ExportFoundryOptions): Promise<void> {
   const writes = sizes.map((len, i) => {
     const chunk = blob.subarray(at, at + len)
     at += len
-    // chunk 0 carries the update mark (1 wei) while the model holds none, as `ml2sc upload` sends it
-    return i === 0
+    // chunk 0 carries the update mark (1 wei) while a model with embedded weights holds none, as `ml2sc update`
+    // sends it (a model without embedded weights refuses wei)
+    return i === 0 && opts.embedded
       ? `        model.writeChunk{value: address(model).balance == 0 ? ${UPDATE_MARK} : 0}(0, hex"${hexBody(chunk)}", COMMITMENT);`
       : `        model.writeChunk(${i}, hex"${hexBody(chunk)}", COMMITMENT);`
   })

@@ -8,7 +8,7 @@ import { checkChunksFit } from '../chain/checkChunksFit.ts'
 import { estimateUploadGas, guardSpend } from '../chain/spendGuard.ts'
 import { uploadWeights, uploadRecords } from '../chain/uploadWeights.ts'
 import { uploadStatePath } from '../chain/uploadState.ts'
-import { generateSolidity } from '../codegen/generateSolidity.ts'
+import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
 import { codeDifference } from '../compile/runtimeCodeHash.ts'
@@ -136,7 +136,9 @@ export async function updateCommand(args: { config: string; out?: string }, log:
       return { address: dep.address, chainId: s.chainId, version: before.version, previousVersion: before.version, commitment, transactions: [], gas: 0, unchanged: true }
     }
     checkChunksFit(s, blob, sizes, dep.abi, prep.layout, 0, { deployed: true })
-    await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout })])
+    // the first update of a model with its weights in its code carries the 1-wei update mark (adminLibrary.ts)
+    const mark = prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate) && (await s.publicClient.getBalance({ address: dep.address })) === 0n
+    await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout, mark })])
     log.step(`update ${dep.address}: ${blob.length} bytes of weights in ${sizes.length} transaction${sizes.length === 1 ? '' : 's'} (version ${before.version} → ${before.version + 1})`)
     const stateFile = uploadStatePath(config.output)
     const sent = await uploadWeights(s, dep.address, dep.abi, blob, sizes, {

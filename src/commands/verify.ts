@@ -21,7 +21,7 @@ export type VerifyResult = {
   verified: boolean
   /** The line that says what differs (absent when verified). */
   reason?: string
-  /** Which check failed: code, adminLibrary, upload, chunk, commitment or owner. */
+  /** Which check failed: code, adminLibrary, owner, state, upload, chunk or commitment. */
   check?: string
   /** What to do about it. */
   hint?: string
@@ -41,6 +41,12 @@ export type VerifyResult = {
   codeDifference?: number
   adminLibrary: Hex
   chunks?: Hex[]
+  /** The address table predict reads the chunks' addresses from (several chunks). */
+  table?: Hex
+  /** The model's balance in wei, as a decimal string (with embedded weights, 0: predict reads no state). */
+  balance?: string
+  /** Slot 2 as stored, read with eth_getStorageAt. */
+  stateWord?: Hex
   exitCode?: number
 }
 
@@ -120,6 +126,9 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
       ...(found.codeDifference !== undefined ? { codeDifference: found.codeDifference } : {}),
       adminLibrary: found.adminLibrary,
       chunks: found.chunks,
+      ...(found.table ? { table: found.table } : {}),
+      ...(found.balance !== undefined ? { balance: found.balance.toString() } : {}),
+      ...(found.stateWord ? { stateWord: found.stateWord } : {}),
     }
     if (found.problem) {
       process.stderr.write(`ml2sc: verify failed: ${found.problem.line} (hint: ${found.problem.hint})\n`)
