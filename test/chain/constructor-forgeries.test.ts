@@ -152,4 +152,9 @@ describe('constructor-written storage', () => {
     expect((await verifyModel(s, ok, local, { configLabel: 't' })).problem).toBeUndefined()
   })
 
+  test("the input scale is a constant of the code (PARAMS): a plan with another inputFraction compiles to other code", () => {
+    const other = compileSolidity(generateSolidity({ ...E, inputFraction: E.F - 3 }, { contractName: 'E' }), 'E')
+    expect(other.deployedBytecode).not.toBe(e.deployedBytecode)
+    expect(other.deployedBytecode.length).toBe(e.deployedBytecode.length)
+  })
 })
