@@ -83,7 +83,13 @@ export async function needsMark(s: ChainSession, address: Hex, data: Hex): Promi
     await s.publicClient.call({ account: s.account, to: address, data })
     return false
   } catch (e) {
-    return String((e as Error)?.message).includes(selectorOf(ERRORS.UpdateNotMarked).slice(2))
+    // the revert data, wherever the node's error carries it (the message, or a `data` field down the causes)
+    const wanted = selectorOf(ERRORS.UpdateNotMarked).slice(2).toLowerCase()
+    for (let x: unknown = e, depth = 0; x && depth < 8; x = (x as { cause?: unknown }).cause, depth++) {
+      const { message, data } = x as { message?: unknown; data?: unknown }
+      if (`${String(message)} ${typeof data === 'string' ? data : JSON.stringify(data ?? '')}`.toLowerCase().includes(wanted)) return true
+    }
+    return false
   }
 }
 
