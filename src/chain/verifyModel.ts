@@ -48,12 +48,16 @@ export type VerifyFindings = {
 }
 
 /**
- * Check the contract at `address` against the local model, in the order that makes each later answer
- * trustworthy: its code is this config's compiled contract (immutables zeroed); the admin library it
- * DELEGATECALLs (for ownership, uploads and the commitment) is ml2sc's; the upload is complete; each data
- * contract holds its chunk (code = STOP ++ chunk: it can never run, so never change); the chain's own
- * commitment (recomputed by that verified code) equals the local one; the initial owner (the immutable)
- * is `initialOwner` and the owner is `expectedOwner`, when given. Only reads: nothing is sent.
+ * Check the contract at `address` against the local model, proving every byte its predict can read, in the
+ * order that makes each later answer trustworthy: its code is this config's compiled contract (immutables
+ * zeroed, the embedded weights let differ only once an update moved them out); the admin library it
+ * DELEGATECALLs (for ownership, uploads and the commitment) is ml2sc's; the initial owner (the immutable)
+ * is a clean address, and `initialOwner` when given; the raw balance and storage decide where predict reads
+ * its weights (predictReads.ts: the code's tail, the data contracts through the address table, or storage)
+ * and are a state a genuine model can be in; the upload is complete; the getters read those same chunks;
+ * the chain's own commitment (recomputed by that verified code) equals the local one; each data contract
+ * holds its chunk (code = STOP ++ chunk: it can never run, so never change), each storage word its bytes;
+ * the owner is `expectedOwner`, when given, all 256 bits. Only reads: nothing is sent.
  */
 export async function verifyModel(s: ChainSession, address: Hex, local: LocalModel, opts: {
     expectedOwner?: Hex
@@ -95,6 +99,8 @@ export async function verifyModel(s: ChainSession, address: Hex, local: LocalMod
   // immutables as full 32-byte words: the model's only one is its initial owner, which the library compares
   // whole with the caller (an address with dirty upper bits decodes to someone who can never act)
   const initial = compiled.immutables.map((r) => BigInt(immutableValue(code, r)))
+  if (initial.some((v) => v !== initial[0]))
+    return fail('owner', `the initial-owner immutable holds different words: ${[...new Set(initial)].map(wordHex).join(', ')}`, 'the creation code that deployed this contract was not ml2sc\'s')
   const dirty = initial.find((v) => v >> 160n)
   if (dirty !== undefined)
     return fail('owner', `initial owner (the model's immutable) is ${wordHex(dirty)}: its upper 96 bits are not zero, so no account is the initial owner (owner() decodes to ${addressOf(dirty)}, which cannot act)`, 'the creation code that deployed this contract was not ml2sc\'s: whoever the getters name, nobody can upload or update its weights')

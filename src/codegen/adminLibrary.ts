@@ -20,7 +20,9 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
  * version << 160 (32 bits) | upload tag << 192 (the first 4 bytes of the commitment the upload in progress
  * named) | chunks written << 224 | ready << 248, stored XOR a mask that makes a contract with
  * weights in its code start as "version 1, ready, all chunks written" with no constructor SSTORE;
- * slot 2 + i the address of chunk i ≥ 1; the storage layout's weight words from STORAGE_BASE.
+ * slot 2 + i the address of chunk i ≥ 1 while an upload is in progress (once it completes, everything reads
+ * the address table, as predict does); the storage layout's weight words from STORAGE_BASE. A model with
+ * embedded weights and a balance of 0 reads no state word at all, predict and getters alike (the update mark).
  */
 
 /** CREATE2 deployment proxy (Arachnid's), present on anvil, in Foundry and on most EVM chains. */
