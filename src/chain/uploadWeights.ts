@@ -5,7 +5,8 @@ import { commitmentOf } from '../codegen/weightBlob.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { chunkMatches, hasFunction, readView } from './modelState.ts'
-import { estimateTxGas, submitTx, TxReplacedError, type PendingTx, type TxRecord } from './sendTx.ts'
+import { isTransient } from './isTransient.ts'
+import { chainErrorFrom, estimateTxGas, submitTx, TxReplacedError, type PendingTx, type TxRecord } from './sendTx.ts'
 import { estimateUploadGas } from './uploadGas.ts'
 import { freshUploadState, readUploadState, writeUploadState, type UploadState } from './uploadState.ts'
 
@@ -78,18 +79,26 @@ async function resumePoint(s: ChainSession, address: Hex, abi: Abi, target: Hex,
  * it (UpdateNotMarked: its weights are embedded in its code). The contract says so itself, by an eth_call.
  */
 export async function needsMark(s: ChainSession, address: Hex, data: Hex): Promise<boolean> {
-  if ((await s.publicClient.getBalance({ address })) !== 0n) return false
-  try {
-    await s.publicClient.call({ account: s.account, to: address, data })
-    return false
-  } catch (e) {
-    // the revert data, wherever the node's error carries it (the message, or a `data` field down the causes)
-    const wanted = selectorOf(ERRORS.UpdateNotMarked).slice(2).toLowerCase()
-    for (let x: unknown = e, depth = 0; x && depth < 8; x = (x as { cause?: unknown }).cause, depth++) {
-      const { message, data } = x as { message?: unknown; data?: unknown }
-      if (`${String(message)} ${typeof data === 'string' ? data : JSON.stringify(data ?? '')}`.toLowerCase().includes(wanted)) return true
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if ((await s.publicClient.getBalance({ address })) !== 0n) return false
+      await s.publicClient.call({ account: s.account, to: address, data })
+      return false
+    } catch (e) {
+      // the node did not answer: not the contract's word; ask again (as the sender retries), then give up clearly
+      if (isTransient(e)) {
+        if (attempt >= 6) throw chainErrorFrom(e, 'asking the contract whether the update needs its 1-wei mark')
+        await sleep(250 * attempt)
+        continue
+      }
+      // the revert data, wherever the node's error carries it (the message, or a `data` field down the causes)
+      const wanted = selectorOf(ERRORS.UpdateNotMarked).slice(2).toLowerCase()
+      for (let x: unknown = e, depth = 0; x && depth < 8; x = (x as { cause?: unknown }).cause, depth++) {
+        const { message, data: d } = x as { message?: unknown; data?: unknown }
+        if (`${String(message)} ${typeof d === 'string' ? d : typeof (d as { data?: unknown })?.data === 'string' ? (d as { data: string }).data : ''}`.toLowerCase().includes(wanted)) return true
+      }
+      return false
     }
-    return false
   }
 }
 
