@@ -4,7 +4,7 @@
 // look genuine: verify must refuse every one, reading what predict reads (balance, raw storage, the
 // address table's code, each chunk's code, immutables as full words), not only the contract's getters.
 import { beforeAll, describe, expect, test } from 'bun:test'
-import { encodeFunctionData, getAddress, type Hex } from 'viem'
+import { concat, encodeFunctionData, getAddress, toHex, type Hex } from 'viem'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { ensureAdminLibrary } from '../../src/chain/ensureAdminLibrary.ts'
 import { sendTx } from '../../src/chain/sendTx.ts'
@@ -79,6 +79,22 @@ describe('constructor-written storage', () => {
     expect(found.problem).toBeDefined()
     expect(found.problem!.check).toBe('state')
     expect(found.problem!.line).toMatch(/state word \(slot 2\) is 0x[0-9a-f]{64} while the balance is 0/)
+  })
+
+  test('(a\') a genuine tail and a preset state word naming other weights, balance 0: refused, since anyone can switch predict to it later by forcing 1 wei in', async () => {
+    const forgedChunk = await dataContract(s, encodeWeights(negated(E)))
+    const st = stateWord({ address: forgedChunk, version: 2, written: 1, ready: 1 }) ^ stateMask({ kind: 0, embedded: true, chunks: 1 })
+    const address = await deployRaw(s, creationCode(runtimeOf(e), [{ slot: 2n, value: st }]))
+    const rows = rowsOf(E, 8)
+    // today it answers with the genuine tail, and its getters describe it
+    expect(await agreeing(address, e, E, rows)).toBe(rows.length)
+    expect(await s.publicClient.readContract({ address, abi: e.abi, functionName: 'commitment' })).toBe(commitmentOf(encodeWeights(E)))
+    const found = await verifyModel(s, address, localOf(E, e, true), { configLabel: 't' })
+    expect(found.problem?.check).toBe('state')
+    // a stranger forces 1 wei in (SELFDESTRUCT, which nothing can refuse): predict now reads the preset word
+    const force = compileSolidity(`// SPDX-License-Identifier: MIT\npragma solidity ^0.8.24;\ncontract Force { constructor(address payable to) payable { selfdestruct(to); } }\n`, 'Force')
+    await sendTx(s, 'force wei', { data: concat([force.bytecode, toHex(BigInt(address), { size: 32 })]), value: 1n })
+    expect(await agreeing(address, e, negated(E), rows)).toBe(rows.length)
   })
 
   test('(b) multi-chunk: the address table predict reads holds other chunks than the slots 3.. the getters read: refused', async () => {
