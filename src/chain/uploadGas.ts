@@ -16,7 +16,7 @@ export function calldataGas(data: Hex): number {
  * on the last chunk the on-chain keccak256 of the whole blob read back from every data contract.
  * Calibrated against receipts on anvil (within a few percent).
  */
-export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, opts: { layout?: string; from?: number; rewrite?: boolean } = {}): CostItem {
+export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, opts: { layout?: string; from?: number; rewrite?: boolean; mark?: boolean } = {}): CostItem {
   let gas = 0
   let at = 0
   const words = (n: number) => Math.ceil(n / 32)
@@ -43,6 +43,6 @@ export function estimateUploadGas(blob: Uint8Array, sizes: number[], abi?: Abi, 
       if (!storage && sizes.length > 1) gas += 32_000 + 200 * (20 * sizes.length + 1) + 2_100 * sizes.length
     }
   })
-  // an upload from chunk 0 may carry the update mark: 1 wei, said here (uploadWeights.ts)
-  return { label: 'upload', gas: BigInt(Math.round(gas * 1.05)), transactions: sizes.length - from, exact: false, ...(from === 0 ? { value: UPDATE_MARK } : {}) }
+  // the first update of a model with embedded weights carries the update mark (`mark`): 1 wei, said here (uploadWeights.ts)
+  return { label: 'upload', gas: BigInt(Math.round(gas * 1.05)), transactions: sizes.length - from, exact: false, ...(from === 0 && opts.mark ? { value: UPDATE_MARK } : {}) }
 }

@@ -1,10 +1,12 @@
 import { encodeFunctionData, toHex, zeroHash, type Abi, type Hex } from 'viem'
+import { ERRORS, selectorOf } from '../codegen/abiSignatures.ts'
 import { UPDATE_MARK } from '../codegen/adminLibrary.ts'
 import { commitmentOf } from '../codegen/weightBlob.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { chunkMatches, hasFunction, readView } from './modelState.ts'
-import { estimateTxGas, receiptOfBroadcast, submitTx, TxReplacedError, type PendingTx, type TxRecord } from './sendTx.ts'
+import { isTransient } from './isTransient.ts'
+import { chainErrorFrom, estimateTxGas, receiptOfBroadcast, submitTx, TxReplacedError, type PendingTx, type TxRecord } from './sendTx.ts'
 import { estimateUploadGas } from './uploadGas.ts'
 import { takeoverError } from './uploadTakeover.ts'
 import { freshUploadState, readUploadState, writeUploadState, type UploadState } from './uploadState.ts'
@@ -74,6 +76,34 @@ async function resumePoint(s: ChainSession, address: Hex, abi: Abi, target: Hex,
   await writeUploadState(file, state)
   const missing = from - state.chunks.length
   return { from, state, note: `${from} of ${sizes.length} chunks already on chain${missing > 0 ? ` (${missing} confirmed on chain but not in ${file.split('/').pop()})` : ''}` }
+}
+
+/**
+ * Whether chunk 0 (`data`) must carry the update mark: the model holds no wei and refuses the chunk without
+ * it (UpdateNotMarked: its weights are embedded in its code). The contract says so itself, by an eth_call.
+ */
+export async function needsMark(s: ChainSession, address: Hex, data: Hex): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if ((await s.publicClient.getBalance({ address })) !== 0n) return false
+      await s.publicClient.call({ account: s.account, to: address, data })
+      return false
+    } catch (e) {
+      // the node did not answer: not the contract's word; ask again (as the sender retries), then give up clearly
+      if (isTransient(e)) {
+        if (attempt >= 6) throw chainErrorFrom(e, 'asking the contract whether the update needs its 1-wei mark')
+        await sleep(250 * attempt)
+        continue
+      }
+      // the revert data, wherever the node's error carries it (the message, or a `data` field down the causes)
+      const wanted = selectorOf(ERRORS.UpdateNotMarked).slice(2).toLowerCase()
+      for (let x: unknown = e, depth = 0; x && depth < 8; x = (x as { cause?: unknown }).cause, depth++) {
+        const { message, data: d } = x as { message?: unknown; data?: unknown }
+        if (`${String(message)} ${typeof d === 'string' ? d : typeof (d as { data?: unknown })?.data === 'string' ? (d as { data: string }).data : ''}`.toLowerCase().includes(wanted)) return true
+      }
+      return false
+    }
+  }
 }
 
 /**
@@ -192,10 +222,11 @@ async function writeChunks(s: ChainSession, address: Hex, abi: Abi, blob: Uint8A
       }
     }
     const chunk = chunkOf(i)
-    // chunk 0 of a model whose balance is 0 carries 1 wei: the mark that tells its predict that the
-    // weights may have left its code (a model that never held any wei skips the state read; adminLibrary.ts)
-    const mark = i === 0 && (await s.publicClient.getBalance({ address })) === 0n
-    const req = { to: address, data: encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk), target] }), ...(mark ? { value: UPDATE_MARK } : {}) }
+    const data = encodeFunctionData({ abi, functionName: 'writeChunk', args: [BigInt(i), toHex(chunk), target] })
+    // chunk 0 of the first update of a model with embedded weights carries the update mark (1 wei): it tells
+    // its predict that the weights may have left its code (adminLibrary.ts); every other chunk carries none
+    const mark = i === 0 && (await needsMark(s, address, data))
+    const req = { to: address, data, ...(mark ? { value: UPDATE_MARK } : {}) }
     if (testDelay() > 0) await sleep(testDelay())
     const label = labelOf(i)
     const index = i

@@ -1,10 +1,13 @@
-import { getAddress, zeroAddress, type Hex } from 'viem'
-import { adminLibrary } from '../codegen/adminLibrary.ts'
+import { getAddress, toHex, zeroAddress, type Hex } from 'viem'
+import { adminLibrary, STORAGE_BASE } from '../codegen/adminLibrary.ts'
 import { embeddedWeightRanges } from '../codegen/embeddedWeightRanges.ts'
 import type { CompiledContract } from '../compile/compileSolidity.ts'
 import { codeDifference, immutableValue } from '../compile/runtimeCodeHash.ts'
 import type { ChainSession } from './connectChain.ts'
 import { chunkMatches, readModelState } from './modelState.ts'
+import { predictReads, readRawState, readWeightSlots, wordHex } from './predictReads.ts'
+
+const addressOf = (v: bigint) => getAddress(toHex(v & ((1n << 160n) - 1n), { size: 20 }))
 
 /** What this model file and config make: the compiled contract and the canonical weights. */
 export type LocalModel = {
@@ -22,7 +25,7 @@ export type LocalModel = {
 }
 
 /** The check that failed: which one, one line saying what differs, and a hint. */
-export type VerifyProblem = { check: 'code' | 'adminLibrary' | 'upload' | 'chunk' | 'commitment' | 'owner'; line: string; hint: string }
+export type VerifyProblem = { check: 'code' | 'adminLibrary' | 'owner' | 'state' | 'upload' | 'chunk' | 'commitment'; line: string; hint: string }
 
 export type VerifyFindings = {
   problem?: VerifyProblem
@@ -35,16 +38,26 @@ export type VerifyFindings = {
   ready?: boolean
   chunksWritten?: number
   chunks?: Hex[]
+  /** The address table predict reads the chunks' addresses from (several chunks). */
+  table?: Hex
   onchain?: Hex
+  /** The model's balance in wei (with embedded weights, 0 means predict reads no state: the update mark). */
+  balance?: bigint
+  /** Slot 2 as stored (the state word XOR the model's mask). */
+  stateWord?: Hex
 }
 
 /**
- * Check the contract at `address` against the local model, in the order that makes each later answer
- * trustworthy: its code is this config's compiled contract (immutables zeroed); the admin library it
- * DELEGATECALLs (for ownership, uploads and the commitment) is ml2sc's; the upload is complete; each data
- * contract holds its chunk (code = STOP ++ chunk: it can never run, so never change); the chain's own
- * commitment (recomputed by that verified code) equals the local one; the initial owner (the immutable)
- * is `initialOwner` and the owner is `expectedOwner`, when given. Only reads: nothing is sent.
+ * Check the contract at `address` against the local model, proving every byte its predict can read, in the
+ * order that makes each later answer trustworthy: its code is this config's compiled contract (immutables
+ * zeroed, the embedded weights let differ only once an update moved them out); the admin library it
+ * DELEGATECALLs (for ownership, uploads and the commitment) is ml2sc's; the initial owner (the immutable)
+ * is a clean address, and `initialOwner` when given; the raw balance and storage decide where predict reads
+ * its weights (predictReads.ts: the code's tail, the data contracts through the address table, or storage)
+ * and are a state a genuine model can be in; the upload is complete; the getters read those same chunks;
+ * the chain's own commitment (recomputed by that verified code) equals the local one; each data contract
+ * holds its chunk (code = STOP ++ chunk: it can never run, so never change), each storage word its bytes;
+ * the owner is `expectedOwner`, when given, all 256 bits. Only reads: nothing is sent.
  */
 export async function verifyModel(s: ChainSession, address: Hex, local: LocalModel, opts: {
     expectedOwner?: Hex
@@ -83,22 +96,48 @@ export async function verifyModel(s: ChainSession, address: Hex, local: LocalMod
     if (BigInt(v) !== BigInt(lib.address)) return fail('adminLibrary', `admin library differs: its own-address immutable is ${v}, expected ${lib.address}`, 'the library at that address was not deployed by the CREATE2 deployment proxy')
   }
 
-  // from here on every answer comes from verified code
-  const st = await readModelState(s, address, compiled.abi, { chunks: local.sizes.length })
+  // immutables as full 32-byte words: the model's only one is its initial owner, which the library compares
+  // whole with the caller (an address with dirty upper bits decodes to someone who can never act)
+  const initial = compiled.immutables.map((r) => BigInt(immutableValue(code, r)))
+  if (initial.some((v) => v !== initial[0]))
+    return fail('owner', `the initial-owner immutable holds different words: ${[...new Set(initial)].map(wordHex).join(', ')}`, 'the creation code that deployed this contract was not ml2sc\'s')
+  const dirty = initial.find((v) => v >> 160n)
+  if (dirty !== undefined)
+    return fail('owner', `initial owner (the model's immutable) is ${wordHex(dirty)}: its upper 96 bits are not zero, so no account is the initial owner (owner() decodes to ${addressOf(dirty)}, which cannot act)`, 'the creation code that deployed this contract was not ml2sc\'s: whoever the getters name, nobody can upload or update its weights')
+  if (opts.initialOwner && initial.some((v) => v !== BigInt(opts.initialOwner!)))
+    return fail('owner', `initial owner is ${addressOf(initial.find((v) => v !== BigInt(opts.initialOwner!))!)}, expected ${opts.initialOwner} (chain.owner)`, 'this copy of the contract was deployed for another owner than the config names')
+
+  // what predict reads besides the code, raw (eth_getStorageAt, eth_getBalance), not only through the getters
+  const raw = await readRawState(s, address)
+  Object.assign(found, { balance: raw.balance, stateWord: wordHex(raw.state) })
+  for (const [v, what] of [[raw.owner, 'owner (slot 0)'], [raw.pendingOwner, 'pending owner (slot 1)']] as const)
+    if (v >> 160n) return fail('owner', `${what} is ${wordHex(v)}: its upper 96 bits are not zero, so no account holds that role (the getter decodes it to ${addressOf(v)})`, 'the library writes only clean addresses there: this storage was written by something else (a forged creation code, say)')
+  const chunks = local.sizes.length
+  const reads = await predictReads(s, address, { layout: local.layout, embedded: local.embedded, chunks }, raw)
+  if (reads.fields) Object.assign(found, { version: reads.fields.version, ready: reads.fields.ready === 1, chunksWritten: reads.fields.written })
+  if (reads.problem) return fail(reads.problem.check, reads.problem.line, reads.problem.hint)
+  const source = reads.source!
+  if (source.from === 'chunks' && source.table) found.table = source.table
+
+  // from here on every answer comes from verified code, reading the storage just checked
+  const st = await readModelState(s, address, compiled.abi, { chunks })
   Object.assign(found, { owner: st.owner, pendingOwner: st.pendingOwner, version: st.version, ready: st.ready, chunksWritten: st.chunksWritten, chunks: st.chunks })
-  if (inWeights !== undefined && st.chunks.length === 0) {
+  if (source.from === 'tail' && inWeights !== undefined) {
     found.codeDifference = inWeights
     const what = weightRanges.find((r) => inWeights >= r.start && inWeights < r.start + r.length)?.what ?? 'the embedded weights'
     return fail('code', `code differs at byte ${inWeights} (in ${what}): the contract at ${address} does not hold ${local.file}'s weights`, 'the weights compiled into its code are another model\'s, or were altered after ml2sc generated them')
   }
-  const chunks = local.sizes.length
   if (!st.ready || (local.layout !== 'code' && st.chunksWritten < chunks))
     return fail('upload', `upload incomplete: ${st.chunksWritten} of ${chunks} chunk(s) written to ${address}; it refuses inference until the upload completes`, 'the owner finishes it with `ml2sc upload` or `ml2sc update`')
+  // the getters read the chunks predict reads (the library's chunk(), from the same table)
+  const readChunks = source.from === 'chunks' ? source.chunks : []
+  if (st.chunks.length !== readChunks.length || st.chunks.some((a, i) => BigInt(a) !== BigInt(readChunks[i]!)))
+    return fail('state', `chunkAddress() answers ${st.chunks.join(', ') || 'none'}, while predict reads ${readChunks.join(', ') || 'none'}`, 'the getters and predict read other weights: this is not ml2sc\'s admin library at work')
   // each data contract's code must be STOP ++ its chunk: the commitment covers only the bytes read after the
   // STOP, and a chunk whose code can run could change (self-destruct and be created again) after this check
   let badChunk: { index: number; address: Hex; from: number; to: number } | undefined
-  for (let i = 0, at = 0; i < st.chunks.length && !badChunk; at += local.sizes[i]!, i++) {
-    const a = st.chunks[i]!
+  for (let i = 0, at = 0; i < readChunks.length && !badChunk; at += local.sizes[i]!, i++) {
+    const a = readChunks[i]!
     if (a === zeroAddress || !(await chunkMatches(s, a, local.blob.subarray(at, at + local.sizes[i]!)))) badChunk = { index: i + 1, address: a, from: at, to: at + local.sizes[i]! }
   }
   const chunkLine = badChunk && `chunk ${badChunk.index} of ${chunks} differs`
@@ -107,13 +146,19 @@ export async function verifyModel(s: ChainSession, address: Hex, local: LocalMod
     return fail('commitment', `commitment differs: on chain ${st.commitment} (version ${st.version}), local ${local.commitment} (${local.file})${chunkLine ? `; ${chunkLine} first` : ''}`, 'the contract holds other weights: the owner uploads these with `ml2sc update`, or the model file is not the one deployed')
   if (badChunk)
     return fail('chunk', `${chunkLine}: the code of the data contract at ${badChunk.address} is not STOP ++ bytes ${badChunk.from}…${badChunk.to} of ${local.file}'s weights`, 'the contract reads its weights from a contract that is not a plain ml2sc data contract: it could change after this check')
-  // the model's only immutable is its initial owner (the owner until the first transfer): chain.owner, when the config names one
-  const initial = compiled.immutables.map((r) => immutableValue(code, r))
-  if (opts.initialOwner && initial.some((v) => BigInt(v) !== BigInt(opts.initialOwner!)))
-    return fail('owner', `initial owner is ${getAddress(`0x${initial.find((v) => BigInt(v) !== BigInt(opts.initialOwner!))!.slice(-40)}`)}, expected ${opts.initialOwner} (chain.owner)`, 'this copy of the contract was deployed for another owner than the config names')
-  if (opts.expectedOwner && st.owner.toLowerCase() !== opts.expectedOwner.toLowerCase())
+  if (source.from === 'storage') {
+    // every 32-byte word predict loads, raw: the commitment covers the weights' bytes, not the rest of the last word
+    const words = await readWeightSlots(s, address, Math.ceil(local.blob.length / 32))
+    const padded = new Uint8Array(32 * words.length)
+    padded.set(local.blob)
+    const w = words.findIndex((v, k) => v !== BigInt(toHex(padded.subarray(32 * k, 32 * k + 32))))
+    if (w >= 0) return fail('state', `storage word ${w} (slot ${toHex(STORAGE_BASE + w)}) is ${wordHex(words[w]!)}, expected ${toHex(padded.subarray(32 * w, 32 * w + 32))}`, 'predict loads that whole word: the bytes after the weights must be zero, as ml2sc writes them')
+  }
+  // the owner, as the library compares it: all 256 bits (slot 0, or the initial owner until a transfer)
+  const owner = raw.owner || initial[0] || 0n
+  if (opts.expectedOwner && owner !== BigInt(opts.expectedOwner))
     return fail('owner', `owner is ${st.owner}, expected ${opts.expectedOwner}`, 'the owner can replace the weights at any time: do not trust this deployment unless you trust that owner')
-  if (opts.expectedOwner && BigInt(st.pendingOwner) !== 0n && BigInt(st.pendingOwner) !== BigInt(opts.expectedOwner))
+  if (opts.expectedOwner && raw.pendingOwner !== 0n && raw.pendingOwner !== BigInt(opts.expectedOwner))
     return fail('owner', `pending owner is ${st.pendingOwner}, expected none or ${opts.expectedOwner}`, 'the pending owner can take the contract (acceptOwnership) at any time, then replace the weights')
   return found
 }

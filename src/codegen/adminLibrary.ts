@@ -20,7 +20,9 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
  * version << 160 (32 bits) | upload tag << 192 (the first 4 bytes of the commitment the upload in progress
  * named) | chunks written << 224 | ready << 248, stored XOR a mask that makes a contract with
  * weights in its code start as "version 1, ready, all chunks written" with no constructor SSTORE;
- * slot 2 + i the address of chunk i ≥ 1; the storage layout's weight words from STORAGE_BASE.
+ * slot 2 + i the address of chunk i ≥ 1 while an upload is in progress (once it completes, everything reads
+ * the address table, as predict does); the storage layout's weight words from STORAGE_BASE. A model with
+ * embedded weights and a balance of 0 reads no state word at all, predict and getters alike (the update mark).
  */
 
 /** CREATE2 deployment proxy (Arachnid's), present on anvil, in Foundry and on most EVM chains. */
@@ -50,11 +52,17 @@ export type AdminParams = {
   /** The activation scale as base^exponent (2^F or 10^d), for `info()`. */
   scaleBase: 2 | 10
   scaleExp: number
+  /**
+   * The inputs' scale in calldata as base^exponent (2^inputFraction, or the activation scale's exponent):
+   * not read by any code, but a constant of the model's code, so that the code comparison of `verify` pins
+   * the scale callers encode their rows at (plan.json's claim) like every other width and scale.
+   */
+  inputScaleExp: number
 }
 
 const FIELDS: [keyof AdminParams, number][] = [
   ['kind', 8], ['embedded', 8], ['chunks', 24], ['chunkSize', 24], ['lastChunk', 24], ['blobLength', 32],
-  ['inputs', 32], ['outputs', 32], ['rowBytes', 32], ['outputBytes', 8], ['scaleBase', 8], ['scaleExp', 8],
+  ['inputs', 32], ['outputs', 32], ['rowBytes', 32], ['outputBytes', 8], ['scaleBase', 8], ['scaleExp', 8], ['inputScaleExp', 8],
 ]
 /** Each field's bit offset in the PARAMS word: the fields in FIELDS order, from bit 0 up. */
 const OFFSET = {} as Record<keyof AdminParams, { at: number; bits: number }>
@@ -101,9 +109,12 @@ contract Ml2scAdmin {
         assembly {
             // called directly (not through a model's DELEGATECALL), or without the appended words: refused
             if or(eq(address(), libraryAddress), lt(calldatasize(), 100)) { revert(0, 0) }
-            // wei is taken only as the update mark: exactly 1 wei, with writeChunk (any other amount would stay
-            // here for good: nothing ever sends it out again)
-            if and(iszero(iszero(callvalue())), iszero(and(eq(callvalue(), ${UPDATE_MARK}), eq(shr(224, calldataload(0)), ${sel('writeChunk')})))) { mstore(0, shl(224, ${err('UnexpectedValue')})) mstore(4, callvalue()) revert(0, 36) }
+            // wei is taken only as the update mark: exactly ${UPDATE_MARK} wei, with chunk 0 (writeChunk(0, …)) of a model whose
+            // weights are in its code (embedded) and whose balance was 0 before this call. Any other wei would stay here
+            // for good (nothing ever sends it out) and mean nothing: refused
+            if callvalue() {
+                if iszero(and(and(eq(callvalue(), ${UPDATE_MARK}), eq(selfbalance(), ${UPDATE_MARK})), and(and(${param('embedded')}, eq(shr(224, calldataload(0)), ${sel('writeChunk')})), iszero(calldataload(4))))) { mstore(0, shl(224, ${err('UnexpectedValue')})) mstore(4, callvalue()) revert(0, 36) }
+            }
             function fail1(s, a) { mstore(0, shl(224, s)) mstore(4, a) revert(0, 36) }
             function fail2(s, a, b) { mstore(0, shl(224, s)) mstore(4, a) mstore(36, b) revert(0, 68) }
             /// slot 0 stays empty until the first ownership transfer: until then the owner is the initial owner (appended by the model)
@@ -119,7 +130,12 @@ contract Ml2scAdmin {
                     if ${param('embedded')} { m := or(m, shl(224, ${param('chunks')})) }
                 }
             }
-            function state() -> st { st := xor(sload(2), mask()) }
+            /// the state word, as predict reads it: a model with embedded weights and no wei reads none (its weights
+            /// are the embedded ones, see the update mark), and neither do its getters, whatever slot 2 holds
+            function state() -> st {
+                st := mask()
+                if iszero(and(${param('embedded')}, iszero(selfbalance()))) { st := xor(sload(2), st) }
+            }
             /// a \`bytes\` argument whose offset word sits at calldata position \`at\` (the two appended words are not arguments)
             function bytesArg(at) -> off, len {
                 off := add(4, calldataload(at))
@@ -134,15 +150,20 @@ contract Ml2scAdmin {
                 if eq(i, sub(${param('chunks')}, 1)) { len := ${param('lastChunk')} }
             }
             /// once an upload of several chunks is complete, the state word holds the address of its table
-            /// (a data contract of every chunk's address, 20 bytes each): inference finds them with one SLOAD
+            /// (a data contract of every chunk's address, 20 bytes each): inference finds them with one SLOAD, and
+            /// so does everything here (the commitment, chunkAddress): one source of truth. Slots 3.. (chunk i ≥ 1's
+            /// address) only serve an upload in progress, which writes each before it builds the table from them
             function chunk(i, st) -> a {
-                a := and(st, ${ADDR})
-                if and(iszero(i), and(shr(248, st), gt(${param('chunks')}, 1))) {
+                switch and(iszero(iszero(shr(248, st))), gt(${param('chunks')}, 1))
+                case 0 {
+                    a := and(st, ${ADDR})
+                    if i { a := sload(add(2, i)) }
+                }
+                default {
                     mstore(0, 0)
-                    extcodecopy(a, 12, 1, 20)
+                    extcodecopy(and(st, ${ADDR}), 12, add(1, mul(i, 20)), 20)
                     a := mload(0)
                 }
-                if i { a := sload(add(2, i)) }
             }
             /// keccak256 of the canonical weight encoding, read back from wherever it lives (p: scratch memory)
             function weightsHash(st, p) -> c {
@@ -183,10 +204,11 @@ contract Ml2scAdmin {
                 // full commitment (CommitmentMismatch), so chunks of two interleaved uploads never go live.
                 onlyOwner()
                 // the update mark: a model with embedded weights skips reading its state word while its balance
-                // is 0 (then it has never been updated). So no chunk lands while the balance is 0: the first
-                // chunk of the first update carries the wei (ml2sc sends 1), and no code here or in the
-                // model ever sends wei out (no CALL with value, no SELFDESTRUCT): the mark cannot be undone.
-                // Wei forced in by others only sends predict down the (always correct) state-reading path.
+                // is 0 (then it has never been updated), and so do the getters (state()). So no chunk lands while
+                // the balance is 0: chunk 0 of the first update carries the mark (exactly ${UPDATE_MARK} wei, the only wei
+                // taken: see the top), later updates carry none, and no code here or in the model ever sends wei
+                // out (no CALL with value, no SELFDESTRUCT): the mark cannot be undone. Wei forced in by others
+                // only sends predict down the (always correct) state-reading path.
                 if and(${param('embedded')}, iszero(selfbalance())) { mstore(0, shl(224, ${err('UpdateNotMarked')})) revert(0, 4) }
                 let index := calldataload(4)
                 let off, len := bytesArg(36)

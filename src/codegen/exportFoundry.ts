@@ -34,6 +34,8 @@ export type ExportFoundryOptions = {
   solcVersion?: string
   /** EVM version; default prague. */
   evmVersion?: string
+  /** The contract embeds its initial weights (datacontract layout): its first update's chunk 0 carries the 1-wei update mark. Default: read from `solidity`. */
+  embedded?: boolean
   /** The model's fixed owner (`chain.owner`), if it has one: setUp then writes the chunks as that account (forge's vm.startPrank). */
   owner?: string
   /** What the outputs mean: when given, the project also has the client library (src/<Contract>Client.sol) and its tests. */
@@ -83,12 +85,15 @@ export async function exportFoundry(opts: ExportFoundryOptions): Promise<void> {
   const rowWords = Math.ceil((plan.inputSize * plan.inputBytes) / 32)
   const lib = adminLibrary()
 
+  // (default: the generated source says so, by its WEIGHTS constant)
+  const embedded = opts.embedded ?? /bytes internal constant WEIGHTS = hex"/.test(opts.solidity)
   let at = 0
   const writes = sizes.map((len, i) => {
     const chunk = blob.subarray(at, at + len)
     at += len
-    // chunk 0 carries the update mark (1 wei) while the model holds none, as `ml2sc upload` sends it
-    return i === 0
+    // chunk 0 carries the update mark (1 wei) while a model with embedded weights holds none, as `ml2sc update`
+    // sends it (a model without embedded weights refuses wei)
+    return i === 0 && embedded
       ? `        model.writeChunk{value: address(model).balance == 0 ? ${UPDATE_MARK} : 0}(0, hex"${hexBody(chunk)}", COMMITMENT);`
       : `        model.writeChunk(${i}, hex"${hexBody(chunk)}", COMMITMENT);`
   })

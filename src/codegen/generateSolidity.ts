@@ -117,7 +117,7 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
     outputs: plan.outputSize,
     rowBytes,
     outputBytes: plan.outputBytes,
-    ...(plan.decimals !== undefined ? { scaleBase: 10, scaleExp: plan.decimals } : { scaleBase: 2, scaleExp: plan.F }),
+    ...(plan.decimals !== undefined ? { scaleBase: 10, scaleExp: plan.decimals, inputScaleExp: plan.decimals } : { scaleBase: 2, scaleExp: plan.F, inputScaleExp: plan.inputFraction ?? plan.F }),
   })
   const lib = adminLibrary()
   // a fixed owner is a checksummed literal in the source (so the creation code commits to it: a CREATE2

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { loadConfig } from '../config/loadConfig.ts'
 import { exportFoundry, foundryVectors } from '../codegen/exportFoundry.ts'
+import { embedsWeights } from '../codegen/generateSolidity.ts'
 import { encodeWeights } from '../codegen/weightBlob.ts'
 import { evmVersionFor } from '../compile/compileSolidity.ts'
 import { ConfigError } from '../errors/base.ts'
@@ -43,6 +44,7 @@ export const generateModule: Ml2scCommand = {
         evmVersion: evmVersionFor(config.chain.hardfork),
         owner: prepared.generate.owner,
         task: prepared.task,
+        embedded: prepared.layout === 'datacontract' && embedsWeights(prepared.plan, prepared.generate),
       })
       log.info(`  wrote a Foundry project to ${path.relative(process.cwd(), foundry) || '.'}: run \`forge test\` there`)
     }

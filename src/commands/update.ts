@@ -8,7 +8,7 @@ import { checkChunksFit } from '../chain/checkChunksFit.ts'
 import { estimateUploadGas, guardSpend } from '../chain/spendGuard.ts'
 import { uploadWeights, uploadRecords } from '../chain/uploadWeights.ts'
 import { uploadStatePath } from '../chain/uploadState.ts'
-import { generateSolidity } from '../codegen/generateSolidity.ts'
+import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
 import { codeDifference } from '../compile/runtimeCodeHash.ts'
@@ -144,7 +144,9 @@ export async function updateCommand(args: { config: string; out?: string }, log:
       // slots an earlier upload wrote (storage words; data-contract addresses past chunk 0) are rewritten
       // (the last data contract's address slot, 2 + n − 1, is set once an upload of these n chunks completed)
       const rewrite = before.version > 0 && (prep.layout === 'storage' || BigInt((await s.publicClient.getStorageAt({ address: dep.address, slot: toHex(1 + sizes.length) })) ?? 0) !== 0n)
-      await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout, rewrite })])
+      // the first update of a model with its weights in its code carries the 1-wei update mark (adminLibrary.ts)
+      const mark = prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate) && (await s.publicClient.getBalance({ address: dep.address })) === 0n
+      await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout, rewrite, mark })])
       log.step(`update ${dep.address}: ${blob.length} bytes of weights in ${sizes.length} transaction${sizes.length === 1 ? '' : 's'} (version ${before.version} → ${before.version + 1})`)
     }
     const stateFile = uploadStatePath(config.output)

@@ -21,7 +21,7 @@ export type VerifyResult = {
   verified: boolean
   /** The line that says what differs (absent when verified). */
   reason?: string
-  /** Which check failed: code, adminLibrary, upload, chunk, commitment or owner. */
+  /** Which check failed: code, adminLibrary, owner, state, upload, chunk or commitment. */
   check?: string
   /** What to do about it. */
   hint?: string
@@ -41,6 +41,12 @@ export type VerifyResult = {
   codeDifference?: number
   adminLibrary: Hex
   chunks?: Hex[]
+  /** The address table predict reads the chunks' addresses from (several chunks). */
+  table?: Hex
+  /** The model's balance in wei, as a decimal string (with embedded weights, 0: predict reads no state). */
+  balance?: string
+  /** Slot 2 as stored, read with eth_getStorageAt. */
+  stateWord?: Hex
   exitCode?: number
 }
 
@@ -84,8 +90,9 @@ async function autoWithoutData(config: Config, args: VerifyArgs): Promise<string
 /**
  * `ml2sc verify`: whether the contract at an address (--address, else deployment.json's) is this config's
  * model, judged from the chain alone (deployment.json's own claims are never used): its code is what the
- * config compiles to, the admin library is ml2sc's, the upload is complete, the data contracts hold the
- * chunks and the chain's commitment() is the local one; the owner is --owner when given. Read-only: no
+ * config compiles to, the admin library is ml2sc's, every byte predict reads (balance, raw storage, the
+ * address table, the data contracts) is the model's, the upload is complete and the chain's commitment()
+ * is the local one; the owner is --owner when given. Read-only: no
  * key, no transaction. Exit 1 with one line saying what differs.
  */
 export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<VerifyResult> {
@@ -120,6 +127,9 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
       ...(found.codeDifference !== undefined ? { codeDifference: found.codeDifference } : {}),
       adminLibrary: found.adminLibrary,
       chunks: found.chunks,
+      ...(found.table ? { table: found.table } : {}),
+      ...(found.balance !== undefined ? { balance: found.balance.toString() } : {}),
+      ...(found.stateWord ? { stateWord: found.stateWord } : {}),
     }
     if (found.problem) {
       process.stderr.write(`ml2sc: verify failed: ${found.problem.line} (hint: ${found.problem.hint})\n`)
@@ -136,7 +146,7 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
 
 export const verifyModule: Ml2scCommand = {
   command: 'verify <config>',
-  describe: "Check that a deployed contract is this config's model: its code, its admin library, its data contracts and the chain's commitment (exit 0), or say what differs (exit 1). Read-only: no key, no transaction",
+  describe: "Check that a deployed contract is this config's model: its code, its admin library, everything its predict reads (balance, storage, address table, data contracts) and the chain's commitment (exit 0), or say what differs (exit 1). Read-only: no key, no transaction",
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })

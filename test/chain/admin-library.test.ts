@@ -83,7 +83,7 @@ describe('shared admin library', () => {
 
   test('a direct call to the library is refused, even with appended words naming the caller as deployer', async () => {
     const lib = adminLibrary()
-    const params = adminParams({ kind: 0, embedded: false, chunks: 1, chunkSize: 32, lastChunk: 32, blobLength: 32, inputs: 1, outputs: 1, rowBytes: 4, outputBytes: 3, scaleBase: 2, scaleExp: 20 })
+    const params = adminParams({ kind: 0, embedded: false, chunks: 1, chunkSize: 32, lastChunk: 32, blobLength: 32, inputs: 1, outputs: 1, rowBytes: 4, outputBytes: 3, scaleBase: 2, scaleExp: 20, inputScaleExp: 20 })
     const forged = concat([call(c.abi, 'writeChunk', [0n, toHex(new Uint8Array(32)), keccak256(new Uint8Array(32))]), toHex(params, { size: 32 }), pad('0x00'), pad(s.account.address)])
     expect(await revertOf(sendTx(s, 'direct', { to: lib.address, data: forged }))).toMatch(/revert/i)
     expect(await revertOf(sendTx(s, 'direct', { to: lib.address, data: call(c.abi, 'acceptOwnership') }))).toMatch(/revert/i)

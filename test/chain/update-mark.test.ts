@@ -5,14 +5,18 @@
 // - an update cannot land without the mark (UpdateNotMarked), so the embedded weights are never served
 //   after they were replaced; ml2sc's uploader sends the mark (1 wei) with chunk 0, and then the new
 //   weights are what predict answers with;
-// - wei is refused everywhere else (UnexpectedValue): predict, predictBatch, the admin functions;
+// - the rule (one, enforced by the admin library): exactly 1 wei, only with chunk 0, only for a model with
+//   embedded weights whose balance is 0 (its first update); wei anywhere else is refused (UnexpectedValue):
+//   predict, predictBatch, the admin functions, chunks after the first, a second update, a model without
+//   embedded weights (other layouts included); the uploader and its cost estimate follow the same rule;
 // - predict's argument is exactly bytes32[⌈rowBytes/32⌉], zero-padded: any other call data is BadCalldata.
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { concat, encodeFunctionData, parseEther, toHex, type Abi, type Hex } from 'viem'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { deployModel } from '../../src/chain/deployModel.ts'
 import { sendTx } from '../../src/chain/sendTx.ts'
-import { uploadWeights } from '../../src/chain/uploadWeights.ts'
+import { estimateUploadGas } from '../../src/chain/uploadGas.ts'
+import { needsMark, uploadWeights } from '../../src/chain/uploadWeights.ts'
 import { UPDATE_MARK } from '../../src/codegen/adminLibrary.ts'
 import { ERRORS, selectorOf } from '../../src/codegen/abiSignatures.ts'
 import { embedsWeights, generateSolidity } from '../../src/codegen/generateSolidity.ts'
@@ -112,5 +116,47 @@ describe('the update mark', () => {
     // one byte short, one byte long, and a byte in the zero padding after the row (a row packed too long)
     const padded = `${data.slice(0, -2)}01` as Hex
     for (const bad of [data.slice(0, -2) as Hex, `${data}00` as Hex, padded]) expect(await errorOf(s.publicClient.call({ to: address, data: bad }))).toContain(selectorOf(ERRORS.BadCalldata).slice(2))
+  })
+
+  test('1 wei is taken only with chunk 0 of the first update of a model with embedded weights; the uploader sends it only then', async () => {
+    const unexpected = selectorOf(ERRORS.UnexpectedValue).slice(2)
+    const blob = encodeWeights(plan)
+    const target = commitmentOf(blob)
+    const write = (a: Abi, i: number, bytes: Uint8Array) => encodeFunctionData({ abi: a, functionName: 'writeChunk', args: [BigInt(i), toHex(bytes), target] })
+    const call = (to: Hex, data: Hex, value: bigint) => errorOf(s.publicClient.call({ account: s.account, to, data, value }))
+    // embedded, 3 chunks of 128 bytes: the mark lands with chunk 0; chunk 1 with 1 wei is refused
+    const small = compileSolidity(generateSolidity(plan, { contractName: 'Small', chunkSize: 128 }), 'Small')
+    const sizes = chunkSizes(blob.length, 128)
+    expect(sizes.length).toBeGreaterThanOrEqual(3)
+    const e = await deployModel(s, small.bytecode, small.abi)
+    expect(await needsMark(s, e.address, write(small.abi, 0, blob.subarray(0, 128)))).toBe(true)
+    await sendTx(s, 'chunk 0, marked', { to: e.address, data: write(small.abi, 0, blob.subarray(0, 128)), value: UPDATE_MARK }, small.abi)
+    expect(await call(e.address, write(small.abi, 1, blob.subarray(128, 256)), 1n)).toContain(unexpected)
+    // chunk 0 again (a restarted upload) on a model that holds the mark: refused with wei, taken without
+    expect(await call(e.address, write(small.abi, 0, blob.subarray(0, 128)), 1n)).toContain(unexpected)
+    expect(await needsMark(s, e.address, write(small.abi, 0, blob.subarray(0, 128)))).toBe(false)
+    await uploadWeights(s, e.address, small.abi, blob, sizes)
+    expect(await s.publicClient.getBalance({ address: e.address })).toBe(UPDATE_MARK)
+    // a second update: no wei (refused with it); the uploader sends none
+    const plan2: Plan = { ...plan, layers: plan.layers.map((l) => ({ ...l, weights: l.weights.map((w) => w.map((v) => -v)) })) }
+    const blob2 = encodeWeights(plan2)
+    expect(await call(e.address, encodeFunctionData({ abi: small.abi, functionName: 'writeChunk', args: [0n, toHex(blob2.subarray(0, 128)), commitmentOf(blob2)] }), 1n)).toContain(unexpected)
+    await uploadWeights(s, e.address, small.abi, blob2, sizes)
+    expect(await s.publicClient.getBalance({ address: e.address })).toBe(UPDATE_MARK)
+    for (const row of rows) expect((await predict(e.address, row)).out).toBe(simulate(plan2, row)[0]!)
+
+    // no embedded weights (datacontract uploaded, storage): wei refused on chunk 0 too; the uploader sends none
+    for (const layout of ['datacontract', 'storage'] as const) {
+      const c = compileSolidity(generateSolidity(plan, { contractName: 'Sep', layout, embedWeights: false }), 'Sep')
+      const d = await deployModel(s, c.bytecode, c.abi)
+      const n = chunkSizes(blob.length, layout === 'storage' ? 16_384 : undefined)
+      expect(await call(d.address, write(c.abi, 0, blob.subarray(0, n[0]!)), 1n)).toContain(unexpected)
+      expect(await needsMark(s, d.address, write(c.abi, 0, blob.subarray(0, n[0]!)))).toBe(false)
+      await uploadWeights(s, d.address, c.abi, blob, n)
+      expect(await s.publicClient.getBalance({ address: d.address })).toBe(0n)
+    }
+    // the cost estimate names the 1 wei only for a marked upload
+    expect(estimateUploadGas(blob, sizes, small.abi).value).toBeUndefined()
+    expect(estimateUploadGas(blob, sizes, small.abi, { mark: true }).value).toBe(UPDATE_MARK)
   })
 })
