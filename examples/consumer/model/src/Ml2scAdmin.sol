@@ -13,9 +13,12 @@ contract Ml2scAdmin {
         assembly {
             // called directly (not through a model's DELEGATECALL), or without the appended words: refused
             if or(eq(address(), libraryAddress), lt(calldatasize(), 100)) { revert(0, 0) }
-            // wei is taken only as the update mark: exactly 1 wei, with writeChunk (any other amount would stay
-            // here for good: nothing ever sends it out again)
-            if and(iszero(iszero(callvalue())), iszero(and(eq(callvalue(), 1), eq(shr(224, calldataload(0)), 0xda1a8ccd)))) { mstore(0, shl(224, 0x4fbe3465)) mstore(4, callvalue()) revert(0, 36) }
+            // wei is taken only as the update mark: exactly 1 wei, with chunk 0 (writeChunk(0, …)) of a model whose
+            // weights are in its code (embedded) and whose balance was 0 before this call. Any other wei would stay here
+            // for good (nothing ever sends it out) and mean nothing: refused
+            if callvalue() {
+                if iszero(and(and(eq(callvalue(), 1), eq(selfbalance(), 1)), and(and(and(shr(8, calldataload(sub(calldatasize(), 96))), 0xff), eq(shr(224, calldataload(0)), 0xda1a8ccd)), iszero(calldataload(4))))) { mstore(0, shl(224, 0x4fbe3465)) mstore(4, callvalue()) revert(0, 36) }
+            }
             function fail1(s, a) { mstore(0, shl(224, s)) mstore(4, a) revert(0, 36) }
             function fail2(s, a, b) { mstore(0, shl(224, s)) mstore(4, a) mstore(36, b) revert(0, 68) }
             /// slot 0 stays empty until the first ownership transfer: until then the owner is the initial owner (appended by the model)
@@ -31,7 +34,12 @@ contract Ml2scAdmin {
                     if and(shr(8, calldataload(sub(calldatasize(), 96))), 0xff) { m := or(m, shl(224, and(shr(16, calldataload(sub(calldatasize(), 96))), 0xffffff))) }
                 }
             }
-            function state() -> st { st := xor(sload(2), mask()) }
+            /// the state word, as predict reads it: a model with embedded weights and no wei reads none (its weights
+            /// are the embedded ones, see the update mark), and neither do its getters, whatever slot 2 holds
+            function state() -> st {
+                st := mask()
+                if iszero(and(and(shr(8, calldataload(sub(calldatasize(), 96))), 0xff), iszero(selfbalance()))) { st := xor(sload(2), st) }
+            }
             /// a `bytes` argument whose offset word sits at calldata position `at` (the two appended words are not arguments)
             function bytesArg(at) -> off, len {
                 off := add(4, calldataload(at))
@@ -46,15 +54,20 @@ contract Ml2scAdmin {
                 if eq(i, sub(and(shr(16, calldataload(sub(calldatasize(), 96))), 0xffffff), 1)) { len := and(shr(64, calldataload(sub(calldatasize(), 96))), 0xffffff) }
             }
             /// once an upload of several chunks is complete, the state word holds the address of its table
-            /// (a data contract of every chunk's address, 20 bytes each): inference finds them with one SLOAD
+            /// (a data contract of every chunk's address, 20 bytes each): inference finds them with one SLOAD, and
+            /// so does everything here (the commitment, chunkAddress): one source of truth. Slots 3.. (chunk i ≥ 1's
+            /// address) only serve an upload in progress, which writes each before it builds the table from them
             function chunk(i, st) -> a {
-                a := and(st, 0xffffffffffffffffffffffffffffffffffffffff)
-                if and(iszero(i), and(shr(248, st), gt(and(shr(16, calldataload(sub(calldatasize(), 96))), 0xffffff), 1))) {
+                switch and(iszero(iszero(shr(248, st))), gt(and(shr(16, calldataload(sub(calldatasize(), 96))), 0xffffff), 1))
+                case 0 {
+                    a := and(st, 0xffffffffffffffffffffffffffffffffffffffff)
+                    if i { a := sload(add(2, i)) }
+                }
+                default {
                     mstore(0, 0)
-                    extcodecopy(a, 12, 1, 20)
+                    extcodecopy(and(st, 0xffffffffffffffffffffffffffffffffffffffff), 12, add(1, mul(i, 20)), 20)
                     a := mload(0)
                 }
-                if i { a := sload(add(2, i)) }
             }
             /// keccak256 of the canonical weight encoding, read back from wherever it lives (p: scratch memory)
             function weightsHash(st, p) -> c {
@@ -95,10 +108,11 @@ contract Ml2scAdmin {
                 // full commitment (CommitmentMismatch), so chunks of two interleaved uploads never go live.
                 onlyOwner()
                 // the update mark: a model with embedded weights skips reading its state word while its balance
-                // is 0 (then it has never been updated). So no chunk lands while the balance is 0: the first
-                // chunk of the first update carries the wei (ml2sc sends 1), and no code here or in the
-                // model ever sends wei out (no CALL with value, no SELFDESTRUCT): the mark cannot be undone.
-                // Wei forced in by others only sends predict down the (always correct) state-reading path.
+                // is 0 (then it has never been updated), and so do the getters (state()). So no chunk lands while
+                // the balance is 0: chunk 0 of the first update carries the mark (exactly 1 wei, the only wei
+                // taken: see the top), later updates carry none, and no code here or in the model ever sends wei
+                // out (no CALL with value, no SELFDESTRUCT): the mark cannot be undone. Wei forced in by others
+                // only sends predict down the (always correct) state-reading path.
                 if and(and(shr(8, calldataload(sub(calldatasize(), 96))), 0xff), iszero(selfbalance())) { mstore(0, shl(224, 0xdab15ce1)) revert(0, 4) }
                 let index := calldataload(4)
                 let off, len := bytesArg(36)

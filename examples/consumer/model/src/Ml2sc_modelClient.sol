@@ -31,7 +31,7 @@ library Ml2sc_modelClient {
     int256 internal constant FEATURE_MIN = -16000000953674316406;
     int256 internal constant FEATURE_MAX = 15999999046325683593;
     /// keccak256 of the model's weights, as Ml2sc_model.commitment() returns it.
-    bytes32 internal constant COMMITMENT = 0x5f3cdcf74db5c1372500a0f02f11dd5e8efa6e02aa7f7ba31e32cbc592157c4d;
+    bytes32 internal constant COMMITMENT = 0x68d6558a6fd5ff1339247a441b73ca86bf5ddcd1dab75a87a33ffb0b7f2aad3c;
     /// The unit of features and outputs.
     int256 internal constant ONE = 1000000000000000000;
 
