@@ -6,6 +6,8 @@ import { commands } from './commands/index.ts'
 import { loggerFor } from './commands/context.ts'
 import { ML2SC_VERSION } from './version.ts'
 import { approveSpending } from './chain/spendGuard.ts'
+import { unknownCommand, usageError, type CommandInfo } from './ui/usageError.ts'
+import { examplesEpilogue } from './ui/examplesEpilogue.ts'
 
 /** The commands that can send transactions, so spend money on a non-local chain: they take --yes. */
 const SPENDING_COMMANDS = new Set(['run', 'deploy', 'upload', 'evaluate', 'update', 'predict'])
@@ -15,11 +17,16 @@ const YES = 'Allow spending real money on a non-local chain (chain.rpcUrl); the 
 async function main(argv: string[]) {
   const verbose = argv.includes('--verbose') || argv.includes('-v')
   const json = argv.includes('--json')
+  // each command's options, filled in by its builder, for the did-you-mean of an unknown option
+  const known: CommandInfo[] = commands.map((c) => ({ name: c.command.split(' ')[0]!, positional: /<(\w+)>/.exec(c.command)?.[1], options: [] }))
+  const globals = ['verbose', 'quiet', 'json', 'out', 'help', 'version']
   try {
+    const notACommand = unknownCommand(argv, known)
+    if (notACommand) throw notACommand
     await yargs(argv)
       .scriptName('ml2sc')
       .version(ML2SC_VERSION)
-      .usage('ml2sc — PyTorch MLP → gas-efficient Solidity, deployed and checked against PyTorch on chain\n\nUsage: $0 <command> [options]')
+      .usage('ml2sc — a trained PyTorch network (MLP or CNN) → gas-efficient Solidity, deployed and checked against PyTorch on chain\n\nUsage: $0 <command> [options]')
       .option('verbose', { type: 'boolean', default: false, describe: 'More detail; full error causes and stack traces' })
       .option('quiet', { type: 'boolean', default: false, describe: 'Only errors' })
       .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output on stdout' })
@@ -30,8 +37,13 @@ async function main(argv: string[]) {
           describe: c.describe,
           // --yes only where a command can send paid transactions (elsewhere it is an unknown argument)
           builder: ((y: never) => {
-            const b = c.builder(y)
-            return SPENDING_COMMANDS.has(c.command.split(' ')[0]!) ? b.option('yes', { type: 'boolean', default: false, describe: YES }) : b
+            const name = c.command.split(' ')[0]!
+            // examples are listed after the options, each command on a line of its own (yargs' two-column
+            // layout wraps long commands mid-way)
+            const b = examplesEpilogue(y, (yy) => c.builder(yy))
+            const full = SPENDING_COMMANDS.has(name) ? b.option('yes', { type: 'boolean', default: false, describe: YES }) : b
+            known.find((k) => k.name === name)!.options = Object.keys((full as unknown as { getOptions: () => { key: object } }).getOptions().key)
+            return full
           }) as never,
           handler: async (a: any) => {
             approveSpending(Boolean(a.yes))
@@ -47,8 +59,7 @@ async function main(argv: string[]) {
       .recommendCommands()
       .fail((msg, err) => {
         if (err) throw err
-        if (msg === 'no command given') throw new Ml2scError(msg, { hint: 'start with `ml2sc init model.pt`, then `ml2sc run ml2sc.yaml`; `ml2sc --help` lists every command' })
-        throw new Ml2scError(msg ?? 'invalid command line', { hint: 'see `ml2sc --help`' })
+        throw usageError(msg ?? '', argv, known, globals)
       })
       .help()
       .wrap(Math.min(110, process.stdout.columns ?? 100))

@@ -12,6 +12,7 @@ import { gasModule } from './gas.ts'
 import { predictModule } from './predict.ts'
 import { updateModule } from './update.ts'
 import { verifyModule } from './verify.ts'
+import { schemaModule } from './schema.ts'
 
 /** Every subcommand, in the order `--help` lists them. Add a command: write its module, list it here. */
-export const commands: Ml2scCommand[] = [initModule, inspectModule, runModule, generateModule, compileModule, deployModule, uploadModule, evaluateModule, reportModule, predictModule, verifyModule, updateModule, gasModule]
+export const commands: Ml2scCommand[] = [initModule, inspectModule, runModule, generateModule, compileModule, deployModule, uploadModule, evaluateModule, reportModule, predictModule, verifyModule, updateModule, gasModule, schemaModule]
