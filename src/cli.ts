@@ -3,9 +3,8 @@ import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { Ml2scError } from './errors/base.ts'
 import { commands } from './commands/index.ts'
-import { loggerFor } from './commands/context.ts'
+import { loggerFor, type Ml2scCommand } from './commands/context.ts'
 import { ML2SC_VERSION } from './version.ts'
-import { approveSpending } from './chain/spendGuard.ts'
 import { unknownCommand, usageError, type CommandInfo } from './ui/usageError.ts'
 import { examplesEpilogue } from './ui/examplesEpilogue.ts'
 
@@ -20,9 +19,34 @@ async function main(argv: string[]) {
   // each command's options, filled in by its builder, for the did-you-mean of an unknown option
   const known: CommandInfo[] = commands.map((c) => ({ name: c.command.split(' ')[0]!, positional: /<(\w+)>/.exec(c.command)?.[1], options: [] }))
   const globals = ['verbose', 'quiet', 'json', 'out', 'help', 'version']
+  /** yargs' builder and handler for the command that runs (`--yes` only where it can send paid transactions). */
+  const wire = (command: string, c: Ml2scCommand) => {
+    const name = command.split(' ')[0]!
+    return {
+      builder: ((y: never) => {
+        // examples are listed after the options, each command on a line of its own (yargs' two-column
+        // layout wraps long commands mid-way)
+        const b = examplesEpilogue(y, (yy) => c.builder(yy))
+        const full = SPENDING_COMMANDS.has(name) ? b.option('yes', { type: 'boolean', default: false, describe: YES }) : b
+        known.find((k) => k.name === name)!.options = Object.keys((full as unknown as { getOptions: () => { key: object } }).getOptions().key)
+        return full
+      }) as never,
+      handler: async (a: any) => {
+        if (SPENDING_COMMANDS.has(name)) (await import('./chain/spendGuard.ts')).approveSpending(Boolean(a.yes))
+        const value = await c.handler(a, loggerFor(a))
+        const code = (value as { exitCode?: number } | undefined)?.exitCode
+        if (a.json && value !== undefined) process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n')
+        if (code) process.exitCode = code
+      },
+    }
+  }
   try {
     const notACommand = unknownCommand(argv, known)
     if (notACommand) throw notACommand
+    // only the command that runs is loaded (with solc, viem, the model readers, as it needs them): the
+    // others are listed by name and description, so `ml2sc --help` loads none of them
+    const invoked = commands.find((c) => argv.includes(c.command.split(' ')[0]!))
+    const loaded = invoked ? await invoked.load() : undefined
     await yargs(argv)
       .scriptName('ml2sc')
       .version(ML2SC_VERSION)
@@ -35,23 +59,8 @@ async function main(argv: string[]) {
         commands.map((c) => ({
           command: c.command,
           describe: c.describe,
-          // --yes only where a command can send paid transactions (elsewhere it is an unknown argument)
-          builder: ((y: never) => {
-            const name = c.command.split(' ')[0]!
-            // examples are listed after the options, each command on a line of its own (yargs' two-column
-            // layout wraps long commands mid-way)
-            const b = examplesEpilogue(y, (yy) => c.builder(yy))
-            const full = SPENDING_COMMANDS.has(name) ? b.option('yes', { type: 'boolean', default: false, describe: YES }) : b
-            known.find((k) => k.name === name)!.options = Object.keys((full as unknown as { getOptions: () => { key: object } }).getOptions().key)
-            return full
-          }) as never,
-          handler: async (a: any) => {
-            approveSpending(Boolean(a.yes))
-            const value = await c.handler(a, loggerFor(a))
-            const code = (value as { exitCode?: number } | undefined)?.exitCode
-            if (a.json && value !== undefined) process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n')
-            if (code) process.exitCode = code
-          },
+          // a command that was not loaded never runs (yargs dispatches the invoked one), but yargs wants a handler
+          ...(c === invoked ? wire(c.command, loaded!) : { handler: () => Promise.reject(new Error(`${c.command} was not loaded`)) }),
         })),
       )
       .demandCommand(1, 'no command given')

@@ -10,8 +10,6 @@ import { generateStage } from '../pipeline/stages/generate.ts'
 import type { Ml2scCommand } from './context.ts'
 
 export const generateModule: Ml2scCommand = {
-  command: 'generate <config>',
-  describe: 'Stage 1: model → fixed-point plan → <Contract>.sol and plan.json (no chain, no compiler)',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })

@@ -144,8 +144,6 @@ export function predictTable(result: PredictResult, F: number, classes?: string[
 }
 
 export const predictModule: Ml2scCommand = {
-  command: 'predict <config>',
-  describe: 'Answer the rows of a CSV with the deployed model (or --offchain with the bit-exact simulator)',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml' })

@@ -3,8 +3,6 @@ import { schema } from '../config/schema.ts'
 
 /** `ml2sc schema`: the config's JSON Schema on stdout (bundled in the binary: no repo checkout needed). */
 export const schemaModule: Ml2scCommand = {
-  command: 'schema',
-  describe: "Print the config's JSON Schema (ml2sc.yaml), for editors and validators",
   builder: (y) =>
     y
       .example('$0 schema > ml2sc.schema.json', 'save it, e.g. for `# yaml-language-server: $schema=ml2sc.schema.json` in ml2sc.yaml'),
