@@ -84,7 +84,7 @@ describe('report.html', () => {
     const md = readFileSync(path.join(out, 'report.md'), 'utf8')
     for (const text of [html, md]) {
       expect(text).not.toContain('0 transaction(s)')
-      expect(text).toContain("none: the weights went on chain with the deploy (in the contract's code), nothing to upload")
+      expect(text).toContain('none: the weights went on chain with the deploy (in the contract code), nothing to upload')
     }
     expect(found.get('chart-ml2sc-ratio')!.points).toBe(2)
     expect(found.get('chart-error-hist')!.points).toBe(report.error.histogram.counts.filter((c: number) => c > 0).length)
