@@ -52,18 +52,20 @@ export const AUTO_ERROR_TARGET = 5e-5
  * layers with test rows gets int8 when no row's class changes (against data.reference, PyTorch's
  * outputs, when given).
  */
-async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: Plan; warnings: PrecisionWarning[] }> {
+async function calibratedPlan(config: Config, model: ModelIR, progress?: (what: string) => void): Promise<{ plan: Plan; warnings: PrecisionWarning[] }> {
+  if (config.data.test) progress?.('reading the test rows')
   const sample = config.data.test ? await sampleRows(config, model.inputSize) : undefined
   const auto = config.precision.weights === 'auto' || config.precision.inputs === 'auto'
   const reference = auto && config.data.reference ? await readReference(config.data.reference, model.layers[model.layers.length - 1]!.weight.length) : undefined
-  return autoPlan(model, taskOf(model, config.model.task), config.precision, sample, reference)
+  return autoPlan(model, taskOf(model, config.model.task), config.precision, sample, reference, progress)
 }
 
 /**
  * The plan for a precision config (its `auto` keys resolved on the sampled test rows, as `run` does),
- * with its precision warnings. `reference`: PyTorch's outputs for the sampled rows, in order.
+ * with its precision warnings. `reference`: PyTorch's outputs for the sampled rows, in order. `progress`
+ * is told each candidate before it is tried (the selection runs the simulator on every sampled row).
  */
-export function autoPlan(model: ModelIR, task: Task, precision: Config['precision'], sample?: { rows: number[][]; range: FeatureRange }, reference?: number[][]): { plan: Plan; warnings: PrecisionWarning[] } {
+export function autoPlan(model: ModelIR, task: Task, precision: Config['precision'], sample?: { rows: number[][]; range: FeatureRange }, reference?: number[][], progress?: (what: string) => void): { plan: Plan; warnings: PrecisionWarning[] } {
   const spec = resolvePrecision(precision)
   const rows = sample?.rows.slice(0, 256)
   const check = (plan: Plan, threshold: number) => estimatePrecision(model, plan, { task, rows, threshold, suggest: threshold === OUTPUT_ERROR_THRESHOLD })
@@ -71,6 +73,7 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   if (precision.weights === 'auto') {
     // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
     const fits = (p: Plan) => {
+      progress?.(`trying int${8 * p.weightBytes} weights on ${rows?.length ?? 'random'} rows`)
       const e = check(p, AUTO_ERROR_TARGET)
       return e.maxAbs <= AUTO_ERROR_TARGET && e.flips === 0
     }
@@ -78,9 +81,11 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
     // int8 halves the blob again and narrows the lanes: for a classifier of relu/identity layers (logits),
     // used when the test rows keep every class
     const int8 = rows && int8Eligible(model, task) ? tryPlan(() => makePlan(model, { ...spec, weightBytes: 1 })) : undefined
+    if (int8) progress?.(`trying int8 weights: do ${rows!.length} rows keep their classes?`)
     if (int8 && keepsClasses(model, task, int8, plan, rows!, reference)) plan = int8
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
+  if (precision.inputs === 'auto') progress?.(`choosing the input widths on ${sample?.rows.length ?? 0} rows`)
   if (precision.inputs === 'auto') plan = chooseInputs(model, { ...spec, weightBytes: plan.weightBytes }, task, sample?.rows, sample?.range, reference).plan
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
 }
@@ -105,13 +110,14 @@ async function sampleRows(config: Config, features: number): Promise<{ rows: num
 }
 
 /** Config → IR → fixed-point plan: everything that needs no chain and no compiler. */
-export async function prepareModel(config: Config, opts: { deployed?: Plan } = {}): Promise<Prepared> {
+export async function prepareModel(config: Config, opts: { deployed?: Plan; progress?: (what: string) => void } = {}): Promise<Prepared> {
+  opts.progress?.('reading the model')
   const model = await loadModel(config.model)
   const d = opts.deployed
   // new weights for a deployed contract are quantised at its scales, widths and lanes (or refused)
   const { plan, warnings } = d
     ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, inputBytes: d.inputBytes, inputFraction: d.inputFraction, inputUnsigned: d.inputUnsigned }, pinOf(d)), warnings: [] }
-    : await calibratedPlan(config, model)
+    : await calibratedPlan(config, model, opts.progress)
   const layout = resolveLayout(config.weights.layout)
   const base = path.basename(config.model.class ?? config.model.path).replace(/\.[^.]*$/, '')
   const contractName = 'Ml2sc_' + base.replace(/[^A-Za-z0-9_]/g, '_')

@@ -73,6 +73,15 @@ describe('a node on another hardfork than chain.hardfork', () => {
     expect(r.stderr).toContain('ml2sc: warning: the node runs cancun, chain.hardfork is prague: no EIP-7623 calldata floor')
     const report = JSON.parse(readFileSync(path.join(path.dirname(cfgFile), 'out', 'report.json'), 'utf8'))
     expect(report.chain).toMatchObject({ chainId: 31_337, local: true, embedded: false })
+    // progress from the first second: precision selection has its line, and the evaluate bar shows before
+    // the first batch is answered, its rate never 0
+    const lines = r.stderr.split('\n')
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l))
+    expect(at(/^• choose the precision \(precision: auto\)$/)).toBeGreaterThan(-1)
+    expect(at(/^• choose the precision/)).toBeLessThan(at(/^• generate /))
+    expect(at(/evaluate \[░+\] 0\/50 {2}waiting for the first batch$/)).toBeGreaterThan(at(/^• evaluate on chain/))
+    expect(at(/evaluate \[█+\] 50\/50 {2}[\d.,]+ (rows\/s|s\/row), /)).toBeGreaterThan(at(/waiting for the first batch/))
+    expect(r.stderr).not.toMatch(/ 0 rows\/s/)
     // the prague node: not a word
     const same = await runCli(['run', bcProject(`chain:\n  rpcUrl: ${nodesByFork[2]!.url}\n`)], { env: { ML2SC_PRIVATE_KEY: nodesByFork[2]!.keys[0]! } })
     expect(same.code).toBe(0)

@@ -15,7 +15,7 @@ test('the committed build is solc-js output of the current source (else: bun scr
   expect(committed.solcVersion).toBe(fresh.solcVersion)
   expect({ bytecode: committed.bytecode, deployedBytecode: committed.deployedBytecode, immutables: committed.immutables }).toEqual({ bytecode: fresh.bytecode, deployedBytecode: fresh.deployedBytecode, immutables: fresh.immutables })
   expect(adminLibrary().initcode).toBe(fresh.bytecode)
-}, 300_000) // loading solc-js and compiling: seconds, more on a busy machine
+}, 900_000) // loading solc-js and compiling: seconds, more on a busy machine
 
 test('a build of another source or EVM is not used', () => {
   const source = adminLibrarySolidity()

@@ -33,4 +33,4 @@ test('generate (ONNX model) loads the ONNX decoder but not solc', async () => {
   expect(code).toBe(0)
   expect(packages.has('protobufjs')).toBe(true)
   expect(packages.has('solc')).toBe(false)
-}, 300_000) // one CLI process: seconds, more on a busy machine
+}, 900_000) // one CLI process: seconds, more on a busy machine

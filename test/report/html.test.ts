@@ -43,7 +43,7 @@ async function chromium(args: string[], dir: string): Promise<{ code: number; st
     [CHROMIUM!, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${dir}`, ...args],
     { stdout: 'pipe', stderr: 'pipe' },
   )
-  const timer = setTimeout(() => proc.kill(), 60_000)
+  const timer = setTimeout(() => proc.kill(), 300_000) // a hung browser, not a slow one
   const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   const code = await proc.exited
   clearTimeout(timer)
