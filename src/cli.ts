@@ -45,7 +45,8 @@ async function main(argv: string[]) {
     if (notACommand) throw notACommand
     // only the command that runs is loaded (with solc, viem, the model readers, as it needs them): the
     // others are listed by name and description, so `ml2sc --help` loads none of them
-    const invoked = commands.find((c) => argv.includes(c.command.split(' ')[0]!))
+    const word = commandWord(argv)
+    const invoked = commands.find((c) => c.command.split(' ')[0] === word)
     const loaded = invoked ? await invoked.load() : undefined
     await yargs(argv)
       .scriptName('ml2sc')
@@ -76,6 +77,15 @@ async function main(argv: string[]) {
   } catch (e) {
     process.exitCode = report(e, verbose, json)
   }
+}
+
+/** The command: the first word that is neither an option nor the value of the one global option that takes one (--out). */
+function commandWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--out') i++
+    else if (!argv[i]!.startsWith('-')) return argv[i]
+  }
+  return undefined
 }
 
 /**

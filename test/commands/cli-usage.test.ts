@@ -51,6 +51,14 @@ describe('usage errors', () => {
   })
 })
 
+test('the command is the first word that is not an option or the value of --out', async () => {
+  const cfg = bcProject()
+  const dir = path.dirname(cfg)
+  const r = await runCli(['generate', cfg, '--out', 'run', '--quiet'], { cwd: dir })
+  expect([r.code, r.stderr]).toEqual([0, ''])
+  expect(readFileSync(path.join(dir, 'run', 'plan.json'), 'utf8')).toContain('"kind": "ml2sc/plan"')
+}, 900_000) // one CLI process: seconds, more on a busy machine
+
 describe('help', () => {
   test('the top-level help speaks of networks, not only MLPs, and lists schema', async () => {
     const r = await runCli(['--help'])
