@@ -52,12 +52,12 @@ async function endToEnd(rows: number) {
   const seconds = (performance.now() - t0) / 1000
   if (code !== 0) throw new Error(`ml2sc run failed:\n${stderr}`)
   const report = JSON.parse(readFileSync(path.join(p.out, 'report.json'), 'utf8'))
-  const rates = [...stderr.matchAll(/evaluate \[.*\] (\d+)\/(\d+)\s+(\d+) rows\/s/g)]
+  const rates = [...stderr.matchAll(/evaluate \[.*\] (\d+)\/(\d+)\s+([\d,.]+) rows\/s/g)]
   return {
     rows: report.rows.answered,
     seconds: Math.round(seconds * 100) / 100,
     rowsPerSecondEndToEnd: Math.round(rows / seconds),
-    rowsPerSecondEvaluateStage: Number(rates.at(-1)?.[3] ?? 0),
+    rowsPerSecondEvaluateStage: Number((rates.at(-1)?.[3] ?? '0').replace(/,/g, '')),
     gasPerRow: report.gas.inference.perRow,
     transactions: report.gas.inference.transactions,
     batchRows: report.gas.inference.batchRows,

@@ -51,15 +51,16 @@ export async function predictBatchTx(s: ChainSession, address: Hex, abi: Abi, pl
  * can share its block); `wait()` reads the outputs from its Predictions event. Inference changes nothing,
  * so batches are independent, and one whose nonce another transaction took is simply sent again.
  */
-export async function submitPredictBatch(s: ChainSession, address: Hex, abi: Abi, plan: Plan, rows: bigint[][], label: string): Promise<{ wait: () => Promise<BatchResult> }> {
+export async function submitPredictBatch(s: ChainSession, address: Hex, abi: Abi, plan: Plan, rows: bigint[][], label: string, gas?: bigint): Promise<{ wait: () => Promise<BatchResult> }> {
   const req = { to: address, data: encodeFunctionData({ abi, functionName: 'predictBatch', args: [packRows(plan, rows)] }) }
-  const pending = await submitTx(s, label, req, abi)
+  const pending = await submitTx(s, label, { ...req, gas }, abi)
   const wait = async () => {
     let tx: SentTx
     try {
       tx = await pending.wait()
     } catch (e) {
-      if (!(e instanceof TxReplacedError)) throw e
+      // replaced, or (with a gas limit from the measured line) out of gas: sent again, estimated this time
+      if (!(e instanceof TxReplacedError) && !(gas !== undefined && e instanceof ChainError)) throw e
       tx = await sendTx(s, label, req, abi)
     }
     return batchResult(tx, address, plan, rows, label)
@@ -93,6 +94,16 @@ export async function predictSingle(s: ChainSession, address: Hex, abi: Abi, pla
 
 /** A batch's gas as fixed + perRow·rows. */
 export type BatchGas = { fixed: number; perRow: number }
+
+/**
+ * A predictBatch transaction's gas limit from the measured line (measureBatchGas): 20% and 50,000 above
+ * it, under `cap`. It spares eth_estimateGas, which runs the whole batch again (several times, as nodes
+ * search for the limit) before each send; rows differ only in their calldata, so the margin holds, and a
+ * batch that still ran out is sent again with an estimate.
+ */
+export function batchGasLimit(m: BatchGas, rows: number, cap: number): bigint {
+  return BigInt(Math.min(cap, Math.ceil((m.fixed + m.perRow * rows) * 1.2) + 50_000))
+}
 
 /** Gas of a batch as fixed + perRow·rows, measured with eth_estimateGas on 1 and 2 rows. */
 export async function measureBatchGas(s: ChainSession, address: Hex, abi: Abi, plan: Plan, sample: bigint[][]): Promise<BatchGas> {

@@ -1,6 +1,7 @@
 import { concat, getContractAddress, pad, type Hex } from 'viem'
 import { compileSolidity } from '../compile/compileSolidity.ts'
 import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
+import { committedAdminBuild } from './adminLibraryBuild.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
 
@@ -315,7 +316,8 @@ let cached: AdminLibrary | undefined
 export function adminLibrary(): AdminLibrary {
   if (cached) return cached
   const source = adminLibrarySolidity()
-  const c = compileSolidity(source, 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM })
+  // the committed build when it is this source's (no solc to load), else compiled here
+  const c = committedAdminBuild(source, ADMIN_LIBRARY_EVM) ?? compileSolidity(source, 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM })
   const address = getContractAddress({ opcode: 'CREATE2', from: CREATE2_FACTORY, salt: SALT, bytecode: c.bytecode })
   cached = { source, initcode: c.bytecode, runtime: c.deployedBytecode, immutables: c.immutables, codeHash: runtimeCodeHash(c.deployedBytecode, c.immutables), address, salt: SALT }
   return cached

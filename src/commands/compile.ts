@@ -3,8 +3,6 @@ import { compileStage } from '../pipeline/stages/compile.ts'
 import type { Ml2scCommand } from './context.ts'
 
 export const compileModule: Ml2scCommand = {
-  command: 'compile <config>',
-  describe: 'Stage 2: the generated .sol → <Contract>.json (abi, bytecode, solc and EVM versions) and <Contract>.input.json (solc standard JSON, for block explorers); needs `generate`',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })

@@ -3,8 +3,6 @@ import { deployStage } from '../pipeline/stages/deploy.ts'
 import type { Ml2scCommand } from './context.ts'
 
 export const deployModule: Ml2scCommand = {
-  command: 'deploy <config>',
-  describe: 'Stage 3: deploy the compiled contract → deployment.json; needs `compile`. The embedded anvil starts a fresh chain, kept in <out>/anvil-state.json',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })

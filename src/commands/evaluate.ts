@@ -3,8 +3,6 @@ import { evaluateStage } from '../pipeline/stages/evaluate.ts'
 import type { Ml2scCommand } from './context.ts'
 
 export const evaluateModule: Ml2scCommand = {
-  command: 'evaluate <config>',
-  describe: 'Stage 5: answer every row of data.test on chain in batch transactions → evaluation.json; needs `upload`',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })

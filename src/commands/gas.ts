@@ -6,8 +6,6 @@ import { prepareModel } from '../pipeline/prepareModel.ts'
 import type { Ml2scCommand } from './context.ts'
 
 export const gasModule: Ml2scCommand = {
-  command: 'gas <config>',
-  describe: "The gas of every step, from the receipts of run's own transactions on a private throwaway anvil (no RPC, no key)",
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml' })

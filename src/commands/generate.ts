@@ -11,8 +11,6 @@ import { generateStage } from '../pipeline/stages/generate.ts'
 import type { Ml2scCommand } from './context.ts'
 
 export const generateModule: Ml2scCommand = {
-  command: 'generate <config>',
-  describe: 'Stage 1: model → fixed-point plan → <Contract>.sol, <Contract>Client.sol (call it from a contract in 1e18 units) and plan.json (no chain, no compiler)',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })

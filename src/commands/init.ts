@@ -4,8 +4,6 @@ import { initConfig } from '../scaffold/initConfig.ts'
 import type { Ml2scCommand } from './context.ts'
 
 export const initModule: Ml2scCommand = {
-  command: 'init <model>',
-  describe: 'Scaffold ml2sc.yaml from a model file (and a test CSV), guessing the architecture and the label column',
   builder: (y) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'the model: .onnx, .pt/.pth, .safetensors or .json' })

@@ -176,8 +176,6 @@ export function renderInspect(s: InspectSummary): string {
 }
 
 export const inspectModule: Ml2scCommand = {
-  command: 'inspect <target>',
-  describe: 'Show a model as ml2sc reads it: format, layers, shapes, activations, parameters (a config adds the fixed-point plan)',
   builder: (y) =>
     y
       .positional('target', { type: 'string', demandOption: true, describe: 'a model file, or an ml2sc.yaml' })

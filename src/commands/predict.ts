@@ -34,11 +34,12 @@ export type PredictResult = { rows: PredictEntry[] }
 export async function predictCommand(args: PredictArgs, log: Logger): Promise<PredictResult & { fraction: number; classes?: string[] }> {
   const config = await loadConfig(args.config, { output: args.out })
   const prep = await predictPrep(config)
-  const rows = await readPredictInput(args.input, config, prep.plan)
+  // off chain, each row is answered by the simulator as it is read
+  const rows = await readPredictInput(args.input, config, prep.plan, args.offchain ? (input) => simulate(prep.plan, input) : undefined)
   const valid = rows.filter((r) => r.input)
   const raw = new Map<InputRow, bigint[]>()
   if (args.offchain) {
-    for (const r of valid) raw.set(r, simulate(prep.plan, r.input!))
+    for (const r of rows) if (r.raw) raw.set(r, r.raw)
   } else if (valid.length > 0) {
     const notice = (m: string) => {
       if (!args.quiet) process.stderr.write(`ml2sc: ${m}\n`)
@@ -144,8 +145,6 @@ export function predictTable(result: PredictResult, F: number, classes?: string[
 }
 
 export const predictModule: Ml2scCommand = {
-  command: 'predict <config>',
-  describe: 'Answer the rows of a CSV with the deployed model (or --offchain with the bit-exact simulator)',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml' })

@@ -3,8 +3,6 @@ import { reportStage } from '../pipeline/stages/report.ts'
 import type { Ml2scCommand } from './context.ts'
 
 export const reportModule: Ml2scCommand = {
-  command: 'report <config>',
-  describe: 'Stage 6: evaluation.json + model → report.json, report.md, predictions.csv (no chain); needs `evaluate`',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })

@@ -1,9 +1,6 @@
 import type { Ml2scCommand } from './context.ts'
-import { runCommand } from './run.ts'
 
 export const runModule: Ml2scCommand = {
-  command: 'run <config>',
-  describe: 'The whole pipeline: compile, deploy (embedded anvil by default), upload, evaluate on chain, report',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml' })
@@ -11,6 +8,8 @@ export const runModule: Ml2scCommand = {
       .example('$0 run ml2sc.yaml', 'everything, on a fresh embedded anvil')
       .example('$0 run examples/iris/ml2sc.yaml --out /tmp/iris', 'write the outputs elsewhere'),
   handler: async (a, log) => {
+    // the pipeline (solc, viem, the model readers) is loaded only to run: `ml2sc run --help` stays light
+    const { runCommand } = await import('./run.ts')
     const report = await runCommand({ config: a.config, out: a.out, tx: a.tx ? true : undefined }, log)
     return { ...report, predictions: undefined }
   },

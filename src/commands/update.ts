@@ -186,8 +186,6 @@ export async function updateCommand(args: { config: string; out?: string }, log:
 }
 
 export const updateModule: Ml2scCommand = {
-  command: 'update <config>',
-  describe: "Upload the config's current model weights to the deployed contract (owner only): the version bumps and ModelUpdated is emitted",
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })

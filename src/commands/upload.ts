@@ -3,8 +3,6 @@ import { uploadStage } from '../pipeline/stages/upload.ts'
 import type { Ml2scCommand } from './context.ts'
 
 export const uploadModule: Ml2scCommand = {
-  command: 'upload <config>',
-  describe: 'Stage 4: write the weights to the deployed contract (resumes an interrupted upload); needs `deploy`',
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })

@@ -145,8 +145,6 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
 }
 
 export const verifyModule: Ml2scCommand = {
-  command: 'verify <config>',
-  describe: "Check that a deployed contract is this config's model: its code, its admin library, everything its predict reads (balance, storage, address table, data contracts) and the chain's commitment (exit 0), or say what differs (exit 1). Read-only: no key, no transaction",
   builder: (y) =>
     y
       .positional('config', { type: 'string', demandOption: true, describe: 'ml2sc.yaml (or its folder)' })

@@ -106,7 +106,7 @@ function problemsError(
       hint ??
       (privateKey
         ? 'delete the key from the file and `export ML2SC_PRIVATE_KEY=0x…`'
-        : 'the config reference is in README.md; the schema is schemas/ml2sc.schema.json'),
+        : 'every key is described in README.md ("Config reference"); `ml2sc schema` prints the JSON Schema'),
   })
 }
 

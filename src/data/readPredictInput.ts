@@ -7,7 +7,7 @@ import type { Plan } from '../fixed/types.ts'
 import { caseTwin, columnsOf, exactCaseHint, NUMBER, readHeader, readRows } from './readCsv.ts'
 
 /** One input row: its features in the model's order, and either the encoded input or why it is refused. */
-export type InputRow = { row: number; features: number[]; input?: bigint[]; error?: string }
+export type InputRow = { row: number; features: number[]; input?: bigint[]; error?: string; /** The answer, when `answer` was given to readPredictInput. */ raw?: bigint[] }
 
 const quoted = (names: string[], max = 8) => names.slice(0, max).map((n) => `'${n}'`).join(', ') + (names.length > max ? `, … (${names.length} in all)` : '')
 
@@ -61,8 +61,12 @@ export function matchColumns(header: string[], expected: string[] | undefined, c
   return { ignore, order: given }
 }
 
-/** Read the rows of the input CSV, features put in the model's order and encoded at the plan's scale. */
-export async function readPredictInput(file: string, config: Config, plan: Plan): Promise<InputRow[]> {
+/**
+ * Read the rows of the input CSV, features put in the model's order and encoded at the plan's scale.
+ * `answer` (the simulator, for --offchain): each row is answered as it is read and keeps only its answer
+ * (no features, no encoded input), so memory and garbage collection stay small for a large file.
+ */
+export async function readPredictInput(file: string, config: Config, plan: Plan, answer?: (input: bigint[]) => bigint[]): Promise<InputRow[]> {
   const input = path.resolve(file)
   if (!existsSync(input)) throw new DataError('input CSV not found', { where: file, hint: 'give the rows to answer with --input rows.csv' })
   const header = await readHeader(input)
@@ -76,7 +80,8 @@ export async function readPredictInput(file: string, config: Config, plan: Plan)
   for await (const r of readRows(input, opts)) {
     const features = perm.map((k) => r.features[k]!)
     const enc = encodeRow(plan, features, names)
-    rows.push({ row: r.row, features, ...(enc.ok ? { input: enc.values } : { error: `row ${r.row}: ${enc.error}` }) })
+    if (answer) rows.push({ row: r.row, features: [], ...(enc.ok ? { raw: answer(enc.values) } : { error: `row ${r.row}: ${enc.error}` }) })
+    else rows.push({ row: r.row, features, ...(enc.ok ? { input: enc.values } : { error: `row ${r.row}: ${enc.error}` }) })
   }
   return rows
 }

@@ -14,11 +14,13 @@ export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
   let x = fixedTensorLayers(plan, input).at(-1) ?? input
   for (const layer of plan.layers) {
     const s = BigInt(layer.wShift)
-    let y = layer.weights.map((row, j) => {
-      let acc = layer.biases[j]!
-      for (let i = 0; i < row.length; i++) acc += row[i]! * x[i]!
-      return acc >> s
-    })
+    let y =
+      denseInFloat(layer, x) ??
+      layer.weights.map((row, j) => {
+        let acc = layer.biases[j]!
+        for (let i = 0; i < row.length; i++) acc += row[i]! * x[i]!
+        return acc >> s
+      })
     const a = layer.activation
     if (a.kind === 'relu') y = y.map(reluFixed)
     else if (a.kind === 'leaky_relu') y = y.map((v) => leakyReluFixed(v, layer.slopeQ, plan.slopeBits))
@@ -29,6 +31,51 @@ export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
     x = y
   }
   return trace
+}
+
+/** A dense layer's weights as doubles (row-major), each row's sum of |w| and the biases, made once per layer. */
+type DenseFloat = { w: Float64Array; sumAbs: Float64Array; b: Float64Array; exactBias: boolean }
+const denseFloat = new WeakMap<Plan['layers'][number], DenseFloat>()
+const EXACT = 2 ** 53
+
+/**
+ * The dense layer in float64 when that is exact: every product and partial sum is an integer below 2^53
+ * in magnitude (|b| + Σ|w|·max|x| < 2^53, checked per input), so doubles add and multiply them without
+ * rounding and the result equals the BigInt sum. About 50× faster; undefined when the bound does not hold
+ * (then the BigInt loop runs).
+ */
+function denseInFloat(layer: Plan['layers'][number], x: bigint[]): bigint[] | undefined {
+  let d = denseFloat.get(layer)
+  if (!d) {
+    const n = layer.weights[0]?.length ?? 0
+    const w = new Float64Array(layer.weights.length * n)
+    const sumAbs = new Float64Array(layer.weights.length)
+    layer.weights.forEach((row, j) => row.forEach((v, i) => ((w[j * n + i] = Number(v)), (sumAbs[j]! += Math.abs(Number(v))))))
+    const exactBias = layer.biases.every((v) => Math.abs(Number(v)) < EXACT) && layer.weights.every((row) => row.every((v) => Math.abs(Number(v)) < EXACT))
+    d = { w, sumAbs, b: Float64Array.from(layer.biases, Number), exactBias }
+    denseFloat.set(layer, d)
+  }
+  if (!d.exactBias) return undefined
+  const n = x.length
+  const xf = new Float64Array(n)
+  let maxX = 0
+  for (let i = 0; i < n; i++) {
+    // rounding to a double is monotonic: |x| ≥ 2^53 shows as a double ≥ 2^53
+    const v = Math.abs((xf[i] = Number(x[i]!)))
+    if (!(v < EXACT)) return undefined
+    if (v > maxX) maxX = v
+  }
+  const out: bigint[] = new Array(d.b.length)
+  const s = BigInt(layer.wShift)
+  for (let j = 0; j < d.b.length; j++) {
+    // a bound on every partial sum of this row (sumAbs is itself rounded: keep a margin below 2^53)
+    if (Math.abs(d.b[j]!) + d.sumAbs[j]! * maxX >= EXACT / 2) return undefined
+    let acc = d.b[j]!
+    const base = j * n
+    for (let i = 0; i < n; i++) acc += d.w[base + i]! * xf[i]!
+    out[j] = BigInt(acc) >> s
+  }
+  return out
 }
 
 export function simulate(plan: Plan, input: bigint[]): bigint[] {

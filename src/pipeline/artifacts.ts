@@ -78,7 +78,7 @@ export type DeploymentArtifact = Stamp & {
    * `hardfork` is the config's; `node`, `push0` and `blockGasLimit` are what the node showed when deployed to
    * (web3_clientVersion, whether it ran PUSH0, its latest block's gas limit).
    */
-  chain: { local: boolean; hardfork: string; anvil: string | null; state: string | null; node?: string | null; push0?: boolean; blockGasLimit?: number }
+  chain: { local: boolean; /** Nothing real is spent: local, or a development node on this machine (ChainSession.free). */ free?: boolean; hardfork: string; anvil: string | null; state: string | null; node?: string | null; push0?: boolean; blockGasLimit?: number }
   upload: { chunks: number; written: number; done: boolean }
   /** ml2sc's shared admin library, which the model DELEGATECALLs for everything but inference. */
   adminLibrary?: { address: Hex; codeHash: Hex }

@@ -2,7 +2,8 @@ import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
 import type { Abi, Hex } from 'viem'
 import type { Config } from '../config/types.ts'
 import { ConfigError } from '../errors/base.ts'
-import { measureBatchGas, predictBatchEstimate, submitPredictBatch, type BatchGas, type GasRecord } from '../chain/evaluateOnChain.ts'
+import { batchGasLimit, measureBatchGas, predictBatchEstimate, submitPredictBatch, type BatchGas, type GasRecord } from '../chain/evaluateOnChain.ts'
+import { rateText } from '../ui/rateText.ts'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readRows, type ReadOptions } from '../data/readCsv.ts'
 import { encodeRow } from '../fixed/encodeRows.ts'
@@ -34,6 +35,8 @@ export type EvaluateOptions = {
   tx?: boolean
   /** Rows per transaction, when the caller has already chosen them (else batch.rows, or measured for auto). */
   batchRows?: number
+  /** The deployed contract's batch gas, when the caller measured it (measureBatchGas); else measured here. */
+  batchGas?: BatchGas
 }
 
 
@@ -138,6 +141,12 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
   const total = opts.total ?? (await scanTestData(config, plan)).answerable
   const t0 = Date.now()
   const batches = () => (batchRows ? `/${Math.max(1, Math.ceil(total / batchRows))}` : '')
+  // the batch gas line: sizes auto batches and sets each transaction's gas limit (no eth_estimateGas per batch)
+  let measured = opts.batchGas
+  const cap = sessionGasCap(s, config)
+  const measure = async (sample: bigint[][]) => (measured ??= await measureBatchGas(s, address, abi, plan, sample))
+  // the bar from the first second: before the first batch is answered (on a busy node, minutes)
+  if (total > 0) log.progress('evaluate', 0, total, 'waiting for the first batch')
 
   // batches in flight: sent (or called) but not yet confirmed, oldest first; settled in CSV order
   type InFlight = { result?: () => Promise<{ tx: GasRecord; outputs: bigint[][] }>; pending: RowResult[]; window: RowResult[] }
@@ -150,8 +159,7 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
       txs.push(res.tx)
       gas += res.tx.gasUsed
       evaluated += f.pending.length
-      const rate = Math.round(evaluated / Math.max((Date.now() - t0) / 1000, 1e-3))
-      log.progress('evaluate', evaluated, Math.max(total, evaluated), `${rate} rows/s, ${gas.toLocaleString('en-US')} gas`)
+      log.progress('evaluate', evaluated, Math.max(total, evaluated), `${rateText(evaluated, (Date.now() - t0) / 1000)}, ${gas.toLocaleString('en-US')} gas`)
     }
     if (f.window.length) await opts.onBatch?.(f.window)
     if (keep === 'outputs')
@@ -175,7 +183,8 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
         answer.catch(() => {}) // awaited in settle(); kept from being reported as unhandled meanwhile
         inFlight.push({ result: () => answer, pending, window })
       } else {
-        const sent = await submitPredictBatch(s, address, abi, plan, input, label)
+        const m = await measure(input)
+        const sent = await submitPredictBatch(s, address, abi, plan, input, label, batchGasLimit(m, input.length, cap))
         inFlight.push({ result: sent.wait, pending, window })
       }
     } else if (window.length) inFlight.push({ pending, window })
@@ -191,10 +200,10 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
     window.push(result)
     if (enc.ok) pending.push(result)
     if (enc.ok && !firstAnswerable) firstAnswerable = result
-    if (!batchRows && pending.length >= 2) batchRows = await autoBatchRows(s, address, abi, plan, config, pending.map((x) => x.input!), log)
+    if (!batchRows && pending.length >= 2) batchRows = autoRowsFrom(await measure(pending.map((x) => x.input!)), s, config, plan, log)
     if ((batchRows && pending.length >= batchRows) || (!pending.length && window.length >= 1_000)) await flush()
   }
-  if (!batchRows && pending.length) batchRows = await autoBatchRows(s, address, abi, plan, config, pending.map((x) => x.input!), log)
+  if (!batchRows && pending.length) batchRows = autoRowsFrom(await measure(pending.map((x) => x.input!)), s, config, plan, log)
   await flush(true)
   return { rows, txs, batchRows: batchRows || 1, inferenceGas: gas, evaluatedRows: evaluated }
 }

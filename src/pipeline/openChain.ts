@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises'
 import type { Hex } from 'viem'
 import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
 import { connectChain, redactUrl, type ChainSession } from '../chain/connectChain.ts'
-import { describeNode } from '../chain/nodeProfile.ts'
+import { describeNode, hardforkDifference } from '../chain/nodeProfile.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
 import type { Logger } from '../ui/logger.ts'
@@ -24,6 +24,8 @@ export async function openChain(config: Config, log: Logger, mode: 'fresh' | 're
     const s = await connectChain({ ...config.chain, readOnly: opts.readOnly })
     // what the node is, before anything is spent (connectChain refused a node that cannot run the code)
     log.detail(`chain ${s.chainId}: ${describeNode(s.node)}${s.free ? ' (a local development chain: nothing real is spent)' : ''}`)
+    const differs = hardforkDifference(s.node.evm, config.chain.hardfork)
+    if (differs) log.info(`ml2sc: warning: ${differs}`)
     return s
   }
   if (config.chain.fork) {

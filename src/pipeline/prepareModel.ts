@@ -59,17 +59,19 @@ export const AUTO_ERROR_TARGET = 5e-5
  * calibration row changes class and every output stays within `precision.tolerance` (against PyTorch's
  * outputs, data.reference, when the calibration rows are test rows).
  */
-async function calibratedPlan(config: Config, model: ModelIR): Promise<{ plan: Plan; warnings: PrecisionWarning[]; calibration?: Calibration }> {
+async function calibratedPlan(config: Config, model: ModelIR, progress?: (what: string) => void): Promise<{ plan: Plan; warnings: PrecisionWarning[]; calibration?: Calibration }> {
+  if (config.data.test || config.data.calibration) progress?.('reading the calibration rows')
   const sample = await calibrationSample(config, model.inputSize, model.layers[model.layers.length - 1]!.weight.length)
-  const { plan, warnings } = autoPlan(model, taskOf(model, config.model.task), config.precision, sample, sample?.reference)
+  const { plan, warnings } = autoPlan(model, taskOf(model, config.model.task), config.precision, sample, sample?.reference, progress)
   return { plan, warnings, ...(sample?.calibration ? { calibration: sample.calibration } : {}) }
 }
 
 /**
  * The plan for a precision config (its `auto` keys resolved on the sample rows, as `run` does), with its
- * precision warnings. `reference`: PyTorch's outputs for the sample rows, in order.
+ * precision warnings. `reference`: PyTorch's outputs for the sample rows, in order. `progress`
+ * is told each candidate before it is tried (the selection runs the simulator on every sample row).
  */
-export function autoPlan(model: ModelIR, task: Task, precision: Config['precision'], sample?: { rows: number[][]; range: FeatureRange }, reference?: number[][]): { plan: Plan; warnings: PrecisionWarning[] } {
+export function autoPlan(model: ModelIR, task: Task, precision: Config['precision'], sample?: { rows: number[][]; range: FeatureRange }, reference?: number[][], progress?: (what: string) => void): { plan: Plan; warnings: PrecisionWarning[] } {
   const spec = resolvePrecision(precision)
   const rows = sample?.rows.length ? sample.rows.slice(0, 256) : undefined
   const check = (plan: Plan, threshold: number) => estimatePrecision(model, plan, { task, rows, threshold, suggest: threshold === OUTPUT_ERROR_THRESHOLD })
@@ -84,6 +86,7 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
     // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
     // the logits' error × the last activation's Lipschitz bound (logitView.ts): a saturated sigmoid hides nothing
     const fits = (p: Plan) => {
+      progress?.(`trying int${8 * p.weightBytes} weights on ${rows?.length ?? 'random'} rows`)
       const e = view ? estimatePrecision(view.model, view.plan(p), { task, rows, threshold: AUTO_ERROR_TARGET, suggest: false }) : check(p, AUTO_ERROR_TARGET)
       return e.maxAbs * (view?.lipschitz ?? 1) <= AUTO_ERROR_TARGET && e.flips === 0 && within(p, floats)
     }
@@ -91,10 +94,12 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
     // int8 halves the blob again and narrows the lanes: for a classifier of relu/identity layers (logits),
     // used when the calibration rows keep every class and every output stays within the tolerance
     const int8 = rows && int8Eligible(model, task) ? tryPlan(() => makePlan(model, { ...spec, weightBytes: 1 })) : undefined
+    if (int8) progress?.(`trying int8 weights: do ${rows!.length} calibration rows keep their classes and the tolerance?`)
     if (int8 && keepsClasses(model, task, int8, plan, rows!, reference) && within(int8, refs)) plan = int8
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
   if (precision.inputs === 'auto') {
+    progress?.(`choosing the input widths on ${rows?.length ?? 0} rows`)
     const inSpec = { ...spec, weightBytes: plan.weightBytes }
     if (!view) plan = chooseInputs(model, inSpec, task, rows, sample?.range, reference, tolerance).plan
     else {
@@ -123,13 +128,14 @@ const tryPlan = (make: () => Plan): Plan | undefined => {
 }
 
 /** Config → IR → fixed-point plan: everything that needs no chain and no compiler. */
-export async function prepareModel(config: Config, opts: { deployed?: Plan } = {}): Promise<Prepared> {
+export async function prepareModel(config: Config, opts: { deployed?: Plan; progress?: (what: string) => void } = {}): Promise<Prepared> {
+  opts.progress?.('reading the model')
   const model = await loadModel(config.model)
   const d = opts.deployed
   // new weights for a deployed contract are quantised at its scales, widths and lanes (or refused)
   const { plan, warnings, calibration } = d
     ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, inputBytes: d.inputBytes, inputFraction: d.inputFraction, inputUnsigned: d.inputUnsigned }, pinOf(d)), warnings: [], calibration: undefined }
-    : await calibratedPlan(config, model)
+    : await calibratedPlan(config, model, opts.progress)
   const layout = resolveLayout(config.weights.layout)
   const base = path.basename(config.model.class ?? config.model.path).replace(/\.[^.]*$/, '')
   const contractName = 'Ml2sc_' + base.replace(/[^A-Za-z0-9_]/g, '_')

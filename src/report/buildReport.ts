@@ -32,7 +32,7 @@ export type ReportInput = {
   layout: string
   contract: { name: string; runtimeBytes: number; solcVersion: string; evmVersion: string }
   /** `hardfork` from the config; `node`, `push0`, `blockGasLimit`: what the node showed (see DeploymentArtifact.chain). */
-  chain: { chainId: number; hardfork: string; anvilVersion?: string; local: boolean; node?: string | null; push0?: boolean; blockGasLimit?: number }
+  chain: { chainId: number; hardfork: string; anvilVersion?: string; /** Nothing real is spent (the spend guard's "local"): ml2sc's own anvil, or a loopback development node. */ local: boolean; /** ml2sc started the node itself (embedded anvil or a fork of its own). */ embedded?: boolean; node?: string | null; push0?: boolean; blockGasLimit?: number }
   config: { file: string; hash: string }
   /** `batches` and `single` are calls (hash null, gas from eth_estimateGas) when `gasSource` is `estimate`. */
   /** `internal`: predict called from another contract (EvaluationArtifact.predictInternal). */
@@ -152,7 +152,7 @@ export function buildReport(inp: ReportInput) {
     createdAt: new Date().toISOString(),
     config: inp.config,
     tools: { solc: inp.contract.solcVersion, evmVersion: inp.contract.evmVersion, anvil: inp.chain.anvilVersion ?? null, hardfork: inp.chain.hardfork },
-    chain: { chainId: inp.chain.chainId, local: inp.chain.local, hardfork: inp.chain.hardfork, node: inp.chain.node ?? null, push0: inp.chain.push0 ?? null, blockGasLimit: inp.chain.blockGasLimit ?? null },
+    chain: { chainId: inp.chain.chainId, local: inp.chain.local, embedded: inp.chain.embedded ?? inp.chain.local, hardfork: inp.chain.hardfork, node: inp.chain.node ?? null, push0: inp.chain.push0 ?? null, blockGasLimit: inp.chain.blockGasLimit ?? null },
     /** What accuracy.reference, accuracy.agreement, error.maxAbs and predictions.csv's reference are measured against. */
     reference,
     model: {

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { ML2SC_GAS_PER_ROW_30_4_1, type Report } from './buildReport.ts'
+import { ADMIN_LIBRARY_NOTE, uploadNote } from './gasNotes.ts'
+import { CSS } from './reportCss.ts'
 import { barChartH, barChartV, esc, fmtCompact, fmtInt, scatterChart, type Series } from './svgCharts.ts'
 
 /** One measured point of the benchmark sweep (bench/results.json, written by `npm run bench`). */
@@ -12,7 +14,7 @@ const ML2SC_PARAMETERS_30_4_1 = 129
 /** At most this many rows go into the outputs scatter (evenly sampled beyond it; the caption says so). */
 const MAX_SCATTER_ROWS = 1500
 
-const COLORS = { ours: '#2563eb', ml2sc: '#dc2626', steps: ['#0f766e', '#0891b2', '#2563eb', '#7c3aed'], series: ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#0891b2', '#db2777', '#ca8a04', '#475569', '#0d9488', '#e11d48'] }
+const COLORS = { ours: '#2563eb', ml2sc: '#dc2626', steps: ['#0f766e', '#0891b2', '#2563eb', '#7c3aed', '#64748b'], series: ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#0891b2', '#db2777', '#ca8a04', '#475569', '#0d9488', '#e11d48'] }
 
 /**
  * The measured benchmark sweep, if one exists: `bench/results.json` of the ml2sc checkout (when running
@@ -72,7 +74,8 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
 
   const gasRows: [string, string, string][] = [
     ['deploy', num(r.gas.deploy), `${num(r.contract.runtimeBytes)} bytes of runtime code`],
-    ['upload weights', num(r.gas.upload), `${r.gas.uploadTransactions} transaction(s), ${r.gas.perParameter.upload} gas per parameter`],
+    ...(r.gas.adminLibrary ? [['shared admin library', num(r.gas.adminLibrary), ADMIN_LIBRARY_NOTE] as [string, string, string]] : []),
+    ['upload weights', num(r.gas.upload), uploadNote(r)],
     [`inference, ${num(r.gas.inference.rows)} rows`, num(r.gas.inference.total), `${r.gas.inference.transactions} batch transaction(s)`],
     ['per row', num(r.gas.inference.perRow), 'base cost and calldata included'],
     ['one predict transaction', num(r.gas.predictSingle), 'all-in'],
@@ -92,7 +95,7 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
 <body>
 <header>
   <h1>ml2sc report <span class="muted">·</span> ${esc(r.contract.name)}</h1>
-  <p class="sub"><code>${esc(r.model.file)}</code> (${esc(r.model.format)}) · ${esc(shape)} · ${num(r.model.parameters)} parameters · ${esc(r.model.task)} · layout <code>${esc(r.layout)}</code> · activations ${r.precision.scale}, weights int${r.precision.weightBits}, inputs int${r.precision.inputBits} · chain ${r.chain.chainId}${r.chain.local ? ' (embedded anvil)' : ''}</p>
+  <p class="sub"><code>${esc(r.model.file)}</code> (${esc(r.model.format)}) · ${esc(shape)} · ${num(r.model.parameters)} parameters · ${esc(r.model.task)} · layout <code>${esc(r.layout)}</code> · activations ${r.precision.scale}, weights int${r.precision.weightBits}, inputs int${r.precision.inputBits} · chain ${r.chain.chainId}${r.chain.embedded ? ' (embedded anvil)' : r.chain.local ? ' (a development node on this machine)' : ''}</p>
 </header>
 <section class="cards">${cards.join('')}</section>
 ${r.warnings.length ? `<section class="panel">${r.warnings.map((w) => `<p class="err">warning: ${esc(w)}</p>`).join('')}</section>` : ''}
@@ -153,6 +156,7 @@ function gasStepsChart(r: Report): string {
     'chart-gas-steps',
     'Gas per step',
     [
+      ...(r.gas.adminLibrary ? [{ label: 'admin library', value: r.gas.adminLibrary, note: 'once per chain, shared by every model', color: COLORS.steps[4]! }] : []),
       { label: 'deploy', value: r.gas.deploy, note: `${fmtInt(r.contract.runtimeBytes)} B runtime code`, color: COLORS.steps[0]! },
       {
         label: 'upload weights',
@@ -306,36 +310,3 @@ function outputsCaption(r: Report): string {
       : "Each mark is one on-chain output of one row; the ring marks the output of the float reference's class, which should be the top mark of its column."
   return `${what} Same class as the reference: ${pct(acc.agreement)}; largest |on chain − reference| over all outputs ${r.error.maxAbs} (${fmtCompact(r.error.maxAbs * r.precision.unit)} units of 1/${r.precision.scale}).${sampled}${refused}`
 }
-
-const CSS = `
-*{box-sizing:border-box}
-body{margin:0 auto;max-width:1200px;padding:24px 24px 40px;background:#f1f5f9;color:#0f172a;font:14px/1.45 ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
-h1{font-size:24px;margin:0 0 4px}
-h2{font-size:15px;margin:0 0 10px;color:#1e293b}
-.sub{margin:0;color:#475569}
-.muted{color:#64748b}
-code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#e2e8f0;border-radius:4px;padding:1px 4px}
-code.hash{background:none;padding:0;color:#475569}
-header{margin-bottom:18px}
-.cards{display:grid;grid-template-columns:repeat(5,1fr);gap:12px;margin-bottom:16px}
-.card{background:#fff;border-radius:10px;padding:12px 14px;box-shadow:0 1px 2px rgba(15,23,42,.08);border-top:3px solid #2563eb}
-.card .k{color:#64748b;font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.card .v{font-size:24px;font-weight:700;margin:2px 0}
-.card .s{color:#64748b;font-size:12px}
-.grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
-.panel{background:#fff;border-radius:10px;padding:14px 16px;box-shadow:0 1px 2px rgba(15,23,42,.08);margin:0}
-.wide{grid-column:1/-1}
-figure svg{display:block;height:auto}
-figcaption{color:#64748b;font-size:12px;margin-top:6px}
-.tables{display:grid;grid-template-columns:1fr 1fr;gap:16px;margin:16px 0}
-table{border-collapse:collapse;width:100%;margin-bottom:12px}
-th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e2e8f0;vertical-align:top}
-th{font-size:12px;color:#475569;font-weight:600}
-.r{text-align:right;font-variant-numeric:tabular-nums}
-tr.diff td{background:#fef2f2}
-.err{color:#b91c1c}
-details{margin:4px 0}
-summary{cursor:pointer;font-weight:600;padding:4px 0}
-footer{color:#94a3b8;font-size:12px;margin-top:16px;text-align:center}
-@media (max-width:900px){.grid,.tables{grid-template-columns:1fr}.cards{grid-template-columns:repeat(2,1fr)}}
-`

@@ -1,4 +1,5 @@
 import type { Report } from './buildReport.ts'
+import { ADMIN_LIBRARY_NOTE, uploadNote } from './gasNotes.ts'
 
 const n = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toLocaleString('en-US'))
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`)
@@ -14,7 +15,7 @@ export function renderReportMd(r: Report): string {
     `Model \`${r.model.file}\` (${r.model.format}), ${r.model.tensorLayers ? `${r.model.inputShape!.join('×')} → ${r.model.tensorLayers.map((l) => `${l.kind} ${l.outShape.join('×')}`).join(' → ')} → ` : ''}${r.model.shape.join('-')}, ${n(r.model.parameters)} parameters, task: ${r.model.task}.`,
     `Layout \`${r.layout}\`; activations at ${r.precision.scale}, weights int${r.precision.weightBits}, inputs ${r.precision.inputType ?? `int${r.precision.inputBits}`}${r.precision.inputScale ? ` at ${r.precision.inputScale}` : ''}; safe input range [${r.precision.safeInputRange.join(', ')}].` +
       Object.entries(r.precision.activationMaxError ?? {}).map(([k, e]) => ` ${k} within ${e.toExponential(2)} of the float function.`).join(''),
-    `Chain ${r.chain.chainId}${r.chain.local ? ' (embedded anvil)' : ''}, hardfork ${r.tools.hardfork}${r.chain.node ? ` (node ${r.chain.node}${r.chain.push0 === false ? ', no PUSH0' : ''})` : ''}; ${r.tools.solc}; ml2sc ${r.ml2sc}.`,
+    `Chain ${r.chain.chainId}${r.chain.embedded ? ' (embedded anvil)' : r.chain.local ? ' (a development node on this machine)' : ''}, hardfork ${r.tools.hardfork}${r.chain.node ? ` (node ${r.chain.node}${r.chain.push0 === false ? ', no PUSH0' : ''})` : ''}; ${r.tools.solc}; ml2sc ${r.ml2sc}.`,
     '',
     '## Accuracy',
     '',
@@ -38,8 +39,8 @@ export function renderReportMd(r: Report): string {
     '| step | gas | note |',
     '|---|---|---|',
     `| deploy | ${n(r.gas.deploy)} | ${n(r.contract.runtimeBytes)} bytes of runtime code |`,
-    ...(r.gas.adminLibrary ? [`| shared admin library | ${n(r.gas.adminLibrary)} | once per chain: ownership, uploads and getters for every ml2sc model (this chain did not have it yet) |`] : []),
-    `| upload weights | ${n(r.gas.upload)} | ${r.gas.uploadTransactions} transaction(s), ${n(r.gas.perParameter.upload)} gas per parameter |`,
+    ...(r.gas.adminLibrary ? [`| shared admin library | ${n(r.gas.adminLibrary)} | ${ADMIN_LIBRARY_NOTE} |`] : []),
+    `| upload weights | ${n(r.gas.upload)} | ${uploadNote(r)} |`,
     `| inference, ${n(r.gas.inference.rows)} rows | ${n(r.gas.inference.total)} | ${r.gas.inference.transactions} batch ${r.gas.inferenceSource === 'estimate' ? 'call(s) (gas from eth_estimateGas: nothing was sent on this paid chain; `--tx` sends them)' : 'transaction(s)'} of up to ${r.gas.inference.batchRows} rows |`,
     `| **per row** | **${n(r.gas.inference.perRow)}** | base cost and calldata included; ${
       r.gas.ml2scComparable

@@ -99,7 +99,7 @@ test('503s, timeouts, dropped and truncated responses, dropped and replaced tran
   } finally {
     await proxy.stop()
   }
-}, 120_000)
+}, 900_000)
 
 test('insufficient funds: one clear error before anything is sent', async () => {
   const p = randomProject({ sizes: [8, 12, 2], rows: 4, seed: 2, yaml: `chain:\n  rpcUrl: ${remote.url}\n` })

@@ -30,7 +30,7 @@ export async function startHardhatNode(opts: { chainId?: number } = {}): Promise
   let out = ''
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hardhat node did not start: ${out}`)), 60_000)
+    const timer = setTimeout(() => reject(new Error(`hardhat node did not start: ${out}`)), 300_000) // generous for a busy machine
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString()
       if (/Started HTTP and WebSocket JSON-RPC server/.test(out) && /Account #6:/.test(out)) {

@@ -25,7 +25,7 @@ export async function startRemoteAnvil(opts: { chainId?: number; args?: string[]
   })
   let out = ''
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`anvil did not start: ${out}`)), 20_000)
+    const timer = setTimeout(() => reject(new Error(`anvil did not start: ${out}`)), 120_000) // seconds when idle; generous for a busy machine
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString()
       if (/Listening on/.test(out)) {

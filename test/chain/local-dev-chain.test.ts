@@ -4,7 +4,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { connectChain, isLocalDevChain } from '../../src/chain/connectChain.ts'
 import { approveSpending, assertSpendingAllowed } from '../../src/chain/spendGuard.ts'
+import { hardforkDifference } from '../../src/chain/nodeProfile.ts'
 import { startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
+import { bcProject } from '../commands/helpers.ts'
+import { runCli } from '../helpers/paths.ts'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 
 const nodes: RemoteAnvil[] = []
 beforeAll(() => approveSpending(false))
@@ -36,5 +41,50 @@ describe('a loopback development chain is free', () => {
     expect(() => assertSpendingAllowed(b, 'x')).toThrow(/not a local chain: sending a transaction \(x\) needs --yes/)
     await a.close()
     await b.close()
+  })
+})
+
+describe('a node on another hardfork than chain.hardfork', () => {
+  test('hardforkDifference says what differs for ml2sc, and nothing where nothing does', () => {
+    expect(hardforkDifference('prague', 'prague')).toBeUndefined()
+    expect(hardforkDifference('osaka', 'prague')).toBeUndefined() // the tx gas cap is kept everywhere; CLZ unused at prague
+    expect(hardforkDifference('cancun', 'prague')).toMatch(/^the node runs cancun, chain\.hardfork is prague: no EIP-7623 calldata floor \(Prague\).*set chain\.hardfork: cancun/)
+    expect(hardforkDifference('cancun', 'prague')).not.toMatch(/MCOPY/)
+    expect(hardforkDifference('shanghai', 'prague')).toMatch(/no MCOPY or transient storage \(Cancun\).*; no EIP-7623 calldata floor/)
+    expect(hardforkDifference('prague', 'cancun')).toMatch(/the EIP-7623 calldata floor \(Prague\) applies here/)
+    expect(hardforkDifference('prague', 'osaka')).toMatch(/no CLZ \(Osaka\)/)
+  })
+
+  test("the node's EVM is read from free probes, and run says what differs on a cancun node under prague", async () => {
+    const nodesByFork = await Promise.all(['shanghai', 'cancun', 'prague', 'osaka'].map((hardfork) => startRemoteAnvil({ chainId: 31_337, hardfork })))
+    nodes.push(...nodesByFork)
+    const cfg = (url: string) => ({ rpcUrl: url, hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
+    const evms = []
+    for (const n of nodesByFork) {
+      const s = await connectChain(cfg(n.url), { ML2SC_PRIVATE_KEY: n.keys[0]! })
+      evms.push(s.node.evm)
+      await s.close()
+    }
+    expect(evms).toEqual(['shanghai', 'cancun', 'prague', 'osaka'])
+    // the whole run on the cancun node: the warning on stderr, and report.json calls the loopback dev node local
+    const cfgFile = bcProject(`chain:\n  rpcUrl: ${nodesByFork[1]!.url}\n`)
+    const r = await runCli(['run', cfgFile], { env: { ML2SC_PRIVATE_KEY: nodesByFork[1]!.keys[0]! } })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('ml2sc: warning: the node runs cancun, chain.hardfork is prague: no EIP-7623 calldata floor')
+    const report = JSON.parse(readFileSync(path.join(path.dirname(cfgFile), 'out', 'report.json'), 'utf8'))
+    expect(report.chain).toMatchObject({ chainId: 31_337, local: true, embedded: false })
+    // progress from the first second: precision selection has its line, and the evaluate bar shows before
+    // the first batch is answered, its rate never 0
+    const lines = r.stderr.split('\n')
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l))
+    expect(at(/^• choose the precision \(precision: auto\)$/)).toBeGreaterThan(-1)
+    expect(at(/^• choose the precision/)).toBeLessThan(at(/^• generate /))
+    expect(at(/evaluate \[░+\] 0\/50 {2}waiting for the first batch$/)).toBeGreaterThan(at(/^• evaluate on chain/))
+    expect(at(/evaluate \[█+\] 50\/50 {2}[\d.,]+ (rows\/s|s\/row), /)).toBeGreaterThan(at(/waiting for the first batch/))
+    expect(r.stderr).not.toMatch(/ 0 rows\/s/)
+    // the prague node: not a word
+    const same = await runCli(['run', bcProject(`chain:\n  rpcUrl: ${nodesByFork[2]!.url}\n`)], { env: { ML2SC_PRIVATE_KEY: nodesByFork[2]!.keys[0]! } })
+    expect(same.code).toBe(0)
+    expect(same.stderr).not.toContain('warning: the node runs')
   })
 })

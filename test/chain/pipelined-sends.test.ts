@@ -42,5 +42,5 @@ describe('pipelined transactions', () => {
     expect(report.simulator.mismatches).toBe(0)
     // measured: 15 s here, against 23 s (and 9 upload blocks) sending one transaction at a time
     console.log(`pipelined run on 1 s blocks: ${seconds.toFixed(1)} s, upload in ${uploadBlocks.size} block(s)`)
-  }, 120_000)
+  }, 900_000)
 })

@@ -81,6 +81,6 @@ describe('second clients: run → verify → predict → update, no manual step'
     // Hardhat is a devDependency: a missing install is a failure, not a skip
     expect(missing).toBeUndefined()
     await lifecycle(clients[0]!)
-  }, 240_000)
-  test(clients[1]!.name, async () => await lifecycle(clients[1]!), 240_000)
+  }, 900_000)
+  test(clients[1]!.name, async () => await lifecycle(clients[1]!), 900_000)
 })

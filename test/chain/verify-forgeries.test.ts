@@ -17,7 +17,7 @@ import { bcProject } from '../commands/helpers.ts'
 import { publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 const CHAIN_ID = 4243
-setDefaultTimeout(90_000)
+setDefaultTimeout(900_000)
 let remote: RemoteAnvil
 let publisher: Hex
 let attacker: Hex
@@ -85,7 +85,7 @@ beforeAll(async () => {
   const depB = readJson(path.join(b.out, 'deployment.json'))
   const artB = readJson(path.join(b.out, `${depB.contractName}.json`))
   B = { ...b, address: depB.address, abi: depB.abi, bytecode: artB.bytecode, chunks: readJson(path.join(b.out, 'plan.json')).weights.chunks.length }
-}, 240_000)
+}, 900_000)
 afterAll(async () => await remote?.stop())
 
 describe('the genuine deployment', () => {
@@ -367,7 +367,7 @@ describe('every layout', () => {
       const r = await runCli(['run', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
       if (r.code !== 0) throw new Error(`ml2sc run failed: ${r.stderr}`)
     }
-  }, 240_000)
+  }, 900_000)
 
   test('code layout (the weights are PUSH32 constants in the code): the genuine contract passes; one byte changed in its code does not', async () => {
     const ok = await verify(code.config, '--owner', publisher)

@@ -46,7 +46,7 @@ describe('convolutional models on chain = simulator', () => {
       const layout: WeightLayout = i % 5 === 4 ? 'storage' : 'datacontract'
       await checkModel(models[i]!.model, models[i]!.describe, i, layout, i % 3 === 0 ? false : undefined)
     }
-  }, 300_000)
+  }, 900_000)
 
   test('8 random CNNs with inputs at their own scale (int16 at 2^12, uint16 at 2^15): the first conv shifts from 2^(s+Fin) to 2^F', async () => {
     const ms = randomCnns(8, 500)
@@ -60,7 +60,7 @@ describe('convolutional models on chain = simulator', () => {
       const res = await c.batch(rows)
       res.outputs.forEach((o, k) => expect(o.map(String), `${ms[i]!.describe}: row ${k}`).toEqual(simulate(plan, rows[k]!).map(String)))
     }
-  }, 300_000)
+  }, 900_000)
 })
 
 describe('code size', () => {
@@ -91,7 +91,7 @@ describe('code size', () => {
       const c = compileSolidity(generateSolidity(plan, { contractName: 'Size' }), 'Size')
       expect(c.runtimeBytes, JSON.stringify(chs)).toBeLessThanOrEqual(24_576)
     }
-  }, 120_000)
+  }, 900_000)
 })
 
 describe('updates and layouts', () => {
@@ -114,7 +114,7 @@ describe('updates and layouts', () => {
     for (const l of doubled.tensorLayers ?? []) if (l.kind === 'conv') l.weight = l.weight.map((w) => w * 2)
     expect(() => makePlan(doubled, precision, pinOf(plan))).toThrow(/deployed contract/)
     expect(() => generateSolidity(plan, { contractName: 'X', layout: 'code' })).toThrow(/layout `code` is not available for convolutional models/)
-  }, 120_000)
+  }, 900_000)
 })
 
 describe('larger windows', () => {
@@ -134,5 +134,5 @@ describe('larger windows', () => {
     const plan = makePlan(buildModel(steps, tensors, 't', 't', [1, 16, 16]), { fraction: 20, weightBytes: 2, inputBytes: 4 })
     const c = await deployCnn(s, plan, 'Gap')
     for (const row of rowsFor(plan, 3, 11)) expect((await c.predict(row)).map(String)).toEqual(simulate(plan, row).map(String))
-  }, 120_000)
+  }, 900_000)
 })

@@ -44,7 +44,7 @@ describe('tensor kernels on chain', () => {
     expect(wide.gas).toBeLessThanOrEqual(3_200_000)
     expect(mid.gas).toBeLessThanOrEqual(3_200_000)
     expect(narrow.gas).toBeLessThanOrEqual(1_800_000)
-  }, 120_000)
+  }, 900_000)
 
   test('padding, stride, dilation, depthwise, padded max-pool, global average pool, 1-D', async () => {
     await check({ c: 3, h: 9, w: 7 }, [
@@ -85,5 +85,5 @@ describe('tensor kernels on chain', () => {
       { kind: 'maxpool', k: 2, act: 'relu' },
       { kind: 'dense', nOut: 3 },
     ], { wBits: 16, xBits: 15, seed: 13, inputBytes: 2 })
-  }, 120_000)
+  }, 900_000)
 })

@@ -38,6 +38,6 @@ describe('--yes only where it means something', () => {
   test('given to a command that cannot spend, it is an unknown argument', async () => {
     const r = await runCli(['verify', bcProject(), '--yes'])
     expect(r.code).toBe(1)
-    expect(r.stderr.trim()).toMatch(/^ml2sc: error: Unknown argument: yes/)
+    expect(r.stderr.trim()).toMatch(/^ml2sc: error: unknown option --yes for `ml2sc verify`/)
   })
 })

@@ -178,6 +178,16 @@ describe('init never guesses silently', () => {
     expect(r.warnings.join('\n')).toContain('not used as data.reference: model.outputs.csv has 10 rows, the test CSV 50')
   })
 
+  test('PyTorch outputs named reference_outputs.csv or <anything>_outputs.csv are found too', async () => {
+    for (const name of ['reference_outputs.csv', 'bc_outputs.csv', 'model-outputs.csv']) {
+      const dir = copy('bc_sigmoid', ['model.onnx', 'test.csv'])
+      copyFileSync(path.join(FIXTURES, 'bc_sigmoid', 'reference.csv'), path.join(dir, name))
+      const r = await initConfig({ model: 'model.onnx' }, dir)
+      expect([name, r.reference && path.basename(r.reference)]).toEqual([name, name])
+      expect(parse(r.text).data.reference).toBe(name)
+    }
+  })
+
   test('the label column is found anywhere by its values, and checked against the outputs', async () => {
     const dir = copy('iris_softmax', ['model.onnx'])
     const [header, ...rows] = readFileSync(path.join(FIXTURES, 'iris_softmax', 'test.csv'), 'utf8').trim().split('\n')

@@ -12,7 +12,7 @@ test('--json errors: a missing config, a bad command line, no command', async ()
   const unknown = await runCli(['report', 'x.yaml', '--no-such-flag', '--json'])
   expect(unknown.code).toBe(1)
   const u = JSON.parse(unknown.stdout)
-  expect(u.error).toMatch(/Unknown argument/i)
+  expect(u.error).toMatch(/unknown option --no-such-flag/i)
   expect(u.where).toBeNull()
   expect(u.hint).toContain('--help')
 

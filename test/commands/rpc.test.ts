@@ -45,7 +45,7 @@ describe('stages on chain.rpcUrl', () => {
     await generateStage(c, quiet)
     await compileStage(c, quiet)
     const d = await deployStage(c, quiet)
-    expect(d.deployment.chain).toEqual({ local: false, hardfork: 'prague', anvil: null, state: null, node: expect.stringMatching(/^anvil\/v\d/), push0: true, blockGasLimit: 30_000_000 })
+    expect(d.deployment.chain).toEqual({ local: false, free: false, hardfork: 'prague', anvil: null, state: null, node: expect.stringMatching(/^anvil\/v\d/), push0: true, blockGasLimit: 30_000_000 })
     expect(existsSync(path.join(c.output, 'anvil-state.json'))).toBe(false)
     const u = await uploadStage(c, quiet)
     expect(u.sent).toBe(5)

@@ -1,6 +1,7 @@
 // The logger's spinner: animated on a TTY, plain lines when piped or under CI, silent with --quiet.
 import { afterEach, describe, expect, test } from 'bun:test'
 import { createLogger } from '../../src/ui/logger.ts'
+import { rateText } from '../../src/ui/rateText.ts'
 
 function fakeStream(isTTY: boolean) {
   const chunks: string[] = []
@@ -48,4 +49,12 @@ describe('spinner', () => {
     await createLogger({ stream: q.stream, quiet: true }).task('x', () => 1)
     expect(q.text()).toBe('')
   })
+})
+
+test('a progress rate never reads 0: rows/s, with a decimal below 10, else seconds per row', () => {
+  expect(rateText(1000, 2)).toBe('500 rows/s')
+  expect(rateText(25_000, 2)).toBe('12,500 rows/s')
+  expect(rateText(17, 5)).toBe('3.4 rows/s')
+  expect(rateText(17, 200)).toBe('11.8 s/row')
+  expect(rateText(1, 0)).toBe('1,000 rows/s')
 })

@@ -159,7 +159,7 @@ describe('readRows', () => {
     let limited = 0
     for await (const _ of readRows(file, { drop: ['id'], limit: 10 })) limited++
     expect(limited).toBe(10)
-  }, 60_000)
+  }, 900_000)
 
   // deliberate bugs that must not survive: the duplicate-header check switched off; an optional label throwing on an empty cell
   test('a column named twice in the header is an error naming it (never two features under one name)', async () => {

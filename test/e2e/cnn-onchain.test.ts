@@ -77,7 +77,7 @@ describe('every fixture CNN, every format, on chain: PyTorch\'s class and the si
         })
         for (const row of rows.slice(0, 3)) expect((await c.predict(row)).map(String)).toEqual(simulate(plan, row).map(String))
       }
-    }, 300_000)
+    }, 900_000)
   }
 })
 
@@ -105,5 +105,5 @@ describe('ml2sc run on a CNN', () => {
     expect(on.stdout).toBe(off.stdout)
     const v = await runCli(['verify', 'examples/digits-cnn/ml2sc.yaml', '--out', out])
     expect(v.code, v.stderr).toBe(0)
-  }, 300_000)
+  }, 900_000)
 })

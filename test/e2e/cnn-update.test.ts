@@ -28,4 +28,4 @@ test('examples/digits-cnn: run, then update with weights scaled by 0.9: version 
   // the answers changed with the weights (raw outputs scale with them)
   const before = await runCli(['predict', path.join(ROOT, 'examples/digits-cnn/ml2sc.yaml'), '--input', input, '--json', '--offchain'])
   expect(JSON.parse(on.stdout).rows[0].raw).not.toEqual(JSON.parse(before.stdout).rows[0].raw)
-}, 300_000)
+}, 900_000)

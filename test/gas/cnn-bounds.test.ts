@@ -41,7 +41,7 @@ describe('CNN gas bounds', () => {
       expect(gas).toBeLessThanOrEqual(4_000_000)
       expect((await c.predict(row)).map(String)).toEqual(simulate(plan, row).map(String))
     }
-  }, 300_000)
+  }, 900_000)
 
   test('MNIST-shaped CNN at int8 weights, int16 inputs at 2^12: one predict ≤ 2,000,000 gas, PyTorch\'s class on every test row', async () => {
     const dir = path.join(FIXTURES, 'cnn_mnist28')
@@ -62,7 +62,7 @@ describe('CNN gas bounds', () => {
       expect(raw.map(String)).toEqual(simulate(plan, rows[i]!).map(String))
       expect(interpret(plan, 'multiclass', [...raw])).toBe(torch[i]!.indexOf(Math.max(...torch[i]!)))
     })
-  }, 300_000)
+  }, 900_000)
 
   // Issue 18: auto takes int8 only when every output stays within precision.tolerance on its calibration rows.
   // int8 moves this CNN's logits by 1.2% of their range (more on its 6 calibration rows' range), beyond the
@@ -92,5 +92,5 @@ describe('CNN gas bounds', () => {
       if (interpret(plan, task, [...raw]) === torch[i]!.indexOf(Math.max(...torch[i]!))) kept++
     })
     expect(kept).toBe(rows.length)
-  }, 300_000)
+  }, 900_000)
 })

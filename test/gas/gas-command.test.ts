@@ -37,7 +37,7 @@ test('a batch.rows over the calldata limit is refused as run refuses it, before 
   expect(r.stderr).toMatch(/ml2sc: error: batch\.rows: batch\.rows 100000 makes [\d,]+ bytes of calldata per transaction, over the 96,000/)
 })
 
-test('a batch.rows within the calldata limit but over the gas cap is refused with its gas', { timeout: 120_000 }, async () => {
+test('a batch.rows within the calldata limit but over the gas cap is refused with its gas', { timeout: 900_000 }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-gas-'))
   writeFileSync(path.join(dir, 'ml2sc.yaml'), `model:\n  path: ${path.join(FIXTURES, 'digits_bn/model.onnx')}\ndata:\n  test: ${path.join(FIXTURES, 'digits_bn/test.csv')}\n  label: label\nbatch:\n  rows: 100\n`)
   // the test set has fewer rows than that, and run would send them all in one transaction: fine
@@ -64,4 +64,4 @@ test('gas refuses exactly the explicit batch sizes run refuses before deploying,
   const est = await runCli(['gas', ok.config, '--json'])
   expect(est.code).toBe(0)
   expect(JSON.parse(est.stdout)).toMatchObject({ batchRows: 30, measuredRows: 4 })
-}, 120_000)
+}, 900_000)

@@ -72,5 +72,5 @@ describe('ml2sc gas vs the receipts of ml2sc run', () => {
       }
       // the batch size run sends is the one gas reports (and measured)
       expect(est.batchRows).toBe(rep.inference.batchRows)
-    }, 240_000)
+    }, 900_000)
 })

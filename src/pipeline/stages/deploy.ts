@@ -55,6 +55,7 @@ export async function deployStage(config: Config, log: Logger, opts: { session?:
       immutables: compiled.immutables,
       chain: {
         local: s.local,
+        free: s.free,
         hardfork: config.chain.hardfork,
         anvil: s.local ? anvilVersion() : null,
         state: s.local && !config.chain.fork ? ANVIL_STATE_FILE : null,

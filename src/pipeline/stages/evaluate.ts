@@ -1,7 +1,7 @@
 import path from 'node:path'
 import type { Hex } from 'viem'
 import type { ChainSession } from '../../chain/connectChain.ts'
-import { measureBatchGas, measuredEvaluationCost, predictSingle } from '../../chain/evaluateOnChain.ts'
+import { measureBatchGas, measuredEvaluationCost, predictSingle, type BatchGas } from '../../chain/evaluateOnChain.ts'
 import { measureInternalGas } from '../../chain/measureInternalGas.ts'
 import { guardSpend } from '../../chain/spendGuard.ts'
 import { applyRatio, E18, ratio } from '../../fixed/e18.ts'
@@ -79,7 +79,7 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
     if (commitment !== planA.weights.commitment)
       throw new ChainError(`the contract holds other weights (commitment ${commitment.slice(0, 10)}…, plan.json says ${planA.weights.commitment.slice(0, 10)}…): ${runFirst(config, 'upload')} again`)
     const tx = sendsEvaluationTx(s, opts.tx)
-    let priced: { total: number; batchRows: number } | undefined
+    let priced: { total: number; batchRows: number; batchGas: BatchGas } | undefined
     if (tx && !s.local && !opts.session) {
       // every cell checked and the answerable rows counted before anything is spent
       const { answerable: rows, sample } = await scanTestData(config, plan)
@@ -88,7 +88,7 @@ export async function evaluateStage(config: Config, log: Logger, opts: { session
         const m = await measureBatchGas(s, dep.address, dep.abi, plan, sample)
         const batchRows = config.batch.rows === 'auto' ? autoRowsFrom(m, s, config, plan, log) : config.batch.rows
         await guardSpend(s, log, await measuredEvaluationCost(s, dep.address, dep.abi, plan, m, sample[0]!, rows, batchRows))
-        priced = { total: rows, batchRows }
+        priced = { total: rows, batchRows, batchGas: m }
       }
     }
     log.step(tx ? 'evaluate on chain' : 'evaluate on chain through eth_call (gas from eth_estimateGas; --tx to send transactions)')

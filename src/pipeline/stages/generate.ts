@@ -19,7 +19,19 @@ export type GenerateResult = { prepared: Prepared; artifact: PlanArtifact; sourc
  */
 export async function generateStage(config: Config, log: Logger): Promise<GenerateResult> {
   log.step(`model ${path.relative(process.cwd(), config.model.path) || config.model.path}`)
-  const prepared = await prepareModel(config)
+  // reading a large model and choosing the precision (precision: auto runs the simulator on the sampled
+  // rows for each candidate) can take a while: a line of its own that says which step is running
+  const auto = config.precision.weights === 'auto' || config.precision.inputs === 'auto'
+  const sp = log.spinner(auto ? 'choose the precision (precision: auto)' : 'read the model')
+  let prepared: Awaited<ReturnType<typeof prepareModel>>
+  try {
+    prepared = await prepareModel(config, { progress: (what) => sp.update(what) })
+  } catch (e) {
+    sp.fail()
+    throw e
+  }
+  const { plan: chosen } = prepared
+  sp.succeed(auto ? `precision: weights int${8 * chosen.weightBytes}, inputs int${8 * chosen.inputBytes}` : undefined)
   for (const w of prepared.warnings) log.info(`  warning: ${w.message}${w.hint ? ` (hint: ${w.hint})` : ''}`)
   const { plan, model } = prepared
   log.detail(`${prepared.task}, ${shapeOf(model).join('-')}, scale 2^${plan.F}, weights int${8 * plan.weightBytes}`)

@@ -69,7 +69,7 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
     task: planA.task,
     layout: planA.layout,
     contract: { name: compiled.contractName, runtimeBytes: compiled.runtimeBytes, solcVersion: compiled.solcVersion, evmVersion: compiled.evmVersion },
-    chain: { chainId: dep.chainId, hardfork: dep.chain.hardfork, local: dep.chain.local, anvilVersion: dep.chain.anvil ?? undefined, node: dep.chain.node, push0: dep.chain.push0, blockGasLimit: dep.chain.blockGasLimit },
+    chain: { chainId: dep.chainId, hardfork: dep.chain.hardfork, local: dep.chain.local || Boolean(dep.chain.free), embedded: dep.chain.local, anvilVersion: dep.chain.anvil ?? undefined, node: dep.chain.node, push0: dep.chain.push0, blockGasLimit: dep.chain.blockGasLimit },
     config: { file: path.basename(config.file), hash: config.hash },
     gas: {
       deploy: { label: 'deploy', hash: dep.transactions.deploy, gasUsed: dep.gas.deploy },
