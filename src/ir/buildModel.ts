@@ -1,4 +1,5 @@
 import { ModelError } from '../errors/base.ts'
+import { opOf } from './ops/index.ts'
 import { buildTensorLayers } from './buildTensorLayers.ts'
 import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } from './types.ts'
 
@@ -94,8 +95,8 @@ export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string
       throw new ModelError(`layer '${layers[l]!.name}' takes ${inp} inputs but '${layers[l - 1]!.name}' gives ${prevOut}`, { where: file, hint: 'the declared layers do not match the state_dict shapes' })
   }
   layers.forEach((layer, l) => {
-    if (layer.activation.kind === 'softmax' && l !== layers.length - 1)
-      throw new ModelError(`softmax is only supported on the last layer (found after '${layer.name}')`, { where: file })
+    if (opOf(layer.activation).shape === 'vector' && l !== layers.length - 1)
+      throw new ModelError(`${layer.activation.kind} is only supported on the last layer (found after '${layer.name}')`, { where: file })
   })
   const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)$/.test(k))
   if (unused.length)
