@@ -87,7 +87,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     const accMax = accs.reduce((a, b) => (a > b ? a : b), 0n)
     const act = layer.activation
     const op = opOf(act)
-    const slopeQ = paramOf(act, slopeBits)
+    const slopeQ = paramOf(act, { scale, slopeBits })
     // |acc >> s| ≤ (a >> s) + 1; the op's interval rule (ir/ops) bounds its output from there
     const outMax = accs.map((a) => op.bound((a >> BigInt(s)) + 1n, act, slopeQ, { scale, slopeBits }))
     // lanes sit a whole number of weight fields apart (the kernel's interleaved blob: see weightBlob.ts)

@@ -95,7 +95,7 @@ function planConv(layer: ConvLayer, chMax: bigint[], a: TensorPlanArgs, pin: Con
   })
   const accMax = maxOf(accs)
   const act = layer.activation
-  const slopeQ = paramOf(act, a.slopeBits)
+  const slopeQ = paramOf(act, a)
   const outMax = accs.map((acc) => activationBound((acc >> BigInt(s)) + 1n, act, slopeQ, a))
   const needBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
   if (pin && needBits > pin[1])
@@ -111,7 +111,7 @@ function planConv(layer: ConvLayer, chMax: bigint[], a: TensorPlanArgs, pin: Con
 
 function planPool(layer: PoolLayer, chMax: bigint[], a: TensorPlanArgs): PoolPlan {
   const act = layer.activation
-  const slopeQ = paramOf(act, a.slopeBits)
+  const slopeQ = paramOf(act, a)
   // max: one of the inputs; average: |sum·R| ≤ |x|max·2^AVG_SHIFT·(1 + 2^-AVG_SHIFT·n), +1 for the rounding
   if (layer.kind === 'avgpool' && bitLength(maxOf(chMax)) + Number(AVG_SHIFT) + 2 > 255)
     throw new NumericsError(`average pool '${layer.name}' could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })

@@ -105,6 +105,9 @@ export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string
   return { format, inputSize: layers[0]!.weight[0]!.length, layers }
 }
 
+/** `relu`, `leaky_relu(0.1)`, `hardtanh(0, 6)`, `gelu(tanh)`: the kind and its parameters. */
 export function describeActivation(a: Activation): string {
-  return a.kind === 'leaky_relu' ? `leaky_relu(${a.slope})` : a.kind
+  if (a.kind === 'gelu') return a.approximate === 'tanh' ? 'gelu(tanh)' : 'gelu'
+  const params = Object.entries(a).flatMap(([k, v]) => (k === 'kind' ? [] : [String(v)]))
+  return params.length ? `${a.kind}(${params.join(', ')})` : a.kind
 }

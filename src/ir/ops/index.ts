@@ -1,9 +1,18 @@
 import type { Activation } from '../activation.ts'
+import { elu } from './elu.ts'
+import { gelu } from './gelu.ts'
+import { hardsigmoid } from './hardsigmoid.ts'
+import { hardswish } from './hardswish.ts'
+import { hardtanh } from './hardtanh.ts'
 import { identity } from './identity.ts'
+import { logSoftmax } from './logSoftmax.ts'
+import { mish } from './mish.ts'
 import { leakyRelu } from './leakyRelu.ts'
 import { relu } from './relu.ts'
+import { silu } from './silu.ts'
 import { sigmoid } from './sigmoid.ts'
 import { softmax } from './softmax.ts'
+import { softplus } from './softplus.ts'
 import { tanh } from './tanh.ts'
 import type { OpDef } from './types.ts'
 
@@ -20,14 +29,23 @@ export const OPS: { [K in Activation['kind']]: OpDef<Extract<Activation, { kind:
   sigmoid,
   tanh,
   softmax,
+  hardtanh,
+  hardsigmoid,
+  hardswish,
+  elu,
+  silu,
+  gelu,
+  softplus,
+  mish,
+  log_softmax: logSoftmax,
 }
 
 export function opOf(a: Activation): OpDef {
   return OPS[a.kind] as unknown as OpDef
 }
 
-/** The activation's quantised parameter (a leaky slope at 2^slopeBits), else 0. */
-export const paramOf = (a: Activation, slopeBits: number): bigint => opOf(a).param?.(a, slopeBits) ?? 0n
+/** The activation's quantised parameter (a leaky slope at 2^slopeBits, a clamp's bounds, ELU's alpha), else 0. */
+export const paramOf = (a: Activation, c: { scale: bigint; slopeBits: number }): bigint => opOf(a).param?.(a, c) ?? 0n
 
 /** Float reference of an activation over a layer's outputs. */
 export const activateFloat = (y: number[], a: Activation): number[] => opOf(a).float(y, a)

@@ -13,7 +13,7 @@ export const leakyRelu: OpDef<{ kind: 'leaky_relu'; slope: number }> = {
   kind: 'leaky_relu',
   shape: 'elementwise',
   float: (y, a) => y.map((v) => (v < 0 ? v * a.slope : v)),
-  param: (a, slopeBits) => quantize(a.slope, slopeBits),
+  param: (a, c) => quantize(a.slope, c.slopeBits),
   fixed: (y, _a, q, c) => y.map((v) => leakyReluFixed(v, q, c.slopeBits)),
   // |floor(v·q / 2^slopeBits)| ≤ (p·|q| >> slopeBits) + 1, larger than p when |slope| > 1
   bound: (p, _a, q, c) => {

@@ -29,7 +29,7 @@ export type OpDef<A extends Activation = Activation> = {
   kind: A['kind']
   shape: 'elementwise' | 'vector'
   float(y: number[], a: A): number[]
-  param?(a: A, slopeBits: number): bigint
+  param?(a: A, c: FixedCtx): bigint
   fixed(y: bigint[], a: A, q: bigint, c: FixedCtx): bigint[]
   bound(p: bigint, a: A, q: bigint, c: FixedCtx): bigint
   check?(p: bigint, a: A, q: bigint, c: FixedCtx): string | undefined
@@ -53,3 +53,12 @@ export const each =
   <T>(f: (v: T) => T) =>
   (y: T[]): T[] =>
     y.map(f)
+
+/** round(x · scale) exactly for a binary scale 2^F (a decimal scale multiplies in float first, as the plan's biases). */
+export function atScale(x: number, scale: bigint, quantize: (x: number, e: number) => bigint): bigint {
+  const pow2 = (scale & (scale - 1n)) === 0n
+  return pow2 ? quantize(x, scale.toString(2).length - 1) : quantize(x * Number(scale), 0)
+}
+
+export const absB = (v: bigint) => (v < 0n ? -v : v)
+export const bitsOf = (v: bigint) => absB(v).toString(2).length
