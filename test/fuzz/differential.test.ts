@@ -42,6 +42,20 @@ const A = {
   softmax: { kind: 'softmax' } as Activation,
   leaky: (slope: number) => ({ kind: 'leaky_relu', slope }) as Activation,
 }
+/** The ops added to the registry (src/ir/ops/), each probed on its own and all of them in one deep chain. */
+const NEW_OPS: Activation[] = [
+  { kind: 'hardtanh', min: 0, max: 6 },
+  { kind: 'hardtanh', min: -1, max: 1 },
+  { kind: 'hardsigmoid' },
+  { kind: 'hardswish' },
+  { kind: 'elu', alpha: 1 },
+  { kind: 'silu' },
+  { kind: 'gelu', approximate: 'none' },
+  { kind: 'gelu', approximate: 'tanh' },
+  { kind: 'softplus', threshold: 20 },
+  { kind: 'mish' },
+  { kind: 'log_softmax' },
+]
 
 function dense(r: Rng, nIn: number, nOut: number, activation: Activation, o: { scale?: number; bias?: number; name?: string } = {}): DenseLayer {
   const scale = o.scale ?? 1 / Math.sqrt(nIn)
@@ -144,6 +158,22 @@ const CASES: Case[] = [
     rows: 100,
   },
   { name: 'tiny weights (±1e-6)', model: chain(r0, [5, 5, 2], [A.relu, A.sigmoid], { scale: 1e-6 }), precision: DEFAULT, rows: 300 },
+  // the new ops: each fed the inputs themselves (the whole safe range and the saturation regions), then all in one chain
+  ...NEW_OPS.map((a): Case => ({ name: `new op ${JSON.stringify(a)}`, model: probe(8, a), precision: DEFAULT, rows: 400, spread: 14, embed: false })),
+  {
+    name: 'new op chain: silu, gelu, mish, elu, hardswish, hardsigmoid, softplus, relu6, gelu(tanh), log_softmax',
+    model: chain(r0, [5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 4], [NEW_OPS[5]!, NEW_OPS[6]!, NEW_OPS[9]!, { kind: 'elu', alpha: 0.5 }, NEW_OPS[3]!, NEW_OPS[2]!, { kind: 'softplus', threshold: 3 }, NEW_OPS[0]!, NEW_OPS[7]!, NEW_OPS[10]!], { scale: 1.5 }),
+    precision: DEFAULT,
+    rows: 600,
+  },
+  { name: 'new op chain at 2^40, int24 weights, layout code: gelu, softplus, log_softmax', model: chain(r0, [6, 8, 8, 3], [NEW_OPS[6]!, NEW_OPS[8]!, NEW_OPS[10]!]), precision: P(40, 3, 8), rows: 400, layout: 'code' },
+  { name: 'new op chain, int8 at 2^12, layout storage: mish, hardtanh(-1, 1), silu', model: chain(r0, [7, 9, 5, 2], [NEW_OPS[9]!, NEW_OPS[1]!, NEW_OPS[5]!]), precision: P(12, 1, 2), rows: 400, layout: 'storage' },
+  // a CNN whose conv/pool layers carry new ops (the conv kernels' inline activations)
+  ...randomCnns(2, 900).map(({ model, describe }, i): Case => {
+    const acts: Activation[] = [NEW_OPS[6]!, NEW_OPS[9]!, NEW_OPS[3]!, NEW_OPS[4]!]
+    const m: ModelIR = { ...model, tensorLayers: model.tensorLayers!.map((l, k) => ({ ...l, activation: l.kind === 'conv' ? acts[(k + i) % acts.length]! : l.activation })) }
+    return { name: `new op CNN (conv activations gelu/mish/hardswish/elu): ${describe}`, model: m, precision: DEFAULT, rows: 150, embed: i === 0 ? undefined : false }
+  }),
   // convolutional models (random conv/pool stacks: 1-D and 2-D, stride, padding, dilation, depthwise, BN, pools)
   ...randomCnns(6, 300).map(({ model, describe }, i): Case => ({
     name: `CNN ${describe}`,
@@ -340,7 +370,9 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
     const models = await Promise.all(CASES.map(async (c) => (typeof c.model === 'function' ? await c.model() : c.model)))
     const plans = models.map((m, i) => makePlan(m, CASES[i]!.precision))
     const kinds = new Set(models.flatMap((m) => m.layers.map((l) => l.activation.kind)))
-    expect([...kinds].sort()).toEqual(['identity', 'leaky_relu', 'relu', 'sigmoid', 'softmax', 'tanh'])
+    expect([...kinds].sort()).toEqual(
+      ['elu', 'gelu', 'hardsigmoid', 'hardswish', 'hardtanh', 'identity', 'leaky_relu', 'log_softmax', 'mish', 'relu', 'sigmoid', 'silu', 'softmax', 'softplus', 'tanh'],
+    )
     const layers = plans.flatMap((p) => p.layers)
     expect(layers.some((l) => Math.ceil(l.nOut / l.lanes) > 1)).toBe(true) // several lane groups
     expect(layers.some((l) => l.lanes > 1)).toBe(true) // SIMD lanes
