@@ -9,10 +9,11 @@ import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } fro
  * Convolution/pooling steps before the flatten become `tensorLayers` (see buildTensorLayers); they need
  * `inputShape` ([C, H, W] or [C, L]).
  */
-export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string, file = 'model', inputShape?: number[]): ModelIR {
+export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: string, file = 'model', inputShape?: number[]): ModelIR {
+  const steps = archSteps.map((s) => (s.op === 'prelu' ? resolvePrelu(s.name, tensors, file) : s))
   const layers: DenseLayer[] = []
   let pendingBn: { scale: number[]; shift: number[]; name: string } | undefined
-  const used = new Set<string>()
+  const used = new Set<string>(archSteps.flatMap((s) => (s.op === 'prelu' ? [`${s.name}.weight`] : [])))
   const take = (key: string, what: string): Tensor => {
     const t = tensors.get(key)
     if (!t) {
@@ -110,4 +111,20 @@ export function describeActivation(a: Activation): string {
   if (a.kind === 'gelu') return a.approximate === 'tanh' ? 'gelu(tanh)' : 'gelu'
   const params = Object.entries(a).flatMap(([k, v]) => (k === 'kind' ? [] : [String(v)]))
   return params.length ? `${a.kind}(${params.join(', ')})` : a.kind
+}
+
+/**
+ * nn.PReLU: one slope (num_parameters=1, or all equal) is exactly a LeakyReLU with that slope (folded so).
+ * Different slopes per channel are refused.
+ */
+function resolvePrelu(name: string, tensors: TensorMap, file: string): ArchStep {
+  const w = tensors.get(`${name}.weight`)
+  if (!w) throw new ModelError(`missing tensor '${name}.weight' for PReLU '${name}'`, { where: file })
+  const slopes = Array.from(w.data)
+  if (slopes.some((a) => a !== slopes[0]))
+    throw new ModelError(`PReLU '${name}' has ${slopes.length} different slopes: one slope per channel is not supported on chain yet`, {
+      where: file,
+      hint: 'nn.PReLU() with one slope (num_parameters=1) is: it runs as a LeakyReLU with the learned slope',
+    })
+  return { op: 'activation', activation: { kind: 'leaky_relu', slope: slopes[0]! }, name }
 }
