@@ -146,7 +146,7 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
     )
     if (tensorSteps) return tensorSteps
     if (node.short === 'PReLU') return [{ op: 'prelu', name }]
-    const act = torchActivation(node.short, ([key]) => moduleAttr(node, key!, ctx), `${node.short} '${name}'`, ctx.file)
+    const act = torchActivation(node.short, ([key], pos) => moduleAttr(node, key!, pos, ctx), `${node.short} '${name}'`, ctx.file)
     if (act) return [{ op: 'activation', activation: act, name }]
     switch (node.short) {
       case 'Linear':
@@ -209,13 +209,16 @@ function checkSoftmaxDim(dim: unknown, name: string, file: string) {
  * A module's constructor argument: a pickled attribute, a TorchScript constant, or (a traced module) the
  * keyword in its forward code (`torch.gelu(input, approximate="tanh")`).
  */
-function moduleAttr(node: Node, key: string, ctx: Ctx): number | string | boolean | undefined {
+function moduleAttr(node: Node, key: string, pos: number, ctx: Ctx): number | string | boolean | undefined {
   const v = node.attrs.get(key)
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v
   if (!node.script) return undefined
   const cc = classCode(node, ctx)
-  const f = cc?.finals.get(key) ?? cc?.forward?.body.join('\n').match(new RegExp(`\\b${key}\\s*=\\s*("[^"]*"|'[^']*'|[-\\w.]+)`))?.[1]
-  if (f === undefined) return undefined
+  const code = cc?.forward?.body.join('\n') ?? ''
+  let f = cc?.finals.get(key) ?? code.match(new RegExp(`\\b${key}\\s*=\\s*("[^"]*"|'[^']*'|[-\\w.]+)`))?.[1]
+  // a traced module's code passes its arguments by position: torch.elu(input, 0.7, 1, 1)
+  if (f === undefined && pos >= 0) f = code.match(/torch\.(?:nn\.functional\.)?\w+\(\s*\w+\s*,([^()]*)\)/)?.[1]?.split(',')[pos]?.trim()
+  if (f === undefined || f.includes('=')) return undefined
   const val = finalValue(f)
   return typeof val === 'number' || typeof val === 'string' || typeof val === 'boolean' ? val : undefined
 }

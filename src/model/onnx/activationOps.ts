@@ -23,7 +23,12 @@ export function mapActivationOp(ctx: OnnxContext, { n, op, ins, a }: OnnxNode): 
       if (min === 0 && max === undefined) ctx.activation({ kind: 'relu' }, n)
       else if (min === undefined || max === undefined || Math.abs(min) > 1e9 || Math.abs(max) > 1e9)
         ctx.unsupportedNode(n, `PyTorch ReLU6/Hardtanh (Clip) with an open bound [${min ?? '-∞'}, ${max ?? '∞'}]`)
-      else ctx.activation({ kind: 'hardtanh', min, max }, n)
+      else {
+        // F.relu6 exports as Relu → Clip(0, 6): with min ≥ 0 the clamp alone is the same function
+        const last = ctx.steps[ctx.steps.length - 1]
+        if (min >= 0 && last?.op === 'activation' && last.activation.kind === 'relu') ctx.steps.pop()
+        ctx.activation({ kind: 'hardtanh', min, max }, n)
+      }
       return true
     }
     case 'HardSigmoid': {
