@@ -138,6 +138,40 @@ def make(name, mod, fn, layer):
     print(f"{name}: PyTorch test accuracy {acc:.3f}")
 
 
+def refused():
+    """ONNX graphs ml2sc refuses, whose messages must name the PyTorch layer: test/fixtures/acts-refused/."""
+    d = os.path.join(ROOT, "..", "acts-refused")
+    os.makedirs(d, exist_ok=True)
+    torch.manual_seed(5)
+
+    class BiasFreeGelu(nn.Module):  # a Linear without bias feeding GELU: MatMul, then the Erf pattern
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(4, 3, bias=False)
+            self.fc2 = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.fc2(F.gelu(self.fc1(x)))
+
+    class OpenClamp(nn.Module):  # torch.clamp with one bound: Clip(min=-1) without max
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(4, 3)
+            self.fc2 = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.fc2(torch.clamp(self.fc1(x), min=-1.0))
+
+    prelu = nn.Sequential(nn.Linear(4, 3), nn.PReLU(3), nn.Linear(3, 2))
+    with torch.no_grad():
+        prelu[1].weight.copy_(torch.tensor([0.1, 0.2, 0.3]))
+    for name, m in [("gelu_after_matmul", BiasFreeGelu()), ("clamp_open", OpenClamp()), ("prelu_per_channel", prelu)]:
+        m.eval()
+        torch.onnx.export(m, torch.randn(1, 4), os.path.join(d, f"{name}.onnx"), opset_version=13, input_names=["x"], output_names=["y"])
+        print(f"refused fixture {name}")
+
+
 if __name__ == "__main__":
     for name, (mod, fn, layer) in ACTS.items():
         make(name, mod, fn, layer)
+    refused()

@@ -58,8 +58,11 @@ export function matchPattern(nodes: ONode[], i: number, x: string, scalar: (name
  * part (an Erf is GELU's), else undefined.
  */
 export function partialPatternOf(nodes: ONode[], i: number): string | undefined {
-  const near = nodes.slice(Math.max(0, i - 6), i + 7).map((n) => n.op_type)
-  if (near.includes('Erf')) return 'GELU (Erf pattern)'
+  const window = nodes.slice(Math.max(0, i - 6), i + 7)
+  const near = window.map((n) => n.op_type)
+  // an Erf fed by a Div (x/√2) or Mul (x·(1/√2)): GELU's
+  const producer = (t: string | undefined) => nodes.find((n) => n.output?.includes(t ?? ''))
+  if (window.some((n) => n.op_type === 'Erf' && /^(Div|Mul)$/.test(producer(n.input?.[0])?.op_type ?? ''))) return 'GELU (Erf pattern)'
   if (nodes[i]?.op_type === 'Tanh' && near.filter((o) => o === 'Mul').length >= 4) return 'GELU (tanh pattern)'
   if (nodes[i]?.op_type === 'Sigmoid' && nodes[i + 1]?.op_type === 'Mul') return 'SiLU (Sigmoid·x pattern)'
   return undefined
