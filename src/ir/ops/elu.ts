@@ -17,6 +17,7 @@ export function eluFixed(v: bigint, alpha64: bigint, scale: bigint): bigint {
 export const elu: OpDef<{ kind: 'elu'; alpha: number }> = {
   kind: 'elu',
   shape: 'elementwise',
+  gas: 450,
   float: (y, a) => y.map((v) => (v >= 0 ? v : a.alpha * Math.expm1(v))),
   param: (a) => quantize(a.alpha, 64),
   fixed: (y, _a, q, c) => y.map((v) => eluFixed(v, q, c.scale)),

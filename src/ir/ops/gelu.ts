@@ -53,6 +53,7 @@ export const geluFloat = (v: number, tanhForm: boolean): number =>
 export const gelu: OpDef<{ kind: 'gelu'; approximate: 'none' | 'tanh' }> = {
   kind: 'gelu',
   shape: 'elementwise',
+  gas: 800,
   float: (y, a) => y.map((v) => geluFloat(v, a.approximate === 'tanh')),
   param: (a) => (a.approximate === 'tanh' ? 1n : 0n),
   fixed: (y, a, _q, c) => y.map((v) => geluFixed(v, a.approximate === 'tanh', c.scale)),

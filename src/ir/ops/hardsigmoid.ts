@@ -14,6 +14,7 @@ export const relu6ShiftYul = (v: string, scale: bigint) =>
 export const hardsigmoid: OpDef<{ kind: 'hardsigmoid' }> = {
   kind: 'hardsigmoid',
   shape: 'elementwise',
+  gas: 80,
   float: (y) => y.map((v) => (v <= -3 ? 0 : v >= 3 ? 1 : v / 6 + 0.5)),
   fixed: (y, _a, _q, c) => y.map((v) => (relu6Shift(v, c.scale) + 3n) / 6n),
   bound: (_p, _a, _q, c) => c.scale,

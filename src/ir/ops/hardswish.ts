@@ -14,6 +14,7 @@ export function hardswishFixed(v: bigint, scale: bigint): bigint {
 export const hardswish: OpDef<{ kind: 'hardswish' }> = {
   kind: 'hardswish',
   shape: 'elementwise',
+  gas: 130,
   float: (y) => y.map((v) => (v <= -3 ? 0 : v >= 3 ? v : (v * (v + 3)) / 6)),
   fixed: (y, _a, _q, c) => y.map((v) => hardswishFixed(v, c.scale)),
   bound: (p) => p + 1n,

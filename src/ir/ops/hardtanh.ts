@@ -13,6 +13,7 @@ const hexWord = (v: bigint) => hex(BigInt.asUintN(256, v))
 export const hardtanh: OpDef<{ kind: 'hardtanh'; min: number; max: number }> = {
   kind: 'hardtanh',
   shape: 'elementwise',
+  gas: 60,
   float: (y, a) => y.map((v) => (v < a.min ? a.min : v > a.max ? a.max : v)),
   param: (a, c) => (atScale(a.max, c.scale, quantize) << 128n) + (atScale(a.min, c.scale, quantize) & M128),
   fixed: (y, _a, q) => {

@@ -4,6 +4,7 @@ import type { OpDef } from './types.ts'
 export const identity: OpDef<{ kind: 'identity' }> = {
   kind: 'identity',
   shape: 'elementwise',
+  gas: 20,
   float: (y) => y,
   fixed: (y) => y,
   bound: (p) => p,

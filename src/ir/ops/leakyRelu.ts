@@ -12,6 +12,7 @@ export function leakyReluFixed(y: bigint, slopeQ: bigint, slopeBits: number): bi
 export const leakyRelu: OpDef<{ kind: 'leaky_relu'; slope: number }> = {
   kind: 'leaky_relu',
   shape: 'elementwise',
+  gas: 20,
   float: (y, a) => y.map((v) => (v < 0 ? v * a.slope : v)),
   param: (a, c) => quantize(a.slope, c.slopeBits),
   fixed: (y, _a, q, c) => y.map((v) => leakyReluFixed(v, q, c.slopeBits)),

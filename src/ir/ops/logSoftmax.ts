@@ -24,6 +24,7 @@ export function logSoftmaxFixed(z: bigint[], scale: bigint): bigint[] {
 export const logSoftmax: OpDef<{ kind: 'log_softmax' }> = {
   kind: 'log_softmax',
   shape: 'vector',
+  gas: 600,
   float: (y) => {
     const m = Math.max(...y)
     const l = Math.log(y.reduce((acc, v) => acc + Math.exp(v - m), 0))

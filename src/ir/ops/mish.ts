@@ -23,6 +23,7 @@ export function mishFixed(v: bigint, scale: bigint): bigint {
 export const mish: OpDef<{ kind: 'mish' }> = {
   kind: 'mish',
   shape: 'elementwise',
+  gas: 500,
   float: (y) => y.map((v) => v * Math.tanh(v > 20 ? v : Math.log1p(Math.exp(v)))),
   fixed: (y, _a, _q, c) => y.map((v) => mishFixed(v, c.scale)),
   bound: (p) => p + 1n,

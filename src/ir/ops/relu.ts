@@ -8,6 +8,7 @@ export function reluFixed(y: bigint): bigint {
 export const relu: OpDef<{ kind: 'relu' }> = {
   kind: 'relu',
   shape: 'elementwise',
+  gas: 20,
   float: each((v: number) => (v < 0 ? 0 : v)),
   fixed: each(reluFixed),
   bound: (p) => p,

@@ -27,6 +27,7 @@ function sigmoidYul(c: YulCtx, y: string, p = ''): { lets: string; s: string } {
 export const sigmoid: OpDef<{ kind: 'sigmoid' }> = {
   kind: 'sigmoid',
   shape: 'elementwise',
+  gas: 450,
   float: each((v: number) => 1 / (1 + Math.exp(-v))),
   fixed: (y, _a, _q, c) => y.map((v) => sigmoidFixed(v, c.scale)),
   bound: (_p, _a, _q, c) => c.scale,

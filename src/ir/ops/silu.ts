@@ -16,6 +16,7 @@ export const sigmoid64Yul = (v: string) =>
 export const silu: OpDef<{ kind: 'silu' }> = {
   kind: 'silu',
   shape: 'elementwise',
+  gas: 450,
   float: (y) => y.map((v) => v / (1 + Math.exp(-v))),
   fixed: (y, _a, _q, c) => y.map((v) => timesFrac(v, sigmoid64(v, c.scale))),
   bound: (p) => p + 1n,

@@ -14,6 +14,7 @@ export function softmaxFixed(z: bigint[], scale: bigint): bigint[] {
 export const softmax: OpDef<{ kind: 'softmax' }> = {
   kind: 'softmax',
   shape: 'vector',
+  gas: 500,
   float: (y) => {
     const m = Math.max(...y)
     const e = y.map((v) => Math.exp(v - m))

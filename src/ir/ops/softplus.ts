@@ -16,6 +16,7 @@ export function softplusFixed(v: bigint, thr: bigint, scale: bigint): bigint {
 export const softplus: OpDef<{ kind: 'softplus'; threshold: number }> = {
   kind: 'softplus',
   shape: 'elementwise',
+  gas: 700,
   float: (y, a) => y.map((v) => (v > a.threshold ? v : Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))))),
   param: (a, c) => atScale(a.threshold, c.scale, quantize),
   fixed: (y, _a, q, c) => y.map((v) => softplusFixed(v, q, c.scale)),

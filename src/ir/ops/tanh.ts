@@ -15,6 +15,7 @@ export function tanhFixed(y: bigint, scale: bigint): bigint {
 export const tanh: OpDef<{ kind: 'tanh' }> = {
   kind: 'tanh',
   shape: 'elementwise',
+  gas: 450,
   float: (y) => y.map(Math.tanh),
   fixed: (y, _a, _q, c) => y.map((v) => tanhFixed(v, c.scale)),
   bound: (_p, _a, _q, c) => c.scale,

@@ -23,7 +23,8 @@ export type YulHelper = { name: string; order: number; text: string }
  * - check: a problem (overflow of 256 bits) for inputs up to p, else undefined;
  * - expFactor: how many times its input exp's argument can be (for leaving out exp's clamp), if it uses the shared exp;
  * - yul: its helper functions, the expression of one element (`expr`) or the call over the vector (`vectorCall`);
- * - error: the approximation's own largest abs error at 2^64 (the report adds half an ulp); absent for exact ops.
+ * - error: the approximation's own largest abs error at 2^64 (the report adds half an ulp); absent for exact ops;
+ * - gas: estimated gas per output (ml2sc gas, the spend guard).
  */
 export type OpDef<A extends Activation = Activation> = {
   kind: A['kind']
@@ -44,6 +45,8 @@ export type OpDef<A extends Activation = Activation> = {
     vectorCall?(p: string, n: number): string
   }
   error?: number
+  /** Estimated gas per output on chain (the no-chain gas estimate; measured, rounded up). */
+  gas: number
 }
 
 export const hex = (v: bigint) => '0x' + v.toString(16)
