@@ -11,6 +11,7 @@ the held-out test rows (test.csv) and PyTorch's outputs for them (reference.csv)
 """
 import importlib.util
 import json
+import sys
 import os
 import warnings
 from collections import OrderedDict
@@ -39,6 +40,7 @@ ACTS = {
     "softplus": ("nn.Softplus()", "F.softplus(x)", "softplus"),
     "mish": ("nn.Mish()", "F.mish(x)", "mish"),
     "prelu": ("nn.PReLU()", "self.act2(x)", "prelu"),
+    "prelu_channels": ("nn.PReLU(12)", "self.act2(x)", "prelu"),  # a slope per channel: folded exactly between the Linears
     "log_softmax": ("nn.ReLU()", "F.relu(x)", "relu"),
 }
 
@@ -75,7 +77,7 @@ def make(name, mod, fn, layer):
     src = SOURCE.format(
         mod=mod,
         fn=fn,
-        act2="        self.act2 = nn.PReLU()\n" if name == "prelu" else "",
+        act2={"prelu": "        self.act2 = nn.PReLU()\n", "prelu_channels": "        self.act2 = nn.PReLU(8)\n"}.get(name, ""),
         tail="        x = F.log_softmax(x, dim=1)\n" if logsm else "",
     )
     d = os.path.join(ROOT, name)
@@ -106,7 +108,7 @@ def make(name, mod, fn, layer):
         ref = net(Xte_t).numpy()
     acc = float((ref.argmax(1) == yte).mean())
     # the Sequential twin (whole-model .pt): same weights, the functional activation as a module
-    act2 = eval(mod, {"nn": nn}) if name != "prelu" else nn.PReLU()
+    act2 = {"prelu": nn.PReLU(), "prelu_channels": nn.PReLU(8)}.get(name) or eval(mod, {"nn": nn})
     items = [("fc1", nn.Linear(13, 12)), ("act1", eval(mod, {"nn": nn})), ("fc2", nn.Linear(12, 8)), ("act2", act2), ("fc3", nn.Linear(8, 3))]
     if logsm:
         items[3] = ("act2", nn.ReLU())
@@ -172,6 +174,10 @@ def refused():
 
 
 if __name__ == "__main__":
+    # `make-activation-fixtures.py prelu_channels` remakes only the fixtures named
+    only = sys.argv[1:]
     for name, (mod, fn, layer) in ACTS.items():
-        make(name, mod, fn, layer)
-    refused()
+        if not only or name in only:
+            make(name, mod, fn, layer)
+    if not only:
+        refused()

@@ -13,6 +13,8 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
   const steps = archSteps.map((s) => (s.op === 'prelu' ? resolvePrelu(s.name, tensors, file) : s))
   const layers: DenseLayer[] = []
   let pendingBn: { scale: number[]; shift: number[]; name: string } | undefined
+  /** A PReLU with a slope per channel, waiting for the Linear after it (foldPrelu). */
+  let pendingPrelu: { name: string; slopes: number[]; layer: DenseLayer } | undefined
   const used = new Set<string>(archSteps.flatMap((s) => (s.op === 'prelu' ? [`${s.name}.weight`] : [])))
   const take = (key: string, what: string): Tensor => {
     const t = tensors.get(key)
@@ -30,6 +32,16 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
   const front = buildTensorLayers(steps, inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
   for (const step of front.rest) {
     if (step.op === 'skip' || step.op === 'flatten') continue
+    if (step.op === 'prelu') {
+      const last = layers[layers.length - 1]
+      const slopes = Array.from(tensors.get(`${step.name}.weight`)!.data)
+      if (!last || last.activation.kind !== 'identity' || pendingBn || pendingPrelu || slopes.length !== last.weight.length)
+        throw new ModelError(`PReLU '${step.name}' with ${slopes.length} slopes does not follow a Linear of ${slopes.length} outputs directly`, { where: file, hint: 'a per-channel PReLU is supported between two Linear layers' })
+      pendingPrelu = { name: step.name, slopes, layer: last }
+      continue
+    }
+    if (pendingPrelu && step.op !== 'linear' && !(step.op === 'activation' && step.activation.kind === 'identity'))
+      throw new ModelError(`PReLU '${pendingPrelu.name}' (a slope per channel) must be followed by a Linear, not ${step.op === 'activation' ? describeActivation(step.activation) : step.op}`, { where: file })
     if (step.op === 'linear') {
       const w = take(`${step.name}.weight`, `Linear '${step.name}'`)
       if (w.shape.length !== 2) throw new ModelError(`'${step.name}.weight' has shape [${w.shape}], expected 2-D`, { where: file })
@@ -48,6 +60,8 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
         for (const row of weight) for (let i = 0; i < inp; i++) row[i]! *= scale[i]!
         pendingBn = undefined
       }
+      if (pendingPrelu) weight.splice(0, weight.length, ...foldPrelu(pendingPrelu.layer, pendingPrelu.slopes, weight))
+      pendingPrelu = undefined
       layers.push({ name: step.name, weight, bias, activation: { kind: 'identity' } })
       continue
     }
@@ -82,6 +96,8 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     }
     last.activation = step.activation
   }
+  if (pendingPrelu)
+    throw new ModelError(`PReLU '${pendingPrelu.name}' (a slope per channel) ends the model`, { where: file, hint: 'a per-channel PReLU is supported between two Linear layers; nn.PReLU() with one slope anywhere' })
   if (pendingBn) throw new ModelError(`BatchNorm '${pendingBn.name}' is not next to a Linear layer`, { where: file })
   if (layers.length === 0) throw new ModelError('the model has no Linear layers', { where: file, hint: front.tensorLayers.length ? 'a convolutional model must end in a flatten and Linear layers' : 'ml2sc handles multi-layer perceptrons: Linear layers with activations' })
   if (front.flatSize !== undefined && layers[0]!.weight[0]!.length !== front.flatSize) {
@@ -115,16 +131,24 @@ export function describeActivation(a: Activation): string {
 
 /**
  * nn.PReLU: one slope (num_parameters=1, or all equal) is exactly a LeakyReLU with that slope (folded so).
- * Different slopes per channel are refused.
+ * Different slopes per channel stay a `prelu` step, folded by foldPrelu between two Linear layers.
  */
 function resolvePrelu(name: string, tensors: TensorMap, file: string): ArchStep {
   const w = tensors.get(`${name}.weight`)
   if (!w) throw new ModelError(`missing tensor '${name}.weight' for PReLU '${name}'`, { where: file })
   const slopes = Array.from(w.data)
-  if (slopes.some((a) => a !== slopes[0]))
-    throw new ModelError(`PReLU '${name}' has ${slopes.length} different slopes: one slope per channel is not supported on chain yet`, {
-      where: file,
-      hint: 'nn.PReLU() with one slope (num_parameters=1) is: it runs as a LeakyReLU with the learned slope',
-    })
+  if (slopes.some((a) => a !== slopes[0])) return { op: 'prelu', name }
   return { op: 'activation', activation: { kind: 'leaky_relu', slope: slopes[0]! }, name }
+}
+
+/**
+ * A per-channel PReLU between Linear `prev` (y = Wx + b) and the next Linear (weights `next`), folded
+ * exactly: prelu(y) = relu(y) − a ⊙ relu(−y), so `prev` becomes [W; −W], [b; −b] with a ReLU, and the next
+ * Linear's weights [V, −V·diag(a)]. Twice the outputs in `prev`, no new op on chain.
+ */
+function foldPrelu(prev: DenseLayer, a: number[], next: number[][]): number[][] {
+  prev.weight = [...prev.weight, ...prev.weight.map((row) => row.map((w) => -w))]
+  prev.bias = [...prev.bias, ...prev.bias.map((b) => -b)]
+  prev.activation = { kind: 'relu' }
+  return next.map((row) => [...row, ...row.map((v, i) => -v * a[i]!)])
 }

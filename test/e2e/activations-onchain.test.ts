@@ -1,6 +1,6 @@
 // Issue 19's activations, on chain, against PyTorch: for each fixture of scripts/make-activation-fixtures.py
 // (a wine MLP per activation: ReLU6, Hardtanh, Hardsigmoid, Hardswish, ELU, SiLU, GELU erf and tanh,
-// Softplus, Mish, PReLU, LogSoftmax), every format PyTorch wrote (ONNX with its multi-node patterns, whole
+// Softplus, Mish, PReLU with one slope and with a slope per channel, LogSoftmax), every format PyTorch wrote (ONNX with its multi-node patterns, whole
 // .pt, TorchScript script and trace, state_dict with model.py, state_dict with model.layers) reads to the
 // same activations and the same quantised weights; the contract's outputs equal the simulator's bit for bit
 // and PyTorch's within 1e-4 (every class the same).
@@ -39,6 +39,8 @@ const EXPECTED: Record<string, string> = {
   log_softmax: 'relu',
   mish: 'mish',
   prelu: 'leaky_relu',
+  // a slope per channel: prelu(y) = relu(y) − a·relu(−y), folded into the Linears around it (twice the width)
+  prelu_channels: 'relu',
   relu6: 'hardtanh(0, 6)',
   silu: 'silu',
   softplus: 'softplus(20)',

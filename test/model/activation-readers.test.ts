@@ -18,8 +18,12 @@ describe('ONNX refusals name the PyTorch layer', () => {
   test('torch.clamp with one bound: Clip, named ReLU6/Hardtanh', async () => {
     await expect(refused('clamp_open')).rejects.toThrow(/unsupported ONNX Clip node '\/Clip': PyTorch ReLU6\/Hardtanh \(Clip\) with an open bound \[-1, ∞\]/)
   })
-  test('PReLU with a slope per channel', async () => {
-    await expect(refused('prelu_per_channel')).rejects.toThrow(/PRelu node '\/1\/PRelu': PyTorch PReLU with 3 different slopes/)
+  test('a PReLU with a slope per channel is folded exactly between its Linears, not refused', async () => {
+    const m = await refused('prelu_per_channel')
+    expect(m.layers.map((l) => [l.weight.length, l.weight[0]!.length, l.activation.kind])).toEqual([
+      [6, 4, 'relu'],
+      [2, 6, 'identity'],
+    ])
   })
 })
 

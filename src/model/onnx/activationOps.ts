@@ -64,10 +64,15 @@ export function mapActivationOp(ctx: OnnxContext, { n, op, ins, a }: OnnxNode): 
     case 'PRelu': {
       const s = ins[1]
       if (!s || !ctx.consts.has(s)) ctx.unsupportedNode(n, 'PyTorch PReLU: its slopes must be an initializer')
-      const slopes = Array.from(ctx.constTensor(s!).data)
-      if (slopes.some((v) => v !== slopes[0]))
-        ctx.unsupportedNode(n, `PyTorch PReLU with ${slopes.length} different slopes (one per channel) is not supported on chain yet; nn.PReLU() with one slope is`)
-      ctx.activation({ kind: 'leaky_relu', slope: slopes[0]! }, n)
+      const t = ctx.constTensor(s!)
+      const slopes = Array.from(t.data)
+      if (slopes.every((v) => v === slopes[0])) ctx.activation({ kind: 'leaky_relu', slope: slopes[0]! }, n)
+      else {
+        // a slope per channel: folded between the Linear layers around it (ir/buildModel.ts, foldPrelu)
+        const name = ctx.stepName(n, ctx.consts.get(s!)?.name)
+        ctx.tensors.set(`${name}.weight`, { shape: [slopes.length], data: t.data })
+        ctx.steps.push({ op: 'prelu', name })
+      }
       return true
     }
     case 'LogSoftmax': {
