@@ -3,6 +3,7 @@ import { formatEther, formatGwei, type Abi, type Hex } from 'viem'
 import { ADMIN_DEPLOY_LABEL, adminDeployTx, adminLibrary } from '../codegen/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
 import type { Plan } from '../fixed/types.ts'
+import { opOf } from '../ir/ops/index.ts'
 import { UNROLL_LIMIT } from '../codegen/memoryMap.ts'
 import type { Logger } from '../ui/logger.ts'
 import { redactUrl, type ChainSession } from './connectChain.ts'
@@ -117,8 +118,7 @@ export function estimateEvaluateGas(plan: Plan, rows: number, batchRows: number)
     const groups = Math.ceil(l.nOut / l.lanes)
     // unrolled multiply-accumulates cost ~45 gas per SIMD word, looped ones ~120 (measured)
     perRow += l.nIn * groups * (l.nIn * groups <= UNROLL_LIMIT ? 45 : 120) + l.nOut * 40
-    const act = l.activation.kind
-    perRow += act === 'sigmoid' || act === 'tanh' ? l.nOut * 450 : act === 'softmax' ? l.nOut * 500 : l.nOut * 20
+    perRow += l.nOut * opOf(l.activation).gas
     blobBytes += l.nOut * l.nIn * plan.weightBytes + l.nOut * plan.biasBytes
   }
   perRow += plan.outputSize * plan.outputBytes * 16

@@ -1,53 +1,22 @@
-import { EXP2_C1, EXP2_C2, EXP2_C3, EXP2_TABLE, EXP_CLAMP_UNITS, ONE64, expBase } from '../fixed/activations.ts'
 import type { Plan } from '../fixed/types.ts'
-
-const hex = (v: bigint) => '0x' + v.toString(16)
+import { expBase } from '../ir/ops/exp.ts'
+import { OPS, opOf, type YulCtx, type YulHelper } from '../ir/ops/index.ts'
+import type { Activation } from '../ir/types.ts'
 
 /**
  * Whether exp's argument can never overflow the base-change MUL on this plan, so that the clamp to 50 units
  * can be left out of the contract: each layer's pre-activation is bounded by its lane width (interval
  * analysis: no accumulator leaves its lane), and beyond 50 units both forms give e^-x = 0 at 2^64, so the
- * simulator's clamped exp computes the same numbers. tanh and softmax pass up to twice that bound.
+ * simulator's clamped exp computes the same numbers. Each op says how many times its input exp's argument
+ * can be (tanh and softmax: twice).
  */
 function clampFree(plan: Plan, mul: bigint): boolean {
   return plan.layers.every((l) => {
-    const k = l.activation.kind
-    if (k !== 'sigmoid' && k !== 'tanh' && k !== 'softmax') return true
+    const f = opOf(l.activation).expFactor
+    if (f === undefined) return true
     const v = ((1n << BigInt(l.laneBits - 1)) >> BigInt(l.wShift)) + 1n
-    return (k === 'sigmoid' ? v : 2n * v) * mul < 1n << 255n
+    return f * v * mul < 1n << 255n
   })
-}
-
-/**
- * e^-x at 2^64 (x ≥ 0 in activation units, an expression used once): statements binding `${p}t` and
- * `${p}g`, and the expression of the result. Nested expressions, few variables: the legacy code generator
- * turns every variable and reassignment into stack shuffling. `p` prefixes the names (written inline,
- * they must not meet the kernel's own).
- */
-function expNegYul(plan: Plan, x: string, p = ''): { lets: string; e: string } {
-  const base = expBase(plan.scale)
-  const free = clampFree(plan, base.mul)
-  const t = `${p}t`
-  const g = `${p}g`
-  return {
-    lets: `let ${t} := shr(${base.shift}, mul(${free ? x : `clampX(${x})`}, ${hex(base.mul)}))
-                let ${g} := and(${t}, 0x1fffffffffffffff)`,
-    e: `shr(add(31, shr(64, ${t})), mul(sub(${hex(ONE64)}, shr(64, mul(${g}, sub(${hex(EXP2_C1)}, shr(64, mul(${g}, sub(${hex(EXP2_C2)}, shr(64, mul(${g}, ${hex(EXP2_C3)}))))))))), and(shr(and(shr(56, ${t}), 0xe0), ${hex(EXP2_TABLE)}), 0xffffffff)))`,
-  }
-}
-
-/** sigmoid(y) (y an expression read more than once: a variable): statements, and the expression of the result. */
-function sigmoidYul(plan: Plan, y: string, p = ''): { lets: string; s: string } {
-  // m = 0 or all ones (y < 0): |y| = (y xor m) - m; the sign restored as scale - s = (s xor m) + (m and (scale+1))
-  const m = `${p}m`
-  const den = `${p}den`
-  const x = expNegYul(plan, `sub(xor(${y}, ${m}), ${m})`, p)
-  return {
-    lets: `let ${m} := sar(255, ${y})
-                ${x.lets}
-                let ${den} := add(${hex(ONE64)}, ${x.e})`,
-    s: `add(xor(div(add(${hex(ONE64 * plan.scale)}, shr(1, ${den})), ${den}), ${m}), and(${m}, ${hex(plan.scale + 1n)}))`,
-  }
 }
 
 /**
@@ -58,98 +27,56 @@ export function sigmoidInline(plan: Plan): boolean {
   return !plan.tensorLayers?.length && plan.layers.reduce((n, l) => n + (l.activation.kind === 'sigmoid' ? l.nOut : 0), 0) === 1
 }
 
-/** The statement storing `act(v)` at `out`: an inline sigmoid's statements, or one MSTORE of activationExpr. */
-export function storeActivation(kind: string, v: string, out: string, plan: Plan, slopeQ: bigint): string {
-  if (kind !== 'sigmoid' || !sigmoidInline(plan)) return `mstore(${out}, ${activationExpr(kind, v, slopeQ)})`
-  const x = sigmoidYul(plan, v, 'sg_')
-  return `${x.lets.replace(/\n\s*/g, ' ')} mstore(${out}, ${x.s})`
+/** What the ops' Yul needs of the plan. */
+export function yulCtxOf(plan: Plan): YulCtx {
+  return {
+    scale: plan.scale,
+    slopeBits: plan.slopeBits,
+    F: plan.F,
+    binary: plan.decimals === undefined,
+    clampFree: clampFree(plan, expBase(plan.scale).mul),
+    sigmoidInline: sigmoidInline(plan),
+  }
+}
+
+/** The statement storing `act(v)` at `out`: an op's inline statements (a lone sigmoid), or one MSTORE of its expression. */
+export function storeActivation(a: Activation, v: string, out: string, plan: Plan, slopeQ: bigint): string {
+  const op = opOf(a)
+  return op.yul.store?.(v, out, yulCtxOf(plan)) ?? `mstore(${out}, ${op.yul.expr(v, slopeQ)})`
+}
+
+/** The Yul call applying a vector op (softmax) to the `n` outputs at `p`, if the activation is one. */
+export function vectorActivationYul(a: Activation, p: string, n: number): string | undefined {
+  return opOf(a).yul.vectorCall?.(p, n)
+}
+
+/** Helpers of the ops the plan uses, each written once, in order (ops in registry order). */
+function helpersOf(plan: Plan, pick: (op: (typeof OPS)[keyof typeof OPS], c: YulCtx) => YulHelper[]): string {
+  const kinds = new Set(plan.layers.map((l) => l.activation.kind))
+  const c = yulCtxOf(plan)
+  const seen = new Map<string, YulHelper>()
+  for (const op of Object.values(OPS)) if (kinds.has(op.kind)) for (const h of pick(op, c)) if (!seen.has(h.name)) seen.set(h.name, h)
+  return [...seen.values()]
+    .sort((a, b) => a.order - b.order)
+    .map((h) => h.text)
+    .join('\n            ')
 }
 
 /**
- * Yul helper functions for the activations the plan uses: the exact twins of fixed/activations.ts.
- * exp(-x) at 2^64 with no DIV: base change by one MUL+SHR, 2^-(j/8) from a packed 8-entry table,
- * 2^-g by a degree-3 Horner polynomial, 2^-k as a shift; written inline in sigmoid and tanh (no nested
- * call). Sigmoid and tanh divide once, for the reciprocal; signs are handled without branches.
+ * Yul helper functions for the activations the plan uses: the exact twins of the ops' fixed faces
+ * (src/ir/ops/). exp(-x) at 2^64 with no DIV (ir/ops/exp.ts), written inline in sigmoid and tanh (no nested
+ * call); sigmoid and tanh divide once, for the reciprocal; signs are handled without branches.
  */
 export function activationFunctionsYul(plan: Plan): string {
-  const kinds = new Set(plan.layers.map((l) => l.activation.kind))
-  const binary = plan.decimals === undefined
-  const SCALE = hex(plan.scale)
-  // x·scale: a shift for a binary scale (what the simulator's multiplication equals exactly), else a MUL
-  const up = (x: string) => (binary ? `shl(${plan.F}, ${x})` : `mul(${x}, ${SCALE})`)
-  const clamp = hex(EXP_CLAMP_UNITS * plan.scale)
-  const base = expBase(plan.scale)
-  const free = clampFree(plan, base.mul)
-  const ONE = hex(ONE64)
-  const expNeg = (x: string) => expNegYul(plan, x)
-  const out: string[] = []
-  if (!free)
-    out.push(`function clampX(x) -> c {
-                c := x
-                if gt(x, ${clamp}) { c := ${clamp} }
-            }`)
-  if (kinds.has('softmax')) {
-    const x = expNeg('x')
-    out.push(`function expNeg(x) -> e {
-                ${x.lets}
-                e := ${x.e}
-            }`)
-  }
-  if (kinds.has('sigmoid') && !sigmoidInline(plan)) {
-    const x = sigmoidYul(plan, 'y')
-    out.push(`function sigmoid(y) -> s {
-                ${x.lets}
-                s := ${x.s}
-            }`)
-  }
-  // tanh: m = 0 or all ones (y < 0): |y| = (y xor m) - m, the sign restored as (s xor m) - m
-  if (kinds.has('tanh')) {
-    const x = expNeg(`shl(1, ${free ? 'sub(xor(y, m), m)' : 'clampX(sub(xor(y, m), m))'})`)
-    out.push(`function tanh_(y) -> s {
-                let m := sar(255, y)
-                ${x.lets}
-                let e := ${x.e}
-                let den := add(${ONE}, e)
-                s := sub(xor(div(add(${up(`sub(${ONE}, e)`)}, shr(1, den)), den), m), m)
-            }`)
-  }
-  if (kinds.has('softmax'))
-    out.push(`function softmax(p, n) {
-                let end := add(p, shl(5, n))
-                let m := mload(p)
-                for { let q := add(p, 32) } lt(q, end) { q := add(q, 32) } { let v := mload(q) if sgt(v, m) { m := v } }
-                let sum := 0
-                for { let q := p } lt(q, end) { q := add(q, 32) } {
-                    let e := expNeg(sub(m, mload(q)))
-                    mstore(q, e)
-                    sum := add(sum, e)
-                }
-                let half := shr(1, sum)
-                for { let q := p } lt(q, end) { q := add(q, 32) } { mstore(q, div(add(${up('mload(q)')}, half), sum)) }
-            }`)
-  return out.join('\n            ')
+  return helpersOf(plan, (op, c) => op.yul.helpers(c))
 }
 
-/** The Yul expression applying an element-wise activation to `v` (softmax is applied to the whole vector later). */
-export function activationExpr(kind: string, v: string, slopeQ: bigint): string {
-  switch (kind) {
-    case 'relu':
-      return `mul(${v}, sgt(${v}, 0))`
-    case 'leaky_relu':
-      return `leaky(${v}, ${hex(BigInt.asUintN(256, slopeQ))})`
-    case 'sigmoid':
-      return `sigmoid(${v})`
-    case 'tanh':
-      return `tanh_(${v})`
-    default:
-      return v
-  }
-}
-
+/** Helpers written after the others (the leaky helper). */
 export function leakyFunctionYul(plan: Plan): string {
-  if (!plan.layers.some((l) => l.activation.kind === 'leaky_relu')) return ''
-  return `function leaky(v, slope) -> r {
-                r := v
-                if slt(v, 0) { r := sar(${plan.slopeBits}, mul(v, slope)) }
-            }`
+  return helpersOf(plan, (op, c) => op.yul.lateHelpers?.(c) ?? [])
+}
+
+/** The Yul expression applying an element-wise activation to `v` (a vector op is applied to the whole vector later). */
+export function activationExpr(a: Activation, v: string, slopeQ: bigint): string {
+  return opOf(a).yul.expr(v, slopeQ)
 }

@@ -1,4 +1,4 @@
-import { leakyReluFixed, reluFixed, sigmoidFixed, softmaxFixed, tanhFixed } from '../fixed/activations.ts'
+import { opOf } from '../ir/ops/index.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { ConvStep, PoolStep, TensorStep } from './convTypes.ts'
 import { avgDivide } from './poolYul.ts'
@@ -38,13 +38,7 @@ function convRef(s: ConvStep, plan: Pick<Plan, 'scale' | 'slopeBits'>, x: bigint
 }
 
 function activate(y: bigint[], s: { activation: ConvStep['activation']; slopeQ: bigint }, plan: Pick<Plan, 'scale' | 'slopeBits'>): bigint[] {
-  const a = s.activation
-  if (a.kind === 'relu') return y.map(reluFixed)
-  if (a.kind === 'leaky_relu') return y.map((v) => leakyReluFixed(v, s.slopeQ, plan.slopeBits))
-  if (a.kind === 'sigmoid') return y.map((v) => sigmoidFixed(v, plan.scale))
-  if (a.kind === 'tanh') return y.map((v) => tanhFixed(v, plan.scale))
-  if (a.kind === 'softmax') return softmaxFixed(y, plan.scale)
-  return y
+  return opOf(s.activation).fixed(y, s.activation, s.slopeQ, plan)
 }
 
 function poolRef(s: PoolStep, plan: Pick<Plan, 'scale' | 'slopeBits'>, x: bigint[]): bigint[] {

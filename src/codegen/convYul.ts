@@ -1,5 +1,5 @@
 import type { Plan } from '../fixed/types.ts'
-import { activationExpr } from './activationYul.ts'
+import { activationExpr, vectorActivationYul } from './activationYul.ts'
 import { addrOf, planeBytes, type ConvMemory, type TensorBuffer } from './convMemory.ts'
 import { laneGroupsOf, tapsOf, type ConvStep, type LaneGroup, type PoolStep } from './convTypes.ts'
 
@@ -92,7 +92,7 @@ export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMem
 /** Lane k of `acc` (laneBits each, two's complement, lanes carried) to the output, rescaled and activated. */
 function unpackLanes(s: ConvStep, lanes: number, outAt: (k: number) => string): string[] {
   const byteIdx = s.laneBits / 8 - 1
-  const act = activationExpr(s.activation.kind, 'v', s.slopeQ)
+  const act = activationExpr(s.activation, 'v', s.slopeQ)
   const out: string[] = []
   for (let k = 0; k < lanes; k++) {
     if (k < lanes - 1) out.push(`{ let lane := signextend(${byteIdx}, acc) let v := sar(${s.wShift}, lane) mstore(${outAt(k)}, ${act}) acc := sar(${s.laneBits}, sub(acc, lane)) }`)
@@ -204,7 +204,8 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
                     ${positions('p0', 'yo0', inner)}
                 }`)
     }
-  if (s.activation.kind === 'softmax') lines.push(`softmax(${h(addrOf(outB, 0, 0, 0))}, ${s.outShape.c})`)
+  const vec = vectorActivationYul(s.activation, h(addrOf(outB, 0, 0, 0)), s.outShape.c)
+  if (vec) lines.push(vec)
   return lines.join('\n                ')
 }
 
@@ -248,8 +249,8 @@ export function fusesPool(steps: readonly { kind: string }[], i: number): boolea
 function fusedMaxBody(s: ConvStep, pool: PoolStep, lanes: number, macs: string[], winOff: (j: number) => number, outAt: (k: number) => string, unrollWindow: boolean): string[] {
   const b = s.laneBits
   const n = pool.kh * pool.kw
-  const convAct = activationExpr(s.activation.kind, 'v', s.slopeQ)
-  const poolAct = activationExpr(pool.activation.kind, 'u', pool.slopeQ)
+  const convAct = activationExpr(s.activation, 'v', s.slopeQ)
+  const poolAct = activationExpr(pool.activation, 'u', pool.slopeQ)
   const store = (k: number, value: string) => `{ let v := ${value} let u := ${convAct} mstore(${outAt(k)}, ${poolAct}) }`
   const hex = (v: bigint) => '0x' + v.toString(16)
   // window position j: its accumulator from the MACs, then `merge` (j = 0: `first`)

@@ -1,5 +1,6 @@
 import type { LayerPlan, Plan } from '../fixed/types.ts'
 import { biasedAccInit, biasWordExpr, hex as h, laneWordOf, macChain, maskAndBiasDecl, packetMacs, sumWords, unpackLanes } from './laneKernel.ts'
+import { vectorActivationYul } from './activationYul.ts'
 import { decodesInputs, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
 import { packetAt, type GroupLayout } from './weightBlob.ts'
 
@@ -108,7 +109,8 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
       body.push(...unpackLanes(plan, layer, g.lanes, g.spacing, (k) => h(lm.activations + 32 * (g.first + k))))
       lines.push(`{ ${body.join('\n                    ')} }`)
     })
-    if (layer.activation.kind === 'softmax') lines.push(`softmax(${h(lm.activations)}, ${layer.nOut})`)
+    const vec = vectorActivationYul(layer.activation, h(lm.activations), layer.nOut)
+    if (vec) lines.push(vec)
   })
   return lines.join('\n                ')
 }
@@ -190,7 +192,8 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
         ]),
       )
     }
-    if (layer.activation.kind === 'softmax') lines.push(`softmax(${h(lm.activations)}, ${layer.nOut})`)
+    const vec = vectorActivationYul(layer.activation, h(lm.activations), layer.nOut)
+    if (vec) lines.push(vec)
     return `{\n                ${lines.join('\n                ')}\n                }`
   })
   return blocks.join('\n                ')

@@ -72,7 +72,7 @@ export function packetMacs(g: GroupLayout, weightBytes: number, nIn: number, t0:
 export function unpackLanes(plan: Plan, layer: LayerPlan, lanes: number, spacing: number, outAt: (k: number) => string): string[] {
   const byteIdx = spacing / 8 - 1
   const out: string[] = []
-  const store = (k: number) => storeActivation(layer.activation.kind, 'v', outAt(k), plan, layer.slopeQ)
+  const store = (k: number) => storeActivation(layer.activation, 'v', outAt(k), plan, layer.slopeQ)
   for (let k = 0; k < lanes; k++) {
     if (k < lanes - 1) out.push(`{ let lane := signextend(${byteIdx}, acc) let v := sar(${layer.wShift}, lane) ${store(k)} acc := sar(${spacing}, sub(acc, lane)) }`)
     else out.push(`{ let v := sar(${layer.wShift}, ${lanes > 1 ? `signextend(${byteIdx}, acc)` : 'acc'}) ${store(k)} }`)

@@ -64,7 +64,7 @@ export function poolStepYul(s: PoolStep, i: number, mem: ConvMemory): string {
       `{ let a := sub(mul(${pos}, ${st}), ${pad}) let b := add(a, ${(k - 1) * d + 1}) if slt(a, 0) { a := add(a, mul(${d}, div(add(sub(0, a), ${d - 1}), ${d}))) } if sgt(b, ${size}) { b := ${size} } c${pos} := add(div(sub(sub(b, a), 1), ${d}), 1) }`
     lines.unshift(`let coy := 0 let cox := 0 ${count('oy', s.sh, s.pad.top, s.kh, s.dh, s.inShape.h)} ${count('ox', s.sw, s.pad.left, s.kw, s.dw, s.inShape.w)} let cnt := mul(coy, cox)`)
   }
-  const act = activationExpr(s.activation.kind, 'v', s.slopeQ)
+  const act = activationExpr(s.activation, 'v', s.slopeQ)
   lines.push(act === 'v' ? `mstore(yo, ${result})` : `{ let v := ${result} mstore(yo, ${act}) }`)
   const { c: C, h: OH, w: OW } = s.outShape
   return `// ${s.name}: ${s.kind} ${s.kh}×${s.kw} stride ${s.sh}×${s.sw}, ${s.inShape.c}×${s.inShape.h}×${s.inShape.w} → ${C}×${OH}×${OW}

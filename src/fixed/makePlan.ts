@@ -1,4 +1,5 @@
 import { NumericsError } from '../errors/base.ts'
+import { opOf, paramOf } from '../ir/ops/index.ts'
 import type { ModelIR } from '../ir/types.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
 import { quantize } from './quantize.ts'
@@ -85,15 +86,10 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     const accs = weights.map((row, j) => row.reduce((acc, w, i) => acc + abs(w) * xMax[i]!, abs(biases[j]!)))
     const accMax = accs.reduce((a, b) => (a > b ? a : b), 0n)
     const act = layer.activation
-    const bounded = act.kind === 'sigmoid' || act.kind === 'tanh' || act.kind === 'softmax'
-    const slopeQ = act.kind === 'leaky_relu' ? quantize(act.slope, slopeBits) : 0n
-    // |acc >> s| ≤ (a >> s) + 1; leaky's negative side is floor(v·slopeQ / 2^slopeBits), larger when |slope| > 1
-    const outMax = accs.map((a) => {
-      if (bounded) return scale
-      const lin = (a >> BigInt(s)) + 1n
-      const neg = ((lin * abs(slopeQ)) >> BigInt(slopeBits)) + 1n
-      return act.kind === 'leaky_relu' && neg > lin ? neg : lin
-    })
+    const op = opOf(act)
+    const slopeQ = paramOf(act, { scale, slopeBits })
+    // |acc >> s| ≤ (a >> s) + 1; the op's interval rule (ir/ops) bounds its output from there
+    const outMax = accs.map((a) => op.bound((a >> BigInt(s)) + 1n, act, slopeQ, { scale, slopeBits }))
     // lanes sit a whole number of weight fields apart (the kernel's interleaved blob: see weightBlob.ts)
     const field = 8 * p.weightBytes
     const needBits = field * Math.ceil((bitLength(accMax) + 1) / field)
@@ -101,9 +97,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
       throw new NumericsError(`the new weights of layer '${layer.name}' need ${needBits}-bit lanes; the deployed contract has ${pin.laneBits[l]}`, { hint: 'deploy the new model with `ml2sc run`' })
     const laneBits = pin ? pin.laneBits[l]! : needBits
     if (laneBits > 256) throw new NumericsError(`layer '${layer.name}' could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
-    // the contract's leaky computes v·slopeQ in one 256-bit MUL before the shift
-    if (act.kind === 'leaky_relu' && bitLength(((accMax >> BigInt(s)) + 1n) * abs(slopeQ)) > 255)
-      throw new NumericsError(`layer '${layer.name}': leaky_relu(${act.slope}) could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
+    const problem = op.check?.((accMax >> BigInt(s)) + 1n, act, slopeQ, { scale, slopeBits })
+    if (problem) throw new NumericsError(`layer '${layer.name}': ${problem}`, { hint: 'use a narrower precision.inputs or precision.weights' })
     const lanes = pin ? pin.lanes[l]! : Math.max(1, Math.min(Math.floor(256 / laneBits), nOut))
     xMax = outMax
     return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }

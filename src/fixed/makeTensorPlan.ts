@@ -1,4 +1,5 @@
 import { NumericsError } from '../errors/base.ts'
+import { opOf, paramOf } from '../ir/ops/index.ts'
 import type { ConvLayer, PoolLayer } from '../ir/tensorTypes.ts'
 import type { Activation, ModelIR } from '../ir/types.ts'
 import { quantize } from './quantize.ts'
@@ -52,10 +53,7 @@ export function makeTensorPlan(model: ModelIR, a: TensorPlanArgs, pin?: string):
 }
 
 function activationBound(pre: bigint, act: Activation, slopeQ: bigint, a: TensorPlanArgs): bigint {
-  if (act.kind === 'sigmoid' || act.kind === 'tanh' || act.kind === 'softmax') return a.scale
-  if (act.kind !== 'leaky_relu') return pre
-  const neg = ((pre * abs(slopeQ)) >> BigInt(a.slopeBits)) + 1n
-  return neg > pre ? neg : pre
+  return opOf(act).bound(pre, act, slopeQ, a)
 }
 
 /** A deployed conv's [wShift, laneBits, lanes] (tensorPinOf in types.ts). */
@@ -97,15 +95,15 @@ function planConv(layer: ConvLayer, chMax: bigint[], a: TensorPlanArgs, pin: Con
   })
   const accMax = maxOf(accs)
   const act = layer.activation
-  const slopeQ = act.kind === 'leaky_relu' ? quantize(act.slope, a.slopeBits) : 0n
+  const slopeQ = paramOf(act, a)
   const outMax = accs.map((acc) => activationBound((acc >> BigInt(s)) + 1n, act, slopeQ, a))
   const needBits = 8 * Math.ceil((bitLength(accMax) + 1) / 8)
   if (pin && needBits > pin[1])
     throw new NumericsError(`the new weights of conv '${layer.name}' need ${needBits}-bit lanes; the deployed contract has ${pin[1]}`, { hint: 'deploy the new model with `ml2sc run`' })
   const laneBits = pin ? pin[1] : needBits
   if (laneBits > 256) throw new NumericsError(`conv '${layer.name}' could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
-  if (act.kind === 'leaky_relu' && bitLength(((accMax >> BigInt(s)) + 1n) * abs(slopeQ)) > 255)
-    throw new NumericsError(`conv '${layer.name}': leaky_relu(${act.slope}) could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
+  const problem = opOf(act).check?.((accMax >> BigInt(s)) + 1n, act, slopeQ, a)
+  if (problem) throw new NumericsError(`conv '${layer.name}': ${problem}`, { hint: 'use a narrower precision.inputs or precision.weights' })
   const lanes = pin ? pin[2] : Math.max(1, Math.min(Math.floor(256 / laneBits), g.outC))
   const { kind: _k, weight: _w, bias: _b, ...geo } = layer
   return { ...geo, kind: 'conv', wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }
@@ -113,7 +111,7 @@ function planConv(layer: ConvLayer, chMax: bigint[], a: TensorPlanArgs, pin: Con
 
 function planPool(layer: PoolLayer, chMax: bigint[], a: TensorPlanArgs): PoolPlan {
   const act = layer.activation
-  const slopeQ = act.kind === 'leaky_relu' ? quantize(act.slope, a.slopeBits) : 0n
+  const slopeQ = paramOf(act, a)
   // max: one of the inputs; average: |sum·R| ≤ |x|max·2^AVG_SHIFT·(1 + 2^-AVG_SHIFT·n), +1 for the rounding
   if (layer.kind === 'avgpool' && bitLength(maxOf(chMax)) + Number(AVG_SHIFT) + 2 > 255)
     throw new NumericsError(`average pool '${layer.name}' could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })

@@ -1,4 +1,5 @@
 import type { ModelIR } from '../ir/types.ts'
+import { opOf } from '../ir/ops/index.ts'
 import { floatTensorLayers } from './tensorForward.ts'
 
 /**
@@ -9,18 +10,10 @@ export function referenceLayers(model: ModelIR, input: number[]): number[][] {
   const trace: number[][] = []
   let x = floatTensorLayers(model, input).at(-1) ?? input
   for (const layer of model.layers) {
-    let y = layer.weight.map((row, j) => row.reduce((acc, w, i) => acc + w * x[i]!, layer.bias[j]!))
-    const a = layer.activation
-    if (a.kind === 'relu') y = y.map((v) => (v < 0 ? 0 : v))
-    else if (a.kind === 'leaky_relu') y = y.map((v) => (v < 0 ? v * a.slope : v))
-    else if (a.kind === 'sigmoid') y = y.map((v) => 1 / (1 + Math.exp(-v)))
-    else if (a.kind === 'tanh') y = y.map(Math.tanh)
-    else if (a.kind === 'softmax') {
-      const m = Math.max(...y)
-      const e = y.map((v) => Math.exp(v - m))
-      const s = e.reduce((p, q) => p + q, 0)
-      y = e.map((v) => v / s)
-    }
+    const y = opOf(layer.activation).float(
+      layer.weight.map((row, j) => row.reduce((acc, w, i) => acc + w * x[i]!, layer.bias[j]!)),
+      layer.activation,
+    )
     trace.push(y)
     x = y
   }

@@ -1,4 +1,4 @@
-import { leakyReluFixed, reluFixed, sigmoidFixed, softmaxFixed, tanhFixed } from './activations.ts'
+import { opOf } from '../ir/ops/index.ts'
 import { fixedTensorLayers } from './tensorForward.ts'
 import type { Plan } from './types.ts'
 
@@ -21,12 +21,7 @@ export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
         for (let i = 0; i < row.length; i++) acc += row[i]! * x[i]!
         return acc >> s
       })
-    const a = layer.activation
-    if (a.kind === 'relu') y = y.map(reluFixed)
-    else if (a.kind === 'leaky_relu') y = y.map((v) => leakyReluFixed(v, layer.slopeQ, plan.slopeBits))
-    else if (a.kind === 'sigmoid') y = y.map((v) => sigmoidFixed(v, scale))
-    else if (a.kind === 'tanh') y = y.map((v) => tanhFixed(v, scale))
-    else if (a.kind === 'softmax') y = softmaxFixed(y, scale)
+    y = opOf(layer.activation).fixed(y, layer.activation, layer.slopeQ, { scale, slopeBits: plan.slopeBits })
     trace.push(y)
     x = y
   }

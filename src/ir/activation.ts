@@ -1,4 +1,4 @@
-/** The activation after a layer (every layer kind takes one). */
+/** The activation after a layer (every layer kind takes one). Each kind is one op of ./ops/ (the op registry). */
 export type Activation =
   | { kind: 'identity' }
   | { kind: 'relu' }
@@ -6,3 +6,16 @@ export type Activation =
   | { kind: 'sigmoid' }
   | { kind: 'tanh' }
   | { kind: 'softmax' }
+  /** a clamp to [min, max]: nn.Hardtanh(min, max), nn.ReLU6 = hardtanh(0, 6), ONNX Clip */
+  | { kind: 'hardtanh'; min: number; max: number }
+  | { kind: 'hardsigmoid' }
+  | { kind: 'hardswish' }
+  | { kind: 'elu'; alpha: number }
+  | { kind: 'silu' }
+  /** approximate: 'none' (the exact erf form, PyTorch's default) or 'tanh' */
+  | { kind: 'gelu'; approximate: 'none' | 'tanh' }
+  /** PyTorch's nn.Softplus(beta=1, threshold): x above the threshold is returned as is */
+  | { kind: 'softplus'; threshold: number }
+  | { kind: 'mish' }
+  /** log-probabilities over the output vector (the last layer only) */
+  | { kind: 'log_softmax' }

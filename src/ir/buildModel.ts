@@ -1,4 +1,5 @@
 import { ModelError } from '../errors/base.ts'
+import { opOf } from './ops/index.ts'
 import { buildTensorLayers } from './buildTensorLayers.ts'
 import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } from './types.ts'
 
@@ -8,10 +9,13 @@ import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } fro
  * Convolution/pooling steps before the flatten become `tensorLayers` (see buildTensorLayers); they need
  * `inputShape` ([C, H, W] or [C, L]).
  */
-export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string, file = 'model', inputShape?: number[]): ModelIR {
+export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: string, file = 'model', inputShape?: number[]): ModelIR {
+  const steps = archSteps.map((s) => (s.op === 'prelu' ? resolvePrelu(s.name, tensors, file) : s))
   const layers: DenseLayer[] = []
   let pendingBn: { scale: number[]; shift: number[]; name: string } | undefined
-  const used = new Set<string>()
+  /** A PReLU with a slope per channel, waiting for the Linear after it (foldPrelu). */
+  let pendingPrelu: { name: string; slopes: number[]; layer: DenseLayer } | undefined
+  const used = new Set<string>(archSteps.flatMap((s) => (s.op === 'prelu' ? [`${s.name}.weight`] : [])))
   const take = (key: string, what: string): Tensor => {
     const t = tensors.get(key)
     if (!t) {
@@ -28,6 +32,16 @@ export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string
   const front = buildTensorLayers(steps, inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
   for (const step of front.rest) {
     if (step.op === 'skip' || step.op === 'flatten') continue
+    if (step.op === 'prelu') {
+      const last = layers[layers.length - 1]
+      const slopes = Array.from(tensors.get(`${step.name}.weight`)!.data)
+      if (!last || last.activation.kind !== 'identity' || pendingBn || pendingPrelu || slopes.length !== last.weight.length)
+        throw new ModelError(`PReLU '${step.name}' with ${slopes.length} slopes does not follow a Linear of ${slopes.length} outputs directly`, { where: file, hint: 'a per-channel PReLU is supported between two Linear layers' })
+      pendingPrelu = { name: step.name, slopes, layer: last }
+      continue
+    }
+    if (pendingPrelu && step.op !== 'linear' && !(step.op === 'activation' && step.activation.kind === 'identity'))
+      throw new ModelError(`PReLU '${pendingPrelu.name}' (a slope per channel) must be followed by a Linear, not ${step.op === 'activation' ? describeActivation(step.activation) : step.op}`, { where: file })
     if (step.op === 'linear') {
       const w = take(`${step.name}.weight`, `Linear '${step.name}'`)
       if (w.shape.length !== 2) throw new ModelError(`'${step.name}.weight' has shape [${w.shape}], expected 2-D`, { where: file })
@@ -46,6 +60,8 @@ export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string
         for (const row of weight) for (let i = 0; i < inp; i++) row[i]! *= scale[i]!
         pendingBn = undefined
       }
+      if (pendingPrelu) weight.splice(0, weight.length, ...foldPrelu(pendingPrelu.layer, pendingPrelu.slopes, weight))
+      pendingPrelu = undefined
       layers.push({ name: step.name, weight, bias, activation: { kind: 'identity' } })
       continue
     }
@@ -80,6 +96,8 @@ export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string
     }
     last.activation = step.activation
   }
+  if (pendingPrelu)
+    throw new ModelError(`PReLU '${pendingPrelu.name}' (a slope per channel) ends the model`, { where: file, hint: 'a per-channel PReLU is supported between two Linear layers; nn.PReLU() with one slope anywhere' })
   if (pendingBn) throw new ModelError(`BatchNorm '${pendingBn.name}' is not next to a Linear layer`, { where: file })
   if (layers.length === 0) throw new ModelError('the model has no Linear layers', { where: file, hint: front.tensorLayers.length ? 'a convolutional model must end in a flatten and Linear layers' : 'ml2sc handles multi-layer perceptrons: Linear layers with activations' })
   if (front.flatSize !== undefined && layers[0]!.weight[0]!.length !== front.flatSize) {
@@ -94,8 +112,8 @@ export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string
       throw new ModelError(`layer '${layers[l]!.name}' takes ${inp} inputs but '${layers[l - 1]!.name}' gives ${prevOut}`, { where: file, hint: 'the declared layers do not match the state_dict shapes' })
   }
   layers.forEach((layer, l) => {
-    if (layer.activation.kind === 'softmax' && l !== layers.length - 1)
-      throw new ModelError(`softmax is only supported on the last layer (found after '${layer.name}')`, { where: file })
+    if (opOf(layer.activation).shape === 'vector' && l !== layers.length - 1)
+      throw new ModelError(`${layer.activation.kind} is only supported on the last layer (found after '${layer.name}')`, { where: file })
   })
   const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)$/.test(k))
   if (unused.length)
@@ -104,6 +122,33 @@ export function buildModel(steps: ArchStep[], tensors: TensorMap, format: string
   return { format, inputSize: layers[0]!.weight[0]!.length, layers }
 }
 
+/** `relu`, `leaky_relu(0.1)`, `hardtanh(0, 6)`, `gelu(tanh)`: the kind and its parameters. */
 export function describeActivation(a: Activation): string {
-  return a.kind === 'leaky_relu' ? `leaky_relu(${a.slope})` : a.kind
+  if (a.kind === 'gelu') return a.approximate === 'tanh' ? 'gelu(tanh)' : 'gelu'
+  const params = Object.entries(a).flatMap(([k, v]) => (k === 'kind' ? [] : [String(v)]))
+  return params.length ? `${a.kind}(${params.join(', ')})` : a.kind
+}
+
+/**
+ * nn.PReLU: one slope (num_parameters=1, or all equal) is exactly a LeakyReLU with that slope (folded so).
+ * Different slopes per channel stay a `prelu` step, folded by foldPrelu between two Linear layers.
+ */
+function resolvePrelu(name: string, tensors: TensorMap, file: string): ArchStep {
+  const w = tensors.get(`${name}.weight`)
+  if (!w) throw new ModelError(`missing tensor '${name}.weight' for PReLU '${name}'`, { where: file })
+  const slopes = Array.from(w.data)
+  if (slopes.some((a) => a !== slopes[0])) return { op: 'prelu', name }
+  return { op: 'activation', activation: { kind: 'leaky_relu', slope: slopes[0]! }, name }
+}
+
+/**
+ * A per-channel PReLU between Linear `prev` (y = Wx + b) and the next Linear (weights `next`), folded
+ * exactly: prelu(y) = relu(y) − a ⊙ relu(−y), so `prev` becomes [W; −W], [b; −b] with a ReLU, and the next
+ * Linear's weights [V, −V·diag(a)]. Twice the outputs in `prev`, no new op on chain.
+ */
+function foldPrelu(prev: DenseLayer, a: number[], next: number[][]): number[][] {
+  prev.weight = [...prev.weight, ...prev.weight.map((row) => row.map((w) => -w))]
+  prev.bias = [...prev.bias, ...prev.bias.map((b) => -b)]
+  prev.activation = { kind: 'relu' }
+  return next.map((row) => [...row, ...row.map((v, i) => -v * a[i]!)])
 }

@@ -1,4 +1,5 @@
 import { ModelError } from '../errors/base.ts'
+import { opOf } from './ops/index.ts'
 import type { ArchStep, Tensor } from './types.ts'
 import type { ConvLayer, PoolLayer, TensorLayer, TensorStep } from './tensorTypes.ts'
 import { allWindowTaps, gridOf } from '../fixed/window.ts'
@@ -55,7 +56,7 @@ export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | unde
     if (step.op === 'activation') {
       if (!last) throw new ModelError(`activation ${step.activation.kind} comes before any layer`, { where: file })
       if (step.activation.kind === 'identity') continue
-      if (step.activation.kind === 'softmax') throw new ModelError(`softmax after '${last.name}': softmax is only supported on the last Linear layer`, { where: file })
+      if (opOf(step.activation).shape === 'vector') throw new ModelError(`${step.activation.kind} after '${last.name}': ${step.activation.kind} is only supported on the last Linear layer`, { where: file })
       if (last.activation.kind !== 'identity')
         throw new ModelError(`two activations in a row after '${last.name}' (${last.activation.kind}, then ${step.activation.kind})`, { where: file })
       last.activation = step.activation
@@ -70,7 +71,7 @@ export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | unde
     const step = rest[0]
     const last = layers[layers.length - 1]!
     if (step.op === 'activation' && step.activation.kind !== 'identity') {
-      if (step.activation.kind === 'softmax') break
+      if (opOf(step.activation).shape === 'vector') break
       if (last.activation.kind !== 'identity') throw new ModelError(`two activations in a row after '${last.name}' (${last.activation.kind}, then ${step.activation.kind})`, { where: file })
       last.activation = step.activation
     }

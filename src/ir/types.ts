@@ -44,6 +44,7 @@ export type ArchStep =
   | TensorStep
   | { op: 'activation'; activation: Activation; name?: string }
   | { op: 'batchnorm'; name: string; eps?: number }
+  | { op: 'prelu'; name: string } // nn.PReLU: its slopes are the tensor `<name>.weight` (resolvePrelu)
   | { op: 'skip'; name?: string } // Dropout, Identity: nothing at inference
   | { op: 'flatten'; name?: string } // Flatten, torch.flatten, x.view(N, -1): the tensor → vector boundary
 

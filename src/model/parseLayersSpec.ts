@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/base.ts'
 import type { Activation, ArchStep, TensorMap } from '../ir/types.ts'
+import { isTorchActivation, torchActivation } from './torchActivations.ts'
 
 /** The spellings `model.layers` accepts (case-insensitive; `_` optional; PyTorch class names too). */
 export const LAYER_NAMES = [
@@ -13,6 +14,18 @@ export const LAYER_NAMES = [
   'dropout',
   'flatten',
   'batchnorm(eps)',
+  'relu6',
+  'hardtanh(min, max)',
+  'hardsigmoid',
+  'hardswish',
+  'elu(alpha)',
+  'silu',
+  'gelu',
+  'gelu(approximate=tanh)',
+  'softplus(beta=1, threshold)',
+  'mish',
+  'prelu',
+  'log_softmax',
 ] as const
 
 const ACTIVATIONS: Record<string, Activation['kind']> = {
@@ -42,7 +55,10 @@ export function parseLayersSpec(spec: string[], tensors: TensorMap, where: strin
     if (!bnSet.has(prefix)) linearPrefixes.push(prefix)
   }
 
+  // nn.PReLU's slopes: a 1-D `.weight` that is no BatchNorm's
+  const preluPrefixes = [...tensors].filter(([k, t]) => k.endsWith('.weight') && t.shape.length === 1 && !bnSet.has(k.slice(0, -7))).map(([k]) => k.slice(0, -7))
   const steps: ArchStep[] = []
+  let nPrelu = 0
   let nLinear = 0
   let nBn = 0
   const supported = `supported: ${LAYER_NAMES.join(', ')} (PyTorch spellings like Linear, ReLU, LeakyReLU(0.1), BatchNorm1d also work)`
@@ -116,7 +132,23 @@ export function parseLayersSpec(spec: string[], tensors: TensorMap, where: strin
       case 'linearactivation':
         steps.push({ op: 'activation', activation: { kind: 'identity' } })
         return
+      case 'prelu': {
+        const prefix = preluPrefixes[nPrelu++]
+        if (prefix === undefined) throw new ConfigError(`${at}: prelu #${nPrelu} has no slopes in the state_dict`, { where, hint: 'a PReLU needs `<name>.weight` (its slopes)' })
+        steps.push({ op: 'prelu', name: prefix })
+        return
+      }
       default: {
+        const torchName = name === 'swish' ? 'silu' : name === 'gelutanh' ? 'gelu' : name
+        if (isTorchActivation(torchName)) {
+          const arg = (keys: string[], pos: number) => {
+            const v = args.named.get(keys.find((k) => args.named.has(k)) ?? '') ?? (pos >= 0 ? args.positional[pos] : undefined)
+            if (v === undefined) return name === 'gelutanh' && keys[0] === 'approximate' ? 'tanh' : undefined
+            return Number.isFinite(Number(v)) ? Number(v) : v.replace(/^['"]|['"]$/g, '')
+          }
+          steps.push({ op: 'activation', activation: torchActivation(torchName, arg, at, where)! })
+          return
+        }
         const kind = ACTIVATIONS[name]
         if (!kind) throw new ConfigError(`${at}: unknown layer '${raw}'`, { where, hint: supported })
         if (kind === 'identity') steps.push({ op: 'skip', name: 'identity' })

@@ -3,6 +3,7 @@ import { ModelError } from '../errors/base.ts'
 import type { ArchStep, TensorMap } from '../ir/types.ts'
 import { readTorchFile, type TorchArchive } from './readTorchZip.ts'
 import { finalValue, TENSOR_MODULES, tensorModuleSteps } from './ptTensorModules.ts'
+import { ACTIVATION_CLASSES, torchActivation } from './torchActivations.ts'
 import type { LoadedFile } from './types.ts'
 import { followForward, ForwardUnreadable } from './pt/forwardInterpreter.ts'
 import { collectTensors, isPyModule, isScriptModule, isTorchNn, isWrapper, toNode, type Node } from './pt/moduleTree.ts'
@@ -87,9 +88,9 @@ function tensorsOfDict(archive: TorchArchive, dict: PyDict): TensorMap {
 // module trees (torch.save(model) and TorchScript): pt/moduleTree.ts reads them; here, their steps
 
 const DROPOUTS = ['Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'FeatureAlphaDropout']
-const LEAVES = new Set(['Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES])
+const LEAVES = new Set(['Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
 const SUPPORTED_TEXT =
-  'ml2sc handles Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax (last layer), BatchNorm1d/2d, Dropout, ' +
+  'ml2sc handles Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax and LogSoftmax (last layer), ReLU6, Hardtanh, Hardsigmoid, Hardswish, ELU, SiLU, GELU, Softplus, Mish, PReLU (one slope), BatchNorm1d/2d, Dropout, ' +
   'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), in an nn.Sequential or a custom nn.Module'
 
 function checkSupported(node: Node, file: string) {
@@ -144,6 +145,9 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
       ctx.file,
     )
     if (tensorSteps) return tensorSteps
+    if (node.short === 'PReLU') return [{ op: 'prelu', name }]
+    const act = torchActivation(node.short, ([key], pos) => moduleAttr(node, key!, pos, ctx), `${node.short} '${name}'`, ctx.file)
+    if (act) return [{ op: 'activation', activation: act, name }]
     switch (node.short) {
       case 'Linear':
         return [{ op: 'linear', name }]
@@ -201,6 +205,24 @@ function checkSoftmaxDim(dim: unknown, name: string, file: string) {
 }
 
 /** A numeric attribute: from the pickled module __dict__, or a TorchScript `name : Final[float] = v`. */
+/**
+ * A module's constructor argument: a pickled attribute, a TorchScript constant, or (a traced module) the
+ * keyword in its forward code (`torch.gelu(input, approximate="tanh")`).
+ */
+function moduleAttr(node: Node, key: string, pos: number, ctx: Ctx): number | string | boolean | undefined {
+  const v = node.attrs.get(key)
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v
+  if (!node.script) return undefined
+  const cc = classCode(node, ctx)
+  const code = cc?.forward?.body.join('\n') ?? ''
+  let f = cc?.finals.get(key) ?? code.match(new RegExp(`\\b${key}\\s*=\\s*("[^"]*"|'[^']*'|[-\\w.]+)`))?.[1]
+  // a traced module's code passes its arguments by position: torch.elu(input, 0.7, 1, 1)
+  if (f === undefined && pos >= 0) f = code.match(/torch\.(?:nn\.functional\.)?\w+\(\s*\w+\s*,([^()]*)\)/)?.[1]?.split(',')[pos]?.trim()
+  if (f === undefined || f.includes('=')) return undefined
+  const val = finalValue(f)
+  return typeof val === 'number' || typeof val === 'string' || typeof val === 'boolean' ? val : undefined
+}
+
 function numberAttr(node: Node, attr: string, ctx: Ctx): number | undefined {
   const v = node.attrs.get(attr)
   if (typeof v === 'number') return v

@@ -14,7 +14,8 @@ export function renderReportMd(r: Report): string {
     '',
     `Model \`${r.model.file}\` (${r.model.format}), ${r.model.tensorLayers ? `${r.model.inputShape!.join('×')} → ${r.model.tensorLayers.map((l) => `${l.kind} ${l.outShape.join('×')}`).join(' → ')} → ` : ''}${r.model.shape.join('-')}, ${n(r.model.parameters)} parameters, task: ${r.model.task}.`,
     `Layout \`${r.layout}\`; activations at ${r.precision.scale}, weights int${r.precision.weightBits}, inputs ${r.precision.inputType ?? `int${r.precision.inputBits}`}${r.precision.inputScale ? ` at ${r.precision.inputScale}` : ''}; safe input range [${r.precision.safeInputRange.join(', ')}].` +
-      Object.entries(r.precision.activationMaxError ?? {}).map(([k, e]) => ` ${k} within ${e.toExponential(2)} of the float function.`).join(''),
+      Object.entries(r.precision.activationMaxError ?? {}).map(([k, e]) => ` ${k} within ${e.toExponential(2)} of the float function.`).join('') +
+      (r.model.architecture?.at(-1)?.activation === 'log_softmax' ? ' The outputs are log-probabilities (LogSoftmax: z − max − ln Σ e^(z − max), at the activation scale); the class is their argmax, the same as the logits\'.' : ''),
     `Chain ${r.chain.chainId}${r.chain.embedded ? ' (embedded anvil)' : r.chain.local ? ' (a development node on this machine)' : ''}, hardfork ${r.tools.hardfork}${r.chain.node ? ` (node ${r.chain.node}${r.chain.push0 === false ? ', no PUSH0' : ''})` : ''}; ${r.tools.solc}; ml2sc ${r.ml2sc}.`,
     '',
     '## Accuracy',

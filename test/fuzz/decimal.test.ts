@@ -16,7 +16,10 @@ import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { randomModel } from '../../bench/measure.ts'
+import { opOf } from '../../src/ir/ops/index.ts'
+import type { Activation } from '../../src/ir/types.ts'
 import { ANCHORS } from '../helpers/paths.ts'
+import { chain, NEW_OPS } from '../helpers/syntheticModels.ts'
 import { rng } from '../helpers/rng.ts'
 import { fileChain } from '../helpers/fileChain.ts'
 
@@ -35,6 +38,38 @@ test('sigmoid, tanh and softmax at 10^18 stay within 1.5e-8 of the float functio
     worst = Math.max(worst, Math.abs(Number(p) / 1e18 - 1 / (1 + Math.exp(-xf))))
   }
   expect(worst).toBeLessThan(1.5e-8)
+})
+
+describe("issue 19's ops at 10^18", () => {
+  const ops: Activation[] = [NEW_OPS[6]!, NEW_OPS[3]!, NEW_OPS[4]!, NEW_OPS[8]!, NEW_OPS[7]!, NEW_OPS[9]!, NEW_OPS[5]!, NEW_OPS[2]!, NEW_OPS[0]!]
+  test('each twin within 1e-6 of its float function over [-30, 30]', () => {
+    const scale = 10n ** 18n
+    for (const a of ops) {
+      const op = opOf(a)
+      const c = { scale, slopeBits: 32 }
+      const q = op.param?.(a, c) ?? 0n
+      const ys: bigint[] = []
+      for (let x = -30; x <= 30; x += 0.0173) ys.push(BigInt(Math.round(x * 1e6)) * 10n ** 12n)
+      const got = op.fixed(ys, a, q, c)
+      const want = op.float(ys.map((y) => Number(y) / 1e18), a)
+      const worst = Math.max(...got.map((v, i) => Math.abs(Number(v) / 1e18 - want[i]!)))
+      expect(worst, JSON.stringify(a)).toBeLessThan(1e-6)
+    }
+  })
+  test('a chain of them (gelu, hardswish, elu, softplus, gelu tanh, mish, silu, hardsigmoid, relu6, log_softmax): chain = simulator', async () => {
+    const model = chain(rng(3), [4, 6, 6, 6, 6, 6, 6, 6, 6, 6, 3], [...ops, NEW_OPS[10]!], { scale: 1.5 })
+    const plan = makePlan(model, D18)
+    const c = compileSolidity(generateSolidity(plan, { contractName: 'N' }), 'N')
+    const { address } = await deployModel(s, c.bytecode, c.abi)
+    const blob = encodeWeights(plan)
+    if (!embedsWeights(plan)) await uploadWeights(s, address, c.abi, blob, chunkSizes(blob.length))
+    const r = rng(9)
+    const rows = Array.from({ length: 150 }, (_, i) => Array.from({ length: 4 }, () => (r() * 2 - 1) * (i % 3 === 0 ? 12 : 3)))
+    const enc = rows.map((f) => encodeRow(plan, f)).filter((e) => e.ok).map((e) => (e as { values: bigint[] }).values)
+    expect(enc.length).toBe(150)
+    const res = await predictBatchTx(s, address, c.abi, plan, enc, 'batch')
+    res.outputs.forEach((o, i) => expect(o).toEqual(simulate(plan, enc[i]!)))
+  })
 })
 
 describe('decimal scale on chain = simulator', () => {

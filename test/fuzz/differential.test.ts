@@ -18,54 +18,20 @@ import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
 import { encodeRow, packRowWords, packRows } from '../../src/fixed/encodeRows.ts'
-import { makePlan, quantize } from '../../src/fixed/makePlan.ts'
+import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
-import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
-import type { Activation, DenseLayer, ModelIR } from '../../src/ir/types.ts'
+import type { PrecisionSpec } from '../../src/fixed/types.ts'
+import type { Activation, ModelIR } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { FIXTURES } from '../helpers/paths.ts'
 import { randomCnns } from '../helpers/randomCnn.ts'
 import { rng } from '../helpers/rng.ts'
+import { edgeRows, inRange, KINDS, makeRow, type Kind } from '../helpers/fuzzRows.ts'
+import { A, chain, NEW_OPS, probe } from '../helpers/syntheticModels.ts'
 
 const TX_GAS_CAP = 16_777_216
 const MAX_CALLDATA = 96_000
 
-type Rng = () => number
-
-// ---- synthetic models --------------------------------------------------------------------------------
-
-const A = {
-  identity: { kind: 'identity' } as Activation,
-  relu: { kind: 'relu' } as Activation,
-  sigmoid: { kind: 'sigmoid' } as Activation,
-  tanh: { kind: 'tanh' } as Activation,
-  softmax: { kind: 'softmax' } as Activation,
-  leaky: (slope: number) => ({ kind: 'leaky_relu', slope }) as Activation,
-}
-
-function dense(r: Rng, nIn: number, nOut: number, activation: Activation, o: { scale?: number; bias?: number; name?: string } = {}): DenseLayer {
-  const scale = o.scale ?? 1 / Math.sqrt(nIn)
-  const u = () => (r() * 2 - 1) * scale
-  return {
-    name: o.name ?? `fc${nIn}x${nOut}`,
-    weight: Array.from({ length: nOut }, () => Array.from({ length: nIn }, u)),
-    bias: Array.from({ length: nOut }, () => (r() * 2 - 1) * (o.bias ?? scale)),
-    activation,
-  }
-}
-/** W = identity: the layer's activation sees the input itself (exact: the bias carries only the rounding half). */
-function probe(n: number, activation: Activation): ModelIR {
-  return {
-    format: 'synthetic',
-    inputSize: n,
-    layers: [{ name: 'probe', weight: Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, i) => (i === j ? 1 : 0))), bias: new Array(n).fill(0), activation }],
-  }
-}
-function chain(r: Rng, sizes: number[], acts: Activation[], o: { scale?: number; bias?: number } = {}): ModelIR {
-  return { format: 'synthetic', inputSize: sizes[0]!, layers: acts.map((a, l) => dense(r, sizes[l]!, sizes[l + 1]!, a, { ...o, name: `l${l}` })) }
-}
-
-/** `embed: false` forces the weights into data contracts (uploaded); by default small models embed them in code. */
 type Case = { name: string; model: ModelIR | (() => Promise<ModelIR>); precision: PrecisionSpec; rows: number; chunkSize?: number; csv?: string; spread?: number; embed?: boolean; layout?: WeightLayout }
 const P = (fraction: number, weightBytes: number, inputBytes: number): PrecisionSpec => ({ fraction, weightBytes, inputBytes })
 const DEFAULT = P(20, 2, 4)
@@ -144,6 +110,22 @@ const CASES: Case[] = [
     rows: 100,
   },
   { name: 'tiny weights (±1e-6)', model: chain(r0, [5, 5, 2], [A.relu, A.sigmoid], { scale: 1e-6 }), precision: DEFAULT, rows: 300 },
+  // the new ops: each fed the inputs themselves (the whole safe range and the saturation regions), then all in one chain
+  ...NEW_OPS.map((a): Case => ({ name: `new op ${JSON.stringify(a)}`, model: probe(8, a), precision: DEFAULT, rows: 400, spread: 14, embed: false })),
+  {
+    name: 'new op chain: silu, gelu, mish, elu, hardswish, hardsigmoid, softplus, relu6, gelu(tanh), log_softmax',
+    model: chain(r0, [5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 4], [NEW_OPS[5]!, NEW_OPS[6]!, NEW_OPS[9]!, { kind: 'elu', alpha: 0.5 }, NEW_OPS[3]!, NEW_OPS[2]!, { kind: 'softplus', threshold: 3 }, NEW_OPS[0]!, NEW_OPS[7]!, NEW_OPS[10]!], { scale: 1.5 }),
+    precision: DEFAULT,
+    rows: 600,
+  },
+  { name: 'new op chain at 2^40, int24 weights, layout code: gelu, softplus, log_softmax', model: chain(r0, [6, 8, 8, 3], [NEW_OPS[6]!, NEW_OPS[8]!, NEW_OPS[10]!]), precision: P(40, 3, 8), rows: 400, layout: 'code' },
+  { name: 'new op chain, int8 at 2^12, layout storage: mish, hardtanh(-1, 1), silu', model: chain(r0, [7, 9, 5, 2], [NEW_OPS[9]!, NEW_OPS[1]!, NEW_OPS[5]!]), precision: P(12, 1, 2), rows: 400, layout: 'storage' },
+  // a CNN whose conv/pool layers carry new ops (the conv kernels' inline activations)
+  ...randomCnns(2, 900).map(({ model, describe }, i): Case => {
+    const acts: Activation[] = [NEW_OPS[6]!, NEW_OPS[9]!, NEW_OPS[3]!, NEW_OPS[4]!]
+    const m: ModelIR = { ...model, tensorLayers: model.tensorLayers!.map((l, k) => ({ ...l, activation: l.kind === 'conv' ? acts[(k + i) % acts.length]! : l.activation })) }
+    return { name: `new op CNN (conv activations gelu/mish/hardswish/elu): ${describe}`, model: m, precision: DEFAULT, rows: 150, embed: i === 0 ? undefined : false }
+  }),
   // convolutional models (random conv/pool stacks: 1-D and 2-D, stride, padding, dilation, depthwise, BN, pools)
   ...randomCnns(6, 300).map(({ model, describe }, i): Case => ({
     name: `CNN ${describe}`,
@@ -167,79 +149,6 @@ const CASES: Case[] = [
   })),
   { name: 'uint8 inputs at 2^7, 9-40-3 (10 groups, inputs decoded once)', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 7, inputUnsigned: true }, rows: 400, embed: false },
 ]
-
-/** One input ulp: inputs may have their own scale 2^inputFraction. */
-const inputUlp = (plan: Plan) => 2 ** -(plan.inputFraction ?? plan.F)
-
-// ---- rows ----------------------------------------------------------------------------------------------
-
-type Kind = 'csv' | 'uniform' | 'wide' | 'extreme' | 'boundary' | 'zero' | 'negative' | 'tiny' | 'outside'
-const KINDS: Kind[] = ['uniform', 'uniform', 'wide', 'extreme', 'boundary', 'zero', 'negative', 'tiny', 'outside']
-
-/** Float features of one row of the given kind (the safe range is [lo, hi] at scale 2^F). */
-function makeRow(r: Rng, plan: Plan, kind: Kind, spread: number): number[] {
-  const n = plan.inputSize
-  const ulp = inputUlp(plan)
-  const { lo, hi } = edges(plan)
-  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!
-  // unsigned inputs: every kind but 'outside' stays ≥ 0
-  const f = (): number => (plan.inputUnsigned ? Math.abs(g()) : g())
-  const g = (): number => {
-    switch (kind) {
-      case 'uniform':
-        return (r() * 2 - 1) * Math.min(spread, hi)
-      case 'wide':
-        return lo + r() * (hi - lo)
-      case 'extreme':
-        return pick([lo, hi, 0, lo / 2, hi / 2, -hi, hi * 0.999])
-      case 'boundary': // within a few ulps of the edges (a double may round them outward: then refused)
-        return r() < 0.5 ? hi - Math.floor(r() * 4) * ulp : lo + Math.floor(r() * 4) * ulp
-      case 'zero':
-        return 0
-      case 'negative':
-        return -r() * (r() < 0.7 ? Math.min(spread, hi) : hi)
-      case 'tiny':
-        return (Math.floor(r() * 9) - 4) * ulp
-      default:
-        return (r() * 2 - 1) * Math.min(spread, hi)
-    }
-  }
-  const row = Array.from({ length: n }, f)
-  if (kind === 'outside') {
-    const i = Math.floor(r() * n)
-    // just past either edge (when a double can say so), far past, or not a number at all
-    const x = pick([hi + ulp, lo - ulp, hi + ulp / 2, hi * 2 + 1, lo * 2 - 1, Infinity, -Infinity, NaN, 1e300, -1e300])
-    row[i] = inRange(plan, x) ? hi * 2 + 1 : x
-  }
-  return row
-}
-
-/** The widest float features encodeRow accepts (for int64 inputs, ±2^63/2^F as doubles round outward). */
-function edges(plan: Plan): { lo: number; hi: number } {
-  const ulp = inputUlp(plan)
-  let lo = Number(plan.inputMin) * ulp
-  let hi = Number(plan.inputMax) * ulp
-  while (!inRange(plan, hi)) hi -= Math.max(ulp, Math.abs(hi) * 2 ** -52)
-  while (!inRange(plan, lo)) lo += Math.max(ulp, Math.abs(lo) * 2 ** -52)
-  return { lo, hi }
-}
-
-/** Rows of fixed-point inputs at the exact edges of the safe range (no float can name them all). */
-function edgeRows(r: Rng, plan: Plan): bigint[][] {
-  const n = plan.inputSize
-  const vals = [plan.inputMin, plan.inputMax, plan.inputMin + 1n, plan.inputMax - 1n, 0n, -1n, 1n].filter((v) => v >= plan.inputMin)
-  const rows = [new Array(n).fill(plan.inputMax), new Array(n).fill(plan.inputMin), Array.from({ length: n }, (_, i) => (i % 2 ? plan.inputMax : plan.inputMin))]
-  while (rows.length < 24) rows.push(Array.from({ length: n }, () => vals[Math.floor(r() * vals.length)]!))
-  return rows
-}
-
-/** The oracle for encodeRow: a finite feature that rounds (half away from zero) into [inputMin, inputMax]. */
-function inRange(plan: Plan, x: number): boolean {
-  const fin = plan.inputFraction ?? plan.F
-  if (!Number.isFinite(x) || !Number.isFinite(x * 2 ** fin)) return false
-  const q = quantize(x, fin)
-  return q >= plan.inputMin && q <= plan.inputMax
-}
 
 // ---- the run -------------------------------------------------------------------------------------------
 
@@ -340,7 +249,9 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
     const models = await Promise.all(CASES.map(async (c) => (typeof c.model === 'function' ? await c.model() : c.model)))
     const plans = models.map((m, i) => makePlan(m, CASES[i]!.precision))
     const kinds = new Set(models.flatMap((m) => m.layers.map((l) => l.activation.kind)))
-    expect([...kinds].sort()).toEqual(['identity', 'leaky_relu', 'relu', 'sigmoid', 'softmax', 'tanh'])
+    expect([...kinds].sort()).toEqual(
+      ['elu', 'gelu', 'hardsigmoid', 'hardswish', 'hardtanh', 'identity', 'leaky_relu', 'log_softmax', 'mish', 'relu', 'sigmoid', 'silu', 'softmax', 'softplus', 'tanh'],
+    )
     const layers = plans.flatMap((p) => p.layers)
     expect(layers.some((l) => Math.ceil(l.nOut / l.lanes) > 1)).toBe(true) // several lane groups
     expect(layers.some((l) => l.lanes > 1)).toBe(true) // SIMD lanes

@@ -29,6 +29,8 @@ function activate(a: Activation, z: number[]): number[] {
       const s = e.reduce((p, q) => p + q, 0)
       return e.map((t) => t / s)
     }
+    default:
+      throw new Error(`no float reference here for ${a.kind}`)
   }
 }
 

@@ -62,14 +62,14 @@ describe('parseLayersSpec', () => {
   test('unknown entries name model.layers[i] and list what is supported', () => {
     let err: unknown
     try {
-      parseLayersSpec(['linear', 'gelu', 'linear'], mlp(), 'cfg.yaml')
+      parseLayersSpec(['linear', 'layernorm', 'linear'], mlp(), 'cfg.yaml')
     } catch (e) {
       err = e
     }
     expect(err).toBeInstanceOf(ConfigError)
     const e = err as ConfigError
     expect(e.shortMessage).toContain('model.layers[1]')
-    expect(e.shortMessage).toContain('gelu')
+    expect(e.shortMessage).toContain('layernorm')
     expect(e.hint).toContain('leaky_relu')
     expect(e.where).toBe('cfg.yaml')
   })

@@ -4,7 +4,9 @@ import type { LoadedFile } from '../types.ts'
 import type { OnnxContext } from './context.ts'
 import { CONV_OPS, mapConvOp } from './convOps.ts'
 import { mapDenseOp, SUPPORTED_ONNX_OPS } from './denseOps.ts'
+import { ACTIVATION_ONNX_OPS, layerOf, mapActivationOp } from './activationOps.ts'
 import { graphInputShape } from './inputShape.ts'
+import { matchPattern, partialPatternOf, scalarReader } from './patterns.ts'
 import { attrs, type OGraph, type ONode, type OTensor } from './proto.ts'
 import { onnxTensorData } from './tensorData.ts'
 
@@ -13,7 +15,6 @@ const REFUSED_LAYERS: Record<string, string> = {
   LSTM: 'recurrent layers', GRU: 'recurrent layers', RNN: 'recurrent layers',
   Attention: 'attention layers', MultiHeadAttention: 'attention layers',
   ConvTranspose: 'transposed convolutions', LayerNormalization: 'layer normalizations', Einsum: 'einsum contractions',
-  LogSoftmax: 'log-softmax outputs (no logarithm on chain: export the logits, same argmax, or Softmax)',
 }
 
 /**
@@ -56,9 +57,13 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
 
   const nodeLabel = (n: ONode) => `${n.op_type ?? '?'} node '${n.name || (n.output ?? [])[0] || '?'}'`
   const unsupportedNode = (n: ONode, why?: string): never => {
-    throw new ModelError(`unsupported ONNX ${nodeLabel(n)}${why ? `: ${why}` : ''}`, {
+    // name the PyTorch layer where the op or the nodes around it show it (an Erf is GELU's, a Clip ReLU6's)
+    const op = n.op_type ?? ''
+    const layer = partialPatternOf(nodes, nodes.indexOf(n)) ?? (layerOf(op) !== op ? layerOf(op) : undefined)
+    const named = layer && !why?.includes(layer.split(' ')[0]!) ? ` (PyTorch ${layer})` : ''
+    throw new ModelError(`unsupported ONNX ${nodeLabel(n)}${named}${why ? `: ${why}` : ''}`, {
       where: file,
-      hint: `ml2sc converts chains of ${[...SUPPORTED_ONNX_OPS, ...CONV_OPS].join(', ')}; recurrent layers, attention and branching graphs are not supported`,
+      hint: `ml2sc converts chains of ${[...SUPPORTED_ONNX_OPS, ...ACTIVATION_ONNX_OPS, 'GELU/SiLU/Mish/Hardswish patterns', ...CONV_OPS].join(', ')}; recurrent layers, attention and branching graphs are not supported`,
     })
   }
   const uniqueName = (base: string): string => {
@@ -90,13 +95,25 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
   const refused = nodes.find((n) => REFUSED_LAYERS[n.op_type ?? ''])
   if (refused) unsupportedNode(refused, `${REFUSED_LAYERS[refused.op_type!]} are not supported`)
 
-  for (const n of nodes) {
+  const scalar = scalarReader(nodes, new Map(consts), (t) => onnxTensorData(t, file))
+  /** Nodes of a multi-node activation already mapped (patterns.ts). */
+  const consumed = new Set<ONode>()
+  for (const [idx, n] of nodes.entries()) {
+    if (consumed.has(n)) continue
     const op = n.op_type ?? ''
     if (n.domain && n.domain !== 'ai.onnx') unsupportedNode(n, `operator domain '${n.domain}'`)
     const ins = n.input ?? []
     const outs = n.output ?? []
     const a = attrs(n)
     const dataIns = ins.filter((i) => i && !isConst(i))
+    // GELU, SiLU, Mish, Hardswish written as several nodes
+    const pattern = op !== 'Constant' && !ctx.pendingMatMul && !ctx.pendingPad && ins.includes(current) ? matchPattern(nodes, idx, current, scalar) : undefined
+    if (pattern) {
+      for (const m of pattern.nodes) consumed.add(m)
+      steps.push({ op: 'activation', activation: pattern.activation, name: pattern.label })
+      current = pattern.out
+      continue
+    }
 
     if (op === 'Constant') {
       const t = a.get('value')?.t
@@ -141,7 +158,7 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     if (ctx.pendingPad && op !== 'Conv' && op !== 'AveragePool') unsupportedNode(n, `Pad '${ctx.pendingPad.node}' must be followed by Conv or AveragePool`)
     const node = { n, op, ins, x, a }
     if (op === 'Pad' || CONV_OPS.includes(op)) mapConvOp(ctx, node)
-    else mapDenseOp(ctx, node, out!)
+    else if (!mapActivationOp(ctx, node)) mapDenseOp(ctx, node, out!)
     current = out!
   }
   if (current !== outputs[0])

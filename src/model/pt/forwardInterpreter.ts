@@ -1,4 +1,5 @@
 import type { Activation, ArchStep } from '../../ir/types.ts'
+import { isTorchActivation, torchActivation } from '../torchActivations.ts'
 import { tensorModuleSteps } from '../ptTensorModules.ts'
 import { TensorRef } from '../unpickle.ts'
 import type { Node } from './moduleTree.ts'
@@ -164,6 +165,24 @@ function applyFunction(name: string, args: Val[], kwargs: Map<string, Val>, fail
     const attrs = new Map(pool.params.map((p, i) => [p, value(i, p)] as const))
     const steps = tensorModuleSteps({ short: pool.cls, path: name.split('.').pop()!.replace(/^_/, ''), attr: (k) => attrs.get(k) }, 'TorchScript code')!
     return { k: 'tensor', steps: [...x.steps, ...steps] }
+  }
+  // torch.gelu, torch.nn.functional.relu6, torch.elu_, torch.log_softmax, …: the activations of ../torchActivations.ts
+  const fname = /^torch\.(?:nn\.functional\.)?([a-z0-9_]+?)_?$/.exec(name)?.[1]
+  if (fname && isTorchActivation(fname)) {
+    const x = args[0]
+    if (x?.k !== 'tensor') throw fail(`'${name}' not applied to the input chain`)
+    const activation = torchActivation(
+      fname,
+      ([kw], pos) => {
+        const v = (pos >= 0 ? args[pos + 1] : undefined) ?? kwargs.get(kw!)
+        if (v === undefined || (v.k === 'const' && v.v === null)) return undefined
+        if (v.k !== 'const' || !['number', 'string', 'boolean'].includes(typeof v.v)) throw fail(`non-constant argument ${kw} of '${name}'`)
+        return v.v as number | string | boolean
+      },
+      `'${name}' in TorchScript code`,
+      'TorchScript code',
+    )!
+    return { k: 'tensor', steps: [...x.steps, { op: 'activation', activation }] }
   }
   const kind = FN_ALIASES[name]
   if (!kind) throw fail(`unsupported call '${name}'`)

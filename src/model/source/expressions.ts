@@ -24,8 +24,8 @@ export function unsupported(ctx: Ctx, what: string, line: number): never {
   throw new ModelError(`unsupported construct '${what}' at ${ctx.file}:${line}`, {
     where: ctx.where,
     hint:
-      'ml2sc reads this subset: in __init__, self.x = nn.Linear / ReLU / LeakyReLU / Sigmoid / Tanh / Softmax / Dropout / Identity / Flatten / BatchNorm1d / Sequential(...); ' +
-      'in forward, calls of those submodules and of F.relu, F.leaky_relu, torch.sigmoid, torch.tanh, F.softmax, F.dropout, torch.flatten, x.view(x.size(0), -1), ' +
+      'ml2sc reads this subset: in __init__, self.x = nn.Linear / ReLU / LeakyReLU / Sigmoid / Tanh / Softmax / GELU / SiLU / ELU / ReLU6 / … / Dropout / Identity / Flatten / BatchNorm1d / Sequential(...); ' +
+      'in forward, calls of those submodules and of F.relu, F.leaky_relu, torch.sigmoid, torch.tanh, F.softmax, F.gelu, F.silu, F.log_softmax, …, F.dropout, torch.flatten, x.view(x.size(0), -1), ' +
       'nested or as `x = ...` assignments, then `return ...`',
   })
 }

@@ -1,6 +1,7 @@
 import { ModelError } from '../../errors/base.ts'
 import type { ArchStep } from '../../ir/types.ts'
 import { dotted, parseExpr, text, unsupported, type Ctx, type Node } from './expressions.ts'
+import { functionalActivationStep } from './activationCalls.ts'
 import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
 import type { Stmt } from './statements.ts'
@@ -74,6 +75,15 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           }
           return { steps: [...v.steps, functionalStep(fname, slope)] }
         }
+        // F.gelu(x), F.relu6(x), F.elu(x, alpha=0.5), F.log_softmax(x, dim=1), torch.nn.functional.silu(x)
+        const actName = /^(?:F|functional|nn\.functional|torch\.nn\.functional|torch)\.([a-z_0-9]+)$/.exec(full ?? '')?.[1]
+        const actStep = actName === undefined ? undefined : functionalActivationStep(ctx, actName, node)
+        if (actStep) {
+          const arg = node.args[0] ?? node.kwargs.get('input')
+          if (!arg) unsupported(ctx, text(ctx, node), node.line)
+          const v = evaluate(arg)
+          return { steps: [...v.steps, actStep] }
+        }
         // F.max_pool2d(x, 2), F.avg_pool1d(x, kernel_size=2), F.adaptive_avg_pool2d(x, 1), torch.max_pool2d(…)
         const pool = /^(?:F|functional|nn\.functional|torch\.nn\.functional|torch)\.([a-z_0-9]+)$/.exec(full ?? '')?.[1]
         if (pool && pool in FUNCTIONAL_POOLS) {
@@ -99,11 +109,11 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
             return { steps: [...v.steps, functionalStep(method, undefined)] }
           }
         }
-        if (/(^|\.)log_softmax$/.test(full ?? '') || (fn.k === 'attr' && fn.attr === 'log_softmax'))
-          throw new ModelError(`log_softmax at ${ctx.file}:${node.line} is not supported: the contract computes no logarithm`, {
-            where: ctx.where,
-            hint: 'return the logits (the argmax, the class, is the same) or F.softmax(x, dim=1)',
-          })
+        // x.log_softmax(dim=1), x.relu6()
+        if (fn.k === 'attr') {
+          const step = functionalActivationStep(ctx, fn.attr, node, true)
+          if (step) return { steps: [...evaluate(fn.obj).steps, step] }
+        }
         unsupported(ctx, text(ctx, node), node.line)
       }
       default:

@@ -1,0 +1,54 @@
+// Synthetic models for the differential fuzz (test/fuzz/differential.test.ts): random dense layers, identity
+// probes that feed an activation its own inputs, chains, and the activation constants.
+import type { Activation, DenseLayer, ModelIR } from '../../src/ir/types.ts'
+
+export type Rng = () => number
+
+// ---- synthetic models --------------------------------------------------------------------------------
+
+export const A = {
+  identity: { kind: 'identity' } as Activation,
+  relu: { kind: 'relu' } as Activation,
+  sigmoid: { kind: 'sigmoid' } as Activation,
+  tanh: { kind: 'tanh' } as Activation,
+  softmax: { kind: 'softmax' } as Activation,
+  leaky: (slope: number) => ({ kind: 'leaky_relu', slope }) as Activation,
+}
+/** The ops added to the registry (src/ir/ops/), each probed on its own and all of them in one deep chain. */
+export const NEW_OPS: Activation[] = [
+  { kind: 'hardtanh', min: 0, max: 6 },
+  { kind: 'hardtanh', min: -1, max: 1 },
+  { kind: 'hardsigmoid' },
+  { kind: 'hardswish' },
+  { kind: 'elu', alpha: 1 },
+  { kind: 'silu' },
+  { kind: 'gelu', approximate: 'none' },
+  { kind: 'gelu', approximate: 'tanh' },
+  { kind: 'softplus', threshold: 20 },
+  { kind: 'mish' },
+  { kind: 'log_softmax' },
+]
+
+export function dense(r: Rng, nIn: number, nOut: number, activation: Activation, o: { scale?: number; bias?: number; name?: string } = {}): DenseLayer {
+  const scale = o.scale ?? 1 / Math.sqrt(nIn)
+  const u = () => (r() * 2 - 1) * scale
+  return {
+    name: o.name ?? `fc${nIn}x${nOut}`,
+    weight: Array.from({ length: nOut }, () => Array.from({ length: nIn }, u)),
+    bias: Array.from({ length: nOut }, () => (r() * 2 - 1) * (o.bias ?? scale)),
+    activation,
+  }
+}
+/** W = identity: the layer's activation sees the input itself (exact: the bias carries only the rounding half). */
+export function probe(n: number, activation: Activation): ModelIR {
+  return {
+    format: 'synthetic',
+    inputSize: n,
+    layers: [{ name: 'probe', weight: Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, i) => (i === j ? 1 : 0))), bias: new Array(n).fill(0), activation }],
+  }
+}
+export function chain(r: Rng, sizes: number[], acts: Activation[], o: { scale?: number; bias?: number } = {}): ModelIR {
+  return { format: 'synthetic', inputSize: sizes[0]!, layers: acts.map((a, l) => dense(r, sizes[l]!, sizes[l + 1]!, a, { ...o, name: `l${l}` })) }
+}
+
+/** `embed: false` forces the weights into data contracts (uploaded); by default small models embed them in code. */
