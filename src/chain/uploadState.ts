@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Hex } from 'viem'
-import { writeAtomic } from '../report/writeReports.ts'
+import { writeAtomic } from '../files/writeAtomic.ts'
 import { ML2SC_VERSION } from '../version.ts'
 
 /** The upload state file, in the output folder beside deployment.json. */

@@ -21,7 +21,7 @@ import { openChain } from '../pipeline/openChain.ts'
 import { prepareModel, type Prepared } from '../pipeline/prepareModel.ts'
 import { DEPLOYMENT_FILE, PLAN_FILE, artifactFileOf, artifactPath, sha256File, type PlanArtifact } from '../pipeline/artifacts.ts'
 import { planFromJson, planToJson } from '../pipeline/planJson.ts'
-import { writeAtomic } from '../report/writeReports.ts'
+import { writeAtomic } from '../files/writeAtomic.ts'
 import type { Logger } from '../ui/logger.ts'
 import type { Ml2scCommand } from './context.ts'
 
