@@ -139,6 +139,18 @@ async function writeChunks(s: ChainSession, address: Hex, abi: Abi, blob: Uint8A
   let gas = 0
   let replaced = 0
   let restarted = false
+  // chunk 0 went out with the update mark and has not landed (yet); a stranger may force wei into the model
+  // ahead of it (nothing can refuse a SELFDESTRUCT's), and the contract then refuses the mark (UnexpectedValue):
+  // the model needs none any more, so chunk 0 goes again without it, once
+  let marked = false
+  let remarked = false
+  const markRaced = async () => marked && !remarked && (await s.publicClient.getBalance({ address })) !== 0n
+  const unmark = () => {
+    remarked = true
+    marked = false
+    if (state) state = { ...state, pending: null, inFlight: [] }
+    return 0
+  }
   const n = chunkSizes.length
   const offsets = chunkSizes.map((_, k) => chunkSizes.slice(0, k).reduce((a, b) => a + b, 0))
   const chunkOf = (k: number) => blob.subarray(offsets[k]!, offsets[k]! + chunkSizes[k]!)
@@ -154,6 +166,7 @@ async function writeChunks(s: ChainSession, address: Hex, abi: Abi, blob: Uint8A
       const inFlight = (state.inFlight ?? []).filter((f) => f.index !== k)
       await save({ ...state, chunks: [...state.chunks.filter((c) => c.index !== k), { index: k, hash: tx.hash, gasUsed: tx.gasUsed }], pending: inFlight[0] ?? null, inFlight, complete: k + 1 === n })
     }
+    if (k === 0) marked = false
     await opts.onChunk?.(k, tx)
     opts.onProgress?.(k + 1, n, gas)
   }
@@ -217,7 +230,7 @@ async function writeChunks(s: ChainSession, address: Hex, abi: Abi, blob: Uint8A
     if (last && flights.length) {
       const failed = await drain()
       if (failed) {
-        i = await recover(failed, from)
+        i = (await markRaced()) ? unmark() : await recover(failed, from)
         continue
       }
     }
@@ -226,6 +239,7 @@ async function writeChunks(s: ChainSession, address: Hex, abi: Abi, blob: Uint8A
     // chunk 0 of the first update of a model with embedded weights carries the update mark (1 wei): it tells
     // its predict that the weights may have left its code (adminLibrary.ts); every other chunk carries none
     const mark = i === 0 && (await needsMark(s, address, data))
+    if (i === 0) marked = mark
     const req = { to: address, data, ...(mark ? { value: UPDATE_MARK } : {}) }
     if (testDelay() > 0) await sleep(testDelay())
     const label = labelOf(i)
@@ -243,12 +257,16 @@ async function writeChunks(s: ChainSession, address: Hex, abi: Abi, blob: Uint8A
       })
     } catch (e) {
       const failed = await drain()
+      if (i === 0 && (await markRaced())) {
+        i = unmark()
+        continue
+      }
       if (i > 0 && anotherUpload(e)) {
         i = restart()
         continue
       }
       if (failed) {
-        i = await recover(failed, from)
+        i = (await markRaced()) ? unmark() : await recover(failed, from)
         continue
       }
       throw e
@@ -262,7 +280,7 @@ async function writeChunks(s: ChainSession, address: Hex, abi: Abi, blob: Uint8A
       const failed = last ? await drain() : await settle()
       if (failed) {
         await drain()
-        i = anotherUpload(failed) ? restart() : await recover(failed, from)
+        i = anotherUpload(failed) ? restart() : (await markRaced()) ? unmark() : await recover(failed, from)
       }
     }
   }
