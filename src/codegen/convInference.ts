@@ -45,5 +45,14 @@ export function activationPlanOf(plan: Plan): Plan {
   const extra = (plan.tensorLayers ?? []).map(
     (l) => ({ name: l.name, activation: l.activation, slopeQ: l.slopeQ, laneBits: l.kind === 'conv' ? l.laneBits : 256, wShift: l.kind === 'conv' ? l.wShift : 0 }) as unknown as LayerPlan,
   )
-  return { ...plan, layers: [...plan.layers, ...extra] }
+  // a GRU/LSTM's gates: σ and tanh on any value (256-bit lanes: exp keeps its clamp)
+  // a GRU/LSTM's gates, each claiming a lane that holds its largest argument (so that exp can leave out its
+  // clamp when none can overflow): σ of a block's lanes; tanh of n = nx + r·nh (both blocks' lanes, one bit
+  // more) or of LSTM's c (|c| ≤ cMax)
+  const r = plan.recurrent
+  const bits = (v: bigint) => v.toString(2).length
+  const gate = (kind: 'sigmoid' | 'tanh', laneBits: number, wShift: number) => ({ name: r!.name, activation: { kind }, slopeQ: 0n, laneBits, wShift, nOut: 2 }) as unknown as LayerPlan
+  const widest = r ? Math.max(...r.blocks.map((b) => b.laneBits)) : 0
+  const gates = r ? [gate('sigmoid', widest, r.wShift), r.kind === 'gru' ? gate('tanh', widest + 1, r.wShift) : gate('tanh', bits(r.cMax) + 2, 0)] : []
+  return { ...plan, layers: [...plan.layers, ...extra, ...gates] }
 }

@@ -1,0 +1,88 @@
+// Sequence models on chain (issue 20): random GRU/LSTM models compiled by real solc, deployed on a real
+// anvil (with the EIP-7825 cap), against the BigInt twin bit for bit, on random windows (uniform, wide,
+// extreme, zeros). Also the float reference against the twin (the approximation error stays small), and
+// gas per predict of the issue's target model, GRU(1→16) over 16 steps + Linear(16→1).
+import { describe, expect, test } from 'bun:test'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
+import { makePlan } from '../../src/fixed/makePlan.ts'
+import { referenceForward } from '../../src/fixed/referenceForward.ts'
+import { simulate } from '../../src/fixed/simulate.ts'
+import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
+import type { Activation } from '../../src/ir/types.ts'
+import { deployCnn } from '../helpers/deployCnn.ts'
+import { fileChain } from '../helpers/fileChain.ts'
+import { randomRecurrent, type RecurrentSpec } from '../helpers/randomRecurrent.ts'
+import { rng } from '../helpers/rng.ts'
+
+let s: ChainSession
+fileChain((c) => (s = c))
+
+const id: Activation = { kind: 'identity' }
+const P: PrecisionSpec = { fraction: 20, weightBytes: 2, inputBytes: 4 }
+
+/** Windows in the safe range: uniform ±3, wide ±50, the range's extremes, zeros. */
+function windows(plan: Plan, n: number, seed: number): bigint[][] {
+  const r = rng(seed)
+  const S = Number(plan.scale)
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: plan.inputSize }, () => {
+      const kind = i % 4
+      if (kind === 0) return BigInt(Math.round((r() * 2 - 1) * 3 * S))
+      if (kind === 1) { const v = BigInt(Math.round((r() * 2 - 1) * 50 * S)); return v > plan.inputMax ? plan.inputMax : v < plan.inputMin ? plan.inputMin : v }
+      if (kind === 2) return r() < 0.5 ? plan.inputMin : plan.inputMax
+      return r() < 0.8 ? 0n : BigInt(Math.round((r() * 2 - 1) * S))
+    }),
+  )
+}
+
+const CASES: { spec: RecurrentSpec; p?: Partial<PrecisionSpec> }[] = [
+  { spec: { kind: 'gru', T: 16, F: 1, H: 16, heads: [{ n: 1, act: id }] } },
+  { spec: { kind: 'gru', T: 5, F: 3, H: 7, heads: [{ n: 4, act: { kind: 'relu' } }, { n: 3, act: { kind: 'softmax' } }], wScale: 3 } },
+  { spec: { kind: 'lstm', T: 16, F: 1, H: 16, heads: [{ n: 1, act: id }] } },
+  { spec: { kind: 'lstm', T: 6, F: 2, H: 5, heads: [{ n: 2, act: { kind: 'sigmoid' } }], wScale: 3 }, p: { weightBytes: 1, inputBytes: 2, fraction: 12 } },
+  { spec: { kind: 'gru', T: 3, F: 4, H: 12, heads: [{ n: 2, act: { kind: 'tanh' } }] }, p: { weightBytes: 3, fraction: 24, inputBytes: 5 } },
+]
+
+describe('sequence models: chain = twin', () => {
+  CASES.forEach(({ spec, p }, i) => {
+    const name = `${spec.kind.toUpperCase()}(${spec.F}→${spec.H})×${spec.T} → ${spec.heads.map((h) => h.n).join('→')}`
+    test(`${name}, precision ${JSON.stringify({ ...P, ...p })}: 0 mismatches on anvil`, async () => {
+      const model = randomRecurrent(spec, 100 + i)
+      const plan = makePlan(model, { ...P, ...p })
+      const c = await deployCnn(s, plan, `Seq${i}`)
+      expect(c.compiled.runtimeBytes).toBeLessThanOrEqual(24_576)
+      const rows = windows(plan, 24, 7 + i)
+      let mismatches = 0
+      for (let at = 0; at < rows.length; at += 8) {
+        const { outputs } = await c.batch(rows.slice(at, at + 8))
+        outputs.forEach((o, k) => {
+          if (o.map(String).join() !== simulate(plan, rows[at + k]!).map(String).join()) mismatches++
+        })
+      }
+      expect(mismatches).toBe(0)
+      expect((await c.predict(rows[0]!)).map(String)).toEqual(simulate(plan, rows[0]!).map(String))
+      const gas = await c.predictTxGas(rows[0]!)
+      console.log(`${name}: one predict ${gas.toLocaleString('en-US')} gas (${Math.round((gas - 21_000) / spec.T).toLocaleString('en-US')} per step above the base), code ${c.compiled.runtimeBytes} bytes`)
+      if (i === 0) expect(gas).toBeLessThanOrEqual(400_000)
+    }, 300_000)
+  })
+})
+
+describe('sequence models: twin ≈ float reference', () => {
+  for (const kind of ['gru', 'lstm'] as const)
+    test(`${kind}: the fixed-point twin at 2^20 is within 1e-4 of the float reference over 200 windows`, () => {
+      const model = randomRecurrent({ kind, T: 12, F: 2, H: 8, heads: [{ n: 2, act: id }] }, 5)
+      const plan = makePlan(model, P)
+      const r = rng(9)
+      let worst = 0
+      for (let n = 0; n < 200; n++) {
+        const x = Array.from({ length: 24 }, () => (r() * 2 - 1) * 4)
+        const q = x.map((v) => BigInt(Math.round(v * 2 ** 20)))
+        const fx = simulate(plan, q).map((v) => Number(v) / 2 ** 20)
+        const fl = referenceForward(model, q.map((v) => Number(v) / 2 ** 20))
+        fx.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - fl[j]!))))
+      }
+      expect(worst).toBeLessThan(1e-4)
+      expect(worst).toBeGreaterThan(0)
+    })
+})
