@@ -7,7 +7,7 @@ import { writeInt } from './writeInt.ts'
  */
 export type LaneBlock = { name: string; weights: bigint[][]; biases: bigint[]; laneBits: number; lanes: number; wShift: number }
 export type LaneGroup = { first: number; lanes: number }
-export type BlockLayout = { block: LaneBlock; groups: (LaneGroup & { weightsAt: number })[]; biasesAt: number }
+export type BlockLayout = { block: LaneBlock; groups: (LaneGroup & { wordsAt: number })[] }
 
 export function laneBlocksOf(plan: Plan): LaneBlock[] {
   const r = plan.recurrent!
@@ -22,33 +22,37 @@ export const groupsOfBlock = (b: LaneBlock): LaneGroup[] =>
 
 /**
  * The canonical weight encoding of a sequence model (its keccak256 is the model commitment): per block,
- * per lane group, per column, the group's weights for that column (big-endian two's complement,
- * `weightBytes` each: one MLOAD reads a lane word's fields); then the block's biases (`biasBytes` each).
+ * per lane group, the group's bias lane word, then one lane word per column (that column's weight for
+ * every row of the group), each a 256-bit two's complement word Σ_k v_k·2^(k·laneBits). The kernel reads
+ * them where the blob lies in memory, with no packing: a lane word costs 32 bytes of upload instead of
+ * lanes·weightBytes, and nothing per transaction.
  */
 export function recurrentBlobLayout(plan: Plan): { blocks: BlockLayout[]; length: number } {
   let at = 0
   const blocks = laneBlocksOf(plan).map((block) => {
     const cols = block.weights[0]!.length
     const groups = groupsOfBlock(block).map((g) => {
-      const weightsAt = at
-      at += g.lanes * cols * plan.weightBytes
-      return { ...g, weightsAt }
+      const wordsAt = at
+      at += 32 * (cols + 1)
+      return { ...g, wordsAt }
     })
-    const biasesAt = at
-    at += block.biases.length * plan.biasBytes
-    return { block, groups, biasesAt }
+    return { block, groups }
   })
   return { blocks, length: at }
 }
 
+/** Σ_k v[first+k]·2^(k·laneBits) as an unsigned 256-bit word. */
+export const laneWordOf = (v: bigint[], g: LaneGroup, laneBits: number): bigint => BigInt.asUintN(256, v.slice(g.first, g.first + g.lanes).reduce((w, x, k) => w + (x << BigInt(k * laneBits)), 0n))
+
 export function encodeRecurrentBlob(plan: Plan): Uint8Array {
   const layout = recurrentBlobLayout(plan)
   const out = new Uint8Array(layout.length)
-  const wb = plan.weightBytes
-  for (const { block, groups, biasesAt } of layout.blocks) {
+  for (const { block, groups } of layout.blocks) {
     const cols = block.weights[0]!.length
-    for (const g of groups) for (let j = 0; j < cols; j++) for (let k = 0; k < g.lanes; k++) writeInt(out, g.weightsAt + (j * g.lanes + k) * wb, block.weights[g.first + k]![j]!, wb)
-    block.biases.forEach((b, i) => writeInt(out, biasesAt + i * plan.biasBytes, b, plan.biasBytes))
+    for (const g of groups) {
+      writeInt(out, g.wordsAt, laneWordOf(block.biases, g, block.laneBits), 32)
+      for (let j = 0; j < cols; j++) writeInt(out, g.wordsAt + 32 * (j + 1), laneWordOf(block.weights.map((r) => r[j]!), g, block.laneBits), 32)
+    }
   }
   return out
 }

@@ -2,7 +2,6 @@ import { ConfigError } from '../errors/base.ts'
 import type { Plan } from '../fixed/types.ts'
 import { activationExpr, vectorActivationYul } from './activationYul.ts'
 import type { InferenceParts } from './convInference.ts'
-import { laneWordExpr } from './convYul.ts'
 import { hex as h, macChain } from './laneKernel.ts'
 import { recurrentBlobLayout, type BlockLayout } from './recurrentBlob.ts'
 
@@ -11,9 +10,9 @@ const words = (bytes: number) => Math.ceil(bytes / 32) * 32
 const UNROLL_DECODE = 64
 
 /**
- * The kernel of a sequence model (a GRU/LSTM then dense layers), with SIMD lanes across each block's rows
- * (recurrentBlob.ts): once per transaction, each lane group's lane words (one per column: that column's
- * weight for every row of the group) and bias words are built in memory from the blob; per row, the
+ * The kernel of a sequence model (a GRU/LSTM then dense layers), with SIMD lanes across each block's rows:
+ * each lane group's lane words (one per column: that column's weight for every row of the group) and bias
+ * word are read where the blob lies in memory (recurrentBlob.ts), no packing per transaction; per row, the
  * window is decoded, h (and c) start at 0, and a loop over the T steps computes every gate block (one MUL
  * per lane word), the gates' sigmoid/tanh as the lanes are split, then the update of each hidden unit
  * (recurrentPlanTypes.ts has the exact integer formulas, fixed/recurrent.ts the twin). The dense layers then
@@ -24,14 +23,12 @@ export function recurrentInference(plan: Plan, opts: { layout: string }): Infere
     throw new ConfigError('weights.layout `code` is not available for sequence models', { where: 'weights.layout', hint: 'use `datacontract` (the default) or `storage`' })
   const r = plan.recurrent!
   const { hidden: H, features: F, steps: T } = r
-  const wb = plan.weightBytes
-  const bb = plan.biasBytes
   const blob = 0xa0
   const layout = recurrentBlobLayout(plan)
   let at = blob + words(layout.length) + 32
   const alloc = (n: number) => ((at += 32 * n), at - 32 * n)
-  // packed lane words: per block, per group, one word per column, then one bias word
-  const packed = layout.blocks.map((b) => b.groups.map(() => alloc(b.block.weights[0]!.length + 1)))
+  // lane words in the blob: per group, the bias word then one word per column
+  const packed = layout.blocks.map((b) => b.groups.map((g) => blob + g.wordsAt))
   const X = alloc(T * F)
   const Hb = alloc(H)
   const Cb = alloc(H)
@@ -40,30 +37,13 @@ export function recurrentInference(plan: Plan, opts: { layout: string }): Infere
   const dense = plan.layers.map((l, i) => (i === plan.layers.length - 1 && alloc(2), alloc(l.nOut)))
   const end = at
 
-  const perTx: string[] = []
-  layout.blocks.forEach((b, bi) => {
-    const cols = b.block.weights[0]!.length
-    perTx.push(`// ${b.block.name}: ${b.groups.length} lane group(s) × ${cols} columns, lanes of ${b.block.laneBits} bits`)
-    b.groups.forEach((g, gi) => {
-      const dst = packed[bi]![gi]!
-      const src = blob + g.weightsAt
-      perTx.push(`for { let t := 0 } lt(t, ${cols}) { t := add(t, 1) } { let m := mload(add(${h(src)}, mul(t, ${g.lanes * wb}))) mstore(add(${h(dst)}, shl(5, t)), ${laneWordExpr('m', g.lanes, wb, b.block.laneBits)}) }`)
-      let bias = ''
-      for (let k = 0; k < g.lanes; k++) {
-        const f = `sar(${256 - 8 * bb}, mload(${h(blob + b.biasesAt + (g.first + k) * bb)}))`
-        bias = k ? `add(${bias}, shl(${k * b.block.laneBits}, ${f}))` : f
-      }
-      perTx.push(`mstore(${h(dst + 32 * cols)}, ${bias})`)
-    })
-  })
-
   /** One block's groups: acc over its columns, lanes split, `store(row, v)` for each row's v = acc_row >> s. */
   const blockYul = (b: BlockLayout, bi: number, col: (j: number) => string, store: (row: number, v: string) => string): string[] => {
     const L = b.block.laneBits
     const cols = b.block.weights[0]!.length
     return b.groups.map((g, gi) => {
       const p = packed[bi]![gi]!
-      const lines = [`let acc := mload(${h(p + 32 * cols)})`, ...macChain(Array.from({ length: cols }, (_, j) => `mul(mload(${col(j)}), mload(${h(p + 32 * j)}))`))]
+      const lines = [`let acc := mload(${h(p)})`, ...macChain(Array.from({ length: cols }, (_, j) => `mul(mload(${col(j)}), mload(${h(p + 32 * (j + 1))}))`))]
       for (let k = 0; k < g.lanes; k++) {
         const last = k === g.lanes - 1
         const lane = last && g.lanes === 1 ? 'acc' : `signextend(${L / 8 - 1}, acc)`
@@ -114,5 +94,5 @@ export function recurrentInference(plan: Plan, opts: { layout: string }): Infere
     const vec = vectorActivationYul(l.activation, h(out), l.nOut)
     if (vec) rows.push(vec)
   })
-  return { blob, blobLength: layout.length, outputsAt: dense[dense.length - 1]!, end, perTx: perTx.join('\n                '), perRow: rows.join('\n                ') }
+  return { blob, blobLength: layout.length, outputsAt: dense[dense.length - 1]!, end, perTx: '', perRow: rows.join('\n                ') }
 }
