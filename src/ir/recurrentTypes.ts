@@ -23,4 +23,4 @@ export type RecurrentLayer = {
 export const gatesOf = (kind: RecurrentLayer['kind']) => (kind === 'gru' ? 3 : 4)
 
 /** An architecture step: a GRU/LSTM module whose tensors are `<name>.weight_ih_l0` and so on. */
-export type RecurrentStep = { op: 'gru' | 'lstm'; name: string; hidden?: number }
+export type RecurrentStep = { op: 'gru' | 'lstm'; name: string; hidden?: number; batchFirst?: boolean }
