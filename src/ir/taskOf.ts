@@ -10,7 +10,9 @@ export function taskOf(model: ModelIR, override?: Task): Task {
 
 export function parameterCount(model: ModelIR): number {
   const conv = (model.tensorLayers ?? []).reduce((n, l) => n + (l.kind === 'conv' ? l.weight.length + l.bias.length : 0), 0)
-  return conv + model.layers.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
+  const r = model.recurrent
+  const rec = r ? r.weightIh.length * (r.features + r.hidden + 2) : 0
+  return conv + rec + model.layers.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
 }
 
 export function shapeOf(model: ModelIR): number[] {
