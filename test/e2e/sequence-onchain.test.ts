@@ -1,5 +1,6 @@
 // Issue 20 on chain: the PyTorch-made sequence fixtures (a GRU forecaster, an LSTM classifier; see
-// scripts/make-sequence-fixtures.py), read from each format ml2sc supports for them, give on chain exactly
+// scripts/make-sequence-fixtures.py), read from each format ml2sc supports for them (ONNX, state_dict,
+// whole .pt and TorchScript with model.source), give on chain exactly
 // what the simulator gives on every test row, and PyTorch's outputs within the tolerance; the example
 // examples/timeseries-gru runs end to end through `ml2sc run`.
 import { describe, expect, test } from 'bun:test'
@@ -30,6 +31,7 @@ function specs(dir: string, f: (typeof FIXT)[number]): [string, ModelSpec][] {
   const at = (n: string) => path.join(dir, n)
   const src = { source: at('model.py'), class: f.cls, inputShape: f.shape }
   return [
+    ['onnx (the GRU/LSTM op, shape from the graph)', { path: at('model.onnx') }],
     ['state_dict .pt + source', { path: at('state_dict.pt'), ...src }],
     ['whole-model .pt + source', { path: at('whole.pt'), ...src }],
     ['TorchScript trace + source', { path: at('traced.pt'), ...src }],
