@@ -188,8 +188,12 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
         const eps = numberAttr(node, 'eps', ctx) ?? codeArg(node, ctx, /batch_norm\((?:[^,()]+,){7}\s*([^,)\s]+)/)
         return [eps === undefined ? { op: 'batchnorm', name } : { op: 'batchnorm', name, eps }]
       }
-      case 'Sequential':
+      case 'Sequential': {
+        // a GRU/LSTM returns an (output, h_n) tuple: no layer after it in an nn.Sequential can take that
+        const rec = node.children.slice(0, -1).find((c) => c.short === 'GRU' || c.short === 'LSTM')
+        if (rec) throw new ModelError(`${rec.short} '${rec.path}' inside an nn.Sequential: its (output, h_n) tuple cannot feed the next layer`, { where: ctx.file, hint: 'use a custom nn.Module passing out[:, -1, :] or h[-1] to its Linear layers, and give its source as model.source' })
         return node.children.flatMap((c) => stepsOf(c, ctx))
+      }
     }
   }
   // A custom nn.Module (or ModuleList/ModuleDict): only TorchScript code says what forward() does.

@@ -65,7 +65,9 @@ export function onnxRecurrent(nodes: ONode[], input: string, inits: Map<string, 
   for (const i of [5, 6]) {
     if (!ins[i]) continue
     const p = producer.get(ins[i]!)
-    const zero = p?.op_type === 'Expand' ? constOf(p.input?.[0] ?? '') : constOf(ins[i]!)
+    // zeros: Expand of a zero constant, ConstantOfShape (value 0 by default), or a zero constant
+    const filled = p?.op_type === 'ConstantOfShape' ? attrs(p).get('value')?.t : undefined
+    const zero = p?.op_type === 'Expand' ? constOf(p.input?.[0] ?? '') : p?.op_type === 'ConstantOfShape' ? (filled ? onnxTensorData(filled, file) : { shape: [1], data: new Float64Array(1) }) : constOf(ins[i]!)
     if (!zero || zero.data.some((v) => v !== 0)) refuse(`a non-zero initial ${i === 5 ? 'hidden' : 'cell'} state`)
     ancestors(ins[i]!)
   }

@@ -176,6 +176,7 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     })
   const dims = inputInfos[0]!.type?.tensor_type?.shape?.dim?.map((d) => num(d.dim_value))
   // a sequence model's window [T, F]: [N, T, F] batch_first, else [T, N, F]
-  const inputShape = rec ? (dims?.length === 3 && dims.every((d) => d > 0) ? (rec.step.batchFirst ? [dims[1]!, dims[2]!] : [dims[0]!, dims[2]!]) : undefined) : graphInputShape(inputInfos[0]!)
+  const window = rec && dims?.length === 3 ? [rec.step.batchFirst ? dims[1]! : dims[0]!, dims[2]!] : undefined
+  const inputShape = rec ? (window?.every((d) => d > 0) ? window : undefined) : graphInputShape(inputInfos[0]!)
   return { format: 'onnx', tensors, steps, ...(inputShape ? { inputShape } : {}) }
 }
