@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/base.ts'
 import type { LayerPlan, Plan } from '../fixed/types.ts'
+import { cellsOf } from '../ir/recurrentTypes.ts'
 import { convMemory } from './convMemory.ts'
 import { convNetYul, fusedPools } from './convNetYul.ts'
 import { tensorStepsOf } from './tensorStepsOf.ts'
@@ -52,7 +53,9 @@ export function activationPlanOf(plan: Plan): Plan {
   const r = plan.recurrent
   const bits = (v: bigint) => v.toString(2).length
   const gate = (kind: 'sigmoid' | 'tanh', laneBits: number, wShift: number) => ({ name: r!.name, activation: { kind }, slopeQ: 0n, laneBits, wShift, nOut: 2 }) as unknown as LayerPlan
-  const widest = r ? Math.max(...r.blocks.map((b) => b.laneBits)) : 0
-  const gates = r ? [gate('sigmoid', widest, r.wShift), r.kind === 'gru' ? gate('tanh', widest + 1, r.wShift) : gate('tanh', bits(r.cMax) + 2, 0)] : []
+  const gates = (r ? cellsOf(r) : []).flatMap((c) => {
+    const widest = Math.max(...c.blocks.map((b) => b.laneBits))
+    return [gate('sigmoid', widest, c.wShift), c.kind === 'gru' ? gate('tanh', widest + 1, c.wShift) : gate('tanh', bits(c.cMax) + 2, 0)]
+  })
   return { ...plan, layers: [...plan.layers, ...extra, ...gates] }
 }

@@ -1,4 +1,5 @@
 import type { Plan } from '../fixed/types.ts'
+import { cellsOf } from '../ir/recurrentTypes.ts'
 import { writeInt } from './writeInt.ts'
 
 /**
@@ -12,7 +13,7 @@ export type BlockLayout = { block: LaneBlock; groups: (LaneGroup & { wordsAt: nu
 export function laneBlocksOf(plan: Plan): LaneBlock[] {
   const r = plan.recurrent!
   return [
-    ...r.blocks.map((b) => ({ name: `${r.name}.${b.name}`, weights: b.weights, biases: b.biases, laneBits: b.laneBits, lanes: b.lanes, wShift: r.wShift })),
+    ...cellsOf(r).flatMap((c) => c.blocks.map((b) => ({ name: `${c.name}.${b.name}`, weights: b.weights, biases: b.biases, laneBits: b.laneBits, lanes: b.lanes, wShift: c.wShift }))),
     ...plan.layers.map((l) => ({ name: l.name, weights: l.weights, biases: l.biases, laneBits: l.laneBits, lanes: l.lanes, wShift: l.wShift })),
   ]
 }

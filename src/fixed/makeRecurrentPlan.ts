@@ -1,7 +1,7 @@
 import { NumericsError } from '../errors/base.ts'
 import type { RecurrentLayer } from '../ir/recurrentTypes.ts'
 import { quantize } from './quantize.ts'
-import { recurrentPinOf, type RecurrentBlock, type RecurrentPlan } from './recurrentPlanTypes.ts'
+import { cellPinOf, type RecurrentBlock, type RecurrentPlan } from './recurrentPlanTypes.ts'
 
 const abs = (v: bigint) => (v < 0n ? -v : v)
 const bitLength = (v: bigint) => abs(v).toString(2).length
@@ -17,6 +17,16 @@ export type RecurrentPlanArgs = { wMaxQ: bigint; F: number; scale: bigint; input
  * |g| ≤ S: each step adds at most S and a rounding). Each block's accumulator bound sets its lane width.
  */
 export function makeRecurrentPlan(layer: RecurrentLayer, a: RecurrentPlanArgs, pin?: string): RecurrentPlan {
+  const pins = pin === undefined ? undefined : (JSON.parse(pin) as unknown[])
+  const stacked = pins !== undefined && Array.isArray(pins[0])
+  if (pins && stacked !== !!layer.next) throw new NumericsError(`the new ${layer.kind.toUpperCase()} has ${layer.next ? 2 : 1} layer(s); the deployed contract has ${stacked ? 2 : 1}`, { hint: 'deploy the new model with `ml2sc run`' })
+  const cell = makeCell(layer, a, pins === undefined ? undefined : JSON.stringify(stacked ? pins[0] : pins))
+  if (!layer.next) return cell
+  // the stacked layer's inputs are the first layer's states: |h| ≤ S
+  return { ...cell, next: makeCell(layer.next, { ...a, inputAbsMax: a.scale }, pins === undefined ? undefined : JSON.stringify(pins[1])) }
+}
+
+function makeCell(layer: RecurrentLayer, a: RecurrentPlanArgs, pin?: string): RecurrentPlan {
   if (a.scale !== 1n << BigInt(a.F)) throw new NumericsError(`${layer.kind.toUpperCase()} '${layer.name}' needs a binary activation scale (precision.fraction), not a decimal one`, { hint: 'remove precision.decimals' })
   const { hidden: H, features: F } = layer
   const all = [...layer.weightIh.flat(), ...layer.weightHh.flat()]
@@ -58,6 +68,6 @@ export function makeRecurrentPlan(layer: RecurrentLayer, a: RecurrentPlanArgs, p
       : [block('ifgo', range(0, 4 * H), true, true, both, 0)]
   // the products of the combine step: |r·nh|, |z·(h − n)|, |f·c| + |i·g|, |o·tanh c|, all far below 2^255
   const plan: RecurrentPlan = { kind: layer.kind, name: layer.name, steps: layer.steps, features: F, hidden: H, wShift: s, blocks, hMax, cMax }
-  if (pinned && recurrentPinOf(plan) !== pin) throw new NumericsError(`the new weights of '${layer.name}' need other scales or lanes than the deployed contract has`, { hint: 'deploy the new model with `ml2sc run`' })
+  if (pinned && JSON.stringify(cellPinOf(plan)) !== pin) throw new NumericsError(`the new weights of '${layer.name}' need other scales or lanes than the deployed contract has`, { hint: 'deploy the new model with `ml2sc run`' })
   return plan
 }

@@ -5,9 +5,16 @@ import type { RecurrentPlan } from './recurrentPlanTypes.ts'
 
 const sig = (v: number) => 1 / (1 + Math.exp(-v))
 
-/** The float reference of a GRU/LSTM over the window x ([T][F] flat, step-major), PyTorch's equations: h_T. */
+/** The float reference of a GRU/LSTM over the window x ([T][F] flat, step-major), PyTorch's equations: h_T (of the top layer). */
 export function floatRecurrent(l: RecurrentLayer, x: number[]): number[] {
+  const seq = floatSequence(l, x)
+  return l.next ? floatRecurrent(l.next, seq.flat()) : seq[seq.length - 1]!
+}
+
+/** One layer's h_1 … h_T. */
+function floatSequence(l: RecurrentLayer, x: number[]): number[][] {
   const { hidden: H, features: F } = l
+  const out: number[][] = []
   let h = new Array<number>(H).fill(0)
   let c = new Array<number>(H).fill(0)
   for (let t = 0; t < l.steps; t++) {
@@ -26,8 +33,9 @@ export function floatRecurrent(l: RecurrentLayer, x: number[]): number[] {
       c = c.map((cj, j) => sig(g[H + j]!) * cj + sig(g[j]!) * Math.tanh(g[2 * H + j]!))
       h = c.map((cj, j) => sig(g[3 * H + j]!) * Math.tanh(cj))
     }
+    out.push(h)
   }
-  return h
+  return out
 }
 
 /** The gate pre-activations of one block at 2^F: (bq + Σ wq·[x, h]) >> s, rows in block order. */
@@ -36,9 +44,18 @@ function blockPre(b: RecurrentPlan['blocks'][number], s: bigint, xt: bigint[], h
   return b.weights.map((row, j) => row.reduce((acc, w, i) => acc + w * cols[i]!, b.biases[j]!) >> s)
 }
 
-/** The fixed-point twin: exactly what the contract computes (recurrentPlanTypes.ts), h_T at 2^F. */
+/**
+ * The fixed-point twin: exactly what the contract computes (recurrentPlanTypes.ts), h_T at 2^F. A stacked
+ * layer runs over the layer below's h_1 … h_T (the contract interleaves them step by step: the same numbers).
+ */
 export function fixedRecurrent(p: RecurrentPlan, x: bigint[], scale: bigint): bigint[] {
+  const seq = fixedSequence(p, x, scale)
+  return p.next ? fixedRecurrent(p.next, seq.flat(), scale) : seq[seq.length - 1]!
+}
+
+function fixedSequence(p: RecurrentPlan, x: bigint[], scale: bigint): bigint[][] {
   const { hidden: H, features: F } = p
+  const out: bigint[][] = []
   const s = BigInt(p.wShift)
   const Fb = BigInt(scale.toString(2).length - 1)
   const half = scale >> 1n
@@ -61,6 +78,7 @@ export function fixedRecurrent(p: RecurrentPlan, x: bigint[], scale: bigint): bi
       c = c.map((cj, j) => (sigmoidFixed(g[H + j]!, scale) * cj + sigmoidFixed(g[j]!, scale) * tanhFixed(g[2 * H + j]!, scale) + half) >> Fb)
       h = c.map((cj, j) => mulS(sigmoidFixed(g[3 * H + j]!, scale), tanhFixed(cj, scale)))
     }
+    out.push(h)
   }
-  return h
+  return out
 }

@@ -34,7 +34,10 @@ export type RecurrentPlan = {
   /** Interval analysis: |h_t| ≤ hMax at every step; LSTM |c_t| ≤ cMax (grows by ≤ S + 1 a step). */
   hMax: bigint
   cMax: bigint
+  /** num_layers = 2: the layer stacked on this one (its inputs are this layer's h_t, |h| ≤ S). */
+  next?: RecurrentPlan
 }
 
 /** What the contract's code fixes of a recurrent layer (a deployed model's update must keep it). */
-export const recurrentPinOf = (r: RecurrentPlan): string => JSON.stringify([r.kind, r.wShift, ...r.blocks.map((b) => [b.laneBits, b.lanes])])
+export const cellPinOf = (r: RecurrentPlan): [string, number, ...[number, number][]] => [r.kind, r.wShift, ...r.blocks.map((b): [number, number] => [b.laneBits, b.lanes])]
+export const recurrentPinOf = (r: RecurrentPlan): string => JSON.stringify(r.next ? [cellPinOf(r), cellPinOf(r.next)] : cellPinOf(r))

@@ -20,7 +20,7 @@ export function buildRecurrent(
   const what = `${step.op.toUpperCase()} '${step.name}'`
   const p = `${step.name}.`
   if (peek(`${p}weight_ih_l0_reverse`)) throw new ModelError(`${what} is bidirectional: not supported on chain yet`, { where: file, hint: 'use bidirectional=False' })
-  if (peek(`${p}weight_ih_l1`)) throw new ModelError(`${what} has more than one layer: not supported on chain yet`, { where: file, hint: 'use num_layers=1' })
+  if (peek(`${p}weight_ih_l2`)) throw new ModelError(`${what} has more than two layers: not supported on chain yet`, { where: file, hint: 'use num_layers=1 or 2' })
   if (!inputShape || inputShape.length !== 2)
     throw new ModelError(`${what} needs the input window as model.inputShape: [T, F] (time steps, features)${inputShape ? `; got [${inputShape}]` : ''}`, {
       where: 'model.inputShape',
@@ -37,12 +37,18 @@ export function buildRecurrent(
   if (step.hidden !== undefined && step.hidden !== H) throw new ModelError(`${what} is declared with hidden_size ${step.hidden} but its weights have ${H}`, { where: file })
   if (wi.shape[1] !== F)
     throw new ModelError(`${what} takes ${wi.shape[1]} features per step but model.inputShape is [${T}, ${F}]`, { where: 'model.inputShape', hint: `use [T, ${wi.shape[1]}]` })
-  const bias = (k: string) => {
+  const bias = (k: string, H: number) => {
     const b = peek(`${p}${k}`)
     if (!b) return new Array<number>(G * H).fill(0)
     use(`${p}${k}`)
     if (b.shape.length !== 1 || b.shape[0] !== G * H) throw new ModelError(`'${p}${k}' has shape [${b.shape}], expected [${G * H}]`, { where: file })
     return Array.from(b.data)
   }
-  return { kind: step.op, name: step.name, steps: T, features: F, hidden: H, weightIh: rows(wi), weightHh: rows(wh), biasIh: bias('bias_ih_l0'), biasHh: bias('bias_hh_l0') }
+  const cell0 = { kind: step.op, name: step.name, steps: T, features: F, hidden: H, weightIh: rows(wi), weightHh: rows(wh), biasIh: bias('bias_ih_l0', H), biasHh: bias('bias_hh_l0', H) }
+  if (!peek(`${p}weight_ih_l1`)) return cell0
+  // num_layers = 2: the second layer reads the first's h_t at every step
+  const wi1 = take(`${p}weight_ih_l1`, what)
+  const wh1 = take(`${p}weight_hh_l1`, what)
+  if (wi1.shape.join() !== `${G * H},${H}` || wh1.shape.join() !== `${G * H},${H}`) throw new ModelError(`${what}: its second layer's weights [${wi1.shape}] / [${wh1.shape}] are not [${G * H}, ${H}]`, { where: file })
+  return { ...cell0, next: { ...cell0, name: `${step.name}.l1`, features: H, weightIh: rows(wi1), weightHh: rows(wh1), biasIh: bias('bias_ih_l1', H), biasHh: bias('bias_hh_l1', H) } }
 }

@@ -18,7 +18,12 @@ export type RecurrentLayer = {
   weightHh: number[][]
   biasIh: number[]
   biasHh: number[]
+  /** num_layers = 2: the layer stacked on this one (its `features` = this `hidden`; tensors `_l1`). */
+  next?: RecurrentLayer
 }
+
+/** The cells of a stacked GRU/LSTM, bottom first. */
+export const cellsOf = <T extends { next?: T }>(r: T): T[] => (r.next ? [r, ...cellsOf(r.next)] : [r])
 
 export const gatesOf = (kind: RecurrentLayer['kind']) => (kind === 'gru' ? 3 : 4)
 

@@ -151,9 +151,9 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
     switch (node.short) {
       case 'GRU':
       case 'LSTM': {
-        // nn.GRU / nn.LSTM: one layer, one direction (the tensors of more are refused when the IR is built)
+        // nn.GRU / nn.LSTM: one or two layers, one direction (the tensors of more are refused when the IR is built)
         const layers = numberAttr(node, 'num_layers', ctx)
-        if (layers !== undefined && layers !== 1) throw new ModelError(`${node.short} '${name}' has num_layers=${layers}: not supported on chain yet`, { where: ctx.file, hint: 'use num_layers=1' })
+        if (layers !== undefined && layers !== 1 && layers !== 2) throw new ModelError(`${node.short} '${name}' has num_layers=${layers}: not supported on chain yet`, { where: ctx.file, hint: 'use num_layers=1 or 2' })
         if (node.attrs.get('bidirectional') === true) throw new ModelError(`${node.short} '${name}' is bidirectional: not supported on chain yet`, { where: ctx.file, hint: 'use bidirectional=False' })
         return [{ op: node.short === 'GRU' ? 'gru' : 'lstm', name, batchFirst: node.attrs.get('batch_first') === true }]
       }

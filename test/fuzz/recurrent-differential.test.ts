@@ -41,11 +41,13 @@ const CASES: { spec: RecurrentSpec; p?: Partial<PrecisionSpec> }[] = [
   { spec: { kind: 'lstm', T: 16, F: 1, H: 16, heads: [{ n: 1, act: id }] } },
   { spec: { kind: 'lstm', T: 6, F: 2, H: 5, heads: [{ n: 2, act: { kind: 'sigmoid' } }], wScale: 3 }, p: { weightBytes: 1, inputBytes: 2, fraction: 12 } },
   { spec: { kind: 'gru', T: 3, F: 4, H: 12, heads: [{ n: 2, act: { kind: 'tanh' } }] }, p: { weightBytes: 3, fraction: 24, inputBytes: 5 } },
+  { spec: { kind: 'gru', T: 8, F: 2, H: 8, heads: [{ n: 1, act: id }], layers: 2 } },
+  { spec: { kind: 'lstm', T: 7, F: 3, H: 6, heads: [{ n: 3, act: { kind: 'softmax' } }], layers: 2, wScale: 2 } },
 ]
 
 describe('sequence models: chain = twin', () => {
   CASES.forEach(({ spec, p }, i) => {
-    const name = `${spec.kind.toUpperCase()}(${spec.F}→${spec.H})×${spec.T} → ${spec.heads.map((h) => h.n).join('→')}`
+    const name = `${spec.layers === 2 ? '2-layer ' : ''}${spec.kind.toUpperCase()}(${spec.F}→${spec.H})×${spec.T} → ${spec.heads.map((h) => h.n).join('→')}`
     test(`${name}, precision ${JSON.stringify({ ...P, ...p })}: 0 mismatches on anvil`, async () => {
       const model = randomRecurrent(spec, 100 + i)
       const plan = makePlan(model, { ...P, ...p })
@@ -69,9 +71,9 @@ describe('sequence models: chain = twin', () => {
 })
 
 describe('sequence models: twin ≈ float reference', () => {
-  for (const kind of ['gru', 'lstm'] as const)
-    test(`${kind}: the fixed-point twin at 2^20 is within 1e-4 of the float reference over 200 windows`, () => {
-      const model = randomRecurrent({ kind, T: 12, F: 2, H: 8, heads: [{ n: 2, act: id }] }, 5)
+  for (const [kind, layers] of [['gru', 1], ['lstm', 1], ['gru', 2], ['lstm', 2]] as const)
+    test(`${layers}-layer ${kind}: the fixed-point twin at 2^20 is within 1e-4 of the float reference over 200 windows`, () => {
+      const model = randomRecurrent({ kind, T: 12, F: 2, H: 8, heads: [{ n: 2, act: id }], layers }, 5)
       const plan = makePlan(model, P)
       const r = rng(9)
       let worst = 0

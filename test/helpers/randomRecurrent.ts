@@ -3,7 +3,7 @@ import type { RecurrentLayer } from '../../src/ir/recurrentTypes.ts'
 import type { Activation, ModelIR } from '../../src/ir/types.ts'
 import { rng } from './rng.ts'
 
-export type RecurrentSpec = { kind: 'gru' | 'lstm'; T: number; F: number; H: number; heads: { n: number; act: Activation }[]; wScale?: number }
+export type RecurrentSpec = { kind: 'gru' | 'lstm'; T: number; F: number; H: number; heads: { n: number; act: Activation }[]; wScale?: number; layers?: 1 | 2 }
 
 export function randomRecurrent(spec: RecurrentSpec, seed: number): ModelIR {
   const r = rng(seed)
@@ -22,6 +22,7 @@ export function randomRecurrent(spec: RecurrentSpec, seed: number): ModelIR {
     biasIh: Array.from({ length: G * spec.H }, u),
     biasHh: Array.from({ length: G * spec.H }, u),
   }
+  if (spec.layers === 2) rec.next = { ...rec, name: `${spec.kind}.l1`, features: spec.H, weightIh: mat(G * spec.H, spec.H), weightHh: mat(G * spec.H, spec.H), biasIh: Array.from({ length: G * spec.H }, u), biasHh: Array.from({ length: G * spec.H }, u) }
   let nIn = spec.H
   const layers = spec.heads.map((hd, i) => {
     const s = 1 / Math.sqrt(nIn)

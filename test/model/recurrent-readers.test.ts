@@ -37,7 +37,7 @@ describe('sequence model readers', () => {
     })
 
   const refusals: [string, string, RegExp][] = [
-    ['self.gru = nn.GRU(1, 16, num_layers=2, batch_first=True)', 'return self.fc(out[:, -1, :])', /num_layers=2 .* not supported on chain yet/],
+    ['self.gru = nn.GRU(1, 16, num_layers=3, batch_first=True)', 'return self.fc(out[:, -1, :])', /num_layers=3 .* not supported on chain yet/],
     ['self.gru = nn.GRU(1, 16, batch_first=True, bidirectional=True)', 'return self.fc(out[:, -1, :])', /bidirectional GRU .* not supported/],
     ['self.gru = nn.GRU(1, 16, batch_first=True)', 'return self.fc(out)', /whole sequence: not supported on chain/],
     ['self.gru = nn.GRU(1, 16, batch_first=True)', 'return self.fc(out[:, 0, :])', /not the last time step/],
