@@ -146,3 +146,36 @@ with torch.no_grad():
     acc = (lstm(torch.tensor(xs[500:]).transpose(0, 1)).argmax(1).numpy() == ys[500:]).mean()
 print("lstm test accuracy", acc)
 save("lstm_cls", lstm, LSTM_SOURCE, xs[500:540], ys[500:540], torch.tensor(xs[:1]).transpose(0, 1), "label", False)
+
+
+# gru2_sine: a two-layer GRU (dropout between the layers: nothing at eval), forward takes h[-1]
+GRU2_SOURCE = '''import torch
+import torch.nn as nn
+
+
+class Forecaster2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(1, 8, num_layers=2, batch_first=True, dropout=0.1)
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x):
+        out, h = self.gru(x)
+        return self.fc(h[-1])
+'''
+
+
+class Forecaster2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(1, 8, num_layers=2, batch_first=True, dropout=0.1)
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x):
+        out, h = self.gru(x)
+        return self.fc(h[-1])
+
+
+gru2 = Forecaster2()
+print("gru2 loss", train(gru2, x[:500], y[:500], nn.MSELoss(), 200))
+save("gru2_sine", gru2, GRU2_SOURCE, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True)

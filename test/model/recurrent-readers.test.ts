@@ -15,6 +15,7 @@ const torchOut = (dir: string) => readFileSync(path.join(dir, 'reference.csv'), 
 const FIXT = [
   { name: 'gru_sine', shape: [16, 1], label: 'next', kind: 'gru' },
   { name: 'lstm_cls', shape: [10, 2], label: 'label', kind: 'lstm' },
+  { name: 'gru2_sine', shape: [16, 1], label: 'next', kind: 'gru' },
 ] as const
 
 /** Largest |ml2sc's float reference − PyTorch| over the fixture's test rows. */
@@ -51,6 +52,16 @@ describe('sequence model readers', () => {
       const p = loadModel({ path: path.join(SEQ, 'gru_sine', 'state_dict.pt'), source: path.join(dir, 'model.py'), inputShape: [16, 1] })
       await expect(p).rejects.toThrow(err)
     })
+
+  test('ONNX: the GRU/LSTM node reads to the same IR as the state_dict; a two-layer export (two GRU nodes) is refused with one line', async () => {
+    for (const f of FIXT.slice(0, 2)) {
+      const dir = path.join(SEQ, f.name)
+      const m = await loadModel({ path: path.join(dir, 'model.onnx') })
+      expect(m.inputShape).toEqual([...f.shape])
+      expect(await worstAgainstTorch(dir, m, f.label)).toBeLessThan(1e-5)
+    }
+    await expect(loadModel({ path: path.join(SEQ, 'gru2_sine', 'model.onnx') })).rejects.toThrow(/ONNX GRU node '\/gru\/GRU': .*not supported on chain/)
+  })
 
   test('refused: a GRU without model.inputShape names the key', async () => {
     const dir = path.join(SEQ, 'gru_sine')

@@ -89,6 +89,8 @@ export function onnxRecurrent(nodes: ONode[], input: string, inits: Map<string, 
   let rank = used[0] === 0 ? 4 : 3
   for (;;) {
     const next = users(cur)
+    if (next.some((n) => n.op_type === 'GRU' || n.op_type === 'LSTM'))
+      refuse('a second recurrent node takes its sequence (num_layers=2 exports one node per layer)', 'read a two-layer GRU/LSTM from its state_dict (or whole .pt) with model.source')
     if (next.length !== 1 || !SELECT_OPS.has(next[0]!.op_type ?? '')) break
     const n = next[0]!
     const na = attrs(n)
