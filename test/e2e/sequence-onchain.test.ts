@@ -90,5 +90,16 @@ describe('sequence fixtures on chain', () => {
     expect(report.model.parameters).toBe(3 * 16 * (1 + 16 + 2) + 17)
     const v = await runCli(['verify', 'examples/timeseries-gru/ml2sc.yaml', '--out', out], { cwd: ROOT })
     expect(v.code, v.stderr).toBe(0)
+    // predict on chain (eth_call) and off chain give the same rows
+    const input = path.join(ROOT, 'examples/timeseries-gru/test.csv')
+    const on = await runCli(['predict', 'examples/timeseries-gru/ml2sc.yaml', '--input', input, '--json', '--out', out], { cwd: ROOT })
+    const off = await runCli(['predict', 'examples/timeseries-gru/ml2sc.yaml', '--input', input, '--json', '--offchain', '--out', out], { cwd: ROOT })
+    expect(on.code, on.stderr).toBe(0)
+    expect(JSON.parse(on.stdout).rows.length).toBe(40)
+    expect(on.stdout).toBe(off.stdout)
+    // inspect names the GRU, its window and its multiply-accumulates
+    const ins = await runCli(['inspect', 'examples/timeseries-gru/ml2sc.yaml'], { cwd: ROOT })
+    expect(ins.code, ins.stderr).toBe(0)
+    expect(ins.stdout).toMatch(/gru ×16 steps +16 .* 912 +13,056/)
   }, 300_000)
 })
