@@ -56,6 +56,10 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   // a deployed CNN (predict, verify, an update): its conv scales and lanes are in the contract's code
   if (pin && front.tensorLayers.length && tensorPinOf(front.tensorLayers) !== pin.tensor)
     throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
+  // a deployed sequence model's code fixes its GRU/LSTM; an MLP or a CNN cannot take its place, nor the reverse
+  const pinnedRecurrent = pin?.tensor !== undefined && /^\["(gru|lstm)"|^\[\["(gru|lstm)"/.test(pin.tensor)
+  if (pin && pinnedRecurrent !== !!model.recurrent)
+    throw new NumericsError(`the new model ${model.recurrent ? 'has' : 'has no'} GRU/LSTM layer; the deployed contract ${pinnedRecurrent ? 'has' : 'has none'}`, { hint: 'deploy the new model with `ml2sc run`' })
   const recurrent = model.recurrent
     ? makeRecurrentPlan(model.recurrent, { wMaxQ, F, scale, inputAbsMax: -inputMin, weightBytes: p.weightBytes }, pin?.tensor)
     : undefined

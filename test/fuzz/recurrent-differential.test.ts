@@ -7,7 +7,8 @@ import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
-import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
+import { recurrentPinOf } from '../../src/fixed/recurrentPlanTypes.ts'
+import { pinOf, type Plan, type PrecisionSpec } from '../../src/fixed/types.ts'
 import type { Activation } from '../../src/ir/types.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { fileChain } from '../helpers/fileChain.ts'
@@ -87,4 +88,44 @@ describe('sequence models: twin ≈ float reference', () => {
       expect(worst).toBeLessThan(1e-4)
       expect(worst).toBeGreaterThan(0)
     })
+})
+
+describe('sequence models: gas per time step', () => {
+  test('GRU(1→16) + Linear(16→1): the same weights over 8 and 16 steps; the difference / 8 is the gas of one step', async () => {
+    const gas: number[] = []
+    for (const T of [8, 16]) {
+      const model = randomRecurrent({ kind: 'gru', T, F: 1, H: 16, heads: [{ n: 1, act: id }] }, 100)
+      const plan = makePlan(model, P)
+      const c = await deployCnn(s, plan, `Steps${T}`)
+      const row = windows(plan, 1, 3)[0]!
+      expect((await c.predict(row)).map(String)).toEqual(simulate(plan, row).map(String))
+      gas.push(await c.predictTxGas(row))
+    }
+    const perStep = (gas[1]! - gas[0]!) / 8
+    console.log(`GRU(1→16): ${gas[0]!.toLocaleString('en-US')} gas over 8 steps, ${gas[1]!.toLocaleString('en-US')} over 16: ${perStep.toLocaleString('en-US')} per step`)
+    expect(perStep).toBeGreaterThan(10_000)
+    expect(perStep).toBeLessThanOrEqual(24_000)
+  }, 300_000)
+})
+
+describe('sequence models: an update keeps the deployed contract\'s scales and lanes', () => {
+  test('new weights that fit are planned at the pinned scale; ones that do not, or another layer count, are refused', () => {
+    const spec: RecurrentSpec = { kind: 'lstm', T: 6, F: 2, H: 5, heads: [{ n: 2, act: id }] }
+    const plan = makePlan(randomRecurrent(spec, 1), P)
+    const pin = pinOf(plan)
+    const smaller = randomRecurrent(spec, 2)
+    for (const row of [...smaller.recurrent!.weightIh, ...smaller.recurrent!.weightHh]) row.forEach((w, i) => (row[i] = w * 0.5))
+    const updated = makePlan(smaller, P, pin)
+    expect(recurrentPinOf(updated.recurrent!)).toBe(recurrentPinOf(plan.recurrent!))
+    const bigger = randomRecurrent({ ...spec, wScale: 8 }, 3)
+    expect(() => makePlan(bigger, P, pin)).toThrow(/deploy the new model|too large/)
+    expect(() => makePlan(randomRecurrent({ ...spec, layers: 2 }, 4), P, pin)).toThrow(/has 2 layer\(s\); the deployed contract has 1/)
+  })
+})
+
+test('an MLP cannot update a sequence model\'s contract, nor a sequence model an MLP\'s', () => {
+  const seq = makePlan(randomRecurrent({ kind: 'gru', T: 4, F: 1, H: 4, heads: [{ n: 1, act: id }] }, 1), P)
+  const mlp = { format: 'synthetic', inputSize: 4, layers: [{ name: 'fc0', weight: [[0.1, 0.2, 0.3, 0.4]], bias: [0], activation: id }] }
+  expect(() => makePlan(mlp, P, pinOf(seq))).toThrow(/has no GRU\/LSTM layer; the deployed contract has/)
+  expect(() => makePlan(randomRecurrent({ kind: 'gru', T: 4, F: 1, H: 4, heads: [{ n: 1, act: id }] }, 1), P, pinOf(makePlan(mlp, P)))).toThrow(/has GRU\/LSTM layer; the deployed contract has none/)
 })
