@@ -114,7 +114,8 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     if (opOf(layer.activation).shape === 'vector' && l !== layers.length - 1)
       throw new ModelError(`${layer.activation.kind} is only supported on the last layer (found after '${layer.name}')`, { where: file })
   })
-  const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)$/.test(k))
+  // GRU/LSTM weights (`weight_ih_l0`, …) count too: a state_dict's recurrent layer is never dropped silently
+  const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)(_(ih|hh)_l\d+(_reverse)?)?$/.test(k))
   if (unused.length)
     throw new ModelError(`the state_dict has weights no declared layer uses: ${unused.slice(0, 5).join(', ')}`, { where: file, hint: 'declare every Linear in model.layers / model.source' })
   if (recurrent) {

@@ -4,7 +4,7 @@
 // what the simulator gives on every test row, and PyTorch's outputs within the tolerance; the example
 // examples/timeseries-gru runs end to end through `ml2sc run`.
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
@@ -102,4 +102,21 @@ describe('sequence fixtures on chain', () => {
     expect(ins.code, ins.stderr).toBe(0)
     expect(ins.stdout).toMatch(/gru ×16 steps +16 .* 912 +13,056/)
   }, 300_000)
+})
+
+test('a newcomer: `ml2sc init` on the GRU state_dict beside model.py and test.csv guesses [T, F], then `ml2sc run` passes', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-seq-init-'))
+  for (const f of ['model.state_dict.pt', 'model.py', 'test.csv']) copyFileSync(path.join(ROOT, 'examples/timeseries-gru', f), path.join(dir, f))
+  const init = await runCli(['init', 'model.state_dict.pt', '--data', 'test.csv'], { cwd: dir })
+  expect(init.code, init.stderr).toBe(0)
+  const yaml = readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')
+  expect(yaml).toMatch(/inputShape: \[16, 1\] +# GUESSED: the CSV's columns as T steps/)
+  expect(yaml).toMatch(/class: Forecaster/)
+  const run = await runCli(['run', 'ml2sc.yaml', '--quiet'], { cwd: dir })
+  expect(run.code, run.stderr).toBe(0)
+  expect(JSON.parse(readFileSync(path.join(dir, 'out', 'report.json'), 'utf8')).simulator.mismatches).toBe(0)
+}, 300_000)
+
+test('a state_dict with GRU weights and model.layers [linear] is refused: the GRU tensors are never dropped silently', async () => {
+  await expect(loadModel({ path: path.join(ROOT, 'examples/timeseries-gru/model.state_dict.pt'), layers: ['linear'] })).rejects.toThrow(/weights no declared layer uses: gru.weight_ih_l0/)
 })
