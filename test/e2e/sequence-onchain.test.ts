@@ -88,6 +88,8 @@ describe('sequence fixtures on chain', () => {
     expect(report.error.maxAbs).toBeLessThan(1e-4)
     expect(report.gas.predictSingle).toBeLessThanOrEqual(400_000)
     expect(report.model.parameters).toBe(3 * 16 * (1 + 16 + 2) + 17)
+    expect(report.model.recurrent).toEqual({ kind: 'gru', name: 'gru', steps: 16, features: 1, hidden: 16, layers: 1 })
+    expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toContain('16×1 window → GRU 16 → 16-1')
     const v = await runCli(['verify', 'examples/timeseries-gru/ml2sc.yaml', '--out', out], { cwd: ROOT })
     expect(v.code, v.stderr).toBe(0)
     // predict on chain (eth_call) and off chain give the same rows
