@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/base.ts'
 import type { LayerPlan, Plan } from '../fixed/types.ts'
+import { cellsOf } from '../ir/recurrentTypes.ts'
 import { convMemory } from './convMemory.ts'
 import { convNetYul, fusedPools } from './convNetYul.ts'
 import { tensorStepsOf } from './tensorStepsOf.ts'
@@ -45,5 +46,16 @@ export function activationPlanOf(plan: Plan): Plan {
   const extra = (plan.tensorLayers ?? []).map(
     (l) => ({ name: l.name, activation: l.activation, slopeQ: l.slopeQ, laneBits: l.kind === 'conv' ? l.laneBits : 256, wShift: l.kind === 'conv' ? l.wShift : 0 }) as unknown as LayerPlan,
   )
-  return { ...plan, layers: [...plan.layers, ...extra] }
+  // a GRU/LSTM's gates: σ and tanh on any value (256-bit lanes: exp keeps its clamp)
+  // a GRU/LSTM's gates, each claiming a lane that holds its largest argument (so that exp can leave out its
+  // clamp when none can overflow): σ of a block's lanes; tanh of n = nx + r·nh (both blocks' lanes, one bit
+  // more) or of LSTM's c (|c| ≤ cMax)
+  const r = plan.recurrent
+  const bits = (v: bigint) => v.toString(2).length
+  const gate = (kind: 'sigmoid' | 'tanh', laneBits: number, wShift: number) => ({ name: r!.name, activation: { kind }, slopeQ: 0n, laneBits, wShift, nOut: 2 }) as unknown as LayerPlan
+  const gates = (r ? cellsOf(r) : []).flatMap((c) => {
+    const widest = Math.max(...c.blocks.map((b) => b.laneBits))
+    return [gate('sigmoid', widest, c.wShift), c.kind === 'gru' ? gate('tanh', widest + 1, c.wShift) : gate('tanh', bits(c.cMax) + 2, 0)]
+  })
+  return { ...plan, layers: [...plan.layers, ...extra, ...gates] }
 }

@@ -1,6 +1,7 @@
 import { keccak256, toHex } from 'viem'
 import type { LayerPlan, Plan } from '../fixed/types.ts'
 import { convBlobLayout, encodeConvBlob } from './convBlob.ts'
+import { encodeRecurrentBlob, recurrentBlobLayout } from './recurrentBlob.ts'
 import { isTensorPlan, tensorStepsOf } from './tensorStepsOf.ts'
 import { writeInt } from './writeInt.ts'
 
@@ -70,6 +71,7 @@ export const weightBiasWord = (g: Pick<GroupLayout, 'lanes' | 'spacing'>, weight
  */
 export function blobLayout(plan: Plan): BlobLayout {
   // a convolutional model's blob is laid out per conv lane group (convBlob.ts)
+  if (plan.recurrent) return { layers: [], length: recurrentBlobLayout(plan).length }
   if (isTensorPlan(plan)) return { layers: [], length: convBlobLayout(tensorStepsOf(plan), plan.weightBytes, plan.biasBytes).length }
   let at = 0
   const wb = plan.weightBytes
@@ -100,6 +102,7 @@ export function biasLaneWord(layer: LayerPlan, g: Pick<GroupLayout, 'first' | 'l
 }
 
 export function encodeWeights(plan: Plan): Uint8Array {
+  if (plan.recurrent) return encodeRecurrentBlob(plan)
   if (isTensorPlan(plan)) return encodeConvBlob(tensorStepsOf(plan), plan.weightBytes, plan.biasBytes)
   const layout = blobLayout(plan)
   const wb = plan.weightBytes

@@ -1,3 +1,4 @@
+import { cellsOf } from '../ir/recurrentTypes.ts'
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { blobLayout } from '../codegen/weightBlob.ts'
@@ -77,7 +78,7 @@ function summarize(ir: ModelIR, file: string, architecture: InspectSummary['arch
     outputSize: ir.layers[ir.layers.length - 1]!.weight.length,
     shape: shapeOf(ir),
     parameters: parameterCount(ir),
-    ...(ir.inputShape && ir.tensorLayers?.length ? { inputShape: ir.inputShape } : {}),
+    ...(ir.inputShape && (ir.tensorLayers?.length || ir.recurrent) ? { inputShape: ir.inputShape } : {}),
     layers,
     macs: layers.reduce((n, l) => n + l.macs, 0),
   }
@@ -95,6 +96,19 @@ function layerRows(ir: ModelIR): InspectSummary['layers'] {
     parameters: l.kind === 'conv' ? l.weight.length + l.bias.length : 0,
     macs: macsOf(l),
   }))
+  // a sequence model's GRU/LSTM (each stacked layer a row): MACs over the whole window
+  const rec = (ir.recurrent ? cellsOf(ir.recurrent) : []).map((c, i) => ({
+    index: tensor.length + i + 1,
+    name: c.name,
+    kind: `${c.kind} ×${c.steps} steps`,
+    in: c.steps * c.features,
+    out: c.hidden,
+    outShape: [c.hidden],
+    activation: 'σ, tanh (gates)',
+    parameters: c.weightIh.length * (c.features + c.hidden + 2),
+    macs: c.steps * c.weightIh.length * (c.features + c.hidden),
+  }))
+  tensor.push(...rec)
   const dense = ir.layers.map((l, i) => ({
     index: tensor.length + i + 1,
     name: l.name,
@@ -120,6 +134,8 @@ function planSummary(plan: Plan, contract: string): NonNullable<InspectSummary['
     weightBytes: blobLayout(plan).length,
     layers: [
       ...(plan.tensorLayers ?? []).map((l) => (l.kind === 'conv' ? { name: l.name, weightScaleBits: l.wShift, lanes: l.lanes, laneBits: l.laneBits } : { name: l.name })),
+      // one row per GRU/LSTM layer: the lanes of its widest gate block (rz / ifgo)
+      ...(plan.recurrent ? cellsOf(plan.recurrent) : []).map((c) => ({ name: c.name, weightScaleBits: c.wShift, lanes: c.blocks[0]!.lanes, laneBits: c.blocks[0]!.laneBits })),
       ...plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, lanes: l.lanes, laneBits: l.laneBits })),
     ],
   }

@@ -1,6 +1,7 @@
 import { NumericsError } from '../errors/base.ts'
 import { opOf, paramOf } from '../ir/ops/index.ts'
 import type { ModelIR } from '../ir/types.ts'
+import { makeRecurrentPlan } from './makeRecurrentPlan.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
 import { quantize } from './quantize.ts'
 import { tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
@@ -41,7 +42,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   // inputs at their own binary scale 2^Fin: the first layer (a CNN's first conv) accumulates at 2^(s+Fin)
   // and shifts back to 2^F (a CNN whose stack starts with a pool keeps its inputs at the activation scale)
   const cnn = (model.tensorLayers?.length ?? 0) > 0
-  const ownScale = !cnn || model.tensorLayers![0]!.kind === 'conv'
+  // a sequence model's inputs are at the activation scale, signed (the recurrence adds them to its state)
+  const ownScale = !model.recurrent && (!cnn || model.tensorLayers![0]!.kind === 'conv')
   const inputFraction = ownScale && decimals === undefined && p.inputFraction !== undefined && p.inputFraction !== F ? p.inputFraction : undefined
   const unsigned = ownScale && p.inputUnsigned === true
   const inputLift = weightExponent({ F, decimals, inputFraction }, 0, 0)
@@ -54,7 +56,14 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   // a deployed CNN (predict, verify, an update): its conv scales and lanes are in the contract's code
   if (pin && front.tensorLayers.length && tensorPinOf(front.tensorLayers) !== pin.tensor)
     throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
-  let xMax: bigint[] = front.xMax
+  // a deployed sequence model's code fixes its GRU/LSTM; an MLP or a CNN cannot take its place, nor the reverse
+  const pinnedRecurrent = pin?.tensor !== undefined && /^\["(gru|lstm)"|^\[\["(gru|lstm)"/.test(pin.tensor)
+  if (pin && pinnedRecurrent !== !!model.recurrent)
+    throw new NumericsError(`the new model ${model.recurrent ? 'has' : 'has no'} GRU/LSTM layer; the deployed contract ${pinnedRecurrent ? 'has' : 'has none'}`, { hint: 'deploy the new model with `ml2sc run`' })
+  const recurrent = model.recurrent
+    ? makeRecurrentPlan(model.recurrent, { wMaxQ, F, scale, inputAbsMax: -inputMin, weightBytes: p.weightBytes }, pin?.tensor)
+    : undefined
+  let xMax: bigint[] = recurrent ? new Array<bigint>(recurrent.hidden).fill(recurrent.hMax) : front.xMax
   const layers: LayerPlan[] = model.layers.map((layer) => {
     const nOut = layer.weight.length
     const nIn = layer.weight[0]!.length
@@ -103,7 +112,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     xMax = outMax
     return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }
   })
-  const biasMax = layers.flatMap((l) => l.biases).reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
+  const biasMax = [...layers.flatMap((l) => l.biases), ...(recurrent?.blocks.flatMap((b) => b.biases) ?? [])].reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
   const biasBytes = pinned('bias', bytesFor(biasMax), pin?.biasBytes)
   const outMax = layers[layers.length - 1]!.outMax.reduce((a, b) => (a > b ? a : b), 0n)
   // a negative output is at most as far from zero as outMax, so the same width holds it
@@ -121,6 +130,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     inputMin,
     inputMax,
     ...(front.tensorLayers.length ? { inputShape: model.inputShape, tensorLayers: front.tensorLayers } : {}),
+    ...(recurrent ? { inputShape: model.inputShape, recurrent } : {}),
     layers,
     inputSize: model.inputSize,
     outputSize: layers[layers.length - 1]!.nOut,

@@ -1,5 +1,6 @@
 import type { ModelIR } from '../ir/types.ts'
 import { opOf } from '../ir/ops/index.ts'
+import { floatRecurrent } from './recurrent.ts'
 import { floatTensorLayers } from './tensorForward.ts'
 
 /**
@@ -8,7 +9,7 @@ import { floatTensorLayers } from './tensorForward.ts'
  */
 export function referenceLayers(model: ModelIR, input: number[]): number[][] {
   const trace: number[][] = []
-  let x = floatTensorLayers(model, input).at(-1) ?? input
+  let x = model.recurrent ? floatRecurrent(model.recurrent, input) : (floatTensorLayers(model, input).at(-1) ?? input)
   for (const layer of model.layers) {
     const y = opOf(layer.activation).float(
       layer.weight.map((row, j) => row.reduce((acc, w, i) => acc + w * x[i]!, layer.bias[j]!)),

@@ -1,4 +1,5 @@
 import { opOf } from '../ir/ops/index.ts'
+import { fixedRecurrent } from './recurrent.ts'
 import { fixedTensorLayers } from './tensorForward.ts'
 import type { Plan } from './types.ts'
 
@@ -11,7 +12,7 @@ import type { Plan } from './types.ts'
 export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
   const scale = plan.scale
   const trace: bigint[][] = []
-  let x = fixedTensorLayers(plan, input).at(-1) ?? input
+  let x = plan.recurrent ? fixedRecurrent(plan.recurrent, input, scale) : (fixedTensorLayers(plan, input).at(-1) ?? input)
   for (const layer of plan.layers) {
     const s = BigInt(layer.wShift)
     let y =

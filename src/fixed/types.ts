@@ -1,4 +1,5 @@
 import type { Activation } from '../ir/types.ts'
+import { recurrentPinOf, type RecurrentPlan } from './recurrentPlanTypes.ts'
 import type { TensorLayerPlan } from './tensorPlanTypes.ts'
 
 /** How one dense layer is laid out and computed in fixed point. */
@@ -56,6 +57,8 @@ export type Plan = {
   /** Convolutional models: the input tensor's shape and the conv/pool layers before the flatten (tensorPlanTypes.ts). */
   inputShape?: number[]
   tensorLayers?: TensorLayerPlan[]
+  /** Sequence models: the GRU/LSTM before the dense layers (recurrentPlanTypes.ts); inputShape is then [T, F]. */
+  recurrent?: RecurrentPlan
   layers: LayerPlan[]
   inputSize: number
   outputSize: number
@@ -80,6 +83,7 @@ export const tensorPinOf = (layers: TensorLayerPlan[]): string => JSON.stringify
 
 export const pinOf = (plan: Plan): PlanPin => ({
   ...(plan.tensorLayers?.length ? { tensor: tensorPinOf(plan.tensorLayers) } : {}),
+  ...(plan.recurrent ? { tensor: recurrentPinOf(plan.recurrent) } : {}),
   wShift: plan.layers.map((l) => l.wShift),
   laneBits: plan.layers.map((l) => l.laneBits),
   lanes: plan.layers.map((l) => l.lanes),

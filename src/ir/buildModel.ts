@@ -1,5 +1,7 @@
 import { ModelError } from '../errors/base.ts'
 import { opOf } from './ops/index.ts'
+import { buildRecurrent } from './buildRecurrent.ts'
+import type { RecurrentLayer } from './recurrentTypes.ts'
 import { buildTensorLayers } from './buildTensorLayers.ts'
 import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } from './types.ts'
 
@@ -29,7 +31,20 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     return t
   }
 
-  const front = buildTensorLayers(steps, inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
+  // a sequence model: its GRU/LSTM comes first, the dense layers take its last hidden state
+  const r = steps.findIndex((st) => st.op === 'gru' || st.op === 'lstm')
+  let recurrent: RecurrentLayer | undefined
+  if (r >= 0) {
+    const st = steps[r]!
+    if (st.op !== 'gru' && st.op !== 'lstm') throw new Error('unreachable')
+    const before = steps.slice(0, r).find((x) => x.op !== 'skip')
+    if (before) throw new ModelError(`${st.op.toUpperCase()} '${st.name}' must be the model's first layer on chain (found ${before.op} before it)`, { where: file })
+    const again = steps.slice(r + 1).find((x) => x.op === 'gru' || x.op === 'lstm')
+    if (again) throw new ModelError(`a second recurrent layer ('${'name' in again ? again.name : ''}') is not supported on chain yet`, { where: file, hint: 'one GRU/LSTM layer, then Linear heads' })
+    recurrent = buildRecurrent(st, inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
+    steps.splice(0, r + 1)
+  }
+  const front = buildTensorLayers(steps, recurrent ? undefined : inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
   for (const step of front.rest) {
     if (step.op === 'skip' || step.op === 'flatten') continue
     if (step.op === 'prelu') {
@@ -115,9 +130,16 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     if (opOf(layer.activation).shape === 'vector' && l !== layers.length - 1)
       throw new ModelError(`${layer.activation.kind} is only supported on the last layer (found after '${layer.name}')`, { where: file })
   })
-  const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)$/.test(k))
+  // GRU/LSTM weights (`weight_ih_l0`, …) count too: a state_dict's recurrent layer is never dropped silently
+  const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)(_(ih|hh)_l\d+(_reverse)?)?$/.test(k))
   if (unused.length)
     throw new ModelError(`the state_dict has weights no declared layer uses: ${unused.slice(0, 5).join(', ')}`, { where: file, hint: 'declare every Linear in model.layers / model.source' })
+  if (recurrent) {
+    const H = recurrent.hidden
+    if (layers[0]!.weight[0]!.length !== H)
+      throw new ModelError(`Linear '${layers[0]!.name}' takes ${layers[0]!.weight[0]!.length} inputs but ${recurrent.kind.toUpperCase()} '${recurrent.name}' gives its last hidden state (${H})`, { where: file })
+    return { format, inputSize: recurrent.steps * recurrent.features, inputShape: [recurrent.steps, recurrent.features], recurrent, layers }
+  }
   if (front.tensorLayers.length) return { format, inputSize: front.tensorLayers[0]!.inShape.reduce((a, b) => a * b, 1), inputShape: [...inputShape!], tensorLayers: front.tensorLayers, layers }
   return { format, inputSize: layers[0]!.weight[0]!.length, layers }
 }

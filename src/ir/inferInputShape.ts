@@ -2,7 +2,7 @@ import { buildTensorLayers } from './buildTensorLayers.ts'
 import type { ArchStep, TensorMap } from './types.ts'
 
 /**
- * A guess at a convolutional model's input shape when its file does not record it (for `ml2sc inspect`
+ * A guess at a convolutional or sequence model's input shape when its file does not record it (for `ml2sc inspect`
  * and `ml2sc init` only; runs take model.inputShape): the channels and rank from the first conv, and a
  * square image (or length) whose conv/pool stack flattens to what the first Linear takes: a power of two
  * when one fits, else the smallest that fits (pooling floors, so a few sizes fit: 28 and 29 for a
@@ -10,6 +10,12 @@ import type { ArchStep, TensorMap } from './types.ts'
  * elements wins. undefined for an MLP, or when no size or too many sizes fit (global pooling).
  */
 export function inferInputShape(steps: ArchStep[], tensors: TensorMap, features?: number): number[] | undefined {
+  // a sequence model: F from its weight_ih_l0, T from the CSV's column count (T·F columns)
+  const rec = steps.find((s) => s.op === 'gru' || s.op === 'lstm')
+  if (rec) {
+    const F = tensors.get(`${rec.name}.weight_ih_l0`)?.shape[1]
+    return F && features && features % F === 0 ? [features / F, F] : undefined
+  }
   const firstTensor = steps.find((s) => s.op === 'conv' || s.op === 'maxpool' || s.op === 'avgpool' || s.op === 'globalavgpool')
   if (firstTensor?.op !== 'conv') return undefined
   const w = tensors.get(`${firstTensor.name}.weight`)

@@ -1,3 +1,4 @@
+import { cellsOf } from './recurrentTypes.ts'
 import type { ModelIR, Task } from './types.ts'
 
 /** What the outputs mean: one sigmoid output is a binary class, several outputs are classes, else a value. */
@@ -10,7 +11,9 @@ export function taskOf(model: ModelIR, override?: Task): Task {
 
 export function parameterCount(model: ModelIR): number {
   const conv = (model.tensorLayers ?? []).reduce((n, l) => n + (l.kind === 'conv' ? l.weight.length + l.bias.length : 0), 0)
-  return conv + model.layers.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
+  const r = model.recurrent
+  const rec = r ? cellsOf(r).reduce((n, c) => n + c.weightIh.length * (c.features + c.hidden + 2), 0) : 0
+  return conv + rec + model.layers.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
 }
 
 export function shapeOf(model: ModelIR): number[] {

@@ -1,4 +1,5 @@
 import type { Activation } from './activation.ts'
+import type { RecurrentLayer, RecurrentStep } from './recurrentTypes.ts'
 import type { TensorLayer, TensorStep } from './tensorTypes.ts'
 
 export type { Activation }
@@ -32,6 +33,8 @@ export type ModelIR = {
   inputShape?: number[]
   /** Convolutional models only: conv/pool layers before the flatten (empty or absent for an MLP). */
   tensorLayers?: TensorLayer[]
+  /** Sequence models only: a GRU/LSTM over inputShape [T, F] whose last hidden state the dense layers take (recurrentTypes.ts). */
+  recurrent?: RecurrentLayer
   layers: DenseLayer[]
 }
 
@@ -42,6 +45,7 @@ export type ModelIR = {
 export type ArchStep =
   | { op: 'linear'; name: string }
   | TensorStep
+  | RecurrentStep
   | { op: 'activation'; activation: Activation; name?: string }
   | { op: 'batchnorm'; name: string; eps?: number }
   | { op: 'prelu'; name: string } // nn.PReLU: its slopes are the tensor `<name>.weight` (resolvePrelu)

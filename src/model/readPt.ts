@@ -88,10 +88,10 @@ function tensorsOfDict(archive: TorchArchive, dict: PyDict): TensorMap {
 // module trees (torch.save(model) and TorchScript): pt/moduleTree.ts reads them; here, their steps
 
 const DROPOUTS = ['Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'FeatureAlphaDropout']
-const LEAVES = new Set(['Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
+const LEAVES = new Set(['GRU', 'LSTM', 'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
 const SUPPORTED_TEXT =
   'ml2sc handles Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax and LogSoftmax (last layer), ReLU6, Hardtanh, Hardsigmoid, Hardswish, ELU, SiLU, GELU, Softplus, Mish, PReLU (one slope), BatchNorm1d/2d, Dropout, ' +
-  'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), in an nn.Sequential or a custom nn.Module'
+  'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), GRU/LSTM (one layer, first), in an nn.Sequential or a custom nn.Module'
 
 function checkSupported(node: Node, file: string) {
   if (isTorchNn(node.cls) && !LEAVES.has(node.short) && !['Sequential', 'ModuleList', 'ModuleDict'].includes(node.short) && !isWrapper(node)) {
@@ -149,6 +149,14 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
     const act = torchActivation(node.short, ([key], pos) => moduleAttr(node, key!, pos, ctx), `${node.short} '${name}'`, ctx.file)
     if (act) return [{ op: 'activation', activation: act, name }]
     switch (node.short) {
+      case 'GRU':
+      case 'LSTM': {
+        // nn.GRU / nn.LSTM: one or two layers, one direction (the tensors of more are refused when the IR is built)
+        const layers = numberAttr(node, 'num_layers', ctx)
+        if (layers !== undefined && layers !== 1 && layers !== 2) throw new ModelError(`${node.short} '${name}' has num_layers=${layers}: not supported on chain yet`, { where: ctx.file, hint: 'use num_layers=1 or 2' })
+        if (node.attrs.get('bidirectional') === true) throw new ModelError(`${node.short} '${name}' is bidirectional: not supported on chain yet`, { where: ctx.file, hint: 'use bidirectional=False' })
+        return [{ op: node.short === 'GRU' ? 'gru' : 'lstm', name, batchFirst: node.attrs.get('batch_first') === true }]
+      }
       case 'Linear':
         return [{ op: 'linear', name }]
       case 'ReLU':
@@ -180,8 +188,12 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
         const eps = numberAttr(node, 'eps', ctx) ?? codeArg(node, ctx, /batch_norm\((?:[^,()]+,){7}\s*([^,)\s]+)/)
         return [eps === undefined ? { op: 'batchnorm', name } : { op: 'batchnorm', name, eps }]
       }
-      case 'Sequential':
+      case 'Sequential': {
+        // a GRU/LSTM returns an (output, h_n) tuple: no layer after it in an nn.Sequential can take that
+        const rec = node.children.slice(0, -1).find((c) => c.short === 'GRU' || c.short === 'LSTM')
+        if (rec) throw new ModelError(`${rec.short} '${rec.path}' inside an nn.Sequential: its (output, h_n) tuple cannot feed the next layer`, { where: ctx.file, hint: 'use a custom nn.Module passing out[:, -1, :] or h[-1] to its Linear layers, and give its source as model.source' })
         return node.children.flatMap((c) => stepsOf(c, ctx))
+      }
     }
   }
   // A custom nn.Module (or ModuleList/ModuleDict): only TorchScript code says what forward() does.

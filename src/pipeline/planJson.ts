@@ -1,9 +1,12 @@
+import type { RecurrentPlan } from '../fixed/recurrentPlanTypes.ts'
 import type { LayerPlan, Plan } from '../fixed/types.ts'
 import { tensorLayersFromJson, tensorLayersToJson, type TensorLayerPlanJson } from './tensorPlanJson.ts'
 
 /** A Plan as JSON: every bigint as a decimal string (JSON has no 256-bit integers). */
-export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers' | 'tensorLayers'> & {
+export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers' | 'tensorLayers' | 'recurrent'> & {
   tensorLayers?: TensorLayerPlanJson[]
+  /** A sequence model's GRU/LSTM plan, its integers as `"<decimal>n"` strings. */
+  recurrent?: unknown
   scale: string
   inputMin: string
   inputMax: string
@@ -19,8 +22,9 @@ export type PlanJson = Omit<Plan, 'scale' | 'inputMin' | 'inputMax' | 'layers' |
 const s = (v: bigint) => v.toString()
 
 export function planToJson(plan: Plan): PlanJson {
-  const { tensorLayers: _t, ...rest } = plan
+  const { tensorLayers: _t, recurrent: _r, ...rest } = plan
   return {
+    ...(plan.recurrent ? { recurrent: JSON.parse(JSON.stringify(plan.recurrent, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))) } : {}),
     ...rest,
     scale: s(plan.scale),
     inputMin: s(plan.inputMin),
@@ -38,8 +42,9 @@ export function planToJson(plan: Plan): PlanJson {
 }
 
 export function planFromJson(j: PlanJson): Plan {
-  const { tensorLayers: _t, ...rest } = j
+  const { tensorLayers: _t, recurrent: _r, ...rest } = j
   return {
+    ...(j.recurrent ? { recurrent: JSON.parse(JSON.stringify(j.recurrent), (_k, v) => (typeof v === 'string' && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as RecurrentPlan } : {}),
     ...rest,
     scale: BigInt(j.scale),
     inputMin: BigInt(j.inputMin),

@@ -163,6 +163,8 @@ export function buildReport(inp: ReportInput) {
       architecture: model.layers.map((l) => ({ name: l.name, in: l.weight[0]!.length, out: l.weight.length, activation: describeActivation(l.activation) })),
       // a convolutional model: its input tensor and the conv/pool layers before the dense ones above
       ...(model.inputShape && model.tensorLayers?.length ? { inputShape: model.inputShape, tensorLayers: tensorLayerSummary(model.tensorLayers) } : {}),
+      // a sequence model: its window [T, F] and the GRU/LSTM before the dense layers
+      ...(model.recurrent ? { inputShape: model.inputShape, recurrent: { kind: model.recurrent.kind, name: model.recurrent.name, steps: model.recurrent.steps, features: model.recurrent.features, hidden: model.recurrent.hidden, layers: model.recurrent.next ? 2 : 1 } } : {}),
       parameters: params,
       /** the architecture is `ml2sc init`'s guess from the tensor shapes (model.guessed) */
       guessed: inp.guessed ?? false,

@@ -12,7 +12,7 @@ export function renderReportMd(r: Report): string {
   const lines = [
     `# ml2sc report: ${r.contract.name}`,
     '',
-    `Model \`${r.model.file}\` (${r.model.format}), ${r.model.tensorLayers ? `${r.model.inputShape!.join('×')} → ${r.model.tensorLayers.map((l) => `${l.kind} ${l.outShape.join('×')}`).join(' → ')} → ` : ''}${r.model.shape.join('-')}, ${n(r.model.parameters)} parameters, task: ${r.model.task}.`,
+    `Model \`${r.model.file}\` (${r.model.format}), ${r.model.tensorLayers ? `${r.model.inputShape!.join('×')} → ${r.model.tensorLayers.map((l) => `${l.kind} ${l.outShape.join('×')}`).join(' → ')} → ` : ''}${r.model.recurrent ? `${r.model.recurrent.steps}×${r.model.recurrent.features} window → ${r.model.recurrent.layers === 2 ? '2-layer ' : ''}${r.model.recurrent.kind.toUpperCase()} ${r.model.recurrent.hidden} → ` : ''}${r.model.shape.join('-')}, ${n(r.model.parameters)} parameters, task: ${r.model.task}.`,
     `Layout \`${r.layout}\`; activations at ${r.precision.scale}, weights int${r.precision.weightBits}, inputs ${r.precision.inputType ?? `int${r.precision.inputBits}`}${r.precision.inputScale ? ` at ${r.precision.inputScale}` : ''}; safe input range [${r.precision.safeInputRange.join(', ')}].` +
       Object.entries(r.precision.activationMaxError ?? {}).map(([k, e]) => ` ${k} within ${e.toExponential(2)} of the float function.`).join('') +
       (r.model.architecture?.at(-1)?.activation === 'log_softmax' ? ' The outputs are log-probabilities (LogSoftmax: z − max − ln Σ e^(z − max), at the activation scale); the class is their argmax, the same as the logits\'.' : ''),

@@ -50,6 +50,12 @@ export async function guessArchitecture(file: string, opts: { binary?: boolean; 
   // a source beside the model that cannot be read is never skipped: no guess from the tensors past it
   if (fromSource.failures.length) throw unreadableSource(file, fromSource.failures[0]!)
   if (loaded.orderUnknown) throw new ModelError(loaded.orderUnknown, { where: file, hint: "set model.source (the nn.Module's .py file) and model.class" })
+  const rec = [...loaded.tensors.keys()].find((k) => /\.weight_ih_l0$/.test(k))
+  if (rec)
+    throw new ModelError(`${path.basename(file)} holds GRU/LSTM weights ('${rec}'): which it is and how forward() uses it are not in the tensors`, {
+      where: file,
+      hint: "put the nn.Module's .py beside it (or set model.source + model.class) and set model.inputShape: [T, F]",
+    })
   const conv = [...loaded.tensors].find(([k, t]) => k.endsWith('.weight') && t.shape.length >= 3)
   if (conv)
     throw new ModelError(`${path.basename(file)} holds convolution weights ('${conv[0]}' is ${conv[1].shape.join('×')}): their order, strides, padding and pooling are not in the tensors`, {

@@ -115,7 +115,8 @@ function render(a: { name: string; dir: string; model: string; arch: Architectur
     lines.push(pad(`  layers: ${list(arch.layers!)}`) + '# CHECK: activations not in the file (guessed from the tensor shapes)')
     lines.push(pad('  guessed: true') + '# GUESSED: no nn.Module source beside the model; the reports say so until you delete this line')
   }
-  if (arch.inputShape) lines.push(pad(`  inputShape: [${arch.inputShape.join(', ')}]`) + '# GUESSED from the layer sizes: check it ([C, H, W] or [C, L])')
+  if (arch.inputShape)
+    lines.push(pad(`  inputShape: [${arch.inputShape.join(', ')}]`) + (arch.ir.recurrent ? "# GUESSED: the CSV's columns as T steps of the GRU/LSTM's F features: check it ([T, F])" : '# GUESSED from the layer sizes: check it ([C, H, W] or [C, L])'))
   if (data) {
     lines.push('data:', `  test: ${q(rel(a.dir, data.file))}`)
     lines.push(pad(`  label: ${q(data.label)}`) + `# GUESSED: ${data.labelHow === 'name' ? 'a label-like column name' : data.labelHow === 'values' ? "its values are the model's classes" : 'the last column'}${data.task ? ` (values look ${data.task})` : ''}`)

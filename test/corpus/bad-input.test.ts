@@ -74,7 +74,7 @@ const cases: Case[] = [
   { name: 'model: a truncated ONNX file', beforeChain: true, error: /cut\.onnx.*(truncated|corrupt)/i, setup: () => run('model:\n  path: cut.onnx\ndata:\n  test: test.csv\n', { 'cut.onnx': readFileSync(path.join(BC, 'model.onnx')).subarray(0, 700) }) },
   { name: 'model: a truncated .pt file', beforeChain: true, error: /truncated\.pt.*(truncated|corrupt|zip)/i, setup: () => run('model:\n  path: truncated.pt\n  layers: [linear, relu, linear]\ndata:\n  test: test.csv\n', {}, { 'truncated.pt': path.join(FIXTURES, 'special/truncated.pt') }) },
   { name: 'model: a malicious pickle is refused, naming the global', beforeChain: true, error: /malicious\.pt.*(refus|not allowed|allowlist).*(posix|os|system)/i, setup: () => run('model:\n  path: malicious.pt\n  layers: [linear]\ndata:\n  test: test.csv\n', {}, { 'malicious.pt': path.join(FIXTURES, 'special/malicious.pt') }) },
-  { name: 'model: an unsupported layer (LSTM in ONNX)', beforeChain: true, error: /lstm\.onnx.*LSTM node.*recurrent layers are not supported/, setup: () => run('model:\n  path: lstm.onnx\ndata:\n  test: test.csv\n', {}, { 'lstm.onnx': path.join(FIXTURES, 'special/lstm.onnx') }) },
+  { name: 'model: an unsupported layer (a GRU inside an nn.Sequential)', beforeChain: true, error: /gru\.whole\.pt.*GRU 'rnn' inside an nn\.Sequential/, setup: () => run('model:\n  path: gru.whole.pt\ndata:\n  test: test.csv\n', {}, { 'gru.whole.pt': path.join(FIXTURES, 'special/gru.whole.pt') }) },
   { name: 'model: a convolutional state_dict without model.inputShape', beforeChain: true, error: /model\.state_dict\.pt: the model has convolution\/pooling layers but its input shape is not known.*model\.inputShape/, setup: () => run('model:\n  path: model.state_dict.pt\n  source: model.py\ndata:\n  test: test.csv\n', {}, { 'model.state_dict.pt': path.join(FIXTURES, 'cnn_digits8/model.state_dict.pt'), 'model.py': path.join(FIXTURES, 'cnn_digits8/model.py'), 'test.csv': path.join(FIXTURES, 'cnn_digits8/test.csv') }) },
   { name: 'model: an unknown layer name in model.layers', beforeChain: true, error: /model\.layers.*conv2d/, setup: () => run('model:\n  path: w.json\n  layers: [linear, conv2d, linear]\ndata:\n  test: test.csv\n', {}, { 'w.json': iris('weights.json') }) },
   { name: 'model: model.layers does not match the weights (3 linear layers for 2)', beforeChain: true, error: /(layer|linear).*(2|two|3|three)/i, setup: () => run('model:\n  path: w.json\n  layers: [linear, relu, linear, relu, linear]\ndata:\n  test: test.csv\n', {}, { 'w.json': iris('weights.json') }) },
@@ -84,9 +84,9 @@ const cases: Case[] = [
       return run('model:\n  path: w.json\n  layers: [linear, relu, linear]\ndata:\n  test: test.csv\n', { 'w.json': JSON.stringify(w) })
     } },
   { name: 'model: a weights JSON that is not JSON', beforeChain: true, error: /w\.json.*(JSON|parse)/i, setup: () => run('model:\n  path: w.json\n  layers: [linear]\ndata:\n  test: test.csv\n', { 'w.json': '{"fc1.weight": [[1, 2], [3' }) },
-  { name: 'model: an nn.Module source with an unsupported construct', beforeChain: true, error: /net\.py: unsupported construct 'nn\.LSTM\(1, 4\)' at net\.py:5/, setup: () =>
+  { name: 'model: an nn.Module source with an unsupported construct', beforeChain: true, error: /net\.py: unsupported construct 'nn\.MultiheadAttention\(4, 2\)' at net\.py:5/, setup: () =>
       run('model:\n  path: w.json\n  source: net.py\ndata:\n  test: test.csv\n', {
-        'net.py': 'import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.rnn = nn.LSTM(1, 4)\n    def forward(self, x):\n        return self.rnn(x)\n',
+        'net.py': 'import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.attn = nn.MultiheadAttention(4, 2)\n    def forward(self, x):\n        return self.attn(x)\n',
       }, { 'w.json': iris('weights.json') }) },
 
   // ── the test CSV ───────────────────────────────────────────────────────────────────────────────────

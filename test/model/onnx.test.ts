@@ -203,7 +203,10 @@ describe('readOnnx on hand-built graphs', () => {
     expect(e.hint).toContain('Gemm')
     expect(e.hint).toContain('BatchNormalization')
     expect(e.hint).toContain('Conv')
-    expect((await errorOf(readOnnx(path.join(FIXTURES, 'special', 'lstm.onnx')))).shortMessage).toContain('LSTM node')
+    // torch's LSTM export (batch_first, dynamic batch, out[:, -1]) is read since issue 20
+    const lstm = await readOnnx(path.join(FIXTURES, 'special', 'lstm.onnx'))
+    expect(lstm.steps?.[0]).toMatchObject({ op: 'lstm', name: 'lstm', hidden: 8, batchFirst: true })
+    expect(lstm.inputShape).toEqual([5, 4])
   })
 
   test('branches are rejected', async () => {

@@ -220,11 +220,16 @@ describe('special .pt files', () => {
 
   test.each([
     ['gru.whole.pt', /GRU/, /'rnn'/],
-    ['lstm.trace.pt', /LSTM/, /'lstm'/],
   ] as const)('%s: unsupported layer named with its module path', async (name, layer, path) => {
     const e = await expectModelError(readPt(join(S, name)), layer, path)
     expect(e.where).toBe(join(S, name))
     expect(e.hint).toMatch(/Linear/)
+  })
+
+  test('lstm.trace.pt: a custom module around an LSTM needs model.source (the trace selects the last step with torch.slice/select)', async () => {
+    const f = await readPt(join(S, 'lstm.trace.pt'))
+    expect(f.orderUnknown).toMatch(/LstmNet' is a custom nn.Module .*torch.slice/)
+    expect(f.tensors.has('lstm.weight_ih_l0')).toBe(true)
   })
 
   test.each(['conv.whole.pt', 'conv.trace.pt'])('%s: a Conv1d nested at module path 0.0 is read (with the input shape)', async (name) => {

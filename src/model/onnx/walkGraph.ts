@@ -7,7 +7,8 @@ import { mapDenseOp, SUPPORTED_ONNX_OPS } from './denseOps.ts'
 import { ACTIVATION_ONNX_OPS, layerOf, mapActivationOp } from './activationOps.ts'
 import { graphInputShape } from './inputShape.ts'
 import { matchPattern, partialPatternOf, scalarReader } from './patterns.ts'
-import { attrs, type OGraph, type ONode, type OTensor } from './proto.ts'
+import { attrs, num, type OGraph, type ONode, type OTensor } from './proto.ts'
+import { onnxRecurrent } from './recurrentOps.ts'
 import { onnxTensorData } from './tensorData.ts'
 
 /** ONNX ops of layers ml2sc refuses outright, with what they are. */
@@ -63,7 +64,7 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     const named = layer && !why?.includes(layer.split(' ')[0]!) ? ` (PyTorch ${layer})` : ''
     throw new ModelError(`unsupported ONNX ${nodeLabel(n)}${named}${why ? `: ${why}` : ''}`, {
       where: file,
-      hint: `ml2sc converts chains of ${[...SUPPORTED_ONNX_OPS, ...ACTIVATION_ONNX_OPS, 'GELU/SiLU/Mish/Hardswish patterns', ...CONV_OPS].join(', ')}; recurrent layers, attention and branching graphs are not supported`,
+      hint: `ml2sc converts chains of ${[...SUPPORTED_ONNX_OPS, ...ACTIVATION_ONNX_OPS, 'GELU/SiLU/Mish/Hardswish patterns', ...CONV_OPS].join(', ')}; a one-layer GRU/LSTM (first, its last step to Linear layers); attention and branching graphs are not supported`,
     })
   }
   const uniqueName = (base: string): string => {
@@ -91,13 +92,20 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     activation: (activation: Activation, n: ONode) => steps.push({ op: 'activation', activation, name: n.name || undefined }),
   }
 
-  // a layer ml2sc does not handle is named before anything around it (an LSTM's Transposes, Slices, …)
-  const refused = nodes.find((n) => REFUSED_LAYERS[n.op_type ?? ''])
+  // a GRU/LSTM at the head of the graph (recurrentOps.ts): its plumbing is consumed, its last state goes on
+  const rec = onnxRecurrent(nodes, current, consts, file)
+  if (rec) {
+    for (const [k, t] of rec.tensors) tensors.set(k, t)
+    steps.push(rec.step)
+    current = rec.output
+  }
+  // a layer ml2sc does not handle is named before anything around it (attention's MatMuls, …)
+  const refused = nodes.find((n) => REFUSED_LAYERS[n.op_type ?? ''] && !rec?.consumed.has(n))
   if (refused) unsupportedNode(refused, `${REFUSED_LAYERS[refused.op_type!]} are not supported`)
 
   const scalar = scalarReader(nodes, new Map(consts), (t) => onnxTensorData(t, file))
   /** Nodes of a multi-node activation already mapped (patterns.ts). */
-  const consumed = new Set<ONode>()
+  const consumed = new Set<ONode>(rec?.consumed ?? [])
   for (const [idx, n] of nodes.entries()) {
     if (consumed.has(n)) continue
     const op = n.op_type ?? ''
@@ -166,6 +174,9 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
       where: file,
       hint: 'ml2sc converts models whose nodes form a single chain from input to output',
     })
-  const inputShape = graphInputShape(inputInfos[0]!)
+  const dims = inputInfos[0]!.type?.tensor_type?.shape?.dim?.map((d) => num(d.dim_value))
+  // a sequence model's window [T, F]: [N, T, F] batch_first, else [T, N, F]
+  const window = rec && dims?.length === 3 ? [rec.step.batchFirst ? dims[1]! : dims[0]!, dims[2]!] : undefined
+  const inputShape = rec ? (window?.every((d) => d > 0) ? window : undefined) : graphInputShape(inputInfos[0]!)
   return { format: 'onnx', tensors, steps, ...(inputShape ? { inputShape } : {}) }
 }

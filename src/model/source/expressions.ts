@@ -11,7 +11,7 @@ export type Node =
   | { k: 'attr'; obj: Node; attr: string; a: number; b: number; line: number }
   | { k: 'call'; fn: Node; args: Node[]; kwargs: Map<string, Node>; star: boolean; a: number; b: number; line: number }
   | { k: 'tuple' | 'list'; items: Node[]; a: number; b: number; line: number }
-  | { k: 'other'; what: string; a: number; b: number; line: number } // operators, subscripts, lambdas, ...
+  | { k: 'other'; what: string; a: number; b: number; line: number; obj?: Node; index?: string } // operators, subscripts (obj[index]), lambdas, ...
 
 export type Ctx = { file: string; where: string; src: string }
 
@@ -132,6 +132,7 @@ export class ExprParser {
         const close = this.expect(')')
         node = { k: 'call', fn: node, args, kwargs, star, a: node.a, b: close.end, line: node.line }
       } else if (this.isOp('[')) {
+        const open = this.toks[this.i]!
         this.i++
         let d = 1
         while (this.i < this.toks.length && d > 0) {
@@ -140,7 +141,8 @@ export class ExprParser {
           if (v.type === 'op' && ')]}'.includes(v.value)) d--
           this.i++
         }
-        node = { k: 'other', what: 'subscript', a: node.a, b: this.toks[this.i - 1]!.end, line: node.line }
+        const end = this.toks[this.i - 1]!.end
+        node = { k: 'other', what: 'subscript', a: node.a, b: end, line: node.line, obj: node, index: this.ctx.src.slice(open.start, end) }
       } else break
     }
     return node

@@ -1,6 +1,7 @@
 import type { Activation, ArchStep } from '../../ir/types.ts'
 import { ACTIVATION_CLASSES, activationModuleSteps } from './activationCalls.ts'
 import { convModuleSteps, isConvModule } from './convModules.ts'
+import { RECURRENT_CLASSES, recurrentModuleSteps } from './recurrentModules.ts'
 import { dotted, parseExpr, text, unsupported, type Ctx, type Node } from './expressions.ts'
 import type { Stmt } from './statements.ts'
 
@@ -14,6 +15,7 @@ export const MODULE_CLASSES = [
   'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Dropout', 'Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'Identity', 'Flatten', 'BatchNorm1d', 'Sequential',
   'Conv1d', 'Conv2d', 'MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'BatchNorm2d',
   ...ACTIVATION_CLASSES,
+  ...RECURRENT_CLASSES,
 ]
 
 export function moduleClass(name: string | undefined): string | undefined {
@@ -36,6 +38,7 @@ export function moduleSteps(ctx: Ctx, node: Node, prefix: string, imports: Impor
   const cls = full && (full.startsWith('nn.') || full.startsWith('torch.nn.') || imports.nnNames.has(full)) ? moduleClass(full) : undefined
   if (!cls) return undefined
   if (isConvModule(cls)) return convModuleSteps(ctx, cls, node, prefix)
+  if (RECURRENT_CLASSES.includes(cls)) return recurrentModuleSteps(ctx, cls, node, prefix)
   const act = activationModuleSteps(ctx, cls, node, prefix)
   if (act) return act
   switch (cls) {

@@ -4,13 +4,19 @@ import { dotted, parseExpr, text, unsupported, type Ctx, type Node } from './exp
 import { functionalActivationStep } from './activationCalls.ts'
 import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
+import { lastStepIndex } from './recurrentModules.ts'
 import type { Stmt } from './statements.ts'
 
 // ---------------------------------------------------------------------------------------------------
 // forward: follow the data from the input to the returned value.
 
-/** A tensor value in forward(): the steps applied to the input so far. */
-export type Value = { steps: ArchStep[] }
+/**
+ * A tensor value in forward(): the steps applied to the input so far. `seq`: a GRU/LSTM's result, not yet a
+ * plain tensor: the (output, h_n[, c_n]) pair, or one of them before its last time step is taken.
+ */
+export type Value = { steps: ArchStep[]; seq?: { what: 'pair' | 'out' | 'h' | 'c'; batchFirst: boolean } }
+
+const SEQ_HINT = 'take the last time step: out[:, -1, :] (batch_first=True), out[-1] (batch_first=False) or h[-1]; then Linear layers'
 export type Binding = { value: Value } | { error: () => never }
 
 export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): ArchStep[] {
@@ -56,7 +62,9 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           const mod = modules.get(fn.attr)
           if (!mod) unsupported(ctx, text(ctx, node), node.line)
           if (node.args.length !== 1 || node.kwargs.size) unsupported(ctx, text(ctx, node), node.line)
-          const v = evaluate(node.args[0]!)
+          const v = plain(evaluate(node.args[0]!), node)
+          const rec = mod.steps.find((st) => st.op === 'gru' || st.op === 'lstm')
+          if (rec) return { steps: [...v.steps, ...mod.steps], seq: { what: 'pair', batchFirst: 'batchFirst' in rec && rec.batchFirst === true } }
           return { steps: [...v.steps, ...mod.steps] }
         }
         const full = dotted(fn)
@@ -97,7 +105,9 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         if (fn.k === 'attr') {
           const method = fn.attr
           if (/^(view|reshape|flatten|squeeze)$/.test(method)) {
-            const v = evaluate(fn.obj)
+            const o = evaluate(fn.obj)
+            // h_n.squeeze(0) of a one-layer GRU/LSTM: h_T
+            const v = o.seq?.what === 'h' && method === 'squeeze' ? { steps: o.steps } : plain(o, node)
             return { steps: [...v.steps, { op: 'flatten', name: method }] }
           }
           if (/^(float|double|contiguous)$/.test(method)) {
@@ -116,9 +126,25 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         }
         unsupported(ctx, text(ctx, node), node.line)
       }
+      case 'other': {
+        // out[:, -1, :], out[-1], h[-1]: a GRU/LSTM's last time step
+        if (node.what === 'subscript' && node.obj && node.index !== undefined) {
+          const o = evaluate(node.obj)
+          if (o.seq && o.seq.what !== 'pair' && lastStepIndex(node.index, o.seq.what, o.seq.batchFirst)) return { steps: o.steps }
+          if (o.seq)
+            throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} is not the last time step of the ${o.seq.what === 'c' ? 'cell state' : 'sequence'} (batch_first=${o.seq.batchFirst ? 'True' : 'False'}): not supported on chain`, { where: ctx.where, hint: SEQ_HINT })
+        }
+        unsupported(ctx, text(ctx, node), node.line)
+      }
       default:
         unsupported(ctx, text(ctx, node), node.line)
     }
+  }
+
+  /** A value that is a plain tensor (the whole output sequence or a (out, h) pair going on is refused). */
+  const plain = (v: Value, at: Node): Value => {
+    if (!v.seq) return v
+    throw new ModelError(`'${text(ctx, at)}' at ${ctx.file}:${at.line} takes a GRU/LSTM's ${v.seq.what === 'pair' ? '(output, h_n) pair' : 'whole sequence'}: not supported on chain`, { where: ctx.where, hint: SEQ_HINT })
   }
 
   for (const s of fwd.body) {
@@ -131,11 +157,22 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
     if (first.value === 'return') {
       if (t.length === 1) unsupported(ctx, 'return', s.line)
       const node = parseExpr(t.slice(1), ctx, s.line)
-      const v = evaluate(node)
+      const v = plain(evaluate(node), node)
       return v.steps
     }
     // x = <expr>  /  x: Tensor = <expr>
     const eq = t.findIndex((tk) => tk.type === 'op' && tk.value === '=')
+    // out, h = self.gru(x)  /  out, (h, c) = self.lstm(x)
+    if (eq > 0 && t.slice(0, eq).some((tk) => tk.value === ',')) {
+      const names = t.slice(0, eq).filter((tk) => tk.type === 'name').map((tk) => tk.value)
+      const rhs = parseExpr(t.slice(eq + 1), ctx, s.line)
+      const v = evaluate(rhs)
+      if (v.seq?.what !== 'pair' || names.length < 2 || names.length > 3 || t.slice(0, eq).some((tk) => tk.type !== 'name' && !['(', ')', ','].includes(tk.value)))
+        unsupported(ctx, headerText(ctx, s), s.line)
+      const whats = ['out', 'h', 'c'] as const
+      names.forEach((n, i) => env.set(n, { value: { steps: v.steps, seq: { what: whats[i]!, batchFirst: v.seq!.batchFirst } } }))
+      continue
+    }
     if (first.type === 'name' && eq > 0 && (eq === 1 || t[1]!.value === ':')) {
       const name = first.value
       const rhs = parseExpr(t.slice(eq + 1), ctx, s.line)

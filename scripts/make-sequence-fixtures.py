@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""Fixtures for the sequence models of issue 20, made with real PyTorch (Debian python3-torch 1.13):
+
+    /usr/bin/python3 scripts/make-sequence-fixtures.py
+
+- gru_sine: a forecaster, nn.GRU(1, 16, batch_first=True) over a window of 16 values of a noisy sine plus a
+  trend, then nn.Linear(16, 1): the next value (regression). forward: out, h = self.gru(x); fc(out[:, -1, :]).
+- lstm_cls: a sequence classifier, nn.LSTM(2, 12) (batch_first=False) over 10 steps of 2 features, then
+  nn.Linear(12, 3): which of three shapes (rising, falling, oscillating) the window holds. forward uses h[-1].
+Each is written as a state_dict .pt with model.py, ONNX (opset 13, the GRU/LSTM op), a whole-model .pt, and
+TorchScript (trace), beside test.csv (the window flattened step by step, C order of [T, F], and the label)
+and PyTorch's own outputs for the test rows (reference.csv). Output: test/fixtures/seq/<name>/.
+"""
+import os
+import warnings
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+warnings.filterwarnings("ignore")
+torch.set_num_threads(1)
+torch.manual_seed(0)
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "seq")
+
+GRU_SOURCE = '''import torch
+import torch.nn as nn
+
+
+class Forecaster(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(1, 16, batch_first=True)
+        self.fc = nn.Linear(16, 1)
+
+    def forward(self, x):
+        out, h = self.gru(x)
+        return self.fc(out[:, -1, :])
+'''
+
+LSTM_SOURCE = '''import torch
+import torch.nn as nn
+
+
+class SeqClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(2, 12)
+        self.head = nn.Linear(12, 3)
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(x)
+        return self.head(h[-1])
+'''
+
+
+class Forecaster(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(1, 16, batch_first=True)
+        self.fc = nn.Linear(16, 1)
+
+    def forward(self, x):
+        out, h = self.gru(x)
+        return self.fc(out[:, -1, :])
+
+
+class SeqClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(2, 12)
+        self.head = nn.Linear(12, 3)
+
+    def forward(self, x):  # x: [T, N, F] (batch_first=False)
+        out, (h, c) = self.lstm(x)
+        return self.head(h[-1])
+
+
+def sine_data(n, T=16, seed=0):
+    rng = np.random.default_rng(seed)
+    t0 = rng.uniform(0, 20, size=n)
+    k = np.arange(T + 1)
+    trend = rng.uniform(-0.05, 0.05, size=n)
+    series = np.sin(0.5 * (t0[:, None] + k[None, :])) + trend[:, None] * k[None, :] + rng.normal(0, 0.05, size=(n, T + 1))
+    return series[:, :T, None].astype(np.float32), series[:, T:].astype(np.float32)
+
+
+def shape_data(n, T=10, seed=1):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=n)
+    k = np.arange(T) / T
+    x = np.zeros((n, T, 2), dtype=np.float32)
+    for i in range(n):
+        a = rng.uniform(0.5, 1.5)
+        base = [a * k, a * (1 - k), a * np.sin(2 * np.pi * 2 * k)][y[i]]
+        x[i, :, 0] = base + rng.normal(0, 0.1, size=T)
+        x[i, :, 1] = rng.normal(0, 0.3, size=T) + (y[i] - 1) * 0.2
+    return x, y
+
+
+def train(model, x, y, loss_fn, epochs, batch_first=True):
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    xt = torch.tensor(x) if batch_first else torch.tensor(x).transpose(0, 1)
+    yt = torch.tensor(y)
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = loss_fn(model(xt), yt)
+        loss.backward()
+        opt.step()
+    return loss.item()
+
+
+def save(name, model, source, x_test, y_test, example, label_name, batch_first):
+    d = os.path.join(ROOT, name)
+    os.makedirs(d, exist_ok=True)
+    model.eval()
+    with torch.no_grad():
+        xin = torch.tensor(x_test) if batch_first else torch.tensor(x_test).transpose(0, 1)
+        out = model(xin).numpy()
+    torch.save(model.state_dict(), os.path.join(d, "state_dict.pt"))
+    with open(os.path.join(d, "model.py"), "w") as f:
+        f.write(source)
+    torch.save(model, os.path.join(d, "whole.pt"))
+    torch.jit.trace(model, example).save(os.path.join(d, "traced.pt"))
+    torch.onnx.export(model, example, os.path.join(d, "model.onnx"), opset_version=13, input_names=["x"], output_names=["y"])
+    T, Fdim = x_test.shape[1], x_test.shape[2]
+    cols = [f"x{t}_{f}" for t in range(T) for f in range(Fdim)]
+    flat = x_test.reshape(len(x_test), -1)
+    with open(os.path.join(d, "test.csv"), "w") as f:
+        f.write(",".join(cols + [label_name]) + "\n")
+        for row, lab in zip(flat, y_test):
+            f.write(",".join(repr(float(v)) for v in row) + "," + (repr(float(lab)) if label_name == "next" else str(int(lab))) + "\n")
+    np.savetxt(os.path.join(d, "reference.csv"), out, delimiter=",", fmt="%.9g")
+    print(name, "saved", out.shape)
+
+
+x, y = sine_data(600)
+gru = Forecaster()
+print("gru loss", train(gru, x[:500], y[:500], nn.MSELoss(), 300))
+save("gru_sine", gru, GRU_SOURCE, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True)
+
+xs, ys = shape_data(600)
+lstm = SeqClassifier()
+print("lstm loss", train(lstm, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200, batch_first=False))
+with torch.no_grad():
+    acc = (lstm(torch.tensor(xs[500:]).transpose(0, 1)).argmax(1).numpy() == ys[500:]).mean()
+print("lstm test accuracy", acc)
+save("lstm_cls", lstm, LSTM_SOURCE, xs[500:540], ys[500:540], torch.tensor(xs[:1]).transpose(0, 1), "label", False)
+
+
+# gru2_sine: a two-layer GRU (dropout between the layers: nothing at eval), forward takes h[-1]
+GRU2_SOURCE = '''import torch
+import torch.nn as nn
+
+
+class Forecaster2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(1, 8, num_layers=2, batch_first=True, dropout=0.1)
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x):
+        out, h = self.gru(x)
+        return self.fc(h[-1])
+'''
+
+
+class Forecaster2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(1, 8, num_layers=2, batch_first=True, dropout=0.1)
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x):
+        out, h = self.gru(x)
+        return self.fc(h[-1])
+
+
+gru2 = Forecaster2()
+print("gru2 loss", train(gru2, x[:500], y[:500], nn.MSELoss(), 200))
+save("gru2_sine", gru2, GRU2_SOURCE, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True)

@@ -1,0 +1,131 @@
+// Sequence models on chain (issue 20): random GRU/LSTM models compiled by real solc, deployed on a real
+// anvil (with the EIP-7825 cap), against the BigInt twin bit for bit, on random windows (uniform, wide,
+// extreme, zeros). Also the float reference against the twin (the approximation error stays small), and
+// gas per predict of the issue's target model, GRU(1→16) over 16 steps + Linear(16→1).
+import { describe, expect, test } from 'bun:test'
+import type { ChainSession } from '../../src/chain/connectChain.ts'
+import { makePlan } from '../../src/fixed/makePlan.ts'
+import { referenceForward } from '../../src/fixed/referenceForward.ts'
+import { simulate } from '../../src/fixed/simulate.ts'
+import { recurrentPinOf } from '../../src/fixed/recurrentPlanTypes.ts'
+import { pinOf, type Plan, type PrecisionSpec } from '../../src/fixed/types.ts'
+import type { Activation } from '../../src/ir/types.ts'
+import { deployCnn } from '../helpers/deployCnn.ts'
+import { fileChain } from '../helpers/fileChain.ts'
+import { randomRecurrent, type RecurrentSpec } from '../helpers/randomRecurrent.ts'
+import { rng } from '../helpers/rng.ts'
+
+let s: ChainSession
+fileChain((c) => (s = c))
+
+const id: Activation = { kind: 'identity' }
+const P: PrecisionSpec = { fraction: 20, weightBytes: 2, inputBytes: 4 }
+
+/** Windows in the safe range: uniform ±3, wide ±50, the range's extremes, zeros. */
+function windows(plan: Plan, n: number, seed: number): bigint[][] {
+  const r = rng(seed)
+  const S = Number(plan.scale)
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: plan.inputSize }, () => {
+      const kind = i % 4
+      if (kind === 0) return BigInt(Math.round((r() * 2 - 1) * 3 * S))
+      if (kind === 1) { const v = BigInt(Math.round((r() * 2 - 1) * 50 * S)); return v > plan.inputMax ? plan.inputMax : v < plan.inputMin ? plan.inputMin : v }
+      if (kind === 2) return r() < 0.5 ? plan.inputMin : plan.inputMax
+      return r() < 0.8 ? 0n : BigInt(Math.round((r() * 2 - 1) * S))
+    }),
+  )
+}
+
+const CASES: { spec: RecurrentSpec; p?: Partial<PrecisionSpec> }[] = [
+  { spec: { kind: 'gru', T: 16, F: 1, H: 16, heads: [{ n: 1, act: id }] } },
+  { spec: { kind: 'gru', T: 5, F: 3, H: 7, heads: [{ n: 4, act: { kind: 'relu' } }, { n: 3, act: { kind: 'softmax' } }], wScale: 3 } },
+  { spec: { kind: 'lstm', T: 16, F: 1, H: 16, heads: [{ n: 1, act: id }] } },
+  { spec: { kind: 'lstm', T: 6, F: 2, H: 5, heads: [{ n: 2, act: { kind: 'sigmoid' } }], wScale: 3 }, p: { weightBytes: 1, inputBytes: 2, fraction: 12 } },
+  { spec: { kind: 'gru', T: 3, F: 4, H: 12, heads: [{ n: 2, act: { kind: 'tanh' } }] }, p: { weightBytes: 3, fraction: 24, inputBytes: 5 } },
+  { spec: { kind: 'gru', T: 8, F: 2, H: 8, heads: [{ n: 1, act: id }], layers: 2 } },
+  { spec: { kind: 'lstm', T: 7, F: 3, H: 6, heads: [{ n: 3, act: { kind: 'softmax' } }], layers: 2, wScale: 2 } },
+]
+
+describe('sequence models: chain = twin', () => {
+  CASES.forEach(({ spec, p }, i) => {
+    const name = `${spec.layers === 2 ? '2-layer ' : ''}${spec.kind.toUpperCase()}(${spec.F}→${spec.H})×${spec.T} → ${spec.heads.map((h) => h.n).join('→')}`
+    test(`${name}, precision ${JSON.stringify({ ...P, ...p })}: 0 mismatches on anvil`, async () => {
+      const model = randomRecurrent(spec, 100 + i)
+      const plan = makePlan(model, { ...P, ...p })
+      const c = await deployCnn(s, plan, `Seq${i}`)
+      expect(c.compiled.runtimeBytes).toBeLessThanOrEqual(24_576)
+      const rows = windows(plan, 24, 7 + i)
+      let mismatches = 0
+      for (let at = 0; at < rows.length; at += 8) {
+        const { outputs } = await c.batch(rows.slice(at, at + 8))
+        outputs.forEach((o, k) => {
+          if (o.map(String).join() !== simulate(plan, rows[at + k]!).map(String).join()) mismatches++
+        })
+      }
+      expect(mismatches).toBe(0)
+      expect((await c.predict(rows[0]!)).map(String)).toEqual(simulate(plan, rows[0]!).map(String))
+      const gas = await c.predictTxGas(rows[0]!)
+      console.log(`${name}: one predict ${gas.toLocaleString('en-US')} gas (${Math.round((gas - 21_000) / spec.T).toLocaleString('en-US')} per step above the base), code ${c.compiled.runtimeBytes} bytes`)
+      if (i === 0) expect(gas).toBeLessThanOrEqual(400_000)
+    }, 300_000)
+  })
+})
+
+describe('sequence models: twin ≈ float reference', () => {
+  for (const [kind, layers] of [['gru', 1], ['lstm', 1], ['gru', 2], ['lstm', 2]] as const)
+    test(`${layers}-layer ${kind}: the fixed-point twin at 2^20 is within 1e-4 of the float reference over 200 windows`, () => {
+      const model = randomRecurrent({ kind, T: 12, F: 2, H: 8, heads: [{ n: 2, act: id }], layers }, 5)
+      const plan = makePlan(model, P)
+      const r = rng(9)
+      let worst = 0
+      for (let n = 0; n < 200; n++) {
+        const x = Array.from({ length: 24 }, () => (r() * 2 - 1) * 4)
+        const q = x.map((v) => BigInt(Math.round(v * 2 ** 20)))
+        const fx = simulate(plan, q).map((v) => Number(v) / 2 ** 20)
+        const fl = referenceForward(model, q.map((v) => Number(v) / 2 ** 20))
+        fx.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - fl[j]!))))
+      }
+      expect(worst).toBeLessThan(1e-4)
+      expect(worst).toBeGreaterThan(0)
+    })
+})
+
+describe('sequence models: gas per time step', () => {
+  test('GRU(1→16) + Linear(16→1): the same weights over 8 and 16 steps; the difference / 8 is the gas of one step', async () => {
+    const gas: number[] = []
+    for (const T of [8, 16]) {
+      const model = randomRecurrent({ kind: 'gru', T, F: 1, H: 16, heads: [{ n: 1, act: id }] }, 100)
+      const plan = makePlan(model, P)
+      const c = await deployCnn(s, plan, `Steps${T}`)
+      const row = windows(plan, 1, 3)[0]!
+      expect((await c.predict(row)).map(String)).toEqual(simulate(plan, row).map(String))
+      gas.push(await c.predictTxGas(row))
+    }
+    const perStep = (gas[1]! - gas[0]!) / 8
+    console.log(`GRU(1→16): ${gas[0]!.toLocaleString('en-US')} gas over 8 steps, ${gas[1]!.toLocaleString('en-US')} over 16: ${perStep.toLocaleString('en-US')} per step`)
+    expect(perStep).toBeGreaterThan(10_000)
+    expect(perStep).toBeLessThanOrEqual(24_000)
+  }, 300_000)
+})
+
+describe('sequence models: an update keeps the deployed contract\'s scales and lanes', () => {
+  test('new weights that fit are planned at the pinned scale; ones that do not, or another layer count, are refused', () => {
+    const spec: RecurrentSpec = { kind: 'lstm', T: 6, F: 2, H: 5, heads: [{ n: 2, act: id }] }
+    const plan = makePlan(randomRecurrent(spec, 1), P)
+    const pin = pinOf(plan)
+    const smaller = randomRecurrent(spec, 2)
+    for (const row of [...smaller.recurrent!.weightIh, ...smaller.recurrent!.weightHh]) row.forEach((w, i) => (row[i] = w * 0.5))
+    const updated = makePlan(smaller, P, pin)
+    expect(recurrentPinOf(updated.recurrent!)).toBe(recurrentPinOf(plan.recurrent!))
+    const bigger = randomRecurrent({ ...spec, wScale: 8 }, 3)
+    expect(() => makePlan(bigger, P, pin)).toThrow(/deploy the new model|too large/)
+    expect(() => makePlan(randomRecurrent({ ...spec, layers: 2 }, 4), P, pin)).toThrow(/has 2 layer\(s\); the deployed contract has 1/)
+  })
+})
+
+test('an MLP cannot update a sequence model\'s contract, nor a sequence model an MLP\'s', () => {
+  const seq = makePlan(randomRecurrent({ kind: 'gru', T: 4, F: 1, H: 4, heads: [{ n: 1, act: id }] }, 1), P)
+  const mlp = { format: 'synthetic', inputSize: 4, layers: [{ name: 'fc0', weight: [[0.1, 0.2, 0.3, 0.4]], bias: [0], activation: id }] }
+  expect(() => makePlan(mlp, P, pinOf(seq))).toThrow(/has no GRU\/LSTM layer; the deployed contract has/)
+  expect(() => makePlan(randomRecurrent({ kind: 'gru', T: 4, F: 1, H: 4, heads: [{ n: 1, act: id }] }, 1), P, pinOf(makePlan(mlp, P)))).toThrow(/has GRU\/LSTM layer; the deployed contract has none/)
+})
