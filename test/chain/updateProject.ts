@@ -123,6 +123,8 @@ export async function expectUpdated(remote: RemoteAnvil, p: UpdateProject, log: 
   expect(Number(printed![2])).toBe(n)
   const estimate = Number(printed![1]!.replaceAll(',', ''))
   expect(estimate).toBeGreaterThanOrEqual(gas)
-  expect(estimate).toBeLessThan(gas * 1.05)
+  // with another upload under way (`others`), its chunks wrote address slots that this estimate, made before
+  // they landed, priced as fresh (22,100 instead of 5,000): how many depends on timing, so only the floor holds
+  if (!opts.others) expect(estimate).toBeLessThan(gas * 1.05)
   return gas
 }
