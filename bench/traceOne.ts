@@ -20,7 +20,9 @@ try {
       ? await (async () => {
           const data = await readAllRows(path.join(ANCHORS, 'processed_data.csv'), { label: 'diagnosis', drop: ['id'], limit: 50 })
           const model = await loadModel({ path: path.join(ANCHORS, 'weights/MLP_2L4.json'), source: path.join(ANCHORS, 'models.py'), class: 'MLP_2L4' })
-          return measureOurs(s, which, model, data.features, 50, layout)
+          // ML2SC_WEIGHTS=int16 (say) measures a width the tolerance gate would not choose by itself
+          const w = process.env.ML2SC_WEIGHTS as 'int8' | undefined
+          return measureOurs(s, which, model, data.features, 50, layout, w ? { weights: w, inputs: 'auto' } : undefined)
         })()
       : await (async () => {
           const sizes = which.split('-').map(Number)
@@ -30,7 +32,11 @@ try {
         })()
   const { predictHash, ...rest } = m
   console.log(JSON.stringify(rest))
-  if (predictHash) console.log(traceSection([{ name: which, trace: await traceGas(s, predictHash) }]).join('\n'))
+  if (predictHash) {
+    const t = await traceGas(s, predictHash)
+    console.log(traceSection([{ name: which, trace: t }]).join("\n"))
+    console.log(Object.entries(t.byOp).sort((a, b) => b[1] - a[1]).slice(0, 16).map(([k, v]) => `${k} ${v}`).join(", "))
+  }
 } finally {
   await s.close()
 }

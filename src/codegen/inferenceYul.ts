@@ -9,6 +9,12 @@ export { macChain } from './laneKernel.ts'
 export const inputDecodeOp = (plan: Plan) => (plan.inputUnsigned ? 'shr' : 'sar')
 
 const UNROLL_BY = 8
+/**
+ * Packets per turn of the once-per-transaction lane-word pass (packWeightsYul): a turn's jump and pointer
+ * updates cost ~60 gas and each packet's code ~30 bytes (6,000 gas of deploy), so 3 or 2 when that
+ * divides the packets (no tail after the loop), else one per turn.
+ */
+const packBy = (packets: number) => [3, 2].find((u) => packets % u === 0 && packets > u) ?? 1
 /** Packets per turn of the fused kernel's loop, for layers too wide to unroll. */
 const FUSED_BY = 8
 /** Inputs the fused kernel unrolls in all (about 14 bytes of code each); wider layers loop. */
@@ -45,7 +51,12 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
     lines.push(`// layer ${l} '${layer.name}': ${layer.nIn}→${layer.nOut}, ${layer.lanes} lanes`)
     for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
       const words = g0.packets * g0.perWord * 32
-      const stores = (n: number) => Array.from({ length: n }, (_, j) => `mstore(${j ? `add(d, ${32 * j})` : 'd'}, sub(${laneWordOf(g0, j, wb)}, bw))`).join(' ')
+      const stores = (n: number, k = 0) => Array.from({ length: n }, (_, j) => `mstore(${k * g0.perWord + j ? `add(d, ${32 * (k * g0.perWord + j)})` : 'd'}, sub(${laneWordOf(g0, j, wb)}, bw))`).join(' ')
+      // packet k of a turn (or of the tail after the loop), at p + k·packetBytes
+      const packet = (k: number) => `m := mload(${k ? `add(p, ${k * g0.packetBytes})` : 'p'}) ${stores(g0.perWord, k)}`
+      const by = packBy(g0.packets)
+      const turns = Math.floor(g0.packets / by)
+      const tail = g0.packets - turns * by
       // every packet in a loop (the last one's spare words are never read), or the lone (trimmed) packet
       const at = (base: number, stride: number) => (count === 1 ? h(base) : `add(${h(base)}, mul(sub(g, ${index}), ${stride}))`)
       const dst = at(lm.packedWeights[index]!, words)
@@ -55,7 +66,12 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
           `mstore(${at(lm.packedBiases + 32 * index, 32)}, ${biasWordExpr(g0, plan.biasBytes, 'src')})`,
           `let d := ${dst}`,
           g0.packets > 1
-            ? `for { let p := add(src, ${g0.biasBytes}) let e := add(d, ${words}) } lt(d, e) { p := add(p, ${g0.packetBytes}) d := add(d, ${32 * g0.perWord}) } { let m := mload(p) ${stores(g0.perWord)} }`
+            ? // packBy packets per turn (a turn's jump and pointer updates cost ~60 gas), the rest after the loop
+              [
+                `let p := add(src, ${g0.biasBytes}) let m := 0`,
+                turns > 0 ? `for { let e := add(d, ${turns * by * g0.perWord * 32}) } lt(d, e) { p := add(p, ${by * g0.packetBytes}) d := add(d, ${by * 32 * g0.perWord}) } { ${Array.from({ length: by }, (_, k) => packet(k)).join(' ')} }` : '',
+                ...Array.from({ length: tail }, (_, k) => packet(k)),
+              ].filter(Boolean).join(' ')
             : `{ let m := mload(${plus('src', packetAt(g0, 0))}) ${stores(layer.nIn)} }`,
         ]),
       )
