@@ -66,10 +66,15 @@ export async function traceGas(s: ChainSession, hash: Hex): Promise<GasTrace> {
   const tx = await s.publicClient.getTransaction({ hash })
   const receipt = await s.publicClient.getTransactionReceipt({ hash })
   const call = { from: tx.from, to: tx.to, data: tx.input, gas: `0x${tx.gas.toString(16)}`, value: `0x${tx.value.toString(16)}` }
-  const r = (await s.publicClient.request({
-    method: 'debug_traceCall' as never,
-    params: [call, `0x${(receipt.blockNumber - 1n).toString(16)}`, { disableStack: true, disableMemory: true, disableStorage: true, enableReturnData: false }] as never,
-  })) as { gas: number; structLogs: StructLog[] }
+  // a plain POST, not viem's client: the trace of a big model is tens of MB, over viem's 10 MB response limit
+  const res = await fetch(s.rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'debug_traceCall', params: [call, `0x${(receipt.blockNumber - 1n).toString(16)}`, { disableStack: true, disableMemory: true, disableStorage: true, enableReturnData: false }] }),
+  })
+  const body = (await res.json()) as { result?: { gas: number; structLogs: StructLog[] }; error?: { message: string } }
+  if (!body.result) throw new Error(`debug_traceCall of ${hash}: ${body.error?.message ?? res.statusText}`)
+  const r = body.result
   const t = aggregateTrace(r.structLogs, Number(receipt.gasUsed))
   if (r.structLogs.length === 0 || r.gas !== t.total) throw new Error(`trace of ${hash}: ${r.structLogs.length} steps, ${r.gas} gas against the receipt's ${t.total}`)
   return t

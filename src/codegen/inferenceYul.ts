@@ -165,8 +165,9 @@ function decodeWithSum(plan: Plan, mem: MemoryMap): string {
 }
 
 /** MACs of one group of a fused layer: its packets from `w` (after the bias packet), inputs at `x0`. */
-function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled: boolean): string[] {
-  const at = (t: number) => plus('w', packetAt(g, t))
+function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled: boolean, w0?: number): string[] {
+  // a group copied to a fixed buffer (streaming) has constant packet addresses: PUSH, not DUP + PUSH + ADD
+  const at = (t: number) => (w0 === undefined ? plus('w', packetAt(g, t)) : h(w0 + packetAt(g, t)))
   const x = (i: number) => `mload(${h(x0 + 32 * i)})`
   if (unrolled) return packetMacs(g, wb, nIn, 0, g.packets, at, x)
   const turns = Math.floor(Math.floor(nIn / g.perWord) / FUSED_BY)
@@ -198,9 +199,9 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
       lines.push(
         forGroups(index, count, maskAndBiasDecl(g0, wb), [
           mem.kernel.streams ? `copyRange(${from}, ${g0.bytes}, ${h(mem.blob)}) let w := ${h(mem.blob)}` : `let w := ${at(mem.blob + g0.at, g0.bytes)}`,
-          `let acc := ${biasedAccInit(g0, plan, 'w')}`,
+          `let acc := ${biasedAccInit(g0, plan, mem.kernel.streams ? h(mem.blob) : 'w')}`,
           'let m := 0',
-          ...fusedMacs(g0, wb, layer.nIn, x0, unrolled),
+          ...fusedMacs(g0, wb, layer.nIn, x0, unrolled, mem.kernel.streams ? mem.blob : undefined),
           `let y := ${at(lm.activations + 32 * g0.first, 32 * g0.lanes)}`,
           ...unpackLanes(plan, layer, g0.lanes, g0.spacing, (k) => (k ? `add(y, ${32 * k})` : 'y')),
         ]),
