@@ -28,7 +28,7 @@ try {
           const sizes = which.split('-').map(Number)
           // the peer's architecture at int8 weights, as in npm run bench (bench/peer.ts)
           const peer = which === '400-32-16-10'
-          return measureOurs(s, which, randomModel(sizes, 'identity', peer ? 11 : sizes.length), (peer ? pixelRows(4, 400) : randomRows(4, sizes[0]!)), 4, layout, peer ? PEER_400_32_16_10.precision : undefined)
+          return measureOurs(s, which, randomModel(sizes, 'identity', peer ? 11 : sizes.length), (peer ? pixelRows(4, 400) : randomRows(4, sizes[0]!)), 4, layout, peer ? PEER_400_32_16_10.precision : process.env.ML2SC_WEIGHTS ? { weights: process.env.ML2SC_WEIGHTS as 'int8', inputs: (process.env.ML2SC_INPUTS ?? 'auto') as 'int16', ...(process.env.ML2SC_FRACTION ? { fraction: Number(process.env.ML2SC_FRACTION) } : {}) } : undefined)
         })()
   const { predictHash, ...rest } = m
   console.log(JSON.stringify(rest))
