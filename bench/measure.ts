@@ -34,6 +34,8 @@ export type Measurement = {
   uploadTxs: number
   update: number | null
   predictSingle: number
+  /** The one-predict transaction (for an opcode trace: bench/trace.ts). */
+  predictHash?: Hex
   /** predict called from another contract (cold account access, no 21,000 base, no calldata), and through the 1e18 client; ml2sc's layouts only. */
   predictInternal?: number
   predictClient?: number
@@ -95,6 +97,7 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
     uploadTxs: up.length,
     update: upd ? upd.reduce((a, t) => a + t.gasUsed, 0) : null,
     predictSingle: single.tx.gasUsed,
+    predictHash: single.tx.hash ?? undefined,
     predictInternal: internal.predictInternal,
     predictClient: internal.viaClient,
     clientPerFeature: internal.clientPerFeature,

@@ -15,6 +15,8 @@ import { ML2SC_VERSION } from '../src/version.ts'
 import { cnnSection, measureCnns, type CnnRow } from './cnn.ts'
 import { measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } from './measure.ts'
 import { readmeBlock, withReadmeBlock } from './readmeBlock.ts'
+import { PEER_400_32_16_10, peerSection, pixelRows } from './peer.ts'
+import { traceGas, traceSection, type GasTrace } from './trace.ts'
 
 const ANCHORS = path.resolve(import.meta.dir, '../test/fixtures/ml2sc')
 const CAP = 16_777_216
@@ -22,6 +24,10 @@ const s = await connectChain({ hardfork: 'prague', txGasCap: CAP, blockGasLimit:
 const results: Measurement[] = []
 let adminGas = 0
 let cnnRows: CnnRow[] = []
+const traces: { name: string; trace: GasTrace }[] = []
+const traced = async (label: string, m: Measurement) => {
+  if (m.predictHash) traces.push({ name: label, trace: await traceGas(s, m.predictHash) })
+}
 const log = (m: Measurement) => {
   results.push(m)
   console.error(`${m.name.padEnd(22)} ${m.layout.padEnd(12)} deploy ${m.deploy} upload ${m.upload} predict ${m.predictSingle} per row ${m.gasPerRow}`)
@@ -35,6 +41,7 @@ try {
   const anchor = await loadModel({ path: path.join(ANCHORS, 'weights/MLP_2L4.json'), source: path.join(ANCHORS, 'models.py'), class: 'MLP_2L4' })
   log(await measureMl2sc(s, 'ML2SC MLP_2L4 30-4-1', anchor, data.features, 50))
   log(await measureOurs(s, 'ML2SC MLP_2L4 30-4-1', anchor, data.features, 50))
+  await traced('30-4-1 (ML2SC\'s)', results.at(-1)!)
   log(await measureOurs(s, 'ML2SC MLP_2L4 30-4-1', anchor, data.features, 50, 'code'))
   log(await measureOurs(s, 'ML2SC MLP_2L4 30-4-1', anchor, data.features, 50, 'storage'))
   // 2. the sweep: widths and depths (random weights, 50 random rows in [0,1])
@@ -50,7 +57,17 @@ try {
   }
   // 3. bigger models: 64-128-64-32-10 and 784-128-10, one predict in one transaction under the cap
   log(await measureOurs(s, '64-128-64-32-10', randomModel([64, 128, 64, 32, 10], 'identity', 3), randomRows(20, 64), 20))
+  await traced('64-128-64-32-10', results.at(-1)!)
   log(await measureOurs(s, '784-128-10', randomModel([784, 128, 10], 'identity', 5), randomRows(4, 784), 4))
+  await traced('784-128-10', results.at(-1)!)
+  // the same two at issue 13's reference widths (int8 weights, int16 inputs at 2^12), which the default
+  // config's fidelity gate (1% of each output's range) does not pick on these random models
+  const REF = { weights: 'int8', inputs: 'int16', fraction: 12 } as const
+  log(await measureOurs(s, '64-128-64-32-10 int8', randomModel([64, 128, 64, 32, 10], 'identity', 3), randomRows(20, 64), 20, 'datacontract', REF))
+  log(await measureOurs(s, '784-128-10 int8', randomModel([784, 128, 10], 'identity', 5), randomRows(4, 784), 4, 'datacontract', REF))
+  // the peer's architecture (bench/peer.ts): random weights at int8, as the peer stores them; integer pixels 0–255 as its inputs
+  log(await measureOurs(s, PEER_400_32_16_10.name, randomModel([400, 32, 16, 10], 'identity', 11), pixelRows(4, 400), 4, 'datacontract', PEER_400_32_16_10.precision))
+  await traced('400-32-16-10', results.at(-1)!)
   // 4. the fixture CNNs (bench/cnn.ts): reported in their own section
   cnnRows = await measureCnns(s)
 } finally {
@@ -102,6 +119,8 @@ const md = [
   '"via the 1e18 client" adds the generated <Contract>Client library: range check, round-to-nearest, packing, and',
   'the outputs back in 1e18 (its cost per feature in parentheses).',
   '',
+  ...peerSection(results.find((r) => r.name === PEER_400_32_16_10.name)),
+  ...traceSection(traces),
   ...cnnSection(cnnRows),
   '`ml2sc gas` needs no fitted model: it runs these same transactions on a private anvil and reads their receipts.',
   '',

@@ -10,6 +10,12 @@ export { macChain } from './laneKernel.ts'
 export const inputDecodeOp = (plan: Plan) => (plan.inputUnsigned ? 'shr' : 'sar')
 
 const UNROLL_BY = 8
+/**
+ * Packets per turn of the once-per-transaction lane-word pass (packWeightsYul): a turn's jump and pointer
+ * updates cost ~60 gas and each packet's code ~30 bytes (6,000 gas of deploy), so 3 or 2 when that
+ * divides the packets (no tail after the loop), else one per turn.
+ */
+const packBy = (packets: number) => [3, 2].find((u) => packets % u === 0 && packets > u) ?? 1
 /** Packets per turn of the fused kernel's loop, for layers too wide to unroll. */
 const FUSED_BY = 8
 /** Inputs the fused kernel unrolls in all (about 14 bytes of code each); wider layers loop. */
@@ -46,7 +52,12 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
     lines.push(`// layer ${l} '${layer.name}': ${layer.nIn}→${layer.nOut}, ${layer.lanes} lanes`)
     for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
       const words = g0.packets * g0.perWord * 32
-      const stores = (n: number) => Array.from({ length: n }, (_, j) => `mstore(${j ? `add(d, ${32 * j})` : 'd'}, sub(${laneWordOf(g0, j, wb)}, bw))`).join(' ')
+      const stores = (n: number, k = 0) => Array.from({ length: n }, (_, j) => `mstore(${k * g0.perWord + j ? `add(d, ${32 * (k * g0.perWord + j)})` : 'd'}, sub(${laneWordOf(g0, j, wb)}, bw))`).join(' ')
+      // packet k of a turn (or of the tail after the loop), at p + k·packetBytes
+      const packet = (k: number) => `m := mload(${k ? `add(p, ${k * g0.packetBytes})` : 'p'}) ${stores(g0.perWord, k)}`
+      const by = packBy(g0.packets)
+      const turns = Math.floor(g0.packets / by)
+      const tail = g0.packets - turns * by
       // every packet in a loop (the last one's spare words are never read), or the lone (trimmed) packet
       const at = (base: number, stride: number) => (count === 1 ? h(base) : `add(${h(base)}, mul(sub(g, ${index}), ${stride}))`)
       const dst = at(lm.packedWeights[index]!, words)
@@ -56,7 +67,12 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
           `mstore(${at(lm.packedBiases + 32 * index, 32)}, ${biasWordExpr(g0, plan.biasBytes, 'src')})`,
           `let d := ${dst}`,
           g0.packets > 1
-            ? `for { let p := add(src, ${g0.biasBytes}) let e := add(d, ${words}) } lt(d, e) { p := add(p, ${g0.packetBytes}) d := add(d, ${32 * g0.perWord}) } { let m := mload(p) ${stores(g0.perWord)} }`
+            ? // packBy packets per turn (a turn's jump and pointer updates cost ~60 gas), the rest after the loop
+              [
+                `let p := add(src, ${g0.biasBytes}) let m := 0`,
+                turns > 0 ? `for { let e := add(d, ${turns * by * g0.perWord * 32}) } lt(d, e) { p := add(p, ${by * g0.packetBytes}) d := add(d, ${by * 32 * g0.perWord}) } { ${Array.from({ length: by }, (_, k) => packet(k)).join(' ')} }` : '',
+                ...Array.from({ length: tail }, (_, k) => packet(k)),
+              ].filter(Boolean).join(' ')
             : `{ let m := mload(${plus('src', packetAt(g0, 0))}) ${stores(layer.nIn)} }`,
         ]),
       )
@@ -151,8 +167,9 @@ function decodeWithSum(plan: Plan, mem: MemoryMap): string {
 }
 
 /** MACs of one group of a fused layer: its packets from `w` (after the bias packet), inputs at `x0`. */
-function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled: boolean): string[] {
-  const at = (t: number) => plus('w', packetAt(g, t))
+function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled: boolean, w0?: number): string[] {
+  // a group copied to a fixed buffer (streaming) has constant packet addresses: PUSH, not DUP + PUSH + ADD
+  const at = (t: number) => (w0 === undefined ? plus('w', packetAt(g, t)) : h(w0 + packetAt(g, t)))
   const x = (i: number) => `mload(${h(x0 + 32 * i)})`
   if (unrolled) return packetMacs(g, wb, nIn, 0, g.packets, at, x)
   const turns = Math.floor(Math.floor(nIn / g.perWord) / FUSED_BY)
@@ -184,9 +201,9 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
       lines.push(
         forGroups(index, count, maskAndBiasDecl(g0, wb), [
           mem.kernel.streams ? `copyRange(${from}, ${g0.bytes}, ${h(mem.blob)}) let w := ${h(mem.blob)}` : `let w := ${at(mem.blob + g0.at, g0.bytes)}`,
-          `let acc := ${biasedAccInit(g0, plan, 'w')}`,
+          `let acc := ${biasedAccInit(g0, plan, mem.kernel.streams ? h(mem.blob) : 'w')}`,
           'let m := 0',
-          ...fusedMacs(g0, wb, layer.nIn, x0, unrolled),
+          ...fusedMacs(g0, wb, layer.nIn, x0, unrolled, mem.kernel.streams ? mem.blob : undefined),
           `let y := ${at(lm.activations + 32 * g0.first, 32 * g0.lanes)}`,
           ...unpackLanes(plan, layer, g0.lanes, g0.spacing, (k) => (k ? `add(y, ${32 * k})` : 'y')),
         ]),

@@ -1,0 +1,42 @@
+// `bun bench/traceOne.ts [30-4-1|64-128-64-32-10|784-128-10|400-32-16-10]`: measure one model alone (default
+// config, datacontract layout) and print where its one-predict gas goes (bench/trace.ts).
+import path from 'node:path'
+import { connectChain } from '../src/chain/connectChain.ts'
+import { ensureAdminLibrary } from '../src/chain/ensureAdminLibrary.ts'
+import { readAllRows } from '../src/data/readCsv.ts'
+import { loadModel } from '../src/model/loadModel.ts'
+import { measureOurs, randomModel, randomRows } from './measure.ts'
+import { PEER_400_32_16_10, pixelRows } from './peer.ts'
+import { traceGas, traceSection } from './trace.ts'
+
+const which = process.argv[2] ?? '30-4-1'
+const layout = (process.argv[3] ?? 'datacontract') as 'datacontract' | 'code' | 'storage'
+const s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
+try {
+  await ensureAdminLibrary(s)
+  const ANCHORS = path.resolve(import.meta.dir, '../test/fixtures/ml2sc')
+  const m =
+    which === '30-4-1'
+      ? await (async () => {
+          const data = await readAllRows(path.join(ANCHORS, 'processed_data.csv'), { label: 'diagnosis', drop: ['id'], limit: 50 })
+          const model = await loadModel({ path: path.join(ANCHORS, 'weights/MLP_2L4.json'), source: path.join(ANCHORS, 'models.py'), class: 'MLP_2L4' })
+          // ML2SC_WEIGHTS=int16 (say) measures a width the tolerance gate would not choose by itself
+          const w = process.env.ML2SC_WEIGHTS as 'int8' | undefined
+          return measureOurs(s, which, model, data.features, 50, layout, w ? { weights: w, inputs: 'auto' } : undefined)
+        })()
+      : await (async () => {
+          const sizes = which.split('-').map(Number)
+          // the peer's architecture at int8 weights, as in npm run bench (bench/peer.ts)
+          const peer = which === '400-32-16-10'
+          return measureOurs(s, which, randomModel(sizes, 'identity', peer ? 11 : sizes.length), (peer ? pixelRows(4, 400) : randomRows(4, sizes[0]!)), 4, layout, peer ? PEER_400_32_16_10.precision : process.env.ML2SC_WEIGHTS ? { weights: process.env.ML2SC_WEIGHTS as 'int8', inputs: (process.env.ML2SC_INPUTS ?? 'auto') as 'int16', ...(process.env.ML2SC_FRACTION ? { fraction: Number(process.env.ML2SC_FRACTION) } : {}) } : undefined)
+        })()
+  const { predictHash, ...rest } = m
+  console.log(JSON.stringify(rest))
+  if (predictHash) {
+    const t = await traceGas(s, predictHash)
+    console.log(traceSection([{ name: which, trace: t }]).join("\n"))
+    console.log(Object.entries(t.byOp).sort((a, b) => b[1] - a[1]).slice(0, 16).map(([k, v]) => `${k} ${v}`).join(", "))
+  }
+} finally {
+  await s.close()
+}
