@@ -114,13 +114,13 @@ contract Ml2sc_model {
                     let src := add(0xa0, mul(sub(g, 0), 297))
                     mstore(add(0x1480, mul(sub(g, 0), 32)), shr(40, mload(src)))
                     let d := add(0x940, mul(sub(g, 0), 960))
-                    for { let p := add(src, 27) let e := add(d, 960) } lt(d, e) { p := add(p, 27) d := add(d, 96) } { let m := mload(p) mstore(d, sub(and(shr(40, m), mask), bw)) mstore(add(d, 32), sub(and(shr(64, m), mask), bw)) mstore(add(d, 64), sub(and(shr(88, m), mask), bw)) }
+                    let p := add(src, 27) let m := 0 for { let e := add(d, 960) } lt(d, e) { p := add(p, 54) d := add(d, 192) } { m := mload(p) mstore(d, sub(and(shr(40, m), mask), bw)) mstore(add(d, 32), sub(and(shr(64, m), mask), bw)) mstore(add(d, 64), sub(and(shr(88, m), mask), bw)) m := mload(add(p, 27)) mstore(add(d, 96), sub(and(shr(40, m), mask), bw)) mstore(add(d, 128), sub(and(shr(64, m), mask), bw)) mstore(add(d, 160), sub(and(shr(88, m), mask), bw)) }
                 } }
                 { let mask := 0xffffff000000000000000000000000ffffff let bw := 0x800000000000000000000000000000800000
                     let src := 0x2f2
                     mstore(0x14c0, shr(16, mload(src)))
                     let d := 0x10c0
-                    for { let p := add(src, 30) let e := add(d, 960) } lt(d, e) { p := add(p, 30) d := add(d, 160) } { let m := mload(p) mstore(d, sub(and(shr(16, m), mask), bw)) mstore(add(d, 32), sub(and(shr(40, m), mask), bw)) mstore(add(d, 64), sub(and(shr(64, m), mask), bw)) mstore(add(d, 96), sub(and(shr(88, m), mask), bw)) mstore(add(d, 128), sub(and(shr(112, m), mask), bw)) } }
+                    let p := add(src, 30) let m := 0 for { let e := add(d, 960) } lt(d, e) { p := add(p, 90) d := add(d, 480) } { m := mload(p) mstore(d, sub(and(shr(16, m), mask), bw)) mstore(add(d, 32), sub(and(shr(40, m), mask), bw)) mstore(add(d, 64), sub(and(shr(64, m), mask), bw)) mstore(add(d, 96), sub(and(shr(88, m), mask), bw)) mstore(add(d, 128), sub(and(shr(112, m), mask), bw)) m := mload(add(p, 30)) mstore(add(d, 160), sub(and(shr(16, m), mask), bw)) mstore(add(d, 192), sub(and(shr(40, m), mask), bw)) mstore(add(d, 224), sub(and(shr(64, m), mask), bw)) mstore(add(d, 256), sub(and(shr(88, m), mask), bw)) mstore(add(d, 288), sub(and(shr(112, m), mask), bw)) m := mload(add(p, 60)) mstore(add(d, 320), sub(and(shr(16, m), mask), bw)) mstore(add(d, 352), sub(and(shr(40, m), mask), bw)) mstore(add(d, 384), sub(and(shr(64, m), mask), bw)) mstore(add(d, 416), sub(and(shr(88, m), mask), bw)) mstore(add(d, 448), sub(and(shr(112, m), mask), bw)) } }
                 // layer 1 'fc2': 8→1, 1 lanes
                 { let mask := 0xffffff let bw := 0x800000
                     let src := 0x3c4
