@@ -40,14 +40,15 @@ test('503s, timeouts, dropped and truncated responses, dropped and replaced tran
       { selector: toFunctionSelector('predictBatch(bytes)'), nth: 2 },
     ],
     key: remote.keys[0]!,
-    hangMs: 2_000,
+    // a hang outlasts the client's RPC timeout (below) by far: a busy machine's slow answers stay answers
+    hangMs: 6_000,
   })
   try {
     // 64-128-10 in 2 KB chunks: a deploy, 10 chunk transactions, then the evaluation batches (--tx: as transactions,
     // which a paid chain otherwise answers with calls)
     const p = randomProject({ sizes: [64, 128, 10], rows: 40, seed: 21, yaml: `precision:\n  weights: int16\nbatch:\n  upload: 2048\n  rows: 8\nchain:\n  rpcUrl: ${proxy.url}\n` })
     const r = await runCli(['run', p.config, '--yes', '--tx'], {
-      env: { ML2SC_PRIVATE_KEY: remote.keys[0]!, ML2SC_RPC_TIMEOUT_MS: '600', ML2SC_RPC_BACKOFF_MS: '20', ML2SC_RPC_RETRIES: '8' },
+      env: { ML2SC_PRIVATE_KEY: remote.keys[0]!, ML2SC_RPC_TIMEOUT_MS: '2500', ML2SC_RPC_BACKOFF_MS: '20', ML2SC_RPC_RETRIES: '8' },
     })
     expect(r.stderr).not.toContain('ml2sc: error')
     expect(r.code).toBe(0)
