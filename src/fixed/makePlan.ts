@@ -1,6 +1,8 @@
 import { NumericsError } from '../errors/base.ts'
 import { opOf, paramOf } from '../ir/ops/index.ts'
 import type { ModelIR } from '../ir/types.ts'
+import { joinInput } from '../ir/layerInput.ts'
+import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
 import { quantize } from './quantize.ts'
 import { tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
@@ -54,8 +56,10 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   // a deployed CNN (predict, verify, an update): its conv scales and lanes are in the contract's code
   if (pin && front.tensorLayers.length && tensorPinOf(front.tensorLayers) !== pin.tensor)
     throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
-  let xMax: bigint[] = front.xMax
-  const layers: LayerPlan[] = model.layers.map((layer) => {
+  // bounds on every value so far (graph models: a skip, a residual sum (bounds add), a concat (bounds concatenate))
+  const valueMax: bigint[][] = [inputBoundAsValue({ F, decimals, inputFraction }, front.xMax)]
+  const layers: LayerPlan[] = model.layers.map((layer, l) => {
+    const xMax = l === 0 ? front.xMax : joinInput(layer.input, l, valueMax, (a, b) => a + b)
     const nOut = layer.weight.length
     const nIn = layer.weight[0]!.length
     const wAbsMax = Math.max(...layer.weight.flat().map(Math.abs))
@@ -64,7 +68,6 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     // e: the weights' scale exponent; s: the accumulator's shift back to 2^F (they differ by `lift` in layer 0)
     let e = wAbsMax === 0 ? 1 : Math.floor(Math.log2(Number(wMaxQ) / wAbsMax))
     while (e > 0 && abs(quantize(wAbsMax, e)) > wMaxQ) e--
-    const l = model.layers.indexOf(layer)
     e = Math.min(e, 64 + lift(l))
     let s = e - lift(l)
     if (pin) {
@@ -100,8 +103,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     const problem = op.check?.((accMax >> BigInt(s)) + 1n, act, slopeQ, { scale, slopeBits })
     if (problem) throw new NumericsError(`layer '${layer.name}': ${problem}`, { hint: 'use a narrower precision.inputs or precision.weights' })
     const lanes = pin ? pin.lanes[l]! : Math.max(1, Math.min(Math.floor(256 / laneBits), nOut))
-    xMax = outMax
-    return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }
+    valueMax.push(outMax)
+    return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax, ...(layer.input ? { input: layer.input } : {}) }
   })
   const biasMax = layers.flatMap((l) => l.biases).reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
   const biasBytes = pinned('bias', bytesFor(biasMax), pin?.biasBytes)

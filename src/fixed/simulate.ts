@@ -1,4 +1,6 @@
 import { opOf } from '../ir/ops/index.ts'
+import { joinInput } from '../ir/layerInput.ts'
+import { inputAsValue } from './inputAsValue.ts'
 import { fixedTensorLayers } from './tensorForward.ts'
 import type { Plan } from './types.ts'
 
@@ -11,8 +13,11 @@ import type { Plan } from './types.ts'
 export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
   const scale = plan.scale
   const trace: bigint[][] = []
-  let x = fixedTensorLayers(plan, input).at(-1) ?? input
-  for (const layer of plan.layers) {
+  const x0 = fixedTensorLayers(plan, input).at(-1) ?? input
+  // a graph model: every value so far, the input at the activation scale (ir/layerInput.ts, inputAsValue.ts)
+  const values = plan.layers.some((l) => l.input) ? [inputAsValue(plan, x0)] : [x0]
+  plan.layers.forEach((layer, l) => {
+    const x = l === 0 ? x0 : joinInput(layer.input, l, values, (a, b) => a + b)
     const s = BigInt(layer.wShift)
     let y =
       denseInFloat(layer, x) ??
@@ -23,8 +28,8 @@ export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
       })
     y = opOf(layer.activation).fixed(y, layer.activation, layer.slopeQ, { scale, slopeBits: plan.slopeBits })
     trace.push(y)
-    x = y
-  }
+    values.push(y)
+  })
   return trace
 }
 

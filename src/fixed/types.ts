@@ -1,4 +1,4 @@
-import type { Activation } from '../ir/types.ts'
+import type { Activation, LayerInput } from '../ir/types.ts'
 import type { TensorLayerPlan } from './tensorPlanTypes.ts'
 
 /** How one dense layer is laid out and computed in fixed point. */
@@ -25,6 +25,8 @@ export type LayerPlan = {
   /** Largest |accumulator| and largest |output| over the safe input range (interval analysis). */
   accMax: bigint
   outMax: bigint[]
+  /** A graph model: what this layer reads when it is not the previous layer's output (ir/layerInput.ts). */
+  input?: LayerInput
 }
 
 export type Plan = {

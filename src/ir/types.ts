@@ -1,5 +1,8 @@
 import type { Activation } from './activation.ts'
 import type { TensorLayer, TensorStep } from './tensorTypes.ts'
+import type { LayerInput } from './layerInput.ts'
+
+export type { LayerInput }
 
 export type { Activation }
 
@@ -15,6 +18,8 @@ export type DenseLayer = {
   weight: number[][]
   bias: number[]
   activation: Activation
+  /** A graph model: what this layer reads when it is not the previous layer's output (./layerInput.ts). */
+  input?: LayerInput
 }
 
 export type Task = 'binary' | 'multiclass' | 'regression'
@@ -47,6 +52,11 @@ export type ArchStep =
   | { op: 'prelu'; name: string } // nn.PReLU: its slopes are the tensor `<name>.weight` (resolvePrelu)
   | { op: 'skip'; name?: string } // Dropout, Identity: nothing at inference
   | { op: 'flatten'; name?: string } // Flatten, torch.flatten, x.view(N, -1): the tensor → vector boundary
+  /**
+   * A residual add or torch.cat: the value so far goes down each branch (steps from that value; an empty
+   * branch is the value itself) and the branches' results are summed or concatenated (buildGraph.ts).
+   */
+  | { op: 'join'; kind: 'add' | 'concat'; branches: ArchStep[][]; name?: string }
 
 /** A flat tensor map, as a state_dict: name → { shape, data (row-major float64) }. */
 export type Tensor = { shape: number[]; data: Float64Array }
