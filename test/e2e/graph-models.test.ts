@@ -1,6 +1,6 @@
 // Issue 19 part D: graph-shaped dense models as users write them (real PyTorch, scripts/make-graph-fixtures.py):
 // a residual MLP (h = h + relu(fc1(h)); h = relu(fc2(h)) + h) and a concat MLP (torch.cat of the input and two
-// branches). `ml2sc init <model> --data test.csv` reads the graph from model.py, `ml2sc run` deploys it on a
+// branches). `ml2sc init <model> --data test.csv` reads the graph from model.py (or the ONNX export), `ml2sc run` deploys it on a
 // real anvil with no edit, and the chain equals the simulator bit for bit and PyTorch within the tolerance.
 import { describe, expect, test } from 'bun:test'
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
@@ -50,20 +50,28 @@ describe('graph models from model.py: init then run, on a real anvil', () => {
     ])
     expect(await floatDistance('residual_wine')).toBeLessThan(1e-4)
     expect(await floatDistance('concat_digits')).toBeLessThan(1e-4)
+    // the same models exported to ONNX (Add of two computed tensors, Concat on axis 1): the same graph
+    for (const [name, ir] of [['residual_wine', res], ['concat_digits', cat]] as const) {
+      const onnx = await loadModel({ path: path.join(GRAPH, name, 'model.onnx') })
+      expect(onnx.layers.map((l) => [l.name, l.input ?? null])).toEqual(ir.layers.map((l) => [l.name, l.input ?? null]))
+      expect(onnx.layers.map((l) => l.activation)).toEqual(ir.layers.map((l) => l.activation))
+    }
   })
 
-  for (const [name, rows] of [
-    ['residual_wine', 40],
-    ['concat_digits', 150],
+  for (const [name, rows, file] of [
+    ['residual_wine', 40, 'model.state_dict.pt'],
+    ['concat_digits', 150, 'model.state_dict.pt'],
+    ['residual_wine', 40, 'model.onnx'],
   ] as const)
-    test(`${name}: init --data test.csv writes a config that runs unedited; chain = simulator, within 1% of PyTorch`, async () => {
+    test(`${name} (${file}): init --data test.csv writes a config that runs unedited; chain = simulator, within 1% of PyTorch`, async () => {
       const dir = mkdtempSync(path.join(tmpdir(), `ml2sc-graph-${name}-`))
-      for (const f of ['model.state_dict.pt', 'model.py', 'test.csv', 'reference.csv']) copyFileSync(path.join(GRAPH, name, f), path.join(dir, f))
-      const init = await runCli(['init', 'model.state_dict.pt', '--data', 'test.csv'], { cwd: dir })
+      const files = file === 'model.onnx' ? [file, 'test.csv', 'reference.csv'] : [file, 'model.py', 'test.csv', 'reference.csv']
+      for (const f of files) copyFileSync(path.join(GRAPH, name, f), path.join(dir, f))
+      const init = await runCli(['init', file, '--data', 'test.csv'], { cwd: dir })
       expect(init.stderr).not.toContain('ml2sc: error')
       expect(init.code).toBe(0)
       const yaml = readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')
-      expect(yaml).toContain('source: model.py')
+      if (file !== 'model.onnx') expect(yaml).toContain('source: model.py')
       expect(yaml).not.toContain('guessed: true')
 
       const run = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
