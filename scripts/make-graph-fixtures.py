@@ -6,6 +6,8 @@ ml2sc reads: residual adds and torch.cat in forward), model.onnx (the same model
 test.csv (held-out rows and labels) and reference.csv (PyTorch's float outputs for them).
 - residual_wine: h = relu(fc_in(x)); h = h + relu(fc1(h)); h = relu(fc2(h)) + h; return out(h)
 - concat_digits: two branches of x (tanh and relu) concatenated with x itself, then a ReLU layer and the head
+- standardized_wine: raw wine features; forward standardises them with registered buffers,
+  x = (x - self.mean) / self.std, then a residual block
 The outputs are committed, so tests never need torch.
 """
 import os
@@ -63,7 +65,29 @@ class ConcatMLP(nn.Module):
         return self.head(h)
 '''
 
+STANDARDIZED_SOURCE = '''import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class StandardizedResidual(nn.Module):
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+        self.fc_in = nn.Linear(13, 16)
+        self.fc1 = nn.Linear(16, 16)
+        self.out = nn.Linear(16, 3)
+
+    def forward(self, x):
+        x = (x - self.mean) / self.std
+        h = F.relu(self.fc_in(x))
+        h = h + F.relu(self.fc1(h))
+        return self.out(h)
+'''
+
 scope = {}
+exec(STANDARDIZED_SOURCE, scope)
 exec(RESIDUAL_SOURCE, scope)
 exec(CONCAT_SOURCE, scope)
 
@@ -77,14 +101,14 @@ def f32(v):
     return repr(float(np.float32(v)))
 
 
-def load(name, n_test):
+def load(name, n_test, raw=False):
     ds = {"wine": datasets.load_wine, "digits": datasets.load_digits}[name]()
     X = ds.data.astype(np.float64)
     y = ds.target.astype(np.int64)
     if name == "digits":
         X = X / 16.0
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=n_test, random_state=0, stratify=y)
-    if name == "wine":
+    if name == "wine" and not raw:
         mu, sd = Xtr.mean(0), Xtr.std(0)
         Xtr, Xte = (Xtr - mu) / sd, (Xte - mu) / sd
     return Xtr.astype(np.float32), Xte.astype(np.float32), ytr, yte, [f"x{i}" for i in range(X.shape[1])]
@@ -102,10 +126,11 @@ def train(model, X, y, epochs, lr):
     return model
 
 
-def make(name, cls, source, data, n_test, epochs, lr):
+def make(name, cls, source, data, n_test, epochs, lr, raw=False):
     seed(0)
-    Xtr, Xte, ytr, yte, names = load(data, n_test)
-    model = train(scope[cls](), Xtr, ytr, epochs, lr)
+    Xtr, Xte, ytr, yte, names = load(data, n_test, raw)
+    # raw features: the model standardises them itself, with the training set's statistics as buffers
+    model = train(scope[cls](Xtr.mean(0), Xtr.std(0)) if raw else scope[cls](), Xtr, ytr, epochs, lr)
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(d, "model.state_dict.pt"))
@@ -131,6 +156,7 @@ def make(name, cls, source, data, n_test, epochs, lr):
 def main():
     make("residual_wine", "ResidualMLP", RESIDUAL_SOURCE, "wine", 40, 300, 0.01)
     make("concat_digits", "ConcatMLP", CONCAT_SOURCE, "digits", 150, 300, 0.01)
+    make("standardized_wine", "StandardizedResidual", STANDARDIZED_SOURCE, "wine", 40, 300, 0.01, raw=True)
 
 
 if __name__ == "__main__":

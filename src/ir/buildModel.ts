@@ -91,6 +91,25 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
       layers.push({ name: step.name, weight, bias, activation: { kind: 'identity' }, ...(input ? { input } : {}) })
       return
     }
+    if (step.op === 'affine') {
+      // x − m, x / s, x · s with a registered buffer: a per-feature scale and shift, folded like BatchNorm
+      const t = take(step.name, `the buffer 'self.${step.name}'`)
+      const v = Array.from(t.data)
+      const n = pendingBn?.scale.length ?? layers[layers.length - 1]?.weight.length ?? (v.length > 1 ? v.length : nextWidth())
+      const at = (i: number) => (v.length === 1 ? v[0]! : v[i]!)
+      if (v.length !== 1 && v.length !== n) throw new ModelError(`buffer '${step.name}' has ${v.length} values for ${n} features`, { where: file })
+      const scale = Array.from({ length: n }, (_, i) => (step.how === 'div' ? 1 / at(i) : step.how === 'mul' ? at(i) : 1))
+      const shift = Array.from({ length: n }, (_, i) => (step.how === 'sub' ? -at(i) : 0))
+      const last = layers[layers.length - 1]
+      if (last && last.activation.kind === 'identity' && !pendingBn) {
+        last.weight = last.weight.map((row, j) => row.map((w) => w * scale[j]!))
+        last.bias = last.bias.map((b, j) => b * scale[j]! + shift[j]!)
+      } else if (pendingBn) {
+        // compose: (x·s1 + t1)·s2 + t2
+        pendingBn = { name: step.name, scale: pendingBn.scale.map((s1, i) => s1 * scale[i]!), shift: pendingBn.shift.map((t1, i) => t1 * scale[i]! + shift[i]!) }
+      } else pendingBn = { scale, shift, name: step.name }
+      return
+    }
     if (step.op === 'batchnorm') {
       const g = take(`${step.name}.running_mean`, `BatchNorm '${step.name}'`)
       const v = take(`${step.name}.running_var`, `BatchNorm '${step.name}'`)
@@ -121,6 +140,11 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
       throw new ModelError(`two activations in a row after '${last.name}' (${describeActivation(last.activation)}, then ${describeActivation(step.activation)})`, { where: file, hint: 'insert a Linear between them' })
     }
     last.activation = step.activation
+  }
+  /** The width of the first Linear after the steps so far (a scalar buffer before any layer broadcasts to it). */
+  const nextWidth = (): number => {
+    const first = front.rest.find((st) => st.op === 'linear')
+    return first?.op === 'linear' ? (tensors.get(`${first.name}.weight`)?.shape[1] ?? 1) : 1
   }
   front.rest.forEach(visit)
   if (pending) throw new ModelError(`the model returns ${describeInput(pending, valueName)}, a residual sum or concatenation`, { where: file, hint: 'ml2sc needs a Linear layer after a residual add or torch.cat (its output layer)' })

@@ -51,6 +51,8 @@ export type ArchStep =
   | { op: 'batchnorm'; name: string; eps?: number }
   | { op: 'prelu'; name: string } // nn.PReLU: its slopes are the tensor `<name>.weight` (resolvePrelu)
   | { op: 'skip'; name?: string } // Dropout, Identity: nothing at inference
+  /** `x - self.mean`, `x / self.std`, `x * self.scale` with a registered buffer (the state_dict's `<name>`): folded into a Linear like BatchNorm. */
+  | { op: 'affine'; name: string; how: 'sub' | 'div' | 'mul' }
   | { op: 'flatten'; name?: string } // Flatten, torch.flatten, x.view(N, -1): the tensor → vector boundary
   /**
    * A residual add or torch.cat: the value so far goes down each branch (steps from that value; an empty

@@ -50,6 +50,14 @@ describe('graph models from model.py: init then run, on a real anvil', () => {
     ])
     expect(await floatDistance('residual_wine')).toBeLessThan(1e-4)
     expect(await floatDistance('concat_digits')).toBeLessThan(1e-4)
+    // (x - self.mean) / self.std with registered buffers: folded into fc_in, then a residual block
+    const std = await loadModel({ path: path.join(GRAPH, 'standardized_wine', 'model.state_dict.pt'), source: path.join(GRAPH, 'standardized_wine', 'model.py') })
+    expect(std.layers.map((l) => [l.name, l.input ?? null])).toEqual([
+      ['fc_in', null],
+      ['fc1', null],
+      ['out', { op: 'add', values: [1, 2] }],
+    ])
+    expect(await floatDistance('standardized_wine')).toBeLessThan(1e-4)
     // the same models exported to ONNX (Add of two computed tensors, Concat on axis 1): the same graph
     for (const [name, ir] of [['residual_wine', res], ['concat_digits', cat]] as const) {
       const onnx = await loadModel({ path: path.join(GRAPH, name, 'model.onnx') })
@@ -62,6 +70,7 @@ describe('graph models from model.py: init then run, on a real anvil', () => {
     ['residual_wine', 40, 'model.state_dict.pt'],
     ['concat_digits', 150, 'model.state_dict.pt'],
     ['residual_wine', 40, 'model.onnx'],
+    ['standardized_wine', 40, 'model.state_dict.pt'],
   ] as const)
     test(`${name} (${file}): init --data test.csv writes a config that runs unedited; chain = simulator, within 1% of PyTorch`, async () => {
       const dir = mkdtempSync(path.join(tmpdir(), `ml2sc-graph-${name}-`))

@@ -12,6 +12,7 @@ export type Node =
   | { k: 'call'; fn: Node; args: Node[]; kwargs: Map<string, Node>; star: boolean; a: number; b: number; line: number }
   | { k: 'tuple' | 'list'; items: Node[]; a: number; b: number; line: number }
   | { k: 'add'; items: Node[]; a: number; b: number; line: number } // a + b + …: a residual add
+  | { k: 'binop'; op: '-' | '/' | '*'; left: Node; right: Node; a: number; b: number; line: number } // x - self.mean, x / self.std
   | { k: 'other'; what: string; a: number; b: number; line: number } // operators, subscripts, lambdas, ...
 
 export type Ctx = { file: string; where: string; src: string }
@@ -67,6 +68,7 @@ export class ExprParser {
     // a chain of `+` only (a residual add) keeps its operands; any other operator makes the whole an `other`
     const terms: Node[] = [left]
     let onlyPlus = true
+    const ops: string[] = []
     while (true) {
       const t = this.peek()
       if (!t) break
@@ -79,11 +81,13 @@ export class ExprParser {
         this.skipToEndOfExpr()
       } else {
         onlyPlus &&= t.value === '+'
+        ops.push(t.value)
         terms.push(this.unary())
       }
       left = { k: 'other', what: t.value, a: left.a, b: this.toks[this.i - 1]!.end, line: left.line }
     }
     if (onlyPlus && terms.length > 1) return { k: 'add', items: terms, a: left.a, b: left.b, line: left.line }
+    if (terms.length === 2 && (ops[0] === '-' || ops[0] === '/' || ops[0] === '*')) return { k: 'binop', op: ops[0], left: terms[0]!, right: terms[1]!, a: left.a, b: left.b, line: left.line }
     return left
   }
   private skipToEndOfExpr() {

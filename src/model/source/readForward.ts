@@ -49,6 +49,14 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         if ('error' in b) return b.error()
         return b.value
       }
+      // (x - self.mean) / self.std: preprocessing with registered buffers, folded into the next Linear
+      case 'binop': {
+        const r = node.right
+        const buf = r.k === 'attr' && r.obj.k === 'name' && r.obj.id === 'self' && modules.get(r.attr)?.buffer ? r.attr : undefined
+        if (!buf) unsupported(ctx, text(ctx, node), node.line)
+        const how = node.op === '-' ? 'sub' : node.op === '/' ? 'div' : 'mul'
+        return { steps: [...evaluate(node.left).steps, { op: 'affine', name: buf, how }] }
+      }
       // h + f(h): a residual add (buildModel keeps every value the sum reads)
       case 'add':
         return { steps: joinValues('add', node.items.map((n) => evaluate(n).steps), text(ctx, node)) }
