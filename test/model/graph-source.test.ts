@@ -82,4 +82,21 @@ describe('residual adds and torch.cat from forward()', () => {
     e = errorOf(() => build(cls(init, ['return self.out(torch.cat([x, x], dim=1))']), linears({ out: [2, 8] })))
     expect(e.shortMessage).toBe("the first Linear 'out' reads cat(the input, the input)")
   })
+
+  test('(x - self.mean) / self.std and x * self.scale with registered buffers fold into the Linear next to them', () => {
+    const t = linears({ fc: [2, 3], out: [1, 2] })
+    t.set('mean', { shape: [3], data: Float64Array.from([1, -2, 0.5]) })
+    t.set('std', { shape: [3], data: Float64Array.from([2, 0.5, 4]) })
+    t.set('scale', { shape: [1], data: Float64Array.from([3]) })
+    const init = ["self.register_buffer('mean', torch.zeros(3))", "self.register_buffer('std', torch.ones(3))", "self.register_buffer('scale', torch.ones(1))", 'self.fc = nn.Linear(3, 2)', 'self.out = nn.Linear(2, 1)']
+    const m = build(cls(init, ['x = (x - self.mean) / self.std', 'h = self.fc(x) * self.scale', 'return self.out(F.relu(h))']), t)
+    expect(m.layers.map((l) => l.name)).toEqual(['fc', 'out'])
+    const x = [0.7, 1.5, -3]
+    const z = x.map((v, i) => (v - [1, -2, 0.5][i]!) / [2, 0.5, 4][i]!)
+    const want = lin(t, 'out', relu(lin(t, 'fc', z).map((v) => v * 3)))
+    expect(Math.abs(referenceForward(m, x)[0]! - want[0]!)).toBeLessThan(1e-12)
+    // a buffer not registered, or an operator other than - / *, stays a clear refusal
+    const e = errorOf(() => build(cls(init, ['x = (x - self.mu) / self.std', 'return self.out(self.fc(x))']), t))
+    expect(e.shortMessage).toBe("unsupported construct '(x - self.mu)' at m.py:15")
+  })
 })
