@@ -90,6 +90,8 @@ describe('graph models from model.py: init then run, on a real anvil', () => {
       expect(report.fidelity).toMatchObject({ enforced: true, against: 'pytorch-csv', within: true, rows })
       expect(report.fidelity.worst.deviation).toBeLessThan(report.fidelity.worst.tolerance)
       expect(report.accuracy.agreement).toBe(1)
+      // report.json says which values each layer reads (value 0 the input, k layer k's output)
+      expect(report.model.architecture.some((l: { reads?: { op: string } }) => l.reads?.op === (name === 'concat_digits' ? 'concat' : 'add'))).toBe(true)
       const plan = readJson(path.join(dir, 'out', 'plan.json'))
       expect(plan.plan.layers.some((l: { input?: unknown }) => l.input)).toBe(true)
       expect(run.stdout + run.stderr).toContain('simulator mismatches 0')
