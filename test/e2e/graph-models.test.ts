@@ -6,6 +6,7 @@ import { describe, expect, test } from 'bun:test'
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { inspectTarget, renderInspect } from '../../src/commands/inspect.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { FIXTURES, runCli } from '../helpers/paths.ts'
@@ -58,6 +59,10 @@ describe('graph models from model.py: init then run, on a real anvil', () => {
       ['out', { op: 'add', values: [1, 2] }],
     ])
     expect(await floatDistance('standardized_wine')).toBeLessThan(1e-4)
+    // ml2sc inspect names what each graph layer reads
+    const shown = renderInspect(await inspectTarget(path.join(GRAPH, 'concat_digits', 'model.onnx')))
+    expect(shown).toContain("layer 2 'deep1' reads the input")
+    expect(shown).toContain("layer 4 'mix' reads cat(the input, 'wide', 'deep2')")
     // the same models exported to ONNX (Add of two computed tensors, Concat on axis 1): the same graph
     for (const [name, ir] of [['residual_wine', res], ['concat_digits', cat]] as const) {
       const onnx = await loadModel({ path: path.join(GRAPH, name, 'model.onnx') })
