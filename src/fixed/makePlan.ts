@@ -5,7 +5,7 @@ import { joinInput } from '../ir/layerInput.ts'
 import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
 import { quantize } from './quantize.ts'
-import { tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
+import { graphPinOf, tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
 
 export { quantize }
 
@@ -56,6 +56,9 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   // a deployed CNN (predict, verify, an update): its conv scales and lanes are in the contract's code
   if (pin && front.tensorLayers.length && tensorPinOf(front.tensorLayers) !== pin.tensor)
     throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
+  // a deployed graph model: its contract builds the sums and concats it was generated for
+  if (pin && graphPinOf(model.layers) !== pin.graph)
+    throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
   // bounds on every value so far (graph models: a skip, a residual sum (bounds add), a concat (bounds concatenate))
   const valueMax: bigint[][] = [inputBoundAsValue({ F, decimals, inputFraction }, front.xMax)]
   const layers: LayerPlan[] = model.layers.map((layer, l) => {

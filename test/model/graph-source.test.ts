@@ -100,3 +100,20 @@ describe('residual adds and torch.cat from forward()', () => {
     expect(e.shortMessage).toBe("unsupported construct '(x - self.mu)' at m.py:15")
   })
 })
+
+describe('a deployed graph model pins its shape', () => {
+  test('new weights for the same graph are accepted; another graph (or a chain) is refused with one line', async () => {
+    const { makePlan } = await import('../../src/fixed/makePlan.ts')
+    const { pinOf } = await import('../../src/fixed/types.ts')
+    const t = linears({ a: [4, 3], b: [4, 4], out: [2, 4] })
+    const init = ['self.a = nn.Linear(3, 4)', 'self.b = nn.Linear(4, 4)', 'self.out = nn.Linear(4, 2)']
+    const res = build(cls(init, ['h = F.relu(self.a(x))', 'h = h + F.relu(self.b(h))', 'return self.out(h)']), t)
+    const P = { fraction: 20, weightBytes: 2, inputBytes: 4 }
+    const pin = pinOf(makePlan(res, P))
+    expect(pin.graph).toBe(JSON.stringify([null, null, { op: 'add', values: [1, 2] }]))
+    expect(makePlan(res, P, pin).layers[2]!.input).toEqual({ op: 'add', values: [1, 2] })
+    const chainModel = build(cls(init, ['h = F.relu(self.a(x))', 'h = F.relu(self.b(h))', 'return self.out(h)']), t)
+    for (const other of [chainModel]) expect(() => makePlan(other, P, pin)).toThrow('another graph shape')
+    expect(() => makePlan(res, P, pinOf(makePlan(chainModel, P)))).toThrow('another graph shape')
+  })
+})
