@@ -21,9 +21,9 @@ const csv = (f: string) =>
     .map((l) => l.split(',').map(Number))
 
 /** The IR's float forward pass against PyTorch's outputs: the graph is read right (float32-close). */
-async function floatDistance(name: string): Promise<number> {
+async function floatDistance(name: string, onnx = false): Promise<number> {
   const d = path.join(GRAPH, name)
-  const model = await loadModel({ path: path.join(d, 'model.state_dict.pt'), source: path.join(d, 'model.py') })
+  const model = await loadModel(onnx ? { path: path.join(d, 'model.onnx') } : { path: path.join(d, 'model.state_dict.pt'), source: path.join(d, 'model.py') })
   const rows = csv(path.join(d, 'test.csv'))
   const ref = csv(path.join(d, 'reference.csv'))
   let worst = 0
@@ -64,10 +64,12 @@ describe('graph models from model.py: init then run, on a real anvil', () => {
     expect(shown).toContain("layer 2 'deep1' reads the input")
     expect(shown).toContain("layer 4 'mix' reads cat(the input, 'wide', 'deep2')")
     // the same models exported to ONNX (Add of two computed tensors, Concat on axis 1): the same graph
-    for (const [name, ir] of [['residual_wine', res], ['concat_digits', cat]] as const) {
+    // (the ONNX Sub and Div by the buffers' constants fold into fc_in as the source's do)
+    for (const [name, ir] of [['residual_wine', res], ['concat_digits', cat], ['standardized_wine', std]] as const) {
       const onnx = await loadModel({ path: path.join(GRAPH, name, 'model.onnx') })
       expect(onnx.layers.map((l) => [l.name, l.input ?? null])).toEqual(ir.layers.map((l) => [l.name, l.input ?? null]))
       expect(onnx.layers.map((l) => l.activation)).toEqual(ir.layers.map((l) => l.activation))
+      expect(await floatDistance(name, true)).toBeLessThan(1e-4)
     }
   })
 

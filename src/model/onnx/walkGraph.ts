@@ -167,6 +167,15 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     if (ctx.pendingPad && op !== 'Conv' && op !== 'AveragePool') unsupportedNode(n, `Pad '${ctx.pendingPad.node}' must be followed by Conv or AveragePool`)
     const node = { n, op, ins, x, a }
     ctx.steps = [...stepsOf.get(x)!]
+    // (x - mean) / std exported from registered buffers: x − c, x / c, x · c with a constant c, folded into a Linear
+    // (not where the nodes are part of an activation's pattern: that refusal names the activation)
+    if (/^(Sub|Div|Mul)$/.test(op) && ins[0] === x && isConst(ins[1]) && consts.has(ins[1]!) && !ctx.pendingMatMul && !partialPatternOf(nodes, idx)) {
+      const name = ctx.stepName(n, undefined)
+      tensors.set(name, constTensor(ins[1]!))
+      ctx.steps.push({ op: 'affine', name, how: op === 'Sub' ? 'sub' : op === 'Div' ? 'div' : 'mul' })
+      stepsOf.set(out!, ctx.steps)
+      continue
+    }
     if (op === 'Pad' || CONV_OPS.includes(op)) mapConvOp(ctx, node)
     else if (!mapActivationOp(ctx, node)) mapDenseOp(ctx, node, out!)
     stepsOf.set(out!, ctx.steps)
