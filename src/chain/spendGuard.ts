@@ -119,6 +119,8 @@ export function estimateEvaluateGas(plan: Plan, rows: number, batchRows: number)
     // unrolled multiply-accumulates cost ~45 gas per SIMD word, looped ones ~120 (measured)
     perRow += l.nIn * groups * (l.nIn * groups <= UNROLL_LIMIT ? 45 : 120) + l.nOut * 40
     perRow += l.nOut * opOf(l.activation).gas
+    // a graph model's skip, residual sum or concat: built in memory first, an MLOAD (+ ADD) and MSTORE per element
+    if (l.input) perRow += l.nIn * 30 * l.input.values.length
     blobBytes += l.nOut * l.nIn * plan.weightBytes + l.nOut * plan.biasBytes
   }
   perRow += plan.outputSize * plan.outputBytes * 16

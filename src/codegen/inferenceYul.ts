@@ -1,6 +1,7 @@
 import type { LayerPlan, Plan } from '../fixed/types.ts'
 import { biasedAccInit, biasWordExpr, hex as h, laneWordOf, macChain, maskAndBiasDecl, packetMacs, sumWords, unpackLanes } from './laneKernel.ts'
 import { vectorActivationYul } from './activationYul.ts'
+import { joinYul } from './joinYul.ts'
 import { decodesInputs, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
 import { packetAt, type GroupLayout } from './weightBlob.ts'
 
@@ -104,7 +105,9 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
     lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), ${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, mul(i, ${inB}))))) }`)
   plan.layers.forEach((layer, l) => {
     const lm = mem.layers[l]!
-    const src = l === 0 ? (decodeToMemory ? mem.inputs : -1) : mem.layers[l - 1]!.activations
+    // a graph model's layer reading a skip, a residual sum or a concat: built first at lm.joined
+    if (lm.joined !== undefined) lines.push(joinYul(plan, mem, l))
+    const src = l === 0 ? (decodeToMemory ? mem.inputs : -1) : (lm.joined ?? mem.layers[l - 1]!.activations)
     const x = (i: number) => (src < 0 ? `${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
     const groups = mem.blobLayout.layers[l]!.groups
     const unroll = constants || layer.nIn * groups.length <= UNROLL_LIMIT || src < 0
@@ -191,8 +194,8 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
   let budget = FUSED_UNROLL_INPUTS
   const blocks = plan.layers.map((layer: LayerPlan, l) => {
     const lm = mem.layers[l]!
-    const x0 = l === 0 ? mem.inputs : mem.layers[l - 1]!.activations
-    const lines: string[] = [l === 0 ? decodeWithSum(plan, mem) : sumWords('sx', x0, layer.nIn), `// layer ${l} '${layer.name}' (fused)`]
+    const x0 = l === 0 ? mem.inputs : (lm.joined ?? mem.layers[l - 1]!.activations)
+    const lines: string[] = [...(lm.joined !== undefined ? [joinYul(plan, mem, l)] : []), l === 0 ? decodeWithSum(plan, mem) : sumWords('sx', x0, layer.nIn), `// layer ${l} '${layer.name}' (fused)`]
     for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
       const unrolled = layer.nIn <= budget
       if (unrolled) budget -= layer.nIn

@@ -32,6 +32,8 @@ export type LayerMemory = {
   packedWeights: number[]
   packedBiases: number
   activations: number
+  /** A graph model's layer that reads a skip, a residual sum or a concat: where that vector is built (joinYul.ts). */
+  joined?: number
 }
 export type MemoryMap = {
   kernel: Kernel
@@ -52,6 +54,8 @@ export const UNROLL_LIMIT = 48
 
 /** Whether a packed-kernel row's features are first decoded into memory (else read straight from calldata). */
 export function decodesInputs(plan: Plan): boolean {
+  // a graph model that reads the input again later (a skip or concat from x) keeps it in memory
+  if (plan.layers.some((l) => l.input?.values.includes(0))) return true
   const firstGroups = Math.ceil(plan.layers[0]!.nOut / plan.layers[0]!.lanes)
   return firstGroups > 1 || plan.inputSize * firstGroups > UNROLL_LIMIT
 }
@@ -87,7 +91,11 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
       }
     const packedBiases = at
     if (kernel.mode === 'packed') at += groups.length * 32
-    return { packedWeights, packedBiases, activations: activations[l]! }
+    const input = plan.layers[l]!.input
+    if (!input) return { packedWeights, packedBiases, activations: activations[l]! }
+    const joined = at
+    at += plan.layers[l]!.nIn * 32
+    return { packedWeights, packedBiases, activations: activations[l]!, joined }
   })
   return { kernel, blob, blobLayout: layout, chunkTable, layers, inputs, end: at }
 }

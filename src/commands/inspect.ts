@@ -4,6 +4,7 @@ import path from 'node:path'
 import { blobLayout } from '../codegen/weightBlob.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import { describeActivation } from '../ir/buildModel.ts'
+import { describeInput } from '../ir/layerInput.ts'
 import { parameterCount, shapeOf, taskOf } from '../ir/taskOf.ts'
 import { macsOf, shapeText, sizeOf } from '../ir/tensorShapes.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
@@ -31,7 +32,8 @@ export type InspectSummary = {
    * Every layer: conv/pool layers first (kind, outShape), then the dense layers. `in`/`out` are flattened
    * sizes; `macs` counts multiply-accumulates per row (0 for pooling).
    */
-  layers: { index: number; name: string; kind: string; in: number; out: number; outShape: number[]; activation: string; parameters: number; macs: number }[]
+  /** `reads`: a graph model's layer that reads an earlier value, a residual sum or a concat (`'fc1' + 'fc2'`). */
+  layers: { index: number; name: string; kind: string; in: number; out: number; outShape: number[]; activation: string; parameters: number; macs: number; reads?: string }[]
   /** Multiply-accumulates per row, all layers. */
   macs: number
   /** With a config: the fixed-point plan. */
@@ -119,6 +121,7 @@ function layerRows(ir: ModelIR): InspectSummary['layers'] {
     activation: describeActivation(l.activation),
     parameters: l.weight.length * (l.weight[0]!.length + 1),
     macs: l.weight.length * l.weight[0]!.length,
+    ...(l.input ? { reads: describeInput(l.input, (v) => (v === 0 ? 'the input' : `'${ir.layers[v - 1]!.name}'`)) } : {}),
   }))
   return [...tensor, ...dense]
 }
@@ -188,6 +191,8 @@ export function renderInspect(s: InspectSummary): string {
   lines.push(fmt(head), ...rows.map(fmt))
   const total = [' ', 'total', '', '', '', s.parameters.toLocaleString('en-US'), ...(conv ? [s.macs.toLocaleString('en-US')] : []), ...(s.plan ? [''] : [])]
   lines.push(fmt(total))
+  // a graph model: what each layer reads when it is not the layer above
+  for (const l of s.layers) if (l.reads) lines.push(`  layer ${l.index} '${l.name}' reads ${l.reads}`)
   return lines.join('\n') + '\n'
 }
 

@@ -2,9 +2,11 @@ import { NumericsError } from '../errors/base.ts'
 import { opOf, paramOf } from '../ir/ops/index.ts'
 import type { ModelIR } from '../ir/types.ts'
 import { makeRecurrentPlan } from './makeRecurrentPlan.ts'
+import { joinInput } from '../ir/layerInput.ts'
+import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
 import { quantize } from './quantize.ts'
-import { tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
+import { graphPinOf, tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
 
 export { quantize }
 
@@ -63,8 +65,14 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const recurrent = model.recurrent
     ? makeRecurrentPlan(model.recurrent, { wMaxQ, F, scale, inputAbsMax: -inputMin, weightBytes: p.weightBytes }, pin?.tensor)
     : undefined
-  let xMax: bigint[] = recurrent ? new Array<bigint>(recurrent.hidden).fill(recurrent.hMax) : front.xMax
-  const layers: LayerPlan[] = model.layers.map((layer) => {
+  // a deployed graph model: its contract builds the sums and concats it was generated for
+  if (pin && graphPinOf(model.layers) !== pin.graph)
+    throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
+  // bounds on every value so far (graph models: a skip, a residual sum (bounds add), a concat (bounds concatenate))
+  const firstMax: bigint[] = recurrent ? new Array<bigint>(recurrent.hidden).fill(recurrent.hMax) : front.xMax
+  const valueMax: bigint[][] = [recurrent ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, front.xMax)]
+  const layers: LayerPlan[] = model.layers.map((layer, l) => {
+    const xMax = l === 0 ? firstMax : joinInput(layer.input, l, valueMax, (a, b) => a + b)
     const nOut = layer.weight.length
     const nIn = layer.weight[0]!.length
     const wAbsMax = Math.max(...layer.weight.flat().map(Math.abs))
@@ -73,7 +81,6 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     // e: the weights' scale exponent; s: the accumulator's shift back to 2^F (they differ by `lift` in layer 0)
     let e = wAbsMax === 0 ? 1 : Math.floor(Math.log2(Number(wMaxQ) / wAbsMax))
     while (e > 0 && abs(quantize(wAbsMax, e)) > wMaxQ) e--
-    const l = model.layers.indexOf(layer)
     e = Math.min(e, 64 + lift(l))
     let s = e - lift(l)
     if (pin) {
@@ -109,8 +116,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     const problem = op.check?.((accMax >> BigInt(s)) + 1n, act, slopeQ, { scale, slopeBits })
     if (problem) throw new NumericsError(`layer '${layer.name}': ${problem}`, { hint: 'use a narrower precision.inputs or precision.weights' })
     const lanes = pin ? pin.lanes[l]! : Math.max(1, Math.min(Math.floor(256 / laneBits), nOut))
-    xMax = outMax
-    return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax }
+    valueMax.push(outMax)
+    return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax, ...(layer.input ? { input: layer.input } : {}) }
   })
   const biasMax = [...layers.flatMap((l) => l.biases), ...(recurrent?.blocks.flatMap((b) => b.biases) ?? [])].reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
   const biasBytes = pinned('bias', bytesFor(biasMax), pin?.biasBytes)

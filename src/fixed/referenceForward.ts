@@ -1,6 +1,7 @@
 import type { ModelIR } from '../ir/types.ts'
 import { opOf } from '../ir/ops/index.ts'
 import { floatRecurrent } from './recurrent.ts'
+import { joinInput } from '../ir/layerInput.ts'
 import { floatTensorLayers } from './tensorForward.ts'
 
 /**
@@ -9,15 +10,17 @@ import { floatTensorLayers } from './tensorForward.ts'
  */
 export function referenceLayers(model: ModelIR, input: number[]): number[][] {
   const trace: number[][] = []
-  let x = model.recurrent ? floatRecurrent(model.recurrent, input) : (floatTensorLayers(model, input).at(-1) ?? input)
-  for (const layer of model.layers) {
+  const values = [model.recurrent ? floatRecurrent(model.recurrent, input) : (floatTensorLayers(model, input).at(-1) ?? input)]
+  model.layers.forEach((layer, l) => {
+    // a graph model reads an earlier value, a residual sum or a concatenation (ir/layerInput.ts)
+    const x = joinInput(layer.input, l, values, (a, b) => a + b)
     const y = opOf(layer.activation).float(
       layer.weight.map((row, j) => row.reduce((acc, w, i) => acc + w * x[i]!, layer.bias[j]!)),
       layer.activation,
     )
     trace.push(y)
-    x = y
-  }
+    values.push(y)
+  })
   return trace
 }
 

@@ -1,5 +1,7 @@
 import { opOf } from '../ir/ops/index.ts'
 import { fixedRecurrent } from './recurrent.ts'
+import { joinInput } from '../ir/layerInput.ts'
+import { inputAsValue } from './inputAsValue.ts'
 import { fixedTensorLayers } from './tensorForward.ts'
 import type { Plan } from './types.ts'
 
@@ -12,8 +14,11 @@ import type { Plan } from './types.ts'
 export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
   const scale = plan.scale
   const trace: bigint[][] = []
-  let x = plan.recurrent ? fixedRecurrent(plan.recurrent, input, scale) : (fixedTensorLayers(plan, input).at(-1) ?? input)
-  for (const layer of plan.layers) {
+  const x0 = plan.recurrent ? fixedRecurrent(plan.recurrent, input, scale) : (fixedTensorLayers(plan, input).at(-1) ?? input)
+  // a graph model: every value so far, the input at the activation scale (ir/layerInput.ts, inputAsValue.ts)
+  const values = plan.layers.some((l) => l.input) ? [inputAsValue(plan, x0)] : [x0]
+  plan.layers.forEach((layer, l) => {
+    const x = l === 0 ? x0 : joinInput(layer.input, l, values, (a, b) => a + b)
     const s = BigInt(layer.wShift)
     let y =
       denseInFloat(layer, x) ??
@@ -24,8 +29,8 @@ export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
       })
     y = opOf(layer.activation).fixed(y, layer.activation, layer.slopeQ, { scale, slopeBits: plan.slopeBits })
     trace.push(y)
-    x = y
-  }
+    values.push(y)
+  })
   return trace
 }
 

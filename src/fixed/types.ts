@@ -1,4 +1,4 @@
-import type { Activation } from '../ir/types.ts'
+import type { Activation, LayerInput } from '../ir/types.ts'
 import { recurrentPinOf, type RecurrentPlan } from './recurrentPlanTypes.ts'
 import type { TensorLayerPlan } from './tensorPlanTypes.ts'
 
@@ -26,6 +26,8 @@ export type LayerPlan = {
   /** Largest |accumulator| and largest |output| over the safe input range (interval analysis). */
   accMax: bigint
   outMax: bigint[]
+  /** A graph model: what this layer reads when it is not the previous layer's output (ir/layerInput.ts). */
+  input?: LayerInput
 }
 
 export type Plan = {
@@ -76,7 +78,12 @@ export type PlanPin = {
   outputBytes: number
   /** A convolutional model: its conv layers' scales and lanes (tensorPinOf), which the contract's code fixes too. */
   tensor?: string
+  /** A graph model: which values each layer reads (graphPinOf): the contract's code builds those sums and concats. */
+  graph?: string
 }
+
+/** What a contract's code fixes of a graph model's shape: each layer's input (absent for a chain). */
+export const graphPinOf = (layers: { input?: LayerInput }[]): string | undefined => (layers.some((l) => l.input) ? JSON.stringify(layers.map((l) => l.input ?? null)) : undefined)
 
 /** What a contract's code fixes of a conv/pool stack: each conv's weight scale and lanes. */
 export const tensorPinOf = (layers: TensorLayerPlan[]): string => JSON.stringify(layers.map((l) => (l.kind === 'conv' ? [l.wShift, l.laneBits, l.lanes] : l.kind)))
@@ -84,6 +91,7 @@ export const tensorPinOf = (layers: TensorLayerPlan[]): string => JSON.stringify
 export const pinOf = (plan: Plan): PlanPin => ({
   ...(plan.tensorLayers?.length ? { tensor: tensorPinOf(plan.tensorLayers) } : {}),
   ...(plan.recurrent ? { tensor: recurrentPinOf(plan.recurrent) } : {}),
+  ...(graphPinOf(plan.layers) ? { graph: graphPinOf(plan.layers) } : {}),
   wShift: plan.layers.map((l) => l.wShift),
   laneBits: plan.layers.map((l) => l.laneBits),
   lanes: plan.layers.map((l) => l.lanes),

@@ -3,6 +3,7 @@ import { opOf } from './ops/index.ts'
 import { buildRecurrent } from './buildRecurrent.ts'
 import type { RecurrentLayer } from './recurrentTypes.ts'
 import { buildTensorLayers } from './buildTensorLayers.ts'
+import { describeInput, inputWidth, type LayerInput } from './layerInput.ts'
 import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } from './types.ts'
 
 /**
@@ -12,12 +13,21 @@ import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } fro
  * `inputShape` ([C, H, W] or [C, L]).
  */
 export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: string, file = 'model', inputShape?: number[]): ModelIR {
-  const steps = archSteps.map((s) => (s.op === 'prelu' ? resolvePrelu(s.name, tensors, file) : s))
+  const resolve = (s: ArchStep): ArchStep => (s.op === 'prelu' ? resolvePrelu(s.name, tensors, file) : s.op === 'join' ? { ...s, branches: s.branches.map((b) => b.map(resolve)) } : s)
+  const steps = archSteps.map(resolve)
   const layers: DenseLayer[] = []
   let pendingBn: { scale: number[]; shift: number[]; name: string } | undefined
   /** A PReLU with a slope per channel, waiting for the Linear after it (foldPrelu). */
   let pendingPrelu: { name: string; slopes: number[]; layer: DenseLayer } | undefined
-  const used = new Set<string>(archSteps.flatMap((s) => (s.op === 'prelu' ? [`${s.name}.weight`] : [])))
+  const prelus = (ss: ArchStep[]): string[] => ss.flatMap((s) => (s.op === 'prelu' ? [`${s.name}.weight`] : s.op === 'join' ? s.branches.flatMap(prelus) : []))
+  const used = new Set<string>(prelus(archSteps))
+  /** A graph model: what the next Linear reads when it is not the last layer's output (a skip, a sum, a concat). */
+  let pending: LayerInput | undefined
+  const current = (): LayerInput => pending ?? { op: 'concat', values: [layers.length] }
+  const valueName = (v: number) => (v === 0 ? 'the input' : `'${layers[v - 1]!.name}'`)
+  const notOnJoin = (what: string) => {
+    if (pending) throw new ModelError(`${what} is applied to ${describeInput(pending, valueName)}, a residual sum, concatenation or skipped value`, { where: file, hint: 'ml2sc supports a Linear after a residual add or torch.cat; put activations and BatchNorm inside the branches' })
+  }
   const take = (key: string, what: string): Tensor => {
     const t = tensors.get(key)
     if (!t) {
@@ -45,15 +55,29 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     steps.splice(0, r + 1)
   }
   const front = buildTensorLayers(steps, recurrent ? undefined : inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
-  for (const step of front.rest) {
-    if (step.op === 'skip' || step.op === 'flatten') continue
+  if (front.tensorLayers.length && JSON.stringify(archSteps).includes('"op":"join"'))
+    throw new ModelError('a convolutional model with a residual add or torch.cat is not supported yet', { where: file, hint: 'residual adds and torch.cat are supported in dense models (Linear layers)' })
+  const visit = (step: ArchStep): void => {
+    if (step.op === 'skip' || step.op === 'flatten') return
+    if (step.op === 'join') {
+      if (pendingBn || pendingPrelu) throw new ModelError(`BatchNorm or PReLU '${(pendingBn ?? pendingPrelu)!.name}' before a residual add or torch.cat cannot be folded`, { where: file })
+      const from = current()
+      const ends = step.branches.map((branch) => {
+        pending = from
+        branch.forEach(visit)
+        return current()
+      })
+      pending = joinExpressions(step.kind, ends, file)
+      return
+    }
+    if (step.op !== 'linear') notOnJoin(step.op === 'activation' ? describeActivation(step.activation) : step.op === 'batchnorm' ? `BatchNorm '${step.name}'` : step.op)
     if (step.op === 'prelu') {
       const last = layers[layers.length - 1]
       const slopes = Array.from(tensors.get(`${step.name}.weight`)!.data)
       if (!last || last.activation.kind !== 'identity' || pendingBn || pendingPrelu || slopes.length !== last.weight.length)
         throw new ModelError(`PReLU '${step.name}' with ${slopes.length} slopes does not follow a Linear of ${slopes.length} outputs directly`, { where: file, hint: 'a per-channel PReLU is supported between two Linear layers' })
       pendingPrelu = { name: step.name, slopes, layer: last }
-      continue
+      return
     }
     if (pendingPrelu && step.op !== 'linear' && !(step.op === 'activation' && step.activation.kind === 'identity'))
       throw new ModelError(`PReLU '${pendingPrelu.name}' (a slope per channel) must be followed by a Linear, not ${step.op === 'activation' ? describeActivation(step.activation) : step.op}`, { where: file })
@@ -77,8 +101,29 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
       }
       if (pendingPrelu) weight.splice(0, weight.length, ...foldPrelu(pendingPrelu.layer, pendingPrelu.slopes, weight))
       pendingPrelu = undefined
-      layers.push({ name: step.name, weight, bias, activation: { kind: 'identity' } })
-      continue
+      const input = pending && !(pending.values.length === 1 && pending.values[0] === layers.length) ? pending : undefined
+      pending = undefined
+      layers.push({ name: step.name, weight, bias, activation: { kind: 'identity' }, ...(input ? { input } : {}) })
+      return
+    }
+    if (step.op === 'affine') {
+      // x − m, x / s, x · s with a registered buffer: a per-feature scale and shift, folded like BatchNorm
+      const t = take(step.name, `the buffer 'self.${step.name}'`)
+      const v = Array.from(t.data)
+      const n = pendingBn?.scale.length ?? layers[layers.length - 1]?.weight.length ?? (v.length > 1 ? v.length : nextWidth())
+      const at = (i: number) => (v.length === 1 ? v[0]! : v[i]!)
+      if (v.length !== 1 && v.length !== n) throw new ModelError(`buffer '${step.name}' has ${v.length} values for ${n} features`, { where: file })
+      const scale = Array.from({ length: n }, (_, i) => (step.how === 'div' ? 1 / at(i) : step.how === 'mul' ? at(i) : 1))
+      const shift = Array.from({ length: n }, (_, i) => (step.how === 'sub' ? -at(i) : 0))
+      const last = layers[layers.length - 1]
+      if (last && last.activation.kind === 'identity' && !pendingBn) {
+        last.weight = last.weight.map((row, j) => row.map((w) => w * scale[j]!))
+        last.bias = last.bias.map((b, j) => b * scale[j]! + shift[j]!)
+      } else if (pendingBn) {
+        // compose: (x·s1 + t1)·s2 + t2
+        pendingBn = { name: step.name, scale: pendingBn.scale.map((s1, i) => s1 * scale[i]!), shift: pendingBn.shift.map((t1, i) => t1 * scale[i]! + shift[i]!) }
+      } else pendingBn = { scale, shift, name: step.name }
+      return
     }
     if (step.op === 'batchnorm') {
       const g = take(`${step.name}.running_mean`, `BatchNorm '${step.name}'`)
@@ -100,17 +145,24 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
       } else {
         throw new ModelError(`BatchNorm '${step.name}' cannot be folded: it follows a non-linear activation`, { where: file, hint: 'only BatchNorm1d next to a Linear is supported' })
       }
-      continue
+      return
     }
-    if (step.op !== 'activation') continue // conv/pool steps here were refused by buildTensorLayers
+    if (step.op !== 'activation') return // conv/pool steps here were refused by buildTensorLayers
     const last = layers[layers.length - 1]
     if (!last) throw new ModelError(`activation ${describeActivation(step.activation)} comes before any Linear layer`, { where: file })
     if (last.activation.kind !== 'identity') {
-      if (step.activation.kind === 'identity') continue
+      if (step.activation.kind === 'identity') return
       throw new ModelError(`two activations in a row after '${last.name}' (${describeActivation(last.activation)}, then ${describeActivation(step.activation)})`, { where: file, hint: 'insert a Linear between them' })
     }
     last.activation = step.activation
   }
+  /** The width of the first Linear after the steps so far (a scalar buffer before any layer broadcasts to it). */
+  const nextWidth = (): number => {
+    const first = front.rest.find((st) => st.op === 'linear')
+    return first?.op === 'linear' ? (tensors.get(`${first.name}.weight`)?.shape[1] ?? 1) : 1
+  }
+  front.rest.forEach(visit)
+  if (pending) throw new ModelError(`the model returns ${describeInput(pending, valueName)}, a residual sum or concatenation`, { where: file, hint: 'ml2sc needs a Linear layer after a residual add or torch.cat (its output layer)' })
   if (pendingPrelu)
     throw new ModelError(`PReLU '${pendingPrelu.name}' (a slope per channel) ends the model`, { where: file, hint: 'a per-channel PReLU is supported between two Linear layers; nn.PReLU() with one slope anywhere' })
   if (pendingBn) throw new ModelError(`BatchNorm '${pendingBn.name}' is not next to a Linear layer`, { where: file })
@@ -120,11 +172,15 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     throw new ModelError(`Linear '${layers[0]!.name}' takes ${layers[0]!.weight[0]!.length} inputs but '${last.name}' gives ${last.outShape.join('×')} = ${front.flatSize}`, { where: file, hint: 'check model.inputShape' })
   }
 
+  if (layers[0]!.input) throw new ModelError(`the first Linear '${layers[0]!.name}' reads ${describeInput(layers[0]!.input, valueName)}`, { where: file, hint: 'a residual add or torch.cat is supported after the first Linear layer' })
+  const widths = [layers[0]!.weight[0]!.length, ...layers.map((l) => l.weight.length)]
   for (let l = 1; l < layers.length; l++) {
-    const prevOut = layers[l - 1]!.weight.length
+    const { input, name } = layers[l]!
     const inp = layers[l]!.weight[0]!.length
-    if (prevOut !== inp)
-      throw new ModelError(`layer '${layers[l]!.name}' takes ${inp} inputs but '${layers[l - 1]!.name}' gives ${prevOut}`, { where: file, hint: 'the declared layers do not match the state_dict shapes' })
+    const have = inputWidth(input, l, widths)
+    if (have === undefined) throw new ModelError(`the residual add ${describeInput(input!, valueName)} before '${name}' adds values of widths ${input!.values.map((v) => widths[v]).join(' and ')}`, { where: file, hint: 'a residual add needs branches of the same width' })
+    if (have !== inp)
+      throw new ModelError(`layer '${name}' takes ${inp} inputs but ${input ? describeInput(input, valueName) : valueName(l)} gives ${have}`, { where: file, hint: 'the declared layers do not match the state_dict shapes' })
   }
   layers.forEach((layer, l) => {
     if (opOf(layer.activation).shape === 'vector' && l !== layers.length - 1)
@@ -136,6 +192,8 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     throw new ModelError(`the state_dict has weights no declared layer uses: ${unused.slice(0, 5).join(', ')}`, { where: file, hint: 'declare every Linear in model.layers / model.source' })
   if (recurrent) {
     const H = recurrent.hidden
+    const joined = layers.find((l) => l.input)
+    if (joined) throw new ModelError(`layer '${joined.name}' reads a residual sum, concatenation or skipped value after a ${recurrent.kind.toUpperCase()}`, { where: file, hint: 'residual adds and torch.cat are supported in dense models without a GRU/LSTM for now' })
     if (layers[0]!.weight[0]!.length !== H)
       throw new ModelError(`Linear '${layers[0]!.name}' takes ${layers[0]!.weight[0]!.length} inputs but ${recurrent.kind.toUpperCase()} '${recurrent.name}' gives its last hidden state (${H})`, { where: file })
     return { format, inputSize: recurrent.steps * recurrent.features, inputShape: [recurrent.steps, recurrent.features], recurrent, layers }
@@ -173,4 +231,15 @@ function foldPrelu(prev: DenseLayer, a: number[], next: number[][]): number[][] 
   prev.bias = [...prev.bias, ...prev.bias.map((b) => -b)]
   prev.activation = { kind: 'relu' }
   return next.map((row) => [...row, ...row.map((v, i) => -v * a[i]!)])
+}
+
+/** The branches' ends summed or concatenated, flattened into one layer input: h + f(h) + g(h + f(h)) is one sum of three values. */
+function joinExpressions(kind: 'add' | 'concat', ends: LayerInput[], file: string): LayerInput {
+  const values: number[] = []
+  for (const e of ends) {
+    if (e.values.length > 1 && e.op !== kind)
+      throw new ModelError(`a ${kind === 'add' ? 'residual add of a torch.cat' : 'torch.cat of a residual sum'} needs a Linear between them`, { where: file, hint: 'ml2sc supports sums of values and concatenations of values, not one inside the other' })
+    values.push(...e.values)
+  }
+  return { op: kind, values }
 }

@@ -1,6 +1,9 @@
 import type { Activation } from './activation.ts'
 import type { RecurrentLayer, RecurrentStep } from './recurrentTypes.ts'
 import type { TensorLayer, TensorStep } from './tensorTypes.ts'
+import type { LayerInput } from './layerInput.ts'
+
+export type { LayerInput }
 
 export type { Activation }
 
@@ -16,6 +19,8 @@ export type DenseLayer = {
   weight: number[][]
   bias: number[]
   activation: Activation
+  /** A graph model: what this layer reads when it is not the previous layer's output (./layerInput.ts). */
+  input?: LayerInput
 }
 
 export type Task = 'binary' | 'multiclass' | 'regression'
@@ -50,7 +55,14 @@ export type ArchStep =
   | { op: 'batchnorm'; name: string; eps?: number }
   | { op: 'prelu'; name: string } // nn.PReLU: its slopes are the tensor `<name>.weight` (resolvePrelu)
   | { op: 'skip'; name?: string } // Dropout, Identity: nothing at inference
+  /** `x - self.mean`, `x / self.std`, `x * self.scale` with a registered buffer (the state_dict's `<name>`): folded into a Linear like BatchNorm. */
+  | { op: 'affine'; name: string; how: 'sub' | 'div' | 'mul' }
   | { op: 'flatten'; name?: string } // Flatten, torch.flatten, x.view(N, -1): the tensor → vector boundary
+  /**
+   * A residual add or torch.cat: the value so far goes down each branch (steps from that value; an empty
+   * branch is the value itself) and the branches' results are summed or concatenated (buildGraph.ts).
+   */
+  | { op: 'join'; kind: 'add' | 'concat'; branches: ArchStep[][]; name?: string }
 
 /** A flat tensor map, as a state_dict: name → { shape, data (row-major float64) }. */
 export type Tensor = { shape: number[]; data: Float64Array }

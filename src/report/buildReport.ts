@@ -160,7 +160,7 @@ export function buildReport(inp: ReportInput) {
       format: model.format,
       task,
       shape: shapeOf(model),
-      architecture: model.layers.map((l) => ({ name: l.name, in: l.weight[0]!.length, out: l.weight.length, activation: describeActivation(l.activation) })),
+      architecture: model.layers.map((l) => ({ name: l.name, in: l.weight[0]!.length, out: l.weight.length, activation: describeActivation(l.activation), ...(l.input ? { reads: l.input } : {}) })),
       // a convolutional model: its input tensor and the conv/pool layers before the dense ones above
       ...(model.inputShape && model.tensorLayers?.length ? { inputShape: model.inputShape, tensorLayers: tensorLayerSummary(model.tensorLayers) } : {}),
       // a sequence model: its window [T, F] and the GRU/LSTM before the dense layers

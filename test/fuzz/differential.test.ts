@@ -27,7 +27,7 @@ import { FIXTURES } from '../helpers/paths.ts'
 import { randomCnns } from '../helpers/randomCnn.ts'
 import { rng } from '../helpers/rng.ts'
 import { edgeRows, inRange, KINDS, makeRow, type Kind } from '../helpers/fuzzRows.ts'
-import { A, chain, NEW_OPS, probe } from '../helpers/syntheticModels.ts'
+import { A, chain, concatMlp, graph, NEW_OPS, probe, residualMlp } from '../helpers/syntheticModels.ts'
 
 const TX_GAS_CAP = 16_777_216
 const MAX_CALLDATA = 96_000
@@ -147,6 +147,20 @@ const CASES: Case[] = [
     rows: 150,
     ...(i === 1 ? { spread: 1 } : i === 2 ? { layout: 'storage' as const } : { embed: false }),
   })),
+  // graph models (issue 19 part D): residual sums and concatenations, skips from the input at its own scale
+  { name: 'graph: residual 6-8-8-8-3, h + f(h) twice, the head reads a sum of three', model: residualMlp(r0, 6, 8, 3, A.relu, A.softmax), precision: DEFAULT, rows: 500 },
+  { name: 'graph: residual with tanh/identity blocks, int8 at 2^12, layout code', model: residualMlp(r0, 5, 6, 2, A.tanh, A.identity), precision: P(12, 1, 2), rows: 400, layout: 'code' },
+  { name: 'graph: concat of two branches and a skip of the input, layout storage', model: concatMlp(r0, 7, 5, 4, 3, A.softmax), precision: DEFAULT, rows: 500, layout: 'storage' },
+  { name: 'graph: concat, uint16 inputs at 2^15 shifted left to 2^20', model: concatMlp(r0, 6, 4, 5, 1, A.sigmoid), precision: { ...DEFAULT, inputBytes: 2, inputFraction: 15, inputUnsigned: true }, rows: 400, spread: 1, embed: false },
+  { name: 'graph: concat, int64 inputs at 2^26 shifted right to 2^20', model: concatMlp(r0, 4, 3, 3, 2, A.identity), precision: { ...DEFAULT, inputBytes: 8, inputFraction: 26 }, rows: 400, embed: false },
+  {
+    // fused kernel, looped joins (> 64 words): a residual of width 70 and a concat of the 80 inputs with it
+    name: 'graph: fused 80-70-70-3 residual and an 80+70 concat (looped joins)',
+    model: graph(r0, 80, [[80, 70, A.relu], [70, 70, A.leaky(0.1)], [70, 70, A.tanh, { op: 'add', values: [1, 2] }], [150, 3, A.identity, { op: 'concat', values: [0, 3] }]]),
+    precision: DEFAULT,
+    rows: 150,
+    embed: false,
+  },
   { name: 'uint8 inputs at 2^7, 9-40-3 (10 groups, inputs decoded once)', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 7, inputUnsigned: true }, rows: 400, embed: false },
 ]
 

@@ -1,6 +1,6 @@
 // Synthetic models for the differential fuzz (test/fuzz/differential.test.ts): random dense layers, identity
 // probes that feed an activation its own inputs, chains, and the activation constants.
-import type { Activation, DenseLayer, ModelIR } from '../../src/ir/types.ts'
+import type { Activation, DenseLayer, LayerInput, ModelIR } from '../../src/ir/types.ts'
 
 export type Rng = () => number
 
@@ -52,3 +52,31 @@ export function chain(r: Rng, sizes: number[], acts: Activation[], o: { scale?: 
 }
 
 /** `embed: false` forces the weights into data contracts (uploaded); by default small models embed them in code. */
+
+/**
+ * A random graph model (ir/layerInput.ts): `layers` are [nIn, nOut, activation, input?] in order, each reading
+ * the previous value unless `input` names others (a skip, a residual sum, a concat). Widths must agree.
+ */
+export function graph(r: Rng, inputSize: number, specs: [number, number, Activation, LayerInput?][], o: { scale?: number } = {}): ModelIR {
+  return {
+    format: 'synthetic-graph',
+    inputSize,
+    layers: specs.map(([nIn, nOut, act, input], l) => ({ ...dense(r, nIn, nOut, act, { ...o, name: `g${l}` }), ...(input ? { input } : {}) })),
+  }
+}
+/** Residual blocks h = h + f(h) twice, then the head: the head reads a sum of three values. */
+export const residualMlp = (r: Rng, n: number, w: number, out: number, act: Activation, head: Activation): ModelIR =>
+  graph(r, n, [
+    [n, w, act],
+    [w, w, act],
+    [w, w, act, { op: 'add', values: [1, 2] }],
+    [w, out, head, { op: 'add', values: [1, 2, 3] }],
+  ])
+/** Two branches from the input (the second reads value 0 again), concatenated, then a skip of the input into the head. */
+export const concatMlp = (r: Rng, n: number, a: number, b: number, out: number, head: Activation): ModelIR =>
+  graph(r, n, [
+    [n, a, { kind: 'tanh' }],
+    [n, b, { kind: 'relu' }, { op: 'concat', values: [0] }],
+    [a + b, 6, { kind: 'relu' }, { op: 'concat', values: [1, 2] }],
+    [n + 6, out, head, { op: 'concat', values: [0, 3] }],
+  ])

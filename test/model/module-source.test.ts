@@ -162,15 +162,15 @@ class Seq(nn.Module):
       4,
     ],
     [
-      'residual addition',
-      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(4, 4)\n        self.fc2 = nn.Linear(4, 4)\n\n    def forward(self, x):\n        y = F.relu(self.fc1(x))\n        # residual\n        y = y + x\n        return self.fc2(y)\n`,
-      'y + x',
+      'element-wise product (residual adds are read: test/model/graph-source.test.ts)',
+      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(4, 4)\n        self.fc2 = nn.Linear(4, 4)\n\n    def forward(self, x):\n        y = F.relu(self.fc1(x))\n        # gate\n        y = y * x\n        return self.fc2(y)\n`,
+      'y * x',
       10,
     ],
     [
-      'torch.cat',
-      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(4, 4)\n    def forward(self, x):\n        return self.fc1(torch.cat([x, x], 1))\n`,
-      'torch.cat([x, x], 1)',
+      'torch.cat along the batch (along the features is read)',
+      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(4, 4)\n    def forward(self, x):\n        return self.fc1(torch.cat([x, x], 0))\n`,
+      'torch.cat([x, x], 0)',
       6,
     ],
     [

@@ -209,7 +209,7 @@ describe('readOnnx on hand-built graphs', () => {
     expect(lstm.inputShape).toEqual([5, 4])
   })
 
-  test('branches are rejected', async () => {
+  test('a residual Add is read (issue 19 D); relu(h) + h (a pre-activation skip) is refused by buildModel, naming it', async () => {
     const f = write(
       model(
         [
@@ -220,7 +220,19 @@ describe('readOnnx on hand-built graphs', () => {
         [{ name: 'W', dims: [2, 2], data: [1, 0, 0, 1] }],
       ),
     )
-    expect((await errorOf(readOnnx(f))).shortMessage).toContain("Add node 'skip_add'")
+    const read = await readOnnx(f)
+    expect(read.steps!.at(-1)).toMatchObject({ op: 'join', kind: 'add', name: 'skip_add' })
+    const e = await errorOf(loadModel({ path: f }))
+    // h is needed both before and after its ReLU: the IR keeps a layer's activated output only
+    expect(e.shortMessage).toBe("relu is applied to 'g', a residual sum, concatenation or skipped value")
+    expect(e.hint).toContain('put activations and BatchNorm inside the branches')
+  })
+
+  test('a Concat along the batch axis and a Mul of two computed tensors are still refused, naming the node', async () => {
+    const graph = (op: string, attrs: Record<string, { i?: number }>) =>
+      write(model([{ op: 'Gemm', inputs: ['x', 'W'], outputs: ['h'], name: 'g', attrs: { transB: { i: 1 } } }, { op: 'Relu', inputs: ['h'], outputs: ['r'] }, { op, inputs: ['r', 'h'], outputs: ['y'], name: 'j', attrs }], [{ name: 'W', dims: [2, 2], data: [1, 0, 0, 1] }]))
+    expect((await errorOf(readOnnx(graph('Concat', { axis: { i: 0 } })))).shortMessage).toContain("Concat node 'j'")
+    expect((await errorOf(readOnnx(graph('Mul', {})))).shortMessage).toContain("Mul node 'j'")
   })
 
   test('two data inputs are rejected', async () => {

@@ -9,6 +9,7 @@ import { graphInputShape } from './inputShape.ts'
 import { matchPattern, partialPatternOf, scalarReader } from './patterns.ts'
 import { attrs, num, type OGraph, type ONode, type OTensor } from './proto.ts'
 import { onnxRecurrent } from './recurrentOps.ts'
+import { joinValues } from '../source/joinValues.ts'
 import { onnxTensorData } from './tensorData.ts'
 
 /** ONNX ops of layers ml2sc refuses outright, with what they are. */
@@ -50,9 +51,9 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     throw new ModelError(`the ONNX graph has ${outputs.length} outputs; ml2sc needs exactly one`, { where: file, hint: 'export a model with a single output tensor' })
 
   const tensors: TensorMap = new Map()
-  const steps: ArchStep[] = []
   const usedNames = new Set<string>()
-  let current = inputs[0]!
+  /** Every computed tensor: the steps from the graph input to it (a residual Add or a Concat joins several: joinValues). */
+  const stepsOf = new Map<string, ArchStep[]>([[inputs[0]!, []]])
   /** Tensors computed from shapes and constants only (the Shape→Gather→Concat→Reshape of x.view). */
   const side = new Set<string>()
 
@@ -68,7 +69,7 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     })
   }
   const uniqueName = (base: string): string => {
-    let name = base || `layer${steps.length}`
+    let name = base || `layer${usedNames.size}`
     for (let k = 1; usedNames.has(name); k++) name = `${base}_${k}`
     usedNames.add(name)
     return name
@@ -84,20 +85,19 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
   const ctx: OnnxContext = {
     file,
     tensors,
-    steps,
+    steps: [],
     consts,
     constTensor,
     stepName,
     unsupportedNode,
-    activation: (activation: Activation, n: ONode) => steps.push({ op: 'activation', activation, name: n.name || undefined }),
+    activation: (activation: Activation, n: ONode) => ctx.steps.push({ op: 'activation', activation, name: n.name || undefined }),
   }
 
   // a GRU/LSTM at the head of the graph (recurrentOps.ts): its plumbing is consumed, its last state goes on
-  const rec = onnxRecurrent(nodes, current, consts, file)
+  const rec = onnxRecurrent(nodes, inputs[0]!, consts, file)
   if (rec) {
     for (const [k, t] of rec.tensors) tensors.set(k, t)
-    steps.push(rec.step)
-    current = rec.output
+    stepsOf.set(rec.output, [rec.step])
   }
   // a layer ml2sc does not handle is named before anything around it (attention's MatMuls, …)
   const refused = nodes.find((n) => REFUSED_LAYERS[n.op_type ?? ''] && !rec?.consumed.has(n))
@@ -115,11 +115,11 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     const a = attrs(n)
     const dataIns = ins.filter((i) => i && !isConst(i))
     // GELU, SiLU, Mish, Hardswish written as several nodes
-    const pattern = op !== 'Constant' && !ctx.pendingMatMul && !ctx.pendingPad && ins.includes(current) ? matchPattern(nodes, idx, current, scalar) : undefined
+    const cur = ins.find((i) => stepsOf.has(i))
+    const pattern = op !== 'Constant' && !ctx.pendingMatMul && !ctx.pendingPad && cur ? matchPattern(nodes, idx, cur, scalar) : undefined
     if (pattern) {
       for (const m of pattern.nodes) consumed.add(m)
-      steps.push({ op: 'activation', activation: pattern.activation, name: pattern.label })
-      current = pattern.out
+      stepsOf.set(pattern.out, [...stepsOf.get(cur!)!, { op: 'activation', activation: pattern.activation, name: pattern.label }])
       continue
     }
 
@@ -147,14 +147,22 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
       }
       unsupportedNode(n)
     }
+    // a residual Add of two computed tensors, a Concat of computed tensors along the features
+    const axis = a.get('axis')?.i === undefined ? undefined : Number(a.get('axis')!.i)
+    const joins = (op === 'Add' && dataIns.length === 2) || (op === 'Concat' && dataIns.length === ins.length && (axis === 1 || axis === -1))
+    if (joins && dataIns.length > 1 && dataIns.every((i) => stepsOf.has(i)) && !ctx.pendingPad && outs[0]) {
+      ctx.pendingMatMul = undefined // a bias-free MatMul before a residual Add
+      stepsOf.set(outs[0], joinValues(op === 'Add' ? 'add' : 'concat', dataIns.map((i) => stepsOf.get(i)!), n.name || op))
+      continue
+    }
     if (dataIns.length > 1) unsupportedNode(n, `it combines ${dataIns.length} computed tensors (${dataIns.join(', ')}); only a chain of layers is supported`)
     const x = dataIns[0]!
     if (op === 'Shape') {
-      if (x !== current) unsupportedNode(n, 'the graph branches')
+      if (!stepsOf.has(x)) unsupportedNode(n, 'the graph branches')
       for (const o of outs) side.add(o)
       continue
     }
-    if (x !== current) unsupportedNode(n, `its input '${x}' is not the output of the previous layer; only a chain of layers is supported`)
+    if (!stepsOf.has(x)) unsupportedNode(n, `its input '${x}' is not computed from the graph input`)
     if (ctx.pendingMatMul && op !== 'Add') unsupportedNode(n, `MatMul '${ctx.pendingMatMul.name}' must be followed by Add (a bias) or be the last node`)
     const out = outs[0]
     if (!out) unsupportedNode(n, 'it has no output')
@@ -165,14 +173,25 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     }
     if (ctx.pendingPad && op !== 'Conv' && op !== 'AveragePool') unsupportedNode(n, `Pad '${ctx.pendingPad.node}' must be followed by Conv or AveragePool`)
     const node = { n, op, ins, x, a }
+    ctx.steps = [...stepsOf.get(x)!]
+    // (x - mean) / std exported from registered buffers: x − c, x / c, x · c with a constant c, folded into a Linear
+    // (not where the nodes are part of an activation's pattern: that refusal names the activation)
+    if (/^(Sub|Div|Mul)$/.test(op) && ins[0] === x && isConst(ins[1]) && consts.has(ins[1]!) && !ctx.pendingMatMul && !partialPatternOf(nodes, idx)) {
+      const name = ctx.stepName(n, undefined)
+      tensors.set(name, constTensor(ins[1]!))
+      ctx.steps.push({ op: 'affine', name, how: op === 'Sub' ? 'sub' : op === 'Div' ? 'div' : 'mul' })
+      stepsOf.set(out!, ctx.steps)
+      continue
+    }
     if (op === 'Pad' || CONV_OPS.includes(op)) mapConvOp(ctx, node)
     else if (!mapActivationOp(ctx, node)) mapDenseOp(ctx, node, out!)
-    current = out!
+    stepsOf.set(out!, ctx.steps)
   }
-  if (current !== outputs[0])
-    throw new ModelError(`the ONNX graph output '${outputs[0]}' is not the end of the layer chain (which ends at '${current}')`, {
+  const steps = stepsOf.get(outputs[0]!)
+  if (!steps || ctx.pendingPad)
+    throw new ModelError(`the ONNX graph output '${outputs[0]}' is not computed from its input by the layers ml2sc reads`, {
       where: file,
-      hint: 'ml2sc converts models whose nodes form a single chain from input to output',
+      hint: 'ml2sc converts models whose nodes form a chain (with residual Adds and Concats) from input to output',
     })
   const dims = inputInfos[0]!.type?.tensor_type?.shape?.dim?.map((d) => num(d.dim_value))
   // a sequence model's window [T, F]: [N, T, F] batch_first, else [T, N, F]

@@ -11,6 +11,8 @@ export type Node =
   | { k: 'attr'; obj: Node; attr: string; a: number; b: number; line: number }
   | { k: 'call'; fn: Node; args: Node[]; kwargs: Map<string, Node>; star: boolean; a: number; b: number; line: number }
   | { k: 'tuple' | 'list'; items: Node[]; a: number; b: number; line: number }
+  | { k: 'add'; items: Node[]; a: number; b: number; line: number } // a + b + …: a residual add
+  | { k: 'binop'; op: '-' | '/' | '*'; left: Node; right: Node; a: number; b: number; line: number } // x - self.mean, x / self.std
   | { k: 'other'; what: string; a: number; b: number; line: number; obj?: Node; index?: string } // operators, subscripts (obj[index]), lambdas, ...
 
 export type Ctx = { file: string; where: string; src: string }
@@ -26,7 +28,7 @@ export function unsupported(ctx: Ctx, what: string, line: number): never {
     hint:
       'ml2sc reads this subset: in __init__, self.x = nn.Linear / ReLU / LeakyReLU / Sigmoid / Tanh / Softmax / GELU / SiLU / ELU / ReLU6 / … / Dropout / Identity / Flatten / BatchNorm1d / Sequential(...); ' +
       'in forward, calls of those submodules and of F.relu, F.leaky_relu, torch.sigmoid, torch.tanh, F.softmax, F.gelu, F.silu, F.log_softmax, …, F.dropout, torch.flatten, x.view(x.size(0), -1), ' +
-      'nested or as `x = ...` assignments, then `return ...`',
+      'residual adds (h + f(h), h += f(h)), torch.cat([a, b], dim=1), nested or as `x = ...` assignments, then `return ...`',
   })
 }
 
@@ -63,6 +65,10 @@ export class ExprParser {
       return { k: 'other', what: first.value, a, b: this.toks[this.i - 1]!.end, line: first.line }
     }
     let left = this.unary()
+    // a chain of `+` only (a residual add) keeps its operands; any other operator makes the whole an `other`
+    const terms: Node[] = [left]
+    let onlyPlus = true
+    const ops: string[] = []
     while (true) {
       const t = this.peek()
       if (!t) break
@@ -71,12 +77,17 @@ export class ExprParser {
       if (!binop && !kwop) break
       this.i++
       if (t.value === 'if') {
+        onlyPlus = false
         this.skipToEndOfExpr()
       } else {
-        this.unary()
+        onlyPlus &&= t.value === '+'
+        ops.push(t.value)
+        terms.push(this.unary())
       }
       left = { k: 'other', what: t.value, a: left.a, b: this.toks[this.i - 1]!.end, line: left.line }
     }
+    if (onlyPlus && terms.length > 1) return { k: 'add', items: terms, a: left.a, b: left.b, line: left.line }
+    if (terms.length === 2 && (ops[0] === '-' || ops[0] === '/' || ops[0] === '*')) return { k: 'binop', op: ops[0], left: terms[0]!, right: terms[1]!, a: left.a, b: left.b, line: left.line }
     return left
   }
   private skipToEndOfExpr() {

@@ -9,7 +9,8 @@ import type { Stmt } from './statements.ts'
 // __init__: the submodules.
 
 /** A submodule: the steps it stands for (names are state_dict prefixes). */
-export type Mod = { steps: ArchStep[]; line: number }
+/** A submodule's steps; or (`buffer`) a tensor registered with register_buffer, read in forward as `self.<name>`. */
+export type Mod = { steps: ArchStep[]; line: number; buffer?: true }
 
 export const MODULE_CLASSES = [
   'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Dropout', 'Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'Identity', 'Flatten', 'BatchNorm1d', 'Sequential',
@@ -129,6 +130,12 @@ export function readInit(init: Stmt, ctx: Ctx): Map<string, Mod> {
     if (first.type === 'string' || (first.type === 'name' && /^(pass|return)$/.test(first.value) && t.length === 1)) continue
     if (t.length === 1 && first.value === '...') continue
     if (/^(super\s*\([^)]*\)|(torch\.)?nn\.Module)\s*\.\s*__init__\s*\(/.test(headerText(ctx, s))) continue
+    // self.register_buffer('mean', torch.tensor(...)): its values come from the state_dict
+    const buffer = /^self\s*\.\s*register_buffer\s*\(\s*(['"])([A-Za-z_][A-Za-z_0-9]*)\1/.exec(headerText(ctx, s))
+    if (buffer) {
+      modules.set(buffer[2]!, { steps: [], line: s.line, buffer: true })
+      continue
+    }
     // self.x = <expr>   or   self.x: T = <expr>
     const eq = t.findIndex((tk) => tk.type === 'op' && tk.value === '=')
     if (first.value === 'self' && t[1]?.value === '.' && t[2]?.type === 'name' && eq > 2) {

@@ -5,6 +5,7 @@ import { functionalActivationStep } from './activationCalls.ts'
 import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
 import { lastStepIndex } from './recurrentModules.ts'
+import { joinValues } from './joinValues.ts'
 import type { Stmt } from './statements.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -54,9 +55,29 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         if ('error' in b) return b.error()
         return b.value
       }
+      // (x - self.mean) / self.std: preprocessing with registered buffers, folded into the next Linear
+      case 'binop': {
+        const r = node.right
+        const buf = r.k === 'attr' && r.obj.k === 'name' && r.obj.id === 'self' && modules.get(r.attr)?.buffer ? r.attr : undefined
+        if (!buf) unsupported(ctx, text(ctx, node), node.line)
+        const how = node.op === '-' ? 'sub' : node.op === '/' ? 'div' : 'mul'
+        return { steps: [...evaluate(node.left).steps, { op: 'affine', name: buf, how }] }
+      }
+      // h + f(h): a residual add (buildModel keeps every value the sum reads)
+      case 'add':
+        return { steps: joinValues('add', node.items.map((n) => evaluate(n).steps), text(ctx, node)) }
       case 'call': {
         if (node.star) unsupported(ctx, text(ctx, node), node.line)
         const fn = node.fn
+        // torch.cat([a, b], dim=1), torch.cat((a, b), 1), torch.concat / torch.hstack: along the features
+        const catName = dotted(fn)
+        if (catName && /^torch\.(cat|concat|concatenate|hstack)$/.test(catName)) {
+          const list = node.args[0] ?? node.kwargs.get('tensors')
+          const dim = node.kwargs.get('dim') ?? node.kwargs.get('axis') ?? node.args[1]
+          const dimOk = catName === 'torch.hstack' ? !dim : dim !== undefined && dim.k === 'num' && (dim.v === 1 || dim.v === -1)
+          if (!list || (list.k !== 'list' && list.k !== 'tuple') || list.items.length === 0 || !dimOk) unsupported(ctx, text(ctx, node), node.line)
+          return { steps: joinValues('concat', list.items.map((n) => evaluate(n).steps), text(ctx, node)) }
+        }
         // self.<module>(x)
         if (fn.k === 'attr' && fn.obj.k === 'name' && fn.obj.id === 'self') {
           const mod = modules.get(fn.attr)
@@ -159,6 +180,13 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
       const node = parseExpr(t.slice(1), ctx, s.line)
       const v = plain(evaluate(node), node)
       return v.steps
+    }
+    // h += f(h): a residual add onto h
+    if (first.type === 'name' && t[1]?.type === 'op' && t[1].value === '+=' && t.length > 2) {
+      const rhs = parseExpr(t.slice(2), ctx, s.line)
+      const before = evaluate({ k: 'name', id: first.value, a: first.start, b: first.end, line: s.line })
+      env.set(first.value, { value: { steps: joinValues('add', [before.steps, evaluate(rhs).steps], headerText(ctx, s)) } })
+      continue
     }
     // x = <expr>  /  x: Tensor = <expr>
     const eq = t.findIndex((tk) => tk.type === 'op' && tk.value === '=')

@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""Graph-shaped dense models for issue 19 part D, trained by real PyTorch (run with /usr/bin/python3).
+
+Writes test/fixtures/graph/<name>/: model.state_dict.pt (the weights), model.py (the nn.Module source
+ml2sc reads: residual adds and torch.cat in forward), model.onnx (the same model exported, opset 13),
+test.csv (held-out rows and labels) and reference.csv (PyTorch's float outputs for them).
+- residual_wine: h = relu(fc_in(x)); h = h + relu(fc1(h)); h = relu(fc2(h)) + h; return out(h)
+- concat_digits: two branches of x (tanh and relu) concatenated with x itself, then a ReLU layer and the head
+- standardized_wine: raw wine features; forward standardises them with registered buffers,
+  x = (x - self.mean) / self.std, then a residual block
+The outputs are committed, so tests never need torch.
+"""
+import os
+import warnings
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
+
+warnings.filterwarnings("ignore")
+torch.set_num_threads(1)
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "graph")
+
+RESIDUAL_SOURCE = '''import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ResidualMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc_in = nn.Linear(13, 24)
+        self.fc1 = nn.Linear(24, 24)
+        self.fc2 = nn.Linear(24, 24)
+        self.out = nn.Linear(24, 3)
+
+    def forward(self, x):
+        h = F.relu(self.fc_in(x))
+        h = h + F.relu(self.fc1(h))
+        h = F.relu(self.fc2(h)) + h
+        return self.out(h)
+'''
+
+CONCAT_SOURCE = '''import torch
+import torch.nn as nn
+
+
+class ConcatMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.wide = nn.Linear(64, 24)
+        self.deep1 = nn.Linear(64, 32)
+        self.deep2 = nn.Linear(32, 16)
+        self.mix = nn.Linear(64 + 24 + 16, 32)
+        self.head = nn.Linear(32, 10)
+
+    def forward(self, x):
+        a = torch.tanh(self.wide(x))
+        b = torch.relu(self.deep2(torch.relu(self.deep1(x))))
+        h = torch.cat([x, a, b], dim=1)
+        h = torch.relu(self.mix(h))
+        return self.head(h)
+'''
+
+STANDARDIZED_SOURCE = '''import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class StandardizedResidual(nn.Module):
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+        self.fc_in = nn.Linear(13, 16)
+        self.fc1 = nn.Linear(16, 16)
+        self.out = nn.Linear(16, 3)
+
+    def forward(self, x):
+        x = (x - self.mean) / self.std
+        h = F.relu(self.fc_in(x))
+        h = h + F.relu(self.fc1(h))
+        return self.out(h)
+'''
+
+scope = {}
+exec(STANDARDIZED_SOURCE, scope)
+exec(RESIDUAL_SOURCE, scope)
+exec(CONCAT_SOURCE, scope)
+
+
+def seed(s=0):
+    torch.manual_seed(s)
+    np.random.seed(s)
+
+
+def f32(v):
+    return repr(float(np.float32(v)))
+
+
+def load(name, n_test, raw=False):
+    ds = {"wine": datasets.load_wine, "digits": datasets.load_digits}[name]()
+    X = ds.data.astype(np.float64)
+    y = ds.target.astype(np.int64)
+    if name == "digits":
+        X = X / 16.0
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=n_test, random_state=0, stratify=y)
+    if name == "wine" and not raw:
+        mu, sd = Xtr.mean(0), Xtr.std(0)
+        Xtr, Xte = (Xtr - mu) / sd, (Xte - mu) / sd
+    return Xtr.astype(np.float32), Xte.astype(np.float32), ytr, yte, [f"x{i}" for i in range(X.shape[1])]
+
+
+def train(model, X, y, epochs, lr):
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    for _ in range(epochs):
+        model.train()
+        opt.zero_grad()
+        F.cross_entropy(model(Xt), yt).backward()
+        opt.step()
+    model.eval()
+    return model
+
+
+def make(name, cls, source, data, n_test, epochs, lr, raw=False):
+    seed(0)
+    Xtr, Xte, ytr, yte, names = load(data, n_test, raw)
+    # raw features: the model standardises them itself, with the training set's statistics as buffers
+    model = train(scope[cls](Xtr.mean(0), Xtr.std(0)) if raw else scope[cls](), Xtr, ytr, epochs, lr)
+    d = os.path.join(ROOT, name)
+    os.makedirs(d, exist_ok=True)
+    torch.save(model.state_dict(), os.path.join(d, "model.state_dict.pt"))
+    torch.onnx.export(model, torch.zeros(2, Xte.shape[1]), os.path.join(d, "model.onnx"), opset_version=13,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, do_constant_folding=True)
+    with open(os.path.join(d, "model.py"), "w") as f:
+        f.write(source)
+    with torch.no_grad():
+        out = model(torch.from_numpy(Xte)).double().numpy()
+    with open(os.path.join(d, "test.csv"), "w") as f:
+        f.write(",".join(names + ["label"]) + "\n")
+        for row, label in zip(Xte, yte):
+            f.write(",".join([f32(v) for v in row] + [str(int(label))]) + "\n")
+    with open(os.path.join(d, "reference.csv"), "w") as f:
+        f.write(",".join(["row"] + [f"out{i}" for i in range(out.shape[1])]) + "\n")
+        for i, row in enumerate(out):
+            f.write(",".join([str(i)] + [repr(float(v)) for v in row]) + "\n")
+    acc = float(np.mean(out.argmax(1) == yte))
+    print(f"{name}: {len(Xte)} test rows, PyTorch accuracy {acc:.3f}, output range {out.min():.2f}..{out.max():.2f}")
+
+
+def main():
+    make("residual_wine", "ResidualMLP", RESIDUAL_SOURCE, "wine", 40, 300, 0.01)
+    make("concat_digits", "ConcatMLP", CONCAT_SOURCE, "digits", 150, 300, 0.01)
+    make("standardized_wine", "StandardizedResidual", STANDARDIZED_SOURCE, "wine", 40, 300, 0.01, raw=True)
+
+
+if __name__ == "__main__":
+    main()
