@@ -2,35 +2,22 @@
 // update interrupted then abandoned for other weights. The contract's guards (UploadInterleaved,
 // CommitmentMismatch) keep the two uploads apart; ml2sc must end with one winner, whose weights the chain
 // then holds exactly, and one clear error for the other.
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { approveSpending } from '../../src/chain/spendGuard.ts'
 import { updateCommand } from '../../src/commands/update.ts'
 import { CLI } from '../helpers/paths.ts'
 import { startFaultProxy } from './faultProxy.ts'
-import { errorOf, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
-import { blockNow, deployedProject, expectUpdated, readJson, readModel, recordingLogger, useWeights, type UpdateProject } from './updateProject.ts'
+import { errorOf } from './helpers.ts'
+import { blockNow, deployedProject, expectUpdated, readJson, readModel, recordingLogger, useWeights, type UpdateProject, ownerChain } from './updateProject.ts'
 
-let remote: RemoteAnvil
-const saved = process.env.ML2SC_PRIVATE_KEY
-beforeAll(async () => {
-  remote = await startRemoteAnvil()
-  process.env.ML2SC_PRIVATE_KEY = remote.keys[0]!
-  approveSpending(true) // the test node's chain id (31338) counts as paid: `--yes`
-})
-afterAll(async () => {
-  approveSpending(false)
-  if (saved === undefined) delete process.env.ML2SC_PRIVATE_KEY
-  else process.env.ML2SC_PRIVATE_KEY = saved
-  await remote?.stop()
-})
+const chain = ownerChain()
 
 async function until(done: () => Promise<boolean>): Promise<void> {
   while (!(await done())) await Bun.sleep(40)
 }
-const midUpdate = async (p: UpdateProject) => ((await readModel(remote, p, 'ready')) ? 0 : Number(await readModel(remote, p, 'chunksWritten')))
+const midUpdate = async (p: UpdateProject) => ((await readModel(chain(), p, 'ready')) ? 0 : Number(await readModel(chain(), p, 'chunksWritten')))
 
 /** A second operator's copy of the project: the same deployment.json, its own output folder and model file. */
 function secondOperator(p: UpdateProject): UpdateProject {
@@ -41,12 +28,12 @@ function secondOperator(p: UpdateProject): UpdateProject {
 
 test('two updates at once (B, then C from another process): C wins whole, B fails with one clear line', async () => {
   // 827 bytes of weights in 64-byte chunks: 13 transactions each
-  const p = await deployedProject(remote, 'datacontract', { seed: 51, chunk: 64 })
+  const p = await deployedProject(chain(), 'datacontract', { seed: 51, chunk: 64 })
   const q = secondOperator(p)
   useWeights(p, 'b')
   useWeights(q, 'c')
-  const after = await blockNow(remote)
-  const loser = Bun.spawn([CLI, 'update', p.config, '--yes'], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, CI: '1', ML2SC_PRIVATE_KEY: remote.keys[0]!, ML2SC_TEST_UPLOAD_DELAY_MS: '500' } })
+  const after = await blockNow(chain())
+  const loser = Bun.spawn([CLI, 'update', p.config, '--yes'], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, CI: '1', ML2SC_PRIVATE_KEY: chain().keys[0]!, ML2SC_TEST_UPLOAD_DELAY_MS: '500' } })
   const stderr = new Response(loser.stderr).text()
   // B's upload is under way (its chunk 0 landed) when C's starts
   await until(async () => loser.exitCode !== null || (await midUpdate(p)) >= 1)
@@ -66,27 +53,27 @@ test('two updates at once (B, then C from another process): C wins whole, B fail
   expect(text).not.toMatch(/^\s+at /m) // no stack trace
 
   // the chain holds C exactly (its chunks each once, none of B's after C's chunk 0), as C's deployment.json says
-  await expectUpdated(remote, q, log, after, undefined, { others: true })
+  await expectUpdated(chain(), q, log, after, undefined, { others: true })
   // B's folder recorded no update
   expect(readJson(path.join(p.out, 'deployment.json')).transactions.updates ?? []).toEqual([])
   // B's operator runs again: B replaces C, cleanly (from chunk 1), and the chain holds B exactly
-  const startB = await blockNow(remote)
+  const startB = await blockNow(chain())
   const again = recordingLogger()
   const b = await updateCommand({ config: p.config }, again)
   expect(b.version).toBe(3)
-  expect(await expectUpdated(remote, p, again, startB)).toBe(b.gas)
+  expect(await expectUpdated(chain(), p, again, startB)).toBe(b.gas)
 }, 300_000)
 
 test('an update interrupted (the RPC went away) and abandoned for other weights: the next one starts cleanly', async () => {
-  const p = await deployedProject(remote, 'storage', { seed: 52, chunk: 96 })
+  const p = await deployedProject(chain(), 'storage', { seed: 52, chunk: 96 })
   const yaml = readFileSync(p.config, 'utf8')
   let down = false
-  const proxy = await startFaultProxy(remote.url, { warmup: 1e9, every503: 1, everyHang: 1, everyDrop: 1, everyTruncate: 1, max503: 0, maxHang: 0, maxDrop: 0, maxTruncate: 0, swallowTx: [], nonceErrorTx: [], hangMs: 0, down: () => down })
+  const proxy = await startFaultProxy(chain().url, { warmup: 1e9, every503: 1, everyHang: 1, everyDrop: 1, everyTruncate: 1, max503: 0, maxHang: 0, maxDrop: 0, maxTruncate: 0, swallowTx: [], nonceErrorTx: [], hangMs: 0, down: () => down })
   Object.assign(process.env, { ML2SC_TX_TIMEOUT_MS: '2000', ML2SC_TEST_UPLOAD_DELAY_MS: '150', ML2SC_RPC_RETRIES: '2', ML2SC_RPC_BACKOFF_MS: '10' })
   try {
     writeFileSync(p.config, yaml.replace(/rpcUrl: .*/, `rpcUrl: ${proxy.url}`))
     useWeights(p, 'b')
-    const after = await blockNow(remote)
+    const after = await blockNow(chain())
     const watch = until(async () => (await midUpdate(p)) >= 3).then(() => (down = true))
     expect(await errorOf(updateCommand({ config: p.config }, recordingLogger()))).not.toBe('no error')
     await watch
@@ -97,13 +84,13 @@ test('an update interrupted (the RPC went away) and abandoned for other weights:
 
     // B is abandoned: the model file is now C
     useWeights(p, 'c')
-    const start = await blockNow(remote)
+    const start = await blockNow(chain())
     const log = recordingLogger()
     const r = await updateCommand({ config: p.config }, log)
     expect(r.version).toBe(2)
     // C from its chunk 1 (B's chunks on chain are not taken for C's), each chunk once, then exactly C
-    await expectUpdated(remote, p, log, start)
-    expect(await expectUpdated(remote, p, log, after, undefined, { others: true })).toBe(r.gas)
+    await expectUpdated(chain(), p, log, start)
+    expect(await expectUpdated(chain(), p, log, after, undefined, { others: true })).toBe(r.gas)
   } finally {
     for (const v of ['ML2SC_TX_TIMEOUT_MS', 'ML2SC_TEST_UPLOAD_DELAY_MS', 'ML2SC_RPC_RETRIES', 'ML2SC_RPC_BACKOFF_MS']) delete process.env[v]
     writeFileSync(p.config, yaml)

@@ -4,36 +4,23 @@
 // through an RPC that fails midway, and with a transaction of the killed run landing late. After the rerun
 // the chain must hold exactly B (commitment and the simulator's answers), each chunk must have been sent
 // once, and the gas recorded must be the clean update's. Mid-update, predict is refused with NotReady.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { approveSpending } from '../../src/chain/spendGuard.ts'
 import { localModel, updateCommand } from '../../src/commands/update.ts'
 import { predictCommand } from '../../src/commands/predict.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { packRowWords } from '../../src/fixed/encodeRows.ts'
 import { CLI } from '../helpers/paths.ts'
 import { startFaultProxy } from './faultProxy.ts'
-import { errorOf, publicClientFor, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
-import { blockNow, deployedProject, expectUpdated, readJson, readModel, recordingLogger, useWeights, type Layout, type UpdateProject } from './updateProject.ts'
+import { errorOf, publicClientFor } from './helpers.ts'
+import { blockNow, deployedProject, expectUpdated, readJson, readModel, recordingLogger, useWeights, type Layout, type UpdateProject, ownerChain } from './updateProject.ts'
 
-let remote: RemoteAnvil
-const ENV = ['ML2SC_PRIVATE_KEY', 'ML2SC_RPC_TIMEOUT_MS', 'ML2SC_RPC_BACKOFF_MS', 'ML2SC_RPC_RETRIES'] as const
-const saved = Object.fromEntries(ENV.map((k) => [k, process.env[k]]))
-beforeAll(async () => {
-  remote = await startRemoteAnvil()
-  process.env.ML2SC_PRIVATE_KEY = remote.keys[0]!
-  approveSpending(true) // the test node's chain id (31338) counts as paid: `--yes`
-})
-afterAll(async () => {
-  approveSpending(false)
-  for (const k of ENV) if (saved[k] === undefined) delete process.env[k]
-  else process.env[k] = saved[k]
-  await remote?.stop()
-})
+const RPC_ENV = ['ML2SC_RPC_TIMEOUT_MS', 'ML2SC_RPC_BACKOFF_MS', 'ML2SC_RPC_RETRIES']
+const chain = ownerChain(RPC_ENV)
 
 const rpc = async (method: string, params: unknown[] = []) =>
-  (await (await fetch(remote.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })).json()) as { result?: unknown }
+  (await (await fetch(chain().url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })).json()) as { result?: unknown }
 
 /** Poll (no deadline of its own: the test's timeout is the limit) until `done`. */
 async function until(done: () => Promise<boolean>): Promise<void> {
@@ -42,13 +29,13 @@ async function until(done: () => Promise<boolean>): Promise<void> {
 
 /** `ml2sc update <config>` as a separate process, slowed per chunk so that it can be stopped mid-upload. */
 function spawnUpdate(config: string, delayMs: number) {
-  const proc = Bun.spawn([CLI, 'update', config, '--yes'], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, CI: '1', ML2SC_PRIVATE_KEY: remote.keys[0]!, ML2SC_TEST_UPLOAD_DELAY_MS: String(delayMs) } })
+  const proc = Bun.spawn([CLI, 'update', config, '--yes'], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, CI: '1', ML2SC_PRIVATE_KEY: chain().keys[0]!, ML2SC_TEST_UPLOAD_DELAY_MS: String(delayMs) } })
   return { proc, stderr: new Response(proc.stderr).text() }
 }
 
 /** Mid-update (chunk 0 of the new weights landed, not the last): how many chunks the chain holds. */
 async function midUpdate(p: UpdateProject): Promise<number> {
-  return (await readModel(remote, p, 'ready')) ? 0 : Number(await readModel(remote, p, 'chunksWritten'))
+  return (await readModel(chain(), p, 'ready')) ? 0 : Number(await readModel(chain(), p, 'chunksWritten'))
 }
 
 const LAYOUTS: Layout[] = ['datacontract', 'storage']
@@ -61,14 +48,14 @@ for (const layout of LAYOUTS) {
     let reference: number | undefined
 
     test('a clean update: exactly B on chain, each chunk once (the reference gas)', async () => {
-      const p = await deployedProject(remote, layout, { seed: SEED, chunk: CHUNK })
+      const p = await deployedProject(chain(), layout, { seed: SEED, chunk: CHUNK })
       const before = readJson(path.join(p.out, 'deployment.json'))
       useWeights(p, 'b')
-      const after = await blockNow(remote)
+      const after = await blockNow(chain())
       const log = recordingLogger()
       const r = await updateCommand({ config: p.config }, log)
       expect(r.version).toBe(2)
-      reference = await expectUpdated(remote, p, log, after)
+      reference = await expectUpdated(chain(), p, log, after)
       expect(r.gas).toBe(reference)
       // killed after the last chunk landed, before deployment.json was written: the rerun sends nothing and
       // records the update (its version, transactions and gas)
@@ -76,15 +63,15 @@ for (const layout of LAYOUTS) {
       writeFileSync(path.join(p.out, 'deployment.json'), JSON.stringify({ ...dep, commitment: before.commitment, modelVersion: 1, transactions: { ...dep.transactions, updates: [] } }))
       const again = await updateCommand({ config: p.config }, log)
       expect([again.version, again.gas, again.unchanged, again.transactions]).toEqual([2, reference, false, r.transactions])
-      expect(await expectUpdated(remote, p, log, after, reference)).toBe(reference)
+      expect(await expectUpdated(chain(), p, log, after, reference)).toBe(reference)
       expect(readJson(path.join(p.out, 'deployment.json')).transactions.updates).toHaveLength(1)
     }, 300_000)
 
     test('SIGKILL after chunk k: predict is refused (NotReady) until the rerun sends the missing chunks only', async () => {
-      const p = await deployedProject(remote, layout, { seed: SEED, chunk: CHUNK })
+      const p = await deployedProject(chain(), layout, { seed: SEED, chunk: CHUNK })
       useWeights(p, 'b')
       const { sizes, prep } = await localModel(await loadConfig(p.config))
-      const after = await blockNow(remote)
+      const after = await blockNow(chain())
       const { proc, stderr } = spawnUpdate(p.config, 300)
       await until(async () => proc.exitCode !== null || (await midUpdate(p)) >= 3)
       proc.kill('SIGKILL')
@@ -98,7 +85,7 @@ for (const layout of LAYOUTS) {
       // between the first chunk and the last, the contract refuses inference with NotReady (no mix of old
       // and new weights is ever answered), and `ml2sc predict` says why in one line
       const row = packRowWords(prep.plan, new Array(16).fill(0n))
-      expect(await errorOf(publicClientFor(remote.url).readContract({ address: p.address, abi: p.abi, functionName: 'predict', args: [row] }))).toMatch(/NotReady/)
+      expect(await errorOf(publicClientFor(chain().url).readContract({ address: p.address, abi: p.abi, functionName: 'predict', args: [row] }))).toMatch(/NotReady/)
       // (with the model file the contract was deployed with: one with the new weights is refused before
       // the chain is asked, as another contract than the deployed one)
       useWeights(p, 'a')
@@ -109,16 +96,16 @@ for (const layout of LAYOUTS) {
       const r = await updateCommand({ config: p.config }, log)
       expect(log.lines.join('\n')).toContain(`resume the upload at chunk ${k + 1}/${sizes.length}`)
       expect(r.version).toBe(2)
-      expect(await expectUpdated(remote, p, log, after, reference)).toBe(r.gas)
+      expect(await expectUpdated(chain(), p, log, after, reference)).toBe(r.gas)
     }, 300_000)
 
     test('the RPC fails midway (503s, dropped and truncated answers, then no answer at all): the rerun completes', async () => {
-      const p = await deployedProject(remote, layout, { seed: SEED, chunk: CHUNK })
+      const p = await deployedProject(chain(), layout, { seed: SEED, chunk: CHUNK })
       useWeights(p, 'b')
       const { sizes } = await localModel(await loadConfig(p.config))
-      const after = await blockNow(remote)
+      const after = await blockNow(chain())
       let down = false
-      const proxy = await startFaultProxy(remote.url, { warmup: 6, every503: 5, everyHang: 1e9, everyDrop: 4, everyTruncate: 7, max503: 8, maxHang: 0, maxDrop: 8, maxTruncate: 4, swallowTx: [], nonceErrorTx: [], hangMs: 0, down: () => down })
+      const proxy = await startFaultProxy(chain().url, { warmup: 6, every503: 5, everyHang: 1e9, everyDrop: 4, everyTruncate: 7, max503: 8, maxHang: 0, maxDrop: 8, maxTruncate: 4, swallowTx: [], nonceErrorTx: [], hangMs: 0, down: () => down })
       const yaml = readFileSync(p.config, 'utf8')
       // how long ml2sc waits for a receipt before giving up (the node is gone for good in the first run)
       Object.assign(process.env, { ML2SC_RPC_TIMEOUT_MS: '2000', ML2SC_RPC_BACKOFF_MS: '10', ML2SC_RPC_RETRIES: '6', ML2SC_TX_TIMEOUT_MS: '2000', ML2SC_TEST_UPLOAD_DELAY_MS: '150' })
@@ -142,22 +129,22 @@ for (const layout of LAYOUTS) {
         const r = await updateCommand({ config: p.config }, log)
         await Bun.write(p.config, yaml)
         expect(r.version).toBe(2)
-        expect(await expectUpdated(remote, p, log, after, reference)).toBe(r.gas)
+        expect(await expectUpdated(chain(), p, log, after, reference)).toBe(r.gas)
       } finally {
-        for (const k of [...ENV.slice(1), 'ML2SC_TX_TIMEOUT_MS', 'ML2SC_TEST_UPLOAD_DELAY_MS']) delete process.env[k]
+        for (const k of [...RPC_ENV, 'ML2SC_TX_TIMEOUT_MS', 'ML2SC_TEST_UPLOAD_DELAY_MS']) delete process.env[k]
         await Bun.write(p.config, yaml)
         await proxy.stop()
       }
     }, 300_000)
 
     test('a chunk ml2sc gave up waiting for lands late, as the rerun starts: it is waited for, not sent again', async () => {
-      const p = await deployedProject(remote, layout, { seed: SEED, chunk: CHUNK })
+      const p = await deployedProject(chain(), layout, { seed: SEED, chunk: CHUNK })
       useWeights(p, 'b')
       const { sizes } = await localModel(await loadConfig(p.config))
-      const after = await blockNow(remote)
+      const after = await blockNow(chain())
       const pool = async () => Number(((await rpc('txpool_status')).result as { pending: string }).pending)
       const yaml = readFileSync(p.config, 'utf8')
-      const proxy = await startFaultProxy(remote.url, { warmup: 1e9, every503: 1, everyHang: 1, everyDrop: 1, everyTruncate: 1, max503: 0, maxHang: 0, maxDrop: 0, maxTruncate: 0, swallowTx: [], nonceErrorTx: [], hangMs: 0 })
+      const proxy = await startFaultProxy(chain().url, { warmup: 1e9, every503: 1, everyHang: 1, everyDrop: 1, everyTruncate: 1, max503: 0, maxHang: 0, maxDrop: 0, maxTruncate: 0, swallowTx: [], nonceErrorTx: [], hangMs: 0 })
       Object.assign(process.env, { ML2SC_TX_TIMEOUT_MS: '2000', ML2SC_TEST_UPLOAD_DELAY_MS: '150' })
       try {
         // three chunks before the end the node stops mining: the chunks sent next sit in its pool (the last
@@ -184,7 +171,7 @@ for (const layout of LAYOUTS) {
         const r = await rerun
         await Bun.write(p.config, yaml)
         expect(r.version).toBe(2)
-        expect(await expectUpdated(remote, p, log, after, reference)).toBe(r.gas)
+        expect(await expectUpdated(chain(), p, log, after, reference)).toBe(r.gas)
       } finally {
         for (const k of ['ML2SC_TX_TIMEOUT_MS', 'ML2SC_TEST_UPLOAD_DELAY_MS']) delete process.env[k]
         await rpc('evm_setAutomine', [true])

@@ -1,10 +1,11 @@
 // Shared by the `ml2sc update` fault tests: a deployed model (weights A) on a test node, configs for its
 // retrained weights (B, C), and the checks every faulted update must pass: the chain holds exactly the new
 // weights, each chunk was sent once, the gas recorded is the gas spent.
-import { expect } from 'bun:test'
+import { afterAll, beforeAll, expect } from 'bun:test'
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { decodeFunctionData, type Abi, type Hex } from 'viem'
+import { approveSpending } from '../../src/chain/spendGuard.ts'
 import { localModel } from '../../src/commands/update.ts'
 import { predictCommand } from '../../src/commands/predict.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
@@ -13,9 +14,31 @@ import { deployStage } from '../../src/pipeline/stages/deploy.ts'
 import { generateStage } from '../../src/pipeline/stages/generate.ts'
 import { uploadStage } from '../../src/pipeline/stages/upload.ts'
 import { createLogger, type Logger } from '../../src/ui/logger.ts'
-import { publicClientFor, randomProject, type RemoteAnvil } from './helpers.ts'
+import { publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 export const quiet = createLogger({ quiet: true })
+
+/**
+ * One "remote" anvil for the file, its first key as ML2SC_PRIVATE_KEY and spending approved (its chain id,
+ * 31338, counts as paid: `--yes`); `env` names the variables the file's tests set, restored afterwards.
+ */
+export function ownerChain(env: string[] = []): () => RemoteAnvil {
+  let remote: RemoteAnvil
+  const keys = ['ML2SC_PRIVATE_KEY', ...env]
+  const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]))
+  beforeAll(async () => {
+    remote = await startRemoteAnvil()
+    process.env.ML2SC_PRIVATE_KEY = remote.keys[0]!
+    approveSpending(true)
+  })
+  afterAll(async () => {
+    approveSpending(false)
+    for (const k of keys) if (saved[k] === undefined) delete process.env[k]
+    else process.env[k] = saved[k]
+    await remote?.stop()
+  })
+  return () => remote
+}
 export const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'))
 
 /** A logger that keeps its lines (to check what an in-process command said). */
