@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { parseEventLogs, toHex, type Hex } from 'viem'
+import { encodeFunctionData, parseEventLogs, toHex, type Hex } from 'viem'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readDeployment, writeDeployment, withChainState, type Deployment } from '../chain/deploymentFile.ts'
 import { readModelState } from '../chain/modelState.ts'
 import { checkChunksFit } from '../chain/checkChunksFit.ts'
 import { estimateUploadGas, guardSpend } from '../chain/spendGuard.ts'
-import { uploadWeights, uploadRecords } from '../chain/uploadWeights.ts'
+import { needsMark, uploadWeights, uploadRecords } from '../chain/uploadWeights.ts'
 import { uploadStatePath } from '../chain/uploadState.ts'
 import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weightBlob.ts'
@@ -145,7 +145,9 @@ export async function updateCommand(args: { config: string; out?: string }, log:
       // (the last data contract's address slot, 2 + n − 1, is set once an upload of these n chunks completed)
       const rewrite = before.version > 0 && (prep.layout === 'storage' || BigInt((await s.publicClient.getStorageAt({ address: dep.address, slot: toHex(1 + sizes.length) })) ?? 0) !== 0n)
       // the first update of a model with its weights in its code carries the 1-wei update mark (adminLibrary.ts)
-      const mark = prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate) && (await s.publicClient.getBalance({ address: dep.address })) === 0n
+      // (priced from the contract's own answer, the eth_call the uploader makes before chunk 0: needsMark)
+      const chunk0 = encodeFunctionData({ abi: dep.abi, functionName: 'writeChunk', args: [0n, toHex(blob.subarray(0, sizes[0])), commitment] })
+      const mark = prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate) && (await needsMark(s, dep.address, chunk0))
       await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout, rewrite, mark })])
       log.step(`update ${dep.address}: ${blob.length} bytes of weights in ${sizes.length} transaction${sizes.length === 1 ? '' : 's'} (version ${before.version} → ${before.version + 1})`)
     }
