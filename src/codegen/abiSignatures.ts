@@ -39,6 +39,7 @@ export const ERRORS = {
   AdminLibraryMissing: 'error AdminLibraryMissing(address admin)',
   UnexpectedValue: 'error UnexpectedValue(uint256 value)',
   UpdateNotMarked: 'error UpdateNotMarked()',
+  VersionOverflow: 'error VersionOverflow(uint256 version)',
 } as const
 
 export const EVENTS = {

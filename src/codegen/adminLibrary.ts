@@ -247,6 +247,8 @@ contract Ml2scAdmin {
                 default { st := and(st, not(shl(248, 1))) }
                 st := or(and(st, not(shl(224, 0xffffff))), shl(224, add(index, 1)))
                 if eq(add(index, 1), chunks) {
+                    // a checked increment: a state word preset to version 2^32−1 (a forged constructor) would carry into the tag
+                    if eq(version, 0xffffffff) { fail1(${err('VersionOverflow')}, version) }
                     version := add(version, 1)
                     if and(gt(chunks, 1), iszero(eq(${param('kind')}, 2))) {
                         // the address table: STOP ++ the addresses of chunk 0 … chunk n−1, 20 bytes each

@@ -126,6 +126,35 @@ describe('constructor-written storage', () => {
     expect((await verifyModel(s, ok, localOf(M, m, false, CHUNK), { configLabel: 't' })).problem).toBeUndefined()
   })
 
+  test('a version counter preset to 2^32−1: the next completed upload reverts VersionOverflow (a checked increment), one below it counts up', async () => {
+    const blob = encodeWeights(M)
+    const sizes = chunkSizes(blob.length, CHUNK)
+    const genuine: Hex[] = []
+    for (let i = 0, at = 0; i < sizes.length; at += sizes[i]!, i++) genuine.push(await dataContract(s, blob.subarray(at, at + sizes[i]!)))
+    const table = await addressTable(s, genuine)
+    const other = encodeWeights(negated(M))
+    const upload = async (address: Hex) => {
+      for (let i = 0, at = 0; i < sizes.length; at += sizes[i]!, i++) {
+        const data = encodeFunctionData({ abi: m.abi, functionName: 'writeChunk', args: [BigInt(i), toHex(other.subarray(at, at + sizes[i]!)), commitmentOf(other)] })
+        await sendTx(s, `chunk ${i}`, { to: address, data }, m.abi)
+      }
+    }
+    const version = (address: Hex) => s.publicClient.readContract({ address, abi: m.abi, functionName: 'version' })
+    for (const preset of [2 ** 32 - 2, 2 ** 32 - 1]) {
+      const writes = [{ slot: 2n, value: stateWord({ address: table, version: preset, written: sizes.length, ready: 1 }) }, ...genuine.slice(1).map((a, i) => ({ slot: BigInt(3 + i), value: BigInt(a) }))]
+      const address = await deployRaw(s, creationCode(runtimeOf(m), writes))
+      expect(Number(await version(address))).toBe(preset)
+      if (preset === 2 ** 32 - 2) {
+        await upload(address)
+        expect(Number(await version(address))).toBe(2 ** 32 - 1)
+      } else {
+        const message = await errorOf(upload(address))
+        expect(message).toContain('VersionOverflow(4294967295)')
+        expect(message).toContain('preset state')
+      }
+    }
+  })
+
   test('(c) the initial-owner immutable with dirty upper bits: owner() shows P, P cannot act; refused, the message shows the full word', async () => {
     const P = s.account.address
     const dirty = (0xdeadn << 160n) | BigInt(P)

@@ -27,6 +27,7 @@ interface IMl2sc_model {
     error AdminLibraryMissing(address admin);
     error UnexpectedValue(uint256 value);
     error UpdateNotMarked();
+    error VersionOverflow(uint256 version);
 
     event ModelUpdated(uint64 version, bytes32 commitment);
     event Predictions(bytes outputs) anonymous;
@@ -204,7 +205,7 @@ contract Ml2sc_model {
         // every model: ml2sc's shared admin library, deployed once per chain at a CREATE2 address fixed by its code
         address initialOwner = INITIAL_OWNER;
         assembly {
-            let admin := 0x5f1A85DdCcA1f867bb0E26Fb16E595a35d234E1B
+            let admin := 0xcF0ad6Bb2E9246aeA9cB48E92d925aE061b02f2f
             if iszero(extcodesize(admin)) { mstore(0, shl(224, 0x0b03bf4e)) mstore(4, admin) revert(0, 36) }
             let n := calldatasize()
             calldatacopy(0, 0, n)
