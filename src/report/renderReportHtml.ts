@@ -3,6 +3,7 @@ import path from 'node:path'
 import { ML2SC_GAS_PER_ROW_30_4_1, type Report } from './buildReport.ts'
 import { ADMIN_LIBRARY_NOTE, uploadNote } from './gasNotes.ts'
 import { CSS } from './reportCss.ts'
+import { calibrationLine, fidelityLine } from './renderReportMd.ts'
 import { barChartH, barChartV, esc, fmtCompact, fmtInt, scatterChart, type Series } from './svgCharts.ts'
 
 /** One measured point of the benchmark sweep (bench/results.json, written by `npm run bench`). */
@@ -98,6 +99,7 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
   <p class="sub"><code>${esc(r.model.file)}</code> (${esc(r.model.format)}) · ${esc(shape)} · ${num(r.model.parameters)} parameters · ${esc(r.model.task)} · layout <code>${esc(r.layout)}</code> · activations ${r.precision.scale}, weights int${r.precision.weightBits}, inputs int${r.precision.inputBits} · chain ${r.chain.chainId}${r.chain.embedded ? ' (embedded anvil)' : r.chain.local ? ' (a development node on this machine)' : ''}</p>
 </header>
 <section class="cards">${cards.join('')}</section>
+<section class="panel">${[fidelityLine(r), calibrationLine(r)].map((l) => `<p${r.fidelity.worst && !r.fidelity.within && l.startsWith('Fidelity') ? ' class="err"' : ''}>${mdInline(l)}</p>`).join('')}</section>
 ${r.warnings.length ? `<section class="panel">${r.warnings.map((w) => `<p class="err">warning: ${esc(w)}</p>`).join('')}</section>` : ''}
 <section class="grid">${charts.join('\n')}</section>
 <section class="tables">
@@ -310,3 +312,6 @@ function outputsCaption(r: Report): string {
       : "Each mark is one on-chain output of one row; the ring marks the output of the float reference's class, which should be the top mark of its column."
   return `${what} Same class as the reference: ${pct(acc.agreement)}; largest |on chain − reference| over all outputs ${r.error.maxAbs} (${fmtCompact(r.error.maxAbs * r.precision.unit)} units of 1/${r.precision.scale}).${sampled}${refused}`
 }
+
+/** The markdown lines' `code` and **bold**, as HTML (the text escaped first). */
+const mdInline = (line: string) => esc(line).replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>').replace(/`([^`]+)`/g, '<code>$1</code>')

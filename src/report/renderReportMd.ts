@@ -69,7 +69,7 @@ export function renderReportMd(r: Report): string {
 }
 
 /** Which rows `precision: auto` chose on, and which rows the accuracy figures are over. */
-function calibrationLine(r: Report): string {
+export function calibrationLine(r: Report): string {
   const c = r.precision.calibration
   if (!c) return `Precision: no width was chosen on rows (${r.precision.weightBits}-bit weights); accuracy, agreement and error are over all ${r.accuracy.rows.count} answered rows.`
   if (c.source === 'data.calibration') return `Precision: \`auto\` chose the widths on ${n(c.count)} rows of \`data.calibration\` (${c.file}); accuracy, agreement and error are over all ${r.accuracy.rows.count} answered test rows.`
@@ -77,7 +77,7 @@ function calibrationLine(r: Report): string {
 }
 
 /** The fidelity gate: the worst output against its tolerance. */
-function fidelityLine(r: Report): string {
+export function fidelityLine(r: Report): string {
   const f = r.fidelity
   if (!f.worst) return 'Fidelity: no row answered.'
   const against = f.enforced ? "PyTorch's outputs" : "ml2sc's float pass (not enforced: no data.reference)"

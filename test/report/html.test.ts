@@ -86,6 +86,10 @@ describe('report.html', () => {
       expect(text).not.toContain('0 transaction(s)')
       expect(text).toContain('none: the weights went on chain with the deploy (in the contract code), nothing to upload')
     }
+    // the fidelity gate and the calibration rows, as report.md says them
+    expect(html).toContain(`Fidelity (every answered row vs PyTorch&#39;s outputs, precision.tolerance ${report.fidelity.tolerance}): <strong>${report.fidelity.within ? 'within' : 'BEYOND'}</strong>`)
+    expect(report.precision.calibration.count).toBeGreaterThan(0)
+    expect(html).toContain(`chose the widths on calibration rows ${report.precision.calibration.first}–${report.precision.calibration.last}`)
     expect(found.get('chart-ml2sc-ratio')!.points).toBe(2)
     expect(found.get('chart-error-hist')!.points).toBe(report.error.histogram.counts.filter((c: number) => c > 0).length)
     expect(found.get('chart-gas-size')!.points).toBe(2 + readBenchResults().rows.length)
