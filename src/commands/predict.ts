@@ -10,7 +10,6 @@ import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
 import { readPredictInput, type InputRow } from '../data/readPredictInput.ts'
 import { interpret } from '../fixed/encodeRows.ts'
-import { simulate } from '../fixed/simulate.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Prepared } from '../pipeline/prepareModel.ts'
 import { predictPrep } from '../pipeline/predictPrep.ts'
@@ -35,7 +34,7 @@ export async function predictCommand(args: PredictArgs, log: Logger): Promise<Pr
   const config = await loadConfig(args.config, { output: args.out })
   const prep = await predictPrep(config)
   // off chain, each row is answered by the simulator as it is read
-  const rows = await readPredictInput(args.input, config, prep.plan, args.offchain ? (input) => simulate(prep.plan, input) : undefined)
+  const rows = await readPredictInput(args.input, config, prep.plan, Boolean(args.offchain))
   const valid = rows.filter((r) => r.input)
   const raw = new Map<InputRow, bigint[]>()
   if (args.offchain) {
