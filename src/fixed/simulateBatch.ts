@@ -1,4 +1,5 @@
 import { denseRows } from './denseRows.ts'
+import { encodeRow, encodeRowInto } from './encodeRows.ts'
 import { activateRows, rowsFromBigInts, type NumericRows } from './numericRows.ts'
 import { simulate } from './simulate.ts'
 import { tensorRows } from './tensorRows.ts'
@@ -50,4 +51,27 @@ export function simulateNumericRows(plan: Plan, input: NumericRows, bigRow: (r: 
 export function simulateBatch(plan: Plan, inputs: bigint[][]): bigint[][] {
   if (!batchable(plan) || inputs.length === 0) return inputs.map((x) => simulate(plan, x))
   return simulateNumericRows(plan, rowsFromBigInts(inputs, plan.inputSize), (r) => inputs[r]!)
+}
+
+/**
+ * The simulator on rows of float features, each encoded exactly as encodeRow encodes it (straight into
+ * doubles: encodeRowInto) and answered in one batch: undefined for a row outside the safe input range.
+ * What precision selection runs for every candidate width.
+ */
+export function simulateFeatures(plan: Plan, rows: number[][]): (bigint[] | undefined)[] {
+  const n = plan.inputSize
+  const x = new Float64Array(rows.length * n)
+  const ok = new Uint8Array(rows.length)
+  const kept: number[] = [] // the index of each accepted row
+  for (const [i, f] of rows.entries()) {
+    const e = encodeRowInto(plan, f, undefined, x, kept.length)
+    if ('error' in e) continue
+    ok[kept.length] = e.exact ? 1 : 0
+    kept.push(i)
+  }
+  const batch: NumericRows = { rows: kept.length, width: n, x: x.subarray(0, kept.length * n), ok: ok.subarray(0, kept.length) }
+  const outs = simulateNumericRows(plan, batch, (r) => (encodeRow(plan, rows[kept[r]!]!) as { values: bigint[] }).values)
+  const answers: (bigint[] | undefined)[] = new Array(rows.length).fill(undefined)
+  kept.forEach((i, r) => (answers[i] = outs[r]))
+  return answers
 }
