@@ -6,7 +6,7 @@ import type { ModelIR, Task } from '../ir/types.ts'
 import { inputScaleText, inputTypeText, interpret, safeInputRange } from '../fixed/encodeRows.ts'
 import { activationErrors } from '../fixed/activations.ts'
 import { referenceForward, referenceLayers } from '../fixed/referenceForward.ts'
-import { simulate, simulateLayers } from '../fixed/simulate.ts'
+import { simulateLayers } from '../fixed/simulate.ts'
 import type { Plan } from '../fixed/types.ts'
 import { scaleText } from '../fixed/makePlan.ts'
 import type { RowResult } from '../pipeline/evaluateRows.ts'
@@ -97,9 +97,9 @@ export function buildReport(inp: ReportInput) {
     }
     // the simulator must agree with the chain bit for bit; per-layer error against the float pass
     const xq = r.input!
-    const sim = simulate(plan, xq)
-    if (sim.some((v, j) => v !== r.raw![j])) mismatches++
     const simL = simulateLayers(plan, xq)
+    const sim = simL[simL.length - 1]!
+    if (sim.length !== r.raw.length || sim.some((v, j) => v !== r.raw![j])) mismatches++
     const refL = referenceLayers(model, r.features)
     simL.forEach((ys, l) => ys.forEach((y, j) => (layerErr[l] = Math.max(layerErr[l]!, Math.abs(Number(y) / scale - refL[l]![j]!)))))
     if (tensorErr.length) {
