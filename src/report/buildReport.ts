@@ -77,7 +77,9 @@ export function buildReport(inp: ReportInput) {
   const refs: number[][] = []
   const outs: (number[] | undefined)[] = []
   for (const [i, r] of inp.rows.entries()) {
-    const ref = torch ? torch[i]! : referenceForward(model, r.features)
+    // the float pass once per answered row: its last layer is the reference when PyTorch's outputs are not given
+    const refL = r.raw ? referenceLayers(model, r.features) : undefined
+    const ref = torch ? torch[i]! : refL ? refL[refL.length - 1]! : referenceForward(model, r.features)
     refs.push(ref)
     outs.push(r.raw?.map((v) => Number(v) / scale))
     // the same rule as interpret(): a sigmoid output is class 1 above 0.5, a raw logit above 0
@@ -100,8 +102,7 @@ export function buildReport(inp: ReportInput) {
     const simL = simulateLayers(plan, xq)
     const sim = simL[simL.length - 1]!
     if (sim.length !== r.raw.length || sim.some((v, j) => v !== r.raw![j])) mismatches++
-    const refL = referenceLayers(model, r.features)
-    simL.forEach((ys, l) => ys.forEach((y, j) => (layerErr[l] = Math.max(layerErr[l]!, Math.abs(Number(y) / scale - refL[l]![j]!)))))
+    simL.forEach((ys, l) => ys.forEach((y, j) => (layerErr[l] = Math.max(layerErr[l]!, Math.abs(Number(y) / scale - refL![l]![j]!)))))
     if (tensorErr.length) {
       const refT = floatTensorLayers(model, r.features)
       fixedTensorLayers(plan, xq).forEach((ys, l) => ys.forEach((y, j) => (tensorErr[l] = Math.max(tensorErr[l]!, Math.abs(Number(y) / scale - refT[l]![j]!)))))
