@@ -38,6 +38,8 @@ export type ChainSession = {
   /** What the node said about itself at connection: client version, block gas limit, PUSH0. */
   node: NodeProfile
   anvil?: AnvilHandle
+  /** Requests the HTTP layer has retried so far (429, 5xx, timeouts): how concurrent evaluation learns the node is overloaded. */
+  rpcRetries?: () => number
   close: () => Promise<void>
 }
 
@@ -55,7 +57,8 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
     rpcUrl = anvil.rpcUrl
   }
   try {
-    const retry = retryOptionsFrom(env)
+    let retried = 0
+    const retry = { ...retryOptionsFrom(env), onRetry: () => void retried++ }
     // a short leash for the first contact: a wrong URL should fail in seconds, not after every backoff
     const probe = createPublicClient({ transport: rpcTransport(rpcUrl, { ...retry, retries: Math.min(retry.retries, 2), timeoutMs: Math.min(retry.timeoutMs, 10_000) }) })
     let chainId: number
@@ -112,6 +115,7 @@ export async function connectChain(chainCfg: Config['chain'] & { stateFile?: str
       gasCapFrom: node.blockGasLimit < configCap ? 'block gas limit' : 'chain.txGasCap',
       node,
       anvil,
+      rpcRetries: () => retried,
       close: async () => {
         await anvil?.stop()
       },

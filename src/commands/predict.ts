@@ -1,8 +1,9 @@
-import { predictBatchCall, predictBatchTx, measureBatchGas, type BatchGas } from '../chain/evaluateOnChain.ts'
+import { batchGasLimit, predictBatchCall, submitPredictBatch, measureBatchGas, type BatchGas } from '../chain/evaluateOnChain.ts'
+import { AdaptiveWindow, underWindow } from '../chain/adaptiveWindow.ts'
 import { openPredictTarget, type Target } from '../chain/predictTarget.ts'
 import { guardSpend } from '../chain/spendGuard.ts'
 import { errorText } from '../chain/txErrors.ts'
-import { rowsThatFit, sessionGasCap } from '../pipeline/evaluateRows.ts'
+import { IN_FLIGHT, rowsThatFit, sessionGasCap } from '../pipeline/evaluateRows.ts'
 import { generateSolidity } from '../codegen/generateSolidity.ts'
 import { compileSolidity, type CompiledContract } from '../compile/compileSolidity.ts'
 import { loadConfig } from '../config/loadConfig.ts'
@@ -10,7 +11,6 @@ import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
 import { readPredictInput, type InputRow } from '../data/readPredictInput.ts'
 import { interpret } from '../fixed/encodeRows.ts'
-import { simulate } from '../fixed/simulate.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Prepared } from '../pipeline/prepareModel.ts'
 import { predictPrep } from '../pipeline/predictPrep.ts'
@@ -35,7 +35,7 @@ export async function predictCommand(args: PredictArgs, log: Logger): Promise<Pr
   const config = await loadConfig(args.config, { output: args.out })
   const prep = await predictPrep(config)
   // off chain, each row is answered by the simulator as it is read
-  const rows = await readPredictInput(args.input, config, prep.plan, args.offchain ? (input) => simulate(prep.plan, input) : undefined)
+  const rows = await readPredictInput(args.input, config, prep.plan, Boolean(args.offchain))
   const valid = rows.filter((r) => r.input)
   const raw = new Map<InputRow, bigint[]>()
   if (args.offchain) {
@@ -69,34 +69,57 @@ async function predictOnChain(config: Config, prep: Prepared, rows: bigint[][], 
     const batches = Math.ceil(rows.length / perCall)
     // priced from the contract's own gas (eth_estimateGas on these rows: nothing sent)
     if (mode.tx && !t.s.local) await guardSpend(t.s, log, [{ label: 'predict', gas: BigInt(gas.fixed * batches + gas.perRow * rows.length), transactions: batches, exact: false }])
-    const outputs: bigint[][] = []
-    for (let b = 0; b < batches; b++) {
+    const outputs: bigint[][][] = new Array(batches)
+    let answered = 0
+    const failed = (e: unknown, label: string, n: number) => {
+      if (e instanceof ChainError && /^predict batch/.test(e.message)) return e
+      const text = errorText(e)
+      // nodes refuse an oversized call or transaction in their own words ("Missing or invalid parameters.")
+      const size = /gas|invalid param|exceed|too large|oversized|limit|payload/i.test(text)
+      return new ChainError(`${label} (${n} rows) failed: ${text}`, {
+        where: config.chain.rpcUrl ? 'chain.rpcUrl' : 'chain',
+        hint: size
+          ? `the node may refuse a ${mode.tx ? 'transaction' : 'call'} this large (gas cap ${cap.toLocaleString('en-US')}): set batch.rows lower (e.g. ${Math.max(1, Math.floor(n / 2))})`
+          : `check the deployment with \`ml2sc verify\`, or answer with --offchain`,
+        cause: e,
+      })
+    }
+    // calls run concurrently, as many as the node answers without slowing down or refusing (adaptiveWindow.ts);
+    // transactions are broadcast one after the other (consecutive nonces) and their receipts awaited together
+    const window = new AdaptiveWindow({ start: 2, max: 32 }, t.s.rpcRetries)
+    const running: Promise<void>[] = []
+    let firstError: unknown
+    log.progress('predict', 0, rows.length, mode.tx ? 'sending' : 'waiting for the first batch')
+    for (let b = 0; b < batches && firstError === undefined; b++) {
       const batch = rows.slice(b * perCall, (b + 1) * perCall)
       const label = `predict batch ${b + 1}/${batches}`
-      try {
-        if (mode.tx) {
-          const res = await predictBatchTx(t.s, t.address, t.abi, plan, batch, label)
-          outputs.push(...res.outputs)
-          log.progress('predict', outputs.length, rows.length, `${res.tx.gasUsed.toLocaleString('en-US')} gas`)
-        } else {
-          outputs.push(...(await predictBatchCall(t.s, t.address, t.abi, plan, batch)))
-          log.progress('predict', outputs.length, rows.length, 'eth_call')
+      let sent: Awaited<ReturnType<typeof submitPredictBatch>> | undefined
+      if (mode.tx)
+        try {
+          sent = await submitPredictBatch(t.s, t.address, t.abi, plan, batch, label, batchGasLimit(gas, batch.length, cap))
+        } catch (e) {
+          firstError ??= failed(e, label, batch.length)
+          break
         }
-      } catch (e) {
-        if (e instanceof ChainError && /^predict batch/.test(e.message)) throw e
-        const text = errorText(e)
-        // nodes refuse an oversized call or transaction in their own words ("Missing or invalid parameters.")
-        const size = /gas|invalid param|exceed|too large|oversized|limit|payload/i.test(text)
-        throw new ChainError(`${label} (${batch.length} rows) failed: ${text}`, {
-          where: config.chain.rpcUrl ? 'chain.rpcUrl' : 'chain',
-          hint: size
-            ? `the node may refuse a ${mode.tx ? 'transaction' : 'call'} this large (gas cap ${cap.toLocaleString('en-US')}): set batch.rows lower (e.g. ${Math.max(1, Math.floor(batch.length / 2))})`
-            : `check the deployment with \`ml2sc verify\`, or answer with --offchain`,
-          cause: e,
-        })
+      const job = async () => {
+        let extra = 'eth_call'
+        if (sent) {
+          const res = await sent.wait()
+          outputs[b] = res.outputs
+          extra = `${res.tx.gasUsed.toLocaleString('en-US')} gas`
+        } else outputs[b] = await underWindow(window, () => predictBatchCall(t.s, t.address, t.abi, plan, batch))
+        answered += batch.length
+        log.progress('predict', answered, rows.length, extra)
       }
+      const p = job().catch((e) => void (firstError ??= failed(e, label, batch.length)))
+      running.push(p)
+      // keep at most the window's calls (or IN_FLIGHT transactions) outstanding
+      const depth = mode.tx ? IN_FLIGHT : window.limit
+      while (running.length >= depth) await running.shift()
     }
-    return outputs
+    await Promise.all(running)
+    if (firstError !== undefined) throw firstError
+    return outputs.flat()
   } finally {
     await t.s.close()
   }

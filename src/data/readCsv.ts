@@ -105,12 +105,29 @@ async function* records(file: string, chunkBytes = 1 << 16): AsyncGenerator<CsvR
         line++
         recordLine = line
       }
+      // the next quote and CR of this chunk (-1: none), for the fast path over plain lines
+      let nextQuote = s.indexOf('"')
+      let nextCR = s.indexOf('\r')
       for (let i = 0; i < s.length; i++) {
         const c = s.charCodeAt(i)
         if (skipLF) {
           skipLF = false
           if (c === LF) {
             start = i + 1
+            continue
+          }
+        }
+        // a whole line with no quote and no CR in it (a CRLF's CR aside): split at the commas in one go
+        if (state === START && cells.length === 0 && c !== LF && c !== CR) {
+          const lf = s.indexOf('\n', i)
+          if (nextQuote >= 0 && nextQuote < i) nextQuote = s.indexOf('"', i)
+          if (nextCR >= 0 && nextCR < i) nextCR = s.indexOf('\r', i)
+          const end = lf > i && s.charCodeAt(lf - 1) === CR ? lf - 1 : lf
+          if (lf > i && (nextQuote < 0 || nextQuote > lf) && (nextCR < 0 || nextCR >= end)) {
+            out.push({ cells: s.slice(i, end).split(','), line: recordLine })
+            line++
+            recordLine = line
+            i = lf
             continue
           }
         }

@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../config/types.ts'
 import { DataError } from '../errors/base.ts'
-import { encodeRow } from '../fixed/encodeRows.ts'
+import { encodeRow, encodeRowInto } from '../fixed/encodeRows.ts'
+import { simulateNumericRows } from '../fixed/simulateBatch.ts'
 import type { Plan } from '../fixed/types.ts'
 import { caseTwin, columnsOf, exactCaseHint, NUMBER, readHeader, readRows } from './readCsv.ts'
 
 /** One input row: its features in the model's order, and either the encoded input or why it is refused. */
-export type InputRow = { row: number; features: number[]; input?: bigint[]; error?: string; /** The answer, when `answer` was given to readPredictInput. */ raw?: bigint[] }
+export type InputRow = { row: number; features: number[]; input?: bigint[]; error?: string; /** The answer, when readPredictInput answered off chain. */ raw?: bigint[] }
 
 const quoted = (names: string[], max = 8) => names.slice(0, max).map((n) => `'${n}'`).join(', ') + (names.length > max ? `, … (${names.length} in all)` : '')
 
@@ -61,12 +62,16 @@ export function matchColumns(header: string[], expected: string[] | undefined, c
   return { ignore, order: given }
 }
 
+/** Rows answered off chain at a time (one flat batch of doubles for the simulator). */
+const OFFCHAIN_BATCH = 256
+
 /**
  * Read the rows of the input CSV, features put in the model's order and encoded at the plan's scale.
- * `answer` (the simulator, for --offchain): each row is answered as it is read and keeps only its answer
- * (no features, no encoded input), so memory and garbage collection stay small for a large file.
+ * `offchain`: the rows are answered by the simulator as they are read, a batch at a time (simulateBatch.ts:
+ * encoded straight into doubles, the BigInt simulator only for a row that needs it), and each keeps only its
+ * answer (no features, no encoded input), so memory and garbage collection stay small for a large file.
  */
-export async function readPredictInput(file: string, config: Config, plan: Plan, answer?: (input: bigint[]) => bigint[]): Promise<InputRow[]> {
+export async function readPredictInput(file: string, config: Config, plan: Plan, offchain = false): Promise<InputRow[]> {
   const input = path.resolve(file)
   if (!existsSync(input)) throw new DataError('input CSV not found', { where: file, hint: 'give the rows to answer with --input rows.csv' })
   const header = await readHeader(input)
@@ -77,11 +82,48 @@ export async function readPredictInput(file: string, config: Config, plan: Plan,
   // the label column (if any) is dropped unread: predict never needs it, and it may hold anything
   const opts = { label: null, drop: ignore, features: plan.inputSize }
   const rows: InputRow[] = []
+  const batch = offchain ? new OffchainBatch(plan, names) : undefined
   for await (const r of readRows(input, opts)) {
     const features = perm.map((k) => r.features[k]!)
+    if (batch) {
+      const error = batch.add(r.row, features)
+      if (error) rows.push({ row: r.row, features: [], error })
+      else if (batch.full()) rows.push(...batch.answer())
+      continue
+    }
     const enc = encodeRow(plan, features, names)
-    if (answer) rows.push({ row: r.row, features: [], ...(enc.ok ? { raw: answer(enc.values) } : { error: `row ${r.row}: ${enc.error}` }) })
-    else rows.push({ row: r.row, features, ...(enc.ok ? { input: enc.values } : { error: `row ${r.row}: ${enc.error}` }) })
+    rows.push({ row: r.row, features, ...(enc.ok ? { input: enc.values } : { error: `row ${r.row}: ${enc.error}` }) })
   }
-  return rows
+  if (batch) rows.push(...batch.answer())
+  return rows.sort((a, b) => a.row - b.row)
+}
+
+/** Rows waiting for the simulator: their encoded inputs in one Float64Array, answered together. */
+class OffchainBatch {
+  private x: Float64Array
+  private ok = new Uint8Array(OFFCHAIN_BATCH)
+  private pending: { row: number; features: number[] }[] = []
+  constructor(
+    private plan: Plan,
+    private names: string[],
+  ) {
+    this.x = new Float64Array(OFFCHAIN_BATCH * plan.inputSize)
+  }
+  /** Encodes the row into the batch; the refusal's text when it is outside the safe input range. */
+  add(row: number, features: number[]): string | undefined {
+    const e = encodeRowInto(this.plan, features, this.names, this.x, this.pending.length)
+    if ('error' in e) return `row ${row}: ${e.error}`
+    this.ok[this.pending.length] = e.exact ? 1 : 0
+    this.pending.push({ row, features })
+    return undefined
+  }
+  full = () => this.pending.length === OFFCHAIN_BATCH
+  answer(): InputRow[] {
+    const n = this.pending.length
+    const rows = { rows: n, width: this.plan.inputSize, x: this.x.subarray(0, n * this.plan.inputSize), ok: this.ok.slice(0, n) }
+    const big = (r: number) => (encodeRow(this.plan, this.pending[r]!.features) as { values: bigint[] }).values
+    const out = simulateNumericRows(this.plan, rows, big).map((raw, r) => ({ row: this.pending[r]!.row, features: [], raw }))
+    this.pending = []
+    return out
+  }
 }

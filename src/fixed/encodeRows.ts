@@ -79,3 +79,37 @@ export function interpret(plan: Plan, task: 'binary' | 'multiclass' | 'regressio
   if (task === 'binary') return plan.layers[plan.layers.length - 1]!.activation.kind === 'sigmoid' ? (raw[0]! > half ? 1 : 0) : raw[0]! > 0n ? 1 : 0
   return Number(raw[0]!) / Number(plan.scale)
 }
+
+/**
+ * encodeRow straight into doubles (row `r` of `x`, width plan.inputSize), for the batched simulator: the
+ * same rounding in the same double operations, and the same refusals (worded by encodeRow itself). With
+ * calldata inputs of at most 48 bits every value and bound is exact in a double; wider inputs go through
+ * encodeRow, and `exact` is false when a value is beyond 2^53 (the row then needs the BigInt simulator).
+ */
+export function encodeRowInto(plan: Plan, features: number[], names: string[] | undefined, x: Float64Array, r: number): { error: string } | { exact: boolean } {
+  const n = plan.inputSize
+  const viaBigInt = () => {
+    const enc = encodeRow(plan, features, names)
+    if (!enc.ok) return { error: enc.error }
+    for (let i = 0; i < n; i++) {
+      const v = Number(enc.values[i]!)
+      if (!(Math.abs(v) < 2 ** 53)) return { exact: false }
+      x[r * n + i] = v
+    }
+    return { exact: true }
+  }
+  if (plan.inputBytes > 6 || features.length !== n) return viaBigInt()
+  const fin = plan.inputFraction ?? plan.F
+  const unit = plan.decimals === undefined ? 2 ** fin : 10 ** plan.decimals
+  const [lo, hi, width] = [Number(plan.inputMin), Number(plan.inputMax), 2 ** (8 * plan.inputBytes)]
+  for (let i = 0; i < n; i++) {
+    const f = features[i]!
+    // quantize(): round half away from zero (exact below 2^52; integral already above)
+    const scaled = f * unit
+    const q = Math.abs(scaled) < 2 ** 52 ? (scaled < 0 ? -Math.round(-scaled) : Math.round(scaled)) : Math.round(scaled)
+    // a refusal is worded by encodeRow (and a NaN or an infinity lands here too)
+    if (!(Math.abs(f) * 2 ** fin <= width) || !(q <= hi && q >= lo)) return viaBigInt()
+    x[r * n + i] = q
+  }
+  return { exact: true }
+}

@@ -1,8 +1,8 @@
 import type { ModelIR, Task } from '../ir/types.ts'
-import { encodeRow, interpret } from './encodeRows.ts'
+import { interpret } from './encodeRows.ts'
 import { makePlan } from './makePlan.ts'
 import { referenceForward } from './referenceForward.ts'
-import { simulate } from './simulate.ts'
+import { simulateFeatures } from './simulateBatch.ts'
 import type { Plan } from './types.ts'
 
 /** Output errors above this (absolute, in output units) are worth a warning. */
@@ -86,11 +86,11 @@ function measure(model: ModelIR, plan: Plan, task: Task, rows: number[][]): Meas
   let n = 0
   let flips = 0
   const refs: number[][] = []
-  for (const f of rows) {
-    const enc = encodeRow(plan, f)
-    if (!enc.ok) continue
+  const answers = simulateFeatures(plan, rows)
+  for (const [i, f] of rows.entries()) {
+    const raw = answers[i]
+    if (!raw) continue
     n++
-    const raw = simulate(plan, enc.values)
     // against the float model on the features themselves, as report.json's error.maxAbs is measured
     const ref = referenceForward(model, f)
     refs.push(ref)

@@ -14,17 +14,34 @@ export function referenceLayers(model: ModelIR, input: number[]): number[][] {
   model.layers.forEach((layer, l) => {
     // a graph model reads an earlier value, a residual sum or a concatenation (ir/layerInput.ts)
     const x = joinInput(layer.input, l, values, (a, b) => a + b)
-    const y = opOf(layer.activation).float(
-      layer.weight.map((row, j) => row.reduce((acc, w, i) => acc + w * x[i]!, layer.bias[j]!)),
-      layer.activation,
-    )
+    // acc = b + w0·x0 + w1·x1 + …, in that order (as a reduce would: the same doubles)
+    const z = new Array<number>(layer.weight.length)
+    for (let j = 0; j < z.length; j++) {
+      const row = layer.weight[j]!
+      let acc = layer.bias[j]!
+      for (let i = 0; i < row.length; i++) acc += row[i]! * x[i]!
+      z[j] = acc
+    }
+    const y = opOf(layer.activation).float(z, layer.activation)
     trace.push(y)
     values.push(y)
   })
   return trace
 }
 
+const memo = new WeakMap<ModelIR, WeakMap<number[], number[]>>()
+
+/**
+ * The float model's outputs for one row. Remembered per model and row array (precision selection asks
+ * for the same rows once per candidate width): the result is shared, so callers must not change it.
+ */
 export function referenceForward(model: ModelIR, input: number[]): number[] {
-  const t = referenceLayers(model, input)
-  return t[t.length - 1]!
+  let m = memo.get(model)
+  if (!m) memo.set(model, (m = new WeakMap()))
+  let y = m.get(input)
+  if (!y) {
+    const t = referenceLayers(model, input)
+    m.set(input, (y = t[t.length - 1]!))
+  }
+  return y
 }

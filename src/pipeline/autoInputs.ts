@@ -1,8 +1,8 @@
-import { encodeRow, interpret } from '../fixed/encodeRows.ts'
+import { interpret } from '../fixed/encodeRows.ts'
 import { makePlan } from '../fixed/makePlan.ts'
 import { OUTPUT_ERROR_THRESHOLD } from '../fixed/precisionWarnings.ts'
 import { referenceForward } from '../fixed/referenceForward.ts'
-import { simulate } from '../fixed/simulate.ts'
+import { simulateFeatures } from '../fixed/simulateBatch.ts'
 import type { Plan, PrecisionSpec } from '../fixed/types.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 
@@ -59,14 +59,14 @@ function outcome(plan: Plan, task: Task, rows: number[][], refs: number[][]): Ou
   let maxAbs = 0
   let refused = 0
   const worst = refs[0]?.map(() => 0) ?? []
-  rows.forEach((f, i) => {
-    const enc = encodeRow(plan, f)
-    if (!enc.ok) {
+  const answers = simulateFeatures(plan, rows)
+  rows.forEach((_f, i) => {
+    const raw = answers[i]
+    if (!raw) {
       refused++
       classes.push(-1)
       return
     }
-    const raw = simulate(plan, enc.values)
     raw.forEach((v, j) => {
       const e = Math.abs(Number(v) / Number(plan.scale) - refs[i]![j]!)
       maxAbs = Math.max(maxAbs, e)

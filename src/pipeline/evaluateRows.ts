@@ -4,6 +4,7 @@ import type { Config } from '../config/types.ts'
 import { ConfigError } from '../errors/base.ts'
 import { batchGasLimit, measureBatchGas, predictBatchEstimate, submitPredictBatch, type BatchGas, type GasRecord } from '../chain/evaluateOnChain.ts'
 import { rateText } from '../ui/rateText.ts'
+import { AdaptiveWindow, underWindow } from '../chain/adaptiveWindow.ts'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readRows, type ReadOptions } from '../data/readCsv.ts'
 import { encodeRow } from '../fixed/encodeRows.ts'
@@ -11,7 +12,7 @@ import { readReference, referenceFor } from '../data/readReference.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Logger } from '../ui/logger.ts'
 
-/** Evaluation batches sent (or called) before the oldest one's answer is awaited. */
+/** Evaluation transactions sent before the oldest one's receipt is awaited (calls: an AdaptiveWindow). */
 export const IN_FLIGHT = 8
 
 export type RowResult = { row: number; label: number | undefined; features: number[]; input?: bigint[]; raw?: bigint[]; error?: string }
@@ -37,6 +38,8 @@ export type EvaluateOptions = {
   batchRows?: number
   /** The deployed contract's batch gas, when the caller measured it (measureBatchGas); else measured here. */
   batchGas?: BatchGas
+  /** Calls (`tx: false`) in flight, grown and shrunk as the node answers; a fresh one per evaluation by default. */
+  window?: AdaptiveWindow
 }
 
 
@@ -148,6 +151,9 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
   // the bar from the first second: before the first batch is answered (on a busy node, minutes)
   if (total > 0) log.progress('evaluate', 0, total, 'waiting for the first batch')
 
+  // calls: as many in flight as the node answers without slowing down or refusing (adaptiveWindow.ts)
+  const window_ = opts.window ?? new AdaptiveWindow({ start: 2, max: 32 }, s.rpcRetries)
+  const depth = () => (opts.tx === false ? window_.limit : IN_FLIGHT)
   // batches in flight: sent (or called) but not yet confirmed, oldest first; settled in CSV order
   type InFlight = { result?: () => Promise<{ tx: GasRecord; outputs: bigint[][] }>; pending: RowResult[]; window: RowResult[] }
   const inFlight: InFlight[] = []
@@ -179,7 +185,7 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
       const label = `evaluate batch ${batch}${batches()}`
       const input = pending.map((r) => r.input!)
       if (opts.tx === false) {
-        const answer = predictBatchEstimate(s, address, abi, plan, input, label)
+        const answer = underWindow(window_, () => predictBatchEstimate(s, address, abi, plan, input, label))
         answer.catch(() => {}) // awaited in settle(); kept from being reported as unhandled meanwhile
         inFlight.push({ result: () => answer, pending, window })
       } else {
@@ -190,7 +196,7 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
     } else if (window.length) inFlight.push({ pending, window })
     window = []
     pending = []
-    while (inFlight.length > (drain ? 0 : IN_FLIGHT - 1)) await settle()
+    while (inFlight.length > (drain ? 0 : depth() - 1)) await settle()
   }
 
   for await (const r of readRows(config.data.test, testReadOptions(config, plan))) {
@@ -205,5 +211,6 @@ export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan
   }
   if (!batchRows && pending.length) batchRows = autoRowsFrom(await measure(pending.map((x) => x.input!)), s, config, plan, log)
   await flush(true)
+  if (opts.tx === false) log.detail(`eth_call batches: up to ${window_.peak} in flight, ${window_.backoffs} back-off(s)`)
   return { rows, txs, batchRows: batchRows || 1, inferenceGas: gas, evaluatedRows: evaluated }
 }

@@ -1,7 +1,7 @@
 import type { ModelIR, Task } from '../ir/types.ts'
-import { encodeRow, interpret } from '../fixed/encodeRows.ts'
+import { interpret } from '../fixed/encodeRows.ts'
 import { referenceForward } from '../fixed/referenceForward.ts'
-import { simulate } from '../fixed/simulate.ts'
+import { simulateFeatures } from '../fixed/simulateBatch.ts'
 import type { Plan } from '../fixed/types.ts'
 
 /** The class of float outputs (after the model's last activation), as `interpret` reads the chain's. */
@@ -27,11 +27,10 @@ export const int8Eligible = (model: ModelIR, task: Task) =>
  */
 export function keepsClasses(model: ModelIR, task: Task, narrow: Plan, wide: Plan, rows: number[][], reference?: number[][]): boolean {
   if (task === 'regression') return false
+  const [a, b] = [simulateFeatures(narrow, rows), simulateFeatures(wide, rows)]
   return rows.every((f, i) => {
-    const a = encodeRow(narrow, f)
-    const b = encodeRow(wide, f)
-    if (!a.ok || !b.ok) return true
+    if (!a[i] || !b[i]) return true
     const ref = referenceClass(wide, task, reference?.[i] ?? referenceForward(model, f))
-    return interpret(wide, task, simulate(wide, b.values)) !== ref || interpret(narrow, task, simulate(narrow, a.values)) === ref
+    return interpret(wide, task, b[i]) !== ref || interpret(narrow, task, a[i]) === ref
   })
 }

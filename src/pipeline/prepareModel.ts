@@ -9,10 +9,9 @@ import type { ModelIR, Task } from '../ir/types.ts'
 import { loadModel } from '../model/loadModel.ts'
 import { chooseInputs, type FeatureRange } from './autoInputs.ts'
 import { calibrationSample, type Calibration } from './calibrationRows.ts'
-import { encodeRow } from '../fixed/encodeRows.ts'
 import { estimatePrecision, OUTPUT_ERROR_THRESHOLD, type PrecisionWarning } from '../fixed/precisionWarnings.ts'
 import { referenceForward } from '../fixed/referenceForward.ts'
-import { simulate } from '../fixed/simulate.ts'
+import { simulateFeatures } from '../fixed/simulateBatch.ts'
 import { DEFAULT_TOLERANCE, tolerancePerOutput } from '../fixed/tolerance.ts'
 import { logitView } from './logitView.ts'
 import { int8Eligible, keepsClasses } from './keepsClasses.ts'
@@ -113,10 +112,8 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
 /** Whether every output of the simulator (= the chain) on every row is within its tolerance of `against` (rows outside the safe range skipped). */
 function withinTolerance(plan: Plan, rows: number[][], against: number[][], tolerance: number[]): boolean {
   const scale = Number(plan.scale)
-  return rows.every((f, i) => {
-    const enc = encodeRow(plan, f)
-    return !enc.ok || simulate(plan, enc.values).every((v, j) => Math.abs(Number(v) / scale - against[i]![j]!) <= tolerance[j]!)
-  })
+  const answers = simulateFeatures(plan, rows)
+  return rows.every((_f, i) => !answers[i] || answers[i].every((v, j) => Math.abs(Number(v) / scale - against[i]![j]!) <= tolerance[j]!))
 }
 
 const tryPlan = (make: () => Plan): Plan | undefined => {

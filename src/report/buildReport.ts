@@ -6,7 +6,7 @@ import type { ModelIR, Task } from '../ir/types.ts'
 import { inputScaleText, inputTypeText, interpret, safeInputRange } from '../fixed/encodeRows.ts'
 import { activationErrors } from '../fixed/activations.ts'
 import { referenceForward, referenceLayers } from '../fixed/referenceForward.ts'
-import { simulate, simulateLayers } from '../fixed/simulate.ts'
+import { simulateLayers } from '../fixed/simulate.ts'
 import type { Plan } from '../fixed/types.ts'
 import { scaleText } from '../fixed/makePlan.ts'
 import type { RowResult } from '../pipeline/evaluateRows.ts'
@@ -77,7 +77,9 @@ export function buildReport(inp: ReportInput) {
   const refs: number[][] = []
   const outs: (number[] | undefined)[] = []
   for (const [i, r] of inp.rows.entries()) {
-    const ref = torch ? torch[i]! : referenceForward(model, r.features)
+    // the float pass once per answered row: its last layer is the reference when PyTorch's outputs are not given
+    const refL = r.raw ? referenceLayers(model, r.features) : undefined
+    const ref = torch ? torch[i]! : refL ? refL[refL.length - 1]! : referenceForward(model, r.features)
     refs.push(ref)
     outs.push(r.raw?.map((v) => Number(v) / scale))
     // the same rule as interpret(): a sigmoid output is class 1 above 0.5, a raw logit above 0
@@ -97,11 +99,10 @@ export function buildReport(inp: ReportInput) {
     }
     // the simulator must agree with the chain bit for bit; per-layer error against the float pass
     const xq = r.input!
-    const sim = simulate(plan, xq)
-    if (sim.some((v, j) => v !== r.raw![j])) mismatches++
     const simL = simulateLayers(plan, xq)
-    const refL = referenceLayers(model, r.features)
-    simL.forEach((ys, l) => ys.forEach((y, j) => (layerErr[l] = Math.max(layerErr[l]!, Math.abs(Number(y) / scale - refL[l]![j]!)))))
+    const sim = simL[simL.length - 1]!
+    if (sim.length !== r.raw.length || sim.some((v, j) => v !== r.raw![j])) mismatches++
+    simL.forEach((ys, l) => ys.forEach((y, j) => (layerErr[l] = Math.max(layerErr[l]!, Math.abs(Number(y) / scale - refL![l]![j]!)))))
     if (tensorErr.length) {
       const refT = floatTensorLayers(model, r.features)
       fixedTensorLayers(plan, xq).forEach((ys, l) => ys.forEach((y, j) => (tensorErr[l] = Math.max(tensorErr[l]!, Math.abs(Number(y) / scale - refT[l]![j]!)))))

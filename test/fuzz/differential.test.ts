@@ -1,5 +1,5 @@
 // Differential fuzzing: the contract (real solc, real anvil, predictBatch transactions of many rows each)
-// against the BigInt simulator, bit for bit. Thousands of random rows (uniform, wide, extreme, near the
+// against the simulator (the batched one for batches, simulate() for single rows), bit for bit. Thousands of random rows (uniform, wide, extreme, near the
 // safe-range boundary, zeros, negatives, tiny) over the PyTorch fixtures and synthetic models that reach
 // every activation, several lane groups, the looped kernel (> 48 products), several data contracts, and
 // weight/input widths from int8 to int64. Rows outside the safe input range must be refused by encodeRow
@@ -20,6 +20,7 @@ import { readAllRows } from '../../src/data/readCsv.ts'
 import { encodeRow, packRowWords, packRows } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
+import { simulateBatch } from '../../src/fixed/simulateBatch.ts'
 import type { PrecisionSpec } from '../../src/fixed/types.ts'
 import type { Activation, ModelIR } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
@@ -223,8 +224,10 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
         const res = await predictBatchTx(s, address, compiled.abi, plan, batch, `fuzz ${c.name}`)
         expect(res.tx.gasUsed).toBeLessThan(TX_GAS_CAP)
         totals.transactions++
+        // the batched simulator against the chain's batch (singles below: simulate() row by row)
+        const sims = simulateBatch(plan, batch)
         res.outputs.forEach((onchain, k) => {
-          const sim = simulate(plan, batch[k]!)
+          const sim = sims[k]!
           if (sim.length !== onchain.length || sim.some((v, j) => v !== onchain[j])) {
             mismatches++
             first ||= `row [${batch[k]!.join(', ')}]: chain [${onchain.join(', ')}] vs simulator [${sim.join(', ')}]`
