@@ -41,7 +41,9 @@ const s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGa
 try {
   await ensureAdminLibrary(s)
   for (const [name, model, reference] of [['logits (the fixture)', logits, torchLogits], ['softmax output', softmax, probs]] as const) {
-    const plan = autoPlan(model, taskOf(model), { weights: 'auto', inputs: 'auto' }, { rows: data.features.slice(0, n), range }, reference.slice(0, n)).plan
+    // ML2SC_WEIGHTS=int16 (say) measures a width auto would not choose by itself
+    const weights = (process.env.ML2SC_WEIGHTS ?? 'auto') as 'auto'
+    const plan = autoPlan(model, taskOf(model), { weights, inputs: 'auto' }, { rows: data.features.slice(0, n), range }, reference.slice(0, n)).plan
     const c = compileSolidity(generateSolidity(plan, { contractName: 'CnnTarget' }), 'CnnTarget')
     const { address, tx } = await deployModel(s, c.bytecode, c.abi)
     const blob = encodeWeights(plan)
