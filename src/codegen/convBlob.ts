@@ -1,4 +1,5 @@
-import { laneGroupsOf, tapsOf, type ConvStep, type TensorStep } from './convTypes.ts'
+import { convPacketsOf, groupOffsets } from './convPackets.ts'
+import { laneGroupsOf, tapsOf, type ConvStep, type LaneGroup, type TensorStep } from './convTypes.ts'
 import { writeInt } from './writeInt.ts'
 
 export type ConvBlobLayer = { weightsAt: number; biasesAt: number }
@@ -6,16 +7,16 @@ export type ConvBlobLayout = { layers: (ConvBlobLayer | undefined)[]; length: nu
 
 /**
  * The canonical weight encoding of a tensor network (its keccak256 is the model commitment). Per
- * convolution (a dense layer is a 1×1 one): for each lane group, for each tap (cin, ky, kx), the group's
- * weights for that tap (big-endian two's complement, `weightBytes` each), so that one MLOAD fetches what a
- * SIMD word needs; then the biases in output-channel order. Pooling has no weights.
+ * convolution (a dense layer is a 1×1 one): for each lane group, its taps (cin, ky, kx) in packets
+ * (ConvPackets); then the biases in output-channel order (big-endian two's complement, biasBytes each).
+ * Pooling has no weights.
  */
 export function convBlobLayout(steps: TensorStep[], weightBytes: number, biasBytes: number): ConvBlobLayout {
   let at = 0
   const layers = steps.map((s) => {
     if (s.kind !== 'conv') return undefined
     const weightsAt = at
-    at += s.outShape.c * tapsOf(s) * weightBytes
+    for (const g of laneGroupsOf(s)) at += convPacketsOf(s, g.lanes, weightBytes).bytes
     const biasesAt = at
     at += s.outShape.c * biasBytes
     return { weightsAt, biasesAt }
@@ -31,17 +32,25 @@ export function tapWeight(s: ConvStep, cout: number, t: number): bigint {
   return s.weights[cout]![ci]![Math.floor(r / s.kw)]![r % s.kw]!
 }
 
+function writeGroup(out: Uint8Array, at: number, s: ConvStep, g: LaneGroup, weightBytes: number) {
+  const { perWord, packetBytes } = convPacketsOf(s, g.lanes, weightBytes)
+  const half = 1n << BigInt(8 * weightBytes - 1)
+  for (let t = 0; t < tapsOf(s); t++) {
+    const p = at + Math.floor(t / perWord) * packetBytes
+    const j = t % perWord
+    // field (lane k, word j) at bit k·laneBits + 8·wb·j of the packet read as one big-endian integer
+    for (let k = 0; k < g.lanes; k++) writeInt(out, p + ((g.lanes - k) * s.laneBits) / 8 - weightBytes * (j + 1), tapWeight(s, g.first + k, t) + half, weightBytes)
+  }
+}
+
 export function encodeConvBlob(steps: TensorStep[], weightBytes: number, biasBytes: number): Uint8Array {
   const layout = convBlobLayout(steps, weightBytes, biasBytes)
   const out = new Uint8Array(layout.length)
   steps.forEach((s, i) => {
     if (s.kind !== 'conv') return
     const { weightsAt, biasesAt } = layout.layers[i]!
-    let at = weightsAt
-    const taps = tapsOf(s)
-    for (const g of laneGroupsOf(s))
-      for (let t = 0; t < taps; t++)
-        for (let k = 0; k < g.lanes; k++, at += weightBytes) writeInt(out, at, tapWeight(s, g.first + k, t), weightBytes)
+    const offsets = groupOffsets(s, weightBytes)
+    laneGroupsOf(s).forEach((g, gi) => writeGroup(out, weightsAt + offsets[gi]!, s, g, weightBytes))
     s.biases.forEach((b, j) => writeInt(out, biasesAt + j * biasBytes, b, biasBytes))
   })
   return out

@@ -1,6 +1,7 @@
 import type { Plan } from '../fixed/types.ts'
 import { activationExpr, vectorActivationYul } from './activationYul.ts'
 import { addrOf, planeBytes, type ConvMemory, type TensorBuffer } from './convMemory.ts'
+import { convPacketsOf, groupOffsets, masksDecl, packetWord } from './convPackets.ts'
 import { laneGroupsOf, tapsOf, type ConvStep, type LaneGroup, type PoolStep } from './convTypes.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
@@ -20,15 +21,6 @@ export function macChain(terms: string[], acc = 'acc'): string[] {
   const out: string[] = []
   for (let i = 0; i < terms.length; i += CHAIN) out.push(`${acc} := ${terms.slice(i, i + CHAIN).reduceRight((rest, t) => `add(${t}, ${rest})`, acc)}`)
   return out
-}
-
-/** The word made of `lanes` big-endian ints of `bytes` bytes at byte `at` of word m, lane k shifted to laneBits·k. */
-export function laneWordExpr(m: string, lanes: number, bytes: number, laneBits: number, at = 0): string {
-  const sh = 256 - 8 * bytes
-  const field = (k: number) => (at + bytes * k ? `sar(${sh}, shl(${8 * (at + bytes * k)}, ${m}))` : `sar(${sh}, ${m})`)
-  let expr = field(0)
-  for (let k = 1; k < lanes; k++) expr = `add(${expr}, shl(${k * laneBits}, ${field(k)}))`
-  return expr
 }
 
 /** Consecutive lane groups whose lane count is equal and whose first channels and input channels step evenly. */
@@ -55,7 +47,8 @@ export function runsOf(groups: LaneGroup[]): Run[] {
 
 /**
  * Yul, once per transaction: each conv step's lane words (one per lane group and tap: that tap's weight
- * for every output channel of the group) and lane-group bias words, from the blob into memory.
+ * for every output channel of the group) and lane-group bias words, from the blob into memory. One MLOAD
+ * per packet, then each lane word in four operations (convBlob.ts), none per weight.
  */
 export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMemory, weightBytes: number, biasBytes: number, fused: boolean[] = []): string {
   const lines: string[] = []
@@ -65,14 +58,18 @@ export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMem
     const pk = mem.packed[i]!
     const taps = tapsOf(s)
     const groups = laneGroupsOf(s)
+    const offsets = groupOffsets(s, weightBytes)
     lines.push(`// ${s.name}: ${groups.length} lane group(s) × ${taps} taps, lanes of ${s.laneBits} bits`)
-    let src = mem.blob + lb.weightsAt
     for (const r of runsOf(groups)) {
-      const word = laneWordExpr('m', r.lanes, weightBytes, s.laneBits)
-      const n = r.count * taps
+      const { perWord: P, packetBytes: E, bytes } = convPacketsOf(s, r.lanes, weightBytes)
+      const src = mem.blob + lb.weightsAt + offsets[r.from]!
       const dst = pk.weights + r.from * taps * 32
-      lines.push(`for { let t := 0 } lt(t, ${n}) { t := add(t, 1) } { let m := mload(add(${h(src)}, mul(t, ${r.lanes * weightBytes}))) mstore(add(${h(dst)}, shl(5, t)), ${word}) }`)
-      src += n * r.lanes * weightBytes
+      const full = Math.floor(taps / P)
+      const tail = taps - full * P
+      const stores = (n: number) => Array.from({ length: n }, (_, j) => `mstore(${j ? `add(d, ${32 * j})` : 'd'}, ${packetWord(s, r.lanes, weightBytes, j)})`).join(' ')
+      const loop = full > 0 ? `for { let e := add(p, ${h(full * E)}) } lt(p, e) { p := add(p, ${E}) d := add(d, ${32 * P}) } { let m := mload(p) ${stores(P)} }` : ''
+      const rest = tail ? `{ let m := mload(p) ${stores(tail)} }` : ''
+      lines.push(`{ ${masksDecl(s, r.lanes, weightBytes)} for { let j := 0 } lt(j, ${r.count}) { j := add(j, 1) } { let p := add(${h(src)}, mul(j, ${h(bytes)})) let d := add(${h(dst)}, mul(j, ${h(taps * 32)})) ${loop} ${rest} } }`)
       // biases may be wider than a lane's share of one word: one MLOAD per lane (once per transaction)
       let bias = `sar(${256 - 8 * biasBytes}, mload(m))`
       for (let k = 1; k < r.lanes; k++) bias = `add(${bias}, shl(${k * s.laneBits}, sar(${256 - 8 * biasBytes}, mload(add(m, ${k * biasBytes})))))`
@@ -153,22 +150,40 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
     }
     return fusedMaxBody(s, pool, lanes, lines, (j) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw), (k) => at('yo', k * outPlane), unrolled && ph * pw <= WINDOW_UNROLL)
   }
-  // one position (a dense layer): each lane word is used once, so it is built from the blob as it is multiplied
+  // one position (a dense layer): each lane word is used once, so it is built from the blob's packets as it is multiplied
   const directMacs = (lanes: number): string[] => {
-    const E = lanes * wb
+    const { perWord: P, packetBytes: E, packets: Q } = convPacketsOf(s, lanes, wb)
     const sh = 256 - 8 * plan.biasBytes
     let bias = `sar(${sh}, mload(b))`
     for (let k = 1; k < lanes; k++) bias = `add(${bias}, shl(${k * s.laneBits}, sar(${sh}, mload(add(b, ${k * plan.biasBytes})))))`
-    const mac = (base: string, t: number, x: string) => `{ let m := mload(${at(base, t * E)}) acc := add(acc, mul(mload(${x}), ${laneWordExpr('m', lanes, wb, s.laneBits)})) }`
-    const lines = [`let acc := ${bias}`]
-    // each inline lane word is ~50 bytes of code: short turns keep the deploy small (a loop turn costs ~30 gas)
-    if (taps <= DIRECT_PER_TURN) for (let t = 0; t < taps; t++) lines.push(mac('w', t, at('p', tapOff(t))))
-    else {
-      const cinPer = s.inShape.c / s.groups
-      let U = Math.max(1, Math.floor(DIRECT_PER_TURN / kk))
-      while (cinPer % U) U--
-      const step = Array.from({ length: U * kk }, (_, t) => mac('v', t, at('q', tapOff(t))))
-      lines.push(`for { let q := p let v := w let ce := add(p, ${h(cinPer * inPlane)}) } lt(q, ce) { q := add(q, ${h(U * inPlane)}) v := add(v, ${h(U * kk * E)}) } { ${step.join(' ')} }`)
+    // packet q (taps q·P …) at base + off, tap t's input at x(t)
+    const packet = (base: string, off: number, t0: number, x: (t: number) => string) => {
+      const n = Math.min(P, taps - t0)
+      return `{ let m := mload(${at(base, off)}) ${macChain(Array.from({ length: n }, (_, j) => `mul(mload(${x(t0 + j)}), ${packetWord(s, lanes, wb, j)})`)).join(' ')} }`
+    }
+    const lines = [masksDecl(s, lanes, wb), `let acc := ${bias}`]
+    const unrollAll = () => Array.from({ length: Q }, (_, q) => packet('w', q * E, q * P, (t) => at('p', tapOff(t))))
+    const cinPer = s.inShape.c / s.groups
+    if (taps <= DIRECT_PER_TURN) lines.push(...unrollAll())
+    else if (kk === 1) {
+      // inputs one plane apart: turns of whole packets, the rest unrolled after the loop
+      const per = Math.max(1, Math.floor(DIRECT_PER_TURN / P))
+      const turns = Math.floor(Math.floor(taps / P) / per)
+      if (turns > 0) {
+        const step = Array.from({ length: per }, (_, u) => packet('v', u * E, u * P, (t) => at('q', t * inPlane)))
+        lines.push(`for { let q := p let v := w let e := add(p, ${h(turns * per * P * inPlane)}) } lt(q, e) { q := add(q, ${h(per * P * inPlane)}) v := add(v, ${h(per * E)}) } { ${step.join(' ')} }`)
+      }
+      for (let q = turns * per; q < Q; q++) lines.push(packet('w', q * E, q * P, (t) => at('p', tapOff(t))))
+    } else {
+      // input channels per turn: U dividing the channels, U·kh·kw a whole number of packets
+      const valid = Array.from({ length: cinPer }, (_, k) => k + 1).filter((u) => cinPer % u === 0 && (u * kk) % P === 0)
+      const U = valid.find((u) => u * kk >= DIRECT_PER_TURN) ?? valid[valid.length - 1]
+      if (U === undefined) lines.push(...unrollAll())
+      else {
+        const n = (U * kk) / P
+        const step = Array.from({ length: n }, (_, u) => packet('v', u * E, u * P, (t) => at('q', tapOff(t))))
+        lines.push(`for { let q := p let v := w let ce := add(p, ${h(cinPer * inPlane)}) } lt(q, ce) { q := add(q, ${h(U * inPlane)}) v := add(v, ${h(n * E)}) } { ${step.join(' ')} }`)
+      }
     }
     return lines
   }
@@ -195,9 +210,9 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
       const inner = body(r.lanes, (t) => at('w', 32 * t), 'b')
       // direct: w and b point into the blob (group-major weights, then the biases in channel order)
       const lb = mem.blobLayout.layers[i]!
-      const blobW = mem.blob + lb.weightsAt + groups.slice(0, r.from).reduce((a, g) => a + g.lanes, 0) * taps * wb
+      const blobW = mem.blob + lb.weightsAt + groupOffsets(s, wb)[r.from]!
       lines.push(`for { let j := 0 } lt(j, ${r.count}) { j := add(j, 1) } {
-                    let w := ${direct ? `add(${h(blobW)}, mul(j, ${h(r.lanes * taps * wb)}))` : `add(${h(pk.weights + r.from * taps * 32)}, mul(j, ${h(taps * 32)}))`}
+                    let w := ${direct ? `add(${h(blobW)}, mul(j, ${h(convPacketsOf(s, r.lanes, wb).bytes)}))` : `add(${h(pk.weights + r.from * taps * 32)}, mul(j, ${h(taps * 32)}))`}
                     let b := ${direct ? `add(${h(mem.blob + lb.biasesAt + g0.first * plan.biasBytes)}, mul(j, ${r.firstStep * plan.biasBytes}))` : `add(${h(pk.biases + r.from * 32)}, shl(5, j))`}
                     let p0 := add(${h(windowAt(g0.cinFirst))}, mul(j, ${h(r.cinStep * inPlane)}))
                     let yo0 := add(${h(addrOf(outB, g0.first, 0, 0))}, mul(j, ${h(r.firstStep * outPlane)}))

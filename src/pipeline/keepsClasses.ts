@@ -12,8 +12,8 @@ export function referenceClass(plan: Plan, task: Task, y: number[]): number {
 }
 
 /**
- * Whether int8 weights may be considered at all: a classifier whose outputs are only compared, not read
- * as values. Models with sigmoid, tanh, softmax or leaky-relu layers keep their outputs within 1e-4 of
+ * Whether int8 weights may be considered at all, and the widths judged by precision.tolerance alone
+ * (prepareModel.ts): a classifier whose outputs are only compared, not read as values. Models with sigmoid, tanh, softmax or leaky-relu layers keep their outputs within 1e-4 of
  * PyTorch at the default precision (issue 5's fidelity bound), which int8 weights cannot.
  */
 export const int8Eligible = (model: ModelIR, task: Task) =>

@@ -54,7 +54,8 @@ export const AUTO_ERROR_TARGET = 5e-5
  * `precision.weights: auto`: int16 halves upload and storage gas against int32, so it is used whenever it
  * is accurate enough, measured with the bit-exact simulator against the float forward pass on the
  * calibration rows (calibrationRows.ts: data.calibration, else the first 20% of the test rows; random rows
- * when there are none); else int24, else int32. A classifier of relu/identity layers gets int8 when no
+ * when there are none); else int24, else int32. A classifier of relu/identity layers (its outputs are
+ * logits, compared) with calibration rows gets the narrowest of int8, int16 and int24 (else int32) on which no
  * calibration row changes class and every output stays within `precision.tolerance` (against PyTorch's
  * outputs, data.reference, when the calibration rows are test rows).
  */
@@ -82,19 +83,26 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   const view = rows ? logitView(model) : undefined
   let plan = makePlan(model, spec)
   if (precision.weights === 'auto') {
-    // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
-    // the logits' error × the last activation's Lipschitz bound (logitView.ts): a saturated sigmoid hides nothing
-    const fits = (p: Plan) => {
-      progress?.(`trying int${8 * p.weightBytes} weights on ${rows?.length ?? 'random'} rows`)
-      const e = view ? estimatePrecision(view.model, view.plan(p), { task, rows, threshold: AUTO_ERROR_TARGET, suggest: false }) : check(p, AUTO_ERROR_TARGET)
-      return e.maxAbs * (view?.lipschitz ?? 1) <= AUTO_ERROR_TARGET && e.flips === 0 && within(p, floats)
+    if (rows && tolerance && int8Eligible(model, task)) {
+      // a classifier of relu/identity layers: its outputs are logits, compared and held to precision.tolerance
+      // (issue 5's 1e-4 bound is for sigmoid, tanh, softmax and leaky outputs): the narrowest width whose
+      // calibration rows keep every class PyTorch's (data.reference) and every output within the tolerance
+      const wide = makePlan(model, { ...spec, weightBytes: 4 })
+      const keeps = (p: Plan | undefined) => {
+        if (p) progress?.(`trying int${8 * p.weightBytes} weights: do ${rows.length} calibration rows keep their classes and the tolerance?`)
+        return !!p && keepsClasses(model, task, p, wide, rows, reference) && within(p, refs)
+      }
+      plan = [1, 2, 3].map((weightBytes) => tryPlan(() => makePlan(model, { ...spec, weightBytes }))).find(keeps) ?? wide
+    } else {
+      // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
+      // the logits' error × the last activation's Lipschitz bound (logitView.ts): a saturated sigmoid hides nothing
+      const fits = (p: Plan) => {
+        progress?.(`trying int${8 * p.weightBytes} weights on ${rows?.length ?? 'random'} rows`)
+        const e = view ? estimatePrecision(view.model, view.plan(p), { task, rows, threshold: AUTO_ERROR_TARGET, suggest: false }) : check(p, AUTO_ERROR_TARGET)
+        return e.maxAbs * (view?.lipschitz ?? 1) <= AUTO_ERROR_TARGET && e.flips === 0 && within(p, floats)
+      }
+      plan = [2, 3].map((weightBytes) => makePlan(model, { ...spec, weightBytes })).find(fits) ?? makePlan(model, { ...spec, weightBytes: 4 })
     }
-    plan = [2, 3].map((weightBytes) => makePlan(model, { ...spec, weightBytes })).find(fits) ?? makePlan(model, { ...spec, weightBytes: 4 })
-    // int8 halves the blob again and narrows the lanes: for a classifier of relu/identity layers (logits),
-    // used when the calibration rows keep every class and every output stays within the tolerance
-    const int8 = rows && int8Eligible(model, task) ? tryPlan(() => makePlan(model, { ...spec, weightBytes: 1 })) : undefined
-    if (int8) progress?.(`trying int8 weights: do ${rows!.length} calibration rows keep their classes and the tolerance?`)
-    if (int8 && keepsClasses(model, task, int8, plan, rows!, reference) && within(int8, refs)) plan = int8
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
   if (precision.inputs === 'auto') {
