@@ -13,6 +13,9 @@ float outputs for those rows) and meta.json (input shape for the CNNs).
 - adaptive_digits: AdaptiveMaxPool2d(3) over 8x8 and AdaptiveAvgPool2d(3) over 4x4 (overlapping windows
   of varying size; torch cannot export these to ONNX)
 - pools_signal: digits as 1-D signals of 64: Conv1d, AvgPool1d(ceil_mode=True, padding=1), AdaptiveMaxPool1d(4)
+- pools_seq: an nn.Sequential CNN with the ceil_mode pools and AdaptiveMaxPool2d(2), saved whole (torch.save),
+  traced and scripted (TorchScript): the formats that carry their own module tree
+Usage: make-layer-fixtures.py [name ...] (default: all)
 The outputs are committed, so tests never need torch.
 """
 import json
@@ -236,12 +239,46 @@ def make(name, cls, source, data, shape, epochs, lr, onnx=True):
     print(f"{name}: {len(Xte)} test rows, PyTorch accuracy {acc:.3f}, onnx {exported}")
 
 
+def make_seq():
+    seed(0)
+    Xtr, Xte, ytr, yte, names = digits(30)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2, ceil_mode=True),
+                          nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.AvgPool2d(3, 2, padding=1, ceil_mode=True),
+                          nn.AdaptiveMaxPool2d(2), nn.Flatten(), nn.Linear(24, 10))
+    model = train(model, Xtr, ytr, 150, 0.02, (1, 8, 8))
+    d = os.path.join(ROOT, "pools_seq")
+    os.makedirs(d, exist_ok=True)
+    x = torch.from_numpy(Xte).reshape(-1, 1, 8, 8)
+    torch.save(model, os.path.join(d, "model.whole.pt"))
+    torch.jit.trace(model, x).save(os.path.join(d, "model.trace.pt"))
+    torch.jit.script(model).save(os.path.join(d, "model.script.pt"))
+    with torch.no_grad():
+        out = model(x).double().numpy()
+    with open(os.path.join(d, "test.csv"), "w") as f:
+        f.write(",".join(names + ["label"]) + "\n")
+        for row, label in zip(Xte, yte):
+            f.write(",".join([f32(v) for v in row] + [str(int(label))]) + "\n")
+    with open(os.path.join(d, "reference.csv"), "w") as f:
+        f.write(",".join(["row"] + [f"out{i}" for i in range(out.shape[1])]) + "\n")
+        for i, row in enumerate(out):
+            f.write(",".join([str(i)] + [repr(float(v)) for v in row]) + "\n")
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump({"inputShape": [1, 8, 8], "onnx": False, "class": "Sequential"}, f)
+        f.write("\n")
+    print(f"pools_seq: {len(Xte)} test rows, PyTorch accuracy {float(np.mean(out.argmax(1) == yte)):.3f}")
+
+
 def main():
+    import sys
+    only = set(sys.argv[1:])
+    if only == {"pools_seq"}:
+        return make_seq()
     make("embed_wine", "TabularNet", EMBED_SOURCE, wine(40, True), (13,), 300, 0.01)
     make("block_wine", "BlockNet", BLOCK_SOURCE, wine(40, False), (13,), 300, 0.01)
     make("pools_digits", "PoolNet", POOLS_SOURCE, digits(30), (1, 8, 8), 150, 0.02)
     make("adaptive_digits", "AdaptiveNet", ADAPTIVE_SOURCE, digits(30), (1, 8, 8), 150, 0.02)
     make("pools_signal", "SignalNet", SIGNAL_SOURCE, digits(30), (1, 64), 150, 0.02)
+    make_seq()
 
 
 if __name__ == "__main__":

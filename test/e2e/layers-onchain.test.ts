@@ -25,13 +25,14 @@ const PRECISION = { fraction: 20, weightBytes: 3, inputBytes: 4 }
 let s: ChainSession
 fileChain((x) => (s = x))
 
-async function load(name: string, file: 'model.state_dict.pt' | 'model.onnx', inputShape?: number[]): Promise<ModelIR> {
+type File = 'model.state_dict.pt' | 'model.onnx' | 'model.whole.pt'
+async function load(name: string, file: File, inputShape?: number[]): Promise<ModelIR> {
   const d = path.join(LAYERS, name)
-  return await loadModel({ path: path.join(d, file), ...(file === 'model.onnx' ? {} : { source: path.join(d, 'model.py') }), ...(inputShape ? { inputShape } : {}) } as Parameters<typeof loadModel>[0])
+  return await loadModel({ path: path.join(d, file), ...(file === 'model.state_dict.pt' ? { source: path.join(d, 'model.py') } : {}), ...(inputShape ? { inputShape } : {}) } as Parameters<typeof loadModel>[0])
 }
 
 /** The chain's outputs for every test row (one predictBatch) against the simulator and PyTorch. */
-async function checkFixture(name: string, file: 'model.state_dict.pt' | 'model.onnx', inputShape?: number[]) {
+async function checkFixture(name: string, file: File, inputShape?: number[]) {
   const model = await load(name, file, inputShape)
   const plan = makePlan(model, PRECISION)
   const rows = readCsv(path.join(LAYERS, name, 'test.csv')).rows.map((r) => r.slice(0, -1))
@@ -77,6 +78,7 @@ describe('layers on chain (real PyTorch fixtures): chain = simulator, close to P
       ['pools_digits', 'model.onnx', undefined],
       ['adaptive_digits', 'model.state_dict.pt', [1, 8, 8]],
       ['pools_signal', 'model.state_dict.pt', [1, 64]],
+      ['pools_seq', 'model.whole.pt', [1, 8, 8]],
     ] as const) {
       const r = await checkFixture(name, file, shape ? [...shape] : undefined)
       expect(`${name} ${file}: ${r.mismatches} mismatches`).toBe(`${name} ${file}: 0 mismatches`)

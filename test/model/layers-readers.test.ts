@@ -192,10 +192,15 @@ describe('the layer fixtures in every format equal PyTorch in float', () => {
     ['pools_digits', 'model.onnx', undefined, 'maxpool 4x4x4 spans, avgpool 6x3x3 spans, maxpool 6x1x1'],
     ['adaptive_digits', 'model.state_dict.pt', [1, 8, 8], 'maxpool 4x3x3 spans, avgpool 6x3x3 spans'],
     ['pools_signal', 'model.state_dict.pt', [1, 64], 'avgpool 4x11 spans, maxpool 4x4 spans'],
+    // an nn.Sequential saved whole, traced and scripted: their own module trees
+    ['pools_seq', 'model.whole.pt', [1, 8, 8], 'maxpool 4x4x4 spans, avgpool 6x3x3 spans, maxpool 6x2x2 spans'],
+    ['pools_seq', 'model.trace.pt', [1, 8, 8], 'maxpool 4x4x4 spans, avgpool 6x3x3 spans, maxpool 6x2x2 spans'],
+    ['pools_seq', 'model.script.pt', [1, 8, 8], 'maxpool 4x4x4 spans, avgpool 6x3x3 spans, maxpool 6x2x2 spans'],
   ] as const)
     test(`${name} (${file})`, async () => {
       const d = path.join(LAYERS, name)
-      const model = await loadModel({ path: path.join(d, file), ...(file === 'model.onnx' ? {} : { source: path.join(d, 'model.py') }), ...(shape ? { inputShape: [...shape] } : {}) } as Parameters<typeof loadModel>[0])
+      const source = file === 'model.state_dict.pt' ? { source: path.join(d, 'model.py') } : {}
+      const model = await loadModel({ path: path.join(d, file), ...source, ...(shape ? { inputShape: [...shape] } : {}) } as Parameters<typeof loadModel>[0])
       const pools = (model.tensorLayers ?? []).filter((l) => l.kind !== 'conv').map((l) => `${l.kind} ${l.outShape.join('x')}${'spans' in l && l.spans ? ' spans' : ''}`)
       expect(pools.join(', ')).toBe(expectPools)
       const rows = readCsv(path.join(d, 'test.csv')).rows
