@@ -12,6 +12,7 @@ import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { parseModuleSource } from '../../src/model/parseModuleSource.ts'
 import { FIXTURES } from '../helpers/paths.ts'
+import { inspectTarget, renderInspect } from '../../src/commands/inspect.ts'
 import { readCsv } from './helpers.ts'
 
 const LAYERS = path.join(FIXTURES, 'layers')
@@ -153,6 +154,11 @@ describe('nn.Embedding: folded through the first Linear', () => {
     // float reference: exactly PyTorch's cat-then-Linear
     expect(referenceForward(ir, [2, 1, 3])).toEqual([0.25 + 0.5 * 1 - 3 + 10 * 5 + 100 * 6])
     expect(() => referenceForward(ir, [3, 0, 0])).toThrow("feature 0: 3 is not a category index of embedding 'emb' (a whole number from 0 to 2)")
+  })
+
+  test('ml2sc inspect names the categorical columns', async () => {
+    const shown = renderInspect(await inspectTarget(path.join(LAYERS, 'embed_wine', 'model.onnx')))
+    expect(shown).toContain("categorical  column 0 (nn.Embedding 'emb_a', 6 categories), column 1 (nn.Embedding 'emb_b', 4 categories)")
   })
 
   test('what cannot be folded is refused in one line', () => {
