@@ -46,6 +46,13 @@ describe('layer fixtures: init --data test.csv, then run unedited on a real anvi
         const rows = JSON.parse(p.stdout).rows
         expect(rows[0].prediction).toBeDefined()
         expect(rows[1]).toEqual({ error: "row 1: feature 1 ('color_bin') = 4 is not a category index of embedding 'emb_b' (a whole number from 0 to 3)" })
+        // a test set with such a row: run stops before the chain, in one line naming the file, row and feature
+        writeFileSync(path.join(dir, 'test.csv'), [lines[0], lines[1], lines[2]!.replace(/^[^,]*,/, '9,'), ...lines.slice(3)].join('\n') + '\n')
+        const bad = await runCli(['run', 'ml2sc.yaml', '--out', 'out2'], { cwd: dir })
+        expect(bad.code).not.toBe(0)
+        const errs = bad.stderr.split('\n').filter((l) => l.includes('ml2sc: error'))
+        expect(errs).toEqual(["ml2sc: error: test.csv: row 1, feature 0: 9 is not a category index of embedding 'emb_a' (a whole number from 0 to 5) (hint: a categorical column holds whole indices from 0 to num_embeddings − 1)"])
+        expect(bad.stderr).not.toContain('    at ')
       } else {
         const spans = plan.tensorLayers.filter((l: { spans?: unknown }) => l.spans).length
         expect(spans).toBe(2)
