@@ -13,6 +13,7 @@ import { makePlan } from '../src/fixed/makePlan.ts'
 import { loadModel } from '../src/model/loadModel.ts'
 import { ML2SC_VERSION } from '../src/version.ts'
 import { cnnSection, measureCnns, type CnnRow } from './cnn.ts'
+import { graphBenchModels } from './graphModels.ts'
 import { measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } from './measure.ts'
 import { readmeBlock, withReadmeBlock } from './readmeBlock.ts'
 import { PEER_400_32_16_10, peerSection, pixelRows } from './peer.ts'
@@ -70,6 +71,8 @@ try {
   // the peer's architecture (bench/peer.ts): random weights at int8, as the peer stores them; integer pixels 0–255 as its inputs
   log(await measureOurs(s, PEER_400_32_16_10.name, randomModel([400, 32, 16, 10], 'identity', 11), pixelRows(4, 400), 4, 'datacontract', PEER_400_32_16_10.precision))
   await traced('400-32-16-10', results.at(-1)!)
+  // issue 19's graph models (bench/graphModels.ts): a residual MLP of custom blocks, an nn.Embedding model
+  for (const g of await graphBenchModels()) log(await measureOurs(s, g.name, g.model, g.rows, g.rows.length))
   // 4. the fixture CNNs (bench/cnn.ts): reported in their own section
   cnnRows = await measureCnns(s)
 } finally {

@@ -33,6 +33,7 @@ const REVERT_HINTS: Record<string, string> = {
   CommitmentMismatch: 'the chunks on chain are not all from this upload (another upload wrote in between): run again, it restarts from chunk 1',
   BadChunkLength: 'the contract was generated for another chunk size (batch.upload) or another model',
   BadInputLength: "the rows do not match the contract's input size",
+  BadCategory: 'BadCategory(row, feature, value): that feature feeds an nn.Embedding and must be a whole category index below its num_embeddings',
   DataDeployFailed: 'creating the data contract failed: the gas limit may be too low',
   VersionOverflow: "the contract's version counter is at its maximum (2^32−1), which no genuine model reaches: it was deployed with a preset state; deploy a fresh contract",
   AdminLibraryMissing: "ml2sc's shared admin library is not on this chain: `ml2sc deploy` puts it there (once per chain, through the CREATE2 deployment proxy)",

@@ -2,6 +2,7 @@ import { opOf } from '../ir/ops/index.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { ConvStep, PoolStep, TensorStep } from './convTypes.ts'
 import { avgDivide } from './poolYul.ts'
+import { spanWindows } from '../ir/poolSpans.ts'
 
 /**
  * What the tensor kernels compute, in BigInt, straight from the definitions (no lanes): the kernels'
@@ -45,6 +46,16 @@ function poolRef(s: PoolStep, plan: Pick<Plan, 'scale' | 'slopeBits'>, x: bigint
   const { c: C, h: H, w: W } = s.inShape
   const { h: OH, w: OW } = s.outShape
   const y: bigint[] = []
+  if (s.spans) {
+    // ceil_mode / adaptive windows: each output position's own window and divisor
+    const windows = spanWindows(s.spans, W)
+    for (let c = 0; c < C; c++)
+      for (const { offsets, div } of windows) {
+        const vs = offsets.map((o) => x[c * H * W + o]!)
+        y.push(s.kind === 'maxpool' ? vs.reduce((a, b) => (b > a ? b : a)) : avgDivide(vs.reduce((a, b) => a + b, 0n), div))
+      }
+    return activate(y, s, plan)
+  }
   for (let c = 0; c < C; c++)
     for (let oy = 0; oy < OH; oy++)
       for (let ox = 0; ox < OW; ox++) {

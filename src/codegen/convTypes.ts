@@ -1,4 +1,5 @@
 import type { Activation } from '../ir/types.ts'
+import type { Span } from '../ir/poolSpans.ts'
 
 /**
  * What the on-chain tensor kernels need to know about a convolutional network, in fixed point. A dense
@@ -42,6 +43,8 @@ export type PoolStep = WindowStep & {
   kind: 'maxpool' | 'avgpool'
   /** Average pooling: divide by kh·kw even where the window covers padding (PyTorch's default), else by the in-range count. */
   countIncludePad: boolean
+  /** ceil_mode / adaptive windows (ir/poolSpans.ts): poolYul unrolls each output position's window. */
+  spans?: Span[][]
   activation: Activation
   slopeQ: bigint
 }

@@ -264,7 +264,7 @@ export function commutesWithMax(s: ConvStep): boolean {
 export function fusesPool(steps: readonly { kind: string }[], i: number): boolean {
   const s = steps[i] as ConvStep
   const p = steps[i + 1] as PoolStep | undefined
-  if (s.kind !== 'conv' || !p || p.kind !== 'maxpool') return false
+  if (s.kind !== 'conv' || !p || p.kind !== 'maxpool' || p.spans) return false
   const noPad = p.pad.top + p.pad.bottom + p.pad.left + p.pad.right === 0
   return noPad && p.dh === 1 && p.dw === 1 && p.kh === p.sh && p.kw === p.sw && commutesWithMax(s) && (s.outShape.h > 1 || s.outShape.w > 1)
 }

@@ -11,6 +11,7 @@ import { directRowYul, packWeightsYul, rowYul } from './inferenceYul.ts'
 import { kernelOf, memoryMap } from './memoryMap.ts'
 import { activationPlanOf, CONV_EMBED_LIMIT, convInference } from './convInference.ts'
 import { recurrentInference } from './recurrentInference.ts'
+import { BAD_CATEGORY } from './categoricalYul.ts'
 import { isTensorPlan } from './tensorStepsOf.ts'
 import { blobLayout, chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
 
@@ -140,7 +141,7 @@ pragma solidity ^0.8.24;
 
 /// @notice The interface of every ml2sc model contract.
 interface I${name} {
-    ${Object.values(ERRORS).join(';\n    ')};
+    ${[...Object.values(ERRORS), ...(plan.categorical?.length ? [BAD_CATEGORY] : [])].join(';\n    ')};
 
     ${Object.values(EVENTS).join(';\n    ')};
 

@@ -2,6 +2,7 @@ import type { LayerPlan, Plan } from '../fixed/types.ts'
 import { biasedAccInit, biasWordExpr, hex as h, laneWordOf, macChain, maskAndBiasDecl, packetMacs, sumWords, unpackLanes } from './laneKernel.ts'
 import { vectorActivationYul } from './activationYul.ts'
 import { joinYul } from './joinYul.ts'
+import { categoricalDecodeYul } from './categoricalYul.ts'
 import { decodesInputs, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
 import { packetAt, type GroupLayout } from './weightBlob.ts'
 
@@ -99,7 +100,8 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
   const inB = plan.inputBytes
   const inSh = 256 - 8 * inB
   const decodeToMemory = decodesInputs(plan)
-  if (decodeToMemory && plan.inputSize <= UNROLL_DECODE)
+  if (plan.categorical?.length) lines.push(categoricalDecodeYul(plan, mem.inputs, inputDecodeOp(plan), false))
+  else if (decodeToMemory && plan.inputSize <= UNROLL_DECODE)
     for (let i = 0; i < plan.inputSize; i++) lines.push(`mstore(${h(mem.inputs + 32 * i)}, ${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)}))))`)
   else if (decodeToMemory)
     lines.push(`for { let i := 0 } lt(i, ${plan.inputSize}) { i := add(i, 1) } { mstore(add(${h(mem.inputs)}, shl(5, i)), ${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, mul(i, ${inB}))))) }`)
@@ -158,6 +160,7 @@ function calldataMacs(plan: Plan, nIn: number, wordAt: (i: number) => string): s
 
 /** Yul: decode the row at `rp` into memory once, summing it into `sx` (unrolled by 8). */
 function decodeWithSum(plan: Plan, mem: MemoryMap): string {
+  if (plan.categorical?.length) return categoricalDecodeYul(plan, mem.inputs, inputDecodeOp(plan), true)
   const inB = plan.inputBytes
   const sh = 256 - 8 * plan.inputBytes
   const n = plan.inputSize

@@ -54,6 +54,8 @@ export const UNROLL_LIMIT = 48
 
 /** Whether a packed-kernel row's features are first decoded into memory (else read straight from calldata). */
 export function decodesInputs(plan: Plan): boolean {
+  // nn.Embedding columns: the contract writes their one-hot vectors (categoricalYul.ts)
+  if (plan.categorical?.length) return true
   // a graph model that reads the input again later (a skip or concat from x) keeps it in memory
   if (plan.layers.some((l) => l.input?.values.includes(0))) return true
   const firstGroups = Math.ceil(plan.layers[0]!.nOut / plan.layers[0]!.lanes)
@@ -73,7 +75,7 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
   if (kernel.streams) at += 32 * chunks
   const inputs = at
   // a row read straight from calldata needs no input words (memory expansion is paid per word touched)
-  if (kernel.mode === 'fused' || decodesInputs(plan)) at += plan.inputSize * 32
+  if (kernel.mode === 'fused' || decodesInputs(plan)) at += plan.layers[0]!.nIn * 32
   const activations = plan.layers.map((layer, l) => {
     // the last layer's outputs get two words in front: predict returns them in place as an int256[]
     if (l === plan.layers.length - 1) at += 0x40

@@ -2,6 +2,7 @@ import { ModelError } from '../errors/base.ts'
 import { addrOf, bufferWords, planeBytes, type ConvMemory, type TensorBuffer } from './convMemory.ts'
 import { activationExpr } from './activationYul.ts'
 import type { PoolStep } from './convTypes.ts'
+import { spanWindows } from '../ir/poolSpans.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
 const at = (base: string, off: number) => (off ? `add(${base}, ${h(off)})` : base)
@@ -23,10 +24,39 @@ export function avgDivideYul(sum: string, n: number | string): string {
   return `sar(64, add(mul(${sum}, ${R}), shl(63, 1)))`
 }
 
+/**
+ * Yul for a pool with explicit windows (ceil_mode, adaptive: ir/poolSpans.ts), per channel in a loop:
+ * every output position unrolled, its window's reads at constant offsets from the channel's plane, the
+ * average divided by that window's own divisor (avgDivide with R folded).
+ */
+function spanPoolYul(s: PoolStep, inB: TensorBuffer, outB: TensorBuffer): string {
+  const W = s.inShape.w
+  const windows = spanWindows(s.spans!, W)
+  const read = (o: number) => at('p', 32 * ((Math.floor(o / W) + inB.pad.top) * inB.wp + (o % W) + inB.pad.left))
+  const body = windows.map(({ offsets, div }, k) => {
+    const dst = at('yo', 32 * ((Math.floor(k / s.outShape.w) + outB.pad.top) * outB.wp + (k % s.outShape.w) + outB.pad.left))
+    if (s.kind === 'maxpool') {
+      const cmp = offsets.slice(1).map((o) => `{ let v := mload(${read(o)}) if sgt(v, m) { m := v } }`).join(' ')
+      const a = activationExpr(s.activation, 'm', s.slopeQ)
+      return `{ let m := mload(${read(offsets[0]!)}) ${cmp} mstore(${dst}, ${a}) }`
+    }
+    const sum = offsets.map((o) => `mload(${read(o)})`).reduceRight((rest, t) => `add(${t}, ${rest})`)
+    const a = activationExpr(s.activation, 'v', s.slopeQ)
+    return `{ let v := ${avgDivideYul(sum, div)} mstore(${dst}, ${a}) }`
+  })
+  return `// ${s.name}: ${s.kind} over ${windows.length} explicit windows (ceil_mode / adaptive), ${s.inShape.c}×${s.inShape.h}×${s.inShape.w} → ${s.outShape.c}×${s.outShape.h}×${s.outShape.w}
+                for { let c := 0 } lt(c, ${s.outShape.c}) { c := add(c, 1) } {
+                    let p := add(${h(inB.at)}, mul(c, ${h(planeBytes(inB))}))
+                    let yo := add(${h(outB.at)}, mul(c, ${h(planeBytes(outB))}))
+                    ${body.join('\n                    ')}
+                }`
+}
+
 /** Yul for one pooling step of one row: max (signed) or average over each window, per channel. */
 export function poolStepYul(s: PoolStep, i: number, mem: ConvMemory): string {
   const inB = mem.tensors[i]!
   const outB = mem.tensors[i + 1]!
+  if (s.spans) return spanPoolYul(s, inB, outB)
   const padded = s.pad.top + s.pad.bottom + s.pad.left + s.pad.right > 0
   // ONNX's default: divide by the in-range positions of each window, counted at run time
   const inRangeOnly = s.kind === 'avgpool' && padded && !s.countIncludePad

@@ -55,6 +55,7 @@ function poolStep(l: PoolPlan): PoolStep {
     kind: l.kind,
     ...windowOf(l),
     countIncludePad: l.countIncludePad,
+    ...(l.spans ? { spans: l.spans } : {}),
     activation: l.activation,
     slopeQ: l.slopeQ,
   }

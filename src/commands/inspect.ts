@@ -28,6 +28,8 @@ export type InspectSummary = {
   parameters: number
   /** Convolutional models: the input tensor's shape [C, H, W] or [C, L]. */
   inputShape?: number[]
+  /** nn.Embedding columns: category indices, read one-hot by the first Linear. */
+  categorical?: { column: number; count: number; name: string }[]
   /**
    * Every layer: conv/pool layers first (kind, outShape), then the dense layers. `in`/`out` are flattened
    * sizes; `macs` counts multiply-accumulates per row (0 for pooling).
@@ -81,6 +83,7 @@ function summarize(ir: ModelIR, file: string, architecture: InspectSummary['arch
     shape: shapeOf(ir),
     parameters: parameterCount(ir),
     ...(ir.inputShape && (ir.tensorLayers?.length || ir.recurrent) ? { inputShape: ir.inputShape } : {}),
+    ...(ir.categorical?.length ? { categorical: ir.categorical } : {}),
     layers,
     macs: layers.reduce((n, l) => n + l.macs, 0),
   }
@@ -167,6 +170,8 @@ export function renderInspect(s: InspectSummary): string {
     lines.push(
       `input        ${shapeText(s.inputShape)} tensor${s.guess?.inputShape ? ' (GUESSED from the layer sizes; set model.inputShape)' : ''}, CSV columns in C order; ${s.macs.toLocaleString('en-US')} multiply-accumulates per row`,
     )
+  if (s.categorical)
+    lines.push(`categorical  ${s.categorical.map((c) => `column ${c.column} (nn.Embedding '${c.name}', ${c.count} categories)`).join(', ')}: a whole index per row, its table folded into the first Linear (one weight column per category)`)
   lines.push('')
   const lanes = (i: number) => {
     const p = s.plan?.layers[i]

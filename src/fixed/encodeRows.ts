@@ -1,4 +1,5 @@
 import { quantize } from './makePlan.ts'
+import { categoryOf } from '../ir/categorical.ts'
 import { inputScaleOf, type Plan } from './types.ts'
 
 /** The safe input range in feature units: [inputMin, inputMax] at the input scale. */
@@ -25,6 +26,9 @@ export function encodeRow(plan: Plan, features: number[], names?: string[]): Enc
     const x = features[i]!
     const feature = names?.[i] ? `feature ${i} ('${names[i]}')` : `feature ${i}`
     if (!Number.isFinite(x)) return { ok: false, error: `${feature} is ${x}` }
+    const cat = plan.categorical?.find((c) => c.column === i)
+    const k = cat ? categoryOf(x, cat) : 0
+    if (typeof k === 'string') return { ok: false, error: `${feature} = ${k}` }
     // far outside any calldata width (x·2^Fin may even overflow a double): refuse before quantising
     const fin = plan.inputFraction ?? plan.F
     const far = Math.abs(x) * 2 ** fin > 2 ** (8 * plan.inputBytes)

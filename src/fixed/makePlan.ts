@@ -6,7 +6,8 @@ import { joinInput } from '../ir/layerInput.ts'
 import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
 import { quantize } from './quantize.ts'
-import { graphPinOf, tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
+import { expandInput } from '../ir/categorical.ts'
+import { graphPinOf, inputScaleOf, tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
 
 export { quantize }
 
@@ -68,9 +69,17 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   // a deployed graph model: its contract builds the sums and concats it was generated for
   if (pin && graphPinOf(model.layers) !== pin.graph)
     throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
+  if (pin && (model.categorical ? JSON.stringify(model.categorical) : undefined) !== pin.categorical)
+    throw new NumericsError('the new model has other nn.Embedding columns than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
+  // nn.Embedding columns: every index must fit the calldata width; the layer reads their one-hot vectors (0 or 1.0)
+  const S = inputScaleOf({ scale, decimals, inputFraction })
+  for (const cat of model.categorical ?? [])
+    if (BigInt(cat.count - 1) * S > inputMax)
+      throw new NumericsError(`embedding '${cat.name}' has ${cat.count} categories: index ${cat.count - 1} at the input scale ${S} does not fit int${8 * p.inputBytes} inputs`, { hint: 'choose wider precision.inputs or a smaller input fraction' })
+  const xIn = expandInput(front.xMax, model.categorical, S, S, () => 0)
   // bounds on every value so far (graph models: a skip, a residual sum (bounds add), a concat (bounds concatenate))
-  const firstMax: bigint[] = recurrent ? new Array<bigint>(recurrent.hidden).fill(recurrent.hMax) : front.xMax
-  const valueMax: bigint[][] = [recurrent ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, front.xMax)]
+  const firstMax: bigint[] = recurrent ? new Array<bigint>(recurrent.hidden).fill(recurrent.hMax) : xIn
+  const valueMax: bigint[][] = [recurrent ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, xIn)]
   const layers: LayerPlan[] = model.layers.map((layer, l) => {
     const xMax = l === 0 ? firstMax : joinInput(layer.input, l, valueMax, (a, b) => a + b)
     const nOut = layer.weight.length
@@ -138,6 +147,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     inputMax,
     ...(front.tensorLayers.length ? { inputShape: model.inputShape, tensorLayers: front.tensorLayers } : {}),
     ...(recurrent ? { inputShape: model.inputShape, recurrent } : {}),
+    ...(model.categorical ? { categorical: model.categorical } : {}),
     layers,
     inputSize: model.inputSize,
     outputSize: layers[layers.length - 1]!.nOut,

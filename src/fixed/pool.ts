@@ -2,6 +2,14 @@ import type { PoolLayer } from '../ir/tensorTypes.ts'
 import { activateFixed, activateFloat } from './tensorActivation.ts'
 import { avgFixed, type PoolPlan } from './tensorPlanTypes.ts'
 import { allWindowTaps, gridOf } from './window.ts'
+import { spanWindows } from '../ir/poolSpans.ts'
+
+/** Each output position's window (offsets within a channel) and its average divisor: explicit spans (ceil_mode, adaptive) or kernel geometry. */
+function windowsOf(layer: PoolLayer | PoolPlan): { offsets: number[]; div: number }[] {
+  const g = gridOf(layer)
+  if (layer.spans) return spanWindows(layer.spans, g.inW)
+  return allWindowTaps(g).map(({ offsets }) => ({ offsets, div: divisorOf(layer, offsets.length) }))
+}
 
 /** The divisor of an average window: the whole window (countIncludePad) or its in-range positions. */
 const divisorOf = (layer: { countIncludePad: boolean; kernel: number[] }, inRange: number) =>
@@ -11,11 +19,11 @@ const divisorOf = (layer: { countIncludePad: boolean; kernel: number[] }, inRang
 export function floatPool(layer: PoolLayer, x: number[]): number[] {
   const g = gridOf(layer)
   const y = new Array<number>(g.outC * g.outH * g.outW)
-  const windows = allWindowTaps(g)
+  const windows = windowsOf(layer)
   for (let c = 0; c < g.outC; c++)
     for (let oh = 0; oh < g.outH; oh++)
       for (let ow = 0; ow < g.outW; ow++) {
-        const { offsets } = windows[oh * g.outW + ow]!
+        const { offsets, div } = windows[oh * g.outW + ow]!
         const base = c * g.inH * g.inW
         let v: number
         if (layer.kind === 'maxpool') {
@@ -24,7 +32,7 @@ export function floatPool(layer: PoolLayer, x: number[]): number[] {
         } else {
           v = 0
           for (const off of offsets) v += x[base + off]!
-          v /= divisorOf(layer, offsets.length)
+          v /= div
         }
         y[(c * g.outH + oh) * g.outW + ow] = v
       }
@@ -34,11 +42,11 @@ export function floatPool(layer: PoolLayer, x: number[]): number[] {
 export function fixedPool(layer: PoolPlan, x: bigint[], slopeBits: number, scale: bigint): bigint[] {
   const g = gridOf(layer)
   const y = new Array<bigint>(g.outC * g.outH * g.outW)
-  const windows = allWindowTaps(g)
+  const windows = windowsOf(layer)
   for (let c = 0; c < g.outC; c++)
     for (let oh = 0; oh < g.outH; oh++)
       for (let ow = 0; ow < g.outW; ow++) {
-        const { offsets } = windows[oh * g.outW + ow]!
+        const { offsets, div } = windows[oh * g.outW + ow]!
         const base = c * g.inH * g.inW
         let v: bigint
         if (layer.kind === 'maxpool') {
@@ -47,7 +55,7 @@ export function fixedPool(layer: PoolPlan, x: bigint[], slopeBits: number, scale
         } else {
           v = 0n
           for (const off of offsets) v += x[base + off]!
-          v = avgFixed(v, divisorOf(layer, offsets.length))
+          v = avgFixed(v, div)
         }
         y[(c * g.outH + oh) * g.outW + ow] = v
       }

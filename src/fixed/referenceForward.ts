@@ -3,6 +3,8 @@ import { opOf } from '../ir/ops/index.ts'
 import { floatRecurrent } from './recurrent.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { floatTensorLayers } from './tensorForward.ts'
+import { categoryOf, expandInput } from '../ir/categorical.ts'
+import { DataError } from '../errors/base.ts'
 
 /**
  * The float64 forward pass: what PyTorch computes (up to float32 rounding). Returns every dense layer's
@@ -10,7 +12,13 @@ import { floatTensorLayers } from './tensorForward.ts'
  */
 export function referenceLayers(model: ModelIR, input: number[]): number[][] {
   const trace: number[][] = []
-  const values = [model.recurrent ? floatRecurrent(model.recurrent, input) : (floatTensorLayers(model, input).at(-1) ?? input)]
+  // nn.Embedding columns read one-hot (ir/categorical.ts): the table is folded into the first layer
+  const x0 = expandInput(input, model.categorical, 1, 0, (v, cat) => {
+    const k = categoryOf(v, cat)
+    if (typeof k === 'string') throw new DataError(`feature ${cat.column}: ${k}`)
+    return k
+  })
+  const values = [model.recurrent ? floatRecurrent(model.recurrent, input) : (floatTensorLayers(model, x0).at(-1) ?? x0)]
   model.layers.forEach((layer, l) => {
     // a graph model reads an earlier value, a residual sum or a concatenation (ir/layerInput.ts)
     const x = joinInput(layer.input, l, values, (a, b) => a + b)

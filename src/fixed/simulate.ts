@@ -3,7 +3,9 @@ import { fixedRecurrent } from './recurrent.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { inputAsValue } from './inputAsValue.ts'
 import { fixedTensorLayers } from './tensorForward.ts'
-import type { Plan } from './types.ts'
+import { inputScaleOf, type Plan } from './types.ts'
+import { expandInput } from '../ir/categorical.ts'
+import { NumericsError } from '../errors/base.ts'
 
 /**
  * The bit-exact off-chain twin of the contract: integer accumulation (exact: interval analysis proves no
@@ -14,7 +16,13 @@ import type { Plan } from './types.ts'
 export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
   const scale = plan.scale
   const trace: bigint[][] = []
-  const x0 = plan.recurrent ? fixedRecurrent(plan.recurrent, input, scale) : (fixedTensorLayers(plan, input).at(-1) ?? input)
+  // nn.Embedding columns: the index (at the input scale) becomes its one-hot vector, as the contract writes it
+  const S = inputScaleOf(plan)
+  const x = expandInput(input, plan.categorical, S, 0n, (v, cat) => {
+    if (v % S !== 0n || v < 0n || v / S >= BigInt(cat.count)) throw new NumericsError(`feature ${cat.column} (${v} at scale ${S}) is not a category index of embedding '${cat.name}' (0 to ${cat.count - 1}): the contract reverts BadCategory`)
+    return Number(v / S)
+  })
+  const x0 = plan.recurrent ? fixedRecurrent(plan.recurrent, x, scale) : (fixedTensorLayers(plan, x).at(-1) ?? x)
   // a graph model: every value so far, the input at the activation scale (ir/layerInput.ts, inputAsValue.ts)
   const values = plan.layers.some((l) => l.input) ? [inputAsValue(plan, x0)] : [x0]
   plan.layers.forEach((layer, l) => {

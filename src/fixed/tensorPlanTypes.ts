@@ -1,5 +1,6 @@
 import type { Activation } from '../ir/types.ts'
 import type { Geometry } from '../ir/tensorTypes.ts'
+import type { Span } from '../ir/poolSpans.ts'
 
 /**
  * Fixed-point plan of a convolution: like a dense LayerPlan, per output channel. The accumulator of
@@ -38,6 +39,8 @@ export type PoolPlan = Geometry & {
   kind: 'maxpool' | 'avgpool'
   name: string
   countIncludePad: boolean
+  /** ceil_mode / adaptive windows (ir/poolSpans.ts); the average divides each window by its own divisor. */
+  spans?: Span[][]
   activation: Activation
   slopeQ: bigint
   /** Largest |output| per channel. */

@@ -1,6 +1,7 @@
 import type { Activation, LayerInput } from '../ir/types.ts'
 import { recurrentPinOf, type RecurrentPlan } from './recurrentPlanTypes.ts'
 import type { TensorLayerPlan } from './tensorPlanTypes.ts'
+import type { CategoricalInput } from '../ir/categorical.ts'
 
 /** How one dense layer is laid out and computed in fixed point. */
 export type LayerPlan = {
@@ -61,7 +62,10 @@ export type Plan = {
   tensorLayers?: TensorLayerPlan[]
   /** Sequence models: the GRU/LSTM before the dense layers (recurrentPlanTypes.ts); inputShape is then [T, F]. */
   recurrent?: RecurrentPlan
+  /** nn.Embedding columns (ir/categorical.ts): the contract checks each index and writes its one-hot vector; layers[0] reads the expanded input. */
+  categorical?: CategoricalInput[]
   layers: LayerPlan[]
+  /** Features per row in calldata (the CSV's feature columns). */
   inputSize: number
   outputSize: number
 }
@@ -80,6 +84,8 @@ export type PlanPin = {
   tensor?: string
   /** A graph model: which values each layer reads (graphPinOf): the contract's code builds those sums and concats. */
   graph?: string
+  /** nn.Embedding columns (their one-hot expansion is in the contract's code). */
+  categorical?: string
 }
 
 /** What a contract's code fixes of a graph model's shape: each layer's input (absent for a chain). */
@@ -92,6 +98,7 @@ export const pinOf = (plan: Plan): PlanPin => ({
   ...(plan.tensorLayers?.length ? { tensor: tensorPinOf(plan.tensorLayers) } : {}),
   ...(plan.recurrent ? { tensor: recurrentPinOf(plan.recurrent) } : {}),
   ...(graphPinOf(plan.layers) ? { graph: graphPinOf(plan.layers) } : {}),
+  ...(plan.categorical ? { categorical: JSON.stringify(plan.categorical) } : {}),
   wShift: plan.layers.map((l) => l.wShift),
   laneBits: plan.layers.map((l) => l.laneBits),
   lanes: plan.layers.map((l) => l.lanes),

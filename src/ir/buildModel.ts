@@ -4,6 +4,8 @@ import { buildRecurrent } from './buildRecurrent.ts'
 import type { RecurrentLayer } from './recurrentTypes.ts'
 import { buildTensorLayers } from './buildTensorLayers.ts'
 import { describeInput, inputWidth, type LayerInput } from './layerInput.ts'
+import { foldEmbeddings } from './foldEmbedding.ts'
+import type { CategoricalInput } from './categorical.ts'
 import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } from './types.ts'
 
 /**
@@ -54,11 +56,23 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     recurrent = buildRecurrent(st, inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
     steps.splice(0, r + 1)
   }
+  // nn.Embedding at the input: cat([emb(x[:, 0]), x[:, 1:]]) folds into the first Linear (foldEmbedding.ts)
+  let pendingEmbed: Extract<ArchStep, { op: 'embedcat' }> | undefined
+  let embedded: { categorical: CategoricalInput[]; inputSize: number } | undefined
+  const firstReal = steps.findIndex((st) => st.op !== 'skip')
+  if (steps[firstReal]?.op === 'embedcat') {
+    if (recurrent) throw new ModelError('an embedding before a GRU/LSTM is not supported on chain', { where: file })
+    pendingEmbed = steps[firstReal] as Extract<ArchStep, { op: 'embedcat' }>
+    steps.splice(firstReal, 1)
+  }
+  const late = (ss: ArchStep[]): boolean => ss.some((st) => st.op === 'embedcat' || (st.op === 'join' && st.branches.some(late)))
+  if (late(steps)) throw new ModelError('an nn.Embedding is supported only on the model\'s input columns, read first in forward()', { where: file, hint: 'x = torch.cat([self.emb(x[:, 0].long()), x[:, 1:]], dim=1), then a Linear' })
   const front = buildTensorLayers(steps, recurrent ? undefined : inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
   if (front.tensorLayers.length && JSON.stringify(archSteps).includes('"op":"join"'))
     throw new ModelError('a convolutional model with a residual add or torch.cat is not supported yet', { where: file, hint: 'residual adds and torch.cat are supported in dense models (Linear layers)' })
   const visit = (step: ArchStep): void => {
     if (step.op === 'skip' || step.op === 'flatten') return
+    if (pendingEmbed && step.op !== 'linear') throw new ModelError(`the embeddings' concatenation must go straight into a Linear (found ${step.op === 'activation' ? describeActivation(step.activation) : step.op})`, { where: file, hint: 'x = torch.cat([self.emb(x[:, 0].long()), x[:, 1:]], dim=1); h = self.fc1(x)' })
     if (step.op === 'join') {
       if (pendingBn || pendingPrelu) throw new ModelError(`BatchNorm or PReLU '${(pendingBn ?? pendingPrelu)!.name}' before a residual add or torch.cat cannot be folded`, { where: file })
       const from = current()
@@ -100,6 +114,12 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
         pendingBn = undefined
       }
       if (pendingPrelu) weight.splice(0, weight.length, ...foldPrelu(pendingPrelu.layer, pendingPrelu.slopes, weight))
+      if (pendingEmbed) {
+        const folded = foldEmbeddings(pendingEmbed.pieces, { name: step.name, weight }, take, file)
+        weight.splice(0, weight.length, ...folded.weight)
+        embedded = { categorical: folded.categorical, inputSize: folded.inputSize }
+        pendingEmbed = undefined
+      }
       pendingPrelu = undefined
       const input = pending && !(pending.values.length === 1 && pending.values[0] === layers.length) ? pending : undefined
       pending = undefined
@@ -162,6 +182,7 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     return first?.op === 'linear' ? (tensors.get(`${first.name}.weight`)?.shape[1] ?? 1) : 1
   }
   front.rest.forEach(visit)
+  if (pendingEmbed) throw new ModelError('the model ends in an embedding concatenation', { where: file, hint: 'an nn.Embedding must be followed by a Linear' })
   if (pending) throw new ModelError(`the model returns ${describeInput(pending, valueName)}, a residual sum or concatenation`, { where: file, hint: 'ml2sc needs a Linear layer after a residual add or torch.cat (its output layer)' })
   if (pendingPrelu)
     throw new ModelError(`PReLU '${pendingPrelu.name}' (a slope per channel) ends the model`, { where: file, hint: 'a per-channel PReLU is supported between two Linear layers; nn.PReLU() with one slope anywhere' })
@@ -198,7 +219,15 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
       throw new ModelError(`Linear '${layers[0]!.name}' takes ${layers[0]!.weight[0]!.length} inputs but ${recurrent.kind.toUpperCase()} '${recurrent.name}' gives its last hidden state (${H})`, { where: file })
     return { format, inputSize: recurrent.steps * recurrent.features, inputShape: [recurrent.steps, recurrent.features], recurrent, layers }
   }
-  if (front.tensorLayers.length) return { format, inputSize: front.tensorLayers[0]!.inShape.reduce((a, b) => a * b, 1), inputShape: [...inputShape!], tensorLayers: front.tensorLayers, layers }
+  if (front.tensorLayers.length) {
+    if (embedded) throw new ModelError('an nn.Embedding in a convolutional model is not supported', { where: file })
+    return { format, inputSize: front.tensorLayers[0]!.inShape.reduce((a, b) => a * b, 1), inputShape: [...inputShape!], tensorLayers: front.tensorLayers, layers }
+  }
+  if (embedded) {
+    const again = layers.find((l) => l.input?.values.includes(0))
+    if (again) throw new ModelError(`layer '${again.name}' reads the model's input again; with an nn.Embedding only the first Linear may read it`, { where: file })
+    return { format, inputSize: embedded.inputSize, categorical: embedded.categorical, layers }
+  }
   return { format, inputSize: layers[0]!.weight[0]!.length, layers }
 }
 

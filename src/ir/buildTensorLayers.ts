@@ -4,8 +4,9 @@ import type { ArchStep, Tensor } from './types.ts'
 import type { ConvLayer, PoolLayer, TensorLayer, TensorStep } from './tensorTypes.ts'
 import { allWindowTaps, gridOf } from '../fixed/window.ts'
 import { shapeText, sizeOf, windowGeometry } from './tensorShapes.ts'
+import { adaptiveSpans, ceilSpans, type Span } from './poolSpans.ts'
 
-const isTensorStep = (s: ArchStep): s is TensorStep => s.op === 'conv' || s.op === 'maxpool' || s.op === 'avgpool' || s.op === 'globalavgpool'
+const isTensorStep = (s: ArchStep): s is TensorStep => s.op === 'conv' || s.op === 'maxpool' || s.op === 'avgpool' || s.op === 'globalavgpool' || s.op === 'adaptivepool'
 
 type Take = (key: string, what: string) => Tensor
 type Lookup = (key: string) => Tensor | undefined
@@ -40,7 +41,7 @@ export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | unde
       shape = conv.outShape
       continue
     }
-    if (step.op === 'maxpool' || step.op === 'avgpool' || step.op === 'globalavgpool') {
+    if (step.op === 'maxpool' || step.op === 'avgpool' || step.op === 'globalavgpool' || step.op === 'adaptivepool') {
       const pool = buildPool(step, shape, at(describeStep(step)))
       layers.push(pool)
       shape = pool.outShape
@@ -85,6 +86,7 @@ export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | unde
 function describeStep(s: TensorStep): string {
   if (s.op === 'conv') return `Conv${s.dims}d '${s.name}'`
   if (s.op === 'globalavgpool') return `global average pooling${s.name ? ` '${s.name}'` : ''}`
+  if (s.op === 'adaptivepool') return `Adaptive${s.kind === 'maxpool' ? 'Max' : 'Avg'}Pool${s.dims}d${s.name ? ` '${s.name}'` : ''}`
   return `${s.op === 'maxpool' ? 'MaxPool' : 'AvgPool'}${s.dims}d${s.name ? ` '${s.name}'` : ''}`
 }
 
@@ -110,8 +112,10 @@ function buildPool(step: Exclude<TensorStep, { op: 'conv' }>, shape: number[], w
     const geo = windowGeometry(where, shape, shape[0]!, { kernel: shape.slice(1) })
     return { kind: 'avgpool', name, ...geo, countIncludePad: true, global: true, activation: { kind: 'identity' } }
   }
-  if (step.ceilMode) throw new ModelError('ceil_mode=True is not supported', { where, hint: 'export with ceil_mode=False (the default)' })
+  // ONNX GlobalMaxPool: an adaptive max pool to 1 on every axis
+  if (step.op === 'adaptivepool' && step.dims === 0) return adaptivePool({ ...step, dims: shape.length - 1, output: shape.slice(1).map(() => 1) }, shape, name, where)
   if (step.dims !== shape.length - 1) throw new ModelError(`a ${step.dims}-D pool cannot take the ${shapeText(shape)} input`, { where, hint: 'check model.inputShape' })
+  if (step.op === 'adaptivepool') return adaptivePool(step, shape, name, where)
   if (step.op === 'avgpool' && step.dilation?.some((d) => d !== 1)) throw new ModelError('dilated average pooling is not supported', { where })
   const geo = windowGeometry(where, shape, shape[0]!, { kernel: step.kernel, stride: step.stride ?? step.kernel, dilation: step.dilation, padding: step.padding })
   if (geo.padBegin.some((p, a) => p > Math.floor(geo.kernel[a]! / 2)) || geo.padEnd.some((p, a) => p > Math.floor(geo.kernel[a]! / 2)))
@@ -120,7 +124,54 @@ function buildPool(step: Exclude<TensorStep, { op: 'conv' }>, shape: number[], w
     throw new ModelError(`a ${geo.kernel.join('×')} window (dilation ${geo.dilation.join('×')}) falls entirely in the padding`, { where, hint: 'use less padding' })
   // without padding, counting it or not is the same: one canonical form (PyTorch's default)
   const padded = [...geo.padBegin, ...geo.padEnd].some((p) => p > 0)
-  return { kind: step.op, name, ...geo, countIncludePad: padded ? (step.countIncludePad ?? true) : true, activation: { kind: 'identity' } }
+  const countIncludePad = padded ? (step.countIncludePad ?? true) : true
+  if (step.ceilMode) {
+    // ceil_mode=True: the last window may hang over the end, clipped (poolSpans.ts); a no-op when the lengths agree
+    const spans = shape.slice(1).map((n, a) => ceilSpans(n, geo.kernel[a]!, geo.stride[a]!, geo.padBegin[a]!, geo.padEnd[a]!, countIncludePad))
+    if (spans.some((sp) => sp) && geo.dilation.some((d) => d !== 1)) throw new ModelError('a dilated pool with ceil_mode=True is not supported', { where })
+    if (spans.some((sp) => sp)) {
+      const full = spans.map((sp, a) => sp ?? ceilSpans(shape[a + 1]!, geo.kernel[a]!, geo.stride[a]!, geo.padBegin[a]!, geo.padEnd[a]!, countIncludePad) ?? floorSpans(shape[a + 1]!, geo, a, countIncludePad))
+      return spanPool(step.op, name, shape, full, countIncludePad)
+    }
+  }
+  return { kind: step.op, name, ...geo, countIncludePad, activation: { kind: 'identity' } }
+}
+
+/** The windows of a plain (floor-mode) pool along axis a, as spans. */
+function floorSpans(n: number, geo: { kernel: number[]; stride: number[]; padBegin: number[]; padEnd: number[] }, a: number, countIncludePad: boolean): Span[] {
+  const k = geo.kernel[a]!
+  const s = geo.stride[a]!
+  const pb = geo.padBegin[a]!
+  const pe = geo.padEnd[a]!
+  const out = Math.floor((n + pb + pe - k) / s) + 1
+  return Array.from({ length: out }, (_, o) => {
+    const st = o * s - pb
+    const bPad = Math.min(st + k, n + pe)
+    const start = Math.max(st, 0)
+    const end = Math.min(bPad, n)
+    return { start, end, div: countIncludePad ? bPad - st : end - start }
+  })
+}
+
+/** A pool over explicit windows: kernel holds the largest window (for gas estimates), no padding. */
+function spanPool(kind: 'maxpool' | 'avgpool', name: string, shape: number[], spans: Span[][], countIncludePad: boolean): PoolLayer {
+  const kernel = spans.map((sp) => Math.max(...sp.map((x) => x.end - x.start)))
+  const zeros = spans.map(() => 0)
+  return { kind, name, inShape: [...shape], outShape: [shape[0]!, ...spans.map((sp) => sp.length)], kernel, stride: spans.map(() => 1), dilation: spans.map(() => 1), padBegin: zeros, padEnd: zeros, countIncludePad, spans, activation: { kind: 'identity' } }
+}
+
+/** AdaptiveAvgPool / AdaptiveMaxPool: one kernel at one stride when the size divides, else explicit windows. */
+function adaptivePool(step: Extract<TensorStep, { op: 'adaptivepool' }>, shape: number[], name: string, where: string): PoolLayer {
+  const spatial = shape.slice(1)
+  if (step.output.length !== spatial.length || step.output.some((o) => o !== null && (!Number.isInteger(o) || o < 1)))
+    throw new ModelError(`output_size [${step.output}] does not fit the ${shapeText(shape)} input`, { where, hint: 'a 1-D pool takes one size, a 2-D pool one or two' })
+  const out = step.output.map((o, a) => o ?? spatial[a]!)
+  if (out.every((o, a) => spatial[a]! % o === 0)) {
+    const kernel = spatial.map((n, a) => n / out[a]!)
+    const geo = windowGeometry(where, shape, shape[0]!, { kernel, stride: kernel })
+    return { kind: step.kind, name, ...geo, countIncludePad: true, ...(out.every((o) => o === 1) && step.kind === 'avgpool' ? { global: true } : {}), activation: { kind: 'identity' } }
+  }
+  return spanPool(step.kind, name, shape, spatial.map((n, a) => adaptiveSpans(n, out[a]!)), true)
 }
 
 /** conv then BN: y = s·(W∗x + b) + t, per output channel. */

@@ -1,4 +1,5 @@
 import type { Activation } from './activation.ts'
+import type { Span } from './poolSpans.ts'
 
 /**
  * Tensor layers of a convolutional model. Tensors are [C, ...spatial]: spatial is [L] for 1-D layers and
@@ -47,6 +48,12 @@ export type PoolLayer = Geometry & {
   name: string
   countIncludePad: boolean
   global?: boolean
+  /**
+   * ceil_mode=True and adaptive pools whose windows are not one kernel at one stride: the window of each
+   * output index per axis (./poolSpans.ts), which then replaces kernel/stride/padding (kernel holds the
+   * largest window, for gas estimates; no padding).
+   */
+  spans?: Span[][]
   activation: Activation
 }
 
@@ -83,7 +90,9 @@ export type TensorStep =
       padding?: PaddingSpec
       /** Average pooling only; PyTorch's default is true, ONNX's false. */
       countIncludePad?: boolean
-      /** ceil_mode=True is refused. */
+      /** ceil_mode=True: the last window may hang over the end (clipped, ./poolSpans.ts). */
       ceilMode?: boolean
     }
   | { op: 'globalavgpool'; name?: string }
+  /** AdaptiveAvgPool / AdaptiveMaxPool to `output` (an entry null keeps that axis's size). */
+  | { op: 'adaptivepool'; kind: 'maxpool' | 'avgpool'; dims: number; output: (number | null)[]; name?: string }

@@ -2,6 +2,8 @@ import type { Activation } from './activation.ts'
 import type { RecurrentLayer, RecurrentStep } from './recurrentTypes.ts'
 import type { TensorLayer, TensorStep } from './tensorTypes.ts'
 import type { LayerInput } from './layerInput.ts'
+import type { CategoricalInput } from './categorical.ts'
+import type { EmbedPiece } from './foldEmbedding.ts'
 
 export type { LayerInput }
 
@@ -40,6 +42,8 @@ export type ModelIR = {
   tensorLayers?: TensorLayer[]
   /** Sequence models only: a GRU/LSTM over inputShape [T, F] whose last hidden state the dense layers take (recurrentTypes.ts). */
   recurrent?: RecurrentLayer
+  /** Tabular models with nn.Embedding: the CSV columns that hold category indices; layers[0] reads the expanded input (./categorical.ts). */
+  categorical?: CategoricalInput[]
   layers: DenseLayer[]
 }
 
@@ -63,6 +67,8 @@ export type ArchStep =
    * branch is the value itself) and the branches' results are summed or concatenated (buildGraph.ts).
    */
   | { op: 'join'; kind: 'add' | 'concat'; branches: ArchStep[][]; name?: string }
+  /** The model's input as cat([emb(x[:, i]), …, x[:, a:b]], dim=1): folded through the next Linear (foldEmbedding.ts). */
+  | { op: 'embedcat'; pieces: EmbedPiece[]; name?: string }
 
 /** A flat tensor map, as a state_dict: name → { shape, data (row-major float64) }. */
 export type Tensor = { shape: number[]; data: Float64Array }

@@ -1,7 +1,8 @@
 import { basename } from 'node:path'
 import { ModelError } from '../errors/base.ts'
 import type { ArchStep } from '../ir/types.ts'
-import type { Ctx } from './source/expressions.ts'
+import type { Ctx, Node } from './source/expressions.ts'
+import { bindParams } from './source/constants.ts'
 import { readInit, type Mod } from './source/initModules.ts'
 import { readForward } from './source/readForward.ts'
 import { Cursor, findClasses, parseBlock, type ClassDef } from './source/statements.ts'
@@ -30,7 +31,9 @@ export function parseModuleSource(sourceText: string, className: string | undefi
         hint: classes.length ? `classes found: ${classes.map((c) => c.name).join(', ')}` : 'the file defines no classes',
       })
   } else {
-    const mods = classes.filter(isModule)
+    const all = classes.filter(isModule)
+    // a block that another class of the file builds (`Block(16)`) is not the model
+    const mods = all.length > 1 ? all.filter((c) => !all.some((o) => o !== c && new RegExp(`\\b${c.name}\\s*\\(`).test(sourceText.slice(o.body[0]?.tokens[0]?.start ?? 0, endOf(o))))) : all
     if (mods.length !== 1)
       throw new ModelError(mods.length ? `${short} defines ${mods.length} nn.Module classes; which one is the model?` : `${short} defines no nn.Module class`, {
         where: file,
@@ -38,15 +41,46 @@ export function parseModuleSource(sourceText: string, className: string | undefi
       })
     cls = mods[0]!
   }
+  // the model's constructor runs with its defaults: ml2sc has no way to pass it arguments
+  return readClass(cls, { ...ctx, instantiate: instantiator(classes, isModule) }, undefined)
+}
 
-  const method = (name: string) => cls!.body.find((s) => s.tokens[0]?.value === 'def' && s.tokens[1]?.value === name)
+/** The source offset just after a class's last statement. */
+function endOf(c: ClassDef): number {
+  let last = c.body[c.body.length - 1]
+  while (last?.body?.length) last = last.body[last.body.length - 1]
+  return last?.tokens[last.tokens.length - 1]?.end ?? 0
+}
+
+/** A class's steps: __init__ bound to `call`'s arguments (else its defaults), then forward. */
+function readClass(cls: ClassDef, ctx: Ctx, call: { args: Node[]; kwargs: Map<string, Node> } | undefined, caller?: Ctx): ArchStep[] {
+  const method = (name: string) => cls.body.find((s) => s.tokens[0]?.value === 'def' && s.tokens[1]?.value === name)
   const init = method('__init__')
   const forward = method('forward')
   if (!forward)
-    throw new ModelError(`class '${cls.name}' has no forward() method at ${short}:${cls.line}`, {
-      where: file,
+    throw new ModelError(`class '${cls.name}' has no forward() method at ${ctx.file}:${cls.line}`, {
+      where: ctx.where,
       hint: 'ml2sc reads forward() from the class itself; inherited forward() methods are not followed',
     })
-  const modules = init ? readInit(init, ctx) : new Map<string, Mod>()
-  return readForward(forward, modules, ctx)
+  const inner: Ctx = { ...ctx, consts: init ? bindParams(ctx, init, call, caller) : new Map() }
+  const modules = init ? readInit(init, inner) : new Map<string, Mod>()
+  return readForward(forward, modules, inner)
+}
+
+/**
+ * Inlines a user-defined nn.Module of the same file where __init__ builds it (`self.b1 = Block(16)`,
+ * `nn.Sequential(Block(16), Block(16))`): its own submodules under `prefix.` (as PyTorch names them in
+ * the state_dict), its forward's steps in place of the call.
+ */
+function instantiator(classes: ClassDef[], isModule: (c: ClassDef) => boolean): NonNullable<Ctx['instantiate']> {
+  const go = (caller: Ctx, call: Extract<Node, { k: 'call' }>, prefix: string, depth: number): ArchStep[] | undefined => {
+    const name = call.fn.k === 'name' ? call.fn.id : undefined
+    const cls = name ? classes.find((c) => c.name === name && isModule(c)) : undefined
+    if (!cls) return undefined
+    if (depth > 8) throw new ModelError(`class '${cls.name}' builds itself (at ${caller.file}:${call.line})`, { where: caller.where })
+    if (call.star) throw new ModelError(`'${cls.name}(*…)' at ${caller.file}:${call.line}: star arguments are not supported`, { where: caller.where })
+    const ctx: Ctx = { file: caller.file, where: caller.where, src: caller.src, prefix, instantiate: (c, n, p) => go(c, n, p, depth + 1) }
+    return readClass(cls, ctx, call, caller)
+  }
+  return (caller, call, prefix) => go(caller, call, prefix, 0)
 }

@@ -5,7 +5,7 @@ import { matchParen, splitTop } from './pt/torchscriptCode.ts'
 
 /** nn modules of convolutional models that whole-model .pt and TorchScript files may hold. */
 export const TENSOR_MODULES = new Set([
-  'Conv1d', 'Conv2d', 'MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'BatchNorm2d',
+  'Conv1d', 'Conv2d', 'MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'AdaptiveMaxPool1d', 'AdaptiveMaxPool2d', 'BatchNorm2d',
 ])
 
 /** What ml2sc can see of one module: its hyper-parameters (pickled __dict__ or TorchScript Final) and traced code. */
@@ -93,10 +93,14 @@ export function tensorModuleSteps(m: ModuleView, file: string): ArchStep[] | und
     }]
   }
   if (m.short.startsWith('Adaptive')) {
-    const out = get('output_size', tracedArgs(m.forwardText, /adaptive_avg_pool[12]d\(/)?.[1])
-    const sizes = typeof out === 'number' ? [out] : Array.isArray(out) ? out : [undefined]
-    if (!sizes.every((s) => s === 1)) throw new ModelError(`output_size ${JSON.stringify(out)}: only AdaptiveAvgPool(1) (global average pooling) is supported`, { where })
-    return [{ op: 'globalavgpool', name }]
+    const max = m.short.startsWith('AdaptiveMax')
+    const out = get('output_size', tracedArgs(m.forwardText, max ? /adaptive_max_pool[12]d\(/ : /adaptive_avg_pool[12]d\(/)?.[1])
+    const sizes = typeof out === 'number' ? new Array<number>(dims).fill(out) : Array.isArray(out) ? out : []
+    if (sizes.length !== dims || sizes.some((s) => s !== null && (typeof s !== 'number' || !Number.isInteger(s) || s < 1)))
+      throw new ModelError(`output_size ${JSON.stringify(out)} is not ${dims === 1 ? 'a size' : 'a size or a pair of sizes'}`, { where })
+    if (max && m.attr('return_indices') === true) throw new ModelError('return_indices=True is not supported', { where })
+    if (!max && sizes.every((s) => s === 1)) return [{ op: 'globalavgpool', name }]
+    return [{ op: 'adaptivepool', kind: max ? 'maxpool' : 'avgpool', dims, output: sizes as (number | null)[], name }]
   }
   const max = m.short.startsWith('Max')
   // torch.max_pool2d(x, kernel, stride, padding, dilation[, ceil_mode]); torch.avg_pool2d(x, kernel, stride, padding[, ceil_mode, count_include_pad, divisor_override])
@@ -105,7 +109,7 @@ export function tensorModuleSteps(m: ModuleView, file: string): ArchStep[] | und
   if (!kernel) throw new ModelError('its kernel_size is unknown', { where })
   const strideRaw = get('stride', t[2])
   const stride = Array.isArray(strideRaw) && strideRaw.length === 0 ? undefined : perAxis(strideRaw, dims, 'stride', where)
-  if (get('ceil_mode', max ? t[5] : t[4]) === true) throw new ModelError('ceil_mode=True is not supported', { where, hint: 'use ceil_mode=False (the default)' })
+  const ceilMode = get('ceil_mode', max ? t[5] : t[4]) === true
   if (!max && m.attr('divisor_override') !== undefined && m.attr('divisor_override') !== null) throw new ModelError('divisor_override is not supported', { where })
   if (max && m.attr('return_indices') === true) throw new ModelError('return_indices=True is not supported', { where })
   const cip = get('count_include_pad', t[5])
@@ -117,5 +121,6 @@ export function tensorModuleSteps(m: ModuleView, file: string): ArchStep[] | und
     stride: stride ?? kernel,
     padding: paddingArg(get('padding', t[3]), dims, where),
     ...(max ? { dilation: perAxis(get('dilation', t[4]), dims, 'dilation', where) } : { countIncludePad: cip === undefined ? true : cip === true }),
+    ...(ceilMode ? { ceilMode } : {}),
   }]
 }

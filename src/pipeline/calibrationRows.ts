@@ -1,3 +1,4 @@
+import { categoryOf, type CategoricalInput } from '../ir/categorical.ts'
 import path from 'node:path'
 import type { Config } from '../config/types.ts'
 import { readRows } from '../data/readCsv.ts'
@@ -41,11 +42,16 @@ export type CalibrationSample = {
 /** How many of `n` test rows are calibration rows when the config has no data.calibration. */
 export const heldOutCount = (n: number) => (n < CALIBRATION_MIN_TEST_ROWS ? 0 : Math.min(CALIBRATION_MAX_ROWS, Math.floor(n * CALIBRATION_SHARE)))
 
-async function read(config: Config, file: string, features: number, limit?: number) {
+async function read(config: Config, file: string, features: number, limit?: number, categorical?: CategoricalInput[]) {
   const rows: { row: number; features: number[] }[] = []
   const range = { min: Infinity, max: -Infinity }
   let count = 0
   for await (const r of readRows(file, { label: config.data.label, drop: config.data.drop, limit, requireLabel: false, features, classes: config.data.classes })) {
+    // an nn.Embedding column must hold category indices: one line naming the row and the column
+    for (const cat of categorical ?? []) {
+      const k = categoryOf(r.features[cat.column]!, cat)
+      if (typeof k === 'string') throw new DataError(`row ${r.row}, feature ${cat.column}: ${k}`, { where: path.relative(process.cwd(), file) || file, hint: 'a categorical column holds whole indices from 0 to num_embeddings − 1' })
+    }
     for (const x of r.features) (range.min = Math.min(range.min, x)), (range.max = Math.max(range.max, x))
     if (rows.length < SAMPLE_ROWS) rows.push({ row: r.row, features: r.features })
     count++
@@ -58,13 +64,13 @@ async function read(config: Config, file: string, features: number, limit?: numb
  * first CALIBRATION_SHARE of the test rows (undefined when the test set is too small to hold any out, or
  * there is no test set). The feature range spans the test rows too, so that the calldata width holds them.
  */
-export async function calibrationSample(config: Config, features: number, outputs: number): Promise<CalibrationSample | undefined> {
+export async function calibrationSample(config: Config, features: number, outputs: number, categorical?: CategoricalInput[]): Promise<CalibrationSample | undefined> {
   if (!config.data.test) return undefined
-  const test = await read(config, config.data.test, features, config.data.limit)
+  const test = await read(config, config.data.test, features, config.data.limit, categorical)
   // nothing to choose: the test rows only measure the pinned widths' error (precision warnings)
   if (config.precision.weights !== 'auto' && config.precision.inputs !== 'auto') return { rows: test.rows.map((r) => r.features), range: test.range }
   if (config.data.calibration) {
-    const cal = await read(config, config.data.calibration, features)
+    const cal = await read(config, config.data.calibration, features, undefined, categorical)
     if (!cal.count) throw new DataError('data.calibration has no rows', { where: `data.calibration (${path.relative(process.cwd(), config.data.calibration) || config.data.calibration})`, hint: 'give rows with the columns of data.test, or remove data.calibration to calibrate on the first 20% of the test rows' })
     const range = { min: Math.min(test.range.min, cal.range.min), max: Math.max(test.range.max, cal.range.max) }
     const file = path.relative(config.dir, config.data.calibration) || path.basename(config.data.calibration)

@@ -61,7 +61,7 @@ export const AUTO_ERROR_TARGET = 5e-5
  */
 async function calibratedPlan(config: Config, model: ModelIR, progress?: (what: string) => void): Promise<{ plan: Plan; warnings: PrecisionWarning[]; calibration?: Calibration }> {
   if (config.data.test || config.data.calibration) progress?.('reading the calibration rows')
-  const sample = await calibrationSample(config, model.inputSize, model.layers[model.layers.length - 1]!.weight.length)
+  const sample = await calibrationSample(config, model.inputSize, model.layers[model.layers.length - 1]!.weight.length, model.categorical)
   const { plan, warnings } = autoPlan(model, taskOf(model, config.model.task), config.precision, sample, sample?.reference, progress)
   return { plan, warnings, ...(sample?.calibration ? { calibration: sample.calibration } : {}) }
 }

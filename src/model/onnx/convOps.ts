@@ -2,7 +2,7 @@ import type { PaddingSpec } from '../../ir/tensorTypes.ts'
 import type { OnnxContext, OnnxNode } from './context.ts'
 import { num, type OAttr } from './proto.ts'
 
-export const CONV_OPS = ['Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Pad (zeros, before Conv/AveragePool)']
+export const CONV_OPS = ['Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Pad (zeros, before Conv/AveragePool)']
 
 const ints = (a: Map<string, OAttr>, key: string): number[] | undefined => {
   const v = a.get(key)?.ints
@@ -51,6 +51,10 @@ export function mapConvOp(ctx: OnnxContext, node: OnnxNode): void {
     steps.push({ op: 'globalavgpool', name: ctx.stepName(n, undefined) })
     return
   }
+  if (op === 'GlobalMaxPool') {
+    steps.push({ op: 'adaptivepool', kind: 'maxpool', dims: 0, output: [], name: ctx.stepName(n, undefined) })
+    return
+  }
   if (op === 'Conv') {
     if (ins[0] !== x || !consts.has(ins[1]!)) unsupportedNode(n, 'its weight must be an initializer')
     const W = constTensor(ins[1]!)
@@ -72,7 +76,7 @@ export function mapConvOp(ctx: OnnxContext, node: OnnxNode): void {
   if (!kernel) return unsupportedNode(n, 'it has no kernel_shape')
   const dims = kernel.length
   if (dims !== 1 && dims !== 2) unsupportedNode(n, `a ${dims}-D pool (only 1-D and 2-D are supported)`)
-  if (num(a.get('ceil_mode')?.i) !== 0) unsupportedNode(n, 'ceil_mode=1')
+  const ceilMode = num(a.get('ceil_mode')?.i) !== 0
   if (op === 'MaxPool' && num(a.get('storage_order')?.i) !== 0) unsupportedNode(n, 'storage_order=1')
   const padded = ctx.pendingPad !== undefined
   if (padded && ints(a, 'pads')?.some((p) => p !== 0) && num(a.get('count_include_pad')?.i) === 0) unsupportedNode(n, 'a Pad node and its own pads with count_include_pad=0')
@@ -86,5 +90,7 @@ export function mapConvOp(ctx: OnnxContext, node: OnnxNode): void {
     padding: paddingOf(ctx, node, dims),
     // zeros from a Pad node count in the average like any value
     ...(op === 'AveragePool' ? { countIncludePad: padded || num(a.get('count_include_pad')?.i) !== 0 } : {}),
+    // ceil_mode=1: the last window may hang over the end, clipped as PyTorch does (ir/poolSpans.ts)
+    ...(ceilMode ? { ceilMode } : {}),
   })
 }

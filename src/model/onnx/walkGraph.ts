@@ -11,6 +11,8 @@ import { attrs, num, type OGraph, type ONode, type OTensor } from './proto.ts'
 import { onnxRecurrent } from './recurrentOps.ts'
 import { joinValues } from '../source/joinValues.ts'
 import { onnxTensorData } from './tensorData.ts'
+import { mapInputPartOp } from './embeddingOps.ts'
+import type { InputPart } from '../source/inputColumns.ts'
 
 /** ONNX ops of layers ml2sc refuses outright, with what they are. */
 const REFUSED_LAYERS: Record<string, string> = {
@@ -56,6 +58,8 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
   const stepsOf = new Map<string, ArchStep[]>([[inputs[0]!, []]])
   /** Tensors computed from shapes and constants only (the Shape→Gather→Concat→Reshape of x.view). */
   const side = new Set<string>()
+  /** Columns of the input and embedding lookups (embeddingOps.ts). */
+  const parts = new Map<string, InputPart>()
 
   const nodeLabel = (n: ONode) => `${n.op_type ?? '?'} node '${n.name || (n.output ?? [])[0] || '?'}'`
   const unsupportedNode = (n: ONode, why?: string): never => {
@@ -147,6 +151,8 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
       }
       unsupportedNode(n)
     }
+    // nn.Embedding on input columns: Gather/Cast/Gather/Slice/Concat (embeddingOps.ts)
+    if (mapInputPartOp(n, op, a, { input: inputs[0]!, parts, stepsOf, tensors, isConst, hasInitializer: (k) => consts.has(k) && !side.has(k), constTensor, unsupportedNode })) continue
     // a residual Add of two computed tensors, a Concat of computed tensors along the features
     const axis = a.get('axis')?.i === undefined ? undefined : Number(a.get('axis')!.i)
     const joins = (op === 'Add' && dataIns.length === 2) || (op === 'Concat' && dataIns.length === ins.length && (axis === 1 || axis === -1))

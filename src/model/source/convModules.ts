@@ -8,17 +8,20 @@ const SIGNATURES: Record<string, string[]> = {
   MaxPool: ['kernel_size', 'stride', 'padding', 'dilation', 'return_indices', 'ceil_mode'],
   AvgPool: ['kernel_size', 'stride', 'padding', 'ceil_mode', 'count_include_pad', 'divisor_override'],
   AdaptiveAvgPool: ['output_size'],
+  AdaptiveMaxPool: ['output_size', 'return_indices'],
   BatchNorm2d: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'],
   // F.max_pool2d(input, ...) puts ceil_mode before return_indices
   max_pool: ['input', 'kernel_size', 'stride', 'padding', 'dilation', 'ceil_mode', 'return_indices'],
   avg_pool: ['input', 'kernel_size', 'stride', 'padding', 'ceil_mode', 'count_include_pad', 'divisor_override'],
   adaptive_avg_pool: ['input', 'output_size'],
+  adaptive_max_pool: ['input', 'output_size', 'return_indices'],
 }
 
 /** F.max_pool2d and friends → the module class they stand for. */
 export const FUNCTIONAL_POOLS: Record<string, string> = {
   max_pool1d: 'MaxPool1d', max_pool2d: 'MaxPool2d', avg_pool1d: 'AvgPool1d', avg_pool2d: 'AvgPool2d',
   adaptive_avg_pool1d: 'AdaptiveAvgPool1d', adaptive_avg_pool2d: 'AdaptiveAvgPool2d',
+  adaptive_max_pool1d: 'AdaptiveMaxPool1d', adaptive_max_pool2d: 'AdaptiveMaxPool2d',
 }
 
 export const isConvModule = (cls: string) => TENSOR_MODULES.has(cls)

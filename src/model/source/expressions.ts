@@ -13,22 +13,40 @@ export type Node =
   | { k: 'tuple' | 'list'; items: Node[]; a: number; b: number; line: number }
   | { k: 'add'; items: Node[]; a: number; b: number; line: number } // a + b + …: a residual add
   | { k: 'binop'; op: '-' | '/' | '*'; left: Node; right: Node; a: number; b: number; line: number } // x - self.mean, x / self.std
-  | { k: 'other'; what: string; a: number; b: number; line: number; obj?: Node; index?: string } // operators, subscripts (obj[index]), lambdas, ...
+  | { k: 'other'; what: string; a: number; b: number; line: number; obj?: Node; index?: string; indexNode?: Node[] } // operators, subscripts (obj[index]), lambdas, ...
+  | { k: 'ifexp'; body: Node; cond: Tok[]; orelse: Node; a: number; b: number; line: number } // `A if cond else B`: settled from constants (constants.ts)
 
-export type Ctx = { file: string; where: string; src: string }
+/**
+ * Where the reader is: the file, and for a class being read its constants (constructor defaults and
+ * arguments: constants.ts), the state_dict prefix of its submodules (a custom block inlined as `b1.`),
+ * and how to inline another class of the file (parseModuleSource.ts).
+ */
+export type Ctx = {
+  file: string
+  where: string
+  src: string
+  consts?: Map<string, unknown>
+  prefix?: string
+  /** A call of a user-defined nn.Module class of this file (`Block(16)`): its steps named under `prefix`, or undefined. */
+  instantiate?: (ctx: Ctx, call: Extract<Node, { k: 'call' }>, prefix: string) => import('../../ir/types.ts').ArchStep[] | undefined
+}
+
+/** A submodule's state_dict name: `attr`, or `prefix.attr` inside a custom block. */
+export const qualified = (ctx: Ctx, attr: string) => (ctx.prefix ? `${ctx.prefix}.${attr}` : attr)
 
 export function text(ctx: Ctx, node: { a: number; b: number }): string {
   const s = ctx.src.slice(node.a, node.b).replace(/\s*\n\s*/g, ' ').trim()
   return s.length > 80 ? `${s.slice(0, 77)}...` : s
 }
 
-export function unsupported(ctx: Ctx, what: string, line: number): never {
+export function unsupported(ctx: Ctx, what: string, line: number, hint?: string): never {
   throw new ModelError(`unsupported construct '${what}' at ${ctx.file}:${line}`, {
     where: ctx.where,
     hint:
+      hint ??
       'ml2sc reads this subset: in __init__, self.x = nn.Linear / ReLU / LeakyReLU / Sigmoid / Tanh / Softmax / GELU / SiLU / ELU / ReLU6 / … / Dropout / Identity / Flatten / BatchNorm1d / Sequential(...); ' +
       'in forward, calls of those submodules and of F.relu, F.leaky_relu, torch.sigmoid, torch.tanh, F.softmax, F.gelu, F.silu, F.log_softmax, …, F.dropout, torch.flatten, x.view(x.size(0), -1), ' +
-      'residual adds (h + f(h), h += f(h)), torch.cat([a, b], dim=1), nested or as `x = ...` assignments, then `return ...`',
+      'residual adds (h + f(h), h += f(h)), torch.cat([a, b], dim=1), nn.Embedding of an input column (self.emb(x[:, 0].long())), `if` on constructor flags, blocks of your own nn.Module classes, nested or as `x = ...` assignments, then `return ...`',
   })
 }
 
@@ -77,6 +95,24 @@ export class ExprParser {
       if (!binop && !kwop) break
       this.i++
       if (t.value === 'if') {
+        // `A if cond else B`: the condition's tokens up to its `else` (at depth 0), then B
+        const body: Node = onlyPlus && terms.length > 1 ? { k: 'add', items: terms, a: terms[0]!.a, b: left.b, line: left.line } : terms.length === 1 ? terms[0]! : left
+        const c0 = this.i
+        let d = 0
+        let k = c0
+        for (; k < this.toks.length; k++) {
+          const v = this.toks[k]!
+          if (v.type === 'op' && '([{'.includes(v.value)) d++
+          else if (v.type === 'op' && ')]}'.includes(v.value)) {
+            if (d === 0) break
+            d--
+          } else if (d === 0 && v.type === 'name' && v.value === 'else') break
+        }
+        if (this.toks[k]?.value === 'else') {
+          this.i = k + 1
+          const orelse = this.expr()
+          return { k: 'ifexp', body, cond: this.toks.slice(c0, k), orelse, a: body.a, b: orelse.b, line: body.line }
+        }
         onlyPlus = false
         this.skipToEndOfExpr()
       } else {

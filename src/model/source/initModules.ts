@@ -2,7 +2,8 @@ import type { Activation, ArchStep } from '../../ir/types.ts'
 import { ACTIVATION_CLASSES, activationModuleSteps } from './activationCalls.ts'
 import { convModuleSteps, isConvModule } from './convModules.ts'
 import { RECURRENT_CLASSES, recurrentModuleSteps } from './recurrentModules.ts'
-import { dotted, parseExpr, text, unsupported, type Ctx, type Node } from './expressions.ts'
+import { dotted, parseExpr, qualified, text, unsupported, type Ctx, type Node } from './expressions.ts'
+import { chooseBranch, constValue, settle, UNKNOWN } from './constants.ts'
 import type { Stmt } from './statements.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -10,11 +11,11 @@ import type { Stmt } from './statements.ts'
 
 /** A submodule: the steps it stands for (names are state_dict prefixes). */
 /** A submodule's steps; or (`buffer`) a tensor registered with register_buffer, read in forward as `self.<name>`. */
-export type Mod = { steps: ArchStep[]; line: number; buffer?: true }
+export type Mod = { steps: ArchStep[]; line: number; buffer?: true; name?: string; embedding?: true }
 
 export const MODULE_CLASSES = [
   'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Dropout', 'Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'Identity', 'Flatten', 'BatchNorm1d', 'Sequential',
-  'Conv1d', 'Conv2d', 'MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'BatchNorm2d',
+  'Conv1d', 'Conv2d', 'MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'AdaptiveMaxPool1d', 'AdaptiveMaxPool2d', 'BatchNorm2d', 'Embedding',
   ...ACTIVATION_CLASSES,
   ...RECURRENT_CLASSES,
 ]
@@ -29,12 +30,18 @@ export function numArg(ctx: Ctx, node: Node | undefined, what: string): number |
   if (node === undefined) return undefined
   if (node.k === 'num') return node.v
   if (node.k === 'name' && (node.id === 'True' || node.id === 'False')) return undefined
+  const c = constValue(ctx, node)
+  if (typeof c === 'number') return c
   unsupported(ctx, `${what} = ${text(ctx, node)}`, node.line)
 }
 
 /** Steps for a module constructor expression (`nn.Linear(4, 2)`, `nn.Sequential(...)`), named `prefix`. */
-export function moduleSteps(ctx: Ctx, node: Node, prefix: string, imports: Imports): ArchStep[] | undefined {
+export function moduleSteps(ctx: Ctx, node0: Node, prefix: string, imports: Imports): ArchStep[] | undefined {
+  const node = settle(ctx, node0)
   if (node.k !== 'call') return undefined
+  // a user-defined block of this file (`Block(16)`), inlined under `prefix.`
+  const block = ctx.instantiate?.(ctx, node, prefix)
+  if (block) return block
   const full = dotted(node.fn)
   const cls = full && (full.startsWith('nn.') || full.startsWith('torch.nn.') || imports.nnNames.has(full)) ? moduleClass(full) : undefined
   if (!cls) return undefined
@@ -123,17 +130,33 @@ export function functionalName(full: string | undefined): string | undefined {
 export function readInit(init: Stmt, ctx: Ctx): Map<string, Mod> {
   const modules = new Map<string, Mod>()
   const imports: Imports = { nnNames: new Set(MODULE_CLASSES) }
-  for (const s of init.body ?? []) {
+  const consts = ctx.consts ?? new Map<string, unknown>()
+  ctx = { ...ctx, consts }
+  readStatements(init.body ?? [], ctx, modules, imports)
+  return modules
+}
+
+function readStatements(stmts: Stmt[], ctx: Ctx, modules: Map<string, Mod>, imports: Imports): void {
+  const consts = ctx.consts!
+  for (let si = 0; si < stmts.length; si++) {
+    const s = stmts[si]!
     const t = s.tokens
     const first = t[0]!
-    if (s.body || /^(for|while|if|with|try|def|class)$/.test(first.value)) unsupported(ctx, headerText(ctx, s), s.line)
+    // `if use_proj:` … `else:` on constructor flags: only the branch that holds is read
+    if (first.value === 'if' && s.body) {
+      const { body, next } = chooseBranch(ctx, stmts, si)
+      readStatements(body, ctx, modules, imports)
+      si = next - 1
+      continue
+    }
+    if (s.body || /^(for|while|if|elif|else|with|try|def|class)$/.test(first.value)) unsupported(ctx, headerText(ctx, s), s.line)
     if (first.type === 'string' || (first.type === 'name' && /^(pass|return)$/.test(first.value) && t.length === 1)) continue
     if (t.length === 1 && first.value === '...') continue
     if (/^(super\s*\([^)]*\)|(torch\.)?nn\.Module)\s*\.\s*__init__\s*\(/.test(headerText(ctx, s))) continue
     // self.register_buffer('mean', torch.tensor(...)): its values come from the state_dict
     const buffer = /^self\s*\.\s*register_buffer\s*\(\s*(['"])([A-Za-z_][A-Za-z_0-9]*)\1/.exec(headerText(ctx, s))
     if (buffer) {
-      modules.set(buffer[2]!, { steps: [], line: s.line, buffer: true })
+      modules.set(buffer[2]!, { steps: [], line: s.line, buffer: true, name: qualified(ctx, buffer[2]!) })
       continue
     }
     // self.x = <expr>   or   self.x: T = <expr>
@@ -143,8 +166,13 @@ export function readInit(init: Stmt, ctx: Ctx): Map<string, Mod> {
       if (eq !== 3 && t[3]?.value !== ':') unsupported(ctx, headerText(ctx, s), s.line)
       const rhsToks = t.slice(eq + 1)
       if (!rhsToks.length) unsupported(ctx, headerText(ctx, s), s.line)
-      const rhs = parseExpr(rhsToks, ctx, s.line)
-      const steps = moduleSteps(ctx, rhs, attr, imports)
+      const rhs = settle(ctx, parseExpr(rhsToks, ctx, s.line))
+      // nn.Embedding(num, dim): a table that forward() indexes with a column of the input (inputColumns.ts)
+      if (rhs.k === 'call' && moduleClass(dotted(rhs.fn)) === 'Embedding' && /^(torch\.)?(nn\.)?Embedding$/.test(dotted(rhs.fn) ?? '')) {
+        modules.set(attr, { steps: [], line: s.line, embedding: true, name: qualified(ctx, attr) })
+        continue
+      }
+      const steps = moduleSteps(ctx, rhs, qualified(ctx, attr), imports)
       if (steps) {
         modules.set(attr, { steps, line: s.line })
         continue
@@ -158,17 +186,20 @@ export function readInit(init: Stmt, ctx: Ctx): Map<string, Mod> {
       // a plain attribute (self.input_dim = input_dim, self.hidden = 4): fine unless it builds modules
       if (mentionsTorch(rhs, ctx)) unsupported(ctx, text(ctx, rhs), rhs.line)
       modules.delete(attr)
+      consts.set(`self.${attr}`, constValue(ctx, rhs))
       continue
     }
     // a local variable (hidden = 4): fine unless it builds modules
     if (first.type === 'name' && eq > 0 && t.slice(0, eq).every((tk) => tk.type === 'name' || tk.value === ',' || tk.value === ':' || tk.value === '.')) {
       const rhs = parseExpr(t.slice(eq + 1), ctx, s.line)
       if (mentionsTorch(rhs, ctx)) unsupported(ctx, text(ctx, rhs), rhs.line)
+      const names = t.slice(0, eq).filter((tk) => tk.type === 'name')
+      if (names.length === 1 && eq === 1) consts.set(names[0]!.value, constValue(ctx, rhs))
+      else for (const n of names) consts.set(n.value, UNKNOWN)
       continue
     }
     unsupported(ctx, headerText(ctx, s), s.line)
   }
-  return modules
 }
 
 export function mentionsTorch(node: Node, ctx: Ctx): boolean {

@@ -6,6 +6,8 @@ import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
 import { lastStepIndex } from './recurrentModules.ts'
 import { joinValues } from './joinValues.ts'
+import { chooseBranch, settle } from './constants.ts'
+import { asInputStep, columnsOf, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
 import type { Stmt } from './statements.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -15,7 +17,7 @@ import type { Stmt } from './statements.ts'
  * A tensor value in forward(): the steps applied to the input so far. `seq`: a GRU/LSTM's result, not yet a
  * plain tensor: the (output, h_n[, c_n]) pair, or one of them before its last time step is taken.
  */
-export type Value = { steps: ArchStep[]; seq?: { what: 'pair' | 'out' | 'h' | 'c'; batchFirst: boolean } }
+export type Value = { steps: ArchStep[]; seq?: { what: 'pair' | 'out' | 'h' | 'c'; batchFirst: boolean }; input?: true } & InputPart
 
 const SEQ_HINT = 'take the last time step: out[:, -1, :] (batch_first=True), out[-1] (batch_first=False) or h[-1]; then Linear layers'
 export type Binding = { value: Value } | { error: () => never }
@@ -45,9 +47,16 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
   if (!input) throw new ModelError(`forward() at ${ctx.file}:${fwd.line} takes no input`, { where: ctx.where, hint: 'expected def forward(self, x)' })
   if (!fwd.body) unsupported(ctx, headerText(ctx, fwd), fwd.line)
 
-  const env = new Map<string, Binding>([[input, { value: { steps: [] } }]])
+  // the model's own input (not a custom block's): its columns may feed nn.Embedding (inputColumns.ts)
+  const env = new Map<string, Binding>([[input, { value: { steps: [], ...(ctx.prefix ? {} : { input: true as const }) } }]])
 
+  /** A value as a tensor: columns of the input and embeddings become the input concatenation step. */
   const evaluate = (node: Node): Value => {
+    const v = evaluateRaw(node)
+    const st = asInputStep(v, ctx, node)
+    return st ? { steps: st } : v
+  }
+  const evaluateRaw = (node: Node): Value => {
     switch (node.k) {
       case 'name': {
         const b = env.get(node.id)
@@ -61,8 +70,11 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         const buf = r.k === 'attr' && r.obj.k === 'name' && r.obj.id === 'self' && modules.get(r.attr)?.buffer ? r.attr : undefined
         if (!buf) unsupported(ctx, text(ctx, node), node.line)
         const how = node.op === '-' ? 'sub' : node.op === '/' ? 'div' : 'mul'
-        return { steps: [...evaluate(node.left).steps, { op: 'affine', name: buf, how }] }
+        return { steps: [...evaluate(node.left).steps, { op: 'affine', name: modules.get(buf)!.name ?? buf, how }] }
       }
+      // `self.proj(x) if self.use_proj else x`: settled from the constructor's constants
+      case 'ifexp':
+        return evaluate(settle(ctx, node))
       // h + f(h): a residual add (buildModel keeps every value the sum reads)
       case 'add':
         return { steps: joinValues('add', node.items.map((n) => evaluate(n).steps), text(ctx, node)) }
@@ -76,6 +88,13 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           const dim = node.kwargs.get('dim') ?? node.kwargs.get('axis') ?? node.args[1]
           const dimOk = catName === 'torch.hstack' ? !dim : dim !== undefined && dim.k === 'num' && (dim.v === 1 || dim.v === -1)
           if (!list || (list.k !== 'list' && list.k !== 'tuple') || list.items.length === 0 || !dimOk) unsupported(ctx, text(ctx, node), node.line)
+          // cat([self.emb(x[:, 0].long()), x[:, 1:]], dim=1): embeddings and columns of the input
+          const raw = list.items.map((n) => evaluateRaw(n))
+          if (raw.some((r) => r.embed || r.cols)) {
+            const pieces = raw.map((r, k) => piecesOf(r, r.input === true && r.steps.length === 0, ctx, list.items[k]!))
+            if (pieces.some((p) => !p)) unsupported(ctx, text(ctx, node), node.line, 'torch.cat of nn.Embedding outputs takes embeddings of input columns and slices of the input (x[:, 1:]) only')
+            return { steps: [], embed: pieces.flatMap((p) => p!) }
+          }
           return { steps: joinValues('concat', list.items.map((n) => evaluate(n).steps), text(ctx, node)) }
         }
         // self.<module>(x)
@@ -83,6 +102,12 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           const mod = modules.get(fn.attr)
           if (!mod) unsupported(ctx, text(ctx, node), node.line)
           if (node.args.length !== 1 || node.kwargs.size) unsupported(ctx, text(ctx, node), node.line)
+          // self.emb(x[:, 0].long()): an embedding of one input column
+          if (mod.embedding) {
+            const idx = evaluateRaw(node.args[0]!)
+            if (!idx.cols?.single || idx.steps.length) unsupported(ctx, text(ctx, node), node.line, 'ml2sc reads nn.Embedding of one column of the model\'s input: self.emb(x[:, 0].long())')
+            return { steps: [], embed: [{ kind: 'embedding', name: mod.name ?? fn.attr, column: idx.cols.from }] }
+          }
           const v = plain(evaluate(node.args[0]!), node)
           const rec = mod.steps.find((st) => st.op === 'gru' || st.op === 'lstm')
           if (rec) return { steps: [...v.steps, ...mod.steps], seq: { what: 'pair', batchFirst: 'batchFirst' in rec && rec.batchFirst === true } }
@@ -131,6 +156,11 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
             const v = o.seq?.what === 'h' && method === 'squeeze' ? { steps: o.steps } : plain(o, node)
             return { steps: [...v.steps, { op: 'flatten', name: method }] }
           }
+          // x[:, 0].long(): an index column stays what it is
+          if (isIndexCast(method, node, ctx) || /^(float|double|contiguous)$/.test(method)) {
+            const o = evaluateRaw(fn.obj)
+            if (o.cols || o.embed) return o
+          }
           if (/^(float|double|contiguous)$/.test(method)) {
             const v = evaluate(fn.obj)
             return { steps: [...v.steps, { op: 'skip', name: method }] }
@@ -150,7 +180,11 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
       case 'other': {
         // out[:, -1, :], out[-1], h[-1]: a GRU/LSTM's last time step
         if (node.what === 'subscript' && node.obj && node.index !== undefined) {
-          const o = evaluate(node.obj)
+          // x[:, 0], x[:, 1:] of the model's input
+          const cols = columnsOf(node.index)
+          const base = evaluateRaw(node.obj)
+          if (cols && base.input && base.steps.length === 0 && !base.cols && !base.embed) return { steps: [], cols }
+          const o = asInputStep(base, ctx, node.obj) ? evaluate(node.obj) : base
           if (o.seq && o.seq.what !== 'pair' && lastStepIndex(node.index, o.seq.what, o.seq.batchFirst)) return { steps: o.steps }
           if (o.seq)
             throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} is not the last time step of the ${o.seq.what === 'c' ? 'cell state' : 'sequence'} (batch_first=${o.seq.batchFirst ? 'True' : 'False'}): not supported on chain`, { where: ctx.where, hint: SEQ_HINT })
@@ -168,9 +202,20 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
     throw new ModelError(`'${text(ctx, at)}' at ${ctx.file}:${at.line} takes a GRU/LSTM's ${v.seq.what === 'pair' ? '(output, h_n) pair' : 'whole sequence'}: not supported on chain`, { where: ctx.where, hint: SEQ_HINT })
   }
 
-  for (const s of fwd.body) {
+  /** The statements of a body in order; the returned value when one of them returns. */
+  const run = (stmts: Stmt[]): Value | undefined => {
+  for (let si = 0; si < stmts.length; si++) {
+    const s = stmts[si]!
     const t = s.tokens
     const first = t[0]!
+    // `if self.use_skip:` on a constructor flag: only the branch that holds runs
+    if (first.value === 'if' && s.body) {
+      const { body, next } = chooseBranch(ctx, stmts, si)
+      const v = run(body)
+      if (v) return v
+      si = next - 1
+      continue
+    }
     if (s.body || /^(for|while|if|elif|else|with|try|def|class|del|global|nonlocal|assert|raise|import|from)$/.test(first.value))
       unsupported(ctx, headerText(ctx, s), s.line)
     if (first.type === 'string' && t.length === 1) continue // docstring
@@ -178,8 +223,7 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
     if (first.value === 'return') {
       if (t.length === 1) unsupported(ctx, 'return', s.line)
       const node = parseExpr(t.slice(1), ctx, s.line)
-      const v = plain(evaluate(node), node)
-      return v.steps
+      return plain(evaluate(node), node)
     }
     // h += f(h): a residual add onto h
     if (first.type === 'name' && t[1]?.type === 'op' && t[1].value === '+=' && t.length > 2) {
@@ -205,7 +249,7 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
       const name = first.value
       const rhs = parseExpr(t.slice(eq + 1), ctx, s.line)
       try {
-        env.set(name, { value: evaluate(rhs) })
+        env.set(name, { value: evaluateRaw(rhs) })
       } catch (err) {
         // only an error if the value is used later (helper variables like `n = x.size(0)` are fine)
         env.set(name, {
@@ -218,5 +262,9 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
     }
     unsupported(ctx, headerText(ctx, s), s.line)
   }
+  return undefined
+  }
+  const out = run(fwd.body)
+  if (out) return out.steps
   throw new ModelError(`forward() at ${ctx.file}:${fwd.line} has no return statement`, { where: ctx.where, hint: 'forward must end with `return <output>`' })
 }
