@@ -2,6 +2,7 @@ import { NumericsError } from '../errors/base.ts'
 import { opOf, paramOf } from '../ir/ops/index.ts'
 import type { ModelIR } from '../ir/types.ts'
 import { makeRecurrentPlan } from './makeRecurrentPlan.ts'
+import { readoutOf } from '../ir/recurrentTypes.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
@@ -69,7 +70,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   if (pin && graphPinOf(model.layers) !== pin.graph)
     throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
   // bounds on every value so far (graph models: a skip, a residual sum (bounds add), a concat (bounds concatenate))
-  const firstMax: bigint[] = recurrent ? new Array<bigint>(recurrent.hidden).fill(recurrent.hMax) : front.xMax
+  const firstMax: bigint[] = recurrent ? new Array<bigint>(readoutOf(recurrent).length * recurrent.hidden).fill(recurrent.hMax) : front.xMax
   const valueMax: bigint[][] = [recurrent ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, front.xMax)]
   const layers: LayerPlan[] = model.layers.map((layer, l) => {
     const xMax = l === 0 ? firstMax : joinInput(layer.input, l, valueMax, (a, b) => a + b)
