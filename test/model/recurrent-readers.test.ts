@@ -68,6 +68,23 @@ describe('sequence model readers', () => {
     expect(st.layers[0]!.weight[2]![12]).toBe(st.layers[0]!.weight[0]![0])
   })
 
+  for (const f of FIXT)
+    test(`${f.name}: TorchScript ${f.name.includes('_bi') || f.name === 'lstm2_sine' ? 'trace and script' : 'trace'} without model.source, read from the archive's code → the state_dict's IR, = PyTorch within 1e-5`, async () => {
+      const dir = path.join(SEQ, f.name)
+      const base = await loadModel({ path: path.join(dir, 'state_dict.pt'), source: path.join(dir, 'model.py'), inputShape: [...f.shape] })
+      for (const file of NEW.some((n) => n.name === f.name) ? ['traced.pt', 'scripted.pt'] : ['traced.pt']) {
+        const m = await loadModel({ path: path.join(dir, file), inputShape: [...f.shape] })
+        expect(m.format).toBe('torchscript')
+        expect(m.recurrent).toEqual(base.recurrent!)
+        expect(m.layers).toEqual(base.layers)
+        expect(await worstAgainstTorch(dir, m, f.label)).toBeLessThan(1e-5)
+      }
+    })
+
+  test('a whole .pt of a custom module holds no forward(): without model.source it is refused with one line naming its submodules', async () => {
+    await expect(loadModel({ path: path.join(SEQ, 'gru_bi_cls', 'whole.pt'), inputShape: [10, 2] })).rejects.toThrow(/'BiClassifier' is a custom nn.Module: the pickle holds its submodules \(gru: GRU, fc: Linear\) but not the order forward\(\) uses them/)
+  })
+
   const refusals: [string, string, RegExp][] = [
     ['self.gru = nn.GRU(1, 16, num_layers=3, batch_first=True)', 'return self.fc(out[:, -1, :])', /num_layers=3 .* not supported on chain yet/],
     ['self.gru = nn.LSTM(1, 16, proj_size=4, batch_first=True)', 'return self.fc(out[:, -1, :])', /LSTM with proj_size .* not supported/],
