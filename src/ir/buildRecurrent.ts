@@ -44,7 +44,7 @@ export function buildRecurrent(
       throw new ModelError(`${what}: weight_ih${sfx} is [${wi.shape}], expected [${G * H}, ${inF}]`, { where: file })
     if (wh.shape.join() !== `${G * H},${H}`) throw new ModelError(`${what}: weight_hh${sfx} is [${wh.shape}], expected [${G * H}, ${H}]`, { where: file })
     if (l === 0 && wi.shape[1] !== F)
-      throw new ModelError(`${what} takes ${wi.shape[1]} features per step but model.inputShape is [${T}, ${F}]`, { where: 'model.inputShape', hint: `use [T, ${wi.shape[1]}]` })
+      throw new ModelError(`${what} takes ${wi.shape[1]} features per step but model.inputShape is [${T}, ${F}]`, { where: 'model.inputShape', hint: `use [T, ${wi.shape[1]}]: model.inputShape is [T, F] whatever batch_first says` })
     const bias = (k: string) => {
       const b = peek(`${p}${k}${sfx}`)
       if (!b) return new Array<number>(G * H).fill(0)

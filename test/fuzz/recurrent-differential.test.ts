@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'bun:test'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
+import { buildModel } from '../../src/ir/buildModel.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { recurrentPinOf } from '../../src/fixed/recurrentPlanTypes.ts'
@@ -127,6 +128,27 @@ describe('sequence models: an update keeps the deployed contract\'s scales and l
     expect(() => makePlan(bigger, P, pin)).toThrow(/deploy the new model|too large/)
     expect(() => makePlan(randomRecurrent({ ...spec, layers: 2 }, 4), P, pin)).toThrow(/has 2 layer\(s\) × 1 direction\(s\).*; the deployed contract has 1 layer/)
   })
+})
+
+test('bidirectional / readout pins: the same shape updates in place; another readout or direction count is refused', () => {
+  const spec: RecurrentSpec = { kind: 'gru', T: 5, F: 2, H: 4, heads: [{ n: 2, act: id }], dirs: 2, layers: 2, readout: [{ hn: -2 }, { hn: -1 }] }
+  const plan = makePlan(randomRecurrent(spec, 1), P)
+  const pin = pinOf(plan)
+  expect(recurrentPinOf(makePlan(randomRecurrent(spec, 2), P, pin).recurrent!)).toBe(recurrentPinOf(plan.recurrent!))
+  expect(() => makePlan(randomRecurrent({ ...spec, readout: [{ out: -1 }] }, 2), P, pin)).toThrow(/readout \[\[1,0,4\],\[1,1,4\]\]; the deployed contract has 2 layer\(s\) × 2 direction\(s\), readout \[\[1,0,4\],\[1,1,0\]\]/)
+  expect(() => makePlan(randomRecurrent({ ...spec, dirs: 1, readout: [{ hn: -1 }, { hn: 0 }] }, 2), P, pin)).toThrow(/× 1 direction\(s\).*; the deployed contract has 2 layer\(s\) × 2 direction/)
+})
+
+test('bias=False: a GRU whose state_dict has no bias tensors gets zero biases', () => {
+  const m = randomRecurrent({ kind: 'gru', T: 3, F: 1, H: 2, heads: [{ n: 1, act: id }] }, 3)
+  const r = m.recurrent!
+  const t = (rows: number[][]) => ({ shape: [rows.length, rows[0]!.length], data: Float64Array.from(rows.flat()) })
+  const tensors = new Map([['g.weight_ih_l0', t(r.weightIh)], ['g.weight_hh_l0', t(r.weightHh)], ['fc.weight', t(m.layers[0]!.weight)], ['fc.bias', { shape: [1], data: Float64Array.from(m.layers[0]!.bias) }]])
+  const ir = buildModel([{ op: 'gru', name: 'g' }, { op: 'linear', name: 'fc' }], tensors, 'synthetic', 'x.pt', [3, 1])
+  expect(ir.recurrent!.biasIh).toEqual([0, 0, 0, 0, 0, 0])
+  expect(ir.recurrent!.biasHh).toEqual([0, 0, 0, 0, 0, 0])
+  const plan = makePlan(ir, P)
+  expect(simulate(plan, [1n << 20n, 0n, -(1n << 20n)]).length).toBe(1)
 })
 
 test('an MLP cannot update a sequence model\'s contract, nor a sequence model an MLP\'s', () => {
