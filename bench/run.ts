@@ -18,6 +18,7 @@ import { measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } 
 import { readmeBlock, withReadmeBlock } from './readmeBlock.ts'
 import { PEER_400_32_16_10, peerSection, pixelRows } from './peer.ts'
 import { traceGas, traceSection, type GasTrace } from './trace.ts'
+import { measureSequences, sequenceSection } from './sequence.ts'
 
 const ANCHORS = path.resolve(import.meta.dir, '../test/fixtures/ml2sc')
 const CAP = 16_777_216
@@ -25,6 +26,7 @@ const s = await connectChain({ hardfork: 'prague', txGasCap: CAP, blockGasLimit:
 const results: Measurement[] = []
 let adminGas = 0
 let cnnRows: CnnRow[] = []
+let seqRows: Measurement[] = []
 const traces: { name: string; trace: GasTrace }[] = []
 const traced = async (label: string, m: Measurement) => {
   if (m.predictHash) traces.push({ name: label, trace: await traceGas(s, m.predictHash) })
@@ -75,6 +77,9 @@ try {
   for (const g of await graphBenchModels()) log(await measureOurs(s, g.name, g.model, g.rows, g.rows.length))
   // 4. the fixture CNNs (bench/cnn.ts): reported in their own section
   cnnRows = await measureCnns(s)
+  // 5. the sequence models (bench/sequence.ts): a GRU, a 2-layer LSTM, a bidirectional GRU
+  seqRows = await measureSequences(s, traced)
+  for (const m of seqRows) log(m)
 } finally {
   await s.close()
 }
@@ -127,6 +132,7 @@ const md = [
   ...peerSection(results.find((r) => r.name === PEER_400_32_16_10.name)),
   ...traceSection(traces),
   ...cnnSection(cnnRows),
+  ...sequenceSection(seqRows),
   '`ml2sc gas` needs no fitted model: it runs these same transactions on a private anvil and reads their receipts.',
   '',
 ]

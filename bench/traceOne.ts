@@ -1,4 +1,4 @@
-// `bun bench/traceOne.ts [30-4-1|64-128-64-32-10|784-128-10|400-32-16-10]`: measure one model alone (default
+// `bun bench/traceOne.ts [30-4-1|64-128-64-32-10|784-128-10|400-32-16-10|gru_sine|lstm2_sine|gru_bi_cls]`: measure one model alone (default
 // config, datacontract layout) and print where its one-predict gas goes (bench/trace.ts).
 import path from 'node:path'
 import { connectChain } from '../src/chain/connectChain.ts'
@@ -8,6 +8,7 @@ import { loadModel } from '../src/model/loadModel.ts'
 import { measureOurs, randomModel, randomRows } from './measure.ts'
 import { PEER_400_32_16_10, pixelRows } from './peer.ts'
 import { traceGas, traceSection } from './trace.ts'
+import { SEQUENCE_MODELS, sequenceModel } from './sequence.ts'
 
 const which = process.argv[2] ?? '30-4-1'
 const layout = (process.argv[3] ?? 'datacontract') as 'datacontract' | 'code' | 'storage'
@@ -15,8 +16,13 @@ const s = await connectChain({ hardfork: 'prague', txGasCap: 16_777_216, blockGa
 try {
   await ensureAdminLibrary(s)
   const ANCHORS = path.resolve(import.meta.dir, '../test/fixtures/ml2sc')
-  const m =
-    which === '30-4-1'
+  const seq = SEQUENCE_MODELS.find((w) => w.dir === which)
+  const m = seq
+    ? await (async () => {
+        const { model, rows } = await sequenceModel(seq)
+        return measureOurs(s, seq.name, model, rows, 10, layout, process.env.ML2SC_WEIGHTS ? { weights: process.env.ML2SC_WEIGHTS as 'int16', inputs: (process.env.ML2SC_INPUTS ?? 'auto') as 'int32' } : undefined)
+      })()
+    : which === '30-4-1'
       ? await (async () => {
           const data = await readAllRows(path.join(ANCHORS, 'processed_data.csv'), { label: 'diagnosis', drop: ['id'], limit: 50 })
           const model = await loadModel({ path: path.join(ANCHORS, 'weights/MLP_2L4.json'), source: path.join(ANCHORS, 'models.py'), class: 'MLP_2L4' })

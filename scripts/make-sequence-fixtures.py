@@ -7,11 +7,20 @@
   trend, then nn.Linear(16, 1): the next value (regression). forward: out, h = self.gru(x); fc(out[:, -1, :]).
 - lstm_cls: a sequence classifier, nn.LSTM(2, 12) (batch_first=False) over 10 steps of 2 features, then
   nn.Linear(12, 3): which of three shapes (rising, falling, oscillating) the window holds. forward uses h[-1].
+- gru2_sine: a two-layer GRU forecaster, fc(h[-1]).
+- gru_bi_cls: a bidirectional GRU sequence classifier over the shapes data, fc(torch.cat((h[-2], h[-1]), dim=1)).
+- lstm2_sine: a two-layer LSTM forecaster over the sine/trend data, fc(out.reshape(out.shape[0], -1)): the
+  whole output sequence flattened into the Linear.
+- gru_bi_steps: a bidirectional GRU whose output sequence goes through a per-step Linear + ReLU, flattened
+  into the last Linear (self.head(torch.relu(self.proj(out)).flatten(1))).
 Each is written as a state_dict .pt with model.py, ONNX (opset 13, the GRU/LSTM op), a whole-model .pt, and
-TorchScript (trace), beside test.csv (the window flattened step by step, C order of [T, F], and the label)
-and PyTorch's own outputs for the test rows (reference.csv). Output: test/fixtures/seq/<name>/.
+TorchScript (trace; the newer ones also script and a .safetensors of the state_dict), beside test.csv (the
+window flattened step by step, C order of [T, F], and the label) and PyTorch's own outputs for the test rows
+(reference.csv). Output: test/fixtures/seq/<name>/. With names as arguments, only those are (re)made.
 """
+import json
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -21,6 +30,7 @@ import torch.nn as nn
 warnings.filterwarnings("ignore")
 torch.set_num_threads(1)
 torch.manual_seed(0)
+ONLY = set(sys.argv[1:])
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "seq")
 
 GRU_SOURCE = '''import torch
@@ -110,7 +120,25 @@ def train(model, x, y, loss_fn, epochs, batch_first=True):
     return loss.item()
 
 
-def save(name, model, source, x_test, y_test, example, label_name, batch_first):
+def wanted(name):
+    return not ONLY or name in ONLY
+
+
+def save_safetensors(state, path):
+    """The safetensors format by hand (8-byte header length, JSON header, raw little-endian F32 data)."""
+    header, blobs, at = {}, [], 0
+    for k, v in state.items():
+        b = v.detach().contiguous().numpy().astype("<f4").tobytes()
+        header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [at, at + len(b)]}
+        blobs.append(b)
+        at += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
+
+
+def save(name, model, source, x_test, y_test, example, label_name, batch_first, more=False):
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
     model.eval()
@@ -123,6 +151,9 @@ def save(name, model, source, x_test, y_test, example, label_name, batch_first):
     torch.save(model, os.path.join(d, "whole.pt"))
     torch.jit.trace(model, example).save(os.path.join(d, "traced.pt"))
     torch.onnx.export(model, example, os.path.join(d, "model.onnx"), opset_version=13, input_names=["x"], output_names=["y"])
+    if more:
+        torch.jit.script(model).save(os.path.join(d, "scripted.pt"))
+        save_safetensors(model.state_dict(), os.path.join(d, "model.safetensors"))
     T, Fdim = x_test.shape[1], x_test.shape[2]
     cols = [f"x{t}_{f}" for t in range(T) for f in range(Fdim)]
     flat = x_test.reshape(len(x_test), -1)
@@ -135,17 +166,19 @@ def save(name, model, source, x_test, y_test, example, label_name, batch_first):
 
 
 x, y = sine_data(600)
-gru = Forecaster()
-print("gru loss", train(gru, x[:500], y[:500], nn.MSELoss(), 300))
-save("gru_sine", gru, GRU_SOURCE, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True)
-
 xs, ys = shape_data(600)
-lstm = SeqClassifier()
-print("lstm loss", train(lstm, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200, batch_first=False))
-with torch.no_grad():
-    acc = (lstm(torch.tensor(xs[500:]).transpose(0, 1)).argmax(1).numpy() == ys[500:]).mean()
-print("lstm test accuracy", acc)
-save("lstm_cls", lstm, LSTM_SOURCE, xs[500:540], ys[500:540], torch.tensor(xs[:1]).transpose(0, 1), "label", False)
+if wanted("gru_sine"):
+  gru = Forecaster()
+  print("gru loss", train(gru, x[:500], y[:500], nn.MSELoss(), 300))
+  save("gru_sine", gru, GRU_SOURCE, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True)
+
+if wanted("lstm_cls"):
+  lstm = SeqClassifier()
+  print("lstm loss", train(lstm, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200, batch_first=False))
+  with torch.no_grad():
+      acc = (lstm(torch.tensor(xs[500:]).transpose(0, 1)).argmax(1).numpy() == ys[500:]).mean()
+  print("lstm test accuracy", acc)
+  save("lstm_cls", lstm, LSTM_SOURCE, xs[500:540], ys[500:540], torch.tensor(xs[:1]).transpose(0, 1), "label", False)
 
 
 # gru2_sine: a two-layer GRU (dropout between the layers: nothing at eval), forward takes h[-1]
@@ -176,6 +209,115 @@ class Forecaster2(nn.Module):
         return self.fc(h[-1])
 
 
-gru2 = Forecaster2()
-print("gru2 loss", train(gru2, x[:500], y[:500], nn.MSELoss(), 200))
-save("gru2_sine", gru2, GRU2_SOURCE, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True)
+if wanted("gru2_sine"):
+  gru2 = Forecaster2()
+  print("gru2 loss", train(gru2, x[:500], y[:500], nn.MSELoss(), 200))
+  save("gru2_sine", gru2, GRU2_SOURCE, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True)
+
+
+# issue 20, part 2: bidirectional, two-layer LSTM, whole-sequence heads
+BI_SOURCE = '''import torch
+import torch.nn as nn
+
+
+class BiClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(2, 8, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x):
+        out, h = self.gru(x)
+        return self.fc(torch.cat((h[-2], h[-1]), dim=1))
+'''
+
+LSTM2_SOURCE = '''import torch
+import torch.nn as nn
+
+
+class Forecaster2L(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(1, 8, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(16 * 8, 1)
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(x)
+        return self.fc(out.reshape(out.shape[0], -1))
+'''
+
+STEPS_SOURCE = '''import torch
+import torch.nn as nn
+
+
+class BiSteps(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(2, 6, batch_first=True, bidirectional=True)
+        self.proj = nn.Linear(12, 2)
+        self.head = nn.Linear(10 * 2, 3)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        return self.head(torch.relu(self.proj(out)).flatten(1))
+'''
+
+
+class BiClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(2, 8, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x):
+        out, h = self.gru(x)
+        return self.fc(torch.cat((h[-2], h[-1]), dim=1))
+
+
+class Forecaster2L(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(1, 8, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(16 * 8, 1)
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(x)
+        return self.fc(out.reshape(out.shape[0], -1))
+
+
+class BiSteps(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(2, 6, batch_first=True, bidirectional=True)
+        self.proj = nn.Linear(12, 2)
+        self.head = nn.Linear(10 * 2, 3)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        return self.head(torch.relu(self.proj(out)).flatten(1))
+
+
+def accuracy(model, xt, yt):
+    with torch.no_grad():
+        return (model(torch.tensor(xt)).argmax(1).numpy() == yt).mean()
+
+
+if wanted("gru_bi_cls"):
+    torch.manual_seed(1)
+    bi = BiClassifier()
+    print("gru_bi loss", train(bi, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200))
+    print("gru_bi test accuracy", accuracy(bi, xs[500:], ys[500:]))
+    save("gru_bi_cls", bi, BI_SOURCE, xs[500:540], ys[500:540], torch.tensor(xs[:1]), "label", True, more=True)
+
+if wanted("lstm2_sine"):
+    torch.manual_seed(2)
+    l2 = Forecaster2L()
+    print("lstm2 loss", train(l2, x[:500], y[:500], nn.MSELoss(), 250))
+    save("lstm2_sine", l2, LSTM2_SOURCE, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True, more=True)
+
+if wanted("gru_bi_steps"):
+    torch.manual_seed(3)
+    st = BiSteps()
+    print("gru_bi_steps loss", train(st, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200))
+    print("gru_bi_steps test accuracy", accuracy(st, xs[500:], ys[500:]))
+    save("gru_bi_steps", st, STEPS_SOURCE, xs[500:540], ys[500:540], torch.tensor(xs[:1]), "label", True, more=True)

@@ -2,6 +2,7 @@ import { NumericsError } from '../errors/base.ts'
 import { opOf, paramOf } from '../ir/ops/index.ts'
 import type { ModelIR } from '../ir/types.ts'
 import { makeRecurrentPlan } from './makeRecurrentPlan.ts'
+import { readoutOf } from '../ir/recurrentTypes.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
@@ -78,7 +79,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
       throw new NumericsError(`embedding '${cat.name}' has ${cat.count} categories: index ${cat.count - 1} at the input scale ${S} does not fit int${8 * p.inputBytes} inputs`, { hint: 'choose wider precision.inputs or a smaller input fraction' })
   const xIn = expandInput(front.xMax, model.categorical, S, S, () => 0)
   // bounds on every value so far (graph models: a skip, a residual sum (bounds add), a concat (bounds concatenate))
-  const firstMax: bigint[] = recurrent ? new Array<bigint>(recurrent.hidden).fill(recurrent.hMax) : xIn
+  const firstMax: bigint[] = recurrent ? new Array<bigint>(readoutOf(recurrent).length * recurrent.hidden).fill(recurrent.hMax) : xIn
   const valueMax: bigint[][] = [recurrent ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, xIn)]
   const layers: LayerPlan[] = model.layers.map((layer, l) => {
     const xMax = l === 0 ? firstMax : joinInput(layer.input, l, valueMax, (a, b) => a + b)

@@ -1,5 +1,5 @@
 import { NumericsError } from '../errors/base.ts'
-import type { RecurrentLayer } from '../ir/recurrentTypes.ts'
+import { cellsOf, layersOf, readoutOf, type RecurrentLayer } from '../ir/recurrentTypes.ts'
 import { quantize } from './quantize.ts'
 import { cellPinOf, type RecurrentBlock, type RecurrentPlan } from './recurrentPlanTypes.ts'
 
@@ -18,12 +18,27 @@ export type RecurrentPlanArgs = { wMaxQ: bigint; F: number; scale: bigint; input
  */
 export function makeRecurrentPlan(layer: RecurrentLayer, a: RecurrentPlanArgs, pin?: string): RecurrentPlan {
   const pins = pin === undefined ? undefined : (JSON.parse(pin) as unknown[])
-  const stacked = pins !== undefined && Array.isArray(pins[0])
-  if (pins && stacked !== !!layer.next) throw new NumericsError(`the new ${layer.kind.toUpperCase()} has ${layer.next ? 2 : 1} layer(s); the deployed contract has ${stacked ? 2 : 1}`, { hint: 'deploy the new model with `ml2sc run`' })
-  const cell = makeCell(layer, a, pins === undefined ? undefined : JSON.stringify(stacked ? pins[0] : pins))
-  if (!layer.next) return cell
-  // the stacked layer's inputs are the first layer's states: |h| ≤ S
-  return { ...cell, next: makeCell(layer.next, { ...a, inputAbsMax: a.scale }, pins === undefined ? undefined : JSON.stringify(pins[1])) }
+  const shape = (r: RecurrentLayer) => `${layersOf(r).length} layer(s) × ${r.reverse ? 2 : 1} direction(s), readout ${JSON.stringify(readoutOf(r).map((p) => [p.layer, p.dir, p.t]))}`
+  // the deployed contract's cell pins, bottom first (forward before reverse), and its shape
+  const extended = pins !== undefined && typeof pins[pins.length - 1] === 'object' && !Array.isArray(pins[pins.length - 1])
+  const cellPins = pins === undefined ? undefined : extended ? pins.slice(0, -1) : Array.isArray(pins[0]) ? pins : [pins]
+  if (pins) {
+    const tail = extended ? (pins[pins.length - 1] as { layers: number; dirs: number; readout: number[][] }) : undefined
+    const n = cellPins!.length
+    const had = tail ? `${tail.layers} layer(s) × ${tail.dirs} direction(s), readout ${JSON.stringify(tail.readout)}` : `${n} layer(s) × 1 direction(s), readout ${JSON.stringify([[n - 1, 0, layer.steps - 1]])}`
+    if (had !== shape(layer) || n !== cellsOf(layer).length)
+      throw new NumericsError(`the new ${layer.kind.toUpperCase()} has ${shape(layer)}; the deployed contract has ${had}`, { hint: 'deploy the new model with `ml2sc run`' })
+  }
+  let k = 0
+  const cellOf = (c: RecurrentLayer, args: RecurrentPlanArgs) => makeCell(c, args, cellPins === undefined ? undefined : JSON.stringify(cellPins[k++]))
+  const planLayer = (l: RecurrentLayer, args: RecurrentPlanArgs): RecurrentPlan => {
+    const fwd = cellOf(l, args)
+    return l.reverse ? { ...fwd, reverse: cellOf(l.reverse, args) } : fwd
+  }
+  const root = planLayer(layer, a)
+  // a stacked layer's inputs are the states of the layer below: |h| ≤ S
+  if (layer.next) root.next = planLayer(layer.next, { ...a, inputAbsMax: a.scale })
+  return layer.readout ? { ...root, readout: layer.readout } : root
 }
 
 function makeCell(layer: RecurrentLayer, a: RecurrentPlanArgs, pin?: string): RecurrentPlan {

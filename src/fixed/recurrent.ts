@@ -1,15 +1,36 @@
-import type { RecurrentLayer } from '../ir/recurrentTypes.ts'
+import { readoutOf, type RecurrentLayer } from '../ir/recurrentTypes.ts'
 import { sigmoidFixed } from '../ir/ops/sigmoid.ts'
 import { tanhFixed } from '../ir/ops/tanh.ts'
 import type { RecurrentPlan } from './recurrentPlanTypes.ts'
 
 const sig = (v: number) => 1 / (1 + Math.exp(-v))
 
-/** The float reference of a GRU/LSTM over the window x ([T][F] flat, step-major), PyTorch's equations: h_T (of the top layer). */
-export function floatRecurrent(l: RecurrentLayer, x: number[]): number[] {
-  const seq = floatSequence(l, x)
-  return l.next ? floatRecurrent(l.next, seq.flat()) : seq[seq.length - 1]!
+/**
+ * Every layer's every direction's states h at each time position ([layer][dir][t], in sequence order: the
+ * reverse direction runs from t = T−1 down to 0), given one cell's run over a window of inputs.
+ */
+function allStates<C extends { next?: C; reverse?: C; steps: number; hidden: number }, V>(root: C, x: V[], run: (c: C, x: V[], backwards: boolean) => V[][]): V[][][][] {
+  const out: V[][][][] = []
+  let input = x
+  for (let c: C | undefined = root; c; c = c.next) {
+    const dirs = [run(c, input, false), ...(c.reverse ? [run(c.reverse, input, true)] : [])]
+    out.push(dirs)
+    // the next layer reads, at each t, every direction's h_t
+    input = Array.from({ length: c.steps }, (_, t) => dirs.flatMap((d) => d[t]!)).flat() as V[]
+  }
+  return out
 }
+
+/** The float reference of a GRU/LSTM over the window x ([T][F] flat, step-major), PyTorch's equations: the readout's states, concatenated. */
+export function floatRecurrent(l: RecurrentLayer, x: number[]): number[] {
+  const states = allStates(l, x, (c, xs, back) => orderOf(floatSequence(c, back ? reverseSteps(xs, c.features) : xs), back))
+  return readoutOf(l).flatMap((p) => states[p.layer]![p.dir]![p.t]!)
+}
+
+/** The window with its steps in reverse order (a reverse cell's input). */
+const reverseSteps = <V>(x: V[], F: number): V[] => Array.from({ length: x.length / F }, (_, t) => x.slice(x.length - (t + 1) * F, x.length - t * F)).flat()
+/** A reverse cell's states, computed from the last step back, put in sequence order. */
+const orderOf = <V>(seq: V[][], back: boolean) => (back ? [...seq].reverse() : seq)
 
 /** One layer's h_1 … h_T. */
 function floatSequence(l: RecurrentLayer, x: number[]): number[][] {
@@ -45,12 +66,13 @@ function blockPre(b: RecurrentPlan['blocks'][number], s: bigint, xt: bigint[], h
 }
 
 /**
- * The fixed-point twin: exactly what the contract computes (recurrentPlanTypes.ts), h_T at 2^F. A stacked
- * layer runs over the layer below's h_1 … h_T (the contract interleaves them step by step: the same numbers).
+ * The fixed-point twin: exactly what the contract computes (recurrentPlanTypes.ts), the readout's states at
+ * 2^F. Each cell runs over the layer below's states (the contract may interleave stacked one-direction layers
+ * step by step: the same numbers).
  */
 export function fixedRecurrent(p: RecurrentPlan, x: bigint[], scale: bigint): bigint[] {
-  const seq = fixedSequence(p, x, scale)
-  return p.next ? fixedRecurrent(p.next, seq.flat(), scale) : seq[seq.length - 1]!
+  const states = allStates(p, x, (c, xs, back) => orderOf(fixedSequence(c, back ? reverseSteps(xs, c.features) : xs, scale), back))
+  return readoutOf(p).flatMap((q) => states[q.layer]![q.dir]![q.t]!)
 }
 
 function fixedSequence(p: RecurrentPlan, x: bigint[], scale: bigint): bigint[][] {

@@ -1,3 +1,5 @@
+import { cellsOf, layersOf, readoutOf, type ReadoutPiece } from '../ir/recurrentTypes.ts'
+
 /**
  * Fixed-point plan of a GRU/LSTM (ir/recurrentTypes.ts). Every gate row is an accumulator
  * acc = bq + Σ wq·x (+ Σ wq·h), then SAR by `wShift` (floor; the half-ulp in bq rounds it to nearest): the
@@ -34,10 +36,17 @@ export type RecurrentPlan = {
   /** Interval analysis: |h_t| ≤ hMax at every step; LSTM |c_t| ≤ cMax (grows by ≤ S + 1 a step). */
   hMax: bigint
   cMax: bigint
-  /** num_layers = 2: the layer stacked on this one (its inputs are this layer's h_t, |h| ≤ S). */
+  /** num_layers = 2: the layer stacked on this one (its inputs are this layer's h_t, every direction's, |h| ≤ S). */
   next?: RecurrentPlan
+  /** bidirectional: this layer's reverse cell (runs from the last step to the first). */
+  reverse?: RecurrentPlan
+  /** The root only: what the dense layers take (ir/recurrentTypes.ts); absent: the top layer's last state. */
+  readout?: ReadoutPiece[]
 }
 
 /** What the contract's code fixes of a recurrent layer (a deployed model's update must keep it). */
 export const cellPinOf = (r: RecurrentPlan): [string, number, ...[number, number][]] => [r.kind, r.wShift, ...r.blocks.map((b): [number, number] => [b.laneBits, b.lanes])]
-export const recurrentPinOf = (r: RecurrentPlan): string => JSON.stringify(r.next ? [cellPinOf(r), cellPinOf(r.next)] : cellPinOf(r))
+export const recurrentPinOf = (r: RecurrentPlan): string =>
+  r.reverse || r.readout
+    ? JSON.stringify([...cellsOf(r).map(cellPinOf), { layers: layersOf(r).length, dirs: r.reverse ? 2 : 1, readout: readoutOf(r).map((p) => [p.layer, p.dir, p.t]) }])
+    : JSON.stringify(r.next ? [cellPinOf(r), cellPinOf(r.next)] : cellPinOf(r))

@@ -1,7 +1,7 @@
 import { ModelError } from '../errors/base.ts'
 import { opOf } from './ops/index.ts'
 import { buildRecurrent } from './buildRecurrent.ts'
-import type { RecurrentLayer } from './recurrentTypes.ts'
+import { readoutOf, type RecurrentLayer } from './recurrentTypes.ts'
 import { buildTensorLayers } from './buildTensorLayers.ts'
 import { describeInput, inputWidth, type LayerInput } from './layerInput.ts'
 import { foldEmbeddings } from './foldEmbedding.ts'
@@ -105,6 +105,8 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
       if (b && (b.shape.length !== 1 || b.shape[0] !== out))
         throw new ModelError(`'${step.name}.bias' has shape [${b.shape}], expected [${out}]`, { where: file })
       let bias = b ? Array.from(b.data) : new Array<number>(out).fill(0)
+      // self.fc(out) over a GRU/LSTM's whole sequence, then flattened: the same Linear at every step, block-diagonal
+      if (step.perStep) return void layers.push(perStepLinear(step.name, weight, bias, recurrent?.steps ?? 1))
       if (pendingBn) {
         // BN before this Linear: W·(s⊙x + t) + b = (W·diag(s))x + (W·t + b)
         const { scale, shift } = pendingBn
@@ -215,8 +217,9 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     const H = recurrent.hidden
     const joined = layers.find((l) => l.input)
     if (joined) throw new ModelError(`layer '${joined.name}' reads a residual sum, concatenation or skipped value after a ${recurrent.kind.toUpperCase()}`, { where: file, hint: 'residual adds and torch.cat are supported in dense models without a GRU/LSTM for now' })
-    if (layers[0]!.weight[0]!.length !== H)
-      throw new ModelError(`Linear '${layers[0]!.name}' takes ${layers[0]!.weight[0]!.length} inputs but ${recurrent.kind.toUpperCase()} '${recurrent.name}' gives its last hidden state (${H})`, { where: file })
+    const width = readoutOf(recurrent).length * H
+    if (layers[0]!.weight[0]!.length !== width)
+      throw new ModelError(`Linear '${layers[0]!.name}' takes ${layers[0]!.weight[0]!.length} inputs but ${recurrent.kind.toUpperCase()} '${recurrent.name}' gives ${recurrent.readout ? `${readoutOf(recurrent).length} states of ${H}` : 'its last hidden state'} (${width})`, { where: file })
     return { format, inputSize: recurrent.steps * recurrent.features, inputShape: [recurrent.steps, recurrent.features], recurrent, layers }
   }
   if (front.tensorLayers.length) {
@@ -229,6 +232,13 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     return { format, inputSize: embedded.inputSize, categorical: embedded.categorical, layers }
   }
   return { format, inputSize: layers[0]!.weight[0]!.length, layers }
+}
+
+/** A Linear applied at each of T steps ([B, T, in] → [B, T, out], then flattened): block-diagonal over T·in inputs. */
+function perStepLinear(name: string, w: number[][], b: number[], T: number): DenseLayer {
+  const [out, inp] = [w.length, w[0]!.length]
+  const weight = Array.from({ length: T * out }, (_, r) => Array.from({ length: T * inp }, (_, c) => (Math.floor(c / inp) === Math.floor(r / out) ? w[r % out]![c % inp]! : 0)))
+  return { name, weight, bias: Array.from({ length: T * out }, (_, r) => b[r % out]!), activation: { kind: 'identity' } }
 }
 
 /** `relu`, `leaky_relu(0.1)`, `hardtanh(0, 6)`, `gelu(tanh)`: the kind and its parameters. */

@@ -52,7 +52,7 @@ export type ModelIR = {
  * module tree describes. `linear` steps name the state_dict prefix that holds their weights.
  */
 export type ArchStep =
-  | { op: 'linear'; name: string }
+  | { op: 'linear'; name: string; perStep?: true } // perStep: applied at every time step of a GRU/LSTM's sequence
   | TensorStep
   | RecurrentStep
   | { op: 'activation'; activation: Activation; name?: string }

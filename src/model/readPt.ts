@@ -91,7 +91,7 @@ const DROPOUTS = ['Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'Featur
 const LEAVES = new Set(['GRU', 'LSTM', 'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
 const SUPPORTED_TEXT =
   'ml2sc handles Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax and LogSoftmax (last layer), ReLU6, Hardtanh, Hardsigmoid, Hardswish, ELU, SiLU, GELU, Softplus, Mish, PReLU (one slope), BatchNorm1d/2d, Dropout, ' +
-  'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), GRU/LSTM (one layer, first), in an nn.Sequential or a custom nn.Module'
+  'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), GRU/LSTM (1-2 layers, either direction, first), in an nn.Sequential or a custom nn.Module'
 
 function checkSupported(node: Node, file: string) {
   if (isTorchNn(node.cls) && !LEAVES.has(node.short) && !['Sequential', 'ModuleList', 'ModuleDict'].includes(node.short) && !isWrapper(node)) {
@@ -151,10 +151,11 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
     switch (node.short) {
       case 'GRU':
       case 'LSTM': {
-        // nn.GRU / nn.LSTM: one or two layers, one direction (the tensors of more are refused when the IR is built)
+        // nn.GRU / nn.LSTM: one or two layers, one or two directions (the `_reverse` tensors say which)
         const layers = numberAttr(node, 'num_layers', ctx)
         if (layers !== undefined && layers !== 1 && layers !== 2) throw new ModelError(`${node.short} '${name}' has num_layers=${layers}: not supported on chain yet`, { where: ctx.file, hint: 'use num_layers=1 or 2' })
-        if (node.attrs.get('bidirectional') === true) throw new ModelError(`${node.short} '${name}' is bidirectional: not supported on chain yet`, { where: ctx.file, hint: 'use bidirectional=False' })
+        const proj = numberAttr(node, 'proj_size', ctx)
+        if (proj) throw new ModelError(`LSTM '${name}' has proj_size=${proj}: not supported on chain yet`, { where: ctx.file, hint: 'leave proj_size at 0' })
         return [{ op: node.short === 'GRU' ? 'gru' : 'lstm', name, batchFirst: node.attrs.get('batch_first') === true }]
       }
       case 'Linear':

@@ -165,7 +165,7 @@ export function buildReport(inp: ReportInput) {
       // a convolutional model: its input tensor and the conv/pool layers before the dense ones above
       ...(model.inputShape && model.tensorLayers?.length ? { inputShape: model.inputShape, tensorLayers: tensorLayerSummary(model.tensorLayers) } : {}),
       // a sequence model: its window [T, F] and the GRU/LSTM before the dense layers
-      ...(model.recurrent ? { inputShape: model.inputShape, recurrent: { kind: model.recurrent.kind, name: model.recurrent.name, steps: model.recurrent.steps, features: model.recurrent.features, hidden: model.recurrent.hidden, layers: model.recurrent.next ? 2 : 1 } } : {}),
+      ...(model.recurrent ? { inputShape: model.inputShape, recurrent: { kind: model.recurrent.kind, name: model.recurrent.name, steps: model.recurrent.steps, features: model.recurrent.features, hidden: model.recurrent.hidden, layers: model.recurrent.next ? 2 : 1, directions: model.recurrent.reverse ? 2 : 1 } } : {}),
       parameters: params,
       /** the architecture is `ml2sc init`'s guess from the tensor shapes (model.guessed) */
       guessed: inp.guessed ?? false,
@@ -202,6 +202,8 @@ export function buildReport(inp: ReportInput) {
       perParameter: { upload: round(uploadGas / params, 1), deployAndUpload: round((uploadGas + inp.gas.deploy.gasUsed) / params, 1), inference: round(perRow / params, 1) },
       inference: { perRow, rows: answered, total: inference, transactions: inp.gas.batches.length, batchRows: inp.batchRows },
       predictSingle: inp.gas.single?.gasUsed ?? null,
+      /** a sequence model: (one predict − the 21,000 base) / T, calldata and the dense head included */
+      ...(model.recurrent && inp.gas.single ? { perTimeStep: Math.round((inp.gas.single.gasUsed - 21_000) / model.recurrent.steps) } : {}),
       /** where the inference and one-predict figures come from: transaction receipts, or eth_estimateGas of calls (nothing sent) */
       predictSingleSource: inp.gas.single ? (inp.gas.gasSource ?? 'receipt') : null,
       /** predict called from another contract: the cold account access and the call, no 21,000 base, no calldata (measured on chain, gasleft() around the call) */

@@ -12,7 +12,7 @@ export function renderReportMd(r: Report): string {
   const lines = [
     `# ml2sc report: ${r.contract.name}`,
     '',
-    `Model \`${r.model.file}\` (${r.model.format}), ${r.model.tensorLayers ? `${r.model.inputShape!.join('×')} → ${r.model.tensorLayers.map((l) => `${l.kind} ${l.outShape.join('×')}`).join(' → ')} → ` : ''}${r.model.recurrent ? `${r.model.recurrent.steps}×${r.model.recurrent.features} window → ${r.model.recurrent.layers === 2 ? '2-layer ' : ''}${r.model.recurrent.kind.toUpperCase()} ${r.model.recurrent.hidden} → ` : ''}${r.model.shape.join('-')}, ${n(r.model.parameters)} parameters, task: ${r.model.task}.`,
+    `Model \`${r.model.file}\` (${r.model.format}), ${r.model.tensorLayers ? `${r.model.inputShape!.join('×')} → ${r.model.tensorLayers.map((l) => `${l.kind} ${l.outShape.join('×')}`).join(' → ')} → ` : ''}${r.model.recurrent ? `${r.model.recurrent.steps}×${r.model.recurrent.features} window → ${r.model.recurrent.layers === 2 ? '2-layer ' : ''}${r.model.recurrent.directions === 2 ? 'bidirectional ' : ''}${r.model.recurrent.kind.toUpperCase()} ${r.model.recurrent.hidden} → ` : ''}${r.model.shape.join('-')}, ${n(r.model.parameters)} parameters, task: ${r.model.task}.`,
     `Layout \`${r.layout}\`; activations at ${r.precision.scale}, weights int${r.precision.weightBits}, inputs ${r.precision.inputType ?? `int${r.precision.inputBits}`}${r.precision.inputScale ? ` at ${r.precision.inputScale}` : ''}; safe input range [${r.precision.safeInputRange.join(', ')}].` +
       Object.entries(r.precision.activationMaxError ?? {}).map(([k, e]) => ` ${k} within ${e.toExponential(2)} of the float function.`).join('') +
       (r.model.architecture?.at(-1)?.activation === 'log_softmax' ? ' The outputs are log-probabilities (LogSoftmax: z − max − ln Σ e^(z − max), at the activation scale); the class is their argmax, the same as the logits\'.' : ''),
@@ -49,6 +49,7 @@ export function renderReportMd(r: Report): string {
         : `${n(r.gas.perParameter.inference)} gas per parameter (a ${r.model.shape.join('-')} model is not compared with ML2SC's 30-4-1)`
     } |`,
     `| one predict transaction | ${n(r.gas.predictSingle)} | all-in${r.gas.predictSingleSource === 'estimate' ? ', from eth_estimateGas (not sent)' : ''} |`,
+    ...(r.gas.perTimeStep ? [`| … per time step | ${n(r.gas.perTimeStep)} | (one predict − 21,000) / ${r.model.recurrent!.steps} steps, calldata and head included |`] : []),
     ...(r.gas.predictInternal === null
       ? []
       : [

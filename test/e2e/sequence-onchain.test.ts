@@ -1,6 +1,7 @@
-// Issue 20 on chain: the PyTorch-made sequence fixtures (a GRU forecaster, an LSTM classifier; see
-// scripts/make-sequence-fixtures.py), read from each format ml2sc supports for them (ONNX, state_dict,
-// whole .pt and TorchScript with model.source), give on chain exactly
+// Issue 20 on chain: the PyTorch-made sequence fixtures (GRU/LSTM forecasters and classifiers, 1-2 layers,
+// bidirectional, whole-sequence heads; see scripts/make-sequence-fixtures.py), read from each format ml2sc
+// supports for them (ONNX, state_dict / safetensors / whole .pt with model.source, TorchScript trace and
+// script from their code), give on chain exactly
 // what the simulator gives on every test row, and PyTorch's outputs within the tolerance; the example
 // examples/timeseries-gru runs end to end through `ml2sc run`.
 import { describe, expect, test } from 'bun:test'
@@ -24,8 +25,12 @@ const FIXT = [
   // tolerances at int16 weights: the forecaster's output is ~1, the classifier's logits reach ~10
   { name: 'gru_sine', shape: [16, 1], label: 'next', cls: 'Forecaster', tol: 1e-4 },
   { name: 'lstm_cls', shape: [10, 2], label: 'label', cls: 'SeqClassifier', tol: 1e-3 },
-  // two GRU layers (dropout between them); its ONNX (two GRU nodes) is refused: test/model/recurrent-readers.test.ts
-  { name: 'gru2_sine', shape: [16, 1], label: 'next', cls: 'Forecaster2', tol: 1e-4, noOnnx: true },
+  // two GRU layers (dropout between them); its ONNX has two GRU nodes
+  { name: 'gru2_sine', shape: [16, 1], label: 'next', cls: 'Forecaster2', tol: 1e-4 },
+  // issue 20 part 2: bidirectional fc(cat(h[-2], h[-1])); 2-layer LSTM fc(out.reshape(B, -1)); per-step Linear flattened
+  { name: 'gru_bi_cls', shape: [10, 2], label: 'label', cls: 'BiClassifier', tol: 1e-3, more: true },
+  { name: 'lstm2_sine', shape: [16, 1], label: 'next', cls: 'Forecaster2L', tol: 1e-4, more: true },
+  { name: 'gru_bi_steps', shape: [10, 2], label: 'label', cls: 'BiSteps', tol: 1e-3, more: true },
 ]
 const torchOut = (dir: string) => readFileSync(path.join(dir, 'reference.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').map(Number))
 
@@ -33,10 +38,11 @@ function specs(dir: string, f: (typeof FIXT)[number]): [string, ModelSpec][] {
   const at = (n: string) => path.join(dir, n)
   const src = { source: at('model.py'), class: f.cls, inputShape: f.shape }
   return [
-    ...(('noOnnx' in f ? [] : [['onnx (the GRU/LSTM op, shape from the graph)', { path: at('model.onnx') }]]) as [string, ModelSpec][]),
+    ['onnx (the GRU/LSTM ops, shape from the graph)', { path: at('model.onnx') }],
     ['state_dict .pt + source', { path: at('state_dict.pt'), ...src }],
     ['whole-model .pt + source', { path: at('whole.pt'), ...src }],
-    ['TorchScript trace + source', { path: at('traced.pt'), ...src }],
+    ['TorchScript trace (its code, no source)', { path: at('traced.pt'), inputShape: f.shape }],
+    ...(('more' in f ? [['TorchScript script (its code, no source)', { path: at('scripted.pt'), inputShape: f.shape }], ['safetensors + source', { path: at('model.safetensors'), ...src }]] : []) as [string, ModelSpec][]),
   ]
 }
 
@@ -88,7 +94,9 @@ describe('sequence fixtures on chain', () => {
     expect(report.error.maxAbs).toBeLessThan(1e-4)
     expect(report.gas.predictSingle).toBeLessThanOrEqual(400_000)
     expect(report.model.parameters).toBe(3 * 16 * (1 + 16 + 2) + 17)
-    expect(report.model.recurrent).toEqual({ kind: 'gru', name: 'gru', steps: 16, features: 1, hidden: 16, layers: 1 })
+    expect(report.model.recurrent).toEqual({ kind: 'gru', name: 'gru', steps: 16, features: 1, hidden: 16, layers: 1, directions: 1 })
+    expect(report.gas.perTimeStep).toBe(Math.round((report.gas.predictSingle - 21_000) / 16))
+    expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toMatch(/\| … per time step \| 2\d,\d{3} \|/)
     expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toContain('16×1 window → GRU 16 → 16-1')
     const v = await runCli(['verify', 'examples/timeseries-gru/ml2sc.yaml', '--out', out], { cwd: ROOT })
     expect(v.code, v.stderr).toBe(0)

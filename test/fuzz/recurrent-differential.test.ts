@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'bun:test'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
+import { buildModel } from '../../src/ir/buildModel.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { recurrentPinOf } from '../../src/fixed/recurrentPlanTypes.ts'
@@ -44,11 +45,17 @@ const CASES: { spec: RecurrentSpec; p?: Partial<PrecisionSpec> }[] = [
   { spec: { kind: 'gru', T: 3, F: 4, H: 12, heads: [{ n: 2, act: { kind: 'tanh' } }] }, p: { weightBytes: 3, fraction: 24, inputBytes: 5 } },
   { spec: { kind: 'gru', T: 8, F: 2, H: 8, heads: [{ n: 1, act: id }], layers: 2 } },
   { spec: { kind: 'lstm', T: 7, F: 3, H: 6, heads: [{ n: 3, act: { kind: 'softmax' } }], layers: 2, wScale: 2 } },
+  // bidirectional, 2-layer, and the readouts forward() can take (issue 20, part 2)
+  { spec: { kind: 'gru', T: 6, F: 2, H: 5, heads: [{ n: 3, act: { kind: 'softmax' } }], dirs: 2, readout: [{ hn: -2 }, { hn: -1 }], wScale: 2 } },
+  { spec: { kind: 'lstm', T: 5, F: 3, H: 4, heads: [{ n: 2, act: id }], dirs: 2, layers: 2, readout: [{ out: -1 }] }, p: { weightBytes: 1, inputBytes: 2, fraction: 12 } },
+  { spec: { kind: 'gru', T: 6, F: 1, H: 6, heads: [{ n: 4, act: { kind: 'relu' } }, { n: 1, act: id }], layers: 2, readout: [{ seq: true }] } },
+  { spec: { kind: 'gru', T: 4, F: 2, H: 3, heads: [{ n: 2, act: id }], dirs: 2, layers: 2, readout: [{ seq: true }, { hn: 0 }], wScale: 3 } },
+  { spec: { kind: 'lstm', T: 8, F: 1, H: 8, heads: [{ n: 1, act: id }], layers: 2, readout: [{ hn: 0 }, { out: 2 }] } },
 ]
 
 describe('sequence models: chain = twin', () => {
   CASES.forEach(({ spec, p }, i) => {
-    const name = `${spec.layers === 2 ? '2-layer ' : ''}${spec.kind.toUpperCase()}(${spec.F}→${spec.H})×${spec.T} → ${spec.heads.map((h) => h.n).join('→')}`
+    const name = `${spec.layers === 2 ? '2-layer ' : ''}${spec.dirs === 2 ? 'bidirectional ' : ''}${spec.kind.toUpperCase()}(${spec.F}→${spec.H})×${spec.T}${spec.readout ? ` (${JSON.stringify(spec.readout)})` : ''} → ${spec.heads.map((h) => h.n).join('→')}`
     test(`${name}, precision ${JSON.stringify({ ...P, ...p })}: 0 mismatches on anvil`, async () => {
       const model = randomRecurrent(spec, 100 + i)
       const plan = makePlan(model, { ...P, ...p })
@@ -72,9 +79,9 @@ describe('sequence models: chain = twin', () => {
 })
 
 describe('sequence models: twin ≈ float reference', () => {
-  for (const [kind, layers] of [['gru', 1], ['lstm', 1], ['gru', 2], ['lstm', 2]] as const)
-    test(`${layers}-layer ${kind}: the fixed-point twin at 2^20 is within 1e-4 of the float reference over 200 windows`, () => {
-      const model = randomRecurrent({ kind, T: 12, F: 2, H: 8, heads: [{ n: 2, act: id }], layers }, 5)
+  for (const [kind, layers, dirs] of [['gru', 1, 1], ['lstm', 1, 1], ['gru', 2, 1], ['lstm', 2, 1], ['gru', 2, 2], ['lstm', 1, 2]] as const)
+    test(`${layers}-layer ${dirs === 2 ? 'bidirectional ' : ''}${kind}: the fixed-point twin at 2^20 is within 1e-4 of the float reference over 200 windows`, () => {
+      const model = randomRecurrent({ kind, T: 12, F: 2, H: 8, heads: [{ n: 2, act: id }], layers, dirs, readout: dirs === 2 ? [{ hn: -2 }, { hn: -1 }] : undefined }, 5)
       const plan = makePlan(model, P)
       const r = rng(9)
       let worst = 0
@@ -119,8 +126,29 @@ describe('sequence models: an update keeps the deployed contract\'s scales and l
     expect(recurrentPinOf(updated.recurrent!)).toBe(recurrentPinOf(plan.recurrent!))
     const bigger = randomRecurrent({ ...spec, wScale: 8 }, 3)
     expect(() => makePlan(bigger, P, pin)).toThrow(/deploy the new model|too large/)
-    expect(() => makePlan(randomRecurrent({ ...spec, layers: 2 }, 4), P, pin)).toThrow(/has 2 layer\(s\); the deployed contract has 1/)
+    expect(() => makePlan(randomRecurrent({ ...spec, layers: 2 }, 4), P, pin)).toThrow(/has 2 layer\(s\) × 1 direction\(s\).*; the deployed contract has 1 layer/)
   })
+})
+
+test('bidirectional / readout pins: the same shape updates in place; another readout or direction count is refused', () => {
+  const spec: RecurrentSpec = { kind: 'gru', T: 5, F: 2, H: 4, heads: [{ n: 2, act: id }], dirs: 2, layers: 2, readout: [{ hn: -2 }, { hn: -1 }] }
+  const plan = makePlan(randomRecurrent(spec, 1), P)
+  const pin = pinOf(plan)
+  expect(recurrentPinOf(makePlan(randomRecurrent(spec, 2), P, pin).recurrent!)).toBe(recurrentPinOf(plan.recurrent!))
+  expect(() => makePlan(randomRecurrent({ ...spec, readout: [{ out: -1 }] }, 2), P, pin)).toThrow(/readout \[\[1,0,4\],\[1,1,4\]\]; the deployed contract has 2 layer\(s\) × 2 direction\(s\), readout \[\[1,0,4\],\[1,1,0\]\]/)
+  expect(() => makePlan(randomRecurrent({ ...spec, dirs: 1, readout: [{ hn: -1 }, { hn: 0 }] }, 2), P, pin)).toThrow(/× 1 direction\(s\).*; the deployed contract has 2 layer\(s\) × 2 direction/)
+})
+
+test('bias=False: a GRU whose state_dict has no bias tensors gets zero biases', () => {
+  const m = randomRecurrent({ kind: 'gru', T: 3, F: 1, H: 2, heads: [{ n: 1, act: id }] }, 3)
+  const r = m.recurrent!
+  const t = (rows: number[][]) => ({ shape: [rows.length, rows[0]!.length], data: Float64Array.from(rows.flat()) })
+  const tensors = new Map([['g.weight_ih_l0', t(r.weightIh)], ['g.weight_hh_l0', t(r.weightHh)], ['fc.weight', t(m.layers[0]!.weight)], ['fc.bias', { shape: [1], data: Float64Array.from(m.layers[0]!.bias) }]])
+  const ir = buildModel([{ op: 'gru', name: 'g' }, { op: 'linear', name: 'fc' }], tensors, 'synthetic', 'x.pt', [3, 1])
+  expect(ir.recurrent!.biasIh).toEqual([0, 0, 0, 0, 0, 0])
+  expect(ir.recurrent!.biasHh).toEqual([0, 0, 0, 0, 0, 0])
+  const plan = makePlan(ir, P)
+  expect(simulate(plan, [1n << 20n, 0n, -(1n << 20n)]).length).toBe(1)
 })
 
 test('an MLP cannot update a sequence model\'s contract, nor a sequence model an MLP\'s', () => {

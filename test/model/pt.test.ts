@@ -226,9 +226,10 @@ describe('special .pt files', () => {
     expect(e.hint).toMatch(/Linear/)
   })
 
-  test('lstm.trace.pt: a custom module around an LSTM needs model.source (the trace selects the last step with torch.slice/select)', async () => {
+  test('lstm.trace.pt: a custom module around an LSTM is read from its TorchScript code (torch.slice/select = out[:, -1, :], batch_first from torch.lstm\'s arguments)', async () => {
     const f = await readPt(join(S, 'lstm.trace.pt'))
-    expect(f.orderUnknown).toMatch(/LstmNet' is a custom nn.Module .*torch.slice/)
+    expect(f.orderUnknown).toBeUndefined()
+    expect(f.steps).toEqual([{ op: 'lstm', name: 'lstm', batchFirst: true, readout: [{ out: -1 }] }, { op: 'linear', name: 'fc' }])
     expect(f.tensors.has('lstm.weight_ih_l0')).toBe(true)
   })
 

@@ -101,7 +101,7 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
   const rec = onnxRecurrent(nodes, inputs[0]!, consts, file)
   if (rec) {
     for (const [k, t] of rec.tensors) tensors.set(k, t)
-    stepsOf.set(rec.output, [rec.step])
+    stepsOf.set(rec.output, rec.steps)
   }
   // a layer ml2sc does not handle is named before anything around it (attention's MatMuls, …)
   const refused = nodes.find((n) => REFUSED_LAYERS[n.op_type ?? ''] && !rec?.consumed.has(n))

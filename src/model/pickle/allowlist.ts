@@ -45,6 +45,8 @@ const FUNCTIONS = new Set([
   'torch.jit._pickle.build_intlist',
   'torch.jit._pickle.build_doublelist',
   'torch.jit._pickle.build_boollist',
+  'torch.jit._pickle.build_tensorlist',
+  'torch.jit._pickle.restore_type_tag',
   '_codecs.encode',
   'copyreg._reconstructor',
 ])

@@ -68,7 +68,10 @@ export function callFunction(name: string, a: unknown[], where: string): unknown
     case 'torch.jit._pickle.build_intlist': // TorchScript's typed lists (e.g. a Conv's _reversed_padding_repeated_twice)
     case 'torch.jit._pickle.build_doublelist':
     case 'torch.jit._pickle.build_boollist':
+    case 'torch.jit._pickle.build_tensorlist': // a scripted nn.GRU/LSTM's _flat_weights
       return Array.isArray(a[0]) ? [...a[0]] : []
+    case 'torch.jit._pickle.restore_type_tag': // (value, 'List[str]'): the value, its TorchScript type noted
+      return a[0]
     case '_codecs.encode': {
       if (typeof a[0] !== 'string') throw bad('expected a string')
       const s = a[0]

@@ -4,6 +4,9 @@ import { tensorModuleSteps } from '../ptTensorModules.ts'
 import { TensorRef } from '../unpickle.ts'
 import type { Node } from './moduleTree.ts'
 import type { ClassCode } from './torchscriptCode.ts'
+import { ForwardUnreadable, parseExpr, type Expr } from './scriptExpr.ts'
+import type { SeqVal } from '../sequenceValues.ts'
+import { recurrentCall, seqCall, seqTensor, SeqUnsupported, type CallVal } from './recurrentCalls.ts'
 
 /** What the interpreter needs from readPt: the archive's classes, and the steps of a submodule. */
 export type ForwardCtx = { classes: Map<string, ClassCode>; stepsOf: (node: Node) => ArchStep[] }
@@ -12,7 +15,7 @@ export type ForwardCtx = { classes: Map<string, ClassCode>; stepsOf: (node: Node
 //   fc1 = self.fc1 / _0 = getattr(self, "0") / x = torch.relu((fc1).forward(x, )) / return …
 // Each tensor value is the list of steps applied to the input so far.
 
-export class ForwardUnreadable extends Error {}
+export { ForwardUnreadable }
 
 type Val =
   | { k: 'tensor'; steps: ArchStep[] }
@@ -21,15 +24,11 @@ type Val =
   | { k: 'method'; node: Node; method: string }
   | { k: 'fn'; name: string }
   | { k: 'const'; v: unknown }
+  // a GRU/LSTM's result (./recurrentCalls.ts): a sequence value, a tuple of them, a list holding them
+  | { k: 'seq'; steps: ArchStep[]; s: SeqVal }
+  | { k: 'tuple'; items: Val[] }
+  | { k: 'list'; items: Val[] }
 
-type Expr =
-  | { t: 'name'; v: string }
-  | { t: 'num'; v: number }
-  | { t: 'str'; v: string }
-  | { t: 'attr'; obj: Expr; name: string }
-  | { t: 'call'; fn: Expr; args: Expr[]; kwargs: Map<string, Expr> }
-  | { t: 'list'; items: Expr[] }
-  | { t: 'subscript'; obj: Expr }
 
 export function followForward(node: Node, ctx: ForwardCtx): ArchStep[] {
   const cc = ctx.classes.get(node.rawClass)
@@ -46,9 +45,19 @@ export function followForward(node: Node, ctx: ForwardCtx): ArchStep[] {
     if (!raw.startsWith('    ') || raw.startsWith('     ') || line.endsWith(':'))
       throw new ForwardUnreadable(`control flow is not supported ("${line}")`)
     if (line.startsWith('return ')) {
-      const v = evaluate(parseExpr(line.slice(7), line), env, node, ctx, line)
+      let v = evaluate(parseExpr(line.slice(7), line), env, node, ctx, line)
+      if (v.k === 'seq') v = { k: 'tensor', steps: seqCatch(() => seqTensor(v as CallVal), line) }
       if (v.k !== 'tensor') throw new ForwardUnreadable(`forward() does not return a tensor ("${line}")`)
       return v.steps
+    }
+    // out, h, = (gru).forward__0(x, None, ): a tuple unpacked
+    const tu = line.match(/^(\w+(?:\s*,\s*\w+)+)\s*,?\s*=\s*(.+)$/)
+    if (tu) {
+      const v = evaluate(parseExpr(tu[2]!, line), env, node, ctx, line)
+      const names = tu[1]!.split(',').map((n) => n.trim())
+      if (v.k !== 'tuple' || v.items.length !== names.length) throw new ForwardUnreadable(`cannot unpack "${line}"`)
+      names.forEach((n, i) => env.set(n, v.items[i]!))
+      continue
     }
     const m = line.match(/^(\w+)\s*=\s*(.+)$/)
     if (!m) throw new ForwardUnreadable(`cannot read "${line}"`)
@@ -82,6 +91,7 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
     case 'list': {
       // [2, 2] is a constant; [int(_0), -1] (a view's shape) is shape arithmetic: opaque
       const items = e.items.map((it) => evaluate(it, env, node, ctx, line))
+      if (items.some((it) => it.k === 'seq')) return { k: 'list', items }
       return { k: 'const', v: items.every((it) => it.k === 'const' && it.v !== OPAQUE) ? items.map((it) => (it as { v: unknown }).v) : OPAQUE }
     }
     case 'subscript':
@@ -90,6 +100,19 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       const fn = evaluate(e.fn, env, node, ctx, line)
       const args = e.args.map((a) => evaluate(a, env, node, ctx, line))
       const kwargs = new Map([...e.kwargs].map(([k, a]) => [k, evaluate(a, env, node, ctx, line)] as const))
+      // a GRU/LSTM submodule, or a call taking its result (./recurrentCalls.ts)
+      if (fn.k === 'method' && /^forward(__\d+)?$/.test(fn.method) && (fn.node.short === 'GRU' || fn.node.short === 'LSTM')) {
+        const r = recurrentCall(ctx.stepsOf(fn.node)[0]!, ctx.classes.get(fn.node.rawClass), fn.method, args.length > 1 && !(args[1]!.k === 'const' && args[1]!.v === null))
+        if (typeof r === 'string') throw fail(r)
+        return r as Val
+      }
+      const raw = (x: Expr): unknown => (x.t === 'num' ? x.v : x.t === 'list' ? x.items.map(raw) : ((v) => (v.k === 'const' && v.v !== OPAQUE ? v.v : 'opaque'))(evaluate(x, env, node, ctx, line)))
+      const fnName = fn.k === 'fn' ? fn.name.replace(/^__torch__\./, '') : undefined
+      const sv = seqCatch(
+        () => seqCall(fnName, args as CallVal[], e.args.map(raw), fn.k === 'method' ? () => ctx.stepsOf(fn.node) : undefined, () => (applyFunction(fnName!, [{ k: 'tensor', steps: [] }, ...args.slice(1)], kwargs, fail) as { steps: ArchStep[] }).steps),
+        line,
+      )
+      if (sv) return sv as Val
       if (fn.k === 'method') {
         if (fn.method !== 'forward') throw fail(`call of method '${fn.method}'`)
         if (args.length === 0) return { k: 'const', v: null } // traced Identity: forward() with no input
@@ -106,6 +129,16 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       }
       return applyFunction(name, args, kwargs, fail)
     }
+  }
+}
+
+/** A sequence value's refusal, as the interpreter's: the forward() is then not read (model.source is asked for). */
+function seqCatch<T>(f: () => T, line: string): T {
+  try {
+    return f()
+  } catch (e) {
+    if (e instanceof SeqUnsupported) throw new ForwardUnreadable(`${e.message} is not supported on chain in "${line}"`)
+    throw e
   }
 }
 
@@ -219,106 +252,4 @@ function applyFunction(name: string, args: Val[], kwargs: Map<string, Val>, fail
       return { k: 'tensor', steps: [...x.steps, { op: 'flatten', name: name.slice('torch.'.length) }] }
   }
   return { k: 'tensor', steps: [...x.steps, { op: 'activation', activation: activation! }] }
-}
-
-// expression parser for the subset above
-
-function parseExpr(src: string, line: string): Expr {
-  const toks = tokenize(src, line)
-  let i = 0
-  const fail = (why: string) => new ForwardUnreadable(`${why} in "${line}"`)
-  const peek = () => toks[i]
-  const next = () => toks[i++]
-  const expect = (t: string) => {
-    if (toks[i] !== t) throw fail(`expected '${t}'`)
-    i++
-  }
-  const primary = (): Expr => {
-    const t = next()
-    if (t === undefined) throw fail('unexpected end')
-    if (t === '(') {
-      const e = expr()
-      if (peek() === ',') throw fail('tuples are not supported')
-      expect(')')
-      return e
-    }
-    if (t === '-') {
-      const e = primary()
-      if (e.t !== 'num') throw fail('unary minus on a non-number')
-      return { t: 'num', v: -e.v }
-    }
-    if (t === '[') {
-      const items: Expr[] = []
-      while (peek() !== ']') {
-        items.push(expr())
-        if (peek() === ',') next()
-        else if (peek() !== ']') throw fail(`unexpected '${peek() ?? 'end'}'`)
-      }
-      next()
-      return { t: 'list', items }
-    }
-    if (/^[0-9.]/.test(t)) return { t: 'num', v: Number(t) }
-    if (t[0] === '"' || t[0] === "'") return { t: 'str', v: t.slice(1, -1) }
-    if (/^\w+$/.test(t)) return { t: 'name', v: t }
-    throw fail(`unexpected '${t}'`)
-  }
-  const postfix = (): Expr => {
-    let e = primary()
-    for (;;) {
-      if (peek() === '.') {
-        next()
-        const n = next()
-        if (!n || !/^\w+$/.test(n)) throw fail('bad attribute')
-        e = { t: 'attr', obj: e, name: n }
-      } else if (peek() === '[') {
-        // x[0], List[int]: an index or a type
-        next()
-        let depth = 1
-        while (depth > 0) {
-          const t = next()
-          if (t === undefined) throw fail('unclosed [')
-          depth += t === '[' ? 1 : t === ']' ? -1 : 0
-        }
-        e = { t: 'subscript', obj: e }
-      } else if (peek() === '(') {
-        next()
-        const args: Expr[] = []
-        const kwargs = new Map<string, Expr>()
-        while (peek() !== ')') {
-          if (toks[i + 1] === '=' && /^\w+$/.test(peek() ?? '')) {
-            const k = next()!
-            next()
-            kwargs.set(k, expr())
-          } else args.push(expr())
-          if (peek() === ',') next()
-          else if (peek() !== ')') throw fail(`unexpected '${peek() ?? 'end'}'`)
-        }
-        next()
-        e = { t: 'call', fn: e, args, kwargs }
-      } else return e
-    }
-  }
-  const expr = (): Expr => {
-    const e = postfix()
-    const t = peek()
-    if (t !== undefined && ![')', ',', ']'].includes(t)) throw fail(`operator '${t}' is not supported`)
-    return e
-  }
-  const e = expr()
-  if (i !== toks.length) throw fail(`unexpected '${toks[i]}'`)
-  return e
-}
-
-function tokenize(src: string, line: string): string[] {
-  const re = /\s*(?:(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)|(\w+)|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(\S))/gy
-  const out: string[] = []
-  let m: RegExpExecArray | null
-  re.lastIndex = 0
-  while (re.lastIndex < src.length && (m = re.exec(src))) {
-    const tok = m[1] ?? m[2] ?? m[3] ?? m[4]
-    if (tok === undefined) break
-    out.push(tok)
-  }
-  if (out.length === 0) throw new ForwardUnreadable(`empty expression in "${line}"`)
-  return out
 }

@@ -4,7 +4,7 @@ import { dotted, parseExpr, text, unsupported, type Ctx, type Node } from './exp
 import { functionalActivationStep } from './activationCalls.ts'
 import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
-import { lastStepIndex } from './recurrentModules.ts'
+import { SEQ_HINT, seqApply, seqCat, seqFlatten, seqIndex, seqPlain, seqSqueeze, seqTranspose, SeqUnsupported, type SeqVal } from '../sequenceValues.ts'
 import { joinValues } from './joinValues.ts'
 import { chooseBranch, settle } from './constants.ts'
 import { asInputStep, columnsOf, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
@@ -15,11 +15,11 @@ import type { Stmt } from './statements.ts'
 
 /**
  * A tensor value in forward(): the steps applied to the input so far. `seq`: a GRU/LSTM's result, not yet a
- * plain tensor: the (output, h_n[, c_n]) pair, or one of them before its last time step is taken.
+ * plain tensor (../sequenceValues.ts): the (output, h_n[, c_n]) pair, one of them, or states selected from them.
  */
-export type Value = { steps: ArchStep[]; seq?: { what: 'pair' | 'out' | 'h' | 'c'; batchFirst: boolean }; input?: true } & InputPart
+export type Value = { steps: ArchStep[]; seq?: SeqVal; input?: true } & InputPart
 
-const SEQ_HINT = 'take the last time step: out[:, -1, :] (batch_first=True), out[-1] (batch_first=False) or h[-1]; then Linear layers'
+const PACKED = /(^|\.)(pack_padded_sequence|pack_sequence|pad_packed_sequence|pad_sequence)$/
 export type Binding = { value: Value } | { error: () => never }
 
 export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): ArchStep[] {
@@ -50,6 +50,15 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
   // the model's own input (not a custom block's): its columns may feed nn.Embedding (inputColumns.ts)
   const env = new Map<string, Binding>([[input, { value: { steps: [], ...(ctx.prefix ? {} : { input: true as const }) } }]])
 
+  /** A sequence value taken one step further, or one line naming what PyTorch's value is and why it cannot go on. */
+  const onSeq = (v: Value, at: Node, f: (s: SeqVal) => SeqVal): Value => {
+    try {
+      return { steps: v.steps, seq: f(v.seq!) }
+    } catch (e) {
+      if (!(e instanceof SeqUnsupported)) throw e
+      throw new ModelError(`'${text(ctx, at)}' at ${ctx.file}:${at.line}: ${e.message} is not supported on chain`, { where: ctx.where, hint: SEQ_HINT })
+    }
+  }
   /** A value as a tensor: columns of the input and embeddings become the input concatenation step. */
   const evaluate = (node: Node): Value => {
     const v = evaluateRaw(node)
@@ -95,12 +104,18 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
             if (pieces.some((p) => !p)) unsupported(ctx, text(ctx, node), node.line, 'torch.cat of nn.Embedding outputs takes embeddings of input columns and slices of the input (x[:, 1:]) only')
             return { steps: [], embed: pieces.flatMap((p) => p!) }
           }
+          // torch.cat((h_n[-2], h_n[-1]), dim=1): states of a GRU/LSTM side by side
+          const vals = list.items.map(evaluate)
+          if (vals.some((v) => v.seq)) return onSeq(vals.find((v) => v.seq)!, node, () => seqCat(vals.map((v) => v.seq ?? { k: 'c' })))
           return { steps: joinValues('concat', list.items.map((n) => evaluate(n).steps), text(ctx, node)) }
         }
         // self.<module>(x)
         if (fn.k === 'attr' && fn.obj.k === 'name' && fn.obj.id === 'self') {
           const mod = modules.get(fn.attr)
           if (!mod) unsupported(ctx, text(ctx, node), node.line)
+          const rec = mod.steps.find((st) => st.op === 'gru' || st.op === 'lstm')
+          if (rec && (node.args.length > 1 || node.kwargs.size))
+            throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} passes an initial state or lengths to ${rec.op.toUpperCase()} '${fn.attr}': not supported on chain (the state starts at zero over a fixed window)`, { where: ctx.where, hint: 'call it as self.' + fn.attr + '(x)' })
           if (node.args.length !== 1 || node.kwargs.size) unsupported(ctx, text(ctx, node), node.line)
           // self.emb(x[:, 0].long()): an embedding of one input column
           if (mod.embedding) {
@@ -108,18 +123,23 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
             if (!idx.cols?.single || idx.steps.length) unsupported(ctx, text(ctx, node), node.line, 'ml2sc reads nn.Embedding of one column of the model\'s input: self.emb(x[:, 0].long())')
             return { steps: [], embed: [{ kind: 'embedding', name: mod.name ?? fn.attr, column: idx.cols.from }] }
           }
-          const v = plain(evaluate(node.args[0]!), node)
-          const rec = mod.steps.find((st) => st.op === 'gru' || st.op === 'lstm')
-          if (rec) return { steps: [...v.steps, ...mod.steps], seq: { what: 'pair', batchFirst: 'batchFirst' in rec && rec.batchFirst === true } }
+          const x = evaluate(node.args[0]!)
+          // a Linear at every step of a GRU/LSTM's sequence, or on states selected from it
+          if (x.seq && !rec) return onSeq(x, node, (sv) => seqApply(sv, mod.steps))
+          const v = plain(x, node)
+          if (rec) return { steps: [...v.steps, ...mod.steps], seq: { k: 'pair', bf: 'batchFirst' in rec && rec.batchFirst === true } }
           return { steps: [...v.steps, ...mod.steps] }
         }
         const full = dotted(fn)
+        if (full && PACKED.test(full))
+          throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line}: packed or padded variable-length sequences are not supported on chain`, { where: ctx.where, hint: 'ml2sc runs a fixed window of model.inputShape [T, F] steps: pad every window to T in the data, not in forward()' })
         // F.relu(x), torch.sigmoid(x), F.leaky_relu(x, 0.2), F.softmax(x, dim=1), torch.flatten(x, 1), F.dropout(x, p, training)
         const fname = functionalName(full)
         if (fname) {
           const arg = node.args[0] ?? node.kwargs.get('input')
           if (!arg) unsupported(ctx, text(ctx, node), node.line)
           const v = evaluate(arg)
+          if (v.seq) return onSeq(v, node, (sv) => (fname === 'flatten' ? seqFlatten(sv) : seqApply(sv, [functionalStep(fname, undefined)])))
           let slope: number | undefined
           if (fname === 'leaky_relu') slope = numArg(ctx, node.kwargs.get('negative_slope') ?? node.args[1], 'negative_slope')
           if (fname === 'flatten') {
@@ -136,6 +156,7 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           const arg = node.args[0] ?? node.kwargs.get('input')
           if (!arg) unsupported(ctx, text(ctx, node), node.line)
           const v = evaluate(arg)
+          if (v.seq) return onSeq(v, node, (sv) => seqApply(sv, [actStep]))
           return { steps: [...v.steps, actStep] }
         }
         // F.max_pool2d(x, 2), F.avg_pool1d(x, kernel_size=2), F.adaptive_avg_pool2d(x, 1), torch.max_pool2d(…)
@@ -152,9 +173,23 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           const method = fn.attr
           if (/^(view|reshape|flatten|squeeze)$/.test(method)) {
             const o = evaluate(fn.obj)
-            // h_n.squeeze(0) of a one-layer GRU/LSTM: h_T
-            const v = o.seq?.what === 'h' && method === 'squeeze' ? { steps: o.steps } : plain(o, node)
-            return { steps: [...v.steps, { op: 'flatten', name: method }] }
+            // h_n.squeeze(0); out.reshape(B, -1), out.flatten(1): a GRU/LSTM's states
+            if (o.seq) {
+              const n = node.args.length
+              const d = (node.args[0] ?? node.kwargs.get('dim') ?? node.kwargs.get('start_dim')) as Node | undefined
+              const num = (x: Node | undefined) => (x?.k === 'num' ? x.v : undefined)
+              if (method === 'squeeze') return onSeq(o, node, (sv) => seqSqueeze(sv, num(d)))
+              const flat = method === 'flatten' ? num(d) === 1 && n + node.kwargs.size === 1 : n === 2 && (num(node.args[1]) === -1 || num(node.args[0]) === -1)
+              if (!flat) throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} reshapes a GRU/LSTM's result other than to [batch, -1]: not supported on chain`, { where: ctx.where, hint: SEQ_HINT })
+              return onSeq(o, node, seqFlatten)
+            }
+            return { steps: [...plain(o, node).steps, { op: 'flatten', name: method }] }
+          }
+          if (/^(transpose|permute|swapaxes|swapdims)$/.test(method)) {
+            const o = evaluate(fn.obj)
+            const ax = node.args.map((a) => (a.k === 'num' ? a.v : NaN)).join()
+            if (o.seq && (ax === '0,1' || ax === '1,0' || ax === '1,0,2')) return onSeq(o, node, seqTranspose)
+            unsupported(ctx, text(ctx, node), node.line)
           }
           // x[:, 0].long(): an index column stays what it is
           if (isIndexCast(method, node, ctx) || /^(float|double|contiguous)$/.test(method)) {
@@ -163,10 +198,12 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           }
           if (/^(float|double|contiguous)$/.test(method)) {
             const v = evaluate(fn.obj)
+            if (v.seq) return v
             return { steps: [...v.steps, { op: 'skip', name: method }] }
           }
           if (/^(relu|sigmoid|tanh|softmax)$/.test(method)) {
             const v = evaluate(fn.obj)
+            if (v.seq) return onSeq(v, node, (sv) => seqApply(sv, [functionalStep(method, undefined)]))
             return { steps: [...v.steps, functionalStep(method, undefined)] }
           }
         }
@@ -178,16 +215,14 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         unsupported(ctx, text(ctx, node), node.line)
       }
       case 'other': {
-        // out[:, -1, :], out[-1], h[-1]: a GRU/LSTM's last time step
+        // out[:, -1, :], out[-1], h[-1], h[-2, :, :]: a GRU/LSTM's states, as PyTorch indexes them
         if (node.what === 'subscript' && node.obj && node.index !== undefined) {
           // x[:, 0], x[:, 1:] of the model's input
           const cols = columnsOf(node.index)
           const base = evaluateRaw(node.obj)
           if (cols && base.input && base.steps.length === 0 && !base.cols && !base.embed) return { steps: [], cols }
           const o = asInputStep(base, ctx, node.obj) ? evaluate(node.obj) : base
-          if (o.seq && o.seq.what !== 'pair' && lastStepIndex(node.index, o.seq.what, o.seq.batchFirst)) return { steps: o.steps }
-          if (o.seq)
-            throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} is not the last time step of the ${o.seq.what === 'c' ? 'cell state' : 'sequence'} (batch_first=${o.seq.batchFirst ? 'True' : 'False'}): not supported on chain`, { where: ctx.where, hint: SEQ_HINT })
+          if (o.seq) return onSeq(o, node, (sv) => seqIndex(sv, node.index!))
         }
         unsupported(ctx, text(ctx, node), node.line)
       }
@@ -196,10 +231,12 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
     }
   }
 
-  /** A value that is a plain tensor (the whole output sequence or a (out, h) pair going on is refused). */
-  const plain = (v: Value, at: Node): Value => {
-    if (!v.seq) return v
-    throw new ModelError(`'${text(ctx, at)}' at ${ctx.file}:${at.line} takes a GRU/LSTM's ${v.seq.what === 'pair' ? '(output, h_n) pair' : 'whole sequence'}: not supported on chain`, { where: ctx.where, hint: SEQ_HINT })
+  /** A value that is a plain tensor: a GRU/LSTM's selected states become its readout (anything else is refused). */
+  const plain = (v: Value, at: Node): Value => (v.seq ? { steps: seqPlainOf(v, at) } : v)
+  const seqPlainOf = (v: Value, at: Node): ArchStep[] => {
+    let out: ArchStep[] = []
+    onSeq(v, at, (sv) => ((out = seqPlain(sv, v.steps)), sv))
+    return out
   }
 
   /** The statements of a body in order; the returned value when one of them returns. */
@@ -239,10 +276,10 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
       const names = t.slice(0, eq).filter((tk) => tk.type === 'name').map((tk) => tk.value)
       const rhs = parseExpr(t.slice(eq + 1), ctx, s.line)
       const v = evaluate(rhs)
-      if (v.seq?.what !== 'pair' || names.length < 2 || names.length > 3 || t.slice(0, eq).some((tk) => tk.type !== 'name' && !['(', ')', ','].includes(tk.value)))
+      if (v.seq?.k !== 'pair' || names.length < 2 || names.length > 3 || t.slice(0, eq).some((tk) => tk.type !== 'name' && !['(', ')', ','].includes(tk.value)))
         unsupported(ctx, headerText(ctx, s), s.line)
-      const whats = ['out', 'h', 'c'] as const
-      names.forEach((n, i) => env.set(n, { value: { steps: v.steps, seq: { what: whats[i]!, batchFirst: v.seq!.batchFirst } } }))
+      const parts: SeqVal[] = [{ k: 'out', bf: v.seq.bf }, { k: 'h' }, { k: 'c' }]
+      names.forEach((n, i) => env.set(n, { value: { steps: v.steps, seq: parts[i]! } }))
       continue
     }
     if (first.type === 'name' && eq > 0 && (eq === 1 || t[1]!.value === ':')) {

@@ -7,9 +7,9 @@ export const RECURRENT_CLASSES = ['GRU', 'LSTM', 'RNN']
 const flag = (n: Node | undefined): boolean | undefined => (n?.k === 'name' && (n.id === 'True' || n.id === 'False') ? n.id === 'True' : n?.k === 'num' ? n.v !== 0 : undefined)
 
 /**
- * nn.GRU / nn.LSTM(input_size, hidden_size, num_layers=1 or 2, bias=True, batch_first=False, dropout=0 (nothing
- * at inference), bidirectional=False): one step; what ml2sc cannot run (3+ layers, bidirectional, proj_size, nn.RNN)
- * is refused here with the line.
+ * nn.GRU / nn.LSTM(input_size, hidden_size, num_layers=1 or 2, bias=True or False, batch_first, dropout (nothing
+ * at inference), bidirectional): one step (the `_reverse` tensors say the direction count); what ml2sc cannot
+ * run (3+ layers, proj_size, nn.RNN) is refused here with the line.
  */
 export function recurrentModuleSteps(ctx: Ctx, cls: string, node: Extract<Node, { k: 'call' }>, prefix: string): ArchStep[] {
   const at = `${ctx.file}:${node.line}`
@@ -20,17 +20,8 @@ export function recurrentModuleSteps(ctx: Ctx, cls: string, node: Extract<Node, 
   const arg = (name: string, i: number) => node.kwargs.get(name) ?? node.args[i]
   const layers = arg('num_layers', 2)
   if (layers && !(layers.k === 'num' && (layers.v === 1 || layers.v === 2))) refuse(`a ${cls} with num_layers=${text(ctx, layers)}`, 'use num_layers=1 or 2')
-  if (flag(arg('bidirectional', 6))) refuse(`a bidirectional ${cls}`, 'use bidirectional=False')
   const proj = node.kwargs.get('proj_size')
   if (proj && !(proj.k === 'num' && proj.v === 0)) refuse(`an LSTM with proj_size`, 'leave proj_size at 0')
   const hidden = arg('hidden_size', 1)
   return [{ op: cls === 'GRU' ? 'gru' : 'lstm', name: prefix, ...(hidden?.k === 'num' ? { hidden: hidden.v } : {}), batchFirst: flag(arg('batch_first', 4)) === true }]
-}
-
-/** The index texts that take the last time step: of the output sequence (per batch_first), of h_n (one layer). */
-export function lastStepIndex(index: string, what: 'out' | 'h' | 'c', batchFirst: boolean): boolean {
-  const i = index.replace(/\s+/g, '')
-  if (what === 'c') return false
-  if (what === 'h') return /^\[-1(,:)*\]$/.test(i)
-  return batchFirst ? /^\[:,-1(,:)?\]$/.test(i) : /^\[-1(,:)*\]$/.test(i)
 }
