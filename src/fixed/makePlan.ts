@@ -72,7 +72,15 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const firstMax: bigint[] = recurrent ? new Array<bigint>(recurrent.hidden).fill(recurrent.hMax) : front.xMax
   const valueMax: bigint[][] = [recurrent ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, front.xMax)]
   const layers: LayerPlan[] = model.layers.map((layer, l) => {
-    const xMax = l === 0 ? firstMax : joinInput(layer.input, l, valueMax, (a, b) => a + b)
+    // an activation or norm on a join: its overflow check on the joined bounds, then its interval rule
+    const postRule = (v: bigint[], a: typeof layer.activation) => {
+      const op = opOf(a)
+      const q = paramOf(a, { scale, slopeBits })
+      const problem = op.check?.(v.reduce((m, x) => (x > m ? x : m), 0n), a, q, { scale, slopeBits })
+      if (problem) throw new NumericsError(`the input of layer '${layer.name}': ${problem}`, { hint: 'use a narrower precision.inputs or precision.weights' })
+      return v.map((p) => op.bound(p, a, q, { scale, slopeBits }))
+    }
+    const xMax = l === 0 ? firstMax : joinInput(layer.input, l, valueMax, (a, b) => a + b, postRule)
     const nOut = layer.weight.length
     const nIn = layer.weight[0]!.length
     const wAbsMax = Math.max(...layer.weight.flat().map(Math.abs))

@@ -13,7 +13,7 @@ export function referenceLayers(model: ModelIR, input: number[]): number[][] {
   const values = [model.recurrent ? floatRecurrent(model.recurrent, input) : (floatTensorLayers(model, input).at(-1) ?? input)]
   model.layers.forEach((layer, l) => {
     // a graph model reads an earlier value, a residual sum or a concatenation (ir/layerInput.ts)
-    const x = joinInput(layer.input, l, values, (a, b) => a + b)
+    const x = joinInput(layer.input, l, values, (a, b) => a + b, (v, a) => opOf(a).float(v, a))
     const y = opOf(layer.activation).float(
       layer.weight.map((row, j) => row.reduce((acc, w, i) => acc + w * x[i]!, layer.bias[j]!)),
       layer.activation,

@@ -26,3 +26,5 @@ export type Activation =
   | { kind: 'layer_norm'; size: number; groups: number; eps: number; gamma?: number[]; beta?: number[] }
   /** a per-feature x · scale + shift: BatchNorm1d (eval) where no Linear is next to fold it into */
   | { kind: 'affine'; scale: number[]; shift: number[] }
+  /** ops applied in turn (a norm then an activation; an activation then a standalone BatchNorm) */
+  | { kind: 'seq'; ops: Activation[] }

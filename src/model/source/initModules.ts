@@ -2,6 +2,7 @@ import type { Activation, ArchStep } from '../../ir/types.ts'
 import { ACTIVATION_CLASSES, activationModuleSteps } from './activationCalls.ts'
 import { convModuleSteps, isConvModule } from './convModules.ts'
 import { RECURRENT_CLASSES, recurrentModuleSteps } from './recurrentModules.ts'
+import { NORM_CLASSES, normModuleSteps } from './normModules.ts'
 import { dotted, parseExpr, text, unsupported, type Ctx, type Node } from './expressions.ts'
 import type { Stmt } from './statements.ts'
 
@@ -17,6 +18,7 @@ export const MODULE_CLASSES = [
   'Conv1d', 'Conv2d', 'MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'BatchNorm2d',
   ...ACTIVATION_CLASSES,
   ...RECURRENT_CLASSES,
+  ...NORM_CLASSES,
 ]
 
 export function moduleClass(name: string | undefined): string | undefined {
@@ -40,7 +42,7 @@ export function moduleSteps(ctx: Ctx, node: Node, prefix: string, imports: Impor
   if (!cls) return undefined
   if (isConvModule(cls)) return convModuleSteps(ctx, cls, node, prefix)
   if (RECURRENT_CLASSES.includes(cls)) return recurrentModuleSteps(ctx, cls, node, prefix)
-  const act = activationModuleSteps(ctx, cls, node, prefix)
+  const act = activationModuleSteps(ctx, cls, node, prefix) ?? normModuleSteps(ctx, cls, node, prefix)
   if (act) return act
   switch (cls) {
     case 'Linear':
@@ -144,6 +146,11 @@ export function readInit(init: Stmt, ctx: Ctx): Map<string, Mod> {
       const rhsToks = t.slice(eq + 1)
       if (!rhsToks.length) unsupported(ctx, headerText(ctx, s), s.line)
       const rhs = parseExpr(rhsToks, ctx, s.line)
+      // self.gamma = nn.Parameter(torch.ones(n)): a tensor of the state_dict (F.layer_norm's weight)
+      if (rhs.k === 'call' && /^(torch\.)?(nn\.)?Parameter$/.test(dotted(rhs.fn) ?? '')) {
+        modules.set(attr, { steps: [], line: s.line, buffer: true })
+        continue
+      }
       const steps = moduleSteps(ctx, rhs, attr, imports)
       if (steps) {
         modules.set(attr, { steps, line: s.line })

@@ -6,6 +6,7 @@ import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
 import { lastStepIndex } from './recurrentModules.ts'
 import { joinValues } from './joinValues.ts'
+import { functionalNormStep } from './normModules.ts'
 import type { Stmt } from './statements.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -89,6 +90,13 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           return { steps: [...v.steps, ...mod.steps] }
         }
         const full = dotted(fn)
+        // F.layer_norm(x, (n,), self.w, self.b, eps), F.group_norm(x, 2, self.w, self.b)
+        const normName = /^(?:F|functional|nn\.functional|torch\.nn\.functional|torch)\.(layer_norm|group_norm)$/.exec(full ?? '')?.[1]
+        if (normName) {
+          const arg = node.args[0] ?? node.kwargs.get('input')
+          if (!arg) unsupported(ctx, text(ctx, node), node.line)
+          return { steps: [...plain(evaluate(arg), node).steps, functionalNormStep(ctx, normName, node)!] }
+        }
         // F.relu(x), torch.sigmoid(x), F.leaky_relu(x, 0.2), F.softmax(x, dim=1), torch.flatten(x, 1), F.dropout(x, p, training)
         const fname = functionalName(full)
         if (fname) {
