@@ -221,7 +221,7 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
   layers.forEach((layer, l) => {
     const last = flatActivations(layer.activation).find((a) => a.kind === 'softmax' || a.kind === 'log_softmax')
     const post = layer.input?.post && flatActivations(layer.input.post).find((a) => a.kind === 'softmax' || a.kind === 'log_softmax')
-    if ((last && l !== layers.length - 1) || post) throw new ModelError(`${(last ?? post)!.kind} is only supported on the last layer (found after '${layer.name}')`, { where: file })
+    if ((last && l !== layers.length - 1) || post) throw new ModelError(`${(last ?? post)!.kind} is only supported on the last layer (found ${post ? 'on what' : 'after'} '${layer.name}'${post ? ' reads' : ''})`, { where: file })
   })
   // GRU/LSTM weights (`weight_ih_l0`, …) count too: a state_dict's recurrent layer is never dropped silently
   const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)(_(ih|hh)_l\d+(_reverse)?)?$/.test(k))
