@@ -67,7 +67,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     : undefined
   // a deployed graph model: its contract builds the sums and concats it was generated for
   if (pin && graphPinOf(model.layers) !== pin.graph)
-    throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
+    throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) or has other norm constants (LayerNorm/BatchNorm ε, γ, β, in the code) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
   // bounds on every value so far (graph models: a skip, a residual sum (bounds add), a concat (bounds concatenate))
   const firstMax: bigint[] = recurrent ? new Array<bigint>(recurrent.hidden).fill(recurrent.hMax) : front.xMax
   const valueMax: bigint[][] = [recurrent ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, front.xMax)]

@@ -11,7 +11,7 @@ import { makePlan } from '../../src/fixed/makePlan.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { simulate, simulateLayers } from '../../src/fixed/simulate.ts'
 import { inputAsValue } from '../../src/fixed/inputAsValue.ts'
-import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
+import { pinOf, type Plan, type PrecisionSpec } from '../../src/fixed/types.ts'
 import { joinInput } from '../../src/ir/layerInput.ts'
 import { opOf, paramOf } from '../../src/ir/ops/index.ts'
 import type { Activation, ModelIR } from '../../src/ir/types.ts'
@@ -93,5 +93,19 @@ describe('fixed point against the float reference on the PyTorch fixtures', () =
       console.log(`${name}: fixed (int32 weights, 2^20) vs float, max abs error over ${rows.length} rows ${worst.toExponential(3)}`)
       expect(worst).toBeLessThan(1e-4)
     }
+  })
+})
+
+describe('a deployed model pins the norm constants its code holds', () => {
+  test('new weights with another GroupNorm γ (on chain in the code) are refused; the same constants are accepted', async () => {
+    const model = await source('norm_digits')
+    const P = { fraction: 16, weightBytes: 2, inputBytes: 2 }
+    const pin = pinOf(makePlan(model, P))
+    expect(() => makePlan(model, P, pin)).not.toThrow()
+    const other: ModelIR = JSON.parse(JSON.stringify(model))
+    const act = other.layers[1]!.activation
+    if (act.kind !== 'seq' || act.ops[1]!.kind !== 'affine') throw new Error('expected GroupNorm then its γ/β')
+    act.ops[1]!.scale[0]! *= 1.5
+    expect(() => makePlan(other, P, pin)).toThrow('other norm constants')
   })
 })
