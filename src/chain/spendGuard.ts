@@ -3,7 +3,7 @@ import { formatEther, formatGwei, type Abi, type Hex } from 'viem'
 import { ADMIN_DEPLOY_LABEL, adminDeployTx, adminLibrary } from '../codegen/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
 import type { Plan } from '../fixed/types.ts'
-import { opOf } from '../ir/ops/index.ts'
+import { flatActivations, opOf } from '../ir/ops/index.ts'
 import { UNROLL_LIMIT } from '../codegen/memoryMap.ts'
 import type { Logger } from '../ui/logger.ts'
 import { redactUrl, type ChainSession } from './connectChain.ts'
@@ -118,9 +118,9 @@ export function estimateEvaluateGas(plan: Plan, rows: number, batchRows: number)
     const groups = Math.ceil(l.nOut / l.lanes)
     // unrolled multiply-accumulates cost ~45 gas per SIMD word, looped ones ~120 (measured)
     perRow += l.nIn * groups * (l.nIn * groups <= UNROLL_LIMIT ? 45 : 120) + l.nOut * 40
-    perRow += l.nOut * opOf(l.activation).gas
+    perRow += l.nOut * flatActivations(l.activation).reduce((g, a) => g + opOf(a).gas, 0)
     // a graph model's skip, residual sum or concat: built in memory first, an MLOAD (+ ADD) and MSTORE per element
-    if (l.input) perRow += l.nIn * 30 * l.input.values.length
+    if (l.input) perRow += l.nIn * 30 * l.input.values.length + (l.input.post ? l.nIn * flatActivations(l.input.post).reduce((g, a) => g + opOf(a).gas, 0) : 0)
     blobBytes += l.nOut * l.nIn * plan.weightBytes + l.nOut * plan.biasBytes
   }
   perRow += plan.outputSize * plan.outputBytes * 16

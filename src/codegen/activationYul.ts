@@ -1,6 +1,6 @@
 import type { Plan } from '../fixed/types.ts'
 import { expBase } from '../ir/ops/exp.ts'
-import { OPS, opOf, type YulCtx, type YulHelper } from '../ir/ops/index.ts'
+import { flatActivations, OPS, opOf, paramOf, type YulCtx, type YulHelper } from '../ir/ops/index.ts'
 import type { Activation } from '../ir/types.ts'
 
 /**
@@ -11,6 +11,9 @@ import type { Activation } from '../ir/types.ts'
  * can be (tanh and softmax: twice).
  */
 function clampFree(plan: Plan, mul: bigint): boolean {
+  // an op after another op (a seq's parts, an activation on a join) reads no lane-bounded accumulator
+  const composed = plan.layers.flatMap((l) => [...(l.activation.kind === 'seq' ? [l.activation] : []), ...(l.input?.post ? [l.input.post] : [])])
+  if (composed.some((a) => flatActivations(a).some((x) => opOf(x).expFactor !== undefined))) return false
   return plan.layers.every((l) => {
     const f = opOf(l.activation).expFactor
     if (f === undefined) return true
@@ -24,7 +27,19 @@ function clampFree(plan: Plan, mul: bigint): boolean {
  * ML2SC's) is written there instead of as a function: a Yul call costs ~40 gas and its own code.
  */
 export function sigmoidInline(plan: Plan): boolean {
-  return !plan.tensorLayers?.length && plan.layers.reduce((n, l) => n + (l.activation.kind === 'sigmoid' ? l.nOut : 0), 0) === 1
+  const composed = plan.layers.flatMap((l) => [...(l.activation.kind === 'seq' ? flatActivations(l.activation) : []), ...(l.input?.post ? flatActivations(l.input.post) : [])])
+  return !plan.tensorLayers?.length && !composed.some((a) => a.kind === 'sigmoid') && plan.layers.reduce((n, l) => n + (l.activation.kind === 'sigmoid' ? l.nOut : 0), 0) === 1
+}
+
+/** Every op a plan's dense layers apply: each layer's activation and each join's post op, seqs flattened. */
+export const planActivations = (plan: Plan): Activation[] => plan.layers.flatMap((l) => [l.activation, ...(l.input?.post ? [l.input.post] : [])]).flatMap(flatActivations)
+
+/** Statements applying `a` in place to the n words at `p`: a vector op's call, or an element-wise op in a loop. */
+export function applyInPlaceYul(a: Activation, p: string, n: number, plan: Plan): string {
+  const op = opOf(a)
+  if (op.shape === 'vector') return op.yul.vectorCall!(p, n, a, yulCtxOf(plan))
+  const e = op.yul.expr('v', paramOf(a, { scale: plan.scale, slopeBits: plan.slopeBits }))
+  return `for { let q := ${p} let qe := add(${p}, ${32 * n}) } lt(q, qe) { q := add(q, 32) } { let v := mload(q) mstore(q, ${e}) }`
 }
 
 /** What the ops' Yul needs of the plan. */
@@ -45,14 +60,14 @@ export function storeActivation(a: Activation, v: string, out: string, plan: Pla
   return op.yul.store?.(v, out, yulCtxOf(plan)) ?? `mstore(${out}, ${op.yul.expr(v, slopeQ)})`
 }
 
-/** The Yul call applying a vector op (softmax) to the `n` outputs at `p`, if the activation is one. */
-export function vectorActivationYul(a: Activation, p: string, n: number): string | undefined {
-  return opOf(a).yul.vectorCall?.(p, n)
+/** The Yul call applying a vector op (softmax, a norm) to the `n` outputs at `p`, if the activation is one. */
+export function vectorActivationYul(a: Activation, p: string, n: number, plan: Plan): string | undefined {
+  return opOf(a).yul.vectorCall?.(p, n, a, yulCtxOf(plan))
 }
 
 /** Helpers of the ops the plan uses, each written once, in order (ops in registry order). */
 function helpersOf(plan: Plan, pick: (op: (typeof OPS)[keyof typeof OPS], c: YulCtx) => YulHelper[]): string {
-  const kinds = new Set(plan.layers.map((l) => l.activation.kind))
+  const kinds = new Set([...plan.layers.map((l) => l.activation.kind), ...planActivations(plan).map((a) => a.kind)])
   const c = yulCtxOf(plan)
   const seen = new Map<string, YulHelper>()
   for (const op of Object.values(OPS)) if (kinds.has(op.kind)) for (const h of pick(op, c)) if (!seen.has(h.name)) seen.set(h.name, h)

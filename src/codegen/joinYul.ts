@@ -1,4 +1,5 @@
 import { inputShiftOf } from '../fixed/inputAsValue.ts'
+import { applyInPlaceYul } from './activationYul.ts'
 import type { Plan } from '../fixed/types.ts'
 import { hex as h } from './laneKernel.ts'
 import type { MemoryMap } from './memoryMap.ts'
@@ -31,6 +32,7 @@ export function joinYul(plan: Plan, mem: MemoryMap, l: number): string {
     const sum = (at: (v: number) => string) => input.values.map((v) => load(plan, v, at(v))).reduceRight((rest, t) => (rest ? `add(${t}, ${rest})` : t), '')
     if (n <= UNROLL_JOIN) for (let i = 0; i < n; i++) lines.push(`mstore(${h(to + 32 * i)}, ${sum((v) => h(valueAt(mem, v) + 32 * i))})`)
     else lines.push(`{ for { let jo := 0 } lt(jo, ${h(32 * n)}) { jo := add(jo, 32) } { mstore(add(${h(to)}, jo), ${sum((v) => `add(${h(valueAt(mem, v))}, jo)`)}) } }`)
+    if (input.post) lines.push(`{ ${applyInPlaceYul(input.post, h(to), n, plan)} }`)
     return lines.join('\n                ')
   }
   let offset = 0
@@ -42,5 +44,6 @@ export function joinYul(plan: Plan, mem: MemoryMap, l: number): string {
     else lines.push(`{ for { let jo := 0 } lt(jo, ${h(32 * n)}) { jo := add(jo, 32) } { mstore(add(${h(dst)}, jo), ${load(plan, v, `add(${h(from)}, jo)`)}) } }`)
     offset += n
   }
+  if (input.post) lines.push(`{ ${applyInPlaceYul(input.post, h(to), offset, plan)} }`)
   return lines.join('\n                ')
 }

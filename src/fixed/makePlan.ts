@@ -69,7 +69,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     : undefined
   // a deployed graph model: its contract builds the sums and concats it was generated for
   if (pin && graphPinOf(model.layers) !== pin.graph)
-    throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
+    throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) or has other norm constants (LayerNorm/BatchNorm ε, γ, β, in the code) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
   if (pin && (model.categorical ? JSON.stringify(model.categorical) : undefined) !== pin.categorical)
     throw new NumericsError('the new model has other nn.Embedding columns than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
   // nn.Embedding columns: every index must fit the calldata width; the layer reads their one-hot vectors (0 or 1.0)
@@ -82,7 +82,15 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const firstMax: bigint[] = recurrent ? new Array<bigint>(readoutOf(recurrent).length * recurrent.hidden).fill(recurrent.hMax) : xIn
   const valueMax: bigint[][] = [recurrent ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, xIn)]
   const layers: LayerPlan[] = model.layers.map((layer, l) => {
-    const xMax = l === 0 ? firstMax : joinInput(layer.input, l, valueMax, (a, b) => a + b)
+    // an activation or norm on a join: its overflow check on the joined bounds, then its interval rule
+    const postRule = (v: bigint[], a: typeof layer.activation) => {
+      const op = opOf(a)
+      const q = paramOf(a, { scale, slopeBits })
+      const problem = op.check?.(v.reduce((m, x) => (x > m ? x : m), 0n), a, q, { scale, slopeBits })
+      if (problem) throw new NumericsError(`the input of layer '${layer.name}': ${problem}`, { hint: 'use a narrower precision.inputs or precision.weights' })
+      return v.map((p) => op.bound(p, a, q, { scale, slopeBits }))
+    }
+    const xMax = l === 0 ? firstMax : joinInput(layer.input, l, valueMax, (a, b) => a + b, postRule)
     const nOut = layer.weight.length
     const nIn = layer.weight[0]!.length
     const wAbsMax = Math.max(...layer.weight.flat().map(Math.abs))

@@ -21,7 +21,7 @@ export function referenceLayers(model: ModelIR, input: number[]): number[][] {
   const values = [model.recurrent ? floatRecurrent(model.recurrent, input) : (floatTensorLayers(model, x0).at(-1) ?? x0)]
   model.layers.forEach((layer, l) => {
     // a graph model reads an earlier value, a residual sum or a concatenation (ir/layerInput.ts)
-    const x = joinInput(layer.input, l, values, (a, b) => a + b)
+    const x = joinInput(layer.input, l, values, (a, b) => a + b, (v, a) => opOf(a).float(v, a))
     // acc = b + w0·x0 + w1·x1 + …, in that order (as a reduce would: the same doubles)
     const z = new Array<number>(layer.weight.length)
     for (let j = 0; j < z.length; j++) {

@@ -1,4 +1,4 @@
-import { opOf } from '../ir/ops/index.ts'
+import { opOf, paramOf } from '../ir/ops/index.ts'
 import { fixedRecurrent } from './recurrent.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { inputAsValue } from './inputAsValue.ts'
@@ -26,7 +26,8 @@ export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
   // a graph model: every value so far, the input at the activation scale (ir/layerInput.ts, inputAsValue.ts)
   const values = plan.layers.some((l) => l.input) ? [inputAsValue(plan, x0)] : [x0]
   plan.layers.forEach((layer, l) => {
-    const x = l === 0 ? x0 : joinInput(layer.input, l, values, (a, b) => a + b)
+    const c = { scale, slopeBits: plan.slopeBits }
+    const x = l === 0 ? x0 : joinInput(layer.input, l, values, (a, b) => a + b, (v, a) => opOf(a).fixed(v, a, paramOf(a, c), c))
     const s = BigInt(layer.wShift)
     let y =
       denseInFloat(layer, x) ??

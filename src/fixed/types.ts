@@ -88,8 +88,15 @@ export type PlanPin = {
   categorical?: string
 }
 
-/** What a contract's code fixes of a graph model's shape: each layer's input (absent for a chain). */
-export const graphPinOf = (layers: { input?: LayerInput }[]): string | undefined => (layers.some((l) => l.input) ? JSON.stringify(layers.map((l) => l.input ?? null)) : undefined)
+/**
+ * What a contract's code fixes of a graph model's shape: each layer's input (absent for a chain); and where a
+ * layer's activation carries norm constants in the code (LayerNorm ε, γ, β; a standalone BatchNorm), those too.
+ */
+export function graphPinOf(layers: { input?: LayerInput; activation?: Activation }[]): string | undefined {
+  const inputs = layers.some((l) => l.input) ? JSON.stringify(layers.map((l) => l.input ?? null)) : undefined
+  if (!layers.some((l) => /"kind":"(layer_norm|affine)"/.test(JSON.stringify(l.activation ?? null)))) return inputs
+  return JSON.stringify({ inputs: layers.map((l) => l.input ?? null), activations: layers.map((l) => l.activation ?? null) })
+}
 
 /** What a contract's code fixes of a conv/pool stack: each conv's weight scale and lanes. */
 export const tensorPinOf = (layers: TensorLayerPlan[]): string => JSON.stringify(layers.map((l) => (l.kind === 'conv' ? [l.wShift, l.laneBits, l.lanes] : l.kind)))

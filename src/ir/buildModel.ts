@@ -1,5 +1,7 @@
 import { ModelError } from '../errors/base.ts'
-import { opOf } from './ops/index.ts'
+import { flatActivations, thenActivation } from './ops/index.ts'
+import { batchNormAffine, composeAffine, composes, identityLayer, normActivation, type PendingAffine } from './normSteps.ts'
+import { foldPrelu, resolvePrelu } from './prelu.ts'
 import { buildRecurrent } from './buildRecurrent.ts'
 import { readoutOf, type RecurrentLayer } from './recurrentTypes.ts'
 import { buildTensorLayers } from './buildTensorLayers.ts'
@@ -18,17 +20,50 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
   const resolve = (s: ArchStep): ArchStep => (s.op === 'prelu' ? resolvePrelu(s.name, tensors, file) : s.op === 'join' ? { ...s, branches: s.branches.map((b) => b.map(resolve)) } : s)
   const steps = archSteps.map(resolve)
   const layers: DenseLayer[] = []
-  let pendingBn: { scale: number[]; shift: number[]; name: string } | undefined
+  /** A per-feature affine (BatchNorm, a buffer, a norm's γ/β) waiting for the next Linear to fold it (else run on chain: flushAffine). */
+  let pendingBn: PendingAffine | undefined
   /** A PReLU with a slope per channel, waiting for the Linear after it (foldPrelu). */
   let pendingPrelu: { name: string; slopes: number[]; layer: DenseLayer } | undefined
   const prelus = (ss: ArchStep[]): string[] => ss.flatMap((s) => (s.op === 'prelu' ? [`${s.name}.weight`] : s.op === 'join' ? s.branches.flatMap(prelus) : []))
   const used = new Set<string>(prelus(archSteps))
-  /** A graph model: what the next Linear reads when it is not the last layer's output (a skip, a sum, a concat). */
+  /** A graph model: what the next Linear reads when it is not the last layer's output (a skip, a sum, a concat; with its post op). */
   let pending: LayerInput | undefined
   const current = (): LayerInput => pending ?? { op: 'concat', values: [layers.length] }
   const valueName = (v: number) => (v === 0 ? 'the input' : `'${layers[v - 1]!.name}'`)
-  const notOnJoin = (what: string) => {
-    if (pending) throw new ModelError(`${what} is applied to ${describeInput(pending, valueName)}, a residual sum, concatenation or skipped value`, { where: file, hint: 'ml2sc supports a Linear after a residual add or torch.cat; put activations and BatchNorm inside the branches' })
+  const valueWidth = (v: number): number | undefined => (v === 0 ? (layers[0]?.weight[0]?.length ?? nextWidth()) : layers[v - 1]!.weight.length)
+  /** The width of the value so far (the pending join's, else the last layer's outputs). */
+  const currentWidth = (): number | undefined => {
+    const ws = current().values.map(valueWidth)
+    return current().op === 'add' ? ws[0] : ws.every((w) => w !== undefined) ? ws.reduce((x, y) => x! + y!, 0) : undefined
+  }
+  /** `a` applied to the value so far: the pending join's post op, or the last layer's activation (composed). */
+  const applyToCurrent = (a: Activation, what: string) => {
+    if (a.kind === 'identity') return
+    if (pending) {
+      pending = { ...pending, post: thenActivation(pending.post ?? { kind: 'identity' }, a) }
+      return
+    }
+    const last = layers[layers.length - 1]
+    if (!last) throw new ModelError(`${what} comes before any Linear layer`, { where: file, hint: 'put it after a Linear layer, or (BatchNorm) directly before one' })
+    if (!composes(last.activation) && !composes(a) && last.activation.kind !== 'identity')
+      throw new ModelError(`two activations in a row after '${last.name}' (${describeActivation(last.activation)}, then ${describeActivation(a)})`, { where: file, hint: 'insert a Linear between them' })
+    last.activation = thenActivation(last.activation, a)
+  }
+  /** A waiting affine with no Linear to fold into next: run on chain as a per-feature op. */
+  const flushAffine = () => {
+    if (!pendingBn) return
+    const { scale, shift, name } = pendingBn
+    pendingBn = undefined
+    applyToCurrent({ kind: 'affine', scale, shift }, `BatchNorm '${name}'`)
+  }
+  /** A join with a post op read by another join (stacked normalised residual blocks): made a value by an identity Linear. */
+  let materialised = 0
+  const materialise = (e: LayerInput): LayerInput => {
+    if (!e.post) return e
+    const ws = e.values.map((v) => valueWidth(v)!)
+    layers.push(identityLayer(`value${++materialised}`, e.op === 'add' ? ws[0]! : ws.reduce((x, y) => x + y, 0), e, pendingBn))
+    pendingBn = undefined
+    return { op: 'concat', values: [layers.length] }
   }
   const take = (key: string, what: string): Tensor => {
     const t = tensors.get(key)
@@ -74,21 +109,27 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     if (step.op === 'skip' || step.op === 'flatten') return
     if (pendingEmbed && step.op !== 'linear') throw new ModelError(`the embeddings' concatenation must go straight into a Linear (found ${step.op === 'activation' ? describeActivation(step.activation) : step.op})`, { where: file, hint: 'x = torch.cat([self.emb(x[:, 0].long()), x[:, 1:]], dim=1); h = self.fc1(x)' })
     if (step.op === 'join') {
-      if (pendingBn || pendingPrelu) throw new ModelError(`BatchNorm or PReLU '${(pendingBn ?? pendingPrelu)!.name}' before a residual add or torch.cat cannot be folded`, { where: file })
+      if (pendingPrelu) throw new ModelError(`PReLU '${pendingPrelu.name}' before a residual add or torch.cat cannot be folded`, { where: file })
+      // a normalised/activated sum read by both branches: made a value once (a waiting γ/β folded into it)
+      if (pending?.post) pending = materialise(pending)
+      // a waiting affine goes down each branch: folded into a branch's first Linear, else run on chain there
+      const bn = pendingBn
       const from = current()
       const ends = step.branches.map((branch) => {
         pending = from
+        pendingBn = bn
         branch.forEach(visit)
+        flushAffine()
         return current()
       })
-      pending = joinExpressions(step.kind, ends, file)
+      pending = undefined
+      pending = joinExpressions(step.kind, ends.map(materialise), file)
       return
     }
-    if (step.op !== 'linear') notOnJoin(step.op === 'activation' ? describeActivation(step.activation) : step.op === 'batchnorm' ? `BatchNorm '${step.name}'` : step.op)
     if (step.op === 'prelu') {
       const last = layers[layers.length - 1]
       const slopes = Array.from(tensors.get(`${step.name}.weight`)!.data)
-      if (!last || last.activation.kind !== 'identity' || pendingBn || pendingPrelu || slopes.length !== last.weight.length)
+      if (pending || !last || last.activation.kind !== 'identity' || pendingBn || pendingPrelu || slopes.length !== last.weight.length)
         throw new ModelError(`PReLU '${step.name}' with ${slopes.length} slopes does not follow a Linear of ${slopes.length} outputs directly`, { where: file, hint: 'a per-channel PReLU is supported between two Linear layers' })
       pendingPrelu = { name: step.name, slopes, layer: last }
       return
@@ -123,7 +164,7 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
         pendingEmbed = undefined
       }
       pendingPrelu = undefined
-      const input = pending && !(pending.values.length === 1 && pending.values[0] === layers.length) ? pending : undefined
+      const input = pending && (pending.post || !(pending.values.length === 1 && pending.values[0] === layers.length)) ? pending : undefined
       pending = undefined
       layers.push({ name: step.name, weight, bias, activation: { kind: 'identity' }, ...(input ? { input } : {}) })
       return
@@ -137,46 +178,39 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
       if (v.length !== 1 && v.length !== n) throw new ModelError(`buffer '${step.name}' has ${v.length} values for ${n} features`, { where: file })
       const scale = Array.from({ length: n }, (_, i) => (step.how === 'div' ? 1 / at(i) : step.how === 'mul' ? at(i) : 1))
       const shift = Array.from({ length: n }, (_, i) => (step.how === 'sub' ? -at(i) : 0))
-      const last = layers[layers.length - 1]
+      const last = pending ? undefined : layers[layers.length - 1]
       if (last && last.activation.kind === 'identity' && !pendingBn) {
         last.weight = last.weight.map((row, j) => row.map((w) => w * scale[j]!))
         last.bias = last.bias.map((b, j) => b * scale[j]! + shift[j]!)
-      } else if (pendingBn) {
-        // compose: (x·s1 + t1)·s2 + t2
-        pendingBn = { name: step.name, scale: pendingBn.scale.map((s1, i) => s1 * scale[i]!), shift: pendingBn.shift.map((t1, i) => t1 * scale[i]! + shift[i]!) }
-      } else pendingBn = { scale, shift, name: step.name }
+      } else pendingBn = pendingBn ? composeAffine(pendingBn, { scale, shift, name: step.name }) : { scale, shift, name: step.name }
       return
     }
     if (step.op === 'batchnorm') {
-      const g = take(`${step.name}.running_mean`, `BatchNorm '${step.name}'`)
-      const v = take(`${step.name}.running_var`, `BatchNorm '${step.name}'`)
-      const n = g.shape[0]!
-      const gamma = tensors.get(`${step.name}.weight`)?.data ?? new Float64Array(n).fill(1)
-      const beta = tensors.get(`${step.name}.bias`)?.data ?? new Float64Array(n)
-      for (const k of ['weight', 'bias', 'num_batches_tracked']) used.add(`${step.name}.${k}`)
-      const eps = step.eps ?? 1e-5
-      const scale = Array.from(gamma, (gm, i) => gm / Math.sqrt(v.data[i]! + eps))
-      const shift = Array.from(beta, (bt, i) => bt - g.data[i]! * scale[i]!)
-      const last = layers[layers.length - 1]
-      if (last && last.activation.kind === 'identity') {
-        if (last.weight.length !== n) throw new ModelError(`BatchNorm '${step.name}' has ${n} features but Linear '${last.name}' gives ${last.weight.length}`, { where: file })
-        last.weight = last.weight.map((row, j) => row.map((w) => w * scale[j]!))
-        last.bias = last.bias.map((b, j) => b * scale[j]! + shift[j]!)
-      } else if (!pendingBn) {
-        pendingBn = { scale, shift, name: step.name }
-      } else {
-        throw new ModelError(`BatchNorm '${step.name}' cannot be folded: it follows a non-linear activation`, { where: file, hint: 'only BatchNorm1d next to a Linear is supported' })
-      }
+      // next to a Linear: folded into it (before: its outputs scaled; after: its weights), else per feature on chain
+      const bn = batchNormAffine(step, tensors, take, used)
+      const n = bn.scale.length
+      const last = pending ? undefined : layers[layers.length - 1]
+      const width = layers.length ? currentWidth() : undefined
+      if (width !== undefined && width !== n) throw new ModelError(`BatchNorm '${step.name}' has ${n} features but its input has ${width}`, { where: file })
+      if (last && last.activation.kind === 'identity' && !pendingBn) {
+        last.weight = last.weight.map((row, j) => row.map((w) => w * bn.scale[j]!))
+        last.bias = last.bias.map((b, j) => b * bn.scale[j]! + bn.shift[j]!)
+      } else pendingBn = pendingBn ? composeAffine(pendingBn, bn) : bn
+      return
+    }
+    if (step.op === 'norm') {
+      flushAffine()
+      const width = layers.length ? currentWidth() : undefined
+      if (width === undefined) throw new ModelError(`${step.what} '${step.name}' comes before any Linear layer`, { where: file, hint: 'a LayerNorm/GroupNorm is supported after a Linear layer or on a residual sum' })
+      const { norm, affine } = normActivation(step, width, tensors, used, file)
+      applyToCurrent(norm, `${step.what} '${step.name}'`)
+      // γ, β: folded into the next Linear where one follows, else per feature on chain
+      pendingBn = affine
       return
     }
     if (step.op !== 'activation') return // conv/pool steps here were refused by buildTensorLayers
-    const last = layers[layers.length - 1]
-    if (!last) throw new ModelError(`activation ${describeActivation(step.activation)} comes before any Linear layer`, { where: file })
-    if (last.activation.kind !== 'identity') {
-      if (step.activation.kind === 'identity') return
-      throw new ModelError(`two activations in a row after '${last.name}' (${describeActivation(last.activation)}, then ${describeActivation(step.activation)})`, { where: file, hint: 'insert a Linear between them' })
-    }
-    last.activation = step.activation
+    flushAffine()
+    applyToCurrent(step.activation, `activation ${describeActivation(step.activation)}`)
   }
   /** The width of the first Linear after the steps so far (a scalar buffer before any layer broadcasts to it). */
   const nextWidth = (): number => {
@@ -184,11 +218,13 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     return first?.op === 'linear' ? (tensors.get(`${first.name}.weight`)?.shape[1] ?? 1) : 1
   }
   front.rest.forEach(visit)
+  flushAffine()
+  // a model that ends in a normalised or activated sum: that value made a layer's output
+  if (pending?.post) (pending = materialise(pending)), (pending = undefined)
   if (pendingEmbed) throw new ModelError('the model ends in an embedding concatenation', { where: file, hint: 'an nn.Embedding must be followed by a Linear' })
   if (pending) throw new ModelError(`the model returns ${describeInput(pending, valueName)}, a residual sum or concatenation`, { where: file, hint: 'ml2sc needs a Linear layer after a residual add or torch.cat (its output layer)' })
   if (pendingPrelu)
     throw new ModelError(`PReLU '${pendingPrelu.name}' (a slope per channel) ends the model`, { where: file, hint: 'a per-channel PReLU is supported between two Linear layers; nn.PReLU() with one slope anywhere' })
-  if (pendingBn) throw new ModelError(`BatchNorm '${pendingBn.name}' is not next to a Linear layer`, { where: file })
   if (layers.length === 0) throw new ModelError('the model has no Linear layers', { where: file, hint: front.tensorLayers.length ? 'a convolutional model must end in a flatten and Linear layers' : 'ml2sc handles multi-layer perceptrons: Linear layers with activations' })
   if (front.flatSize !== undefined && layers[0]!.weight[0]!.length !== front.flatSize) {
     const last = front.tensorLayers[front.tensorLayers.length - 1]!
@@ -206,8 +242,9 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
       throw new ModelError(`layer '${name}' takes ${inp} inputs but ${input ? describeInput(input, valueName) : valueName(l)} gives ${have}`, { where: file, hint: 'the declared layers do not match the state_dict shapes' })
   }
   layers.forEach((layer, l) => {
-    if (opOf(layer.activation).shape === 'vector' && l !== layers.length - 1)
-      throw new ModelError(`${layer.activation.kind} is only supported on the last layer (found after '${layer.name}')`, { where: file })
+    const last = flatActivations(layer.activation).find((a) => a.kind === 'softmax' || a.kind === 'log_softmax')
+    const post = layer.input?.post && flatActivations(layer.input.post).find((a) => a.kind === 'softmax' || a.kind === 'log_softmax')
+    if ((last && l !== layers.length - 1) || post) throw new ModelError(`${(last ?? post)!.kind} is only supported on the last layer (found ${post ? 'on what' : 'after'} '${layer.name}'${post ? ' reads' : ''})`, { where: file })
   })
   // GRU/LSTM weights (`weight_ih_l0`, …) count too: a state_dict's recurrent layer is never dropped silently
   const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)(_(ih|hh)_l\d+(_reverse)?)?$/.test(k))
@@ -244,32 +281,11 @@ function perStepLinear(name: string, w: number[][], b: number[], T: number): Den
 /** `relu`, `leaky_relu(0.1)`, `hardtanh(0, 6)`, `gelu(tanh)`: the kind and its parameters. */
 export function describeActivation(a: Activation): string {
   if (a.kind === 'gelu') return a.approximate === 'tanh' ? 'gelu(tanh)' : 'gelu'
+  if (a.kind === 'layer_norm') return `${a.groups > 1 ? `group_norm(${a.groups}, ` : 'layer_norm('}eps ${a.eps}${a.gamma || a.beta ? ', affine' : ''})`
+  if (a.kind === 'affine') return `batchnorm(${a.scale.length})`
+  if (a.kind === 'seq') return a.ops.map(describeActivation).join(' → ')
   const params = Object.entries(a).flatMap(([k, v]) => (k === 'kind' ? [] : [String(v)]))
   return params.length ? `${a.kind}(${params.join(', ')})` : a.kind
-}
-
-/**
- * nn.PReLU: one slope (num_parameters=1, or all equal) is exactly a LeakyReLU with that slope (folded so).
- * Different slopes per channel stay a `prelu` step, folded by foldPrelu between two Linear layers.
- */
-function resolvePrelu(name: string, tensors: TensorMap, file: string): ArchStep {
-  const w = tensors.get(`${name}.weight`)
-  if (!w) throw new ModelError(`missing tensor '${name}.weight' for PReLU '${name}'`, { where: file })
-  const slopes = Array.from(w.data)
-  if (slopes.some((a) => a !== slopes[0])) return { op: 'prelu', name }
-  return { op: 'activation', activation: { kind: 'leaky_relu', slope: slopes[0]! }, name }
-}
-
-/**
- * A per-channel PReLU between Linear `prev` (y = Wx + b) and the next Linear (weights `next`), folded
- * exactly: prelu(y) = relu(y) − a ⊙ relu(−y), so `prev` becomes [W; −W], [b; −b] with a ReLU, and the next
- * Linear's weights [V, −V·diag(a)]. Twice the outputs in `prev`, no new op on chain.
- */
-function foldPrelu(prev: DenseLayer, a: number[], next: number[][]): number[][] {
-  prev.weight = [...prev.weight, ...prev.weight.map((row) => row.map((w) => -w))]
-  prev.bias = [...prev.bias, ...prev.bias.map((b) => -b)]
-  prev.activation = { kind: 'relu' }
-  return next.map((row) => [...row, ...row.map((v, i) => -v * a[i]!)])
 }
 
 /** The branches' ends summed or concatenated, flattened into one layer input: h + f(h) + g(h + f(h)) is one sum of three values. */

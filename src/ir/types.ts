@@ -57,6 +57,11 @@ export type ArchStep =
   | RecurrentStep
   | { op: 'activation'; activation: Activation; name?: string }
   | { op: 'batchnorm'; name: string; eps?: number }
+  /**
+   * nn.LayerNorm over the last dim (groups 1), nn.GroupNorm on (N, C) vectors, F.layer_norm: `weight`/`bias`
+   * name γ/β in the state_dict (absent tensors: no affine); `size` the normalised width when known.
+   */
+  | { op: 'norm'; name: string; what: 'LayerNorm' | 'GroupNorm'; groups: number; eps: number; size?: number; weight?: string; bias?: string }
   | { op: 'prelu'; name: string } // nn.PReLU: its slopes are the tensor `<name>.weight` (resolvePrelu)
   | { op: 'skip'; name?: string } // Dropout, Identity: nothing at inference
   /** `x - self.mean`, `x / self.std`, `x * self.scale` with a registered buffer (the state_dict's `<name>`): folded into a Linear like BatchNorm. */

@@ -1,4 +1,5 @@
 import { describeActivation } from '../ir/buildModel.ts'
+import { flatActivations } from '../ir/ops/index.ts'
 import { parameterCount, shapeOf } from '../ir/taskOf.ts'
 import { fixedTensorLayers, floatTensorLayers } from '../fixed/tensorForward.ts'
 import { tensorLayerSummary } from './tensorLayerSummary.ts'
@@ -184,7 +185,7 @@ export function buildReport(inp: ReportInput) {
       outputBits: 8 * plan.outputBytes,
       safeInputRange: safeInputRange(plan),
       /** largest abs error of each sigmoid/tanh/softmax against the float function at this scale (half an ulp + the approximation's) */
-      activationMaxError: activationErrors([...new Set(plan.layers.map((l) => l.activation.kind))], plan.scale),
+      activationMaxError: activationErrors([...new Set(plan.layers.flatMap((l) => [l.activation, ...(l.input?.post ? [l.input.post] : [])]).flatMap(flatActivations).map((a) => a.kind))], plan.scale),
       layers: plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, laneBits: l.laneBits, lanes: l.lanes })),
       /** precision.tolerance: how far an output may be from PyTorch's (see fidelity) */
       tolerance: fidelity.tolerance,

@@ -69,13 +69,16 @@ describe('residual adds and torch.cat from forward()', () => {
     }
   })
 
-  test('refusals: an activation on a sum, a model that returns a sum, an add of unequal widths, a first layer on a cat', () => {
+  test('an activation on a sum is the join\'s post op (issue 19 norms); refusals: a model that returns a sum, an add of unequal widths, a first layer on a cat', () => {
     const t = linears({ a: [4, 4], b: [4, 4], out: [2, 4] })
     const init = ['self.a = nn.Linear(4, 4)', 'self.b = nn.Linear(4, 4)', 'self.out = nn.Linear(4, 2)']
-    let e = errorOf(() => build(cls(init, ['h = F.relu(self.a(x))', 'h = F.relu(h + self.b(h))', 'return self.out(h)']), t))
-    expect(e.shortMessage).toBe("relu is applied to 'a' + 'b', a residual sum, concatenation or skipped value")
-    expect(e.hint).toContain('put activations and BatchNorm inside the branches')
-    e = errorOf(() => build(cls(init, ['h = F.relu(self.a(x))', 'h = self.out(F.relu(self.b(h)))', 'return h + h']), linears({ a: [4, 4], b: [4, 4], out: [4, 4] })))
+    const m = build(cls(init, ['h = F.relu(self.a(x))', 'h = F.relu(h + self.b(h))', 'return self.out(h)']), t)
+    expect(inputs(m)).toEqual([['a', null], ['b', null], ['out', { op: 'add', values: [1, 2], post: { kind: 'relu' } }]])
+    const x = [0.3, -1.2, 2, 0.5]
+    const h = relu(lin(t, 'a', x))
+    const want = lin(t, 'out', relu(h.map((v, i) => v + lin(t, 'b', h)[i]!)))
+    referenceForward(m, x).forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-12))
+    let e = errorOf(() => build(cls(init, ['h = F.relu(self.a(x))', 'h = self.out(F.relu(self.b(h)))', 'return h + h']), linears({ a: [4, 4], b: [4, 4], out: [4, 4] })))
     expect(e.shortMessage).toBe("the model returns 'out' + 'out', a residual sum or concatenation")
     e = errorOf(() => build(cls(init, ['h = F.relu(self.a(x))', 'h = h + F.relu(self.b(h))', 'return self.out(h)']), linears({ a: [4, 4], b: [3, 4], out: [2, 3] })))
     expect(e.shortMessage).toBe("the residual add 'a' + 'b' before 'out' adds values of widths 4 and 3")

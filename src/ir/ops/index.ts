@@ -1,14 +1,17 @@
 import type { Activation } from '../activation.ts'
+import { affine } from './affine.ts'
 import { elu } from './elu.ts'
 import { gelu } from './gelu.ts'
 import { hardsigmoid } from './hardsigmoid.ts'
 import { hardswish } from './hardswish.ts'
 import { hardtanh } from './hardtanh.ts'
+import { layerNorm } from './layerNorm.ts'
 import { identity } from './identity.ts'
 import { logSoftmax } from './logSoftmax.ts'
 import { mish } from './mish.ts'
 import { leakyRelu } from './leakyRelu.ts'
 import { relu } from './relu.ts'
+import { makeSeq } from './seq.ts'
 import { silu } from './silu.ts'
 import { sigmoid } from './sigmoid.ts'
 import { softmax } from './softmax.ts'
@@ -38,10 +41,23 @@ export const OPS: { [K in Activation['kind']]: OpDef<Extract<Activation, { kind:
   softplus,
   mish,
   log_softmax: logSoftmax,
+  layer_norm: layerNorm,
+  affine,
+  seq: makeSeq(opOf),
 }
 
 export function opOf(a: Activation): OpDef {
   return OPS[a.kind] as unknown as OpDef
+}
+
+/** The ops an activation is made of: a seq's parts (flattened), else itself. */
+export const flatActivations = (a: Activation): Activation[] => (a.kind === 'seq' ? a.ops.flatMap(flatActivations) : [a])
+
+/** `b` applied after `a` (identity dropped; seqs flattened into one). */
+export function thenActivation(a: Activation, b: Activation): Activation {
+  if (a.kind === 'identity') return b
+  if (b.kind === 'identity') return a
+  return { kind: 'seq', ops: [...flatActivations(a), ...flatActivations(b)] }
 }
 
 /** The activation's quantised parameter (a leaky slope at 2^slopeBits, a clamp's bounds, ELU's alpha), else 0. */

@@ -65,6 +65,8 @@ export function partialPatternOf(nodes: ONode[], i: number): string | undefined 
   if (window.some((n) => n.op_type === 'Erf' && /^(Div|Mul)$/.test(producer(n.input?.[0])?.op_type ?? ''))) return 'GELU (Erf pattern)'
   if (nodes[i]?.op_type === 'Tanh' && near.filter((o) => o === 'Mul').length >= 4) return 'GELU (tanh pattern)'
   if (nodes[i]?.op_type === 'Sigmoid' && nodes[i + 1]?.op_type === 'Mul') return 'SiLU (Sigmoid·x pattern)'
+  // a ReduceMean with a Sqrt and a Div near it: LayerNorm's decomposition (matched whole by normOps.ts when it fits)
+  if (near.includes('ReduceMean') && near.includes('Sqrt') && near.includes('Div')) return 'LayerNorm (ReduceMean pattern)'
   return undefined
 }
 

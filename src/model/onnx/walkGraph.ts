@@ -10,6 +10,7 @@ import { matchPattern, partialPatternOf, scalarReader } from './patterns.ts'
 import { attrs, num, type OGraph, type ONode, type OTensor } from './proto.ts'
 import { onnxRecurrent } from './recurrentOps.ts'
 import { joinValues } from '../source/joinValues.ts'
+import { layerNormPatternStep, mapNormOp, matchLayerNorm, refuseInstanceNorm } from './normOps.ts'
 import { onnxTensorData } from './tensorData.ts'
 import { mapInputPartOp } from './embeddingOps.ts'
 import type { InputPart } from '../source/inputColumns.ts'
@@ -18,7 +19,7 @@ import type { InputPart } from '../source/inputColumns.ts'
 const REFUSED_LAYERS: Record<string, string> = {
   LSTM: 'recurrent layers', GRU: 'recurrent layers', RNN: 'recurrent layers',
   Attention: 'attention layers', MultiHeadAttention: 'attention layers',
-  ConvTranspose: 'transposed convolutions', LayerNormalization: 'layer normalizations', Einsum: 'einsum contractions',
+  ConvTranspose: 'transposed convolutions', Einsum: 'einsum contractions',
 }
 
 /**
@@ -104,6 +105,8 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     stepsOf.set(rec.output, rec.steps)
   }
   // a layer ml2sc does not handle is named before anything around it (attention's MatMuls, …)
+  const instanceNorm = nodes.find((n) => n.op_type === 'InstanceNormalization')
+  if (instanceNorm) refuseInstanceNorm(instanceNorm, file)
   const refused = nodes.find((n) => REFUSED_LAYERS[n.op_type ?? ''] && !rec?.consumed.has(n))
   if (refused) unsupportedNode(refused, `${REFUSED_LAYERS[refused.op_type!]} are not supported`)
 
@@ -121,6 +124,13 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     // GELU, SiLU, Mish, Hardswish written as several nodes
     const cur = ins.find((i) => stepsOf.has(i))
     const pattern = op !== 'Constant' && !ctx.pendingMatMul && !ctx.pendingPad && cur ? matchPattern(nodes, idx, cur, scalar) : undefined
+    // LayerNorm below opset 17: ReduceMean → Sub → Pow → ReduceMean → Add ε → Sqrt → Div [→ Mul γ → Add β]
+    const ln = op === 'ReduceMean' && cur && !ctx.pendingMatMul ? matchLayerNorm(nodes, idx, cur, scalar, (k) => consts.has(k)) : undefined
+    if (ln) {
+      for (const m of ln.nodes) consumed.add(m)
+      stepsOf.set(ln.out, [...stepsOf.get(cur!)!, layerNormPatternStep(ctx, ln)])
+      continue
+    }
     if (pattern) {
       for (const m of pattern.nodes) consumed.add(m)
       stepsOf.set(pattern.out, [...stepsOf.get(cur!)!, { op: 'activation', activation: pattern.activation, name: pattern.label }])
@@ -190,7 +200,7 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
       continue
     }
     if (op === 'Pad' || CONV_OPS.includes(op)) mapConvOp(ctx, node)
-    else if (!mapActivationOp(ctx, node)) mapDenseOp(ctx, node, out!)
+    else if (!mapActivationOp(ctx, node) && !mapNormOp(ctx, node)) mapDenseOp(ctx, node, out!)
     stepsOf.set(out!, ctx.steps)
   }
   const steps = stepsOf.get(outputs[0]!)

@@ -4,6 +4,7 @@ import { convModuleSteps, isConvModule } from './convModules.ts'
 import { RECURRENT_CLASSES, recurrentModuleSteps } from './recurrentModules.ts'
 import { dotted, parseExpr, qualified, text, unsupported, type Ctx, type Node } from './expressions.ts'
 import { chooseBranch, constValue, settle, UNKNOWN } from './constants.ts'
+import { NORM_CLASSES, normModuleSteps } from './normModules.ts'
 import type { Stmt } from './statements.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -18,6 +19,7 @@ export const MODULE_CLASSES = [
   'Conv1d', 'Conv2d', 'MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'AdaptiveMaxPool1d', 'AdaptiveMaxPool2d', 'BatchNorm2d', 'Embedding',
   ...ACTIVATION_CLASSES,
   ...RECURRENT_CLASSES,
+  ...NORM_CLASSES,
 ]
 
 export function moduleClass(name: string | undefined): string | undefined {
@@ -47,7 +49,7 @@ export function moduleSteps(ctx: Ctx, node0: Node, prefix: string, imports: Impo
   if (!cls) return undefined
   if (isConvModule(cls)) return convModuleSteps(ctx, cls, node, prefix)
   if (RECURRENT_CLASSES.includes(cls)) return recurrentModuleSteps(ctx, cls, node, prefix)
-  const act = activationModuleSteps(ctx, cls, node, prefix)
+  const act = activationModuleSteps(ctx, cls, node, prefix) ?? normModuleSteps(ctx, cls, node, prefix)
   if (act) return act
   switch (cls) {
     case 'Linear':
@@ -170,6 +172,11 @@ function readStatements(stmts: Stmt[], ctx: Ctx, modules: Map<string, Mod>, impo
       // nn.Embedding(num, dim): a table that forward() indexes with a column of the input (inputColumns.ts)
       if (rhs.k === 'call' && moduleClass(dotted(rhs.fn)) === 'Embedding' && /^(torch\.)?(nn\.)?Embedding$/.test(dotted(rhs.fn) ?? '')) {
         modules.set(attr, { steps: [], line: s.line, embedding: true, name: qualified(ctx, attr) })
+        continue
+      }
+      // self.gamma = nn.Parameter(torch.ones(n)): a tensor of the state_dict (F.layer_norm's weight)
+      if (rhs.k === 'call' && /^(torch\.)?(nn\.)?Parameter$/.test(dotted(rhs.fn) ?? '')) {
+        modules.set(attr, { steps: [], line: s.line, buffer: true })
         continue
       }
       const steps = moduleSteps(ctx, rhs, qualified(ctx, attr), imports)

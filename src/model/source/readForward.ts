@@ -8,6 +8,7 @@ import { SEQ_HINT, seqApply, seqCat, seqFlatten, seqIndex, seqPlain, seqSqueeze,
 import { joinValues } from './joinValues.ts'
 import { chooseBranch, settle } from './constants.ts'
 import { asInputStep, columnsOf, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
+import { functionalNormStep } from './normModules.ts'
 import type { Stmt } from './statements.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -133,6 +134,13 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         const full = dotted(fn)
         if (full && PACKED.test(full))
           throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line}: packed or padded variable-length sequences are not supported on chain`, { where: ctx.where, hint: 'ml2sc runs a fixed window of model.inputShape [T, F] steps: pad every window to T in the data, not in forward()' })
+        // F.layer_norm(x, (n,), self.w, self.b, eps), F.group_norm(x, 2, self.w, self.b)
+        const normName = /^(?:F|functional|nn\.functional|torch\.nn\.functional|torch)\.(layer_norm|group_norm)$/.exec(full ?? '')?.[1]
+        if (normName) {
+          const arg = node.args[0] ?? node.kwargs.get('input')
+          if (!arg) unsupported(ctx, text(ctx, node), node.line)
+          return { steps: [...plain(evaluate(arg), node).steps, functionalNormStep(ctx, normName, node)!] }
+        }
         // F.relu(x), torch.sigmoid(x), F.leaky_relu(x, 0.2), F.softmax(x, dim=1), torch.flatten(x, 1), F.dropout(x, p, training)
         const fname = functionalName(full)
         if (fname) {
