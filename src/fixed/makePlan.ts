@@ -68,6 +68,9 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     ? makeRecurrentPlan(model.recurrent, { wMaxQ, F, scale, inputAbsMax: -inputMin, weightBytes: p.weightBytes }, pin?.tensor)
     : undefined
   // a deployed graph model: its contract builds the sums and concats it was generated for
+  // the first layer reads the input itself: a join or an op on it there would be skipped by the plan and the contract
+  if (model.layers[0]?.input)
+    throw new NumericsError(`layer '${model.layers[0].name}' reads a sum, concatenation or normalised value before any Linear layer: not supported on chain`, { hint: 'put a Linear layer first' })
   if (pin && graphPinOf(model.layers) !== pin.graph)
     throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) or has other norm constants (LayerNorm/BatchNorm ε, γ, β, in the code) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
   if (pin && (model.categorical ? JSON.stringify(model.categorical) : undefined) !== pin.categorical)

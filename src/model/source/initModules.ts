@@ -171,6 +171,10 @@ function readStatements(stmts: Stmt[], ctx: Ctx, modules: Map<string, Mod>, impo
       const rhs = settle(ctx, parseExpr(rhsToks, ctx, s.line))
       // nn.Embedding(num, dim): a table that forward() indexes with a column of the input (inputColumns.ts)
       if (rhs.k === 'call' && moduleClass(dotted(rhs.fn)) === 'Embedding' && /^(torch\.)?(nn\.)?Embedding$/.test(dotted(rhs.fn) ?? '')) {
+        // max_norm renormalises the looked-up rows at inference too: not the plain table the fold reads
+        const changesRows = [...rhs.kwargs.keys()].find((k) => !/^(num_embeddings|embedding_dim|padding_idx|sparse|scale_grad_by_freq|norm_type|_weight|_freeze|device|dtype)$/.test(k))
+        if (changesRows || rhs.args.length > 3)
+          unsupported(ctx, headerText(ctx, s), s.line, `nn.Embedding(${changesRows ?? 'max_norm'}=…) changes the looked-up rows at inference; ml2sc folds the plain table (padding_idx, sparse and scale_grad_by_freq are fine)`)
         modules.set(attr, { steps: [], line: s.line, embedding: true, name: qualified(ctx, attr) })
         continue
       }
