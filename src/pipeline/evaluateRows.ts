@@ -123,9 +123,10 @@ export async function autoBatchRows(s: ChainSession, address: Hex, abi: Abi, pla
 
 /**
  * Stream the test CSV, encode each row (rows outside the safe input range get an error entry, never a
- * wrapped number), and answer them on chain in batch transactions sized to stay under the gas cap. Only
- * one batch of rows is in flight; with `keepRows: false` nothing else is kept, so memory stays flat
- * whatever the size of the CSV.
+ * wrapped number), and answer them on chain in batches sized to stay under the gas cap: transactions
+ * pipelined (IN_FLIGHT), calls as many at once as the node answers (AdaptiveWindow). Only the batches in
+ * flight are held; with `keepRows: false` nothing else is kept, so memory stays flat whatever the size of
+ * the CSV.
  */
 export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan: Plan, config: Config, log: Logger, opts: EvaluateOptions = {}): Promise<Evaluation> {
   if (!config.data.test) throw new ConfigError('no test data to evaluate', { where: 'data.test', hint: 'add data.test: test.csv to the config' })
