@@ -7,7 +7,7 @@ import { rateText } from '../ui/rateText.ts'
 import { AdaptiveWindow, underWindow } from '../chain/adaptiveWindow.ts'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readRows, type ReadOptions } from '../data/readCsv.ts'
-import { encodeRow } from '../fixed/encodeRows.ts'
+import { encodeRow, encodeRowInto } from '../fixed/encodeRows.ts'
 import { readReference, referenceFor } from '../data/readReference.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Logger } from '../ui/logger.ts'
@@ -85,11 +85,12 @@ export async function scanTestData(config: Config, plan: Plan): Promise<{ rows: 
   let refused = 0
   // the first two answerable rows, encoded: what a deployed contract's batch gas is measured on
   const sample: bigint[][] = []
+  // encoded into a scratch row of doubles (no BigInts): only whether the row is answerable counts here
+  const scratch = new Float64Array(plan.inputSize)
   for await (const r of readRows(config.data.test, testReadOptions(config, plan))) {
     rows++
-    const e = encodeRow(plan, r.features)
-    if (!e.ok) refused++
-    else if (sample.length < 2) sample.push(e.values)
+    if ('error' in encodeRowInto(plan, r.features, undefined, scratch, 0)) refused++
+    else if (sample.length < 2) sample.push((encodeRow(plan, r.features) as { values: bigint[] }).values)
   }
   // data.reference must hold one row of outputs per test row: checked here, before anything is spent
   if (config.data.reference) referenceFor(await readReference(config.data.reference, plan.outputSize), rows, config.data.limit !== undefined, config.data.reference)
