@@ -20,7 +20,36 @@ export function checkSeparator(header: string[], where: string): void {
 
 export const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
 
+/**
+ * A cell that NUMBER accepts as it stands (no spaces around it), read without trimming or a regular
+ * expression: the common case of a large CSV. Undefined for anything else (then parseCell decides).
+ */
+function plainNumber(s: string): number | undefined {
+  let i = 0
+  let c = s.charCodeAt(0)
+  if (c === 43 || c === 45) c = s.charCodeAt(++i) // + -
+  let digits = 0
+  while (c >= 48 && c <= 57) (digits++, (c = s.charCodeAt(++i)))
+  if (c === 46) {
+    c = s.charCodeAt(++i) // .
+    while (c >= 48 && c <= 57) (digits++, (c = s.charCodeAt(++i)))
+  }
+  if (digits === 0) return undefined
+  if (c === 101 || c === 69) {
+    c = s.charCodeAt(++i) // e E
+    if (c === 43 || c === 45) c = s.charCodeAt(++i)
+    let e = 0
+    while (c >= 48 && c <= 57) (e++, (c = s.charCodeAt(++i)))
+    if (e === 0) return undefined
+  }
+  return i === s.length ? Number(s) : undefined
+}
+
 export function parseCell(text: string, row: number, column: string, where: string, isLabel: boolean, classes?: string[]): number {
+  if (!(isLabel && classes)) {
+    const v = plainNumber(text)
+    if (v !== undefined) return v
+  }
   const t = text.trim()
   if (isLabel && classes) {
     const k = classes.indexOf(t)

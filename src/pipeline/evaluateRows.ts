@@ -7,7 +7,7 @@ import { rateText } from '../ui/rateText.ts'
 import { AdaptiveWindow, underWindow } from '../chain/adaptiveWindow.ts'
 import type { ChainSession } from '../chain/connectChain.ts'
 import { readRows, type ReadOptions } from '../data/readCsv.ts'
-import { encodeRow } from '../fixed/encodeRows.ts'
+import { encodeRow, encodeRowInto } from '../fixed/encodeRows.ts'
 import { readReference, referenceFor } from '../data/readReference.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Logger } from '../ui/logger.ts'
@@ -85,11 +85,12 @@ export async function scanTestData(config: Config, plan: Plan): Promise<{ rows: 
   let refused = 0
   // the first two answerable rows, encoded: what a deployed contract's batch gas is measured on
   const sample: bigint[][] = []
+  // encoded into a scratch row of doubles (no BigInts): only whether the row is answerable counts here
+  const scratch = new Float64Array(plan.inputSize)
   for await (const r of readRows(config.data.test, testReadOptions(config, plan))) {
     rows++
-    const e = encodeRow(plan, r.features)
-    if (!e.ok) refused++
-    else if (sample.length < 2) sample.push(e.values)
+    if ('error' in encodeRowInto(plan, r.features, undefined, scratch, 0)) refused++
+    else if (sample.length < 2) sample.push((encodeRow(plan, r.features) as { values: bigint[] }).values)
   }
   // data.reference must hold one row of outputs per test row: checked here, before anything is spent
   if (config.data.reference) referenceFor(await readReference(config.data.reference, plan.outputSize), rows, config.data.limit !== undefined, config.data.reference)
@@ -123,9 +124,10 @@ export async function autoBatchRows(s: ChainSession, address: Hex, abi: Abi, pla
 
 /**
  * Stream the test CSV, encode each row (rows outside the safe input range get an error entry, never a
- * wrapped number), and answer them on chain in batch transactions sized to stay under the gas cap. Only
- * one batch of rows is in flight; with `keepRows: false` nothing else is kept, so memory stays flat
- * whatever the size of the CSV.
+ * wrapped number), and answer them on chain in batches sized to stay under the gas cap: transactions
+ * pipelined (IN_FLIGHT), calls as many at once as the node answers (AdaptiveWindow). Only the batches in
+ * flight are held; with `keepRows: false` nothing else is kept, so memory stays flat whatever the size of
+ * the CSV.
  */
 export async function evaluateRows(s: ChainSession, address: Hex, abi: Abi, plan: Plan, config: Config, log: Logger, opts: EvaluateOptions = {}): Promise<Evaluation> {
   if (!config.data.test) throw new ConfigError('no test data to evaluate', { where: 'data.test', hint: 'add data.test: test.csv to the config' })
