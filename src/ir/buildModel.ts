@@ -4,7 +4,8 @@ import { buildRecurrent } from './buildRecurrent.ts'
 import type { RecurrentLayer } from './recurrentTypes.ts'
 import { buildTensorLayers } from './buildTensorLayers.ts'
 import { describeInput, inputWidth, type LayerInput } from './layerInput.ts'
-import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } from './types.ts'
+import { headsLayer } from './heads.ts'
+import type { Activation, ArchStep, DenseLayer, Head, ModelIR, Tensor, TensorMap } from './types.ts'
 
 /**
  * Attach a state_dict's tensors to an architecture and check every shape. BatchNorm1d is folded into
@@ -13,13 +14,13 @@ import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } fro
  * `inputShape` ([C, H, W] or [C, L]).
  */
 export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: string, file = 'model', inputShape?: number[]): ModelIR {
-  const resolve = (s: ArchStep): ArchStep => (s.op === 'prelu' ? resolvePrelu(s.name, tensors, file) : s.op === 'join' ? { ...s, branches: s.branches.map((b) => b.map(resolve)) } : s)
+  const resolve = (s: ArchStep): ArchStep => (s.op === 'prelu' ? resolvePrelu(s.name, tensors, file) : s.op === 'join' || s.op === 'heads' ? { ...s, branches: s.branches.map((b) => b.map(resolve)) } : s)
   const steps = archSteps.map(resolve)
   const layers: DenseLayer[] = []
   let pendingBn: { scale: number[]; shift: number[]; name: string } | undefined
   /** A PReLU with a slope per channel, waiting for the Linear after it (foldPrelu). */
   let pendingPrelu: { name: string; slopes: number[]; layer: DenseLayer } | undefined
-  const prelus = (ss: ArchStep[]): string[] => ss.flatMap((s) => (s.op === 'prelu' ? [`${s.name}.weight`] : s.op === 'join' ? s.branches.flatMap(prelus) : []))
+  const prelus = (ss: ArchStep[]): string[] => ss.flatMap((s) => (s.op === 'prelu' ? [`${s.name}.weight`] : s.op === 'join' || s.op === 'heads' ? s.branches.flatMap(prelus) : []))
   const used = new Set<string>(prelus(archSteps))
   /** A graph model: what the next Linear reads when it is not the last layer's output (a skip, a sum, a concat). */
   let pending: LayerInput | undefined
@@ -55,10 +56,28 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     steps.splice(0, r + 1)
   }
   const front = buildTensorLayers(steps, recurrent ? undefined : inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
-  if (front.tensorLayers.length && JSON.stringify(archSteps).includes('"op":"join"'))
+  if (front.tensorLayers.length && /"op":"(join|heads)"/.test(JSON.stringify(archSteps)))
     throw new ModelError('a convolutional model with a residual add or torch.cat is not supported yet', { where: file, hint: 'residual adds and torch.cat are supported in dense models (Linear layers)' })
+  let heads: Head[] | undefined
   const visit = (step: ArchStep): void => {
     if (step.op === 'skip' || step.op === 'flatten') return
+    if (heads) throw new ModelError(`${step.op} '${'name' in step ? step.name : ''}' follows the model's outputs`, { where: file, hint: 'a tuple of outputs must be what forward() returns' })
+    if (step.op === 'heads') {
+      // several outputs: each branch from the shared value, then one `heads` layer lays them side by side (heads.ts)
+      const from = current()
+      if (pendingBn || pendingPrelu) throw new ModelError(`BatchNorm or PReLU '${(pendingBn ?? pendingPrelu)!.name}' before the model's outputs cannot be folded`, { where: file })
+      const ends = step.branches.map((branch) => {
+        pending = from
+        branch.forEach(visit)
+        if (pendingBn || pendingPrelu) throw new ModelError(`BatchNorm or PReLU '${(pendingBn ?? pendingPrelu)!.name}' ends an output`, { where: file })
+        return current()
+      })
+      pending = undefined
+      const h = headsLayer(step.names, ends, (v) => (v === 0 ? (layers[0]?.weight[0]?.length ?? 0) : layers[v - 1]!.weight.length), file)
+      layers.push(h.layer)
+      heads = h.heads
+      return
+    }
     if (step.op === 'join') {
       if (pendingBn || pendingPrelu) throw new ModelError(`BatchNorm or PReLU '${(pendingBn ?? pendingPrelu)!.name}' before a residual add or torch.cat cannot be folded`, { where: file })
       const from = current()
@@ -199,7 +218,7 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     return { format, inputSize: recurrent.steps * recurrent.features, inputShape: [recurrent.steps, recurrent.features], recurrent, layers }
   }
   if (front.tensorLayers.length) return { format, inputSize: front.tensorLayers[0]!.inShape.reduce((a, b) => a * b, 1), inputShape: [...inputShape!], tensorLayers: front.tensorLayers, layers }
-  return { format, inputSize: layers[0]!.weight[0]!.length, layers }
+  return { format, inputSize: layers[0]!.weight[0]!.length, layers, ...(heads ? { heads } : {}) }
 }
 
 /** `relu`, `leaky_relu(0.1)`, `hardtanh(0, 6)`, `gelu(tanh)`: the kind and its parameters. */

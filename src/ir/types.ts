@@ -41,7 +41,15 @@ export type ModelIR = {
   /** Sequence models only: a GRU/LSTM over inputShape [T, F] whose last hidden state the dense layers take (recurrentTypes.ts). */
   recurrent?: RecurrentLayer
   layers: DenseLayer[]
+  /**
+   * A multi-output model (forward returns a tuple, an ONNX graph with several outputs): the output vector
+   * is every head's outputs one after another, in this order (./heads.ts). Absent: one output.
+   */
+  heads?: Head[]
 }
+
+/** One output of a multi-output model: its name (the returned variable, `out0`, the ONNX output) and width. */
+export type Head = { name: string; size: number }
 
 /**
  * An architecture step before weights are attached: what `model.layers`, `model.source` or a pickled
@@ -63,6 +71,8 @@ export type ArchStep =
    * branch is the value itself) and the branches' results are summed or concatenated (buildGraph.ts).
    */
   | { op: 'join'; kind: 'add' | 'concat'; branches: ArchStep[][]; name?: string }
+  /** `return a, b`: several outputs, each the steps of its branch from the shared value (the model's last step). */
+  | { op: 'heads'; names: string[]; branches: ArchStep[][] }
 
 /** A flat tensor map, as a state_dict: name → { shape, data (row-major float64) }. */
 export type Tensor = { shape: number[]; data: Float64Array }
