@@ -1,9 +1,12 @@
 import { cellsOf } from './recurrentTypes.ts'
 import type { ModelIR, Task } from './types.ts'
+import { headsOf, headTaskOf } from './heads.ts'
 
 /** What the outputs mean: one sigmoid output is a binary class, several outputs are classes, else a value. */
 export function taskOf(model: ModelIR, override?: Task): Task {
   if (override) return override
+  // a multi-output model: its first head's task (the report's top-level figures are that head's; `heads` has each)
+  if (model.heads?.length) return headTaskOf(model, headsOf(model, 0)[0]!)
   const last = model.layers[model.layers.length - 1]!
   if (last.weight.length > 1) return 'multiclass'
   return last.activation.kind === 'sigmoid' ? 'binary' : 'regression'
