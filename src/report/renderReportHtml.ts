@@ -1,3 +1,4 @@
+import { headsHtml } from './headsSection.ts'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { ML2SC_GAS_PER_ROW_30_4_1, type Report } from './buildReport.ts'
@@ -100,6 +101,7 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
 <section class="cards">${cards.join('')}</section>
 ${r.warnings.length ? `<section class="panel">${r.warnings.map((w) => `<p class="err">warning: ${esc(w)}</p>`).join('')}</section>` : ''}
 <section class="grid">${charts.join('\n')}</section>
+${r.heads?.length ? `<section class="panel">${headsHtml(r)}</section>` : ''}
 <section class="tables">
   <div class="panel">
     <h2>Gas</h2>

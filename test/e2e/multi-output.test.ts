@@ -54,6 +54,12 @@ describe('a two-head model on chain', () => {
     expect(Math.abs(alcohol.mae.onchain - alcohol.mae.reference)).toBeLessThan(1e-3)
     expect(report.gas.predictSingle).toBeGreaterThan(21_000)
 
+    // report.md and report.html show each head
+    const md = readFileSync(path.join(dir, 'out', 'report.md'), 'utf8')
+    expect(md).toContain('## Outputs (heads)')
+    expect(md).toMatch(/\| alcohol \| regression \| 3 \| alcohol \| MAE /)
+    expect(readFileSync(path.join(dir, 'out', 'report.html'), 'utf8')).toContain('<td>logits</td><td>multiclass</td>')
+
     // predictions.csv: the compat columns, then <head>_label/_onchain/_reference per head
     const csv = lines(path.join(dir, 'out', 'predictions.csv'))
     expect(csv[0]).toBe('row,label,onchain,reference,logits_label,logits_onchain,logits_reference,alcohol_label,alcohol_onchain,alcohol_reference')
