@@ -31,6 +31,26 @@ describe('a two-head model on chain', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /) // no stack trace
   })
 
+  test('ONNX with two named graph outputs: init --data test.csv writes label [label, alcohol], and the config runs unedited', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-heads-onnx-'))
+    for (const f of ['model.onnx', 'test.csv', 'reference.csv']) copyFileSync(path.join(D, f), path.join(dir, f))
+    const init = await runCli(['init', 'model.onnx', '--data', 'test.csv'], { cwd: dir })
+    expect(init.code).toBe(0)
+    const yaml = readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')
+    expect(yaml).toContain('label: [label, alcohol]')
+    expect(yaml).not.toContain('WARNING')
+    const run = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
+    expect(run.stderr).not.toContain('ml2sc: error')
+    expect(run.code).toBe(0)
+    const report = readJson(path.join(dir, 'out', 'report.json'))
+    expect(report.model.format).toBe('onnx')
+    expect(report.heads.map((h: { name: string; within: boolean; agreement: number }) => [h.name, h.within, h.agreement])).toEqual([
+      ['logits', true, 1],
+      ['alcohol', true, 1],
+    ])
+    expect(report.simulator.mismatches).toBe(0)
+  })
+
   test('each head equals PyTorch on anvil; report.json, predictions.csv and predict --json per head; a tampered head fails', async () => {
     const dir = project()
     const run = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
