@@ -11,6 +11,8 @@ import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { simulateLayers } from '../../src/fixed/simulate.ts'
 import { encodeRow } from '../../src/fixed/encodeRows.ts'
 import { headsOf, headTaskOf } from '../../src/ir/heads.ts'
+import { parameterCount } from '../../src/ir/taskOf.ts'
+import { inspectTarget, renderInspect } from '../../src/commands/inspect.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { FIXTURES } from '../helpers/paths.ts'
 
@@ -40,6 +42,9 @@ describe('a two-head model (classification + regression)', () => {
       ['reg2', null],
       ['heads', { op: 'concat', values: [3, 5] }],
     ])
+    // PyTorch's parameter count: the heads layer is ml2sc's, not the model's
+    expect(parameterCount(m)).toBe(676)
+    expect(renderInspect(await inspectTarget(path.join(D, 'model.onnx')))).toContain('outputs      logits (3), then alcohol (1)')
     const heads = headsOf(m, 4)
     expect(heads.map((h) => [h.name, h.offset, h.size, headTaskOf(m, h)])).toEqual([
       ['logits', 0, 3, 'multiclass'],
