@@ -55,6 +55,20 @@ describe('a two-head model (classification + regression)', () => {
     expect(worst).toBeLessThan(1e-4)
   })
 
+  test('the same state_dict as JSON (ML2SC-style weights file) with model.py: the same heads and layers', async () => {
+    const { readPt } = await import('../../src/model/readPt.ts')
+    const { tensors } = await readPt(path.join(D, 'model.state_dict.pt'))
+    const doc: Record<string, number[] | number[][]> = {}
+    for (const [k, t] of tensors) doc[k] = t.shape.length === 2 ? Array.from({ length: t.shape[0]! }, (_, i) => Array.from(t.data.subarray(i * t.shape[1]!, (i + 1) * t.shape[1]!))) : Array.from(t.data)
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ml2sc-heads-json-')), 'weights.json')
+    writeFileSync(file, JSON.stringify(doc))
+    const json = await loadModel({ path: file, source: path.join(D, 'model.py') })
+    const py = await loadModel({ path: path.join(D, 'model.state_dict.pt'), source: path.join(D, 'model.py') })
+    expect(json.format).toBe('state_dict-json')
+    expect(json.heads).toEqual(py.heads)
+    expect(json.layers).toEqual(py.layers)
+  })
+
   test('ONNX with output_names=[logits, alcohol]: the same graph, heads named as exported', async () => {
     const py = await loadModel({ path: path.join(D, 'model.state_dict.pt'), source: path.join(D, 'model.py') })
     const onnx = await loadModel({ path: path.join(D, 'model.onnx') })
