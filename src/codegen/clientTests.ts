@@ -43,7 +43,7 @@ export function clientTest(plan: Plan, opts: { contractName: string; task: Task;
 ${arr('f', v.features)}
 ${arr('want', want)}
         _checkE18(${i}, ${L}.predict(address(model), f), want);${classifier ? `
-        require(${L}.predictClass(address(model), f) == ${interpret(plan, opts.task as 'binary' | 'multiclass', v.output)}, "predictClass differs from ml2sc's class");` : ''}
+        require(${L}.predictClass(address(model), f) == ${classOf(plan, opts.task as 'binary' | 'multiclass', v.output)}, "predictClass differs from ml2sc's class");` : ''}${headChecks(plan, L, want, v.output)}
     }`
   })
 
@@ -113,4 +113,31 @@ ${tests.join('\n\n')}
     }
 }
 `
+}
+
+/** The class ml2sc reports: a multi-output model's is its first head's (argmax of its outputs; one sigmoid output above one half). */
+function classOf(plan: Plan, task: 'binary' | 'multiclass', out: bigint[]): number {
+  if (!plan.heads) return interpret(plan, task, out)
+  if (task === 'binary') return out[0]! > plan.scale / 2n ? 1 : 0
+  const head = out.slice(0, plan.heads[0]!.size)
+  return head.reduce((best, v, j) => (v > head[best]! ? j : best), 0)
+}
+
+/** A multi-output model: each head's predict<Head> is its slice of predict, predict<Head>Class its argmax (clientHeads.ts). */
+function headChecks(plan: Plan, L: string, want: bigint[], out: bigint[]): string {
+  let at = 0
+  return (plan.heads ?? [])
+    .map((h) => {
+      const N = h.name.charAt(0).toUpperCase() + h.name.slice(1)
+      const o = at
+      at += h.size
+      const head = out.slice(o, o + h.size)
+      const best = head.reduce((b, v, j) => (v > head[b]! ? j : b), 0)
+      return `
+        { int256[] memory got = ${L}.predict${N}(address(model), f); require(got.length == ${h.size}, "predict${N}: wrong size");${Array.from({ length: h.size }, (_, j) => ` require(got[${j}] == want[${o + j}], "predict${N} differs from predict");`).join('')} }${
+        h.size > 1 ? `
+        require(${L}.predict${N}Class(address(model), f) == ${best}, "predict${N}Class differs from ml2sc's argmax");` : ''
+      }`
+    })
+    .join('')
 }

@@ -2,6 +2,7 @@ import type { Task } from '../ir/types.ts'
 import { E18, featureRangeE18, inputRatio, outputRatio, type Ratio } from '../fixed/e18.ts'
 import { inputScaleText, inputTypeText } from '../fixed/encodeRows.ts'
 import { scaleText } from '../fixed/makePlan.ts'
+import { clientHeadsSolidity } from './clientHeads.ts'
 import type { Plan } from '../fixed/types.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { predictSignature, selectorOf } from './abiSignatures.ts'
@@ -89,14 +90,16 @@ export function generateClient(plan: Plan, opts: GenerateClientOptions): string 
   const retLen = 64 + 32 * M
   const sig = predictSignature(N * ib)
   const predictSel = selectorOf(sig)
-  const lastAct = plan.layers[plan.layers.length - 1]!.activation.kind
+  // a multi-output model: predictClass is its first head's (a binary head is one sigmoid output: ir/heads.ts)
+  const lastAct = plan.heads ? (opts.task === 'binary' ? 'sigmoid' : 'identity') : plan.layers[plan.layers.length - 1]!.activation.kind
+  const classCount = plan.heads ? `${plan.heads[0]!.size}` : 'OUTPUTS'
   const classifier = opts.task !== 'regression'
 
   const classBody =
     opts.task === 'multiclass'
       ? `        // the index of the largest output (the first on a tie), on the raw outputs: the order is the same in 1e18
         uint256 best = 0;
-        for (uint256 j = 1; j < OUTPUTS; j++) if (raw[j] > raw[best]) best = j;
+        for (uint256 j = 1; j < ${classCount}; j++) if (raw[j] > raw[best]) best = j;
         return best;`
       : lastAct === 'sigmoid'
         ? `        // one sigmoid output: class 1 above one half (${plan.scale / 2n} at ${scaleText(plan)})
@@ -184,7 +187,7 @@ library ${L} {
         assembly ("memory-safe") { src := features }
         return _toE18(model, _predictRaw(model, src));
     }
-${classFns}
+${classFns}${clientHeadsSolidity(plan)}
     /// Range-check and encode the ${N} words at \`src\` into predict's call data (selector, ${K} word(s)), call the
     /// model, and return its raw outputs (at ${scaleText(plan)}) in a new int256[].
     function _predictRaw(address model, uint256 src) private view returns (int256[] memory raw) {

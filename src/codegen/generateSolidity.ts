@@ -145,7 +145,7 @@ interface I${name} {
 
     ${Object.values(EVENTS).join(';\n    ')};
 
-    /// @notice Many rows (${rowBytes} bytes each, ${inputTypeText(plan)} features at ${inputScaleText(plan)}); emits Predictions with ${plan.outputSize} value(s) of ${plan.outputBytes} bytes per row. predict takes one row, zero-padded to ${rowWords} word(s).
+    /// @notice Many rows (${rowBytes} bytes each, ${inputTypeText(plan)} features at ${inputScaleText(plan)}); emits Predictions with ${plan.outputSize} value(s) of ${plan.outputBytes} bytes per row. predict takes one row, zero-padded to ${rowWords} word(s).${plan.heads ? ` The outputs, one after another: ${plan.heads.map((hd) => `${hd.name} (${hd.size})`).join(', ')}.` : ''}
     ${[FUNCTIONS.predictBatch, predictSignature(rowBytes), ...Object.entries(FUNCTIONS).filter(([k]) => k !== 'predictBatch').map(([, v]) => v)].join(';\n    ')};
 }
 

@@ -26,6 +26,8 @@ export type InspectSummary = {
   outputSize: number
   shape: number[]
   parameters: number
+  /** A multi-output model: its outputs (heads), in the order predict returns them. */
+  heads?: { name: string; size: number }[]
   /** Convolutional models: the input tensor's shape [C, H, W] or [C, L]. */
   inputShape?: number[]
   /** nn.Embedding columns: category indices, read one-hot by the first Linear. */
@@ -82,6 +84,7 @@ function summarize(ir: ModelIR, file: string, architecture: InspectSummary['arch
     outputSize: ir.layers[ir.layers.length - 1]!.weight.length,
     shape: shapeOf(ir),
     parameters: parameterCount(ir),
+    ...(ir.heads ? { heads: ir.heads } : {}),
     ...(ir.inputShape && (ir.tensorLayers?.length || ir.recurrent) ? { inputShape: ir.inputShape } : {}),
     ...(ir.categorical?.length ? { categorical: ir.categorical } : {}),
     layers,
@@ -162,6 +165,7 @@ export function renderInspect(s: InspectSummary): string {
     `architecture ${how}`,
     `task         ${s.task}: ${s.inputSize} input${s.inputSize === 1 ? '' : 's'} → ${s.outputSize} output${s.outputSize === 1 ? '' : 's'}, ${s.parameters.toLocaleString('en-US')} parameters`,
   ]
+  if (s.heads) lines.push(`outputs      ${s.heads.map((h) => `${h.name} (${h.size})`).join(', then ')}: one head each, side by side in predict's outputs (the 'heads' layer)`)
   if (s.plan)
     lines.push(
       `fixed point  activations at 2^${s.plan.fraction}, weights int${s.plan.weightBits} (${s.plan.weightBytes.toLocaleString('en-US')} bytes), inputs int${s.plan.inputBits}; safe inputs [${s.plan.safeInputRange.join(', ')}]`,

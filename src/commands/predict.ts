@@ -11,6 +11,9 @@ import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
 import { readPredictInput, type InputRow } from '../data/readPredictInput.ts'
 import { interpret } from '../fixed/encodeRows.ts'
+import { headsOf, headTaskOf } from '../ir/heads.ts'
+import { headValue } from '../report/headMetrics.ts'
+import { simulate } from '../fixed/simulate.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Prepared } from '../pipeline/prepareModel.ts'
 import { predictPrep } from '../pipeline/predictPrep.ts'
@@ -20,7 +23,7 @@ import type { Ml2scCommand } from './context.ts'
 export type PredictArgs = { config: string; input: string; offchain?: boolean; tx?: boolean; out?: string; quiet?: boolean }
 
 /** One answer per input row: the class (or value) and the raw outputs at scale 2^F, or why the row was refused. */
-export type PredictEntry = { prediction: number; raw: string[] } | { error: string }
+export type PredictEntry = { prediction: number; raw: string[]; heads?: Record<string, { prediction: number; raw: string[] }> } | { error: string }
 export type PredictResult = { rows: PredictEntry[] }
 
 /**
@@ -47,12 +50,26 @@ export async function predictCommand(args: PredictArgs, log: Logger): Promise<Pr
     const outputs = await predictOnChain(config, prep, valid.map((r) => r.input!), log, { tx: Boolean(args.tx), notice })
     valid.forEach((r, i) => raw.set(r, outputs[i]!))
   }
+  // a multi-output model: `prediction` is the first head's; `heads` names each head's prediction and raw outputs
+  const slices = prep.plan.heads ? headsOf(prep.plan, prep.plan.outputSize) : undefined
+  const unit = Number(prep.plan.scale)
+  const headsOfRow = (out: bigint[]) =>
+    Object.fromEntries(
+      slices!.map((h) => {
+        const part = out.slice(h.offset, h.offset + h.size)
+        return [h.name, { prediction: headValue(headTaskOf(prep.model, h), part.map((v) => Number(v) / unit)), raw: part.map(String) }]
+      }),
+    )
   return {
     fraction: prep.plan.F,
     classes: prep.task === 'regression' ? undefined : config.data.classes,
     rows: rows.map((r): PredictEntry => {
       const out = raw.get(r)
       if (!out) return { error: r.error ?? 'not answered' }
+      if (slices) {
+        const heads = headsOfRow(out)
+        return { prediction: heads[slices[0]!.name]!.prediction, raw: out.map(String), heads }
+      }
       return { prediction: interpret(prep.plan, prep.task, out), raw: out.map(String) }
     }),
   }
@@ -162,7 +179,7 @@ export function predictTable(result: PredictResult, F: number, classes?: string[
   const lines = ['row  prediction  outputs']
   result.rows.forEach((r, i) => {
     if ('error' in r) lines.push(`${String(i).padEnd(4)} refused     ${r.error}`)
-    else lines.push(`${String(i).padEnd(4)} ${(classes?.[r.prediction] ? `${r.prediction} ${classes[r.prediction]}` : String(r.prediction)).padEnd(11)} ${r.raw.map((v) => (Number(v) / 2 ** F).toFixed(6)).join('  ')}`)
+    else lines.push(`${String(i).padEnd(4)} ${(classes?.[r.prediction] ? `${r.prediction} ${classes[r.prediction]}` : String(r.prediction)).padEnd(11)} ${r.raw.map((v) => (Number(v) / 2 ** F).toFixed(6)).join('  ')}${r.heads ? `   (${Object.entries(r.heads).map(([k, v]) => `${k} ${v.prediction}`).join(', ')})` : ''}`)
   })
   return lines.join('\n') + '\n'
 }

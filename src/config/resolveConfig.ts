@@ -11,7 +11,7 @@ import { schemaAt } from './schema.ts'
 import type { Problem } from './validateConfig.ts'
 
 /** The document as the schema guarantees it after validation with defaults filled in. */
-type Validated = Omit<Config, 'file' | 'dir' | 'hash' | 'evaluationHash' | 'data'> & { data?: Config['data'] }
+type Validated = Omit<Config, 'file' | 'dir' | 'hash' | 'evaluationHash' | 'data'> & { data?: Omit<Config['data'], 'label'> & { label: string | string[] } }
 
 export type ResolveInput = {
   /** Absolute path of the config file. */
@@ -39,6 +39,9 @@ export function resolveConfig({ file, doc, output }: ResolveInput): Config {
   const data: Config['data'] = v.data
     ? {
         ...v.data,
+        // data.label as a list (a multi-output model): the first names the first output's column, as a string
+        // does; the others are no features either
+        ...labelsOf(v.data.label, v.data.drop),
         test: at(v.data.test),
         ...(v.data.reference !== undefined ? { reference: at(v.data.reference) } : {}),
         ...(v.data.calibration !== undefined ? { calibration: at(v.data.calibration) } : {}),
@@ -79,4 +82,10 @@ export function checkFiles(config: Config): Problem[] {
     if (message) problems.push({ path: segments.join('.'), segments, message })
   }
   return problems
+}
+
+/** `data.label` as a string, or a list (one column per output of a multi-output model: `labels`, the others dropped from the features). */
+function labelsOf(label: string | string[], drop: string[]): Pick<Config['data'], 'label' | 'labels' | 'drop'> {
+  if (!Array.isArray(label)) return { label, drop }
+  return { label: label[0]!, labels: label, drop: [...drop, ...label.slice(1).filter((l) => !drop.includes(l))] }
 }

@@ -26,7 +26,10 @@ export type Config = {
   }
   data: {
     test: string
+    /** The target column (of the first output, for a multi-output model). */
     label: string
+    /** A multi-output model: one target column per output, in output order (`data.label` as a list); the others are not features. */
+    labels?: string[]
     drop: string[]
     limit?: number
     /** Absolute path of a CSV of PyTorch's outputs for the test rows (what agreement is measured against). */

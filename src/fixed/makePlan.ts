@@ -163,5 +163,6 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     layers,
     inputSize: model.inputSize,
     outputSize: layers[layers.length - 1]!.nOut,
+    ...(model.heads ? { heads: model.heads } : {}),
   }
 }

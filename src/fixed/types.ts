@@ -1,4 +1,4 @@
-import type { Activation, LayerInput } from '../ir/types.ts'
+import type { Activation, Head, LayerInput } from '../ir/types.ts'
 import { recurrentPinOf, type RecurrentPlan } from './recurrentPlanTypes.ts'
 import type { TensorLayerPlan } from './tensorPlanTypes.ts'
 import type { CategoricalInput } from '../ir/categorical.ts'
@@ -68,6 +68,8 @@ export type Plan = {
   /** Features per row in calldata (the CSV's feature columns). */
   inputSize: number
   outputSize: number
+  /** A multi-output model: the outputs are these heads' one after another (ir/heads.ts). Absent: one output. */
+  heads?: Head[]
 }
 
 /**

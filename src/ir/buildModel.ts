@@ -8,7 +8,8 @@ import { buildTensorLayers } from './buildTensorLayers.ts'
 import { describeInput, inputWidth, type LayerInput } from './layerInput.ts'
 import { foldEmbeddings } from './foldEmbedding.ts'
 import type { CategoricalInput } from './categorical.ts'
-import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } from './types.ts'
+import { headsLayer } from './heads.ts'
+import type { Activation, ArchStep, DenseLayer, Head, ModelIR, Tensor, TensorMap } from './types.ts'
 
 /**
  * Attach a state_dict's tensors to an architecture and check every shape. BatchNorm1d is folded into
@@ -17,14 +18,14 @@ import type { Activation, ArchStep, DenseLayer, ModelIR, Tensor, TensorMap } fro
  * `inputShape` ([C, H, W] or [C, L]).
  */
 export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: string, file = 'model', inputShape?: number[]): ModelIR {
-  const resolve = (s: ArchStep): ArchStep => (s.op === 'prelu' ? resolvePrelu(s.name, tensors, file) : s.op === 'join' ? { ...s, branches: s.branches.map((b) => b.map(resolve)) } : s)
+  const resolve = (s: ArchStep): ArchStep => (s.op === 'prelu' ? resolvePrelu(s.name, tensors, file) : s.op === 'join' || s.op === 'heads' ? { ...s, branches: s.branches.map((b) => b.map(resolve)) } : s)
   const steps = archSteps.map(resolve)
   const layers: DenseLayer[] = []
   /** A per-feature affine (BatchNorm, a buffer, a norm's γ/β) waiting for the next Linear to fold it (else run on chain: flushAffine). */
   let pendingBn: PendingAffine | undefined
   /** A PReLU with a slope per channel, waiting for the Linear after it (foldPrelu). */
   let pendingPrelu: { name: string; slopes: number[]; layer: DenseLayer } | undefined
-  const prelus = (ss: ArchStep[]): string[] => ss.flatMap((s) => (s.op === 'prelu' ? [`${s.name}.weight`] : s.op === 'join' ? s.branches.flatMap(prelus) : []))
+  const prelus = (ss: ArchStep[]): string[] => ss.flatMap((s) => (s.op === 'prelu' ? [`${s.name}.weight`] : s.op === 'join' || s.op === 'heads' ? s.branches.flatMap(prelus) : []))
   const used = new Set<string>(prelus(archSteps))
   /** A graph model: what the next Linear reads when it is not the last layer's output (a skip, a sum, a concat; with its post op). */
   let pending: LayerInput | undefined
@@ -103,11 +104,29 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
   const late = (ss: ArchStep[]): boolean => ss.some((st) => st.op === 'embedcat' || (st.op === 'join' && st.branches.some(late)))
   if (late(steps)) throw new ModelError('an nn.Embedding is supported only on the model\'s input columns, read first in forward()', { where: file, hint: 'x = torch.cat([self.emb(x[:, 0].long()), x[:, 1:]], dim=1), then a Linear' })
   const front = buildTensorLayers(steps, recurrent ? undefined : inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
-  if (front.tensorLayers.length && JSON.stringify(archSteps).includes('"op":"join"'))
+  if (front.tensorLayers.length && /"op":"(join|heads)"/.test(JSON.stringify(archSteps)))
     throw new ModelError('a convolutional model with a residual add or torch.cat is not supported yet', { where: file, hint: 'residual adds and torch.cat are supported in dense models (Linear layers)' })
+  let heads: Head[] | undefined
   const visit = (step: ArchStep): void => {
     if (step.op === 'skip' || step.op === 'flatten') return
     if (pendingEmbed && step.op !== 'linear') throw new ModelError(`the embeddings' concatenation must go straight into a Linear (found ${step.op === 'activation' ? describeActivation(step.activation) : step.op})`, { where: file, hint: 'x = torch.cat([self.emb(x[:, 0].long()), x[:, 1:]], dim=1); h = self.fc1(x)' })
+    if (heads) throw new ModelError(`${step.op} '${'name' in step ? step.name : ''}' follows the model's outputs`, { where: file, hint: 'a tuple of outputs must be what forward() returns' })
+    if (step.op === 'heads') {
+      // several outputs: each branch from the shared value, then one `heads` layer lays them side by side (heads.ts)
+      const from = current()
+      if (pendingBn || pendingPrelu) throw new ModelError(`BatchNorm or PReLU '${(pendingBn ?? pendingPrelu)!.name}' before the model's outputs cannot be folded`, { where: file })
+      const ends = step.branches.map((branch) => {
+        pending = from
+        branch.forEach(visit)
+        if (pendingBn || pendingPrelu) throw new ModelError(`BatchNorm or PReLU '${(pendingBn ?? pendingPrelu)!.name}' ends an output`, { where: file })
+        return current()
+      })
+      pending = undefined
+      const h = headsLayer(step.names, ends, (v) => (v === 0 ? (layers[0]?.weight[0]?.length ?? 0) : layers[v - 1]!.weight.length), file)
+      layers.push(h.layer)
+      heads = h.heads
+      return
+    }
     if (step.op === 'join') {
       if (pendingPrelu) throw new ModelError(`PReLU '${pendingPrelu.name}' before a residual add or torch.cat cannot be folded`, { where: file })
       // a normalised/activated sum read by both branches: made a value once (a waiting γ/β folded into it)
@@ -266,9 +285,9 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
   if (embedded) {
     const again = layers.find((l) => l.input?.values.includes(0))
     if (again) throw new ModelError(`layer '${again.name}' reads the model's input again; with an nn.Embedding only the first Linear may read it`, { where: file })
-    return { format, inputSize: embedded.inputSize, categorical: embedded.categorical, layers }
+    return { format, inputSize: embedded.inputSize, categorical: embedded.categorical, layers, ...(heads ? { heads } : {}) }
   }
-  return { format, inputSize: layers[0]!.weight[0]!.length, layers }
+  return { format, inputSize: layers[0]!.weight[0]!.length, layers, ...(heads ? { heads } : {}) }
 }
 
 /** A Linear applied at each of T steps ([B, T, in] → [B, T, out], then flattened): block-diagonal over T·in inputs. */

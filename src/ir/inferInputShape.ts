@@ -12,7 +12,7 @@ import type { ArchStep, TensorMap } from './types.ts'
 export function inferInputShape(steps: ArchStep[], tensors: TensorMap, features?: number): number[] | undefined {
   // a sequence model: F from its weight_ih_l0, T from the CSV's column count (T·F columns)
   const rec = steps.find((s) => s.op === 'gru' || s.op === 'lstm')
-  if (rec) {
+  if (rec && (rec.op === 'gru' || rec.op === 'lstm')) {
     const F = tensors.get(`${rec.name}.weight_ih_l0`)?.shape[1]
     return F && features && features % F === 0 ? [features / F, F] : undefined
   }

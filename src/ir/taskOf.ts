@@ -1,9 +1,12 @@
 import { cellsOf } from './recurrentTypes.ts'
 import type { ModelIR, Task } from './types.ts'
+import { headsOf, headTaskOf } from './heads.ts'
 
 /** What the outputs mean: one sigmoid output is a binary class, several outputs are classes, else a value. */
 export function taskOf(model: ModelIR, override?: Task): Task {
   if (override) return override
+  // a multi-output model: its first head's task (the report's top-level figures are that head's; `heads` has each)
+  if (model.heads?.length) return headTaskOf(model, headsOf(model, 0)[0]!)
   const last = model.layers[model.layers.length - 1]!
   if (last.weight.length > 1) return 'multiclass'
   return last.activation.kind === 'sigmoid' ? 'binary' : 'regression'
@@ -13,7 +16,9 @@ export function parameterCount(model: ModelIR): number {
   const conv = (model.tensorLayers ?? []).reduce((n, l) => n + (l.kind === 'conv' ? l.weight.length + l.bias.length : 0), 0)
   const r = model.recurrent
   const rec = r ? cellsOf(r).reduce((n, c) => n + c.weightIh.length * (c.features + c.hidden + 2), 0) : 0
-  return conv + rec + model.layers.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
+  // a multi-output model's `heads` layer is ml2sc's (identity weights laying the heads side by side), not PyTorch's
+  const dense = model.heads ? model.layers.slice(0, -1) : model.layers
+  return conv + rec + dense.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
 }
 
 export function shapeOf(model: ModelIR): number[] {

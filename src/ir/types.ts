@@ -45,7 +45,15 @@ export type ModelIR = {
   /** Tabular models with nn.Embedding: the CSV columns that hold category indices; layers[0] reads the expanded input (./categorical.ts). */
   categorical?: CategoricalInput[]
   layers: DenseLayer[]
+  /**
+   * A multi-output model (forward returns a tuple, an ONNX graph with several outputs): the output vector
+   * is every head's outputs one after another, in this order (./heads.ts). Absent: one output.
+   */
+  heads?: Head[]
 }
+
+/** One output of a multi-output model: its name (the returned variable, `out0`, the ONNX output) and width. */
+export type Head = { name: string; size: number }
 
 /**
  * An architecture step before weights are attached: what `model.layers`, `model.source` or a pickled
@@ -74,6 +82,8 @@ export type ArchStep =
   | { op: 'join'; kind: 'add' | 'concat'; branches: ArchStep[][]; name?: string }
   /** The model's input as cat([emb(x[:, i]), …, x[:, a:b]], dim=1): folded through the next Linear (foldEmbedding.ts). */
   | { op: 'embedcat'; pieces: EmbedPiece[]; name?: string }
+  /** `return a, b`: several outputs, each the steps of its branch from the shared value (the model's last step). */
+  | { op: 'heads'; names: string[]; branches: ArchStep[][] }
 
 /** A flat tensor map, as a state_dict: name → { shape, data (row-major float64) }. */
 export type Tensor = { shape: number[]; data: Float64Array }

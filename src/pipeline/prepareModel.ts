@@ -16,6 +16,7 @@ import { DEFAULT_TOLERANCE, tolerancePerOutput } from '../fixed/tolerance.ts'
 import { logitView } from './logitView.ts'
 import { int8Eligible, keepsClasses } from './keepsClasses.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
+import { checkHeadLabels } from './checkHeadLabels.ts'
 
 export type Prepared = {
   model: ModelIR
@@ -62,7 +63,8 @@ export const AUTO_ERROR_TARGET = 5e-5
 async function calibratedPlan(config: Config, model: ModelIR, progress?: (what: string) => void): Promise<{ plan: Plan; warnings: PrecisionWarning[]; calibration?: Calibration }> {
   if (config.data.test || config.data.calibration) progress?.('reading the calibration rows')
   const sample = await calibrationSample(config, model.inputSize, model.layers[model.layers.length - 1]!.weight.length, model.categorical)
-  const { plan, warnings } = autoPlan(model, taskOf(model, config.model.task), config.precision, sample, sample?.reference, progress)
+  // a multi-output model is held to the tolerance on every output (no class shortcut: a value head has no classes)
+  const { plan, warnings } = autoPlan(model, model.heads ? 'regression' : taskOf(model, config.model.task), config.precision, sample, sample?.reference, progress)
   return { plan, warnings, ...(sample?.calibration ? { calibration: sample.calibration } : {}) }
 }
 
@@ -136,6 +138,7 @@ const tryPlan = (make: () => Plan): Plan | undefined => {
 export async function prepareModel(config: Config, opts: { deployed?: Plan; progress?: (what: string) => void } = {}): Promise<Prepared> {
   opts.progress?.('reading the model')
   const model = await loadModel(config.model)
+  checkHeadLabels(config, model)
   const d = opts.deployed
   // new weights for a deployed contract are quantised at its scales, widths and lanes (or refused)
   const { plan, warnings, calibration } = d

@@ -20,10 +20,12 @@ import type { ReferenceSource } from './referenceSource.ts'
 import type { Calibration } from '../pipeline/calibrationRows.ts'
 import type { ToleranceSetting } from '../fixed/tolerance.ts'
 import { measureFidelity } from './fidelity.ts'
+import { headsOf, headTaskOf } from '../ir/heads.ts'
+import { headPredictions, headReport, headValue, type HeadRow } from './headMetrics.ts'
 
 export { ML2SC_GAS_PER_ROW_30_4_1 }
 
-export type PredictionRow = { row: number; label: number | string; onchain: number | string; reference: number; raw: string[]; error?: string }
+export type PredictionRow = { row: number; label: number | string; onchain: number | string; reference: number; raw: string[]; error?: string; heads?: ReturnType<typeof headPredictions> }
 
 export type ReportInput = {
   model: ModelIR
@@ -50,6 +52,8 @@ export type ReportInput = {
   calibration?: Calibration
   /** model.guessed: the architecture is init's guess from the tensor shapes. */
   guessed?: boolean
+  /** A multi-output model: each head's label column (data.label as a list) and, per row of `rows`, each head's label. */
+  headLabels?: { columns: string[]; values: (number | undefined)[][] }
 }
 
 const round = (x: number, d = 6) => Number(x.toFixed(d))
@@ -71,6 +75,10 @@ export function buildReport(inp: ReportInput) {
   let labelled = 0
   let answered = 0
   const binaryThreshold = model.layers[model.layers.length - 1]!.activation.kind === 'sigmoid' ? 0.5 : 0
+  // a multi-output model: the top-level figures are its first head's (ir/heads.ts); `heads` has each one's
+  const slices = plan.heads ? headsOf(plan, plan.outputSize) : undefined
+  const first = <T>(y: T[]): T[] => (slices ? y.slice(slices[0]!.offset, slices[0]!.offset + slices[0]!.size) : y)
+  const headRows: HeadRow[] = []
   const torch = inp.reference?.outputs
   const cal = inp.calibration
   const heldOut = (row: number) => cal?.source === 'test rows' && row >= cal.first && row <= cal.last
@@ -84,13 +92,14 @@ export function buildReport(inp: ReportInput) {
     refs.push(ref)
     outs.push(r.raw?.map((v) => Number(v) / scale))
     // the same rule as interpret(): a sigmoid output is class 1 above 0.5, a raw logit above 0
-    const refValue = task === 'multiclass' ? ref.indexOf(Math.max(...ref)) : task === 'binary' ? (ref[0]! > binaryThreshold ? 1 : 0) : ref[0]!
+    const refValue = slices ? headValue(task, first(ref)) : task === 'multiclass' ? ref.indexOf(Math.max(...ref)) : task === 'binary' ? (ref[0]! > binaryThreshold ? 1 : 0) : ref[0]!
+    if (slices) headRows.push({ row: r.row, outputs: outs[i], reference: ref, labels: inp.headLabels?.values[i] ?? [r.label], counted: !heldOut(r.row) })
     if (!r.raw) {
       predictions.push({ row: r.row, label: r.label ?? '', onchain: '', reference: refValue, raw: [], error: r.error })
       continue
     }
     answered++
-    const on = interpret(plan, task, r.raw)
+    const on = slices ? headValue(task, first(r.raw).map((v) => Number(v) / scale)) : interpret(plan, task, r.raw)
     predictions.push({ row: r.row, label: r.label ?? '', onchain: task === 'regression' ? round(on, 8) : on, reference: task === 'regression' ? round(refValue, 8) : refValue, raw: r.raw.map(String) })
     // accuracy, agreement and error: not on the rows auto chose on (per-layer error and the simulator: every row)
     const counted = !heldOut(r.row)
@@ -142,8 +151,15 @@ export function buildReport(inp: ReportInput) {
   }
   const fidelity = measureFidelity(outs, refs, inp.rows.map((r) => r.row), inp.tolerance, torch ? 'pytorch-csv' : 'ml2sc-float')
   const maxAbs = errors.length ? Math.max(...errors) : 0
+  const heads = slices?.map((h, i) => headReport(h, i, headTaskOf(model, h), inp.headLabels?.columns[i] ?? null, headRows, fidelity.tolerances))
+  if (slices) {
+    const tasks = slices.map((h) => ({ slice: h, task: headTaskOf(model, h) }))
+    predictions.forEach((p, i) => (p.heads = headPredictions(tasks, headRows[i]!)))
+    // no agreement with PyTorch is claimed while any head's outputs are beyond their tolerance
+    if (heads!.some((h) => !h.within) && fidelity.enforced) accuracy.agreement = null
+  }
   const comparable = ml2scComparable(model, task)
-  const classCount = task === 'binary' ? 2 : model.layers[model.layers.length - 1]!.weight.length
+  const classCount = task === 'binary' ? 2 : slices ? slices[0]!.size : model.layers[model.layers.length - 1]!.weight.length
   const warnings = labelWarnings(task, classCount, inp.rows.map((r) => r.label), (accuracy as { onchain?: number | null }).onchain ?? null, { classNames: inp.classes })
   if (inp.guessed) warnings.unshift('architecture GUESSED: `ml2sc init` guessed model.layers from the tensor shapes (no nn.Module source beside the model); only data.reference (PyTorch\'s outputs) can show it is right')
   if (!fidelity.enforced && !fidelity.within && fidelity.worst)
@@ -218,6 +234,8 @@ export function buildReport(inp: ReportInput) {
       ml2scComparable: comparable,
     },
     accuracy: { ...accuracy, rows: rowsCounted },
+    /** a multi-output model: every head with its own metric (the top-level accuracy is the first head's); else absent */
+    ...(heads ? { heads } : {}),
     /** the fidelity gate: every answered row's outputs against the reference, within precision.tolerance */
     fidelity,
     error: {

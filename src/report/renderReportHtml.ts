@@ -1,3 +1,4 @@
+import { headsHtml } from './headsSection.ts'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { ML2SC_GAS_PER_ROW_30_4_1, type Report } from './buildReport.ts'
@@ -102,6 +103,7 @@ export function renderReportHtml(r: Report, opts: { bench?: BenchRow[]; benchFil
 <section class="panel">${[fidelityLine(r), calibrationLine(r)].map((l) => `<p${r.fidelity.worst && !r.fidelity.within && l.startsWith('Fidelity') ? ' class="err"' : ''}>${mdInline(l)}</p>`).join('')}</section>
 ${r.warnings.length ? `<section class="panel">${r.warnings.map((w) => `<p class="err">warning: ${esc(w)}</p>`).join('')}</section>` : ''}
 <section class="grid">${charts.join('\n')}</section>
+${r.heads?.length ? `<section class="panel">${headsHtml(r)}</section>` : ''}
 <section class="tables">
   <div class="panel">
     <h2>Gas</h2>

@@ -1,5 +1,6 @@
 import type { Report } from './buildReport.ts'
 import { ADMIN_LIBRARY_NOTE, uploadNote } from './gasNotes.ts'
+import { headsMarkdown } from './headsSection.ts'
 
 const n = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toLocaleString('en-US'))
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`)
@@ -35,6 +36,7 @@ export function renderReportMd(r: Report): string {
     '',
     fidelityLine(r),
     '',
+    ...headsMarkdown(r),
     '## Gas',
     '',
     '| step | gas | note |',

@@ -4,9 +4,17 @@ import type { Report } from './buildReport.ts'
 import { renderReportMd } from './renderReportMd.ts'
 import { readBenchResults, renderReportHtml } from './renderReportHtml.ts'
 
+/**
+ * predictions.csv: `row,label,onchain,reference` (a multi-output model: its first head's), then for a
+ * multi-output model `<head>_label,<head>_onchain,<head>_reference` for every head.
+ */
 export function predictionsCsv(report: Report): string {
-  const lines = ['row,label,onchain,reference']
-  for (const p of report.predictions) lines.push(`${p.row},${p.label},${p.error ? 'error' : p.onchain},${p.reference}`)
+  const heads = report.heads?.map((h) => h.name) ?? []
+  const lines = [['row,label,onchain,reference', ...heads.map((h) => `${h}_label,${h}_onchain,${h}_reference`)].join(',')]
+  for (const p of report.predictions) {
+    const per = heads.map((h) => p.heads?.[h]).map((v) => `${v?.label ?? ''},${p.error ? 'error' : (v?.onchain ?? '')},${v?.reference ?? ''}`)
+    lines.push([`${p.row},${p.label},${p.error ? 'error' : p.onchain},${p.reference}`, ...per].join(','))
+  }
   return lines.join('\n') + '\n'
 }
 

@@ -51,7 +51,7 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
     const beside = path.join(path.dirname(model), 'test.csv')
     if (existsSync(beside)) dataFile = beside
   }
-  let data = dataFile ? { ...(await guessData(dataFile)), file: dataFile } : undefined
+  let data: (DataGuess & { file: string; labels?: string[] }) | undefined = dataFile ? { ...(await guessData(dataFile)), file: dataFile } : undefined
   const binary = data?.task === undefined ? undefined : data.task === 'binary'
   let arch = await guessArchitecture(model, { binary, features: data?.features })
   const outputs = arch.ir.layers[arch.ir.layers.length - 1]!.weight.length
@@ -62,6 +62,11 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
     if (arch.how === 'layers' && (data.task === 'binary') !== binary) arch = await guessArchitecture(model, { binary: data.task === 'binary', features: data.features })
   }
 
+  // a multi-output model: a label column per head, the first the label found, the others named as the heads
+  const heads = arch.ir.heads
+  const more = data && heads ? heads.slice(1).map((h) => data!.header.find((c) => c === h.name) ?? data!.header.find((c) => c.toLowerCase() === h.name.toLowerCase())) : undefined
+  if (data && more?.length && more.every((c) => c !== undefined && c !== data!.label && !data!.drop.includes(c)))
+    data = { ...data, labels: [data.label, ...(more as string[])], features: data.features - more.length }
   const warnings: string[] = []
   if (data && data.features !== arch.ir.inputSize)
     warnings.push(
@@ -97,7 +102,7 @@ const q = (s: string) => (/^[A-Za-z0-9_./()-][A-Za-z0-9_./() -]*$/.test(s) && !/
 const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`
 const pad = (s: string, n = 44) => (s.length >= n ? `${s}  ` : s.padEnd(n))
 
-function render(a: { name: string; dir: string; model: string; arch: ArchitectureGuess; data?: DataGuess & { file: string }; classes?: string[]; reference?: string; out?: string; warnings: string[] }): string {
+function render(a: { name: string; dir: string; model: string; arch: ArchitectureGuess; data?: DataGuess & { file: string; labels?: string[] }; classes?: string[]; reference?: string; out?: string; warnings: string[] }): string {
   const { arch, data } = a
   const shape = shapeOf(arch.ir).join(' → ')
   const lines = [
@@ -119,7 +124,8 @@ function render(a: { name: string; dir: string; model: string; arch: Architectur
     lines.push(pad(`  inputShape: [${arch.inputShape.join(', ')}]`) + (arch.ir.recurrent ? "# GUESSED: the CSV's columns as T steps of the GRU/LSTM's F features: check it ([T, F])" : '# GUESSED from the layer sizes: check it ([C, H, W] or [C, L])'))
   if (data) {
     lines.push('data:', `  test: ${q(rel(a.dir, data.file))}`)
-    lines.push(pad(`  label: ${q(data.label)}`) + `# GUESSED: ${data.labelHow === 'name' ? 'a label-like column name' : data.labelHow === 'values' ? "its values are the model's classes" : 'the last column'}${data.task ? ` (values look ${data.task})` : ''}`)
+    if (data.labels) lines.push(pad(`  label: ${list(data.labels)}`) + `# GUESSED: a column per output (${arch.ir.heads!.map((h) => h.name).join(', ')}): '${data.label}' ${data.labelHow === 'name' ? 'by its name' : 'by its values'}, the others named as the outputs`)
+    else lines.push(pad(`  label: ${q(data.label)}`) + `# GUESSED: ${data.labelHow === 'name' ? 'a label-like column name' : data.labelHow === 'values' ? "its values are the model's classes" : 'the last column'}${data.task ? ` (values look ${data.task})` : ''}`)
     if (data.drop.length) lines.push(pad(`  drop: ${list(data.drop)}`) + '# GUESSED: id-like or non-numeric columns')
     if (a.classes) lines.push(pad(`  classes: ${list(a.classes)}`) + "# CHECK: class names in the order of the model's outputs (guessed: sorted)")
     if (a.reference) lines.push(pad(`  reference: ${q(rel(a.dir, a.reference))}`) + "# PyTorch's outputs for the test rows: agreement is measured against them")

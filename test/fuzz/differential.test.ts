@@ -28,7 +28,7 @@ import { FIXTURES } from '../helpers/paths.ts'
 import { randomCnns } from '../helpers/randomCnn.ts'
 import { rng } from '../helpers/rng.ts'
 import { edgeRows, inRange, KINDS, makeRow, type Kind } from '../helpers/fuzzRows.ts'
-import { A, chain, concatMlp, graph, NEW_OPS, probe, residualMlp } from '../helpers/syntheticModels.ts'
+import { A, chain, concatMlp, graph, headsMlp, NEW_OPS, probe, residualMlp } from '../helpers/syntheticModels.ts'
 
 const TX_GAS_CAP = 16_777_216
 const MAX_CALLDATA = 96_000
@@ -151,6 +151,7 @@ const CASES: Case[] = [
   // graph models (issue 19 part D): residual sums and concatenations, skips from the input at its own scale
   { name: 'graph: residual 6-8-8-8-3, h + f(h) twice, the head reads a sum of three', model: residualMlp(r0, 6, 8, 3, A.relu, A.softmax), precision: DEFAULT, rows: 500 },
   { name: 'graph: residual with tanh/identity blocks, int8 at 2^12, layout code', model: residualMlp(r0, 5, 6, 2, A.tanh, A.identity), precision: P(12, 1, 2), rows: 400, layout: 'code' },
+  { name: 'graph: three heads (3 logits, a tanh-chain value, a sigmoid) side by side in the identity heads layer', model: headsMlp(r0, 6, 8, 3), precision: DEFAULT, rows: 400 },
   { name: 'graph: concat of two branches and a skip of the input, layout storage', model: concatMlp(r0, 7, 5, 4, 3, A.softmax), precision: DEFAULT, rows: 500, layout: 'storage' },
   { name: 'graph: concat, uint16 inputs at 2^15 shifted left to 2^20', model: concatMlp(r0, 6, 4, 5, 1, A.sigmoid), precision: { ...DEFAULT, inputBytes: 2, inputFraction: 15, inputUnsigned: true }, rows: 400, spread: 1, embed: false },
   { name: 'graph: concat, int64 inputs at 2^26 shifted right to 2^20', model: concatMlp(r0, 4, 3, 3, 2, A.identity), precision: { ...DEFAULT, inputBytes: 8, inputFraction: 26 }, rows: 400, embed: false },

@@ -1,5 +1,6 @@
 // Synthetic models for the differential fuzz (test/fuzz/differential.test.ts): random dense layers, identity
 // probes that feed an activation its own inputs, chains, and the activation constants.
+import { headsLayer } from '../../src/ir/heads.ts'
 import type { Activation, DenseLayer, LayerInput, ModelIR } from '../../src/ir/types.ts'
 
 export type Rng = () => number
@@ -80,3 +81,18 @@ export const concatMlp = (r: Rng, n: number, a: number, b: number, out: number, 
     [a + b, 6, { kind: 'relu' }, { op: 'concat', values: [1, 2] }],
     [n + 6, out, head, { op: 'concat', values: [0, 3] }],
   ])
+/**
+ * A multi-output model (ir/heads.ts): a trunk, a class head of `classes` logits, a value head (a Linear-tanh-Linear
+ * chain) and a sigmoid head, laid side by side by the identity `heads` layer as buildModel makes it.
+ */
+export function headsMlp(r: Rng, n: number, w: number, classes: number): ModelIR {
+  const m = graph(r, n, [
+    [n, w, { kind: 'relu' }],
+    [w, classes, { kind: 'identity' }],
+    [w, 4, { kind: 'tanh' }, { op: 'concat', values: [1] }],
+    [4, 1, { kind: 'identity' }],
+    [w, 1, { kind: 'sigmoid' }, { op: 'concat', values: [1] }],
+  ])
+  const { layer, heads } = headsLayer(['cls', 'value', 'flag'], [2, 4, 5].map((v) => ({ op: 'concat' as const, values: [v] })), (v) => m.layers[v - 1]!.weight.length, 'synthetic')
+  return { ...m, layers: [...m.layers, layer], heads }
+}

@@ -9,7 +9,7 @@ import { graphInputShape } from './inputShape.ts'
 import { matchPattern, partialPatternOf, scalarReader } from './patterns.ts'
 import { attrs, num, type OGraph, type ONode, type OTensor } from './proto.ts'
 import { onnxRecurrent } from './recurrentOps.ts'
-import { joinValues } from '../source/joinValues.ts'
+import { headValues, joinValues } from '../source/joinValues.ts'
 import { layerNormPatternStep, mapNormOp, matchLayerNorm, refuseInstanceNorm } from './normOps.ts'
 import { onnxTensorData } from './tensorData.ts'
 import { mapInputPartOp } from './embeddingOps.ts'
@@ -50,8 +50,7 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
       hint: 'export a model that takes a single [batch, features] (or [batch, C, H, W]) tensor',
     })
   const outputs = (graph.output ?? []).map((v) => v.name ?? '')
-  if (outputs.length !== 1)
-    throw new ModelError(`the ONNX graph has ${outputs.length} outputs; ml2sc needs exactly one`, { where: file, hint: 'export a model with a single output tensor' })
+  if (outputs.length === 0) throw new ModelError('the ONNX graph has no outputs', { where: file, hint: 'export a model that returns its output tensor(s)' })
 
   const tensors: TensorMap = new Map()
   const usedNames = new Set<string>()
@@ -203,12 +202,14 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     else if (!mapActivationOp(ctx, node) && !mapNormOp(ctx, node)) mapDenseOp(ctx, node, out!)
     stepsOf.set(out!, ctx.steps)
   }
-  const steps = stepsOf.get(outputs[0]!)
-  if (!steps || ctx.pendingPad)
-    throw new ModelError(`the ONNX graph output '${outputs[0]}' is not computed from its input by the layers ml2sc reads`, {
+  const missing = outputs.find((o) => !stepsOf.has(o))
+  if (missing !== undefined || ctx.pendingPad)
+    throw new ModelError(`the ONNX graph output '${missing ?? outputs[0]}' is not computed from its input by the layers ml2sc reads`, {
       where: file,
       hint: 'ml2sc converts models whose nodes form a chain (with residual Adds and Concats) from input to output',
     })
+  // several graph outputs (torch.onnx.export(..., output_names=[...])): one head each, named as exported
+  const steps = outputs.length === 1 ? stepsOf.get(outputs[0]!)! : headValues(outputs, outputs.map((o) => stepsOf.get(o)!))
   const dims = inputInfos[0]!.type?.tensor_type?.shape?.dim?.map((d) => num(d.dim_value))
   // a sequence model's window [T, F]: [N, T, F] batch_first, else [T, N, F]
   const window = rec && dims?.length === 3 ? [rec.step.batchFirst ? dims[1]! : dims[0]!, dims[2]!] : undefined

@@ -12,3 +12,19 @@ export function joinValues(kind: 'add' | 'concat', operands: ArchStep[][], name?
   const join: ArchStep = { op: 'join', kind, branches: operands.map((o) => o.slice(shared)), ...(name ? { name } : {}) }
   return [...operands[0]!.slice(0, shared), join]
 }
+
+/**
+ * `return logits, value`, or an ONNX graph's several outputs: the shared steps once, then a `heads` step with
+ * each output's own steps as a branch. Names must differ (a repeated or missing name becomes `out<i>`).
+ */
+export function headValues(names: (string | undefined)[], operands: ArchStep[][]): ArchStep[] {
+  const [join] = joinValues('concat', operands).slice(-1) as [Extract<ArchStep, { op: 'join' }>]
+  const shared = operands[0]!.slice(0, operands[0]!.length - join.branches[0]!.length)
+  const seen = new Set<string>()
+  const unique = names.map((n, i) => {
+    const name = n && !seen.has(n) && /^[A-Za-z_][A-Za-z0-9_]*$/.test(n) ? n : `out${i}`
+    seen.add(name)
+    return name
+  })
+  return [...shared, { op: 'heads', names: unique, branches: join.branches }]
+}

@@ -5,7 +5,7 @@ import { functionalActivationStep } from './activationCalls.ts'
 import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
 import { SEQ_HINT, seqApply, seqCat, seqFlatten, seqIndex, seqPlain, seqSqueeze, seqTranspose, SeqUnsupported, type SeqVal } from '../sequenceValues.ts'
-import { joinValues } from './joinValues.ts'
+import { headValues, joinValues } from './joinValues.ts'
 import { chooseBranch, settle } from './constants.ts'
 import { asInputStep, columnsOf, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
 import { functionalNormStep } from './normModules.ts'
@@ -267,8 +267,12 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
     if (first.value === 'pass' && t.length === 1) continue
     if (first.value === 'return') {
       if (t.length === 1) unsupported(ctx, 'return', s.line)
-      const node = parseExpr(t.slice(1), ctx, s.line)
-      return plain(evaluate(node), node)
+      // return logits, value  /  return (a, b): a multi-output model, one head per returned tensor
+      const parts = splitTopLevel(t.slice(1))
+      const node = parts.length === 1 ? parseExpr(parts[0]!, ctx, s.line) : undefined
+      const items = node ? (node.k === 'tuple' && node.items.length > 1 ? node.items : undefined) : parts.map((p) => parseExpr(p, ctx, s.line))
+      if (items) return { steps: headValues(items.map((n) => (n.k === 'name' ? n.id : undefined)), items.map((n) => plain(evaluate(n), n).steps)) }
+      return plain(evaluate(node!), node!)
     }
     // h += f(h): a residual add onto h
     if (first.type === 'name' && t[1]?.type === 'op' && t[1].value === '+=' && t.length > 2) {
@@ -312,4 +316,17 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
   const out = run(fwd.body)
   if (out) return out.steps
   throw new ModelError(`forward() at ${ctx.file}:${fwd.line} has no return statement`, { where: ctx.where, hint: 'forward must end with `return <output>`' })
+}
+
+/** Tokens split at the commas outside brackets (`a, b` → [a], [b]); a trailing comma adds nothing. */
+function splitTopLevel<T extends { value: string; type: string }>(toks: T[]): T[][] {
+  const parts: T[][] = [[]]
+  let d = 0
+  for (const t of toks) {
+    if (t.type === 'op' && /^[([{]$/.test(t.value)) d++
+    else if (t.type === 'op' && /^[)\]}]$/.test(t.value)) d--
+    if (d === 0 && t.type === 'op' && t.value === ',') parts.push([])
+    else parts[parts.length - 1]!.push(t)
+  }
+  return parts.filter((p) => p.length)
 }

@@ -9,6 +9,7 @@ import { checkFidelity } from '../../report/fidelity.ts'
 import { writeReports } from '../../report/writeReports.ts'
 import { referenceSourceOf } from '../../report/referenceSource.ts'
 import { readReference, referenceFor } from '../../data/readReference.ts'
+import { readHeadLabels } from '../../data/readHeadLabels.ts'
 import type { Logger } from '../../ui/logger.ts'
 import {
   EVALUATION_FILE,
@@ -61,6 +62,8 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
     ? referenceFor(await readReference(config.data.reference, plan.outputSize), rows.length, config.data.limit !== undefined, config.data.reference)
     : undefined
 
+  // a multi-output model: each head's label column (data.label as a list; a single label is the first head's)
+  const headLabels = plan.heads ? { columns: config.data.labels ?? [config.data.label], values: await readHeadLabels(config, rows.map((r) => r.row)) } : undefined
   const n = dep.transactions.upload.length
   const report = buildReport({
     model,
@@ -87,6 +90,7 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
     tolerance: config.precision.tolerance,
     ...(planA.calibration ? { calibration: planA.calibration } : {}),
     ...(config.model.guessed ? { guessed: true } : {}),
+    ...(headLabels ? { headLabels } : {}),
   })
   const files = await writeReports(config.output, report)
   summarize(report, config, log)
@@ -102,6 +106,8 @@ function summarize(r: Report, config: Config, log: Logger) {
   log.info('')
   if (acc.mae) log.info(`  MAE          on chain ${acc.mae.onchain}   reference ${acc.mae.reference}   agreement ${f(acc.agreement)}`)
   else log.info(`  accuracy     on chain ${f(acc.onchain)}   reference ${f(acc.reference)}   agreement ${f(acc.agreement)}`)
+  for (const h of r.heads ?? [])
+    log.info(`  head ${h.name.padEnd(8)} ${h.task}: ${h.mae ? `MAE on chain ${h.mae.onchain}  reference ${h.mae.reference}` : `accuracy on chain ${f(h.accuracy?.onchain)}  reference ${f(h.accuracy?.reference)}`}   agreement ${f(h.agreement)}   max error ${h.maxAbsError}${h.within ? '' : '   BEYOND precision.tolerance'}`)
   log.info(`  reference    ${r.reference.description}${r.model.guessed ? '; architecture GUESSED by ml2sc init (model.guessed)' : ''}`)
   const cal = r.precision.calibration
   if (cal)

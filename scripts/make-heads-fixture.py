@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""A two-head model for issue 19 (multi-output models), trained by real PyTorch (run with /usr/bin/python3).
+
+Writes test/fixtures/graph/heads_wine/: a shared trunk over 12 standardised wine features, a classification
+head (the 3 cultivars, logits) and a regression head (the wine's alcohol %, a short Linear-ReLU-Linear
+chain), trained jointly (cross-entropy + MSE). forward() returns the tuple (logits, alcohol).
+- model.py: the nn.Module source ml2sc reads; model.state_dict.pt: the weights;
+- model.onnx: the same model exported with two named graph outputs, output_names=["logits", "alcohol"];
+- test.csv: held-out rows, the class column `label` and the regression target `alcohol`;
+- reference.csv: PyTorch's float outputs for them, head after head (logits 0..2, then alcohol).
+The outputs are committed, so tests never need torch.
+"""
+import os
+import warnings
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
+
+warnings.filterwarnings("ignore")
+torch.set_num_threads(1)
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "graph", "heads_wine")
+
+SOURCE = '''import torch.nn as nn
+import torch.nn.functional as F
+
+
+class TwoHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.trunk1 = nn.Linear(12, 16)
+        self.trunk2 = nn.Linear(16, 16)
+        self.cls = nn.Linear(16, 3)
+        self.reg1 = nn.Linear(16, 8)
+        self.reg2 = nn.Linear(8, 1)
+
+    def forward(self, x):
+        h = F.relu(self.trunk1(x))
+        h = F.relu(self.trunk2(h))
+        logits = self.cls(h)
+        alcohol = self.reg2(F.relu(self.reg1(h)))
+        return logits, alcohol
+'''
+
+scope = {}
+exec(SOURCE, scope)
+
+
+def f32(v):
+    return repr(float(np.float32(v)))
+
+
+def main():
+    torch.manual_seed(0)
+    np.random.seed(0)
+    ds = datasets.load_wine()
+    X = ds.data.astype(np.float64)
+    y = ds.target.astype(np.int64)
+    alcohol, X = X[:, 0], X[:, 1:]
+    names = [n.replace("/", "_") for n in ds.feature_names[1:]]
+    Xtr, Xte, ytr, yte, atr, ate = train_test_split(X, y, alcohol, test_size=40, random_state=0, stratify=y)
+    mu, sd = Xtr.mean(0), Xtr.std(0)
+    Xtr, Xte = ((Xtr - mu) / sd).astype(np.float32), ((Xte - mu) / sd).astype(np.float32)
+    model = scope["TwoHeads"]()
+    with torch.no_grad():
+        model.reg2.bias.fill_(float(atr.mean()))  # start the regression head at the mean alcohol
+    opt = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=1e-3)
+    Xt, yt, at = torch.from_numpy(Xtr), torch.from_numpy(ytr), torch.from_numpy(atr.astype(np.float32)).unsqueeze(1)
+    for _ in range(400):
+        model.train()
+        opt.zero_grad()
+        logits, a = model(Xt)
+        (F.cross_entropy(logits, yt) + F.mse_loss(a, at)).backward()
+        opt.step()
+    model.eval()
+    os.makedirs(ROOT, exist_ok=True)
+    torch.save(model.state_dict(), os.path.join(ROOT, "model.state_dict.pt"))
+    torch.onnx.export(model, torch.zeros(2, Xte.shape[1]), os.path.join(ROOT, "model.onnx"), opset_version=13,
+                      input_names=["input"], output_names=["logits", "alcohol"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}, "alcohol": {0: "batch"}}, do_constant_folding=True)
+    with open(os.path.join(ROOT, "model.py"), "w") as f:
+        f.write(SOURCE)
+    with torch.no_grad():
+        logits, a = model(torch.from_numpy(Xte))
+    out = torch.cat([logits, a], dim=1).double().numpy()
+    with open(os.path.join(ROOT, "test.csv"), "w") as f:
+        f.write(",".join(names + ["label", "alcohol"]) + "\n")
+        for row, label, alc in zip(Xte, yte, ate):
+            f.write(",".join([f32(v) for v in row] + [str(int(label)), repr(float(alc))]) + "\n")
+    with open(os.path.join(ROOT, "reference.csv"), "w") as f:
+        f.write("row,logits_0,logits_1,logits_2,alcohol\n")
+        for i, row in enumerate(out):
+            f.write(",".join([str(i)] + [repr(float(v)) for v in row]) + "\n")
+    acc = float(np.mean(out[:, :3].argmax(1) == yte))
+    rmse = float(np.sqrt(np.mean((out[:, 3] - ate) ** 2)))
+    print(f"heads_wine: {len(Xte)} test rows, PyTorch accuracy {acc:.3f}, alcohol RMSE {rmse:.3f} (std {ate.std():.3f})")
+
+
+if __name__ == "__main__":
+    main()
