@@ -10,11 +10,20 @@ const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
 export function clientHeadsSolidity(plan: Plan): string {
   if (!plan.heads?.length) return ''
   let offset = 0
-  const parts = plan.heads.map((h) => {
+  // two names may give one Solidity identifier (fooBar / foo_bar → FOO_BAR; a and aClass → predictAClass):
+  // a later head whose identifiers are taken gets its index appended (HEAD_FOO_BAR_1_OFFSET, predictFoo_bar_1)
+  const taken = new Set<string>()
+  const parts = plan.heads.map((h, i) => {
     const at = offset
     offset += h.size
-    const N = cap(h.name)
-    const K = h.name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
+    const idsOf = (name: string) => {
+      const K = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
+      return { N: cap(name), K, all: [`HEAD_${K}`, `predict${cap(name)}`, `predict${cap(name)}Class`] }
+    }
+    let ids = idsOf(h.name)
+    if (ids.all.some((x) => taken.has(x))) ids = idsOf(`${h.name}_${i}`)
+    ids.all.forEach((x) => taken.add(x))
+    const { N, K } = ids
     const slice = `        int256[] memory all = predict(model, features);
         out = new int256[](${h.size});
         for (uint256 j = 0; j < ${h.size}; j++) out[j] = all[j + ${at}];`

@@ -44,7 +44,7 @@ export function headTaskOf(model: ModelIR, head: HeadSlice): Task {
   if (head.size > 1) return 'multiclass'
   const last = model.layers[model.layers.length - 1]!
   // the layer whose output this head is (the `heads` layer reads it; its own activation is identity)
-  const v = last.name === HEADS_LAYER && model.heads ? last.input!.values[model.heads.findIndex((h) => h.name === head.name)]! : model.layers.length
+  const v = last.name === HEADS_LAYER && model.heads ? last.input!.values[headsOf(model, 0).findIndex((h) => h.offset === head.offset)]! : model.layers.length
   const src = v > 0 ? model.layers[v - 1]! : undefined
   return src?.activation.kind === 'sigmoid' ? 'binary' : 'regression'
 }

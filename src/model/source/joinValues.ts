@@ -20,9 +20,13 @@ export function joinValues(kind: 'add' | 'concat', operands: ArchStep[][], name?
 export function headValues(names: (string | undefined)[], operands: ArchStep[][]): ArchStep[] {
   const [join] = joinValues('concat', operands).slice(-1) as [Extract<ArchStep, { op: 'join' }>]
   const shared = operands[0]!.slice(0, operands[0]!.length - join.branches[0]!.length)
-  const seen = new Set<string>()
-  const unique = names.map((n, i) => {
-    const name = n && !seen.has(n) && /^[A-Za-z_][A-Za-z0-9_]*$/.test(n) ? n : `out${i}`
+  // a name that is missing, repeated or not an identifier becomes out<i> (out<i>_2, … if that is taken too)
+  const valid = names.map((n, i) => (n && /^[A-Za-z_][A-Za-z0-9_]*$/.test(n) && names.indexOf(n) === i ? n : undefined))
+  const seen = new Set(valid.filter((n): n is string => !!n))
+  const unique = valid.map((n, i) => {
+    if (n) return n
+    let name = `out${i}`
+    for (let k = 2; seen.has(name); k++) name = `out${i}_${k}`
     seen.add(name)
     return name
   })
