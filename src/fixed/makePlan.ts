@@ -2,6 +2,7 @@ import { NumericsError } from '../errors/base.ts'
 import { opOf, paramOf } from '../ir/ops/index.ts'
 import type { ModelIR } from '../ir/types.ts'
 import { makeRecurrentPlan } from './makeRecurrentPlan.ts'
+import { makeAttentionPlan } from './makeAttentionPlan.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
@@ -45,7 +46,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   // and shifts back to 2^F (a CNN whose stack starts with a pool keeps its inputs at the activation scale)
   const cnn = (model.tensorLayers?.length ?? 0) > 0
   // a sequence model's inputs are at the activation scale, signed (the recurrence adds them to its state)
-  const ownScale = !model.recurrent && (!cnn || model.tensorLayers![0]!.kind === 'conv')
+  const ownScale = !model.recurrent && !model.attention && (!cnn || model.tensorLayers![0]!.kind === 'conv')
   const inputFraction = ownScale && decimals === undefined && p.inputFraction !== undefined && p.inputFraction !== F ? p.inputFraction : undefined
   const unsigned = ownScale && p.inputUnsigned === true
   const inputLift = weightExponent({ F, decimals, inputFraction }, 0, 0)
@@ -60,6 +61,10 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
   // a deployed sequence model's code fixes its GRU/LSTM; an MLP or a CNN cannot take its place, nor the reverse
   const pinnedRecurrent = pin?.tensor !== undefined && /^\["(gru|lstm)"|^\[\["(gru|lstm)"/.test(pin.tensor)
+  const pinnedAttention = pin?.tensor !== undefined && pin.tensor.startsWith('["mha"')
+  if (pin && pinnedAttention !== !!model.attention)
+    throw new NumericsError(`the new model ${model.attention ? 'has' : 'has no'} attention layer; the deployed contract ${pinnedAttention ? 'has' : 'has none'}`, { hint: 'deploy the new model with `ml2sc run`' })
+  const attention = model.attention ? makeAttentionPlan(model.attention, { wMaxQ, F, scale, inputAbsMax: -inputMin, weightBytes: p.weightBytes }, pin?.tensor) : undefined
   if (pin && pinnedRecurrent !== !!model.recurrent)
     throw new NumericsError(`the new model ${model.recurrent ? 'has' : 'has no'} GRU/LSTM layer; the deployed contract ${pinnedRecurrent ? 'has' : 'has none'}`, { hint: 'deploy the new model with `ml2sc run`' })
   const recurrent = model.recurrent
@@ -69,8 +74,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   if (pin && graphPinOf(model.layers) !== pin.graph)
     throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
   // bounds on every value so far (graph models: a skip, a residual sum (bounds add), a concat (bounds concatenate))
-  const firstMax: bigint[] = recurrent ? new Array<bigint>(recurrent.hidden).fill(recurrent.hMax) : front.xMax
-  const valueMax: bigint[][] = [recurrent ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, front.xMax)]
+  const firstMax: bigint[] = attention ? (attention.pool === 'flatten' ? Array.from({ length: attention.tokens }, () => attention.outMax).flat() : attention.outMax) : recurrent ? new Array<bigint>(recurrent.hidden).fill(recurrent.hMax) : front.xMax
+  const valueMax: bigint[][] = [recurrent || attention ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, front.xMax)]
   const layers: LayerPlan[] = model.layers.map((layer, l) => {
     const xMax = l === 0 ? firstMax : joinInput(layer.input, l, valueMax, (a, b) => a + b)
     const nOut = layer.weight.length
@@ -119,7 +124,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     valueMax.push(outMax)
     return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax, ...(layer.input ? { input: layer.input } : {}) }
   })
-  const biasMax = [...layers.flatMap((l) => l.biases), ...(recurrent?.blocks.flatMap((b) => b.biases) ?? [])].reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
+  const biasMax = [...layers.flatMap((l) => l.biases), ...(recurrent?.blocks.flatMap((b) => b.biases) ?? []), ...(attention?.blocks.flatMap((b) => b.biases) ?? [])].reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
   const biasBytes = pinned('bias', bytesFor(biasMax), pin?.biasBytes)
   const outMax = layers[layers.length - 1]!.outMax.reduce((a, b) => (a > b ? a : b), 0n)
   // a negative output is at most as far from zero as outMax, so the same width holds it
@@ -138,6 +143,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     inputMax,
     ...(front.tensorLayers.length ? { inputShape: model.inputShape, tensorLayers: front.tensorLayers } : {}),
     ...(recurrent ? { inputShape: model.inputShape, recurrent } : {}),
+    ...(attention ? { inputShape: model.inputShape, attention } : {}),
     layers,
     inputSize: model.inputSize,
     outputSize: layers[layers.length - 1]!.nOut,

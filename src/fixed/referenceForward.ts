@@ -1,6 +1,7 @@
 import type { ModelIR } from '../ir/types.ts'
 import { opOf } from '../ir/ops/index.ts'
 import { floatRecurrent } from './recurrent.ts'
+import { floatAttention } from './attention.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { floatTensorLayers } from './tensorForward.ts'
 
@@ -10,7 +11,7 @@ import { floatTensorLayers } from './tensorForward.ts'
  */
 export function referenceLayers(model: ModelIR, input: number[]): number[][] {
   const trace: number[][] = []
-  const values = [model.recurrent ? floatRecurrent(model.recurrent, input) : (floatTensorLayers(model, input).at(-1) ?? input)]
+  const values = [model.attention ? floatAttention(model.attention, input) : model.recurrent ? floatRecurrent(model.recurrent, input) : (floatTensorLayers(model, input).at(-1) ?? input)]
   model.layers.forEach((layer, l) => {
     // a graph model reads an earlier value, a residual sum or a concatenation (ir/layerInput.ts)
     const x = joinInput(layer.input, l, values, (a, b) => a + b)

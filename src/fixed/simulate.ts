@@ -1,5 +1,6 @@
 import { opOf } from '../ir/ops/index.ts'
 import { fixedRecurrent } from './recurrent.ts'
+import { fixedAttention } from './attention.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { inputAsValue } from './inputAsValue.ts'
 import { fixedTensorLayers } from './tensorForward.ts'
@@ -14,7 +15,7 @@ import type { Plan } from './types.ts'
 export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
   const scale = plan.scale
   const trace: bigint[][] = []
-  const x0 = plan.recurrent ? fixedRecurrent(plan.recurrent, input, scale) : (fixedTensorLayers(plan, input).at(-1) ?? input)
+  const x0 = plan.attention ? fixedAttention(plan.attention, input, scale) : plan.recurrent ? fixedRecurrent(plan.recurrent, input, scale) : (fixedTensorLayers(plan, input).at(-1) ?? input)
   // a graph model: every value so far, the input at the activation scale (ir/layerInput.ts, inputAsValue.ts)
   const values = plan.layers.some((l) => l.input) ? [inputAsValue(plan, x0)] : [x0]
   plan.layers.forEach((layer, l) => {

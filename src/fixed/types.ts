@@ -1,5 +1,6 @@
 import type { Activation, LayerInput } from '../ir/types.ts'
 import { recurrentPinOf, type RecurrentPlan } from './recurrentPlanTypes.ts'
+import { attentionPinOf, type AttentionPlan } from './attentionPlanTypes.ts'
 import type { TensorLayerPlan } from './tensorPlanTypes.ts'
 
 /** How one dense layer is laid out and computed in fixed point. */
@@ -61,6 +62,8 @@ export type Plan = {
   tensorLayers?: TensorLayerPlan[]
   /** Sequence models: the GRU/LSTM before the dense layers (recurrentPlanTypes.ts); inputShape is then [T, F]. */
   recurrent?: RecurrentPlan
+  /** Sequence models: self-attention before the dense layers (attentionPlanTypes.ts); inputShape is then [T, E]. */
+  attention?: AttentionPlan
   layers: LayerPlan[]
   inputSize: number
   outputSize: number
@@ -91,6 +94,7 @@ export const tensorPinOf = (layers: TensorLayerPlan[]): string => JSON.stringify
 export const pinOf = (plan: Plan): PlanPin => ({
   ...(plan.tensorLayers?.length ? { tensor: tensorPinOf(plan.tensorLayers) } : {}),
   ...(plan.recurrent ? { tensor: recurrentPinOf(plan.recurrent) } : {}),
+  ...(plan.attention ? { tensor: attentionPinOf(plan.attention) } : {}),
   ...(graphPinOf(plan.layers) ? { graph: graphPinOf(plan.layers) } : {}),
   wShift: plan.layers.map((l) => l.wShift),
   laneBits: plan.layers.map((l) => l.laneBits),

@@ -1,6 +1,7 @@
 import { ModelError } from '../errors/base.ts'
 import { opOf } from './ops/index.ts'
 import { buildRecurrent } from './buildRecurrent.ts'
+import { attentionFirst, attentionModel } from './attentionFirst.ts'
 import type { RecurrentLayer } from './recurrentTypes.ts'
 import { buildTensorLayers } from './buildTensorLayers.ts'
 import { describeInput, inputWidth, type LayerInput } from './layerInput.ts'
@@ -54,7 +55,9 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     recurrent = buildRecurrent(st, inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
     steps.splice(0, r + 1)
   }
-  const front = buildTensorLayers(steps, recurrent ? undefined : inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
+  // self-attention comes first too; the dense layers take its pooled output
+  const attention = recurrent ? undefined : attentionFirst(steps, inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
+  const front = buildTensorLayers(steps, recurrent || attention ? undefined : inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
   if (front.tensorLayers.length && JSON.stringify(archSteps).includes('"op":"join"'))
     throw new ModelError('a convolutional model with a residual add or torch.cat is not supported yet', { where: file, hint: 'residual adds and torch.cat are supported in dense models (Linear layers)' })
   const visit = (step: ArchStep): void => {
@@ -190,6 +193,7 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
   const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)(_(ih|hh)_l\d+(_reverse)?)?$/.test(k))
   if (unused.length)
     throw new ModelError(`the state_dict has weights no declared layer uses: ${unused.slice(0, 5).join(', ')}`, { where: file, hint: 'declare every Linear in model.layers / model.source' })
+  if (attention) return attentionModel(format, attention, layers, file)
   if (recurrent) {
     const H = recurrent.hidden
     const joined = layers.find((l) => l.input)

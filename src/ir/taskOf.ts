@@ -13,7 +13,9 @@ export function parameterCount(model: ModelIR): number {
   const conv = (model.tensorLayers ?? []).reduce((n, l) => n + (l.kind === 'conv' ? l.weight.length + l.bias.length : 0), 0)
   const r = model.recurrent
   const rec = r ? cellsOf(r).reduce((n, c) => n + c.weightIh.length * (c.features + c.hidden + 2), 0) : 0
-  return conv + rec + model.layers.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
+  const a = model.attention
+  const att = a ? 4 * a.embed * (a.embed + 1) : 0
+  return conv + rec + att + model.layers.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
 }
 
 export function shapeOf(model: ModelIR): number[] {

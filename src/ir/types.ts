@@ -1,4 +1,5 @@
 import type { Activation } from './activation.ts'
+import type { AttentionLayer, AttentionStep } from './attentionTypes.ts'
 import type { RecurrentLayer, RecurrentStep } from './recurrentTypes.ts'
 import type { TensorLayer, TensorStep } from './tensorTypes.ts'
 import type { LayerInput } from './layerInput.ts'
@@ -40,6 +41,8 @@ export type ModelIR = {
   tensorLayers?: TensorLayer[]
   /** Sequence models only: a GRU/LSTM over inputShape [T, F] whose last hidden state the dense layers take (recurrentTypes.ts). */
   recurrent?: RecurrentLayer
+  /** Sequence models only: self-attention over inputShape [T, E], pooled, whose output the dense layers take (attentionTypes.ts). */
+  attention?: AttentionLayer
   layers: DenseLayer[]
 }
 
@@ -51,6 +54,7 @@ export type ArchStep =
   | { op: 'linear'; name: string }
   | TensorStep
   | RecurrentStep
+  | AttentionStep
   | { op: 'activation'; activation: Activation; name?: string }
   | { op: 'batchnorm'; name: string; eps?: number }
   | { op: 'prelu'; name: string } // nn.PReLU: its slopes are the tensor `<name>.weight` (resolvePrelu)

@@ -88,10 +88,10 @@ function tensorsOfDict(archive: TorchArchive, dict: PyDict): TensorMap {
 // module trees (torch.save(model) and TorchScript): pt/moduleTree.ts reads them; here, their steps
 
 const DROPOUTS = ['Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'FeatureAlphaDropout']
-const LEAVES = new Set(['GRU', 'LSTM', 'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
+const LEAVES = new Set(['GRU', 'LSTM', 'MultiheadAttention', 'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
 const SUPPORTED_TEXT =
   'ml2sc handles Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax and LogSoftmax (last layer), ReLU6, Hardtanh, Hardsigmoid, Hardswish, ELU, SiLU, GELU, Softplus, Mish, PReLU (one slope), BatchNorm1d/2d, Dropout, ' +
-  'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), GRU/LSTM (one layer, first), in an nn.Sequential or a custom nn.Module'
+  'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), GRU/LSTM (one layer, first), MultiheadAttention (self-attention, first), in an nn.Sequential or a custom nn.Module'
 
 function checkSupported(node: Node, file: string) {
   if (isTorchNn(node.cls) && !LEAVES.has(node.short) && !['Sequential', 'ModuleList', 'ModuleDict'].includes(node.short) && !isWrapper(node)) {
@@ -100,7 +100,8 @@ function checkSupported(node: Node, file: string) {
       hint: SUPPORTED_TEXT,
     })
   }
-  for (const c of node.children) checkSupported(c, file)
+  // MultiheadAttention's out_proj is a NonDynamicallyQuantizableLinear: its own tensors, read with it
+  if (node.short !== 'MultiheadAttention') for (const c of node.children) checkSupported(c, file)
 }
 
 class OrderUnknown extends Error {}
@@ -156,6 +157,11 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
         if (layers !== undefined && layers !== 1 && layers !== 2) throw new ModelError(`${node.short} '${name}' has num_layers=${layers}: not supported on chain yet`, { where: ctx.file, hint: 'use num_layers=1 or 2' })
         if (node.attrs.get('bidirectional') === true) throw new ModelError(`${node.short} '${name}' is bidirectional: not supported on chain yet`, { where: ctx.file, hint: 'use bidirectional=False' })
         return [{ op: node.short === 'GRU' ? 'gru' : 'lstm', name, batchFirst: node.attrs.get('batch_first') === true }]
+      }
+      case 'MultiheadAttention': {
+        const heads = numberAttr(node, 'num_heads', ctx)
+        if (node.attrs.get('_qkv_same_embed_dim') === false) throw new ModelError(`MultiheadAttention '${name}' has kdim/vdim ≠ embed_dim: not supported on chain`, { where: ctx.file, hint: 'self-attention: leave kdim and vdim at None' })
+        return [{ op: 'mha', name, ...(heads === undefined ? {} : { heads }), batchFirst: node.attrs.get('batch_first') === true }]
       }
       case 'Linear':
         return [{ op: 'linear', name }]

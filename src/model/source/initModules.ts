@@ -2,6 +2,7 @@ import type { Activation, ArchStep } from '../../ir/types.ts'
 import { ACTIVATION_CLASSES, activationModuleSteps } from './activationCalls.ts'
 import { convModuleSteps, isConvModule } from './convModules.ts'
 import { RECURRENT_CLASSES, recurrentModuleSteps } from './recurrentModules.ts'
+import { ATTENTION_CLASSES, attentionModuleSteps } from './attentionModules.ts'
 import { dotted, parseExpr, text, unsupported, type Ctx, type Node } from './expressions.ts'
 import type { Stmt } from './statements.ts'
 
@@ -17,6 +18,7 @@ export const MODULE_CLASSES = [
   'Conv1d', 'Conv2d', 'MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'BatchNorm2d',
   ...ACTIVATION_CLASSES,
   ...RECURRENT_CLASSES,
+  ...ATTENTION_CLASSES,
 ]
 
 export function moduleClass(name: string | undefined): string | undefined {
@@ -40,6 +42,7 @@ export function moduleSteps(ctx: Ctx, node: Node, prefix: string, imports: Impor
   if (!cls) return undefined
   if (isConvModule(cls)) return convModuleSteps(ctx, cls, node, prefix)
   if (RECURRENT_CLASSES.includes(cls)) return recurrentModuleSteps(ctx, cls, node, prefix)
+  if (ATTENTION_CLASSES.includes(cls)) return attentionModuleSteps(ctx, cls, node, prefix)
   const act = activationModuleSteps(ctx, cls, node, prefix)
   if (act) return act
   switch (cls) {

@@ -5,6 +5,7 @@ import { functionalActivationStep } from './activationCalls.ts'
 import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
 import { lastStepIndex } from './recurrentModules.ts'
+import { attentionPoolOf, selfAttentionInput } from './attentionModules.ts'
 import { joinValues } from './joinValues.ts'
 import type { Stmt } from './statements.ts'
 
@@ -15,7 +16,7 @@ import type { Stmt } from './statements.ts'
  * A tensor value in forward(): the steps applied to the input so far. `seq`: a GRU/LSTM's result, not yet a
  * plain tensor: the (output, h_n[, c_n]) pair, or one of them before its last time step is taken.
  */
-export type Value = { steps: ArchStep[]; seq?: { what: 'pair' | 'out' | 'h' | 'c'; batchFirst: boolean } }
+export type Value = { steps: ArchStep[]; seq?: { what: 'pair' | 'out' | 'h' | 'c'; batchFirst: boolean; attn?: true } }
 
 const SEQ_HINT = 'take the last time step: out[:, -1, :] (batch_first=True), out[-1] (batch_first=False) or h[-1]; then Linear layers'
 export type Binding = { value: Value } | { error: () => never }
@@ -47,7 +48,24 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
 
   const env = new Map<string, Binding>([[input, { value: { steps: [] } }]])
 
+  /** A name bound to a MultiheadAttention's output sequence. */
+  const attnOut = (n: Node) => {
+    const b = n.k === 'name' ? env.get(n.id) : undefined
+    return b !== undefined && 'value' in b && b.value.seq?.attn === true && b.value.seq.what === 'out' ? b.value : undefined
+  }
   const evaluate = (node: Node): Value => {
+    // a.mean(dim=1), a[:, -1, :], a.flatten(1) of an attention output a: its pooling over the tokens
+    const cand = node.k === 'other' ? node.obj : node.k === 'call' ? (node.fn.k === 'attr' ? node.fn.obj : node.args[0]) : undefined
+    const out = cand && attnOut(cand)
+    if (out) {
+      const how = attentionPoolOf(node, out.seq!.batchFirst, (n) => n === cand)
+      if (!how)
+        throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} is not a pooling of MultiheadAttention's output ml2sc runs (batch_first=${out.seq!.batchFirst ? 'True' : 'False'})`, {
+          where: ctx.where,
+          hint: out.seq!.batchFirst ? 'a.mean(dim=1), a[:, -1, :] or a.flatten(1)' : 'a.mean(dim=0) or a[-1]',
+        })
+      return { steps: [...out.steps, { op: 'seqpool', how }] }
+    }
     switch (node.k) {
       case 'name': {
         const b = env.get(node.id)
@@ -82,6 +100,11 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         if (fn.k === 'attr' && fn.obj.k === 'name' && fn.obj.id === 'self') {
           const mod = modules.get(fn.attr)
           if (!mod) unsupported(ctx, text(ctx, node), node.line)
+          const mha = mod.steps.find((st) => st.op === 'mha')
+          if (mha) {
+            const v = plain(evaluate(selfAttentionInput(ctx, node, fn.attr)), node)
+            return { steps: [...v.steps, ...mod.steps], seq: { what: 'pair', batchFirst: 'batchFirst' in mha && mha.batchFirst === true, attn: true } }
+          }
           if (node.args.length !== 1 || node.kwargs.size) unsupported(ctx, text(ctx, node), node.line)
           const v = plain(evaluate(node.args[0]!), node)
           const rec = mod.steps.find((st) => st.op === 'gru' || st.op === 'lstm')
@@ -151,6 +174,9 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         // out[:, -1, :], out[-1], h[-1]: a GRU/LSTM's last time step
         if (node.what === 'subscript' && node.obj && node.index !== undefined) {
           const o = evaluate(node.obj)
+          // self.attn(x, x, x)[0]: the attention's output sequence
+          if (o.seq?.attn && o.seq.what === 'pair' && node.index.replace(/\s+/g, '') === '[0]') return { steps: o.steps, seq: { ...o.seq, what: 'out' } }
+          if (o.seq?.attn) throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} takes MultiheadAttention's ${o.seq.what === 'out' ? 'output' : 'attention weights'} in a way ml2sc does not run`, { where: ctx.where, hint: 'pool its output: a.mean(dim=1), a[:, -1, :] or a.flatten(1); then Linear layers' })
           if (o.seq && o.seq.what !== 'pair' && lastStepIndex(node.index, o.seq.what, o.seq.batchFirst)) return { steps: o.steps }
           if (o.seq)
             throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} is not the last time step of the ${o.seq.what === 'c' ? 'cell state' : 'sequence'} (batch_first=${o.seq.batchFirst ? 'True' : 'False'}): not supported on chain`, { where: ctx.where, hint: SEQ_HINT })
@@ -198,7 +224,7 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
       if (v.seq?.what !== 'pair' || names.length < 2 || names.length > 3 || t.slice(0, eq).some((tk) => tk.type !== 'name' && !['(', ')', ','].includes(tk.value)))
         unsupported(ctx, headerText(ctx, s), s.line)
       const whats = ['out', 'h', 'c'] as const
-      names.forEach((n, i) => env.set(n, { value: { steps: v.steps, seq: { what: whats[i]!, batchFirst: v.seq!.batchFirst } } }))
+      names.forEach((n, i) => env.set(n, { value: { steps: v.steps, seq: { ...v.seq!, what: whats[i]! } } }))
       continue
     }
     if (first.type === 'name' && eq > 0 && (eq === 1 || t[1]!.value === ':')) {
