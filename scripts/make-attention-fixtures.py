@@ -177,7 +177,7 @@ def save(name, model, source, x_test, y_test, label_name, batch_first):
     with open(os.path.join(d, "model.py"), "w") as f:
         f.write(source)
     torch.save(model, os.path.join(d, "whole.pt"))
-    torch.jit.trace(model, example).save(os.path.join(d, "traced.pt"))
+    torch.jit.trace(model, example, check_trace=False).save(os.path.join(d, "traced.pt"))
     torch.onnx.export(model, example, os.path.join(d, "model.onnx"), opset_version=13, input_names=["x"], output_names=["y"])
     T, C = x_test.shape[1], x_test.shape[2]
     cols = [f"x{t}_{f}" for t in range(T) for f in range(C)]

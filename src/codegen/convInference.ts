@@ -57,5 +57,7 @@ export function activationPlanOf(plan: Plan): Plan {
     const widest = Math.max(...c.blocks.map((b) => b.laneBits))
     return [gate('sigmoid', widest, c.wShift), c.kind === 'gru' ? gate('tanh', widest + 1, c.wShift) : gate('tanh', bits(c.cMax) + 2, 0)]
   })
-  return { ...plan, layers: [...plan.layers, ...extra, ...gates] }
+  // self-attention's softmax over the scores (the helper of ir/ops/softmax.ts; 256-bit: exp keeps its clamp)
+  const attn = plan.attention ? [{ name: plan.attention.name, activation: { kind: 'softmax' }, slopeQ: 0n, laneBits: 256, wShift: 0, nOut: plan.attention.tokens } as unknown as LayerPlan] : []
+  return { ...plan, layers: [...plan.layers, ...extra, ...gates, ...attn] }
 }

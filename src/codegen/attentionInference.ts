@@ -1,0 +1,108 @@
+import { ConfigError } from '../errors/base.ts'
+import type { Plan } from '../fixed/types.ts'
+import { activationExpr, vectorActivationYul } from './activationYul.ts'
+import type { InferenceParts } from './convInference.ts'
+import { hex as h, macChain } from './laneKernel.ts'
+import { recurrentBlobLayout, type BlockLayout } from './recurrentBlob.ts'
+
+const words = (bytes: number) => Math.ceil(bytes / 32) * 32
+
+/**
+ * The kernel of an attention model (self-attention, a pooling, then dense layers), with SIMD lanes across
+ * the rows of each projection block (q, kv, out) as in the recurrent kernel: the lane words are read where
+ * the blob lies in memory (recurrentBlob.ts: the same canonical encoding). Per row: the window is decoded;
+ * a loop over the tokens computes k, v (and q) of each token; per head, a loop over the queries computes
+ * the scores against every key (the head's dims unrolled), the softmax in place (the `softmax` helper of
+ * ir/ops/softmax.ts, the twin's softmaxFixed), then either the column sums of the weights (mean pooling)
+ * or the weighted sum of the values; then out_proj (once for mean and last, per token for flatten) and the
+ * dense layers. attentionPlanTypes.ts has the exact integer formulas, fixed/attention.ts the twin.
+ */
+export function attentionInference(plan: Plan, opts: { layout: string }): InferenceParts {
+  if (opts.layout === 'code')
+    throw new ConfigError('weights.layout `code` is not available for attention models', { where: 'weights.layout', hint: 'use `datacontract` (the default) or `storage`' })
+  const a = plan.attention!
+  const { tokens: T, embed: E, heads } = a
+  const d = E / heads
+  const nq = a.pool === 'last' ? 1 : T
+  const blob = 0xa0
+  const layout = recurrentBlobLayout(plan)
+  let at = blob + words(layout.length) + 32
+  const alloc = (n: number) => ((at += 32 * n), at - 32 * n)
+  const packed = layout.blocks.map((b) => b.groups.map((g) => blob + g.wordsAt))
+  const X = alloc(T * E)
+  const Q = alloc(nq * E)
+  const KV = alloc(T * 2 * E)
+  const S = alloc(T)
+  const C = alloc(heads * T)
+  const O = alloc(a.pool === 'flatten' ? T * E : E)
+  const Y = alloc(a.pool === 'flatten' ? T * E : E)
+  const dense = plan.layers.map((l, i) => (i === plan.layers.length - 1 && alloc(2), alloc(l.nOut)))
+  const end = at
+
+  /** One block's groups: acc over its columns, lanes split, `store(row, v)` for each row's v = acc_row >> s. */
+  const blockYul = (b: BlockLayout, bi: number, col: (j: number) => string, store: (row: number, v: string) => string): string[] => {
+    const L = b.block.laneBits
+    const cols = b.block.weights[0]!.length
+    return b.groups.map((g, gi) => {
+      const p = packed[bi]![gi]!
+      const lines = [`let acc := mload(${h(p)})`, ...macChain(Array.from({ length: cols }, (_, j) => `mul(${col(j)}, mload(${h(p + 32 * (j + 1))}))`))]
+      for (let k = 0; k < g.lanes; k++) {
+        const last = k === g.lanes - 1
+        const lane = last && g.lanes === 1 ? 'acc' : `signextend(${L / 8 - 1}, acc)`
+        if (last) lines.push(`{ let v := sar(${b.block.wShift}, ${lane}) ${store(g.first + k, 'v')} }`)
+        else lines.push(`{ let lane := ${lane} let v := sar(${b.block.wShift}, lane) ${store(g.first + k, 'v')} acc := sar(${L}, sub(acc, lane)) }`)
+      }
+      return `{ ${lines.join('\n                    ')} }`
+    })
+  }
+  const at32 = (base: string, k: number) => (k ? `add(${base}, ${h(32 * k)})` : base)
+  const half = h(plan.scale >> 1n)
+  const Fs = plan.F
+  const [qL, kvL, outL] = layout.blocks as [BlockLayout, BlockLayout, BlockLayout]
+  const rows: string[] = [`// self-attention '${a.name}': ${T} tokens × ${E}, ${heads} head(s), ${a.pool} pooling`]
+  // the window, token by token
+  const inB = plan.inputBytes
+  rows.push(`for { let i := 0 } lt(i, ${T * E}) { i := add(i, 1) } { mstore(add(${h(X)}, shl(5, i)), sar(${256 - 8 * inB}, calldataload(add(rp, mul(i, ${inB}))))) }`)
+  // k and v of every token (and q where every token queries)
+  const xCol = (j: number) => `mload(${at32('xp', j)})`
+  const kvLoop = [...blockYul(kvL, 1, xCol, (r, v) => `mstore(${at32('kp', r)}, ${v})`), ...(nq === T ? blockYul(qL, 0, xCol, (r, v) => `mstore(${at32('qp', r)}, ${v})`) : [])]
+  rows.push(`for { let xp := ${h(X)} let kp := ${h(KV)} let qp := ${h(Q)} } lt(xp, ${h(X + 32 * T * E)}) { xp := add(xp, ${h(32 * E)}) kp := add(kp, ${h(64 * E)}) qp := add(qp, ${h(32 * E)}) } {
+                    ${kvLoop.join('\n                    ')}
+                }`)
+  if (nq === 1) rows.push(`{ let xp := ${h(X + 32 * (T - 1) * E)}\n                    ${blockYul(qL, 0, xCol, (r, v) => `mstore(${h(Q + 32 * r)}, ${v})`).join('\n                    ')} }`)
+  if (a.pool === 'mean') for (let k = 0; k < heads * T; k++) rows.push(`mstore(${h(C + 32 * k)}, 0)`)
+  for (let hd = 0; hd < heads; hd++) {
+    const dims = Array.from({ length: d }, (_, k) => hd * d + k)
+    // scores of query qp against every key: s_j = (Σ_c q[c]·k_j[c] + S/2) >> F, then the softmax in place
+    const score = `mstore(sp, sar(${Fs}, ${dims.reduceRight((rest, c) => `add(mul(mload(${at32('qp', c)}), mload(${at32('kp', c)})), ${rest})`, half)}))`
+    const body = [
+      `for { let sp := ${h(S)} let kp := ${h(KV)} } lt(sp, ${h(S + 32 * T)}) { sp := add(sp, 32) kp := add(kp, ${h(64 * E)}) } { ${score} }`,
+      `softmax(${h(S)}, ${T})`,
+    ]
+    if (a.pool === 'mean') body.push(...Array.from({ length: T }, (_, j) => `mstore(${h(C + 32 * (hd * T + j))}, add(mload(${h(C + 32 * (hd * T + j))}), mload(${h(S + 32 * j)})))`))
+    else
+      for (const c of dims)
+        body.push(`mstore(${at32('op', c)}, sar(${Fs}, ${Array.from({ length: T }, (_, j) => j).reduceRight((rest, j) => `add(mul(mload(${h(S + 32 * j)}), mload(${h(KV + 32 * (2 * E * j + E + c))})), ${rest})`, half)}))`)
+    rows.push(`for { let qp := ${h(Q)} let op := ${h(O)} } lt(qp, ${h(Q + 32 * nq * E)}) { qp := add(qp, ${h(32 * E)}) op := add(op, ${h(32 * E)}) } {
+                    ${body.join('\n                    ')}
+                }`)
+    // mean pooling: Σ_i o_i[c] = (Σ_j c_j·v_j[c] + S/2) >> F
+    if (a.pool === 'mean')
+      for (const c of dims)
+        rows.push(`mstore(${h(O + 32 * c)}, sar(${Fs}, ${Array.from({ length: T }, (_, j) => j).reduceRight((rest, j) => `add(mul(mload(${h(C + 32 * (hd * T + j))}), mload(${h(KV + 32 * (2 * E * j + E + c))})), ${rest})`, half)}))`)
+  }
+  // out_proj: once on the pooled values, or per token for a flatten
+  const outBlock = blockYul(outL, 2, (j) => `mload(${at32('op', j)})`, (r, v) => `mstore(${at32('yp', r)}, ${v})`)
+  rows.push(`for { let op := ${h(O)} let yp := ${h(Y)} } lt(op, ${h(O + 32 * (a.pool === 'flatten' ? T : 1) * E)}) { op := add(op, ${h(32 * E)}) yp := add(yp, ${h(32 * E)}) } {
+                    ${outBlock.join('\n                    ')}
+                }`)
+  plan.layers.forEach((l, li) => {
+    const src = li === 0 ? Y : dense[li - 1]!
+    const out = dense[li]!
+    rows.push(`// layer '${l.name}': ${l.nIn} → ${l.nOut}`)
+    rows.push(...blockYul(layout.blocks[3 + li]!, 3 + li, (j) => `mload(${h(src + 32 * j)})`, (row, v) => `mstore(${h(out + 32 * row)}, ${activationExpr(l.activation, v, l.slopeQ)})`))
+    const vec = vectorActivationYul(l.activation, h(out), l.nOut)
+    if (vec) rows.push(vec)
+  })
+  return { blob, blobLength: layout.length, outputsAt: dense[dense.length - 1]!, end, perTx: '', perRow: rows.join('\n                ') }
+}

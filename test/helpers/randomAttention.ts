@@ -1,0 +1,33 @@
+// Random self-attention models (weights uniform in ±wScale/√E, as PyTorch's xavier init gives about), for the tests.
+import type { AttentionLayer, AttentionPool } from '../../src/ir/attentionTypes.ts'
+import type { Activation, ModelIR } from '../../src/ir/types.ts'
+import { rng } from './rng.ts'
+
+export type AttentionSpec = { T: number; E: number; heads: number; pool: AttentionPool; head: { n: number; act: Activation }[]; wScale?: number }
+
+export function randomAttention(spec: AttentionSpec, seed: number): ModelIR {
+  const r = rng(seed)
+  const k = (spec.wScale ?? 1) / Math.sqrt(spec.E)
+  const u = () => (r() * 2 - 1) * k
+  const mat = (rows: number, cols: number) => Array.from({ length: rows }, () => Array.from({ length: cols }, u))
+  const attention: AttentionLayer = {
+    kind: 'mha',
+    name: 'attn',
+    tokens: spec.T,
+    embed: spec.E,
+    heads: spec.heads,
+    pool: spec.pool,
+    inProjWeight: mat(3 * spec.E, spec.E),
+    inProjBias: Array.from({ length: 3 * spec.E }, u),
+    outProjWeight: mat(spec.E, spec.E),
+    outProjBias: Array.from({ length: spec.E }, u),
+  }
+  let nIn = spec.pool === 'flatten' ? spec.T * spec.E : spec.E
+  const layers = spec.head.map((hd, i) => {
+    const s = 1 / Math.sqrt(nIn)
+    const l = { name: `fc${i}`, weight: Array.from({ length: hd.n }, () => Array.from({ length: nIn }, () => (r() * 2 - 1) * s)), bias: Array.from({ length: hd.n }, () => (r() * 2 - 1) * s), activation: hd.act }
+    nIn = hd.n
+    return l
+  })
+  return { format: 'synthetic', inputSize: spec.T * spec.E, inputShape: [spec.T, spec.E], attention, layers }
+}
