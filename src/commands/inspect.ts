@@ -146,6 +146,7 @@ function planSummary(plan: Plan, contract: string): NonNullable<InspectSummary['
       ...(plan.tensorLayers ?? []).map((l) => (l.kind === 'conv' ? { name: l.name, weightScaleBits: l.wShift, lanes: l.lanes, laneBits: l.laneBits } : { name: l.name })),
       // one row per GRU/LSTM layer: the lanes of its widest gate block (rz / ifgo)
       ...(plan.recurrent ? cellsOf(plan.recurrent) : []).map((c) => ({ name: c.name, weightScaleBits: c.wShift, lanes: c.blocks[0]!.lanes, laneBits: c.blocks[0]!.laneBits })),
+      ...(plan.attention ? [{ name: plan.attention.name, weightScaleBits: plan.attention.blocks[1].wShift, lanes: plan.attention.blocks[1].lanes, laneBits: plan.attention.blocks[1].laneBits }] : []),
       ...plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, lanes: l.lanes, laneBits: l.laneBits })),
     ],
   }

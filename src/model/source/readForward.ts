@@ -191,6 +191,7 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
   /** A value that is a plain tensor (the whole output sequence or a (out, h) pair going on is refused). */
   const plain = (v: Value, at: Node): Value => {
     if (!v.seq) return v
+    if (v.seq.attn) throw new ModelError(`'${text(ctx, at)}' at ${ctx.file}:${at.line} takes MultiheadAttention's ${v.seq.what === 'pair' ? '(output, weights) pair' : 'whole output sequence'}: its output sequence must be pooled`, { where: ctx.where, hint: 'a, _ = self.attn(x, x, x); then a.mean(dim=1), a[:, -1, :] or a.flatten(1) (batch_first=True), a.mean(dim=0) or a[-1] (batch_first=False)' })
     throw new ModelError(`'${text(ctx, at)}' at ${ctx.file}:${at.line} takes a GRU/LSTM's ${v.seq.what === 'pair' ? '(output, h_n) pair' : 'whole sequence'}: not supported on chain`, { where: ctx.where, hint: SEQ_HINT })
   }
 
