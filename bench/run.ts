@@ -16,6 +16,7 @@ import { cnnSection, measureCnns, type CnnRow } from './cnn.ts'
 import { measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } from './measure.ts'
 import { readmeBlock, withReadmeBlock } from './readmeBlock.ts'
 import { PEER_400_32_16_10, peerSection, pixelRows } from './peer.ts'
+import { ATTENTION_ROW, attentionFixture } from './attention.ts'
 import { traceGas, traceSection, type GasTrace } from './trace.ts'
 
 const ANCHORS = path.resolve(import.meta.dir, '../test/fixtures/ml2sc')
@@ -68,6 +69,10 @@ try {
   // the peer's architecture (bench/peer.ts): random weights at int8, as the peer stores them; integer pixels 0–255 as its inputs
   log(await measureOurs(s, PEER_400_32_16_10.name, randomModel([400, 32, 16, 10], 'identity', 11), pixelRows(4, 400), 4, 'datacontract', PEER_400_32_16_10.precision))
   await traced('400-32-16-10', results.at(-1)!)
+  // self-attention (issue 20): the PyTorch-made 1-head forecaster, MHA(8, 1) over 16 tokens of width 8, mean-pooled, Linear(8→1)
+  const attn = await attentionFixture()
+  log(await measureOurs(s, ATTENTION_ROW, attn.model, attn.rows, attn.rows.length))
+  await traced('attention 16×8', results.at(-1)!)
   // 4. the fixture CNNs (bench/cnn.ts): reported in their own section
   cnnRows = await measureCnns(s)
 } finally {

@@ -1,4 +1,4 @@
-// `bun bench/traceOne.ts [30-4-1|64-128-64-32-10|784-128-10|400-32-16-10]`: measure one model alone (default
+// `bun bench/traceOne.ts [30-4-1|64-128-64-32-10|784-128-10|400-32-16-10|attention]`: measure one model alone (default
 // config, datacontract layout) and print where its one-predict gas goes (bench/trace.ts).
 import path from 'node:path'
 import { connectChain } from '../src/chain/connectChain.ts'
@@ -7,6 +7,7 @@ import { readAllRows } from '../src/data/readCsv.ts'
 import { loadModel } from '../src/model/loadModel.ts'
 import { measureOurs, randomModel, randomRows } from './measure.ts'
 import { PEER_400_32_16_10, pixelRows } from './peer.ts'
+import { ATTENTION_ROW, attentionFixture } from './attention.ts'
 import { traceGas, traceSection } from './trace.ts'
 
 const which = process.argv[2] ?? '30-4-1'
@@ -16,7 +17,9 @@ try {
   await ensureAdminLibrary(s)
   const ANCHORS = path.resolve(import.meta.dir, '../test/fixtures/ml2sc')
   const m =
-    which === '30-4-1'
+    which === 'attention'
+      ? await attentionFixture().then((a) => measureOurs(s, ATTENTION_ROW, a.model, a.rows, a.rows.length, layout))
+      : which === '30-4-1'
       ? await (async () => {
           const data = await readAllRows(path.join(ANCHORS, 'processed_data.csv'), { label: 'diagnosis', drop: ['id'], limit: 50 })
           const model = await loadModel({ path: path.join(ANCHORS, 'weights/MLP_2L4.json'), source: path.join(ANCHORS, 'models.py'), class: 'MLP_2L4' })
