@@ -45,9 +45,9 @@ export function storeActivation(a: Activation, v: string, out: string, plan: Pla
   return op.yul.store?.(v, out, yulCtxOf(plan)) ?? `mstore(${out}, ${op.yul.expr(v, slopeQ)})`
 }
 
-/** The Yul call applying a vector op (softmax) to the `n` outputs at `p`, if the activation is one. */
-export function vectorActivationYul(a: Activation, p: string, n: number): string | undefined {
-  return opOf(a).yul.vectorCall?.(p, n)
+/** The Yul call applying a vector op (softmax, a norm) to the `n` outputs at `p`, if the activation is one. */
+export function vectorActivationYul(a: Activation, p: string, n: number, plan: Plan): string | undefined {
+  return opOf(a).yul.vectorCall?.(p, n, a, yulCtxOf(plan))
 }
 
 /** Helpers of the ops the plan uses, each written once, in order (ops in registry order). */

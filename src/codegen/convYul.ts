@@ -204,7 +204,7 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
                     ${positions('p0', 'yo0', inner)}
                 }`)
     }
-  const vec = vectorActivationYul(s.activation, h(addrOf(outB, 0, 0, 0)), s.outShape.c)
+  const vec = vectorActivationYul(s.activation, h(addrOf(outB, 0, 0, 0)), s.outShape.c, plan)
   if (vec) lines.push(vec)
   return lines.join('\n                ')
 }

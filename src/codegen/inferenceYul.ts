@@ -128,7 +128,7 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
       body.push(...unpackLanes(plan, layer, g.lanes, g.spacing, (k) => h(lm.activations + 32 * (g.first + k))))
       lines.push(`{ ${body.join('\n                    ')} }`)
     })
-    const vec = vectorActivationYul(layer.activation, h(lm.activations), layer.nOut)
+    const vec = vectorActivationYul(layer.activation, h(lm.activations), layer.nOut, plan)
     if (vec) lines.push(vec)
   })
   return lines.join('\n                ')
@@ -212,7 +212,7 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
         ]),
       )
     }
-    const vec = vectorActivationYul(layer.activation, h(lm.activations), layer.nOut)
+    const vec = vectorActivationYul(layer.activation, h(lm.activations), layer.nOut, plan)
     if (vec) lines.push(vec)
     return `{\n                ${lines.join('\n                ')}\n                }`
   })

@@ -19,3 +19,10 @@ export type Activation =
   | { kind: 'mish' }
   /** log-probabilities over the output vector (the last layer only) */
   | { kind: 'log_softmax' }
+  /**
+   * nn.LayerNorm over the last dim (groups 1) or nn.GroupNorm on (N, C) vectors (`groups` groups of consecutive
+   * features): (x − mean) / √(var + eps) per group, then gamma ⊙ · + beta when affine (absent: folded or none)
+   */
+  | { kind: 'layer_norm'; size: number; groups: number; eps: number; gamma?: number[]; beta?: number[] }
+  /** a per-feature x · scale + shift: BatchNorm1d (eval) where no Linear is next to fold it into */
+  | { kind: 'affine'; scale: number[]; shift: number[] }

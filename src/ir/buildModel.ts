@@ -209,6 +209,8 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
 /** `relu`, `leaky_relu(0.1)`, `hardtanh(0, 6)`, `gelu(tanh)`: the kind and its parameters. */
 export function describeActivation(a: Activation): string {
   if (a.kind === 'gelu') return a.approximate === 'tanh' ? 'gelu(tanh)' : 'gelu'
+  if (a.kind === 'layer_norm') return `${a.groups > 1 ? `group_norm(${a.groups}, ` : 'layer_norm('}eps ${a.eps}${a.gamma || a.beta ? ', affine' : ''})`
+  if (a.kind === 'affine') return `batchnorm(${a.scale.length})`
   const params = Object.entries(a).flatMap(([k, v]) => (k === 'kind' ? [] : [String(v)]))
   return params.length ? `${a.kind}(${params.join(', ')})` : a.kind
 }

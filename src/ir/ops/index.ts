@@ -1,9 +1,11 @@
 import type { Activation } from '../activation.ts'
+import { affine } from './affine.ts'
 import { elu } from './elu.ts'
 import { gelu } from './gelu.ts'
 import { hardsigmoid } from './hardsigmoid.ts'
 import { hardswish } from './hardswish.ts'
 import { hardtanh } from './hardtanh.ts'
+import { layerNorm } from './layerNorm.ts'
 import { identity } from './identity.ts'
 import { logSoftmax } from './logSoftmax.ts'
 import { mish } from './mish.ts'
@@ -38,6 +40,8 @@ export const OPS: { [K in Activation['kind']]: OpDef<Extract<Activation, { kind:
   softplus,
   mish,
   log_softmax: logSoftmax,
+  layer_norm: layerNorm,
+  affine,
 }
 
 export function opOf(a: Activation): OpDef {

@@ -42,7 +42,7 @@ export type OpDef<A extends Activation = Activation> = {
     expr(v: string, q: bigint): string
     /** Statements storing act(v) at `out` where an op writes itself inline (a lone sigmoid); else undefined. */
     store?(v: string, out: string, c: YulCtx): string | undefined
-    vectorCall?(p: string, n: number): string
+    vectorCall?(p: string, n: number, a: A, c: YulCtx): string
   }
   error?: number
   /** Estimated gas per output on chain (the no-chain gas estimate; measured, rounded up). */
