@@ -101,7 +101,7 @@ export function attentionInference(plan: Plan, opts: { layout: string }): Infere
     const out = dense[li]!
     rows.push(`// layer '${l.name}': ${l.nIn} → ${l.nOut}`)
     rows.push(...blockYul(layout.blocks[3 + li]!, 3 + li, (j) => `mload(${h(src + 32 * j)})`, (row, v) => `mstore(${h(out + 32 * row)}, ${activationExpr(l.activation, v, l.slopeQ)})`))
-    const vec = vectorActivationYul(l.activation, h(out), l.nOut)
+    const vec = vectorActivationYul(l.activation, h(out), l.nOut, plan)
     if (vec) rows.push(vec)
   })
   return { blob, blobLength: layout.length, outputsAt: dense[dense.length - 1]!, end, perTx: '', perRow: rows.join('\n                ') }
