@@ -29,13 +29,23 @@ export function attentionInference(plan: Plan, opts: { layout: string }): Infere
   let at = blob + words(layout.length) + 32
   const alloc = (n: number) => ((at += 32 * n), at - 32 * n)
   const packed = layout.blocks.map((b) => b.groups.map((g) => blob + g.wordsAt))
+  const enc = a.encoder
+  const nOut = a.pool === 'mean' ? 1 : nq
   const X = alloc(T * E)
+  // a pre-norm encoder attends over LN1(x), kept beside x (the residual adds x)
+  const Z = enc?.normFirst ? alloc(T * E) : X
   const Q = alloc(nq * E)
   const KV = alloc(T * 2 * E)
   const S = alloc(T)
   const C = alloc(heads * T)
-  const O = alloc(a.pool === 'flatten' ? T * E : E)
-  const Y = alloc(a.pool === 'flatten' ? T * E : E)
+  const O = alloc(nOut * E)
+  const Y = alloc(nOut * E)
+  // an encoder: per token h (E), linear1's outputs (dff), its outputs (nq·E) and their sum over the tokens
+  const dff = enc ? a.blocks[3]!.weights.length : 0
+  const Hb = alloc(E)
+  const F1 = alloc(dff)
+  const Y2 = alloc(enc ? nq * E : 0)
+  const Ys = alloc(E)
   const dense = plan.layers.map((l, i) => (i === plan.layers.length - 1 && alloc(2), alloc(l.nOut)))
   const end = at
 
@@ -64,12 +74,17 @@ export function attentionInference(plan: Plan, opts: { layout: string }): Infere
   const inB = plan.inputBytes
   rows.push(`for { let i := 0 } lt(i, ${T * E}) { i := add(i, 1) } { mstore(add(${h(X)}, shl(5, i)), sar(${256 - 8 * inB}, calldataload(add(rp, mul(i, ${inB}))))) }`)
   // k and v of every token (and q where every token queries)
+  if (enc?.normFirst)
+    rows.push(`for { let zp := ${h(Z)} } lt(zp, ${h(Z + 32 * T * E)}) { zp := add(zp, ${h(32 * E)}) } {
+                    ${Array.from({ length: E }, (_, c) => `mstore(${at32('zp', c)}, mload(${at32(`sub(zp, ${h(32 * T * E)})`, c)}))`).join(' ')}
+                    ${vectorActivationYul(enc.norm1, 'zp', E, plan)}
+                }`)
   const xCol = (j: number) => `mload(${at32('xp', j)})`
   const kvLoop = [...blockYul(kvL, 1, xCol, (r, v) => `mstore(${at32('kp', r)}, ${v})`), ...(nq === T ? blockYul(qL, 0, xCol, (r, v) => `mstore(${at32('qp', r)}, ${v})`) : [])]
-  rows.push(`for { let xp := ${h(X)} let kp := ${h(KV)} let qp := ${h(Q)} } lt(xp, ${h(X + 32 * T * E)}) { xp := add(xp, ${h(32 * E)}) kp := add(kp, ${h(64 * E)}) qp := add(qp, ${h(32 * E)}) } {
+  rows.push(`for { let xp := ${h(Z)} let kp := ${h(KV)} let qp := ${h(Q)} } lt(xp, ${h(Z + 32 * T * E)}) { xp := add(xp, ${h(32 * E)}) kp := add(kp, ${h(64 * E)}) qp := add(qp, ${h(32 * E)}) } {
                     ${kvLoop.join('\n                    ')}
                 }`)
-  if (nq === 1) rows.push(`{ let xp := ${h(X + 32 * (T - 1) * E)}\n                    ${blockYul(qL, 0, xCol, (r, v) => `mstore(${h(Q + 32 * r)}, ${v})`).join('\n                    ')} }`)
+  if (nq === 1) rows.push(`{ let xp := ${h(Z + 32 * (T - 1) * E)}\n                    ${blockYul(qL, 0, xCol, (r, v) => `mstore(${h(Q + 32 * r)}, ${v})`).join('\n                    ')} }`)
   if (a.pool === 'mean') for (let k = 0; k < heads * T; k++) rows.push(`mstore(${h(C + 32 * k)}, 0)`)
   for (let hd = 0; hd < heads; hd++) {
     const dims = Array.from({ length: d }, (_, k) => hd * d + k)
@@ -93,14 +108,32 @@ export function attentionInference(plan: Plan, opts: { layout: string }): Infere
   }
   // out_proj: once on the pooled values, or per token for a flatten
   const outBlock = blockYul(outL, 2, (j) => `mload(${at32('op', j)})`, (r, v) => `mstore(${at32('yp', r)}, ${v})`)
-  rows.push(`for { let op := ${h(O)} let yp := ${h(Y)} } lt(op, ${h(O + 32 * (a.pool === 'flatten' ? T : 1) * E)}) { op := add(op, ${h(32 * E)}) yp := add(yp, ${h(32 * E)}) } {
+  rows.push(`for { let op := ${h(O)} let yp := ${h(Y)} } lt(op, ${h(O + 32 * nOut * E)}) { op := add(op, ${h(32 * E)}) yp := add(yp, ${h(32 * E)}) } {
                     ${outBlock.join('\n                    ')}
                 }`)
+  if (enc) {
+    // per query token: the residuals, the norms (ir/ops/layerNorm.ts) and the feed-forward, into Y2
+    const [f1L, f2L] = [layout.blocks[3]!, layout.blocks[4]!]
+    const ff1 = (src: string) => blockYul(f1L, 3, (j) => `mload(${at32(src, j)})`, (r, v) => `mstore(${h(F1 + 32 * r)}, ${activationExpr(enc.act, v, 0n)})`)
+    const copy = (to: string, from: (c: number) => string) => Array.from({ length: E }, (_, c) => `mstore(${at32(to, c)}, ${from(c)})`).join(' ')
+    const body = enc.normFirst
+      ? [copy('yp', (c) => `add(mload(${at32('xp', c)}), mload(${at32('ap', c)}))`), copy(h(Hb), (c) => `mload(${at32('yp', c)})`), vectorActivationYul(enc.norm2, h(Hb), E, plan)!, ...ff1(h(Hb)),
+         ...blockYul(f2L, 4, (j) => `mload(${h(F1 + 32 * j)})`, (r, v) => `mstore(${at32('yp', r)}, add(mload(${at32('yp', r)}), ${v}))`)]
+      : [copy(h(Hb), (c) => `add(mload(${at32('xp', c)}), mload(${at32('ap', c)}))`), vectorActivationYul(enc.norm1, h(Hb), E, plan)!, ...ff1(h(Hb)),
+         ...blockYul(f2L, 4, (j) => `mload(${h(F1 + 32 * j)})`, (r, v) => `mstore(${at32('yp', r)}, add(mload(${h(Hb + 32 * r)}), ${v}))`), vectorActivationYul(enc.norm2, 'yp', E, plan)!]
+    if (a.pool === 'sum') body.push(copy(h(Ys), (c) => `add(mload(${h(Ys + 32 * c)}), mload(${at32('yp', c)}))`))
+    if (a.pool === 'sum') rows.push(copy(h(Ys), () => '0'))
+    rows.push(`for { let xp := ${h(X + 32 * (T - nq) * E)} let ap := ${h(Y)} let yp := ${h(Y2)} } lt(ap, ${h(Y + 32 * nq * E)}) { xp := add(xp, ${h(32 * E)}) ap := add(ap, ${h(32 * E)}) yp := add(yp, ${h(32 * E)}) } {
+                    ${body.join('\n                    ')}
+                }`)
+  }
+  const headIn = !enc ? Y : a.pool === 'sum' ? Ys : Y2
+  const first = a.blocks.length
   plan.layers.forEach((l, li) => {
-    const src = li === 0 ? Y : dense[li - 1]!
+    const src = li === 0 ? headIn : dense[li - 1]!
     const out = dense[li]!
     rows.push(`// layer '${l.name}': ${l.nIn} → ${l.nOut}`)
-    rows.push(...blockYul(layout.blocks[3 + li]!, 3 + li, (j) => `mload(${h(src + 32 * j)})`, (row, v) => `mstore(${h(out + 32 * row)}, ${activationExpr(l.activation, v, l.slopeQ)})`))
+    rows.push(...blockYul(layout.blocks[first + li]!, first + li, (j) => `mload(${h(src + 32 * j)})`, (row, v) => `mstore(${h(out + 32 * row)}, ${activationExpr(l.activation, v, l.slopeQ)})`))
     const vec = vectorActivationYul(l.activation, h(out), l.nOut, plan)
     if (vec) rows.push(vec)
   })

@@ -1,4 +1,4 @@
-import type { AttentionPool } from '../ir/attentionTypes.ts'
+import type { AttentionPool, EncoderBlock } from '../ir/attentionTypes.ts'
 
 /**
  * Fixed-point plan of a self-attention layer (ir/attentionTypes.ts), at the activation scale S = 2^F.
@@ -14,7 +14,7 @@ import type { AttentionPool } from '../ir/attentionTypes.ts'
  *   `mean`: c_j = Σ_i a_ij, then Σo[d] = (Σ_j c_j·v_j[d] + S/2) >> F.
  */
 export type AttentionBlock = {
-  name: 'q' | 'kv' | 'out'
+  name: 'q' | 'kv' | 'out' | 'ff1' | 'ff2'
   weights: bigint[][]
   biases: bigint[]
   wShift: number
@@ -30,7 +30,10 @@ export type AttentionPlan = {
   embed: number
   heads: number
   pool: AttentionPool
-  blocks: [AttentionBlock, AttentionBlock, AttentionBlock]
+  /** q, kv, out; an encoder's ff1 (linear1) and ff2 (linear2) after them. */
+  blocks: AttentionBlock[]
+  /** A TransformerEncoderLayer: its norms and activation as the float IR has them (the ops quantise them alike on chain and off). */
+  encoder?: Pick<EncoderBlock, 'normFirst' | 'act' | 'norm1' | 'norm2'>
   /** Interval analysis: |q|, |k|, |v| ≤ these (per row of the block), |s_ij| ≤ scoreMax, |Σ a·v| terms ≤ attendMax. */
   qMax: bigint[]
   kvMax: bigint[]
@@ -41,4 +44,4 @@ export type AttentionPlan = {
 }
 
 /** What the contract's code fixes of an attention layer (a deployed model's update must keep it). */
-export const attentionPinOf = (a: AttentionPlan): string => JSON.stringify(['mha', a.pool, a.heads, ...a.blocks.map((b) => [b.wShift, b.laneBits, b.lanes])])
+export const attentionPinOf = (a: AttentionPlan): string => JSON.stringify(['mha', a.pool, a.heads, ...(a.encoder ? [JSON.stringify(a.encoder)] : []), ...a.blocks.map((b) => [b.wShift, b.laneBits, b.lanes])])

@@ -2,10 +2,12 @@ import { NumericsError } from '../errors/base.ts'
 import type { AttentionLayer } from '../ir/attentionTypes.ts'
 import { attentionPinOf, type AttentionBlock, type AttentionPlan } from './attentionPlanTypes.ts'
 import { quantize } from './quantize.ts'
+import { encoderPlan, lnBound } from './makeEncoderPlan.ts'
 
 const abs = (v: bigint) => (v < 0n ? -v : v)
 const bitLength = (v: bigint) => abs(v).toString(2).length
 const maxOf = (v: bigint[]) => v.reduce((a, b) => (a > b ? a : b), 0n)
+
 
 export type AttentionPlanArgs = { wMaxQ: bigint; F: number; scale: bigint; inputAbsMax: bigint; weightBytes: number }
 
@@ -20,7 +22,9 @@ export type AttentionPlanArgs = { wMaxQ: bigint; F: number; scale: bigint; input
 export function makeAttentionPlan(layer: AttentionLayer, a: AttentionPlanArgs, pin?: string): AttentionPlan {
   const where = `MultiheadAttention '${layer.name}'`
   if (a.scale !== 1n << BigInt(a.F)) throw new NumericsError(`${where} needs a binary activation scale (precision.fraction), not a decimal one`, { hint: 'remove precision.decimals' })
-  const pinned = pin === undefined ? undefined : (JSON.parse(pin) as [string, string, number, ...[number, number, number][]])
+  const pinAll = pin === undefined ? undefined : (JSON.parse(pin) as unknown[])
+  const pinned = pinAll && ([...pinAll.slice(0, 3), ...pinAll.filter((v) => Array.isArray(v))] as [string, string, number, ...[number, number, number][]])
+  if (pinAll && (pinAll.length - pinned!.length === 1) !== !!layer.encoder) throw new NumericsError(`the new ${where} ${layer.encoder ? 'is' : 'is not'} a TransformerEncoderLayer; the deployed contract's is${layer.encoder ? ' not' : ''}`, { hint: 'deploy the new model with `ml2sc run`' })
   if (pinned && (pinned[0] !== 'mha' || pinned[1] !== layer.pool || pinned[2] !== layer.heads))
     throw new NumericsError(`the new ${where} pools or splits heads differently from the deployed contract`, { hint: 'deploy the new model with `ml2sc run`' })
   const { tokens: T, embed: E, heads } = layer
@@ -50,7 +54,11 @@ export function makeAttentionPlan(layer: AttentionLayer, a: AttentionPlanArgs, p
     const lanes = pb ? pb[2] : Math.max(1, Math.min(Math.floor(256 / laneBits), w.length))
     return [{ name, weights, biases, wShift: s, laneBits, lanes, accMax }, accs.map((v) => (v >> BigInt(s)) + 1n)]
   }
-  const xMax = new Array<bigint>(E).fill(a.inputAbsMax)
+  const ctx = { scale: S, slopeBits: a.F }
+  const enc = layer.encoder
+  // a pre-norm encoder attends over LN1(x): its bound (ir/ops/layerNorm.ts), checked for overflow first
+  const norm1In = enc?.normFirst ? lnBound(enc.norm1, a.inputAbsMax, ctx, where) : undefined
+  const xMax = new Array<bigint>(E).fill(norm1In ?? a.inputAbsMax)
   const W = layer.inProjWeight
   const B = layer.inProjBias
   const [q, qMax] = block('q', 0, W.slice(0, E).map((row) => row.map((v) => v / rt)), B.slice(0, E).map((v) => v / rt), xMax)
@@ -64,11 +72,15 @@ export function makeAttentionPlan(layer: AttentionLayer, a: AttentionPlanArgs, p
   const attendMax = maxOf(attendAccs)
   const oMax = attendAccs.map((v) => (v >> F) + 1n)
   const wo = layer.pool === 'mean' ? layer.outProjWeight.map((row) => row.map((v) => v / T)) : layer.outProjWeight
-  const [out, outMax] = block('out', 2, wo, layer.outProjBias, oMax)
+  const [out, attnOut] = block('out', 2, wo, layer.outProjBias, oMax)
+  const ffBlocks: AttentionBlock[] = []
+  const outMax = enc ? encoderPlan(enc, a.inputAbsMax, attnOut, ctx, where, (name, k, w, b, m) => { const [bl, mx] = block(name, k, w, b, m); ffBlocks.push(bl); return mx }) : attnOut
   // the softmax's own products: (max − s)·log2(e) after the clamp, e·S at 2^64: far below 2^255
   for (const [what, v] of [['scores', scoreAcc], ['attention sums', attendMax]] as const)
     if (bitLength(v) > 250) throw new NumericsError(`${where}: its ${what} could overflow 256 bits`, { hint: 'use a narrower precision.inputs or precision.weights' })
-  const plan: AttentionPlan = { kind: 'mha', name: layer.name, tokens: T, embed: E, heads, pool: layer.pool, blocks: [q, kv, out], qMax, kvMax, scoreMax, attendMax, outMax }
+  const pooledMax = layer.pool === 'sum' ? outMax.map((v) => v * BigInt(T)) : outMax
+  const encoder = enc ? { normFirst: enc.normFirst, act: enc.act, norm1: enc.norm1, norm2: enc.norm2 } : undefined
+  const plan: AttentionPlan = { kind: 'mha', name: layer.name, tokens: T, embed: E, heads, pool: layer.pool, blocks: [q, kv, out, ...ffBlocks], ...(encoder ? { encoder } : {}), qMax, kvMax, scoreMax, attendMax, outMax: pooledMax }
   if (pin !== undefined && attentionPinOf(plan) !== pin) throw new NumericsError(`the new weights of ${where} need other scales or lanes than the deployed contract has`, { hint: 'deploy the new model with `ml2sc run`' })
   return plan
 }

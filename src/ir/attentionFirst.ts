@@ -43,5 +43,7 @@ export function attentionModel(format: string, attention: AttentionLayer, layers
   if (!layers.length) throw new ModelError(`MultiheadAttention '${attention.name}' needs a Linear head after its pooling`, { where: file })
   if (layers[0]!.weight[0]!.length !== width)
     throw new ModelError(`Linear '${layers[0]!.name}' takes ${layers[0]!.weight[0]!.length} inputs but MultiheadAttention '${attention.name}' pooled by ${attention.pool} gives ${width}`, { where: file })
-  return { format, inputSize: attention.tokens * attention.embed, inputShape: [attention.tokens, attention.embed], attention, layers }
+  // an encoder's mean over the tokens: the first Linear takes their sum, its weights divided by T (the same function)
+  const head = attention.pool === 'sum' ? [{ ...layers[0]!, weight: layers[0]!.weight.map((r) => r.map((w) => w / attention.tokens)) }, ...layers.slice(1)] : layers
+  return { format, inputSize: attention.tokens * attention.embed, inputShape: [attention.tokens, attention.embed], attention, layers: head }
 }

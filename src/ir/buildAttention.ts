@@ -1,5 +1,6 @@
 import { ModelError } from '../errors/base.ts'
 import { MAX_TOKENS, type AttentionLayer, type AttentionStep } from './attentionTypes.ts'
+import { buildEncoder } from './buildEncoder.ts'
 import type { Tensor } from './types.ts'
 
 const rows = (t: Tensor): number[][] => Array.from({ length: t.shape[0]! }, (_, o) => Array.from(t.data.subarray(o * t.shape[1]!, (o + 1) * t.shape[1]!)))
@@ -48,7 +49,10 @@ export function buildAttention(
     if (b.shape.length !== 1 || b.shape[0] !== n) throw new ModelError(`'${p}${k}' has shape [${b.shape}], expected [${n}]`, { where: file })
     return Array.from(b.data)
   }
-  return { kind: 'mha', name: step.name, tokens: T, embed: E, heads, pool: pool.how, inProjWeight: rows(wi), inProjBias: bias('in_proj_bias', 3 * E), outProjWeight: rows(wo), outProjBias: bias('out_proj.bias', E) }
+  const encoder = step.encoder ? buildEncoder(step.encoder, E, take, peek, use, file) : undefined
+  // an encoder's mean pooling sums the tokens; attentionModel folds the 1/T into the first Linear
+  const how = encoder && pool.how === 'mean' ? 'sum' : pool.how
+  return { ...(encoder ? { encoder } : {}), kind: 'mha', name: step.name, tokens: T, embed: E, heads, pool: how, inProjWeight: rows(wi), inProjBias: bias('in_proj_bias', 3 * E), outProjWeight: rows(wo), outProjBias: bias('out_proj.bias', E) }
 }
 
 /** What the pooled attention output gives the first Linear: E values, or T·E for a flatten. */

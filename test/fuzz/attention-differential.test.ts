@@ -41,11 +41,15 @@ const CASES: { spec: AttentionSpec; p?: Partial<PrecisionSpec> }[] = [
   { spec: { T: 5, E: 12, heads: 4, pool: 'flatten', head: [{ n: 4, act: { kind: 'relu' } }, { n: 2, act: { kind: 'sigmoid' } }], wScale: 2 } },
   { spec: { T: 7, E: 6, heads: 3, pool: 'mean', head: [{ n: 2, act: { kind: 'tanh' } }] }, p: { weightBytes: 1, inputBytes: 2, fraction: 12 } },
   { spec: { T: 32, E: 4, heads: 2, pool: 'last', head: [{ n: 1, act: id }], wScale: 3 }, p: { weightBytes: 3, fraction: 24, inputBytes: 5 } },
+  // TransformerEncoderLayer: post-norm relu (sum pooling), pre-norm gelu (last token), post-norm gelu (flatten)
+  { spec: { T: 8, E: 8, heads: 2, pool: 'mean', head: [{ n: 3, act: id }], encoder: { normFirst: false, act: { kind: 'relu' }, dff: 16 } } },
+  { spec: { T: 6, E: 4, heads: 1, pool: 'last', head: [{ n: 1, act: id }], encoder: { normFirst: true, act: { kind: 'gelu', approximate: 'none' }, dff: 8 } } },
+  { spec: { T: 4, E: 6, heads: 3, pool: 'flatten', head: [{ n: 2, act: { kind: 'softmax' } }], encoder: { normFirst: false, act: { kind: 'gelu', approximate: 'none' }, dff: 12 } }, p: { weightBytes: 1, inputBytes: 2, fraction: 12 } },
 ]
 
 describe('attention models: chain = twin', () => {
   CASES.forEach(({ spec, p }, i) => {
-    const name = `MHA(${spec.E}, ${spec.heads} heads)×${spec.T} ${spec.pool} → ${spec.head.map((h) => h.n).join('→')}`
+    const name = `${spec.encoder ? `encoder(${spec.encoder.normFirst ? 'pre' : 'post'}-norm ${spec.encoder.act.kind}) ` : ''}MHA(${spec.E}, ${spec.heads} heads)×${spec.T} ${spec.pool} → ${spec.head.map((h) => h.n).join('→')}`
     test(`${name}, precision ${JSON.stringify({ ...P, ...p })}: 0 mismatches on anvil`, async () => {
       const model = randomAttention(spec, 300 + i)
       const plan = makePlan(model, { ...P, ...p })

@@ -3,7 +3,7 @@ import type { AttentionLayer, AttentionPool } from '../../src/ir/attentionTypes.
 import type { Activation, ModelIR } from '../../src/ir/types.ts'
 import { rng } from './rng.ts'
 
-export type AttentionSpec = { T: number; E: number; heads: number; pool: AttentionPool; head: { n: number; act: Activation }[]; wScale?: number }
+export type AttentionSpec = { T: number; E: number; heads: number; pool: AttentionPool; head: { n: number; act: Activation }[]; wScale?: number; encoder?: { normFirst: boolean; act: Activation; dff: number } }
 
 export function randomAttention(spec: AttentionSpec, seed: number): ModelIR {
   const r = rng(seed)
@@ -21,6 +21,12 @@ export function randomAttention(spec: AttentionSpec, seed: number): ModelIR {
     inProjBias: Array.from({ length: 3 * spec.E }, u),
     outProjWeight: mat(spec.E, spec.E),
     outProjBias: Array.from({ length: spec.E }, u),
+  }
+  if (spec.encoder) {
+    const { normFirst, act, dff } = spec.encoder
+    const norm = () => ({ kind: 'layer_norm' as const, size: spec.E, groups: 1, eps: 1e-5, gamma: Array.from({ length: spec.E }, () => 1 + (r() - 0.5)), beta: Array.from({ length: spec.E }, () => (r() - 0.5) * 0.4) })
+    attention.encoder = { name: 'enc', normFirst, act, ff1: { weight: mat(dff, spec.E), bias: Array.from({ length: dff }, u) }, ff2: { weight: mat(spec.E, dff), bias: Array.from({ length: spec.E }, u) }, norm1: norm(), norm2: norm() }
+    if (spec.pool === 'mean') attention.pool = 'sum'
   }
   let nIn = spec.pool === 'flatten' ? spec.T * spec.E : spec.E
   const layers = spec.head.map((hd, i) => {

@@ -18,8 +18,9 @@ export function attentionModuleSteps(ctx: Ctx, cls: string, node: Extract<Node, 
   const refuse = (what: string, hint: string): never => {
     throw new ModelError(`${what} at ${at} (${text(ctx, node)}) is not supported on chain yet`, { where: ctx.where, hint })
   }
-  if (cls !== 'MultiheadAttention') refuse(`nn.${cls}`, 'use nn.MultiheadAttention (self-attention), a pooling over the tokens, then Linear heads')
   const arg = (name: string, i: number) => node.kwargs.get(name) ?? node.args[i]
+  if (cls === 'TransformerEncoderLayer') return encoderLayerSteps(ctx, node, prefix, arg, refuse)
+  if (cls !== 'MultiheadAttention') refuse(`nn.${cls}`, 'use nn.MultiheadAttention (self-attention) or one nn.TransformerEncoderLayer, a pooling over the tokens, then Linear heads')
   if (flag(arg('add_bias_kv', 4))) refuse('a MultiheadAttention with add_bias_kv', 'use add_bias_kv=False')
   if (flag(arg('add_zero_attn', 5))) refuse('a MultiheadAttention with add_zero_attn', 'use add_zero_attn=False')
   const embed = arg('embed_dim', 0)
@@ -29,6 +30,32 @@ export function attentionModuleSteps(ctx: Ctx, cls: string, node: Extract<Node, 
     if (!isNone(v) && !(v!.k === 'num' && embed?.k === 'num' && v!.v === embed.v)) refuse(`a MultiheadAttention with ${k}`, 'self-attention: leave kdim and vdim at None')
   }
   return [{ op: 'mha', name: prefix, ...(heads?.k === 'num' ? { heads: heads.v } : {}), ...(embed?.k === 'num' ? { embed: embed.v } : {}), batchFirst: flag(arg('batch_first', 8)) === true }]
+}
+
+/**
+ * nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=2048, dropout (nothing at eval), activation=relu
+ * or gelu, layer_norm_eps=1e-5, batch_first, norm_first): its self_attn as the attention step, the rest as its encoder.
+ */
+function encoderLayerSteps(ctx: Ctx, node: Extract<Node, { k: 'call' }>, prefix: string, arg: (name: string, i: number) => Node | undefined, refuse: (what: string, hint: string) => never): ArchStep[] {
+  const act = arg('activation', 4)
+  const actName = act === undefined ? 'relu' : act.k === 'str' ? act.v : /(?:^|\.)(relu|gelu)$/.exec(dotted(act) ?? '')?.[1]
+  if (actName !== 'relu' && actName !== 'gelu') refuse(`a TransformerEncoderLayer with activation ${act ? text(ctx, act) : ''}`, "activation='relu' or 'gelu'")
+  const eps = arg('layer_norm_eps', 5)
+  if (eps && eps.k !== 'num') refuse(`a TransformerEncoderLayer with layer_norm_eps=${text(ctx, eps)}`, 'a number literal')
+  if (flag(arg('bias', 9)) === false) refuse('a TransformerEncoderLayer with bias=False', 'leave bias=True')
+  const embed = arg('d_model', 0)
+  const heads = arg('nhead', 1)
+  const encoder = { name: prefix, normFirst: flag(arg('norm_first', 8)) === true, act: actName === 'gelu' ? ({ kind: 'gelu', approximate: 'none' } as const) : ({ kind: 'relu' } as const), eps: eps?.k === 'num' ? eps.v : 1e-5 }
+  return [{ op: 'mha', name: `${prefix}.self_attn`, ...(heads?.k === 'num' ? { heads: heads.v } : {}), ...(embed?.k === 'num' ? { embed: embed.v } : {}), batchFirst: flag(arg('batch_first', 7)) === true, encoder }]
+}
+
+/** `self.enc(x)` of a TransformerEncoderLayer: masks refused in one line. Returns the value it encodes. */
+export function encoderInput(ctx: Ctx, node: Extract<Node, { k: 'call' }>, name: string): Node {
+  for (const [k, v] of node.kwargs)
+    if (!((k === 'src_mask' || k === 'src_key_padding_mask' || k === 'is_causal') && (isNone(v) || flag(v) === false)))
+      throw new ModelError(`TransformerEncoderLayer '${name}' with ${k}= at ${ctx.file}:${node.line} (${text(ctx, node)}) is not supported on chain`, { where: ctx.where, hint: 'self-attention over the whole window, no mask: self.enc(x)' })
+  if (node.args.length !== 1) throw new ModelError(`TransformerEncoderLayer '${name}' at ${ctx.file}:${node.line} (${text(ctx, node)}) takes one input on chain (no mask)`, { where: ctx.where, hint: 'self.enc(x)' })
+  return node.args[0]!
 }
 
 /**

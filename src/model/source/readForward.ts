@@ -5,7 +5,7 @@ import { functionalActivationStep } from './activationCalls.ts'
 import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
 import { lastStepIndex } from './recurrentModules.ts'
-import { attentionPoolOf, selfAttentionInput } from './attentionModules.ts'
+import { attentionPoolOf, encoderInput, selfAttentionInput } from './attentionModules.ts'
 import { joinValues } from './joinValues.ts'
 import type { Stmt } from './statements.ts'
 
@@ -101,6 +101,10 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           const mod = modules.get(fn.attr)
           if (!mod) unsupported(ctx, text(ctx, node), node.line)
           const mha = mod.steps.find((st) => st.op === 'mha')
+          if (mha?.op === 'mha' && mha.encoder) {
+            const v = plain(evaluate(encoderInput(ctx, node, fn.attr)), node)
+            return { steps: [...v.steps, ...mod.steps], seq: { what: 'out', batchFirst: mha.batchFirst === true, attn: true } }
+          }
           if (mha) {
             const v = plain(evaluate(selfAttentionInput(ctx, node, fn.attr)), node)
             return { steps: [...v.steps, ...mod.steps], seq: { what: 'pair', batchFirst: 'batchFirst' in mha && mha.batchFirst === true, attn: true } }
