@@ -51,6 +51,8 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
   /** A name bound to a MultiheadAttention's output sequence. */
   const attnOut = (n: Node) => {
     const b = n.k === 'name' ? env.get(n.id) : undefined
+    // a value whose own statement failed (a masked call): its error, not a later one
+    if (b && 'error' in b) b.error()
     return b !== undefined && 'value' in b && b.value.seq?.attn === true && b.value.seq.what === 'out' ? b.value : undefined
   }
   const evaluate = (node: Node): Value => {
