@@ -89,8 +89,12 @@ export function attentionInference(plan: Plan, opts: { layout: string }): Infere
   for (let hd = 0; hd < heads; hd++) {
     const dims = Array.from({ length: d }, (_, k) => hd * d + k)
     // scores of query qp against every key: s_j = (Σ_c q[c]·k_j[c] + S/2) >> F, then the softmax in place
-    const score = `mstore(sp, sar(${Fs}, ${dims.reduceRight((rest, c) => `add(mul(mload(${at32('qp', c)}), mload(${at32('kp', c)})), ${rest})`, half)}))`
+    // the query's dims stay on the stack across its keys (up to 8: the legacy code generator's reach)
+    const onStack = d <= 8
+    const qOf = (c: number) => (onStack ? `q${c - hd * d}` : `mload(${at32('qp', c)})`)
+    const score = `mstore(sp, sar(${Fs}, ${dims.reduceRight((rest, c) => `add(mul(${qOf(c)}, mload(${at32('kp', c)})), ${rest})`, half)}))`
     const body = [
+      ...(onStack ? [dims.map((c) => `let q${c - hd * d} := mload(${at32('qp', c)})`).join(' ')] : []),
       `for { let sp := ${h(S)} let kp := ${h(KV)} } lt(sp, ${h(S + 32 * T)}) { sp := add(sp, 32) kp := add(kp, ${h(64 * E)}) } { ${score} }`,
       `softmax(${h(S)}, ${T})`,
     ]
