@@ -4,6 +4,28 @@ import { activationExpr, vectorActivationYul } from './activationYul.ts'
 import type { InferenceParts } from './convInference.ts'
 import { hex as h, macChain } from './laneKernel.ts'
 import { recurrentBlobLayout, type BlockLayout } from './recurrentBlob.ts'
+import { EXP_CLAMP_UNITS, expNegYul } from '../ir/ops/exp.ts'
+
+/**
+ * softmaxFixed (ir/ops/softmax.ts) over the T words at S, written inline: the shared `softmax` helper's
+ * steps (max, e^-(max − s_j) at 2^64 with the clamp at 50 units, one rounded DIV each) without a function
+ * call per exp.
+ */
+function softmaxInline(S: number, T: number, scale: bigint, F: number): string {
+  const end = h(S + 32 * T)
+  const x = expNegYul(scale, false, 'x', 'e_')
+  return `{ let m := mload(${h(S)})
+                    for { let q := ${h(S + 32)} } lt(q, ${end}) { q := add(q, 32) } { let v := mload(q) if sgt(v, m) { m := v } }
+                    let sum := 0
+                    for { let q := ${h(S)} } lt(q, ${end}) { q := add(q, 32) } {
+                        let x := sub(m, mload(q)) if gt(x, ${h(EXP_CLAMP_UNITS * scale)}) { x := ${h(EXP_CLAMP_UNITS * scale)} }
+                        ${x.lets}
+                        let e := ${x.e}
+                        mstore(q, e) sum := add(sum, e)
+                    }
+                    let half := shr(1, sum)
+                    for { let q := ${h(S)} } lt(q, ${end}) { q := add(q, 32) } { mstore(q, div(add(shl(${F}, mload(q)), half), sum)) } }`
+}
 
 const words = (bytes: number) => Math.ceil(bytes / 32) * 32
 
@@ -96,7 +118,7 @@ export function attentionInference(plan: Plan, opts: { layout: string }): Infere
     const body = [
       ...(onStack ? [dims.map((c) => `let q${c - hd * d} := mload(${at32('qp', c)})`).join(' ')] : []),
       `for { let sp := ${h(S)} let kp := ${h(KV)} } lt(sp, ${h(S + 32 * T)}) { sp := add(sp, 32) kp := add(kp, ${h(64 * E)}) } { ${score} }`,
-      `softmax(${h(S)}, ${T})`,
+      softmaxInline(S, T, plan.scale, Fs),
     ]
     if (a.pool === 'mean') body.push(...Array.from({ length: T }, (_, j) => `mstore(${h(C + 32 * (hd * T + j))}, add(mload(${h(C + 32 * (hd * T + j))}), mload(${h(S + 32 * j)})))`))
     else
