@@ -8,8 +8,9 @@
   nn.Linear(8, 1): the next value of channel 0 (regression).
 - attn2_cls: a sequence classifier, nn.MultiheadAttention(8, 2) (batch_first=False) over 16 tokens of 8
   features, the last token's output, then nn.Linear(8, 3): which shape (rising, falling, oscillating).
-- encoder_cls: a tiny nn.TransformerEncoderLayer(8, 2, 16, batch_first=True) then Linear(8, 3), same data
-  (for the refusal: ml2sc does not run it on chain yet).
+- encoder_cls: a tiny nn.TransformerEncoderLayer(8, 2, 16, batch_first=True) (post-norm, relu), mean-pooled,
+  then Linear(8, 3), same data. Its whole .pt pickles F.relu (refused by ml2sc's unpickler); its ONNX export,
+  like the others', is the MatMul/Softmax pattern ml2sc refuses.
 Each is written as a state_dict .pt with model.py, a whole-model .pt, TorchScript (trace), safetensors,
 weights.json and ONNX (opset 13), beside test.csv (the window flattened token by token, C order of [T, F],
 and the label) and PyTorch's own outputs on the test rows (reference.csv). Output: test/fixtures/seq/<name>/.
