@@ -14,7 +14,7 @@ import { inputScaleOf } from '../src/fixed/types.ts'
 import { compileSolidity } from '../src/compile/compileSolidity.ts'
 import { encodeRow } from '../src/fixed/encodeRows.ts'
 import type { Plan } from '../src/fixed/types.ts'
-import { taskOf } from '../src/ir/taskOf.ts'
+import { parameterCount, taskOf } from '../src/ir/taskOf.ts'
 import { autoPlan } from '../src/pipeline/prepareModel.ts'
 import { heldOutCount } from '../src/pipeline/calibrationRows.ts'
 import type { Config } from '../src/config/types.ts'
@@ -90,7 +90,7 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
     layout,
     precision: `int${8 * plan.weightBytes} weights, ${plan.inputUnsigned ? 'uint' : 'int'}${8 * plan.inputBytes} inputs at 2^${plan.inputFraction ?? plan.F}`,
     shape: shape(model),
-    parameters: plan.layers.reduce((n, l) => n + l.nOut * (l.nIn + 1), 0),
+    parameters: parameterCount(model),
     runtimeBytes: c.runtimeBytes,
     deploy: tx.gasUsed,
     upload: up.reduce((a, t) => a + t.gasUsed, 0),
