@@ -17,6 +17,7 @@ import { graphBenchModels } from './graphModels.ts'
 import { measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } from './measure.ts'
 import { readmeBlock, withReadmeBlock } from './readmeBlock.ts'
 import { PEER_400_32_16_10, peerSection, pixelRows } from './peer.ts'
+import { ATTENTION_ROW, attentionFixture } from './attention.ts'
 import { traceGas, traceSection, type GasTrace } from './trace.ts'
 import { measureSequences, sequenceSection } from './sequence.ts'
 
@@ -75,6 +76,10 @@ try {
   await traced('400-32-16-10', results.at(-1)!)
   // issue 19's graph models (bench/graphModels.ts): a residual MLP of custom blocks, an nn.Embedding model
   for (const g of await graphBenchModels()) log(await measureOurs(s, g.name, g.model, g.rows, g.rows.length))
+  // self-attention (issue 20): the PyTorch-made 1-head forecaster, MHA(8, 1) over 16 tokens of width 8, mean-pooled, Linear(8→1)
+  const attn = await attentionFixture()
+  log(await measureOurs(s, ATTENTION_ROW, attn.model, attn.rows, attn.rows.length))
+  await traced('attention 16×8', results.at(-1)!)
   // 4. the fixture CNNs (bench/cnn.ts): reported in their own section
   cnnRows = await measureCnns(s)
   // 5. the sequence models (bench/sequence.ts): a GRU, a 2-layer LSTM, a bidirectional GRU

@@ -1,4 +1,4 @@
-// `bun bench/traceOne.ts [30-4-1|64-128-64-32-10|784-128-10|400-32-16-10|gru_sine|lstm2_sine|gru_bi_cls]`: measure one model alone (default
+// `bun bench/traceOne.ts [30-4-1|64-128-64-32-10|784-128-10|400-32-16-10|gru_sine|lstm2_sine|gru_bi_cls|attention]`: measure one model alone (default
 // config, datacontract layout) and print where its one-predict gas goes (bench/trace.ts).
 import path from 'node:path'
 import { connectChain } from '../src/chain/connectChain.ts'
@@ -7,6 +7,7 @@ import { readAllRows } from '../src/data/readCsv.ts'
 import { loadModel } from '../src/model/loadModel.ts'
 import { measureOurs, randomModel, randomRows } from './measure.ts'
 import { PEER_400_32_16_10, pixelRows } from './peer.ts'
+import { ATTENTION_ROW, attentionFixture } from './attention.ts'
 import { traceGas, traceSection } from './trace.ts'
 import { SEQUENCE_MODELS, sequenceModel } from './sequence.ts'
 
@@ -22,6 +23,8 @@ try {
         const { model, rows } = await sequenceModel(seq)
         return measureOurs(s, seq.name, model, rows, 10, layout, process.env.ML2SC_WEIGHTS ? { weights: process.env.ML2SC_WEIGHTS as 'int16', inputs: (process.env.ML2SC_INPUTS ?? 'auto') as 'int32' } : undefined)
       })()
+    : which === 'attention'
+      ? await attentionFixture().then((a) => measureOurs(s, ATTENTION_ROW, a.model, a.rows, a.rows.length, layout))
     : which === '30-4-1'
       ? await (async () => {
           const data = await readAllRows(path.join(ANCHORS, 'processed_data.csv'), { label: 'diagnosis', drop: ['id'], limit: 50 })

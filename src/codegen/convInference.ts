@@ -57,5 +57,10 @@ export function activationPlanOf(plan: Plan): Plan {
     const widest = Math.max(...c.blocks.map((b) => b.laneBits))
     return [gate('sigmoid', widest, c.wShift), c.kind === 'gru' ? gate('tanh', widest + 1, c.wShift) : gate('tanh', bits(c.cMax) + 2, 0)]
   })
-  return { ...plan, layers: [...plan.layers, ...extra, ...gates] }
+  // self-attention's softmax over the scores (the helper of ir/ops/softmax.ts; 256-bit: exp keeps its clamp)
+  const a = plan.attention
+  const fake = (activation: unknown, nOut: number) => ({ name: a!.name, activation, slopeQ: 0n, laneBits: 256, wShift: 0, nOut }) as unknown as LayerPlan
+  // an encoder's norms and feed-forward activation too
+  const attn = a ? [fake({ kind: 'softmax' }, a.tokens), ...(a.encoder ? [fake(a.encoder.norm1, a.embed), fake(a.encoder.act, 2)] : [])] : []
+  return { ...plan, layers: [...plan.layers, ...extra, ...gates, ...attn] }
 }

@@ -12,6 +12,7 @@ import { kernelOf, memoryMap } from './memoryMap.ts'
 import { activationPlanOf, CONV_EMBED_LIMIT, convInference } from './convInference.ts'
 import { recurrentInference } from './recurrentInference.ts'
 import { BAD_CATEGORY } from './categoricalYul.ts'
+import { attentionInference } from './attentionInference.ts'
 import { isTensorPlan } from './tensorStepsOf.ts'
 import { blobLayout, chunkSizes, commitmentOf, encodeWeights, MAX_CHUNK } from './weightBlob.ts'
 
@@ -76,7 +77,7 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   const embed = layout === 'datacontract' && embedsWeights(plan, opts)
   // a convolutional model runs the tensor kernels (convInference.ts); an MLP the dense ones
   // a sequence model runs the recurrent kernel (recurrentInference.ts)
-  const conv = plan.recurrent ? recurrentInference(plan, { layout }) : isTensorPlan(plan) ? convInference(plan, { layout, embeddedBytes: embed ? blobLayout(plan).length : 0 }) : undefined
+  const conv = plan.attention ? attentionInference(plan, { layout }) : plan.recurrent ? recurrentInference(plan, { layout }) : isTensorPlan(plan) ? convInference(plan, { layout, embeddedBytes: embed ? blobLayout(plan).length : 0 }) : undefined
   const mem = conv ? undefined : memoryMap(plan, kernelOf(plan, { layout, embedded: embed }), chunks.length)
   const kernel = mem ? mem.kernel : { mode: 'conv' as const, streams: false }
   const blobAt = conv ? conv.blob : mem!.blob
@@ -88,7 +89,7 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   const padBits = 8 * (32 * rowWords - rowBytes)
   const predictSelector = sel(predictSignature(rowBytes))
   const outRowBytes = plan.outputSize * plan.outputBytes
-  const arch = [plan.inputShape ? plan.inputShape.join('×') : String(plan.inputSize), ...(plan.tensorLayers ?? []).map((l) => `${l.kind} ${l.outShape.join('×')}`), ...(plan.recurrent ? [`${plan.recurrent.kind} ${plan.recurrent.hidden}`] : []), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
+  const arch = [plan.inputShape ? plan.inputShape.join('×') : String(plan.inputSize), ...(plan.tensorLayers ?? []).map((l) => `${l.kind} ${l.outShape.join('×')}`), ...(plan.recurrent ? [`${plan.recurrent.kind} ${plan.recurrent.hidden}`] : []), ...(plan.attention ? [`attention ${plan.attention.heads}h ${plan.attention.pool}`] : []), ...plan.layers.map((l) => `${l.nOut} ${describeActivation(l.activation)}`)].join(' → ')
   const [lo, hi] = safeInputRange(plan)
   const scale = scaleText(plan)
   const lastAct = conv ? conv.outputsAt : mem!.layers[mem!.layers.length - 1]!.activations

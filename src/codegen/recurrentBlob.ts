@@ -11,9 +11,12 @@ export type LaneGroup = { first: number; lanes: number }
 export type BlockLayout = { block: LaneBlock; groups: (LaneGroup & { wordsAt: number })[] }
 
 export function laneBlocksOf(plan: Plan): LaneBlock[] {
-  const r = plan.recurrent!
+  const r = plan.recurrent
+  const a = plan.attention
   return [
-    ...cellsOf(r).flatMap((c) => c.blocks.map((b) => ({ name: `${c.name}.${b.name}`, weights: b.weights, biases: b.biases, laneBits: b.laneBits, lanes: b.lanes, wShift: c.wShift }))),
+    // an attention model: its q, kv and out_proj blocks (attentionPlanTypes.ts), each with its own scale
+    ...(a ? a.blocks.map((b) => ({ name: `${a.name}.${b.name}`, weights: b.weights, biases: b.biases, laneBits: b.laneBits, lanes: b.lanes, wShift: b.wShift })) : []),
+    ...(r ? cellsOf(r) : []).flatMap((c) => c.blocks.map((b) => ({ name: `${c.name}.${b.name}`, weights: b.weights, biases: b.biases, laneBits: b.laneBits, lanes: b.lanes, wShift: c.wShift }))),
     ...plan.layers.map((l) => ({ name: l.name, weights: l.weights, biases: l.biases, laneBits: l.laneBits, lanes: l.lanes, wShift: l.wShift })),
   ]
 }

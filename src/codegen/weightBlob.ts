@@ -71,7 +71,7 @@ export const weightBiasWord = (g: Pick<GroupLayout, 'lanes' | 'spacing'>, weight
  */
 export function blobLayout(plan: Plan): BlobLayout {
   // a convolutional model's blob is laid out per conv lane group (convBlob.ts)
-  if (plan.recurrent) return { layers: [], length: recurrentBlobLayout(plan).length }
+  if (plan.recurrent || plan.attention) return { layers: [], length: recurrentBlobLayout(plan).length }
   if (isTensorPlan(plan)) return { layers: [], length: convBlobLayout(tensorStepsOf(plan), plan.weightBytes, plan.biasBytes).length }
   let at = 0
   const wb = plan.weightBytes
@@ -102,7 +102,7 @@ export function biasLaneWord(layer: LayerPlan, g: Pick<GroupLayout, 'first' | 'l
 }
 
 export function encodeWeights(plan: Plan): Uint8Array {
-  if (plan.recurrent) return encodeRecurrentBlob(plan)
+  if (plan.recurrent || plan.attention) return encodeRecurrentBlob(plan)
   if (isTensorPlan(plan)) return encodeConvBlob(tensorStepsOf(plan), plan.weightBytes, plan.biasBytes)
   const layout = blobLayout(plan)
   const wb = plan.weightBytes

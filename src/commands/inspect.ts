@@ -117,6 +117,13 @@ function layerRows(ir: ModelIR): InspectSummary['layers'] {
     macs: c.steps * c.weightIh.length * (c.features + c.hidden),
   }))
   tensor.push(...rec)
+  // self-attention over the window: its projections, scores, softmax and weighted sums (MACs per query)
+  const a = ir.attention
+  if (a) {
+    const nq = a.pool === 'last' ? 1 : a.tokens
+    const outs = a.pool === 'flatten' ? a.tokens * a.embed : a.embed
+    tensor.push({ index: tensor.length + 1, name: a.name, kind: `attention ×${a.tokens} tokens, ${a.heads} head(s), ${a.pool}`, in: a.tokens * a.embed, out: outs, outShape: [outs], activation: 'softmax (scores)', parameters: 4 * a.embed * (a.embed + 1), macs: a.tokens * 2 * a.embed * a.embed + nq * a.embed * a.embed + 2 * nq * a.tokens * a.embed + (a.pool === 'flatten' ? a.tokens : 1) * a.embed * a.embed })
+  }
   const dense = ir.layers.map((l, i) => ({
     index: tensor.length + i + 1,
     name: l.name,
@@ -145,6 +152,7 @@ function planSummary(plan: Plan, contract: string): NonNullable<InspectSummary['
       ...(plan.tensorLayers ?? []).map((l) => (l.kind === 'conv' ? { name: l.name, weightScaleBits: l.wShift, lanes: l.lanes, laneBits: l.laneBits } : { name: l.name })),
       // one row per GRU/LSTM layer: the lanes of its widest gate block (rz / ifgo)
       ...(plan.recurrent ? cellsOf(plan.recurrent) : []).map((c) => ({ name: c.name, weightScaleBits: c.wShift, lanes: c.blocks[0]!.lanes, laneBits: c.blocks[0]!.laneBits })),
+      ...(plan.attention ? [{ name: plan.attention.name, weightScaleBits: plan.attention.blocks[1].wShift, lanes: plan.attention.blocks[1].lanes, laneBits: plan.attention.blocks[1].laneBits }] : []),
       ...plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, lanes: l.lanes, laneBits: l.laneBits })),
     ],
   }

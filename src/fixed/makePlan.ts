@@ -3,6 +3,7 @@ import { opOf, paramOf } from '../ir/ops/index.ts'
 import type { ModelIR } from '../ir/types.ts'
 import { makeRecurrentPlan } from './makeRecurrentPlan.ts'
 import { readoutOf } from '../ir/recurrentTypes.ts'
+import { makeAttentionPlan } from './makeAttentionPlan.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
@@ -47,7 +48,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   // and shifts back to 2^F (a CNN whose stack starts with a pool keeps its inputs at the activation scale)
   const cnn = (model.tensorLayers?.length ?? 0) > 0
   // a sequence model's inputs are at the activation scale, signed (the recurrence adds them to its state)
-  const ownScale = !model.recurrent && (!cnn || model.tensorLayers![0]!.kind === 'conv')
+  const ownScale = !model.recurrent && !model.attention && (!cnn || model.tensorLayers![0]!.kind === 'conv')
   const inputFraction = ownScale && decimals === undefined && p.inputFraction !== undefined && p.inputFraction !== F ? p.inputFraction : undefined
   const unsigned = ownScale && p.inputUnsigned === true
   const inputLift = weightExponent({ F, decimals, inputFraction }, 0, 0)
@@ -62,6 +63,10 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
   // a deployed sequence model's code fixes its GRU/LSTM; an MLP or a CNN cannot take its place, nor the reverse
   const pinnedRecurrent = pin?.tensor !== undefined && /^\["(gru|lstm)"|^\[\["(gru|lstm)"/.test(pin.tensor)
+  const pinnedAttention = pin?.tensor !== undefined && pin.tensor.startsWith('["mha"')
+  if (pin && pinnedAttention !== !!model.attention)
+    throw new NumericsError(`the new model ${model.attention ? 'has' : 'has no'} attention layer; the deployed contract ${pinnedAttention ? 'has' : 'has none'}`, { hint: 'deploy the new model with `ml2sc run`' })
+  const attention = model.attention ? makeAttentionPlan(model.attention, { wMaxQ, F, scale, inputAbsMax: -inputMin, weightBytes: p.weightBytes }, pin?.tensor) : undefined
   if (pin && pinnedRecurrent !== !!model.recurrent)
     throw new NumericsError(`the new model ${model.recurrent ? 'has' : 'has no'} GRU/LSTM layer; the deployed contract ${pinnedRecurrent ? 'has' : 'has none'}`, { hint: 'deploy the new model with `ml2sc run`' })
   const recurrent = model.recurrent
@@ -82,8 +87,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
       throw new NumericsError(`embedding '${cat.name}' has ${cat.count} categories: index ${cat.count - 1} at the input scale ${S} does not fit int${8 * p.inputBytes} inputs`, { hint: 'choose wider precision.inputs or a smaller input fraction' })
   const xIn = expandInput(front.xMax, model.categorical, S, S, () => 0)
   // bounds on every value so far (graph models: a skip, a residual sum (bounds add), a concat (bounds concatenate))
-  const firstMax: bigint[] = recurrent ? new Array<bigint>(readoutOf(recurrent).length * recurrent.hidden).fill(recurrent.hMax) : xIn
-  const valueMax: bigint[][] = [recurrent ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, xIn)]
+  const firstMax: bigint[] = attention ? (attention.pool === 'flatten' ? Array.from({ length: attention.tokens }, () => attention.outMax).flat() : attention.outMax) : recurrent ? new Array<bigint>(readoutOf(recurrent).length * recurrent.hidden).fill(recurrent.hMax) : xIn
+  const valueMax: bigint[][] = [recurrent || attention ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, xIn)]
   const layers: LayerPlan[] = model.layers.map((layer, l) => {
     // an activation or norm on a join: its overflow check on the joined bounds, then its interval rule
     const postRule = (v: bigint[], a: typeof layer.activation) => {
@@ -140,7 +145,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     valueMax.push(outMax)
     return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax, ...(layer.input ? { input: layer.input } : {}) }
   })
-  const biasMax = [...layers.flatMap((l) => l.biases), ...(recurrent?.blocks.flatMap((b) => b.biases) ?? [])].reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
+  const biasMax = [...layers.flatMap((l) => l.biases), ...(recurrent?.blocks.flatMap((b) => b.biases) ?? []), ...(attention?.blocks.flatMap((b) => b.biases) ?? [])].reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
   const biasBytes = pinned('bias', bytesFor(biasMax), pin?.biasBytes)
   const outMax = layers[layers.length - 1]!.outMax.reduce((a, b) => (a > b ? a : b), 0n)
   // a negative output is at most as far from zero as outMax, so the same width holds it
@@ -160,6 +165,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     ...(front.tensorLayers.length ? { inputShape: model.inputShape, tensorLayers: front.tensorLayers } : {}),
     ...(recurrent ? { inputShape: model.inputShape, recurrent } : {}),
     ...(model.categorical ? { categorical: model.categorical } : {}),
+    ...(attention ? { inputShape: model.inputShape, attention } : {}),
     layers,
     inputSize: model.inputSize,
     outputSize: layers[layers.length - 1]!.nOut,

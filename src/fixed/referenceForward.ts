@@ -1,6 +1,7 @@
 import type { ModelIR } from '../ir/types.ts'
 import { opOf } from '../ir/ops/index.ts'
 import { floatRecurrent } from './recurrent.ts'
+import { floatAttention } from './attention.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { floatTensorLayers } from './tensorForward.ts'
 import { categoryOf, expandInput } from '../ir/categorical.ts'
@@ -18,7 +19,7 @@ export function referenceLayers(model: ModelIR, input: number[]): number[][] {
     if (typeof k === 'string') throw new DataError(`feature ${cat.column}: ${k}`)
     return k
   })
-  const values = [model.recurrent ? floatRecurrent(model.recurrent, input) : (floatTensorLayers(model, x0).at(-1) ?? x0)]
+  const values = [model.attention ? floatAttention(model.attention, input) : model.recurrent ? floatRecurrent(model.recurrent, input) : (floatTensorLayers(model, x0).at(-1) ?? x0)]
   model.layers.forEach((layer, l) => {
     // a graph model reads an earlier value, a residual sum or a concatenation (ir/layerInput.ts)
     const x = joinInput(layer.input, l, values, (a, b) => a + b, (v, a) => opOf(a).float(v, a))

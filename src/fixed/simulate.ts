@@ -1,5 +1,6 @@
 import { opOf, paramOf } from '../ir/ops/index.ts'
 import { fixedRecurrent } from './recurrent.ts'
+import { fixedAttention } from './attention.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { inputAsValue } from './inputAsValue.ts'
 import { fixedTensorLayers } from './tensorForward.ts'
@@ -22,7 +23,7 @@ export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
     if (v % S !== 0n || v < 0n || v / S >= BigInt(cat.count)) throw new NumericsError(`feature ${cat.column} (${v} at scale ${S}) is not a category index of embedding '${cat.name}' (0 to ${cat.count - 1}): the contract reverts BadCategory`)
     return Number(v / S)
   })
-  const x0 = plan.recurrent ? fixedRecurrent(plan.recurrent, x, scale) : (fixedTensorLayers(plan, x).at(-1) ?? x)
+  const x0 = plan.attention ? fixedAttention(plan.attention, x, scale) : plan.recurrent ? fixedRecurrent(plan.recurrent, x, scale) : (fixedTensorLayers(plan, x).at(-1) ?? x)
   // a graph model: every value so far, the input at the activation scale (ir/layerInput.ts, inputAsValue.ts)
   const values = plan.layers.some((l) => l.input) ? [inputAsValue(plan, x0)] : [x0]
   plan.layers.forEach((layer, l) => {

@@ -1,5 +1,6 @@
 import type { Activation, Head, LayerInput } from '../ir/types.ts'
 import { recurrentPinOf, type RecurrentPlan } from './recurrentPlanTypes.ts'
+import { attentionPinOf, type AttentionPlan } from './attentionPlanTypes.ts'
 import type { TensorLayerPlan } from './tensorPlanTypes.ts'
 import type { CategoricalInput } from '../ir/categorical.ts'
 
@@ -64,6 +65,8 @@ export type Plan = {
   recurrent?: RecurrentPlan
   /** nn.Embedding columns (ir/categorical.ts): the contract checks each index and writes its one-hot vector; layers[0] reads the expanded input. */
   categorical?: CategoricalInput[]
+  /** Sequence models: self-attention before the dense layers (attentionPlanTypes.ts); inputShape is then [T, E]. */
+  attention?: AttentionPlan
   layers: LayerPlan[]
   /** Features per row in calldata (the CSV's feature columns). */
   inputSize: number
@@ -106,6 +109,7 @@ export const tensorPinOf = (layers: TensorLayerPlan[]): string => JSON.stringify
 export const pinOf = (plan: Plan): PlanPin => ({
   ...(plan.tensorLayers?.length ? { tensor: tensorPinOf(plan.tensorLayers) } : {}),
   ...(plan.recurrent ? { tensor: recurrentPinOf(plan.recurrent) } : {}),
+  ...(plan.attention ? { tensor: attentionPinOf(plan.attention) } : {}),
   ...(graphPinOf(plan.layers) ? { graph: graphPinOf(plan.layers) } : {}),
   ...(plan.categorical ? { categorical: JSON.stringify(plan.categorical) } : {}),
   wShift: plan.layers.map((l) => l.wShift),

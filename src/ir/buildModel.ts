@@ -4,6 +4,7 @@ import { batchNormAffine, composeAffine, composes, identityLayer, normActivation
 import { foldPrelu, resolvePrelu } from './prelu.ts'
 import { buildRecurrent } from './buildRecurrent.ts'
 import { readoutOf, type RecurrentLayer } from './recurrentTypes.ts'
+import { attentionFirst, attentionModel } from './attentionFirst.ts'
 import { buildTensorLayers } from './buildTensorLayers.ts'
 import { describeInput, inputWidth, type LayerInput } from './layerInput.ts'
 import { foldEmbeddings } from './foldEmbedding.ts'
@@ -92,18 +93,20 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     recurrent = buildRecurrent(st, inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
     steps.splice(0, r + 1)
   }
+  // self-attention comes first too; the dense layers take its pooled output
+  const attention = recurrent ? undefined : attentionFirst(steps, inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
   // nn.Embedding at the input: cat([emb(x[:, 0]), x[:, 1:]]) folds into the first Linear (foldEmbedding.ts)
   let pendingEmbed: Extract<ArchStep, { op: 'embedcat' }> | undefined
   let embedded: { categorical: CategoricalInput[]; inputSize: number } | undefined
   const firstReal = steps.findIndex((st) => st.op !== 'skip')
   if (steps[firstReal]?.op === 'embedcat') {
-    if (recurrent) throw new ModelError('an embedding before a GRU/LSTM is not supported on chain', { where: file })
+    if (recurrent || attention) throw new ModelError('an embedding before a GRU/LSTM or self-attention is not supported on chain', { where: file })
     pendingEmbed = steps[firstReal] as Extract<ArchStep, { op: 'embedcat' }>
     steps.splice(firstReal, 1)
   }
   const late = (ss: ArchStep[]): boolean => ss.some((st) => st.op === 'embedcat' || (st.op === 'join' && st.branches.some(late)))
   if (late(steps)) throw new ModelError('an nn.Embedding is supported only on the model\'s input columns, read first in forward()', { where: file, hint: 'x = torch.cat([self.emb(x[:, 0].long()), x[:, 1:]], dim=1), then a Linear' })
-  const front = buildTensorLayers(steps, recurrent ? undefined : inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
+  const front = buildTensorLayers(steps, recurrent || attention ? undefined : inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
   if (front.tensorLayers.length && /"op":"(join|heads)"/.test(JSON.stringify(archSteps)))
     throw new ModelError('a convolutional model with a residual add or torch.cat is not supported yet', { where: file, hint: 'residual adds and torch.cat are supported in dense models (Linear layers)' })
   let heads: Head[] | undefined
@@ -269,6 +272,7 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
   const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)(_(ih|hh)_l\d+(_reverse)?)?$/.test(k))
   if (unused.length)
     throw new ModelError(`the state_dict has weights no declared layer uses: ${unused.slice(0, 5).join(', ')}`, { where: file, hint: 'declare every Linear in model.layers / model.source' })
+  if (attention) return attentionModel(format, attention, layers, file)
   if (recurrent) {
     const H = recurrent.hidden
     const joined = layers.find((l) => l.input)

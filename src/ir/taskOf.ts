@@ -18,7 +18,9 @@ export function parameterCount(model: ModelIR): number {
   const rec = r ? cellsOf(r).reduce((n, c) => n + c.weightIh.length * (c.features + c.hidden + 2), 0) : 0
   // a multi-output model's `heads` layer is ml2sc's (identity weights laying the heads side by side), not PyTorch's
   const dense = model.heads ? model.layers.slice(0, -1) : model.layers
-  return conv + rec + dense.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
+  const a = model.attention
+  const att = a ? 4 * a.embed * (a.embed + 1) : 0
+  return conv + rec + att + dense.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
 }
 
 export function shapeOf(model: ModelIR): number[] {

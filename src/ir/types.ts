@@ -1,4 +1,5 @@
 import type { Activation } from './activation.ts'
+import type { AttentionLayer, AttentionStep } from './attentionTypes.ts'
 import type { RecurrentLayer, RecurrentStep } from './recurrentTypes.ts'
 import type { TensorLayer, TensorStep } from './tensorTypes.ts'
 import type { LayerInput } from './layerInput.ts'
@@ -44,6 +45,8 @@ export type ModelIR = {
   recurrent?: RecurrentLayer
   /** Tabular models with nn.Embedding: the CSV columns that hold category indices; layers[0] reads the expanded input (./categorical.ts). */
   categorical?: CategoricalInput[]
+  /** Sequence models only: self-attention over inputShape [T, E], pooled, whose output the dense layers take (attentionTypes.ts). */
+  attention?: AttentionLayer
   layers: DenseLayer[]
   /**
    * A multi-output model (forward returns a tuple, an ONNX graph with several outputs): the output vector
@@ -63,6 +66,7 @@ export type ArchStep =
   | { op: 'linear'; name: string; perStep?: true } // perStep: applied at every time step of a GRU/LSTM's sequence
   | TensorStep
   | RecurrentStep
+  | AttentionStep
   | { op: 'activation'; activation: Activation; name?: string }
   | { op: 'batchnorm'; name: string; eps?: number }
   /**

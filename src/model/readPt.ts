@@ -88,10 +88,10 @@ function tensorsOfDict(archive: TorchArchive, dict: PyDict): TensorMap {
 // module trees (torch.save(model) and TorchScript): pt/moduleTree.ts reads them; here, their steps
 
 const DROPOUTS = ['Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'FeatureAlphaDropout']
-const LEAVES = new Set(['GRU', 'LSTM', 'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
+const LEAVES = new Set(['GRU', 'LSTM', 'MultiheadAttention', 'TransformerEncoderLayer', 'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
 const SUPPORTED_TEXT =
   'ml2sc handles Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax and LogSoftmax (last layer), ReLU6, Hardtanh, Hardsigmoid, Hardswish, ELU, SiLU, GELU, Softplus, Mish, PReLU (one slope), BatchNorm1d/2d, Dropout, ' +
-  'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), GRU/LSTM (1-2 layers, either direction, first), in an nn.Sequential or a custom nn.Module'
+  'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), GRU/LSTM (1-2 layers, either direction, first), MultiheadAttention or one TransformerEncoderLayer (self-attention, first), in an nn.Sequential or a custom nn.Module'
 
 function checkSupported(node: Node, file: string) {
   if (isTorchNn(node.cls) && !LEAVES.has(node.short) && !['Sequential', 'ModuleList', 'ModuleDict'].includes(node.short) && !isWrapper(node)) {
@@ -100,7 +100,8 @@ function checkSupported(node: Node, file: string) {
       hint: SUPPORTED_TEXT,
     })
   }
-  for (const c of node.children) checkSupported(c, file)
+  // MultiheadAttention's out_proj is a NonDynamicallyQuantizableLinear: its own tensors, read with it
+  if (node.short !== 'MultiheadAttention' && node.short !== 'TransformerEncoderLayer') for (const c of node.children) checkSupported(c, file)
 }
 
 class OrderUnknown extends Error {}
@@ -157,6 +158,24 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
         const proj = numberAttr(node, 'proj_size', ctx)
         if (proj) throw new ModelError(`LSTM '${name}' has proj_size=${proj}: not supported on chain yet`, { where: ctx.file, hint: 'leave proj_size at 0' })
         return [{ op: node.short === 'GRU' ? 'gru' : 'lstm', name, batchFirst: node.attrs.get('batch_first') === true }]
+      }
+      case 'MultiheadAttention': {
+        const heads = numberAttr(node, 'num_heads', ctx)
+        if (node.attrs.get('_qkv_same_embed_dim') === false) throw new ModelError(`MultiheadAttention '${name}' has kdim/vdim ≠ embed_dim: not supported on chain`, { where: ctx.file, hint: 'self-attention: leave kdim and vdim at None' })
+        return [{ op: 'mha', name, ...(heads === undefined ? {} : { heads }), batchFirst: node.attrs.get('batch_first') === true }]
+      }
+      case 'TransformerEncoderLayer': {
+        // TorchScript keeps activation_relu_or_gelu (1 relu, 2 gelu), norm_first and the children's attributes
+        const sa = node.children.find((c) => c.short === 'MultiheadAttention')
+        const n1 = node.children.find((c) => c.path === `${name}.norm1`)
+        const code = numberAttr(node, 'activation_relu_or_gelu', ctx)
+        // a trace does not record it: model.source says
+        if (code === undefined) throw new OrderUnknown(`TransformerEncoderLayer '${name}': the file does not record its activation`)
+        if (!sa || (code !== 1 && code !== 2)) throw new ModelError(`TransformerEncoderLayer '${name}': its activation is not relu or gelu (or not recorded)`, { where: ctx.file, hint: "activation='relu' or 'gelu'; or give the state_dict with model.source" })
+        const heads = numberAttr(sa, 'num_heads', ctx)
+        const act = code === 1 ? ({ kind: 'relu' } as const) : ({ kind: 'gelu', approximate: 'none' } as const)
+        const encoder = { name, normFirst: node.attrs.get('norm_first') === true, act, eps: (n1 && numberAttr(n1, 'eps', ctx)) ?? 1e-5 }
+        return [{ op: 'mha', name: `${name}.self_attn`, ...(heads === undefined ? {} : { heads }), batchFirst: sa.attrs.get('batch_first') === true, encoder }]
       }
       case 'Linear':
         return [{ op: 'linear', name }]

@@ -183,6 +183,8 @@ export function buildReport(inp: ReportInput) {
       ...(model.inputShape && model.tensorLayers?.length ? { inputShape: model.inputShape, tensorLayers: tensorLayerSummary(model.tensorLayers) } : {}),
       // a sequence model: its window [T, F] and the GRU/LSTM before the dense layers
       ...(model.recurrent ? { inputShape: model.inputShape, recurrent: { kind: model.recurrent.kind, name: model.recurrent.name, steps: model.recurrent.steps, features: model.recurrent.features, hidden: model.recurrent.hidden, layers: model.recurrent.next ? 2 : 1, directions: model.recurrent.reverse ? 2 : 1 } } : {}),
+      // an attention model: its window [T, E] and the self-attention before the dense layers
+      ...(model.attention ? { inputShape: model.inputShape, attention: { name: model.attention.name, tokens: model.attention.tokens, embed: model.attention.embed, heads: model.attention.heads, pool: model.attention.pool } } : {}),
       parameters: params,
       /** the architecture is `ml2sc init`'s guess from the tensor shapes (model.guessed) */
       guessed: inp.guessed ?? false,

@@ -103,6 +103,14 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     for (const [k, t] of rec.tensors) tensors.set(k, t)
     stepsOf.set(rec.output, rec.steps)
   }
+  // torch's export of nn.MultiheadAttention: a Softmax over scores from a MatMul of two computed tensors
+  // (q·kᵀ); ml2sc reads attention from model.source with a state_dict, .pt or TorchScript instead
+  const attnMatMul = nodes.find((n) => n.op_type === 'MatMul' && (n.input ?? []).filter((i) => i && !isConst(i)).length === 2)
+  if (attnMatMul && nodes.some((n) => n.op_type === 'Softmax'))
+    throw new ModelError(`MultiheadAttention (ONNX export pattern) is not supported: node '${attnMatMul.name || attnMatMul.op_type}' multiplies two computed tensors (attention scores)`, {
+      where: file,
+      hint: 'give the state_dict (.pt, .safetensors or .json), whole .pt or TorchScript with model.source: ml2sc runs self-attention from those',
+    })
   // a layer ml2sc does not handle is named before anything around it (attention's MatMuls, …)
   const instanceNorm = nodes.find((n) => n.op_type === 'InstanceNormalization')
   if (instanceNorm) refuseInstanceNorm(instanceNorm, file)

@@ -5,6 +5,7 @@ import { RECURRENT_CLASSES, recurrentModuleSteps } from './recurrentModules.ts'
 import { dotted, parseExpr, qualified, text, unsupported, type Ctx, type Node } from './expressions.ts'
 import { chooseBranch, constValue, settle, UNKNOWN } from './constants.ts'
 import { NORM_CLASSES, normModuleSteps } from './normModules.ts'
+import { ATTENTION_CLASSES, attentionModuleSteps } from './attentionModules.ts'
 import type { Stmt } from './statements.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -20,6 +21,7 @@ export const MODULE_CLASSES = [
   ...ACTIVATION_CLASSES,
   ...RECURRENT_CLASSES,
   ...NORM_CLASSES,
+  ...ATTENTION_CLASSES,
 ]
 
 export function moduleClass(name: string | undefined): string | undefined {
@@ -49,6 +51,7 @@ export function moduleSteps(ctx: Ctx, node0: Node, prefix: string, imports: Impo
   if (!cls) return undefined
   if (isConvModule(cls)) return convModuleSteps(ctx, cls, node, prefix)
   if (RECURRENT_CLASSES.includes(cls)) return recurrentModuleSteps(ctx, cls, node, prefix)
+  if (ATTENTION_CLASSES.includes(cls)) return attentionModuleSteps(ctx, cls, node, prefix)
   const act = activationModuleSteps(ctx, cls, node, prefix) ?? normModuleSteps(ctx, cls, node, prefix)
   if (act) return act
   switch (cls) {

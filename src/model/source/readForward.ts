@@ -9,6 +9,7 @@ import { headValues, joinValues } from './joinValues.ts'
 import { chooseBranch, settle } from './constants.ts'
 import { asInputStep, columnsOf, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
 import { functionalNormStep } from './normModules.ts'
+import { attentionPoolOf, encoderInput, selfAttentionInput } from './attentionModules.ts'
 import type { Stmt } from './statements.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -18,7 +19,8 @@ import type { Stmt } from './statements.ts'
  * A tensor value in forward(): the steps applied to the input so far. `seq`: a GRU/LSTM's result, not yet a
  * plain tensor (../sequenceValues.ts): the (output, h_n[, c_n]) pair, one of them, or states selected from them.
  */
-export type Value = { steps: ArchStep[]; seq?: SeqVal; input?: true } & InputPart
+/** `attn`: a MultiheadAttention's result before it is pooled: the (output, weights) pair, or one of them. */
+export type Value = { steps: ArchStep[]; seq?: SeqVal; attn?: { what: 'pair' | 'out' | 'weights'; batchFirst: boolean }; input?: true } & InputPart
 
 const PACKED = /(^|\.)(pack_padded_sequence|pack_sequence|pad_packed_sequence|pad_sequence)$/
 export type Binding = { value: Value } | { error: () => never }
@@ -61,7 +63,26 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
     }
   }
   /** A value as a tensor: columns of the input and embeddings become the input concatenation step. */
+  /** A name bound to a MultiheadAttention's output sequence. */
+  const attnOut = (n: Node) => {
+    const b = n.k === 'name' ? env.get(n.id) : undefined
+    // a value whose own statement failed (a masked call): its error, not a later one
+    if (b && 'error' in b) b.error()
+    return b !== undefined && 'value' in b && b.value.attn?.what === 'out' ? b.value : undefined
+  }
   const evaluate = (node: Node): Value => {
+    // a.mean(dim=1), a[:, -1, :], a.flatten(1) of an attention output a: its pooling over the tokens
+    const cand = node.k === 'other' ? node.obj : node.k === 'call' ? (node.fn.k === 'attr' ? node.fn.obj : node.args[0]) : undefined
+    const out = cand && attnOut(cand)
+    if (out) {
+      const how = attentionPoolOf(node, out.attn!.batchFirst, (n) => n === cand)
+      if (!how)
+        throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} is not a pooling of MultiheadAttention's output ml2sc runs (batch_first=${out.attn!.batchFirst ? 'True' : 'False'})`, {
+          where: ctx.where,
+          hint: out.attn!.batchFirst ? 'a.mean(dim=1), a[:, -1, :] or a.flatten(1)' : 'a.mean(dim=0) or a[-1]',
+        })
+      return { steps: [...out.steps, { op: 'seqpool', how }] }
+    }
     const v = evaluateRaw(node)
     const st = asInputStep(v, ctx, node)
     return st ? { steps: st } : v
@@ -114,6 +135,15 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         if (fn.k === 'attr' && fn.obj.k === 'name' && fn.obj.id === 'self') {
           const mod = modules.get(fn.attr)
           if (!mod) unsupported(ctx, text(ctx, node), node.line)
+          const mha = mod.steps.find((st) => st.op === 'mha')
+          if (mha?.op === 'mha' && mha.encoder) {
+            const v = plain(evaluate(encoderInput(ctx, node, fn.attr)), node)
+            return { steps: [...v.steps, ...mod.steps], attn: { what: 'out', batchFirst: mha.batchFirst === true } }
+          }
+          if (mha) {
+            const v = plain(evaluate(selfAttentionInput(ctx, node, fn.attr)), node)
+            return { steps: [...v.steps, ...mod.steps], attn: { what: 'pair', batchFirst: 'batchFirst' in mha && mha.batchFirst === true } }
+          }
           const rec = mod.steps.find((st) => st.op === 'gru' || st.op === 'lstm')
           if (rec && (node.args.length > 1 || node.kwargs.size))
             throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} passes an initial state or lengths to ${rec.op.toUpperCase()} '${fn.attr}': not supported on chain (the state starts at zero over a fixed window)`, { where: ctx.where, hint: 'call it as self.' + fn.attr + '(x)' })
@@ -230,6 +260,9 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           const base = evaluateRaw(node.obj)
           if (cols && base.input && base.steps.length === 0 && !base.cols && !base.embed) return { steps: [], cols }
           const o = asInputStep(base, ctx, node.obj) ? evaluate(node.obj) : base
+          // self.attn(x, x, x)[0]: the attention's output sequence
+          if (o.attn && o.attn.what === 'pair' && node.index.replace(/\s+/g, '') === '[0]') return { steps: o.steps, attn: { ...o.attn, what: 'out' } }
+          if (o.attn) throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} takes MultiheadAttention's ${o.attn.what === 'out' ? 'output' : 'attention weights'} in a way ml2sc does not run`, { where: ctx.where, hint: 'pool its output: a.mean(dim=1), a[:, -1, :] or a.flatten(1); then Linear layers' })
           if (o.seq) return onSeq(o, node, (sv) => seqIndex(sv, node.index!))
         }
         unsupported(ctx, text(ctx, node), node.line)
@@ -240,7 +273,10 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
   }
 
   /** A value that is a plain tensor: a GRU/LSTM's selected states become its readout (anything else is refused). */
-  const plain = (v: Value, at: Node): Value => (v.seq ? { steps: seqPlainOf(v, at) } : v)
+  const plain = (v: Value, at: Node): Value => {
+    if (v.attn) throw new ModelError(`'${text(ctx, at)}' at ${ctx.file}:${at.line} takes MultiheadAttention's ${v.attn.what === 'pair' ? '(output, weights) pair' : 'whole output sequence'}: its output sequence must be pooled`, { where: ctx.where, hint: 'a, _ = self.attn(x, x, x); then a.mean(dim=1), a[:, -1, :] or a.flatten(1) (batch_first=True), a.mean(dim=0) or a[-1] (batch_first=False)' })
+    return v.seq ? { steps: seqPlainOf(v, at) } : v
+  }
   const seqPlainOf = (v: Value, at: Node): ArchStep[] => {
     let out: ArchStep[] = []
     onSeq(v, at, (sv) => ((out = seqPlain(sv, v.steps)), sv))
@@ -288,10 +324,14 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
       const names = t.slice(0, eq).filter((tk) => tk.type === 'name').map((tk) => tk.value)
       const rhs = parseExpr(t.slice(eq + 1), ctx, s.line)
       const v = evaluate(rhs)
-      if (v.seq?.k !== 'pair' || names.length < 2 || names.length > 3 || t.slice(0, eq).some((tk) => tk.type !== 'name' && !['(', ')', ','].includes(tk.value)))
+      if ((v.seq?.k !== 'pair' && v.attn?.what !== 'pair') || names.length < 2 || names.length > 3 || t.slice(0, eq).some((tk) => tk.type !== 'name' && !['(', ')', ','].includes(tk.value)))
         unsupported(ctx, headerText(ctx, s), s.line)
-      const parts: SeqVal[] = [{ k: 'out', bf: v.seq.bf }, { k: 'h' }, { k: 'c' }]
-      names.forEach((n, i) => env.set(n, { value: { steps: v.steps, seq: parts[i]! } }))
+      // a, w = self.attn(x, x, x): the attention's output sequence and its weights
+      if (v.attn) names.forEach((n, i) => env.set(n, { value: { steps: v.steps, attn: { ...v.attn!, what: i === 0 ? 'out' : 'weights' } } }))
+      else {
+        const parts: SeqVal[] = [{ k: 'out', bf: (v.seq as Extract<SeqVal, { k: 'pair' }>).bf }, { k: 'h' }, { k: 'c' }]
+        names.forEach((n, i) => env.set(n, { value: { steps: v.steps, seq: parts[i]! } }))
+      }
       continue
     }
     if (first.type === 'name' && eq > 0 && (eq === 1 || t[1]!.value === ':')) {
