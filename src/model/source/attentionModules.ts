@@ -106,3 +106,17 @@ export function attentionPoolOf(node: Node, batchFirst: boolean, isOut: (n: Node
   if (full === 'torch.flatten' && batchFirst && (node.kwargs.get('start_dim') ?? node.args[1])?.k === 'num' && ((node.kwargs.get('start_dim') ?? node.args[1]) as { v: number }).v === 1) return 'flatten'
   return undefined
 }
+
+/** a.mean(dim=1), a[:, -1, :], a.flatten(1) of an attention output `a` (`outOf` finds it): the steps that pool it over the tokens. */
+export function attentionPooling(ctx: Ctx, node: Node, outOf: (n: Node) => { steps: ArchStep[]; batchFirst: boolean } | undefined): ArchStep[] | undefined {
+  const cand = node.k === 'other' ? node.obj : node.k === 'call' ? (node.fn.k === 'attr' ? node.fn.obj : node.args[0]) : undefined
+  const out = cand && outOf(cand)
+  if (!out) return undefined
+  const how = attentionPoolOf(node, out.batchFirst, (n) => n === cand)
+  if (!how)
+    throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} is not a pooling of MultiheadAttention's output ml2sc runs (batch_first=${out.batchFirst ? 'True' : 'False'})`, {
+      where: ctx.where,
+      hint: out.batchFirst ? 'a.mean(dim=1), a[:, -1, :] or a.flatten(1)' : 'a.mean(dim=0) or a[-1]',
+    })
+  return [...out.steps, { op: 'seqpool', how }]
+}

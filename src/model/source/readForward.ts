@@ -9,8 +9,8 @@ import { headValues, joinValues } from './joinValues.ts'
 import { chooseBranch, settle } from './constants.ts'
 import { asInputStep, columnsOf, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
 import { functionalNormStep } from './normModules.ts'
-import { attentionPoolOf, encoderInput, selfAttentionInput } from './attentionModules.ts'
-import type { Stmt } from './statements.ts'
+import { attentionPooling, encoderInput, selfAttentionInput } from './attentionModules.ts'
+import { forwardParams, splitTopLevel, type Stmt } from './statements.ts'
 
 // ---------------------------------------------------------------------------------------------------
 // forward: follow the data from the input to the returned value.
@@ -26,26 +26,7 @@ const PACKED = /(^|\.)(pack_padded_sequence|pack_sequence|pad_packed_sequence|pa
 export type Binding = { value: Value } | { error: () => never }
 
 export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): ArchStep[] {
-  const header = fwd.tokens
-  const open = header.findIndex((t) => t.value === '(')
-  // parameters: self, then the input (type hints and defaults allowed)
-  const params: string[] = []
-  let d = 0
-  let expectName = true
-  for (let k = open + 1; k < header.length; k++) {
-    const t = header[k]!
-    if (t.value === '(' || t.value === '[') d++
-    else if (t.value === ')' || t.value === ']') {
-      if (d === 0) break
-      d--
-    } else if (d === 0 && t.value === ',') expectName = true
-    else if (d === 0 && expectName && t.type === 'name') {
-      params.push(t.value)
-      expectName = false
-    } else if (d === 0 && expectName && (t.value === '*' || t.value === '**')) {
-      unsupported(ctx, headerText(ctx, fwd), fwd.line)
-    }
-  }
+  const params = forwardParams(fwd, () => unsupported(ctx, headerText(ctx, fwd), fwd.line))
   const input = params[1]
   if (!input) throw new ModelError(`forward() at ${ctx.file}:${fwd.line} takes no input`, { where: ctx.where, hint: 'expected def forward(self, x)' })
   if (!fwd.body) unsupported(ctx, headerText(ctx, fwd), fwd.line)
@@ -62,27 +43,17 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
       throw new ModelError(`'${text(ctx, at)}' at ${ctx.file}:${at.line}: ${e.message} is not supported on chain`, { where: ctx.where, hint: SEQ_HINT })
     }
   }
-  /** A value as a tensor: columns of the input and embeddings become the input concatenation step. */
   /** A name bound to a MultiheadAttention's output sequence. */
   const attnOut = (n: Node) => {
     const b = n.k === 'name' ? env.get(n.id) : undefined
     // a value whose own statement failed (a masked call): its error, not a later one
     if (b && 'error' in b) b.error()
-    return b !== undefined && 'value' in b && b.value.attn?.what === 'out' ? b.value : undefined
+    return b !== undefined && 'value' in b && b.value.attn?.what === 'out' ? { steps: b.value.steps, batchFirst: b.value.attn.batchFirst } : undefined
   }
+  /** A value as a tensor: an attention output's pooling; columns of the input and embeddings become the input concatenation step. */
   const evaluate = (node: Node): Value => {
-    // a.mean(dim=1), a[:, -1, :], a.flatten(1) of an attention output a: its pooling over the tokens
-    const cand = node.k === 'other' ? node.obj : node.k === 'call' ? (node.fn.k === 'attr' ? node.fn.obj : node.args[0]) : undefined
-    const out = cand && attnOut(cand)
-    if (out) {
-      const how = attentionPoolOf(node, out.attn!.batchFirst, (n) => n === cand)
-      if (!how)
-        throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} is not a pooling of MultiheadAttention's output ml2sc runs (batch_first=${out.attn!.batchFirst ? 'True' : 'False'})`, {
-          where: ctx.where,
-          hint: out.attn!.batchFirst ? 'a.mean(dim=1), a[:, -1, :] or a.flatten(1)' : 'a.mean(dim=0) or a[-1]',
-        })
-      return { steps: [...out.steps, { op: 'seqpool', how }] }
-    }
+    const pooled = attentionPooling(ctx, node, attnOut)
+    if (pooled) return { steps: pooled }
     const v = evaluateRaw(node)
     const st = asInputStep(v, ctx, node)
     return st ? { steps: st } : v
@@ -337,16 +308,8 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
     if (first.type === 'name' && eq > 0 && (eq === 1 || t[1]!.value === ':')) {
       const name = first.value
       const rhs = parseExpr(t.slice(eq + 1), ctx, s.line)
-      try {
-        env.set(name, { value: evaluateRaw(rhs) })
-      } catch (err) {
-        // only an error if the value is used later (helper variables like `n = x.size(0)` are fine)
-        env.set(name, {
-          error: () => {
-            throw err
-          },
-        })
-      }
+      // an error only if the value is used later (helper variables like `n = x.size(0)` are fine)
+      try { env.set(name, { value: evaluateRaw(rhs) }) } catch (err) { env.set(name, { error: () => { throw err } }) } // prettier-ignore
       continue
     }
     unsupported(ctx, headerText(ctx, s), s.line)
@@ -356,17 +319,4 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
   const out = run(fwd.body)
   if (out) return out.steps
   throw new ModelError(`forward() at ${ctx.file}:${fwd.line} has no return statement`, { where: ctx.where, hint: 'forward must end with `return <output>`' })
-}
-
-/** Tokens split at the commas outside brackets (`a, b` → [a], [b]); a trailing comma adds nothing. */
-function splitTopLevel<T extends { value: string; type: string }>(toks: T[]): T[][] {
-  const parts: T[][] = [[]]
-  let d = 0
-  for (const t of toks) {
-    if (t.type === 'op' && /^[([{]$/.test(t.value)) d++
-    else if (t.type === 'op' && /^[)\]}]$/.test(t.value)) d--
-    if (d === 0 && t.type === 'op' && t.value === ',') parts.push([])
-    else parts[parts.length - 1]!.push(t)
-  }
-  return parts.filter((p) => p.length)
 }

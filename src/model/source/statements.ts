@@ -79,3 +79,41 @@ export function findClasses(stmts: Stmt[]): ClassDef[] {
   }
   return out
 }
+
+/** Tokens split at the commas outside brackets (`a, b` → [a], [b]); a trailing comma adds nothing. */
+export function splitTopLevel<T extends { value: string; type: string }>(toks: T[]): T[][] {
+  const parts: T[][] = [[]]
+  let d = 0
+  for (const t of toks) {
+    if (t.type === 'op' && /^[([{]$/.test(t.value)) d++
+    else if (t.type === 'op' && /^[)\]}]$/.test(t.value)) d--
+    if (d === 0 && t.type === 'op' && t.value === ',') parts.push([])
+    else parts[parts.length - 1]!.push(t)
+  }
+  return parts.filter((p) => p.length)
+}
+
+/** forward()'s parameter names (self, then the input; type hints and defaults allowed); `refuse` on *args/**kwargs. */
+export function forwardParams(fwd: Stmt, refuse: () => never): string[] {
+  const header = fwd.tokens
+  const open = header.findIndex((t) => t.value === '(')
+  // parameters: self, then the input (type hints and defaults allowed)
+  const params: string[] = []
+  let d = 0
+  let expectName = true
+  for (let k = open + 1; k < header.length; k++) {
+    const t = header[k]!
+    if (t.value === '(' || t.value === '[') d++
+    else if (t.value === ')' || t.value === ']') {
+      if (d === 0) break
+      d--
+    } else if (d === 0 && t.value === ',') expectName = true
+    else if (d === 0 && expectName && t.type === 'name') {
+      params.push(t.value)
+      expectName = false
+    } else if (d === 0 && expectName && (t.value === '*' || t.value === '**')) {
+      refuse()
+    }
+  }
+  return params
+}
