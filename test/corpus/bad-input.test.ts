@@ -84,9 +84,9 @@ const cases: Case[] = [
       return run('model:\n  path: w.json\n  layers: [linear, relu, linear]\ndata:\n  test: test.csv\n', { 'w.json': JSON.stringify(w) })
     } },
   { name: 'model: a weights JSON that is not JSON', beforeChain: true, error: /w\.json.*(JSON|parse)/i, setup: () => run('model:\n  path: w.json\n  layers: [linear]\ndata:\n  test: test.csv\n', { 'w.json': '{"fc1.weight": [[1, 2], [3' }) },
-  { name: 'model: an nn.Module source with an unsupported construct', beforeChain: true, error: /net\.py: unsupported construct 'nn\.Embedding\(4, 2\)' at net\.py:5/, setup: () =>
+  { name: 'model: an nn.Module source with an unsupported construct', beforeChain: true, error: /net\.py: unsupported construct 'nn\.Bilinear\(4, 4, 2\)' at net\.py:5/, setup: () =>
       run('model:\n  path: w.json\n  source: net.py\ndata:\n  test: test.csv\n', {
-        'net.py': 'import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.emb = nn.Embedding(4, 2)\n    def forward(self, x):\n        return self.emb(x)\n',
+        'net.py': 'import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.bil = nn.Bilinear(4, 4, 2)\n    def forward(self, x):\n        return self.bil(x, x)\n',
       }, { 'w.json': iris('weights.json') }) },
 
   // ── the test CSV ───────────────────────────────────────────────────────────────────────────────────

@@ -156,9 +156,9 @@ class Seq(nn.Module):
       4,
     ],
     [
-      'an embedding (nn.LSTM and nn.MultiheadAttention are read since issue 20: test/model/recurrent-readers.test.ts, attention-readers.test.ts)',
-      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.emb = nn.Embedding(10, 8)\n    def forward(self, x):\n        return self.emb(x)\n`,
-      'nn.Embedding(10, 8)',
+      'a bilinear layer (nn.LSTM, nn.MultiheadAttention and nn.Embedding are read since issues 19 and 20: test/model/recurrent-readers.test.ts, attention-readers.test.ts, layers-readers.test.ts)',
+      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.bil = nn.Bilinear(4, 4, 8)\n    def forward(self, x):\n        return self.bil(x, x)\n`,
+      'nn.Bilinear(4, 4, 8)',
       4,
     ],
     [
