@@ -4,8 +4,9 @@
 // interleaving), then the totals as bun writes them (` N pass`, ` N fail`), which .ci/run reads (its last
 // such lines). Exits non-zero on any failure, a crashed file included.
 //
-// The files start heaviest first, by the CPU seconds each took when last measured (scripts/test-costs.json),
-// so that the long ones never start last and the light ones fill the gaps. The files of one run share a
+// The files start heaviest first, by the CPU seconds each took when last measured (scripts/test-costs.json:
+// measured per file where a run wrote it, else the idle CI's wall seconds × 2/3), so that the long ones never
+// start last and the light ones fill the gaps; a file not in the table yet is guessed from its folder. The files of one run share a
 // solc cache (ML2SC_COMPILE_CACHE, a temporary folder removed at the end): a contract compiled once, by any
 // file or CLI process, is read back by the others instead of loading solc-js again.
 //
