@@ -4,48 +4,84 @@
 // interleaving), then the totals as bun writes them (` N pass`, ` N fail`), which .ci/run reads (its last
 // such lines). Exits non-zero on any failure, a crashed file included.
 //
-//   bun scripts/test.ts [path filters…]      ML2SC_TEST_JOBS=N to change the parallelism (default 3)
+// The files start heaviest first, by the CPU seconds each took when last measured (scripts/test-costs.json:
+// measured per file where a run wrote it, else the idle CI's wall seconds × 2/3), so that the long ones never
+// start last and the light ones fill the gaps; a file not in the table yet is guessed from its folder. The files of one run share a
+// solc cache (ML2SC_COMPILE_CACHE, a temporary folder removed at the end): a contract compiled once, by any
+// file or CLI process, is read back by the others instead of loading solc-js again.
+//
+//   bun scripts/test.ts [path filters…]      ML2SC_TEST_JOBS=N to change the parallelism (default: cores + 1)
+//   ML2SC_TEST_COSTS=write                   rewrite scripts/test-costs.json with this run's CPU seconds
 import { Glob } from 'bun'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
 import path from 'node:path'
 
 const ROOT = path.resolve(import.meta.dir, '..')
 /** Per-test timeout handed to bun: 15 minutes, about 5× the slowest test seen on a busy 2-core machine. */
 const TIMEOUT_MS = 900_000
-/** The files that start nodes and run whole pipelines: started first, so that the light ones fill the gaps. */
+const COSTS = path.join(ROOT, 'scripts/test-costs.json')
+/** Files not in the costs table yet: the ones that start nodes and run whole pipelines are guessed heavier. */
 const HEAVY = /^test\/(chain|e2e|corpus|report|gas|codegen)\//
+const guess = (f: string) => (HEAVY.test(f) ? 40 : 10)
 
 const filters = process.argv.slice(2)
 const all = [...new Glob('test/**/*.test.ts').scanSync({ cwd: ROOT })].sort()
 const files = filters.length ? all.filter((f) => filters.some((p) => f.includes(p.replace(/^\.\//, '')))) : all
-const queue = [...files.filter((f) => HEAVY.test(f)), ...files.filter((f) => !HEAVY.test(f))]
-const jobs = Math.max(1, Number(process.env.ML2SC_TEST_JOBS ?? 3))
+const costs: Record<string, number> = (() => {
+  try {
+    return JSON.parse(readFileSync(COSTS, 'utf8')) as Record<string, number>
+  } catch {
+    return {}
+  }
+})()
+const cost = (f: string) => costs[f] ?? guess(f)
+const queue = [...files].sort((a, b) => cost(b) - cost(a))
+// one more than the cores: the chain-bound files spend part of their time waiting on anvil
+const jobs = Math.max(1, Number(process.env.ML2SC_TEST_JOBS ?? availableParallelism() + 1))
+// ML2SC_COMPILE_CACHE= (empty) runs without the shared cache
+const ownCache = process.env.ML2SC_COMPILE_CACHE === undefined
+const cacheDir = ownCache ? mkdtempSync(path.join(tmpdir(), 'ml2sc-test-solc-')) : process.env.ML2SC_COMPILE_CACHE!
+const env = { ...process.env, ML2SC_COMPILE_CACHE: cacheDir }
 
-type Outcome = { file: string; pass: number; fail: number; skip: number; code: number; seconds: number }
+type Outcome = { file: string; pass: number; fail: number; skip: number; code: number; seconds: number; cpu: number }
 const count = (text: string, word: string) => Number(/^ *(\d+) /.exec(text.match(new RegExp(`^ *\\d+ ${word}$`, 'm'))?.[0] ?? '')?.[1] ?? 0)
 
 async function runFile(file: string): Promise<Outcome> {
   const t0 = performance.now()
-  const proc = Bun.spawn([process.execPath, 'test', `./${file}`, '--timeout', String(TIMEOUT_MS)], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe', env: process.env })
+  const proc = Bun.spawn([process.execPath, 'test', `./${file}`, '--timeout', String(TIMEOUT_MS)], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe', env })
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   const code = await proc.exited
   const seconds = (performance.now() - t0) / 1000
+  // user + system CPU of the file's process and everything it waited for (CLI runs, anvil)
+  const cpu = Number(proc.resourceUsage()?.cpuTime.total ?? 0n) / 1e6
   const text = out + err
-  const outcome = { file, pass: count(text, 'pass'), fail: count(text, 'fail'), skip: count(text, 'skip'), code, seconds }
+  const outcome = { file, pass: count(text, 'pass'), fail: count(text, 'fail'), skip: count(text, 'skip'), code, seconds, cpu }
   // a file that failed without counting a failure (it crashed, or a hook threw) counts as one
   if (code !== 0 && outcome.fail === 0) outcome.fail = 1
-  process.stdout.write(`\n── ${file} · ${outcome.pass} pass, ${outcome.fail} fail · ${seconds.toFixed(1)} s ──\n${out}${err.trimEnd()}\n`)
+  process.stdout.write(`\n── ${file} · ${outcome.pass} pass, ${outcome.fail} fail · ${seconds.toFixed(1)} s · CPU ${cpu.toFixed(1)} s ──\n${out}${err.trimEnd()}\n`)
   return outcome
 }
 
 const t0 = performance.now()
 const outcomes: Outcome[] = []
-await Promise.all(
-  Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-    for (let f = queue.shift(); f; f = queue.shift()) outcomes.push(await runFile(f))
-  }),
-)
+try {
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+      for (let f = queue.shift(); f; f = queue.shift()) outcomes.push(await runFile(f))
+    }),
+  )
+} finally {
+  if (ownCache) rmSync(cacheDir, { recursive: true, force: true })
+}
+if (process.env.ML2SC_TEST_COSTS === 'write') {
+  const next = { ...costs, ...Object.fromEntries(outcomes.map((o) => [o.file, Math.round(o.cpu)])) }
+  const sorted = Object.fromEntries(Object.entries(next).filter(([f]) => all.includes(f)).sort(([, a], [, b]) => b - a))
+  writeFileSync(COSTS, `${JSON.stringify(sorted, null, 1)}\n`)
+}
 const sum = (k: 'pass' | 'fail' | 'skip') => outcomes.reduce((a, o) => a + o[k], 0)
+const cpu = outcomes.reduce((a, o) => a + o.cpu, 0)
 const failed = outcomes.filter((o) => o.fail > 0)
-process.stdout.write(`\n${outcomes.length} files, ${jobs} at a time, ${((performance.now() - t0) / 1000).toFixed(0)} s${failed.length ? `; failed: ${failed.map((o) => o.file).join(', ')}` : ''}\n`)
+process.stdout.write(`\n${outcomes.length} files, ${jobs} at a time, ${((performance.now() - t0) / 1000).toFixed(0)} s, CPU ${cpu.toFixed(0)} s${failed.length ? `; failed: ${failed.map((o) => o.file).join(', ')}` : ''}\n`)
 process.stdout.write(` ${sum('skip')} skip\n ${sum('pass')} pass\n ${sum('fail')} fail\n`)
 process.exit(files.length === 0 || sum('fail') > 0 ? 1 : 0)

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import type { Abi, Hex } from 'viem'
 import { CompileError } from '../errors/base.ts'
 
@@ -37,6 +39,41 @@ export const solcVersion = (): string => solc().version()
 const cache = new Map<string, CompiledContract>()
 
 /**
+ * ML2SC_COMPILE_CACHE=<folder>: solc's results kept on disk, keyed by the solc package's version, the
+ * contract's name and the whole standard-JSON input (compiling is deterministic), so that processes
+ * compiling the same source (the test suite's files, `gas` then `run`) load solc-js once between them.
+ * Entries are written whole (a temporary file renamed into place); an unreadable entry is compiled again.
+ */
+function diskCachePath(contractName: string, input: unknown): string | undefined {
+  const dir = process.env.ML2SC_COMPILE_CACHE
+  if (!dir) return undefined
+  const solcPackage = require('solc/package.json') as { version: string }
+  const key = createHash('sha256').update(`${solcPackage.version}\0${contractName}\0${JSON.stringify(input)}`).digest('hex')
+  return path.join(dir, `${key}.json`)
+}
+
+function readDiskCache(file: string | undefined): CompiledContract | undefined {
+  if (!file) return undefined
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as CompiledContract
+  } catch {
+    return undefined
+  }
+}
+
+function writeDiskCache(file: string | undefined, result: CompiledContract): void {
+  if (!file) return
+  try {
+    mkdirSync(path.dirname(file), { recursive: true })
+    const tmp = `${file}.${process.pid}.tmp`
+    writeFileSync(tmp, JSON.stringify(result))
+    renameSync(tmp, file)
+  } catch {
+    // a cache that cannot be written only costs the next process a compile
+  }
+}
+
+/**
  * The solc standard-JSON input ml2sc compiles: with it alone (and the compiler version the artifact
  * records) anyone rebuilds the exact bytecode, or verifies the source on Etherscan or Sourcify.
  */
@@ -68,6 +105,12 @@ export function compileSolidity(
   if (hit) return hit
   const file = opts.file ?? `${contractName}.sol`
   const input = solcStandardInput(source, file, evmVersion)
+  const diskFile = opts.findImports ? undefined : diskCachePath(contractName, input)
+  const stored = readDiskCache(diskFile)
+  if (stored?.sourceHash === sourceHash) {
+    cache.set(sourceHash, stored)
+    return stored
+  }
   const output = JSON.parse(solc().compile(JSON.stringify(input), opts.findImports ? { import: opts.findImports } : undefined)) as {
     errors?: { severity: string; formattedMessage: string; message: string; sourceLocation?: { start: number } }[]
     contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string }; deployedBytecode: { object: string; immutableReferences?: Record<string, { start: number; length: number }[]> } } }>>
@@ -99,5 +142,6 @@ export function compileSolidity(
     warnings: (output.errors ?? []).filter((e) => e.severity === 'warning').map((e) => e.message),
   }
   cache.set(sourceHash, result)
+  writeDiskCache(diskFile, result)
   return result
 }

@@ -2,8 +2,9 @@
  * Validates a parsed config against schemas/ml2sc.schema.json with ajv (every problem at once) and fills
  * the schema's defaults in place. Each ajv error becomes one `Problem`: a key path plus a short sentence.
  */
-import Ajv, { type ErrorObject } from 'ajv'
+import type { ErrorObject } from 'ajv'
 import { checkOwnerAddress } from './checkOwnerAddress.ts'
+import { configValidator } from './configValidatorBuild.ts'
 import type { Problem } from './problem.ts'
 import { mustBe, schema, schemaAt, type SchemaNode } from './schema.ts'
 
@@ -12,10 +13,8 @@ export type { Problem }
 export const PRIVATE_KEY_MESSAGE =
   'private keys must not be written in the config (configs get committed); set ML2SC_PRIVATE_KEY in the environment instead'
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictRequired: false })
-// Editors (VS Code's YAML/JSON support) show this keyword for pattern failures; ajv just needs to know it.
-ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' })
-const validate = ajv.compile(schema)
+// ajv's code for the schema, generated beforehand (configValidatorBuild.ts): no schema compile at start-up
+const validate = configValidator()
 
 /** Validates `data` (mutated: defaults are filled in) and returns every problem found, in document order. */
 export function validateConfig(data: unknown): Problem[] {

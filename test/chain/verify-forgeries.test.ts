@@ -1,23 +1,22 @@
 // `ml2sc verify` as an outside party runs it, against forgeries deployed on a "remote" anvil: each must
 // end with exit 1 and one line saying what differs; the genuine deployment passes by --address alone,
-// with no deployment.json, no key, and no transaction.
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+// with no deployment.json, no key, and no transaction. The code and storage layouts: verify-layouts.test.ts.
+import { beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { createWalletClient, defineChain, http, toHex, type Abi, type Hex } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
-import { adminLibrary, adminLibrarySolidity, ADMIN_LIBRARY_EVM, STORAGE_BASE } from '../../src/codegen/adminLibrary.ts'
+import { toHex, type Abi, type Hex } from 'viem'
+import { adminLibrary, adminLibrarySolidity, ADMIN_LIBRARY_EVM } from '../../src/codegen/adminLibrary.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { zeroImmutables } from '../../src/compile/runtimeCodeHash.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { localModel } from '../../src/commands/update.ts'
 import { runCli } from '../helpers/paths.ts'
 import { bcProject } from '../commands/helpers.ts'
-import { publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
+import { randomProject, type RemoteAnvil } from './helpers.ts'
+import { CHAIN_ID, chainYaml, client, deployAs, node, read, readJson, sendAs, setCode, thirdParty, useVerifyChain, verify } from './verifyChain.ts'
 
-const CHAIN_ID = 4243
 setDefaultTimeout(900_000)
+useVerifyChain()
 let remote: RemoteAnvil
 let publisher: Hex
 let attacker: Hex
@@ -26,48 +25,8 @@ let attackerKey: Hex
 let A: { config: string; out: string; address: Hex; abi: Abi; sol: string; bytecode: Hex; commitment: Hex }
 let B: ReturnType<typeof randomProject> & { address: Hex; abi: Abi; bytecode: Hex; chunks: number }
 
-const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'))
-const client = () => publicClientFor(remote.url)
-const chainYaml = () => `chain:\n  rpcUrl: ${remote.url}\n  chainId: ${CHAIN_ID}\n`
-
-/** `ml2sc verify … --json` with no signing key in the environment. */
-async function verify(config: string, ...args: string[]) {
-  const r = await runCli(['verify', config, '--json', ...args])
-  const lines = r.stderr.split('\n').filter((l) => l.startsWith('ml2sc:'))
-  return { ...r, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined, lines }
-}
-
-/** Deploy creation code from the attacker's account; returns the new contract. */
-async function deployAs(key: Hex, data: Hex): Promise<Hex> {
-  const chain = defineChain({ id: CHAIN_ID, name: 'remote', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [remote.url] } } })
-  const wallet = createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(remote.url) })
-  const hash = await wallet.sendTransaction({ data, gas: 15_000_000n })
-  const receipt = await client().waitForTransactionReceipt({ hash })
-  expect(receipt.status).toBe('success')
-  return receipt.contractAddress!
-}
-
-async function sendAs(key: Hex, to: Hex, abi: Abi, functionName: string, args: unknown[]) {
-  const chain = defineChain({ id: CHAIN_ID, name: 'remote', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [remote.url] } } })
-  const wallet = createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(remote.url) })
-  const hash = await wallet.writeContract({ address: to, abi, functionName, args, gas: 15_000_000n })
-  expect((await client().waitForTransactionReceipt({ hash })).status).toBe('success')
-}
-
-const setCode = async (address: Hex, code: Hex) => await client().request({ method: 'anvil_setCode' as 'eth_chainId', params: [address, code] as never })
-const read = async <T,>(address: Hex, abi: Abi, functionName: string, args: unknown[] = []) => (await client().readContract({ address, abi, functionName, args })) as T
-
-/** A third party's folder: the config (no chain key) and `files` from the publisher's folder, no output folder. */
-function thirdParty(from: string, files: string[]): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-third-'))
-  for (const f of files) copyFileSync(path.join(path.dirname(from), f), path.join(dir, f))
-  writeFileSync(path.join(dir, 'ml2sc.yaml'), readFileSync(from, 'utf8').replace(/chain:\n(  .*\n)+/, ''))
-  return path.join(dir, 'ml2sc.yaml')
-}
-
 beforeAll(async () => {
-  delete process.env.ML2SC_PRIVATE_KEY
-  remote = await startRemoteAnvil({ chainId: CHAIN_ID })
+  remote = node.remote
   publisher = remote.accounts[0]!
   attacker = remote.accounts[1]!
   attackerKey = remote.keys[1]!
@@ -86,8 +45,6 @@ beforeAll(async () => {
   const artB = readJson(path.join(b.out, `${depB.contractName}.json`))
   B = { ...b, address: depB.address, abi: depB.abi, bytecode: artB.bytecode, chunks: readJson(path.join(b.out, 'plan.json')).weights.chunks.length }
 }, 900_000)
-afterAll(async () => await remote?.stop())
-
 describe('the genuine deployment', () => {
   test('passes by --address and --rpc from the model file and config alone: no deployment.json, no key, no transaction', async () => {
     expect(process.env.ML2SC_PRIVATE_KEY).toBeUndefined()
@@ -350,91 +307,6 @@ describe("the chain's word, never deployment.json's", () => {
     expect(r.code).toBe(1)
     expect(r.json).toMatchObject({ owner: publisher, pendingOwner: attacker, check: 'owner' })
     expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: pending owner is ${attacker}, expected none or ${publisher} \\(hint: `))])
-  })
-})
-
-describe('every layout', () => {
-  // code: the weights are PUSH32 constants (no chunks, chunksWritten stays 0); storage: packed slots; small:
-  // weights embedded in the code, then updated (the embedded bytes are dead, the data contracts count)
-  let code: ReturnType<typeof randomProject>
-  let storage: ReturnType<typeof randomProject>
-  let small: ReturnType<typeof randomProject>
-  beforeAll(async () => {
-    code = randomProject({ sizes: [8, 12, 2], rows: 4, seed: 21, yaml: `weights:\n  layout: code\n${chainYaml()}` })
-    storage = randomProject({ sizes: [8, 12, 2], rows: 4, seed: 22, yaml: `weights:\n  layout: storage\n${chainYaml()}` })
-    small = randomProject({ sizes: [8, 12, 2], rows: 4, seed: 23, yaml: chainYaml() })
-    for (const p of [code, storage, small]) {
-      const r = await runCli(['run', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
-      if (r.code !== 0) throw new Error(`ml2sc run failed: ${r.stderr}`)
-    }
-  }, 900_000)
-
-  test('code layout (the weights are PUSH32 constants in the code): the genuine contract passes; one byte changed in its code does not', async () => {
-    const ok = await verify(code.config, '--owner', publisher)
-    expect(ok.lines).toEqual([])
-    expect(ok.code).toBe(0)
-    expect(ok.json.chunks).toEqual([])
-    const dep = readJson(path.join(code.out, 'deployment.json'))
-    const original = (await client().getCode({ address: dep.address }))!
-    const at = Math.floor((original.length - 2) / 4)
-    const bytes = Buffer.from(original.slice(2), 'hex')
-    bytes[at] = bytes[at]! ^ 0x01
-    await setCode(dep.address, toHex(bytes))
-    try {
-      const r = await verify(code.config)
-      expect(r.code).toBe(1)
-      expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^ml2sc: verify failed: code differs at byte ${at}: `))])
-    } finally {
-      await setCode(dep.address, original)
-    }
-  })
-
-  test('update refuses new weights the deployed code cannot take (code layout: the weights are the code); nothing sent', async () => {
-    const w = readJson(code.weights)
-    w['fc1.weight'][0][0] += 0.1
-    writeFileSync(code.weights, JSON.stringify(w))
-    const block = await client().getBlockNumber()
-    const r = await runCli(['update', code.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
-    expect(r.code).not.toBe(0)
-    expect(r.stderr).toMatch(/the new weights need a different contract than the one at 0x[0-9a-fA-F]{40}/)
-    expect(await client().getBlockNumber()).toBe(block)
-  })
-
-  test('storage layout: the genuine contract passes; a weight slot written behind its back: commitment differs', async () => {
-    const ok = await verify(storage.config, '--owner', publisher)
-    expect(ok.lines).toEqual([])
-    expect(ok.code).toBe(0)
-    const dep = readJson(path.join(storage.out, 'deployment.json'))
-    const slot = toHex(STORAGE_BASE + 1, { size: 32 })
-    const before = await client().getStorageAt({ address: dep.address, slot })
-    await client().request({ method: 'anvil_setStorageAt' as 'eth_chainId', params: [dep.address, slot, toHex(BigInt(before!) ^ 1n, { size: 32 })] as never })
-    try {
-      const r = await verify(storage.config)
-      expect(r.code).toBe(1)
-      expect(r.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: commitment differs: on chain 0x[0-9a-f]{64} \(version 1\), local /)])
-    } finally {
-      await client().request({ method: 'anvil_setStorageAt' as 'eth_chainId', params: [dep.address, slot, before] as never })
-    }
-  })
-
-  test('embedded weights, then `ml2sc update`: the dead embedded bytes may differ, the data contracts must hold the new weights', async () => {
-    expect(readJson(path.join(small.out, 'deployment.json')).chunks ?? []).toEqual([])
-    const w = readJson(small.weights)
-    w['fc1.weight'][1][2] += 0.05
-    writeFileSync(small.weights, JSON.stringify(w))
-    const u = await runCli(['update', small.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
-    expect(u.code).toBe(0)
-    const r = await verify(small.config, '--owner', publisher)
-    expect(r.lines).toEqual([])
-    expect(r.code).toBe(0)
-    expect(r.json.version).toBe(2)
-    expect(r.json.chunks.length).toBeGreaterThan(0)
-    // the model file of version 1 again: its weights are only in the dead embedded bytes now
-    w['fc1.weight'][1][2] -= 0.05
-    writeFileSync(small.weights, JSON.stringify(w))
-    const old = await verify(small.config)
-    expect(old.code).toBe(1)
-    expect(old.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: commitment differs: on chain 0x[0-9a-f]{64} \(version 2\), local /)])
   })
 })
 
