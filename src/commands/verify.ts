@@ -71,7 +71,7 @@ async function openForReading(config: Config, rpc: string | undefined, log: Logg
 /** The contract and weights this config makes (the plan of the deployment in the output folder, if any). */
 async function localOf(config: Config, file: string): Promise<LocalModel & { weightBytes: number }> {
   const { prep, blob, sizes, commitment } = await localModel(config)
-  const compiled = compileSolidity(generateSolidity(prep.plan, prep.generate), prep.contractName, { hardfork: config.chain.hardfork })
+  const compiled = compileSolidity(generateSolidity(prep.plan, prep.generate), prep.contractName, { hardfork: config.chain.hardfork, fresh: true })
   const embedded = prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate)
   return { compiled, blob, sizes, commitment, embedded, layout: prep.layout, file, weightBytes: prep.plan.weightBytes }
 }

@@ -37,6 +37,8 @@ function solc() {
 export const solcVersion = (): string => solc().version()
 
 const cache = new Map<string, CompiledContract>()
+/** The entries of `cache` that came from ML2SC_COMPILE_CACHE, not from solc in this process. */
+const fromDisk = new Set<string>()
 
 /**
  * ML2SC_COMPILE_CACHE=<folder>: solc's results kept on disk, keyed by the solc package's version, the
@@ -97,18 +99,20 @@ export function solcStandardInput(source: string, file: string, evmVersion: stri
 export function compileSolidity(
   source: string,
   contractName: string,
-  opts: { hardfork?: string; evmVersion?: string; file?: string; findImports?: (p: string) => { contents: string } | { error: string } } = {},
+  /** `fresh`: never read ML2SC_COMPILE_CACHE (verify compiles with solc itself: the folder is not part of what it trusts). */
+  opts: { hardfork?: string; evmVersion?: string; file?: string; findImports?: (p: string) => { contents: string } | { error: string }; fresh?: boolean } = {},
 ): CompiledContract {
   const evmVersion = opts.evmVersion ?? evmVersionFor(opts.hardfork ?? 'prague')
   const sourceHash = createHash('sha256').update(source).update(evmVersion).digest('hex')
   const hit = cache.get(sourceHash)
-  if (hit) return hit
+  if (hit && !(opts.fresh && fromDisk.has(sourceHash))) return hit
   const file = opts.file ?? `${contractName}.sol`
   const input = solcStandardInput(source, file, evmVersion)
-  const diskFile = opts.findImports ? undefined : diskCachePath(contractName, input)
+  const diskFile = opts.findImports || opts.fresh ? undefined : diskCachePath(contractName, input)
   const stored = readDiskCache(diskFile)
   if (stored?.sourceHash === sourceHash) {
     cache.set(sourceHash, stored)
+    fromDisk.add(sourceHash)
     return stored
   }
   const output = JSON.parse(solc().compile(JSON.stringify(input), opts.findImports ? { import: opts.findImports } : undefined)) as {
@@ -142,6 +146,7 @@ export function compileSolidity(
     warnings: (output.errors ?? []).filter((e) => e.severity === 'warning').map((e) => e.message),
   }
   cache.set(sourceHash, result)
+  fromDisk.delete(sourceHash)
   writeDiskCache(diskFile, result)
   return result
 }
