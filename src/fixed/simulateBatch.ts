@@ -7,9 +7,10 @@ import type { Plan } from './types.ts'
 
 /**
  * Whether the plan runs in the batched double path at all: a chain of dense layers, optionally after a
- * conv/pool stack. Sequence models and graph models (residual adds, concats) run row by row (simulate.ts).
+ * conv/pool stack. Sequence models (GRU/LSTM, attention), graph models (residual adds, concats, heads) and
+ * nn.Embedding columns (the input expanded one-hot) run row by row (simulate.ts).
  */
-export const batchable = (plan: Plan): boolean => !plan.recurrent && plan.layers.every((l) => !l.input)
+export const batchable = (plan: Plan): boolean => !plan.recurrent && !plan.attention && !plan.categorical && plan.layers.every((l) => !l.input)
 
 /**
  * The forward pass over a batch in doubles: the conv/pool stack, then each dense layer and its
