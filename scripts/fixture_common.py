@@ -34,19 +34,28 @@ def f32(v):
     return repr(float(np.float32(v)))
 
 
-def load(name, n_test, raw=False):
-    """wine (standardised with the training set's statistics unless raw) or digits (pixels / 16), split
-    stratified with random_state 0; features as float32, the values written to test.csv."""
+def split(name, n_test):
+    """wine or digits (pixels / 16) as float64, split stratified with random_state 0: Xtr, Xte, ytr, yte."""
     ds = {"wine": datasets.load_wine, "digits": datasets.load_digits}[name]()
     X = ds.data.astype(np.float64)
     y = ds.target.astype(np.int64)
     if name == "digits":
         X = X / 16.0
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=n_test, random_state=0, stratify=y)
+    return train_test_split(X, y, test_size=n_test, random_state=0, stratify=y)
+
+
+def standardize(Xtr, Xte):
+    """Both sets scaled with the training set's mean and standard deviation."""
+    mu, sd = Xtr.mean(0), Xtr.std(0)
+    return (Xtr - mu) / sd, (Xte - mu) / sd
+
+
+def load(name, n_test, raw=False):
+    """split(), wine standardised unless raw; features as float32 (the values written to test.csv), names x<i>."""
+    Xtr, Xte, ytr, yte = split(name, n_test)
     if name == "wine" and not raw:
-        mu, sd = Xtr.mean(0), Xtr.std(0)
-        Xtr, Xte = (Xtr - mu) / sd, (Xte - mu) / sd
-    return Xtr.astype(np.float32), Xte.astype(np.float32), ytr, yte, [f"x{i}" for i in range(X.shape[1])]
+        Xtr, Xte = standardize(Xtr, Xte)
+    return Xtr.astype(np.float32), Xte.astype(np.float32), ytr, yte, [f"x{i}" for i in range(Xtr.shape[1])]
 
 
 def train(model, X, y, epochs, lr, shape=None):
