@@ -3,8 +3,10 @@
 state_dict, whole model, TorchScript, safetensors) and the CSV files (test.csv, reference.csv) the tests read.
 Each script keeps its own models, data choices and output folder; the fixtures it writes are committed.
 """
+import inspect
 import json
 import os
+import re
 import warnings
 
 import numpy as np
@@ -160,8 +162,36 @@ def write_sequence_csvs(d, x_test, y_test, label_name, out):
     np.savetxt(os.path.join(d, "reference.csv"), out, delimiter=",", fmt="%.9g")
 
 
-def sequence_outputs(model, x_test, batch_first):
+def module_source(cls):
+    """The model.py of a sequence fixture: torch imports, then the class as the script defines it (its source,
+    so that the whole-model .pt, which embeds it, and model.py agree), end-of-line comments left out."""
+    return "import torch\nimport torch.nn as nn\n\n\n" + re.sub(r"  # .*$", "", inspect.getsource(cls), flags=re.M)
+
+
+def save_sequence_fixture(d, model, source, x_test, y_test, label_name, batch_first, example=None,
+                          check_trace=True, script=False, safetensors=False, weights_json=False):
+    """Writes a trained sequence model into d in every format ml2sc reads: state_dict.pt with model.py,
+    whole.pt, traced.pt (TorchScript trace on `example`, by default the first test window), model.onnx
+    (opset 13) and, when asked, scripted.pt, model.safetensors and weights.json; then test.csv and
+    reference.csv (PyTorch's outputs on x_test)."""
+    os.makedirs(d, exist_ok=True)
     model.eval()
     with torch.no_grad():
         xin = torch.tensor(x_test) if batch_first else torch.tensor(x_test).transpose(0, 1)
-        return model(xin).numpy()
+        out = model(xin).numpy()
+    if example is None:
+        example = xin[:1] if batch_first else xin[:, :1]
+    sd = model.state_dict()
+    torch.save(sd, os.path.join(d, "state_dict.pt"))
+    if safetensors:
+        write_safetensors(os.path.join(d, "model.safetensors"), sd)
+    if weights_json:
+        write_text(os.path.join(d, "weights.json"), json.dumps({k: v.detach().double().tolist() for k, v in sd.items()}))
+    write_text(os.path.join(d, "model.py"), source)
+    torch.save(model, os.path.join(d, "whole.pt"))
+    torch.jit.trace(model, example, check_trace=check_trace).save(os.path.join(d, "traced.pt"))
+    torch.onnx.export(model, example, os.path.join(d, "model.onnx"), opset_version=13, input_names=["x"], output_names=["y"])
+    if script:
+        torch.jit.script(model).save(os.path.join(d, "scripted.pt"))
+    write_sequence_csvs(d, x_test, y_test, label_name, out)
+    print(os.path.basename(d), "saved", out.shape)
