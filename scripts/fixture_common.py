@@ -183,15 +183,15 @@ def save_sequence_fixture(d, model, source, x_test, y_test, label_name, batch_fi
         example = xin[:1] if batch_first else xin[:, :1]
     sd = model.state_dict()
     torch.save(sd, os.path.join(d, "state_dict.pt"))
-    if safetensors:
-        write_safetensors(os.path.join(d, "model.safetensors"), sd)
-    if weights_json:
-        write_text(os.path.join(d, "weights.json"), json.dumps({k: v.detach().double().tolist() for k, v in sd.items()}))
     write_text(os.path.join(d, "model.py"), source)
     torch.save(model, os.path.join(d, "whole.pt"))
     torch.jit.trace(model, example, check_trace=check_trace).save(os.path.join(d, "traced.pt"))
     torch.onnx.export(model, example, os.path.join(d, "model.onnx"), opset_version=13, input_names=["x"], output_names=["y"])
     if script:
         torch.jit.script(model).save(os.path.join(d, "scripted.pt"))
+    if safetensors:
+        write_safetensors(os.path.join(d, "model.safetensors"), sd)
+    if weights_json:
+        write_text(os.path.join(d, "weights.json"), json.dumps({k: v.detach().double().tolist() for k, v in sd.items()}))
     write_sequence_csvs(d, x_test, y_test, label_name, out)
     print(os.path.basename(d), "saved", out.shape)
