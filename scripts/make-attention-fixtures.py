@@ -15,64 +15,16 @@ Each is written as a state_dict .pt with model.py, a whole-model .pt, TorchScrip
 weights.json and ONNX (opset 13), beside test.csv (the window flattened token by token, C order of [T, F],
 and the label) and PyTorch's own outputs on the test rows (reference.csv). Output: test/fixtures/seq/<name>/.
 """
-import json
 import os
-import struct
-import warnings
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-warnings.filterwarnings("ignore")
-torch.set_num_threads(1)
+from fixture_common import fixture_dir, module_source, save_sequence_fixture, train_sequence
+
 torch.manual_seed(0)
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "seq")
-
-SINE_SOURCE = '''import torch
-import torch.nn as nn
-
-
-class AttnForecaster(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.attn = nn.MultiheadAttention(8, 1, batch_first=True)
-        self.fc = nn.Linear(8, 1)
-
-    def forward(self, x):
-        a, _ = self.attn(x, x, x)
-        return self.fc(a.mean(dim=1))
-'''
-
-CLS_SOURCE = '''import torch
-import torch.nn as nn
-
-
-class AttnClassifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.attn = nn.MultiheadAttention(8, 2)
-        self.head = nn.Linear(8, 3)
-
-    def forward(self, x):
-        a, w = self.attn(x, x, x, need_weights=False)
-        return self.head(a[-1])
-'''
-
-ENC_SOURCE = '''import torch
-import torch.nn as nn
-
-
-class EncoderClassifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.enc = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, batch_first=True)
-        self.head = nn.Linear(8, 3)
-
-    def forward(self, x):
-        h = self.enc(x)
-        return self.head(h.mean(dim=1))
-'''
+ROOT = fixture_dir("seq")
 
 
 class AttnForecaster(nn.Module):
@@ -132,77 +84,23 @@ def shape_data(n, T=16, C=8, seed=1):
     return x, y
 
 
-def train(model, x, y, loss_fn, epochs, batch_first=True):
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    xt = torch.tensor(x) if batch_first else torch.tensor(x).transpose(0, 1)
-    yt = torch.tensor(y)
-    model.train()
-    for _ in range(epochs):
-        opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        opt.step()
-    model.eval()
-    return loss.item()
-
-
-def write_safetensors(path, sd):
-    header, blobs, off = {}, [], 0
-    for k, v in sd.items():
-        raw = v.detach().contiguous().numpy().astype("<f4").tobytes()
-        header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
-def save(name, model, source, x_test, y_test, label_name, batch_first):
-    d = os.path.join(ROOT, name)
-    os.makedirs(d, exist_ok=True)
-    model.eval()
-    with torch.no_grad():
-        xin = torch.tensor(x_test) if batch_first else torch.tensor(x_test).transpose(0, 1)
-        out = model(xin).numpy()
-    example = xin[:, :1] if not batch_first else xin[:1]
-    sd = model.state_dict()
-    torch.save(sd, os.path.join(d, "state_dict.pt"))
-    write_safetensors(os.path.join(d, "model.safetensors"), sd)
-    with open(os.path.join(d, "weights.json"), "w") as f:
-        json.dump({k: v.detach().double().tolist() for k, v in sd.items()}, f)
-    with open(os.path.join(d, "model.py"), "w") as f:
-        f.write(source)
-    torch.save(model, os.path.join(d, "whole.pt"))
-    torch.jit.trace(model, example, check_trace=False).save(os.path.join(d, "traced.pt"))
-    torch.onnx.export(model, example, os.path.join(d, "model.onnx"), opset_version=13, input_names=["x"], output_names=["y"])
-    T, C = x_test.shape[1], x_test.shape[2]
-    cols = [f"x{t}_{f}" for t in range(T) for f in range(C)]
-    flat = x_test.reshape(len(x_test), -1)
-    with open(os.path.join(d, "test.csv"), "w") as f:
-        f.write(",".join(cols + [label_name]) + "\n")
-        for row, lab in zip(flat, y_test):
-            f.write(",".join(repr(float(v)) for v in row) + "," + (repr(float(lab)) if label_name == "next" else str(int(lab))) + "\n")
-    np.savetxt(os.path.join(d, "reference.csv"), out, delimiter=",", fmt="%.9g")
-    print(name, "saved", out.shape)
+def save(name, model, x_test, y_test, label_name, batch_first):
+    save_sequence_fixture(os.path.join(ROOT, name), model, module_source(type(model)), x_test, y_test, label_name,
+                          batch_first, check_trace=False, safetensors=True, weights_json=True)
 
 
 x, y = sine_data(600)
 f1 = AttnForecaster()
-print("attn_sine loss", train(f1, x[:500], y[:500], nn.MSELoss(), 300))
-save("attn_sine", f1, SINE_SOURCE, x[500:532], y[500:532, 0], "next", True)
+print("attn_sine loss", train_sequence(f1, x[:500], y[:500], nn.MSELoss(), 300))
+save("attn_sine", f1, x[500:532], y[500:532, 0], "next", True)
 
 xs, ys = shape_data(600)
 c2 = AttnClassifier()
-print("attn2_cls loss", train(c2, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200, batch_first=False))
+print("attn2_cls loss", train_sequence(c2, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200, batch_first=False))
 with torch.no_grad():
     print("attn2_cls test accuracy", (c2(torch.tensor(xs[500:]).transpose(0, 1)).argmax(1).numpy() == ys[500:]).mean())
-save("attn2_cls", c2, CLS_SOURCE, xs[500:532], ys[500:532], "label", False)
+save("attn2_cls", c2, xs[500:532], ys[500:532], "label", False)
 
 enc = EncoderClassifier()
-print("encoder_cls loss", train(enc, xs[:500], ys[:500], nn.CrossEntropyLoss(), 150))
-save("encoder_cls", enc, ENC_SOURCE, xs[500:532], ys[500:532], "label", True)
+print("encoder_cls loss", train_sequence(enc, xs[:500], ys[:500], nn.CrossEntropyLoss(), 150))
+save("encoder_cls", enc, xs[500:532], ys[500:532], "label", True)

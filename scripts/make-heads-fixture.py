@@ -11,19 +11,16 @@ chain), trained jointly (cross-entropy + MSE). forward() returns the tuple (logi
 The outputs are committed, so tests never need torch.
 """
 import os
-import warnings
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
-warnings.filterwarnings("ignore")
-torch.set_num_threads(1)
+from fixture_common import export_onnx, fixture_dir, seed, write_reference_csv, write_test_csv, write_text
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "graph", "heads_wine")
+ROOT = fixture_dir("graph", "heads_wine")
 
 SOURCE = '''import torch.nn as nn
 import torch.nn.functional as F
@@ -50,13 +47,8 @@ scope = {}
 exec(SOURCE, scope)
 
 
-def f32(v):
-    return repr(float(np.float32(v)))
-
-
 def main():
-    torch.manual_seed(0)
-    np.random.seed(0)
+    seed(0)
     ds = datasets.load_wine()
     X = ds.data.astype(np.float64)
     y = ds.target.astype(np.int64)
@@ -79,22 +71,13 @@ def main():
     model.eval()
     os.makedirs(ROOT, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(ROOT, "model.state_dict.pt"))
-    torch.onnx.export(model, torch.zeros(2, Xte.shape[1]), os.path.join(ROOT, "model.onnx"), opset_version=13,
-                      input_names=["input"], output_names=["logits", "alcohol"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}, "alcohol": {0: "batch"}}, do_constant_folding=True)
-    with open(os.path.join(ROOT, "model.py"), "w") as f:
-        f.write(SOURCE)
+    export_onnx(model, torch.zeros(2, Xte.shape[1]), os.path.join(ROOT, "model.onnx"), outputs=("logits", "alcohol"))
+    write_text(os.path.join(ROOT, "model.py"), SOURCE)
     with torch.no_grad():
         logits, a = model(torch.from_numpy(Xte))
     out = torch.cat([logits, a], dim=1).double().numpy()
-    with open(os.path.join(ROOT, "test.csv"), "w") as f:
-        f.write(",".join(names + ["label", "alcohol"]) + "\n")
-        for row, label, alc in zip(Xte, yte, ate):
-            f.write(",".join([f32(v) for v in row] + [str(int(label)), repr(float(alc))]) + "\n")
-    with open(os.path.join(ROOT, "reference.csv"), "w") as f:
-        f.write("row,logits_0,logits_1,logits_2,alcohol\n")
-        for i, row in enumerate(out):
-            f.write(",".join([str(i)] + [repr(float(v)) for v in row]) + "\n")
+    write_test_csv(ROOT, names + ["label", "alcohol"], Xte, [[str(int(label)), repr(float(alc))] for label, alc in zip(yte, ate)])
+    write_reference_csv(ROOT, out, ["logits_0", "logits_1", "logits_2", "alcohol"])
     acc = float(np.mean(out[:, :3].argmax(1) == yte))
     rmse = float(np.sqrt(np.mean((out[:, 3] - ate) ** 2)))
     print(f"heads_wine: {len(Xte)} test rows, PyTorch accuracy {acc:.3f}, alcohol RMSE {rmse:.3f} (std {ate.std():.3f})")

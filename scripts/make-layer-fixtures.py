@@ -20,18 +20,16 @@ The outputs are committed, so tests never need torch.
 """
 import json
 import os
-import warnings
+import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from sklearn import datasets
-from sklearn.model_selection import train_test_split
 
-warnings.filterwarnings("ignore")
-torch.set_num_threads(1)
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "layers")
+from fixture_common import (export_onnx, fixture_dir, load, seed, split, standardize, train, write_classifier_outputs,
+                            write_text)
+
+ROOT = fixture_dir("layers")
 
 EMBED_SOURCE = '''import torch
 import torch.nn as nn
@@ -155,24 +153,11 @@ for src in (EMBED_SOURCE, BLOCK_SOURCE, POOLS_SOURCE, ADAPTIVE_SOURCE, SIGNAL_SO
     exec(src, scope)
 
 
-def seed(s=0):
-    torch.manual_seed(s)
-    np.random.seed(s)
-
-
-def f32(v):
-    return repr(float(np.float32(v)))
-
-
 def wine(n_test, categorical):
-    ds = datasets.load_wine()
-    X, y = ds.data.astype(np.float64), ds.target.astype(np.int64)
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=n_test, random_state=0, stratify=y)
-    mu, sd = Xtr.mean(0), Xtr.std(0)
-    Ztr, Zte = (Xtr - mu) / sd, (Xte - mu) / sd
-    names = [f"x{i}" for i in range(13)]
     if not categorical:
-        return Ztr.astype(np.float32), Zte.astype(np.float32), ytr, yte, names
+        return load("wine", n_test)
+    Xtr, Xte, ytr, yte = split("wine", n_test)
+    Ztr, Zte = standardize(Xtr, Xte)
     # proline (12) in 6 quantile bins, colour intensity (9) in 4: category indices in columns 0 and 1
     def bins(col, k):
         edges = np.quantile(Xtr[:, col], np.linspace(0, 1, k + 1)[1:-1])
@@ -186,22 +171,12 @@ def wine(n_test, categorical):
 
 
 def digits(n_test):
-    ds = datasets.load_digits()
-    X, y = (ds.data / 16.0).astype(np.float32), ds.target.astype(np.int64)
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=n_test, random_state=0, stratify=y)
+    Xtr, Xte, ytr, yte, _ = load("digits", n_test)
     return Xtr, Xte, ytr, yte, [f"p{i}" for i in range(64)]
 
 
-def train(model, X, y, epochs, lr, shape):
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    Xt, yt = torch.from_numpy(X).reshape(-1, *shape), torch.from_numpy(y)
-    for _ in range(epochs):
-        model.train()
-        opt.zero_grad()
-        F.cross_entropy(model(Xt), yt).backward()
-        opt.step()
-    model.eval()
-    return model
+def write_meta(d, shape, onnx, cls):
+    write_text(os.path.join(d, "meta.json"), json.dumps({"inputShape": shape, "onnx": onnx, "class": cls}) + "\n")
 
 
 def make(name, cls, source, data, shape, epochs, lr, onnx=True):
@@ -211,32 +186,16 @@ def make(name, cls, source, data, shape, epochs, lr, onnx=True):
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(d, "model.state_dict.pt"))
-    with open(os.path.join(d, "model.py"), "w") as f:
-        f.write(source)
+    write_text(os.path.join(d, "model.py"), source)
     exported = False
     if onnx:
         try:
-            torch.onnx.export(model, torch.zeros(2, *shape), os.path.join(d, "model.onnx"), opset_version=13,
-                              input_names=["input"], output_names=["output"],
-                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, do_constant_folding=True)
+            export_onnx(model, torch.zeros(2, *shape), os.path.join(d, "model.onnx"))
             exported = True
         except Exception as e:  # noqa: BLE001
             print(f"{name}: no ONNX ({str(e).splitlines()[0][:100]})")
-    with torch.no_grad():
-        out = model(torch.from_numpy(Xte).reshape(-1, *shape)).double().numpy()
-    with open(os.path.join(d, "test.csv"), "w") as f:
-        f.write(",".join(names + ["label"]) + "\n")
-        for row, label in zip(Xte, yte):
-            f.write(",".join([f32(v) for v in row] + [str(int(label))]) + "\n")
-    with open(os.path.join(d, "reference.csv"), "w") as f:
-        f.write(",".join(["row"] + [f"out{i}" for i in range(out.shape[1])]) + "\n")
-        for i, row in enumerate(out):
-            f.write(",".join([str(i)] + [repr(float(v)) for v in row]) + "\n")
-    with open(os.path.join(d, "meta.json"), "w") as f:
-        json.dump({"inputShape": list(shape), "onnx": exported, "class": cls}, f)
-        f.write("\n")
-    acc = float(np.mean(out.argmax(1) == yte))
-    print(f"{name}: {len(Xte)} test rows, PyTorch accuracy {acc:.3f}, onnx {exported}")
+    write_classifier_outputs(d, name, model, Xte, yte, names, shape)
+    write_meta(d, list(shape), exported, cls)
 
 
 def make_seq():
@@ -252,24 +211,11 @@ def make_seq():
     torch.save(model, os.path.join(d, "model.whole.pt"))
     torch.jit.trace(model, x).save(os.path.join(d, "model.trace.pt"))
     torch.jit.script(model).save(os.path.join(d, "model.script.pt"))
-    with torch.no_grad():
-        out = model(x).double().numpy()
-    with open(os.path.join(d, "test.csv"), "w") as f:
-        f.write(",".join(names + ["label"]) + "\n")
-        for row, label in zip(Xte, yte):
-            f.write(",".join([f32(v) for v in row] + [str(int(label))]) + "\n")
-    with open(os.path.join(d, "reference.csv"), "w") as f:
-        f.write(",".join(["row"] + [f"out{i}" for i in range(out.shape[1])]) + "\n")
-        for i, row in enumerate(out):
-            f.write(",".join([str(i)] + [repr(float(v)) for v in row]) + "\n")
-    with open(os.path.join(d, "meta.json"), "w") as f:
-        json.dump({"inputShape": [1, 8, 8], "onnx": False, "class": "Sequential"}, f)
-        f.write("\n")
-    print(f"pools_seq: {len(Xte)} test rows, PyTorch accuracy {float(np.mean(out.argmax(1) == yte)):.3f}")
+    write_classifier_outputs(d, "pools_seq", model, Xte, yte, names, (1, 8, 8))
+    write_meta(d, [1, 8, 8], False, "Sequential")
 
 
 def main():
-    import sys
     only = set(sys.argv[1:])
     if only == {"pools_seq"}:
         return make_seq()

@@ -12,19 +12,13 @@ InstanceNormalization), model.opset17.onnx (LayerNormalization nodes, ln_residua
 The outputs are committed, so tests never need torch.
 """
 import os
-import warnings
 
-import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from sklearn import datasets
-from sklearn.model_selection import train_test_split
 
-warnings.filterwarnings("ignore")
-torch.set_num_threads(1)
+from fixture_common import export_onnx, fixture_dir, load, seed, train, write_classifier_outputs, write_text
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "graph")
+ROOT = fixture_dir("graph")
 
 LN_SOURCE = '''import torch.nn as nn
 import torch.nn.functional as F
@@ -76,70 +70,23 @@ exec(LN_SOURCE, scope)
 exec(NORM_SOURCE, scope)
 
 
-def f32(v):
-    return repr(float(np.float32(v)))
-
-
-def load(name, n_test):
-    ds = {"wine": datasets.load_wine, "digits": datasets.load_digits}[name]()
-    X = ds.data.astype(np.float64)
-    y = ds.target.astype(np.int64)
-    if name == "digits":
-        X = X / 16.0
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=n_test, random_state=0, stratify=y)
-    if name == "wine":
-        mu, sd = Xtr.mean(0), Xtr.std(0)
-        Xtr, Xte = (Xtr - mu) / sd, (Xte - mu) / sd
-    return Xtr.astype(np.float32), Xte.astype(np.float32), ytr, yte, [f"x{i}" for i in range(X.shape[1])]
-
-
-def train(model, X, y, epochs, lr):
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    for _ in range(epochs):
-        model.train()
-        opt.zero_grad()
-        F.cross_entropy(model(Xt), yt).backward()
-        opt.step()
-    model.eval()
-    return model
-
-
-def export(model, n_in, path, opset):
-    torch.onnx.export(model, torch.zeros(2, n_in), path, opset_version=opset, input_names=["input"], output_names=["output"],
-                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, do_constant_folding=True)
-
-
 def make(name, cls, source, data, n_test, epochs, lr, opset17=False):
-    torch.manual_seed(0)
-    np.random.seed(0)
+    seed(0)
     Xtr, Xte, ytr, yte, names = load(data, n_test)
     model = train(scope[cls](), Xtr, ytr, epochs, lr)
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(d, "model.state_dict.pt"))
     try:
-        export(model, Xte.shape[1], os.path.join(d, "model.onnx"), 13)
+        export_onnx(model, torch.zeros(2, Xte.shape[1]), os.path.join(d, "model.onnx"), 13)
     except IndexError:
         # torch 1.13's exporter fails on GroupNorm over a 2-D (N, C) input (_unsqueeze_helper: list index out
         # of range) at every opset: no ONNX for this model; gn_unsqueeze.onnx shows how a 3-D one exports
         print(f"{name}: torch.onnx.export failed (GroupNorm on (N, C) input, a torch 1.13 exporter bug): no model.onnx")
     if opset17:
-        export(model, Xte.shape[1], os.path.join(d, "model.opset17.onnx"), 17)
-    with open(os.path.join(d, "model.py"), "w") as f:
-        f.write(source)
-    with torch.no_grad():
-        out = model(torch.from_numpy(Xte)).double().numpy()
-    with open(os.path.join(d, "test.csv"), "w") as f:
-        f.write(",".join(names + ["label"]) + "\n")
-        for row, label in zip(Xte, yte):
-            f.write(",".join([f32(v) for v in row] + [str(int(label))]) + "\n")
-    with open(os.path.join(d, "reference.csv"), "w") as f:
-        f.write(",".join(["row"] + [f"out{i}" for i in range(out.shape[1])]) + "\n")
-        for i, row in enumerate(out):
-            f.write(",".join([str(i)] + [repr(float(v)) for v in row]) + "\n")
-    acc = float(np.mean(out.argmax(1) == yte))
-    print(f"{name}: {len(Xte)} test rows, PyTorch accuracy {acc:.3f}, output range {out.min():.2f}..{out.max():.2f}")
+        export_onnx(model, torch.zeros(2, Xte.shape[1]), os.path.join(d, "model.opset17.onnx"), 17)
+    write_text(os.path.join(d, "model.py"), source)
+    write_classifier_outputs(d, name, model, Xte, yte, names)
 
 
 class GroupNormSeq(nn.Module):
@@ -157,7 +104,7 @@ class GroupNormSeq(nn.Module):
 
 def main():
     torch.manual_seed(0)
-    export(GroupNormSeq().eval(), 8, os.path.join(ROOT, "gn_unsqueeze.onnx"), 13)
+    export_onnx(GroupNormSeq().eval(), torch.zeros(2, 8), os.path.join(ROOT, "gn_unsqueeze.onnx"))
     make("ln_residual_wine", "LNResidual", LN_SOURCE, "wine", 40, 300, 0.01, opset17=True)
     make("norm_digits", "NormMLP", NORM_SOURCE, "digits", 100, 300, 0.01)
 

@@ -18,50 +18,18 @@ TorchScript (trace; the newer ones also script and a .safetensors of the state_d
 window flattened step by step, C order of [T, F], and the label) and PyTorch's own outputs for the test rows
 (reference.csv). Output: test/fixtures/seq/<name>/. With names as arguments, only those are (re)made.
 """
-import json
 import os
 import sys
-import warnings
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-warnings.filterwarnings("ignore")
-torch.set_num_threads(1)
+from fixture_common import fixture_dir, module_source, save_sequence_fixture, train_sequence
+
 torch.manual_seed(0)
 ONLY = set(sys.argv[1:])
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "seq")
-
-GRU_SOURCE = '''import torch
-import torch.nn as nn
-
-
-class Forecaster(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.gru = nn.GRU(1, 16, batch_first=True)
-        self.fc = nn.Linear(16, 1)
-
-    def forward(self, x):
-        out, h = self.gru(x)
-        return self.fc(out[:, -1, :])
-'''
-
-LSTM_SOURCE = '''import torch
-import torch.nn as nn
-
-
-class SeqClassifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(2, 12)
-        self.head = nn.Linear(12, 3)
-
-    def forward(self, x):
-        out, (h, c) = self.lstm(x)
-        return self.head(h[-1])
-'''
+ROOT = fixture_dir("seq")
 
 
 class Forecaster(nn.Module):
@@ -108,96 +76,32 @@ def shape_data(n, T=10, seed=1):
     return x, y
 
 
-def train(model, x, y, loss_fn, epochs, batch_first=True):
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    xt = torch.tensor(x) if batch_first else torch.tensor(x).transpose(0, 1)
-    yt = torch.tensor(y)
-    for _ in range(epochs):
-        opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        opt.step()
-    return loss.item()
-
-
 def wanted(name):
     return not ONLY or name in ONLY
 
 
-def save_safetensors(state, path):
-    """The safetensors format by hand (8-byte header length, JSON header, raw little-endian F32 data)."""
-    header, blobs, at = {}, [], 0
-    for k, v in state.items():
-        b = v.detach().contiguous().numpy().astype("<f4").tobytes()
-        header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [at, at + len(b)]}
-        blobs.append(b)
-        at += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
-
-
-def save(name, model, source, x_test, y_test, example, label_name, batch_first, more=False):
-    d = os.path.join(ROOT, name)
-    os.makedirs(d, exist_ok=True)
-    model.eval()
-    with torch.no_grad():
-        xin = torch.tensor(x_test) if batch_first else torch.tensor(x_test).transpose(0, 1)
-        out = model(xin).numpy()
-    torch.save(model.state_dict(), os.path.join(d, "state_dict.pt"))
-    with open(os.path.join(d, "model.py"), "w") as f:
-        f.write(source)
-    torch.save(model, os.path.join(d, "whole.pt"))
-    torch.jit.trace(model, example).save(os.path.join(d, "traced.pt"))
-    torch.onnx.export(model, example, os.path.join(d, "model.onnx"), opset_version=13, input_names=["x"], output_names=["y"])
-    if more:
-        torch.jit.script(model).save(os.path.join(d, "scripted.pt"))
-        save_safetensors(model.state_dict(), os.path.join(d, "model.safetensors"))
-    T, Fdim = x_test.shape[1], x_test.shape[2]
-    cols = [f"x{t}_{f}" for t in range(T) for f in range(Fdim)]
-    flat = x_test.reshape(len(x_test), -1)
-    with open(os.path.join(d, "test.csv"), "w") as f:
-        f.write(",".join(cols + [label_name]) + "\n")
-        for row, lab in zip(flat, y_test):
-            f.write(",".join(repr(float(v)) for v in row) + "," + (repr(float(lab)) if label_name == "next" else str(int(lab))) + "\n")
-    np.savetxt(os.path.join(d, "reference.csv"), out, delimiter=",", fmt="%.9g")
-    print(name, "saved", out.shape)
+def save(name, model, x_test, y_test, example, label_name, batch_first, more=False):
+    save_sequence_fixture(os.path.join(ROOT, name), model, module_source(type(model)), x_test, y_test, label_name,
+                          batch_first, example=example, script=more, safetensors=more)
 
 
 x, y = sine_data(600)
 xs, ys = shape_data(600)
 if wanted("gru_sine"):
   gru = Forecaster()
-  print("gru loss", train(gru, x[:500], y[:500], nn.MSELoss(), 300))
-  save("gru_sine", gru, GRU_SOURCE, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True)
+  print("gru loss", train_sequence(gru, x[:500], y[:500], nn.MSELoss(), 300))
+  save("gru_sine", gru, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True)
 
 if wanted("lstm_cls"):
   lstm = SeqClassifier()
-  print("lstm loss", train(lstm, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200, batch_first=False))
+  print("lstm loss", train_sequence(lstm, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200, batch_first=False))
   with torch.no_grad():
       acc = (lstm(torch.tensor(xs[500:]).transpose(0, 1)).argmax(1).numpy() == ys[500:]).mean()
   print("lstm test accuracy", acc)
-  save("lstm_cls", lstm, LSTM_SOURCE, xs[500:540], ys[500:540], torch.tensor(xs[:1]).transpose(0, 1), "label", False)
+  save("lstm_cls", lstm, xs[500:540], ys[500:540], torch.tensor(xs[:1]).transpose(0, 1), "label", False)
 
 
 # gru2_sine: a two-layer GRU (dropout between the layers: nothing at eval), forward takes h[-1]
-GRU2_SOURCE = '''import torch
-import torch.nn as nn
-
-
-class Forecaster2(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.gru = nn.GRU(1, 8, num_layers=2, batch_first=True, dropout=0.1)
-        self.fc = nn.Linear(8, 1)
-
-    def forward(self, x):
-        out, h = self.gru(x)
-        return self.fc(h[-1])
-'''
-
-
 class Forecaster2(nn.Module):
     def __init__(self):
         super().__init__()
@@ -211,58 +115,11 @@ class Forecaster2(nn.Module):
 
 if wanted("gru2_sine"):
   gru2 = Forecaster2()
-  print("gru2 loss", train(gru2, x[:500], y[:500], nn.MSELoss(), 200))
-  save("gru2_sine", gru2, GRU2_SOURCE, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True)
+  print("gru2 loss", train_sequence(gru2, x[:500], y[:500], nn.MSELoss(), 200))
+  save("gru2_sine", gru2, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True)
 
 
 # issue 20, part 2: bidirectional, two-layer LSTM, whole-sequence heads
-BI_SOURCE = '''import torch
-import torch.nn as nn
-
-
-class BiClassifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.gru = nn.GRU(2, 8, batch_first=True, bidirectional=True)
-        self.fc = nn.Linear(16, 3)
-
-    def forward(self, x):
-        out, h = self.gru(x)
-        return self.fc(torch.cat((h[-2], h[-1]), dim=1))
-'''
-
-LSTM2_SOURCE = '''import torch
-import torch.nn as nn
-
-
-class Forecaster2L(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(1, 8, num_layers=2, batch_first=True)
-        self.fc = nn.Linear(16 * 8, 1)
-
-    def forward(self, x):
-        out, (h, c) = self.lstm(x)
-        return self.fc(out.reshape(out.shape[0], -1))
-'''
-
-STEPS_SOURCE = '''import torch
-import torch.nn as nn
-
-
-class BiSteps(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.gru = nn.GRU(2, 6, batch_first=True, bidirectional=True)
-        self.proj = nn.Linear(12, 2)
-        self.head = nn.Linear(10 * 2, 3)
-
-    def forward(self, x):
-        out, _ = self.gru(x)
-        return self.head(torch.relu(self.proj(out)).flatten(1))
-'''
-
-
 class BiClassifier(nn.Module):
     def __init__(self):
         super().__init__()
@@ -305,19 +162,19 @@ def accuracy(model, xt, yt):
 if wanted("gru_bi_cls"):
     torch.manual_seed(1)
     bi = BiClassifier()
-    print("gru_bi loss", train(bi, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200))
+    print("gru_bi loss", train_sequence(bi, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200))
     print("gru_bi test accuracy", accuracy(bi, xs[500:], ys[500:]))
-    save("gru_bi_cls", bi, BI_SOURCE, xs[500:540], ys[500:540], torch.tensor(xs[:1]), "label", True, more=True)
+    save("gru_bi_cls", bi, xs[500:540], ys[500:540], torch.tensor(xs[:1]), "label", True, more=True)
 
 if wanted("lstm2_sine"):
     torch.manual_seed(2)
     l2 = Forecaster2L()
-    print("lstm2 loss", train(l2, x[:500], y[:500], nn.MSELoss(), 250))
-    save("lstm2_sine", l2, LSTM2_SOURCE, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True, more=True)
+    print("lstm2 loss", train_sequence(l2, x[:500], y[:500], nn.MSELoss(), 250))
+    save("lstm2_sine", l2, x[500:540], y[500:540, 0], torch.tensor(x[:1]), "next", True, more=True)
 
 if wanted("gru_bi_steps"):
     torch.manual_seed(3)
     st = BiSteps()
-    print("gru_bi_steps loss", train(st, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200))
+    print("gru_bi_steps loss", train_sequence(st, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200))
     print("gru_bi_steps test accuracy", accuracy(st, xs[500:], ys[500:]))
-    save("gru_bi_steps", st, STEPS_SOURCE, xs[500:540], ys[500:540], torch.tensor(xs[:1]), "label", True, more=True)
+    save("gru_bi_steps", st, xs[500:540], ys[500:540], torch.tensor(xs[:1]), "label", True, more=True)

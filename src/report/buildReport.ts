@@ -22,6 +22,7 @@ import type { ToleranceSetting } from '../fixed/tolerance.ts'
 import { measureFidelity } from './fidelity.ts'
 import { headsOf, headTaskOf } from '../ir/heads.ts'
 import { headPredictions, headReport, headValue, type HeadRow } from './headMetrics.ts'
+import { taskTally } from './taskTally.ts'
 
 export { ML2SC_GAS_PER_ROW_30_4_1 }
 
@@ -67,12 +68,7 @@ export function buildReport(inp: ReportInput) {
   const layerErr = plan.layers.map(() => 0)
   const tensorErr = (plan.tensorLayers ?? []).map(() => 0)
   let mismatches = 0
-  let correctOn = 0
-  let correctRef = 0
-  let agree = 0
-  let absOn = 0
-  let absRef = 0
-  let labelled = 0
+  const tally = taskTally(task)
   let answered = 0
   const binaryThreshold = model.layers[model.layers.length - 1]!.activation.kind === 'sigmoid' ? 0.5 : 0
   // a multi-output model: the top-level figures are its first head's (ir/heads.ts); `heads` has each one's
@@ -82,7 +78,6 @@ export function buildReport(inp: ReportInput) {
   const torch = inp.reference?.outputs
   const cal = inp.calibration
   const heldOut = (row: number) => cal?.source === 'test rows' && row >= cal.first && row <= cal.last
-  let evaluated = 0
   const refs: number[][] = []
   const outs: (number[] | undefined)[] = []
   for (const [i, r] of inp.rows.entries()) {
@@ -104,7 +99,6 @@ export function buildReport(inp: ReportInput) {
     // accuracy, agreement and error: not on the rows auto chose on (per-layer error and the simulator: every row)
     const counted = !heldOut(r.row)
     if (counted) {
-      evaluated++
       r.raw.forEach((v, j) => errors.push(Math.abs(Number(v) / scale - ref[j]!)))
     }
     // the simulator must agree with the chain bit for bit; per-layer error against the float pass
@@ -117,35 +111,19 @@ export function buildReport(inp: ReportInput) {
       const refT = floatTensorLayers(model, r.features)
       fixedTensorLayers(plan, xq).forEach((ys, l) => ys.forEach((y, j) => (tensorErr[l] = Math.max(tensorErr[l]!, Math.abs(Number(y) / scale - refT[l]![j]!)))))
     }
-    if (!counted) continue
-    if (task === 'regression') {
-      if (Math.abs(on - refValue) <= 1e-3) agree++
-      if (r.label !== undefined) {
-        labelled++
-        absOn += Math.abs(on - r.label)
-        absRef += Math.abs(refValue - r.label)
-      }
-    } else {
-      if (on === refValue) agree++
-      if (r.label !== undefined) {
-        labelled++
-        if (on === r.label) correctOn++
-        if (refValue === r.label) correctRef++
-      }
-    }
+    if (counted) tally.add(on, refValue, r.label)
   }
   const sum = (t: { gasUsed: number }[]) => t.reduce((a, b) => a + b.gasUsed, 0)
   const inference = sum(inp.gas.batches)
   const params = parameterCount(model)
   const uploadGas = sum(inp.gas.upload)
   const perRow = answered ? Math.round(inference / answered) : 0
-  const accuracy =
-    task === 'regression'
-      ? { mae: { onchain: labelled ? round(absOn / labelled, 8) : null, reference: labelled ? round(absRef / labelled, 8) : null }, agreement: evaluated ? round(agree / evaluated) : null }
-      : { onchain: labelled ? round(correctOn / labelled) : null, reference: labelled ? round(correctRef / labelled) : null, agreement: evaluated ? round(agree / evaluated) : null }
+  const agreement = tally.agreement()
+  const acc = tally.accuracy()
+  const accuracy = task === 'regression' ? { mae: tally.mae(), agreement } : { onchain: acc.onchain, reference: acc.reference, agreement }
   const rowsCounted = {
     /** answered rows that accuracy, agreement and error are measured on */
-    count: evaluated,
+    count: tally.evaluated,
     /** the calibration rows left out (the test rows `precision: auto` chose on), or null */
     excluded: cal?.source === 'test rows' ? { first: cal.first, last: cal.last, count: cal.count } : null,
   }

@@ -1,5 +1,6 @@
 import type { HeadSlice } from '../ir/heads.ts'
 import type { Task } from '../ir/types.ts'
+import { taskTally } from './taskTally.ts'
 
 const round = (x: number, d = 6) => Number(x.toFixed(d))
 
@@ -22,15 +23,7 @@ export type HeadRow = { row: number; outputs?: number[]; reference: number[]; la
  */
 export function headReport(head: HeadSlice, index: number, task: Task, label: string | null, rows: HeadRow[], tolerances: number[]) {
   const part = (y: number[]) => y.slice(head.offset, head.offset + head.size)
-  let agree = 0
-  let evaluated = 0
-  let labelled = 0
-  let hitOn = 0
-  let hitRef = 0
-  let absOn = 0
-  let absRef = 0
-  let sqOn = 0
-  let sqRef = 0
+  const tally = taskTally(task)
   let maxAbs = 0
   let within = true
   for (const r of rows) {
@@ -43,36 +36,9 @@ export function headReport(head: HeadSlice, index: number, task: Task, label: st
       if (r.counted) maxAbs = Math.max(maxAbs, d)
     })
     if (!r.counted) continue
-    evaluated++
-    const a = headValue(task, on)
-    const b = headValue(task, ref)
-    const y = r.labels[index]
-    if (task === 'regression') {
-      if (Math.abs(a - b) <= 1e-3) agree++
-      if (y !== undefined) {
-        labelled++
-        absOn += Math.abs(a - y)
-        absRef += Math.abs(b - y)
-        sqOn += (a - y) ** 2
-        sqRef += (b - y) ** 2
-      }
-    } else {
-      if (a === b) agree++
-      if (y !== undefined) {
-        labelled++
-        if (a === y) hitOn++
-        if (b === y) hitRef++
-      }
-    }
+    tally.add(headValue(task, on), headValue(task, ref), r.labels[index])
   }
-  const share = (k: number, n: number) => (n ? round(k / n) : null)
-  const metric =
-    task === 'regression'
-      ? {
-          mae: { onchain: labelled ? round(absOn / labelled, 8) : null, reference: labelled ? round(absRef / labelled, 8) : null },
-          rmse: { onchain: labelled ? round(Math.sqrt(sqOn / labelled), 8) : null, reference: labelled ? round(Math.sqrt(sqRef / labelled), 8) : null },
-        }
-      : { accuracy: { onchain: share(hitOn, labelled), reference: share(hitRef, labelled) } }
+  const metric = task === 'regression' ? { mae: tally.mae(), rmse: tally.rmse() } : { accuracy: tally.accuracy() }
   return {
     name: head.name,
     task,
@@ -83,7 +49,7 @@ export function headReport(head: HeadSlice, index: number, task: Task, label: st
     label,
     ...metric,
     /** null when any of this head's outputs is beyond its tolerance: no agreement is claimed then */
-    agreement: within ? share(agree, evaluated) : null,
+    agreement: within ? tally.agreement() : null,
     maxAbsError: round(maxAbs, 9),
     within,
   }

@@ -7,33 +7,18 @@ import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
-import type { Plan, PrecisionSpec } from '../../src/fixed/types.ts'
+import type { PrecisionSpec } from '../../src/fixed/types.ts'
 import type { Activation } from '../../src/ir/types.ts'
-import { deployCnn } from '../helpers/deployCnn.ts'
 import { fileChain } from '../helpers/fileChain.ts'
 import { randomAttention, type AttentionSpec } from '../helpers/randomAttention.ts'
 import { rng } from '../helpers/rng.ts'
+import { chainVsTwin, windows } from '../helpers/sequenceChain.ts'
 
 let s: ChainSession
 fileChain((c) => (s = c))
 
 const id: Activation = { kind: 'identity' }
 const P: PrecisionSpec = { fraction: 20, weightBytes: 2, inputBytes: 4 }
-
-/** Windows in the safe range: uniform ±3, wide ±50, the range's extremes, zeros. */
-function windows(plan: Plan, n: number, seed: number): bigint[][] {
-  const r = rng(seed)
-  const S = Number(plan.scale)
-  return Array.from({ length: n }, (_, i) =>
-    Array.from({ length: plan.inputSize }, () => {
-      const kind = i % 4
-      if (kind === 0) return BigInt(Math.round((r() * 2 - 1) * 3 * S))
-      if (kind === 1) { const v = BigInt(Math.round((r() * 2 - 1) * 50 * S)); return v > plan.inputMax ? plan.inputMax : v < plan.inputMin ? plan.inputMin : v }
-      if (kind === 2) return r() < 0.5 ? plan.inputMin : plan.inputMax
-      return r() < 0.8 ? 0n : BigInt(Math.round((r() * 2 - 1) * S))
-    }),
-  )
-}
 
 const CASES: { spec: AttentionSpec; p?: Partial<PrecisionSpec> }[] = [
   { spec: { T: 16, E: 8, heads: 1, pool: 'mean', head: [{ n: 1, act: id }] } },
@@ -53,20 +38,12 @@ describe('attention models: chain = twin', () => {
     test(`${name}, precision ${JSON.stringify({ ...P, ...p })}: 0 mismatches on anvil`, async () => {
       const model = randomAttention(spec, 300 + i)
       const plan = makePlan(model, { ...P, ...p })
-      const c = await deployCnn(s, plan, `Attn${i}`)
-      expect(c.compiled.runtimeBytes).toBeLessThanOrEqual(24_576)
-      const rows = windows(plan, 16, 11 + i)
-      let mismatches = 0
-      for (let at = 0; at < rows.length; at += 8) {
-        const { outputs } = await c.batch(rows.slice(at, at + 8))
-        outputs.forEach((o, k) => {
-          if (o.map(String).join() !== simulate(plan, rows[at + k]!).map(String).join()) mismatches++
-        })
-      }
-      expect(mismatches).toBe(0)
-      expect((await c.predict(rows[0]!)).map(String)).toEqual(simulate(plan, rows[0]!).map(String))
-      const gas = await c.predictTxGas(rows[0]!)
-      console.log(`${name}: one predict ${gas.toLocaleString('en-US')} gas (${Math.round((gas - 21_000) / spec.T).toLocaleString('en-US')} per token above the base), code ${c.compiled.runtimeBytes} bytes`)
+      const c = await chainVsTwin(s, plan, `Attn${i}`, windows(plan, 16, 11 + i))
+      expect(c.runtimeBytes).toBeLessThanOrEqual(24_576)
+      expect(c.mismatches).toBe(0)
+      expect(c.predicted).toEqual(c.twin)
+      const { gas } = c
+      console.log(`${name}: one predict ${gas.toLocaleString('en-US')} gas (${Math.round((gas - 21_000) / spec.T).toLocaleString('en-US')} per token above the base), code ${c.runtimeBytes} bytes`)
       if (i === 0) expect(gas).toBeLessThanOrEqual(600_000)
     }, 300_000)
   })

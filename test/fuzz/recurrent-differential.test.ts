@@ -9,33 +9,19 @@ import { buildModel } from '../../src/ir/buildModel.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { recurrentPinOf } from '../../src/fixed/recurrentPlanTypes.ts'
-import { pinOf, type Plan, type PrecisionSpec } from '../../src/fixed/types.ts'
+import { pinOf, type PrecisionSpec } from '../../src/fixed/types.ts'
 import type { Activation } from '../../src/ir/types.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { fileChain } from '../helpers/fileChain.ts'
 import { randomRecurrent, type RecurrentSpec } from '../helpers/randomRecurrent.ts'
 import { rng } from '../helpers/rng.ts'
+import { chainVsTwin, windows } from '../helpers/sequenceChain.ts'
 
 let s: ChainSession
 fileChain((c) => (s = c))
 
 const id: Activation = { kind: 'identity' }
 const P: PrecisionSpec = { fraction: 20, weightBytes: 2, inputBytes: 4 }
-
-/** Windows in the safe range: uniform ±3, wide ±50, the range's extremes, zeros. */
-function windows(plan: Plan, n: number, seed: number): bigint[][] {
-  const r = rng(seed)
-  const S = Number(plan.scale)
-  return Array.from({ length: n }, (_, i) =>
-    Array.from({ length: plan.inputSize }, () => {
-      const kind = i % 4
-      if (kind === 0) return BigInt(Math.round((r() * 2 - 1) * 3 * S))
-      if (kind === 1) { const v = BigInt(Math.round((r() * 2 - 1) * 50 * S)); return v > plan.inputMax ? plan.inputMax : v < plan.inputMin ? plan.inputMin : v }
-      if (kind === 2) return r() < 0.5 ? plan.inputMin : plan.inputMax
-      return r() < 0.8 ? 0n : BigInt(Math.round((r() * 2 - 1) * S))
-    }),
-  )
-}
 
 const CASES: { spec: RecurrentSpec; p?: Partial<PrecisionSpec> }[] = [
   { spec: { kind: 'gru', T: 16, F: 1, H: 16, heads: [{ n: 1, act: id }] } },
@@ -59,20 +45,12 @@ describe('sequence models: chain = twin', () => {
     test(`${name}, precision ${JSON.stringify({ ...P, ...p })}: 0 mismatches on anvil`, async () => {
       const model = randomRecurrent(spec, 100 + i)
       const plan = makePlan(model, { ...P, ...p })
-      const c = await deployCnn(s, plan, `Seq${i}`)
-      expect(c.compiled.runtimeBytes).toBeLessThanOrEqual(24_576)
-      const rows = windows(plan, 24, 7 + i)
-      let mismatches = 0
-      for (let at = 0; at < rows.length; at += 8) {
-        const { outputs } = await c.batch(rows.slice(at, at + 8))
-        outputs.forEach((o, k) => {
-          if (o.map(String).join() !== simulate(plan, rows[at + k]!).map(String).join()) mismatches++
-        })
-      }
-      expect(mismatches).toBe(0)
-      expect((await c.predict(rows[0]!)).map(String)).toEqual(simulate(plan, rows[0]!).map(String))
-      const gas = await c.predictTxGas(rows[0]!)
-      console.log(`${name}: one predict ${gas.toLocaleString('en-US')} gas (${Math.round((gas - 21_000) / spec.T).toLocaleString('en-US')} per step above the base), code ${c.compiled.runtimeBytes} bytes`)
+      const c = await chainVsTwin(s, plan, `Seq${i}`, windows(plan, 24, 7 + i))
+      expect(c.runtimeBytes).toBeLessThanOrEqual(24_576)
+      expect(c.mismatches).toBe(0)
+      expect(c.predicted).toEqual(c.twin)
+      const { gas } = c
+      console.log(`${name}: one predict ${gas.toLocaleString('en-US')} gas (${Math.round((gas - 21_000) / spec.T).toLocaleString('en-US')} per step above the base), code ${c.runtimeBytes} bytes`)
       if (i === 0) expect(gas).toBeLessThanOrEqual(400_000)
     }, 300_000)
   })
