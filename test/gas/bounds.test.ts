@@ -24,7 +24,8 @@ describe('gas bounds', () => {
     // issue 23: the once-per-transaction lane-word pass runs 3 packets per turn (26,410 and 3,064 before)
     expect(ours.gasPerRow).toBeLessThanOrEqual(3_054)
     expect(ours.predictSingle).toBeLessThanOrEqual(25_932)
-    expect(ours.update!).toBeLessThanOrEqual(172_499)
+    // the admin library's checked version increment (VersionOverflow) costs the completing chunk 23 gas (172,499 before)
+    expect(ours.update!).toBeLessThanOrEqual(172_522)
     // 464,188 before: the pass's two extra packets are ~70 bytes of code
     expect(ours.deploy + ours.upload).toBeLessThanOrEqual(479_325)
     expect(ours.mismatches).toBe(0)
