@@ -49,3 +49,6 @@ export function expandInput<T>(x: T[], cats: CategoricalInput[] | undefined, one
   })
   return out
 }
+
+/** One part of `torch.cat([...], dim=1)` at the model's input: an embedding of one column, or columns [from, to). */
+export type EmbedPiece = { kind: 'embedding'; name: string; column: number } | { kind: 'columns'; from: number; to?: number }

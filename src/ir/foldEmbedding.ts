@@ -1,9 +1,7 @@
 import { ModelError } from '../errors/base.ts'
-import { expandedLayout, type CategoricalInput } from './categorical.ts'
+import { expandedLayout, type CategoricalInput, type EmbedPiece } from './categorical.ts'
 import type { Tensor } from './types.ts'
 
-/** One part of `torch.cat([...], dim=1)` at the model's input: an embedding of one column, or columns [from, to). */
-export type EmbedPiece = { kind: 'embedding'; name: string; column: number } | { kind: 'columns'; from: number; to?: number }
 
 /**
  * Fold the embedding tables of `cat(pieces)` through the Linear that reads it (weight[out][in]):

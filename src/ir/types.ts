@@ -3,8 +3,7 @@ import type { AttentionLayer, AttentionStep } from './attentionTypes.ts'
 import type { RecurrentLayer, RecurrentStep } from './recurrentTypes.ts'
 import type { TensorLayer, TensorStep } from './tensorTypes.ts'
 import type { LayerInput } from './layerInput.ts'
-import type { CategoricalInput } from './categorical.ts'
-import type { EmbedPiece } from './foldEmbedding.ts'
+import type { CategoricalInput, EmbedPiece } from './categorical.ts'
 
 export type { LayerInput }
 

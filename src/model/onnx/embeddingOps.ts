@@ -1,5 +1,5 @@
 import type { ArchStep, Tensor, TensorMap } from '../../ir/types.ts'
-import type { EmbedPiece } from '../../ir/foldEmbedding.ts'
+import type { EmbedPiece } from '../../ir/categorical.ts'
 import type { InputPart } from '../source/inputColumns.ts'
 import type { OAttr, ONode } from './proto.ts'
 

@@ -1,6 +1,6 @@
 import { ModelError } from '../../errors/base.ts'
 import type { ArchStep } from '../../ir/types.ts'
-import type { EmbedPiece } from '../../ir/foldEmbedding.ts'
+import type { EmbedPiece } from '../../ir/categorical.ts'
 import { text, type Ctx, type Node } from './expressions.ts'
 
 /**
