@@ -7,6 +7,7 @@ import type { ClassCode } from './torchscriptCode.ts'
 import { ForwardUnreadable, parseExpr, type Expr } from './scriptExpr.ts'
 import type { SeqVal } from '../sequenceValues.ts'
 import { recurrentCall, seqCall, seqTensor, SeqUnsupported, type CallVal } from './recurrentCalls.ts'
+import { headValues, joinValues } from '../source/joinValues.ts'
 
 /** What the interpreter needs from readPt: the archive's classes, and the steps of a submodule. */
 export type ForwardCtx = { classes: Map<string, ClassCode>; stepsOf: (node: Node) => ArchStep[] }
@@ -47,6 +48,9 @@ export function followForward(node: Node, ctx: ForwardCtx): ArchStep[] {
     if (line.startsWith('return ')) {
       let v = evaluate(parseExpr(line.slice(7), line), env, node, ctx, line)
       if (v.k === 'seq') v = { k: 'tensor', steps: seqCatch(() => seqTensor(v as CallVal), line) }
+      // return (a, b): a multi-output model (its heads named out0, out1, …: TorchScript keeps no names)
+      if (v.k === 'tuple' && v.items.length > 1 && v.items.every((x) => x.k === 'tensor'))
+        return headValues(v.items.map(() => undefined), v.items.map((x) => (x as { steps: ArchStep[] }).steps))
       if (v.k !== 'tensor') throw new ForwardUnreadable(`forward() does not return a tensor ("${line}")`)
       return v.steps
     }
@@ -88,10 +92,12 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       if (base.k === 'module') return { k: 'method', node: base.node, method: e.name }
       throw fail(`attribute '${e.name}' of a ${base.k}`)
     }
+    case 'tuple':
+      return { k: 'tuple', items: e.items.map((it) => evaluate(it, env, node, ctx, line)) }
     case 'list': {
       // [2, 2] is a constant; [int(_0), -1] (a view's shape) is shape arithmetic: opaque
       const items = e.items.map((it) => evaluate(it, env, node, ctx, line))
-      if (items.some((it) => it.k === 'seq')) return { k: 'list', items }
+      if (items.some((it) => it.k === 'seq' || it.k === 'tensor')) return { k: 'list', items }
       return { k: 'const', v: items.every((it) => it.k === 'const' && it.v !== OPAQUE) ? items.map((it) => (it as { v: unknown }).v) : OPAQUE }
     }
     case 'subscript':
@@ -127,9 +133,27 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
         if (obj?.k !== 'self' || attr?.k !== 'const' || typeof attr.v !== 'string') throw fail('getattr on something other than self')
         return selfAttr(node, attr.v, fail)
       }
-      return applyFunction(name, args, kwargs, fail)
+      return joinCall(name, args, kwargs, fail) ?? applyFunction(name, args, kwargs, fail)
     }
   }
+}
+
+/** torch.add(a, b) (a residual sum) and torch.cat([a, b], 1) (features side by side) of two tensor values. */
+function joinCall(name: string, args: Val[], kwargs: Map<string, Val>, fail: (w: string) => Error): Val | undefined {
+  const constOf = (v: Val | undefined) => (v === undefined ? undefined : v.k === 'const' ? v.v : 'opaque')
+  if (name === 'torch.add' && args[0]?.k === 'tensor' && args[1]?.k === 'tensor') {
+    const alpha = constOf(args[2] ?? kwargs.get('alpha'))
+    if (alpha !== undefined && alpha !== 1) throw fail(`torch.add with alpha ${String(alpha)}`)
+    return { k: 'tensor', steps: joinValues('add', [args[0].steps, args[1].steps], name) }
+  }
+  if (name === 'torch.cat' && args[0]?.k === 'list') {
+    const dim = constOf(args[1] ?? kwargs.get('dim'))
+    if (dim !== 1 && dim !== -1) throw fail(`torch.cat along dim ${String(dim)} (along the features, dim=1, is read)`)
+    const parts = args[0].items
+    if (!parts.length || parts.some((p) => p.k !== 'tensor')) throw fail('torch.cat of other than tensors')
+    return { k: 'tensor', steps: joinValues('concat', parts.map((p) => (p as { steps: ArchStep[] }).steps), name) }
+  }
+  return undefined
 }
 
 /** A sequence value's refusal, as the interpreter's: the forward() is then not read (model.source is asked for). */

@@ -9,6 +9,7 @@ export type Expr =
   | { t: 'attr'; obj: Expr; name: string }
   | { t: 'call'; fn: Expr; args: Expr[]; kwargs: Map<string, Expr> }
   | { t: 'list'; items: Expr[] }
+  | { t: 'tuple'; items: Expr[] } // (a, b): what a multi-output forward() returns
   | { t: 'subscript'; obj: Expr }
 
 // expression parser for the subset above
@@ -28,9 +29,17 @@ export function parseExpr(src: string, line: string): Expr {
     if (t === undefined) throw fail('unexpected end')
     if (t === '(') {
       const e = expr()
-      if (peek() === ',') throw fail('tuples are not supported')
+      if (peek() !== ',') {
+        expect(')')
+        return e
+      }
+      const items = [e]
+      while (peek() === ',') {
+        next()
+        if (peek() !== ')') items.push(expr())
+      }
       expect(')')
-      return e
+      return { t: 'tuple', items }
     }
     if (t === '-') {
       const e = primary()
