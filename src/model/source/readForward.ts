@@ -100,7 +100,7 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           // torch.cat((h_n[-2], h_n[-1]), dim=1): states of a GRU/LSTM side by side
           const vals = list.items.map(evaluate)
           if (vals.some((v) => v.seq)) return onSeq(vals.find((v) => v.seq)!, node, () => seqCat(vals.map((v) => v.seq ?? { k: 'c' })))
-          return { steps: joinValues('concat', list.items.map((n) => evaluate(n).steps), text(ctx, node)) }
+          return { steps: joinValues('concat', vals.map((v) => v.steps), text(ctx, node)) }
         }
         // self.<module>(x)
         if (fn.k === 'attr' && fn.obj.k === 'name' && fn.obj.id === 'self') {
