@@ -5,6 +5,7 @@ import type { CompiledContract } from '../compile/compileSolidity.ts'
 import { codeDifference, immutableValue } from '../compile/runtimeCodeHash.ts'
 import type { ChainSession } from './connectChain.ts'
 import { chunkMatches, readModelState } from './modelState.ts'
+import { pinnedSession } from './pinnedSession.ts'
 import { predictReads, readRawState, readWeightSlots, wordHex } from './predictReads.ts'
 
 const addressOf = (v: bigint) => getAddress(toHex(v & ((1n << 160n) - 1n), { size: 20 }))
@@ -29,6 +30,8 @@ export type VerifyProblem = { check: 'code' | 'adminLibrary' | 'owner' | 'state'
 
 export type VerifyFindings = {
   problem?: VerifyProblem
+  /** The block every read was made at (one state for the whole check). */
+  block: bigint
   /** First byte (immutables zeroed) where the code on chain differs from the compiled contract. */
   codeDifference?: number
   adminLibrary: Hex
@@ -57,18 +60,23 @@ export type VerifyFindings = {
  * and are a state a genuine model can be in; the upload is complete; the getters read those same chunks;
  * the chain's own commitment (recomputed by that verified code) equals the local one; each data contract
  * holds its chunk (code = STOP ++ chunk: it can never run, so never change), each storage word its bytes;
- * the owner is `expectedOwner`, when given, all 256 bits. Only reads: nothing is sent.
+ * the owner is `expectedOwner`, when given, all 256 bits. Every read is made at one block (`block`, else
+ * the head when the check starts), so the answers describe one state. Only reads: nothing is sent.
  */
-export async function verifyModel(s: ChainSession, address: Hex, local: LocalModel, opts: {
+export async function verifyModel(chain: ChainSession, address: Hex, local: LocalModel, opts: {
     expectedOwner?: Hex
     /** `chain.owner`: the initial owner the creation code must have put in the contract's immutable. */
     initialOwner?: Hex
     configLabel: string
     /** Replaces the hint when the code differs. */
     codeHint?: string
+    /** The block to read at (default: the chain's head when the check starts). */
+    block?: bigint
   }): Promise<VerifyFindings> {
+  const block = opts.block ?? (await chain.publicClient.getBlockNumber({ cacheTime: 0 }))
+  const s = pinnedSession(chain, block)
   const lib = adminLibrary()
-  const found: VerifyFindings = { adminLibrary: lib.address }
+  const found: VerifyFindings = { block, adminLibrary: lib.address }
   const fail = (check: VerifyProblem['check'], line: string, hint: string): VerifyFindings => ({ ...found, problem: { check, line, hint } })
   const notOurs = opts.codeHint ?? `it was not made by ml2sc from ${local.file} and ${opts.configLabel} (another model, precision, layout, hardfork or ml2sc version), or it is a forgery`
 

@@ -15,7 +15,7 @@ import type { Logger } from '../ui/logger.ts'
 import type { Ml2scCommand } from './context.ts'
 import { localModel } from './update.ts'
 
-export type VerifyArgs = { config: string; out?: string; address?: string; rpc?: string; owner?: string }
+export type VerifyArgs = { config: string; out?: string; address?: string; rpc?: string; owner?: string; block?: string | number }
 
 export type VerifyResult = {
   verified: boolean
@@ -27,6 +27,8 @@ export type VerifyResult = {
   hint?: string
   chainId: number
   address: Hex
+  /** The block every read was made at (--block, else the head when verify started). */
+  block: number
   version?: number
   ready?: boolean
   local: Hex
@@ -54,6 +56,16 @@ function addressArg(value: string | undefined, flag: string): Hex | undefined {
   if (value === undefined) return undefined
   if (!isAddress(value, { strict: false })) throw new Ml2scError(`${flag} ${value} is not an address`, { where: flag, hint: 'give 0x followed by 40 hex digits' })
   return getAddress(value)
+}
+
+/** `--block N`: a block number at or below the chain's head. */
+async function blockArg(value: string | number | undefined, s: ChainSession): Promise<bigint | undefined> {
+  if (value === undefined) return undefined
+  const text = String(value).trim()
+  if (!/^\d+$/.test(text)) throw new Ml2scError(`'${text}' is not a block number`, { where: '--block', hint: 'give a decimal block number, e.g. --block 1234 (default: the chain\'s head)' })
+  const head = await s.publicClient.getBlockNumber({ cacheTime: 0 })
+  if (BigInt(text) > head) throw new ChainError(`block ${text} is beyond the chain's head (block ${head}) on chain ${s.chainId}`, { where: '--block', hint: 'give a block that has been mined, or leave --block out to read at the head' })
+  return BigInt(text)
 }
 
 /** The chain to read: --rpc (or chain.rpcUrl) read-only with no key, else the embedded chain the last run left. */
@@ -107,15 +119,17 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
   try {
     if (dep && dep.chainId !== s.chainId)
       throw new ChainError(`deployment.json is for chain ${dep.chainId}, but the chain is ${s.chainId}`, { where: 'chain', hint: 'point --rpc (or chain.rpcUrl) at the chain of the deployment, or give --address' })
+    const block = await blockArg(args.block, s)
     const local = await localOf(config, file)
     const commitment = local.commitment
-    log.step(`verify ${address} on chain ${s.chainId} against ${file}`)
-    const found: VerifyFindings = await verifyModel(s, address, local, { expectedOwner, initialOwner: config.chain.owner ? getAddress(config.chain.owner) : undefined, configLabel, codeHint: await autoWithoutData(config, args) })
+    log.step(`verify ${address} on chain ${s.chainId}${block === undefined ? '' : ` at block ${block}`} against ${file}`)
+    const found: VerifyFindings = await verifyModel(s, address, local, { expectedOwner, initialOwner: config.chain.owner ? getAddress(config.chain.owner) : undefined, configLabel, codeHint: await autoWithoutData(config, args), block })
     const result: VerifyResult = {
       verified: !found.problem,
       ...(found.problem ? { reason: found.problem.line, check: found.problem.check, hint: found.problem.hint } : {}),
       chainId: s.chainId,
       address,
+      block: Number(found.block),
       version: found.version,
       ready: found.ready,
       local: commitment,
@@ -136,7 +150,7 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
       return { ...result, exitCode: 1 }
     }
     const pending = found.pendingOwner && BigInt(found.pendingOwner) !== 0n ? `, pending owner ${found.pendingOwner}` : ''
-    log.info(`verified: the contract at ${address} on chain ${s.chainId} holds ${file} (version ${found.version}, commitment ${commitment})`)
+    log.info(`verified: the contract at ${address} on chain ${s.chainId} holds ${file} at block ${found.block} (version ${found.version}, commitment ${commitment})`)
     log.info(`  owner ${found.owner}${pending}${expectedOwner ? ' (as expected)' : ': the owner can replace the weights; check it with --owner 0x…'}`)
     return result
   } finally {
@@ -151,8 +165,9 @@ export const verifyModule: Ml2scCommand = {
       .option('address', { type: 'string', describe: 'The model contract to check (default: the one in deployment.json); needs no deployment.json' })
       .option('rpc', { type: 'string', describe: 'The chain to read (default: chain.rpcUrl, else the embedded chain of the last run)' })
       .option('owner', { type: 'string', describe: 'Fail unless this address owns the contract' })
+      .option('block', { type: 'string', describe: "Read the chain as it was at this block (default: the head when verify starts; every read is made at one block)" })
       .example('$0 verify ml2sc.yaml', 'the contract in out/deployment.json against the model file')
       .example('$0 verify ml2sc.yaml --address 0x… --rpc https://… --owner 0x…', "anyone's deployment, from the model file and config alone")
       .example('$0 verify ml2sc.yaml --json', '{"verified": true, "onchain": "0x…", "local": "0x…", "owner": "0x…", …}'),
-  handler: async (a, log) => await verifyCommand({ config: a.config, out: a.out, address: a.address, rpc: a.rpc, owner: a.owner }, log),
+  handler: async (a, log) => await verifyCommand({ config: a.config, out: a.out, address: a.address, rpc: a.rpc, owner: a.owner, block: a.block }, log),
 }

@@ -5,6 +5,7 @@ import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { deployModel } from '../../src/chain/deployModel.ts'
 import { predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
+import { verifyModel } from '../../src/chain/verifyModel.ts'
 import { generateSolidity } from '../../src/codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
@@ -30,6 +31,7 @@ test('retrained weights (60% of the size) update the deployed contract; the chai
   const { address } = await deployModel(s, c.bytecode, c.abi)
   const blobA = encodeWeights(planA)
   await uploadWeights(s, address, c.abi, blobA, chunkSizes(blobA.length))
+  const atA = await s.publicClient.getBlockNumber({ cacheTime: 0 })
 
   const after = scaled(before, 0.6)
   // calibrated afresh, the retrained model would get other scales (another contract) ...
@@ -44,6 +46,16 @@ test('retrained weights (60% of the size) update the deployed contract; the chai
   const rows = randomRows(30, 30).map((f) => (encodeRow(planB, f) as { values: bigint[] }).values)
   const res = await predictBatchTx(s, address, c.abi, planB, rows, 'batch')
   res.outputs.forEach((o, i) => expect(o).toEqual(simulate(planB, rows[i]!)))
+
+  // verify reads one state: at the head it proves B, pinned to the block before the update it proves A (and not B)
+  const local = (blob: Uint8Array) => ({ compiled: c, blob, sizes: chunkSizes(blob.length), commitment: commitmentOf(blob), embedded: false, layout: 'datacontract' as const, file: 'm' })
+  const head = await verifyModel(s, address, local(blobB), { configLabel: 't' })
+  expect(head.problem).toBeUndefined()
+  expect(head.block).toBe(await s.publicClient.getBlockNumber({ cacheTime: 0 }))
+  expect((await verifyModel(s, address, local(blobA), { configLabel: 't', block: atA })).problem).toBeUndefined()
+  const stale = await verifyModel(s, address, local(blobB), { configLabel: 't', block: atA })
+  expect(stale.problem?.check).toBe('commitment')
+  expect(stale.version).toBe(1)
 })
 
 test('retrained weights too large for the deployed scale are refused with a clear error', () => {
