@@ -11,6 +11,7 @@ import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { backoff } from './rpcTransport.ts'
 import { assertSpendingAllowed } from './spendGuard.ts'
+import { revertedTxError } from './revertedTxError.ts'
 import { chainErrorFrom, errorText, estimateTxGas, fundsError, isTransient, KNOWN, NONCE, FUNDS } from './txErrors.ts'
 
 export { chainErrorFrom, errorText, estimateTxGas, isTransient }
@@ -189,15 +190,7 @@ export async function submitTx(s: ChainSession, label: string, req: { to?: Hex; 
   }
   const wait = async (): Promise<SentTx> => {
     const receipt = await waitForReceipt(s, label, hash, sent)
-    if (receipt.status !== 'success') {
-      // replay as a call to recover the revert reason
-      try {
-        await s.publicClient.call({ account: s.account, to: req.to, data: req.data, value: req.value, gas, blockNumber: receipt.blockNumber - 1n })
-      } catch (e) {
-        throw chainErrorFrom(e, label, abi)
-      }
-      throw new ChainError(`${label} reverted (transaction ${hash})`, { hint: 'the gas limit may be too low' })
-    }
+    if (receipt.status !== 'success') throw await revertedTxError(s, label, { hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, gas }, req, abi)
     return {
       label,
       hash,

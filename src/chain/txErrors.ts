@@ -24,7 +24,7 @@ export const OVER_LIMIT = /gas required exceeds|exceeds (the )?block gas limit|e
 
 
 /** What to do about each of the model contract's custom errors. */
-const REVERT_HINTS: Record<string, string> = {
+export const REVERT_HINTS: Record<string, string> = {
   NotOwner: "only the contract's owner may do this: set ML2SC_PRIVATE_KEY to the owner's key",
   NotPendingOwner: 'only the account named by transferOwnership may accept the ownership',
   NotReady: 'the weights are not all on chain (an upload is incomplete): finish it with `ml2sc upload` or `ml2sc update`',
