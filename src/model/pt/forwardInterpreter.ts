@@ -8,6 +8,7 @@ import { ForwardUnreadable, parseExpr, type Expr } from './scriptExpr.ts'
 import type { SeqVal } from '../sequenceValues.ts'
 import { recurrentCall, seqCall, seqTensor, SeqUnsupported, type CallVal } from './recurrentCalls.ts'
 import { headValues, joinValues } from '../source/joinValues.ts'
+import { inputPartCall, partAsTensor, type PartVal } from './inputParts.ts'
 
 /** What the interpreter needs from readPt: the archive's classes, and the steps of a submodule. */
 export type ForwardCtx = { classes: Map<string, ClassCode>; stepsOf: (node: Node) => ArchStep[] }
@@ -19,7 +20,9 @@ export type ForwardCtx = { classes: Map<string, ClassCode>; stepsOf: (node: Node
 export { ForwardUnreadable }
 
 type Val =
-  | { k: 'tensor'; steps: ArchStep[] }
+  // `input`: the model's own input, whose columns may feed nn.Embedding (./inputParts.ts)
+  | { k: 'tensor'; steps: ArchStep[]; input?: true }
+  | PartVal
   | { k: 'self' }
   | { k: 'module'; node: Node }
   | { k: 'method'; node: Node; method: string }
@@ -39,7 +42,7 @@ export function followForward(node: Node, ctx: ForwardCtx): ArchStep[] {
   if (inputs.length !== 1) throw new ForwardUnreadable(`forward() takes ${inputs.length} inputs (${inputs.join(', ')}); one is supported`)
   const env = new Map<string, Val>([
     ['self', { k: 'self' }],
-    [inputs[0]!, { k: 'tensor', steps: [] }],
+    [inputs[0]!, { k: 'tensor', steps: [], ...(node.path === '' ? { input: true as const } : {}) }],
   ])
   for (const raw of body) {
     const line = raw.trim()
@@ -47,6 +50,7 @@ export function followForward(node: Node, ctx: ForwardCtx): ArchStep[] {
       throw new ForwardUnreadable(`control flow is not supported ("${line}")`)
     if (line.startsWith('return ')) {
       let v = evaluate(parseExpr(line.slice(7), line), env, node, ctx, line)
+      if (v.k === 'part') v = partAsTensor(v, (w) => new ForwardUnreadable(`${w} in "${line}"`))
       if (v.k === 'seq') v = { k: 'tensor', steps: seqCatch(() => seqTensor(v as CallVal), line) }
       // return (a, b): a multi-output model (its heads named out0, out1, …: TorchScript keeps no names)
       if (v.k === 'tuple' && v.items.length > 1 && v.items.every((x) => x.k === 'tensor'))
@@ -97,23 +101,27 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
     case 'list': {
       // [2, 2] is a constant; [int(_0), -1] (a view's shape) is shape arithmetic: opaque
       const items = e.items.map((it) => evaluate(it, env, node, ctx, line))
-      if (items.some((it) => it.k === 'seq' || it.k === 'tensor')) return { k: 'list', items }
+      if (items.some((it) => it.k === 'seq' || it.k === 'tensor' || it.k === 'part')) return { k: 'list', items }
       return { k: 'const', v: items.every((it) => it.k === 'const' && it.v !== OPAQUE) ? items.map((it) => (it as { v: unknown }).v) : OPAQUE }
     }
     case 'subscript':
       return { k: 'const', v: OPAQUE } // (torch.size(x))[0], List[int]: shapes and types
     case 'call': {
       const fn = evaluate(e.fn, env, node, ctx, line)
-      const args = e.args.map((a) => evaluate(a, env, node, ctx, line))
+      let args = e.args.map((a) => evaluate(a, env, node, ctx, line))
       const kwargs = new Map([...e.kwargs].map(([k, a]) => [k, evaluate(a, env, node, ctx, line)] as const))
+      const raw = (x: Expr): unknown => (x.t === 'num' ? x.v : x.t === 'list' ? x.items.map(raw) : ((v) => (v.k === 'const' && v.v !== OPAQUE ? v.v : v.k === 'fn' ? v.name : 'opaque'))(evaluate(x, env, node, ctx, line)))
+      // columns of the input and nn.Embedding lookups (./inputParts.ts); a part anywhere else is the input concatenation
+      const fnName = fn.k === 'fn' ? fn.name.replace(/^__torch__\./, '') : undefined
+      const part = inputPartCall(fnName, fn.k === 'method' ? fn : undefined, args, [...e.args.map(raw), ...[...e.kwargs.values()].map(raw)], (n) => ctx.classes.get(n.rawClass), fail)
+      if (part) return part as Val
+      args = args.map((a) => (a.k === 'part' ? partAsTensor(a, fail) : a.k === 'list' ? { k: 'list', items: a.items.map((it) => (it.k === 'part' ? partAsTensor(it, fail) : it)) } : a))
       // a GRU/LSTM submodule, or a call taking its result (./recurrentCalls.ts)
       if (fn.k === 'method' && /^forward(__\d+)?$/.test(fn.method) && (fn.node.short === 'GRU' || fn.node.short === 'LSTM')) {
         const r = recurrentCall(ctx.stepsOf(fn.node)[0]!, ctx.classes.get(fn.node.rawClass), fn.method, args.length > 1 && !(args[1]!.k === 'const' && args[1]!.v === null))
         if (typeof r === 'string') throw fail(r)
         return r as Val
       }
-      const raw = (x: Expr): unknown => (x.t === 'num' ? x.v : x.t === 'list' ? x.items.map(raw) : ((v) => (v.k === 'const' && v.v !== OPAQUE ? v.v : 'opaque'))(evaluate(x, env, node, ctx, line)))
-      const fnName = fn.k === 'fn' ? fn.name.replace(/^__torch__\./, '') : undefined
       const sv = seqCatch(
         () => seqCall(fnName, args as CallVal[], e.args.map(raw), fn.k === 'method' ? () => ctx.stepsOf(fn.node) : undefined, () => (applyFunction(fnName!, [{ k: 'tensor', steps: [] }, ...args.slice(1)], kwargs, fail) as { steps: ArchStep[] }).steps),
         line,
