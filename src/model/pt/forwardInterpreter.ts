@@ -9,6 +9,7 @@ import type { SeqVal } from '../sequenceValues.ts'
 import { recurrentCall, seqCall, seqTensor, SeqUnsupported, type CallVal } from './recurrentCalls.ts'
 import { headValues, joinValues } from '../source/joinValues.ts'
 import { inputPartCall, partAsTensor, type PartVal } from './inputParts.ts'
+import { constantBranch, constArith } from './scriptBranches.ts'
 
 /** What the interpreter needs from readPt: the archive's classes, and the steps of a submodule. */
 export type ForwardCtx = { classes: Map<string, ClassCode>; stepsOf: (node: Node) => ArchStep[] }
@@ -44,8 +45,21 @@ export function followForward(node: Node, ctx: ForwardCtx): ArchStep[] {
     ['self', { k: 'self' }],
     [inputs[0]!, { k: 'tensor', steps: [], ...(node.path === '' ? { input: true as const } : {}) }],
   ])
-  for (const raw of body) {
+  const lines = [...body]
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!
     const line = raw.trim()
+    if (line === 'pass') continue
+    // `if _3:` on a constant (a scripted loop's index condition): the branch that holds (./scriptBranches.ts)
+    const cond = /^if (\w+):$/.exec(line)
+    if (cond && raw.startsWith('    ') && !raw.startsWith('     ')) {
+      const c = env.get(cond[1]!)
+      if (c?.k !== 'const' || typeof c.v !== 'boolean') throw new ForwardUnreadable(`control flow on a value computed from the input ("${line}")`)
+      const { chosen, next } = constantBranch(lines, i, c.v)
+      lines.splice(i, next - i, ...chosen)
+      i--
+      continue
+    }
     if (!raw.startsWith('    ') || raw.startsWith('     ') || line.endsWith(':'))
       throw new ForwardUnreadable(`control flow is not supported ("${line}")`)
     if (line.startsWith('return ')) {
@@ -93,7 +107,11 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       const base = evaluate(e.obj, env, node, ctx, line)
       if (base.k === 'self') return selfAttr(node, e.name, fail)
       if (base.k === 'fn') return { k: 'fn', name: `${base.name}.${e.name}` }
-      if (base.k === 'module') return { k: 'method', node: base.node, method: e.name }
+      if (base.k === 'module') {
+        // mix.first: a ModuleDict's (or a block's) submodule; else a method of the module
+        const child = base.node.children.find((c) => c.path.split('.').pop() === e.name)
+        return child ? { k: 'module', node: child } : { k: 'method', node: base.node, method: e.name }
+      }
       throw fail(`attribute '${e.name}' of a ${base.k}`)
     }
     case 'tuple':
@@ -128,6 +146,8 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       )
       if (sv) return sv as Val
       if (fn.k === 'method') {
+        // (layers0).__len__(): an nn.ModuleList's length, a constant
+        if (fn.method === '__len__' && args.length === 0) return { k: 'const', v: fn.node.children.length }
         if (fn.method !== 'forward') throw fail(`call of method '${fn.method}'`)
         if (args.length === 0) return { k: 'const', v: null } // traced Identity: forward() with no input
         const x = args[0]!
@@ -138,9 +158,14 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       const name = fn.name.replace(/^__torch__\./, '')
       if (name === 'getattr') {
         const [obj, attr] = args
+        // getattr(layers, "0"): an element of an nn.ModuleList
+        const child = obj?.k === 'module' && attr?.k === 'const' ? obj.node.children.find((c) => c.path.split('.').pop() === attr.v) : undefined
+        if (child) return { k: 'module', node: child }
         if (obj?.k !== 'self' || attr?.k !== 'const' || typeof attr.v !== 'string') throw fail('getattr on something other than self')
         return selfAttr(node, attr.v, fail)
       }
+      const arith = constArith(name, args.map((a) => (a.k === 'const' ? a.v : undefined)))
+      if (arith !== undefined) return { k: 'const', v: arith }
       return joinCall(name, args, kwargs, fail) ?? applyFunction(name, args, kwargs, fail)
     }
   }

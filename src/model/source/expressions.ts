@@ -27,6 +27,8 @@ export type Ctx = {
   src: string
   consts?: Map<string, unknown>
   prefix?: string
+  /** The state_dict's keys, when known: how many elements a ModuleList built by a comprehension has. */
+  keys?: string[]
   /** A call of a user-defined nn.Module class of this file (`Block(16)`): its steps named under `prefix`, or undefined. */
   instantiate?: (ctx: Ctx, call: Extract<Node, { k: 'call' }>, prefix: string) => import('../../ir/types.ts').ArchStep[] | undefined
 }
