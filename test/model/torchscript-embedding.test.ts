@@ -34,10 +34,12 @@ describe('nn.Embedding from TorchScript and a whole .pt', () => {
     [EMBED, 'model.whole.pt', true, [[0, 6, 'emb_a'], [1, 4, 'emb_b']]],
     [WIDE, 'trace.pt', false, [[0, 6, 'emb'], [1, 6, 'emb']]],
     [WIDE, 'script.pt', false, [[0, 6, 'emb'], [1, 6, 'emb']]],
+    // the module-source reader reads the same lookup of two columns, flattened
+    [WIDE, 'model.state_dict.pt', true, [[0, 6, 'emb'], [1, 6, 'emb']]],
   ] as const)
     test(`${path.basename(dir)}/${file}: the categorical columns read; float = PyTorch within 1e-5, fixed within 1e-4; a bad category refused`, async () => {
       const model = await loadModel({ path: path.join(dir, file), ...(withSource ? { source: path.join(dir, 'model.py') } : {}) } as Parameters<typeof loadModel>[0])
-      expect(model.format).toBe(withSource ? 'whole-model-pt' : 'torchscript')
+      expect(model.format).toBe(file === 'model.state_dict.pt' ? 'state_dict-pt' : withSource ? 'whole-model-pt' : 'torchscript')
       expect(model.categorical!.map((c) => [c.column, c.count, c.name])).toEqual(cats.map((c) => [...c]))
       const rows = rowsOf(dir)
       const torch = pytorchOutputs(dir)
@@ -84,6 +86,13 @@ describe('nn.Embedding from TorchScript and a whole .pt', () => {
     // a lookup of two columns must be flattened before torch.cat
     const two = call(undefined, [call('torch.to', [call('torch.slice', [input], [0, 1, 0, 2])], [0, 4])], [])
     expect(() => call('torch.cat', [{ k: 'list', items: [two, input] }], [0, 1])).toThrow('flatten it')
+    // model.py alike: the lookup of x[:, :2] concatenated without its flatten is refused, naming the line
+    const wideSrc = readFileSync(path.join(WIDE, 'model.py'), 'utf8').replace('.flatten(1)', '')
+    const tmp = mkdtempSync(path.join(tmpdir(), 'ml2sc-wide-'))
+    writeFileSync(path.join(tmp, 'model.py'), wideSrc)
+    const unflat = (await loadModel({ path: path.join(WIDE, 'model.state_dict.pt'), source: path.join(tmp, 'model.py') } as Parameters<typeof loadModel>[0]).catch((e: Error) => e)) as Error & { shortMessage: string; hint: string }
+    expect(unflat.shortMessage).toBe("unsupported construct 'e' at model.py:17")
+    expect(unflat.hint).toContain('.flatten(1)')
     expect(call('torch.flatten', [two], [0, 1])).toEqual({ k: 'part', part: { embed: [0, 1].map((column) => ({ kind: 'embedding', name: 'emb', column })) } })
   })
 

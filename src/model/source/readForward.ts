@@ -7,7 +7,7 @@ import { functionalName, functionalStep, headerText, numArg, type Mod } from './
 import { SEQ_HINT, seqApply, seqCat, seqFlatten, seqIndex, seqPlain, seqSqueeze, seqTranspose, SeqUnsupported, type SeqVal } from '../sequenceValues.ts'
 import { headValues, joinValues } from './joinValues.ts'
 import { chooseBranch, settle } from './constants.ts'
-import { asInputStep, columnsOf, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
+import { asInputStep, columnsOf, embedLookup, flattenLookup, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
 import { functionalNormStep } from './normModules.ts'
 import { attentionPooling, encoderInput, selfAttentionInput } from './attentionModules.ts'
 import { forwardParams, splitTopLevel, type Stmt } from './statements.ts'
@@ -126,8 +126,7 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           // self.emb(x[:, 0].long()): an embedding of one input column
           if (mod.embedding) {
             const idx = evaluateRaw(node.args[0]!)
-            if (!idx.cols?.single || idx.steps.length) unsupported(ctx, text(ctx, node), node.line, 'ml2sc reads nn.Embedding of one column of the model\'s input: self.emb(x[:, 0].long())')
-            return { steps: [], embed: [{ kind: 'embedding', name: mod.name ?? label, column: idx.cols.from }] }
+            return embedLookup(idx, mod.name ?? label, ctx, node)
           }
           const x = evaluate(node.args[0]!)
           // a Linear at every step of a GRU/LSTM's sequence, or on states selected from it
@@ -151,6 +150,8 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         if (fname) {
           const arg = node.args[0] ?? node.kwargs.get('input')
           if (!arg) unsupported(ctx, text(ctx, node), node.line)
+          const flat = fname === 'flatten' ? flattenLookup(evaluateRaw(arg), fname, { ...node, args: node.args.slice(1) }, ctx) : undefined
+          if (flat) return flat
           const v = evaluate(arg)
           if (v.seq) return onSeq(v, node, (sv) => (fname === 'flatten' ? seqFlatten(sv) : seqApply(sv, [functionalStep(fname, undefined)])))
           let slope: number | undefined
@@ -185,6 +186,8 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         if (fn.k === 'attr') {
           const method = fn.attr
           if (/^(view|reshape|flatten|squeeze)$/.test(method)) {
+            const flat = flattenLookup(evaluateRaw(fn.obj), method, node, ctx)
+            if (flat) return flat
             const o = evaluate(fn.obj)
             // h_n.squeeze(0); out.reshape(B, -1), out.flatten(1): a GRU/LSTM's states
             if (o.seq) {
