@@ -20,7 +20,7 @@ export async function loadModel(spec: ModelSpec): Promise<ModelIR> {
   let steps: ArchStep[] | undefined
   if (spec.source) {
     await mustBeFile(spec.source, 'model.source')
-    steps = parseModuleSource(await readFile(spec.source, 'utf8'), spec.class, spec.source)
+    steps = parseModuleSource(await readFile(spec.source, 'utf8'), spec.class, spec.source, [...loaded.tensors.keys()])
   } else if (loaded.orderUnknown) {
     throw new ModelError(loaded.orderUnknown, { where: file, hint: 'add model.source (the nn.Module\'s .py file) and model.class' })
   } else if (spec.layers) {

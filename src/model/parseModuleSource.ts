@@ -13,12 +13,13 @@ import { tokenize } from './source/tokenize.ts'
  * Python: the submodules `__init__` assigns to `self`, and the order `forward` applies them in.
  * Only a small, MLP-shaped subset of Python is understood; anything else is reported with its line.
  */
-export function parseModuleSource(sourceText: string, className: string | undefined, file: string): ArchStep[] {
+export function parseModuleSource(sourceText: string, className: string | undefined, file: string, keys?: string[]): ArchStep[] {
   // messages name `models.py:12`; `where` carries the full path
   const short = basename(file)
   const tokens = tokenize(sourceText, file, short)
   const stmts = parseBlock(new Cursor(tokens, file), 0)
-  const ctx: Ctx = { file: short, where: file, src: sourceText }
+  // the state_dict's keys (when known) say how long a ModuleList built by a comprehension is
+  const ctx: Ctx = { file: short, where: file, src: sourceText, ...(keys ? { keys } : {}) }
 
   const classes = findClasses(stmts)
   const isModule = (c: ClassDef) => c.bases.some((b) => /^(torch\.)?(nn\.)?Module$/.test(b))
@@ -79,7 +80,7 @@ function instantiator(classes: ClassDef[], isModule: (c: ClassDef) => boolean): 
     if (!cls) return undefined
     if (depth > 8) throw new ModelError(`class '${cls.name}' builds itself (at ${caller.file}:${call.line})`, { where: caller.where })
     if (call.star) throw new ModelError(`'${cls.name}(*…)' at ${caller.file}:${call.line}: star arguments are not supported`, { where: caller.where })
-    const ctx: Ctx = { file: caller.file, where: caller.where, src: caller.src, prefix, instantiate: (c, n, p) => go(c, n, p, depth + 1) }
+    const ctx: Ctx = { file: caller.file, where: caller.where, src: caller.src, prefix, ...(caller.keys ? { keys: caller.keys } : {}), instantiate: (c, n, p) => go(c, n, p, depth + 1) }
     return readClass(cls, ctx, call, caller)
   }
   return (caller, call, prefix) => go(caller, call, prefix, 0)

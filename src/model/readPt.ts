@@ -88,10 +88,10 @@ function tensorsOfDict(archive: TorchArchive, dict: PyDict): TensorMap {
 // module trees (torch.save(model) and TorchScript): pt/moduleTree.ts reads them; here, their steps
 
 const DROPOUTS = ['Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'FeatureAlphaDropout']
-const LEAVES = new Set(['GRU', 'LSTM', 'MultiheadAttention', 'TransformerEncoderLayer', 'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
+const LEAVES = new Set(['Embedding', 'GRU', 'LSTM', 'MultiheadAttention', 'TransformerEncoderLayer', 'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
 const SUPPORTED_TEXT =
   'ml2sc handles Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax and LogSoftmax (last layer), ReLU6, Hardtanh, Hardsigmoid, Hardswish, ELU, SiLU, GELU, Softplus, Mish, PReLU (one slope), BatchNorm1d/2d, Dropout, ' +
-  'Identity, Flatten, Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), GRU/LSTM (1-2 layers, either direction, first), MultiheadAttention or one TransformerEncoderLayer (self-attention, first), in an nn.Sequential or a custom nn.Module'
+  'Identity, Flatten, Embedding (of input columns, concatenated before a Linear), Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), GRU/LSTM (1-2 layers, either direction, first), MultiheadAttention or one TransformerEncoderLayer (self-attention, first), in an nn.Sequential or a custom nn.Module'
 
 function checkSupported(node: Node, file: string) {
   if (isTorchNn(node.cls) && !LEAVES.has(node.short) && !['Sequential', 'ModuleList', 'ModuleDict'].includes(node.short) && !isWrapper(node)) {
@@ -179,6 +179,9 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
       }
       case 'Linear':
         return [{ op: 'linear', name }]
+      case 'Embedding':
+        // read where forward() looks it up (pt/inputParts.ts); a step in a chain has no input columns to look up
+        throw new ModelError(`nn.Embedding '${name}' is a step of a chain: ml2sc reads an embedding of input columns concatenated into a Linear`, { where: ctx.file, hint: 'write a custom nn.Module whose forward() does torch.cat([self.emb(x[:, 0].long()), x[:, 1:]], dim=1), and give model.source for a whole .pt' })
       case 'ReLU':
         return [{ op: 'activation', activation: { kind: 'relu' }, name }]
       case 'Sigmoid':

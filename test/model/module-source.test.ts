@@ -174,15 +174,17 @@ class Seq(nn.Module):
       6,
     ],
     [
-      'loop',
-      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(4, 4)\n    def forward(self, x):\n        for i in range(3):\n            x = self.fc1(x)\n        return x\n`,
-      'for i in range(3):',
+      // a `for` over a ModuleList or range(n) is unrolled (test/model/modulelist.test.ts); a `with` block is not read
+      'with block',
+      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(4, 4)\n    def forward(self, x):\n        with torch.no_grad():\n            x = self.fc1(x)\n        return x\n`,
+      'with torch.no_grad():',
       6,
     ],
     [
-      'ModuleList',
-      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.layers = nn.ModuleList([nn.Linear(4, 4)])\n    def forward(self, x):\n        return self.layers[0](x)\n`,
-      'nn.ModuleList([nn.Linear(4, 4)])',
+      // nn.ModuleList / ModuleDict are read (test/model/modulelist.test.ts); a ParameterList is not
+      'ParameterList',
+      `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.ws = nn.ParameterList([nn.Parameter(torch.ones(4))])\n    def forward(self, x):\n        return x * self.ws[0]\n`,
+      'nn.ParameterList([nn.Parameter(torch.ones(4))])',
       4,
     ],
   ]

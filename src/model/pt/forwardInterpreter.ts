@@ -8,6 +8,8 @@ import { ForwardUnreadable, parseExpr, type Expr } from './scriptExpr.ts'
 import type { SeqVal } from '../sequenceValues.ts'
 import { recurrentCall, seqCall, seqTensor, SeqUnsupported, type CallVal } from './recurrentCalls.ts'
 import { headValues, joinValues } from '../source/joinValues.ts'
+import { inputPartCall, partAsTensor, type PartVal } from './inputParts.ts'
+import { constantBranch, constArith } from './scriptBranches.ts'
 
 /** What the interpreter needs from readPt: the archive's classes, and the steps of a submodule. */
 export type ForwardCtx = { classes: Map<string, ClassCode>; stepsOf: (node: Node) => ArchStep[] }
@@ -19,7 +21,9 @@ export type ForwardCtx = { classes: Map<string, ClassCode>; stepsOf: (node: Node
 export { ForwardUnreadable }
 
 type Val =
-  | { k: 'tensor'; steps: ArchStep[] }
+  // `input`: the model's own input, whose columns may feed nn.Embedding (./inputParts.ts)
+  | { k: 'tensor'; steps: ArchStep[]; input?: true }
+  | PartVal
   | { k: 'self' }
   | { k: 'module'; node: Node }
   | { k: 'method'; node: Node; method: string }
@@ -39,14 +43,28 @@ export function followForward(node: Node, ctx: ForwardCtx): ArchStep[] {
   if (inputs.length !== 1) throw new ForwardUnreadable(`forward() takes ${inputs.length} inputs (${inputs.join(', ')}); one is supported`)
   const env = new Map<string, Val>([
     ['self', { k: 'self' }],
-    [inputs[0]!, { k: 'tensor', steps: [] }],
+    [inputs[0]!, { k: 'tensor', steps: [], ...(node.path === '' ? { input: true as const } : {}) }],
   ])
-  for (const raw of body) {
+  const lines = [...body]
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!
     const line = raw.trim()
+    if (line === 'pass') continue
+    // `if _3:` on a constant (a scripted loop's index condition): the branch that holds (./scriptBranches.ts)
+    const cond = /^if (\w+):$/.exec(line)
+    if (cond && raw.startsWith('    ') && !raw.startsWith('     ')) {
+      const c = env.get(cond[1]!)
+      if (c?.k !== 'const' || typeof c.v !== 'boolean') throw new ForwardUnreadable(`control flow on a value computed from the input ("${line}")`)
+      const { chosen, next } = constantBranch(lines, i, c.v)
+      lines.splice(i, next - i, ...chosen)
+      i--
+      continue
+    }
     if (!raw.startsWith('    ') || raw.startsWith('     ') || line.endsWith(':'))
       throw new ForwardUnreadable(`control flow is not supported ("${line}")`)
     if (line.startsWith('return ')) {
       let v = evaluate(parseExpr(line.slice(7), line), env, node, ctx, line)
+      if (v.k === 'part') v = partAsTensor(v, (w) => new ForwardUnreadable(`${w} in "${line}"`))
       if (v.k === 'seq') v = { k: 'tensor', steps: seqCatch(() => seqTensor(v as CallVal), line) }
       // return (a, b): a multi-output model (its heads named out0, out1, …: TorchScript keeps no names)
       if (v.k === 'tuple' && v.items.length > 1 && v.items.every((x) => x.k === 'tensor'))
@@ -89,7 +107,11 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       const base = evaluate(e.obj, env, node, ctx, line)
       if (base.k === 'self') return selfAttr(node, e.name, fail)
       if (base.k === 'fn') return { k: 'fn', name: `${base.name}.${e.name}` }
-      if (base.k === 'module') return { k: 'method', node: base.node, method: e.name }
+      if (base.k === 'module') {
+        // mix.first: a ModuleDict's (or a block's) submodule; else a method of the module
+        const child = base.node.children.find((c) => c.path.split('.').pop() === e.name)
+        return child ? { k: 'module', node: child } : { k: 'method', node: base.node, method: e.name }
+      }
       throw fail(`attribute '${e.name}' of a ${base.k}`)
     }
     case 'tuple':
@@ -97,29 +119,35 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
     case 'list': {
       // [2, 2] is a constant; [int(_0), -1] (a view's shape) is shape arithmetic: opaque
       const items = e.items.map((it) => evaluate(it, env, node, ctx, line))
-      if (items.some((it) => it.k === 'seq' || it.k === 'tensor')) return { k: 'list', items }
+      if (items.some((it) => it.k === 'seq' || it.k === 'tensor' || it.k === 'part')) return { k: 'list', items }
       return { k: 'const', v: items.every((it) => it.k === 'const' && it.v !== OPAQUE) ? items.map((it) => (it as { v: unknown }).v) : OPAQUE }
     }
     case 'subscript':
       return { k: 'const', v: OPAQUE } // (torch.size(x))[0], List[int]: shapes and types
     case 'call': {
       const fn = evaluate(e.fn, env, node, ctx, line)
-      const args = e.args.map((a) => evaluate(a, env, node, ctx, line))
+      let args = e.args.map((a) => evaluate(a, env, node, ctx, line))
       const kwargs = new Map([...e.kwargs].map(([k, a]) => [k, evaluate(a, env, node, ctx, line)] as const))
+      const raw = (x: Expr): unknown => (x.t === 'num' ? x.v : x.t === 'list' ? x.items.map(raw) : ((v) => (v.k === 'const' && v.v !== OPAQUE ? v.v : v.k === 'fn' ? v.name : 'opaque'))(evaluate(x, env, node, ctx, line)))
+      // columns of the input and nn.Embedding lookups (./inputParts.ts); a part anywhere else is the input concatenation
+      const fnName = fn.k === 'fn' ? fn.name.replace(/^__torch__\./, '') : undefined
+      const part = inputPartCall(fnName, fn.k === 'method' ? fn : undefined, args, [...e.args.map(raw), ...[...e.kwargs.values()].map(raw)], (n) => ctx.classes.get(n.rawClass), fail)
+      if (part) return part as Val
+      args = args.map((a) => (a.k === 'part' ? partAsTensor(a, fail) : a.k === 'list' ? { k: 'list', items: a.items.map((it) => (it.k === 'part' ? partAsTensor(it, fail) : it)) } : a))
       // a GRU/LSTM submodule, or a call taking its result (./recurrentCalls.ts)
       if (fn.k === 'method' && /^forward(__\d+)?$/.test(fn.method) && (fn.node.short === 'GRU' || fn.node.short === 'LSTM')) {
         const r = recurrentCall(ctx.stepsOf(fn.node)[0]!, ctx.classes.get(fn.node.rawClass), fn.method, args.length > 1 && !(args[1]!.k === 'const' && args[1]!.v === null))
         if (typeof r === 'string') throw fail(r)
         return r as Val
       }
-      const raw = (x: Expr): unknown => (x.t === 'num' ? x.v : x.t === 'list' ? x.items.map(raw) : ((v) => (v.k === 'const' && v.v !== OPAQUE ? v.v : 'opaque'))(evaluate(x, env, node, ctx, line)))
-      const fnName = fn.k === 'fn' ? fn.name.replace(/^__torch__\./, '') : undefined
       const sv = seqCatch(
         () => seqCall(fnName, args as CallVal[], e.args.map(raw), fn.k === 'method' ? () => ctx.stepsOf(fn.node) : undefined, () => (applyFunction(fnName!, [{ k: 'tensor', steps: [] }, ...args.slice(1)], kwargs, fail) as { steps: ArchStep[] }).steps),
         line,
       )
       if (sv) return sv as Val
       if (fn.k === 'method') {
+        // (layers0).__len__(): an nn.ModuleList's length, a constant
+        if (fn.method === '__len__' && args.length === 0) return { k: 'const', v: fn.node.children.length }
         if (fn.method !== 'forward') throw fail(`call of method '${fn.method}'`)
         if (args.length === 0) return { k: 'const', v: null } // traced Identity: forward() with no input
         const x = args[0]!
@@ -130,9 +158,14 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       const name = fn.name.replace(/^__torch__\./, '')
       if (name === 'getattr') {
         const [obj, attr] = args
+        // getattr(layers, "0"): an element of an nn.ModuleList
+        const child = obj?.k === 'module' && attr?.k === 'const' ? obj.node.children.find((c) => c.path.split('.').pop() === attr.v) : undefined
+        if (child) return { k: 'module', node: child }
         if (obj?.k !== 'self' || attr?.k !== 'const' || typeof attr.v !== 'string') throw fail('getattr on something other than self')
         return selfAttr(node, attr.v, fail)
       }
+      const arith = constArith(name, args.map((a) => (a.k === 'const' ? a.v : undefined)))
+      if (arith !== undefined) return { k: 'const', v: arith }
       return joinCall(name, args, kwargs, fail) ?? applyFunction(name, args, kwargs, fail)
     }
   }

@@ -30,6 +30,11 @@ export function constValue(ctx: Ctx, node: Node): unknown {
     const c = conditionValue(ctx, node.cond, node.line)
     return constValue(ctx, c ? node.body : node.orelse)
   }
+  // i + 1, len(self.layers) - 1, 2 * hidden: arithmetic on known numbers (a loop index's condition)
+  const nums = (ns: Node[]) => ns.map((n) => constValue(ctx, n)).filter((v): v is number => typeof v === 'number')
+  if (node.k === 'add') return ((v) => (v.length === node.items.length ? v.reduce((a, b) => a + b) : UNKNOWN))(nums(node.items))
+  if (node.k === 'binop') return ((v) => (v.length < 2 ? UNKNOWN : node.op === '-' ? v[0]! - v[1]! : node.op === '*' ? v[0]! * v[1]! : v[0]! / v[1]!))(nums([node.left, node.right]))
+  if (node.k === 'call' && node.fn.k === 'name' && node.fn.id === 'len' && node.args.length === 1) return ((v) => (Array.isArray(v) ? v.length : UNKNOWN))(constValue(ctx, node.args[0]!))
   return UNKNOWN
 }
 

@@ -27,6 +27,8 @@ export type Ctx = {
   src: string
   consts?: Map<string, unknown>
   prefix?: string
+  /** The state_dict's keys, when known: how many elements a ModuleList built by a comprehension has. */
+  keys?: string[]
   /** A call of a user-defined nn.Module class of this file (`Block(16)`): its steps named under `prefix`, or undefined. */
   instantiate?: (ctx: Ctx, call: Extract<Node, { k: 'call' }>, prefix: string) => import('../../ir/types.ts').ArchStep[] | undefined
 }
@@ -46,7 +48,7 @@ export function unsupported(ctx: Ctx, what: string, line: number, hint?: string)
       hint ??
       'ml2sc reads this subset: in __init__, self.x = nn.Linear / ReLU / LeakyReLU / Sigmoid / Tanh / Softmax / GELU / SiLU / ELU / ReLU6 / … / Dropout / Identity / Flatten / BatchNorm1d / Sequential(...); ' +
       'in forward, calls of those submodules and of F.relu, F.leaky_relu, torch.sigmoid, torch.tanh, F.softmax, F.gelu, F.silu, F.log_softmax, …, F.dropout, torch.flatten, x.view(x.size(0), -1), ' +
-      'residual adds (h + f(h), h += f(h)), torch.cat([a, b], dim=1), nn.Embedding of an input column (self.emb(x[:, 0].long())), `if` on constructor flags, blocks of your own nn.Module classes, nested or as `x = ...` assignments, then `return ...`',
+      'residual adds (h + f(h), h += f(h)), torch.cat([a, b], dim=1), nn.Embedding of an input column (self.emb(x[:, 0].long())), `if` on constructor flags, blocks of your own nn.Module classes, `for` loops over an nn.ModuleList / ModuleDict, nested or as `x = ...` assignments, then `return ...`',
   })
 }
 

@@ -7,13 +7,12 @@ import { chooseBranch, constValue, settle, UNKNOWN } from './constants.ts'
 import { NORM_CLASSES, normModuleSteps } from './normModules.ts'
 import { ATTENTION_CLASSES, attentionModuleSteps } from './attentionModules.ts'
 import type { Stmt } from './statements.ts'
+import { bindTarget, containerItems, containerOf, iterate, LOOP_HINT, loopHeader, type Mod } from './moduleLists.ts'
 
 // ---------------------------------------------------------------------------------------------------
 // __init__: the submodules.
 
-/** A submodule: the steps it stands for (names are state_dict prefixes). */
-/** A submodule's steps; or (`buffer`) a tensor registered with register_buffer, read in forward as `self.<name>`. */
-export type Mod = { steps: ArchStep[]; line: number; buffer?: true; name?: string; embedding?: true }
+export type { Mod } from './moduleLists.ts'
 
 export const MODULE_CLASSES = [
   'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Dropout', 'Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'Identity', 'Flatten', 'BatchNorm1d', 'Sequential',
@@ -154,7 +153,29 @@ function readStatements(stmts: Stmt[], ctx: Ctx, modules: Map<string, Mod>, impo
       si = next - 1
       continue
     }
-    if (s.body || /^(for|while|if|elif|else|with|try|def|class)$/.test(first.value)) unsupported(ctx, headerText(ctx, s), s.line)
+    // for _ in range(n): self.layers.append(nn.Linear(h, h)): run once per value (moduleLists.ts)
+    if (first.value === 'for' && s.body) {
+      const { target, iter } = loopHeader(ctx, t, s.line)
+      const values = iterate(ctx, iter, (n) => containerOf(n, modules))
+      if (!values) unsupported(ctx, headerText(ctx, s), s.line, LOOP_HINT)
+      for (const v of values) {
+        bindTarget(ctx, target, v, (name, x) => consts.set(name, typeof x === 'object' ? UNKNOWN : x))
+        readStatements(s.body, ctx, modules, imports)
+      }
+      continue
+    }
+    if (s.body || /^(for|while|if|elif|else|with|try|def|class)$/.test(first.value)) unsupported(ctx, headerText(ctx, s), s.line, first.value === 'while' ? LOOP_HINT : undefined)
+    // self.layers.append(nn.Linear(h, h)): one more element of an nn.ModuleList
+    const append = /^self\s*\.\s*(\w+)\s*\.\s*append\s*\(/.exec(headerText(ctx, s))
+    if (append && modules.get(append[1]!)?.items && !modules.get(append[1]!)!.dict) {
+      const call = parseExpr(t, ctx, s.line)
+      const list = modules.get(append[1]!)!
+      const key = String(list.items!.length)
+      if (call.k !== 'call' || call.args.length !== 1) unsupported(ctx, headerText(ctx, s), s.line)
+      list.items!.push({ key, mod: element(ctx, call.args[0]!, `${qualified(ctx, append[1]!)}.${key}`, imports, s.line) })
+      consts.set(`self.${append[1]}`, list.items!.map(() => UNKNOWN))
+      continue
+    }
     if (first.type === 'string' || (first.type === 'name' && /^(pass|return)$/.test(first.value) && t.length === 1)) continue
     if (t.length === 1 && first.value === '...') continue
     if (/^(super\s*\([^)]*\)|(torch\.)?nn\.Module)\s*\.\s*__init__\s*\(/.test(headerText(ctx, s))) continue
@@ -179,6 +200,16 @@ function readStatements(stmts: Stmt[], ctx: Ctx, modules: Map<string, Mod>, impo
         if (changesRows || rhs.args.length > 3)
           unsupported(ctx, headerText(ctx, s), s.line, `nn.Embedding(${changesRows ?? 'max_norm'}=…) changes the looked-up rows at inference; ml2sc folds the plain table (padding_idx, sparse and scale_grad_by_freq are fine)`)
         modules.set(attr, { steps: [], line: s.line, embedding: true, name: qualified(ctx, attr) })
+        continue
+      }
+      // nn.ModuleList([...]) / nn.ModuleDict({...}): containers forward() iterates (moduleLists.ts)
+      const container = rhs.k === 'call' ? moduleClass(dotted(rhs.fn)) : undefined
+      if (rhs.k === 'call' && (container === 'ModuleList' || container === 'ModuleDict') && /^(torch\.)?(nn\.)?Module(List|Dict)$/.test(dotted(rhs.fn) ?? '')) {
+        const prefix = qualified(ctx, attr)
+        const keys = ctx.keys?.map((k) => new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.(\\d+)\\.`).exec(k)?.[1]).filter((k) => k !== undefined).map(Number)
+        const items = containerItems(ctx, rhs, container === 'ModuleDict', t, (n, key) => element(ctx, n, `${prefix}.${key}`, imports, s.line), () => (keys?.length ? Math.max(...keys) + 1 : undefined))
+        modules.set(attr, { steps: [], line: s.line, name: prefix, items, ...(container === 'ModuleDict' ? { dict: true as const } : {}) })
+        consts.set(`self.${attr}`, items.map(() => UNKNOWN))
         continue
       }
       // self.gamma = nn.Parameter(torch.ones(n)): a tensor of the state_dict (F.layer_norm's weight)
@@ -214,6 +245,13 @@ function readStatements(stmts: Stmt[], ctx: Ctx, modules: Map<string, Mod>, impo
     }
     unsupported(ctx, headerText(ctx, s), s.line)
   }
+}
+
+/** One element of a ModuleList / ModuleDict: a module constructor, named `prefix` (`blocks.0`). */
+function element(ctx: Ctx, n: Node, prefix: string, imports: Imports, line: number): Mod {
+  const steps = moduleSteps(ctx, n, prefix, imports)
+  if (!steps) unsupported(ctx, text(ctx, n), n.line)
+  return { steps, line, name: prefix }
 }
 
 export function mentionsTorch(node: Node, ctx: Ctx): boolean {

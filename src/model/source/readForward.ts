@@ -7,10 +7,11 @@ import { functionalName, functionalStep, headerText, numArg, type Mod } from './
 import { SEQ_HINT, seqApply, seqCat, seqFlatten, seqIndex, seqPlain, seqSqueeze, seqTranspose, SeqUnsupported, type SeqVal } from '../sequenceValues.ts'
 import { headValues, joinValues } from './joinValues.ts'
 import { chooseBranch, settle } from './constants.ts'
-import { asInputStep, columnsOf, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
+import { asInputStep, columnsOf, embedLookup, flattenLookup, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
 import { functionalNormStep } from './normModules.ts'
 import { attentionPooling, encoderInput, selfAttentionInput } from './attentionModules.ts'
 import { forwardParams, splitTopLevel, type Stmt } from './statements.ts'
+import { LOOP_HINT, moduleAt, unrollLoop } from './moduleLists.ts'
 
 // ---------------------------------------------------------------------------------------------------
 // forward: follow the data from the input to the returned value.
@@ -34,6 +35,8 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
   // the model's own input (not a custom block's): its columns may feed nn.Embedding (inputColumns.ts)
   const env = new Map<string, Binding>([[input, { value: { steps: [], ...(ctx.prefix ? {} : { input: true as const }) } }]])
 
+  // names a `for` loop binds to a submodule (blk in self.blocks): moduleLists.ts
+  const loopMods = new Map<string, Mod>()
   /** A sequence value taken one step further, or one line naming what PyTorch's value is and why it cannot go on. */
   const onSeq = (v: Value, at: Node, f: (s: SeqVal) => SeqVal): Value => {
     try {
@@ -103,27 +106,27 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           return { steps: joinValues('concat', vals.map((v) => v.steps), text(ctx, node)) }
         }
         // self.<module>(x)
-        if (fn.k === 'attr' && fn.obj.k === 'name' && fn.obj.id === 'self') {
-          const mod = modules.get(fn.attr)
-          if (!mod) unsupported(ctx, text(ctx, node), node.line)
+        const mod = moduleAt(ctx, fn, modules, loopMods)
+        if (mod || (fn.k === 'attr' && fn.obj.k === 'name' && fn.obj.id === 'self')) {
+          if (!mod || mod.items) unsupported(ctx, text(ctx, node), node.line, mod?.items ? `an nn.${mod.dict ? 'ModuleDict' : 'ModuleList'} is not callable: ${LOOP_HINT}` : undefined)
+          const label = text(ctx, fn).replace(/^self\./, '')
           const mha = mod.steps.find((st) => st.op === 'mha')
           if (mha?.op === 'mha' && mha.encoder) {
-            const v = plain(evaluate(encoderInput(ctx, node, fn.attr)), node)
+            const v = plain(evaluate(encoderInput(ctx, node, label)), node)
             return { steps: [...v.steps, ...mod.steps], attn: { what: 'out', batchFirst: mha.batchFirst === true } }
           }
           if (mha) {
-            const v = plain(evaluate(selfAttentionInput(ctx, node, fn.attr)), node)
+            const v = plain(evaluate(selfAttentionInput(ctx, node, label)), node)
             return { steps: [...v.steps, ...mod.steps], attn: { what: 'pair', batchFirst: 'batchFirst' in mha && mha.batchFirst === true } }
           }
           const rec = mod.steps.find((st) => st.op === 'gru' || st.op === 'lstm')
           if (rec && (node.args.length > 1 || node.kwargs.size))
-            throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} passes an initial state or lengths to ${rec.op.toUpperCase()} '${fn.attr}': not supported on chain (the state starts at zero over a fixed window)`, { where: ctx.where, hint: 'call it as self.' + fn.attr + '(x)' })
+            throw new ModelError(`'${text(ctx, node)}' at ${ctx.file}:${node.line} passes an initial state or lengths to ${rec.op.toUpperCase()} '${label}': not supported on chain (the state starts at zero over a fixed window)`, { where: ctx.where, hint: 'call it as self.' + label + '(x)' })
           if (node.args.length !== 1 || node.kwargs.size) unsupported(ctx, text(ctx, node), node.line)
           // self.emb(x[:, 0].long()): an embedding of one input column
           if (mod.embedding) {
             const idx = evaluateRaw(node.args[0]!)
-            if (!idx.cols?.single || idx.steps.length) unsupported(ctx, text(ctx, node), node.line, 'ml2sc reads nn.Embedding of one column of the model\'s input: self.emb(x[:, 0].long())')
-            return { steps: [], embed: [{ kind: 'embedding', name: mod.name ?? fn.attr, column: idx.cols.from }] }
+            return embedLookup(idx, mod.name ?? label, ctx, node)
           }
           const x = evaluate(node.args[0]!)
           // a Linear at every step of a GRU/LSTM's sequence, or on states selected from it
@@ -147,6 +150,8 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         if (fname) {
           const arg = node.args[0] ?? node.kwargs.get('input')
           if (!arg) unsupported(ctx, text(ctx, node), node.line)
+          const flat = fname === 'flatten' ? flattenLookup(evaluateRaw(arg), fname, { ...node, args: node.args.slice(1) }, ctx) : undefined
+          if (flat) return flat
           const v = evaluate(arg)
           if (v.seq) return onSeq(v, node, (sv) => (fname === 'flatten' ? seqFlatten(sv) : seqApply(sv, [functionalStep(fname, undefined)])))
           let slope: number | undefined
@@ -181,6 +186,8 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
         if (fn.k === 'attr') {
           const method = fn.attr
           if (/^(view|reshape|flatten|squeeze)$/.test(method)) {
+            const flat = flattenLookup(evaluateRaw(fn.obj), method, node, ctx)
+            if (flat) return flat
             const o = evaluate(fn.obj)
             // h_n.squeeze(0); out.reshape(B, -1), out.flatten(1): a GRU/LSTM's states
             if (o.seq) {
@@ -268,8 +275,14 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
       si = next - 1
       continue
     }
-    if (s.body || /^(for|while|if|elif|else|with|try|def|class|del|global|nonlocal|assert|raise|import|from)$/.test(first.value))
-      unsupported(ctx, headerText(ctx, s), s.line)
+    // for blk in self.blocks: … unrolled, once per element (moduleLists.ts)
+    if (first.value === 'for' && s.body) {
+      const r = unrollLoop(ctx, s, modules, loopMods, run)
+      if (r) return r
+      continue
+    }
+    if (s.body || /^(for|while|if|elif|else|with|try|def|class|del|global|nonlocal|assert|raise|import|from|break|continue)$/.test(first.value))
+      unsupported(ctx, headerText(ctx, s), s.line, /^(for|while|break|continue)$/.test(first.value) ? LOOP_HINT : undefined)
     if (first.type === 'string' && t.length === 1) continue // docstring
     if (first.value === 'pass' && t.length === 1) continue
     if (first.value === 'return') {
