@@ -8,7 +8,7 @@ import { joinInput } from '../ir/layerInput.ts'
 import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
 import { quantize } from './quantize.ts'
-import { expandInput } from '../ir/categorical.ts'
+import { expandInput, gatheredBound } from '../ir/categorical.ts'
 import { graphPinOf, inputScaleOf, tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
 
 export { quantize }
@@ -125,7 +125,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     const weights = layer.weight.map((row) => row.map((w) => quantize(w, e)))
     const half = 1n << BigInt(s - 1)
     const biases = layer.bias.map((b) => quantizeAt(b, s, at) + half)
-    const accs = weights.map((row, j) => row.reduce((acc, w, i) => acc + abs(w) * xMax[i]!, abs(biases[j]!)))
+    // nn.Embedding columns: one category of each is read (gathered), so the bound takes its block's largest term
+    const accs = weights.map((row, j) => (l === 0 && model.categorical ? gatheredBound(row, xMax, biases[j]!, model.inputSize, model.categorical) : row.reduce((acc, w, i) => acc + abs(w) * xMax[i]!, abs(biases[j]!))))
     const accMax = accs.reduce((a, b) => (a > b ? a : b), 0n)
     const act = layer.activation
     const op = opOf(act)
