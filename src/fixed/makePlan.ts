@@ -80,7 +80,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) or has other norm constants (LayerNorm/BatchNorm ε, γ, β, in the code) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
   if (pin && (model.categorical ? JSON.stringify(model.categorical) : undefined) !== pin.categorical)
     throw new NumericsError('the new model has other nn.Embedding columns than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
-  // nn.Embedding columns: every index must fit the calldata width; the layer reads their one-hot vectors (0 or 1.0)
+  // nn.Embedding columns: every index must fit the calldata width; the layer reads one category of each (a one-hot entry, 1.0)
   const S = inputScaleOf({ scale, decimals, inputFraction })
   for (const cat of model.categorical ?? [])
     if (BigInt(cat.count - 1) * S > inputMax)
