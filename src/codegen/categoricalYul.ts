@@ -17,8 +17,11 @@ export const multipliedInputs = (plan: Plan, l: number): number => (l === 0 && p
 /** The lane-group shapes of layer 0 (full groups, then a short last one): a gather's packet offset and shift differ per shape. */
 export const gatherShapes = (groups: GroupLayout[]): GroupLayout[] => groups.filter((g, i) => i === 0 || (g.lanes !== groups[0]!.lanes && i === groups.length - 1))
 
-/** Words of gather scratch a row needs: per categorical column and shape, the packet's offset and the field's shift. */
-export const gatherWords = (plan: Plan, groups: GroupLayout[]): number => 2 * (plan.categorical?.length ?? 0) * gatherShapes(groups).length
+/**
+ * Words of gather scratch a row needs: per categorical column and shape, the packet's offset and the field's
+ * shift; in the `code` layout, per categorical column and lane group, the gathered lane word itself.
+ */
+export const gatherWords = (plan: Plan, groups: GroupLayout[], code: boolean): number => (plan.categorical?.length ?? 0) * (code ? groups.length : 2 * gatherShapes(groups).length)
 
 /** The check of one categorical feature `v` into its category `c` (a whole number of input-scale units below count, else BadCategory). */
 function checkYul(plan: Plan, i: number, count: number): string {
@@ -33,26 +36,49 @@ const offsetYul = (x: string, n: number) => (n > 0 ? `add(${x}, ${n})` : n < 0 ?
 
 const featureAt = (plan: Plan, i: number, decodeOp: string) => `${decodeOp}(${256 - 8 * plan.inputBytes}, calldataload(${i ? `add(rp, ${h(i * plan.inputBytes)})` : 'rp'}))`
 
+/** Input scale times a lane word, as on chain: `mul(w, S)` (or its shift) wraps modulo 2^256. */
+const timesScale = (S: bigint, x: string) => (S & (S - 1n) ? `mul(${x}, ${h(S)})` : `shl(${S.toString(2).length - 1}, ${x})`)
+
 /**
- * Yul (the `code` layout, whose lane words are constants in the code) that decodes the row at calldata `rp`
- * into its expanded input at mem `inputs` (ir/categorical.ts): a numeric feature as usual; a categorical one
- * is checked and written as its one-hot vector (the scale at the category, zero elsewhere).
+ * Yul (the `code` layout, whose lane words are constants in the code) that decodes the row at calldata `rp`:
+ * the numeric features to mem `inputs`; each categorical feature checked, then its category found by a
+ * binary search (⌈log2 n⌉ branches, the categories' lane words as constants in the leaves: the code proves
+ * them like every other weight) and its lane word times the input scale stored per lane group at `scratch`,
+ * where the group's accumulator adds it (gatherCodeAddYul).
  */
-export function categoricalDecodeYul(plan: Plan, inputs: number, decodeOp: string): string {
-  const S = inputScaleOf(plan)
+export function gatherCodeDecodeYul(plan: Plan, groups: GroupLayout[], inputs: number, scratch: number, decodeOp: string): string {
   const { at } = expandedLayout(plan.inputSize, plan.categorical)
+  const S = inputScaleOf(plan)
+  const weights = plan.layers[0]!.weights
+  const word = (e: number, g: GroupLayout) => {
+    let w = 0n
+    for (let k = 0; k < g.lanes; k++) w += weights[g.first + k]![e]! << BigInt(g.spacing * k)
+    return h(BigInt.asUintN(256, w * S))
+  }
   const lines: string[] = []
+  let k = 0
   for (let i = 0; i < plan.inputSize; i++) {
-    const dst = inputs + 32 * at[i]!
     const cat = plan.categorical!.find((c) => c.column === i)
     if (!cat) {
-      lines.push(`mstore(${h(dst)}, ${featureAt(plan, i, decodeOp)})`)
+      lines.push(`mstore(${h(inputs + 32 * at[i]!)}, ${featureAt(plan, i, decodeOp)})`)
       continue
     }
-    const clear = Array.from({ length: cat.count }, (_, k) => `mstore(${h(dst + 32 * k)}, 0)`).join(' ')
-    lines.push(`{ let v := ${featureAt(plan, i, decodeOp)} // feature ${i}: a category of '${cat.name}'`, `  ${checkYul(plan, i, cat.count)}`, `  ${clear} mstore(add(${h(dst)}, shl(5, c)), ${h(S)}) }`)
+    const base = scratch + 32 * k * groups.length
+    const leaf = (c: number) => groups.map((g, gi) => `mstore(${h(base + 32 * gi)}, ${word(at[i]! + c, g)})`).join(' ')
+    const search = (lo: number, hi: number): string => {
+      if (hi - lo === 1) return leaf(lo)
+      const mid = (lo + hi) >> 1
+      return `switch lt(c, ${mid}) case 0 { ${search(mid, hi)} } default { ${search(lo, mid)} }`
+    }
+    lines.push(`{ let v := ${featureAt(plan, i, decodeOp)} // feature ${i}: a category of '${cat.name}', its lane words found by a binary search`, `  ${checkYul(plan, i, cat.count)}`, `  ${search(0, cat.count)} }`)
+    k++
   }
   return lines.join('\n                ')
+}
+
+/** The `code` layout's gathered lane words of lane group `gi` (gatherCodeDecodeYul) added to `acc`. */
+export function gatherCodeAddYul(plan: Plan, groups: GroupLayout[], gi: number, scratch: number): string[] {
+  return (plan.categorical ?? []).map((_, k) => `acc := add(acc, mload(${h(scratch + 32 * (k * groups.length + gi))}))`)
 }
 
 /**
@@ -95,11 +121,10 @@ export function gatherAddYul(plan: Plan, groups: GroupLayout[], g: GroupLayout, 
   const shapes = gatherShapes(groups)
   const s = g.lanes === shapes[0]!.lanes ? 0 : 1
   const S = inputScaleOf(plan)
-  const times = (x: string) => (S & (S - 1n) ? `mul(${x}, ${h(S)})` : `shl(${S.toString(2).length - 1}, ${x})`)
   const wb = plan.weightBytes
   return (plan.categorical ?? []).map((_, k) => {
     const w = scratch + 64 * (k * shapes.length + s)
     const word = `and(shr(mload(${h(w + 32)}), mload(add(${base}, mload(${h(w)})))), ${h(laneMask(g, wb))})`
-    return `acc := add(acc, ${times(`sub(${word}, ${h(weightBiasWord(g, wb))})`)})`
+    return `acc := add(acc, ${timesScale(S, `sub(${word}, ${h(weightBiasWord(g, wb))})`)})`
   })
 }

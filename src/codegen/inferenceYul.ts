@@ -2,7 +2,7 @@ import type { LayerPlan, Plan } from '../fixed/types.ts'
 import { biasedAccInit, biasWordExpr, hex as h, laneWordOf, macChain, maskAndBiasDecl, packetMacs, sumWords, unpackLanes } from './laneKernel.ts'
 import { vectorActivationYul } from './activationYul.ts'
 import { joinYul } from './joinYul.ts'
-import { categoricalDecodeYul, gatherAddYul, gatherDecodeYul, multipliedInputs } from './categoricalYul.ts'
+import { gatherAddYul, gatherCodeAddYul, gatherCodeDecodeYul, gatherDecodeYul, multipliedInputs } from './categoricalYul.ts'
 import { decodesInputs, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
 import { packetAt, type GroupLayout } from './weightBlob.ts'
 
@@ -105,9 +105,10 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
   const inB = plan.inputBytes
   const inSh = 256 - 8 * inB
   const decodeToMemory = decodesInputs(plan)
-  // nn.Embedding columns: each checked, its weight column gathered from the blob (the code layout, whose lane
-  // words are constants, reads its one-hot vector)
-  if (plan.categorical?.length) lines.push(constants ? categoricalDecodeYul(plan, mem.inputs, inputDecodeOp(plan)) : gatherDecodeYul(plan, mem.blobLayout.layers[0]!.groups, mem.inputs, mem.gather, inputDecodeOp(plan), false))
+  // nn.Embedding columns: each checked, its weight column gathered from the blob (the code layout: from the
+  // constants in its code, by a binary search)
+  const groups0 = mem.blobLayout.layers[0]!.groups
+  if (plan.categorical?.length) lines.push(constants ? gatherCodeDecodeYul(plan, groups0, mem.inputs, mem.gather, inputDecodeOp(plan)) : gatherDecodeYul(plan, groups0, mem.inputs, mem.gather, inputDecodeOp(plan), false))
   else if (decodeToMemory && plan.inputSize <= UNROLL_DECODE)
     for (let i = 0; i < plan.inputSize; i++) lines.push(`mstore(${h(mem.inputs + 32 * i)}, ${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)}))))`)
   else if (decodeToMemory)
@@ -119,7 +120,7 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
     const src = l === 0 ? (decodeToMemory ? mem.inputs : -1) : (lm.joined ?? mem.layers[l - 1]!.activations)
     const x = (i: number) => (src < 0 ? `${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
     const groups = mem.blobLayout.layers[l]!.groups
-    const nIn = constants ? layer.nIn : multipliedInputs(plan, l)
+    const nIn = multipliedInputs(plan, l)
     const gathers = nIn < layer.nIn
     const unroll = constants || nIn * groups.length <= UNROLL_LIMIT || src < 0
     lines.push(`// layer ${l} '${layer.name}'`)
@@ -136,7 +137,7 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
         body.push(`for { let w := ${h(pw)} let q := ${h(src)} let e := ${h(pw + turns * UNROLL_BY * 32)} } lt(w, e) { w := add(w, ${32 * UNROLL_BY}) q := add(q, ${32 * UNROLL_BY}) } { ${step.join(' ')} }`)
         body.push(...macChain(Array.from({ length: nIn - turns * UNROLL_BY }, (_, k) => `mul(mload(${h(pw + 32 * (turns * UNROLL_BY + k))}), ${x(turns * UNROLL_BY + k)})`)))
       }
-      if (gathers) body.push(...gatherAddYul(plan, groups, g, mem.gather, h(mem.blob + g.at)))
+      if (gathers) body.push(...(constants ? gatherCodeAddYul(plan, groups, gi, mem.gather) : gatherAddYul(plan, groups, g, mem.gather, h(mem.blob + g.at))))
       body.push(...unpackLanes(plan, layer, g.lanes, g.spacing, (k) => h(lm.activations + 32 * (g.first + k))))
       lines.push(`{ ${body.join('\n                    ')} }`)
     })

@@ -46,7 +46,7 @@ export type MemoryMap = {
   layers: LayerMemory[]
   /** Decoded inputs of the current row. */
   inputs: number
-  /** nn.Embedding columns (not the `code` layout): where each row's gathers are located (categoricalYul.ts). */
+  /** nn.Embedding columns: where each row's gathers are located, or (`code` layout) their lane words (categoricalYul.ts). */
   gather: number
   /** First free byte after every fixed region; a call's outputs (ABI bytes) are written from here. */
   end: number
@@ -80,7 +80,7 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
   // a row read straight from calldata needs no input words (memory expansion is paid per word touched)
   if (kernel.mode === 'fused' || decodesInputs(plan)) at += plan.layers[0]!.nIn * 32
   const gather = at
-  if (kernel.mode !== 'code') at += 32 * gatherWords(plan, layout.layers[0]?.groups ?? [])
+  at += 32 * gatherWords(plan, layout.layers[0]?.groups ?? [], kernel.mode === 'code')
   const activations = plan.layers.map((layer, l) => {
     // the last layer's outputs get two words in front: predict returns them in place as an int256[]
     if (l === plan.layers.length - 1) at += 0x40

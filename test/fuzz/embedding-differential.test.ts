@@ -1,7 +1,7 @@
 // Differential fuzz of the nn.Embedding gather: random models with categorical columns (few and many
 // categories, numeric columns or none, one lane or several, lane groups of two shapes), on every kernel
 // (packed, fused, fused and streamed from several data contracts, the storage layout, the code layout's
-// one-hot), binary and decimal scales, signed and unsigned inputs: the contract (real solc, real anvil,
+// binary search over constants), binary and decimal scales, signed and unsigned inputs: the contract (real solc, real anvil,
 // predictBatch transactions and single predicts) against the bit-exact simulator, 0 mismatches.
 import { describe, expect, test } from 'bun:test'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
@@ -31,7 +31,8 @@ const CASES: Case[] = [
   { name: 'decimal scale 10^6, int64 inputs: 20 categories + 4 numeric → 6 sigmoid → 2', spec: { inputs: 5, cats: [[0, 20]], sizes: [6, 2], acts: [A.sigmoid, A.identity] }, precision: P(20, 4, 8, { decimals: 6 }), rows: 300, batch: 150, kernel: 'packed' },
   { name: 'fused: 60 categories + 90 numeric → 30 relu → 5, the blob embedded in the code', spec: { inputs: 91, cats: [[45, 60]], sizes: [30, 5], acts: [A.relu, A.identity] }, precision: P(16, 2, 4), embed: true, rows: 160, batch: 40, kernel: 'fused' },
   { name: 'fused and streamed: 2 categorical (40, 33) + 200 numeric → 40 relu → 3, 3 KB data contracts', spec: { inputs: 202, cats: [[0, 40], [201, 33]], sizes: [40, 3], acts: [A.relu, A.identity] }, precision: P(16, 2, 4), embed: false, chunkSize: 3000, rows: 80, batch: 20, kernel: 'fused streamed' },
-  { name: 'layout code (one-hot): 2 categorical (5, 8) + 3 numeric → 6 tanh → 2', spec: { inputs: 5, cats: [[0, 5], [4, 8]], sizes: [6, 2], acts: [A.tanh, A.identity] }, precision: P(20, 2, 4), layout: 'code', rows: 300, batch: 150, kernel: 'code' },
+  { name: 'layout code (binary search over 50 and 9 categories), decimal 10^4: + 2 numeric → 20 relu → 3', spec: { inputs: 4, cats: [[1, 50], [2, 9]], sizes: [20, 3], acts: [A.relu, A.identity] }, precision: P(20, 2, 4, { decimals: 4 }), layout: 'code', rows: 300, batch: 150, kernel: 'code' },
+  { name: 'layout code (binary search): 2 categorical (5, 8) + 3 numeric → 6 tanh → 2', spec: { inputs: 5, cats: [[0, 5], [4, 8]], sizes: [6, 2], acts: [A.tanh, A.identity] }, precision: P(20, 2, 4), layout: 'code', rows: 300, batch: 150, kernel: 'code' },
 ]
 
 describe('differential fuzz: nn.Embedding gathered on chain = the simulator, bit for bit', () => {
