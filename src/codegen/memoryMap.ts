@@ -78,7 +78,8 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
   if (kernel.streams) at += 32 * chunks
   const inputs = at
   // a row read straight from calldata needs no input words (memory expansion is paid per word touched)
-  if (kernel.mode === 'fused' || decodesInputs(plan)) at += plan.layers[0]!.nIn * 32
+  // (with nn.Embedding columns only the numeric ones: a category's weight column is gathered, never multiplied)
+  if (kernel.mode === 'fused' || decodesInputs(plan)) at += multipliedInputs(plan, 0) * 32
   const gather = at
   at += 32 * gatherWords(plan, layout.layers[0]?.groups ?? [], kernel.mode === 'code')
   const activations = plan.layers.map((layer, l) => {
