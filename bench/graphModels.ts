@@ -4,6 +4,7 @@ import path from 'node:path'
 import { readAllRows } from '../src/data/readCsv.ts'
 import type { ModelIR } from '../src/ir/types.ts'
 import { loadModel } from '../src/model/loadModel.ts'
+import { largeVocabularyModel } from './largeVocabulary.ts'
 
 const FIXTURES = path.resolve(import.meta.dir, '../test/fixtures')
 
@@ -16,10 +17,11 @@ async function fixture(name: string, dir: string, cls: string): Promise<GraphBen
   return { name, model, rows: data.features }
 }
 
-/** The residual MLP of custom blocks (13-16-16-16-16-3, two skips) and the wine model with two nn.Embedding columns. */
+/** The residual MLP of custom blocks (13-16-16-16-16-3, two skips), the wine model with two nn.Embedding columns, and an embedding of 50 categories. */
 export async function graphBenchModels(): Promise<GraphBenchModel[]> {
   return [
     await fixture('residual MLP (blocks) 13-16×4-3', 'layers/block_wine', 'BlockNet'),
     await fixture('embedding 2 cat + 11 num → 16-3', 'layers/embed_wine', 'TabularNet'),
+    largeVocabularyModel(),
   ]
 }

@@ -74,7 +74,7 @@ try {
   // the peer's architecture (bench/peer.ts): random weights at int8, as the peer stores them; integer pixels 0–255 as its inputs
   log(await measureOurs(s, PEER_400_32_16_10.name, randomModel([400, 32, 16, 10], 'identity', 11), pixelRows(4, 400), 4, 'datacontract', PEER_400_32_16_10.precision))
   await traced('400-32-16-10', results.at(-1)!)
-  // issue 19's graph models (bench/graphModels.ts): a residual MLP of custom blocks, an nn.Embedding model
+  // issue 19's graph models (bench/graphModels.ts): a residual MLP of custom blocks, nn.Embedding models (6/4 and 50 categories)
   for (const g of await graphBenchModels()) log(await measureOurs(s, g.name, g.model, g.rows, g.rows.length))
   // self-attention (issue 20): the PyTorch-made 1-head forecaster, MHA(8, 1) over 16 tokens of width 8, mean-pooled, Linear(8→1)
   const attn = await attentionFixture()

@@ -2,7 +2,7 @@ import type { LayerPlan, Plan } from '../fixed/types.ts'
 import { biasedAccInit, biasWordExpr, hex as h, laneWordOf, macChain, maskAndBiasDecl, packetMacs, sumWords, unpackLanes } from './laneKernel.ts'
 import { vectorActivationYul } from './activationYul.ts'
 import { joinYul } from './joinYul.ts'
-import { categoricalDecodeYul } from './categoricalYul.ts'
+import { gatherAddYul, gatherCodeAddYul, gatherCodeDecodeYul, gatherDecodeYul, multipliedInputs } from './categoricalYul.ts'
 import { decodesInputs, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
 import { packetAt, type GroupLayout } from './weightBlob.ts'
 
@@ -51,15 +51,18 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
   const wb = plan.weightBytes
   plan.layers.forEach((layer, l) => {
     const lm = mem.layers[l]!
-    lines.push(`// layer ${l} '${layer.name}': ${layer.nIn}→${layer.nOut}, ${layer.lanes} lanes`)
+    // a gathered embedding column's lane words are read from the blob by the row that needs one: never packed
+    const nIn = multipliedInputs(plan, l)
+    lines.push(`// layer ${l} '${layer.name}': ${layer.nIn}→${layer.nOut}, ${layer.lanes} lanes${nIn < layer.nIn ? `, lane words of the ${nIn} numeric inputs` : ''}`)
     for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
-      const words = g0.packets * g0.perWord * 32
+      const packets = Math.ceil(nIn / g0.perWord)
+      const words = packets * g0.perWord * 32
       const stores = (n: number, k = 0) => Array.from({ length: n }, (_, j) => `mstore(${k * g0.perWord + j ? `add(d, ${32 * (k * g0.perWord + j)})` : 'd'}, sub(${laneWordOf(g0, j, wb)}, bw))`).join(' ')
       // packet k of a turn (or of the tail after the loop), at p + k·packetBytes
       const packet = (k: number) => `m := mload(${k ? `add(p, ${k * g0.packetBytes})` : 'p'}) ${stores(g0.perWord, k)}`
-      const by = packBy(g0.packets)
-      const turns = Math.floor(g0.packets / by)
-      const tail = g0.packets - turns * by
+      const by = packBy(packets)
+      const turns = Math.floor(packets / by)
+      const tail = packets - turns * by
       // every packet in a loop (the last one's spare words are never read), or the lone (trimmed) packet
       const at = (base: number, stride: number) => (count === 1 ? h(base) : `add(${h(base)}, mul(sub(g, ${index}), ${stride}))`)
       const dst = at(lm.packedWeights[index]!, words)
@@ -68,15 +71,17 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
           `let src := ${at(mem.blob + g0.at, g0.bytes)}`,
           `mstore(${at(lm.packedBiases + 32 * index, 32)}, ${biasWordExpr(g0, plan.biasBytes, 'src')})`,
           `let d := ${dst}`,
-          g0.packets > 1
+          packets === 0
+            ? ''
+            : g0.packets > 1
             ? // packBy packets per turn (a turn's jump and pointer updates cost ~60 gas), the rest after the loop
               [
                 `let p := add(src, ${g0.biasBytes}) let m := 0`,
                 turns > 0 ? `for { let e := add(d, ${turns * by * g0.perWord * 32}) } lt(d, e) { p := add(p, ${by * g0.packetBytes}) d := add(d, ${by * 32 * g0.perWord}) } { ${Array.from({ length: by }, (_, k) => packet(k)).join(' ')} }` : '',
                 ...Array.from({ length: tail }, (_, k) => packet(k)),
               ].filter(Boolean).join(' ')
-            : `{ let m := mload(${plus('src', packetAt(g0, 0))}) ${stores(layer.nIn)} }`,
-        ]),
+            : `{ let m := mload(${plus('src', packetAt(g0, 0))}) ${stores(nIn)} }`,
+        ].filter(Boolean)),
       )
     }
   })
@@ -100,7 +105,10 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
   const inB = plan.inputBytes
   const inSh = 256 - 8 * inB
   const decodeToMemory = decodesInputs(plan)
-  if (plan.categorical?.length) lines.push(categoricalDecodeYul(plan, mem.inputs, inputDecodeOp(plan), false))
+  // nn.Embedding columns: each checked, its weight column gathered from the blob (the code layout: from the
+  // constants in its code, by a binary search)
+  const groups0 = mem.blobLayout.layers[0]!.groups
+  if (plan.categorical?.length) lines.push(constants ? gatherCodeDecodeYul(plan, groups0, mem.inputs, mem.gather, inputDecodeOp(plan)) : gatherDecodeYul(plan, groups0, mem.inputs, mem.gather, inputDecodeOp(plan), false))
   else if (decodeToMemory && plan.inputSize <= UNROLL_DECODE)
     for (let i = 0; i < plan.inputSize; i++) lines.push(`mstore(${h(mem.inputs + 32 * i)}, ${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)}))))`)
   else if (decodeToMemory)
@@ -112,7 +120,9 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
     const src = l === 0 ? (decodeToMemory ? mem.inputs : -1) : (lm.joined ?? mem.layers[l - 1]!.activations)
     const x = (i: number) => (src < 0 ? `${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
     const groups = mem.blobLayout.layers[l]!.groups
-    const unroll = constants || layer.nIn * groups.length <= UNROLL_LIMIT || src < 0
+    const nIn = multipliedInputs(plan, l)
+    const gathers = nIn < layer.nIn
+    const unroll = constants || nIn * groups.length <= UNROLL_LIMIT || src < 0
     lines.push(`// layer ${l} '${layer.name}'`)
     groups.forEach((g, gi) => {
       const pw = constants ? 0 : lm.packedWeights[gi]!
@@ -120,13 +130,14 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
       const body: string[] = [`let acc := ${constants ? laneWord(layer.biases, g) : `mload(${h(lm.packedBiases + 32 * gi)})`}`]
       if (constants && !unroll) throw new Error('the code layout needs fully unrolled layers')
       if (src < 0) body.push(...calldataMacs(plan, layer.nIn, wordAt))
-      else if (unroll) body.push(...macChain(Array.from({ length: layer.nIn }, (_, i) => `mul(${wordAt(i)}, ${x(i)})`)))
+      else if (unroll) body.push(...macChain(Array.from({ length: nIn }, (_, i) => `mul(${wordAt(i)}, ${x(i)})`)))
       else {
-        const turns = Math.floor(layer.nIn / UNROLL_BY)
+        const turns = Math.floor(nIn / UNROLL_BY)
         const step = macChain(Array.from({ length: UNROLL_BY }, (_, u) => `mul(mload(add(w, ${32 * u})), mload(add(q, ${32 * u})))`))
         body.push(`for { let w := ${h(pw)} let q := ${h(src)} let e := ${h(pw + turns * UNROLL_BY * 32)} } lt(w, e) { w := add(w, ${32 * UNROLL_BY}) q := add(q, ${32 * UNROLL_BY}) } { ${step.join(' ')} }`)
-        body.push(...macChain(Array.from({ length: layer.nIn - turns * UNROLL_BY }, (_, k) => `mul(mload(${h(pw + 32 * (turns * UNROLL_BY + k))}), ${x(turns * UNROLL_BY + k)})`)))
+        body.push(...macChain(Array.from({ length: nIn - turns * UNROLL_BY }, (_, k) => `mul(mload(${h(pw + 32 * (turns * UNROLL_BY + k))}), ${x(turns * UNROLL_BY + k)})`)))
       }
+      if (gathers) body.push(...(constants ? gatherCodeAddYul(plan, groups, gi, mem.gather) : gatherAddYul(plan, groups, g, mem.gather, h(mem.blob + g.at))))
       body.push(...unpackLanes(plan, layer, g.lanes, g.spacing, (k) => h(lm.activations + 32 * (g.first + k))))
       lines.push(`{ ${body.join('\n                    ')} }`)
     })
@@ -160,7 +171,7 @@ function calldataMacs(plan: Plan, nIn: number, wordAt: (i: number) => string): s
 
 /** Yul: decode the row at `rp` into memory once, summing it into `sx` (unrolled by 8). */
 function decodeWithSum(plan: Plan, mem: MemoryMap): string {
-  if (plan.categorical?.length) return categoricalDecodeYul(plan, mem.inputs, inputDecodeOp(plan), true)
+  if (plan.categorical?.length) return gatherDecodeYul(plan, mem.blobLayout.layers[0]!.groups, mem.inputs, mem.gather, inputDecodeOp(plan), true)
   const inB = plan.inputBytes
   const sh = 256 - 8 * plan.inputBytes
   const n = plan.inputSize
@@ -177,12 +188,14 @@ function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled
   // a group copied to a fixed buffer (streaming) has constant packet addresses: PUSH, not DUP + PUSH + ADD
   const at = (t: number) => (w0 === undefined ? plus('w', packetAt(g, t)) : h(w0 + packetAt(g, t)))
   const x = (i: number) => `mload(${h(x0 + 32 * i)})`
-  if (unrolled) return packetMacs(g, wb, nIn, 0, g.packets, at, x)
+  // a first layer with gathered embedding columns multiplies only its numeric inputs' packets
+  const packets = Math.ceil(nIn / g.perWord)
+  if (unrolled) return packetMacs(g, wb, nIn, 0, packets, at, x)
   const turns = Math.floor(Math.floor(nIn / g.perWord) / FUSED_BY)
   const step = packetMacs(g, wb, Infinity, 0, FUSED_BY, (t) => (t ? `add(p, ${t * g.packetBytes})` : 'p'), (i) => (i ? `mload(add(q, ${32 * i}))` : 'mload(q)'))
   return [
     `for { let p := add(w, ${g.biasBytes}) let q := ${h(x0)} let e := add(p, ${turns * FUSED_BY * g.packetBytes}) } lt(p, e) { p := add(p, ${FUSED_BY * g.packetBytes}) q := add(q, ${32 * FUSED_BY * g.perWord}) } { ${step.join(' ')} }`,
-    ...packetMacs(g, wb, nIn, turns * FUSED_BY, g.packets, at, x),
+    ...packetMacs(g, wb, nIn, turns * FUSED_BY, packets, at, x),
   ]
 }
 
@@ -199,9 +212,10 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
     const lm = mem.layers[l]!
     const x0 = l === 0 ? mem.inputs : (lm.joined ?? mem.layers[l - 1]!.activations)
     const lines: string[] = [...(lm.joined !== undefined ? [joinYul(plan, mem, l)] : []), l === 0 ? decodeWithSum(plan, mem) : sumWords('sx', x0, layer.nIn), `// layer ${l} '${layer.name}' (fused)`]
+    const nIn = multipliedInputs(plan, l)
     for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
-      const unrolled = layer.nIn <= budget
-      if (unrolled) budget -= layer.nIn
+      const unrolled = nIn <= budget
+      if (unrolled) budget -= nIn
       const at = (base: number, stride: number) => (count === 1 ? h(base) : `add(${h(base)}, mul(sub(g, ${index}), ${stride}))`)
       const from = at(g0.at, g0.bytes)
       lines.push(
@@ -209,7 +223,8 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
           mem.kernel.streams ? `copyRange(${from}, ${g0.bytes}, ${h(mem.blob)}) let w := ${h(mem.blob)}` : `let w := ${at(mem.blob + g0.at, g0.bytes)}`,
           `let acc := ${biasedAccInit(g0, plan, mem.kernel.streams ? h(mem.blob) : 'w')}`,
           'let m := 0',
-          ...fusedMacs(g0, wb, layer.nIn, x0, unrolled, mem.kernel.streams ? mem.blob : undefined),
+          ...fusedMacs(g0, wb, nIn, x0, unrolled, mem.kernel.streams ? mem.blob : undefined),
+          ...(nIn < layer.nIn ? gatherAddYul(plan, mem.blobLayout.layers[0]!.groups, g0, mem.gather, 'w') : []),
           `let y := ${at(lm.activations + 32 * g0.first, 32 * g0.lanes)}`,
           ...unpackLanes(plan, layer, g0.lanes, g0.spacing, (k) => (k ? `add(y, ${32 * k})` : 'y')),
         ]),

@@ -1,5 +1,6 @@
 import type { Plan } from '../fixed/types.ts'
 import { blobLayout, type BlobLayout } from './weightBlob.ts'
+import { gatherWords, multipliedInputs } from './categoricalYul.ts'
 
 /**
  * How a contract runs its rows:
@@ -18,8 +19,8 @@ export const PACK_WORDS = 512
 /** Blobs from data contracts larger than this are streamed group by group. */
 export const STREAM_MIN = 8192
 
-/** Lane words per row: Σ over layers of lane groups × inputs. */
-export const laneWordsOf = (plan: Plan) => plan.layers.reduce((n, l) => n + Math.ceil(l.nOut / l.lanes) * l.nIn, 0)
+/** Lane words per row: Σ over layers of lane groups × inputs multiplied (a gathered embedding column is none). */
+export const laneWordsOf = (plan: Plan) => plan.layers.reduce((n, layer, l) => n + Math.ceil(layer.nOut / layer.lanes) * multipliedInputs(plan, l), 0)
 
 export function kernelOf(plan: Plan, o: { layout: 'datacontract' | 'code' | 'storage'; embedded: boolean }): Kernel {
   if (o.layout === 'code') return { mode: 'code', streams: false }
@@ -45,6 +46,8 @@ export type MemoryMap = {
   layers: LayerMemory[]
   /** Decoded inputs of the current row. */
   inputs: number
+  /** nn.Embedding columns: where each row's gathers are located, or (`code` layout) their lane words (categoricalYul.ts). */
+  gather: number
   /** First free byte after every fixed region; a call's outputs (ABI bytes) are written from here. */
   end: number
 }
@@ -54,7 +57,7 @@ export const UNROLL_LIMIT = 48
 
 /** Whether a packed-kernel row's features are first decoded into memory (else read straight from calldata). */
 export function decodesInputs(plan: Plan): boolean {
-  // nn.Embedding columns: the contract writes their one-hot vectors (categoricalYul.ts)
+  // nn.Embedding columns: the numeric features are decoded apart from the categorical ones (categoricalYul.ts)
   if (plan.categorical?.length) return true
   // a graph model that reads the input again later (a skip or concat from x) keeps it in memory
   if (plan.layers.some((l) => l.input?.values.includes(0))) return true
@@ -75,7 +78,10 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
   if (kernel.streams) at += 32 * chunks
   const inputs = at
   // a row read straight from calldata needs no input words (memory expansion is paid per word touched)
-  if (kernel.mode === 'fused' || decodesInputs(plan)) at += plan.layers[0]!.nIn * 32
+  // (with nn.Embedding columns only the numeric ones: a category's weight column is gathered, never multiplied)
+  if (kernel.mode === 'fused' || decodesInputs(plan)) at += multipliedInputs(plan, 0) * 32
+  const gather = at
+  at += 32 * gatherWords(plan, layout.layers[0]?.groups ?? [], kernel.mode === 'code')
   const activations = plan.layers.map((layer, l) => {
     // the last layer's outputs get two words in front: predict returns them in place as an int256[]
     if (l === plan.layers.length - 1) at += 0x40
@@ -86,10 +92,11 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
   const layers = plan.layers.map((_, l) => {
     const groups = layout.layers[l]!.groups
     const packedWeights: number[] = []
+    // the first layer of a model with nn.Embedding columns packs only its numeric columns' lane words (the rest are gathered)
     if (kernel.mode === 'packed')
       for (const g of groups) {
         packedWeights.push(at)
-        at += g.packets * g.perWord * 32
+        at += Math.ceil(multipliedInputs(plan, l) / g.perWord) * g.perWord * 32
       }
     const packedBiases = at
     if (kernel.mode === 'packed') at += groups.length * 32
@@ -99,5 +106,5 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
     at += plan.layers[l]!.nIn * 32
     return { packedWeights, packedBiases, activations: activations[l]!, joined }
   })
-  return { kernel, blob, blobLayout: layout, chunkTable, layers, inputs, end: at }
+  return { kernel, blob, blobLayout: layout, chunkTable, layers, inputs, gather, end: at }
 }

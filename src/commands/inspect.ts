@@ -183,7 +183,7 @@ export function renderInspect(s: InspectSummary): string {
       `input        ${shapeText(s.inputShape)} tensor${s.guess?.inputShape ? ' (GUESSED from the layer sizes; set model.inputShape)' : ''}, CSV columns in C order; ${s.macs.toLocaleString('en-US')} multiply-accumulates per row`,
     )
   if (s.categorical)
-    lines.push(`categorical  ${s.categorical.map((c) => `column ${c.column} (nn.Embedding '${c.name}', ${c.count} categories)`).join(', ')}: a whole index per row, its table folded into the first Linear (one weight column per category)`)
+    lines.push(`categorical  ${s.categorical.map((c) => `column ${c.column} (nn.Embedding '${c.name}', ${c.count} categories)`).join(', ')}: a whole index per row, its table folded into the first Linear (one weight column per category, gathered on chain)`)
   lines.push('')
   const lanes = (i: number) => {
     const p = s.plan?.layers[i]

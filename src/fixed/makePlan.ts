@@ -8,7 +8,7 @@ import { joinInput } from '../ir/layerInput.ts'
 import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
 import { quantize } from './quantize.ts'
-import { expandInput } from '../ir/categorical.ts'
+import { expandInput, gatheredBound } from '../ir/categorical.ts'
 import { graphPinOf, inputScaleOf, tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
 
 export { quantize }
@@ -80,7 +80,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     throw new NumericsError('the new model reads its layers in another graph shape (residual adds, concats) or has other norm constants (LayerNorm/BatchNorm ε, γ, β, in the code) than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
   if (pin && (model.categorical ? JSON.stringify(model.categorical) : undefined) !== pin.categorical)
     throw new NumericsError('the new model has other nn.Embedding columns than the deployed contract', { hint: 'deploy the new model with `ml2sc run`' })
-  // nn.Embedding columns: every index must fit the calldata width; the layer reads their one-hot vectors (0 or 1.0)
+  // nn.Embedding columns: every index must fit the calldata width; the layer reads one category of each (a one-hot entry, 1.0)
   const S = inputScaleOf({ scale, decimals, inputFraction })
   for (const cat of model.categorical ?? [])
     if (BigInt(cat.count - 1) * S > inputMax)
@@ -125,7 +125,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     const weights = layer.weight.map((row) => row.map((w) => quantize(w, e)))
     const half = 1n << BigInt(s - 1)
     const biases = layer.bias.map((b) => quantizeAt(b, s, at) + half)
-    const accs = weights.map((row, j) => row.reduce((acc, w, i) => acc + abs(w) * xMax[i]!, abs(biases[j]!)))
+    // nn.Embedding columns: one category of each is read (gathered), so the bound takes its block's largest term
+    const accs = weights.map((row, j) => (l === 0 && model.categorical ? gatheredBound(row, xMax, biases[j]!, model.inputSize, model.categorical) : row.reduce((acc, w, i) => acc + abs(w) * xMax[i]!, abs(biases[j]!))))
     const accMax = accs.reduce((a, b) => (a > b ? a : b), 0n)
     const act = layer.activation
     const op = opOf(act)

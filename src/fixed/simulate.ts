@@ -17,7 +17,8 @@ import { NumericsError } from '../errors/base.ts'
 export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
   const scale = plan.scale
   const trace: bigint[][] = []
-  // nn.Embedding columns: the index (at the input scale) becomes its one-hot vector, as the contract writes it
+  // nn.Embedding columns: the index (at the input scale) becomes its one-hot vector; the product with it is the
+  // category's weight column times the scale, exactly the integers the contract's gather adds (categoricalYul.ts)
   const S = inputScaleOf(plan)
   const x = expandInput(input, plan.categorical, S, 0n, (v, cat) => {
     if (v % S !== 0n || v < 0n || v / S >= BigInt(cat.count)) throw new NumericsError(`feature ${cat.column} (${v} at scale ${S}) is not a category index of embedding '${cat.name}' (0 to ${cat.count - 1}): the contract reverts BadCategory`)

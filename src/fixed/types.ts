@@ -63,7 +63,7 @@ export type Plan = {
   tensorLayers?: TensorLayerPlan[]
   /** Sequence models: the GRU/LSTM before the dense layers (recurrentPlanTypes.ts); inputShape is then [T, F]. */
   recurrent?: RecurrentPlan
-  /** nn.Embedding columns (ir/categorical.ts): the contract checks each index and writes its one-hot vector; layers[0] reads the expanded input. */
+  /** nn.Embedding columns (ir/categorical.ts): the contract checks each index and gathers its folded weight column; layers[0]'s weights are in the expanded layout. */
   categorical?: CategoricalInput[]
   /** Sequence models: self-attention before the dense layers (attentionPlanTypes.ts); inputShape is then [T, E]. */
   attention?: AttentionPlan
@@ -89,7 +89,7 @@ export type PlanPin = {
   tensor?: string
   /** A graph model: which values each layer reads (graphPinOf): the contract's code builds those sums and concats. */
   graph?: string
-  /** nn.Embedding columns (their one-hot expansion is in the contract's code). */
+  /** nn.Embedding columns (their checks and gathers are in the contract's code). */
   categorical?: string
 }
 

@@ -57,7 +57,7 @@ async function checkFixture(name: string, file: File, inputShape?: number[]) {
 }
 
 describe('layers on chain (real PyTorch fixtures): chain = simulator, close to PyTorch', () => {
-  test('nn.Embedding columns (model.py and ONNX): folded one-hot, exact to the simulator; PyTorch within 1e-4', async () => {
+  test('nn.Embedding columns (model.py and ONNX): folded and gathered, exact to the simulator; PyTorch within 1e-4', async () => {
     for (const file of ['model.state_dict.pt', 'model.onnx'] as const) {
       const r = await checkFixture('embed_wine', file)
       expect(r.model.categorical).toEqual([

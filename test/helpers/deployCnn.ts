@@ -11,12 +11,12 @@ import { packRowWords, packRows } from '../../src/fixed/encodeRows.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 
 /** Deploy (and upload) a model's contract; returns a function giving the chain's outputs for rows. */
-export async function deployCnn(s: ChainSession, plan: Plan, name: string, layout: WeightLayout = 'datacontract', embed?: boolean) {
-  const opts = { contractName: name, layout, embedWeights: embed, chunkSize: chunkSizeFor(layout) }
+export async function deployCnn(s: ChainSession, plan: Plan, name: string, layout: WeightLayout = 'datacontract', embed?: boolean, chunkSize?: number) {
+  const opts = { contractName: name, layout, embedWeights: embed, chunkSize: chunkSizeFor(layout, chunkSize) }
   const compiled = compileSolidity(generateSolidity(plan, opts), name)
   const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
   const blob = encodeWeights(plan)
-  const uploads = embedsWeights(plan, opts) ? [] : await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, chunkSizeFor(layout)))
+  const uploads = embedsWeights(plan, opts) ? [] : await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, opts.chunkSize))
   const predict = async (row: bigint[]) => {
     const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRowWords(plan, row)] })
     const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data, gas: 16_000_000n })

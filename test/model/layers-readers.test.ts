@@ -145,12 +145,12 @@ describe('nn.Embedding: folded through the first Linear', () => {
       ['fc.weight', { shape: [1, 4], data: Float64Array.from([0.5, -1, 10, 100]) }],
       ['fc.bias', { shape: [1], data: Float64Array.from([0.25]) }],
     ])
-  test('the table becomes one weight column per category (W_E·E[c]), in CSV column order', () => {
+  test('the table becomes one weight column per category (W_E·E[c]), after the numeric columns', () => {
     const ir = buildModel(parseModuleSource(HEAD + SRC, undefined, 'm.py'), tensors(), 'state_dict-pt', 'm.py')
     expect(ir.inputSize).toBe(3)
     expect(ir.categorical).toEqual([{ column: 0, count: 3, name: 'emb' }])
-    // expanded input: [c=0, c=1, c=2, x1, x2]; the numeric slice comes first in the cat, the embedding after
-    expect(ir.layers[0]!.weight).toEqual([[10 * 1 + 100 * 2, 10 * 3 + 100 * 4, 10 * 5 + 100 * 6, 0.5, -1]])
+    // expanded input: the numeric columns first, then each categorical column's one-hot block: [x1, x2, c=0, c=1, c=2]
+    expect(ir.layers[0]!.weight).toEqual([[0.5, -1, 10 * 1 + 100 * 2, 10 * 3 + 100 * 4, 10 * 5 + 100 * 6]])
     // float reference: exactly PyTorch's cat-then-Linear
     expect(referenceForward(ir, [2, 1, 3])).toEqual([0.25 + 0.5 * 1 - 3 + 10 * 5 + 100 * 6])
     expect(() => referenceForward(ir, [3, 0, 0])).toThrow("feature 0: 3 is not a category index of embedding 'emb' (a whole number from 0 to 2)")

@@ -1,4 +1,4 @@
-// Adversarial review (branch layers): nn.Embedding columns folded one-hot on chain. Raw calldata rows with
+// Adversarial review (branch layers): nn.Embedding columns on chain (one-hot in the code layout, gathered otherwise). Raw calldata rows with
 // negative, huge, fractional-encoded and boundary category values through predict and predictBatch, on a
 // real anvil, for signed, unsigned and own-input-scale precisions: the contract must revert
 // BadCategory(row, feature, value) exactly where the simulator refuses, and equal it bit for bit elsewhere.
@@ -11,6 +11,7 @@ import { packRowWords, packRows } from '../../src/fixed/encodeRows.ts'
 import { inputScaleOf, type Plan, type PrecisionSpec } from '../../src/fixed/types.ts'
 import type { ModelIR } from '../../src/ir/types.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
+import type { WeightLayout } from '../../src/codegen/generateSolidity.ts'
 import { fileChain } from '../helpers/fileChain.ts'
 
 let s: ChainSession
@@ -37,9 +38,9 @@ function model(): ModelIR {
 
 type Outcome = { revert: unknown[] } | { out: string[] }
 
-async function attack(p: PrecisionSpec, name: string) {
+async function attack(p: PrecisionSpec, name: string, layout: WeightLayout) {
   const plan: Plan = makePlan(model(), p)
-  const { compiled, address } = await deployCnn(s, plan, name, 'code')
+  const { compiled, address } = await deployCnn(s, plan, name, layout)
   const S = inputScaleOf(plan)
   const call = async (fn: 'predict' | 'predictBatch', rows: bigint[][]): Promise<Outcome> => {
     const args = fn === 'predict' ? [packRowWords(plan, rows[0]!)] : [packRows(plan, rows)]
@@ -77,10 +78,14 @@ const PRECISIONS: [string, PrecisionSpec][] = [
   ['unsigned int16 inputs at 2^8', { fraction: 16, weightBytes: 2, inputBytes: 2, inputFraction: 8, inputUnsigned: true }],
 ]
 
+// `code`: lane words are constants, the one-hot vector is written; `datacontract` (embedded) and `storage`: the
+// category's weight column is gathered from the blob
+const LAYOUTS: WeightLayout[] = ['code', 'datacontract', 'storage']
+
 describe('review: nn.Embedding categories on chain against raw calldata', () => {
-  PRECISIONS.forEach(([what, p], k) =>
+  PRECISIONS.flatMap(([what, p], k) => LAYOUTS.map((layout) => [`${what}, layout ${layout}`, p, `RevCat${k}${layout}`, layout] as const)).forEach(([what, p, name, layout]) =>
     test(`${what}: chain reverts BadCategory exactly where the simulator refuses, equals it elsewhere (predict and predictBatch)`, async () => {
-      const { plan, S, call, sim } = await attack(p, `RevCat${k}`)
+      const { plan, S, call, sim } = await attack(p, name, layout)
       const good = [2n * S, S / 4n, S, -S / 8n].map((v) => (v < plan.inputMin ? plan.inputMin : v))
       let refusedBoth = 0
       let agreed = 0
