@@ -89,7 +89,9 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
     if (kernel.mode === 'packed')
       for (const g of groups) {
         packedWeights.push(at)
-        at += g.packets * g.perWord * 32
+        // the packing loop writes every field of every packet (the last one's spare words are never read);
+        // a lone packet is unpacked word by word, its nIn words only (memory is paid per word touched)
+        at += (g.packets === 1 ? plan.layers[l]!.nIn : g.packets * g.perWord) * 32
       }
     const packedBiases = at
     if (kernel.mode === 'packed') at += groups.length * 32
