@@ -53,7 +53,8 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
     const lm = mem.layers[l]!
     lines.push(`// layer ${l} '${layer.name}': ${layer.nIn}→${layer.nOut}, ${layer.lanes} lanes`)
     for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
-      const words = g0.packets * g0.perWord * 32
+      // a group's lane words in memory, as memoryMap reserves them (a lone packet: its nIn words only)
+      const words = (g0.packets === 1 ? layer.nIn : g0.packets * g0.perWord) * 32
       const stores = (n: number, k = 0) => Array.from({ length: n }, (_, j) => `mstore(${k * g0.perWord + j ? `add(d, ${32 * (k * g0.perWord + j)})` : 'd'}, sub(${laneWordOf(g0, j, wb)}, bw))`).join(' ')
       // packet k of a turn (or of the tail after the loop), at p + k·packetBytes
       const packet = (k: number) => `m := mload(${k ? `add(p, ${k * g0.packetBytes})` : 'p'}) ${stores(g0.perWord, k)}`
