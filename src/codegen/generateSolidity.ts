@@ -204,7 +204,9 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
             let selector := shr(224, calldataload(0))
             let single := eq(selector, ${predictSelector})
             if or(single, eq(selector, ${fn('predictBatch')})) {
-                if callvalue() { mstore(0, shl(224, ${err('UnexpectedValue')})) mstore(4, callvalue()) revert(0, 36) }
+                // custom errors are written as the word selector (and arguments after it) and revert from byte 28:
+                // two bytes of code fewer than shl(224, selector) at 0
+                if callvalue() { mstore(0, ${err('UnexpectedValue')}) mstore(32, callvalue()) revert(28, 36) }
                 // predict(bytes32[${rowWords}]): one row, the ${rowWords} word(s) after the selector, the call data exactly that
                 // long. predictBatch(bytes): n rows of ${rowBytes} bytes, the length bounded first so add(off, len) cannot wrap
                 let off := 4
@@ -214,20 +216,20 @@ contract ${name} {${embed ? `\n    /// @notice The initial weights in ml2sc's ca
                     off := add(4, calldataload(4))
                     len := calldataload(off)
                     off := add(off, 32)
-                    if or(gt(len, calldatasize()), gt(add(off, len), calldatasize())) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
+                    if or(gt(len, calldatasize()), gt(add(off, len), calldatasize())) { mstore(0, ${err('BadCalldata')}) revert(28, 4) }
                     n := div(len, ${rowBytes})
-                    if or(iszero(n), iszero(eq(len, mul(n, ${rowBytes})))) { mstore(0, shl(224, ${err('BadInputLength')})) mstore(4, len) mstore(36, ${rowBytes}) revert(0, 68) }
+                    if or(iszero(n), iszero(eq(len, mul(n, ${rowBytes})))) { mstore(0, ${err('BadInputLength')}) mstore(32, len) mstore(64, ${rowBytes}) revert(28, 68) }
                 }
                 // and its padding after the row must be zero: a row packed too long is refused, never read in part
                 // (and() is bitwise: the padding test is made 0 or 1 before it meets \`single\`)
-                if and(single, ${padBits ? `gt(or(iszero(eq(calldatasize(), ${4 + 32 * rowWords})), shl(${256 - padBits}, calldataload(${4 + 32 * rowWords - 32}))), 0)` : `iszero(eq(calldatasize(), ${4 + 32 * rowWords}))`}) { mstore(0, shl(224, ${err('BadCalldata')})) revert(0, 4) }
+                if and(single, ${padBits ? `gt(or(iszero(eq(calldatasize(), ${4 + 32 * rowWords})), shl(${256 - padBits}, calldataload(${4 + 32 * rowWords - 32}))), 0)` : `iszero(eq(calldatasize(), ${4 + 32 * rowWords}))`}) { mstore(0, ${err('BadCalldata')}) revert(28, 4) }
 ${layout === 'code' ? `                // weights in the code: always ready, never updated (writeChunk reverts Immutable), so no state to read
 ` : `${embed ? `                // a model that has never held wei has never been updated (every update's first chunk carries 1 wei,
                 // and nothing here ever sends wei out): its weights are the embedded ones, no state read needed
                 if selfbalance() {
 ` : `                {
 `}                let st := sload(2)
-                if ${mask >> 248n ? 'shr(248, st)' : 'iszero(shr(248, st))'} { mstore(0, shl(224, ${err('NotReady')})) revert(0, 4) }
+                if ${mask >> 248n ? 'shr(248, st)' : 'iszero(shr(248, st))'} { mstore(0, ${err('NotReady')}) revert(28, 4) }
 ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(blobAt)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
 ` : ''}${layout === 'datacontract' && !kernel.streams ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(blobAt)}) }
 ` : ''}${kernel.streams ? `                // the data contracts' addresses, 20 bytes each, from the upload's address table (the one SLOAD
@@ -263,7 +265,7 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
         address initialOwner = INITIAL_OWNER;
         assembly {
             let admin := ${lib.address}
-            if iszero(extcodesize(admin)) { mstore(0, shl(224, ${err('AdminLibraryMissing')})) mstore(4, admin) revert(0, 36) }
+            if iszero(extcodesize(admin)) { mstore(0, ${err('AdminLibraryMissing')}) mstore(32, admin) revert(28, 36) }
             let n := calldatasize()
             calldatacopy(0, 0, n)
             mstore(n, ${h(params)})

@@ -56,7 +56,8 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
     lines.push(`// layer ${l} '${layer.name}': ${layer.nIn}→${layer.nOut}, ${layer.lanes} lanes${nIn < layer.nIn ? `, lane words of the ${nIn} numeric inputs` : ''}`)
     for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
       const packets = Math.ceil(nIn / g0.perWord)
-      const words = packets * g0.perWord * 32
+      // a group's lane words in memory, as memoryMap reserves them (a lone packet: its nIn words only)
+      const words = (g0.packets === 1 ? nIn : packets * g0.perWord) * 32
       const stores = (n: number, k = 0) => Array.from({ length: n }, (_, j) => `mstore(${k * g0.perWord + j ? `add(d, ${32 * (k * g0.perWord + j)})` : 'd'}, sub(${laneWordOf(g0, j, wb)}, bw))`).join(' ')
       // packet k of a turn (or of the tail after the loop), at p + k·packetBytes
       const packet = (k: number) => `m := mload(${k ? `add(p, ${k * g0.packetBytes})` : 'p'}) ${stores(g0.perWord, k)}`
@@ -88,11 +89,31 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
   return lines.join('\n                ')
 }
 
-/** The signed lane word of input column `col` (or the biases) for a group, as a constant (`code` layout). */
-export function laneWord(v: bigint[], g: Pick<GroupLayout, 'first' | 'lanes' | 'spacing'>): string {
+/** The signed lane word of input column `col` (or the biases) for a group, as a number (`code` layout). */
+export function laneWordValue(v: bigint[], g: Pick<GroupLayout, 'first' | 'lanes' | 'spacing'>): bigint {
   let w = 0n
   for (let k = 0; k < g.lanes; k++) w += v[g.first + k]! << BigInt(g.spacing * k)
-  return '0x' + BigInt.asUintN(256, w).toString(16)
+  return w
+}
+
+/** The signed lane word as a 256-bit constant (two's complement). */
+export const laneWord = (v: bigint[], g: Pick<GroupLayout, 'first' | 'lanes' | 'spacing'>): string => '0x' + BigInt.asUintN(256, laneWordValue(v, g)).toString(16)
+
+/** A product term: a Yul expression (`mload(…)`), or a constant lane word, signed. */
+type Term = { w: string | bigint; x: string }
+
+/**
+ * MAC statements into `acc`. A negative constant lane word is a PUSH32 of its two's complement (0xff… up
+ * top); its magnitude is as short as the lanes (PUSH21 for 4 × 48-bit lanes): those terms are summed apart
+ * and SUBtracted, the same gas and the same sum mod 2^256 (so the same lanes), 11 bytes of code less each.
+ */
+export function signedMacs(terms: Term[]): string[] {
+  const neg = terms.filter((t) => typeof t.w === 'bigint' && t.w < 0n)
+  const pos = terms.filter((t) => !neg.includes(t))
+  const mulOf = (t: Term) => `mul(${typeof t.w === 'bigint' ? h(t.w < 0n ? -t.w : t.w) : t.w}, ${t.x})`
+  const out = macChain(pos.map(mulOf))
+  for (let i = 0; i < neg.length; i += 16) out.push(`acc := sub(acc, ${neg.slice(i, i + 16).map(mulOf).reduceRight((rest, t) => (rest ? `add(${t}, ${rest})` : t), '')})`)
+  return out
 }
 
 /**
@@ -126,11 +147,11 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
     lines.push(`// layer ${l} '${layer.name}'`)
     groups.forEach((g, gi) => {
       const pw = constants ? 0 : lm.packedWeights[gi]!
-      const wordAt = (i: number) => (constants ? laneWord(layer.weights.map((r) => r[i]!), g) : `mload(${h(pw + 32 * i)})`)
+      const wordAt = (i: number): string | bigint => (constants ? laneWordValue(layer.weights.map((r) => r[i]!), g) : `mload(${h(pw + 32 * i)})`)
       const body: string[] = [`let acc := ${constants ? laneWord(layer.biases, g) : `mload(${h(lm.packedBiases + 32 * gi)})`}`]
       if (constants && !unroll) throw new Error('the code layout needs fully unrolled layers')
       if (src < 0) body.push(...calldataMacs(plan, layer.nIn, wordAt))
-      else if (unroll) body.push(...macChain(Array.from({ length: nIn }, (_, i) => `mul(${wordAt(i)}, ${x(i)})`)))
+      else if (unroll) body.push(...signedMacs(Array.from({ length: nIn }, (_, i) => ({ w: wordAt(i), x: x(i) }))))
       else {
         const turns = Math.floor(nIn / UNROLL_BY)
         const step = macChain(Array.from({ length: UNROLL_BY }, (_, u) => `mul(mload(add(w, ${32 * u})), mload(add(q, ${32 * u})))`))
@@ -150,21 +171,34 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
 /**
  * MACs of a one-group first layer reading its inputs straight from the row at \`rp\`: one CALLDATALOAD
  * per word of inputs (into \`c\`), each input then shifted out of it (masked, or sign-extended).
+ *
+ * Constant lane words (\`code\` layout) and unsigned inputs need no mask: with d_j = shr(s_j, c), the word's
+ * top fields down to input j, input j is d_j − 2^b·d_(j−1) (b bits per input), so Σ W_j·x_j is
+ * Σ V_j·d_j with V_j = W_j − 2^b·W_(j+1) (W past the word's last input is 0): the same integer sum (the
+ * lanes come out the same), two operations less per input. Bytes after the row (padding, the next row)
+ * are shifted out of every d_j.
  */
-function calldataMacs(plan: Plan, nIn: number, wordAt: (i: number) => string): string[] {
+function calldataMacs(plan: Plan, nIn: number, wordAt: (i: number) => string | bigint): string[] {
   const inB = plan.inputBytes
   const per = Math.floor(32 / inB)
   const mask = h((1n << BigInt(8 * inB)) - 1n)
-  const out: string[] = per > 1 && plan.inputUnsigned ? [`let xm := ${mask}`] : []
+  const telescoped = per > 1 && plan.inputUnsigned && typeof wordAt(0) === 'bigint'
+  const out: string[] = per > 1 && plan.inputUnsigned && !telescoped ? [`let xm := ${mask}`] : []
   for (let i0 = 0; i0 < nIn; i0 += per) {
+    const count = Math.min(per, nIn - i0)
     const x = (j: number) => {
       const sh = 256 - 8 * inB * (j + 1)
       const word = sh ? `shr(${sh}, c)` : 'c'
       if (j === 0) return `${inputDecodeOp(plan)}(${sh}, c)`
+      if (telescoped) return word
       return plan.inputUnsigned ? `and(${word}, xm)` : `signextend(${inB - 1}, ${word})`
     }
-    const terms = Array.from({ length: Math.min(per, nIn - i0) }, (_, j) => `mul(${wordAt(i0 + j)}, ${x(j)})`)
-    out.push(`{ let c := calldataload(${i0 ? `add(rp, ${h(i0 * inB)})` : 'rp'}) ${macChain(terms).join(' ')} }`)
+    const w = (j: number) => {
+      const v = wordAt(i0 + j)
+      return telescoped && j + 1 < count ? (v as bigint) - ((wordAt(i0 + j + 1) as bigint) << BigInt(8 * inB)) : v
+    }
+    const terms = Array.from({ length: count }, (_, j) => ({ w: w(j), x: x(j) }))
+    out.push(`{ let c := calldataload(${i0 ? `add(rp, ${h(i0 * inB)})` : 'rp'}) ${signedMacs(terms).join(' ')} }`)
   }
   return out
 }

@@ -96,7 +96,10 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
     if (kernel.mode === 'packed')
       for (const g of groups) {
         packedWeights.push(at)
-        at += Math.ceil(multipliedInputs(plan, l) / g.perWord) * g.perWord * 32
+        // the packing loop writes every field of every packet (the last one's spare words are never read);
+        // a lone packet is unpacked word by word, its nIn words only (memory is paid per word touched); a
+        // gathered embedding column is never unpacked (multipliedInputs: the numeric columns)
+        at += (g.packets === 1 ? multipliedInputs(plan, l) : Math.ceil(multipliedInputs(plan, l) / g.perWord) * g.perWord) * 32
       }
     const packedBiases = at
     if (kernel.mode === 'packed') at += groups.length * 32

@@ -164,6 +164,11 @@ const CASES: Case[] = [
     embed: false,
   },
   { name: 'uint8 inputs at 2^7, 9-40-3 (10 groups, inputs decoded once)', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 7, inputUnsigned: true }, rows: 400, embed: false },
+  // the code layout's unsigned input words need no mask (telescoped lane words, inferenceYul.ts calldataMacs):
+  // the ML2SC shape at int24 (two words, the second ends 4 bytes short: padding, or the next row in a batch),
+  // and uint8 inputs (32 per word, then 8)
+  { name: 'layout code, uint16 inputs at 2^15, int24 weights, 30-4-1 sigmoid (telescoped input words)', model: chain(r0, [30, 4, 1], [A.relu, A.sigmoid]), precision: { ...P(20, 3, 2), inputFraction: 15, inputUnsigned: true }, rows: 500, spread: 1, layout: 'code' },
+  { name: 'layout code, uint8 inputs at 2^7, 40-4-2 (telescoped input words)', model: chain(r0, [40, 4, 2], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 7, inputUnsigned: true }, rows: 400, layout: 'code' },
 ]
 
 // ---- the run -------------------------------------------------------------------------------------------
