@@ -89,18 +89,106 @@ def save(name, model, x_test, y_test, label_name, batch_first):
                           batch_first, check_trace=False, safetensors=True, weights_json=True)
 
 
-x, y = sine_data(600)
-f1 = AttnForecaster()
-print("attn_sine loss", train_sequence(f1, x[:500], y[:500], nn.MSELoss(), 300))
-save("attn_sine", f1, x[500:532], y[500:532, 0], "next", True)
 
-xs, ys = shape_data(600)
-c2 = AttnClassifier()
-print("attn2_cls loss", train_sequence(c2, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200, batch_first=False))
-with torch.no_grad():
-    print("attn2_cls test accuracy", (c2(torch.tensor(xs[500:]).transpose(0, 1)).argmax(1).numpy() == ys[500:]).mean())
-save("attn2_cls", c2, xs[500:532], ys[500:532], "label", False)
 
-enc = EncoderClassifier()
-print("encoder_cls loss", train_sequence(enc, xs[:500], ys[:500], nn.CrossEntropyLoss(), 150))
-save("encoder_cls", enc, xs[500:532], ys[500:532], "label", True)
+# --- ONNX variants (issue 20, part 1): run with `make-attention-fixtures.py onnx` to write only these ---------
+# - attn_sine/model_dynamic.onnx and attn2_cls/model_dynamic.onnx: the committed models (whole.pt) exported
+#   with a dynamic batch axis (the Reshapes' shapes then come from Shape arithmetic), opset 14;
+# - encoder_pre: nn.TransformerEncoderLayer(8, 4, 16, norm_first=True, activation="gelu", batch_first=True),
+#   flattened into Linear(128, 3), in every format (its whole .pt pickles F.gelu: refused by the unpickler);
+# - attn_refused/{mask,cross,kdim}.onnx: untrained models ml2sc must refuse in one line (a causal attn_mask,
+#   cross-attention attn(x, h, h), kdim ≠ embed_dim).
+
+
+class EncoderPreNorm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.TransformerEncoderLayer(8, 4, 16, dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
+        self.head = nn.Linear(128, 3)
+
+    def forward(self, x):
+        h = self.enc(x)
+        return self.head(h.flatten(1))
+
+
+class Masked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 1, batch_first=True)
+        self.fc = nn.Linear(8, 1)
+        self.register_buffer("mask", torch.triu(torch.ones(16, 16, dtype=torch.bool), 1))
+
+    def forward(self, x):
+        a, _ = self.attn(x, x, x, attn_mask=self.mask)
+        return self.fc(a.mean(dim=1))
+
+
+class Cross(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Linear(8, 8)
+        self.attn = nn.MultiheadAttention(8, 1, batch_first=True)
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x):
+        h = self.emb(x)
+        a, _ = self.attn(x, h, h)
+        return self.fc(a.mean(dim=1))
+
+
+class Kdim(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 1, kdim=8, vdim=4, batch_first=True)
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x):
+        a, _ = self.attn(x, x, x[:, :, :4])
+        return self.fc(a.mean(dim=1))
+
+
+def onnx_variants():
+    for name, bf in (("attn_sine", True), ("attn2_cls", False)):
+        m = torch.load(os.path.join(ROOT, name, "whole.pt"))
+        m.eval()
+        ex = torch.zeros(2, 16, 8) if bf else torch.zeros(16, 2, 8)
+        torch.onnx.export(m, ex, os.path.join(ROOT, name, "model_dynamic.onnx"), opset_version=14, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0 if bf else 1: "batch"}, "y": {0: "batch"}})
+    torch.manual_seed(3)
+    xs, ys = shape_data(600)
+    pre = EncoderPreNorm()
+    print("encoder_pre loss", train_sequence(pre, xs[:500], ys[:500], nn.CrossEntropyLoss(), 150))
+    save("encoder_pre", pre, xs[500:532], ys[500:532], "label", True)
+    d = os.path.join(ROOT, "attn_refused")
+    os.makedirs(d, exist_ok=True)
+    for name, m in (("mask", Masked()), ("cross", Cross()), ("kdim", Kdim())):
+        m.eval()
+        torch.onnx.export(m, torch.zeros(1, 16, 8), os.path.join(d, f"{name}.onnx"), opset_version=13, input_names=["x"], output_names=["y"])
+
+
+def main():
+    x, y = sine_data(600)
+    f1 = AttnForecaster()
+    print("attn_sine loss", train_sequence(f1, x[:500], y[:500], nn.MSELoss(), 300))
+    save("attn_sine", f1, x[500:532], y[500:532, 0], "next", True)
+
+    xs, ys = shape_data(600)
+    c2 = AttnClassifier()
+    print("attn2_cls loss", train_sequence(c2, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200, batch_first=False))
+    with torch.no_grad():
+        print("attn2_cls test accuracy", (c2(torch.tensor(xs[500:]).transpose(0, 1)).argmax(1).numpy() == ys[500:]).mean())
+    save("attn2_cls", c2, xs[500:532], ys[500:532], "label", False)
+
+    enc = EncoderClassifier()
+    print("encoder_cls loss", train_sequence(enc, xs[:500], ys[:500], nn.CrossEntropyLoss(), 150))
+    save("encoder_cls", enc, xs[500:532], ys[500:532], "label", True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["onnx"]:
+        onnx_variants()
+    else:
+        main()
+        onnx_variants()

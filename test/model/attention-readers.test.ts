@@ -1,7 +1,7 @@
 // Self-attention from PyTorch's files (issue 20; fixtures made by scripts/make-attention-fixtures.py): a
 // state_dict (.pt, safetensors, JSON), a whole .pt or TorchScript with model.source reads to the same
 // attention IR, whose float reference equals PyTorch's outputs; the fixed-point twin stays within a stated
-// bound of it; what ml2sc does not run (masks, cross-attention, T > 32, the ONNX export, the Transformer
+// bound of it; what ml2sc does not run (masks, cross-attention, T > 32, the Transformer
 // modules) is refused with one line naming it.
 import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -94,10 +94,7 @@ describe('attention readers', () => {
     await expect(loadModel({ path: path.join(dir, 'state_dict.pt'), source: path.join(tmp, 'model.py'), inputShape: [16, 8] })).rejects.toThrow(/has 3 heads: ml2sc runs 1 to 4 heads that divide embed_dim 8/)
   })
 
-  test("ONNX: torch's export of MultiheadAttention (and of TransformerEncoderLayer) is refused in one line naming the pattern", async () => {
-    for (const n of ['attn_sine', 'attn2_cls', 'encoder_cls'])
-      await expect(loadModel({ path: path.join(SEQ, n, 'model.onnx') })).rejects.toThrow(/MultiheadAttention \(ONNX export pattern\) is not supported/)
-  })
+  // ONNX: torch's export of MultiheadAttention and TransformerEncoderLayer is read: test/model/attention-onnx.test.ts
 
   test("a TransformerEncoderLayer's whole .pt pickles F.relu, a function: refused in one line (never run); its trace alone does not say the activation", async () => {
     const dir = path.join(SEQ, 'encoder_cls')
