@@ -9,8 +9,8 @@
 - attn2_cls: a sequence classifier, nn.MultiheadAttention(8, 2) (batch_first=False) over 16 tokens of 8
   features, the last token's output, then nn.Linear(8, 3): which shape (rising, falling, oscillating).
 - encoder_cls: a tiny nn.TransformerEncoderLayer(8, 2, 16, batch_first=True) (post-norm, relu), mean-pooled,
-  then Linear(8, 3), same data. Its whole .pt pickles F.relu (refused by ml2sc's unpickler); its ONNX export,
-  like the others', is the MatMul/Softmax pattern ml2sc refuses.
+  then Linear(8, 3), same data. Its whole .pt pickles F.relu as the layer's activation (a name ml2sc's unpickler
+  records, never calls).
 Each is written as a state_dict .pt with model.py, a whole-model .pt, TorchScript (trace), safetensors,
 weights.json and ONNX (opset 13), beside test.csv (the window flattened token by token, C order of [T, F],
 and the label) and PyTorch's own outputs on the test rows (reference.csv). Output: test/fixtures/seq/<name>/.
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from fixture_common import fixture_dir, module_source, save_sequence_fixture, train_sequence
+from fixture_common import add_formats, fixture_dir, module_source, save_sequence_fixture, train_sequence
 
 torch.manual_seed(0)
 ROOT = fixture_dir("seq")
@@ -97,7 +97,8 @@ def save(name, model, x_test, y_test, label_name, batch_first):
 # - encoder_pre: nn.TransformerEncoderLayer(8, 4, 16, norm_first=True, activation="gelu", batch_first=True),
 #   flattened into Linear(128, 3), in every format (its whole .pt pickles F.gelu: refused by the unpickler);
 # - attn_refused/{mask,cross,kdim}.onnx: untrained models ml2sc must refuse in one line (a causal attn_mask,
-#   cross-attention attn(x, h, h), kdim ≠ embed_dim).
+#   cross-attention attn(x, h, h), kdim ≠ embed_dim);
+# - scripted.pt (torch.jit.script) of attn_sine, attn2_cls, encoder_cls and encoder_pre, from their whole.pt.
 
 
 class EncoderPreNorm(nn.Module):
@@ -164,6 +165,13 @@ def onnx_variants():
     for name, m in (("mask", Masked()), ("cross", Cross()), ("kdim", Kdim())):
         m.eval()
         torch.onnx.export(m, torch.zeros(1, 16, 8), os.path.join(d, f"{name}.onnx"), opset_version=13, input_names=["x"], output_names=["y"])
+    script_formats()
+
+
+def script_formats():
+    """TorchScript script of every attention fixture (issue 20's format matrix), from its whole.pt."""
+    for name in ("attn_sine", "attn2_cls", "encoder_cls", "encoder_pre"):
+        add_formats(os.path.join(ROOT, name), safetensors=False)
 
 
 def main():
@@ -189,6 +197,8 @@ if __name__ == "__main__":
 
     if sys.argv[1:] == ["onnx"]:
         onnx_variants()
+    elif sys.argv[1:] == ["formats"]:
+        script_formats()
     else:
         main()
         onnx_variants()
