@@ -8,6 +8,7 @@ import type { LoadedFile } from './types.ts'
 import { followForward, ForwardUnreadable } from './pt/forwardInterpreter.ts'
 import { collectTensors, isPyModule, isScriptModule, isTorchNn, isWrapper, toNode, type Node } from './pt/moduleTree.ts'
 import { indexCode, type ClassCode } from './pt/torchscriptCode.ts'
+import { tracedAttention } from './pt/attentionCalls.ts'
 import { describe, PyDict, PyObject, TensorRef } from './unpickle.ts'
 
 /**
@@ -160,9 +161,10 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
         return [{ op: node.short === 'GRU' ? 'gru' : 'lstm', name, batchFirst: node.attrs.get('batch_first') === true }]
       }
       case 'MultiheadAttention': {
-        const heads = numberAttr(node, 'num_heads', ctx)
+        const traced = node.script && numberAttr(node, 'num_heads', ctx) === undefined ? tracedAttention(classCode(node, ctx)?.forward?.body ?? [], (i) => ctx.archive.constant?.(i)) : undefined
+        const heads = traced?.heads ?? numberAttr(node, 'num_heads', ctx)
         if (node.attrs.get('_qkv_same_embed_dim') === false) throw new ModelError(`MultiheadAttention '${name}' has kdim/vdim ≠ embed_dim: not supported on chain`, { where: ctx.file, hint: 'self-attention: leave kdim and vdim at None' })
-        return [{ op: 'mha', name, ...(heads === undefined ? {} : { heads }), batchFirst: node.attrs.get('batch_first') === true }]
+        return [{ op: 'mha', name, ...(heads === undefined ? {} : { heads }), batchFirst: traced?.batchFirst ?? node.attrs.get('batch_first') === true }]
       }
       case 'TransformerEncoderLayer': {
         // TorchScript keeps activation_relu_or_gelu (1 relu, 2 gelu), norm_first and the children's attributes

@@ -1,9 +1,10 @@
 // Issue 20's format matrix: every sequence fixture (scripts/make-sequence-fixtures.py, make-attention-fixtures.py)
 // in every format it is committed in reads to a model whose float forward equals PyTorch's outputs within 1e-5:
 // with model.source always, and from the file alone where the file says the architecture (ONNX and TorchScript
-// script for all; a trace for GRU/LSTM, whose torch.gru(…) call records it). Where the file alone is not enough
-// (a state_dict; a whole .pt, whose pickle has no forward(); a traced attention, which keeps num_heads only in its
-// shape arithmetic) the refusal is one line asking for model.source. The README's sequence-model section lists it.
+// script for all; a trace for GRU/LSTM (its torch.gru(…) call) and MultiheadAttention (num_heads from constants.pkl)).
+// Where the file alone is not enough (a state_dict; a whole .pt, whose pickle has no forward(); a traced
+// TransformerEncoderLayer, whose activation ml2sc does not read from the trace) the refusal is one line asking for
+// model.source. The README's sequence-model section lists it.
 import { describe, expect, test } from 'bun:test'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -17,8 +18,8 @@ const RECURRENT = ['gru_sine', 'gru2_sine', 'lstm_cls', 'lstm2_sine', 'gru_bi_cl
 const ATTENTION = ['attn_sine', 'attn2_cls', 'encoder_cls', 'encoder_pre']
 const FORMATS = ['model.onnx', 'scripted.pt', 'traced.pt', 'whole.pt', 'state_dict.pt', 'model.safetensors', 'weights.json']
 /** Formats read with no model.source. */
-const alone = (fixture: string, file: string) => file === 'model.onnx' || file === 'scripted.pt' || (file === 'traced.pt' && RECURRENT.includes(fixture))
-const NEEDS_SOURCE = /holds only weights|the pickle holds its submodules .* but not the order forward\(\) uses them|traced MultiheadAttention does not record num_heads|does not record its activation/
+const alone = (fixture: string, file: string) => file === 'model.onnx' || file === 'scripted.pt' || (file === 'traced.pt' && !fixture.startsWith('encoder'))
+const NEEDS_SOURCE = /holds only weights|the pickle holds its submodules .* but not the order forward\(\) uses them|does not record its activation/
 
 describe('sequence fixtures × formats', () => {
   for (const name of [...RECURRENT, ...ATTENTION])

@@ -17,12 +17,16 @@ export function attentionCall(short: string, steps: ArchStep[], finals: (what: '
   if (x?.k !== 'tensor') return `${short} not applied to the input chain`
   const isNone = (a: ArgVal | undefined) => a === undefined || (a.k === 'const' && a.v === null)
   const mha = short === 'MultiheadAttention'
-  if (args.length === 1) return `a traced ${short} does not record num_heads or batch_first (they are in its shape arithmetic); give model.source`
+  const st = steps[0]
+  if (st?.op !== 'mha') return `${short} not read as attention`
+  if (args.length === 1) {
+    // traced: the module's own traced code gave num_heads and batch_first (tracedAttention), or nothing did
+    if (!mha || st.heads === undefined) return `a traced ${short} does not record ${mha ? 'num_heads' : 'its activation and norm order'} where ml2sc reads it; give model.source`
+    return { k: 'attn', steps: [...(x.steps ?? []), st], bf: st.batchFirst === true }
+  }
   if (mha && (args[1] !== x || args[2] !== x)) return 'MultiheadAttention with query, key and value not all the input (cross-attention)'
   const masks = mha ? [args[3], args[5]] : [args[1], args[2]]
   if (masks.some((m) => !isNone(m))) return `${short} with a mask`
-  const st = steps[0]
-  if (st?.op !== 'mha') return `${short} not read as attention`
   const bf = finals('attn')?.get('batch_first') === 'True'
   const encoder = st.encoder ? { ...st.encoder, normFirst: finals('self')?.get('norm_first') === 'True' } : undefined
   const val: AttnVal = { k: 'attn', steps: [...(x.steps ?? []), { ...st, batchFirst: bf, ...(encoder ? { encoder } : {}) }], bf }
@@ -44,4 +48,17 @@ export function attentionPool(fn: string, a: AttnVal, rest: ArgVal[]): AttnVal |
   if (fn === 'torch.slice' && (rest.length === 0 || (c(0) === 0 && c(1) === 0 && (c(2) === null || (typeof c(2) === 'number' && (c(2) as number) >= 2 ** 62)) && (c(3) ?? 1) === 1))) return a
   if (fn === 'torch.flatten' && a.bf && c(0) === 1) return pool('flatten')
   return `'${fn}' of the attention's output sequence (pool it over the tokens: mean, the last token or a flatten)`
+}
+
+/**
+ * A traced nn.MultiheadAttention's own forward() (in the archive's code/): num_heads is the constant that divides
+ * embed_dim (`head_dim = torch.div(embed_dim, CONSTANTS.c0, …)`), and batch_first shows as the input's
+ * transpose (`query = torch.transpose(x, 1, 0)`). Undefined when the code is not that.
+ */
+export function tracedAttention(body: string[], constant: (i: number) => { data: Float64Array } | undefined): { heads: number; batchFirst: boolean } | undefined {
+  const lines = body.map((l) => l.trim())
+  const c = lines.map((l) => /^head_dim = torch\.div\(embed_dim, CONSTANTS\.c(\d+)/.exec(l)).find(Boolean)
+  const heads = c ? constant(Number(c[1]))?.data : undefined
+  if (heads?.length !== 1 || !Number.isInteger(heads[0])) return undefined
+  return { heads: heads[0]!, batchFirst: lines.some((l) => /^query = torch\.transpose\(\w+, 1, 0\)$/.test(l)) }
 }
