@@ -1,10 +1,9 @@
 // Issue 20's format matrix: every sequence fixture (scripts/make-sequence-fixtures.py, make-attention-fixtures.py)
 // in every format it is committed in reads to a model whose float forward equals PyTorch's outputs within 1e-5:
-// with model.source always, and from the file alone where the file says the architecture (ONNX and TorchScript
-// script for all; a trace for GRU/LSTM (its torch.gru(…) call) and MultiheadAttention (num_heads from constants.pkl)).
-// Where the file alone is not enough (a state_dict; a whole .pt, whose pickle has no forward(); a traced
-// TransformerEncoderLayer, whose activation ml2sc does not read from the trace) the refusal is one line asking for
-// model.source. The README's sequence-model section lists it.
+// with model.source always, and from the file alone where the file says the architecture: ONNX, TorchScript script
+// and trace (a GRU/LSTM's torch.gru(…) call; MultiheadAttention's num_heads from constants.pkl; a
+// TransformerEncoderLayer's activation and norm order from its traced code). Where the file alone is not enough (a
+// state_dict; a whole .pt, whose pickle has no forward()) the refusal is one line asking for model.source. The README's sequence-model section lists it.
 import { describe, expect, test } from 'bun:test'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -18,8 +17,8 @@ const RECURRENT = ['gru_sine', 'gru2_sine', 'lstm_cls', 'lstm2_sine', 'gru_bi_cl
 const ATTENTION = ['attn_sine', 'attn2_cls', 'encoder_cls', 'encoder_pre']
 const FORMATS = ['model.onnx', 'scripted.pt', 'traced.pt', 'whole.pt', 'state_dict.pt', 'model.safetensors', 'weights.json']
 /** Formats read with no model.source. */
-const alone = (fixture: string, file: string) => file === 'model.onnx' || file === 'scripted.pt' || (file === 'traced.pt' && !fixture.startsWith('encoder'))
-const NEEDS_SOURCE = /holds only weights|the pickle holds its submodules .* but not the order forward\(\) uses them|does not record its activation/
+const alone = (file: string) => file === 'model.onnx' || file === 'scripted.pt' || file === 'traced.pt'
+const NEEDS_SOURCE = /holds only weights|the pickle holds its submodules .* but not the order forward\(\) uses them/
 
 describe('sequence fixtures × formats', () => {
   for (const name of [...RECURRENT, ...ATTENTION])
@@ -38,7 +37,7 @@ describe('sequence fixtures × formats', () => {
         const ways = file === 'model.onnx' ? [false] : [false, true]
         for (const withSource of ways) {
           const spec = { path: path.join(dir, file), inputShape, ...(withSource ? { source: path.join(dir, 'model.py'), class: cls } : {}) }
-          if (!withSource && !alone(name, file)) {
+          if (!withSource && !alone(file)) {
             await expect(loadModel(spec), file).rejects.toThrow(NEEDS_SOURCE)
             continue
           }

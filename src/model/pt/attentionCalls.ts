@@ -21,7 +21,7 @@ export function attentionCall(short: string, steps: ArchStep[], finals: (what: '
   if (st?.op !== 'mha') return `${short} not read as attention`
   if (args.length === 1) {
     // traced: the module's own traced code gave num_heads and batch_first (tracedAttention), or nothing did
-    if (!mha || st.heads === undefined) return `a traced ${short} does not record ${mha ? 'num_heads' : 'its activation and norm order'} where ml2sc reads it; give model.source`
+    if (st.heads === undefined) return `a traced ${short} does not record num_heads where ml2sc reads it; give model.source`
     return { k: 'attn', steps: [...(x.steps ?? []), st], bf: st.batchFirst === true }
   }
   if (mha && (args[1] !== x || args[2] !== x)) return 'MultiheadAttention with query, key and value not all the input (cross-attention)'
@@ -61,4 +61,20 @@ export function tracedAttention(body: string[], constant: (i: number) => { data:
   const heads = c ? constant(Number(c[1]))?.data : undefined
   if (heads?.length !== 1 || !Number.isInteger(heads[0])) return undefined
   return { heads: heads[0]!, batchFirst: lines.some((l) => /^query = torch\.transpose\(\w+, 1, 0\)$/.test(l)) }
+}
+
+/**
+ * A traced nn.TransformerEncoderLayer's own forward(): the activation between linear1 and linear2 (torch.relu → 1,
+ * torch.gelu without approximate → 2, as activation_relu_or_gelu counts) and the norm order (norm_first: the
+ * attention reads norm1's output). Undefined when the code is not that (the eps comes from norm1's own record).
+ */
+export function tracedEncoder(body: string[]): { act: 1 | 2; normFirst: boolean } | undefined {
+  const code = body.map((l) => l.trim()).join('\n')
+  const relu = /torch\.relu\(\(linear1\)\.forward\(/.test(code) || /= torch\.relu\(_\d+\)/.test(code)
+  const gelu = /= torch\.gelu\([\w.()]+(, )?\)$/m.test(code) || /torch\.gelu\(\(linear1\)\.forward\([^)]*\), *\)/.test(code)
+  if (relu === gelu) return undefined
+  const pre = /\(self_attn\)\.forward\(\(norm1\)\.forward\(x, \), \)/.test(code)
+  const post = /\(self_attn\)\.forward\(x, \)/.test(code)
+  if (pre === post) return undefined
+  return { act: relu ? 1 : 2, normFirst: pre }
 }
