@@ -98,7 +98,8 @@ def save(name, model, x_test, y_test, label_name, batch_first):
 #   flattened into Linear(128, 3), in every format (its whole .pt pickles F.gelu: refused by the unpickler);
 # - attn_refused/{mask,cross,kdim}.onnx: untrained models ml2sc must refuse in one line (a causal attn_mask,
 #   cross-attention attn(x, h, h), kdim ≠ embed_dim);
-# - scripted.pt (torch.jit.script) of attn_sine, attn2_cls, encoder_cls and encoder_pre, from their whole.pt.
+# - scripted.pt (torch.jit.script) of attn_sine, attn2_cls, encoder_cls and encoder_pre, from their whole.pt;
+# - attn2_cls/model_softmax.onnx: the classifier with a Softmax after its head (`softmax` writes only this).
 
 
 class EncoderPreNorm(nn.Module):
@@ -166,6 +167,25 @@ def onnx_variants():
         m.eval()
         torch.onnx.export(m, torch.zeros(1, 16, 8), os.path.join(d, f"{name}.onnx"), opset_version=13, input_names=["x"], output_names=["y"])
     script_formats()
+    softmax_variant()
+
+
+class WithSoftmax(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return torch.softmax(self.inner(x), -1)
+
+
+def softmax_variant():
+    """attn2_cls/model_softmax.onnx: the classifier with a Softmax after its head (a second Softmax in the graph,
+    not attention's); its outputs are the softmax of reference.csv's rows."""
+    m = WithSoftmax(torch.load(os.path.join(ROOT, "attn2_cls", "whole.pt")))
+    m.eval()
+    torch.onnx.export(m, torch.zeros(16, 1, 8), os.path.join(ROOT, "attn2_cls", "model_softmax.onnx"), opset_version=13,
+                      input_names=["x"], output_names=["y"])
 
 
 def script_formats():
@@ -199,6 +219,8 @@ if __name__ == "__main__":
         onnx_variants()
     elif sys.argv[1:] == ["formats"]:
         script_formats()
+    elif sys.argv[1:] == ["softmax"]:
+        softmax_variant()
     else:
         main()
         onnx_variants()

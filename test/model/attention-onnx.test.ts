@@ -41,6 +41,21 @@ describe('attention from ONNX', () => {
       expect(worst).toBeLessThan(1e-5)
     })
 
+  test("attn2_cls/model_softmax.onnx: a Softmax after the head is the head's activation, not a second attention; = softmax of PyTorch's logits", async () => {
+    const dir = path.join(SEQ, 'attn2_cls')
+    const model = await loadModel({ path: path.join(dir, 'model_softmax.onnx') })
+    expect(model.attention).toMatchObject({ name: 'inner.attn', heads: 2, pool: 'last' })
+    expect(model.layers.map((l) => l.activation.kind)).toEqual(['softmax'])
+    const data = await readAllRows(path.join(dir, 'test.csv'), { label: 'label' })
+    const probs = torchOut(dir).map((r) => {
+      const e = r.map((v) => Math.exp(v - Math.max(...r)))
+      return e.map((v) => v / e.reduce((a, b) => a + b, 0))
+    })
+    let worst = 0
+    data.features.forEach((x, i) => referenceForward(model, x).forEach((v, j) => (worst = Math.max(worst, Math.abs(v - probs[i]![j]!)))))
+    expect(worst).toBeLessThan(1e-5)
+  })
+
   const REFUSED: [string, RegExp][] = [
     ['mask', /^MultiheadAttention \(ONNX pattern\) 'attn' with a mask \(attn_mask, key_padding_mask or a causal mask added to the scores\) \(node '\/attn\/\w+'\): not supported on chain$/],
     ['cross', /^MultiheadAttention \(ONNX pattern\) 'attn' whose query is not a slice of one packed q\/k\/v projection \(cross-attention or kdim\/vdim ≠ embed_dim\)/],

@@ -32,7 +32,18 @@ export function onnxAttention(nodes: ONode[], input: string, dims: number[] | un
   const live = new Set([input])
   for (const n of nodes) if (n.op_type !== 'Shape' && (n.input ?? []).some((i) => live.has(i))) for (const o of n.output ?? []) live.add(o)
   const isMatMul2 = (n: ONode | undefined) => n?.op_type === 'MatMul' && (n.input ?? []).every((i) => live.has(i))
-  const softmaxes = nodes.filter((n) => n.op_type === 'Softmax' && live.has(n.input?.[0] ?? '') && nodes.some((m) => isMatMul2(m)))
+  // a Softmax over scores: back through a scale or a mask (Mul, Div, Add, Sub, Where) to a MatMul of two computed
+  // tensors; a Softmax after a Linear head is the walker's (an activation)
+  const overScores = (n: ONode) => {
+    let p = prod.get(n.input?.[0] ?? '')
+    for (let k = 0; k < 4 && p; k++) {
+      if (isMatMul2(p)) return true
+      if (!/^(Mul|Div|Add|Sub|Where)$/.test(p.op_type ?? '')) return false
+      p = prod.get((p.input ?? []).find((i) => live.has(i) && prod.get(i)?.op_type !== 'Cast') ?? '')
+    }
+    return false
+  }
+  const softmaxes = nodes.filter((n) => n.op_type === 'Softmax' && live.has(n.input?.[0] ?? '') && overScores(n))
   if (!softmaxes.length) return undefined
   const S = softmaxes[0]!
   const layer = (n: ONode | undefined) => (n?.name ?? '').split('/').filter(Boolean).slice(0, -1).join('.')
