@@ -195,3 +195,15 @@ def save_sequence_fixture(d, model, source, x_test, y_test, label_name, batch_fi
         write_text(os.path.join(d, "weights.json"), json.dumps({k: v.detach().double().tolist() for k, v in sd.items()}))
     write_sequence_csvs(d, x_test, y_test, label_name, out)
     print(os.path.basename(d), "saved", out.shape)
+
+
+def add_formats(d, script=True, safetensors=True):
+    """The formats a committed sequence fixture lacks, written from its whole.pt (the same trained weights; the
+    classes must be importable where the caller runs): scripted.pt (torch.jit.script) and model.safetensors."""
+    m = torch.load(os.path.join(d, "whole.pt"))
+    m.eval()
+    if script and not os.path.exists(os.path.join(d, "scripted.pt")):
+        torch.jit.script(m).save(os.path.join(d, "scripted.pt"))
+    if safetensors and not os.path.exists(os.path.join(d, "model.safetensors")):
+        write_safetensors(os.path.join(d, "model.safetensors"), m.state_dict())
+    print(os.path.basename(d), "formats", sorted(os.listdir(d)))

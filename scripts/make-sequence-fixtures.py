@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from fixture_common import fixture_dir, module_source, save_sequence_fixture, train_sequence
+from fixture_common import add_formats, fixture_dir, module_source, save_sequence_fixture, train_sequence
 
 torch.manual_seed(0)
 ONLY = set(sys.argv[1:])
@@ -178,3 +178,8 @@ if wanted("gru_bi_steps"):
     print("gru_bi_steps loss", train_sequence(st, xs[:500], ys[:500], nn.CrossEntropyLoss(), 200))
     print("gru_bi_steps test accuracy", accuracy(st, xs[500:], ys[500:]))
     save("gru_bi_steps", st, xs[500:540], ys[500:540], torch.tensor(xs[:1]), "label", True, more=True)
+
+# the formats the first fixtures lack (issue 20's format matrix): scripted.pt and model.safetensors from whole.pt
+if wanted("formats"):
+    for name in ("gru_sine", "lstm_cls", "gru2_sine"):
+        add_formats(os.path.join(ROOT, name))

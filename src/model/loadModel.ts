@@ -21,10 +21,11 @@ export async function loadModel(spec: ModelSpec): Promise<ModelIR> {
   if (spec.source) {
     await mustBeFile(spec.source, 'model.source')
     steps = parseModuleSource(await readFile(spec.source, 'utf8'), spec.class, spec.source, [...loaded.tensors.keys()])
-  } else if (loaded.orderUnknown) {
-    throw new ModelError(loaded.orderUnknown, { where: file, hint: 'add model.source (the nn.Module\'s .py file) and model.class' })
   } else if (spec.layers) {
+    // also a whole .pt whose custom nn.Module's forward() is not in the pickle: its tensors, chained as declared
     steps = parseLayersSpec(spec.layers, loaded.tensors, file)
+  } else if (loaded.orderUnknown) {
+    throw new ModelError(loaded.orderUnknown, { where: file, hint: 'add model.source (the nn.Module\'s .py file) and model.class, or model.layers (e.g. [gru, linear]: the last time step into the Linear layers)' })
   } else {
     steps = loaded.steps
   }

@@ -26,6 +26,8 @@ export const LAYER_NAMES = [
   'mish',
   'prelu',
   'log_softmax',
+  'gru',
+  'lstm',
 ] as const
 
 const ACTIVATIONS: Record<string, Activation['kind']> = {
@@ -57,6 +59,9 @@ export function parseLayersSpec(spec: string[], tensors: TensorMap, where: strin
 
   // nn.PReLU's slopes: a 1-D `.weight` that is no BatchNorm's
   const preluPrefixes = [...tensors].filter(([k, t]) => k.endsWith('.weight') && t.shape.length === 1 && !bnSet.has(k.slice(0, -7))).map(([k]) => k.slice(0, -7))
+  // nn.GRU / nn.LSTM modules: the prefixes of their `.weight_ih_l0`
+  const recurrentPrefixes = [...tensors.keys()].filter((k) => k.endsWith('.weight_ih_l0') && tensors.has(`${k.slice(0, -13)}.weight_hh_l0`)).map((k) => k.slice(0, -'.weight_ih_l0'.length))
+  let nRec = 0
   const steps: ArchStep[] = []
   let nPrelu = 0
   let nLinear = 0
@@ -122,6 +127,16 @@ export function parseLayersSpec(spec: string[], tensors: TensorMap, where: strin
       case 'lrelu': {
         const slope = num(['negative_slope', 'slope', 'alpha'], 0.01)
         steps.push({ op: 'activation', activation: { kind: 'leaky_relu', slope } })
+        return
+      }
+      case 'gru':
+      case 'lstm': {
+        // nn.GRU / nn.LSTM (first): its last time step's output, out[:, -1, :] (h_n[-1] for one direction)
+        const prefix = recurrentPrefixes[nRec++]
+        const G = prefix === undefined ? 0 : tensors.get(`${prefix}.weight_ih_l0`)!.shape[0]! / tensors.get(`${prefix}.weight_hh_l0`)!.shape[1]!
+        if (prefix === undefined || G !== (name === 'gru' ? 3 : 4))
+          throw new ConfigError(`${at}: ${name} #${nRec} has no ${name.toUpperCase()} weights in the state_dict${prefix ? ` ('${prefix}' has ${G} gate blocks)` : ''}`, { where, hint: 'a GRU needs `<name>.weight_ih_l0` with 3 gate blocks, an LSTM 4' })
+        steps.push({ op: name, name: prefix, readout: [{ out: -1 }] })
         return
       }
       case 'dropout':

@@ -8,6 +8,7 @@ import type { LoadedFile } from './types.ts'
 import { followForward, ForwardUnreadable } from './pt/forwardInterpreter.ts'
 import { collectTensors, isPyModule, isScriptModule, isTorchNn, isWrapper, toNode, type Node } from './pt/moduleTree.ts'
 import { indexCode, type ClassCode } from './pt/torchscriptCode.ts'
+import { tracedAttention, tracedEncoder } from './pt/attentionCalls.ts'
 import { describe, PyDict, PyObject, TensorRef } from './unpickle.ts'
 
 /**
@@ -160,22 +161,25 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
         return [{ op: node.short === 'GRU' ? 'gru' : 'lstm', name, batchFirst: node.attrs.get('batch_first') === true }]
       }
       case 'MultiheadAttention': {
-        const heads = numberAttr(node, 'num_heads', ctx)
+        const traced = node.script && numberAttr(node, 'num_heads', ctx) === undefined ? tracedAttention(classCode(node, ctx)?.forward?.body ?? [], (i) => ctx.archive.constant?.(i)) : undefined
+        const heads = traced?.heads ?? numberAttr(node, 'num_heads', ctx)
         if (node.attrs.get('_qkv_same_embed_dim') === false) throw new ModelError(`MultiheadAttention '${name}' has kdim/vdim ≠ embed_dim: not supported on chain`, { where: ctx.file, hint: 'self-attention: leave kdim and vdim at None' })
-        return [{ op: 'mha', name, ...(heads === undefined ? {} : { heads }), batchFirst: node.attrs.get('batch_first') === true }]
+        return [{ op: 'mha', name, ...(heads === undefined ? {} : { heads }), batchFirst: traced?.batchFirst ?? node.attrs.get('batch_first') === true }]
       }
       case 'TransformerEncoderLayer': {
         // TorchScript keeps activation_relu_or_gelu (1 relu, 2 gelu), norm_first and the children's attributes
         const sa = node.children.find((c) => c.short === 'MultiheadAttention')
         const n1 = node.children.find((c) => c.path === `${name}.norm1`)
-        const code = numberAttr(node, 'activation_relu_or_gelu', ctx)
-        // a trace does not record it: model.source says
+        // a trace records neither: its code shows the activation and the norm order, its attention's the heads
+        const traced = node.script && numberAttr(node, 'activation_relu_or_gelu', ctx) === undefined ? tracedEncoder(classCode(node, ctx)?.forward?.body ?? []) : undefined
+        const tracedSa = traced && sa ? tracedAttention(classCode(sa, ctx)?.forward?.body ?? [], (i) => ctx.archive.constant?.(i)) : undefined
+        const code = traced ? traced.act : numberAttr(node, 'activation_relu_or_gelu', ctx)
         if (code === undefined) throw new OrderUnknown(`TransformerEncoderLayer '${name}': the file does not record its activation`)
         if (!sa || (code !== 1 && code !== 2)) throw new ModelError(`TransformerEncoderLayer '${name}': its activation is not relu or gelu (or not recorded)`, { where: ctx.file, hint: "activation='relu' or 'gelu'; or give the state_dict with model.source" })
-        const heads = numberAttr(sa, 'num_heads', ctx)
+        const heads = tracedSa?.heads ?? numberAttr(sa, 'num_heads', ctx)
         const act = code === 1 ? ({ kind: 'relu' } as const) : ({ kind: 'gelu', approximate: 'none' } as const)
-        const encoder = { name, normFirst: node.attrs.get('norm_first') === true, act, eps: (n1 && numberAttr(n1, 'eps', ctx)) ?? 1e-5 }
-        return [{ op: 'mha', name: `${name}.self_attn`, ...(heads === undefined ? {} : { heads }), batchFirst: sa.attrs.get('batch_first') === true, encoder }]
+        const encoder = { name, normFirst: traced?.normFirst ?? node.attrs.get('norm_first') === true, act, eps: (n1 && numberAttr(n1, 'eps', ctx)) ?? 1e-5 }
+        return [{ op: 'mha', name: `${name}.self_attn`, ...(heads === undefined ? {} : { heads }), batchFirst: tracedSa?.batchFirst ?? sa.attrs.get('batch_first') === true, encoder }]
       }
       case 'Linear':
         return [{ op: 'linear', name }]

@@ -18,6 +18,8 @@ export type TorchArchive = {
   code: Map<string, string>
   /** Read a tensor's elements in row-major order as float64 (honours dtype, offset and strides). */
   tensor(ref: TensorRef, name: string): Tensor
+  /** TorchScript's constant tensor i (`CONSTANTS.c<i>` in `code/`, from constants.pkl), if there is one. */
+  constant?(i: number): Tensor | undefined
 }
 
 const ELEMENT_SIZE: Record<string, number> = {
@@ -79,7 +81,21 @@ function readTorchZip(bytes: Uint8Array, file: string): TorchArchive {
     }
     return data
   }
-  return { file, container: 'zip', root, torchscript, code, tensor: (ref, name) => gather(ref, load(ref.storage), name, file) }
+  // constants.pkl: a tuple of tensors whose storages sit under constants/ (read on demand, by the same unpickler)
+  let constants: unknown[] | undefined
+  const constant = (i: number): Tensor | undefined => {
+    if (!constants) {
+      const member = `${prefix}constants.pkl`
+      const cStorages = new Map<string, StorageRef>()
+      constants = zip.has(member) ? ((v) => (Array.isArray(v) ? v : []))(unpickle(zip.read(member), { file, member, persistentLoad: (pid) => storagePid(pid, cStorages, file) }).value) : []
+    }
+    const ref = constants[i]
+    if (!(ref instanceof TensorRef)) return undefined
+    const raw = `${prefix}constants/${ref.storage.key}`
+    if (!zip.has(raw)) return undefined
+    return gather(ref, decodeStorage(zip.read(raw), ref.storage, littleEndian, file), `CONSTANTS.c${i}`, file)
+  }
+  return { file, container: 'zip', root, torchscript, code, tensor: (ref, name) => gather(ref, load(ref.storage), name, file), constant }
 }
 
 /** torch < 1.6 (or `_use_new_zipfile_serialization=False`): magic, version, sys_info, data, keys, raw storages. */

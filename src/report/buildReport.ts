@@ -139,7 +139,10 @@ export function buildReport(inp: ReportInput) {
   const comparable = ml2scComparable(model, task)
   const classCount = task === 'binary' ? 2 : slices ? slices[0]!.size : model.layers[model.layers.length - 1]!.weight.length
   const warnings = labelWarnings(task, classCount, inp.rows.map((r) => r.label), (accuracy as { onchain?: number | null }).onchain ?? null, { classNames: inp.classes })
-  if (inp.guessed) warnings.unshift('architecture GUESSED: `ml2sc init` guessed model.layers from the tensor shapes (no nn.Module source beside the model); only data.reference (PyTorch\'s outputs) can show it is right')
+  if (inp.guessed)
+    warnings.unshift(
+      `architecture GUESSED: \`ml2sc init\` guessed model.layers from the tensor shapes (no nn.Module source beside the model)${model.recurrent ? `, reading ${model.recurrent.kind.toUpperCase()} '${model.recurrent.name}' as its last time step's output (out[:, -1, :]) into the Linear layers; give model.source + model.class if forward() does otherwise` : ''}; only data.reference (PyTorch's outputs) can show it is right`,
+    )
   if (!fidelity.enforced && !fidelity.within && fidelity.worst)
     warnings.push(`row ${fidelity.worst.row}, output ${fidelity.worst.output} is ${fidelity.worst.deviation} from ml2sc's float pass, beyond the tolerance ${fidelity.worst.tolerance} (precision.tolerance ${fidelity.tolerance}); add data.reference to hold the run to PyTorch`)
   const { outputs: _outputs, ...reference } = inp.reference ?? { source: 'ml2sc-float' as const, architecture: 'file' as const, description: 'ml2sc float forward pass' }

@@ -9,6 +9,10 @@ import { parseLayersSpec } from '../model/parseLayersSpec.ts'
 import { parseModuleSource } from '../model/parseModuleSource.ts'
 import type { LoadedFile } from '../model/types.ts'
 import { readModelFile } from './readModelFile.ts'
+import { guessLayers } from './guessLayers.ts'
+import { guessRecurrent } from './guessRecurrent.ts'
+
+export { guessLayers }
 
 export type ArchitectureGuess = {
   ir: ModelIR
@@ -24,6 +28,8 @@ export type ArchitectureGuess = {
   layers?: string[]
   /** One line saying how the architecture was found, for the user. */
   note: string
+  /** A guessed sequence model: what was assumed of forward() (the readout), for the GUESSED notice. */
+  assumed?: string
   /** A convolutional model whose file does not record its input shape: the guessed shape (inferInputShape). */
   inputShape?: number[]
 }
@@ -49,13 +55,10 @@ export async function guessArchitecture(file: string, opts: { binary?: boolean; 
   if (fromSource.guess) return fromSource.guess
   // a source beside the model that cannot be read is never skipped: no guess from the tensors past it
   if (fromSource.failures.length) throw unreadableSource(file, fromSource.failures[0]!)
+  // a GRU/LSTM with no source (a state_dict, or a whole .pt whose forward() the pickle does not hold): guessRecurrent
+  const rec = [...loaded.tensors.keys()].filter((k) => /\.weight_ih_l0$/.test(k))
+  if (rec.length) return guessRecurrent(file, loaded, rec, opts)
   if (loaded.orderUnknown) throw new ModelError(loaded.orderUnknown, { where: file, hint: "set model.source (the nn.Module's .py file) and model.class" })
-  const rec = [...loaded.tensors.keys()].find((k) => /\.weight_ih_l0$/.test(k))
-  if (rec)
-    throw new ModelError(`${path.basename(file)} holds GRU/LSTM weights ('${rec}'): which it is and how forward() uses it are not in the tensors`, {
-      where: file,
-      hint: "put the nn.Module's .py beside it (or set model.source + model.class) and set model.inputShape: [T, F]",
-    })
   const conv = [...loaded.tensors].find(([k, t]) => k.endsWith('.weight') && t.shape.length >= 3)
   if (conv)
     throw new ModelError(`${path.basename(file)} holds convolution weights ('${conv[0]}' is ${conv[1].shape.join('×')}): their order, strides, padding and pooling are not in the tensors`, {
@@ -123,36 +126,4 @@ function unreadableSource(model: string, f: SourceFailure): ModelError {
     hint: 'write the config yourself with model.path and model.layers (e.g. [linear, relu, linear]) if forward() is a plain chain, or rewrite forward() in the subset ml2sc reads (README, Model formats) and set model.source + model.class',
     cause: f.error,
   })
-}
-
-/** `model.layers` from a state_dict's tensors alone. */
-export function guessLayers(tensors: TensorMap, opts: { binary?: boolean } = {}): string[] {
-  const bn = new Set<string>()
-  for (const key of tensors.keys()) if (key.endsWith('.running_mean')) bn.add(key.slice(0, -'.running_mean'.length))
-  const items: { kind: 'linear' | 'batchnorm'; prefix: string }[] = []
-  const seen = new Set<string>()
-  for (const [key, t] of tensors) {
-    const prefix = key.replace(/\.(weight|bias|running_mean|running_var|num_batches_tracked)$/, '')
-    if (seen.has(prefix)) continue
-    if (bn.has(prefix)) {
-      seen.add(prefix)
-      items.push({ kind: 'batchnorm', prefix })
-    } else if (key.endsWith('.weight') && t.shape.length === 2) {
-      seen.add(prefix)
-      items.push({ kind: 'linear', prefix })
-    }
-  }
-  const layers: string[] = []
-  let linears = 0
-  let lastOut = 0
-  items.forEach((it, i) => {
-    layers.push(it.kind)
-    if (it.kind === 'linear') {
-      linears++
-      lastOut = tensors.get(`${it.prefix}.weight`)!.shape[0]!
-    }
-    if (linears > 0 && items[i + 1]?.kind === 'linear') layers.push('relu')
-  })
-  if (lastOut === 1 && opts.binary !== false) layers.push('sigmoid')
-  return layers
 }

@@ -81,7 +81,9 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
   for (const why of ref.skipped) warnings.push(`not used as data.reference: ${why}`)
   if (arch.how === 'layers')
     warnings.push(
-      `${path.basename(model)} holds weights only (its activations are not in the file) and no nn.Module source lies beside it: model.layers ${list(arch.layers!)} is GUESSED from the tensor shapes (model.guessed: true; the reports say GUESSED): ` +
+      `${path.basename(model)} holds ${arch.format === 'whole-model-pt' ? "the module tree but not forward()" : 'weights only (its activations are not in the file)'} and no nn.Module source lies beside it: model.layers ${list(arch.layers!)} is GUESSED from the tensor shapes (model.guessed: true; the reports say GUESSED)` +
+        (arch.assumed ? `, assuming ${arch.assumed}; if forward() reads h_n, both directions' final states or the whole sequence instead, put its model.py beside the model (or set model.source + model.class)` : '') +
+        ': ' +
         (ref.file ? `data.reference (${path.basename(ref.file)}) will show a wrong guess as disagreement` : "check it against the model's code, or add PyTorch's outputs as data.reference to measure it"),
     )
   const text = render({ name: shown, dir, model, arch, data, classes, reference: ref.file, out: opts.out === undefined ? undefined : path.resolve(cwd, opts.out), warnings })
@@ -117,7 +119,7 @@ function render(a: { name: string; dir: string; model: string; arch: Architectur
     lines.push(pad(`  source: ${q(rel(a.dir, arch.source!))}`) + '# GUESSED: an nn.Module source beside the model that fits its tensors')
     lines.push(`  class: ${q(arch.class!)}`)
   } else if (arch.how === 'layers') {
-    lines.push(pad(`  layers: ${list(arch.layers!)}`) + '# CHECK: activations not in the file (guessed from the tensor shapes)')
+    lines.push(pad(`  layers: ${list(arch.layers!)}`) + (arch.assumed ? `# GUESSED: ${arch.assumed}` : '# CHECK: activations not in the file (guessed from the tensor shapes)'))
     lines.push(pad('  guessed: true') + '# GUESSED: no nn.Module source beside the model; the reports say so until you delete this line')
   }
   if (arch.inputShape)

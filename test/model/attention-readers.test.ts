@@ -1,7 +1,7 @@
 // Self-attention from PyTorch's files (issue 20; fixtures made by scripts/make-attention-fixtures.py): a
-// state_dict (.pt, safetensors, JSON), a whole .pt or TorchScript with model.source reads to the same
+// state_dict (.pt, safetensors, JSON), a whole .pt (the encoder's too) or TorchScript (trace, script) with model.source reads to the same
 // attention IR, whose float reference equals PyTorch's outputs; the fixed-point twin stays within a stated
-// bound of it; what ml2sc does not run (masks, cross-attention, T > 32, the ONNX export, the Transformer
+// bound of it; what ml2sc does not run (masks, cross-attention, T > 32, the Transformer
 // modules) is refused with one line naming it.
 import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -21,10 +21,10 @@ const FIXT = [
   { name: 'attn_sine', cls: 'AttnForecaster', label: 'next', heads: 1, pool: 'mean', fixedTol: 1e-4 },
   { name: 'attn2_cls', cls: 'AttnClassifier', label: 'label', heads: 2, pool: 'last', fixedTol: 2e-3 },
   // nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), post-norm relu, mean over the tokens (a sum, 1/T in the head);
-  // its whole .pt pickles F.relu, a function: refused below
+  // its whole .pt pickles F.relu as the layer's `activation`: a name the unpickler records, never calls
   { name: 'encoder_cls', cls: 'EncoderClassifier', label: 'label', heads: 2, pool: 'sum', fixedTol: 1e-3 },
 ] as const
-const FILES = ['state_dict.pt', 'model.safetensors', 'weights.json', 'whole.pt', 'traced.pt']
+const FILES = ['state_dict.pt', 'model.safetensors', 'weights.json', 'whole.pt', 'traced.pt', 'scripted.pt']
 
 describe('attention readers', () => {
   for (const f of FIXT)
@@ -33,7 +33,7 @@ describe('attention readers', () => {
       const data = await readAllRows(path.join(dir, 'test.csv'), { label: f.label })
       const ref = torchOut(dir)
       const irs = new Set<string>()
-      for (const file of FILES.filter((x) => f.name !== 'encoder_cls' || x !== 'whole.pt')) {
+      for (const file of FILES) {
         const model = await loadModel({ path: path.join(dir, file), source: path.join(dir, 'model.py'), class: f.cls, inputShape: [16, 8] })
         expect(model.attention, file).toMatchObject({ tokens: 16, embed: 8, heads: f.heads, pool: f.pool })
         irs.add(JSON.stringify([model.attention, model.layers]))
@@ -94,14 +94,6 @@ describe('attention readers', () => {
     await expect(loadModel({ path: path.join(dir, 'state_dict.pt'), source: path.join(tmp, 'model.py'), inputShape: [16, 8] })).rejects.toThrow(/has 3 heads: ml2sc runs 1 to 4 heads that divide embed_dim 8/)
   })
 
-  test("ONNX: torch's export of MultiheadAttention (and of TransformerEncoderLayer) is refused in one line naming the pattern", async () => {
-    for (const n of ['attn_sine', 'attn2_cls', 'encoder_cls'])
-      await expect(loadModel({ path: path.join(SEQ, n, 'model.onnx') })).rejects.toThrow(/MultiheadAttention \(ONNX export pattern\) is not supported/)
-  })
-
-  test("a TransformerEncoderLayer's whole .pt pickles F.relu, a function: refused in one line (never run); its trace alone does not say the activation", async () => {
-    const dir = path.join(SEQ, 'encoder_cls')
-    await expect(loadModel({ path: path.join(dir, 'whole.pt'), source: path.join(dir, 'model.py'), inputShape: [16, 8] })).rejects.toThrow(/refused pickle global 'torch.nn.functional.relu'/)
-    await expect(loadModel({ path: path.join(dir, 'traced.pt'), inputShape: [16, 8] })).rejects.toThrow(/does not record its activation/)
-  })
+  // ONNX: torch's export of MultiheadAttention and TransformerEncoderLayer is read: test/model/attention-onnx.test.ts;
+  // TorchScript trace and script with no model.source: test/model/sequence-format-matrix.test.ts
 })

@@ -92,6 +92,19 @@ describe('a malicious .pt is refused and nothing runs', () => {
     refused(pk(global('torch', 'FloatStorage'), ustr('x'), tuple1, REDUCE), 'torch.FloatStorage')
   })
 
+  test("an activation a module keeps as an attribute (F.relu, F.gelu) is a name only: calling it is refused", () => {
+    for (const [m, n] of [['torch.nn.functional', 'relu'], ['torch.nn.functional', 'gelu'], ['torch._C._nn', 'gelu']] as const) {
+      expect(() => unpickle(pk(global(m, n)), { file: 'ok.pt' })).not.toThrow()
+      let err: unknown
+      try {
+        unpickle(pk(global(m, n), '(', ustr('x'), 't', REDUCE), { file: 'evil.pt' })
+      } catch (e) {
+        err = e
+      }
+      expect((err as ModelError).shortMessage).toBe(`refused pickle call of '${m}.${n}'`)
+    }
+  })
+
   test('EXT opcodes (the copyreg extension registry) are refused', () => {
     expect(() => unpickle(pk([0x82, 1]), { file: 'evil.pt' })).toThrow(/refused pickle extension/)
   })

@@ -9,6 +9,7 @@ import { graphInputShape } from './inputShape.ts'
 import { matchPattern, partialPatternOf, scalarReader } from './patterns.ts'
 import { attrs, num, type OGraph, type ONode, type OTensor } from './proto.ts'
 import { onnxRecurrent } from './recurrentOps.ts'
+import { onnxAttention } from './attentionOps.ts'
 import { headValues, joinValues } from '../source/joinValues.ts'
 import { layerNormPatternStep, mapNormOp, matchLayerNorm, refuseInstanceNorm } from './normOps.ts'
 import { onnxTensorData } from './tensorData.ts'
@@ -69,7 +70,7 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     const named = layer && !why?.includes(layer.split(' ')[0]!) ? ` (PyTorch ${layer})` : ''
     throw new ModelError(`unsupported ONNX ${nodeLabel(n)}${named}${why ? `: ${why}` : ''}`, {
       where: file,
-      hint: `ml2sc converts chains of ${[...SUPPORTED_ONNX_OPS, ...ACTIVATION_ONNX_OPS, 'GELU/SiLU/Mish/Hardswish patterns', ...CONV_OPS].join(', ')}; a one-layer GRU/LSTM (first, its last step to Linear layers); attention and branching graphs are not supported`,
+      hint: `ml2sc converts chains of ${[...SUPPORTED_ONNX_OPS, ...ACTIVATION_ONNX_OPS, 'GELU/SiLU/Mish/Hardswish patterns', ...CONV_OPS].join(', ')}; a GRU/LSTM or self-attention (MultiheadAttention, TransformerEncoderLayer) first, pooled into Linear layers; other branching graphs are not supported`,
     })
   }
   const uniqueName = (base: string): string => {
@@ -103,14 +104,13 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     for (const [k, t] of rec.tensors) tensors.set(k, t)
     stepsOf.set(rec.output, rec.steps)
   }
-  // torch's export of nn.MultiheadAttention: a Softmax over scores from a MatMul of two computed tensors
-  // (q·kᵀ); ml2sc reads attention from model.source with a state_dict, .pt or TorchScript instead
-  const attnMatMul = nodes.find((n) => n.op_type === 'MatMul' && (n.input ?? []).filter((i) => i && !isConst(i)).length === 2)
-  if (attnMatMul && nodes.some((n) => n.op_type === 'Softmax'))
-    throw new ModelError(`MultiheadAttention (ONNX export pattern) is not supported: node '${attnMatMul.name || attnMatMul.op_type}' multiplies two computed tensors (attention scores)`, {
-      where: file,
-      hint: 'give the state_dict (.pt, .safetensors or .json), whole .pt or TorchScript with model.source: ml2sc runs self-attention from those',
-    })
+  // torch's export of nn.MultiheadAttention (self-attention) and a TransformerEncoderLayer around it (attentionOps.ts)
+  const dims = inputInfos[0]!.type?.tensor_type?.shape?.dim?.map((d) => num(d.dim_value))
+  const attn = rec ? undefined : onnxAttention(nodes, inputs[0]!, dims, consts, file)
+  if (attn) {
+    for (const [k, t] of attn.tensors) tensors.set(k, t)
+    stepsOf.set(attn.output, attn.steps)
+  }
   // a layer ml2sc does not handle is named before anything around it (attention's MatMuls, …)
   const instanceNorm = nodes.find((n) => n.op_type === 'InstanceNormalization')
   if (instanceNorm) refuseInstanceNorm(instanceNorm, file)
@@ -119,7 +119,7 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
 
   const scalar = scalarReader(nodes, new Map(consts), (t) => onnxTensorData(t, file))
   /** Nodes of a multi-node activation already mapped (patterns.ts). */
-  const consumed = new Set<ONode>(rec?.consumed ?? [])
+  const consumed = new Set<ONode>([...(rec?.consumed ?? []), ...(attn?.consumed ?? [])])
   for (const [idx, n] of nodes.entries()) {
     if (consumed.has(n)) continue
     const op = n.op_type ?? ''
@@ -218,9 +218,9 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     })
   // several graph outputs (torch.onnx.export(..., output_names=[...])): one head each, named as exported
   const steps = outputs.length === 1 ? stepsOf.get(outputs[0]!)! : headValues(outputs, outputs.map((o) => stepsOf.get(o)!))
-  const dims = inputInfos[0]!.type?.tensor_type?.shape?.dim?.map((d) => num(d.dim_value))
   // a sequence model's window [T, F]: [N, T, F] batch_first, else [T, N, F]
-  const window = rec && dims?.length === 3 ? [rec.step.batchFirst ? dims[1]! : dims[0]!, dims[2]!] : undefined
-  const inputShape = rec ? (window?.every((d) => d > 0) ? window : undefined) : graphInputShape(inputInfos[0]!)
+  const seq = rec ? rec.step.batchFirst : attn?.batchFirst
+  const window = seq !== undefined && dims?.length === 3 ? [seq ? dims[1]! : dims[0]!, dims[2]!] : undefined
+  const inputShape = seq !== undefined ? (window?.every((d) => d > 0) ? window : undefined) : graphInputShape(inputInfos[0]!)
   return { format: 'onnx', tensors, steps, ...(inputShape ? { inputShape } : {}) }
 }

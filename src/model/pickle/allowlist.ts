@@ -67,6 +67,12 @@ const DENIED_ROOTS = new Set([
   'fcntl', 'termios', 'tty', 'getpass', 'gc', 'weakref', 'copyreg', 'copy', 'abc', 'contextlib', 'atexit',
 ])
 
+/**
+ * Activation functions a module keeps as an attribute (nn.TransformerEncoderLayer's `activation` is F.relu or
+ * F.gelu): recorded as a name, never called (a call of one is refused like any non-function global).
+ */
+const ACTIVATION_REFS = new Set(['torch.nn.functional.relu', 'torch.nn.functional.gelu', 'torch._C._nn.gelu'])
+
 const MODULE_ALIASES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg' }
 
 export function refusalHint(): string {
@@ -82,6 +88,7 @@ export function resolveGlobal(rawModule: string, name: string, file: string): Py
   const module = MODULE_ALIASES[rawModule] ?? rawModule
   const qualname = `${module}.${name}`
   if (FUNCTIONS.has(qualname)) return new PyGlobal(module, name, 'function')
+  if (ACTIVATION_REFS.has(qualname)) return new PyGlobal(module, name, 'activation')
   if (module === 'torch' && STORAGE_TYPES[name]) return new PyGlobal(module, name, 'storage')
   if (module === 'torch' && DTYPES.has(name)) return new PyGlobal(module, name, 'dtype')
   const root = module.split('.')[0]!

@@ -5,7 +5,7 @@ export class PyGlobal {
   constructor(
     readonly module: string,
     readonly name: string,
-    readonly role: 'function' | 'class' | 'storage' | 'dtype',
+    readonly role: 'function' | 'class' | 'storage' | 'dtype' | 'activation',
   ) {}
   get qualname(): string {
     return `${this.module}.${this.name}`

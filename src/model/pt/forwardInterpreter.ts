@@ -10,6 +10,7 @@ import { recurrentCall, seqCall, seqTensor, SeqUnsupported, type CallVal } from 
 import { headValues, joinValues } from '../source/joinValues.ts'
 import { inputPartCall, partAsTensor, type PartVal } from './inputParts.ts'
 import { constantBranch, constArith } from './scriptBranches.ts'
+import { attentionCall, attentionPool, type AttnVal } from './attentionCalls.ts'
 
 /** What the interpreter needs from readPt: the archive's classes, and the steps of a submodule. */
 export type ForwardCtx = { classes: Map<string, ClassCode>; stepsOf: (node: Node) => ArchStep[] }
@@ -33,6 +34,8 @@ type Val =
   | { k: 'seq'; steps: ArchStep[]; s: SeqVal }
   | { k: 'tuple'; items: Val[] }
   | { k: 'list'; items: Val[] }
+  // a MultiheadAttention / TransformerEncoderLayer's output sequence (./attentionCalls.ts)
+  | AttnVal
 
 
 export function followForward(node: Node, ctx: ForwardCtx): ArchStep[] {
@@ -134,6 +137,18 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       const part = inputPartCall(fnName, fn.k === 'method' ? fn : undefined, args, [...e.args.map(raw), ...[...e.kwargs.values()].map(raw)], (n) => ctx.classes.get(n.rawClass), fail)
       if (part) return part as Val
       args = args.map((a) => (a.k === 'part' ? partAsTensor(a, fail) : a.k === 'list' ? { k: 'list', items: a.items.map((it) => (it.k === 'part' ? partAsTensor(it, fail) : it)) } : a))
+      // a scripted MultiheadAttention / TransformerEncoderLayer, or the pooling of its output (./attentionCalls.ts)
+      if (fn.k === 'method' && fn.method === 'forward' && /^(MultiheadAttention|TransformerEncoderLayer)$/.test(fn.node.short)) {
+        const sa = fn.node.children.find((c) => c.short === 'MultiheadAttention')
+        const r = attentionCall(fn.node.short, ctx.stepsOf(fn.node), (w) => ctx.classes.get((w === 'attn' && sa ? sa : fn.node).rawClass)?.finals, args)
+        if (typeof r === 'string') throw fail(r)
+        return r as Val
+      }
+      if (fn.k === 'fn' && args[0]?.k === 'attn') {
+        const r = attentionPool(fn.name, args[0], args.slice(1))
+        if (typeof r === 'string') throw fail(r)
+        return r
+      }
       // a GRU/LSTM submodule, or a call taking its result (./recurrentCalls.ts)
       if (fn.k === 'method' && /^forward(__\d+)?$/.test(fn.method) && (fn.node.short === 'GRU' || fn.node.short === 'LSTM')) {
         const r = recurrentCall(ctx.stepsOf(fn.node)[0]!, ctx.classes.get(fn.node.rawClass), fn.method, args.length > 1 && !(args[1]!.k === 'const' && args[1]!.v === null))
