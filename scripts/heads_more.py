@@ -85,6 +85,24 @@ class GruHeads(nn.Module):
 '''
 
 
+ATTN_SOURCE = '''import torch
+import torch.nn as nn
+
+
+class AttnHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(4, 2, batch_first=True)
+        self.next = nn.Linear(4, 1)
+        self.up = nn.Linear(4, 2)
+
+    def forward(self, x):
+        a, _ = self.attn(x, x, x)
+        m = a.mean(dim=1)
+        return self.next(m), self.up(m)
+'''
+
+
 def klass(source, name):
     """The class from its source, registered with linecache so that torch.jit.script can read it back."""
     filename = f"<model.py {name}>"
@@ -112,8 +130,8 @@ def outputs(model, x):
         return torch.cat(list(model(x)), dim=1).double().numpy()
 
 
-def save_ts(model, example, d):
-    torch.jit.trace(model, example).save(os.path.join(d, "trace.pt"))
+def save_ts(model, example, d, check=True):
+    torch.jit.trace(model, example, check_trace=check).save(os.path.join(d, "trace.pt"))
 
 
 def softmax_wine():
@@ -204,3 +222,31 @@ def gru_sine():
     out = outputs(model, xt)
     write_reference_csv(d, out, ["next", "up_0", "up_1"])
     print(f"heads_gru_sine: next MAE {np.abs(out[:, 0] - nxt[500:]).mean():.4f}, up accuracy {float(np.mean(out[:, 1:].argmax(1) == up[500:])):.3f}")
+
+
+def attn_sine():
+    """Self-attention over 6 tokens of 4 channels (the sine at four frequencies), mean-pooled, two heads."""
+    seed(0)
+    rng = np.random.default_rng(1)
+    n, T = 540, 6
+    t0 = rng.uniform(0, 20, size=n)
+    k = np.arange(T + 1)
+    freqs = np.array([0.5, 0.3, 0.8, 1.1])
+    series = np.sin(freqs[None, None, :] * (t0[:, None, None] + k[None, :, None])) + rng.normal(0, 0.05, size=(n, T + 1, 4))
+    x = series[:, :T, :].astype(np.float32)
+    nxt = series[:, T, 0].astype(np.float32)
+    up = (nxt > series[:, T - 1, 0]).astype(np.int64)
+    model = klass(ATTN_SOURCE, "AttnHeads")()
+    fit(model, torch.from_numpy(x[:500]), [torch.from_numpy(nxt[:500]).unsqueeze(1), torch.from_numpy(up[:500])], 300, [F.mse_loss, F.cross_entropy])
+    d = fixture_dir("graph", "heads_attn_sine")
+    os.makedirs(d, exist_ok=True)
+    xt = torch.from_numpy(x[500:])
+    torch.save(model.state_dict(), os.path.join(d, "model.state_dict.pt"))
+    write_text(os.path.join(d, "model.py"), ATTN_SOURCE)
+    # (no ONNX: ml2sc reads self-attention from the state_dict or TorchScript with model.py, not from ONNX's MatMuls)
+    save_ts(model, xt[:1], d, check=False)  # (the check re-traces and sees other mangled class names)
+    names = [f"x{t}_{c}" for t in range(T) for c in range(4)]
+    write_test_csv(d, names + ["next", "up"], x[500:].reshape(40, -1), [[repr(float(a)), str(int(b))] for a, b in zip(nxt[500:], up[500:])])
+    out = outputs(model, xt)
+    write_reference_csv(d, out, ["next", "up_0", "up_1"])
+    print(f"heads_attn_sine: next MAE {np.abs(out[:, 0] - nxt[500:]).mean():.4f}, up accuracy {float(np.mean(out[:, 1:].argmax(1) == up[500:])):.3f}")

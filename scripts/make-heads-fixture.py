@@ -21,6 +21,8 @@ Also (each in several formats, with PyTorch's outputs head after head in referen
 - graph/heads_gru_sine/: a GRU(1, 8) over 8 steps of the noisy sine, its last hidden state into a
   regression head (the next value) and a class head (2 logits: does the series go up next);
   model.py + model.state_dict.pt, model.onnx, trace.pt, script.pt.
+- graph/heads_attn_sine/: nn.MultiheadAttention(4, 2) over 6 tokens of 4 channels, mean-pooled, into the
+  same two heads (next, up); model.py + model.state_dict.pt, trace.pt (ONNX's attention ml2sc does not read).
 Run all: /usr/bin/python3 scripts/make-heads-fixture.py; only some: ... heads_cnn_digits heads_gru_sine.
 """
 import sys
@@ -104,10 +106,12 @@ def wanted(name):
 if __name__ == "__main__":
     if wanted("heads_wine"):
         main()
-    from heads_more import cnn_digits, gru_sine, softmax_wine
+    from heads_more import attn_sine, cnn_digits, gru_sine, softmax_wine
     if wanted("heads_softmax_wine"):
         softmax_wine()
     if wanted("heads_cnn_digits"):
         cnn_digits()
     if wanted("heads_gru_sine"):
         gru_sine()
+    if wanted("heads_attn_sine"):
+        attn_sine()

@@ -272,7 +272,7 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
   const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)(_(ih|hh)_l\d+(_reverse)?)?$/.test(k))
   if (unused.length)
     throw new ModelError(`the state_dict has weights no declared layer uses: ${unused.slice(0, 5).join(', ')}`, { where: file, hint: 'declare every Linear in model.layers / model.source' })
-  if (attention) return attentionModel(format, attention, layers, file)
+  if (attention) return attentionModel(format, attention, layers, file, heads)
   if (recurrent) {
     const H = recurrent.hidden
     const joined = layers.find((l) => l.input && !(heads && l.input.op === 'concat' && !l.input.post))

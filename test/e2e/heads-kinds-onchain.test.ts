@@ -1,6 +1,6 @@
 // Issue 19, multi-output models on a real anvil (one per file): two heads after a CNN (conv kernel: the heads'
-// dense steps read earlier tensors, the heads layer their concatenation), after a GRU (the recurrent kernel's
-// dense layers read the values in place), and a softmax / log_softmax ending one head (the shared softmax helper
+// dense steps read earlier tensors, the heads layer their concatenation), after a GRU and after self-attention
+// (the sequence kernels' dense layers read the values in place), and a softmax / log_softmax ending one head (the shared softmax helper
 // on that head's layer). On chain each equals the simulator bit for bit and PyTorch per head within 1e-3.
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
@@ -25,11 +25,12 @@ fileChain((x) => (s = x))
 const CASES: [string, string, number, ModelSpec, string, string[]][] = [
   ['CnnHeads', 'heads_cnn_digits', 64, { path: at('heads_cnn_digits', 'model.state_dict.pt'), source: at('heads_cnn_digits', 'model.py'), inputShape: [1, 8, 8] }, 'reference.csv', ['digit', 'ink']],
   ['GruHeads', 'heads_gru_sine', 8, { path: at('heads_gru_sine', 'script.pt'), inputShape: [8, 1] }, 'reference.csv', ['out0', 'out1']],
+  ['AttnHeads', 'heads_attn_sine', 24, { path: at('heads_attn_sine', 'trace.pt'), source: at('heads_attn_sine', 'model.py'), inputShape: [6, 4] }, 'reference.csv', ['out0', 'out1']],
   ['ProbHeads', 'heads_softmax_wine', 12, { path: at('heads_softmax_wine', 'model.onnx') }, 'reference.csv', ['probs', 'alcohol']],
   ['LogHeads', 'heads_softmax_wine', 12, { path: at('heads_softmax_wine', 'model_log.state_dict.pt'), source: at('heads_softmax_wine', 'model_log.py') }, 'reference_log.csv', ['logp', 'alcohol']],
 ]
 
-describe('heads after a CNN, after a GRU, and a softmax head, on chain', () => {
+describe('heads after a CNN, a GRU, self-attention, and a softmax head, on chain', () => {
   for (const [name, d, n, spec, ref, names] of CASES)
     test(`${name} (${path.basename(spec.path)}): chain = simulator exactly, each head = PyTorch within 1e-3`, async () => {
       const m = await loadModel(spec)

@@ -3,7 +3,8 @@
 // Every format that expresses each model reads to the same graph, the float pass equals PyTorch per head,
 // and the fixed-point twin is within 1e-3 of PyTorch with the softmax head computed by the shared softmax twin.
 import { describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
@@ -36,10 +37,11 @@ const FORMATS: [string, number, string, ModelSpec[], string?][] = [
   ['heads_softmax_wine', 12, 'softmax', [{ path: at('heads_softmax_wine', 'model.state_dict.pt'), source: at('heads_softmax_wine', 'model.py') }, { path: at('heads_softmax_wine', 'model.onnx') }, { path: at('heads_softmax_wine', 'trace.pt') }, { path: at('heads_softmax_wine', 'script.pt') }]],
   ['heads_softmax_wine', 12, 'log_softmax', [{ path: at('heads_softmax_wine', 'model_log.state_dict.pt'), source: at('heads_softmax_wine', 'model_log.py') }, { path: at('heads_softmax_wine', 'model_log.onnx') }], 'reference_log.csv'],
   ['heads_cnn_digits', 64, 'cnn', [{ path: at('heads_cnn_digits', 'model.state_dict.pt'), source: at('heads_cnn_digits', 'model.py'), inputShape: [1, 8, 8] }, { path: at('heads_cnn_digits', 'model.onnx') }, { path: at('heads_cnn_digits', 'trace.pt'), inputShape: [1, 8, 8] }]],
+  ['heads_attn_sine', 24, 'attn', [{ path: at('heads_attn_sine', 'model.state_dict.pt'), source: at('heads_attn_sine', 'model.py'), inputShape: [6, 4] }, { path: at('heads_attn_sine', 'trace.pt'), source: at('heads_attn_sine', 'model.py'), inputShape: [6, 4] }]],
   ['heads_gru_sine', 8, 'gru', [{ path: at('heads_gru_sine', 'model.state_dict.pt'), source: at('heads_gru_sine', 'model.py'), inputShape: [8, 1] }, { path: at('heads_gru_sine', 'model.onnx') }, { path: at('heads_gru_sine', 'trace.pt'), inputShape: [8, 1] }, { path: at('heads_gru_sine', 'script.pt'), inputShape: [8, 1] }]],
 ]
 
-describe('heads after a softmax, a CNN and a GRU: every format reads the same graph, equal to PyTorch', () => {
+describe('heads after a softmax, a CNN, a GRU and self-attention: every format reads the same graph, equal to PyTorch', () => {
   for (const [d, n, kind, specs, ref] of FORMATS)
     test(`${kind}: ${specs.map((s) => path.basename(s.path)).join(', ')}`, async () => {
       const { rows, torch } = data(d, n, ref)
@@ -57,10 +59,11 @@ describe('heads after a softmax, a CNN and a GRU: every format reads the same gr
         expect(shape(m)).toEqual([['cls', 'identity', null], ['ink1', 'relu', { op: 'concat', values: [0] }], ['ink2', 'identity', null], ['heads', 'identity', { op: 'concat', values: [1, 3] }]])
         expect(m.heads).toEqual([{ name: 'digit', size: 10 }, { name: 'ink', size: 1 }])
         expect(heads.map((h) => headTaskOf(m, h))).toEqual(['multiclass', 'regression'])
-      } else if (kind === 'gru') {
-        expect(m.recurrent!.kind).toBe('gru')
+      } else if (kind === 'gru' || kind === 'attn') {
+        if (kind === 'gru') expect(m.recurrent!.kind).toBe('gru')
+        else expect(m.attention).toMatchObject({ tokens: 6, embed: 4, heads: 2, pool: 'mean' })
         expect(shape(m)).toEqual([['next', 'identity', null], ['up', 'identity', { op: 'concat', values: [0] }], ['heads', 'identity', { op: 'concat', values: [1, 2] }]])
-        expect(models[1]!.heads!.map((h) => h.name)).toEqual(['next', 'up']) // ONNX output_names
+        if (kind === 'gru') expect(models[1]!.heads!.map((h) => h.name)).toEqual(['next', 'up']) // ONNX output_names
         expect(heads.map((h) => headTaskOf(m, h))).toEqual(['regression', 'multiclass'])
       } else {
         // the class head's layer ends in the (log-)softmax; the alcohol head reads the trunk
@@ -82,6 +85,25 @@ describe('heads after a softmax, a CNN and a GRU: every format reads the same gr
         }
       }
     })
+
+  test('a TransformerEncoderLayer\'s mean over the tokens (a sum on chain) read by two heads: both Linears take 1/T; the bare mean as an output is refused', async () => {
+    const E = path.join(FIXTURES, 'seq', 'encoder_cls')
+    const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-enc-heads-'))
+    // the fixture's weights with a second head, a copy of the first: each head must equal PyTorch's outputs
+    const w = JSON.parse(readFileSync(path.join(E, 'weights.json'), 'utf8'))
+    writeFileSync(path.join(dir, 'weights.json'), JSON.stringify({ ...w, 'head2.weight': w['head.weight'], 'head2.bias': w['head.bias'] }))
+    const src = readFileSync(path.join(E, 'model.py'), 'utf8').replace('self.head = nn.Linear(8, 3)', 'self.head = nn.Linear(8, 3)\n        self.head2 = nn.Linear(8, 3)')
+    writeFileSync(path.join(dir, 'model.py'), src.replace('return self.head(h.mean(dim=1))', 'm = h.mean(dim=1)\n        return self.head(m), self.head2(m)'))
+    const m = await loadModel({ path: path.join(dir, 'weights.json'), source: path.join(dir, 'model.py'), inputShape: [16, 8] })
+    expect(m.attention!.pool).toBe('sum')
+    expect(m.heads!.map((h) => h.size)).toEqual([3, 3])
+    const rows = csv(path.join(E, 'test.csv')).map((r) => r.slice(0, 128))
+    const torch = readFileSync(path.join(E, 'reference.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').map(Number))
+    expect(floatGap(m, rows, torch.map((r) => [...r, ...r]))).toBeLessThan(1e-5)
+    const bare = readFileSync(path.join(E, 'model.py'), 'utf8').replace('return self.head(h.mean(dim=1))', 'm = h.mean(dim=1)\n        return self.head(m), m')
+    writeFileSync(path.join(dir, 'model.py'), bare)
+    await expect(loadModel({ path: path.join(E, 'weights.json'), source: path.join(dir, 'model.py'), inputShape: [16, 8] })).rejects.toThrow('an output is the mean over the tokens itself')
+  })
 
   test('a softmax inside a head, read by another Linear, is still refused with the layer named', () => {
     const lin = (o: number, i: number) => ({ shape: [o, i], data: new Float64Array(o * i).fill(0.1) })

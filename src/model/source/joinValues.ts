@@ -18,7 +18,7 @@ export function joinValues(kind: 'add' | 'concat', operands: ArchStep[][], name?
  * each output's own steps as a branch. Names must differ (a repeated or missing name becomes `out<i>`).
  */
 export function headValues(names: (string | undefined)[], operands: ArchStep[][]): ArchStep[] {
-  // a GRU/LSTM's readout is made a step where a Linear reads it, once per head: equal steps are the same value
+  // a GRU/LSTM's readout (an attention's pooling) is made a step where a Linear reads it, once per head: equal steps are the same value
   const [join] = joinValues('concat', operands, undefined, (a, b) => a === b || (isRecurrent(a) && JSON.stringify(a) === JSON.stringify(b))).slice(-1) as [Extract<ArchStep, { op: 'join' }>]
   const shared = operands[0]!.slice(0, operands[0]!.length - join.branches[0]!.length)
   // a name that is missing, repeated or not an identifier becomes out<i> (out<i>_2, … if that is taken too)
@@ -34,4 +34,4 @@ export function headValues(names: (string | undefined)[], operands: ArchStep[][]
   return [...shared, { op: 'heads', names: unique, branches: join.branches }]
 }
 
-const isRecurrent = (s: ArchStep) => s.op === 'gru' || s.op === 'lstm'
+const isRecurrent = (s: ArchStep) => s.op === 'gru' || s.op === 'lstm' || s.op === 'mha' || s.op === 'seqpool'
