@@ -16,6 +16,7 @@ import { buildModel } from '../../src/ir/buildModel.ts'
 import { headsOf, headTaskOf } from '../../src/ir/heads.ts'
 import type { ModelIR, TensorMap } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
+import { inspectTarget, renderInspect } from '../../src/commands/inspect.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
 import { FIXTURES } from '../helpers/paths.ts'
 
@@ -59,6 +60,9 @@ describe('heads after a softmax, a CNN, a GRU and self-attention: every format r
         expect(shape(m)).toEqual([['cls', 'identity', null], ['ink1', 'relu', { op: 'concat', values: [0] }], ['ink2', 'identity', null], ['heads', 'identity', { op: 'concat', values: [1, 3] }]])
         expect(m.heads).toEqual([{ name: 'digit', size: 10 }, { name: 'ink', size: 1 }])
         expect(heads.map((h) => headTaskOf(m, h))).toEqual(['multiclass', 'regression'])
+        const shown = renderInspect(await inspectTarget(at(d, 'model.onnx')))
+        expect(shown).toContain("layer 4 'ink1' reads the output of 'MaxPool'")
+        expect(shown).toContain('outputs      digit (10), then ink (1)')
       } else if (kind === 'gru' || kind === 'attn') {
         if (kind === 'gru') expect(m.recurrent!.kind).toBe('gru')
         else expect(m.attention).toMatchObject({ tokens: 6, embed: 4, heads: 2, pool: 'mean' })
