@@ -13,7 +13,7 @@ import { encodeRow } from '../../src/fixed/encodeRows.ts'
 import { softmaxFixed } from '../../src/ir/ops/softmax.ts'
 import { logSoftmax } from '../../src/ir/ops/logSoftmax.ts'
 import { buildModel } from '../../src/ir/buildModel.ts'
-import { headsOf, headTaskOf } from '../../src/ir/heads.ts'
+import { headReturnsOf, headsOf, headTaskOf } from '../../src/ir/heads.ts'
 import type { ModelIR, TensorMap } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { inspectTarget, renderInspect } from '../../src/commands/inspect.ts'
@@ -73,6 +73,8 @@ describe('heads after a softmax, a CNN, a GRU and self-attention: every format r
         // the class head's layer ends in the (log-)softmax; the alcohol head reads the trunk
         expect(shape(m)).toEqual([['trunk', 'relu', null], ['cls', kind, null], ['reg', 'identity', { op: 'concat', values: [1] }], ['heads', 'identity', { op: 'concat', values: [2, 3] }]])
         expect(heads.map((h) => headTaskOf(m, h))).toEqual(['multiclass', 'regression'])
+        // report.json's heads[].returns
+        expect(heads.map((h) => headReturnsOf(m, h) ?? null)).toEqual([kind === 'softmax' ? 'probabilities' : 'log-probabilities', null])
       }
       // fixed point at 2^20: every head within 1e-3 of PyTorch; the softmax head is the shared twin of the logits
       const plan = makePlan(m, { fraction: 20, weightBytes: 2, inputBytes: 4 })
