@@ -9,7 +9,23 @@ chain), trained jointly (cross-entropy + MSE). forward() returns the tuple (logi
 - test.csv: held-out rows, the class column `label` and the regression target `alcohol`;
 - reference.csv: PyTorch's float outputs for them, head after head (logits 0..2, then alcohol).
 The outputs are committed, so tests never need torch.
+
+Also (each in several formats, with PyTorch's outputs head after head in reference.csv):
+- graph/heads_softmax_wine/: the same data, a probability head and the alcohol head. model.py returns
+  (F.softmax(self.cls(h), dim=1), alcohol); model_log.py has the class head as nn.Sequential(Linear,
+  nn.LogSoftmax(dim=1)) (the same trained weights, renamed: model_log.state_dict.pt, reference_log.csv);
+  model.onnx / model_log.onnx (Softmax / LogSoftmax on one of two outputs), trace.pt and script.pt.
+- graph/heads_cnn_digits/: an 8×8 digits CNN (conv 1→4 3×3, ReLU, max pool 2, flatten 64) with a class
+  head (Linear 64→10) and a regression head (Linear 64→8, ReLU, Linear 8→1: the digit's mean ink);
+  model.py + model.state_dict.pt, model.onnx, trace.pt.
+- graph/heads_gru_sine/: a GRU(1, 8) over 8 steps of the noisy sine, its last hidden state into a
+  regression head (the next value) and a class head (2 logits: does the series go up next);
+  model.py + model.state_dict.pt, model.onnx, trace.pt, script.pt.
+- graph/heads_attn_sine/: nn.MultiheadAttention(4, 2) over 6 tokens of 4 channels, mean-pooled, into the
+  same two heads (next, up); model.py + model.state_dict.pt, trace.pt (ONNX's attention ml2sc does not read).
+Run all: /usr/bin/python3 scripts/make-heads-fixture.py; only some: ... heads_cnn_digits heads_gru_sine.
 """
+import sys
 import os
 
 import numpy as np
@@ -83,5 +99,19 @@ def main():
     print(f"heads_wine: {len(Xte)} test rows, PyTorch accuracy {acc:.3f}, alcohol RMSE {rmse:.3f} (std {ate.std():.3f})")
 
 
+def wanted(name):
+    return len(sys.argv) < 2 or name in sys.argv[1:]
+
+
 if __name__ == "__main__":
-    main()
+    if wanted("heads_wine"):
+        main()
+    from heads_more import attn_sine, cnn_digits, gru_sine, softmax_wine
+    if wanted("heads_softmax_wine"):
+        softmax_wine()
+    if wanted("heads_cnn_digits"):
+        cnn_digits()
+    if wanted("heads_gru_sine"):
+        gru_sine()
+    if wanted("heads_attn_sine"):
+        attn_sine()

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors/base.ts'
 import type { Plan } from '../fixed/types.ts'
 import { activationExpr, vectorActivationYul } from './activationYul.ts'
 import type { InferenceParts } from './convInference.ts'
+import { concatReader } from './concatReader.ts'
 import { hex as h, macChain } from './laneKernel.ts'
 import { recurrentBlobLayout, type BlockLayout } from './recurrentBlob.ts'
 import { EXP_CLAMP_UNITS, expNegYul } from '../ir/ops/exp.ts'
@@ -155,11 +156,13 @@ export function attentionInference(plan: Plan, opts: { layout: string }): Infere
   }
   const headIn = !enc ? Y : a.pool === 'sum' ? Ys : Y2
   const first = a.blocks.length
+  // value 0: the pooled attention output; value k: dense layer k−1's outputs (a multi-output model's heads read them by concatReader)
+  const valueAt = (v: number, j: number) => (v === 0 ? headIn : dense[v - 1]!) + 32 * j
   plan.layers.forEach((l, li) => {
-    const src = li === 0 ? headIn : dense[li - 1]!
     const out = dense[li]!
     rows.push(`// layer '${l.name}': ${l.nIn} → ${l.nOut}`)
-    rows.push(...blockYul(layout.blocks[first + li]!, first + li, (j) => `mload(${h(src + 32 * j)})`, (row, v) => `mstore(${h(out + 32 * row)}, ${activationExpr(l.activation, v, l.slopeQ)})`))
+    const src = l.input ? concatReader(l.input, (v) => (v === 0 ? plan.layers[0]!.nIn : plan.layers[v - 1]!.nOut), valueAt) : (j: number) => valueAt(li, j)
+    rows.push(...blockYul(layout.blocks[first + li]!, first + li, (j) => `mload(${h(src(j))})`, (row, v) => `mstore(${h(out + 32 * row)}, ${activationExpr(l.activation, v, l.slopeQ)})`))
     const vec = vectorActivationYul(l.activation, h(out), l.nOut, plan)
     if (vec) rows.push(vec)
   })

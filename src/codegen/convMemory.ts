@@ -25,6 +25,8 @@ export type ConvMemory = {
   tensors: TensorBuffer[]
   /** Per conv step: where its lane words and lane-group biases are packed once per transaction. */
   packed: ({ weights: number; biases: number } | undefined)[]
+  /** Per step that reads several tensors (a multi-output model's `heads` layer): where their concatenation is copied. */
+  joined: (TensorBuffer | undefined)[]
   /** A one-row predictBatch's packed outputs (ABI bytes). */
   out: number
   end: number
@@ -58,5 +60,11 @@ export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: 
     at = p.biases + groups * 32
     return p
   })
-  return { blob, blobLayout, tensors, packed, out, end: at }
+  const joined = steps.map((s) => {
+    if (s.kind !== 'conv' || (s.reads?.length ?? 0) < 2) return undefined
+    const b: TensorBuffer = { at, shape: s.inShape, pad: NO_PAD, hp: 1, wp: 1, fillMin: false }
+    at += 32 * s.inShape.c
+    return b
+  })
+  return { blob, blobLayout, tensors, packed, joined, out, end: at }
 }

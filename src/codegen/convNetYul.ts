@@ -1,5 +1,5 @@
 import type { Plan } from '../fixed/types.ts'
-import type { ConvMemory } from './convMemory.ts'
+import { bufferWords, type ConvMemory } from './convMemory.ts'
 import { tapsOf, laneGroupsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
 import { convPackYul, convStepYul, decodeInputYul, fusesPool, WINDOW_UNROLL } from './convYul.ts'
 import { fillHalosYul, poolStepYul } from './poolYul.ts'
@@ -53,7 +53,24 @@ export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, bud
   const rows = [decodeInputYul(mem.tensors[0]!, plan.inputBytes, plan.inputUnsigned === true)]
   steps.forEach((s, i) => {
     if (i > 0 && fused[i - 1]) return
+    if (mem.joined[i]) rows.push(joinTensorsYul(s as ConvStep, mem, mem.joined[i]!.at))
     rows.push(s.kind === 'conv' ? convStepYul(s, i, plan, mem, unrolled[i]!, fused[i] ? (steps[i + 1] as PoolStep) : undefined) : poolStepYul(s, i, mem))
   })
   return { perTx, perRow: rows.join('\n                ') }
 }
+
+/** Yul copying the tensors a dense step reads (each unpadded, C order) one after another to `to`: a multi-output model's `heads` layer input. */
+function joinTensorsYul(s: ConvStep, mem: ConvMemory, to: number): string {
+  const lines = [`// ${s.name} reads tensors ${s.reads!.join(', ')}, concatenated`]
+  let offset = 0
+  for (const r of s.reads!) {
+    const b = mem.tensors[r]!
+    const n = bufferWords(b)
+    if (n !== b.shape.c * b.shape.h * b.shape.w) throw new Error(`unreachable: tensor ${r} read by '${s.name}' has a halo`)
+    lines.push(`for { let jo := 0 } lt(jo, ${hex(32 * n)}) { jo := add(jo, 32) } { mstore(add(${hex(to + 32 * offset)}, jo), mload(add(${hex(b.at)}, jo))) }`)
+    offset += n
+  }
+  return lines.join('\n                ')
+}
+
+const hex = (n: number) => '0x' + n.toString(16)

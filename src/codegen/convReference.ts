@@ -9,9 +9,13 @@ import { spanWindows } from '../ir/poolSpans.ts'
  * own check. Tensors are C-order flat arrays.
  */
 export function convNetReference(steps: TensorStep[], plan: Pick<Plan, 'scale' | 'slopeBits'>, input: bigint[]): bigint[] {
-  let x = input
-  for (const s of steps) x = s.kind === 'conv' ? convRef(s, plan, x) : poolRef(s, plan, x)
-  return x
+  // every tensor so far (a multi-output model's dense steps read earlier ones: ConvStep.reads)
+  const tensors = [input]
+  for (const s of steps) {
+    const x = s.kind === 'conv' && s.reads ? s.reads.flatMap((r) => tensors[r]!) : tensors[tensors.length - 1]!
+    tensors.push(s.kind === 'conv' ? convRef(s, plan, x) : poolRef(s, plan, x))
+  }
+  return tensors[tensors.length - 1]!
 }
 
 function convRef(s: ConvStep, plan: Pick<Plan, 'scale' | 'slopeBits'>, x: bigint[]): bigint[] {

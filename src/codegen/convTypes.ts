@@ -37,6 +37,11 @@ export type ConvStep = WindowStep & {
   slopeQ: bigint
   /** Largest |accumulator| (interval analysis); lets a fused max pool use one SWAR compare per word. */
   accMax?: bigint
+  /**
+   * A dense step of a multi-output model that does not read the previous step's output: the tensors
+   * (indices into ConvMemory.tensors) it reads, concatenated in this order (ir/heads.ts).
+   */
+  reads?: number[]
 }
 
 export type PoolStep = WindowStep & {

@@ -107,7 +107,8 @@ const at = (base: string, off: number) => (off ? `add(${base}, ${h(off)})` : bas
  * groups with a weight pointer. Positions always loop; taps are unrolled (or loop over input channels).
  */
 export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory, unrolled: boolean, pool?: PoolStep): string {
-  const buf = mem.tensors[i]!
+  // a multi-output model's dense step reading an earlier tensor, or the concatenation joinTensorsYul built
+  const buf = mem.joined[i] ?? mem.tensors[s.reads?.[0] ?? i]!
   // a dense layer after a flatten views its producer's (unpadded) [c][h][w] tensor as [c·h·w][1][1]
   const same = buf.shape.c === s.inShape.c && buf.shape.h === s.inShape.h && buf.shape.w === s.inShape.w
   const inB = same ? buf : { ...buf, shape: s.inShape, hp: s.inShape.h, wp: s.inShape.w }

@@ -5,6 +5,7 @@ import type { InferenceParts } from './convInference.ts'
 import { hex as h, macChain } from './laneKernel.ts'
 import { cellsOf, isFinal, layersOf, readoutOf } from '../ir/recurrentTypes.ts'
 import { recurrentBlobLayout, type BlockLayout } from './recurrentBlob.ts'
+import { concatReader } from './concatReader.ts'
 
 const words = (bytes: number) => Math.ceil(bytes / 32) * 32
 /** Inputs of at most this many values are decoded without a loop. */
@@ -127,12 +128,17 @@ export function recurrentInference(plan: Plan, opts: { layout: string }): Infere
   else rows.push(`for { let i := 0 } lt(i, ${n}) { i := add(i, 1) } { mstore(add(${h(X)}, shl(5, i)), sar(${256 - 8 * inB}, calldataload(add(rp, mul(i, ${inB}))))) }`)
   for (const { Hb, Cb } of cellMem) for (let j = 0; j < H; j++) rows.push(`mstore(${h(Hb + 32 * j)}, 0)${r.kind === 'lstm' ? ` mstore(${h(Cb + 32 * j)}, 0)` : ''}`)
   rows.push(...loops)
+  // value 0: the readout's states where they lie; value k: dense layer k−1's outputs
+  const valueAt = (v: number, j: number) => (v === 0 ? readAt[j]! : dense[v - 1]! + 32 * j)
   plan.layers.forEach((l, li) => {
     const out = dense[li]!
     rows.push(`// layer '${l.name}': ${l.nIn} → ${l.nOut}`)
-    rows.push(...blockYul(layout.blocks[nRec + li]!, nRec + li, (j) => h(li === 0 ? readAt[j]! : dense[li - 1]! + 32 * j), (row, v) => `mstore(${h(out + 32 * row)}, ${activationExpr(l.activation, v, l.slopeQ)})`))
+    // a multi-output model's head reads an earlier value, its `heads` layer the heads' values one after another (ir/heads.ts)
+    const at = l.input ? concatReader(l.input, (v) => (v === 0 ? readAt.length : plan.layers[v - 1]!.nOut), valueAt) : (j: number) => valueAt(li, j)
+    rows.push(...blockYul(layout.blocks[nRec + li]!, nRec + li, (j) => h(at(j)), (row, v) => `mstore(${h(out + 32 * row)}, ${activationExpr(l.activation, v, l.slopeQ)})`))
     const vec = vectorActivationYul(l.activation, h(out), l.nOut, plan)
     if (vec) rows.push(vec)
   })
   return { blob, blobLength: layout.length, outputsAt: dense[dense.length - 1]!, end, perTx: '', perRow: rows.join('\n                ') }
 }
+

@@ -61,7 +61,17 @@ function poolStep(l: PoolPlan): PoolStep {
   }
 }
 
-/** A convolutional plan as the kernels' steps: its conv/pool layers, then each dense layer as a 1×1 conv. */
+/**
+ * A convolutional plan as the kernels' steps: its conv/pool layers, then each dense layer as a 1×1 conv. A
+ * multi-output model's dense layer that reads other values (a head's first layer, the `heads` layer) reads
+ * tensors nT + v (value 0: the stack's flattened output; value k: dense layer k−1's), concatenated.
+ */
 export function tensorStepsOf(plan: Plan): TensorStep[] {
-  return [...(plan.tensorLayers ?? []).map((l) => (l.kind === 'conv' ? convStep(l) : poolStep(l))), ...plan.layers.map(denseAsConv)]
+  const nT = plan.tensorLayers?.length ?? 0
+  const dense = plan.layers.map((l): ConvStep => {
+    if (!l.input) return denseAsConv(l)
+    if (l.input.op !== 'concat' || l.input.post) throw new Error(`unreachable: layer '${l.name}' reads a ${l.input.op}${l.input.post ? ' with a post op' : ''} after a conv stack`)
+    return { ...denseAsConv(l), reads: l.input.values.map((v) => nT + v) }
+  })
+  return [...(plan.tensorLayers ?? []).map((l) => (l.kind === 'conv' ? convStep(l) : poolStep(l))), ...dense]
 }

@@ -134,7 +134,7 @@ function layerRows(ir: ModelIR): InspectSummary['layers'] {
     activation: describeActivation(l.activation),
     parameters: l.weight.length * (l.weight[0]!.length + 1),
     macs: l.weight.length * l.weight[0]!.length,
-    ...(l.input ? { reads: describeInput(l.input, (v) => (v === 0 ? 'the input' : `'${ir.layers[v - 1]!.name}'`)) } : {}),
+    ...(l.input ? { reads: describeInput(l.input, (v) => (v > 0 ? `'${ir.layers[v - 1]!.name}'` : tensor.length ? `the output of '${tensor[tensor.length - 1]!.name}'` : 'the input')) } : {}),
   }))
   return [...tensor, ...dense]
 }

@@ -88,7 +88,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const xIn = expandInput(front.xMax, model.categorical, S, S, () => 0)
   // bounds on every value so far (graph models: a skip, a residual sum (bounds add), a concat (bounds concatenate))
   const firstMax: bigint[] = attention ? (attention.pool === 'flatten' ? Array.from({ length: attention.tokens }, () => attention.outMax).flat() : attention.outMax) : recurrent ? new Array<bigint>(readoutOf(recurrent).length * recurrent.hidden).fill(recurrent.hMax) : xIn
-  const valueMax: bigint[][] = [recurrent || attention ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, xIn)]
+  const valueMax: bigint[][] = [recurrent || attention || cnn ? firstMax : inputBoundAsValue({ F, decimals, inputFraction }, xIn)]
   const layers: LayerPlan[] = model.layers.map((layer, l) => {
     // an activation or norm on a join: its overflow check on the joined bounds, then its interval rule
     const postRule = (v: bigint[], a: typeof layer.activation) => {

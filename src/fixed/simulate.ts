@@ -26,7 +26,9 @@ export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
   })
   const x0 = plan.attention ? fixedAttention(plan.attention, x, scale) : plan.recurrent ? fixedRecurrent(plan.recurrent, x, scale) : (fixedTensorLayers(plan, x).at(-1) ?? x)
   // a graph model: every value so far, the input at the activation scale (ir/layerInput.ts, inputAsValue.ts)
-  const values = plan.layers.some((l) => l.input) ? [inputAsValue(plan, x0)] : [x0]
+  // (after a conv stack, a GRU/LSTM or attention, value 0 is already at the activation scale)
+  const front = (plan.tensorLayers?.length ?? 0) > 0 || plan.recurrent || plan.attention
+  const values = plan.layers.some((l) => l.input) && !front ? [inputAsValue(plan, x0)] : [x0]
   plan.layers.forEach((layer, l) => {
     const c = { scale, slopeBits: plan.slopeBits }
     const x = l === 0 ? x0 : joinInput(layer.input, l, values, (a, b) => a + b, (v, a) => opOf(a).fixed(v, a, paramOf(a, c), c))

@@ -1,7 +1,8 @@
 import { ModelError } from '../errors/base.ts'
 import type { AttentionLayer } from './attentionTypes.ts'
 import { attentionWidth, buildAttention } from './buildAttention.ts'
-import type { ArchStep, DenseLayer, ModelIR, Tensor } from './types.ts'
+import { HEADS_LAYER } from './heads.ts'
+import type { ArchStep, DenseLayer, Head, ModelIR, Tensor } from './types.ts'
 
 /**
  * A model whose first step is a MultiheadAttention (self-attention) and its pooling: both are taken off
@@ -36,14 +37,18 @@ export function attentionFirst(
 }
 
 /** The IR of an attention model once its dense head is built. */
-export function attentionModel(format: string, attention: AttentionLayer, layers: DenseLayer[], file: string): ModelIR {
-  const joined = layers.find((l) => l.input)
+export function attentionModel(format: string, attention: AttentionLayer, layers: DenseLayer[], file: string, heads?: Head[]): ModelIR {
+  // a multi-output model's heads read the pooled value (value 0) or a layer's output, then `heads` concatenates them
+  const joined = layers.find((l) => l.input && !(heads && l.input.op === 'concat' && !l.input.post))
   if (joined) throw new ModelError(`layer '${joined.name}' reads a residual sum, concatenation or skipped value after MultiheadAttention`, { where: file, hint: 'Linear heads only after the attention' })
   const width = attentionWidth(attention)
   if (!layers.length) throw new ModelError(`MultiheadAttention '${attention.name}' needs a Linear head after its pooling`, { where: file })
   if (layers[0]!.weight[0]!.length !== width)
     throw new ModelError(`Linear '${layers[0]!.name}' takes ${layers[0]!.weight[0]!.length} inputs but MultiheadAttention '${attention.name}' pooled by ${attention.pool} gives ${width}`, { where: file })
-  // an encoder's mean over the tokens: the first Linear takes their sum, its weights divided by T (the same function)
-  const head = attention.pool === 'sum' ? [{ ...layers[0]!, weight: layers[0]!.weight.map((r) => r.map((w) => w / attention.tokens)) }, ...layers.slice(1)] : layers
-  return { format, inputSize: attention.tokens * attention.embed, inputShape: [attention.tokens, attention.embed], attention, layers: head }
+  // an encoder's mean over the tokens: each Linear reading it takes their sum, its weights divided by T (the same function)
+  const readsPool = (l: DenseLayer, i: number) => (l.input ? l.input.values.includes(0) : i === 0)
+  const raw = layers.find((l, i) => i > 0 && l.name === HEADS_LAYER && readsPool(l, i))
+  if (attention.pool === 'sum' && raw) throw new ModelError(`an output is the mean over the tokens itself, with no Linear after it (pooled as a sum on chain)`, { where: file, hint: 'end each returned output in a Linear layer' })
+  const head = attention.pool === 'sum' ? layers.map((l, i) => (readsPool(l, i) ? { ...l, weight: l.weight.map((r) => r.map((w) => w / attention.tokens)) } : l)) : layers
+  return { format, inputSize: attention.tokens * attention.embed, inputShape: [attention.tokens, attention.embed], attention, layers: head, ...(heads ? { heads } : {}) }
 }

@@ -9,7 +9,7 @@ import { buildTensorLayers } from './buildTensorLayers.ts'
 import { describeInput, inputWidth, type LayerInput } from './layerInput.ts'
 import { foldEmbeddings } from './foldEmbedding.ts'
 import type { CategoricalInput } from './categorical.ts'
-import { headsLayer } from './heads.ts'
+import { HEADS_LAYER, headsLayer } from './heads.ts'
 import type { Activation, ArchStep, DenseLayer, Head, ModelIR, Tensor, TensorMap } from './types.ts'
 
 /**
@@ -107,7 +107,7 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
   const late = (ss: ArchStep[]): boolean => ss.some((st) => st.op === 'embedcat' || (st.op === 'join' && st.branches.some(late)))
   if (late(steps)) throw new ModelError('an nn.Embedding is supported only on the model\'s input columns, read first in forward()', { where: file, hint: 'x = torch.cat([self.emb(x[:, 0].long()), x[:, 1:]], dim=1), then a Linear' })
   const front = buildTensorLayers(steps, recurrent || attention ? undefined : inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
-  if (front.tensorLayers.length && /"op":"(join|heads)"/.test(JSON.stringify(archSteps)))
+  if (front.tensorLayers.length && /"op":"join"/.test(JSON.stringify(archSteps)))
     throw new ModelError('a convolutional model with a residual add or torch.cat is not supported yet', { where: file, hint: 'residual adds and torch.cat are supported in dense models (Linear layers)' })
   let heads: Head[] | undefined
   const visit = (step: ArchStep): void => {
@@ -266,25 +266,25 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
   layers.forEach((layer, l) => {
     const last = flatActivations(layer.activation).find((a) => a.kind === 'softmax' || a.kind === 'log_softmax')
     const post = layer.input?.post && flatActivations(layer.input.post).find((a) => a.kind === 'softmax' || a.kind === 'log_softmax')
-    if ((last && l !== layers.length - 1) || post) throw new ModelError(`${(last ?? post)!.kind} is only supported on the last layer (found ${post ? 'on what' : 'after'} '${layer.name}'${post ? ' reads' : ''})`, { where: file })
+    if ((last && l !== layers.length - 1 && !endsHead(layers, l, heads)) || post) throw new ModelError(`${(last ?? post)!.kind} is only supported on the last layer (found ${post ? 'on what' : 'after'} '${layer.name}'${post ? ' reads' : ''})`, { where: file })
   })
   // GRU/LSTM weights (`weight_ih_l0`, …) count too: a state_dict's recurrent layer is never dropped silently
   const unused = [...tensors.keys()].filter((k) => !used.has(k) && /\.(weight|bias)(_(ih|hh)_l\d+(_reverse)?)?$/.test(k))
   if (unused.length)
     throw new ModelError(`the state_dict has weights no declared layer uses: ${unused.slice(0, 5).join(', ')}`, { where: file, hint: 'declare every Linear in model.layers / model.source' })
-  if (attention) return attentionModel(format, attention, layers, file)
+  if (attention) return attentionModel(format, attention, layers, file, heads)
   if (recurrent) {
     const H = recurrent.hidden
-    const joined = layers.find((l) => l.input)
+    const joined = layers.find((l) => l.input && !(heads && l.input.op === 'concat' && !l.input.post))
     if (joined) throw new ModelError(`layer '${joined.name}' reads a residual sum, concatenation or skipped value after a ${recurrent.kind.toUpperCase()}`, { where: file, hint: 'residual adds and torch.cat are supported in dense models without a GRU/LSTM for now' })
     const width = readoutOf(recurrent).length * H
     if (layers[0]!.weight[0]!.length !== width)
       throw new ModelError(`Linear '${layers[0]!.name}' takes ${layers[0]!.weight[0]!.length} inputs but ${recurrent.kind.toUpperCase()} '${recurrent.name}' gives ${recurrent.readout ? `${readoutOf(recurrent).length} states of ${H}` : 'its last hidden state'} (${width})`, { where: file })
-    return { format, inputSize: recurrent.steps * recurrent.features, inputShape: [recurrent.steps, recurrent.features], recurrent, layers }
+    return { format, inputSize: recurrent.steps * recurrent.features, inputShape: [recurrent.steps, recurrent.features], recurrent, layers, ...(heads ? { heads } : {}) }
   }
   if (front.tensorLayers.length) {
     if (embedded) throw new ModelError('an nn.Embedding in a convolutional model is not supported', { where: file })
-    return { format, inputSize: front.tensorLayers[0]!.inShape.reduce((a, b) => a * b, 1), inputShape: [...inputShape!], tensorLayers: front.tensorLayers, layers }
+    return { format, inputSize: front.tensorLayers[0]!.inShape.reduce((a, b) => a * b, 1), inputShape: [...inputShape!], tensorLayers: front.tensorLayers, layers, ...(heads ? { heads } : {}) }
   }
   if (embedded) {
     const again = layers.find((l) => l.input?.values.includes(0))
@@ -292,6 +292,16 @@ export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: st
     return { format, inputSize: embedded.inputSize, categorical: embedded.categorical, layers, ...(heads ? { heads } : {}) }
   }
   return { format, inputSize: layers[0]!.weight[0]!.length, layers, ...(heads ? { heads } : {}) }
+}
+
+/**
+ * Whether layer `l`'s output is one of a multi-output model's heads and read by nothing else than the
+ * `heads` layer: a softmax or log-softmax may end it (that head returns probabilities / log-probabilities).
+ */
+function endsHead(layers: DenseLayer[], l: number, heads: Head[] | undefined): boolean {
+  const last = layers[layers.length - 1]!
+  if (!heads || last.name !== HEADS_LAYER || !last.input?.values.includes(l + 1)) return false
+  return layers.every((layer, k) => k === layers.length - 1 || k <= l || (layer.input ? !layer.input.values.includes(l + 1) : k !== l + 1))
 }
 
 /** A Linear applied at each of T steps ([B, T, in] → [B, T, out], then flattened): block-diagonal over T·in inputs. */

@@ -39,12 +39,21 @@ export function headsOf(model: { heads?: Head[] }, outputSize: number): HeadSlic
   })
 }
 
+/** The layer whose output a head is (the `heads` layer reads it; its own activation is identity); undefined: the model's input value. */
+function headSource(model: ModelIR, head: HeadSlice): DenseLayer | undefined {
+  const last = model.layers[model.layers.length - 1]!
+  const v = last.name === HEADS_LAYER && model.heads ? last.input!.values[headsOf(model, 0).findIndex((h) => h.offset === head.offset)]! : model.layers.length
+  return v > 0 ? model.layers[v - 1]! : undefined
+}
+
 /** A head's task: a one-output head ending in sigmoid is binary, wider heads are classes, else a value. */
 export function headTaskOf(model: ModelIR, head: HeadSlice): Task {
   if (head.size > 1) return 'multiclass'
-  const last = model.layers[model.layers.length - 1]!
-  // the layer whose output this head is (the `heads` layer reads it; its own activation is identity)
-  const v = last.name === HEADS_LAYER && model.heads ? last.input!.values[headsOf(model, 0).findIndex((h) => h.offset === head.offset)]! : model.layers.length
-  const src = v > 0 ? model.layers[v - 1]! : undefined
-  return src?.activation.kind === 'sigmoid' ? 'binary' : 'regression'
+  return headSource(model, head)?.activation.kind === 'sigmoid' ? 'binary' : 'regression'
+}
+
+/** What a head's numbers are: probabilities (a softmax ends it), log-probabilities (log_softmax), else undefined. */
+export function headReturnsOf(model: ModelIR, head: HeadSlice): 'probabilities' | 'log-probabilities' | undefined {
+  const kind = headSource(model, head)?.activation.kind
+  return kind === 'softmax' ? 'probabilities' : kind === 'log_softmax' ? 'log-probabilities' : undefined
 }

@@ -20,7 +20,7 @@ import type { ReferenceSource } from './referenceSource.ts'
 import type { Calibration } from '../pipeline/calibrationRows.ts'
 import type { ToleranceSetting } from '../fixed/tolerance.ts'
 import { measureFidelity } from './fidelity.ts'
-import { headsOf, headTaskOf } from '../ir/heads.ts'
+import { headReturnsOf, headsOf, headTaskOf } from '../ir/heads.ts'
 import { headPredictions, headReport, headValue, type HeadRow } from './headMetrics.ts'
 import { taskTally } from './taskTally.ts'
 
@@ -129,7 +129,8 @@ export function buildReport(inp: ReportInput) {
   }
   const fidelity = measureFidelity(outs, refs, inp.rows.map((r) => r.row), inp.tolerance, torch ? 'pytorch-csv' : 'ml2sc-float')
   const maxAbs = errors.length ? Math.max(...errors) : 0
-  const heads = slices?.map((h, i) => headReport(h, i, headTaskOf(model, h), inp.headLabels?.columns[i] ?? null, headRows, fidelity.tolerances))
+  // a head ending in a softmax / log_softmax says what it returns
+  const heads = slices?.map((h, i) => ({ ...headReport(h, i, headTaskOf(model, h), inp.headLabels?.columns[i] ?? null, headRows, fidelity.tolerances), ...(headReturnsOf(model, h) ? { returns: headReturnsOf(model, h) } : {}) }))
   if (slices) {
     const tasks = slices.map((h) => ({ slice: h, task: headTaskOf(model, h) }))
     predictions.forEach((p, i) => (p.heads = headPredictions(tasks, headRows[i]!)))

@@ -11,7 +11,7 @@ function cells(h: HeadRow): string[] {
   const metric = h.mae ? `MAE ${v(h.mae.onchain)} / RMSE ${v(h.rmse?.onchain)}` : `accuracy ${pct(h.accuracy?.onchain)}`
   const ref = h.mae ? `MAE ${v(h.mae.reference)} / RMSE ${v(h.rmse?.reference)}` : `accuracy ${pct(h.accuracy?.reference)}`
   const outs = h.size > 1 ? `${h.offset}–${h.offset + h.size - 1}` : String(h.offset)
-  return [h.name, h.task, outs, h.label ?? '–', metric, ref, h.agreement === null ? 'not claimed' : pct(h.agreement), String(h.maxAbsError), h.within ? 'within' : 'BEYOND']
+  return [h.name + (h.returns ? ` (${h.returns})` : ''), h.task, outs, h.label ?? '–', metric, ref, h.agreement === null ? 'not claimed' : pct(h.agreement), String(h.maxAbsError), h.within ? 'within' : 'BEYOND']
 }
 
 const HEADER = ['head', 'task', 'outputs', 'label column', 'on chain vs label', 'reference vs label', 'agreement', 'max abs error', 'tolerance']

@@ -64,15 +64,21 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
 
   // a multi-output model: a label column per head, the first the label found, the others named as the heads
   const heads = arch.ir.heads
-  const more = data && heads ? heads.slice(1).map((h) => data!.header.find((c) => c === h.name) ?? data!.header.find((c) => c.toLowerCase() === h.name.toLowerCase())) : undefined
-  if (data && more?.length && more.every((c) => c !== undefined && c !== data!.label && !data!.drop.includes(c)))
+  const named = (n: string) => data!.header.find((c) => c === n) ?? data!.header.find((c) => c.toLowerCase() === n.toLowerCase())
+  // every head named as a column (`next`, `up`): those columns, in the heads' order
+  const all = data && heads ? heads.map((h) => named(h.name)) : undefined
+  const more = data && heads ? heads.slice(1).map((h) => named(h.name)) : undefined
+  if (data && all && new Set(all).size === all.length && all.every((c) => c !== undefined && !data!.drop.includes(c)))
+    data = { ...data, label: all[0]!, labelHow: 'name', task: undefined, labels: all as string[], features: data.features - all.filter((c) => c !== data!.label).length }
+  else if (data && more?.length && more.every((c) => c !== undefined && c !== data!.label && !data!.drop.includes(c)))
     data = { ...data, labels: [data.label, ...(more as string[])], features: data.features - more.length }
   const warnings: string[] = []
   if (data && data.features !== arch.ir.inputSize)
     warnings.push(
       `${path.basename(data.file)} has ${data.features} feature columns after the label '${data.label}'${data.drop.length ? ` and ${data.drop.join(', ')}` : ''}, but the model takes ${arch.ir.inputSize} inputs: fix data.label / data.drop`,
     )
-  const mismatch = data && labelMismatch(data, outputs)
+  // (a multi-output model's label columns are checked head by head when it runs: pipeline/checkHeadLabels.ts)
+  const mismatch = data && !data.labels && labelMismatch(data, outputs)
   if (mismatch) warnings.push(`${mismatch}: check data.label`)
   const classes = data && textClasses(data, outputs)
   if (classes)

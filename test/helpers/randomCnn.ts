@@ -10,7 +10,7 @@ const tensor = (shape: number[], data: number[]) => ({ shape, data: Float64Array
 const ACTS: Activation[] = [{ kind: 'identity' }, { kind: 'relu' }, { kind: 'leaky_relu', slope: 0.1 }, { kind: 'sigmoid' }, { kind: 'tanh' }]
 
 /** A random small CNN (a window larger than its input throws 'does not fit': draw again): conv (+BN) (+act), a pool, maybe a second conv, then a Linear head. */
-export function randomCnn(seed: number): { model: ModelIR; describe: string } {
+export function randomCnn(seed: number, heads = false): { model: ModelIR; describe: string } {
   const r = rng(seed)
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1))
   const dims = r() < 0.5 ? 1 : 2
@@ -53,20 +53,28 @@ export function randomCnn(seed: number): { model: ModelIR; describe: string } {
   steps.push({ op: 'flatten' })
   // the head's input size comes from a first build without it
   const flat = buildTensorLayers(steps, inputShape, (k) => tensors.get(k)!, (k) => tensors.get(k), () => {}, 't').flatSize!
-  tensors.set('fc.weight', tensor([3, flat], rand(3 * flat, 0.3)))
-  tensors.set('fc.bias', tensor([3], rand(3, 0.1)))
-  steps.push({ op: 'linear', name: 'fc' })
+  const linear = (name: string, out: number, inp: number) => {
+    tensors.set(`${name}.weight`, tensor([out, inp], rand(out * inp, 0.3)))
+    tensors.set(`${name}.bias`, tensor([out], rand(out, 0.1)))
+    return { op: 'linear' as const, name }
+  }
+  // two heads (issue 19): 3 class outputs (softmax half the time), and a value through a hidden Linear
+  if (heads) {
+    const soft: ArchStep[] = r() < 0.5 ? [{ op: 'activation', activation: { kind: 'softmax' } }] : []
+    const hidden = int(2, 5)
+    steps.push({ op: 'heads', names: ['cls', 'value'], branches: [[linear('fc', 3, flat), ...soft], [linear('v1', hidden, flat), { op: 'activation', activation: ACTS[int(0, ACTS.length - 1)]! }, linear('v2', 1, hidden)]] })
+  } else steps.push(linear('fc', 3, flat))
   const model = buildModel(steps, tensors, 't', 't', inputShape)
   return { model, describe: `seed ${seed}: ${JSON.stringify(inputShape)} ${model.tensorLayers!.map((l) => `${l.kind}${l.kind === 'conv' ? `(k${l.kernel} s${l.stride} d${l.dilation} p${l.padBegin}/${l.padEnd} g${l.groups})` : ''} ${l.activation.kind}`).join(' → ')}` }
 }
 
 
 /** The first `n` random CNNs from `seed` on that build. */
-export function randomCnns(n: number, seed = 1): { model: ModelIR; describe: string }[] {
+export function randomCnns(n: number, seed = 1, heads = false): { model: ModelIR; describe: string }[] {
   const out: { model: ModelIR; describe: string }[] = []
   for (let s = seed; out.length < n; s++) {
     try {
-      out.push(randomCnn(s))
+      out.push(randomCnn(s, heads))
     } catch (e) {
       if (!/does not fit/.test(String(e))) throw e
     }

@@ -44,8 +44,8 @@ export function seqFunction(name: string, s: SeqVal, args: unknown[]): SeqVal | 
     case 'torch.select':
       return seqSelect(s, n(1), n(2))
     case 'torch.slice':
-      // out[:, …] keeps the axis whole: torch.slice(v, dim, 0, 9223372036854775807); scripted, torch.slice(v) / torch.slice(v, dim) (the defaults)
-      if ((args[2] === undefined || args[2] === 0 || args[2] === null) && (args[3] === undefined || args[3] === null || n(3) >= 2 ** 62) && (args[4] === undefined || args[4] === 1)) return s
+      // out[:, …] keeps the axis whole: torch.slice(v, dim, 0, 9223372036854775807); a script's torch.slice(out) and torch.slice(v, 1) leave the defaults out
+      if ((args[2] === 0 || args[2] == null) && (args[3] == null || n(3) >= 2 ** 62) && (args[4] === undefined || args[4] === 1)) return s
       throw new SeqUnsupported(`a slice [${String(args[2])}:${String(args[3])}] on axis ${n(1)}`)
     case 'torch.flatten':
       if (n(1) !== 1) throw new SeqUnsupported(`flatten from axis ${n(1)}`)

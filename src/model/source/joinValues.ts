@@ -5,10 +5,10 @@ import type { ArchStep } from '../../ir/types.ts'
  * they share (the same step objects, in order) runs once, then a `join` step holds each operand's own
  * steps as a branch (an empty branch: the shared value itself, as `h` in `h + f(h)`).
  */
-export function joinValues(kind: 'add' | 'concat', operands: ArchStep[][], name?: string): ArchStep[] {
+export function joinValues(kind: 'add' | 'concat', operands: ArchStep[][], name?: string, same = (a: ArchStep, b: ArchStep) => a === b): ArchStep[] {
   let shared = 0
   const shortest = Math.min(...operands.map((o) => o.length))
-  while (shared < shortest && operands.every((o) => o[shared] === operands[0]![shared])) shared++
+  while (shared < shortest && operands.every((o) => same(o[shared]!, operands[0]![shared]!))) shared++
   const join: ArchStep = { op: 'join', kind, branches: operands.map((o) => o.slice(shared)), ...(name ? { name } : {}) }
   return [...operands[0]!.slice(0, shared), join]
 }
@@ -18,7 +18,8 @@ export function joinValues(kind: 'add' | 'concat', operands: ArchStep[][], name?
  * each output's own steps as a branch. Names must differ (a repeated or missing name becomes `out<i>`).
  */
 export function headValues(names: (string | undefined)[], operands: ArchStep[][]): ArchStep[] {
-  const [join] = joinValues('concat', operands).slice(-1) as [Extract<ArchStep, { op: 'join' }>]
+  // a GRU/LSTM's readout (an attention's pooling) is made a step where a Linear reads it, once per head: equal steps are the same value
+  const [join] = joinValues('concat', operands, undefined, (a, b) => a === b || (isRecurrent(a) && JSON.stringify(a) === JSON.stringify(b))).slice(-1) as [Extract<ArchStep, { op: 'join' }>]
   const shared = operands[0]!.slice(0, operands[0]!.length - join.branches[0]!.length)
   // a name that is missing, repeated or not an identifier becomes out<i> (out<i>_2, … if that is taken too)
   const valid = names.map((n, i) => (n && /^[A-Za-z_][A-Za-z0-9_]*$/.test(n) && names.indexOf(n) === i ? n : undefined))
@@ -32,3 +33,5 @@ export function headValues(names: (string | undefined)[], operands: ArchStep[][]
   })
   return [...shared, { op: 'heads', names: unique, branches: join.branches }]
 }
+
+const isRecurrent = (s: ArchStep) => s.op === 'gru' || s.op === 'lstm' || s.op === 'mha' || s.op === 'seqpool'

@@ -322,7 +322,8 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
       const name = first.value
       const rhs = parseExpr(t.slice(eq + 1), ctx, s.line)
       // an error only if the value is used later (helper variables like `n = x.size(0)` are fine)
-      try { env.set(name, { value: evaluateRaw(rhs) }) } catch (err) { env.set(name, { error: () => { throw err } }) } // prettier-ignore
+      // m = a.mean(dim=1): a pooling of MultiheadAttention's output is a tensor (read by several heads)
+      try { const pooled = attentionPooling(ctx, rhs, attnOut); env.set(name, { value: pooled ? { steps: pooled } : evaluateRaw(rhs) }) } catch (err) { env.set(name, { error: () => { throw err } }) } // prettier-ignore
       continue
     }
     unsupported(ctx, headerText(ctx, s), s.line)
