@@ -1,5 +1,6 @@
 import type { LayerPlan, Plan } from '../fixed/types.ts'
-import { biasedAccInit, biasWordExpr, hex as h, laneWordOf, macChain, maskAndBiasDecl, packetMacs, sumWords, unpackLanes } from './laneKernel.ts'
+import { biasedAccInit, biasWordExpr, directPacketMacs, hex as h, laneWordOf, maskAndBiasDecl, sumWords, unpackLanes } from './laneKernel.ts'
+import { macChain } from './laneKernel.ts'
 import { vectorActivationYul } from './activationYul.ts'
 import { joinYul } from './joinYul.ts'
 import { categoricalDecodeYul } from './categoricalYul.ts'
@@ -175,14 +176,14 @@ function decodeWithSum(plan: Plan, mem: MemoryMap): string {
 /** MACs of one group of a fused layer: its packets from `w` (after the bias packet), inputs at `x0`. */
 function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled: boolean, w0?: number): string[] {
   // a group copied to a fixed buffer (streaming) has constant packet addresses: PUSH, not DUP + PUSH + ADD
-  const at = (t: number) => (w0 === undefined ? plus('w', packetAt(g, t)) : h(w0 + packetAt(g, t)))
+  const at = (t: number, lead: number) => (w0 === undefined ? plus('w', packetAt(g, t) - lead) : h(w0 + packetAt(g, t) - lead))
   const x = (i: number) => `mload(${h(x0 + 32 * i)})`
-  if (unrolled) return packetMacs(g, wb, nIn, 0, g.packets, at, x)
+  if (unrolled) return directPacketMacs(g, wb, nIn, 0, g.packets, at, x)
   const turns = Math.floor(Math.floor(nIn / g.perWord) / FUSED_BY)
-  const step = packetMacs(g, wb, Infinity, 0, FUSED_BY, (t) => (t ? `add(p, ${t * g.packetBytes})` : 'p'), (i) => (i ? `mload(add(q, ${32 * i}))` : 'mload(q)'))
+  const step = directPacketMacs(g, wb, Infinity, 0, FUSED_BY, (t, lead) => plus('p', t * g.packetBytes - lead), (i) => (i ? `mload(add(q, ${32 * i}))` : 'mload(q)'))
   return [
     `for { let p := add(w, ${g.biasBytes}) let q := ${h(x0)} let e := add(p, ${turns * FUSED_BY * g.packetBytes}) } lt(p, e) { p := add(p, ${FUSED_BY * g.packetBytes}) q := add(q, ${32 * FUSED_BY * g.perWord}) } { ${step.join(' ')} }`,
-    ...packetMacs(g, wb, nIn, turns * FUSED_BY, g.packets, at, x),
+    ...directPacketMacs(g, wb, nIn, turns * FUSED_BY, g.packets, at, x),
   ]
 }
 
@@ -208,7 +209,6 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
         forGroups(index, count, maskAndBiasDecl(g0, wb), [
           mem.kernel.streams ? `copyRange(${from}, ${g0.bytes}, ${h(mem.blob)}) let w := ${h(mem.blob)}` : `let w := ${at(mem.blob + g0.at, g0.bytes)}`,
           `let acc := ${biasedAccInit(g0, plan, mem.kernel.streams ? h(mem.blob) : 'w')}`,
-          'let m := 0',
           ...fusedMacs(g0, wb, layer.nIn, x0, unrolled, mem.kernel.streams ? mem.blob : undefined),
           `let y := ${at(lm.activations + 32 * g0.first, 32 * g0.lanes)}`,
           ...unpackLanes(plan, layer, g0.lanes, g0.spacing, (k) => (k ? `add(y, ${32 * k})` : 'y')),

@@ -65,6 +65,20 @@ export function packetMacs(g: GroupLayout, weightBytes: number, nIn: number, t0:
 }
 
 /**
+ * MAC terms for packets [t0, t1) of a group with no shift per weight: lane word j of packet t is
+ * `and(mload(wordAt(t, packetShift/8)), mask)`, the MLOAD starting that many bytes before the packet's own
+ * so that field j of every lane lands at the lane's bit 0 (the bytes it takes in before the packet are masked
+ * off). PUSH, MLOAD, DUP, AND per lane word where a shared `m` costs PUSH, DUP, SHR, DUP, AND plus its
+ * MLOAD and reassignment per packet. Chained as macChain does (CHAIN terms per statement). Needs `mask`.
+ */
+export function directPacketMacs(g: GroupLayout, weightBytes: number, nIn: number, t0: number, t1: number, wordAt: (t: number, lead: number) => string, x: (i: number) => string): string[] {
+  const terms: string[] = []
+  for (let t = t0; t < t1; t++)
+    for (let j = 0; j < g.perWord && t * g.perWord + j < nIn; j++) terms.push(`mul(and(mload(${wordAt(t, packetShift(g, j, weightBytes) / 8)}), mask), ${x(t * g.perWord + j)})`)
+  return macChain(terms)
+}
+
+/**
  * Split `acc` (lanes `spacing` bits apart) into the group's outputs: each lane comes out with SIGNEXTEND,
  * is shifted back to the activation scale (the bias carried the rounding half) and activated into
  * `outAt(k)`.
