@@ -41,7 +41,8 @@ export function maskAndBiasDecl(g: GroupLayout, weightBytes: number): string {
 /** The group's biases as a signed lane word, read from its bias packet at address expression `at`. */
 export function biasWordExpr(g: GroupLayout, biasBytes: number, at: string): string {
   if (g.lanes === 1) return `sar(${256 - 8 * biasBytes}, mload(${at}))`
-  const bits = g.lanes * g.spacing
+  // the bias lane word fills the packet's whole bytes (an int4 group's may end in an unused nibble)
+  const bits = 8 * Math.ceil((g.lanes * g.spacing) / 8)
   return bits === 256 ? `mload(${at})` : `shr(${256 - bits}, mload(${at}))`
 }
 
@@ -74,7 +75,12 @@ export function packetMacs(g: GroupLayout, weightBytes: number, nIn: number, t0:
 export function directPacketMacs(g: GroupLayout, weightBytes: number, nIn: number, t0: number, t1: number, wordAt: (t: number, lead: number) => string, x: (i: number) => string): string[] {
   const terms: string[] = []
   for (let t = t0; t < t1; t++)
-    for (let j = 0; j < g.perWord && t * g.perWord + j < nIn; j++) terms.push(`mul(and(mload(${wordAt(t, packetShift(g, j, weightBytes) / 8)}), mask), ${x(t * g.perWord + j)})`)
+    for (let j = 0; j < g.perWord && t * g.perWord + j < nIn; j++) {
+      // int4 weights: an odd field sits a nibble off a byte boundary and still needs a 4-bit SHR
+      const shift = packetShift(g, j, weightBytes)
+      const word = `mload(${wordAt(t, Math.floor(shift / 8))})`
+      terms.push(`mul(and(${shift % 8 ? `shr(${shift % 8}, ${word})` : word}, mask), ${x(t * g.perWord + j)})`)
+    }
   return macChain(terms)
 }
 
@@ -84,12 +90,13 @@ export function directPacketMacs(g: GroupLayout, weightBytes: number, nIn: numbe
  * `outAt(k)`.
  */
 export function unpackLanes(plan: Plan, layer: LayerPlan, lanes: number, spacing: number, outAt: (k: number) => string): string[] {
-  const byteIdx = spacing / 8 - 1
+  // lanes a whole number of bytes apart sign-extend with SIGNEXTEND; int4 lanes (4-bit multiples) with SHL then SAR
+  const low = (v: string) => (spacing % 8 ? `sar(${256 - spacing}, shl(${256 - spacing}, ${v}))` : `signextend(${spacing / 8 - 1}, ${v})`)
   const out: string[] = []
   const store = (k: number) => storeActivation(layer.activation, 'v', outAt(k), plan, layer.slopeQ)
   for (let k = 0; k < lanes; k++) {
-    if (k < lanes - 1) out.push(`{ let lane := signextend(${byteIdx}, acc) let v := sar(${layer.wShift}, lane) ${store(k)} acc := sar(${spacing}, sub(acc, lane)) }`)
-    else out.push(`{ let v := sar(${layer.wShift}, ${lanes > 1 ? `signextend(${byteIdx}, acc)` : 'acc'}) ${store(k)} }`)
+    if (k < lanes - 1) out.push(`{ let lane := ${low('acc')} let v := sar(${layer.wShift}, lane) ${store(k)} acc := sar(${spacing}, sub(acc, lane)) }`)
+    else out.push(`{ let v := sar(${layer.wShift}, ${lanes > 1 ? low('acc') : 'acc'}) ${store(k)} }`)
   }
   return out
 }
