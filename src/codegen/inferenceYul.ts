@@ -1,5 +1,6 @@
 import type { LayerPlan, Plan } from '../fixed/types.ts'
-import { biasedAccInit, biasWordExpr, directPacketMacs, hex as h, laneWordOf, maskAndBiasDecl, sumWords, unpackLanes } from './laneKernel.ts'
+import { biasedAccInit, biasWordExpr, directPacketMacs, hex as h, laneWordOf, maskAndBiasDecl, nibbleAccFits, sumWords, unpackLanes } from './laneKernel.ts'
+import { laneMask } from './weightBlob.ts'
 import { macChain } from './laneKernel.ts'
 import { vectorActivationYul } from './activationYul.ts'
 import { joinYul } from './joinYul.ts'
@@ -200,17 +201,23 @@ function decodeWithSum(plan: Plan, mem: MemoryMap): string {
   return `let sx := 0 for { let p := rp let d := ${h(mem.inputs)} } lt(d, ${h(mem.inputs + 32 * turns * UNROLL_BY)}) { p := add(p, ${UNROLL_BY * inB}) d := add(d, ${32 * UNROLL_BY}) } { ${body} } ${rest}`
 }
 
-/** MACs of one group of a fused layer: its packets from `w` (after the bias packet), inputs at `x0`. */
-function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled: boolean, w0?: number): string[] {
+/** MACs of one group of a fused layer: its packets from `w` (after the bias packet), inputs at `x0` (each at most `xAbsMax`). */
+function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled: boolean, xAbsMax: bigint, w0?: number): string[] {
   // a group copied to a fixed buffer (streaming) has constant packet addresses: PUSH, not DUP + PUSH + ADD
   const at = (t: number, lead: number) => (w0 === undefined ? plus('w', packetAt(g, t) - lead) : h(w0 + packetAt(g, t) - lead))
   const x = (i: number) => `mload(${h(x0 + 32 * i)})`
-  if (unrolled) return directPacketMacs(g, wb, nIn, 0, g.packets, at, x)
+  // int4: odd fields' products summed 16 times too large in acc4, no SHR per lane word (nibbleAccFits)
+  const nib = nibbleAccFits(g, wb, nIn, xAbsMax)
+  const open = nib ? [`let mask4 := ${h(laneMask(g, wb) << 4n)} let acc4 := 0`] : []
+  const close = nib ? ['acc := add(acc, sar(4, acc4))'] : []
+  if (unrolled) return [...open, ...directPacketMacs(g, wb, nIn, 0, g.packets, at, x, nib), ...close]
   const turns = Math.floor(Math.floor(nIn / g.perWord) / FUSED_BY)
-  const step = directPacketMacs(g, wb, Infinity, 0, FUSED_BY, (t, lead) => plus('p', t * g.packetBytes - lead), (i) => (i ? `mload(add(q, ${32 * i}))` : 'mload(q)'))
+  const step = directPacketMacs(g, wb, Infinity, 0, FUSED_BY, (t, lead) => plus('p', t * g.packetBytes - lead), (i) => (i ? `mload(add(q, ${32 * i}))` : 'mload(q)'), nib)
   return [
+    ...open,
     `for { let p := add(w, ${g.biasBytes}) let q := ${h(x0)} let e := add(p, ${turns * FUSED_BY * g.packetBytes}) } lt(p, e) { p := add(p, ${FUSED_BY * g.packetBytes}) q := add(q, ${32 * FUSED_BY * g.perWord}) } { ${step.join(' ')} }`,
-    ...directPacketMacs(g, wb, nIn, turns * FUSED_BY, g.packets, at, x),
+    ...directPacketMacs(g, wb, nIn, turns * FUSED_BY, g.packets, at, x, nib),
+    ...close,
   ]
 }
 
@@ -226,6 +233,8 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
   const blocks = plan.layers.map((layer: LayerPlan, l) => {
     const lm = mem.layers[l]!
     const x0 = l === 0 ? mem.inputs : (lm.joined ?? mem.layers[l - 1]!.activations)
+    // the largest |input| of the layer: the calldata range (layer 0), the previous layer's output bounds; a join's is not tracked here
+    const xAbsMax = l === 0 ? (plan.inputMax > -plan.inputMin ? plan.inputMax : -plan.inputMin) : lm.joined === undefined ? plan.layers[l - 1]!.outMax.reduce((a, b) => (b > a ? b : a), 0n) : 1n << 256n
     const lines: string[] = [...(lm.joined !== undefined ? [joinYul(plan, mem, l)] : []), l === 0 ? decodeWithSum(plan, mem) : sumWords('sx', x0, layer.nIn), `// layer ${l} '${layer.name}' (fused)`]
     for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
       const unrolled = layer.nIn <= budget
@@ -236,7 +245,7 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
         forGroups(index, count, maskAndBiasDecl(g0, wb), [
           mem.kernel.streams ? `copyRange(${from}, ${g0.bytes}, ${h(mem.blob)}) let w := ${h(mem.blob)}` : `let w := ${at(mem.blob + g0.at, g0.bytes)}`,
           `let acc := ${biasedAccInit(g0, plan, mem.kernel.streams ? h(mem.blob) : 'w')}`,
-          ...fusedMacs(g0, wb, layer.nIn, x0, unrolled, mem.kernel.streams ? mem.blob : undefined),
+          ...fusedMacs(g0, wb, layer.nIn, x0, unrolled, xAbsMax, mem.kernel.streams ? mem.blob : undefined),
           `let y := ${at(lm.activations + 32 * g0.first, 32 * g0.lanes)}`,
           ...unpackLanes(plan, layer, g0.lanes, g0.spacing, (k) => (k ? `add(y, ${32 * k})` : 'y')),
         ]),

@@ -72,16 +72,30 @@ export function packetMacs(g: GroupLayout, weightBytes: number, nIn: number, t0:
  * off). PUSH, MLOAD, DUP, AND per lane word where a shared `m` costs PUSH, DUP, SHR, DUP, AND plus its
  * MLOAD and reassignment per packet. Chained as macChain does (CHAIN terms per statement). Needs `mask`.
  */
-export function directPacketMacs(g: GroupLayout, weightBytes: number, nIn: number, t0: number, t1: number, wordAt: (t: number, lead: number) => string, x: (i: number) => string): string[] {
+export function directPacketMacs(g: GroupLayout, weightBytes: number, nIn: number, t0: number, t1: number, wordAt: (t: number, lead: number) => string, x: (i: number) => string, nibbleAcc = false): string[] {
   const terms: string[] = []
+  const high: string[] = []
   for (let t = t0; t < t1; t++)
     for (let j = 0; j < g.perWord && t * g.perWord + j < nIn; j++) {
-      // int4 weights: an odd field sits a nibble off a byte boundary and still needs a 4-bit SHR
+      // int4 weights: an odd field sits a nibble above a byte boundary: with `nibbleAcc` it is masked where it
+      // is (mask4) and its product, 16 times too large, goes to acc4 (see nibbleAccFits); else a 4-bit SHR
       const shift = packetShift(g, j, weightBytes)
       const word = `mload(${wordAt(t, Math.floor(shift / 8))})`
-      terms.push(`mul(and(${shift % 8 ? `shr(${shift % 8}, ${word})` : word}, mask), ${x(t * g.perWord + j)})`)
+      if (shift % 8 && nibbleAcc) high.push(`mul(and(${word}, mask4), ${x(t * g.perWord + j)})`)
+      else terms.push(`mul(and(${shift % 8 ? `shr(${shift % 8}, ${word})` : word}, mask), ${x(t * g.perWord + j)})`)
     }
-  return macChain(terms)
+  return [...macChain(terms), ...macChain(high, 'acc4')]
+}
+
+/**
+ * Whether an int4 group may sum its odd fields' products unshifted, 16 times too large, in a second
+ * accumulator acc4 (then `acc + sar(4, acc4)`, exact): its lanes' sums of (w + 8)·x (at most 15·|x| each
+ * over the odd inputs) must stay below 2^251 once 16 times larger, the top lane included.
+ */
+export function nibbleAccFits(g: GroupLayout, weightBytes: number, nIn: number, xAbsMax: bigint): boolean {
+  if (weightBytes !== 0.5 || g.lanes * g.spacing + 4 > 256) return false
+  const laneMax = 15n * BigInt(Math.ceil(nIn / 2)) * xAbsMax
+  return (g.lanes - 1) * g.spacing + 1 + laneMax.toString(2).length < 251
 }
 
 /**
