@@ -161,8 +161,8 @@ function calldataMacs(plan: Plan, nIn: number, wordAt: (i: number) => string): s
 }
 
 /**
- * Yul for wide rows of unsigned 1- or 2-byte inputs: ONE CALLDATALOAD per 32 bytes of the row; each input
- * comes out of the word with BYTE (or SHR and AND) into its memory word, and the word's inputs are summed
+ * Yul for wide rows of 1- or 2-byte inputs: ONE CALLDATALOAD per 32 bytes of the row; each input comes out
+ * of the word with BYTE (or SHR and AND; SIGNEXTEND when signed) into its memory word, and the word's inputs are summed
  * into `sx` SIMD-style: odd and even fields added in lanes of twice their width, then one MUL by
  * 1 + 2^lane + 2^(2·lane) + … gathers every lane's sum in the top lane (no carry: 32 inputs of ≤ 255, 16 of
  * ≤ 65,535 fit it). The row's last word is masked to the row (in a batch the next row follows).
@@ -175,8 +175,15 @@ function decodeWordsWithSum(plan: Plan, mem: MemoryMap): string {
   let pair = 0n
   let ones = 0n
   for (let k = 0; k < 256 / lane; k++) (pair |= ((1n << BigInt(8 * inB)) - 1n) << BigInt(k * lane), (ones |= 1n << BigInt(k * lane)))
-  const field = (j: number) => (inB === 1 ? `byte(${j}, c)` : j === per - 1 ? `and(c, 0xffff)` : j === 0 ? `shr(240, c)` : `and(shr(${240 - 16 * j}, c), 0xffff)`)
-  const sum = `sx := add(sx, shr(${256 - lane}, mul(add(and(c, xm), and(shr(${8 * inB}, c), xm)), ${h(ones)})))`
+  const unsignedField = (j: number) => (inB === 1 ? `byte(${j}, c)` : j === per - 1 ? `and(c, 0xffff)` : j === 0 ? `shr(240, c)` : `and(shr(${240 - 16 * j}, c), 0xffff)`)
+  const signedField = (j: number) => (inB === 1 ? `signextend(0, byte(${j}, c))` : j === 0 ? `sar(240, c)` : `signextend(1, ${j === per - 1 ? 'c' : `shr(${240 - 16 * j}, c)`})`)
+  const field = plan.inputUnsigned ? unsignedField : signedField
+  // signed fields: their unsigned sum less 2^(8·inB) per negative one (sign bits counted by one more MUL)
+  let each = 0n
+  for (let k = 0; k < per; k++) each |= 1n << BigInt(8 * inB * k)
+  const negatives = plan.inputUnsigned ? '' : `shl(${8 * inB}, shr(${256 - 8 * inB}, mul(and(shr(${8 * inB - 1}, c), ${h(each)}), ${h(each)})))`
+  const sumOf = `shr(${256 - lane}, mul(add(and(c, xm), and(shr(${8 * inB}, c), xm)), ${h(ones)}))`
+  const sum = `sx := add(sx, ${negatives ? `sub(${sumOf}, ${negatives})` : sumOf})`
   const full = Math.floor(n / per)
   const body = Array.from({ length: per }, (_, j) => `mstore(${j ? `add(d, ${32 * j})` : 'd'}, ${field(j)})`).join(' ')
   const rest = n - full * per
@@ -189,7 +196,7 @@ function decodeWordsWithSum(plan: Plan, mem: MemoryMap): string {
 /** Yul: decode the row at `rp` into memory once, summing it into `sx` (unrolled by 8). */
 function decodeWithSum(plan: Plan, mem: MemoryMap): string {
   if (plan.categorical?.length) return categoricalDecodeYul(plan, mem.inputs, inputDecodeOp(plan), true)
-  if (plan.inputUnsigned && (plan.inputBytes === 1 || plan.inputBytes === 2) && plan.inputSize > UNROLL_DECODE) return decodeWordsWithSum(plan, mem)
+  if ((plan.inputBytes === 1 || plan.inputBytes === 2) && plan.inputSize > UNROLL_DECODE) return decodeWordsWithSum(plan, mem)
   const inB = plan.inputBytes
   const sh = 256 - 8 * plan.inputBytes
   const n = plan.inputSize
