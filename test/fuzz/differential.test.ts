@@ -293,7 +293,7 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
       }),
     )
     expect([...kernels].sort()).toEqual(['code', 'fused', 'fused streamed', 'packed'])
-    expect(new Set(plans.map((p) => p.weightBytes))).toEqual(new Set([1, 2, 3, 4, 8]))
+    expect(new Set(plans.map((p) => p.weightBytes))).toEqual(new Set([0.5, 1, 2, 3, 4, 8]))
     expect(new Set(plans.map((p) => p.inputBytes))).toEqual(new Set([1, 2, 4, 8]))
     // convolutions and both poolings
     const tensor = new Set(plans.flatMap((p) => (p.tensorLayers ?? []).map((l) => l.kind)))
