@@ -52,20 +52,6 @@ export function biasedAccInit(g: GroupLayout, plan: Plan, biasAt: string, sx = '
 }
 
 /**
- * MAC statements for packets [t0, t1) of a group, into `acc`: packet t at address `packetAt(t)`, input i
- * read by `x(i)`. Fields past the layer's nIn in the last packet are skipped. Needs `m` and `mask` declared.
- */
-export function packetMacs(g: GroupLayout, weightBytes: number, nIn: number, t0: number, t1: number, packetAt: (t: number) => string, x: (i: number) => string): string[] {
-  const out: string[] = []
-  for (let t = t0; t < t1; t++) {
-    const terms: string[] = []
-    for (let j = 0; j < g.perWord && t * g.perWord + j < nIn; j++) terms.push(`mul(${laneWordOf(g, j, weightBytes)}, ${x(t * g.perWord + j)})`)
-    out.push(`m := mload(${packetAt(t)})`, ...macChain(terms))
-  }
-  return out
-}
-
-/**
  * MAC terms for packets [t0, t1) of a group with no shift per weight: lane word j of packet t is
  * `and(mload(wordAt(t, packetShift/8)), mask)`, the MLOAD starting that many bytes before the packet's own
  * so that field j of every lane lands at the lane's bit 0 (the bytes it takes in before the packet are masked
