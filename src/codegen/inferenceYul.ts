@@ -1,10 +1,10 @@
 import type { LayerPlan, Plan } from '../fixed/types.ts'
-import { biasedAccInit, biasWordExpr, hex as h, laneWordOf, macChain, maskAndBiasDecl, packetMacs, sumWords, unpackLanes } from './laneKernel.ts'
+import { biasedAccInit, biasWordExpr, directPacketMacs, hex as h, laneWordOf, macChain, maskAndBiasDecl, nibbleAccFits, sumWords, unpackLanes } from './laneKernel.ts'
 import { vectorActivationYul } from './activationYul.ts'
 import { joinYul } from './joinYul.ts'
 import { gatherAddYul, gatherCodeAddYul, gatherCodeDecodeYul, gatherDecodeYul, multipliedInputs } from './categoricalYul.ts'
 import { decodesInputs, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
-import { packetAt, type GroupLayout } from './weightBlob.ts'
+import { laneMask, packetAt, type GroupLayout } from './weightBlob.ts'
 
 export { macChain } from './laneKernel.ts'
 
@@ -203,9 +203,43 @@ function calldataMacs(plan: Plan, nIn: number, wordAt: (i: number) => string | b
   return out
 }
 
+/**
+ * Yul for wide rows of 1- or 2-byte inputs: ONE CALLDATALOAD per 32 bytes of the row; each input comes out
+ * of the word with BYTE (or SHR and AND; SIGNEXTEND when signed) into its memory word, and the word's inputs are summed
+ * into `sx` SIMD-style: odd and even fields added in lanes of twice their width, then one MUL by
+ * 1 + 2^lane + 2^(2·lane) + … gathers every lane's sum in the top lane (no carry: 32 inputs of ≤ 255, 16 of
+ * ≤ 65,535 fit it). The row's last word is masked to the row (in a batch the next row follows).
+ */
+function decodeWordsWithSum(plan: Plan, mem: MemoryMap): string {
+  const inB = plan.inputBytes
+  const n = plan.inputSize
+  const per = 32 / inB
+  const lane = 16 * inB
+  let pair = 0n
+  let ones = 0n
+  for (let k = 0; k < 256 / lane; k++) (pair |= ((1n << BigInt(8 * inB)) - 1n) << BigInt(k * lane), (ones |= 1n << BigInt(k * lane)))
+  const unsignedField = (j: number) => (inB === 1 ? `byte(${j}, c)` : j === per - 1 ? `and(c, 0xffff)` : j === 0 ? `shr(240, c)` : `and(shr(${240 - 16 * j}, c), 0xffff)`)
+  const signedField = (j: number) => (inB === 1 ? `signextend(0, byte(${j}, c))` : j === 0 ? `sar(240, c)` : `signextend(1, ${j === per - 1 ? 'c' : `shr(${240 - 16 * j}, c)`})`)
+  const field = plan.inputUnsigned ? unsignedField : signedField
+  // signed fields: their unsigned sum less 2^(8·inB) per negative one (sign bits counted by one more MUL)
+  let each = 0n
+  for (let k = 0; k < per; k++) each |= 1n << BigInt(8 * inB * k)
+  const negatives = plan.inputUnsigned ? '' : `shl(${8 * inB}, shr(${256 - 8 * inB}, mul(and(shr(${8 * inB - 1}, c), ${h(each)}), ${h(each)})))`
+  const sumOf = `shr(${256 - lane}, mul(add(and(c, xm), and(shr(${8 * inB}, c), xm)), ${h(ones)}))`
+  const sum = `sx := add(sx, ${negatives ? `sub(${sumOf}, ${negatives})` : sumOf})`
+  const full = Math.floor(n / per)
+  const body = Array.from({ length: per }, (_, j) => `mstore(${j ? `add(d, ${32 * j})` : 'd'}, ${field(j)})`).join(' ')
+  const rest = n - full * per
+  const tail = rest
+    ? `{ let c := and(calldataload(add(rp, ${full * 32})), ${h(((1n << BigInt(8 * inB * rest)) - 1n) << BigInt(256 - 8 * inB * rest))}) ${Array.from({ length: rest }, (_, j) => `mstore(${h(mem.inputs + 32 * (full * per + j))}, ${field(j)})`).join(' ')} ${sum} }`
+    : ''
+  return `let sx := 0 { let xm := ${h(pair)} for { let p := rp let d := ${h(mem.inputs)} } lt(d, ${h(mem.inputs + 32 * per * full)}) { p := add(p, 32) d := add(d, ${32 * per}) } { let c := calldataload(p) ${body} ${sum} } ${tail} }`
+}
+
 /** Yul: decode the row at `rp` into memory once, summing it into `sx` (unrolled by 8). */
 function decodeWithSum(plan: Plan, mem: MemoryMap): string {
   if (plan.categorical?.length) return gatherDecodeYul(plan, mem.blobLayout.layers[0]!.groups, mem.inputs, mem.gather, inputDecodeOp(plan), true)
+  if ((plan.inputBytes === 1 || plan.inputBytes === 2) && plan.inputSize > UNROLL_DECODE) return decodeWordsWithSum(plan, mem)
   const inB = plan.inputBytes
   const sh = 256 - 8 * plan.inputBytes
   const n = plan.inputSize
@@ -217,19 +251,25 @@ function decodeWithSum(plan: Plan, mem: MemoryMap): string {
   return `let sx := 0 for { let p := rp let d := ${h(mem.inputs)} } lt(d, ${h(mem.inputs + 32 * turns * UNROLL_BY)}) { p := add(p, ${UNROLL_BY * inB}) d := add(d, ${32 * UNROLL_BY}) } { ${body} } ${rest}`
 }
 
-/** MACs of one group of a fused layer: its packets from `w` (after the bias packet), inputs at `x0`. */
-function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled: boolean, w0?: number): string[] {
+/** MACs of one group of a fused layer: its packets from `w` (after the bias packet), inputs at `x0` (each at most `xAbsMax`). */
+function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled: boolean, xAbsMax: bigint, w0?: number): string[] {
   // a group copied to a fixed buffer (streaming) has constant packet addresses: PUSH, not DUP + PUSH + ADD
-  const at = (t: number) => (w0 === undefined ? plus('w', packetAt(g, t)) : h(w0 + packetAt(g, t)))
+  const at = (t: number, lead: number) => (w0 === undefined ? plus('w', packetAt(g, t) - lead) : h(w0 + packetAt(g, t) - lead))
   const x = (i: number) => `mload(${h(x0 + 32 * i)})`
   // a first layer with gathered embedding columns multiplies only its numeric inputs' packets
   const packets = Math.ceil(nIn / g.perWord)
-  if (unrolled) return packetMacs(g, wb, nIn, 0, packets, at, x)
+  // int4: odd fields' products summed 16 times too large in acc4, no SHR per lane word (nibbleAccFits)
+  const nib = nibbleAccFits(g, wb, nIn, xAbsMax)
+  const open = nib ? [`let mask4 := ${h(laneMask(g, wb) << 4n)} let acc4 := 0`] : []
+  const close = nib ? ['acc := add(acc, sar(4, acc4))'] : []
+  if (unrolled) return [...open, ...directPacketMacs(g, wb, nIn, 0, packets, at, x, nib), ...close]
   const turns = Math.floor(Math.floor(nIn / g.perWord) / FUSED_BY)
-  const step = packetMacs(g, wb, Infinity, 0, FUSED_BY, (t) => (t ? `add(p, ${t * g.packetBytes})` : 'p'), (i) => (i ? `mload(add(q, ${32 * i}))` : 'mload(q)'))
+  const step = directPacketMacs(g, wb, Infinity, 0, FUSED_BY, (t, lead) => plus('p', t * g.packetBytes - lead), (i) => (i ? `mload(add(q, ${32 * i}))` : 'mload(q)'), nib)
   return [
+    ...open,
     `for { let p := add(w, ${g.biasBytes}) let q := ${h(x0)} let e := add(p, ${turns * FUSED_BY * g.packetBytes}) } lt(p, e) { p := add(p, ${FUSED_BY * g.packetBytes}) q := add(q, ${32 * FUSED_BY * g.perWord}) } { ${step.join(' ')} }`,
-    ...packetMacs(g, wb, nIn, turns * FUSED_BY, packets, at, x),
+    ...directPacketMacs(g, wb, nIn, turns * FUSED_BY, packets, at, x, nib),
+    ...close,
   ]
 }
 
@@ -245,6 +285,8 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
   const blocks = plan.layers.map((layer: LayerPlan, l) => {
     const lm = mem.layers[l]!
     const x0 = l === 0 ? mem.inputs : (lm.joined ?? mem.layers[l - 1]!.activations)
+    // the largest |input| of the layer: the calldata range (layer 0), the previous layer's output bounds; a join's is not tracked here
+    const xAbsMax = l === 0 ? (plan.inputMax > -plan.inputMin ? plan.inputMax : -plan.inputMin) : lm.joined === undefined ? plan.layers[l - 1]!.outMax.reduce((a, b) => (b > a ? b : a), 0n) : 1n << 256n
     const lines: string[] = [...(lm.joined !== undefined ? [joinYul(plan, mem, l)] : []), l === 0 ? decodeWithSum(plan, mem) : sumWords('sx', x0, layer.nIn), `// layer ${l} '${layer.name}' (fused)`]
     const nIn = multipliedInputs(plan, l)
     for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
@@ -256,8 +298,7 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
         forGroups(index, count, maskAndBiasDecl(g0, wb), [
           mem.kernel.streams ? `copyRange(${from}, ${g0.bytes}, ${h(mem.blob)}) let w := ${h(mem.blob)}` : `let w := ${at(mem.blob + g0.at, g0.bytes)}`,
           `let acc := ${biasedAccInit(g0, plan, mem.kernel.streams ? h(mem.blob) : 'w')}`,
-          'let m := 0',
-          ...fusedMacs(g0, wb, nIn, x0, unrolled, mem.kernel.streams ? mem.blob : undefined),
+          ...fusedMacs(g0, wb, nIn, x0, unrolled, xAbsMax, mem.kernel.streams ? mem.blob : undefined),
           ...(nIn < layer.nIn ? gatherAddYul(plan, mem.blobLayout.layers[0]!.groups, g0, mem.gather, 'w') : []),
           `let y := ${at(lm.activations + 32 * g0.first, 32 * g0.lanes)}`,
           ...unpackLanes(plan, layer, g0.lanes, g0.spacing, (k) => (k ? `add(y, ${32 * k})` : 'y')),

@@ -41,7 +41,8 @@ export function maskAndBiasDecl(g: GroupLayout, weightBytes: number): string {
 /** The group's biases as a signed lane word, read from its bias packet at address expression `at`. */
 export function biasWordExpr(g: GroupLayout, biasBytes: number, at: string): string {
   if (g.lanes === 1) return `sar(${256 - 8 * biasBytes}, mload(${at}))`
-  const bits = g.lanes * g.spacing
+  // the bias lane word fills the packet's whole bytes (an int4 group's may end in an unused nibble)
+  const bits = 8 * Math.ceil((g.lanes * g.spacing) / 8)
   return bits === 256 ? `mload(${at})` : `shr(${256 - bits}, mload(${at}))`
 }
 
@@ -51,17 +52,36 @@ export function biasedAccInit(g: GroupLayout, plan: Plan, biasAt: string, sx = '
 }
 
 /**
- * MAC statements for packets [t0, t1) of a group, into `acc`: packet t at address `packetAt(t)`, input i
- * read by `x(i)`. Fields past the layer's nIn in the last packet are skipped. Needs `m` and `mask` declared.
+ * MAC terms for packets [t0, t1) of a group with no shift per weight: lane word j of packet t is
+ * `and(mload(wordAt(t, packetShift/8)), mask)`, the MLOAD starting that many bytes before the packet's own
+ * so that field j of every lane lands at the lane's bit 0 (the bytes it takes in before the packet are masked
+ * off). PUSH, MLOAD, DUP, AND per lane word where a shared `m` costs PUSH, DUP, SHR, DUP, AND plus its
+ * MLOAD and reassignment per packet. Chained as macChain does (CHAIN terms per statement). Needs `mask`.
  */
-export function packetMacs(g: GroupLayout, weightBytes: number, nIn: number, t0: number, t1: number, packetAt: (t: number) => string, x: (i: number) => string): string[] {
-  const out: string[] = []
-  for (let t = t0; t < t1; t++) {
-    const terms: string[] = []
-    for (let j = 0; j < g.perWord && t * g.perWord + j < nIn; j++) terms.push(`mul(${laneWordOf(g, j, weightBytes)}, ${x(t * g.perWord + j)})`)
-    out.push(`m := mload(${packetAt(t)})`, ...macChain(terms))
-  }
-  return out
+export function directPacketMacs(g: GroupLayout, weightBytes: number, nIn: number, t0: number, t1: number, wordAt: (t: number, lead: number) => string, x: (i: number) => string, nibbleAcc = false): string[] {
+  const terms: string[] = []
+  const high: string[] = []
+  for (let t = t0; t < t1; t++)
+    for (let j = 0; j < g.perWord && t * g.perWord + j < nIn; j++) {
+      // int4 weights: an odd field sits a nibble above a byte boundary: with `nibbleAcc` it is masked where it
+      // is (mask4) and its product, 16 times too large, goes to acc4 (see nibbleAccFits); else a 4-bit SHR
+      const shift = packetShift(g, j, weightBytes)
+      const word = `mload(${wordAt(t, Math.floor(shift / 8))})`
+      if (shift % 8 && nibbleAcc) high.push(`mul(and(${word}, mask4), ${x(t * g.perWord + j)})`)
+      else terms.push(`mul(and(${shift % 8 ? `shr(${shift % 8}, ${word})` : word}, mask), ${x(t * g.perWord + j)})`)
+    }
+  return [...macChain(terms), ...macChain(high, 'acc4')]
+}
+
+/**
+ * Whether an int4 group may sum its odd fields' products unshifted, 16 times too large, in a second
+ * accumulator acc4 (then `acc + sar(4, acc4)`, exact): its lanes' sums of (w + 8)·x (at most 15·|x| each
+ * over the odd inputs) must stay below 2^251 once 16 times larger, the top lane included.
+ */
+export function nibbleAccFits(g: GroupLayout, weightBytes: number, nIn: number, xAbsMax: bigint): boolean {
+  if (weightBytes !== 0.5 || g.lanes * g.spacing + 4 > 256) return false
+  const laneMax = 15n * BigInt(Math.ceil(nIn / 2)) * xAbsMax
+  return (g.lanes - 1) * g.spacing + 1 + laneMax.toString(2).length < 251
 }
 
 /**
@@ -70,12 +90,13 @@ export function packetMacs(g: GroupLayout, weightBytes: number, nIn: number, t0:
  * `outAt(k)`.
  */
 export function unpackLanes(plan: Plan, layer: LayerPlan, lanes: number, spacing: number, outAt: (k: number) => string): string[] {
-  const byteIdx = spacing / 8 - 1
+  // lanes a whole number of bytes apart sign-extend with SIGNEXTEND; int4 lanes (4-bit multiples) with SHL then SAR
+  const low = (v: string) => (spacing % 8 ? `sar(${256 - spacing}, shl(${256 - spacing}, ${v}))` : `signextend(${spacing / 8 - 1}, ${v})`)
   const out: string[] = []
   const store = (k: number) => storeActivation(layer.activation, 'v', outAt(k), plan, layer.slopeQ)
   for (let k = 0; k < lanes; k++) {
-    if (k < lanes - 1) out.push(`{ let lane := signextend(${byteIdx}, acc) let v := sar(${layer.wShift}, lane) ${store(k)} acc := sar(${spacing}, sub(acc, lane)) }`)
-    else out.push(`{ let v := sar(${layer.wShift}, ${lanes > 1 ? `signextend(${byteIdx}, acc)` : 'acc'}) ${store(k)} }`)
+    if (k < lanes - 1) out.push(`{ let lane := ${low('acc')} let v := sar(${layer.wShift}, lane) ${store(k)} acc := sar(${spacing}, sub(acc, lane)) }`)
+    else out.push(`{ let v := sar(${layer.wShift}, ${lanes > 1 ? low('acc') : 'acc'}) ${store(k)} }`)
   }
   return out
 }

@@ -3,7 +3,7 @@ import type { LayerPlan, Plan } from '../fixed/types.ts'
 import { convBlobLayout, encodeConvBlob } from './convBlob.ts'
 import { encodeRecurrentBlob, recurrentBlobLayout } from './recurrentBlob.ts'
 import { isTensorPlan, tensorStepsOf } from './tensorStepsOf.ts'
-import { writeInt } from './writeInt.ts'
+import { writeBits, writeInt } from './writeInt.ts'
 
 /** EIP-170 caps code at 24,576 bytes; a data contract spends one byte on its leading STOP. */
 export const MAX_CHUNK = 24_575
@@ -80,11 +80,12 @@ export function blobLayout(plan: Plan): BlobLayout {
     const groups = groupsOf(layer).map(({ first, lanes }) => {
       const spacing = laneSpacing(lanes, wb)
       const perWord = spacing / (8 * wb)
-      const packetBytes = (lanes * spacing) / 8
+      // int4 weights: an odd number of 4-bit fields pads the packet to whole bytes (its last nibble unused)
+      const packetBytes = Math.ceil((lanes * spacing) / 8)
       const packets = Math.ceil(layer.nIn / perWord)
       const biasBytes = lanes === 1 ? plan.biasBytes : packetBytes
       // only a lone packet is trimmed: a group's packets then stay evenly spaced for the packing loop
-      const lead = packets === 1 ? spacing / 8 - wb * layer.nIn : 0
+      const lead = packets === 1 ? Math.floor((spacing - 8 * wb * layer.nIn) / 8) : 0
       const g = { first, lanes, spacing, perWord, at, biasBytes, packetBytes, packets, lead, bytes: biasBytes + packets * packetBytes - lead }
       at += g.bytes
       return g
@@ -116,7 +117,7 @@ export function encodeWeights(plan: Plan): Uint8Array {
         const p = g.at + packetAt(g, t)
         for (let j = 0; j < g.perWord && t * g.perWord + j < layer.nIn; j++)
           for (let k = 0; k < g.lanes; k++)
-            writeInt(out, p + ((g.lanes - k) * g.spacing) / 8 - wb * (j + 1), layer.weights[g.first + k]![t * g.perWord + j]! + half, wb)
+            writeBits(out, 8 * p + (g.lanes - k) * g.spacing - 8 * wb * (j + 1), layer.weights[g.first + k]![t * g.perWord + j]! + half, 8 * wb)
       }
     }
   })

@@ -2,6 +2,8 @@ import type { Task } from '../ir/types.ts'
 
 /** Integer widths ml2sc can store weights / pack inputs in. */
 export type IntWidth = 'int8' | 'int16' | 'int24' | 'int32' | 'int48' | 'int64' | 'int128' | 'int256'
+/** Weight widths: int4 (two weights a byte, dense layers only) and the integer widths. */
+export type WeightWidth = 'int4' | IntWidth
 export type Layout = 'auto' | 'datacontract' | 'code' | 'storage' | 'ml2sc'
 
 /** The resolved config: every default filled in, every path absolute. Defaults live in the schema only. */
@@ -45,7 +47,7 @@ export type Config = {
     fraction?: number
     decimals?: number
     /** Storage width of the weights; `auto` picks by layout and model size. */
-    weights: IntWidth | 'auto'
+    weights: WeightWidth | 'auto'
     /** Calldata width of each input feature; `auto` picks the narrowest (and its input scale) from the test rows. */
     inputs: IntWidth | 'auto'
     /** How far outputs may be from PyTorch's (data.reference) before `run` fails: output units, or `"N%"` of each output's range. */

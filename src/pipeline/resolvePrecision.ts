@@ -1,8 +1,9 @@
-import type { Config, IntWidth } from '../config/types.ts'
+import type { Config, WeightWidth } from '../config/types.ts'
 import { NumericsError } from '../errors/base.ts'
 import type { PrecisionSpec } from '../fixed/types.ts'
 
-export const widthBytes = (w: IntWidth) => Number(w.slice(3)) / 8
+/** Bytes of a width: int4 is half a byte (two weights a byte). */
+export const widthBytes = (w: WeightWidth) => Number(w.slice(3)) / 8
 
 /**
  * Turn the precision config into the plan's inputs: a binary scale 2^fraction or a decimal one 10^decimals

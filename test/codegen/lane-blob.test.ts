@@ -36,7 +36,7 @@ function readBack(plan: Plan) {
       expect(g.lanes * g.spacing).toBeLessThanOrEqual(256)
       const bias = g.lanes === 1 ? BigInt.asIntN(8 * plan.biasBytes, word(blob, g.at) >> BigInt(256 - 8 * plan.biasBytes)) : undefined
       if (bias !== undefined) expect(bias).toBe(layer.biases[g.first]!)
-      else expect(lanesOf(word(blob, g.at) >> BigInt(256 - g.lanes * g.spacing), g.lanes, g.spacing)).toEqual(layer.biases.slice(g.first, g.first + g.lanes))
+      else expect(lanesOf(word(blob, g.at) >> BigInt(256 - 8 * Math.ceil((g.lanes * g.spacing) / 8)), g.lanes, g.spacing)).toEqual(layer.biases.slice(g.first, g.first + g.lanes))
       for (let t = 0; t < g.packets; t++) {
         const m = word(blob, g.at + packetAt(g, t))
         for (let j = 0; j < g.perWord && t * g.perWord + j < layer.nIn; j++) {
@@ -58,6 +58,10 @@ describe('interleaved blob: lane words read back as the kernel reads them', () =
     [[5, 6, 2], 4, 4],
     [[6, 5, 2], 8, 8],
     [[100, 1], 2, 4],
+    // int4: nibble fields, packets of an odd number of nibbles padded to a byte, trimmed lone packets
+    [[13, 7, 3], 0.5, 2],
+    [[3, 9, 5], 0.5, 1],
+    [[40, 30, 20, 5], 0.5, 2],
   ] as [number[], number, number][])
     test(`${sizes.join('-')}, int${8 * wb} weights`, () => readBack(makePlan(randomMlp(sizes, sizes.length * 7 + wb, { bias: 1 }), { fraction: 20, weightBytes: wb, inputBytes: inB })))
 })

@@ -163,6 +163,15 @@ const CASES: Case[] = [
     rows: 150,
     embed: false,
   },
+  // int4 weights (two a byte; issue 23): lanes 4 bits apart, packets that end in a spare nibble, odd fields read with a 4-bit SHR
+  { name: 'int4 weights, uint8 inputs at 2^7, fused and streamed 300-20-10, 3 data contracts (odd fields in acc4 in layer 0, shifted in layer 1)', model: chain(r0, [300, 20, 10], [A.relu, A.identity]), precision: { fraction: 12, weightBytes: 0.5, inputBytes: 1, inputFraction: 7, inputUnsigned: true }, rows: 150, spread: 1, chunkSize: 2000 },
+  // wide rows of unsigned 1-/2-byte inputs: one CALLDATALOAD per 32 bytes, Σx gathered by one MUL per word, the last word masked to the row
+  { name: 'uint16 inputs at 2^15, fused 150-40-3 (row words decoded with SHR/AND, a 6-input tail)', model: chain(r0, [150, 40, 3], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 2, inputFraction: 15, inputUnsigned: true }, rows: 300, spread: 1 },
+  { name: 'int16 inputs at 2^12, fused 150-40-3 (signed fields: SIGNEXTEND, Σx less 2^16 per negative one)', model: chain(r0, [150, 40, 3], [A.tanh, A.identity]), precision: { ...DEFAULT, inputBytes: 2, inputFraction: 12 }, rows: 300 },
+  { name: 'int8 inputs at 2^5, fused 200-30-2 (signed bytes, a 8-input tail)', model: chain(r0, [200, 30, 2], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 5 }, rows: 300, embed: false },
+  { name: 'int4 weights, int16 inputs at 2^10, packed 13-7-5-3 relu/tanh/softmax', model: chain(r0, [13, 7, 5, 3], [A.relu, A.tanh, A.softmax]), precision: P(10, 0.5, 2), rows: 400, embed: false },
+  { name: 'int4 weights, 40-30-20-5, layout storage', model: chain(r0, [40, 30, 20, 5], [A.relu, A.leaky(0.1), A.identity]), precision: P(12, 0.5, 2), rows: 300, layout: 'storage' },
+  { name: 'int4 weights, layout code 9-11-3', model: chain(r0, [9, 11, 3], [A.relu, A.sigmoid]), precision: P(12, 0.5, 2), rows: 300, layout: 'code' },
   { name: 'uint8 inputs at 2^7, 9-40-3 (10 groups, inputs decoded once)', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: { ...DEFAULT, inputBytes: 1, inputFraction: 7, inputUnsigned: true }, rows: 400, embed: false },
   // the code layout's unsigned input words need no mask (telescoped lane words, inferenceYul.ts calldataMacs):
   // the ML2SC shape at int24 (two words, the second ends 4 bytes short: padding, or the next row in a batch),
@@ -289,7 +298,7 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
       }),
     )
     expect([...kernels].sort()).toEqual(['code', 'fused', 'fused streamed', 'packed'])
-    expect(new Set(plans.map((p) => p.weightBytes))).toEqual(new Set([1, 2, 3, 4, 8]))
+    expect(new Set(plans.map((p) => p.weightBytes))).toEqual(new Set([0.5, 1, 2, 3, 4, 8]))
     expect(new Set(plans.map((p) => p.inputBytes))).toEqual(new Set([1, 2, 4, 8]))
     // convolutions and both poolings
     const tensor = new Set(plans.flatMap((p) => (p.tensorLayers ?? []).map((l) => l.kind)))

@@ -7,6 +7,15 @@ import { loadModel } from '../../src/model/loadModel.ts'
 import { measureMl2sc, measureOurs, randomModel, randomRows, type Measurement } from '../../bench/measure.ts'
 import { ANCHORS } from '../helpers/paths.ts'
 import { fileChain, TX_GAS_CAP } from '../helpers/fileChain.ts'
+import { deployModel } from '../../src/chain/deployModel.ts'
+import { predictBatchTx, predictSingle } from '../../src/chain/evaluateOnChain.ts'
+import { uploadWeights } from '../../src/chain/uploadWeights.ts'
+import { chunkSizeFor, generateSolidity } from '../../src/codegen/generateSolidity.ts'
+import { chunkSizes, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { encodeRow } from '../../src/fixed/encodeRows.ts'
+import { makePlan } from '../../src/fixed/makePlan.ts'
+import { simulate } from '../../src/fixed/simulate.ts'
 
 const CAP = TX_GAS_CAP
 let s: ChainSession
@@ -54,12 +63,14 @@ describe('gas bounds', () => {
     expect(base.gasPerRow / ours.gasPerRow).toBeGreaterThan(40)
   })
 
-  test('64-128-64-32-10: one predict ≤ 240,510; upload ≤ 1,000 gas per parameter', async () => {
+  test('64-128-64-32-10: one predict ≤ 184,700; upload ≤ 1,000 gas per parameter', async () => {
     const m = await measureOurs(s, '64-128-64-32-10', randomModel([64, 128, 64, 32, 10], 'identity', 3), randomRows(8, 64), 8)
     expect(m.parameters).toBe(18_986)
-    // the gate picks int16 weights and int32 inputs on these random rows: 4 lanes of 64 bits (~167k at int8);
-    // issue 23: streamed groups' packets at constant addresses (247,542 before)
-    expect(m.predictSingle).toBeLessThanOrEqual(240_510)
+    // the gate picks int16 weights and uint16 inputs on these random rows: 5 lanes of 48 bits;
+    // issue 23: streamed groups' packets at constant addresses (247,542 before), then each lane word
+    // and(mload(packet − shift/8), mask) with no SHR and no per-packet reassignment (240,510 before)
+    expect(m.precision).toBe('int16 weights, uint16 inputs at 2^15')
+    expect(m.predictSingle).toBeLessThanOrEqual(184_700)
     expect(m.upload / m.parameters).toBeLessThanOrEqual(1_000)
     expect(m.mismatches).toBe(0)
   })
@@ -70,11 +81,31 @@ describe('gas bounds', () => {
     expect(m.uploadTxs).toBeGreaterThan(1)
     expect(m.predictSingle).toBeLessThan(CAP)
     // the gate picks wider widths on these random rows than issue 13's int8 (571k then);
-    // issue 23: streamed groups' packets at constant addresses (1,043,032 before)
-    expect(m.predictSingle).toBeLessThanOrEqual(1_004_920)
+    // issue 23: streamed groups' packets at constant addresses (1,043,032 before), then no SHR per lane word (1,004,920 before)
+    expect(m.precision).toBe('int16 weights, int32 inputs at 2^20')
+    expect(m.predictSingle).toBeLessThanOrEqual(858_524)
     // a batch costs per row no more than one predict (the fused kernel per row, weights streamed per group)
     expect(m.gasPerRow).toBeLessThanOrEqual(m.predictSingle)
     expect(m.mismatches).toBe(0)
   })
 
+  test('784-128-10 with int4 weights and uint8 inputs at 2^7 (fraction 12): one predict ≤ 344,061, equal to the simulator', async () => {
+    const rows = randomRows(3, 784)
+    const plan = makePlan(randomModel([784, 128, 10], 'identity', 5), { fraction: 12, weightBytes: 0.5, inputBytes: 1, inputFraction: 7, inputUnsigned: true })
+    // 12 lanes of 20 bits in the first layer (5 of 48 at int16): two weights a byte, odd ones summed in acc4
+    expect(plan.layers.map((l) => l.lanes)).toEqual([12, 9])
+    const c = compileSolidity(generateSolidity(plan, { contractName: 'Int4', layout: 'datacontract' }), 'Int4')
+    const { address } = await deployModel(s, c.bytecode, c.abi)
+    const blob = encodeWeights(plan)
+    // the blob holds about half a byte per weight (int16 needs two)
+    expect(blob.length).toBeLessThan(0.55 * 101_770)
+    await uploadWeights(s, address, c.abi, blob, chunkSizes(blob.length, chunkSizeFor('datacontract')))
+    const q = rows.map((r) => encodeRow(plan, r)).map((e) => (e.ok ? e.values : []))
+    const one = await predictSingle(s, address, c.abi, plan, q[0]!)
+    expect(one.outputs).toEqual(simulate(plan, q[0]!))
+    // issue 23: ≤ 380,000 aimed at (551,198 at int8 weights and int16 inputs before)
+    expect(one.tx.gasUsed).toBeLessThanOrEqual(344_061)
+    const batch = await predictBatchTx(s, address, c.abi, plan, q, 'batch')
+    batch.outputs.forEach((o, i) => expect(o).toEqual(simulate(plan, q[i]!)))
+  })
 })
