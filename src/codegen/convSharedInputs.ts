@@ -5,6 +5,8 @@ const h = (n: number) => '0x' + n.toString(16)
 
 /** Taps whose inputs are held in stack variables at once (each then multiplied into every lane group's accumulator). */
 export const X_BLOCK = 8
+/** Accumulators of a fused window row's positions side by side (lane groups × positions), at most. */
+const PAIRED_ACCS = 4
 
 /** Lane groups that share one pass over the inputs, at most: each holds an accumulator (and, with a fused max pool, its running maximum) on the stack. */
 const BUNDLE = 4
@@ -26,17 +28,25 @@ export function bundlesOf(groups: LaneGroup[], fusedPool?: unknown): number[][] 
   return out
 }
 
+/** An accumulator of the shared pass: its name, its bias word's address, and its terms (input byte offset from p, lane word address). */
+export type SharedAcc = { name: string; init: string; terms: { x: number; w: string }[] }
+
 /**
- * Multiply-accumulates of every lane group at one position, the input loaded once per tap: X_BLOCK inputs
- * into variables, then one right-nested chain per group (`acc<g>`), so a lane word costs DUP, PUSH, MLOAD,
- * MUL, ADD (17 gas) and each input's PUSH, DUP, ADD, MLOAD (12) is paid once for all groups, not per group.
+ * Multiply-accumulates of several accumulators (lane groups, and window positions side by side) in one pass
+ * over their inputs, each input loaded once: X_BLOCK distinct inputs into variables, then one right-nested
+ * chain per accumulator, so a lane word costs DUP, PUSH, MLOAD, MUL, ADD (17 gas) and an input's PUSH, DUP,
+ * ADD, MLOAD (12) is paid once for every accumulator that reads it.
  */
-export function sharedMacs(taps: number, groups: number, xAt: (t: number) => string, wAt: (g: number, t: number) => string): string[] {
-  const lines: string[] = []
-  for (let t0 = 0; t0 < taps; t0 += X_BLOCK) {
-    const n = Math.min(X_BLOCK, taps - t0)
-    const xs = Array.from({ length: n }, (_, j) => `let x${j} := mload(${xAt(t0 + j)})`)
-    const chains = Array.from({ length: groups }, (_, g) => `acc${g} := ${Array.from({ length: n }, (_, j) => `mul(x${j}, mload(${wAt(g, t0 + j)}))`).reduceRight((rest, t) => `add(${t}, ${rest})`, `acc${g}`)}`)
+export function sharedMacs(accs: SharedAcc[]): string[] {
+  const offs = [...new Set(accs.flatMap((a) => a.terms.map((t) => t.x)))].sort((x, y) => x - y)
+  const lines = [accs.map((a) => `let ${a.name} := mload(${a.init})`).join(' ')]
+  for (let i = 0; i < offs.length; i += X_BLOCK) {
+    const block = offs.slice(i, i + X_BLOCK)
+    const xs = block.map((o, j) => `let x${j} := mload(${o ? `add(p, ${h(o)})` : 'p'})`)
+    const chains = accs.flatMap((a) => {
+      const ts = a.terms.filter((t) => block.includes(t.x))
+      return ts.length ? [`${a.name} := ${ts.map((t) => `mul(x${block.indexOf(t.x)}, mload(${t.w}))`).reduceRight((rest, t) => `add(${t}, ${rest})`, a.name)}`] : []
+    })
     lines.push(`{ ${xs.join(' ')} ${chains.join(' ')} }`)
   }
   return lines
@@ -107,22 +117,37 @@ export function sharedBody(a: {
   s: ConvStep
   groups: LaneGroup[]
   taps: number
-  xAt: (t: number) => string
+  tapOff: (t: number) => number
   wAt: (g: number, t: number) => string
   biasAt: (g: number) => string
   unpack: (g: number) => string[]
-  pool?: { step: PoolStep; half: bigint; winAt: (j: number) => string; loopAt: string; unrollWindow: boolean; outAt: (g: number, k: number) => string }
+  pool?: { step: PoolStep; half: bigint; winOff: (j: number) => number; winAt: (j: number) => string; loopAt: string; unrollWindow: boolean; outAt: (g: number, k: number) => string }
 }): string[] {
   const G = a.groups.length
-  const macs = [Array.from({ length: G }, (_, g) => `let acc${g} := mload(${a.biasAt(g)})`).join(' '), ...sharedMacs(a.taps, G, a.xAt, a.wAt)]
-  if (!a.pool) return [...macs, ...a.groups.map((_, g) => `{ let acc := acc${g} ${a.unpack(g).join(' ')} }`)]
-  const { step: pool, half, winAt, loopAt, unrollWindow, outAt } = a.pool
+  // the accumulators of the groups at window position delta d (bytes) from p, named acc<g><suffix>
+  const accs = (d: number, suffix = '') =>
+    a.groups.map((_, g) => ({ name: `acc${g}${suffix}`, init: a.biasAt(g), terms: Array.from({ length: a.taps }, (_, t) => ({ x: a.tapOff(t) + d, w: a.wAt(g, t) })) }))
+  if (!a.pool) return [...sharedMacs(accs(0)), ...a.groups.map((_, g) => `{ let acc := acc${g} ${a.unpack(g).join(' ')} }`)]
+  const { step: pool, half, winOff, winAt, loopAt, unrollWindow, outAt } = a.pool
   const mergers = a.groups.map((g, gi) => maxMerger(a.s, pool, g.lanes, half, String(gi), (k) => outAt(gi, k)))
+  const lanes = Math.max(...a.groups.map((g) => g.lanes))
+  const decls = [mergerConstants(a.s, lanes, half), ...mergers.map((m) => m.decl)].filter(Boolean).join(' ')
+  const finish = mergers.flatMap((m) => m.finish)
+  const kw = pool.kw
+  if (unrollWindow && kw > 1 && G * kw <= PAIRED_ACCS) {
+    // a window row's positions side by side: the inputs their windows share are loaded once
+    const rows = Array.from({ length: pool.kh }, (_, r) => {
+      const j0 = r * kw
+      const all = Array.from({ length: kw }, (_, c) => accs(winOff(j0 + c) - winOff(j0), `_${c}`)).flat()
+      const merges = Array.from({ length: kw }, (_, c) => mergers.map((m, g) => (j0 + c ? m.merge(`acc${g}_${c}`) : m.first(`acc${g}_${c}`))).join(' '))
+      return `{ let p := ${winAt(j0)} ${sharedMacs(all).join(' ')} ${merges.join(' ')} }`
+    })
+    return [decls, ...rows, ...finish]
+  }
+  const macs = sharedMacs(accs(0))
   const first = mergers.map((m, g) => m.first(`acc${g}`)).join(' ')
   const merge = mergers.map((m, g) => m.merge(`acc${g}`)).join(' ')
-  const lanes = Math.max(...a.groups.map((g) => g.lanes))
-  const window = windowCode(pool, macs, first, merge, winAt, loopAt, unrollWindow)
-  return [[mergerConstants(a.s, lanes, half), ...mergers.map((m) => m.decl)].filter(Boolean).join(' '), ...window, ...mergers.flatMap((m) => m.finish)]
+  return [decls, ...windowCode(pool, macs, first, merge, winAt, loopAt, unrollWindow), ...finish]
 }
 
 /** A fused pool window's positions: each one's accumulators (`macs`, at p), then `merge` (the first: `first`); unrolled, or a loop over wj. */

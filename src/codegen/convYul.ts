@@ -203,19 +203,20 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
   if (unrolled)
     for (const bundle of bundlesOf(groups, pool)) {
       const g0 = groups[bundle[0]!]!
-      if (bundle.length === 1) {
+      // one lane group: shared loads only pay off between a fused window row's positions
+      if (bundle.length === 1 && !(pool && ph * pw <= WINDOW_UNROLL && pw > 1)) {
         lines.push(positions(h(windowAt(g0.cinFirst)), h(addrOf(outB, g0.first, 0, 0)), body(g0.lanes, (t) => h(pk.weights + (bundle[0]! * taps + t) * 32), h(pk.biases + 32 * bundle[0]!))))
         continue
       }
       // one pass over the taps for the bundle's lane groups: each input loaded once (convSharedInputs.ts)
       const outAt = (b: number, k: number) => at('yo', (groups[bundle[b]!]!.first - g0.first + k) * outPlane)
       const winOff = (j: number) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw)
-      const fusedPool = pool && { step: pool, half: biasedLaneHalf(s), winAt: (j: number) => at('pp', winOff(j)), loopAt: windowLoopAt(pool, winOff), unrollWindow: ph * pw <= WINDOW_UNROLL, outAt }
+      const fusedPool = pool && { step: pool, half: biasedLaneHalf(s), winOff, winAt: (j: number) => at('pp', winOff(j)), loopAt: windowLoopAt(pool, winOff), unrollWindow: ph * pw <= WINDOW_UNROLL, outAt }
       const inner = sharedBody({
         s,
         groups: bundle.map((gi) => groups[gi]!),
         taps,
-        xAt: (t) => at('p', tapOff(t)),
+        tapOff,
         wAt: (b, t) => h(pk.weights + (bundle[b]! * taps + t) * 32),
         biasAt: (b) => h(pk.biases + 32 * bundle[b]!),
         unpack: (b) => unpackLanes(s, groups[bundle[b]!]!.lanes, (k) => outAt(b, k)),
