@@ -2,7 +2,7 @@
 // MNIST-shaped fixture at the default config (precision: auto on its calibration rows, tolerance 1%, against
 // PyTorch's outputs), and the same network with a softmax output (PyTorch's probabilities: the softmax of its
 // logits in reference.csv) at the precision auto picks for it. One predict transaction each, checked exact.
-import { readFileSync } from 'node:fs'
+import { appendFileSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { encodeFunctionData } from 'viem'
 import { connectChain } from '../src/chain/connectChain.ts'
@@ -21,6 +21,7 @@ import type { ModelIR } from '../src/ir/types.ts'
 import { loadModel } from '../src/model/loadModel.ts'
 import { heldOutCount } from '../src/pipeline/calibrationRows.ts'
 import { autoPlan } from '../src/pipeline/prepareModel.ts'
+import { traceGas } from './trace.ts'
 
 const dir = path.resolve(import.meta.dir, '../test/fixtures/cnn_mnist28')
 const logits = await loadModel({ path: path.join(dir, 'model.onnx') })
@@ -51,6 +52,12 @@ try {
     const rows = data.features.map((f) => (encodeRow(plan, f) as { values: bigint[] }).values)
     const hash = await s.walletClient.sendTransaction({ account: s.account, chain: s.chain, to: address, data: encodeFunctionData({ abi: c.abi, functionName: 'predict', args: [packRowWords(plan, rows[0]!)] }), gas: 16_000_000n })
     const single = Number((await s.publicClient.waitForTransactionReceipt({ hash })).gasUsed)
+    // ML2SC_TRACE=<file>: where this predict's gas goes, per opcode class and per opcode (bench/trace.ts)
+    if (process.env.ML2SC_TRACE) {
+      const t = await traceGas(s, hash)
+      const top = Object.entries(t.byOp).sort((a, b) => b[1] - a[1]).slice(0, 20).map(([k, v]) => `${k} ${v}`).join(', ')
+      appendFileSync(process.env.ML2SC_TRACE, JSON.stringify({ name, total: t.total, intrinsic: t.intrinsic, byClass: t.byClass, steps: t.steps }) + '\n' + top + '\n')
+    }
     const batch = await predictBatchTx(s, address, c.abi, plan, rows.slice(0, 4), 'cnn target')
     const mismatches = batch.outputs.filter((raw, i) => simulate(plan, rows[i]!).some((v, j) => v !== raw[j])).length
     const width = `int${8 * plan.weightBytes} weights, ${plan.inputUnsigned ? 'u' : ''}int${8 * plan.inputBytes} inputs at 2^${plan.inputFraction ?? plan.F}`

@@ -34,21 +34,37 @@ export type ConvMemory = {
 
 const words = (bytes: number) => Math.ceil(bytes / 32) * 32
 
-/** Fixed memory addresses for a tensor network: blob, then the tensors, then the packed lane words. */
+/**
+ * Fixed memory addresses for a tensor network: blob, then the tensors, then the packed lane words. A tensor
+ * with no halo may reuse the bytes of tensors that are dead by the time it is written (each lives from the
+ * step that writes it to the step that reads it), so that memory, whose cost grows with the square of its
+ * size, stays small; a tensor with a halo (zeros or −∞ that must survive every row) shares with none.
+ */
 export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: number, outputBytes: number, fused: boolean[] = []): ConvMemory {
   const blobLayout = convBlobLayout(steps, weightBytes, biasBytes)
   const blob = 0xa0
-  let at = blob + words(blobLayout.length) + 32
+  const base = blob + words(blobLayout.length) + 32
   const shapes = [steps[0]!.inShape, ...steps.map((s) => s.outShape)]
+  const placed: { from: number; to: number; first: number; last: number; halo: boolean }[] = []
+  let at = base
   const tensors = shapes.map((shape, i) => {
     const consumer = steps[i]
     const pad = consumer ? consumer.pad : NO_PAD
     const fillMin = consumer?.kind === 'maxpool' && pad.top + pad.bottom + pad.left + pad.right > 0
-    if (i === shapes.length - 1) at += 0x40
-    const b: TensorBuffer = { at, shape, pad, hp: shape.h + pad.top + pad.bottom, wp: shape.w + pad.left + pad.right, fillMin }
+    const lead = i === shapes.length - 1 ? 0x40 : 0
+    const b: TensorBuffer = { at: 0, shape, pad, hp: shape.h + pad.top + pad.bottom, wp: shape.w + pad.left + pad.right, fillMin }
     // the output of a conv with its max pool fused in is never stored
-    if (!fused[i - 1]) at += 32 * bufferWords(b)
-    return b
+    if (fused[i - 1]) return { ...b, at: at + lead }
+    const size = lead + 32 * bufferWords(b)
+    // written by step i − 1 (i − 2 when that conv absorbs a fused pool), read by step i (the input: row decode, −1)
+    const first = i === 0 ? -1 : fused[i - 2] ? i - 2 : i - 1
+    const last = i === shapes.length - 1 ? Infinity : i
+    const halo = pad.top + pad.bottom + pad.left + pad.right > 0
+    const clash = (from: number) => placed.some((q) => from < q.to && q.from < from + size && (halo || q.halo || (first <= q.last && q.first <= last)))
+    const from = [base, ...placed.map((q) => q.to)].filter((f) => !clash(f)).reduce((a, f) => Math.min(a, f), Infinity)
+    placed.push({ from, to: from + size, first, last, halo })
+    at = Math.max(at, from + size)
+    return { ...b, at: from + lead }
   })
   const outputs = shapes[shapes.length - 1]!
   const out = at

@@ -2,6 +2,7 @@ import type { Plan } from '../fixed/types.ts'
 import { activationExpr, vectorActivationYul } from './activationYul.ts'
 import { addrOf, planeBytes, type ConvMemory, type TensorBuffer } from './convMemory.ts'
 import { convPacketsOf, groupOffsets, masksDecl, packetWord } from './convPackets.ts'
+import { bundlesOf, maxMerger, mergerConstants, sharedBody, windowCode, windowLoopAt } from './convSharedInputs.ts'
 import { laneGroupsOf, tapsOf, type ConvStep, type LaneGroup, type PoolStep } from './convTypes.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
@@ -87,7 +88,7 @@ export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMem
 }
 
 /** Lane k of `acc` (laneBits each, two's complement, lanes carried) to the output, rescaled and activated. */
-function unpackLanes(s: ConvStep, lanes: number, outAt: (k: number) => string): string[] {
+export function unpackLanes(s: ConvStep, lanes: number, outAt: (k: number) => string): string[] {
   const byteIdx = s.laneBits / 8 - 1
   const act = activationExpr(s.activation, 'v', s.slopeQ)
   const out: string[] = []
@@ -201,10 +202,29 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
   const windowAt = (cin: number) => inB.at + cin * inPlane // padded (0, 0): the halo is exactly the conv's padding
   const lines = [`// ${s.name}: conv ${s.inShape.c}×${s.inShape.h}×${s.inShape.w} → ${s.outShape.c}×${OH}×${OW}, ${groups.length} lane group(s), ${taps} taps`]
   if (unrolled)
-    groups.forEach((g, gi) => {
-      const w0 = pk.weights + gi * taps * 32
-      lines.push(positions(h(windowAt(g.cinFirst)), h(addrOf(outB, g.first, 0, 0)), body(g.lanes, (t) => h(w0 + 32 * t), h(pk.biases + 32 * gi))))
-    })
+    for (const bundle of bundlesOf(groups, pool)) {
+      const g0 = groups[bundle[0]!]!
+      // one lane group: shared loads only pay off between a fused window row's positions
+      if (bundle.length === 1 && !(pool && ph * pw <= WINDOW_UNROLL && pw > 1)) {
+        lines.push(positions(h(windowAt(g0.cinFirst)), h(addrOf(outB, g0.first, 0, 0)), body(g0.lanes, (t) => h(pk.weights + (bundle[0]! * taps + t) * 32), h(pk.biases + 32 * bundle[0]!))))
+        continue
+      }
+      // one pass over the taps for the bundle's lane groups: each input loaded once (convSharedInputs.ts)
+      const outAt = (b: number, k: number) => at('yo', (groups[bundle[b]!]!.first - g0.first + k) * outPlane)
+      const winOff = (j: number) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw)
+      const fusedPool = pool && { step: pool, half: biasedLaneHalf(s), winOff, winAt: (j: number) => at('pp', winOff(j)), loopAt: windowLoopAt(pool, winOff), unrollWindow: ph * pw <= WINDOW_UNROLL, outAt }
+      const inner = sharedBody({
+        s,
+        groups: bundle.map((gi) => groups[gi]!),
+        taps,
+        tapOff,
+        wAt: (b, t) => h(pk.weights + (bundle[b]! * taps + t) * 32),
+        biasAt: (b) => h(pk.biases + 32 * bundle[b]!),
+        unpack: (b) => unpackLanes(s, groups[bundle[b]!]!.lanes, (k) => outAt(b, k)),
+        ...(fusedPool ? { pool: fusedPool } : {}),
+      })
+      lines.push(positions(h(windowAt(g0.cinFirst)), h(addrOf(outB, g0.first, 0, 0)), inner))
+    }
   else
     for (const r of runsOf(groups)) {
       const g0 = groups[r.from]!
@@ -277,43 +297,10 @@ export function fusesPool(steps: readonly { kind: string }[], i: number): boolea
  * (non-decreasing), so one unpack per pooled value. One lane: a plain signed max.
  */
 function fusedMaxBody(s: ConvStep, pool: PoolStep, lanes: number, macs: string[], winOff: (j: number) => number, outAt: (k: number) => string, unrollWindow: boolean): string[] {
-  const b = s.laneBits
-  const n = pool.kh * pool.kw
-  const convAct = activationExpr(s.activation, 'v', s.slopeQ)
-  const poolAct = activationExpr(pool.activation, 'u', pool.slopeQ)
-  const store = (k: number, value: string) => `{ let v := ${value} let u := ${convAct} mstore(${outAt(k)}, ${poolAct}) }`
-  const hex = (v: bigint) => '0x' + v.toString(16)
-  // window position j: its accumulator from the MACs, then `merge` (j = 0: `first`)
-  const windowCode = (first: string, merge: string): string[] => {
-    if (unrollWindow) return Array.from({ length: n }, (_, j) => `{ let p := ${winOff(j) ? `add(pp, ${h(winOff(j))})` : 'pp'} ${macs.join(' ')} ${j ? merge : first} }`)
-    const offExpr = pool.kw === 1 ? `mul(wj, ${h(winOff(1))})` : `add(mul(div(wj, ${pool.kw}), ${h(winOff(pool.kw))}), mul(mod(wj, ${pool.kw}), ${h(winOff(1))}))`
-    return [`for { let wj := 0 } lt(wj, ${n}) { wj := add(wj, 1) } { let p := add(pp, ${offExpr}) ${macs.join(' ')} switch wj case 0 { ${first} } default { ${merge} } }`]
-  }
-  if (lanes === 1) return [`let M := 0`, ...windowCode('M := acc', 'if sgt(acc, M) { M := acc }'), store(0, `sar(${s.wShift}, M)`)]
   const half = biasedLaneHalf(s)
-  const LM = hex((1n << BigInt(b)) - 1n)
-  const unbias = (k: number, r: string) => store(k, `sar(${s.wShift}, sub(and(${k ? `shr(${k * b}, ${r})` : r}, ${LM}), ${hex(half)}))`)
-  if (half < 1n << BigInt(b - 1)) {
-    // a free top bit in every lane: one SWAR compare per word (bit b−1 of A − B + 2^(b−1) is set iff A ≥ B)
-    let g = 0n
-    for (let k = 0; k < lanes; k++) g |= 1n << BigInt(k * b + b - 1)
-    const merge = `{ let m := mul(shr(${b - 1}, and(sub(or(A, G), acc), G)), ${hex((1n << BigInt(b - 1)) - 1n)}) A := xor(acc, and(xor(A, acc), m)) }`
-    return [`let G := ${hex(g)} let A := 0`, ...windowCode('A := acc', merge), ...Array.from({ length: lanes }, (_, k) => unbias(k, 'A'))]
-  }
-  // no free bit: even and odd lanes apart, each with an empty lane above it for the guard bit
-  let me = 0n
-  let g = 0n
-  for (let k = 0; 2 * k < lanes; k++) {
-    me |= ((1n << BigInt(b)) - 1n) << BigInt(2 * k * b)
-    g |= 1n << BigInt(2 * k * b + b)
-  }
-  const merge2 = (W: string, x: string) => `{ let x := ${x} let m := mul(shr(${b}, and(sub(or(${W}, G), x), G)), ${LM}) ${W} := xor(x, and(xor(${W}, x), m)) }`
-  return [
-    `let ME := ${hex(me)} let G := ${hex(g)} let E := 0 let O := 0`,
-    ...windowCode(`E := and(acc, ME) O := and(shr(${b}, acc), ME)`, `${merge2('E', 'and(acc, ME)')} ${merge2('O', `and(shr(${b}, acc), ME)`)}`),
-    `let r := or(E, shl(${b}, O))`,
-    ...Array.from({ length: lanes }, (_, k) => unbias(k, 'r')),
-  ]
+  const m = maxMerger(s, pool, lanes, half, '', outAt)
+  const window = windowCode(pool, macs, m.first('acc'), m.merge('acc'), (j) => at('pp', winOff(j)), windowLoopAt(pool, winOff), unrollWindow)
+  return [[mergerConstants(s, lanes, half), m.decl].filter(Boolean).join(' '), ...window, ...m.finish]
 }
 
 /**
