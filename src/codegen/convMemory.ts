@@ -46,6 +46,9 @@ export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: 
   const base = blob + words(blobLayout.length) + 32
   const shapes = [steps[0]!.inShape, ...steps.map((s) => s.outShape)]
   const placed: { from: number; to: number; first: number; last: number; halo: boolean }[] = []
+  // the last step that reads each tensor beyond the next one: a multi-output model's dense step reads earlier tensors (`reads`)
+  const lastReader = new Map<number, number>()
+  steps.forEach((s, j) => (s.kind === 'conv' ? (s.reads ?? []) : []).forEach((t: number) => lastReader.set(t, Math.max(lastReader.get(t) ?? -1, j))))
   let at = base
   const tensors = shapes.map((shape, i) => {
     const consumer = steps[i]
@@ -57,8 +60,9 @@ export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: 
     if (fused[i - 1]) return { ...b, at: at + lead }
     const size = lead + 32 * bufferWords(b)
     // written by step i − 1 (i − 2 when that conv absorbs a fused pool), read by step i (the input: row decode, −1)
+    // and by any later step that names it in its `reads`
     const first = i === 0 ? -1 : fused[i - 2] ? i - 2 : i - 1
-    const last = i === shapes.length - 1 ? Infinity : i
+    const last = i === shapes.length - 1 ? Infinity : Math.max(i, lastReader.get(i) ?? -1)
     const halo = pad.top + pad.bottom + pad.left + pad.right > 0
     const clash = (from: number) => placed.some((q) => from < q.to && q.from < from + size && (halo || q.halo || (first <= q.last && q.first <= last)))
     const from = [base, ...placed.map((q) => q.to)].filter((f) => !clash(f)).reduce((a, f) => Math.min(a, f), Infinity)
