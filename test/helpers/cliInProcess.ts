@@ -53,7 +53,8 @@ async function runOne(args: string[], opts: { cwd?: string; env?: Record<string,
     process.stdout.write = saved.out
     process.stderr.write = saved.err
     process.argv = saved.argv
-    process.exitCode = saved.exitCode
+    // `undefined` does not clear an exit code once set (bun): 0 does
+    process.exitCode = saved.exitCode ?? 0
     process.chdir(saved.cwd)
     for (const [k, v] of Object.entries(savedEnv)) {
       if (v === undefined) delete process.env[k]
