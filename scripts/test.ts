@@ -12,6 +12,7 @@
 //
 //   bun scripts/test.ts [path filters…]      ML2SC_TEST_JOBS=N to change the parallelism (default: cores + 1)
 //   ML2SC_TEST_COSTS=write                   rewrite scripts/test-costs.json with this run's CPU seconds
+//   ML2SC_PROFILE=<folder>                   record where each file's CPU goes (scripts/test-profile.ts)
 import { Glob } from 'bun'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -42,14 +43,23 @@ const jobs = Math.max(1, Number(process.env.ML2SC_TEST_JOBS ?? availableParallel
 // ML2SC_COMPILE_CACHE= (empty) runs without the shared cache
 const ownCache = process.env.ML2SC_COMPILE_CACHE === undefined
 const cacheDir = ownCache ? mkdtempSync(path.join(tmpdir(), 'ml2sc-test-solc-')) : process.env.ML2SC_COMPILE_CACHE!
-const env = { ...process.env, ML2SC_COMPILE_CACHE: cacheDir }
+const env: Record<string, string | undefined> = { ...process.env, ML2SC_COMPILE_CACHE: cacheDir }
+// ML2SC_PROFILE=<folder>: every bun process of the run (test files and the CLI processes they start) writes
+// where its CPU went (test/helpers/profile.ts); `bun scripts/test-profile.ts <folder>` sums it per file
+const PROFILE_PRELOAD = process.env.ML2SC_PROFILE ? ['--preload', path.join(ROOT, 'test/helpers/profile.ts')] : []
+// never a runner inside a runner (a child bun given options before `test` runs package.json's "test" script)
+if (process.env.ML2SC_TEST_RUNNER) {
+  process.stderr.write('scripts/test.ts: started from inside a test run; refusing to start another\n')
+  process.exit(2)
+}
+env.ML2SC_TEST_RUNNER = '1'
 
 type Outcome = { file: string; pass: number; fail: number; skip: number; code: number; seconds: number; cpu: number }
 const count = (text: string, word: string) => Number(/^ *(\d+) /.exec(text.match(new RegExp(`^ *\\d+ ${word}$`, 'm'))?.[0] ?? '')?.[1] ?? 0)
 
 async function runFile(file: string): Promise<Outcome> {
   const t0 = performance.now()
-  const proc = Bun.spawn([process.execPath, 'test', `./${file}`, '--timeout', String(TIMEOUT_MS)], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe', env })
+  const proc = Bun.spawn([process.execPath, 'test', ...PROFILE_PRELOAD, `./${file}`, '--timeout', String(TIMEOUT_MS)], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe', env })
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   const code = await proc.exited
   const seconds = (performance.now() - t0) / 1000

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 setDefaultTimeout(120_000)
@@ -16,7 +16,7 @@ const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'))
 const client = () => publicClientFor(remote.url)
 
 async function verify(config: string, ...args: string[]) {
-  const r = await runCli(['verify', config, '--json', ...args])
+  const r = await runCliInProcess(['verify', config, '--json', ...args])
   return { ...r, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined }
 }
 
@@ -25,7 +25,7 @@ beforeAll(async () => {
   remote = await startRemoteAnvil({ chainId: 4244 })
   // 32-160-4 with int24 weights in data contracts of 4 KB (too big to embed); inputs auto: [0, 1] features at 2^Fin < 2^F
   B = randomProject({ sizes: [32, 160, 4], rows: 6, seed: 7, yaml: `precision:\n  weights: int24\nbatch:\n  upload: 4096\nchain:\n  rpcUrl: ${remote.url}\n  chainId: 4244\n` })
-  const r = await runCli(['run', B.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
+  const r = await runCliInProcess(['run', B.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
   if (r.code !== 0) throw new Error(`ml2sc run failed: ${r.stderr}`)
 }, 240_000)
 afterAll(async () => await remote?.stop())
@@ -45,7 +45,7 @@ describe("plan.json's input scale (issue 18): pinned by the code", () => {
     plan.plan.inputFraction = fin + 1
     writeFileSync(file, JSON.stringify(plan))
     const block = await client().getBlockNumber()
-    const u = await runCli(['update', config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
+    const u = await runCliInProcess(['update', config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
     expect(u.code).not.toBe(0)
     expect(u.stderr).toMatch(/the new weights need a different contract than the one at 0x[0-9a-fA-F]{40}/)
     expect(await client().getBlockNumber()).toBe(block)

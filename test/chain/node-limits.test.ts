@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { allTransactions, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 const nodes: RemoteAnvil[] = []
@@ -22,7 +22,7 @@ describe("the node's limits", () => {
     const env = { ML2SC_PRIVATE_KEY: node.keys[0]! }
     // 64-128-10: 19 KB of int16 weights, one data contract of ~4.5M gas under the default chunk size
     const p = randomProject({ sizes: [64, 128, 10], rows: 8, seed: 4, yaml: `precision:\n  weights: int16\nchain:\n  rpcUrl: ${node.url}\n  chainId: 4245\n` })
-    const r = await runCli(['run', p.config, '--yes'], { env })
+    const r = await runCliInProcess(['run', p.config, '--yes'], { env })
     expect(r.code).not.toBe(0)
     expect(errorLines(r.stderr)).toHaveLength(1)
     const line = errorLines(r.stderr)[0]!
@@ -31,7 +31,7 @@ describe("the node's limits", () => {
     const fits = Number(/set batch\.upload: (\d+)/.exec(r.stderr)?.[1])
     expect(fits).toBeGreaterThan(1000)
     writeFileSync(p.config, readFileSync(p.config, 'utf8') + `batch:\n  upload: ${fits}\n`)
-    const ok = await runCli(['run', p.config, '--yes', '--json'], { env })
+    const ok = await runCliInProcess(['run', p.config, '--yes', '--json'], { env })
     expect(ok.stderr).not.toContain('ml2sc: error')
     expect(ok.code).toBe(0)
     const report = JSON.parse(readFileSync(path.join(p.out, 'report.json'), 'utf8'))
@@ -49,7 +49,7 @@ describe("the node's limits", () => {
     w['fc1.weight'][0][0] *= 0.5
     writeFileSync(p.weights, JSON.stringify(w))
     const before = (await allTransactions(node.url)).length
-    const u = await runCli(['update', p.config, '--yes'], { env })
+    const u = await runCliInProcess(['update', p.config, '--yes'], { env })
     expect(u.code).not.toBe(0)
     expect(errorLines(u.stderr)).toHaveLength(1)
     expect(errorLines(u.stderr)[0]).toMatch(/chain\.rpcUrl: upload chunk \d+\/\d+ .* over the node's block gas limit of 1,500,000 \(hint: the deployed contract's chunk size cannot change/)
@@ -60,7 +60,7 @@ describe("the node's limits", () => {
     const node = await startRemoteAnvil({ chainId: 4249, args: ['--gas-limit', '1500000'] })
     nodes.push(node)
     const p = randomProject({ sizes: [64, 128, 10], rows: 4, seed: 4, yaml: `chain:\n  rpcUrl: ${node.url}\n  chainId: 4249\n` })
-    const r = await runCli(['run', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: node.keys[0]! } })
+    const r = await runCliInProcess(['run', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: node.keys[0]! } })
     expect(r.code).not.toBe(0)
     expect(errorLines(r.stderr)).toHaveLength(1)
     expect(errorLines(r.stderr)[0]).toMatch(/chain\.rpcUrl: deploy needs (more gas than|[\d,]+ gas, over) the node's block gas limit of 1,500,000 \(hint: a deployment cannot be split: raise the node's block gas limit/)
@@ -72,13 +72,13 @@ describe("the node's limits", () => {
     nodes.push(node)
     const env = { ML2SC_PRIVATE_KEY: node.keys[0]! }
     const p = randomProject({ sizes: [6, 8, 3], rows: 6, seed: 9, yaml: `chain:\n  rpcUrl: ${node.url}\n  chainId: 4246\n` })
-    const r = await runCli(['run', p.config, '--yes'], { env })
+    const r = await runCliInProcess(['run', p.config, '--yes'], { env })
     expect(r.code).not.toBe(0)
     expect(errorLines(r.stderr)).toHaveLength(1)
     expect(errorLines(r.stderr)[0]).toMatch(/chain\.hardfork.*has no PUSH0 \(its EVM predates Shanghai\), which code compiled for chain\.hardfork prague uses/)
     expect((await allTransactions(node.url)).length).toBe(0)
     writeFileSync(p.config, readFileSync(p.config, 'utf8').replace('  chainId: 4246\n', '  chainId: 4246\n  hardfork: paris\n'))
-    const ok = await runCli(['run', p.config, '--yes'], { env })
+    const ok = await runCliInProcess(['run', p.config, '--yes'], { env })
     expect(ok.stderr).not.toContain('ml2sc: error')
     expect(ok.code).toBe(0)
     const report = JSON.parse(readFileSync(path.join(p.out, 'report.json'), 'utf8'))

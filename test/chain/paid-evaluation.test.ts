@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { toFunctionSelector, type Abi, type AbiFunction } from 'viem'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { allTransactions, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 let node: RemoteAnvil
@@ -20,7 +20,7 @@ describe('evaluation on a paid chain', () => {
   test('run: calls and estimates, no inference transaction; evaluate --tx: receipts with the same gas and outputs', async () => {
     const env = { ML2SC_PRIVATE_KEY: node.keys[0]! }
     const p = randomProject({ sizes: [12, 16, 3], rows: 30, seed: 8, yaml: `batch:\n  rows: 8\nchain:\n  rpcUrl: ${node.url}\n  chainId: 4248\n` })
-    const r = await runCli(['run', p.config, '--yes'], { env })
+    const r = await runCliInProcess(['run', p.config, '--yes'], { env })
     expect(r.stderr).not.toContain('ml2sc: error')
     expect(r.code).toBe(0)
     // the cost estimate has nothing for the evaluation: it is free
@@ -43,7 +43,7 @@ describe('evaluation on a paid chain', () => {
     expect(report.transactions.every((t: { hash: string | null }) => typeof t.hash === 'string')).toBe(true)
     expect(readFileSync(path.join(p.out, 'report.md'), 'utf8')).toMatch(/gas from eth_estimateGas: nothing was sent/)
 
-    const e = await runCli(['evaluate', p.config, '--tx', '--yes'], { env })
+    const e = await runCliInProcess(['evaluate', p.config, '--tx', '--yes'], { env })
     expect(e.stderr).not.toContain('ml2sc: error')
     expect(e.code).toBe(0)
     const sent = readJson(path.join(p.out, 'evaluation.json'))

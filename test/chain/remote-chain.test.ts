@@ -11,7 +11,7 @@ import { keccak256, parseEventLogs, type Abi, type Hex } from 'viem'
 import { commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { allTransactions, publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 let remote: RemoteAnvil
@@ -31,21 +31,21 @@ const localCommitment = async (config: string) => commitmentOf(encodeWeights((aw
 
 describe('a non-local chain (chain.rpcUrl)', () => {
   test('without --yes: the estimated cost is printed, nothing is sent, one clear error', async () => {
-    const r = await runCli(['run', p.config], { env })
+    const r = await runCliInProcess(['run', p.config], { env })
     expect(r.code).not.toBe(0)
     expect(r.stderr).toMatch(/estimated cost ≈ [\d.e-]+ ETH: [\d,]+ gas at [\d.]+ gwei \((admin library \(once per chain\) [\d,]+; )?deploy [\d,]+(; upload ≈ [\d,]+ in \d+ tx( \+ 1 wei)?)?\)/)
     expect(errorLines(r.stderr)).toHaveLength(1)
     expect(errorLines(r.stderr)[0]).toMatch(/chain 4242 .* not a local chain: spending ≈ .* ETH needs --yes/)
     expect((await allTransactions(remote.url)).length).toBe(0)
     // the guard's upload figure is `ml2sc gas`'s: the same transactions run on a private anvil
-    const g = await runCli(['gas', p.config, '--json'], { env })
+    const g = await runCliInProcess(['gas', p.config, '--json'], { env })
     expect(g.code).toBe(0)
     const upload = Number(r.stderr.match(/upload ≈ ([\d,]+) in/)![1]!.replace(/,/g, ''))
     expect(upload).toBe(JSON.parse(g.stdout).upload)
   })
 
   test('with --yes: deployed; deployment.json has chain id, addresses, ABI, transactions, commitment, config hash, version', async () => {
-    const r = await runCli(['run', p.config, '--yes'], { env })
+    const r = await runCliInProcess(['run', p.config, '--yes'], { env })
     expect(r.stderr).not.toContain('ml2sc: error')
     expect(r.code).toBe(0)
     const dep = readJson(path.join(p.out, 'deployment.json'))
@@ -71,7 +71,7 @@ describe('a non-local chain (chain.rpcUrl)', () => {
   })
 
   test('verify: exit 0 for the deployed weights', async () => {
-    const r = await runCli(['verify', p.config], { env })
+    const r = await runCliInProcess(['verify', p.config], { env })
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(/verified: the contract at 0x[0-9a-fA-F]{40} on chain 4242 holds .*weights\.json \(version 1/)
   })
@@ -80,7 +80,7 @@ describe('a non-local chain (chain.rpcUrl)', () => {
     const w = JSON.parse(readFileSync(p.weights, 'utf8'))
     w['fc1.weight'][5][7] += 0.02
     await Bun.write(p.weights, JSON.stringify(w))
-    const r = await runCli(['verify', p.config, '--json'], { env })
+    const r = await runCliInProcess(['verify', p.config, '--json'], { env })
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/verify failed: commitment differs: on chain 0x[0-9a-f]{64} \(version 1\), local 0x[0-9a-f]{64} \(.*weights\.json\)/)
     expect(r.stderr).not.toMatch(/\n\s+at .*\.ts:\d+/)
@@ -92,7 +92,7 @@ describe('a non-local chain (chain.rpcUrl)', () => {
 
   test('update needs --yes too', async () => {
     const before = (await allTransactions(remote.url)).length
-    const r = await runCli(['update', p.config], { env })
+    const r = await runCliInProcess(['update', p.config], { env })
     expect(r.code).not.toBe(0)
     expect(errorLines(r.stderr)[0]).toMatch(/needs --yes/)
     expect((await allTransactions(remote.url)).length).toBe(before)
@@ -100,7 +100,7 @@ describe('a non-local chain (chain.rpcUrl)', () => {
 
   test('update by a stranger: the owner-only write reverts (NotOwner), nothing is sent', async () => {
     const before = (await allTransactions(remote.url)).length
-    const r = await runCli(['update', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[4]! } })
+    const r = await runCliInProcess(['update', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[4]! } })
     expect(r.code).not.toBe(0)
     expect(errorLines(r.stderr)).toHaveLength(1)
     expect(errorLines(r.stderr)[0]).toMatch(new RegExp(`reverted: NotOwner\\(${remote.accounts[4]}\\).*hint: only the contract's owner`))
@@ -108,7 +108,7 @@ describe('a non-local chain (chain.rpcUrl)', () => {
   })
 
   test('update: new weights uploaded, version 2, ModelUpdated(2, commitment) emitted; verify passes again', async () => {
-    const r = await runCli(['update', p.config, '--yes'], { env })
+    const r = await runCliInProcess(['update', p.config, '--yes'], { env })
     expect(r.stderr).not.toContain('ml2sc: error')
     expect(r.code).toBe(0)
     const local = await localCommitment(p.config)
@@ -128,13 +128,13 @@ describe('a non-local chain (chain.rpcUrl)', () => {
     expect(ev!.args.commitment).toBe(local)
     expect(sizes.slice(0, 2)).toEqual([4096, 4096])
     for (const [i, a] of (dep.chunks as Hex[]).entries()) expect(((await client.getCode({ address: a }))!.length - 4) / 2).toBe(sizes[i]!)
-    const v = await runCli(['verify', p.config], { env })
+    const v = await runCliInProcess(['verify', p.config], { env })
     expect(v.code).toBe(0)
     expect(v.stderr).toMatch(/verified: .*\(version 2, commitment /)
   })
 
   test('a re-run on the same chain reuses the deployment and evaluates the updated model', async () => {
-    const r = await runCli(['run', p.config, '--yes'], { env })
+    const r = await runCliInProcess(['run', p.config, '--yes'], { env })
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(/reuse the contract at/)
     const report = readJson(path.join(p.out, 'report.json'))
@@ -149,7 +149,7 @@ describe('chain.fork', () => {
   test('an embedded anvil forking the remote: local (no --yes), the remote chain id, nothing sent to the remote', async () => {
     const before = (await allTransactions(remote.url)).length
     const f = randomProject({ sizes: [8, 12, 2], rows: 6, seed: 5, yaml: `chain:\n  fork: ${remote.url}\n  chainId: 4242\n` })
-    const r = await runCli(['run', f.config], { env: {} })
+    const r = await runCliInProcess(['run', f.config], { env: {} })
     expect(r.stderr).not.toContain('ml2sc: error')
     expect(r.code).toBe(0)
     const dep = readJson(path.join(f.out, 'deployment.json'))
@@ -160,7 +160,7 @@ describe('chain.fork', () => {
 
   test('chain.chainId is checked against the forked chain', async () => {
     const f = randomProject({ sizes: [8, 12, 2], rows: 6, seed: 5, yaml: `chain:\n  fork: ${remote.url}\n  chainId: 1\n` })
-    const r = await runCli(['run', f.config], { env: {} })
+    const r = await runCliInProcess(['run', f.config], { env: {} })
     expect(r.code).not.toBe(0)
     expect(errorLines(r.stderr)[0]).toMatch(/chain\.chainId: the RPC reports chain id 4242, but the config expects 1/)
   })

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { CREATE2_FACTORY } from '../../src/codegen/adminLibrary.ts'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { hardhatMissing, startHardhatNode } from './hardhatNode.ts'
 import { allTransactions, publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
@@ -32,7 +32,7 @@ async function lifecycle(c: Client) {
   // 32-160-4: 12.5 KB of int16 weights, over what is embedded in the code: data contracts of 4,096 bytes
   const p = randomProject({ sizes: [32, 160, 4], rows: 12, seed: 31, yaml: `batch:\n  upload: 4096\nchain:\n  rpcUrl: ${node.url}\n  chainId: ${node.chainId}\n` })
   const cli = async (args: string[]) => {
-    const r = await runCli(args, { env })
+    const r = await runCliInProcess(args, { env })
     expect(r.stderr).not.toContain('ml2sc: error')
     expect(r.code).toBe(0)
     return r

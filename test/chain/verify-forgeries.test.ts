@@ -10,7 +10,7 @@ import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { zeroImmutables } from '../../src/compile/runtimeCodeHash.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { localModel } from '../../src/commands/update.ts'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { bcProject } from '../commands/helpers.ts'
 import { randomProject, type RemoteAnvil } from './helpers.ts'
 import { CHAIN_ID, chainYaml, client, deployAs, node, read, readJson, sendAs, setCode, thirdParty, useVerifyChain, verify } from './verifyChain.ts'
@@ -34,7 +34,7 @@ beforeAll(async () => {
   const a = bcProject(chainYaml())
   const b = randomProject({ sizes: [32, 160, 4], rows: 6, seed: 7, yaml: `precision:\n  weights: int24\nbatch:\n  upload: 4096\n${chainYaml()}` })
   for (const config of [a, b.config]) {
-    const r = await runCli(['run', config, '--yes'], { env })
+    const r = await runCliInProcess(['run', config, '--yes'], { env })
     if (r.code !== 0) throw new Error(`ml2sc run failed: ${r.stderr}`)
   }
   const outA = path.join(path.dirname(a), 'out')
@@ -56,7 +56,7 @@ describe('the genuine deployment', () => {
     expect(r.json).toMatchObject({ verified: true, chainId: CHAIN_ID, version: 1, ready: true, local: A.commitment, onchain: A.commitment, owner: publisher })
     expect(await client().getBlockNumber()).toBe(block)
     // the human form names the owner, so that a third party sees who can re-weight it
-    const h = await runCli(['verify', config, '--address', A.address, '--rpc', remote.url])
+    const h = await runCliInProcess(['verify', config, '--address', A.address, '--rpc', remote.url])
     expect(h.code).toBe(0)
     expect(h.stderr).toMatch(new RegExp(`verified: the contract at ${A.address} on chain ${CHAIN_ID} holds .*model\\.onnx`, 'i'))
     expect(h.stderr).toContain(`owner ${publisher}`)
@@ -300,7 +300,7 @@ describe("the chain's word, never deployment.json's", () => {
 
   test('a pending ownership transfer: reported; with --owner, a pending owner that is someone else fails', async () => {
     await sendAs(remote.keys[0]!, A.address, A.abi, 'transferOwnership', [attacker])
-    const h = await runCli(['verify', A.config])
+    const h = await runCliInProcess(['verify', A.config])
     expect(h.code).toBe(0)
     expect(h.stderr).toContain(`owner ${publisher}, pending owner ${attacker}`)
     const r = await verify(A.config, '--owner', publisher)
@@ -313,10 +313,10 @@ describe("the chain's word, never deployment.json's", () => {
 describe('arguments', () => {
   test('a bad --address, and no chain to read: one clear line each', async () => {
     const config = thirdParty(A.config, ['model.onnx', 'test.csv', 'reference.csv'])
-    const bad = await runCli(['verify', config, '--address', '0x1234'])
+    const bad = await runCliInProcess(['verify', config, '--address', '0x1234'])
     expect(bad.code).not.toBe(0)
     expect(bad.stderr.trim()).toBe('ml2sc: error: --address: --address 0x1234 is not an address (hint: give 0x followed by 40 hex digits)')
-    const none = await runCli(['verify', config, '--address', A.address])
+    const none = await runCliInProcess(['verify', config, '--address', A.address])
     expect(none.code).not.toBe(0)
     expect(none.stderr.trim()).toMatch(/^ml2sc: error: chain\.rpcUrl: no chain to read: .*\(hint: give the chain with --rpc URL/)
   })

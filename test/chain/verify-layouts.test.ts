@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { toHex, type Hex } from 'viem'
 import { STORAGE_BASE } from '../../src/codegen/adminLibrary.ts'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { randomProject, type RemoteAnvil } from './helpers.ts'
 import { chainYaml, client, node, readJson, setCode, useVerifyChain, verify } from './verifyChain.ts'
 
@@ -30,7 +30,7 @@ describe('every layout', () => {
     storage = randomProject({ sizes: [8, 12, 2], rows: 4, seed: 22, yaml: `weights:\n  layout: storage\n${chainYaml()}` })
     small = randomProject({ sizes: [8, 12, 2], rows: 4, seed: 23, yaml: chainYaml() })
     for (const p of [code, storage, small]) {
-      const r = await runCli(['run', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
+      const r = await runCliInProcess(['run', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
       if (r.code !== 0) throw new Error(`ml2sc run failed: ${r.stderr}`)
     }
   }, 900_000)
@@ -60,7 +60,7 @@ describe('every layout', () => {
     w['fc1.weight'][0][0] += 0.1
     writeFileSync(code.weights, JSON.stringify(w))
     const block = await client().getBlockNumber()
-    const r = await runCli(['update', code.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
+    const r = await runCliInProcess(['update', code.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
     expect(r.code).not.toBe(0)
     expect(r.stderr).toMatch(/the new weights need a different contract than the one at 0x[0-9a-fA-F]{40}/)
     expect(await client().getBlockNumber()).toBe(block)
@@ -89,7 +89,7 @@ describe('every layout', () => {
     w['fc1.weight'][1][2] += 0.05
     writeFileSync(small.weights, JSON.stringify(w))
     const v1 = await client().getBlockNumber({ cacheTime: 0 })
-    const u = await runCli(['update', small.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
+    const u = await runCliInProcess(['update', small.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
     expect(u.code).toBe(0)
     const r = await verify(small.config, '--owner', publisher)
     expect(r.lines).toEqual([])

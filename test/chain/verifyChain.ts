@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createWalletClient, defineChain, http, type Abi, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { publicClientFor, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 export const CHAIN_ID = 4243
@@ -26,9 +26,9 @@ export const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'))
 export const client = () => publicClientFor(node.remote.url)
 export const chainYaml = () => `chain:\n  rpcUrl: ${node.remote.url}\n  chainId: ${CHAIN_ID}\n`
 
-/** `ml2sc verify … --json` with no signing key in the environment. */
+/** `ml2sc verify … --json` with no signing key in the environment (src/cli.ts in this process: verify compiles with solc here once per source, not in a new process each time). */
 export async function verify(config: string, ...args: string[]) {
-  const r = await runCli(['verify', config, '--json', ...args])
+  const r = await runCliInProcess(['verify', config, '--json', ...args])
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('ml2sc:'))
   return { ...r, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined, lines }
 }

@@ -8,7 +8,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSy
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { FORGE_TIMEOUT, forgeTest } from '../helpers/forge.ts'
-import { ROOT, runCli } from '../helpers/paths.ts'
+import { ROOT } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 const C = 'Ml2sc_model'
 const count = (src: string, re: RegExp) => src.match(re)?.length ?? 0
@@ -18,7 +19,7 @@ describe('forge test on the Foundry export (ml2sc.yaml.example)', () => {
   beforeAll(async () => {
     const tmp = mkdtempSync(path.join(tmpdir(), 'ml2sc-forge-'))
     dir = path.join(tmp, 'forge')
-    const r = await runCli(['generate', 'ml2sc.yaml.example', '--out', path.join(tmp, 'out'), '--foundry', dir])
+    const r = await runCliInProcess(['generate', 'ml2sc.yaml.example', '--out', path.join(tmp, 'out'), '--foundry', dir])
     expect(r.code).toBe(0)
   }, FORGE_TIMEOUT)
 
@@ -57,7 +58,7 @@ describe('forge test on the Foundry export (ml2sc.yaml.example)', () => {
 describe('the example consumer (examples/consumer)', () => {
   test('its model/ folder is what `ml2sc generate --foundry` writes today', async () => {
     const fresh = path.join(mkdtempSync(path.join(tmpdir(), 'ml2sc-consumer-')), 'model')
-    const r = await runCli(['generate', 'ml2sc.yaml.example', '--out', path.join(fresh, '..', 'out'), '--foundry', fresh])
+    const r = await runCliInProcess(['generate', 'ml2sc.yaml.example', '--out', path.join(fresh, '..', 'out'), '--foundry', fresh])
     expect(r.code).toBe(0)
     // stale after a change to the code generator, the admin library or the version: regenerate with
     // ./bin/ml2sc generate ml2sc.yaml.example --foundry examples/consumer/model

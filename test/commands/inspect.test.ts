@@ -5,7 +5,8 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { inspectTarget, renderInspect } from '../../src/commands/inspect.ts'
-import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
+import { FIXTURES, ROOT } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 const meta = (fixture: string) => JSON.parse(readFileSync(path.join(FIXTURES, fixture, 'meta.json'), 'utf8'))
 
@@ -62,13 +63,13 @@ describe('inspect a model file', () => {
   })
 
   test('CLI: a table on stdout, or --json', async () => {
-    const t = await runCli(['inspect', 'test/fixtures/bc_sigmoid/model.onnx'])
+    const t = await runCliInProcess(['inspect', 'test/fixtures/bc_sigmoid/model.onnx'])
     expect(t.code).toBe(0)
     expect(t.stdout).toMatch(/^model\s+test\/fixtures\/bc_sigmoid\/model\.onnx\n/)
     expect(t.stdout).toMatch(/\n\s+1\s+fc1\s+30\s+8\s+relu\s+248\n/)
-    const j = await runCli(['inspect', 'test/fixtures/bc_sigmoid/model.onnx', '--json'])
+    const j = await runCliInProcess(['inspect', 'test/fixtures/bc_sigmoid/model.onnx', '--json'])
     expect(JSON.parse(j.stdout)).toMatchObject({ format: 'onnx', task: 'binary', shape: [30, 8, 1], parameters: 257 })
-    const bad = await runCli(['inspect', 'test/fixtures/special/malicious.pt'])
+    const bad = await runCliInProcess(['inspect', 'test/fixtures/special/malicious.pt'])
     expect(bad.code).not.toBe(0)
     expect(bad.stderr).toMatch(/^ml2sc: error: /)
   })
@@ -101,7 +102,7 @@ describe('inspect a convolutional model: each layer\'s output shape and multiply
     await expect(inspectTarget(trace)).rejects.toThrow(/input shape is not known/)
     const d = await inspectTarget(trace, { inputShape: [1, 8, 8] })
     expect(d.layers.map((l) => l.kind)).toEqual(['conv2d', 'conv2d depthwise', 'conv2d', 'maxpool', 'global avgpool', 'linear'])
-    const cli = await runCli(['inspect', trace, '--input-shape', '1,8,8', '--json'])
+    const cli = await runCliInProcess(['inspect', trace, '--input-shape', '1,8,8', '--json'])
     expect(JSON.parse(cli.stdout)).toMatchObject({ inputShape: [1, 8, 8], macs: 4608 + 4608 + 8192 + 160 })
   })
 })

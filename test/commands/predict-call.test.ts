@@ -9,7 +9,8 @@ import { createPublicClient, createWalletClient, defineChain, http, type Hex } f
 import { privateKeyToAccount } from 'viem/accounts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { startAnvil, type AnvilHandle } from '../../src/chain/startAnvil.ts'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { startRemoteAnvil, type RemoteAnvil } from '../chain/helpers.ts'
 
 /** anvil's first development account (public knowledge: its default mnemonic). */
@@ -45,7 +46,7 @@ describe('predict on chain.rpcUrl', () => {
     copyFileSync(path.join(fx, 'test.csv'), path.join(dir, 'test.csv'))
     const cfg = path.join(dir, 'ml2sc.yaml')
     writeFileSync(cfg, `model:\n  path: model.onnx\ndata:\n  test: test.csv\n  label: label\nchain:\n  rpcUrl: ${anvil.rpcUrl}\n`)
-    const run = await runCli(['run', cfg, '--yes', '--quiet'], { env: { ML2SC_PRIVATE_KEY: DEV_KEY } })
+    const run = await runCliInProcess(['run', cfg, '--yes', '--quiet'], { env: { ML2SC_PRIVATE_KEY: DEV_KEY } })
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
 
@@ -53,35 +54,35 @@ describe('predict on chain.rpcUrl', () => {
     const input = path.join(dir, 'rows.csv')
     writeFileSync(input, lines.slice(0, 31).join('\n') + '\n')
     const before = await blockNumber()
-    const on = await runCli(['predict', cfg, '--input', input, '--json'], { env: noKey })
+    const on = await runCliInProcess(['predict', cfg, '--input', input, '--json'], { env: noKey })
     expect(on.stderr).toBe('')
     expect(on.code).toBe(0)
     expect(await blockNumber()).toBe(before)
-    const off = await runCli(['predict', cfg, '--input', input, '--json', '--offchain'])
+    const off = await runCliInProcess(['predict', cfg, '--input', input, '--json', '--offchain'])
     expect(on.stdout).toBe(off.stdout)
     expect(JSON.parse(on.stdout).rows.length).toBe(30)
 
     // the same features under the same names, in another order, label first: the same answers
     const shuffled = path.join(dir, 'shuffled.csv')
     writeFileSync(shuffled, reordered(lines[0]!, lines.slice(1, 31)).join('\n') + '\n')
-    const again = await runCli(['predict', cfg, '--input', shuffled, '--json'], { env: noKey })
+    const again = await runCliInProcess(['predict', cfg, '--input', shuffled, '--json'], { env: noKey })
     expect(again.code).toBe(0)
     expect(again.stdout).toBe(off.stdout)
     expect(await blockNumber()).toBe(before)
 
     // --tx: transactions, which on a paid chain need --yes
-    const refused = await runCli(['predict', cfg, '--input', input, '--json', '--tx'], { env: { ML2SC_PRIVATE_KEY: DEV_KEY } })
+    const refused = await runCliInProcess(['predict', cfg, '--input', input, '--json', '--tx'], { env: { ML2SC_PRIVATE_KEY: DEV_KEY } })
     expect(refused.code).toBe(1)
     expect(refused.stdout + refused.stderr).toContain('--yes')
     expect(await blockNumber()).toBe(before)
-    const tx = await runCli(['predict', cfg, '--input', input, '--json', '--tx', '--yes'], { env: { ML2SC_PRIVATE_KEY: DEV_KEY } })
+    const tx = await runCliInProcess(['predict', cfg, '--input', input, '--json', '--tx', '--yes'], { env: { ML2SC_PRIVATE_KEY: DEV_KEY } })
     expect(tx.code).toBe(0)
     expect(tx.stdout).toBe(off.stdout)
     expect(await blockNumber()).toBeGreaterThan(before)
 
     // a batch.rows over what the node takes is lowered with a notice, not refused by the node
     writeFileSync(cfg, readFileSync(cfg, 'utf8') + 'batch:\n  rows: 100000\n')
-    const big = await runCli(['predict', cfg, '--input', input, '--json'], { env: noKey })
+    const big = await runCliInProcess(['predict', cfg, '--input', input, '--json'], { env: noKey })
     expect(big.code).toBe(0)
     expect(big.stdout).toBe(off.stdout)
   })
@@ -100,7 +101,7 @@ describe('predict on chain.rpcUrl', () => {
     const genuine = readFileSync(depFile, 'utf8')
     writeFileSync(depFile, genuine.replace(JSON.parse(genuine).address, address))
     const input = path.join(dir, 'rows.csv')
-    const r = await runCli(['predict', cfg, '--input', input, '--json'], { env: noKey })
+    const r = await runCliInProcess(['predict', cfg, '--input', input, '--json'], { env: noKey })
     writeFileSync(depFile, genuine)
     expect(r.code).toBe(1)
     expect(JSON.parse(r.stdout).error).toMatch(/code differs at byte \d+ \(in the embedded weights\)/)
@@ -117,7 +118,7 @@ describe("predict on a node with a small block gas limit (1,500,000)", () => {
     for (const f of ['model.onnx', 'test.csv']) copyFileSync(path.join(fx, f), path.join(d, f))
     const cfg = path.join(d, 'ml2sc.yaml')
     writeFileSync(cfg, `model:\n  path: model.onnx\ndata:\n  test: test.csv\n  label: label\nchain:\n  rpcUrl: ${node.url}\n  chainId: 4246\n`)
-    const run = await runCli(['run', cfg, '--yes', '--quiet'], { env: { ML2SC_PRIVATE_KEY: node.keys[0]! } })
+    const run = await runCliInProcess(['run', cfg, '--yes', '--quiet'], { env: { ML2SC_PRIVATE_KEY: node.keys[0]! } })
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
     // 1,000 rows at ~7,000 gas each: 7M gas in one call, far over the node's 1.5M
@@ -125,10 +126,10 @@ describe("predict on a node with a small block gas limit (1,500,000)", () => {
     const [header, ...rows] = readFileSync(path.join(fx, 'test.csv'), 'utf8').trim().split('\n')
     const input = path.join(d, 'many.csv')
     writeFileSync(input, [header, ...Array.from({ length: 1000 }, (_, i) => rows[i % rows.length])].join('\n') + '\n')
-    const on = await runCli(['predict', cfg, '--input', input, '--json'], { env: noKey })
+    const on = await runCliInProcess(['predict', cfg, '--input', input, '--json'], { env: noKey })
     expect(on.code).toBe(0)
     expect(on.stderr).toMatch(/batch\.rows 1000 is over what one call can take here \(\d+ rows under the gas cap of 1,500,000\)/)
-    const off = await runCli(['predict', cfg, '--input', input, '--json', '--offchain'])
+    const off = await runCliInProcess(['predict', cfg, '--input', input, '--json', '--offchain'])
     expect(on.stdout).toBe(off.stdout)
     expect(JSON.parse(on.stdout).rows.length).toBe(1000)
   })
@@ -143,19 +144,19 @@ describe('predict after `ml2sc update` of a contract whose initial weights are i
     copyFileSync(path.join(fx, 'test.csv'), path.join(d, 'test.csv'))
     const cfg = path.join(d, 'ml2sc.yaml')
     writeFileSync(cfg, `model:\n  path: weights.json\n  layers: [linear, relu, linear, sigmoid]\ndata:\n  test: test.csv\n  label: label\n`)
-    expect((await runCli(['run', cfg, '--quiet'])).code).toBe(0)
+    expect((await runCliInProcess(['run', cfg, '--quiet'])).code).toBe(0)
     // retrained: every weight 10% smaller (it fits the deployed scales)
     const scale = (v: unknown): unknown => (Array.isArray(v) ? v.map(scale) : (v as number) * 0.9)
     writeFileSync(path.join(d, 'weights.json'), JSON.stringify(Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, scale(v)]))))
-    const upd = await runCli(['update', cfg, '--quiet'])
+    const upd = await runCliInProcess(['update', cfg, '--quiet'])
     expect(upd.stderr).toBe('')
     expect(upd.code).toBe(0)
     const input = path.join(d, 'rows.csv')
     writeFileSync(input, readFileSync(path.join(fx, 'test.csv'), 'utf8').trim().split('\n').slice(0, 21).join('\n') + '\n')
-    const on = await runCli(['predict', cfg, '--input', input, '--json'])
+    const on = await runCliInProcess(['predict', cfg, '--input', input, '--json'])
     expect(on.stderr).toBe('')
     expect(on.code).toBe(0)
-    const off = await runCli(['predict', cfg, '--input', input, '--json', '--offchain'])
+    const off = await runCliInProcess(['predict', cfg, '--input', input, '--json', '--offchain'])
     expect(on.stdout).toBe(off.stdout)
   })
 })

@@ -1,4 +1,5 @@
-// The bad-input corpus: every case runs the real CLI (`bin/ml2sc`) and must end with exactly one
+// The bad-input corpus: every case runs the CLI (a few as `bin/ml2sc` processes, the rest through src/cli.ts in
+// this process: the same parsing, error report and exit code, without a bun start-up each) and must end with exactly one
 // `ml2sc: error:` line that names what is wrong, a non-zero exit, no stack trace, and no result presented
 // as complete (no report in the output folder; nothing deployed when the input was bad before the chain).
 // The cases run in parallel (a few at a time, through a small queue), each test awaiting its own: a slow
@@ -8,6 +9,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, write
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { randomProject, startRemoteAnvil, type RemoteAnvil } from '../chain/helpers.ts'
 
 type Result = Awaited<ReturnType<typeof runCli>> & { out: string; before?: Record<string, string> }
@@ -22,6 +24,8 @@ type Case = {
   beforeChain?: boolean
   /** The output folder holds an earlier successful run: its files must come out of the failure unchanged. */
   existing?: boolean
+  /** Run as a separate `bin/ml2sc` process; the other cases run src/cli.ts in this process (same parsing, report and exit code). */
+  process?: boolean
 }
 
 const BC = path.join(ROOT, 'examples/breast-cancer')
@@ -66,14 +70,14 @@ const cases: Case[] = [
   { name: 'config: a private key in the file is refused', beforeChain: true, error: /chain\.privateKey: private keys must not be written in the config.*ML2SC_PRIVATE_KEY/, setup: () => run(onnxRun() + 'chain:\n  privateKey: "0x' + '11'.repeat(32) + '"\n') },
   { name: 'config: rpcUrl and fork together', beforeChain: true, error: /chain: set either rpcUrl or fork, not both/, setup: () => run(onnxRun() + 'chain:\n  rpcUrl: http://127.0.0.1:1\n  fork: http://127.0.0.1:2\n') },
   { name: 'config: an RPC URL that is not http(s)', beforeChain: true, error: /chain\.rpcUrl: must be an http:\/\/ or https:\/\/ URL/, setup: () => run(onnxRun() + 'chain:\n  rpcUrl: ftp://example.org\n') },
-  { name: 'config: the config file does not exist', beforeChain: true, error: /nope\.yaml: config file not found/, setup: () => ({ args: ['run', '/nonexistent/nope.yaml'], out: '/nonexistent/out' }) },
+  { name: 'config: the config file does not exist', process: true, beforeChain: true, error: /nope\.yaml: config file not found/, setup: () => ({ args: ['run', '/nonexistent/nope.yaml'], out: '/nonexistent/out' }) },
 
   // ── the model ──────────────────────────────────────────────────────────────────────────────────────
   { name: 'model: the file does not exist', beforeChain: true, error: /model\.path: .*nope\.onnx does not exist/, setup: () => run('model:\n  path: nope.onnx\ndata:\n  test: test.csv\n') },
   { name: 'model: a corrupt ONNX file', beforeChain: true, error: /broken\.onnx.*(corrupt|truncated|not an ONNX|protobuf)/i, setup: () => run('model:\n  path: broken.onnx\ndata:\n  test: test.csv\n', { 'broken.onnx': Buffer.from('this is not a protobuf at all \x00\x01\x02\xff\xfe'.repeat(3)) }) },
   { name: 'model: a truncated ONNX file', beforeChain: true, error: /cut\.onnx.*(truncated|corrupt)/i, setup: () => run('model:\n  path: cut.onnx\ndata:\n  test: test.csv\n', { 'cut.onnx': readFileSync(path.join(BC, 'model.onnx')).subarray(0, 700) }) },
   { name: 'model: a truncated .pt file', beforeChain: true, error: /truncated\.pt.*(truncated|corrupt|zip)/i, setup: () => run('model:\n  path: truncated.pt\n  layers: [linear, relu, linear]\ndata:\n  test: test.csv\n', {}, { 'truncated.pt': path.join(FIXTURES, 'special/truncated.pt') }) },
-  { name: 'model: a malicious pickle is refused, naming the global', beforeChain: true, error: /malicious\.pt.*(refus|not allowed|allowlist).*(posix|os|system)/i, setup: () => run('model:\n  path: malicious.pt\n  layers: [linear]\ndata:\n  test: test.csv\n', {}, { 'malicious.pt': path.join(FIXTURES, 'special/malicious.pt') }) },
+  { name: 'model: a malicious pickle is refused, naming the global', process: true, beforeChain: true, error: /malicious\.pt.*(refus|not allowed|allowlist).*(posix|os|system)/i, setup: () => run('model:\n  path: malicious.pt\n  layers: [linear]\ndata:\n  test: test.csv\n', {}, { 'malicious.pt': path.join(FIXTURES, 'special/malicious.pt') }) },
   { name: 'model: an unsupported layer (a GRU inside an nn.Sequential)', beforeChain: true, error: /gru\.whole\.pt.*GRU 'rnn' inside an nn\.Sequential/, setup: () => run('model:\n  path: gru.whole.pt\ndata:\n  test: test.csv\n', {}, { 'gru.whole.pt': path.join(FIXTURES, 'special/gru.whole.pt') }) },
   { name: 'model: a convolutional state_dict without model.inputShape', beforeChain: true, error: /model\.state_dict\.pt: the model has convolution\/pooling layers but its input shape is not known.*model\.inputShape/, setup: () => run('model:\n  path: model.state_dict.pt\n  source: model.py\ndata:\n  test: test.csv\n', {}, { 'model.state_dict.pt': path.join(FIXTURES, 'cnn_digits8/model.state_dict.pt'), 'model.py': path.join(FIXTURES, 'cnn_digits8/model.py'), 'test.csv': path.join(FIXTURES, 'cnn_digits8/test.csv') }) },
   { name: 'model: an unknown layer name in model.layers', beforeChain: true, error: /model\.layers.*conv2d/, setup: () => run('model:\n  path: w.json\n  layers: [linear, conv2d, linear]\ndata:\n  test: test.csv\n', {}, { 'w.json': iris('weights.json') }) },
@@ -91,7 +95,7 @@ const cases: Case[] = [
 
   // ── the test CSV ───────────────────────────────────────────────────────────────────────────────────
   { name: 'csv: the label column is missing', beforeChain: true, error: /bad\.csv:1: .*no label column 'label'.*hint: set data\.label/, setup: () => csvRun(`${HEAD30.replace(',label', ',target')}\n${ROW30()}\n`) },
-  { name: 'csv: a non-numeric cell names its row and column', beforeChain: true, error: /bad\.csv:4: row 2, column 'f7': 'n\/a' is not a number/, setup: () => csvRun(`${HEAD30}\n${ROW30()}\n${ROW30()}\n${ROW30().replace(/^((?:[^,]*,){7})[^,]*/, '$1n/a')}\n`) },
+  { name: 'csv: a non-numeric cell names its row and column', process: true, beforeChain: true, error: /bad\.csv:4: row 2, column 'f7': 'n\/a' is not a number/, setup: () => csvRun(`${HEAD30}\n${ROW30()}\n${ROW30()}\n${ROW30().replace(/^((?:[^,]*,){7})[^,]*/, '$1n/a')}\n`) },
   { name: 'csv: an empty cell', beforeChain: true, error: /row 0, column 'f0' is empty/, setup: () => csvRun(`${HEAD30}\n${ROW30().replace(/^0\.5/, '')}\n`) },
   { name: 'csv: a ragged row', beforeChain: true, error: /bad\.csv:3: row 1 has 29 cells, but the header has 31 columns/, setup: () => csvRun(`${HEAD30}\n${ROW30()}\n${ROW30().split(',').slice(2).join(',')}\n`) },
   { name: 'csv: an empty file', beforeChain: true, error: /bad\.csv: the CSV file is empty/, setup: () => csvRun('') },
@@ -108,7 +112,7 @@ const cases: Case[] = [
   { name: 'data.reference: a row fewer than the test CSV', beforeChain: true, error: /data\.reference \(.*short\.csv\): the reference has 49 rows, but the test CSV has 50/, setup: () => run(`${onnxRun('data:\n  test: test.csv\n  reference: short.csv\n')}`, { 'short.csv': readFileSync(path.join(BC, 'reference.csv'), 'utf8').trim().split('\n').slice(0, -1).join('\n') + '\n' }) },
   { name: 'data.reference: two columns for a one-output model', beforeChain: true, error: /the reference has 2 values on this line, but the model has 1 output/, setup: () => run(`${onnxRun('data:\n  test: test.csv\n  reference: two.csv\n')}`, { 'two.csv': '0.1,0.9\n' }) },
   // ── the chain ──────────────────────────────────────────────────────────────────────────────────────
-  { name: 'chain: an unreachable RPC', beforeChain: true, error: /chain\.rpcUrl: cannot reach the RPC at http:\/\/127\.0\.0\.1:1/, setup: () => run(onnxRun() + 'chain:\n  rpcUrl: http://127.0.0.1:1\n', {}, {}, ['--yes']) },
+  { name: 'chain: an unreachable RPC', process: true, beforeChain: true, error: /chain\.rpcUrl: cannot reach the RPC at http:\/\/127\.0\.0\.1:1/, setup: () => run(onnxRun() + 'chain:\n  rpcUrl: http://127.0.0.1:1\n', {}, {}, ['--yes']) },
   { name: 'chain: the wrong chain id', beforeChain: true, error: /chain\.chainId: the RPC reports chain id 31338, but the config expects 1\b/, setup: () => run(onnxRun() + `chain:\n  rpcUrl: ${remote.url}\n  chainId: 1\n`, {}, {}, ['--yes']) },
   { name: 'chain: no signing key for an RPC chain', beforeChain: true, error: /ML2SC_PRIVATE_KEY: no signing key/, setup: () => ({ ...run(onnxRun() + `chain:\n  rpcUrl: ${remote.url}\n`, {}, {}, ['--yes']), env: NO_KEY }) },
   { name: 'chain: a malformed signing key', beforeChain: true, error: /ML2SC_PRIVATE_KEY: ML2SC_PRIVATE_KEY is not a valid private key/, setup: () => ({ ...run(onnxRun() + `chain:\n  rpcUrl: ${remote.url}\n`, {}, {}, ['--yes']), env: { ML2SC_PRIVATE_KEY: '0x1234' } }) },
@@ -117,6 +121,7 @@ const cases: Case[] = [
   {
     name: 'chain: a reverted transaction (a stranger writes weights: NotOwner)',
     existing: true,
+    process: true,
     error: /upload chunk 1\/\d+ reverted: NotOwner\(0x[0-9a-fA-F]{40}\).*hint: only the contract's owner/,
     setup: async () => {
       const deployed = await deployment()
@@ -138,7 +143,7 @@ const cases: Case[] = [
       const p = project(onnxRun())
       return { args: ['verify', p.config], out: p.out }
     } },
-  { name: 'cli: an unknown flag', beforeChain: true, error: /Unknown argument|unknown/i, setup: () => ({ ...run(onnxRun(), {}, {}, ['--frobnicate']) }) },
+  { name: 'cli: an unknown flag', process: true, beforeChain: true, error: /Unknown argument|unknown/i, setup: () => ({ ...run(onnxRun(), {}, {}, ['--frobnicate']) }) },
 ]
 
 /** A real deployment on the "remote" node for the reverted-transaction case, then a changed weight: made once, when first needed. */
@@ -168,7 +173,7 @@ function resultOf(c: Case): Promise<Result> {
       try {
         const { args, env, out } = await c.setup()
         const before = c.existing ? snapshotDir(out) : undefined
-        const res = await runCli(args, { env: { ML2SC_PRIVATE_KEY: '', ...(env ?? {}) } })
+        const res = await (c.process ? runCli : runCliInProcess)(args, { env: { ML2SC_PRIVATE_KEY: '', ...(env ?? {}) } })
         return { ...res, out, before }
       } finally {
         running--

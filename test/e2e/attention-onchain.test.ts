@@ -14,7 +14,8 @@ import { simulate } from '../../src/fixed/simulate.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { fileChain } from '../helpers/fileChain.ts'
-import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
+import { FIXTURES, ROOT } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 const SEQ = path.join(FIXTURES, 'seq')
 const FIXT = [
@@ -62,7 +63,7 @@ describe('attention fixtures on chain', () => {
   test('examples/attention-sine: `ml2sc run` end to end, PyTorch within 1e-4, ≤ 600k gas per predict; verify; predict on chain = off chain', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'ml2sc-attn-run-'))
     const cfg = 'examples/attention-sine/ml2sc.yaml'
-    const r = await runCli(['run', cfg, '--out', out, '--quiet'], { cwd: ROOT })
+    const r = await runCliInProcess(['run', cfg, '--out', out, '--quiet'], { cwd: ROOT })
     expect(r.code, r.stderr).toBe(0)
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'))
     expect(report.simulator.mismatches).toBe(0)
@@ -71,11 +72,11 @@ describe('attention fixtures on chain', () => {
     expect(report.model.parameters).toBe(4 * 8 * 9 + 9)
     expect(report.model.attention).toEqual({ name: 'attn', tokens: 16, embed: 8, heads: 1, pool: 'mean' })
     expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toContain('16×8 window → self-attention (1 head, mean pooling) → 128-1')
-    const v = await runCli(['verify', cfg, '--out', out], { cwd: ROOT })
+    const v = await runCliInProcess(['verify', cfg, '--out', out], { cwd: ROOT })
     expect(v.code, v.stderr).toBe(0)
     const input = path.join(ROOT, 'examples/attention-sine/test.csv')
-    const on = await runCli(['predict', cfg, '--input', input, '--json', '--out', out], { cwd: ROOT })
-    const off = await runCli(['predict', cfg, '--input', input, '--json', '--offchain', '--out', out], { cwd: ROOT })
+    const on = await runCliInProcess(['predict', cfg, '--input', input, '--json', '--out', out], { cwd: ROOT })
+    const off = await runCliInProcess(['predict', cfg, '--input', input, '--json', '--offchain', '--out', out], { cwd: ROOT })
     expect(on.code, on.stderr).toBe(0)
     expect(JSON.parse(on.stdout).rows.length).toBe(32)
     expect(on.stdout).toBe(off.stdout)

@@ -15,7 +15,8 @@ import { taskOf } from '../../src/ir/taskOf.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
-import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
+import { FIXTURES, ROOT } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { fileChain } from '../helpers/fileChain.ts'
 import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
 
@@ -84,7 +85,7 @@ describe('every fixture CNN, every format, on chain: PyTorch\'s class and the si
 describe('ml2sc run on a CNN', () => {
   test('examples/digits-cnn: exit 0, every on-chain class equals PyTorch, chain = simulator', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'ml2sc-cnn-'))
-    const r = await runCli(['run', 'examples/digits-cnn/ml2sc.yaml', '--out', out, '--quiet'])
+    const r = await runCliInProcess(['run', 'examples/digits-cnn/ml2sc.yaml', '--out', out, '--quiet'])
     expect(r.code, r.stderr).toBe(0)
     const csv = (f: string) => readFileSync(f, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','))
     const torch = csv(path.join(ROOT, 'examples/digits-cnn/reference.csv')).map((row) => row.slice(1).map(Number))
@@ -98,12 +99,12 @@ describe('ml2sc run on a CNN', () => {
     expect(report.gas.predictSingle).toBeLessThan(400_000)
     // the deployed contract answers `predict` (eth_call) exactly as the simulator does, and verifies
     const input = path.join(ROOT, 'examples/digits-cnn/test.csv')
-    const on = await runCli(['predict', 'examples/digits-cnn/ml2sc.yaml', '--input', input, '--json', '--out', out])
-    const off = await runCli(['predict', 'examples/digits-cnn/ml2sc.yaml', '--input', input, '--json', '--offchain', '--out', out])
+    const on = await runCliInProcess(['predict', 'examples/digits-cnn/ml2sc.yaml', '--input', input, '--json', '--out', out])
+    const off = await runCliInProcess(['predict', 'examples/digits-cnn/ml2sc.yaml', '--input', input, '--json', '--offchain', '--out', out])
     expect(on.code, on.stderr).toBe(0)
     expect(JSON.parse(on.stdout).rows.length).toBe(torch.length)
     expect(on.stdout).toBe(off.stdout)
-    const v = await runCli(['verify', 'examples/digits-cnn/ml2sc.yaml', '--out', out])
+    const v = await runCliInProcess(['verify', 'examples/digits-cnn/ml2sc.yaml', '--out', out])
     expect(v.code, v.stderr).toBe(0)
   }, 900_000)
 })

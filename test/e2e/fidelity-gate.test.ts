@@ -7,7 +7,8 @@ import { describe, expect, test } from 'bun:test'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 const TRUST = path.join(FIXTURES, 'trust')
 function copy(fixture: string, files: string[]): string {
@@ -20,11 +21,11 @@ const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'))
 describe('the fidelity gate on a real chain', () => {
   test('ELU MLP guessed as ReLU: exit 1, one line (row, output, both values, tolerance), every report written, GUESSED and the calibration rows stated', async () => {
     const dir = copy('elu', ['model.state_dict.pt', 'test.csv', 'reference.csv'])
-    const init = await runCli(['init', 'model.state_dict.pt'], { cwd: dir })
+    const init = await runCliInProcess(['init', 'model.state_dict.pt'], { cwd: dir })
     expect(init.code).toBe(0)
     expect(readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')).toContain('guessed: true')
 
-    const r = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
+    const r = await runCliInProcess(['run', 'ml2sc.yaml'], { cwd: dir })
     expect(r.code).toBe(1)
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('ml2sc: error:'))
     expect(errors.length).toBe(1)
@@ -57,9 +58,9 @@ describe('the fidelity gate on a real chain', () => {
 
   test('BatchNorm classifier with PyTorch outputs: within the tolerance, exit 0; report.json names its calibration rows', async () => {
     const dir = copy('bn', ['model.onnx', 'test.csv', 'reference.csv'])
-    const init = await runCli(['init', 'model.onnx'], { cwd: dir })
+    const init = await runCliInProcess(['init', 'model.onnx'], { cwd: dir })
     expect(init.code).toBe(0)
-    const r = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
+    const r = await runCliInProcess(['run', 'ml2sc.yaml'], { cwd: dir })
     expect(r.stderr).not.toContain('ml2sc: error:')
     expect(r.code).toBe(0)
     const report = readJson(path.join(dir, 'out', 'report.json'))

@@ -9,7 +9,8 @@ import path from 'node:path'
 import { inspectTarget, renderInspect } from '../../src/commands/inspect.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 const GRAPH = path.join(FIXTURES, 'graph')
 const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'))
@@ -83,14 +84,14 @@ describe('graph models from model.py: init then run, on a real anvil', () => {
       const dir = mkdtempSync(path.join(tmpdir(), `ml2sc-graph-${name}-`))
       const files = file === 'model.onnx' ? [file, 'test.csv', 'reference.csv'] : [file, 'model.py', 'test.csv', 'reference.csv']
       for (const f of files) copyFileSync(path.join(GRAPH, name, f), path.join(dir, f))
-      const init = await runCli(['init', file, '--data', 'test.csv'], { cwd: dir })
+      const init = await runCliInProcess(['init', file, '--data', 'test.csv'], { cwd: dir })
       expect(init.stderr).not.toContain('ml2sc: error')
       expect(init.code).toBe(0)
       const yaml = readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')
       if (file !== 'model.onnx') expect(yaml).toContain('source: model.py')
       expect(yaml).not.toContain('guessed: true')
 
-      const run = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
+      const run = await runCliInProcess(['run', 'ml2sc.yaml'], { cwd: dir })
       expect(run.stderr).not.toContain('ml2sc: error')
       expect(run.code).toBe(0)
       const report = readJson(path.join(dir, 'out', 'report.json'))

@@ -6,7 +6,8 @@ import { describe, expect, test } from 'bun:test'
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 const D = path.join(FIXTURES, 'graph', 'heads_wine')
 const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'))
@@ -23,7 +24,7 @@ function project(label = '[label, alcohol]'): string {
 describe('a two-head model on chain', () => {
   test('data.label with a column per head: a list of the wrong length is one clear line naming data.label', async () => {
     const dir = project('[label]')
-    const r = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
+    const r = await runCliInProcess(['run', 'ml2sc.yaml'], { cwd: dir })
     expect(r.code).not.toBe(0)
     const err = r.stderr.trim().split('\n').filter((l) => l.startsWith('ml2sc: error'))
     expect(err).toHaveLength(1)
@@ -34,12 +35,12 @@ describe('a two-head model on chain', () => {
   test('ONNX with two named graph outputs: init --data test.csv writes label [label, alcohol], and the config runs unedited', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-heads-onnx-'))
     for (const f of ['model.onnx', 'test.csv', 'reference.csv']) copyFileSync(path.join(D, f), path.join(dir, f))
-    const init = await runCli(['init', 'model.onnx', '--data', 'test.csv'], { cwd: dir })
+    const init = await runCliInProcess(['init', 'model.onnx', '--data', 'test.csv'], { cwd: dir })
     expect(init.code).toBe(0)
     const yaml = readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')
     expect(yaml).toContain('label: [label, alcohol]')
     expect(yaml).not.toContain('WARNING')
-    const run = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
+    const run = await runCliInProcess(['run', 'ml2sc.yaml'], { cwd: dir })
     expect(run.stderr).not.toContain('ml2sc: error')
     expect(run.code).toBe(0)
     const report = readJson(path.join(dir, 'out', 'report.json'))
@@ -53,7 +54,7 @@ describe('a two-head model on chain', () => {
 
   test('each head equals PyTorch on anvil; report.json, predictions.csv and predict --json per head; a tampered head fails', async () => {
     const dir = project()
-    const run = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
+    const run = await runCliInProcess(['run', 'ml2sc.yaml'], { cwd: dir })
     expect(run.stderr).not.toContain('ml2sc: error')
     expect(run.code).toBe(0)
     expect(run.stdout + run.stderr).toContain('simulator mismatches 0')
@@ -94,8 +95,8 @@ describe('a two-head model on chain', () => {
 
     // predict --json names each head; eth_call and the simulator answer the same
     writeFileSync(path.join(dir, 'rows.csv'), lines(path.join(D, 'test.csv')).slice(0, 4).join('\n') + '\n')
-    const on = await runCli(['predict', 'ml2sc.yaml', '--input', 'rows.csv', '--json'], { cwd: dir })
-    const off = await runCli(['predict', 'ml2sc.yaml', '--input', 'rows.csv', '--json', '--offchain'], { cwd: dir })
+    const on = await runCliInProcess(['predict', 'ml2sc.yaml', '--input', 'rows.csv', '--json'], { cwd: dir })
+    const off = await runCliInProcess(['predict', 'ml2sc.yaml', '--input', 'rows.csv', '--json', '--offchain'], { cwd: dir })
     expect(on.code).toBe(0)
     expect(JSON.parse(on.stdout)).toEqual(JSON.parse(off.stdout))
     const rows = JSON.parse(on.stdout).rows
@@ -115,7 +116,7 @@ describe('a two-head model on chain', () => {
     cells[4] = String(Number(cells[4]) + 0.5)
     ref[6] = cells.join(',')
     writeFileSync(path.join(dir, 'reference.csv'), ref.join('\n') + '\n')
-    const bad = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
+    const bad = await runCliInProcess(['run', 'ml2sc.yaml'], { cwd: dir })
     expect(bad.code).not.toBe(0)
     expect(bad.stderr).toContain('row 5')
     const tampered = readJson(path.join(dir, 'out', 'report.json'))

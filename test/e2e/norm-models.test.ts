@@ -6,7 +6,8 @@ import { describe, expect, test } from 'bun:test'
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 const GRAPH = path.join(FIXTURES, 'graph')
 
@@ -19,10 +20,10 @@ describe('norm models: init then run on a real anvil', () => {
       const dir = mkdtempSync(path.join(tmpdir(), `ml2sc-norm-${name}-`))
       const files = file === 'model.onnx' ? [file, 'test.csv', 'reference.csv'] : [file, 'model.py', 'test.csv', 'reference.csv']
       for (const f of files) copyFileSync(path.join(GRAPH, name, f), path.join(dir, f))
-      const init = await runCli(['init', file, '--data', 'test.csv'], { cwd: dir })
+      const init = await runCliInProcess(['init', file, '--data', 'test.csv'], { cwd: dir })
       expect(init.stderr).not.toContain('ml2sc: error')
       expect(init.code).toBe(0)
-      const run = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
+      const run = await runCliInProcess(['run', 'ml2sc.yaml'], { cwd: dir })
       expect(run.stderr).not.toContain('ml2sc: error')
       expect(run.code).toBe(0)
       expect(run.stdout + run.stderr).toContain('simulator mismatches 0')

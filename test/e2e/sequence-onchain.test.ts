@@ -18,7 +18,8 @@ import { loadModel } from '../../src/model/loadModel.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
 import { deployCnn } from '../helpers/deployCnn.ts'
 import { fileChain } from '../helpers/fileChain.ts'
-import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
+import { FIXTURES, ROOT } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 const SEQ = path.join(FIXTURES, 'seq')
 const FIXT = [
@@ -87,7 +88,7 @@ describe('sequence fixtures on chain', () => {
 
   test('examples/timeseries-gru: `ml2sc run` end to end, PyTorch within the tolerance, ≤ 400k gas per predict', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'ml2sc-seq-run-'))
-    const r = await runCli(['run', 'examples/timeseries-gru/ml2sc.yaml', '--out', out, '--quiet'], { cwd: ROOT })
+    const r = await runCliInProcess(['run', 'examples/timeseries-gru/ml2sc.yaml', '--out', out, '--quiet'], { cwd: ROOT })
     expect(r.code, r.stderr).toBe(0)
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'))
     expect(report.simulator.mismatches).toBe(0)
@@ -98,17 +99,17 @@ describe('sequence fixtures on chain', () => {
     expect(report.gas.perTimeStep).toBe(Math.round((report.gas.predictSingle - 21_000) / 16))
     expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toMatch(/\| … per time step \| 2\d,\d{3} \|/)
     expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toContain('16×1 window → GRU 16 → 16-1')
-    const v = await runCli(['verify', 'examples/timeseries-gru/ml2sc.yaml', '--out', out], { cwd: ROOT })
+    const v = await runCliInProcess(['verify', 'examples/timeseries-gru/ml2sc.yaml', '--out', out], { cwd: ROOT })
     expect(v.code, v.stderr).toBe(0)
     // predict on chain (eth_call) and off chain give the same rows
     const input = path.join(ROOT, 'examples/timeseries-gru/test.csv')
-    const on = await runCli(['predict', 'examples/timeseries-gru/ml2sc.yaml', '--input', input, '--json', '--out', out], { cwd: ROOT })
-    const off = await runCli(['predict', 'examples/timeseries-gru/ml2sc.yaml', '--input', input, '--json', '--offchain', '--out', out], { cwd: ROOT })
+    const on = await runCliInProcess(['predict', 'examples/timeseries-gru/ml2sc.yaml', '--input', input, '--json', '--out', out], { cwd: ROOT })
+    const off = await runCliInProcess(['predict', 'examples/timeseries-gru/ml2sc.yaml', '--input', input, '--json', '--offchain', '--out', out], { cwd: ROOT })
     expect(on.code, on.stderr).toBe(0)
     expect(JSON.parse(on.stdout).rows.length).toBe(40)
     expect(on.stdout).toBe(off.stdout)
     // inspect names the GRU, its window and its multiply-accumulates
-    const ins = await runCli(['inspect', 'examples/timeseries-gru/ml2sc.yaml'], { cwd: ROOT })
+    const ins = await runCliInProcess(['inspect', 'examples/timeseries-gru/ml2sc.yaml'], { cwd: ROOT })
     expect(ins.code, ins.stderr).toBe(0)
     expect(ins.stdout).toMatch(/gru ×16 steps +16 .* 912 +13,056/)
   }, 300_000)
@@ -117,12 +118,12 @@ describe('sequence fixtures on chain', () => {
 test('a newcomer: `ml2sc init` on the GRU state_dict beside model.py and test.csv guesses [T, F], then `ml2sc run` passes', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-seq-init-'))
   for (const f of ['model.state_dict.pt', 'model.py', 'test.csv']) copyFileSync(path.join(ROOT, 'examples/timeseries-gru', f), path.join(dir, f))
-  const init = await runCli(['init', 'model.state_dict.pt', '--data', 'test.csv'], { cwd: dir })
+  const init = await runCliInProcess(['init', 'model.state_dict.pt', '--data', 'test.csv'], { cwd: dir })
   expect(init.code, init.stderr).toBe(0)
   const yaml = readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')
   expect(yaml).toMatch(/inputShape: \[16, 1\] +# GUESSED: the CSV's columns as T steps/)
   expect(yaml).toMatch(/class: Forecaster/)
-  const run = await runCli(['run', 'ml2sc.yaml', '--quiet'], { cwd: dir })
+  const run = await runCliInProcess(['run', 'ml2sc.yaml', '--quiet'], { cwd: dir })
   expect(run.code, run.stderr).toBe(0)
   expect(JSON.parse(readFileSync(path.join(dir, 'out', 'report.json'), 'utf8')).simulator.mismatches).toBe(0)
 }, 300_000)

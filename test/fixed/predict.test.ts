@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { readCsv } from '../model/helpers.ts'
 
 let dir: string
@@ -35,10 +36,10 @@ describe('ml2sc predict', () => {
     const input = path.join(dir, 'wine-rows.csv')
     writeFileSync(input, [header, ...rows, ...extra].join('\n') + '\n')
 
-    const off = await runCli(['predict', cfg, '--input', input, '--offchain', '--json'])
+    const off = await runCliInProcess(['predict', cfg, '--input', input, '--offchain', '--json'])
     expect(off.stderr).toBe('')
     expect(off.code).toBe(0)
-    const on = await runCli(['predict', cfg, '--input', input, '--json'])
+    const on = await runCliInProcess(['predict', cfg, '--input', input, '--json'])
     expect(on.code).toBe(0)
     expect(on.stderr).toContain('on the fly')
     expect(on.stdout).toBe(off.stdout)
@@ -64,12 +65,12 @@ describe('ml2sc predict', () => {
     const noLabel = path.join(dir, 'wine-nolabel.csv')
     const strip = (l: string) => l.split(',').slice(0, -1).join(',')
     writeFileSync(noLabel, [strip(header), ...rows.map(strip), ...extra.map(strip)].join('\n') + '\n')
-    const off2 = await runCli(['predict', cfg, '--input', noLabel, '--offchain', '--json'])
+    const off2 = await runCliInProcess(['predict', cfg, '--input', noLabel, '--offchain', '--json'])
     expect(off2.code).toBe(0)
     expect(off2.stdout).toBe(off.stdout)
 
     // the readable table: one line per row, refused rows say why
-    const table = await runCli(['predict', cfg, '--input', input, '--offchain'])
+    const table = await runCliInProcess(['predict', cfg, '--input', input, '--offchain'])
     expect(table.code).toBe(0)
     const lines = table.stdout.trim().split('\n')
     expect(lines[0]).toMatch(/^row\s+prediction\s+outputs/)
@@ -81,13 +82,13 @@ describe('ml2sc predict', () => {
     const { cfg, header, rows } = setup('bc_sigmoid')
     const input = path.join(dir, 'bc-rows.csv')
     writeFileSync(input, [header, ...rows.slice(0, 20), withFirst(rows[20]!, '1e6')].join('\n') + '\n')
-    const run = await runCli(['run', cfg, '--quiet'])
+    const run = await runCliInProcess(['run', cfg, '--quiet'])
     expect(run.code).toBe(0)
     const dep = JSON.parse(readFileSync(path.join(dir, 'bc_sigmoid-out', 'deployment.json'), 'utf8'))
-    const on = await runCli(['predict', cfg, '--input', input, '--json'])
+    const on = await runCliInProcess(['predict', cfg, '--input', input, '--json'])
     expect(on.code).toBe(0)
     expect(on.stderr).not.toContain('on the fly')
-    const off = await runCli(['predict', cfg, '--input', input, '--json', '--offchain'])
+    const off = await runCliInProcess(['predict', cfg, '--input', input, '--json', '--offchain'])
     expect(on.stdout).toBe(off.stdout)
     const res = JSON.parse(on.stdout) as Rows
     expect(res.rows.length).toBe(21)
@@ -102,7 +103,7 @@ describe('ml2sc predict', () => {
     const { cfg, header, rows } = setup('diabetes_reg')
     const input = path.join(dir, 'diab-rows.csv')
     writeFileSync(input, [header, ...rows.slice(0, 15)].join('\n') + '\n')
-    const [on, off] = [await runCli(['predict', cfg, '--input', input, '--json']), await runCli(['predict', cfg, '--input', input, '--json', '--offchain'])]
+    const [on, off] = [await runCliInProcess(['predict', cfg, '--input', input, '--json']), await runCliInProcess(['predict', cfg, '--input', input, '--json', '--offchain'])]
     expect(on.code).toBe(0)
     expect(on.stdout).toBe(off.stdout)
     for (const r of (JSON.parse(off.stdout) as Rows).rows) {
@@ -113,14 +114,14 @@ describe('ml2sc predict', () => {
 
   test('errors are one line with a hint: missing input, wrong columns, an RPC chain with nothing deployed', async () => {
     const { cfg, header, rows } = setup('iris_softmax')
-    const missing = await runCli(['predict', cfg, '--input', path.join(dir, 'nope.csv'), '--offchain'])
+    const missing = await runCliInProcess(['predict', cfg, '--input', path.join(dir, 'nope.csv'), '--offchain'])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain('input CSV not found')
     expect(missing.stderr.trim().split('\n').length).toBe(1)
 
     const bad = path.join(dir, 'iris-bad.csv')
     writeFileSync(bad, ['a,b,label', '1,2,0'].join('\n') + '\n')
-    const cols = await runCli(['predict', cfg, '--input', bad, '--offchain'])
+    const cols = await runCliInProcess(['predict', cfg, '--input', bad, '--offchain'])
     expect(cols.code).toBe(1)
     expect(cols.stderr).toContain("the input's columns do not match the model's features: missing 'sepal_length_cm'")
     expect(cols.stderr).toContain("unknown 'a', 'b'")
@@ -129,7 +130,7 @@ describe('ml2sc predict', () => {
     // an extra column: named, and no internal placeholder leaks into the message
     const extra = path.join(dir, 'iris-extra.csv')
     writeFileSync(extra, [`${header},extra`, `${rows[0]},7`].join('\n') + '\n')
-    const ex = await runCli(['predict', cfg, '--input', extra, '--offchain'])
+    const ex = await runCliInProcess(['predict', cfg, '--input', extra, '--offchain'])
     expect(ex.code).toBe(1)
     expect(ex.stderr).toContain("unknown 'extra'")
     expect(ex.stderr).not.toContain('no label')
@@ -138,20 +139,20 @@ describe('ml2sc predict', () => {
     // a missing column
     const short = path.join(dir, 'iris-short.csv')
     writeFileSync(short, [header.split(',').slice(1).join(','), rows[0]!.split(',').slice(1).join(',')].join('\n') + '\n')
-    const sh = await runCli(['predict', cfg, '--input', short, '--offchain'])
+    const sh = await runCliInProcess(['predict', cfg, '--input', short, '--offchain'])
     expect(sh.code).toBe(1)
     expect(sh.stderr).toMatch(/missing '\w+'/)
 
     // no header: the first line is numbers, never read as column names
     const bare = path.join(dir, 'iris-bare.csv')
     writeFileSync(bare, rows.slice(0, 3).join('\n') + '\n')
-    const nh = await runCli(['predict', cfg, '--input', bare, '--offchain'])
+    const nh = await runCliInProcess(['predict', cfg, '--input', bare, '--offchain'])
     expect(nh.code).toBe(1)
     expect(nh.stderr).toContain('no header row')
     expect(nh.stderr).toContain('sepal_length_cm')
 
     // --json: the error is JSON on stdout too
-    const js = await runCli(['predict', cfg, '--input', bare, '--offchain', '--json'])
+    const js = await runCliInProcess(['predict', cfg, '--input', bare, '--offchain', '--json'])
     expect(js.code).toBe(1)
     const err = JSON.parse(js.stdout) as { error: string; where: string; hint: string }
     expect(err.error).toContain('no header row')
@@ -161,13 +162,13 @@ describe('ml2sc predict', () => {
     const rpc = setup('iris_logits', 'chain:\n  rpcUrl: http://127.0.0.1:9\n')
     const input = path.join(dir, 'iris-rows.csv')
     writeFileSync(input, [header, ...rows.slice(0, 3)].join('\n') + '\n')
-    const none = await runCli(['predict', rpc.cfg, '--input', input, '--json'])
+    const none = await runCliInProcess(['predict', rpc.cfg, '--input', input, '--json'])
     expect(none.code).toBe(1)
     expect(JSON.parse(none.stdout).error).toContain('no deployment.json')
     expect(none.stderr).toContain('no deployment.json')
     expect(none.stderr).toContain('--offchain')
     // --offchain needs no chain at all
-    const off = await runCli(['predict', rpc.cfg, '--input', input, '--json', '--offchain'])
+    const off = await runCliInProcess(['predict', rpc.cfg, '--input', input, '--json', '--offchain'])
     expect(off.code).toBe(0)
     expect((JSON.parse(off.stdout) as Rows).rows.length).toBe(3)
   })
@@ -177,10 +178,10 @@ describe('ml2sc predict', () => {
     writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('  label: label\n', '  label: label\n  classes: [malignant, benign]\n'))
     const input = path.join(dir, 'bc-named.csv')
     writeFileSync(input, [header, ...rows.slice(0, 5).map((l) => l.replace(/,([01])$/, (_, c) => (c === '1' ? ',benign' : ',malignant')))].join('\n') + '\n')
-    const table = await runCli(['predict', cfg, '--input', input, '--offchain'])
+    const table = await runCliInProcess(['predict', cfg, '--input', input, '--offchain'])
     expect(table.code).toBe(0)
     expect(table.stdout.split('\n')[1]).toMatch(/^0\s+1 benign\s/)
-    const json = await runCli(['predict', cfg, '--input', input, '--offchain', '--json'])
+    const json = await runCliInProcess(['predict', cfg, '--input', input, '--offchain', '--json'])
     expect((JSON.parse(json.stdout) as Rows).rows[0]).toMatchObject({ prediction: 1 })
   })
 })

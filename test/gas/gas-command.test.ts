@@ -4,11 +4,12 @@ import { expect, test } from 'bun:test'
 import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { FIXTURES, ROOT, runCli } from '../helpers/paths.ts'
+import { FIXTURES, ROOT } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { randomProject } from '../chain/helpers.ts'
 
 test('ml2sc gas --json estimates every step and the batch that fits the cap', async () => {
-  const r = await runCli(['gas', 'examples/breast-cancer/ml2sc.yaml', '--json'])
+  const r = await runCliInProcess(['gas', 'examples/breast-cancer/ml2sc.yaml', '--json'])
   expect(r.code).toBe(0)
   const est = JSON.parse(r.stdout)
   expect(est.parameters).toBe(257)
@@ -32,7 +33,7 @@ test('a batch.rows over the calldata limit is refused as run refuses it, before 
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-gas-'))
   for (const f of ['model.onnx', 'test.csv']) copyFileSync(path.join(ROOT, 'examples/breast-cancer', f), path.join(dir, f))
   writeFileSync(path.join(dir, 'ml2sc.yaml'), 'model:\n  path: model.onnx\ndata:\n  test: test.csv\nbatch:\n  rows: 100000\n')
-  const r = await runCli(['gas', path.join(dir, 'ml2sc.yaml')])
+  const r = await runCliInProcess(['gas', path.join(dir, 'ml2sc.yaml')])
   expect(r.code).not.toBe(0)
   expect(r.stderr).toMatch(/ml2sc: error: batch\.rows: batch\.rows 100000 makes [\d,]+ bytes of calldata per transaction, over the 96,000/)
 })
@@ -41,19 +42,19 @@ test('a batch.rows within the calldata limit but over the gas cap is refused wit
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-gas-'))
   writeFileSync(path.join(dir, 'ml2sc.yaml'), `model:\n  path: ${path.join(FIXTURES, 'digits_bn/model.onnx')}\ndata:\n  test: ${path.join(FIXTURES, 'digits_bn/test.csv')}\n  label: label\nbatch:\n  rows: 100\n`)
   // the test set has fewer rows than that, and run would send them all in one transaction: fine
-  const ok = await runCli(['gas', path.join(dir, 'ml2sc.yaml'), '--json'])
+  const ok = await runCliInProcess(['gas', path.join(dir, 'ml2sc.yaml'), '--json'])
   expect(ok.code).toBe(0)
   expect(JSON.parse(ok.stdout).batchRows).toBe(100)
   // with as many rows as the batch (no test data: random rows), 20 rows of an MNIST CNN do not fit the cap
   writeFileSync(path.join(dir, 'nodata.yaml'), `model:\n  path: ${path.join(FIXTURES, 'cnn_mnist28/model.onnx')}\nbatch:\n  rows: 20\n`)
-  const r = await runCli(['gas', path.join(dir, 'nodata.yaml')])
+  const r = await runCliInProcess(['gas', path.join(dir, 'nodata.yaml')])
   expect(r.code).not.toBe(0)
   expect(r.stderr).toMatch(/ml2sc: error: batch\.rows: (a batch of 20 rows needs about [\d,]+ gas, over the cap|batch\.rows 20 needs about [\d,]+ gas per evaluation transaction, over the per-transaction cap) of 16,777,216/)
 })
 
 test('gas refuses exactly the explicit batch sizes run refuses before deploying, with the same line', async () => {
   const p = randomProject({ sizes: [64, 128, 10], rows: 4, seed: 9, yaml: 'batch:\n  rows: 300\n' })
-  const [g, r] = [await runCli(['gas', p.config]), await runCli(['run', p.config])]
+  const [g, r] = [await runCliInProcess(['gas', p.config]), await runCliInProcess(['run', p.config])]
   const line = /ml2sc: error: batch\.rows: batch\.rows 300 needs about [\d,]+ gas per evaluation transaction, over the per-transaction cap of 16,777,216/
   expect(g.code).not.toBe(0)
   expect(r.code).not.toBe(0)
@@ -61,7 +62,7 @@ test('gas refuses exactly the explicit batch sizes run refuses before deploying,
   expect(r.stderr).toMatch(line)
   // a size run sends, gas accepts and measures
   const ok = randomProject({ sizes: [64, 128, 10], rows: 4, seed: 9, yaml: 'batch:\n  rows: 30\n' })
-  const est = await runCli(['gas', ok.config, '--json'])
+  const est = await runCliInProcess(['gas', ok.config, '--json'])
   expect(est.code).toBe(0)
   expect(JSON.parse(est.stdout)).toMatchObject({ batchRows: 30, measuredRows: 4 })
 }, 900_000)

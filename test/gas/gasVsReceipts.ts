@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { ANCHORS, FIXTURES, runCli } from '../helpers/paths.ts'
+import { ANCHORS, FIXTURES } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 export type Case = { name: string; yaml: string }
 /** A fixture with its test data, and `extra` config lines (a layout, a batch size). */
@@ -37,11 +38,11 @@ export function gasVsReceipts(cases: Case[]): void {
         const slug = c.name.replace(/[^a-z0-9]+/gi, '_')
         const cfg = path.join(dir, `${slug}.yaml`)
         writeFileSync(cfg, c.yaml + `output: ${path.join(dir, slug)}\n`)
-        const g = await runCli(['gas', cfg, '--json'])
+        const g = await runCliInProcess(['gas', cfg, '--json'])
         expect(g.stderr.split('\n').filter((l) => l.startsWith('ml2sc: error'))).toEqual([])
         expect(g.code).toBe(0)
         const est = JSON.parse(g.stdout) as Estimate
-        const r = await runCli(['run', cfg])
+        const r = await runCliInProcess(['run', cfg])
         expect(r.code).toBe(0)
         const rep = (JSON.parse(readFileSync(path.join(dir, slug, 'report.json'), 'utf8')) as Report).gas
         const pairs: [string, number, number][] = [

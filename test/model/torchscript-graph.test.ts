@@ -12,7 +12,8 @@ import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { encodeRow } from '../../src/fixed/encodeRows.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
 
 const GRAPH = path.join(FIXTURES, 'graph')
@@ -57,9 +58,9 @@ describe('TorchScript graph models (no source)', () => {
   test('ts_graph/trace.pt on anvil from `init` unedited: chain = simulator, within tolerance of PyTorch, every class kept', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-tsgraph-'))
     for (const f of ['trace.pt', 'test.csv', 'reference.csv']) copyFileSync(path.join(GRAPH, 'ts_graph', f), path.join(dir, f))
-    const init = await runCli(['init', 'trace.pt', '--data', 'test.csv'], { cwd: dir })
+    const init = await runCliInProcess(['init', 'trace.pt', '--data', 'test.csv'], { cwd: dir })
     expect(init.code, init.stderr).toBe(0)
-    const run = await runCli(['run', 'ml2sc.yaml', '--quiet'], { cwd: dir })
+    const run = await runCliInProcess(['run', 'ml2sc.yaml', '--quiet'], { cwd: dir })
     expect(run.code, run.stderr).toBe(0)
     const report = JSON.parse(readFileSync(path.join(dir, 'out', 'report.json'), 'utf8'))
     expect(report.fidelity).toMatchObject({ enforced: true, within: true })

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { readReference } from '../../src/data/readReference.ts'
 import { DataError } from '../../src/errors/base.ts'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 let dir: string
 beforeAll(() => {
@@ -25,7 +26,7 @@ async function run(name: string, yaml: string) {
   const cfg = path.join(dir, `${name}.yaml`)
   writeFileSync(cfg, yaml)
   const out = path.join(dir, `out-${name}`)
-  const r = await runCli(['run', cfg, '--out', out])
+  const r = await runCliInProcess(['run', cfg, '--out', out])
   const report = existsSync(path.join(out, 'report.json')) ? JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) : undefined
   return { ...r, out, report }
 }
@@ -134,7 +135,7 @@ describe('labels', () => {
 describe('the ML2SC ratio only for a model comparable with its 30-4-1', () => {
   test('iris (4-16-3): no ratio, gas per parameter instead; breast cancer (30-8-1 binary): the ratio', async () => {
     const out = path.join(dir, 'out-iris')
-    const r = await runCli(['run', 'examples/iris/ml2sc.yaml', '--out', out, '--quiet'])
+    const r = await runCliInProcess(['run', 'examples/iris/ml2sc.yaml', '--out', out, '--quiet'])
     expect(r.code).toBe(0)
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'))
     expect(report.gas.ml2scComparable).toBe(false)
