@@ -1,5 +1,5 @@
 import { formatEther, keccak256, type Hex } from 'viem'
-import { CREATE2_FACTORY } from '../codegen/adminLibrary.ts'
+import { CREATE2_FACTORY } from '../codegen/admin/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { sendTx, type TxRecord } from './sendTx.ts'

@@ -1,6 +1,6 @@
 import type { Hex } from 'viem'
 import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
-import { ADMIN_DEPLOY_LABEL, adminDeployTx, adminLibrary } from '../codegen/adminLibrary.ts'
+import { ADMIN_DEPLOY_LABEL, adminDeployTx, adminLibrary } from '../codegen/admin/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { ensureCreate2Proxy } from './create2Proxy.ts'

@@ -1,5 +1,5 @@
 import { decodeAbiParameters, encodeAbiParameters, type Hex } from 'viem'
-import { clientName, generateClient } from '../codegen/generateClient.ts'
+import { clientName, generateClient } from '../codegen/client/generateClient.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
 import { packRowWords } from '../fixed/encodeRows.ts'
 import type { Plan } from '../fixed/types.ts'

@@ -1,5 +1,5 @@
 import { getAddress, toHex, zeroAddress, type Hex } from 'viem'
-import { stateMask, STORAGE_BASE } from '../codegen/adminLibrary.ts'
+import { stateMask, STORAGE_BASE } from '../codegen/admin/adminLibrary.ts'
 import type { ChainSession } from './connectChain.ts'
 
 /** A model's storage and balance as the chain holds them (eth_getStorageAt, eth_getBalance): no getter in between. */

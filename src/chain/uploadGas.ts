@@ -1,6 +1,6 @@
 import { encodeFunctionData, toHex, type Abi, type Hex } from 'viem'
-import { UPDATE_MARK } from '../codegen/adminLibrary.ts'
-import { commitmentOf } from '../codegen/weightBlob.ts'
+import { UPDATE_MARK } from '../codegen/admin/adminLibrary.ts'
+import { commitmentOf } from '../codegen/weights/weightBlob.ts'
 import type { CostItem } from './costItem.ts'
 
 /** Calldata gas of a transaction's data: 16 per non-zero byte, 4 per zero byte. */

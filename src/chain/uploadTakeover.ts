@@ -1,5 +1,5 @@
 import { encodeFunctionData, toHex, zeroHash, type Abi, type Hex } from 'viem'
-import { commitmentOf } from '../codegen/weightBlob.ts'
+import { commitmentOf } from '../codegen/weights/weightBlob.ts'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
 import { readView } from './modelState.ts'

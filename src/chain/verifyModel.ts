@@ -1,6 +1,6 @@
 import { getAddress, toHex, zeroAddress, type Hex } from 'viem'
-import { adminLibrary, STORAGE_BASE } from '../codegen/adminLibrary.ts'
-import { embeddedWeightRanges } from '../codegen/embeddedWeightRanges.ts'
+import { adminLibrary, STORAGE_BASE } from '../codegen/admin/adminLibrary.ts'
+import { embeddedWeightRanges } from '../codegen/weights/embeddedWeightRanges.ts'
 import type { CompiledContract } from '../compile/compileSolidity.ts'
 import { codeDifference, immutableValue } from '../compile/runtimeCodeHash.ts'
 import type { ChainSession } from './connectChain.ts'

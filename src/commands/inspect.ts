@@ -1,7 +1,7 @@
 import { cellsOf } from '../ir/recurrentTypes.ts'
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { blobLayout } from '../codegen/weightBlob.ts'
+import { blobLayout } from '../codegen/weights/weightBlob.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import { describeActivation } from '../ir/buildModel.ts'
 import { describeInput } from '../ir/layerInput.ts'

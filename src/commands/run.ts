@@ -16,7 +16,7 @@ import { uploadStart } from '../chain/modelState.ts'
 import { requireOwnerKey } from '../chain/requireOwnerKey.ts'
 import { estimatePipeline, guardSpend } from '../chain/spendGuard.ts'
 import { embedsWeights } from '../codegen/generateSolidity.ts'
-import { encodeWeights } from '../codegen/weightBlob.ts'
+import { encodeWeights } from '../codegen/weights/weightBlob.ts'
 import { scanTestData } from '../pipeline/evaluateRows.ts'
 
 /** `ml2sc gas`'s figures for the spend guard; undefined (the guard's formulas) when they cannot be had, e.g. no anvil binary. */

@@ -6,7 +6,7 @@
  * layers see the *expanded* input: the CSV's numeric columns first, in order, then each categorical
  * column's `count` one-hot entries (1.0 at the category's position, 0 elsewhere), categorical columns in
  * order. On chain the contract never writes that vector: it multiplies the numeric columns and *gathers*
- * the category's weight column (one read per lane group, codegen/gatherYul.ts), the same integer sum.
+ * the category's weight column (one read per lane group, codegen/dense/categoricalYul.ts), the same integer sum.
  */
 export type CategoricalInput = {
   /** The CSV feature column (0-based) that holds the index. */

@@ -9,7 +9,7 @@ import { ensureAdminLibrary } from '../../src/chain/ensureAdminLibrary.ts'
 import { PROXY_DEPLOY_COST, PROXY_DEPLOY_TX, PROXY_RUNTIME, PROXY_SIGNER } from '../../src/chain/create2ProxyTx.ts'
 import { sendTx } from '../../src/chain/sendTx.ts'
 import { approveSpending, estimateAdminLibraryGas } from '../../src/chain/spendGuard.ts'
-import { adminDeployTx, adminLibrary, CREATE2_FACTORY } from '../../src/codegen/adminLibrary.ts'
+import { adminDeployTx, adminLibrary, CREATE2_FACTORY } from '../../src/codegen/admin/adminLibrary.ts'
 import { ChainError } from '../../src/errors/base.ts'
 import { startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 

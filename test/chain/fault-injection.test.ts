@@ -3,11 +3,11 @@
 // another of the same account at a "remote" anvil. The run
 // must still succeed with correct results, and the chain must show each weight chunk written exactly once.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { CREATE2_FACTORY } from '../../src/codegen/adminLibrary.ts'
+import { CREATE2_FACTORY } from '../../src/codegen/admin/adminLibrary.ts'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { decodeFunctionData, toFunctionSelector, type Abi, type Hex } from 'viem'
-import { commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { commitmentOf, encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
 import { runCli } from '../helpers/paths.ts'

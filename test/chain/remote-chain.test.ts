@@ -3,12 +3,12 @@
 // ModelUpdated), and chain.fork (an embedded anvil forking the remote: local, so no --yes; nothing reaches
 // the remote).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { adminLibrary } from '../../src/codegen/adminLibrary.ts'
+import { adminLibrary } from '../../src/codegen/admin/adminLibrary.ts'
 import { runtimeCodeHash } from '../../src/compile/runtimeCodeHash.ts'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { keccak256, parseEventLogs, type Abi, type Hex } from 'viem'
-import { commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { commitmentOf, encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'

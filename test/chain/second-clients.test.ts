@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { CREATE2_FACTORY } from '../../src/codegen/adminLibrary.ts'
+import { CREATE2_FACTORY } from '../../src/codegen/admin/adminLibrary.ts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { hardhatMissing, startHardhatNode } from './hardhatNode.ts'
 import { allTransactions, publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'

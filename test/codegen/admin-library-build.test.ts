@@ -1,11 +1,11 @@
-// The committed build of the admin library (src/codegen/adminLibrary.build.json, which spares `generate`,
+// The committed build of the admin library (src/codegen/admin/adminLibrary.build.json, which spares `generate`,
 // `gas` and `verify` loading solc) is exactly what solc-js makes of the library's current source; a build
 // of another source or EVM is never used.
 import { expect, test } from 'bun:test'
-import { ADMIN_LIBRARY_EVM, adminLibrary, adminLibrarySolidity } from '../../src/codegen/adminLibrary.ts'
-import { committedAdminBuild, sourceSha256, type AdminBuildFile } from '../../src/codegen/adminLibraryBuild.ts'
+import { ADMIN_LIBRARY_EVM, adminLibrary, adminLibrarySolidity } from '../../src/codegen/admin/adminLibrary.ts'
+import { committedAdminBuild, sourceSha256, type AdminBuildFile } from '../../src/codegen/admin/adminLibraryBuild.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
-import build from '../../src/codegen/adminLibrary.build.json' with { type: 'json' }
+import build from '../../src/codegen/admin/adminLibrary.build.json' with { type: 'json' }
 
 test('the committed build is solc-js output of the current source (else: bun scripts/build-admin-library.ts)', () => {
   const source = adminLibrarySolidity()

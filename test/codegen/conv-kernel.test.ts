@@ -2,8 +2,8 @@
 // exactly against the BigInt reference; the MNIST-shaped network's gas is asserted.
 import { describe, expect, test } from 'bun:test'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
-import { convNetReference } from '../../src/codegen/convReference.ts'
-import type { Shape3 } from '../../src/codegen/convTypes.ts'
+import { convNetReference } from '../../src/codegen/conv/convReference.ts'
+import type { Shape3 } from '../../src/codegen/conv/convTypes.ts'
 import { rng } from '../helpers/rng.ts'
 import { probeNet, probePlan, runProbe, type ProbeLayer } from './convProbe.ts'
 import { fileChain } from '../helpers/fileChain.ts'

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'bun:test'
 import { toHex } from 'viem'
 import { embedsWeights, generateSolidity } from '../../src/codegen/generateSolidity.ts'
-import { commitmentOf, encodeWeights } from '../../src/codegen/weightBlob.ts'
+import { commitmentOf, encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import type { Plan } from '../../src/fixed/types.ts'

@@ -4,7 +4,7 @@
 // packet must hold the biases as a signed lane word. And the blob stays about one storage width per
 // weight (the upload gas of the compact encoding).
 import { describe, expect, test } from 'bun:test'
-import { blobLayout, encodeWeights, laneMask, packetAt, packetShift, weightBiasWord } from '../../src/codegen/weightBlob.ts'
+import { blobLayout, encodeWeights, laneMask, packetAt, packetShift, weightBiasWord } from '../../src/codegen/weights/weightBlob.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 import { randomMlp } from '../helpers/randomMlp.ts'

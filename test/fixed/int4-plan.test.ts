@@ -1,7 +1,7 @@
 // precision.weights: int4 (issue 23): half a byte per weight, weights in [-7, 7] at their layer's scale,
 // lanes a multiple of 4 bits apart; the nibble writer of the blob; conv models refuse int4 in one line.
 import { describe, expect, test } from 'bun:test'
-import { writeBits } from '../../src/codegen/writeInt.ts'
+import { writeBits } from '../../src/codegen/dense/writeInt.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { resolvePrecision } from '../../src/pipeline/resolvePrecision.ts'

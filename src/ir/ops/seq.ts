@@ -33,7 +33,7 @@ export function makeSeq(opOf: Lookup): OpDef<Seq> {
     // a part after another reads that part's output, not the lane-bounded accumulator: exp keeps its clamp
     expFactor: undefined,
     yul: {
-      // the parts' helpers are collected with every other op's (codegen/activationYul.ts: flatActivations)
+      // the parts' helpers are collected with every other op's (codegen/dense/activationYul.ts: flatActivations)
       helpers: () => [],
       expr: (v) => v,
       vectorCall: (p, n, a, c) =>

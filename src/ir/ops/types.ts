@@ -4,7 +4,7 @@ import type { Activation } from '../activation.ts'
 export type FixedCtx = { scale: bigint; slopeBits: number }
 
 /**
- * The numbers an op's Yul needs, taken from the plan (codegen/activationYul.ts builds it): the scale, whether
+ * The numbers an op's Yul needs, taken from the plan (codegen/dense/activationYul.ts builds it): the scale, whether
  * it is binary (2^F: shifts in place of MULs), whether exp's argument can skip its clamp, and whether the one
  * sigmoid of a dense model is written inline.
  */

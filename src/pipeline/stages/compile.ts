@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { adminLibrary, adminLibrarySolidity, ADMIN_LIBRARY_EVM } from '../../codegen/adminLibrary.ts'
+import { adminLibrary, adminLibrarySolidity, ADMIN_LIBRARY_EVM } from '../../codegen/admin/adminLibrary.ts'
 import { compileSolidity, solcStandardInput } from '../../compile/compileSolidity.ts'
 import type { Config } from '../../config/types.ts'
 import { Ml2scError } from '../../errors/base.ts'

@@ -1,5 +1,5 @@
-import type { Activation } from '../ir/types.ts'
-import type { Span } from '../ir/poolSpans.ts'
+import type { Activation } from '../../ir/types.ts'
+import type { Span } from '../../ir/poolSpans.ts'
 
 /**
  * What the on-chain tensor kernels need to know about a convolutional network, in fixed point. A dense

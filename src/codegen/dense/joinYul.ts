@@ -1,6 +1,6 @@
-import { inputShiftOf } from '../fixed/inputAsValue.ts'
+import { inputShiftOf } from '../../fixed/inputAsValue.ts'
 import { applyInPlaceYul } from './activationYul.ts'
-import type { Plan } from '../fixed/types.ts'
+import type { Plan } from '../../fixed/types.ts'
 import { hex as h } from './laneKernel.ts'
 import type { MemoryMap } from './memoryMap.ts'
 

@@ -1,4 +1,4 @@
-import type { Plan } from '../fixed/types.ts'
+import type { Plan } from '../../fixed/types.ts'
 import { bufferWords, type ConvMemory } from './convMemory.ts'
 import { tapsOf, laneGroupsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
 import { convPackYul, convStepYul, decodeInputYul, fusesPool, WINDOW_UNROLL } from './convYul.ts'

@@ -1,8 +1,8 @@
-import { opOf } from '../ir/ops/index.ts'
-import type { Plan } from '../fixed/types.ts'
+import { opOf } from '../../ir/ops/index.ts'
+import type { Plan } from '../../fixed/types.ts'
 import type { ConvStep, PoolStep, TensorStep } from './convTypes.ts'
 import { avgDivide } from './poolYul.ts'
-import { spanWindows } from '../ir/poolSpans.ts'
+import { spanWindows } from '../../ir/poolSpans.ts'
 
 /**
  * What the tensor kernels compute, in BigInt, straight from the definitions (no lanes): the kernels'

@@ -1,6 +1,6 @@
 import { convPacketsOf, groupOffsets } from './convPackets.ts'
 import { laneGroupsOf, tapsOf, type ConvStep, type LaneGroup, type TensorStep } from './convTypes.ts'
-import { writeInt } from './writeInt.ts'
+import { writeInt } from '../dense/writeInt.ts'
 
 export type ConvBlobLayer = { weightsAt: number; biasesAt: number }
 export type ConvBlobLayout = { layers: (ConvBlobLayer | undefined)[]; length: number }

@@ -1,8 +1,8 @@
-import { expandedLayout } from '../ir/categorical.ts'
-import { inputScaleOf, type Plan } from '../fixed/types.ts'
-import { selectorOf } from './abiSignatures.ts'
+import { expandedLayout } from '../../ir/categorical.ts'
+import { inputScaleOf, type Plan } from '../../fixed/types.ts'
+import { selectorOf } from '../admin/abiSignatures.ts'
 import { hex as h } from './laneKernel.ts'
-import { laneMask, packetShift, weightBiasWord, type GroupLayout } from './weightBlob.ts'
+import { laneMask, packetShift, weightBiasWord, type GroupLayout } from '../weights/weightBlob.ts'
 
 /** The custom error of a categorical feature that is not a category index (row in the batch, feature column, the raw value). */
 export const BAD_CATEGORY = 'error BadCategory(uint256 row, uint256 feature, int256 value)'

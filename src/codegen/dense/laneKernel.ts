@@ -1,6 +1,6 @@
-import type { LayerPlan, Plan } from '../fixed/types.ts'
+import type { LayerPlan, Plan } from '../../fixed/types.ts'
 import { storeActivation } from './activationYul.ts'
-import { laneMask, packetShift, weightBiasWord, type GroupLayout } from './weightBlob.ts'
+import { laneMask, packetShift, weightBiasWord, type GroupLayout } from '../weights/weightBlob.ts'
 
 /**
  * The lane kernel, reusable by every layer kind: a group's lane words come straight from its interleaved

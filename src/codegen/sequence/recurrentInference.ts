@@ -1,11 +1,11 @@
-import { ConfigError } from '../errors/base.ts'
-import type { Plan } from '../fixed/types.ts'
-import { activationExpr, vectorActivationYul } from './activationYul.ts'
-import type { InferenceParts } from './convInference.ts'
-import { hex as h, macChain } from './laneKernel.ts'
-import { cellsOf, isFinal, layersOf, readoutOf } from '../ir/recurrentTypes.ts'
+import { ConfigError } from '../../errors/base.ts'
+import type { Plan } from '../../fixed/types.ts'
+import { activationExpr, vectorActivationYul } from '../dense/activationYul.ts'
+import type { InferenceParts } from '../conv/convInference.ts'
+import { hex as h, macChain } from '../dense/laneKernel.ts'
+import { cellsOf, isFinal, layersOf, readoutOf } from '../../ir/recurrentTypes.ts'
 import { recurrentBlobLayout, type BlockLayout } from './recurrentBlob.ts'
-import { concatReader } from './concatReader.ts'
+import { concatReader } from '../dense/concatReader.ts'
 
 const words = (bytes: number) => Math.ceil(bytes / 32) * 32
 /** Inputs of at most this many values are decoded without a loop. */

@@ -1,11 +1,11 @@
-import { ConfigError } from '../errors/base.ts'
-import type { Plan } from '../fixed/types.ts'
-import { activationExpr, vectorActivationYul } from './activationYul.ts'
-import type { InferenceParts } from './convInference.ts'
-import { concatReader } from './concatReader.ts'
-import { hex as h, macChain } from './laneKernel.ts'
+import { ConfigError } from '../../errors/base.ts'
+import type { Plan } from '../../fixed/types.ts'
+import { activationExpr, vectorActivationYul } from '../dense/activationYul.ts'
+import type { InferenceParts } from '../conv/convInference.ts'
+import { concatReader } from '../dense/concatReader.ts'
+import { hex as h, macChain } from '../dense/laneKernel.ts'
 import { recurrentBlobLayout, type BlockLayout } from './recurrentBlob.ts'
-import { EXP_CLAMP_UNITS, expNegYul } from '../ir/ops/exp.ts'
+import { EXP_CLAMP_UNITS, expNegYul } from '../../ir/ops/exp.ts'
 
 /**
  * softmaxFixed (ir/ops/softmax.ts) over the T words at S, written inline: the shared `softmax` helper's

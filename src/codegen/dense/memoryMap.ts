@@ -1,5 +1,5 @@
-import type { Plan } from '../fixed/types.ts'
-import { blobLayout, type BlobLayout } from './weightBlob.ts'
+import type { Plan } from '../../fixed/types.ts'
+import { blobLayout, type BlobLayout } from '../weights/weightBlob.ts'
 import { gatherWords, multipliedInputs } from './categoricalYul.ts'
 
 /**

@@ -1,6 +1,6 @@
-import type { Plan } from '../fixed/types.ts'
-import type { ConvPlan, PoolPlan } from '../fixed/tensorPlanTypes.ts'
-import { gridOf } from '../fixed/window.ts'
+import type { Plan } from '../../fixed/types.ts'
+import type { ConvPlan, PoolPlan } from '../../fixed/tensorPlanTypes.ts'
+import { gridOf } from '../../fixed/window.ts'
 import { denseAsConv, type ConvStep, type Pad4, type PoolStep, type TensorStep, type WindowStep } from './convTypes.ts'
 
 /** Whether the plan is a convolutional model's (its contract runs the tensor kernels). */

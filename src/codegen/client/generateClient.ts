@@ -1,11 +1,11 @@
-import type { Task } from '../ir/types.ts'
-import { E18, featureRangeE18, inputRatio, outputRatio, type Ratio } from '../fixed/e18.ts'
-import { inputScaleText, inputTypeText } from '../fixed/encodeRows.ts'
-import { scaleText } from '../fixed/makePlan.ts'
+import type { Task } from '../../ir/types.ts'
+import { E18, featureRangeE18, inputRatio, outputRatio, type Ratio } from '../../fixed/e18.ts'
+import { inputScaleText, inputTypeText } from '../../fixed/encodeRows.ts'
+import { scaleText } from '../../fixed/makePlan.ts'
 import { clientHeadsSolidity } from './clientHeads.ts'
-import type { Plan } from '../fixed/types.ts'
-import { ML2SC_VERSION } from '../version.ts'
-import { predictSignature, selectorOf } from './abiSignatures.ts'
+import type { Plan } from '../../fixed/types.ts'
+import { ML2SC_VERSION } from '../../version.ts'
+import { predictSignature, selectorOf } from '../admin/abiSignatures.ts'
 
 export type GenerateClientOptions = {
   /** The model contract's name; the library is `<contractName>Client`. */

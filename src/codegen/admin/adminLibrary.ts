@@ -1,8 +1,8 @@
 import { concat, getContractAddress, pad, type Hex } from 'viem'
-import { compileSolidity } from '../compile/compileSolidity.ts'
-import { runtimeCodeHash } from '../compile/runtimeCodeHash.ts'
+import { compileSolidity } from '../../compile/compileSolidity.ts'
+import { runtimeCodeHash } from '../../compile/runtimeCodeHash.ts'
 import { committedAdminBuild } from './adminLibraryBuild.ts'
-import { ML2SC_VERSION } from '../version.ts'
+import { ML2SC_VERSION } from '../../version.ts'
 import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
 
 /**

@@ -1,4 +1,4 @@
-import type { LayerInput } from '../ir/layerInput.ts'
+import type { LayerInput } from '../../ir/layerInput.ts'
 
 /** Where element j of a layer's concatenated input lies: each value's elements in turn (no sum, no post op: buildModel refuses those after a GRU/LSTM or attention). */
 export function concatReader(input: LayerInput, widthOf: (v: number) => number, valueAt: (v: number, j: number) => number): (j: number) => number {

@@ -1,9 +1,9 @@
 import { keccak256, toHex } from 'viem'
-import type { LayerPlan, Plan } from '../fixed/types.ts'
-import { convBlobLayout, encodeConvBlob } from './convBlob.ts'
-import { encodeRecurrentBlob, recurrentBlobLayout } from './recurrentBlob.ts'
-import { isTensorPlan, tensorStepsOf } from './tensorStepsOf.ts'
-import { writeBits, writeInt } from './writeInt.ts'
+import type { LayerPlan, Plan } from '../../fixed/types.ts'
+import { convBlobLayout, encodeConvBlob } from '../conv/convBlob.ts'
+import { encodeRecurrentBlob, recurrentBlobLayout } from '../sequence/recurrentBlob.ts'
+import { isTensorPlan, tensorStepsOf } from '../conv/tensorStepsOf.ts'
+import { writeBits, writeInt } from '../dense/writeInt.ts'
 
 /** EIP-170 caps code at 24,576 bytes; a data contract spends one byte on its leading STOP. */
 export const MAX_CHUNK = 24_575

@@ -1,7 +1,7 @@
-import type { Plan } from '../fixed/types.ts'
-import { expBase } from '../ir/ops/exp.ts'
-import { flatActivations, OPS, opOf, paramOf, type YulCtx, type YulHelper } from '../ir/ops/index.ts'
-import type { Activation } from '../ir/types.ts'
+import type { Plan } from '../../fixed/types.ts'
+import { expBase } from '../../ir/ops/exp.ts'
+import { flatActivations, OPS, opOf, paramOf, type YulCtx, type YulHelper } from '../../ir/ops/index.ts'
+import type { Activation } from '../../ir/types.ts'
 
 /**
  * Whether exp's argument can never overflow the base-change MUL on this plan, so that the clamp to 50 units

@@ -1,5 +1,5 @@
-import type { Plan } from '../fixed/types.ts'
-import { activationExpr, vectorActivationYul } from './activationYul.ts'
+import type { Plan } from '../../fixed/types.ts'
+import { activationExpr, vectorActivationYul } from '../dense/activationYul.ts'
 import { addrOf, planeBytes, type ConvMemory, type TensorBuffer } from './convMemory.ts'
 import { convPacketsOf, groupOffsets, masksDecl, packetWord } from './convPackets.ts'
 import { bundlesOf, maxMerger, mergerConstants, sharedBody, windowCode, windowLoopAt } from './convSharedInputs.ts'

@@ -1,4 +1,4 @@
-import type { Plan } from '../fixed/types.ts'
+import type { Plan } from '../../fixed/types.ts'
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
 

@@ -1,4 +1,4 @@
-import { activationExpr } from './activationYul.ts'
+import { activationExpr } from '../dense/activationYul.ts'
 import type { ConvStep, LaneGroup, PoolStep } from './convTypes.ts'
 
 const h = (n: number) => '0x' + n.toString(16)

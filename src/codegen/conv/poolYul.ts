@@ -1,8 +1,8 @@
-import { ModelError } from '../errors/base.ts'
+import { ModelError } from '../../errors/base.ts'
 import { addrOf, bufferWords, planeBytes, type ConvMemory, type TensorBuffer } from './convMemory.ts'
-import { activationExpr } from './activationYul.ts'
+import { activationExpr } from '../dense/activationYul.ts'
 import type { PoolStep } from './convTypes.ts'
-import { spanWindows } from '../ir/poolSpans.ts'
+import { spanWindows } from '../../ir/poolSpans.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
 const at = (base: string, off: number) => (off ? `add(${base}, ${h(off)})` : base)

@@ -1,6 +1,6 @@
-import type { Plan } from '../fixed/types.ts'
-import { cellsOf } from '../ir/recurrentTypes.ts'
-import { writeInt } from './writeInt.ts'
+import type { Plan } from '../../fixed/types.ts'
+import { cellsOf } from '../../ir/recurrentTypes.ts'
+import { writeInt } from '../dense/writeInt.ts'
 
 /**
  * A sequence model's weight blocks, as the kernel computes them: the GRU/LSTM's gate blocks (one weight

@@ -11,7 +11,7 @@ export type AdminBuildFile = AdminBuild & { sourceSha256: string; evmVersion: st
 export const sourceSha256 = (source: string) => createHash('sha256').update(source).digest('hex')
 
 /**
- * The committed build of the admin library (src/codegen/adminLibrary.build.json) when it was compiled from
+ * The committed build of the admin library (src/codegen/admin/adminLibrary.build.json) when it was compiled from
  * exactly this source for this EVM; undefined otherwise (the caller compiles). It spares every command that
  * only needs the library's address (generate, gas, verify) loading and running solc-js, about 2 s of CPU.
  * test/codegen/admin-library-build.test.ts recompiles the source and demands the same bytes.

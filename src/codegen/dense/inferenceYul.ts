@@ -1,10 +1,10 @@
-import type { LayerPlan, Plan } from '../fixed/types.ts'
+import type { LayerPlan, Plan } from '../../fixed/types.ts'
 import { biasedAccInit, biasWordExpr, directPacketMacs, hex as h, laneWordOf, macChain, maskAndBiasDecl, nibbleAccFits, sumWords, unpackLanes } from './laneKernel.ts'
 import { vectorActivationYul } from './activationYul.ts'
 import { joinYul } from './joinYul.ts'
 import { gatherAddYul, gatherCodeAddYul, gatherCodeDecodeYul, gatherDecodeYul, multipliedInputs } from './categoricalYul.ts'
 import { decodesInputs, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
-import { laneMask, packetAt, type GroupLayout } from './weightBlob.ts'
+import { laneMask, packetAt, type GroupLayout } from '../weights/weightBlob.ts'
 
 export { macChain } from './laneKernel.ts'
 
