@@ -150,7 +150,7 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
       return { ...result, exitCode: 1 }
     }
     const pending = found.pendingOwner && BigInt(found.pendingOwner) !== 0n ? `, pending owner ${found.pendingOwner}` : ''
-    log.info(`verified: the contract at ${address} on chain ${s.chainId} holds ${file} at block ${found.block} (version ${found.version}, commitment ${commitment})`)
+    log.info(`verified: the contract at ${address} on chain ${s.chainId} holds ${file} (version ${found.version}, commitment ${commitment}, read at block ${found.block})`)
     log.info(`  owner ${found.owner}${pending}${expectedOwner ? ' (as expected)' : ': the owner can replace the weights; check it with --owner 0x…'}`)
     return result
   } finally {

@@ -85,7 +85,9 @@ contract Ml2sc_model {
             let selector := shr(224, calldataload(0))
             let single := eq(selector, 0x20d4803b)
             if or(single, eq(selector, 0xa1f82055)) {
-                if callvalue() { mstore(0, shl(224, 0x4fbe3465)) mstore(4, callvalue()) revert(0, 36) }
+                // custom errors are written as the word selector (and arguments after it) and revert from byte 28:
+                // two bytes of code fewer than shl(224, selector) at 0
+                if callvalue() { mstore(0, 0x4fbe3465) mstore(32, callvalue()) revert(28, 36) }
                 // predict(bytes32[3]): one row, the 3 word(s) after the selector, the call data exactly that
                 // long. predictBatch(bytes): n rows of 90 bytes, the length bounded first so add(off, len) cannot wrap
                 let off := 4
@@ -95,18 +97,18 @@ contract Ml2sc_model {
                     off := add(4, calldataload(4))
                     len := calldataload(off)
                     off := add(off, 32)
-                    if or(gt(len, calldatasize()), gt(add(off, len), calldatasize())) { mstore(0, shl(224, 0x1a2e1594)) revert(0, 4) }
+                    if or(gt(len, calldatasize()), gt(add(off, len), calldatasize())) { mstore(0, 0x1a2e1594) revert(28, 4) }
                     n := div(len, 90)
-                    if or(iszero(n), iszero(eq(len, mul(n, 90)))) { mstore(0, shl(224, 0x1c4116b7)) mstore(4, len) mstore(36, 90) revert(0, 68) }
+                    if or(iszero(n), iszero(eq(len, mul(n, 90)))) { mstore(0, 0x1c4116b7) mstore(32, len) mstore(64, 90) revert(28, 68) }
                 }
                 // and its padding after the row must be zero: a row packed too long is refused, never read in part
                 // (and() is bitwise: the padding test is made 0 or 1 before it meets `single`)
-                if and(single, gt(or(iszero(eq(calldatasize(), 100)), shl(208, calldataload(68))), 0)) { mstore(0, shl(224, 0x1a2e1594)) revert(0, 4) }
+                if and(single, gt(or(iszero(eq(calldatasize(), 100)), shl(208, calldataload(68))), 0)) { mstore(0, 0x1a2e1594) revert(28, 4) }
                 // a model that has never held wei has never been updated (every update's first chunk carries 1 wei,
                 // and nothing here ever sends wei out): its weights are the embedded ones, no state read needed
                 if selfbalance() {
                 let st := sload(2)
-                if shr(248, st) { mstore(0, shl(224, 0x9488aaa6)) revert(0, 4) }
+                if shr(248, st) { mstore(0, 0x9488aaa6) revert(28, 4) }
                 if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, 0xa0) }
                 }
                 // layer 0 'fc1': 30→8, 3 lanes
@@ -125,11 +127,11 @@ contract Ml2sc_model {
                 // layer 1 'fc2': 8→1, 1 lanes
                 { let mask := 0xffffff let bw := 0x800000
                     let src := 0x3c4
-                    mstore(0x1620, sar(208, mload(src)))
+                    mstore(0x15e0, sar(208, mload(src)))
                     let d := 0x14e0
                     { let m := mload(src) mstore(d, sub(and(shr(16, m), mask), bw)) mstore(add(d, 32), sub(and(shr(40, m), mask), bw)) mstore(add(d, 64), sub(and(shr(64, m), mask), bw)) mstore(add(d, 96), sub(and(shr(88, m), mask), bw)) mstore(add(d, 128), sub(and(shr(112, m), mask), bw)) mstore(add(d, 160), sub(and(shr(136, m), mask), bw)) mstore(add(d, 192), sub(and(shr(160, m), mask), bw)) mstore(add(d, 224), sub(and(shr(184, m), mask), bw)) } }
-                let base := 0x1640
-                let o := 0x1680
+                let base := 0x1600
+                let o := 0x1640
                 for { let rp := off let rowsEnd := add(off, len) } lt(rp, rowsEnd) { rp := add(rp, 90) } {
                     mstore(0x420, sar(232, calldataload(add(rp, 0x0))))
                 mstore(0x440, sar(232, calldataload(add(rp, 0x3))))
@@ -180,7 +182,7 @@ contract Ml2sc_model {
                     { let lane := signextend(14, acc) let v := sar(21, lane) mstore(0x8a0, mul(v, sgt(v, 0))) acc := sar(120, sub(acc, lane)) }
                     { let v := sar(21, signextend(14, acc)) mstore(0x8c0, mul(v, sgt(v, 0))) } }
                 // layer 1 'fc2'
-                { let acc := mload(0x1620)
+                { let acc := mload(0x15e0)
                     acc := add(mul(mload(0x14e0), mload(0x7e0)), add(mul(mload(0x1500), mload(0x800)), add(mul(mload(0x1520), mload(0x820)), add(mul(mload(0x1540), mload(0x840)), add(mul(mload(0x1560), mload(0x860)), add(mul(mload(0x1580), mload(0x880)), add(mul(mload(0x15a0), mload(0x8a0)), add(mul(mload(0x15c0), mload(0x8c0)), acc))))))))
                     { let v := sar(22, acc) let sg_m := sar(255, v) let sg_t := shr(20, mul(sub(xor(v, sg_m), sg_m), 0x171547652b82fe177)) let sg_g := and(sg_t, 0x1fffffffffffffff) let sg_den := add(0x10000000000000000, shr(add(31, shr(64, sg_t)), mul(sub(0x10000000000000000, shr(64, mul(sg_g, sub(0xb171d5ce7bc84800, shr(64, mul(sg_g, sub(0x3d739f6570d7de00, shr(64, mul(sg_g, 0xd99906fbb516100))))))))), and(shr(and(shr(56, sg_t), 0xe0), 0x45cae0f24c1bf82952ff6b555a82799a62b395096ba27e657560637480000000), 0xffffffff)))) mstore(0x920, add(xor(div(add(0x1000000000000000000000, shr(1, sg_den)), sg_den), sg_m), and(sg_m, 0x100001))) } }
                     mstore(add(o, 0), shl(232, mload(0x920)))
@@ -206,7 +208,7 @@ contract Ml2sc_model {
         address initialOwner = INITIAL_OWNER;
         assembly {
             let admin := 0xcF0ad6Bb2E9246aeA9cB48E92d925aE061b02f2f
-            if iszero(extcodesize(admin)) { mstore(0, shl(224, 0x0b03bf4e)) mstore(4, admin) revert(0, 36) }
+            if iszero(extcodesize(admin)) { mstore(0, 0x0b03bf4e) mstore(32, admin) revert(28, 36) }
             let n := calldatasize()
             calldatacopy(0, 0, n)
             mstore(n, 0x131402030000005a000000010000001e00000342000342005fff0000010100)
