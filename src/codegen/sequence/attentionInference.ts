@@ -2,9 +2,10 @@ import { ConfigError } from '../../errors/base.ts'
 import type { Plan } from '../../fixed/types.ts'
 import { activationExpr, vectorActivationYul } from '../dense/activationYul.ts'
 import type { InferenceParts } from '../conv/convInference.ts'
-import { concatReader } from '../dense/concatReader.ts'
-import { hex as h, macChain } from '../dense/laneKernel.ts'
+import { hex as h } from '../dense/laneKernel.ts'
 import { recurrentBlobLayout, type BlockLayout } from './recurrentBlob.ts'
+import { blockGroupsYul } from './blockGroupsYul.ts'
+import { denseLayersYul } from './denseLayersYul.ts'
 import { EXP_CLAMP_UNITS, expNegYul } from '../../ir/ops/exp.ts'
 
 /**
@@ -72,22 +73,8 @@ export function attentionInference(plan: Plan, opts: { layout: string }): Infere
   const dense = plan.layers.map((l, i) => (i === plan.layers.length - 1 && alloc(2), alloc(l.nOut)))
   const end = at
 
-  /** One block's groups: acc over its columns, lanes split, `store(row, v)` for each row's v = acc_row >> s. */
-  const blockYul = (b: BlockLayout, bi: number, col: (j: number) => string, store: (row: number, v: string) => string): string[] => {
-    const L = b.block.laneBits
-    const cols = b.block.weights[0]!.length
-    return b.groups.map((g, gi) => {
-      const p = packed[bi]![gi]!
-      const lines = [`let acc := mload(${h(p)})`, ...macChain(Array.from({ length: cols }, (_, j) => `mul(${col(j)}, mload(${h(p + 32 * (j + 1))}))`))]
-      for (let k = 0; k < g.lanes; k++) {
-        const last = k === g.lanes - 1
-        const lane = last && g.lanes === 1 ? 'acc' : `signextend(${L / 8 - 1}, acc)`
-        if (last) lines.push(`{ let v := sar(${b.block.wShift}, ${lane}) ${store(g.first + k, 'v')} }`)
-        else lines.push(`{ let lane := ${lane} let v := sar(${b.block.wShift}, lane) ${store(g.first + k, 'v')} acc := sar(${L}, sub(acc, lane)) }`)
-      }
-      return `{ ${lines.join('\n                    ')} }`
-    })
-  }
+  /** One block's groups (./blockGroupsYul.ts). */
+  const blockYul = (b: BlockLayout, bi: number, col: (j: number) => string, store: (row: number, v: string) => string): string[] => blockGroupsYul(b, packed[bi]!, col, store)
   const at32 = (base: string, k: number) => (k ? `add(${base}, ${h(32 * k)})` : base)
   const half = h(plan.scale >> 1n)
   const Fs = plan.F
@@ -158,13 +145,6 @@ export function attentionInference(plan: Plan, opts: { layout: string }): Infere
   const first = a.blocks.length
   // value 0: the pooled attention output; value k: dense layer k−1's outputs (a multi-output model's heads read them by concatReader)
   const valueAt = (v: number, j: number) => (v === 0 ? headIn : dense[v - 1]!) + 32 * j
-  plan.layers.forEach((l, li) => {
-    const out = dense[li]!
-    rows.push(`// layer '${l.name}': ${l.nIn} → ${l.nOut}`)
-    const src = l.input ? concatReader(l.input, (v) => (v === 0 ? plan.layers[0]!.nIn : plan.layers[v - 1]!.nOut), valueAt) : (j: number) => valueAt(li, j)
-    rows.push(...blockYul(layout.blocks[first + li]!, first + li, (j) => `mload(${h(src(j))})`, (row, v) => `mstore(${h(out + 32 * row)}, ${activationExpr(l.activation, v, l.slopeQ)})`))
-    const vec = vectorActivationYul(l.activation, h(out), l.nOut, plan)
-    if (vec) rows.push(vec)
-  })
+  rows.push(...denseLayersYul(plan, dense, valueAt, plan.layers[0]!.nIn, (li, col, store) => blockGroupsYul(layout.blocks[first + li]!, packed[first + li]!, col, store)))
   return { blob, blobLength: layout.length, outputsAt: dense[dense.length - 1]!, end, perTx: '', perRow: rows.join('\n                ') }
 }

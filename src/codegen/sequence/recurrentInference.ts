@@ -1,11 +1,11 @@
 import { ConfigError } from '../../errors/base.ts'
 import type { Plan } from '../../fixed/types.ts'
-import { activationExpr, vectorActivationYul } from '../dense/activationYul.ts'
 import type { InferenceParts } from '../conv/convInference.ts'
-import { hex as h, macChain } from '../dense/laneKernel.ts'
+import { hex as h } from '../dense/laneKernel.ts'
 import { cellsOf, isFinal, layersOf, readoutOf } from '../../ir/recurrentTypes.ts'
 import { recurrentBlobLayout, type BlockLayout } from './recurrentBlob.ts'
-import { concatReader } from '../dense/concatReader.ts'
+import { blockGroupsYul } from './blockGroupsYul.ts'
+import { denseLayersYul } from './denseLayersYul.ts'
 
 const words = (bytes: number) => Math.ceil(bytes / 32) * 32
 /** Inputs of at most this many values are decoded without a loop. */
@@ -49,22 +49,8 @@ export function recurrentInference(plan: Plan, opts: { layout: string }): Infere
   const dense = plan.layers.map((l, i) => (i === plan.layers.length - 1 && alloc(2), alloc(l.nOut)))
   const end = at
 
-  /** One block's groups: acc over its columns, lanes split, `store(row, v)` for each row's v = acc_row >> s. */
-  const blockYul = (b: BlockLayout, bi: number, col: (j: number) => string, store: (row: number, v: string) => string): string[] => {
-    const L = b.block.laneBits
-    const cols = b.block.weights[0]!.length
-    return b.groups.map((g, gi) => {
-      const p = packed[bi]![gi]!
-      const lines = [`let acc := mload(${h(p)})`, ...macChain(Array.from({ length: cols }, (_, j) => `mul(mload(${col(j)}), mload(${h(p + 32 * (j + 1))}))`))]
-      for (let k = 0; k < g.lanes; k++) {
-        const last = k === g.lanes - 1
-        const lane = last && g.lanes === 1 ? 'acc' : `signextend(${L / 8 - 1}, acc)`
-        if (last) lines.push(`{ let v := sar(${b.block.wShift}, ${lane}) ${store(g.first + k, 'v')} }`)
-        else lines.push(`{ let lane := ${lane} let v := sar(${b.block.wShift}, lane) ${store(g.first + k, 'v')} acc := sar(${L}, sub(acc, lane)) }`)
-      }
-      return `{ ${lines.join('\n                    ')} }`
-    })
-  }
+  /** One block's groups (./blockGroupsYul.ts), its columns read from memory at `col(j)`. */
+  const blockYul = (b: BlockLayout, bi: number, col: (j: number) => string, store: (row: number, v: string) => string): string[] => blockGroupsYul(b, packed[bi]!, (j) => `mload(${col(j)})`, store)
 
   const half = h(plan.scale >> 1n)
   const Fs = plan.F
@@ -130,15 +116,7 @@ export function recurrentInference(plan: Plan, opts: { layout: string }): Infere
   rows.push(...loops)
   // value 0: the readout's states where they lie; value k: dense layer k−1's outputs
   const valueAt = (v: number, j: number) => (v === 0 ? readAt[j]! : dense[v - 1]! + 32 * j)
-  plan.layers.forEach((l, li) => {
-    const out = dense[li]!
-    rows.push(`// layer '${l.name}': ${l.nIn} → ${l.nOut}`)
-    // a multi-output model's head reads an earlier value, its `heads` layer the heads' values one after another (ir/heads.ts)
-    const at = l.input ? concatReader(l.input, (v) => (v === 0 ? readAt.length : plan.layers[v - 1]!.nOut), valueAt) : (j: number) => valueAt(li, j)
-    rows.push(...blockYul(layout.blocks[nRec + li]!, nRec + li, (j) => h(at(j)), (row, v) => `mstore(${h(out + 32 * row)}, ${activationExpr(l.activation, v, l.slopeQ)})`))
-    const vec = vectorActivationYul(l.activation, h(out), l.nOut, plan)
-    if (vec) rows.push(vec)
-  })
+  rows.push(...denseLayersYul(plan, dense, valueAt, readAt.length, (li, col, store) => blockGroupsYul(layout.blocks[nRec + li]!, packed[nRec + li]!, col, store)))
   return { blob, blobLength: layout.length, outputsAt: dense[dense.length - 1]!, end, perTx: '', perRow: rows.join('\n                ') }
 }
 
