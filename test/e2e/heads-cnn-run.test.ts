@@ -4,24 +4,21 @@
 // predict --json name each head, each head within the tolerance of PyTorch, the simulator equal to the chain.
 // The GRU with two heads gets its label columns from the heads' names too (init only: no second anvil here).
 import { describe, expect, test } from 'bun:test'
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
+import { fixtureProject } from '../helpers/fixtureProject.ts'
 
 const G = path.join(FIXTURES, 'graph')
 const lines = (f: string) => readFileSync(f, 'utf8').trim().split('\n')
 
-function project(name: string, files: string[]): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `ml2sc-${name}-`))
-  for (const f of files) copyFileSync(path.join(G, name, f), path.join(dir, f))
-  return dir
-}
+const project = (name: string, files: string[]) => fixtureProject(path.join(G, name), files, `ml2sc-${name}-`)
 
 describe('heads in a CNN and a GRU, as a newcomer runs them', () => {
   test('GRU with heads next and up: init names a label column per head, in the heads\' order', async () => {
     const dir = project('heads_gru_sine', ['model.onnx', 'test.csv', 'reference.csv'])
-    const init = await runCli(['init', 'model.onnx', '--data', 'test.csv'], { cwd: dir })
+    const init = await runCliInProcess(['init', 'model.onnx', '--data', 'test.csv'], { cwd: dir })
     expect(init.code).toBe(0)
     const yaml = readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')
     expect(yaml).toContain('label: [next, up]')
@@ -30,13 +27,13 @@ describe('heads in a CNN and a GRU, as a newcomer runs them', () => {
 
   test('CNN from ONNX: init then run unedited; each head named and within the tolerance of PyTorch', async () => {
     const dir = project('heads_cnn_digits', ['model.onnx', 'test.csv', 'reference.csv'])
-    const init = await runCli(['init', 'model.onnx', '--data', 'test.csv'], { cwd: dir })
+    const init = await runCliInProcess(['init', 'model.onnx', '--data', 'test.csv'], { cwd: dir })
     expect(init.code).toBe(0)
     const yaml = readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')
     expect(yaml).toContain('label: [label, ink]')
     // a few rows keep the test small (precision: auto chooses on the first)
     writeFileSync(path.join(dir, 'ml2sc.yaml'), yaml.replace('  reference: reference.csv', '  reference: reference.csv\n  limit: 6'))
-    const run = await runCli(['run', 'ml2sc.yaml'], { cwd: dir })
+    const run = await runCliInProcess(['run', 'ml2sc.yaml'], { cwd: dir })
     expect(run.stderr).not.toContain('ml2sc: error')
     expect(run.code).toBe(0)
     expect(run.stdout + run.stderr).toContain('simulator mismatches 0')
@@ -58,8 +55,8 @@ describe('heads in a CNN and a GRU, as a newcomer runs them', () => {
     }
     // predict --json: a prediction per head, on chain (eth_call) and off chain alike
     writeFileSync(path.join(dir, 'rows.csv'), lines(path.join(dir, 'test.csv')).slice(0, 3).join('\n') + '\n')
-    const on = await runCli(['predict', 'ml2sc.yaml', '--input', 'rows.csv', '--json'], { cwd: dir })
-    const off = await runCli(['predict', 'ml2sc.yaml', '--input', 'rows.csv', '--json', '--offchain'], { cwd: dir })
+    const on = await runCliInProcess(['predict', 'ml2sc.yaml', '--input', 'rows.csv', '--json'], { cwd: dir })
+    const off = await runCliInProcess(['predict', 'ml2sc.yaml', '--input', 'rows.csv', '--json', '--offchain'], { cwd: dir })
     expect(on.code).toBe(0)
     expect(JSON.parse(on.stdout)).toEqual(JSON.parse(off.stdout))
     const rows = JSON.parse(on.stdout).rows

@@ -5,7 +5,7 @@
 // PyTorch's outputs in each; loops that cannot be unrolled get one line naming model.py's line; and the
 // model runs on anvil from `init` unedited, chain = simulator, within tolerance of PyTorch.
 import { describe, expect, test } from 'bun:test'
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { makePlan } from '../../src/fixed/makePlan.ts'
@@ -13,12 +13,14 @@ import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { encodeRow } from '../../src/fixed/encodeRows.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
 import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
+import { featureRows, fixtureProject } from '../helpers/fixtureProject.ts'
 
 const DIR = path.join(FIXTURES, 'graph', 'modulelist_wine')
 const SRC = readFileSync(path.join(DIR, 'model.py'), 'utf8')
-const rows = readFileSync(path.join(DIR, 'test.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 13).map(Number))
+const rows = featureRows(DIR, 13)
 const NAMES = ['inp', 'blocks.0.fc', 'blocks.1.fc', 'layers.0', 'layers.1', 'layers.2', 'post.a', 'post.b', 'mix.first', 'heads.0', 'heads.1', 'heads.2']
 const ACTS = ['relu', 'relu', 'relu', 'relu', 'relu', 'identity', 'tanh', 'tanh', 'identity', 'relu', 'relu', 'identity']
 type Spec = Parameters<typeof loadModel>[0]
@@ -102,12 +104,11 @@ describe('nn.ModuleList / nn.ModuleDict loops', () => {
   })
 
   test('model.state_dict.pt + model.py on anvil from `init` unedited: chain = simulator, within tolerance of PyTorch', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-mlist-run-'))
-    for (const f of ['model.state_dict.pt', 'model.py', 'test.csv', 'reference.csv']) copyFileSync(path.join(DIR, f), path.join(dir, f))
-    const init = await runCli(['init', 'model.state_dict.pt', '--data', 'test.csv'], { cwd: dir })
+    const dir = fixtureProject(DIR, ['model.state_dict.pt', 'model.py', 'test.csv', 'reference.csv'], 'ml2sc-mlist-run-')
+    const init = await runCliInProcess(['init', 'model.state_dict.pt', '--data', 'test.csv'], { cwd: dir })
     expect(init.code, init.stderr).toBe(0)
     expect(readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')).toContain('source: model.py')
-    const run = await runCli(['run', 'ml2sc.yaml', '--quiet'], { cwd: dir })
+    const run = await runCliInProcess(['run', 'ml2sc.yaml', '--quiet'], { cwd: dir })
     expect(run.code, run.stderr).toBe(0)
     const report = JSON.parse(readFileSync(path.join(dir, 'out', 'report.json'), 'utf8'))
     expect(report.fidelity).toMatchObject({ enforced: true, against: 'pytorch-csv', within: true })

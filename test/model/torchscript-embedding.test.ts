@@ -4,7 +4,7 @@
 // .flatten(1)`): scripts/make-torchscript-graph-fixtures.py. The float pass equals PyTorch's outputs; a row
 // whose category is out of range is refused; embed_wine's trace runs on anvil from `init` unedited.
 import { describe, expect, test } from 'bun:test'
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { makePlan } from '../../src/fixed/makePlan.ts'
@@ -15,17 +15,14 @@ import { loadModel } from '../../src/model/loadModel.ts'
 import { inputPartCall } from '../../src/model/pt/inputParts.ts'
 import type { Node } from '../../src/model/pt/moduleTree.ts'
 import type { ClassCode } from '../../src/model/pt/torchscriptCode.ts'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
 import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
+import { featureRows, fixtureProject } from '../helpers/fixtureProject.ts'
 
 const EMBED = path.join(FIXTURES, 'layers', 'embed_wine')
 const WIDE = path.join(FIXTURES, 'graph', 'ts_embed_wide')
-const rowsOf = (dir: string) =>
-  readFileSync(path.join(dir, 'test.csv'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => l.split(',').slice(0, 13).map(Number))
+const rowsOf = (dir: string) => featureRows(dir, 13)
 
 describe('nn.Embedding from TorchScript and a whole .pt', () => {
   for (const [dir, file, withSource, cats] of [
@@ -97,11 +94,10 @@ describe('nn.Embedding from TorchScript and a whole .pt', () => {
   })
 
   test('embed_wine/model.trace.pt on anvil from `init` unedited: chain = simulator, within tolerance of PyTorch; a bad category gets its line', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-tsembed-'))
-    for (const f of ['model.trace.pt', 'test.csv', 'reference.csv']) copyFileSync(path.join(EMBED, f), path.join(dir, f))
-    const init = await runCli(['init', 'model.trace.pt', '--data', 'test.csv'], { cwd: dir })
+    const dir = fixtureProject(EMBED, ['model.trace.pt', 'test.csv', 'reference.csv'], 'ml2sc-tsembed-')
+    const init = await runCliInProcess(['init', 'model.trace.pt', '--data', 'test.csv'], { cwd: dir })
     expect(init.code, init.stderr).toBe(0)
-    const run = await runCli(['run', 'ml2sc.yaml', '--quiet'], { cwd: dir })
+    const run = await runCliInProcess(['run', 'ml2sc.yaml', '--quiet'], { cwd: dir })
     expect(run.code, run.stderr).toBe(0)
     const report = JSON.parse(readFileSync(path.join(dir, 'out', 'report.json'), 'utf8'))
     expect(report.fidelity).toMatchObject({ enforced: true, against: 'pytorch-csv', within: true })
@@ -114,7 +110,7 @@ describe('nn.Embedding from TorchScript and a whole .pt', () => {
     // a row whose category is out of range: one answer naming the row, the feature and the embedding
     const lines = readFileSync(path.join(dir, 'test.csv'), 'utf8').trim().split('\n')
     writeFileSync(path.join(dir, 'bad.csv'), [lines[0], lines[1], lines[2]!.replace(/^[^,]*,[^,]*,/, '2,4,')].join('\n') + '\n')
-    const p = await runCli(['predict', 'ml2sc.yaml', '--input', 'bad.csv', '--json'], { cwd: dir })
+    const p = await runCliInProcess(['predict', 'ml2sc.yaml', '--input', 'bad.csv', '--json'], { cwd: dir })
     expect(p.code, p.stderr).toBe(0)
     const rows = JSON.parse(p.stdout).rows
     expect(rows[0].prediction).toBeDefined()

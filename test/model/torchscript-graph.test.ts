@@ -4,8 +4,7 @@
 // scripts/make-torchscript-graph-fixtures.py. The float pass equals PyTorch's outputs; the fixed-point twin
 // goes through the same graph; and one model runs on anvil from `init` unedited, chain = simulator.
 import { describe, expect, test } from 'bun:test'
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
@@ -13,16 +12,12 @@ import { encodeRow } from '../../src/fixed/encodeRows.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { FIXTURES } from '../helpers/paths.ts'
-import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
+import { featureRows, fixtureProject } from '../helpers/fixtureProject.ts'
 
 const GRAPH = path.join(FIXTURES, 'graph')
-const rowsOf = (dir: string) =>
-  readFileSync(path.join(dir, 'test.csv'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => l.split(',').slice(0, 13).map(Number))
+const rowsOf = (dir: string) => featureRows(dir, 13)
 
 describe('TorchScript graph models (no source)', () => {
   for (const name of ['ts_graph', 'ts_heads'])
@@ -56,8 +51,7 @@ describe('TorchScript graph models (no source)', () => {
       })
 
   test('ts_graph/trace.pt on anvil from `init` unedited: chain = simulator, within tolerance of PyTorch, every class kept', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-tsgraph-'))
-    for (const f of ['trace.pt', 'test.csv', 'reference.csv']) copyFileSync(path.join(GRAPH, 'ts_graph', f), path.join(dir, f))
+    const dir = fixtureProject(path.join(GRAPH, 'ts_graph'), ['trace.pt', 'test.csv', 'reference.csv'], 'ml2sc-tsgraph-')
     const init = await runCliInProcess(['init', 'trace.pt', '--data', 'test.csv'], { cwd: dir })
     expect(init.code, init.stderr).toBe(0)
     const run = await runCliInProcess(['run', 'ml2sc.yaml', '--quiet'], { cwd: dir })
