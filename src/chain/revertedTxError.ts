@@ -1,7 +1,7 @@
-import { decodeErrorResult, type Abi, type Hex } from 'viem'
+import type { Abi, Hex } from 'viem'
 import type { ChainSession } from './connectChain.ts'
 import { ChainError } from '../errors/base.ts'
-import { chainErrorFrom, REVERT_HINTS } from './txErrors.ts'
+import { chainErrorFrom, revertDataError } from './txErrors.ts'
 
 type Trace = { output?: string; error?: string; calls?: Trace[] }
 
@@ -26,13 +26,8 @@ async function traceOf(s: ChainSession, hash: Hex): Promise<Trace | undefined> {
  */
 export async function revertedTxError(s: ChainSession, label: string, tx: { hash: Hex; blockNumber: bigint; gasUsed: bigint; gas: bigint }, req: { to?: Hex; data: Hex; value?: bigint }, abi?: Abi): Promise<ChainError> {
   const trace = await traceOf(s, tx.hash)
-  const data = trace?.output
-  if (abi && typeof data === 'string' && /^0x[0-9a-f]{8}/i.test(data)) {
-    try {
-      const d = decodeErrorResult({ abi, data: data as Hex })
-      return new ChainError(`${label} reverted: ${d.errorName}(${(d.args ?? []).join(', ')}) (transaction ${tx.hash}, block ${tx.blockNumber})`, { hint: REVERT_HINTS[d.errorName] })
-    } catch {}
-  }
+  const decoded = typeof trace?.output === 'string' && revertDataError(trace.output, label, abi, ` (transaction ${tx.hash}, block ${tx.blockNumber})`)
+  if (decoded) return decoded
   // without a trace: all of the gas, or all but the 1/64 that a call which ran out of gas leaves its caller
   const outOfGas = trace ? ranOutOfGas(trace) : 64n * tx.gasUsed >= 63n * tx.gas
   if (outOfGas) return new ChainError(`${label} ran out of gas (transaction ${tx.hash}: it used ${tx.gasUsed} of its ${tx.gas} gas)`, { hint: 'the gas limit was too low: lower batch.rows, or re-run (the estimate is made again)' })

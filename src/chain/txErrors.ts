@@ -24,7 +24,7 @@ export const OVER_LIMIT = /gas required exceeds|exceeds (the )?block gas limit|e
 
 
 /** What to do about each of the model contract's custom errors. */
-export const REVERT_HINTS: Record<string, string> = {
+const REVERT_HINTS: Record<string, string> = {
   NotOwner: "only the contract's owner may do this: set ML2SC_PRIVATE_KEY to the owner's key",
   NotPendingOwner: 'only the account named by transferOwnership may accept the ownership',
   NotReady: 'the weights are not all on chain (an upload is incomplete): finish it with `ml2sc upload` or `ml2sc update`',
@@ -39,6 +39,20 @@ export const REVERT_HINTS: Record<string, string> = {
   AdminLibraryMissing: "ml2sc's shared admin library is not on this chain: `ml2sc deploy` puts it there (once per chain, through the CREATE2 deployment proxy)",
 }
 
+/**
+ * The one line for revert data that is one of the contract's custom errors (`what reverted: Name(args)`,
+ * then `where`), with its hint; undefined when the data decodes to none of them.
+ */
+export function revertDataError(data: string, what: string, abi: Abi | undefined, where = '', cause?: unknown): ChainError | undefined {
+  if (!abi || !/^0x[0-9a-f]{8}/i.test(data)) return undefined
+  try {
+    const d = decodeErrorResult({ abi, data: data as Hex })
+    return new ChainError(`${what} reverted: ${d.errorName}(${(d.args ?? []).join(', ')})${where}`, { hint: REVERT_HINTS[d.errorName], cause })
+  } catch {
+    return undefined
+  }
+}
+
 /** Turn a viem failure into one line, decoding the model contract's custom errors. */
 export function chainErrorFrom(e: unknown, what: string, abi?: Abi): ChainError {
   if (e instanceof ChainError) return e
@@ -46,12 +60,8 @@ export function chainErrorFrom(e: unknown, what: string, abi?: Abi): ChainError 
     const reverted = e.walk((x) => x instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null
     if (reverted?.data) return new ChainError(`${what} reverted: ${reverted.data.errorName}(${(reverted.data.args ?? []).join(', ')})`, { hint: REVERT_HINTS[reverted.data.errorName], cause: e })
     const raw = (e.walk((x) => typeof (x as { data?: unknown }).data === 'string' && /^0x[0-9a-f]{8}/i.test((x as { data: string }).data)) as { data?: Hex } | null)?.data
-    if (raw && abi) {
-      try {
-        const d = decodeErrorResult({ abi, data: raw })
-        return new ChainError(`${what} reverted: ${d.errorName}(${(d.args ?? []).join(', ')})`, { hint: REVERT_HINTS[d.errorName], cause: e })
-      } catch {}
-    }
+    const decoded = raw && revertDataError(raw, what, abi, '', e)
+    if (decoded) return decoded
     const msg = e.shortMessage.split('\n')[0]!
     const text = errorText(e)
     const hint = FUNDS.test(text)
