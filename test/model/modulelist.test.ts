@@ -8,13 +8,10 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { makePlan } from '../../src/fixed/makePlan.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
-import { encodeRow } from '../../src/fixed/encodeRows.ts'
-import { simulate } from '../../src/fixed/simulate.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { FIXTURES } from '../helpers/paths.ts'
-import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
+import { pytorchOutputs, worstErrors } from '../helpers/pytorchOutputs.ts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { featureRows, fixtureProject } from '../helpers/fixtureProject.ts'
 
@@ -43,20 +40,10 @@ describe('nn.ModuleList / nn.ModuleDict loops', () => {
       expect(model.layers.map((l) => l.activation.kind as string)).toEqual(ACTS)
       expect(model.layers.filter((l) => l.input?.op === 'add').length).toBe(3)
       const torch = pytorchOutputs(DIR)
-      const plan = makePlan(model, { fraction: 20, weightBytes: 4, inputBytes: 4 })
-      let worstFloat = 0
-      let worstFixed = 0
-      rows.forEach((row, r) => {
-        const f = referenceForward(model, row)
-        const q = simulate(plan, (encodeRow(plan, row) as { values: bigint[] }).values)
-        f.forEach((v, j) => {
-          worstFloat = Math.max(worstFloat, Math.abs(v - torch[r]![j]!))
-          worstFixed = Math.max(worstFixed, Math.abs(Number(q[j]!) / 2 ** 20 - torch[r]![j]!))
-        })
-      })
+      const worst = worstErrors(model, rows, torch)
       expect(rows.length).toBe(40)
-      expect(worstFloat).toBeLessThan(1e-5)
-      expect(worstFixed).toBeLessThan(1e-4)
+      expect(worst.float).toBeLessThan(1e-5)
+      expect(worst.fixed).toBeLessThan(1e-4)
     })
 
   test('other forms: range(len(...)) with self.layers[i], zip, .items(), a comprehension whose length only the state_dict gives', async () => {

@@ -7,16 +7,15 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { makePlan } from '../../src/fixed/makePlan.ts'
 import { referenceForward } from '../../src/fixed/referenceForward.ts'
-import { encodeRow } from '../../src/fixed/encodeRows.ts'
+import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { inputPartCall } from '../../src/model/pt/inputParts.ts'
 import type { Node } from '../../src/model/pt/moduleTree.ts'
 import type { ClassCode } from '../../src/model/pt/torchscriptCode.ts'
 import { FIXTURES } from '../helpers/paths.ts'
-import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
+import { pytorchOutputs, worstErrors } from '../helpers/pytorchOutputs.ts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { featureRows, fixtureProject } from '../helpers/fixtureProject.ts'
 
@@ -41,24 +40,15 @@ describe('nn.Embedding from TorchScript and a whole .pt', () => {
       const rows = rowsOf(dir)
       const torch = pytorchOutputs(dir)
       expect(rows.length).toBe(40)
-      const plan = makePlan(model, { fraction: 20, weightBytes: 4, inputBytes: 4 })
-      let worstFloat = 0
-      let worstFixed = 0
-      rows.forEach((row, r) => {
-        const f = referenceForward(model, row)
-        expect(f.length).toBe(3)
-        const q = simulate(plan, (encodeRow(plan, row) as { values: bigint[] }).values)
-        f.forEach((v, j) => {
-          worstFloat = Math.max(worstFloat, Math.abs(v - torch[r]![j]!))
-          worstFixed = Math.max(worstFixed, Math.abs(Number(q[j]!) / 2 ** 20 - torch[r]![j]!))
-        })
-      })
-      expect(worstFloat).toBeLessThan(1e-5)
-      expect(worstFixed).toBeLessThan(1e-4)
+      const worst = worstErrors(model, rows, torch)
+      expect(worst.widths).toEqual(rows.map(() => 3))
+      expect(worst.float).toBeLessThan(1e-5)
+      expect(worst.fixed).toBeLessThan(1e-4)
       // category 6 of a 6-row table (or 4 of emb_b's 4): the float pass and the simulator refuse it
       const bad = [...rows[0]!]
       bad[1] = cats[1][1]
       expect(() => referenceForward(model, bad)).toThrow(`feature 1: ${cats[1][1]} is not a category index of embedding '${cats[1][2]}'`)
+      const plan = makePlan(model, { fraction: 20, weightBytes: 4, inputBytes: 4 })
       expect(() => simulate(plan, bad.map((v) => BigInt(Math.round(v * 2 ** 20))))).toThrow(/BadCategory/)
     })
 

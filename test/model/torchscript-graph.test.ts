@@ -6,13 +6,9 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { makePlan } from '../../src/fixed/makePlan.ts'
-import { referenceForward } from '../../src/fixed/referenceForward.ts'
-import { encodeRow } from '../../src/fixed/encodeRows.ts'
-import { simulate } from '../../src/fixed/simulate.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { FIXTURES } from '../helpers/paths.ts'
-import { pytorchOutputs } from '../helpers/pytorchOutputs.ts'
+import { pytorchOutputs, worstErrors } from '../helpers/pytorchOutputs.ts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { featureRows, fixtureProject } from '../helpers/fixtureProject.ts'
 
@@ -34,20 +30,10 @@ describe('TorchScript graph models (no source)', () => {
         const rows = rowsOf(dir)
         const torch = pytorchOutputs(dir)
         expect(rows.length).toBe(30)
-        const plan = makePlan(model, { fraction: 20, weightBytes: 4, inputBytes: 4 })
-        let worstFloat = 0
-        let worstFixed = 0
-        rows.forEach((row, r) => {
-          const f = referenceForward(model, row)
-          expect(f.length).toBe(torch[r]!.length)
-          const q = simulate(plan, (encodeRow(plan, row) as { values: bigint[] }).values)
-          f.forEach((v, j) => {
-            worstFloat = Math.max(worstFloat, Math.abs(v - torch[r]![j]!))
-            worstFixed = Math.max(worstFixed, Math.abs(Number(q[j]!) / 2 ** 20 - torch[r]![j]!))
-          })
-        })
-        expect(worstFloat).toBeLessThan(1e-5)
-        expect(worstFixed).toBeLessThan(1e-4)
+        const worst = worstErrors(model, rows, torch)
+        expect(worst.widths).toEqual(torch.map((t) => t.length))
+        expect(worst.float).toBeLessThan(1e-5)
+        expect(worst.fixed).toBeLessThan(1e-4)
       })
 
   test('ts_graph/trace.pt on anvil from `init` unedited: chain = simulator, within tolerance of PyTorch, every class kept', async () => {
