@@ -3,7 +3,7 @@ import { biasedAccInit, biasWordExpr, directPacketMacs, hex as h, laneWordOf, ma
 import { vectorActivationYul } from './activationYul.ts'
 import { joinYul } from './joinYul.ts'
 import { gatherAddYul, gatherCodeAddYul, gatherCodeDecodeYul, gatherDecodeYul, multipliedInputs } from './categoricalYul.ts'
-import { decodesInputs, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
+import { decodesInputs, packedGroupWords, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
 import { laneMask, packetAt, type GroupLayout } from '../weights/weightBlob.ts'
 
 export { macChain } from './laneKernel.ts'
@@ -56,8 +56,7 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
     lines.push(`// layer ${l} '${layer.name}': ${layer.nIn}→${layer.nOut}, ${layer.lanes} lanes${nIn < layer.nIn ? `, lane words of the ${nIn} numeric inputs` : ''}`)
     for (const { g0, count, index } of shapes(mem.blobLayout.layers[l]!.groups)) {
       const packets = Math.ceil(nIn / g0.perWord)
-      // a group's lane words in memory, as memoryMap reserves them (a lone packet: its nIn words only)
-      const words = (g0.packets === 1 ? nIn : packets * g0.perWord) * 32
+      const words = packedGroupWords(g0, nIn) * 32
       const stores = (n: number, k = 0) => Array.from({ length: n }, (_, j) => `mstore(${k * g0.perWord + j ? `add(d, ${32 * (k * g0.perWord + j)})` : 'd'}, sub(${laneWordOf(g0, j, wb)}, bw))`).join(' ')
       // packet k of a turn (or of the tail after the loop), at p + k·packetBytes
       const packet = (k: number) => `m := mload(${k ? `add(p, ${k * g0.packetBytes})` : 'p'}) ${stores(g0.perWord, k)}`

@@ -1,5 +1,5 @@
 import type { Plan } from '../../fixed/types.ts'
-import { blobLayout, type BlobLayout } from '../weights/weightBlob.ts'
+import { blobLayout, type BlobLayout, type GroupLayout } from '../weights/weightBlob.ts'
 import { gatherWords, multipliedInputs } from './categoricalYul.ts'
 
 /**
@@ -67,6 +67,14 @@ export function decodesInputs(plan: Plan): boolean {
 
 const words = (bytes: number) => Math.ceil(bytes / 32) * 32
 
+/**
+ * Memory words a `packed` group's lane words take (packWeightsYul writes them, memoryMap reserves them): the
+ * packing loop writes every field of every packet (the last one's spare words are never read); a lone packet
+ * is unpacked word by word, its `nIn` words only (memory is paid per word touched). `nIn` counts the
+ * multiplied inputs: a gathered embedding column is never unpacked.
+ */
+export const packedGroupWords = (g: Pick<GroupLayout, 'packets' | 'perWord'>, nIn: number): number => (g.packets === 1 ? nIn : Math.ceil(nIn / g.perWord) * g.perWord)
+
 /** Fixed memory addresses for everything inference touches; the contract never hands memory back to Solidity. */
 export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams: false }, chunks = 1): MemoryMap {
   const layout = blobLayout(plan)
@@ -96,10 +104,7 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
     if (kernel.mode === 'packed')
       for (const g of groups) {
         packedWeights.push(at)
-        // the packing loop writes every field of every packet (the last one's spare words are never read);
-        // a lone packet is unpacked word by word, its nIn words only (memory is paid per word touched); a
-        // gathered embedding column is never unpacked (multipliedInputs: the numeric columns)
-        at += (g.packets === 1 ? multipliedInputs(plan, l) : Math.ceil(multipliedInputs(plan, l) / g.perWord) * g.perWord) * 32
+        at += packedGroupWords(g, multipliedInputs(plan, l)) * 32
       }
     const packedBiases = at
     if (kernel.mode === 'packed') at += groups.length * 32
