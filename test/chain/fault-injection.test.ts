@@ -1,7 +1,7 @@
-// Transient faults: `bin/ml2sc run` through a proxy that throws 503s, timeouts, dropped and truncated
-// responses, swallowed (never mined) transactions, a spurious nonce error and transactions replaced by
-// another of the same account at a "remote" anvil. The run
-// must still succeed with correct results, and the chain must show each weight chunk written exactly once.
+// Transient faults: `ml2sc run` (src/cli.ts, in the test's process) through a proxy that throws 503s,
+// timeouts, dropped and truncated responses, swallowed (never mined) transactions, a spurious nonce error
+// and transactions replaced by another of the same account at a "remote" anvil. The run must still succeed
+// with correct results, and the chain must show each weight chunk written exactly once.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { CREATE2_FACTORY } from '../../src/codegen/admin/adminLibrary.ts'
 import { readFileSync } from 'node:fs'
@@ -10,7 +10,7 @@ import { decodeFunctionData, toFunctionSelector, type Abi, type Hex } from 'viem
 import { commitmentOf, encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess as runCli } from '../helpers/cliInProcess.ts'
 import { startFaultProxy } from './faultProxy.ts'
 import { allTransactions, publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 import { UPLOAD_IN_FLIGHT } from '../../src/chain/uploadWeights.ts'

@@ -7,7 +7,7 @@ import { approveSpending, assertSpendingAllowed } from '../../src/chain/spendGua
 import { hardforkDifference } from '../../src/chain/nodeProfile.ts'
 import { startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 import { bcProject } from '../commands/helpers.ts'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess as runCli } from '../helpers/cliInProcess.ts'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 

@@ -9,7 +9,8 @@ import { decodeFunctionData, type Abi, type Hex } from 'viem'
 import { commitmentOf, encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
-import { CLI, runCli } from '../helpers/paths.ts'
+import { CLI } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { allTransactions, publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 let remote: RemoteAnvil
@@ -56,7 +57,8 @@ test('SIGKILL mid-upload, re-run: resumes without re-sending a confirmed chunk; 
   const sentBefore = (await allTransactions(remote.url)).length
   expect(sentBefore).toBe(2 + writtenAtKill) // the admin library (once per chain), the deploy and the chunks: nothing else
 
-  const r = await runCli(['run', p.config, '--yes'], { env })
+  // the re-run: src/cli.ts in this process (the killed run above is the process under test)
+  const r = await runCliInProcess(['run', p.config, '--yes'], { env })
   expect(r.stderr).not.toContain('ml2sc: error')
   expect(r.code).toBe(0)
   expect(r.stderr).toContain(`reuse the contract at ${dep.address}`)

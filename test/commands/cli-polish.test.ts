@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'bun:test'
 import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess as runCli } from '../helpers/cliInProcess.ts'
 import { bcProject } from './helpers.ts'
 
 describe('run without anvil', () => {

@@ -1,12 +1,14 @@
 // The command line in ml2sc's own words: an unknown command names the closest one, a missing config says
 // what `run` needs, an unknown option gets a did-you-mean, help examples are never wrapped mid-command,
 // and `ml2sc schema` prints the config's JSON Schema (which error hints cite instead of a repo path).
+// src/cli.ts runs in the test's process (helpers/cliInProcess.ts): the words, exit codes and help are its own.
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { closest } from '../../src/ui/closest.ts'
 import { commands } from '../../src/commands/index.ts'
-import { ROOT, runCli } from '../helpers/paths.ts'
+import { ROOT } from '../helpers/paths.ts'
+import { runCliInProcess as runCli } from '../helpers/cliInProcess.ts'
 import { bcProject } from './helpers.ts'
 
 /** One error line on stderr, exit 1, nothing on stdout. */
@@ -57,7 +59,7 @@ test('the command is the first word that is not an option or the value of --out'
   const r = await runCli(['generate', cfg, '--out', 'run', '--quiet'], { cwd: dir })
   expect([r.code, r.stderr]).toEqual([0, ''])
   expect(readFileSync(path.join(dir, 'run', 'plan.json'), 'utf8')).toContain('"kind": "ml2sc/plan"')
-}, 900_000) // one CLI process: seconds, more on a busy machine
+}, 900_000) // one generate: seconds, more on a busy machine
 
 describe('help', () => {
   test('the top-level help speaks of networks, not only MLPs, and lists schema', async () => {

@@ -1,10 +1,13 @@
 // The stage subcommands as a user runs them: separate processes, each with its own embedded anvil
-// resuming the chain from <out>/anvil-state.json; --help with examples; one-line errors.
+// resuming the chain from <out>/anvil-state.json (nothing kept in memory between stages, as the admin
+// library and solc's results are within one process); --help with examples and one-line errors, which are
+// src/cli.ts's own, run in the test's process (helpers/cliInProcess.ts).
 import { describe, expect, test } from 'bun:test'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { bcProject } from './helpers.ts'
 
 const MINE = ['init', 'inspect', 'generate', 'compile', 'deploy', 'upload', 'evaluate', 'report']
@@ -36,20 +39,20 @@ describe('stage subcommands', () => {
 
   test('a missing artifact: one line naming the command to run', async () => {
     const cfg = bcProject()
-    const r = await runCli(['upload', cfg])
+    const r = await runCliInProcess(['upload', cfg])
     expect(r.code).toBe(1)
     expect(r.stderr.trim()).toMatch(/^ml2sc: error: no plan\.json in .*out\/: run `ml2sc generate .*ml2sc\.yaml` first$/)
   })
 
   test('--help on every stage command, with examples', async () => {
-    const helps = await Promise.all(MINE.map((cmd) => runCli([cmd, '--help'])))
+    const helps = await Promise.all(MINE.map((cmd) => runCliInProcess([cmd, '--help'])))
     for (const [i, cmd] of MINE.entries()) {
       const r = helps[i]!
       expect(r.code).toBe(0)
       expect(r.stdout).toContain(`ml2sc ${cmd}`)
       expect(r.stdout).toContain('Examples:')
     }
-    const top = await runCli(['--help'])
+    const top = await runCliInProcess(['--help'])
     for (const cmd of MINE) expect(top.stdout).toMatch(new RegExp(`ml2sc ${cmd} <`))
   })
 })

@@ -10,7 +10,8 @@ import { referenceForward } from '../../src/fixed/referenceForward.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
 import { readReference } from '../../src/data/readReference.ts'
 import { initConfig, type InitResult } from '../../src/scaffold/initConfig.ts'
-import { FIXTURES, runCli } from '../helpers/paths.ts'
+import { FIXTURES } from '../helpers/paths.ts'
+import { runCliInProcess as runCli } from '../helpers/cliInProcess.ts'
 
 const TRUST = path.join(FIXTURES, 'trust')
 function copy(from: string, files: string[]): string {

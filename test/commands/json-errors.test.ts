@@ -1,7 +1,7 @@
 // With --json a failure is one JSON object on stdout, {"error", "where", "hint"}, as well as the one line
 // on stderr, and the exit code is still non-zero: a script reading stdout always gets JSON.
 import { expect, test } from 'bun:test'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess as runCli } from '../helpers/cliInProcess.ts'
 
 test('--json errors: a missing config, a bad command line, no command', async () => {
   const missing = await runCli(['predict', 'nope.yaml', '--input', 'rows.csv', '--json'])

@@ -3,7 +3,8 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { ROOT, runCli } from '../helpers/paths.ts'
+import { ROOT } from '../helpers/paths.ts'
+import { runCliInProcess as runCli } from '../helpers/cliInProcess.ts'
 
 function project(yaml: string, files: Record<string, string> = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-bad-'))

@@ -1,10 +1,12 @@
 // `bin/ml2sc run` as a user runs it: real anvil, real solc, a real PyTorch-trained model; the on-chain
-// answers must be PyTorch's own (its outputs are committed beside the model).
+// answers must be PyTorch's own (its outputs are committed beside the model). The second model's run is
+// src/cli.ts in the test's process (helpers/cliInProcess.ts): the launcher is the first one's.
 import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ROOT, runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 const readCsv = (f: string) => readFileSync(f, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','))
 
@@ -49,7 +51,7 @@ describe('ml2sc run', () => {
 
   test('iris (JSON state_dict + nn.Module source, multi-class): every on-chain class equals PyTorch', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'ml2sc-e2e-'))
-    const r = await runCli(['run', 'examples/iris/ml2sc.yaml', '--out', out, '--quiet'])
+    const r = await runCliInProcess(['run', 'examples/iris/ml2sc.yaml', '--out', out, '--quiet']) // the process itself: the test above
     expect(r.code).toBe(0)
     const torch = readCsv(path.join(ROOT, 'examples/iris/reference.csv')).map((r) => r.slice(1).map(Number))
     const preds = readCsv(path.join(out, 'predictions.csv'))

@@ -3,9 +3,9 @@
 // process costs a bun start-up and a fresh load of every module (yargs, viem, the ONNX reader, solc-js when
 // it compiles); here the modules stay loaded between calls and solc's results stay in memory.
 //
-// For tests about what a command does, not about the process: exit codes, one-line errors and the absence
-// of a stack trace are those of src/cli.ts either way, and the tests that are about the process itself
-// (the launcher, signals, start-up cost) keep `runCli` (helpers/paths.ts). Calls run one at a time (the
+// For tests about what a command does, not about the process: exit codes, one-line errors, the absence of
+// a stack trace and --help (yargs' process.exit is caught) are those of src/cli.ts either way, and the tests
+// that are about the process itself (the launcher, signals, start-up cost) keep `runCli` (helpers/paths.ts). Calls run one at a time (the
 // process's stdout, stderr, argv, environment and working folder are swapped in for each), so callers may
 // start several at once.
 import path from 'node:path'
@@ -25,11 +25,9 @@ export function runCliInProcess(args: string[], opts: { cwd?: string; env?: Reco
 }
 
 async function runOne(args: string[], opts: { cwd?: string; env?: Record<string, string> }): Promise<Result> {
-  // yargs prints help through console.log and then exits the process: use runCli for those
-  if (args.some((a) => a === '--help' || a === '-h' || a === '--version')) throw new Error('runCliInProcess: --help and --version exit the process; use runCli')
   const out: string[] = []
   const err: string[] = []
-  const saved = { argv: process.argv, cwd: process.cwd(), exitCode: process.exitCode, out: process.stdout.write, err: process.stderr.write }
+  const saved = { argv: process.argv, cwd: process.cwd(), exitCode: process.exitCode, out: process.stdout.write, err: process.stderr.write, exit: process.exit, log: console.log, error: console.error, columns: Object.getOwnPropertyDescriptor(process.stdout, 'columns') }
   const env = { CI: '1', ...opts.env }
   const savedEnv = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]))
   const capture = (into: string[]) =>
@@ -46,12 +44,23 @@ async function runOne(args: string[], opts: { cwd?: string; env?: Record<string,
     process.exitCode = 0
     process.stdout.write = capture(out)
     process.stderr.write = capture(err)
+    // yargs prints --help through console.log, then calls process.exit(0): kept as the exit code here, and
+    // yargs then runs no handler. The help is wrapped as in a CLI process whose stdout is a pipe (no columns)
+    console.log = (...a: unknown[]) => void out.push(`${a.join(' ')}\n`)
+    console.error = (...a: unknown[]) => void err.push(`${a.join(' ')}\n`)
+    process.exit = ((code?: number) => void (process.exitCode = code ?? 0)) as typeof process.exit
+    Object.defineProperty(process.stdout, 'columns', { value: undefined, configurable: true })
     // a new instance of src/cli.ts (its top-level `await main(…)` is the whole command); its imports stay cached
     await import(`${CLI_TS}?call=${++calls}`)
     return { code: Number(process.exitCode ?? 0), stdout: out.join(''), stderr: err.join('') }
   } finally {
     process.stdout.write = saved.out
     process.stderr.write = saved.err
+    process.exit = saved.exit
+    console.log = saved.log
+    console.error = saved.error
+    if (saved.columns) Object.defineProperty(process.stdout, 'columns', saved.columns)
+    else delete (process.stdout as { columns?: number }).columns
     process.argv = saved.argv
     // `undefined` does not clear an exit code once set (bun): 0 does
     process.exitCode = saved.exitCode ?? 0
