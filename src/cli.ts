@@ -56,7 +56,7 @@ async function main(argv: string[]) {
       .scriptName('ml2sc')
       .version(false)
       .option('version', { type: 'boolean', describe: 'Print the ml2sc, solc and anvil versions (anvil: the one a run would start)' })
-      .usage('ml2sc — a trained PyTorch network (MLP or CNN) → gas-efficient Solidity, deployed and checked against PyTorch on chain\n\nUsage: $0 <command> [options]')
+      .usage('ml2sc — a trained PyTorch network (MLP, CNN, GRU/LSTM or attention; residuals, concats, heads) → gas-efficient Solidity, deployed and checked against PyTorch on chain\n\nUsage: $0 <command> [options]')
       .option('verbose', { type: 'boolean', default: false, describe: 'More detail; full error causes and stack traces' })
       .option('quiet', { type: 'boolean', default: false, describe: 'Only errors' })
       .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output on stdout' })

@@ -49,8 +49,10 @@ export function usageError(msg: string, argv: string[], commands: CommandInfo[],
     const flags = missing[1]!.split(', ').map((n) => `--${n}`)
     // a misspelt required option shows up as missing: name the typed flag it was probably meant to be
     const typo = argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]!).find((n) => !cmd.options.includes(n) && !globals.includes(n))
-    const near = typo !== undefined ? closest(typo, missing[1]!.split(', ')) : undefined
-    return new Ml2scError(`\`ml2sc ${cmd.name}\` needs ${flags.join(' and ')}`, { hint: `${near ? `--${typo} is not an option: did you mean --${near}? ` : ''}${helpOf} lists its options` })
+    // …or, when it is near none of them, the option of the command it was probably meant to be
+    const near = typo !== undefined ? (closest(typo, missing[1]!.split(', ')) ?? closest(typo, cmd.options.filter((o) => o.length > 1 && !/[A-Z]/.test(o)))) : undefined
+    const typoHint = typo === undefined ? '' : near ? `--${typo} is not an option: did you mean --${near}? ` : `--${typo} is not an option either; `
+    return new Ml2scError(`\`ml2sc ${cmd.name}\` needs ${flags.join(' and ')}`, { hint: `${typoHint}${helpOf} lists its options` })
   }
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg)
   if (unknown) {

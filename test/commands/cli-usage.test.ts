@@ -49,6 +49,9 @@ describe('usage errors', () => {
     // --tx is predict's and run's, not verify's
     expect(await oneLine(['verify', cfg, '--tx'])).toBe('ml2sc: error: unknown option --tx for `ml2sc verify` (hint: `ml2sc verify --help` lists its options)')
     expect(await oneLine(['predict', cfg, '--inptu', 'rows.csv'])).toMatch(/`ml2sc predict` needs --input \(hint: --inptu is not an option: did you mean --input\?/)
+    // a typo of another option, while a required one is missing: both are said
+    expect(await oneLine(['predict', cfg, '--ofchain'])).toMatch(/`ml2sc predict` needs --input \(hint: --ofchain is not an option: did you mean --offchain\?/)
+    expect(await oneLine(['predict', cfg, '--zzzz'])).toMatch(/`ml2sc predict` needs --input \(hint: --zzzz is not an option either; `ml2sc predict --help`/)
     expect(await oneLine(['run', cfg, 'extra'])).toMatch(/unexpected argument 'extra' for `ml2sc run`/)
   })
 })
@@ -65,7 +68,7 @@ describe('help', () => {
   test('the top-level help speaks of networks, not only MLPs, and lists schema', async () => {
     const r = await runCli(['--help'])
     expect(r.stdout).not.toMatch(/PyTorch MLP/)
-    expect(r.stdout).toMatch(/PyTorch network \(MLP or CNN\)/)
+    expect(r.stdout).toMatch(/PyTorch network \(MLP, CNN, GRU\/LSTM or attention; residuals, concats, heads\)/)
     expect(r.stdout).toMatch(/ml2sc schema\s+Print the config's JSON Schema/)
   })
 
