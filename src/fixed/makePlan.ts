@@ -53,9 +53,10 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const unsigned = ownScale && p.inputUnsigned === true
   const inputLift = weightExponent({ F, decimals, inputFraction }, 0, 0)
   const lift = (l: number) => (cnn ? 0 : weightExponent({ F, decimals, inputFraction }, l, 0))
-  // int4 weights (nibbles in the blob) are for dense layers: the conv, recurrent and attention kernels read whole bytes
-  if (p.weightBytes < 1 && ((model.tensorLayers?.length ?? 0) > 0 || model.recurrent || model.attention || model.categorical?.length))
-    throw new NumericsError(`int4 weights are for dense (Linear) layers only; this model has ${model.recurrent ? 'a GRU/LSTM' : model.attention ? 'an attention' : model.categorical?.length ? 'an nn.Embedding input (its gather reads whole-byte fields)' : 'a convolutional'} layer`, { where: 'precision.weights', hint: 'use precision.weights: int8 or wider' })
+  // int4 weights (nibbles in the blob) are for dense layers (an nn.Embedding's gather reads nibble fields too):
+  // the conv, recurrent and attention kernels read whole bytes
+  if (p.weightBytes < 1 && ((model.tensorLayers?.length ?? 0) > 0 || model.recurrent || model.attention))
+    throw new NumericsError(`int4 weights are for dense (Linear) layers only; this model has ${model.recurrent ? 'a GRU/LSTM' : model.attention ? 'an attention' : 'a convolutional'} layer`, { where: 'precision.weights', hint: 'use precision.weights: int8 or wider' })
   const wMaxQ = (1n << BigInt(8 * p.weightBytes - 1)) - 1n
   const inputMax = (1n << BigInt(8 * p.inputBytes - (unsigned ? 0 : 1))) - 1n
   const inputMin = unsigned ? 0n : -inputMax - 1n
