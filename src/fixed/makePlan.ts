@@ -8,6 +8,7 @@ import { joinInput } from '../ir/layerInput.ts'
 import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
 import { quantize } from './quantize.ts'
+import { shareLayers } from './shareLayers.ts'
 import { expandInput, gatheredBound } from '../ir/categorical.ts'
 import { graphPinOf, inputScaleOf, tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
 
@@ -150,6 +151,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     valueMax.push(outMax)
     return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax, ...(layer.input ? { input: layer.input } : {}) }
   })
+  // a module applied several times: stored once, one lane layout for its uses (a dense model's blob only)
+  if (!cnn && !recurrent && !attention) shareLayers(layers, model.layers.map((l) => l.shares), pin ? (pin.shares ?? []) : undefined)
   const biasMax = [...layers.flatMap((l) => l.biases), ...(recurrent?.blocks.flatMap((b) => b.biases) ?? []), ...(attention?.blocks.flatMap((b) => b.biases) ?? [])].reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
   const biasBytes = pinned('bias', bytesFor(biasMax), pin?.biasBytes)
   const outMax = layers[layers.length - 1]!.outMax.reduce((a, b) => (a > b ? a : b), 0n)

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import { ModelError } from '../errors/base.ts'
 import { buildModel } from '../ir/buildModel.ts'
+import { markSharedLayers } from '../ir/sharedLayers.ts'
 import type { ArchStep, ModelIR } from '../ir/types.ts'
 import { parseLayersSpec } from './parseLayersSpec.ts'
 import { parseModuleSource } from './parseModuleSource.ts'
@@ -34,7 +35,7 @@ export async function loadModel(spec: ModelSpec): Promise<ModelIR> {
       where: file,
       hint: 'set model.layers, e.g. [linear, relu, linear, sigmoid], or model.source + model.class',
     })
-  return buildModel(steps, loaded.tensors, loaded.format, file, inputShapeOf(spec, loaded))
+  return markSharedLayers(buildModel(steps, loaded.tensors, loaded.format, file, inputShapeOf(spec, loaded)))
 }
 
 async function mustBeFile(file: string, key: string): Promise<void> {
