@@ -13,12 +13,17 @@ const sameInts = (a: bigint[][], b: bigint[][]) => a.length === b.length && a.ev
  */
 export function shareLayers(layers: LayerPlan[], shares: (number | undefined)[], pinned?: (number | null)[]): void {
   const want = pinned ? layers.map((_, l) => pinned[l] ?? undefined) : shares
+  const same = (a: LayerPlan, b: LayerPlan) => a.nIn === b.nIn && a.nOut === b.nOut && a.wShift === b.wShift && sameInts(a.weights, b.weights) && sameInts([a.biases], [b.biases])
   want.forEach((j, l) => {
     if (j === undefined) return
-    const [a, b] = [layers[j]!, layers[l]!]
-    const same = a.nIn === b.nIn && a.nOut === b.nOut && a.wShift === b.wShift && sameInts(a.weights, b.weights) && sameInts([a.biases], [b.biases])
-    if (same) return void (b.shares = j)
-    if (pinned) throw new NumericsError(`layer ${l} ('${b.name}') shares its weights with layer ${j} ('${a.name}') in the deployed contract, but the new weights of the two differ`, { hint: 'deploy the new model with `ml2sc run`' })
+    const b = layers[l]!
+    if (pinned) {
+      if (!same(layers[j]!, b)) throw new NumericsError(`layer ${l} ('${b.name}') shares its weights with layer ${j} ('${layers[j]!.name}') in the deployed contract, but the new weights of the two differ`, { hint: 'deploy the new model with `ml2sc run`' })
+      return void (b.shares = j)
+    }
+    // the module's first use, else (a first layer quantised at its inputs' own scale) its first use stored with these bytes
+    const k = [j, ...want.flatMap((w, i) => (w === j && i < l && layers[i]!.shares === undefined ? [i] : []))].find((i) => same(layers[i]!, b))
+    if (k !== undefined) b.shares = k
   })
   for (let j = 0; j < layers.length; j++) {
     const uses = layers.filter((x, l) => l === j || x.shares === j)

@@ -99,6 +99,27 @@ describe('a module applied three times is stored once', () => {
       else expect(predictGas[0]!).toBeLessThanOrEqual(predictGas[1]!)
     }, 600_000)
 
+  test('the first layer as the shared module (x = fc(fc(fc(x)))): shared at the activation scale, chain = simulator; with inputs at their own scale the first use is stored apart', async () => {
+    const m = await sharedModel(5)
+    const fc = m.layers[1]!
+    const loop: ModelIR = { format: 'synthetic', inputSize: 5, layers: [{ ...fc, shares: undefined }, { ...fc, shares: 0 }, { ...fc, shares: 0 }, m.layers[4]!] }
+    const plan = makePlan(loop, P)
+    expect(plan.layers.map((l) => l.shares ?? null)).toEqual([null, 0, 0, null])
+    const d = await deployCnn(s, plan, 'First', 'datacontract', false)
+    const rows = rowsFor(plan, 30, 9)
+    const out = await d.batch(rows)
+    expect(out.outputs.filter((o, i) => o.join() !== simulate(plan, rows[i]!).join()).length).toBe(0)
+    // inputs at 2^12 while activations are at 2^16: layer 0's weights take 4 more bits, so its bytes differ
+    // from the others'; the second and third uses share theirs
+    const own = makePlan(loop, { ...P, inputFraction: 12 })
+    expect(own.layers.map((l) => l.shares ?? null)).toEqual([null, null, 1, null])
+    expect(own.layers[0]!.wShift).not.toBe(own.layers[1]!.wShift)
+    const d2 = await deployCnn(s, own, 'Own', 'datacontract', false)
+    const rows2 = rowsFor(own, 30, 10).map((r) => r.map((v) => v >> 4n))
+    const out2 = await d2.batch(rows2)
+    expect(out2.outputs.filter((o, i) => o.join() !== simulate(own, rows2[i]!).join()).length).toBe(0)
+  }, 300_000)
+
   test('verify proves the shared bytes: a forger who changes fc is refused; the genuine bytes verify', async () => {
     const plan = makePlan(await sharedModel(5), P)
     const compiled = compileSolidity(generateSolidity(plan, { contractName: 'F', layout: 'datacontract', embedWeights: true }), 'F')
