@@ -2,7 +2,6 @@ import { readFile, stat } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import { ModelError } from '../errors/base.ts'
 import { buildModel } from '../ir/buildModel.ts'
-import { markSharedLayers } from '../ir/sharedLayers.ts'
 import type { ArchStep, ModelIR } from '../ir/types.ts'
 import { parseLayersSpec } from './parseLayersSpec.ts'
 import { parseModuleSource } from './parseModuleSource.ts'
@@ -35,7 +34,7 @@ export async function loadModel(spec: ModelSpec): Promise<ModelIR> {
       where: file,
       hint: 'set model.layers, e.g. [linear, relu, linear, sigmoid], or model.source + model.class',
     })
-  return markSharedLayers(buildModel(steps, loaded.tensors, loaded.format, file, inputShapeOf(spec, loaded)))
+  return buildModel(steps, loaded.tensors, loaded.format, file, inputShapeOf(spec, loaded))
 }
 
 async function mustBeFile(file: string, key: string): Promise<void> {

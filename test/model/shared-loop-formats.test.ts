@@ -34,6 +34,13 @@ describe('a Linear applied three times in a loop, from three formats', () => {
     })
   })
 
+  test('inspect: the later uses name the layer whose weights they apply, with no parameters of their own', async () => {
+    const r = await runCliInProcess(['inspect', path.join(DIR, 'model.onnx'), '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const layers = JSON.parse(r.stdout).layers as { parameters: number; shares?: number }[]
+    expect(layers.map((l) => [l.parameters, l.shares ?? null])).toEqual([[224, null], [272, null], [0, 2], [0, 2], [51, null]])
+  })
+
   test('model.onnx from `init` on the data-contract layout: fc stored once, chain = simulator, within tolerance', async () => {
     const dir = fixtureProject(DIR, ['model.onnx', 'test.csv', 'reference.csv'], 'ml2sc-shared-loop-')
     const init = await runCliInProcess(['init', 'model.onnx', '--data', 'test.csv'], { cwd: dir })
