@@ -6,7 +6,7 @@
 // an owner's update of the shared weights is answered with by all three uses, and new weights that would
 // give the uses different bytes are refused.
 import { beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
@@ -118,6 +118,23 @@ describe('a module applied three times is stored once', () => {
     const rows2 = rowsFor(own, 30, 10).map((r) => r.map((v) => v >> 4n))
     const out2 = await d2.batch(rows2)
     expect(out2.outputs.filter((o, i) => o.join() !== simulate(own, rows2[i]!).join()).length).toBe(0)
+  }, 300_000)
+
+  test('a residual loop (h = h + relu(fc(h)) twice): the shared layer reads a sum, chain = simulator (weights in a data contract, and embedded in the code)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-shared-res-'))
+    writeSharedLoopModel(dir, 5)
+    const src = readFileSync(path.join(dir, 'model.py'), 'utf8').replace('for _ in range(3):\n            x = F.relu(self.fc(x))', 'for _ in range(2):\n            x = x + F.relu(self.fc(x))')
+    writeFileSync(path.join(dir, 'model.py'), src)
+    const m = await loadModel({ path: path.join(dir, 'weights.json'), source: path.join(dir, 'model.py'), class: 'Net' } as Parameters<typeof loadModel>[0])
+    expect(m.layers.map((l) => [l.name, l.shares ?? null, !!l.input])).toEqual([['inp', null, false], ['fc', null, false], ['fc', 1, true], ['out', null, true]])
+    const plan = makePlan(m, P)
+    expect(plan.layers[2]!.shares).toBe(1)
+    for (const embed of [false, true]) {
+      const d = await deployCnn(s, plan, `Res${embed}`, 'datacontract', embed)
+      const rows = rowsFor(plan, 30, 12)
+      const out = await d.batch(rows)
+      expect(out.outputs.filter((o, i) => o.join() !== simulate(plan, rows[i]!).join()).length).toBe(0)
+    }
   }, 300_000)
 
   test('verify proves the shared bytes: a forger who changes fc is refused; the genuine bytes verify', async () => {
