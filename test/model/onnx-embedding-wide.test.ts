@@ -1,8 +1,8 @@
 // Issue 19: one nn.Embedding table looked up over two columns, exported to ONNX by real PyTorch
 // (ts_embed_wide/model.onnx, scripts/make-torchscript-graph-fixtures.py `embed-onnx`): Slice x[:, 0:2] → Cast →
 // Gather(emb.weight, ·) → Flatten(axis 1) → Concat with x[:, 2:]. ONNX reads it to the model the model.py
-// reader reads, weight for weight; the float pass equals PyTorch; a lookup left unflattened is refused naming
-// the node; and one run on anvil from `init` unedited equals the simulator.
+// reader reads, weight for weight; the float pass equals PyTorch; a Reshape to [N, −1] reads alike; a lookup
+// left unflattened is refused naming the node; and one run on anvil from `init` unedited equals the simulator.
 import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,15 +19,23 @@ type Loaded = Awaited<ReturnType<typeof loadModel>>
 const load = (p: Parameters<typeof loadModel>[0]) => loadModel(p)
 const withoutNames = (m: Loaded) => JSON.stringify(m.layers.map((l) => ({ ...l, name: undefined })))
 
-/** model.onnx with its Flatten taken out: the Concat reads the [N, 2, 3] lookup itself. */
-function unflattened(): string {
+/**
+ * model.onnx with its Flatten changed: taken out (the Concat reads the [N, 2, 3] lookup itself), or made a
+ * Reshape to the constant shape `reshape` (as `e.reshape(n, -1)` exports with a known batch).
+ */
+function edited(reshape?: number[]): string {
   const T = onnxRoot().lookupType('onnx.ModelProto')
   const m = T.toObject(T.decode(readFileSync(path.join(WIDE, 'model.onnx')))) as OModel
   const nodes = m.graph!.node!
   const flat = nodes.findIndex((n) => n.op_type === 'Flatten')
   const [from, to] = [nodes[flat]!.input![0]!, nodes[flat]!.output![0]!]
-  nodes.splice(flat, 1)
-  for (const n of nodes) n.input = n.input?.map((i) => (i === to ? from : i))
+  if (reshape) {
+    m.graph!.initializer!.push({ name: 'wide_shape', dims: [2], data_type: 7, int64_data: reshape })
+    nodes[flat] = { name: '/Reshape', op_type: 'Reshape', input: [from, 'wide_shape'], output: [to] }
+  } else {
+    nodes.splice(flat, 1)
+    for (const n of nodes) n.input = n.input?.map((i) => (i === to ? from : i))
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-wide-onnx-'))
   writeFileSync(path.join(dir, 'model.onnx'), T.encode(T.fromObject(m)).finish())
   return path.join(dir, 'model.onnx')
@@ -47,8 +55,12 @@ describe('ONNX: one nn.Embedding over two columns, flattened', () => {
     const worst = worstErrors(onnx, rows, pytorchOutputs(WIDE))
     expect(worst.float).toBeLessThan(1e-5)
     expect(worst.fixed).toBeLessThan(1e-4)
-    const err = (await load({ path: unflattened() } as Parameters<typeof loadModel>[0]).catch((e: Error) => e)) as Error
+    const err = (await load({ path: edited() } as Parameters<typeof loadModel>[0]).catch((e: Error) => e)) as Error
     expect(err.message).toContain("lookup of several columns is [N, columns, dim]: flatten it (e.flatten(1)) before torch.cat")
+    // a Reshape to [N, −1] or [N, 6] lays the lookups side by side as Flatten does; [N, 3, 2] is refused
+    for (const shape of [[0, -1], [-1, 6]]) expect(withoutNames(await load({ path: edited(shape) } as Parameters<typeof loadModel>[0]))).toBe(withoutNames(source))
+    const odd = (await load({ path: edited([-1, 3]) } as Parameters<typeof loadModel>[0]).catch((e: Error) => e)) as Error
+    expect(odd.message).toContain("only its flatten to [N, columns × dim] is read")
   })
 
   test('model.onnx on anvil from `init` unedited: chain = simulator, within tolerance of PyTorch', async () => {
