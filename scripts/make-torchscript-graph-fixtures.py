@@ -7,8 +7,9 @@ nn.Embedding from TorchScript and a whole .pt: the embed_wine model of make-laye
 embedding row; its model.py and state_dict loaded, not retrained) saved as model.trace.pt, model.script.pt and
 model.whole.pt (torch.save(model), read with model.source) beside its other formats; and ts_embed_wide, one
 nn.Embedding shared by two category columns, `self.emb(x[:, :2].to(torch.int64)).flatten(1)`, as trace.pt,
-script.pt and model.py + model.state_dict.pt. Run: /usr/bin/python3 scripts/make-torchscript-graph-fixtures.py
-(`... embed`: the embedding fixtures only)
+script.pt and model.py + model.state_dict.pt, and as model.onnx (`... embed-onnx`: its saved state_dict loaded,
+not retrained, and exported; ONNX writes the lookup as a Gather by a two-column index, then Flatten).
+Run: /usr/bin/python3 scripts/make-torchscript-graph-fixtures.py (`... embed`: the embedding fixtures only)
 """
 import importlib.util
 import os
@@ -18,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from fixture_common import fixture_dir, load, seed, train, write_reference_csv, write_test_csv
+from fixture_common import export_onnx, fixture_dir, load, seed, train, write_reference_csv, write_test_csv
 
 
 class TsGraph(nn.Module):
@@ -122,7 +123,27 @@ def embed_wide():
     print(f"ts_embed_wide: {len(Xte)} rows, accuracy {float((out.argmax(1).numpy() == yte).mean()):.3f}")
 
 
+def embed_wide_onnx():
+    """ts_embed_wide's trained weights (model.state_dict.pt) exported to ONNX; checked against reference.csv."""
+    d = fixture_dir("graph", "ts_embed_wide")
+    spec = importlib.util.spec_from_file_location("embed_wide_model", os.path.join(d, "model.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    model = mod.EmbedWide()
+    model.load_state_dict(torch.load(os.path.join(d, "model.state_dict.pt")))
+    model.eval()
+    _, Xte, _, _, _ = layer_fixtures().wine(40, True)
+    x = torch.from_numpy(Xte)
+    export_onnx(model, x[:2], os.path.join(d, "model.onnx"))
+    with torch.no_grad():
+        y = model(x).double().numpy()
+    ref = [[float(v) for v in line.split(",")[1:]] for line in open(os.path.join(d, "reference.csv")).read().split("\n")[1:] if line]
+    print(f"ts_embed_wide: model.onnx saved; largest difference from reference.csv {abs(y - ref).max():.2e}")
+
+
 def main():
+    if sys.argv[1:] == ["embed-onnx"]:
+        return embed_wide_onnx()
     if sys.argv[1:] == ["embed"]:
         embed_formats()
         return embed_wide()
@@ -147,6 +168,7 @@ def main():
         print(f"{name}: {len(Xte)} rows, accuracy of the class output {acc:.3f}")
     embed_formats()
     embed_wide()
+    embed_wide_onnx()
 
 
 if __name__ == "__main__":

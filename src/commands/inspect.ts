@@ -37,7 +37,7 @@ export type InspectSummary = {
    * sizes; `macs` counts multiply-accumulates per row (0 for pooling).
    */
   /** `reads`: a graph model's layer that reads an earlier value, a residual sum or a concat (`'fc1' + 'fc2'`). */
-  layers: { index: number; name: string; kind: string; in: number; out: number; outShape: number[]; activation: string; parameters: number; macs: number; reads?: string }[]
+  layers: { index: number; name: string; kind: string; in: number; out: number; outShape: number[]; activation: string; parameters: number; macs: number; reads?: string; /** a module applied again: the layer (#) whose weights it uses */ shares?: number }[]
   /** Multiply-accumulates per row, all layers. */
   macs: number
   /** With a config: the fixed-point plan. */
@@ -132,8 +132,10 @@ function layerRows(ir: ModelIR): InspectSummary['layers'] {
     out: l.weight.length,
     outShape: [l.weight.length],
     activation: describeActivation(l.activation),
-    parameters: l.weight.length * (l.weight[0]!.length + 1),
+    // a module applied again (a loop over one nn.Linear): its parameters are its first use's
+    parameters: l.shares === undefined ? l.weight.length * (l.weight[0]!.length + 1) : 0,
     macs: l.weight.length * l.weight[0]!.length,
+    ...(l.shares === undefined ? {} : { shares: tensor.length + l.shares + 1 }),
     ...(l.input ? { reads: describeInput(l.input, (v) => (v > 0 ? `'${ir.layers[v - 1]!.name}'` : tensor.length ? `the output of '${tensor[tensor.length - 1]!.name}'` : 'the input')) } : {}),
   }))
   return [...tensor, ...dense]
@@ -210,6 +212,7 @@ export function renderInspect(s: InspectSummary): string {
   lines.push(fmt(total))
   // a graph model: what each layer reads when it is not the layer above
   for (const l of s.layers) if (l.reads) lines.push(`  layer ${l.index} '${l.name}' reads ${l.reads}`)
+  for (const l of s.layers) if (l.shares) lines.push(`  layer ${l.index} '${l.name}' applies layer ${l.shares}'s module again: its weights, stored once`)
   return lines.join('\n') + '\n'
 }
 

@@ -8,6 +8,7 @@ import { joinInput } from '../ir/layerInput.ts'
 import { inputBoundAsValue } from './inputAsValue.ts'
 import { makeTensorPlan } from './makeTensorPlan.ts'
 import { quantize } from './quantize.ts'
+import { shareLayers } from './shareLayers.ts'
 import { expandInput, gatheredBound } from '../ir/categorical.ts'
 import { graphPinOf, inputScaleOf, tensorPinOf, weightExponent, type LayerPlan, type Plan, type PlanPin, type PrecisionSpec } from './types.ts'
 
@@ -53,9 +54,10 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const unsigned = ownScale && p.inputUnsigned === true
   const inputLift = weightExponent({ F, decimals, inputFraction }, 0, 0)
   const lift = (l: number) => (cnn ? 0 : weightExponent({ F, decimals, inputFraction }, l, 0))
-  // int4 weights (nibbles in the blob) are for dense layers: the conv, recurrent and attention kernels read whole bytes
-  if (p.weightBytes < 1 && ((model.tensorLayers?.length ?? 0) > 0 || model.recurrent || model.attention || model.categorical?.length))
-    throw new NumericsError(`int4 weights are for dense (Linear) layers only; this model has ${model.recurrent ? 'a GRU/LSTM' : model.attention ? 'an attention' : model.categorical?.length ? 'an nn.Embedding input (its gather reads whole-byte fields)' : 'a convolutional'} layer`, { where: 'precision.weights', hint: 'use precision.weights: int8 or wider' })
+  // int4 weights (nibbles in the blob) are for dense layers (an nn.Embedding's gather reads nibble fields too):
+  // the conv, recurrent and attention kernels read whole bytes
+  if (p.weightBytes < 1 && ((model.tensorLayers?.length ?? 0) > 0 || model.recurrent || model.attention))
+    throw new NumericsError(`int4 weights are for dense (Linear) layers only; this model has ${model.recurrent ? 'a GRU/LSTM' : model.attention ? 'an attention' : 'a convolutional'} layer`, { where: 'precision.weights', hint: 'use precision.weights: int8 or wider' })
   const wMaxQ = (1n << BigInt(8 * p.weightBytes - 1)) - 1n
   const inputMax = (1n << BigInt(8 * p.inputBytes - (unsigned ? 0 : 1))) - 1n
   const inputMin = unsigned ? 0n : -inputMax - 1n
@@ -149,6 +151,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     valueMax.push(outMax)
     return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax, ...(layer.input ? { input: layer.input } : {}) }
   })
+  // a module applied several times: stored once, one lane layout for its uses (a dense model's blob only)
+  if (!cnn && !recurrent && !attention) shareLayers(layers, model.layers.map((l) => l.shares), pin ? (pin.shares ?? []) : undefined)
   const biasMax = [...layers.flatMap((l) => l.biases), ...(recurrent?.blocks.flatMap((b) => b.biases) ?? []), ...(attention?.blocks.flatMap((b) => b.biases) ?? [])].reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
   const biasBytes = pinned('bias', bytesFor(biasMax), pin?.biasBytes)
   const outMax = layers[layers.length - 1]!.outMax.reduce((a, b) => (a > b ? a : b), 0n)

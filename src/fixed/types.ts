@@ -30,6 +30,8 @@ export type LayerPlan = {
   outMax: bigint[]
   /** A graph model: what this layer reads when it is not the previous layer's output (ir/layerInput.ts). */
   input?: LayerInput
+  /** A module applied again: the earlier layer whose stored weights (lane groups, blob bytes) this one reads (shareLayers.ts). */
+  shares?: number
 }
 
 export type Plan = {
@@ -91,6 +93,8 @@ export type PlanPin = {
   graph?: string
   /** nn.Embedding columns (their checks and gathers are in the contract's code). */
   categorical?: string
+  /** Per layer, the earlier layer whose stored weights it reads (a module applied again), else null. */
+  shares?: (number | null)[]
 }
 
 /**
@@ -112,6 +116,7 @@ export const pinOf = (plan: Plan): PlanPin => ({
   ...(plan.attention ? { tensor: attentionPinOf(plan.attention) } : {}),
   ...(graphPinOf(plan.layers) ? { graph: graphPinOf(plan.layers) } : {}),
   ...(plan.categorical ? { categorical: JSON.stringify(plan.categorical) } : {}),
+  ...(plan.layers.some((l) => l.shares !== undefined) ? { shares: plan.layers.map((l) => l.shares ?? null) } : {}),
   wShift: plan.layers.map((l) => l.wShift),
   laneBits: plan.layers.map((l) => l.laneBits),
   lanes: plan.layers.map((l) => l.lanes),

@@ -10,15 +10,20 @@ import { describeInput, inputWidth, type LayerInput } from './layerInput.ts'
 import { foldEmbeddings } from './foldEmbedding.ts'
 import type { CategoricalInput } from './categorical.ts'
 import { HEADS_LAYER, headsLayer } from './heads.ts'
+import { markSharedLayers } from './sharedLayers.ts'
 import type { Activation, ArchStep, DenseLayer, Head, ModelIR, Tensor, TensorMap } from './types.ts'
 
 /**
  * Attach a state_dict's tensors to an architecture and check every shape. BatchNorm1d is folded into
  * the Linear before it (or, when it comes first, into the Linear after it); Dropout/Identity/Flatten vanish.
  * Convolution/pooling steps before the flatten become `tensorLayers` (see buildTensorLayers); they need
- * `inputShape` ([C, H, W] or [C, L]).
+ * `inputShape` ([C, H, W] or [C, L]). A module applied again is marked as sharing its first use's weights (sharedLayers.ts).
  */
 export function buildModel(archSteps: ArchStep[], tensors: TensorMap, format: string, file = 'model', inputShape?: number[]): ModelIR {
+  return markSharedLayers(attachWeights(archSteps, tensors, format, file, inputShape))
+}
+
+function attachWeights(archSteps: ArchStep[], tensors: TensorMap, format: string, file: string, inputShape?: number[]): ModelIR {
   const resolve = (s: ArchStep): ArchStep => (s.op === 'prelu' ? resolvePrelu(s.name, tensors, file) : s.op === 'join' || s.op === 'heads' ? { ...s, branches: s.branches.map((b) => b.map(resolve)) } : s)
   const steps = archSteps.map(resolve)
   const layers: DenseLayer[] = []

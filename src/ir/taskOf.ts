@@ -1,5 +1,6 @@
 import { cellsOf } from './recurrentTypes.ts'
-import type { DenseLayer, ModelIR, Task } from './types.ts'
+import type { ModelIR, Task } from './types.ts'
+import { sharedWith } from './sharedLayers.ts'
 import { headsOf, headTaskOf } from './heads.ts'
 
 /** What the outputs mean: one sigmoid output is a binary class, several outputs are classes, else a value. */
@@ -12,10 +13,6 @@ export function taskOf(model: ModelIR, override?: Task): Task {
   return last.activation.kind === 'sigmoid' ? 'binary' : 'regression'
 }
 
-/** The same parameters: equal shapes and values (a module applied several times, unrolled from a loop). */
-const sameParameters = (a: DenseLayer, b: DenseLayer) =>
-  a.bias.length === b.bias.length && a.bias.every((v, i) => v === b.bias[i]) && a.weight.length === b.weight.length && a.weight.every((r, i) => r.length === b.weight[i]!.length && r.every((v, j) => v === b.weight[i]![j]))
-
 /** PyTorch's parameter count: a module applied several times (`for _ in range(3): x = self.fc(x)`) counts once. */
 export function parameterCount(model: ModelIR): number {
   const conv = (model.tensorLayers ?? []).reduce((n, l) => n + (l.kind === 'conv' ? l.weight.length + l.bias.length : 0), 0)
@@ -23,7 +20,7 @@ export function parameterCount(model: ModelIR): number {
   const rec = r ? cellsOf(r).reduce((n, c) => n + c.weightIh.length * (c.features + c.hidden + 2), 0) : 0
   // a multi-output model's `heads` layer is ml2sc's (identity weights laying the heads side by side), not PyTorch's
   const applied = model.heads ? model.layers.slice(0, -1) : model.layers
-  const dense = applied.filter((l, i) => !applied.slice(0, i).some((o) => o.name === l.name && sameParameters(o, l)))
+  const dense = applied.filter((_, i) => sharedWith(applied, i) === undefined)
   const a = model.attention
   const att = a ? 4 * a.embed * (a.embed + 1) : 0
   return conv + rec + att + dense.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)

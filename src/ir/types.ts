@@ -23,6 +23,8 @@ export type DenseLayer = {
   activation: Activation
   /** A graph model: what this layer reads when it is not the previous layer's output (./layerInput.ts). */
   input?: LayerInput
+  /** A module applied again (a loop over one nn.Linear): the earlier layer whose weights it uses (./sharedLayers.ts). */
+  shares?: number
 }
 
 export type Task = 'binary' | 'multiclass' | 'regression'

@@ -1,7 +1,8 @@
 // Differential fuzz of the nn.Embedding gather: random models with categorical columns (few and many
 // categories, numeric columns or none, one lane or several, lane groups of two shapes), on every kernel
 // (packed, fused, fused and streamed from several data contracts, the storage layout, the code layout's
-// binary search over constants), binary and decimal scales, signed and unsigned inputs: the contract (real solc, real anvil,
+// binary search over constants), binary and decimal scales, signed and unsigned inputs, int4 weights (nibble
+// fields, odd and even): the contract (real solc, real anvil,
 // predictBatch transactions and single predicts) against the bit-exact simulator, 0 mismatches.
 import { describe, expect, test } from 'bun:test'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
@@ -33,6 +34,11 @@ const CASES: Case[] = [
   { name: 'fused and streamed: 2 categorical (40, 33) + 200 numeric → 40 relu → 3, 3 KB data contracts', spec: { inputs: 202, cats: [[0, 40], [201, 33]], sizes: [40, 3], acts: [A.relu, A.identity] }, precision: P(16, 2, 4), embed: false, chunkSize: 3000, rows: 80, batch: 20, kernel: 'fused streamed' },
   { name: 'layout code (binary search over 50 and 9 categories), decimal 10^4: + 2 numeric → 20 relu → 3', spec: { inputs: 4, cats: [[1, 50], [2, 9]], sizes: [20, 3], acts: [A.relu, A.identity] }, precision: P(20, 2, 4, { decimals: 4 }), layout: 'code', rows: 300, batch: 150, kernel: 'code' },
   { name: 'layout code (binary search): 2 categorical (5, 8) + 3 numeric → 6 tanh → 2', spec: { inputs: 5, cats: [[0, 5], [4, 8]], sizes: [6, 2], acts: [A.tanh, A.identity] }, precision: P(20, 2, 4), layout: 'code', rows: 300, batch: 150, kernel: 'code' },
+  // int4 weights: the gather reads nibble fields, odd and even (a 4-bit shift), in groups of two shapes
+  { name: 'int4: 2 categorical (7, 4) + 11 numeric → 19 relu → 3, int16 inputs (groups of 12 and 7 lanes, the latter\'s packets 31.5 bytes, padded)', spec: { inputs: 13, cats: [[0, 7], [5, 4]], sizes: [19, 3], acts: [A.relu, A.identity] }, precision: P(12, 0.5, 2, { inputFraction: 10 }), rows: 240, batch: 120, kernel: 'packed' },
+  { name: 'int4, one lane: 9 categories + 4 numeric → 1 sigmoid, layout storage', spec: { inputs: 5, cats: [[2, 9]], sizes: [1], acts: [A.sigmoid] }, precision: P(16, 0.5, 4), layout: 'storage', rows: 200, batch: 100, kernel: 'packed' },
+  { name: 'int4, uint8 inputs at 2^2, fused: 2 categorical (45, 9) + 199 numeric → 40 relu → 5 (odd fields in acc4), the blob embedded in the code', spec: { inputs: 201, cats: [[0, 45], [200, 9]], sizes: [40, 5], acts: [A.relu, A.identity] }, precision: P(5, 0.5, 1, { inputFraction: 2, inputUnsigned: true }), embed: true, rows: 80, batch: 20, kernel: 'fused' },
+  { name: 'int4, layout code (binary search): 2 categorical (11, 3) + 2 numeric → 9 tanh → 2', spec: { inputs: 4, cats: [[1, 11], [3, 3]], sizes: [9, 2], acts: [A.tanh, A.identity] }, precision: P(16, 0.5, 4), layout: 'code', rows: 200, batch: 100, kernel: 'code' },
 ]
 
 describe('differential fuzz: nn.Embedding gathered on chain = the simulator, bit for bit', () => {

@@ -51,6 +51,8 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
   const wb = plan.weightBytes
   plan.layers.forEach((layer, l) => {
     const lm = mem.layers[l]!
+    // a module applied again reads the lane words its first use packed (memoryMap points it there)
+    if (layer.shares !== undefined) return void lines.push(`// layer ${l} '${layer.name}': the lane words of layer ${layer.shares}`)
     // a gathered embedding column's lane words are read from the blob by the row that needs one: never packed
     const nIn = multipliedInputs(plan, l)
     lines.push(`// layer ${l} '${layer.name}': ${layer.nIn}→${layer.nOut}, ${layer.lanes} lanes${nIn < layer.nIn ? `, lane words of the ${nIn} numeric inputs` : ''}`)

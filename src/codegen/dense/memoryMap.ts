@@ -97,22 +97,25 @@ export function memoryMap(plan: Plan, kernel: Kernel = { mode: 'packed', streams
     at += layer.nOut * 32
     return a
   })
-  const layers = plan.layers.map((_, l) => {
+  const layers: LayerMemory[] = []
+  plan.layers.forEach((layer, l) => {
     const groups = layout.layers[l]!.groups
     const packedWeights: number[] = []
+    // a module applied again (plan.layers[l].shares) reads its first use's lane words: none of its own
+    const own = kernel.mode === 'packed' && layer.shares === undefined
     // the first layer of a model with nn.Embedding columns packs only its numeric columns' lane words (the rest are gathered)
-    if (kernel.mode === 'packed')
+    if (own)
       for (const g of groups) {
         packedWeights.push(at)
         at += packedGroupWords(g, multipliedInputs(plan, l)) * 32
       }
-    const packedBiases = at
-    if (kernel.mode === 'packed') at += groups.length * 32
-    const input = plan.layers[l]!.input
-    if (!input) return { packedWeights, packedBiases, activations: activations[l]! }
-    const joined = at
-    at += plan.layers[l]!.nIn * 32
-    return { packedWeights, packedBiases, activations: activations[l]!, joined }
+    else if (layer.shares !== undefined) packedWeights.push(...layers[layer.shares]!.packedWeights)
+    const packedBiases = layer.shares === undefined ? at : layers[layer.shares]!.packedBiases
+    if (own) at += groups.length * 32
+    // a graph model's layer reading a skip, a residual sum or a concat: where that vector is built
+    const joined = layer.input ? at : undefined
+    if (layer.input) at += layer.nIn * 32
+    layers.push({ packedWeights, packedBiases, activations: activations[l]!, ...(joined === undefined ? {} : { joined }) })
   })
   return { kernel, blob, blobLayout: layout, chunkTable, layers, inputs, gather, end: at }
 }

@@ -67,7 +67,8 @@ export const weightBiasWord = (g: Pick<GroupLayout, 'lanes' | 'spacing'>, weight
 /**
  * The canonical weight encoding (its keccak256 is the model commitment): per layer, per lane group, the
  * bias packet then the weight packets (see GroupLayout). Every weight takes `weightBytes` bytes; only a
- * group's last packet may hold unused fields (in its lower lanes).
+ * group's last packet may hold unused fields (in its lower lanes). A layer that applies an earlier layer's
+ * module again (LayerPlan.shares) has no bytes of its own: its layout is that layer's.
  */
 export function blobLayout(plan: Plan): BlobLayout {
   // a convolutional model's blob is laid out per conv lane group (convBlob.ts)
@@ -75,7 +76,13 @@ export function blobLayout(plan: Plan): BlobLayout {
   if (isTensorPlan(plan)) return { layers: [], length: convBlobLayout(tensorStepsOf(plan), plan.weightBytes, plan.biasBytes).length }
   let at = 0
   const wb = plan.weightBytes
-  const layers = plan.layers.map((layer) => {
+  const layers: LayerBlob[] = []
+  for (const layer of plan.layers) {
+    // a module applied again reads the lane groups of its first use: its weights are stored once
+    if (layer.shares !== undefined) {
+      layers.push(layers[layer.shares]!)
+      continue
+    }
     const start = at
     const groups = groupsOf(layer).map(({ first, lanes }) => {
       const spacing = laneSpacing(lanes, wb)
@@ -90,8 +97,8 @@ export function blobLayout(plan: Plan): BlobLayout {
       at += g.bytes
       return g
     })
-    return { at: start, groups, end: at }
-  })
+    layers.push({ at: start, groups, end: at })
+  }
   return { layers, length: at }
 }
 
@@ -110,6 +117,7 @@ export function encodeWeights(plan: Plan): Uint8Array {
   const half = 1n << BigInt(8 * wb - 1)
   const out = new Uint8Array(layout.length)
   plan.layers.forEach((layer, l) => {
+    if (layer.shares !== undefined) return // its first use's bytes
     for (const g of layout.layers[l]!.groups) {
       if (g.lanes === 1) writeInt(out, g.at, layer.biases[g.first]!, plan.biasBytes)
       else writeInt(out, g.at, biasLaneWord(layer, g), g.biasBytes)

@@ -14,6 +14,8 @@ export type OnnxContext = {
   stepName: (n: ONode, weightName: string | undefined) => string
   unsupportedNode: (n: ONode, why?: string) => never
   activation: (a: Activation, n: ONode) => void
+  /** A Gemm applied again (a loop over one nn.Linear, unrolled by the export): its step name by weight, bias and attributes. */
+  gemms?: Map<string, string>
   /** The MatMul waiting for its Add (bias). */
   pendingMatMul?: { name: string; out: number; output: string }
   /** A zero Pad node's spatial pads, waiting for the Conv or AveragePool it belongs to. */

@@ -29,6 +29,10 @@ export function mapDenseOp(ctx: OnnxContext, { n, op, ins, x, a }: OnnxNode, out
       const alpha = a.get('alpha')?.f ?? 1
       const beta = a.get('beta')?.f ?? 1
       const transB = num(a.get('transB')?.i) !== 0
+      // the same initializers again (a module applied in a loop): the same step name, so the IR shares its weights
+      const same = `${ins[1]}|${ins[2] ?? ''}|${alpha}|${beta}|${transB}`
+      const again = (ctx.gemms ??= new Map()).get(same)
+      if (again) return void steps.push({ op: 'linear', name: again })
       const B = constTensor(ins[1]!)
       if (B.shape.length !== 2) unsupportedNode(n, `weight has shape [${B.shape}]`)
       const [r, c] = B.shape as [number, number]
@@ -42,6 +46,7 @@ export function mapDenseOp(ctx: OnnxContext, { n, op, ins, x, a }: OnnxNode, out
         tensors.set(`${name}.bias`, { shape: [outN], data: broadcastBias(constTensor(ins[2]), outN, beta, n, file) })
       }
       steps.push({ op: 'linear', name })
+      ctx.gemms.set(same, name)
       return
     }
     case 'MatMul': {

@@ -163,7 +163,8 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       if (fn.k === 'method') {
         // (layers0).__len__(): an nn.ModuleList's length, a constant
         if (fn.method === '__len__' && args.length === 0) return { k: 'const', v: fn.node.children.length }
-        if (fn.method !== 'forward') throw fail(`call of method '${fn.method}'`)
+        // forward1, forward2, …: trace's names for the second, third, … call of one submodule (a loop over it)
+        if (!/^forward\d*$/.test(fn.method)) throw fail(`call of method '${fn.method}'`)
         if (args.length === 0) return { k: 'const', v: null } // traced Identity: forward() with no input
         const x = args[0]!
         if (x.k !== 'tensor' || args.length !== 1) throw fail('a submodule called with other than one tensor')
