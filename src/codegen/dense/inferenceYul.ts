@@ -167,7 +167,7 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
         body.push(...macChain(Array.from({ length: nIn - turns * UNROLL_BY }, (_, k) => `mul(mload(${h(pw + 32 * (turns * UNROLL_BY + k))}), ${x(turns * UNROLL_BY + k)})`)))
       }
       if (gathers) body.push(...(constants ? gatherCodeAddYul(plan, groups, gi, mem.gather) : gatherAddYul(plan, groups, g, mem.gather, h(mem.blob + g.at))))
-      body.push(...unpackLanes(plan, layer, g.lanes, g.spacing, (k) => h(lm.activations + 32 * (g.first + k)), true))
+      body.push(...unpackLanes(plan, layer, g.lanes, g.spacing, (k) => h(lm.activations + 32 * (g.first + k)), constants))
       lines.push(`{ ${body.join('\n                    ')} }`)
     })
     const vec = vectorActivationYul(layer.activation, h(lm.activations), layer.nOut, plan)
