@@ -69,8 +69,9 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
       lines.push(
         forGroups(index, count, maskAndBiasDecl(g0, wb), [
           `let src := ${at(mem.blob + g0.at, g0.bytes)}`,
-          // the lane bias of a biased split (laneBias) is added here, once per transaction
-          `mstore(${at(lm.packedBiases + 32 * index, 32)}, ${withLaneBias(biasWordExpr(g0, plan.biasBytes, 'src'), laneBias(g0.lanes, g0.spacing, layer.wShift))})`,
+          // the lane bias of a biased split (laneBias) is added here, once per transaction: 2^(spacing−1) in
+          // every lane is \`bw\` (2^(8·wb−1) in every lane) shifted up, three bytes of code where a PUSH takes up to 33
+          `mstore(${at(lm.packedBiases + 32 * index, 32)}, ${laneBias(g0.lanes, g0.spacing, layer.wShift) ? `add(${biasWordExpr(g0, plan.biasBytes, 'src')}, ${g0.spacing - 8 * wb ? `shl(${g0.spacing - 8 * wb}, bw)` : 'bw'})` : biasWordExpr(g0, plan.biasBytes, 'src')})`,
           `let d := ${dst}`,
           packets === 0
             ? ''
@@ -89,17 +90,12 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
   return lines.join('\n                ')
 }
 
-const withLaneBias = (e: string, lb: bigint) => (lb ? `add(${e}, ${h(lb)})` : e)
-
 /** The signed lane word of input column `col` (or the biases) for a group, as a number (`code` layout). */
 export function laneWordValue(v: bigint[], g: Pick<GroupLayout, 'first' | 'lanes' | 'spacing'>): bigint {
   let w = 0n
   for (let k = 0; k < g.lanes; k++) w += v[g.first + k]! << BigInt(g.spacing * k)
   return w
 }
-
-/** The signed lane word as a 256-bit constant (two's complement). */
-export const laneWord = (v: bigint[], g: Pick<GroupLayout, 'first' | 'lanes' | 'spacing'>): string => '0x' + BigInt.asUintN(256, laneWordValue(v, g)).toString(16)
 
 /** A product term: a Yul expression (`mload(…)`), or a constant lane word, signed. */
 type Term = { w: string | bigint; x: string }
