@@ -24,6 +24,8 @@ const FUSED_BY = 8
 const FUSED_UNROLL_INPUTS = 1100
 /** Rows of at most this many features are decoded from calldata without a loop. */
 const UNROLL_DECODE = 64
+/** Fused rows of 1- or 2-byte inputs at least this wide are decoded one CALLDATALOAD per 32 bytes (decodeWordsWithSum): ~35 gas an input, not ~43. */
+const WORD_DECODE_MIN = 32
 
 /** \`base\` + n in Yul (n may be negative: a trimmed last packet is MLOADed before it starts). */
 const plus = (base: string, n: number) => (n > 0 ? `add(${base}, ${n})` : n < 0 ? `sub(${base}, ${-n})` : base)
@@ -243,7 +245,7 @@ function decodeWordsWithSum(plan: Plan, mem: MemoryMap): string {
 /** Yul: decode the row at `rp` into memory once, summing it into `sx` (unrolled by 8). */
 function decodeWithSum(plan: Plan, mem: MemoryMap): string {
   if (plan.categorical?.length) return gatherDecodeYul(plan, mem.blobLayout.layers[0]!.groups, mem.inputs, mem.gather, inputDecodeOp(plan), true)
-  if ((plan.inputBytes === 1 || plan.inputBytes === 2) && plan.inputSize > UNROLL_DECODE) return decodeWordsWithSum(plan, mem)
+  if ((plan.inputBytes === 1 || plan.inputBytes === 2) && plan.inputSize >= WORD_DECODE_MIN) return decodeWordsWithSum(plan, mem)
   const inB = plan.inputBytes
   const sh = 256 - 8 * plan.inputBytes
   const n = plan.inputSize
