@@ -241,7 +241,7 @@ ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords})
 ` : ''}                let base := ${h(end)}
                 let o := ${h(end + 0x40)}
                 for { let rp := off let rowsEnd := add(off, len) } lt(rp, rowsEnd) { rp := add(rp, ${rowBytes}) } {
-                    ${conv ? conv.perRow : kernel.mode === 'fused' ? directRowYul(plan, mem!) : rowYul(plan, mem!, kernel.mode === 'code')}
+                    ${conv ? conv.perRow : kernel.mode === 'fused' ? directRowYul(plan, mem!, chunkSize) : rowYul(plan, mem!, kernel.mode === 'code')}
                     ${writeOutputs}
                     o := add(o, ${outRowBytes})
                 }

@@ -91,6 +91,8 @@ const CASES: Case[] = [
     rows: 120,
     chunkSize: 3000,
   },
+  // streamed groups in one loop, some inside a data contract (one EXTCODECOPY from its address) and some astride two (copyRange)
+  { name: 'int8 weights, fused and streamed 200-48-3, a run of groups across chunk boundaries', model: chain(r0, [200, 48, 3], [A.relu, A.identity]), precision: P(12, 1, 2), rows: 150, chunkSize: 2500, embed: false },
   { name: 'fused 40-30-20-5, int8 weights, int16 inputs, whole blob', model: chain(r0, [40, 30, 20, 5], [A.relu, A.leaky(0.1), A.softmax]), precision: P(12, 1, 2), rows: 300, embed: false },
   { name: 'looped first layer 100-1 sigmoid, layout code', model: chain(r0, [100, 1], [A.sigmoid]), precision: DEFAULT, rows: 500, layout: 'code' },
   { name: 'wide single layer 9-40 relu (10 groups) then 40-3', model: chain(r0, [9, 40, 3], [A.relu, A.identity]), precision: DEFAULT, rows: 500 },

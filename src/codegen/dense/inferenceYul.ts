@@ -1,10 +1,10 @@
 import type { LayerPlan, Plan } from '../../fixed/types.ts'
-import { biasedAccInit, biasWordExpr, directPacketMacs, hex as h, laneWordOf, macChain, maskAndBiasDecl, nibbleAccFits, sumWords, unpackLanes } from './laneKernel.ts'
+import { biasedAccInit, biasWordExpr, directPacketMacs, hex as h, laneBias, laneWordOf, macChain, maskAndBiasDecl, nibbleAccFits, sumWords, unpackLanes } from './laneKernel.ts'
 import { vectorActivationYul } from './activationYul.ts'
 import { joinYul } from './joinYul.ts'
 import { gatherAddYul, gatherCodeAddYul, gatherCodeDecodeYul, gatherDecodeYul, multipliedInputs } from './categoricalYul.ts'
 import { decodesInputs, packedGroupWords, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
-import { laneMask, packetAt, type GroupLayout } from '../weights/weightBlob.ts'
+import { laneMask, MAX_CHUNK, packetAt, type GroupLayout } from '../weights/weightBlob.ts'
 
 export { macChain } from './laneKernel.ts'
 
@@ -24,6 +24,8 @@ const FUSED_BY = 8
 const FUSED_UNROLL_INPUTS = 1100
 /** Rows of at most this many features are decoded from calldata without a loop. */
 const UNROLL_DECODE = 64
+/** Fused rows of 1- or 2-byte inputs at least this wide are decoded one CALLDATALOAD per 32 bytes (decodeWordsWithSum): ~35 gas an input, not ~43. */
+const WORD_DECODE_MIN = 32
 
 /** \`base\` + n in Yul (n may be negative: a trimmed last packet is MLOADed before it starts). */
 const plus = (base: string, n: number) => (n > 0 ? `add(${base}, ${n})` : n < 0 ? `sub(${base}, ${-n})` : base)
@@ -71,7 +73,9 @@ export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
       lines.push(
         forGroups(index, count, maskAndBiasDecl(g0, wb), [
           `let src := ${at(mem.blob + g0.at, g0.bytes)}`,
-          `mstore(${at(lm.packedBiases + 32 * index, 32)}, ${biasWordExpr(g0, plan.biasBytes, 'src')})`,
+          // the lane bias of a biased split (laneBias) is added here, once per transaction: 2^(spacing−1) in
+          // every lane is \`bw\` (2^(8·wb−1) in every lane) shifted up, three bytes of code where a PUSH takes up to 33
+          `mstore(${at(lm.packedBiases + 32 * index, 32)}, ${laneBias(g0.lanes, g0.spacing, layer.wShift) ? `add(${biasWordExpr(g0, plan.biasBytes, 'src')}, ${g0.spacing - 8 * wb ? `shl(${g0.spacing - 8 * wb}, bw)` : 'bw'})` : biasWordExpr(g0, plan.biasBytes, 'src')})`,
           `let d := ${dst}`,
           packets === 0
             ? ''
@@ -96,9 +100,6 @@ export function laneWordValue(v: bigint[], g: Pick<GroupLayout, 'first' | 'lanes
   for (let k = 0; k < g.lanes; k++) w += v[g.first + k]! << BigInt(g.spacing * k)
   return w
 }
-
-/** The signed lane word as a 256-bit constant (two's complement). */
-export const laneWord = (v: bigint[], g: Pick<GroupLayout, 'first' | 'lanes' | 'spacing'>): string => '0x' + BigInt.asUintN(256, laneWordValue(v, g)).toString(16)
 
 /** A product term: a Yul expression (`mload(…)`), or a constant lane word, signed. */
 type Term = { w: string | bigint; x: string }
@@ -141,7 +142,11 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
     if (lm.joined !== undefined) lines.push(joinYul(plan, mem, l))
     const src = l === 0 ? (decodeToMemory ? mem.inputs : -1) : (lm.joined ?? mem.layers[l - 1]!.activations)
     const x = (i: number) => (src < 0 ? `${inputDecodeOp(plan)}(${inSh}, calldataload(add(rp, ${h(i * inB)})))` : `mload(${h(src + 32 * i)})`)
-    const groups = mem.blobLayout.layers[l]!.groups
+    // the code layout's lane words are constants, not blob packets: its lanes need be only as wide as the
+    // interval analysis proves (|acc| ≤ accMax: bitLength + 1 bits), not a whole number of weight fields, so
+    // the lane words are shorter PUSHes (gathered embedding columns read blob-spaced words: those keep it)
+    const tight = constants && !plan.categorical?.length && layer.lanes > 1
+    const groups = mem.blobLayout.layers[l]!.groups.map((g) => (tight ? { ...g, spacing: layer.accMax.toString(2).length + 1 } : g))
     const nIn = multipliedInputs(plan, l)
     const gathers = nIn < layer.nIn
     const unroll = constants || nIn * groups.length <= UNROLL_LIMIT || src < 0
@@ -149,7 +154,9 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
     groups.forEach((g, gi) => {
       const pw = constants ? 0 : lm.packedWeights[gi]!
       const wordAt = (i: number): string | bigint => (constants ? laneWordValue(layer.weights.map((r) => r[i]!), g) : `mload(${h(pw + 32 * i)})`)
-      const body: string[] = [`let acc := ${constants ? laneWord(layer.biases, g) : `mload(${h(lm.packedBiases + 32 * gi)})`}`]
+      // the code layout's bias constant carries the lane bias of a biased split (laneBias); the packed kernel's bias word has it already
+      const biasWord = '0x' + BigInt.asUintN(256, laneWordValue(layer.biases, g) + laneBias(g.lanes, g.spacing, layer.wShift)).toString(16)
+      const body: string[] = [`let acc := ${constants ? biasWord : `mload(${h(lm.packedBiases + 32 * gi)})`}`]
       if (constants && !unroll) throw new Error('the code layout needs fully unrolled layers')
       if (src < 0) body.push(...calldataMacs(plan, layer.nIn, wordAt))
       else if (unroll) body.push(...signedMacs(Array.from({ length: nIn }, (_, i) => ({ w: wordAt(i), x: x(i) }))))
@@ -160,7 +167,7 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
         body.push(...macChain(Array.from({ length: nIn - turns * UNROLL_BY }, (_, k) => `mul(mload(${h(pw + 32 * (turns * UNROLL_BY + k))}), ${x(turns * UNROLL_BY + k)})`)))
       }
       if (gathers) body.push(...(constants ? gatherCodeAddYul(plan, groups, gi, mem.gather) : gatherAddYul(plan, groups, g, mem.gather, h(mem.blob + g.at))))
-      body.push(...unpackLanes(plan, layer, g.lanes, g.spacing, (k) => h(lm.activations + 32 * (g.first + k))))
+      body.push(...unpackLanes(plan, layer, g.lanes, g.spacing, (k) => h(lm.activations + 32 * (g.first + k)), constants))
       lines.push(`{ ${body.join('\n                    ')} }`)
     })
     const vec = vectorActivationYul(layer.activation, h(lm.activations), layer.nOut, plan)
@@ -240,7 +247,7 @@ function decodeWordsWithSum(plan: Plan, mem: MemoryMap): string {
 /** Yul: decode the row at `rp` into memory once, summing it into `sx` (unrolled by 8). */
 function decodeWithSum(plan: Plan, mem: MemoryMap): string {
   if (plan.categorical?.length) return gatherDecodeYul(plan, mem.blobLayout.layers[0]!.groups, mem.inputs, mem.gather, inputDecodeOp(plan), true)
-  if ((plan.inputBytes === 1 || plan.inputBytes === 2) && plan.inputSize > UNROLL_DECODE) return decodeWordsWithSum(plan, mem)
+  if ((plan.inputBytes === 1 || plan.inputBytes === 2) && plan.inputSize >= WORD_DECODE_MIN) return decodeWordsWithSum(plan, mem)
   const inB = plan.inputBytes
   const sh = 256 - 8 * plan.inputBytes
   const n = plan.inputSize
@@ -280,7 +287,7 @@ function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled
  * lane word is `and(shr(s, m), mask)` times its input; one MUL per group takes the weights' unsigned
  * bias out. Same exact integer sums as the packed kernel and the simulator.
  */
-export function directRowYul(plan: Plan, mem: MemoryMap): string {
+export function directRowYul(plan: Plan, mem: MemoryMap, chunkSize = MAX_CHUNK): string {
   const wb = plan.weightBytes
   let budget = FUSED_UNROLL_INPUTS
   const blocks = plan.layers.map((layer: LayerPlan, l) => {
@@ -295,10 +302,19 @@ export function directRowYul(plan: Plan, mem: MemoryMap): string {
       if (unrolled) budget -= nIn
       const at = (base: number, stride: number) => (count === 1 ? h(base) : `add(${h(base)}, mul(sub(g, ${index}), ${stride}))`)
       const from = at(g0.at, g0.bytes)
+      // streaming: groups that all lie in one data contract are copied by one EXTCODECOPY each from its
+      // address (read once, before the groups' loop); a run across a chunk boundary goes through copyRange
+      const chunk = Math.floor(g0.at / chunkSize)
+      const oneChunk = chunk === Math.floor((g0.at + count * g0.bytes - 1) / chunkSize)
+      // (in a run that crosses one, each group not astride it still takes one EXTCODECOPY, from its chunk's address)
+      const copy = oneChunk
+        ? `extcodecopy(dc, ${h(mem.blob)}, ${at(g0.at - chunk * chunkSize + 1, g0.bytes)}, ${g0.bytes})`
+        : `{ let f := ${from} let ci := div(f, ${chunkSize}) let co := sub(f, mul(ci, ${chunkSize})) switch gt(co, ${chunkSize - g0.bytes}) case 0 { extcodecopy(shr(96, mload(add(${h(mem.chunkTable)}, mul(ci, 20)))), ${h(mem.blob)}, add(co, 1), ${g0.bytes}) } default { copyRange(f, ${g0.bytes}, ${h(mem.blob)}) } }`
+      const prelude = maskAndBiasDecl(g0, wb) + (mem.kernel.streams && oneChunk ? ` let dc := shr(96, mload(${h(mem.chunkTable + 20 * chunk)}))` : '')
       lines.push(
-        forGroups(index, count, maskAndBiasDecl(g0, wb), [
-          mem.kernel.streams ? `copyRange(${from}, ${g0.bytes}, ${h(mem.blob)}) let w := ${h(mem.blob)}` : `let w := ${at(mem.blob + g0.at, g0.bytes)}`,
-          `let acc := ${biasedAccInit(g0, plan, mem.kernel.streams ? h(mem.blob) : 'w')}`,
+        forGroups(index, count, prelude, [
+          mem.kernel.streams ? `${copy} let w := ${h(mem.blob)}` : `let w := ${at(mem.blob + g0.at, g0.bytes)}`,
+          `let acc := ${biasedAccInit(g0, plan, layer, mem.kernel.streams ? h(mem.blob) : 'w')}`,
           ...fusedMacs(g0, wb, nIn, x0, unrolled, xAbsMax, mem.kernel.streams ? mem.blob : undefined),
           ...(nIn < layer.nIn ? gatherAddYul(plan, mem.blobLayout.layers[0]!.groups, g0, mem.gather, 'w') : []),
           `let y := ${at(lm.activations + 32 * g0.first, 32 * g0.lanes)}`,

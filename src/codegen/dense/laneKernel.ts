@@ -38,17 +38,26 @@ export function maskAndBiasDecl(g: GroupLayout, weightBytes: number): string {
   return `let mask := ${hex(laneMask(g, weightBytes))} let bw := ${hex(weightBiasWord(g, weightBytes))}`
 }
 
-/** The group's biases as a signed lane word, read from its bias packet at address expression `at`. */
+/**
+ * The group's biases as a signed lane word, read from its bias packet at address expression `at`: SAR
+ * sign-extends it, so the word is the lanes' exact signed sum (no stray bits above the top lane, which a
+ * biased split reads without a mask).
+ */
 export function biasWordExpr(g: GroupLayout, biasBytes: number, at: string): string {
   if (g.lanes === 1) return `sar(${256 - 8 * biasBytes}, mload(${at}))`
   // the bias lane word fills the packet's whole bytes (an int4 group's may end in an unused nibble)
   const bits = 8 * Math.ceil((g.lanes * g.spacing) / 8)
-  return bits === 256 ? `mload(${at})` : `shr(${256 - bits}, mload(${at}))`
+  return bits === 256 ? `mload(${at})` : `sar(${256 - bits}, mload(${at}))`
 }
 
-/** The accumulator's start: the biases minus the weights' unsigned bias (`bw`, see maskAndBiasDecl) times Σx (`sx`), in every lane at once. */
-export function biasedAccInit(g: GroupLayout, plan: Plan, biasAt: string, sx = 'sx'): string {
-  return `sub(${biasWordExpr(g, plan.biasBytes, biasAt)}, mul(${sx}, bw))`
+/**
+ * The accumulator's start: the biases minus the weights' unsigned bias (`bw`, see maskAndBiasDecl) times Σx
+ * (`sx`), in every lane at once, plus the split's lane bias (laneBias) when `layer`'s lanes split biased.
+ */
+export function biasedAccInit(g: GroupLayout, plan: Plan, layer: LayerPlan, biasAt: string, sx = 'sx'): string {
+  const lb = laneBias(g.lanes, g.spacing, layer.wShift)
+  const bias = biasWordExpr(g, plan.biasBytes, biasAt)
+  return `sub(${lb ? `add(${bias}, ${hex(lb)})` : bias}, mul(${sx}, bw))`
 }
 
 /**
@@ -85,18 +94,56 @@ export function nibbleAccFits(g: GroupLayout, weightBytes: number, nIn: number, 
 }
 
 /**
- * Split `acc` (lanes `spacing` bits apart) into the group's outputs: each lane comes out with SIGNEXTEND,
- * is shifted back to the activation scale (the bias carried the rounding half) and activated into
- * `outAt(k)`.
+ * Whether a group's lanes are split by field (`biasedLanes`): every lane carries 2^(spacing−1) more, so
+ * each is a non-negative field with no borrow from the lane below, read straight out of `acc` with one SHR
+ * and one AND (the top one with a SHR alone), where the signed split takes SIGNEXTEND, a SUB and a SAR
+ * per lane to remove it. Needs the shift back to the activation scale below the lane's sign bit (so the
+ * bias comes out whole after it) and more than one lane.
  */
-export function unpackLanes(plan: Plan, layer: LayerPlan, lanes: number, spacing: number, outAt: (k: number) => string): string[] {
-  // lanes a whole number of bytes apart sign-extend with SIGNEXTEND; int4 lanes (4-bit multiples) with SHL then SAR
-  const low = (v: string) => (spacing % 8 ? `sar(${256 - spacing}, shl(${256 - spacing}, ${v}))` : `signextend(${spacing / 8 - 1}, ${v})`)
+export const splitsBiased = (lanes: number, spacing: number, wShift: number) => lanes > 1 && wShift < spacing
+
+/**
+ * The constant that biases every lane of a group by 2^(spacing−1) (0 when the group splits signed): added
+ * once to its accumulator's start (folded into a constant or a once-per-transaction word where there is one).
+ * Exact: the interval analysis proves each lane in [−2^(spacing−1), 2^(spacing−1)), so each biased lane
+ * is in [0, 2^spacing) and the biased accumulator is the lanes' fields side by side, below 2^(lanes·spacing).
+ */
+export function laneBias(lanes: number, spacing: number, wShift: number): bigint {
+  if (!splitsBiased(lanes, spacing, wShift)) return 0n
+  let b = 0n
+  for (let k = 0; k < lanes; k++) b |= 1n << BigInt(spacing * k + spacing - 1)
+  return b
+}
+
+/**
+ * Split `acc` (lanes `spacing` bits apart) into the group's outputs, each shifted back to the activation
+ * scale (the bias carried the rounding half) and activated into `outAt(k)`. Biased lanes (laneBias was
+ * added to `acc`): lane k is `and(shr(spacing·k + wShift, acc), 2^(spacing−wShift) − 1) − 2^(spacing−1−wShift)`,
+ * the floor of (field − 2^(spacing−1)) / 2^wShift exactly (2^wShift divides the bias). Else each lane comes
+ * out with SIGNEXTEND (or SHL then SAR for int4's 4-bit multiples) and is subtracted before the next.
+ */
+export function unpackLanes(plan: Plan, layer: LayerPlan, lanes: number, spacing: number, outAt: (k: number) => string, compact = false): string[] {
   const out: string[] = []
   const store = (k: number) => storeActivation(layer.activation, 'v', outAt(k), plan, layer.slopeQ)
+  const s = layer.wShift
+  if (splitsBiased(lanes, spacing, s)) {
+    // `compact` (unrolled kernels, where code is deploy gas): with three lanes or more, the field mask and
+    // the bias are stack variables (a DUP is one byte of code, a PUSH up to 33; a few gas of stack shuffling)
+    const named = compact && lanes > 2
+    const mask = named ? 'lm' : hex((1n << BigInt(spacing - s)) - 1n)
+    const c = named ? 'lc' : hex(1n << BigInt(spacing - 1 - s))
+    for (let k = 0; k < lanes; k++) {
+      const sh = spacing * k + s
+      const field = sh ? `shr(${sh}, acc)` : 'acc'
+      out.push(`{ let v := sub(${k < lanes - 1 ? `and(${field}, ${mask})` : field}, ${c}) ${store(k)} }`)
+    }
+    return named ? [`{ let lm := ${hex((1n << BigInt(spacing - s)) - 1n)} let lc := ${hex(1n << BigInt(spacing - 1 - s))}`, ...out, '}'] : out
+  }
+  // lanes a whole number of bytes apart sign-extend with SIGNEXTEND; int4 lanes (4-bit multiples) with SHL then SAR
+  const low = (v: string) => (spacing % 8 ? `sar(${256 - spacing}, shl(${256 - spacing}, ${v}))` : `signextend(${spacing / 8 - 1}, ${v})`)
   for (let k = 0; k < lanes; k++) {
-    if (k < lanes - 1) out.push(`{ let lane := ${low('acc')} let v := sar(${layer.wShift}, lane) ${store(k)} acc := sar(${spacing}, sub(acc, lane)) }`)
-    else out.push(`{ let v := sar(${layer.wShift}, ${lanes > 1 ? low('acc') : 'acc'}) ${store(k)} }`)
+    if (k < lanes - 1) out.push(`{ let lane := ${low('acc')} let v := sar(${s}, lane) ${store(k)} acc := sar(${spacing}, sub(acc, lane)) }`)
+    else out.push(`{ let v := sar(${s}, ${lanes > 1 ? low('acc') : 'acc'}) ${store(k)} }`)
   }
   return out
 }
