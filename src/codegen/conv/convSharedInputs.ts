@@ -17,8 +17,7 @@ const BUNDLE_FUSED = 3
  * reading the same input channels (not across the groups of a grouped/depthwise convolution), at most
  * BUNDLE of them (BUNDLE_FUSED with a fused max pool) so that every variable stays within DUP16's reach.
  */
-export function bundlesOf(groups: LaneGroup[], fusedPool?: unknown): number[][] {
-  const most = fusedPool ? BUNDLE_FUSED : BUNDLE
+export function bundlesOf(groups: LaneGroup[], fusedPool?: unknown, most = fusedPool ? BUNDLE_FUSED : BUNDLE): number[][] {
   const out: number[][] = []
   groups.forEach((g, i) => {
     const last = out[out.length - 1]
