@@ -46,8 +46,8 @@ describe('tensor kernels on chain', () => {
     console.log(`MNIST-shaped default: ${wide.gas} gas, lanes ${wide.steps.map((x) => (x.kind === 'conv' ? `${x.lanes}×${x.laneBits}` : x.kind)).join(' ')}, ${wide.runtimeBytes} B code`)
     // as measured after issue 23's shared input loads, window rows side by side and reused memory
     expect(wide.gas).toBeLessThanOrEqual(2_278_800)
-    // conv1 on row lanes (6 pooled positions per word, 40-bit lanes): 2,248,986 before
-    expect(mid.gas).toBeLessThanOrEqual(2_065_639)
+    // conv1 on row lanes (6 pooled positions per word, 40-bit lanes), its pixels decoded into packed row words: 2,248,986 before
+    expect(mid.gas).toBeLessThanOrEqual(2_043_832)
     expect(narrow.gas).toBeLessThanOrEqual(1_427_108)
   }, 900_000)
 
@@ -94,6 +94,19 @@ describe('tensor kernels on chain', () => {
       forms.add(pool ? (biasedLaneHalf(conv) < 1n << BigInt(conv.laneBits - 1) ? 'one compare' : 'even/odd') : 'no pool')
     }
     expect([...forms].sort()).toEqual(['even/odd', 'no pool', 'one compare'])
+    // row lanes offset to unsigned: nonnegative inputs bound each channel's accumulator to [lo, hi], lanes of
+    // hi − lo bits (7 of them where the ±|acc|max lanes hold 6, and 7 outputs to a row take 1 of those)
+    for (const [xBits, pool, form] of [[15, 2, 'one compare'], [18, 2, 'even/odd'], [16, 0, 'no pool']] as const) {
+      const layers: ProbeLayer[] = [{ kind: 'conv', cout: 8, k: 3, act: 'relu' }, ...(pool ? [{ kind: 'maxpool' as const, k: pool }] : []), { kind: 'dense', nOut: 2 }]
+      const input = pool ? { c: 1, h: 16, w: 16 } : { c: 1, h: 9, w: 9 }
+      const steps = probeNet(input, layers, { wBits: 16, xMax: 1n << BigInt(xBits), seed: 60 + xBits })
+      steps[0] = { ...(steps[0] as ConvStep), inRange: [0n, (1n << BigInt(xBits)) - 1n] }
+      const rl = rowLanesOf(steps, 0, fusedPools(steps))!
+      expect([rl.lanes, rl.offsets?.length, pool ? (rl.oneCompare ? 'one compare' : 'even/odd') : 'no pool']).toEqual([7, 8, form])
+      const plan = probePlan(4, 2, 8)
+      const row = randomRow(input.h * input.w, 2 ** xBits, xBits).map((v) => (v < 0n ? -v : v) >> 1n)
+      expect((await runProbe(s, steps, plan, row, 1184)).outputs).toEqual(convNetReference(steps, plan, row))
+    }
     // 1-D: H = 1
     await check({ c: 2, h: 1, w: 40 }, [
       { kind: 'conv', cout: 6, k: 1, act: 'relu' },

@@ -77,9 +77,10 @@ export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: 
   const packed = steps.map((s, i) => {
     if (s.kind !== 'conv') return undefined
     // a row-lane step (rowLanesPlan.ts) keeps a scalar per channel and tap, and a bias word per channel
-    if (rowLanesOf(steps, i, fused)) {
+    const rl = rowLanesOf(steps, i, fused)
+    if (rl) {
       const p = { weights: at, biases: at + s.outShape.c * tapsOf(s) * 32 }
-      at += rowLanesWords(s) * 32
+      at += rowLanesWords(s, rl) * 32
       return p
     }
     const groups = laneGroupsOf(s).length

@@ -3,7 +3,7 @@ import { bufferWords, type ConvMemory } from './convMemory.ts'
 import { tapsOf, laneGroupsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
 import { biasedLaneHalf, convPackYul, convStepYul, decodeInputYul, fusesPool, unpackLanes, WINDOW_UNROLL } from './convYul.ts'
 import { fillHalosYul, poolStepYul } from './poolYul.ts'
-import { rowLanesPackYul, rowLanesPrepYul, rowLanesStepYul } from './rowLanes.ts'
+import { rowLanesDecodeYul, rowLanesPackYul, rowLanesPrepYul, rowLanesStepYul } from './rowLanes.ts'
 import { rowLanesCodeTaps, rowLanesOf } from './rowLanesPlan.ts'
 
 const GROUP_CODE_TAPS = 16
@@ -55,7 +55,9 @@ export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, bud
   const rowLanes = steps.map((_, i) => (unrolled[i] ? rowLanesOf(steps, i, fused) : undefined))
   const rowPacks = steps.flatMap((s, i) => (rowLanes[i] ? [rowLanesPackYul(s as ConvStep, i, mem, rowLanes[i]!, plan.weightBytes, plan.biasBytes, fused[i] ? biasedLaneHalf(s as ConvStep) : undefined)] : []))
   const perTx = [fillHalosYul(mem), convPackYul(steps, mem, plan.weightBytes, plan.biasBytes, fused, rowLanes.map(Boolean)), ...rowPacks].filter(Boolean).join('\n                ')
-  const rows = [decodeInputYul(mem.tensors[0]!, plan.inputBytes, plan.inputUnsigned === true)]
+  // a first step on row lanes decodes the calldata straight into its packed words
+  const first = rowLanes[0]
+  const rows = [first ? rowLanesDecodeYul(steps[0] as ConvStep, mem, first, plan.inputBytes, plan.inputUnsigned === true) : decodeInputYul(mem.tensors[0]!, plan.inputBytes, plan.inputUnsigned === true)]
   steps.forEach((s, i) => {
     if (i > 0 && fused[i - 1]) return
     if (mem.joined[i]) rows.push(joinTensorsYul(s as ConvStep, mem, mem.joined[i]!.at))
@@ -63,7 +65,8 @@ export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, bud
     const rl = rowLanes[i]
     if (rl) {
       const c = s as ConvStep
-      rows.push(rowLanesPrepYul(c, i, mem, rl), rowLanesStepYul(c, i, plan, mem, rl, pool, biasedLaneHalf(c), (lanes, outAt) => unpackLanes(c, lanes, outAt)))
+      if (i > 0) rows.push(rowLanesPrepYul(c, i, mem, rl))
+      rows.push(rowLanesStepYul(c, i, plan, mem, rl, pool, biasedLaneHalf(c), (lanes, outAt) => unpackLanes(c, lanes, outAt)))
     } else rows.push(s.kind === 'conv' ? convStepYul(s, i, plan, mem, unrolled[i]!, pool) : poolStepYul(s, i, mem))
   })
   return { perTx, perRow: rows.join('\n                ') }

@@ -1,10 +1,10 @@
 import type { Plan } from '../../fixed/types.ts'
-import { vectorActivationYul } from '../dense/activationYul.ts'
+import { activationExpr, vectorActivationYul } from '../dense/activationYul.ts'
 import { addrOf, planeBytes, type ConvMemory } from './convMemory.ts'
 import { convPacketsOf, groupOffsets } from './convPackets.ts'
 import { bundlesOf, sharedBody, windowLoopAt } from './convSharedInputs.ts'
 import { laneGroupsOf, tapsOf, type ConvStep, type PoolStep } from './convTypes.ts'
-import { channelGroups, rowGeometry, type RowLanes } from './rowLanesPlan.ts'
+import { channelGroups, ROW_BUNDLE, rowGeometry, type RowLanes } from './rowLanesPlan.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
 const at = (base: string, off: number) => (off ? `add(${base}, ${h(off)})` : base)
@@ -39,14 +39,16 @@ export function rowLanesPackYul(s: ConvStep, i: number, mem: ConvMemory, rl: Row
     }
   })
   let rep = 0n
-  for (let k = 0; k < rl.lanes; k++) rep |= 1n << BigInt(k * s.laneBits)
-  const halfWord = half === undefined ? '' : (() => {
-    let w = 0n
-    for (let k = 0; k < rl.lanes; k++) w |= half << BigInt(k * s.laneBits)
-    return `, 0x${w.toString(16)}`
-  })()
+  for (let k = 0; k < rl.lanes; k++) rep |= 1n << BigInt(k * rl.bits)
   const bsrc = mem.blob + lb.biasesAt
-  lines.push(`for { let c := 0 } lt(c, ${s.outShape.c}) { c := add(c, 1) } { let b := mul(sar(${256 - 8 * biasBytes}, mload(add(${h(bsrc)}, mul(c, ${biasBytes})))), 0x${rep.toString(16)}) mstore(add(${h(pk.biases)}, shl(5, c)), ${halfWord ? `add(b${halfWord})` : 'b'}) }`)
+  const bias = (c: string) => `sar(${256 - 8 * biasBytes}, mload(add(${h(bsrc)}, mul(${c}, ${biasBytes}))))`
+  if (rl.offsets)
+    // each channel's own offset to unsigned lanes
+    rl.offsets.forEach((o, c) => lines.push(`mstore(${h(pk.biases + 32 * c)}, mul(add(${bias(String(c))}, 0x${o.toString(16)}), 0x${rep.toString(16)}))`))
+  else {
+    const halfWord = half === undefined ? '' : `, 0x${(half * rep).toString(16)}`
+    lines.push(`for { let c := 0 } lt(c, ${s.outShape.c}) { c := add(c, 1) } { let b := mul(${bias('c')}, 0x${rep.toString(16)}) mstore(add(${h(pk.biases)}, shl(5, c)), ${halfWord ? `add(b${halfWord})` : 'b'}) }`)
+  }
   return lines.join('\n                ')
 }
 
@@ -64,10 +66,29 @@ export function rowLanesPrepYul(s: ConvStep, i: number, mem: ConvMemory, rl: Row
   const steps: string[] = []
   for (let x = W - 1; x >= 0; x--) {
     const e = `e${x % rl.sigma}`
-    steps.push(`${e} := add(mload(${at('r', 32 * x)}), shl(${s.laneBits}, ${e})) mstore(${at('r', 32 * x)}, ${e})`)
+    steps.push(`${e} := add(mload(${at('r', 32 * x)}), shl(${rl.bits}, ${e})) mstore(${at('r', 32 * x)}, ${e})`)
   }
   return `// ${s.name}: its input as packed row words (lane k = the value ${rl.sigma} × k columns on)
                 for { let r := ${h(buf.at)} let re := ${h(buf.at + 32 * W * rows)} } lt(r, re) { r := add(r, ${h(32 * W)}) } { ${chains} ${steps.join(' ')} }`
+}
+
+/**
+ * Yul, per row, when the row-lane step is the first (its input is the calldata row at `rp`): the decode and
+ * rowLanesPrepYul in one pass, each row of features read from its end straight into its packed words.
+ */
+export function rowLanesDecodeYul(s: ConvStep, mem: ConvMemory, rl: RowLanes, inputBytes: number, unsigned: boolean): string {
+  const buf = mem.tensors[0]!
+  const W = buf.wp
+  const rows = buf.shape.c * buf.hp
+  const op = `${unsigned ? 'shr' : 'sar'}(${256 - 8 * inputBytes}, `
+  const chains = Array.from({ length: Math.min(rl.sigma, W) }, (_, r) => `let e${r} := 0`).join(' ')
+  const steps: string[] = []
+  for (let x = W - 1; x >= 0; x--) {
+    const e = `e${x % rl.sigma}`
+    steps.push(`${e} := add(${op}calldataload(${at('src', x * inputBytes)})), shl(${rl.bits}, ${e})) mstore(${at('r', 32 * x)}, ${e})`)
+  }
+  return `// ${s.name}: the row's features as packed row words (lane k = the value ${rl.sigma} × k columns on)
+                for { let r := ${h(buf.at)} let src := rp let re := ${h(buf.at + 32 * W * rows)} } lt(r, re) { r := add(r, ${h(32 * W)}) src := add(src, ${W * inputBytes}) } { ${chains} ${steps.join(' ')} }`
 }
 
 /**
@@ -99,19 +120,22 @@ export function rowLanesStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMem
   const lines = [`// ${s.name}: conv ${s.inShape.c}×${s.inShape.h}×${s.inShape.w} → ${s.outShape.c}×${oh}×${ow}, row lanes: ${L} positions per word, ${taps} taps`]
   // four channels share a pass (a fused pool's one-compare merger keeps one running maximum each; the
   // even/odd one keeps two, and its window loop's variables leave room for two channels)
-  const most = pool && half >= 1n << BigInt(s.laneBits - 1) ? 2 : 4
-  for (const bundle of bundlesOf(groups, pool, most)) {
+  const one = rl.oneCompare !== false
+  // the lanes' own width (narrower than the step's when offsets make them unsigned)
+  const sl: ConvStep = { ...s, laneBits: rl.bits }
+  for (const bundle of bundlesOf(groups, pool, ROW_BUNDLE)) {
     const c0 = groups[bundle[0]!]!.first
     const outAt = (b: number, k: number) => at('yo', (groups[bundle[b]!]!.first - c0) * outPlane + 32 * k)
+    const offs = rl.offsets && bundle.map((gi) => rl.offsets![groups[gi]!.first]!)
     const inner = sharedBody({
-      s,
+      s: sl,
       groups: bundle.map((gi) => groups[gi]!),
       taps,
       tapOff,
       wAt: (b, t) => h(pk.weights + (groups[bundle[b]!]!.first * taps + t) * 32),
       biasAt: (b) => h(pk.biases + 32 * groups[bundle[b]!]!.first),
-      unpack: (b) => unpack(L, (k) => outAt(b, k)),
-      ...(pool ? { pool: { step: pool, half, winOff, winAt: (j: number) => at('pp', winOff(j)), loopAt: windowLoopAt(pool, winOff), unrollWindow: false, outAt } } : {}),
+      unpack: (b) => (offs ? unsignedLanes(sl, L, offs[b]!, (k) => outAt(b, k)) : unpack(L, (k) => outAt(b, k))),
+      ...(pool ? { pool: { step: pool, half, ...(offs ? { halves: offs } : {}), oneCompare: one, ...(one ? {} : { scratch: pk.biases + 32 * s.outShape.c }), winOff, winAt: (j: number) => at('pp', winOff(j)), loopAt: windowLoopAt(pool, winOff), unrollWindow: false, outAt } } : {}),
     })
     lines.push(`for { let oy := 0 } lt(oy, ${oh}) { oy := add(oy, 1) } {
                     let ${v} := add(${h(inB.at)}, mul(oy, ${h(32 * ph * s.sh * inB.wp)}))
@@ -124,4 +148,11 @@ export function rowLanesStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMem
   const vec = vectorActivationYul(s.activation, h(addrOf(outB, 0, 0, 0)), s.outShape.c, plan)
   if (vec) lines.push(vec)
   return lines.join('\n                ')
+}
+
+/** Lanes offset to unsigned (`off` in each): lane k is its field less the offset, rescaled and activated. */
+function unsignedLanes(s: ConvStep, lanes: number, off: bigint, outAt: (k: number) => string): string[] {
+  const act = activationExpr(s.activation, 'v', s.slopeQ)
+  const LM = '0x' + ((1n << BigInt(s.laneBits)) - 1n).toString(16)
+  return Array.from({ length: lanes }, (_, k) => `{ let v := sar(${s.wShift}, sub(and(${k ? `shr(${k * s.laneBits}, acc)` : 'acc'}, ${LM}), 0x${off.toString(16)})) mstore(${outAt(k)}, ${act}) }`)
 }
