@@ -3,7 +3,10 @@
 import { describe, expect, test } from 'bun:test'
 import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { convNetReference } from '../../src/codegen/conv/convReference.ts'
-import type { Shape3 } from '../../src/codegen/conv/convTypes.ts'
+import type { ConvStep, Shape3 } from '../../src/codegen/conv/convTypes.ts'
+import { fusedPools } from '../../src/codegen/conv/convNetYul.ts'
+import { biasedLaneHalf } from '../../src/codegen/conv/convYul.ts'
+import { rowLanesOf } from '../../src/codegen/conv/rowLanesPlan.ts'
 import { rng } from '../helpers/rng.ts'
 import { probeNet, probePlan, runProbe, type ProbeLayer } from './convProbe.ts'
 import { fileChain } from '../helpers/fileChain.ts'
@@ -43,7 +46,8 @@ describe('tensor kernels on chain', () => {
     console.log(`MNIST-shaped default: ${wide.gas} gas, lanes ${wide.steps.map((x) => (x.kind === 'conv' ? `${x.lanes}×${x.laneBits}` : x.kind)).join(' ')}, ${wide.runtimeBytes} B code`)
     // as measured after issue 23's shared input loads, window rows side by side and reused memory
     expect(wide.gas).toBeLessThanOrEqual(2_278_800)
-    expect(mid.gas).toBeLessThanOrEqual(2_248_986)
+    // conv1 on row lanes (6 pooled positions per word, 40-bit lanes), its pixels decoded into packed row words: 2,248,986 before
+    expect(mid.gas).toBeLessThanOrEqual(2_043_832)
     expect(narrow.gas).toBeLessThanOrEqual(1_427_108)
   }, 900_000)
 
@@ -79,6 +83,30 @@ describe('tensor kernels on chain', () => {
         { kind: 'maxpool', k: 3 },
         { kind: 'dense', nOut: 2 },
       ], { wBits, xBits, seed: 20 + xBits, inputBytes: 4, budget })
+    // row lanes (rowLanesPlan.ts): output positions in the lanes of one channel's words, the input packed in place;
+    // a fused max pool with both mergers (a free top bit, or even/odd lanes apart), stride 2, and none
+    const forms = new Set<string>()
+    for (const [wBits, xBits, cout, stride, pool] of [[16, 15, 7, 1, 2], [16, 20, 7, 1, 2], [16, 21, 7, 1, 2], [16, 17, 7, 1, 2], [16, 15, 5, 2, 0], [8, 5, 3, 1, 0]] as const) {
+      const layers: ProbeLayer[] = [{ kind: 'conv', cout, k: 3, stride, act: 'relu' }, ...(pool ? [{ kind: 'maxpool' as const, k: pool }] : []), { kind: 'dense', nOut: 2 }]
+      const { steps } = await check({ c: 1, h: 14, w: 14 }, layers, { wBits, xBits, seed: 40 + xBits, inputBytes: 4, budget: 1184 })
+      const conv = steps[0] as ConvStep
+      expect(rowLanesOf(steps, 0, fusedPools(steps))).toBeDefined()
+      forms.add(pool ? (biasedLaneHalf(conv) < 1n << BigInt(conv.laneBits - 1) ? 'one compare' : 'even/odd') : 'no pool')
+    }
+    expect([...forms].sort()).toEqual(['even/odd', 'no pool', 'one compare'])
+    // row lanes offset to unsigned: nonnegative inputs bound each channel's accumulator to [lo, hi], lanes of
+    // hi − lo bits (7 of them where the ±|acc|max lanes hold 6, and 7 outputs to a row take 1 of those)
+    for (const [xBits, pool, form] of [[15, 2, 'one compare'], [18, 2, 'even/odd'], [16, 0, 'no pool']] as const) {
+      const layers: ProbeLayer[] = [{ kind: 'conv', cout: 8, k: 3, act: 'relu' }, ...(pool ? [{ kind: 'maxpool' as const, k: pool }] : []), { kind: 'dense', nOut: 2 }]
+      const input = pool ? { c: 1, h: 16, w: 16 } : { c: 1, h: 9, w: 9 }
+      const steps = probeNet(input, layers, { wBits: 16, xMax: 1n << BigInt(xBits), seed: 60 + xBits })
+      steps[0] = { ...(steps[0] as ConvStep), inRange: [0n, (1n << BigInt(xBits)) - 1n] }
+      const rl = rowLanesOf(steps, 0, fusedPools(steps))!
+      expect([rl.lanes, rl.offsets?.length, pool ? (rl.oneCompare ? 'one compare' : 'even/odd') : 'no pool']).toEqual([7, 8, form])
+      const plan = probePlan(4, 2, 8)
+      const row = randomRow(input.h * input.w, 2 ** xBits, xBits).map((v) => (v < 0n ? -v : v) >> 1n)
+      expect((await runProbe(s, steps, plan, row, 1184)).outputs).toEqual(convNetReference(steps, plan, row))
+    }
     // 1-D: H = 1
     await check({ c: 2, h: 1, w: 40 }, [
       { kind: 'conv', cout: 6, k: 1, act: 'relu' },

@@ -1,5 +1,6 @@
 import { convBlobLayout, type ConvBlobLayout } from './convBlob.ts'
 import { laneGroupsOf, NO_PAD, tapsOf, type Pad4, type Shape3, type TensorStep } from './convTypes.ts'
+import { rowLanesOf, rowLanesWords } from './rowLanesPlan.ts'
 
 /** A tensor [c][h][w] in memory, one word per value, with a halo of `pad` around each channel plane. */
 export type TensorBuffer = {
@@ -73,8 +74,15 @@ export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: 
   const outputs = shapes[shapes.length - 1]!
   const out = at
   at += 0x40 + words(outputs.c * outputs.h * outputs.w * outputBytes)
-  const packed = steps.map((s) => {
+  const packed = steps.map((s, i) => {
     if (s.kind !== 'conv') return undefined
+    // a row-lane step (rowLanesPlan.ts) keeps a scalar per channel and tap, and a bias word per channel
+    const rl = rowLanesOf(steps, i, fused)
+    if (rl) {
+      const p = { weights: at, biases: at + s.outShape.c * tapsOf(s) * 32 }
+      at += rowLanesWords(s, rl) * 32
+      return p
+    }
     const groups = laneGroupsOf(s).length
     const p = { weights: at, biases: at + groups * tapsOf(s) * 32 }
     at = p.biases + groups * 32

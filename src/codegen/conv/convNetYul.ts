@@ -1,8 +1,10 @@
 import type { Plan } from '../../fixed/types.ts'
 import { bufferWords, type ConvMemory } from './convMemory.ts'
 import { tapsOf, laneGroupsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
-import { convPackYul, convStepYul, decodeInputYul, fusesPool, WINDOW_UNROLL } from './convYul.ts'
+import { biasedLaneHalf, convPackYul, convStepYul, decodeInputYul, fusesPool, unpackLanes, WINDOW_UNROLL } from './convYul.ts'
 import { fillHalosYul, poolStepYul } from './poolYul.ts'
+import { rowLanesDecodeYul, rowLanesPackYul, rowLanesPrepYul, rowLanesStepYul } from './rowLanes.ts'
+import { rowLanesCodeTaps, rowLanesOf } from './rowLanesPlan.ts'
 
 const GROUP_CODE_TAPS = 16
 const FUSED_CODE_TAPS = 24
@@ -27,7 +29,7 @@ export function unrolledSteps(steps: TensorStep[], budget = DEFAULT_TAP_BUDGET):
     const p = steps[i + 1]
     const window = fused[i] && p && p.kind !== 'conv' && p.kh * p.kw <= WINDOW_UNROLL ? p.kh * p.kw : 1
     // each lane group with its own code also repeats its position loops and lane unpacking (≈ 16 taps' worth; a fused pool's compare and unbias ≈ 24 more)
-    const cost = laneGroupsOf(s).length * (tapsOf(s) * window + GROUP_CODE_TAPS + (fused[i] ? FUSED_CODE_TAPS : 0))
+    const cost = rowLanesOf(steps, i, fused) ? rowLanesCodeTaps(s, fused[i]!) : laneGroupsOf(s).length * (tapsOf(s) * window + GROUP_CODE_TAPS + (fused[i] ? FUSED_CODE_TAPS : 0))
     if (cost <= left && s.outShape.h * s.outShape.w > 1) {
       out[i] = true
       left -= cost
@@ -49,12 +51,23 @@ export const fusedPools = (steps: TensorStep[]) => steps.map((_, i) => fusesPool
 export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, budget = DEFAULT_TAP_BUDGET): ConvNetYul {
   const unrolled = unrolledSteps(steps, budget)
   const fused = fusedPools(steps)
-  const perTx = [fillHalosYul(mem), convPackYul(steps, mem, plan.weightBytes, plan.biasBytes, fused)].filter(Boolean).join('\n                ')
-  const rows = [decodeInputYul(mem.tensors[0]!, plan.inputBytes, plan.inputUnsigned === true)]
+  // lanes across output positions where they take fewer lane words (rowLanesPlan.ts); unrolled steps only
+  const rowLanes = steps.map((_, i) => (unrolled[i] ? rowLanesOf(steps, i, fused) : undefined))
+  const rowPacks = steps.flatMap((s, i) => (rowLanes[i] ? [rowLanesPackYul(s as ConvStep, i, mem, rowLanes[i]!, plan.weightBytes, plan.biasBytes, fused[i] ? biasedLaneHalf(s as ConvStep) : undefined)] : []))
+  const perTx = [fillHalosYul(mem), convPackYul(steps, mem, plan.weightBytes, plan.biasBytes, fused, rowLanes.map(Boolean)), ...rowPacks].filter(Boolean).join('\n                ')
+  // a first step on row lanes decodes the calldata straight into its packed words
+  const first = rowLanes[0]
+  const rows = [first ? rowLanesDecodeYul(steps[0] as ConvStep, mem, first, plan.inputBytes, plan.inputUnsigned === true) : decodeInputYul(mem.tensors[0]!, plan.inputBytes, plan.inputUnsigned === true)]
   steps.forEach((s, i) => {
     if (i > 0 && fused[i - 1]) return
     if (mem.joined[i]) rows.push(joinTensorsYul(s as ConvStep, mem, mem.joined[i]!.at))
-    rows.push(s.kind === 'conv' ? convStepYul(s, i, plan, mem, unrolled[i]!, fused[i] ? (steps[i + 1] as PoolStep) : undefined) : poolStepYul(s, i, mem))
+    const pool = fused[i] ? (steps[i + 1] as PoolStep) : undefined
+    const rl = rowLanes[i]
+    if (rl) {
+      const c = s as ConvStep
+      if (i > 0) rows.push(rowLanesPrepYul(c, i, mem, rl))
+      rows.push(rowLanesStepYul(c, i, plan, mem, rl, pool, biasedLaneHalf(c), (lanes, outAt) => unpackLanes(c, lanes, outAt)))
+    } else rows.push(s.kind === 'conv' ? convStepYul(s, i, plan, mem, unrolled[i]!, pool) : poolStepYul(s, i, mem))
   })
   return { perTx, perRow: rows.join('\n                ') }
 }

@@ -17,8 +17,7 @@ const BUNDLE_FUSED = 3
  * reading the same input channels (not across the groups of a grouped/depthwise convolution), at most
  * BUNDLE of them (BUNDLE_FUSED with a fused max pool) so that every variable stays within DUP16's reach.
  */
-export function bundlesOf(groups: LaneGroup[], fusedPool?: unknown): number[][] {
-  const most = fusedPool ? BUNDLE_FUSED : BUNDLE
+export function bundlesOf(groups: LaneGroup[], fusedPool?: unknown, most = fusedPool ? BUNDLE_FUSED : BUNDLE): number[][] {
   const out: number[][] = []
   groups.forEach((g, i) => {
     const last = out[out.length - 1]
@@ -60,8 +59,10 @@ export function sharedMacs(accs: SharedAcc[]): string[] {
  */
 export type MaxMerger = { decl: string; first: (acc: string) => string; merge: (acc: string) => string; finish: string[] }
 
-export function maxMerger(s: ConvStep, pool: PoolStep, lanes: number, half: bigint, id: string, outAt: (k: number) => string): MaxMerger {
+export function maxMerger(s: ConvStep, pool: PoolStep, lanes: number, half: bigint, id: string, outAt: (k: number) => string, oneCompare = half < 1n << BigInt(s.laneBits - 1), scratch?: number): MaxMerger {
   const b = s.laneBits
+  // the shared constants, declared by mergerConstants (as literals, solc's optimizer would load them by CODECOPY)
+  const c = { G: 'G', ME: 'ME', G2: 'G2' }
   const convAct = activationExpr(s.activation, 'v', s.slopeQ)
   const poolAct = activationExpr(pool.activation, 'u', pool.slopeQ)
   const store = (k: number, value: string) => `{ let v := ${value} let u := ${convAct} mstore(${outAt(k)}, ${poolAct}) }`
@@ -72,39 +73,54 @@ export function maxMerger(s: ConvStep, pool: PoolStep, lanes: number, half: bigi
     return { decl: `let ${M} := 0`, first: (acc) => `${M} := ${acc}`, merge: (acc) => `if sgt(${acc}, ${M}) { ${M} := ${acc} }`, finish: [store(0, `sar(${s.wShift}, ${M})`)] }
   }
   const A = `A${id}`
-  if (half < 1n << BigInt(b - 1)) {
+  if (oneCompare) {
     const low = '0x' + ((1n << BigInt(b - 1)) - 1n).toString(16)
     return {
       decl: `let ${A} := 0`,
       first: (acc) => `${A} := ${acc}`,
-      merge: (acc) => `{ let m := mul(shr(${b - 1}, and(sub(or(${A}, G), ${acc}), G)), ${low}) ${A} := xor(${acc}, and(xor(${A}, ${acc}), m)) }`,
+      merge: (acc) => `{ let m := mul(shr(${b - 1}, and(sub(or(${A}, ${c.G}), ${acc}), ${c.G})), ${low}) ${A} := xor(${acc}, and(xor(${A}, ${acc}), m)) }`,
       finish: Array.from({ length: lanes }, (_, k) => unbias(k, A)),
     }
   }
+  // the even and odd maxima in two memory words at `scratch` instead of two stack slots
+  if (scratch !== undefined) {
+    const [EA, OA] = [`0x${scratch.toString(16)}`, `0x${(scratch + 32).toString(16)}`]
+    const mergeAt = (W: string, x: string) => `{ let x := ${x} let w := mload(${W}) let m := mul(shr(${b}, and(sub(or(w, ${c.G2}), x), ${c.G2})), ${LM}) mstore(${W}, xor(x, and(xor(w, x), m))) }`
+    return {
+      decl: '',
+      first: (acc) => `mstore(${EA}, and(${acc}, ${c.ME})) mstore(${OA}, and(shr(${b}, ${acc}), ${c.ME}))`,
+      merge: (acc) => `${mergeAt(EA, `and(${acc}, ${c.ME})`)} ${mergeAt(OA, `and(shr(${b}, ${acc}), ${c.ME})`)}`,
+      finish: [`{ let r := or(mload(${EA}), shl(${b}, mload(${OA}))) ${Array.from({ length: lanes }, (_, k) => unbias(k, 'r')).join(' ')} }`],
+    }
+  }
   const [E, O] = [`E${id}`, `O${id}`]
-  const merge2 = (W: string, x: string) => `{ let x := ${x} let m := mul(shr(${b}, and(sub(or(${W}, G2), x), G2)), ${LM}) ${W} := xor(x, and(xor(${W}, x), m)) }`
+  const merge2 = (W: string, x: string) => `{ let x := ${x} let m := mul(shr(${b}, and(sub(or(${W}, ${c.G2}), x), ${c.G2})), ${LM}) ${W} := xor(x, and(xor(${W}, x), m)) }`
   return {
     decl: `let ${E} := 0 let ${O} := 0`,
-    first: (acc) => `${E} := and(${acc}, ME) ${O} := and(shr(${b}, ${acc}), ME)`,
-    merge: (acc) => `${merge2(E, `and(${acc}, ME)`)} ${merge2(O, `and(shr(${b}, ${acc}), ME)`)}`,
+    first: (acc) => `${E} := and(${acc}, ${c.ME}) ${O} := and(shr(${b}, ${acc}), ${c.ME})`,
+    merge: (acc) => `${merge2(E, `and(${acc}, ${c.ME})`)} ${merge2(O, `and(shr(${b}, ${acc}), ${c.ME})`)}`,
     finish: [`{ let r := or(${E}, shl(${b}, ${O})) ${Array.from({ length: lanes }, (_, k) => unbias(k, 'r')).join(' ')} }`],
   }
 }
 
 /** The shared constants of the mergers: G (guard bits of the one-compare form), G2 and ME (even/odd lanes apart). */
-export function mergerConstants(s: ConvStep, lanes: number, half: bigint): string {
+export function mergerConstants(s: ConvStep, lanes: number, half: bigint, oneCompare = half < 1n << BigInt(s.laneBits - 1)): string {
+  if (lanes === 1) return ''
+  const w = mergerWords(s, lanes)
+  return oneCompare ? `let G := ${w.G}` : `let ME := ${w.ME} let G2 := ${w.G2}`
+}
+
+function mergerWords(s: ConvStep, lanes: number): { G: string; ME: string; G2: string } {
   const b = s.laneBits
   let g = 0n
   for (let k = 0; k < lanes; k++) g |= 1n << BigInt(k * b + b - 1)
-  if (lanes === 1) return ''
-  if (half < 1n << BigInt(b - 1)) return `let G := 0x${g.toString(16)}`
   let me = 0n
   let g2 = 0n
   for (let k = 0; 2 * k < lanes; k++) {
     me |= ((1n << BigInt(b)) - 1n) << BigInt(2 * k * b)
     g2 |= 1n << BigInt(2 * k * b + b)
   }
-  return `let ME := 0x${me.toString(16)} let G2 := 0x${g2.toString(16)}`
+  return { G: `0x${g.toString(16)}`, ME: `0x${me.toString(16)}`, G2: `0x${g2.toString(16)}` }
 }
 
 /**
@@ -121,7 +137,8 @@ export function sharedBody(a: {
   wAt: (g: number, t: number) => string
   biasAt: (g: number) => string
   unpack: (g: number) => string[]
-  pool?: { step: PoolStep; half: bigint; winOff: (j: number) => number; winAt: (j: number) => string; loopAt: string; unrollWindow: boolean; outAt: (g: number, k: number) => string }
+  /** `halves`: each group's own unsigned offset (row lanes); `oneCompare`: the merger's form, when not read off `half`. */
+  pool?: { step: PoolStep; half: bigint; halves?: bigint[]; oneCompare?: boolean; scratch?: number; winOff: (j: number) => number; winAt: (j: number) => string; loopAt: string; unrollWindow: boolean; outAt: (g: number, k: number) => string }
 }): string[] {
   const G = a.groups.length
   // the accumulators of the groups at window position delta d (bytes) from p, named acc<g><suffix>
@@ -129,9 +146,10 @@ export function sharedBody(a: {
     a.groups.map((_, g) => ({ name: `acc${g}${suffix}`, init: a.biasAt(g), terms: Array.from({ length: a.taps }, (_, t) => ({ x: a.tapOff(t) + d, w: a.wAt(g, t) })) }))
   if (!a.pool) return [...sharedMacs(accs(0)), ...a.groups.map((_, g) => `{ let acc := acc${g} ${a.unpack(g).join(' ')} }`)]
   const { step: pool, half, winOff, winAt, loopAt, unrollWindow, outAt } = a.pool
-  const mergers = a.groups.map((g, gi) => maxMerger(a.s, pool, g.lanes, half, String(gi), (k) => outAt(gi, k)))
+  const one = a.pool.oneCompare ?? half < 1n << BigInt(a.s.laneBits - 1)
+  const mergers = a.groups.map((g, gi) => maxMerger(a.s, pool, g.lanes, a.pool!.halves?.[gi] ?? half, String(gi), (k) => outAt(gi, k), one, a.pool!.scratch === undefined ? undefined : a.pool!.scratch + 64 * gi))
   const lanes = Math.max(...a.groups.map((g) => g.lanes))
-  const decls = [mergerConstants(a.s, lanes, half), ...mergers.map((m) => m.decl)].filter(Boolean).join(' ')
+  const decls = [mergerConstants(a.s, lanes, half, one), ...mergers.map((m) => m.decl)].filter(Boolean).join(' ')
   const finish = mergers.flatMap((m) => m.finish)
   const kw = pool.kw
   if (unrollWindow && kw > 1 && G * kw <= PAIRED_ACCS) {

@@ -37,6 +37,8 @@ export type ConvStep = WindowStep & {
   slopeQ: bigint
   /** Largest |accumulator| (interval analysis); lets a fused max pool use one SWAR compare per word. */
   accMax?: bigint
+  /** The first conv: the range of every input value (the calldata type's), for row lanes' per-channel intervals (rowLanesPlan.ts). */
+  inRange?: [bigint, bigint]
   /**
    * A dense step of a multi-output model that does not read the previous step's output: the tensors
    * (indices into ConvMemory.tensors) it reads, concatenated in this order (ir/heads.ts).

@@ -51,10 +51,10 @@ export function runsOf(groups: LaneGroup[]): Run[] {
  * for every output channel of the group) and lane-group bias words, from the blob into memory. One MLOAD
  * per packet, then each lane word in four operations (convBlob.ts), none per weight.
  */
-export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMemory, weightBytes: number, biasBytes: number, fused: boolean[] = []): string {
+export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMemory, weightBytes: number, biasBytes: number, fused: boolean[] = [], skip: boolean[] = []): string {
   const lines: string[] = []
   ;(steps as ConvStep[]).forEach((s, i) => {
-    if (s.kind !== 'conv' || readsBlobDirectly(s)) return
+    if (s.kind !== 'conv' || readsBlobDirectly(s) || skip[i]) return
     const lb = mem.blobLayout.layers[i]!
     const pk = mem.packed[i]!
     const taps = tapsOf(s)

@@ -73,5 +73,7 @@ export function tensorStepsOf(plan: Plan): TensorStep[] {
     if (l.input.op !== 'concat' || l.input.post) throw new Error(`unreachable: layer '${l.name}' reads a ${l.input.op}${l.input.post ? ' with a post op' : ''} after a conv stack`)
     return { ...denseAsConv(l), reads: l.input.values.map((v) => nT + v) }
   })
-  return [...(plan.tensorLayers ?? []).map((l) => (l.kind === 'conv' ? convStep(l) : poolStep(l))), ...dense]
+  // the first conv reads the decoded calldata: its values lie in the input type's range
+  const stack = (plan.tensorLayers ?? []).map((l, i): TensorStep => (l.kind === 'conv' ? { ...convStep(l), ...(i === 0 ? { inRange: [plan.inputMin, plan.inputMax] as [bigint, bigint] } : {}) } : poolStep(l)))
+  return [...stack, ...dense]
 }
