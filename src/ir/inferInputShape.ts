@@ -7,7 +7,8 @@ import type { ArchStep, TensorMap } from './types.ts'
  * square image (or length) whose conv/pool stack flattens to what the first Linear takes: a power of two
  * when one fits, else the smallest that fits (pooling floors, so a few sizes fit: 28 and 29 for a
  * 28×28 LeNet). With `features` (the test CSV's column count), the size whose tensor has that many
- * elements wins. undefined for an MLP, or when no size or too many sizes fit (global pooling).
+ * elements wins. A GRU/LSTM or self-attention window [T, F] / [T, E]: F or E from the weights, T from `features`.
+ * undefined for an MLP, or when no size or too many sizes fit (global pooling).
  */
 export function inferInputShape(steps: ArchStep[], tensors: TensorMap, features?: number): number[] | undefined {
   // a sequence model: F from its weight_ih_l0, T from the CSV's column count (T·F columns)
@@ -15,6 +16,12 @@ export function inferInputShape(steps: ArchStep[], tensors: TensorMap, features?
   if (rec && (rec.op === 'gru' || rec.op === 'lstm')) {
     const F = tensors.get(`${rec.name}.weight_ih_l0`)?.shape[1]
     return F && features && features % F === 0 ? [features / F, F] : undefined
+  }
+  // self-attention (an encoder layer too): E from its in_proj_weight [3E, E], T from the CSV (T·E columns)
+  const mha = steps.find((s) => s.op === 'mha')
+  if (mha?.op === 'mha') {
+    const E = tensors.get(`${mha.name}.in_proj_weight`)?.shape[1]
+    return E && features && features % E === 0 ? [features / E, E] : undefined
   }
   const firstTensor = steps.find((s) => s.op === 'conv' || s.op === 'maxpool' || s.op === 'avgpool' || s.op === 'globalavgpool')
   if (firstTensor?.op !== 'conv') return undefined
