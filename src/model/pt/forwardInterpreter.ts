@@ -8,6 +8,7 @@ import { ForwardUnreadable, parseExpr, type Expr } from './scriptExpr.ts'
 import type { SeqVal } from '../sequenceValues.ts'
 import { recurrentCall, seqCall, seqTensor, SeqUnsupported, type CallVal } from './recurrentCalls.ts'
 import { headValues, joinValues } from '../source/joinValues.ts'
+import { bufferCall, type BufferVal } from './bufferCalls.ts'
 import { inputPartCall, partAsTensor, type PartVal } from './inputParts.ts'
 import { constantBranch, constArith } from './scriptBranches.ts'
 import { attentionCall, attentionPool, type AttnVal } from './attentionCalls.ts'
@@ -34,6 +35,7 @@ type Val =
   | { k: 'seq'; steps: ArchStep[]; s: SeqVal }
   | { k: 'tuple'; items: Val[] }
   | { k: 'list'; items: Val[] }
+  | BufferVal
   // a MultiheadAttention / TransformerEncoderLayer's output sequence (./attentionCalls.ts)
   | AttnVal
 
@@ -181,7 +183,7 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       }
       const arith = constArith(name, args.map((a) => (a.k === 'const' ? a.v : undefined)))
       if (arith !== undefined) return { k: 'const', v: arith }
-      return joinCall(name, args, kwargs, fail) ?? applyFunction(name, args, kwargs, fail)
+      return joinCall(name, args, kwargs, fail) ?? bufferCall(name, args) ?? applyFunction(name, args, kwargs, fail)
     }
   }
 }
@@ -218,7 +220,8 @@ function selfAttr(node: Node, name: string, fail: (w: string) => Error): Val {
   const child = node.children.find((c) => c.path.split('.').pop() === name)
   if (child) return { k: 'module', node: child }
   const v = node.attrs.get(name)
-  if (v instanceof TensorRef) throw fail(`direct use of the tensor self.${name}`)
+  // a buffer: read where torch.sub/div/mul applies it (bufferCalls.ts); any other use is refused there
+  if (v instanceof TensorRef) return { k: 'buffer', key: node.path ? `${node.path}.${name}` : name }
   if (v === undefined) throw fail(`unknown attribute self.${name}`)
   return { k: 'const', v }
 }
