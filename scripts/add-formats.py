@@ -29,6 +29,10 @@ FIXTURES = {
     "graph/concat_digits": ("ConcatMLP", None, 1),
     "graph/heads_wine": ("TwoHeads", None, 2),
     "graph/heads_cnn_digits": ("CnnHeads", (1, 8, 8), 2),
+    "graph/heads_softmax_wine": ("ProbHeads", None, 2),
+    "graph/heads_gru_sine": ("GruHeads", (8, 1), 2),
+    "graph/heads_attn_sine": ("AttnHeads", (6, 4), 2),
+    "graph/heads_encoder_sine": ("EncoderHeads", (6, 4), 2),
 }
 
 

@@ -1,7 +1,7 @@
 // Issue 19, "each construct runs exact to PyTorch on chain from each format that can express it": the graph,
-// norm, pooling and heads fixtures were model.py + state_dict (and ONNX) only; scripts/add-formats.py wrote each
-// one's TorchScript trace and script and a whole pickled .pt from its committed weights (checked against its
-// reference.csv). Every format reads to the identical model (layers, weights, conv/pool stack; names aside), so
+// norm, pooling and heads fixtures lacked formats (model.py + state_dict and ONNX only, or no whole .pt);
+// scripts/add-formats.py wrote each one's missing TorchScript trace and script and whole pickled .pt from its
+// committed weights (checked against its reference.csv). Every format reads to the identical model (layers, weights, conv/pool stack; names aside), so
 // the on-chain tests of one format (e2e/graph-models, norm-models, layers-onchain, layers-init-run,
 // multi-output, heads-cnn-run, heads-kinds-onchain) hold for each; the float pass is within 1e-5 of PyTorch.
 // LayerNorm and GroupNorm are read from TorchScript and whole .pt module trees, and registered buffers from a
@@ -30,6 +30,13 @@ const CASES: [string, number, number[] | undefined, string][] = [
   ['graph/concat_digits', 64, undefined, 'graph-models'],
   ['graph/heads_wine', 12, undefined, 'multi-output (state_dict, ONNX)'],
   ['graph/heads_cnn_digits', 64, [1, 8, 8], 'heads-cnn-run (ONNX), heads-kinds-onchain (state_dict)'],
+  ['graph/heads_softmax_wine', 12, undefined, 'heads-kinds-onchain (ONNX)'],
+  ['graph/heads_gru_sine', 8, [8, 1], 'heads-kinds-onchain (script)'],
+  ['graph/heads_lstm_sine', 8, [8, 1], 'heads-lstm-run'],
+  ['graph/heads_attn_sine', 24, [6, 4], 'heads-attn-onnx-run, heads-kinds-onchain (trace)'],
+  ['graph/heads_encoder_sine', 24, [6, 4], 'heads-encoder-run (ONNX)'],
+  // an nn.Sequential: its own module tree in each format, no model.py
+  ['layers/pools_seq', 64, [1, 8, 8], 'layers-onchain (whole .pt)'],
 ]
 
 describe('every format of the graph, norm, pool and heads fixtures reads to the same model, equal to PyTorch', () => {
@@ -37,7 +44,13 @@ describe('every format of the graph, norm, pool and heads fixtures reads to the 
     test(`${d} (on chain: ${onChain})`, async () => {
       const dir = path.join(FIXTURES, d)
       const pt = (k: string) => (existsSync(path.join(dir, 'trace.pt')) ? `${k}.pt` : `model.${k}.pt`)
-      const formats = ['model.state_dict.pt+model.py', ...(existsSync(path.join(dir, 'model.onnx')) ? ['model.onnx'] : []), pt('trace'), pt('script'), `${pt('whole')}+model.py`]
+      const py = existsSync(path.join(dir, 'model.py'))
+      const formats = [
+        ...(py ? ['model.state_dict.pt+model.py'] : []),
+        ...['model.onnx', pt('trace'), pt('script')].filter((f) => existsSync(path.join(dir, f))),
+        py ? `${pt('whole')}+model.py` : pt('whole'),
+      ]
+      expect(formats.length).toBeGreaterThanOrEqual(3)
       const rows = featureRows(dir, n)
       const torch = pytorchOutputs(dir)
       let first: string | undefined
@@ -49,7 +62,7 @@ describe('every format of the graph, norm, pool and heads fixtures reads to the 
         expect(worstErrors(m, rows, torch).float).toBeLessThan(1e-5)
       }
       // without model.py a whole .pt of a custom class holds no forward(): one line asking for the source
-      await expect(loadModel({ path: path.join(dir, pt('whole')), ...(shape ? { inputShape: shape } : {}) })).rejects.toThrow(/is a custom nn.Module: the pickle holds its submodules .* but not the order forward\(\) uses them/)
+      if (py) await expect(loadModel({ path: path.join(dir, pt('whole')), ...(shape ? { inputShape: shape } : {}) })).rejects.toThrow(/is a custom nn.Module: the pickle holds its submodules .* but not the order forward\(\) uses them/)
     })
 
   test('LayerNorm and GroupNorm from TorchScript and a whole .pt: the norm, its groups and eps, γ/β kept on chain before the ReLU', async () => {
