@@ -2,7 +2,8 @@
 // scripts/make-heads-fixture.py → heads_seq.py): every format that expresses each model reads to the same
 // graph and weights, the float pass is within 1e-5 of PyTorch and the fixed-point twin within 1e-4; heads are
 // named by the ONNX output names and by model.py's `return self.next(h), self.up(h)`. `ml2sc init` writes a
-// label column per head and the window [T, F] / [T, E] from the CSV for each (no edits needed to run).
+// label column per head and the window [T, F] / [T, E] from the CSV for each (no edits needed to run). The
+// parameter count is PyTorch's (an encoder layer's feed-forward and LayerNorms included).
 import { describe, expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -10,6 +11,7 @@ import { loadModel } from '../../src/model/loadModel.ts'
 import type { ModelIR } from '../../src/ir/types.ts'
 import type { ModelSpec } from '../../src/model/types.ts'
 import { headsOf, headTaskOf } from '../../src/ir/heads.ts'
+import { parameterCount } from '../../src/ir/taskOf.ts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { featureRows, fixtureProject } from '../helpers/fixtureProject.ts'
 import { FIXTURES } from '../helpers/paths.ts'
@@ -24,14 +26,15 @@ const spec = (d: string, f: string, shape: number[]): ModelSpec => {
 /** What a run computes with: the layers, the recurrent or attention block, the input size (the format and names aside). */
 const body = (m: ModelIR) => JSON.stringify({ layers: m.layers, recurrent: m.recurrent, attention: m.attention, inputSize: m.inputSize })
 
-const CASES: [string, number[], string[]][] = [
-  ['heads_lstm_sine', [8, 1], ['model.state_dict.pt+model.py', 'whole.pt+model.py', 'model.onnx', 'trace.pt', 'script.pt']],
-  ['heads_encoder_sine', [6, 4], ['model.state_dict.pt+model.py', 'model.onnx', 'trace.pt', 'script.pt']],
-  ['heads_attn_sine', [6, 4], ['model.state_dict.pt+model.py', 'model.onnx', 'trace.pt']],
+// fixture, window, formats, PyTorch's parameter count (sum of the state_dict's numel: the encoder's feed-forward and norms count)
+const CASES: [string, number[], string[], number][] = [
+  ['heads_lstm_sine', [8, 1], ['model.state_dict.pt+model.py', 'whole.pt+model.py', 'model.onnx', 'trace.pt', 'script.pt'], 379],
+  ['heads_encoder_sine', [6, 4], ['model.state_dict.pt+model.py', 'whole.pt+model.py', 'model.onnx', 'trace.pt', 'script.pt'], 187],
+  ['heads_attn_sine', [6, 4], ['model.state_dict.pt+model.py', 'whole.pt+model.py', 'model.onnx', 'trace.pt', 'script.pt'], 95],
 ]
 
 describe('heads after an LSTM, an encoder layer and attention: every format reads the same model, equal to PyTorch', () => {
-  for (const [d, shape, formats] of CASES)
+  for (const [d, shape, formats, params] of CASES)
     test(`${d}: ${formats.join(', ')}`, async () => {
       const models = await Promise.all(formats.map((f) => loadModel(spec(d, f, shape))))
       const rows = featureRows(path.join(G, d), shape[0]! * shape[1]!)
@@ -45,6 +48,7 @@ describe('heads after an LSTM, an encoder layer and attention: every format read
         const names = formats[i]!.includes('model.py') || formats[i]!.endsWith('.onnx') ? ['next', 'up'] : ['out0', 'out1']
         expect(m.heads).toEqual([{ name: names[0]!, size: 1 }, { name: names[1]!, size: 2 }])
         expect(headsOf(m, 3).map((h) => headTaskOf(m, h))).toEqual(['regression', 'multiclass'])
+        expect(parameterCount(m)).toBe(params)
       }
       const m = models[0]!
       if (d === 'heads_lstm_sine') expect(m.recurrent).toMatchObject({ kind: 'lstm', hidden: 8 })
