@@ -22,6 +22,7 @@ FIXTURES = {
     "layers/adaptive_digits": ("AdaptiveNet", (1, 8, 8), 1),
     "layers/pools_digits": ("PoolNet", (1, 8, 8), 1),
     "layers/block_wine": ("BlockNet", None, 1),
+    "layers/pools_signal": ("SignalNet", (1, 64), 1),
     "graph/norm_digits": ("NormMLP", None, 1),
     "graph/ln_residual_wine": ("LNResidual", None, 1),
     "graph/standardized_wine": ("StandardizedResidual", None, 1),

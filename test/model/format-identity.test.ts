@@ -23,6 +23,7 @@ const CASES: [string, number, number[] | undefined, string][] = [
   ['layers/adaptive_digits', 64, [1, 8, 8], 'layers-init-run'],
   ['layers/pools_digits', 64, [1, 8, 8], 'layers-onchain (state_dict, ONNX), layers-init-run (ONNX)'],
   ['layers/block_wine', 13, undefined, 'layers-onchain'],
+  ['layers/pools_signal', 64, [1, 64], 'layers-onchain'],
   ['graph/norm_digits', 64, undefined, 'norm-models'],
   ['graph/ln_residual_wine', 13, undefined, 'norm-models (ONNX)'],
   ['graph/standardized_wine', 13, undefined, 'graph-models'],

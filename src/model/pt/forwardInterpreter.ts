@@ -253,6 +253,7 @@ const POOL_FNS: Record<string, { cls: string; params: string[] }> = (() => {
       out[`${pre}max_pool${d}`] = max
       out[`${pre}avg_pool${d}`] = avg
       out[`${pre}adaptive_avg_pool${d}`] = ada
+      out[`${pre}adaptive_max_pool${d}`] = { cls: `AdaptiveMaxPool${d}`, params: ['output_size', 'return_indices'] }
     }
   }
   return out
@@ -272,7 +273,9 @@ function applyFunction(name: string, args: Val[], kwargs: Map<string, Val>, fail
     }
     const attrs = new Map(pool.params.map((p, i) => [p, value(i, p)] as const))
     const steps = tensorModuleSteps({ short: pool.cls, path: name.split('.').pop()!.replace(/^_/, ''), attr: (k) => attrs.get(k) }, 'TorchScript code')!
-    return { k: 'tensor', steps: [...x.steps, ...steps] }
+    // torch.adaptive_max_pool1d returns (values, indices): `x0, _0 = torch.adaptive_max_pool1d(x, [4])`
+    const out: Val = { k: 'tensor', steps: [...x.steps, ...steps] }
+    return /^torch\.adaptive_max_pool[12]d$/.test(name) ? { k: 'tuple', items: [out, { k: 'const', v: OPAQUE }] } : out
   }
   // torch.gelu, torch.nn.functional.relu6, torch.elu_, torch.log_softmax, …: the activations of ../torchActivations.ts
   const fname = /^torch\.(?:nn\.functional\.)?([a-z0-9_]+?)_?$/.exec(name)?.[1]
