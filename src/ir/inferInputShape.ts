@@ -26,7 +26,7 @@ export function inferInputShape(steps: ArchStep[], tensors: TensorMap, features?
   const firstTensor = steps.find((s) => s.op === 'conv' || s.op === 'maxpool' || s.op === 'avgpool' || s.op === 'globalavgpool')
   if (firstTensor?.op !== 'conv') return undefined
   const w = tensors.get(`${firstTensor.name}.weight`)
-  const linear = steps.find((s) => s.op === 'linear')
+  const linear = firstLinear(steps)
   const target = linear?.op === 'linear' ? tensors.get(`${linear.name}.weight`)?.shape[1] : undefined
   if (!w || target === undefined) return undefined
   const channels = w.shape[1]! * (firstTensor.groups ?? 1)
@@ -52,5 +52,17 @@ export function inferInputShape(steps: ArchStep[], tensors: TensorMap, features?
   }
   const n = fits.find((k) => (k & (k - 1)) === 0) ?? fits[0]
   if (n !== undefined) return dims === 2 ? [channels, n, n] : [channels, n]
+  return undefined
+}
+
+/** The first Linear the conv stack's flattened output reaches: at the top level, or inside the first branch of several heads. */
+function firstLinear(steps: ArchStep[]): ArchStep | undefined {
+  for (const s of steps) {
+    if (s.op === 'linear') return s
+    if (s.op === 'heads' || s.op === 'join') {
+      const inner = s.branches.map(firstLinear).find((l) => l !== undefined)
+      if (inner) return inner
+    }
+  }
   return undefined
 }

@@ -8,8 +8,8 @@ export type HeadLabels = { labels: string[]; how: 'names' | 'rest-named' | 'last
 /**
  * One label column per head of a multi-output model, guessed from the CSV: every head named as a column
  * (`next`, `up`: those columns, in the heads' order); else the label found, then the other heads named as
- * columns; else, when the label is the last column and the heads have no column of their name (`out0`,
- * `out1`), the last n columns (n heads) in order, each class head's column holding its class indices.
+ * columns; else, when the heads have no column of their name (`out0`, `out1`) and the label found is one of the
+ * CSV's last n columns (n heads), those n columns in order, each class head's column holding its class indices.
  * undefined when nothing fits (init then warns that the feature count is off).
  */
 export function headLabels(data: DataGuess, heads: Head[]): HeadLabels | undefined {
@@ -19,10 +19,9 @@ export function headLabels(data: DataGuess, heads: Head[]): HeadLabels | undefin
   if (new Set(all).size === all.length && all.every(usable)) return { labels: all, how: 'names' }
   const more = heads.slice(1).map((h) => named(h.name))
   if (more.every((c) => usable(c) && c !== data.label)) return { labels: [data.label, ...(more as string[])], how: 'rest-named' }
-  if (data.labelHow !== 'last') return undefined
   const columns = data.header.filter((c) => !data.drop.includes(c))
   const last = columns.slice(-heads.length)
-  if (columns.length <= heads.length || last.at(-1) !== data.label) return undefined
+  if (columns.length <= heads.length || !last.includes(data.label)) return undefined
   const fits = heads.every((h, i) => h.size === 1 || holdsClasses(data.sample, data.header.indexOf(last[i]!), h.size))
   return fits ? { labels: last, how: 'last' } : undefined
 }

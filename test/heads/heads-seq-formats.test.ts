@@ -68,28 +68,31 @@ describe('heads after an LSTM, an encoder layer and attention: every format read
 
 describe('ml2sc init for heads after a sequence model: a label column per head, the window from the CSV', () => {
   // each fixture in a format that names its heads as the CSV does (next, up) and one that does not (out0, out1)
-  const INITS: [string, string[], string, string, number][] = [
-    ['heads_lstm_sine', ['model.state_dict.pt', 'model.py'], 'model.state_dict.pt', 'inputShape: [8, 1]', 8],
-    ['heads_lstm_sine', ['script.pt'], 'script.pt', 'inputShape: [8, 1]', 8],
-    ['heads_encoder_sine', ['trace.pt'], 'trace.pt', 'inputShape: [6, 4]', 24],
-    ['heads_encoder_sine', ['model.state_dict.pt', 'model.py'], 'model.state_dict.pt', 'inputShape: [6, 4]', 24],
-    ['heads_attn_sine', ['model.onnx'], 'model.onnx', '', 24],
-    ['heads_attn_sine', ['trace.pt'], 'trace.pt', 'inputShape: [6, 4]', 24],
+  // fixture, files, model file, the window init must write ('' for none), feature count, label columns, how found
+  const INITS: [string, string[], string, string, number, string, string][] = [
+    ['heads_lstm_sine', ['model.state_dict.pt', 'model.py'], 'model.state_dict.pt', 'inputShape: [8, 1]', 8, 'next, up', "'next' by its name"],
+    ['heads_lstm_sine', ['script.pt'], 'script.pt', 'inputShape: [8, 1]', 8, 'next, up', 'the last 2 columns'],
+    ['heads_encoder_sine', ['trace.pt'], 'trace.pt', 'inputShape: [6, 4]', 24, 'next, up', 'the last 2 columns'],
+    ['heads_encoder_sine', ['model.state_dict.pt', 'model.py'], 'model.state_dict.pt', 'inputShape: [6, 4]', 24, 'next, up', "'next' by its name"],
+    ['heads_attn_sine', ['model.onnx'], 'model.onnx', '', 24, 'next, up', "'next' by its name"],
+    ['heads_attn_sine', ['trace.pt'], 'trace.pt', 'inputShape: [6, 4]', 24, 'next, up', 'the last 2 columns'],
+    // heads out0/reg (a softmax head, then self.reg(h)): `label` found by its name is one of the last 2 columns
+    ['heads_softmax_wine', ['model.state_dict.pt', 'model.py'], 'model.state_dict.pt', '', 12, 'label, alcohol', 'the last 2 columns'],
+    // a CNN's heads: the first head's first Linear gives the flattened size, so the image shape is found
+    ['heads_cnn_digits', ['model.state_dict.pt', 'model.py'], 'model.state_dict.pt', 'inputShape: [1, 8, 8]', 64, 'label, ink', "'label' by its name"],
   ]
-  for (const [d, files, model, shape, features] of INITS)
+  for (const [d, files, model, shape, features, labels, how] of INITS)
     test(`${d} from ${files.join(' + ')}`, async () => {
       const dir = fixtureProject(path.join(G, d), [...files, 'test.csv', 'reference.csv'], `ml2sc-${d}-init-`)
       const r = await runCliInProcess(['init', model, '--data', 'test.csv'], { cwd: dir })
       expect(r.stderr).not.toContain('ml2sc: error')
       expect(r.code).toBe(0)
       const yaml = readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')
-      expect(yaml).toMatch(/\n {2}label: \[next, up\] +# GUESSED: a column per output/)
-      // heads named out0, out1 take the last two columns; heads named next, up take theirs by name
-      expect(yaml).toContain(model.endsWith('.pt') && !files.includes('model.py') ? 'the last 2 columns' : "'next' by its name")
+      expect(yaml).toMatch(new RegExp(`\\n {2}label: \\[${labels}\\] +# GUESSED: a column per output \\([^)]*\\): ${how}`))
       if (shape) expect(yaml).toContain(shape)
       else expect(yaml).not.toContain('inputShape')
       expect(yaml).not.toContain('WARNING')
-      expect(r.stdout + r.stderr).toContain(`labels next, up (a column per output`)
+      expect(r.stdout + r.stderr).toContain(`labels ${labels} (a column per output`)
       expect(r.stdout + r.stderr).toContain(`, ${features} features`)
     })
 
