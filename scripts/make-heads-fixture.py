@@ -22,7 +22,10 @@ Also (each in several formats, with PyTorch's outputs head after head in referen
   regression head (the next value) and a class head (2 logits: does the series go up next);
   model.py + model.state_dict.pt, model.onnx, trace.pt, script.pt.
 - graph/heads_attn_sine/: nn.MultiheadAttention(4, 2) over 6 tokens of 4 channels, mean-pooled, into the
-  same two heads (next, up); model.py + model.state_dict.pt, trace.pt (ONNX's attention ml2sc does not read).
+  same two heads (next, up); model.py + model.state_dict.pt, trace.pt, and model.onnx (heads_attn_onnx: the
+  same weights exported with output_names next, up).
+- graph/heads_lstm_sine/ (LSTM(1, 8), the GRU's heads) and graph/heads_encoder_sine/ (TransformerEncoderLayer(4,
+  2 heads), mean-pooled, the same heads): see scripts/heads_seq.py.
 Run all: /usr/bin/python3 scripts/make-heads-fixture.py; only some: ... heads_cnn_digits heads_gru_sine.
 """
 import sys
@@ -115,3 +118,10 @@ if __name__ == "__main__":
         gru_sine()
     if wanted("heads_attn_sine"):
         attn_sine()
+    from heads_seq import attn_onnx, encoder_sine, lstm_sine
+    if wanted("heads_attn_sine") or wanted("heads_attn_onnx"):
+        attn_onnx()
+    if wanted("heads_lstm_sine"):
+        lstm_sine()
+    if wanted("heads_encoder_sine"):
+        encoder_sine()

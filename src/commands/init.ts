@@ -20,7 +20,7 @@ export const initModule: Ml2scCommand = {
     log.step(`model ${a.model}: ${r.architecture.format}, ${shapeOf(ir).join(' → ')}, ${parameterCount(ir).toLocaleString('en-US')} parameters; ${r.architecture.note}`)
     if (r.data)
       log.step(
-        `data ${path.relative(process.cwd(), r.data.file)}: label '${r.data.label}' (${r.data.labelHow === 'name' ? 'by its name' : r.data.labelHow === 'values' ? "its values are the model's classes" : 'the last column'})${r.data.drop.length ? `, drop ${r.data.drop.join(', ')}` : ''}, ${r.data.features} features${r.data.task ? `, looks ${r.data.task}` : ''}`,
+        `data ${path.relative(process.cwd(), r.data.file)}: ${r.data.labels ? `labels ${r.data.labels.join(', ')} (a column per output${r.data.labelsHow === 'last' ? ': the last columns' : ''})` : `label '${r.data.label}' (${r.data.labelHow === 'name' ? 'by its name' : r.data.labelHow === 'values' ? "its values are the model's classes" : 'the last column'})`}${r.data.drop.length ? `, drop ${r.data.drop.join(', ')}` : ''}, ${r.data.features} features${r.data.task ? `, looks ${r.data.task}` : ''}`,
       )
     else log.step('no test CSV found: add data.test to the config before `ml2sc run`')
     if (r.reference) log.step(`reference ${path.relative(process.cwd(), r.reference)}: PyTorch's outputs, written as data.reference`)

@@ -7,7 +7,8 @@ import type { ArchStep, TensorMap } from './types.ts'
  * square image (or length) whose conv/pool stack flattens to what the first Linear takes: a power of two
  * when one fits, else the smallest that fits (pooling floors, so a few sizes fit: 28 and 29 for a
  * 28×28 LeNet). With `features` (the test CSV's column count), the size whose tensor has that many
- * elements wins. undefined for an MLP, or when no size or too many sizes fit (global pooling).
+ * elements wins. A GRU/LSTM or self-attention window [T, F] / [T, E]: F or E from the weights, T from `features`.
+ * undefined for an MLP, or when no size or too many sizes fit (global pooling).
  */
 export function inferInputShape(steps: ArchStep[], tensors: TensorMap, features?: number): number[] | undefined {
   // a sequence model: F from its weight_ih_l0, T from the CSV's column count (T·F columns)
@@ -16,10 +17,16 @@ export function inferInputShape(steps: ArchStep[], tensors: TensorMap, features?
     const F = tensors.get(`${rec.name}.weight_ih_l0`)?.shape[1]
     return F && features && features % F === 0 ? [features / F, F] : undefined
   }
+  // self-attention (an encoder layer too): E from its in_proj_weight [3E, E], T from the CSV (T·E columns)
+  const mha = steps.find((s) => s.op === 'mha')
+  if (mha?.op === 'mha') {
+    const E = tensors.get(`${mha.name}.in_proj_weight`)?.shape[1]
+    return E && features && features % E === 0 ? [features / E, E] : undefined
+  }
   const firstTensor = steps.find((s) => s.op === 'conv' || s.op === 'maxpool' || s.op === 'avgpool' || s.op === 'globalavgpool')
   if (firstTensor?.op !== 'conv') return undefined
   const w = tensors.get(`${firstTensor.name}.weight`)
-  const linear = steps.find((s) => s.op === 'linear')
+  const linear = firstLinear(steps)
   const target = linear?.op === 'linear' ? tensors.get(`${linear.name}.weight`)?.shape[1] : undefined
   if (!w || target === undefined) return undefined
   const channels = w.shape[1]! * (firstTensor.groups ?? 1)
@@ -45,5 +52,17 @@ export function inferInputShape(steps: ArchStep[], tensors: TensorMap, features?
   }
   const n = fits.find((k) => (k & (k - 1)) === 0) ?? fits[0]
   if (n !== undefined) return dims === 2 ? [channels, n, n] : [channels, n]
+  return undefined
+}
+
+/** The first Linear the conv stack's flattened output reaches: at the top level, or inside the first branch of several heads. */
+function firstLinear(steps: ArchStep[]): ArchStep | undefined {
+  for (const s of steps) {
+    if (s.op === 'linear') return s
+    if (s.op === 'heads' || s.op === 'join') {
+      const inner = s.branches.map(firstLinear).find((l) => l !== undefined)
+      if (inner) return inner
+    }
+  }
   return undefined
 }

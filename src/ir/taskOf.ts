@@ -22,7 +22,9 @@ export function parameterCount(model: ModelIR): number {
   const applied = model.heads ? model.layers.slice(0, -1) : model.layers
   const dense = applied.filter((_, i) => sharedWith(applied, i) === undefined)
   const a = model.attention
-  const att = a ? 4 * a.embed * (a.embed + 1) : 0
+  // an encoder layer adds its feed-forward Linears and its two LayerNorms' γ and β (always affine in PyTorch's layer)
+  const ff = (f: { weight: number[][]; bias: number[] }) => f.weight.length * f.weight[0]!.length + f.bias.length
+  const att = a ? 4 * a.embed * (a.embed + 1) + (a.encoder ? ff(a.encoder.ff1) + ff(a.encoder.ff2) + 4 * a.embed : 0) : 0
   return conv + rec + att + dense.reduce((n, l) => n + l.weight.length * (l.weight[0]!.length + 1), 0)
 }
 

@@ -89,9 +89,9 @@ function tensorsOfDict(archive: TorchArchive, dict: PyDict): TensorMap {
 // module trees (torch.save(model) and TorchScript): pt/moduleTree.ts reads them; here, their steps
 
 const DROPOUTS = ['Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'FeatureAlphaDropout']
-const LEAVES = new Set(['Embedding', 'GRU', 'LSTM', 'MultiheadAttention', 'TransformerEncoderLayer', 'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
+const LEAVES = new Set(['Embedding', 'GRU', 'LSTM', 'MultiheadAttention', 'TransformerEncoderLayer', 'Linear', 'ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'Flatten', 'Dropout', ...DROPOUTS, 'BatchNorm1d', 'LayerNorm', 'GroupNorm', ...TENSOR_MODULES, ...ACTIVATION_CLASSES])
 const SUPPORTED_TEXT =
-  'ml2sc handles Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax and LogSoftmax (last layer), ReLU6, Hardtanh, Hardsigmoid, Hardswish, ELU, SiLU, GELU, Softplus, Mish, PReLU (one slope), BatchNorm1d/2d, Dropout, ' +
+  'ml2sc handles Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax and LogSoftmax (last layer), ReLU6, Hardtanh, Hardsigmoid, Hardswish, ELU, SiLU, GELU, Softplus, Mish, PReLU (one slope), BatchNorm1d/2d, LayerNorm, GroupNorm, Dropout, ' +
   'Identity, Flatten, Embedding (of input columns, concatenated before a Linear), Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d(1), GRU/LSTM (1-2 layers, either direction, first), MultiheadAttention or one TransformerEncoderLayer (self-attention, first), in an nn.Sequential or a custom nn.Module'
 
 function checkSupported(node: Node, file: string) {
@@ -215,6 +215,9 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
         const eps = numberAttr(node, 'eps', ctx) ?? codeArg(node, ctx, /batch_norm\((?:[^,()]+,){7}\s*([^,)\s]+)/)
         return [eps === undefined ? { op: 'batchnorm', name } : { op: 'batchnorm', name, eps }]
       }
+      case 'LayerNorm':
+      case 'GroupNorm':
+        return [normStep(node, ctx)]
       case 'Sequential': {
         // a GRU/LSTM returns an (output, h_n) tuple: no layer after it in an nn.Sequential can take that
         const rec = node.children.slice(0, -1).find((c) => c.short === 'GRU' || c.short === 'LSTM')
@@ -235,6 +238,27 @@ function stepsOf(node: Node, ctx: Ctx): ArchStep[] {
   } catch (e) {
     if (e instanceof ForwardUnreadable) throw new OrderUnknown(`${what} and its TorchScript forward() is not a plain chain of layers: ${e.message}`)
     throw e
+  }
+}
+
+/**
+ * nn.LayerNorm / nn.GroupNorm in a module tree: eps, the groups and the width from the pickled attributes, a
+ * script's constants or a trace's `torch.layer_norm(input, [n], weight, bias, eps)` / `torch.group_norm(input, g, …)`
+ * (eps left out when it is the default 1e-5); γ/β when the module holds them (affine).
+ */
+function normStep(node: Node, ctx: Ctx): ArchStep {
+  const ln = node.short === 'LayerNorm'
+  const call = ln ? /layer_norm\(\s*\w+\s*,\s*\[\s*(\d+)\s*\]\s*,\s*\w+\s*,\s*\w+\s*(?:,\s*([-\d.e]+))?/ : /group_norm\(\s*\w+\s*,\s*(\d+)\s*,\s*\w+\s*,\s*\w+\s*(?:,\s*([-\d.e]+))?/
+  const m = node.script ? classCode(node, ctx)?.forward?.body.join('\n').match(call) : undefined
+  const shape = node.attrs.get('normalized_shape')
+  const width = ln ? (Array.isArray(shape) && shape.length === 1 ? Number(shape[0]) : m ? Number(m[1]) : undefined) : numberAttr(node, 'num_channels', ctx)
+  const groups = ln ? 1 : (numberAttr(node, 'num_groups', ctx) ?? (m ? Number(m[1]) : undefined))
+  const eps = numberAttr(node, 'eps', ctx) ?? (m?.[2] !== undefined ? Number(m[2]) : m || !node.script ? 1e-5 : undefined)
+  if (groups === undefined || eps === undefined) throw new OrderUnknown(`${node.short} '${node.path}': the file does not record its ${groups === undefined ? 'num_groups' : 'eps'}`)
+  const has = (k: string) => node.tensors.some(([n]) => n === k)
+  return {
+    op: 'norm', name: node.path, what: ln ? 'LayerNorm' : 'GroupNorm', groups, eps, ...(width !== undefined && Number.isFinite(width) ? { size: width } : {}),
+    ...(has('weight') ? { weight: `${node.path}.weight` } : {}), ...(has('bias') ? { bias: `${node.path}.bias` } : {}),
   }
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { ModelError, Ml2scError } from '../errors/base.ts'
 import { buildModel } from '../ir/buildModel.ts'
 import { inferInputShape } from '../ir/inferInputShape.ts'
-import type { ModelIR, TensorMap } from '../ir/types.ts'
+import type { ArchStep, ModelIR, TensorMap } from '../ir/types.ts'
 import { parseLayersSpec } from '../model/parseLayersSpec.ts'
 import { parseModuleSource } from '../model/parseModuleSource.ts'
 import type { LoadedFile } from '../model/types.ts'
@@ -35,23 +35,36 @@ export type ArchitectureGuess = {
 }
 
 /**
+ * `features`: the test CSV's feature count (the label left out), for a window or image size the file does not
+ * record; `labelsPerHead`: the CSV holds a label column per head of a multi-output model, so n heads take n − 1
+ * more columns out of `features`.
+ */
+export type GuessOptions = { binary?: boolean; inputShape?: number[]; features?: number; labelsPerHead?: boolean }
+
+/** The feature count inferInputShape sees for these steps (one label column per head with labelsPerHead). */
+function featuresOf(steps: ArchStep[], opts: GuessOptions): number | undefined {
+  const last = steps.at(-1)
+  return opts.features !== undefined && opts.labelsPerHead && last?.op === 'heads' ? opts.features - (last.names.length - 1) : opts.features
+}
+
+/**
  * Settle a model file's architecture with no config: the file's own when it has one; else an ML2SC-style
  * `nn.Module` source (`.py`) beside the file whose layers fit the tensors; a source there that cannot be
  * read (or does not fit) is an error naming it, never skipped; only with no source at all, a guess from the tensor
  * shapes: the Linear layers in state_dict order (BatchNorm folded where it sits), ReLU between them, and
  * for a single output a sigmoid (unless `binary` is false: then a regression, no final activation).
  */
-export async function guessArchitecture(file: string, opts: { binary?: boolean; inputShape?: number[]; features?: number } = {}): Promise<ArchitectureGuess> {
+export async function guessArchitecture(file: string, opts: GuessOptions = {}): Promise<ArchitectureGuess> {
   const st = await stat(file).catch(() => undefined)
   if (!st?.isFile()) throw new ModelError(st ? `${file} is not a file` : `model file not found: ${file}`, { where: file })
   const loaded = await readModelFile(file)
   if (opts.inputShape) loaded.inputShape = opts.inputShape
   if (loaded.steps && !loaded.orderUnknown) {
-    const guessed = loaded.inputShape ? undefined : inferInputShape(loaded.steps, loaded.tensors, opts.features)
+    const guessed = loaded.inputShape ? undefined : inferInputShape(loaded.steps, loaded.tensors, featuresOf(loaded.steps, opts))
     const ir = buildModel(loaded.steps, loaded.tensors, loaded.format, file, loaded.inputShape ?? guessed)
     return { ir, format: loaded.format, how: 'file', note: `architecture from the file (${loaded.format})`, ...(guessed ? { inputShape: guessed } : {}) }
   }
-  const fromSource = await trySources(file, loaded, opts.features)
+  const fromSource = await trySources(file, loaded, opts)
   if (fromSource.guess) return fromSource.guess
   // a source beside the model that cannot be read is never skipped: no guess from the tensors past it
   if (fromSource.failures.length) throw unreadableSource(file, fromSource.failures[0]!)
@@ -86,7 +99,7 @@ type SourceFailure = { file: string; error: Ml2scError | Error }
  * fits wins. Every source that was tried and could not be used is returned too: init does not guess
  * past it. A .py file with no nn.Module class is not a model source (model.py excepted: it always is).
  */
-async function trySources(file: string, loaded: LoadedFile, features?: number): Promise<{ guess?: ArchitectureGuess; failures: SourceFailure[] }> {
+async function trySources(file: string, loaded: LoadedFile, opts: GuessOptions): Promise<{ guess?: ArchitectureGuess; failures: SourceFailure[] }> {
   const dir = path.dirname(file)
   const failures: SourceFailure[] = []
   if (!existsSync(dir)) return { failures }
@@ -107,7 +120,7 @@ async function trySources(file: string, loaded: LoadedFile, features?: number): 
     for (const cls of classes) {
       try {
         const steps = parseModuleSource(text, cls, full)
-        const guessed = loaded.inputShape ? undefined : inferInputShape(steps, loaded.tensors, features)
+        const guessed = loaded.inputShape ? undefined : inferInputShape(steps, loaded.tensors, featuresOf(steps, opts))
         const ir = buildModel(steps, loaded.tensors, loaded.format, file, loaded.inputShape ?? guessed)
         return { guess: { ir, format: loaded.format, how: 'source', source: full, class: cls, note: `architecture from ${py}, class ${cls}`, ...(guessed ? { inputShape: guessed } : {}) }, failures }
       } catch (e) {

@@ -11,6 +11,7 @@ import { guessArchitecture, type ArchitectureGuess } from './guessArchitecture.t
 import { guessData, type DataGuess } from './guessData.ts'
 import { findReference } from './findReference.ts'
 import { findLabelColumn, labelMismatch, textClasses } from './matchLabel.ts'
+import { headLabels, type HeadLabels } from './headLabels.ts'
 
 export type InitOptions = {
   /** The model file. */
@@ -25,7 +26,7 @@ export type InitOptions = {
   force?: boolean
 }
 
-export type InitResult = { file: string; text: string; architecture: ArchitectureGuess; data?: DataGuess & { file: string }; reference?: string; warnings: string[] }
+export type InitResult = { file: string; text: string; architecture: ArchitectureGuess; data?: DataGuess & { file: string; labels?: string[]; labelsHow?: HeadLabels['how'] }; reference?: string; warnings: string[] }
 
 /**
  * `ml2sc init`: scaffold a config from a model file (and a CSV), guessing what a config needs: the
@@ -51,27 +52,23 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
     const beside = path.join(path.dirname(model), 'test.csv')
     if (existsSync(beside)) dataFile = beside
   }
-  let data: (DataGuess & { file: string; labels?: string[] }) | undefined = dataFile ? { ...(await guessData(dataFile)), file: dataFile } : undefined
+  let data: (DataGuess & { file: string; labels?: string[]; labelsHow?: HeadLabels['how'] }) | undefined = dataFile ? { ...(await guessData(dataFile)), file: dataFile } : undefined
   const binary = data?.task === undefined ? undefined : data.task === 'binary'
-  let arch = await guessArchitecture(model, { binary, features: data?.features })
+  let arch = await guessArchitecture(model, { binary, features: data?.features, labelsPerHead: true })
   const outputs = arch.ir.layers[arch.ir.layers.length - 1]!.weight.length
   // the label may sit anywhere: once the model is known, the column whose values are its classes
   const labelAt = data && findLabelColumn(data, arch.ir.inputSize, outputs)
   if (data && labelAt) {
     data = { ...(await guessData(data.file, { label: labelAt })), file: data.file }
-    if (arch.how === 'layers' && (data.task === 'binary') !== binary) arch = await guessArchitecture(model, { binary: data.task === 'binary', features: data.features })
+    if (arch.how === 'layers' && (data.task === 'binary') !== binary) arch = await guessArchitecture(model, { binary: data.task === 'binary', features: data.features, labelsPerHead: true })
   }
 
-  // a multi-output model: a label column per head, the first the label found, the others named as the heads
-  const heads = arch.ir.heads
-  const named = (n: string) => data!.header.find((c) => c === n) ?? data!.header.find((c) => c.toLowerCase() === n.toLowerCase())
-  // every head named as a column (`next`, `up`): those columns, in the heads' order
-  const all = data && heads ? heads.map((h) => named(h.name)) : undefined
-  const more = data && heads ? heads.slice(1).map((h) => named(h.name)) : undefined
-  if (data && all && new Set(all).size === all.length && all.every((c) => c !== undefined && !data!.drop.includes(c)))
-    data = { ...data, label: all[0]!, labelHow: 'name', task: undefined, labels: all as string[], features: data.features - all.filter((c) => c !== data!.label).length }
-  else if (data && more?.length && more.every((c) => c !== undefined && c !== data!.label && !data!.drop.includes(c)))
-    data = { ...data, labels: [data.label, ...(more as string[])], features: data.features - more.length }
+  // a multi-output model: a label column per head (headLabels), the first the label
+  const found = data && arch.ir.heads ? headLabels(data, arch.ir.heads) : undefined
+  if (data && found) {
+    const { labels, how } = found
+    data = { ...data, label: labels[0]!, ...(how === 'names' ? { labelHow: 'name' as const } : {}), ...(how === 'rest-named' ? {} : { task: undefined }), labels, labelsHow: how, features: data.features - labels.filter((c) => c !== data!.label).length }
+  }
   const warnings: string[] = []
   if (data && data.features !== arch.ir.inputSize)
     warnings.push(
@@ -110,7 +107,7 @@ const q = (s: string) => (/^[A-Za-z0-9_./()-][A-Za-z0-9_./() -]*$/.test(s) && !/
 const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`
 const pad = (s: string, n = 44) => (s.length >= n ? `${s}  ` : s.padEnd(n))
 
-function render(a: { name: string; dir: string; model: string; arch: ArchitectureGuess; data?: DataGuess & { file: string; labels?: string[] }; classes?: string[]; reference?: string; out?: string; warnings: string[] }): string {
+function render(a: { name: string; dir: string; model: string; arch: ArchitectureGuess; data?: DataGuess & { file: string; labels?: string[]; labelsHow?: HeadLabels['how'] }; classes?: string[]; reference?: string; out?: string; warnings: string[] }): string {
   const { arch, data } = a
   const shape = shapeOf(arch.ir).join(' → ')
   const lines = [
@@ -129,10 +126,13 @@ function render(a: { name: string; dir: string; model: string; arch: Architectur
     lines.push(pad('  guessed: true') + '# GUESSED: no nn.Module source beside the model; the reports say so until you delete this line')
   }
   if (arch.inputShape)
-    lines.push(pad(`  inputShape: [${arch.inputShape.join(', ')}]`) + (arch.ir.recurrent ? "# GUESSED: the CSV's columns as T steps of the GRU/LSTM's F features: check it ([T, F])" : '# GUESSED from the layer sizes: check it ([C, H, W] or [C, L])'))
+    lines.push(pad(`  inputShape: [${arch.inputShape.join(', ')}]`) + (arch.ir.recurrent ? "# GUESSED: the CSV's columns as T steps of the GRU/LSTM's F features: check it ([T, F])" : arch.ir.attention ? "# GUESSED: the CSV's columns as T tokens of the attention's E features: check it ([T, E])" : '# GUESSED from the layer sizes: check it ([C, H, W] or [C, L])'))
   if (data) {
     lines.push('data:', `  test: ${q(rel(a.dir, data.file))}`)
-    if (data.labels) lines.push(pad(`  label: ${list(data.labels)}`) + `# GUESSED: a column per output (${arch.ir.heads!.map((h) => h.name).join(', ')}): '${data.label}' ${data.labelHow === 'name' ? 'by its name' : 'by its values'}, the others named as the outputs`)
+    if (data.labels) {
+      const why = data.labelsHow === 'last' ? `the last ${data.labels.length} columns, in the outputs' order` : `'${data.label}' ${data.labelHow === 'name' ? 'by its name' : 'by its values'}, the others named as the outputs`
+      lines.push(pad(`  label: ${list(data.labels)}`) + `# GUESSED: a column per output (${arch.ir.heads!.map((h) => h.name).join(', ')}): ${why}`)
+    }
     else lines.push(pad(`  label: ${q(data.label)}`) + `# GUESSED: ${data.labelHow === 'name' ? 'a label-like column name' : data.labelHow === 'values' ? "its values are the model's classes" : 'the last column'}${data.task ? ` (values look ${data.task})` : ''}`)
     if (data.drop.length) lines.push(pad(`  drop: ${list(data.drop)}`) + '# GUESSED: id-like or non-numeric columns')
     if (a.classes) lines.push(pad(`  classes: ${list(a.classes)}`) + "# CHECK: class names in the order of the model's outputs (guessed: sorted)")

@@ -4,7 +4,7 @@ import type { DataGuess } from './guessData.ts'
 const classCount = (outputs: number) => (outputs === 1 ? 2 : outputs)
 
 /** Whether every sampled value of column `i` is a class index of a model with `outputs` outputs. */
-function holdsClasses(sample: string[][], i: number, outputs: number): boolean {
+export function holdsClasses(sample: string[][], i: number, outputs: number): boolean {
   const n = classCount(outputs)
   return sample.length > 0 && sample.every((r) => {
     const v = r[i]!.toLowerCase()

@@ -25,7 +25,7 @@ fileChain((x) => (s = x))
 const CASES: [string, string, number, ModelSpec, string, string[]][] = [
   ['CnnHeads', 'heads_cnn_digits', 64, { path: at('heads_cnn_digits', 'model.state_dict.pt'), source: at('heads_cnn_digits', 'model.py'), inputShape: [1, 8, 8] }, 'reference.csv', ['digit', 'ink']],
   ['GruHeads', 'heads_gru_sine', 8, { path: at('heads_gru_sine', 'script.pt'), inputShape: [8, 1] }, 'reference.csv', ['out0', 'out1']],
-  ['AttnHeads', 'heads_attn_sine', 24, { path: at('heads_attn_sine', 'trace.pt'), source: at('heads_attn_sine', 'model.py'), inputShape: [6, 4] }, 'reference.csv', ['out0', 'out1']],
+  ['AttnHeads', 'heads_attn_sine', 24, { path: at('heads_attn_sine', 'trace.pt'), source: at('heads_attn_sine', 'model.py'), inputShape: [6, 4] }, 'reference.csv', ['next', 'up']],
   ['ProbHeads', 'heads_softmax_wine', 12, { path: at('heads_softmax_wine', 'model.onnx') }, 'reference.csv', ['probs', 'alcohol']],
   ['LogHeads', 'heads_softmax_wine', 12, { path: at('heads_softmax_wine', 'model_log.state_dict.pt'), source: at('heads_softmax_wine', 'model_log.py') }, 'reference_log.csv', ['logp', 'alcohol']],
 ]

@@ -8,6 +8,7 @@ import { ForwardUnreadable, parseExpr, type Expr } from './scriptExpr.ts'
 import type { SeqVal } from '../sequenceValues.ts'
 import { recurrentCall, seqCall, seqTensor, SeqUnsupported, type CallVal } from './recurrentCalls.ts'
 import { headValues, joinValues } from '../source/joinValues.ts'
+import { bufferCall, type BufferVal } from './bufferCalls.ts'
 import { inputPartCall, partAsTensor, type PartVal } from './inputParts.ts'
 import { constantBranch, constArith } from './scriptBranches.ts'
 import { attentionCall, attentionPool, type AttnVal } from './attentionCalls.ts'
@@ -34,6 +35,7 @@ type Val =
   | { k: 'seq'; steps: ArchStep[]; s: SeqVal }
   | { k: 'tuple'; items: Val[] }
   | { k: 'list'; items: Val[] }
+  | BufferVal
   // a MultiheadAttention / TransformerEncoderLayer's output sequence (./attentionCalls.ts)
   | AttnVal
 
@@ -182,7 +184,7 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
       }
       const arith = constArith(name, args.map((a) => (a.k === 'const' ? a.v : undefined)))
       if (arith !== undefined) return { k: 'const', v: arith }
-      return joinCall(name, args, kwargs, fail) ?? applyFunction(name, args, kwargs, fail)
+      return joinCall(name, args, kwargs, fail) ?? bufferCall(name, args) ?? applyFunction(name, args, kwargs, fail)
     }
   }
 }
@@ -219,7 +221,8 @@ function selfAttr(node: Node, name: string, fail: (w: string) => Error): Val {
   const child = node.children.find((c) => c.path.split('.').pop() === name)
   if (child) return { k: 'module', node: child }
   const v = node.attrs.get(name)
-  if (v instanceof TensorRef) throw fail(`direct use of the tensor self.${name}`)
+  // a buffer: read where torch.sub/div/mul applies it (bufferCalls.ts); any other use is refused there
+  if (v instanceof TensorRef) return { k: 'buffer', key: node.path ? `${node.path}.${name}` : name }
   if (v === undefined) throw fail(`unknown attribute self.${name}`)
   return { k: 'const', v }
 }
@@ -251,6 +254,7 @@ const POOL_FNS: Record<string, { cls: string; params: string[] }> = (() => {
       out[`${pre}max_pool${d}`] = max
       out[`${pre}avg_pool${d}`] = avg
       out[`${pre}adaptive_avg_pool${d}`] = ada
+      out[`${pre}adaptive_max_pool${d}`] = { cls: `AdaptiveMaxPool${d}`, params: ['output_size', 'return_indices'] }
     }
   }
   return out
@@ -270,7 +274,9 @@ function applyFunction(name: string, args: Val[], kwargs: Map<string, Val>, fail
     }
     const attrs = new Map(pool.params.map((p, i) => [p, value(i, p)] as const))
     const steps = tensorModuleSteps({ short: pool.cls, path: name.split('.').pop()!.replace(/^_/, ''), attr: (k) => attrs.get(k) }, 'TorchScript code')!
-    return { k: 'tensor', steps: [...x.steps, ...steps] }
+    // torch.adaptive_max_pool1d returns (values, indices): `x0, _0 = torch.adaptive_max_pool1d(x, [4])`
+    const out: Val = { k: 'tensor', steps: [...x.steps, ...steps] }
+    return /^torch\.adaptive_max_pool[12]d$/.test(name) ? { k: 'tuple', items: [out, { k: 'const', v: OPAQUE }] } : out
   }
   // torch.gelu, torch.nn.functional.relu6, torch.elu_, torch.log_softmax, …: the activations of ../torchActivations.ts
   const fname = /^torch\.(?:nn\.functional\.)?([a-z0-9_]+?)_?$/.exec(name)?.[1]

@@ -1,4 +1,5 @@
 import type { ArchStep } from '../../ir/types.ts'
+import type { Node } from './expressions.ts'
 
 /**
  * `a + b` or `torch.cat([a, b], dim=1)` in forward(): each operand is the steps from the input; the part
@@ -35,3 +36,9 @@ export function headValues(names: (string | undefined)[], operands: ArchStep[][]
 }
 
 const isRecurrent = (s: ArchStep) => s.op === 'gru' || s.op === 'lstm' || s.op === 'mha' || s.op === 'seqpool'
+
+/** A returned value's head name: the variable (`return logits, value`), or the module a call applies (`return self.next(h), self.up(h)`). */
+export function headName(n: Node): string | undefined {
+  if (n.k === 'name') return n.id
+  return n.k === 'call' && n.fn.k === 'attr' && n.fn.obj.k === 'name' && n.fn.obj.id === 'self' ? n.fn.attr : undefined
+}

@@ -5,7 +5,7 @@ import { functionalActivationStep } from './activationCalls.ts'
 import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
 import { SEQ_HINT, seqApply, seqCat, seqFlatten, seqIndex, seqPlain, seqSqueeze, seqTranspose, SeqUnsupported, type SeqVal } from '../sequenceValues.ts'
-import { headValues, joinValues } from './joinValues.ts'
+import { headName, headValues, joinValues } from './joinValues.ts'
 import { chooseBranch, settle } from './constants.ts'
 import { asInputStep, columnsOf, embedLookup, flattenLookup, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
 import { functionalNormStep } from './normModules.ts'
@@ -287,11 +287,11 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
     if (first.value === 'pass' && t.length === 1) continue
     if (first.value === 'return') {
       if (t.length === 1) unsupported(ctx, 'return', s.line)
-      // return logits, value  /  return (a, b): a multi-output model, one head per returned tensor
+      // return logits, value  /  return (a, b): a multi-output model, one head per returned tensor, named by headName
       const parts = splitTopLevel(t.slice(1))
       const node = parts.length === 1 ? parseExpr(parts[0]!, ctx, s.line) : undefined
       const items = node ? (node.k === 'tuple' && node.items.length > 1 ? node.items : undefined) : parts.map((p) => parseExpr(p, ctx, s.line))
-      if (items) return { steps: headValues(items.map((n) => (n.k === 'name' ? n.id : undefined)), items.map((n) => plain(evaluate(n), n).steps)) }
+      if (items) return { steps: headValues(items.map(headName), items.map((n) => plain(evaluate(n), n).steps)) }
       return plain(evaluate(node!), node!)
     }
     // h += f(h): a residual add onto h
