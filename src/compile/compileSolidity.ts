@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Abi, Hex } from 'viem'
 import { CompileError } from '../errors/base.ts'
+import { compileOnServer } from './solcServer.ts'
 
 export type CompiledContract = {
   contractName: string
@@ -115,7 +116,11 @@ export function compileSolidity(
     fromDisk.add(sourceHash)
     return stored
   }
-  const output = JSON.parse(solc().compile(JSON.stringify(input), opts.findImports ? { import: opts.findImports } : undefined)) as {
+  const inputJson = JSON.stringify(input)
+  // a long-lived solc-js process when the test runner started some (no import callback crosses processes;
+  // `fresh` compiles here, as verify trusts only the solc it loads itself)
+  const remote = opts.findImports || opts.fresh ? undefined : compileOnServer(inputJson)
+  const output = JSON.parse(remote?.output ?? solc().compile(inputJson, opts.findImports ? { import: opts.findImports } : undefined)) as {
     errors?: { severity: string; formattedMessage: string; message: string; sourceLocation?: { start: number } }[]
     contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string }; deployedBytecode: { object: string; immutableReferences?: Record<string, { start: number; length: number }[]> } } }>>
   }
@@ -140,7 +145,7 @@ export function compileSolidity(
     deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
     immutables: Object.values(c.evm.deployedBytecode.immutableReferences ?? {}).flat().sort((a, b) => a.start - b.start),
     runtimeBytes: c.evm.deployedBytecode.object.length / 2,
-    solcVersion: solc().version(),
+    solcVersion: remote?.version ?? solc().version(),
     evmVersion,
     sourceHash,
     warnings: (output.errors ?? []).filter((e) => e.severity === 'warning').map((e) => e.message),
