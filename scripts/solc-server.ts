@@ -10,6 +10,9 @@ const dir = process.argv[2]
 if (!dir) throw new Error('usage: bun scripts/solc-server.ts <spool folder>')
 const solc = require('solc') as { compile(input: string): string; version(): string }
 const version = solc.version()
+// for scripts/solc-js-shim's --version (forge asks it before every build)
+writeFileSync(path.join(dir, `version.${process.pid}.tmp`), version)
+renameSync(path.join(dir, `version.${process.pid}.tmp`), path.join(dir, 'version'))
 
 function serveOne(): boolean {
   const requests = readdirSync(dir)
