@@ -34,8 +34,17 @@ function solc() {
   return solcModule!
 }
 
-/** The bundled compiler's full version, e.g. "0.8.37+commit.f401782d.Emscripten.clang" (loads solc-js). */
-export const solcVersion = (): string => solc().version()
+/**
+ * The full version of the solc-js package this ml2sc was written against, so that `ml2sc --version` need
+ * not load solc-js (~1.5 s of CPU) to print it; test/compile/solc-version.test.ts checks it against solc-js.
+ */
+export const KNOWN_SOLC_VERSION = '0.8.37+commit.f401782d.Emscripten.clang'
+
+/** The bundled compiler's full version, e.g. "0.8.37+commit.f401782d.Emscripten.clang" (loads solc-js unless it is KNOWN_SOLC_VERSION's package). */
+export const solcVersion = (): string => {
+  const pkg = (require('solc/package.json') as { version: string }).version
+  return KNOWN_SOLC_VERSION.startsWith(`${pkg}+`) ? KNOWN_SOLC_VERSION : solc().version()
+}
 
 const cache = new Map<string, CompiledContract>()
 /** The entries of `cache` that came from ML2SC_COMPILE_CACHE, not from solc in this process. */
