@@ -53,6 +53,18 @@ if (process.env.ML2SC_TEST_RUNNER) {
   process.exit(2)
 }
 env.ML2SC_TEST_RUNNER = '1'
+// one long-lived solc-js per core (scripts/solc-server.ts) compiles for every process of the run, so that
+// no test file or CLI process loads solc-js itself (about 2.5 s of CPU each); ML2SC_COMPILE_SERVER= (empty)
+// runs without them. Their CPU is counted in the run's total below.
+const servers: ReturnType<typeof Bun.spawn>[] = []
+const ownServer = process.env.ML2SC_COMPILE_SERVER === undefined
+const serverDir = ownServer ? mkdtempSync(path.join(tmpdir(), 'ml2sc-test-solcd-')) : undefined
+if (serverDir) {
+  for (let i = 0; i < Math.min(availableParallelism(), files.length); i++)
+    servers.push(Bun.spawn([process.execPath, path.join(ROOT, 'scripts/solc-server.ts'), serverDir], { cwd: ROOT, stdout: 'inherit', stderr: 'inherit', env: { ...process.env, BUN_OPTIONS: undefined } }))
+  writeFileSync(path.join(serverDir, 'servers'), servers.map((p) => p.pid).join('\n'))
+  env.ML2SC_COMPILE_SERVER = serverDir
+}
 
 type Outcome = { file: string; pass: number; fail: number; skip: number; code: number; seconds: number; cpu: number }
 const count = (text: string, word: string) => Number(/^ *(\d+) /.exec(text.match(new RegExp(`^ *\\d+ ${word}$`, 'm'))?.[0] ?? '')?.[1] ?? 0)
@@ -83,15 +95,19 @@ try {
   )
 } finally {
   if (ownCache) rmSync(cacheDir, { recursive: true, force: true })
+  for (const p of servers) p.kill()
+  await Promise.all(servers.map((p) => p.exited))
+  if (serverDir) rmSync(serverDir, { recursive: true, force: true })
 }
+const serverCpu = servers.reduce((a, p) => a + Number(p.resourceUsage()?.cpuTime.total ?? 0n) / 1e6, 0)
 if (process.env.ML2SC_TEST_COSTS === 'write') {
   const next = { ...costs, ...Object.fromEntries(outcomes.map((o) => [o.file, Math.round(o.cpu)])) }
   const sorted = Object.fromEntries(Object.entries(next).filter(([f]) => all.includes(f)).sort(([, a], [, b]) => b - a))
   writeFileSync(COSTS, `${JSON.stringify(sorted, null, 1)}\n`)
 }
 const sum = (k: 'pass' | 'fail' | 'skip') => outcomes.reduce((a, o) => a + o[k], 0)
-const cpu = outcomes.reduce((a, o) => a + o.cpu, 0)
+const cpu = outcomes.reduce((a, o) => a + o.cpu, 0) + serverCpu
 const failed = outcomes.filter((o) => o.fail > 0)
-process.stdout.write(`\n${outcomes.length} files, ${jobs} at a time, ${((performance.now() - t0) / 1000).toFixed(0)} s, CPU ${cpu.toFixed(0)} s${failed.length ? `; failed: ${failed.map((o) => o.file).join(', ')}` : ''}\n`)
+process.stdout.write(`\n${outcomes.length} files, ${jobs} at a time, ${((performance.now() - t0) / 1000).toFixed(0)} s, CPU ${cpu.toFixed(0)} s${servers.length ? ` (${serverCpu.toFixed(0)} s of it in ${servers.length} solc servers)` : ''}${failed.length ? `; failed: ${failed.map((o) => o.file).join(', ')}` : ''}\n`)
 process.stdout.write(` ${sum('skip')} skip\n ${sum('pass')} pass\n ${sum('fail')} fail\n`)
 process.exit(files.length === 0 || sum('fail') > 0 ? 1 : 0)

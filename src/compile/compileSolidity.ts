@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Abi, Hex } from 'viem'
 import { CompileError } from '../errors/base.ts'
+import { compileOnServer } from './solcServer.ts'
 
 export type CompiledContract = {
   contractName: string
@@ -33,8 +34,17 @@ function solc() {
   return solcModule!
 }
 
-/** The bundled compiler's full version, e.g. "0.8.37+commit.f401782d.Emscripten.clang" (loads solc-js). */
-export const solcVersion = (): string => solc().version()
+/**
+ * The full version of the solc-js package this ml2sc was written against, so that `ml2sc --version` need
+ * not load solc-js (~1.5 s of CPU) to print it; test/compile/solc-version.test.ts checks it against solc-js.
+ */
+export const KNOWN_SOLC_VERSION = '0.8.37+commit.f401782d.Emscripten.clang'
+
+/** The bundled compiler's full version, e.g. "0.8.37+commit.f401782d.Emscripten.clang" (loads solc-js unless it is KNOWN_SOLC_VERSION's package). */
+export const solcVersion = (): string => {
+  const pkg = (require('solc/package.json') as { version: string }).version
+  return KNOWN_SOLC_VERSION.startsWith(`${pkg}+`) ? KNOWN_SOLC_VERSION : solc().version()
+}
 
 const cache = new Map<string, CompiledContract>()
 /** The entries of `cache` that came from ML2SC_COMPILE_CACHE, not from solc in this process. */
@@ -115,7 +125,11 @@ export function compileSolidity(
     fromDisk.add(sourceHash)
     return stored
   }
-  const output = JSON.parse(solc().compile(JSON.stringify(input), opts.findImports ? { import: opts.findImports } : undefined)) as {
+  const inputJson = JSON.stringify(input)
+  // a long-lived solc-js process when the test runner started some (no import callback crosses processes;
+  // `fresh` compiles here, as verify trusts only the solc it loads itself)
+  const remote = opts.findImports || opts.fresh ? undefined : compileOnServer(inputJson)
+  const output = JSON.parse(remote?.output ?? solc().compile(inputJson, opts.findImports ? { import: opts.findImports } : undefined)) as {
     errors?: { severity: string; formattedMessage: string; message: string; sourceLocation?: { start: number } }[]
     contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string }; deployedBytecode: { object: string; immutableReferences?: Record<string, { start: number; length: number }[]> } } }>>
   }
@@ -140,7 +154,7 @@ export function compileSolidity(
     deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
     immutables: Object.values(c.evm.deployedBytecode.immutableReferences ?? {}).flat().sort((a, b) => a.start - b.start),
     runtimeBytes: c.evm.deployedBytecode.object.length / 2,
-    solcVersion: solc().version(),
+    solcVersion: remote?.version ?? solc().version(),
     evmVersion,
     sourceHash,
     warnings: (output.errors ?? []).filter((e) => e.severity === 'warning').map((e) => e.message),

@@ -9,7 +9,7 @@ import path from 'node:path'
 const ROOT = path.resolve(import.meta.dir, '../..')
 const SOURCE = '// SPDX-License-Identifier: MIT\npragma solidity ^0.8.0;\ncontract CacheProbe { function f() external pure returns (uint256) { return 42; } }\n'
 
-/** Compile SOURCE in a new process with the cache at `dir`; the deployed code without fresh, then with it. */
+/** Compile SOURCE in a new process with the cache at `dir` (and no solc server: the probe looks for solc-js in that process); the deployed code without fresh, then with it. */
 function compileIn(dir: string): { plain: string; fresh: string; solcLoaded: boolean } {
   const script = `
     import { compileSolidity } from './src/compile/compileSolidity.ts'
@@ -18,7 +18,7 @@ function compileIn(dir: string): { plain: string; fresh: string; solcLoaded: boo
     const loadedBefore = Object.keys(require.cache).some((k) => /node_modules\\/solc\\/soljson/.test(k))
     const fresh = compileSolidity(src, 'CacheProbe', { fresh: true }).deployedBytecode
     console.log(JSON.stringify({ plain, fresh, solcLoaded: loadedBefore }))`
-  const r = Bun.spawnSync([process.execPath, '-e', script], { cwd: ROOT, env: { ...process.env, ML2SC_COMPILE_CACHE: dir } })
+  const r = Bun.spawnSync([process.execPath, '-e', script], { cwd: ROOT, env: { ...process.env, ML2SC_COMPILE_CACHE: dir, ML2SC_COMPILE_SERVER: '' } })
   if (r.exitCode !== 0) throw new Error(r.stderr.toString())
   return JSON.parse(r.stdout.toString().trim().split('\n').at(-1)!)
 }

@@ -76,7 +76,8 @@ describe('new activations at 2^20: max abs error ≤ 1e-6 (half an ulp + the app
       console.log(`${name(a)}: max abs error ${max.toExponential(3)} (at x = ${at})`)
       expect(max).toBeLessThanOrEqual(BOUND)
       expect(max).toBeLessThanOrEqual(0.5 / S + (opOf(a).error ?? 0) * (a.kind === 'elu' ? a.alpha : 1) + 1e-11)
-      if (monotone) for (let i = 1; i < outs.length; i++) expect(outs[i]! >= outs[i - 1]!).toBe(true)
+      // the first point where a monotone op's output falls (one expect, not one per point: ~530k of them)
+      if (monotone) expect(outs.findIndex((v, i) => i > 0 && v < outs[i - 1]!), 'first decreasing output').toBe(-1)
     }, 120_000)
 })
 

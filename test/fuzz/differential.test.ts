@@ -6,7 +6,7 @@
 // and are never sent.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import path from 'node:path'
-import { decodeAbiParameters, encodeFunctionData } from 'viem'
+import { decodeAbiParameters, encodeFunctionData, type Hex } from 'viem'
 import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
 import { deployModel } from '../../src/chain/deployModel.ts'
 import { measureBatchGas, predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
@@ -184,6 +184,18 @@ const CASES: Case[] = [
 
 // ---- the run -------------------------------------------------------------------------------------------
 
+/** eth_call each of `calls` at the latest block, in one JSON-RPC batch request; a failed call throws. */
+async function ethCallBatch(url: string, calls: { from: Hex; to: Hex; data: Hex }[]): Promise<Hex[]> {
+  const body = calls.map((c, id) => ({ jsonrpc: '2.0', id, method: 'eth_call', params: [c, 'latest'] }))
+  const res = (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { id: number; result?: Hex; error?: { message: string } }[]
+  const byId = new Map(res.map((r) => [r.id, r]))
+  return calls.map((_, id) => {
+    const r = byId.get(id)
+    if (!r?.result) throw new Error(`eth_call ${id} of the batch failed: ${r?.error?.message ?? 'no answer'}`)
+    return r.result
+  })
+}
+
 let s: ChainSession
 const totals = { rows: 0, singles: 0, refused: 0, mismatches: 0, transactions: 0, models: 0, layouts: new Set<string>() }
 beforeAll(async () => {
@@ -252,10 +264,14 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
         })
       }
       // one row at a time takes other code paths (a large model's single row skips the packing pass)
-      for (const row of [...good.slice(0, 20), ...good.slice(-24)]) {
-        const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRowWords(plan, row)] })
-        const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data })
-        const [out] = decodeAbiParameters([{ type: 'int256[]' }], ret!)
+      // (the 44 eth_calls go to anvil as one JSON-RPC batch: the same calls, one HTTP round trip)
+      const singles = [...good.slice(0, 20), ...good.slice(-24)]
+      const rets = await ethCallBatch(
+        s.rpcUrl,
+        singles.map((row) => ({ from: s.account.address, to: address, data: encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRowWords(plan, row)] }) })),
+      )
+      for (const [k, row] of singles.entries()) {
+        const [out] = decodeAbiParameters([{ type: 'int256[]' }], rets[k]!)
         const sim = simulate(plan, row)
         if (out.length !== sim.length || out.some((v, j) => v !== sim[j])) {
           mismatches++

@@ -52,8 +52,21 @@ if (dir) {
     const c = Array.isArray(a) ? a : ((a as { cmd?: unknown[] })?.cmd ?? [])
     return (c as string[]).map((x) => path.basename(String(x))).slice(0, 3).join(' ')
   }
+  // `bun build …` given BUN_OPTIONS=--preload reads `build` as a package.json script to run (scripts/release.ts
+  // builds the binary so): the preload is for processes that run a file, so a bun subcommand goes without it
+  const withoutPreload = (args: unknown[]) => {
+    const a0 = args[0] as unknown[] | { cmd?: unknown[]; env?: Record<string, string | undefined> }
+    const cmd = Array.isArray(a0) ? a0 : a0?.cmd
+    if (!cmd || path.basename(String(cmd[0])).replace(/\.exe$/, '') !== 'bun' || !['build', 'install', 'pm', 'x'].includes(String(cmd[1]))) return args
+    if (Array.isArray(a0)) {
+      const o = (args[1] ?? {}) as { env?: Record<string, string | undefined> }
+      return [a0, { ...o, env: { ...(o.env ?? process.env), BUN_OPTIONS: undefined } }, ...args.slice(2)]
+    }
+    return [{ ...a0, env: { ...(a0.env ?? process.env), BUN_OPTIONS: undefined } }, ...args.slice(1)]
+  }
   const spawn = Bun.spawn
-  ;(Bun as { spawn: unknown }).spawn = function (...args: unknown[]) {
+  ;(Bun as { spawn: unknown }).spawn = function (...given: unknown[]) {
+    const args = withoutPreload(given)
     const proc = (spawn as (...a: unknown[]) => ReturnType<typeof Bun.spawn>).apply(Bun, args)
     const rec: Spawn = { cmd: cmdOf(args[0]) }
     spawns.push(rec)

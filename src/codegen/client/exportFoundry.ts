@@ -55,7 +55,8 @@ export function foundryVectors(plan: Plan, rows: number[][], max = 20): FoundryV
 
 function defaultSolcVersion(): string {
   try {
-    const v = (require('solc') as { version(): string }).version()
+    // the package's version (what solc-js compiles as), without loading solc-js itself (~2 s of CPU)
+    const v = (require('solc/package.json') as { version: string }).version
     return /^(\d+\.\d+\.\d+)/.exec(v)?.[1] ?? '0.8.37'
   } catch {
     return '0.8.37'

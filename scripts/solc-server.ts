@@ -1,0 +1,56 @@
+// A long-lived solc-js compiler for the processes of one test run (src/compile/solcServer.ts describes the
+// spool folder it serves): scripts/test.ts starts one per core, so that the test files and the CLI processes
+// they start do not each load solc-js (about 2.5 s of CPU apiece). Requests are served oldest first; a
+// request is claimed by renaming it, so two servers never compile the same one.
+//   bun scripts/solc-server.ts <spool folder>       (stopped by its starter, with SIGTERM)
+import { readdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeFileSync } from 'node:fs'
+import path from 'node:path'
+
+const dir = process.argv[2]
+if (!dir) throw new Error('usage: bun scripts/solc-server.ts <spool folder>')
+const solc = require('solc') as { compile(input: string): string; version(): string }
+const version = solc.version()
+// for scripts/solc-js-shim's --version (forge asks it before every build)
+writeFileSync(path.join(dir, `version.${process.pid}.tmp`), version)
+renameSync(path.join(dir, `version.${process.pid}.tmp`), path.join(dir, 'version'))
+
+function serveOne(): boolean {
+  const requests = readdirSync(dir)
+    .filter((f) => f.endsWith('.in'))
+    .map((f) => {
+      try {
+        return { f, t: statSync(path.join(dir, f)).mtimeMs }
+      } catch {
+        return undefined
+      }
+    })
+    .filter((x) => x !== undefined)
+    .sort((a, b) => a.t - b.t)
+  for (const { f } of requests) {
+    const id = f.slice(0, -'.in'.length)
+    const work = path.join(dir, `${id}.${process.pid}.work`)
+    try {
+      renameSync(path.join(dir, f), work)
+    } catch {
+      continue // another server took it, or its client withdrew it
+    }
+    const output = solc.compile(readFileSync(work, 'utf8'))
+    const tmp = path.join(dir, `${id}.out.tmp`)
+    writeFileSync(tmp, `${version}\n${output}`)
+    renameSync(tmp, path.join(dir, `${id}.out`))
+    unlinkSync(work)
+    return true
+  }
+  return false
+}
+
+let wake: (() => void) | undefined
+watch(dir, () => wake?.())
+for (;;) {
+  while (serveOne()) {}
+  // woken by the folder's change, or every 200 ms in case a change was missed
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 200)
+    wake = () => (clearTimeout(t), resolve())
+  })
+}
