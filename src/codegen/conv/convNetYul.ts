@@ -1,6 +1,7 @@
 import type { Plan } from '../../fixed/types.ts'
 import { bufferWords, type ConvMemory } from './convMemory.ts'
-import { tapsOf, laneGroupsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
+import { extraReadsOf, isJoinStep, tapsOf, laneGroupsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
+import { joinStepYul } from './joinYul.ts'
 import { convPackYul, convStepYul, decodeInputYul, fusesPool, WINDOW_UNROLL } from './convYul.ts'
 import { fillHalosYul, poolStepYul } from './poolYul.ts'
 
@@ -44,7 +45,11 @@ export type ConvNetYul = {
 }
 
 /** Per step: whether it is a conv that absorbs the max pool after it (convMemory and convNetYul must agree). */
-export const fusedPools = (steps: TensorStep[]) => steps.map((_, i) => fusesPool(steps, i))
+export const fusedPools = (steps: TensorStep[]) => {
+  // a conv whose own output a later step reads too (a residual skip) is stored: it cannot absorb its pool
+  const read = new Set(steps.flatMap(extraReadsOf))
+  return steps.map((_, i) => fusesPool(steps, i) && !read.has(i + 1))
+}
 
 export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, budget = DEFAULT_TAP_BUDGET): ConvNetYul {
   const unrolled = unrolledSteps(steps, budget)
@@ -54,6 +59,7 @@ export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, bud
   steps.forEach((s, i) => {
     if (i > 0 && fused[i - 1]) return
     if (mem.joined[i]) rows.push(joinTensorsYul(s as ConvStep, mem, mem.joined[i]!.at))
+    if (isJoinStep(s)) return void rows.push(joinStepYul(s, i, mem))
     rows.push(s.kind === 'conv' ? convStepYul(s, i, plan, mem, unrolled[i]!, fused[i] ? (steps[i + 1] as PoolStep) : undefined) : poolStepYul(s, i, mem))
   })
   return { perTx, perRow: rows.join('\n                ') }
