@@ -51,7 +51,7 @@ export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | unde
     if (step.op === 'skip') return
     if (step.op === 'conv') return push(buildConv(step, shapes[cur]!, take, lookup, markUsed, at(`Conv '${step.name}'`)))
     if (step.op === 'maxpool' || step.op === 'avgpool' || step.op === 'globalavgpool' || step.op === 'adaptivepool') return push(buildPool(step, shapes[cur]!, at(describeStep(step))))
-    if (step.op === 'join') return push(buildJoin(step, ++joins, at))
+    if (step.op === 'join') return push(buildJoin(step, at))
     // a BatchNorm or an activation belongs to the layer that made the value, when that layer is this branch's own
     const last = cur > branchStart && cur === layers.length ? layers[cur - 1] : undefined
     const shared = `a value another branch reads too (${cur === 0 ? 'the input' : `'${layers[cur - 1]!.name}'`})`
@@ -73,7 +73,7 @@ export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | unde
     throw new ModelError(`unexpected step ${step.op} among the convolution layers`, { where: file, hint: step.op === 'linear' || step.op === 'flatten' ? 'a residual add or torch.cat in a convolutional model joins conv/pool tensors, before the flatten' : undefined })
   }
   /** A residual add or channel concat: each branch from the value so far, then the join of their ends (ops/tensorJoin.ts). */
-  const buildJoin = (step: Extract<ArchStep, { op: 'join' }>, n: number, at: (what: string) => string): JoinLayer => {
+  const buildJoin = (step: Extract<ArchStep, { op: 'join' }>, at: (what: string) => string): JoinLayer => {
     const from = cur
     const outer = branchStart
     const ends = step.branches.map((branch) => {
@@ -83,8 +83,11 @@ export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | unde
       return cur
     })
     branchStart = outer
-    const name = `${step.kind === 'add' ? 'add' : 'cat'}${n}`
+    // numbered in the order the joins are made (a join inside a branch first)
+    const name = `${step.kind === 'add' ? 'add' : 'cat'}${++joins}`
     const what = at(`${step.kind === 'add' ? 'residual add' : 'torch.cat'} '${name}'${step.name ? ` (${step.name.replace(/\s+/g, ' ')})` : ''}`)
+    if (step.kind === 'concat' && step.dim === -1)
+      throw new ModelError(`${what}: torch.cat along dim=-1 of ${ends.map((v) => shapeText(shapes[v]!)).join(' and ')} tensors joins them along their last spatial axis`, { hint: 'ml2sc concatenates conv tensors along the channels: torch.cat([a, b], dim=1)' })
     const shape = joinShape(step.kind, ends.map((v) => shapes[v]!), what)
     const ones = shape.slice(1).map(() => 1)
     const zeros = shape.slice(1).map(() => 0)
