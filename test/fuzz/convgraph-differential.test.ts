@@ -32,6 +32,10 @@ describe('graph CNNs (residual add, channel concat): chain = twin', () => {
     expect(kinds).toContain('add')
     expect(kinds).toContain('concat')
     expect(CASES.some((c) => c.model.tensorLayers!.some((l) => l.kind === 'conv' && l.from !== undefined))).toBe(true)
+    // on chain, such a conv reads the earlier tensor in place (its halo is the conv's padding) or through a copy
+    const lowered = CASES.map(({ model, p }) => tensorStepsOf(makePlan(model, p)))
+    expect(lowered.some((st) => st.some((x) => x.kind === 'conv' && x.reads && x.outShape.h * x.outShape.w > 1))).toBe(true)
+    expect(lowered.some((st) => st.some((x) => x.kind === 'concat' && x.reads.length === 1))).toBe(true)
   })
 
   test('off chain: the simulator, its batch path and the kernels\' reference agree on every row', () => {

@@ -67,6 +67,8 @@ function joinStep(name: string, kind: 'add' | 'concat', reads: number[], shape: 
   return { kind, name, reads, inShape: shape, outShape: shape, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pad: NO_PAD, activation: l.activation, slopeQ: l.slopeQ }
 }
 
+const samePad = (a: Pad4, b: Pad4) => a.top === b.top && a.bottom === b.bottom && a.left === b.left && a.right === b.right
+
 const shape3 = (shape: number[]): Shape3 => (shape.length === 3 ? { c: shape[0]!, h: shape[1]!, w: shape[2]! } : { c: shape[0]!, h: 1, w: shape[1]! })
 
 /**
@@ -74,7 +76,8 @@ const shape3 = (shape: number[]): Shape3 => (shape.length === 3 ? { c: shape[0]!
  * multi-output model's dense layer that reads other values (a head's first layer, the `heads` layer) reads
  * tensors nT + v (value 0: the stack's flattened output; value k: dense layer k−1's), concatenated.
  * A graph's residual add / channel concat becomes a JoinStep on the tensors of its values; a conv or pool
- * that reads an earlier value (a second branch from a shared tensor) gets a copy of it just before it.
+ * that reads an earlier value (a second branch from a shared tensor) reads it in place when that tensor's halo
+ * is its padding (a conv), else gets a copy of it just before it.
  */
 export function tensorStepsOf(plan: Plan): TensorStep[] {
   const steps: TensorStep[] = []
@@ -86,8 +89,14 @@ export function tensorStepsOf(plan: Plan): TensorStep[] {
       return void tensorOf.push(steps.length)
     }
     const src = tensorOf[tensorInputOf(l, k)]!
-    if (src !== steps.length) steps.push(joinStep(`${l.name} input`, 'concat', [src], shape3(l.inShape), { activation: { kind: 'identity' }, slopeQ: 0n }))
-    steps.push(l.kind === 'conv' ? convStep(l) : poolStep(l))
+    const step = l.kind === 'conv' ? convStep(l) : poolStep(l)
+    // a conv reading an earlier tensor whose halo (set by the step right after it) is its own padding reads it in place
+    const next = steps[src]
+    if (src !== steps.length && step.kind === 'conv' && next && next.kind !== 'maxpool' && samePad(next.pad, step.pad)) steps.push({ ...step, reads: [src] })
+    else {
+      if (src !== steps.length) steps.push(joinStep(`${l.name} input`, 'concat', [src], shape3(l.inShape), { activation: { kind: 'identity' }, slopeQ: 0n }))
+      steps.push(step)
+    }
     tensorOf.push(steps.length)
   })
   const nT = steps.length
