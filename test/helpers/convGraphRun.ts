@@ -28,5 +28,5 @@ export async function convGraphRun(fixture: string, files: string[], model: stri
   const rows = readFileSync(path.join(dir, 'out', 'predictions.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','))
   for (const [row, , onchain] of rows) expect(Number(onchain)).toBe(argmax(torch[Number(row)]!))
   expect(report.gas.inference.perRow).toBeGreaterThan(0)
-  return { report, rows, torch }
+  return { report, rows, torch, dir }
 }
