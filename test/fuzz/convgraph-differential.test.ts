@@ -24,7 +24,7 @@ const PRECISIONS: PrecisionSpec[] = [
   { fraction: 24, weightBytes: 3, inputBytes: 5 },
 ]
 
-const CASES = [1, 2, 3, 4, 5, 6].map((seed, i) => ({ ...randomConvGraph(seed + 900), p: PRECISIONS[i % PRECISIONS.length]! }))
+const CASES = [1, 2, 3, 4, 5, 6, 7, 8].map((seed, i) => ({ ...randomConvGraph(seed + 900), p: PRECISIONS[i % PRECISIONS.length]! }))
 
 describe('graph CNNs (residual add, channel concat): chain = twin', () => {
   test('the random graphs hold both joins, conv skips and branches that read an earlier tensor', () => {
@@ -32,6 +32,8 @@ describe('graph CNNs (residual add, channel concat): chain = twin', () => {
     expect(kinds).toContain('add')
     expect(kinds).toContain('concat')
     expect(CASES.some((c) => c.model.tensorLayers!.some((l) => l.kind === 'conv' && l.from !== undefined))).toBe(true)
+    // a join that reads the model's input itself
+    expect(CASES.some((c) => c.model.tensorLayers!.some((l) => 'values' in l && l.values.includes(0)))).toBe(true)
     // on chain, such a conv reads the earlier tensor in place (its halo is the conv's padding) or through a copy
     const lowered = CASES.map(({ model, p }) => tensorStepsOf(makePlan(model, p)))
     expect(lowered.some((st) => st.some((x) => x.kind === 'conv' && x.reads && x.outShape.h * x.outShape.w > 1))).toBe(true)

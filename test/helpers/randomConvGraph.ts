@@ -1,4 +1,4 @@
-// Random small graph CNNs (issue 19): a stem conv, then random residual blocks (identity skip, or a skip through a
+// Random small graph CNNs (issue 19): a stem conv (or none: a join reads the input), then random residual blocks (identity skip, or a skip through a
 // 1×1 conv, with a random activation after the sum) and channel concats of two conv branches (1×1 / 3×3, with
 // and without padding, so that a branch reads a tensor whose halo is another's), a pool maybe, a Linear head.
 // For the on-chain differential fuzz (test/fuzz/convgraph-differential.test.ts) and the simulator tests.
@@ -31,8 +31,10 @@ export function randomConvGraph(seed: number): { model: ModelIR; describe: strin
     const pad = new Array<number>(dims).fill((k - 1) / 2)
     return { op: 'conv', name, dims, padding: { begin: pad, end: [...pad] } }
   }
-  let c = int(2, 4)
-  const steps: ArchStep[] = [conv(inC, c), act()]
+  // a quarter start with a block: a join then reads the model's input itself (kept at the activation scale)
+  const stem = r() < 0.75
+  let c = stem ? int(2, 4) : inC
+  const steps: ArchStep[] = stem ? [conv(inC, c), act()] : []
   for (let b = 0; b < int(1, 3); b++) {
     if (r() < 0.55) {
       // a residual block: f(x) + x, or f(x) + proj(x) (a 1×1 conv on the skip), then maybe an activation
