@@ -3,7 +3,8 @@
 // interval rule per channel and the 256-bit check; and the plan's scale rule: a join that reads the model's
 // input keeps the input at the activation scale, else the sum would add values at two scales.
 import { describe, expect, test } from 'bun:test'
-import { joinBound, joinCheck, joinFixed, joinFloat, joinShape } from '../../src/ir/ops/tensorJoin.ts'
+import { joinBound, joinCheck, joinFixed, joinFloat, joinGas, joinShape } from '../../src/ir/ops/tensorJoin.ts'
+import { estimateEvaluateGas } from '../../src/chain/spendGuard.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { fixedTensorLayers } from '../../src/fixed/tensorForward.ts'
@@ -50,5 +51,8 @@ describe('the plan of a skip from the input', () => {
     const [conv, sum] = fixedTensorLayers(plan, row)
     expect(sum).toEqual(conv!.map((v, i) => (v + row[i]! < 0n ? 0n : v + row[i]!)))
     expect(simulate(plan, row)).toHaveLength(2)
+    // the no-chain estimate counts the add: 16 values at the add's per-value gas on top of the same plan without it
+    const without = { ...plan, tensorLayers: plan.tensorLayers!.slice(0, 1) }
+    expect(estimateEvaluateGas(plan, 1, 1).gas - estimateEvaluateGas(without, 1, 1).gas).toBe(BigInt(16 * joinGas('add', 2)))
   })
 })
