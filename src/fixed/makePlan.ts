@@ -65,7 +65,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: unsigned ? inputMax : -inputMin, inputLift, inputFraction }, pin?.tensor)
   // a deployed CNN (predict, verify, an update): its conv scales and lanes are in the contract's code
   if (pin && front.tensorLayers.length && tensorPinOf(front.tensorLayers) !== pin.tensor)
-    throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
+    throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes, or other wiring (what each layer reads), than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
   // a deployed sequence model's code fixes its GRU/LSTM; an MLP or a CNN cannot take its place, nor the reverse
   const pinnedRecurrent = pin?.tensor !== undefined && /^\["(gru|lstm)"|^\[\["(gru|lstm)"/.test(pin.tensor)
   const pinnedAttention = pin?.tensor !== undefined && pin.tensor.startsWith('["mha"')

@@ -6,6 +6,7 @@ import { describe, expect, test } from 'bun:test'
 import { joinBound, joinCheck, joinFixed, joinFloat, joinGas, joinShape } from '../../src/ir/ops/tensorJoin.ts'
 import { estimateEvaluateGas } from '../../src/chain/spendGuard.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
+import { pinOf } from '../../src/fixed/types.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { fixedTensorLayers } from '../../src/fixed/tensorForward.ts'
 import { buildModel } from '../../src/ir/buildModel.ts'
@@ -54,5 +55,16 @@ describe('the plan of a skip from the input', () => {
     // the no-chain estimate counts the add: 16 values at the add's per-value gas on top of the same plan without it
     const without = { ...plan, tensorLayers: plan.tensorLayers!.slice(0, 1) }
     expect(estimateEvaluateGas(plan, 1, 1).gas - estimateEvaluateGas(without, 1, 1).gas).toBe(BigInt(16 * joinGas('add', 2)))
+  })
+
+  test('an update may change the weights but not the wiring the contract was generated for', () => {
+    const p = { fraction: 16, weightBytes: 2, inputBytes: 4 }
+    const pin = pinOf(makePlan(model, p))
+    expect(() => makePlan(model, p, pin)).not.toThrow()
+    // conv(x) + conv(x): the same layers and scales, but the add reads other values
+    const conv: ArchStep = { op: 'conv', name: 'c', dims: 2, padding: { begin: [1, 1], end: [1, 1] } }
+    const rewired = buildModel([conv, { op: 'join', kind: 'add', branches: [[], []] }, ...steps.slice(1)], tensors, 't', 't', [1, 4, 4])
+    expect(rewired.tensorLayers!.map((l) => l.kind)).toEqual(['conv', 'add'])
+    expect(() => makePlan(rewired, p, pin)).toThrow('other wiring (what each layer reads), than the deployed contract has')
   })
 })
