@@ -4,6 +4,9 @@ import { ADMIN_DEPLOY_LABEL, adminDeployTx, adminLibrary } from '../codegen/admi
 import { ChainError } from '../errors/base.ts'
 import type { Plan } from '../fixed/types.ts'
 import { flatActivations, opOf } from '../ir/ops/index.ts'
+import { joinGas } from '../ir/ops/tensorJoin.ts'
+import { isJoin } from '../ir/tensorTypes.ts'
+import { sizeOf } from '../ir/tensorShapes.ts'
 import { UNROLL_LIMIT } from '../codegen/dense/memoryMap.ts'
 import type { Logger } from '../ui/logger.ts'
 import { redactUrl, type ChainSession } from './connectChain.ts'
@@ -123,6 +126,8 @@ export function estimateEvaluateGas(plan: Plan, rows: number, batchRows: number)
     if (l.input) perRow += l.nIn * 30 * l.input.values.length + (l.input.post ? l.nIn * flatActivations(l.input.post).reduce((g, a) => g + opOf(a).gas, 0) : 0)
     blobBytes += l.nOut * l.nIn * plan.weightBytes + l.nOut * plan.biasBytes
   }
+  // a conv graph's residual adds and channel concats (ir/ops/tensorJoin.ts)
+  for (const t of plan.tensorLayers ?? []) if (isJoin(t)) perRow += sizeOf(t.outShape) * joinGas(t.kind, t.values.length)
   perRow += plan.outputSize * plan.outputBytes * 16
   const batches = Math.ceil(rows / Math.max(1, batchRows))
   const perBatch = 21_000 + 2_600 * Math.ceil(blobBytes / 24_575) + Math.ceil(blobBytes / 32) * 12 + (blobBytes / plan.weightBytes) * 14 + 5_000

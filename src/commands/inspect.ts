@@ -8,6 +8,7 @@ import { describeInput } from '../ir/layerInput.ts'
 import { parameterCount, shapeOf, taskOf } from '../ir/taskOf.ts'
 import { macsOf, shapeText, sizeOf } from '../ir/tensorShapes.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
+import { isJoin, type TensorLayer } from '../ir/tensorTypes.ts'
 import type { Plan } from '../fixed/types.ts'
 import { inputScaleText, safeInputRange } from '../fixed/encodeRows.ts'
 import { prepareModel } from '../pipeline/prepareModel.ts'
@@ -92,11 +93,18 @@ function summarize(ir: ModelIR, file: string, architecture: InspectSummary['arch
   }
 }
 
+/** What a graph's tensor layer reads when not the previous layer: ` (stem + block.conv2)`, ` (of stem)`; else ''. */
+function readsText(ir: ModelIR, l: TensorLayer, i: number): string {
+  const name = (v: number) => (v === 0 ? 'input' : ir.tensorLayers![v - 1]!.name)
+  if (isJoin(l)) return ` (${l.values.map(name).join(l.kind === 'add' ? ' + ' : ', ')})`
+  return l.from !== undefined && l.from !== i ? ` (of ${name(l.from)})` : ''
+}
+
 function layerRows(ir: ModelIR): InspectSummary['layers'] {
   const tensor = (ir.tensorLayers ?? []).map((l, i) => ({
     index: i + 1,
     name: l.name,
-    kind: l.kind === 'conv' ? `conv${l.inShape.length - 1}d${l.groups > 1 ? (l.groups === l.inShape[0] ? ' depthwise' : ` groups=${l.groups}`) : ''}` : l.kind === 'avgpool' && l.global ? 'global avgpool' : l.kind,
+    kind: (l.kind === 'conv' ? `conv${l.inShape.length - 1}d${l.groups > 1 ? (l.groups === l.inShape[0] ? ' depthwise' : ` groups=${l.groups}`) : ''}` : l.kind === 'avgpool' && l.global ? 'global avgpool' : l.kind) + readsText(ir, l, i),
     in: sizeOf(l.inShape),
     out: sizeOf(l.outShape),
     outShape: l.outShape,

@@ -1,6 +1,7 @@
 import { NumericsError } from '../errors/base.ts'
 import { opOf, paramOf } from '../ir/ops/index.ts'
 import type { ModelIR } from '../ir/types.ts'
+import { graphReadsInput } from '../ir/tensorTypes.ts'
 import { makeRecurrentPlan } from './makeRecurrentPlan.ts'
 import { readoutOf } from '../ir/recurrentTypes.ts'
 import { makeAttentionPlan } from './makeAttentionPlan.ts'
@@ -48,8 +49,9 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   // inputs at their own binary scale 2^Fin: the first layer (a CNN's first conv) accumulates at 2^(s+Fin)
   // and shifts back to 2^F (a CNN whose stack starts with a pool keeps its inputs at the activation scale)
   const cnn = (model.tensorLayers?.length ?? 0) > 0
+  // (a residual add or second branch that reads the input itself keeps the input at the activation scale too: ops/tensorJoin.ts)
   // a sequence model's inputs are at the activation scale, signed (the recurrence adds them to its state)
-  const ownScale = !model.recurrent && !model.attention && (!cnn || model.tensorLayers![0]!.kind === 'conv')
+  const ownScale = !model.recurrent && !model.attention && (!cnn || (model.tensorLayers![0]!.kind === 'conv' && !graphReadsInput(model.tensorLayers!)))
   const inputFraction = ownScale && decimals === undefined && p.inputFraction !== undefined && p.inputFraction !== F ? p.inputFraction : undefined
   const unsigned = ownScale && p.inputUnsigned === true
   const inputLift = weightExponent({ F, decimals, inputFraction }, 0, 0)
@@ -65,7 +67,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: unsigned ? inputMax : -inputMin, inputLift, inputFraction }, pin?.tensor)
   // a deployed CNN (predict, verify, an update): its conv scales and lanes are in the contract's code
   if (pin && front.tensorLayers.length && tensorPinOf(front.tensorLayers) !== pin.tensor)
-    throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
+    throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes, or other wiring (what each layer reads), than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
   // a deployed sequence model's code fixes its GRU/LSTM; an MLP or a CNN cannot take its place, nor the reverse
   const pinnedRecurrent = pin?.tensor !== undefined && /^\["(gru|lstm)"|^\[\["(gru|lstm)"/.test(pin.tensor)
   const pinnedAttention = pin?.tensor !== undefined && pin.tensor.startsWith('["mha"')

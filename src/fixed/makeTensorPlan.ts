@@ -1,9 +1,10 @@
 import { NumericsError } from '../errors/base.ts'
 import { opOf, paramOf } from '../ir/ops/index.ts'
-import type { ConvLayer, PoolLayer } from '../ir/tensorTypes.ts'
+import { isJoin, tensorInputOf, type ConvLayer, type JoinLayer, type PoolLayer } from '../ir/tensorTypes.ts'
+import { joinBound, joinCheck } from '../ir/ops/tensorJoin.ts'
 import type { Activation, ModelIR } from '../ir/types.ts'
 import { quantize } from './quantize.ts'
-import { AVG_SHIFT, type ConvPlan, type PoolPlan, type TensorLayerPlan } from './tensorPlanTypes.ts'
+import { AVG_SHIFT, type ConvPlan, type JoinPlan, type PoolPlan, type TensorLayerPlan } from './tensorPlanTypes.ts'
 import { gridOf } from './window.ts'
 
 const abs = (v: bigint) => (v < 0n ? -v : v)
@@ -38,18 +39,36 @@ export function makeTensorPlan(model: ModelIR, a: TensorPlanArgs, pin?: string):
   const pins = pin === undefined ? undefined : (JSON.parse(pin) as (ConvPin | string)[])
   if (pins && pins.length !== stack.length)
     throw new NumericsError(`the new model has ${stack.length} conv/pool layers; the deployed contract has ${pins.length}`, { hint: 'deploy the new model with `ml2sc run`' })
-  let chMax: bigint[] = new Array<bigint>(model.inputShape![0]!).fill(a.inputAbsMax)
+  // per value (0 the input, k layer k−1's output): the largest |value| of each channel
+  const chMaxes: bigint[][] = [new Array<bigint>(model.inputShape![0]!).fill(a.inputAbsMax)]
   const tensorLayers = stack.map((layer, l): TensorLayerPlan => {
     const p = pins?.[l]
     if (pins && (layer.kind === 'conv') !== Array.isArray(p))
       throw new NumericsError(`layer ${l + 1} of the new model is a ${layer.kind}; the deployed contract has a ${Array.isArray(p) ? 'conv' : p}`, { hint: 'deploy the new model with `ml2sc run`' })
-    const plan = layer.kind === 'conv' ? planConv(layer, chMax, a, p as ConvPin | undefined, l === 0 ? (a.inputLift ?? 0) : 0) : planPool(layer, chMax, a)
-    chMax = plan.outMax
+    const chMax = chMaxes[tensorInputOf(layer, l)]!
+    const plan =
+      isJoin(layer)
+        ? planJoin(layer, chMaxes, a)
+        : layer.kind === 'conv'
+          ? planConv(layer, chMax, a, p as ConvPin | undefined, l === 0 ? (a.inputLift ?? 0) : 0)
+          : planPool(layer, chMax, a)
+    chMaxes.push(plan.outMax)
     return plan
   })
   const last = stack[stack.length - 1]!.outShape
   const per = last.slice(1).reduce((x, y) => x * y, 1)
-  return { tensorLayers, xMax: chMax.flatMap((m) => new Array<bigint>(per).fill(m)) }
+  return { tensorLayers, xMax: chMaxes[chMaxes.length - 1]!.flatMap((m) => new Array<bigint>(per).fill(m)) }
+}
+
+/** A residual add or channel concat: the join's interval rule on the values it reads, then the activation's (ir/ops/tensorJoin.ts). */
+function planJoin(layer: JoinLayer, chMaxes: bigint[][], a: TensorPlanArgs): JoinPlan {
+  const act = layer.activation
+  const slopeQ = paramOf(act, a)
+  const joined = joinBound(layer.kind, layer.values.map((v) => chMaxes[v]!))
+  const problem = joinCheck(joined) ?? opOf(act).check?.(maxOf(joined), act, slopeQ, a)
+  if (problem) throw new NumericsError(`${layer.kind === 'add' ? 'residual add' : 'torch.cat'} '${layer.name}': ${problem}`, { hint: 'use a narrower precision.inputs or precision.weights' })
+  const { activation: _a, ...rest } = layer
+  return { ...rest, values: [...layer.values], activation: act, slopeQ, outMax: joined.map((m) => activationBound(m, act, slopeQ, a)) }
 }
 
 function activationBound(pre: bigint, act: Activation, slopeQ: bigint, a: TensorPlanArgs): bigint {

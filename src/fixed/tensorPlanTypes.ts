@@ -24,6 +24,8 @@ export type ConvPlan = Geometry & {
   accMax: bigint
   /** Largest |output| per output channel (interval analysis). */
   outMax: bigint[]
+  /** A graph: the value it reads when not the previous layer's (ir/tensorTypes.ts). */
+  from?: number
 }
 
 /**
@@ -45,9 +47,24 @@ export type PoolPlan = Geometry & {
   slopeQ: bigint
   /** Largest |output| per channel. */
   outMax: bigint[]
+  from?: number
 }
 
-export type TensorLayerPlan = ConvPlan | PoolPlan
+/**
+ * A residual add or channel concat of earlier values (ir/ops/tensorJoin.ts), all at the activation scale:
+ * the integer sum (exact) or the words in order, then the activation. `values` as ir/tensorTypes.ts's JoinLayer.
+ */
+export type JoinPlan = Geometry & {
+  kind: 'add' | 'concat'
+  name: string
+  values: number[]
+  activation: Activation
+  slopeQ: bigint
+  /** Largest |output| per channel: the interval rule of the join, then the activation's. */
+  outMax: bigint[]
+}
+
+export type TensorLayerPlan = ConvPlan | PoolPlan | JoinPlan
 
 export const AVG_SHIFT = 64n
 

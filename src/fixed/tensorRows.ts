@@ -1,5 +1,6 @@
 import { activateRows, EXACT, rowMaxAbs, SUM_LIMIT, toExactNumber, type NumericRows } from './numericRows.ts'
-import { avgFixed, type ConvPlan, type PoolPlan, type TensorLayerPlan } from './tensorPlanTypes.ts'
+import { avgFixed, type ConvPlan, type JoinPlan, type PoolPlan, type TensorLayerPlan } from './tensorPlanTypes.ts'
+import { isJoin, tensorInputOf } from '../ir/tensorTypes.ts'
 import { allWindowTaps, gridOf, type Grid } from './window.ts'
 
 /**
@@ -8,12 +9,42 @@ import { allWindowTaps, gridOf, type Grid } from './window.ts'
  * below 2^52 on its own values; otherwise it is cleared in `ok` and recomputed in BigInt by the driver.
  */
 export function tensorRows(layers: TensorLayerPlan[], input: NumericRows, ctx: { scale: bigint; slopeBits: number }): NumericRows {
-  let b = input
-  for (const layer of layers) {
-    b = layer.kind === 'conv' ? convRows(layer, b) : poolRows(layer, b)
+  // a graph's layer reads the value it names (0 the input, k layer k−1's output)
+  const values = [input]
+  layers.forEach((layer, l) => {
+    const x = values[tensorInputOf(layer, l)]!
+    const b = isJoin(layer) ? joinRows(layer, layer.values.map((v) => values[v]!)) : layer.kind === 'conv' ? convRows(layer, x) : poolRows(layer, x)
     activateRows(b, layer.activation, layer.slopeQ, ctx)
+    values.push(b)
+  })
+  return values[values.length - 1]!
+}
+
+/** A residual add (a row leaves the fast path when a sum could reach 2^52) or a channel concat (each row's parts in order). */
+function joinRows(layer: JoinPlan, parts: NumericRows[]): NumericRows {
+  const rows = parts[0]!.rows
+  const width = layer.kind === 'add' ? parts[0]!.width : parts.reduce((w, p) => w + p.width, 0)
+  const out = new Float64Array(rows * width)
+  const ok = parts[0]!.ok.slice()
+  for (let r = 0; r < rows; r++) {
+    if (parts.some((p) => !p.ok[r])) ok[r] = 0
+    if (!ok[r]) continue
+    if (layer.kind === 'concat') {
+      let at = r * width
+      for (const p of parts) out.set(p.x.subarray(r * p.width, (r + 1) * p.width), at), (at += p.width)
+      continue
+    }
+    for (let i = 0; i < width; i++) {
+      let v = 0
+      for (const p of parts) v += p.x[r * width + i]!
+      if (!(v < SUM_LIMIT && v > -SUM_LIMIT)) {
+        ok[r] = 0
+        break
+      }
+      out[r * width + i] = v
+    }
   }
-  return b
+  return { rows, width, x: out, ok }
 }
 
 /** Every output position's in-range taps, flat: for position p, entries start[p] … start[p+1]−1. */

@@ -107,8 +107,12 @@ export function graphPinOf(layers: { input?: LayerInput; activation?: Activation
   return JSON.stringify({ inputs: layers.map((l) => l.input ?? null), activations: layers.map((l) => l.activation ?? null) })
 }
 
-/** What a contract's code fixes of a conv/pool stack: each conv's weight scale and lanes. */
-export const tensorPinOf = (layers: TensorLayerPlan[]): string => JSON.stringify(layers.map((l) => (l.kind === 'conv' ? [l.wShift, l.laneBits, l.lanes] : l.kind)))
+/**
+ * What a contract's code fixes of a conv/pool stack: each conv's weight scale and lanes; in a graph, also what
+ * each layer reads (a conv's or pool's earlier value, a join's values: `add(3,1)`), so an update cannot rewire it.
+ */
+export const tensorPinOf = (layers: TensorLayerPlan[]): string =>
+  JSON.stringify(layers.map((l) => (l.kind === 'conv' ? [l.wShift, l.laneBits, l.lanes, ...(l.from !== undefined ? [l.from] : [])] : 'values' in l ? `${l.kind}(${l.values.join(',')})` : l.from !== undefined ? `${l.kind}<${l.from}` : l.kind)))
 
 export const pinOf = (plan: Plan): PlanPin => ({
   ...(plan.tensorLayers?.length ? { tensor: tensorPinOf(plan.tensorLayers) } : {}),

@@ -112,8 +112,8 @@ function attachWeights(archSteps: ArchStep[], tensors: TensorMap, format: string
   const late = (ss: ArchStep[]): boolean => ss.some((st) => st.op === 'embedcat' || (st.op === 'join' && st.branches.some(late)))
   if (late(steps)) throw new ModelError('an nn.Embedding is supported only on the model\'s input columns, read first in forward()', { where: file, hint: 'x = torch.cat([self.emb(x[:, 0].long()), x[:, 1:]], dim=1), then a Linear' })
   const front = buildTensorLayers(steps, recurrent || attention ? undefined : inputShape, take, (k) => tensors.get(k), (k) => used.add(k), file)
-  if (front.tensorLayers.length && /"op":"join"/.test(JSON.stringify(archSteps)))
-    throw new ModelError('a convolutional model with a residual add or torch.cat is not supported yet', { where: file, hint: 'residual adds and torch.cat are supported in dense models (Linear layers)' })
+  if (front.tensorLayers.length && /"op":"join"/.test(JSON.stringify(front.rest)))
+    throw new ModelError('a residual add or torch.cat after the flatten of a convolutional model is not supported yet', { where: file, hint: 'in a convolutional model, residual adds and torch.cat (dim=1) join conv/pool tensors before the flatten' })
   let heads: Head[] | undefined
   const visit = (step: ArchStep): void => {
     if (step.op === 'skip' || step.op === 'flatten') return

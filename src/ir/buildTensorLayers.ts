@@ -1,12 +1,15 @@
 import { ModelError } from '../errors/base.ts'
 import { opOf } from './ops/index.ts'
 import type { ArchStep, Tensor } from './types.ts'
-import type { ConvLayer, PoolLayer, TensorLayer, TensorStep } from './tensorTypes.ts'
+import type { ConvLayer, JoinLayer, PoolLayer, TensorLayer, TensorStep } from './tensorTypes.ts'
+import { joinShape } from './ops/tensorJoin.ts'
 import { allWindowTaps, gridOf } from '../fixed/window.ts'
 import { shapeText, sizeOf, windowGeometry } from './tensorShapes.ts'
 import { adaptiveSpans, ceilSpans, type Span } from './poolSpans.ts'
 
 const isTensorStep = (s: ArchStep): s is TensorStep => s.op === 'conv' || s.op === 'maxpool' || s.op === 'avgpool' || s.op === 'globalavgpool' || s.op === 'adaptivepool'
+/** A residual add or torch.cat whose branches hold conv/pool steps: part of the convolutional front. */
+const isTensorJoin = (s: ArchStep): boolean => s.op === 'join' && s.branches.some((b) => b.some((x) => isTensorStep(x) || isTensorJoin(x)))
 
 type Take = (key: string, what: string) => Tensor
 type Lookup = (key: string) => Tensor | undefined
@@ -20,7 +23,7 @@ type Lookup = (key: string) => Tensor | undefined
 export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | undefined, take: Take, lookup: Lookup, markUsed: (k: string) => void, file: string): { tensorLayers: TensorLayer[]; rest: ArchStep[]; flatSize?: number } {
   const firstDense = steps.findIndex((s) => s.op === 'linear' || s.op === 'flatten')
   const front = firstDense < 0 ? steps : steps.slice(0, firstDense)
-  if (!front.some(isTensorStep)) {
+  if (!front.some((s) => isTensorStep(s) || isTensorJoin(s))) {
     const late = steps.find(isTensorStep)
     if (late) throw new ModelError(`${describeStep(late)} comes after a Linear layer or a flatten`, { where: file, hint: 'ml2sc handles convolution/pooling layers first, then a flatten, then Linear layers' })
     return { tensorLayers: [], rest: steps.filter((s) => s.op !== 'flatten') }
@@ -31,40 +34,67 @@ export function buildTensorLayers(steps: ArchStep[], inputShape: number[] | unde
     throw new ModelError(`input shape [${inputShape}] is not [C, H, W] or [C, L]`, { where: file })
 
   const layers: TensorLayer[] = []
-  let shape = [...inputShape]
-  for (const step of front) {
+  /** shapes[v]: value v's shape (0 the input, k the output of layers[k−1]); `cur` the value so far. */
+  const shapes: number[][] = [[...inputShape]]
+  let cur = 0
+  /** Layers from here on are the branch being visited: a BatchNorm or an activation attaches only to them. */
+  let branchStart = 0
+  let joins = 0
+  const push = (layer: TensorLayer) => {
+    if (layer.kind !== 'add' && layer.kind !== 'concat' && cur !== layers.length) (layer as ConvLayer | PoolLayer).from = cur
+    layers.push(layer)
+    shapes.push(layer.outShape)
+    cur = layers.length
+  }
+  const visit = (step: ArchStep): void => {
     const at = (what: string) => `${file}: ${what}`
-    if (step.op === 'skip') continue
-    if (step.op === 'conv') {
-      const conv = buildConv(step, shape, take, lookup, markUsed, at(`Conv '${step.name}'`))
-      layers.push(conv)
-      shape = conv.outShape
-      continue
-    }
-    if (step.op === 'maxpool' || step.op === 'avgpool' || step.op === 'globalavgpool' || step.op === 'adaptivepool') {
-      const pool = buildPool(step, shape, at(describeStep(step)))
-      layers.push(pool)
-      shape = pool.outShape
-      continue
-    }
-    const last = layers[layers.length - 1]
+    if (step.op === 'skip') return
+    if (step.op === 'conv') return push(buildConv(step, shapes[cur]!, take, lookup, markUsed, at(`Conv '${step.name}'`)))
+    if (step.op === 'maxpool' || step.op === 'avgpool' || step.op === 'globalavgpool' || step.op === 'adaptivepool') return push(buildPool(step, shapes[cur]!, at(describeStep(step))))
+    if (step.op === 'join') return push(buildJoin(step, at))
+    // a BatchNorm or an activation belongs to the layer that made the value, when that layer is this branch's own
+    const last = cur > branchStart && cur === layers.length ? layers[cur - 1] : undefined
+    const shared = `a value another branch reads too (${cur === 0 ? 'the input' : `'${layers[cur - 1]!.name}'`})`
     if (step.op === 'batchnorm') {
       if (!last || last.kind !== 'conv' || last.activation.kind !== 'identity')
-        throw new ModelError(`BatchNorm '${step.name}' cannot be folded: it does not follow a convolution directly`, { where: file, hint: 'put BatchNorm right after a Conv (before its activation)' })
+        throw new ModelError(`BatchNorm '${step.name}' cannot be folded: it does not follow a convolution directly${cur > 0 && !last ? `; it reads ${shared}` : ''}`, { where: file, hint: 'put BatchNorm right after a Conv (before its activation)' })
       foldBatchNorm(last, step.name, step.eps ?? 1e-5, take, lookup, markUsed, file)
-      continue
+      return
     }
     if (step.op === 'activation') {
-      if (!last) throw new ModelError(`activation ${step.activation.kind} comes before any layer`, { where: file })
-      if (step.activation.kind === 'identity') continue
+      if (step.activation.kind === 'identity') return
+      if (!last) throw new ModelError(cur === 0 ? `activation ${step.activation.kind} comes before any layer` : `activation ${step.activation.kind} on ${shared} is not supported`, { where: file, hint: cur === 0 ? undefined : 'apply the activation before the value is shared (x = F.relu(self.conv1(x)); … + x)' })
       if (opOf(step.activation).shape === 'vector') throw new ModelError(`${step.activation.kind} after '${last.name}': ${step.activation.kind} is only supported on the last Linear layer`, { where: file })
       if (last.activation.kind !== 'identity')
         throw new ModelError(`two activations in a row after '${last.name}' (${last.activation.kind}, then ${step.activation.kind})`, { where: file })
       last.activation = step.activation
-      continue
+      return
     }
-    throw new ModelError(`unexpected step ${step.op} among the convolution layers`, { where: file })
+    throw new ModelError(`unexpected step ${step.op} among the convolution layers`, { where: file, hint: step.op === 'linear' || step.op === 'flatten' ? 'a residual add or torch.cat in a convolutional model joins conv/pool tensors, before the flatten' : undefined })
   }
+  /** A residual add or channel concat: each branch from the value so far, then the join of their ends (ops/tensorJoin.ts). */
+  const buildJoin = (step: Extract<ArchStep, { op: 'join' }>, at: (what: string) => string): JoinLayer => {
+    const from = cur
+    const outer = branchStart
+    const ends = step.branches.map((branch) => {
+      cur = from
+      branchStart = layers.length
+      branch.forEach(visit)
+      return cur
+    })
+    branchStart = outer
+    // numbered in the order the joins are made (a join inside a branch first)
+    const name = `${step.kind === 'add' ? 'add' : 'cat'}${++joins}`
+    const what = at(`${step.kind === 'add' ? 'residual add' : 'torch.cat'} '${name}'${step.name ? ` (${step.name.replace(/\s+/g, ' ')})` : ''}`)
+    if (step.kind === 'concat' && step.dim === -1)
+      throw new ModelError(`${what}: torch.cat along dim=-1 of ${ends.map((v) => shapeText(shapes[v]!)).join(' and ')} tensors joins them along their last spatial axis`, { hint: 'ml2sc concatenates conv tensors along the channels: torch.cat([a, b], dim=1)' })
+    const shape = joinShape(step.kind, ends.map((v) => shapes[v]!), what)
+    const ones = shape.slice(1).map(() => 1)
+    const zeros = shape.slice(1).map(() => 0)
+    return { kind: step.kind, name, values: ends, inShape: shape, outShape: [...shape], kernel: ones, stride: ones, dilation: ones, padBegin: zeros, padEnd: [...zeros], activation: { kind: 'identity' } }
+  }
+  front.forEach(visit)
+  const shape = shapes[cur]!
   let rest = firstDense < 0 ? [] : steps.slice(firstDense).filter((s) => s.op !== 'flatten')
   // an activation between the flatten and the first Linear (conv → flatten → relu → linear) is element-wise:
   // it belongs to the last tensor layer

@@ -35,6 +35,8 @@ export type ConvLayer = Geometry & {
   bias: number[]
   groups: number
   activation: Activation
+  /** A graph: the value it reads when not the previous layer's output (0 the model's input, k tensorLayers[k−1]'s). */
+  from?: number
 }
 
 /**
@@ -55,9 +57,35 @@ export type PoolLayer = Geometry & {
    */
   spans?: Span[][]
   activation: Activation
+  from?: number
 }
 
-export type TensorLayer = ConvLayer | PoolLayer
+/**
+ * A residual add (`conv2(h) + x`) or a channel concat (`torch.cat([a, b], dim=1)`) of earlier tensors
+ * (./ops/tensorJoin.ts has its shape rule, float, fixed-point and interval faces). `values`: 0 the model's
+ * input, k the output of tensorLayers[k−1]. Its geometry is the identity window (kernel 1, stride 1, no
+ * padding) from outShape to outShape; `activation` is applied to the sum (`F.relu(a + b)`).
+ */
+export type JoinLayer = Geometry & {
+  kind: 'add' | 'concat'
+  name: string
+  values: number[]
+  activation: Activation
+}
+
+export type TensorLayer = ConvLayer | PoolLayer | JoinLayer
+
+/** The value tensor layer `l` reads (0 the input, k the output of layer k−1); a join reads several (JoinLayer.values). */
+export const tensorInputOf = (layer: object, l: number): number => ('from' in layer && typeof layer.from === 'number' ? layer.from : l)
+
+/** Every value tensor layer `l` reads. */
+export const tensorReadsOf = (layer: object, l: number): number[] => ('values' in layer && Array.isArray(layer.values) ? (layer.values as number[]) : [tensorInputOf(layer, l)])
+
+/** Whether a layer other than the first reads the model's input (a skip from the input): the input must then be at the activation scale. */
+export const graphReadsInput = (layers: object[]): boolean => layers.some((l, k) => k > 0 && tensorReadsOf(l, k).includes(0))
+
+/** Whether a tensor layer (or its plan) is a residual add or channel concat. */
+export const isJoin = <T extends { kind: string }>(l: T): l is Extract<T, { kind: 'add' | 'concat' }> => l.kind === 'add' || l.kind === 'concat'
 
 /** Padding as a loader sees it, resolved against the input shape by buildModel. */
 export type PaddingSpec =

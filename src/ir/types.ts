@@ -84,7 +84,8 @@ export type ArchStep =
    * A residual add or torch.cat: the value so far goes down each branch (steps from that value; an empty
    * branch is the value itself) and the branches' results are summed or concatenated (buildGraph.ts).
    */
-  | { op: 'join'; kind: 'add' | 'concat'; branches: ArchStep[][]; name?: string }
+  /** dim -1: torch.cat(…, dim=-1) / ONNX Concat axis=-1, the features of a vector but the last spatial axis of a conv tensor (refused there). */
+  | { op: 'join'; kind: 'add' | 'concat'; branches: ArchStep[][]; name?: string; dim?: -1 }
   /** The model's input as cat([emb(x[:, i]), …, x[:, a:b]], dim=1): folded through the next Linear (foldEmbedding.ts). */
   | { op: 'embedcat'; pieces: EmbedPiece[]; name?: string }
   /** `return a, b`: several outputs, each the steps of its branch from the shared value (the model's last step). */

@@ -1,9 +1,10 @@
-import type { ConvPlan, PoolPlan, TensorLayerPlan } from '../fixed/tensorPlanTypes.ts'
+import type { ConvPlan, JoinPlan, PoolPlan, TensorLayerPlan } from '../fixed/tensorPlanTypes.ts'
 
 /** A conv/pool layer plan as JSON: bigints as decimal strings (see planJson.ts). */
 export type TensorLayerPlanJson =
   | (Omit<ConvPlan, 'weights' | 'biases' | 'slopeQ' | 'accMax' | 'outMax'> & { weights: string[]; biases: string[]; slopeQ: string; accMax: string; outMax: string[] })
   | (Omit<PoolPlan, 'slopeQ' | 'outMax'> & { slopeQ: string; outMax: string[] })
+  | (Omit<JoinPlan, 'slopeQ' | 'outMax'> & { slopeQ: string; outMax: string[] })
 
 const s = (v: bigint) => v.toString()
 

@@ -1,5 +1,5 @@
 import { convBlobLayout, type ConvBlobLayout } from './convBlob.ts'
-import { laneGroupsOf, NO_PAD, tapsOf, type Pad4, type Shape3, type TensorStep } from './convTypes.ts'
+import { extraReadsOf, laneGroupsOf, NO_PAD, tapsOf, type Pad4, type Shape3, type TensorStep } from './convTypes.ts'
 import { rowLanesOf, rowLanesWords } from './rowLanesPlan.ts'
 
 /** A tensor [c][h][w] in memory, one word per value, with a halo of `pad` around each channel plane. */
@@ -49,7 +49,8 @@ export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: 
   const placed: { from: number; to: number; first: number; last: number; halo: boolean }[] = []
   // the last step that reads each tensor beyond the next one: a multi-output model's dense step reads earlier tensors (`reads`)
   const lastReader = new Map<number, number>()
-  steps.forEach((s, j) => (s.kind === 'conv' ? (s.reads ?? []) : []).forEach((t: number) => lastReader.set(t, Math.max(lastReader.get(t) ?? -1, j))))
+  // and a residual add / channel concat reads its operands (a skip lives until the join that reads it)
+  steps.forEach((s, j) => extraReadsOf(s).forEach((t: number) => lastReader.set(t, Math.max(lastReader.get(t) ?? -1, j))))
   let at = base
   const tensors = shapes.map((shape, i) => {
     const consumer = steps[i]

@@ -1,6 +1,7 @@
 import type { Plan } from '../../fixed/types.ts'
 import { bufferWords, type ConvMemory } from './convMemory.ts'
-import { tapsOf, laneGroupsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
+import { extraReadsOf, isJoinStep, tapsOf, laneGroupsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
+import { joinStepYul } from './joinYul.ts'
 import { biasedLaneHalf, convPackYul, convStepYul, decodeInputYul, fusesPool, unpackLanes, WINDOW_UNROLL } from './convYul.ts'
 import { fillHalosYul, poolStepYul } from './poolYul.ts'
 import { rowLanesDecodeYul, rowLanesPackYul, rowLanesPrepYul, rowLanesStepYul } from './rowLanes.ts'
@@ -46,7 +47,11 @@ export type ConvNetYul = {
 }
 
 /** Per step: whether it is a conv that absorbs the max pool after it (convMemory and convNetYul must agree). */
-export const fusedPools = (steps: TensorStep[]) => steps.map((_, i) => fusesPool(steps, i))
+export const fusedPools = (steps: TensorStep[]) => {
+  // a conv whose own output a later step reads too (a residual skip) is stored: it cannot absorb its pool
+  const read = new Set(steps.flatMap(extraReadsOf))
+  return steps.map((_, i) => fusesPool(steps, i) && !read.has(i + 1))
+}
 
 export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, budget = DEFAULT_TAP_BUDGET): ConvNetYul {
   const unrolled = unrolledSteps(steps, budget)
@@ -61,6 +66,7 @@ export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, bud
   steps.forEach((s, i) => {
     if (i > 0 && fused[i - 1]) return
     if (mem.joined[i]) rows.push(joinTensorsYul(s as ConvStep, mem, mem.joined[i]!.at))
+    if (isJoinStep(s)) return void rows.push(joinStepYul(s, i, mem))
     const pool = fused[i] ? (steps[i + 1] as PoolStep) : undefined
     const rl = rowLanes[i]
     if (rl) {

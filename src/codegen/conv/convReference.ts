@@ -1,7 +1,8 @@
 import { opOf } from '../../ir/ops/index.ts'
 import type { Plan } from '../../fixed/types.ts'
-import type { ConvStep, PoolStep, TensorStep } from './convTypes.ts'
+import { isJoinStep, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
 import { avgDivide } from './poolYul.ts'
+import { joinRef } from './joinYul.ts'
 import { spanWindows } from '../../ir/poolSpans.ts'
 
 /**
@@ -12,6 +13,10 @@ export function convNetReference(steps: TensorStep[], plan: Pick<Plan, 'scale' |
   // every tensor so far (a multi-output model's dense steps read earlier ones: ConvStep.reads)
   const tensors = [input]
   for (const s of steps) {
+    if (isJoinStep(s)) {
+      tensors.push(joinRef(s, plan, s.reads.map((r) => tensors[r]!)))
+      continue
+    }
     const x = s.kind === 'conv' && s.reads ? s.reads.flatMap((r) => tensors[r]!) : tensors[tensors.length - 1]!
     tensors.push(s.kind === 'conv' ? convRef(s, plan, x) : poolRef(s, plan, x))
   }

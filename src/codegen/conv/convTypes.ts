@@ -56,7 +56,25 @@ export type PoolStep = WindowStep & {
   slopeQ: bigint
 }
 
-export type TensorStep = ConvStep | PoolStep
+/**
+ * A residual add or channel concat of earlier tensors (`reads`, indices into ConvMemory.tensors), then the
+ * activation (./joinYul.ts). Its window is the identity (1×1, stride 1, no padding), outShape to outShape.
+ * A concat of one tensor is a copy: the lowering (tensorStepsOf) puts one before a conv or pool that reads
+ * a tensor other than the one just before it, so that every window step reads its own halo.
+ */
+export type JoinStep = WindowStep & {
+  kind: 'add' | 'concat'
+  reads: number[]
+  activation: Activation
+  slopeQ: bigint
+}
+
+export type TensorStep = ConvStep | PoolStep | JoinStep
+
+export const isJoinStep = (s: TensorStep): s is JoinStep => s.kind === 'add' || s.kind === 'concat'
+
+/** The earlier tensors a step reads beside the one just before it (a dense step's `reads`, a join's operands). */
+export const extraReadsOf = (s: TensorStep): number[] => (isJoinStep(s) ? s.reads : s.kind === 'conv' ? (s.reads ?? []) : [])
 
 export const NO_PAD: Pad4 = { top: 0, bottom: 0, left: 0, right: 0 }
 

@@ -1,5 +1,5 @@
 import { bundlesOf } from './convSharedInputs.ts'
-import { laneGroupsOf, tapsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
+import { extraReadsOf, laneGroupsOf, tapsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
 
 /**
  * Lanes across output positions instead of output channels ("row lanes"): a lane word holds `lanes`
@@ -35,7 +35,8 @@ export function rowLanesOf(steps: readonly TensorStep[], i: number, fused: boole
   const s = steps[i] as ConvStep
   if (s.kind !== 'conv' || s.groups !== 1 || s.reads || s.outShape.h * s.outShape.w === 1) return undefined
   if (s.pad.top + s.pad.bottom + s.pad.left + s.pad.right > 0) return undefined
-  if (steps.some((x) => x.kind === 'conv' && x.reads?.includes(i))) return undefined
+  // nothing else may read its input tensor (another branch's conv, a residual add or a concat): P is built in its place
+  if (steps.some((x, j) => j !== i && extraReadsOf(x).includes(i))) return undefined
   // the tensor a fused pool's conv reads is its own input (i); a step after a fused conv is never a conv
   const pool = fused[i] ? (steps[i + 1] as PoolStep) : undefined
   const { ow, sigma } = rowGeometry(s, pool)

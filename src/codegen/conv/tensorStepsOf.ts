@@ -1,7 +1,8 @@
 import type { Plan } from '../../fixed/types.ts'
 import type { ConvPlan, PoolPlan } from '../../fixed/tensorPlanTypes.ts'
 import { gridOf } from '../../fixed/window.ts'
-import { denseAsConv, type ConvStep, type Pad4, type PoolStep, type TensorStep, type WindowStep } from './convTypes.ts'
+import { denseAsConv, NO_PAD, type ConvStep, type JoinStep, type Pad4, type PoolStep, type Shape3, type TensorStep, type WindowStep } from './convTypes.ts'
+import { isJoin, tensorInputOf } from '../../ir/tensorTypes.ts'
 
 /** Whether the plan is a convolutional model's (its contract runs the tensor kernels). */
 export const isTensorPlan = (plan: Plan): boolean => (plan.tensorLayers?.length ?? 0) > 0
@@ -61,19 +62,49 @@ function poolStep(l: PoolPlan): PoolStep {
   }
 }
 
+/** A join of earlier tensors as the kernels' step: the identity window over its output shape. */
+function joinStep(name: string, kind: 'add' | 'concat', reads: number[], shape: Shape3, l: { activation: JoinStep['activation']; slopeQ: bigint }): JoinStep {
+  return { kind, name, reads, inShape: shape, outShape: shape, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pad: NO_PAD, activation: l.activation, slopeQ: l.slopeQ }
+}
+
+const samePad = (a: Pad4, b: Pad4) => a.top === b.top && a.bottom === b.bottom && a.left === b.left && a.right === b.right
+
+const shape3 = (shape: number[]): Shape3 => (shape.length === 3 ? { c: shape[0]!, h: shape[1]!, w: shape[2]! } : { c: shape[0]!, h: 1, w: shape[1]! })
+
 /**
  * A convolutional plan as the kernels' steps: its conv/pool layers, then each dense layer as a 1×1 conv. A
  * multi-output model's dense layer that reads other values (a head's first layer, the `heads` layer) reads
  * tensors nT + v (value 0: the stack's flattened output; value k: dense layer k−1's), concatenated.
+ * A graph's residual add / channel concat becomes a JoinStep on the tensors of its values; a conv or pool
+ * that reads an earlier value (a second branch from a shared tensor) reads it in place when that tensor's halo
+ * is its padding (a conv), else gets a copy of it just before it.
  */
 export function tensorStepsOf(plan: Plan): TensorStep[] {
-  const nT = plan.tensorLayers?.length ?? 0
+  const steps: TensorStep[] = []
+  // tensor index of each value (0 the input, k tensor layer k−1's output)
+  const tensorOf = [0]
+  ;(plan.tensorLayers ?? []).forEach((l, k) => {
+    if (isJoin(l)) {
+      steps.push(joinStep(l.name, l.kind, l.values.map((v) => tensorOf[v]!), shape3(l.outShape), l))
+      return void tensorOf.push(steps.length)
+    }
+    const src = tensorOf[tensorInputOf(l, k)]!
+    // the first conv reads the decoded calldata: its values lie in the input type's range
+    const step: TensorStep = l.kind === 'conv' ? { ...convStep(l), ...(k === 0 ? { inRange: [plan.inputMin, plan.inputMax] as [bigint, bigint] } : {}) } : poolStep(l)
+    // a conv reading an earlier tensor whose halo (set by the step right after it) is its own padding reads it in place
+    const next = steps[src]
+    if (src !== steps.length && step.kind === 'conv' && next && next.kind !== 'maxpool' && samePad(next.pad, step.pad)) steps.push({ ...step, reads: [src] })
+    else {
+      if (src !== steps.length) steps.push(joinStep(`${l.name} input`, 'concat', [src], shape3(l.inShape), { activation: { kind: 'identity' }, slopeQ: 0n }))
+      steps.push(step)
+    }
+    tensorOf.push(steps.length)
+  })
+  const nT = steps.length
   const dense = plan.layers.map((l): ConvStep => {
     if (!l.input) return denseAsConv(l)
     if (l.input.op !== 'concat' || l.input.post) throw new Error(`unreachable: layer '${l.name}' reads a ${l.input.op}${l.input.post ? ' with a post op' : ''} after a conv stack`)
     return { ...denseAsConv(l), reads: l.input.values.map((v) => nT + v) }
   })
-  // the first conv reads the decoded calldata: its values lie in the input type's range
-  const stack = (plan.tensorLayers ?? []).map((l, i): TensorStep => (l.kind === 'conv' ? { ...convStep(l), ...(i === 0 ? { inRange: [plan.inputMin, plan.inputMax] as [bigint, bigint] } : {}) } : poolStep(l)))
-  return [...stack, ...dense]
+  return [...steps, ...dense]
 }

@@ -10,7 +10,7 @@ import { matchPattern, partialPatternOf, scalarReader } from './patterns.ts'
 import { attrs, num, type OGraph, type ONode, type OTensor } from './proto.ts'
 import { onnxRecurrent } from './recurrentOps.ts'
 import { onnxAttention } from './attentionOps.ts'
-import { headValues, joinValues } from '../source/joinValues.ts'
+import { alongDim, headValues, joinValues } from '../source/joinValues.ts'
 import { layerNormPatternStep, mapNormOp, matchLayerNorm, refuseInstanceNorm } from './normOps.ts'
 import { onnxTensorData } from './tensorData.ts'
 import { mapInputPartOp } from './embeddingOps.ts'
@@ -175,9 +175,10 @@ export function walkGraph(graph: OGraph, file: string): LoadedFile {
     const joins = (op === 'Add' && dataIns.length === 2) || (op === 'Concat' && dataIns.length === ins.length && (axis === 1 || axis === -1))
     if (joins && dataIns.length > 1 && dataIns.every((i) => stepsOf.has(i)) && !ctx.pendingPad && outs[0]) {
       ctx.pendingMatMul = undefined // a bias-free MatMul before a residual Add
-      stepsOf.set(outs[0], joinValues(op === 'Add' ? 'add' : 'concat', dataIns.map((i) => stepsOf.get(i)!), n.name || op))
+      stepsOf.set(outs[0], alongDim(joinValues(op === 'Add' ? 'add' : 'concat', dataIns.map((i) => stepsOf.get(i)!), n.name || op), axis))
       continue
     }
+    if (op === 'Concat' && dataIns.length > 1) unsupportedNode(n, `a concatenation along axis ${axis}: ml2sc concatenates along the channels / features (axis 1)`)
     if (dataIns.length > 1) unsupportedNode(n, `it combines ${dataIns.length} computed tensors (${dataIns.join(', ')}); only a chain of layers is supported`)
     const x = dataIns[0]!
     if (op === 'Shape') {

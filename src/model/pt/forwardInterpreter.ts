@@ -7,7 +7,7 @@ import type { ClassCode } from './torchscriptCode.ts'
 import { ForwardUnreadable, parseExpr, type Expr } from './scriptExpr.ts'
 import type { SeqVal } from '../sequenceValues.ts'
 import { recurrentCall, seqCall, seqTensor, SeqUnsupported, type CallVal } from './recurrentCalls.ts'
-import { headValues, joinValues } from '../source/joinValues.ts'
+import { alongDim, headValues, joinValues } from '../source/joinValues.ts'
 import { bufferCall, type BufferVal } from './bufferCalls.ts'
 import { inputPartCall, partAsTensor, type PartVal } from './inputParts.ts'
 import { constantBranch, constArith } from './scriptBranches.ts'
@@ -202,7 +202,7 @@ function joinCall(name: string, args: Val[], kwargs: Map<string, Val>, fail: (w:
     if (dim !== 1 && dim !== -1) throw fail(`torch.cat along dim ${String(dim)} (along the features, dim=1, is read)`)
     const parts = args[0].items
     if (!parts.length || parts.some((p) => p.k !== 'tensor')) throw fail('torch.cat of other than tensors')
-    return { k: 'tensor', steps: joinValues('concat', parts.map((p) => (p as { steps: ArchStep[] }).steps), name) }
+    return { k: 'tensor', steps: alongDim(joinValues('concat', parts.map((p) => (p as { steps: ArchStep[] }).steps), name), dim) }
   }
   return undefined
 }

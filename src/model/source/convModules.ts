@@ -1,6 +1,7 @@
 import type { ArchStep } from '../../ir/types.ts'
 import { tensorModuleSteps, TENSOR_MODULES } from '../ptTensorModules.ts'
 import { text, unsupported, type Ctx, type Node } from './expressions.ts'
+import { constValue } from './constants.ts'
 
 /** Constructor / function signatures, positional order as in PyTorch. */
 const SIGNATURES: Record<string, string[]> = {
@@ -26,12 +27,15 @@ export const FUNCTIONAL_POOLS: Record<string, string> = {
 
 export const isConvModule = (cls: string) => TENSOR_MODULES.has(cls)
 
-/** A literal argument: a number, a string, True/False/None, or a tuple/list of numbers. */
+/** A literal argument: a number, a string, True/False/None, a tuple/list of numbers, or a known constant (a constructor's parameter). */
 function literal(ctx: Ctx, node: Node, what: string): unknown {
   if (node.k === 'num' || node.k === 'str') return node.v
   if (node.k === 'name' && (node.id === 'True' || node.id === 'False')) return node.id === 'True'
   if (node.k === 'name' && node.id === 'None') return null
   if (node.k === 'tuple' || node.k === 'list') return node.items.map((it) => literal(ctx, it, what))
+  // a constructor's parameter (`nn.Conv2d(c, c, 3)` in a block built as Block(6)), or arithmetic on them
+  const c = constValue(ctx, node)
+  if (typeof c === 'number' || typeof c === 'string' || typeof c === 'boolean') return c
   unsupported(ctx, `${what} = ${text(ctx, node)}`, node.line)
 }
 

@@ -14,6 +14,13 @@ export function joinValues(kind: 'add' | 'concat', operands: ArchStep[][], name?
   return [...operands[0]!.slice(0, shared), join]
 }
 
+/** A torch.cat / Concat along dim −1 (the features of a vector; the last spatial axis of a conv tensor): the join marked so. */
+export function alongDim(steps: ArchStep[], dim: unknown): ArchStep[] {
+  const last = steps[steps.length - 1]
+  if (dim === -1 && last?.op === 'join') last.dim = -1
+  return steps
+}
+
 /**
  * `return logits, value`, or an ONNX graph's several outputs: the shared steps once, then a `heads` step with
  * each output's own steps as a branch. Names must differ (a repeated or missing name becomes `out<i>`).

@@ -5,7 +5,7 @@ import { functionalActivationStep } from './activationCalls.ts'
 import { FUNCTIONAL_POOLS, functionalPoolStep } from './convModules.ts'
 import { functionalName, functionalStep, headerText, numArg, type Mod } from './initModules.ts'
 import { SEQ_HINT, seqApply, seqCat, seqFlatten, seqIndex, seqPlain, seqSqueeze, seqTranspose, SeqUnsupported, type SeqVal } from '../sequenceValues.ts'
-import { headName, headValues, joinValues } from './joinValues.ts'
+import { alongDim, headName, headValues, joinValues } from './joinValues.ts'
 import { chooseBranch, settle } from './constants.ts'
 import { asInputStep, columnsOf, embedLookup, flattenLookup, isIndexCast, piecesOf, type InputPart } from './inputColumns.ts'
 import { functionalNormStep } from './normModules.ts'
@@ -103,7 +103,7 @@ export function readForward(fwd: Stmt, modules: Map<string, Mod>, ctx: Ctx): Arc
           // torch.cat((h_n[-2], h_n[-1]), dim=1): states of a GRU/LSTM side by side
           const vals = list.items.map(evaluate)
           if (vals.some((v) => v.seq)) return onSeq(vals.find((v) => v.seq)!, node, () => seqCat(vals.map((v) => v.seq ?? { k: 'c' })))
-          return { steps: joinValues('concat', vals.map((v) => v.steps), text(ctx, node)) }
+          return { steps: alongDim(joinValues('concat', vals.map((v) => v.steps), text(ctx, node)), dim?.k === 'num' ? dim.v : undefined) }
         }
         // self.<module>(x)
         const mod = moduleAt(ctx, fn, modules, loopMods)
