@@ -24,6 +24,8 @@ export type ConvPlan = Geometry & {
   accMax: bigint
   /** Largest |output| per output channel (interval analysis). */
   outMax: bigint[]
+  /** Per-layer weight widths (a mixed plan): this conv's bytes per stored weight. Absent: the plan's `weightBytes`. */
+  weightBytes?: number
 }
 
 /**

@@ -37,6 +37,8 @@ export type ConvStep = WindowStep & {
   slopeQ: bigint
   /** Largest |accumulator| (interval analysis); lets a fused max pool use one SWAR compare per word. */
   accMax?: bigint
+  /** Per-layer weight widths (a mixed plan): this step's bytes per weight (convPackets.ts stepWeightBytes). */
+  weightBytes?: number
   /**
    * A dense step of a multi-output model that does not read the previous step's output: the tensors
    * (indices into ConvMemory.tensors) it reads, concatenated in this order (ir/heads.ts).
@@ -68,6 +70,7 @@ export function denseAsConv(d: {
   lanes: number
   activation: Activation
   slopeQ: bigint
+  weightBytes?: number
 }): ConvStep {
   const nOut = d.weights.length
   const nIn = d.weights[0]!.length
@@ -91,6 +94,7 @@ export function denseAsConv(d: {
     lanes: d.lanes,
     activation: d.activation,
     slopeQ: d.slopeQ,
+    ...(d.weightBytes === undefined ? {} : { weightBytes: d.weightBytes }),
   }
 }
 

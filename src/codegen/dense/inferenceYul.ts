@@ -1,4 +1,4 @@
-import type { LayerPlan, Plan } from '../../fixed/types.ts'
+import { layerWeightBytes, type LayerPlan, type Plan } from '../../fixed/types.ts'
 import { biasedAccInit, biasWordExpr, directPacketMacs, hex as h, laneWordOf, macChain, maskAndBiasDecl, nibbleAccFits, sumWords, unpackLanes } from './laneKernel.ts'
 import { vectorActivationYul } from './activationYul.ts'
 import { joinYul } from './joinYul.ts'
@@ -48,8 +48,8 @@ const forGroups = (index: number, count: number, prelude: string, body: string[]
  */
 export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
   const lines: string[] = []
-  const wb = plan.weightBytes
   plan.layers.forEach((layer, l) => {
+    const wb = layerWeightBytes(plan, l)
     const lm = mem.layers[l]!
     // a gathered embedding column's lane words are read from the blob by the row that needs one: never packed
     const nIn = multipliedInputs(plan, l)
@@ -279,9 +279,9 @@ function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled
  * bias out. Same exact integer sums as the packed kernel and the simulator.
  */
 export function directRowYul(plan: Plan, mem: MemoryMap): string {
-  const wb = plan.weightBytes
   let budget = FUSED_UNROLL_INPUTS
   const blocks = plan.layers.map((layer: LayerPlan, l) => {
+    const wb = layerWeightBytes(plan, l)
     const lm = mem.layers[l]!
     const x0 = l === 0 ? mem.inputs : (lm.joined ?? mem.layers[l - 1]!.activations)
     // the largest |input| of the layer: the calldata range (layer 0), the previous layer's output bounds; a join's is not tracked here
