@@ -10,7 +10,7 @@ import { ml2scBaselineSolidity, prbImports } from '../src/codegen/layouts/ml2scB
 import { chunkSizes, commitmentOf, encodeWeights } from '../src/codegen/weights/weightBlob.ts'
 import { measureInternalGas } from '../src/chain/measureInternalGas.ts'
 import { applyRatio, E18, ratio } from '../src/fixed/e18.ts'
-import { inputScaleOf } from '../src/fixed/types.ts'
+import { inputScaleOf, weightWidthText } from '../src/fixed/types.ts'
 import { compileSolidity } from '../src/compile/compileSolidity.ts'
 import { encodeRow } from '../src/fixed/encodeRows.ts'
 import type { Plan } from '../src/fixed/types.ts'
@@ -88,7 +88,7 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
   return {
     name,
     layout,
-    precision: `int${8 * plan.weightBytes} weights, ${plan.inputUnsigned ? 'uint' : 'int'}${8 * plan.inputBytes} inputs at 2^${plan.inputFraction ?? plan.F}`,
+    precision: `${weightWidthText(plan)} weights, ${plan.inputUnsigned ? 'uint' : 'int'}${8 * plan.inputBytes} inputs at 2^${plan.inputFraction ?? plan.F}`,
     shape: shape(model),
     parameters: parameterCount(model),
     runtimeBytes: c.runtimeBytes,

@@ -159,6 +159,9 @@ export const weightWidthsOf = (plan: Pick<Plan, 'weightBytes' | 'layers' | 'tens
   ...plan.layers.map((_, l) => layerWeightBytes(plan, l)),
 ]
 
+/** The weighted layers' names, in the order of weightWidthsOf (conv layers, then dense). */
+export const weightedNamesOf = (plan: Pick<Plan, 'layers' | 'tensorLayers'>): string[] => [...(plan.tensorLayers ?? []).flatMap((t) => (t.kind === 'conv' ? [t.name] : [])), ...plan.layers.map((l) => l.name)]
+
 /** Whether the layers' weight widths differ (a mixed plan). */
 export const isMixedWidth = (plan: Pick<Plan, 'weightBytes' | 'layers' | 'tensorLayers'>): boolean => new Set(weightWidthsOf(plan)).size > 1
 

@@ -2,8 +2,9 @@ import path from 'node:path'
 import type { Config } from '../config/types.ts'
 import { chunkSizeFor, type GenerateOptions, type WeightLayout } from '../codegen/generateSolidity.ts'
 import { ConfigError } from '../errors/base.ts'
-import { makePlan } from '../fixed/makePlan.ts'
-import { pinOf, type Plan } from '../fixed/types.ts'
+import { makePlan, weightedLayerNames } from '../fixed/makePlan.ts'
+import { isMixedWidth, pinOf, weightWidthsOf, type Plan } from '../fixed/types.ts'
+import { narrowLayers } from './narrowLayers.ts'
 import { taskOf } from '../ir/taskOf.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { loadModel } from '../model/loadModel.ts'
@@ -74,7 +75,7 @@ async function calibratedPlan(config: Config, model: ModelIR, progress?: (what: 
  * is told each candidate before it is tried (the selection runs the simulator on every sample row).
  */
 export function autoPlan(model: ModelIR, task: Task, precision: Config['precision'], sample?: { rows: number[][]; range: FeatureRange }, reference?: number[][], progress?: (what: string) => void): { plan: Plan; warnings: PrecisionWarning[] } {
-  const spec = resolvePrecision(precision)
+  const spec = resolvePrecision(precision, weightedLayerNames(model))
   const rows = sample?.rows.length ? sample.rows.slice(0, 256) : undefined
   const check = (plan: Plan, threshold: number) => estimatePrecision(model, plan, { task, rows, threshold, suggest: threshold === OUTPUT_ERROR_THRESHOLD })
   // the float pass on the rows, and each output's tolerance there (PyTorch's outputs set the range when given)
@@ -95,6 +96,9 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
         return !!p && keepsClasses(model, task, p, wide, rows, reference) && within(p, refs)
       }
       plan = [1, 2, 3].map((weightBytes) => tryPlan(() => makePlan(model, { ...spec, weightBytes }))).find(keeps) ?? wide
+      // then per layer: the layers with the most lane words narrowed while the gate holds (int4 for an MLP's dense layers)
+      const int4 = !model.tensorLayers?.length && !model.categorical?.length
+      plan = narrowLayers(model, spec, plan, { dense: int4 ? [0.5, 1, 2, 3] : [1, 2, 3], conv: [1, 2, 3], holds: (p) => keepsClasses(model, task, p, wide, rows, reference) && within(p, refs), progress }).plan
     } else {
       // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
       // the logits' error × the last activation's Lipschitz bound (logitView.ts): a saturated sigmoid hides nothing
@@ -104,12 +108,14 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
         return e.maxAbs * (view?.lipschitz ?? 1) <= AUTO_ERROR_TARGET && e.flips === 0 && within(p, floats)
       }
       plan = [2, 3].map((weightBytes) => makePlan(model, { ...spec, weightBytes })).find(fits) ?? makePlan(model, { ...spec, weightBytes: 4 })
+      // int24/int32 chosen: the layers that do not need it go back to int16 (or int24), judged the same way
+      if (plan.weightBytes > 2) plan = narrowLayers(model, spec, plan, { dense: [2, 3], conv: [2, 3], holds: fits, progress }).plan
     }
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
   if (precision.inputs === 'auto') {
     progress?.(`choosing the input widths on ${rows?.length ?? 0} rows`)
-    const inSpec = { ...spec, weightBytes: plan.weightBytes }
+    const inSpec = { ...spec, weightBytes: plan.weightBytes, layerWeightBytes: isMixedWidth(plan) ? weightWidthsOf(plan) : undefined }
     if (!view) plan = chooseInputs(model, inSpec, task, rows, sample?.range, reference, tolerance).plan
     else {
       const c = chooseInputs(view.model, inSpec, task, rows, sample?.range, reference?.map(view.toLogits), tolerance, view.lipschitz).plan
@@ -142,7 +148,7 @@ export async function prepareModel(config: Config, opts: { deployed?: Plan; prog
   const d = opts.deployed
   // new weights for a deployed contract are quantised at its scales, widths and lanes (or refused)
   const { plan, warnings, calibration } = d
-    ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, inputBytes: d.inputBytes, inputFraction: d.inputFraction, inputUnsigned: d.inputUnsigned }, pinOf(d)), warnings: [], calibration: undefined }
+    ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, ...(isMixedWidth(d) ? { layerWeightBytes: weightWidthsOf(d) } : {}), inputBytes: d.inputBytes, inputFraction: d.inputFraction, inputUnsigned: d.inputUnsigned }, pinOf(d)), warnings: [], calibration: undefined }
     : await calibratedPlan(config, model, opts.progress)
   const layout = resolveLayout(config.weights.layout)
   const base = path.basename(config.model.class ?? config.model.path).replace(/\.[^.]*$/, '')
