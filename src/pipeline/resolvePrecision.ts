@@ -34,12 +34,12 @@ function layerWidths(w: WeightWidth[] | Record<string, WeightWidth>, names: stri
   const list = names.join(', ')
   if (Array.isArray(w)) {
     if (w.length !== names.length)
-      throw new ConfigError(`precision.weights lists ${w.length} width(s); the model has ${names.length} weighted layer(s) (${list})`, { where: 'precision.weights', hint: `give one width per layer, in this order: ${list}` })
+      throw new ConfigError(`${w.length} width(s) given; the model has ${names.length} weighted layer(s) (${list})`, { where: 'precision.weights', hint: `give one width per layer, in this order: ${list}` })
     return w.map(widthBytes)
   }
   const unknown = Object.keys(w).filter((k) => !names.includes(k))
-  if (unknown.length) throw new ConfigError(`precision.weights names layer '${unknown[0]}', which the model does not have`, { where: `precision.weights.${unknown[0]}`, hint: `the weighted layers are: ${list}` })
+  if (unknown.length) throw new ConfigError(`the model has no layer '${unknown[0]}'`, { where: `precision.weights.${unknown[0]}`, hint: `the weighted layers are: ${list}` })
   const missing = names.filter((n) => !(n in w))
-  if (missing.length) throw new ConfigError(`precision.weights gives no width for layer '${missing[0]}'`, { where: 'precision.weights', hint: `name every weighted layer (${list}), or give one width for the whole model` })
+  if (missing.length) throw new ConfigError(`no width for layer '${missing[0]}'`, { where: 'precision.weights', hint: `name every weighted layer (${list}), or give one width for the whole model` })
   return names.map((n) => widthBytes(w[n]!))
 }
