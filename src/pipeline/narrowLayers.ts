@@ -20,10 +20,18 @@ export function laneWordCount(plan: Plan): number[] {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
 
-/** A plan is cheaper when it multiplies no more lane words and stores fewer weight bytes, or multiplies fewer. */
-function cheaper(a: Plan, b: Plan): boolean {
+/** Bytes of the `code` layout's PUSH constants: each lane word spans its group's lanes × spacing bits. */
+const constantBytes = (plan: Plan): number =>
+  sum(blobLayout(plan).layers.flatMap((l, i) => l.groups.map((g) => plan.layers[i]!.nIn * Math.ceil((g.lanes * g.spacing) / 8))))
+
+/**
+ * A plan is cheaper when it multiplies fewer lane words, or as many and stores fewer weight bytes (the
+ * blob; with `code`, the lane words' PUSH constants, which a narrower width can spread over more bits).
+ */
+function cheaper(a: Plan, b: Plan, code: boolean): boolean {
   const [wa, wb] = [sum(laneWordCount(a)), sum(laneWordCount(b))]
-  return wa < wb || (wa === wb && blobLayout(a).length < blobLayout(b).length)
+  const bytes = code ? constantBytes : (p: Plan) => blobLayout(p).length
+  return wa < wb || (wa === wb && bytes(a) < bytes(b))
 }
 
 export type NarrowOptions = {
@@ -33,14 +41,16 @@ export type NarrowOptions = {
   /** The gate: whether a plan keeps every class and every output within the tolerance on the calibration rows. */
   holds: (plan: Plan) => boolean
   progress?: (what: string) => void
+  /** The `code` layout: weight bytes are counted as its PUSH constants (see cheaper). */
+  code?: boolean
 }
 
 /**
  * Per-layer widths from a uniform plan that passes the gate: the layers are taken in order of their share
- * of the gas (lane words per row), largest first, and each is given the narrowest width below its own on
- * which the whole plan still passes the gate and is cheaper; the others keep theirs. One simulator pass
- * per try: at most (weighted layers) × (narrower widths). The result passes the gate (it is the uniform
- * plan, or a plan the gate accepted).
+ * of the gas (lane words per row), largest first, and each is narrowed one width at a time (int16, int8,
+ * int4) while the whole plan still passes the gate and gets cheaper; the others keep theirs. One simulator
+ * pass per try, and a refused width ends that layer's tries: about one pass per layer plus one per step
+ * taken. The result passes the gate (it is the uniform plan, or a plan the gate accepted).
  */
 export function narrowLayers(model: ModelIR, spec: PrecisionSpec, uniform: Plan, o: NarrowOptions): { plan: Plan; tried: number } {
   let plan = uniform
@@ -51,7 +61,8 @@ export function narrowLayers(model: ModelIR, spec: PrecisionSpec, uniform: Plan,
   const order = widths.map((_, i) => i).sort((a, b) => words[b]! - words[a]! || a - b)
   let tried = 0
   for (const [k, i] of order.entries()) {
-    for (const w of (i < nConv ? o.conv : o.dense).filter((c) => c < widths[i]!)) {
+    // one step narrower at a time: a width the gate refuses ends the layer's steps (a narrower one would be worse)
+    for (const w of (i < nConv ? o.conv : o.dense).filter((c) => c < widths[i]!).reverse()) {
       const next = widths.map((x, j) => (j === i ? w : x))
       let candidate: Plan
       try {
@@ -59,13 +70,12 @@ export function narrowLayers(model: ModelIR, spec: PrecisionSpec, uniform: Plan,
       } catch {
         continue // e.g. the layer's weights too large for the width at its input scale
       }
-      if (!cheaper(candidate, plan)) continue
+      if (!cheaper(candidate, plan, o.code === true)) continue
       tried++
       o.progress?.(`per-layer widths: layer ${k + 1} of ${order.length} ('${names[i]}', ${Math.round((100 * words[i]!) / sum(words))}% of the lane words) at int${8 * w}: do the calibration rows keep their classes and the tolerance?`)
-      if (!o.holds(candidate)) continue
+      if (!o.holds(candidate)) break
       plan = candidate
       widths = next
-      break
     }
   }
   return { plan, tried }
