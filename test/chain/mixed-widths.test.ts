@@ -73,6 +73,26 @@ describe('precision.weights per layer (issue 23)', () => {
     expect(forged.json).toMatchObject({ verified: false })
   })
 
+  test('update: retrained weights are quantised at the deployed per-layer widths, uploaded, and verify then passes', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-mixed-upd-'))
+    cpSync(B.dir, dir, { recursive: true })
+    const config = path.join(dir, 'ml2sc.yaml')
+    const weights = path.join(dir, 'weights.json')
+    const state = readJson(weights) as Record<string, number[][] | number[]>
+    for (const [k, v] of Object.entries(state)) state[k] = k.endsWith('.bias') ? (v as number[]).map((x) => x * 0.9) : (v as number[][]).map((row) => row.map((x) => x * 0.9))
+    writeFileSync(weights, JSON.stringify(state))
+    const before = readJson(path.join(dir, 'out', 'plan.json')).weights.commitment
+    const u = await runCliInProcess(['update', config, '--yes'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
+    expect(u.stderr).not.toContain('error')
+    expect(u.code).toBe(0)
+    const after = readJson(path.join(dir, 'out', 'plan.json'))
+    expect(after.weights.commitment).not.toBe(before)
+    expect(after.plan.layers.map((l: { weightBytes?: number }) => l.weightBytes)).toEqual([1, 2, 3])
+    const v = await verify(config)
+    expect(v.code).toBe(0)
+    expect(v.json).toMatchObject({ verified: true, weights: 'int8/int16/int24', local: after.weights.commitment })
+  })
+
   test('a width list of the wrong length, or a map naming an unknown layer: one line naming the key and the layers', async () => {
     for (const [weights, message] of [
       ['[int8, int16]', /^ml2sc: error: precision\.weights: 2 width\(s\) given; the model has 3 weighted layer\(s\) \(fc1, fc2, fc3\) \(hint: give one width per layer, in this order: fc1, fc2, fc3\)$/m],
