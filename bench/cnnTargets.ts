@@ -16,6 +16,7 @@ import { compileSolidity } from '../src/compile/compileSolidity.ts'
 import { readAllRows } from '../src/data/readCsv.ts'
 import { encodeRow, packRowWords } from '../src/fixed/encodeRows.ts'
 import { simulate } from '../src/fixed/simulate.ts'
+import { weightWidthText } from '../src/fixed/types.ts'
 import { taskOf } from '../src/ir/taskOf.ts'
 import type { ModelIR } from '../src/ir/types.ts'
 import { loadModel } from '../src/model/loadModel.ts'
@@ -60,7 +61,7 @@ try {
     }
     const batch = await predictBatchTx(s, address, c.abi, plan, rows.slice(0, 4), 'cnn target')
     const mismatches = batch.outputs.filter((raw, i) => simulate(plan, rows[i]!).some((v, j) => v !== raw[j])).length
-    const width = `int${8 * plan.weightBytes} weights, ${plan.inputUnsigned ? 'u' : ''}int${8 * plan.inputBytes} inputs at 2^${plan.inputFraction ?? plan.F}`
+    const width = `${weightWidthText(plan)} weights, ${plan.inputUnsigned ? 'u' : ''}int${8 * plan.inputBytes} inputs at 2^${plan.inputFraction ?? plan.F}`
     console.log(JSON.stringify({ name, precision: width, calibrationRows: n, deploy: Number(tx.gasUsed), upload: up.reduce((a, t) => a + t.gasUsed, 0), predictSingle: single, mismatches }))
   }
 } finally {

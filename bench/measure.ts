@@ -10,7 +10,7 @@ import { ml2scBaselineSolidity, prbImports } from '../src/codegen/layouts/ml2scB
 import { chunkSizes, commitmentOf, encodeWeights } from '../src/codegen/weights/weightBlob.ts'
 import { measureInternalGas } from '../src/chain/measureInternalGas.ts'
 import { applyRatio, E18, ratio } from '../src/fixed/e18.ts'
-import { inputScaleOf } from '../src/fixed/types.ts'
+import { inputScaleOf, weightWidthText } from '../src/fixed/types.ts'
 import { compileSolidity } from '../src/compile/compileSolidity.ts'
 import { encodeRow } from '../src/fixed/encodeRows.ts'
 import type { Plan } from '../src/fixed/types.ts'
@@ -53,14 +53,14 @@ const shape = (m: ModelIR) => [m.inputSize, ...m.layers.map((l) => l.weight.leng
 export const DEFAULT_PRECISION: Config['precision'] = { weights: 'auto', inputs: 'auto' }
 
 /** The plan `ml2sc run` would deploy for this model with these test rows and no precision keys. */
-export function benchPlan(model: ModelIR, rows: number[][], precision = DEFAULT_PRECISION): Plan {
+export function benchPlan(model: ModelIR, rows: number[][], precision = DEFAULT_PRECISION, layout: WeightLayout = 'datacontract'): Plan {
   const range = { min: Math.min(...rows.flat()), max: Math.max(...rows.flat()) }
   // as `run` does: auto chooses on the calibration rows (the first 20% of the test rows), the range spans them all
-  return autoPlan(model, taskOf(model), precision, { rows: rows.slice(0, heldOutCount(rows.length)), range }).plan
+  return autoPlan(model, taskOf(model), precision, { rows: rows.slice(0, heldOutCount(rows.length)), range }, undefined, undefined, layout === 'code').plan
 }
 
 export async function measureOurs(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number, layout: WeightLayout = 'datacontract', precision = DEFAULT_PRECISION): Promise<Measurement> {
-  const plan = benchPlan(model, rows, precision)
+  const plan = benchPlan(model, rows, precision, layout)
   const c = compileSolidity(generateSolidity(plan, { contractName: 'Bench', layout }), 'Bench')
   const { address, tx } = await deployModel(s, c.bytecode, c.abi)
   const blob = encodeWeights(plan)
@@ -88,7 +88,7 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
   return {
     name,
     layout,
-    precision: `int${8 * plan.weightBytes} weights, ${plan.inputUnsigned ? 'uint' : 'int'}${8 * plan.inputBytes} inputs at 2^${plan.inputFraction ?? plan.F}`,
+    precision: `${weightWidthText(plan)} weights, ${plan.inputUnsigned ? 'uint' : 'int'}${8 * plan.inputBytes} inputs at 2^${plan.inputFraction ?? plan.F}`,
     shape: shape(model),
     parameters: parameterCount(model),
     runtimeBytes: c.runtimeBytes,

@@ -2,7 +2,7 @@ import type { CostItem } from './costItem.ts'
 import { formatEther, formatGwei, type Abi, type Hex } from 'viem'
 import { ADMIN_DEPLOY_LABEL, adminDeployTx, adminLibrary } from '../codegen/admin/adminLibrary.ts'
 import { ChainError } from '../errors/base.ts'
-import type { Plan } from '../fixed/types.ts'
+import { layerWeightBytes, type Plan } from '../fixed/types.ts'
 import { flatActivations, opOf } from '../ir/ops/index.ts'
 import { joinGas } from '../ir/ops/tensorJoin.ts'
 import { isJoin } from '../ir/tensorTypes.ts'
@@ -117,14 +117,14 @@ export function estimateEvaluateGas(plan: Plan, rows: number, batchRows: number)
   if (rows <= 0) return { label: 'evaluate', gas: 0n, transactions: 0, exact: false }
   let perRow = 16 * plan.inputSize * plan.inputBytes + 60 + plan.inputSize * 12
   let blobBytes = 0
-  for (const l of plan.layers) {
+  for (const [i, l] of plan.layers.entries()) {
     const groups = Math.ceil(l.nOut / l.lanes)
     // unrolled multiply-accumulates cost ~45 gas per SIMD word, looped ones ~120 (measured)
     perRow += l.nIn * groups * (l.nIn * groups <= UNROLL_LIMIT ? 45 : 120) + l.nOut * 40
     perRow += l.nOut * flatActivations(l.activation).reduce((g, a) => g + opOf(a).gas, 0)
     // a graph model's skip, residual sum or concat: built in memory first, an MLOAD (+ ADD) and MSTORE per element
     if (l.input) perRow += l.nIn * 30 * l.input.values.length + (l.input.post ? l.nIn * flatActivations(l.input.post).reduce((g, a) => g + opOf(a).gas, 0) : 0)
-    blobBytes += l.nOut * l.nIn * plan.weightBytes + l.nOut * plan.biasBytes
+    blobBytes += l.nOut * l.nIn * layerWeightBytes(plan, i) + l.nOut * plan.biasBytes
   }
   // a conv graph's residual adds and channel concats (ir/ops/tensorJoin.ts)
   for (const t of plan.tensorLayers ?? []) if (isJoin(t)) perRow += sizeOf(t.outShape) * joinGas(t.kind, t.values.length)

@@ -9,7 +9,7 @@ import { parameterCount, shapeOf, taskOf } from '../ir/taskOf.ts'
 import { macsOf, shapeText, sizeOf } from '../ir/tensorShapes.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { isJoin, type TensorLayer } from '../ir/tensorTypes.ts'
-import type { Plan } from '../fixed/types.ts'
+import { weightWidthText, type Plan } from '../fixed/types.ts'
 import { inputScaleText, safeInputRange } from '../fixed/encodeRows.ts'
 import { prepareModel } from '../pipeline/prepareModel.ts'
 import { guessArchitecture } from '../scaffold/guessArchitecture.ts'
@@ -46,6 +46,8 @@ export type InspectSummary = {
     contract: string
     fraction: number
     weightBits: number
+    /** `int16`, or each weighted layer's width (`int8/int16/int8`) when they differ. */
+    weights: string
     inputBits: number
     inputScale: string
     safeInputRange: [number, number]
@@ -154,6 +156,7 @@ function planSummary(plan: Plan, contract: string): NonNullable<InspectSummary['
     contract,
     fraction: plan.F,
     weightBits: 8 * plan.weightBytes,
+    weights: weightWidthText(plan),
     inputBits: 8 * plan.inputBytes,
     inputScale: inputScaleText(plan),
     safeInputRange: safeInputRange(plan),
@@ -186,7 +189,7 @@ export function renderInspect(s: InspectSummary): string {
   if (s.heads) lines.push(`outputs      ${s.heads.map((h) => `${h.name} (${h.size})`).join(', then ')}: one head each, side by side in predict's outputs (the 'heads' layer)`)
   if (s.plan)
     lines.push(
-      `fixed point  activations at 2^${s.plan.fraction}, weights int${s.plan.weightBits} (${s.plan.weightBytes.toLocaleString('en-US')} bytes), inputs int${s.plan.inputBits}; safe inputs [${s.plan.safeInputRange.join(', ')}]`,
+      `fixed point  activations at 2^${s.plan.fraction}, weights ${s.plan.weights} (${s.plan.weightBytes.toLocaleString('en-US')} bytes), inputs int${s.plan.inputBits}; safe inputs [${s.plan.safeInputRange.join(', ')}]`,
     )
   if (s.inputShape)
     lines.push(

@@ -14,6 +14,7 @@ import { openChain } from '../pipeline/openChain.ts'
 import type { Logger } from '../ui/logger.ts'
 import type { Ml2scCommand } from './context.ts'
 import { localModel } from './update.ts'
+import { weightWidthText } from '../fixed/types.ts'
 
 export type VerifyArgs = { config: string; out?: string; address?: string; rpc?: string; owner?: string; block?: string | number }
 
@@ -32,7 +33,7 @@ export type VerifyResult = {
   version?: number
   ready?: boolean
   local: Hex
-  /** The weight width of the local model compared (\`precision.weights: auto\` may pick any of int16, int24, int32). */
+  /** The weight width of the local model compared (\`precision.weights: auto\` may pick any of int8 … int32, or one per layer: `int8/int16/int8`). */
   weights: string
   /** The chain's own commitment() (absent when an earlier check failed). */
   onchain?: Hex
@@ -81,11 +82,11 @@ async function openForReading(config: Config, rpc: string | undefined, log: Logg
 }
 
 /** The contract and weights this config makes (the plan of the deployment in the output folder, if any). */
-async function localOf(config: Config, file: string): Promise<LocalModel & { weightBytes: number }> {
+async function localOf(config: Config, file: string): Promise<LocalModel & { weights: string }> {
   const { prep, blob, sizes, commitment } = await localModel(config)
   const compiled = compileSolidity(generateSolidity(prep.plan, prep.generate), prep.contractName, { hardfork: config.chain.hardfork, fresh: true })
   const embedded = prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate)
-  return { compiled, blob, sizes, commitment, embedded, layout: prep.layout, file, weightBytes: prep.plan.weightBytes }
+  return { compiled, blob, sizes, commitment, embedded, layout: prep.layout, file, weights: weightWidthText(prep.plan) }
 }
 
 /**
@@ -133,7 +134,7 @@ export async function verifyCommand(args: VerifyArgs, log: Logger): Promise<Veri
       version: found.version,
       ready: found.ready,
       local: commitment,
-      weights: `int${8 * local.weightBytes}`,
+      weights: local.weights,
       onchain: found.onchain,
       owner: found.owner,
       pendingOwner: found.pendingOwner,

@@ -46,8 +46,8 @@ export type Config = {
     /** Activation scale: 2^fraction (binary, default) or 10^decimals (PRBMath / ML2SC style). */
     fraction?: number
     decimals?: number
-    /** Storage width of the weights; `auto` picks by layout and model size. */
-    weights: WeightWidth | 'auto'
+    /** Storage width of the weights; `auto` picks by layout and model size; a list or a map by layer name sets each weighted layer's. */
+    weights: WeightWidth | 'auto' | WeightWidth[] | Record<string, WeightWidth>
     /** Calldata width of each input feature; `auto` picks the narrowest (and its input scale) from the test rows. */
     inputs: IntWidth | 'auto'
     /** How far outputs may be from PyTorch's (data.reference) before `run` fails: output units, or `"N%"` of each output's range. */

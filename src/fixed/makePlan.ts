@@ -56,15 +56,17 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
   const unsigned = ownScale && p.inputUnsigned === true
   const inputLift = weightExponent({ F, decimals, inputFraction }, 0, 0)
   const lift = (l: number) => (cnn ? 0 : weightExponent({ F, decimals, inputFraction }, l, 0))
+  const widths = layerWidths(model, p)
   // int4 weights (nibbles in the blob) are for dense layers (an nn.Embedding's gather reads nibble fields too):
   // the conv, recurrent and attention kernels read whole bytes
-  if (p.weightBytes < 1 && ((model.tensorLayers?.length ?? 0) > 0 || model.recurrent || model.attention))
+  if (Math.min(p.weightBytes, ...widths.all) < 1 && ((model.tensorLayers?.length ?? 0) > 0 || model.recurrent || model.attention))
     throw new NumericsError(`int4 weights are for dense (Linear) layers only; this model has ${model.recurrent ? 'a GRU/LSTM' : model.attention ? 'an attention' : 'a convolutional'} layer`, { where: 'precision.weights', hint: 'use precision.weights: int8 or wider' })
-  const wMaxQ = (1n << BigInt(8 * p.weightBytes - 1)) - 1n
+  const wMaxQ = (1n << BigInt(8 * widths.widest - 1)) - 1n
+  const wMaxOf = (bytes: number) => (1n << BigInt(8 * bytes - 1)) - 1n
   const inputMax = (1n << BigInt(8 * p.inputBytes - (unsigned ? 0 : 1))) - 1n
   const inputMin = unsigned ? 0n : -inputMax - 1n
   // a convolutional model's conv/pool stack first (makeTensorPlan.ts): its output bounds start the dense analysis
-  const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: unsigned ? inputMax : -inputMin, inputLift, inputFraction }, pin?.tensor)
+  const front = makeTensorPlan(model, { wMaxQ, F, decimals, scale, slopeBits, inputAbsMax: unsigned ? inputMax : -inputMin, inputLift, inputFraction, ...(widths.mixed ? { convWidths: widths.conv } : {}) }, pin?.tensor)
   // a deployed CNN (predict, verify, an update): its conv scales and lanes are in the contract's code
   if (pin && front.tensorLayers.length && tensorPinOf(front.tensorLayers) !== pin.tensor)
     throw new NumericsError('the new weights of this convolutional model need other conv scales or lanes, or other wiring (what each layer reads), than the deployed contract has', { hint: 'deploy the new model with `ml2sc run`' })
@@ -108,6 +110,8 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     const xMax = l === 0 ? firstMax : joinInput(layer.input, l, valueMax, (a, b) => a + b, postRule)
     const nOut = layer.weight.length
     const nIn = layer.weight[0]!.length
+    const wb = widths.dense[l]!
+    const wMaxQ = wMaxOf(wb)
     const wAbsMax = Math.max(...layer.weight.flat().map(Math.abs))
     // largest s with round(wAbsMax · 2^s) ≤ wMaxQ; capped so tiny weights don't ask for absurd shifts
     // (an all-zero layer is just its biases: any shift ≥ 1 will do)
@@ -121,12 +125,12 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
       s = pin.wShift[l]!
       e = s + lift(l)
       if (abs(quantize(wAbsMax, e)) > wMaxQ)
-        throw new NumericsError(`the new weights of layer '${layer.name}' reach ${wAbsMax}, beyond what the deployed contract holds (int${8 * p.weightBytes} at scale 2^${e})`, {
+        throw new NumericsError(`the new weights of layer '${layer.name}' reach ${wAbsMax}, beyond what the deployed contract holds (int${8 * wb} at scale 2^${e})`, {
           hint: 'deploy the new model with `ml2sc run`',
         })
     }
     if (s < 1)
-      throw new NumericsError(`weights of layer '${layer.name}' reach ${wAbsMax}, too large for int${8 * p.weightBytes}${lift(l) ? ` with inputs at 2^${p.inputFraction}` : ''}`, {
+      throw new NumericsError(`weights of layer '${layer.name}' reach ${wAbsMax}, too large for int${8 * wb}${lift(l) ? ` with inputs at 2^${p.inputFraction}` : ''}`, {
         hint: lift(l) ? 'choose a wider precision.weights or precision.inputs: auto' : 'choose a wider precision.weights',
       })
     const weights = layer.weight.map((row) => row.map((w) => quantize(w, e)))
@@ -141,7 +145,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     // |acc >> s| ≤ (a >> s) + 1; the op's interval rule (ir/ops) bounds its output from there
     const outMax = accs.map((a) => op.bound((a >> BigInt(s)) + 1n, act, slopeQ, { scale, slopeBits }))
     // lanes sit a whole number of weight fields apart (the kernel's interleaved blob: see weightBlob.ts)
-    const field = 8 * p.weightBytes
+    const field = 8 * wb
     const needBits = field * Math.ceil((bitLength(accMax) + 1) / field)
     if (pin && needBits > pin.laneBits[l]!)
       throw new NumericsError(`the new weights of layer '${layer.name}' need ${needBits}-bit lanes; the deployed contract has ${pin.laneBits[l]}`, { hint: 'deploy the new model with `ml2sc run`' })
@@ -151,11 +155,11 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     if (problem) throw new NumericsError(`layer '${layer.name}': ${problem}`, { hint: 'use a narrower precision.inputs or precision.weights' })
     const lanes = pin ? pin.lanes[l]! : Math.max(1, Math.min(Math.floor(256 / laneBits), nOut))
     valueMax.push(outMax)
-    return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax, ...(layer.input ? { input: layer.input } : {}) }
+    return { name: layer.name, nIn, nOut, wShift: s, weights, biases, activation: act, slopeQ, laneBits, lanes, accMax, outMax, ...(layer.input ? { input: layer.input } : {}), ...(widths.mixed ? { weightBytes: wb } : {}) }
   })
   // a module applied several times: stored once, one lane layout for its uses (a dense model's blob only)
   if (!cnn && !recurrent && !attention) shareLayers(layers, model.layers.map((l) => l.shares), pin ? (pin.shares ?? []) : undefined)
-  const biasMax = [...layers.flatMap((l) => l.biases), ...(recurrent?.blocks.flatMap((b) => b.biases) ?? []), ...(attention?.blocks.flatMap((b) => b.biases) ?? [])].reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
+  const biasMax = [...layers.flatMap((l) => l.biases), ...front.tensorLayers.flatMap((t) => (t.kind === 'conv' ? t.biases : [])), ...(recurrent?.blocks.flatMap((b) => b.biases) ?? []), ...(attention?.blocks.flatMap((b) => b.biases) ?? [])].reduce((a, b) => (abs(b) > a ? abs(b) : a), 0n)
   const biasBytes = pinned('bias', bytesFor(biasMax), pin?.biasBytes)
   const outMax = layers[layers.length - 1]!.outMax.reduce((a, b) => (a > b ? a : b), 0n)
   // a negative output is at most as far from zero as outMax, so the same width holds it
@@ -164,7 +168,7 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     scale,
     ...(decimals === undefined ? {} : { decimals }),
     slopeBits,
-    weightBytes: p.weightBytes,
+    weightBytes: widths.widest,
     biasBytes,
     inputBytes: p.inputBytes,
     ...(inputFraction === undefined ? {} : { inputFraction }),
@@ -182,3 +186,22 @@ export function makePlan(model: ModelIR, p: PrecisionSpec, pin?: PlanPin): Plan 
     ...(model.heads ? { heads: model.heads } : {}),
   }
 }
+
+/**
+ * Each weighted layer's width (PrecisionSpec.layerWeightBytes: the conv layers of the stack, then the dense
+ * layers), else every layer at p.weightBytes. `mixed`: the widths differ (each layer's plan then carries its own).
+ */
+function layerWidths(model: ModelIR, p: PrecisionSpec): { conv: number[]; dense: number[]; all: number[]; widest: number; mixed: boolean } {
+  const nConv = (model.tensorLayers ?? []).filter((t) => t.kind === 'conv').length
+  const given = p.layerWeightBytes
+  if (given && given.length !== nConv + model.layers.length)
+    throw new NumericsError(`precision.weights gives ${given.length} layer width(s); the model has ${nConv + model.layers.length} weighted layer(s)`, { where: 'precision.weights', hint: `give one width per weighted layer (${weightedLayerNames(model).join(', ')})` })
+  const all = given ?? new Array<number>(nConv + model.layers.length).fill(p.weightBytes)
+  const mixed = new Set(all).size > 1
+  if (mixed && (model.recurrent || model.attention))
+    throw new NumericsError(`per-layer weight widths are for dense and conv layers; this model has ${model.recurrent ? 'a GRU/LSTM' : 'an attention'} layer`, { where: 'precision.weights', hint: 'give one width for the whole model' })
+  return { conv: all.slice(0, nConv), dense: all.slice(nConv), all, widest: given ? Math.max(...all) : p.weightBytes, mixed }
+}
+
+/** The weighted layers' names, in the order of PrecisionSpec.layerWeightBytes (conv layers, then dense layers). */
+export const weightedLayerNames = (model: ModelIR): string[] => [...(model.tensorLayers ?? []).flatMap((t) => (t.kind === 'conv' ? [t.name] : [])), ...model.layers.map((l) => l.name)]

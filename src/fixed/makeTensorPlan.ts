@@ -23,6 +23,8 @@ export type TensorPlanArgs = {
   /** F − Fin when inputs have their own scale 2^Fin: the first conv's weights sit at 2^(wShift + inputLift). */
   inputLift?: number
   inputFraction?: number
+  /** Per-layer weight widths (a mixed plan): each conv's bytes per weight, in stack order; every ConvPlan then carries its own. */
+  convWidths?: number[]
 }
 
 /**
@@ -41,17 +43,22 @@ export function makeTensorPlan(model: ModelIR, a: TensorPlanArgs, pin?: string):
     throw new NumericsError(`the new model has ${stack.length} conv/pool layers; the deployed contract has ${pins.length}`, { hint: 'deploy the new model with `ml2sc run`' })
   // per value (0 the input, k layer k−1's output): the largest |value| of each channel
   const chMaxes: bigint[][] = [new Array<bigint>(model.inputShape![0]!).fill(a.inputAbsMax)]
+  let conv = 0
   const tensorLayers = stack.map((layer, l): TensorLayerPlan => {
     const p = pins?.[l]
     if (pins && (layer.kind === 'conv') !== Array.isArray(p))
       throw new NumericsError(`layer ${l + 1} of the new model is a ${layer.kind}; the deployed contract has a ${Array.isArray(p) ? 'conv' : p}`, { hint: 'deploy the new model with `ml2sc run`' })
     const chMax = chMaxes[tensorInputOf(layer, l)]!
+    // a mixed plan: each conv at its own weight width
+    const wb = layer.kind === 'conv' ? a.convWidths?.[conv++] : undefined
+    const at = wb === undefined ? a : { ...a, wMaxQ: (1n << BigInt(8 * wb - 1)) - 1n }
     const plan =
       isJoin(layer)
         ? planJoin(layer, chMaxes, a)
         : layer.kind === 'conv'
-          ? planConv(layer, chMax, a, p as ConvPin | undefined, l === 0 ? (a.inputLift ?? 0) : 0)
+          ? planConv(layer, chMax, at, p as ConvPin | undefined, l === 0 ? (a.inputLift ?? 0) : 0)
           : planPool(layer, chMax, a)
+    if (wb !== undefined && plan.kind === 'conv') plan.weightBytes = wb
     chMaxes.push(plan.outMax)
     return plan
   })

@@ -3,7 +3,7 @@ import { interpret } from './encodeRows.ts'
 import { makePlan } from './makePlan.ts'
 import { referenceForward } from './referenceForward.ts'
 import { simulateFeatures } from './simulateBatch.ts'
-import type { Plan } from './types.ts'
+import { weightWidthsOf, weightWidthText, type Plan } from './types.ts'
 
 /** Output errors above this (absolute, in output units) are worth a warning. */
 export const OUTPUT_ERROR_THRESHOLD = 1e-4
@@ -126,13 +126,13 @@ export function estimatePrecision(model: ModelIR, plan: Plan, opts: EstimateOpti
   }
   const m = measure(model, plan, opts.task, rows)
   const where = source === 'rows' ? `on ${m.rows} rows` : `on ${m.rows} random N(0,1) rows`
-  const widths = `int${8 * plan.weightBytes} weights, scale 2^${plan.F}`
+  const widths = `${weightWidthText(plan)} weights, scale 2^${plan.F}`
   const warnings: PrecisionWarning[] = []
 
   let hint: string | undefined
   const needsHint = m.maxAbs > threshold || m.flips > 0 || m.closeMargins > 0
   if (needsHint && (opts.suggest ?? true)) {
-    for (const wb of [2, 3, 4, 6, 8].filter((b) => b > plan.weightBytes)) {
+    for (const wb of [2, 3, 4, 6, 8].filter((b) => b > Math.min(...weightWidthsOf(plan)))) {
       let wider: Plan
       try {
         wider = makePlan(model, { fraction: plan.F, decimals: plan.decimals, weightBytes: wb, inputBytes: plan.inputBytes, inputFraction: plan.inputFraction, inputUnsigned: plan.inputUnsigned })

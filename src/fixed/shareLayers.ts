@@ -13,7 +13,8 @@ const sameInts = (a: bigint[][], b: bigint[][]) => a.length === b.length && a.ev
  */
 export function shareLayers(layers: LayerPlan[], shares: (number | undefined)[], pinned?: (number | null)[]): void {
   const want = pinned ? layers.map((_, l) => pinned[l] ?? undefined) : shares
-  const same = (a: LayerPlan, b: LayerPlan) => a.nIn === b.nIn && a.nOut === b.nOut && a.wShift === b.wShift && sameInts(a.weights, b.weights) && sameInts([a.biases], [b.biases])
+  // one stored copy needs one field width too (a mixed plan may give two uses different widths)
+  const same = (a: LayerPlan, b: LayerPlan) => a.weightBytes === b.weightBytes && a.nIn === b.nIn && a.nOut === b.nOut && a.wShift === b.wShift && sameInts(a.weights, b.weights) && sameInts([a.biases], [b.biases])
   want.forEach((j, l) => {
     if (j === undefined) return
     const b = layers[l]!

@@ -26,6 +26,8 @@ export type ConvPlan = Geometry & {
   outMax: bigint[]
   /** A graph: the value it reads when not the previous layer's (ir/tensorTypes.ts). */
   from?: number
+  /** Per-layer weight widths (a mixed plan): this conv's bytes per stored weight. Absent: the plan's `weightBytes`. */
+  weightBytes?: number
 }
 
 /**

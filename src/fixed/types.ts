@@ -32,6 +32,8 @@ export type LayerPlan = {
   input?: LayerInput
   /** A module applied again: the earlier layer whose stored weights (lane groups, blob bytes) this one reads (shareLayers.ts). */
   shares?: number
+  /** Per-layer weight widths (a mixed plan): this layer's bytes per stored weight. Absent: the plan's `weightBytes`. */
+  weightBytes?: number
 }
 
 export type Plan = {
@@ -45,7 +47,10 @@ export type Plan = {
   decimals?: number
   /** Leaky-ReLU slopes are quantised at 2^slopeBits (F for a binary scale, 32 for a decimal one). */
   slopeBits: number
-  /** Bytes per stored weight, per stored bias, per input in calldata, per output in the Predictions event. */
+  /**
+   * Bytes per stored weight (the widest layer's when the widths are per layer: see layerWeightBytes), per
+   * stored bias, per input in calldata, per output in the Predictions event.
+   */
   weightBytes: number
   biasBytes: number
   inputBytes: number
@@ -134,6 +139,11 @@ export type PrecisionSpec = {
   /** Decimal activation scale 10^decimals (PRBMath / ML2SC compatible). */
   decimals?: number
   weightBytes: number
+  /**
+   * Per-layer weight widths in bytes (0.5 is int4), one per weighted layer: the conv layers of a CNN's
+   * stack first, then the dense layers (weightedLayerNames). Absent: every layer at `weightBytes`.
+   */
+  layerWeightBytes?: number[]
   inputBytes: number
   /** Binary input scale 2^inputFraction (default: the activation scale); ignored when `decimals` is set. */
   inputFraction?: number
@@ -148,3 +158,22 @@ export const inputScaleOf = (p: Pick<Plan, 'scale' | 'decimals' | 'inputFraction
 /** The exponent the weights of layer `l` are quantised at (the first layer's differs when inputs have their own scale). */
 export const weightExponent = (p: Pick<Plan, 'F' | 'decimals' | 'inputFraction'>, l: number, wShift: number): number =>
   l === 0 && p.decimals === undefined && p.inputFraction !== undefined ? wShift + p.F - p.inputFraction : wShift
+
+/** Bytes per stored weight of dense layer `l` (its own width in a mixed plan). */
+export const layerWeightBytes = (plan: Pick<Plan, 'weightBytes' | 'layers'>, l: number): number => plan.layers[l]?.weightBytes ?? plan.weightBytes
+
+/** Each weighted layer's width in bytes, in the order of PrecisionSpec.layerWeightBytes (conv layers, then dense). */
+export const weightWidthsOf = (plan: Pick<Plan, 'weightBytes' | 'layers' | 'tensorLayers'>): number[] => [
+  ...(plan.tensorLayers ?? []).flatMap((t) => (t.kind === 'conv' ? [t.weightBytes ?? plan.weightBytes] : [])),
+  ...plan.layers.map((_, l) => layerWeightBytes(plan, l)),
+]
+
+/** The weighted layers' names, in the order of weightWidthsOf (conv layers, then dense). */
+export const weightedNamesOf = (plan: Pick<Plan, 'layers' | 'tensorLayers'>): string[] => [...(plan.tensorLayers ?? []).flatMap((t) => (t.kind === 'conv' ? [t.name] : [])), ...plan.layers.map((l) => l.name)]
+
+/** Whether the layers' weight widths differ (a mixed plan). */
+export const isMixedWidth = (plan: Pick<Plan, 'weightBytes' | 'layers' | 'tensorLayers'>): boolean => new Set(weightWidthsOf(plan)).size > 1
+
+/** `int8`, or `int8/int16/int8` for a mixed plan (every weighted layer's width, in order). */
+export const weightWidthText = (plan: Pick<Plan, 'weightBytes' | 'layers' | 'tensorLayers'>): string =>
+  isMixedWidth(plan) ? weightWidthsOf(plan).map((b) => `int${8 * b}`).join('/') : `int${8 * plan.weightBytes}`

@@ -2,8 +2,9 @@ import path from 'node:path'
 import type { Config } from '../config/types.ts'
 import { chunkSizeFor, type GenerateOptions, type WeightLayout } from '../codegen/generateSolidity.ts'
 import { ConfigError } from '../errors/base.ts'
-import { makePlan } from '../fixed/makePlan.ts'
-import { pinOf, type Plan } from '../fixed/types.ts'
+import { makePlan, weightedLayerNames } from '../fixed/makePlan.ts'
+import { isMixedWidth, pinOf, weightWidthsOf, type Plan } from '../fixed/types.ts'
+import { narrowLayers, type NarrowOptions } from './narrowLayers.ts'
 import { taskOf } from '../ir/taskOf.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
 import { loadModel } from '../model/loadModel.ts'
@@ -64,17 +65,18 @@ async function calibratedPlan(config: Config, model: ModelIR, progress?: (what: 
   if (config.data.test || config.data.calibration) progress?.('reading the calibration rows')
   const sample = await calibrationSample(config, model.inputSize, model.layers[model.layers.length - 1]!.weight.length, model.categorical)
   // a multi-output model is held to the tolerance on every output (no class shortcut: a value head has no classes)
-  const { plan, warnings } = autoPlan(model, model.heads ? 'regression' : taskOf(model, config.model.task), config.precision, sample, sample?.reference, progress)
+  const { plan, warnings } = autoPlan(model, model.heads ? 'regression' : taskOf(model, config.model.task), config.precision, sample, sample?.reference, progress, config.weights.layout === 'code')
   return { plan, warnings, ...(sample?.calibration ? { calibration: sample.calibration } : {}) }
 }
 
 /**
  * The plan for a precision config (its `auto` keys resolved on the sample rows, as `run` does), with its
  * precision warnings. `reference`: PyTorch's outputs for the sample rows, in order. `progress`
- * is told each candidate before it is tried (the selection runs the simulator on every sample row).
+ * is told each candidate before it is tried (the selection runs the simulator on every sample row). `code`: the
+ * `code` layout (per-layer narrowing then weighs its PUSH constants, not the blob).
  */
-export function autoPlan(model: ModelIR, task: Task, precision: Config['precision'], sample?: { rows: number[][]; range: FeatureRange }, reference?: number[][], progress?: (what: string) => void): { plan: Plan; warnings: PrecisionWarning[] } {
-  const spec = resolvePrecision(precision)
+export function autoPlan(model: ModelIR, task: Task, precision: Config['precision'], sample?: { rows: number[][]; range: FeatureRange }, reference?: number[][], progress?: (what: string) => void, code = false): { plan: Plan; warnings: PrecisionWarning[] } {
+  const spec = resolvePrecision(precision, weightedLayerNames(model))
   const rows = sample?.rows.length ? sample.rows.slice(0, 256) : undefined
   const check = (plan: Plan, threshold: number) => estimatePrecision(model, plan, { task, rows, threshold, suggest: threshold === OUTPUT_ERROR_THRESHOLD })
   // the float pass on the rows, and each output's tolerance there (PyTorch's outputs set the range when given)
@@ -84,6 +86,10 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   const within = (p: Plan, against: number[][] | undefined) => !rows || !tolerance || withinTolerance(p, rows, against!, tolerance)
   const view = rows ? logitView(model) : undefined
   let plan = makePlan(model, spec)
+  // per-layer widths (narrowLayers.ts), run last: on the uniform width's plan with its chosen inputs
+  let perLayer: ((p: Plan) => Plan) | undefined
+  const narrow = (o: Omit<NarrowOptions, 'progress' | 'code'>) => (p: Plan) =>
+    narrowLayers(model, { ...spec, weightBytes: p.weightBytes, inputBytes: p.inputBytes, inputFraction: p.inputFraction, inputUnsigned: p.inputUnsigned }, p, { ...o, progress, code }).plan
   if (precision.weights === 'auto') {
     if (rows && tolerance && int8Eligible(model, task)) {
       // a classifier of relu/identity layers: its outputs are logits, compared and held to precision.tolerance
@@ -95,6 +101,9 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
         return !!p && keepsClasses(model, task, p, wide, rows, reference) && within(p, refs)
       }
       plan = [1, 2, 3].map((weightBytes) => tryPlan(() => makePlan(model, { ...spec, weightBytes }))).find(keeps) ?? wide
+      // then per layer: the layers with the most lane words narrowed while the gate holds (int4 for an MLP's dense layers)
+      const int4 = !model.tensorLayers?.length && !model.categorical?.length
+      perLayer = narrow({ dense: int4 ? [0.5, 1, 2, 3] : [1, 2, 3], conv: [1, 2, 3], holds: (p) => keepsClasses(model, task, p, wide, rows, reference) && within(p, refs) })
     } else {
       // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
       // the logits' error × the last activation's Lipschitz bound (logitView.ts): a saturated sigmoid hides nothing
@@ -104,6 +113,8 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
         return e.maxAbs * (view?.lipschitz ?? 1) <= AUTO_ERROR_TARGET && e.flips === 0 && within(p, floats)
       }
       plan = [2, 3].map((weightBytes) => makePlan(model, { ...spec, weightBytes })).find(fits) ?? makePlan(model, { ...spec, weightBytes: 4 })
+      // int24/int32 chosen: the layers that do not need it go back to int16 (or int24), judged the same way
+      if (plan.weightBytes > 2) perLayer = narrow({ dense: [2, 3], conv: [2, 3], holds: fits })
     }
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
@@ -116,6 +127,9 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
       plan = tryPlan(() => makePlan(model, { ...inSpec, inputBytes: c.inputBytes, inputFraction: c.inputFraction, inputUnsigned: c.inputUnsigned })) ?? makePlan(model, { ...inSpec, inputBytes: 4 })
     }
   }
+  // per layer last: with the inputs fixed, a narrower layer must pay for itself in lane words or bytes (with int32
+  // inputs it could gain lanes that the narrow inputs give every width anyway)
+  if (perLayer) plan = perLayer(plan)
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
 }
 
@@ -142,7 +156,7 @@ export async function prepareModel(config: Config, opts: { deployed?: Plan; prog
   const d = opts.deployed
   // new weights for a deployed contract are quantised at its scales, widths and lanes (or refused)
   const { plan, warnings, calibration } = d
-    ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, inputBytes: d.inputBytes, inputFraction: d.inputFraction, inputUnsigned: d.inputUnsigned }, pinOf(d)), warnings: [], calibration: undefined }
+    ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, ...(isMixedWidth(d) ? { layerWeightBytes: weightWidthsOf(d) } : {}), inputBytes: d.inputBytes, inputFraction: d.inputFraction, inputUnsigned: d.inputUnsigned }, pinOf(d)), warnings: [], calibration: undefined }
     : await calibratedPlan(config, model, opts.progress)
   const layout = resolveLayout(config.weights.layout)
   const base = path.basename(config.model.class ?? config.model.path).replace(/\.[^.]*$/, '')

@@ -8,7 +8,7 @@ import { inputScaleText, inputTypeText, interpret, safeInputRange } from '../fix
 import { activationErrors } from '../fixed/activations.ts'
 import { referenceForward, referenceLayers } from '../fixed/referenceForward.ts'
 import { simulateLayers } from '../fixed/simulate.ts'
-import type { Plan } from '../fixed/types.ts'
+import { layerWeightBytes, weightedNamesOf, weightWidthsOf, type Plan } from '../fixed/types.ts'
 import { scaleText } from '../fixed/makePlan.ts'
 import type { RowResult } from '../pipeline/evaluateRows.ts'
 import type { GasRecord } from '../chain/evaluateOnChain.ts'
@@ -177,7 +177,9 @@ export function buildReport(inp: ReportInput) {
       /** the activation scale, as text (`2^20`, `10^18`) and as a number to divide raw outputs by */
       scale: scaleText(plan),
       unit: Number(plan.scale),
+      /** the widest layer's weight width (weightWidths: each weighted layer's, conv layers first, as chosen per layer by precision: auto) */
       weightBits: 8 * plan.weightBytes,
+      weightWidths: Object.fromEntries(weightedNamesOf(plan).map((n, i) => [n, 8 * weightWidthsOf(plan)[i]!])),
       biasBits: 8 * plan.biasBytes,
       inputBits: 8 * plan.inputBytes,
       inputScale: inputScaleText(plan),
@@ -186,7 +188,7 @@ export function buildReport(inp: ReportInput) {
       safeInputRange: safeInputRange(plan),
       /** largest abs error of each sigmoid/tanh/softmax against the float function at this scale (half an ulp + the approximation's) */
       activationMaxError: activationErrors([...new Set(plan.layers.flatMap((l) => [l.activation, ...(l.input?.post ? [l.input.post] : [])]).flatMap(flatActivations).map((a) => a.kind))], plan.scale),
-      layers: plan.layers.map((l) => ({ name: l.name, weightScaleBits: l.wShift, laneBits: l.laneBits, lanes: l.lanes })),
+      layers: plan.layers.map((l, i) => ({ name: l.name, weightBits: 8 * layerWeightBytes(plan, i), weightScaleBits: l.wShift, laneBits: l.laneBits, lanes: l.lanes })),
       /** precision.tolerance: how far an output may be from PyTorch's (see fidelity) */
       tolerance: fidelity.tolerance,
       /** the rows `precision: auto` chose the widths on (test rows first…last, or data.calibration's), or null when nothing was chosen on rows */

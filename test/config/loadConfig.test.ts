@@ -126,7 +126,7 @@ describe('loadConfig', () => {
       "model.task: must be one of binary, multiclass, regression (got 'binry')",
       'data.test: required',
       "data.tset: unknown key (did you mean 'test'?)",
-      "precision.weights: must be one of auto, int4, int8, int16, int24, int32, int48, int64, int128, int256 (got 'int12')",
+      "precision.weights: must be one of auto, int4, int8, int16, int24, int32, int48, int64, int128, int256 or a list or a mapping (got 'int12')",
       'precision.fraction: must be an integer from 4 to 64 (got 70)',
       'batch.rows: must be an integer ≥ 1 or "auto" (got 0)',
       'batch.upload: must be an integer ≥ 32 or "auto"',

@@ -3,6 +3,7 @@
 // absolute 5e-5 target (issue 5's 1e-4 bound) is for sigmoid, tanh, softmax and leaky outputs only. The
 // MNIST-shaped CNN fixture (real PyTorch, logits of range ~20) used to get int24 from that target while int16
 // moved its logits by < 1% of the tolerance; int8 stays out (beyond 1%), and a tighter tolerance moves it on.
+// Per layer (issue 23, mixed precision), its convs then go to int8 and the head keeps int16.
 import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,7 +13,7 @@ import { readAllRows } from '../../src/data/readCsv.ts'
 import { encodeRow, interpret } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
-import type { Plan } from '../../src/fixed/types.ts'
+import { weightWidthsOf, type Plan } from '../../src/fixed/types.ts'
 import { tolerancePerOutput, worstDeviation } from '../../src/fixed/tolerance.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { prepareModel } from '../../src/pipeline/prepareModel.ts'
@@ -28,19 +29,25 @@ function config(name: string, extra = ''): string {
 }
 
 describe('weights: auto on logits', () => {
-  test('MNIST-shaped CNN at the default tolerance: int16 (not int24), every test row PyTorch\'s class and within 1%; int8 would leave 1%', async () => {
+  // per-layer widths (issue 23): from uniform int16, the two convs (63% and 36% of the lane words) go to int8 and
+  // the gate still holds on every test row; the Linear head keeps int16 (int8 there too is int8 everywhere, which leaves 1%)
+  test('MNIST-shaped CNN at the default tolerance: int8 convs and an int16 head (int16 before, int24 earlier), every test row PyTorch\'s class and within 1%; int8 everywhere would leave 1%', async () => {
     const { plan, task, calibration } = await prepareModel(await loadConfig(config('default')))
     expect(calibration?.count).toBe(6)
+    expect(weightWidthsOf(plan)).toEqual([1, 1, 2])
     expect(plan.weightBytes).toBe(2)
     const { features } = await readAllRows(path.join(CNN, 'test.csv'), { label: 'label' })
     const torch = pytorchOutputs(CNN)
     const tol = tolerancePerOutput('1%', torch, 10)
     const outputs = (p: Plan) => features.map((f) => simulate(p, (encodeRow(p, f) as { values: bigint[] }).values))
     const chosen = outputs(plan)
-    // every row, not only the 6 calibration rows: the class is PyTorch's and the logits are far inside the tolerance
+    // every row, not only the 6 calibration rows: the class is PyTorch's and the logits are inside the tolerance
+    // (0.31 of it; uniform int16 was below 0.1)
     chosen.forEach((raw, i) => expect(interpret(plan, task, raw)).toBe(torch[i]!.indexOf(Math.max(...torch[i]!))))
     const scaled = (p: Plan, o: bigint[][]) => o.map((r) => r.map((v) => Number(v) / Number(p.scale)))
-    expect(worstDeviation(scaled(plan, chosen), torch, tol)!.ratio).toBeLessThan(0.1)
+    expect(worstDeviation(scaled(plan, chosen), torch, tol)!.ratio).toBeLessThan(0.5)
+    const int16 = makePlan(await loadModel({ path: path.join(CNN, 'model.onnx') }), { fraction: plan.F, weightBytes: 2, inputBytes: plan.inputBytes, inputFraction: plan.inputFraction, inputUnsigned: plan.inputUnsigned })
+    expect(worstDeviation(scaled(int16, outputs(int16)), torch, tol)!.ratio).toBeLessThan(0.1)
     const int8 = makePlan(await loadModel({ path: path.join(CNN, 'model.onnx') }), { fraction: plan.F, weightBytes: 1, inputBytes: plan.inputBytes, inputFraction: plan.inputFraction, inputUnsigned: plan.inputUnsigned })
     expect(worstDeviation(scaled(int8, outputs(int8)), torch, tol)!.ratio).toBeGreaterThan(1)
   }, 300_000)

@@ -1,4 +1,4 @@
-import { convPacketsOf, groupOffsets } from './convPackets.ts'
+import { convPacketsOf, groupOffsets, stepWeightBytes } from './convPackets.ts'
 import { laneGroupsOf, tapsOf, type ConvStep, type LaneGroup, type TensorStep } from './convTypes.ts'
 import { writeInt } from '../dense/writeInt.ts'
 
@@ -32,8 +32,9 @@ export function tapWeight(s: ConvStep, cout: number, t: number): bigint {
   return s.weights[cout]![ci]![Math.floor(r / s.kw)]![r % s.kw]!
 }
 
-function writeGroup(out: Uint8Array, at: number, s: ConvStep, g: LaneGroup, weightBytes: number) {
-  const { perWord, packetBytes } = convPacketsOf(s, g.lanes, weightBytes)
+function writeGroup(out: Uint8Array, at: number, s: ConvStep, g: LaneGroup, planBytes: number) {
+  const { perWord, packetBytes } = convPacketsOf(s, g.lanes, planBytes)
+  const weightBytes = stepWeightBytes(s, planBytes)
   const half = 1n << BigInt(8 * weightBytes - 1)
   for (let t = 0; t < tapsOf(s); t++) {
     const p = at + Math.floor(t / perWord) * packetBytes

@@ -1,5 +1,8 @@
 import { laneGroupsOf, tapsOf, type ConvStep } from './convTypes.ts'
 
+/** A step's bytes per weight: its own in a mixed plan (ConvStep.weightBytes), else the plan's. */
+export const stepWeightBytes = (s: ConvStep, planBytes: number): number => s.weightBytes ?? planBytes
+
 /**
  * How a conv lane group's weights are packed (the MLP's packets, weightBlob.ts, at the conv's lane width):
  * a packet of lanes·laneBits/8 bytes holds the lane words of `perWord` consecutive taps, interleaved, each
@@ -8,7 +11,8 @@ import { laneGroupsOf, tapsOf, type ConvStep } from './convTypes.ts'
  */
 export type ConvPackets = { perWord: number; packetBytes: number; packets: number; bytes: number }
 
-export function convPacketsOf(s: ConvStep, lanes: number, weightBytes: number): ConvPackets {
+export function convPacketsOf(s: ConvStep, lanes: number, planBytes: number): ConvPackets {
+  const weightBytes = stepWeightBytes(s, planBytes)
   const perWord = Math.floor(s.laneBits / (8 * weightBytes))
   if (perWord < 1) throw new Error(`conv '${s.name}': ${s.laneBits}-bit lanes cannot hold ${8 * weightBytes}-bit weights`)
   const packetBytes = (lanes * s.laneBits) / 8
@@ -17,10 +21,11 @@ export function convPacketsOf(s: ConvStep, lanes: number, weightBytes: number): 
 }
 
 /** Shift that brings lane word j of a packet down to bit 0 (the packet sits in the top bytes of the MLOADed word). */
-export const convPacketShift = (s: ConvStep, lanes: number, weightBytes: number, j: number) => 256 - lanes * s.laneBits + 8 * weightBytes * j
+export const convPacketShift = (s: ConvStep, lanes: number, weightBytes: number, j: number) => 256 - lanes * s.laneBits + 8 * stepWeightBytes(s, weightBytes) * j
 
 /** The lane mask (2^(8·wb) − 1 in every lane) and the weights' unsigned bias (2^(8·wb−1) in every lane). */
-export function convLaneMasks(s: ConvStep, lanes: number, weightBytes: number): { mask: bigint; bias: bigint } {
+export function convLaneMasks(s: ConvStep, lanes: number, planBytes: number): { mask: bigint; bias: bigint } {
+  const weightBytes = stepWeightBytes(s, planBytes)
   let mask = 0n
   let bias = 0n
   for (let k = 0; k < lanes; k++) {

@@ -39,6 +39,8 @@ export type ConvStep = WindowStep & {
   accMax?: bigint
   /** The first conv: the range of every input value (the calldata type's), for row lanes' per-channel intervals (rowLanesPlan.ts). */
   inRange?: [bigint, bigint]
+  /** Per-layer weight widths (a mixed plan): this step's bytes per weight (convPackets.ts stepWeightBytes). */
+  weightBytes?: number
   /**
    * A dense step of a multi-output model that does not read the previous step's output: the tensors
    * (indices into ConvMemory.tensors) it reads, concatenated in this order (ir/heads.ts).
@@ -88,6 +90,7 @@ export function denseAsConv(d: {
   lanes: number
   activation: Activation
   slopeQ: bigint
+  weightBytes?: number
 }): ConvStep {
   const nOut = d.weights.length
   const nIn = d.weights[0]!.length
@@ -111,6 +114,7 @@ export function denseAsConv(d: {
     lanes: d.lanes,
     activation: d.activation,
     slopeQ: d.slopeQ,
+    ...(d.weightBytes === undefined ? {} : { weightBytes: d.weightBytes }),
   }
 }
 

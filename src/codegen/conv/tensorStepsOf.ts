@@ -48,6 +48,7 @@ function convStep(l: ConvPlan): ConvStep {
     activation: l.activation,
     slopeQ: l.slopeQ,
     accMax: l.accMax,
+    ...(l.weightBytes === undefined ? {} : { weightBytes: l.weightBytes }),
   }
 }
 

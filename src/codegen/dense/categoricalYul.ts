@@ -1,5 +1,5 @@
 import { expandedLayout } from '../../ir/categorical.ts'
-import { inputScaleOf, type Plan } from '../../fixed/types.ts'
+import { inputScaleOf, layerWeightBytes, type Plan } from '../../fixed/types.ts'
 import { selectorOf } from '../admin/abiSignatures.ts'
 import { hex as h } from './laneKernel.ts'
 import { laneMask, packetShift, weightBiasWord, type GroupLayout } from '../weights/weightBlob.ts'
@@ -91,7 +91,7 @@ export function gatherCodeAddYul(plan: Plan, groups: GroupLayout[], gi: number, 
 export function gatherDecodeYul(plan: Plan, groups: GroupLayout[], inputs: number, scratch: number, decodeOp: string, sum: boolean): string {
   const { at } = expandedLayout(plan.inputSize, plan.categorical)
   const shapes = gatherShapes(groups)
-  const wb = plan.weightBytes
+  const wb = layerWeightBytes(plan, 0)
   const lines: string[] = sum ? ['let sx := 0'] : []
   let k = 0
   for (let i = 0; i < plan.inputSize; i++) {
@@ -121,7 +121,7 @@ export function gatherAddYul(plan: Plan, groups: GroupLayout[], g: GroupLayout, 
   const shapes = gatherShapes(groups)
   const s = g.lanes === shapes[0]!.lanes ? 0 : 1
   const S = inputScaleOf(plan)
-  const wb = plan.weightBytes
+  const wb = layerWeightBytes(plan, 0)
   return (plan.categorical ?? []).map((_, k) => {
     const w = scratch + 64 * (k * shapes.length + s)
     const word = `and(shr(mload(${h(w + 32)}), mload(add(${base}, mload(${h(w)})))), ${h(laneMask(g, wb))})`

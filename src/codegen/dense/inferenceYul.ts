@@ -1,4 +1,4 @@
-import type { LayerPlan, Plan } from '../../fixed/types.ts'
+import { layerWeightBytes, type LayerPlan, type Plan } from '../../fixed/types.ts'
 import { biasedAccInit, biasWordExpr, directPacketMacs, hex as h, laneBias, laneWordOf, macChain, maskAndBiasDecl, nibbleAccFits, sumWords, unpackLanes } from './laneKernel.ts'
 import { vectorActivationYul } from './activationYul.ts'
 import { joinYul } from './joinYul.ts'
@@ -50,8 +50,8 @@ const forGroups = (index: number, count: number, prelude: string, body: string[]
  */
 export function packWeightsYul(plan: Plan, mem: MemoryMap): string {
   const lines: string[] = []
-  const wb = plan.weightBytes
   plan.layers.forEach((layer, l) => {
+    const wb = layerWeightBytes(plan, l)
     const lm = mem.layers[l]!
     // a module applied again reads the lane words its first use packed (memoryMap points it there)
     if (layer.shares !== undefined) return void lines.push(`// layer ${l} '${layer.name}': the lane words of layer ${layer.shares}`)
@@ -288,9 +288,9 @@ function fusedMacs(g: GroupLayout, wb: number, nIn: number, x0: number, unrolled
  * bias out. Same exact integer sums as the packed kernel and the simulator.
  */
 export function directRowYul(plan: Plan, mem: MemoryMap, chunkSize = MAX_CHUNK): string {
-  const wb = plan.weightBytes
   let budget = FUSED_UNROLL_INPUTS
   const blocks = plan.layers.map((layer: LayerPlan, l) => {
+    const wb = layerWeightBytes(plan, l)
     const lm = mem.layers[l]!
     const x0 = l === 0 ? mem.inputs : (lm.joined ?? mem.layers[l - 1]!.activations)
     // the largest |input| of the layer: the calldata range (layer 0), the previous layer's output bounds; a join's is not tracked here
@@ -309,7 +309,10 @@ export function directRowYul(plan: Plan, mem: MemoryMap, chunkSize = MAX_CHUNK):
       // (in a run that crosses one, each group not astride it still takes one EXTCODECOPY, from its chunk's address)
       const copy = oneChunk
         ? `extcodecopy(dc, ${h(mem.blob)}, ${at(g0.at - chunk * chunkSize + 1, g0.bytes)}, ${g0.bytes})`
-        : `{ let f := ${from} let ci := div(f, ${chunkSize}) let co := sub(f, mul(ci, ${chunkSize})) switch gt(co, ${chunkSize - g0.bytes}) case 0 { extcodecopy(shr(96, mload(add(${h(mem.chunkTable)}, mul(ci, 20)))), ${h(mem.blob)}, add(co, 1), ${g0.bytes}) } default { copyRange(f, ${g0.bytes}, ${h(mem.blob)}) } }`
+        : g0.bytes > chunkSize
+          ? // a group longer than a chunk always spans two or more: copyRange reads across them
+            `copyRange(${from}, ${g0.bytes}, ${h(mem.blob)})`
+          : `{ let f := ${from} let ci := div(f, ${chunkSize}) let co := sub(f, mul(ci, ${chunkSize})) switch gt(co, ${chunkSize - g0.bytes}) case 0 { extcodecopy(shr(96, mload(add(${h(mem.chunkTable)}, mul(ci, 20)))), ${h(mem.blob)}, add(co, 1), ${g0.bytes}) } default { copyRange(f, ${g0.bytes}, ${h(mem.blob)}) } }`
       const prelude = maskAndBiasDecl(g0, wb) + (mem.kernel.streams && oneChunk ? ` let dc := shr(96, mload(${h(mem.chunkTable + 20 * chunk)}))` : '')
       lines.push(
         forGroups(index, count, prelude, [

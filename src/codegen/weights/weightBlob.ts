@@ -1,5 +1,5 @@
 import { keccak256, toHex } from 'viem'
-import type { LayerPlan, Plan } from '../../fixed/types.ts'
+import { layerWeightBytes, type LayerPlan, type Plan } from '../../fixed/types.ts'
 import { convBlobLayout, encodeConvBlob } from '../conv/convBlob.ts'
 import { encodeRecurrentBlob, recurrentBlobLayout } from '../sequence/recurrentBlob.ts'
 import { isTensorPlan, tensorStepsOf } from '../conv/tensorStepsOf.ts'
@@ -66,7 +66,7 @@ export const weightBiasWord = (g: Pick<GroupLayout, 'lanes' | 'spacing'>, weight
 
 /**
  * The canonical weight encoding (its keccak256 is the model commitment): per layer, per lane group, the
- * bias packet then the weight packets (see GroupLayout). Every weight takes `weightBytes` bytes; only a
+ * bias packet then the weight packets (see GroupLayout). Every weight takes its layer's width (layerWeightBytes); only a
  * group's last packet may hold unused fields (in its lower lanes). A layer that applies an earlier layer's
  * module again (LayerPlan.shares) has no bytes of its own: its layout is that layer's.
  */
@@ -75,14 +75,14 @@ export function blobLayout(plan: Plan): BlobLayout {
   if (plan.recurrent || plan.attention) return { layers: [], length: recurrentBlobLayout(plan).length }
   if (isTensorPlan(plan)) return { layers: [], length: convBlobLayout(tensorStepsOf(plan), plan.weightBytes, plan.biasBytes).length }
   let at = 0
-  const wb = plan.weightBytes
   const layers: LayerBlob[] = []
-  for (const layer of plan.layers) {
+  for (const [l, layer] of plan.layers.entries()) {
     // a module applied again reads the lane groups of its first use: its weights are stored once
     if (layer.shares !== undefined) {
       layers.push(layers[layer.shares]!)
       continue
     }
+    const wb = layerWeightBytes(plan, l)
     const start = at
     const groups = groupsOf(layer).map(({ first, lanes }) => {
       const spacing = laneSpacing(lanes, wb)
@@ -113,11 +113,11 @@ export function encodeWeights(plan: Plan): Uint8Array {
   if (plan.recurrent || plan.attention) return encodeRecurrentBlob(plan)
   if (isTensorPlan(plan)) return encodeConvBlob(tensorStepsOf(plan), plan.weightBytes, plan.biasBytes)
   const layout = blobLayout(plan)
-  const wb = plan.weightBytes
-  const half = 1n << BigInt(8 * wb - 1)
   const out = new Uint8Array(layout.length)
   plan.layers.forEach((layer, l) => {
     if (layer.shares !== undefined) return // its first use's bytes
+    const wb = layerWeightBytes(plan, l)
+    const half = 1n << BigInt(8 * wb - 1)
     for (const g of layout.layers[l]!.groups) {
       if (g.lanes === 1) writeInt(out, g.at, layer.biases[g.first]!, plan.biasBytes)
       else writeInt(out, g.at, biasLaneWord(layer, g), g.biasBytes)

@@ -8,6 +8,7 @@ import { writeAtomic } from '../../files/writeAtomic.ts'
 import type { Logger } from '../../ui/logger.ts'
 import { artifactPath, PLAN_FILE, sha256File, sha256Text, stamp, writeArtifact, type PlanArtifact } from '../artifacts.ts'
 import { planToJson } from '../planJson.ts'
+import { isMixedWidth, weightedNamesOf, weightWidthsOf, type Plan } from '../../fixed/types.ts'
 import { prepareModel, type Prepared } from '../prepareModel.ts'
 
 export type GenerateResult = { prepared: Prepared; artifact: PlanArtifact; source: string; files: { sol: string; plan: string; client: string } }
@@ -31,10 +32,10 @@ export async function generateStage(config: Config, log: Logger): Promise<Genera
     throw e
   }
   const { plan: chosen } = prepared
-  sp.succeed(auto ? `precision: weights int${8 * chosen.weightBytes}, inputs int${8 * chosen.inputBytes}` : undefined)
+  sp.succeed(auto || isMixedWidth(chosen) ? `precision: weights ${widthsLine(chosen)}, inputs int${8 * chosen.inputBytes}` : undefined)
   for (const w of prepared.warnings) log.info(`  warning: ${w.message}${w.hint ? ` (hint: ${w.hint})` : ''}`)
   const { plan, model } = prepared
-  log.detail(`${prepared.task}, ${shapeOf(model).join('-')}, scale 2^${plan.F}, weights int${8 * plan.weightBytes}`)
+  log.detail(`${prepared.task}, ${shapeOf(model).join('-')}, scale 2^${plan.F}, weights ${widthsLine(plan)}`)
   const cal = prepared.calibration
   if (cal)
     log.detail(`precision: auto chose on ${cal.count} calibration row(s): ${cal.source === 'test rows' ? `test rows ${cal.first}–${cal.last}, left out of accuracy and agreement` : `data.calibration (${cal.file})`}`)
@@ -72,3 +73,6 @@ export async function generateStage(config: Config, log: Logger): Promise<Genera
   log.step(`generate ${solName} (${source.split('\n').length} lines), ${path.basename(client)} and ${PLAN_FILE}`)
   return { prepared, artifact, source, files: { sol, plan: planFile, client } }
 }
+
+/** `int16`, or per layer: `fc1 int8, fc2 int16, fc3 int8` (a mixed plan). */
+const widthsLine = (plan: Plan) => (isMixedWidth(plan) ? weightedNamesOf(plan).map((n, i) => `${n} int${8 * weightWidthsOf(plan)[i]!}`).join(', ') : `int${8 * plan.weightBytes}`)
