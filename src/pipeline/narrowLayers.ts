@@ -50,7 +50,8 @@ export type NarrowOptions = {
  * of the gas (lane words per row), largest first, and each is narrowed one width at a time (int16, int8,
  * int4) while the whole plan still passes the gate and gets cheaper; the others keep theirs. One simulator
  * pass per try, and a refused width ends that layer's tries: about one pass per layer plus one per step
- * taken. The result passes the gate (it is the uniform plan, or a plan the gate accepted).
+ * taken. The result passes the gate (it is the uniform plan, or a plan the gate accepted). The uses of a
+ * module applied several times are narrowed together, so that they stay one stored tensor.
  */
 export function narrowLayers(model: ModelIR, spec: PrecisionSpec, uniform: Plan, o: NarrowOptions): { plan: Plan; tried: number } {
   let plan = uniform
@@ -58,12 +59,16 @@ export function narrowLayers(model: ModelIR, spec: PrecisionSpec, uniform: Plan,
   const nConv = widths.length - uniform.layers.length
   const words = laneWordCount(uniform)
   const names = [...(uniform.tensorLayers ?? []).flatMap((t) => (t.kind === 'conv' ? [t.name] : [])), ...uniform.layers.map((l) => l.name)]
-  const order = widths.map((_, i) => i).sort((a, b) => words[b]! - words[a]! || a - b)
+  // a module applied several times (DenseLayer.shares) is one stored tensor: its uses take one width together
+  const root = (i: number) => (i < nConv ? i : nConv + (model.layers[i - nConv]!.shares ?? i - nConv))
+  const uses = (i: number) => widths.map((_, j) => j).filter((j) => root(j) === root(i))
+  const order = widths.map((_, i) => i).filter((i) => root(i) === i).sort((a, b) => words[b]! - words[a]! || a - b)
   let tried = 0
   for (const [k, i] of order.entries()) {
+    const group = uses(i)
     // one step narrower at a time: a width the gate refuses ends the layer's steps (a narrower one would be worse)
     for (const w of (i < nConv ? o.conv : o.dense).filter((c) => c < widths[i]!).reverse()) {
-      const next = widths.map((x, j) => (j === i ? w : x))
+      const next = widths.map((x, j) => (group.includes(j) ? w : x))
       let candidate: Plan
       try {
         candidate = makePlan(model, { ...spec, weightBytes: Math.max(...next), layerWeightBytes: next })

@@ -69,16 +69,17 @@ describe('gas bounds', () => {
     expect(base.gasPerRow / ours.gasPerRow).toBeGreaterThan(40)
   })
 
-  test('64-128-64-32-10: one predict ≤ 160,415; upload ≤ 1,000 gas per parameter', async () => {
+  test('64-128-64-32-10: one predict ≤ 172,139; upload ≤ 1,000 gas per parameter', async () => {
     const m = await measureOurs(s, '64-128-64-32-10', randomModel([64, 128, 64, 32, 10], 'identity', 3), randomRows(8, 64), 8)
     expect(m.parameters).toBe(18_986)
     // the gate picks int16 weights and uint16 inputs on these random rows: 5 lanes of 48 bits;
     // issue 23: streamed groups' packets at constant addresses (247,542 before), then each lane word
     // and(mload(packet − shift/8), mask) with no SHR and no per-packet reassignment (240,510 before);
     // one EXTCODECOPY per group from its chunk's address, no copyRange call, lanes split biased, and the 64 inputs decoded one CALLDATALOAD per 32 bytes (184,700 before at uniform int16)
-    // issue 23, per layer: on its one calibration row (20% of 8) the middle layers pass the gate at int8 too
-    expect(m.precision).toBe('int16/int8/int8/int16 weights, uint16 inputs at 2^15')
-    expect(m.predictSingle).toBeLessThanOrEqual(160_415)
+    // per layer: on its one calibration row (20% of 8) the middle layers pass the gate at int8, but not with half
+    // the tolerance kept free for unseen rows (prepareModel.ts NARROW_MARGIN); 160,415 at int16/int8/int8/int16
+    expect(m.precision).toBe('int16 weights, uint16 inputs at 2^15')
+    expect(m.predictSingle).toBeLessThanOrEqual(172_139)
     expect(m.upload / m.parameters).toBeLessThanOrEqual(1_000)
     expect(m.mismatches).toBe(0)
   })

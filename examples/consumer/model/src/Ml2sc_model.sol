@@ -115,13 +115,13 @@ contract Ml2sc_model {
                 { let mask := 0xffffff000000000000ffffff000000000000ffffff let bw := 0x800000000000000000800000000000000000800000
                 for { let g := 0 } lt(g, 2) { g := add(g, 1) } {
                     let src := add(0xa0, mul(sub(g, 0), 297))
-                    mstore(add(0x1480, mul(sub(g, 0), 32)), shr(40, mload(src)))
+                    mstore(add(0x1480, mul(sub(g, 0), 32)), add(sar(40, mload(src)), shl(48, bw)))
                     let d := add(0x940, mul(sub(g, 0), 960))
                     let p := add(src, 27) let m := 0 for { let e := add(d, 960) } lt(d, e) { p := add(p, 54) d := add(d, 192) } { m := mload(p) mstore(d, sub(and(shr(40, m), mask), bw)) mstore(add(d, 32), sub(and(shr(64, m), mask), bw)) mstore(add(d, 64), sub(and(shr(88, m), mask), bw)) m := mload(add(p, 27)) mstore(add(d, 96), sub(and(shr(40, m), mask), bw)) mstore(add(d, 128), sub(and(shr(64, m), mask), bw)) mstore(add(d, 160), sub(and(shr(88, m), mask), bw)) }
                 } }
                 { let mask := 0xffffff000000000000000000000000ffffff let bw := 0x800000000000000000000000000000800000
                     let src := 0x2f2
-                    mstore(0x14c0, shr(16, mload(src)))
+                    mstore(0x14c0, add(sar(16, mload(src)), shl(96, bw)))
                     let d := 0x10c0
                     let p := add(src, 30) let m := 0 for { let e := add(d, 960) } lt(d, e) { p := add(p, 90) d := add(d, 480) } { m := mload(p) mstore(d, sub(and(shr(16, m), mask), bw)) mstore(add(d, 32), sub(and(shr(40, m), mask), bw)) mstore(add(d, 64), sub(and(shr(64, m), mask), bw)) mstore(add(d, 96), sub(and(shr(88, m), mask), bw)) mstore(add(d, 128), sub(and(shr(112, m), mask), bw)) m := mload(add(p, 30)) mstore(add(d, 160), sub(and(shr(16, m), mask), bw)) mstore(add(d, 192), sub(and(shr(40, m), mask), bw)) mstore(add(d, 224), sub(and(shr(64, m), mask), bw)) mstore(add(d, 256), sub(and(shr(88, m), mask), bw)) mstore(add(d, 288), sub(and(shr(112, m), mask), bw)) m := mload(add(p, 60)) mstore(add(d, 320), sub(and(shr(16, m), mask), bw)) mstore(add(d, 352), sub(and(shr(40, m), mask), bw)) mstore(add(d, 384), sub(and(shr(64, m), mask), bw)) mstore(add(d, 416), sub(and(shr(88, m), mask), bw)) mstore(add(d, 448), sub(and(shr(112, m), mask), bw)) } }
                 // layer 1 'fc2': 8→1, 1 lanes
@@ -167,20 +167,20 @@ contract Ml2sc_model {
                 { let acc := mload(0x1480)
                     for { let w := 0x940 let q := 0x420 let e := 0xc40 } lt(w, e) { w := add(w, 256) q := add(q, 256) } { acc := add(mul(mload(add(w, 0)), mload(add(q, 0))), add(mul(mload(add(w, 32)), mload(add(q, 32))), add(mul(mload(add(w, 64)), mload(add(q, 64))), add(mul(mload(add(w, 96)), mload(add(q, 96))), add(mul(mload(add(w, 128)), mload(add(q, 128))), add(mul(mload(add(w, 160)), mload(add(q, 160))), add(mul(mload(add(w, 192)), mload(add(q, 192))), add(mul(mload(add(w, 224)), mload(add(q, 224))), acc)))))))) }
                     acc := add(mul(mload(0xc40), mload(0x720)), add(mul(mload(0xc60), mload(0x740)), add(mul(mload(0xc80), mload(0x760)), add(mul(mload(0xca0), mload(0x780)), add(mul(mload(0xcc0), mload(0x7a0)), add(mul(mload(0xce0), mload(0x7c0)), acc))))))
-                    { let lane := signextend(8, acc) let v := sar(21, lane) mstore(0x7e0, mul(v, sgt(v, 0))) acc := sar(72, sub(acc, lane)) }
-                    { let lane := signextend(8, acc) let v := sar(21, lane) mstore(0x800, mul(v, sgt(v, 0))) acc := sar(72, sub(acc, lane)) }
-                    { let v := sar(21, signextend(8, acc)) mstore(0x820, mul(v, sgt(v, 0))) } }
+                    { let v := sub(and(shr(21, acc), 0x7ffffffffffff), 0x4000000000000) mstore(0x7e0, mul(v, sgt(v, 0))) }
+                    { let v := sub(and(shr(93, acc), 0x7ffffffffffff), 0x4000000000000) mstore(0x800, mul(v, sgt(v, 0))) }
+                    { let v := sub(shr(165, acc), 0x4000000000000) mstore(0x820, mul(v, sgt(v, 0))) } }
                 { let acc := mload(0x14a0)
                     for { let w := 0xd00 let q := 0x420 let e := 0x1000 } lt(w, e) { w := add(w, 256) q := add(q, 256) } { acc := add(mul(mload(add(w, 0)), mload(add(q, 0))), add(mul(mload(add(w, 32)), mload(add(q, 32))), add(mul(mload(add(w, 64)), mload(add(q, 64))), add(mul(mload(add(w, 96)), mload(add(q, 96))), add(mul(mload(add(w, 128)), mload(add(q, 128))), add(mul(mload(add(w, 160)), mload(add(q, 160))), add(mul(mload(add(w, 192)), mload(add(q, 192))), add(mul(mload(add(w, 224)), mload(add(q, 224))), acc)))))))) }
                     acc := add(mul(mload(0x1000), mload(0x720)), add(mul(mload(0x1020), mload(0x740)), add(mul(mload(0x1040), mload(0x760)), add(mul(mload(0x1060), mload(0x780)), add(mul(mload(0x1080), mload(0x7a0)), add(mul(mload(0x10a0), mload(0x7c0)), acc))))))
-                    { let lane := signextend(8, acc) let v := sar(21, lane) mstore(0x840, mul(v, sgt(v, 0))) acc := sar(72, sub(acc, lane)) }
-                    { let lane := signextend(8, acc) let v := sar(21, lane) mstore(0x860, mul(v, sgt(v, 0))) acc := sar(72, sub(acc, lane)) }
-                    { let v := sar(21, signextend(8, acc)) mstore(0x880, mul(v, sgt(v, 0))) } }
+                    { let v := sub(and(shr(21, acc), 0x7ffffffffffff), 0x4000000000000) mstore(0x840, mul(v, sgt(v, 0))) }
+                    { let v := sub(and(shr(93, acc), 0x7ffffffffffff), 0x4000000000000) mstore(0x860, mul(v, sgt(v, 0))) }
+                    { let v := sub(shr(165, acc), 0x4000000000000) mstore(0x880, mul(v, sgt(v, 0))) } }
                 { let acc := mload(0x14c0)
                     for { let w := 0x10c0 let q := 0x420 let e := 0x13c0 } lt(w, e) { w := add(w, 256) q := add(q, 256) } { acc := add(mul(mload(add(w, 0)), mload(add(q, 0))), add(mul(mload(add(w, 32)), mload(add(q, 32))), add(mul(mload(add(w, 64)), mload(add(q, 64))), add(mul(mload(add(w, 96)), mload(add(q, 96))), add(mul(mload(add(w, 128)), mload(add(q, 128))), add(mul(mload(add(w, 160)), mload(add(q, 160))), add(mul(mload(add(w, 192)), mload(add(q, 192))), add(mul(mload(add(w, 224)), mload(add(q, 224))), acc)))))))) }
                     acc := add(mul(mload(0x13c0), mload(0x720)), add(mul(mload(0x13e0), mload(0x740)), add(mul(mload(0x1400), mload(0x760)), add(mul(mload(0x1420), mload(0x780)), add(mul(mload(0x1440), mload(0x7a0)), add(mul(mload(0x1460), mload(0x7c0)), acc))))))
-                    { let lane := signextend(14, acc) let v := sar(21, lane) mstore(0x8a0, mul(v, sgt(v, 0))) acc := sar(120, sub(acc, lane)) }
-                    { let v := sar(21, signextend(14, acc)) mstore(0x8c0, mul(v, sgt(v, 0))) } }
+                    { let v := sub(and(shr(21, acc), 0x7ffffffffffffffffffffffff), 0x4000000000000000000000000) mstore(0x8a0, mul(v, sgt(v, 0))) }
+                    { let v := sub(shr(141, acc), 0x4000000000000000000000000) mstore(0x8c0, mul(v, sgt(v, 0))) } }
                 // layer 1 'fc2'
                 { let acc := mload(0x15e0)
                     acc := add(mul(mload(0x14e0), mload(0x7e0)), add(mul(mload(0x1500), mload(0x800)), add(mul(mload(0x1520), mload(0x820)), add(mul(mload(0x1540), mload(0x840)), add(mul(mload(0x1560), mload(0x860)), add(mul(mload(0x1580), mload(0x880)), add(mul(mload(0x15a0), mload(0x8a0)), add(mul(mload(0x15c0), mload(0x8c0)), acc))))))))
