@@ -19,6 +19,13 @@ export const addrOf = (b: TensorBuffer, c: number, y: number, x: number) => b.at
 export const planeBytes = (b: TensorBuffer) => 32 * b.hp * b.wp
 export const bufferWords = (b: TensorBuffer) => b.shape.c * b.hp * b.wp
 
+/** Byte offset in `b` of a conv's tap t (input channel t / kh·kw, then its kernel row and column, dilated) from its window's top-left value. */
+export function tapOffset(s: { kh: number; kw: number; dh: number; dw: number }, b: TensorBuffer, t: number): number {
+  const kk = s.kh * s.kw
+  const r = t % kk
+  return Math.floor(t / kk) * planeBytes(b) + 32 * (Math.floor(r / s.kw) * s.dh * b.wp + (r % s.kw) * s.dw)
+}
+
 export type ConvMemory = {
   blob: number
   blobLayout: ConvBlobLayout

@@ -1,6 +1,6 @@
 import type { Plan } from '../../fixed/types.ts'
 import { activationExpr, vectorActivationYul } from '../dense/activationYul.ts'
-import { addrOf, planeBytes, type ConvMemory, type TensorBuffer } from './convMemory.ts'
+import { addrOf, planeBytes, tapOffset, type ConvMemory, type TensorBuffer } from './convMemory.ts'
 import { convPacketsOf, groupOffsets, masksDecl, packetWord } from './convPackets.ts'
 import { bundlesOf, maxMerger, mergerConstants, sharedBody, windowCode, windowLoopAt } from './convSharedInputs.ts'
 import { laneGroupsOf, tapsOf, type ConvStep, type LaneGroup, type PoolStep } from './convTypes.ts'
@@ -122,11 +122,7 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
   const inPlane = planeBytes(inB)
   const outPlane = planeBytes(outB)
   // input offset of tap t from the window's top-left value
-  const tapOff = (t: number) => {
-    const ci = Math.floor(t / kk)
-    const r = t % kk
-    return ci * inPlane + 32 * (Math.floor(r / s.kw) * s.dh * inB.wp + (r % s.kw) * s.dw)
-  }
+  const tapOff = (t: number) => tapOffset(s, inB, t)
   const { h: OH, w: OW } = pool ? pool.outShape : s.outShape
   const single = OH === 1 && OW === 1
   // fused pooling: a position is a pool window of ph × pw conv positions

@@ -1,6 +1,6 @@
 import type { Plan } from '../../fixed/types.ts'
 import { activationExpr, vectorActivationYul } from '../dense/activationYul.ts'
-import { addrOf, planeBytes, type ConvMemory } from './convMemory.ts'
+import { addrOf, planeBytes, tapOffset, type ConvMemory } from './convMemory.ts'
 import { convPacketsOf, groupOffsets } from './convPackets.ts'
 import { bundlesOf, sharedBody, windowLoopAt } from './convSharedInputs.ts'
 import { laneGroupsOf, tapsOf, type ConvStep, type PoolStep } from './convTypes.ts'
@@ -102,14 +102,9 @@ export function rowLanesStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMem
   const outB = mem.tensors[pool ? i + 2 : i + 1]!
   const pk = mem.packed[i]!
   const taps = tapsOf(s)
-  const kk = s.kh * s.kw
-  const inPlane = planeBytes(inB)
   const outPlane = planeBytes(outB)
-  const tapOff = (t: number) => {
-    const ci = Math.floor(t / kk)
-    const r = t % kk
-    return ci * inPlane + 32 * (Math.floor(r / s.kw) * s.dh * inB.wp + (r % s.kw) * s.dw)
-  }
+  // input offset of tap t from the window's top-left value
+  const tapOff = (t: number) => tapOffset(s, inB, t)
   const { ow, oh } = rowGeometry(s, pool)
   const ph = pool ? pool.sh : 1
   const pw = pool ? pool.sw : 1
