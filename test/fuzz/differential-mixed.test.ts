@@ -5,13 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { decodeAbiParameters, encodeFunctionData } from 'viem'
 import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
-import { deployModel } from '../../src/chain/deployModel.ts'
 import { measureBatchGas, predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
-import { uploadWeights } from '../../src/chain/uploadWeights.ts'
 import { kernelOf } from '../../src/codegen/dense/memoryMap.ts'
-import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
-import { blobLayout, chunkSizes, encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
-import { compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { type WeightLayout } from '../../src/codegen/generateSolidity.ts'
+import { blobLayout } from '../../src/codegen/weights/weightBlob.ts'
 import { encodeRow, packRowWords } from '../../src/fixed/encodeRows.ts'
 import { makePlan, weightedLayerNames } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
@@ -19,6 +16,7 @@ import { simulateBatch } from '../../src/fixed/simulateBatch.ts'
 import { isMixedWidth, weightWidthsOf, type PrecisionSpec } from '../../src/fixed/types.ts'
 import type { ModelIR } from '../../src/ir/types.ts'
 import { randomCnns } from '../helpers/randomCnn.ts'
+import { deployPlan } from '../helpers/deployPlan.ts'
 import { rng } from '../helpers/rng.ts'
 import { edgeRows, KINDS, makeRow } from '../helpers/fuzzRows.ts'
 import { A, chain } from '../helpers/syntheticModels.ts'
@@ -78,15 +76,7 @@ describe('differential fuzzing of per-layer weight widths: chain vs simulator, b
       expect(weightWidthsOf(plan)).toEqual(c.precision.layerWeightBytes!)
       // a narrower layer stores fewer bytes: the blob is not the uniform widest plan's
       if (!plan.tensorLayers?.length) expect(blobLayout(plan).length).toBeLessThan(blobLayout(makePlan(c.model, { ...c.precision, layerWeightBytes: undefined })).length)
-      const name = `Mixed${ci}`
-      const layout = c.layout ?? 'datacontract'
-      const chunkSize = chunkSizeFor(layout, c.chunkSize)
-      const opts = { contractName: name, chunkSize, embedWeights: c.embed, layout }
-      const compiled = compileSolidity(generateSolidity(plan, opts), name)
-      const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
-      const blob = encodeWeights(plan)
-      const embedded = embedsWeights(plan, opts)
-      if (!embedded) await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, chunkSize))
+      const { compiled, address, layout, embedded } = await deployPlan(s, plan, { name: `Mixed${ci}`, layout: c.layout, chunkSize: c.chunkSize, embed: c.embed })
       if (!plan.tensorLayers?.length) {
         const k = kernelOf(plan, { layout, embedded: layout === 'datacontract' && embedded })
         totals.kernels.add(k.mode + (k.streams ? ' streamed' : ''))

@@ -8,16 +8,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import path from 'node:path'
 import { decodeAbiParameters, encodeFunctionData, type Hex } from 'viem'
 import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
-import { deployModel } from '../../src/chain/deployModel.ts'
 import { measureBatchGas, predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
-import { uploadWeights } from '../../src/chain/uploadWeights.ts'
 import { UNROLL_LIMIT } from '../../src/codegen/dense/memoryMap.ts'
 import { kernelOf } from '../../src/codegen/dense/memoryMap.ts'
-import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
-import { chunkSizes, encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
-import { compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { embedsWeights, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
-import { encodeRow, packRowWords, packRows } from '../../src/fixed/encodeRows.ts'
+import { encodeRow, packRowWords } from '../../src/fixed/encodeRows.ts'
 import { makePlan } from '../../src/fixed/makePlan.ts'
 import { simulate } from '../../src/fixed/simulate.ts'
 import { simulateBatch } from '../../src/fixed/simulateBatch.ts'
@@ -26,6 +22,7 @@ import type { Activation, ModelIR } from '../../src/ir/types.ts'
 import { loadModel } from '../../src/model/loadModel.ts'
 import { FIXTURES } from '../helpers/paths.ts'
 import { randomCnns } from '../helpers/randomCnn.ts'
+import { deployPlan } from '../helpers/deployPlan.ts'
 import { rng } from '../helpers/rng.ts'
 import { edgeRows, inRange, KINDS, makeRow, type Kind } from '../helpers/fuzzRows.ts'
 import { A, chain, concatMlp, graph, headsMlp, NEW_OPS, probe, residualMlp } from '../helpers/syntheticModels.ts'
@@ -208,15 +205,7 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
     test(c.name, async () => {
       const model = typeof c.model === 'function' ? await c.model() : c.model
       const plan = makePlan(model, c.precision)
-      const name = `Fuzz${ci}`
-      const layout = c.layout ?? 'datacontract'
-      const chunkSize = chunkSizeFor(layout, c.chunkSize)
-      const opts = { contractName: name, chunkSize, embedWeights: c.embed, layout }
-      const compiled = compileSolidity(generateSolidity(plan, opts), name)
-      const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
-      const blob = encodeWeights(plan)
-      const embedded = embedsWeights(plan, opts)
-      if (!embedded) await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length, chunkSize))
+      const { compiled, address, layout, embedded } = await deployPlan(s, plan, { name: `Fuzz${ci}`, layout: c.layout, chunkSize: c.chunkSize, embed: c.embed })
       totals.layouts.add(layout === 'datacontract' && embedded ? 'datacontract (embedded)' : layout)
 
       const r = rng(1000 + ci)
