@@ -63,7 +63,7 @@ const isConfig = (p: string) => /\.ya?ml(\.[a-z]+)?$/i.test(p) || (existsSync(p)
 /** The IR summary of a model file (architecture guessed if the file has none) or of a config's model. */
 export async function inspectTarget(target: string, opts: { inputShape?: number[] } = {}): Promise<InspectSummary> {
   if (isConfig(target)) {
-    const config = await loadConfig(target)
+    const config = await loadConfig(target, { outputUnused: true })
     const prep = await prepareModel(config)
     const how = config.model.source ? 'model.source' : config.model.layers ? 'model.layers' : 'file'
     return { ...summarize(prep.model, path.relative(process.cwd(), config.model.path), how, prep.task), plan: planSummary(prep.plan, prep.contractName) }

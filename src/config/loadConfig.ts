@@ -7,6 +7,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml'
 import { ConfigError } from '../errors/base.ts'
+import { fileInTheWay } from '../files/fileInTheWay.ts'
 import { checkFiles, resolveConfig } from './resolveConfig.ts'
 import type { Config } from './types.ts'
 import { PRIVATE_KEY_MESSAGE, validateConfig, type Problem } from './validateConfig.ts'
@@ -23,6 +24,8 @@ export type LoadOverrides = {
    * (`verify`: a third party may hold only the model file and the config).
    */
   dataOptional?: boolean
+  /** The command writes nothing to the output folder (`inspect`): a file standing there is not a problem. */
+  outputUnused?: boolean
 }
 
 /** Reads, validates and resolves a config file. A folder means `<folder>/ml2sc.yaml`. */
@@ -78,6 +81,13 @@ export async function loadConfig(file: string, overrides: LoadOverrides = {}): P
   }
   if (missing.length > 0)
     throw problemsError(where, missing, doc, lineCounter, `paths are relative to the config file (${config.dir})`)
+  // a file where the output folder goes: said now, before any work (mkdir would fail later with EEXIST)
+  const blocker = overrides.outputUnused ? undefined : fileInTheWay(config.output)
+  if (blocker)
+    throw new ConfigError(`the output folder ${config.output} cannot be made: ${blocker} is a file, not a folder`, {
+      where: overrides.output !== undefined ? '--out' : `${where} (output)`,
+      hint: 'choose another folder with --out DIR (or `output:` in the config), or move the file away',
+    })
   return config
 }
 

@@ -3,6 +3,7 @@ import { basename, extname } from 'node:path'
 import { ModelError } from '../errors/base.ts'
 import { buildModel } from '../ir/buildModel.ts'
 import type { ArchStep, ModelIR } from '../ir/types.ts'
+import { orderUnknownHint } from './orderUnknownHint.ts'
 import { parseLayersSpec } from './parseLayersSpec.ts'
 import { parseModuleSource } from './parseModuleSource.ts'
 import { readOnnx } from './readOnnx.ts'
@@ -25,7 +26,7 @@ export async function loadModel(spec: ModelSpec): Promise<ModelIR> {
     // also a whole .pt whose custom nn.Module's forward() is not in the pickle: its tensors, chained as declared
     steps = parseLayersSpec(spec.layers, loaded.tensors, file)
   } else if (loaded.orderUnknown) {
-    throw new ModelError(loaded.orderUnknown, { where: file, hint: 'add model.source (the nn.Module\'s .py file) and model.class, or model.layers (e.g. [gru, linear]: the last time step into the Linear layers)' })
+    throw new ModelError(loaded.orderUnknown, { where: file, hint: orderUnknownHint(loaded.tensors) })
   } else {
     steps = loaded.steps
   }

@@ -1,3 +1,4 @@
+import { orderUnknownHint } from '../model/orderUnknownHint.ts'
 import { existsSync, readdirSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
@@ -71,7 +72,7 @@ export async function guessArchitecture(file: string, opts: GuessOptions = {}): 
   // a GRU/LSTM with no source (a state_dict, or a whole .pt whose forward() the pickle does not hold): guessRecurrent
   const rec = [...loaded.tensors.keys()].filter((k) => /\.weight_ih_l0$/.test(k))
   if (rec.length) return guessRecurrent(file, loaded, rec, opts)
-  if (loaded.orderUnknown) throw new ModelError(loaded.orderUnknown, { where: file, hint: "set model.source (the nn.Module's .py file) and model.class" })
+  if (loaded.orderUnknown) throw new ModelError(loaded.orderUnknown, { where: file, hint: orderUnknownHint(loaded.tensors) })
   const conv = [...loaded.tensors].find(([k, t]) => k.endsWith('.weight') && t.shape.length >= 3)
   if (conv)
     throw new ModelError(`${path.basename(file)} holds convolution weights ('${conv[0]}' is ${conv[1].shape.join('×')}): their order, strides, padding and pooling are not in the tensors`, {

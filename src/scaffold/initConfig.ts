@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG_NAME } from '../config/loadConfig.ts'
 import { validateConfig } from '../config/validateConfig.ts'
 import { ConfigError, DataError, Ml2scError } from '../errors/base.ts'
 import { parameterCount, shapeOf } from '../ir/taskOf.ts'
+import { fileInTheWay } from '../files/fileInTheWay.ts'
 import { writeAtomic } from '../files/writeAtomic.ts'
 import { ML2SC_VERSION } from '../version.ts'
 import { guessArchitecture, type ArchitectureGuess } from './guessArchitecture.ts'
@@ -43,6 +44,11 @@ export async function initConfig(opts: InitOptions, cwd = process.cwd()): Promis
   if (existsSync(target) && !opts.force)
     throw new ConfigError(`${shown} already exists`, { hint: 'pass --force to overwrite it, or --config to write another file' })
   const dir = path.dirname(target)
+  // a file where a folder must be (the config's folder, or --out): one line now, before reading the model
+  for (const [what, folder] of [['the config file\'s folder', dir], ['the output folder (--out)', opts.out === undefined ? undefined : path.resolve(cwd, opts.out)]] as const) {
+    const blocker = folder === undefined ? undefined : fileInTheWay(folder)
+    if (blocker) throw new ConfigError(`${what} ${folder} cannot be made: ${blocker} is a file, not a folder`, { hint: what.startsWith('the output') ? 'choose another folder with --out DIR, or move the file away' : 'choose another path with --config, or move the file away' })
+  }
 
   let dataFile: string | undefined
   if (opts.data) {

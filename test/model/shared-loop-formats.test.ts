@@ -1,7 +1,8 @@
 // One nn.Linear applied three times in a loop, trained by real PyTorch (shared_loop_wine,
 // scripts/make-shared-loop-fixtures.py): model.py + state_dict, ONNX (three Gemm nodes on the initializer
-// fc.weight) and a TorchScript trace (fc.forward, fc.forward1, fc.forward2) read to the same five layers, the
-// later two uses sharing the first's weights; float = PyTorch within 1e-5. From `init` unedited (then the
+// fc.weight), a TorchScript trace (fc.forward, fc.forward1, fc.forward2) and a TorchScript script (its
+// `for _0 in range(3):` loop, unrolled) read to the same five layers, the later two uses sharing the first's
+// weights; float = PyTorch within 1e-5. A scripted loop whose trip count comes from the input is refused. From `init` unedited (then the
 // data-contract layout) it runs on anvil with fc stored once: chain = simulator, within tolerance of PyTorch.
 import { describe, expect, test } from 'bun:test'
 import { appendFileSync, readFileSync } from 'node:fs'
@@ -21,6 +22,7 @@ describe('a Linear applied three times in a loop, from three formats', () => {
     ['model.py + state_dict', { path: path.join(DIR, 'model.state_dict.pt'), source: path.join(DIR, 'model.py') } as Spec],
     ['ONNX', { path: path.join(DIR, 'model.onnx') } as Spec],
     ['TorchScript trace', { path: path.join(DIR, 'model.trace.pt') } as Spec],
+    ['TorchScript script', { path: path.join(DIR, 'model.script.pt') } as Spec],
   ]
   test('the same layers, uses 2 and 3 sharing fc, 547 parameters; float = PyTorch within 1e-5', async () => {
     const models = await Promise.all(specs.map(([, s]) => loadModel(s)))
@@ -32,6 +34,17 @@ describe('a Linear applied three times in a loop, from three formats', () => {
       expect(parameterCount(m)).toBe(547)
       expect(worstErrors(m, featureRows(DIR, 13), pytorchOutputs(DIR)).float, specs[i]![0]).toBeLessThan(1e-5)
     })
+  })
+
+  test('a scripted loop over x.size(1) - 12 steps: one line naming the loop, a linear-chain hint', async () => {
+    // alone in a folder: beside it, model.py would be read in its place
+    const dir = fixtureProject(DIR, ['data_loop.script.pt'], 'ml2sc-data-loop-')
+    const r = await runCliInProcess(['inspect', 'data_loop.script.pt'], { cwd: dir })
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toContain('a loop whose trip count is not a constant ("for _0 in range(n):")')
+    expect(r.stderr).toContain('[linear, relu, linear, relu, linear]')
+    expect(r.stderr).not.toContain('gru')
   })
 
   test('inspect: the later uses name the layer whose weights they apply, with no parameters of their own', async () => {

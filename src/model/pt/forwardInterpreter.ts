@@ -10,7 +10,7 @@ import { recurrentCall, seqCall, seqTensor, SeqUnsupported, type CallVal } from 
 import { alongDim, headValues, joinValues } from '../source/joinValues.ts'
 import { bufferCall, type BufferVal } from './bufferCalls.ts'
 import { inputPartCall, partAsTensor, type PartVal } from './inputParts.ts'
-import { constantBranch, constArith } from './scriptBranches.ts'
+import { constantBranch, constArith, unrollLoop } from './scriptBranches.ts'
 import { attentionCall, attentionPool, type AttnVal } from './attentionCalls.ts'
 
 /** What the interpreter needs from readPt: the archive's classes, and the steps of a submodule. */
@@ -62,6 +62,11 @@ export function followForward(node: Node, ctx: ForwardCtx): ArchStep[] {
       if (c?.k !== 'const' || typeof c.v !== 'boolean') throw new ForwardUnreadable(`control flow on a value computed from the input ("${line}")`)
       const { chosen, next } = constantBranch(lines, i, c.v)
       lines.splice(i, next - i, ...chosen)
+      i--
+      continue
+    }
+    // `for _0 in range(3):` with a constant trip count: unrolled in place (./scriptBranches.ts)
+    if (raw.startsWith('    ') && !raw.startsWith('     ') && unrollLoop(lines, i, (src) => ((v) => (v.k === 'const' ? v.v : undefined))(evaluate(parseExpr(src, line), env, node, ctx, line)))) {
       i--
       continue
     }
@@ -182,7 +187,7 @@ function evaluate(e: Expr, env: Map<string, Val>, node: Node, ctx: ForwardCtx, l
         if (obj?.k !== 'self' || attr?.k !== 'const' || typeof attr.v !== 'string') throw fail('getattr on something other than self')
         return selfAttr(node, attr.v, fail)
       }
-      const arith = constArith(name, args.map((a) => (a.k === 'const' ? a.v : undefined)))
+      const arith = constArith(name, args.map((a) => (a.k === 'const' ? a.v : undefined)), OPAQUE)
       if (arith !== undefined) return { k: 'const', v: arith }
       return joinCall(name, args, kwargs, fail) ?? bufferCall(name, args) ?? applyFunction(name, args, kwargs, fail)
     }
