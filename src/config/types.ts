@@ -43,8 +43,8 @@ export type Config = {
   }
   weights: { layout: Layout }
   precision: {
-    /** Activation scale: 2^fraction (binary, default) or 10^decimals (PRBMath / ML2SC style). */
-    fraction?: number
+    /** Activation scale: 2^fraction (binary, default) or 10^decimals (PRBMath / ML2SC style); `auto`: 2^20, or smaller when `weights: auto` finds it cheaper and within the tolerance. */
+    fraction?: number | 'auto'
     decimals?: number
     /** Storage width of the weights; `auto` picks by layout and model size; a list or a map by layer name sets each weighted layer's. */
     weights: WeightWidth | 'auto' | WeightWidth[] | Record<string, WeightWidth>

@@ -18,6 +18,7 @@ import { logitView } from './logitView.ts'
 import { int8Eligible, keepsClasses } from './keepsClasses.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 import { checkHeadLabels } from './checkHeadLabels.ts'
+import { chooseFraction } from './chooseFraction.ts'
 
 export type Prepared = {
   model: ModelIR
@@ -97,6 +98,8 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   let plan = makePlan(model, spec)
   // per-layer widths (narrowLayers.ts), run last: on the uniform width's plan with its chosen inputs
   let perLayer: ((p: Plan) => Plan) | undefined
+  // the gate the widths were chosen by: `fraction: auto` holds a smaller activation scale to it too
+  let gate: ((p: Plan) => boolean) | undefined
   const narrow = (o: Omit<NarrowOptions, 'progress' | 'code'>) => (p: Plan) =>
     narrowLayers(model, { ...spec, weightBytes: p.weightBytes, inputBytes: p.inputBytes, inputFraction: p.inputFraction, inputUnsigned: p.inputUnsigned }, p, { ...o, progress, code }).plan
   if (precision.weights === 'auto') {
@@ -112,7 +115,8 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
       plan = [1, 2, 3].map((weightBytes) => tryPlan(() => makePlan(model, { ...spec, weightBytes }))).find(keeps) ?? wide
       // then per layer: the layers with the most lane words narrowed while the gate holds (int4 for an MLP's dense layers)
       const int4 = !model.tensorLayers?.length && !model.categorical?.length
-      perLayer = narrow({ dense: int4 ? [0.5, 1, 2, 3] : [1, 2, 3], conv: [1, 2, 3], holds: (p) => keepsClasses(model, task, p, wide, rows, reference) && within(p, refs, NARROW_MARGIN) })
+      gate = (p) => keepsClasses(model, task, p, wide, rows, reference) && within(p, refs, NARROW_MARGIN)
+      perLayer = narrow({ dense: int4 ? [0.5, 1, 2, 3] : [1, 2, 3], conv: [1, 2, 3], holds: gate })
     } else {
       // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
       // the logits' error × the last activation's Lipschitz bound (logitView.ts): a saturated sigmoid hides nothing
@@ -124,6 +128,7 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
       plan = [2, 3].map((weightBytes) => makePlan(model, { ...spec, weightBytes })).find(fits) ?? makePlan(model, { ...spec, weightBytes: 4 })
       // int24/int32 chosen: the layers that do not need it go back to int16 (or int24), judged the same way
       if (plan.weightBytes > 2) perLayer = narrow({ dense: [2, 3], conv: [2, 3], holds: fits })
+      if (rows) gate = fits
     }
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
@@ -139,8 +144,13 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   // per layer last: with the inputs fixed, a narrower layer must pay for itself in lane words or bytes (with int32
   // inputs it could gain lanes that the narrow inputs give every width anyway)
   if (perLayer) plan = perLayer(plan)
+  // `fraction: auto` (the default; a number is kept as given): a smaller activation scale when it takes fewer lane words and passes the gate
+  if (gate && fractionIsAuto(precision)) plan = chooseFraction(model, spec, plan, gate, progress)
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
 }
+
+/** `precision.fraction` left to auto: `auto` or absent, on a binary scale. */
+const fractionIsAuto = (p: Config['precision']) => p.decimals === undefined && (p.fraction === undefined || p.fraction === 'auto')
 
 /** Whether every output of the simulator (= the chain) on every row is within its tolerance of `against` (rows outside the safe range skipped). */
 function withinTolerance(plan: Plan, rows: number[][], against: number[][], tolerance: number[]): boolean {

@@ -22,7 +22,7 @@ export function resolvePrecision(p: Config['precision'], layerNames?: string[]):
     const need = (['int32', 'int64', 'int128', 'int256'] as const).find((w) => 2n ** BigInt(widthBytes(w) * 8 - 1) >= 16n * 10n ** BigInt(p.decimals!))
     throw new NumericsError(`${p.inputs} cannot hold inputs of ±16 at scale 10^${p.decimals}`, { where: 'precision.inputs', hint: `use precision.inputs: ${need ?? 'int256'} with decimals: ${p.decimals}` })
   }
-  return { fraction: p.fraction ?? 20, decimals: p.decimals, weightBytes, ...(layerWeightBytes ? { layerWeightBytes } : {}), inputBytes }
+  return { fraction: typeof p.fraction === 'number' ? p.fraction : 20, decimals: p.decimals, weightBytes, ...(layerWeightBytes ? { layerWeightBytes } : {}), inputBytes }
 }
 
 /**

@@ -47,7 +47,7 @@ describe('precision.weights per layer (issue 23)', () => {
     cpSync(B.dir, dir, { recursive: true })
     const g = await runCliInProcess(['generate', path.join(dir, 'ml2sc.yaml'), '--verbose'])
     expect(g.code).toBe(0)
-    expect(g.stderr).toContain('precision: weights fc1 int8, fc2 int16, fc3 int24, inputs int16')
+    expect(g.stderr).toContain('precision: weights fc1 int8, fc2 int16, fc3 int24, inputs int16, scale 2^12')
   })
 
   test("verify rebuilds the plan from plan.json's per-layer widths: the publisher's verifies, a forged width does not, and update refuses it", async () => {

@@ -56,10 +56,11 @@ describe('inspect a model file', () => {
     const s = await inspectTarget(path.join(ROOT, 'examples/iris/ml2sc.yaml'))
     expect(s.architecture).toBe('model.source')
     // weights: auto calibrates on the test rows: iris's logits (relu, identity) keep PyTorch's class on every row with int8
-    // inputs: auto holds every test feature with 2× headroom in 24 bits at 2^20
-    expect(s.plan).toMatchObject({ contract: 'Ml2sc_IrisNet', fraction: 20, weightBits: 8, inputBits: 24, inputScale: '2^20' })
-    expect(s.plan!.layers.length).toBe(2)
-    expect(renderInspect(s)).toMatch(/fixed point  activations at 2\^20, weights int8/)
+    // inputs: auto holds every test feature with 2× headroom in 24 bits at 2^20; then fraction: auto takes 2^16,
+    // where fc1's lanes are 32 bits (8 a word) and the calibration rows keep the gate (the inputs follow to 2^16)
+    expect(s.plan).toMatchObject({ contract: 'Ml2sc_IrisNet', fraction: 16, weightBits: 8, inputBits: 24, inputScale: '2^16' })
+    expect(s.plan!.layers.map((l) => l.lanes)).toEqual([8, 3])
+    expect(renderInspect(s)).toMatch(/fixed point  activations at 2\^16, weights int8/)
   })
 
   test('CLI: a table on stdout, or --json', async () => {

@@ -32,7 +32,9 @@ export async function generateStage(config: Config, log: Logger): Promise<Genera
     throw e
   }
   const { plan: chosen } = prepared
-  sp.succeed(auto || isMixedWidth(chosen) ? `precision: weights ${widthsLine(chosen)}, inputs int${8 * chosen.inputBytes}` : undefined)
+  // the activation scale too: `fraction: auto` may have lowered it from 2^20
+  const scale = chosen.decimals === undefined ? `, scale 2^${chosen.F}` : ''
+  sp.succeed(auto || isMixedWidth(chosen) ? `precision: weights ${widthsLine(chosen)}, inputs int${8 * chosen.inputBytes}${scale}` : undefined)
   for (const w of prepared.warnings) log.info(`  warning: ${w.message}${w.hint ? ` (hint: ${w.hint})` : ''}`)
   const { plan, model } = prepared
   log.detail(`${prepared.task}, ${shapeOf(model).join('-')}, scale 2^${plan.F}, weights ${widthsLine(plan)}`)
