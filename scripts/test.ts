@@ -1,8 +1,10 @@
 // `npm test`: every test file in its own `bun test` process, a few at a time (the files share no state:
 // each starts its own anvil on a free port and writes to its own temporary folders), so a 2-core machine
-// runs the chain-bound files side by side. Each file's output is printed whole when it ends (no
-// interleaving), then the totals as bun writes them (` N pass`, ` N fail`), which .ci/run reads (its last
-// such lines). Exits non-zero on any failure, a crashed file included.
+// runs the chain-bound files side by side; the light files that reach nothing beyond themselves run about
+// a dozen per process instead (scripts/test-batches.ts says which; ML2SC_TEST_BATCH=0 runs each alone).
+// Each process's output is printed whole when it ends (no interleaving), a batch's headed by each file's
+// counts and failing tests, then the totals as bun writes them (` N pass`, ` N fail`), which .ci/run reads
+// (its last such lines). Exits non-zero on any failure, a crashed file or batch included.
 //
 // The files start heaviest first, by the CPU seconds each took when last measured (scripts/test-costs.json:
 // measured per file where a run wrote it, else the idle CI's wall seconds × 2/3), so that the long ones never
@@ -17,6 +19,7 @@ import { Glob } from 'bun'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import path from 'node:path'
+import { batchable, batches, splitByFile } from './test-batches.ts'
 
 const ROOT = path.resolve(import.meta.dir, '..')
 /** Per-test timeout handed to bun: 15 minutes, about 5× the slowest test seen on a busy 2-core machine. */
@@ -37,7 +40,12 @@ const costs: Record<string, number> = (() => {
   }
 })()
 const cost = (f: string) => costs[f] ?? guess(f)
-const queue = [...files].sort((a, b) => cost(b) - cost(a))
+// the light files run several per process (scripts/test-batches.ts; ML2SC_TEST_BATCH=0 runs each alone);
+// a batch takes its place in the heaviest-first order by its files' summed cost
+const light = process.env.ML2SC_TEST_BATCH === '0' ? new Set<string>() : batchable(ROOT, files, costs)
+const units: string[][] = [...files.filter((f) => !light.has(f)).map((f) => [f]), ...batches([...light], cost)]
+const unitCost = (u: string[]) => u.reduce((a, f) => a + cost(f), 0)
+const queue = units.sort((a, b) => unitCost(b) - unitCost(a))
 // one more than the cores: the chain-bound files spend part of their time waiting on anvil
 const jobs = Math.max(1, Number(process.env.ML2SC_TEST_JOBS ?? availableParallelism() + 1))
 // ML2SC_COMPILE_CACHE= (empty) runs without the shared cache
@@ -66,23 +74,40 @@ if (serverDir) {
   env.ML2SC_COMPILE_SERVER = serverDir
 }
 
-type Outcome = { file: string; pass: number; fail: number; skip: number; code: number; seconds: number; cpu: number }
+type Outcome = { files: string[]; pass: number; fail: number; skip: number; code: number; seconds: number; cpu: number; failed: string[] }
 const count = (text: string, word: string) => Number(/^ *(\d+) /.exec(text.match(new RegExp(`^ *\\d+ ${word}$`, 'm'))?.[0] ?? '')?.[1] ?? 0)
 
-async function runFile(file: string): Promise<Outcome> {
+/** One `bun test` process for one file, or for a batch of light ones (scripts/test-batches.ts). */
+async function runFiles(batch: string[]): Promise<Outcome> {
   const t0 = performance.now()
-  const proc = Bun.spawn([process.execPath, 'test', ...PROFILE_PRELOAD, `./${file}`, '--timeout', String(TIMEOUT_MS)], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe', env })
+  const proc = Bun.spawn([process.execPath, 'test', ...PROFILE_PRELOAD, ...batch.map((f) => `./${f}`), '--timeout', String(TIMEOUT_MS)], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe', env })
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   const code = await proc.exited
   const seconds = (performance.now() - t0) / 1000
-  // user + system CPU of the file's process and everything it waited for (CLI runs, anvil)
+  // user + system CPU of the process and everything it waited for (CLI runs, anvil)
   const cpu = Number(proc.resourceUsage()?.cpuTime.total ?? 0n) / 1e6
   const text = out + err
-  const outcome = { file, pass: count(text, 'pass'), fail: count(text, 'fail'), skip: count(text, 'skip'), code, seconds, cpu }
-  // a file that failed without counting a failure (it crashed, or a hook threw) counts as one
-  if (code !== 0 && outcome.fail === 0) outcome.fail = 1
-  process.stdout.write(`\n── ${file} · ${outcome.pass} pass, ${outcome.fail} fail · ${seconds.toFixed(1)} s · CPU ${cpu.toFixed(1)} s ──\n${out}${err.trimEnd()}\n`)
-  return outcome
+  const o: Outcome = { files: batch, pass: count(text, 'pass'), fail: count(text, 'fail'), skip: count(text, 'skip'), code, seconds, cpu, failed: [] }
+  // a process that failed without counting a failure (it crashed, or a hook threw) counts as one
+  if (code !== 0 && o.fail === 0) o.fail = 1
+  const timing = `${seconds.toFixed(1)} s · CPU ${cpu.toFixed(1)} s`
+  if (batch.length === 1) {
+    if (o.fail > 0) o.failed = [batch[0]!]
+    process.stdout.write(`\n── ${batch[0]} · ${o.pass} pass, ${o.fail} fail · ${timing} ──\n${out}${err.trimEnd()}\n`)
+    return o
+  }
+  // a batch: each file's own counts from bun's per-file listing; a failure bun counted outside any file
+  // (an error between tests, a crash, a file that never started) names the files it could have been in
+  const per = splitByFile(batch, err)
+  const lines = batch.map((f) => {
+    const c = per.get(f)!
+    return `   ${f} · ${c.seen ? `${c.pass} pass, ${c.fail} fail${c.skip ? `, ${c.skip} skip` : ''}` : 'NOT RUN'}${c.failed.map((t) => `\n     (fail) ${t}`).join('')}`
+  })
+  o.failed = batch.filter((f) => per.get(f)!.fail > 0)
+  const unplaced = o.fail - [...per.values()].reduce((a, c) => a + c.fail, 0)
+  if (unplaced > 0) o.failed.push(...batch.filter((f) => !o.failed.includes(f) && (!per.get(f)!.seen || code !== 0)).map((f) => `${f} (batch: ${unplaced} failure(s) outside a test)`))
+  process.stdout.write(`\n── batch of ${batch.length} light files · ${o.pass} pass, ${o.fail} fail · ${timing} ──\n${lines.join('\n')}\n${out}${err.trimEnd()}\n`)
+  return o
 }
 
 const t0 = performance.now()
@@ -90,7 +115,7 @@ const outcomes: Outcome[] = []
 try {
   await Promise.all(
     Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-      for (let f = queue.shift(); f; f = queue.shift()) outcomes.push(await runFile(f))
+      for (let b = queue.shift(); b; b = queue.shift()) outcomes.push(await runFiles(b))
     }),
   )
 } finally {
@@ -101,13 +126,15 @@ try {
 }
 const serverCpu = servers.reduce((a, p) => a + Number(p.resourceUsage()?.cpuTime.total ?? 0n) / 1e6, 0)
 if (process.env.ML2SC_TEST_COSTS === 'write') {
-  const next = { ...costs, ...Object.fromEntries(outcomes.map((o) => [o.file, Math.round(o.cpu)])) }
+  const next = { ...costs, ...Object.fromEntries(outcomes.filter((o) => o.files.length === 1).map((o) => [o.files[0]!, Math.round(o.cpu)])) }
   const sorted = Object.fromEntries(Object.entries(next).filter(([f]) => all.includes(f)).sort(([, a], [, b]) => b - a))
   writeFileSync(COSTS, `${JSON.stringify(sorted, null, 1)}\n`)
 }
 const sum = (k: 'pass' | 'fail' | 'skip') => outcomes.reduce((a, o) => a + o[k], 0)
 const cpu = outcomes.reduce((a, o) => a + o.cpu, 0) + serverCpu
-const failed = outcomes.filter((o) => o.fail > 0)
-process.stdout.write(`\n${outcomes.length} files, ${jobs} at a time, ${((performance.now() - t0) / 1000).toFixed(0)} s, CPU ${cpu.toFixed(0)} s${servers.length ? ` (${serverCpu.toFixed(0)} s of it in ${servers.length} solc servers)` : ''}${failed.length ? `; failed: ${failed.map((o) => o.file).join(', ')}` : ''}\n`)
+const failed = outcomes.flatMap((o) => o.failed)
+const nFiles = outcomes.reduce((a, o) => a + o.files.length, 0)
+const nBatches = outcomes.filter((o) => o.files.length > 1).length
+process.stdout.write(`\n${nFiles} files in ${outcomes.length} processes (${nBatches} of them batches of light files), ${jobs} at a time, ${((performance.now() - t0) / 1000).toFixed(0)} s, CPU ${cpu.toFixed(0)} s${servers.length ? ` (${serverCpu.toFixed(0)} s of it in ${servers.length} solc servers)` : ''}${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`)
 process.stdout.write(` ${sum('skip')} skip\n ${sum('pass')} pass\n ${sum('fail')} fail\n`)
 process.exit(files.length === 0 || sum('fail') > 0 ? 1 : 0)
