@@ -52,8 +52,9 @@ export type FileCounts = { pass: number; fail: number; skip: number; seen: boole
 
 /**
  * Per-file counts from one process's stderr: bun heads each file's results with `<file>:` and writes one
- * `(pass)` / `(fail)` / `(skip)` / `(todo)` line per test; the summary after the last file (the failures
- * repeated, then ` N pass`) belongs to no file.
+ * `(pass)` / `(fail)` / `(skip)` / `(todo)` line per test, and `# Unhandled error between tests` (a failure bun
+ * counts as ` N error`); the summary after the last file (the failures repeated, then ` N pass`) belongs
+ * to no file.
  */
 export function splitByFile(files: string[], stderr: string): Map<string, FileCounts> {
   const out = new Map<string, FileCounts>(files.map((f) => [f, { pass: 0, fail: 0, skip: 0, seen: false, failed: [] }]))
@@ -72,6 +73,10 @@ export function splitByFile(files: string[], stderr: string): Map<string, FileCo
       cur.fail++
       cur.failed.push(line.slice(7).replace(/ \[[\d.]+m?s\]$/, ''))
     } else if (line.startsWith('(skip) ') || line.startsWith('(todo) ')) cur.skip++
+    else if (line.startsWith('# Unhandled error')) {
+      cur.fail++
+      cur.failed.push(line.slice(2).toLowerCase())
+    }
   }
   return out
 }

@@ -87,8 +87,9 @@ async function runFiles(batch: string[]): Promise<Outcome> {
   // user + system CPU of the process and everything it waited for (CLI runs, anvil)
   const cpu = Number(proc.resourceUsage()?.cpuTime.total ?? 0n) / 1e6
   const text = out + err
-  const o: Outcome = { files: batch, pass: count(text, 'pass'), fail: count(text, 'fail'), skip: count(text, 'skip'), code, seconds, cpu, failed: [] }
-  // a process that failed without counting a failure (it crashed, or a hook threw) counts as one
+  const o: Outcome = { files: batch, pass: count(text, 'pass'), fail: count(text, 'fail') + count(text, 'error'), skip: count(text, 'skip'), code, seconds, cpu, failed: [] }
+  // an error between tests counts as a failure (bun writes it as ` N error`); a process that failed without
+  // counting either (it crashed, or a hook threw) counts as one
   if (code !== 0 && o.fail === 0) o.fail = 1
   const timing = `${seconds.toFixed(1)} s · CPU ${cpu.toFixed(1)} s`
   if (batch.length === 1) {
@@ -103,10 +104,20 @@ async function runFiles(batch: string[]): Promise<Outcome> {
     const c = per.get(f)!
     return `   ${f} · ${c.seen ? `${c.pass} pass, ${c.fail} fail${c.skip ? `, ${c.skip} skip` : ''}` : 'NOT RUN'}${c.failed.map((t) => `\n     (fail) ${t}`).join('')}`
   })
+  const counts = [...per.values()]
+  // a process that died wrote no totals: count what it listed
+  if (!/^ *\d+ pass$/m.test(text)) {
+    o.pass = counts.reduce((a, c) => a + c.pass, 0)
+    o.skip = counts.reduce((a, c) => a + c.skip, 0)
+  }
   o.failed = batch.filter((f) => per.get(f)!.fail > 0)
-  const unplaced = o.fail - [...per.values()].reduce((a, c) => a + c.fail, 0)
-  if (unplaced > 0) o.failed.push(...batch.filter((f) => !o.failed.includes(f) && (!per.get(f)!.seen || code !== 0)).map((f) => `${f} (batch: ${unplaced} failure(s) outside a test)`))
-  process.stdout.write(`\n── batch of ${batch.length} light files · ${o.pass} pass, ${o.fail} fail · ${timing} ──\n${lines.join('\n')}\n${out}${err.trimEnd()}\n`)
+  // a failure outside any listed test (a crash, a hook that threw): the file running when it happened (the
+  // last one listed), and every file that never started
+  const unplaced = o.fail - counts.reduce((a, c) => a + c.fail, 0)
+  const last = batch.filter((f) => per.get(f)!.seen).at(-1)
+  if (unplaced > 0) o.failed.push(...batch.filter((f) => !o.failed.includes(f) && (f === last || !per.get(f)!.seen)).map((f) => `${f} (${per.get(f)!.seen ? 'running when its batch failed' : 'never ran: its batch failed'})`))
+  const status = code !== 0 && unplaced > 0 ? ` · exit ${proc.signalCode ?? code}` : ''
+  process.stdout.write(`\n── batch of ${batch.length} light files · ${o.pass} pass, ${o.fail} fail${status} · ${timing} ──\n${lines.join('\n')}\n${out}${err.trimEnd()}\n`)
   return o
 }
 
