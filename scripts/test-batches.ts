@@ -21,7 +21,7 @@ const SHARED_STATE = new RegExp(
   [
     // nodes: the embedded anvil, a remote one, the helpers that start one, a CLI stage that runs on a chain
     'fileChain|connectChain|startAnvil|startRemoteAnvil|deployCnn|headsRun|convGraphRun|sequenceChain|helpers/forge|forgery',
-    `'(run|deploy|upload|evaluate|update|predict|verify|gas)'`,
+    `'(run|deploy|upload|evaluate|update|predict|verify|gas)'|\\b(run|deploy|upload|evaluate|update|predict|verify|gas)Command\\b|\\.\\./chain/helpers`,
     // processes and process-wide state
     'Bun\\.spawn|spawnSync|child_process|\\brunCli\\(|process\\.env\\.\\w+\\s*=(?!=)|delete process\\.env|process\\.exitCode\\s*=|process\\.chdir',
     'process\\.on\\(|process\\.exit\\b|mock\\.module|spyOn|setSystemTime|globalThis\\.\\w+\\s*=(?!=)',

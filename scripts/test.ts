@@ -6,14 +6,15 @@
 // counts and failing tests, then the totals as bun writes them (` N pass`, ` N fail`), which .ci/run reads
 // (its last such lines). Exits non-zero on any failure, a crashed file or batch included.
 //
-// The files start heaviest first, by the CPU seconds each took when last measured (scripts/test-costs.json:
-// measured per file where a run wrote it, else the idle CI's wall seconds × 2/3), so that the long ones never
-// start last and the light ones fill the gaps; a file not in the table yet is guessed from its folder. The files of one run share a
+// The files start longest first, by the wall seconds each held its slot when last measured
+// (scripts/test-walls.json), else by the CPU seconds it took (scripts/test-costs.json) times the usual wall per
+// CPU second, so that the long ones (and the ones that mostly wait on a node) never start last and the light
+// ones fill the gaps; a file in neither table is guessed from its folder. The files of one run share a
 // solc cache (ML2SC_COMPILE_CACHE, a temporary folder removed at the end): a contract compiled once, by any
 // file or CLI process, is read back by the others instead of loading solc-js again.
 //
 //   bun scripts/test.ts [path filters…]      ML2SC_TEST_JOBS=N to change the parallelism (default: cores + 1)
-//   ML2SC_TEST_COSTS=write                   rewrite scripts/test-costs.json with this run's CPU seconds
+//   ML2SC_TEST_COSTS=write                   rewrite scripts/test-costs.json (CPU s) and test-walls.json (wall s)
 //   ML2SC_PROFILE=<folder>                   record where each file's CPU goes (scripts/test-profile.ts)
 import { Glob } from 'bun'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,6 +26,7 @@ const ROOT = path.resolve(import.meta.dir, '..')
 /** Per-test timeout handed to bun: 15 minutes, about 5× the slowest test seen on a busy 2-core machine. */
 const TIMEOUT_MS = 900_000
 const COSTS = path.join(ROOT, 'scripts/test-costs.json')
+const WALLS = path.join(ROOT, 'scripts/test-walls.json')
 /** Files not in the costs table yet: the ones that start nodes and run whole pipelines are guessed heavier. */
 const HEAVY = /^test\/(chain|e2e|corpus|report|gas|codegen)\//
 const guess = (f: string) => (HEAVY.test(f) ? 40 : 10)
@@ -32,20 +34,29 @@ const guess = (f: string) => (HEAVY.test(f) ? 40 : 10)
 const filters = process.argv.slice(2)
 const all = [...new Glob('test/**/*.test.ts').scanSync({ cwd: ROOT })].sort()
 const files = filters.length ? all.filter((f) => filters.some((p) => f.includes(p.replace(/^\.\//, '')))) : all
-const costs: Record<string, number> = (() => {
+const readTable = (file: string): Record<string, number> => {
   try {
-    return JSON.parse(readFileSync(COSTS, 'utf8')) as Record<string, number>
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>
   } catch {
     return {}
   }
-})()
+}
+const costs = readTable(COSTS)
+const walls = readTable(WALLS)
 const cost = (f: string) => costs[f] ?? guess(f)
 // the light files run several per process (scripts/test-batches.ts; ML2SC_TEST_BATCH=0 runs each alone);
 // a batch takes its place in the heaviest-first order by its files' summed cost
 const light = process.env.ML2SC_TEST_BATCH === '0' ? new Set<string>() : batchable(ROOT, files, costs)
 const units: string[][] = [...files.filter((f) => !light.has(f)).map((f) => [f]), ...batches([...light], cost)]
 const unitCost = (u: string[]) => u.reduce((a, f) => a + cost(f), 0)
-const queue = units.sort((a, b) => unitCost(b) - unitCost(a))
+// Longest first, by the wall seconds a file held its slot when last measured (scripts/test-walls.json, written
+// beside the costs): a file that mostly waits (on anvil, on a node's timeouts) holds a slot long for little
+// CPU, so it must start early or it ends the run alone; the other processes fill the cores meanwhile. A
+// batch, or a file with no wall measured, is placed by its CPU cost times the table's median wall per CPU s.
+const ratios = Object.keys(walls).filter((f) => costs[f]! >= 1).map((f) => walls[f]! / costs[f]!).sort((a, b) => a - b)
+const wallPerCpu = ratios.length ? ratios[ratios.length >> 1]! : 1
+const slotSeconds = (u: string[]) => (u.length === 1 && walls[u[0]!] !== undefined ? walls[u[0]!]! : unitCost(u) * wallPerCpu)
+const queue = units.sort((a, b) => slotSeconds(b) - slotSeconds(a))
 // one more than the cores: the chain-bound files spend part of their time waiting on anvil
 const jobs = Math.max(1, Number(process.env.ML2SC_TEST_JOBS ?? availableParallelism() + 1))
 // ML2SC_COMPILE_CACHE= (empty) runs without the shared cache
@@ -140,6 +151,8 @@ if (process.env.ML2SC_TEST_COSTS === 'write') {
   const next = { ...costs, ...Object.fromEntries(outcomes.filter((o) => o.files.length === 1).map((o) => [o.files[0]!, Math.round(o.cpu)])) }
   const sorted = Object.fromEntries(Object.entries(next).filter(([f]) => all.includes(f)).sort(([, a], [, b]) => b - a))
   writeFileSync(COSTS, `${JSON.stringify(sorted, null, 1)}\n`)
+  const nextWalls = { ...walls, ...Object.fromEntries(outcomes.filter((o) => o.files.length === 1).map((o) => [o.files[0]!, Math.round(o.seconds)])) }
+  writeFileSync(WALLS, `${JSON.stringify(Object.fromEntries(Object.entries(nextWalls).filter(([f]) => all.includes(f)).sort(([, a], [, b]) => b - a)), null, 1)}\n`)
 }
 const sum = (k: 'pass' | 'fail' | 'skip') => outcomes.reduce((a, o) => a + o[k], 0)
 const cpu = outcomes.reduce((a, o) => a + o.cpu, 0) + serverCpu
