@@ -1,27 +1,32 @@
 // `npm test`: every test file in its own `bun test` process, a few at a time (the files share no state:
 // each starts its own anvil on a free port and writes to its own temporary folders), so a 2-core machine
-// runs the chain-bound files side by side. Each file's output is printed whole when it ends (no
-// interleaving), then the totals as bun writes them (` N pass`, ` N fail`), which .ci/run reads (its last
-// such lines). Exits non-zero on any failure, a crashed file included.
+// runs the chain-bound files side by side; the light files that reach nothing beyond themselves run about
+// a dozen per process instead (scripts/test-batches.ts says which; ML2SC_TEST_BATCH=0 runs each alone).
+// Each process's output is printed whole when it ends (no interleaving), a batch's headed by each file's
+// counts and failing tests, then the totals as bun writes them (` N pass`, ` N fail`), which .ci/run reads
+// (its last such lines). Exits non-zero on any failure, a crashed file or batch included.
 //
-// The files start heaviest first, by the CPU seconds each took when last measured (scripts/test-costs.json:
-// measured per file where a run wrote it, else the idle CI's wall seconds × 2/3), so that the long ones never
-// start last and the light ones fill the gaps; a file not in the table yet is guessed from its folder. The files of one run share a
+// The files start longest first, by the wall seconds each held its slot when last measured
+// (scripts/test-walls.json), else by the CPU seconds it took (scripts/test-costs.json) times the usual wall per
+// CPU second, so that the long ones (and the ones that mostly wait on a node) never start last and the light
+// ones fill the gaps; a file in neither table is guessed from its folder. The files of one run share a
 // solc cache (ML2SC_COMPILE_CACHE, a temporary folder removed at the end): a contract compiled once, by any
 // file or CLI process, is read back by the others instead of loading solc-js again.
 //
 //   bun scripts/test.ts [path filters…]      ML2SC_TEST_JOBS=N to change the parallelism (default: cores + 1)
-//   ML2SC_TEST_COSTS=write                   rewrite scripts/test-costs.json with this run's CPU seconds
+//   ML2SC_TEST_COSTS=write                   rewrite scripts/test-costs.json (CPU s) and test-walls.json (wall s)
 //   ML2SC_PROFILE=<folder>                   record where each file's CPU goes (scripts/test-profile.ts)
 import { Glob } from 'bun'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import path from 'node:path'
+import { batchable, batches, splitByFile } from './test-batches.ts'
 
 const ROOT = path.resolve(import.meta.dir, '..')
 /** Per-test timeout handed to bun: 15 minutes, about 5× the slowest test seen on a busy 2-core machine. */
 const TIMEOUT_MS = 900_000
 const COSTS = path.join(ROOT, 'scripts/test-costs.json')
+const WALLS = path.join(ROOT, 'scripts/test-walls.json')
 /** Files not in the costs table yet: the ones that start nodes and run whole pipelines are guessed heavier. */
 const HEAVY = /^test\/(chain|e2e|corpus|report|gas|codegen)\//
 const guess = (f: string) => (HEAVY.test(f) ? 40 : 10)
@@ -29,15 +34,29 @@ const guess = (f: string) => (HEAVY.test(f) ? 40 : 10)
 const filters = process.argv.slice(2)
 const all = [...new Glob('test/**/*.test.ts').scanSync({ cwd: ROOT })].sort()
 const files = filters.length ? all.filter((f) => filters.some((p) => f.includes(p.replace(/^\.\//, '')))) : all
-const costs: Record<string, number> = (() => {
+const readTable = (file: string): Record<string, number> => {
   try {
-    return JSON.parse(readFileSync(COSTS, 'utf8')) as Record<string, number>
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>
   } catch {
     return {}
   }
-})()
+}
+const costs = readTable(COSTS)
+const walls = readTable(WALLS)
 const cost = (f: string) => costs[f] ?? guess(f)
-const queue = [...files].sort((a, b) => cost(b) - cost(a))
+// the light files run several per process (scripts/test-batches.ts; ML2SC_TEST_BATCH=0 runs each alone);
+// a batch takes its place in the heaviest-first order by its files' summed cost
+const light = process.env.ML2SC_TEST_BATCH === '0' ? new Set<string>() : batchable(ROOT, files, costs)
+const units: string[][] = [...files.filter((f) => !light.has(f)).map((f) => [f]), ...batches([...light], cost)]
+const unitCost = (u: string[]) => u.reduce((a, f) => a + cost(f), 0)
+// Longest first, by the wall seconds a file held its slot when last measured (scripts/test-walls.json, written
+// beside the costs): a file that mostly waits (on anvil, on a node's timeouts) holds a slot long for little
+// CPU, so it must start early or it ends the run alone; the other processes fill the cores meanwhile. A
+// batch, or a file with no wall measured, is placed by its CPU cost times the table's median wall per CPU s.
+const ratios = Object.keys(walls).filter((f) => costs[f]! >= 1).map((f) => walls[f]! / costs[f]!).sort((a, b) => a - b)
+const wallPerCpu = ratios.length ? ratios[ratios.length >> 1]! : 1
+const slotSeconds = (u: string[]) => (u.length === 1 && walls[u[0]!] !== undefined ? walls[u[0]!]! : unitCost(u) * wallPerCpu)
+const queue = units.sort((a, b) => slotSeconds(b) - slotSeconds(a))
 // one more than the cores: the chain-bound files spend part of their time waiting on anvil
 const jobs = Math.max(1, Number(process.env.ML2SC_TEST_JOBS ?? availableParallelism() + 1))
 // ML2SC_COMPILE_CACHE= (empty) runs without the shared cache
@@ -66,23 +85,51 @@ if (serverDir) {
   env.ML2SC_COMPILE_SERVER = serverDir
 }
 
-type Outcome = { file: string; pass: number; fail: number; skip: number; code: number; seconds: number; cpu: number }
+type Outcome = { files: string[]; pass: number; fail: number; skip: number; code: number; seconds: number; cpu: number; failed: string[] }
 const count = (text: string, word: string) => Number(/^ *(\d+) /.exec(text.match(new RegExp(`^ *\\d+ ${word}$`, 'm'))?.[0] ?? '')?.[1] ?? 0)
 
-async function runFile(file: string): Promise<Outcome> {
+/** One `bun test` process for one file, or for a batch of light ones (scripts/test-batches.ts). */
+async function runFiles(batch: string[]): Promise<Outcome> {
   const t0 = performance.now()
-  const proc = Bun.spawn([process.execPath, 'test', ...PROFILE_PRELOAD, `./${file}`, '--timeout', String(TIMEOUT_MS)], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe', env })
+  const proc = Bun.spawn([process.execPath, 'test', ...PROFILE_PRELOAD, ...batch.map((f) => `./${f}`), '--timeout', String(TIMEOUT_MS)], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe', env })
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   const code = await proc.exited
   const seconds = (performance.now() - t0) / 1000
-  // user + system CPU of the file's process and everything it waited for (CLI runs, anvil)
+  // user + system CPU of the process and everything it waited for (CLI runs, anvil)
   const cpu = Number(proc.resourceUsage()?.cpuTime.total ?? 0n) / 1e6
   const text = out + err
-  const outcome = { file, pass: count(text, 'pass'), fail: count(text, 'fail'), skip: count(text, 'skip'), code, seconds, cpu }
-  // a file that failed without counting a failure (it crashed, or a hook threw) counts as one
-  if (code !== 0 && outcome.fail === 0) outcome.fail = 1
-  process.stdout.write(`\n── ${file} · ${outcome.pass} pass, ${outcome.fail} fail · ${seconds.toFixed(1)} s · CPU ${cpu.toFixed(1)} s ──\n${out}${err.trimEnd()}\n`)
-  return outcome
+  const o: Outcome = { files: batch, pass: count(text, 'pass'), fail: count(text, 'fail') + count(text, 'error'), skip: count(text, 'skip'), code, seconds, cpu, failed: [] }
+  // an error between tests counts as a failure (bun writes it as ` N error`); a process that failed without
+  // counting either (it crashed, or a hook threw) counts as one
+  if (code !== 0 && o.fail === 0) o.fail = 1
+  const timing = `${seconds.toFixed(1)} s · CPU ${cpu.toFixed(1)} s`
+  if (batch.length === 1) {
+    if (o.fail > 0) o.failed = [batch[0]!]
+    process.stdout.write(`\n── ${batch[0]} · ${o.pass} pass, ${o.fail} fail · ${timing} ──\n${out}${err.trimEnd()}\n`)
+    return o
+  }
+  // a batch: each file's own counts from bun's per-file listing; a failure bun counted outside any file
+  // (an error between tests, a crash, a file that never started) names the files it could have been in
+  const per = splitByFile(batch, err)
+  const lines = batch.map((f) => {
+    const c = per.get(f)!
+    return `   ${f} · ${c.seen ? `${c.pass} pass, ${c.fail} fail${c.skip ? `, ${c.skip} skip` : ''}` : 'NOT RUN'}${c.failed.map((t) => `\n     (fail) ${t}`).join('')}`
+  })
+  const counts = [...per.values()]
+  // a process that died wrote no totals: count what it listed
+  if (!/^ *\d+ pass$/m.test(text)) {
+    o.pass = counts.reduce((a, c) => a + c.pass, 0)
+    o.skip = counts.reduce((a, c) => a + c.skip, 0)
+  }
+  o.failed = batch.filter((f) => per.get(f)!.fail > 0)
+  // a failure outside any listed test (a crash, a hook that threw): the file running when it happened (the
+  // last one listed), and every file that never started
+  const unplaced = o.fail - counts.reduce((a, c) => a + c.fail, 0)
+  const last = batch.filter((f) => per.get(f)!.seen).at(-1)
+  if (unplaced > 0) o.failed.push(...batch.filter((f) => !o.failed.includes(f) && (f === last || !per.get(f)!.seen)).map((f) => `${f} (${per.get(f)!.seen ? 'running when its batch failed' : 'never ran: its batch failed'})`))
+  const status = code !== 0 && unplaced > 0 ? ` · exit ${proc.signalCode ?? code}` : ''
+  process.stdout.write(`\n── batch of ${batch.length} light files · ${o.pass} pass, ${o.fail} fail${status} · ${timing} ──\n${lines.join('\n')}\n${out}${err.trimEnd()}\n`)
+  return o
 }
 
 const t0 = performance.now()
@@ -90,7 +137,7 @@ const outcomes: Outcome[] = []
 try {
   await Promise.all(
     Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-      for (let f = queue.shift(); f; f = queue.shift()) outcomes.push(await runFile(f))
+      for (let b = queue.shift(); b; b = queue.shift()) outcomes.push(await runFiles(b))
     }),
   )
 } finally {
@@ -101,13 +148,17 @@ try {
 }
 const serverCpu = servers.reduce((a, p) => a + Number(p.resourceUsage()?.cpuTime.total ?? 0n) / 1e6, 0)
 if (process.env.ML2SC_TEST_COSTS === 'write') {
-  const next = { ...costs, ...Object.fromEntries(outcomes.map((o) => [o.file, Math.round(o.cpu)])) }
+  const next = { ...costs, ...Object.fromEntries(outcomes.filter((o) => o.files.length === 1).map((o) => [o.files[0]!, Math.round(o.cpu)])) }
   const sorted = Object.fromEntries(Object.entries(next).filter(([f]) => all.includes(f)).sort(([, a], [, b]) => b - a))
   writeFileSync(COSTS, `${JSON.stringify(sorted, null, 1)}\n`)
+  const nextWalls = { ...walls, ...Object.fromEntries(outcomes.filter((o) => o.files.length === 1).map((o) => [o.files[0]!, Math.round(o.seconds)])) }
+  writeFileSync(WALLS, `${JSON.stringify(Object.fromEntries(Object.entries(nextWalls).filter(([f]) => all.includes(f)).sort(([, a], [, b]) => b - a)), null, 1)}\n`)
 }
 const sum = (k: 'pass' | 'fail' | 'skip') => outcomes.reduce((a, o) => a + o[k], 0)
 const cpu = outcomes.reduce((a, o) => a + o.cpu, 0) + serverCpu
-const failed = outcomes.filter((o) => o.fail > 0)
-process.stdout.write(`\n${outcomes.length} files, ${jobs} at a time, ${((performance.now() - t0) / 1000).toFixed(0)} s, CPU ${cpu.toFixed(0)} s${servers.length ? ` (${serverCpu.toFixed(0)} s of it in ${servers.length} solc servers)` : ''}${failed.length ? `; failed: ${failed.map((o) => o.file).join(', ')}` : ''}\n`)
+const failed = outcomes.flatMap((o) => o.failed)
+const nFiles = outcomes.reduce((a, o) => a + o.files.length, 0)
+const nBatches = outcomes.filter((o) => o.files.length > 1).length
+process.stdout.write(`\n${nFiles} files in ${outcomes.length} processes (${nBatches} of them batches of light files), ${jobs} at a time, ${((performance.now() - t0) / 1000).toFixed(0)} s, CPU ${cpu.toFixed(0)} s${servers.length ? ` (${serverCpu.toFixed(0)} s of it in ${servers.length} solc servers)` : ''}${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`)
 process.stdout.write(` ${sum('skip')} skip\n ${sum('pass')} pass\n ${sum('fail')} fail\n`)
 process.exit(files.length === 0 || sum('fail') > 0 ? 1 : 0)
