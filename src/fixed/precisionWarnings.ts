@@ -3,7 +3,7 @@ import { interpret } from './encodeRows.ts'
 import { makePlan } from './makePlan.ts'
 import { referenceForward } from './referenceForward.ts'
 import { simulateFeatures } from './simulateBatch.ts'
-import { weightWidthsOf, weightWidthText, type Plan } from './types.ts'
+import { specOf, weightWidthsOf, weightWidthText, type Plan } from './types.ts'
 
 /** Output errors above this (absolute, in output units) are worth a warning. */
 export const OUTPUT_ERROR_THRESHOLD = 1e-4
@@ -135,7 +135,7 @@ export function estimatePrecision(model: ModelIR, plan: Plan, opts: EstimateOpti
     for (const wb of [2, 3, 4, 6, 8].filter((b) => b > Math.min(...weightWidthsOf(plan)))) {
       let wider: Plan
       try {
-        wider = makePlan(model, { fraction: plan.F, decimals: plan.decimals, weightBytes: wb, inputBytes: plan.inputBytes, inputFraction: plan.inputFraction, inputUnsigned: plan.inputUnsigned })
+        wider = makePlan(model, { ...specOf(plan), weightBytes: wb, layerWeightBytes: undefined })
       } catch {
         continue
       }

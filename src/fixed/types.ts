@@ -174,6 +174,17 @@ export const weightedNamesOf = (plan: Pick<Plan, 'layers' | 'tensorLayers'>): st
 /** Whether the layers' weight widths differ (a mixed plan). */
 export const isMixedWidth = (plan: Pick<Plan, 'weightBytes' | 'layers' | 'tensorLayers'>): boolean => new Set(weightWidthsOf(plan)).size > 1
 
+/** The precision a plan was made with: makePlan(model, specOf(plan)) quantises the model at the plan's scales and widths. */
+export const specOf = (plan: Plan): PrecisionSpec => ({
+  fraction: plan.F,
+  decimals: plan.decimals,
+  weightBytes: plan.weightBytes,
+  ...(isMixedWidth(plan) ? { layerWeightBytes: weightWidthsOf(plan) } : {}),
+  inputBytes: plan.inputBytes,
+  inputFraction: plan.inputFraction,
+  inputUnsigned: plan.inputUnsigned,
+})
+
 /** `int8`, or `int8/int16/int8` for a mixed plan (every weighted layer's width, in order). */
 export const weightWidthText = (plan: Pick<Plan, 'weightBytes' | 'layers' | 'tensorLayers'>): string =>
   isMixedWidth(plan) ? weightWidthsOf(plan).map((b) => `int${8 * b}`).join('/') : `int${8 * plan.weightBytes}`

@@ -3,7 +3,7 @@ import type { Config } from '../config/types.ts'
 import { chunkSizeFor, type GenerateOptions, type WeightLayout } from '../codegen/generateSolidity.ts'
 import { ConfigError } from '../errors/base.ts'
 import { makePlan, weightedLayerNames } from '../fixed/makePlan.ts'
-import { isMixedWidth, pinOf, weightWidthsOf, type Plan } from '../fixed/types.ts'
+import { pinOf, specOf, type Plan } from '../fixed/types.ts'
 import { narrowLayers, type NarrowOptions } from './narrowLayers.ts'
 import { taskOf } from '../ir/taskOf.ts'
 import type { ModelIR, Task } from '../ir/types.ts'
@@ -101,7 +101,7 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   // the gate the widths were chosen by: `fraction: auto` holds a smaller activation scale to it too
   let gate: ((p: Plan) => boolean) | undefined
   const narrow = (o: Omit<NarrowOptions, 'progress' | 'code'>) => (p: Plan) =>
-    narrowLayers(model, { ...spec, weightBytes: p.weightBytes, inputBytes: p.inputBytes, inputFraction: p.inputFraction, inputUnsigned: p.inputUnsigned }, p, { ...o, progress, code }).plan
+    narrowLayers(model, specOf(p), p, { ...o, progress, code }).plan
   if (precision.weights === 'auto') {
     if (rows && tolerance && int8Eligible(model, task)) {
       // a classifier of relu/identity layers: its outputs are logits, compared and held to precision.tolerance
@@ -145,7 +145,7 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   // inputs it could gain lanes that the narrow inputs give every width anyway)
   if (perLayer) plan = perLayer(plan)
   // `fraction: auto` (the default; a number is kept as given): a smaller activation scale when it takes fewer lane words and passes the gate
-  if (gate && fractionIsAuto(precision)) plan = chooseFraction(model, spec, plan, gate, progress)
+  if (gate && fractionIsAuto(precision)) plan = chooseFraction(model, plan, gate, progress)
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
 }
 
@@ -175,7 +175,7 @@ export async function prepareModel(config: Config, opts: { deployed?: Plan; prog
   const d = opts.deployed
   // new weights for a deployed contract are quantised at its scales, widths and lanes (or refused)
   const { plan, warnings, calibration } = d
-    ? { plan: makePlan(model, { fraction: d.F, decimals: d.decimals, weightBytes: d.weightBytes, ...(isMixedWidth(d) ? { layerWeightBytes: weightWidthsOf(d) } : {}), inputBytes: d.inputBytes, inputFraction: d.inputFraction, inputUnsigned: d.inputUnsigned }, pinOf(d)), warnings: [], calibration: undefined }
+    ? { plan: makePlan(model, specOf(d), pinOf(d)), warnings: [], calibration: undefined }
     : await calibratedPlan(config, model, opts.progress)
   const layout = resolveLayout(config.weights.layout)
   const base = path.basename(config.model.class ?? config.model.path).replace(/\.[^.]*$/, '')
