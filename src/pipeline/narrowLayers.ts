@@ -20,6 +20,9 @@ export function laneWordCount(plan: Plan): number[] {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
 
+/** All the lane words one row multiplies (laneWordCount summed): what per-layer widths and `fraction: auto` try to lower. */
+export const laneWordsPerRow = (plan: Plan): number => sum(laneWordCount(plan))
+
 /** Bytes of the `code` layout's PUSH constants: each lane word spans its group's lanes × spacing bits. */
 const constantBytes = (plan: Plan): number =>
   sum(blobLayout(plan).layers.flatMap((l, i) => l.groups.map((g) => plan.layers[i]!.nIn * Math.ceil((g.lanes * g.spacing) / 8))))
@@ -29,7 +32,7 @@ const constantBytes = (plan: Plan): number =>
  * blob; with `code`, the lane words' PUSH constants, which a narrower width can spread over more bits).
  */
 function cheaper(a: Plan, b: Plan, code: boolean): boolean {
-  const [wa, wb] = [sum(laneWordCount(a)), sum(laneWordCount(b))]
+  const [wa, wb] = [laneWordsPerRow(a), laneWordsPerRow(b)]
   const bytes = code ? constantBytes : (p: Plan) => blobLayout(p).length
   return wa < wb || (wa === wb && bytes(a) < bytes(b))
 }
