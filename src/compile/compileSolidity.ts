@@ -41,10 +41,10 @@ function solc() {
 export const KNOWN_SOLC_VERSION = '0.8.37+commit.f401782d.Emscripten.clang'
 
 /** The bundled compiler's full version, e.g. "0.8.37+commit.f401782d.Emscripten.clang" (loads solc-js unless it is KNOWN_SOLC_VERSION's package). */
-export const solcVersion = (): string => {
-  const pkg = (require('solc/package.json') as { version: string }).version
-  return KNOWN_SOLC_VERSION.startsWith(`${pkg}+`) ? KNOWN_SOLC_VERSION : solc().version()
-}
+export const solcVersion = (): string => (KNOWN_SOLC_VERSION.startsWith(`${solcPackageVersion()}+`) ? KNOWN_SOLC_VERSION : solc().version())
+
+/** The installed solc-js package's version (its package.json, without loading the compiler). */
+const solcPackageVersion = (): string => (require('solc/package.json') as { version: string }).version
 
 const cache = new Map<string, CompiledContract>()
 /** The entries of `cache` that came from ML2SC_COMPILE_CACHE, not from solc in this process. */
@@ -59,8 +59,7 @@ const fromDisk = new Set<string>()
 function diskCachePath(contractName: string, input: unknown): string | undefined {
   const dir = process.env.ML2SC_COMPILE_CACHE
   if (!dir) return undefined
-  const solcPackage = require('solc/package.json') as { version: string }
-  const key = createHash('sha256').update(`${solcPackage.version}\0${contractName}\0${JSON.stringify(input)}`).digest('hex')
+  const key = createHash('sha256').update(`${solcPackageVersion()}\0${contractName}\0${JSON.stringify(input)}`).digest('hex')
   return path.join(dir, `${key}.json`)
 }
 
