@@ -72,15 +72,17 @@ if (process.env.ML2SC_TEST_RUNNER) {
   process.exit(2)
 }
 env.ML2SC_TEST_RUNNER = '1'
-// one long-lived solc-js per core (scripts/solc-server.ts) compiles for every process of the run, so that
+// one long-lived solc-js per core (scripts/solc-server.mjs) compiles for every process of the run, so that
 // no test file or CLI process loads solc-js itself (about 2.5 s of CPU each); ML2SC_COMPILE_SERVER= (empty)
-// runs without them. Their CPU is counted in the run's total below.
+// runs without them. Their CPU is counted in the run's total below. They run under node when it is on PATH
+// (it compiles solc-js's WebAssembly about a quarter faster than bun; npm brings it), else under this bun.
 const servers: ReturnType<typeof Bun.spawn>[] = []
+const serverRuntime = Bun.which('node') ?? process.execPath
 const ownServer = process.env.ML2SC_COMPILE_SERVER === undefined
 const serverDir = ownServer ? mkdtempSync(path.join(tmpdir(), 'ml2sc-test-solcd-')) : undefined
 if (serverDir) {
   for (let i = 0; i < Math.min(availableParallelism(), files.length); i++)
-    servers.push(Bun.spawn([process.execPath, path.join(ROOT, 'scripts/solc-server.ts'), serverDir], { cwd: ROOT, stdout: 'inherit', stderr: 'inherit', env: { ...process.env, BUN_OPTIONS: undefined } }))
+    servers.push(Bun.spawn([serverRuntime, path.join(ROOT, 'scripts/solc-server.mjs'), serverDir], { cwd: ROOT, stdout: 'inherit', stderr: 'inherit', env: { ...process.env, BUN_OPTIONS: undefined } }))
   writeFileSync(path.join(serverDir, 'servers'), servers.map((p) => p.pid).join('\n'))
   env.ML2SC_COMPILE_SERVER = serverDir
 }

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 /**
  * ML2SC_COMPILE_SERVER=<folder>: hand solc's standard-JSON input to long-lived solc-js processes
- * (scripts/solc-server.ts; the test runner starts them) instead of loading solc-js in this process, which
+ * (scripts/solc-server.mjs; the test runner starts them) instead of loading solc-js in this process, which
  * costs about 2.5 s of CPU (compiling its 9 MB of WebAssembly, then warming it up) in every process that
  * compiles. The same solc-js package compiles the same input: only the process differs.
  *

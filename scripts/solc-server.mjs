@@ -2,19 +2,24 @@
 // spool folder it serves): scripts/test.ts starts one per core, so that the test files and the CLI processes
 // they start do not each load solc-js (about 2.5 s of CPU apiece). Requests are served oldest first; a
 // request is claimed by renaming it, so two servers never compile the same one.
-//   bun scripts/solc-server.ts <spool folder>       (stopped by its starter, with SIGTERM)
+// Plain JavaScript, so that node runs it: node compiles solc-js's WebAssembly about a quarter faster than bun
+// (0.20 against 0.27 CPU s per model contract here), and the runner prefers it when it is on PATH.
+//   node scripts/solc-server.mjs <spool folder>      (or bun; stopped by its starter, with SIGTERM)
 import { readdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 
 const dir = process.argv[2]
-if (!dir) throw new Error('usage: bun scripts/solc-server.ts <spool folder>')
-const solc = require('solc') as { compile(input: string): string; version(): string }
+if (!dir) throw new Error('usage: node scripts/solc-server.mjs <spool folder>')
+/** @type {{ compile(input: string): string; version(): string }} */
+const solc = createRequire(import.meta.url)('solc')
 const version = solc.version()
 // for scripts/solc-js-shim's --version (forge asks it before every build)
 writeFileSync(path.join(dir, `version.${process.pid}.tmp`), version)
 renameSync(path.join(dir, `version.${process.pid}.tmp`), path.join(dir, 'version'))
 
-function serveOne(): boolean {
+/** @returns {boolean} */
+function serveOne() {
   const requests = readdirSync(dir)
     .filter((f) => f.endsWith('.in'))
     .map((f) => {
@@ -44,12 +49,13 @@ function serveOne(): boolean {
   return false
 }
 
-let wake: (() => void) | undefined
+/** @type {(() => void) | undefined} */
+let wake
 watch(dir, () => wake?.())
 for (;;) {
   while (serveOne()) {}
   // woken by the folder's change, or every 200 ms in case a change was missed
-  await new Promise<void>((resolve) => {
+  await new Promise((resolve) => {
     const t = setTimeout(resolve, 200)
     wake = () => (clearTimeout(t), resolve())
   })
