@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { Abi, Hex } from 'viem'
 import { CompileError } from '../errors/base.ts'
 import { compileOnServer } from './solcServer.ts'
+import { solcPackageVersion } from '../version.ts'
 
 export type CompiledContract = {
   contractName: string
@@ -42,9 +43,6 @@ export const KNOWN_SOLC_VERSION = '0.8.37+commit.f401782d.Emscripten.clang'
 
 /** The bundled compiler's full version, e.g. "0.8.37+commit.f401782d.Emscripten.clang" (loads solc-js unless it is KNOWN_SOLC_VERSION's package). */
 export const solcVersion = (): string => (KNOWN_SOLC_VERSION.startsWith(`${solcPackageVersion()}+`) ? KNOWN_SOLC_VERSION : solc().version())
-
-/** The installed solc-js package's version (its package.json, without loading the compiler). */
-const solcPackageVersion = (): string => (require('solc/package.json') as { version: string }).version
 
 const cache = new Map<string, CompiledContract>()
 /** The entries of `cache` that came from ML2SC_COMPILE_CACHE, not from solc in this process. */

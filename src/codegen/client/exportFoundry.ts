@@ -5,7 +5,7 @@ import { encodeRow, packRowWords, packRows } from '../../fixed/encodeRows.ts'
 import { simulate } from '../../fixed/simulate.ts'
 import type { Plan } from '../../fixed/types.ts'
 import { writeAtomic } from '../../files/writeAtomic.ts'
-import { ML2SC_VERSION } from '../../version.ts'
+import { ML2SC_VERSION, solcPackageVersion } from '../../version.ts'
 import { predictSignature } from '../admin/abiSignatures.ts'
 import { adminLibrary, CREATE2_FACTORY, UPDATE_MARK } from '../admin/adminLibrary.ts'
 import { chunkSizes, MAX_CHUNK } from '../weights/weightBlob.ts'
@@ -53,11 +53,10 @@ export function foundryVectors(plan: Plan, rows: number[][], max = 20): FoundryV
   return out
 }
 
+/** The solc-js package's version (what it compiles as), as forge's `solc` setting: 0.8.37 if it cannot be read. */
 function defaultSolcVersion(): string {
   try {
-    // the package's version (what solc-js compiles as), without loading solc-js itself (~2 s of CPU)
-    const v = (require('solc/package.json') as { version: string }).version
-    return /^(\d+\.\d+\.\d+)/.exec(v)?.[1] ?? '0.8.37'
+    return /^(\d+\.\d+\.\d+)/.exec(solcPackageVersion())?.[1] ?? '0.8.37'
   } catch {
     return '0.8.37'
   }

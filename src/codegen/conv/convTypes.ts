@@ -81,17 +81,7 @@ export const extraReadsOf = (s: TensorStep): number[] => (isJoinStep(s) ? s.read
 export const NO_PAD: Pad4 = { top: 0, bottom: 0, left: 0, right: 0 }
 
 /** A dense layer (weights[out][in]) as the 1×1 convolution the kernel runs. */
-export function denseAsConv(d: {
-  name: string
-  weights: bigint[][]
-  biases: bigint[]
-  wShift: number
-  laneBits: number
-  lanes: number
-  activation: Activation
-  slopeQ: bigint
-  weightBytes?: number
-}): ConvStep {
+export function denseAsConv(d: Pick<ConvStep, 'name' | 'biases' | 'wShift' | 'laneBits' | 'lanes' | 'activation' | 'slopeQ' | 'weightBytes'> & { weights: bigint[][] }): ConvStep {
   const nOut = d.weights.length
   const nIn = d.weights[0]!.length
   return {
