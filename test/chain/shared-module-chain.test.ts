@@ -158,7 +158,8 @@ describe('a module applied three times is stored once', () => {
   test("an owner's update of the shared weights: every use answers with them; new weights that split the uses are refused", async () => {
     const m = await sharedModel(5)
     const plan = makePlan(m, P)
-    const d = await deployCnn(s, plan, 'U', 'datacontract', false)
+    // the first gas case's contract (same model, plan and options, under its name): compiled once for both
+    const d = await deployCnn(s, plan, 'Shared5', 'datacontract', false)
     // retrained weights for the same model (every weight and bias times 0.9, fc's alike in its three uses), at the deployed contract's pin
     const retrained: ModelIR = { ...m, layers: m.layers.map((l) => ({ ...l, weight: l.weight.map((r) => r.map((w) => w * 0.9)), bias: l.bias.map((b) => b * 0.9) })) }
     const next = makePlan(retrained, P, pinOf(plan))

@@ -1,6 +1,6 @@
 // The activations added to the op registry (src/ir/ops/): each op's fixed-point twin against its float
-// reference, swept over the whole input range at the default scale 2^20 (every ulp near 0, every 61st ulp in
-// [-8, 8], every 1021st in [-60, 60], and large values up to the op's overflow check), asserting the stated
+// reference, swept over the whole input range at the default scale 2^20 (every ulp in [-1/32, 1/32], every 127th
+// ulp in [-8, 8], every 2039th in [-60, 60], and large values up to the op's overflow check), asserting the stated
 // bound (≤ 1e-6) and the op's own approximation error (measured at 2^64, where rounding is negligible).
 // GELU's float reference and its erf are checked against Python's math.erf (test/fixtures/ops/erf.csv,
 // scripts/make-erf-table.py). The chain computes exactly these twins (test/fuzz/differential.test.ts).
@@ -22,9 +22,9 @@ const BOUND = 1e-6
 /** Sorted fixed-point inputs at 2^F (and the same points at 2^64 for the approximation alone). */
 function sweep(): bigint[] {
   const pts = new Set<bigint>()
-  for (let y = -(S >> 4); y <= S >> 4; y++) pts.add(BigInt(y))
-  for (let y = -8 * S; y <= 8 * S; y += 61) pts.add(BigInt(y))
-  for (let y = -60 * S; y <= 60 * S; y += 1021) pts.add(BigInt(y))
+  for (let y = -(S >> 5); y <= S >> 5; y++) pts.add(BigInt(y))
+  for (let y = -8 * S; y <= 8 * S; y += 127) pts.add(BigInt(y))
+  for (let y = -60 * S; y <= 60 * S; y += 2039) pts.add(BigInt(y))
   for (let e = 26n; e <= 120n; e++) for (const d of [-1n, 0n, 1n]) (pts.add((1n << e) + d), pts.add(-(1n << e) - d))
   return [...pts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 }
@@ -76,7 +76,7 @@ describe('new activations at 2^20: max abs error ≤ 1e-6 (half an ulp + the app
       console.log(`${name(a)}: max abs error ${max.toExponential(3)} (at x = ${at})`)
       expect(max).toBeLessThanOrEqual(BOUND)
       expect(max).toBeLessThanOrEqual(0.5 / S + (opOf(a).error ?? 0) * (a.kind === 'elu' ? a.alpha : 1) + 1e-11)
-      // the first point where a monotone op's output falls (one expect, not one per point: ~530k of them)
+      // the first point where a monotone op's output falls (one expect, not one per point: ~260k of them)
       if (monotone) expect(outs.findIndex((v, i) => i > 0 && v < outs[i - 1]!), 'first decreasing output').toBe(-1)
     }, 120_000)
 })
@@ -85,7 +85,7 @@ describe('the approximation alone, at 2^64: within each op\'s stated error', () 
   for (const { a } of CASES.filter((c) => opOf(c.a).error !== undefined))
     test(name(a), () => {
       const pts: bigint[] = []
-      for (let x = -40; x <= 40; x += 0.000913) pts.push(BigInt(Math.round(x * 2 ** 20)) << 44n)
+      for (let x = -40; x <= 40; x += 0.001831) pts.push(BigInt(Math.round(x * 2 ** 20)) << 44n)
       const { max } = worst(a, pts, 64)
       console.log(`${name(a)}: approximation error ${max.toExponential(3)}`)
       expect(max).toBeLessThanOrEqual(opOf(a).error! * (a.kind === 'elu' ? Math.max(a.alpha, 1) : 1))
@@ -97,6 +97,7 @@ describe('log_softmax over vectors', () => {
     const op = opOf({ kind: 'log_softmax' })
     const r = rng(19)
     let max = 0
+    const bad: string[] = []
     for (let i = 0; i < 20_000; i++) {
       const n = 2 + Math.floor(r() * 9)
       const z = Array.from({ length: n }, () => BigInt(Math.round((r() * 2 - 1) * (r() < 0.2 ? 200 : 20) * S)))
@@ -104,9 +105,10 @@ describe('log_softmax over vectors', () => {
       const ref = op.float(z.map((v) => Number(v) / S), { kind: 'log_softmax' })
       out.forEach((v, j) => (max = Math.max(max, Math.abs(Number(v) / S - ref[j]!))))
       const arg = (xs: bigint[]) => xs.indexOf(xs.reduce((m, v) => (v > m ? v : m)))
-      expect(arg(out)).toBe(arg(z))
-      expect(out.every((v) => v <= 0n)).toBe(true)
+      if (arg(out) !== arg(z)) bad.push(`argmax moved for [${z.join(', ')}]`)
+      if (!out.every((v) => v <= 0n)) bad.push(`an output above 0 for [${z.join(', ')}]`)
     }
+    expect(bad).toEqual([])
     console.log(`log_softmax: max abs error ${max.toExponential(3)}`)
     expect(max).toBeLessThanOrEqual(0.5 / S + opOf({ kind: 'log_softmax' }).error! + 1e-11)
   }, 120_000)

@@ -48,17 +48,18 @@ const Q = { fraction: 12, inputBytes: 2, inputFraction: 10 }
 /** An MLP case: a random chain of these sizes and activations, random widths per layer. */
 const mlp = (name: string, sizes: number[], acts: Parameters<typeof chain>[2], base: Omit<PrecisionSpec, 'weightBytes'>, o: Partial<Case> = {}): Case => {
   const model = chain(r, sizes, acts)
-  return { name: `${name} ${sizes.join('-')}`, model, precision: mixed(model, base), rows: 300, ...o }
+  return { name: `${name} ${sizes.join('-')}`, model, precision: mixed(model, base), rows: 150, ...o }
 }
 
 const CASES: Case[] = [
   mlp('packed', [13, 24, 16, 5], [A.relu, A.tanh, A.softmax], P),
   mlp('packed, int16 inputs at 2^10', [30, 12, 8, 1], [A.relu, A.relu, A.sigmoid], Q, { embed: false }),
-  mlp('fused and streamed, 3 data contracts', [400, 24, 10], [A.relu, A.identity], Q, { rows: 120, chunkSize: 2500 }),
-  mlp('packed, whole blob', [120, 64, 32, 10], [A.relu, A.relu, A.identity], Q, { rows: 150, embed: false }),
+  mlp('fused and streamed, 3 data contracts', [400, 24, 10], [A.relu, A.identity], Q, { rows: 60, chunkSize: 2500 }),
+  mlp('packed, whole blob', [120, 64, 32, 10], [A.relu, A.relu, A.identity], Q, { rows: 80, embed: false }),
   mlp('layout code', [9, 11, 7, 3], [A.relu, A.leaky(0.1), A.identity], P, { layout: 'code' }),
-  mlp('fused, layout storage', [200, 40, 6, 2], [A.tanh, A.relu, A.identity], P, { rows: 150, layout: 'storage' }),
-  ...randomCnns(4, 2323).map(({ model, describe }, i): Case => ({ name: `CNN ${describe}`, model, precision: mixed(model, i % 2 ? P : { fraction: 16, inputBytes: 2, inputFraction: 12 }), rows: 120, ...(i === 2 ? { layout: 'storage' as const } : i === 1 ? { embed: false } : {}) })),
+  mlp('fused, layout storage', [200, 40, 6, 2], [A.tanh, A.relu, A.identity], P, { rows: 80, layout: 'storage' }),
+  // CNNs: weights in code, uploaded to data contracts, in storage
+  ...randomCnns(3, 2323).map(({ model, describe }, i): Case => ({ name: `CNN ${describe}`, model, precision: mixed(model, i % 2 ? P : { fraction: 16, inputBytes: 2, inputFraction: 12 }), rows: 60, ...(i === 2 ? { layout: 'storage' as const } : i === 1 ? { embed: false } : {}) })),
 ]
 
 let s: ChainSession
