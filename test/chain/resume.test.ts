@@ -15,7 +15,10 @@ import { allTransactions, publicClientFor, randomProject, startRemoteAnvil, type
 
 let remote: RemoteAnvil
 beforeAll(async () => {
-  remote = await startRemoteAnvil()
+  // chain id 31337 on loopback: a development chain, free (run estimates nothing on a private anvil: that
+  // estimate deploys and uploads every chunk twice, and is not what this file is about); still an RPC node,
+  // so the upload keeps its state file
+  remote = await startRemoteAnvil({ chainId: 31_337 })
 })
 afterAll(async () => await remote?.stop())
 
