@@ -7,7 +7,7 @@ import { uploadGasFrom } from './uploadGas.ts'
  * Before anything is spent: every upload transaction must fit under the session's per-transaction gas
  * (chain.txGasCap or, when smaller, the node's block gas limit). The chunk size is part of the contract's
  * code, so it cannot be changed after the deploy: a chunk over the cap is refused here, naming the
- * batch.upload that fits. The figures are estimateUploadGas's (uploadGasFrom) (calibrated within a few percent, erring high).
+ * batch.upload that fits. The figures are estimateUploadGas's, all read from one uploadGasFrom (calibrated within a few percent, erring high).
  */
 export function checkChunksFit(s: ChainSession, blob: Uint8Array, sizes: number[], abi: Abi, layout?: string, from = 0, opts: { deployed?: boolean } = {}): void {
   let worst = { index: -1, gas: 0n }
