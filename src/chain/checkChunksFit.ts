@@ -1,19 +1,20 @@
 import type { Abi } from 'viem'
 import { ChainError } from '../errors/base.ts'
 import type { ChainSession } from './connectChain.ts'
-import { estimateUploadGas } from './uploadGas.ts'
+import { uploadGasFrom } from './uploadGas.ts'
 
 /**
  * Before anything is spent: every upload transaction must fit under the session's per-transaction gas
  * (chain.txGasCap or, when smaller, the node's block gas limit). The chunk size is part of the contract's
  * code, so it cannot be changed after the deploy: a chunk over the cap is refused here, naming the
- * batch.upload that fits. The figures are estimateUploadGas's (calibrated within a few percent, erring high).
+ * batch.upload that fits. The figures are estimateUploadGas's, all read from one uploadGasFrom (calibrated within a few percent, erring high).
  */
 export function checkChunksFit(s: ChainSession, blob: Uint8Array, sizes: number[], abi: Abi, layout?: string, from = 0, opts: { deployed?: boolean } = {}): void {
   let worst = { index: -1, gas: 0n }
-  let after = estimateUploadGas(blob, sizes, abi, { layout, from }).gas
+  const gasFrom = uploadGasFrom(blob, sizes, abi, { layout })
+  let after = gasFrom(from)
   for (let i = from; i < sizes.length; i++) {
-    const rest = i + 1 < sizes.length ? estimateUploadGas(blob, sizes, abi, { layout, from: i + 1 }).gas : 0n
+    const rest = i + 1 < sizes.length ? gasFrom(i + 1) : 0n
     const gas = after - rest
     if (gas > worst.gas) worst = { index: i, gas }
     after = rest

@@ -7,7 +7,7 @@ import type { ChainSession } from './connectChain.ts'
 import { chunkMatches, hasFunction, readView } from './modelState.ts'
 import { isTransient } from './isTransient.ts'
 import { chainErrorFrom, estimateTxGas, receiptOfBroadcast, submitTx, TxReplacedError, type PendingTx, type TxRecord } from './sendTx.ts'
-import { estimateUploadGas } from './uploadGas.ts'
+import { uploadGasFrom } from './uploadGas.ts'
 import { takeoverError } from './uploadTakeover.ts'
 import { freshUploadState, readUploadState, writeUploadState, type UploadState } from './uploadState.ts'
 
@@ -179,8 +179,9 @@ async function writeChunks(s: ChainSession, address: Hex, abi: Abi, blob: Uint8A
   const flights: Flight[] = []
   let calibration: { gas: bigint; model: bigint } | undefined
   // the model's gas of chunk k as a middle chunk: the upload from k less the upload from k + 1
-  const fromK = new Map<number, bigint>()
-  const uploadFrom = (k: number) => fromK.get(k) ?? fromK.set(k, k >= n ? 0n : estimateUploadGas(blob, chunkSizes, abi, { from: k }).gas).get(k)!
+  // (every chunk encoded once, on first use: one pass over the blob for the whole upload)
+  let gasFrom: ((k: number) => bigint) | undefined
+  const uploadFrom = (k: number) => (gasFrom ??= uploadGasFrom(blob, chunkSizes, abi))(k)
   const modelGas = (k: number) => uploadFrom(k) - uploadFrom(k + 1)
   const settle = async (): Promise<unknown> => {
     const f = flights.shift()!

@@ -15,7 +15,7 @@ import { simulateBatch } from '../../src/fixed/simulateBatch.ts'
 import { evaluateRows } from '../../src/pipeline/evaluateRows.ts'
 import { planFromJson } from '../../src/pipeline/planJson.ts'
 import { bcProject, quiet } from '../commands/helpers.ts'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 describe('AdaptiveWindow', () => {
@@ -110,7 +110,8 @@ describe('eth_call evaluation against an overloaded node (real anvil behind a pr
     node = await startRemoteAnvil({ chainId: 31_337 })
     // deployed and uploaded by a real run on that node; one row per batch: 50 batches to spread
     cfgFile = bcProject(`chain:\n  rpcUrl: ${node.url}\nbatch:\n  rows: 1\n`)
-    const r = await runCli(['run', cfgFile, '--quiet'], { env: { ML2SC_PRIVATE_KEY: node.keys[0]! } })
+    // (src/cli.ts in this process: the setup, not the process, is what the run is for)
+    const r = await runCliInProcess(['run', cfgFile, '--quiet'], { env: { ML2SC_PRIVATE_KEY: node.keys[0]! } })
     expect(r.code).toBe(0)
   })
   afterAll(async () => await node?.stop())

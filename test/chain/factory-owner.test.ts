@@ -78,8 +78,10 @@ async function deployThroughFactory(initcode: Hex, salt: Hex): Promise<Hex> {
 }
 
 beforeAll(async () => {
-  remote = await startRemoteAnvil()
-  approveSpending(true) // a non-local chain: what `--yes` does on the command line
+  // 31337 on loopback: a free development chain, so run makes no estimate on a private anvil before it
+  // deploys (ownership is the point here, not the spend guard)
+  remote = await startRemoteAnvil({ chainId: 31_337 })
+  approveSpending(true) // what `--yes` does on the command line (a free chain needs none)
   ;[deployer, owner] = await Promise.all([session(remote.keys[0]!), session(remote.keys[1]!)])
   const f = compileSolidity(FACTORY, 'Create2Factory')
   factoryAbi = f.abi

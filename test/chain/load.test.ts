@@ -4,11 +4,12 @@ import { expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { loadProject, streaming } from '../../bench/load.ts'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 
 test('10,000 rows through `ml2sc run` on the 30-4-1 model: all answered, simulator and chain agree', async () => {
   const p = loadProject(10_000)
-  const r = await runCli(['run', p.config, '--out', p.out])
+  // src/cli.ts in this process (the test is about the rows, not the process: no bun start-up, no second load of every module)
+  const r = await runCliInProcess(['run', p.config, '--out', p.out])
   expect(r.stderr).not.toContain('ml2sc: error')
   expect(r.code).toBe(0)
   const report = JSON.parse(readFileSync(path.join(p.out, 'report.json'), 'utf8'))

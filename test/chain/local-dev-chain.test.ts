@@ -12,6 +12,13 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 
 const nodes: RemoteAnvil[] = []
+let prague: Promise<RemoteAnvil> | undefined
+/** One loopback anvil, chain id 31337, prague: for the free-chain test and as the hardfork tests' prague node. */
+const devPrague = () =>
+  (prague ??= startRemoteAnvil({ chainId: 31_337, hardfork: 'prague' }).then((n) => {
+    nodes.push(n)
+    return n
+  }))
 beforeAll(() => approveSpending(false))
 afterAll(async () => {
   for (const n of nodes) await n.stop()
@@ -29,9 +36,10 @@ describe('a loopback development chain is free', () => {
   })
 
   test('chain.rpcUrl at a local anvil with chain id 31337: sending needs no --yes; with 31338 it does', async () => {
-    const dev = await startRemoteAnvil({ chainId: 31_337 })
+    // the 31337 node is the prague one of the hardfork tests below (the same node: anvil, loopback, 31337, prague)
+    const dev = await devPrague()
     const other = await startRemoteAnvil({ chainId: 31_338 })
-    nodes.push(dev, other)
+    nodes.push(other)
     const cfg = (url: string) => ({ rpcUrl: url, hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
     const a = await connectChain(cfg(dev.url), { ML2SC_PRIVATE_KEY: dev.keys[0]! })
     const b = await connectChain(cfg(other.url), { ML2SC_PRIVATE_KEY: other.keys[0]! })
@@ -56,8 +64,8 @@ describe('a node on another hardfork than chain.hardfork', () => {
   })
 
   test("the node's EVM is read from free probes, and run says what differs on a cancun node under prague", async () => {
-    const nodesByFork = await Promise.all(['shanghai', 'cancun', 'prague', 'osaka'].map((hardfork) => startRemoteAnvil({ chainId: 31_337, hardfork })))
-    nodes.push(...nodesByFork)
+    const nodesByFork = await Promise.all(['shanghai', 'cancun', 'prague', 'osaka'].map((hardfork) => (hardfork === 'prague' ? devPrague() : startRemoteAnvil({ chainId: 31_337, hardfork }))))
+    nodes.push(...nodesByFork.filter((n) => !nodes.includes(n)))
     const cfg = (url: string) => ({ rpcUrl: url, hardfork: 'prague', txGasCap: 16_777_216, blockGasLimit: 30_000_000 })
     const evms = []
     for (const n of nodesByFork) {

@@ -9,6 +9,9 @@ import path from 'node:path'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { allTransactions, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
+// The first node is a paid chain (report.json says so); the others have chain id 31337 on loopback, a free
+// development chain: run then makes no estimate on a private anvil first, and their refusals come from the
+// same checks (the node's limits and EVM, read before anything is sent)
 const nodes: RemoteAnvil[] = []
 afterAll(async () => {
   for (const n of nodes) await n.stop()
@@ -58,9 +61,9 @@ describe("the node's limits", () => {
 
   // 1,000,000: the 64-128-10 contract's deploy is over it (issue 23's smaller kernels brought it under 1.5M), the admin library's (512k) is not
   test("block gas limit 1,000,000: a deploy over it is refused naming the node's limit, not chain.txGasCap", async () => {
-    const node = await startRemoteAnvil({ chainId: 4249, args: ['--gas-limit', '1000000'] })
+    const node = await startRemoteAnvil({ chainId: 31_337, args: ['--gas-limit', '1000000'] })
     nodes.push(node)
-    const p = randomProject({ sizes: [64, 128, 10], rows: 4, seed: 4, yaml: `chain:\n  rpcUrl: ${node.url}\n  chainId: 4249\n` })
+    const p = randomProject({ sizes: [64, 128, 10], rows: 4, seed: 4, yaml: `chain:\n  rpcUrl: ${node.url}\n  chainId: 31337\n` })
     const r = await runCliInProcess(['run', p.config, '--yes'], { env: { ML2SC_PRIVATE_KEY: node.keys[0]! } })
     expect(r.code).not.toBe(0)
     expect(errorLines(r.stderr)).toHaveLength(1)
@@ -69,16 +72,16 @@ describe("the node's limits", () => {
   })
 
   test('a pre-Shanghai node (no PUSH0) with the default hardfork: one line naming chain.hardfork, nothing sent; chain.hardfork: paris runs', async () => {
-    const node = await startRemoteAnvil({ chainId: 4246, hardfork: 'paris' })
+    const node = await startRemoteAnvil({ chainId: 31_337, hardfork: 'paris' })
     nodes.push(node)
     const env = { ML2SC_PRIVATE_KEY: node.keys[0]! }
-    const p = randomProject({ sizes: [6, 8, 3], rows: 6, seed: 9, yaml: `chain:\n  rpcUrl: ${node.url}\n  chainId: 4246\n` })
+    const p = randomProject({ sizes: [6, 8, 3], rows: 6, seed: 9, yaml: `chain:\n  rpcUrl: ${node.url}\n  chainId: 31337\n` })
     const r = await runCliInProcess(['run', p.config, '--yes'], { env })
     expect(r.code).not.toBe(0)
     expect(errorLines(r.stderr)).toHaveLength(1)
     expect(errorLines(r.stderr)[0]).toMatch(/chain\.hardfork.*has no PUSH0 \(its EVM predates Shanghai\), which code compiled for chain\.hardfork prague uses/)
     expect((await allTransactions(node.url)).length).toBe(0)
-    writeFileSync(p.config, readFileSync(p.config, 'utf8').replace('  chainId: 4246\n', '  chainId: 4246\n  hardfork: paris\n'))
+    writeFileSync(p.config, readFileSync(p.config, 'utf8').replace('  chainId: 31337\n', '  chainId: 31337\n  hardfork: paris\n'))
     const ok = await runCliInProcess(['run', p.config, '--yes'], { env })
     expect(ok.stderr).not.toContain('ml2sc: error')
     expect(ok.code).toBe(0)

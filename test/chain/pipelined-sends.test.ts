@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Hex } from 'viem'
-import { runCli } from '../helpers/paths.ts'
+import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { publicClientFor, randomProject, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
 let node: RemoteAnvil
@@ -24,7 +24,8 @@ describe('pipelined transactions', () => {
     // 64-128-10 with int16 weights: 19.6 KB in 2 KB chunks (10 transactions); 40 rows in batches of 8 (--tx)
     const p = randomProject({ sizes: [64, 128, 10], rows: 40, seed: 12, yaml: `precision:\n  weights: int16\nbatch:\n  upload: 2048\n  rows: 8\nchain:\n  rpcUrl: ${node.url}\n  chainId: 4250\n` })
     const t0 = Date.now()
-    const r = await runCli(['run', p.config, '--yes', '--tx'], { env })
+    // src/cli.ts in this process: the sends are the point, not the process
+    const r = await runCliInProcess(['run', p.config, '--yes', '--tx'], { env })
     const seconds = (Date.now() - t0) / 1000
     expect(r.stderr).not.toContain('ml2sc: error')
     expect(r.code).toBe(0)

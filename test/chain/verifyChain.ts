@@ -9,7 +9,8 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { publicClientFor, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
 
-export const CHAIN_ID = 4243
+/** A development chain id on loopback: free, so `run` makes no estimate on a private anvil first (not what verify is about). */
+export const CHAIN_ID = 31_337
 /** The file's node, set by useVerifyChain's beforeAll (registered first, so the file's own hooks see it). */
 export const node = { remote: undefined as unknown as RemoteAnvil }
 
