@@ -1,27 +1,28 @@
 // Which test files share one `bun test` process (scripts/test.ts), and how one process's output is split
 // back into per-file counts.
 //
-// A `bun test` process costs about 0.45 s of CPU just to start, and about 60 of the files take under 2 s of
-// CPU in all, so each of those paid a quarter or more for its start-up. Those light files now run several
-// per process. Bun loads each file of a process in the same global scope (one module cache), so only files
-// that leave nothing behind are batched: a file is light when its last measured CPU (scripts/test-costs.json)
-// is at most LIGHT_CPU, and it is batched only if its source shows none of the things that reach beyond the
-// file (SHARED_STATE below): a node it starts (its wall time is waiting, better spent beside other work), a
-// CLI command that runs on a chain, a process it starts or asserts on, the environment, exit code, working
-// folder, or a global it replaces. A file not measured yet never batches.
+// A `bun test` process pays about 1 s of CPU before its file's own work: bun's start, and loading and
+// transpiling the modules a test reaches (viem, the model readers, the pipeline). Twelve small chain files
+// took 24 CPU s in twelve processes and 8.5 in one. So every file that is not heavy runs in a batch with
+// others, when its source shows none of the things that reach beyond the file (SHARED_STATE below): a
+// process it starts or asserts on, the environment, exit code, working folder, or a global it replaces.
+// Bun loads the files of a process one after another in one module cache, so a file that only starts its
+// own anvil, runs the CLI in-process (which swaps stdout, argv and the folder for the call and puts them
+// back) or compiles is a good neighbour. A file is not heavy when its last measured CPU
+// (scripts/test-costs.json) is at most LIGHT_CPU; a file not measured yet never batches.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 
-/** CPU seconds (as measured alone) up to which a file is light. */
-export const LIGHT_CPU = 2
-/** Light files per process: enough to pay the start-up once, few enough to keep both cores busy at the end. */
-export const BATCH_FILES = 12
+/** CPU seconds (as measured alone) up to which a file batches. */
+export const LIGHT_CPU = 6
+/** CPU seconds (as measured alone, so each file's start-up counted) per batch: about a tenth of the run, so that
+ * the batches still spread over the cores and none ends the run alone. */
+export const BATCH_CPU = 30
+/** Files per batch at most: a batch's output is one block, and a failure names the file it ran in. */
+export const BATCH_FILES = 16
 /** Source text that keeps a file in its own process (see above). */
 const SHARED_STATE = new RegExp(
   [
-    // nodes: the embedded anvil, a remote one, the helpers that start one, a CLI stage that runs on a chain
-    'fileChain|connectChain|startAnvil|startRemoteAnvil|deployCnn|headsRun|convGraphRun|sequenceChain|helpers/forge|forgery',
-    `'(run|deploy|upload|evaluate|update|predict|verify|gas)'|\\b(run|deploy|upload|evaluate|update|predict|verify|gas)Command\\b|\\.\\./chain/helpers`,
     // processes and process-wide state
     'Bun\\.spawn|spawnSync|child_process|\\brunCli\\(|process\\.env\\.\\w+\\s*=(?!=)|delete process\\.env|process\\.exitCode\\s*=|process\\.chdir',
     'process\\.on\\(|process\\.exit\\b|mock\\.module|spyOn|setSystemTime|globalThis\\.\\w+\\s*=(?!=)',
@@ -34,18 +35,19 @@ export function batchable(root: string, files: string[], costs: Record<string, n
 }
 
 /**
- * The light files dealt into groups of about BATCH_FILES, each group as even in CPU as the costs allow
- * (heaviest file first into the lightest group).
+ * The light files dealt into groups of at most BATCH_FILES files and about BATCH_CPU each, each group as even
+ * in CPU as the costs allow (heaviest file first into the lightest group).
  */
 export function batches(light: string[], cost: (f: string) => number): string[][] {
-  const n = Math.ceil(light.length / BATCH_FILES)
+  const total = light.reduce((a, f) => a + cost(f), 0)
+  const n = Math.max(Math.ceil(light.length / BATCH_FILES), Math.ceil(total / BATCH_CPU))
   const groups = Array.from({ length: n }, () => ({ files: [] as string[], cpu: 0 }))
   for (const f of [...light].sort((a, b) => cost(b) - cost(a))) {
     const g = groups.filter((x) => x.files.length < BATCH_FILES).sort((a, b) => a.cpu - b.cpu)[0]!
     g.files.push(f)
-    g.cpu += cost(f) + 0.25
+    g.cpu += cost(f)
   }
-  return groups.map((g) => g.files.sort())
+  return groups.filter((g) => g.files.length).map((g) => g.files.sort())
 }
 
 export type FileCounts = { pass: number; fail: number; skip: number; seen: boolean; failed: string[] }
