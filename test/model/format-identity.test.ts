@@ -3,7 +3,9 @@
 // scripts/add-formats.py wrote each one's missing TorchScript trace and script and whole pickled .pt from its
 // committed weights (checked against its reference.csv). Every format reads to the identical model (layers, weights, conv/pool stack; names aside), so
 // the on-chain tests of one format (e2e/graph-models, norm-models, layers-onchain, layers-init-run,
-// multi-output, heads-run, heads-kinds-onchain) hold for each; the float pass is within 1e-5 of PyTorch.
+// multi-output, heads-run, heads-kinds-onchain) hold for each; the float pass is within 1e-5 of PyTorch. (Those
+// names are the tests' original files: graph-models, norm-models and layers-init-run are now in e2e/init-run,
+// multi-output in e2e/fidelity-multi-output, heads-kinds-onchain in e2e/kinds-onchain.)
 // LayerNorm and GroupNorm are read from TorchScript and whole .pt module trees, and registered buffers from a
 // TorchScript forward ((x - self.mean) / self.std: torch.sub/div/mul of a buffer, pt/bufferCalls.ts); both were refused.
 import { describe, expect, test } from 'bun:test'
