@@ -1,6 +1,7 @@
 // Models as a newcomer runs them: `ml2sc init <model> --data test.csv`, then `ml2sc run` with init's config
 // unedited, in-process (each run on its own embedded anvil). One file (one bun process and module load) for what
-// were four: graph-models, layers-init-run, norm-models and convgraph-run, each test as it was there.
+// were five: graph-models, layers-init-run, norm-models, convgraph-residual-run and convgraph-concat-run (the graph
+// CNNs, helpers/convGraphRun.ts), each test as it was there.
 //
 // Issue 19 part D: graph-shaped dense models as users write them (real PyTorch, scripts/make-graph-fixtures.py):
 // a residual MLP (h = h + relu(fc1(h)); h = relu(fc2(h)) + h) and a concat MLP (torch.cat of the input and two
@@ -17,9 +18,6 @@
 // BatchNorm after an activation, GroupNorm and a BatchNorm on a torch.cat (scripts/make-norm-fixtures.py).
 // `ml2sc init <model> --data test.csv` writes a config that runs unedited; `ml2sc run` deploys on a real
 // anvil: the chain equals the simulator on every row and PyTorch within the tolerance. Gas is printed.
-//
-// The graph CNNs of issue 19 as a newcomer runs them, one file (one bun process) for the two runs that were two
-// files (helpers/convGraphRun.ts): the residual CNN from model.py + state_dict, and the concat CNN from ONNX.
 //
 // Issue 19, a residual CNN as a newcomer runs it (scripts/make-conv-graph-fixtures.py, digits 8×8): model.py
 // (a basic block as a custom module, an inline add with a 1×1-conv skip) beside its state_dict. `ml2sc init`
