@@ -50,6 +50,8 @@ export type ReleaseOptions = {
   log?: (line: string) => void
   /** The environment of `bun build` and `npm pack` (default: this process's); the tests use it to go offline. */
   env?: Record<string, string | undefined>
+  /** The archives' compression level (1-9; default: gzip's and zip's own, 6). The archive test packs at 1, to spend less CPU. */
+  compressionLevel?: number
 }
 
 async function sha256(file: string): Promise<string> {
@@ -109,7 +111,7 @@ export async function buildTarget(t: Target, opts: ReleaseOptions = {}): Promise
     const anvil = await anvilBinary(t, cacheDir, opts.env)
     res.anvil = { package: anvil.package, version: anvil.version, from: anvil.from, integrity: anvil.integrity }
     fillStage(dir, t, anvil.path, archiveReadme(ML2SC_VERSION, t, anvil, solcPackage.version))
-    const archive = await packArchive(stageRoot, outDir, ML2SC_VERSION, t)
+    const archive = await packArchive(stageRoot, outDir, ML2SC_VERSION, t, opts.compressionLevel)
     Object.assign(res, { ok: true, archive: path.basename(archive), bytes: statSync(archive).size, sha256: await sha256(archive) })
   } catch (e) {
     res.error = (e as Error).message

@@ -1,8 +1,20 @@
+// The stage commands in-process, each chain stage on its own embedded anvil resumed from the state file. One file
+// (one bun process and module load) for what were three: stages, predict-owner and update-restamp, each test as
+// it was there.
+//
 // The pipeline as separate stages on the embedded anvil: each chain stage starts its own anvil, which
 // resumes the chain the previous one left in <out>/anvil-state.json. Plus every missing/stale-artifact error.
+//
+// `predict` with no chain left from a run deploys the model on a fresh embedded anvil and uploads its
+// weights there. A model owned by chain.owner (another account than the anvil's) must still answer: the
+// scratch copy is deployed as the anvil account's own, and it answers exactly like the simulator.
+//
+// The artifacts' config hash covers the model file's content, so new weights make them stale, except
+// after `ml2sc update` put those weights into the deployed contract: then plan.json, the compiled artifact
+// and deployment.json are re-stamped, and `evaluate` / `report` run on the updated model with no redeploy.
 import { describe, expect, test } from 'bun:test'
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { compileStage } from '../../src/pipeline/stages/compile.ts'
 import { deployStage } from '../../src/pipeline/stages/deploy.ts'
 import { evaluateStage } from '../../src/pipeline/stages/evaluate.ts'
@@ -16,6 +28,10 @@ import { commitmentOf, encodeWeights } from '../../src/codegen/weights/weightBlo
 import { readPlanArtifact } from '../../src/pipeline/artifacts.ts'
 import { ROOT } from '../helpers/paths.ts'
 import { bcProject, config, digitsProject, expectMl2scError, quiet } from './helpers.ts'
+import { predictCommand } from '../../src/commands/predict.ts'
+import { randomProject } from '../chain/helpers.ts'
+import { updateCommand } from '../../src/commands/update.ts'
+import { loadConfig } from '../../src/config/loadConfig.ts'
 
 const json = (f: string) => JSON.parse(readFileSync(f, 'utf8'))
 const readCsv = (f: string) => readFileSync(f, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','))
@@ -184,4 +200,51 @@ describe('missing and stale artifacts', () => {
     await generateStage(c, quiet)
     await expectMl2scError(deployStage(c, quiet), /Ml2sc_model\.json is stale: .*run `ml2sc compile .*` again/)
   })
+})
+
+test('predict on the fly for a model with chain.owner and weights to upload: the same answers as --offchain', async () => {
+  const p = randomProject({ sizes: [6, 8, 2], seed: 12, yaml: "weights:\n  layout: storage\nchain:\n  owner: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'\n" })
+  const input = path.join(p.dir, 'test.csv')
+  const onChain = await predictCommand({ config: p.config, input }, quiet)
+  const offChain = await predictCommand({ config: p.config, input, offchain: true }, quiet)
+  expect(onChain.rows.length).toBe(20)
+  expect(onChain.rows).toEqual(offChain.rows)
+})
+
+test('new model weights: stale artifacts until `ml2sc update`, then evaluate and report work on the same contract', async () => {
+  const p = randomProject({ sizes: [6, 8, 2], seed: 4, yaml: 'weights:\n  layout: storage\n' })
+  let c = await loadConfig(p.config)
+  await generateStage(c, quiet)
+  await compileStage(c, quiet)
+  const { deployment } = await deployStage(c, quiet)
+  await uploadStage(c, quiet)
+  await evaluateStage(c, quiet)
+
+  const w = JSON.parse(readFileSync(p.weights, 'utf8'))
+  w['fc1.weight'][0][0] += 0.01
+  writeFileSync(p.weights, JSON.stringify(w))
+  c = await loadConfig(p.config)
+  await expectMl2scError(evaluateStage(c, quiet), /plan\.json is stale: .*\(or the model file\) changed/)
+
+  const r = await updateCommand({ config: p.config }, quiet)
+  expect(r.version).toBe(2)
+  const ev = await evaluateStage(c, quiet)
+  expect(ev.evaluation.address).toBe(deployment.address)
+  expect(ev.evaluation.commitment).toBe(r.commitment)
+  await reportStage(c, quiet)
+  const dep = JSON.parse(readFileSync(path.join(c.output, 'deployment.json'), 'utf8'))
+  expect(dep.configHash).toBe(c.hash)
+  expect(dep.address).toBe(deployment.address)
+})
+
+test('an update refuses a contract whose code is not what the config now compiles to (outside the weights), in one line', async () => {
+  const p = randomProject({ sizes: [6, 8, 2], seed: 5, yaml: 'weights:\n  layout: storage\n' })
+  const c = await loadConfig(p.config)
+  await generateStage(c, quiet)
+  await compileStage(c, quiet)
+  await deployStage(c, quiet)
+  await uploadStage(c, quiet)
+  // same plan and weights, another contract: compiled for another EVM version
+  writeFileSync(p.config, readFileSync(p.config, 'utf8') + 'chain:\n  hardfork: paris\n')
+  await expectMl2scError(updateCommand({ config: p.config }, quiet), /weights\.json: the new weights need a different contract than the one at 0x[0-9a-fA-F]{40}: /)
 })

@@ -1,5 +1,6 @@
-// The bad-input corpus: every case runs the CLI (a few as `bin/ml2sc` processes, the rest through src/cli.ts in
-// this process: the same parsing, error report and exit code, without a bun start-up each) and must end with exactly one
+// The bad-input corpus: every case runs the CLI (two as `bin/ml2sc` processes, a missing config and an unknown
+// flag, so that the launcher's own exit path is covered; the rest through src/cli.ts in this process: the same
+// parsing, error report and exit code, without a bun start-up each) and must end with exactly one
 // `ml2sc: error:` line that names what is wrong, a non-zero exit, no stack trace, and no result presented
 // as complete (no report in the output folder; nothing deployed when the input was bad before the chain).
 // The cases run in parallel (a few at a time, through a small queue), each test awaiting its own: a slow
@@ -77,7 +78,7 @@ const cases: Case[] = [
   { name: 'model: a corrupt ONNX file', beforeChain: true, error: /broken\.onnx.*(corrupt|truncated|not an ONNX|protobuf)/i, setup: () => run('model:\n  path: broken.onnx\ndata:\n  test: test.csv\n', { 'broken.onnx': Buffer.from('this is not a protobuf at all \x00\x01\x02\xff\xfe'.repeat(3)) }) },
   { name: 'model: a truncated ONNX file', beforeChain: true, error: /cut\.onnx.*(truncated|corrupt)/i, setup: () => run('model:\n  path: cut.onnx\ndata:\n  test: test.csv\n', { 'cut.onnx': readFileSync(path.join(BC, 'model.onnx')).subarray(0, 700) }) },
   { name: 'model: a truncated .pt file', beforeChain: true, error: /truncated\.pt.*(truncated|corrupt|zip)/i, setup: () => run('model:\n  path: truncated.pt\n  layers: [linear, relu, linear]\ndata:\n  test: test.csv\n', {}, { 'truncated.pt': path.join(FIXTURES, 'special/truncated.pt') }) },
-  { name: 'model: a malicious pickle is refused, naming the global', process: true, beforeChain: true, error: /malicious\.pt.*(refus|not allowed|allowlist).*(posix|os|system)/i, setup: () => run('model:\n  path: malicious.pt\n  layers: [linear]\ndata:\n  test: test.csv\n', {}, { 'malicious.pt': path.join(FIXTURES, 'special/malicious.pt') }) },
+  { name: 'model: a malicious pickle is refused, naming the global', beforeChain: true, error: /malicious\.pt.*(refus|not allowed|allowlist).*(posix|os|system)/i, setup: () => run('model:\n  path: malicious.pt\n  layers: [linear]\ndata:\n  test: test.csv\n', {}, { 'malicious.pt': path.join(FIXTURES, 'special/malicious.pt') }) },
   { name: 'model: an unsupported layer (a GRU inside an nn.Sequential)', beforeChain: true, error: /gru\.whole\.pt.*GRU 'rnn' inside an nn\.Sequential/, setup: () => run('model:\n  path: gru.whole.pt\ndata:\n  test: test.csv\n', {}, { 'gru.whole.pt': path.join(FIXTURES, 'special/gru.whole.pt') }) },
   { name: 'model: a convolutional state_dict without model.inputShape', beforeChain: true, error: /model\.state_dict\.pt: the model has convolution\/pooling layers but its input shape is not known.*model\.inputShape/, setup: () => run('model:\n  path: model.state_dict.pt\n  source: model.py\ndata:\n  test: test.csv\n', {}, { 'model.state_dict.pt': path.join(FIXTURES, 'cnn_digits8/model.state_dict.pt'), 'model.py': path.join(FIXTURES, 'cnn_digits8/model.py'), 'test.csv': path.join(FIXTURES, 'cnn_digits8/test.csv') }) },
   { name: 'model: an unknown layer name in model.layers', beforeChain: true, error: /model\.layers.*conv2d/, setup: () => run('model:\n  path: w.json\n  layers: [linear, conv2d, linear]\ndata:\n  test: test.csv\n', {}, { 'w.json': iris('weights.json') }) },
@@ -95,7 +96,7 @@ const cases: Case[] = [
 
   // ── the test CSV ───────────────────────────────────────────────────────────────────────────────────
   { name: 'csv: the label column is missing', beforeChain: true, error: /bad\.csv:1: .*no label column 'label'.*hint: set data\.label/, setup: () => csvRun(`${HEAD30.replace(',label', ',target')}\n${ROW30()}\n`) },
-  { name: 'csv: a non-numeric cell names its row and column', process: true, beforeChain: true, error: /bad\.csv:4: row 2, column 'f7': 'n\/a' is not a number/, setup: () => csvRun(`${HEAD30}\n${ROW30()}\n${ROW30()}\n${ROW30().replace(/^((?:[^,]*,){7})[^,]*/, '$1n/a')}\n`) },
+  { name: 'csv: a non-numeric cell names its row and column', beforeChain: true, error: /bad\.csv:4: row 2, column 'f7': 'n\/a' is not a number/, setup: () => csvRun(`${HEAD30}\n${ROW30()}\n${ROW30()}\n${ROW30().replace(/^((?:[^,]*,){7})[^,]*/, '$1n/a')}\n`) },
   { name: 'csv: an empty cell', beforeChain: true, error: /row 0, column 'f0' is empty/, setup: () => csvRun(`${HEAD30}\n${ROW30().replace(/^0\.5/, '')}\n`) },
   { name: 'csv: a ragged row', beforeChain: true, error: /bad\.csv:3: row 1 has 29 cells, but the header has 31 columns/, setup: () => csvRun(`${HEAD30}\n${ROW30()}\n${ROW30().split(',').slice(2).join(',')}\n`) },
   { name: 'csv: an empty file', beforeChain: true, error: /bad\.csv: the CSV file is empty/, setup: () => csvRun('') },
@@ -112,7 +113,7 @@ const cases: Case[] = [
   { name: 'data.reference: a row fewer than the test CSV', beforeChain: true, error: /data\.reference \(.*short\.csv\): the reference has 49 rows, but the test CSV has 50/, setup: () => run(`${onnxRun('data:\n  test: test.csv\n  reference: short.csv\n')}`, { 'short.csv': readFileSync(path.join(BC, 'reference.csv'), 'utf8').trim().split('\n').slice(0, -1).join('\n') + '\n' }) },
   { name: 'data.reference: two columns for a one-output model', beforeChain: true, error: /the reference has 2 values on this line, but the model has 1 output/, setup: () => run(`${onnxRun('data:\n  test: test.csv\n  reference: two.csv\n')}`, { 'two.csv': '0.1,0.9\n' }) },
   // ── the chain ──────────────────────────────────────────────────────────────────────────────────────
-  { name: 'chain: an unreachable RPC', process: true, beforeChain: true, error: /chain\.rpcUrl: cannot reach the RPC at http:\/\/127\.0\.0\.1:1/, setup: () => run(onnxRun() + 'chain:\n  rpcUrl: http://127.0.0.1:1\n', {}, {}, ['--yes']) },
+  { name: 'chain: an unreachable RPC', beforeChain: true, error: /chain\.rpcUrl: cannot reach the RPC at http:\/\/127\.0\.0\.1:1/, setup: () => run(onnxRun() + 'chain:\n  rpcUrl: http://127.0.0.1:1\n', {}, {}, ['--yes']) },
   { name: 'chain: the wrong chain id', beforeChain: true, error: /chain\.chainId: the RPC reports chain id 31338, but the config expects 1\b/, setup: () => run(onnxRun() + `chain:\n  rpcUrl: ${remote.url}\n  chainId: 1\n`, {}, {}, ['--yes']) },
   { name: 'chain: no signing key for an RPC chain', beforeChain: true, error: /ML2SC_PRIVATE_KEY: no signing key/, setup: () => ({ ...run(onnxRun() + `chain:\n  rpcUrl: ${remote.url}\n`, {}, {}, ['--yes']), env: NO_KEY }) },
   { name: 'chain: a malformed signing key', beforeChain: true, error: /ML2SC_PRIVATE_KEY: ML2SC_PRIVATE_KEY is not a valid private key/, setup: () => ({ ...run(onnxRun() + `chain:\n  rpcUrl: ${remote.url}\n`, {}, {}, ['--yes']), env: { ML2SC_PRIVATE_KEY: '0x1234' } }) },
@@ -121,7 +122,6 @@ const cases: Case[] = [
   {
     name: 'chain: a reverted transaction (a stranger writes weights: NotOwner)',
     existing: true,
-    process: true,
     error: /upload chunk 1\/\d+ reverted: NotOwner\(0x[0-9a-fA-F]{40}\).*hint: only the contract's owner/,
     setup: async () => {
       const deployed = await deployment()
@@ -151,7 +151,7 @@ let deploying: Promise<ReturnType<typeof randomProject>> | undefined
 const deployment = () =>
   (deploying ??= (async () => {
     const deployed = randomProject({ sizes: [16, 24, 3], rows: 4, seed: 4, yaml: `chain:\n  rpcUrl: ${remote.url}\n` })
-    const d = await runCli(['run', deployed.config, '--yes', '--quiet'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
+    const d = await runCliInProcess(['run', deployed.config, '--yes', '--quiet'], { env: { ML2SC_PRIVATE_KEY: remote.keys[0]! } })
     if (d.code !== 0) throw new Error(`setup deployment failed: ${d.stderr}`)
     const w = JSON.parse(readFileSync(deployed.weights, 'utf8'))
     w['fc2.weight'][0][0] *= 0.98 // a small change that keeps the layer scales (an update, not a new contract)

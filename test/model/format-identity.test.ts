@@ -3,7 +3,9 @@
 // scripts/add-formats.py wrote each one's missing TorchScript trace and script and whole pickled .pt from its
 // committed weights (checked against its reference.csv). Every format reads to the identical model (layers, weights, conv/pool stack; names aside), so
 // the on-chain tests of one format (e2e/graph-models, norm-models, layers-onchain, layers-init-run,
-// multi-output, heads-cnn-run, heads-kinds-onchain) hold for each; the float pass is within 1e-5 of PyTorch.
+// multi-output, heads-run, heads-kinds-onchain) hold for each; the float pass is within 1e-5 of PyTorch. (Those
+// names are the tests' original files: graph-models, norm-models and layers-init-run are now in e2e/init-run,
+// multi-output in e2e/fidelity-multi-output, heads-kinds-onchain in e2e/kinds-onchain.)
 // LayerNorm and GroupNorm are read from TorchScript and whole .pt module trees, and registered buffers from a
 // TorchScript forward ((x - self.mean) / self.std: torch.sub/div/mul of a buffer, pt/bufferCalls.ts); both were refused.
 import { describe, expect, test } from 'bun:test'
@@ -30,12 +32,12 @@ const CASES: [string, number, number[] | undefined, string][] = [
   ['graph/residual_wine', 13, undefined, 'graph-models (state_dict, ONNX)'],
   ['graph/concat_digits', 64, undefined, 'graph-models'],
   ['graph/heads_wine', 12, undefined, 'multi-output (state_dict, ONNX)'],
-  ['graph/heads_cnn_digits', 64, [1, 8, 8], 'heads-cnn-run (ONNX), heads-kinds-onchain (state_dict)'],
+  ['graph/heads_cnn_digits', 64, [1, 8, 8], 'heads-run (CNN, ONNX), heads-kinds-onchain (state_dict)'],
   ['graph/heads_softmax_wine', 12, undefined, 'heads-kinds-onchain (ONNX)'],
   ['graph/heads_gru_sine', 8, [8, 1], 'heads-kinds-onchain (script)'],
-  ['graph/heads_lstm_sine', 8, [8, 1], 'heads-lstm-run'],
-  ['graph/heads_attn_sine', 24, [6, 4], 'heads-attn-onnx-run, heads-kinds-onchain (trace)'],
-  ['graph/heads_encoder_sine', 24, [6, 4], 'heads-encoder-run (ONNX)'],
+  ['graph/heads_lstm_sine', 8, [8, 1], 'heads-run (LSTM)'],
+  ['graph/heads_attn_sine', 24, [6, 4], 'heads-run (attention, ONNX), heads-kinds-onchain (trace)'],
+  ['graph/heads_encoder_sine', 24, [6, 4], 'heads-run (encoder, ONNX)'],
   // an nn.Sequential: its own module tree in each format, no model.py
   ['layers/pools_seq', 64, [1, 8, 8], 'layers-onchain (whole .pt)'],
 ]

@@ -174,14 +174,14 @@ class Seq(nn.Module):
       6,
     ],
     [
-      // a `for` over a ModuleList or range(n) is unrolled (test/model/modulelist.test.ts); a `with` block is not read
+      // a `for` over a ModuleList or range(n) is unrolled (test/model/module-runs.test.ts); a `with` block is not read
       'with block',
       `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(4, 4)\n    def forward(self, x):\n        with torch.no_grad():\n            x = self.fc1(x)\n        return x\n`,
       'with torch.no_grad():',
       6,
     ],
     [
-      // nn.ModuleList / ModuleDict are read (test/model/modulelist.test.ts); a ParameterList is not
+      // nn.ModuleList / ModuleDict are read (test/model/module-runs.test.ts); a ParameterList is not
       'ParameterList',
       `class C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.ws = nn.ParameterList([nn.Parameter(torch.ones(4))])\n    def forward(self, x):\n        return x * self.ws[0]\n`,
       'nn.ParameterList([nn.Parameter(torch.ones(4))])',

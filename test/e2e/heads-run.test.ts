@@ -1,14 +1,40 @@
+// The multi-output (heads) models of issue 19 as a newcomer runs them, one file (one bun process, one module
+// load) for the four runs that were four files: the two-head digits CNN, then the next/up sequence models after
+// nn.MultiheadAttention, a TransformerEncoderLayer and an LSTM (helpers/headsRun.ts). Each test is as its file was.
+//
 // Issue 19, multi-output models as a newcomer runs them: the two-head digits CNN (class + ink, real PyTorch,
 // scripts/heads_more.py) exported to ONNX. `ml2sc init model.onnx --data test.csv` writes label [label, ink]
 // and `ml2sc run` deploys it unedited on its anvil (the one of this file): report.json, predictions.csv and
 // predict --json name each head, each head within the tolerance of PyTorch, the simulator equal to the chain.
 // The GRU with two heads gets its label columns from the heads' names too (init only: no second anvil here).
+//
+// Issue 19, heads after nn.MultiheadAttention read from ONNX: the MultiheadAttention(4, 2) next/up model
+// (real PyTorch, scripts/heads_more.py; model.onnx exported from its state_dict by scripts/heads_seq.py with
+// output_names next, up). `ml2sc init model.onnx` names the label columns from the ONNX outputs; `ml2sc run`
+// unedited on its own anvil: the chain equals the simulator on every row, each head is within the tolerance of
+// PyTorch and named (from the ONNX output names) in report.json, predictions.csv, the contract and predict
+// --json (helpers/headsRun.ts).
+//
+// Issue 19, heads after a TransformerEncoderLayer on chain: the encoder (4 features, 2 attention heads,
+// feed-forward 8, relu, post-norm) over 6 tokens, mean-pooled into a next and an up head (real PyTorch,
+// scripts/heads_seq.py), exported to ONNX with output_names next, up. `ml2sc init model.onnx` then
+// `ml2sc run` unedited on its own anvil: the chain equals the simulator on every row, each head is within the
+// tolerance of PyTorch and named in report.json, predictions.csv, the contract and predict --json
+// (helpers/headsRun.ts). The other formats read to the same model: test/heads/heads-seq-formats.test.ts.
+//
+// Issue 19, heads after an LSTM as a newcomer runs them: the LSTM(1, 8) next/up model (real PyTorch,
+// scripts/heads_seq.py) as model.py + state_dict. `ml2sc init` names a label column per head (model.py's
+// `return self.next(last), self.up(last)`) and the window [8, 1]; `ml2sc run` deploys it unedited on its own
+// anvil: the chain equals the simulator on every row, each head is within the tolerance of PyTorch and named in
+// report.json, predictions.csv, the contract and predict --json (helpers/headsRun.ts). The other formats read to
+// the same model: test/heads/heads-seq-formats.test.ts.
 import { describe, expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { FIXTURES } from '../helpers/paths.ts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { fixtureProject } from '../helpers/fixtureProject.ts'
+import { initAndRunHeads } from '../helpers/headsRun.ts'
 
 const G = path.join(FIXTURES, 'graph')
 const lines = (f: string) => readFileSync(f, 'utf8').trim().split('\n')
@@ -68,4 +94,30 @@ describe('heads in a CNN and a GRU, as a newcomer runs them', () => {
       expect(Math.abs(r.heads.ink.prediction - torch[i]![11]!)).toBeLessThan(report.fidelity.tolerances[10])
     }
   })
+})
+
+test('MultiheadAttention with heads next and up from ONNX: init, then run unedited', async () => {
+  const { report } = await initAndRunHeads('heads_attn_sine', ['model.onnx'], 'model.onnx')
+  expect(report.model.format).toBe('onnx')
+  expect(report.gas.predictSingle).toBeGreaterThan(50_000)
+  expect(report.gas.predictSingle).toBeLessThan(1_000_000)
+  expect(report.error.maxAbs).toBeLessThan(1e-3)
+})
+
+test('TransformerEncoderLayer with heads next and up from ONNX: init, then run unedited', async () => {
+  const { report } = await initAndRunHeads('heads_encoder_sine', ['model.onnx'], 'model.onnx')
+  expect(report.model.format).toBe('onnx')
+  expect(report.gas.predictSingle).toBeGreaterThan(50_000)
+  expect(report.gas.predictSingle).toBeLessThan(2_000_000)
+  expect(report.error.maxAbs).toBeLessThan(1e-3)
+})
+
+test('LSTM with heads next and up from model.py + state_dict: init, then run unedited', async () => {
+  const { dir, report } = await initAndRunHeads('heads_lstm_sine', ['model.state_dict.pt', 'model.py'], 'model.state_dict.pt')
+  expect(readFileSync(path.join(dir, 'ml2sc.yaml'), 'utf8')).toContain('inputShape: [8, 1]')
+  expect(report.model.format).toBe('state_dict-pt')
+  // 8 LSTM steps then the two heads: far more than a bare transaction, under the per-transaction cap
+  expect(report.gas.predictSingle).toBeGreaterThan(50_000)
+  expect(report.gas.predictSingle).toBeLessThan(1_000_000)
+  expect(report.error.maxAbs).toBeLessThan(1e-4)
 })
