@@ -60,6 +60,22 @@ describe('gas bounds', () => {
     expect(m.mismatches).toBe(0)
   })
 
+  test('ML2SC 30-4-1, forwarding model (`forward: true`): PUSH-constant lane words, updates as a kernel contract; bit-exact', async () => {
+    const data = await readAllRows(path.join(ANCHORS, 'processed_data.csv'), { label: 'diagnosis', drop: ['id'], limit: 50 })
+    const model = await loadModel({ path: path.join(ANCHORS, 'weights/MLP_2L4.json'), source: path.join(ANCHORS, 'models.py'), class: 'MLP_2L4' })
+    const m = await measureOurs(s, '30-4-1', model, data.features, 50, 'datacontract', undefined, { forward: true })
+    // auto weighs PUSH constants, as for `code`: int24 (int16 would spread the first layer's lanes 64 bits apart)
+    expect(m.precision).toBe('int24 weights, uint16 inputs at 2^15')
+    // issue 23's three 30-4-1 targets (≤ 2,950 / ≤ 24,500 / ≤ 430,000): the `code` layout's kernel (2,829 / 23,582 /
+    // 420,963) plus the admin forwarding before it and the DELEGATECALL to an update's kernel (40 bytes, +23 gas)
+    expect(m.gasPerRow).toBeLessThanOrEqual(2_829)
+    expect(m.predictSingle).toBeLessThanOrEqual(23_605)
+    expect(m.deploy + m.upload).toBeLessThanOrEqual(429_631)
+    // an update deploys a kernel contract (1,494 bytes of runtime code ++ the 402-byte blob) from the admin library
+    expect(m.update!).toBeLessThanOrEqual(495_404)
+    expect(m.mismatches).toBe(0)
+  })
+
   test('the ML2SC baseline layout costs what ML2SC costs, and we are > 40× cheaper per row', async () => {
     const data = await readAllRows(path.join(ANCHORS, 'processed_data.csv'), { label: 'diagnosis', drop: ['id'], limit: 50 })
     const model = await loadModel({ path: path.join(ANCHORS, 'weights/MLP_2L4.json'), source: path.join(ANCHORS, 'models.py'), class: 'MLP_2L4' })

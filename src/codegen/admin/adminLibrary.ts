@@ -42,6 +42,14 @@ export type AdminParams = {
   kind: LayoutKind
   /** Initial weights in the model's own code (datacontract layout); `code` always has them there. */
   embedded: boolean
+  /**
+   * The initial weights are PUSH-constant lane words and an update installs a kernel contract (its runtime
+   * code ++ the canonical blob, one "chunk" created as is, no STOP byte) that predict DELEGATECALLs
+   * (forwardingModel.ts); embedded too. Its commitment word is passed with the top bit set (so it is always a
+   * PUSH32) and the commitment shifted right by one: `commitBit` is the bit that shift drops.
+   */
+  forwards?: boolean
+  commitBit?: number
   chunks: number
   chunkSize: number
   lastChunk: number
@@ -62,7 +70,7 @@ export type AdminParams = {
 }
 
 const FIELDS: [keyof AdminParams, number][] = [
-  ['kind', 8], ['embedded', 8], ['chunks', 24], ['chunkSize', 24], ['lastChunk', 24], ['blobLength', 32],
+  ['kind', 4], ['forwards', 4], ['embedded', 8], ['commitBit', 8], ['chunks', 16], ['chunkSize', 24], ['lastChunk', 24], ['blobLength', 32],
   ['inputs', 32], ['outputs', 32], ['rowBytes', 32], ['outputBytes', 8], ['scaleBase', 8], ['scaleExp', 8], ['inputScaleExp', 8],
 ]
 /** Each field's bit offset in the PARAMS word: the fields in FIELDS order, from bit 0 up. */
@@ -73,7 +81,7 @@ for (let i = 0, at = 0; i < FIELDS.length; at += FIELDS[i]![1], i++) OFFSET[FIEL
 export function adminParams(p: AdminParams): bigint {
   let w = 0n
   for (const [k, bits] of FIELDS) {
-    const v = BigInt(typeof p[k] === 'boolean' ? Number(p[k]) : (p[k] as number))
+    const v = BigInt(typeof p[k] === 'boolean' ? Number(p[k]) : ((p[k] as number | undefined) ?? 0))
     if (v < 0n || v >= 1n << BigInt(bits)) throw new Error(`admin parameter ${k} = ${v} does not fit in ${bits} bits`)
     w |= v << BigInt(OFFSET[k].at)
   }
@@ -176,13 +184,21 @@ contract Ml2scAdmin {
                     c := keccak256(p, n)
                 }
                 default {
-                    switch and(st, ${ADDR})
-                    case 0 {
+                    let src := and(st, ${ADDR})
+                    switch or(iszero(src), ${param('forwards')})
+                    case 1 {
                         // not updated yet: the weights embedded in the model's own code, its last blobLength bytes
                         // (no commitment constant in every model: 33 bytes of code, ~7k gas of deploy; a model
-                        // embeds only blobs of more than 32 bytes, which solc puts there)
-                        extcodecopy(address(), p, sub(extcodesize(address()), n), n)
-                        c := keccak256(p, n)
+                        // embeds only blobs of more than 32 bytes, which solc puts there). A forwarding model holds
+                        // lane words, not the blob: it hands its commitment over (top bit set, shifted right by one,
+                        // the dropped bit in PARAMS); once updated, the kernel contract's last blobLength bytes
+                        switch src
+                        case 0 {
+                            switch ${param('forwards')}
+                            case 0 { extcodecopy(address(), p, sub(extcodesize(address()), n), n) c := keccak256(p, n) }
+                            default { c := or(shl(1, calldataload(sub(calldatasize(), 64))), ${param('commitBit')}) }
+                        }
+                        default { extcodecopy(src, p, sub(extcodesize(src), n), n) c := keccak256(p, n) }
                     }
                     default {
                         let end := p
@@ -222,6 +238,8 @@ contract Ml2scAdmin {
                 let started := and(shr(192, st), 0xffffffff)
                 if and(iszero(iszero(index)), iszero(eq(tag, started))) { fail2(${err('UploadInterleaved')}, shl(224, started), shl(224, tag)) }
                 let expected := chunkLen(index)
+                // a forwarding model's update is one kernel contract, as long as its code is (EIP-170 bounds it)
+                if ${param('forwards')} { expected := len }
                 if iszero(eq(len, expected)) {
                     mstore(0, shl(224, ${err('BadChunkLength')})) mstore(4, index) mstore(36, len) mstore(68, expected) revert(0, 100)
                 }
@@ -234,10 +252,16 @@ contract Ml2scAdmin {
                     for { let w := 0 } lt(shl(5, w), len) { w := add(w, 1) } { sstore(add(slot, w), calldataload(add(off, shl(5, w)))) }
                 }
                 default {
-                    // SSTORE2 creation code: returns STOP ++ data as the new contract's code
+                    // SSTORE2 creation code: returns STOP ++ data as the new contract's code; a forwarding model's
+                    // kernel contract: the data as it is (runnable code, which verify compares with a fresh compile)
                     mstore(0x80, or(0x61000080600a3d393df300, shl(0x40, add(len, 1))))
                     calldatacopy(0xa0, off, len)
-                    a := create(0, 0x95, add(len, 0x0b))
+                    switch ${param('forwards')}
+                    case 0 { a := create(0, 0x95, add(len, 0x0b)) }
+                    default {
+                        mstore(0x80, or(0x61000080600a3d393df3, shl(0x38, len)))
+                        a := create(0, 0x96, add(len, 0x0a))
+                    }
                     if iszero(a) { fail1(${err('DataDeployFailed')}, index) }
                     if index { sstore(add(2, index), a) }
                 }
