@@ -269,7 +269,7 @@ ${adminYul}`}
 ${checksYul}${fwd ? `
                 ${forwardYul()}` : ''}
             {
-            ${functionsYul}
+${functionsYul}
 ${kernelYul}
             }` : `
            ${layout === 'datacontract' && !kernel.streams ? `
@@ -299,7 +299,7 @@ ${kernelYul}
                     len := sub(len, k)
                 }
             }` : ''}
-            ${functionsYul}
+${functionsYul}
             // inference, inline (no Yul function calls: each costs ~40 gas and bytes of code)
             let selector := shr(224, calldataload(0))
             let single := eq(selector, ${predictSelector})

@@ -207,11 +207,11 @@ contract Ml2sc_model {
         // every model: ml2sc's shared admin library, deployed once per chain at a CREATE2 address fixed by its code
         address initialOwner = INITIAL_OWNER;
         assembly {
-            let admin := 0xcF0ad6Bb2E9246aeA9cB48E92d925aE061b02f2f
+            let admin := 0x0471eCC20e7fdf2d2B82c92E6c3BE02A28fd0949
             if iszero(extcodesize(admin)) { mstore(0, 0x0b03bf4e) mstore(32, admin) revert(28, 36) }
             let n := calldatasize()
             calldatacopy(0, 0, n)
-            mstore(n, 0x131402030000005a000000010000001e00000342000342005fff0000010100)
+            mstore(n, 0x131402030000005a000000010000001e00000342000342005fff0001000100)
             mstore(add(n, 32), 0)
             mstore(add(n, 64), initialOwner)
             let ok := delegatecall(gas(), admin, 0, add(n, 96), 0, 0)
