@@ -62,7 +62,8 @@ export function benchPlan(model: ModelIR, rows: number[][], precision = DEFAULT_
 }
 
 export async function measureOurs(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number, layout: WeightLayout = 'datacontract', precision = DEFAULT_PRECISION, opts: { forward?: boolean } = {}): Promise<Measurement> {
-  const forward = opts.forward === true
+  // the default: a small dense model with embedded weights is a forwarding model (forwardingModel.ts)
+  const forward = opts.forward ?? true
   const plan = benchPlan(model, rows, precision, layout, forward)
   const c = compileSolidity(generateSolidity(plan, { contractName: 'Bench', layout, forward }), 'Bench')
   const { address, tx } = await deployModel(s, c.bytecode, c.abi)

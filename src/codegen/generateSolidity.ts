@@ -34,12 +34,13 @@ export type GenerateOptions = {
   owner?: Hex
   /**
    * Embedded weights of a small dense model as PUSH-constant lane words, updates as kernel contracts
-   * (forwardingModel.ts), when forwardsPredict holds. Opt-in for now: verify and update do not yet read an
-   * updated forwarding model (see forwardingModel.ts).
+   * (forwardingModel.ts). Default: whenever forwardsPredict holds; false keeps the blob in the code.
    */
   forward?: boolean
   /** The kernel contract an update of a forwarding model installs: predict and predictBatch only. */
   kernelOnly?: boolean
+  /** verify only: another commitment in a forwarding model's code, to find the bytes that depend on it (forwardingPrefix). */
+  commitmentOverride?: Hex
 }
 
 export type WeightLayout = 'datacontract' | 'code' | 'storage'
@@ -59,6 +60,12 @@ export function embedsWeights(plan: Plan, opts: Pick<GenerateOptions, 'embedWeig
   // admin library hashes the embedded weights and where verify lets an update's dead weights differ
   if (bytes <= 32) return false
   return opts.embedWeights ?? bytes <= (isTensorPlan(plan) ? CONV_EMBED_LIMIT : EMBED_LIMIT)
+}
+
+/** Whether generateSolidity makes a forwarding model (forwardingModel.ts): embedded weights of a small dense model, in one chunk. */
+export function isForwardingModel(plan: Plan, opts: Pick<GenerateOptions, 'embedWeights' | 'layout' | 'forward' | 'chunkSize'> = {}): boolean {
+  const layout = opts.layout ?? 'datacontract'
+  return layout === 'datacontract' && opts.forward !== false && embedsWeights(plan, opts) && forwardsPredict(plan) && blobLayout(plan).length <= chunkSizeFor(layout, opts.chunkSize)
 }
 
 /** Bytes per upload chunk for a layout. */
@@ -86,7 +93,7 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   const kernelOnly = opts.kernelOnly === true
   const embed = !kernelOnly && layout === 'datacontract' && embedsWeights(plan, opts)
   // a forwarding model, or its kernel contract: the code layout's kernel, the admin forwarding before it
-  const fwd = embed && opts.forward === true && forwardsPredict(plan)
+  const fwd = !kernelOnly && isForwardingModel(plan, opts)
   const codeKernel = layout === 'code' || fwd || kernelOnly
   // a convolutional model runs the tensor kernels (convInference.ts); an MLP the dense ones
   // a sequence model runs the recurrent kernel (recurrentInference.ts)
@@ -122,7 +129,7 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
   // the library hashes embedded weights from the tail of the code (embedsWeights: always more than 32
   // bytes); the code layout holds lane words, not the blob, and hands its commitment over
   const passesCommitment = layout === 'code' || fwd
-  const cw = commitmentWord(commitment as Hex)
+  const cw = commitmentWord(opts.commitmentOverride ?? (commitment as Hex))
   const commitmentPassed = fwd ? cw.word : commitment
   const kind = ({ datacontract: 0, code: 1, storage: 2 } as const)[layout] satisfies LayoutKind
   const adminInfo = { kind, embedded: embed, chunks: chunks.length, ...(fwd ? { forwards: true, commitBit: cw.bit } : {}) }

@@ -1,7 +1,6 @@
 import type { Hex } from 'viem'
-import { embedsWeights, generateSolidity, type GenerateOptions } from '../codegen/generateSolidity.ts'
-import { forwardsPredict, kernelPayload } from '../codegen/forwarding/forwardingModel.ts'
-import { chunkSizeFor } from '../codegen/generateSolidity.ts'
+import { chunkSizeFor, generateSolidity, isForwardingModel, type GenerateOptions } from '../codegen/generateSolidity.ts'
+import { kernelPayload } from '../codegen/forwarding/forwardingModel.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weights/weightBlob.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
 import type { Plan } from '../fixed/types.ts'
@@ -14,7 +13,7 @@ import type { Plan } from '../fixed/types.ts'
 export function updatePayload(plan: Plan, gen: GenerateOptions, opts: { hardfork?: string } = {}): { data: Uint8Array; sizes: number[]; commitment: Hex; kernel?: Hex } {
   const layout = gen.layout ?? 'datacontract'
   const blob = encodeWeights(plan)
-  if (layout === 'datacontract' && gen.forward === true && embedsWeights(plan, gen) && forwardsPredict(plan)) {
+  if (isForwardingModel(plan, gen)) {
     const name = `${gen.contractName}Kernel`
     const k = compileSolidity(generateSolidity(plan, { ...gen, contractName: name, kernelOnly: true }), name, opts.hardfork ? { hardfork: opts.hardfork } : {})
     const { payload, commitment } = kernelPayload(k.deployedBytecode, plan)

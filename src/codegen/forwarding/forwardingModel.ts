@@ -1,6 +1,7 @@
 import type { Hex } from 'viem'
 import type { Plan } from '../../fixed/types.ts'
 import { isTensorPlan } from '../conv/tensorStepsOf.ts'
+import { laneWordsOf } from '../dense/memoryMap.ts'
 import { blobLayout, commitmentOf, encodeWeights } from '../weights/weightBlob.ts'
 
 /**
@@ -18,11 +19,55 @@ import { blobLayout, commitmentOf, encodeWeights } from '../weights/weightBlob.t
 
 /** Blobs up to this size run a PUSH-constant kernel (its code stays far under EIP-170). */
 export const FORWARD_LIMIT = 4_096
+/** Lane words up to this many (≤ 33 bytes of code each, ~8.5 KB) in a forwarding model's kernel. */
+export const FORWARD_LANE_WORDS = 256
 
 /** Whether a model with embedded weights is a forwarding model: a dense chain of small size. */
 export function forwardsPredict(plan: Plan): boolean {
   if (plan.attention || plan.recurrent || isTensorPlan(plan)) return false
-  return blobLayout(plan).length <= FORWARD_LIMIT
+  return blobLayout(plan).length <= FORWARD_LIMIT && laneWordsOf(plan) <= FORWARD_LANE_WORDS
+}
+
+/** The code's opcodes, PUSH data skipped: position, opcode and PUSH argument. */
+export function opcodesOf(code: Hex): { at: number; op: number; arg: bigint }[] {
+  const b = Buffer.from(code.slice(2), 'hex')
+  const out: { at: number; op: number; arg: bigint }[] = []
+  for (let i = 0; i < b.length; ) {
+    const op = b[i]!
+    const n = op >= 0x60 && op <= 0x7f ? op - 0x5f : 0
+    out.push({ at: i, op, arg: n ? BigInt(`0x${b.subarray(i + 1, i + 1 + n).toString('hex') || '0'}`) : 0n })
+    i += 1 + n
+  }
+  return out
+}
+
+/**
+ * Where a forwarding model's initial kernel starts: the target x of its forward's test (the first
+ * SELFBALANCE, then ISZERO PUSH2 x JUMPI). Everything an updated model runs is before x.
+ */
+export function forwardPrefixEnd(deployedBytecode: Hex): number | undefined {
+  const ops = opcodesOf(deployedBytecode)
+  const k = ops.findIndex((o) => o.op === 0x47)
+  if (k < 0 || ops[k + 1]?.op !== 0x15 || ops[k + 2]?.op !== 0x61 || ops[k + 3]?.op !== 0x57) return undefined
+  return Number(ops[k + 2]!.arg)
+}
+
+/**
+ * The code an updated forwarding model runs, for a comparison with the chain's: the compiled code's bytes
+ * before its initial kernel, where those that depend on the initial commitment (`other`: the same model
+ * compiled with another commitment, commitmentOverride) may differ; the admin library never reads them
+ * once the state word names a kernel. Undefined when the layout is not the one forwardingModel.ts describes.
+ */
+export function forwardingPrefix(deployedBytecode: Hex, other: Hex): { end: number; ignore: { start: number; length: number }[] } | undefined {
+  const end = forwardPrefixEnd(deployedBytecode)
+  if (end === undefined || forwardPrefixEnd(other) !== end) return undefined
+  const a = Buffer.from(deployedBytecode.slice(2), 'hex')
+  const b = Buffer.from(other.slice(2), 'hex')
+  const ignore: { start: number; length: number }[] = []
+  for (let i = 0; i < end; i++) if (a[i] !== b[i]) ignore.push({ start: i, length: 1 })
+  // the commitment word (32 bytes) and PARAMS' commitBit byte: nothing else may depend on it
+  if (ignore.length > 33) return undefined
+  return { end, ignore }
 }
 
 /**
