@@ -263,6 +263,7 @@ contract ${name} {${embed && !fwd ? `\n    /// @notice The initial weights in ml
         bytes memory initialWeights = WEIGHTS;
         initialWeights;` : ''}
         assembly {${codeKernel && layout !== 'code' ? `
+${functionsYul}
             // the dispatch, the admin forwarding, the calldata checks and the forward to an update's kernel come
             // first, the kernel for the initial weights last (forwardingModel.ts: verify compares what is before it)
             let selector := shr(224, calldataload(0))
@@ -275,10 +276,7 @@ ${adminYul}`}
             }
 ${checksYul}${fwd ? `
                 ${forwardYul()}` : ''}
-            {
-${functionsYul}
-${kernelYul}
-            }` : `
+${kernelYul}` : `
            ${layout === 'datacontract' && !kernel.streams ? `
             /// copy every data contract's chunk (its code after the STOP byte) to memory at p
             function copyChunks(st, p) {${chunks.length === 1 ? `
