@@ -146,7 +146,7 @@ export async function verifyModel(chain: ChainSession, address: Hex, local: Loca
     const d = codeDifference(code, compiled)
     if (d !== undefined) {
       found.codeDifference = d
-      return fail('code', `code differs at byte ${d} (in its kernel for the initial weights, which it runs: no update installed a kernel contract): the contract at ${address} does not hold ${local.file}'s weights`, 'the weights compiled into its code are another model\'s, or were altered after ml2sc generated them')
+      return fail('code', `code differs at byte ${d} (it runs its initial weights: no update installed a kernel contract): the contract at ${address} is not what ${opts.configLabel} compiles to for ${local.file}'s weights`, 'the weights or the commitment compiled into its code are another model\'s, or were altered after ml2sc generated them')
     }
   }
   if (source.from === 'tail' && inWeights !== undefined) {
