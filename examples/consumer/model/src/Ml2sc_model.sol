@@ -68,6 +68,8 @@ contract Ml2sc_model {
     fallback() external payable {
         address initialOwner = INITIAL_OWNER;
         assembly {
+            
+            
             // the dispatch, the admin forwarding, the calldata checks and the forward to an update's kernel come
             // first, the kernel for the initial weights last (forwardingModel.ts: verify compares what is before it)
             let selector := shr(224, calldataload(0))
@@ -119,9 +121,6 @@ contract Ml2sc_model {
                         return(0, returndatasize())
                     }
                 }
-            {
-            
-            
                 let base := 0x5e0
                 let o := 0x620
                 for { let rp := off let rowsEnd := add(off, len) } lt(rp, rowsEnd) { rp := add(rp, 90) } {
@@ -201,7 +200,6 @@ contract Ml2sc_model {
                 let total := add(0x40, and(add(size, 31), not(31)))
                 log0(base, total)
                 return(base, total)
-            }
         }
     }
 }
