@@ -4,6 +4,8 @@ import { runtimeCodeHash } from '../../compile/runtimeCodeHash.ts'
 import { committedAdminBuild } from './adminLibraryBuild.ts'
 import { ML2SC_VERSION } from '../../version.ts'
 import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
+import { OFFSET, type AdminParams } from './adminParams.ts'
+export { adminParams, stateMask, type AdminParams, type LayoutKind } from './adminParams.ts'
 
 /**
  * ml2sc's shared admin library. Every model contract keeps only its inference code (predict and
@@ -13,7 +15,7 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
  * anvil, Foundry and most chains carry), and each model saves ~1 KB of code: ~200k gas of deploy.
  *
  * The model appends three words to the call data: PARAMS (its shape, layout and chunking, packed; see
- * `adminParams`), the commitment of the weights in its code (`code` layout; otherwise 0: embedded weights are the last bytes of the model's code, hashed here) and its initial owner (`chain.owner`, or its deployer), the owner
+ * `adminParams`), the commitment of the weights in its code (`code` layout, and a forwarding model: forwardingModel.ts; otherwise 0: embedded weights are the last bytes of the model's code, hashed here) and its initial owner (`chain.owner`, or its deployer), the owner
  * until the first ownership transfer (an immutable: no SSTORE at deploy).
  *
  * Storage (the model's): slot 0 owner (empty until a transfer: the initial owner), slot 1 pending owner, slot 2 the state word = chunk0 address
@@ -35,64 +37,6 @@ export const UPDATE_MARK = 1n
 export const STORAGE_BASE = 0x10000
 /** The library is compiled for the oldest EVM any supported chain runs, so one address serves them all. */
 export const ADMIN_LIBRARY_EVM = 'paris'
-
-export type LayoutKind = 0 | 1 | 2 // datacontract | code | storage
-
-export type AdminParams = {
-  kind: LayoutKind
-  /** Initial weights in the model's own code (datacontract layout); `code` always has them there. */
-  embedded: boolean
-  /**
-   * The initial weights are PUSH-constant lane words and an update installs a kernel contract (its runtime
-   * code ++ the canonical blob, one "chunk" created as is, no STOP byte) that predict DELEGATECALLs
-   * (forwardingModel.ts); embedded too. Its commitment word is passed with the top bit set (so it is always a
-   * PUSH32) and the commitment shifted right by one: `commitBit` is the bit that shift drops.
-   */
-  forwards?: boolean
-  commitBit?: number
-  chunks: number
-  chunkSize: number
-  lastChunk: number
-  blobLength: number
-  inputs: number
-  outputs: number
-  rowBytes: number
-  outputBytes: number
-  /** The activation scale as base^exponent (2^F or 10^d), for `info()`. */
-  scaleBase: 2 | 10
-  scaleExp: number
-  /**
-   * The inputs' scale in calldata as base^exponent (2^inputFraction, or the activation scale's exponent):
-   * not read by any code, but a constant of the model's code, so that the code comparison of `verify` pins
-   * the scale callers encode their rows at (plan.json's claim) like every other width and scale.
-   */
-  inputScaleExp: number
-}
-
-const FIELDS: [keyof AdminParams, number][] = [
-  ['kind', 4], ['forwards', 4], ['embedded', 8], ['commitBit', 8], ['chunks', 16], ['chunkSize', 24], ['lastChunk', 24], ['blobLength', 32],
-  ['inputs', 32], ['outputs', 32], ['rowBytes', 32], ['outputBytes', 8], ['scaleBase', 8], ['scaleExp', 8], ['inputScaleExp', 8],
-]
-/** Each field's bit offset in the PARAMS word: the fields in FIELDS order, from bit 0 up. */
-const OFFSET = {} as Record<keyof AdminParams, { at: number; bits: number }>
-for (let i = 0, at = 0; i < FIELDS.length; at += FIELDS[i]![1], i++) OFFSET[FIELDS[i]![0]] = { at, bits: FIELDS[i]![1] }
-
-/** The PARAMS word a model appends to every call it forwards to the library. */
-export function adminParams(p: AdminParams): bigint {
-  let w = 0n
-  for (const [k, bits] of FIELDS) {
-    const v = BigInt(typeof p[k] === 'boolean' ? Number(p[k]) : ((p[k] as number | undefined) ?? 0))
-    if (v < 0n || v >= 1n << BigInt(bits)) throw new Error(`admin parameter ${k} = ${v} does not fit in ${bits} bits`)
-    w |= v << BigInt(OFFSET[k].at)
-  }
-  return w
-}
-
-/** The XOR mask of the state word: what a fresh (all-zero) slot 2 means for this contract. */
-export function stateMask(p: Pick<AdminParams, 'kind' | 'embedded' | 'chunks'>): bigint {
-  if (p.kind !== 1 && !p.embedded) return 0n
-  return (1n << 160n) | (1n << 248n) | (p.embedded ? BigInt(p.chunks) << 224n : 0n)
-}
 
 const sel = (k: keyof typeof FUNCTIONS) => selectorOf(FUNCTIONS[k])
 const err = (k: keyof typeof ERRORS) => selectorOf(ERRORS[k])
