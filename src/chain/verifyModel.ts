@@ -24,8 +24,8 @@ export type LocalModel = {
   layout: 'datacontract' | 'code' | 'storage'
   /** The model file, for messages. */
   file: string
-  /** A forwarding model (forwardingModel.ts): the kernel contract for these weights, and the code an updated model runs. */
-  forwarding?: LocalForwarding
+  /** A forwarding model (forwardingModel.ts): the kernel contract for these weights, and the code an updated model runs (made when needed). */
+  forwarding?: () => LocalForwarding
 }
 
 /** The check that failed: which one, one line saying what differs, and a hint. */
@@ -95,9 +95,11 @@ export async function verifyModel(chain: ChainSession, address: Hex, local: Loca
   const wanted = (compiled.deployedBytecode.length - 2) / 2
   const size = `${(code.length - 2) / 2} bytes on chain, ${wanted} compiled`
   const weightRanges = local.embedded ? embeddedWeightRanges(compiled.deployedBytecode, local.blob) : []
-  // a forwarding model: first the code it runs in any state (before its initial kernel, the initial
-  // commitment's bytes aside); the whole code once predictReads says the initial kernel is what runs
-  const fw = local.forwarding
+  // a forwarding model: with a balance of 0 it runs its initial weights, so its whole code; else first the
+  // code it runs in any state (before its initial kernel, the initial commitment's bytes aside), then the
+  // whole code too if predictReads says the initial kernel is what runs (wei forced in, no kernel named)
+  const initialRuns = local.forwarding ? (await s.publicClient.getBalance({ address })) === 0n : false
+  const fw = local.forwarding && !initialRuns ? local.forwarding() : undefined
   const outside = fw ? prefixDifference(code, compiled, fw.prefix) : codeDifference(code, compiled, { ignore: weightRanges })
   if (outside !== undefined) {
     found.codeDifference = outside

@@ -81,7 +81,7 @@ async function checkCompatible(s: ChainSession, config: Config, dep: Deployment,
   const blob = encodeWeights(prep.plan)
   const onChain = (await s.publicClient.getCode({ address: dep.address })) ?? '0x'
   // a forwarding model: the code an updated model runs (its initial kernel is another's once updated)
-  const fw = localForwarding(prep.plan, { ...prep.generate, contractName: name }, compiled.deployedBytecode, { hardfork: config.chain.hardfork })
+  const fw = localForwarding(prep.plan, { ...prep.generate, contractName: name }, compiled.deployedBytecode, { hardfork: config.chain.hardfork })?.()
   const prefix = (h: Hex): Hex => (fw ? `0x${h.slice(2, 2 + 2 * fw.prefix.end)}` : h)
   const against = fw ? { deployedBytecode: prefix(compiled.deployedBytecode), immutables: compiled.immutables.filter((r) => r.start + r.length <= fw.prefix.end) } : compiled
   if (codeDifference(prefix(onChain), against, { ignore: fw ? fw.prefix.ignore : embeddedWeightRanges(compiled.deployedBytecode, blob) }) !== undefined)

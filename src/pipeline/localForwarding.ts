@@ -16,12 +16,18 @@ export type LocalForwarding = {
 
 /**
  * For a forwarding model, its kernel contract for `plan`'s weights and the prefix of `deployedBytecode`
- * (this config's compiled model) that an updated model still runs; undefined for every other contract.
- * Compiles the kernel and the model once more with every bit of the commitment flipped (to find the bytes
- * that depend on it).
+ * (this config's compiled model) that an updated model still runs, made when first asked for; undefined
+ * for every other contract. Compiles the kernel, and the model once more with every bit of the commitment
+ * flipped (to find the bytes that depend on it).
  */
-export function localForwarding(plan: Plan, gen: GenerateOptions, deployedBytecode: Hex, opts: { hardfork?: string } = {}): LocalForwarding | undefined {
+export function localForwarding(plan: Plan, gen: GenerateOptions, deployedBytecode: Hex, opts: { hardfork?: string } = {}): (() => LocalForwarding) | undefined {
   if (!isForwardingModel(plan, gen)) return undefined
+  let made: LocalForwarding | undefined
+  // made on first use: a model that never held wei is compared whole, with neither compile
+  return () => (made ??= makeLocalForwarding(plan, gen, deployedBytecode, opts))
+}
+
+function makeLocalForwarding(plan: Plan, gen: GenerateOptions, deployedBytecode: Hex, opts: { hardfork?: string }): LocalForwarding {
   const flipped = toHex(BigInt(commitmentOf(encodeWeights(plan))) ^ ((1n << 256n) - 1n), { size: 32 })
   const other = compileSolidity(generateSolidity(plan, { ...gen, commitmentOverride: flipped }), gen.contractName, opts.hardfork ? { hardfork: opts.hardfork } : {}).deployedBytecode
   const prefix = forwardingPrefix(deployedBytecode, other)

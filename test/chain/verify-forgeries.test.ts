@@ -109,7 +109,7 @@ describe('forgeries: exit 1, one line saying what differs', () => {
     const r = await verify(A.config, '--address', address)
     expect(r.code).toBe(1)
     expect(r.lines).toHaveLength(1)
-    expect(r.lines[0]).toMatch(/^ml2sc: verify failed: code differs at byte \d+ \(it runs its initial weights: no update installed a kernel contract\): the contract at 0x[0-9a-fA-F]{40} is not what .* compiles to for .*model\.onnx's weights/)
+    expect(r.lines[0]).toMatch(/^ml2sc: verify failed: code differs at byte \d+: the contract at 0x[0-9a-fA-F]{40} is not what .*ml2sc\.yaml compiles to \(\d+ bytes on chain, \d+ compiled\)/)
     expect(r.json).toMatchObject({ verified: false, check: 'code' })
   })
 
