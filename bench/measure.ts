@@ -12,6 +12,8 @@ import { measureInternalGas } from '../src/chain/measureInternalGas.ts'
 import { applyRatio, E18, ratio } from '../src/fixed/e18.ts'
 import { inputScaleOf, weightWidthText } from '../src/fixed/types.ts'
 import { compileSolidity } from '../src/compile/compileSolidity.ts'
+import { forwardCandidate } from '../src/codegen/forwarding/forwardingModel.ts'
+import { updatePayload } from '../src/pipeline/updatePayload.ts'
 import { encodeRow } from '../src/fixed/encodeRows.ts'
 import type { Plan } from '../src/fixed/types.ts'
 import { parameterCount, taskOf } from '../src/ir/taskOf.ts'
@@ -53,15 +55,17 @@ const shape = (m: ModelIR) => [m.inputSize, ...m.layers.map((l) => l.weight.leng
 export const DEFAULT_PRECISION: Config['precision'] = { weights: 'auto', inputs: 'auto' }
 
 /** The plan `ml2sc run` would deploy for this model with these test rows and no precision keys. */
-export function benchPlan(model: ModelIR, rows: number[][], precision = DEFAULT_PRECISION, layout: WeightLayout = 'datacontract'): Plan {
+export function benchPlan(model: ModelIR, rows: number[][], precision = DEFAULT_PRECISION, layout: WeightLayout = 'datacontract', forward = false): Plan {
   const range = { min: Math.min(...rows.flat()), max: Math.max(...rows.flat()) }
   // as `run` does: auto chooses on the calibration rows (the first 20% of the test rows), the range spans them all
-  return autoPlan(model, taskOf(model), precision, { rows: rows.slice(0, heldOutCount(rows.length)), range }, undefined, undefined, layout === 'code').plan
+  return autoPlan(model, taskOf(model), precision, { rows: rows.slice(0, heldOutCount(rows.length)), range }, undefined, undefined, layout === 'code' || (forward && layout === 'datacontract' && forwardCandidate(model))).plan
 }
 
-export async function measureOurs(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number, layout: WeightLayout = 'datacontract', precision = DEFAULT_PRECISION): Promise<Measurement> {
-  const plan = benchPlan(model, rows, precision, layout)
-  const c = compileSolidity(generateSolidity(plan, { contractName: 'Bench', layout }), 'Bench')
+export async function measureOurs(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number, layout: WeightLayout = 'datacontract', precision = DEFAULT_PRECISION, opts: { forward?: boolean } = {}): Promise<Measurement> {
+  // the default: a small dense model with embedded weights is a forwarding model (forwardingModel.ts)
+  const forward = opts.forward ?? true
+  const plan = benchPlan(model, rows, precision, layout, forward)
+  const c = compileSolidity(generateSolidity(plan, { contractName: 'Bench', layout, forward }), 'Bench')
   const { address, tx } = await deployModel(s, c.bytecode, c.abi)
   const blob = encodeWeights(plan)
   const sizes = chunkSizes(blob.length, chunkSizeFor(layout))
@@ -84,7 +88,8 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
     batch.outputs.filter((o, i) => o.some((v, j) => v !== simulate(plan, q[i]!)[j])).length +
     (single.outputs.some((v, j) => v !== simulate(plan, q[0]!)[j]) ? 1 : 0)
   // a later weight update: rewrite every chunk (new data contracts and pointers swapped, or slots rewritten); `code` is immutable
-  const upd = layout === 'code' ? null : await uploadWeights(s, address, c.abi, blob, sizes)
+  const next = updatePayload(plan, { contractName: 'Bench', layout, forward })
+  const upd = layout === 'code' ? null : await uploadWeights(s, address, c.abi, next.data, next.sizes, { commitment: next.commitment })
   return {
     name,
     layout,

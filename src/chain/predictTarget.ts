@@ -15,6 +15,7 @@ import { connectChain, type ChainSession } from './connectChain.ts'
 import { deployModel } from './deployModel.ts'
 import { uploadWeights } from './uploadWeights.ts'
 import { verifyModel } from './verifyModel.ts'
+import { localForwarding } from '../pipeline/localForwarding.ts'
 
 /** What answers on chain: a session, the contract and its ABI. */
 export type Target = { s: ChainSession; address: Hex; abi: Abi }
@@ -92,12 +93,14 @@ export async function openPredictTarget(config: Config, prep: Prepared, compiled
  */
 export async function checkModelContract(s: ChainSession, address: Hex, config: Config, prep: Prepared, compiled: CompiledContract): Promise<string | undefined> {
   const blob = encodeWeights(prep.plan)
+  const forwarding = localForwarding(prep.plan, prep.generate, compiled.deployedBytecode, { hardfork: config.chain.hardfork })
   const local = {
     compiled,
     blob,
     sizes: chunkSizes(blob.length, prep.chunkSize),
     commitment: commitmentOf(blob),
     embedded: prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate),
+    ...(forwarding ? { forwarding } : {}),
     layout: prep.layout,
     file: path.relative(process.cwd(), config.model.path) || config.model.path,
   }

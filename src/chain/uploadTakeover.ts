@@ -32,9 +32,9 @@ async function anotherUploadHolds(s: ChainSession, address: Hex, abi: Abi, blob:
  * (UploadInterleaved, CommitmentMismatch, or ChunkOutOfOrder behind the other upload's chunks). The contract
  * never mixes the two: the other upload's weights go live whole, or nothing does. Any other error is `e`.
  */
-export async function takeoverError(s: ChainSession, address: Hex, abi: Abi, blob: Uint8Array, sizes: number[], e: unknown): Promise<unknown> {
+export async function takeoverError(s: ChainSession, address: Hex, abi: Abi, blob: Uint8Array, sizes: number[], e: unknown, commitment?: Hex): Promise<unknown> {
   if (sizes.length < 2 || !(e instanceof ChainError) || !GUARDS.test(e.message)) return e
-  const target = commitmentOf(blob)
+  const target = commitment ?? commitmentOf(blob)
   if (!/UploadInterleaved|CommitmentMismatch/.test(e.message) && !(await anotherUploadHolds(s, address, abi, blob, sizes, target).catch(() => false))) return e
   const at = /upload chunk (\d+\/\d+)/.exec(e.message)?.[1]
   return new ChainError(`another upload of other weights took over ${address}${at ? ` at chunk ${at}` : ''} of this one (${target.slice(0, 10)}…): it started later and wins; nothing of this upload goes live`, {

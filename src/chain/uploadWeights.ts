@@ -22,6 +22,8 @@ export type UploadOptions = {
   onProgress?: UploadProgress
   /** Told where an upload resumed (chunk index) and why. */
   onResume?: (from: number, note: string) => void
+  /** The commitment the chunks name, when `blob` is not the canonical blob itself (a forwarding model's kernel payload: runtime code ++ blob). */
+  commitment?: Hex
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -116,12 +118,12 @@ export async function uploadWeights(s: ChainSession, address: Hex, abi: Abi, blo
   try {
     return await writeChunks(s, address, abi, blob, chunkSizes, opts)
   } catch (e) {
-    throw await takeoverError(s, address, abi, blob, chunkSizes, e)
+    throw await takeoverError(s, address, abi, blob, chunkSizes, e, opts.commitment)
   }
 }
 
 async function writeChunks(s: ChainSession, address: Hex, abi: Abi, blob: Uint8Array, chunkSizes: number[], opts: UploadOptions): Promise<TxRecord[]> {
-  const target = commitmentOf(blob)
+  const target = opts.commitment ?? commitmentOf(blob)
   let state: UploadState | undefined
   let from = opts.from ?? 0
   if (opts.stateFile) {

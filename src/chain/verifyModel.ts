@@ -7,6 +7,7 @@ import type { ChainSession } from './connectChain.ts'
 import { chunkMatches, readModelState } from './modelState.ts'
 import { pinnedSession } from './pinnedSession.ts'
 import { predictReads, readRawState, readWeightSlots, wordHex } from './predictReads.ts'
+import type { LocalForwarding } from '../pipeline/localForwarding.ts'
 
 const addressOf = (v: bigint) => getAddress(toHex(v & ((1n << 160n) - 1n), { size: 20 }))
 
@@ -23,6 +24,8 @@ export type LocalModel = {
   layout: 'datacontract' | 'code' | 'storage'
   /** The model file, for messages. */
   file: string
+  /** A forwarding model (forwardingModel.ts): the kernel contract for these weights, and the code an updated model runs (made when needed). */
+  forwarding?: () => LocalForwarding
 }
 
 /** The check that failed: which one, one line saying what differs, and a hint. */
@@ -63,6 +66,12 @@ export type VerifyFindings = {
  * the owner is `expectedOwner`, when given, all 256 bits. Every read is made at one block (`block`, else
  * the head when the check starts), so the answers describe one state. Only reads: nothing is sent.
  */
+/** Where `code` differs from the compiled forwarding model in the bytes an updated model runs (prefix.end, less `ignore`). */
+function prefixDifference(code: Hex, compiled: Pick<CompiledContract, 'deployedBytecode' | 'immutables'>, prefix: LocalForwarding['prefix']): number | undefined {
+  const cut = (h: Hex): Hex => `0x${h.slice(2, 2 + 2 * prefix.end)}`
+  return codeDifference(cut(code), { deployedBytecode: cut(compiled.deployedBytecode), immutables: compiled.immutables.filter((r) => r.start + r.length <= prefix.end) }, { ignore: prefix.ignore })
+}
+
 export async function verifyModel(chain: ChainSession, address: Hex, local: LocalModel, opts: {
     expectedOwner?: Hex
     /** `chain.owner`: the initial owner the creation code must have put in the contract's immutable. */
@@ -86,7 +95,12 @@ export async function verifyModel(chain: ChainSession, address: Hex, local: Loca
   const wanted = (compiled.deployedBytecode.length - 2) / 2
   const size = `${(code.length - 2) / 2} bytes on chain, ${wanted} compiled`
   const weightRanges = local.embedded ? embeddedWeightRanges(compiled.deployedBytecode, local.blob) : []
-  const outside = codeDifference(code, compiled, { ignore: weightRanges })
+  // a forwarding model: with a balance of 0 it runs its initial weights, so its whole code; else first the
+  // code it runs in any state (before its initial kernel, the initial commitment's bytes aside), then the
+  // whole code too if predictReads says the initial kernel is what runs (wei forced in, no kernel named)
+  const initialRuns = local.forwarding ? (await s.publicClient.getBalance({ address })) === 0n : false
+  const fw = local.forwarding && !initialRuns ? local.forwarding() : undefined
+  const outside = fw ? prefixDifference(code, compiled, fw.prefix) : codeDifference(code, compiled, { ignore: weightRanges })
   if (outside !== undefined) {
     found.codeDifference = outside
     return fail('code', `code differs at byte ${outside}: the contract at ${address} is not what ${opts.configLabel} compiles to (${size})`, notOurs)
@@ -130,6 +144,13 @@ export async function verifyModel(chain: ChainSession, address: Hex, local: Loca
   // from here on every answer comes from verified code, reading the storage just checked
   const st = await readModelState(s, address, compiled.abi, { chunks })
   Object.assign(found, { owner: st.owner, pendingOwner: st.pendingOwner, version: st.version, ready: st.ready, chunksWritten: st.chunksWritten, chunks: st.chunks })
+  if (fw && source.from === 'tail') {
+    const d = codeDifference(code, compiled)
+    if (d !== undefined) {
+      found.codeDifference = d
+      return fail('code', `code differs at byte ${d} (it runs its initial weights: no update installed a kernel contract): the contract at ${address} is not what ${opts.configLabel} compiles to for ${local.file}'s weights`, 'the weights or the commitment compiled into its code are another model\'s, or were altered after ml2sc generated them')
+    }
+  }
   if (source.from === 'tail' && inWeights !== undefined) {
     found.codeDifference = inWeights
     const what = weightRanges.find((r) => inWeights >= r.start && inWeights < r.start + r.length)?.what ?? 'the embedded weights'
@@ -144,7 +165,7 @@ export async function verifyModel(chain: ChainSession, address: Hex, local: Loca
   // each data contract's code must be STOP ++ its chunk: the commitment covers only the bytes read after the
   // STOP, and a chunk whose code can run could change (self-destruct and be created again) after this check
   let badChunk: { index: number; address: Hex; from: number; to: number } | undefined
-  for (let i = 0, at = 0; i < readChunks.length && !badChunk; at += local.sizes[i]!, i++) {
+  for (let i = 0, at = 0; i < readChunks.length && !badChunk && !fw; at += local.sizes[i]!, i++) {
     const a = readChunks[i]!
     if (a === zeroAddress || !(await chunkMatches(s, a, local.blob.subarray(at, at + local.sizes[i]!)))) badChunk = { index: i + 1, address: a, from: at, to: at + local.sizes[i]! }
   }
@@ -152,6 +173,14 @@ export async function verifyModel(chain: ChainSession, address: Hex, local: Loca
   found.onchain = st.commitment
   if (st.commitment.toLowerCase() !== local.commitment.toLowerCase())
     return fail('commitment', `commitment differs: on chain ${st.commitment} (version ${st.version}), local ${local.commitment} (${local.file})${chunkLine ? `; ${chunkLine} first` : ''}`, 'the contract holds other weights: the owner uploads these with `ml2sc update`, or the model file is not the one deployed')
+  if (fw && readChunks.length) {
+    // the kernel contract predict DELEGATECALLs: ml2sc's kernel for these weights, byte for byte (its code can
+    // never change: no SELFDESTRUCT in it, and the model's own code, checked above, is all that calls it)
+    const k = readChunks[0]!
+    const kcode = (await s.publicClient.getCode({ address: k })) ?? '0x'
+    if (kcode.toLowerCase() !== fw.kernel.toLowerCase())
+      return fail('chunk', `the kernel contract at ${k} is not ml2sc's kernel for ${local.file}'s weights (${(kcode.length - 2) / 2} bytes on chain, ${(fw.kernel.length - 2) / 2} expected${codeDifference(kcode, { deployedBytecode: fw.kernel, immutables: [] }) !== undefined ? `, first difference at byte ${codeDifference(kcode, { deployedBytecode: fw.kernel, immutables: [] })}` : ''})`, 'predict runs that code in the model\'s context: it must be the kernel an `ml2sc update` of these weights installs')
+  }
   if (badChunk)
     return fail('chunk', `${chunkLine}: the code of the data contract at ${badChunk.address} is not STOP ++ bytes ${badChunk.from}…${badChunk.to} of ${local.file}'s weights`, 'the contract reads its weights from a contract that is not a plain ml2sc data contract: it could change after this check')
   if (source.from === 'storage') {

@@ -8,6 +8,7 @@ import { ConfigError } from '../errors/base.ts'
 import { readAllRows } from '../data/readCsv.ts'
 import { outLabel } from '../pipeline/artifacts.ts'
 import { generateStage } from '../pipeline/stages/generate.ts'
+import { updatePayload } from '../pipeline/updatePayload.ts'
 import type { Ml2scCommand } from './context.ts'
 
 export const generateModule: Ml2scCommand = {
@@ -43,6 +44,7 @@ export const generateModule: Ml2scCommand = {
         owner: prepared.generate.owner,
         task: prepared.task,
         embedded: prepared.layout === 'datacontract' && embedsWeights(prepared.plan, prepared.generate),
+        update: updatePayload(prepared.plan, prepared.generate, { hardfork: config.chain.hardfork }),
       })
       log.info(`  wrote a Foundry project to ${path.relative(process.cwd(), foundry) || '.'}: run \`forge test\` there`)
     }

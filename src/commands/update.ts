@@ -14,6 +14,8 @@ import { compileSolidity } from '../compile/compileSolidity.ts'
 import { codeDifference } from '../compile/runtimeCodeHash.ts'
 import { embeddedWeightRanges } from '../codegen/weights/embeddedWeightRanges.ts'
 import { configHashes } from '../config/configHash.ts'
+import { updatePayload } from '../pipeline/updatePayload.ts'
+import { localForwarding } from '../pipeline/localForwarding.ts'
 import { loadConfig } from '../config/loadConfig.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError } from '../errors/base.ts'
@@ -44,7 +46,9 @@ export async function localModel(config: Config) {
   const prep = await prepareModel(config, { deployed: await deployedPlan(config) })
   const chunkSize = prep.chunkSize
   const blob = encodeWeights(prep.plan)
-  return { prep, chunkSize, blob, sizes: chunkSizes(blob.length, chunkSize), commitment: commitmentOf(blob) }
+  // what an update sends: the blob's chunks, or a forwarding model's kernel contract (runtime ++ blob, one chunk)
+  const upload = updatePayload(prep.plan, prep.generate, { hardfork: config.chain.hardfork })
+  return { prep, chunkSize, blob, sizes: chunkSizes(blob.length, chunkSize), commitment: commitmentOf(blob), upload }
 }
 
 /** Open the deployment's chain and check that the contract deployment.json names is there. */
@@ -76,7 +80,11 @@ async function checkCompatible(s: ChainSession, config: Config, dep: Deployment,
   // constant the contract hands to the admin library) are allowed to differ
   const blob = encodeWeights(prep.plan)
   const onChain = (await s.publicClient.getCode({ address: dep.address })) ?? '0x'
-  if (codeDifference(onChain, compiled, { ignore: embeddedWeightRanges(compiled.deployedBytecode, blob) }) !== undefined)
+  // a forwarding model: the code an updated model runs (its initial kernel is another's once updated)
+  const fw = localForwarding(prep.plan, { ...prep.generate, contractName: name }, compiled.deployedBytecode, { hardfork: config.chain.hardfork })?.()
+  const prefix = (h: Hex): Hex => (fw ? `0x${h.slice(2, 2 + 2 * fw.prefix.end)}` : h)
+  const against = fw ? { deployedBytecode: prefix(compiled.deployedBytecode), immutables: compiled.immutables.filter((r) => r.start + r.length <= fw.prefix.end) } : compiled
+  if (codeDifference(prefix(onChain), against, { ignore: fw ? fw.prefix.ignore : embeddedWeightRanges(compiled.deployedBytecode, blob) }) !== undefined)
     throw new ChainError(`the new weights need a different contract than the one at ${dep.address}: the layer sizes, weight scales or lane widths changed`, {
       where: path.relative(process.cwd(), config.model.path) || config.model.path,
       hint: 'an update keeps the architecture and the fixed-point plan; deploy the new model with `ml2sc run` (or keep batch.upload as it was)',
@@ -126,7 +134,10 @@ export async function updateCommand(args: { config: string; out?: string }, log:
   const config = await loadConfig(args.config, { output: args.out })
   const dep = await readDeployment(config.output)
   log.step(`model ${path.relative(process.cwd(), config.model.path) || config.model.path}`)
-  const { prep, chunkSize, blob, sizes, commitment } = await localModel(config)
+  const { prep, chunkSize, blob, sizes: blobSizes, commitment, upload } = await localModel(config)
+  // the bytes sent: the blob, or (a forwarding model) its kernel contract
+  const data = upload.data
+  const sizes = upload.sizes
   const s = await openDeployment(config, dep, log)
   try {
     await checkCompatible(s, config, dep, prep)
@@ -140,19 +151,20 @@ export async function updateCommand(args: { config: string; out?: string }, log:
       // on chain but not in deployment.json: a run killed after its last chunk landed; nothing to send, the update is recorded
       log.step(`the contract already holds these weights (version ${before.version}): recording the update that put them there`)
     } else {
-      checkChunksFit(s, blob, sizes, dep.abi, prep.layout, 0, { deployed: true })
+      checkChunksFit(s, data, sizes, dep.abi, prep.layout, 0, { deployed: true })
       // slots an earlier upload wrote (storage words; data-contract addresses past chunk 0) are rewritten
       // (the last data contract's address slot, 2 + n − 1, is set once an upload of these n chunks completed)
       const rewrite = before.version > 0 && (prep.layout === 'storage' || BigInt((await s.publicClient.getStorageAt({ address: dep.address, slot: toHex(1 + sizes.length) })) ?? 0) !== 0n)
       // the first update of a model with its weights in its code carries the 1-wei update mark (adminLibrary.ts)
       // (priced from the contract's own answer, the eth_call the uploader makes before chunk 0: needsMark)
-      const chunk0 = encodeFunctionData({ abi: dep.abi, functionName: 'writeChunk', args: [0n, toHex(blob.subarray(0, sizes[0])), commitment] })
+      const chunk0 = encodeFunctionData({ abi: dep.abi, functionName: 'writeChunk', args: [0n, toHex(data.subarray(0, sizes[0])), commitment] })
       const mark = prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate) && (await needsMark(s, dep.address, chunk0))
-      await guardSpend(s, log, [estimateUploadGas(blob, sizes, dep.abi, { layout: prep.layout, rewrite, mark })])
-      log.step(`update ${dep.address}: ${blob.length} bytes of weights in ${sizes.length} transaction${sizes.length === 1 ? '' : 's'} (version ${before.version} → ${before.version + 1})`)
+      await guardSpend(s, log, [estimateUploadGas(data, sizes, dep.abi, { layout: prep.layout, rewrite, mark })])
+      log.step(`update ${dep.address}: ${upload.kernel ? `a kernel contract for the new weights (${data.length - blob.length} bytes of code ++ ${blob.length} bytes of weights)` : `${blob.length} bytes of weights`} in ${sizes.length} transaction${sizes.length === 1 ? '' : 's'} (version ${before.version} → ${before.version + 1})`)
     }
     const stateFile = uploadStatePath(config.output)
-    const sent = await uploadWeights(s, dep.address, dep.abi, blob, sizes, {
+    const sent = await uploadWeights(s, dep.address, dep.abi, data, sizes, {
+      commitment,
       stateFile,
       onResume: (from, note) => log.step(`resume the upload at chunk ${Math.min(from + 1, sizes.length)}/${sizes.length}: ${note}`),
       onProgress: (d, t, g) => log.progress('upload', d, t, `${g.toLocaleString('en-US')} gas`),
@@ -179,7 +191,7 @@ export async function updateCommand(args: { config: string; out?: string }, log:
       },
     }
     await writeDeployment(config.output, updated)
-    await refreshPlanArtifact(config, prep, blob, chunkSize, sizes, commitment)
+    await refreshPlanArtifact(config, prep, blob, chunkSize, blobSizes, commitment)
     log.info(`  model version ${version} on chain ${s.chainId} at ${dep.address}, commitment ${commitment}, ${gas.toLocaleString('en-US')} gas`)
     return { address: dep.address, chainId: s.chainId, version, previousVersion: before.version, commitment, transactions: records.map((r) => r.hash), gas, unchanged: false }
   } finally {

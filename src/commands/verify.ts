@@ -14,6 +14,7 @@ import { openChain } from '../pipeline/openChain.ts'
 import type { Logger } from '../ui/logger.ts'
 import type { Ml2scCommand } from './context.ts'
 import { localModel } from './update.ts'
+import { localForwarding } from '../pipeline/localForwarding.ts'
 import { weightWidthText } from '../fixed/types.ts'
 
 export type VerifyArgs = { config: string; out?: string; address?: string; rpc?: string; owner?: string; block?: string | number }
@@ -86,7 +87,8 @@ async function localOf(config: Config, file: string): Promise<LocalModel & { wei
   const { prep, blob, sizes, commitment } = await localModel(config)
   const compiled = compileSolidity(generateSolidity(prep.plan, prep.generate), prep.contractName, { hardfork: config.chain.hardfork, fresh: true })
   const embedded = prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate)
-  return { compiled, blob, sizes, commitment, embedded, layout: prep.layout, file, weights: weightWidthText(prep.plan) }
+  const forwarding = localForwarding(prep.plan, prep.generate, compiled.deployedBytecode, { hardfork: config.chain.hardfork })
+  return { compiled, blob, sizes, commitment, embedded, layout: prep.layout, file, weights: weightWidthText(prep.plan), ...(forwarding ? { forwarding } : {}) }
 }
 
 /**

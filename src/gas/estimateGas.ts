@@ -17,6 +17,7 @@ import { encodeRow } from '../fixed/encodeRows.ts'
 import { inputScaleOf, type Plan } from '../fixed/types.ts'
 import { autoBatchRows, checkBatchRows, testReadOptions } from '../pipeline/evaluateRows.ts'
 import type { Prepared } from '../pipeline/prepareModel.ts'
+import { updatePayload } from '../pipeline/updatePayload.ts'
 import type { Logger } from '../ui/logger.ts'
 
 export type GasEstimate = {
@@ -116,7 +117,9 @@ export async function estimateGas(config: Config, prep: Prepared, opts: { rows?:
       })
     const batch = await predictBatchTx(s, address, compiled.abi, plan, take(sample.rows, measuredRows), 'gas estimate batch')
     // a later update rewrites every chunk (data contracts swapped, or slots rewritten); `code` is immutable
-    const update = prep.layout === 'code' ? null : sum(await uploadWeights(s, address, compiled.abi, blob, sizes))
+    // (a forwarding model: one kernel contract for the weights, forwardingModel.ts)
+    const next = updatePayload(plan, gen, { hardfork: config.chain.hardfork })
+    const update = prep.layout === 'code' ? null : sum(await uploadWeights(s, address, compiled.abi, next.data, next.sizes, { commitment: next.commitment }))
     return {
       deploy: tx.gasUsed,
       adminLibrary: admin?.tx?.gasUsed ?? 0,

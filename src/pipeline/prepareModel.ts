@@ -19,6 +19,7 @@ import { int8Eligible, keepsClasses } from './keepsClasses.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 import { checkHeadLabels } from './checkHeadLabels.ts'
 import { chooseFraction } from './chooseFraction.ts'
+import { forwardCandidate } from '../codegen/forwarding/forwardingModel.ts'
 
 export type Prepared = {
   model: ModelIR
@@ -66,7 +67,7 @@ async function calibratedPlan(config: Config, model: ModelIR, progress?: (what: 
   if (config.data.test || config.data.calibration) progress?.('reading the calibration rows')
   const sample = await calibrationSample(config, model.inputSize, model.layers[model.layers.length - 1]!.weight.length, model.categorical)
   // a multi-output model is held to the tolerance on every output (no class shortcut: a value head has no classes)
-  const { plan, warnings } = autoPlan(model, model.heads ? 'regression' : taskOf(model, config.model.task), config.precision, sample, sample?.reference, progress, config.weights.layout === 'code')
+  const { plan, warnings } = autoPlan(model, model.heads ? 'regression' : taskOf(model, config.model.task), config.precision, sample, sample?.reference, progress, config.weights.layout === 'code' || ((config.weights.layout === 'auto' || config.weights.layout === 'datacontract') && forwardCandidate(model)))
   return { plan, warnings, ...(sample?.calibration ? { calibration: sample.calibration } : {}) }
 }
 

@@ -76,7 +76,7 @@ describe('a forged folded embedding column is caught by verify', () => {
 
   for (const spec of SPECS)
     test(`${spec.name}: genuine bytes verify; a changed folded column answers differently and is refused`, async () => {
-      const compiled = compileSolidity(generateSolidity(plan, { contractName: 'E', layout: spec.layout, embedWeights: spec.embed, ...(spec.chunk ? { chunkSize: spec.chunk } : {}) }), 'E')
+      const compiled = compileSolidity(generateSolidity(plan, { contractName: 'E', layout: spec.layout, embedWeights: spec.embed, forward: false, ...(spec.chunk ? { chunkSize: spec.chunk } : {}) }), 'E')
       const blob = encodeWeights(plan)
       const local: LocalModel = { compiled, blob, sizes: chunkSizes(blob.length, chunkSizeFor(spec.layout, spec.chunk)), commitment: commitmentOf(blob), embedded: spec.embed, layout: spec.layout, file: 'model.json' }
       const genuine = await deployWith(spec, compiled, blob)

@@ -38,7 +38,7 @@ async function waitingFor(to: Hex): Promise<void> {
 describe('review: a stranger races the update mark', () => {
   for (const chunk of [undefined, 64]) test(`wei forced in ahead of the marked chunk 0 (${chunk ? 'several chunks, pipelined' : 'one chunk'}): the upload still lands, without the mark`, async () => {
     expect(embedsWeights(plan)).toBe(true)
-    const c = compileSolidity(generateSolidity(plan, { contractName: 'Race', ...(chunk ? { chunkSize: chunk } : {}) }), 'Race')
+    const c = compileSolidity(generateSolidity(plan, { contractName: 'Race', forward: false, ...(chunk ? { chunkSize: chunk } : {}) }), 'Race')
     const { address } = await deployModel(s, c.bytecode, c.abi)
     const blob2 = encodeWeights(plan2)
     const sizes = chunkSizes(blob2.length, chunk)

@@ -139,7 +139,7 @@ describe('a module applied three times is stored once', () => {
 
   test('verify proves the shared bytes: a forger who changes fc is refused; the genuine bytes verify', async () => {
     const plan = makePlan(await sharedModel(5), P)
-    const compiled = compileSolidity(generateSolidity(plan, { contractName: 'F', layout: 'datacontract', embedWeights: true }), 'F')
+    const compiled = compileSolidity(generateSolidity(plan, { contractName: 'F', layout: 'datacontract', embedWeights: true, forward: false }), 'F')
     const blob = encodeWeights(plan)
     const local: LocalModel = { compiled, blob, sizes: chunkSizes(blob.length), commitment: commitmentOf(blob), embedded: true, layout: 'datacontract', file: 'weights.json' }
     const runtime = withImmutables(compiled.deployedBytecode, compiled.immutables, BigInt(s.account.address))

@@ -57,7 +57,7 @@ async function force(to: Hex, wei: bigint) {
 
 beforeAll(() => {
   expect(embedsWeights(plan)).toBe(true)
-  const c = compileSolidity(generateSolidity(plan, { contractName: 'Mark' }), 'Mark')
+  const c = compileSolidity(generateSolidity(plan, { contractName: 'Mark', forward: false }), 'Mark')
   abi = c.abi
   bytecode = c.bytecode
 })
@@ -125,7 +125,7 @@ describe('the update mark', () => {
     const write = (a: Abi, i: number, bytes: Uint8Array) => encodeFunctionData({ abi: a, functionName: 'writeChunk', args: [BigInt(i), toHex(bytes), target] })
     const call = (to: Hex, data: Hex, value: bigint) => errorOf(s.publicClient.call({ account: s.account, to, data, value }))
     // embedded, 3 chunks of 128 bytes: the mark lands with chunk 0; chunk 1 with 1 wei is refused
-    const small = compileSolidity(generateSolidity(plan, { contractName: 'Small', chunkSize: 128 }), 'Small')
+    const small = compileSolidity(generateSolidity(plan, { contractName: 'Small', chunkSize: 128, forward: false }), 'Small')
     const sizes = chunkSizes(blob.length, 128)
     expect(sizes.length).toBeGreaterThanOrEqual(3)
     const e = await deployModel(s, small.bytecode, small.abi)

@@ -21,7 +21,7 @@ let remote: RemoteAnvil
 let publisher: Hex
 let attacker: Hex
 let attackerKey: Hex
-// A: breast cancer 30-8-1, weights embedded in the contract's code; B: 32-160-4, int24 weights (too big to embed) in data contracts of 4 KB
+// A: breast cancer 30-8-1, weights embedded in the contract's code (a forwarding model: PUSH-constant lane words); B: 32-160-4, int24 weights (too big to embed) in data contracts of 4 KB
 let A: { config: string; out: string; address: Hex; abi: Abi; sol: string; bytecode: Hex; commitment: Hex }
 let B: ReturnType<typeof randomProject> & { address: Hex; abi: Abi; bytecode: Hex; chunks: number }
 
@@ -98,17 +98,18 @@ describe('the genuine deployment', () => {
 })
 
 describe('forgeries: exit 1, one line saying what differs', () => {
-  test("ml2sc's own .sol with one byte of the embedded weights changed: commitment() (hashed from the code) and verify both expose it", async () => {
-    const at = A.sol.indexOf('hex"') + 4 + 40
+  test("ml2sc's own .sol with one bit of the commitment it hands over changed: commitment() lies, verify's code comparison exposes it", async () => {
+    // A is a forwarding model (forwardingModel.ts): PUSH-constant lane words, the commitment a constant (top bit set, shifted right by one)
+    const m = /mstore\(add\(n, 32\), 0x([0-9a-f]{64})\)/.exec(A.sol)!
+    const at = m.index + m[0].length - 2
     const forged = A.sol.slice(0, at) + (A.sol[at] === 'f' ? '0' : 'f') + A.sol.slice(at + 1)
     const c = compileSolidity(forged, 'Ml2sc_model', { hardfork: (await loadConfig(A.config)).chain.hardfork })
     const address = await deployAs(attackerKey, c.bytecode)
-    // the library hashes the embedded weights from the model's own code: no constant there to leave genuine
     expect(await read<Hex>(address, A.abi, 'commitment')).not.toBe(A.commitment)
     const r = await verify(A.config, '--address', address)
     expect(r.code).toBe(1)
     expect(r.lines).toHaveLength(1)
-    expect(r.lines[0]).toMatch(/^ml2sc: verify failed: code differs at byte \d+ \(in the embedded weights\): the contract at 0x[0-9a-fA-F]{40} does not hold .*model\.onnx's weights/)
+    expect(r.lines[0]).toMatch(/^ml2sc: verify failed: code differs at byte \d+: the contract at 0x[0-9a-fA-F]{40} is not what .*ml2sc\.yaml compiles to \(\d+ bytes on chain, \d+ compiled\)/)
     expect(r.json).toMatchObject({ verified: false, check: 'code' })
   })
 

@@ -42,7 +42,7 @@ let S: Uint8Array
 let markAt: number
 
 beforeAll(() => {
-  const src = generateSolidity(plan, { contractName: 'Chosen' })
+  const src = generateSolidity(plan, { contractName: 'Chosen', forward: false })
   genuine = compileSolidity(src, 'Chosen')
   const blob = encodeWeights(plan)
   const L = blob.length

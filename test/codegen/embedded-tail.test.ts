@@ -22,7 +22,7 @@ function expectTail(plan: Plan, name: string) {
     return
   }
   expect(embedsWeights(plan)).toBe(true)
-  const sol = generateSolidity(plan, { contractName: name })
+  const sol = generateSolidity(plan, { contractName: name, forward: false })
   const c = compileSolidity(sol, name)
   // no commitment constant in the runtime code (the constructor's ModelUpdated event names it): the library hashes the tail
   expect(sol).toContain('mstore(add(n, 32), 0)')

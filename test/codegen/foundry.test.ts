@@ -16,6 +16,7 @@ import { beforeAll, describe, expect, test } from 'bun:test'
 import path from 'node:path'
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { updatePayload } from '../../src/pipeline/updatePayload.ts'
 import { exportFoundry, foundryVectors } from '../../src/codegen/client/exportFoundry.ts'
 import { generateSolidity } from '../../src/codegen/generateSolidity.ts'
 import { encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
@@ -36,6 +37,7 @@ describe('Foundry export (examples/iris) under forge', () => {
   let plan: Plan
   let solidity = ''
   let blob: Uint8Array
+  let update: ReturnType<typeof updatePayload>
   let nVectors = 0
   let run: ForgeRun
   const chunkSize = 100
@@ -52,10 +54,13 @@ describe('Foundry export (examples/iris) under forge', () => {
     const vectors = foundryVectors(plan, features, 30)
     nVectors = vectors.length
     dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-foundry-'))
-    await exportFoundry({ dir, solidity, contractName: C, plan, vectors, blob, task: prep.task })
+    // iris is a forwarding model (forwardingModel.ts): setUp's update installs its kernel contract (runtime ++ blob)
+    update = updatePayload(plan, { contractName: C })
+    expect(update.kernel).toBeDefined()
+    await exportFoundry({ dir, solidity, contractName: C, plan, vectors, blob, task: prep.task, update })
     const few = foundryVectors(plan, [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
     await exportFoundry({ dir, solidity: generateSolidity(plan, { contractName: `${C}_chunks`, chunkSize }), contractName: `${C}_chunks`, plan, vectors: few, blob, chunkSize })
-    await exportFoundry({ dir, solidity: generateSolidity(plan, { contractName: `${C}_owned`, owner: OWNER }), contractName: `${C}_owned`, plan, vectors: few, blob, owner: OWNER })
+    await exportFoundry({ dir, solidity: generateSolidity(plan, { contractName: `${C}_owned`, owner: OWNER }), contractName: `${C}_owned`, plan, vectors: few, blob, owner: OWNER, update })
     run = await forgeTest(dir)
   }, FORGE_TIMEOUT)
 
@@ -71,7 +76,8 @@ describe('Foundry export (examples/iris) under forge', () => {
     expect(nVectors).toBe(30)
     expect(count(t, /function test_vector_\d+\(\)/g)).toBe(nVectors)
     // chunk 0 carries the update mark (1 wei) while the model holds none
-    expect(t).toContain(`model.writeChunk{value: address(model).balance == 0 ? 1 : 0}(0, hex"${Buffer.from(blob).toString('hex')}", COMMITMENT)`)
+    expect(t).toContain(`model.writeChunk{value: address(model).balance == 0 ? 1 : 0}(0, hex"${Buffer.from(update.data).toString('hex')}", COMMITMENT)`)
+    expect(Buffer.from(update.data).toString('hex').endsWith(Buffer.from(blob).toString('hex'))).toBe(true)
     expect(t).toContain('function setUp() public')
     expect(t).not.toMatch(/import[^;]*forge-std/)
     // multiclass: the client's predictClass is checked on every client vector

@@ -87,12 +87,15 @@ describe('predict on chain.rpcUrl', () => {
     expect(big.stdout).toBe(off.stdout)
   })
 
-  test("a forgery in deployment.json's place (one byte of the embedded weights changed) is refused: predict never answers with other weights", async () => {
+  test("a forgery in deployment.json's place (one lane word of its PUSH-constant weights changed) is refused: predict never answers with other weights", async () => {
     const cfg = path.join(dir, 'ml2sc.yaml')
     const out = path.join(dir, 'out')
     const sol = readFileSync(path.join(out, 'Ml2sc_model.sol'), 'utf8')
-    const at = sol.indexOf('hex"') + 4 + 40
-    const forged = compileSolidity(sol.slice(0, at) + (sol[at] === 'f' ? '0' : 'f') + sol.slice(at + 1), 'Ml2sc_model', { hardfork: 'prague' })
+    // a forwarding model (forwardingModel.ts): its initial weights are lane words after the forward, long hex literals
+    const kernelAt = sol.indexOf('if selfbalance()') + 600
+    const m = /0x[0-9a-f]{24,}/.exec(sol.slice(kernelAt))!
+    const at = kernelAt + m.index + m[0].length - 1
+    const forged = compileSolidity(sol.slice(0, at) + (sol[at] === '1' ? '2' : '1') + sol.slice(at + 1), 'Ml2sc_model', { hardfork: 'prague' })
     const chain = defineChain({ id: 4242, name: 'remote', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.rpcUrl] } } })
     const wallet = createWalletClient({ account: privateKeyToAccount(DEV_KEY), chain, transport: http(anvil.rpcUrl) })
     const hash = await wallet.sendTransaction({ data: forged.bytecode, gas: 15_000_000n })
@@ -104,7 +107,7 @@ describe('predict on chain.rpcUrl', () => {
     const r = await runCliInProcess(['predict', cfg, '--input', input, '--json'], { env: noKey })
     writeFileSync(depFile, genuine)
     expect(r.code).toBe(1)
-    expect(JSON.parse(r.stdout).error).toMatch(/code differs at byte \d+ \(in the embedded weights\)/)
+    expect(JSON.parse(r.stdout).error).toMatch(/code differs at byte \d+: the contract at 0x[0-9a-fA-F]{40} is not what /)
   })
 })
 

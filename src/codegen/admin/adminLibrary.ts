@@ -4,6 +4,8 @@ import { runtimeCodeHash } from '../../compile/runtimeCodeHash.ts'
 import { committedAdminBuild } from './adminLibraryBuild.ts'
 import { ML2SC_VERSION } from '../../version.ts'
 import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.ts'
+import { OFFSET, type AdminParams } from './adminParams.ts'
+export { adminParams, stateMask, type AdminParams, type LayoutKind } from './adminParams.ts'
 
 /**
  * ml2sc's shared admin library. Every model contract keeps only its inference code (predict and
@@ -13,7 +15,7 @@ import { ERRORS, EVENTS, FUNCTIONS, selectorOf, topicOf } from './abiSignatures.
  * anvil, Foundry and most chains carry), and each model saves ~1 KB of code: ~200k gas of deploy.
  *
  * The model appends three words to the call data: PARAMS (its shape, layout and chunking, packed; see
- * `adminParams`), the commitment of the weights in its code (`code` layout; otherwise 0: embedded weights are the last bytes of the model's code, hashed here) and its initial owner (`chain.owner`, or its deployer), the owner
+ * `adminParams`), the commitment of the weights in its code (`code` layout, and a forwarding model: forwardingModel.ts; otherwise 0: embedded weights are the last bytes of the model's code, hashed here) and its initial owner (`chain.owner`, or its deployer), the owner
  * until the first ownership transfer (an immutable: no SSTORE at deploy).
  *
  * Storage (the model's): slot 0 owner (empty until a transfer: the initial owner), slot 1 pending owner, slot 2 the state word = chunk0 address
@@ -35,56 +37,6 @@ export const UPDATE_MARK = 1n
 export const STORAGE_BASE = 0x10000
 /** The library is compiled for the oldest EVM any supported chain runs, so one address serves them all. */
 export const ADMIN_LIBRARY_EVM = 'paris'
-
-export type LayoutKind = 0 | 1 | 2 // datacontract | code | storage
-
-export type AdminParams = {
-  kind: LayoutKind
-  /** Initial weights in the model's own code (datacontract layout); `code` always has them there. */
-  embedded: boolean
-  chunks: number
-  chunkSize: number
-  lastChunk: number
-  blobLength: number
-  inputs: number
-  outputs: number
-  rowBytes: number
-  outputBytes: number
-  /** The activation scale as base^exponent (2^F or 10^d), for `info()`. */
-  scaleBase: 2 | 10
-  scaleExp: number
-  /**
-   * The inputs' scale in calldata as base^exponent (2^inputFraction, or the activation scale's exponent):
-   * not read by any code, but a constant of the model's code, so that the code comparison of `verify` pins
-   * the scale callers encode their rows at (plan.json's claim) like every other width and scale.
-   */
-  inputScaleExp: number
-}
-
-const FIELDS: [keyof AdminParams, number][] = [
-  ['kind', 8], ['embedded', 8], ['chunks', 24], ['chunkSize', 24], ['lastChunk', 24], ['blobLength', 32],
-  ['inputs', 32], ['outputs', 32], ['rowBytes', 32], ['outputBytes', 8], ['scaleBase', 8], ['scaleExp', 8], ['inputScaleExp', 8],
-]
-/** Each field's bit offset in the PARAMS word: the fields in FIELDS order, from bit 0 up. */
-const OFFSET = {} as Record<keyof AdminParams, { at: number; bits: number }>
-for (let i = 0, at = 0; i < FIELDS.length; at += FIELDS[i]![1], i++) OFFSET[FIELDS[i]![0]] = { at, bits: FIELDS[i]![1] }
-
-/** The PARAMS word a model appends to every call it forwards to the library. */
-export function adminParams(p: AdminParams): bigint {
-  let w = 0n
-  for (const [k, bits] of FIELDS) {
-    const v = BigInt(typeof p[k] === 'boolean' ? Number(p[k]) : (p[k] as number))
-    if (v < 0n || v >= 1n << BigInt(bits)) throw new Error(`admin parameter ${k} = ${v} does not fit in ${bits} bits`)
-    w |= v << BigInt(OFFSET[k].at)
-  }
-  return w
-}
-
-/** The XOR mask of the state word: what a fresh (all-zero) slot 2 means for this contract. */
-export function stateMask(p: Pick<AdminParams, 'kind' | 'embedded' | 'chunks'>): bigint {
-  if (p.kind !== 1 && !p.embedded) return 0n
-  return (1n << 160n) | (1n << 248n) | (p.embedded ? BigInt(p.chunks) << 224n : 0n)
-}
 
 const sel = (k: keyof typeof FUNCTIONS) => selectorOf(FUNCTIONS[k])
 const err = (k: keyof typeof ERRORS) => selectorOf(ERRORS[k])
@@ -176,13 +128,21 @@ contract Ml2scAdmin {
                     c := keccak256(p, n)
                 }
                 default {
-                    switch and(st, ${ADDR})
-                    case 0 {
+                    let src := and(st, ${ADDR})
+                    switch or(iszero(src), ${param('forwards')})
+                    case 1 {
                         // not updated yet: the weights embedded in the model's own code, its last blobLength bytes
                         // (no commitment constant in every model: 33 bytes of code, ~7k gas of deploy; a model
-                        // embeds only blobs of more than 32 bytes, which solc puts there)
-                        extcodecopy(address(), p, sub(extcodesize(address()), n), n)
-                        c := keccak256(p, n)
+                        // embeds only blobs of more than 32 bytes, which solc puts there). A forwarding model holds
+                        // lane words, not the blob: it hands its commitment over (top bit set, shifted right by one,
+                        // the dropped bit in PARAMS); once updated, the kernel contract's last blobLength bytes
+                        switch src
+                        case 0 {
+                            switch ${param('forwards')}
+                            case 0 { extcodecopy(address(), p, sub(extcodesize(address()), n), n) c := keccak256(p, n) }
+                            default { c := or(shl(1, calldataload(sub(calldatasize(), 64))), ${param('commitBit')}) }
+                        }
+                        default { extcodecopy(src, p, sub(extcodesize(src), n), n) c := keccak256(p, n) }
                     }
                     default {
                         let end := p
@@ -222,6 +182,8 @@ contract Ml2scAdmin {
                 let started := and(shr(192, st), 0xffffffff)
                 if and(iszero(iszero(index)), iszero(eq(tag, started))) { fail2(${err('UploadInterleaved')}, shl(224, started), shl(224, tag)) }
                 let expected := chunkLen(index)
+                // a forwarding model's update is one kernel contract, as long as its code is (EIP-170 bounds it)
+                if ${param('forwards')} { expected := len }
                 if iszero(eq(len, expected)) {
                     mstore(0, shl(224, ${err('BadChunkLength')})) mstore(4, index) mstore(36, len) mstore(68, expected) revert(0, 100)
                 }
@@ -234,10 +196,16 @@ contract Ml2scAdmin {
                     for { let w := 0 } lt(shl(5, w), len) { w := add(w, 1) } { sstore(add(slot, w), calldataload(add(off, shl(5, w)))) }
                 }
                 default {
-                    // SSTORE2 creation code: returns STOP ++ data as the new contract's code
+                    // SSTORE2 creation code: returns STOP ++ data as the new contract's code; a forwarding model's
+                    // kernel contract: the data as it is (runnable code, which verify compares with a fresh compile)
                     mstore(0x80, or(0x61000080600a3d393df300, shl(0x40, add(len, 1))))
                     calldatacopy(0xa0, off, len)
-                    a := create(0, 0x95, add(len, 0x0b))
+                    switch ${param('forwards')}
+                    case 0 { a := create(0, 0x95, add(len, 0x0b)) }
+                    default {
+                        mstore(0x80, or(0x61000080600a3d393df3, shl(0x38, len)))
+                        a := create(0, 0x96, add(len, 0x0a))
+                    }
                     if iszero(a) { fail1(${err('DataDeployFailed')}, index) }
                     if index { sstore(add(2, index), a) }
                 }

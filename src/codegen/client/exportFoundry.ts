@@ -36,6 +36,11 @@ export type ExportFoundryOptions = {
   evmVersion?: string
   /** The contract embeds its initial weights (datacontract layout): its first update's chunk 0 carries the 1-wei update mark. Default: read from `solidity`. */
   embedded?: boolean
+  /**
+   * What setUp writes with writeChunk, in chunks (default: `blob` in chunks of `chunkSize`). A forwarding
+   * model (forwardingModel.ts) takes its weights as a kernel contract: runtime ++ blob, one chunk (updatePayload).
+   */
+  update?: { data: Uint8Array; sizes: number[] }
   /** The model's fixed owner (`chain.owner`), if it has one: setUp then writes the chunks as that account (forge's vm.startPrank). */
   owner?: string
   /** What the outputs mean: when given, the project also has the client library (src/<Contract>Client.sol) and its tests. */
@@ -63,6 +68,8 @@ function defaultSolcVersion(): string {
 }
 
 const hexBody = (b: Uint8Array) => toHex(b).slice(2)
+/** A forwarding model's source says so by its forward to the kernel contract its state word names (forwardingModel.ts). */
+const FORWARD_MARK = 'delegatecall(gas(), st, 0, calldatasize(), 0, 0)'
 
 /** An int256 as a Solidity literal (type(int256).min has no positive counterpart, so spell it). */
 const intLit = (v: bigint) => (v === -(1n << 255n) ? 'type(int256).min' : v.toString())
@@ -77,7 +84,10 @@ export async function exportFoundry(opts: ExportFoundryOptions): Promise<void> {
   const { dir, contractName: C, plan, vectors, blob } = opts
   if (!/^[A-Za-z_]\w*$/.test(C)) throw new Error(`not a Solidity identifier: ${C}`)
   const chunkSize = Math.min(opts.chunkSize ?? MAX_CHUNK, MAX_CHUNK)
-  const sizes = chunkSizes(blob.length, chunkSize)
+  const forwarding = opts.solidity.includes(FORWARD_MARK)
+  if (forwarding && !opts.update) throw new Error(`${C} is a forwarding model: its Foundry export writes its weights as a kernel contract (pass \`update\`: updatePayload)`)
+  const data = opts.update?.data ?? blob
+  const sizes = opts.update?.sizes ?? chunkSizes(blob.length, chunkSize)
   const solc = opts.solcVersion ?? defaultSolcVersion()
   const evm = opts.evmVersion ?? 'prague'
   const commitment = keccak256(toHex(blob))
@@ -86,10 +96,10 @@ export async function exportFoundry(opts: ExportFoundryOptions): Promise<void> {
   const lib = adminLibrary()
 
   // (default: the generated source says so, by its WEIGHTS constant)
-  const embedded = opts.embedded ?? /bytes internal constant WEIGHTS = hex"/.test(opts.solidity)
+  const embedded = opts.embedded ?? (forwarding || /bytes internal constant WEIGHTS = hex"/.test(opts.solidity))
   let at = 0
   const writes = sizes.map((len, i) => {
-    const chunk = blob.subarray(at, at + len)
+    const chunk = data.subarray(at, at + len)
     at += len
     // chunk 0 carries the update mark (1 wei) while a model with embedded weights holds none, as `ml2sc update`
     // sends it (a model without embedded weights refuses wei)

@@ -7,6 +7,8 @@ import { uploadWeights } from '../../chain/uploadWeights.ts'
 import { uploadStatePath } from '../../chain/uploadState.ts'
 import { withChainState, type Deployment } from '../../chain/deploymentFile.ts'
 import { commitmentOf, encodeWeights } from '../../codegen/weights/weightBlob.ts'
+import { isForwardingModel } from '../../codegen/generateSolidity.ts'
+import { updatePayload } from '../updatePayload.ts'
 import type { Config } from '../../config/types.ts'
 import { ChainError, Ml2scError } from '../../errors/base.ts'
 import type { Logger } from '../../ui/logger.ts'
@@ -43,7 +45,11 @@ export async function uploadStage(config: Config, log: Logger, opts: { session?:
   const blob = encodeWeights(plan)
   if (commitmentOf(blob) !== planA.weights.commitment)
     throw new Ml2scError(`${outLabel(config)}plan.json does not match its own weight commitment (edited?): ${runFirst(config, 'generate')} again`)
-  const chunks = planA.weights.chunks
+  // a forwarding model (forwardingModel.ts) takes new weights as its kernel contract: runtime ++ blob, one chunk
+  const gen = { contractName: planA.contractName, layout: planA.layout, chunkSize: planA.weights.chunkSize }
+  const payload = isForwardingModel(plan, gen) ? updatePayload(plan, gen, { hardfork: config.chain.hardfork }) : undefined
+  const data = payload?.data ?? blob
+  const chunks = payload?.sizes ?? planA.weights.chunks
   const s = opts.session ?? (await openChain(config, log, 'resume'))
   try {
     await checkDeployment(s, config, dep)
@@ -69,14 +75,15 @@ export async function uploadStage(config: Config, log: Logger, opts: { session?:
     await requireOwnerKey(s, await read<Hex>('owner'), 'the weight upload')
     if (from > 0) log.step(`resume the upload at chunk ${from + 1}/${chunks.length}`)
     // every chunk under the node's block gas limit and chain.txGasCap, before anything is sent
-    checkChunksFit(s, blob, chunks, dep.abi, planA.layout, from, { deployed: true })
+    checkChunksFit(s, data, chunks, dep.abi, planA.layout, from, { deployed: true })
     if (!s.local && !opts.session) {
       const start = chunks.slice(0, from).reduce((a, b) => a + b, 0)
-      await guardSpend(s, log, [estimateUploadGas(blob.subarray(start), chunks.slice(from), dep.abi)])
+      await guardSpend(s, log, [estimateUploadGas(data.subarray(start), chunks.slice(from), dep.abi)])
     }
     log.step(`upload ${blob.length} bytes of weights (${chunks.length} transaction${chunks.length === 1 ? '' : 's'})`)
     let gas = 0
-    const txs = await uploadWeights(s, dep.address, dep.abi, blob, chunks, {
+    const txs = await uploadWeights(s, dep.address, dep.abi, data, chunks, {
+      commitment: planA.weights.commitment,
       from,
       stateFile: uploadStatePath(config.output),
       onChunk: async (i, tx) => {

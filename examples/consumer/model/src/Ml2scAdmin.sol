@@ -29,9 +29,9 @@ contract Ml2scAdmin {
             function onlyOwner() { if iszero(eq(caller(), owner())) { fail1(0x245aecd3, caller()) } }
             function ret(v) { mstore(0, v) return(0, 32) }
             function mask() -> m {
-                if or(and(shr(8, calldataload(sub(calldatasize(), 96))), 0xff), eq(and(shr(0, calldataload(sub(calldatasize(), 96))), 0xff), 1)) {
+                if or(and(shr(8, calldataload(sub(calldatasize(), 96))), 0xff), eq(and(shr(0, calldataload(sub(calldatasize(), 96))), 0xf), 1)) {
                     m := or(shl(160, 1), shl(248, 1))
-                    if and(shr(8, calldataload(sub(calldatasize(), 96))), 0xff) { m := or(m, shl(224, and(shr(16, calldataload(sub(calldatasize(), 96))), 0xffffff))) }
+                    if and(shr(8, calldataload(sub(calldatasize(), 96))), 0xff) { m := or(m, shl(224, and(shr(24, calldataload(sub(calldatasize(), 96))), 0xffff))) }
                 }
             }
             /// the state word, as predict reads it: a model with embedded weights and no wei reads none (its weights
@@ -51,14 +51,14 @@ contract Ml2scAdmin {
             }
             function chunkLen(i) -> len {
                 len := and(shr(40, calldataload(sub(calldatasize(), 96))), 0xffffff)
-                if eq(i, sub(and(shr(16, calldataload(sub(calldatasize(), 96))), 0xffffff), 1)) { len := and(shr(64, calldataload(sub(calldatasize(), 96))), 0xffffff) }
+                if eq(i, sub(and(shr(24, calldataload(sub(calldatasize(), 96))), 0xffff), 1)) { len := and(shr(64, calldataload(sub(calldatasize(), 96))), 0xffffff) }
             }
             /// once an upload of several chunks is complete, the state word holds the address of its table
             /// (a data contract of every chunk's address, 20 bytes each): inference finds them with one SLOAD, and
             /// so does everything here (the commitment, chunkAddress): one source of truth. Slots 3.. (chunk i ≥ 1's
             /// address) only serve an upload in progress, which writes each before it builds the table from them
             function chunk(i, st) -> a {
-                switch and(iszero(iszero(shr(248, st))), gt(and(shr(16, calldataload(sub(calldatasize(), 96))), 0xffffff), 1))
+                switch and(iszero(iszero(shr(248, st))), gt(and(shr(24, calldataload(sub(calldatasize(), 96))), 0xffff), 1))
                 case 0 {
                     a := and(st, 0xffffffffffffffffffffffffffffffffffffffff)
                     if i { a := sload(add(2, i)) }
@@ -72,24 +72,32 @@ contract Ml2scAdmin {
             /// keccak256 of the canonical weight encoding, read back from wherever it lives (p: scratch memory)
             function weightsHash(st, p) -> c {
                 let n := and(shr(88, calldataload(sub(calldatasize(), 96))), 0xffffffff)
-                switch and(shr(0, calldataload(sub(calldatasize(), 96))), 0xff)
+                switch and(shr(0, calldataload(sub(calldatasize(), 96))), 0xf)
                 case 1 { c := calldataload(sub(calldatasize(), 64)) }
                 case 2 {
                     for { let w := 0 } lt(shl(5, w), n) { w := add(w, 1) } { mstore(add(p, shl(5, w)), sload(add(65536, w))) }
                     c := keccak256(p, n)
                 }
                 default {
-                    switch and(st, 0xffffffffffffffffffffffffffffffffffffffff)
-                    case 0 {
+                    let src := and(st, 0xffffffffffffffffffffffffffffffffffffffff)
+                    switch or(iszero(src), and(shr(4, calldataload(sub(calldatasize(), 96))), 0xf))
+                    case 1 {
                         // not updated yet: the weights embedded in the model's own code, its last blobLength bytes
                         // (no commitment constant in every model: 33 bytes of code, ~7k gas of deploy; a model
-                        // embeds only blobs of more than 32 bytes, which solc puts there)
-                        extcodecopy(address(), p, sub(extcodesize(address()), n), n)
-                        c := keccak256(p, n)
+                        // embeds only blobs of more than 32 bytes, which solc puts there). A forwarding model holds
+                        // lane words, not the blob: it hands its commitment over (top bit set, shifted right by one,
+                        // the dropped bit in PARAMS); once updated, the kernel contract's last blobLength bytes
+                        switch src
+                        case 0 {
+                            switch and(shr(4, calldataload(sub(calldatasize(), 96))), 0xf)
+                            case 0 { extcodecopy(address(), p, sub(extcodesize(address()), n), n) c := keccak256(p, n) }
+                            default { c := or(shl(1, calldataload(sub(calldatasize(), 64))), and(shr(16, calldataload(sub(calldatasize(), 96))), 0xff)) }
+                        }
+                        default { extcodecopy(src, p, sub(extcodesize(src), n), n) c := keccak256(p, n) }
                     }
                     default {
                         let end := p
-                        for { let i := 0 } lt(i, and(shr(16, calldataload(sub(calldatasize(), 96))), 0xffffff)) { i := add(i, 1) } {
+                        for { let i := 0 } lt(i, and(shr(24, calldataload(sub(calldatasize(), 96))), 0xffff)) { i := add(i, 1) } {
                             let len := chunkLen(i)
                             extcodecopy(chunk(i, st), end, 1, len)
                             end := add(end, len)
@@ -118,18 +126,20 @@ contract Ml2scAdmin {
                 let off, len := bytesArg(36)
                 let expectedCommitment := calldataload(68)
                 let st := state()
-                let chunks := and(shr(16, calldataload(sub(calldatasize(), 96))), 0xffffff)
+                let chunks := and(shr(24, calldataload(sub(calldatasize(), 96))), 0xffff)
                 let written := and(shr(224, st), 0xffffff)
                 if or(iszero(lt(index, chunks)), and(iszero(iszero(index)), iszero(eq(index, written)))) { fail2(0xe889b024, index, written) }
                 let tag := shr(224, expectedCommitment)
                 let started := and(shr(192, st), 0xffffffff)
                 if and(iszero(iszero(index)), iszero(eq(tag, started))) { fail2(0xb723597d, shl(224, started), shl(224, tag)) }
                 let expected := chunkLen(index)
+                // a forwarding model's update is one kernel contract, as long as its code is (EIP-170 bounds it)
+                if and(shr(4, calldataload(sub(calldatasize(), 96))), 0xf) { expected := len }
                 if iszero(eq(len, expected)) {
                     mstore(0, shl(224, 0x63c12378)) mstore(4, index) mstore(36, len) mstore(68, expected) revert(0, 100)
                 }
                 let a := 0
-                switch and(shr(0, calldataload(sub(calldatasize(), 96))), 0xff)
+                switch and(shr(0, calldataload(sub(calldatasize(), 96))), 0xf)
                 case 1 { mstore(0, shl(224, 0xbb7790e6)) revert(0, 4) }
                 case 2 {
                     // packed storage: chunk i fills words [i·chunkSize/32, …) from STORAGE_BASE, updated in place
@@ -137,10 +147,16 @@ contract Ml2scAdmin {
                     for { let w := 0 } lt(shl(5, w), len) { w := add(w, 1) } { sstore(add(slot, w), calldataload(add(off, shl(5, w)))) }
                 }
                 default {
-                    // SSTORE2 creation code: returns STOP ++ data as the new contract's code
+                    // SSTORE2 creation code: returns STOP ++ data as the new contract's code; a forwarding model's
+                    // kernel contract: the data as it is (runnable code, which verify compares with a fresh compile)
                     mstore(0x80, or(0x61000080600a3d393df300, shl(0x40, add(len, 1))))
                     calldatacopy(0xa0, off, len)
-                    a := create(0, 0x95, add(len, 0x0b))
+                    switch and(shr(4, calldataload(sub(calldatasize(), 96))), 0xf)
+                    case 0 { a := create(0, 0x95, add(len, 0x0b)) }
+                    default {
+                        mstore(0x80, or(0x61000080600a3d393df3, shl(0x38, len)))
+                        a := create(0, 0x96, add(len, 0x0a))
+                    }
                     if iszero(a) { fail1(0xb960b774, index) }
                     if index { sstore(add(2, index), a) }
                 }
@@ -153,7 +169,7 @@ contract Ml2scAdmin {
                     // a checked increment: a state word preset to version 2^32−1 (a forged constructor) would carry into the tag
                     if eq(version, 0xffffffff) { fail1(0xb8cb0b48, version) }
                     version := add(version, 1)
-                    if and(gt(chunks, 1), iszero(eq(and(shr(0, calldataload(sub(calldatasize(), 96))), 0xff), 2))) {
+                    if and(gt(chunks, 1), iszero(eq(and(shr(0, calldataload(sub(calldatasize(), 96))), 0xf), 2))) {
                         // the address table: STOP ++ the addresses of chunk 0 … chunk n−1, 20 bytes each
                         mstore(0xa0, shl(96, and(st, 0xffffffffffffffffffffffffffffffffffffffff)))
                         for { let i := 1 } lt(i, chunks) { i := add(i, 1) } { mstore(add(0xa0, mul(i, 20)), shl(96, sload(add(2, i)))) }
@@ -185,7 +201,7 @@ contract Ml2scAdmin {
             case 0x2bfedae0 { ret(chunk(calldataload(4), state())) }
             case 0x370158ea {
                 mstore(0, and(shr(120, calldataload(sub(calldatasize(), 96))), 0xffffffff)) mstore(32, and(shr(152, calldataload(sub(calldatasize(), 96))), 0xffffffff)) mstore(64, exp(and(shr(224, calldataload(sub(calldatasize(), 96))), 0xff), and(shr(232, calldataload(sub(calldatasize(), 96))), 0xff)))
-                mstore(96, and(shr(184, calldataload(sub(calldatasize(), 96))), 0xffffffff)) mstore(128, and(shr(216, calldataload(sub(calldatasize(), 96))), 0xff)) mstore(160, and(shr(16, calldataload(sub(calldatasize(), 96))), 0xffffff))
+                mstore(96, and(shr(184, calldataload(sub(calldatasize(), 96))), 0xffffffff)) mstore(128, and(shr(216, calldataload(sub(calldatasize(), 96))), 0xff)) mstore(160, and(shr(24, calldataload(sub(calldatasize(), 96))), 0xffff))
                 return(0, 192)
             }
             case 0x8da5cb5b { ret(owner()) }

@@ -8,7 +8,7 @@ pragma solidity ^0.8.24;
 //                biases int48; inputs int24 at 2^19 in calldata (90 bytes per row); outputs int24.
 // Safe inputs    [-16, 15.999998092651367] per feature: interval analysis proves that no accumulator lane can overflow.
 // SIMD lanes     fc1: 3 × 72 bits; fc2: 1 × 72 bits
-// Weights        834 bytes, layout datacontract: embedded in this contract's code; updates go to 1 data contract(s) of ≤ 24575 bytes.
+// Weights        834 bytes, layout datacontract: embedded in this contract's code; SIMD lane words as PUSH32 constants; an update installs a kernel contract that predict DELEGATECALLs.
 
 /// @notice The interface of every ml2sc model contract.
 interface IMl2sc_model {
@@ -51,9 +51,6 @@ interface IMl2sc_model {
 }
 
 contract Ml2sc_model {
-    /// @notice The initial weights in ml2sc's canonical encoding (keccak256 = the model commitment).
-    bytes internal constant WEIGHTS = hex"00000000637f53000000000000bcfbad0000000000020edafc000091ee5da589549e18628b7d488b962a9156605f5acaad504167b02989ca3185b16c9cce7c2a4c7e68d9c0901790bee24c78e4515549e18cc8619f27c9a29632816913af5072b2f2c8a60e0051d37e5e0d7866de369da3a274c10128b705b69e765fb33879935626db519a785a871cd0afc368a15f71ddfa2ca8b5058a98208558f02b47b03b8c3fa218eb93031774675ba80faeb42bc624e719958fc5b662c8cf41ab91042843d55e80a7c4b252684ecf484458195224b8b5f6928ec6ed92eac7a3bcdbaf2d7ead1f2ca00f0df8a65b4f8f5352b915892692a344a88373fda77ef9cedad53ebc82b54d89769887ab953f3070f479e87f9f232a9586e48999d1ca7dd98a413c4bd5767cadc5501eba000000002c69108000000000015eeedc000000000001994b100000a2c36690363e99140b6fe0a072a84f7a225483386e3f92fc806034884465957a34a96c3483a019765aa57741c69005bb9872a4797cb49abed9a5054bb7e6f7825c8f65fa2269730598f1a76d434f68df7f7f957c8e199548eb656d45394eb53875b0c43896b15267ee695acca4fc019c2021790ebba126205a31a752dc09a9a2074ceb284ff445b993b879e6137823747396807e9e649a77ba79e2ee88c2edacef9eae82984dd9dbba82f675df489758e7a994385ef5097b71d0bd045eacc7ddb17c06a765c36759b17771fc738e3469e30c5e54033dffcbab57c794bfc4c2689477941f7aa6e26d2f6f6231ed6c43a488551472f33acba06cb4a13452a0077aa31f70944402b8b78a935f6eb3e40000000000000000000019f63d2000000000000000000000005b6da280008283649764e499365073cfbc98380687be4996e8e59ab2678f89af93bede73a1219d782d953c0aa04b2d8781ae774f718398d7933b5f9a08b3889bdc527aa5aec3cea8c60694ab62b037d687997a9ee1748f800a76cfffa795bb5bb671542fd07efc638cdf106b11035f1a0385a17793e41c8a159f66bfbea4d20aafa3d3a0a228b4957ba25c5096729790e6238cd487a6d59a975e4d8e077ca0f18b85e041b8801c76dff280bb619d463d9cb68d9d8d948a5cb500424aae800048153d4cbd6138255bb31ae4b30e53417e9e38c29db8ee61";
-
     /// @notice The owner until the first ownership transfer (slot 0 is empty until then): the deployer.
     address private immutable INITIAL_OWNER = msg.sender;
 
@@ -69,22 +66,28 @@ contract Ml2sc_model {
 
     // payable only for the update mark (1 wei with an upload's first chunk); everything else refuses value
     fallback() external payable {
-        // the first allocation: the blob lands at 0x80 (length) / 0xa0 (data), where inference expects it
-        // (updated weights replace it); WEIGHTS is the last thing in the code, where the admin library hashes it
-        bytes memory initialWeights = WEIGHTS;
-        initialWeights;
+        address initialOwner = INITIAL_OWNER;
         assembly {
-           
-            /// copy every data contract's chunk (its code after the STOP byte) to memory at p
-            function copyChunks(st, p) {
-                extcodecopy(and(st, 0xffffffffffffffffffffffffffffffffffffffff), p, 1, 834)
-            }
             
             
-            // inference, inline (no Yul function calls: each costs ~40 gas and bytes of code)
+            // the dispatch, the admin forwarding, the calldata checks and the forward to an update's kernel come
+            // first, the kernel for the initial weights last (forwardingModel.ts: verify compares what is before it)
             let selector := shr(224, calldataload(0))
             let single := eq(selector, 0x20d4803b)
-            if or(single, eq(selector, 0xa1f82055)) {
+            if iszero(or(single, eq(selector, 0xa1f82055))) {
+                // everything else (ownership, uploads and updates, the commitment, the getters): the admin library
+            let admin := 0x0471eCC20e7fdf2d2B82c92E6c3BE02A28fd0949
+            if iszero(extcodesize(admin)) { mstore(0, 0x0b03bf4e) mstore(32, admin) revert(28, 36) }
+            let n := calldatasize()
+            calldatacopy(0, 0, n)
+            mstore(n, 0x131402030000005a000000010000001e00000342000342005fff0001000110)
+            mstore(add(n, 32), 0xb46b2ac537eaff899c923d220db9e5435faeee68ed5bad43d19ffd85bf95569e)
+            mstore(add(n, 64), initialOwner)
+            let ok := delegatecall(gas(), admin, 0, add(n, 96), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+            }
                 // custom errors are written as the word selector (and arguments after it) and revert from byte 28:
                 // two bytes of code fewer than shl(224, selector) at 0
                 if callvalue() { mstore(0, 0x4fbe3465) mstore(32, callvalue()) revert(28, 36) }
@@ -104,95 +107,91 @@ contract Ml2sc_model {
                 // and its padding after the row must be zero: a row packed too long is refused, never read in part
                 // (and() is bitwise: the padding test is made 0 or 1 before it meets `single`)
                 if and(single, gt(or(iszero(eq(calldatasize(), 100)), shl(208, calldataload(68))), 0)) { mstore(0, 0x1a2e1594) revert(28, 4) }
-                // a model that has never held wei has never been updated (every update's first chunk carries 1 wei,
-                // and nothing here ever sends wei out): its weights are the embedded ones, no state read needed
+                // a model that holds wei may have been updated (every update's first chunk carries 1 wei): when its
+                // state word names a kernel contract (the update's weights, runtime code ++ blob), that kernel runs
+                // this call in the model's context (its Predictions log is the model's). Wei forced in without an
+                // update names none: the weights are still the ones below
                 if selfbalance() {
-                let st := sload(2)
-                if shr(248, st) { mstore(0, 0x9488aaa6) revert(28, 4) }
-                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, 0xa0) }
+                    let st := sload(2)
+                    if shl(96, st) {
+                        calldatacopy(0, 0, calldatasize())
+                        let ok := delegatecall(gas(), st, 0, calldatasize(), 0, 0)
+                        returndatacopy(0, 0, returndatasize())
+                        if iszero(ok) { revert(0, returndatasize()) }
+                        return(0, returndatasize())
+                    }
                 }
-                // layer 0 'fc1': 30→8, 3 lanes
-                { let mask := 0xffffff000000000000ffffff000000000000ffffff let bw := 0x800000000000000000800000000000000000800000
-                for { let g := 0 } lt(g, 2) { g := add(g, 1) } {
-                    let src := add(0xa0, mul(sub(g, 0), 297))
-                    mstore(add(0x1480, mul(sub(g, 0), 32)), add(sar(40, mload(src)), shl(48, bw)))
-                    let d := add(0x940, mul(sub(g, 0), 960))
-                    let p := add(src, 27) let m := 0 for { let e := add(d, 960) } lt(d, e) { p := add(p, 54) d := add(d, 192) } { m := mload(p) mstore(d, sub(and(shr(40, m), mask), bw)) mstore(add(d, 32), sub(and(shr(64, m), mask), bw)) mstore(add(d, 64), sub(and(shr(88, m), mask), bw)) m := mload(add(p, 27)) mstore(add(d, 96), sub(and(shr(40, m), mask), bw)) mstore(add(d, 128), sub(and(shr(64, m), mask), bw)) mstore(add(d, 160), sub(and(shr(88, m), mask), bw)) }
-                } }
-                { let mask := 0xffffff000000000000000000000000ffffff let bw := 0x800000000000000000000000000000800000
-                    let src := 0x2f2
-                    mstore(0x14c0, add(sar(16, mload(src)), shl(96, bw)))
-                    let d := 0x10c0
-                    let p := add(src, 30) let m := 0 for { let e := add(d, 960) } lt(d, e) { p := add(p, 90) d := add(d, 480) } { m := mload(p) mstore(d, sub(and(shr(16, m), mask), bw)) mstore(add(d, 32), sub(and(shr(40, m), mask), bw)) mstore(add(d, 64), sub(and(shr(64, m), mask), bw)) mstore(add(d, 96), sub(and(shr(88, m), mask), bw)) mstore(add(d, 128), sub(and(shr(112, m), mask), bw)) m := mload(add(p, 30)) mstore(add(d, 160), sub(and(shr(16, m), mask), bw)) mstore(add(d, 192), sub(and(shr(40, m), mask), bw)) mstore(add(d, 224), sub(and(shr(64, m), mask), bw)) mstore(add(d, 256), sub(and(shr(88, m), mask), bw)) mstore(add(d, 288), sub(and(shr(112, m), mask), bw)) m := mload(add(p, 60)) mstore(add(d, 320), sub(and(shr(16, m), mask), bw)) mstore(add(d, 352), sub(and(shr(40, m), mask), bw)) mstore(add(d, 384), sub(and(shr(64, m), mask), bw)) mstore(add(d, 416), sub(and(shr(88, m), mask), bw)) mstore(add(d, 448), sub(and(shr(112, m), mask), bw)) } }
-                // layer 1 'fc2': 8→1, 1 lanes
-                { let mask := 0xffffff let bw := 0x800000
-                    let src := 0x3c4
-                    mstore(0x15e0, sar(208, mload(src)))
-                    let d := 0x14e0
-                    { let m := mload(src) mstore(d, sub(and(shr(16, m), mask), bw)) mstore(add(d, 32), sub(and(shr(40, m), mask), bw)) mstore(add(d, 64), sub(and(shr(64, m), mask), bw)) mstore(add(d, 96), sub(and(shr(88, m), mask), bw)) mstore(add(d, 128), sub(and(shr(112, m), mask), bw)) mstore(add(d, 160), sub(and(shr(136, m), mask), bw)) mstore(add(d, 192), sub(and(shr(160, m), mask), bw)) mstore(add(d, 224), sub(and(shr(184, m), mask), bw)) } }
-                let base := 0x1600
-                let o := 0x1640
+                let base := 0x5e0
+                let o := 0x620
                 for { let rp := off let rowsEnd := add(off, len) } lt(rp, rowsEnd) { rp := add(rp, 90) } {
-                    mstore(0x420, sar(232, calldataload(add(rp, 0x0))))
-                mstore(0x440, sar(232, calldataload(add(rp, 0x3))))
-                mstore(0x460, sar(232, calldataload(add(rp, 0x6))))
-                mstore(0x480, sar(232, calldataload(add(rp, 0x9))))
-                mstore(0x4a0, sar(232, calldataload(add(rp, 0xc))))
-                mstore(0x4c0, sar(232, calldataload(add(rp, 0xf))))
-                mstore(0x4e0, sar(232, calldataload(add(rp, 0x12))))
-                mstore(0x500, sar(232, calldataload(add(rp, 0x15))))
-                mstore(0x520, sar(232, calldataload(add(rp, 0x18))))
-                mstore(0x540, sar(232, calldataload(add(rp, 0x1b))))
-                mstore(0x560, sar(232, calldataload(add(rp, 0x1e))))
-                mstore(0x580, sar(232, calldataload(add(rp, 0x21))))
-                mstore(0x5a0, sar(232, calldataload(add(rp, 0x24))))
-                mstore(0x5c0, sar(232, calldataload(add(rp, 0x27))))
-                mstore(0x5e0, sar(232, calldataload(add(rp, 0x2a))))
-                mstore(0x600, sar(232, calldataload(add(rp, 0x2d))))
-                mstore(0x620, sar(232, calldataload(add(rp, 0x30))))
-                mstore(0x640, sar(232, calldataload(add(rp, 0x33))))
-                mstore(0x660, sar(232, calldataload(add(rp, 0x36))))
-                mstore(0x680, sar(232, calldataload(add(rp, 0x39))))
-                mstore(0x6a0, sar(232, calldataload(add(rp, 0x3c))))
-                mstore(0x6c0, sar(232, calldataload(add(rp, 0x3f))))
-                mstore(0x6e0, sar(232, calldataload(add(rp, 0x42))))
-                mstore(0x700, sar(232, calldataload(add(rp, 0x45))))
-                mstore(0x720, sar(232, calldataload(add(rp, 0x48))))
-                mstore(0x740, sar(232, calldataload(add(rp, 0x4b))))
-                mstore(0x760, sar(232, calldataload(add(rp, 0x4e))))
-                mstore(0x780, sar(232, calldataload(add(rp, 0x51))))
-                mstore(0x7a0, sar(232, calldataload(add(rp, 0x54))))
-                mstore(0x7c0, sar(232, calldataload(add(rp, 0x57))))
+                    mstore(0xc0, sar(232, calldataload(add(rp, 0x0))))
+                mstore(0xe0, sar(232, calldataload(add(rp, 0x3))))
+                mstore(0x100, sar(232, calldataload(add(rp, 0x6))))
+                mstore(0x120, sar(232, calldataload(add(rp, 0x9))))
+                mstore(0x140, sar(232, calldataload(add(rp, 0xc))))
+                mstore(0x160, sar(232, calldataload(add(rp, 0xf))))
+                mstore(0x180, sar(232, calldataload(add(rp, 0x12))))
+                mstore(0x1a0, sar(232, calldataload(add(rp, 0x15))))
+                mstore(0x1c0, sar(232, calldataload(add(rp, 0x18))))
+                mstore(0x1e0, sar(232, calldataload(add(rp, 0x1b))))
+                mstore(0x200, sar(232, calldataload(add(rp, 0x1e))))
+                mstore(0x220, sar(232, calldataload(add(rp, 0x21))))
+                mstore(0x240, sar(232, calldataload(add(rp, 0x24))))
+                mstore(0x260, sar(232, calldataload(add(rp, 0x27))))
+                mstore(0x280, sar(232, calldataload(add(rp, 0x2a))))
+                mstore(0x2a0, sar(232, calldataload(add(rp, 0x2d))))
+                mstore(0x2c0, sar(232, calldataload(add(rp, 0x30))))
+                mstore(0x2e0, sar(232, calldataload(add(rp, 0x33))))
+                mstore(0x300, sar(232, calldataload(add(rp, 0x36))))
+                mstore(0x320, sar(232, calldataload(add(rp, 0x39))))
+                mstore(0x340, sar(232, calldataload(add(rp, 0x3c))))
+                mstore(0x360, sar(232, calldataload(add(rp, 0x3f))))
+                mstore(0x380, sar(232, calldataload(add(rp, 0x42))))
+                mstore(0x3a0, sar(232, calldataload(add(rp, 0x45))))
+                mstore(0x3c0, sar(232, calldataload(add(rp, 0x48))))
+                mstore(0x3e0, sar(232, calldataload(add(rp, 0x4b))))
+                mstore(0x400, sar(232, calldataload(add(rp, 0x4e))))
+                mstore(0x420, sar(232, calldataload(add(rp, 0x51))))
+                mstore(0x440, sar(232, calldataload(add(rp, 0x54))))
+                mstore(0x460, sar(232, calldataload(add(rp, 0x57))))
                 // layer 0 'fc1'
-                { let acc := mload(0x1480)
-                    for { let w := 0x940 let q := 0x420 let e := 0xc40 } lt(w, e) { w := add(w, 256) q := add(q, 256) } { acc := add(mul(mload(add(w, 0)), mload(add(q, 0))), add(mul(mload(add(w, 32)), mload(add(q, 32))), add(mul(mload(add(w, 64)), mload(add(q, 64))), add(mul(mload(add(w, 96)), mload(add(q, 96))), add(mul(mload(add(w, 128)), mload(add(q, 128))), add(mul(mload(add(w, 160)), mload(add(q, 160))), add(mul(mload(add(w, 192)), mload(add(q, 192))), add(mul(mload(add(w, 224)), mload(add(q, 224))), acc)))))))) }
-                    acc := add(mul(mload(0xc40), mload(0x720)), add(mul(mload(0xc60), mload(0x740)), add(mul(mload(0xc80), mload(0x760)), add(mul(mload(0xca0), mload(0x780)), add(mul(mload(0xcc0), mload(0x7a0)), add(mul(mload(0xce0), mload(0x7c0)), acc))))))
-                    { let v := sub(and(shr(21, acc), 0x7ffffffffffff), 0x4000000000000) mstore(0x7e0, mul(v, sgt(v, 0))) }
-                    { let v := sub(and(shr(93, acc), 0x7ffffffffffff), 0x4000000000000) mstore(0x800, mul(v, sgt(v, 0))) }
-                    { let v := sub(shr(165, acc), 0x4000000000000) mstore(0x820, mul(v, sgt(v, 0))) } }
-                { let acc := mload(0x14a0)
-                    for { let w := 0xd00 let q := 0x420 let e := 0x1000 } lt(w, e) { w := add(w, 256) q := add(q, 256) } { acc := add(mul(mload(add(w, 0)), mload(add(q, 0))), add(mul(mload(add(w, 32)), mload(add(q, 32))), add(mul(mload(add(w, 64)), mload(add(q, 64))), add(mul(mload(add(w, 96)), mload(add(q, 96))), add(mul(mload(add(w, 128)), mload(add(q, 128))), add(mul(mload(add(w, 160)), mload(add(q, 160))), add(mul(mload(add(w, 192)), mload(add(q, 192))), add(mul(mload(add(w, 224)), mload(add(q, 224))), acc)))))))) }
-                    acc := add(mul(mload(0x1000), mload(0x720)), add(mul(mload(0x1020), mload(0x740)), add(mul(mload(0x1040), mload(0x760)), add(mul(mload(0x1060), mload(0x780)), add(mul(mload(0x1080), mload(0x7a0)), add(mul(mload(0x10a0), mload(0x7c0)), acc))))))
-                    { let v := sub(and(shr(21, acc), 0x7ffffffffffff), 0x4000000000000) mstore(0x840, mul(v, sgt(v, 0))) }
-                    { let v := sub(and(shr(93, acc), 0x7ffffffffffff), 0x4000000000000) mstore(0x860, mul(v, sgt(v, 0))) }
-                    { let v := sub(shr(165, acc), 0x4000000000000) mstore(0x880, mul(v, sgt(v, 0))) } }
-                { let acc := mload(0x14c0)
-                    for { let w := 0x10c0 let q := 0x420 let e := 0x13c0 } lt(w, e) { w := add(w, 256) q := add(q, 256) } { acc := add(mul(mload(add(w, 0)), mload(add(q, 0))), add(mul(mload(add(w, 32)), mload(add(q, 32))), add(mul(mload(add(w, 64)), mload(add(q, 64))), add(mul(mload(add(w, 96)), mload(add(q, 96))), add(mul(mload(add(w, 128)), mload(add(q, 128))), add(mul(mload(add(w, 160)), mload(add(q, 160))), add(mul(mload(add(w, 192)), mload(add(q, 192))), add(mul(mload(add(w, 224)), mload(add(q, 224))), acc)))))))) }
-                    acc := add(mul(mload(0x13c0), mload(0x720)), add(mul(mload(0x13e0), mload(0x740)), add(mul(mload(0x1400), mload(0x760)), add(mul(mload(0x1420), mload(0x780)), add(mul(mload(0x1440), mload(0x7a0)), add(mul(mload(0x1460), mload(0x7c0)), acc))))))
-                    { let v := sub(and(shr(21, acc), 0x7ffffffffffffffffffffffff), 0x4000000000000000000000000) mstore(0x8a0, mul(v, sgt(v, 0))) }
-                    { let v := sub(shr(141, acc), 0x4000000000000000000000000) mstore(0x8c0, mul(v, sgt(v, 0))) } }
+                { let acc := 0x10018dfd4c0002005e7dd680004020edafc0000
+                    acc := add(mul(0x78618800000008ab2ffffffffe7b029, mload(0xc0)), add(mul(0x96255000000005cb1500000002d5041, mload(0xe0)), add(mul(0x47b97400000005bea3fffffffdf5aca, mload(0x100)), add(mul(0x7339f0000000080bc7fffffffd549e1, mload(0x120)), add(mul(0x16c5affffffff46cdfffffffff8e451, mload(0x140)), add(mul(0x2728c3ffffffd5263f00000003ee24c, mload(0x160)), add(mul(0x8a58c8000000197963fffffffde0d78, mload(0x180)), add(mul(0x7c9f2400000017a838fffffffd1d37e, mload(0x1a0)), add(mul(0x33218400000000b4898000000260e00, mload(0x1c0)), add(mul(0x768e880000001b4f3afffffffa6db51, mload(0x200)), add(mul(0x857dc4000000054c0ffffffffbb8c3f, mload(0x240)), add(mul(0xbf0da0000000145a827ffffffab47b0, mload(0x260)), add(mul(0x1c73400000002efd1600000000558f0, mload(0x280)), add(mul(0x4c0c5c0000001a15e300000003662c8, mload(0x2c0)), add(mul(0x8863ac0000001407d70000000158fc5, mload(0x2e0)), add(mul(0x29f0fffffffe22c0c80000000ec6ed, mload(0x300)), acc))))))))))))))))
+                    acc := add(mul(0x4410a0000000192933fffffffd224b8, mload(0x340)), add(mul(0xbcb5f80000003c532d8000000092692, mload(0x360)), add(mul(0x8ef36c0000001007867ffffffd2b915, mload(0x380)), add(mul(0x4bab1c000000168f95fffffffcf8f53, mload(0x3a0)), add(mul(0x9dfbe40000001aa6c47ffffffb070f4, mload(0x3c0)), add(mul(0xdcff3ffffffdf5e4100000002b953f, mload(0x3e0)), add(mul(0x8d12a0000000276d6a7fffffff69887, mload(0x400)), add(mul(0x561b9000000005209dfffffffd01eba, mload(0x420)), add(mul(0x7c8ca8000000253eec7fffffffcadc5, mload(0x440)), acc)))))))))
+                    acc := sub(acc, add(mul(0x2cfbfc000000102663fffffffe587a6, mload(0x1e0)), add(mul(0x6487280000002ba47d8000000066caa, mload(0x220)), add(mul(0x2e62940000002d8c737ffffffb0be55, mload(0x2a0)), add(mul(0xf0aa8800000018985bfffffffca096e, mload(0x320)), mul(0x185e03fffffffb33178000000342a8a, mload(0x460)))))))
+                    { let lm := 0x3fffffff let lc := 0x20000000
+                    { let v := sub(and(shr(21, acc), lm), lc) mstore(0x480, mul(v, sgt(v, 0))) }
+                    { let v := sub(and(shr(72, acc), lm), lc) mstore(0x4a0, mul(v, sgt(v, 0))) }
+                    { let v := sub(shr(123, acc), lc) mstore(0x4c0, mul(v, sgt(v, 0))) }
+                    } }
+                { let acc := 0x1000b1a442000200af776e0000401994b100000
+                    acc := add(mul(0x64502bfffffffd112a0000000006034, mload(0xc0)), add(mul(0x40d8f7fffffff954277ffffffbf92fc, mload(0xe0)), add(mul(0x8b0d97fffffff7f050000000003386e, mload(0x100)), add(mul(0xa5b0cffffffffba0e2ffffffff97cb4, mload(0x120)), add(mul(0x55e8cffffffffb2d5280000001872a4, mload(0x140)), add(mul(0x21119400000001d00c80000001005bb, mload(0x160)), add(mul(0xdf9bdbfffffff4b9827ffffffe8df7f, mload(0x180)), add(mul(0x94152bfffffff2fd10fffffffed434f, mload(0x1a0)), add(mul(0x6afb64000000012e47800000018f1a7, mload(0x1c0)), add(mul(0x386653ffffffe75a9bfffffffd267ee, mload(0x200)), add(mul(0x708083ffffffed18d37ffffffcceb28, mload(0x260)), add(mul(0x93f004000000109310000000029a207, mload(0x280)), add(mul(0xe64edffffffff9cb3fffffffff9e2ee, mload(0x2e0)), add(mul(0xea0bd800000014ca1c00000003d045e, mload(0x300)), add(mul(0xba0a5ffffffffaefa3fffffffdef509, mload(0x340)), add(mul(0x9d970bfffffff9c719fffffffbdffcb, mload(0x360)), acc))))))))))))))))
+                    acc := add(mul(0xc5f017fffffffbb8fdfffffffde5403, mload(0x380)), add(mul(0xb31f73fffffff3acd87ffffffe9e30c, mload(0x3a0)), add(mul(0x109a24ffffffff697b78000000085514, mload(0x3c0)), add(mul(0x52ff0ffffffffd5370fffffffec43a4, mload(0x3e0)), add(mul(0xad5f1bfffffffbca0f7ffffffe231ed, mload(0x400)), add(mul(0xd284cffffffff84a21fffffffeeb3e4, mload(0x420)), add(mul(0x12e81affffffffd518f80000000a935f, mload(0x440)), acc)))))))
+                    acc := sub(acc, add(mul(0xdc526c00000005279e000000016a534, mload(0x1e0)), add(mul(0x1aa10000000095d63800000047694f, mload(0x220)), add(mul(0x1bc5140000001691fb8000000300bbb, mload(0x240)), add(mul(0x1f722ffffffff2c422fffffffd31062, mload(0x2a0)), add(mul(0x1867b400000000b0cdffffffff73d13, mload(0x2c0)), add(mul(0xc89893fffffff4538c8000000048e30, mload(0x320)), mul(0x34331800000016affc80000007d4749, mload(0x460)))))))))
+                    { let lm := 0x3fffffff let lc := 0x20000000
+                    { let v := sub(and(shr(21, acc), lm), lc) mstore(0x4e0, mul(v, sgt(v, 0))) }
+                    { let v := sub(and(shr(72, acc), lm), lc) mstore(0x500, mul(v, sgt(v, 0))) }
+                    { let v := sub(shr(123, acc), lc) mstore(0x520, mul(v, sgt(v, 0))) }
+                    } }
+                { let acc := 0x2000cfb1e90004005b6da28000
+                    acc := add(mul(0xc1c03000000013bede, mload(0xc0)), add(mul(0xc9b2800000001ab267, mload(0x100)), add(mul(0xbb272000000016e8e5, mload(0x120)), add(mul(0x141b2000000007be49, mload(0x140)), add(mul(0x3c0d70000000089bdc, mload(0x160)), add(mul(0x10259680000001a08b3, mload(0x180)), add(mul(0xa9e050000000133b5f, mload(0x1a0)), add(mul(0xebc1680000000398d7, mload(0x1c0)), add(mul(0x181beb00000002795bb, mload(0x200)), add(mul(0xa55b0ffffffff6cfff, mload(0x220)), add(mul(0x14630300000000f800a, mload(0x240)), add(mul(0x1761e700000001ee174, mload(0x260)), add(mul(0x66f8800000000a159f, mload(0x2c0)), add(mul(0x112e280000000175e4d, mload(0x340)), add(mul(0x1a4abd800000026d59a, mload(0x360)), add(mul(0x10511400000000cd487, mload(0x380)), acc))))))))))))))))
+                    acc := add(mul(0x17d1e9800000010e623, mload(0x3a0)), add(mul(0x1269050000000167297, mload(0x3c0)), add(mul(0x1c400e00000001d8d94, mload(0x400)), add(mul(0x2f02080000001cb68d, mload(0x420)), add(mul(0x1078c580000001d463d, mload(0x440)), add(mul(0x703be000000000bb61, mload(0x460)), acc))))))
+                    acc := sub(acc, add(mul(0x61821ffffffff07651, mload(0xe0)), add(mul(0x62f6f800000008b08f, mload(0x1e0)), add(mul(0x16c2ad7fffffff86686, mload(0x280)), add(mul(0xa777e8000000194042, mload(0x2a0)), add(mul(0x81ce7ffffffec1be4, mload(0x2e0)), add(mul(0x15e817ffffffffa5e89, mload(0x300)), add(mul(0x1224c7800000020e5fd, mload(0x320)), mul(0x49006ffffffff5a34b, mload(0x3e0))))))))))
+                    { let v := sub(and(shr(21, acc), 0x3fffffff), 0x20000000) mstore(0x540, mul(v, sgt(v, 0))) }
+                    { let v := sub(shr(72, acc), 0x20000000) mstore(0x560, mul(v, sgt(v, 0))) } }
                 // layer 1 'fc2'
-                { let acc := mload(0x15e0)
-                    acc := add(mul(mload(0x14e0), mload(0x7e0)), add(mul(mload(0x1500), mload(0x800)), add(mul(mload(0x1520), mload(0x820)), add(mul(mload(0x1540), mload(0x840)), add(mul(mload(0x1560), mload(0x860)), add(mul(mload(0x1580), mload(0x880)), add(mul(mload(0x15a0), mload(0x8a0)), add(mul(mload(0x15c0), mload(0x8c0)), acc))))))))
-                    { let v := sar(22, acc) let sg_m := sar(255, v) let sg_t := shr(20, mul(sub(xor(v, sg_m), sg_m), 0x171547652b82fe177)) let sg_g := and(sg_t, 0x1fffffffffffffff) let sg_den := add(0x10000000000000000, shr(add(31, shr(64, sg_t)), mul(sub(0x10000000000000000, shr(64, mul(sg_g, sub(0xb171d5ce7bc84800, shr(64, mul(sg_g, sub(0x3d739f6570d7de00, shr(64, mul(sg_g, 0xd99906fbb516100))))))))), and(shr(and(shr(56, sg_t), 0xe0), 0x45cae0f24c1bf82952ff6b555a82799a62b395096ba27e657560637480000000), 0xffffffff)))) mstore(0x920, add(xor(div(add(0x1000000000000000000000, shr(1, sg_den)), sg_den), sg_m), and(sg_m, 0x100001))) } }
-                    mstore(add(o, 0), shl(232, mload(0x920)))
+                { let acc := 0x424aae8000
+                    acc := add(mul(0x38ee61, mload(0x480)), add(mul(0x330e53, mload(0x4e0)), add(mul(0x331ae4, mload(0x500)), acc)))
+                    acc := sub(acc, add(mul(0x473d63, mload(0x4a0)), add(mul(0x3e8162, mload(0x4c0)), add(mul(0x47daa5, mload(0x520)), add(mul(0x33429f, mload(0x540)), mul(0x37eac3, mload(0x560)))))))
+                    { let v := sar(22, acc) let sg_m := sar(255, v) let sg_t := shr(20, mul(sub(xor(v, sg_m), sg_m), 0x171547652b82fe177)) let sg_g := and(sg_t, 0x1fffffffffffffff) let sg_den := add(0x10000000000000000, shr(add(31, shr(64, sg_t)), mul(sub(0x10000000000000000, shr(64, mul(sg_g, sub(0xb171d5ce7bc84800, shr(64, mul(sg_g, sub(0x3d739f6570d7de00, shr(64, mul(sg_g, 0xd99906fbb516100))))))))), and(shr(and(shr(56, sg_t), 0xe0), 0x45cae0f24c1bf82952ff6b555a82799a62b395096ba27e657560637480000000), 0xffffffff)))) mstore(0x5c0, add(xor(div(add(0x1000000000000000000000, shr(1, sg_den)), sg_den), sg_m), and(sg_m, 0x100001))) } }
+                    mstore(add(o, 0), shl(232, mload(0x5c0)))
                     o := add(o, 3)
                 }
                 if single {
                     // the outputs become an ABI int256[] where they are: offset and length go in the two words before them
-                    mstore(0x8e0, 0x20)
-                    mstore(0x900, 1)
-                    return(0x8e0, 96)
+                    mstore(0x580, 0x20)
+                    mstore(0x5a0, 1)
+                    return(0x580, 96)
                 }
                 let size := mul(n, 3)
                 mstore(base, 0x20)
@@ -201,23 +200,6 @@ contract Ml2sc_model {
                 let total := add(0x40, and(add(size, 31), not(31)))
                 log0(base, total)
                 return(base, total)
-            }
-        }
-        // everything else (ownership, uploads and updates, the commitment, the getters) is the same code for
-        // every model: ml2sc's shared admin library, deployed once per chain at a CREATE2 address fixed by its code
-        address initialOwner = INITIAL_OWNER;
-        assembly {
-            let admin := 0xcF0ad6Bb2E9246aeA9cB48E92d925aE061b02f2f
-            if iszero(extcodesize(admin)) { mstore(0, 0x0b03bf4e) mstore(32, admin) revert(28, 36) }
-            let n := calldatasize()
-            calldatacopy(0, 0, n)
-            mstore(n, 0x131402030000005a000000010000001e00000342000342005fff0000010100)
-            mstore(add(n, 32), 0)
-            mstore(add(n, 64), initialOwner)
-            let ok := delegatecall(gas(), admin, 0, add(n, 96), 0, 0)
-            returndatacopy(0, 0, returndatasize())
-            if iszero(ok) { revert(0, returndatasize()) }
-            return(0, returndatasize())
         }
     }
 }

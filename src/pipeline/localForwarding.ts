@@ -1,0 +1,36 @@
+import { toHex, type Hex } from 'viem'
+import { generateSolidity, isForwardingModel, type GenerateOptions } from '../codegen/generateSolidity.ts'
+import { forwardingPrefix } from '../codegen/forwarding/forwardingModel.ts'
+import { commitmentOf, encodeWeights } from '../codegen/weights/weightBlob.ts'
+import { compileSolidity } from '../compile/compileSolidity.ts'
+import type { Plan } from '../fixed/types.ts'
+import { updatePayload } from './updatePayload.ts'
+
+/** What verify and update compare a forwarding model (forwardingModel.ts) with, besides its whole code. */
+export type LocalForwarding = {
+  /** The kernel contract's code an update to these weights installs: runtime ++ blob. */
+  kernel: Hex
+  /** The code an updated model runs: bytes [0, end) of the compiled code; `ignore` depends on the initial commitment only. */
+  prefix: { end: number; ignore: { start: number; length: number }[] }
+}
+
+/**
+ * For a forwarding model, its kernel contract for `plan`'s weights and the prefix of `deployedBytecode`
+ * (this config's compiled model) that an updated model still runs, made when first asked for; undefined
+ * for every other contract. Compiles the kernel, and the model once more with every bit of the commitment
+ * flipped (to find the bytes that depend on it).
+ */
+export function localForwarding(plan: Plan, gen: GenerateOptions, deployedBytecode: Hex, opts: { hardfork?: string } = {}): (() => LocalForwarding) | undefined {
+  if (!isForwardingModel(plan, gen)) return undefined
+  let made: LocalForwarding | undefined
+  // made on first use: a model that never held wei is compared whole, with neither compile
+  return () => (made ??= makeLocalForwarding(plan, gen, deployedBytecode, opts))
+}
+
+function makeLocalForwarding(plan: Plan, gen: GenerateOptions, deployedBytecode: Hex, opts: { hardfork?: string }): LocalForwarding {
+  const flipped = toHex(BigInt(commitmentOf(encodeWeights(plan))) ^ ((1n << 256n) - 1n), { size: 32 })
+  const other = compileSolidity(generateSolidity(plan, { ...gen, commitmentOverride: flipped }), gen.contractName, opts.hardfork ? { hardfork: opts.hardfork } : {}).deployedBytecode
+  const prefix = forwardingPrefix(deployedBytecode, other)
+  if (!prefix) throw new Error('internal error: the forwarding model\'s code is not laid out as forwardingModel.ts describes (no forward before its kernel)')
+  return { kernel: toHex(updatePayload(plan, gen, opts).data), prefix }
+}
