@@ -18,7 +18,7 @@ import { logitView } from './logitView.ts'
 import { int8Eligible, keepsClasses } from './keepsClasses.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 import { checkHeadLabels } from './checkHeadLabels.ts'
-import { chooseFraction } from './chooseFraction.ts'
+import { chooseFraction, type Refit } from './chooseFraction.ts'
 
 export type Prepared = {
   model: ModelIR
@@ -100,6 +100,8 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   let perLayer: ((p: Plan) => Plan) | undefined
   // the gate the widths were chosen by: `fraction: auto` holds a smaller activation scale to it too
   let gate: ((p: Plan) => boolean) | undefined
+  // and chooses the widths again at a scale where the gate refuses the chosen ones (chooseFraction.ts Refit)
+  let refit: Refit | undefined
   const narrow = (o: Omit<NarrowOptions, 'progress' | 'code'>) => (p: Plan) =>
     narrowLayers(model, specOf(p), p, { ...o, progress, code }).plan
   if (precision.weights === 'auto') {
@@ -117,6 +119,7 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
       const int4 = !model.tensorLayers?.length && !model.categorical?.length
       gate = (p) => keepsClasses(model, task, p, wide, rows, reference) && within(p, refs, NARROW_MARGIN)
       perLayer = narrow({ dense: int4 ? [0.5, 1, 2, 3] : [1, 2, 3], conv: [1, 2, 3], holds: gate })
+      refit = refitWith(model, [1, 2, 3], gate, perLayer)
     } else {
       // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
       // the logits' error × the last activation's Lipschitz bound (logitView.ts): a saturated sigmoid hides nothing
@@ -129,6 +132,7 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
       // int24/int32 chosen: the layers that do not need it go back to int16 (or int24), judged the same way
       if (plan.weightBytes > 2) perLayer = narrow({ dense: [2, 3], conv: [2, 3], holds: fits })
       if (rows) gate = fits
+      refit = refitWith(model, [2, 3], fits, narrow({ dense: [2, 3], conv: [2, 3], holds: fits }))
     }
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
@@ -145,8 +149,19 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   // inputs it could gain lanes that the narrow inputs give every width anyway)
   if (perLayer) plan = perLayer(plan)
   // `fraction: auto` (the default; a number is kept as given): a smaller activation scale when it takes fewer lane words and passes the gate
-  if (gate && fractionIsAuto(precision)) plan = chooseFraction(model, plan, gate, progress)
+  if (gate && fractionIsAuto(precision)) plan = chooseFraction(model, plan, gate, progress, refit)
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
+}
+
+/**
+ * Widths chosen again at another scale (chooseFraction.ts Refit), as autoPlan chose them at 2^20: the narrowest
+ * uniform width of `widths` that passes `holds` at that plan's scale and inputs, then narrowed per layer.
+ */
+function refitWith(model: ModelIR, widths: number[], holds: (p: Plan) => boolean, perLayer: (p: Plan) => Plan): Refit {
+  return (at) => {
+    const uniform = widths.map((weightBytes) => tryPlan(() => makePlan(model, { ...specOf(at), weightBytes, layerWeightBytes: undefined }))).find((p) => !!p && holds(p))
+    return uniform && perLayer(uniform)
+  }
 }
 
 /** `precision.fraction` left to auto: `auto` or absent, on a binary scale. */

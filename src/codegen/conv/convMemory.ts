@@ -1,5 +1,5 @@
 import { convBlobLayout, type ConvBlobLayout } from './convBlob.ts'
-import { extraReadsOf, laneGroupsOf, NO_PAD, tapsOf, type Pad4, type Shape3, type TensorStep } from './convTypes.ts'
+import { extraReadsOf, laneGroupsOf, NO_PAD, readsBlobDirectly, tapsOf, type Pad4, type Shape3, type TensorStep } from './convTypes.ts'
 import { rowLanesOf, rowLanesWords } from './rowLanesPlan.ts'
 
 /** A tensor [c][h][w] in memory, one word per value, with a halo of `pad` around each channel plane. */
@@ -84,6 +84,8 @@ export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: 
   at += 0x40 + words(outputs.c * outputs.h * outputs.w * outputBytes)
   const packed = steps.map((s, i) => {
     if (s.kind !== 'conv') return undefined
+    // a step that reads its lane words from the blob as it multiplies (a dense layer) packs none: no memory for them
+    if (readsBlobDirectly(s)) return { weights: at, biases: at }
     // a row-lane step (rowLanesPlan.ts) keeps a scalar per channel and tap, and a bias word per channel
     const rl = rowLanesOf(steps, i, fused)
     if (rl) {

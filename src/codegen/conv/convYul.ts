@@ -3,7 +3,7 @@ import { activationExpr, vectorActivationYul } from '../dense/activationYul.ts'
 import { addrOf, planeBytes, tapOffset, type ConvMemory, type TensorBuffer } from './convMemory.ts'
 import { convPacketsOf, groupOffsets, masksDecl, packetWord } from './convPackets.ts'
 import { bundlesOf, maxMerger, mergerConstants, sharedBody, windowCode, windowLoopAt } from './convSharedInputs.ts'
-import { laneGroupsOf, tapsOf, type ConvStep, type LaneGroup, type PoolStep } from './convTypes.ts'
+import { laneGroupsOf, readsBlobDirectly, tapsOf, type ConvStep, type LaneGroup, type PoolStep } from './convTypes.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
 
@@ -307,6 +307,3 @@ export function biasedLaneHalf(s: ConvStep): bigint {
   const b = BigInt(s.laneBits)
   return s.accMax !== undefined && s.accMax < 1n << (b - 2n) ? 1n << (b - 2n) : 1n << (b - 1n)
 }
-
-/** A conv step with one output position (a dense layer) uses each lane word once: no packing pass, read from the blob. */
-export const readsBlobDirectly = (s: ConvStep) => s.outShape.h * s.outShape.w === 1
