@@ -19,6 +19,7 @@ import { int8Eligible, keepsClasses } from './keepsClasses.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 import { checkHeadLabels } from './checkHeadLabels.ts'
 import { chooseFraction, type Refit } from './chooseFraction.ts'
+import { fitRowLanes } from './fitRowLanes.ts'
 
 export type Prepared = {
   model: ModelIR
@@ -150,6 +151,14 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   if (perLayer) plan = perLayer(plan)
   // `fraction: auto` (the default; a number is kept as given): a smaller activation scale when it takes fewer lane words and passes the gate
   if (gate && fractionIsAuto(precision)) plan = chooseFraction(model, plan, gate, progress, refit)
+  // a conv on row lanes one compare bit short: its weights one bit coarser (fitRowLanes.ts), if the rows accept it:
+  // the gate, or (a plan whose inputs already took it past the gate) no class changed and the error within 10% of the plan's
+  if (gate && rows && plan.tensorLayers?.length) {
+    const base = plan
+    const error = (p: Plan) => (view ? estimatePrecision(view.model, view.plan(p), { task, rows, suggest: false }) : check(p, OUTPUT_ERROR_THRESHOLD))
+    const accepts = (cut: Plan) => gate!(cut) || (!gate!(base) && noWorse(error(cut), error(base)) && within(cut, refs))
+    plan = fitRowLanes(model, plan, accepts, progress)
+  }
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
 }
 
@@ -163,6 +172,9 @@ function refitWith(model: ModelIR, widths: number[], holds: (p: Plan) => boolean
     return uniform && perLayer(uniform)
   }
 }
+
+/** No class changed that had not, and the largest error at most 10% above the other plan's. */
+const noWorse = (a: { maxAbs: number; flips: number }, b: { maxAbs: number; flips: number }) => a.flips <= b.flips && a.maxAbs <= 1.1 * b.maxAbs
 
 /** `precision.fraction` left to auto: `auto` or absent, on a binary scale. */
 const fractionIsAuto = (p: Config['precision']) => p.decimals === undefined && (p.fraction === undefined || p.fraction === 'auto')
