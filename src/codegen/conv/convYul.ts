@@ -1,5 +1,6 @@
 import type { Plan } from '../../fixed/types.ts'
 import { activationExpr, vectorActivationYul } from '../dense/activationYul.ts'
+import { biasedLaneHalf, unpackBiasedLanes } from './biasedLanes.ts'
 import { addrOf, planeBytes, tapOffset, type ConvMemory, type TensorBuffer } from './convMemory.ts'
 import { convPacketsOf, groupOffsets, masksDecl, packetWord } from './convPackets.ts'
 import { bundlesOf, maxMerger, mergerConstants, sharedBody, windowCode, windowLoopAt } from './convSharedInputs.ts'
@@ -74,8 +75,9 @@ export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMem
       // biases may be wider than a lane's share of one word: one MLOAD per lane (once per transaction)
       let bias = `sar(${256 - 8 * biasBytes}, mload(m))`
       for (let k = 1; k < r.lanes; k++) bias = `add(${bias}, shl(${k * s.laneBits}, sar(${256 - 8 * biasBytes}, mload(add(m, ${k * biasBytes})))))`
-      // a fused max pool compares lanes as unsigned: +2^(b−1) in every lane (|acc| < 2^(b−1) by interval analysis)
-      if (fused[i] && r.lanes > 1) {
+      // lanes offset to unsigned: +2^(b−1) in every lane (|acc| < 2^(b−1) by interval analysis), so that a fused max
+      // pool compares them as unsigned and an unpack is a shift and a mask (unpackBiasedLanes)
+      if (r.lanes > 1) {
         let half = 0n
         for (let k = 0; k < r.lanes; k++) half |= biasedLaneHalf(s) << BigInt(k * s.laneBits)
         bias = `add(${bias}, 0x${half.toString(16)})`
@@ -143,7 +145,7 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
       lines.push(`for { let q := p let v := ${wAt(0)} let ce := add(p, ${h(cinPer * inPlane)}) } lt(q, ce) { q := add(q, ${h(U * inPlane)}) v := add(v, ${h(U * kk * 32)}) } { ${step.join(' ')} }`)
     }
     if (!pool) {
-      lines.push(...unpackLanes(s, lanes, (k) => at('yo', k * outPlane)))
+      lines.push(...(lanes > 1 ? unpackBiasedLanes : unpackLanes)(s, lanes, (k) => at('yo', k * outPlane)))
       return lines
     }
     return fusedMaxBody(s, pool, lanes, lines, (j) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw), (k) => at('yo', k * outPlane), unrolled && ph * pw <= WINDOW_UNROLL)
@@ -216,7 +218,7 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
         tapOff,
         wAt: (b, t) => h(pk.weights + (bundle[b]! * taps + t) * 32),
         biasAt: (b) => h(pk.biases + 32 * bundle[b]!),
-        unpack: (b) => unpackLanes(s, groups[bundle[b]!]!.lanes, (k) => outAt(b, k)),
+        unpack: (b) => (groups[bundle[b]!]!.lanes > 1 ? unpackBiasedLanes : unpackLanes)(s, groups[bundle[b]!]!.lanes, (k) => outAt(b, k)),
         ...(fusedPool ? { pool: fusedPool } : {}),
       })
       lines.push(positions(h(windowAt(g0.cinFirst)), h(addrOf(outB, g0.first, 0, 0)), inner))
@@ -299,11 +301,4 @@ function fusedMaxBody(s: ConvStep, pool: PoolStep, lanes: number, macs: string[]
   return [[mergerConstants(s, lanes, half), m.decl].filter(Boolean).join(' '), ...window, ...m.finish]
 }
 
-/**
- * The offset added to every lane of a fused conv's accumulator so that lanes are unsigned: 2^(b−2) when
- * interval analysis leaves the top bit of every lane free (|acc| < 2^(b−2)), else 2^(b−1).
- */
-export function biasedLaneHalf(s: ConvStep): bigint {
-  const b = BigInt(s.laneBits)
-  return s.accMax !== undefined && s.accMax < 1n << (b - 2n) ? 1n << (b - 2n) : 1n << (b - 1n)
-}
+export { biasedLaneHalf }
