@@ -1,4 +1,5 @@
 import { activationExpr } from '../dense/activationYul.ts'
+import { avgMerger } from './avgFusion.ts'
 import type { ConvStep, LaneGroup, PoolStep } from './convTypes.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
@@ -138,7 +139,8 @@ export function sharedBody(a: {
   biasAt: (g: number) => string
   unpack: (g: number) => string[]
   /** `halves`: each group's own unsigned offset (row lanes); `oneCompare`: the merger's form, when not read off `half`. */
-  pool?: { step: PoolStep; half: bigint; halves?: bigint[]; oneCompare?: boolean; scratch?: number; winOff: (j: number) => number; winAt: (j: number) => string; loopAt: string; unrollWindow: boolean; outAt: (g: number, k: number) => string }
+  /** `sums` (an average pool, avgFusion.ts): the address of the first channel's sum word, one word per channel after it. */
+  pool?: { step: PoolStep; half: bigint; halves?: bigint[]; oneCompare?: boolean; scratch?: number; sums?: number; winOff: (j: number) => number; winAt: (j: number) => string; loopAt: string; unrollWindow: boolean; outAt: (g: number, k: number) => string }
 }): string[] {
   const G = a.groups.length
   // the accumulators of the groups at window position delta d (bytes) from p, named acc<g><suffix>
@@ -147,9 +149,10 @@ export function sharedBody(a: {
   if (!a.pool) return [...sharedMacs(accs(0)), ...a.groups.map((_, g) => `{ let acc := acc${g} ${a.unpack(g).join(' ')} }`)]
   const { step: pool, half, winOff, winAt, loopAt, unrollWindow, outAt } = a.pool
   const one = a.pool.oneCompare ?? half < 1n << BigInt(a.s.laneBits - 1)
-  const mergers = a.groups.map((g, gi) => maxMerger(a.s, pool, g.lanes, a.pool!.halves?.[gi] ?? half, String(gi), (k) => outAt(gi, k), one, a.pool!.scratch === undefined ? undefined : a.pool!.scratch + 64 * gi))
+  const sums = a.pool.sums
+  const mergers = a.groups.map((g, gi) => sums !== undefined ? avgMerger(a.s, pool, g.lanes, (k) => '0x' + (sums + 32 * (g.first - a.groups[0]!.first + k)).toString(16), (k) => outAt(gi, k)) : maxMerger(a.s, pool, g.lanes, a.pool!.halves?.[gi] ?? half, String(gi), (k) => outAt(gi, k), one, a.pool!.scratch === undefined ? undefined : a.pool!.scratch + 64 * gi))
   const lanes = Math.max(...a.groups.map((g) => g.lanes))
-  const decls = [mergerConstants(a.s, lanes, half, one), ...mergers.map((m) => m.decl)].filter(Boolean).join(' ')
+  const decls = [sums === undefined ? mergerConstants(a.s, lanes, half, one) : '', ...mergers.map((m) => m.decl)].filter(Boolean).join(' ')
   const finish = mergers.flatMap((m) => m.finish)
   const kw = pool.kw
   if (unrollWindow && kw > 1 && G * kw <= PAIRED_ACCS) {

@@ -198,19 +198,23 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
                     }
                 }`
   const windowAt = (cin: number) => inB.at + cin * inPlane // padded (0, 0): the halo is exactly the conv's padding
-  const lines = [`// ${s.name}: conv ${s.inShape.c}×${s.inShape.h}×${s.inShape.w} → ${s.outShape.c}×${OH}×${OW}, ${groups.length} lane group(s), ${taps} taps`]
+  // a fused average pool (avgFusion.ts): each window's sums in these words; only with per-group code (the bundles)
+  const sums = pool?.kind === 'avgpool' ? pk.sums : undefined
+  if (pool?.kind === 'avgpool' && (sums === undefined || !unrolled)) throw new Error(`unreachable: conv '${s.name}' has an average pool fused in without its sums or its own code`)
+  const lines = [`// ${s.name}: conv ${s.inShape.c}×${s.inShape.h}×${s.inShape.w} → ${s.outShape.c}×${OH}×${OW}, ${groups.length} lane group(s), ${taps} taps${sums ? `, its ${pool!.kh}×${pool!.kw} average pool fused in` : ''}`]
   if (unrolled)
-    for (const bundle of bundlesOf(groups, pool)) {
+    for (const bundle of bundlesOf(groups, sums ? undefined : pool)) {
       const g0 = groups[bundle[0]!]!
-      // one lane group: shared loads only pay off between a fused window row's positions
-      if (bundle.length === 1 && !(pool && ph * pw <= WINDOW_UNROLL && pw > 1)) {
+      // one lane group: shared loads only pay off between a fused window row's positions (an average pool's sums: sharedBody)
+      if (bundle.length === 1 && !(pool && ph * pw <= WINDOW_UNROLL && pw > 1) && !sums) {
         lines.push(positions(h(windowAt(g0.cinFirst)), h(addrOf(outB, g0.first, 0, 0)), body(g0.lanes, (t) => h(pk.weights + (bundle[0]! * taps + t) * 32), h(pk.biases + 32 * bundle[0]!))))
         continue
       }
       // one pass over the taps for the bundle's lane groups: each input loaded once (convSharedInputs.ts)
       const outAt = (b: number, k: number) => at('yo', (groups[bundle[b]!]!.first - g0.first + k) * outPlane)
       const winOff = (j: number) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw)
-      const fusedPool = pool && { step: pool, half: biasedLaneHalf(s), winOff, winAt: (j: number) => at('pp', winOff(j)), loopAt: windowLoopAt(pool, winOff), unrollWindow: ph * pw <= WINDOW_UNROLL, outAt }
+      // an average pool's window loops (its merge code is per lane, too long to repeat per position)
+      const fusedPool = pool && { step: pool, half: biasedLaneHalf(s), ...(sums ? { sums: sums + 32 * g0.first } : {}), winOff, winAt: (j: number) => at('pp', winOff(j)), loopAt: windowLoopAt(pool, winOff), unrollWindow: !sums && ph * pw <= WINDOW_UNROLL, outAt }
       const inner = sharedBody({
         s,
         groups: bundle.map((gi) => groups[gi]!),

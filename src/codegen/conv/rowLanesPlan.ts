@@ -39,6 +39,8 @@ export function rowLanesOf(steps: readonly TensorStep[], i: number, fused: boole
   if (steps.some((x, j) => j !== i && extraReadsOf(x).includes(i))) return undefined
   // the tensor a fused pool's conv reads is its own input (i); a step after a fused conv is never a conv
   const pool = fused[i] ? (steps[i + 1] as PoolStep) : undefined
+  // row lanes merge a max pool only (an average pool fused in runs on lane groups: avgFusion.ts)
+  if (pool && pool.kind !== 'maxpool') return undefined
   const { ow, sigma } = rowGeometry(s, pool)
   const lanesAt = (bits: number) => {
     let lanes = Math.min(Math.floor(256 / bits), ow)
@@ -85,8 +87,8 @@ export const rowLanesWords = (s: ConvStep, rl: RowLanes) => s.outShape.c * (taps
 /** Channels sharing one pass over the packed inputs; with the even/odd merger, each keeps its two maxima in memory. */
 export const ROW_BUNDLE = 4
 
-/** Lane-word taps of code a row-lane step takes (convNetYul's budget): every channel's taps, its window looped. */
-export const rowLanesCodeTaps = (s: ConvStep, fused: boolean) => s.outShape.c * tapsOf(s) + bundlesOf(channelGroups(s, 2), fused || undefined).length * 40
+/** Lane-word taps of code a row-lane step takes (convNetYul's budget): every channel's taps, its window looped, per bundle of ROW_BUNDLE channels (rowLanesStepYul's). */
+export const rowLanesCodeTaps = (s: ConvStep, fused: boolean) => s.outShape.c * tapsOf(s) + bundlesOf(channelGroups(s, 2), fused || undefined, ROW_BUNDLE).length * 40
 
 /** The output channels as the lane groups of sharedBody: one channel each, `lanes` positions wide. */
 export const channelGroups = (s: ConvStep, lanes: number) => Array.from({ length: s.outShape.c }, (_, c) => ({ first: c, lanes, cinFirst: 0 }))
