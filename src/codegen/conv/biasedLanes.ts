@@ -33,3 +33,16 @@ export function unpackBiasedLanes(s: ConvStep, lanes: number, outAt: (k: number)
   const act = activationExpr(s.activation, 'v', s.slopeQ)
   return Array.from({ length: lanes }, (_, k) => `{ let v := ${biasedLaneValue(s, lanes, k)} mstore(${outAt(k)}, ${act}) }`)
 }
+
+/**
+ * Lane k (b bits) of the word `r`, less its offset `off`, rescaled: floor((field − off) / 2^wShift). When `off` is
+ * a multiple of 2^wShift the rescale folds into the shift, (field >> wShift) − (off >> wShift), exactly (field ≥ 0).
+ */
+export function unbiasedField(r: string, k: number, b: number, wShift: number, off: bigint): string {
+  const ws = BigInt(wShift)
+  if (wShift < b && off % (1n << ws) === 0n) {
+    const shift = k * b + wShift
+    return `sub(and(${shift ? `shr(${shift}, ${r})` : r}, 0x${((1n << BigInt(b - wShift)) - 1n).toString(16)}), 0x${(off >> ws).toString(16)})`
+  }
+  return `sar(${wShift}, sub(and(${k ? `shr(${k * b}, ${r})` : r}, 0x${((1n << BigInt(b)) - 1n).toString(16)}), 0x${off.toString(16)}))`
+}

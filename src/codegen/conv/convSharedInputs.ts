@@ -1,5 +1,6 @@
 import { activationExpr } from '../dense/activationYul.ts'
 import { avgMerger } from './avgFusion.ts'
+import { unbiasedField } from './biasedLanes.ts'
 import type { ConvStep, LaneGroup, PoolStep } from './convTypes.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
@@ -68,7 +69,7 @@ export function maxMerger(s: ConvStep, pool: PoolStep, lanes: number, half: bigi
   const poolAct = activationExpr(pool.activation, 'u', pool.slopeQ)
   const store = (k: number, value: string) => `{ let v := ${value} let u := ${convAct} mstore(${outAt(k)}, ${poolAct}) }`
   const LM = '0x' + ((1n << BigInt(b)) - 1n).toString(16)
-  const unbias = (k: number, r: string) => store(k, `sar(${s.wShift}, sub(and(${k ? `shr(${k * b}, ${r})` : r}, ${LM}), 0x${half.toString(16)}))`)
+  const unbias = (k: number, r: string) => store(k, unbiasedField(r, k, b, s.wShift, half))
   if (lanes === 1) {
     const M = `M${id}`
     return { decl: `let ${M} := 0`, first: (acc) => `${M} := ${acc}`, merge: (acc) => `if sgt(${acc}, ${M}) { ${M} := ${acc} }`, finish: [store(0, `sar(${s.wShift}, ${M})`)] }

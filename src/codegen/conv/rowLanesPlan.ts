@@ -54,8 +54,10 @@ export function rowLanesOf(steps: readonly TensorStep[], i: number, fused: boole
   // hi − lo, offset by −lo to unsigned; with a fused max pool one bit more leaves a compare's guard free
   const iv = s.inRange && channelIntervals(s, s.inRange)
   if (iv) {
-    // offsets are never negative (lo ≤ 0 taken): lanes hold [0, hi − lo]
-    const offsets = iv.map(([lo]) => (lo < 0n ? -lo : 0n))
+    // offsets are never negative (lo ≤ 0 taken): lanes hold [0, hi − lo]; each a multiple of 2^wShift (rounded up),
+    // so that an unpack folds the rescale into its shift (biasedLanes.ts unbiasedField)
+    const unit = 1n << BigInt(s.wShift)
+    const offsets = iv.map(([lo]) => (lo < 0n ? ((-lo + unit - 1n) / unit) * unit : 0n))
     const width = iv.reduce((m, [, hi], c) => (hi + offsets[c]! > m ? hi + offsets[c]! : m), 0n)
     const bits = width.toString(2).length
     if (pool) options.push({ lanes: lanesAt(bits + 1), sigma, bits: bits + 1, offsets, oneCompare: true }, { lanes: lanesAt(bits), sigma, bits, offsets, oneCompare: false })
