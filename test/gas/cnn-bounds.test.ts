@@ -151,7 +151,7 @@ describe('CNN gas bounds', () => {
   // issue 23: the same network with a softmax output. Its probabilities are values, not logits: `weights: auto`
   // keeps them within AUTO_ERROR_TARGET (5e-5, half issue 5's 1e-4 bound: prepareModel.ts autoPlan, the branch
   // for models that are not int8Eligible), which int16 misses here, so auto takes int24.
-  test('MNIST-shaped CNN with a softmax output at the precision auto picks (int24): one predict ≤ 1,991,192 gas (issue 23's target 2,000,000), exact', async () => {
+  test('MNIST-shaped CNN with a softmax output at the precision auto picks (int24): one predict ≤ 1,991,192 gas (issue 23 aims at 2,000,000), exact', async () => {
     const dir = path.join(FIXTURES, 'cnn_mnist28')
     const logits = await loadModel({ path: path.join(dir, 'model.onnx') })
     const last = logits.layers[logits.layers.length - 1]!
