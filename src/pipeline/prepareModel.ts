@@ -18,8 +18,9 @@ import { logitView } from './logitView.ts'
 import { int8Eligible, keepsClasses } from './keepsClasses.ts'
 import { resolvePrecision } from './resolvePrecision.ts'
 import { checkHeadLabels } from './checkHeadLabels.ts'
-import { chooseFraction } from './chooseFraction.ts'
+import { chooseFraction, type Refit } from './chooseFraction.ts'
 import { forwardCandidate } from '../codegen/forwarding/forwardingModel.ts'
+import { fitRowLanes } from './fitRowLanes.ts'
 
 export type Prepared = {
   model: ModelIR
@@ -101,6 +102,8 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   let perLayer: ((p: Plan) => Plan) | undefined
   // the gate the widths were chosen by: `fraction: auto` holds a smaller activation scale to it too
   let gate: ((p: Plan) => boolean) | undefined
+  // and chooses the widths again at a scale where the gate refuses the chosen ones (chooseFraction.ts Refit)
+  let refit: Refit | undefined
   const narrow = (o: Omit<NarrowOptions, 'progress' | 'code'>) => (p: Plan) =>
     narrowLayers(model, specOf(p), p, { ...o, progress, code }).plan
   if (precision.weights === 'auto') {
@@ -118,6 +121,7 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
       const int4 = !model.tensorLayers?.length && !model.categorical?.length
       gate = (p) => keepsClasses(model, task, p, wide, rows, reference) && within(p, refs, NARROW_MARGIN)
       perLayer = narrow({ dense: int4 ? [0.5, 1, 2, 3] : [1, 2, 3], conv: [1, 2, 3], holds: gate })
+      refit = refitWith(model, [1, 2, 3], gate, perLayer)
     } else {
       // int24 reaches the bound on every fixture at no per-row cost (the lanes stay as wide); int32 is the last resort
       // the logits' error × the last activation's Lipschitz bound (logitView.ts): a saturated sigmoid hides nothing
@@ -130,6 +134,7 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
       // int24/int32 chosen: the layers that do not need it go back to int16 (or int24), judged the same way
       if (plan.weightBytes > 2) perLayer = narrow({ dense: [2, 3], conv: [2, 3], holds: fits })
       if (rows) gate = fits
+      refit = refitWith(model, [2, 3], fits, narrow({ dense: [2, 3], conv: [2, 3], holds: fits }))
     }
   }
   // inputs after weights: the weights are judged with inputs at the activation scale, as before
@@ -146,9 +151,31 @@ export function autoPlan(model: ModelIR, task: Task, precision: Config['precisio
   // inputs it could gain lanes that the narrow inputs give every width anyway)
   if (perLayer) plan = perLayer(plan)
   // `fraction: auto` (the default; a number is kept as given): a smaller activation scale when it takes fewer lane words and passes the gate
-  if (gate && fractionIsAuto(precision)) plan = chooseFraction(model, plan, gate, progress)
+  if (gate && fractionIsAuto(precision)) plan = chooseFraction(model, plan, gate, progress, refit)
+  // a conv on row lanes one compare bit short: its weights one bit coarser (fitRowLanes.ts), if the rows accept it:
+  // the gate, or (a plan whose inputs already took it past the gate) no class changed and the error within 10% of the plan's
+  if (gate && rows && plan.tensorLayers?.length) {
+    const base = plan
+    const error = (p: Plan) => (view ? estimatePrecision(view.model, view.plan(p), { task, rows, suggest: false }) : check(p, OUTPUT_ERROR_THRESHOLD))
+    const accepts = (cut: Plan) => gate!(cut) || (!gate!(base) && noWorse(error(cut), error(base)) && within(cut, refs))
+    plan = fitRowLanes(model, plan, accepts, progress)
+  }
   return { plan, warnings: check(plan, OUTPUT_ERROR_THRESHOLD).warnings }
 }
+
+/**
+ * Widths chosen again at another scale (chooseFraction.ts Refit), as autoPlan chose them at 2^20: the narrowest
+ * uniform width of `widths` that passes `holds` at that plan's scale and inputs, then narrowed per layer.
+ */
+function refitWith(model: ModelIR, widths: number[], holds: (p: Plan) => boolean, perLayer: (p: Plan) => Plan): Refit {
+  return (at) => {
+    const uniform = widths.map((weightBytes) => tryPlan(() => makePlan(model, { ...specOf(at), weightBytes, layerWeightBytes: undefined }))).find((p) => !!p && holds(p))
+    return uniform && perLayer(uniform)
+  }
+}
+
+/** No class changed that had not, and the largest error at most 10% above the other plan's. */
+const noWorse = (a: { maxAbs: number; flips: number }, b: { maxAbs: number; flips: number }) => a.flips <= b.flips && a.maxAbs <= 1.1 * b.maxAbs
 
 /** `precision.fraction` left to auto: `auto` or absent, on a binary scale. */
 const fractionIsAuto = (p: Config['precision']) => p.decimals === undefined && (p.fraction === undefined || p.fraction === 'auto')

@@ -6,7 +6,7 @@ import type { ChainSession } from '../../src/chain/connectChain.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { encodeConvBlob } from '../../src/codegen/conv/convBlob.ts'
 import { convMemory } from '../../src/codegen/conv/convMemory.ts'
-import { convNetYul, fusedPools } from '../../src/codegen/conv/convNetYul.ts'
+import { convNetYul, fusedAvgPools, fusedPools } from '../../src/codegen/conv/convNetYul.ts'
 import { laneGroupsOf, tapsOf, type ConvStep, type Pad4, type Shape3, type TensorStep } from '../../src/codegen/conv/convTypes.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 import type { Activation } from '../../src/ir/types.ts'
@@ -79,7 +79,9 @@ export const probePlan = (inputBytes: number, weightBytes: number, biasBytes: nu
   ({ F: 16, scale: 1n << 16n, slopeBits: 16, weightBytes, biasBytes, inputBytes, outputBytes: 8, inputMin: 0n, inputMax: 0n, layers: [], inputSize: 0, outputSize: 0 }) as Plan
 
 export function probeSource(steps: TensorStep[], plan: Plan, budget?: number): { source: string; blob: Uint8Array; outputs: number } {
-  const mem = convMemory(steps, plan.weightBytes, plan.biasBytes, plan.outputBytes, fusedPools(steps))
+  // as convInference: a conv's output is not stored when its max pool or its average pool runs inside it
+  const avg = fusedAvgPools(steps, budget)
+  const mem = convMemory(steps, plan.weightBytes, plan.biasBytes, plan.outputBytes, fusedPools(steps).map((f, i) => f || avg[i]!))
   const yul = convNetYul(steps, plan, mem, budget)
   const last = mem.tensors[mem.tensors.length - 1]!
   const outputs = last.shape.c * last.shape.h * last.shape.w

@@ -50,10 +50,16 @@ describe('precision.fraction: auto', () => {
     expect(generateSolidity(rebuilt.plan, auto.prep.generate)).toBe(generateSolidity(auto.prep.plan, auto.prep.generate))
   }, 300_000)
 
-  test('a smaller scale the gate refuses is not taken: at tolerance 3% uniform int8 stays at 2^20 (2^12 was tried)', async () => {
-    const { prep, said } = await prepared('precision:\n  tolerance: 3%\n')
-    expect(weightWidthsOf(prep.plan)).toEqual([1, 1, 1])
-    expect(said.some((w) => w.startsWith('activation scale 2^12'))).toBe(true)
-    expect(prep.plan.F).toBe(20)
+  test('a looser tolerance is never dearer: at 3% uniform int8 fails at 2^12, so the widths are chosen again there (the 1% plan), not int8 kept at 2^20', async () => {
+    const loose = await prepared('precision:\n  tolerance: 3%\n')
+    const tight = await prepared('')
+    // int8 everywhere passes at 2^20 (3%), the gate refuses it at 2^12, and the refit there keeps the head at int16
+    expect(loose.said.some((w) => w.startsWith('activation scale 2^12 with the widths chosen again there'))).toBe(true)
+    expect(loose.prep.plan.F).toBe(12)
+    expect(weightWidthsOf(loose.prep.plan)).toEqual([1, 1, 2])
+    expect(convLanes(loose.prep.plan)).toEqual([8, 8])
+    expect(sum(laneWordCount(loose.prep.plan))).toBeLessThanOrEqual(sum(laneWordCount(tight.prep.plan)))
+    // against the 53,312 lane words of uniform int8 at 2^20, which the search kept before it chose again
+    expect(sum(laneWordCount(loose.prep.plan))).toBe(40_512)
   }, 300_000)
 })

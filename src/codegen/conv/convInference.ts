@@ -2,7 +2,7 @@ import { ConfigError } from '../../errors/base.ts'
 import type { LayerPlan, Plan } from '../../fixed/types.ts'
 import { cellsOf } from '../../ir/recurrentTypes.ts'
 import { convMemory } from './convMemory.ts'
-import { convNetYul, fusedPools } from './convNetYul.ts'
+import { convNetYul, fusedAvgPools, fusedPools } from './convNetYul.ts'
 import { tensorStepsOf } from './tensorStepsOf.ts'
 
 /** EIP-170's code limit, less what the rest of the contract (dispatch, admin call, activations) takes. */
@@ -31,8 +31,10 @@ export function convInference(plan: Plan, opts: { layout: string; embeddedBytes:
   if (opts.layout === 'code')
     throw new ConfigError('weights.layout `code` is not available for convolutional models', { where: 'weights.layout', hint: 'use `datacontract` (the default) or `storage`' })
   const steps = tensorStepsOf(plan)
-  const mem = convMemory(steps, plan.weightBytes, plan.biasBytes, plan.outputBytes, fusedPools(steps))
   const budget = Math.max(0, Math.floor((CODE_FOR_TAPS - opts.embeddedBytes) / BYTES_PER_TAP))
+  // a conv's output is never stored when its max pool, or its average pool, runs inside it
+  const avg = fusedAvgPools(steps, budget)
+  const mem = convMemory(steps, plan.weightBytes, plan.biasBytes, plan.outputBytes, fusedPools(steps).map((f, i) => f || avg[i]!))
   const yul = convNetYul(steps, plan, mem, budget)
   return { blob: mem.blob, blobLength: mem.blobLayout.length, outputsAt: mem.tensors[mem.tensors.length - 1]!.at, end: mem.end, perTx: yul.perTx, perRow: yul.perRow }
 }

@@ -1,5 +1,5 @@
 import { convBlobLayout, type ConvBlobLayout } from './convBlob.ts'
-import { extraReadsOf, laneGroupsOf, NO_PAD, tapsOf, type Pad4, type Shape3, type TensorStep } from './convTypes.ts'
+import { extraReadsOf, laneGroupsOf, NO_PAD, readsBlobDirectly, tapsOf, type Pad4, type Shape3, type TensorStep } from './convTypes.ts'
 import { rowLanesOf, rowLanesWords } from './rowLanesPlan.ts'
 
 /** A tensor [c][h][w] in memory, one word per value, with a halo of `pad` around each channel plane. */
@@ -31,8 +31,11 @@ export type ConvMemory = {
   blobLayout: ConvBlobLayout
   /** tensors[0] is the input; tensors[i + 1] is step i's output. The last one has two free words before it. */
   tensors: TensorBuffer[]
-  /** Per conv step: where its lane words and lane-group biases are packed once per transaction. */
-  packed: ({ weights: number; biases: number } | undefined)[]
+  /**
+   * Per conv step: where its lane words and lane-group biases are packed once per transaction; with an average pool
+   * fused in (avgFusion.ts), `sums`: one word per output channel for its window's running sum.
+   */
+  packed: ({ weights: number; biases: number; sums?: number } | undefined)[]
   /** Per step that reads several tensors (a multi-output model's `heads` layer): where their concatenation is copied. */
   joined: (TensorBuffer | undefined)[]
   /** A one-row predictBatch's packed outputs (ABI bytes). */
@@ -82,8 +85,11 @@ export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: 
   const outputs = shapes[shapes.length - 1]!
   const out = at
   at += 0x40 + words(outputs.c * outputs.h * outputs.w * outputBytes)
+  // `fused`: a conv's output is never stored (its max or average pool runs inside it)
   const packed = steps.map((s, i) => {
     if (s.kind !== 'conv') return undefined
+    // a step that reads its lane words from the blob as it multiplies (a dense layer) packs none: no memory for them
+    if (readsBlobDirectly(s)) return { weights: at, biases: at }
     // a row-lane step (rowLanesPlan.ts) keeps a scalar per channel and tap, and a bias word per channel
     const rl = rowLanesOf(steps, i, fused)
     if (rl) {
@@ -94,7 +100,11 @@ export function convMemory(steps: TensorStep[], weightBytes: number, biasBytes: 
     const groups = laneGroupsOf(s).length
     const p = { weights: at, biases: at + groups * tapsOf(s) * 32 }
     at = p.biases + groups * 32
-    return p
+    // a fused average pool (`fused` and an avgpool next): its sums after the bias words
+    if (!fused[i] || steps[i + 1]?.kind !== 'avgpool') return p
+    const sums = at
+    at += 32 * s.outShape.c
+    return { ...p, sums }
   })
   const joined = steps.map((s) => {
     if (s.kind !== 'conv' || (s.reads?.length ?? 0) < 2) return undefined

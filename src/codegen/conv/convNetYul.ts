@@ -2,13 +2,15 @@ import type { Plan } from '../../fixed/types.ts'
 import { bufferWords, type ConvMemory } from './convMemory.ts'
 import { extraReadsOf, isJoinStep, tapsOf, laneGroupsOf, type ConvStep, type PoolStep, type TensorStep } from './convTypes.ts'
 import { joinStepYul } from './joinYul.ts'
-import { biasedLaneHalf, convPackYul, convStepYul, decodeInputYul, fusesPool, unpackLanes, WINDOW_UNROLL } from './convYul.ts'
+import { biasedLaneHalf, commutesWithMax, convPackYul, convStepYul, decodeInputYul, fusesPool, unpackLanes, WINDOW_UNROLL } from './convYul.ts'
 import { fillHalosYul, poolStepYul } from './poolYul.ts'
 import { rowLanesDecodeYul, rowLanesPackYul, rowLanesPrepYul, rowLanesStepYul } from './rowLanes.ts'
 import { rowLanesCodeTaps, rowLanesOf } from './rowLanesPlan.ts'
 
 const GROUP_CODE_TAPS = 16
 const FUSED_CODE_TAPS = 24
+/** A fused average pool's code per lane group beyond the unpack it replaces: each lane's division and store. */
+const AVG_CODE_TAPS = 8
 
 /** Lane-word taps (summed over conv steps) that get their own code with constant weight addresses. */
 export const DEFAULT_TAP_BUDGET = 640
@@ -30,7 +32,7 @@ export function unrolledSteps(steps: TensorStep[], budget = DEFAULT_TAP_BUDGET):
     const p = steps[i + 1]
     const window = fused[i] && p && p.kind !== 'conv' && p.kh * p.kw <= WINDOW_UNROLL ? p.kh * p.kw : 1
     // each lane group with its own code also repeats its position loops and lane unpacking (≈ 16 taps' worth; a fused pool's compare and unbias ≈ 24 more)
-    const cost = rowLanesOf(steps, i, fused) ? rowLanesCodeTaps(s, fused[i]!) : laneGroupsOf(s).length * (tapsOf(s) * window + GROUP_CODE_TAPS + (fused[i] ? FUSED_CODE_TAPS : 0))
+    const cost = rowLanesOf(steps, i, fused) ? rowLanesCodeTaps(s, fused[i]!) : laneGroupsOf(s).length * (tapsOf(s) * window + GROUP_CODE_TAPS + (fused[i] ? FUSED_CODE_TAPS : avgFusable(steps, i, fused) ? AVG_CODE_TAPS : 0))
     if (cost <= left && s.outShape.h * s.outShape.w > 1) {
       out[i] = true
       left -= cost
@@ -53,9 +55,32 @@ export const fusedPools = (steps: TensorStep[]) => {
   return steps.map((_, i) => fusesPool(steps, i) && !read.has(i + 1))
 }
 
+/**
+ * Whether step i (a conv on lane groups) can absorb the average pool after it (avgFusion.ts): non-overlapping
+ * windows without padding, dilation or explicit spans, an elementwise activation, more than one position, and
+ * no other reader of the conv's output.
+ */
+function avgFusable(steps: TensorStep[], i: number, fused: boolean[]): boolean {
+  const s = steps[i] as ConvStep
+  const p = steps[i + 1]
+  if (s.kind !== 'conv' || !p || p.kind !== 'avgpool' || p.spans || fused[i]) return false
+  if (steps.flatMap((x) => extraReadsOf(x)).includes(i + 1)) return false
+  const noPad = p.pad.top + p.pad.bottom + p.pad.left + p.pad.right === 0
+  return noPad && p.dh === 1 && p.dw === 1 && p.kh === p.sh && p.kw === p.sw && commutesWithMax(s) && s.outShape.h * s.outShape.w > 1 && !rowLanesOf(steps, i, fused)
+}
+
+/** Per step: whether it is a conv with its own code (unrolledSteps) that absorbs the average pool after it. */
+export function fusedAvgPools(steps: TensorStep[], budget = DEFAULT_TAP_BUDGET): boolean[] {
+  const fused = fusedPools(steps)
+  const unrolled = unrolledSteps(steps, budget)
+  return steps.map((_, i) => unrolled[i]! && avgFusable(steps, i, fused))
+}
+
 export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, budget = DEFAULT_TAP_BUDGET): ConvNetYul {
   const unrolled = unrolledSteps(steps, budget)
   const fused = fusedPools(steps)
+  // an average pool fused in: the memory map gave the conv its sums (convInference.ts decides, by fusedAvgPools)
+  const avg = steps.map((_, i) => mem.packed[i]?.sums !== undefined)
   // lanes across output positions where they take fewer lane words (rowLanesPlan.ts); unrolled steps only
   const rowLanes = steps.map((_, i) => (unrolled[i] ? rowLanesOf(steps, i, fused) : undefined))
   const rowPacks = steps.flatMap((s, i) => (rowLanes[i] ? [rowLanesPackYul(s as ConvStep, i, mem, rowLanes[i]!, plan.weightBytes, plan.biasBytes, fused[i] ? biasedLaneHalf(s as ConvStep) : undefined)] : []))
@@ -64,10 +89,10 @@ export function convNetYul(steps: TensorStep[], plan: Plan, mem: ConvMemory, bud
   const first = rowLanes[0]
   const rows = [first ? rowLanesDecodeYul(steps[0] as ConvStep, mem, first, plan.inputBytes, plan.inputUnsigned === true) : decodeInputYul(mem.tensors[0]!, plan.inputBytes, plan.inputUnsigned === true)]
   steps.forEach((s, i) => {
-    if (i > 0 && fused[i - 1]) return
+    if (i > 0 && (fused[i - 1] || avg[i - 1])) return
     if (mem.joined[i]) rows.push(joinTensorsYul(s as ConvStep, mem, mem.joined[i]!.at))
     if (isJoinStep(s)) return void rows.push(joinStepYul(s, i, mem))
-    const pool = fused[i] ? (steps[i + 1] as PoolStep) : undefined
+    const pool = fused[i] || avg[i] ? (steps[i + 1] as PoolStep) : undefined
     const rl = rowLanes[i]
     if (rl) {
       const c = s as ConvStep

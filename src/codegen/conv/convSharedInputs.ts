@@ -1,4 +1,6 @@
 import { activationExpr } from '../dense/activationYul.ts'
+import { avgMerger } from './avgFusion.ts'
+import { unbiasedField } from './biasedLanes.ts'
 import type { ConvStep, LaneGroup, PoolStep } from './convTypes.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
@@ -67,7 +69,7 @@ export function maxMerger(s: ConvStep, pool: PoolStep, lanes: number, half: bigi
   const poolAct = activationExpr(pool.activation, 'u', pool.slopeQ)
   const store = (k: number, value: string) => `{ let v := ${value} let u := ${convAct} mstore(${outAt(k)}, ${poolAct}) }`
   const LM = '0x' + ((1n << BigInt(b)) - 1n).toString(16)
-  const unbias = (k: number, r: string) => store(k, `sar(${s.wShift}, sub(and(${k ? `shr(${k * b}, ${r})` : r}, ${LM}), 0x${half.toString(16)}))`)
+  const unbias = (k: number, r: string) => store(k, unbiasedField(r, k, b, s.wShift, half))
   if (lanes === 1) {
     const M = `M${id}`
     return { decl: `let ${M} := 0`, first: (acc) => `${M} := ${acc}`, merge: (acc) => `if sgt(${acc}, ${M}) { ${M} := ${acc} }`, finish: [store(0, `sar(${s.wShift}, ${M})`)] }
@@ -138,7 +140,8 @@ export function sharedBody(a: {
   biasAt: (g: number) => string
   unpack: (g: number) => string[]
   /** `halves`: each group's own unsigned offset (row lanes); `oneCompare`: the merger's form, when not read off `half`. */
-  pool?: { step: PoolStep; half: bigint; halves?: bigint[]; oneCompare?: boolean; scratch?: number; winOff: (j: number) => number; winAt: (j: number) => string; loopAt: string; unrollWindow: boolean; outAt: (g: number, k: number) => string }
+  /** `sums` (an average pool, avgFusion.ts): the address of the first channel's sum word, one word per channel after it. */
+  pool?: { step: PoolStep; half: bigint; halves?: bigint[]; oneCompare?: boolean; scratch?: number; sums?: number; winOff: (j: number) => number; winAt: (j: number) => string; loopAt: string; unrollWindow: boolean; outAt: (g: number, k: number) => string }
 }): string[] {
   const G = a.groups.length
   // the accumulators of the groups at window position delta d (bytes) from p, named acc<g><suffix>
@@ -147,9 +150,10 @@ export function sharedBody(a: {
   if (!a.pool) return [...sharedMacs(accs(0)), ...a.groups.map((_, g) => `{ let acc := acc${g} ${a.unpack(g).join(' ')} }`)]
   const { step: pool, half, winOff, winAt, loopAt, unrollWindow, outAt } = a.pool
   const one = a.pool.oneCompare ?? half < 1n << BigInt(a.s.laneBits - 1)
-  const mergers = a.groups.map((g, gi) => maxMerger(a.s, pool, g.lanes, a.pool!.halves?.[gi] ?? half, String(gi), (k) => outAt(gi, k), one, a.pool!.scratch === undefined ? undefined : a.pool!.scratch + 64 * gi))
+  const sums = a.pool.sums
+  const mergers = a.groups.map((g, gi) => sums !== undefined ? avgMerger(a.s, pool, g.lanes, (k) => '0x' + (sums + 32 * (g.first - a.groups[0]!.first + k)).toString(16), (k) => outAt(gi, k)) : maxMerger(a.s, pool, g.lanes, a.pool!.halves?.[gi] ?? half, String(gi), (k) => outAt(gi, k), one, a.pool!.scratch === undefined ? undefined : a.pool!.scratch + 64 * gi))
   const lanes = Math.max(...a.groups.map((g) => g.lanes))
-  const decls = [mergerConstants(a.s, lanes, half, one), ...mergers.map((m) => m.decl)].filter(Boolean).join(' ')
+  const decls = [sums === undefined ? mergerConstants(a.s, lanes, half, one) : '', ...mergers.map((m) => m.decl)].filter(Boolean).join(' ')
   const finish = mergers.flatMap((m) => m.finish)
   const kw = pool.kw
   if (unrollWindow && kw > 1 && G * kw <= PAIRED_ACCS) {

@@ -123,3 +123,6 @@ export function laneGroupsOf(s: ConvStep): LaneGroup[] {
 
 /** Taps per lane word: (cin of the group) × kh × kw. */
 export const tapsOf = (s: ConvStep) => (s.inShape.c / s.groups) * s.kh * s.kw
+
+/** A conv step with one output position (a dense layer) uses each lane word once: no packing pass, read from the blob. */
+export const readsBlobDirectly = (s: ConvStep) => s.outShape.h * s.outShape.w === 1

@@ -1,9 +1,10 @@
 import type { Plan } from '../../fixed/types.ts'
 import { activationExpr, vectorActivationYul } from '../dense/activationYul.ts'
+import { biasedLaneHalf, unpackBiasedLanes } from './biasedLanes.ts'
 import { addrOf, planeBytes, tapOffset, type ConvMemory, type TensorBuffer } from './convMemory.ts'
 import { convPacketsOf, groupOffsets, masksDecl, packetWord } from './convPackets.ts'
 import { bundlesOf, maxMerger, mergerConstants, sharedBody, windowCode, windowLoopAt } from './convSharedInputs.ts'
-import { laneGroupsOf, tapsOf, type ConvStep, type LaneGroup, type PoolStep } from './convTypes.ts'
+import { laneGroupsOf, readsBlobDirectly, tapsOf, type ConvStep, type LaneGroup, type PoolStep } from './convTypes.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
 
@@ -74,8 +75,9 @@ export function convPackYul(steps: ConvStep[] | readonly unknown[], mem: ConvMem
       // biases may be wider than a lane's share of one word: one MLOAD per lane (once per transaction)
       let bias = `sar(${256 - 8 * biasBytes}, mload(m))`
       for (let k = 1; k < r.lanes; k++) bias = `add(${bias}, shl(${k * s.laneBits}, sar(${256 - 8 * biasBytes}, mload(add(m, ${k * biasBytes})))))`
-      // a fused max pool compares lanes as unsigned: +2^(b−1) in every lane (|acc| < 2^(b−1) by interval analysis)
-      if (fused[i] && r.lanes > 1) {
+      // lanes offset to unsigned: +2^(b−1) in every lane (|acc| < 2^(b−1) by interval analysis), so that a fused max
+      // pool compares them as unsigned and an unpack is a shift and a mask (unpackBiasedLanes)
+      if (r.lanes > 1) {
         let half = 0n
         for (let k = 0; k < r.lanes; k++) half |= biasedLaneHalf(s) << BigInt(k * s.laneBits)
         bias = `add(${bias}, 0x${half.toString(16)})`
@@ -143,7 +145,7 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
       lines.push(`for { let q := p let v := ${wAt(0)} let ce := add(p, ${h(cinPer * inPlane)}) } lt(q, ce) { q := add(q, ${h(U * inPlane)}) v := add(v, ${h(U * kk * 32)}) } { ${step.join(' ')} }`)
     }
     if (!pool) {
-      lines.push(...unpackLanes(s, lanes, (k) => at('yo', k * outPlane)))
+      lines.push(...(lanes > 1 ? unpackBiasedLanes : unpackLanes)(s, lanes, (k) => at('yo', k * outPlane)))
       return lines
     }
     return fusedMaxBody(s, pool, lanes, lines, (j) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw), (k) => at('yo', k * outPlane), unrolled && ph * pw <= WINDOW_UNROLL)
@@ -196,19 +198,23 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
                     }
                 }`
   const windowAt = (cin: number) => inB.at + cin * inPlane // padded (0, 0): the halo is exactly the conv's padding
-  const lines = [`// ${s.name}: conv ${s.inShape.c}×${s.inShape.h}×${s.inShape.w} → ${s.outShape.c}×${OH}×${OW}, ${groups.length} lane group(s), ${taps} taps`]
+  // a fused average pool (avgFusion.ts): each window's sums in these words; only with per-group code (the bundles)
+  const sums = pool?.kind === 'avgpool' ? pk.sums : undefined
+  if (pool?.kind === 'avgpool' && (sums === undefined || !unrolled)) throw new Error(`unreachable: conv '${s.name}' has an average pool fused in without its sums or its own code`)
+  const lines = [`// ${s.name}: conv ${s.inShape.c}×${s.inShape.h}×${s.inShape.w} → ${s.outShape.c}×${OH}×${OW}, ${groups.length} lane group(s), ${taps} taps${sums ? `, its ${pool!.kh}×${pool!.kw} average pool fused in` : ''}`]
   if (unrolled)
-    for (const bundle of bundlesOf(groups, pool)) {
+    for (const bundle of bundlesOf(groups, sums ? undefined : pool)) {
       const g0 = groups[bundle[0]!]!
-      // one lane group: shared loads only pay off between a fused window row's positions
-      if (bundle.length === 1 && !(pool && ph * pw <= WINDOW_UNROLL && pw > 1)) {
+      // one lane group: shared loads only pay off between a fused window row's positions (an average pool's sums: sharedBody)
+      if (bundle.length === 1 && !(pool && ph * pw <= WINDOW_UNROLL && pw > 1) && !sums) {
         lines.push(positions(h(windowAt(g0.cinFirst)), h(addrOf(outB, g0.first, 0, 0)), body(g0.lanes, (t) => h(pk.weights + (bundle[0]! * taps + t) * 32), h(pk.biases + 32 * bundle[0]!))))
         continue
       }
       // one pass over the taps for the bundle's lane groups: each input loaded once (convSharedInputs.ts)
       const outAt = (b: number, k: number) => at('yo', (groups[bundle[b]!]!.first - g0.first + k) * outPlane)
       const winOff = (j: number) => 32 * (Math.floor(j / pw) * s.sh * inB.wp + (j % pw) * s.sw)
-      const fusedPool = pool && { step: pool, half: biasedLaneHalf(s), winOff, winAt: (j: number) => at('pp', winOff(j)), loopAt: windowLoopAt(pool, winOff), unrollWindow: ph * pw <= WINDOW_UNROLL, outAt }
+      // an average pool's window loops (its merge code is per lane, too long to repeat per position)
+      const fusedPool = pool && { step: pool, half: biasedLaneHalf(s), ...(sums ? { sums: sums + 32 * g0.first } : {}), winOff, winAt: (j: number) => at('pp', winOff(j)), loopAt: windowLoopAt(pool, winOff), unrollWindow: !sums && ph * pw <= WINDOW_UNROLL, outAt }
       const inner = sharedBody({
         s,
         groups: bundle.map((gi) => groups[gi]!),
@@ -216,7 +222,7 @@ export function convStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMemory,
         tapOff,
         wAt: (b, t) => h(pk.weights + (bundle[b]! * taps + t) * 32),
         biasAt: (b) => h(pk.biases + 32 * bundle[b]!),
-        unpack: (b) => unpackLanes(s, groups[bundle[b]!]!.lanes, (k) => outAt(b, k)),
+        unpack: (b) => (groups[bundle[b]!]!.lanes > 1 ? unpackBiasedLanes : unpackLanes)(s, groups[bundle[b]!]!.lanes, (k) => outAt(b, k)),
         ...(fusedPool ? { pool: fusedPool } : {}),
       })
       lines.push(positions(h(windowAt(g0.cinFirst)), h(addrOf(outB, g0.first, 0, 0)), inner))
@@ -299,14 +305,4 @@ function fusedMaxBody(s: ConvStep, pool: PoolStep, lanes: number, macs: string[]
   return [[mergerConstants(s, lanes, half), m.decl].filter(Boolean).join(' '), ...window, ...m.finish]
 }
 
-/**
- * The offset added to every lane of a fused conv's accumulator so that lanes are unsigned: 2^(b−2) when
- * interval analysis leaves the top bit of every lane free (|acc| < 2^(b−2)), else 2^(b−1).
- */
-export function biasedLaneHalf(s: ConvStep): bigint {
-  const b = BigInt(s.laneBits)
-  return s.accMax !== undefined && s.accMax < 1n << (b - 2n) ? 1n << (b - 2n) : 1n << (b - 1n)
-}
-
-/** A conv step with one output position (a dense layer) uses each lane word once: no packing pass, read from the blob. */
-export const readsBlobDirectly = (s: ConvStep) => s.outShape.h * s.outShape.w === 1
+export { biasedLaneHalf }

@@ -5,6 +5,7 @@ import { convPacketsOf, groupOffsets } from './convPackets.ts'
 import { bundlesOf, sharedBody, windowLoopAt } from './convSharedInputs.ts'
 import { laneGroupsOf, tapsOf, type ConvStep, type PoolStep } from './convTypes.ts'
 import { channelGroups, ROW_BUNDLE, rowGeometry, type RowLanes } from './rowLanesPlan.ts'
+import { unbiasedField } from './biasedLanes.ts'
 
 const h = (n: number) => '0x' + n.toString(16)
 const at = (base: string, off: number) => (off ? `add(${base}, ${h(off)})` : base)
@@ -148,6 +149,5 @@ export function rowLanesStepYul(s: ConvStep, i: number, plan: Plan, mem: ConvMem
 /** Lanes offset to unsigned (`off` in each): lane k is its field less the offset, rescaled and activated. */
 function unsignedLanes(s: ConvStep, lanes: number, off: bigint, outAt: (k: number) => string): string[] {
   const act = activationExpr(s.activation, 'v', s.slopeQ)
-  const LM = '0x' + ((1n << BigInt(s.laneBits)) - 1n).toString(16)
-  return Array.from({ length: lanes }, (_, k) => `{ let v := sar(${s.wShift}, sub(and(${k ? `shr(${k * s.laneBits}, acc)` : 'acc'}, ${LM}), 0x${off.toString(16)})) mstore(${outAt(k)}, ${act}) }`)
+  return Array.from({ length: lanes }, (_, k) => `{ let v := ${unbiasedField('acc', k, s.laneBits, s.wShift, off)} mstore(${outAt(k)}, ${act}) }`)
 }

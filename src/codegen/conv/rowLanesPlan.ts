@@ -39,6 +39,8 @@ export function rowLanesOf(steps: readonly TensorStep[], i: number, fused: boole
   if (steps.some((x, j) => j !== i && extraReadsOf(x).includes(i))) return undefined
   // the tensor a fused pool's conv reads is its own input (i); a step after a fused conv is never a conv
   const pool = fused[i] ? (steps[i + 1] as PoolStep) : undefined
+  // row lanes merge a max pool only (an average pool fused in runs on lane groups: avgFusion.ts)
+  if (pool && pool.kind !== 'maxpool') return undefined
   const { ow, sigma } = rowGeometry(s, pool)
   const lanesAt = (bits: number) => {
     let lanes = Math.min(Math.floor(256 / bits), ow)
@@ -52,8 +54,10 @@ export function rowLanesOf(steps: readonly TensorStep[], i: number, fused: boole
   // hi − lo, offset by −lo to unsigned; with a fused max pool one bit more leaves a compare's guard free
   const iv = s.inRange && channelIntervals(s, s.inRange)
   if (iv) {
-    // offsets are never negative (lo ≤ 0 taken): lanes hold [0, hi − lo]
-    const offsets = iv.map(([lo]) => (lo < 0n ? -lo : 0n))
+    // offsets are never negative (lo ≤ 0 taken): lanes hold [0, hi − lo]; each a multiple of 2^wShift (rounded up),
+    // so that an unpack folds the rescale into its shift (biasedLanes.ts unbiasedField)
+    const unit = 1n << BigInt(s.wShift)
+    const offsets = iv.map(([lo]) => (lo < 0n ? ((-lo + unit - 1n) / unit) * unit : 0n))
     const width = iv.reduce((m, [, hi], c) => (hi + offsets[c]! > m ? hi + offsets[c]! : m), 0n)
     const bits = width.toString(2).length
     if (pool) options.push({ lanes: lanesAt(bits + 1), sigma, bits: bits + 1, offsets, oneCompare: true }, { lanes: lanesAt(bits), sigma, bits, offsets, oneCompare: false })
@@ -85,8 +89,8 @@ export const rowLanesWords = (s: ConvStep, rl: RowLanes) => s.outShape.c * (taps
 /** Channels sharing one pass over the packed inputs; with the even/odd merger, each keeps its two maxima in memory. */
 export const ROW_BUNDLE = 4
 
-/** Lane-word taps of code a row-lane step takes (convNetYul's budget): every channel's taps, its window looped. */
-export const rowLanesCodeTaps = (s: ConvStep, fused: boolean) => s.outShape.c * tapsOf(s) + bundlesOf(channelGroups(s, 2), fused || undefined).length * 40
+/** Lane-word taps of code a row-lane step takes (convNetYul's budget): every channel's taps, its window looped, per bundle of ROW_BUNDLE channels (rowLanesStepYul's). */
+export const rowLanesCodeTaps = (s: ConvStep, fused: boolean) => s.outShape.c * tapsOf(s) + bundlesOf(channelGroups(s, 2), fused || undefined, ROW_BUNDLE).length * 40
 
 /** The output channels as the lane groups of sharedBody: one channel each, `lanes` positions wide. */
 export const channelGroups = (s: ConvStep, lanes: number) => Array.from({ length: s.outShape.c }, (_, c) => ({ first: c, lanes, cinFirst: 0 }))
