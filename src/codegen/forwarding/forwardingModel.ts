@@ -67,6 +67,12 @@ export function forwardingPrefix(deployedBytecode: Hex, other: Hex): { end: numb
   for (let i = 0; i < end; i++) if (a[i] !== b[i]) ignore.push({ start: i, length: 1 })
   // the commitment word (32 bytes) and PARAMS' commitBit byte: nothing else may depend on it
   if (ignore.length > 33) return undefined
+  // and what verify lets differ must be PUSH data (never an opcode a forger could choose), and no jump before
+  // the kernel may go past its start (code there is never compared once a kernel is named)
+  const ops = opcodesOf(deployedBytecode)
+  const data = new Set(ops.flatMap((o) => (o.op >= 0x60 && o.op <= 0x7f ? Array.from({ length: o.op - 0x5f }, (_, k) => o.at + 1 + k) : [])))
+  if (ignore.some((r) => !data.has(r.start))) return undefined
+  if (ops.some((o, i) => o.at < end && o.op >= 0x60 && o.op <= 0x7f && (ops[i + 1]?.op === 0x56 || ops[i + 1]?.op === 0x57) && o.arg > BigInt(end))) return undefined
   return { end, ignore }
 }
 
