@@ -74,7 +74,7 @@ describe('forwarding model forgeries', () => {
     expect(forwardingPrefix(code(0x20), code(0x20))).toBeUndefined() // a jump into the unchecked kernel
   })
 
-  test('wei forced in with no kernel named: predict runs the initial kernel, so a forged byte of it fails verify (and with no wei too)', async () => {
+  test('wei forced in with no kernel named: predict runs the initial kernel, so a forged byte of it fails verify (and with no wei too); update does not take its handed-over commitment for its weights', async () => {
     const code = (await client().getCode({ address }))!
     const forged = flip(code, forwardPrefixEnd(code)! + 40)
     try {
@@ -90,13 +90,24 @@ describe('forwarding model forgeries', () => {
       const ok = await verify(p.config)
       expect(ok.lines).toEqual([])
       expect(ok.json).toMatchObject({ verified: true, version: 1, balance: '5' })
+      // the forged initial kernel hands over the genuine commitment: `ml2sc update` of these same weights must
+      // not take it for them ("nothing to send"), but install their kernel (with the mark), which verify passes
+      await setCode(address, forged)
+      await setBalance(address, 0n)
+      const u = await runCliInProcess(['update', p.config, '--yes'], { env: env() })
+      expect(u.code).toBe(0)
+      expect(u.stderr + u.stdout).toContain('predict runs other code than their kernel: it is sent again')
+      const fixed = await verify(p.config)
+      expect(fixed.lines).toEqual([])
+      expect(fixed.json).toMatchObject({ verified: true, version: 2, balance: '1' })
     } finally {
       await setCode(address, code)
       await setBalance(address, 0n)
+      await setSlot(address, 2, 0n)
     }
   })
 
-  test('an owner\'s kernel of foreign code with the genuine blob as its tail: the library takes it (owner-only), verify refuses it; drained back to 0 wei through a SELFDESTRUCT, verify still refuses', async () => {
+  test('an owner\'s kernel of foreign code with the genuine blob as its tail: the library takes it (owner-only), verify refuses it, update replaces it; drained back to 0 wei through a SELFDESTRUCT, verify still refuses', async () => {
     const { blob, commitment } = await localModel(await loadConfig(p.config))
     const evil = `0x33ff${toHex(blob).slice(2)}` as Hex // CALLER SELFDESTRUCT, in the model's context
     // a third party cannot install it, with or without the mark
@@ -109,6 +120,15 @@ describe('forwarding model forgeries', () => {
       expect(r.code).toBe(1)
       expect(r.json.onchain).toBe(r.json.local)
       expect(r.lines).toEqual([expect.stringMatching(/^ml2sc: verify failed: the kernel contract at 0x[0-9a-fA-F]{40} is not ml2sc's kernel/)])
+      // its commitment is these weights': `ml2sc update` of them sends their kernel all the same
+      const u = await runCliInProcess(['update', p.config, '--yes'], { env: env() })
+      expect(u.code).toBe(0)
+      expect(u.stderr + u.stdout).toContain('it is sent again')
+      expect((await verify(p.config)).json).toMatchObject({ verified: true, version: 3 })
+      const again = await runCliInProcess(['update', p.config, '--yes'], { env: env() })
+      expect(again.stderr + again.stdout).toContain('nothing to send')
+      expect(await send(remote.keys[0]!, writeChunk(0n, evil, commitment))).toBe('success')
+      expect((await verify(p.config)).code).toBe(1)
       // predict now runs the foreign code: it sends the model's wei away, the balance is 0 again (the update
       // mark undone), predict answers from the initial kernel, but the state word still names the foreign one
       const info = await read<bigint[]>(address, abi, 'info')
