@@ -7,7 +7,7 @@ import path from 'node:path'
 import { writeFileSync } from 'node:fs'
 import { createWalletClient, defineChain, encodeFunctionData, http, toHex, type Abi, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { forwardingPrefix, forwardPrefixEnd, opcodesOf } from '../../src/codegen/forwarding/forwardingModel.ts'
+import { commitmentWord, forwardingPrefix, forwardPrefixEnd, opcodesOf } from '../../src/codegen/forwarding/forwardingModel.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { localModel } from '../../src/commands/update.ts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
@@ -20,6 +20,8 @@ let remote: RemoteAnvil
 let p: ReturnType<typeof randomProject>
 let address: Hex
 let abi: Abi
+/** The commitment of the weights the model was deployed with (its code hands it over). */
+let initial: Hex
 const env = () => ({ ML2SC_PRIVATE_KEY: remote.keys[0]! })
 const rpc = (method: string, params: unknown[]) => client().request({ method: method as 'eth_chainId', params: params as never })
 const setSlot = (a: Hex, slot: number, v: bigint) => rpc('anvil_setStorageAt', [a, toHex(slot, { size: 32 }), toHex(v, { size: 32 })])
@@ -48,6 +50,7 @@ beforeAll(async () => {
   const dep = readJson(path.join(p.out, 'deployment.json'))
   address = dep.address
   abi = dep.abi
+  initial = dep.commitment
 }, 900_000)
 
 describe('forwarding model forgeries', () => {
@@ -173,6 +176,21 @@ describe('forwarding model forgeries', () => {
       expect((r.json.chunks as Hex[]).map((c) => c.toLowerCase())).toEqual([copy.toLowerCase()])
     } finally {
       await setSlot(address, 2, st)
+    }
+
+    // the bytes verify lets differ once updated (the initial commitment word, PUSH32 data): changed, nothing predict
+    // or the getters read changes, and no opcode appears
+    const code = (await client().getCode({ address }))!
+    const word = opcodesOf(code).find((o) => o.op === 0x7f && o.arg === BigInt(commitmentWord(initial).word))!
+    expect(word.at).toBeLessThan(forwardPrefixEnd(code)!)
+    const dead = toHex(Buffer.from(code.slice(2), 'hex').fill(0x5b, word.at + 1, word.at + 33))
+    try {
+      await setCode(address, dead)
+      const r = await verify(p.config)
+      expect(r.lines).toEqual([])
+      expect(r.json.onchain).toBe(ok.json.onchain)
+    } finally {
+      await setCode(address, code)
     }
 
     const { upload, commitment } = await localModel(await loadConfig(p.config))
