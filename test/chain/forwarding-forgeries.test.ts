@@ -7,7 +7,7 @@ import path from 'node:path'
 import { writeFileSync } from 'node:fs'
 import { createWalletClient, defineChain, encodeFunctionData, http, toHex, type Abi, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { commitmentWord, forwardingPrefix, forwardPrefixEnd, opcodesOf } from '../../src/codegen/forwarding/forwardingModel.ts'
+import { commitmentWord, forwardingPrefix, forwardPrefixEnd, kernelPayload, opcodesOf } from '../../src/codegen/forwarding/forwardingModel.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { localModel } from '../../src/commands/update.ts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
@@ -59,6 +59,10 @@ describe('forwarding model forgeries', () => {
     const kernelOps = opcodesOf(upload.kernel!).map((o) => o.op)
     // SLOAD SSTORE SELFBALANCE CREATE CALL CALLCODE DELEGATECALL CREATE2 STATICCALL SELFDESTRUCT: none in the kernel's runtime
     for (const op of [0x54, 0x55, 0x47, 0xf0, 0xf1, 0xf2, 0xf4, 0xf5, 0xfa, 0xff]) expect(kernelOps).not.toContain(op)
+    // and no path runs on into the weights after it (bytes the EVM would take for code): it ends with RETURN
+    expect(kernelOps.at(-1)).toBe(0xf3)
+    const plan = (await localModel(await loadConfig(p.config))).prep.plan
+    expect(() => kernelPayload('0x60016000', plan)).toThrow(/ends with opcode 0x60, which would run on into its weights/)
     const code = (await client().getCode({ address }))!
     const end = forwardPrefixEnd(code)!
     const prefix = opcodesOf(code).filter((o) => o.at < end)

@@ -90,6 +90,11 @@ export function commitmentWord(commitment: Hex): { word: Hex; bit: number } {
 export function kernelPayload(kernelRuntime: Hex, plan: Plan): { payload: Uint8Array; commitment: Hex } {
   const blob = encodeWeights(plan)
   const code = Buffer.from(kernelRuntime.slice(2), 'hex')
+  // the blob follows the runtime as bytes the EVM would run if execution ever reached them: its last
+  // instruction must end every path (STOP, JUMP, RETURN, REVERT, INVALID), none may run on into the weights
+  const last = opcodesOf(kernelRuntime).at(-1)
+  if (!last || ![0x00, 0x56, 0xf3, 0xfd, 0xfe].includes(last.op))
+    throw new Error(`internal error: the kernel contract's code ends with opcode 0x${last?.op.toString(16) ?? '?'}, which would run on into its weights`)
   const payload = new Uint8Array(code.length + blob.length)
   payload.set(code)
   payload.set(blob, code.length)
