@@ -42,6 +42,15 @@ const flip = (h: Hex, byte: number): Hex => {
   return toHex(b)
 }
 
+/** `ml2sc predict` of three rows on chain (eth_call, through its checks) and --offchain (the simulator): the raw outputs. */
+async function predictBoth(): Promise<[unknown, unknown]> {
+  const rows = path.join(p.dir, 'rows.csv')
+  writeFileSync(rows, `${Array.from({ length: 8 }, (_, i) => `f${i}`).join(',')}\n0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8\n0.9,0.1,0.8,0.2,0.7,0.3,0.6,0.4\n0,1,0,1,0,1,0,1\n`)
+  const [on, off] = await Promise.all([[], ['--offchain']].map((x) => runCliInProcess(['predict', p.config, '--input', rows, '--json', ...x])))
+  expect([on!.code, off!.code]).toEqual([0, 0])
+  return [JSON.parse(on!.stdout), JSON.parse(off!.stdout)]
+}
+
 beforeAll(async () => {
   remote = node.remote
   p = randomProject({ sizes: [8, 12, 2], rows: 4, seed: 37, yaml: chainYaml() })
@@ -82,6 +91,8 @@ describe('forwarding model forgeries', () => {
   })
 
   test('wei forced in with no kernel named: predict runs the initial kernel, so a forged byte of it fails verify (and with no wei too); update does not take its handed-over commitment for its weights', async () => {
+    const [on, off] = await predictBoth()
+    expect(on).toEqual(off)
     const code = (await client().getCode({ address }))!
     const forged = flip(code, forwardPrefixEnd(code)! + 40)
     try {
@@ -153,6 +164,7 @@ describe('forwarding model forgeries', () => {
   })
 
   test('after a genuine update: a kernel with a tail is refused, the same bytes made by someone else pass; ownership moves, bad writes revert, the kernel stays named', async () => {
+    const [before] = await predictBoth()
     const w = readJson(p.weights)
     w['fc1.weight'][0][1] += 0.07
     writeFileSync(p.weights, JSON.stringify(w))
@@ -160,6 +172,10 @@ describe('forwarding model forgeries', () => {
     expect(u.code).toBe(0)
     const ok = await verify(p.config)
     expect(ok.lines).toEqual([])
+    // predict on chain (through the kernel contract) and off chain agree on the new weights, and differ from the old
+    const [on, off] = await predictBoth()
+    expect(on).toEqual(off)
+    expect(on).not.toEqual(before)
     const kernel = ok.json.chunks[0] as Hex
     const genuine = (await client().getCode({ address: kernel }))!
     const st = await slot2(address)
