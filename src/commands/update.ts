@@ -94,11 +94,13 @@ async function checkCompatible(s: ChainSession, config: Config, dep: Deployment,
 /**
  * Whether a forwarding model runs `kernel`'s weights (runtime ++ blob): its commitment covers only the
  * kernel contract's tail, or is a constant of its code, so an equal commitment alone does not say so. The
- * kernel contract the state word names (`chunks`, only while the model holds wei), else its own code whole.
+ * kernel contract the state word names (`chunks`, only while the model holds wei), else its own code whole,
+ * and then no state word while it holds no wei (wei forced in by anyone would switch predict to what it names).
  */
 async function runsKernel(s: ChainSession, address: Hex, compiled: { deployedBytecode: Hex; immutables: { start: number; length: number }[] }, kernel: Hex, chunks: Hex[]): Promise<boolean> {
   if (chunks.length) return ((await s.publicClient.getCode({ address: chunks[0]! })) ?? '0x').toLowerCase() === kernel.toLowerCase()
-  return codeDifference((await s.publicClient.getCode({ address })) ?? '0x', compiled) === undefined
+  const named = (await s.publicClient.getBalance({ address })) === 0n && BigInt((await s.publicClient.getStorageAt({ address, slot: toHex(2, { size: 32 }) })) ?? 0) !== 0n
+  return !named && codeDifference((await s.publicClient.getCode({ address })) ?? '0x', compiled) === undefined
 }
 
 /**
