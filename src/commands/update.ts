@@ -84,11 +84,23 @@ async function checkCompatible(s: ChainSession, config: Config, dep: Deployment,
   const fw = localForwarding(prep.plan, { ...prep.generate, contractName: name }, compiled.deployedBytecode, { hardfork: config.chain.hardfork })?.()
   const prefix = (h: Hex): Hex => (fw ? `0x${h.slice(2, 2 + 2 * fw.prefix.end)}` : h)
   const against = fw ? { deployedBytecode: prefix(compiled.deployedBytecode), immutables: compiled.immutables.filter((r) => r.start + r.length <= fw.prefix.end) } : compiled
-  if (codeDifference(prefix(onChain), against, { ignore: fw ? fw.prefix.ignore : embeddedWeightRanges(compiled.deployedBytecode, blob) }) !== undefined)
-    throw new ChainError(`the new weights need a different contract than the one at ${dep.address}: the layer sizes, weight scales or lane widths changed`, {
-      where: path.relative(process.cwd(), config.model.path) || config.model.path,
-      hint: 'an update keeps the architecture and the fixed-point plan; deploy the new model with `ml2sc run` (or keep batch.upload as it was)',
-    })
+  if (codeDifference(prefix(onChain), against, { ignore: fw ? fw.prefix.ignore : embeddedWeightRanges(compiled.deployedBytecode, blob) }) === undefined) return compiled
+  throw new ChainError(`the new weights need a different contract than the one at ${dep.address}: the layer sizes, weight scales or lane widths changed`, {
+    where: path.relative(process.cwd(), config.model.path) || config.model.path,
+    hint: 'an update keeps the architecture and the fixed-point plan; deploy the new model with `ml2sc run` (or keep batch.upload as it was)',
+  })
+}
+
+/**
+ * Whether a forwarding model runs `kernel`'s weights (runtime ++ blob): its commitment covers only the
+ * kernel contract's tail, or is a constant of its code, so an equal commitment alone does not say so. The
+ * kernel contract the state word names (`chunks`, only while the model holds wei), else its own code whole,
+ * and then no state word while it holds no wei (wei forced in by anyone would switch predict to what it names).
+ */
+async function runsKernel(s: ChainSession, address: Hex, compiled: { deployedBytecode: Hex; immutables: { start: number; length: number }[] }, kernel: Hex, chunks: Hex[]): Promise<boolean> {
+  if (chunks.length) return ((await s.publicClient.getCode({ address: chunks[0]! })) ?? '0x').toLowerCase() === kernel.toLowerCase()
+  const named = (await s.publicClient.getBalance({ address })) === 0n && BigInt((await s.publicClient.getStorageAt({ address, slot: toHex(2, { size: 32 }) })) ?? 0) !== 0n
+  return !named && codeDifference((await s.publicClient.getCode({ address })) ?? '0x', compiled) === undefined
 }
 
 /**
@@ -140,9 +152,12 @@ export async function updateCommand(args: { config: string; out?: string }, log:
   const sizes = upload.sizes
   const s = await openDeployment(config, dep, log)
   try {
-    await checkCompatible(s, config, dep, prep)
+    const compiled = await checkCompatible(s, config, dep, prep)
     const before = await readModelState(s, dep.address, dep.abi, { chunks: sizes.length })
-    const onChain = before.ready && before.commitment === commitment
+    const sameCommitment = before.ready && before.commitment === commitment
+    // a forwarding model with this commitment may still run other code (a foreign kernel with this blob as its tail): sent again
+    const stale = sameCommitment && upload.kernel !== undefined && !(await runsKernel(s, dep.address, compiled, toHex(data), before.chunks))
+    const onChain = sameCommitment && !stale
     if (onChain && dep.commitment === commitment) {
       log.step(`the contract already holds these weights (version ${before.version}, commitment ${commitment.slice(0, 10)}…): nothing to send`)
       return { address: dep.address, chainId: s.chainId, version: before.version, previousVersion: before.version, commitment, transactions: [], gas: 0, unchanged: true }
@@ -151,6 +166,7 @@ export async function updateCommand(args: { config: string; out?: string }, log:
       // on chain but not in deployment.json: a run killed after its last chunk landed; nothing to send, the update is recorded
       log.step(`the contract already holds these weights (version ${before.version}): recording the update that put them there`)
     } else {
+      if (stale) log.step(`the contract names these weights' commitment, but predict runs other code than their kernel: it is sent again`)
       checkChunksFit(s, data, sizes, dep.abi, prep.layout, 0, { deployed: true })
       // slots an earlier upload wrote (storage words; data-contract addresses past chunk 0) are rewritten
       // (the last data contract's address slot, 2 + n − 1, is set once an upload of these n chunks completed)
@@ -166,6 +182,7 @@ export async function updateCommand(args: { config: string; out?: string }, log:
     const sent = await uploadWeights(s, dep.address, dep.abi, data, sizes, {
       commitment,
       stateFile,
+      ...(stale ? { from: 0 } : {}),
       onResume: (from, note) => log.step(`resume the upload at chunk ${Math.min(from + 1, sizes.length)}/${sizes.length}: ${note}`),
       onProgress: (d, t, g) => log.progress('upload', d, t, `${g.toLocaleString('en-US')} gas`),
     })

@@ -67,6 +67,12 @@ export function forwardingPrefix(deployedBytecode: Hex, other: Hex): { end: numb
   for (let i = 0; i < end; i++) if (a[i] !== b[i]) ignore.push({ start: i, length: 1 })
   // the commitment word (32 bytes) and PARAMS' commitBit byte: nothing else may depend on it
   if (ignore.length > 33) return undefined
+  // and what verify lets differ must be PUSH data (never an opcode a forger could choose), and no jump before
+  // the kernel may go past its start (code there is never compared once a kernel is named)
+  const ops = opcodesOf(deployedBytecode)
+  const data = new Set(ops.flatMap((o) => (o.op >= 0x60 && o.op <= 0x7f ? Array.from({ length: o.op - 0x5f }, (_, k) => o.at + 1 + k) : [])))
+  if (ignore.some((r) => !data.has(r.start))) return undefined
+  if (ops.some((o, i) => o.at < end && o.op >= 0x60 && o.op <= 0x7f && (ops[i + 1]?.op === 0x56 || ops[i + 1]?.op === 0x57) && o.arg > BigInt(end))) return undefined
   return { end, ignore }
 }
 
@@ -84,6 +90,11 @@ export function commitmentWord(commitment: Hex): { word: Hex; bit: number } {
 export function kernelPayload(kernelRuntime: Hex, plan: Plan): { payload: Uint8Array; commitment: Hex } {
   const blob = encodeWeights(plan)
   const code = Buffer.from(kernelRuntime.slice(2), 'hex')
+  // the blob follows the runtime as bytes the EVM would run if execution ever reached them: its last
+  // instruction must end every path (STOP, JUMP, RETURN, REVERT, INVALID), none may run on into the weights
+  const last = opcodesOf(kernelRuntime).at(-1)
+  if (!last || ![0x00, 0x56, 0xf3, 0xfd, 0xfe].includes(last.op))
+    throw new Error(`internal error: the kernel contract's code ends with opcode 0x${last?.op.toString(16) ?? '?'}, which would run on into its weights`)
   const payload = new Uint8Array(code.length + blob.length)
   payload.set(code)
   payload.set(blob, code.length)
