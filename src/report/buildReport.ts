@@ -34,6 +34,8 @@ export type ReportInput = {
   plan: Plan
   task: Task
   layout: string
+  /** A forwarding model (the default for small dense models): its first weights are constants of the contract's code; after an update, predict DELEGATECALLs the kernel contract the update created. */
+  forwarding?: boolean
   contract: { name: string; runtimeBytes: number; solcVersion: string; evmVersion: string }
   /** `hardfork` from the config; `node`, `push0`, `blockGasLimit`: what the node showed (see DeploymentArtifact.chain). */
   chain: { chainId: number; hardfork: string; anvilVersion?: string; /** Nothing real is spent (the spend guard's "local"): ml2sc's own anvil, or a loopback development node. */ local: boolean; /** ml2sc started the node itself (embedded anvil or a fork of its own). */ embedded?: boolean; node?: string | null; push0?: boolean; blockGasLimit?: number }
@@ -195,6 +197,7 @@ export function buildReport(inp: ReportInput) {
       calibration: cal ?? null,
     },
     layout: inp.layout,
+    forwarding: inp.forwarding ?? false,
     contract: { name: inp.contract.name, runtimeBytes: inp.contract.runtimeBytes },
     gas: {
       deploy: inp.gas.deploy.gasUsed,

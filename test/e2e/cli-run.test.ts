@@ -30,6 +30,9 @@ describe('ml2sc run', () => {
     expect(report.gas.deploy).toBeGreaterThan(21_000)
     // 257 parameters fit in the contract's own code: deploying is uploading
     expect(report.gas.upload).toBe(0)
+    // a small dense model: a forwarding model (its weights as constants of its code), and the reports say so
+    expect(report.forwarding).toBe(true)
+    expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toContain('(a forwarding model: the weights in the code; an update installs a kernel contract)')
     expect(report.gas.uploadTransactions).toBe(0)
     expect(report.gas.inference.rows).toBe(torch.length)
     expect(report.gas.inference.perRow).toBeGreaterThan(0)

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { isForwardingModel } from '../../codegen/generateSolidity.ts'
 import type { Config } from '../../config/types.ts'
 import { Ml2scError } from '../../errors/base.ts'
 import { readRows } from '../../data/readCsv.ts'
@@ -71,6 +72,7 @@ export async function reportStage(config: Config, log: Logger): Promise<ReportRe
     plan,
     task: planA.task,
     layout: planA.layout,
+    forwarding: isForwardingModel(plan, { layout: planA.layout, chunkSize: planA.weights.chunkSize }),
     contract: { name: compiled.contractName, runtimeBytes: compiled.runtimeBytes, solcVersion: compiled.solcVersion, evmVersion: compiled.evmVersion },
     chain: { chainId: dep.chainId, hardfork: dep.chain.hardfork, local: dep.chain.local || Boolean(dep.chain.free), embedded: dep.chain.local, anvilVersion: dep.chain.anvil ?? undefined, node: dep.chain.node, push0: dep.chain.push0, blockGasLimit: dep.chain.blockGasLimit },
     config: { file: path.basename(config.file), hash: config.hash },
