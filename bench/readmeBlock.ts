@@ -27,7 +27,7 @@ export function readmeBlock(results: Measurement[], adminGas: number, cap: numbe
     '| ML2SC published | 5,393,909 | – | 344,319 | – |',
     '| ML2SC re-measured (solc 0.8.37, optimizer on) | 4,759,876 | – | 262,243 | – |',
     `| ML2SC-style baseline, same run (\`ml2sc\` layout) | ${n(total(base))} | ${n(base.predictSingle)} | ${n(base.gasPerRow)} | – |`,
-    `| **ml2sc \`datacontract\` (default)** | **${n(total(ours))}** (${ratio(total(base), total(ours))} less) | **${n(ours.predictSingle)}** | **${n(ours.gasPerRow)}** (${Math.round(base.gasPerRow / ours.gasPerRow)}× less) | **${n(ours.update)}** |`,
+    `| **ml2sc default (\`datacontract\`, a forwarding model)** | **${n(total(ours))}** (${ratio(total(base), total(ours))} less) | **${n(ours.predictSingle)}** | **${n(ours.gasPerRow)}** (${Math.round(base.gasPerRow / ours.gasPerRow)}× less) | **${n(ours.update)}** |`,
     `| ml2sc \`code\` (immutable) | ${n(total(code))} | ${n(code.predictSingle)} | ${n(code.gasPerRow)} | – |`,
     `| ml2sc \`storage\` | ${n(total(storage))} | ${n(storage.predictSingle)} | ${n(storage.gasPerRow)} | ${n(storage.update)} |`,
     '',
