@@ -13,7 +13,7 @@ import { readView } from '../../src/chain/modelState.ts'
 import { sendTx } from '../../src/chain/sendTx.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
 import { generateSolidity } from '../../src/codegen/generateSolidity.ts'
-import { commitmentWord, forwardingPrefix } from '../../src/codegen/forwarding/forwardingModel.ts'
+import { commitmentWord, forwardingPrefix, opcodesOf } from '../../src/codegen/forwarding/forwardingModel.ts'
 import { commitmentOf, encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
@@ -41,18 +41,7 @@ const rowsOf = (plan: Plan, features: number[][]) => features.map((r) => {
 /** The same architecture, other weights: every weight and bias scaled by 0.8 and shifted a little. */
 const retrained = (m: ModelIR): ModelIR => ({ ...m, layers: m.layers.map((l, k) => ({ ...l, weight: l.weight.map((r, i) => r.map((w, j) => 0.8 * w + 0.01 * Math.sin(7 * i + 3 * j + k))), bias: l.bias.map((b) => 0.8 * b) })) })
 
-/** Opcode positions of `code` (hex), PUSH data skipped. */
-function opcodes(code: Hex): { at: number; op: number; arg: bigint }[] {
-  const b = Buffer.from(code.slice(2), 'hex')
-  const out: { at: number; op: number; arg: bigint }[] = []
-  for (let i = 0; i < b.length; ) {
-    const op = b[i]!
-    const n = op >= 0x60 && op <= 0x7f ? op - 0x5f : 0
-    out.push({ at: i, op, arg: n ? BigInt(`0x${b.subarray(i + 1, i + 1 + n).toString('hex') || '0'}`) : 0n })
-    i += 1 + n
-  }
-  return out
-}
+const opcodes = opcodesOf
 
 describe('forwarding model, ML2SC 30-4-1', () => {
   let plan: Plan
