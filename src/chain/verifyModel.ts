@@ -2,7 +2,7 @@ import { getAddress, toHex, zeroAddress, type Hex } from 'viem'
 import { adminLibrary, STORAGE_BASE } from '../codegen/admin/adminLibrary.ts'
 import { embeddedWeightRanges } from '../codegen/weights/embeddedWeightRanges.ts'
 import type { CompiledContract } from '../compile/compileSolidity.ts'
-import { codeDifference, immutableValue } from '../compile/runtimeCodeHash.ts'
+import { codeDifference, immutableValue, prefixDifference } from '../compile/runtimeCodeHash.ts'
 import type { ChainSession } from './connectChain.ts'
 import { chunkMatches, readModelState } from './modelState.ts'
 import { pinnedSession } from './pinnedSession.ts'
@@ -66,12 +66,6 @@ export type VerifyFindings = {
  * the owner is `expectedOwner`, when given, all 256 bits. Every read is made at one block (`block`, else
  * the head when the check starts), so the answers describe one state. Only reads: nothing is sent.
  */
-/** Where `code` differs from the compiled forwarding model in the bytes an updated model runs (prefix.end, less `ignore`). */
-function prefixDifference(code: Hex, compiled: Pick<CompiledContract, 'deployedBytecode' | 'immutables'>, prefix: LocalForwarding['prefix']): number | undefined {
-  const cut = (h: Hex): Hex => `0x${h.slice(2, 2 + 2 * prefix.end)}`
-  return codeDifference(cut(code), { deployedBytecode: cut(compiled.deployedBytecode), immutables: compiled.immutables.filter((r) => r.start + r.length <= prefix.end) }, { ignore: prefix.ignore })
-}
-
 export async function verifyModel(chain: ChainSession, address: Hex, local: LocalModel, opts: {
     expectedOwner?: Hex
     /** `chain.owner`: the initial owner the creation code must have put in the contract's immutable. */
@@ -178,8 +172,10 @@ export async function verifyModel(chain: ChainSession, address: Hex, local: Loca
     // never change: no SELFDESTRUCT in it, and the model's own code, checked above, is all that calls it)
     const k = readChunks[0]!
     const kcode = (await s.publicClient.getCode({ address: k })) ?? '0x'
-    if (kcode.toLowerCase() !== fw.kernel.toLowerCase())
-      return fail('chunk', `the kernel contract at ${k} is not ml2sc's kernel for ${local.file}'s weights (${(kcode.length - 2) / 2} bytes on chain, ${(fw.kernel.length - 2) / 2} expected${codeDifference(kcode, { deployedBytecode: fw.kernel, immutables: [] }) !== undefined ? `, first difference at byte ${codeDifference(kcode, { deployedBytecode: fw.kernel, immutables: [] })}` : ''})`, 'predict runs that code in the model\'s context: it must be the kernel an `ml2sc update` of these weights installs')
+    if (kcode.toLowerCase() !== fw.kernel.toLowerCase()) {
+      const at = codeDifference(kcode, { deployedBytecode: fw.kernel, immutables: [] })
+      return fail('chunk', `the kernel contract at ${k} is not ml2sc's kernel for ${local.file}'s weights (${(kcode.length - 2) / 2} bytes on chain, ${(fw.kernel.length - 2) / 2} expected${at !== undefined ? `, first difference at byte ${at}` : ''})`, 'predict runs that code in the model\'s context: it must be the kernel an `ml2sc update` of these weights installs')
+    }
   }
   if (badChunk)
     return fail('chunk', `${chunkLine}: the code of the data contract at ${badChunk.address} is not STOP ++ bytes ${badChunk.from}…${badChunk.to} of ${local.file}'s weights`, 'the contract reads its weights from a contract that is not a plain ml2sc data contract: it could change after this check')

@@ -11,7 +11,7 @@ import { uploadStatePath } from '../chain/uploadState.ts'
 import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
 import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weights/weightBlob.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
-import { codeDifference } from '../compile/runtimeCodeHash.ts'
+import { codeDifference, prefixDifference } from '../compile/runtimeCodeHash.ts'
 import { embeddedWeightRanges } from '../codegen/weights/embeddedWeightRanges.ts'
 import { configHashes } from '../config/configHash.ts'
 import { updatePayload } from '../pipeline/updatePayload.ts'
@@ -82,9 +82,8 @@ async function checkCompatible(s: ChainSession, config: Config, dep: Deployment,
   const onChain = (await s.publicClient.getCode({ address: dep.address })) ?? '0x'
   // a forwarding model: the code an updated model runs (its initial kernel is another's once updated)
   const fw = localForwarding(prep.plan, { ...prep.generate, contractName: name }, compiled.deployedBytecode, { hardfork: config.chain.hardfork })?.()
-  const prefix = (h: Hex): Hex => (fw ? `0x${h.slice(2, 2 + 2 * fw.prefix.end)}` : h)
-  const against = fw ? { deployedBytecode: prefix(compiled.deployedBytecode), immutables: compiled.immutables.filter((r) => r.start + r.length <= fw.prefix.end) } : compiled
-  if (codeDifference(prefix(onChain), against, { ignore: fw ? fw.prefix.ignore : embeddedWeightRanges(compiled.deployedBytecode, blob) }) === undefined) return compiled
+  const differs = fw ? prefixDifference(onChain, compiled, fw.prefix) : codeDifference(onChain, compiled, { ignore: embeddedWeightRanges(compiled.deployedBytecode, blob) })
+  if (differs === undefined) return compiled
   throw new ChainError(`the new weights need a different contract than the one at ${dep.address}: the layer sizes, weight scales or lane widths changed`, {
     where: path.relative(process.cwd(), config.model.path) || config.model.path,
     hint: 'an update keeps the architecture and the fixed-point plan; deploy the new model with `ml2sc run` (or keep batch.upload as it was)',

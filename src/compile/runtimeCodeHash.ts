@@ -27,6 +27,15 @@ export function codeDifference(code: Hex | undefined, compiled: { deployedByteco
   return a.length === b.length ? undefined : n
 }
 
+/**
+ * codeDifference over bytes [0, prefix.end) only (a forwarding model's code that an updated model still runs,
+ * forwardingModel.ts), `prefix.ignore` allowed to differ; immutables past the prefix are not compared.
+ */
+export function prefixDifference(code: Hex | undefined, compiled: { deployedBytecode: Hex; immutables: Ranges }, prefix: { end: number; ignore: Ranges }): number | undefined {
+  const cut = (h: Hex): Hex => `0x${h.slice(2, 2 + 2 * prefix.end)}`
+  return codeDifference(cut(code ?? '0x'), { deployedBytecode: cut(compiled.deployedBytecode), immutables: compiled.immutables.filter((r) => r.start + r.length <= prefix.end) }, { ignore: prefix.ignore })
+}
+
 /** Whether `code` (read from a chain) is this compiled contract, whoever deployed it. */
 export const isCompiledCode = (code: Hex, compiled: { deployedBytecode: Hex; immutables: Ranges }): boolean => codeDifference(code, compiled) === undefined
 
