@@ -18,14 +18,7 @@ export function biasedLaneHalf(s: ConvStep): bigint {
  * (H >> wShift), one SHR, one AND and one SUB. One lane (no offset in its bias word): sar(wShift, acc).
  */
 export function biasedLaneValue(s: ConvStep, lanes: number, k: number, acc = 'acc'): string {
-  if (lanes === 1) return `sar(${s.wShift}, ${acc})`
-  const H = biasedLaneHalf(s)
-  const ws = BigInt(s.wShift)
-  const exact = H % (1n << ws) === 0n
-  const LM = '0x' + ((1n << BigInt(s.laneBits - (exact ? s.wShift : 0))) - 1n).toString(16)
-  const shift = k * s.laneBits + (exact ? s.wShift : 0)
-  const field = `and(${shift ? `shr(${shift}, ${acc})` : acc}, ${LM})`
-  return exact ? `sub(${field}, 0x${(H >> ws).toString(16)})` : `sar(${s.wShift}, sub(${field}, 0x${H.toString(16)}))`
+  return lanes === 1 ? `sar(${s.wShift}, ${acc})` : unbiasedField(acc, k, s.laneBits, s.wShift, biasedLaneHalf(s))
 }
 
 /** Each lane of `acc` (offset as biasedLaneValue says) to the output, rescaled and activated. */
