@@ -5,8 +5,9 @@
 // Plain JavaScript, so that node runs it: node compiles solc-js's WebAssembly about a quarter faster than bun
 // (0.20 against 0.27 CPU s per model contract here), and the runner prefers it when it is on PATH.
 //   node scripts/solc-server.mjs <spool folder>      (or bun; stopped by its starter, with SIGTERM)
-import { readdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeFileSync } from 'node:fs'
+import { appendFileSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { createHash } from 'node:crypto'
 import path from 'node:path'
 
 const dir = process.argv[2]
@@ -17,6 +18,8 @@ const version = solc.version()
 // for scripts/solc-js-shim's --version (forge asks it before every build)
 writeFileSync(path.join(dir, `version.${process.pid}.tmp`), version)
 renameSync(path.join(dir, `version.${process.pid}.tmp`), path.join(dir, 'version'))
+
+const profile = process.env.ML2SC_PROFILE ? path.join(process.env.ML2SC_PROFILE, `solc-server-${process.pid}.log`) : undefined
 
 /** @returns {boolean} */
 function serveOne() {
@@ -39,7 +42,17 @@ function serveOne() {
     } catch {
       continue // another server took it, or its client withdrew it
     }
-    const output = solc.compile(readFileSync(work, 'utf8'))
+    const t0 = process.cpuUsage()
+    const input = readFileSync(work, 'utf8')
+    const output = solc.compile(input)
+    // under ML2SC_PROFILE (scripts/test-profile.ts): which process asked, the contract, and the CPU it took
+    if (profile) {
+      const u = process.cpuUsage(t0)
+      const name = /"sources":\{"([^"]+)\.sol"/.exec(input)?.[1] ?? '?'
+      // the input with the contract's name taken out: the same model compiled under two names shares this
+      const shape = createHash('sha256').update(input.split(name).join('')).digest('hex').slice(0, 16)
+      appendFileSync(profile, `${JSON.stringify({ pid: Number(id.split('-')[0]), name, shape, cpu: (u.user + u.system) / 1e6 })}\n`)
+    }
     const tmp = path.join(dir, `${id}.out.tmp`)
     writeFileSync(tmp, `${version}\n${output}`)
     renameSync(tmp, path.join(dir, `${id}.out`))

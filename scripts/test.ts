@@ -17,7 +17,7 @@
 //   ML2SC_TEST_COSTS=write                   rewrite scripts/test-costs.json (CPU s) and test-walls.json (wall s)
 //   ML2SC_PROFILE=<folder>                   record where each file's CPU goes (scripts/test-profile.ts)
 import { Glob } from 'bun'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import path from 'node:path'
 import { batchable, batches, splitByFile } from './test-batches.ts'
@@ -66,6 +66,7 @@ const env: Record<string, string | undefined> = { ...process.env, ML2SC_COMPILE_
 // ML2SC_PROFILE=<folder>: every bun process of the run (test files and the CLI processes they start) writes
 // where its CPU went (test/helpers/profile.ts); `bun scripts/test-profile.ts <folder>` sums it per file
 const PROFILE_PRELOAD = process.env.ML2SC_PROFILE ? ['--preload', path.join(ROOT, 'test/helpers/profile.ts')] : []
+if (process.env.ML2SC_PROFILE) mkdirSync(process.env.ML2SC_PROFILE, { recursive: true })
 // never a runner inside a runner (a child bun given options before `test` runs package.json's "test" script)
 if (process.env.ML2SC_TEST_RUNNER) {
   process.stderr.write('scripts/test.ts: started from inside a test run; refusing to start another\n')

@@ -41,9 +41,12 @@ export async function predictBatchEstimate(s: ChainSession, address: Hex, abi: A
   return { tx: { label, hash: null, gasUsed }, rows: rows.length, outputs }
 }
 
-/** Send one predictBatch transaction and read the outputs back from its Predictions event. */
-export async function predictBatchTx(s: ChainSession, address: Hex, abi: Abi, plan: Plan, rows: bigint[][], label: string): Promise<BatchResult> {
-  return await (await submitPredictBatch(s, address, abi, plan, rows, label)).wait()
+/**
+ * Send one predictBatch transaction and read the outputs back from its Predictions event. `gas`: its limit
+ * (else eth_estimateGas, which runs the whole batch again, several times on most nodes, before it is sent).
+ */
+export async function predictBatchTx(s: ChainSession, address: Hex, abi: Abi, plan: Plan, rows: bigint[][], label: string, gas?: bigint): Promise<BatchResult> {
+  return await (await submitPredictBatch(s, address, abi, plan, rows, label, gas)).wait()
 }
 
 /**

@@ -91,7 +91,7 @@ describe('new activations: every format reads alike; on chain equals the simulat
       const blob = encodeWeights(plan)
       if (!embedsWeights(plan)) await uploadWeights(s, address, c.abi, blob, chunkSizes(blob.length))
       const rows = data.features.map((f) => (encodeRow(plan, f) as { values: bigint[] }).values)
-      const res = await predictBatchTx(s, address, c.abi, plan, rows, 'batch')
+      const res = await predictBatchTx(s, address, c.abi, plan, rows, 'batch', BigInt(s.txGasCap))
       let maxErr = 0
       res.outputs.forEach((raw, i) => {
         expect(raw).toEqual(simulate(plan, rows[i]!))

@@ -184,7 +184,7 @@ describe('every format, on chain, equals PyTorch', () => {
       const blob = encodeWeights(plan)
       if (!embedsWeights(plan)) await uploadWeights(s, address, c.abi, blob, chunkSizes(blob.length))
       const rows = data.features.map((f) => (encodeRow(plan, f) as { values: bigint[] }).values)
-      const res = await predictBatchTx(s, address, c.abi, plan, rows, 'batch')
+      const res = await predictBatchTx(s, address, c.abi, plan, rows, 'batch', BigInt(s.txGasCap))
       res.outputs.forEach((raw, i) => {
         const t = torch[i]!
         if (task === 'regression') expect(Math.abs(interpret(plan, task, raw) - t[0]!)).toBeLessThan(1e-3)
@@ -209,7 +209,7 @@ describe('ML2SC reference models on chain', async () => {
       const blob = encodeWeights(plan)
       if (!embedsWeights(plan)) await uploadWeights(s, address, c.abi, blob, chunkSizes(blob.length))
       const rows = data.features.map((f) => (encodeRow(plan, f) as { values: bigint[] }).values)
-      const res = await predictBatchTx(s, address, c.abi, plan, rows, 'batch')
+      const res = await predictBatchTx(s, address, c.abi, plan, rows, 'batch', BigInt(s.txGasCap))
       const torch = (await Bun.file(path.join(ANCHORS, 'reference', `${name}.outputs.csv`)).text()).trim().split('\n').map(Number)
       expect(res.outputs.length).toBe(50)
       res.outputs.forEach((raw, i) => {

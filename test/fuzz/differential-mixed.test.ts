@@ -97,7 +97,7 @@ describe('differential fuzzing of per-layer weight widths: chain vs simulator, b
       let first = ''
       for (let at = 0; at < good.length; at += perTx) {
         const batch = good.slice(at, at + perTx)
-        const res = await predictBatchTx(s, address, compiled.abi, plan, batch, `mixed fuzz ${c.name}`)
+        const res = await predictBatchTx(s, address, compiled.abi, plan, batch, `mixed fuzz ${c.name}`, BigInt(s.txGasCap))
         const sims = simulateBatch(plan, batch)
         res.outputs.forEach((onchain, k) => {
           if (onchain.length !== sims[k]!.length || onchain.some((v, j) => v !== sims[k]![j])) {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import path from 'node:path'
 import { decodeAbiParameters, encodeFunctionData, type Hex } from 'viem'
 import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
-import { measureBatchGas, predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
+import { batchGasLimit, measureBatchGas, predictBatchTx } from '../../src/chain/evaluateOnChain.ts'
 import { UNROLL_LIMIT } from '../../src/codegen/dense/memoryMap.ts'
 import { kernelOf } from '../../src/codegen/dense/memoryMap.ts'
 import { embedsWeights, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
@@ -247,7 +247,7 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
       let first = ''
       for (let at = 0; at < good.length; at += perTx) {
         const batch = good.slice(at, at + perTx)
-        const res = await predictBatchTx(s, address, compiled.abi, plan, batch, `fuzz ${c.name}`)
+        const res = await predictBatchTx(s, address, compiled.abi, plan, batch, `fuzz ${c.name}`, batchGasLimit(m, batch.length, TX_GAS_CAP))
         expect(res.tx.gasUsed).toBeLessThan(TX_GAS_CAP)
         totals.transactions++
         // the batched simulator against the chain's batch (singles below: simulate() row by row)
@@ -276,7 +276,7 @@ describe('differential fuzzing: chain vs simulator, bit for bit', () => {
         }
         totals.singles++
       }
-      const one = await predictBatchTx(s, address, compiled.abi, plan, [good[0]!], `fuzz ${c.name} (1 row)`)
+      const one = await predictBatchTx(s, address, compiled.abi, plan, [good[0]!], `fuzz ${c.name} (1 row)`, batchGasLimit(m, 1, TX_GAS_CAP))
       if (one.outputs[0]!.some((v, j) => v !== simulate(plan, good[0]!)[j])) (mismatches++, (first ||= 'predictBatch of one row differs'))
       totals.rows += good.length
       totals.mismatches += mismatches

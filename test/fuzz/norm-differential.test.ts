@@ -97,7 +97,7 @@ describe('norm ops differential fuzz: chain vs simulator, bit for bit', () => {
       let first = ''
       for (let at = 0; at < good.length; at += 40) {
         const batch = good.slice(at, at + 40)
-        const res = await predictBatchTx(s, address, compiled.abi, plan, batch, `norm fuzz ${c.name}`)
+        const res = await predictBatchTx(s, address, compiled.abi, plan, batch, `norm fuzz ${c.name}`, BigInt(s.txGasCap))
         res.outputs.forEach((onchain, k) => {
           const sim = simulate(plan, batch[k]!)
           if (sim.length !== onchain.length || sim.some((v, j) => v !== onchain[j])) {

@@ -22,7 +22,7 @@ export async function deployCnn(s: ChainSession, plan: Plan, name: string, layou
     const { data: ret } = await s.publicClient.call({ account: s.account, to: address, data, gas: 16_000_000n })
     return decodeAbiParameters([{ type: 'int256[]' }], ret!)[0] as readonly bigint[]
   }
-  const batch = async (rows: bigint[][]) => await predictBatchTx(s, address, compiled.abi, plan, rows, name)
+  const batch = async (rows: bigint[][]) => await predictBatchTx(s, address, compiled.abi, plan, rows, name, BigInt(s.txGasCap))
   /** Gas of one `predict` transaction (sent, not estimated). */
   const predictTxGas = async (row: bigint[]) => {
     const data = encodeFunctionData({ abi: compiled.abi, functionName: 'predict', args: [packRowWords(plan, row)] })
