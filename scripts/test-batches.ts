@@ -4,12 +4,13 @@
 // A `bun test` process pays about 1 s of CPU before its file's own work: bun's start, and loading and
 // transpiling the modules a test reaches (viem, the model readers, the pipeline). Twelve small chain files
 // took 24 CPU s in twelve processes and 8.5 in one. So every file that is not heavy runs in a batch with
-// others, when its source shows none of the things that reach beyond the file (SHARED_STATE below): a
-// process it starts or asserts on, the environment, exit code, working folder, or a global it replaces.
-// Bun loads the files of a process one after another in one module cache, so a file that only starts its
-// own anvil, runs the CLI in-process (which swaps stdout, argv and the folder for the call and puts them
-// back) or compiles is a good neighbour. A file is not heavy when its last measured CPU
-// (scripts/test-costs.json) is at most LIGHT_CPU; a file not measured yet never batches.
+// others, when its source shows none of the things that reach beyond the file (SHARED_STATE below): the
+// environment, exit code, working folder, signal handlers, or a global it replaces. Bun loads the files of a
+// process one after another in one module cache, so a file that starts its own anvil, runs the CLI in-process
+// (which swaps stdout, argv and the folder for the call and puts them back) or as a child process, or
+// compiles, is a good neighbour: a child process has its own state, and no test asserts on the process
+// table. A file is not heavy when its last measured CPU (scripts/test-costs.json) is at most LIGHT_CPU; a
+// file not measured yet never batches.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 
@@ -23,8 +24,8 @@ export const BATCH_FILES = 16
 /** Source text that keeps a file in its own process (see above). */
 const SHARED_STATE = new RegExp(
   [
-    // processes and process-wide state
-    'Bun\\.spawn|spawnSync|child_process|\\brunCli\\(|process\\.env\\.\\w+\\s*=(?!=)|delete process\\.env|process\\.exitCode\\s*=|process\\.chdir',
+    // process-wide state
+    'process\\.env\\.\\w+\\s*=(?!=)|delete process\\.env|process\\.exitCode\\s*=|process\\.chdir',
     'process\\.on\\(|process\\.exit\\b|mock\\.module|spyOn|setSystemTime|globalThis\\.\\w+\\s*=(?!=)',
   ].join('|'),
 )

@@ -52,10 +52,43 @@ function fitsDoubles(layer: ConvPlan, x: bigint[], perOut: number): boolean {
   return true
 }
 
+const bitLength = (v: bigint) => (v === 0n ? 0 : v.toString(2).length)
+const limbCache = new WeakMap<ConvPlan, Map<number, { hi: number[]; lo: number[]; hiSums: bigint[] }>>()
+
+/**
+ * Where one sum in doubles would pass 2^53 (weights at 2^31 while precision is chosen): each weight split
+ * as hi·2^L + lo with 0 ≤ lo < 2^L, so that Σ lo·x stays below 2^53 (perOut·2^L·max|x|) and Σ hi·x too
+ * (Σ|hi|·max|x|, per output); undefined when no L does (BigInt then).
+ */
+export function limbsFor(layer: ConvPlan, x: bigint[], perOut: number): { L: number; hi: number[]; lo: number[] } | undefined {
+  let xMax = 0n
+  for (const v of x) {
+    const a = v < 0n ? -v : v
+    if (a > xMax) xMax = a
+  }
+  if (xMax === 0n || xMax >= EXACT) return undefined
+  // the largest L with perOut·2^L·xMax < 2^53
+  const L = 52 - bitLength(BigInt(perOut) * xMax)
+  if (L < 1) return undefined
+  let byL = limbCache.get(layer)
+  if (!byL) limbCache.set(layer, (byL = new Map()))
+  let split = byL.get(L)
+  if (!split) {
+    const B = BigInt(L)
+    const hiQ = layer.weights.map((w) => w >> B) // floor: lo = w − hi·2^L is in [0, 2^L)
+    const hiSums = layer.biases.map((_, o) => hiQ.slice(o * perOut, (o + 1) * perOut).reduce((a, h) => a + (h < 0n ? -h : h), 0n))
+    split = { hi: hiQ.map(Number), lo: layer.weights.map((w, i) => Number(w - (hiQ[i]! << B))), hiSums }
+    byL.set(L, split)
+  }
+  for (const h of split.hiSums) if (h * xMax >= EXACT) return undefined
+  return { L, hi: split.hi, lo: split.lo }
+}
+
 /**
  * The fixed-point conv, exactly as the contract: acc = bq[o] + Σ wq·x over in-range taps, then acc >> wShift
  * (floor). When fitsDoubles proves every partial sum below 2^53, the sums run in doubles, exactly, and
- * the floor shift is an exact division by 2^wShift (`exact: 'bigint'` forces BigInt, for tests).
+ * the floor shift is an exact division by 2^wShift; else, when limbsFor splits the weights in two, two exact
+ * sums in doubles joined in BigInt (`exact: 'bigint'` forces BigInt, for tests).
  */
 export function fixedConv(layer: ConvPlan, x: bigint[], slopeBits: number, scale: bigint, exact: 'auto' | 'bigint' = 'auto'): bigint[] {
   const g = gridOf(layer)
@@ -80,6 +113,30 @@ export function fixedConv(layer: ConvPlan, x: bigint[], slopeBits: number, scale
           for (let t = 0; t < taps.length; t++) acc += wn[wBase + taps[t]!]! * xn[xBase + offsets[t]!]!
         }
         y[o * positions.length + p] = BigInt(Math.floor(acc / div))
+      })
+    }
+    return activateFixed(y, layer.activation, layer.slopeQ, slopeBits, scale)
+  }
+  const limbs = exact === 'auto' ? limbsFor(layer, x, kArea * inPer) : undefined
+  if (limbs) {
+    // two sums in doubles, each exact (limbsFor), joined in BigInt: acc = bq[o] + (Σ hi·x)·2^L + Σ lo·x
+    const xn = x.map(Number)
+    const L = BigInt(limbs.L)
+    for (let o = 0; o < g.outC; o++) {
+      const c0 = Math.floor(o / outPer) * inPer
+      positions.forEach(({ offsets, taps }, p) => {
+        let hi = 0
+        let lo = 0
+        for (let c = 0; c < inPer; c++) {
+          const wBase = (o * inPer + c) * kArea
+          const xBase = (c0 + c) * g.inH * g.inW
+          for (let t = 0; t < taps.length; t++) {
+            const xv = xn[xBase + offsets[t]!]!
+            hi += limbs.hi[wBase + taps[t]!]! * xv
+            lo += limbs.lo[wBase + taps[t]!]! * xv
+          }
+        }
+        y[o * positions.length + p] = (layer.biases[o]! + (BigInt(hi) << L) + BigInt(lo)) >> s
       })
     }
     return activateFixed(y, layer.activation, layer.slopeQ, slopeBits, scale)
