@@ -12,6 +12,9 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 
 const dir = process.env.ML2SC_PROFILE
+// ML2SC_PROFILE_JS=1 as well: JavaScriptCore's sampling profiler in each test process, its hottest functions
+// written to <folder>/SamplingProfile.*.txt at exit (where a file's own CPU goes, by function)
+if (dir && process.env.ML2SC_PROFILE_JS && process.argv.some((a) => a.endsWith('.test.ts'))) (await import('bun:jsc')).startSamplingProfiler(dir)
 if (dir) {
   // the CLI processes a test starts (bin/ml2sc runs `bun src/cli.ts`) load this file too
   process.env.BUN_OPTIONS = `--preload ${import.meta.path}`
