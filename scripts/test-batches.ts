@@ -30,9 +30,23 @@ const SHARED_STATE = new RegExp(
   ].join('|'),
 )
 
+/** Wall seconds per CPU second from which a file counts as mostly waiting (on blocks, timeouts, retries). */
+export const WAITING_RATIO = 4
+/** …and wall seconds: a file that waits briefly is batched as any other. */
+export const WAITING_WALL = 10
+
+/**
+ * Files that mostly wait (3-second blocks, an RPC's injected timeouts and retries), by their last measured
+ * wall and CPU: each runs alone, in a lane of its own (scripts/test.ts), so that its waiting neither holds
+ * a batch's slot nor leaves a core idle.
+ */
+export function mostlyWaiting(files: string[], costs: Record<string, number>, walls: Record<string, number>): Set<string> {
+  return new Set(files.filter((f) => walls[f] !== undefined && walls[f]! >= WAITING_WALL && walls[f]! >= WAITING_RATIO * Math.max(1, costs[f] ?? 0)))
+}
+
 /** The files (of `files`) that may share a process with other light files. */
-export function batchable(root: string, files: string[], costs: Record<string, number>): Set<string> {
-  return new Set(files.filter((f) => costs[f] !== undefined && costs[f]! <= LIGHT_CPU && !SHARED_STATE.test(readFileSync(path.join(root, f), 'utf8'))))
+export function batchable(root: string, files: string[], costs: Record<string, number>, waiting: Set<string> = new Set()): Set<string> {
+  return new Set(files.filter((f) => costs[f] !== undefined && costs[f]! <= LIGHT_CPU && !waiting.has(f) && !SHARED_STATE.test(readFileSync(path.join(root, f), 'utf8'))))
 }
 
 /**

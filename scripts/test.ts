@@ -9,7 +9,9 @@
 // The files start longest first, by the wall seconds each held its slot when last measured
 // (scripts/test-walls.json), else by the CPU seconds it took (scripts/test-costs.json) times the usual wall per
 // CPU second, so that the long ones (and the ones that mostly wait on a node) never start last and the light
-// ones fill the gaps; a file in neither table is guessed from its folder. The files of one run share a
+// ones fill the gaps; a file in neither table is guessed from its folder. The files that mostly wait (on
+// 3-second blocks, on an RPC's injected timeouts: wall far above CPU, scripts/test-batches.ts) run one after
+// another in one more lane, so that their waiting never holds a batch or leaves a core idle. The files of one run share a
 // solc cache (ML2SC_COMPILE_CACHE, a temporary folder removed at the end): a contract compiled once, by any
 // file or CLI process, is read back by the others instead of loading solc-js again.
 //
@@ -20,7 +22,7 @@ import { Glob } from 'bun'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import path from 'node:path'
-import { batchable, batches, splitByFile } from './test-batches.ts'
+import { batchable, batches, mostlyWaiting, splitByFile } from './test-batches.ts'
 
 const ROOT = path.resolve(import.meta.dir, '..')
 /** Per-test timeout handed to bun: 15 minutes, about 5× the slowest test seen on a busy 2-core machine. */
@@ -46,8 +48,10 @@ const walls = readTable(WALLS)
 const cost = (f: string) => costs[f] ?? guess(f)
 // the light files run several per process (scripts/test-batches.ts; ML2SC_TEST_BATCH=0 runs each alone);
 // a batch takes its place in the heaviest-first order by its files' summed cost
-const light = process.env.ML2SC_TEST_BATCH === '0' ? new Set<string>() : batchable(ROOT, files, costs)
-const units: string[][] = [...files.filter((f) => !light.has(f)).map((f) => [f]), ...batches([...light], cost)]
+// the files that mostly wait run one after another in a lane of their own, beside the `jobs` lanes
+const waiting = process.env.ML2SC_TEST_BATCH === '0' ? new Set<string>() : mostlyWaiting(files, costs, walls)
+const light = process.env.ML2SC_TEST_BATCH === '0' ? new Set<string>() : batchable(ROOT, files, costs, waiting)
+const units: string[][] = [...files.filter((f) => !light.has(f) && !waiting.has(f)).map((f) => [f]), ...batches([...light], cost)]
 const unitCost = (u: string[]) => u.reduce((a, f) => a + cost(f), 0)
 // Longest first, by the wall seconds a file held its slot when last measured (scripts/test-walls.json, written
 // beside the costs): a file that mostly waits (on anvil, on a node's timeouts) holds a slot long for little
@@ -57,6 +61,7 @@ const ratios = Object.keys(walls).filter((f) => costs[f]! >= 1).map((f) => walls
 const wallPerCpu = ratios.length ? ratios[ratios.length >> 1]! : 1
 const slotSeconds = (u: string[]) => (u.length === 1 && walls[u[0]!] !== undefined ? walls[u[0]!]! : unitCost(u) * wallPerCpu)
 const queue = units.sort((a, b) => slotSeconds(b) - slotSeconds(a))
+const waitQueue = [...waiting].map((f) => [f]).sort((a, b) => slotSeconds(b) - slotSeconds(a))
 // one more than the cores: the chain-bound files spend part of their time waiting on anvil
 const jobs = Math.max(1, Number(process.env.ML2SC_TEST_JOBS ?? availableParallelism() + 1))
 // ML2SC_COMPILE_CACHE= (empty) runs without the shared cache
@@ -138,11 +143,15 @@ async function runFiles(batch: string[]): Promise<Outcome> {
 const t0 = performance.now()
 const outcomes: Outcome[] = []
 try {
-  await Promise.all(
-    Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-      for (let b = queue.shift(); b; b = queue.shift()) outcomes.push(await runFiles(b))
+  await Promise.all([
+    ...Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+      for (let b = queue.shift() ?? waitQueue.shift(); b; b = queue.shift() ?? waitQueue.shift()) outcomes.push(await runFiles(b))
     }),
-  )
+    // the waiting lane; the other lanes take from it too once their own queue is empty
+    (async () => {
+      for (let b = waitQueue.shift(); b; b = waitQueue.shift()) outcomes.push(await runFiles(b))
+    })(),
+  ])
 } finally {
   if (ownCache) rmSync(cacheDir, { recursive: true, force: true })
   for (const p of servers) p.kill()
