@@ -97,6 +97,7 @@ if (serverDir) {
   env.ML2SC_COMPILE_SERVER = serverDir
 }
 
+const runStart = performance.now()
 type Outcome = { files: string[]; pass: number; fail: number; skip: number; code: number; seconds: number; cpu: number; failed: string[] }
 const count = (text: string, word: string) => Number(/^ *(\d+) /.exec(text.match(new RegExp(`^ *\\d+ ${word}$`, 'm'))?.[0] ?? '')?.[1] ?? 0)
 
@@ -114,7 +115,8 @@ async function runFiles(batch: string[]): Promise<Outcome> {
   // an error between tests counts as a failure (bun writes it as ` N error`); a process that failed without
   // counting either (it crashed, or a hook threw) counts as one
   if (code !== 0 && o.fail === 0) o.fail = 1
-  const timing = `${seconds.toFixed(1)} s · CPU ${cpu.toFixed(1)} s`
+  // and when it ended, in seconds from the run's start (where a run's tail comes from)
+  const timing = `${seconds.toFixed(1)} s · CPU ${cpu.toFixed(1)} s · ended at ${((performance.now() - runStart) / 1000).toFixed(0)} s`
   if (batch.length === 1) {
     if (o.fail > 0) o.failed = [batch[0]!]
     process.stdout.write(`\n── ${batch[0]} · ${o.pass} pass, ${o.fail} fail · ${timing} ──\n${out}${err.trimEnd()}\n`)
@@ -144,7 +146,6 @@ async function runFiles(batch: string[]): Promise<Outcome> {
   return o
 }
 
-const t0 = performance.now()
 const outcomes: Outcome[] = []
 try {
   await Promise.all([
@@ -175,6 +176,6 @@ const cpu = outcomes.reduce((a, o) => a + o.cpu, 0) + serverCpu
 const failed = outcomes.flatMap((o) => o.failed)
 const nFiles = outcomes.reduce((a, o) => a + o.files.length, 0)
 const nBatches = outcomes.filter((o) => o.files.length > 1).length
-process.stdout.write(`\n${nFiles} files in ${outcomes.length} processes (${nBatches} of them batches of light files), ${jobs} at a time, ${((performance.now() - t0) / 1000).toFixed(0)} s, CPU ${cpu.toFixed(0)} s${servers.length ? ` (${serverCpu.toFixed(0)} s of it in ${servers.length} solc servers)` : ''}${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`)
+process.stdout.write(`\n${nFiles} files in ${outcomes.length} processes (${nBatches} of them batches of light files), ${jobs} at a time, ${((performance.now() - runStart) / 1000).toFixed(0)} s, CPU ${cpu.toFixed(0)} s${servers.length ? ` (${serverCpu.toFixed(0)} s of it in ${servers.length} solc servers)` : ''}${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`)
 process.stdout.write(` ${sum('skip')} skip\n ${sum('pass')} pass\n ${sum('fail')} fail\n`)
 process.exit(files.length === 0 || sum('fail') > 0 ? 1 : 0)
