@@ -79,9 +79,6 @@ if (process.env.ML2SC_TEST_RUNNER) {
   process.exit(2)
 }
 env.ML2SC_TEST_RUNNER = '1'
-// an embedded anvil a session is done with is reset to genesis and reused by the next session of the same
-// process with the same settings (src/chain/anvilPool.ts): one binary start instead of one per session
-env.ML2SC_ANVIL_POOL ??= '1'
 // one long-lived solc-js per core (scripts/solc-server.mjs) compiles for every process of the run, so that
 // no test file or CLI process loads solc-js itself (about 2.5 s of CPU each); ML2SC_COMPILE_SERVER= (empty)
 // runs without them. Their CPU is counted in the run's total below. They run under node when it is on PATH

@@ -1,16 +1,9 @@
 import { createServer } from 'node:net'
 import { Instance } from 'prool'
 import { ChainError } from '../errors/base.ts'
-import { anvilPoolOn, killPooledAnvils, releaseToPool, takePooledAnvil } from './anvilPool.ts'
 import { findAnvil } from './findAnvil.ts'
 
-export type AnvilHandle = {
-  rpcUrl: string
-  port: number
-  stop: () => Promise<void>
-  /** Stop the process itself, even when the pool would keep it (anvilPool.ts). */
-  kill: () => Promise<void>
-}
+export type AnvilHandle = { rpcUrl: string; port: number; stop: () => Promise<void> }
 
 /** A free TCP port on loopback (the OS picks it; we release it for anvil). */
 export async function freePort(): Promise<number> {
@@ -31,8 +24,7 @@ function hookExit() {
   if (hooked) return
   hooked = true
   const stopAll = () => {
-    for (const h of running) void h.kill()
-    killPooledAnvils()
+    for (const h of running) void h.stop()
   }
   process.once('exit', stopAll)
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
@@ -48,10 +40,6 @@ function hookExit() {
  */
 export async function startAnvil(opts: { hardfork: string; blockGasLimit: number; fork?: string; chainId?: number; stateFile?: string }): Promise<AnvilHandle> {
   const binary = findAnvil()
-  // under the test runner, a node another session of this process is done with, reset to genesis
-  const poolKey = anvilPoolOn() && !opts.fork && !opts.stateFile ? JSON.stringify([binary, opts.hardfork, opts.blockGasLimit, opts.chainId ?? null]) : undefined
-  const pooled = poolKey ? await takePooledAnvil(poolKey, opts.blockGasLimit) : undefined
-  if (pooled) return track(pooled, poolKey, opts.blockGasLimit)
   const port = await freePort()
   const args: Record<string, unknown> = {
     binary,
@@ -72,36 +60,22 @@ export async function startAnvil(opts: { hardfork: string; blockGasLimit: number
   } catch (e) {
     throw new ChainError(`anvil failed to start: ${String((e as Error)?.message ?? e).split('\n')[0]}`, { hint: `binary: ${binary}`, cause: e })
   }
-  const kill = async () => {
-    // SIGTERM it ourselves and wait: anvil dumps its --state on SIGTERM, and when execa's own kill()
-    // sends the signal it arms a 5 s force-kill timer that keeps the process alive after we are done.
-    const child = (instance as unknown as { _internal?: { process?: { pid?: number; exitCode: number | null; signalCode: string | null; once: (e: 'exit', f: () => void) => void } } })._internal?.process
-    if (child?.pid && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-      try {
-        process.kill(child.pid, 'SIGTERM')
-        await exited
-      } catch {}
-    }
-    await instance.stop().catch(() => {})
-  }
-  return track({ rpcUrl: `http://127.0.0.1:${port}`, port, kill }, poolKey, opts.blockGasLimit)
-}
-
-/** A running node's handle: stop() gives it back to the pool when there is one (anvilPool.ts), else kills it. */
-function track(node: { rpcUrl: string; port: number; kill: () => Promise<void> }, poolKey: string | undefined, gasLimit: number): AnvilHandle {
   const handle: AnvilHandle = {
-    rpcUrl: node.rpcUrl,
-    port: node.port,
-    kill: async () => {
-      running.delete(handle)
-      await node.kill()
-    },
+    rpcUrl: `http://127.0.0.1:${port}`,
+    port,
     stop: async () => {
-      // once: a node handed back twice would serve two sessions
-      if (!running.delete(handle)) return
-      if (poolKey) await releaseToPool(poolKey, gasLimit, node)
-      else await node.kill()
+      running.delete(handle)
+      // SIGTERM it ourselves and wait: anvil dumps its --state on SIGTERM, and when execa's own kill()
+      // sends the signal it arms a 5 s force-kill timer that keeps the process alive after we are done.
+      const child = (instance as unknown as { _internal?: { process?: { pid?: number; exitCode: number | null; signalCode: string | null; once: (e: 'exit', f: () => void) => void } } })._internal?.process
+      if (child?.pid && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+        try {
+          process.kill(child.pid, 'SIGTERM')
+          await exited
+        } catch {}
+      }
+      await instance.stop().catch(() => {})
     },
   }
   running.add(handle)
