@@ -2,6 +2,7 @@ import type { ConvLayer } from '../ir/tensorTypes.ts'
 import { activateFixed, activateFloat } from './tensorActivation.ts'
 import type { ConvPlan } from './tensorPlanTypes.ts'
 import { allWindowTaps, gridOf } from './window.ts'
+import { weightLimbs } from './weightLimbs.ts'
 
 /**
  * Convolution, float and fixed point side by side: the same loops over output channel o, output
@@ -52,37 +53,8 @@ function fitsDoubles(layer: ConvPlan, x: bigint[], perOut: number): boolean {
   return true
 }
 
-const bitLength = (v: bigint) => (v === 0n ? 0 : v.toString(2).length)
-const limbCache = new WeakMap<ConvPlan, Map<number, { hi: number[]; lo: number[]; hiSums: bigint[] }>>()
-
-/**
- * Where one sum in doubles would pass 2^53 (weights at 2^31 while precision is chosen): each weight split
- * as hi·2^L + lo with 0 ≤ lo < 2^L, so that Σ lo·x stays below 2^53 (perOut·2^L·max|x|) and Σ hi·x too
- * (Σ|hi|·max|x|, per output); undefined when no L does (BigInt then).
- */
-export function limbsFor(layer: ConvPlan, x: bigint[], perOut: number): { L: number; hi: number[]; lo: number[] } | undefined {
-  let xMax = 0n
-  for (const v of x) {
-    const a = v < 0n ? -v : v
-    if (a > xMax) xMax = a
-  }
-  if (xMax === 0n || xMax >= EXACT) return undefined
-  // the largest L with perOut·2^L·xMax < 2^53
-  const L = 52 - bitLength(BigInt(perOut) * xMax)
-  if (L < 1) return undefined
-  let byL = limbCache.get(layer)
-  if (!byL) limbCache.set(layer, (byL = new Map()))
-  let split = byL.get(L)
-  if (!split) {
-    const B = BigInt(L)
-    const hiQ = layer.weights.map((w) => w >> B) // floor: lo = w − hi·2^L is in [0, 2^L)
-    const hiSums = layer.biases.map((_, o) => hiQ.slice(o * perOut, (o + 1) * perOut).reduce((a, h) => a + (h < 0n ? -h : h), 0n))
-    split = { hi: hiQ.map(Number), lo: layer.weights.map((w, i) => Number(w - (hiQ[i]! << B))), hiSums }
-    byL.set(L, split)
-  }
-  for (const h of split.hiSums) if (h * xMax >= EXACT) return undefined
-  return { L, hi: split.hi, lo: split.lo }
-}
+/** The conv's weights in two limbs where one double sum would pass 2^53 (weightLimbs.ts). */
+export const limbsFor = (layer: ConvPlan, x: bigint[], perOut: number) => weightLimbs(layer, () => layer.weights, layer.biases.length, perOut, x)
 
 /**
  * The fixed-point conv, exactly as the contract: acc = bq[o] + Σ wq·x over in-range taps, then acc >> wShift

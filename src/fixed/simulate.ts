@@ -4,6 +4,7 @@ import { fixedAttention } from './attention.ts'
 import { joinInput } from '../ir/layerInput.ts'
 import { inputAsValue } from './inputAsValue.ts'
 import { fixedTensorLayers } from './tensorForward.ts'
+import { weightLimbs } from './weightLimbs.ts'
 import { inputScaleOf, type Plan } from './types.ts'
 import { expandInput } from '../ir/categorical.ts'
 import { NumericsError } from '../errors/base.ts'
@@ -35,6 +36,7 @@ export function simulateLayers(plan: Plan, input: bigint[]): bigint[][] {
     const s = BigInt(layer.wShift)
     let y =
       denseInFloat(layer, x) ??
+      denseInLimbs(layer, x) ??
       layer.weights.map((row, j) => {
         let acc = layer.biases[j]!
         for (let i = 0; i < row.length; i++) acc += row[i]! * x[i]!
@@ -90,6 +92,26 @@ function denseInFloat(layer: Plan['layers'][number], x: bigint[]): bigint[] | un
     out[j] = BigInt(acc) >> s
   }
   return out
+}
+
+/** Past 2^53 for one double sum (weights at 2^31 while precision is chosen): two exact sums (weightLimbs.ts). */
+function denseInLimbs(layer: Plan['layers'][number], x: bigint[]): bigint[] | undefined {
+  const n = layer.weights[0]?.length ?? 0
+  if (x.length !== n) return undefined
+  const limbs = weightLimbs(layer, () => layer.weights.flat(), layer.biases.length, n, x)
+  if (!limbs) return undefined
+  const xn = x.map(Number)
+  const L = BigInt(limbs.L)
+  const s = BigInt(layer.wShift)
+  return layer.biases.map((b, j) => {
+    let hi = 0
+    let lo = 0
+    for (let i = 0, k = j * n; i < n; i++, k++) {
+      hi += limbs.hi[k]! * xn[i]!
+      lo += limbs.lo[k]! * xn[i]!
+    }
+    return (b + (BigInt(hi) << L) + BigInt(lo)) >> s
+  })
 }
 
 export function simulate(plan: Plan, input: bigint[]): bigint[] {
