@@ -173,6 +173,6 @@ const cpu = outcomes.reduce((a, o) => a + o.cpu, 0) + serverCpu
 const failed = outcomes.flatMap((o) => o.failed)
 const nFiles = outcomes.reduce((a, o) => a + o.files.length, 0)
 const nBatches = outcomes.filter((o) => o.files.length > 1).length
-process.stdout.write(`\n${nFiles} files in ${outcomes.length} processes (${nBatches} of them batches of light files), ${jobs} at a time, ${((performance.now() - runStart) / 1000).toFixed(0)} s, CPU ${cpu.toFixed(0)} s${servers.length ? ` (${serverCpu.toFixed(0)} s of it in ${servers.length} solc servers)` : ''}${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`)
+process.stdout.write(`\n${nFiles} files in ${outcomes.length} processes (${nBatches} of them batches of light files), ${jobs} at a time${waiting.size ? ' beside a lane for the files that mostly wait' : ''}, ${((performance.now() - runStart) / 1000).toFixed(0)} s, CPU ${cpu.toFixed(0)} s${servers.length ? ` (${serverCpu.toFixed(0)} s of it in ${servers.length} solc servers)` : ''}${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`)
 process.stdout.write(` ${sum('skip')} skip\n ${sum('pass')} pass\n ${sum('fail')} fail\n`)
 process.exit(files.length === 0 || sum('fail') > 0 ? 1 : 0)
