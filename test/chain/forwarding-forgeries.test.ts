@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config/loadConfig.ts'
 import { localModel } from '../../src/commands/update.ts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { errorOf, randomProject, type RemoteAnvil } from './helpers.ts'
-import { CHAIN_ID, chainYaml, client, deployAs, node, read, readJson, setCode, useVerifyChain, verify } from './verifyChain.ts'
+import { CHAIN_ID, chainYaml, client, deployAs, node, read, readJson, setCode, setSlot, slot2, useVerifyChain, verify } from './verifyChain.ts'
 
 setDefaultTimeout(900_000)
 useVerifyChain()
@@ -24,9 +24,7 @@ let abi: Abi
 let initial: Hex
 const env = () => ({ ML2SC_PRIVATE_KEY: remote.keys[0]! })
 const rpc = (method: string, params: unknown[]) => client().request({ method: method as 'eth_chainId', params: params as never })
-const setSlot = (a: Hex, slot: number, v: bigint) => rpc('anvil_setStorageAt', [a, toHex(slot, { size: 32 }), toHex(v, { size: 32 })])
 const setBalance = (a: Hex, wei: bigint) => rpc('anvil_setBalance', [a, toHex(wei)])
-const slot2 = async (a: Hex) => BigInt((await client().getStorageAt({ address: a, slot: toHex(2, { size: 32 }) })) ?? 0)
 const wallet = (key: Hex) => createWalletClient({ account: privateKeyToAccount(key), chain: defineChain({ id: CHAIN_ID, name: 'remote', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [remote.url] } } }), transport: http(remote.url) })
 /** Send `data` to the model from `key`'s account; resolves to the receipt's status. */
 async function send(key: Hex, data: Hex, value = 0n): Promise<string> {

@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/loadConfig.ts'
 import { localModel } from '../../src/commands/update.ts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { randomProject, type RemoteAnvil } from './helpers.ts'
-import { chainYaml, client, deployAs, node, read, readJson, setCode, useVerifyChain, verify } from './verifyChain.ts'
+import { chainYaml, client, deployAs, node, read, readJson, setCode, setSlot, slot2, useVerifyChain, verify } from './verifyChain.ts'
 
 setDefaultTimeout(900_000)
 useVerifyChain()
@@ -28,8 +28,6 @@ const nudge = (d: number) => {
   w['fc1.weight'][1][2] += d
   writeFileSync(p.weights, JSON.stringify(w))
 }
-const setSlot = async (a: Hex, slot: number, v: bigint) => await client().request({ method: 'anvil_setStorageAt' as 'eth_chainId', params: [a, toHex(slot, { size: 32 }), toHex(v, { size: 32 })] as never })
-const slot2 = async (a: Hex) => BigInt((await client().getStorageAt({ address: a, slot: toHex(2, { size: 32 }) })) ?? 0)
 
 beforeAll(async () => {
   remote = node.remote

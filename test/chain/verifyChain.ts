@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect } from 'bun:test'
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createWalletClient, defineChain, http, type Abi, type Hex } from 'viem'
+import { createWalletClient, defineChain, http, toHex, type Abi, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { runCliInProcess } from '../helpers/cliInProcess.ts'
 import { publicClientFor, startRemoteAnvil, type RemoteAnvil } from './helpers.ts'
@@ -54,6 +54,11 @@ export async function sendAs(key: Hex, to: Hex, abi: Abi, functionName: string, 
 }
 
 export const setCode = async (address: Hex, code: Hex) => await client().request({ method: 'anvil_setCode' as 'eth_chainId', params: [address, code] as never })
+/** Overwrite one storage word of `address` (anvil_setStorageAt), as a forger with the node's ear would. */
+export const setSlot = async (address: Hex, slot: number, v: bigint) =>
+  await client().request({ method: 'anvil_setStorageAt' as 'eth_chainId', params: [address, toHex(slot, { size: 32 }), toHex(v, { size: 32 })] as never })
+/** A model's state word (slot 2: the update's kernel contract, its version and flags). */
+export const slot2 = async (address: Hex) => BigInt((await client().getStorageAt({ address, slot: toHex(2, { size: 32 }) })) ?? 0)
 export const read = async <T,>(address: Hex, abi: Abi, functionName: string, args: unknown[] = []) => (await client().readContract({ address, abi, functionName, args })) as T
 
 /** A third party's folder: the config (no chain key) and `files` from the publisher's folder, no output folder. */
