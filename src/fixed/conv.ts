@@ -2,7 +2,7 @@ import type { ConvLayer } from '../ir/tensorTypes.ts'
 import { activateFixed, activateFloat } from './tensorActivation.ts'
 import type { ConvPlan } from './tensorPlanTypes.ts'
 import { allWindowTaps, gridOf } from './window.ts'
-import { weightLimbs } from './weightLimbs.ts'
+import { EXACT, maxAbs, weightLimbs } from './weightLimbs.ts'
 
 /**
  * Convolution, float and fixed point side by side: the same loops over output channel o, output
@@ -30,19 +30,12 @@ export function floatConv(layer: ConvLayer, x: number[]): number[] {
   return activateFloat(y, layer.activation)
 }
 
-/** Integers below 2^53 are exact in a double: a sum whose every partial sum stays below is computed exactly. */
-const EXACT = 2n ** 53n
-
 /**
  * Whether every partial sum of every accumulator stays below 2^53 for this input: |bq[o]| + Σ|wq[o]|·max|x|
  * bounds them all (checked on the actual input, not only the plan's safe range).
  */
 function fitsDoubles(layer: ConvPlan, x: bigint[], perOut: number): boolean {
-  let xMax = 0n
-  for (const v of x) {
-    const a = v < 0n ? -v : v
-    if (a > xMax) xMax = a
-  }
+  const xMax = maxAbs(x)
   if (xMax >= EXACT) return false
   for (let o = 0; o < layer.biases.length; o++) {
     let sum = 0n

@@ -1,5 +1,15 @@
-/** Integers below 2^53 are exact in a double. */
-const EXACT = 2n ** 53n
+/** Integers below 2^53 are exact in a double: a sum whose every partial sum stays below is computed exactly. */
+export const EXACT = 2n ** 53n
+
+/** The largest |v| of `x`. */
+export function maxAbs(x: bigint[]): bigint {
+  let m = 0n
+  for (const v of x) {
+    const a = v < 0n ? -v : v
+    if (a > m) m = a
+  }
+  return m
+}
 const bitLength = (v: bigint) => (v === 0n ? 0 : v.toString(2).length)
 
 type Split = { hi: number[]; lo: number[]; hiSums: bigint[] }
@@ -13,11 +23,7 @@ const cache = new WeakMap<object, Map<number, Split>>()
  * layer) has no split for this L yet. Undefined when no L does (BigInt then).
  */
 export function weightLimbs(key: object, weights: () => bigint[], outputs: number, perOut: number, x: bigint[]): { L: number; hi: number[]; lo: number[] } | undefined {
-  let xMax = 0n
-  for (const v of x) {
-    const a = v < 0n ? -v : v
-    if (a > xMax) xMax = a
-  }
+  const xMax = maxAbs(x)
   if (xMax === 0n || xMax >= EXACT) return undefined
   // the largest L with perOut·2^L·xMax < 2^53
   const L = 52 - bitLength(BigInt(perOut) * xMax)
