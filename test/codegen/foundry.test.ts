@@ -76,7 +76,7 @@ describe('Foundry export (examples/iris) under forge', () => {
     expect(nVectors).toBe(30)
     expect(count(t, /function test_vector_\d+\(\)/g)).toBe(nVectors)
     // chunk 0 carries the update mark (1 wei) while the model holds none
-    expect(t).toContain(`model.writeChunk{value: address(model).balance == 0 ? 1 : 0}(0, hex"${Buffer.from(update.data).toString('hex')}", COMMITMENT)`)
+    expect(t).toContain(`chunk = hex"${Buffer.from(update.data).toString('hex')}";\n        model.writeChunk{value: address(model).balance == 0 ? 1 : 0}(0, chunk, COMMITMENT)`)
     expect(Buffer.from(update.data).toString('hex').endsWith(Buffer.from(blob).toString('hex'))).toBe(true)
     expect(t).toContain('function setUp() public')
     expect(t).not.toMatch(/import[^;]*forge-std/)
@@ -96,7 +96,8 @@ describe('Foundry export (examples/iris) under forge', () => {
     const mt = read(`test/${C}_chunks.t.sol`)
     const chunks = Math.ceil(blob.length / chunkSize)
     expect(chunks).toBeGreaterThan(1)
-    expect(mt.match(/model\.writeChunk(\{value: [^}]+\})?\(\d+, hex"/g)?.length).toBe(chunks)
+    expect(mt.match(/chunk = hex"[0-9a-f]+";\n\s+model\.writeChunk(\{value: [^}]+\})?\(\d+, chunk, COMMITMENT\)/g)?.length).toBe(chunks)
+    expect([...mt.matchAll(/model\.writeChunk(?:\{value: [^}]+\})?\((\d+), /g)].map((m) => Number(m[1]))).toEqual([...Array(chunks).keys()])
     // forge ran that suite's every test after the multi-chunk setUp, and none failed
     expect(run.stdout).toContain(`Ran ${count(mt, /function test_\w+\(\)/g)} tests for test/${C}_chunks.t.sol:${C}_chunksTest`)
     expect(run.failures).toEqual([])

@@ -1,3 +1,4 @@
+import { encodeAbiParameters } from 'viem'
 import { decodeOutputsE18, encodeRowE18 } from '../../fixed/e18.ts'
 import { simulate } from '../../fixed/simulate.ts'
 import { interpret } from '../../fixed/encodeRows.ts'
@@ -34,7 +35,12 @@ export function clientTest(plan: Plan, opts: { contractName: string; task: Task;
       return e.ok ? [{ features: v.features, output: simulate(plan, e.values) }] : []
     })
     .slice(0, CLIENT_VECTORS)
-  const arr = (name: string, vs: bigint[]) => `        int256[] memory ${name} = new int256[](${vs.length});\n${vs.map((v, j) => `        ${name}[${j}] = ${intLit(v)};`).join('\n')}`
+  // a long row is one ABI-encoded literal (its values in the comment above it): solc copies it from code, where
+  // an assignment per element made these tests several times slower to compile
+  const arr = (name: string, vs: bigint[]) =>
+    vs.length <= 8
+      ? `        int256[] memory ${name} = new int256[](${vs.length});\n${vs.map((v, j) => `        ${name}[${j}] = ${intLit(v)};`).join('\n')}`
+      : `        // ${name} = [${vs.join(', ')}]\n        int256[] memory ${name} = abi.decode(hex"${encodeAbiParameters([{ type: 'int256[]' }], [vs]).slice(2)}", (int256[]));`
 
   const tests = vectors.map((v, i) => {
     if (v.features.length !== N) throw new Error(`client vector ${i}: ${v.features.length} features, the model has ${N}`)

@@ -102,10 +102,12 @@ export async function exportFoundry(opts: ExportFoundryOptions): Promise<void> {
     const chunk = data.subarray(at, at + len)
     at += len
     // chunk 0 carries the update mark (1 wei) while a model with embedded weights holds none, as `ml2sc update`
-    // sends it (a model without embedded weights refuses wei)
+    // sends it (a model without embedded weights refuses wei). Each chunk goes through a memory variable: solc
+    // copies the literal from code, where a literal written straight into the call's arguments is encoded word by word
+    // (about twice the compile time of the whole test file)
     return i === 0 && embedded
-      ? `        model.writeChunk{value: address(model).balance == 0 ? ${UPDATE_MARK} : 0}(0, hex"${hexBody(chunk)}", COMMITMENT);`
-      : `        model.writeChunk(${i}, hex"${hexBody(chunk)}", COMMITMENT);`
+      ? `        chunk = hex"${hexBody(chunk)}";\n        model.writeChunk{value: address(model).balance == 0 ? ${UPDATE_MARK} : 0}(0, chunk, COMMITMENT);`
+      : `        chunk = hex"${hexBody(chunk)}";\n        model.writeChunk(${i}, chunk, COMMITMENT);`
   })
 
   const vectorTests = vectors.map((v, i) => {
@@ -180,6 +182,7 @@ abstract contract ${C}Deploy {
         require(pranked, "vm.startPrank failed: run this test with forge");
         // and give it the wei of the update mark (vm.deal)
         (pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("deal(address,uint256)", ${getAddress(opts.owner)}, ${UPDATE_MARK}));` : ''}
+        bytes memory chunk;
 ${writes.join('\n')}${opts.owner ? `
         (pranked, ) = address(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D).call(abi.encodeWithSignature("stopPrank()"));` : ''}
         require(model.ready(), "the model is not ready after its last chunk");
