@@ -13,7 +13,7 @@ import { embedsWeights, generateSolidity } from '../src/codegen/generateSolidity
 import { chunkSizes, encodeWeights } from '../src/codegen/weights/weightBlob.ts'
 import { compileSolidity } from '../src/compile/compileSolidity.ts'
 import { readAllRows } from '../src/data/readCsv.ts'
-import { encodeRow, interpret, packRowWords, packRows } from '../src/fixed/encodeRows.ts'
+import { encodeRow, interpret, packRowWords } from '../src/fixed/encodeRows.ts'
 import { makePlan } from '../src/fixed/makePlan.ts'
 import { simulate } from '../src/fixed/simulate.ts'
 import { macsOf } from '../src/ir/tensorShapes.ts'

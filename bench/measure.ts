@@ -7,7 +7,7 @@ import { sendTx } from '../src/chain/sendTx.ts'
 import { uploadWeights } from '../src/chain/uploadWeights.ts'
 import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../src/codegen/generateSolidity.ts'
 import { ml2scBaselineSolidity, prbImports } from '../src/codegen/layouts/ml2scBaseline.ts'
-import { chunkSizes, commitmentOf, encodeWeights } from '../src/codegen/weights/weightBlob.ts'
+import { chunkSizes, encodeWeights } from '../src/codegen/weights/weightBlob.ts'
 import { measureInternalGas } from '../src/chain/measureInternalGas.ts'
 import { applyRatio, E18, ratio } from '../src/fixed/e18.ts'
 import { inputScaleOf, weightWidthText } from '../src/fixed/types.ts'
@@ -77,9 +77,7 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
   })
   const single = await predictSingle(s, address, c.abi, plan, q[0]!)
   const internal = await measureInternalGas(s, address, plan, {
-    contractName: 'Bench',
     task: taskOf(model),
-    commitment: commitmentOf(blob),
     row: q[0]!,
     features: q[0]!.map((v) => applyRatio(ratio(E18, inputScaleOf(plan)), v)),
   })

@@ -56,13 +56,22 @@ contract Ml2scInternalGasProbe {
 `
 }
 
-export type ProbeOptions = { contractName: string; task: Task; commitment: Hex; hardfork?: string }
+export type ProbeOptions = { task: Task; hardfork?: string }
 export type Probe = { bytecode: Hex; plan: Plan }
 
-/** Compile the probe for a model (the client library inside it). */
+/** The names the probe's client is generated under, and the commitment it carries (no predict path reads it). */
+const PROBED = 'Ml2scProbed'
+const NO_COMMITMENT: Hex = `0x${'0'.repeat(64)}`
+
+/**
+ * Compile the probe for a model (the client library inside it). Its source depends only on the model's shape
+ * and encodings: the client is generated under a fixed name and without the weights' commitment (neither
+ * changes the code predict runs: a library's name is not in its code, and COMMITMENT is read only by
+ * requireModel), so a model compiled under another name, or with other weights, shares the compile.
+ */
 export function internalGasProbe(plan: Plan, opts: ProbeOptions): Probe {
-  const client = generateClient(plan, { contractName: opts.contractName, task: opts.task, commitment: opts.commitment })
-  const probe = compileSolidity(probeSource(plan, opts.contractName, client), 'Ml2scInternalGasProbe', { hardfork: opts.hardfork, file: 'Ml2scInternalGasProbe.sol' })
+  const client = generateClient(plan, { contractName: PROBED, task: opts.task, commitment: NO_COMMITMENT })
+  const probe = compileSolidity(probeSource(plan, PROBED, client), 'Ml2scInternalGasProbe', { hardfork: opts.hardfork, file: 'Ml2scInternalGasProbe.sol' })
   return { bytecode: probe.bytecode, plan }
 }
 

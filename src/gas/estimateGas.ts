@@ -6,7 +6,7 @@ import { MAX_BATCH_CALLDATA } from '../chain/limits.ts'
 import { checkBatchFitsCap } from '../chain/spendGuard.ts'
 import { uploadWeights } from '../chain/uploadWeights.ts'
 import { embedsWeights, generateSolidity } from '../codegen/generateSolidity.ts'
-import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weights/weightBlob.ts'
+import { chunkSizes, encodeWeights } from '../codegen/weights/weightBlob.ts'
 import { measureInternalGas } from '../chain/measureInternalGas.ts'
 import { applyRatio, E18, ratio } from '../fixed/e18.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
@@ -97,9 +97,7 @@ export async function estimateGas(config: Config, prep: Prepared, opts: { rows?:
     const single = await predictSingle(s, address, compiled.abi, plan, sample.rows[0]!)
     const row = sample.rows[0]!
     const internal = await measureInternalGas(s, address, plan, {
-      contractName: prep.contractName,
       task: prep.task,
-      commitment: commitmentOf(blob),
       hardfork: config.chain.hardfork,
       row,
       features: row.map((q) => applyRatio(ratio(E18, inputScaleOf(plan)), q)),

@@ -1,6 +1,6 @@
 import { ModelError } from '../errors/base.ts'
 import type { Tensor } from '../ir/types.ts'
-import { isZip, readZip, type ZipArchive } from './readZip.ts'
+import { isZip, readZip } from './readZip.ts'
 import { describe, PyGlobal, StorageRef, TensorRef, unpickle } from './unpickle.ts'
 
 /**

@@ -4,7 +4,7 @@
 // changed before it in its block; it is never blamed on the gas limit. A transaction that did use all of
 // its gas is called out of gas. Automine is off so that the three transactions share one block.
 import { afterAll, describe, expect, test } from 'bun:test'
-import { encodeFunctionData, type Abi, type Hex } from 'viem'
+import { encodeFunctionData, type Abi } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { connectChain, type ChainSession } from '../../src/chain/connectChain.ts'
 import { deployModel } from '../../src/chain/deployModel.ts'

@@ -12,7 +12,7 @@ import { deployModel } from '../../src/chain/deployModel.ts'
 import { uploadWeights } from '../../src/chain/uploadWeights.ts'
 import { internalGasProbe, measureInternalGas, runProbe, type Probe } from '../../src/chain/measureInternalGas.ts'
 import { embedsWeights, generateSolidity } from '../../src/codegen/generateSolidity.ts'
-import { chunkSizes, commitmentOf, encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
+import { chunkSizes, encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { applyRatio, decodeOutputsE18, E18, encodeRowE18, featureRangeE18, inputRatio, toE18 } from '../../src/fixed/e18.ts'
@@ -51,7 +51,7 @@ async function deploy(c: Case): Promise<{ address: Hex; probe: Probe }> {
   const { address } = await deployModel(s, compiled.bytecode, compiled.abi)
   const blob = encodeWeights(c.plan)
   if (!embedsWeights(c.plan)) await uploadWeights(s, address, compiled.abi, blob, chunkSizes(blob.length))
-  return { address, probe: internalGasProbe(c.plan, { contractName: c.C, task: c.task, commitment: commitmentOf(blob) }) }
+  return { address, probe: internalGasProbe(c.plan, { task: c.task }) }
 }
 
 /** A random feature in 1e18 with all 18 decimals, uniform in ±spread. */
@@ -132,7 +132,7 @@ describe('the client library, called from a contract', async () => {
     const { address, probe } = await deploy(c!)
     const row = [-0.42, 1.3, 0.05, -2.1, 0.7, 0.0, 1.9, -0.33, 0.25, -1.0, 0.5, 0.1, -0.6, 2.2, 0.3, -0.8, 1.1, 0.0, -0.05, 0.45, 1.2, -1.4, 0.6, 0.9, -0.2, 0.15, -0.7, 0.35, 1.6, -0.9]
     const q = (encodeRow(c!.plan, row) as { values: bigint[] }).values
-    const g = await measureInternalGas(s, address, c!.plan, { contractName: c!.C, task: c!.task, commitment: commitmentOf(encodeWeights(c!.plan)), row: q, features: row.map(toE18) })
+    const g = await measureInternalGas(s, address, c!.plan, { task: c!.task, row: q, features: row.map(toE18) })
     expect(g.raw).toEqual(simulate(c!.plan, q))
     expect(g.e18).toEqual(decodeOutputsE18(c!.plan, g.raw))
     // the transaction figure for the same row: the internal call has no 21,000 base and no calldata, but a cold account access

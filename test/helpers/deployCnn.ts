@@ -7,7 +7,7 @@ import { uploadWeights } from '../../src/chain/uploadWeights.ts'
 import { chunkSizeFor, embedsWeights, generateSolidity, type WeightLayout } from '../../src/codegen/generateSolidity.ts'
 import { chunkSizes, encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
 import { compileSolidity } from '../../src/compile/compileSolidity.ts'
-import { packRowWords, packRows } from '../../src/fixed/encodeRows.ts'
+import { packRowWords } from '../../src/fixed/encodeRows.ts'
 import type { Plan } from '../../src/fixed/types.ts'
 
 /** Deploy (and upload) a model's contract; returns a function giving the chain's outputs for rows. */

@@ -38,7 +38,7 @@ export function sendsEvaluationTx(s: Pick<ChainSession, 'free'>, tx?: boolean): 
 async function internalGasOf(s: ChainSession, address: Hex, plan: Plan, planA: PlanArtifact, row: bigint[], hardfork: string, log: Logger): Promise<EvaluationArtifact['predictInternal']> {
   try {
     const features = row.map((q) => applyRatio(ratio(E18, inputScaleOf(plan)), q))
-    const g = await measureInternalGas(s, address, plan, { contractName: planA.contractName, task: planA.task, commitment: planA.weights.commitment as Hex, hardfork, row, features })
+    const g = await measureInternalGas(s, address, plan, { task: planA.task, hardfork, row, features })
     return { gas: g.predictInternal, viaClient: g.viaClient, clientPerFeature: g.clientPerFeature }
   } catch (e) {
     log.info(`  note: predict from another contract not measured (${String((e as Error).message).split('\n')[0]})`)
