@@ -75,6 +75,11 @@ export function chunkSizeFor(layout: WeightLayout, requested?: number): number {
 }
 
 const h = (n: number | bigint) => '0x' + n.toString(16)
+/**
+ * The address in a word's low 160 bits, in 6 bytes of code (the mask's PUSH20 is 21: solc's constant optimizer,
+ * which ml2sc compiles without, made it a 5-byte computation of 9 more gas; this costs 6 more).
+ */
+const addr = (x: string) => `shr(96, shl(96, ${x}))`
 const sel = (s: string) => selectorOf(s)
 const topic = (s: string) => topicOf(s)
 
@@ -177,10 +182,10 @@ export function generateSolidity(plan: Plan, opts: GenerateOptions): string {
 `}                let st := sload(2)
                 if ${mask >> 248n ? 'shr(248, st)' : 'iszero(shr(248, st))'} { mstore(0, ${err('NotReady')}) revert(28, 4) }
 ${layout === 'storage' ? `                for { let w := 0 } lt(w, ${blobWords}) { w := add(w, 1) } { mstore(add(${h(blobAt)}, shl(5, w)), sload(add(${h(STORAGE_BASE)}, w))) }
-` : ''}${layout === 'datacontract' && !kernel.streams ? `                if and(st, 0xffffffffffffffffffffffffffffffffffffffff) { copyChunks(st, ${h(blobAt)}) }
+` : ''}${layout === 'datacontract' && !kernel.streams ? `                if shl(96, st) { copyChunks(st, ${h(blobAt)}) }
 ` : ''}${kernel.streams ? `                // the data contracts' addresses, 20 bytes each, from the upload's address table (the one SLOAD
                 // of the state word finds them all): lane groups are then copied one at a time
-                ${chunks.length === 1 ? `mstore(${h(mem!.chunkTable)}, shl(96, st))` : `extcodecopy(and(st, 0xffffffffffffffffffffffffffffffffffffffff), ${h(mem!.chunkTable)}, 1, ${20 * chunks.length})`}
+                ${chunks.length === 1 ? `mstore(${h(mem!.chunkTable)}, shl(96, st))` : `extcodecopy(${addr('st')}, ${h(mem!.chunkTable)}, 1, ${20 * chunks.length})`}
 ` : ''}                }
 `}${kernel.mode === 'packed' ? `                ${packWeightsYul(plan, mem!)}
 ` : ''}${conv ? `                ${conv.perTx}
@@ -280,12 +285,12 @@ ${kernelYul}` : `
            ${layout === 'datacontract' && !kernel.streams ? `
             /// copy every data contract's chunk (its code after the STOP byte) to memory at p
             function copyChunks(st, p) {${chunks.length === 1 ? `
-                extcodecopy(and(st, 0xffffffffffffffffffffffffffffffffffffffff), p, 1, ${chunks[0]})` : `
+                extcodecopy(${addr('st')}, p, 1, ${chunks[0]})` : `
                 // st names the upload's address table (STOP ++ 20 bytes per chunk): no SLOAD per chunk
-                let t := and(st, 0xffffffffffffffffffffffffffffffffffffffff)
+                let t := ${addr('st')}
                 for { let i := 0 } lt(i, ${chunks.length}) { i := add(i, 1) } {
                     extcodecopy(t, 12, add(1, mul(i, 20)), 20)
-                    let a := and(mload(0), 0xffffffffffffffffffffffffffffffffffffffff)
+                    let a := ${addr('mload(0)')}
                     let len := ${chunkLen('i')}
                     extcodecopy(a, p, 1, len)
                     p := add(p, len)

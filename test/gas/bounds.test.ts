@@ -61,8 +61,11 @@ describe('gas bounds', () => {
     // before); measured 151,576 with the admin library's forwarding branches (forwardingModel.ts)
     expect(ours.update!).toBeLessThanOrEqual(151_576)
     // 464,188 before the pass's two extra packets (~70 bytes of code); 479,325 before custom errors were
-    // written from byte 28 (2 bytes of code each); the biased lane split's field masks and biases are PUSHes
-    expect(ours.deploy + ours.upload).toBeLessThanOrEqual(463_084)
+    // written from byte 28 (2 bytes of code each); the biased lane split's field masks and biases are PUSHes.
+    // 463,084 before model contracts were compiled without solc's constant optimizer (compileSolidity.ts's
+    // MODEL_OPTIMIZER): its lane biases are literals again (PUSH7, not a 9-gas SHL each, per row) and its
+    // optimizer's SUB → ADD of a negated constant stays a PUSH32: ~45 bytes more code, no more gas per row
+    expect(ours.deploy + ours.upload).toBeLessThanOrEqual(472_941)
     expect(ours.mismatches).toBe(0)
   })
 

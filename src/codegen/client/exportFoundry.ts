@@ -231,9 +231,11 @@ cbor_metadata = false
 bytecode_hash = "none"
 
 # as ml2sc compiles: the Yul optimizer hoists the unrolled kernels' repeated subexpressions into stack
-# slots ("stack too deep"), so it stays off for the inline assembly
+# slots ("stack too deep"), so it stays off for the inline assembly; the constant optimizer stays off too
+# (it trades a few gas per use of a constant for code bytes)
 [profile.default.optimizer_details]
 yul = false
+constantOptimizer = false
 `
 
   const readme = `# ${C}: Foundry project
@@ -256,7 +258,7 @@ forge test
   - \`test_rejectsBadRowLength\`: a row of the wrong length reverts.
 - \`src/${C}Client.sol\` and \`test/${C}Client.t.sol\` (when written): the library another contract calls the model through, in
   1e18 units (\`predict\`, \`predictClass\`, \`requireModel\`), and its tests against the simulator, the range check included.
-- \`foundry.toml\`: solc ${solc}, evm ${evm}, optimizer on (200 runs) with the Yul optimizer off, legacy pipeline (no via-IR), as ml2sc compiles.
+- \`foundry.toml\`: solc ${solc}, evm ${evm}, optimizer on (200 runs) with the Yul and constant optimizers off, legacy pipeline (no via-IR), as ml2sc compiles.
 
 The tests use no forge-std: a failed check reverts with a custom error (\`OutputMismatch(vector, output, got, expected)\`).
 Outputs are raw fixed-point integers: divide by 2^${plan.F} for the model's values.

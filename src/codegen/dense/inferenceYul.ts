@@ -5,6 +5,7 @@ import { joinYul } from './joinYul.ts'
 import { gatherAddYul, gatherCodeAddYul, gatherCodeDecodeYul, gatherDecodeYul, multipliedInputs } from './categoricalYul.ts'
 import { decodesInputs, packedGroupWords, UNROLL_LIMIT, type MemoryMap } from './memoryMap.ts'
 import { laneMask, MAX_CHUNK, packetAt, type GroupLayout } from '../weights/weightBlob.ts'
+import { compactHex } from '../../ir/ops/types.ts'
 
 export { macChain } from './laneKernel.ts'
 
@@ -155,7 +156,8 @@ export function rowYul(plan: Plan, mem: MemoryMap, constants = false): string {
       const pw = constants ? 0 : lm.packedWeights[gi]!
       const wordAt = (i: number): string | bigint => (constants ? laneWordValue(layer.weights.map((r) => r[i]!), g) : `mload(${h(pw + 32 * i)})`)
       // the code layout's bias constant carries the lane bias of a biased split (laneBias); the packed kernel's bias word has it already
-      const biasWord = '0x' + BigInt.asUintN(256, laneWordValue(layer.biases, g) + laneBias(g.lanes, g.spacing, layer.wShift)).toString(16)
+      // (once per group and row: the form with the fewest code bytes)
+      const biasWord = compactHex(laneWordValue(layer.biases, g) + laneBias(g.lanes, g.spacing, layer.wShift))
       const body: string[] = [`let acc := ${constants ? biasWord : `mload(${h(lm.packedBiases + 32 * gi)})`}`]
       if (constants && !unroll) throw new Error('the code layout needs fully unrolled layers')
       if (src < 0) body.push(...calldataMacs(plan, layer.nIn, wordAt))

@@ -58,15 +58,16 @@ export function expNeg(x: bigint, scale: bigint): bigint {
  * `${p}t` and `${p}g`, and the expression of the result. Nested expressions, few variables: the legacy code
  * generator turns every variable and reassignment into stack shuffling. `p` prefixes the names (written
  * inline, they must not meet the kernel's own). `clamp`: wrap x in clampX (false where it cannot overflow).
+ * `k` writes the constant 2^64 (compactHex where it runs once per call).
  */
-export function expNegYul(scale: bigint, clamp: boolean, x: string, p = ''): { lets: string; e: string } {
+export function expNegYul(scale: bigint, clamp: boolean, x: string, p = '', k: (v: bigint) => string = hex): { lets: string; e: string } {
   const base = expBase(scale)
   const t = `${p}t`
   const g = `${p}g`
   return {
     lets: `let ${t} := shr(${base.shift}, mul(${clamp ? `clampX(${x})` : x}, ${hex(base.mul)}))
                 let ${g} := and(${t}, 0x1fffffffffffffff)`,
-    e: `shr(add(31, shr(64, ${t})), mul(sub(${hex(ONE64)}, shr(64, mul(${g}, sub(${hex(EXP2_C1)}, shr(64, mul(${g}, sub(${hex(EXP2_C2)}, shr(64, mul(${g}, ${hex(EXP2_C3)}))))))))), and(shr(and(shr(56, ${t}), 0xe0), ${hex(EXP2_TABLE)}), 0xffffffff)))`,
+    e: `shr(add(31, shr(64, ${t})), mul(sub(${k(ONE64)}, shr(64, mul(${g}, sub(${hex(EXP2_C1)}, shr(64, mul(${g}, sub(${hex(EXP2_C2)}, shr(64, mul(${g}, ${hex(EXP2_C3)}))))))))), and(shr(and(shr(56, ${t}), 0xe0), ${hex(EXP2_TABLE)}), 0xffffffff)))`,
   }
 }
 

@@ -1,5 +1,5 @@
 import { clampXHelper, expNeg, expNegYul, ONE64 } from './exp.ts'
-import { each, hex, type OpDef, type YulCtx } from './types.ts'
+import { compactHex, each, hex, type OpDef, type YulCtx } from './types.ts'
 
 /** sigmoid(y) = 1/(1+e^-|y|) rounded to nearest, and scale minus it for y < 0: sigmoid(y) + sigmoid(-y) = scale exactly. */
 export function sigmoidFixed(y: bigint, scale: bigint): bigint {
@@ -9,17 +9,20 @@ export function sigmoidFixed(y: bigint, scale: bigint): bigint {
   return y < 0n ? scale - s : s
 }
 
-/** sigmoid(y) in Yul (y read more than once: a variable): statements, and the expression of the result. */
-function sigmoidYul(c: YulCtx, y: string, p = ''): { lets: string; s: string } {
+/**
+ * sigmoid(y) in Yul (y read more than once: a variable): statements, and the expression of the result. `k`
+ * writes its constants: compactHex where it runs once per row (written inline), the literal in a function.
+ */
+function sigmoidYul(c: YulCtx, y: string, p = '', k: (v: bigint) => string = hex): { lets: string; s: string } {
   // m = 0 or all ones (y < 0): |y| = (y xor m) - m; the sign restored as scale - s = (s xor m) + (m and (scale+1))
   const m = `${p}m`
   const den = `${p}den`
-  const x = expNegYul(c.scale, !c.clampFree, `sub(xor(${y}, ${m}), ${m})`, p)
+  const x = expNegYul(c.scale, !c.clampFree, `sub(xor(${y}, ${m}), ${m})`, p, k)
   return {
     lets: `let ${m} := sar(255, ${y})
                 ${x.lets}
-                let ${den} := add(${hex(ONE64)}, ${x.e})`,
-    s: `add(xor(div(add(${hex(ONE64 * c.scale)}, shr(1, ${den})), ${den}), ${m}), and(${m}, ${hex(c.scale + 1n)}))`,
+                let ${den} := add(${k(ONE64)}, ${x.e})`,
+    s: `add(xor(div(add(${k(ONE64 * c.scale)}, shr(1, ${den})), ${den}), ${m}), and(${m}, ${k(c.scale + 1n)}))`,
   }
 }
 
@@ -53,7 +56,7 @@ export const sigmoid: OpDef<{ kind: 'sigmoid' }> = {
     // ML2SC's) is written there instead of as a function: a Yul call costs ~40 gas and its own code
     store: (v, out, c) => {
       if (!c.sigmoidInline) return undefined
-      const x = sigmoidYul(c, v, 'sg_')
+      const x = sigmoidYul(c, v, 'sg_', compactHex)
       return `${x.lets.replace(/\n\s*/g, ' ')} mstore(${out}, ${x.s})`
     },
   },

@@ -51,6 +51,27 @@ export type OpDef<A extends Activation = Activation> = {
 
 export const hex = (v: bigint) => '0x' + v.toString(16)
 
+/**
+ * A 256-bit constant (two's complement) in the Yul with the fewest code bytes: the literal, `not(x)` of a
+ * short x, or `shl(k, x)` of a power-of-two multiple, each 3 gas more per use than the literal. For constants
+ * that run about once per call (a lone output sigmoid, a layer's bias word), where a code byte (~216 gas of
+ * deploy) outweighs the gas; ml2sc compiles without solc's constant optimizer, which made that trade
+ * everywhere, the per-element loops included.
+ */
+export function compactHex(v: bigint): string {
+  const u = BigInt.asUintN(256, v)
+  const bytes = (x: bigint) => (x === 0n ? 0 : Math.ceil(x.toString(16).length / 2))
+  const forms: [number, string][] = [[1 + bytes(u), hex(u)]]
+  const n = BigInt.asUintN(256, ~u)
+  forms.push([2 + bytes(n), `not(${hex(n)})`])
+  if (u !== 0n) {
+    let k = 0n
+    while (((u >> k) & 1n) === 0n) k++
+    if (k >= 8n) forms.push([4 + bytes(u >> k), `shl(${k}, ${hex(u >> k)})`])
+  }
+  return forms.reduce((a, b) => (b[0] < a[0] ? b : a))[1]
+}
+
 /** An elementwise op's vector faces from its one-element faces. */
 export const each =
   <T>(f: (v: T) => T) =>

@@ -183,7 +183,7 @@ contract Ml2sc_model {
                 { let acc := 0x424aae8000
                     acc := add(mul(0x38ee61, mload(0x480)), add(mul(0x330e53, mload(0x4e0)), add(mul(0x331ae4, mload(0x500)), acc)))
                     acc := sub(acc, add(mul(0x473d63, mload(0x4a0)), add(mul(0x3e8162, mload(0x4c0)), add(mul(0x47daa5, mload(0x520)), add(mul(0x33429f, mload(0x540)), mul(0x37eac3, mload(0x560)))))))
-                    { let v := sar(22, acc) let sg_m := sar(255, v) let sg_t := shr(20, mul(sub(xor(v, sg_m), sg_m), 0x171547652b82fe177)) let sg_g := and(sg_t, 0x1fffffffffffffff) let sg_den := add(0x10000000000000000, shr(add(31, shr(64, sg_t)), mul(sub(0x10000000000000000, shr(64, mul(sg_g, sub(0xb171d5ce7bc84800, shr(64, mul(sg_g, sub(0x3d739f6570d7de00, shr(64, mul(sg_g, 0xd99906fbb516100))))))))), and(shr(and(shr(56, sg_t), 0xe0), 0x45cae0f24c1bf82952ff6b555a82799a62b395096ba27e657560637480000000), 0xffffffff)))) mstore(0x5c0, add(xor(div(add(0x1000000000000000000000, shr(1, sg_den)), sg_den), sg_m), and(sg_m, 0x100001))) } }
+                    { let v := sar(22, acc) let sg_m := sar(255, v) let sg_t := shr(20, mul(sub(xor(v, sg_m), sg_m), 0x171547652b82fe177)) let sg_g := and(sg_t, 0x1fffffffffffffff) let sg_den := add(shl(64, 0x1), shr(add(31, shr(64, sg_t)), mul(sub(shl(64, 0x1), shr(64, mul(sg_g, sub(0xb171d5ce7bc84800, shr(64, mul(sg_g, sub(0x3d739f6570d7de00, shr(64, mul(sg_g, 0xd99906fbb516100))))))))), and(shr(and(shr(56, sg_t), 0xe0), 0x45cae0f24c1bf82952ff6b555a82799a62b395096ba27e657560637480000000), 0xffffffff)))) mstore(0x5c0, add(xor(div(add(shl(84, 0x1), shr(1, sg_den)), sg_den), sg_m), and(sg_m, 0x100001))) } }
                     mstore(add(o, 0), shl(232, mload(0x5c0)))
                     o := add(o, 3)
                 }
