@@ -69,6 +69,10 @@ const jobs = Math.max(1, Number(process.env.ML2SC_TEST_JOBS ?? availableParallel
 const ownCache = process.env.ML2SC_COMPILE_CACHE === undefined
 const cacheDir = ownCache ? mkdtempSync(path.join(tmpdir(), 'ml2sc-test-solc-')) : process.env.ML2SC_COMPILE_CACHE!
 const env: Record<string, string | undefined> = { ...process.env, ML2SC_COMPILE_CACHE: cacheDir }
+// bun's allocator (mimalloc) hands freed memory back to the kernel from a thread of its own; a test process
+// lives seconds, so that only cost system time (about a tenth of the run's CPU: 5 s of 50 on test/fuzz and
+// test/fixed). Never purging keeps the JS heap as it is (a test that measures memory reads heapUsed)
+env.MIMALLOC_PURGE_DELAY ??= '-1'
 // ML2SC_PROFILE=<folder>: every bun process of the run (test files and the CLI processes they start) writes
 // where its CPU went (test/helpers/profile.ts); `bun scripts/test-profile.ts <folder>` sums it per file
 const PROFILE_PRELOAD = process.env.ML2SC_PROFILE ? ['--preload', path.join(ROOT, 'test/helpers/profile.ts')] : []
