@@ -7,7 +7,14 @@ import type { ChainSession } from './connectChain.ts'
 import { chunkMatches, readModelState } from './modelState.ts'
 import { pinnedSession } from './pinnedSession.ts'
 import { predictReads, readRawState, readWeightSlots, wordHex } from './predictReads.ts'
-import type { LocalForwarding } from '../pipeline/localForwarding.ts'
+
+/** What verify and update compare a forwarding model (forwardingModel.ts) with, besides its whole code. */
+export type LocalForwarding = {
+  /** The kernel contract's code an update to these weights installs: runtime ++ blob. */
+  kernel: Hex
+  /** The code an updated model runs: bytes [0, end) of the compiled code; `ignore` depends on the initial commitment only. */
+  prefix: { end: number; ignore: { start: number; length: number }[] }
+}
 
 const addressOf = (v: bigint) => getAddress(toHex(v & ((1n << 160n) - 1n), { size: 20 }))
 

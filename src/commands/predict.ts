@@ -1,6 +1,6 @@
 import { batchGasLimit, predictBatchCall, submitPredictBatch, measureBatchGas, type BatchGas } from '../chain/evaluateOnChain.ts'
 import { AdaptiveWindow, underWindow } from '../chain/adaptiveWindow.ts'
-import { openPredictTarget, type Target } from '../chain/predictTarget.ts'
+import { openPredictTarget, type Target } from '../pipeline/predictTarget.ts'
 import { guardSpend } from '../chain/spendGuard.ts'
 import { errorText } from '../chain/txErrors.ts'
 import { IN_FLIGHT, rowsThatFit, sessionGasCap } from '../pipeline/evaluateRows.ts'

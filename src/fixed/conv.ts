@@ -1,7 +1,7 @@
 import type { ConvLayer } from '../ir/tensorTypes.ts'
 import { activateFixed, activateFloat } from './tensorActivation.ts'
 import type { ConvPlan } from './tensorPlanTypes.ts'
-import { allWindowTaps, gridOf } from './window.ts'
+import { allWindowTaps, gridOf } from '../ir/window.ts'
 import { EXACT, maxAbs, weightLimbs } from './weightLimbs.ts'
 
 /**

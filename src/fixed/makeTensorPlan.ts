@@ -5,7 +5,7 @@ import { joinBound, joinCheck } from '../ir/ops/tensorJoin.ts'
 import type { Activation, ModelIR } from '../ir/types.ts'
 import { quantize } from './quantize.ts'
 import { AVG_SHIFT, type ConvPlan, type JoinPlan, type PoolPlan, type TensorLayerPlan } from './tensorPlanTypes.ts'
-import { gridOf } from './window.ts'
+import { gridOf } from '../ir/window.ts'
 
 const abs = (v: bigint) => (v < 0n ? -v : v)
 const bitLength = (v: bigint) => abs(v).toString(2).length

@@ -1,7 +1,7 @@
 import type { PoolLayer } from '../ir/tensorTypes.ts'
 import { activateFixed, activateFloat } from './tensorActivation.ts'
 import { avgFixed, type PoolPlan } from './tensorPlanTypes.ts'
-import { allWindowTaps, gridOf } from './window.ts'
+import { allWindowTaps, gridOf } from '../ir/window.ts'
 import { spanWindows } from '../ir/poolSpans.ts'
 
 /** Each output position's window (offsets within a channel) and its average divisor: explicit spans (ceil_mode, adaptive) or kernel geometry. */

@@ -1,7 +1,7 @@
 import { activateRows, EXACT, rowMaxAbs, SUM_LIMIT, toExactNumber, type NumericRows } from './numericRows.ts'
 import { avgFixed, type ConvPlan, type JoinPlan, type PoolPlan, type TensorLayerPlan } from './tensorPlanTypes.ts'
 import { isJoin, tensorInputOf } from '../ir/tensorTypes.ts'
-import { allWindowTaps, gridOf, type Grid } from './window.ts'
+import { allWindowTaps, gridOf, type Grid } from '../ir/window.ts'
 
 /**
  * The conv/pool stack over a batch of rows in doubles, exactly as conv.ts and pool.ts compute it in

@@ -3,7 +3,7 @@ import { opOf } from './ops/index.ts'
 import type { ArchStep, Tensor } from './types.ts'
 import type { ConvLayer, JoinLayer, PoolLayer, TensorLayer, TensorStep } from './tensorTypes.ts'
 import { joinShape } from './ops/tensorJoin.ts'
-import { allWindowTaps, gridOf } from '../fixed/window.ts'
+import { allWindowTaps, gridOf } from './window.ts'
 import { shapeText, sizeOf, windowGeometry } from './tensorShapes.ts'
 import { adaptiveSpans, ceilSpans, type Span } from './poolSpans.ts'
 

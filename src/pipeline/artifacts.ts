@@ -1,5 +1,5 @@
 import type { WeightLayout } from '../codegen/generateSolidity.ts'
-import type { Calibration } from './calibrationRows.ts'
+import type { Calibration } from '../report/rowTypes.ts'
 /**
  * The files the pipeline stages hand to each other through the output folder (ezkl style): each stage
  * reads the previous stage's artifact, checks its stamp (the ml2sc version and the config's hash), and

@@ -5,6 +5,7 @@ import { readRows } from '../data/readCsv.ts'
 import { readReference } from '../data/readReference.ts'
 import { DataError } from '../errors/base.ts'
 import type { FeatureRange } from './autoInputs.ts'
+import type { Calibration } from '../report/rowTypes.ts'
 
 /** Without data.calibration, `precision: auto` chooses on this share of the test rows (the first ones)… */
 export const CALIBRATION_SHARE = 0.2
@@ -15,18 +16,6 @@ export const CALIBRATION_MIN_TEST_ROWS = 5
 /** Rows auto simulates at most (the choice is per width; the first rows of the calibration set). */
 const SAMPLE_ROWS = 1_000
 
-/**
- * The rows `precision: auto` chose its widths on, as plan.json and report.json name them. `test rows`:
- * the first `count` rows of data.test (0-based row numbers `first`…`last`, as predictions.csv numbers
- * them), whose accuracy and agreement are then not reported; `data.calibration`: rows of that file.
- */
-export type Calibration = {
-  source: 'data.calibration' | 'test rows'
-  file?: string
-  first: number
-  last: number
-  count: number
-}
 
 export type CalibrationSample = {
   /** The feature rows auto chooses on (at most SAMPLE_ROWS). */

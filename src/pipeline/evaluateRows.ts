@@ -11,11 +11,11 @@ import { encodeRow, encodeRowInto } from '../fixed/encodeRows.ts'
 import { readReference, referenceFor } from '../data/readReference.ts'
 import type { Plan } from '../fixed/types.ts'
 import type { Logger } from '../ui/logger.ts'
+import type { RowResult } from '../report/rowTypes.ts'
 
 /** Evaluation transactions sent before the oldest one's receipt is awaited (calls: an AdaptiveWindow). */
 export const IN_FLIGHT = 8
 
-export type RowResult = { row: number; label: number | undefined; features: number[]; input?: bigint[]; raw?: bigint[]; error?: string }
 export type Evaluation = { rows: RowResult[]; txs: GasRecord[]; batchRows: number; inferenceGas: number; evaluatedRows: number }
 
 export type EvaluateOptions = {

@@ -5,14 +5,7 @@ import { commitmentOf, encodeWeights } from '../codegen/weights/weightBlob.ts'
 import { compileSolidity } from '../compile/compileSolidity.ts'
 import type { Plan } from '../fixed/types.ts'
 import { updatePayload } from './updatePayload.ts'
-
-/** What verify and update compare a forwarding model (forwardingModel.ts) with, besides its whole code. */
-export type LocalForwarding = {
-  /** The kernel contract's code an update to these weights installs: runtime ++ blob. */
-  kernel: Hex
-  /** The code an updated model runs: bytes [0, end) of the compiled code; `ignore` depends on the initial commitment only. */
-  prefix: { end: number; ignore: { start: number; length: number }[] }
-}
+import type { LocalForwarding } from '../chain/verifyModel.ts'
 
 /**
  * For a forwarding model, its kernel contract for `plan`'s weights and the prefix of `deployedBytecode`

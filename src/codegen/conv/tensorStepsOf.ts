@@ -1,6 +1,6 @@
 import type { Plan } from '../../fixed/types.ts'
 import type { ConvPlan, PoolPlan } from '../../fixed/tensorPlanTypes.ts'
-import { gridOf } from '../../fixed/window.ts'
+import { gridOf } from '../../ir/window.ts'
 import { denseAsConv, NO_PAD, type ConvStep, type JoinStep, type Pad4, type PoolStep, type Shape3, type TensorStep, type WindowStep } from './convTypes.ts'
 import { isJoin, tensorInputOf } from '../../ir/tensorTypes.ts'
 

@@ -23,7 +23,7 @@ import {
   sha256File,
   type EvaluationArtifact,
 } from '../artifacts.ts'
-import type { RowResult } from '../evaluateRows.ts'
+import type { RowResult } from '../../report/rowTypes.ts'
 
 export type ReportResult = { report: Report; files: string[] }
 

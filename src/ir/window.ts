@@ -1,8 +1,8 @@
-import type { Geometry } from '../ir/tensorTypes.ts'
+import type { Geometry } from './tensorTypes.ts'
 
 /**
  * A window layer's geometry seen as 2-D (a 1-D layer is 2-D with height 1), shared by the float and the
- * fixed-point twins (conv.ts, pool.ts) so both visit exactly the same input positions in the same order.
+ * fixed-point twins (fixed/conv.ts, fixed/pool.ts) and ir/buildTensorLayers.ts, so all visit exactly the same input positions in the same order.
  */
 export type Grid = {
   inC: number

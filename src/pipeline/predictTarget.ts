@@ -7,15 +7,15 @@ import { chunkSizes, commitmentOf, encodeWeights } from '../codegen/weights/weig
 import { compileSolidity, type CompiledContract } from '../compile/compileSolidity.ts'
 import type { Config } from '../config/types.ts'
 import { ChainError, Ml2scError } from '../errors/base.ts'
-import { ANVIL_STATE_FILE, configLabel, DEPLOYMENT_FILE } from '../pipeline/artifacts.ts'
-import { openChain } from '../pipeline/openChain.ts'
-import type { Prepared } from '../pipeline/prepareModel.ts'
+import { ANVIL_STATE_FILE, configLabel, DEPLOYMENT_FILE } from './artifacts.ts'
+import { openChain } from './openChain.ts'
+import type { Prepared } from './prepareModel.ts'
 import type { Logger } from '../ui/logger.ts'
-import { connectChain, type ChainSession } from './connectChain.ts'
-import { deployModel } from './deployModel.ts'
-import { uploadWeights } from './uploadWeights.ts'
-import { verifyModel } from './verifyModel.ts'
-import { localForwarding } from '../pipeline/localForwarding.ts'
+import { connectChain, type ChainSession } from '../chain/connectChain.ts'
+import { deployModel } from '../chain/deployModel.ts'
+import { uploadWeights } from '../chain/uploadWeights.ts'
+import { verifyModel } from '../chain/verifyModel.ts'
+import { localForwarding } from './localForwarding.ts'
 
 /** What answers on chain: a session, the contract and its ABI. */
 export type Target = { s: ChainSession; address: Hex; abi: Abi }
