@@ -11,7 +11,7 @@ import { chunkSizes, encodeWeights } from '../src/codegen/weights/weightBlob.ts'
 import { measureInternalGas } from '../src/chain/measureInternalGas.ts'
 import { applyRatio, E18, ratio } from '../src/fixed/e18.ts'
 import { inputScaleOf, weightWidthText } from '../src/fixed/types.ts'
-import { compileSolidity } from '../src/compile/compileSolidity.ts'
+import { compileSolidity, SOLC_DEFAULT_OPTIMIZER } from '../src/compile/compileSolidity.ts'
 import { forwardCandidate } from '../src/codegen/forwarding/forwardingModel.ts'
 import { updatePayload } from '../src/pipeline/updatePayload.ts'
 import { encodeRow } from '../src/fixed/encodeRows.ts'
@@ -112,7 +112,7 @@ export async function measureOurs(s: ChainSession, name: string, model: ModelIR,
 }
 
 export async function measureMl2sc(s: ChainSession, name: string, model: ModelIR, rows: number[][], batchRows: number): Promise<Measurement> {
-  const c = compileSolidity(ml2scBaselineSolidity(model, 'Baseline'), 'Baseline', { findImports: prbImports })
+  const c = compileSolidity(ml2scBaselineSolidity(model, 'Baseline'), 'Baseline', { findImports: prbImports, optimizer: SOLC_DEFAULT_OPTIMIZER })
   const { address, tx } = await deployModel(s, c.bytecode, c.abi, { admin: false })
   const e18 = (x: number) => BigInt(Math.round(x * 1e9)) * 10n ** 9n
   let upload = 0

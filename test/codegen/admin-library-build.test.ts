@@ -4,12 +4,12 @@
 import { expect, test } from 'bun:test'
 import { ADMIN_LIBRARY_EVM, adminLibrary, adminLibrarySolidity } from '../../src/codegen/admin/adminLibrary.ts'
 import { committedAdminBuild, sourceSha256, type AdminBuildFile } from '../../src/codegen/admin/adminLibraryBuild.ts'
-import { ADMIN_OPTIMIZER, compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { SOLC_DEFAULT_OPTIMIZER, compileSolidity } from '../../src/compile/compileSolidity.ts'
 import build from '../../src/codegen/admin/adminLibrary.build.json' with { type: 'json' }
 
 test('the committed build is solc-js output of the current source (else: bun scripts/build-admin-library.ts)', () => {
   const source = adminLibrarySolidity()
-  const fresh = compileSolidity(source, 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM, optimizer: ADMIN_OPTIMIZER })
+  const fresh = compileSolidity(source, 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM, optimizer: SOLC_DEFAULT_OPTIMIZER })
   const committed = build as AdminBuildFile
   expect(committed.sourceSha256).toBe(sourceSha256(source))
   expect(committed.solcVersion).toBe(fresh.solcVersion)

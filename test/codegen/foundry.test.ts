@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os'
 import { updatePayload } from '../../src/pipeline/updatePayload.ts'
 import { exportFoundry, foundryVectors } from '../../src/codegen/client/exportFoundry.ts'
 import { generateSolidity } from '../../src/codegen/generateSolidity.ts'
-import { ADMIN_OPTIMIZER, compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { SOLC_DEFAULT_OPTIMIZER, compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { encodeWeights } from '../../src/codegen/weights/weightBlob.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { readAllRows } from '../../src/data/readCsv.ts'
@@ -96,7 +96,7 @@ describe('Foundry export (examples/iris) under forge', () => {
   test("forge compiles the exported contracts to ml2sc's exact runtime code (foundry.toml holds ml2sc's settings)", () => {
     // the chunked one is among the contracts the constant optimizer changes: its setting must reach forge
     const chunked = generateSolidity(plan, { contractName: `${C}_chunks`, chunkSize })
-    expect(compileSolidity(chunked, `${C}_chunks`, { optimizer: ADMIN_OPTIMIZER }).deployedBytecode).not.toBe(compileSolidity(chunked, `${C}_chunks`).deployedBytecode)
+    expect(compileSolidity(chunked, `${C}_chunks`, { optimizer: SOLC_DEFAULT_OPTIMIZER }).deployedBytecode).not.toBe(compileSolidity(chunked, `${C}_chunks`).deployedBytecode)
     for (const [name, src] of [[C, solidity], [`${C}_chunks`, chunked]] as const) {
       const forged = JSON.parse(read(`out/${name}.sol/${name}.json`)) as { deployedBytecode: { object: string } }
       expect(forged.deployedBytecode.object).toBe(compileSolidity(src, name).deployedBytecode)

@@ -1,5 +1,5 @@
 import { concat, getContractAddress, pad, type Hex } from 'viem'
-import { ADMIN_OPTIMIZER, compileSolidity } from '../../compile/compileSolidity.ts'
+import { SOLC_DEFAULT_OPTIMIZER, compileSolidity } from '../../compile/compileSolidity.ts'
 import { runtimeCodeHash } from '../../compile/runtimeCodeHash.ts'
 import { committedAdminBuild } from './adminLibraryBuild.ts'
 import { ML2SC_VERSION } from '../../version.ts'
@@ -287,7 +287,7 @@ export function adminLibrary(): AdminLibrary {
   if (cached) return cached
   const source = adminLibrarySolidity()
   // the committed build when it is this source's (no solc to load), else compiled here
-  const c = committedAdminBuild(source, ADMIN_LIBRARY_EVM) ?? compileSolidity(source, 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM, optimizer: ADMIN_OPTIMIZER })
+  const c = committedAdminBuild(source, ADMIN_LIBRARY_EVM) ?? compileSolidity(source, 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM, optimizer: SOLC_DEFAULT_OPTIMIZER })
   const address = getContractAddress({ opcode: 'CREATE2', from: CREATE2_FACTORY, salt: SALT, bytecode: c.bytecode })
   cached = { source, initcode: c.bytecode, runtime: c.deployedBytecode, immutables: c.immutables, codeHash: runtimeCodeHash(c.deployedBytecode, c.immutables), address, salt: SALT }
   return cached
