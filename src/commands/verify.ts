@@ -87,7 +87,8 @@ async function localOf(config: Config, file: string): Promise<LocalModel & { wei
   const { prep, blob, sizes, commitment } = await localModel(config)
   const compiled = compileSolidity(generateSolidity(prep.plan, prep.generate), prep.contractName, { hardfork: config.chain.hardfork, fresh: true })
   const embedded = prep.layout === 'datacontract' && embedsWeights(prep.plan, prep.generate)
-  const forwarding = localForwarding(prep.plan, prep.generate, compiled.deployedBytecode, { hardfork: config.chain.hardfork })
+  // fresh as the model's own compile: the kernel and the prefix it is compared with never come from a cache folder
+  const forwarding = localForwarding(prep.plan, prep.generate, compiled.deployedBytecode, { hardfork: config.chain.hardfork, fresh: true })
   return { compiled, blob, sizes, commitment, embedded, layout: prep.layout, file, weights: weightWidthText(prep.plan), ...(forwarding ? { forwarding } : {}) }
 }
 

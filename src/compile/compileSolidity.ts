@@ -123,7 +123,7 @@ export function solcStandardInput(source: string, file: string, evmVersion: stri
 export function compileSolidity(
   source: string,
   contractName: string,
-  /** `fresh`: never read ML2SC_COMPILE_CACHE (verify compiles the source itself: the folder is not part of what it trusts). */
+  /** `fresh`: never read ML2SC_COMPILE_CACHE nor ask a solc server (verify compiles with solc itself: neither folder is part of what it trusts). */
   opts: { hardfork?: string; evmVersion?: string; file?: string; findImports?: (p: string) => { contents: string } | { error: string }; fresh?: boolean; optimizer?: OptimizerSettings } = {},
 ): CompiledContract {
   const evmVersion = opts.evmVersion ?? evmVersionFor(opts.hardfork ?? 'prague')
@@ -140,11 +140,9 @@ export function compileSolidity(
     return stored
   }
   const inputJson = JSON.stringify(input)
-  // a long-lived solc-js process when the test runner started some (no import callback crosses processes). `fresh`
-  // may use it too: what verify must not trust is a stored output, and a server compiles the input live, with the
-  // same solc-js package (ML2SC_COMPILE_SERVER is the test runner's; whoever sets a verifier's environment could
-  // as well point it at another solc)
-  const remote = opts.findImports ? undefined : compileOnServer(inputJson)
+  // a long-lived solc-js process when the test runner started some (no import callback crosses processes;
+  // `fresh` compiles here: verify trusts only the solc it loads itself, not whoever answers in a spool folder)
+  const remote = opts.findImports || opts.fresh ? undefined : compileOnServer(inputJson)
   const output = JSON.parse(remote?.output ?? solc().compile(inputJson, opts.findImports ? { import: opts.findImports } : undefined)) as {
     errors?: { severity: string; formattedMessage: string; message: string; sourceLocation?: { start: number } }[]
     contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string }; deployedBytecode: { object: string; immutableReferences?: Record<string, { start: number; length: number }[]> } } }>>

@@ -8,14 +8,15 @@ import type { Plan } from '../fixed/types.ts'
 /**
  * What an update of a contract generated with `gen` uploads for `plan`'s weights: the canonical blob in
  * chunks, or (a forwarding model, forwardingModel.ts) one kernel contract, its runtime code compiled for
- * these weights followed by the blob, whose tail the admin library hashes for the commitment.
+ * these weights followed by the blob, whose tail the admin library hashes for the commitment. `fresh`: the
+ * kernel compiled with solc itself (verify's comparison), never read from ML2SC_COMPILE_CACHE.
  */
-export function updatePayload(plan: Plan, gen: GenerateOptions, opts: { hardfork?: string } = {}): { data: Uint8Array; sizes: number[]; commitment: Hex; kernel?: Hex } {
+export function updatePayload(plan: Plan, gen: GenerateOptions, opts: { hardfork?: string; fresh?: boolean } = {}): { data: Uint8Array; sizes: number[]; commitment: Hex; kernel?: Hex } {
   const layout = gen.layout ?? 'datacontract'
   const blob = encodeWeights(plan)
   if (isForwardingModel(plan, gen)) {
     const name = `${gen.contractName}Kernel`
-    const k = compileSolidity(generateSolidity(plan, { ...gen, contractName: name, kernelOnly: true }), name, opts.hardfork ? { hardfork: opts.hardfork } : {})
+    const k = compileSolidity(generateSolidity(plan, { ...gen, contractName: name, kernelOnly: true }), name, { ...(opts.hardfork ? { hardfork: opts.hardfork } : {}), fresh: opts.fresh })
     const { payload, commitment } = kernelPayload(k.deployedBytecode, plan)
     return { data: payload, sizes: [payload.length], commitment, kernel: k.deployedBytecode }
   }

@@ -48,4 +48,43 @@ describe('ML2SC_COMPILE_CACHE', () => {
     expect(third.plain).toBe('0x6000')
     expect(third.fresh).toBe(first.plain)
   }, 300_000)
+
+  test("verify's forwarding comparisons (the kernel an update installs, the prefix) ignore a rewritten entry too", () => {
+    // process 1 fills the folder (plain compiles); a forger rewrites the kernel's entry; in process 2 a plain
+    // localForwarding takes the forged kernel, the fresh one (what verify asks for) compiles its own
+    const dir = mkdtempSync(path.join(tmpdir(), 'ml2sc-cache-fw-'))
+    const script = `
+      import path from 'node:path'
+      import { readAllRows } from './src/data/readCsv.ts'
+      import { loadModel } from './src/model/loadModel.ts'
+      import { benchPlan } from './bench/measure.ts'
+      import { generateSolidity } from './src/codegen/generateSolidity.ts'
+      import { compileSolidity } from './src/compile/compileSolidity.ts'
+      import { localForwarding } from './src/pipeline/localForwarding.ts'
+      const A = ${JSON.stringify(path.join(ROOT, 'test/fixtures/ml2sc'))}
+      const data = await readAllRows(path.join(A, 'processed_data.csv'), { label: 'diagnosis', drop: ['id'], limit: 20 })
+      const model = await loadModel({ path: path.join(A, 'weights/MLP_2L4.json'), source: path.join(A, 'models.py'), class: 'MLP_2L4' })
+      const plan = benchPlan(model, data.features, undefined, 'datacontract', true)
+      const gen = { contractName: 'CacheFw', layout: 'datacontract', forward: true }
+      const deployed = compileSolidity(generateSolidity(plan, gen), 'CacheFw').deployedBytecode
+      const plain = localForwarding(plan, gen, deployed)()
+      const fresh = process.argv.includes('fresh') ? localForwarding(plan, gen, deployed, { fresh: true })() : undefined
+      console.log(JSON.stringify({ plain: plain.kernel, fresh: fresh?.kernel }))`
+    const run = (...args: string[]) => {
+      const r = Bun.spawnSync([process.execPath, '-e', script, ...args], { cwd: ROOT, env: { ...process.env, ML2SC_COMPILE_CACHE: dir } })
+      if (r.exitCode !== 0) throw new Error(r.stderr.toString())
+      return JSON.parse(r.stdout.toString().trim().split('\n').at(-1)!) as { plain: string; fresh?: string }
+    }
+    const first = run()
+    const kernelEntries = readdirSync(dir).filter((f) => f.endsWith('.json') && JSON.parse(readFileSync(path.join(dir, f), 'utf8')).contractName === 'CacheFwKernel')
+    expect(kernelEntries.length).toBe(1)
+    const file = path.join(dir, kernelEntries[0]!)
+    const entry = JSON.parse(readFileSync(file, 'utf8'))
+    // one byte of the kernel's code changed (its last opcode kept, as the payload builder demands)
+    const forged = `${entry.deployedBytecode.slice(0, 20)}${entry.deployedBytecode.slice(20, 22) === '00' ? '01' : '00'}${entry.deployedBytecode.slice(22)}`
+    writeFileSync(file, JSON.stringify({ ...entry, deployedBytecode: forged }))
+    const second = run('fresh')
+    expect(second.plain).not.toBe(first.plain)
+    expect(second.fresh).toBe(first.plain)
+  }, 300_000)
 })
