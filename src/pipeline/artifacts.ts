@@ -70,6 +70,8 @@ export type DeploymentArtifact = Stamp & {
   /** The model commitment: keccak256 of the canonical weight encoding (on chain once the upload is done). */
   commitment: Hex
   layout: string
+  /** A forwarding model (forwardingModel.ts): its initial weights are constants of its code, and an update installs a kernel contract. */
+  forwarding?: boolean
   /** keccak256 of the runtime code, immutables zeroed (runtimeCodeHash): checked against the chain before each later stage. */
   codeHash: Hex
   /** Where the runtime code holds immutables (the deployer), zeroed before hashing. */

@@ -49,6 +49,7 @@ describe('ml2sc run', () => {
     expect(dep.chainId).toBe(31337)
     expect(dep.address).toMatch(/^0x[0-9a-fA-F]{40}$/)
     expect(dep.commitment).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(dep.forwarding).toBe(true) // as the report says
     expect(Array.isArray(dep.abi)).toBe(true)
   })
 

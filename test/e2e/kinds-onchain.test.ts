@@ -130,6 +130,7 @@ describe('ml2sc run on a CNN', () => {
     expect(report.simulator.rows).toBe(torch.length)
     expect(report.gas.predictSingle).toBeLessThan(400_000)
     expect(report.forwarding).toBe(false) // a CNN keeps its weights as bytes, unpacked per transaction
+    expect(JSON.parse(readFileSync(path.join(out, 'deployment.json'), 'utf8')).forwarding).toBe(false)
     // the deployed contract answers `predict` (eth_call) exactly as the simulator does, and verifies
     const input = path.join(ROOT, 'examples/digits-cnn/test.csv')
     const on = await runCliInProcess(['predict', 'examples/digits-cnn/ml2sc.yaml', '--input', input, '--json', '--out', out])

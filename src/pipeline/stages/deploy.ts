@@ -3,6 +3,7 @@ import { anvilVersion } from '../../chain/anvilVersion.ts'
 import type { ChainSession } from '../../chain/connectChain.ts'
 import { deployModel } from '../../chain/deployModel.ts'
 import { runtimeCodeHash } from '../../compile/runtimeCodeHash.ts'
+import { isForwardingModel } from '../../codegen/generateSolidity.ts'
 import { estimateAdminLibraryGas, estimateDeployGas, guardSpend } from '../../chain/spendGuard.ts'
 import type { Config } from '../../config/types.ts'
 import type { Logger } from '../../ui/logger.ts'
@@ -27,7 +28,7 @@ export type DeployResult = { deployment: DeploymentArtifact; file: string }
  * caller that passes `session` (like `run`) guards the whole plan's spending before calling it.
  */
 export async function deployStage(config: Config, log: Logger, opts: { session?: ChainSession } = {}): Promise<DeployResult> {
-  const { artifact: plan } = await readPlanArtifact(config)
+  const { artifact: plan, plan: fixed } = await readPlanArtifact(config)
   const compiled = await readCompiledArtifact(config, plan)
   const s = opts.session ?? (await openChain(config, log, 'fresh'))
   try {
@@ -51,6 +52,7 @@ export async function deployStage(config: Config, log: Logger, opts: { session?:
       abi: compiled.abi,
       commitment: plan.weights.commitment,
       layout: plan.layout,
+      forwarding: isForwardingModel(fixed, { layout: plan.layout, chunkSize: plan.weights.chunkSize }),
       codeHash: runtimeCodeHash(compiled.deployedBytecode, compiled.immutables),
       immutables: compiled.immutables,
       chain: {
