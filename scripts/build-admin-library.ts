@@ -4,12 +4,11 @@
 // test/codegen/admin-library-build.test.ts fails while the committed build is not the source's.
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { ADMIN_LIBRARY_EVM, adminLibrarySolidity } from '../src/codegen/admin/adminLibrary.ts'
+import { ADMIN_LIBRARY_EVM, adminLibrarySolidity, compileAdminLibrary } from '../src/codegen/admin/adminLibrary.ts'
 import { sourceSha256, type AdminBuildFile } from '../src/codegen/admin/adminLibraryBuild.ts'
-import { SOLC_DEFAULT_OPTIMIZER, compileSolidity } from '../src/compile/compileSolidity.ts'
 
 const source = adminLibrarySolidity()
-const c = compileSolidity(source, 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM, optimizer: SOLC_DEFAULT_OPTIMIZER })
+const c = compileAdminLibrary(source)
 const out: AdminBuildFile = { sourceSha256: sourceSha256(source), evmVersion: ADMIN_LIBRARY_EVM, solcVersion: c.solcVersion, bytecode: c.bytecode, deployedBytecode: c.deployedBytecode, immutables: c.immutables }
 const file = path.join(import.meta.dir, '../src/codegen/admin/adminLibrary.build.json')
 writeFileSync(file, JSON.stringify(out, null, 2) + '\n')

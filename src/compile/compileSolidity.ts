@@ -127,11 +127,12 @@ export function compileSolidity(
   opts: { hardfork?: string; evmVersion?: string; file?: string; findImports?: (p: string) => { contents: string } | { error: string }; fresh?: boolean; optimizer?: OptimizerSettings } = {},
 ): CompiledContract {
   const evmVersion = opts.evmVersion ?? evmVersionFor(opts.hardfork ?? 'prague')
-  const sourceHash = createHash('sha256').update(source).update(evmVersion).update(JSON.stringify(opts.optimizer ?? MODEL_OPTIMIZER)).digest('hex')
+  const optimizer = opts.optimizer ?? MODEL_OPTIMIZER
+  const sourceHash = createHash('sha256').update(source).update(evmVersion).update(JSON.stringify(optimizer)).digest('hex')
   const hit = cache.get(sourceHash)
   if (hit && !(opts.fresh && fromDisk.has(sourceHash))) return hit
   const file = opts.file ?? `${contractName}.sol`
-  const input = solcStandardInput(source, file, evmVersion, opts.optimizer)
+  const input = solcStandardInput(source, file, evmVersion, optimizer)
   const diskFile = opts.findImports || opts.fresh ? undefined : diskCachePath(contractName, input)
   const stored = readDiskCache(diskFile)
   if (stored?.sourceHash === sourceHash) {

@@ -23,7 +23,7 @@ export function localForwarding(plan: Plan, gen: GenerateOptions, deployedByteco
 
 function makeLocalForwarding(plan: Plan, gen: GenerateOptions, deployedBytecode: Hex, opts: { hardfork?: string; fresh?: boolean }): LocalForwarding {
   const flipped = toHex(BigInt(commitmentOf(encodeWeights(plan))) ^ ((1n << 256n) - 1n), { size: 32 })
-  const other = compileSolidity(generateSolidity(plan, { ...gen, commitmentOverride: flipped }), gen.contractName, { ...(opts.hardfork ? { hardfork: opts.hardfork } : {}), fresh: opts.fresh }).deployedBytecode
+  const other = compileSolidity(generateSolidity(plan, { ...gen, commitmentOverride: flipped }), gen.contractName, opts).deployedBytecode
   const prefix = forwardingPrefix(deployedBytecode, other)
   if (!prefix) throw new Error('internal error: the forwarding model\'s code is not laid out as forwardingModel.ts describes (no forward before its kernel)')
   return { kernel: toHex(updatePayload(plan, gen, opts).data), prefix }

@@ -16,7 +16,7 @@ export function updatePayload(plan: Plan, gen: GenerateOptions, opts: { hardfork
   const blob = encodeWeights(plan)
   if (isForwardingModel(plan, gen)) {
     const name = `${gen.contractName}Kernel`
-    const k = compileSolidity(generateSolidity(plan, { ...gen, contractName: name, kernelOnly: true }), name, { ...(opts.hardfork ? { hardfork: opts.hardfork } : {}), fresh: opts.fresh })
+    const k = compileSolidity(generateSolidity(plan, { ...gen, contractName: name, kernelOnly: true }), name, opts)
     const { payload, commitment } = kernelPayload(k.deployedBytecode, plan)
     return { data: payload, sizes: [payload.length], commitment, kernel: k.deployedBytecode }
   }

@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { toHex, type Abi, type Hex } from 'viem'
-import { adminLibrary, adminLibrarySolidity, ADMIN_LIBRARY_EVM } from '../../src/codegen/admin/adminLibrary.ts'
-import { SOLC_DEFAULT_OPTIMIZER, compileSolidity } from '../../src/compile/compileSolidity.ts'
+import { adminLibrary, adminLibrarySolidity, compileAdminLibrary } from '../../src/codegen/admin/adminLibrary.ts'
+import { compileSolidity } from '../../src/compile/compileSolidity.ts'
 import { zeroImmutables } from '../../src/compile/runtimeCodeHash.ts'
 import { loadConfig } from '../../src/config/loadConfig.ts'
 import { localModel } from '../../src/commands/update.ts'
@@ -181,7 +181,7 @@ contract Impostor {
 
   test('a genuine model whose admin-library address points at a forged library (owner check removed): code differs', async () => {
     const lib = adminLibrary()
-    const forgedLib = compileSolidity(adminLibrarySolidity().replace(/function onlyOwner\(\) \{[^\n]*\}/, 'function onlyOwner() { }'), 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM, optimizer: SOLC_DEFAULT_OPTIMIZER })
+    const forgedLib = compileAdminLibrary(adminLibrarySolidity().replace(/function onlyOwner\(\) \{[^\n]*\}/, 'function onlyOwner() { }'))
     expect(forgedLib.deployedBytecode).not.toBe(lib.runtime)
     const libAddress = await deployAs(attackerKey, forgedLib.bytecode)
     const sol = A.sol.split(lib.address).join(libAddress.toLowerCase())
@@ -196,7 +196,7 @@ contract Impostor {
   test('the genuine model, but the code at the admin library address is not ml2sc\'s library', async () => {
     const lib = adminLibrary()
     const original = (await client().getCode({ address: lib.address }))!
-    const forgedLib = compileSolidity(adminLibrarySolidity().replace(/function onlyOwner\(\) \{[^\n]*\}/, 'function onlyOwner() { }'), 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM, optimizer: SOLC_DEFAULT_OPTIMIZER })
+    const forgedLib = compileAdminLibrary(adminLibrarySolidity().replace(/function onlyOwner\(\) \{[^\n]*\}/, 'function onlyOwner() { }'))
     await setCode(lib.address, forgedLib.deployedBytecode)
     try {
       // the forgery is real: anyone can now re-weight the genuine model

@@ -2,14 +2,13 @@
 // `gas` and `verify` loading solc) is exactly what solc-js makes of the library's current source; a build
 // of another source or EVM is never used.
 import { expect, test } from 'bun:test'
-import { ADMIN_LIBRARY_EVM, adminLibrary, adminLibrarySolidity } from '../../src/codegen/admin/adminLibrary.ts'
+import { ADMIN_LIBRARY_EVM, adminLibrary, adminLibrarySolidity, compileAdminLibrary } from '../../src/codegen/admin/adminLibrary.ts'
 import { committedAdminBuild, sourceSha256, type AdminBuildFile } from '../../src/codegen/admin/adminLibraryBuild.ts'
-import { SOLC_DEFAULT_OPTIMIZER, compileSolidity } from '../../src/compile/compileSolidity.ts'
 import build from '../../src/codegen/admin/adminLibrary.build.json' with { type: 'json' }
 
 test('the committed build is solc-js output of the current source (else: bun scripts/build-admin-library.ts)', () => {
   const source = adminLibrarySolidity()
-  const fresh = compileSolidity(source, 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM, optimizer: SOLC_DEFAULT_OPTIMIZER })
+  const fresh = compileAdminLibrary(source)
   const committed = build as AdminBuildFile
   expect(committed.sourceSha256).toBe(sourceSha256(source))
   expect(committed.solcVersion).toBe(fresh.solcVersion)

@@ -1,5 +1,5 @@
 import { concat, getContractAddress, pad, type Hex } from 'viem'
-import { SOLC_DEFAULT_OPTIMIZER, compileSolidity } from '../../compile/compileSolidity.ts'
+import { SOLC_DEFAULT_OPTIMIZER, compileSolidity, solcStandardInput, type CompiledContract } from '../../compile/compileSolidity.ts'
 import { runtimeCodeHash } from '../../compile/runtimeCodeHash.ts'
 import { committedAdminBuild } from './adminLibraryBuild.ts'
 import { ML2SC_VERSION } from '../../version.ts'
@@ -282,12 +282,23 @@ export type AdminLibrary = { source: string; initcode: Hex; runtime: Hex; immuta
 
 let cached: AdminLibrary | undefined
 
+/**
+ * The library's source (or, in a test, a forged variant of it) compiled as ml2sc builds it: for ADMIN_LIBRARY_EVM,
+ * with solc's default optimizer steps (its bytes, and so its CREATE2 address, depend on both).
+ */
+export function compileAdminLibrary(source: string = adminLibrarySolidity()): CompiledContract {
+  return compileSolidity(source, 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM, optimizer: SOLC_DEFAULT_OPTIMIZER })
+}
+
+/** The solc standard-JSON input that rebuilds the library's exact bytes (the compile stage writes it beside the model's). */
+export const adminLibraryInput = () => solcStandardInput(adminLibrarySolidity(), 'Ml2scAdmin.sol', ADMIN_LIBRARY_EVM, SOLC_DEFAULT_OPTIMIZER)
+
 /** The library compiled with solc-js (deterministic: fixed compiler, settings and EVM) and its CREATE2 address. */
 export function adminLibrary(): AdminLibrary {
   if (cached) return cached
   const source = adminLibrarySolidity()
   // the committed build when it is this source's (no solc to load), else compiled here
-  const c = committedAdminBuild(source, ADMIN_LIBRARY_EVM) ?? compileSolidity(source, 'Ml2scAdmin', { evmVersion: ADMIN_LIBRARY_EVM, optimizer: SOLC_DEFAULT_OPTIMIZER })
+  const c = committedAdminBuild(source, ADMIN_LIBRARY_EVM) ?? compileAdminLibrary(source)
   const address = getContractAddress({ opcode: 'CREATE2', from: CREATE2_FACTORY, salt: SALT, bytecode: c.bytecode })
   cached = { source, initcode: c.bytecode, runtime: c.deployedBytecode, immutables: c.immutables, codeHash: runtimeCodeHash(c.deployedBytecode, c.immutables), address, salt: SALT }
   return cached

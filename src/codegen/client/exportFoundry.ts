@@ -105,9 +105,8 @@ export async function exportFoundry(opts: ExportFoundryOptions): Promise<void> {
     // sends it (a model without embedded weights refuses wei). Each chunk goes through a memory variable: solc
     // copies the literal from code, where a literal written straight into the call's arguments is encoded word by word
     // (about twice the compile time of the whole test file)
-    return i === 0 && embedded
-      ? `        chunk = hex"${hexBody(chunk)}";\n        model.writeChunk{value: address(model).balance == 0 ? ${UPDATE_MARK} : 0}(0, chunk, COMMITMENT);`
-      : `        chunk = hex"${hexBody(chunk)}";\n        model.writeChunk(${i}, chunk, COMMITMENT);`
+    const call = i === 0 && embedded ? `model.writeChunk{value: address(model).balance == 0 ? ${UPDATE_MARK} : 0}(0, chunk, COMMITMENT);` : `model.writeChunk(${i}, chunk, COMMITMENT);`
+    return `        chunk = hex"${hexBody(chunk)}";\n        ${call}`
   })
 
   const vectorTests = vectors.map((v, i) => {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { adminLibrary, adminLibrarySolidity, ADMIN_LIBRARY_EVM } from '../../codegen/admin/adminLibrary.ts'
-import { SOLC_DEFAULT_OPTIMIZER, compileSolidity, solcStandardInput } from '../../compile/compileSolidity.ts'
+import { adminLibrary, adminLibraryInput } from '../../codegen/admin/adminLibrary.ts'
+import { compileSolidity, solcStandardInput } from '../../compile/compileSolidity.ts'
 import type { Config } from '../../config/types.ts'
 import { Ml2scError } from '../../errors/base.ts'
 import type { Logger } from '../../ui/logger.ts'
@@ -46,7 +46,7 @@ export async function compileStage(config: Config, log: Logger): Promise<Compile
   const input = solcStandardInput(source, `${plan.contractName}.sol`, compiled.evmVersion)
   await writeArtifact(config, standardJsonFileOf(plan.contractName), input)
   const lib = adminLibrary()
-  await writeArtifact(config, ADMIN_LIBRARY_INPUT, solcStandardInput(adminLibrarySolidity(), 'Ml2scAdmin.sol', ADMIN_LIBRARY_EVM, SOLC_DEFAULT_OPTIMIZER))
+  await writeArtifact(config, ADMIN_LIBRARY_INPUT, adminLibraryInput())
   const artifact: CompiledArtifact = {
     kind: 'ml2sc/artifact',
     ...stamp(config),
